@@ -1,0 +1,31 @@
+"""The analyzer family: the judgement steps (extract problems, label, suggest)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from docloop.models import Conversation, DocChunk, Insight, LLMStats, Problem, Suggestion
+
+
+class Analyzer(ABC):
+    """Finds problems in conversations and proposes documentation edits."""
+
+    name: str
+
+    def __init__(self) -> None:
+        self.stats = LLMStats()
+
+    @abstractmethod
+    def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
+        """Problems users hit, each with verbatim quotes of its conversation."""
+
+    def label(self, insight: Insight, problems: Sequence[Problem]) -> tuple[str, str]:
+        """A title and summary for an insight; the default keeps what clustering chose."""
+        return insight.title, insight.summary
+
+    @abstractmethod
+    def suggest(
+        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None
+    ) -> Suggestion:
+        """A concrete edit to the matched page (chunks empty when no page covers it)."""

@@ -1,0 +1,42 @@
+"""The records family: stored tickets, their status history and webhook deliveries."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from docloop.models import Status, TicketRecord
+
+
+class RecordStore(ABC):
+    """Persists `TicketRecord`s (SQLite locally, DynamoDB on AWS)."""
+
+    @abstractmethod
+    def get(self, ticket_id: str) -> TicketRecord | None:
+        """The record with docloop's ticket id."""
+
+    @abstractmethod
+    def by_insight(self, insight_id: str) -> TicketRecord | None:
+        """The newest record filed for an insight fingerprint."""
+
+    @abstractmethod
+    def by_external(self, tracker: str, external_id: str) -> TicketRecord | None:
+        """The record a tracker knows by its own id (Linear issue UUID)."""
+
+    @abstractmethod
+    def put(self, record: TicketRecord) -> None:
+        """Insert or replace a record."""
+
+    @abstractmethod
+    def all(self) -> list[TicketRecord]:
+        """Every record, newest update first."""
+
+    @abstractmethod
+    def set_status(
+        self, ticket_id: str, status: Status, at: datetime, source: str, note: str = ""
+    ) -> bool:
+        """Change status and append history; False if unknown or unchanged."""
+
+    @abstractmethod
+    def claim_delivery(self, delivery_id: str, at: datetime) -> bool:
+        """Record a webhook delivery id; False if it was seen before (a replay)."""

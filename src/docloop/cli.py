@@ -1,0 +1,227 @@
+"""The `docloop` command line: thin commands over the core.
+
+Each command resolves settings once, calls one core function and renders its
+result. JSON goes to stdout and nothing else does; logs and progress go to
+stderr. Typed errors become exit codes: 2 for bad input or configuration, 1
+for a failure part-way. Set DOCLOOP_RAISE_ERRORS=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from docloop.config import Settings, load_settings
+from docloop.errors import DocloopError, UserError
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("docloop")
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    return load_settings(ctx.obj.get("config"), overrides)
+
+
+def common(func: F) -> F:
+    """Add --config/--verbose to a command and map docloop errors to exit codes."""
+
+    @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                  help="Settings file (default: docloop.toml in the working directory).")
+    @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, config: str | None, verbose: bool, **kwargs: Any) -> Any:
+        ctx.ensure_object(dict)
+        if config:
+            ctx.obj["config"] = config
+        _setup_logging(verbose)
+        try:
+            return ctx.invoke(func, **kwargs)
+        except DocloopError as exc:
+            if os.environ.get("DOCLOOP_RAISE_ERRORS"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2 if isinstance(exc, UserError) else 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    for noisy in ("httpx", "httpcore", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def emit_json(data: Any) -> None:
+    """Write JSON to stdout (the only thing that ever goes there)."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group()
+@click.version_option(package_name="docloop")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """docloop: turn recurring community questions into documentation fixes."""
+    ctx.ensure_object(dict)
+
+
+@main.command("index-docs")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", default=None, help="Public URL of the docs root.")
+@click.option("--exclude", "excludes", multiple=True, help="Glob of pages to skip (repeatable).")
+@click.option("--no-default-excludes", is_flag=True,
+              help="Also index changelogs, release notes and generated API stubs.")
+@common
+def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
+                   no_default_excludes: bool) -> None:
+    """Index a Markdown/MDX docs folder (incremental)."""
+    from docloop.stages.index_docs import index_docs
+
+    settings = _settings(click.get_current_context(), docs_base_url=base_url)
+    stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes)
+    click.echo(stats.summary(), err=True)
+
+
+@main.group("docs")
+def docs_group() -> None:
+    """Work with the docs index."""
+
+
+@docs_group.command("search")
+@click.argument("query", required=False)
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="JSONL file of {\"id\", \"text\"} lines.")
+@click.option("--top", "top_k", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="JSON (Lines with --queries) on stdout.")
+@common
+def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
+                    as_json: bool) -> None:
+    """Search the docs index."""
+    from docloop.stages.search import render_results, run_search
+
+    settings = _settings(click.get_current_context())
+    results = run_search(settings, query, queries_file, top_k)
+    render_results(results, as_json=as_json, batch=queries_file is not None)
+
+
+@main.command("run")
+@click.option("--source", "sources", multiple=True, help="discord-export:PATH, discord:IDS, "
+              "discord-guild:ID (repeatable).")
+@click.option("--since", default=None, help="Days to look back, or 'all'.")
+@click.option("--min-conversations", type=click.IntRange(1), default=None)
+@click.option("--max-insights", type=click.IntRange(0), default=None,
+              help="Tickets filed per run at most (0 = no cap).")
+@click.option("--tracker", type=click.Choice(["local", "linear", "none"]), default=None)
+@click.option("--analyzer", type=click.Choice(["offline", "llm"]), default=None)
+@click.option("--dry-run", is_flag=True, help="Analyse and report; write nothing anywhere.")
+@click.option("--retry-failed", is_flag=True, help="Ask the model again for cached failures.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the run report as JSON to this file ('-' for stdout).")
+@common
+def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int | None,
+            max_insights: int | None, tracker: str | None, analyzer: str | None,
+            dry_run: bool, retry_failed: bool, json_file: Path | None) -> None:
+    """Ingest, analyse, match, suggest and file tickets."""
+    from docloop.pipeline import RunOptions, run_pipeline
+    from docloop.report import print_summary, write_json_report
+
+    ctx = click.get_current_context()
+    settings = _settings(ctx, min_conversations=min_conversations, max_insights=max_insights,
+                         tracker=tracker, analyzer=analyzer,
+                         sources=list(sources) or None)
+    options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed)
+    report = run_pipeline(settings, options)
+    if json_file is not None:
+        write_json_report(report, json_file)
+    print_summary(report, to_stderr=json_file == Path("-"))
+    if report.errors:
+        ctx.exit(1)
+
+
+@main.group("tickets", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON array on stdout.")
+@click.pass_context
+def tickets_group(ctx: click.Context, as_json: bool) -> None:
+    """Tickets docloop filed, with status."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(tickets_list_cmd, as_json=as_json)
+
+
+@tickets_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON array on stdout.")
+@common
+def tickets_list_cmd(as_json: bool) -> None:
+    """List tickets."""
+    from docloop.stages.track import list_tickets, render_tickets
+
+    settings = _settings(click.get_current_context())
+    render_tickets(list_tickets(settings), as_json=as_json)
+
+
+@tickets_group.command("set-status")
+@click.argument("ticket_id")
+@click.argument("status", type=click.Choice(["open", "in_progress", "done", "canceled",
+                                             "regressed"]))
+@common
+def tickets_set_status_cmd(ticket_id: str, status: str) -> None:
+    """Change a local ticket's status."""
+    from docloop.stages.track import set_status
+
+    settings = _settings(click.get_current_context())
+    click.echo(set_status(settings, ticket_id, status), err=True)
+
+
+@tickets_group.command("sync")
+@common
+def tickets_sync_cmd() -> None:
+    """Pull the current state of open tracker tickets."""
+    from docloop.stages.track import sync_tickets
+
+    settings = _settings(click.get_current_context())
+    click.echo(sync_tickets(settings), err=True)
+
+
+@main.group("sources")
+def sources_group() -> None:
+    """Check what docloop can read."""
+
+
+@sources_group.command("check")
+@click.option("--source", "sources", multiple=True, help="Source spec (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def sources_check_cmd(sources: tuple[str, ...], as_json: bool) -> None:
+    """What a token or export can read, with counts."""
+    from docloop.stages.ingest import check_sources, render_check
+
+    settings = _settings(click.get_current_context(), sources=list(sources) or None)
+    render_check(check_sources(settings), as_json=as_json)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@common
+def serve_cmd(host: str, port: int) -> None:
+    """Serve POST /webhooks/linear, GET /healthz and the dashboard."""
+    from docloop.web.app import serve
+
+    settings = _settings(click.get_current_context())
+    serve(settings, host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

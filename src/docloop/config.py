@@ -1,0 +1,190 @@
+"""Settings, resolved once at the edge.
+
+Order: explicit override (CLI flag) > environment (`DOCLOOP_*` and the SDK
+names below) > `docloop.toml` > default. Secrets come only from the
+environment or a `.env` file beside the config, never from `docloop.toml`.
+Core code receives a `Settings` object and never reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+from docloop.errors import ConfigError
+
+DEFAULT_CONFIG = "docloop.toml"
+
+#: toml key -> environment variable
+ENV_NAMES: dict[str, str] = {
+    "home": "DOCLOOP_HOME",
+    "analyzer": "DOCLOOP_ANALYZER",
+    "llm_model": "DOCLOOP_LLM_MODEL",
+    "llm_base_url": "OPENAI_BASE_URL",
+    "llm_timeout_s": "DOCLOOP_LLM_TIMEOUT_S",
+    "llm_concurrency": "DOCLOOP_LLM_CONCURRENCY",
+    "llm_token_budget": "DOCLOOP_LLM_TOKEN_BUDGET",
+    "embedder": "DOCLOOP_EMBEDDER",
+    "embedding_model": "DOCLOOP_EMBEDDING_MODEL",
+    "model_dir": "DOCLOOP_MODEL_DIR",
+    "tracker": "DOCLOOP_TRACKER",
+    "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
+    "linear_api_url": "DOCLOOP_LINEAR_API_URL",
+    "linear_team_id": "LINEAR_TEAM_ID",
+    "linear_project_id": "LINEAR_PROJECT_ID",
+    "linear_labels": "DOCLOOP_LINEAR_LABELS",
+    "linear_reopen_policy": "DOCLOOP_LINEAR_REOPEN_POLICY",
+    "min_conversations": "DOCLOOP_MIN_CONVERSATIONS",
+    "max_insights": "DOCLOOP_MAX_INSIGHTS",
+    "since_days": "DOCLOOP_SINCE_DAYS",
+    "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
+}
+
+#: secret field -> environment variable (never read from docloop.toml)
+SECRET_NAMES: dict[str, str] = {
+    "discord_bot_token": "DISCORD_BOT_TOKEN",
+    "linear_api_key": "LINEAR_API_KEY",
+    "linear_webhook_secret": "LINEAR_WEBHOOK_SECRET",
+    "openai_api_key": "OPENAI_API_KEY",
+    "pinecone_api_key": "PINECONE_API_KEY",
+}
+
+LIST_FIELDS = {"linear_labels", "sources"}
+
+
+class Settings(BaseModel):
+    """Every knob docloop has. Field names are the `docloop.toml` keys."""
+
+    model_config = {"extra": "forbid"}
+
+    home: Path = Path(".docloop")
+    analyzer: Literal["offline", "llm"] = "offline"
+    llm_model: str = "gpt-4o-mini"
+    llm_base_url: str | None = None
+    llm_timeout_s: float = Field(60.0, gt=0)
+    llm_concurrency: int = Field(4, ge=1, le=64)
+    llm_token_budget: int = Field(200_000, ge=0)
+    embedder: Literal["local", "openai"] = "local"
+    embedding_model: str = "text-embedding-3-small"
+    model_dir: Path | None = None
+    tracker: Literal["local", "linear", "none"] = "local"
+    discord_api_base: str = "https://discord.com/api/v10"
+    linear_api_url: str = "https://api.linear.app/graphql"
+    linear_team_id: str | None = None
+    linear_project_id: str | None = None
+    linear_labels: list[str] = Field(default_factory=list)
+    linear_reopen_policy: Literal["comment", "reopen", "new-linked-issue"] = "comment"
+    min_conversations: int = Field(2, ge=1)
+    max_insights: int = Field(10, ge=0)
+    since_days: int | None = Field(None, ge=1)
+    docs_base_url: str | None = None
+    sources: list[str] = Field(default_factory=list)
+
+    discord_bot_token: SecretStr | None = None
+    linear_api_key: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    pinecone_api_key: SecretStr | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "docloop.db"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve settings from all layers; raise ConfigError naming what is wrong."""
+    env = dict(os.environ if environ is None else environ)
+    base = cwd or Path.cwd()
+    path = _config_file(config_path, base)
+    values: dict[str, Any] = _read_toml(path) if path else {}
+    dotenv = _read_dotenv((path.parent if path else base) / ".env")
+    values.update(_from_env(env))
+    values.update(_secrets({**dotenv, **env}))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _config_file(config_path: str | Path | None, base: Path) -> Path | None:
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (check --config)")
+        return path
+    default = base / DEFAULT_CONFIG
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = data.get("docloop", data)
+    for key in table:
+        if key in SECRET_NAMES:
+            raise ConfigError(
+                f"{path}: '{key}' is a secret; set {SECRET_NAMES[key]} in the environment "
+                "or .env instead of docloop.toml"
+            )
+    return dict(table)
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, name in ENV_NAMES.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        values[key] = [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_FIELDS else raw
+    return values
+
+
+def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
+    return {key: env[name] for key, name in SECRET_NAMES.items() if env.get(name)}
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; comments and blank lines are skipped."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    where = ENV_NAMES.get(key) or SECRET_NAMES.get(key)
+    origin = f" (from {path} or {where})" if path and where else f" ({where})" if where else ""
+    if first["type"] == "extra_forbidden":
+        return f"unknown setting '{key}'{f' in {path}' if path else ''}"
+    return f"invalid setting '{key}'{origin}: {first['msg']}"

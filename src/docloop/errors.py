@@ -1,0 +1,60 @@
+"""The exception tree, drawn once.
+
+    DocloopError
+    ├── UserError            bad input or configuration: exit 2 / HTTP 4xx, nothing written
+    │   ├── ConfigError      a setting is wrong or missing
+    │   └── InputError       a file or payload is malformed (names the file and field)
+    ├── BackendError         an external service failed
+    │   ├── TransientError   worth retrying (429, 5xx, timeouts)
+    │   └── PermanentError   retrying will not help (401/403, schema errors)
+    └── StageError           one stage failed for one item; the run goes on
+
+Core code raises these; adapters (CLI, web, Lambda) turn them into exit codes,
+HTTP statuses or failed states. Messages are written for the user: what is
+wrong, where, and what to do.
+"""
+
+from __future__ import annotations
+
+
+class DocloopError(Exception):
+    """Base of every error docloop raises on purpose."""
+
+
+class UserError(DocloopError):
+    """Bad input or configuration; the command exits 2 and writes nothing."""
+
+
+class ConfigError(UserError):
+    """A setting is invalid or missing."""
+
+
+class InputError(UserError):
+    """An input file or payload is malformed."""
+
+
+class BackendError(DocloopError):
+    """An external service (Discord, Linear, an LLM API, AWS) failed."""
+
+
+class TransientError(BackendError):
+    """A failure that may succeed on retry (429, 5xx, timeout)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(BackendError):
+    """A failure that retrying will not fix (bad token, missing permission)."""
+
+
+class StageError(DocloopError):
+    """A stage failed for one item; recorded in the report, the run continues."""
+
+
+class MissingDependencyError(ConfigError):
+    """A backend needs an optional extra that is not installed."""
+
+    def __init__(self, backend: str, extra: str) -> None:
+        super().__init__(f"Backend '{backend}' needs: pip install 'docloop[{extra}]'")

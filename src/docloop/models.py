@@ -1,0 +1,245 @@
+"""Typed records passed between pipeline stages.
+
+Every model is JSON-serialisable so a stage can run in another process (a
+Lambda, a worker) from the previous stage's output. Ids are the source's own
+strings (Discord snowflakes) so they can be linked back to the original chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["open", "in_progress", "done", "canceled", "regressed"]
+STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "canceled", "regressed")
+Verdict = Literal["covered", "partial", "missing"]
+SuggestionKind = Literal["edit", "new-section", "new-page"]
+TicketAction = Literal["created", "updated", "unchanged"]
+
+
+class Message(BaseModel):
+    """One chat message after normalisation and redaction.
+
+    `reply_to` is the id of the message this one answers (Discord
+    `message_reference`); `thread_id` is set for messages posted inside a thread
+    (the thread's channel id, equal to its starter message id).
+    """
+
+    id: str
+    source: str = "discord"
+    guild_id: str | None = None
+    channel_id: str
+    channel_name: str = ""
+    thread_id: str | None = None
+    thread_name: str | None = None
+    author_id: str
+    author_name: str = ""
+    content: str = ""
+    timestamp: datetime
+    edited_at: datetime | None = None
+    reply_to: str | None = None
+    attachments: int = 0
+    has_sticker: bool = False
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.content.strip())
+
+
+class Conversation(BaseModel):
+    """A root message plus its thread or reply chain, oldest first."""
+
+    id: str
+    channel_id: str
+    channel_name: str = ""
+    thread_name: str | None = None
+    messages: list[Message] = Field(default_factory=list)
+
+    @property
+    def author_ids(self) -> set[str]:
+        return {m.author_id for m in self.messages}
+
+
+class Quote(BaseModel):
+    """A verbatim excerpt of a stored (redacted) message."""
+
+    message_id: str
+    author: str
+    text: str
+
+
+class Problem(BaseModel):
+    """One distinct problem a user hit, found in one conversation."""
+
+    id: str
+    conversation_id: str
+    channel_name: str = ""
+    text: str
+    category: str = "question"
+    quotes: list[Quote] = Field(default_factory=list)
+    message_ids: list[str] = Field(default_factory=list)
+    author_ids: list[str] = Field(default_factory=list)
+    timestamp: datetime
+    signals: list[str] = Field(default_factory=list)
+
+
+class DocChunk(BaseModel):
+    """A heading-aware slice of one documentation page."""
+
+    id: str
+    path: str
+    url: str
+    title: str
+    heading: str
+    heading_path: list[str] = Field(default_factory=list)
+    anchor: str = ""
+    text: str
+    start_line: int = 0
+    end_line: int = 0
+
+
+class PageHit(BaseModel):
+    """One page in search results, represented by its best section."""
+
+    path: str
+    url: str
+    title: str = ""
+    heading: str
+    anchor: str = ""
+    score: float
+    chunk_id: str = ""
+    text: str = ""
+
+
+class DocMatch(BaseModel):
+    """Where an insight belongs in the docs, and how well the page covers it."""
+
+    path: str | None = None
+    url: str | None = None
+    heading: str | None = None
+    anchor: str | None = None
+    score: float = 0.0
+    verdict: Verdict = "missing"
+    passage: str = ""
+    alternatives: list[PageHit] = Field(default_factory=list)
+
+
+class Suggestion(BaseModel):
+    """A concrete documentation change a writer can act on."""
+
+    kind: SuggestionKind
+    text: str
+    patch: str | None = None
+    fallback: bool = False
+    anchor: str | None = None
+
+
+class TicketRef(BaseModel):
+    """What the run report says about an insight's ticket."""
+
+    tracker: str
+    id: str
+    external_id: str | None = None
+    url: str | None = None
+    status: Status = "open"
+    action: TicketAction
+
+
+class ScoreBreakdown(BaseModel):
+    """Inputs and result of the significance formula, kept so it can be shown."""
+
+    users: int
+    conversations: int
+    channels: int
+    messages: int
+    recency_days: float
+    growth: float
+    score: float
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Insight(BaseModel):
+    """A recurring problem: a cluster of problems with a stable fingerprint."""
+
+    id: str
+    title: str
+    summary: str
+    category: str = "question"
+    problem_ids: list[str] = Field(default_factory=list)
+    conversation_ids: list[str] = Field(default_factory=list)
+    message_ids: list[str] = Field(default_factory=list)
+    author_ids: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    users: int = 0
+    score: float = 0.0
+    significance: ScoreBreakdown | None = None
+    quotes: list[Quote] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    doc: DocMatch | None = None
+    suggestion: Suggestion | None = None
+    ticket: TicketRef | None = None
+    error: str | None = None
+
+
+class StatusChange(BaseModel):
+    """One entry of a ticket's status history."""
+
+    status: Status
+    at: datetime
+    source: str = "docloop"
+    note: str = ""
+
+
+class TicketRecord(BaseModel):
+    """The stored state of one filed ticket (the records backend's unit)."""
+
+    id: str
+    tracker: str
+    external_id: str | None = None
+    identifier: str | None = None
+    url: str | None = None
+    status: Status = "open"
+    insight_id: str
+    title: str
+    doc_path: str | None = None
+    doc_url: str | None = None
+    suggestion: str = ""
+    conversations: int = 0
+    users: int = 0
+    message_ids: list[str] = Field(default_factory=list)
+    conversation_ids: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    history: list[StatusChange] = Field(default_factory=list)
+
+
+class LLMStats(BaseModel):
+    calls: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class RunStats(BaseModel):
+    messages: int = 0
+    window_messages: int = 0
+    conversations: int = 0
+    problems: int = 0
+    insights: int = 0
+    llm: LLMStats = Field(default_factory=LLMStats)
+
+
+class RunReport(BaseModel):
+    """The result of one `docloop run` (DESIGN §5)."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    stats: RunStats = Field(default_factory=RunStats)
+    insights: list[Insight] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
