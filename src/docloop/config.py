@@ -156,7 +156,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(name)
         if raw is None or raw == "":
             continue
-        values[key] = [p.strip() for p in raw.split(",") if p.strip()] if key in LIST_FIELDS else raw
+        values[key] = _split(raw) if key in LIST_FIELDS else raw
     return values
 
 
@@ -188,3 +188,7 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     if first["type"] == "extra_forbidden":
         return f"unknown setting '{key}'{f' in {path}' if path else ''}"
     return f"invalid setting '{key}'{origin}: {first['msg']}"
+
+
+def _split(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
