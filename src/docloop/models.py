@@ -68,6 +68,7 @@ class Quote(BaseModel):
     message_id: str
     author: str
     text: str
+    url: str | None = None
 
 
 class Problem(BaseModel):
@@ -109,6 +110,8 @@ class PageHit(BaseModel):
     heading: str
     anchor: str = ""
     score: float
+    similarity: float = 0.0
+    keyword: float = 0.0
     chunk_id: str = ""
     text: str = ""
 
@@ -160,6 +163,14 @@ class ScoreBreakdown(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+class ThreadLink(BaseModel):
+    """A Discord thread or conversation root that is evidence for an insight."""
+
+    id: str
+    name: str = ""
+    url: str
+
+
 class Insight(BaseModel):
     """A recurring problem: a cluster of problems with a stable fingerprint."""
 
@@ -177,6 +188,7 @@ class Insight(BaseModel):
     significance: ScoreBreakdown | None = None
     quotes: list[Quote] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
+    threads: list[ThreadLink] = Field(default_factory=list)
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     doc: DocMatch | None = None

@@ -15,6 +15,8 @@ class Analyzer(ABC):
 
     def __init__(self) -> None:
         self.stats = LLMStats()
+        #: notes for the run report (budget reached, batches failed, fallbacks used)
+        self.warnings: list[str] = []
 
     @abstractmethod
     def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:

@@ -31,6 +31,18 @@ class Batch:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class ChannelCount:
+    """One readable channel or thread, for `docloop sources check`."""
+
+    id: str
+    name: str
+    kind: str
+    messages: int | None = None
+    parent_id: str | None = None
+    note: str = ""
+
+
 class Source(ABC):
     """Reads messages newer than `since` (and the stored watermarks)."""
 
@@ -41,3 +53,7 @@ class Source(ABC):
         self, since: datetime | None, watermarks: Mapping[str, str]
     ) -> Iterator[Batch]:
         """Yield batches of new messages; raise UserError/BackendError on failure."""
+
+    def check(self) -> list[ChannelCount]:
+        """What this source can read, with counts (no messages are stored)."""
+        return []
