@@ -136,7 +136,7 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
             dry_run: bool, retry_failed: bool, json_file: Path | None) -> None:
     """Ingest, analyse, match, suggest and file tickets."""
     from docloop.pipeline import RunOptions, run_pipeline
-    from docloop.report import print_summary, write_json_report
+    from docloop.report import print_summary, save_markdown_report, write_json_report
 
     ctx = click.get_current_context()
     settings = _settings(ctx, min_conversations=min_conversations, max_insights=max_insights,
@@ -146,6 +146,8 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
     report = run_pipeline(settings, options)
     if json_file is not None:
         write_json_report(report, json_file)
+    if not dry_run:
+        save_markdown_report(report, settings.reports_dir)
     print_summary(report, to_stderr=json_file == Path("-"))
     if report.errors:
         ctx.exit(1)

@@ -77,6 +77,7 @@ class Problem(BaseModel):
     id: str
     conversation_id: str
     channel_name: str = ""
+    title: str = ""
     text: str
     category: str = "question"
     quotes: list[Quote] = Field(default_factory=list)
@@ -255,3 +256,4 @@ class RunReport(BaseModel):
     stats: RunStats = Field(default_factory=RunStats)
     insights: list[Insight] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

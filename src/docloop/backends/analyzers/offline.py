@@ -1,0 +1,128 @@
+"""The offline analyzer: deterministic problem extraction with no model and no network.
+
+A conversation carries a problem when the person who started it asks a
+question, pastes an error or complains about the docs; greetings, thanks,
+"+1", announcements and chit-chat do not. Other participants who say "same
+here" count as affected users. Every decision is recorded in
+`Problem.signals`, so a docs writer can see why a message was taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.analyzers.offline_suggest import offline_suggestion
+from docloop.backends.analyzers.signals import MessageSignals, analyse_message
+from docloop.config import Settings
+from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
+from docloop.text import sentences, truncate
+
+MAX_QUOTES = 3
+QUOTE_LIMIT = 280
+PROBLEM_TEXT_LIMIT = 400
+
+
+class OfflineAnalyzer(Analyzer):
+    """Rule-based extraction and evidence-grounded suggestions."""
+
+    name = "offline"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **deps: Any) -> OfflineAnalyzer:
+        return cls()
+
+    def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
+        problems = [self._problem(c) for c in conversations]
+        return [p for p in problems if p is not None]
+
+    def suggest(
+        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None
+    ) -> Suggestion:
+        return offline_suggestion(insight, chunks, source)
+
+    def _problem(self, conversation: Conversation) -> Problem | None:
+        texts = [m for m in conversation.messages if m.has_text]
+        if not texts:
+            return None
+        asker = texts[0].author_id
+        analysed = [(m, analyse_message(m.content)) for m in texts]
+        carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem]
+        if not carrying:
+            return None
+        affected = {asker} | {m.author_id for m, s in analysed if m.author_id != asker
+                              and (s.me_too or (s.is_problem and s.errors and not s.question))}
+        return Problem(
+            id=_problem_id(conversation.id),
+            conversation_id=conversation.id,
+            channel_name=conversation.channel_name,
+            title=_problem_title(conversation, carrying),
+            text=_problem_text(conversation, carrying),
+            category=_category([s for _, s in carrying]),
+            quotes=[_quote(m, s) for m, s in carrying[:MAX_QUOTES]],
+            message_ids=[m.id for m in conversation.messages],
+            author_ids=sorted(affected),
+            timestamp=carrying[0][0].timestamp,
+            signals=sorted({label for _, s in carrying for label in s.labels()}),
+        )
+
+
+def _problem_id(conversation_id: str) -> str:
+    return "p_" + hashlib.sha256(conversation_id.encode()).hexdigest()[:16]
+
+
+def _problem_title(
+    conversation: Conversation, carrying: list[tuple[Message, MessageSignals]]
+) -> str:
+    """A headline: the thread title, else the first question, else the first sentence."""
+    if conversation.thread_name and len(conversation.thread_name.split()) >= 3:
+        return truncate(conversation.thread_name, 100)
+    for _, signals in carrying:
+        if signals.question_sentences:
+            return truncate(signals.question_sentences[0], 100)
+    first = sentences(carrying[0][0].content) or [carrying[0][0].content]
+    return truncate(first[0], 100)
+
+
+def _problem_text(
+    conversation: Conversation, carrying: list[tuple[Message, MessageSignals]]
+) -> str:
+    """Thread title, then question sentences and error names, then the rest of the prose."""
+    parts: list[str] = []
+    if conversation.thread_name:
+        parts.append(conversation.thread_name.strip())
+    for _, signals in carrying:
+        parts.extend(signals.question_sentences)
+        parts.extend(signals.errors[:2])
+    for message, _ in carrying:
+        parts.extend(s for s in sentences(message.content) if s not in parts)
+    return truncate(" ".join(dict.fromkeys(p for p in parts if p)), PROBLEM_TEXT_LIMIT)
+
+
+def _quote(message: Message, signals: MessageSignals) -> Quote:
+    """A verbatim excerpt: the whole message when short, else its most telling sentence."""
+    text = message.content.strip()
+    if len(text) > QUOTE_LIMIT:
+        preferred = signals.question_sentences + sentences(text)
+        text = next((s for s in preferred if s in message.content and len(s) > 15),
+                    _verbatim_prefix(text))
+        text = text if len(text) <= QUOTE_LIMIT else _verbatim_prefix(text)
+    return Quote(message_id=message.id, author=message.author_name or message.author_id,
+                 text=text)
+
+
+def _verbatim_prefix(text: str) -> str:
+    cut = text[:QUOTE_LIMIT]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+
+
+def _category(signals: list[MessageSignals]) -> str:
+    if any(s.docs_complaint for s in signals):
+        return "docs-gap"
+    if any(s.error for s in signals):
+        return "error"
+    if any(s.question for s in signals):
+        return "how-to"
+    return "question"

@@ -1,0 +1,147 @@
+"""Evidence-grounded suggestions without a model.
+
+The offline suggestion never invents facts: it says where the change goes
+(page and section), what users asked in their own words, which of their
+terms and error strings the page never mentions, quotes the closest existing
+passage, and — for local Markdown — proposes a patch that adds a findable,
+clearly-marked section for a writer to fill in right after that passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
+from docloop.patching import apply_patch, make_patch
+from docloop.text import content_words, error_strings, identifiers, truncate
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+MAX_TERMS = 8
+
+
+def offline_suggestion(
+    insight: Insight, chunks: Sequence[DocChunk], source: str | None
+) -> Suggestion:
+    """Build the suggestion for one insight from its evidence and matched page."""
+    doc = insight.doc
+    verdict = doc.verdict if doc else "missing"
+    kinds: dict[str, SuggestionKind] = {"covered": "edit", "partial": "new-section"}
+    kind: SuggestionKind = kinds.get(verdict, "new-page")
+    page_text = "\n".join(c.text for c in chunks) if chunks else (source or "")
+    missing_terms = _missing_terms(insight, page_text)
+    passage = _closest_passage(insight, chunks)
+    text = _render(insight, kind, missing_terms, passage)
+    patch = None
+    if source is not None and doc and doc.path and kind != "new-page":
+        patch = _section_patch(doc.path, source, doc.heading, insight, missing_terms)
+    return Suggestion(kind=kind, text=text, patch=patch, anchor=doc.heading if doc else None)
+
+
+def user_terms(insight: Insight) -> list[str]:
+    """Error strings, code identifiers and frequent words users wrote."""
+    evidence = " \n".join([q.text for q in insight.quotes] + insight.questions)
+    terms = error_strings(evidence) + identifiers(evidence)
+    counts: dict[str, int] = {}
+    for word in content_words(evidence):
+        counts[word] = counts.get(word, 0) + 1
+    frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
+    seen: dict[str, str] = {}
+    for term in terms + frequent:
+        seen.setdefault(term.lower(), term)
+    return list(seen.values())
+
+
+def _missing_terms(insight: Insight, page_text: str) -> list[str]:
+    lower = page_text.lower()
+    return [t for t in user_terms(insight) if t.lower() not in lower][:MAX_TERMS]
+
+
+def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
+    doc = insight.doc
+    if not chunks or doc is None:
+        return ""
+    best = next((c for c in chunks if doc.anchor and c.anchor == doc.anchor), None)
+    best = best or next((c for c in chunks if c.heading == doc.heading), chunks[0])
+    return truncate(best.text, 400)
+
+
+def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: str) -> str:
+    doc = insight.doc
+    lines: list[str] = []
+    if doc and doc.path:
+        where = f"`{doc.path}`" + (f", section \"{doc.heading}\"" if doc.heading else "")
+        lines.append(f"Where: {where} ({doc.url or 'local page'}), verdict: {doc.verdict}.")
+    else:
+        nearest = doc.alternatives[0].path if doc and doc.alternatives else None
+        lines.append("Where: no existing page covers this; write a new page"
+                     + (f" and link it from `{nearest}`." if nearest else "."))
+    lines.append(f"What users asked ({insight.users} users, "
+                 f"{len(insight.conversation_ids)} conversations):")
+    lines += [f"- \"{truncate(q, 200)}\"" for q in insight.questions[:3]]
+    if terms:
+        lines.append("Terms and errors users use that the page never mentions: "
+                     + ", ".join(f"`{t}`" for t in terms))
+    if passage:
+        lines.append("Closest existing passage:")
+        lines.append("> " + passage.replace("\n", "\n> "))
+    lines.append("Proposed change: " + _proposal(kind, insight, doc.heading if doc else None))
+    return "\n".join(lines)
+
+
+def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
+    topic = insight.title
+    if kind == "new-page":
+        return (f"add a page that answers \"{topic}\", using the users' own wording and "
+                "error strings above so search finds it.")
+    if kind == "new-section":
+        return (f"add a section answering \"{topic}\" after \"{heading}\"; the page touches the "
+                "topic but does not answer what users asked.")
+    return (f"the page covers this, but users do not find or understand it: add a short "
+            f"\"{topic}\" note after \"{heading}\" that answers it in the users' words, and "
+            "mention the terms above.")
+
+
+def _section_patch(
+    path: str, source: str, heading: str | None, insight: Insight, terms: list[str]
+) -> str | None:
+    """Insert a marked section for a writer at the end of the matched section."""
+    lines = source.splitlines()
+    at, level = _section_end(lines, heading)
+    title = truncate(insight.title.rstrip("?.!") + "?", 90)
+    block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
+             f"<!-- docloop {insight.id}: {insight.users} users asked this. Answer it here. -->"]
+    if terms:
+        block.append("<!-- Mention the words users use: " + ", ".join(terms) + " -->")
+    new_lines = lines[:at] + block + ([""] if at < len(lines) and lines[at].strip() else [])
+    after = "\n".join(new_lines + lines[at:]) + "\n"
+    patch = make_patch(path, source, after)
+    apply_patch(source, patch)  # proves the patch applies; raises StageError otherwise
+    return patch
+
+
+def _section_end(lines: list[str], heading: str | None) -> tuple[int, int]:
+    """Line index where the section titled `heading` ends, and its heading level."""
+    start, level = None, 1
+    in_fence = False
+    for index, line in enumerate(lines):
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if not match:
+            continue
+        depth, title = len(match.group(1)), match.group(2).strip()
+        if start is None and heading and title == heading.strip():
+            start, level = index, depth
+        elif start is not None and depth <= level:
+            return _trim_blank(lines, index), level
+    if start is None:
+        return len(lines), 1
+    return len(lines), level
+
+
+def _trim_blank(lines: list[str], index: int) -> int:
+    while index > 0 and not lines[index - 1].strip():
+        index -= 1
+    return index

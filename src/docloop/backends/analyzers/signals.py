@@ -1,0 +1,123 @@
+"""Rule-based message signals: is this a question, an error, a docs complaint, or noise?
+
+Each rule is a named pattern, so the offline analyzer can say *why* it took a
+message as a problem ("question", "error:ValidationError", "docs-complaint")
+or dropped it ("noise:thanks"). Rules are ordered from the most to the least
+specific; the first noise rule that matches a message with no problem signal
+wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from docloop.text import content_words, error_strings, sentences, strip_code
+
+_QUESTION_START = re.compile(
+    r"^(?:how|why|what|what's|whats|where|when|which|who|is there|are there|is it|"
+    r"can|could|should|shall|does|do|did|would|will|any(?:one|body)?|has anyone|"
+    r"is|are|am i|wondering|idk how|not sure (?:how|why|if|whether))\b",
+    re.I,
+)
+_PROBLEM_WORDS = re.compile(
+    r"\b(?:error|errors|exception|traceback|fails?|failing|failed|failure|broken|breaks|"
+    r"crash(?:es|ed|ing)?|doesn'?t work|does not work|not working|won'?t|can'?t|cannot|"
+    r"unable|stuck|issue|problem|bug|keeps|returns? (?:a )?[45]\d\d|timeout|timed out|"
+    r"hangs?|undefined|null|empty|missing|wrong|weird|strange|confus\w*|"
+    r"no idea|ignored|isn'?t (?:working|applied|picked up)|never (?:gets?|runs?|fires?))\b",
+    re.I,
+)
+_DOCS_COMPLAINT = re.compile(
+    r"\b(?:docs?|documentation|guide|tutorial|readme|reference)\b.{0,60}"
+    r"\b(?:confus\w*|unclear|missing|outdated|out of date|wrong|doesn'?t (?:say|mention|explain)|"
+    r"no mention|nothing about|couldn'?t find|can'?t find|hard to find|not clear)\b|"
+    r"\b(?:couldn'?t|can'?t|cannot) find\b.{0,40}\b(?:docs?|documentation|anywhere)\b",
+    re.I,
+)
+_NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("plus-one", re.compile(r"^\s*(?:\+1|same|same here|this|me too|\^+|bump)\W*$", re.I)),
+    ("thanks", re.compile(
+        r"^\W*(?:thanks?|thank you|thx|ty|tysm|cheers|appreciated?|awesome|perfect|great|nice|"
+        r"cool|got it|that worked|works now|it works|solved|fixed it)\b[^?]{0,80}$", re.I)),
+    ("greeting", re.compile(
+        r"^\W*(?:hi|hey|hello|yo|gm|good (?:morning|evening|night)|welcome|o/|"
+        r"hi all|hey all|hello everyone)\b[^?]{0,60}$", re.I)),
+    ("announcement", re.compile(
+        r"@everyone|@here|\b(?:we(?:'re| are) (?:happy|excited|thrilled) to|just released|"
+        r"is (?:now )?out\b|now available|release notes|changelog|new release|"
+        r"announc\w+|shipped|livestream|office hours)\b", re.I)),
+    ("laughter", re.compile(r"^\W*(?:lol|lmao|haha\w*|rofl|xd|😂|🤣)+\W*$", re.I)),
+)
+_ME_TOO = re.compile(
+    r"^\W*(?:\+1|same|same here|me too|i have the same|same (?:issue|problem|error|thing)|"
+    r"also (?:seeing|getting|having)|having the same|seeing the same|any update|"
+    r"did you (?:ever )?(?:fix|solve)|ran into (?:this|the same))\b",
+    re.I,
+)
+
+
+@dataclass
+class MessageSignals:
+    """What the rules found in one message."""
+
+    question: bool = False
+    error: bool = False
+    docs_complaint: bool = False
+    problem_words: bool = False
+    noise: str | None = None
+    me_too: bool = False
+    errors: list[str] = field(default_factory=list)
+    question_sentences: list[str] = field(default_factory=list)
+
+    @property
+    def is_problem(self) -> bool:
+        if self.noise == "announcement":
+            return False
+        if self.noise and not (self.question or self.error):
+            return False
+        return self.question or self.error or self.docs_complaint or self.problem_words
+
+    def labels(self) -> list[str]:
+        found = [name for name, on in (("question", self.question), ("error", self.error),
+                                        ("docs-complaint", self.docs_complaint)) if on]
+        found += [f"error:{e}" for e in self.errors[:3]]
+        return found
+
+
+def analyse_message(text: str) -> MessageSignals:
+    """Apply every rule to one message's text."""
+    signals = MessageSignals()
+    if not text.strip():
+        signals.noise = "empty"
+        return signals
+    parts = sentences(text)
+    signals.question_sentences = [s for s in parts if _is_question(s)]
+    signals.question = bool(signals.question_sentences)
+    signals.errors = error_strings(text)
+    signals.error = bool(signals.errors) or (
+        "```" in text and bool(_PROBLEM_WORDS.search(text)))
+    signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
+    signals.problem_words = bool(_PROBLEM_WORDS.search(strip_code(text))) and len(
+        content_words(text)) >= 4
+    signals.me_too = bool(_ME_TOO.search(text)) and len(content_words(text)) <= 12
+    signals.noise = _noise_kind(text, signals)
+    return signals
+
+
+def _is_question(sentence: str) -> bool:
+    stripped = sentence.strip()
+    if len(content_words(stripped)) < 2:
+        return False
+    return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
+
+
+def _noise_kind(text: str, signals: MessageSignals) -> str | None:
+    prose = strip_code(text).strip()
+    for name, pattern in _NOISE_RULES:
+        problem_like = signals.question or signals.error
+        if pattern.search(prose) and (name == "announcement" or not problem_like):
+            return name
+    if len(content_words(prose)) < 3 and not (signals.question or signals.error):
+        return "too-short"
+    return None

@@ -1,0 +1,134 @@
+"""The loop, as an ordered list of stage calls (DESIGN §1).
+
+ingest → extract → embed + cluster → significance → match → suggest → file →
+records. Each insight is enriched and filed on its own: a failure in one is
+recorded on that insight and in the report (exit 1), and the run goes on.
+A dry run works on an in-memory copy of the database and files nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from docloop import db, registry
+from docloop.backends.analyzers.base import Analyzer
+from docloop.config import Settings
+from docloop.errors import BackendError, StageError
+from docloop.models import Insight, RunReport
+from docloop.stages.analyse import AnalysisResult, analyse
+from docloop.stages.enrich import enrich_insight, open_docs
+from docloop.stages.ingest import ingest, parse_since
+
+log = logging.getLogger("docloop.pipeline")
+
+
+@dataclass
+class RunOptions:
+    """Per-run choices that are not settings."""
+
+    since: datetime | None = None
+    dry_run: bool = False
+    retry_failed: bool = False
+
+    @classmethod
+    def build(cls, since: str | None, dry_run: bool = False,
+              retry_failed: bool = False) -> RunOptions:
+        return cls(since=parse_since(since, datetime.now(UTC)), dry_run=dry_run,
+                   retry_failed=retry_failed)
+
+
+def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
+    """Run the whole loop once and return its report."""
+    report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))
+    with _database(settings, options.dry_run) as conn:
+        log.info("ingest - reading %d source(s)", len(settings.sources))
+        ingested = ingest(settings, conn, options.since)
+        report.stats.messages = ingested.stored
+        report.stats.window_messages = len(ingested.window)
+        report.stats.conversations = len(ingested.conversations)
+        analyzer = _analyzer(settings, conn, options)
+        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window)
+        report.stats.problems = len(analysis.problems)
+        report.insights = analysis.insights
+        report.stats.insights = len(analysis.insights)
+        _enrich_all(settings, conn, analyzer, analysis, report)
+        _file_all(settings, conn, analysis.insights, report, options.dry_run)
+        analysis.save(conn)
+        report.stats.llm = analyzer.stats
+        report.warnings.extend(analyzer.warnings)
+    report.finished_at = datetime.now(UTC)
+    return report
+
+
+def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
+    fallback: Analyzer = registry.build("analyzer", "offline", settings)
+    if settings.analyzer == "offline":
+        return fallback
+    analyzer: Analyzer = registry.build("analyzer", settings.analyzer, settings, conn=conn,
+                                        fallback=fallback, retry_failed=options.retry_failed)
+    return analyzer
+
+
+def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+                analysis: AnalysisResult, report: RunReport) -> None:
+    log.info("match - %d insight(s)", len(analysis.insights))
+    docs = open_docs(settings, conn)
+    for insight in analysis.insights:
+        try:
+            enrich_insight(insight, analysis, analyzer, docs)
+        except (StageError, BackendError) as exc:
+            _record_failure(insight, "match/suggest", exc, report)
+
+
+def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
+              report: RunReport, dry_run: bool) -> None:
+    cap = settings.max_insights or len(insights)
+    chosen = [i for i in insights if i.error is None][:cap]
+    if dry_run or settings.tracker == "none" or not chosen:
+        return
+    from docloop.stages.file import file_insight
+
+    tracker = registry.build("tracker", settings.tracker, settings, conn=conn)
+    records = registry.build("records", "sqlite", settings, conn=conn)
+    log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
+    now = datetime.now(UTC)
+    for insight in chosen:
+        try:
+            insight.ticket = file_insight(insight, tracker, records, now)
+        except (StageError, BackendError) as exc:
+            _record_failure(insight, "file", exc, report)
+
+
+def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunReport) -> None:
+    message = f"{stage} failed for insight {insight.id} ({insight.title}): {exc}"
+    log.error(message)
+    insight.error = message
+    report.errors.append(message)
+
+
+@contextmanager
+def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]:
+    """The real database, or for a dry run an in-memory copy of it."""
+    if not dry_run:
+        conn = db.connect(settings.db_path)
+    else:
+        conn = db.memory()
+        if settings.db_path.is_file():
+            source = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+            source.backup(conn)
+            source.close()
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+

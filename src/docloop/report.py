@@ -1,0 +1,107 @@
+"""Render a run report: JSON (the contract), a terminal summary and a Markdown file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from docloop.models import Insight, RunReport
+
+#: insight fields kept out of the JSON report (internal or personal)
+_PRIVATE = {"author_ids", "problem_ids"}
+
+
+def report_dict(report: RunReport) -> dict[str, Any]:
+    """The run report as the JSON contract of DESIGN §5."""
+    data = report.model_dump(mode="json")
+    data["insights"] = [
+        {k: v for k, v in insight.items() if k not in _PRIVATE} for insight in data["insights"]
+    ]
+    return data
+
+
+def write_json_report(report: RunReport, path: Path) -> None:
+    """Write the JSON report to a file (atomically) or to stdout for '-'."""
+    text = json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n"
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    _atomic_write(path, text)
+
+
+def save_markdown_report(report: RunReport, reports_dir: Path) -> Path:
+    """Keep a readable copy of the run under DOCLOOP_HOME/reports/."""
+    path = reports_dir / f"{report.run_id}.md"
+    _atomic_write(path, render_markdown(report))
+    return path
+
+
+def render_markdown(report: RunReport) -> str:
+    """Insights by score with page, verdict and ticket action."""
+    stats = report.stats
+    lines = [f"# docloop run {report.run_id}", "",
+             f"{stats.messages} new messages, {stats.window_messages} in the window, "
+             f"{stats.conversations} conversations, {stats.problems} problems, "
+             f"{stats.insights} insights.", ""]
+    for number, insight in enumerate(report.insights, start=1):
+        lines += _insight_markdown(number, insight)
+    if report.warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in report.warnings] + [""]
+    if report.errors:
+        lines += ["## Errors", ""] + [f"- {e}" for e in report.errors] + [""]
+    return "\n".join(lines)
+
+
+def _insight_markdown(number: int, insight: Insight) -> list[str]:
+    doc = insight.doc
+    page = f"[{doc.path}]({doc.url})" if doc and doc.path else "no page"
+    ticket = f"{insight.ticket.id} ({insight.ticket.action})" if insight.ticket else "not filed"
+    lines = [f"## {number}. {insight.title}", "",
+             f"- score {insight.score:.2f}: " + "; ".join(
+                 insight.significance.reasons if insight.significance else []),
+             f"- page: {page}, verdict: {doc.verdict if doc else 'n/a'}",
+             f"- ticket: {ticket}", ""]
+    if insight.suggestion:
+        lines += [insight.suggestion.text, ""]
+    if insight.error:
+        lines += [f"**Error:** {insight.error}", ""]
+    return lines
+
+
+def print_summary(report: RunReport, to_stderr: bool = False) -> None:
+    """A table of insights by score for the terminal."""
+    console = Console(file=sys.stderr if to_stderr else sys.stdout, width=140)
+    stats = report.stats
+    console.print(f"[bold]docloop run {report.run_id}[/bold]: {stats.messages} new messages, "
+                  f"{stats.window_messages} in window, {stats.conversations} conversations, "
+                  f"{stats.problems} problems, {stats.insights} insights")
+    table = Table(show_lines=False)
+    for column in ("#", "score", "insight", "users", "convs", "page", "verdict", "ticket"):
+        table.add_column(column, overflow="fold")
+    for number, insight in enumerate(report.insights, start=1):
+        doc = insight.doc
+        ticket = f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket else "-"
+        table.add_row(str(number), f"{insight.score:.2f}", insight.title[:70],
+                      str(insight.users), str(len(insight.conversation_ids)),
+                      (doc.path or "-") if doc else "-", doc.verdict if doc else "-",
+                      "error" if insight.error else ticket)
+    console.print(table)
+    for line in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {line}")
+    for line in report.errors:
+        console.print(f"[red]error:[/red] {line}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

@@ -1,0 +1,85 @@
+"""Extract problems, embed and cluster them, and keep the significant insights.
+
+Input: the window's `Conversation`s and `Message`s. Output: an
+`AnalysisResult` holding the problems, their embeddings, the clusters (with
+stored identities) and the significant `Insight`s sorted by score. Nothing is
+persisted until `AnalysisResult.save`, which the pipeline calls at the end
+(a dry run saves into its throw-away copy).
+
+Significance filter: an insight is reported when it spans at least
+`min_conversations` conversations and at least min(2, min_conversations)
+distinct users — one person repeating a question is not a recurring problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.embedders import open_embedder
+from docloop.config import Settings
+from docloop.models import Conversation, Insight, Message, Problem
+from docloop.stages.cluster import Cluster, cluster_problems
+from docloop.stages.insights import build_insight, document_frequencies
+from docloop.storage.insights import InsightStore
+
+log = logging.getLogger("docloop.analyse")
+
+
+@dataclass
+class AnalysisResult:
+    """Everything the later stages need about this run's problems and insights."""
+
+    problems: list[Problem]
+    vectors: np.ndarray
+    clusters: list[Cluster]
+    insights: list[Insight]
+    centroids: dict[str, np.ndarray] = field(default_factory=dict)
+    problem_texts: dict[str, str] = field(default_factory=dict)
+
+    def save(self, conn: sqlite3.Connection) -> None:
+        """Persist insight identities (so next run keeps them) and their latest state."""
+        store = InsightStore(conn)
+        store.save(
+            (c.id, c.centroid, [(self.problems[i].id, self.problems[i].conversation_id)
+                                for i in c.members])
+            for c in self.clusters
+        )
+        store.save_snapshots(self.insights)
+
+
+def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+            conversations: Sequence[Conversation], window: Sequence[Message]) -> AnalysisResult:
+    """Run extract → embed → cluster → describe → filter."""
+    log.info("extract - %d conversation(s) with the %s analyzer", len(conversations),
+             analyzer.name)
+    problems = analyzer.extract(conversations)
+    log.info("cluster - %d problem(s)", len(problems))
+    embedder = open_embedder(settings, conn)
+    vectors = (embedder.embed([p.text for p in problems]) if problems
+               else np.zeros((0, embedder.dim), dtype=np.float32))
+    store = InsightStore(conn)
+    clusters = cluster_problems(problems, vectors, store.clusters(), store.members())
+    messages = {m.id: m for m in window}
+    reference = max((m.timestamp for m in window), default=None)
+    idf = document_frequencies(problems)
+    insights = []
+    for cluster in clusters:
+        if reference is None:
+            break
+        insight = build_insight(cluster, problems, vectors, messages, reference, idf)
+        if _significant(insight, settings.min_conversations):
+            insights.append(insight)
+    insights.sort(key=lambda i: (-i.score, i.id))
+    return AnalysisResult(problems, vectors, clusters, insights,
+                          centroids={c.id: c.centroid for c in clusters})
+
+
+def _significant(insight: Insight, min_conversations: int) -> bool:
+    return (len(insight.conversation_ids) >= min_conversations
+            and insight.users >= min(2, min_conversations))

@@ -1,0 +1,161 @@
+"""Cluster problems into insights with identities that persist between runs.
+
+Input: `Problem`s and their embeddings; stored identities (`InsightStore`).
+Output: `Cluster`s (fingerprint, centroid, member problems).
+
+Algorithm (chosen by measurement in `benchmarks/quality_bench.py`, against the
+seed's DBSCAN): problems seen in an earlier run keep their insight. New
+problems, oldest first, join the nearest centroid — stored or new — when the
+cosine similarity reaches `threshold`, else start a cluster; then every new
+problem is re-assigned to its best centroid for a few rounds (a k-means
+refinement with a variable k), and new clusters whose centroids are closer
+than `merge_threshold` are merged. It is O(problems x clusters), needs no n²
+matrix, keeps singletons (one summary covering a problem is still a problem;
+significance decides what is reported) and is deterministic for the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from docloop.models import Problem
+from docloop.storage.insights import StoredCluster
+
+DEFAULT_THRESHOLD = 0.55
+DEFAULT_MERGE = 0.80
+REFINE_ROUNDS = 3
+
+
+@dataclass
+class Cluster:
+    """One group of problems; `stored` is True when the identity existed before."""
+
+    id: str
+    centroid: np.ndarray
+    members: list[int] = field(default_factory=list)
+    stored_size: int = 0
+    stored: bool = False
+    base: np.ndarray | None = None
+
+
+def fingerprint(problem: Problem) -> str:
+    """A new insight's id: derived from the first problem that founded it."""
+    return "ins_" + hashlib.sha256(problem.conversation_id.encode()).hexdigest()[:16]
+
+
+def cluster_problems(
+    problems: Sequence[Problem],
+    vectors: np.ndarray,
+    stored: Sequence[StoredCluster] = (),
+    known: dict[str, str] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    merge_threshold: float = DEFAULT_MERGE,
+) -> list[Cluster]:
+    """Assign every problem to a cluster; returns clusters that have members."""
+    known = known or {}
+    clusters = [Cluster(s.id, _unit(s.centroid), stored_size=s.size, stored=True,
+                        base=_unit(s.centroid)) for s in stored]
+    by_id = {c.id: c for c in clusters}
+    order = sorted(range(len(problems)), key=lambda i: (problems[i].timestamp, problems[i].id))
+    fresh: list[int] = []
+    for index in order:
+        owner = by_id.get(known.get(problems[index].id, ""))
+        if owner is not None:
+            owner.members.append(index)
+        else:
+            fresh.append(index)
+    _assign_online(fresh, problems, vectors, clusters, by_id, threshold)
+    for _ in range(REFINE_ROUNDS):
+        _refresh_centroids(clusters, vectors)
+        _reassign(fresh, vectors, clusters, threshold)
+    _merge_new(clusters, vectors, merge_threshold)
+    _refresh_centroids(clusters, vectors)
+    return [c for c in clusters if c.members]
+
+
+def _assign_online(
+    fresh: list[int], problems: Sequence[Problem], vectors: np.ndarray,
+    clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float,
+) -> None:
+    centroids = _matrix(clusters, vectors.shape[1])
+    for index in fresh:
+        vector = vectors[index]
+        best = int(np.argmax(centroids @ vector)) if len(clusters) else -1
+        if best >= 0 and float(centroids[best] @ vector) >= threshold:
+            cluster = clusters[best]
+            cluster.members.append(index)
+            centroids[best] = _running_centroid(cluster, vectors)
+            continue
+        new = Cluster(_unique_id(fingerprint(problems[index]), by_id), vector.copy(), [index])
+        by_id[new.id] = new
+        clusters.append(new)
+        centroids = np.vstack([centroids, vector[None, :]])
+
+
+def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
+              threshold: float) -> None:
+    """Move each new problem to its best centroid (staying put when none is close)."""
+    if not fresh:
+        return
+    centroids = _matrix(clusters, vectors.shape[1])
+    owner = {i: c for c in clusters for i in c.members}
+    sims = vectors[fresh] @ centroids.T
+    for row, index in enumerate(fresh):
+        best = int(np.argmax(sims[row]))
+        current = owner[index]
+        if clusters[best] is not current and sims[row, best] >= threshold:
+            current.members.remove(index)
+            clusters[best].members.append(index)
+
+
+def _merge_new(clusters: list[Cluster], vectors: np.ndarray, merge_threshold: float) -> None:
+    """Fold clusters into an earlier, near-identical one (new clusters only move)."""
+    _refresh_centroids(clusters, vectors)
+    for later_pos in range(len(clusters) - 1, -1, -1):
+        later = clusters[later_pos]
+        if later.stored or not later.members:
+            continue
+        for earlier in clusters[:later_pos]:
+            if earlier.members and float(earlier.centroid @ later.centroid) >= merge_threshold:
+                earlier.members.extend(later.members)
+                later.members = []
+                break
+
+
+def _refresh_centroids(clusters: list[Cluster], vectors: np.ndarray) -> None:
+    for cluster in clusters:
+        if cluster.members:
+            cluster.centroid = _running_centroid(cluster, vectors)
+
+
+def _running_centroid(cluster: Cluster, vectors: np.ndarray) -> np.ndarray:
+    """Mean of members, weighted with the stored identity's past size."""
+    if not cluster.members:
+        return cluster.centroid
+    total = vectors[cluster.members].sum(axis=0)
+    if cluster.base is not None and cluster.stored_size:
+        total = total + cluster.base * cluster.stored_size * 0.5
+    return _unit(total)
+
+
+def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:
+    if not clusters:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.vstack([c.centroid for c in clusters]).astype(np.float32)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
+
+
+def _unique_id(base: str, taken: dict[str, Cluster]) -> str:
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate

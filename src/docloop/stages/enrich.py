@@ -1,0 +1,51 @@
+"""Label, match and suggest for one insight.
+
+Input: an `Insight` from analysis, the analyzer and the docs index.
+Output: the same insight with its (possibly model-written) title and
+summary, `doc` (page, section, verdict) and `suggestion`. Called once per
+insight so a failure stays with that insight.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import TYPE_CHECKING
+
+from docloop.backends.analyzers.base import Analyzer
+from docloop.config import Settings
+from docloop.models import Insight
+from docloop.stages.match import match_insight
+
+if TYPE_CHECKING:
+    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+    from docloop.stages.analyse import AnalysisResult
+
+log = logging.getLogger("docloop.enrich")
+
+
+def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex | None:
+    """The docs index, or None (with a warning) when nothing has been indexed."""
+    from docloop.stages.index_docs import open_index
+
+    index = open_index(settings, conn)
+    if index.page_count() == 0:
+        log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
+                    "insights will have no page")
+        return None
+    return index
+
+
+def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
+                   docs: SQLiteDocsIndex | None) -> None:
+    """Fill in title/summary, doc match and suggestion, in place."""
+    wanted = set(insight.problem_ids)
+    problems = [p for p in analysis.problems if p.id in wanted]
+    insight.title, insight.summary = analyzer.label(insight, problems)
+    chunks, source = [], None
+    if docs is not None:
+        insight.doc = match_insight(insight, analysis.centroids[insight.id], docs)
+        if insight.doc.path:
+            chunks = docs.page_chunks(insight.doc.path)
+            source = docs.page_source(insight.doc.path)
+    insight.suggestion = analyzer.suggest(insight, chunks, source)

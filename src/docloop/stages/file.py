@@ -1,0 +1,105 @@
+"""File one ticket per insight, once.
+
+Input: an `Insight` (with doc match and suggestion), a `Tracker` and a
+`RecordStore`. Output: a `TicketRef` saying what happened:
+
+- no record for the insight → the tracker creates a ticket (`created`);
+- a record, and no conversation or message the ticket has not seen →
+  nothing is sent (`unchanged`), so a re-run over the same data is silent;
+- new evidence for an open ticket → the tracker adds it (`updated`) and the
+  stored counts rise;
+- new evidence after the ticket was `done` → a regression: status becomes
+  `regressed` (the tracker may reopen or file a linked ticket per its policy).
+
+docloop's ticket id is derived from the insight fingerprint, so a retry after
+a crash asks the tracker to create the *same* ticket, which trackers treat
+idempotently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from docloop.backends.records.base import RecordStore
+from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
+from docloop.models import Insight, TicketRecord, TicketRef
+
+CLOSED = ("done",)
+
+
+def ticket_id_for(insight_id: str, generation: int = 0) -> str:
+    """docloop's ticket id: stable per insight (and per regression generation)."""
+    digest = hashlib.sha256(f"{insight_id}:{generation}".encode()).hexdigest()[:10]
+    return f"DL-{digest}"
+
+
+def file_insight(insight: Insight, tracker: Tracker, records: RecordStore,
+                 now: datetime) -> TicketRef:
+    """Create, update or leave the insight's ticket; returns what was done."""
+    record = records.by_insight(insight.id)
+    if record is None:
+        return _create(insight, tracker, records, now, ticket_id_for(insight.id))
+    delta = evidence_delta(record, insight)
+    if not (delta.new_conversation_ids or delta.new_message_ids):
+        return _ref(record, tracker.name, "unchanged")
+    delta.regression = record.status in CLOSED
+    filed = tracker.update(record, insight, delta)
+    if filed is not None:
+        generation = 1 + sum(1 for r in records.all() if r.insight_id == insight.id)
+        return _create(insight, tracker, records, now, ticket_id_for(insight.id, generation),
+                       filed=filed)
+    updated = _merge_evidence(record, insight, now)
+    records.put(updated)
+    if delta.regression:
+        records.set_status(record.id, "regressed", now, source="docloop",
+                           note="the problem came back after the ticket was done")
+        updated = records.get(record.id) or updated
+    return _ref(updated, tracker.name, "updated")
+
+
+def evidence_delta(record: TicketRecord, insight: Insight) -> EvidenceDelta:
+    """What the insight has that the ticket has not seen yet."""
+    seen_conversations = set(record.conversation_ids)
+    seen_messages = set(record.message_ids)
+    new_messages = [m for m in insight.message_ids if m not in seen_messages]
+    fresh = set(new_messages)
+    return EvidenceDelta(
+        new_quotes=[q for q in insight.quotes if q.message_id in fresh],
+        new_conversation_ids=[c for c in insight.conversation_ids if c not in seen_conversations],
+        new_message_ids=new_messages,
+    )
+
+
+def _create(insight: Insight, tracker: Tracker, records: RecordStore, now: datetime,
+            ticket_id: str, filed: Filed | None = None) -> TicketRef:
+    filed = filed or tracker.create(ticket_id, insight)
+    doc = insight.doc
+    record = TicketRecord(
+        id=ticket_id, tracker=tracker.name, external_id=filed.external_id,
+        identifier=filed.identifier, url=filed.url, status="open", insight_id=insight.id,
+        title=insight.title, doc_path=doc.path if doc else None, doc_url=doc.url if doc else None,
+        suggestion=insight.suggestion.text if insight.suggestion else "",
+        conversations=len(insight.conversation_ids), users=insight.users,
+        message_ids=list(insight.message_ids), conversation_ids=list(insight.conversation_ids),
+        created_at=now, updated_at=now,
+    )
+    records.put(record)
+    return _ref(record, tracker.name, "created")
+
+
+def _merge_evidence(record: TicketRecord, insight: Insight, now: datetime) -> TicketRecord:
+    conversations = list(dict.fromkeys(record.conversation_ids + insight.conversation_ids))
+    messages = list(dict.fromkeys(record.message_ids + insight.message_ids))
+    return record.model_copy(update={
+        "conversation_ids": conversations, "message_ids": messages,
+        "conversations": len(conversations), "users": max(record.users, insight.users),
+        "updated_at": now,
+    })
+
+
+def _ref(record: TicketRecord, tracker: str, action: str) -> TicketRef:
+    return TicketRef.model_validate({
+        "tracker": tracker, "id": record.id, "external_id": record.external_id,
+        "url": record.url, "status": record.status, "action": action,
+    })

@@ -1,0 +1,129 @@
+"""Turn clusters of problems into reportable insights.
+
+Input: `Cluster`s with their member `Problem`s and embeddings, the stored
+messages (for links and channels). Output: `Insight`s with a title a docs
+writer understands at a glance (the most representative question), a
+summary, evidence (conversations, messages, users, quotes from different
+users, links) and a significance breakdown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from docloop.models import Insight, Message, Problem, Quote, ThreadLink
+from docloop.stages.cluster import Cluster
+from docloop.stages.significance import significance
+from docloop.text import content_words, truncate
+
+MAX_QUOTES = 6
+
+
+def build_insight(
+    cluster: Cluster, problems: Sequence[Problem], vectors: np.ndarray,
+    messages: Mapping[str, Message], reference: datetime, idf: Mapping[str, float],
+) -> Insight:
+    """Describe one cluster; problems are ordered most representative first."""
+    ranked = sorted(cluster.members, key=lambda i: -float(vectors[i] @ cluster.centroid))
+    members = [problems[i] for i in ranked]
+    channels = sorted({p.channel_name or "unknown" for p in members})
+    message_ids = sorted({m for p in members for m in p.message_ids}, key=_snowflake_key)
+    authors = sorted({a for p in members for a in p.author_ids})
+    breakdown = significance(members, len(channels), len(message_ids), reference)
+    return Insight(
+        id=cluster.id,
+        title=members[0].title or truncate(members[0].text, 100),
+        summary=_summary(members, channels, idf),
+        category=Counter(p.category for p in members).most_common(1)[0][0],
+        problem_ids=[p.id for p in members],
+        conversation_ids=sorted({p.conversation_id for p in members}, key=_snowflake_key),
+        message_ids=message_ids,
+        author_ids=authors,
+        channels=channels,
+        users=len(authors),
+        score=breakdown.score,
+        significance=breakdown,
+        quotes=_quotes(members, messages),
+        questions=list(dict.fromkeys(p.title for p in members if p.title))[:5],
+        threads=_threads(members, messages),
+        first_seen=min(p.timestamp for p in members),
+        last_seen=max(p.timestamp for p in members),
+    )
+
+
+def document_frequencies(problems: Sequence[Problem]) -> dict[str, float]:
+    """Inverse document frequency of words over all problems of the run."""
+    counts: Counter[str] = Counter()
+    for problem in problems:
+        counts.update(set(content_words(problem.text)))
+    total = max(1, len(problems))
+    return {w: float(np.log((1 + total) / (1 + n))) + 1.0 for w, n in counts.items()}
+
+
+def key_phrases(problems: Sequence[Problem], idf: Mapping[str, float], limit: int = 5) -> list[str]:
+    """Words that are frequent in these problems and rare elsewhere."""
+    counts: Counter[str] = Counter()
+    for problem in problems:
+        counts.update(set(content_words(problem.text)))
+    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items() if n >= 2 or len(problems) == 1}
+    return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
+def _summary(members: Sequence[Problem], channels: list[str], idf: Mapping[str, float]) -> str:
+    users = len({a for p in members for a in p.author_ids})
+    phrases = ", ".join(key_phrases(members, idf)) or "the same problem"
+    where = ", ".join(f"#{c}" for c in channels)
+    first = min(p.timestamp for p in members).date().isoformat()
+    last = max(p.timestamp for p in members).date().isoformat()
+    span = first if first == last else f"{first} to {last}"
+    return (f"{users} user{'s' if users != 1 else ''} in {len(members)} "
+            f"conversation{'s' if len(members) != 1 else ''} ({where}, {span}) hit this; "
+            f"key terms: {phrases}. Most representative: \"{truncate(members[0].text, 200)}\"")
+
+
+def _quotes(members: Sequence[Problem], messages: Mapping[str, Message]) -> list[Quote]:
+    """Quotes from as many different users as possible, representative first."""
+    chosen: list[Quote] = []
+    seen_authors: set[str] = set()
+    candidates = [(p, q) for p in members for q in p.quotes]
+    for prefer_new_author in (True, False):
+        for _, quote in candidates:
+            if len(chosen) >= MAX_QUOTES or any(c.message_id == quote.message_id for c in chosen):
+                continue
+            author = messages[quote.message_id].author_id if quote.message_id in messages else ""
+            if prefer_new_author and author in seen_authors:
+                continue
+            seen_authors.add(author)
+            chosen.append(quote.model_copy(update={"url": _message_url(quote.message_id,
+                                                                        messages)}))
+    return chosen
+
+
+def _threads(members: Sequence[Problem], messages: Mapping[str, Message]) -> list[ThreadLink]:
+    links: list[ThreadLink] = []
+    for problem in members:
+        root = messages.get(problem.conversation_id)
+        url = _message_url(problem.conversation_id, messages)
+        if root is None or url is None:
+            continue
+        name = root.thread_name or truncate(problem.title or problem.text, 80)
+        links.append(ThreadLink(id=problem.conversation_id, name=name, url=url))
+    return links
+
+
+def _message_url(message_id: str, messages: Mapping[str, Message]) -> str | None:
+    message = messages.get(message_id)
+    if message is None or not message.guild_id:
+        return None
+    channel = message.thread_id or message.channel_id
+    if message.thread_id == message.id:
+        channel = message.channel_id
+    return f"https://discord.com/channels/{message.guild_id}/{channel}/{message.id}"
+
+
+def _snowflake_key(value: str) -> tuple[int, str]:
+    return (int(value), value) if value.isdigit() else (0, value)

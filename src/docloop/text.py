@@ -1,0 +1,93 @@
+"""Small, deterministic text helpers shared by the offline analyzer and matcher.
+
+Chat text is messy: code fences, pasted tracebacks, emoji, mentions. These
+helpers find sentences, questions, error lines and salient terms without any
+model, so every decision the offline analyzer makes can be explained.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further get gets got had hadn't has hasn't
+    have haven't having he her here hers herself him himself his how i i'd i'll i'm i've if in
+    into is isn't it it's its itself just let's me might more most mustn't my myself need no nor
+    not now of off on once only or other ought our ours ourselves out over own same shan't she
+    should shouldn't so some such than that that's the their theirs them themselves then there
+    there's these they they'd they'll they're they've this those through to too under until up
+    use using used very was wasn't we we'd we'll we're we've were weren't what what's when where
+    which while who whom why will with won't would wouldn't you you'd you'll you're you've your
+    yours yourself yourselves also anyone someone something anything thing things way ways really
+    please thanks thank hi hey hello guys help know want trying try tried like just still even
+    one two make made work works working doesnt dont cant im ive ok okay yeah yes lol pls plz
+    able every else much many getting seems seem again back new good right well""".split()
+)
+
+_CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+_URL = re.compile(r"https?://\S+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z]")
+_ERROR_LINE = re.compile(
+    r"\b([A-Z][A-Za-z]+(?:Error|Exception|Warning)|Traceback|"
+    r"[1-5]\d\d [A-Z][a-zA-Z ]+|ERR_[A-Z_]+|E[A-Z0-9]{3,})\b"
+)
+_IDENTIFIER = re.compile(
+    r"\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+|[A-Z][a-z]+[A-Z][A-Za-z0-9]+|"
+    r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|--[a-z][a-z-]+|[a-z]+\.[a-z_]+(?:\.[a-z_]+)*)\b"
+)
+
+
+def strip_code(text: str) -> str:
+    """Text without fenced code blocks (pasted code is evidence, not prose)."""
+    return _CODE_FENCE.sub(" ", text)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences and lines of prose, code fences removed, empty parts dropped."""
+    prose = strip_code(text)
+    return [s.strip() for s in _SENTENCE_END.split(prose) if s and s.strip()]
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (identifiers with dots/underscores kept whole)."""
+    return [w.lower() for w in _WORD.findall(_URL.sub(" ", text))]
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: no stopwords, no single letters or pure numbers."""
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()]
+
+
+def error_strings(text: str) -> list[str]:
+    """Error names and status lines users paste (`ValidationError`, `422 Unprocessable ...`)."""
+    found = [m.group(1).strip() for m in _ERROR_LINE.finditer(text)]
+    return _unique(found)
+
+
+def identifiers(text: str) -> list[str]:
+    """Code-like terms: snake_case, camelCase, CONSTANT_CASE, --flags, dotted.names, `code`."""
+    found = [m.group(0) for m in _IDENTIFIER.finditer(text)]
+    found += [m.group(1).strip() for m in _INLINE_CODE.finditer(text) if len(m.group(1)) < 60]
+    return _unique(found)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut at a word boundary and mark the cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item and item.lower() not in {k.lower() for k in seen}:
+            seen[item] = None
+    return list(seen)

@@ -1,0 +1,42 @@
+"""Builders for test data (messages, conversations, insights)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from docloop.models import Conversation, DocMatch, Insight, Message, Quote
+
+BASE = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+def msg(mid: str, author: str, content: str, minutes: int = 0, **extra: object) -> Message:
+    """A message in #help of guild 1, `minutes` after BASE."""
+    fields: dict[str, object] = {
+        "id": mid, "guild_id": "1", "channel_id": "10", "channel_name": "help",
+        "author_id": author, "author_name": f"user{author}", "content": content,
+        "timestamp": BASE + timedelta(minutes=minutes),
+    }
+    fields.update(extra)
+    return Message.model_validate(fields)
+
+
+def conv(cid: str, *messages: Message, thread: str | None = None) -> Conversation:
+    return Conversation(id=cid, channel_id="10", channel_name="help", thread_name=thread,
+                        messages=list(messages))
+
+
+def insight(iid: str = "ins_a", conversations: tuple[str, ...] = ("1", "2"),
+            messages: tuple[str, ...] = ("1", "2"), verdict: str = "covered",
+            path: str | None = "guide/cors.md", heading: str | None = "Allowed origins",
+            quotes: tuple[str, ...] = ("CORS error: No 'Access-Control-Allow-Origin' header",),
+            ) -> Insight:
+    doc = DocMatch(path=path, url=f"https://docs.example/{path}" if path else None,
+                   heading=heading, anchor="allowed-origins", score=0.6,
+                   verdict=verdict)  # type: ignore[arg-type]
+    return Insight(
+        id=iid, title="How do I allow my frontend origin?", summary="Users hit CORS errors.",
+        conversation_ids=list(conversations), message_ids=list(messages), users=2,
+        quotes=[Quote(message_id=m, author="u", text=t) for m, t in zip(messages, quotes,
+                                                                         strict=False)],
+        questions=["How do I allow my frontend origin?"], doc=doc,
+    )

@@ -1,0 +1,71 @@
+"""Clustering groups recurring problems and keeps insight identities between runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from docloop import db
+from docloop.models import Problem
+from docloop.stages.cluster import cluster_problems
+from docloop.storage.insights import InsightStore
+from tests.helpers import BASE
+
+
+def _problems(n: int, prefix: str = "") -> list[Problem]:
+    return [Problem(id=f"p{prefix}{i}", conversation_id=f"{prefix}{i}", text=f"problem {i}",
+                    timestamp=BASE + timedelta(hours=i)) for i in range(n)]
+
+
+def _vectors(labels: list[int], dim: int = 16, noise: float = 0.15, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(dim, dtype=np.float32)
+    rows = np.stack([centres[label] + noise * rng.standard_normal(dim) for label in labels])
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _groups(clusters: list, problems: list[Problem]) -> set[frozenset[str]]:
+    return {frozenset(problems[i].id for i in c.members) for c in clusters}
+
+
+def test_recurring_problems_are_grouped_and_singletons_kept() -> None:
+    labels = [0, 1, 0, 2, 1, 0, 3]
+    problems = _problems(len(labels))
+    clusters = cluster_problems(problems, _vectors(labels))
+    assert _groups(clusters, problems) == {
+        frozenset({"p0", "p2", "p5"}), frozenset({"p1", "p4"}), frozenset({"p3"}),
+        frozenset({"p6"}),
+    }
+
+
+def test_same_data_gives_same_ids() -> None:
+    labels = [0, 1, 0, 1, 2]
+    problems = _problems(len(labels))
+    first = cluster_problems(problems, _vectors(labels))
+    second = cluster_problems(problems, _vectors(labels))
+    assert [(c.id, c.members) for c in first] == [(c.id, c.members) for c in second]
+
+
+def test_next_week_merges_into_the_stored_insight() -> None:
+    conn = db.memory()
+    store = InsightStore(conn)
+    week1 = _problems(4, "a")
+    week1_vectors = _vectors([0, 1, 0, 1], seed=1)
+    first = cluster_problems(week1, week1_vectors)
+    store.save((c.id, c.centroid, [(week1[i].id, week1[i].conversation_id) for i in c.members])
+               for c in first)
+    ids_week1 = {frozenset(week1[i].id for i in c.members): c.id for c in first}
+
+    # week 2 overlaps week 1 (a2, a3 again) and brings new evidence for both problems
+    week2 = week1[2:] + _problems(2, "b")
+    week2_vectors = np.vstack([week1_vectors[2:], _vectors([0, 1], seed=2)])
+    second = cluster_problems(week2, week2_vectors, store.clusters(), store.members())
+    by_member = {week2[i].id: c.id for c in second for i in c.members}
+    assert by_member["pa2"] == ids_week1[frozenset({"pa0", "pa2"})]
+    assert by_member["pb0"] == by_member["pa2"]
+    assert by_member["pb1"] == by_member["pa3"] == ids_week1[frozenset({"pa1", "pa3"})]
+
+
+def test_empty_input() -> None:
+    assert cluster_problems([], np.zeros((0, 8), dtype=np.float32)) == []

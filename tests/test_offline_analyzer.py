@@ -1,0 +1,81 @@
+"""The offline analyzer takes questions, errors and docs complaints, and drops noise."""
+
+from __future__ import annotations
+
+import pytest
+
+from docloop.backends.analyzers.offline import OfflineAnalyzer
+from docloop.backends.analyzers.signals import analyse_message
+from tests.helpers import conv, msg
+
+
+@pytest.mark.parametrize("text", [
+    "how do I set the allowed origins for CORS?",
+    "Getting `ValidationError: field required` when I post JSON",
+    "the docs on background tasks are really confusing, nothing about shutdown",
+    "uvicorn keeps crashing on startup with exit code 3 and I have no idea why",
+    "any way to run the worker on windows",
+])
+def test_problem_messages_are_recognised(text: str) -> None:
+    assert analyse_message(text).is_problem
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("thanks a lot, that fixed it!", "thanks"),
+    ("+1", "plus-one"),
+    ("hey everyone", "greeting"),
+    ("lol", "laughter"),
+    ("@everyone v2.4 is out with a new dashboard, check it out?", "announcement"),
+    ("nice", "thanks"),
+])
+def test_noise_messages_are_dropped(text: str, kind: str) -> None:
+    signals = analyse_message(text)
+    assert not signals.is_problem
+    assert signals.noise == kind
+
+
+def test_problem_from_conversation_has_verbatim_quotes_and_all_message_ids() -> None:
+    conversation = conv(
+        "100",
+        msg("100", "a", "hi all"),
+        msg("101", "a", "How do I configure CORS for my React app? I get a 400 Bad Request", 1),
+        msg("102", "b", "set allow_origins in CORSMiddleware", 2, reply_to="101"),
+        msg("103", "c", "same here", 3),
+        msg("104", "a", "thanks!", 4),
+    )
+    [problem] = OfflineAnalyzer().extract([conversation])
+    assert problem.conversation_id == "100"
+    assert problem.message_ids == ["100", "101", "102", "103", "104"]
+    assert set(problem.author_ids) == {"a", "c"}  # the asker and the "same here" user
+    assert problem.title == "How do I configure CORS for my React app?"
+    for quote in problem.quotes:
+        source = {m.id: m.content for m in conversation.messages}[quote.message_id]
+        assert quote.text in source
+    assert "question" in problem.signals
+
+
+def test_noise_conversation_yields_no_problem() -> None:
+    conversation = conv("200", msg("200", "a", "good morning!"), msg("201", "b", "gm", 1))
+    assert OfflineAnalyzer().extract([conversation]) == []
+
+
+def test_helper_questions_do_not_make_a_problem() -> None:
+    conversation = conv("300", msg("300", "a", "I shipped my app today, feels great"),
+                        msg("301", "b", "what did you build it with?", 1))
+    assert OfflineAnalyzer().extract([conversation]) == []
+
+
+def test_long_message_is_quoted_by_its_question_sentence() -> None:
+    long_text = ("I have been reading the deployment page for an hour. " * 6
+                 + "Why does the worker ignore TIDEPOOL_CONCURRENCY when I run it in docker?")
+    [problem] = OfflineAnalyzer().extract([conv("400", msg("400", "a", long_text))])
+    assert problem.quotes[0].text.startswith("Why does the worker ignore")
+    assert problem.quotes[0].text in long_text
+
+
+def test_thread_title_becomes_the_problem_title() -> None:
+    conversation = conv("500", msg("500", "a", "see title, what am I missing?"),
+                        thread="Webhook signature never validates")
+    [problem] = OfflineAnalyzer().extract([conversation])
+    assert problem.title == "Webhook signature never validates"
+    assert problem.text.startswith("Webhook signature never validates")

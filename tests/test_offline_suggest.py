@@ -1,0 +1,60 @@
+"""Offline suggestions are grounded in evidence and their patches apply."""
+
+from __future__ import annotations
+
+from docloop.backends.analyzers.offline_suggest import offline_suggestion
+from docloop.models import DocChunk
+from docloop.patching import apply_patch
+from tests.helpers import insight
+
+PAGE = """# CORS
+
+Intro text.
+
+## Allowed origins
+
+Set `allow_origins` on the middleware.
+
+```python
+# not a heading
+app.add_middleware(CORSMiddleware, allow_origins=["*"])
+```
+
+## Credentials
+
+Cookies need `allow_credentials`.
+"""
+
+
+def _chunks() -> list[DocChunk]:
+    return [DocChunk(id="c1", path="guide/cors.md", url="u", title="CORS",
+                     heading="Allowed origins", anchor="allowed-origins", text="Set `allow_origins` on the middleware.")]
+
+
+def test_edit_patch_applies_and_lands_after_the_section() -> None:
+    suggestion = offline_suggestion(insight(), _chunks(), PAGE)
+    assert suggestion.kind == "edit"
+    assert suggestion.patch is not None
+    assert suggestion.patch.startswith("--- a/guide/cors.md\n+++ b/guide/cors.md\n")
+    after = apply_patch(PAGE, suggestion.patch)
+    assert after.index("How do I allow my frontend origin?") < after.index("## Credentials")
+    assert after.index("How do I allow my frontend origin?") > after.index("# not a heading")
+
+
+def test_terms_users_use_that_the_page_lacks_are_listed() -> None:
+    suggestion = offline_suggestion(insight(), _chunks(), PAGE)
+    assert "Access-Control-Allow-Origin" in suggestion.text
+    assert "Closest existing passage" in suggestion.text
+
+
+def test_missing_verdict_proposes_a_new_page_without_patch() -> None:
+    suggestion = offline_suggestion(insight(verdict="missing", path=None, heading=None), [], None)
+    assert suggestion.kind == "new-page"
+    assert suggestion.patch is None
+    assert "no existing page covers this" in suggestion.text
+
+
+def test_partial_verdict_proposes_a_new_section() -> None:
+    suggestion = offline_suggestion(insight(verdict="partial"), _chunks(), PAGE)
+    assert suggestion.kind == "new-section"
+    assert suggestion.patch is not None and apply_patch(PAGE, suggestion.patch)
