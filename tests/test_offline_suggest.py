@@ -28,7 +28,8 @@ Cookies need `allow_credentials`.
 
 def _chunks() -> list[DocChunk]:
     return [DocChunk(id="c1", path="guide/cors.md", url="u", title="CORS",
-                     heading="Allowed origins", anchor="allowed-origins", text="Set `allow_origins` on the middleware.")]
+                     heading="Allowed origins", anchor="allowed-origins",
+                     text="Set `allow_origins` on the middleware.")]
 
 
 def test_edit_patch_applies_and_lands_after_the_section() -> None:
