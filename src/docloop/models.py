@@ -244,6 +244,8 @@ class RunStats(BaseModel):
     conversations: int = 0
     problems: int = 0
     insights: int = 0
+    embedded: int = 0
+    embedding_cache_hits: int = 0
     llm: LLMStats = Field(default_factory=LLMStats)
 
 

@@ -55,6 +55,8 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         analyzer = _analyzer(settings, conn, options)
         analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window)
         report.stats.problems = len(analysis.problems)
+        report.stats.embedded = analysis.embedded
+        report.stats.embedding_cache_hits = analysis.embedding_cache_hits
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
         _enrich_all(settings, conn, analyzer, analysis, report)

@@ -40,7 +40,8 @@ class AnalysisResult:
     clusters: list[Cluster]
     insights: list[Insight]
     centroids: dict[str, np.ndarray] = field(default_factory=dict)
-    problem_texts: dict[str, str] = field(default_factory=dict)
+    embedded: int = 0
+    embedding_cache_hits: int = 0
 
     def save(self, conn: sqlite3.Connection) -> None:
         """Persist insight identities (so next run keeps them) and their latest state."""
@@ -77,7 +78,8 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
             insights.append(insight)
     insights.sort(key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
-                          centroids={c.id: c.centroid for c in clusters})
+                          centroids={c.id: c.centroid for c in clusters},
+                          embedded=embedder.computed, embedding_cache_hits=embedder.cached)
 
 
 def _significant(insight: Insight, min_conversations: int) -> bool:

@@ -1,0 +1,50 @@
+"""Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
+
+Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
+(names: search quality scale discord llm webhook; default all). A benchmark
+that fails is reported as failed in RESULTS.md; the others still run.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["search", "quality", "scale", "discord", "llm", "webhook"]
+
+
+def main(names: list[str]) -> int:
+    failed = []
+    for name in names:
+        script = HERE / f"{name}_bench.py"
+        print(f"== {name}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        code = subprocess.call([sys.executable, str(script)])
+        print(f"== {name}: exit {code} in {time.perf_counter() - started:.0f} s",
+              file=sys.stderr)
+        if code:
+            failed.append(name)
+    assemble(failed)
+    return 1 if failed else 0
+
+
+def assemble(failed: list[str]) -> None:
+    parts = ["# docloop benchmark results", "",
+             f"Machine: {platform.machine()}, Python {platform.python_version()}, "
+             "2 cores. Each section names the command that produced it; "
+             "`make bench` (= `python benchmarks/run_all.py`) regenerates all of them.", ""]
+    for name in ORDER:
+        section = HERE / "results" / f"{name}.md"
+        if name in failed:
+            parts += [f"## {name}", "", "**This benchmark failed in the last run.**", ""]
+        if section.is_file():
+            parts += [section.read_text(encoding="utf-8").rstrip(), ""]
+    (HERE / "RESULTS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:] or ORDER))
