@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+
 import numpy as np
 
 from docloop.backends.embedders.base import Embedder
