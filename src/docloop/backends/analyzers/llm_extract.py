@@ -1,0 +1,181 @@
+"""Extraction: conversations -> model batches -> problems with verified quotes.
+
+Batches stay under a token budget and never split a conversation; one that
+is too big on its own is trimmed with a visible `[… trimmed …]` marker.
+Authors are sent as per-conversation pseudonyms (u1, u2): the model needs to
+tell people apart, not know who they are. What the model answers is only a
+claim: quotes are checked against the stored messages and anything the
+evidence does not support is dropped and counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from docloop.backends.analyzers.llm_client import estimate_tokens
+from docloop.backends.analyzers.llm_guard import (
+    clean_text,
+    grounded,
+    locate_quote,
+    looks_like_injection,
+    normalise,
+    safe_json,
+)
+from docloop.backends.analyzers.llm_schemas import ExtractOut, ProblemOut
+from docloop.models import Conversation, Message, Problem, Quote
+
+TRIM_MARKER = "[… trimmed …]"
+MIN_MESSAGE_CHARS = 200
+SUMMARY_LIMIT = 200
+
+
+@dataclass
+class Batch:
+    """Conversations sent together, and the data message that carries them."""
+
+    conversations: list[Conversation]
+    data: str
+
+
+def make_batches(conversations: Sequence[Conversation], batch_tokens: int) -> list[Batch]:
+    """Pack conversations in order into batches of at most ~`batch_tokens` tokens."""
+    batches: list[Batch] = []
+    group: list[Conversation] = []
+    records: list[dict[str, Any]] = []
+    size = 0
+    for conversation in conversations:
+        record = conversation_record(conversation, batch_tokens)
+        cost = estimate_tokens(safe_json(record))
+        if group and size + cost > batch_tokens:
+            batches.append(Batch(group, _data(records)))
+            group, records, size = [], [], 0
+        group.append(conversation)
+        records.append(record)
+        size += cost
+    if group:
+        batches.append(Batch(group, _data(records)))
+    return batches
+
+
+def conversation_record(conversation: Conversation, max_tokens: int) -> dict[str, Any]:
+    """The JSON the model sees for one conversation, trimmed to `max_tokens`."""
+    aliases: dict[str, str] = {}
+    messages = [{"id": m.id, "author": aliases.setdefault(m.author_id, f"u{len(aliases) + 1}"),
+                 "text": m.content} for m in conversation.messages if m.has_text]
+    record = {"conversation_id": conversation.id, "channel": conversation.channel_name,
+              "thread": conversation.thread_name, "messages": messages}
+    if estimate_tokens(safe_json(record)) > max_tokens:
+        record["messages"] = _trim(messages, max_tokens)
+    return record
+
+
+def _trim(messages: list[dict[str, str]], max_tokens: int) -> list[dict[str, str]]:
+    """Cut long messages, then drop trailing ones, marking every cut."""
+    budget_chars = max_tokens * 4 * 3 // 4  # leave room for the JSON around the texts
+    cap = max(MIN_MESSAGE_CHARS, budget_chars // max(1, len(messages)))
+    cut = [{**m, "text": m["text"][:cap] + f" {TRIM_MARKER}"} if len(m["text"]) > cap else m
+           for m in messages]
+    kept: list[dict[str, str]] = []
+    used = 0
+    for message in cut:
+        used += len(message["text"]) + 40
+        if kept and used > budget_chars:
+            dropped = len(cut) - len(kept)
+            kept.append({"id": "", "author": "", "text": f"{TRIM_MARKER} ({dropped} more "
+                                                          "messages not shown)"})
+            break
+        kept.append(message)
+    return kept
+
+
+def _data(records: list[dict[str, Any]]) -> str:
+    return "<conversations>\n" + safe_json(records) + "\n</conversations>"
+
+
+@dataclass
+class Verifier:
+    """Turns a batch's claimed problems into problems backed by verbatim evidence."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def problems(self, batch: Batch, answer: ExtractOut) -> list[Problem]:
+        by_id = {c.id: c for c in batch.conversations}
+        found: dict[str, Problem] = {}
+        for claim in answer.problems:
+            for problem in self._claim(claim, by_id):
+                found.setdefault(problem.id, problem)
+        return list(found.values())
+
+    def _claim(self, claim: ProblemOut, by_id: dict[str, Conversation]) -> list[Problem]:
+        cited = [by_id[c] for c in dict.fromkeys(claim.conversation_ids) if c in by_id]
+        self.counts["unknown_conversation_ids"] += len(set(claim.conversation_ids)) - len(cited)
+        summary = clean_text(claim.summary, SUMMARY_LIMIT)
+        quotes: dict[str, list[tuple[Message, str]]] = {}
+        for quote in claim.quotes:
+            located = self._locate(quote.message_id, quote.text, cited)
+            if located is None:
+                self.counts["quotes_dropped"] += 1
+                continue
+            conversation, message, text = located
+            quotes.setdefault(conversation.id, []).append((message, text))
+        evidence = [text for pairs in quotes.values() for _, text in pairs]
+        if not quotes or not grounded(summary, evidence):
+            reason = "problems_without_evidence" if not quotes else "problems_ungrounded"
+            self.counts[reason] += 1
+            return []
+        return [_problem(by_id[cid], pairs, summary, claim.category)
+                for cid, pairs in quotes.items()]
+
+    def _locate(self, message_id: str, text: str, cited: list[Conversation]
+                ) -> tuple[Conversation, Message, str] | None:
+        """The cited message (or, failing that, any message of a cited conversation)
+        containing `text` verbatim, skipping messages that try to instruct the model."""
+        for conversation in cited:
+            ordered = sorted(conversation.messages, key=lambda m: m.id != message_id)
+            for message in ordered:
+                exact = locate_quote(text, message.content)
+                if exact is None:
+                    continue
+                if looks_like_injection(message.content):
+                    self.counts["injection_quotes_dropped"] += 1
+                    return None
+                return conversation, message, exact
+        return None
+
+
+def _problem(conversation: Conversation, pairs: list[tuple[Message, str]], summary: str,
+             category: str) -> Problem:
+    authors = sorted({m.author_id for m, _ in pairs})
+    quoted = {m.id for m, _ in pairs}
+    carrying = [m.id for m in conversation.messages
+                if m.id in quoted or (m.author_id in authors and m.has_text
+                                      and not looks_like_injection(m.content))]
+    key = f"{conversation.id}\n{normalise(summary).lower()}"
+    return Problem.model_validate({
+        "id": "p_" + hashlib.sha256(key.encode()).hexdigest()[:16],
+        "conversation_id": conversation.id,
+        "channel_name": conversation.channel_name,
+        "title": clean_text(summary, 100),
+        "text": summary,
+        "category": category,
+        "quotes": [Quote(message_id=m.id, author=m.author_name or m.author_id, text=text)
+                   for m, text in _unique(pairs)],
+        "message_ids": carrying,
+        "author_ids": authors,
+        "timestamp": min(m.timestamp for m, _ in pairs),
+        "signals": ["llm"],
+    })
+
+
+def _unique(pairs: list[tuple[Message, str]]) -> list[tuple[Message, str]]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for message, text in pairs:
+        if (message.id, text) not in seen:
+            seen.add((message.id, text))
+            out.append((message, text))
+    return out
