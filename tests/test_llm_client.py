@@ -20,7 +20,8 @@ MESSAGES = [{"role": "system", "content": "Answer in JSON."},
 
 
 def client(fake: FakeOpenAI, sleeps: Sleeps | None = None, **extra: Any) -> LLMClient:
-    return LLMClient(settings(fake.base_url, **extra), sleep=sleeps if sleeps is not None else Sleeps())
+    wait = sleeps if sleeps is not None else Sleeps()
+    return LLMClient(settings(fake.base_url, **extra), sleep=wait)
 
 
 def ask(llm: LLMClient) -> str:
@@ -58,7 +59,10 @@ def test_other_4xx_is_a_per_request_rejection_not_a_format_switch() -> None:
         llm = client(fake)
         with pytest.raises(RequestRejected):
             ask(llm)
-    assert fake.chat_calls == 1 and not llm.json_mode
+        fake.script.extend([error(400, "context too long"), error(400, "context too long")])
+        with pytest.raises(RequestRejected):
+            ask(llm)
+    assert fake.chat_calls == 3 and not llm.json_mode
 
 
 def test_429_waits_for_retry_after_then_succeeds() -> None:
@@ -91,9 +95,9 @@ def test_5xx_is_retried_with_exponential_backoff() -> None:
 
 
 def test_persistent_5xx_gives_up_after_the_attempt_limit() -> None:
-    with FakeOpenAI(chat=lambda request: error(502, "bad gateway")) as fake:
-        with pytest.raises(TransientError):
-            ask(client(fake))
+    with FakeOpenAI(chat=lambda request: error(502, "bad gateway")) as fake, \
+            pytest.raises(TransientError):
+        ask(client(fake))
     assert fake.chat_calls == 4
 
 
@@ -105,9 +109,9 @@ def test_a_slow_response_times_out_and_is_retried() -> None:
 
 
 def test_bad_key_is_fatal_with_a_hint() -> None:
-    with FakeOpenAI(chat=lambda request: error(401, "Incorrect API key")) as fake:
-        with pytest.raises(PermanentError, match="OPENAI_API_KEY"):
-            ask(client(fake))
+    with FakeOpenAI(chat=lambda request: error(401, "Incorrect API key")) as fake, \
+            pytest.raises(PermanentError, match="OPENAI_API_KEY"):
+        ask(client(fake))
 
 
 def test_tokens_and_cost_are_accounted_per_stage() -> None:

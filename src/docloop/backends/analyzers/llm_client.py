@@ -147,8 +147,9 @@ class LLMClient:
         estimate = sum(estimate_tokens(text) for text in inputs)
         self._reserve(estimate)
         try:
-            response = self._retrying(lambda: self._client.embeddings.create(
-                model=model, input=list(inputs), encoding_format="float"))
+            response = self._retrying(lambda: _sdk_call(
+                self._client.embeddings.create, model=model, input=list(inputs),
+                encoding_format="float"))
         finally:
             self._release(estimate)
         usage = getattr(response, "usage", None)
@@ -177,27 +178,24 @@ class LLMClient:
 
     def _chat_once(self, messages: Sequence[dict[str, str]], schema_name: str,
                    schema: dict[str, Any], max_tokens: int) -> Reply:
-        if not self.json_mode:
-            try:
-                return self._create(messages, _json_schema_format(schema_name, schema),
-                                    max_tokens)
-            except RequestRejected as exc:
-                if exc.status not in SCHEMA_REJECTED:
-                    raise
-                log.warning("server rejected json_schema output (%s); using JSON mode", exc)
-                self.json_mode = True
-        return self._create(_with_schema_text(messages, schema), {"type": "json_object"},
-                            max_tokens)
+        json_mode = (_with_schema_text(messages, schema), {"type": "json_object"})
+        if self.json_mode:
+            return self._create(*json_mode, max_tokens)
+        try:
+            return self._create(messages, _json_schema_format(schema_name, schema), max_tokens)
+        except RequestRejected as exc:
+            if exc.status not in SCHEMA_REJECTED:
+                raise
+            reply = self._create(*json_mode, max_tokens)  # a second 4xx: not the format
+            log.warning("server rejected json_schema output (%s); using JSON mode", exc)
+            self.json_mode = True
+            return reply
 
     def _create(self, messages: Sequence[dict[str, str]], response_format: dict[str, Any],
                 max_tokens: int) -> Reply:
-        openai = _import_openai()
-        try:
-            completion = self._client.chat.completions.create(
-                model=self.model, messages=list(messages), response_format=response_format,
-                max_tokens=max_tokens, temperature=0)
-        except openai.APIError as exc:
-            raise _classify(exc, openai) from exc
+        completion = _sdk_call(self._client.chat.completions.create, model=self.model,
+                               messages=list(messages), response_format=response_format,
+                               max_tokens=max_tokens, temperature=0)
         choice = completion.choices[0]
         content = choice.message.content or ""
         usage = completion.usage
@@ -225,6 +223,15 @@ def _wait(state: RetryCallState) -> float:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     log.warning("LLM call failed (%s); retry %d", exc, state.attempt_number)
+
+
+def _sdk_call(method: Callable[..., Any], **kwargs: Any) -> Any:
+    """Call the SDK, turning its errors into docloop's transient/permanent errors."""
+    openai = _import_openai()
+    try:
+        return method(**kwargs)
+    except openai.APIError as exc:
+        raise _classify(exc, openai) from exc
 
 
 def _classify(exc: Exception, openai: Any) -> DocloopError:

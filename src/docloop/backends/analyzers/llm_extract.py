@@ -107,7 +107,8 @@ class Verifier:
         found: dict[str, Problem] = {}
         for claim in answer.problems:
             for problem in self._claim(claim, by_id):
-                found.setdefault(problem.id, problem)
+                known = found.get(problem.id)
+                found[problem.id] = _merge(known, problem) if known else problem
         return list(found.values())
 
     def _claim(self, claim: ProblemOut, by_id: dict[str, Conversation]) -> list[Problem]:
@@ -168,6 +169,17 @@ def _problem(conversation: Conversation, pairs: list[tuple[Message, str]], summa
         "author_ids": authors,
         "timestamp": min(m.timestamp for m, _ in pairs),
         "signals": ["llm"],
+    })
+
+
+def _merge(first: Problem, second: Problem) -> Problem:
+    """One problem claimed twice (same conversation, same summary): pool the evidence."""
+    quotes = list({(q.message_id, q.text): q for q in first.quotes + second.quotes}.values())
+    return first.model_copy(update={
+        "quotes": quotes,
+        "message_ids": list(dict.fromkeys(first.message_ids + second.message_ids)),
+        "author_ids": sorted(set(first.author_ids) | set(second.author_ids)),
+        "timestamp": min(first.timestamp, second.timestamp),
     })
 
 

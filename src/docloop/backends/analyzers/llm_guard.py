@@ -38,7 +38,7 @@ _INJECTION = [re.compile(p, re.I | re.M) for p in (
 _URL = re.compile(r"\b(?:https?|ftp|javascript|data):[^\s)\]>]+|\bwww\.[^\s)\]>]+", re.I)
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HTML = re.compile(r"<[^>]{0,200}>")
-_MARKUP = re.compile(r"[`*_#>|~\\]")
+_MARKUP = re.compile(r"[`*#>|~\\]")
 _WORD = re.compile(r"[a-z0-9][a-z0-9_.\-]*[a-z0-9]|[a-z0-9]")
 _STOP_WORDS = """about after again also always another because before being between both
     cannot could does doing doesn during each error every from have having here into just

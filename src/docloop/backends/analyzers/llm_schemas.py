@@ -32,7 +32,7 @@ class ProblemOut(_Strict):
 
 
 class ExtractOut(_Strict):
-    problems: list[ProblemOut] = Field(max_length=100)
+    problems: list[ProblemOut]
 
 
 class LabelOut(_Strict):
