@@ -42,6 +42,16 @@ def test_batches_respect_the_budget_and_never_split_a_conversation() -> None:
         assert len(batch.data) // 4 <= 800 + 100
 
 
+def test_batches_survive_a_sliding_window() -> None:
+    week = [conv(str(i), msg(str(i), "a", f"How do I set option {i} for the server?"))
+            for i in range(1000, 1200)]
+    before = {b.data for b in make_batches(week, batch_tokens=2000)}
+    after = {b.data for b in make_batches(week[20:] + [
+        conv(str(i), msg(str(i), "a", f"Is option {i} documented?")) for i in range(2000, 2020)
+    ], batch_tokens=2000)}
+    assert len(before & after) >= 0.8 * len(before)  # only batches near the edges change
+
+
 def test_an_oversized_conversation_is_trimmed_with_a_visible_marker() -> None:
     giant = conv("1", msg("1", "a", "x" * 50_000), *[msg(str(i), "b", "y " * 300)
                                                      for i in range(2, 60)])

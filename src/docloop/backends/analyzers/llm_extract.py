@@ -31,6 +31,7 @@ from docloop.models import Conversation, Message, Problem, Quote
 TRIM_MARKER = "[… trimmed …]"
 MIN_MESSAGE_CHARS = 200
 SUMMARY_LIMIT = 200
+BOUNDARY_TOKENS = 500  # a content-defined boundary every ~batch_tokens/500 conversations
 
 
 @dataclass
@@ -42,11 +43,20 @@ class Batch:
 
 
 def make_batches(conversations: Sequence[Conversation], batch_tokens: int) -> list[Batch]:
-    """Pack conversations in order into batches of at most ~`batch_tokens` tokens."""
+    """Pack conversations in order into batches of at most ~`batch_tokens` tokens.
+
+    Besides the size cap, a batch also ends after any conversation whose id
+    hashes to a boundary (content-defined chunking). Boundaries then depend on
+    the conversations themselves, not on where the window starts, so when a
+    weekly window slides, most batches are byte-identical and come from cache
+    (a minimum batch length keeps tiny batches out; chunking resynchronises
+    within a batch or two after a change).
+    """
     batches: list[Batch] = []
     group: list[Conversation] = []
     records: list[dict[str, Any]] = []
     size = 0
+    every = max(2, batch_tokens // BOUNDARY_TOKENS)
     for conversation in conversations:
         record = conversation_record(conversation, batch_tokens)
         cost = estimate_tokens(safe_json(record))
@@ -56,9 +66,17 @@ def make_batches(conversations: Sequence[Conversation], batch_tokens: int) -> li
         group.append(conversation)
         records.append(record)
         size += cost
+        if len(group) >= every // 4 and _is_boundary(conversation.id, every):
+            batches.append(Batch(group, _data(records)))
+            group, records, size = [], [], 0
     if group:
         batches.append(Batch(group, _data(records)))
     return batches
+
+
+def _is_boundary(conversation_id: str, every: int) -> bool:
+    digest = hashlib.sha256(conversation_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % every == 0
 
 
 def conversation_record(conversation: Conversation, max_tokens: int) -> dict[str, Any]:
