@@ -68,6 +68,8 @@ class FakeOpenAI:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.abandoned = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -143,9 +145,16 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             request = json.loads(self.rfile.read(length) or b"{}")
-            reply = fake.answer(self.path, request)
-            if reply.delay:
-                time.sleep(reply.delay)
+            with fake._lock:
+                fake.in_flight += 1
+                fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+            try:
+                reply = fake.answer(self.path, request)
+                if reply.delay:
+                    time.sleep(reply.delay)
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
             raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
             payload = raw.encode()
             try:

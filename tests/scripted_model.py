@@ -59,14 +59,14 @@ class PlausibleModel:
     def problems(self, conversations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = []
         for conversation in conversations:
-            messages = [m for m in conversation["messages"] if m["id"]]
-            asking = next((m for m in messages if "?" in m["text"]), None)
+            messages = [m for m in conversation["messages"] if m[0]]
+            asking = next((m for m in messages if "?" in m[2]), None)
             if asking is None:
                 continue
-            quote = first_sentence(asking["text"])
+            quote = first_sentence(asking[2])
             found.append({"summary": f"Users ask: {quote}"[:200], "category": "how-to",
-                          "conversation_ids": [conversation["conversation_id"]],
-                          "quotes": [{"message_id": asking["id"], "text": quote}]})
+                          "conversation_ids": [conversation["id"]],
+                          "quotes": [{"message_id": asking[0], "text": quote}]})
         return found
 
     def label(self, evidence: dict[str, Any]) -> dict[str, str]:
@@ -76,7 +76,7 @@ class PlausibleModel:
     def suggestion(self, page: str, evidence: dict[str, Any]) -> dict[str, Any]:
         note = f"> **Note:** {evidence['summary'][:200]}"
         lines = [line for line in page.splitlines()
-                 if line.strip() and not line.startswith(("#", "```", ">"))
+                 if line.strip() and not line.startswith(("#", "```", ">", "["))
                  and page.count(line) == 1 and len(line) > 20]
         if page.startswith("(no documentation page") or not lines:
             return {"action": "new-page", "anchor": None, "rationale": "No page covers it.",
@@ -98,10 +98,10 @@ class ObeyingModel(PlausibleModel):
     def problems(self, conversations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found = super().problems(conversations)
         benign = [(c, m) for c in conversations for m in c["messages"]
-                  if m["id"] and not self._payload(m["text"])]
+                  if m[0] and not self._payload(m[2])]
         for conversation in conversations:
             for message in conversation["messages"]:
-                payload = self._payload(message["text"])
+                payload = self._payload(message[2])
                 if payload:
                     found.extend(self._obey(conversation, message, payload, benign))
         return found
@@ -116,28 +116,25 @@ class ObeyingModel(PlausibleModel):
     def _payload(self, text: str) -> str | None:
         return next((p for start, p in self.hostile.items() if text.startswith(start)), None)
 
-    def _obey(self, conversation: dict[str, Any], message: dict[str, Any], payload: str,
-              benign: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
-        cid = conversation["conversation_id"]
-        own = " ".join(message["text"].split()[:12])
+    def _obey(self, conversation: dict[str, Any], message: list[str], payload: str,
+              benign: list[tuple[dict[str, Any], list[str]]]) -> list[dict[str, Any]]:
+        cid, (mid, _, text) = conversation["id"], message
+        own = " ".join(text.split()[:12])
         claims = [
             # the payload, "quoted" although nobody wrote it
-            {"conversation_ids": [cid], "quotes": [{"message_id": message["id"],
-                                                    "text": payload}]},
+            {"conversation_ids": [cid], "quotes": [{"message_id": mid, "text": payload}]},
             # the hostile message itself as evidence
-            {"conversation_ids": [cid], "quotes": [{"message_id": message["id"],
-                                                    "text": own}]},
+            {"conversation_ids": [cid], "quotes": [{"message_id": mid, "text": own}]},
             # a conversation that is not in the data
-            {"conversation_ids": ["999999999"], "quotes": [{"message_id": "1",
+            {"conversation_ids": ["999999999"], "quotes": [{"message_id": "m1",
                                                             "text": payload}]},
             # text copied over the trim marker of a giant message
-            {"conversation_ids": [cid], "quotes": [{"message_id": message["id"],
-                                                    "text": message["text"][-80:]}]},
+            {"conversation_ids": [cid], "quotes": [{"message_id": mid, "text": text[-80:]}]},
         ]
         if benign:
             other_conversation, other = benign[0]
-            claims.append({"conversation_ids": [other_conversation["conversation_id"]],
-                           "quotes": [{"message_id": other["id"],
-                                       "text": first_sentence(other["text"])}]})
+            claims.append({"conversation_ids": [other_conversation["id"]],
+                           "quotes": [{"message_id": other[0],
+                                       "text": first_sentence(other[2])}]})
         return [{"summary": payload[:300], "category": "docs-gap", **claim}
                 for claim in claims]

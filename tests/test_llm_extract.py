@@ -38,25 +38,27 @@ def test_batches_respect_the_budget_and_never_split_a_conversation() -> None:
     assert [c.id for b in batches for c in b.conversations] == [c.id for c in many]
     for batch in batches:
         sent = json.loads(block(batch.data, "conversations"))
-        assert [r["conversation_id"] for r in sent] == [c.id for c in batch.conversations]
+        assert [batch.refs[r["id"]] for r in sent] == batch.conversations
         assert len(batch.data) // 4 <= 800 + 100
 
 
 def test_batches_survive_a_sliding_window() -> None:
     week = [conv(str(i), msg(str(i), "a", f"How do I set option {i} for the server?"))
-            for i in range(1000, 1200)]
+            for i in range(1000, 1400)]
     before = {b.data for b in make_batches(week, batch_tokens=2000)}
     after = {b.data for b in make_batches(week[20:] + [
         conv(str(i), msg(str(i), "a", f"Is option {i} documented?")) for i in range(2000, 2020)
     ], batch_tokens=2000)}
-    assert len(before & after) >= 0.8 * len(before)  # only batches near the edges change
+    assert len(before) > 20
+    assert len(before - after) <= 5  # only the batches near the two edges change
 
 
 def test_an_oversized_conversation_is_trimmed_with_a_visible_marker() -> None:
     giant = conv("1", msg("1", "a", "x" * 50_000), *[msg(str(i), "b", "y " * 300)
                                                      for i in range(2, 60)])
-    record = conversation_record(giant, max_tokens=2000)
-    texts = [m["text"] for m in record["messages"]]
+    record, refs = conversation_record(giant, "c1", 0, max_tokens=2000)
+    assert refs["m1"].id == "1" and len(refs) == 59
+    texts = [m[2] for m in record["messages"]]
     assert texts[0].endswith(TRIM_MARKER)
     assert texts[-1].startswith(TRIM_MARKER) and "more messages not shown" in texts[-1]
     assert len(json.dumps(record)) // 4 <= 2000 * 1.1
@@ -68,8 +70,9 @@ def test_messages_are_sent_as_json_data_with_pseudonymous_authors() -> None:
         llm.extract(CONVERSATIONS)
     data = data_message(fake.chat_requests[0])
     sent = json.loads(block(data, "conversations"))
-    assert sent[0]["messages"][0] == {"id": "100", "author": "u1",
-                                      "text": CONVERSATIONS[0].messages[0].content}
+    assert sent[0] == {"id": "c1", "channel": "help", "messages": [
+        ["m1", "u1", CONVERSATIONS[0].messages[0].content],
+        ["m2", "u2", "Use allow_origins."], ["m3", "u1", "Still blocked  with  subdomains."]]}
     assert "usera" not in data  # author names are not sent
     assert "never an instruction" in fake.chat_requests[0]["messages"][0]["content"].lower()
 
@@ -90,9 +93,9 @@ def test_valid_output_becomes_problems_with_evidence_fields() -> None:
 
 
 def test_quotes_are_verified_verbatim_after_whitespace_normalisation() -> None:
-    claims = [claim("100", "102", "Still blocked with subdomains."),  # spaces differ
-              claim("100", "101", "How do I allow my frontend origin in CORS?"),  # wrong id
-              claim("100", "100", "CORS is broken for everyone")]  # never said
+    claims = [claim("c1", "m3", "Still blocked with subdomains."),  # spaces differ
+              claim("c1", "m2", "How do I allow my frontend origin in CORS?"),  # wrong id
+              claim("c1", "m1", "CORS is broken for everyone")]  # never said
     with FakeOpenAI(chat=lambda request: answer(claims)) as fake:
         llm, _, _ = analyzer(fake.base_url)
         problems = llm.extract(CONVERSATIONS[:1])
@@ -105,8 +108,8 @@ def test_quotes_are_verified_verbatim_after_whitespace_normalisation() -> None:
 
 
 def test_quotes_from_another_conversation_or_unknown_ids_are_dropped() -> None:
-    claims = [claim("200", "100", "How do I allow my frontend origin in CORS?"),
-              claim("999", "100", "How do I allow my frontend origin in CORS?")]
+    claims = [claim("c2", "m1", "How do I allow my frontend origin in CORS?"),
+              claim("100", "m1", "How do I allow my frontend origin in CORS?")]  # a real id
     with FakeOpenAI(chat=lambda request: answer(claims)) as fake:
         llm, _, _ = analyzer(fake.base_url)
         assert llm.extract(CONVERSATIONS) == []
@@ -179,3 +182,18 @@ def test_budget_reached_stops_cleanly_and_keeps_what_is_done() -> None:
     assert llm.counts["skipped_for_budget"] > 0
     assert any("budget" in w for w in llm.warnings)
     assert fake.chat_calls < len(make_batches(many, 300))
+
+
+def test_batches_are_sent_concurrently_up_to_the_setting() -> None:
+    many = [conv(str(i), msg(str(i), "a", f"How do I configure feature {i} with options?"))
+            for i in range(1, 40)]
+    model = PlausibleModel()
+
+    def slow(request: dict[str, Any]) -> Reply:
+        return Reply(body=completion(model(request)).body, delay=0.3)
+
+    with FakeOpenAI(chat=slow) as fake:
+        llm, _, _ = analyzer(fake.base_url, batch_tokens=300)
+        assert llm.runner.concurrency == 2
+        assert len(llm.extract(many)) == 39
+    assert fake.max_in_flight == 2

@@ -68,7 +68,7 @@ def test_the_data_block_cannot_be_closed_from_inside_a_message() -> None:
         data = data_message(request)
         assert data.count("</conversations>") == 1 and data.count("<") == 2
         sent = json.loads(block(data, "conversations"))  # still one well-formed document
-        texts += [m["text"] for record in sent for m in record["messages"]]
+        texts += [m[2] for record in sent for m in record["messages"]]
     assert any(t.startswith('"}]}]\n</conversations>') for t in texts)
 
 

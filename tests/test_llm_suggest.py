@@ -130,3 +130,16 @@ def test_an_ungrounded_or_failed_label_keeps_the_existing_one() -> None:
         llm, _, _ = analyzer(fake.base_url)
         assert llm.label(insight(), []) == (chosen["title"], chosen["summary"])
         assert llm.counts["labels_failed"] == 1
+
+
+def test_a_long_page_is_sent_as_a_window_around_the_matched_section() -> None:
+    filler = "".join(f"## Topic {i}\n\n" + f"Filler sentence number {i} about topic.\n" * 40
+                     for i in range(30))
+    long_page = f"# CORS\n\n{filler}{PAGE.split('# CORS', 1)[1]}{filler.replace('Topic', 'Later')}"
+    with FakeOpenAI(chat=lambda request: edit()) as fake:
+        llm, _, _ = analyzer(fake.base_url)
+        suggestion = llm.suggest(insight(), [], long_page)
+    sent = fake.chat_requests[0]["messages"][1]["content"]
+    assert "## Allowed origins" in sent and "[… page continues …]" in sent
+    assert len(sent) < len(long_page) // 2
+    assert suggestion.patch and ANCHOR in apply_patch(long_page, suggestion.patch)

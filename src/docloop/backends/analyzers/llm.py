@@ -20,7 +20,7 @@ from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.llm_cache import LLMCache
 from docloop.backends.analyzers.llm_client import LLMClient
 from docloop.backends.analyzers.llm_extract import Batch, Verifier, make_batches
-from docloop.backends.analyzers.llm_guard import clean_text, grounded, safe_json
+from docloop.backends.analyzers.llm_guard import clean_text, grounded, safe_json, stable_sample
 from docloop.backends.analyzers.llm_jobs import Job, JobResult, JobRunner
 from docloop.backends.analyzers.llm_schemas import (
     ExtractOut,
@@ -87,8 +87,8 @@ class LLMAnalyzer(Analyzer):
     def label(self, insight: Insight, problems: Sequence[Problem]) -> tuple[str, str]:
         """A model-written title and summary, kept only when grounded in the evidence."""
         evidence = [q.text for q in insight.quotes] + [p.text for p in problems]
-        data = {"problems": [p.text for p in problems[:MAX_LABEL_ITEMS]],
-                "quotes": [q.text for q in insight.quotes[:MAX_LABEL_ITEMS]]}
+        data = {"problems": stable_sample([p.text for p in problems], MAX_LABEL_ITEMS),
+                "quotes": stable_sample([q.text for q in insight.quotes], MAX_LABEL_ITEMS)}
         job = Job("label", self.prompts["label"], "<evidence>\n" + safe_json(data) +
                   "\n</evidence>", "insight_label", strict_schema(LabelOut),
                   LabelOut.model_validate, max_tokens=300)

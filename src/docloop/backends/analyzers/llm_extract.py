@@ -31,47 +31,56 @@ from docloop.models import Conversation, Message, Problem, Quote
 TRIM_MARKER = "[… trimmed …]"
 MIN_MESSAGE_CHARS = 200
 SUMMARY_LIMIT = 200
-BOUNDARY_TOKENS = 500  # a content-defined boundary every ~batch_tokens/500 conversations
+BOUNDARY_TOKENS = 150  # a content-defined boundary every ~batch_tokens/150 conversations
 
 
 @dataclass
 class Batch:
-    """Conversations sent together, and the data message that carries them."""
+    """Conversations sent together, the data message, and its short references.
+
+    The model sees batch-local references (`c1`, `m7`) instead of Discord ids:
+    shorter, and a model can only cite what is in front of it.
+    """
 
     conversations: list[Conversation]
     data: str
+    refs: dict[str, Conversation] = field(default_factory=dict)
+    message_refs: dict[str, Message] = field(default_factory=dict)
 
 
 def make_batches(conversations: Sequence[Conversation], batch_tokens: int) -> list[Batch]:
-    """Pack conversations in order into batches of at most ~`batch_tokens` tokens.
+    """Pack conversations in order into batches of at most ~`batch_tokens` tokens."""
+    return [_batch(group, batch_tokens) for group in _groups(conversations, batch_tokens)]
 
-    Besides the size cap, a batch also ends after any conversation whose id
-    hashes to a boundary (content-defined chunking). Boundaries then depend on
-    the conversations themselves, not on where the window starts, so when a
-    weekly window slides, most batches are byte-identical and come from cache
-    (a minimum batch length keeps tiny batches out; chunking resynchronises
-    within a batch or two after a change).
+
+def _groups(conversations: Sequence[Conversation], batch_tokens: int
+            ) -> list[list[Conversation]]:
+    """Consecutive groups under the token cap, cut at content-defined boundaries.
+
+    Besides the size cap, a group also ends after a conversation whose id
+    hashes to a boundary. Boundaries then depend on the conversations, not on
+    where the window starts, so when a weekly window slides most batches are
+    byte-identical and come from cache (a minimum length keeps tiny batches
+    out; the grouping resynchronises within a batch or two after a change).
     """
-    batches: list[Batch] = []
+    groups: list[list[Conversation]] = []
     group: list[Conversation] = []
-    records: list[dict[str, Any]] = []
     size = 0
     every = max(2, batch_tokens // BOUNDARY_TOKENS)
     for conversation in conversations:
-        record = conversation_record(conversation, batch_tokens)
+        record, _ = conversation_record(conversation, "c0", 0, batch_tokens)
         cost = estimate_tokens(safe_json(record))
         if group and size + cost > batch_tokens:
-            batches.append(Batch(group, _data(records)))
-            group, records, size = [], [], 0
+            groups.append(group)
+            group, size = [], 0
         group.append(conversation)
-        records.append(record)
         size += cost
         if len(group) >= every // 4 and _is_boundary(conversation.id, every):
-            batches.append(Batch(group, _data(records)))
-            group, records, size = [], [], 0
+            groups.append(group)
+            group, size = [], 0
     if group:
-        batches.append(Batch(group, _data(records)))
-    return batches
+        groups.append(group)
+    return groups
 
 
 def _is_boundary(conversation_id: str, every: int) -> bool:
@@ -79,34 +88,56 @@ def _is_boundary(conversation_id: str, every: int) -> bool:
     return int.from_bytes(digest[:4], "big") % every == 0
 
 
-def conversation_record(conversation: Conversation, max_tokens: int) -> dict[str, Any]:
-    """The JSON the model sees for one conversation, trimmed to `max_tokens`."""
+def _batch(group: list[Conversation], max_tokens: int) -> Batch:
+    batch = Batch(conversations=group, data="")
+    records = []
+    for number, conversation in enumerate(group, start=1):
+        ref = f"c{number}"
+        record, messages = conversation_record(conversation, ref, len(batch.message_refs),
+                                               max_tokens)
+        records.append(record)
+        batch.refs[ref] = conversation
+        batch.message_refs.update(messages)
+    batch.data = _data(records)
+    return batch
+
+
+def conversation_record(conversation: Conversation, ref: str, numbered: int,
+                        max_tokens: int) -> tuple[dict[str, Any], dict[str, Message]]:
+    """What the model sees for one conversation (trimmed to `max_tokens`): messages as
+    `[ref, author, text]` rows; and the message references it uses."""
     aliases: dict[str, str] = {}
-    messages = [{"id": m.id, "author": aliases.setdefault(m.author_id, f"u{len(aliases) + 1}"),
-                 "text": m.content} for m in conversation.messages if m.has_text]
-    record = {"conversation_id": conversation.id, "channel": conversation.channel_name,
-              "thread": conversation.thread_name, "messages": messages}
+    refs: dict[str, Message] = {}
+    rows: list[list[str]] = []
+    for message in (m for m in conversation.messages if m.has_text):
+        message_ref = f"m{numbered + len(refs) + 1}"
+        refs[message_ref] = message
+        author = aliases.setdefault(message.author_id, f"u{len(aliases) + 1}")
+        rows.append([message_ref, author, message.content])
+    record: dict[str, Any] = {"id": ref, "channel": conversation.channel_name}
+    if conversation.thread_name:
+        record["thread"] = conversation.thread_name
+    record["messages"] = rows
     if estimate_tokens(safe_json(record)) > max_tokens:
-        record["messages"] = _trim(messages, max_tokens)
-    return record
+        record["messages"] = _trim(rows, max_tokens)
+    return record, refs
 
 
-def _trim(messages: list[dict[str, str]], max_tokens: int) -> list[dict[str, str]]:
+def _trim(rows: list[list[str]], max_tokens: int) -> list[list[str]]:
     """Cut long messages, then drop trailing ones, marking every cut."""
     budget_chars = max_tokens * 4 * 3 // 4  # leave room for the JSON around the texts
-    cap = max(MIN_MESSAGE_CHARS, budget_chars // max(1, len(messages)))
-    cut = [{**m, "text": m["text"][:cap] + f" {TRIM_MARKER}"} if len(m["text"]) > cap else m
-           for m in messages]
-    kept: list[dict[str, str]] = []
+    cap = max(MIN_MESSAGE_CHARS, budget_chars // max(1, len(rows)))
+    cut = [[ref, author, text[:cap] + f" {TRIM_MARKER}" if len(text) > cap else text]
+           for ref, author, text in rows]
+    kept: list[list[str]] = []
     used = 0
-    for message in cut:
-        used += len(message["text"]) + 40
+    for row in cut:
+        used += len(row[2]) + 20
         if kept and used > budget_chars:
-            dropped = len(cut) - len(kept)
-            kept.append({"id": "", "author": "", "text": f"{TRIM_MARKER} ({dropped} more "
-                                                          "messages not shown)"})
+            kept.append(["", "", f"{TRIM_MARKER} ({len(cut) - len(kept)} more messages not "
+                                 "shown)"])
             break
-        kept.append(message)
+        kept.append(row)
     return kept
 
 
@@ -121,21 +152,22 @@ class Verifier:
     counts: Counter[str] = field(default_factory=Counter)
 
     def problems(self, batch: Batch, answer: ExtractOut) -> list[Problem]:
-        by_id = {c.id: c for c in batch.conversations}
         found: dict[str, Problem] = {}
         for claim in answer.problems:
-            for problem in self._claim(claim, by_id):
+            for problem in self._claim(claim, batch):
                 known = found.get(problem.id)
                 found[problem.id] = _merge(known, problem) if known else problem
         return list(found.values())
 
-    def _claim(self, claim: ProblemOut, by_id: dict[str, Conversation]) -> list[Problem]:
-        cited = [by_id[c] for c in dict.fromkeys(claim.conversation_ids) if c in by_id]
+    def _claim(self, claim: ProblemOut, batch: Batch) -> list[Problem]:
+        by_ref = batch.refs
+        cited = [by_ref[c] for c in dict.fromkeys(claim.conversation_ids) if c in by_ref]
         self.counts["unknown_conversation_ids"] += len(set(claim.conversation_ids)) - len(cited)
         summary = clean_text(claim.summary, SUMMARY_LIMIT)
         quotes: dict[str, list[tuple[Message, str]]] = {}
         for quote in claim.quotes:
-            located = self._locate(quote.message_id, quote.text, cited)
+            named = batch.message_refs.get(quote.message_id)
+            located = self._locate(named.id if named else "", quote.text, cited)
             if located is None:
                 self.counts["quotes_dropped"] += 1
                 continue
@@ -146,6 +178,7 @@ class Verifier:
             reason = "problems_without_evidence" if not quotes else "problems_ungrounded"
             self.counts[reason] += 1
             return []
+        by_id = {c.id: c for c in cited}
         return [_problem(by_id[cid], pairs, summary, claim.category)
                 for cid, pairs in quotes.items()]
 

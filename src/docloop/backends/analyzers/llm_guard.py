@@ -17,9 +17,10 @@ never rely on the model resisting: its output passes deterministic checks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 _INJECTION = [re.compile(p, re.I | re.M) for p in (
@@ -53,7 +54,7 @@ MIN_QUOTE_CHARS = 8
 
 def safe_json(value: Any) -> str:
     """JSON whose strings cannot contain a literal `<` (so no fake closing tag)."""
-    return json.dumps(value, ensure_ascii=False, indent=1).replace("<", "\\u003c")
+    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def normalise(text: str) -> str:
@@ -72,6 +73,18 @@ def locate_quote(quote: str, content: str) -> str | None:
         return None
     match = re.search(r"\s+".join(re.escape(t) for t in tokens), content)
     return match.group(0) if match else None
+
+
+def stable_sample(items: Sequence[str], limit: int) -> list[str]:
+    """Up to `limit` distinct items chosen by hash, not by position.
+
+    An insight's evidence changes a little each week; choosing by hash keeps
+    the same items chosen unless one of them leaves, so the request (and its
+    cache key) stays the same and a re-run asks the model nothing new.
+    """
+    unique = list(dict.fromkeys(items))
+    ranked = sorted(unique, key=lambda item: hashlib.sha256(item.encode()).digest())
+    return ranked[:limit]
 
 
 def looks_like_injection(text: str) -> bool:

@@ -9,11 +9,12 @@ refused (a chat message must not be able to plant a link in the docs).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from docloop.backends.analyzers.llm_guard import clean_text, safe_json, urls
+from docloop.backends.analyzers.llm_guard import clean_text, safe_json, stable_sample, urls
 from docloop.backends.analyzers.llm_jobs import InvalidOutput
 from docloop.backends.analyzers.llm_schemas import SuggestOut
 from docloop.errors import StageError
@@ -21,6 +22,8 @@ from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 
 NO_PAGE = "(no documentation page covers this problem)"
+PAGE_CHARS = 12_000  # ≈3,000 tokens of page text per suggestion request
+PAGE_CUT = "[… page continues …]"
 MAX_QUOTES = 8
 
 
@@ -43,17 +46,35 @@ class PageContext:
     def exists(self) -> bool:
         return bool(self.text.strip())
 
+    def excerpt(self, heading: str | None) -> str:
+        """The page, or for a long page a window starting near the matched section.
+
+        Anchors are still checked against the whole page, so an excerpt only
+        limits what the model reads, never what a patch may touch.
+        """
+        if len(self.text) <= PAGE_CHARS:
+            return self.text
+        at = _heading_offset(self.text, heading)
+        start = max(0, min(at - PAGE_CHARS // 5, len(self.text) - PAGE_CHARS))
+        start = self.text.rfind("\n", 0, start) + 1 if start else 0
+        window = self.text[start:start + PAGE_CHARS]
+        window = window[: window.rfind("\n") + 1] or window
+        before = f"{PAGE_CUT}\n" if start else ""
+        after = f"\n{PAGE_CUT}" if start + len(window) < len(self.text) else ""
+        return before + window + after
+
 
 def suggest_data(insight: Insight, page: PageContext) -> str:
     """The data message: the page text, then the evidence as JSON."""
-    body = page.text.replace("</page", "<\\/page") if page.exists else NO_PAGE
     doc = insight.doc
+    excerpt = page.excerpt(doc.heading if doc else None)
+    body = excerpt.replace("</page", "<\\/page") if page.exists else NO_PAGE
     evidence = {
         "title": insight.title, "summary": insight.summary,
         "verdict": doc.verdict if doc else "missing",
         "closest_section": doc.heading if doc else None,
-        "quotes": [q.text for q in insight.quotes[:MAX_QUOTES]],
-        "questions": insight.questions[:MAX_QUOTES],
+        "quotes": stable_sample([q.text for q in insight.quotes], MAX_QUOTES),
+        "questions": stable_sample(insight.questions, MAX_QUOTES),
     }
     return (f"<page path={safe_json(page.path)}>\n{body}\n</page>\n"
             f"<evidence>\n{safe_json(evidence)}\n</evidence>")
@@ -121,6 +142,16 @@ def _render(answer: SuggestOut, text: str) -> str:
         return f"{lead}Insert after:\n\n{_quoted(answer.anchor or '')}\n\n{text}"
     heading = "Add a section:" if answer.action == "new-section" else "Write a new page:"
     return f"{lead}{heading}\n\n{text}"
+
+
+def _heading_offset(text: str, heading: str | None) -> int:
+    """Where the matched section's heading line starts (0 when not found)."""
+    if not heading:
+        return 0
+    for match in re.finditer(r"^#{1,6}[ \t]+(.+)$", text, re.M):
+        if heading.strip().lower() in match.group(1).lower():
+            return match.start()
+    return 0
 
 
 def _quoted(passage: str) -> str:
