@@ -93,14 +93,15 @@ class JobRunner:
         stored = self.cache.get(key)
         if stored is None or (not stored.ok and self.retry_failed):
             return None
-        self.client.usage.record_cached(job.stage)
         if not stored.ok:
+            self.client.usage.record_cached(job.stage)
             return JobResult(error=stored.error, cached=True)
         try:
-            return JobResult(value=_parse(stored.response or "", "stop", job.validate),
-                             cached=True)
+            value = _parse(stored.response or "", "stop", job.validate)
         except InvalidOutput:
             return None  # the checks changed since it was stored: ask again
+        self.client.usage.record_cached(job.stage)
+        return JobResult(value=value, cached=True)
 
     def _ask(self, jobs: Sequence[Job[T]], todo: list[tuple[int, str]],
              results: list[JobResult[T]]) -> None:
