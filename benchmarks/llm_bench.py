@@ -33,10 +33,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from tests.fake_openai import FakeOpenAI  # noqa: E402
-from tests.llm_support import FakeFallback  # noqa: E402
-from tests.scripted_model import PlausibleModel  # noqa: E402
-
 from docloop import db  # noqa: E402
 from docloop.backends.analyzers.llm import LLMAnalyzer  # noqa: E402
 from docloop.backends.analyzers.llm_cache import LLMCache  # noqa: E402
@@ -145,6 +141,11 @@ def insights(problems: list[Problem], topic_of: dict[str, str]) -> list[Insight]
 
 def run_ours(conn_path: Path, conversations: list[Conversation],
              topic_of: dict[str, str]) -> tuple[Figures, int]:
+    """One docloop run over `conversations` with the cache in `conn_path`."""
+    from tests.fake_openai import FakeOpenAI
+    from tests.llm_support import FakeFallback
+    from tests.scripted_model import PlausibleModel
+
     conn = db.connect(conn_path)
     with FakeOpenAI(chat=PlausibleModel()) as fake:
         client = LLMClient(Settings(analyzer="llm", llm_base_url=fake.base_url,
