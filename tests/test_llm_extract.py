@@ -104,7 +104,7 @@ def test_quotes_are_verified_verbatim_after_whitespace_normalisation() -> None:
     assert quotes == {("102", "Still blocked  with  subdomains."),
                       ("100", "How do I allow my frontend origin in CORS?")}
     assert llm.counts["problems_without_evidence"] == 1
-    assert any("no quote was verbatim" in w for w in llm.warnings)
+    assert any("no verified quote left" in w for w in llm.warnings)
 
 
 def test_quotes_from_another_conversation_or_unknown_ids_are_dropped() -> None:

@@ -146,7 +146,7 @@ class LLMAnalyzer(Analyzer):
         labels = {
             "batches_failed": "extraction batch(es) failed (invalid output twice or API "
                               "errors; run with --retry-failed to ask again)",
-            "problems_without_evidence": "problem(s) dropped: no quote was verbatim",
+            "problems_without_evidence": "problem(s) dropped: no verified quote left",
             "problems_ungrounded": "problem(s) dropped: summary not supported by the quotes",
             "quotes_dropped": "quote(s) dropped: not verbatim in the cited conversation",
             "injection_quotes_dropped": "quote(s) dropped: the message reads like an "

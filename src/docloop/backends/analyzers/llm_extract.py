@@ -169,7 +169,6 @@ class Verifier:
             named = batch.message_refs.get(quote.message_id)
             located = self._locate(named.id if named else "", quote.text, cited)
             if located is None:
-                self.counts["quotes_dropped"] += 1
                 continue
             conversation, message, text = located
             quotes.setdefault(conversation.id, []).append((message, text))
@@ -185,7 +184,8 @@ class Verifier:
     def _locate(self, message_id: str, text: str, cited: list[Conversation]
                 ) -> tuple[Conversation, Message, str] | None:
         """The cited message (or, failing that, any message of a cited conversation)
-        containing `text` verbatim, skipping messages that try to instruct the model."""
+        containing `text` verbatim; None (counted) for no such message, or for one
+        that reads like an instruction to the model."""
         for conversation in cited:
             ordered = sorted(conversation.messages, key=lambda m: m.id != message_id)
             for message in ordered:
@@ -196,6 +196,7 @@ class Verifier:
                     self.counts["injection_quotes_dropped"] += 1
                     return None
                 return conversation, message, exact
+        self.counts["quotes_dropped"] += 1
         return None
 
 
