@@ -201,27 +201,35 @@ def row(name: str, figures: Figures, scale: float) -> str:
 def main() -> str:
     conversations, topic_of = synth(MESSAGES, seed=11, first_id=1_000_000)
     extra, extra_topics = synth(MESSAGES // 10, seed=12, first_id=2_000_000)
-    drop = len(conversations) // 10
-    window = conversations[drop:] + extra
+    window = conversations[len(conversations) // 10:] + extra
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "docloop.db"
         first, found = run_ours(database, conversations, topic_of)
         second, _ = run_ours(database, conversations, topic_of)
         third, _ = run_ours(database, window, {**topic_of, **extra_topics})
     seed = seed_figures(conversations, found, sorted({*topic_of.values()}))
+    header = (f"{len(conversations)} conversations in {len(CHANNELS)} channels, "
+              f"{found} insights")
+    text = render(header, seed, [first, second, third])
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    return text
+
+
+def render(data: str, seed: Figures, runs: list[Figures]) -> str:
+    """The Markdown section: the table and what it means."""
+    first, second, third = runs
     scale = 1000 / MESSAGES
     ours_calls = first.extract_calls + first.suggest_calls
     seed_calls = seed.extract_calls + seed.suggest_calls
     lines = [
         "## LLM mode: model calls and tokens per 1,000 messages", "",
         "Command: `PYTHONPATH=src python benchmarks/llm_bench.py` (fake OpenAI server on "
-        "127.0.0.1, scripted plausible model; "
-        f"{len(conversations)} conversations in {len(CHANNELS)} channels, {found} insights; "
-        "docs: FastAPI tutorial pages).", "",
+        f"127.0.0.1, scripted plausible model; {data}; docs: FastAPI tutorial pages).", "",
         "| pattern / run | extraction calls | suggestion calls | extraction + suggestion "
         "calls | extraction prompt tokens | suggestion prompt tokens | label calls | "
-        "all prompt tokens | "
-        "all completion tokens | answered from cache |",
+        "all prompt tokens | all completion tokens | answered from cache |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         row("seed: every run (no cache)", seed, scale),
         row("docloop run 1 (fresh cache)", first, scale),
@@ -232,22 +240,20 @@ def main() -> str:
         f"{first.extract_tokens / seed.extract_tokens:.2f}x the extraction prompt tokens and "
         f"{first.suggest_tokens / seed.suggest_tokens:.2f}x the suggestion prompt tokens "
         "(prompt tokens compared, as the seed's answers are unknown; docloop repeats its "
-        "injection-hardened instructions per batch and frames messages as JSON rows; "
-        "it sends up to 3,000 tokens of the real page per "
-        "suggestion where the seed sent one 1,000-character chunk, and keeps each extraction "
-        "request under 6,000 tokens where the seed's per-channel prompt grows with the "
-        "channel). "
-        f"Run 2 makes {second.extract_calls + second.suggest_calls + second.label_calls} calls "
-        "where the seed repeats all of its calls; after a 10% window slide docloop makes "
-        f"{third.extract_calls + third.suggest_calls + third.label_calls} calls "
-        f"({third.extract_calls} of {first.extract_calls} extraction batches re-asked) "
-        f"where the seed makes {seed_calls} again.",
+        "injection-hardened instructions per batch and frames messages as JSON rows; it sends "
+        "up to 3,000 tokens of the real page per suggestion where the seed sent one "
+        "1,000-character chunk, and keeps each extraction request under 6,000 tokens where "
+        "the seed's per-channel prompt grows with the channel). "
+        f"Run 2 makes {_calls(second)} calls where the seed repeats all of its calls; after a "
+        f"10% window slide docloop makes {_calls(third)} calls ({third.extract_calls} of "
+        f"{first.extract_calls} extraction batches re-asked) where the seed makes "
+        f"{seed_calls} again.",
     ]
-    text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
-    return text
+    return "\n".join(lines) + "\n"
+
+
+def _calls(figures: Figures) -> int:
+    return figures.extract_calls + figures.suggest_calls + figures.label_calls
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ def test_embedding_errors_are_retried_then_raised() -> None:
     assert fake.calls["/v1/embeddings"] == 4
 
 
+def test_embeddings_are_not_capped_by_the_chat_token_budget() -> None:
+    with FakeOpenAI() as fake:
+        embedder = OpenAIEmbedder.from_settings(settings(fake.base_url, llm_token_budget=5))
+        assert embedder.embed(["a long enough text to pass the budget"] * 3).shape[0] == 3
+        assert embedder.embed(["more text"]).shape[0] == 1
+
+
 def test_known_models_have_known_dimensions() -> None:
     with FakeOpenAI() as fake:
         embedder = OpenAIEmbedder.from_settings(settings(fake.base_url))

@@ -118,9 +118,10 @@ class LLMClient:
 
     def __init__(self, settings: Settings, *, http_client: Any = None, openai_client: Any = None,
                  prices: Mapping[str, tuple[float, float]] | None = None,
-                 max_attempts: int = 4, sleep: Callable[[float], None] = time.sleep) -> None:
+                 max_attempts: int = 4, sleep: Callable[[float], None] = time.sleep,
+                 token_budget: int | None = None) -> None:
         self.model = settings.llm_model
-        self.budget = settings.llm_token_budget
+        self.budget = settings.llm_token_budget if token_budget is None else token_budget
         self.usage = Usage(prices={**DEFAULT_PRICES, **(prices or {})})
         self.json_mode = False
         self._client = openai_client or _make_openai(settings, http_client)

@@ -41,7 +41,8 @@ class OpenAIEmbedder(Embedder):
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None,
                       client: LLMClient | None = None) -> OpenAIEmbedder:
-        return cls(client or LLMClient(settings, http_client=http_client),
+        # The run's token budget is for chat calls; embedding the docs is not capped by it.
+        return cls(client or LLMClient(settings, http_client=http_client, token_budget=0),
                    settings.embedding_model)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
