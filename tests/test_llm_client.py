@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -74,6 +76,17 @@ def test_429_waits_for_retry_after_then_succeeds() -> None:
         assert ask(client(fake, sleeps)) == '{"ok": true}'
     assert sleeps == [7.0, 0.25]
     assert fake.chat_calls == 3
+
+
+def test_retry_after_as_an_http_date_and_a_cap_on_long_waits() -> None:
+    sleeps = Sleeps()
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        fake.script.append(error(429, "slow down", headers={"retry-after": soon}))
+        fake.script.append(error(503, "maintenance", headers={"retry-after": "3600"}))
+        assert ask(client(fake, sleeps)) == '{"ok": true}'
+    assert 20 < sleeps[0] <= 30
+    assert sleeps[1] == 60.0  # waits are capped; the budget of attempts still applies
 
 
 def test_429_insufficient_quota_fails_at_once() -> None:
