@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from docloop import db
+from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.llm_cache import LLMCache
 from docloop.backends.analyzers.llm_client import LLMClient
@@ -61,8 +61,6 @@ class LLMAnalyzer(Analyzer):
                       fallback: Analyzer | None = None, retry_failed: bool = False,
                       http_client: Any = None) -> LLMAnalyzer:
         """Build from settings; `conn` is the run's database, `fallback` the offline analyzer."""
-        from docloop import registry
-
         client = LLMClient(settings, http_client=http_client)
         cache = LLMCache(conn if conn is not None else db.connect(settings.db_path))
         if fallback is None:
