@@ -231,11 +231,14 @@ class TicketRecord(BaseModel):
 
 
 class LLMStats(BaseModel):
+    """Model usage of one run; `by_stage` splits it per stage (extract, label, suggest, embed)."""
+
     calls: int = 0
     cached: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    by_stage: dict[str, LLMStats] = Field(default_factory=dict)
 
 
 class RunStats(BaseModel):

@@ -1,0 +1,157 @@
+"""LLM analyzer: extraction, labels and suggestions from an OpenAI-compatible model.
+
+Opt-in only (`analyzer = "llm"`). The model makes judgements; deterministic
+checks decide what is kept (see `llm_guard`, `llm_extract`, `llm_suggest`).
+Every outcome is cached by content hash, so an unchanged re-run makes no
+calls; a spent token budget stops calls and keeps what was done; a failed
+suggestion falls back to the offline analyzer's, flagged `fallback`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from docloop import db, registry
+from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.analyzers.llm_cache import LLMCache
+from docloop.backends.analyzers.llm_client import LLMClient
+from docloop.backends.analyzers.llm_extract import Batch, Verifier, make_batches
+from docloop.backends.analyzers.llm_guard import clean_text, grounded, safe_json, stable_sample
+from docloop.backends.analyzers.llm_jobs import Job, JobResult, JobRunner
+from docloop.backends.analyzers.llm_schemas import (
+    ExtractOut,
+    LabelOut,
+    SuggestOut,
+    strict_schema,
+)
+from docloop.backends.analyzers.llm_suggest import PageContext, check_suggestion, suggest_data
+from docloop.config import Settings
+from docloop.models import Conversation, DocChunk, Insight, Problem, Suggestion
+from docloop.prompts import load_prompt
+
+log = logging.getLogger("docloop.llm")
+BATCH_TOKENS = 6000
+MAX_LABEL_ITEMS = 10
+
+
+class LLMAnalyzer(Analyzer):
+    """The analyzer family's model-backed implementation."""
+
+    name = "llm"
+
+    def __init__(self, client: LLMClient, cache: LLMCache, fallback: Analyzer, *,
+                 retry_failed: bool = False, concurrency: int = 4,
+                 batch_tokens: int = BATCH_TOKENS) -> None:
+        super().__init__()
+        self.client = client
+        self.stats = client.usage.total
+        self.fallback = fallback
+        self.batch_tokens = batch_tokens
+        self.runner = JobRunner(client, cache, retry_failed=retry_failed,
+                                concurrency=concurrency)
+        self.counts: Counter[str] = Counter()
+        self.prompts = {name: load_prompt(name) for name in ("extract", "label", "suggest")}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, conn: sqlite3.Connection | None = None,
+                      fallback: Analyzer | None = None, retry_failed: bool = False,
+                      http_client: Any = None) -> LLMAnalyzer:
+        """Build from settings; `conn` is the run's database, `fallback` the offline analyzer."""
+        client = LLMClient(settings, http_client=http_client)
+        cache = LLMCache(conn if conn is not None else db.connect(settings.db_path))
+        if fallback is None:
+            fallback = registry.build("analyzer", "offline", settings)
+        return cls(client, cache, fallback, retry_failed=retry_failed,
+                   concurrency=settings.llm_concurrency)
+
+    def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
+        """Problems from batched model calls, each backed by verified quotes."""
+        batches = make_batches([c for c in conversations if any(m.has_text for m in c.messages)],
+                               self.batch_tokens)
+        jobs = [self._extract_job(batch) for batch in batches]
+        results = self.runner.run(jobs)
+        verifier = Verifier()
+        problems: list[Problem] = []
+        for batch, result in zip(batches, results, strict=True):
+            problems.extend(self._batch_problems(batch, result, verifier))
+        self.counts.update(verifier.counts)
+        self._warn_extract(len(batches))
+        return problems
+
+    def label(self, insight: Insight, problems: Sequence[Problem]) -> tuple[str, str]:
+        """A model-written title and summary, kept only when grounded in the evidence."""
+        evidence = [q.text for q in insight.quotes] + [p.text for p in problems]
+        data = {"problems": stable_sample([p.text for p in problems], MAX_LABEL_ITEMS),
+                "quotes": stable_sample([q.text for q in insight.quotes], MAX_LABEL_ITEMS)}
+        job = Job("label", self.prompts["label"], "<evidence>\n" + safe_json(data) +
+                  "\n</evidence>", "insight_label", strict_schema(LabelOut),
+                  LabelOut.model_validate, max_tokens=300)
+        result = self.runner.run([job])[0]
+        if result.value is None:
+            self._note("labels_failed", result, f"insight {insight.id} keeps its label")
+            return insight.title, insight.summary
+        title = clean_text(result.value.title, 80)
+        summary = clean_text(result.value.summary, 400)
+        if not grounded(f"{title} {summary}", evidence):
+            self.counts["labels_ungrounded"] += 1
+            return insight.title, insight.summary
+        return title, summary
+
+    def suggest(self, insight: Insight, chunks: Sequence[DocChunk],
+                source: str | None) -> Suggestion:
+        """A checked, anchored edit; the offline suggestion (flagged) when that fails."""
+        page = PageContext.build(insight, chunks, source)
+        job = Job("suggest", self.prompts["suggest"], suggest_data(insight, page),
+                  "doc_suggestion", strict_schema(SuggestOut),
+                  lambda data: check_suggestion(data, page), max_tokens=2000)
+        result = self.runner.run([job])[0]
+        if result.value is not None:
+            return result.value
+        self._note("suggestions_fallback", result,
+                   f"insight {insight.id} uses the offline suggestion")
+        offline = self.fallback.suggest(insight, chunks, source)
+        return offline.model_copy(update={"fallback": True})
+
+    def _extract_job(self, batch: Batch) -> Job[ExtractOut]:
+        return Job("extract", self.prompts["extract"], batch.data, "chat_problems",
+                   strict_schema(ExtractOut), ExtractOut.model_validate, max_tokens=4000)
+
+    def _batch_problems(self, batch: Batch, result: JobResult[ExtractOut],
+                        verifier: Verifier) -> list[Problem]:
+        if result.value is None:
+            self._note("batches_failed", result)
+            return []
+        return verifier.problems(batch, result.value)
+
+    def _note(self, what: str, result: JobResult[Any], consequence: str = "") -> None:
+        """Count a failure and warn; budget exhaustion is counted (and warned about) once."""
+        if result.skipped:
+            self.counts["skipped_for_budget"] += 1
+            message = f"LLM: {result.error}; work done so far is kept"
+            if message not in self.warnings:
+                self.warnings.append(message)
+            return
+        self.counts[what] += 1
+        log.warning("LLM %s: %s", what.replace("_", " "), result.error)
+        if consequence:
+            self.warnings.append(f"LLM: {consequence} ({result.error})")
+
+    def _warn_extract(self, batches: int) -> None:
+        labels = {
+            "batches_failed": "extraction batch(es) failed (invalid output twice or API "
+                              "errors; run with --retry-failed to ask again)",
+            "problems_without_evidence": "problem(s) dropped: no verified quote left",
+            "problems_ungrounded": "problem(s) dropped: summary not supported by the quotes",
+            "quotes_dropped": "quote(s) dropped: not verbatim in the cited conversation",
+            "injection_quotes_dropped": "quote(s) dropped: the message reads like an "
+                                        "instruction to a model",
+            "unknown_conversation_ids": "conversation id(s) cited that were not in the batch",
+        }
+        for key, text in labels.items():
+            if self.counts[key]:
+                self.warnings.append(f"LLM extract: {self.counts[key]} {text} "
+                                     f"(of {batches} batch(es))")

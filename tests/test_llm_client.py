@@ -1,0 +1,173 @@
+"""LLMClient against the fake server: formats, retries, accounting, budget."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+
+from docloop.backends.analyzers.llm_client import BudgetExhausted, LLMClient, RequestRejected
+from docloop.config import Settings
+from docloop.errors import ConfigError, MissingDependencyError, PermanentError, TransientError
+from tests.fake_openai import FakeOpenAI, Reply, completion, error
+from tests.llm_support import Sleeps, settings
+
+SCHEMA: dict[str, Any] = {"type": "object", "properties": {"ok": {"type": "boolean"}},
+                          "required": ["ok"], "additionalProperties": False}
+MESSAGES = [{"role": "system", "content": "Answer in JSON."},
+            {"role": "user", "content": "data"}]
+
+
+def client(fake: FakeOpenAI, sleeps: Sleeps | None = None, **extra: Any) -> LLMClient:
+    wait = sleeps if sleeps is not None else Sleeps()
+    return LLMClient(settings(fake.base_url, **extra), sleep=wait)
+
+
+def ask(llm: LLMClient) -> str:
+    return llm.chat("extract", MESSAGES, "answer", SCHEMA, max_tokens=50).content
+
+
+def test_structured_output_is_requested_as_json_schema() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        assert ask(client(fake)) == '{"ok": true}'
+    sent = fake.chat_requests[0]
+    assert sent["response_format"]["type"] == "json_schema"
+    assert sent["response_format"]["json_schema"]["schema"] == SCHEMA
+    assert sent["response_format"]["json_schema"]["strict"] is True
+    assert sent["temperature"] == 0
+
+
+def test_a_server_rejecting_json_schema_gets_json_mode_with_the_schema_in_the_prompt() -> None:
+    def chat(request: dict[str, Any]) -> Reply | str:
+        if request["response_format"]["type"] == "json_schema":
+            return error(400, "response_format json_schema is not supported")
+        return '{"ok": true}'
+
+    with FakeOpenAI(chat=chat) as fake:
+        llm = client(fake)
+        assert ask(llm) == '{"ok": true}'
+        assert ask(llm) == '{"ok": true}'
+    kinds = [r["response_format"]["type"] for r in fake.chat_requests]
+    assert kinds == ["json_schema", "json_object", "json_object"]  # sticky for the run
+    assert '"required": ["ok"]' in fake.chat_requests[1]["messages"][0]["content"]
+
+
+def test_other_4xx_is_a_per_request_rejection_not_a_format_switch() -> None:
+    with FakeOpenAI() as fake:
+        fake.script.append(error(413, "request too large"))
+        llm = client(fake)
+        with pytest.raises(RequestRejected):
+            ask(llm)
+        fake.script.extend([error(400, "context too long"), error(400, "context too long")])
+        with pytest.raises(RequestRejected):
+            ask(llm)
+    assert fake.chat_calls == 3 and not llm.json_mode
+
+
+def test_429_waits_for_retry_after_then_succeeds() -> None:
+    sleeps = Sleeps()
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        fake.script.append(error(429, "slow down", code="rate_limit_exceeded",
+                                 headers={"retry-after": "7"}))
+        fake.script.append(error(429, "slow down", headers={"retry-after-ms": "250"}))
+        assert ask(client(fake, sleeps)) == '{"ok": true}'
+    assert sleeps == [7.0, 0.25]
+    assert fake.chat_calls == 3
+
+
+def test_retry_after_as_an_http_date_and_a_cap_on_long_waits() -> None:
+    sleeps = Sleeps()
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        fake.script.append(error(429, "slow down", headers={"retry-after": soon}))
+        fake.script.append(error(503, "maintenance", headers={"retry-after": "3600"}))
+        assert ask(client(fake, sleeps)) == '{"ok": true}'
+    assert 20 < sleeps[0] <= 30
+    assert sleeps[1] == 60.0  # waits are capped; the budget of attempts still applies
+
+
+def test_429_insufficient_quota_fails_at_once() -> None:
+    sleeps = Sleeps()
+    with FakeOpenAI() as fake:
+        fake.script.append(error(429, "You exceeded your current quota",
+                                 code="insufficient_quota", kind="insufficient_quota"))
+        with pytest.raises(PermanentError, match="insufficient_quota"):
+            ask(client(fake, sleeps))
+    assert fake.chat_calls == 1 and sleeps == []
+
+
+def test_5xx_is_retried_with_exponential_backoff() -> None:
+    sleeps = Sleeps()
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        fake.script.extend([error(500, "boom"), error(503, "busy")])
+        assert ask(client(fake, sleeps)) == '{"ok": true}'
+    assert sleeps == [0.5, 1.0]
+
+
+def test_persistent_5xx_gives_up_after_the_attempt_limit() -> None:
+    with FakeOpenAI(chat=lambda request: error(502, "bad gateway")) as fake, \
+            pytest.raises(TransientError):
+        ask(client(fake))
+    assert fake.chat_calls == 4
+
+
+def test_a_slow_response_times_out_and_is_retried() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        fake.script.append(Reply(body=completion('{"ok": false}').body, delay=1.5))
+        assert ask(client(fake, llm_timeout_s=0.3)) == '{"ok": true}'
+    assert fake.chat_calls == 2
+
+
+def test_bad_key_is_fatal_with_a_hint() -> None:
+    with FakeOpenAI(chat=lambda request: error(401, "Incorrect API key")) as fake, \
+            pytest.raises(PermanentError, match="OPENAI_API_KEY"):
+        ask(client(fake))
+
+
+def test_tokens_and_cost_are_accounted_per_stage() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        llm = client(fake)
+        ask(llm)
+        llm.chat("suggest", MESSAGES, "answer", SCHEMA, max_tokens=50)
+    total = llm.usage.total
+    assert total.calls == 2
+    assert total.prompt_tokens == fake.prompt_tokens
+    assert total.completion_tokens == fake.completion_tokens
+    expected = (fake.prompt_tokens * 0.15 + fake.completion_tokens * 0.60) / 1_000_000
+    assert total.cost_usd == pytest.approx(expected, abs=1e-6)
+    assert set(total.by_stage) == {"extract", "suggest"}
+    assert total.by_stage["extract"].calls == 1
+
+
+def test_price_table_is_overridable() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        llm = LLMClient(settings(fake.base_url), prices={"gpt-4o-mini": (1_000_000.0, 0.0)})
+        ask(llm)
+    assert llm.usage.total.cost_usd == pytest.approx(fake.prompt_tokens)
+
+
+def test_budget_stops_calls_once_spent() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        llm = client(fake, llm_token_budget=5)
+        ask(llm)
+        with pytest.raises(BudgetExhausted, match="llm_token_budget"):
+            ask(llm)
+    assert fake.chat_calls == 1
+
+
+def test_a_local_server_needs_no_key_but_something_is_required() -> None:
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        llm = client(fake)
+        ask(llm)
+    assert llm._client.api_key == "sk-no-key-needed"
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        LLMClient(Settings(analyzer="llm"))
+
+
+def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(MissingDependencyError, match=r"docloop\[llm\]"):
+        LLMClient(settings("http://127.0.0.1:9/v1"))
