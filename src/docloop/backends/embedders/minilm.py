@@ -103,7 +103,7 @@ class MiniLMEmbedder(Embedder):
         for batch in _batches([int(i) for i in order], encodings):
             out[batch] = self._forward([encodings[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, np.float32(1e-12))  # type: ignore[no-any-return]
+        return out / np.maximum(norms, np.float32(1e-12))
 
     def _forward(self, encodings: list[Encoding]) -> np.ndarray:
         length = max(len(e.ids) for e in encodings)
