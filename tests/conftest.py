@@ -27,3 +27,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def minilm():  # type: ignore[no-untyped-def]
+    """One MiniLM embedder per test session (the model loads once); skip if not installed."""
+    from docloop.backends.embedders.minilm import MiniLMEmbedder
+    from docloop.config import Settings
+    from docloop.errors import ConfigError
+
+    try:
+        return MiniLMEmbedder.from_settings(Settings(home=Path("unused")))
+    except ConfigError as exc:
+        pytest.skip(f"MiniLM model not installed: {exc}")

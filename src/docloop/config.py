@@ -32,6 +32,7 @@ ENV_NAMES: dict[str, str] = {
     "embedder": "DOCLOOP_EMBEDDER",
     "embedding_model": "DOCLOOP_EMBEDDING_MODEL",
     "model_dir": "DOCLOOP_MODEL_DIR",
+    "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
@@ -72,6 +73,7 @@ class Settings(BaseModel):
     embedder: Literal["local", "openai"] = "local"
     embedding_model: str = "text-embedding-3-small"
     model_dir: Path | None = None
+    hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"

@@ -1,0 +1,280 @@
+"""The embedded docs index: pages, chunks, FTS5 and vectors in SQLite.
+
+Search is hybrid. A keyword query (FTS5 bm25 over title, heading and text,
+title and heading weighted up) catches exact API names and error strings;
+cosine similarity over every chunk vector (numpy brute force, the matrix
+cached in memory) catches paraphrases. Both are normalised to 0..1 per
+query, mixed with a fixed weight, and the best chunk per page stands for the
+page. The weight was chosen on the tuning half of the FastAPI benchmark
+(`benchmarks/search_bench.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from docloop import db
+from docloop.backends.docs_index.base import DocsIndex
+from docloop.backends.embedders.base import Embedder
+from docloop.docs.chunker import chunk_page
+from docloop.docs.loader import DocPage
+from docloop.docs.query import clean_query, fts_query
+from docloop.models import DocChunk, PageHit
+
+MIGRATIONS = [
+    """CREATE TABLE docs_pages (
+        path TEXT PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL,
+        content_hash TEXT NOT NULL, source TEXT NOT NULL
+    );
+    CREATE TABLE docs_chunks (
+        rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE,
+        path TEXT NOT NULL REFERENCES docs_pages(path) ON DELETE CASCADE,
+        ord INTEGER NOT NULL, url TEXT NOT NULL, title TEXT NOT NULL, heading TEXT NOT NULL,
+        heading_path TEXT NOT NULL, anchor TEXT NOT NULL, text TEXT NOT NULL,
+        start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, vector BLOB NOT NULL
+    );
+    CREATE INDEX docs_chunks_path ON docs_chunks(path, ord);
+    CREATE VIRTUAL TABLE docs_fts USING fts5(title, heading, text,
+        tokenize='porter unicode61');
+    CREATE TABLE docs_meta (key TEXT PRIMARY KEY, value TEXT)""",
+]
+
+#: bm25 column weights: title, heading path, text
+FTS_WEIGHTS = (4.0, 2.0, 1.0)
+VECTOR_WEIGHT = 0.6  # share of cosine in the fused score; the rest is keyword
+KEYWORD_CANDIDATES = 200
+
+
+@dataclass
+class SyncStats:
+    """What one `sync` changed."""
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    embedded: int = 0
+
+
+@dataclass
+class _Matrix:
+    rowids: np.ndarray
+    vectors: np.ndarray
+    paths: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int], None]
+
+
+class SQLiteDocsIndex(DocsIndex):
+    """Docs index over the shared docloop database connection."""
+
+    def __init__(self, conn: sqlite3.Connection, embedder: Embedder,
+                 vector_weight: float = VECTOR_WEIGHT) -> None:
+        self.conn = conn
+        self.embedder = embedder
+        self.vector_weight = vector_weight
+        self._matrix: _Matrix | None = None
+        db.ensure_schema(conn, "docs_index", MIGRATIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Any, **deps: Any) -> SQLiteDocsIndex:
+        """Build from injected `conn` and `embedder` (settings carry nothing else)."""
+        return cls(deps["conn"], deps["embedder"])
+
+    # -- writing ---------------------------------------------------------------
+
+    def sync(self, pages: Sequence[DocPage], progress: Progress | None = None) -> SyncStats:
+        """Make the index hold exactly `pages`; only new or changed pages are embedded."""
+        known = dict(self.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+        stats = SyncStats()
+        fresh = [p for p in pages if known.get(p.path) != p.content_hash]
+        stats.unchanged = len(pages) - len(fresh)
+        stats.changed = sum(1 for p in fresh if p.path in known)
+        stats.added = len(fresh) - stats.changed
+        gone = set(known) - {p.path for p in pages}
+        stats.removed = len(gone)
+        chunks = {p.path: chunk_page(p) for p in fresh}
+        vectors = self._embed_chunks([c for cs in chunks.values() for c in cs], progress)
+        stats.embedded = len(vectors)
+        with db.transaction(self.conn):
+            for path in gone | {p.path for p in fresh if p.path in known}:
+                self._delete_page(path)
+            offset = 0
+            for page in fresh:
+                page_chunks = chunks[page.path]
+                self._insert_page(page, page_chunks, vectors[offset : offset + len(page_chunks)])
+                offset += len(page_chunks)
+        stats.chunks = self.conn.execute("SELECT count(*) FROM docs_chunks").fetchone()[0]
+        self._matrix = None
+        return stats
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Remember a fact about the index (docs root, base URL)."""
+        with db.transaction(self.conn):
+            self.conn.execute("INSERT OR REPLACE INTO docs_meta(key, value) VALUES (?, ?)",
+                              (key, value))
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM docs_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _embed_chunks(self, chunks: list[DocChunk], progress: Progress | None) -> np.ndarray:
+        texts = [embedding_text(c) for c in chunks]
+        parts = []
+        step = 64
+        for start in range(0, len(texts), step):
+            parts.append(self.embedder.embed(texts[start : start + step]))
+            if progress:
+                progress(len(texts[start : start + step]))
+        if not parts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return np.vstack(parts).astype(np.float32)
+
+    def _delete_page(self, path: str) -> None:
+        self.conn.execute(
+            "DELETE FROM docs_fts WHERE rowid IN (SELECT rowid FROM docs_chunks WHERE path = ?)",
+            (path,))
+        self.conn.execute("DELETE FROM docs_chunks WHERE path = ?", (path,))
+        self.conn.execute("DELETE FROM docs_pages WHERE path = ?", (path,))
+
+    def _insert_page(self, page: DocPage, chunks: list[DocChunk], vectors: np.ndarray) -> None:
+        self.conn.execute(
+            "INSERT INTO docs_pages(path, url, title, content_hash, source) VALUES (?,?,?,?,?)",
+            (page.path, page.url, page.title, page.content_hash, page.source))
+        for order, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+            cursor = self.conn.execute(
+                "INSERT INTO docs_chunks(chunk_id, path, ord, url, title, heading, heading_path,"
+                " anchor, text, start_line, end_line, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (chunk.id, chunk.path, order, chunk.url, chunk.title, chunk.heading,
+                 json.dumps(chunk.heading_path), chunk.anchor, chunk.text, chunk.start_line,
+                 chunk.end_line, np.asarray(vector, dtype=np.float32).tobytes()))
+            self.conn.execute(
+                "INSERT INTO docs_fts(rowid, title, heading, text) VALUES (?,?,?,?)",
+                (cursor.lastrowid, chunk.title, " ".join(chunk.heading_path), chunk.text))
+
+    # -- reading ---------------------------------------------------------------
+
+    def page_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM docs_pages").fetchone()[0])
+
+    def page_chunks(self, path: str) -> list[DocChunk]:
+        rows = self.conn.execute("SELECT * FROM docs_chunks WHERE path = ? ORDER BY ord", (path,))
+        return [_chunk_from_row(row) for row in rows]
+
+    def page_source(self, path: str) -> str | None:
+        row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def page_url(self, path: str) -> str | None:
+        row = self.conn.execute("SELECT url FROM docs_pages WHERE path = ?", (path,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- searching -------------------------------------------------------------
+
+    def search(self, query: str, top_k: int = 5) -> list[PageHit]:
+        return self.search_many([query], top_k)[0]
+
+    def search_many(self, queries: Sequence[str], top_k: int = 5) -> list[list[PageHit]]:
+        """Search several queries with one embedding batch."""
+        vectors = self.embedder.embed([clean_query(q) or q for q in queries])
+        return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
+
+    def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5) -> list[PageHit]:
+        """Hybrid search with a query vector computed by the caller (and `text` for keywords)."""
+        matrix = self._load_matrix()
+        if len(matrix.rowids) == 0:
+            return []
+        cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
+        keyword = self._keyword_scores(text, matrix)
+        fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
+        return self._best_per_page(fused, cosine, keyword, matrix, top_k)
+
+    def _keyword_scores(self, text: str, matrix: _Matrix) -> np.ndarray:
+        """bm25 per chunk, scaled to 0..1 by the best hit (0 where no term matched)."""
+        scores = np.zeros(len(matrix.rowids), dtype=np.float32)
+        query = fts_query(text)
+        if query is None:
+            return scores
+        rows = self.conn.execute(
+            "SELECT rowid, bm25(docs_fts, ?, ?, ?) FROM docs_fts WHERE docs_fts MATCH ? "
+            "ORDER BY rank LIMIT ?", (*FTS_WEIGHTS, query, KEYWORD_CANDIDATES)).fetchall()
+        if not rows:
+            return scores
+        position = {int(r): i for i, r in enumerate(matrix.rowids)}
+        best = max(-float(score) for _, score in rows) or 1.0
+        for rowid, score in rows:
+            if rowid in position:
+                scores[position[rowid]] = -float(score) / best
+        return scores
+
+    def _best_per_page(self, fused: np.ndarray, cosine: np.ndarray, keyword: np.ndarray,
+                       matrix: _Matrix, top_k: int) -> list[PageHit]:
+        order = np.argsort(-fused, kind="stable")
+        chosen: dict[str, int] = {}
+        for index in order:
+            path = matrix.paths[int(index)]
+            if path not in chosen:
+                chosen[path] = int(index)
+                if len(chosen) == top_k:
+                    break
+        best_cosine = _max_per_page(cosine, matrix.paths)
+        return [self._hit(matrix, i, float(fused[i]), best_cosine[p], float(keyword[i]))
+                for p, i in chosen.items()]
+
+    def _hit(self, matrix: _Matrix, index: int, score: float, similarity: float,
+             keyword: float) -> PageHit:
+        row = self.conn.execute(
+            "SELECT c.*, p.url AS page_url FROM docs_chunks c JOIN docs_pages p USING(path) "
+            "WHERE c.rowid = ?", (int(matrix.rowids[index]),)).fetchone()
+        return PageHit(path=row["path"], url=row["page_url"], title=row["title"],
+                       heading=row["heading"], anchor=row["anchor"], score=round(score, 6),
+                       similarity=round(similarity, 6), keyword=round(keyword, 6),
+                       chunk_id=row["chunk_id"], text=row["text"])
+
+    def _load_matrix(self) -> _Matrix:
+        if self._matrix is None:
+            rows = self.conn.execute(
+                "SELECT rowid, path, vector FROM docs_chunks ORDER BY rowid").fetchall()
+            dim = self.embedder.dim
+            vectors = np.zeros((len(rows), dim), dtype=np.float32)
+            for i, row in enumerate(rows):
+                vectors[i] = np.frombuffer(row["vector"], dtype=np.float32)
+            self._matrix = _Matrix(np.array([r["rowid"] for r in rows], dtype=np.int64),
+                                   vectors, [r["path"] for r in rows])
+        return self._matrix
+
+
+def embedding_text(chunk: DocChunk) -> str:
+    """What is embedded for a chunk: where it sits (title > headings) and its text."""
+    trail = " > ".join(dict.fromkeys([chunk.title, *chunk.heading_path]))
+    return f"{trail}\n{chunk.text}"
+
+
+def _unit_scale(values: np.ndarray) -> np.ndarray:
+    """Cosines mapped to 0..1 relative to this query's best (negatives count as 0)."""
+    clipped = np.clip(values, 0.0, None)
+    top = float(clipped.max()) if len(clipped) else 0.0
+    return clipped / top if top > 0 else clipped
+
+
+def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for value, path in zip(values.tolist(), paths, strict=True):
+        if value > best.get(path, -2.0):
+            best[path] = value
+    return best
+
+
+def _chunk_from_row(row: sqlite3.Row) -> DocChunk:
+    return DocChunk(id=row["chunk_id"], path=row["path"], url=row["url"], title=row["title"],
+                    heading=row["heading"], heading_path=json.loads(row["heading_path"]),
+                    anchor=row["anchor"], text=row["text"], start_line=row["start_line"],
+                    end_line=row["end_line"])

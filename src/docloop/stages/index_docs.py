@@ -1,0 +1,82 @@
+"""The `index-docs` stage: a docs folder into the SQLite docs index."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from docloop import db
+from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
+from docloop.backends.embedders import open_embedder
+from docloop.backends.embedders.cache import CachedEmbedder
+from docloop.config import Settings
+from docloop.docs.chunker import chunk_page
+from docloop.docs.loader import DocPage, load_pages
+from docloop.errors import InputError
+
+
+@dataclass
+class IndexStats:
+    """The outcome of one indexing run."""
+
+    pages: int
+    sync: SyncStats
+    embedded: int
+    cached: int
+    seconds: float
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        s = self.sync
+        return (f"indexed {self.pages} pages: {s.added} added, {s.changed} changed, "
+                f"{s.removed} removed, {s.unchanged} unchanged; {s.chunks} chunks, "
+                f"{self.embedded} embedded ({self.cached} from cache) in {self.seconds:.1f}s")
+
+
+def open_index(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex:
+    """The docs index over `conn`, with the configured (cached) embedder."""
+    return SQLiteDocsIndex(conn, open_embedder(settings, conn))
+
+
+def index_docs(settings: Settings, root: Path, excludes: list[str],
+               default_excludes: bool = True) -> IndexStats:
+    """Index (incrementally) the Markdown/MDX folder `root`."""
+    started = time.perf_counter()
+    if not root.is_dir():
+        raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
+    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes)
+    if not pages:
+        raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
+    conn = db.connect(settings.db_path)
+    try:
+        index = open_index(settings, conn)
+        embedder = index.embedder
+        with _progress() as bar:
+            task = bar.add_task("embedding chunks", total=_pending_chunks(index, pages))
+            stats = index.sync(pages, progress=lambda n: bar.advance(task, n))
+        index.set_meta("root", str(root.resolve()))
+        index.set_meta("base_url", settings.docs_base_url or "")
+    finally:
+        conn.close()
+    computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
+    cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
+    return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
+
+
+def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
+    known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+    return sum(len(chunk_page(p)) for p in pages if known.get(p.path) != p.content_hash)
+
+
+def _progress() -> Progress:
+    """A progress bar on stderr; silent when stderr is not a terminal."""
+    console = Console(file=sys.stderr)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, disable=not console.is_terminal,
+                    transient=True)

@@ -1,0 +1,95 @@
+"""The `docs search` stage: one query, or a JSONL batch, against the docs index."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from docloop import db
+from docloop.config import Settings
+from docloop.errors import InputError, UserError
+from docloop.models import PageHit
+from docloop.stages.index_docs import open_index
+
+
+@dataclass
+class QueryResult:
+    """The hits of one query; `id` is the JSONL line's id (None for a single query)."""
+
+    id: str | None
+    text: str
+    hits: list[PageHit]
+
+
+def run_search(settings: Settings, query: str | None, queries_file: Path | None,
+               top_k: int) -> list[QueryResult]:
+    """Search one query or every line of `queries_file`."""
+    if (query is None) == (queries_file is None):
+        raise UserError("give either a QUERY or --queries FILE.jsonl (one of them)")
+    queries = read_queries(queries_file) if queries_file else [(None, query or "")]
+    if not settings.db_path.is_file():
+        raise UserError("the docs index is empty: run docloop index-docs first")
+    conn = db.connect(settings.db_path)
+    try:
+        index = open_index(settings, conn)
+        if index.page_count() == 0:
+            raise UserError("the docs index is empty: run docloop index-docs first")
+        hits = index.search_many([text for _, text in queries], top_k)
+    finally:
+        conn.close()
+    return [QueryResult(qid, text, h) for (qid, text), h in zip(queries, hits, strict=True)]
+
+
+def read_queries(path: Path) -> list[tuple[str | None, str]]:
+    """`{"id", "text"}` lines; InputError naming the file and line otherwise."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read queries file {path}: {exc}") from None
+    queries: list[tuple[str | None, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise InputError(f'{path}:{number}: expected an object with a "text" string')
+        if "id" not in item:
+            raise InputError(f'{path}:{number}: missing "id"')
+        queries.append((str(item["id"]), item["text"]))
+    return queries
+
+
+def result_json(result: QueryResult) -> dict[str, object]:
+    """The DESIGN §5 batch line for one query."""
+    return {"id": result.id, "results": [
+        {"path": h.path, "url": h.url, "heading": h.heading, "score": h.score}
+        for h in result.hits]}
+
+
+def render_results(results: list[QueryResult], as_json: bool, batch: bool) -> None:
+    """JSON (Lines for a batch) on stdout, or a readable table per query."""
+    if as_json:
+        if batch:
+            for result in results:
+                click.echo(json.dumps(result_json(result), ensure_ascii=False))
+        else:
+            click.echo(json.dumps([h.model_dump() for h in results[0].hits], ensure_ascii=False,
+                                  indent=2))
+        return
+    console = Console()
+    for result in results:
+        table = Table(title=result.text if not batch else f"{result.id}: {result.text}")
+        for column in ("#", "page", "section", "score", "url"):
+            table.add_column(column)
+        for rank, hit in enumerate(result.hits, start=1):
+            url = hit.url + (f"#{hit.anchor}" if hit.anchor else "")
+            table.add_row(str(rank), hit.path, hit.heading, f"{hit.score:.3f}", url)
+        console.print(table)

@@ -1,0 +1,114 @@
+"""`docloop index-docs` and `docloop docs search` end to end, per DESIGN §5."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.backends.embedders.minilm import MiniLMEmbedder
+from docloop.cli import main
+from docs_helpers import write_docs
+
+DOCS = {
+    "index.md": "# Acme docs\n\nWelcome to Acme, the widget platform.\n",
+    "guide/uploads.md": "# Uploading files\n\nSend files with a multipart form; the server "
+                        "stores them.\n\n## Size limits\n\nUploads above 10 MB are rejected with "
+                        "413 Payload Too Large.\n",
+    "guide/auth.md": "# Authentication\n\nLog in with an API token in the Authorization "
+                     "header.\n\n## Token expiry\n\nTokens expire after 30 days.\n",
+    "release-notes.md": "# Release notes\n\n## 1.2\n\nUploads, auth, tokens and files changed.\n",
+}
+
+
+@pytest.fixture
+def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
+    return CliRunner()
+
+
+@pytest.fixture
+def indexed(runner: CliRunner, tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    write_docs(docs, DOCS)
+    result = runner.invoke(main, ["index-docs", str(docs), "--base-url", "https://acme.dev"])
+    assert result.exit_code == 0, result.output
+    return docs
+
+
+def test_index_then_reindex_embeds_nothing(runner: CliRunner, indexed: Path) -> None:
+    result = runner.invoke(main, ["index-docs", str(indexed), "--base-url", "https://acme.dev"])
+    assert result.exit_code == 0
+    assert "0 added, 0 changed, 0 removed, 3 unchanged" in result.stderr
+    assert "0 embedded" in result.stderr
+    assert result.stdout == ""
+
+
+def test_single_query_json(runner: CliRunner, indexed: Path) -> None:
+    result = runner.invoke(main, ["docs", "search", "my upload fails with 413", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits[0]["path"] == "guide/uploads.md"
+    assert hits[0]["url"] == "https://acme.dev/guide/uploads/"
+    assert hits[0]["heading"] == "Size limits"
+    assert "release-notes.md" not in {h["path"] for h in hits}
+
+
+def test_single_query_table(runner: CliRunner, indexed: Path) -> None:
+    result = runner.invoke(main, ["docs", "search", "token expired", "--top", "2"])
+    assert result.exit_code == 0
+    assert "guide/auth.md" in result.stdout and "Token expiry" in result.stdout
+
+
+def test_batch_queries_jsonl(runner: CliRunner, indexed: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "a", "text": "how long is my api token valid"}\n\n'
+                       '{"id": 7, "text": "file too big error"}\n')
+    result = runner.invoke(main, ["docs", "search", "--queries", str(queries), "--json",
+                                  "--top", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "7"]
+    assert lines[0]["results"][0]["path"] == "guide/auth.md"
+    assert lines[1]["results"][0]["path"] == "guide/uploads.md"
+    for line in lines:
+        paths = [r["path"] for r in line["results"]]
+        assert len(paths) == len(set(paths)) <= 3
+        assert set(line["results"][0]) == {"path", "url", "heading", "score"}
+        scores = [r["score"] for r in line["results"]]
+        assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize("content,where", [
+    ('{"id": "a", "text": "ok"}\n{"id": "b", "text": \n', "q.jsonl:2"),
+    ('{"id": "a"}\n', "q.jsonl:1"),
+    ('["id", "text"]\n', "q.jsonl:1"),
+])
+def test_malformed_queries_file(runner: CliRunner, indexed: Path, tmp_path: Path,
+                                content: str, where: str) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(content)
+    result = runner.invoke(main, ["docs", "search", "--queries", str(queries), "--json"])
+    assert result.exit_code == 2
+    assert where in result.stderr and result.stdout == ""
+
+
+def test_search_before_indexing(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["docs", "search", "anything"])
+    assert result.exit_code == 2 and "index-docs first" in result.stderr
+
+
+def test_index_missing_folder(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["index-docs", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "not found" in result.stderr
+
+
+def test_no_default_excludes_indexes_release_notes(runner: CliRunner, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, DOCS)
+    result = runner.invoke(main, ["index-docs", str(docs), "--no-default-excludes",
+                                  "--exclude", "guide/*"])
+    assert result.exit_code == 0
+    assert "indexed 2 pages" in result.stderr
