@@ -11,7 +11,7 @@ from docloop import db
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.docs.loader import load_pages
 from docloop.docs.query import clean_query, fts_query, keyword_terms
-from docs_helpers import HashingEmbedder, write_docs
+from tests.docs_helpers import HashingEmbedder, write_docs
 
 DOCS = {
     "uploads.md": "# Uploading files\n\nUse `UploadFile` to receive a file from a form.\n\n"

@@ -10,7 +10,7 @@ from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import is_api_stub, load_pages, page_url
 from docloop.docs.markdown import clean_lines, parse_heading
 from docloop.errors import InputError
-from docs_helpers import write_docs
+from tests.docs_helpers import write_docs
 
 
 def test_mkdocs_urls(tmp_path: Path) -> None:

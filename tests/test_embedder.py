@@ -15,7 +15,7 @@ from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.config import Settings
 from docloop.errors import ConfigError
-from docs_helpers import HashingEmbedder
+from tests.docs_helpers import HashingEmbedder
 
 
 def test_reference_similarities_match_sentence_transformers(minilm: MiniLMEmbedder) -> None:

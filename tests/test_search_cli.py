@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
-from docs_helpers import write_docs
+from tests.docs_helpers import write_docs
 
 DOCS = {
     "index.md": "# Acme docs\n\nWelcome to Acme, the widget platform.\n",
