@@ -73,9 +73,10 @@ def _reply_root(message: Message, by_id: dict[str, Message], thread_ids: set[str
                 conversation_of: dict[str, str]) -> str:
     """Follow `reply_to` to the first message whose conversation is known (cycle-safe).
 
-    Targets are normally older and already placed. A chain through newer or
-    cyclic messages ends at its last unvisited message, and every message on
-    the way is placed in that same conversation.
+    Targets are normally older and already placed. A chain through newer
+    messages ends at its true root; a cycle has none, so the message being
+    placed (the oldest on it) is used. Every message on the way is placed in
+    that same conversation.
     """
     path = [message.id]
     current = message
@@ -89,7 +90,8 @@ def _reply_root(message: Message, by_id: dict[str, Message], thread_ids: set[str
             break
         path.append(current.id)
     else:
-        root = current.id
+        cyclic = current.reply_to is not None and current.reply_to in path
+        root = message.id if cyclic else current.id
     for member in path:
         conversation_of.setdefault(member, root)
     return root
