@@ -187,3 +187,24 @@ def test_missing_path_and_empty_folder_are_input_errors(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match=r"no \*\.json"):
         read_all(tmp_path / "empty")
+
+
+def test_forwards_are_not_replies_and_odd_media_fields_count_zero(tmp_path: Path) -> None:
+    forward = message("1", "look at this")
+    forward["reference"] = {"type": "Forward", "messageId": "77", "channelId": "8",
+                            "guildId": "9"}
+    odd = message("2", "", minute=1, attachments=None, stickers={"format": "Png"})
+    parsed = read_export(write(tmp_path / "fwd.json", export([forward, odd])))
+    assert parsed.messages[0].reply_to is None
+    assert (parsed.messages[1].attachments, parsed.messages[1].has_sticker) == (0, False)
+
+
+def test_same_channel_in_two_files_is_counted_once_with_its_files(tmp_path: Path) -> None:
+    write(tmp_path / "part1.json", export([message("1"), message("2", minute=1)]))
+    write(tmp_path / "part2.json", export([message("2", minute=1), message("3", minute=2)]))
+    source = ExportSource.from_spec("discord-export", str(tmp_path), Settings())
+    (count,) = source.check()
+    assert (count.messages, count.note) == (3, "2 file(s)")
+    (batch,) = source.batches(None, {})
+    assert [m.id for m in batch.messages] == ["1", "2", "3"]
+    assert batch.skipped == {"duplicate": 1}

@@ -110,7 +110,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("phone-international", re.compile(
         r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\w:])"), _phone),
     _Rule("phone-national", re.compile(
-        r"(?<![\w.-])(?:\(\d{3}\)\s?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w.-])"), PHONE),
+        r"(?<![\w.-])(?:1[-. ])?(?:\(\d{3}\)\s?|\d{3}[-.])\d{3}[-.]\d{4}(?![\w-]|\.\d)"), PHONE),
 )
 
 

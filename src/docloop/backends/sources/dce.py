@@ -193,16 +193,25 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
         author_id=author_id, author_name=str(author.get("nickname") or author.get("name") or ""),
         content=str(raw.get("content") or ""), timestamp=timestamp, edited_at=edited,
         reply_to=_reply_target(raw.get("reference")),
-        attachments=len(raw.get("attachments") or []),
-        has_sticker=bool(raw.get("stickers")),
+        attachments=_count(raw.get("attachments")),
+        has_sticker=_count(raw.get("stickers")) > 0,
     )
 
 
 def _reply_target(reference: Any) -> str | None:
-    """`reference.messageId`, whatever the message `type` says (may be Default)."""
-    if not isinstance(reference, dict):
+    """`reference.messageId`, whatever the message `type` says (may be Default).
+
+    A forwarded message also carries a reference (`type: "Forward"`), but it
+    shares a message from elsewhere rather than answering it.
+    """
+    if not isinstance(reference, dict) or reference.get("type") == "Forward":
         return None
     return _optional_id(reference.get("messageId"))
+
+
+def _count(value: Any) -> int:
+    """How many attachments/stickers a message has (a list in DCE; else none)."""
+    return len(value) if isinstance(value, list) else 0
 
 
 def newest_wins(current: Message, candidate: Message) -> Message:
@@ -211,6 +220,41 @@ def newest_wins(current: Message, candidate: Message) -> Message:
     if (candidate.edited_at or floor) >= (current.edited_at or floor):
         return candidate
     return current
+
+
+@dataclass
+class MergedExports:
+    """All files of one source, merged per channel/thread with duplicates collapsed."""
+
+    channels: dict[str, ChannelInfo] = field(default_factory=dict)
+    messages: dict[str, dict[str, Message]] = field(default_factory=dict)
+    skipped: dict[str, Counter[str]] = field(default_factory=dict)
+    files: Counter[str] = field(default_factory=Counter)
+    owner: dict[str, str] = field(default_factory=dict)
+
+    def add(self, export: ParsedExport) -> None:
+        key = export.channel.id
+        self.channels.setdefault(key, export.channel)
+        self.messages.setdefault(key, {})
+        self.skipped.setdefault(key, Counter()).update(export.skipped)
+        self.files[key] += 1
+        for message in export.messages:
+            self._add_message(key, message)
+
+    def _add_message(self, key: str, message: Message) -> None:
+        """Keep only the newest copy of an id, whichever file or channel it came from."""
+        previous_key = self.owner.get(message.id)
+        if previous_key is not None:
+            self.skipped[key]["duplicate"] += 1
+            previous = self.messages[previous_key][message.id]
+            if newest_wins(previous, message) is previous:
+                return
+            del self.messages[previous_key][message.id]
+        self.messages[key][message.id] = message
+        self.owner[message.id] = key
+
+    def ordered(self, key: str) -> list[Message]:
+        return sorted(self.messages[key].values(), key=lambda m: (m.timestamp, m.id))
 
 
 class ExportSource(Source):
@@ -227,50 +271,24 @@ class ExportSource(Source):
 
     def batches(self, since: datetime | None, watermarks: Mapping[str, str]) -> Iterator[Batch]:
         """One batch per channel or thread, all files validated first."""
-        channels, merged, skipped = self._read_all()
-        for key in sorted(channels):
-            messages = sorted(merged.get(key, {}).values(), key=lambda m: (m.timestamp, m.id))
-            yield Batch(messages=messages, skipped=dict(skipped.pop(key, Counter())))
+        merged = self.read_all()
+        for key in sorted(merged.channels):
+            yield Batch(messages=merged.ordered(key), skipped=dict(merged.skipped[key]))
 
     def check(self) -> list[ChannelCount]:
         """Channels and threads in the export with the messages kept from each."""
-        channels, merged, _ = self._read_all()
+        merged = self.read_all()
         return [
             ChannelCount(id=info.id, name=info.name, kind=info.kind,
-                         messages=len(merged.get(key, {})), parent_id=info.parent_id)
-            for key, info in sorted(channels.items())
+                         messages=len(merged.messages[key]), parent_id=info.parent_id,
+                         note=f"{merged.files[key]} file(s)")
+            for key, info in sorted(merged.channels.items())
         ]
 
-    def _read_all(
-        self,
-    ) -> tuple[dict[str, ChannelInfo], dict[str, dict[str, Message]], dict[str, Counter[str]]]:
-        """Parse every file, then merge per channel/thread and collapse duplicate ids."""
+    def read_all(self) -> MergedExports:
+        """Parse and validate every file before merging any of them."""
         parsed = [read_export(path) for path in export_files(self.path)]
-        channels: dict[str, ChannelInfo] = {}
-        merged: dict[str, dict[str, Message]] = {}
-        skipped: dict[str, Counter[str]] = {}
-        owner: dict[str, str] = {}
+        merged = MergedExports()
         for export in parsed:
-            key = export.channel.id
-            channels.setdefault(key, export.channel)
-            skipped.setdefault(key, Counter()).update(export.skipped)
-            for message in export.messages:
-                _merge(message, key, merged, owner, skipped)
-        return channels, merged, skipped
-
-
-def _merge(message: Message, key: str, merged: dict[str, dict[str, Message]],
-           owner: dict[str, str], skipped: dict[str, Counter[str]]) -> None:
-    """Add `message` under `key`, keeping only the newest copy of its id anywhere."""
-    previous_key = owner.get(message.id)
-    if previous_key is None:
-        merged.setdefault(key, {})[message.id] = message
-        owner[message.id] = key
-        return
-    skipped[key]["duplicate"] += 1
-    previous = merged[previous_key][message.id]
-    winner = newest_wins(previous, message)
-    if winner is message:
-        del merged[previous_key][message.id]
-        merged.setdefault(key, {})[message.id] = message
-        owner[message.id] = key
+            merged.add(export)
+        return merged
