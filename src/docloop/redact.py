@@ -46,9 +46,14 @@ def _key_value(match: re.Match[str]) -> str:
     value = match.group("qvalue") if quote else match.group("value")
     if not value or _PLACEHOLDER_VALUE.match(value):
         return match.group(0)
-    if not quote and (match.group("call") or _CODE_REFERENCE.match(value)):
+    if not quote and _looks_like_code(value, match.group("word"), bool(match.group("call"))):
         return match.group(0)
     return f"{match.group('key')}{quote}{SECRET}{quote}"
+
+
+def _looks_like_code(value: str, word: str, is_call: bool) -> bool:
+    """`token=get_token()`, `settings.SECRET`, `password=hashed_password` pass values along."""
+    return is_call or bool(_CODE_REFERENCE.match(value)) or value.lower().endswith(word.lower())
 
 
 def _quoted_pair(match: re.Match[str]) -> str:
@@ -97,9 +102,9 @@ _RULES: tuple[_Rule, ...] = (
         r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})\b"), SECRET),
     _Rule("slack-token", re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}"), SECRET),
     _Rule("key-value", re.compile(
-        rf"(?P<key>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:{_KEY_NAMES})\s*=\s*)"
+        rf"(?P<key>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?P<word>{_KEY_NAMES})\s*=\s*)"
         r"(?:(?P<quote>[\"'])(?P<qvalue>[^\"'\n]*)(?P=quote)"
-        r"|(?P<value>[^\s\"',;()\[\]&]+)(?P<call>[(\[])?)", re.IGNORECASE),
+        r"|(?P<value>[^\s\"',;()\[\]&`]+)(?P<call>[(\[])?)", re.IGNORECASE),
         _key_value),
     _Rule("quoted-pair", re.compile(
         rf"(?P<key>[\"'][A-Za-z0-9_.-]*?(?:{_KEY_NAMES})[\"']\s*:\s*[\"'])"
