@@ -21,6 +21,7 @@ from docloop.errors import ConfigError, InputError, TransientError
 from docloop.models import Message
 from docloop.stages import ingest as ingest_module
 from docloop.stages.ingest import check_sources, ingest, parse_since
+from docloop.storage.messages import MessageStore
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -227,3 +228,13 @@ def test_fixture_copy_in_nested_folders_is_found(shared_dir: Path, tmp_path: Pat
     shutil.copy(fixtures(shared_dir) / "2.json", tmp_path / "a" / "_threads" / "t.json")
     result = ingest(settings_for(tmp_path / "a"), conn, None)
     assert [c.id for c in result.conversations] == ["1060927310439657577"]
+
+
+def test_bad_second_source_stores_nothing_from_the_first(tmp_path: Path,
+                                                         conn: sqlite3.Connection) -> None:
+    good = write(tmp_path / "good.json", export([message("1")]))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.json"):
+        ingest(settings_for(good, bad), conn, None)
+    assert MessageStore(conn).count() == 0

@@ -12,14 +12,16 @@ import json
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from docloop.backends.sources.base import Batch, ChannelCount
+from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.db import transaction
@@ -72,8 +74,8 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     store = MessageStore(conn)
     stored = 0
     skipped: Counter[str] = Counter()
-    for source in sources:
-        for batch in source.batches(since, store.watermarks()):
+    for source, batches in _opened(sources, since, store.watermarks()):
+        for batch in batches:
             stored += _store_batch(conn, store, batch)
             skipped.update(batch.skipped)
         log.info("ingested %s", source.spec)
@@ -81,6 +83,22 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
     return IngestResult(stored=stored, window=window,
                         conversations=build_conversations(window), skipped=dict(skipped))
+
+
+def _opened(sources: list[Source], since: datetime | None,
+            watermarks: Mapping[str, str]) -> list[tuple[Source, Iterable[Batch]]]:
+    """Read each source's first batch before storing anything.
+
+    An export source validates all its files before its first batch, so a
+    malformed export in any configured source stops the run with the
+    database untouched, not after other sources were stored.
+    """
+    opened: list[tuple[Source, Iterable[Batch]]] = []
+    for source in sources:
+        batches = iter(source.batches(since, watermarks))
+        first = next(batches, None)
+        opened.append((source, batches if first is None else chain([first], batches)))
+    return opened
 
 
 def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
