@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from dce_helpers import author, channel, export, message, write
 from docloop.backends.sources.dce import ExportSource, read_export
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
+from tests.dce_helpers import author, channel, export, message, write
 
 
 def fixture(shared_dir: Path, name: str) -> Path:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dce_helpers import author, export, message, write
 from docloop import db
 from docloop.backends.sources.base import Batch, Source
 from docloop.cli import main
@@ -22,6 +21,7 @@ from docloop.models import Message
 from docloop.stages import ingest as ingest_module
 from docloop.stages.ingest import check_sources, ingest, parse_since
 from docloop.storage.messages import MessageStore
+from tests.dce_helpers import author, export, message, write
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 
