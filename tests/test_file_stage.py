@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
+
+from docloop import db
+from docloop.backends.records.base import RecordStore
+from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.stages.file import file_insight, ticket_id_for
 from tests.fakes import MemoryRecords, RecordingTracker
 from tests.helpers import BASE, insight
 
+STORES: dict[str, Callable[[], RecordStore]] = {
+    "memory": MemoryRecords,
+    "sqlite": lambda: SQLiteRecordStore(db.memory()),
+}
 
-def test_created_once_then_unchanged() -> None:
-    tracker, records = RecordingTracker(), MemoryRecords()
+
+@pytest.fixture(params=sorted(STORES))
+def records(request: pytest.FixtureRequest) -> RecordStore:
+    return STORES[request.param]()
+
+
+def test_created_once_then_unchanged(records: RecordStore) -> None:
+    tracker = RecordingTracker()
     first = file_insight(insight(), tracker, records, BASE)
     again = file_insight(insight(), tracker, records, BASE)
     assert first.action == "created" and again.action == "unchanged"
@@ -17,8 +34,8 @@ def test_created_once_then_unchanged() -> None:
     assert tracker.updates == []
 
 
-def test_new_evidence_updates_the_open_ticket() -> None:
-    tracker, records = RecordingTracker(), MemoryRecords()
+def test_new_evidence_updates_the_open_ticket(records: RecordStore) -> None:
+    tracker = RecordingTracker()
     file_insight(insight(), tracker, records, BASE)
     grown = insight(conversations=("1", "2", "3"), messages=("1", "2", "3"),
                     quotes=("a", "b", "new quote"))
@@ -30,19 +47,20 @@ def test_new_evidence_updates_the_open_ticket() -> None:
     assert records.get(ticket_id).conversations == 3  # type: ignore[union-attr]
 
 
-def test_problem_coming_back_after_done_is_a_regression() -> None:
-    tracker, records = RecordingTracker(), MemoryRecords()
+def test_problem_coming_back_after_done_is_a_regression(records: RecordStore) -> None:
+    tracker = RecordingTracker()
     ref = file_insight(insight(), tracker, records, BASE)
     records.set_status(ref.id, "done", BASE, source="test")
     back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
                         tracker, records, BASE)
     assert back.action == "updated" and back.status == "regressed"
     assert tracker.updates[0][1].regression
-    assert [h.status for h in records.get(ref.id).history] == ["done", "regressed"]  # type: ignore[union-attr]
+    history = records.get(ref.id).history  # type: ignore[union-attr]
+    assert [h.status for h in history][-2:] == ["done", "regressed"]
 
 
-def test_regression_can_file_a_linked_ticket() -> None:
-    tracker, records = RecordingTracker(link_on_regression=True), MemoryRecords()
+def test_regression_can_file_a_linked_ticket(records: RecordStore) -> None:
+    tracker = RecordingTracker(link_on_regression=True)
     ref = file_insight(insight(), tracker, records, BASE)
     records.set_status(ref.id, "done", BASE, source="test")
     back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),

@@ -1,0 +1,104 @@
+"""Ticket status: list, change by hand, and pull from the tracker.
+
+`docloop tickets` reads the records store; `set-status` changes a local
+ticket (and its outbox file's status line); `sync` asks the tracker for the
+current state of tickets that are not finished and records each transition
+with its source, so the history shows where every change came from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from docloop import db, registry
+from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.config import Settings
+from docloop.errors import InputError
+from docloop.models import STATUSES, Status, TicketRecord
+
+FINISHED = ("done", "canceled")
+_STATUS_LINE = re.compile(r"^\*\*Status:\*\* .*$", re.M)
+
+
+def _store(settings: Settings) -> SQLiteRecordStore:
+    return SQLiteRecordStore(db.connect(settings.db_path))
+
+
+def list_tickets(settings: Settings) -> list[TicketRecord]:
+    """Every ticket docloop filed, most recently updated first."""
+    return _store(settings).all()
+
+
+def ticket_json(record: TicketRecord) -> dict[str, Any]:
+    """One ticket in the `docloop tickets --json` contract (DESIGN §5)."""
+    return {
+        "id": record.id, "tracker": record.tracker, "external_id": record.external_id,
+        "identifier": record.identifier, "url": record.url, "status": record.status,
+        "insight_id": record.insight_id, "title": record.title, "doc_path": record.doc_path,
+        "conversations": record.conversations, "users": record.users,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
+    """A JSON array on stdout, or a table."""
+    if as_json:
+        click.echo(json.dumps([ticket_json(r) for r in records], indent=2))
+        return
+    table = Table(title=f"{len(records)} ticket(s)")
+    for column in ("id", "status", "title", "page", "convs", "users", "updated"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
+                      str(r.conversations), str(r.users), r.updated_at.strftime("%Y-%m-%d %H:%M"))
+    Console(width=140).print(table)
+
+
+def set_status(settings: Settings, ticket_id: str, status: str) -> str:
+    """Change a local ticket's status (tracker tickets follow their tracker)."""
+    if status not in STATUSES:
+        raise InputError(f"unknown status '{status}' (use one of: {', '.join(STATUSES)})")
+    store = _store(settings)
+    record = store.get(ticket_id)
+    if record is None:
+        raise InputError(f"no ticket '{ticket_id}' (see `docloop tickets`)")
+    if record.tracker != "local":
+        raise InputError(f"ticket {ticket_id} lives in {record.tracker}; change it there "
+                         "(its webhook or `docloop tickets sync` brings the status back)")
+    changed = store.set_status(ticket_id, cast(Status, status), datetime.now(UTC), "cli")
+    _update_outbox(settings, ticket_id, status)
+    if not changed:
+        return f"{ticket_id}: already {status}"
+    return f"{ticket_id}: {record.status} -> {status}"
+
+
+def sync_tickets(settings: Settings) -> str:
+    """Pull current states of unfinished tickets from the configured tracker."""
+    if settings.tracker in ("local", "none"):
+        raise InputError(f"tracker '{settings.tracker}' has nothing to sync; "
+                         "use --config with tracker = \"linear\"")
+    conn = db.connect(settings.db_path)
+    store = SQLiteRecordStore(conn)
+    open_records = [r for r in store.all()
+                    if r.tracker == settings.tracker and r.status not in FINISHED]
+    tracker = registry.build("tracker", settings.tracker, settings, conn=conn, records=store)
+    states = tracker.fetch_statuses(open_records)
+    now = datetime.now(UTC)
+    changed = [tid for tid, status in states.items()
+               if store.set_status(tid, status, now, f"{settings.tracker}-sync")]
+    return f"synced {len(open_records)} ticket(s) from {settings.tracker}: {len(changed)} changed"
+
+
+def _update_outbox(settings: Settings, ticket_id: str, status: str) -> None:
+    path = settings.outbox_dir / f"{ticket_id}.md"
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        path.write_text(_STATUS_LINE.sub(f"**Status:** {status}", text, count=1),
+                        encoding="utf-8")
