@@ -79,3 +79,9 @@ def test_thread_title_becomes_the_problem_title() -> None:
     [problem] = OfflineAnalyzer().extract([conversation])
     assert problem.title == "Webhook signature never validates"
     assert problem.text.startswith("Webhook signature never validates")
+
+
+def test_posts_in_broadcast_channels_are_not_problems() -> None:
+    conversation = conv("600", msg("600", "a", "Welcome! Where do I ask questions? Read #rules."))
+    conversation.channel_name = "announcements"
+    assert OfflineAnalyzer().extract([conversation]) == []

@@ -2,7 +2,8 @@
 
 A conversation carries a problem when the person who started it asks a
 question, pastes an error or complains about the docs; greetings, thanks,
-"+1", announcements and chit-chat do not. Other participants who say "same
+"+1", announcements and chit-chat do not, and neither do posts in broadcast
+channels (#announcements, #releases, #rules, #welcome, ...). Other participants who say "same
 here" count as affected users. Every decision is recorded in
 `Problem.signals`, so a docs writer can see why a message was taken.
 """
@@ -10,6 +11,7 @@ here" count as affected users. Every decision is recorded in
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,9 @@ from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
 from docloop.text import sentences, truncate
 
+#: channels whose posts are broadcasts, not requests for help
+BROADCAST_CHANNELS = re.compile(
+    r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
@@ -45,7 +50,7 @@ class OfflineAnalyzer(Analyzer):
 
     def _problem(self, conversation: Conversation) -> Problem | None:
         texts = [m for m in conversation.messages if m.has_text]
-        if not texts:
+        if not texts or BROADCAST_CHANNELS.search(conversation.channel_name):
             return None
         asker = texts[0].author_id
         analysed = [(m, analyse_message(m.content)) for m in texts]
