@@ -33,16 +33,32 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
-SYSTEM_TEXT = {"join": "Joined the server.", "pin": "Pinned a message.",
-               "threadcreated": "Started a thread."}
-SYSTEM_TYPE = {"join": "GuildMemberJoin", "pin": "ChannelPinnedMessage",
-               "threadcreated": "ThreadCreated"}
-EMOJI_CODES = {"👍": "1f44d", "🎉": "1f389", "❤️": "2764", "😂": "1f602", "👀": "1f440",
-               "🙏": "1f64f", "🔥": "1f525", "✅": "2705", "😅": "1f605", "➕": "2795"}
+SYSTEM_TEXT = {
+    "join": "Joined the server.",
+    "pin": "Pinned a message.",
+    "threadcreated": "Started a thread.",
+}
+SYSTEM_TYPE = {
+    "join": "GuildMemberJoin",
+    "pin": "ChannelPinnedMessage",
+    "threadcreated": "ThreadCreated",
+}
+EMOJI_CODES = {
+    "👍": "1f44d",
+    "🎉": "1f389",
+    "❤️": "2764",
+    "😂": "1f602",
+    "👀": "1f440",
+    "🙏": "1f64f",
+    "🔥": "1f525",
+    "✅": "2705",
+    "😅": "1f605",
+    "➕": "2795",
+}
 
 
 def snowflake(when: datetime, n: int) -> str:
@@ -141,8 +157,9 @@ def parse_line(line: str, lineno: int, where: str, day: str, offset: timedelta) 
     clock = tokens[0] if tokens[0].count(":") == 2 else tokens[0] + f":{stable_int(line, 60):02d}"
     local = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=timezone(offset))
     local += timedelta(milliseconds=stable_int(line + "ms", 1000))
-    msg = Msg(when=local.astimezone(timezone.utc), offset=offset, user=tokens[1],
-              content=content, where=where)
+    msg = Msg(
+        when=local.astimezone(UTC), offset=offset, user=tokens[1], content=content, where=where
+    )
     try:
         parse_options(msg, tokens[2:])
     except ValueError as exc:
@@ -194,11 +211,16 @@ def author(user_key: str, users: dict) -> dict:
     """The DCE author object of a user from meta.json."""
     u = users[user_key]
     uid = u["id"]
-    avatar = hashlib.md5(uid.encode()).hexdigest()  # noqa: S324 - a fake avatar hash
-    return {"id": uid, "name": u["name"], "discriminator": u.get("discriminator", "0000"),
-            "nickname": u.get("nickname", u["name"]), "color": u.get("color"),
-            "isBot": bool(u.get("isBot")),
-            "avatarUrl": f"https://cdn.discordapp.com/avatars/{uid}/{avatar}.png?size=512"}
+    avatar = hashlib.md5(uid.encode()).hexdigest()  # a fake avatar hash, not security
+    return {
+        "id": uid,
+        "name": u["name"],
+        "discriminator": u.get("discriminator", "0000"),
+        "nickname": u.get("nickname", u["name"]),
+        "color": u.get("color"),
+        "isBot": bool(u.get("isBot")),
+        "avatarUrl": f"https://cdn.discordapp.com/avatars/{uid}/{avatar}.png?size=512",
+    }
 
 
 def mentions(content: str, users: dict) -> list[dict]:
@@ -206,18 +228,31 @@ def mentions(content: str, users: dict) -> list[dict]:
     found = []
     for u in users.values():
         if f"@{u.get('nickname', u['name'])}" in content or f"@{u['name']}" in content:
-            found.append({"id": u["id"], "name": u["name"],
-                          "discriminator": u.get("discriminator", "0000"),
-                          "nickname": u.get("nickname", u["name"]), "isBot": bool(u.get("isBot"))})
+            found.append(
+                {
+                    "id": u["id"],
+                    "name": u["name"],
+                    "discriminator": u.get("discriminator", "0000"),
+                    "nickname": u.get("nickname", u["name"]),
+                    "isBot": bool(u.get("isBot")),
+                }
+            )
     return found
 
 
 def reaction(emoji: str, count: int) -> dict:
     """A unicode-emoji reaction the way newer DCE writes it."""
     code = EMOJI_CODES.get(emoji, "1f44d")
-    return {"emoji": {"id": "", "name": emoji, "code": "", "isAnimated": False,
-                      "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{code}.svg"},
-            "count": count}
+    return {
+        "emoji": {
+            "id": "",
+            "name": emoji,
+            "code": "",
+            "isAnimated": False,
+            "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{code}.svg",
+        },
+        "count": count,
+    }
 
 
 def attachment(msg: Msg, channel_id: str) -> dict:
@@ -225,9 +260,13 @@ def attachment(msg: Msg, channel_id: str) -> dict:
     att_id = str(int(msg.id) + 1)
     ex = format(int(msg.when.timestamp()) + 86400, "x")
     sig = hashlib.sha256(att_id.encode()).hexdigest()
-    return {"id": att_id, "url": f"https://cdn.discordapp.com/attachments/{channel_id}/{att_id}/"
-            f"{msg.attachment}?ex={ex}&is={ex}&hm={sig}&",
-            "fileName": msg.attachment, "fileSizeBytes": 20000 + stable_int(att_id, 400000)}
+    return {
+        "id": att_id,
+        "url": f"https://cdn.discordapp.com/attachments/{channel_id}/{att_id}/"
+        f"{msg.attachment}?ex={ex}&is={ex}&hm={sig}&",
+        "fileName": msg.attachment,
+        "fileSizeBytes": 20000 + stable_int(att_id, 400000),
+    }
 
 
 def stamp(when: datetime, offset: timedelta) -> str:
@@ -238,26 +277,38 @@ def stamp(when: datetime, offset: timedelta) -> str:
 def render(msg: Msg, ctx: dict, channel_id: str, keyed: dict[str, Msg]) -> dict:
     """One message as a DCE JSON object."""
     users, guild_id = ctx["users"], ctx["guild"]["id"]
-    out: dict = {"id": msg.id, "type": SYSTEM_TYPE.get(msg.system or "", "Default"),
-                 "timestamp": stamp(msg.when, msg.offset),
-                 "timestampEdited": None, "callEndedTimestamp": None, "isPinned": msg.pinned,
-                 "content": SYSTEM_TEXT.get(msg.system or "", msg.content),
-                 "author": author(msg.user, users),
-                 "attachments": [attachment(msg, channel_id)] if msg.attachment else [],
-                 "embeds": [], "stickers": [],
-                 "reactions": [reaction(e, c) for e, c in msg.reactions],
-                 "mentions": mentions(msg.content, users)}
+    out: dict = {
+        "id": msg.id,
+        "type": SYSTEM_TYPE.get(msg.system or "", "Default"),
+        "timestamp": stamp(msg.when, msg.offset),
+        "timestampEdited": None,
+        "callEndedTimestamp": None,
+        "isPinned": msg.pinned,
+        "content": SYSTEM_TEXT.get(msg.system or "", msg.content),
+        "author": author(msg.user, users),
+        "attachments": [attachment(msg, channel_id)] if msg.attachment else [],
+        "embeds": [],
+        "stickers": [],
+        "reactions": [reaction(e, c) for e, c in msg.reactions],
+        "mentions": mentions(msg.content, users),
+    }
     if msg.edit_minutes:
         out["timestampEdited"] = stamp(msg.when + timedelta(minutes=msg.edit_minutes), msg.offset)
     if msg.reply and not msg.system:
         out["type"] = msg.reply_type
-        out["reference"] = {"messageId": keyed[msg.reply].id, "channelId": channel_id,
-                            "guildId": guild_id}
+        out["reference"] = {
+            "messageId": keyed[msg.reply].id,
+            "channelId": channel_id,
+            "guildId": guild_id,
+        }
     if msg.system == "threadcreated":
         out["reference"] = {"messageId": None, "channelId": msg.id, "guildId": guild_id}
     if msg.system == "pin":
-        out["reference"] = {"messageId": keyed[msg.reply].id if msg.reply else None,
-                            "channelId": channel_id, "guildId": guild_id}
+        out["reference"] = {
+            "messageId": keyed[msg.reply].id if msg.reply else None,
+            "channelId": channel_id,
+            "guildId": guild_id,
+        }
     return out
 
 
@@ -265,12 +316,24 @@ def channel_object(where: str, ctx: dict, starters: dict[str, Msg], titles: dict
     """The DCE ``channel`` header of a text channel or of a thread (parent as category)."""
     if not where.startswith("thread:"):
         c = ctx["channels"][where]
-        return {"id": c["id"], "type": "GuildTextChat", "categoryId": c["categoryId"],
-                "category": c["category"], "name": c["name"], "topic": c.get("topic")}
+        return {
+            "id": c["id"],
+            "type": "GuildTextChat",
+            "categoryId": c["categoryId"],
+            "category": c["category"],
+            "name": c["name"],
+            "topic": c.get("topic"),
+        }
     key = where[7:]
     parent = ctx["channels"][starters[key].where]
-    return {"id": starters[key].id, "type": "GuildPublicThread", "categoryId": parent["id"],
-            "category": parent["name"], "name": titles[key], "topic": None}
+    return {
+        "id": starters[key].id,
+        "type": "GuildPublicThread",
+        "categoryId": parent["id"],
+        "category": parent["name"],
+        "name": titles[key],
+        "topic": None,
+    }
 
 
 def build(folder: Path) -> tuple[int, int]:
@@ -288,17 +351,23 @@ def build(folder: Path) -> tuple[int, int]:
     for where in wheres:
         channel = channel_object(where, ctx, starters, titles)
         rows = sorted((m for m in msgs if m.where == where), key=lambda m: m.when)
-        doc = {"guild": ctx["guild"], "channel": channel,
-               "dateRange": {"after": None, "before": None}, "exportedAt": ctx["exportedAt"],
-               "messages": [render(m, ctx, channel["id"], keyed) for m in rows],
-               "messageCount": len(rows)}
+        doc = {
+            "guild": ctx["guild"],
+            "channel": channel,
+            "dateRange": {"after": None, "before": None},
+            "exportedAt": ctx["exportedAt"],
+            "messages": [render(m, ctx, channel["id"], keyed) for m in rows],
+            "messageCount": len(rows),
+        }
         cat = channel["category"]
         name = f"{ctx['guild']['name']} - {cat} - {channel['name']} [{channel['id']}].json"
-        (out_dir / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+        (out_dir / name).write_text(
+            json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     label_doc = {"groups": ctx["groups"], "messages": labels}
-    (folder / "labels.json").write_text(json.dumps(label_doc, indent=2, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+    (folder / "labels.json").write_text(
+        json.dumps(label_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return len(wheres), len(msgs)
 
 

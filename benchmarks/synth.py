@@ -1,0 +1,327 @@
+"""Synthetic weeks of Discord chat, built from the Tidepool example, for the scale benchmark.
+
+The scale benchmark needs 1k, 10k and 50k messages that look like the example: the same
+channels and threads, the same recurring problems asked again and again by many users,
+bots, joins and chit-chat in between. ``generate`` re-mixes the example's conversations
+(a root message with its reply chain or thread) into one week: every copy gets new
+snowflake ids, new authors from a synthetic user pool, a new start time inside the week
+and a few word substitutions, so near-duplicates are not byte-identical. The output is a
+folder of DiscordChatExporter JSON files (one per channel, one per thread) plus
+``labels.json`` mapping each new message id to the example's problem group.
+
+Deterministic per seed. Usage::
+
+    PYTHONPATH=src python benchmarks/synth.py 10000 /tmp/week10k --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "tidepool"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+WEEK_START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+MAX_SPAN = timedelta(hours=6)
+STAFF = {"kai.tidepool", "rosa_tp"}
+
+# Light rewording so copies of one message differ; each pattern applies with probability 0.4.
+SUBSTITUTIONS: list[tuple[re.Pattern[str], list[str]]] = [
+    (re.compile(r"\bthanks\b", re.I), ["thx", "thank you", "ty", "cheers"]),
+    (re.compile(r"\bhow do I\b", re.I), ["how can I", "how should I", "what's the way to"]),
+    (re.compile(r"\bis there\b", re.I), ["is there any", "do you have"]),
+    (re.compile(r"\banyone\b", re.I), ["anybody", "someone"]),
+    (re.compile(r"\bweird\b", re.I), ["strange", "odd"]),
+    (re.compile(r"\bgetting\b", re.I), ["seeing", "hitting"]),
+    (re.compile(r"\bworks\b", re.I), ["works now", "is working"]),
+    (re.compile(r"\bour\b", re.I), ["my", "the team's"]),
+    (re.compile(r"\bjobs\b"), ["tasks", "jobs"]),
+]
+
+Message = dict[str, Any]
+
+
+@dataclass
+class Unit:
+    """One example conversation: a root message, its replies, and its thread if any."""
+
+    channel: str
+    messages: list[Message]
+    thread: dict[str, Any] | None = None
+    thread_messages: list[Message] = field(default_factory=list)
+
+
+def parse_time(stamp: str) -> datetime:
+    """A DCE timestamp (ISO 8601 with offset) as an aware datetime."""
+    return datetime.fromisoformat(stamp)
+
+
+def load_example(folder: Path) -> tuple[dict[str, Any], list[Unit], dict[str, str | None]]:
+    """Read the example export; return the channel headers (+guild), conversations, labels."""
+    paths = sorted(folder.glob("discord/*.json"))
+    files = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))["messages"]
+    channels = {f["channel"]["id"]: f for f in files if f["channel"]["type"] != "GuildPublicThread"}
+    threads = {f["channel"]["id"]: f for f in files if f["channel"]["type"] == "GuildPublicThread"}
+    units: list[Unit] = []
+    for chan in channels.values():
+        units.extend(split_units(chan, threads))
+    header = {
+        "guild": files[0]["guild"],
+        "channels": {c["channel"]["id"]: c["channel"] for c in channels.values()},
+    }
+    return header, units, labels
+
+
+def split_units(chan: dict[str, Any], threads: dict[str, Any]) -> list[Unit]:
+    """Group a channel's messages into conversations by reply chains and thread starters."""
+    root_of: dict[str, Unit] = {}
+    units: list[Unit] = []
+    for msg in chan["messages"]:
+        target = (msg.get("reference") or {}).get("messageId")
+        if target and target in root_of:
+            unit = root_of[target]
+            unit.messages.append(msg)
+        else:
+            unit = Unit(channel=chan["channel"]["id"], messages=[msg])
+            units.append(unit)
+            if msg["id"] in threads:
+                unit.thread = threads[msg["id"]]["channel"]
+                unit.thread_messages = threads[msg["id"]]["messages"]
+        root_of[msg["id"]] = unit
+    return units
+
+
+class Synthesiser:
+    """Re-mixes example conversations into one synthetic week (state for one ``generate``)."""
+
+    def __init__(self, header: dict[str, Any], labels: dict[str, str | None], n: int, seed: int):
+        self.rng = random.Random(seed)
+        self.header = header
+        self.labels_in = labels
+        self.labels_out: dict[str, str | None] = {}
+        self.pool = [self._user(i) for i in range(max(40, n // 8))]
+        self.used_ids: set[int] = set()
+        self.counter = 0
+        self.channel_msgs: dict[str, list[Message]] = {cid: [] for cid in header["channels"]}
+        self.thread_files: list[dict[str, Any]] = []
+
+    def _user(self, i: int) -> dict[str, Any]:
+        """A synthetic community member."""
+        uid = str(1_250_000_000_000_000_000 + i * 7919)
+        name = f"user{i:05d}"
+        return {
+            "id": uid,
+            "name": name,
+            "discriminator": "0000",
+            "nickname": name.title(),
+            "color": None,
+            "isBot": False,
+            "avatarUrl": f"https://cdn.discordapp.com/embed/avatars/{i % 6}.png",
+        }
+
+    def snowflake(self, when: datetime) -> str:
+        """A unique snowflake for the instant (bumps the increment on a collision)."""
+        ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+        while True:
+            value = (ms << 22) + (self.counter % 4096)
+            self.counter += 1
+            if value not in self.used_ids:
+                self.used_ids.add(value)
+                return str(value)
+
+    def reword(self, text: str) -> str:
+        """Apply a few random synonym substitutions."""
+        for pattern, choices in SUBSTITUTIONS:
+            if self.rng.random() < 0.4:
+                text = pattern.sub(lambda _m, c=choices: self.rng.choice(c), text)
+        return text
+
+    def cast(self, unit: Unit) -> dict[str, dict[str, Any]]:
+        """New authors for a copy: staff and bots stay, everyone else is drawn from the pool."""
+        cast: dict[str, dict[str, Any]] = {}
+        for msg in unit.messages + unit.thread_messages:
+            author = msg["author"]
+            if author["id"] in cast:
+                continue
+            keep = author["isBot"] or author["name"] in STAFF
+            cast[author["id"]] = author if keep else self.rng.choice(self.pool)
+        return cast
+
+    def copy_message(self, msg: Message, when: datetime, ctx: dict[str, Any]) -> Message:
+        """A copy of an example message at a new time, with new id, author and wording."""
+        new = shallow_copy(msg)
+        offset = parse_time(msg["timestamp"]).utcoffset() or timedelta(0)
+        new["id"] = self.snowflake(when)
+        ctx["ids"][msg["id"]] = new["id"]
+        new["timestamp"] = when.astimezone(timezone(offset)).isoformat(timespec="milliseconds")
+        if msg.get("timestampEdited"):
+            new["timestampEdited"] = (
+                (when + timedelta(minutes=2))
+                .astimezone(timezone(offset))
+                .isoformat(timespec="milliseconds")
+            )
+        new["author"] = ctx["cast"][msg["author"]["id"]]
+        content = msg["content"]
+        for old_id, person in ctx["cast"].items():
+            old = ctx["names"][old_id]
+            if old != person["nickname"]:
+                content = content.replace(f"@{old}", f"@{person['nickname']}")
+        new["content"] = self.reword(content) if msg["type"] in ("Default", "Reply") else content
+        new["mentions"] = [self._mention(ctx["cast"].get(m["id"], m)) for m in msg["mentions"]]
+        for att in new["attachments"]:
+            att["id"] = str(int(new["id"]) + 1)
+        self._relabel(msg, new)
+        return new
+
+    @staticmethod
+    def _mention(user: dict[str, Any]) -> dict[str, Any]:
+        """The reduced user object DCE writes inside ``mentions``."""
+        return {k: user[k] for k in ("id", "name", "discriminator", "nickname", "isBot")}
+
+    def _relabel(self, old: Message, new: Message) -> None:
+        """Carry the example's label over to the copy."""
+        if old["id"] in self.labels_in:
+            self.labels_out[new["id"]] = self.labels_in[old["id"]]
+
+    def fix_reference(self, new: Message, channel_id: str, ids: dict[str, str]) -> None:
+        """Point a copy's reply reference at the copy of its target."""
+        ref = new.get("reference")
+        if not ref:
+            return
+        ref["channelId"] = channel_id
+        if ref.get("messageId"):
+            ref["messageId"] = ids.get(ref["messageId"], ref["messageId"])
+        elif new["type"] == "ThreadCreated":
+            ref["channelId"] = new["id"]
+
+    def place(self, unit: Unit) -> int:
+        """Copy one conversation to a random time in the week; return its message count."""
+        originals = sorted(
+            unit.messages + unit.thread_messages, key=lambda m: parse_time(m["timestamp"])
+        )
+        t0 = parse_time(originals[0]["timestamp"])
+        span = parse_time(originals[-1]["timestamp"]) - t0
+        scale = min(1.0, MAX_SPAN / span) if span else 1.0
+        room = (timedelta(days=7) - MAX_SPAN).total_seconds()
+        start = WEEK_START + timedelta(seconds=self.rng.uniform(0, room))
+        ctx: dict[str, Any] = {
+            "ids": {},
+            "cast": self.cast(unit),
+            "names": {m["author"]["id"]: m["author"]["nickname"] for m in originals},
+        }
+        in_thread = {m["id"] for m in unit.thread_messages}
+        thread_msgs: list[Message] = []
+        for msg in originals:
+            when = start + (parse_time(msg["timestamp"]) - t0) * scale
+            new = self.copy_message(msg, when, ctx)
+            if msg["id"] in in_thread:
+                self.fix_reference(new, ctx["ids"][unit.messages[0]["id"]], ctx["ids"])
+                thread_msgs.append(new)
+            else:
+                self.fix_reference(new, unit.channel, ctx["ids"])
+                self.channel_msgs[unit.channel].append(new)
+        if unit.thread is not None:
+            self._add_thread(unit, ctx["ids"][unit.messages[0]["id"]], thread_msgs)
+        return len(originals)
+
+    def _add_thread(self, unit: Unit, thread_id: str, messages: list[Message]) -> None:
+        """Record a thread file for a copied conversation."""
+        assert unit.thread is not None
+        parent = self.header["channels"][unit.channel]
+        channel = dict(unit.thread, id=thread_id, categoryId=parent["id"], category=parent["name"])
+        self.thread_files.append({"channel": channel, "messages": messages})
+
+    def write(self, out_dir: Path) -> int:
+        """Write every channel and thread as a DCE file, plus labels.json; return file count."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        guild = self.header["guild"]
+        exported = (WEEK_START + timedelta(days=7, minutes=5)).isoformat(timespec="milliseconds")
+        docs = [
+            {"channel": self.header["channels"][cid], "messages": msgs}
+            for cid, msgs in self.channel_msgs.items()
+            if msgs
+        ] + self.thread_files
+        for doc in docs:
+            msgs = sorted(doc["messages"], key=lambda m: int(m["id"]))
+            chan = doc["channel"]
+            body = {
+                "guild": guild,
+                "channel": chan,
+                "dateRange": {"after": None, "before": None},
+                "exportedAt": exported,
+                "messages": msgs,
+                "messageCount": len(msgs),
+            }
+            name = f"{guild['name']} - {chan['category']} - {safe(chan['name'])} [{chan['id']}]"
+            (out_dir / f"{name}.json").write_text(
+                json.dumps(body, ensure_ascii=False), encoding="utf-8"
+            )
+        labels = {"messages": self.labels_out}
+        (out_dir.parent / f"{out_dir.name}.labels.json").write_text(
+            json.dumps(labels), encoding="utf-8"
+        )
+        return len(docs)
+
+
+def shallow_copy(msg: Message) -> Message:
+    """Copy a message deep enough that the fields ``copy_message`` changes are not shared."""
+    new = dict(msg)
+    new["attachments"] = [dict(a) for a in msg["attachments"]]
+    if msg.get("reference"):
+        new["reference"] = dict(msg["reference"])
+    return new
+
+
+def safe(name: str) -> str:
+    """A thread or channel name usable in a file name."""
+    return re.sub(r"[\\/:*?\"<>|]", "_", name)
+
+
+def generate(
+    n_messages: int, out_dir: str | Path, seed: int = 0, example: Path = EXAMPLE
+) -> dict[str, int]:
+    """Write a synthetic week of about ``n_messages`` messages as DCE files into ``out_dir``.
+
+    Conversations from the example are copied whole until the count is reached, so the
+    total can exceed ``n_messages`` by one conversation. Labels of the copies go to
+    ``<out_dir>.labels.json`` next to the folder (so a folder source reads only exports).
+
+    Returns:
+        Counts: ``messages``, ``files``, ``threads``, ``users``.
+    """
+    if n_messages < 1:
+        raise ValueError("n_messages must be at least 1")
+    header, units, labels = load_example(Path(example))
+    synth = Synthesiser(header, labels, n_messages, seed)
+    total = 0
+    while total < n_messages:
+        total += synth.place(synth.rng.choice(units))
+    files = synth.write(Path(out_dir))
+    return {
+        "messages": total,
+        "files": files,
+        "threads": len(synth.thread_files),
+        "users": len(synth.pool),
+    }
+
+
+def main() -> None:
+    """Command line: ``synth.py N OUT_DIR [--seed S]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n_messages", type=int)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(json.dumps(generate(args.n_messages, args.out_dir, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
