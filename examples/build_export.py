@@ -294,6 +294,8 @@ def render(msg: Msg, ctx: dict, channel_id: str, keyed: dict[str, Msg]) -> dict:
     }
     if msg.edit_minutes:
         out["timestampEdited"] = stamp(msg.when + timedelta(minutes=msg.edit_minutes), msg.offset)
+    if msg.reply and keyed[msg.reply].where != msg.where:
+        raise ValueError(f"message by {msg.user} at {msg.when} replies across channels")
     if msg.reply and not msg.system:
         out["type"] = msg.reply_type
         out["reference"] = {
