@@ -122,6 +122,19 @@ def check_labels(docs: list[Doc], labels: Doc) -> dict[str, list[Doc]]:
     return per_group
 
 
+def askers_per_group(docs: list[Doc], labels: Doc) -> dict[str, set[str]]:
+    """Authors of conversation roots (no reply reference, not inside a thread) per group."""
+    askers: dict[str, set[str]] = defaultdict(set)
+    for doc in docs:
+        if doc["channel"]["type"] == "GuildPublicThread":
+            continue
+        for msg in doc["messages"]:
+            group = labels["messages"].get(msg["id"])
+            if group and not msg.get("reference"):
+                askers[group].add(msg["author"]["id"])
+    return askers
+
+
 def users_and_days(msgs: list[Doc]) -> tuple[int, int]:
     """Distinct authors and distinct calendar days among messages."""
     users = {m["author"]["id"] for m in msgs}
@@ -168,6 +181,8 @@ def test_tidepool_example_meets_the_issue_minimums() -> None:
     for gid, msgs in per_group.items():
         users, days = users_and_days(msgs)
         assert users >= 3 and days >= 2, f"{gid}: {users} users over {days} days"
+    for gid, askers in askers_per_group(docs, labels).items():
+        assert len(askers) >= 3, f"{gid}: raised by {len(askers)} user(s) only"
     assert any(g["verdict_expected"] == "missing" for g in labels["groups"].values())
     texts = " ".join(m["content"] for m in messages)
     assert "Bearer tp_sk_live_" in texts, "a secret-looking string for redaction"
@@ -186,6 +201,8 @@ def test_fastapi_set_meets_the_benchmark_minimums() -> None:
     for gid, msgs in per_group.items():
         users, _ = users_and_days(msgs)
         assert 2 <= len(msgs) <= 8 and users >= 2, f"{gid}: {len(msgs)} msgs, {users} users"
+    for gid, askers in askers_per_group(docs, labels).items():
+        assert len(askers) >= 2, f"{gid}: raised by {len(askers)} user(s) only"
     noise = [i for i, g in labels["messages"].items() if g is None]
     assert len(noise) >= 20
     missing = [g for g in labels["groups"].values() if g["verdict_expected"] == "missing"]
