@@ -168,10 +168,18 @@ def parse_line(line: str, lineno: int, where: str, day: str, offset: timedelta) 
 
 
 def assign_ids(msgs: list[Msg]) -> dict[str, Msg]:
-    """Give every message a snowflake (time order) and index the tagged ones by key."""
+    """Give every message a snowflake and index the tagged ones by key.
+
+    The increment bits come from a hash of the message, not from a running counter, so
+    adding or editing one message in the script leaves every other message's id unchanged.
+    """
     keyed: dict[str, Msg] = {}
-    for n, msg in enumerate(sorted(msgs, key=lambda m: m.when)):
-        msg.id = snowflake(msg.when, n)
+    seen: set[str] = set()
+    for msg in msgs:
+        msg.id = snowflake(msg.when, stable_int(f"{msg.where}|{msg.user}|{msg.content}", 4096))
+        if msg.id in seen:
+            raise ValueError(f"two messages got id {msg.id}; change the time of one of them")
+        seen.add(msg.id)
         if msg.key:
             if msg.key in keyed:
                 raise ValueError(f"message key #{msg.key} used twice")
