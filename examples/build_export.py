@@ -47,17 +47,18 @@ SYSTEM_TYPE = {
     "pin": "ChannelPinnedMessage",
     "threadcreated": "ThreadCreated",
 }
-EMOJI_CODES = {
-    "👍": "1f44d",
-    "🎉": "1f389",
-    "❤️": "2764",
-    "😂": "1f602",
-    "👀": "1f440",
-    "🙏": "1f64f",
-    "🔥": "1f525",
-    "✅": "2705",
-    "😅": "1f605",
-    "➕": "2795",
+# Unicode emoji used in reactions: twemoji file name and Discord short code.
+EMOJI = {
+    "👍": ("1f44d", "thumbsup"),
+    "🎉": ("1f389", "tada"),
+    "❤️": ("2764", "heart"),
+    "😂": ("1f602", "joy"),
+    "👀": ("1f440", "eyes"),
+    "👋": ("1f44b", "wave"),
+    "🙏": ("1f64f", "pray"),
+    "🔥": ("1f525", "fire"),
+    "✅": ("2705", "white_check_mark"),
+    "😅": ("1f605", "sweat_smile"),
 }
 
 
@@ -250,14 +251,16 @@ def mentions(content: str, users: dict) -> list[dict]:
 
 def reaction(emoji: str, count: int) -> dict:
     """A unicode-emoji reaction the way newer DCE writes it."""
-    code = EMOJI_CODES.get(emoji, "1f44d")
+    if emoji not in EMOJI:
+        raise ValueError(f"add {emoji!r} to EMOJI in build_export.py")
+    twemoji, code = EMOJI[emoji]
     return {
         "emoji": {
             "id": "",
             "name": emoji,
-            "code": "",
+            "code": code,
             "isAnimated": False,
-            "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{code}.svg",
+            "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{twemoji}.svg",
         },
         "count": count,
     }
