@@ -27,7 +27,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "tidepool"
-DISCORD_EPOCH_MS = 1_420_070_400_000
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 WEEK_START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 MAX_SPAN = timedelta(hours=6)
 STAFF = {"kai.tidepool", "rosa_tp"}
@@ -129,7 +129,7 @@ class Synthesiser:
 
     def snowflake(self, when: datetime) -> str:
         """A unique snowflake for the instant (bumps the increment on a collision)."""
-        ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+        ms = (when - DISCORD_EPOCH) // timedelta(milliseconds=1)
         while True:
             value = (ms << 22) + (self.counter % 4096)
             self.counter += 1

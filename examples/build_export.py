@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 SYSTEM_TEXT = {
     "join": "Joined the server.",
     "pin": "Pinned a message.",
@@ -64,7 +64,7 @@ EMOJI = {
 
 def snowflake(when: datetime, n: int) -> str:
     """Discord snowflake for an instant: milliseconds since 2015 shifted left 22 bits, plus n."""
-    ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+    ms = (when - DISCORD_EPOCH) // timedelta(milliseconds=1)
     return str((ms << 22) + (n % 4096))
 
 

@@ -16,7 +16,7 @@ import json
 import shutil
 import sys
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TIDEPOOL = REPO / "examples" / "tidepool"
 FASTAPI_CONV = REPO / "benchmarks" / "data" / "fastapi_conv"
-DISCORD_EPOCH_MS = 1_420_070_400_000
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 SYSTEM_TYPES = {"GuildMemberJoin", "ThreadCreated", "ChannelPinnedMessage"}
 MESSAGE_TYPES = SYSTEM_TYPES | {"Default", "Reply"}
 TOP_KEYS = {"guild", "channel", "dateRange", "exportedAt", "messages", "messageCount"}
@@ -70,8 +70,8 @@ def check_message(msg: Doc, where: str) -> None:
     assert msg["id"].isdigit(), f"{where}: id {msg['id']!r}"
     stamp = datetime.fromisoformat(msg["timestamp"])
     assert stamp.utcoffset() is not None, f"{where}: timestamp without offset"
-    id_ms = (int(msg["id"]) >> 22) + DISCORD_EPOCH_MS
-    assert id_ms == int(stamp.timestamp() * 1000), f"{where}: id does not encode its timestamp"
+    id_ms = int(msg["id"]) >> 22
+    assert id_ms == (stamp - DISCORD_EPOCH) // timedelta(milliseconds=1), f"{where}: id time"
     if msg["type"] == "Reply":
         assert msg.get("reference", {}).get("messageId"), f"{where}: reply without reference"
     if not msg["content"]:
