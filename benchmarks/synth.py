@@ -27,23 +27,26 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "tidepool"
-DISCORD_EPOCH_MS = 1_420_070_400_000
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 WEEK_START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 MAX_SPAN = timedelta(hours=6)
 STAFF = {"kai.tidepool", "rosa_tp"}
 
-# Light rewording so copies of one message differ; each pattern applies with probability 0.4.
-SUBSTITUTIONS: list[tuple[re.Pattern[str], list[str]]] = [
-    (re.compile(r"\bthanks\b", re.I), ["thx", "thank you", "ty", "cheers"]),
-    (re.compile(r"\bhow do I\b", re.I), ["how can I", "how should I", "what's the way to"]),
-    (re.compile(r"\bis there\b", re.I), ["is there any", "do you have"]),
-    (re.compile(r"\banyone\b", re.I), ["anybody", "someone"]),
-    (re.compile(r"\bweird\b", re.I), ["strange", "odd"]),
-    (re.compile(r"\bgetting\b", re.I), ["seeing", "hitting"]),
-    (re.compile(r"\bworks\b", re.I), ["works now", "is working"]),
-    (re.compile(r"\bour\b", re.I), ["my", "the team's"]),
-    (re.compile(r"\bjobs\b"), ["tasks", "jobs"]),
-]
+# Light rewording so copies of one message differ: each occurrence of a phrase is replaced
+# by one of its alternatives with probability REWORD_P (phrases matched case-insensitively).
+SUBSTITUTIONS: dict[str, list[str]] = {
+    "thanks": ["thx", "thank you", "ty", "cheers"],
+    "how do i": ["how can I", "how should I", "what's the way to"],
+    "is there": ["is there any", "do you have"],
+    "anyone": ["anybody", "someone"],
+    "weird": ["strange", "odd"],
+    "getting": ["seeing", "hitting"],
+    "works": ["works now", "is working"],
+    "our": ["my", "the team's"],
+    "jobs": ["tasks", "jobs"],
+}
+PHRASES = re.compile(r"\b(" + "|".join(re.escape(k) for k in SUBSTITUTIONS) + r")\b", re.I)
+REWORD_P = 0.4
 
 Message = dict[str, Any]
 
@@ -129,7 +132,7 @@ class Synthesiser:
 
     def snowflake(self, when: datetime) -> str:
         """A unique snowflake for the instant (bumps the increment on a collision)."""
-        ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+        ms = (when - DISCORD_EPOCH) // timedelta(milliseconds=1)
         while True:
             value = (ms << 22) + (self.counter % 4096)
             self.counter += 1
@@ -138,11 +141,14 @@ class Synthesiser:
                 return str(value)
 
     def reword(self, text: str) -> str:
-        """Apply a few random synonym substitutions."""
-        for pattern, choices in SUBSTITUTIONS:
-            if self.rng.random() < 0.4:
-                text = pattern.sub(lambda _m, c=choices: self.rng.choice(c), text)
-        return text
+        """Apply random synonym substitutions to some of the known phrases."""
+        return PHRASES.sub(self._swap, text)
+
+    def _swap(self, match: re.Match[str]) -> str:
+        """One phrase occurrence: kept, or replaced by a random alternative."""
+        if self.rng.random() >= REWORD_P:
+            return match.group(0)
+        return self.rng.choice(SUBSTITUTIONS[match.group(0).lower()])
 
     def cast(self, unit: Unit) -> dict[str, dict[str, Any]]:
         """New authors for a copy: staff and bots stay, everyone else is drawn from the pool."""

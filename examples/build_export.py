@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
+DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 SYSTEM_TEXT = {
     "join": "Joined the server.",
     "pin": "Pinned a message.",
@@ -47,23 +47,24 @@ SYSTEM_TYPE = {
     "pin": "ChannelPinnedMessage",
     "threadcreated": "ThreadCreated",
 }
-EMOJI_CODES = {
-    "👍": "1f44d",
-    "🎉": "1f389",
-    "❤️": "2764",
-    "😂": "1f602",
-    "👀": "1f440",
-    "🙏": "1f64f",
-    "🔥": "1f525",
-    "✅": "2705",
-    "😅": "1f605",
-    "➕": "2795",
+# Unicode emoji used in reactions: twemoji file name and Discord short code.
+EMOJI = {
+    "👍": ("1f44d", "thumbsup"),
+    "🎉": ("1f389", "tada"),
+    "❤️": ("2764", "heart"),
+    "😂": ("1f602", "joy"),
+    "👀": ("1f440", "eyes"),
+    "👋": ("1f44b", "wave"),
+    "🙏": ("1f64f", "pray"),
+    "🔥": ("1f525", "fire"),
+    "✅": ("2705", "white_check_mark"),
+    "😅": ("1f605", "sweat_smile"),
 }
 
 
 def snowflake(when: datetime, n: int) -> str:
     """Discord snowflake for an instant: milliseconds since 2015 shifted left 22 bits, plus n."""
-    ms = int(when.timestamp() * 1000) - DISCORD_EPOCH_MS
+    ms = (when - DISCORD_EPOCH) // timedelta(milliseconds=1)
     return str((ms << 22) + (n % 4096))
 
 
@@ -168,10 +169,18 @@ def parse_line(line: str, lineno: int, where: str, day: str, offset: timedelta) 
 
 
 def assign_ids(msgs: list[Msg]) -> dict[str, Msg]:
-    """Give every message a snowflake (time order) and index the tagged ones by key."""
+    """Give every message a snowflake and index the tagged ones by key.
+
+    The increment bits come from a hash of the message, not from a running counter, so
+    adding or editing one message in the script leaves every other message's id unchanged.
+    """
     keyed: dict[str, Msg] = {}
-    for n, msg in enumerate(sorted(msgs, key=lambda m: m.when)):
-        msg.id = snowflake(msg.when, n)
+    seen: set[str] = set()
+    for msg in msgs:
+        msg.id = snowflake(msg.when, stable_int(f"{msg.where}|{msg.user}|{msg.content}", 4096))
+        if msg.id in seen:
+            raise ValueError(f"two messages got id {msg.id}; change the time of one of them")
+        seen.add(msg.id)
         if msg.key:
             if msg.key in keyed:
                 raise ValueError(f"message key #{msg.key} used twice")
@@ -242,14 +251,16 @@ def mentions(content: str, users: dict) -> list[dict]:
 
 def reaction(emoji: str, count: int) -> dict:
     """A unicode-emoji reaction the way newer DCE writes it."""
-    code = EMOJI_CODES.get(emoji, "1f44d")
+    if emoji not in EMOJI:
+        raise ValueError(f"add {emoji!r} to EMOJI in build_export.py")
+    twemoji, code = EMOJI[emoji]
     return {
         "emoji": {
             "id": "",
             "name": emoji,
-            "code": "",
+            "code": code,
             "isAnimated": False,
-            "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{code}.svg",
+            "imageUrl": f"https://cdn.jsdelivr.net/gh/twitter/twemoji@latest/assets/svg/{twemoji}.svg",
         },
         "count": count,
     }
@@ -294,6 +305,8 @@ def render(msg: Msg, ctx: dict, channel_id: str, keyed: dict[str, Msg]) -> dict:
     }
     if msg.edit_minutes:
         out["timestampEdited"] = stamp(msg.when + timedelta(minutes=msg.edit_minutes), msg.offset)
+    if msg.reply and keyed[msg.reply].where != msg.where:
+        raise ValueError(f"message by {msg.user} at {msg.when} replies across channels")
     if msg.reply and not msg.system:
         out["type"] = msg.reply_type
         out["reference"] = {
