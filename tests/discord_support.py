@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fake_discord import FakeDiscord
 from pydantic import SecretStr
 
 from docloop.backends.sources.base import Batch
@@ -14,6 +13,7 @@ from docloop.backends.sources.discord_api import DiscordSource
 from docloop.backends.sources.discord_http import DiscordHttp, RetryPolicy
 from docloop.config import Settings
 from docloop.models import Message
+from fake_discord import FakeDiscord
 
 
 @dataclass

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from discord_support import FakeClock, http_for, settings_for
-from fake_discord import FakeDiscord
 from pydantic import SecretStr
 
+from discord_support import FakeClock, http_for, settings_for
 from docloop.backends.sources.discord_http import (
     DiscordForbidden,
     DiscordHttp,
@@ -21,6 +20,7 @@ from docloop.backends.sources.discord_http import (
 )
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
+from fake_discord import FakeDiscord
 
 
 @pytest.fixture
