@@ -489,6 +489,7 @@ def _dce_message(message: dict[str, Any]) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeDiscord
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else keep-alive replies stall ~40 ms on delayed ACKs
 
     def do_GET(self) -> None:
         split = urlsplit(self.path)
