@@ -145,6 +145,15 @@ def test_remaining_zero_waits_for_bucket_reset(fake: FakeDiscord, tmp_path: Path
     assert len(waits) >= 2
 
 
+def test_never_more_than_50_requests_in_a_second(fake: FakeDiscord, tmp_path: Path) -> None:
+    clock = FakeClock()  # time only moves when the client sleeps
+    http = http_for(fake, tmp_path, clock)
+    for _ in range(51):
+        http.get("/users/@me")
+    assert clock.sleeps == pytest.approx([1.0])
+    assert fake.count() == 51
+
+
 def test_500_is_retried_with_exponential_backoff(fake: FakeDiscord, tmp_path: Path) -> None:
     fake.faults.fail_500 = 2
     clock = FakeClock()

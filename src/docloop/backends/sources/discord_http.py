@@ -9,6 +9,8 @@ This module keeps Discord's rules in one place so the source stays readable:
   Discord sometimes reports absurd reset times);
 * 429: wait `retry_after` (body, else the `Retry-After` header); a global 429
   blocks every request, a user/shared one only its bucket;
+* never more than 50 requests in any second (Discord's global limit), so a
+  large guild is not hammered even when buckets report plenty remaining;
 * 5xx and timeouts: retried with exponential backoff, a bounded number of times;
 * 401/403/404: raised at once as `PermanentError` saying which token or
   permission is wrong — retrying them only counts towards Cloudflare's
@@ -22,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +63,8 @@ class RetryPolicy:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     timeout_s: float = 30.0
+    #: Discord's global limit: 50 requests per second per bot.
+    global_per_second: int = 50
 
 
 def token_from(settings: Settings) -> str:
@@ -107,6 +112,7 @@ class DiscordHttp:
         self._global_until = 0.0
         self._bucket_of_route: dict[str, str] = {}
         self._buckets: dict[str, _Bucket] = {}
+        self._recent: deque[float] = deque(maxlen=self.policy.global_per_second)
 
     def _default_client(self, settings: Settings) -> httpx.Client:
         return httpx.Client(
@@ -193,8 +199,11 @@ class DiscordHttp:
         bucket = self._buckets.get(self._state_key(route))
         if bucket is not None and bucket.remaining <= 0:
             wait = max(wait, min(MAX_BUCKET_WAIT_S, bucket.reset_at - now))
+        if len(self._recent) == self._recent.maxlen:  # stay under the global per-second cap
+            wait = max(wait, 1.0 - (now - self._recent[0]))
         if wait > 0:
             self.sleep(wait)
+        self._recent.append(self.clock())
 
     def _state_key(self, route: str) -> str:
         bucket = self._bucket_of_route.get(route)
