@@ -341,3 +341,37 @@ def test_rate_limited_run_still_reads_everything_once(fake: FakeDiscord, tmp_pat
     store.consume(channel_source(fake, tmp_path, channel["id"], clock=clock).batches(None, {}))
     assert len(store.messages) == store.writes == 441
     assert clock.sleeps  # it waited on the 429s and the 500
+
+
+def test_check_reports_an_unreadable_named_channel(fake: FakeDiscord, tmp_path: Path) -> None:
+    readable, hidden = fake.add_channel("help"), fake.add_channel("mods")
+    fake.faults.forbidden.add(hidden["id"])
+    counts = {c.id: c for c in channel_source(fake, tmp_path, readable["id"], hidden["id"]).check()}
+    assert counts[readable["id"]].note == ""
+    assert "View Channel" in counts[hidden["id"]].note
+
+
+def test_guild_the_bot_is_not_in_says_to_invite_it(fake: FakeDiscord, tmp_path: Path) -> None:
+    source = DiscordSource(guild_source(fake, tmp_path).http, guild_id="424242424242")
+    with pytest.raises(PermanentError, match="check the id and that the bot was invited"):
+        list(source.batches(None, {}))
+
+
+def test_guild_mode_skips_a_thread_it_cannot_read(
+    fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    channel = fake.add_channel("help")
+    fill(fake, channel["id"], 2)
+    thread = fake.add_thread(channel["id"], "locked", starter=(fake.user("A"), "q"))
+    original = fake._channel_route
+
+    def deny_thread(channel_id: str, rest: list[str], params: dict) -> tuple:
+        if channel_id == thread["id"]:
+            return 403, {"message": "Missing Access", "code": 50001}
+        return original(channel_id, rest, params)
+
+    monkeypatch.setattr(fake, "_channel_route", deny_thread)
+    got = [m for b in guild_source(fake, tmp_path).batches(None, {}) for m in b.messages]
+    assert len(got) == 2 and all(m.thread_id is None for m in got)
+    with pytest.raises(DiscordForbidden, match=thread["id"]):
+        list(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))

@@ -83,13 +83,21 @@ class DiscordSource(Source):
         """Every new message of every stream, oldest first within a stream."""
         for channel in self.discovery.channels():
             if channel.error:
-                log.warning("Discord: skipping %s: %s", channel.label, channel.error)
+                self._unreadable(channel.label, channel.error)
                 continue
             names = {thread.id: thread.name for thread in channel.threads}
-            if channel.has_messages:
-                yield from self._read(channel, channel.where, names, since, watermarks)
-            for thread in channel.threads:
-                yield from self._read(thread, thread.where, {}, since, watermarks)
+            streams = [channel] if channel.has_messages else []
+            for stream in [*streams, *channel.threads]:
+                try:
+                    yield from self._read(stream, names, since, watermarks)
+                except DiscordForbidden as exc:
+                    self._unreadable(stream.label, str(exc))
+
+    def _unreadable(self, label: str, error: str) -> None:
+        """Guild mode skips what the bot may not read; named channels must be readable."""
+        if self.discovery.guild_id is None:
+            raise DiscordForbidden(error)
+        log.warning("Discord: skipping %s: %s", label, error)
 
     def check(self) -> list[ChannelCount]:
         """Verify the token and list every channel and thread the bot can read."""
@@ -103,12 +111,13 @@ class DiscordSource(Source):
     def _read(
         self,
         stream: Stream,
-        where: Where,
         thread_names: dict[str, str],
         since: datetime | None,
         watermarks: Mapping[str, str],
     ) -> Iterator[Batch]:
+        """Pages after the watermark (or `since`) until a short page."""
         key = watermark_key(stream.id)
+        names = {} if stream.is_thread else thread_names
         after = watermarks.get(key) or (snowflake_from(since) if since else "0")
         if stream.last_message_id and int(stream.last_message_id) <= int(after):
             return  # nothing newer than the watermark: save the request
@@ -116,7 +125,7 @@ class DiscordSource(Source):
             page = self._page(stream, after)
             if not page:
                 return
-            yield self._to_batch(page, where, thread_names, key)
+            yield self._to_batch(page, stream.where, names, key)
             after = page[-1]["id"]
             if len(page) < PAGE_SIZE:
                 return

@@ -42,6 +42,7 @@ USER_AGENT = f"DiscordBot (https://github.com/docloop/docloop, {__version__})"
 MAX_BUCKET_WAIT_S = 60.0
 _MAJOR_RESOURCES = ("channels", "guilds", "webhooks")
 _SNOWFLAKE = re.compile(r"^\d{5,}$")
+CHANNEL_PERMISSIONS = "the bot needs the View Channel and Read Message History permissions there"
 
 
 class DiscordForbidden(PermanentError):
@@ -124,10 +125,18 @@ class DiscordHttp:
     def close(self) -> None:
         self.client.close()
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None, *, what: str = "") -> Any:
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        what: str = "",
+        forbidden_hint: str = CHANNEL_PERMISSIONS,
+    ) -> Any:
         """GET `path` and return the decoded JSON body.
 
-        `what` names the resource for error messages (e.g. "channel 123 (#help)").
+        `what` names the resource for error messages (e.g. "channel 123 (#help)");
+        `forbidden_hint` says what to grant when Discord answers 403.
         """
         route = route_key(path)
         failures = rate_limited = 0
@@ -146,7 +155,7 @@ class DiscordHttp:
                 failures += 1
                 self._backoff(failures, f"HTTP {response.status_code} on GET {path}", response)
                 continue
-            return self._decode(path, response, what)
+            return self._decode(path, response, what, forbidden_hint)
 
     def _send(
         self, path: str, params: Mapping[str, Any] | None, failures: int
@@ -222,7 +231,7 @@ class DiscordHttp:
             remaining=int(float(remaining)), reset_at=self.clock() + reset_after
         )
 
-    def _decode(self, path: str, response: httpx.Response, what: str) -> Any:
+    def _decode(self, path: str, response: httpx.Response, what: str, hint: str) -> Any:
         status = response.status_code
         if status < 400:
             try:
@@ -238,10 +247,7 @@ class DiscordHttp:
                 "token from Developer Portal > your app > Bot > Reset Token"
             )
         if status == 403:
-            raise DiscordForbidden(
-                f"Discord refused access to {target} (403 {message}): the bot needs the "
-                "View Channel and Read Message History permissions there"
-            )
+            raise DiscordForbidden(f"Discord refused access to {target} (403 {message}): {hint}")
         if status == 404:
             raise PermanentError(
                 f"Discord has no {target} (404 {message}): check the id and that the bot "

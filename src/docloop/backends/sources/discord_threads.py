@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docloop.backends.sources.base import ChannelCount
-from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp
+from docloop.backends.sources.discord_http import (
+    CHANNEL_PERMISSIONS,
+    DiscordForbidden,
+    DiscordHttp,
+)
 from docloop.backends.sources.discord_map import Where
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,7 @@ THREAD_TYPES = frozenset({10, 11, 12})
 #: Guild channel types docloop reads (text, announcement, forum, media).
 READ_TYPES = frozenset({TEXT, ANNOUNCEMENT, FORUM, MEDIA})
 KIND_NAMES = {
+    -1: "unknown",
     TEXT: "text",
     ANNOUNCEMENT: "announcement",
     10: "announcement-thread",
@@ -35,6 +40,7 @@ KIND_NAMES = {
     MEDIA: "media",
 }
 ARCHIVE_PAGE = 100
+PRIVATE_HINT = "listing private archived threads needs the Manage Threads permission"
 
 
 @dataclass
@@ -121,7 +127,11 @@ class Discovery:
         return self._streams
 
     def _guild_streams(self) -> list[Stream]:
-        raw = self.http.get(f"/guilds/{self.guild_id}/channels", what=f"guild {self.guild_id}")
+        raw = self.http.get(
+            f"/guilds/{self.guild_id}/channels",
+            what=f"guild {self.guild_id}",
+            forbidden_hint="invite the bot to that server first (see docs/discord-bot.md)",
+        )
         wanted = [c for c in raw if int(c.get("type", -1)) in READ_TYPES]
         wanted.sort(key=lambda c: (c.get("position") or 0, int(c["id"])))
         streams = []
@@ -136,16 +146,22 @@ class Discovery:
         return streams
 
     def _explicit_streams(self) -> list[Stream]:
+        """The named channels; one the bot may not open is kept with its error."""
         streams = []
         for channel_id in self.channel_ids:
-            raw = self.http.get(f"/channels/{channel_id}", what=f"channel {channel_id}")
-            if int(raw.get("type", -1)) in THREAD_TYPES:
-                streams.append(self._lone_thread(raw))
-                continue
-            stream = Stream.from_channel(raw)
-            stream.threads = self._threads(stream)
-            streams.append(stream)
+            try:
+                streams.append(self._explicit_stream(channel_id))
+            except DiscordForbidden as exc:
+                streams.append(Stream(id=channel_id, name=channel_id, type=-1, error=str(exc)))
         return streams
+
+    def _explicit_stream(self, channel_id: str) -> Stream:
+        raw = self.http.get(f"/channels/{channel_id}", what=f"channel {channel_id}")
+        if int(raw.get("type", -1)) in THREAD_TYPES:
+            return self._lone_thread(raw)
+        stream = Stream.from_channel(raw)
+        stream.threads = self._threads(stream)
+        return stream
 
     def _lone_thread(self, raw: dict[str, Any]) -> Stream:
         """A thread given by id: read it alone, named after its parent channel."""
@@ -190,6 +206,7 @@ class Discovery:
                 f"/channels/{channel.id}/threads/archived/{scope}",
                 params,
                 what=f"{scope} archived threads of {channel.label}",
+                forbidden_hint=PRIVATE_HINT if scope == "private" else CHANNEL_PERMISSIONS,
             )
             page = list(body.get("threads") or [])
             threads.extend(page)
