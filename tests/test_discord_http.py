@@ -194,3 +194,21 @@ def test_settings_token_is_never_logged(
                         discord_bot_token=SecretStr(fake.token))
     DiscordHttp(settings, sleep=lambda _s: None).get("/users/@me")
     assert fake.token not in caplog.text
+
+
+def test_api_base_must_be_a_url(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, discord_api_base="discord.com/api/v10",
+                        discord_bot_token=SecretStr("t"))
+    with pytest.raises(ConfigError, match="DOCLOOP_DISCORD_API_BASE"):
+        DiscordHttp(settings)
+
+
+def test_unreachable_server_is_transient_after_retries(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, discord_api_base="http://127.0.0.1:9/api/v10",
+                        discord_bot_token=SecretStr("t"))
+    clock = FakeClock()
+    http = DiscordHttp(settings, sleep=clock.sleep, clock=clock.time,
+                       policy=RetryPolicy(max_attempts=3))
+    with pytest.raises(TransientError, match="ConnectError"):
+        http.get("/users/@me")
+    assert clock.sleeps == pytest.approx([0.5, 1.0])

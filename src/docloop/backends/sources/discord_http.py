@@ -116,6 +116,11 @@ class DiscordHttp:
         self._recent: deque[float] = deque(maxlen=self.policy.global_per_second)
 
     def _default_client(self, settings: Settings) -> httpx.Client:
+        if not settings.discord_api_base.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"invalid DOCLOOP_DISCORD_API_BASE '{settings.discord_api_base}': use a full URL "
+                "such as https://discord.com/api/v10"
+            )
         return httpx.Client(
             base_url=settings.discord_api_base.rstrip("/"),
             headers={"Authorization": f"Bot {token_from(settings)}", "User-Agent": USER_AGENT},
@@ -146,7 +151,7 @@ class DiscordHttp:
             if response is None:
                 failures += 1
                 continue
-            self._remember_headers(route, path, response)
+            self._remember_headers(route, response)
             if response.status_code == 429:
                 rate_limited += 1
                 self._on_rate_limited(route, response, rate_limited)
@@ -219,7 +224,7 @@ class DiscordHttp:
         major = route.split("/")[2] if route.count("/") >= 2 else ""
         return f"{bucket}:{major}" if bucket else route
 
-    def _remember_headers(self, route: str, path: str, response: httpx.Response) -> None:
+    def _remember_headers(self, route: str, response: httpx.Response) -> None:
         headers = response.headers
         if bucket_id := headers.get("X-RateLimit-Bucket"):
             self._bucket_of_route[route] = bucket_id
