@@ -222,7 +222,8 @@ class FakeDiscord:
             reference = {"type": 0, "channel_id": parent["id"], "message_id": thread["id"],
                          "guild_id": self.guild_id}
             self.add_message(thread["id"], from_message["author"], "", type=21,
-                             message_reference=reference, position=0)
+                             message_reference=reference, position=0,
+                             referenced_message=dict(from_message))
         elif starter is not None:
             author, content = starter
             self.add_message(thread["id"], author, content, id=thread["id"], position=0)

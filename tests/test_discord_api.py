@@ -375,3 +375,40 @@ def test_guild_mode_skips_a_thread_it_cannot_read(
     assert len(got) == 2 and all(m.thread_id is None for m in got)
     with pytest.raises(DiscordForbidden, match=thread["id"]):
         list(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
+
+
+def test_thread_started_after_its_root_was_stored_claims_the_root(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    channel = fake.add_channel("help")
+    root = fake.add_message(channel["id"], fake.user("Asker"), "is v2 out?")
+    store = Store()
+    store.consume(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
+    assert store.messages[root["id"]].thread_id is None
+    thread = fake.add_thread(channel["id"], "v2", from_message=root)
+    fake.add_message(thread["id"], fake.user("Helper"), "next week")
+    store.consume(channel_source(fake, tmp_path, channel["id"]).batches(None, store.watermarks))
+    moved = store.messages[root["id"]]
+    assert (moved.thread_id, moved.thread_name, moved.content) == (thread["id"], "v2",
+                                                                   "is v2 out?")
+    assert len(store.messages) == 2
+
+
+def test_starter_is_read_once_when_the_parent_is_read_too(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    channel = fake.add_channel("help")
+    root = fake.add_message(channel["id"], fake.user("Asker"), "q")
+    fake.add_thread(channel["id"], "t", from_message=root)
+    ids = [m.id for b in channel_source(fake, tmp_path, channel["id"]).batches(None, {})
+           for m in b.messages]
+    assert ids == [root["id"]]
+
+
+def test_a_thread_read_alone_includes_its_starter(fake: FakeDiscord, tmp_path: Path) -> None:
+    channel = fake.add_channel("help")
+    root = fake.add_message(channel["id"], fake.user("Asker"), "why?")
+    thread = fake.add_thread(channel["id"], "why", from_message=root)
+    fake.add_message(thread["id"], fake.user("Helper"), "because")
+    grouped = read_by_thread(fake, tmp_path, thread["id"])
+    assert [m.content for m in grouped[thread["id"]]] == ["why?", "because"]

@@ -10,6 +10,7 @@ nothing. Message mapping rules live in `discord_map`, HTTP and rate limits in
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -26,10 +27,12 @@ from docloop.backends.sources.discord_map import (
 from docloop.backends.sources.discord_threads import Discovery, Stream
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError
+from docloop.models import Message
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
+THREAD_STARTER = 21
 #: Application flags meaning the MESSAGE_CONTENT intent is enabled.
 GATEWAY_MESSAGE_CONTENT = 1 << 18
 GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19
@@ -86,12 +89,30 @@ class DiscordSource(Source):
                 self._unreadable(channel.label, channel.error)
                 continue
             names = {thread.id: thread.name for thread in channel.threads}
+            cutoff = self._root_cutoff(channel, since, watermarks)
             streams = [channel] if channel.has_messages else []
             for stream in [*streams, *channel.threads]:
                 try:
-                    yield from self._read(stream, names, since, watermarks)
+                    yield from self._read(stream, names, self._start(stream, since, watermarks),
+                                          cutoff)
                 except DiscordForbidden as exc:
                     self._unreadable(stream.label, str(exc))
+
+    @staticmethod
+    def _start(stream: Stream, since: datetime | None, watermarks: Mapping[str, str]) -> str:
+        """`after` for a stream: its watermark, else a snowflake from `since`, else 0."""
+        return watermarks.get(watermark_key(stream.id)) or (
+            snowflake_from(since) if since else "0"
+        )
+
+    def _root_cutoff(
+        self, channel: Stream, since: datetime | None, watermarks: Mapping[str, str]
+    ) -> int:
+        """Threads with an id up to this had their starter message *not* read from the parent
+        in this run (older than its start, or the parent is not read at all)."""
+        if channel.is_thread:
+            return sys.maxsize
+        return int(self._start(channel, since, watermarks)) if channel.has_messages else 0
 
     def _unreadable(self, label: str, error: str) -> None:
         """Guild mode skips what the bot may not read; named channels must be readable."""
@@ -109,23 +130,18 @@ class DiscordSource(Source):
         return counts
 
     def _read(
-        self,
-        stream: Stream,
-        thread_names: dict[str, str],
-        since: datetime | None,
-        watermarks: Mapping[str, str],
+        self, stream: Stream, thread_names: dict[str, str], after: str, root_cutoff: int
     ) -> Iterator[Batch]:
-        """Pages after the watermark (or `since`) until a short page."""
+        """Pages after `after` until a short page."""
         key = watermark_key(stream.id)
         names = {} if stream.is_thread else thread_names
-        after = watermarks.get(key) or (snowflake_from(since) if since else "0")
         if stream.last_message_id and int(stream.last_message_id) <= int(after):
             return  # nothing newer than the watermark: save the request
         while True:
             page = self._page(stream, after)
             if not page:
                 return
-            yield self._to_batch(page, stream.where, names, key)
+            yield self._to_batch(page, stream.where, names, key, root_cutoff)
             after = page[-1]["id"]
             if len(page) < PAGE_SIZE:
                 return
@@ -147,6 +163,7 @@ class DiscordSource(Source):
         where: Where,
         thread_names: dict[str, str],
         key: str,
+        root_cutoff: int,
     ) -> Batch:
         """Kept messages of a page; the watermark is the newest id *read*.
 
@@ -156,10 +173,13 @@ class DiscordSource(Source):
         batch = Batch(messages=[], watermark_key=key, watermark=page[-1]["id"])
         for raw in page:
             reason = skip_reason(raw)
-            if reason:
-                batch.skipped[reason] = batch.skipped.get(reason, 0) + 1
+            if reason is None:
+                batch.messages.append(to_message(raw, where, thread_names))
                 continue
-            batch.messages.append(to_message(raw, where, thread_names))
+            batch.skipped[reason] = batch.skipped.get(reason, 0) + 1
+            starter = _late_starter(raw, where, root_cutoff)
+            if starter is not None:
+                batch.messages.append(starter)
         return batch
 
     def _ensure_content_intent(self, page: list[dict[str, Any]]) -> None:
@@ -172,6 +192,23 @@ class DiscordSource(Source):
         if not flags & (GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED):
             raise PermanentError(INTENT_HELP)
         self._intent_ok = True
+
+
+def _late_starter(raw: dict[str, Any], where: Where, root_cutoff: int) -> Message | None:
+    """The starter a THREAD_STARTER_MESSAGE (type 21) points to, when the parent read missed it.
+
+    A thread started on a message posted before the parent's watermark (or a
+    thread read on its own) would otherwise lack its first message; the store's
+    upsert then moves that message into the thread.
+    """
+    if raw.get("type") != THREAD_STARTER or where.thread_id is None:
+        return None
+    starter = raw.get("referenced_message")
+    if not isinstance(starter, dict) or starter.get("id") != where.thread_id:
+        return None  # absent (not fetched) or null (deleted)
+    if int(where.thread_id) > root_cutoff or skip_reason(starter) is not None:
+        return None
+    return to_message(starter, where, {})
 
 
 __all__ = ["DiscordForbidden", "DiscordSource", "watermark_key"]
