@@ -16,7 +16,7 @@ from docloop.backends.sources.discord_http import DiscordForbidden
 from docloop.backends.sources.discord_map import snowflake_from
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
-from docloop.errors import ConfigError, PermanentError
+from docloop.errors import ConfigError, PermanentError, TransientError
 from fake_discord import FakeDiscord
 
 
@@ -412,3 +412,35 @@ def test_a_thread_read_alone_includes_its_starter(fake: FakeDiscord, tmp_path: P
     fake.add_message(thread["id"], fake.user("Helper"), "because")
     grouped = read_by_thread(fake, tmp_path, thread["id"])
     assert [m.content for m in grouped[thread["id"]]] == ["why?", "because"]
+
+
+def test_server_failure_mid_run_then_restart_loses_nothing(
+    fake: FakeDiscord, tmp_path: Path
+) -> None:
+    channel = fake.add_channel("help")
+    fill(fake, channel["id"], 350)
+    store = Store()
+    batches = channel_source(fake, tmp_path, channel["id"]).batches(None, {})
+    store.consume([next(batches), next(batches)])
+    fake.faults.fail_500 = 100  # Discord goes down for good
+    with pytest.raises(TransientError):
+        store.consume(batches)
+    assert len(store.messages) == 200
+    fake.faults.fail_500 = 0
+    store.consume(channel_source(fake, tmp_path, channel["id"]).batches(None, store.watermarks))
+    assert len(store.messages) == store.writes == 350
+
+
+def test_announcement_and_media_channels(fake: FakeDiscord, tmp_path: Path) -> None:
+    news, media = fake.add_channel("news", type_=5), fake.add_channel("gallery", type_=16)
+    post = fake.add_message(news["id"], fake.user("Staff"), "v2 released")
+    thread = fake.add_thread(news["id"], "v2 feedback", from_message=post)
+    fake.add_message(thread["id"], fake.user("User"), "upgrade broke my build")
+    shot = fake.add_thread(media["id"], "screenshot", starter=(fake.user("A"), "is this a bug?"))
+    assert thread["type"] == 10
+    grouped: dict[str | None, list] = {}
+    for batch in guild_source(fake, tmp_path).batches(None, {}):
+        for message in batch.messages:
+            grouped.setdefault(message.thread_id, []).append(message.content)
+    assert grouped == {thread["id"]: ["v2 released", "upgrade broke my build"],
+                       shot["id"]: ["is this a bug?"]}
