@@ -1,0 +1,113 @@
+"""Group messages into conversations, the same way for every source.
+
+A conversation is what one person asked plus the answers: a thread (with the
+channel message that started it), a reply chain, or a question typed over
+several lines. Later stages extract one or more problems per conversation, so
+grouping decides what counts as "the same question" once versus twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from docloop.models import Conversation, Message
+
+#: Lines by one author in one channel this close together form one message.
+CONTINUATION_GAP = timedelta(minutes=3)
+
+
+def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
+    """Group `messages` into conversations ordered by their first message."""
+    ordered = sorted(_unique(messages), key=lambda m: (m.timestamp, m.id))
+    by_id = {m.id: m for m in ordered}
+    thread_ids = {m.thread_id for m in ordered if m.thread_id}
+    conversation_of: dict[str, str] = {}
+    last_plain: dict[tuple[str, str], Message] = {}
+    for message in ordered:
+        if message.id not in conversation_of:
+            conversation_of[message.id] = _conversation_id(
+                message, by_id, thread_ids, conversation_of, last_plain
+            )
+        if _is_plain(message, by_id):
+            last_plain[(message.author_id, message.channel_id)] = message
+    return _assemble(ordered, conversation_of)
+
+
+def _unique(messages: Iterable[Message]) -> list[Message]:
+    """One copy per id: the later edit, else the later occurrence."""
+    kept: dict[str, Message] = {}
+    for message in messages:
+        current = kept.get(message.id)
+        if current is None or _edit_key(message) >= _edit_key(current):
+            kept[message.id] = message
+    return list(kept.values())
+
+
+def _edit_key(message: Message) -> float:
+    return message.edited_at.timestamp() if message.edited_at else float("-inf")
+
+
+def _is_plain(message: Message, by_id: dict[str, Message]) -> bool:
+    """A channel message (a thread starter included) that does not reply to another."""
+    return message.thread_id is None and not (message.reply_to and message.reply_to in by_id)
+
+
+def _conversation_id(message: Message, by_id: dict[str, Message], thread_ids: set[str],
+                     conversation_of: dict[str, str],
+                     last_plain: dict[tuple[str, str], Message]) -> str:
+    """Thread, then reply root, then same-author continuation, else its own."""
+    if message.thread_id:
+        return message.thread_id
+    if message.id in thread_ids:
+        return message.id
+    if message.reply_to and message.reply_to in by_id:
+        return _reply_root(message, by_id, thread_ids, conversation_of)
+    previous = last_plain.get((message.author_id, message.channel_id))
+    if previous is not None and message.timestamp - previous.timestamp <= CONTINUATION_GAP:
+        return conversation_of[previous.id]
+    return message.id
+
+
+def _reply_root(message: Message, by_id: dict[str, Message], thread_ids: set[str],
+                conversation_of: dict[str, str]) -> str:
+    """Follow `reply_to` to the first message whose conversation is known (cycle-safe).
+
+    Targets are normally older and already placed. A chain through newer
+    messages ends at its true root; a cycle has none, so the message being
+    placed (the oldest on it) is used. Every message on the way is placed in
+    that same conversation.
+    """
+    path = [message.id]
+    current = message
+    while current.reply_to and current.reply_to in by_id and current.reply_to not in path:
+        current = by_id[current.reply_to]
+        if current.id in conversation_of:
+            root = conversation_of[current.id]
+            break
+        if current.thread_id or current.id in thread_ids:
+            root = current.thread_id or current.id
+            break
+        path.append(current.id)
+    else:
+        cyclic = current.reply_to is not None and current.reply_to in path
+        root = message.id if cyclic else current.id
+    for member in path:
+        conversation_of.setdefault(member, root)
+    return root
+
+
+def _assemble(ordered: list[Message], conversation_of: dict[str, str]) -> list[Conversation]:
+    """Collect messages per conversation id in first-message order."""
+    groups: dict[str, list[Message]] = {}
+    for message in ordered:
+        groups.setdefault(conversation_of[message.id], []).append(message)
+    conversations = []
+    for conversation_id, members in groups.items():
+        first = members[0]
+        thread_name = next((m.thread_name for m in members if m.thread_name), None)
+        conversations.append(Conversation(
+            id=conversation_id, channel_id=first.channel_id, channel_name=first.channel_name,
+            thread_name=thread_name, messages=members,
+        ))
+    return conversations

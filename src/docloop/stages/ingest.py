@@ -1,0 +1,115 @@
+"""The ingest stage: read every source, redact, store, and build conversations.
+
+Each batch is redacted and stored, and its watermark saved, in one
+transaction, so a run killed half-way resumes without losing or duplicating
+messages. The analysis window is read back from the store, so it covers
+earlier runs' messages too, whichever source they came from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from docloop.backends.sources.base import Batch, ChannelCount
+from docloop.backends.sources.specs import parse_source
+from docloop.config import Settings
+from docloop.db import transaction
+from docloop.errors import ConfigError
+from docloop.models import Conversation, Message
+from docloop.redact import redact
+from docloop.stages.conversations import build_conversations
+from docloop.storage.messages import MessageStore
+
+log = logging.getLogger(__name__)
+NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or discord:CHANNEL_ID, "
+              "discord-guild:GUILD_ID), or set sources in docloop.toml")
+
+
+@dataclass
+class IngestResult:
+    """What ingest stored this run and the window later stages analyse."""
+
+    stored: int
+    window: list[Message] = field(default_factory=list)
+    conversations: list[Conversation] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def parse_since(value: str | int | None, now: datetime) -> datetime | None:
+    """`--since DAYS|all` as a start time: None for all history."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "all"):
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = 0
+    if isinstance(value, bool) or days <= 0:
+        raise ConfigError(f"invalid --since '{value}': use a positive number of days or 'all'")
+    return now - timedelta(days=days)
+
+
+def redact_message(message: Message) -> Message:
+    """The message with secrets and personal data removed from text and name."""
+    return message.model_copy(update={
+        "content": redact(message.content), "author_name": redact(message.author_name),
+    })
+
+
+def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
+    """Store new messages from every configured source; return the window since `since`."""
+    if not settings.sources:
+        raise ConfigError(NO_SOURCES)
+    sources = [parse_source(spec, settings) for spec in settings.sources]
+    store = MessageStore(conn)
+    stored = 0
+    skipped: Counter[str] = Counter()
+    for source in sources:
+        for batch in source.batches(since, store.watermarks()):
+            stored += _store_batch(conn, store, batch)
+            skipped.update(batch.skipped)
+        log.info("ingested %s", source.spec)
+    window = store.window(since)
+    log.info("stored %d new or changed messages; %d in the window", stored, len(window))
+    return IngestResult(stored=stored, window=window,
+                        conversations=build_conversations(window), skipped=dict(skipped))
+
+
+def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
+    """Redact and store a batch, then save its watermark, all or nothing."""
+    with transaction(conn):
+        changed = store.upsert(redact_message(m) for m in batch.messages)
+        if batch.watermark_key and batch.watermark is not None:
+            store.set_watermark(batch.watermark_key, batch.watermark)
+    return changed
+
+
+def check_sources(settings: Settings) -> list[tuple[str, list[ChannelCount]]]:
+    """What each configured source can read, with counts (nothing is stored)."""
+    if not settings.sources:
+        raise ConfigError(NO_SOURCES)
+    sources = [parse_source(spec, settings) for spec in settings.sources]
+    return [(source.spec, source.check()) for source in sources]
+
+
+def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -> None:
+    """Print the check as JSON on stdout, or as a table."""
+    if as_json:
+        payload = [{"source": spec, "channels": [asdict(c) for c in counts]}
+                   for spec, counts in results]
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    table = Table("source", "kind", "id", "name", "parent", "messages", "note")
+    for spec, counts in results:
+        for count in counts:
+            table.add_row(spec, count.kind, count.id, count.name, count.parent_id or "",
+                          "" if count.messages is None else str(count.messages), count.note)
+    Console().print(table)

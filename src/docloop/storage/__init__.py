@@ -1,0 +1,1 @@
+"""Persistent stores over the SQLite database (one component, one module)."""

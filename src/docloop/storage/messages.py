@@ -1,0 +1,165 @@
+"""The message store: redacted messages, deduplicated by id, plus watermarks.
+
+Messages from every source end up here, so later stages (and later runs) read
+one window of history regardless of where it came from. A re-import of the
+same data changes nothing; an edited copy replaces the stored one only when
+its edit time is newer, so importing an old export after a new one never
+undoes an edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from docloop.db import ensure_schema, transaction
+from docloop.models import Message
+
+MIGRATIONS = [
+    """
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        guild_id TEXT,
+        channel_id TEXT NOT NULL,
+        channel_name TEXT NOT NULL DEFAULT '',
+        thread_id TEXT,
+        thread_name TEXT,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL DEFAULT '',
+        content TEXT NOT NULL DEFAULT '',
+        timestamp TEXT NOT NULL,
+        ts_epoch REAL NOT NULL,
+        edited_at TEXT,
+        edited_epoch REAL,
+        reply_to TEXT,
+        attachments INTEGER NOT NULL DEFAULT 0,
+        has_sticker INTEGER NOT NULL DEFAULT 0,
+        content_hash TEXT NOT NULL
+    );
+    CREATE INDEX messages_ts ON messages(ts_epoch, id);
+    CREATE TABLE watermarks (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """,
+]
+
+_COLUMNS = (
+    "id", "source", "guild_id", "channel_id", "channel_name", "thread_id", "thread_name",
+    "author_id", "author_name", "content", "timestamp", "ts_epoch", "edited_at",
+    "edited_epoch", "reply_to", "attachments", "has_sticker", "content_hash",
+)
+_UPSERT = (
+    f"INSERT OR REPLACE INTO messages ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM messages"
+
+
+def content_hash(message: Message) -> str:
+    """A digest of the (redacted) text, so later stages can cache per content."""
+    return hashlib.sha256(message.content.encode("utf-8")).hexdigest()
+
+
+class MessageStore:
+    """Messages and source watermarks in the `messages` component's tables."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        ensure_schema(conn, "messages", MIGRATIONS)
+
+    def upsert(self, messages: Iterable[Message]) -> int:
+        """Store new messages and newer edits; return how many rows changed."""
+        changed = 0
+        with transaction(self.conn):
+            for message in messages:
+                row = self.conn.execute(
+                    "SELECT edited_epoch, content_hash FROM messages WHERE id = ?", (message.id,)
+                ).fetchone()
+                if row is not None and not _is_newer(message, row):
+                    continue
+                self.conn.execute(_UPSERT, _row(message))
+                changed += 1
+        return changed
+
+    def get(self, ids: Sequence[str]) -> list[Message]:
+        """The stored messages with these ids, in the order asked (missing ones skipped)."""
+        found: dict[str, Message] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self.conn.execute(f"{_SELECT} WHERE id IN ({marks})", chunk):
+                found[row["id"]] = _message(row)
+        return [found[i] for i in unique if i in found]
+
+    def window(self, since: datetime | None) -> list[Message]:
+        """Every stored message at or after `since` (all when None), oldest first."""
+        if since is None:
+            rows = self.conn.execute(f"{_SELECT} ORDER BY ts_epoch, id")
+        else:
+            rows = self.conn.execute(
+                f"{_SELECT} WHERE ts_epoch >= ? ORDER BY ts_epoch, id", (_epoch(since),)
+            )
+        return [_message(row) for row in rows]
+
+    def count(self) -> int:
+        """How many messages are stored."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    def watermarks(self, prefix: str = "") -> dict[str, str]:
+        """Saved stream positions whose key starts with `prefix`."""
+        rows = self.conn.execute(
+            "SELECT key, value FROM watermarks WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return {row["key"]: row["value"] for row in rows}
+
+    def set_watermark(self, key: str, value: str) -> None:
+        """Save a stream position (joins the caller's transaction if one is open)."""
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO watermarks(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+
+def _is_newer(message: Message, row: sqlite3.Row) -> bool:
+    """Only a strictly later edit replaces a stored copy."""
+    if message.edited_at is None:
+        return False
+    stored = row["edited_epoch"]
+    return stored is None or _epoch(message.edited_at) > stored
+
+
+def _epoch(moment: datetime) -> float:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.timestamp()
+
+
+def _row(message: Message) -> tuple[object, ...]:
+    return (
+        message.id, message.source, message.guild_id, message.channel_id, message.channel_name,
+        message.thread_id, message.thread_name, message.author_id, message.author_name,
+        message.content, message.timestamp.isoformat(), _epoch(message.timestamp),
+        message.edited_at.isoformat() if message.edited_at else None,
+        _epoch(message.edited_at) if message.edited_at else None,
+        message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"], source=row["source"], guild_id=row["guild_id"],
+        channel_id=row["channel_id"], channel_name=row["channel_name"],
+        thread_id=row["thread_id"], thread_name=row["thread_name"],
+        author_id=row["author_id"], author_name=row["author_name"], content=row["content"],
+        timestamp=datetime.fromisoformat(row["timestamp"]),
+        edited_at=datetime.fromisoformat(row["edited_at"]) if row["edited_at"] else None,
+        reply_to=row["reply_to"], attachments=row["attachments"],
+        has_sticker=bool(row["has_sticker"]),
+    )

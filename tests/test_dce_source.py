@@ -1,0 +1,210 @@
+"""The DiscordChatExporter source against real exports and malformed ones."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dce_helpers import author, channel, export, message, write
+from docloop.backends.sources.dce import ExportSource, read_export
+from docloop.config import Settings
+from docloop.errors import InputError
+from docloop.models import Message
+
+
+def fixture(shared_dir: Path, name: str) -> Path:
+    return shared_dir / "fixtures" / "discord-exports" / name
+
+
+def read_all(path: Path) -> list[Message]:
+    source = ExportSource.from_spec("discord-export", str(path), Settings())
+    return [m for batch in source.batches(None, {}) for m in batch.messages]
+
+
+def by_id(messages: list[Message]) -> dict[str, Message]:
+    return {m.id: m for m in messages}
+
+
+@pytest.mark.parametrize("name", ["1.json", "2.json", "3.json", "4.json", "5.json"])
+def test_every_fixture_parses_with_aware_timestamps(shared_dir: Path, name: str) -> None:
+    parsed = read_export(fixture(shared_dir, name))
+    assert parsed.messages
+    assert all(m.timestamp.utcoffset() == timedelta(0) for m in parsed.messages)
+    assert all(m.author_id and m.channel_id for m in parsed.messages)
+
+
+def test_general_channel_drops_system_messages_and_keeps_media(shared_dir: Path) -> None:
+    parsed = read_export(fixture(shared_dir, "1.json"))
+    messages = by_id(parsed.messages)
+    assert len(parsed.messages) == 31
+    assert parsed.skipped == {"system": 4}
+    assert "1060927310439657577" not in messages  # ThreadCreated notice
+    assert "1045178587575242785" not in messages  # GuildMemberJoin
+    sticker = messages["1045179638760091709"]
+    assert (sticker.content, sticker.has_sticker) == ("", True)
+    attachment_only = messages["1060926845832409158"]
+    assert (attachment_only.content, attachment_only.attachments) == ("", 1)
+
+
+def test_reply_detected_by_reference_even_with_type_default(shared_dir: Path) -> None:
+    messages = by_id(read_export(fixture(shared_dir, "1.json")).messages)
+    assert messages["1060926346089476176"].reply_to == "1060926317920538735"
+    assert messages["1060926395313827840"].reply_to == "1060926346089476176"
+    assert messages["1060926197556588725"].reply_to is None
+
+
+def test_thread_file_maps_to_parent_channel(shared_dir: Path) -> None:
+    parsed = read_export(fixture(shared_dir, "2.json"))
+    assert len(parsed.messages) == 5
+    for m in parsed.messages:
+        assert (m.thread_id, m.thread_name) == ("1060927310439657577", "Thomas is Thomas")
+        assert (m.channel_id, m.channel_name) == ("1012224565567721552", "general")
+    assert by_id(parsed.messages)["1060927583467876363"].reply_to == "1060927555093413928"
+
+
+def test_dangling_reply_is_kept_with_its_target_id(shared_dir: Path) -> None:
+    messages = by_id(read_export(fixture(shared_dir, "4.json")).messages)
+    assert messages["1060954094627463198"].reply_to == "1060954094627463098"
+    assert "1060954094627463098" not in messages
+
+
+def test_duplicate_id_in_one_file_collapses(shared_dir: Path) -> None:
+    source = ExportSource.from_spec("discord-export", str(fixture(shared_dir, "5.json")),
+                                    Settings())
+    batches = list(source.batches(None, {}))
+    assert len(batches) == 1
+    ids = [m.id for m in batches[0].messages]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 4
+    assert batches[0].skipped == {"duplicate": 1}
+    no_nickname = by_id(batches[0].messages)["447793085255123004"]
+    assert no_nickname.author_name == "mlomb"
+
+
+@pytest.mark.parametrize("order", [("a.json", "b.json"), ("b.json", "a.json")])
+def test_edited_copy_wins_across_files_in_either_order(
+    shared_dir: Path, tmp_path: Path, order: tuple[str, str]
+) -> None:
+    shutil.copy(fixture(shared_dir, "3.json"), tmp_path / order[0])
+    shutil.copy(fixture(shared_dir, "4.json"), tmp_path / order[1])
+    messages = by_id(read_all(tmp_path))
+    assert len(messages) == 6
+    edited = messages["1060954419862188072"]
+    assert edited.content == ":pepeheart: :pepeheart: :pepeheart:"
+    assert edited.edited_at is not None
+
+
+def test_whole_fixture_folder_yields_one_batch_per_channel_and_thread(shared_dir: Path) -> None:
+    source = ExportSource.from_spec(
+        "discord-export", str(shared_dir / "fixtures" / "discord-exports"), Settings()
+    )
+    counts = {c.id: c for c in source.check()}
+    assert counts["1060927310439657577"].kind == "thread"
+    assert counts["1060927310439657577"].parent_id == "1012224565567721552"
+    assert counts["1012224565567721552"].messages == 31
+    assert counts["1012224565567875236"].messages == 6
+    assert len(list(source.batches(None, {}))) == len(counts) == 4
+
+
+def test_message_types_are_filtered_explicitly(tmp_path: Path) -> None:
+    kinds: list[Any] = ["Default", "Reply", "0", 19, "GuildMemberJoin", "ChannelPinnedMessage",
+                        "ThreadCreated", "RecipientAdd", "RecipientRemove", "Call",
+                        "ChannelNameChange", "ChannelIconChange", "7", 20, "46"]
+    raw = [message(str(1000 + i), kind=kind, minute=i) for i, kind in enumerate(kinds)]
+    raw.append(message("2000", user=author("9", "helper-bot", bot=True)))
+    parsed = read_export(write(tmp_path / "types.json", export(raw)))
+    assert [m.id for m in parsed.messages] == ["1000", "1001", "1002", "1003"]
+    assert parsed.skipped == {"system": 11, "bot": 1}
+
+
+def test_tolerates_missing_optional_keys_and_odd_values(tmp_path: Path) -> None:
+    raw = message("1", "hi", reactions=[{"emoji": {"id": "", "name": "👀"}, "count": 1}])
+    del raw["stickers"]
+    raw["author"].pop("nickname")
+    numeric = message("2", minute=1)
+    numeric["id"] = 2
+    numeric["author"]["id"] = 100
+    data = export([raw, numeric], channel(kind="11", parent=("500", "help")))
+    data["messageCount"] = 99
+    parsed = read_export(write(tmp_path / "odd.json", data))
+    assert [m.id for m in parsed.messages] == ["1", "2"]
+    assert parsed.messages[0].author_name == "alice"
+    assert parsed.messages[0].thread_id == "500" and parsed.messages[0].channel_id == "500"
+    assert parsed.messages[0].timestamp.utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda d: d.pop("messages"), "messages"),
+    (lambda d: d.update(messages={"0": {}}), "messages"),
+    (lambda d: d.pop("channel"), "channel"),
+    (lambda d: d["channel"].pop("id"), "channel.id"),
+    (lambda d: d["messages"][1].pop("id"), "messages[1].id"),
+    (lambda d: d["messages"][1].update(id=""), "messages[1].id"),
+    (lambda d: d["messages"][2].pop("timestamp"), "messages[2].timestamp"),
+    (lambda d: d["messages"][2].update(timestamp="yesterday"), "messages[2].timestamp"),
+    (lambda d: d["messages"][2]["author"].pop("id"), "messages[2].author.id"),
+    (lambda d: d["messages"][0].pop("author"), "messages[0].author.id"),
+    (lambda d: d["messages"].__setitem__(1, "text"), "messages[1]"),
+    (lambda d: d.update(channel=channel(kind="GuildPublicThread", parent=("", ""))),
+     "channel.categoryId"),
+])
+def test_malformed_export_names_file_and_field(tmp_path: Path, mutate: Any,
+                                               expected: str) -> None:
+    data = export([message(str(i), minute=i) for i in range(3)])
+    mutate(data)
+    path = write(tmp_path / "bad export.json", data)
+    with pytest.raises(InputError) as caught:
+        read_export(path)
+    assert str(path) in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_truncated_json_and_non_object_are_rejected(tmp_path: Path) -> None:
+    truncated = tmp_path / "cut.json"
+    truncated.write_text('{"guild": {"id": "1"}, "channel": {"id": "2", "messages": [', "utf-8")
+    with pytest.raises(InputError, match=r"cut\.json: not valid JSON.*truncated"):
+        read_export(truncated)
+    with pytest.raises(InputError, match="top level"):
+        read_export(write(tmp_path / "list.json", [1, 2]))
+
+
+def test_one_bad_file_in_a_folder_means_nothing_is_yielded(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "good.json", export([message("1")]))
+    (tmp_path / "z" / "bad.json").parent.mkdir()
+    (tmp_path / "z" / "bad.json").write_text("{", encoding="utf-8")
+    source = ExportSource.from_spec("discord-export", str(tmp_path), Settings())
+    batches = source.batches(None, {})
+    with pytest.raises(InputError, match=r"bad\.json"):
+        next(batches)
+
+
+def test_missing_path_and_empty_folder_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_all(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"no \*\.json"):
+        read_all(tmp_path / "empty")
+
+
+def test_forwards_are_not_replies_and_odd_media_fields_count_zero(tmp_path: Path) -> None:
+    forward = message("1", "look at this")
+    forward["reference"] = {"type": "Forward", "messageId": "77", "channelId": "8",
+                            "guildId": "9"}
+    odd = message("2", "", minute=1, attachments=None, stickers={"format": "Png"})
+    parsed = read_export(write(tmp_path / "fwd.json", export([forward, odd])))
+    assert parsed.messages[0].reply_to is None
+    assert (parsed.messages[1].attachments, parsed.messages[1].has_sticker) == (0, False)
+
+
+def test_same_channel_in_two_files_is_counted_once_with_its_files(tmp_path: Path) -> None:
+    write(tmp_path / "part1.json", export([message("1"), message("2", minute=1)]))
+    write(tmp_path / "part2.json", export([message("2", minute=1), message("3", minute=2)]))
+    source = ExportSource.from_spec("discord-export", str(tmp_path), Settings())
+    (count,) = source.check()
+    assert (count.messages, count.note) == (3, "2 file(s)")
+    (batch,) = source.batches(None, {})
+    assert [m.id for m in batch.messages] == ["1", "2", "3"]
+    assert batch.skipped == {"duplicate": 1}
