@@ -17,6 +17,7 @@ from docloop.backends.sources.discord_map import snowflake_from
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
+from docloop.stages.conversations import build_conversations
 from fake_discord import FakeDiscord
 
 
@@ -125,7 +126,7 @@ def test_threads_active_archived_and_deduplicated(
 
     monkeypatch.setattr(fake, "_active_threads", with_stale)
     by_thread = read_by_thread(fake, tmp_path, channel["id"])
-    assert set(by_thread) == {active["id"], *(t["id"] for t in archived)}
+    assert set(by_thread) == {None, active["id"], *(t["id"] for t in archived)}
     assert len(by_thread[stale["id"]]) == 2  # read once
     befores = [r.params.get("before") for r in fake.requests if "archived/public" in r.path]
     assert befores[0] is None and all(datetime.fromisoformat(b) for b in befores[1:])
@@ -151,10 +152,14 @@ def test_thread_started_from_message_owns_its_starter(fake: FakeDiscord, tmp_pat
     batches = list(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
     messages = [m for b in batches for m in b.messages]
     starter = next(m for m in messages if m.id == root["id"])
-    assert (starter.thread_id, starter.thread_name) == (thread["id"], "login fails")
-    inside = [m for m in messages if m.thread_id == thread["id"]]
-    assert [m.content for m in inside] == ["why does login fail?", "check the token"]
-    assert all(m.channel_id == channel["id"] and m.channel_name == "help" for m in inside)
+    assert starter.thread_id is None  # posted in the parent, as in an export
+    reply = next(m for m in messages if m.content == "check the token")
+    assert (reply.thread_id, reply.thread_name) == (thread["id"], "login fails")
+    assert (reply.channel_id, reply.channel_name) == (channel["id"], "help")
+    by_id = {c.id: c for c in build_conversations(messages)}
+    assert [m.content for m in by_id[thread["id"]].messages] == [
+        "why does login fail?", "check the token"]
+    assert by_id[thread["id"]].thread_name == "login fails"
     assert sum(b.skipped.get("system", 0) for b in batches) == 2  # type 21 and type 18
 
 
@@ -377,21 +382,20 @@ def test_guild_mode_skips_a_thread_it_cannot_read(
         list(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
 
 
-def test_thread_started_after_its_root_was_stored_claims_the_root(
+def test_thread_started_after_its_root_was_stored_joins_it(
     fake: FakeDiscord, tmp_path: Path
 ) -> None:
     channel = fake.add_channel("help")
     root = fake.add_message(channel["id"], fake.user("Asker"), "is v2 out?")
     store = Store()
     store.consume(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
-    assert store.messages[root["id"]].thread_id is None
     thread = fake.add_thread(channel["id"], "v2", from_message=root)
     fake.add_message(thread["id"], fake.user("Helper"), "next week")
     store.consume(channel_source(fake, tmp_path, channel["id"]).batches(None, store.watermarks))
-    moved = store.messages[root["id"]]
-    assert (moved.thread_id, moved.thread_name, moved.content) == (thread["id"], "v2",
-                                                                   "is v2 out?")
-    assert len(store.messages) == 2
+    assert len(store.messages) == store.writes == 2
+    (conversation,) = build_conversations(store.messages.values())
+    assert (conversation.id, conversation.thread_name) == (thread["id"], "v2")
+    assert [m.content for m in conversation.messages] == ["is v2 out?", "next week"]
 
 
 def test_starter_is_read_once_when_the_parent_is_read_too(
@@ -410,8 +414,12 @@ def test_a_thread_read_alone_includes_its_starter(fake: FakeDiscord, tmp_path: P
     root = fake.add_message(channel["id"], fake.user("Asker"), "why?")
     thread = fake.add_thread(channel["id"], "why", from_message=root)
     fake.add_message(thread["id"], fake.user("Helper"), "because")
-    grouped = read_by_thread(fake, tmp_path, thread["id"])
-    assert [m.content for m in grouped[thread["id"]]] == ["why?", "because"]
+    messages = [m for b in channel_source(fake, tmp_path, thread["id"]).batches(None, {})
+                for m in b.messages]
+    assert [(m.content, m.channel_id) for m in messages] == [("why?", channel["id"]),
+                                                             ("because", channel["id"])]
+    (conversation,) = build_conversations(messages)
+    assert conversation.id == thread["id"] and len(conversation.messages) == 2
 
 
 def test_server_failure_mid_run_then_restart_loses_nothing(
@@ -438,9 +446,7 @@ def test_announcement_and_media_channels(fake: FakeDiscord, tmp_path: Path) -> N
     fake.add_message(thread["id"], fake.user("User"), "upgrade broke my build")
     shot = fake.add_thread(media["id"], "screenshot", starter=(fake.user("A"), "is this a bug?"))
     assert thread["type"] == 10
-    grouped: dict[str | None, list] = {}
-    for batch in guild_source(fake, tmp_path).batches(None, {}):
-        for message in batch.messages:
-            grouped.setdefault(message.thread_id, []).append(message.content)
+    messages = [m for b in guild_source(fake, tmp_path).batches(None, {}) for m in b.messages]
+    grouped = {c.id: [m.content for m in c.messages] for c in build_conversations(messages)}
     assert grouped == {thread["id"]: ["v2 released", "upgrade broke my build"],
                        shot["id"]: ["is this a bug?"]}

@@ -30,7 +30,7 @@ def fixture(shared_dir: Path, name: str) -> dict[str, Any]:
 def test_plain_docs_message(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "docs-message-example.json")
     assert skip_reason(raw) is None
-    message = to_message(raw, HERE, {})
+    message = to_message(raw, HERE)
     assert (message.content, message.author_name, message.reply_to) == ("Supa Hot", "Mason", None)
     assert message.timestamp.isoformat() == "2017-07-11T17:27:07.299000+00:00"
     assert snowflake_time(raw["id"]).year == 2017
@@ -39,19 +39,19 @@ def test_plain_docs_message(shared_dir: Path) -> None:
 def test_recorded_reply_points_at_its_parent(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "d4j-rest-message-reply-type19.json")
     assert raw["type"] == 19 and skip_reason(raw) is None
-    assert to_message(raw, HERE, {}).reply_to == raw["message_reference"]["message_id"]
+    assert to_message(raw, HERE).reply_to == raw["message_reference"]["message_id"]
 
 
 def test_crosspost_reference_is_not_a_reply(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "docs-message-crossposted-example.json")
     assert "message_reference" in raw
-    assert to_message(raw, HERE, {}).reply_to is None
+    assert to_message(raw, HERE).reply_to is None
 
 
 def test_recorded_forward_uses_snapshot_text(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "d4j-rest-message-forward-snapshot.json")
     assert skip_reason(raw) == "bot"  # the recording's author is a bot
-    message = to_message(raw, HERE, {})
+    message = to_message(raw, HERE)
     assert message.forwarded and message.content.startswith("What is Lorem Ipsum?")
     assert not looks_contentless(raw)  # empty content but a snapshot: not an intent problem
 
@@ -60,14 +60,7 @@ def test_sticker_only_message_is_not_contentless(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "d4j-rest-message-sticker-empty-content.json")
     assert raw["content"] == ""
     assert not looks_contentless(raw)
-    assert to_message(raw, HERE, {}).has_sticker
-
-
-def test_message_with_thread_field_joins_the_thread(shared_dir: Path) -> None:
-    raw = fixture(shared_dir, "docs-message-example.json")
-    raw["thread"] = {"id": raw["id"], "name": "Supa thread", "type": 11}
-    message = to_message(raw, HERE, {})
-    assert (message.thread_id, message.thread_name) == (raw["id"], "Supa thread")
+    assert to_message(raw, HERE).has_sticker
 
 
 def test_fake_messages_carry_the_real_fields(shared_dir: Path) -> None:

@@ -10,7 +10,6 @@ nothing. Message mapping rules live in `discord_map`, HTTP and rate limits in
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -88,13 +87,13 @@ class DiscordSource(Source):
             if channel.error:
                 self._unreadable(channel.label, channel.error)
                 continue
-            names = {thread.id: thread.name for thread in channel.threads}
-            cutoff = self._root_cutoff(channel, since, watermarks)
+            lone_thread = channel.is_thread  # its starter lives in a parent we do not read
             streams = [channel] if channel.has_messages else []
             for stream in [*streams, *channel.threads]:
                 try:
-                    yield from self._read(stream, names, self._start(stream, since, watermarks),
-                                          cutoff)
+                    yield from self._read(
+                        stream, self._start(stream, since, watermarks), lone_thread
+                    )
                 except DiscordForbidden as exc:
                     self._unreadable(stream.label, str(exc))
 
@@ -104,15 +103,6 @@ class DiscordSource(Source):
         return watermarks.get(watermark_key(stream.id)) or (
             snowflake_from(since) if since else "0"
         )
-
-    def _root_cutoff(
-        self, channel: Stream, since: datetime | None, watermarks: Mapping[str, str]
-    ) -> int:
-        """Threads with an id up to this had their starter message *not* read from the parent
-        in this run (older than its start, or the parent is not read at all)."""
-        if channel.is_thread:
-            return sys.maxsize
-        return int(self._start(channel, since, watermarks)) if channel.has_messages else 0
 
     def _unreadable(self, label: str, error: str) -> None:
         """Guild mode skips what the bot may not read; named channels must be readable."""
@@ -129,19 +119,16 @@ class DiscordSource(Source):
             counts.extend(thread.count() for thread in channel.threads)
         return counts
 
-    def _read(
-        self, stream: Stream, thread_names: dict[str, str], after: str, root_cutoff: int
-    ) -> Iterator[Batch]:
+    def _read(self, stream: Stream, after: str, with_starter: bool) -> Iterator[Batch]:
         """Pages after `after` until a short page."""
         key = watermark_key(stream.id)
-        names = {} if stream.is_thread else thread_names
         if stream.last_message_id and int(stream.last_message_id) <= int(after):
             return  # nothing newer than the watermark: save the request
         while True:
             page = self._page(stream, after)
             if not page:
                 return
-            yield self._to_batch(page, stream.where, names, key, root_cutoff)
+            yield self._to_batch(page, stream.where, key, with_starter)
             after = page[-1]["id"]
             if len(page) < PAGE_SIZE:
                 return
@@ -161,9 +148,8 @@ class DiscordSource(Source):
         self,
         page: list[dict[str, Any]],
         where: Where,
-        thread_names: dict[str, str],
         key: str,
-        root_cutoff: int,
+        with_starter: bool,
     ) -> Batch:
         """Kept messages of a page; the watermark is the newest id *read*.
 
@@ -174,10 +160,10 @@ class DiscordSource(Source):
         for raw in page:
             reason = skip_reason(raw)
             if reason is None:
-                batch.messages.append(to_message(raw, where, thread_names))
+                batch.messages.append(to_message(raw, where))
                 continue
             batch.skipped[reason] = batch.skipped.get(reason, 0) + 1
-            starter = _late_starter(raw, where, root_cutoff)
+            starter = _starter_of_thread(raw, where) if with_starter else None
             if starter is not None:
                 batch.messages.append(starter)
         return batch
@@ -194,21 +180,21 @@ class DiscordSource(Source):
         self._intent_ok = True
 
 
-def _late_starter(raw: dict[str, Any], where: Where, root_cutoff: int) -> Message | None:
-    """The starter a THREAD_STARTER_MESSAGE (type 21) points to, when the parent read missed it.
+def _starter_of_thread(raw: dict[str, Any], where: Where) -> Message | None:
+    """The message a THREAD_STARTER_MESSAGE (type 21) points to, for a thread read alone.
 
-    A thread started on a message posted before the parent's watermark (or a
-    thread read on its own) would otherwise lack its first message; the store's
-    upsert then moves that message into the thread.
+    Such a thread's first message lives in the parent channel, which is not
+    read; it is emitted exactly as a parent read would have (a message of the
+    parent channel), so the conversation builder puts it at the thread's head.
     """
     if raw.get("type") != THREAD_STARTER or where.thread_id is None:
         return None
     starter = raw.get("referenced_message")
     if not isinstance(starter, dict) or starter.get("id") != where.thread_id:
         return None  # absent (not fetched) or null (deleted)
-    if int(where.thread_id) > root_cutoff or skip_reason(starter) is not None:
+    if skip_reason(starter) is not None:
         return None
-    return to_message(starter, where, {})
+    return to_message(starter, where.parent)
 
 
 __all__ = ["DiscordForbidden", "DiscordSource", "watermark_key"]

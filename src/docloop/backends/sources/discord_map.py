@@ -4,8 +4,10 @@ Kept apart from the HTTP and paging code so the rules that must agree with the
 DiscordChatExporter source live in one screen:
 
 * thread messages carry `thread_id`/`thread_name`, with `channel_id`/
-  `channel_name` naming the parent channel; a thread's starter message (its id
-  equals the thread id) joins the thread even though it is posted in the parent;
+  `channel_name` naming the parent channel. A thread's starter message (its id
+  equals the thread id) is posted in the parent and stays a channel message,
+  as in an export; the conversation builder puts it at the head of its thread
+  because its id is the thread id;
 * replies: `reply_to` = `message_reference.message_id` of a type-19 message
   (a reference on any other type, e.g. a crosspost, is not a reply);
 * forwards (`message_reference.type == 1`): the text and attachments of the first
@@ -40,6 +42,11 @@ class Where:
     channel_name: str
     thread_id: str | None = None
     thread_name: str | None = None
+
+    @property
+    def parent(self) -> Where:
+        """The parent channel of a thread (itself for a channel)."""
+        return Where(self.guild_id, self.channel_id, self.channel_name)
 
 
 def snowflake_from(moment: datetime) -> str:
@@ -80,25 +87,17 @@ def looks_contentless(raw: dict[str, Any]) -> bool:
     )
 
 
-def to_message(raw: dict[str, Any], where: Where, thread_names: dict[str, str]) -> Message:
-    """Normalise one kept REST message read in `where`.
-
-    `thread_names` maps thread ids of the parent channel to names, so a starter
-    message read from the parent is moved into its thread.
-    """
+def to_message(raw: dict[str, Any], where: Where) -> Message:
+    """Normalise one kept REST message read in `where`."""
     author = raw.get("author") or {}
     body = _forwarded_body(raw) or raw
-    thread_id, thread_name = where.thread_id, where.thread_name
-    if thread_id is None and (raw["id"] in thread_names or raw.get("thread")):
-        thread_id = raw["id"]
-        thread_name = thread_names.get(raw["id"]) or (raw.get("thread") or {}).get("name")
     return Message(
         id=raw["id"],
         guild_id=where.guild_id,
         channel_id=where.channel_id,
         channel_name=where.channel_name,
-        thread_id=thread_id,
-        thread_name=thread_name,
+        thread_id=where.thread_id,
+        thread_name=where.thread_name,
         author_id=str(author.get("id", "")),
         author_name=author.get("global_name") or author.get("username") or "",
         content=body.get("content") or "",
