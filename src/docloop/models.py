@@ -24,7 +24,8 @@ class Message(BaseModel):
 
     `reply_to` is the id of the message this one answers (Discord
     `message_reference`); `thread_id` is set for messages posted inside a thread
-    (the thread's channel id, equal to its starter message id).
+    (the thread's channel id, equal to its starter message id); `forwarded`
+    marks a Discord forward, whose `content` is the forwarded message's text.
     """
 
     id: str
@@ -42,6 +43,7 @@ class Message(BaseModel):
     reply_to: str | None = None
     attachments: int = 0
     has_sticker: bool = False
+    forwarded: bool = False
 
     @property
     def has_text(self) -> bool:
