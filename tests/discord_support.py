@@ -13,7 +13,7 @@ from docloop.backends.sources.discord_api import DiscordSource
 from docloop.backends.sources.discord_http import DiscordHttp, RetryPolicy
 from docloop.config import Settings
 from docloop.models import Message
-from fake_discord import FakeDiscord
+from tests.fake_discord import FakeDiscord
 
 
 @dataclass

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from discord_support import FakeClock, Store, channel_source, guild_source, settings_for
 from docloop.backends.sources import discord_threads
 from docloop.backends.sources.discord_api import DiscordSource, watermark_key
 from docloop.backends.sources.discord_http import DiscordForbidden
@@ -18,7 +17,8 @@ from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
 from docloop.stages.conversations import build_conversations
-from fake_discord import FakeDiscord
+from tests.discord_support import FakeClock, Store, channel_source, guild_source, settings_for
+from tests.fake_discord import FakeDiscord
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from discord_support import channel_source, settings_for
 from docloop.backends.sources.specs import parse_source
 from docloop.models import Conversation, Message
-from fake_discord import FakeDiscord
+from tests.discord_support import channel_source, settings_for
+from tests.fake_discord import FakeDiscord
 
 conversations = pytest.importorskip("docloop.stages.conversations")
 

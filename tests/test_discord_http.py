@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from discord_support import FakeClock, http_for, settings_for
 from docloop.backends.sources.discord_http import (
     DiscordForbidden,
     DiscordHttp,
@@ -20,7 +19,8 @@ from docloop.backends.sources.discord_http import (
 )
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
-from fake_discord import FakeDiscord
+from tests.discord_support import FakeClock, http_for, settings_for
+from tests.fake_discord import FakeDiscord
 
 
 @pytest.fixture

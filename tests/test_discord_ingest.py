@@ -17,7 +17,7 @@ from docloop.cli import main
 from docloop.config import Settings
 from docloop.stages.ingest import ingest
 from docloop.storage.messages import MessageStore
-from fake_discord import FakeDiscord
+from tests.fake_discord import FakeDiscord
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from docloop.backends.sources.discord_map import (
     snowflake_time,
     to_message,
 )
-from fake_discord import FakeDiscord
+from tests.fake_discord import FakeDiscord
 
 HERE = Where(guild_id="1", channel_id="290926798999357250", channel_name="general")
 
