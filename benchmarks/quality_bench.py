@@ -44,7 +44,7 @@ EXAMPLE = REPO / "examples" / "tidepool"
 WORK = HERE / ".work" / "quality"
 RESULTS = HERE / "results" / "quality.md"
 DATASETS = {
-    "fastapi": (HERE / "data" / "fastapi_conv", SHARED / "corpora" / "fastapi-docs",
+    "fastapi": (HERE / "data" / "fastapi_conv" / "discord", SHARED / "corpora" / "fastapi-docs",
                 "https://fastapi.tiangolo.com/"),
     "tidepool": (EXAMPLE / "discord", EXAMPLE / "docs", "https://docs.tidepool.example/"),
 }
@@ -105,8 +105,7 @@ def run_seed(settings: Settings, use_problems: bool) -> list[Predicted]:
 
 def measure(name: str) -> list[tuple[str, dict[str, float], float]]:
     data, docs, base_url = DATASETS[name]
-    labels = json.loads((data.parent / "labels.json").read_text(encoding="utf-8")
-                        if name == "tidepool" else (data / "labels.json").read_text("utf-8"))
+    labels = json.loads((data.parent / "labels.json").read_text(encoding="utf-8"))
     rows = []
     for system, runner in (("docloop", lambda s: run_docloop(s)),
                            ("seed: messages + DBSCAN 0.25", lambda s: run_seed(s, False)),

@@ -25,7 +25,7 @@ import numpy as np
 from docloop.models import Problem
 from docloop.storage.insights import StoredCluster
 
-DEFAULT_THRESHOLD = 0.55
+DEFAULT_THRESHOLD = 0.40
 DEFAULT_MERGE = 0.80
 REFINE_ROUNDS = 3
 

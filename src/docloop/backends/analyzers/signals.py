@@ -25,7 +25,10 @@ _PROBLEM_WORDS = re.compile(
     r"crash(?:es|ed|ing)?|doesn'?t work|does not work|not working|won'?t|can'?t|cannot|"
     r"unable|stuck|issue|problem|bug|keeps|returns? (?:a )?[45]\d\d|timeout|timed out|"
     r"hangs?|undefined|null|empty|missing|wrong|weird|strange|confus\w*|"
-    r"no idea|ignored|isn'?t (?:working|applied|picked up)|never (?:gets?|runs?|fires?))\b",
+    r"no idea|ignored|ignores|isn'?t (?:working|applied|picked up)|never (?:gets?|runs?|fires?)|"
+    r"even though|resets?|wipes?|overwrit\w*|loses|lost|disappear\w*|blocked|denied|refused|"
+    r"unauthori[sz]ed|forbidden|not authenticated|doesn'?t (?:pass|match|show|save|load|return)|"
+    r"instead of|only works|works (?:from|with|in|on) \w+,? but)\b",
     re.I,
 )
 _DOCS_COMPLAINT = re.compile(
@@ -106,10 +109,11 @@ def analyse_message(text: str) -> MessageSignals:
 
 
 def _is_question(sentence: str) -> bool:
+    """A sentence ending in '?', or opening like one ("how do I ...", "any way to ...")."""
     stripped = sentence.strip()
-    if len(content_words(stripped)) < 2:
-        return False
-    return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
+    if stripped.endswith("?"):
+        return len(content_words(stripped)) >= 1 and len(stripped.split()) >= 3
+    return len(content_words(stripped)) >= 2 and bool(_QUESTION_START.match(stripped))
 
 
 def _noise_kind(text: str, signals: MessageSignals) -> str | None:
