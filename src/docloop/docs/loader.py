@@ -69,15 +69,19 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     style = detect_style(root)
     pages: list[DocPage] = []
+    stubs: list[str] = []
     for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS):
         rel = file.relative_to(root).as_posix()
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns):
             continue
         page = read_page(file, rel, base_url, style)
         if default_excludes and is_api_stub(page.source):
-            log.info("skipping generated API stub %s", rel)
+            stubs.append(rel)
             continue
         pages.append(page)
+    if stubs:
+        log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
+                 "them", len(stubs), stubs[0])
     return pages
 
 
