@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (".md", ".mdx", ".markdown")
 DEFAULT_EXCLUDES = ("release-notes.md", "changelog*", "CHANGELOG*", "*release-notes*")
-STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_][\w.]*\s*$")
+STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_]\w*(?:\.\w+)+\s*$")  # ::: package.Object
 STUB_MAX_PROSE_WORDS = 200
 NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 
@@ -179,4 +179,5 @@ def _matches(rel: str, patterns: list[str]) -> bool:
 
 
 def _hidden(rel: str) -> bool:
-    return any(part.startswith((".", "_")) for part in PurePosixPath(rel).parts[:-1])
+    """Dot folders, and `_`-prefixed files/folders (Docusaurus partials) are not pages."""
+    return any(part.startswith((".", "_")) for part in PurePosixPath(rel).parts)

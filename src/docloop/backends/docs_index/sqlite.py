@@ -87,9 +87,10 @@ class SQLiteDocsIndex(DocsIndex):
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     @classmethod
-    def from_settings(cls, settings: Any, **deps: Any) -> SQLiteDocsIndex:
-        """Build from injected `conn` and `embedder` (settings carry nothing else)."""
-        return cls(deps["conn"], deps["embedder"])
+    def from_settings(cls, settings: Any, *, conn: sqlite3.Connection,
+                      embedder: Embedder) -> SQLiteDocsIndex:
+        """Build from the shared connection and an embedder (settings carry nothing else)."""
+        return cls(conn, embedder)
 
     # -- writing ---------------------------------------------------------------
 
