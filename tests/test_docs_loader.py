@@ -83,6 +83,7 @@ def test_default_excludes_and_overrides(tmp_path: Path) -> None:
         "reference/app.md": "# `App`\n\nReference.\n\n::: pkg.App\n    options:\n"
                             "      members: []\n",
         "drafts/wip.md": "# WIP",
+        "_partial.mdx": "shared snippet",
     })
     assert [p.path for p in load_pages(tmp_path, excludes=["drafts/*"])] == ["guide.md"]
     everything = load_pages(tmp_path, default_excludes=False)
@@ -93,6 +94,7 @@ def test_api_stub_needs_directive_and_little_prose() -> None:
     assert is_api_stub("# X\n\n::: fastapi.FastAPI\n    options:\n        members: [a]\n")
     assert not is_api_stub("# X\n\n:::note\nhello\n:::\n")
     assert not is_api_stub("::: a.B\n" + "word " * 300)
+    assert not is_api_stub("# Short\n\n::: note\nA Docusaurus admonition.\n:::\n")
 
 
 def test_chunks_follow_headings_and_split_long_sections(tmp_path: Path) -> None:

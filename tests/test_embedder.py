@@ -18,6 +18,7 @@ from docloop.errors import ConfigError
 from tests.docs_helpers import HashingEmbedder
 
 
+@pytest.mark.model
 def test_reference_similarities_match_sentence_transformers(minilm: MiniLMEmbedder) -> None:
     # DEPENDENCY-TRIALS §1a: 0.835 and 0.097 with sentence-transformers + torch.
     v = minilm.embed(["the login page keeps crashing", "my sign-in page crashes all the time",
@@ -28,6 +29,7 @@ def test_reference_similarities_match_sentence_transformers(minilm: MiniLMEmbedd
     assert float(v[0] @ v[2]) == pytest.approx(0.097, abs=0.001)
 
 
+@pytest.mark.model
 def test_batching_and_padding_do_not_change_vectors(minilm: MiniLMEmbedder) -> None:
     texts = ["short", "a much longer sentence about uploading files to the server " * 3, "mid one"]
     together = minilm.embed(texts)
@@ -35,11 +37,13 @@ def test_batching_and_padding_do_not_change_vectors(minilm: MiniLMEmbedder) -> N
     assert np.allclose(together, alone, atol=1e-5)
 
 
+@pytest.mark.model
 def test_long_text_is_truncated_not_rejected(minilm: MiniLMEmbedder) -> None:
     vector = minilm.embed(["word " * 2000])
     assert vector.shape == (1, 384) and np.isfinite(vector).all()
 
 
+@pytest.mark.model
 def test_empty_input_gives_empty_array(minilm: MiniLMEmbedder) -> None:
     assert minilm.embed([]).shape == (0, 384)
 

