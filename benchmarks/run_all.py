@@ -1,7 +1,7 @@
 """Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
-(names: search quality scale discord llm webhook; default all). A benchmark
+(names: search quality scale ingest discord llm webhook; default all). A benchmark
 that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["search", "quality", "scale", "discord", "llm", "webhook"]
+ORDER = ["search", "quality", "scale", "ingest", "discord", "llm", "webhook"]
 
 
 def main(names: list[str]) -> int:
@@ -38,11 +38,11 @@ def assemble(failed: list[str]) -> None:
              "2 cores. Each section names the command that produced it; "
              "`make bench` (= `python benchmarks/run_all.py`) regenerates all of them.", ""]
     for name in ORDER:
-        section = HERE / "results" / f"{name}.md"
         if name in failed:
             parts += [f"## {name}", "", "**This benchmark failed in the last run.**", ""]
-        if section.is_file():
-            parts += [section.read_text(encoding="utf-8").rstrip(), ""]
+        for section in (HERE / "results" / f"{name}.md", HERE / "results" / f"{name}_bench.md"):
+            if section.is_file():
+                parts += [section.read_text(encoding="utf-8").rstrip(), ""]
     (HERE / "RESULTS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
