@@ -64,7 +64,16 @@ def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
         return ""
     best = next((c for c in chunks if doc.anchor and c.anchor == doc.anchor), None)
     best = best or next((c for c in chunks if c.heading == doc.heading), chunks[0])
-    return truncate(best.text, 400)
+    return _excerpt(best.text, 400)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The start of a passage with its line breaks kept (tables and lists stay readable)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit("\n", 1)[0] if "\n" in text[:limit] else text[:limit]
+    return cut.rstrip() + "\n…"
 
 
 def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: str) -> str:
