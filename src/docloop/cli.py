@@ -142,6 +142,8 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
     settings = _settings(ctx, min_conversations=min_conversations, max_insights=max_insights,
                          tracker=tracker, analyzer=analyzer,
                          sources=list(sources) or None)
+    if since is None and settings.since_days:
+        since = str(settings.since_days)
     options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed)
     report = run_pipeline(settings, options)
     if json_file is not None:
