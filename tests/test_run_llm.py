@@ -1,0 +1,72 @@
+"""`docloop run` in LLM mode against a local OpenAI-compatible server, end to end."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from docloop.patching import apply_patch
+from tests.fake_openai import FakeOpenAI
+from tests.scripted_model import PlausibleModel
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
+
+pytestmark = pytest.mark.usefixtures("minilm")
+
+
+def _run(out: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                       "--since", "all", "--json", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+def _index() -> None:
+    result = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs")])
+    assert result.exit_code == 0, result.output
+
+
+def test_llm_run_files_verified_tickets_and_reruns_for_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _index()
+    with FakeOpenAI(PlausibleModel()) as fake:
+        monkeypatch.setenv("DOCLOOP_ANALYZER", "llm")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        first = _run(tmp_path / "one.json")
+        calls = fake.chat_calls
+        second = _run(tmp_path / "two.json")
+        assert fake.chat_calls == calls  # every outcome was cached
+    assert calls > 0 and first["stats"]["llm"]["calls"] == calls
+    assert second["stats"]["llm"]["calls"] == 0
+    assert first["insights"], "the model's problems formed no insight"
+    stored = dict(sqlite3.connect(Path.cwd() / "home" / "docloop.db")
+                  .execute("SELECT id, content FROM messages").fetchall())
+    for insight in first["insights"]:
+        assert insight["ticket"]["action"] == "created"
+        for quote in insight["quotes"]:
+            assert " ".join(quote["text"].split()) in " ".join(stored[quote["message_id"]].split())
+        suggestion = insight["suggestion"]
+        if suggestion["patch"]:
+            source = (EXAMPLE / "docs" / insight["doc"]["path"]).read_text(encoding="utf-8")
+            apply_patch(source, suggestion["patch"])
+    assert {i["ticket"]["action"] for i in second["insights"]} == {"unchanged"}
+
+
+def test_a_key_alone_never_sends_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _index()
+    with FakeOpenAI(PlausibleModel()) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        report = _run(tmp_path / "run.json")
+        assert fake.chat_calls == 0
+    assert report["stats"]["llm"]["calls"] == 0 and report["insights"]
