@@ -189,3 +189,12 @@ def test_bad_source_is_a_clear_error_with_exit_2(tmp_path: Path) -> None:
     assert "invalid source 'slack:123'" in result.output
     missing = CliRunner().invoke(main, ["run", "--source", f"discord-export:{tmp_path / 'no'}"])
     assert missing.exit_code == 2
+
+
+def test_relative_home_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCLOOP_HOME", ".docloop-rel")
+    _index()
+    report = _run(EXAMPLE / "discord", tmp_path / "run.json", "--max-insights", "1")
+    [filed] = [i for i in report["insights"] if i["ticket"]]
+    assert filed["ticket"]["url"].startswith("file:///")
+    assert (tmp_path / ".docloop-rel" / "outbox" / f"{filed['ticket']['id']}.md").is_file()

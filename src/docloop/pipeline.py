@@ -84,7 +84,7 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
     for insight in analysis.insights:
         try:
             enrich_insight(insight, analysis, analyzer, docs)
-        except (StageError, BackendError) as exc:
+        except Exception as exc:  # one insight's failure must not end the run
             _record_failure(insight, "match/suggest", exc, report)
 
 
@@ -103,13 +103,16 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
     for insight in chosen:
         try:
             insight.ticket = file_insight(insight, tracker, records, now)
-        except (StageError, BackendError) as exc:
+        except Exception as exc:  # recorded on the insight and in the report (exit 1)
             _record_failure(insight, "file", exc, report)
 
 
 def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunReport) -> None:
     message = f"{stage} failed for insight {insight.id} ({insight.title}): {exc}"
-    log.error(message)
+    if isinstance(exc, StageError | BackendError):
+        log.error(message)
+    else:
+        log.exception(message)
     insight.error = message
     report.errors.append(message)
 

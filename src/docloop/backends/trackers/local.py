@@ -29,7 +29,7 @@ class LocalTracker(Tracker):
     name = "local"
 
     def __init__(self, outbox: Path) -> None:
-        self.outbox = outbox
+        self.outbox = outbox.resolve()
 
     @classmethod
     def from_settings(cls, settings: Settings, **deps: Any) -> LocalTracker:
