@@ -11,7 +11,8 @@ verdict_expected}} and `messages` {message id: group id or null (noise)}.
   group's.
 - Page accuracy: among recovered groups that have a page, the share whose
   insight points at that page. Missing accuracy: among recovered groups, the
-  share whose "missing" verdict agrees with the label (page null).
+  share whose "missing" verdict agrees with the label (page null); verdict
+  accuracy, the share whose covered/partial/missing verdict equals the label.
 - Noise leak: the share of noise messages that end up in any insight.
 """
 
@@ -48,6 +49,8 @@ def evaluate(labels: Mapping[str, Any], predicted: Sequence[Predicted]) -> dict[
     page_ok = [g for g in with_page if predicted[recovered[g]].page == groups[g]["page"]]
     missing_ok = [g for g in recovered
                   if (predicted[recovered[g]].verdict == "missing") == (groups[g]["page"] is None)]
+    verdict_ok = [g for g in recovered
+                  if predicted[recovered[g]].verdict == groups[g].get("verdict_expected")]
     noise = [m for m, g in gold.items() if g is None]
     leaked = [m for m in noise if m in owner]
     missing_groups = [g for g in groups if groups[g]["page"] is None]
@@ -58,6 +61,7 @@ def evaluate(labels: Mapping[str, Any], predicted: Sequence[Predicted]) -> dict[
         "missing_groups": float(len(missing_groups)),
         "missing_recovered": float(sum(1 for g in missing_groups if g in recovered)),
         "missing_accuracy": len(missing_ok) / len(recovered) if recovered else 0.0,
+        "verdict_accuracy": len(verdict_ok) / len(recovered) if recovered else 0.0,
         "noise_leak": len(leaked) / len(noise) if noise else 0.0,
         "insights": float(len(predicted)),
     }

@@ -127,13 +127,14 @@ def render(results: dict[str, list[tuple[str, dict[str, float], float]]]) -> str
         lines += [f"### {name} ({int(groups['groups'])} labelled problems, "
                   f"{int(groups['missing_groups'])} with no page)", "",
                   "| system | B³ P | B³ R | B³ F1 | groups recovered | page acc | missing acc "
-                  "| noise leak | insights | s |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| verdict acc | noise leak | insights | s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for system, m, seconds in rows:
             lines.append(
                 f"| {system} | {m['bcubed_precision']:.2f} | {m['bcubed_recall']:.2f} | "
                 f"{m['bcubed_f1']:.2f} | {int(m['groups_recovered'])}/{int(m['groups'])} | "
-                f"{m['page_accuracy']:.2f} | {m['missing_accuracy']:.2f} | {m['noise_leak']:.2f} | "
+                f"{m['page_accuracy']:.2f} | {m['missing_accuracy']:.2f} | "
+                f"{m['verdict_accuracy']:.2f} | {m['noise_leak']:.2f} | "
                 f"{int(m['insights'])} | {seconds:.1f} |")
         lines.append("")
     lines += ["Targets (issue 3): B³ F1 ≥ 0.80, noise leak ≤ 0.10, page accuracy ≥ 0.80.", ""]

@@ -29,7 +29,7 @@ from docloop.text import truncate
 
 COVERED = 0.55
 MISSING = 0.38
-TERM_COVERAGE = 0.5
+TERM_COVERAGE = 0.35
 TOP_K = 5
 
 
