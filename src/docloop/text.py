@@ -76,6 +76,15 @@ def identifiers(text: str) -> list[str]:
     return _unique(found)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+
+
+def escape_markdown(text: str) -> str:
+    """Untrusted chat text made inert in Markdown: one line, no markup, links, HTML or mentions."""
+    flat = " ".join(text.split()).replace("@", "@\u200b")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut at a word boundary and mark the cut."""
     text = " ".join(text.split())

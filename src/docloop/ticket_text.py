@@ -1,20 +1,93 @@
-"""Ticket bodies in Markdown (placeholder until the Linear branch lands)."""
+"""Ticket bodies in Markdown, shared by every tracker.
+
+A ticket must let a docs writer act without opening Discord: what the
+problem is, why it matters (significance and its reasons), what users said
+(quotes with links), where in the docs it belongs, and the suggested change.
+Message text is untrusted: it is only ever shown as an escaped quote, so
+nothing a user wrote can become a link, a mention, HTML or Markdown structure
+in the ticket.
+"""
 
 from __future__ import annotations
 
+import re
+
 from docloop.backends.trackers.base import EvidenceDelta
-from docloop.models import Insight
+from docloop.models import Insight, Quote
+from docloop.text import escape_markdown as escape
+
+_BACKTICKS = re.compile(r"`+")
 
 
 def render_ticket(insight: Insight) -> str:
-    """The ticket body."""
-    lines = [f"# {insight.title}", "", insight.summary, ""]
-    lines += [f"> {q.text}" for q in insight.quotes]
-    if insight.suggestion:
-        lines += ["", insight.suggestion.text]
-    return "\n".join(lines) + "\n"
+    """The full ticket body."""
+    parts = [f"## {escape(insight.title)}", "", escape(insight.summary), ""]
+    parts += _significance(insight) + _doc(insight) + _quotes(insight.quotes)
+    parts += _suggestion(insight) + _threads(insight)
+    parts += ["---", f"docloop insight `{insight.id}` · category: {insight.category}", ""]
+    return "\n".join(parts)
 
 
 def render_update(insight: Insight, delta: EvidenceDelta) -> str:
-    """A comment with new evidence."""
-    return "\n".join(f"> {q.text}" for q in delta.new_quotes) + "\n"
+    """A comment for new evidence on an existing ticket."""
+    lines = []
+    if delta.regression:
+        lines += ["**Regression:** this problem came back after the ticket was done.", ""]
+    lines.append(f"{len(delta.new_conversation_ids)} new conversation(s), "
+                 f"{len(delta.new_message_ids)} new message(s); now {insight.users} users in "
+                 f"{len(insight.conversation_ids)} conversations (score {insight.score:.2f}).")
+    lines.append("")
+    lines += _quotes(delta.new_quotes, heading=None)
+    return "\n".join(lines)
+
+
+def _significance(insight: Insight) -> list[str]:
+    breakdown = insight.significance
+    if breakdown is None:
+        return []
+    lines = [f"**Significance:** {breakdown.score:.2f}"]
+    lines += [f"- {reason}" for reason in breakdown.reasons]
+    return [*lines, ""]
+
+
+def _doc(insight: Insight) -> list[str]:
+    doc = insight.doc
+    if doc is None:
+        return ["**Docs:** no documentation index was available.", ""]
+    if not doc.path:
+        near = ", ".join(f"`{a.path}`" for a in doc.alternatives[:3]) or "none"
+        return [f"**Docs:** no page covers this (verdict: missing). Nearest pages: {near}.", ""]
+    section = f" › {escape(doc.heading)}" if doc.heading else ""
+    return [f"**Docs:** [{doc.path}{section}]({doc.url}) — verdict: **{doc.verdict}** "
+            f"(similarity {doc.score:.2f})", ""]
+
+
+def _quotes(quotes: list[Quote], heading: str | None = "**What users said:**") -> list[str]:
+    lines = [heading, ""] if heading else []
+    for quote in quotes:
+        link = f" ([message]({quote.url}))" if quote.url else ""
+        lines.append(f"> {escape(quote.text)}")
+        lines.append(f"> — {escape(quote.author)}{link}")
+        lines.append("")
+    return lines
+
+
+def _suggestion(insight: Insight) -> list[str]:
+    suggestion = insight.suggestion
+    if suggestion is None:
+        return []
+    flag = " (offline fallback)" if suggestion.fallback else ""
+    lines = [f"**Suggested change ({suggestion.kind}){flag}:**", "", suggestion.text, ""]
+    if suggestion.patch:
+        fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(suggestion.patch)),
+                                     default=0))
+        lines += [f"{fence}diff", suggestion.patch.rstrip("\n"), fence, ""]
+    return lines
+
+
+def _threads(insight: Insight) -> list[str]:
+    if not insight.threads:
+        return []
+    lines = ["**Conversations:**", ""]
+    lines += [f"- [{escape(t.name)}]({t.url})" for t in insight.threads]
+    return [*lines, ""]

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
-from docloop.text import content_words, error_strings, identifiers, truncate
+from docloop.text import content_words, error_strings, escape_markdown, identifiers, truncate
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 MAX_TERMS = 8
+#: characters a user's question may not bring into a docs heading (links, HTML, markup)
+_UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*_#|@!{}]")
 
 
 def offline_suggestion(
@@ -88,10 +90,10 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
                      + (f" and link it from `{nearest}`." if nearest else "."))
     lines.append(f"What users asked ({insight.users} users, "
                  f"{len(insight.conversation_ids)} conversations):")
-    lines += [f"- \"{truncate(q, 200)}\"" for q in insight.questions[:3]]
+    lines += [f"- \"{escape_markdown(truncate(q, 200))}\"" for q in insight.questions[:3]]
     if terms:
         lines.append("Terms and errors users use that the page never mentions: "
-                     + ", ".join(f"`{t}`" for t in terms))
+                     + ", ".join(f"`{t.replace('`', '')}`" for t in terms))
     if passage:
         lines.append("Closest existing passage:")
         lines.append("> " + passage.replace("\n", "\n> "))
@@ -100,7 +102,7 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
-    topic = insight.title
+    topic = escape_markdown(insight.title)
     if kind == "new-page":
         return (f"add a page that answers \"{topic}\", using the users' own wording and "
                 "error strings above so search finds it.")
@@ -118,11 +120,12 @@ def _section_patch(
     """Insert a marked section for a writer at the end of the matched section."""
     lines = source.splitlines()
     at, level = _section_end(lines, heading)
-    title = truncate(insight.title.rstrip("?.!") + "?", 90)
+    title = truncate(_UNSAFE_IN_HEADING.sub("", insight.title).rstrip("?.! ") + "?", 90)
     block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
              f"<!-- docloop {insight.id}: {insight.users} users asked this. Answer it here. -->"]
     if terms:
-        block.append("<!-- Mention the words users use: " + ", ".join(terms) + " -->")
+        words = ", ".join(t.replace("--", "") for t in terms)
+        block.append(f"<!-- Mention the words users use: {words} -->")
     new_lines = lines[:at] + block + ([""] if at < len(lines) and lines[at].strip() else [])
     after = "\n".join(new_lines + lines[at:]) + "\n"
     patch = make_patch(path, source, after)

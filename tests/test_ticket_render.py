@@ -1,0 +1,51 @@
+"""Ticket bodies show the evidence and never let message text become markup."""
+
+from __future__ import annotations
+
+import re
+
+from docloop.backends.trackers.base import EvidenceDelta
+from docloop.models import Quote, ScoreBreakdown, Suggestion, ThreadLink
+from docloop.ticket_text import render_ticket, render_update
+from tests.helpers import insight
+
+HOSTILE = ("[click me](https://evil.example) <img src=x onerror=alert(1)> @everyone "
+           "# Heading\n```\nfence``` **bold**")
+
+
+def _insight():  # type: ignore[no-untyped-def]
+    item = insight(quotes=(HOSTILE,))
+    item.significance = ScoreBreakdown(users=3, conversations=2, channels=1, messages=5,
+                                       recency_days=1.0, growth=2.0, score=7.5,
+                                       reasons=["3 distinct users", "growing: 2 vs 0"])
+    item.suggestion = Suggestion(kind="edit", text="Add a note.",
+                                 patch="--- a/x.md\n+++ b/x.md\n@@ -1 +1,2 @@\n a\n+```b\n")
+    item.threads = [ThreadLink(id="1", name="[x](https://evil.example)",
+                               url="https://discord.com/channels/1/2/3")]
+    return item
+
+
+def test_ticket_has_significance_doc_quotes_and_diff() -> None:
+    body = render_ticket(_insight())
+    assert "**Significance:** 7.50" in body and "- 3 distinct users" in body
+    assert "[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md)" in body
+    assert "verdict: **covered**" in body
+    assert "````diff\n--- a/x.md" in body  # fence longer than the patch's backtick run
+    assert "ins_a" in body
+
+
+def test_hostile_message_text_stays_inert() -> None:
+    body = render_ticket(_insight())
+    assert "[click me](https://evil.example)" not in body
+    assert re.search(r"(?<!\\)<img", body) is None  # only ever as an escaped \<
+    assert "@everyone" not in body
+    assert "\n# Heading" not in body
+    assert "](https://evil.example)" not in body
+
+
+def test_update_lists_new_evidence_and_regressions() -> None:
+    delta = EvidenceDelta(new_quotes=[Quote(message_id="9", author="sam", text="still broken")],
+                          new_conversation_ids=["9"], new_message_ids=["9"], regression=True)
+    text = render_update(_insight(), delta)
+    assert text.startswith("**Regression:**")
+    assert "1 new conversation(s)" in text and "> still broken" in text
