@@ -76,13 +76,20 @@ def identifiers(text: str) -> list[str]:
     return _unique(found)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~-])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_LINE_START = re.compile(r"^([#>+=-]|\d+[.)])")
 
 
 def escape_markdown(text: str) -> str:
-    """Untrusted chat text made inert in Markdown: one line, no markup, links, HTML or mentions."""
+    """Untrusted chat text made inert in Markdown: one line, no markup, links, HTML or mentions.
+
+    Newlines are folded (so nothing can start a heading, list or fence), inline markup
+    characters are escaped, what could open a block at the start is escaped, and `@` gets a
+    zero-width joiner so mentions do not ping anyone.
+    """
     flat = " ".join(text.split()).replace("@", "@\u200b")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    return _LINE_START.sub(r"\\\1", flat)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -19,6 +19,8 @@ from docloop.text import content_words, error_strings, escape_markdown, identifi
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 MAX_TERMS = 8
+#: a plain word counts as the users' term when this many quotes/questions use it
+MIN_TERM_TEXTS = 3
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*_#|@!{}]")
 
@@ -46,9 +48,11 @@ def user_terms(insight: Insight) -> list[str]:
     evidence = " \n".join([q.text for q in insight.quotes] + insight.questions)
     terms = error_strings(evidence) + identifiers(evidence)
     counts: dict[str, int] = {}
-    for word in content_words(evidence):
-        counts[word] = counts.get(word, 0) + 1
-    frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
+    for text in [q.text for q in insight.quotes] + insight.questions:
+        for word in set(content_words(text)):
+            counts[word] = counts.get(word, 0) + 1
+    frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                if n >= MIN_TERM_TEXTS]
     seen: dict[str, str] = {}
     for term in terms + frequent:
         seen.setdefault(term.lower(), term)
@@ -144,13 +148,18 @@ def _section_end(lines: list[str], heading: str | None) -> tuple[int, int]:
         if not match:
             continue
         depth, title = len(match.group(1)), match.group(2).strip()
-        if start is None and heading and title == heading.strip():
+        if start is None and heading and _plain(title) == _plain(heading):
             start, level = index, depth
         elif start is not None and depth <= level:
             return _trim_blank(lines, index), level
     if start is None:
         return len(lines), 1
     return len(lines), level
+
+
+def _plain(heading: str) -> str:
+    """Heading text without inline markup, so `## The `tp` CLI` matches "The tp CLI"."""
+    return " ".join(re.sub(r"[`*_]", "", heading).split()).lower()
 
 
 def _trim_blank(lines: list[str], index: int) -> int:
