@@ -1,0 +1,64 @@
+"""Apply a verified Linear webhook to the tickets docloop filed.
+
+Input: a parsed, signature-checked `EntityWebhookPayload` (dict). Output: a
+`WebhookResult` saying what happened. Only `Issue` events touch anything, and
+only for issues docloop filed (matched by the Linear issue UUID): an unknown
+issue is ignored, never inserted. Linear state types map to docloop statuses
+(DESIGN §5); `remove` marks the ticket canceled. Every change is appended to
+the ticket's status history with source `linear-webhook`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from docloop.backends.records.base import RecordStore
+from docloop.models import Status
+
+STATE_TYPES: dict[str, Status] = {
+    "triage": "open", "backlog": "open", "unstarted": "open",
+    "started": "in_progress", "completed": "done", "canceled": "canceled",
+}
+
+
+@dataclass
+class WebhookResult:
+    """The outcome of one delivery, for the response and the log line."""
+
+    outcome: str  # applied | unchanged | ignored
+    reason: str
+    ticket_id: str | None = None
+    status: str | None = None
+
+
+def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
+                         now: datetime) -> WebhookResult:
+    """Update the matching ticket's status from an Issue event."""
+    if payload.get("type") != "Issue":
+        return WebhookResult("ignored", f"event type {payload.get('type')!r} is not tracked")
+    data = payload.get("data")
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        return WebhookResult("ignored", "Issue event without data.id")
+    issue_id = data["id"]
+    record = store.by_external("linear", issue_id)
+    if record is None:
+        return WebhookResult("ignored", f"issue {issue_id} was not filed by docloop")
+    target, note = _target_status(payload.get("action"), data)
+    if target is None:
+        return WebhookResult("ignored", note, record.id)
+    changed = store.set_status(record.id, target, now, "linear-webhook", note)
+    return WebhookResult("applied" if changed else "unchanged", note, record.id, target)
+
+
+def _target_status(action: Any, data: Mapping[str, Any]) -> tuple[Status | None, str]:
+    if action == "remove":
+        return "canceled", "issue deleted in Linear"
+    state = data.get("state")
+    state_type = state.get("type") if isinstance(state, Mapping) else None
+    if not isinstance(state_type, str) or state_type not in STATE_TYPES:
+        return None, "no known workflow state in the event"
+    name = state.get("name") if isinstance(state, Mapping) else None
+    return STATE_TYPES[state_type], f"Linear state {name if isinstance(name, str) else state_type}"

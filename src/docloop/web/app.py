@@ -1,0 +1,192 @@
+"""`docloop serve`: the Linear webhook receiver, a health check and a small dashboard.
+
+POST /webhooks/linear checks, in order, before anything is written: a signing
+secret is configured (503), the body fits the cap (413), `Linear-Signature` is
+the hex HMAC-SHA256 of the raw body (401), the body is a JSON object (400),
+and `webhookTimestamp` is within 60 s of now (401). Then the delivery id is
+claimed and the event applied in one transaction, so a replay changes
+nothing. Every outcome is one structured log line; no input yields a 500.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from docloop import db
+from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.config import Settings
+from docloop.errors import MissingDependencyError
+from docloop.stages.webhooks import apply_linear_webhook
+
+try:
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+except ImportError:  # pragma: no cover - exercised only without the web extra
+    Starlette = None  # type: ignore[assignment,misc]
+
+log = logging.getLogger("docloop.web")
+MAX_BODY = 256 * 1024
+MAX_SKEW_S = 60.0
+
+
+class Rejected(Exception):
+    """A request refused with a status code and a reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def create_app(settings: Settings, now: Callable[[], datetime] | None = None) -> Any:
+    """The ASGI app; `now` is injectable so tests control the replay window."""
+    if Starlette is None:
+        raise MissingDependencyError("web", "web")
+    clock = now or (lambda: datetime.now(UTC))
+    receiver = _Receiver(settings, clock)
+    return Starlette(routes=[
+        Route("/webhooks/linear", receiver.handle, methods=["POST"]),
+        Route("/healthz", receiver.health, methods=["GET"]),
+        Route("/", receiver.dashboard, methods=["GET"]),
+    ])
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Run the app under uvicorn until interrupted."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingDependencyError("web", "web") from None
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+class _Receiver:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.clock = clock
+        secret = settings.linear_webhook_secret
+        self.secret = secret.get_secret_value().encode() if secret else None
+
+    async def handle(self, request: Request) -> Response:
+        delivery = request.headers.get("linear-delivery", "")
+        try:
+            body = await _read_capped(request)
+            payload = self._verify(request, body)
+            key = delivery or hashlib.sha256(body).hexdigest()
+            result = await run_in_threadpool(self._apply, key, payload)
+        except Rejected as exc:
+            log.warning("webhook rejected status=%s delivery=%s reason=%s", exc.status,
+                        delivery or "-", exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        except Exception:  # a server-side fault (e.g. the database), never the input's
+            log.exception("webhook failed delivery=%s; Linear will retry", delivery or "-")
+            return JSONResponse({"error": "temporary failure, retry later"}, status_code=503)
+        log.info("webhook delivery=%s type=%s action=%s outcome=%s ticket=%s reason=%s",
+                 delivery or "-", payload.get("type"), payload.get("action"), result["status"],
+                 result.get("ticket") or "-", result.get("reason", ""))
+        return JSONResponse(result)
+
+    def _verify(self, request: Request, body: bytes) -> dict[str, Any]:
+        if self.secret is None:
+            raise Rejected(503, "LINEAR_WEBHOOK_SECRET is not configured on this server")
+        signature = request.headers.get("linear-signature", "")
+        expected = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
+            raise Rejected(401, "missing or invalid Linear-Signature")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise Rejected(400, "body is not valid JSON") from None
+        if not isinstance(payload, dict):
+            raise Rejected(400, "body is not a JSON object")
+        self._check_timestamp(payload.get("webhookTimestamp")
+                              or request.headers.get("linear-timestamp"))
+        return payload
+
+    def _check_timestamp(self, value: Any) -> None:
+        try:
+            stamp_ms = float(value)
+        except (TypeError, ValueError):
+            raise Rejected(400, "webhookTimestamp is missing or not a number") from None
+        skew = abs(self.clock().timestamp() - stamp_ms / 1000.0)
+        if not skew <= MAX_SKEW_S:
+            raise Rejected(401, f"webhookTimestamp is {skew:.0f} s from now (limit 60 s)")
+
+    def _apply(self, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+        conn = db.connect(self.settings.db_path)
+        try:
+            store = SQLiteRecordStore(conn)
+            now = self.clock()
+            with db.transaction(conn):
+                if not store.claim_delivery(key, now):
+                    return {"status": "duplicate", "reason": "delivery already processed"}
+                result = apply_linear_webhook(store, payload, now)
+            return {"status": result.outcome, "reason": result.reason,
+                    "ticket": result.ticket_id, "ticket_status": result.status}
+        finally:
+            conn.close()
+
+    async def health(self, request: Request) -> Response:
+        def check() -> int:
+            conn = db.connect(self.settings.db_path)
+            try:
+                return len(SQLiteRecordStore(conn).all())
+            finally:
+                conn.close()
+
+        tickets = await run_in_threadpool(check)
+        return JSONResponse({"status": "ok", "tickets": tickets})
+
+    async def dashboard(self, request: Request) -> Response:
+        def rows() -> list[str]:
+            conn = db.connect(self.settings.db_path)
+            try:
+                return [_row(r) for r in SQLiteRecordStore(conn).all()]
+            finally:
+                conn.close()
+
+        body = "\n".join(await run_in_threadpool(rows))
+        return HTMLResponse(_PAGE.format(rows=body))
+
+
+async def _read_capped(request: Request) -> bytes:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise Rejected(413, f"body larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise Rejected(413, f"body larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _row(record: Any) -> str:
+    last = record.history[-1] if record.history else None
+    change = f"{last.status} via {last.source} {last.at:%Y-%m-%d %H:%M}" if last else ""
+    cells = [record.identifier or record.id, record.status, record.title, record.doc_path or "-",
+             str(record.conversations), str(record.users), f"{record.updated_at:%Y-%m-%d %H:%M}",
+             change]
+    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>docloop tickets</title>
+<style>body{{font-family:sans-serif;margin:2em}}
+td,th{{padding:4px 8px;border-bottom:1px solid #ddd}}</style></head>
+<body><h1>docloop tickets</h1><table>
+<tr><th>ticket</th><th>status</th><th>title</th><th>page</th><th>conversations</th>
+<th>users</th><th>updated</th><th>last change</th></tr>
+{rows}
+</table></body></html>"""

@@ -1,0 +1,171 @@
+"""The Linear webhook receiver: only signed, fresh, first deliveries change anything."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from docloop import db
+from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.config import load_settings
+from docloop.models import TicketRecord
+from docloop.web.app import create_app
+
+SECRET = "whsec-test"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ISSUE_ID = "0f8c6a1e-5d0a-4a53-8d33-6c2b2a6a3f11"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    store = SQLiteRecordStore(db.connect(home / "docloop.db"))
+    store.put(TicketRecord(id="DL-1", tracker="linear", external_id=ISSUE_ID, identifier="DOC-1",
+                           insight_id="ins_1", title="CORS", created_at=NOW, updated_at=NOW))
+    return home
+
+
+def _client(home: Path, secret: str | None = SECRET) -> TestClient:
+    env = {"DOCLOOP_HOME": str(home)} | ({"LINEAR_WEBHOOK_SECRET": secret} if secret else {})
+    return TestClient(create_app(load_settings(environ=env), now=lambda: NOW))
+
+
+def _status(home: Path) -> tuple[str, int]:
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None
+    return record.status, len(record.history)
+
+
+def _payload(shared: Path, name: str, issue_id: str = ISSUE_ID) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((shared / "fixtures" / "linear" / name).read_text("utf-8"))
+    data["webhookTimestamp"] = int(NOW.timestamp() * 1000)
+    if data["type"] == "Issue":
+        data["data"]["id"] = issue_id
+    return data
+
+
+def _post(client: TestClient, payload: Any, delivery: str = "d-1", secret: str = SECRET,
+          raw: bytes | None = None, signature: str | None = None) -> Any:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    sig = signature if signature is not None else hmac.new(
+        secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post("/webhooks/linear", content=body,
+                       headers={"Linear-Signature": sig, "Linear-Delivery": delivery,
+                                "Content-Type": "application/json"})
+
+
+def test_update_to_done_is_applied_once(home: Path, shared_dir: Path) -> None:
+    client = _client(home)
+    payload = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+    response = _post(client, payload)
+    assert response.status_code == 200 and response.json()["status"] == "applied"
+    assert _status(home) == ("done", 2)
+    replay = _post(client, payload)
+    assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
+    assert _status(home) == ("done", 2)
+
+
+def test_create_event_and_title_change_do_not_change_status(home: Path, shared_dir: Path) -> None:
+    client = _client(home)
+    created = _post(client, _payload(shared_dir, "generaltask-gotest-Issue-create.json"), "d-a")
+    assert created.json()["status"] == "unchanged"  # Todo (unstarted) is already "open"
+    title = _payload(shared_dir, "generaltask-gotest-Issue-update-title-change.json")
+    assert _post(client, title, "d-b").json()["status"] == "unchanged"  # still Todo
+    assert _status(home) == ("open", 1)
+
+
+def test_remove_cancels(home: Path, shared_dir: Path) -> None:
+    payload = _payload(shared_dir, "generaltask-gotest-Issue-create.json")
+    payload["action"] = "remove"
+    assert _post(_client(home), payload).json()["status"] == "applied"
+    assert _status(home)[0] == "canceled"
+
+
+def test_unknown_issue_and_other_events_are_ignored(home: Path, shared_dir: Path) -> None:
+    client = _client(home)
+    other = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json",
+                     issue_id="11111111-2222-4333-8444-555555555555")
+    assert _post(client, other, "d-1").json()["status"] == "ignored"
+    comment = _payload(shared_dir, "generaltask-gotest-Comment-create.json")
+    assert _post(client, comment, "d-2").json()["status"] == "ignored"
+    assert _status(home) == ("open", 1)
+    assert len(SQLiteRecordStore(db.connect(home / "docloop.db")).all()) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"signature": "00" * 32}, 401),
+    ({"signature": ""}, 401),
+    ({"secret": "someone-else"}, 401),
+    ({"raw": b"{not json"}, 400),
+    ({"raw": b"[1, 2]"}, 400),
+    ({"raw": b"x" * (300 * 1024)}, 413),
+])
+def test_rejections_change_nothing(home: Path, kwargs: dict[str, Any], code: int) -> None:
+    payload = {"type": "Issue", "action": "update", "webhookTimestamp":
+               int(NOW.timestamp() * 1000), "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
+    response = _post(_client(home), payload, **kwargs)
+    assert response.status_code == code
+    assert _status(home) == ("open", 1)
+
+
+@pytest.mark.parametrize("offset_s", [-61, 61, -3600])
+def test_stale_or_future_timestamps_are_rejected(home: Path, offset_s: int) -> None:
+    stamp = int((NOW.timestamp() + offset_s) * 1000)
+    payload = {"type": "Issue", "action": "update", "webhookTimestamp": stamp,
+               "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
+    assert _post(_client(home), payload).status_code == 401
+    assert _status(home) == ("open", 1)
+
+
+def test_missing_secret_refuses_everything(home: Path) -> None:
+    payload = {"type": "Issue", "webhookTimestamp": int(NOW.timestamp() * 1000)}
+    assert _post(_client(home, secret=None), payload).status_code == 503
+
+
+def test_health_and_dashboard_escape_html(home: Path) -> None:
+    store = SQLiteRecordStore(db.connect(home / "docloop.db"))
+    store.put(TicketRecord(id="DL-2", tracker="local", insight_id="i2",
+                           title="<script>alert(1)</script>", created_at=NOW, updated_at=NOW))
+    client = _client(home)
+    assert client.get("/healthz").json() == {"status": "ok", "tickets": 2}
+    page = client.get("/").text
+    assert "&lt;script&gt;" in page and "<script>" not in page
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+_payloads = st.fixed_dictionaries({
+    "type": st.sampled_from(["Issue", "Comment", "", 5]),
+    "action": st.sampled_from(["create", "update", "remove", None]),
+    "webhookTimestamp": st.sampled_from([int(NOW.timestamp() * 1000), 0, "x", None]),
+    "data": st.one_of(_json, st.fixed_dictionaries({"id": st.sampled_from([ISSUE_ID, 3]),
+                                                    "state": _json})),
+})
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(st.binary(max_size=300), _payloads.map(lambda p: json.dumps(p).encode())),
+       sign=st.booleans(), headers=st.dictionaries(
+           st.sampled_from(["Linear-Signature", "Linear-Delivery", "Linear-Timestamp"]),
+           st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70)))
+def test_no_input_gives_a_5xx_or_an_unsigned_change(home: Path, body: bytes, sign: bool,
+                                                    headers: dict[str, str]) -> None:
+    client = _client(home)
+    before = _status(home)
+    if sign:
+        headers["Linear-Signature"] = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = client.post("/webhooks/linear", content=body, headers=headers)
+    assert response.status_code < 500
+    if not sign:
+        assert _status(home) == before
