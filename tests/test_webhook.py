@@ -110,8 +110,9 @@ def test_unknown_issue_and_other_events_are_ignored(home: Path, shared_dir: Path
     ({"raw": b"x" * (300 * 1024)}, 413),
 ])
 def test_rejections_change_nothing(home: Path, kwargs: dict[str, Any], code: int) -> None:
-    payload = {"type": "Issue", "action": "update", "webhookTimestamp":
-               int(NOW.timestamp() * 1000), "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
+    payload = {"type": "Issue", "action": "update",
+               "webhookTimestamp": int(NOW.timestamp() * 1000),
+               "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
     response = _post(_client(home), payload, **kwargs)
     assert response.status_code == code
     assert _status(home) == ("open", 1)
