@@ -1,0 +1,185 @@
+"""The Linear tracker: one issue per insight, filed exactly once.
+
+`issueCreate` gets a client-supplied id, a UUID v4 derived from docloop's
+ticket id, so the same ticket always means the same Linear issue. The issue
+is looked up by that id before every create attempt: a retry, or a re-run
+after a crash between request and response, can never file twice. New
+evidence becomes a comment; a regression follows `linear_reopen_policy`:
+`comment` (default), `reopen` (back to the team's first unstarted state) or
+`new-linked-issue` (a new issue related to the old one).
+
+Priority from significance: score ≥ 9 → 2 (high), ≥ 6 → 3 (medium), else 4 (low).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from docloop import __version__
+from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
+from docloop.backends.trackers.linear_client import LinearClient
+from docloop.config import Settings
+from docloop.errors import ConfigError, TransientError
+from docloop.models import Insight, Status, TicketRecord
+from docloop.stages.webhooks import STATE_TYPES
+from docloop.ticket_text import render_ticket, render_update
+
+log = logging.getLogger("docloop.linear")
+CREATE_ATTEMPTS = 3
+STATUS_BATCH = 50
+
+ISSUE_FIELDS = "id identifier url state { type name }"
+CREATE = ("mutation($input: IssueCreateInput!) { issueCreate(input: $input) "
+          f"{{ success issue {{ {ISSUE_FIELDS} }} }} }}")
+FIND = f"query($id: String!) {{ issue(id: $id) {{ {ISSUE_FIELDS} }} }}"
+COMMENT = ("mutation($input: CommentCreateInput!) { commentCreate(input: $input) "
+           "{ success comment { id } } }")
+ATTACH = ("mutation($issueId: String!, $url: String!, $title: String) { attachmentLinkURL("
+          "issueId: $issueId, url: $url, title: $title) { success } }")
+LABELS = ("query($names: [String!]) { issueLabels(filter: {name: {in: $names}}) "
+          "{ nodes { id name } } }")
+UNSTARTED = ("query($team: ID!) { workflowStates(filter: {team: {id: {eq: $team}}, "
+             "type: {eq: \"unstarted\"}}) { nodes { id name position } } }")
+MOVE = ("mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, "
+        "input: $input) { success } }")
+RELATE = ("mutation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) "
+          "{ success } }")
+STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
+          "{ nodes { id state { type } } } }")
+
+
+def issue_uuid(ticket_id: str) -> str:
+    """A valid UUID version 4 derived from docloop's ticket id (stable across runs)."""
+    raw = bytearray(hashlib.sha256(f"docloop:{ticket_id}".encode()).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def priority_for(score: float) -> int:
+    """Linear priority (1 urgent … 4 low) from the significance score."""
+    return 2 if score >= 9 else 3 if score >= 6 else 4
+
+
+class LinearTracker(Tracker):
+    """Files and updates Linear issues over GraphQL."""
+
+    name = "linear"
+
+    def __init__(self, client: LinearClient, team_id: str, project_id: str | None = None,
+                 labels: Sequence[str] = (), reopen_policy: str = "comment") -> None:
+        self.client = client
+        self.team_id = team_id
+        self.project_id = project_id
+        self.label_names = list(labels)
+        self.reopen_policy = reopen_policy
+        self._label_ids: list[str] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, http: httpx.Client | None = None,
+                      **deps: Any) -> LinearTracker:
+        if settings.linear_api_key is None:
+            raise ConfigError("the Linear tracker needs LINEAR_API_KEY (a personal API key) "
+                              "in the environment or .env")
+        if not settings.linear_team_id:
+            raise ConfigError("the Linear tracker needs LINEAR_TEAM_ID (linear_team_id)")
+        http = http or httpx.Client(
+            base_url=settings.linear_api_url, timeout=httpx.Timeout(30.0, connect=10.0),
+            headers={"Authorization": settings.linear_api_key.get_secret_value(),
+                     "User-Agent": f"docloop/{__version__}"})
+        return cls(LinearClient(http), settings.linear_team_id, settings.linear_project_id,
+                   settings.linear_labels, settings.linear_reopen_policy)
+
+    def create(self, ticket_id: str, insight: Insight) -> Filed:
+        issue_id = issue_uuid(ticket_id)
+        issue = self._create_once(issue_id, insight)
+        for thread in insight.threads:
+            self.client.query(ATTACH, {"issueId": issue_id, "url": thread.url,
+                                       "title": thread.name[:200]})
+        return Filed(external_id=issue["id"], identifier=issue.get("identifier"),
+                     url=issue.get("url"))
+
+    def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
+        if delta.regression and self.reopen_policy == "new-linked-issue":
+            filed = self.create(f"{record.id}:regression", insight)
+            self.client.query(RELATE, {"input": {"issueId": filed.external_id, "type": "related",
+                                                 "relatedIssueId": record.external_id}})
+            return filed
+        issue_id = record.external_id or issue_uuid(record.id)
+        self.client.query(COMMENT, {"input": {"issueId": issue_id,
+                                              "body": render_update(insight, delta)}})
+        if delta.regression and self.reopen_policy == "reopen":
+            self._reopen(issue_id)
+        return None
+
+    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, Status]:
+        by_issue = {r.external_id: r.id for r in records if r.external_id}
+        ids = list(by_issue)
+        statuses: dict[str, Status] = {}
+        for start in range(0, len(ids), STATUS_BATCH):
+            data = self.client.query(STATES, {"ids": ids[start:start + STATUS_BATCH]})
+            for node in data["issues"]["nodes"]:
+                state_type = (node.get("state") or {}).get("type")
+                if node["id"] in by_issue and state_type in STATE_TYPES:
+                    statuses[by_issue[node["id"]]] = STATE_TYPES[state_type]
+        return statuses
+
+    def _create_once(self, issue_id: str, insight: Insight) -> dict[str, Any]:
+        """issueCreate, looking the id up before every attempt so it never files twice.
+
+        The look-up also covers a run that crashed after Linear created the issue but
+        before docloop stored its record: the re-run finds the issue instead of failing.
+        """
+        last: TransientError | None = None
+        for _ in range(CREATE_ATTEMPTS):
+            found = self.client.query(FIND, {"id": issue_id}).get("issue")
+            if found:
+                log.info("issue %s already exists; not filing it again", issue_id)
+                return dict(found)
+            try:
+                data = self.client.execute(CREATE, {"input": self._input(issue_id, insight)})
+                return dict(data["issueCreate"]["issue"])
+            except TransientError as exc:
+                log.warning("issueCreate %s failed (%s); checking before retrying", issue_id, exc)
+                last = exc
+        assert last is not None
+        raise last
+
+    def _input(self, issue_id: str, insight: Insight) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "id": issue_id, "teamId": self.team_id, "title": insight.title[:250],
+            "description": render_ticket(insight), "priority": priority_for(insight.score),
+        }
+        if self.project_id:
+            fields["projectId"] = self.project_id
+        labels = self._labels()
+        if labels:
+            fields["labelIds"] = labels
+        return fields
+
+    def _labels(self) -> list[str]:
+        if self._label_ids is None:
+            self._label_ids = []
+            if self.label_names:
+                nodes = self.client.query(LABELS, {"names": self.label_names})
+                found = {n["name"]: n["id"] for n in nodes["issueLabels"]["nodes"]}
+                missing = [n for n in self.label_names if n not in found]
+                if missing:
+                    log.warning("Linear labels not found and skipped: %s", ", ".join(missing))
+                self._label_ids = [found[n] for n in self.label_names if n in found]
+        return self._label_ids
+
+    def _reopen(self, issue_id: str) -> None:
+        nodes = self.client.query(UNSTARTED, {"team": self.team_id})["workflowStates"]["nodes"]
+        if not nodes:
+            log.warning("team %s has no unstarted state; issue %s not reopened",
+                        self.team_id, issue_id)
+            return
+        first = min(nodes, key=lambda n: n.get("position", 0))
+        self.client.query(MOVE, {"id": issue_id, "input": {"stateId": first["id"]}})

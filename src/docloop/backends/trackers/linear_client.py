@@ -1,0 +1,109 @@
+"""A small GraphQL client for Linear with typed errors and rate-limit handling.
+
+Linear answers GraphQL errors with HTTP 200 or 400 and an `errors` list whose
+`extensions.code` says what happened (`RATELIMITED`, `AUTHENTICATION_ERROR`,
+…); 429 and `X-RateLimit-*-Remaining: 0` also mean "wait". Personal API keys
+go in the `Authorization` header as they are (no `Bearer`). Queries are
+retried on transient failures; mutations are not retried here — the tracker
+decides, because a create that timed out may have happened.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
+
+from docloop.errors import PermanentError, TransientError
+
+log = logging.getLogger("docloop.linear")
+MAX_WAIT_S = 60.0
+AUTH_CODES = {"AUTHENTICATION_ERROR", "FORBIDDEN", "UNAUTHENTICATED"}
+
+
+class LinearClient:
+    """POSTs GraphQL documents to Linear and returns `data`, or raises a typed error."""
+
+    def __init__(self, http: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.http = http
+        self.sleep = sleep
+
+    def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A read: retried on rate limits, 5xx and timeouts (bounded)."""
+
+        @retry(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(5),
+               wait=self._wait, reraise=True)
+        def attempt() -> dict[str, Any]:
+            return self.execute(document, variables)
+
+        return attempt()
+
+    def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One request, no retry."""
+        try:
+            response = self.http.post("", json={"query": document, "variables": variables or {}})
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"Linear did not answer in time: {exc}") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"cannot reach Linear: {exc}") from None
+        return _data(response)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = getattr(exc, "retry_after", None)
+        seconds = min(MAX_WAIT_S, hinted if hinted is not None else 0.5 * 2 ** state.attempt_number)
+        log.warning("Linear busy (%s); retrying in %.1f s", exc, seconds)
+        return seconds
+
+
+def _data(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code == 401:
+        raise PermanentError("Linear rejected the API key: check LINEAR_API_KEY (a personal "
+                             "API key, sent without 'Bearer')")
+    if response.status_code == 429 or _exhausted(response):
+        raise TransientError("Linear rate limit reached", _reset_after(response))
+    if response.status_code >= 500:
+        raise TransientError(f"Linear answered {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise TransientError(f"Linear sent a non-JSON answer ({response.status_code})") from None
+    errors = body.get("errors") or []
+    if errors:
+        _raise_for(errors, response)
+    data: dict[str, Any] = body.get("data") or {}
+    return data
+
+
+def _raise_for(errors: list[dict[str, Any]], response: httpx.Response) -> None:
+    first = errors[0]
+    code = (first.get("extensions") or {}).get("code", "")
+    message = first.get("message", "GraphQL error")
+    if code == "RATELIMITED":
+        raise TransientError(f"Linear rate limit: {message}", _reset_after(response))
+    if code in AUTH_CODES:
+        raise PermanentError(f"Linear refused the request ({code}): {message}; check "
+                             "LINEAR_API_KEY and that it can access LINEAR_TEAM_ID")
+    raise PermanentError(f"Linear error {code or ''}: {message}".replace("  ", " "))
+
+
+def _exhausted(response: httpx.Response) -> bool:
+    return any(response.headers.get(name) == "0" for name in (
+        "x-ratelimit-requests-remaining", "x-ratelimit-complexity-remaining")) and \
+        response.status_code != 200
+
+
+def _reset_after(response: httpx.Response) -> float | None:
+    """Seconds until the limit resets, from Retry-After or X-RateLimit-*-Reset (epoch ms)."""
+    retry_after = response.headers.get("retry-after")
+    if retry_after and retry_after.replace(".", "", 1).isdigit():
+        return float(retry_after)
+    for name in ("x-ratelimit-requests-reset", "x-ratelimit-complexity-reset"):
+        value = response.headers.get(name)
+        if value and value.isdigit():
+            return max(0.0, int(value) / 1000 - time.time())
+    return None

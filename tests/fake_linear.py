@@ -1,0 +1,172 @@
+"""A fake Linear GraphQL server on 127.0.0.1 for tests and benchmarks.
+
+It speaks the wire format docloop uses (POST JSON `{query, variables}` →
+`{"data": …}` or `{"errors": [{message, extensions: {code}}]}`), checks the
+`Authorization` header, stores issues, comments, attachments and relations,
+and can be told to fail the next requests: `ratelimited` (GraphQL RATELIMITED
+with rate-limit headers), `500`, `slow`, or `drop` (process the request, then
+close the connection without answering — a crash between request and
+response).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+API_KEY = "lin_api_test"
+TEAM = "team-1"
+
+
+class FakeLinear:
+    """State plus fault queue; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.comments: list[dict[str, Any]] = []
+        self.attachments: dict[tuple[str, str], str] = {}
+        self.relations: list[dict[str, Any]] = []
+        self.faults: deque[str] = deque()
+        self.requests: list[str] = []
+        self.labels = {"docs": "label-docs", "community": "label-community"}
+        self.states = [{"id": "state-todo", "name": "Todo", "type": "unstarted", "position": 1},
+                       {"id": "state-backlog", "name": "Backlog", "type": "unstarted",
+                        "position": 0}]
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/graphql"
+
+    def __enter__(self) -> FakeLinear:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def set_state(self, issue_id: str, state_type: str) -> None:
+        self.issues[issue_id]["state"] = {"type": state_type, "name": state_type}
+
+    def resolve(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The `data` for one operation, chosen by its top-level field."""
+        with self._lock:
+            for field, handler in self._fields():
+                if field in query:
+                    return handler(variables)
+        raise KeyError(query)
+
+    def _fields(self) -> list[tuple[str, Any]]:
+        return [("issueCreate", self._create), ("commentCreate", self._comment),
+                ("attachmentLinkURL", self._attach), ("issueLabels", self._labels),
+                ("workflowStates", self._workflow), ("issueUpdate", self._update),
+                ("issueRelationCreate", self._relate), ("issues(", self._issues),
+                ("issue(", self._find)]
+
+    def _create(self, v: dict[str, Any]) -> dict[str, Any]:
+        data = v["input"]
+        if data["id"] in self.issues:
+            raise GraphQLError("Entity already exists", "INVALID_INPUT")
+        number = len(self.issues) + 1
+        issue = {**data, "identifier": f"DOC-{number}", "url": f"https://linear.app/i/{number}",
+                 "state": {"type": "triage", "name": "Triage"}}
+        self.issues[data["id"]] = issue
+        return {"issueCreate": {"success": True, "issue": _public(issue)}}
+
+    def _find(self, v: dict[str, Any]) -> dict[str, Any]:
+        issue = self.issues.get(v["id"])
+        return {"issue": _public(issue) if issue else None}
+
+    def _comment(self, v: dict[str, Any]) -> dict[str, Any]:
+        self.comments.append(v["input"])
+        return {"commentCreate": {"success": True, "comment": {"id": f"c{len(self.comments)}"}}}
+
+    def _attach(self, v: dict[str, Any]) -> dict[str, Any]:
+        self.attachments[(v["issueId"], v["url"])] = v.get("title") or ""
+        return {"attachmentLinkURL": {"success": True}}
+
+    def _labels(self, v: dict[str, Any]) -> dict[str, Any]:
+        nodes = [{"id": i, "name": n} for n, i in self.labels.items() if n in v["names"]]
+        return {"issueLabels": {"nodes": nodes}}
+
+    def _workflow(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"workflowStates": {"nodes": self.states}}
+
+    def _update(self, v: dict[str, Any]) -> dict[str, Any]:
+        state = next(s for s in self.states if s["id"] == v["input"]["stateId"])
+        self.issues[v["id"]]["state"] = {"type": state["type"], "name": state["name"]}
+        return {"issueUpdate": {"success": True}}
+
+    def _relate(self, v: dict[str, Any]) -> dict[str, Any]:
+        self.relations.append(v["input"])
+        return {"issueRelationCreate": {"success": True}}
+
+    def _issues(self, v: dict[str, Any]) -> dict[str, Any]:
+        nodes = [_public(self.issues[i]) for i in v["ids"] if i in self.issues]
+        return {"issues": {"nodes": nodes}}
+
+
+class GraphQLError(Exception):
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _public(issue: dict[str, Any]) -> dict[str, Any]:
+    return {k: issue[k] for k in ("id", "identifier", "url", "state")}
+
+
+def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            fake.requests.append(body["query"])
+            fault = fake.faults.popleft() if fake.faults else None  # "ok" = no fault
+            if self.headers.get("Authorization") != API_KEY:
+                return self._send(400, {"errors": [{"message": "Authentication required",
+                                                    "extensions": {"code":
+                                                                   "AUTHENTICATION_ERROR"}}]})
+            if fault == "500":
+                return self._send(500, {"error": "internal"})
+            if fault == "ratelimited":
+                return self._send(400, {"errors": [{"message": "Rate limit exceeded",
+                                                    "extensions": {"code": "RATELIMITED"}}]},
+                                  {"X-RateLimit-Requests-Remaining": "0", "Retry-After": "0"})
+            if fault == "slow":
+                time.sleep(1.5)
+            try:
+                data = fake.resolve(body["query"], body.get("variables") or {})
+            except GraphQLError as exc:
+                return self._send(200, {"errors": [{"message": str(exc),
+                                                    "extensions": {"code": exc.code}}]})
+            if fault == "drop":
+                self.close_connection = True
+                self.connection.close()
+                return None
+            return self._send(200, {"data": data})
+
+        def _send(self, status: int, payload: dict[str, Any],
+                  headers: dict[str, str] | None = None) -> None:
+            raw = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw)
+
+    return Handler

@@ -1,0 +1,147 @@
+"""The Linear tracker against a fake Linear GraphQL server on loopback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from docloop import db
+from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.backends.trackers.linear import LinearTracker, issue_uuid, priority_for
+from docloop.cli import main
+from docloop.config import load_settings
+from docloop.errors import ConfigError, PermanentError
+from docloop.models import ThreadLink
+from docloop.stages.file import file_insight
+from tests.fake_linear import API_KEY, TEAM, FakeLinear
+from tests.helpers import BASE, insight
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLinear]:
+    with FakeLinear() as server:
+        yield server
+
+
+def _tracker(fake: FakeLinear, key: str = API_KEY, policy: str = "comment",
+             timeout: float = 5.0) -> LinearTracker:
+    env = {"LINEAR_API_KEY": key, "LINEAR_TEAM_ID": TEAM, "DOCLOOP_LINEAR_API_URL": fake.url,
+           "DOCLOOP_LINEAR_LABELS": "docs,missing-label", "LINEAR_PROJECT_ID": "proj-1",
+           "DOCLOOP_LINEAR_REOPEN_POLICY": policy}
+    settings = load_settings(environ=env)
+    http = httpx.Client(base_url=fake.url, timeout=timeout, headers={"Authorization": key})
+    tracker = LinearTracker.from_settings(settings, http=http)
+    tracker.client.sleep = lambda seconds: None
+    return tracker
+
+
+def _threaded():  # type: ignore[no-untyped-def]
+    item = insight()
+    item.threads = [ThreadLink(id="1", name="CORS", url="https://discord.com/channels/1/2/1")]
+    return item
+
+
+def test_issue_ids_are_valid_uuid4_and_stable() -> None:
+    value = uuid.UUID(issue_uuid("DL-abc"))
+    assert value.version == 4 and value.variant == uuid.RFC_4122
+    assert issue_uuid("DL-abc") == str(value) != issue_uuid("DL-abd")
+    assert [priority_for(s) for s in (12, 7, 2)] == [2, 3, 4]
+
+
+def test_create_files_issue_with_team_project_labels_and_thread_links(fake: FakeLinear) -> None:
+    filed = _tracker(fake).create("DL-1", _threaded())
+    issue = fake.issues[issue_uuid("DL-1")]
+    assert filed.external_id == issue_uuid("DL-1") and filed.identifier == "DOC-1"
+    assert issue["teamId"] == TEAM and issue["projectId"] == "proj-1"
+    assert issue["labelIds"] == ["label-docs"]  # the unknown label is skipped with a warning
+    assert "What users said" in issue["description"]
+    assert (issue["id"], "https://discord.com/channels/1/2/1") in fake.attachments
+
+
+def test_crash_between_request_and_response_never_files_twice(fake: FakeLinear) -> None:
+    tracker = _tracker(fake)
+    tracker._labels()  # resolved up front so the fault hits the create itself
+    fake.faults.extend(["ok", "drop"])  # the look-up answers; issueCreate is dropped
+    filed = tracker.create("DL-1", _threaded())
+    assert len(fake.issues) == 1 and filed.external_id == issue_uuid("DL-1")
+    assert sum("issueCreate" in q for q in fake.requests) == 1
+    again = _tracker(fake).create("DL-1", _threaded())  # a re-run after the crash
+    assert again.external_id == filed.external_id and len(fake.issues) == 1
+
+
+def test_rate_limits_and_server_errors_are_retried(fake: FakeLinear) -> None:
+    fake.faults.extend(["ratelimited", "500"])
+    _tracker(fake).create("DL-1", insight())
+    assert len(fake.issues) == 1
+
+
+def test_timeouts_are_retried_after_checking(fake: FakeLinear) -> None:
+    fake.faults.append("slow")
+    _tracker(fake, timeout=0.5).create("DL-1", insight())
+    assert len(fake.issues) == 1
+
+
+def test_bad_key_is_a_clear_permanent_error(fake: FakeLinear) -> None:
+    with pytest.raises(PermanentError, match="LINEAR_API_KEY"):
+        _tracker(fake, key="wrong").create("DL-1", insight())
+    assert fake.issues == {}
+
+
+def test_missing_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="LINEAR_API_KEY"):
+        LinearTracker.from_settings(load_settings(environ={"LINEAR_TEAM_ID": "t"}))
+    with pytest.raises(ConfigError, match="LINEAR_TEAM_ID"):
+        LinearTracker.from_settings(load_settings(environ={"LINEAR_API_KEY": "k"}))
+
+
+def test_recurring_insight_comments_instead_of_filing(fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    first = file_insight(insight(), tracker, records, BASE)
+    grown = insight(conversations=("1", "2", "3"), messages=("1", "2", "3"),
+                    quotes=("a", "b", "it still fails"))
+    second = file_insight(grown, tracker, records, BASE)
+    assert (first.action, second.action) == ("created", "updated")
+    assert len(fake.issues) == 1 and len(fake.comments) == 1
+    assert "it still fails" in fake.comments[0]["body"]
+    assert file_insight(grown, tracker, records, BASE).action == "unchanged"
+    assert len(fake.comments) == 1
+
+
+@pytest.mark.parametrize(("policy", "issues", "state"), [
+    ("comment", 1, "triage"), ("reopen", 1, "unstarted"), ("new-linked-issue", 2, "triage")])
+def test_regression_policies(fake: FakeLinear, policy: str, issues: int, state: str) -> None:
+    tracker, records = _tracker(fake, policy=policy), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    records.set_status(ref.id, "done", BASE, "linear-webhook")
+    back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                        tracker, records, BASE)
+    assert len(fake.issues) == issues
+    assert fake.issues[issue_uuid(ref.id)]["state"]["type"] == state
+    if policy == "new-linked-issue":
+        assert back.action == "created" and fake.relations[0]["type"] == "related"
+        assert fake.relations[0]["relatedIssueId"] == issue_uuid(ref.id)
+    else:
+        assert back.status == "regressed" and len(fake.comments) == 1
+        assert fake.comments[0]["body"].startswith("**Regression:**")
+
+
+def test_tickets_sync_pulls_states(fake: FakeLinear, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url, "DOCLOOP_TRACKER": "linear"}.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    records = SQLiteRecordStore(db.connect(settings.db_path))
+    ref = file_insight(insight(), LinearTracker.from_settings(settings), records, BASE)
+    fake.set_state(issue_uuid(ref.id), "started")
+    result = CliRunner().invoke(main, ["tickets", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.output
+    record = records.get(ref.id)
+    assert record is not None and record.status == "in_progress"
+    assert record.history[-1].source == "linear-sync"
