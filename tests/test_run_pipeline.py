@@ -198,3 +198,11 @@ def test_relative_home_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     [filed] = [i for i in report["insights"] if i["ticket"]]
     assert filed["ticket"]["url"].startswith("file:///")
     assert (tmp_path / ".docloop-rel" / "outbox" / f"{filed['ticket']['id']}.md").is_file()
+
+
+def test_config_errors_create_no_database(tmp_path: Path) -> None:
+    for args in (["run"], ["run", "--source", "slack:1"],
+                 ["run", "--source", f"discord-export:{tmp_path / 'none'}"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+    assert not (Path.cwd() / "home" / "docloop.db").exists()

@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
-from docloop.errors import BackendError, StageError
+from docloop.errors import BackendError, ConfigError, StageError
 from docloop.models import Insight, RunReport
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs
-from docloop.stages.ingest import ingest, parse_since
+from docloop.stages.ingest import NO_SOURCES, ingest, parse_since
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -46,6 +47,7 @@ class RunOptions:
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))
+    _check_sources(settings)
     with _database(settings, options.dry_run) as conn:
         log.info("ingest - reading %d source(s)", len(settings.sources))
         ingested = ingest(settings, conn, options.since)
@@ -66,6 +68,14 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.warnings.extend(analyzer.warnings)
     report.finished_at = datetime.now(UTC)
     return report
+
+
+def _check_sources(settings: Settings) -> None:
+    """Bad or missing source specs fail before the database is even created."""
+    if not settings.sources:
+        raise ConfigError(NO_SOURCES)
+    for spec in settings.sources:
+        parse_source(spec, settings)
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:

@@ -266,8 +266,10 @@ class ExportSource(Source):
 
     @classmethod
     def from_spec(cls, kind: str, value: str, settings: Settings) -> ExportSource:
-        """`discord-export:PATH`; the path is checked when the source is read."""
-        return cls(Path(value).expanduser(), f"{kind}:{value}")
+        """`discord-export:PATH`; a missing path fails here, the files when they are read."""
+        path = Path(value).expanduser()
+        export_files(path)
+        return cls(path, f"{kind}:{value}")
 
     def batches(self, since: datetime | None, watermarks: Mapping[str, str]) -> Iterator[Batch]:
         """One batch per channel or thread, all files validated first."""
