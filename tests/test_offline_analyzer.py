@@ -85,3 +85,15 @@ def test_posts_in_broadcast_channels_are_not_problems() -> None:
     conversation = conv("600", msg("600", "a", "Welcome! Where do I ask questions? Read #rules."))
     conversation.channel_name = "announcements"
     assert OfflineAnalyzer().extract([conversation]) == []
+
+
+def test_the_first_substantial_answer_is_kept_as_context() -> None:
+    conversation = conv(
+        "700",
+        msg("700", "a", "where do I open my database pool so it closes on shutdown?"),
+        msg("701", "b", "ok", 1),
+        msg("702", "c", "use the lifespan handler: open the pool before yield, close it after", 2),
+    )
+    [problem] = OfflineAnalyzer().extract([conversation])
+    assert problem.context.startswith("use the lifespan handler")
+    assert "lifespan" not in problem.text  # the answer places the problem; it is not the problem

@@ -87,6 +87,10 @@ class Problem(BaseModel):
     author_ids: list[str] = Field(default_factory=list)
     timestamp: datetime
     signals: list[str] = Field(default_factory=list)
+    #: the first substantial reply by someone else (usually the answer); it names the
+    #: concept behind differently-worded questions, so it helps place the problem among
+    #: others, but it is never shown as the problem
+    context: str = ""
 
 
 class DocChunk(BaseModel):

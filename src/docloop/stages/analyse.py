@@ -62,7 +62,7 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     problems = analyzer.extract(conversations)
     log.info("cluster - %d problem(s)", len(problems))
     embedder = open_embedder(settings, conn)
-    vectors = (embedder.embed([p.text for p in problems]) if problems
+    vectors = (embedder.embed([embedding_text(p) for p in problems]) if problems
                else np.zeros((0, embedder.dim), dtype=np.float32))
     store = InsightStore(conn)
     clusters = cluster_problems(problems, vectors, store.clusters(), store.members())
@@ -80,6 +80,11 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     return AnalysisResult(problems, vectors, clusters, insights,
                           centroids={c.id: c.centroid for c in clusters},
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
+
+
+def embedding_text(problem: Problem) -> str:
+    """What places a problem among others: its text plus the answer it got, if any."""
+    return f"{problem.text} {problem.context}".strip()
 
 
 def _significant(insight: Insight, min_conversations: int) -> bool:

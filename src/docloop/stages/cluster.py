@@ -4,7 +4,8 @@ Input: `Problem`s and their embeddings; stored identities (`InsightStore`).
 Output: `Cluster`s (fingerprint, centroid, member problems).
 
 Algorithm (chosen by measurement in `benchmarks/quality_bench.py`, against the
-seed's DBSCAN): problems seen in an earlier run keep their insight. New
+seed's DBSCAN; the threshold 0.45 was picked on the two labelled sets, where
+0.40-0.50 all beat the seed by a wide margin): problems seen in an earlier run keep their insight. New
 problems, oldest first, join the nearest centroid — stored or new — when the
 cosine similarity reaches `threshold`, else start a cluster; then every new
 problem is re-assigned to its best centroid for a few rounds (a k-means
@@ -25,7 +26,7 @@ import numpy as np
 from docloop.models import Problem
 from docloop.storage.insights import StoredCluster
 
-DEFAULT_THRESHOLD = 0.40
+DEFAULT_THRESHOLD = 0.45
 DEFAULT_MERGE = 0.80
 REFINE_ROUNDS = 3
 

@@ -20,7 +20,7 @@ from docloop.backends.analyzers.offline_suggest import offline_suggestion
 from docloop.backends.analyzers.signals import MessageSignals, analyse_message
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
-from docloop.text import sentences, truncate
+from docloop.text import content_words, sentences, truncate
 
 #: channels whose posts are broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
@@ -28,6 +28,7 @@ BROADCAST_CHANNELS = re.compile(
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
+ANSWER_LIMIT = 150
 
 
 class OfflineAnalyzer(Analyzer):
@@ -71,7 +72,16 @@ class OfflineAnalyzer(Analyzer):
             author_ids=sorted(affected),
             timestamp=carrying[0][0].timestamp,
             signals=sorted({label for _, s in carrying for label in s.labels()}),
+            context=_answer(texts, asker),
         )
+
+
+def _answer(messages: list[Message], asker: str) -> str:
+    """The first reply by someone else with some substance (the likely answer)."""
+    for message in messages:
+        if message.author_id != asker and len(content_words(message.content)) >= 5:
+            return truncate(message.content, ANSWER_LIMIT)
+    return ""
 
 
 def _problem_id(conversation_id: str) -> str:
