@@ -170,3 +170,12 @@ def test_no_input_gives_a_5xx_or_an_unsigned_change(home: Path, body: bytes, sig
     assert response.status_code < 500
     if not sign:
         assert _status(home) == before
+
+
+def test_serve_refuses_to_start_without_a_secret(home: Path) -> None:
+    from click.testing import CliRunner
+
+    from docloop.cli import main
+
+    result = CliRunner().invoke(main, ["serve"], env={"DOCLOOP_HOME": str(home)})
+    assert result.exit_code == 2 and "LINEAR_WEBHOOK_SECRET" in result.output

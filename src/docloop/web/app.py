@@ -22,7 +22,7 @@ from typing import Any
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.config import Settings
-from docloop.errors import MissingDependencyError
+from docloop.errors import ConfigError, MissingDependencyError
 from docloop.stages.webhooks import apply_linear_webhook
 
 try:
@@ -62,11 +62,14 @@ def create_app(settings: Settings, now: Callable[[], datetime] | None = None) ->
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Run the app under uvicorn until interrupted."""
+    """Run the app under uvicorn until interrupted (refuses to start without a secret)."""
     try:
         import uvicorn
     except ImportError:
         raise MissingDependencyError("web", "web") from None
+    if settings.linear_webhook_secret is None:
+        raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
+                          "before `docloop serve`: unsigned webhooks are never accepted")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
