@@ -5,8 +5,8 @@ Output: `Cluster`s (fingerprint, centroid, member problems).
 
 Algorithm (chosen by measurement in `benchmarks/quality_bench.py`, against the
 seed's DBSCAN; the threshold 0.45 was picked on the two labelled sets, where
-0.40-0.50 all beat the seed by a wide margin): problems seen in an earlier run keep their insight. New
-problems, oldest first, join the nearest centroid — stored or new — when the
+0.40-0.50 all beat the seed by a wide margin): problems seen in an earlier run
+keep their insight. New problems, oldest first, join the nearest centroid — stored or new — when the
 cosine similarity reaches `threshold`, else start a cluster; then every new
 problem is re-assigned to its best centroid for a few rounds (a k-means
 refinement with a variable k), and new clusters whose centroids are closer
