@@ -88,13 +88,13 @@ class _Receiver:
             key = delivery or hashlib.sha256(body).hexdigest()
             result = await run_in_threadpool(self._apply, key, payload)
         except Rejected as exc:
-            log.warning("webhook rejected status=%s delivery=%s reason=%s", exc.status,
+            log.warning("webhook rejected status=%s delivery=%r reason=%s", exc.status,
                         delivery or "-", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         except Exception:  # a server-side fault (e.g. the database), never the input's
-            log.exception("webhook failed delivery=%s; Linear will retry", delivery or "-")
+            log.exception("webhook failed delivery=%r; Linear will retry", delivery or "-")
             return JSONResponse({"error": "temporary failure, retry later"}, status_code=503)
-        log.info("webhook delivery=%s type=%s action=%s outcome=%s ticket=%s reason=%s",
+        log.info("webhook delivery=%r type=%r action=%r outcome=%s ticket=%s reason=%s",
                  delivery or "-", payload.get("type"), payload.get("action"), result["status"],
                  result.get("ticket") or "-", result.get("reason", ""))
         return JSONResponse(result)
