@@ -143,14 +143,16 @@ def test_done_ticket_that_comes_back_is_a_regression(tmp_path: Path) -> None:
                     for m in json.loads(f.read_text(encoding="utf-8"))["messages"])
     _week_one(tmp_path / "week1", stamps[len(stamps) * 2 // 3])
     first = _run(tmp_path / "week1", tmp_path / "one.json")
+    outbox = Path.cwd() / "home" / "outbox"
     for insight in first["insights"]:
         result = _invoke("tickets", "set-status", insight["ticket"]["id"], "done")
         assert result.exit_code == 0
+        ticket = (outbox / f"{insight['ticket']['id']}.md").read_text(encoding="utf-8")
+        assert "**Status:** done" in ticket and "**Status:** open" not in ticket
     second = _run(EXAMPLE / "discord", tmp_path / "two.json")
     statuses = {i["ticket"]["status"] for i in second["insights"] if i["ticket"]["action"] ==
                 "updated"}
     assert statuses == {"regressed"}
-    outbox = Path.cwd() / "home" / "outbox"
     regressed = [i for i in second["insights"] if i["ticket"]["status"] == "regressed"]
     text = (outbox / f"{regressed[0]['ticket']['id']}.md").read_text(encoding="utf-8")
     assert "**Status:** regressed" in text

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from docloop.files import write_atomic
 from docloop.models import Insight, RunReport
 
 #: insight fields kept out of the JSON report (internal or personal)
@@ -33,13 +32,13 @@ def write_json_report(report: RunReport, path: Path) -> None:
     if str(path) == "-":
         sys.stdout.write(text)
         return
-    _atomic_write(path, text)
+    write_atomic(path, text)
 
 
 def save_markdown_report(report: RunReport, reports_dir: Path) -> Path:
     """Keep a readable copy of the run under DOCLOOP_HOME/reports/."""
     path = reports_dir / f"{report.run_id}.md"
-    _atomic_write(path, render_markdown(report))
+    write_atomic(path, render_markdown(report))
     return path
 
 
@@ -98,10 +97,3 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
     for line in report.errors:
         console.print(f"[red]error:[/red] {line}")
 
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

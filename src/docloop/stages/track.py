@@ -21,6 +21,7 @@ from docloop import db, registry
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.config import Settings
 from docloop.errors import InputError
+from docloop.files import write_atomic
 from docloop.models import STATUSES, Status, TicketRecord
 
 FINISHED = ("done", "canceled")
@@ -100,5 +101,4 @@ def _update_outbox(settings: Settings, ticket_id: str, status: str) -> None:
     path = settings.outbox_dir / f"{ticket_id}.md"
     if path.is_file():
         text = path.read_text(encoding="utf-8")
-        path.write_text(_STATUS_LINE.sub(f"**Status:** {status}", text, count=1),
-                        encoding="utf-8")
+        write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))

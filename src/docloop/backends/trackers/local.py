@@ -9,14 +9,13 @@ kept. The `**Status:** …` line is what `docloop tickets set-status` edits.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
 from docloop.config import Settings
+from docloop.files import write_atomic
 from docloop.models import Insight, Status, TicketRecord
 from docloop.ticket_text import render_ticket, render_update
 
@@ -64,8 +63,4 @@ class LocalTracker(Tracker):
         return tail
 
     def _write(self, ticket_id: str, text: str) -> None:
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.outbox, prefix=".tmp-", suffix=".md")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, self.path(ticket_id))
+        write_atomic(self.path(ticket_id), text)
