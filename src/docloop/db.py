@@ -24,20 +24,20 @@ def connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
-    conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER)"
-    )
-    return conn
+    return _prepare(conn)
 
 
 def memory() -> sqlite3.Connection:
     """An in-memory database with the same setup (for dry runs and tests)."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
+    return _prepare(sqlite3.connect(":memory:", isolation_level=None))
+
+
+def _prepare(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """Row access by name, foreign keys on, and the migrations ledger."""
     conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER)"
     )

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -39,9 +40,13 @@ class AnalysisResult:
     vectors: np.ndarray
     clusters: list[Cluster]
     insights: list[Insight]
-    centroids: dict[str, np.ndarray] = field(default_factory=dict)
     embedded: int = 0
     embedding_cache_hits: int = 0
+
+    @cached_property
+    def centroids(self) -> dict[str, np.ndarray]:
+        """Insight id -> centroid (the match stage's query vector)."""
+        return {c.id: c.centroid for c in self.clusters}
 
     def save(self, conn: sqlite3.Connection) -> None:
         """Persist insight identities (so next run keeps them) and their latest state."""
@@ -69,16 +74,11 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     messages = {m.id: m for m in window}
     reference = max((m.timestamp for m in window), default=None)
     idf = document_frequencies(problems)
-    insights = []
-    for cluster in clusters:
-        if reference is None:
-            break
-        insight = build_insight(cluster, problems, vectors, messages, reference, idf)
-        if _significant(insight, settings.min_conversations):
-            insights.append(insight)
-    insights.sort(key=lambda i: (-i.score, i.id))
+    described = ([build_insight(c, problems, vectors, messages, reference, idf)
+                  for c in clusters] if reference is not None else [])
+    insights = sorted((i for i in described if _significant(i, settings.min_conversations)),
+                      key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
-                          centroids={c.id: c.centroid for c in clusters},
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
 
 

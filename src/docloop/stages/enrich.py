@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from docloop.backends.analyzers.base import Analyzer
 from docloop.config import Settings
-from docloop.models import Insight
+from docloop.models import DocChunk, Insight
 from docloop.stages.match import match_insight
 
 if TYPE_CHECKING:
@@ -42,10 +42,10 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
     wanted = set(insight.problem_ids)
     problems = [p for p in analysis.problems if p.id in wanted]
     insight.title, insight.summary = analyzer.label(insight, problems)
-    chunks, source = [], None
+    chunks: list[DocChunk] = []
+    source = None
     if docs is not None:
-        insight.doc = match_insight(insight, analysis.centroids[insight.id], docs)
+        insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs)
         if insight.doc.path:
-            chunks = docs.page_chunks(insight.doc.path)
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

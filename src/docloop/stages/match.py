@@ -47,12 +47,17 @@ def insight_query(insight: Insight) -> str:
     return truncate(" ".join(dict.fromkeys(p for p in parts if p)), 1000)
 
 
-def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch) -> DocMatch:
-    """Find the page and section, and decide the verdict."""
+def match_insight(insight: Insight, centroid: np.ndarray,
+                  index: VectorSearch) -> tuple[DocMatch, list[DocChunk]]:
+    """Find the page and section, and decide the verdict.
+
+    Returns the match and the matched page's chunks (read once here, reused by suggest;
+    empty when no page covers the insight).
+    """
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
     if not hits or hits[0].similarity < MISSING:
         return DocMatch(verdict="missing", score=hits[0].similarity if hits else 0.0,
-                        alternatives=hits[:3])
+                        alternatives=hits[:3]), []
     best = hits[0]
     chunks = index.page_chunks(best.path)
     coverage = term_coverage(insight, chunks)
@@ -62,7 +67,7 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch) -
         path=best.path, url=_section_url(best), heading=best.heading, anchor=best.anchor,
         score=round(best.similarity, 4), verdict=verdict, passage=truncate(best.text, 400),
         alternatives=hits[1:4],
-    )
+    ), chunks
 
 
 def term_coverage(insight: Insight, chunks: list[DocChunk]) -> float:
