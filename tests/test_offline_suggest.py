@@ -59,3 +59,13 @@ def test_partial_verdict_proposes_a_new_section() -> None:
     suggestion = offline_suggestion(insight(verdict="partial"), _chunks(), PAGE)
     assert suggestion.kind == "new-section"
     assert suggestion.patch is not None and apply_patch(PAGE, suggestion.patch)
+
+
+def test_patch_finds_a_section_whose_heading_has_inline_code() -> None:
+    page = "# Keys\n\n## How `tp` finds the key\n\nIn this order.\n\n## Rotating keys\n\nText.\n"
+    item = insight(heading="How tp finds the key")  # the index stores headings without markup
+    suggestion = offline_suggestion(item, _chunks(), page)
+    assert suggestion.patch is not None
+    after = apply_patch(page, suggestion.patch)
+    assert after.index("In this order.") < after.index("How do I allow") < after.index(
+        "## Rotating keys")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +209,30 @@ def test_config_errors_create_no_database(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 2, result.output
     assert not (Path.cwd() / "home" / "docloop.db").exists()
+
+
+def test_json_to_stdout_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
+    _index()
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                       "--since", "all", "--json", "-", "--tracker", "none"])
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)  # the summary table went to stderr
+    assert report["insights"] and "docloop run" in result.stderr
+
+
+def test_since_days_setting_sets_the_window(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    _index()
+    monkeypatch.setenv("DOCLOOP_SINCE_DAYS", "1")
+    narrow = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                       "--json", str(tmp_path / "narrow.json")])
+    assert narrow.exit_code == 0, narrow.output
+    wide = _run(EXAMPLE / "discord", tmp_path / "wide.json")  # an explicit --since all wins
+    stamps = [m["timestamp"] for f in (EXAMPLE / "discord").glob("*.json")
+              for m in json.loads(f.read_text(encoding="utf-8"))["messages"]]
+    newest = max(datetime.fromisoformat(s) for s in stamps)
+    expected = 0 if datetime.now(UTC) - newest > timedelta(days=1) else None
+    narrow_report = json.loads((tmp_path / "narrow.json").read_text(encoding="utf-8"))
+    assert narrow_report["stats"]["window_messages"] < wide["stats"]["window_messages"]
+    if expected is not None:
+        assert narrow_report["stats"]["window_messages"] == expected

@@ -64,7 +64,7 @@ def _data(response: httpx.Response) -> dict[str, Any]:
     if response.status_code == 401:
         raise PermanentError("Linear rejected the API key: check LINEAR_API_KEY (a personal "
                              "API key, sent without 'Bearer')")
-    if response.status_code == 429 or _exhausted(response):
+    if response.status_code == 429 or _refused_for_budget(response):
         raise TransientError("Linear rate limit reached", _reset_after(response))
     if response.status_code >= 500:
         raise TransientError(f"Linear answered {response.status_code}")
@@ -91,10 +91,12 @@ def _raise_for(errors: list[dict[str, Any]], response: httpx.Response) -> None:
     raise PermanentError(f"Linear error {code or ''}: {message}".replace("  ", " "))
 
 
-def _exhausted(response: httpx.Response) -> bool:
-    return any(response.headers.get(name) == "0" for name in (
-        "x-ratelimit-requests-remaining", "x-ratelimit-complexity-remaining")) and \
-        response.status_code != 200
+def _refused_for_budget(response: httpx.Response) -> bool:
+    """A refusal (not 200) sent while a request or complexity budget is spent."""
+    if response.status_code == 200:
+        return False
+    return "0" in (response.headers.get("x-ratelimit-requests-remaining"),
+                   response.headers.get("x-ratelimit-complexity-remaining"))
 
 
 def _reset_after(response: httpx.Response) -> float | None:
