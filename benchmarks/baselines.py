@@ -54,7 +54,7 @@ class SeedDocs:
         self.paths: list[str] = []
         texts: list[str] = []
         for rel, body in pages:
-            for start in range(0, max(1, len(body)), SEED_CHUNK_CHARS):
+            for start in range(0, len(body), SEED_CHUNK_CHARS):
                 self.paths.append(rel)
                 texts.append(body[start:start + SEED_CHUNK_CHARS])
         self.matrix = embedder.embed(texts)

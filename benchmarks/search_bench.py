@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from docloop import db
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.config import Settings
@@ -22,12 +20,15 @@ from docloop.docs.loader import load_pages
 from docloop.stages.index_docs import index_docs, open_index
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from baselines import SeedDocs  # noqa: E402  (a sibling module, not a package)
+
 CORPUS = HERE.parent.parent / "shared" / "corpora" / "fastapi-docs"
 QUESTIONS = HERE / "data" / "fastapi_search.jsonl"
 RESULT = HERE / "results" / "search_bench.md"
 COMMAND = "PYTHONPATH=src python benchmarks/search_bench.py"
 EXCLUDES = ["SOURCE.md"]  # the corpus' provenance note, not a docs page
-BASELINE_CHARS = 1000
 
 Ranker = Callable[[Sequence[str]], list[list[str]]]
 
@@ -56,19 +57,11 @@ def docloop_ranker(index: SQLiteDocsIndex) -> Ranker:
 
 def baseline_ranker(index: SQLiteDocsIndex, root: Path) -> Ranker:
     """Seed-style: fixed 1,000-character chunks, pages ranked by their chunks' cosine."""
-    paths, texts = [], []
-    for page in load_pages(root, None, EXCLUDES):
-        for start in range(0, len(page.source), BASELINE_CHARS):
-            paths.append(page.path)
-            texts.append(page.source[start : start + BASELINE_CHARS])
-    matrix = index.embedder.embed(texts)
+    seed = SeedDocs([(p.path, p.source) for p in load_pages(root, None, EXCLUDES)],
+                    index.embedder)
 
     def rank(queries: Sequence[str]) -> list[list[str]]:
-        out = []
-        for vector in index.embedder.embed(list(queries)):
-            order = np.argsort(-(matrix @ vector))
-            out.append(list(dict.fromkeys(paths[int(i)] for i in order))[:10])
-        return out
+        return [seed.top_pages(vector, 10) for vector in index.embedder.embed(list(queries))]
     return rank
 
 
