@@ -48,6 +48,11 @@ class AnalysisResult:
         """Insight id -> centroid (the match stage's query vector)."""
         return {c.id: c.centroid for c in self.clusters}
 
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Problem id -> its row in `problems` and `vectors`."""
+        return {p.id: i for i, p in enumerate(self.problems)}
+
     def save(self, conn: sqlite3.Connection) -> None:
         """Persist insight identities (so next run keeps them) and their latest state."""
         store = InsightStore(conn)

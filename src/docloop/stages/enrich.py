@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from docloop.backends.analyzers.base import Analyzer
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight
-from docloop.stages.match import match_insight
+from docloop.stages.analyse import embedding_text
+from docloop.stages.match import MAX_VOTERS, match_insight
 
 if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
@@ -39,13 +40,16 @@ def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex |
 def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
                    docs: SQLiteDocsIndex | None) -> None:
     """Fill in title/summary, doc match and suggestion, in place."""
-    wanted = set(insight.problem_ids)
-    problems = [p for p in analysis.problems if p.id in wanted]
+    members = [analysis.position[pid] for pid in insight.problem_ids]
+    problems = [analysis.problems[i] for i in members]
     insight.title, insight.summary = analyzer.label(insight, problems)
     chunks: list[DocChunk] = []
     source = None
     if docs is not None:
-        insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs)
+        evidence = [(embedding_text(analysis.problems[i]), analysis.vectors[i])
+                    for i in members[:MAX_VOTERS]]
+        insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
+                                            evidence)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

@@ -172,6 +172,14 @@ class SQLiteDocsIndex(DocsIndex):
         rows = self.conn.execute("SELECT * FROM docs_chunks WHERE path = ? ORDER BY ord", (path,))
         return [_chunk_from_row(row) for row in rows]
 
+    def page_similarity(self, path: str, vector: np.ndarray) -> float:
+        """Best cosine between `vector` and any chunk of the page (0.0 if the page is unknown)."""
+        matrix = self._load_matrix()
+        rows = [i for i, p in enumerate(matrix.paths) if p == path]
+        if not rows:
+            return 0.0
+        return float((matrix.vectors[rows] @ np.asarray(vector, dtype=np.float32)).max())
+
     def page_source(self, path: str) -> str | None:
         row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()
         return None if row is None else str(row[0])

@@ -1,0 +1,109 @@
+"""Page choice and verdicts of the match stage, against a scripted index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from docloop.models import DocChunk, Insight, PageHit, Quote
+from docloop.stages.match import COVERED, MISSING, match_insight, vote_pages
+
+CENTROID = np.array([1.0, 0.0], dtype=np.float32)
+
+
+def hit(path: str, score: float, similarity: float = 0.6, heading: str = "Intro") -> PageHit:
+    return PageHit(path=path, url=f"https://docs.example/{path}", heading=heading,
+                   anchor=heading.lower(), score=score, similarity=similarity,
+                   text=f"{path} {heading} text")
+
+
+class ScriptedIndex:
+    """Returns scripted hits per query text; page similarity and chunks per path."""
+
+    def __init__(self, results: dict[str, list[PageHit]], similarity: dict[str, float],
+                 page_text: str = "cors origins credentials") -> None:
+        self.results = results
+        self.similarity = similarity
+        self.page_text = page_text
+        self.queries: list[str] = []
+
+    def search_vector(self, text: str, vector: np.ndarray, top_k: int) -> list[PageHit]:
+        self.queries.append(text)
+        for key, hits in self.results.items():
+            if key in text:
+                return hits[:top_k]
+        return []
+
+    def page_chunks(self, path: str) -> list[DocChunk]:
+        return [DocChunk(id=f"{path}#0", path=path, url=f"https://docs.example/{path}",
+                         title=path, heading="Intro", text=self.page_text)]
+
+    def page_similarity(self, path: str, vector: np.ndarray) -> float:
+        return self.similarity.get(path, 0.0)
+
+
+def an_insight() -> Insight:
+    return Insight(id="ins_a", title="combined question", summary="",
+                   questions=["combined question"])
+
+
+def test_without_members_the_combined_query_picks_the_page() -> None:
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9), hit("b.md", 0.8)]},
+                          {"a.md": 0.7, "b.md": 0.6})
+    match, chunks = match_insight(an_insight(), CENTROID, index)
+    assert match.path == "a.md"
+    assert [h.path for h in match.alternatives] == ["b.md"]
+    assert chunks and chunks[0].path == "a.md"
+
+
+def test_members_that_agree_outvote_the_combined_query() -> None:
+    index = ScriptedIndex({
+        "combined": [hit("drift.md", 0.95), hit("right.md", 0.7)],
+        "member one": [hit("right.md", 0.9, heading="Bearer"), hit("drift.md", 0.5)],
+        "member two": [hit("right.md", 0.8, heading="Expiry"), hit("other.md", 0.7)],
+    }, {"right.md": 0.7, "drift.md": 0.8})
+    evidence = [("member one", CENTROID), ("member two", CENTROID)]
+    match, _ = match_insight(an_insight(), CENTROID, index, evidence)
+    assert match.path == "right.md"
+    assert match.heading == "Bearer"  # the section that scored best for any member
+    assert match.score == 0.7  # the centroid's similarity to the chosen page, not drift.md's
+    assert [h.path for h in match.alternatives] == ["other.md", "drift.md"]
+
+
+def test_vote_totals_sum_member_scores_and_keep_the_best_section() -> None:
+    index = ScriptedIndex({
+        "one": [hit("x.md", 0.5, heading="Low"), hit("y.md", 0.6)],
+        "two": [hit("x.md", 0.9, heading="High")],
+    }, {})
+    ranked = vote_pages([("one", CENTROID), ("two", CENTROID)], index)
+    assert [(h.path, h.score, h.heading) for h in ranked] == [
+        ("x.md", 1.4, "High"), ("y.md", 0.6, "Intro")]
+
+
+def test_missing_is_decided_on_the_whole_insight_before_any_vote() -> None:
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=MISSING - 0.01)],
+                           "member": [hit("a.md", 0.9)]}, {"a.md": 0.9})
+    match, chunks = match_insight(an_insight(), CENTROID, index, [("member", CENTROID)])
+    assert match.verdict == "missing" and match.path is None and chunks == []
+    assert [h.path for h in match.alternatives] == ["a.md"]
+    assert index.queries == ["combined question"]  # members never searched
+
+
+def test_verdict_uses_the_centroid_similarity_of_the_chosen_page() -> None:
+    results = {"combined": [hit("a.md", 0.9)], "member": [hit("a.md", 0.9)]}
+    close = ScriptedIndex(results, {"a.md": COVERED + 0.01}, page_text="combined question")
+    far = ScriptedIndex(results, {"a.md": COVERED - 0.01}, page_text="combined question")
+    assert match_insight(an_insight(), CENTROID, close, [("member", CENTROID)])[0].verdict \
+        == "covered"
+    assert match_insight(an_insight(), CENTROID, far, [("member", CENTROID)])[0].verdict \
+        == "partial"
+
+
+def test_close_page_that_lacks_the_users_terms_is_partial() -> None:
+    asked = an_insight()
+    asked.quotes = [Quote(message_id="1", author="u",
+                          text="`allow_credentials` with `CORSMiddleware`")]
+    results = {"combined": [hit("a.md", 0.9)]}
+    lacking = ScriptedIndex(results, {"a.md": 0.9}, page_text="nothing relevant here")
+    having = ScriptedIndex(results, {"a.md": 0.9}, page_text="allow_credentials CORSMiddleware")
+    assert match_insight(asked, CENTROID, lacking)[0].verdict == "partial"
+    assert match_insight(asked, CENTROID, having)[0].verdict == "covered"
