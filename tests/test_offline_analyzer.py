@@ -81,6 +81,27 @@ def test_thread_title_becomes_the_problem_title() -> None:
     assert problem.text.startswith("Webhook signature never validates")
 
 
+def test_a_question_that_points_back_is_led_by_the_opening_sentence() -> None:
+    text = "my GET /users/1 returns the hashed_password field. how do I stop leaking that?"
+    [problem] = OfflineAnalyzer().extract([conv("510", msg("510", "a", text))])
+    assert problem.title == ("my GET /users/1 returns the hashed_password field — "
+                             "how do I stop leaking that?")
+
+
+def test_a_self_contained_question_is_the_title_alone() -> None:
+    text = "new to fastapi. how do I set the allowed origins for CORS?"
+    [problem] = OfflineAnalyzer().extract([conv("520", msg("520", "a", text))])
+    assert problem.title == "how do I set the allowed origins for CORS?"
+
+
+def test_long_titles_are_cut_at_a_word_with_a_mark() -> None:
+    text = ("our video transcode jobs of about twenty minutes each sometimes produce two "
+            "output files in the bucket. how can that happen if it only succeeded once?")
+    [problem] = OfflineAnalyzer().extract([conv("530", msg("530", "a", text))])
+    assert problem.title.startswith("our video transcode jobs")
+    assert problem.title.endswith("…") and len(problem.title) <= 120
+
+
 def test_posts_in_broadcast_channels_are_not_problems() -> None:
     conversation = conv("600", msg("600", "a", "Welcome! Where do I ask questions? Read #rules."))
     conversation.channel_name = "announcements"

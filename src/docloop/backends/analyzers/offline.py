@@ -25,6 +25,9 @@ from docloop.text import content_words, sentences, truncate
 #: channels whose posts are broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
     r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
+#: pronouns that make a question lean on the sentence before it
+REFERS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
+TITLE_LIMIT = 120
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
@@ -93,12 +96,25 @@ def _problem_title(
 ) -> str:
     """A headline: the thread title, else the first question, else the first sentence."""
     if conversation.thread_name and len(conversation.thread_name.split()) >= 3:
-        return truncate(conversation.thread_name, 100)
-    for _, signals in carrying:
+        return truncate(conversation.thread_name, TITLE_LIMIT)
+    for message, signals in carrying:
         if signals.question_sentences:
-            return truncate(signals.question_sentences[0], 100)
+            return _self_contained(signals.question_sentences[0], message.content)
     first = sentences(carrying[0][0].content) or [carrying[0][0].content]
-    return truncate(first[0], 100)
+    return truncate(first[0], TITLE_LIMIT)
+
+
+def _self_contained(question: str, content: str) -> str:
+    """The question, led by the message's opening when it points back at it.
+
+    "how do I stop leaking that?" means nothing in a ticket list; the sentence
+    the user opened with ("my GET /users/{id} returns the hashed_password
+    field") says what "that" is, so it leads; a long opening cuts the question off.
+    """
+    opening = (sentences(content) or [""])[0]
+    if not REFERS_BACK.search(question) or not opening or opening == question:
+        return truncate(question, TITLE_LIMIT)
+    return truncate(f"{opening.rstrip('.')} — {question}", TITLE_LIMIT)
 
 
 def _problem_text(
