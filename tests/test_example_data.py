@@ -26,6 +26,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TIDEPOOL = REPO / "examples" / "tidepool"
 FASTAPI_CONV = REPO / "benchmarks" / "data" / "fastapi_conv"
+FASTAPI_HOLDOUT = REPO / "benchmarks" / "data" / "fastapi_holdout"
+FASTAPI_SETS = pytest.mark.parametrize("folder", [FASTAPI_CONV, FASTAPI_HOLDOUT],
+                                       ids=["fastapi", "fastapi-holdout"])
 DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 SYSTEM_TYPES = {"GuildMemberJoin", "ThreadCreated", "ChannelPinnedMessage"}
 MESSAGE_TYPES = SYSTEM_TYPES | {"Default", "Reply"}
@@ -142,14 +145,16 @@ def users_and_days(msgs: list[Doc]) -> tuple[int, int]:
     return len(users), len(days)
 
 
-@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV], ids=["tidepool", "fastapi"])
+@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT],
+                         ids=["tidepool", "fastapi", "fastapi-holdout"])
 def test_exports_have_the_dce_shape(folder: Path) -> None:
     docs = load_exports(folder / "discord")
     check_exports(docs)
     check_labels(docs, json.loads((folder / "labels.json").read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV], ids=["tidepool", "fastapi"])
+@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT],
+                         ids=["tidepool", "fastapi", "fastapi-holdout"])
 def test_committed_exports_match_the_chat_script(folder: Path, tmp_path: Path) -> None:
     builder = load_module(REPO / "examples" / "build_export.py", "build_export")
     for name in ("meta.json", "chat.txt"):
@@ -189,9 +194,10 @@ def test_tidepool_example_meets_the_issue_minimums() -> None:
     assert "@quantflow.io" in texts, "an e-mail address for redaction"
 
 
-def test_fastapi_set_meets_the_benchmark_minimums() -> None:
-    docs = load_exports(FASTAPI_CONV / "discord")
-    labels = json.loads((FASTAPI_CONV / "labels.json").read_text(encoding="utf-8"))
+@FASTAPI_SETS
+def test_fastapi_sets_meet_the_benchmark_minimums(folder: Path) -> None:
+    docs = load_exports(folder / "discord")
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     per_group = check_labels(docs, labels)
     messages = [m for d in docs for m in d["messages"]]
     assert len(messages) >= 120
@@ -225,9 +231,10 @@ def test_tidepool_docs_are_a_real_docs_folder() -> None:
             assert (docs_dir / group["page"]).is_file(), f"{gid}: no page {group['page']}"
 
 
-def test_fastapi_labels_point_at_real_corpus_pages(shared_dir: Path) -> None:
+@FASTAPI_SETS
+def test_fastapi_labels_point_at_real_corpus_pages(folder: Path, shared_dir: Path) -> None:
     corpus = shared_dir / "corpora" / "fastapi-docs"
-    labels = json.loads((FASTAPI_CONV / "labels.json").read_text(encoding="utf-8"))
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     for gid, group in labels["groups"].items():
         if group["page"] is not None:
             assert (corpus / group["page"]).is_file(), f"{gid}: no page {group['page']}"
