@@ -15,6 +15,9 @@ from tests.helpers import conv, msg
     "the docs on background tasks are really confusing, nothing about shutdown",
     "uvicorn keeps crashing on startup with exit code 3 and I have no idea why",
     "any way to run the worker on windows",
+    "set_cookie isn't doing anything, there's no Set-Cookie header in the response",
+    "I want 201 when it creates and 200 when it updates, but the status_code is fixed",
+    "adding the middleware has no effect on the preflight requests from the browser",
 ])
 def test_problem_messages_are_recognised(text: str) -> None:
     assert analyse_message(text).is_problem

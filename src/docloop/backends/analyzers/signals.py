@@ -28,7 +28,9 @@ _PROBLEM_WORDS = re.compile(
     r"no idea|ignored|ignores|isn'?t (?:working|applied|picked up)|never (?:gets?|runs?|fires?)|"
     r"even though|resets?|wipes?|overwrit\w*|loses|lost|disappear\w*|blocked|denied|refused|"
     r"unauthori[sz]ed|forbidden|not authenticated|doesn'?t (?:pass|match|show|save|load|return)|"
-    r"instead of|only works|works (?:from|with|in|on) \w+,? but)\b",
+    r"instead of|only works|works (?:from|with|in|on) \w+,? but|"
+    r"(?:isn'?t|doesn'?t|is not|does not) do(?:ing)? anything|does nothing|nothing happens|"
+    r"(?:has|had|have) no effect|skips?|(?:i|we) (?:want|need|expected?) .{3,80}\bbut)\b",
     re.I,
 )
 _DOCS_COMPLAINT = re.compile(
