@@ -54,6 +54,18 @@ DATASETS = {
     "tidepool": (EXAMPLE / "discord", EXAMPLE / "docs", "https://docs.tidepool.example/"),
 }
 HELD_OUT = {"fastapi-holdout"}
+HOLDOUT_NOTE = (
+    "The held-out set was written by a separate session after the clustering and verdict "
+    "thresholds had been chosen, without running docloop on it, and no threshold has been "
+    "tuned on it. Its first measurement (identical with and without member voting in the "
+    "match stage, before the change below): B³ P/R/F1 0.83/0.57/0.67, 9/20 groups "
+    "recovered, page acc 0.86, missing acc 0.78, noise leak 0.06. Reading its misses led "
+    "to one change, an extraction rule for "
+    "declarative problem statements (\"set_cookie isn't doing anything\", \"I want 201 ... "
+    "but\"), so the figures above are no longer strictly unseen. What it still shows: "
+    "clustering generalises worse than on the tuning set (smaller groups whose "
+    "conversations sit at cosine 0.36-0.44, below the 0.45 threshold, and three "
+    "over-merged insights).")
 METRICS = ("bcubed_precision", "bcubed_recall", "bcubed_f1", "groups_recovered", "page_accuracy",
            "missing_accuracy", "noise_leak", "insights")
 
@@ -135,7 +147,7 @@ def render(results: dict[str, list[tuple[str, dict[str, float], float]]]) -> str
              ""]
     for name, rows in results.items():
         groups = rows[0][1]
-        note = " — held out: written after tuning, never tuned on" if name in HELD_OUT else ""
+        note = " — held out (see below)" if name in HELD_OUT else ""
         lines += [f"### {name} ({int(groups['groups'])} labelled problems, "
                   f"{int(groups['missing_groups'])} with no page){note}", "",
                   "| system | B³ P | B³ R | B³ F1 | groups recovered | page acc | missing acc "
@@ -149,7 +161,8 @@ def render(results: dict[str, list[tuple[str, dict[str, float], float]]]) -> str
                 f"{m['verdict_accuracy']:.2f} | {m['noise_leak']:.2f} | "
                 f"{int(m['insights'])} | {seconds:.1f} |")
         lines.append("")
-    lines += ["Targets (issue 3): B³ F1 ≥ 0.80, noise leak ≤ 0.10, page accuracy ≥ 0.80.", ""]
+    lines += ["Targets (issue 3): B³ F1 ≥ 0.80, noise leak ≤ 0.10, page accuracy ≥ 0.80.", "",
+              HOLDOUT_NOTE, ""]
     return "\n".join(lines)
 
 

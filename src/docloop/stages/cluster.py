@@ -10,9 +10,13 @@ keep their insight. New problems, oldest first, join the nearest centroid — st
 cosine similarity reaches `threshold`, else start a cluster; then every new
 problem is re-assigned to its best centroid for a few rounds (a k-means
 refinement with a variable k), and new clusters whose centroids are closer
-than `merge_threshold` are merged. It is O(problems x clusters), needs no n²
-matrix, keeps singletons (one summary covering a problem is still a problem;
-significance decides what is reported) and is deterministic for the same data.
+than `merge_threshold` are merged. The similarity to a cluster gets a bonus of
+up to `shared_weight` when the problem shares a rare code term with one of
+its members (see `shared_terms.py`; 0.15 was picked on the two labelled sets,
+where 0.15-0.20 recovered every FastAPI group at precision 1.00). It is
+O(problems x clusters), needs no n² matrix, keeps singletons (one summary
+covering a problem is still a problem; significance decides what is reported)
+and is deterministic for the same data.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop.models import Problem
+from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
 
 DEFAULT_THRESHOLD = 0.45
 DEFAULT_MERGE = 0.80
+DEFAULT_SHARED_WEIGHT = 0.15
 REFINE_ROUNDS = 3
 
 
@@ -55,6 +61,7 @@ def cluster_problems(
     known: dict[str, str] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     merge_threshold: float = DEFAULT_MERGE,
+    shared_weight: float = DEFAULT_SHARED_WEIGHT,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members."""
     known = known or {}
@@ -69,10 +76,11 @@ def cluster_problems(
             owner.members.append(index)
         else:
             fresh.append(index)
-    _assign_online(fresh, problems, vectors, clusters, by_id, threshold)
+    terms = SharedTerms(problems, shared_weight)
+    _assign_online(fresh, problems, vectors, clusters, by_id, threshold, terms)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, vectors)
-        _reassign(fresh, vectors, clusters, threshold)
+        _reassign(fresh, vectors, clusters, threshold, terms)
     _merge_new(clusters, vectors, merge_threshold)
     _refresh_centroids(clusters, vectors)
     return [c for c in clusters if c.members]
@@ -80,35 +88,42 @@ def cluster_problems(
 
 def _assign_online(
     fresh: list[int], problems: Sequence[Problem], vectors: np.ndarray,
-    clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float,
+    clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: SharedTerms,
 ) -> None:
     centroids = _matrix(clusters, vectors.shape[1])
+    terms.index((pos, c.members) for pos, c in enumerate(clusters))
     for index in fresh:
         vector = vectors[index]
-        best = int(np.argmax(centroids @ vector)) if len(clusters) else -1
-        if best >= 0 and float(centroids[best] @ vector) >= threshold:
-            cluster = clusters[best]
-            cluster.members.append(index)
-            centroids[best] = _running_centroid(cluster, vectors)
-            continue
+        if clusters:
+            scores = centroids @ vector + terms.bonus(index, len(clusters))
+            best = int(np.argmax(scores))
+            if float(scores[best]) >= threshold:
+                clusters[best].members.append(index)
+                terms.add(best, index)
+                centroids[best] = _running_centroid(clusters[best], vectors)
+                continue
         new = Cluster(_unique_id(fingerprint(problems[index]), by_id), vector.copy(), [index])
         by_id[new.id] = new
+        terms.add(len(clusters), index)
         clusters.append(new)
         centroids = np.vstack([centroids, vector[None, :]])
 
 
 def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
-              threshold: float) -> None:
-    """Move each new problem to its best centroid (staying put when none is close)."""
+              threshold: float, terms: SharedTerms) -> None:
+    """Move each new problem to its best cluster (staying put when none is close)."""
     if not fresh:
         return
     centroids = _matrix(clusters, vectors.shape[1])
+    terms.index((pos, c.members) for pos, c in enumerate(clusters))
     owner = {i: c for c in clusters for i in c.members}
-    sims = vectors[fresh] @ centroids.T
+    scores = vectors[fresh] @ centroids.T
     for row, index in enumerate(fresh):
-        best = int(np.argmax(sims[row]))
+        scores[row] += terms.bonus(index, len(clusters))
+    for row, index in enumerate(fresh):
+        best = int(np.argmax(scores[row]))
         current = owner[index]
-        if clusters[best] is not current and sims[row, best] >= threshold:
+        if clusters[best] is not current and scores[row, best] >= threshold:
             current.members.remove(index)
             clusters[best].members.append(index)
 

@@ -1,0 +1,76 @@
+"""Rare code terms that link problems the embedding keeps apart.
+
+Two users rarely describe one problem in the same words, and the answers they
+get name the API that solves it: "load the model once at startup" and "flush
+my metrics buffer on shutdown" sit at cosine 0.34, yet both threads mention
+`app.on_event`; "reject negative ids" and "cap ?limit at 100" both get a
+`Query(...)`/`Path(...)` answer. A term pasted in code by few problems of the
+run is strong evidence of the same problem; one that most problems share
+(`Depends`, `BaseModel`) is not. So clustering adds a bonus for the rarest
+code term a problem shares with a cluster: `weight x idf(term) / log(N)`.
+
+Only code-like tokens count (identifiers and inline code, split into parts),
+never prose words, which MiniLM already weighs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from docloop.models import Problem
+from docloop.text import identifiers
+
+#: parts of code that say nothing about the problem (keywords, builtins, `app`)
+GENERIC = frozenset(
+    """app def str int float bool list dict set tuple none true false self cls import from
+    return async await yield class lambda print http https main json data request response
+    the and for not with""".split()
+)
+_PART = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def code_terms(text: str) -> set[str]:
+    """Lower-cased parts of the identifiers and inline code in `text`."""
+    parts = {p.lower() for ident in identifiers(text) for p in _PART.split(ident)}
+    return {p for p in parts if len(p) >= 3 and p not in GENERIC and not p.isdigit()}
+
+
+class SharedTerms:
+    """Per-problem code terms, their rarity in this run, and which clusters hold them."""
+
+    def __init__(self, problems: Sequence[Problem], weight: float) -> None:
+        self.weight = weight
+        self.terms = [code_terms(f"{p.text} {p.context}") for p in problems]
+        counts = Counter(t for terms in self.terms for t in terms)
+        scale = math.log(len(problems)) if len(problems) > 1 else 1.0
+        self.rarity = {t: math.log(len(problems) / n) / scale for t, n in counts.items()}
+        self._holders: defaultdict[str, set[int]] = defaultdict(set)
+
+    def index(self, memberships: Iterable[tuple[int, Iterable[int]]]) -> None:
+        """Rebuild which clusters (by position) hold each term from their members."""
+        self._holders.clear()
+        for position, members in memberships:
+            for member in members:
+                self.add(position, member)
+
+    def add(self, position: int, member: int) -> None:
+        """Problem `member` joined the cluster at `position`."""
+        for term in self.terms[member]:
+            self._holders[term].add(position)
+
+    def bonus(self, problem: int, clusters: int) -> np.ndarray:
+        """Per-cluster bonus for `problem`: weight x rarity of the rarest term they share."""
+        out = np.zeros(clusters, dtype=np.float32)
+        if not self.weight:
+            return out
+        for term in self.terms[problem]:
+            rarity = self.rarity[term]
+            for position in self._holders.get(term, ()):
+                if rarity > out[position]:
+                    out[position] = rarity
+        return out * np.float32(self.weight)

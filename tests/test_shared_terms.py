@@ -1,0 +1,69 @@
+"""Rare code terms link problems whose wording the embedding keeps apart."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from docloop.models import Problem
+from docloop.stages.cluster import DEFAULT_THRESHOLD, cluster_problems
+from docloop.stages.shared_terms import SharedTerms, code_terms
+from tests.helpers import BASE
+
+
+def problem(i: int, text: str, context: str = "") -> Problem:
+    return Problem(id=f"p{i}", conversation_id=str(i), text=text, context=context,
+                   timestamp=BASE + timedelta(hours=i))
+
+
+def test_code_terms_are_parts_of_identifiers_without_generic_words() -> None:
+    terms = code_terms('use `@app.on_event("shutdown")` or lifespan, not `def main()`')
+    assert terms == {"on_event", "shutdown"}
+    assert code_terms("load the model once at startup please") == set()
+
+
+def test_rarity_is_idf_scaled_by_the_largest_possible() -> None:
+    problems = [problem(0, "`on_event` here"), problem(1, "`on_event` there"),
+                problem(2, "`BaseModel` a"), problem(3, "`BaseModel` b `on_event`")]
+    terms = SharedTerms(problems, weight=0.15)
+    assert terms.rarity["on_event"] == pytest.approx(math.log(4 / 3) / math.log(4))
+    assert terms.rarity["basemodel"] == pytest.approx(0.5)
+
+
+def test_bonus_counts_the_rarest_shared_term_only_for_clusters_holding_it() -> None:
+    problems = [problem(0, "`on_event` and `BaseModel`"), problem(1, "`BaseModel` only"),
+                problem(2, "`on_event` too"), problem(3, "nothing coded")]
+    terms = SharedTerms(problems, weight=0.2)
+    terms.index([(0, [0]), (1, [1]), (2, [3])])
+    bonus = terms.bonus(2, 3)
+    assert bonus[0] == pytest.approx(0.2 * math.log(2) / math.log(4))
+    assert bonus[1] == 0.0 and bonus[2] == 0.0
+    assert not SharedTerms(problems, weight=0.0).bonus(2, 3).any()
+
+
+def _two_apart(similarity: float) -> np.ndarray:
+    """Two unit vectors at the given cosine."""
+    angle = math.acos(similarity)
+    return np.array([[1.0, 0.0], [math.cos(angle), math.sin(angle)]], dtype=np.float32)
+
+
+def test_a_rare_shared_term_joins_paraphrases_just_below_the_threshold() -> None:
+    problems = [problem(0, "load my model once at startup", "use `app.on_event` or lifespan"),
+                problem(1, "flush metrics when uvicorn stops", "`app.on_event` shutdown hook"),
+                problem(2, "unrelated one", "`BaseModel` fields"),
+                problem(3, "another unrelated", "`BaseModel` config")]
+    vectors = np.vstack([_two_apart(DEFAULT_THRESHOLD - 0.05),
+                         np.array([[0.0, -1.0], [-1.0, 0.0]], dtype=np.float32)])
+    together = cluster_problems(problems, vectors)
+    apart = cluster_problems(problems, vectors, shared_weight=0.0)
+    assert any(set(c.members) == {0, 1} for c in together)
+    assert not any({0, 1} <= set(c.members) for c in apart)
+
+
+def test_a_shared_term_cannot_join_problems_that_are_far_apart() -> None:
+    problems = [problem(0, "a", "`on_event`"), problem(1, "b", "`on_event`")]
+    clusters = cluster_problems(problems, _two_apart(0.1))
+    assert sorted(len(c.members) for c in clusters) == [1, 1]
