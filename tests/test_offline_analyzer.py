@@ -91,6 +91,13 @@ def test_a_question_that_points_back_is_led_by_the_opening_sentence() -> None:
                              "how do I stop leaking that?")
 
 
+def test_a_question_opening_with_but_is_led_by_the_opening_sentence() -> None:
+    text = "crashes on startup: Form data needs python-multipart. but I did pip install multipart?"
+    [problem] = OfflineAnalyzer().extract([conv("515", msg("515", "a", text))])
+    assert problem.title.startswith("crashes on startup")
+    assert problem.title.endswith("but I did pip install multipart?")
+
+
 def test_a_self_contained_question_is_the_title_alone() -> None:
     text = "new to fastapi. how do I set the allowed origins for CORS?"
     [problem] = OfflineAnalyzer().extract([conv("520", msg("520", "a", text))])

@@ -25,8 +25,8 @@ from docloop.text import content_words, sentences, truncate
 #: channels whose posts are broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
     r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
-#: pronouns that make a question lean on the sentence before it
-REFERS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
+#: pronouns or an opening conjunction that make a question lean on the sentence before it
+REFERS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b|^\W*(?:but|and|so|or)\b", re.I)
 TITLE_LIMIT = 120
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
@@ -114,7 +114,7 @@ def _self_contained(question: str, content: str) -> str:
     opening = (sentences(content) or [""])[0]
     if not REFERS_BACK.search(question) or not opening or opening == question:
         return truncate(question, TITLE_LIMIT)
-    return truncate(f"{opening.rstrip('.')} — {question}", TITLE_LIMIT)
+    return truncate(f"{opening.rstrip('.:;, ')} — {question}", TITLE_LIMIT)
 
 
 def _problem_text(
