@@ -83,6 +83,53 @@ def test_create_event_and_title_change_do_not_change_status(home: Path, shared_d
     assert _status(home) == ("open", 1)
 
 
+def _set_status(home: Path, *statuses: str) -> None:
+    store = SQLiteRecordStore(db.connect(home / "docloop.db"))
+    for status in statuses:
+        store.set_status("DL-1", status, NOW, "test")  # type: ignore[arg-type]
+
+
+def _history(home: Path) -> list[str]:
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None
+    return [change.status for change in record.history]
+
+
+def test_edit_without_state_change_is_ignored_and_still_deduplicated(
+        home: Path, shared_dir: Path) -> None:
+    _set_status(home, "in_progress")
+    client = _client(home)
+    edit = _payload(shared_dir, "triggerdev-IssueUpdated-title-change.json")  # state: Todo
+    response = _post(client, edit, "d-edit")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert "updated: title, updatedAt" in response.json()["reason"]
+    assert _history(home) == ["open", "in_progress"]  # not moved back to "open"
+    assert _post(client, edit, "d-edit").json()["status"] == "duplicate"
+
+
+@pytest.mark.parametrize("updated_from", [{"title": "old"}, {"labelIds": []}, None])
+def test_edits_keep_a_regressed_ticket_regressed(home: Path, shared_dir: Path,
+                                                 updated_from: dict[str, Any] | None) -> None:
+    _set_status(home, "done", "regressed")
+    edit = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+    edit.pop("updatedFrom", None)
+    if updated_from is not None:
+        edit["updatedFrom"] = updated_from  # the issue is still completed in Linear
+    response = _post(_client(home), edit)
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+    assert _status(home) == ("regressed", 3)
+
+
+def test_a_real_state_change_moves_a_regressed_ticket(home: Path, shared_dir: Path) -> None:
+    _set_status(home, "done", "regressed")
+    moved = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+    moved["data"]["state"] = {"id": "s-started", "name": "In Progress", "type": "started"}
+    moved["updatedFrom"] = {"stateId": "s-done", "updatedAt": "2026-11-25T11:59:00.000Z"}
+    assert _post(_client(home), moved).json()["status"] == "applied"
+    assert _history(home)[-1] == "in_progress"
+
+
 def test_remove_cancels(home: Path, shared_dir: Path) -> None:
     payload = _payload(shared_dir, "generaltask-gotest-Issue-create.json")
     payload["action"] = "remove"
