@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.linear import LinearTracker, issue_uuid, priority_for
+from docloop.backends.trackers.linear import FIND, LinearTracker, issue_uuid, priority_for
+from docloop.backends.trackers.linear_client import MAX_WAIT_S, LinearClient
 from docloop.cli import main
 from docloop.config import load_settings
 from docloop.errors import ConfigError, PermanentError
@@ -78,6 +79,70 @@ def test_rate_limits_and_server_errors_are_retried(fake: FakeLinear) -> None:
     fake.faults.extend(["ratelimited", "500"])
     _tracker(fake).create("DL-1", insight())
     assert len(fake.issues) == 1
+
+
+class FakeTime:
+    """A clock that only moves when slept on; records each sleep and how many
+    requests the server had seen at that moment."""
+
+    def __init__(self, fake: FakeLinear) -> None:
+        self.fake = fake
+        self.now = 1_800_000_000.0
+        self.sleeps: list[tuple[float, int]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append((round(seconds, 3), len(self.fake.requests)))
+        self.now += seconds
+
+
+@pytest.fixture
+def timed() -> Iterator[tuple[FakeLinear, FakeTime, LinearClient]]:
+    box: list[FakeTime] = []
+    with FakeLinear(clock=lambda: box[0]()) as server:
+        clock = FakeTime(server)
+        box.append(clock)
+        http = httpx.Client(base_url=server.url, timeout=5.0, headers={"Authorization": API_KEY})
+        yield server, clock, LinearClient(http, sleep=clock.sleep, clock=clock)
+
+
+@pytest.mark.parametrize("fault", ["spent", "spent-complexity"])
+def test_a_spent_budget_holds_the_next_request_until_its_reset(
+        timed: tuple[FakeLinear, FakeTime, LinearClient], fault: str) -> None:
+    fake, clock, client = timed
+    fake.faults.append(fault)  # answered normally, but the budget is now 0
+    client.query(FIND, {"id": "x"})
+    assert clock.sleeps == []  # nothing to wait for until another request is due
+    client.execute(FIND, {"id": "x"})
+    assert clock.sleeps == [(30.0, 1)]  # waited before the second request was sent
+    assert len(fake.requests) == 2
+    client.execute(FIND, {"id": "x"})
+    assert len(clock.sleeps) == 1  # the budget had room again: no further wait
+
+
+def test_budget_waits_are_capped_and_past_resets_are_not_waited_for(
+        timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
+    fake, clock, client = timed
+    fake.reset_after_s = 3600.0
+    fake.faults.append("spent")
+    client.execute(FIND, {"id": "x"})
+    client.execute(FIND, {"id": "x"})
+    assert clock.sleeps == [(MAX_WAIT_S, 1)]
+    fake.reset_after_s = -5.0  # a reset already in the past
+    fake.faults.append("spent")
+    client.execute(FIND, {"id": "x"})
+    client.execute(FIND, {"id": "x"})
+    assert len(clock.sleeps) == 1
+
+
+def test_retries_wait_through_the_injected_sleep(
+        timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
+    fake, clock, client = timed
+    fake.faults.append("500")
+    client.query(FIND, {"id": "x"})
+    assert clock.sleeps == [(1.0, 1)] and len(fake.requests) == 2
 
 
 def test_timeouts_are_retried_after_checking(fake: FakeLinear) -> None:
