@@ -76,7 +76,7 @@ class FakeLinear:
                 ("attachmentLinkURL", self._attach), ("issueLabels", self._labels),
                 ("workflowStates", self._workflow), ("issueUpdate", self._update),
                 ("issueRelationCreate", self._relate), ("issues(", self._issues),
-                ("issue(", self._find)]
+                ("comments(", self._find_comments), ("issue(", self._find)]
 
     def _create(self, v: dict[str, Any]) -> dict[str, Any]:
         data = v["input"]
@@ -93,8 +93,17 @@ class FakeLinear:
         return {"issue": _public(issue) if issue else None}
 
     def _comment(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.comments.append(v["input"])
-        return {"commentCreate": {"success": True, "comment": {"id": f"c{len(self.comments)}"}}}
+        data = {"id": f"c{len(self.comments) + 1}", **v["input"]}
+        if any(c["id"] == data["id"] for c in self.comments):
+            raise GraphQLError("Entity already exists", "INVALID_INPUT")
+        self.comments.append(data)
+        return {"commentCreate": {"success": True, "comment": {"id": data["id"]}}}
+
+    def _find_comments(self, v: dict[str, Any]) -> dict[str, Any]:
+        """`issue(id) { comments(filter: {or: [{id: {eq}}, {body: {contains}}]}) }`."""
+        nodes = [{"id": c["id"]} for c in self.comments if c["issueId"] == v["issue"]
+                 and (c["id"] == v["id"] or v["marker"] in c["body"])]
+        return {"issue": {"comments": {"nodes": nodes[:1]}}}
 
     def _attach(self, v: dict[str, Any]) -> dict[str, Any]:
         self.attachments[(v["issueId"], v["url"])] = v.get("title") or ""

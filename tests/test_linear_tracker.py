@@ -12,7 +12,14 @@ from click.testing import CliRunner
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.linear import FIND, LinearTracker, issue_uuid, priority_for
+from docloop.backends.trackers.base import EvidenceDelta
+from docloop.backends.trackers.linear import (
+    FIND,
+    LinearTracker,
+    evidence_marker,
+    issue_uuid,
+    priority_for,
+)
 from docloop.backends.trackers.linear_client import MAX_WAIT_S, LinearClient
 from docloop.cli import main
 from docloop.config import load_settings
@@ -175,6 +182,43 @@ def test_recurring_insight_comments_instead_of_filing(fake: FakeLinear) -> None:
     assert "it still fails" in fake.comments[0]["body"]
     assert file_insight(grown, tracker, records, BASE).action == "unchanged"
     assert len(fake.comments) == 1
+
+
+def _grown():  # type: ignore[no-untyped-def]
+    return insight(conversations=("1", "2", "3"), messages=("1", "2", "3"),
+                   quotes=("a", "b", "it still fails"))
+
+
+def test_evidence_comment_survives_a_dropped_answer_without_posting_twice(
+        fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    sent = len(fake.requests)
+    fake.faults.extend(["ok", "drop"])  # look-up answers; commentCreate applied, answer lost
+    assert file_insight(_grown(), tracker, records, BASE).action == "updated"
+    assert sum("commentCreate" in q for q in fake.requests[sent:]) == 1
+    assert len(fake.comments) == 1
+    comment = fake.comments[0]
+    marker = evidence_marker(ref.id, EvidenceDelta(new_conversation_ids=["3"],
+                                                   new_message_ids=["3"]))
+    assert comment["body"].rstrip().endswith(f"docloop evidence `{marker}`")
+    assert comment["id"] == issue_uuid(f"comment:{marker}")
+    assert uuid.UUID(comment["id"]).version == 4
+
+
+def test_a_rerun_after_a_crash_finds_the_comment_by_its_marker(fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    record = records.get(ref.id)
+    assert record is not None
+    delta = EvidenceDelta(new_conversation_ids=["3"], new_message_ids=["3"])
+    tracker.update(record, _grown(), delta)  # then docloop crashes before storing the record
+    fake.comments[0]["id"] = "server-chose-this"  # even if Linear ignored the client id
+    tracker.update(record, _grown(), delta)
+    assert len(fake.comments) == 1
+    other = EvidenceDelta(new_conversation_ids=["4"], new_message_ids=["4"])
+    tracker.update(record, _grown(), other)  # different evidence is a different comment
+    assert len(fake.comments) == 2
 
 
 @pytest.mark.parametrize(("policy", "issues", "state"), [
