@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -254,3 +256,43 @@ def test_tickets_sync_pulls_states(fake: FakeLinear, tmp_path: Path,
     record = records.get(ref.id)
     assert record is not None and record.status == "in_progress"
     assert record.history[-1].source == "linear-sync"
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
+MUTATIONS = ("issueCreate", "commentCreate", "attachmentLinkURL", "issueUpdate",
+             "issueRelationCreate")
+
+
+def _cli_run(out: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                       "--since", "all", "--tracker", "linear",
+                                       "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return report
+
+
+def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole loop through the CLI: bundled example, fake Linear, one dropped answer."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
+                                        "https://docs.tidepool.example/"])
+    assert indexed.exit_code == 0, indexed.output
+    fake.faults.extend(["ok", "drop"])  # the first issueCreate is applied, its answer lost
+    first = _cli_run(tmp_path / "one.json")
+    tickets = [i["ticket"] for i in first["insights"] if i["ticket"]]
+    assert len(tickets) >= 3
+    assert {t["tracker"] for t in tickets} == {"linear"}
+    assert {t["action"] for t in tickets} == {"created"}
+    assert {t["external_id"] for t in tickets} == set(fake.issues)
+    assert sum("issueCreate" in q for q in fake.requests) == len(fake.issues)
+    assert fake.requests.count(FIND) == len(fake.issues) + 1  # the lost answer was looked up
+    sent = len(fake.requests)
+    second = _cli_run(tmp_path / "two.json")
+    assert [i["id"] for i in second["insights"]] == [i["id"] for i in first["insights"]]
+    assert {i["ticket"]["action"] for i in second["insights"] if i["ticket"]} == {"unchanged"}
+    assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
+    assert len(fake.issues) == len(tickets) and fake.comments == []
