@@ -4,9 +4,11 @@ It speaks the wire format docloop uses (POST JSON `{query, variables}` →
 `{"data": …}` or `{"errors": [{message, extensions: {code}}]}`), checks the
 `Authorization` header, stores issues, comments, attachments and relations,
 and can be told to fail the next requests: `ratelimited` (GraphQL RATELIMITED
-with rate-limit headers), `500`, `slow`, or `drop` (process the request, then
+with rate-limit headers), `500`, `slow`, `drop` (process the request, then
 close the connection without answering — a crash between request and
-response).
+response), or `spent` / `spent-complexity` (answer normally, but say the
+request / complexity budget is now spent and resets `reset_after_s` from
+`clock()`). Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,7 +28,9 @@ TEAM = "team-1"
 class FakeLinear:
     """State plus fault queue; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, reset_after_s: float = 30.0) -> None:
+        self.clock = clock
+        self.reset_after_s = reset_after_s
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: list[dict[str, Any]] = []
         self.attachments: dict[tuple[str, str], str] = {}
@@ -71,7 +76,7 @@ class FakeLinear:
                 ("attachmentLinkURL", self._attach), ("issueLabels", self._labels),
                 ("workflowStates", self._workflow), ("issueUpdate", self._update),
                 ("issueRelationCreate", self._relate), ("issues(", self._issues),
-                ("issue(", self._find)]
+                ("comments(", self._find_comments), ("issue(", self._find)]
 
     def _create(self, v: dict[str, Any]) -> dict[str, Any]:
         data = v["input"]
@@ -88,8 +93,17 @@ class FakeLinear:
         return {"issue": _public(issue) if issue else None}
 
     def _comment(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.comments.append(v["input"])
-        return {"commentCreate": {"success": True, "comment": {"id": f"c{len(self.comments)}"}}}
+        data = {"id": f"c{len(self.comments) + 1}", **v["input"]}
+        if any(c["id"] == data["id"] for c in self.comments):
+            raise GraphQLError("Entity already exists", "INVALID_INPUT")
+        self.comments.append(data)
+        return {"commentCreate": {"success": True, "comment": {"id": data["id"]}}}
+
+    def _find_comments(self, v: dict[str, Any]) -> dict[str, Any]:
+        """`issue(id) { comments(filter: {or: [{id: {eq}}, {body: {contains}}]}) }`."""
+        nodes = [{"id": c["id"]} for c in self.comments if c["issueId"] == v["issue"]
+                 and (c["id"] == v["id"] or v["marker"] in c["body"])]
+        return {"issue": {"comments": {"nodes": nodes[:1]}}}
 
     def _attach(self, v: dict[str, Any]) -> dict[str, Any]:
         self.attachments[(v["issueId"], v["url"])] = v.get("title") or ""
@@ -156,7 +170,19 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.close()
                 return None
-            return self._send(200, {"data": data})
+            return self._send(200, {"data": data}, self._budget(fault))
+
+        def _budget(self, fault: str | None) -> dict[str, str]:
+            """Rate-limit headers; a `spent*` fault reports that budget at 0."""
+            reset = str(int((fake.clock() + fake.reset_after_s) * 1000))
+            requests = "0" if fault == "spent" else "1499"
+            complexity = "0" if fault == "spent-complexity" else "249000"
+            return {"X-RateLimit-Requests-Limit": "1500",
+                    "X-RateLimit-Requests-Remaining": requests,
+                    "X-RateLimit-Requests-Reset": reset,
+                    "X-RateLimit-Complexity-Limit": "250000",
+                    "X-RateLimit-Complexity-Remaining": complexity,
+                    "X-RateLimit-Complexity-Reset": reset}
 
         def _send(self, status: int, payload: dict[str, Any],
                   headers: dict[str, str] | None = None) -> None:
@@ -166,7 +192,10 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(raw)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(raw)
+            try:
+                self.end_headers()
+                self.wfile.write(raw)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting (a "slow" fault)
 
     return Handler

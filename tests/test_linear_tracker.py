@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +14,15 @@ from click.testing import CliRunner
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.linear import LinearTracker, issue_uuid, priority_for
+from docloop.backends.trackers.base import EvidenceDelta
+from docloop.backends.trackers.linear import (
+    FIND,
+    LinearTracker,
+    evidence_marker,
+    issue_uuid,
+    priority_for,
+)
+from docloop.backends.trackers.linear_client import MAX_WAIT_S, LinearClient
 from docloop.cli import main
 from docloop.config import load_settings
 from docloop.errors import ConfigError, PermanentError
@@ -80,6 +90,70 @@ def test_rate_limits_and_server_errors_are_retried(fake: FakeLinear) -> None:
     assert len(fake.issues) == 1
 
 
+class FakeTime:
+    """A clock that only moves when slept on; records each sleep and how many
+    requests the server had seen at that moment."""
+
+    def __init__(self, fake: FakeLinear) -> None:
+        self.fake = fake
+        self.now = 1_800_000_000.0
+        self.sleeps: list[tuple[float, int]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append((round(seconds, 3), len(self.fake.requests)))
+        self.now += seconds
+
+
+@pytest.fixture
+def timed() -> Iterator[tuple[FakeLinear, FakeTime, LinearClient]]:
+    box: list[FakeTime] = []
+    with FakeLinear(clock=lambda: box[0]()) as server:
+        clock = FakeTime(server)
+        box.append(clock)
+        http = httpx.Client(base_url=server.url, timeout=5.0, headers={"Authorization": API_KEY})
+        yield server, clock, LinearClient(http, sleep=clock.sleep, clock=clock)
+
+
+@pytest.mark.parametrize("fault", ["spent", "spent-complexity"])
+def test_a_spent_budget_holds_the_next_request_until_its_reset(
+        timed: tuple[FakeLinear, FakeTime, LinearClient], fault: str) -> None:
+    fake, clock, client = timed
+    fake.faults.append(fault)  # answered normally, but the budget is now 0
+    client.query(FIND, {"id": "x"})
+    assert clock.sleeps == []  # nothing to wait for until another request is due
+    client.execute(FIND, {"id": "x"})
+    assert clock.sleeps == [(30.0, 1)]  # waited before the second request was sent
+    assert len(fake.requests) == 2
+    client.execute(FIND, {"id": "x"})
+    assert len(clock.sleeps) == 1  # the budget had room again: no further wait
+
+
+def test_budget_waits_are_capped_and_past_resets_are_not_waited_for(
+        timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
+    fake, clock, client = timed
+    fake.reset_after_s = 3600.0
+    fake.faults.append("spent")
+    client.execute(FIND, {"id": "x"})
+    client.execute(FIND, {"id": "x"})
+    assert clock.sleeps == [(MAX_WAIT_S, 1)]
+    fake.reset_after_s = -5.0  # a reset already in the past
+    fake.faults.append("spent")
+    client.execute(FIND, {"id": "x"})
+    client.execute(FIND, {"id": "x"})
+    assert len(clock.sleeps) == 1
+
+
+def test_retries_wait_through_the_injected_sleep(
+        timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
+    fake, clock, client = timed
+    fake.faults.append("500")
+    client.query(FIND, {"id": "x"})
+    assert clock.sleeps == [(1.0, 1)] and len(fake.requests) == 2
+
+
 def test_timeouts_are_retried_after_checking(fake: FakeLinear) -> None:
     fake.faults.append("slow")
     _tracker(fake, timeout=0.5).create("DL-1", insight())
@@ -110,6 +184,43 @@ def test_recurring_insight_comments_instead_of_filing(fake: FakeLinear) -> None:
     assert "it still fails" in fake.comments[0]["body"]
     assert file_insight(grown, tracker, records, BASE).action == "unchanged"
     assert len(fake.comments) == 1
+
+
+def _grown():  # type: ignore[no-untyped-def]
+    return insight(conversations=("1", "2", "3"), messages=("1", "2", "3"),
+                   quotes=("a", "b", "it still fails"))
+
+
+def test_evidence_comment_survives_a_dropped_answer_without_posting_twice(
+        fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    sent = len(fake.requests)
+    fake.faults.extend(["ok", "drop"])  # look-up answers; commentCreate applied, answer lost
+    assert file_insight(_grown(), tracker, records, BASE).action == "updated"
+    assert sum("commentCreate" in q for q in fake.requests[sent:]) == 1
+    assert len(fake.comments) == 1
+    comment = fake.comments[0]
+    marker = evidence_marker(ref.id, EvidenceDelta(new_conversation_ids=["3"],
+                                                   new_message_ids=["3"]))
+    assert comment["body"].rstrip().endswith(f"docloop evidence `{marker}`")
+    assert comment["id"] == issue_uuid(f"comment:{marker}")
+    assert uuid.UUID(comment["id"]).version == 4
+
+
+def test_a_rerun_after_a_crash_finds_the_comment_by_its_marker(fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    record = records.get(ref.id)
+    assert record is not None
+    delta = EvidenceDelta(new_conversation_ids=["3"], new_message_ids=["3"])
+    tracker.update(record, _grown(), delta)  # then docloop crashes before storing the record
+    fake.comments[0]["id"] = "server-chose-this"  # even if Linear ignored the client id
+    tracker.update(record, _grown(), delta)
+    assert len(fake.comments) == 1
+    other = EvidenceDelta(new_conversation_ids=["4"], new_message_ids=["4"])
+    tracker.update(record, _grown(), other)  # different evidence is a different comment
+    assert len(fake.comments) == 2
 
 
 @pytest.mark.parametrize(("policy", "issues", "state"), [
@@ -145,3 +256,43 @@ def test_tickets_sync_pulls_states(fake: FakeLinear, tmp_path: Path,
     record = records.get(ref.id)
     assert record is not None and record.status == "in_progress"
     assert record.history[-1].source == "linear-sync"
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
+MUTATIONS = ("issueCreate", "commentCreate", "attachmentLinkURL", "issueUpdate",
+             "issueRelationCreate")
+
+
+def _cli_run(out: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                       "--since", "all", "--tracker", "linear",
+                                       "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return report
+
+
+def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole loop through the CLI: bundled example, fake Linear, one dropped answer."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
+                                        "https://docs.tidepool.example/"])
+    assert indexed.exit_code == 0, indexed.output
+    fake.faults.extend(["ok", "drop"])  # the first issueCreate is applied, its answer lost
+    first = _cli_run(tmp_path / "one.json")
+    tickets = [i["ticket"] for i in first["insights"] if i["ticket"]]
+    assert len(tickets) >= 3
+    assert {t["tracker"] for t in tickets} == {"linear"}
+    assert {t["action"] for t in tickets} == {"created"}
+    assert {t["external_id"] for t in tickets} == set(fake.issues)
+    assert sum("issueCreate" in q for q in fake.requests) == len(fake.issues)
+    assert fake.requests.count(FIND) == len(fake.issues) + 1  # the lost answer was looked up
+    sent = len(fake.requests)
+    second = _cli_run(tmp_path / "two.json")
+    assert [i["id"] for i in second["insights"]] == [i["id"] for i in first["insights"]]
+    assert {i["ticket"]["action"] for i in second["insights"] if i["ticket"]} == {"unchanged"}
+    assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
+    assert len(fake.issues) == len(tickets) and fake.comments == []

@@ -53,14 +53,16 @@ def _payload(shared: Path, name: str, issue_id: str = ISSUE_ID) -> dict[str, Any
     return data
 
 
-def _post(client: TestClient, payload: Any, delivery: str = "d-1", secret: str = SECRET,
-          raw: bytes | None = None, signature: str | None = None) -> Any:
+def _post(client: TestClient, payload: Any, delivery: str | None = "d-1", secret: str = SECRET,
+          raw: bytes | None = None, signature: str | None = None,
+          headers: dict[str, str] | None = None) -> Any:
     body = raw if raw is not None else json.dumps(payload).encode()
     sig = signature if signature is not None else hmac.new(
         secret.encode(), body, hashlib.sha256).hexdigest()
-    return client.post("/webhooks/linear", content=body,
-                       headers={"Linear-Signature": sig, "Linear-Delivery": delivery,
-                                "Content-Type": "application/json"})
+    sent = {"Linear-Signature": sig, "Content-Type": "application/json", **(headers or {})}
+    if delivery is not None:
+        sent["Linear-Delivery"] = delivery
+    return client.post("/webhooks/linear", content=body, headers=sent)
 
 
 def test_update_to_done_is_applied_once(home: Path, shared_dir: Path) -> None:
@@ -81,6 +83,53 @@ def test_create_event_and_title_change_do_not_change_status(home: Path, shared_d
     title = _payload(shared_dir, "generaltask-gotest-Issue-update-title-change.json")
     assert _post(client, title, "d-b").json()["status"] == "unchanged"  # still Todo
     assert _status(home) == ("open", 1)
+
+
+def _set_status(home: Path, *statuses: str) -> None:
+    store = SQLiteRecordStore(db.connect(home / "docloop.db"))
+    for status in statuses:
+        store.set_status("DL-1", status, NOW, "test")  # type: ignore[arg-type]
+
+
+def _history(home: Path) -> list[str]:
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None
+    return [change.status for change in record.history]
+
+
+def test_edit_without_state_change_is_ignored_and_still_deduplicated(
+        home: Path, shared_dir: Path) -> None:
+    _set_status(home, "in_progress")
+    client = _client(home)
+    edit = _payload(shared_dir, "triggerdev-IssueUpdated-title-change.json")  # state: Todo
+    response = _post(client, edit, "d-edit")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert "updated: title, updatedAt" in response.json()["reason"]
+    assert _history(home) == ["open", "in_progress"]  # not moved back to "open"
+    assert _post(client, edit, "d-edit").json()["status"] == "duplicate"
+
+
+@pytest.mark.parametrize("updated_from", [{"title": "old"}, {"labelIds": []}, None])
+def test_edits_keep_a_regressed_ticket_regressed(home: Path, shared_dir: Path,
+                                                 updated_from: dict[str, Any] | None) -> None:
+    _set_status(home, "done", "regressed")
+    edit = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+    edit.pop("updatedFrom", None)
+    if updated_from is not None:
+        edit["updatedFrom"] = updated_from  # the issue is still completed in Linear
+    response = _post(_client(home), edit)
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+    assert _status(home) == ("regressed", 3)
+
+
+def test_a_real_state_change_moves_a_regressed_ticket(home: Path, shared_dir: Path) -> None:
+    _set_status(home, "done", "regressed")
+    moved = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+    moved["data"]["state"] = {"id": "s-started", "name": "In Progress", "type": "started"}
+    moved["updatedFrom"] = {"stateId": "s-done", "updatedAt": "2026-11-25T11:59:00.000Z"}
+    assert _post(_client(home), moved).json()["status"] == "applied"
+    assert _history(home)[-1] == "in_progress"
 
 
 def test_remove_cancels(home: Path, shared_dir: Path) -> None:
@@ -125,6 +174,59 @@ def test_stale_or_future_timestamps_are_rejected(home: Path, offset_s: int) -> N
                "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
     assert _post(_client(home), payload).status_code == 401
     assert _status(home) == ("open", 1)
+
+
+def _done(stamp: Any = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"type": "Issue", "action": "update",
+                               "data": {"id": ISSUE_ID, "state": {"type": "completed"}}}
+    if stamp is not None:
+        payload["webhookTimestamp"] = stamp
+    return payload
+
+
+NOW_MS = int(NOW.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("delivery", [None, "", "   ", "d" * 201, "d 1"])
+def test_missing_oversized_or_garbage_delivery_ids_are_rejected(home: Path,
+                                                                delivery: str | None) -> None:
+    response = _post(_client(home), _done(NOW_MS), delivery=delivery)
+    assert response.status_code == 400
+    assert "Linear-Delivery" in response.json()["error"]
+    assert _status(home) == ("open", 1)
+
+
+def test_a_delivery_id_of_200_characters_is_accepted(home: Path) -> None:
+    assert _post(_client(home), _done(NOW_MS), delivery="d" * 200).json()["status"] == "applied"
+
+
+@pytest.mark.parametrize(("stamp", "headers"), [
+    (NOW_MS, {}),
+    (NOW_MS + 0.5, {}),  # the schema types it Float!
+    (str(NOW_MS), {}),
+    (None, {"Linear-Timestamp": str(NOW_MS)}),  # the SDK's fallback when the body has none
+])
+def test_epoch_millisecond_timestamps_are_accepted(home: Path, stamp: Any,
+                                                   headers: dict[str, str]) -> None:
+    response = _post(_client(home), _done(stamp), headers=headers)
+    assert response.status_code == 200 and response.json()["status"] == "applied"
+
+
+@pytest.mark.parametrize("stamp", [
+    "2026-11-25T12:00:00.000Z",  # ISO form seen in re-serialised third-party copies
+    True, "1.7e12", "NaN", {"ms": NOW_MS}, [NOW_MS]])
+def test_timestamps_that_are_not_epoch_milliseconds_are_rejected(home: Path,
+                                                                 stamp: Any) -> None:
+    headers = {"Linear-Timestamp": str(NOW_MS)}  # a valid header does not rescue a bad body
+    response = _post(_client(home), _done(stamp), headers=headers)
+    assert response.status_code == 400 and "epoch milliseconds" in response.json()["error"]
+    assert _status(home) == ("open", 1)
+
+
+def test_nan_and_infinity_literals_are_rejected(home: Path) -> None:
+    for literal in (b"NaN", b"Infinity"):
+        raw = b'{"type": "Issue", "webhookTimestamp": ' + literal + b"}"
+        assert _post(_client(home), None, raw=raw).status_code == 400
 
 
 def test_missing_secret_refuses_everything(home: Path) -> None:

@@ -6,6 +6,14 @@ only for issues docloop filed (matched by the Linear issue UUID): an unknown
 issue is ignored, never inserted. Linear state types map to docloop statuses
 (DESIGN §5); `remove` marks the ticket canceled. Every change is appended to
 the ticket's status history with source `linear-webhook`.
+
+An `update` is a state change only when its `updatedFrom` (the previous values
+of the changed fields) names `stateId`. Title, description or label edits
+carry the issue's current state too, and that state may disagree with
+docloop on purpose: a `regressed` ticket's issue stays completed in Linear
+under the `comment` policy. So such edits are acknowledged and ignored. An
+`update` without `updatedFrom` (older deliveries) falls back to the state it
+carries, except on a `regressed` ticket, which only a real transition moves.
 """
 
 from __future__ import annotations
@@ -46,11 +54,30 @@ def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
     record = store.by_external("linear", issue_id)
     if record is None:
         return WebhookResult("ignored", f"issue {issue_id} was not filed by docloop")
-    target, note = _target_status(payload.get("action"), data)
+    action = payload.get("action")
+    skip = _not_a_transition(action, payload.get("updatedFrom"), record.status)
+    if skip is not None:
+        return WebhookResult("ignored", skip, record.id)
+    target, note = _target_status(action, data)
     if target is None:
         return WebhookResult("ignored", note, record.id)
     changed = store.set_status(record.id, target, now, "linear-webhook", note)
     return WebhookResult("applied" if changed else "unchanged", note, record.id, target)
+
+
+def _not_a_transition(action: Any, updated_from: Any, current: Status) -> str | None:
+    """Why an `update` must leave the status alone, or None when it may change it."""
+    if action != "update":
+        return None
+    if isinstance(updated_from, Mapping):
+        if "stateId" in updated_from:
+            return None
+        changed = ", ".join(sorted(str(k) for k in updated_from)) or "nothing"
+        return f"workflow state unchanged (updated: {changed})"
+    if current == "regressed":
+        return ("ticket is regressed and the event has no updatedFrom to show a state "
+                "change; only a workflow-state change moves it")
+    return None
 
 
 def _target_status(action: Any, data: Mapping[str, Any]) -> tuple[Status | None, str]:

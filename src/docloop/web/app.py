@@ -3,9 +3,18 @@
 POST /webhooks/linear checks, in order, before anything is written: a signing
 secret is configured (503), the body fits the cap (413), `Linear-Signature` is
 the hex HMAC-SHA256 of the raw body (401), the body is a JSON object (400),
-and `webhookTimestamp` is within 60 s of now (401). Then the delivery id is
-claimed and the event applied in one transaction, so a replay changes
-nothing. Every outcome is one structured log line; no input yields a 500.
+`webhookTimestamp` is epoch milliseconds (400) within 60 s of now (401), and
+`Linear-Delivery` is present, printable and at most 200 characters (400).
+Then the delivery id is claimed and the event applied in one transaction, so
+a replay changes nothing. Every outcome is one structured log line; no input
+yields a 500.
+
+The delivery id is required rather than replaced by a hash of the body:
+Linear documents it as a UUID identifying each payload, sent with every
+delivery, while a retry (minutes to hours later) that passes the 60 s window
+must carry a fresh `webhookTimestamp`, so its body, and any body hash,
+differs from the first attempt's: a hash would only catch byte-identical
+replays.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import hmac
 import html
 import json
 import logging
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +47,7 @@ except ImportError:  # pragma: no cover - exercised only without the web extra
 log = logging.getLogger("docloop.web")
 MAX_BODY = 256 * 1024
 MAX_SKEW_S = 60.0
+MAX_DELIVERY_ID = 200
 
 
 class Rejected(Exception):
@@ -85,11 +96,11 @@ class _Receiver:
         try:
             body = await _read_capped(request)
             payload = self._verify(request, body)
-            key = delivery or hashlib.sha256(body).hexdigest()
+            key = _delivery_id(delivery)
             result = await run_in_threadpool(self._apply, key, payload)
         except Rejected as exc:
             log.warning("webhook rejected status=%s delivery=%r reason=%s", exc.status,
-                        delivery or "-", exc.reason)
+                        delivery[:MAX_DELIVERY_ID] or "-", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         except Exception:  # a server-side fault (e.g. the database), never the input's
             log.exception("webhook failed delivery=%r; Linear will retry", delivery or "-")
@@ -112,15 +123,13 @@ class _Receiver:
             raise Rejected(400, "body is not valid JSON") from None
         if not isinstance(payload, dict):
             raise Rejected(400, "body is not a JSON object")
-        self._check_timestamp(payload.get("webhookTimestamp")
-                              or request.headers.get("linear-timestamp"))
+        sent = payload.get("webhookTimestamp")
+        self._check_timestamp(sent if sent is not None
+                              else request.headers.get("linear-timestamp"))
         return payload
 
     def _check_timestamp(self, value: Any) -> None:
-        try:
-            stamp_ms = float(value)
-        except (TypeError, ValueError):
-            raise Rejected(400, "webhookTimestamp is missing or not a number") from None
+        stamp_ms = _epoch_ms(value)
         skew = abs(self.clock().timestamp() - stamp_ms / 1000.0)
         if not skew <= MAX_SKEW_S:
             raise Rejected(401, f"webhookTimestamp is {skew:.0f} s from now (limit 60 s)")
@@ -160,6 +169,35 @@ class _Receiver:
 
         body = "\n".join(await run_in_threadpool(rows))
         return HTMLResponse(_PAGE.format(rows=body))
+
+
+def _epoch_ms(value: Any) -> float:
+    """`webhookTimestamp` as Linear sends it: a number of epoch milliseconds.
+
+    The header form (`Linear-Timestamp`) is the same number as digits. Anything
+    else — an ISO date, a boolean, NaN — is refused rather than guessed at: the
+    schema types the field `Float!`, and the official SDK reads no other form.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return float(value)
+    raise Rejected(400, "webhookTimestamp (or Linear-Timestamp) is missing or not a number "
+                        "of epoch milliseconds")
+
+
+def _delivery_id(value: str) -> str:
+    """The `Linear-Delivery` header, the de-duplication key, checked before use."""
+    if not value.strip():
+        raise Rejected(400, "missing Linear-Delivery header (Linear sends a unique id with "
+                            "every delivery; it is the de-duplication key)")
+    if len(value) > MAX_DELIVERY_ID:
+        raise Rejected(400, f"Linear-Delivery header is longer than {MAX_DELIVERY_ID} "
+                            "characters")
+    if not all("!" <= c <= "~" for c in value):
+        raise Rejected(400, "Linear-Delivery header has characters other than printable "
+                            "ASCII")
+    return value
 
 
 async def _read_capped(request: Request) -> bytes:

@@ -4,7 +4,10 @@
 ticket id, so the same ticket always means the same Linear issue. The issue
 is looked up by that id before every create attempt: a retry, or a re-run
 after a crash between request and response, can never file twice. New
-evidence becomes a comment; a regression follows `linear_reopen_policy`:
+evidence becomes a comment, filed the same way: it carries a client id and a
+footer marker derived from the ticket and the evidence, and is looked up by
+them before every attempt, so a dropped answer or a re-run never posts it
+twice. A regression follows `linear_reopen_policy`:
 `comment` (default), `reopen` (back to the team's first unstarted state) or
 `new-linked-issue` (a new issue related to the old one).
 
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -40,6 +43,9 @@ CREATE = ("mutation($input: IssueCreateInput!) { issueCreate(input: $input) "
 FIND = f"query($id: String!) {{ issue(id: $id) {{ {ISSUE_FIELDS} }} }}"
 COMMENT = ("mutation($input: CommentCreateInput!) { commentCreate(input: $input) "
            "{ success comment { id } } }")
+FIND_COMMENT = ("query($issue: String!, $id: ID!, $marker: String!) { issue(id: $issue) { "
+                "comments(filter: {or: [{id: {eq: $id}}, {body: {contains: $marker}}]}, "
+                "first: 1) { nodes { id } } } }")
 ATTACH = ("mutation($issueId: String!, $url: String!, $title: String) { attachmentLinkURL("
           "issueId: $issueId, url: $url, title: $title) { success } }")
 LABELS = ("query($names: [String!]) { issueLabels(filter: {name: {in: $names}}) "
@@ -60,6 +66,18 @@ def issue_uuid(ticket_id: str) -> str:
     raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
     raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
     return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def evidence_marker(ticket_id: str, delta: EvidenceDelta) -> str:
+    """`DL-…:<hash>`: names one batch of evidence for one ticket, the same on every run.
+
+    It is written in the comment's footer and searched for before each attempt,
+    so a comment whose answer was lost is found instead of posted again. It
+    depends only on what the comment reports, which a re-run after a crash
+    computes again identically (the stored record has not moved on).
+    """
+    seen = "\n".join([*sorted(delta.new_conversation_ids), "", *sorted(delta.new_message_ids)])
+    return f"{ticket_id}:{hashlib.sha256(seen.encode()).hexdigest()[:12]}"
 
 
 def priority_for(score: float) -> int:
@@ -112,8 +130,8 @@ class LinearTracker(Tracker):
                                                  "relatedIssueId": record.external_id}})
             return filed
         issue_id = record.external_id or issue_uuid(record.id)
-        self.client.query(COMMENT, {"input": {"issueId": issue_id,
-                                              "body": render_update(insight, delta)}})
+        self._comment_once(issue_id, evidence_marker(record.id, delta),
+                           render_update(insight, delta))
         if delta.regression and self.reopen_policy == "reopen":
             self._reopen(issue_id)
         return None
@@ -131,25 +149,37 @@ class LinearTracker(Tracker):
         return statuses
 
     def _create_once(self, issue_id: str, insight: Insight) -> dict[str, Any]:
-        """issueCreate, looking the id up before every attempt so it never files twice.
-
-        The look-up also covers a run that crashed after Linear created the issue but
-        before docloop stored its record: the re-run finds the issue instead of failing.
-        """
-        last: TransientError | None = None
-        for _ in range(CREATE_ATTEMPTS):
+        """issueCreate under the issue's derived id, looked up first (`_find_or_create`)."""
+        def find() -> dict[str, Any] | None:
             found = self.client.query(FIND, {"id": issue_id}).get("issue")
-            if found:
-                log.info("issue %s already exists; not filing it again", issue_id)
-                return dict(found)
-            try:
-                data = self.client.execute(CREATE, {"input": self._input(issue_id, insight)})
-                return dict(data["issueCreate"]["issue"])
-            except TransientError as exc:
-                log.warning("issueCreate %s failed (%s); checking before retrying", issue_id, exc)
-                last = exc
-        assert last is not None
-        raise last
+            return dict(found) if found else None
+
+        def create() -> dict[str, Any]:
+            data = self.client.execute(CREATE, {"input": self._input(issue_id, insight)})
+            return dict(data["issueCreate"]["issue"])
+
+        return _find_or_create(f"issue {issue_id}", find, create)
+
+    def _comment_once(self, issue_id: str, marker: str, text: str) -> None:
+        """commentCreate, looking for the same evidence before every attempt.
+
+        The comment's client id and its footer marker both come from `marker`;
+        the look-up matches either, so it holds even if Linear kept only one.
+        """
+        comment_id = issue_uuid(f"comment:{marker}")
+        body = f"{text.rstrip()}\n\n---\ndocloop evidence `{marker}`\n"
+        look = {"issue": issue_id, "id": comment_id, "marker": marker}
+
+        def find() -> dict[str, Any] | None:
+            nodes = self.client.query(FIND_COMMENT, look)["issue"]["comments"]["nodes"]
+            return dict(nodes[0]) if nodes else None
+
+        def create() -> dict[str, Any]:
+            data = self.client.execute(COMMENT, {"input": {"id": comment_id, "issueId": issue_id,
+                                                           "body": body}})
+            return dict(data["commentCreate"]["comment"])
+
+        _find_or_create(f"comment {marker} on issue {issue_id}", find, create)
 
     def _input(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -183,3 +213,28 @@ class LinearTracker(Tracker):
             return
         first = min(nodes, key=lambda n: n.get("position", 0))
         self.client.query(MOVE, {"id": issue_id, "input": {"stateId": first["id"]}})
+
+
+def _find_or_create(what: str, find: Callable[[], dict[str, Any] | None],
+                    create: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Create once: look before every attempt, retry only transient failures.
+
+    A create whose answer was lost (timeout, dropped connection, 5xx) may have
+    happened, so it is never simply re-sent: the next attempt first looks for
+    what it would create, by the id or marker the caller derived from docloop's
+    own ids. The look-up also covers a run that crashed after Linear created
+    the object but before docloop stored the outcome.
+    """
+    last: TransientError | None = None
+    for _ in range(CREATE_ATTEMPTS):
+        found = find()
+        if found:
+            log.info("%s already exists; not creating it again", what)
+            return found
+        try:
+            return create()
+        except TransientError as exc:
+            log.warning("creating %s failed (%s); checking before retrying", what, exc)
+            last = exc
+    assert last is not None
+    raise last
