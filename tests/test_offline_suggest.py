@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from docloop.backends.analyzers.offline_suggest import offline_suggestion
+from docloop.backends.analyzers.offline_suggest import mentions, offline_suggestion, user_terms
 from docloop.models import DocChunk
 from docloop.patching import apply_patch
+from docloop.text import error_strings
 from tests.helpers import insight
 
 PAGE = """# CORS
@@ -69,3 +70,25 @@ def test_patch_finds_a_section_whose_heading_has_inline_code() -> None:
     after = apply_patch(page, suggestion.patch)
     assert after.index("In this order.") < after.index("How do I allow") < after.index(
         "## Rotating keys")
+
+
+def test_status_lines_stop_at_the_reason_phrase() -> None:
+    assert error_strings("got 405 Method Not Allowed and then a CORS error") == [
+        "405 Method Not Allowed"]
+    assert error_strings("429 too many requests, slow down") == ["429 too many requests"]
+    assert error_strings("401 Not authenticated on /users/me") == ["401 Not authenticated"]
+
+
+def test_pasted_snippets_are_not_terms_but_their_names_are() -> None:
+    asked = insight(quotes=("swagger shows `def search(tag: list[str])` as a body, "
+                            "and `app.include_router` ignores the prefix",))
+    terms = user_terms(asked)
+    assert "def search(tag: list[str])" not in terms
+    assert "app.include_router" in terms
+
+
+def test_a_page_mentions_a_dotted_name_when_it_names_its_parts() -> None:
+    page = "use the on_event handlers or lifespan".lower()
+    assert mentions(page, "app.on_event")
+    assert mentions(page, "lifespan")
+    assert not mentions(page, "app.dependency_overrides")

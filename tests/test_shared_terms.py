@@ -10,7 +10,8 @@ import pytest
 
 from docloop.models import Problem
 from docloop.stages.cluster import DEFAULT_THRESHOLD, cluster_problems
-from docloop.stages.shared_terms import SharedTerms, code_terms
+from docloop.stages.shared_terms import SharedTerms
+from docloop.text import code_terms
 from tests.helpers import BASE
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from http import HTTPStatus
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
@@ -32,9 +33,11 @@ _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z]")
+#: HTTP reason phrases, longest first, so "405 Method Not Allowed and then ..." stops there
+_REASONS = "|".join(sorted({re.escape(h.phrase) for h in HTTPStatus}, key=len, reverse=True))
 _ERROR_LINE = re.compile(
     r"\b([A-Z][A-Za-z]+(?:Error|Exception|Warning)|Traceback|"
-    r"[1-5]\d\d [A-Z][a-zA-Z ]+|ERR_[A-Z_]+|E[A-Z0-9]{3,})\b"
+    rf"[1-5]\d\d (?i:{_REASONS})|[1-5]\d\d [A-Z][a-z]+(?: [a-z]+)?|ERR_[A-Z_]+|E[A-Z0-9]{{3,}})\b"
 )
 _IDENTIFIER = re.compile(
     r"\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+|[A-Z][a-z]+[A-Z][A-Za-z0-9]+|"
@@ -107,3 +110,18 @@ def _unique(items: Iterable[str]) -> list[str]:
         if item and item.lower() not in {k.lower() for k in seen}:
             seen[item] = None
     return list(seen)
+
+
+#: parts of code that say nothing about the problem (keywords, builtins, `app`)
+CODE_NOISE = frozenset(
+    """app def str int float bool list dict set tuple none true false self cls import from
+    return async await yield class lambda print http https main json data request response
+    the and for not with""".split()
+)
+_CODE_PART = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def code_terms(text: str) -> set[str]:
+    """Lower-cased parts of the identifiers and inline code in `text`."""
+    parts = {p.lower() for ident in identifiers(text) for p in _CODE_PART.split(ident)}
+    return {p for p in parts if len(p) >= 3 and p not in CODE_NOISE and not p.isdigit()}

@@ -30,13 +30,13 @@ from typing import Protocol
 
 import numpy as np
 
-from docloop.backends.analyzers.offline_suggest import user_terms
+from docloop.backends.analyzers.offline_suggest import mentions, user_terms
 from docloop.models import DocChunk, DocMatch, Insight, PageHit, Verdict
 from docloop.text import truncate
 
-COVERED = 0.55
+COVERED = 0.50
 MISSING = 0.38
-TERM_COVERAGE = 0.35
+TERM_COVERAGE = 0.30
 TOP_K = 5
 MAX_VOTERS = 8  # most representative members that search on their own
 VOTE_K = 10  # pages each member's search contributes
@@ -111,7 +111,7 @@ def term_coverage(insight: Insight, chunks: list[DocChunk]) -> float:
     if not terms:
         return 1.0
     page = " ".join(c.text for c in chunks).lower()
-    return sum(1 for t in terms if t.lower() in page) / len(terms)
+    return sum(1 for t in terms if mentions(page, t)) / len(terms)
 
 
 def _section_url(hit: PageHit) -> str:

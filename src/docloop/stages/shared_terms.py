@@ -16,28 +16,13 @@ never prose words, which MiniLM already weighs.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from docloop.models import Problem
-from docloop.text import identifiers
-
-#: parts of code that say nothing about the problem (keywords, builtins, `app`)
-GENERIC = frozenset(
-    """app def str int float bool list dict set tuple none true false self cls import from
-    return async await yield class lambda print http https main json data request response
-    the and for not with""".split()
-)
-_PART = re.compile(r"[^A-Za-z0-9_]+")
-
-
-def code_terms(text: str) -> set[str]:
-    """Lower-cased parts of the identifiers and inline code in `text`."""
-    parts = {p.lower() for ident in identifiers(text) for p in _PART.split(ident)}
-    return {p for p in parts if len(p) >= 3 and p not in GENERIC and not p.isdigit()}
+from docloop.text import code_terms
 
 
 class SharedTerms:

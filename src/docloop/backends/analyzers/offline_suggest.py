@@ -14,13 +14,21 @@ from collections.abc import Sequence
 
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
-from docloop.text import content_words, error_strings, escape_markdown, identifiers, truncate
+from docloop.text import (
+    code_terms,
+    content_words,
+    error_strings,
+    escape_markdown,
+    identifiers,
+    truncate,
+)
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 MAX_TERMS = 8
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
+MAX_TERM_LENGTH = 40
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*_#|@!{}]")
 
@@ -46,7 +54,7 @@ def offline_suggestion(
 def user_terms(insight: Insight) -> list[str]:
     """Error strings, code identifiers and frequent words users wrote."""
     evidence = " \n".join([q.text for q in insight.quotes] + insight.questions)
-    terms = error_strings(evidence) + identifiers(evidence)
+    terms = error_strings(evidence) + [t for t in identifiers(evidence) if _term_like(t)]
     counts: dict[str, int] = {}
     for text in [q.text for q in insight.quotes] + insight.questions:
         for word in set(content_words(text)):
@@ -59,9 +67,25 @@ def user_terms(insight: Insight) -> list[str]:
     return list(seen.values())
 
 
+def _term_like(identifier: str) -> bool:
+    """A name, not a pasted snippet: `def search(tag: list[str])` is code, and its
+    names (`search`, `tag`) are found on their own; a page never holds the snippet."""
+    return " " not in identifier and len(identifier) <= MAX_TERM_LENGTH
+
+
+def mentions(page_text: str, term: str) -> bool:
+    """Whether a lower-cased page mentions a term: literally, or every part of a
+    dotted/called name (`app.on_event` is covered by a page that says `on_event`)."""
+    lower = term.lower()
+    if lower in page_text:
+        return True
+    parts = code_terms(term)
+    return bool(parts) and all(part in page_text for part in parts)
+
+
 def _missing_terms(insight: Insight, page_text: str) -> list[str]:
     lower = page_text.lower()
-    return [t for t in user_terms(insight) if t.lower() not in lower][:MAX_TERMS]
+    return [t for t in user_terms(insight) if not mentions(lower, t)][:MAX_TERMS]
 
 
 def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
