@@ -69,14 +69,15 @@ def test_members_that_agree_outvote_the_combined_query() -> None:
     assert [h.path for h in match.alternatives] == ["other.md", "drift.md"]
 
 
-def test_vote_totals_sum_member_scores_and_keep_the_best_section() -> None:
+def test_pages_rank_by_summed_member_scores_and_keep_their_best_section() -> None:
     index = ScriptedIndex({
         "one": [hit("x.md", 0.5, heading="Low"), hit("y.md", 0.6)],
         "two": [hit("x.md", 0.9, heading="High")],
+        "three": [hit("y.md", 0.7, heading="Top"), hit("z.md", 0.5)],
     }, {})
-    ranked = vote_pages([("one", CENTROID), ("two", CENTROID)], index)
+    ranked = vote_pages([("one", CENTROID), ("two", CENTROID), ("three", CENTROID)], index)
     assert [(h.path, h.score, h.heading) for h in ranked] == [
-        ("x.md", 1.4, "High"), ("y.md", 0.6, "Intro")]
+        ("x.md", 0.9, "High"), ("y.md", 0.7, "Top"), ("z.md", 0.5, "Intro")]
 
 
 def test_missing_is_decided_on_the_whole_insight_before_any_vote() -> None:

@@ -91,8 +91,8 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
     """Pages ranked by the summed hybrid scores of each member's own search.
 
-    Each page is represented by the section that scored best for any member;
-    its `score` becomes the page's vote total.
+    Each page is represented by the section that scored best for any member (its
+    `score` stays that section's fused score, so hits mean the same everywhere).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
@@ -102,7 +102,7 @@ def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHi
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
     order = sorted(totals, key=lambda path: (-totals[path], path))
-    return [sections[p].model_copy(update={"score": round(totals[p], 6)}) for p in order]
+    return [sections[p] for p in order]
 
 
 def term_coverage(insight: Insight, chunks: list[DocChunk]) -> float:
