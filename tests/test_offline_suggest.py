@@ -92,3 +92,13 @@ def test_a_page_mentions_a_dotted_name_when_it_names_its_parts() -> None:
     assert mentions(page, "app.on_event")
     assert mentions(page, "lifespan")
     assert not mentions(page, "app.dependency_overrides")
+
+
+def test_an_assignment_is_a_snippet_and_generic_words_are_not_terms() -> None:
+    asked = insight(messages=("1", "2", "3"),
+                    quotes=("is `max_attempts=1` supposed to stop it? sometimes runs twice",
+                            "sometimes twice with max_attempts set, 20 min apart",
+                            "twice again, sometimes, after 5 min"))
+    terms = user_terms(asked)
+    assert "max_attempts" in terms and "twice" in terms
+    assert not {"max_attempts=1", "sometimes", "min"} & set(terms)

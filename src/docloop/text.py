@@ -25,7 +25,9 @@ STOPWORDS = frozenset(
     yours yourself yourselves also anyone someone something anything thing things way ways really
     please thanks thank hi hey hello guys help know want trying try tried like just still even
     one two make made work works working doesnt dont cant im ive ok okay yeah yes lol pls plz
-    able every else much many getting seems seem again back new good right well""".split()
+    able every else much many getting seems seem again back new good right well sometimes
+    always never maybe actually already literally basically probably somehow anymore min mins
+    sec secs""".split()
 )
 
 _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)

@@ -25,8 +25,11 @@ from docloop.text import content_words, sentences, truncate
 #: channels whose posts are broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
     r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
-#: pronouns or an opening conjunction that make a question lean on the sentence before it
-REFERS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b|^\W*(?:but|and|so|or)\b", re.I)
+#: words that make a short question lean on the sentence before it
+POINTS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
+CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
+#: a question with a pronoun and at most this many content words needs its opening
+VAGUE_WORDS = 3
 TITLE_LIMIT = 120
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
@@ -112,9 +115,16 @@ def _self_contained(question: str, content: str) -> str:
     field") says what "that" is, so it leads; a long opening cuts the question off.
     """
     opening = (sentences(content) or [""])[0]
-    if not REFERS_BACK.search(question) or not opening or opening == question:
+    if not _leans_back(question) or not opening or opening == question:
         return truncate(question, TITLE_LIMIT)
     return truncate(f"{opening.rstrip('.:;, ')} — {question}", TITLE_LIMIT)
+
+
+def _leans_back(question: str) -> bool:
+    """"how do I stop leaking that?", "but I did pip install it?", "what's the clean way?"."""
+    words = len(content_words(question))
+    return (bool(CONTINUES.search(question)) or words <= 1
+            or (words <= VAGUE_WORDS and bool(POINTS_BACK.search(question))))
 
 
 def _problem_text(

@@ -29,6 +29,7 @@ MAX_TERMS = 8
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
+SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*_#|@!{}]")
 
@@ -68,9 +69,10 @@ def user_terms(insight: Insight) -> list[str]:
 
 
 def _term_like(identifier: str) -> bool:
-    """A name, not a pasted snippet: `def search(tag: list[str])` is code, and its
-    names (`search`, `tag`) are found on their own; a page never holds the snippet."""
-    return " " not in identifier and len(identifier) <= MAX_TERM_LENGTH
+    """A name, not a pasted snippet: `def search(tag: list[str])` or `max_attempts=1` is
+    code whose names (`search`, `max_attempts`) are found on their own; a page never
+    holds the snippet."""
+    return not SNIPPET_CHARS.intersection(identifier) and len(identifier) <= MAX_TERM_LENGTH
 
 
 def mentions(page_text: str, term: str) -> bool:
