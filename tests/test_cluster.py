@@ -69,3 +69,41 @@ def test_next_week_merges_into_the_stored_insight() -> None:
 
 def test_empty_input() -> None:
     assert cluster_problems([], np.zeros((0, 8), dtype=np.float32)) == []
+
+
+def _narrow_domain(labels: list[int], shared: float = 2.0, seed: int = 3) -> np.ndarray:
+    """Problems of one product: every vector carries the same large 'product' direction."""
+    rng = np.random.default_rng(seed)
+    dim = 16
+    rows = np.stack([shared * np.eye(dim)[0] + np.eye(dim)[1 + label]
+                     + 0.1 * rng.standard_normal(dim) for label in labels])
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_centring_keeps_one_products_problems_apart() -> None:
+    labels = [i % 4 for i in range(40)]  # a week of one product's chat: 4 problems
+    problems = _problems(len(labels))
+    vectors = _narrow_domain(labels)
+    assert float(vectors[0] @ vectors[1]) > 0.7  # raw cosine says "all the same"
+    raw = cluster_problems(problems, vectors, center_shrink=None)
+    centred = cluster_problems(problems, vectors)
+    assert len(raw) == 1
+    assert _groups(centred, problems) == {
+        frozenset(f"p{i}" for i in range(40) if i % 4 == label) for label in range(4)}
+
+
+def test_few_problems_are_barely_centred() -> None:
+    """Two problems alone would be pushed apart by their own mean; shrinkage prevents it."""
+    problems = _problems(2)
+    vectors = _narrow_domain([0, 0])
+    assert len(cluster_problems(problems, vectors)) == 1
+    assert len(cluster_problems(problems, vectors, center_shrink=0.0)) == 2
+
+
+def test_centroids_come_back_in_the_embedding_space() -> None:
+    labels = [0, 1, 0, 1]
+    problems = _problems(len(labels))
+    vectors = _narrow_domain(labels)
+    for cluster in cluster_problems(problems, vectors):
+        mean = vectors[cluster.members].mean(axis=0)
+        assert np.allclose(cluster.centroid, mean / np.linalg.norm(mean), atol=1e-5)
