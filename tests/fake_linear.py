@@ -2,13 +2,14 @@
 
 It speaks the wire format docloop uses (POST JSON `{query, variables}` →
 `{"data": …}` or `{"errors": [{message, extensions: {code}}]}`), checks the
-`Authorization` header, stores issues, comments, attachments and relations,
-and can be told to fail the next requests: `ratelimited` (GraphQL RATELIMITED
-with rate-limit headers), `500`, `slow`, `drop` (process the request, then
-close the connection without answering — a crash between request and
-response), or `spent` / `spent-complexity` (answer normally, but say the
-request / complexity budget is now spent and resets `reset_after_s` from
-`clock()`). Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
+`Authorization` header, stores issues (with their workflow-state spans, as
+`stateHistory` reports them), comments, attachments and relations, and can be
+told to fail the next requests: `ratelimited` (GraphQL RATELIMITED with
+rate-limit headers), `500`, `slow`, `drop` (process the request, then close
+the connection without answering — a crash between request and response), or
+`spent` / `spent-complexity` (answer normally, but say the request /
+complexity budget is now spent and resets `reset_after_s` from `clock()`).
+Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -60,8 +62,19 @@ class FakeLinear:
         self._server.shutdown()
         self._server.server_close()
 
-    def set_state(self, issue_id: str, state_type: str) -> None:
-        self.issues[issue_id]["state"] = {"type": state_type, "name": state_type}
+    def set_state(self, issue_id: str, state_type: str, at: datetime | None = None) -> None:
+        """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""
+        self._enter(self.issues[issue_id], {"type": state_type, "name": state_type}, at)
+
+    def _enter(self, issue: dict[str, Any], state: dict[str, Any],
+               at: datetime | None = None) -> None:
+        """Put the issue in `state`, closing its current span and opening a new one."""
+        moment = (at or datetime.fromtimestamp(self.clock(), UTC)).isoformat()
+        spans = issue.setdefault("spans", [])
+        if spans:
+            spans[-1]["endedAt"] = moment
+        spans.append({"startedAt": moment, "endedAt": None})
+        issue["state"] = state
 
     def resolve(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """The `data` for one operation, chosen by its top-level field."""
@@ -83,8 +96,8 @@ class FakeLinear:
         if data["id"] in self.issues:
             raise GraphQLError("Entity already exists", "INVALID_INPUT")
         number = len(self.issues) + 1
-        issue = {**data, "identifier": f"DOC-{number}", "url": f"https://linear.app/i/{number}",
-                 "state": {"type": "triage", "name": "Triage"}}
+        issue = {**data, "identifier": f"DOC-{number}", "url": f"https://linear.app/i/{number}"}
+        self._enter(issue, {"type": "triage", "name": "Triage"})
         self.issues[data["id"]] = issue
         return {"issueCreate": {"success": True, "issue": _public(issue)}}
 
@@ -118,7 +131,7 @@ class FakeLinear:
 
     def _update(self, v: dict[str, Any]) -> dict[str, Any]:
         state = next(s for s in self.states if s["id"] == v["input"]["stateId"])
-        self.issues[v["id"]]["state"] = {"type": state["type"], "name": state["name"]}
+        self._enter(self.issues[v["id"]], {"type": state["type"], "name": state["name"]})
         return {"issueUpdate": {"success": True}}
 
     def _relate(self, v: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +139,10 @@ class FakeLinear:
         return {"issueRelationCreate": {"success": True}}
 
     def _issues(self, v: dict[str, Any]) -> dict[str, Any]:
-        nodes = [_public(self.issues[i]) for i in v["ids"] if i in self.issues]
+        """`issues(filter: {id: {in}})`, each with its latest `stateHistory` span."""
+        nodes = [{**_public(self.issues[i]),
+                  "stateHistory": {"nodes": self.issues[i]["spans"][-1:]}}
+                 for i in v["ids"] if i in self.issues]
         return {"issues": {"nodes": nodes}}
 
 

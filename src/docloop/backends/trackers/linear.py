@@ -20,17 +20,18 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from docloop import __version__
-from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
+from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker, TrackerState
 from docloop.backends.trackers.linear_client import LinearClient
 from docloop.config import Settings
 from docloop.errors import ConfigError, TransientError
-from docloop.models import Insight, Status, TicketRecord
-from docloop.stages.webhooks import STATE_TYPES
+from docloop.models import Insight, TicketRecord
+from docloop.stages.webhooks import STATE_TYPES, parse_time
 from docloop.ticket_text import render_ticket, render_update
 
 log = logging.getLogger("docloop.linear")
@@ -57,7 +58,7 @@ MOVE = ("mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id
 RELATE = ("mutation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) "
           "{ success } }")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
-          "{ nodes { id state { type } } } }")
+          "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
 
 
 def issue_uuid(ticket_id: str) -> str:
@@ -136,17 +137,19 @@ class LinearTracker(Tracker):
             self._reopen(issue_id)
         return None
 
-    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, Status]:
+    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, TrackerState]:
+        """Each issue's state type, and since when: the start of its latest state span."""
         by_issue = {r.external_id: r.id for r in records if r.external_id}
         ids = list(by_issue)
-        statuses: dict[str, Status] = {}
+        states: dict[str, TrackerState] = {}
         for start in range(0, len(ids), STATUS_BATCH):
             data = self.client.query(STATES, {"ids": ids[start:start + STATUS_BATCH]})
             for node in data["issues"]["nodes"]:
                 state_type = (node.get("state") or {}).get("type")
                 if node["id"] in by_issue and state_type in STATE_TYPES:
-                    statuses[by_issue[node["id"]]] = STATE_TYPES[state_type]
-        return statuses
+                    states[by_issue[node["id"]]] = TrackerState(STATE_TYPES[state_type],
+                                                                _state_since(node))
+        return states
 
     def _create_once(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         """issueCreate under the issue's derived id, looked up first (`_find_or_create`)."""
@@ -213,6 +216,13 @@ class LinearTracker(Tracker):
             return
         first = min(nodes, key=lambda n: n.get("position", 0))
         self.client.query(MOVE, {"id": issue_id, "input": {"stateId": first["id"]}})
+
+
+def _state_since(node: dict[str, Any]) -> datetime | None:
+    """When the issue entered its current state: the latest span of `stateHistory`."""
+    spans = (node.get("stateHistory") or {}).get("nodes") or []
+    starts = [t for t in (parse_time(span.get("startedAt")) for span in spans) if t]
+    return max(starts, default=None)
 
 
 def _find_or_create(what: str, find: Callable[[], dict[str, Any] | None],
