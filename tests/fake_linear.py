@@ -9,6 +9,8 @@ rate-limit headers), `500`, `slow`, `drop` (process the request, then close
 the connection without answering — a crash between request and response), or
 `spent` / `spent-complexity` (answer normally, but say the request /
 complexity budget is now spent and resets `reset_after_s` from `clock()`).
+`faults` applies to the next requests in order; `fault_on(field, fault)` to
+the next request naming that field (e.g. the one `issueRelationCreate`).
 Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
 """
 
@@ -38,6 +40,7 @@ class FakeLinear:
         self.attachments: dict[tuple[str, str], str] = {}
         self.relations: list[dict[str, Any]] = []
         self.faults: deque[str] = deque()
+        self.field_faults: dict[str, str] = {}
         self.requests: list[str] = []
         self.labels = {"docs": "label-docs", "community": "label-community"}
         self.states = [{"id": "state-todo", "name": "Todo", "type": "unstarted", "position": 1},
@@ -66,6 +69,17 @@ class FakeLinear:
         """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""
         self._enter(self.issues[issue_id], {"type": state_type, "name": state_type}, at)
 
+    def fault_on(self, field: str, fault: str) -> None:
+        """Fail the next request whose query names `field` (before the `faults` queue)."""
+        self.field_faults[field] = fault
+
+    def next_fault(self, query: str) -> str | None:
+        for field, fault in list(self.field_faults.items()):
+            if field in query:
+                del self.field_faults[field]
+                return fault
+        return self.faults.popleft() if self.faults else None  # "ok" = no fault
+
     def _enter(self, issue: dict[str, Any], state: dict[str, Any],
                at: datetime | None = None) -> None:
         """Put the issue in `state`, closing its current span and opening a new one."""
@@ -89,7 +103,8 @@ class FakeLinear:
                 ("attachmentLinkURL", self._attach), ("issueLabels", self._labels),
                 ("workflowStates", self._workflow), ("issueUpdate", self._update),
                 ("issueRelationCreate", self._relate), ("issues(", self._issues),
-                ("comments(", self._find_comments), ("issue(", self._find)]
+                ("comments(", self._find_comments), ("relations(", self._find_relations),
+                ("issue(", self._find)]
 
     def _create(self, v: dict[str, Any]) -> dict[str, Any]:
         data = v["input"]
@@ -135,8 +150,22 @@ class FakeLinear:
         return {"issueUpdate": {"success": True}}
 
     def _relate(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.relations.append(v["input"])
-        return {"issueRelationCreate": {"success": True}}
+        data = {"id": f"r{len(self.relations) + 1}", **v["input"]}
+        if any(r["id"] == data["id"] for r in self.relations):
+            raise GraphQLError("Entity already exists", "INVALID_INPUT")
+        self.relations.append(data)
+        return {"issueRelationCreate": {"success": True, "issueRelation": {"id": data["id"]}}}
+
+    def _find_relations(self, v: dict[str, Any]) -> dict[str, Any]:
+        """`issue(id) { relations { … } inverseRelations { … } }`: links from and to it."""
+        def node(r: dict[str, Any]) -> dict[str, Any]:
+            return {"id": r["id"], "issue": {"id": r["issueId"]},
+                    "relatedIssue": {"id": r["relatedIssueId"]}}
+
+        return {"issue": {
+            "relations": {"nodes": [node(r) for r in self.relations if r["issueId"] == v["id"]]},
+            "inverseRelations": {"nodes": [node(r) for r in self.relations
+                                           if r["relatedIssueId"] == v["id"]]}}}
 
     def _issues(self, v: dict[str, Any]) -> dict[str, Any]:
         """`issues(filter: {id: {in}})`, each with its latest `stateHistory` span."""
@@ -164,7 +193,7 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             fake.requests.append(body["query"])
-            fault = fake.faults.popleft() if fake.faults else None  # "ok" = no fault
+            fault = fake.next_fault(body["query"])
             if self.headers.get("Authorization") != API_KEY:
                 return self._send(400, {"errors": [{"message": "Authentication required",
                                                     "extensions": {"code":

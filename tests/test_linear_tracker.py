@@ -27,7 +27,7 @@ from docloop.backends.trackers.linear_client import MAX_WAIT_S, LinearClient
 from docloop.cli import main
 from docloop.config import load_settings
 from docloop.errors import ConfigError, PermanentError
-from docloop.models import ThreadLink
+from docloop.models import ThreadLink, TicketRef
 from docloop.stages.file import file_insight
 from tests.fake_linear import API_KEY, TEAM, FakeLinear
 from tests.helpers import BASE, insight
@@ -240,6 +240,45 @@ def test_regression_policies(fake: FakeLinear, policy: str, issues: int, state: 
     else:
         assert back.status == "regressed" and len(fake.comments) == 1
         assert fake.comments[0]["body"].startswith("**Regression:**")
+
+
+def _regress(tracker: LinearTracker, records: SQLiteRecordStore) -> TicketRef:
+    """File an insight, mark it done, and bring its problem back."""
+    ref = file_insight(insight(), tracker, records, BASE)
+    records.set_status(ref.id, "done", BASE, "linear-webhook")
+    return ref
+
+
+def test_linked_issue_relation_survives_a_dropped_answer_without_linking_twice(
+        fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake, policy="new-linked-issue"), SQLiteRecordStore(db.memory())
+    ref = _regress(tracker, records)
+    fake.fault_on("issueRelationCreate", "drop")  # the link is made, its answer lost
+    back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                        tracker, records, BASE)
+    assert back.action == "created" and len(fake.issues) == 2
+    assert sum("issueRelationCreate" in q for q in fake.requests) == 1
+    old, new = issue_uuid(ref.id), issue_uuid(f"{ref.id}:regression")
+    assert [(r["issueId"], r["relatedIssueId"], r["type"]) for r in fake.relations] == [
+        (new, old, "related")]
+    assert uuid.UUID(fake.relations[0]["id"]).version == 4
+    record = records.get(ref.id)
+    assert record is not None
+    delta = EvidenceDelta(new_conversation_ids=["9"], new_message_ids=["9"], regression=True)
+    tracker.update(record, insight(), delta)  # a re-run after a crash before the record
+    assert len(fake.relations) == 1 and len(fake.issues) == 2
+
+
+def test_an_existing_link_either_way_round_is_not_made_again(fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake, policy="new-linked-issue"), SQLiteRecordStore(db.memory())
+    ref = _regress(tracker, records)
+    old, new = issue_uuid(ref.id), issue_uuid(f"{ref.id}:regression")
+    fake.relations.append({"id": "by-hand", "issueId": old, "relatedIssueId": new,
+                           "type": "blocks"})  # someone linked them already, the other way
+    file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                 tracker, records, BASE)
+    assert len(fake.issues) == 2 and [r["id"] for r in fake.relations] == ["by-hand"]
+    assert not any("issueRelationCreate" in q for q in fake.requests)
 
 
 def _linear_env(fake: FakeLinear, monkeypatch: pytest.MonkeyPatch) -> SQLiteRecordStore:

@@ -9,7 +9,8 @@ footer marker derived from the ticket and the evidence, and is looked up by
 them before every attempt, so a dropped answer or a re-run never posts it
 twice. A regression follows `linear_reopen_policy`:
 `comment` (default), `reopen` (back to the team's first unstarted state) or
-`new-linked-issue` (a new issue related to the old one).
+`new-linked-issue` (a new issue related to the old one; the relation, too, is
+looked up before every attempt, so a lost answer never links them twice).
 
 Priority from significance: score ≥ 9 → 2 (high), ≥ 6 → 3 (medium), else 4 (low).
 """
@@ -56,7 +57,10 @@ UNSTARTED = ("query($team: ID!) { workflowStates(filter: {team: {id: {eq: $team}
 MOVE = ("mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, "
         "input: $input) { success } }")
 RELATE = ("mutation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) "
-          "{ success } }")
+          "{ success issueRelation { id } } }")
+_ENDS = "nodes { id issue { id } relatedIssue { id } }"
+FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50) {{ {_ENDS} }} "
+                  f"inverseRelations(first: 50) {{ {_ENDS} }} }} }}")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
           "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
 
@@ -127,8 +131,8 @@ class LinearTracker(Tracker):
     def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
         if delta.regression and self.reopen_policy == "new-linked-issue":
             filed = self.create(f"{record.id}:regression", insight)
-            self.client.query(RELATE, {"input": {"issueId": filed.external_id, "type": "related",
-                                                 "relatedIssueId": record.external_id}})
+            self._relate_once(filed.external_id or issue_uuid(f"{record.id}:regression"),
+                              record.external_id or issue_uuid(record.id))
             return filed
         issue_id = record.external_id or issue_uuid(record.id)
         self._comment_once(issue_id, evidence_marker(record.id, delta),
@@ -183,6 +187,34 @@ class LinearTracker(Tracker):
             return dict(data["commentCreate"]["comment"])
 
         _find_or_create(f"comment {marker} on issue {issue_id}", find, create)
+
+    def _relate_once(self, issue_id: str, related_id: str) -> None:
+        """A `related` link from the new issue to the old, created once.
+
+        `issueRelationCreate` gets a client id derived from the two issues, and
+        before every attempt both issues' existing links are looked up: any
+        relation between them, made by docloop (whose answer may have been
+        lost) or by a person, either way round, means there is nothing to add.
+        A freshly filed issue has few links, so one page of each direction is
+        enough.
+        """
+        relation_id = issue_uuid(f"relation:{issue_id}:{related_id}")
+        pair = {issue_id, related_id}
+
+        def find() -> dict[str, Any] | None:
+            issue = self.client.query(FIND_RELATIONS, {"id": issue_id})["issue"] or {}
+            nodes = [*(issue.get("relations") or {}).get("nodes", []),
+                     *(issue.get("inverseRelations") or {}).get("nodes", [])]
+            return next((dict(n) for n in nodes if n["id"] == relation_id
+                         or {n["issue"]["id"], n["relatedIssue"]["id"]} == pair), None)
+
+        def create() -> dict[str, Any]:
+            data = self.client.execute(RELATE, {"input": {
+                "id": relation_id, "issueId": issue_id, "relatedIssueId": related_id,
+                "type": "related"}})
+            return dict(data["issueRelationCreate"]["issueRelation"])
+
+        _find_or_create(f"relation {issue_id} -> {related_id}", find, create)
 
     def _input(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         fields: dict[str, Any] = {
