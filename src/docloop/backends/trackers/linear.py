@@ -192,11 +192,11 @@ class LinearTracker(Tracker):
         """A `related` link from the new issue to the old, created once.
 
         `issueRelationCreate` gets a client id derived from the two issues, and
-        before every attempt both issues' existing links are looked up: any
-        relation between them, made by docloop (whose answer may have been
-        lost) or by a person, either way round, means there is nothing to add.
-        A freshly filed issue has few links, so one page of each direction is
-        enough.
+        before every attempt the new issue's links are looked up in both
+        directions (`relations`, `inverseRelations`): any relation between the
+        two, made by docloop (whose answer may have been lost) or by a person,
+        either way round, means there is nothing to add. A freshly filed issue
+        has few links, so one page of each direction is enough.
         """
         relation_id = issue_uuid(f"relation:{issue_id}:{related_id}")
         pair = {issue_id, related_id}
