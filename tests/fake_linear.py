@@ -2,13 +2,16 @@
 
 It speaks the wire format docloop uses (POST JSON `{query, variables}` →
 `{"data": …}` or `{"errors": [{message, extensions: {code}}]}`), checks the
-`Authorization` header, stores issues, comments, attachments and relations,
-and can be told to fail the next requests: `ratelimited` (GraphQL RATELIMITED
-with rate-limit headers), `500`, `slow`, `drop` (process the request, then
-close the connection without answering — a crash between request and
-response), or `spent` / `spent-complexity` (answer normally, but say the
-request / complexity budget is now spent and resets `reset_after_s` from
-`clock()`). Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
+`Authorization` header, stores issues (with their workflow-state spans, as
+`stateHistory` reports them), comments, attachments and relations, and can be
+told to fail the next requests: `ratelimited` (GraphQL RATELIMITED with
+rate-limit headers), `500`, `slow`, `drop` (process the request, then close
+the connection without answering — a crash between request and response), or
+`spent` / `spent-complexity` (answer normally, but say the request /
+complexity budget is now spent and resets `reset_after_s` from `clock()`).
+`faults` applies to the next requests in order; `fault_on(field, fault)` to
+the next request naming that field (e.g. the one `issueRelationCreate`).
+Every normal answer carries `X-RateLimit-*` headers, as Linear's do.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -36,6 +40,7 @@ class FakeLinear:
         self.attachments: dict[tuple[str, str], str] = {}
         self.relations: list[dict[str, Any]] = []
         self.faults: deque[str] = deque()
+        self.field_faults: dict[str, str] = {}
         self.requests: list[str] = []
         self.labels = {"docs": "label-docs", "community": "label-community"}
         self.states = [{"id": "state-todo", "name": "Todo", "type": "unstarted", "position": 1},
@@ -60,8 +65,30 @@ class FakeLinear:
         self._server.shutdown()
         self._server.server_close()
 
-    def set_state(self, issue_id: str, state_type: str) -> None:
-        self.issues[issue_id]["state"] = {"type": state_type, "name": state_type}
+    def set_state(self, issue_id: str, state_type: str, at: datetime | None = None) -> None:
+        """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""
+        self._enter(self.issues[issue_id], {"type": state_type, "name": state_type}, at)
+
+    def fault_on(self, field: str, fault: str) -> None:
+        """Fail the next request whose query names `field` (before the `faults` queue)."""
+        self.field_faults[field] = fault
+
+    def next_fault(self, query: str) -> str | None:
+        for field, fault in list(self.field_faults.items()):
+            if field in query:
+                del self.field_faults[field]
+                return fault
+        return self.faults.popleft() if self.faults else None  # "ok" = no fault
+
+    def _enter(self, issue: dict[str, Any], state: dict[str, Any],
+               at: datetime | None = None) -> None:
+        """Put the issue in `state`, closing its current span and opening a new one."""
+        moment = (at or datetime.fromtimestamp(self.clock(), UTC)).isoformat()
+        spans = issue.setdefault("spans", [])
+        if spans:
+            spans[-1]["endedAt"] = moment
+        spans.append({"startedAt": moment, "endedAt": None})
+        issue["state"] = state
 
     def resolve(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """The `data` for one operation, chosen by its top-level field."""
@@ -76,15 +103,16 @@ class FakeLinear:
                 ("attachmentLinkURL", self._attach), ("issueLabels", self._labels),
                 ("workflowStates", self._workflow), ("issueUpdate", self._update),
                 ("issueRelationCreate", self._relate), ("issues(", self._issues),
-                ("comments(", self._find_comments), ("issue(", self._find)]
+                ("comments(", self._find_comments), ("relations(", self._find_relations),
+                ("issue(", self._find)]
 
     def _create(self, v: dict[str, Any]) -> dict[str, Any]:
         data = v["input"]
         if data["id"] in self.issues:
             raise GraphQLError("Entity already exists", "INVALID_INPUT")
         number = len(self.issues) + 1
-        issue = {**data, "identifier": f"DOC-{number}", "url": f"https://linear.app/i/{number}",
-                 "state": {"type": "triage", "name": "Triage"}}
+        issue = {**data, "identifier": f"DOC-{number}", "url": f"https://linear.app/i/{number}"}
+        self._enter(issue, {"type": "triage", "name": "Triage"})
         self.issues[data["id"]] = issue
         return {"issueCreate": {"success": True, "issue": _public(issue)}}
 
@@ -118,15 +146,32 @@ class FakeLinear:
 
     def _update(self, v: dict[str, Any]) -> dict[str, Any]:
         state = next(s for s in self.states if s["id"] == v["input"]["stateId"])
-        self.issues[v["id"]]["state"] = {"type": state["type"], "name": state["name"]}
+        self._enter(self.issues[v["id"]], {"type": state["type"], "name": state["name"]})
         return {"issueUpdate": {"success": True}}
 
     def _relate(self, v: dict[str, Any]) -> dict[str, Any]:
-        self.relations.append(v["input"])
-        return {"issueRelationCreate": {"success": True}}
+        data = {"id": f"r{len(self.relations) + 1}", **v["input"]}
+        if any(r["id"] == data["id"] for r in self.relations):
+            raise GraphQLError("Entity already exists", "INVALID_INPUT")
+        self.relations.append(data)
+        return {"issueRelationCreate": {"success": True, "issueRelation": {"id": data["id"]}}}
+
+    def _find_relations(self, v: dict[str, Any]) -> dict[str, Any]:
+        """`issue(id) { relations { … } inverseRelations { … } }`: links from and to it."""
+        def node(r: dict[str, Any]) -> dict[str, Any]:
+            return {"id": r["id"], "issue": {"id": r["issueId"]},
+                    "relatedIssue": {"id": r["relatedIssueId"]}}
+
+        return {"issue": {
+            "relations": {"nodes": [node(r) for r in self.relations if r["issueId"] == v["id"]]},
+            "inverseRelations": {"nodes": [node(r) for r in self.relations
+                                           if r["relatedIssueId"] == v["id"]]}}}
 
     def _issues(self, v: dict[str, Any]) -> dict[str, Any]:
-        nodes = [_public(self.issues[i]) for i in v["ids"] if i in self.issues]
+        """`issues(filter: {id: {in}})`, each with its latest `stateHistory` span."""
+        nodes = [{**_public(self.issues[i]),
+                  "stateHistory": {"nodes": self.issues[i]["spans"][-1:]}}
+                 for i in v["ids"] if i in self.issues]
         return {"issues": {"nodes": nodes}}
 
 
@@ -148,7 +193,7 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             fake.requests.append(body["query"])
-            fault = fake.faults.popleft() if fake.faults else None  # "ok" = no fault
+            fault = fake.next_fault(body["query"])
             if self.headers.get("Authorization") != API_KEY:
                 return self._send(400, {"errors": [{"message": "Authentication required",
                                                     "extensions": {"code":

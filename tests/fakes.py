@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from docloop.backends.records.base import RecordStore
-from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
+from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker, TrackerState
 from docloop.models import Insight, Status, StatusChange, TicketRecord
 
 
@@ -71,5 +71,5 @@ class RecordingTracker(Tracker):
             return Filed(external_id="ext-linked", identifier="FAKE-linked", url=None)
         return None
 
-    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, Status]:
+    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, TrackerState]:
         return {}

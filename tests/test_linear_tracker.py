@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from docloop.backends.trackers.linear_client import MAX_WAIT_S, LinearClient
 from docloop.cli import main
 from docloop.config import load_settings
 from docloop.errors import ConfigError, PermanentError
-from docloop.models import ThreadLink
+from docloop.models import ThreadLink, TicketRef
 from docloop.stages.file import file_insight
 from tests.fake_linear import API_KEY, TEAM, FakeLinear
 from tests.helpers import BASE, insight
@@ -241,21 +242,97 @@ def test_regression_policies(fake: FakeLinear, policy: str, issues: int, state: 
         assert fake.comments[0]["body"].startswith("**Regression:**")
 
 
-def test_tickets_sync_pulls_states(fake: FakeLinear, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def _regress(tracker: LinearTracker, records: SQLiteRecordStore) -> TicketRef:
+    """File an insight, mark it done, and bring its problem back."""
+    ref = file_insight(insight(), tracker, records, BASE)
+    records.set_status(ref.id, "done", BASE, "linear-webhook")
+    return ref
+
+
+def test_linked_issue_relation_survives_a_dropped_answer_without_linking_twice(
+        fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake, policy="new-linked-issue"), SQLiteRecordStore(db.memory())
+    ref = _regress(tracker, records)
+    fake.fault_on("issueRelationCreate", "drop")  # the link is made, its answer lost
+    back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                        tracker, records, BASE)
+    assert back.action == "created" and len(fake.issues) == 2
+    assert sum("issueRelationCreate" in q for q in fake.requests) == 1
+    old, new = issue_uuid(ref.id), issue_uuid(f"{ref.id}:regression")
+    assert [(r["issueId"], r["relatedIssueId"], r["type"]) for r in fake.relations] == [
+        (new, old, "related")]
+    assert uuid.UUID(fake.relations[0]["id"]).version == 4
+    record = records.get(ref.id)
+    assert record is not None
+    delta = EvidenceDelta(new_conversation_ids=["9"], new_message_ids=["9"], regression=True)
+    tracker.update(record, insight(), delta)  # a re-run after a crash before the record
+    assert len(fake.relations) == 1 and len(fake.issues) == 2
+
+
+def test_an_existing_link_either_way_round_is_not_made_again(fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake, policy="new-linked-issue"), SQLiteRecordStore(db.memory())
+    ref = _regress(tracker, records)
+    old, new = issue_uuid(ref.id), issue_uuid(f"{ref.id}:regression")
+    fake.relations.append({"id": "by-hand", "issueId": old, "relatedIssueId": new,
+                           "type": "blocks"})  # someone linked them already, the other way
+    file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                 tracker, records, BASE)
+    assert len(fake.issues) == 2 and [r["id"] for r in fake.relations] == ["by-hand"]
+    assert not any("issueRelationCreate" in q for q in fake.requests)
+
+
+def _linear_env(fake: FakeLinear, monkeypatch: pytest.MonkeyPatch) -> SQLiteRecordStore:
     for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
                         "DOCLOOP_LINEAR_API_URL": fake.url, "DOCLOOP_TRACKER": "linear"}.items():
         monkeypatch.setenv(name, value)
-    settings = load_settings()
-    records = SQLiteRecordStore(db.connect(settings.db_path))
-    ref = file_insight(insight(), LinearTracker.from_settings(settings), records, BASE)
-    fake.set_state(issue_uuid(ref.id), "started")
+    return SQLiteRecordStore(db.connect(load_settings().db_path))
+
+
+def _sync() -> str:
     result = CliRunner().invoke(main, ["tickets", "sync"])
     assert result.exit_code == 0, result.output
-    assert "1 changed" in result.output
+    return result.output
+
+
+def test_tickets_sync_pulls_states(fake: FakeLinear, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = _linear_env(fake, monkeypatch)
+    ref = file_insight(insight(), LinearTracker.from_settings(load_settings()), records, BASE)
+    fake.set_state(issue_uuid(ref.id), "started")
+    assert "1 changed" in _sync()
     record = records.get(ref.id)
     assert record is not None and record.status == "in_progress"
     assert record.history[-1].source == "linear-sync"
+
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize(("state", "after", "expected"), [
+    ("completed", False, "regressed"),  # still completed, nothing changed since
+    ("unstarted", False, "regressed"),  # docloop's own reopen, just before it recorded it
+    ("started", True, "in_progress"),   # someone picked it up after the regression
+    ("completed", True, "done"),        # reopened and completed again since
+])
+def test_tickets_sync_moves_a_regressed_ticket_only_after_a_later_state_change(
+        fake: FakeLinear, monkeypatch: pytest.MonkeyPatch, state: str, after: bool,
+        expected: str) -> None:
+    records = _linear_env(fake, monkeypatch)
+    tracker = LinearTracker.from_settings(load_settings())
+    ref = file_insight(insight(), tracker, records, BASE)
+    issue = issue_uuid(ref.id)
+    fake.set_state(issue, "completed", at=BASE + DAY)
+    records.set_status(ref.id, "done", BASE + DAY, "linear-sync")
+    back = file_insight(insight(conversations=("1", "2", "9"), messages=("1", "2", "9")),
+                        tracker, records, BASE + 2 * DAY)  # the problem came back
+    assert back.status == "regressed"
+    if state != "completed" or after:
+        moved = BASE + 3 * DAY if after else BASE + 2 * DAY - timedelta(seconds=1)
+        fake.set_state(issue, state, at=moved)
+    output = _sync()
+    record = records.get(ref.id)
+    assert record is not None and record.status == expected
+    assert ("1 kept regressed" in output) == (expected == "regressed")
+    assert fake.requests[-1].count("stateHistory") == 1
 
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"

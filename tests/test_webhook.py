@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +85,10 @@ def test_create_event_and_title_change_do_not_change_status(home: Path, shared_d
     assert _status(home) == ("open", 1)
 
 
-def _set_status(home: Path, *statuses: str) -> None:
+def _set_status(home: Path, *statuses: str, at: datetime = NOW) -> None:
     store = SQLiteRecordStore(db.connect(home / "docloop.db"))
     for status in statuses:
-        store.set_status("DL-1", status, NOW, "test")  # type: ignore[arg-type]
+        store.set_status("DL-1", status, at, "test")  # type: ignore[arg-type]
 
 
 def _history(home: Path) -> list[str]:
@@ -123,13 +123,34 @@ def test_edits_keep_a_regressed_ticket_regressed(home: Path, shared_dir: Path,
     assert _status(home) == ("regressed", 3)
 
 
-def test_a_real_state_change_moves_a_regressed_ticket(home: Path, shared_dir: Path) -> None:
-    _set_status(home, "done", "regressed")
-    moved = _payload(shared_dir, "generaltask-gotest-Issue-update-state-to-Done.json")
+REGRESSED_AT = NOW - timedelta(hours=1)
+
+
+def _moved(shared: Path, created_at: datetime) -> dict[str, Any]:
+    """A state change (completed → started) that Linear recorded at `created_at`."""
+    moved = _payload(shared, "generaltask-gotest-Issue-update-state-to-Done.json")
     moved["data"]["state"] = {"id": "s-started", "name": "In Progress", "type": "started"}
-    moved["updatedFrom"] = {"stateId": "s-done", "updatedAt": "2026-11-25T11:59:00.000Z"}
+    moved["updatedFrom"] = {"stateId": "s-done", "updatedAt": "2026-11-01T09:00:00.000Z"}
+    moved["createdAt"] = created_at.isoformat().replace("+00:00", "Z")
+    return moved
+
+
+def test_a_real_state_change_moves_a_regressed_ticket(home: Path, shared_dir: Path) -> None:
+    _set_status(home, "done", "regressed", at=REGRESSED_AT)
+    moved = _moved(shared_dir, NOW - timedelta(seconds=1))
     assert _post(_client(home), moved).json()["status"] == "applied"
     assert _history(home)[-1] == "in_progress"
+
+
+def test_a_late_retry_of_a_change_made_before_the_regression_leaves_it_regressed(
+        home: Path, shared_dir: Path) -> None:
+    """Linear retries for hours with a fresh webhookTimestamp; createdAt keeps the change's time."""
+    _set_status(home, "done", "regressed", at=REGRESSED_AT)
+    late = _moved(shared_dir, REGRESSED_AT - timedelta(minutes=5))
+    response = _post(_client(home), late)
+    assert response.json()["status"] == "ignored"
+    assert "before the regression" in response.json()["reason"]
+    assert _status(home) == ("regressed", 3)
 
 
 def test_remove_cancels(home: Path, shared_dir: Path) -> None:

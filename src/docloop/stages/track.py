@@ -3,7 +3,9 @@
 `docloop tickets` reads the records store; `set-status` changes a local
 ticket (and its outbox file's status line); `sync` asks the tracker for the
 current state of tickets that are not finished and records each transition
-with its source, so the history shows where every change came from.
+with its source, so the history shows where every change came from. A
+`regressed` ticket keeps its status unless the tracker's state was entered
+after the regression (`stages.regression`, the rule the webhook uses too).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from rich.console import Console
 from rich.table import Table
 
 from docloop import db, registry
+from docloop.backends.records.base import RecordStore
 from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.backends.trackers.base import TrackerState
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.files import write_atomic
 from docloop.models import STATUSES, Status, TicketRecord
+from docloop.stages.regression import holds_regression
 
 FINISHED = ("done", "canceled")
 _STATUS_LINE = re.compile(r"^\*\*Status:\*\* .*$", re.M)
@@ -91,10 +96,25 @@ def sync_tickets(settings: Settings) -> str:
                     if r.tracker == settings.tracker and r.status not in FINISHED]
     tracker = registry.build("tracker", settings.tracker, settings, conn=conn, records=store)
     states = tracker.fetch_statuses(open_records)
+    by_id = {r.id: r for r in open_records}
     now = datetime.now(UTC)
-    changed = [tid for tid, status in states.items()
-               if store.set_status(tid, status, now, f"{settings.tracker}-sync")]
-    return f"synced {len(open_records)} ticket(s) from {settings.tracker}: {len(changed)} changed"
+    outcomes = [_apply_state(store, by_id[tid], state, now, f"{settings.tracker}-sync")
+                for tid, state in states.items() if tid in by_id]
+    summary = (f"synced {len(open_records)} ticket(s) from {settings.tracker}: "
+               f"{outcomes.count('changed')} changed")
+    kept = outcomes.count("kept")
+    if kept:
+        summary += (f", {kept} kept regressed (no state change in {settings.tracker} since "
+                    "the regression)")
+    return summary
+
+
+def _apply_state(store: RecordStore, record: TicketRecord, state: TrackerState,
+                 now: datetime, source: str) -> str:
+    """Record the tracker's state unless a regression holds: changed, kept or same."""
+    if holds_regression(record, state.since) is not None:
+        return "kept"
+    return "changed" if store.set_status(record.id, state.status, now, source) else "same"
 
 
 def _update_outbox(settings: Settings, ticket_id: str, status: str) -> None:

@@ -13,18 +13,22 @@ carry the issue's current state too, and that state may disagree with
 docloop on purpose: a `regressed` ticket's issue stays completed in Linear
 under the `comment` policy. So such edits are acknowledged and ignored. An
 `update` without `updatedFrom` (older deliveries) falls back to the state it
-carries, except on a `regressed` ticket, which only a real transition moves.
+carries. A `regressed` ticket moves only for a state change made after the
+regression was recorded (`stages.regression`, the rule `tickets sync` uses
+too): the event's `createdAt` must be later than the regression, and an
+`update` without `updatedFrom` shows no change at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from docloop.backends.records.base import RecordStore
 from docloop.models import Status
+from docloop.stages.regression import holds_regression
 
 STATE_TYPES: dict[str, Status] = {
     "triage": "open", "backlog": "open", "unstarted": "open",
@@ -55,7 +59,9 @@ def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
     if record is None:
         return WebhookResult("ignored", f"issue {issue_id} was not filed by docloop")
     action = payload.get("action")
-    skip = _not_a_transition(action, payload.get("updatedFrom"), record.status)
+    skip = _not_a_transition(action, payload.get("updatedFrom"))
+    if skip is None:
+        skip = holds_regression(record, _state_changed_at(payload, now))
     if skip is not None:
         return WebhookResult("ignored", skip, record.id)
     target, note = _target_status(action, data)
@@ -65,19 +71,38 @@ def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
     return WebhookResult("applied" if changed else "unchanged", note, record.id, target)
 
 
-def _not_a_transition(action: Any, updated_from: Any, current: Status) -> str | None:
+def _not_a_transition(action: Any, updated_from: Any) -> str | None:
     """Why an `update` must leave the status alone, or None when it may change it."""
-    if action != "update":
+    if action != "update" or not isinstance(updated_from, Mapping):
         return None
-    if isinstance(updated_from, Mapping):
-        if "stateId" in updated_from:
-            return None
-        changed = ", ".join(sorted(str(k) for k in updated_from)) or "nothing"
-        return f"workflow state unchanged (updated: {changed})"
-    if current == "regressed":
-        return ("ticket is regressed and the event has no updatedFrom to show a state "
-                "change; only a workflow-state change moves it")
-    return None
+    if "stateId" in updated_from:
+        return None
+    changed = ", ".join(sorted(str(k) for k in updated_from)) or "nothing"
+    return f"workflow state unchanged (updated: {changed})"
+
+
+def _state_changed_at(payload: Mapping[str, Any], now: datetime) -> datetime | None:
+    """When the event shows the issue entering its state; None when it shows no change.
+
+    An `update` without `updatedFrom` (older deliveries) cannot tell a state
+    change from an edit. Any other event that got this far is the change, made
+    when Linear created the payload: `createdAt`, which a retry hours later
+    keeps (its `webhookTimestamp` is fresh). Without a readable one, now.
+    """
+    if payload.get("action") == "update" and not isinstance(payload.get("updatedFrom"), Mapping):
+        return None
+    return parse_time(payload.get("createdAt")) or now
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A Linear `DateTime` (ISO 8601, `…Z`) as an aware datetime; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _target_status(action: Any, data: Mapping[str, Any]) -> tuple[Status | None, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from docloop.models import Insight, Quote, Status, TicketRecord
 
@@ -34,6 +35,19 @@ class EvidenceDelta:
     regression: bool = False
 
 
+@dataclass(frozen=True)
+class TrackerState:
+    """A ticket's state in its tracker: the docloop status it maps to, and since when.
+
+    `since` (when the tracker's current state was entered, None if unknown)
+    lets `tickets sync` tell a state set after a regression from the one the
+    regression was recorded against (`stages.regression`).
+    """
+
+    status: Status
+    since: datetime | None = None
+
+
 class Tracker(ABC):
     """Files and updates one ticket per insight."""
 
@@ -51,6 +65,6 @@ class Tracker(ABC):
         or file a linked one; it returns the new identity when it filed one.
         """
 
-    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, Status]:
-        """Current status per ticket id, read from the tracker (for `tickets sync`)."""
+    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, TrackerState]:
+        """Current state per ticket id, read from the tracker (for `tickets sync`)."""
         return {}

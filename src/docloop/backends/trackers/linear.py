@@ -9,7 +9,8 @@ footer marker derived from the ticket and the evidence, and is looked up by
 them before every attempt, so a dropped answer or a re-run never posts it
 twice. A regression follows `linear_reopen_policy`:
 `comment` (default), `reopen` (back to the team's first unstarted state) or
-`new-linked-issue` (a new issue related to the old one).
+`new-linked-issue` (a new issue related to the old one; the relation, too, is
+looked up before every attempt, so a lost answer never links them twice).
 
 Priority from significance: score ≥ 9 → 2 (high), ≥ 6 → 3 (medium), else 4 (low).
 """
@@ -20,17 +21,18 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from docloop import __version__
-from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
+from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker, TrackerState
 from docloop.backends.trackers.linear_client import LinearClient
 from docloop.config import Settings
 from docloop.errors import ConfigError, TransientError
-from docloop.models import Insight, Status, TicketRecord
-from docloop.stages.webhooks import STATE_TYPES
+from docloop.models import Insight, TicketRecord
+from docloop.stages.webhooks import STATE_TYPES, parse_time
 from docloop.ticket_text import render_ticket, render_update
 
 log = logging.getLogger("docloop.linear")
@@ -55,9 +57,12 @@ UNSTARTED = ("query($team: ID!) { workflowStates(filter: {team: {id: {eq: $team}
 MOVE = ("mutation($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, "
         "input: $input) { success } }")
 RELATE = ("mutation($input: IssueRelationCreateInput!) { issueRelationCreate(input: $input) "
-          "{ success } }")
+          "{ success issueRelation { id } } }")
+_ENDS = "nodes { id issue { id } relatedIssue { id } }"
+FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50) {{ {_ENDS} }} "
+                  f"inverseRelations(first: 50) {{ {_ENDS} }} }} }}")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
-          "{ nodes { id state { type } } } }")
+          "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
 
 
 def issue_uuid(ticket_id: str) -> str:
@@ -126,8 +131,8 @@ class LinearTracker(Tracker):
     def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
         if delta.regression and self.reopen_policy == "new-linked-issue":
             filed = self.create(f"{record.id}:regression", insight)
-            self.client.query(RELATE, {"input": {"issueId": filed.external_id, "type": "related",
-                                                 "relatedIssueId": record.external_id}})
+            self._relate_once(filed.external_id or issue_uuid(f"{record.id}:regression"),
+                              record.external_id or issue_uuid(record.id))
             return filed
         issue_id = record.external_id or issue_uuid(record.id)
         self._comment_once(issue_id, evidence_marker(record.id, delta),
@@ -136,17 +141,19 @@ class LinearTracker(Tracker):
             self._reopen(issue_id)
         return None
 
-    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, Status]:
+    def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, TrackerState]:
+        """Each issue's state type, and since when: the start of its latest state span."""
         by_issue = {r.external_id: r.id for r in records if r.external_id}
         ids = list(by_issue)
-        statuses: dict[str, Status] = {}
+        states: dict[str, TrackerState] = {}
         for start in range(0, len(ids), STATUS_BATCH):
             data = self.client.query(STATES, {"ids": ids[start:start + STATUS_BATCH]})
             for node in data["issues"]["nodes"]:
                 state_type = (node.get("state") or {}).get("type")
                 if node["id"] in by_issue and state_type in STATE_TYPES:
-                    statuses[by_issue[node["id"]]] = STATE_TYPES[state_type]
-        return statuses
+                    states[by_issue[node["id"]]] = TrackerState(STATE_TYPES[state_type],
+                                                                _state_since(node))
+        return states
 
     def _create_once(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         """issueCreate under the issue's derived id, looked up first (`_find_or_create`)."""
@@ -181,6 +188,34 @@ class LinearTracker(Tracker):
 
         _find_or_create(f"comment {marker} on issue {issue_id}", find, create)
 
+    def _relate_once(self, issue_id: str, related_id: str) -> None:
+        """A `related` link from the new issue to the old, created once.
+
+        `issueRelationCreate` gets a client id derived from the two issues, and
+        before every attempt the new issue's links are looked up in both
+        directions (`relations`, `inverseRelations`): any relation between the
+        two, made by docloop (whose answer may have been lost) or by a person,
+        either way round, means there is nothing to add. A freshly filed issue
+        has few links, so one page of each direction is enough.
+        """
+        relation_id = issue_uuid(f"relation:{issue_id}:{related_id}")
+        pair = {issue_id, related_id}
+
+        def find() -> dict[str, Any] | None:
+            issue = self.client.query(FIND_RELATIONS, {"id": issue_id})["issue"] or {}
+            nodes = [*(issue.get("relations") or {}).get("nodes", []),
+                     *(issue.get("inverseRelations") or {}).get("nodes", [])]
+            return next((dict(n) for n in nodes if n["id"] == relation_id
+                         or {n["issue"]["id"], n["relatedIssue"]["id"]} == pair), None)
+
+        def create() -> dict[str, Any]:
+            data = self.client.execute(RELATE, {"input": {
+                "id": relation_id, "issueId": issue_id, "relatedIssueId": related_id,
+                "type": "related"}})
+            return dict(data["issueRelationCreate"]["issueRelation"])
+
+        _find_or_create(f"relation {issue_id} -> {related_id}", find, create)
+
     def _input(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         fields: dict[str, Any] = {
             "id": issue_id, "teamId": self.team_id, "title": insight.title[:250],
@@ -213,6 +248,13 @@ class LinearTracker(Tracker):
             return
         first = min(nodes, key=lambda n: n.get("position", 0))
         self.client.query(MOVE, {"id": issue_id, "input": {"stateId": first["id"]}})
+
+
+def _state_since(node: dict[str, Any]) -> datetime | None:
+    """When the issue entered its current state: the latest span of `stateHistory`."""
+    spans = (node.get("stateHistory") or {}).get("nodes") or []
+    starts = [t for t in (parse_time(span.get("startedAt")) for span in spans) if t]
+    return max(starts, default=None)
 
 
 def _find_or_create(what: str, find: Callable[[], dict[str, Any] | None],
