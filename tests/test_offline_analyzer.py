@@ -6,6 +6,7 @@ import pytest
 
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.analyzers.signals import analyse_message
+from docloop.models import Conversation
 from tests.helpers import conv, msg
 
 
@@ -116,6 +117,27 @@ def test_posts_in_broadcast_channels_are_not_problems() -> None:
     conversation = conv("600", msg("600", "a", "Welcome! Where do I ask questions? Read #rules."))
     conversation.channel_name = "announcements"
     assert OfflineAnalyzer().extract([conversation]) == []
+
+
+def _in_channel(name: str, conversation: Conversation) -> Conversation:
+    conversation.channel_id, conversation.channel_name = f"ch-{name}", name
+    return conversation
+
+
+def test_a_broadcast_named_channel_where_people_talk_is_a_help_channel() -> None:
+    threads = [_in_channel("rules", conv(
+        str(800 + i), msg(str(800 + i), "a", f"why does no-unused-vars flag my type param {i}?"),
+        msg(str(900 + i), "b", "the base rule doesn't know TS, use the ts version", 5)))
+        for i in range(3)]
+    assert len(OfflineAnalyzer().extract(threads)) == 3
+
+
+def test_one_reply_under_an_announcement_keeps_the_channel_broadcast() -> None:
+    posts = [_in_channel("announcements", conv(
+        str(810 + i), msg(str(810 + i), "a", f"v2.{i} is out, why not upgrade today?")))
+        for i in range(4)]
+    posts[0].messages.append(msg("950", "b", "congrats! does it fix the worker crash?", 3))
+    assert OfflineAnalyzer().extract(posts) == []
 
 
 def test_the_first_substantial_answer_is_kept_as_context() -> None:

@@ -79,6 +79,10 @@ def test_status_lines_stop_at_the_reason_phrase() -> None:
     assert error_strings("401 Not authenticated on /users/me") == ["401 Not authenticated"]
 
 
+def test_shouted_words_are_not_errno_codes() -> None:
+    assert error_strings("EVERY file gets one ERROR at 1:1, then ENOENT") == ["ENOENT"]
+
+
 def test_pasted_snippets_are_not_terms_but_their_names_are() -> None:
     asked = insight(quotes=("swagger shows `def search(tag: list[str])` as a body, "
                             "and `app.include_router` ignores the prefix",))

@@ -30,6 +30,11 @@ STOPWORDS = frozenset(
     sec secs""".split()
 )
 
+#: capitalised English words that look like errno codes (ENOENT) but are shouting
+SHOUTED_WORDS = frozenset(
+    """EVERY EVERYTHING EVERYONE EVERYWHERE ERROR ERRORS EVEN EVER ELSE EACH EXACTLY EXCEPT
+    EITHER ENOUGH EDIT EXAMPLE EASY EMPTY ENTIRE EXTRA""".split()
+)
 _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
@@ -71,7 +76,7 @@ def content_words(text: str) -> list[str]:
 def error_strings(text: str) -> list[str]:
     """Error names and status lines users paste (`ValidationError`, `422 Unprocessable ...`)."""
     found = [m.group(1).strip() for m in _ERROR_LINE.finditer(text)]
-    return _unique(found)
+    return _unique(f for f in found if f not in SHOUTED_WORDS)
 
 
 def identifiers(text: str) -> list[str]:

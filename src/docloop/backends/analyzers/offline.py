@@ -22,9 +22,11 @@ from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
 from docloop.text import content_words, sentences, truncate
 
-#: channels whose posts are broadcasts, not requests for help
+#: channel names that suggest broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
     r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
+#: conversations with replies that make a broadcast-named channel a discussion channel
+DISCUSSED_MIN = 3
 #: words that make a short question lean on the sentence before it
 POINTS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
 CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
@@ -47,7 +49,8 @@ class OfflineAnalyzer(Analyzer):
         return cls()
 
     def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
-        problems = [self._problem(c) for c in conversations]
+        broadcast = broadcast_channels(conversations)
+        problems = [self._problem(c) for c in conversations if c.channel_id not in broadcast]
         return [p for p in problems if p is not None]
 
     def suggest(
@@ -57,7 +60,7 @@ class OfflineAnalyzer(Analyzer):
 
     def _problem(self, conversation: Conversation) -> Problem | None:
         texts = [m for m in conversation.messages if m.has_text]
-        if not texts or BROADCAST_CHANNELS.search(conversation.channel_name):
+        if not texts:
             return None
         asker = texts[0].author_id
         analysed = [(m, analyse_message(m.content)) for m in texts]
@@ -80,6 +83,23 @@ class OfflineAnalyzer(Analyzer):
             signals=sorted({label for _, s in carrying for label in s.labels()}),
             context=_answer(texts, asker),
         )
+
+
+def broadcast_channels(conversations: Sequence[Conversation]) -> set[str]:
+    """Channels named like broadcasts (#announcements, #rules, ...) where nobody talks back.
+
+    The name alone misleads: a lint community's #rules is about lint rules and full of
+    questions. A named channel stays broadcast unless people talk in it: at least
+    DISCUSSED_MIN of its conversations, and a third of them, have more than one author
+    (a "congrats!" under a release post does not turn #announcements into a help channel).
+    """
+    talks: dict[str, list[bool]] = {}
+    for conversation in conversations:
+        if BROADCAST_CHANNELS.search(conversation.channel_name):
+            authors = {m.author_id for m in conversation.messages if m.has_text}
+            talks.setdefault(conversation.channel_id, []).append(len(authors) > 1)
+    return {channel for channel, replied in talks.items()
+            if sum(replied) < DISCUSSED_MIN or sum(replied) * 3 < len(replied)}
 
 
 def _answer(messages: list[Message], asker: str) -> str:
