@@ -27,8 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 TIDEPOOL = REPO / "examples" / "tidepool"
 FASTAPI_CONV = REPO / "benchmarks" / "data" / "fastapi_conv"
 FASTAPI_HOLDOUT = REPO / "benchmarks" / "data" / "fastapi_holdout"
-FASTAPI_SETS = pytest.mark.parametrize("folder", [FASTAPI_CONV, FASTAPI_HOLDOUT],
-                                       ids=["fastapi", "fastapi-holdout"])
+TSESLINT_CONV = REPO / "benchmarks" / "data" / "tseslint_conv"
+LABELLED_SETS = pytest.mark.parametrize(
+    ("folder", "corpus"),
+    [(FASTAPI_CONV, "fastapi-docs"), (FASTAPI_HOLDOUT, "fastapi-docs"),
+     (TSESLINT_CONV, "typescript-eslint-docs")],
+    ids=["fastapi", "fastapi-holdout", "tseslint"])
 DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
 SYSTEM_TYPES = {"GuildMemberJoin", "ThreadCreated", "ChannelPinnedMessage"}
 MESSAGE_TYPES = SYSTEM_TYPES | {"Default", "Reply"}
@@ -145,16 +149,16 @@ def users_and_days(msgs: list[Doc]) -> tuple[int, int]:
     return len(users), len(days)
 
 
-@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT],
-                         ids=["tidepool", "fastapi", "fastapi-holdout"])
+@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT, TSESLINT_CONV],
+                         ids=["tidepool", "fastapi", "fastapi-holdout", "tseslint"])
 def test_exports_have_the_dce_shape(folder: Path) -> None:
     docs = load_exports(folder / "discord")
     check_exports(docs)
     check_labels(docs, json.loads((folder / "labels.json").read_text(encoding="utf-8")))
 
 
-@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT],
-                         ids=["tidepool", "fastapi", "fastapi-holdout"])
+@pytest.mark.parametrize("folder", [TIDEPOOL, FASTAPI_CONV, FASTAPI_HOLDOUT, TSESLINT_CONV],
+                         ids=["tidepool", "fastapi", "fastapi-holdout", "tseslint"])
 def test_committed_exports_match_the_chat_script(folder: Path, tmp_path: Path) -> None:
     builder = load_module(REPO / "examples" / "build_export.py", "build_export")
     for name in ("meta.json", "chat.txt"):
@@ -194,8 +198,8 @@ def test_tidepool_example_meets_the_issue_minimums() -> None:
     assert "@quantflow.io" in texts, "an e-mail address for redaction"
 
 
-@FASTAPI_SETS
-def test_fastapi_sets_meet_the_benchmark_minimums(folder: Path) -> None:
+@LABELLED_SETS
+def test_labelled_sets_meet_the_benchmark_minimums(folder: Path, corpus: str) -> None:
     docs = load_exports(folder / "discord")
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     per_group = check_labels(docs, labels)
@@ -231,13 +235,13 @@ def test_tidepool_docs_are_a_real_docs_folder() -> None:
             assert (docs_dir / group["page"]).is_file(), f"{gid}: no page {group['page']}"
 
 
-@FASTAPI_SETS
-def test_fastapi_labels_point_at_real_corpus_pages(folder: Path, shared_dir: Path) -> None:
-    corpus = shared_dir / "corpora" / "fastapi-docs"
+@LABELLED_SETS
+def test_labels_point_at_real_corpus_pages(folder: Path, corpus: str, shared_dir: Path) -> None:
+    pages = shared_dir / "corpora" / corpus
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     for gid, group in labels["groups"].items():
         if group["page"] is not None:
-            assert (corpus / group["page"]).is_file(), f"{gid}: no page {group['page']}"
+            assert (pages / group["page"]).is_file(), f"{gid}: no page {group['page']}"
 
 
 def synth_module() -> ModuleType:
