@@ -169,7 +169,7 @@ def render(results: dict[str, list[tuple[str, dict[str, float], float]]]) -> str
     for name, rows in results.items():
         groups = rows[0][1]
         note = (" — held out (see below)" if name in HELD_OUT else
-                " — another product's docs, never tuned on (see below)" if name in CROSS_CORPUS
+                " — another product's docs (see below)" if name in CROSS_CORPUS
                 else "")
         lines += [f"### {name} ({int(groups['groups'])} labelled problems, "
                   f"{int(groups['missing_groups'])} with no page){note}", "",
