@@ -121,11 +121,7 @@ class FakeLinear:
         return {"issue": _public(issue) if issue else None}
 
     def _comment(self, v: dict[str, Any]) -> dict[str, Any]:
-        data = {"id": f"c{len(self.comments) + 1}", **v["input"]}
-        if any(c["id"] == data["id"] for c in self.comments):
-            raise GraphQLError("Entity already exists", "INVALID_INPUT")
-        self.comments.append(data)
-        return {"commentCreate": {"success": True, "comment": {"id": data["id"]}}}
+        return _create_once(self.comments, "c", v["input"], "commentCreate", "comment")
 
     def _find_comments(self, v: dict[str, Any]) -> dict[str, Any]:
         """`issue(id) { comments(filter: {or: [{id: {eq}}, {body: {contains}}]}) }`."""
@@ -150,11 +146,8 @@ class FakeLinear:
         return {"issueUpdate": {"success": True}}
 
     def _relate(self, v: dict[str, Any]) -> dict[str, Any]:
-        data = {"id": f"r{len(self.relations) + 1}", **v["input"]}
-        if any(r["id"] == data["id"] for r in self.relations):
-            raise GraphQLError("Entity already exists", "INVALID_INPUT")
-        self.relations.append(data)
-        return {"issueRelationCreate": {"success": True, "issueRelation": {"id": data["id"]}}}
+        return _create_once(self.relations, "r", v["input"], "issueRelationCreate",
+                            "issueRelation")
 
     def _find_relations(self, v: dict[str, Any]) -> dict[str, Any]:
         """`issue(id) { relations { … } inverseRelations { … } }`: links from and to it."""
@@ -244,3 +237,13 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True  # the client gave up waiting (a "slow" fault)
 
     return Handler
+
+
+def _create_once(rows: list[dict[str, Any]], prefix: str, fields: dict[str, Any],
+                 mutation: str, entity: str) -> dict[str, Any]:
+    """Store a new entity; a client-chosen id that exists already is refused, like Linear."""
+    data = {"id": f"{prefix}{len(rows) + 1}", **fields}
+    if any(row["id"] == data["id"] for row in rows):
+        raise GraphQLError("Entity already exists", "INVALID_INPUT")
+    rows.append(data)
+    return {mutation: {"success": True, entity: {"id": data["id"]}}}
