@@ -34,6 +34,7 @@ def test_plain_docs_message(shared_dir: Path) -> None:
     assert (message.content, message.author_name, message.reply_to) == ("Supa Hot", "Mason", None)
     assert message.timestamp.isoformat() == "2017-07-11T17:27:07.299000+00:00"
     assert snowflake_time(raw["id"]).year == 2017
+    assert message.reactions == {"🔥": 1}
 
 
 def test_recorded_reply_points_at_its_parent(shared_dir: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from docloop import db
 from docloop.models import Message
-from docloop.storage.messages import MessageStore, content_hash
+from docloop.storage.messages import MIGRATIONS, MessageStore, content_hash
 
 T0 = datetime(2024, 3, 1, 10, 0, tzinfo=timezone(timedelta(hours=2)))
 
@@ -38,7 +38,7 @@ def test_new_messages_count_and_an_identical_reimport_counts_zero(store: Message
 def test_round_trip_keeps_every_field_and_the_offset(store: MessageStore) -> None:
     original = msg("1", content="x", edited=5, guild_id="g", channel_name="help",
                    thread_id="t", thread_name="T", author_name="Al", reply_to="0",
-                   attachments=2, has_sticker=True)
+                   attachments=2, has_sticker=True, reactions={"😂": 9, "kekw": 2})
     store.upsert([original])
     (loaded,) = store.get(["1"])
     assert loaded == original
@@ -106,3 +106,19 @@ def test_schema_is_created_once_on_a_file_database(tmp_path: Path) -> None:
     first.conn.close()
     again = MessageStore(db.connect(path))
     assert [m.id for m in again.window(None)] == ["1"]
+
+
+def test_a_database_from_before_reactions_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "docloop.db"
+    old = db.connect(path)
+    db.ensure_schema(old, "messages", MIGRATIONS[:1])
+    old.execute("INSERT INTO messages (id, source, channel_id, author_id, timestamp, ts_epoch, "
+                "content_hash) VALUES ('1', 'discord', 'c1', 'a1', ?, 0, 'h')",
+                (T0.isoformat(),))
+    old.commit()
+    old.close()
+    store = MessageStore(db.connect(path))
+    (kept,) = store.get(["1"])
+    assert kept.reactions == {}
+    store.upsert([msg("2", reactions={"👀": 3})])
+    assert store.get(["2"])[0].reactions == {"👀": 3}

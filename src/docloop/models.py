@@ -25,7 +25,9 @@ class Message(BaseModel):
     `reply_to` is the id of the message this one answers (Discord
     `message_reference`); `thread_id` is set for messages posted inside a thread
     (the thread's channel id, equal to its starter message id); `forwarded`
-    marks a Discord forward, whose `content` is the forwarded message's text.
+    marks a Discord forward, whose `content` is the forwarded message's text;
+    `reactions` maps each emoji (unicode, or a custom emoji's name) to its count
+    when the message was read.
     """
 
     id: str
@@ -44,6 +46,7 @@ class Message(BaseModel):
     attachments: int = 0
     has_sticker: bool = False
     forwarded: bool = False
+    reactions: dict[str, int] = Field(default_factory=dict)
 
     @property
     def has_text(self) -> bool:

@@ -10,6 +10,7 @@ undoes an edit.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -45,12 +46,13 @@ MIGRATIONS = [
         value TEXT NOT NULL
     )
     """,
+    "ALTER TABLE messages ADD COLUMN reactions TEXT NOT NULL DEFAULT '{}'",
 ]
 
 _COLUMNS = (
     "id", "source", "guild_id", "channel_id", "channel_name", "thread_id", "thread_name",
     "author_id", "author_name", "content", "timestamp", "ts_epoch", "edited_at",
-    "edited_epoch", "reply_to", "attachments", "has_sticker", "content_hash",
+    "edited_epoch", "reply_to", "attachments", "has_sticker", "content_hash", "reactions",
 )
 _UPSERT = (
     f"INSERT OR REPLACE INTO messages ({', '.join(_COLUMNS)}) "
@@ -149,6 +151,7 @@ def _row(message: Message) -> tuple[object, ...]:
         message.edited_at.isoformat() if message.edited_at else None,
         _epoch(message.edited_at) if message.edited_at else None,
         message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
+        json.dumps(message.reactions, ensure_ascii=False, sort_keys=True),
     )
 
 
@@ -161,5 +164,5 @@ def _message(row: sqlite3.Row) -> Message:
         timestamp=datetime.fromisoformat(row["timestamp"]),
         edited_at=datetime.fromisoformat(row["edited_at"]) if row["edited_at"] else None,
         reply_to=row["reply_to"], attachments=row["attachments"],
-        has_sticker=bool(row["has_sticker"]),
+        has_sticker=bool(row["has_sticker"]), reactions=json.loads(row["reactions"]),
     )

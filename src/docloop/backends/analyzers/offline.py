@@ -17,7 +17,7 @@ from typing import Any
 
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.offline_suggest import offline_suggestion
-from docloop.backends.analyzers.signals import MessageSignals, analyse_message
+from docloop.backends.analyzers.signals import MessageSignals, analyse_message, is_joke
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
 from docloop.text import content_words, sentences, truncate
@@ -64,7 +64,8 @@ class OfflineAnalyzer(Analyzer):
             return None
         asker = texts[0].author_id
         analysed = [(m, analyse_message(m.content)) for m in texts]
-        carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem]
+        carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem
+                    and not is_joke(m.reactions, s)]
         if not carrying:
             return None
         affected = {asker} | {m.author_id for m, s in analysed if m.author_id != asker

@@ -90,6 +90,24 @@ class MessageSignals:
         return found
 
 
+#: reactions that mean "that was funny" (unicode, and common custom emoji names)
+LAUGHTER = frozenset({"😂", "🤣", "😆", "😹", "💀", "kekw", "lul", "omegalul", "pepelaugh",
+                      "lmao", "rofl", "joy"})
+JOKE_REACTIONS = 3
+
+
+def is_joke(reactions: dict[str, int], signals: MessageSignals) -> bool:
+    """Laughter under a message that asks nothing: a joke, even when it quotes an error.
+
+    `ImportError: cannot import name FastAPI ... flashbacks` with nine 😂 is banter; a
+    real error report gets 👀 or "same here", not a crowd laughing.
+    """
+    if signals.question:
+        return False
+    laughs = sum(n for emoji, n in reactions.items() if emoji.lower() in LAUGHTER)
+    return laughs >= JOKE_REACTIONS and laughs * 2 >= sum(reactions.values())
+
+
 def analyse_message(text: str) -> MessageSignals:
     """Apply every rule to one message's text."""
     signals = MessageSignals()

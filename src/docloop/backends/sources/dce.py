@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
+from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
@@ -195,6 +196,7 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
         reply_to=_reply_target(raw.get("reference")),
         attachments=_count(raw.get("attachments")),
         has_sticker=_count(raw.get("stickers")) > 0,
+        reactions=reaction_counts(raw.get("reactions")),
     )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from docloop.backends.sources.reactions import reaction_counts
 from docloop.models import Message
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -107,6 +108,7 @@ def to_message(raw: dict[str, Any], where: Where) -> Message:
         attachments=len(body.get("attachments") or []),
         has_sticker=bool(body.get("sticker_items") or body.get("stickers")),
         forwarded=body is not raw,
+        reactions=reaction_counts(raw.get("reactions")),
     )
 
 
