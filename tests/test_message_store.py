@@ -122,3 +122,12 @@ def test_a_database_from_before_reactions_gains_the_column(tmp_path: Path) -> No
     assert kept.reactions == {}
     store.upsert([msg("2", reactions={"👀": 3})])
     assert store.get(["2"])[0].reactions == {"👀": 3}
+
+
+def test_a_reimport_refreshes_reaction_counts_without_counting_a_change(
+        store: MessageStore) -> None:
+    store.upsert([msg("1", reactions={"😂": 2})])
+    assert store.upsert([msg("1", reactions={"😂": 9, "👀": 1})]) == 0
+    assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}
+    assert store.upsert([msg("1")]) == 0  # a copy without reactions keeps the stored ones
+    assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}

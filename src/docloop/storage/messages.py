@@ -74,18 +74,31 @@ class MessageStore:
         ensure_schema(conn, "messages", MIGRATIONS)
 
     def upsert(self, messages: Iterable[Message]) -> int:
-        """Store new messages and newer edits; return how many rows changed."""
+        """Store new messages and newer edits; return how many rows changed.
+
+        Reactions keep coming after a message is posted, so a copy that is not newer
+        still refreshes the stored counts (not counted as a change: the text is the same).
+        """
         changed = 0
         with transaction(self.conn):
             for message in messages:
                 row = self.conn.execute(
-                    "SELECT edited_epoch, content_hash FROM messages WHERE id = ?", (message.id,)
+                    "SELECT edited_epoch, content_hash, reactions FROM messages WHERE id = ?",
+                    (message.id,),
                 ).fetchone()
                 if row is not None and not _is_newer(message, row):
+                    self._refresh_reactions(message, row["reactions"])
                     continue
                 self.conn.execute(_UPSERT, _row(message))
                 changed += 1
         return changed
+
+    def _refresh_reactions(self, message: Message, stored: str) -> None:
+        """Take the copy's counts when it has any and they differ from the stored ones."""
+        fresh = _reactions_json(message)
+        if message.reactions and fresh != stored:
+            self.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?",
+                              (fresh, message.id))
 
     def get(self, ids: Sequence[str]) -> list[Message]:
         """The stored messages with these ids, in the order asked (missing ones skipped)."""
@@ -151,8 +164,12 @@ def _row(message: Message) -> tuple[object, ...]:
         message.edited_at.isoformat() if message.edited_at else None,
         _epoch(message.edited_at) if message.edited_at else None,
         message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
-        json.dumps(message.reactions, ensure_ascii=False, sort_keys=True),
+        _reactions_json(message),
     )
+
+
+def _reactions_json(message: Message) -> str:
+    return json.dumps(message.reactions, ensure_ascii=False, sort_keys=True)
 
 
 def _message(row: sqlite3.Row) -> Message:
