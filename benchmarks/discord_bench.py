@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the fakes live in the tests package
 
 from pydantic import SecretStr  # noqa: E402
 
@@ -30,7 +30,7 @@ from docloop import db  # noqa: E402
 from docloop.config import Settings  # noqa: E402
 from docloop.stages.ingest import ingest  # noqa: E402
 from docloop.storage.messages import MessageStore  # noqa: E402
-from fake_discord import FakeDiscord  # noqa: E402
+from tests.fake_discord import FakeDiscord  # noqa: E402
 
 MESSAGES, CHANNELS, THREADS = 20_000, 10, 50
 RESULTS = ROOT / "benchmarks" / "results" / "discord.md"

@@ -19,10 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.local_server import LocalServer
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 START_MS = int(datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp() * 1000)
@@ -79,7 +81,7 @@ class FakeDiscord:
         self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
 
     # ---- building history -------------------------------------------------
 
@@ -245,22 +247,15 @@ class FakeDiscord:
     @property
     def base_url(self) -> str:
         assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
+        return f"{self._server.origin}{API_PREFIX}"
 
     def start(self) -> FakeDiscord:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
+        self._server = LocalServer(type("Handler", (_Handler,), {"fake": self}))
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
 
     def __enter__(self) -> FakeDiscord:

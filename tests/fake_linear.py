@@ -22,8 +22,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 API_KEY = "lin_api_test"
 TEAM = "team-1"
@@ -47,23 +49,21 @@ class FakeLinear:
                        {"id": "state-backlog", "name": "Backlog", "type": "unstarted",
                         "position": 0}]
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._handler = _handler(self)
+        self._server: LocalServer | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/graphql"
+        assert self._server is not None, "enter the fake first"
+        return f"{self._server.origin}/graphql"
 
     def __enter__(self) -> FakeLinear:
-        self._thread.start()
+        self._server = LocalServer(self._handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.stop()
 
     def set_state(self, issue_id: str, state_type: str, at: datetime | None = None) -> None:
         """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""

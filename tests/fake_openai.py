@@ -16,8 +16,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 CHARS_PER_TOKEN = 4
 
@@ -71,27 +73,25 @@ class FakeOpenAI:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
+        self._handler = _handler_for(self)
+        self._server: LocalServer | None = None
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        assert self._server is not None, "enter the fake first"
+        return f"{self._server.origin}/v1"
 
     @property
     def chat_calls(self) -> int:
         return self.calls["/v1/chat/completions"]
 
     def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
+        self._server = LocalServer(self._handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.stop()
 
     def answer(self, path: str, request: dict[str, Any]) -> Reply:
         with self._lock:
