@@ -95,6 +95,12 @@ class Problem(BaseModel):
     #: others, but it is never shown as the problem
     context: str = ""
 
+    @property
+    def with_answer(self) -> str:
+        """The text plus the answer it got: what places a problem among others (its
+        embedding, its shared code terms, its own docs search)."""
+        return f"{self.text} {self.context}".strip()
+
 
 class DocChunk(BaseModel):
     """A heading-aware slice of one documentation page."""

@@ -72,7 +72,7 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     problems = analyzer.extract(conversations)
     log.info("cluster - %d problem(s)", len(problems))
     embedder = open_embedder(settings, conn)
-    vectors = (embedder.embed([embedding_text(p) for p in problems]) if problems
+    vectors = (embedder.embed([p.with_answer for p in problems]) if problems
                else np.zeros((0, embedder.dim), dtype=np.float32))
     store = InsightStore(conn)
     clusters = cluster_problems(problems, vectors, store.clusters(), store.members())
@@ -85,11 +85,6 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
-
-
-def embedding_text(problem: Problem) -> str:
-    """What places a problem among others: its text plus the answer it got, if any."""
-    return f"{problem.text} {problem.context}".strip()
 
 
 def _significant(insight: Insight, min_conversations: int) -> bool:

@@ -70,7 +70,7 @@ def cluster_problems(
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
-    Clustering happens in the run's centred space (see `centre`); the returned
+    Clustering happens in the run's centred space (see `_domain_offset`); the returned
     centroids are in the embedding's own space, for doc matching and for storage.
     """
     known = known or {}
@@ -152,13 +152,12 @@ def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
     centroids = _matrix(clusters, vectors.shape[1])
     terms.index((pos, c.members) for pos, c in enumerate(clusters))
     owner = {i: c for c in clusters for i in c.members}
-    scores = vectors[fresh] @ centroids.T
+    similarities = vectors[fresh] @ centroids.T
     for row, index in enumerate(fresh):
-        scores[row] += terms.bonus(index, len(clusters))
-    for row, index in enumerate(fresh):
-        best = int(np.argmax(scores[row]))
+        scores = similarities[row] + terms.bonus(index, len(clusters))
+        best = int(np.argmax(scores))
         current = owner[index]
-        if clusters[best] is not current and scores[row, best] >= threshold:
+        if clusters[best] is not current and scores[best] >= threshold:
             current.members.remove(index)
             clusters[best].members.append(index)
 

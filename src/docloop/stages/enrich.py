@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from docloop.backends.analyzers.base import Analyzer
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight
-from docloop.stages.analyse import embedding_text
 from docloop.stages.match import MAX_VOTERS, match_insight
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
     chunks: list[DocChunk] = []
     source = None
     if docs is not None:
-        evidence = [(embedding_text(analysis.problems[i]), analysis.vectors[i])
+        evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
                     for i in members[:MAX_VOTERS]]
         insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
                                             evidence)
