@@ -15,6 +15,7 @@ with the same embedder and the same indexed page set:
   DBSCAN and top-1 chunk — separates extraction from clustering/matching.
 
 Usage: PYTHONPATH=src python benchmarks/quality_bench.py [DATASET ...] [--docloop-only]
+(--docloop-only prints docloop's rows only and leaves results/quality.md alone)
 Metrics: see metrics.py. Writes benchmarks/results/quality.md.
 """
 
@@ -204,6 +205,9 @@ def main(args: list[str]) -> None:
         results[name] = measure(name, docloop_only)
     text = render(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if docloop_only:  # a quick look must not replace the full table in RESULTS.md
+        print(text)
+        return
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
 

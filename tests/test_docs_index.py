@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from docloop import db
-from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, embedding_text
 from docloop.docs.loader import load_pages
 from docloop.docs.query import clean_query, fts_query, keyword_terms
 from tests.docs_helpers import HashingEmbedder, write_docs
@@ -86,6 +86,16 @@ def test_search_vector_uses_the_given_vector(index: SQLiteDocsIndex, tmp_path: P
     _sync(index, tmp_path, DOCS)
     vector = index.embedder.embed(["pytest TestClient endpoints"])[0]
     assert index.search_vector("", vector, 1)[0].path == "testing.md"
+
+
+def test_page_similarity_is_the_best_chunk_cosine_of_that_page(
+        index: SQLiteDocsIndex, tmp_path: Path) -> None:
+    _sync(index, tmp_path, DOCS)
+    vector = index.embedder.embed(["pytest TestClient endpoints"])[0]
+    best = max(float(np.dot(index.embedder.embed([embedding_text(c)])[0], vector))
+               for c in index.page_chunks("testing.md"))
+    assert index.page_similarity("testing.md", vector) == pytest.approx(best, abs=1e-5)
+    assert index.page_similarity("no/such/page.md", vector) == 0.0
 
 
 def test_empty_index_and_fts_syntax_in_queries(index: SQLiteDocsIndex, tmp_path: Path) -> None:
