@@ -8,18 +8,18 @@ seed's DBSCAN): problems seen in an earlier run keep their insight. The rest is
 done in the run's centred space: every vector minus what this community's
 problems share (their shrunk mean), so one threshold works for a broad
 community (FastAPI) and a narrow one (typescript-eslint, where raw cosines of
-unrelated problems reach 0.6). New problems, oldest first, join the nearest
-centroid — stored or new — when the similarity reaches `threshold`, else start
-a cluster; then every new problem is re-assigned to its best centroid for a
-few rounds (a k-means refinement with a variable k), and new clusters whose
-centroids are closer than `merge_threshold` are merged. The similarity to a
-cluster gets a bonus of up to `shared_weight` when the problem shares a rare
-code term with one of its members (see `shared_terms.py`). Threshold 0.35,
-bonus 0.20 and shrinkage 10 were picked on the FastAPI and Tidepool sets
-(0.35 with bonuses 0.15-0.25 all recovered 19/19 and 7/7 at precision 1.00).
-It is O(problems x clusters), needs no n² matrix, keeps singletons (one summary
-covering a problem is still a problem; significance decides what is reported)
-and is deterministic for the same data.
+unrelated problems reach 0.58 at p95; `benchmarks/spread_bench.py`). New
+problems, oldest first, join the nearest centroid — stored or new — when the
+similarity reaches `threshold`, else start a cluster; then every new problem is
+re-assigned to its best centroid for a few rounds (a k-means refinement with a
+variable k), and new clusters whose centroids are closer than `merge_threshold`
+are merged. The similarity to a cluster gets a bonus of up to `shared_weight`
+when the problem shares a rare code term with one of its members (see
+`shared_terms.py`). Threshold 0.35, bonus 0.20 and shrinkage 10 were picked on
+the FastAPI and Tidepool sets by a one-off sweep; the quality bench measures
+the shipped values. It is O(problems x clusters), needs no n² matrix, keeps
+singletons (one summary covering a problem is still a problem; significance
+decides what is reported) and is deterministic for the same data.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def cluster_problems(
     """
     known = known or {}
     offset = _domain_offset(vectors, center_shrink)
-    space = _centre(vectors, offset)
+    space = _centre(vectors, offset)  # = centred(vectors, center_shrink)
     clusters = [Cluster(s.id, _centre(s.centroid, offset), stored_size=s.size, stored=True,
                         base=_centre(s.centroid, offset)) for s in stored]
     by_id = {c.id: c for c in clusters}
@@ -100,11 +100,17 @@ def cluster_problems(
     return [c for c in clusters if c.members]
 
 
+def centred(vectors: np.ndarray, shrink: float | None = CENTER_SHRINK) -> np.ndarray:
+    """The run's vectors in the space clustering compares them in."""
+    return _centre(vectors, _domain_offset(vectors, shrink))
+
+
 def _domain_offset(vectors: np.ndarray, shrink: float | None) -> np.ndarray:
     """What every problem of this community shares: their mean, shrunk towards zero.
 
     In one product's chat every problem is "about" the product (typescript-eslint
-    questions sit at cosine 0.35 on average, FastAPI ones at 0.12), so a fixed cosine
+    problems of different groups sit at cosine 0.32 on average, FastAPI ones at 0.11:
+    `benchmarks/spread_bench.py`), so a fixed cosine
     threshold merges everything in one community and splits paraphrases in another.
     Subtracting the shared direction makes similarities comparable across
     communities. Few problems give a noisy mean, so it is shrunk: sum / (n + shrink).
