@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.local_server import LocalServer
+from tests.local_server import ServedFake
 
 API_KEY = "lin_api_test"
 TEAM = "team-1"
 
 
-class FakeLinear:
+class FakeLinear(ServedFake):
     """State plus fault queue; use as a context manager."""
 
     def __init__(self, clock: Callable[[], float] = time.time, reset_after_s: float = 30.0) -> None:
@@ -50,20 +50,10 @@ class FakeLinear:
                         "position": 0}]
         self._lock = threading.Lock()
         self._handler = _handler(self)
-        self._server: LocalServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "enter the fake first"
-        return f"{self._server.origin}/graphql"
-
-    def __enter__(self) -> FakeLinear:
-        self._server = LocalServer(self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.stop()
+        return f"{self.origin()}/graphql"
 
     def set_state(self, issue_id: str, state_type: str, at: datetime | None = None) -> None:
         """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""

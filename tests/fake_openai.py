@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.local_server import LocalServer
+from tests.local_server import ServedFake
 
 CHARS_PER_TOKEN = 4
 
@@ -57,7 +57,7 @@ def error(status: int, message: str = "error", code: str | None = None,
 ChatHandler = Callable[[dict[str, Any]], "Reply | str"]
 
 
-class FakeOpenAI:
+class FakeOpenAI(ServedFake):
     """The server; use as a context manager. `base_url` ends in /v1."""
 
     def __init__(self, chat: ChatHandler | None = None, embedding_dim: int = 8) -> None:
@@ -74,24 +74,14 @@ class FakeOpenAI:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._handler = _handler_for(self)
-        self._server: LocalServer | None = None
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "enter the fake first"
-        return f"{self._server.origin}/v1"
+        return f"{self.origin()}/v1"
 
     @property
     def chat_calls(self) -> int:
         return self.calls["/v1/chat/completions"]
-
-    def __enter__(self) -> FakeOpenAI:
-        self._server = LocalServer(self._handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.stop()
 
     def answer(self, path: str, request: dict[str, Any]) -> Reply:
         with self._lock:

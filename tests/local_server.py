@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 
 class LocalServer:
@@ -25,3 +26,23 @@ class LocalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class ServedFake:
+    """A fake service that serves its handler while used as a context manager."""
+
+    _handler: type[BaseHTTPRequestHandler]
+    _server: LocalServer | None = None
+
+    def origin(self) -> str:
+        assert self._server is not None, "enter the fake first"
+        return self._server.origin
+
+    def __enter__(self) -> Self:
+        self._server = LocalServer(self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
