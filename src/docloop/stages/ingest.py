@@ -13,8 +13,8 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 
 import click
@@ -28,10 +28,15 @@ from docloop.db import transaction
 from docloop.errors import ConfigError
 from docloop.models import Conversation, Message
 from docloop.redact import redact
+from docloop.sanitize import clean_message, plausible_time
 from docloop.stages.conversations import build_conversations
 from docloop.storage.messages import MessageStore
 
 log = logging.getLogger(__name__)
+#: a century: more is a typo (and overflows dates), 'all' says it
+MAX_SINCE_DAYS = 36500
+#: the `skipped` reason for messages whose timestamp cannot be right
+IMPLAUSIBLE_TIME = "timestamp before 2015 or more than a day ahead"
 NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or discord:CHANNEL_ID, "
               "discord-guild:GUILD_ID), or set sources in docloop.toml")
 
@@ -56,6 +61,9 @@ def parse_since(value: str | int | None, now: datetime) -> datetime | None:
         days = 0
     if isinstance(value, bool) or days <= 0:
         raise ConfigError(f"invalid --since '{value}': use a positive number of days or 'all'")
+    if days > MAX_SINCE_DAYS:
+        raise ConfigError(f"invalid --since '{value}': at most {MAX_SINCE_DAYS} days; "
+                          "use 'all' for the whole history")
     return now - timedelta(days=days)
 
 
@@ -74,8 +82,10 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     store = MessageStore(conn)
     stored = 0
     skipped: Counter[str] = Counter()
+    now = datetime.now(UTC)
     for source, batches in _opened(sources, since, store.watermarks()):
         for batch in batches:
+            batch = _plausible_only(batch, now)
             stored += _store_batch(conn, store, batch)
             skipped.update(batch.skipped)
         log.info("ingested %s", source.spec)
@@ -101,10 +111,27 @@ def _opened(sources: list[Source], since: datetime | None,
     return opened
 
 
+def _plausible_only(batch: Batch, now: datetime) -> Batch:
+    """The batch without messages dated before Discord existed or in the future.
+
+    Such a timestamp comes from a hand-edited or broken export; stored, it would
+    skew every insight's recency (one message dated 9999 makes all others old).
+    """
+    kept = [m for m in batch.messages if plausible_time(m.timestamp, now)]
+    if len(kept) == len(batch.messages):
+        return batch
+    dropped = len(batch.messages) - len(kept)
+    log.warning("skipped %d message(s) in %s: %s", dropped,
+                batch.watermark_key or "a batch", IMPLAUSIBLE_TIME)
+    skipped = Counter(batch.skipped)
+    skipped[IMPLAUSIBLE_TIME] += dropped
+    return replace(batch, messages=kept, skipped=dict(skipped))
+
+
 def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
     with transaction(conn):
-        changed = store.upsert(redact_message(m) for m in batch.messages)
+        changed = store.upsert(redact_message(clean_message(m)) for m in batch.messages)
         if batch.watermark_key and batch.watermark is not None:
             store.set_watermark(batch.watermark_key, batch.watermark)
     return changed
