@@ -121,10 +121,11 @@ def test_a_slow_response_times_out_and_is_retried() -> None:
     assert fake.chat_calls == 2
 
 
-def test_bad_key_is_fatal_with_a_hint() -> None:
-    with FakeOpenAI(chat=lambda request: error(401, "Incorrect API key")) as fake, \
-            pytest.raises(PermanentError, match="OPENAI_API_KEY"):
+def test_bad_key_is_a_configuration_error_with_a_hint() -> None:
+    with FakeOpenAI(api_key="sk-right") as fake, \
+            pytest.raises(ConfigError, match="OPENAI_API_KEY") as caught:
         ask(client(fake))
+    assert "401 invalid_api_key" in str(caught.value) and fake.chat_calls == 1
 
 
 def test_tokens_and_cost_are_accounted_per_stage() -> None:
