@@ -160,10 +160,15 @@ class JobRunner:
                     continue
                 return Outcome(True, reply.content, None, *tokens), value
         except (TransientError, RequestRejected) as exc:
-            log.warning("%s request failed: %s", job.stage, exc)
+            _log_failure(job, f"request failed: {exc}")
             return Outcome(False, None, str(exc), *tokens), None
-        log.warning("%s answer invalid: %s", job.stage, error)
+        _log_failure(job, f"answer invalid: {error}")
         return Outcome(False, None, f"invalid model output: {error}", *tokens), None
+
+
+def _log_failure(job: Job[Any], what: str) -> None:
+    """A warning, or only a note for a job its caller will split and ask again."""
+    log.log(logging.INFO if job.splittable else logging.WARNING, "%s %s", job.stage, what)
 
 
 def _parse(reply: Reply, validate: Callable[[dict[str, Any]], T]) -> T:
