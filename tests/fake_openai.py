@@ -34,6 +34,7 @@ from typing import Any
 from tests.local_server import ServedFake
 
 CHARS_PER_TOKEN = 4
+MAX_EMBEDDING_INPUTS = 2048  # API-FACTS §5
 
 
 @dataclass
@@ -77,11 +78,14 @@ def model_not_found(model: str) -> Reply:
                  code="model_not_found")
 
 
-def rate_limited(retry_after: str | None = "2", kind: str = "requests") -> Reply:
-    """429 `rate_limit_exceeded` with the headers OpenAI sends (API-FACTS §5)."""
-    headers = {"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "0",
-               "x-ratelimit-reset-requests": "12ms", "x-ratelimit-limit-tokens": "200000",
-               "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"}
+def rate_limited(retry_after: str | None = "2", kind: str = "requests",
+                 self_hosted: bool = False) -> Reply:
+    """429 `rate_limit_exceeded` with the headers OpenAI sends (API-FACTS §5); a
+    self-hosted server (Ollama, vLLM, behind a proxy) sends no `x-ratelimit-*`."""
+    headers = {} if self_hosted else {
+        "x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "12ms", "x-ratelimit-limit-tokens": "200000",
+        "x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"}
     if retry_after is not None:
         headers["retry-after"] = retry_after
     return error(429, f"Rate limit reached for {kind} per min (RPM): Limit 500, Used 500.",
@@ -193,7 +197,11 @@ class FakeOpenAI(ServedFake):
     def _embeddings(self, request: dict[str, Any]) -> Reply:
         inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
         if any(not isinstance(text, str) or text == "" for text in inputs):
-            return error(400, "'$.input' is invalid: empty strings are not allowed")
+            return error(400, "'$.input' is invalid: empty strings are not allowed",
+                         param="input")
+        if len(inputs) > MAX_EMBEDDING_INPUTS:
+            return error(400, f"'$.input' is invalid: at most {MAX_EMBEDDING_INPUTS} inputs "
+                         "per request", param="input")
         used = sum(tokens(text) for text in inputs)
         with self._lock:
             self.prompt_tokens += used
