@@ -222,3 +222,17 @@ def test_an_unknown_model_is_a_configuration_error_at_the_command_line(
         result = _cli("index-docs", str(EXAMPLE / "docs"))
     assert result.exit_code == 2
     assert "embedding_model 'nomic-embed-txt'" in result.output
+
+
+def test_switching_the_embedding_model_keeps_the_insights_identities(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ids = []
+    with FakeOpenAI(embedding_dims=DIMS) as fake:
+        for model in ("nomic-embed-text", "tiny-embed"):
+            _use(monkeypatch, fake, model)
+            out = tmp_path / f"{model}.json"
+            result = _cli("run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                          "--since", "all", "--tracker", "none", "--json", str(out))
+            assert result.exit_code == 0, result.output
+            ids.append({i["id"] for i in json.loads(out.read_text())["insights"]})
+    assert ids[1] and ids[1] <= ids[0]  # the same problems map to the same insights
