@@ -27,7 +27,7 @@ from tests.fake_openai import (
     refusal,
     truncated,
 )
-from tests.llm_support import Sleeps, settings
+from tests.llm_support import Sleeps, settings, use_fake
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool" / "discord"
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"ok": {"type": "boolean"}},
@@ -225,9 +225,7 @@ def test_refusals_and_cut_off_answers_come_back_for_the_caller_to_judge() -> Non
 def test_the_cli_run_stops_with_one_clear_line(reply: Reply, code: int, words: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     with FakeOpenAI(chat=lambda request: reply) as fake:
-        monkeypatch.setenv("DOCLOOP_ANALYZER", "llm")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        use_fake(monkeypatch, fake.base_url, DOCLOOP_ANALYZER="llm")
         result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE}",
                                            "--since", "all"])
     assert result.exit_code == code, result.output

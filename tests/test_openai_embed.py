@@ -27,7 +27,7 @@ from tests.fake_openai import (
     rate_limited,
     server_error,
 )
-from tests.llm_support import FakeFallback, Sleeps, settings
+from tests.llm_support import FakeFallback, Sleeps, settings, use_fake
 
 
 def test_batches_stay_within_input_and_token_limits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -168,10 +168,8 @@ def _cli(*args: str) -> Result:
 
 
 def _use(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, model: str) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("DOCLOOP_EMBEDDER", "openai")
-    monkeypatch.setenv("DOCLOOP_EMBEDDING_MODEL", model)
+    use_fake(monkeypatch, fake.base_url, DOCLOOP_EMBEDDER="openai",
+             DOCLOOP_EMBEDDING_MODEL=model)
 
 
 def test_index_search_and_run_with_a_server_model_and_a_rerun_embeds_nothing(

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from docloop.cli import main
 from docloop.patching import apply_patch
 from tests.fake_openai import FakeOpenAI
+from tests.llm_support import use_fake
 from tests.scripted_model import INVENTED, InventingModel, PlausibleModel
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
@@ -39,9 +40,7 @@ def test_llm_run_files_verified_tickets_and_reruns_for_free(
 ) -> None:
     _index()
     with FakeOpenAI(PlausibleModel()) as fake:
-        monkeypatch.setenv("DOCLOOP_ANALYZER", "llm")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        use_fake(monkeypatch, fake.base_url, DOCLOOP_ANALYZER="llm")
         first = _run(tmp_path / "one.json")
         calls = fake.chat_calls
         second = _run(tmp_path / "two.json")
@@ -65,8 +64,7 @@ def test_llm_run_files_verified_tickets_and_reruns_for_free(
 def test_a_key_alone_never_sends_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _index()
     with FakeOpenAI(PlausibleModel()) as fake:
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        use_fake(monkeypatch, fake.base_url)
         report = _run(tmp_path / "run.json")
         assert fake.chat_calls == 0
     assert report["stats"]["llm"]["calls"] == 0 and report["insights"]
@@ -78,9 +76,7 @@ def test_a_model_inventing_half_its_citations_still_analyses_the_export(
     _index()
     model = InventingModel(max_batch=4, refuse_word="PyCon")
     with FakeOpenAI(model) as fake:
-        monkeypatch.setenv("DOCLOOP_ANALYZER", "llm")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        use_fake(monkeypatch, fake.base_url, DOCLOOP_ANALYZER="llm")
         first = _run(tmp_path / "one.json")
         calls = fake.chat_calls
         second = _run(tmp_path / "two.json")
