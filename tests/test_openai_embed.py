@@ -126,6 +126,15 @@ def test_a_cache_built_with_another_dimension_is_refused_with_what_to_do() -> No
     assert "DELETE FROM embedding_cache" in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_a_server_changing_the_vector_size_mid_run_is_an_error() -> None:
+    with FakeOpenAI(embedding_dims={"m": 64}) as fake:
+        embedder = OpenAIEmbedder.from_settings(embed_settings(fake, "m"))
+        assert embedder.embed(["one"]).shape == (1, 64)
+        fake.embedding_dims["m"] = 32
+        with pytest.raises(PermanentError, match=r"different sizes \(32, 64\)"):
+            embedder.embed(["two"])
+
+
 @pytest.mark.parametrize(("reply", "expected", "match"), [
     (invalid_api_key(), ConfigError, "401 invalid_api_key.*OPENAI_API_KEY"),
     (model_not_found("nomic-embed-text"), ConfigError,
