@@ -25,6 +25,7 @@ from tests.fake_openai import (
     model_not_found,
     rate_limited,
     refusal,
+    schema_rejected,
     truncated,
 )
 from tests.llm_support import Sleeps, settings, use_fake
@@ -58,7 +59,7 @@ def test_structured_output_is_requested_as_json_schema() -> None:
 def test_a_server_rejecting_json_schema_gets_json_mode_with_the_schema_in_the_prompt() -> None:
     def chat(request: dict[str, Any]) -> Reply | str:
         if request["response_format"]["type"] == "json_schema":
-            return error(400, "response_format json_schema is not supported")
+            return schema_rejected()
         return '{"ok": true}'
 
     with FakeOpenAI(chat=chat) as fake:
