@@ -18,18 +18,8 @@ import pytest
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
 
-from tests.fake_openai import (
-    FakeOpenAI,
-    Reply,
-    insufficient_quota,
-    invalid_api_key,
-    model_not_found,
-    rate_limited,
-    refusal,
-    schema_rejected,
-    server_error,
-    truncated,
-)
+from tests import fake_openai as api
+from tests.fake_openai import FakeOpenAI, Reply
 
 ERROR_KEYS = {"message", "type", "param", "code"}
 
@@ -68,7 +58,7 @@ def test_a_chat_completion_parses_as_the_sdk_type_with_usage() -> None:
 
 def test_a_refusal_sets_message_refusal_and_a_null_content() -> None:
     # API-FACTS §5: parse() gives `choices[0].message.parsed` "(or `.refusal`)"
-    with FakeOpenAI(chat=lambda request: refusal("I can't help with that.")) as fake:
+    with FakeOpenAI(chat=lambda request: api.refusal("I can't help with that.")) as fake:
         _, _, body = post(fake, "/chat/completions", CHAT)
     message = ChatCompletion.model_validate(body).choices[0].message
     assert body["choices"][0]["message"]["content"] is None
@@ -77,7 +67,7 @@ def test_a_refusal_sets_message_refusal_and_a_null_content() -> None:
 
 def test_a_cut_off_answer_has_finish_reason_length_and_broken_json() -> None:
     # API-FACTS §5: the SDK's parse() raises LengthFinishReasonError on such an answer
-    with FakeOpenAI(chat=lambda request: truncated('{"problems": []}')) as fake:
+    with FakeOpenAI(chat=lambda request: api.truncated('{"problems": []}')) as fake:
         _, _, body = post(fake, "/chat/completions", CHAT)
     choice = ChatCompletion.model_validate(body).choices[0]
     assert choice.finish_reason == "length"
@@ -108,17 +98,17 @@ def test_embeddings_refuse_empty_strings_and_more_than_2048_inputs(inputs: list[
 
 ERRORS = [
     # (reply, status, SDK class, type, code)
-    (invalid_api_key(), 401, openai.AuthenticationError, "invalid_request_error",
+    (api.invalid_api_key(), 401, openai.AuthenticationError, "invalid_request_error",
      "invalid_api_key"),
-    (model_not_found("gpt-9"), 404, openai.NotFoundError, "invalid_request_error",
+    (api.model_not_found("gpt-9"), 404, openai.NotFoundError, "invalid_request_error",
      "model_not_found"),
-    (schema_rejected(), 400, openai.BadRequestError, "invalid_request_error", None),
+    (api.schema_rejected(), 400, openai.BadRequestError, "invalid_request_error", None),
     # API-FACTS §5: two kinds of 429, told apart by `error.code`
-    (rate_limited(), 429, openai.RateLimitError, "requests", "rate_limit_exceeded"),
-    (insufficient_quota(), 429, openai.RateLimitError, "insufficient_quota",
+    (api.rate_limited(), 429, openai.RateLimitError, "requests", "rate_limit_exceeded"),
+    (api.insufficient_quota(), 429, openai.RateLimitError, "insufficient_quota",
      "insufficient_quota"),
-    (server_error(500), 500, openai.InternalServerError, "server_error", None),
-    (server_error(503), 503, openai.InternalServerError, "server_error", None),
+    (api.server_error(500), 500, openai.InternalServerError, "server_error", None),
+    (api.server_error(503), 503, openai.InternalServerError, "server_error", None),
 ]
 
 
@@ -136,7 +126,7 @@ def test_errors_have_the_api_body_and_the_sdk_reads_it(
 
 
 def test_a_rejected_response_format_names_the_parameter() -> None:
-    with FakeOpenAI(chat=lambda request: schema_rejected()) as fake, \
+    with FakeOpenAI(chat=lambda request: api.schema_rejected()) as fake, \
             pytest.raises(openai.BadRequestError) as caught:
         sdk(fake).chat.completions.create(**CHAT)  # type: ignore[call-overload]
     assert caught.value.param == "response_format"
@@ -146,8 +136,8 @@ def test_rate_limit_headers_are_the_documented_names_and_durations() -> None:
     # API-FACTS §5: x-ratelimit-{limit,remaining,reset}-{requests,tokens}; resets like
     # `12ms`, `6m0s`; self-hosted servers (Ollama, vLLM) send none of them
     with FakeOpenAI() as fake:
-        fake.script.extend([rate_limited(retry_after="2"),
-                            rate_limited(retry_after=None, self_hosted=True)])
+        fake.script.extend([api.rate_limited(retry_after="2"),
+                            api.rate_limited(retry_after=None, self_hosted=True)])
         _, hosted, _ = post(fake, "/chat/completions", CHAT)
         _, local, _ = post(fake, "/chat/completions", CHAT)
     names = {f"x-ratelimit-{what}-{unit}" for what in ("limit", "remaining", "reset")
