@@ -63,6 +63,9 @@ FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50
                   f"inverseRelations(first: 50) {{ {_ENDS} }} }} }}")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
           "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
+#: Every GraphQL document docloop sends to Linear (the tests validate them against its schema).
+OPERATIONS = (CREATE, FIND, COMMENT, FIND_COMMENT, ATTACH, LABELS, UNSTARTED, MOVE, RELATE,
+              FIND_RELATIONS, STATES)
 
 
 def issue_uuid(ticket_id: str) -> str:
