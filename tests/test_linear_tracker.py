@@ -18,6 +18,7 @@ from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.backends.trackers.linear import (
     FIND,
+    LABELS,
     LinearTracker,
     evidence_marker,
     issue_uuid,
@@ -108,6 +109,9 @@ class FakeTime:
         self.now += seconds
 
 
+DOCS = {"names": ["docs"]}  # a read that succeeds
+
+
 @pytest.fixture
 def timed() -> Iterator[tuple[FakeLinear, FakeTime, LinearClient]]:
     box: list[FakeTime] = []
@@ -123,12 +127,12 @@ def test_a_spent_budget_holds_the_next_request_until_its_reset(
         timed: tuple[FakeLinear, FakeTime, LinearClient], fault: str) -> None:
     fake, clock, client = timed
     fake.faults.append(fault)  # answered normally, but the budget is now 0
-    client.query(FIND, {"id": "x"})
+    client.query(LABELS, DOCS)
     assert clock.sleeps == []  # nothing to wait for until another request is due
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
     assert clock.sleeps == [(30.0, 1)]  # waited before the second request was sent
     assert len(fake.requests) == 2
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
     assert len(clock.sleeps) == 1  # the budget had room again: no further wait
 
 
@@ -137,13 +141,13 @@ def test_budget_waits_are_capped_and_past_resets_are_not_waited_for(
     fake, clock, client = timed
     fake.reset_after_s = 3600.0
     fake.faults.append("spent")
-    client.execute(FIND, {"id": "x"})
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
+    client.execute(LABELS, DOCS)
     assert clock.sleeps == [(MAX_WAIT_S, 1)]
     fake.reset_after_s = -5.0  # a reset already in the past
     fake.faults.append("spent")
-    client.execute(FIND, {"id": "x"})
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
+    client.execute(LABELS, DOCS)
     assert len(clock.sleeps) == 1
 
 
@@ -151,7 +155,7 @@ def test_retries_wait_through_the_injected_sleep(
         timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
     fake, clock, client = timed
     fake.faults.append("500")
-    client.query(FIND, {"id": "x"})
+    client.query(LABELS, DOCS)
     assert clock.sleeps == [(1.0, 1)] and len(fake.requests) == 2
 
 
