@@ -21,7 +21,8 @@ with `statusCode` 429 and `X-RateLimit-*` headers, or a bare HTTP 429 with
 
 It stores issues (with their workflow-state spans, as `stateHistory` reports
 them), comments, attachments and relations, and can be told to fail the next
-requests: `ratelimited` (400 + RATELIMITED), `429`, `500`, `slow`, `drop`
+requests: `ratelimited` (400 + RATELIMITED), `429`, `500`, `401` (the
+authentication error with HTTP 401, as some clients report it), `slow`, `drop`
 (process the request, then close the connection without answering — a crash
 between request and response), or `spent` / `spent-complexity` (answer
 normally, but say the request / complexity budget is now spent and resets
@@ -36,6 +37,7 @@ unknown comparator fails the test loudly).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -327,8 +329,13 @@ def _matches(row: Any, condition: dict[str, Any]) -> bool:
 
 
 def _validation_error(error: GraphQLError) -> dict[str, Any]:
-    """Linear's shape for a document its schema refuses (HTTP 400)."""
+    """Linear's shape for a document its schema refuses (HTTP 400).
+
+    Linear's server is graphql-js, which quotes names with `"`; graphql-core 3.3
+    quotes them with `'`, so the message is given graphql-js's quotes.
+    """
     formatted = dict(error.formatted)
+    formatted["message"] = re.sub(r"'([^']*)'", r'"\1"', error.message)  # graphql-js quotes
     formatted["extensions"] = {"http": {"status": 400, "headers": {}},
                                "code": "GRAPHQL_VALIDATION_FAILED", "type": "graphql error",
                                "userError": True}
@@ -359,8 +366,8 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             fake.requests.append(body["query"])
             fault = fake.next_fault(body["query"])
-            if self.headers.get("Authorization") != API_KEY:
-                return self._send(400, {"errors": [AUTH_ERROR]})
+            if self.headers.get("Authorization") != API_KEY or fault == "401":
+                return self._send(401 if fault == "401" else 400, {"errors": [AUTH_ERROR]})
             if fault == "500":
                 return self._send(500, {"errors": [{"message": "Internal server error"}]})
             if fault in ("ratelimited", "429"):
