@@ -37,6 +37,7 @@ unknown comparator fails the test loudly).
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -383,7 +384,8 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
 
         def _limited(self, fault: str) -> None:
             """400 + RATELIMITED (what Linear sends) or a bare 429, with the reset headers."""
-            headers = {**self._budget("spent"), "Retry-After": "1"}
+            wait = max(0, math.ceil(fake.reset_after_s))
+            headers = {**self._budget("spent"), "Retry-After": str(wait)}
             if fault == "429":
                 return self._send(429, {"errors": [RATE_LIMITED]}, headers)
             del headers["Retry-After"]

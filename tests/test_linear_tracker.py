@@ -32,6 +32,7 @@ from docloop.models import ThreadLink, TicketRef
 from docloop.stages.file import file_insight
 from tests.fake_linear import API_KEY, TEAM, FakeLinear
 from tests.helpers import BASE, insight
+from tests.linear_support import FakeTime, timed_client
 
 
 @pytest.fixture
@@ -92,34 +93,13 @@ def test_rate_limits_and_server_errors_are_retried(fake: FakeLinear) -> None:
     assert len(fake.issues) == 1
 
 
-class FakeTime:
-    """A clock that only moves when slept on; records each sleep and how many
-    requests the server had seen at that moment."""
-
-    def __init__(self, fake: FakeLinear) -> None:
-        self.fake = fake
-        self.now = 1_800_000_000.0
-        self.sleeps: list[tuple[float, int]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append((round(seconds, 3), len(self.fake.requests)))
-        self.now += seconds
-
-
 DOCS = {"names": ["docs"]}  # a read that succeeds
 
 
 @pytest.fixture
 def timed() -> Iterator[tuple[FakeLinear, FakeTime, LinearClient]]:
-    box: list[FakeTime] = []
-    with FakeLinear(clock=lambda: box[0]()) as server:
-        clock = FakeTime(server)
-        box.append(clock)
-        http = httpx.Client(base_url=server.url, timeout=5.0, headers={"Authorization": API_KEY})
-        yield server, clock, LinearClient(http, sleep=clock.sleep, clock=clock)
+    with timed_client() as parts:
+        yield parts
 
 
 @pytest.mark.parametrize("fault", ["spent", "spent-complexity"])
