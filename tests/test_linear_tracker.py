@@ -357,3 +357,34 @@ def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
     assert {i["ticket"]["action"] for i in second["insights"] if i["ticket"]} == {"unchanged"}
     assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
     assert len(fake.issues) == len(tickets) and fake.comments == []
+
+
+class Killed(BaseException):
+    """The process dies here: not an error any `except Exception` would record."""
+
+
+def test_a_run_killed_after_a_create_before_its_record_files_nothing_twice(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed between Linear's answer and docloop's record: the re-run finds the issue."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs")])
+    assert indexed.exit_code == 0, indexed.output
+
+    def killed(self: SQLiteRecordStore, record: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SQLiteRecordStore, "put", killed)
+        with pytest.raises(Killed):
+            CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                      "--since", "all", "--tracker", "linear"],
+                               catch_exceptions=False)
+    assert len(fake.issues) == 1  # filed in Linear, never recorded by docloop
+    (lost,) = fake.issues
+    report = _cli_run(tmp_path / "after.json")
+    tickets = [i["ticket"] for i in report["insights"] if i["ticket"]]
+    assert lost in {t["external_id"] for t in tickets}
+    assert {t["external_id"] for t in tickets} == set(fake.issues)
+    assert sum("issueCreate" in q for q in fake.requests) == len(fake.issues)
