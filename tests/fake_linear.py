@@ -249,7 +249,7 @@ class FakeLinear(ServedFake):
 def _schema(fake: FakeLinear) -> GraphQLSchema:
     """The cut of Linear's schema with this fake's resolvers attached."""
     schema = build_schema(PRUNED.read_text(encoding="utf-8"))
-    resolvers = {
+    resolvers: dict[str, dict[str, Callable[..., Any]]] = {
         "Query": {"issue": fake.q_issue, "issues": fake.q_issues,
                   "issueLabels": fake.q_issue_labels, "workflowStates": fake.q_workflow_states},
         "Issue": {"comments": fake.f_comments, "relations": fake.f_relations,

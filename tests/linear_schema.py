@@ -40,13 +40,17 @@ from graphql import (
 from graphql.language import (
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
+    FieldNode,
     InputObjectTypeDefinitionNode,
     InputValueDefinitionNode,
+    ListTypeNode,
     NamedTypeNode,
     Node,
+    NonNullTypeNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
     TypeDefinitionNode,
+    TypeNode,
 )
 
 from docloop.backends.trackers.linear import OPERATIONS
@@ -98,10 +102,10 @@ def _selected_fields(schema: GraphQLSchema, docs: list[DocumentNode]) -> dict[st
     info = TypeInfo(schema)
 
     class Collect(Visitor):
-        def enter_field(self, node: object, *_: object) -> None:
+        def enter_field(self, node: FieldNode, *_: object) -> None:
             parent = info.get_parent_type()
             if parent is not None:
-                selected.setdefault(parent.name, set()).add(node.name.value)  # type: ignore[attr-defined]
+                selected.setdefault(parent.name, set()).add(node.name.value)
 
     for doc in docs:
         visit(doc, TypeInfoVisitor(info, Collect()))
@@ -124,12 +128,12 @@ def _reached_inputs(definitions: dict[str, TypeDefinitionNode], selected: dict[s
     reached: set[str] = set()
     while todo:
         name = todo.pop()
-        node = definitions.get(name)
-        if name in reached or node is None or isinstance(node, ObjectTypeDefinitionNode):
+        found = definitions.get(name)
+        if name in reached or found is None or isinstance(found, ObjectTypeDefinitionNode):
             continue
         reached.add(name)
-        if isinstance(node, InputObjectTypeDefinitionNode):
-            todo.extend(_named(f.type) for f in node.fields or ())
+        if isinstance(found, InputObjectTypeDefinitionNode):
+            todo.extend(_named(f.type) for f in found.fields or ())
     return reached
 
 
@@ -148,18 +152,21 @@ def _with(node: N, **changes: object) -> N:
     return type(node)(**{**values, **changes})
 
 
-def _named(type_node: object) -> str:
-    while not isinstance(type_node, NamedTypeNode):
-        type_node = type_node.type  # type: ignore[attr-defined]
+def _named(type_node: TypeNode) -> str:
+    """The named type inside `[T!]!` and the like."""
+    while isinstance(type_node, ListTypeNode | NonNullTypeNode):
+        type_node = type_node.type
+    assert isinstance(type_node, NamedTypeNode)
     return type_node.name.value
 
 
-def _bare(node: TypeDefinitionNode | FieldDefinitionNode) -> TypeDefinitionNode:
+def _bare(node: N) -> N:
     """The definition without descriptions (they are most of the schema's bytes)."""
-    if isinstance(node, FieldDefinitionNode | InputValueDefinitionNode):
-        arguments = getattr(node, "arguments", None)
-        extra = {"arguments": tuple(_bare(a) for a in arguments)} if arguments else {}
-        return _with(node, description=None, **extra)  # type: ignore[return-value]
+    if isinstance(node, FieldDefinitionNode):
+        return _with(node, description=None,
+                     arguments=tuple(_bare(a) for a in node.arguments or ()))
+    if isinstance(node, InputValueDefinitionNode):
+        return _with(node, description=None)
     if isinstance(node, InputObjectTypeDefinitionNode):
         return _with(node, description=None, fields=tuple(_bare(f) for f in node.fields or ()))
     if isinstance(node, EnumTypeDefinitionNode):
