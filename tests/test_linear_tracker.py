@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -388,3 +389,51 @@ def test_a_run_killed_after_a_create_before_its_record_files_nothing_twice(
     assert lost in {t["external_id"] for t in tickets}
     assert {t["external_id"] for t in tickets} == set(fake.issues)
     assert sum("issueCreate" in q for q in fake.requests) == len(fake.issues)
+
+
+def _add_to_thread(folder: Path, thread_id: str, text: str) -> str:
+    """Append a message by a new user to a thread's export file; returns its id."""
+    (path,) = folder.glob(f"*[[]{thread_id}[]].json")
+    export = json.loads(path.read_text(encoding="utf-8"))
+    last = export["messages"][-1]
+    new_id = str(int(last["id"]) + (1 << 22) * 60_000)  # a minute later
+    author = {**last["author"], "id": "1999999999999999999", "name": "latecomer",
+              "nickname": "Latecomer", "isBot": False}
+    export["messages"].append({**last, "id": new_id, "content": text, "author": author,
+                               "reactions": [], "mentions": [], "attachments": []})
+    path.write_text(json.dumps(export), encoding="utf-8")
+    return new_id
+
+
+def test_docloop_run_updates_a_linear_issue_with_new_evidence_once(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files, then new evidence: one comment on the same issue, then nothing more."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    assert CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs")]).exit_code == 0
+    discord = tmp_path / "discord"
+    shutil.copytree(EXAMPLE / "discord", discord)
+
+    def run(out: str) -> dict[str, Any]:
+        result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{discord}",
+                                           "--since", "all", "--tracker", "linear",
+                                           "--json", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        report: dict[str, Any] = json.loads((tmp_path / out).read_text(encoding="utf-8"))
+        return report
+
+    first = run("one.json")
+    target = next(i for i in first["insights"] if i["ticket"] and any(
+        list(discord.glob(f"*[[]{c}[]].json")) for c in i["conversation_ids"]))
+    thread = next(c for c in target["conversation_ids"] if list(discord.glob(f"*[[]{c}[]].json")))
+    _add_to_thread(discord, thread, "same here, this still fails for us after the upgrade")
+    second = run("two.json")
+    actions = {i["id"]: i["ticket"]["action"] for i in second["insights"] if i["ticket"]}
+    assert actions[target["id"]] == "updated"
+    assert [c["issueId"] for c in fake.comments] == [target["ticket"]["external_id"]]
+    sent = len(fake.requests)
+    third = run("three.json")
+    assert {i["ticket"]["action"] for i in third["insights"] if i["ticket"]} == {"unchanged"}
+    assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
+    assert len(fake.comments) == 1
