@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.backends.trackers.base import EvidenceDelta
 from docloop.backends.trackers.linear import FIND, LABELS, LinearTracker, issue_uuid
 from docloop.backends.trackers.linear_client import (
     LinearAuthError,
@@ -136,3 +137,29 @@ def test_tickets_sync_with_a_rejected_key_exits_2_with_a_clear_message(
         result = CliRunner().invoke(main, ["tickets", "sync"])
     assert result.exit_code == 2
     assert "LINEAR_API_KEY" in result.output and "Traceback" not in result.output
+
+
+def test_a_rate_limited_create_waits_then_looks_before_creating_again(timed: Parts) -> None:
+    fake, clock, client = timed
+    fake.fault_on("issueCreate", "429")
+    LinearTracker(client, TEAM).create("DL-1", insight())
+    creates = [n for n, q in enumerate(fake.requests) if "issueCreate" in q]
+    assert len(creates) == 2 and len(fake.issues) == 1
+    assert clock.sleeps == [(fake.reset_after_s, creates[0] + 1)]  # before the next request
+    assert fake.requests[creates[0] + 1] == FIND  # looked up again before re-creating
+
+
+def test_evidence_for_an_issue_deleted_in_linear_fails_with_linears_message(
+        timed: Parts) -> None:
+    """The look-up reads "not found" as "no comment yet"; the create then fails, typed."""
+    fake, _, client = timed
+    tracker, records = LinearTracker(client, TEAM), SQLiteRecordStore(db.memory())
+    ref = file_insight(insight(), tracker, records, BASE)
+    del fake.issues[issue_uuid(ref.id)]  # someone deleted it in Linear
+    record = records.get(ref.id)
+    assert record is not None
+    delta = EvidenceDelta(new_conversation_ids=["3"], new_message_ids=["3"])
+    with pytest.raises(LinearNotFound, match="Entity not found: Issue") as caught:
+        tracker.update(record, insight(), delta)
+    assert caught.value.path == ("commentCreate",)
+    assert sum("commentCreate" in q for q in fake.requests) == 1 and fake.comments == []
