@@ -77,6 +77,10 @@ RATE_LIMITED = {"message": "Rate limit exceeded. Only 1500 requests are allowed 
                                "http": {"headers": {}, "status": 400}}}
 
 
+class FakeBug(Exception):
+    """A resolver failed with something other than a Linear error: the fake is wrong."""
+
+
 def not_found(entity: str, detail: str = "") -> GraphQLError:
     """Linear's error for a look-up or reference of an entity that does not exist."""
     return GraphQLError(f"Entity not found: {entity}{detail}", extensions={
@@ -104,6 +108,7 @@ class FakeLinear(ServedFake):
         self.faults: deque[str] = deque()
         self.field_faults: dict[str, str] = {}
         self.requests: list[str] = []
+        self.bugs: list[FakeBug] = []
         self.labels = {"docs": "label-docs", "community": "label-community"}
         team = {"id": TEAM}
         self.states = [
@@ -117,6 +122,12 @@ class FakeLinear(ServedFake):
     @property
     def url(self) -> str:
         return f"{self.origin()}/graphql"
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop serving; a resolver that crashed fails the test here, whatever it caught."""
+        super().__exit__(*exc)
+        if self.bugs:
+            raise AssertionError(f"the Linear fake crashed: {self.bugs[0]}") from self.bugs[0]
 
     def set_state(self, issue_id: str, state_type: str, at: datetime | None = None) -> None:
         """Move an issue, as a person would in Linear (`at`: when; default `clock()`)."""
@@ -351,8 +362,8 @@ def _answer(result: ExecutionResult) -> tuple[int, dict[str, Any]]:
     for error in result.errors:
         if error.path is None:  # variables Linear cannot coerce: refused before execution
             return 400, {"errors": [_validation_error(e) for e in result.errors]}
-        if not error.extensions:
-            raise error.original_error or error  # a bug in the fake, not an answer
+        if not error.extensions:  # not an answer Linear gives: a bug in the fake
+            raise FakeBug(error.message) from error.original_error
         errors.append({"message": error.message, "path": error.path,
                        "extensions": error.extensions})
     return 200, {"errors": errors, "data": result.data}
@@ -375,7 +386,11 @@ def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
                 return self._limited(fault)
             if fault == "slow":
                 time.sleep(1.5)
-            status, answer = fake.run(body["query"], body.get("variables") or {})
+            try:
+                status, answer = fake.run(body["query"], body.get("variables") or {})
+            except FakeBug as bug:
+                fake.bugs.append(bug)
+                return self._send(500, {"errors": [{"message": f"fake Linear bug: {bug}"}]})
             if fault == "drop":
                 self.close_connection = True
                 self.connection.close()
