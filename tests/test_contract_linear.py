@@ -202,3 +202,12 @@ def test_a_normal_answer_carries_the_budget_headers(fake: FakeLinear) -> None:
 def test_a_server_error_is_a_5xx(fake: FakeLinear) -> None:
     fake.faults.append("500")
     assert post(fake, FIND, {"id": "x"}).status_code == 500
+
+
+def test_a_crash_inside_the_fake_fails_the_test_instead_of_looking_like_linear() -> None:
+    fake = FakeLinear()
+    with pytest.raises(AssertionError, match="the Linear fake crashed: division by zero"), fake:
+        labels = fake.schema.get_type("Query").fields["issueLabels"]  # type: ignore[union-attr]
+        labels.resolve = lambda *args, **kwargs: 1 / 0
+        response = post(fake, "{ issueLabels { nodes { id } } }")
+        assert response.status_code == 500
