@@ -325,8 +325,18 @@ MUTATIONS = ("issueCreate", "commentCreate", "attachmentLinkURL", "issueUpdate",
              "issueRelationCreate")
 
 
-def _cli_run(out: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+def _linear_cli(fake: FakeLinear, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at the fake Linear and index the example's docs."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
+                                        "https://docs.tidepool.example/"])
+    assert indexed.exit_code == 0, indexed.output
+
+
+def _cli_run(out: Path, discord: Path = EXAMPLE / "discord") -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{discord}",
                                        "--since", "all", "--tracker", "linear",
                                        "--json", str(out)])
     assert result.exit_code == 0, result.output
@@ -337,12 +347,7 @@ def _cli_run(out: Path) -> dict[str, Any]:
 def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
         fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole loop through the CLI: bundled example, fake Linear, one dropped answer."""
-    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
-                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
-        monkeypatch.setenv(name, value)
-    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
-                                        "https://docs.tidepool.example/"])
-    assert indexed.exit_code == 0, indexed.output
+    _linear_cli(fake, monkeypatch)
     fake.faults.extend(["ok", "drop"])  # the first issueCreate is applied, its answer lost
     first = _cli_run(tmp_path / "one.json")
     tickets = [i["ticket"] for i in first["insights"] if i["ticket"]]
@@ -367,11 +372,7 @@ class Killed(BaseException):
 def test_a_run_killed_after_a_create_before_its_record_files_nothing_twice(
         fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Killed between Linear's answer and docloop's record: the re-run finds the issue."""
-    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
-                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
-        monkeypatch.setenv(name, value)
-    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs")])
-    assert indexed.exit_code == 0, indexed.output
+    _linear_cli(fake, monkeypatch)
 
     def killed(self: SQLiteRecordStore, record: Any) -> None:
         raise Killed
@@ -408,32 +409,20 @@ def _add_to_thread(folder: Path, thread_id: str, text: str) -> str:
 def test_docloop_run_updates_a_linear_issue_with_new_evidence_once(
         fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files, then new evidence: one comment on the same issue, then nothing more."""
-    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
-                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
-        monkeypatch.setenv(name, value)
-    assert CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs")]).exit_code == 0
+    _linear_cli(fake, monkeypatch)
     discord = tmp_path / "discord"
     shutil.copytree(EXAMPLE / "discord", discord)
-
-    def run(out: str) -> dict[str, Any]:
-        result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{discord}",
-                                           "--since", "all", "--tracker", "linear",
-                                           "--json", str(tmp_path / out)])
-        assert result.exit_code == 0, result.output
-        report: dict[str, Any] = json.loads((tmp_path / out).read_text(encoding="utf-8"))
-        return report
-
-    first = run("one.json")
+    first = _cli_run(tmp_path / "one.json", discord)
     target = next(i for i in first["insights"] if i["ticket"] and any(
         list(discord.glob(f"*[[]{c}[]].json")) for c in i["conversation_ids"]))
     thread = next(c for c in target["conversation_ids"] if list(discord.glob(f"*[[]{c}[]].json")))
     _add_to_thread(discord, thread, "same here, this still fails for us after the upgrade")
-    second = run("two.json")
+    second = _cli_run(tmp_path / "two.json", discord)
     actions = {i["id"]: i["ticket"]["action"] for i in second["insights"] if i["ticket"]}
     assert actions[target["id"]] == "updated"
     assert [c["issueId"] for c in fake.comments] == [target["ticket"]["external_id"]]
     sent = len(fake.requests)
-    third = run("three.json")
+    third = _cli_run(tmp_path / "three.json", discord)
     assert {i["ticket"]["action"] for i in third["insights"] if i["ticket"]} == {"unchanged"}
     assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
     assert len(fake.comments) == 1
