@@ -53,13 +53,12 @@ from graphql import (
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
-    build_schema,
     execute,
     parse,
     validate,
 )
 
-from tests.linear_schema import PRUNED
+from tests.linear_schema import pruned_schema
 from tests.local_server import ServedFake
 
 API_KEY = "lin_api_test"
@@ -259,7 +258,7 @@ class FakeLinear(ServedFake):
 
 def _schema(fake: FakeLinear) -> GraphQLSchema:
     """The cut of Linear's schema with this fake's resolvers attached."""
-    schema = build_schema(PRUNED.read_text(encoding="utf-8"))
+    schema = pruned_schema()
     resolvers: dict[str, dict[str, Callable[..., Any]]] = {
         "Query": {"issue": fake.q_issue, "issues": fake.q_issues,
                   "issueLabels": fake.q_issue_labels, "workflowStates": fake.q_workflow_states},

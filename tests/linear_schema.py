@@ -31,6 +31,7 @@ from graphql import (
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
+    build_ast_schema,
     build_schema,
     parse,
     print_ast,
@@ -67,9 +68,13 @@ class SchemaMismatch(ValueError):
 
 
 @cache
+def _pruned_document() -> DocumentNode:
+    return parse(PRUNED.read_text(encoding="utf-8"))
+
+
 def pruned_schema() -> GraphQLSchema:
-    """The committed cut of Linear's schema, built once per test session."""
-    return build_schema(PRUNED.read_text(encoding="utf-8"))
+    """A fresh schema from the committed cut (each fake attaches its own resolvers)."""
+    return build_ast_schema(_pruned_document())
 
 
 def prune(full_sdl: str, documents: Iterable[str] = OPERATIONS) -> str:
