@@ -362,12 +362,17 @@ def test_guild_the_bot_is_not_in_says_to_invite_it(fake: FakeDiscord, tmp_path: 
         list(source.batches(None, {}))
 
 
+def _channel_with_thread(fake: FakeDiscord, name: str) -> tuple[dict, dict]:
+    """#help with two messages and a forum-style thread `name` started by "q"."""
+    channel = fake.add_channel("help")
+    fill(fake, channel["id"], 2)
+    return channel, fake.add_thread(channel["id"], name, starter=(fake.user("A"), "q"))
+
+
 def test_guild_mode_skips_a_thread_it_cannot_read(
     fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    channel = fake.add_channel("help")
-    fill(fake, channel["id"], 2)
-    thread = fake.add_thread(channel["id"], "locked", starter=(fake.user("A"), "q"))
+    channel, thread = _channel_with_thread(fake, "locked")
     original = fake._channel_route
 
     def deny_thread(channel_id: str, rest: list[str], params: dict) -> tuple:
@@ -386,9 +391,7 @@ def test_guild_mode_skips_a_thread_deleted_after_it_was_listed(
     fake: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Discord answers 404 Unknown Channel (10003) for a thread deleted mid-run."""
-    channel = fake.add_channel("help")
-    fill(fake, channel["id"], 2)
-    doomed = fake.add_thread(channel["id"], "doomed", starter=(fake.user("A"), "q"))
+    channel, doomed = _channel_with_thread(fake, "doomed")
     kept = fake.add_thread(channel["id"], "kept", starter=(fake.user("B"), "still here"))
     got: list[str] = []
     with caplog.at_level(logging.WARNING):
