@@ -277,7 +277,8 @@ def _ordinary_code(rng: random.Random) -> str:
         f"token = os.environ['API_TOKEN']  # {uuid.UUID(int=rng.getrandbits(128))}",
         f"password = get_password(user_id={rng.randrange(10**6)})",
         f"response = client.chat(max_tokens={rng.randrange(64, 4096)}, temperature=0.2)",
-        f'headers = {{"Authorization": f"Bearer {{settings.API_KEY}}"}}  # line {rng.randrange(999)}',
+        f'headers = {{"Authorization": f"Bearer {{settings.API_KEY}}"}}'
+        f"  # line {rng.randrange(999)}",
     ])
 
 
@@ -295,7 +296,8 @@ def _ordinary_ids(rng: random.Random) -> str:
         f"fixed in commit {rand(rng, HEX, 40)} (short {rand(rng, HEX, 7)})",
         f"message id {snowflake(rng)} in <#{snowflake(rng)}> by <@{snowflake(rng)}>",
         f"image digest sha256:{rand(rng, HEX, 64)}",
-        f"trace {uuid.UUID(int=rng.getrandbits(128))} at epoch ms {rng.randrange(10**12, 2*10**12)}",
+        f"trace {uuid.UUID(int=rng.getrandbits(128))} at epoch ms "
+        f"{rng.randrange(10**12, 2 * 10**12)}",
         f"HRESULT 0x{rand(rng, HEX.upper(), 8)} from order #{rng.randrange(10**5, 10**7)}",
     ])
 
@@ -325,7 +327,8 @@ def _ordinary_numbers(rng: random.Random) -> str:
     year, month, day = rng.randrange(2015, 2027), rng.randrange(1, 13), rng.randrange(1, 29)
     return rng.choice([
         f"since {year}-{month:02d}-{day:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00Z",
-        f"on {day:02d}/{month:02d}/{year} the build took {rng.randrange(1, 999)}.{rng.randrange(9)}s",
+        f"on {day:02d}/{month:02d}/{year} the build took "
+        f"{rng.randrange(1, 999)}.{rng.randrange(9)}s",
         f"colour #{rand(rng, HEX, 6)} on the button, {rng.randrange(1, 100)}% opacity",
         f"{rng.randrange(1, 999):,}{rng.randrange(1000):03d} rows, {rng.randrange(10)} failed",
         f"we pay ${rng.randrange(1, 999)}.{rng.randrange(100):02d}/month for {rng.randrange(2, 64)}"
