@@ -19,9 +19,11 @@ import re
 from docloop.redact_personal import CARD, EMAIL, PERSONAL_RULES, PHONE
 from docloop.redact_tokens import SECRET, TOKEN_RULES, Rule, keep_prefix
 
-__all__ = ["CARD", "EMAIL", "PHONE", "PLACEHOLDERS", "SECRET", "redact", "rule_names"]
+__all__ = ["CARD", "EMAIL", "PHONE", "PLACEHOLDERS", "SECRET", "redact", "rule_names",
+           "without_placeholders"]
 
 PLACEHOLDERS = (SECRET, EMAIL, PHONE, CARD)
+_ANY_PLACEHOLDER = re.compile("|".join(re.escape(tag) for tag in PLACEHOLDERS))
 
 _KEY_NAMES = (
     r"password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key"
@@ -139,3 +141,9 @@ def redact(text: str) -> str:
 def rule_names() -> list[str]:
     """The rules applied, in order (for docs and tests)."""
     return [rule.name for rule in _RULES]
+
+
+def without_placeholders(text: str) -> str:
+    """`text` minus the redaction placeholders: what users wrote, for term statistics
+    (a placeholder is docloop's word, never one to propose for the docs)."""
+    return _ANY_PLACEHOLDER.sub("", text)
