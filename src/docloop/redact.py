@@ -31,8 +31,9 @@ _KEY_NAMES = (
     r"|(?<![A-Za-z0-9])sig"
 )
 _PLACEHOLDER_VALUE = re.compile(
-    r"^(?:\$\{|\$[A-Za-z_]\w*$|<|\{|\[|%\(|%\w+%$|![A-Za-z]+$|\*+$|x+$|none$|null$|nil$"
-    r"|true$|false$|\.\.\.|changeme$|redacted$|foo$|bar$|baz$)", re.IGNORECASE)
+    r"^(?:(?-i:\$[A-Z_][A-Z0-9_]*|\$[a-z_][a-z0-9_]*|%[A-Z_][A-Z0-9_]*%)$|\$\{|<|\{|\[|%\("
+    r"|![A-Za-z]+$|\*+$|x+$|none$|null$|nil$|true$|false$|\.\.\.|changeme$|redacted$"
+    r"|foo$|bar$|baz$)", re.IGNORECASE)
 #: `password: str`, `token: SecretStr` are type annotations in pasted code, not values
 _TYPE_NAME = re.compile(r"^(?:str|int|float|bool|bytes|string|number|boolean|any|object"
                         r"|[A-Z][a-z]+(?:[A-Z][a-z]*)*)$")
@@ -102,30 +103,30 @@ _VALUE = (r"(?:(?P<quote>[\"'])(?P<qvalue>[^\"'\n]*)(?P=quote)"
 
 CONTEXT_RULES: tuple[Rule, ...] = (
     Rule("url-credentials", re.compile(
-        r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]*:(?!\d+(?:/|$))\S+@(?=[A-Za-z0-9\[])"),
-        _url_credentials),
+        r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://)[^/\s:@]*:(?!\d+(?:/|$))\S{1,256}@(?=[A-Za-z0-9\[])"),
+        _url_credentials, hints=("://",)),
     Rule("authorization", re.compile(
         r"(\bAuthorization[\"']?\s*[:=]\s*[\"']?(?:(?:Bearer|Basic|Bot|Token|Digest)\s+)?)"
         r"(?!\[secret\]|(?:Bearer|Basic|Bot|Token|Digest)\s)([^\s\"']+)", re.IGNORECASE),
-        _authorization),
+        _authorization, hints=("authorization",)),
     Rule("bearer", re.compile(
-        r"(\bBearer\s+)(?!\[secret\])[A-Za-z0-9._~+/=-]{8,}"), keep_prefix),
+        r"(\bBearer\s+)(?!\[secret\])[A-Za-z0-9._~+/=-]{8,}"), keep_prefix, hints=("bearer",)),
     Rule("aws-secret-key", re.compile(
         r"(\baws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}"
-        r"(?![A-Za-z0-9/+=])", re.IGNORECASE), keep_prefix),
+        r"(?![A-Za-z0-9/+=])", re.IGNORECASE), keep_prefix, hints=("aws",)),
     Rule("key-value", re.compile(
-        rf"(?P<key>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?P<word>{_KEY_NAMES})\s*=\s*){_VALUE}",
-        re.IGNORECASE), _key_value),
+        rf"(?P<key>(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{{0,40}}?(?P<word>{_KEY_NAMES})\s*=\s*){_VALUE}",
+        re.IGNORECASE), _key_value, hints=("=",)),
     Rule("yaml-key", re.compile(
-        rf"(?P<key>^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]*?(?P<word>{_KEY_NAMES})[\"']?"
+        rf"(?P<key>^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]{{0,40}}?(?P<word>{_KEY_NAMES})[\"']?"
         rf"[ \t]*:[ \t]+){_VALUE}(?=[ \t]*(?:[,}}\]]|#|$))",
-        re.IGNORECASE | re.MULTILINE), _yaml_value),
+        re.IGNORECASE | re.MULTILINE), _yaml_value, hints=(":",)),
     Rule("quoted-pair", re.compile(
-        rf"(?P<key>[\"'][A-Za-z0-9_.-]*?(?:{_KEY_NAMES})[\"']\s*:\s*[\"'])"
-        r"(?P<value>[^\"'\s]*)(?P<end>[\"'])", re.IGNORECASE), _quoted_pair),
+        rf"(?P<key>[\"'][A-Za-z0-9_.-]{{0,40}}?(?:{_KEY_NAMES})[\"']\s*:\s*[\"'])"
+        r"(?P<value>[^\"'\s]*)(?P<end>[\"'])", re.IGNORECASE), _quoted_pair, hints=(":",)),
     Rule("cli-flag", re.compile(
         r"((?<![\w-])--?(?:password|passwd|token|api-key|secret|client-secret)[ \t]+)"
-        r"([^\s\"']+)", re.IGNORECASE), _flag_value),
+        r"([^\s\"']+)", re.IGNORECASE), _flag_value, hints=("-",)),
 )
 
 _RULES: tuple[Rule, ...] = TOKEN_RULES + CONTEXT_RULES + PERSONAL_RULES
@@ -133,8 +134,11 @@ _RULES: tuple[Rule, ...] = TOKEN_RULES + CONTEXT_RULES + PERSONAL_RULES
 
 def redact(text: str) -> str:
     """Return `text` with secrets, e-mail addresses and phone numbers replaced."""
+    folded = text.lower()
     for rule in _RULES:
-        text = rule.pattern.sub(rule.replace, text)
+        changed = rule.apply(text, folded)
+        if changed != text:
+            text, folded = changed, changed.lower()
     return text
 
 

@@ -12,6 +12,7 @@ separators that is valid in one of the regions developers most often write from.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -64,6 +65,7 @@ def _card(match: re.Match[str]) -> str:
     return CARD if is_card_number(digits) else match.group(0)
 
 
+@lru_cache(maxsize=4096)
 def is_phone_number(text: str) -> bool:
     """International numbers possible in their country, or national ones valid somewhere."""
     compact = text.strip()
@@ -104,12 +106,13 @@ _NOT_AFTER = r"(?![\w:/-]|[.,]\d)"
 PERSONAL_RULES: tuple[Rule, ...] = (
     Rule("email", re.compile(
         r"(?<![\w.%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]*)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-        r"\.[A-Za-z]{2,}\b(?P<after>:?)"), _email),
+        r"\.[A-Za-z]{2,}\b(?P<after>:?)"), _email, hints=("@",)),
     Rule("card-number", re.compile(
         _NOT_BEFORE + r"(?:\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5}"
         r"|\d{14,16})" + _NOT_AFTER), _card),
     Rule("phone-international", re.compile(
-        _NOT_BEFORE + r"(?:\+|00)\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _NOT_AFTER), _phone),
+        _NOT_BEFORE + r"(?:\+|00)\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _NOT_AFTER), _phone,
+            hints=("+", "00")),
     Rule("phone-national", re.compile(
         _NOT_BEFORE + r"(?:0\d{1,5}|\(0?\d{1,4}\))(?:[ .-]\d{2,8}){1,4}" + _NOT_AFTER), _phone),
     Rule("phone-grouped", re.compile(
