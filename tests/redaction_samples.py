@@ -270,94 +270,81 @@ def secret_samples(seed: int = 7, per_family: int = 40) -> Iterator[tuple[str, s
             yield family, text, planted
 
 
-def _ordinary_code(rng: random.Random) -> str:
-    blob = base64.b64encode(rng.randbytes(rng.choice([16, 32, 48, 64]))).decode()
-    return rng.choice([
-        f'data = base64.b64decode("{blob}")',
-        f"token = os.environ['API_TOKEN']  # {uuid.UUID(int=rng.getrandbits(128))}",
-        f"password = get_password(user_id={rng.randrange(10**6)})",
-        f"response = client.chat(max_tokens={rng.randrange(64, 4096)}, temperature=0.2)",
-        f'headers = {{"Authorization": f"Bearer {{settings.API_KEY}}"}}'
-        f"  # line {rng.randrange(999)}",
-    ])
+def _ordinary_fields(rng: random.Random) -> dict[str, object]:
+    """Random values the ordinary-text templates draw from."""
+    return {
+        "blob": base64.b64encode(rng.randbytes(rng.choice([16, 32, 48, 64]))).decode(),
+        "uuid": uuid.UUID(int=rng.getrandbits(128)), "n": rng.randrange(1, 999),
+        "big": rng.randrange(10**5, 10**7), "tokens": rng.randrange(64, 4096),
+        "hex40": rand(rng, HEX, 40), "hex7": rand(rng, HEX, 7), "hex64": rand(rng, HEX, 64),
+        "hex6": rand(rng, HEX, 6), "hresult": rand(rng, HEX.upper(), 8),
+        "id1": snowflake(rng), "id2": snowflake(rng), "id3": snowflake(rng),
+        "ms": rng.randrange(10**12, 2 * 10**12), "module": rand(rng, string.ascii_lowercase, 6),
+        "major": rng.randrange(0, 20), "minor": rng.randrange(0, 40), "patch": rng.randrange(30),
+        "py": rng.randrange(8, 14), "node": rng.randrange(16, 23),
+        "port": rng.choice([3000, 5432, 6379, 8000, 8080, 27017]),
+        "ip": ".".join(str(rng.randrange(256)) for _ in range(3)),
+        "year": rng.randrange(2015, 2027), "month": rng.randrange(1, 13),
+        "day": rng.randrange(1, 29), "hour": rng.randrange(24), "minute": rng.randrange(60),
+        "cents": rng.randrange(100), "pct": rng.randrange(1, 100),
+    }
 
 
-def _ordinary_trace(rng: random.Random) -> str:
-    module = rand(rng, string.ascii_lowercase, 6)
-    return (f'Traceback (most recent call last):\n  File "/usr/lib/python3.11/site-packages/'
-            f'{module}/core.py", line {rng.randrange(1, 2000)}, in run\n'
-            f"    return await self.app(scope, receive, send)\n"
-            f"{module}.errors.TimeoutError: timed out after {rng.randrange(1, 120)}s "
-            f"(request id {uuid.UUID(int=rng.getrandbits(128))})")
-
-
-def _ordinary_ids(rng: random.Random) -> str:
-    return rng.choice([
-        f"fixed in commit {rand(rng, HEX, 40)} (short {rand(rng, HEX, 7)})",
-        f"message id {snowflake(rng)} in <#{snowflake(rng)}> by <@{snowflake(rng)}>",
-        f"image digest sha256:{rand(rng, HEX, 64)}",
-        f"trace {uuid.UUID(int=rng.getrandbits(128))} at epoch ms "
-        f"{rng.randrange(10**12, 2 * 10**12)}",
-        f"HRESULT 0x{rand(rng, HEX.upper(), 8)} from order #{rng.randrange(10**5, 10**7)}",
-    ])
-
-
-def _ordinary_versions(rng: random.Random) -> str:
-    major, minor, patch = rng.randrange(0, 20), rng.randrange(0, 40), rng.randrange(0, 30)
-    return rng.choice([
-        f"upgraded from v{major}.{minor}.{patch} to {major}.{minor + 1}.0-rc.{rng.randrange(1, 5)}",
-        f"pip install fastapi=={major}.{minor}.{patch} uvicorn>={major}.{minor}",
-        f'"dependencies": {{"eslint": "^{major}.{minor}.{patch}"}}',
-        f"python 3.{rng.randrange(8, 14)}.{rng.randrange(0, 12)} on node v{rng.randrange(16, 23)}",
-    ])
-
-
-def _ordinary_urls(rng: random.Random) -> str:
-    port = rng.choice([3000, 5432, 6379, 8000, 8080, 27017])
-    return rng.choice([
-        f"see https://docs.example.com/guide/install?tab=pip#step-{rng.randrange(9)}",
-        f"the server is at http://localhost:{port}/api/v1/users/@me",
-        f"connect to 10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}:{port}",
-        f"clone git@github.com:acme/tool-{rng.randrange(99)}.git then run it on port {port}",
-        f"redis://cache.internal:{port}/0 works but the worker can't reach it",
-    ])
-
-
-def _ordinary_numbers(rng: random.Random) -> str:
-    year, month, day = rng.randrange(2015, 2027), rng.randrange(1, 13), rng.randrange(1, 29)
-    return rng.choice([
-        f"since {year}-{month:02d}-{day:02d}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:00Z",
-        f"on {day:02d}/{month:02d}/{year} the build took "
-        f"{rng.randrange(1, 999)}.{rng.randrange(9)}s",
-        f"colour #{rand(rng, HEX, 6)} on the button, {rng.randrange(1, 100)}% opacity",
-        f"{rng.randrange(1, 999):,}{rng.randrange(1000):03d} rows, {rng.randrange(10)} failed",
-        f"we pay ${rng.randrange(1, 999)}.{rng.randrange(100):02d}/month for {rng.randrange(2, 64)}"
-        f" GB",
-        f"lines {rng.randrange(1, 500)}-{rng.randrange(500, 999)} of app.py",
-    ])
-
-
-def _ordinary_prose(rng: random.Random) -> str:
-    return rng.choice([
+ORDINARY_FAMILIES: dict[str, tuple[str, ...]] = {
+    "code": (
+        'data = base64.b64decode("{blob}")',
+        "token = os.environ['API_TOKEN']  # {uuid}",
+        "password = get_password(user_id={big})",
+        "response = client.chat(max_tokens={tokens}, temperature=0.2)",
+        'headers = {{"Authorization": f"Bearer {{settings.API_KEY}}"}}  # line {n}',
+    ),
+    "stack-trace": (
+        'Traceback (most recent call last):\n  File "/usr/lib/python3.11/site-packages/'
+        '{module}/core.py", line {n}, in run\n    return await self.app(scope, receive, send)\n'
+        "{module}.errors.TimeoutError: timed out after {pct}s (request id {uuid})",
+    ),
+    "ids-and-hashes": (
+        "fixed in commit {hex40} (short {hex7})",
+        "message id {id1} in <#{id2}> by <@{id3}>",
+        "image digest sha256:{hex64}",
+        "trace {uuid} at epoch ms {ms}",
+        "HRESULT 0x{hresult} from order #{big}",
+    ),
+    "versions": (
+        "upgraded from v{major}.{minor}.{patch} to {major}.{minor}.{n}-rc.{pct}",
+        "pip install fastapi=={major}.{minor}.{patch} uvicorn>={major}.{minor}",
+        '"dependencies": {{"eslint": "^{major}.{minor}.{patch}"}}',
+        "python 3.{py}.{patch} on node v{node}",
+    ),
+    "urls": (
+        "see https://docs.example.com/guide/install?tab=pip#step-{pct}",
+        "the server is at http://localhost:{port}/api/v1/users/@me",
+        "connect to 10.{ip}:{port}",
+        "clone git@github.com:acme/tool-{pct}.git then run it on port {port}",
+        "redis://cache.internal:{port}/0 works but the worker can't reach it",
+    ),
+    "numbers-and-dates": (
+        "since {year}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00Z",
+        "on {day:02d}/{month:02d}/{year} the build took {n}.{pct}s",
+        "colour #{hex6} on the button, {pct}% opacity",
+        "{n:,}{minute:03d} rows, {pct} failed",
+        "we pay ${n}.{cents:02d}/month for {pct} GB",
+        "lines {pct}-{n} of app.py",
+    ),
+    "prose": (
         "my token expired after an hour, how do I refresh it?",
         "Password: is that field required when using SSO?",
         "where do I put the api key, in the header or the query string?",
         "tokens starting with ghp_ are classic tokens, right?",
         "the task-runner and sk-learn pipeline both fail",
         "set secret_key_name in the dashboard, not the secret itself",
-    ])
-
-
-ORDINARY_FAMILIES: dict[str, Callable[[random.Random], str]] = {
-    "code": _ordinary_code, "stack-trace": _ordinary_trace, "ids-and-hashes": _ordinary_ids,
-    "versions": _ordinary_versions, "urls": _ordinary_urls, "numbers-and-dates": _ordinary_numbers,
-    "prose": _ordinary_prose,
+    ),
 }
 
 
 def ordinary_samples(seed: int = 11, per_family: int = 60) -> Iterator[tuple[str, str]]:
     """(family, text) of ordinary technical chat that must survive unchanged."""
     rng = random.Random(seed)
-    for family, make in ORDINARY_FAMILIES.items():
+    for family, templates in ORDINARY_FAMILIES.items():
         for _ in range(per_family):
-            yield family, make(rng)
+            yield family, rng.choice(templates).format(**_ordinary_fields(rng))
