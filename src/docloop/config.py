@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from docloop.errors import ConfigError
 
@@ -99,6 +99,14 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """A NUL byte fits no path, URL, name or key; the OS would fail on it later."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character; remove it")
+        return value
+
     @property
     def db_path(self) -> Path:
         return self.home / "docloop.db"
@@ -163,7 +171,7 @@ def _config_file(config_path: str | Path | None, base: Path) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {_one_line(exc)}") from None
     table = _settings_table(data, path)
@@ -216,7 +224,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except OSError as exc:
