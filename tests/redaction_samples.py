@@ -330,6 +330,9 @@ ORDINARY_FAMILIES: dict[str, tuple[str, ...]] = {
         "{n:,}{minute:03d} rows, {pct} failed",
         "we pay ${n}.{cents:02d}/month for {pct} GB",
         "lines {pct}-{n} of app.py",
+        "on {year}-{month:02d}-{day:02d} {n} users hit it",
+        "seit {day:02d}.{month:02d}.{year} geht es nicht",
+        "build {year}.{month:02d}.{day:02d} {big} failed",
     ),
     "prose": (
         "my token expired after an hour, how do I refresh it?",

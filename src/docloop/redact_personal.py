@@ -80,8 +80,16 @@ def is_phone_number(text: str) -> bool:
         return False
 
 
+#: `2024-03-15`, `05.11.2024`, `15/03/24` (optionally followed by a time or a count): a date,
+#: though `0511 2024` is a Hannover number; `06.12.34.56.78` goes on, so it is not a date
+_DATE = re.compile(r"^(?:(?:19|20)\d\d([./-])\d\d?\1\d\d?|\d\d?([./-])\d\d?\2(?:19|20)?\d\d)"
+                   r"(?![./-]?\d)")
+
+
 def _phone(match: re.Match[str]) -> str:
     digits = sum(ch.isdigit() for ch in match.group(0))
+    if _DATE.match(match.group(0)):
+        return match.group(0)
     if 8 <= digits <= 15 and is_phone_number(match.group(0)):
         return PHONE
     return match.group(0)
