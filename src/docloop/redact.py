@@ -115,7 +115,7 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         r"(\baws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}"
         r"(?![A-Za-z0-9/+=])", re.IGNORECASE), keep_prefix, hints=("aws",)),
     Rule("key-value", re.compile(
-        rf"(?P<key>(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{{0,40}}?(?P<word>{_KEY_NAMES})\s*=\s*){_VALUE}",
+        rf"(?P<key>(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]{{0,40}}?(?P<word>{_KEY_NAMES})\s*=(?!=)\s*){_VALUE}",
         re.IGNORECASE), _key_value, hints=("=",)),
     Rule("yaml-key", re.compile(
         rf"(?P<key>^[ \t]*(?:-[ \t]+)?[\"']?[A-Za-z0-9_.-]{{0,40}}?(?P<word>{_KEY_NAMES})[\"']?"
@@ -133,7 +133,7 @@ _RULES: tuple[Rule, ...] = TOKEN_RULES + CONTEXT_RULES + PERSONAL_RULES
 
 
 def redact(text: str) -> str:
-    """Return `text` with secrets, e-mail addresses and phone numbers replaced."""
+    """Return `text` with secrets, e-mail addresses, card and phone numbers replaced."""
     folded = text.lower()
     for rule in _RULES:
         changed = rule.apply(text, folded)
