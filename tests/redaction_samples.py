@@ -173,6 +173,18 @@ def _password(rng: random.Random) -> Sample:
     ]), [password]
 
 
+def _in_prose(rng: random.Random) -> Sample:
+    """A key with no issuer prefix, given away only by the sentence around it."""
+    secret = rand(rng, ALNUM, rng.randrange(12, 40))
+    if not any(c.isdigit() for c in secret):
+        secret += str(rng.randrange(10))
+    return rng.choice([
+        "my api key is {s} and it keeps failing", "the token was {s}, now it's revoked",
+        "Password: {s} doesn't work on staging", "tried with secret `{s}` too",
+        "my key is {s}.",
+    ]).format(s=secret), [secret]
+
+
 def _twilio(rng: random.Random) -> Sample:
     key, token = "SK" + rand(rng, HEX, 32), rand(rng, HEX, 32)
     return rng.choice([(f"api key {key}", [key]), (f"TWILIO_AUTH_TOKEN={token}", [token])])
@@ -255,6 +267,7 @@ SECRET_FAMILIES: dict[str, Callable[[random.Random], Sample]] = {
     "url-credentials": _url_credentials,
     "password": _password,
     "twilio": _twilio,
+    "secret-in-prose": _in_prose,
     "email": _email,
     "card": _card,
     "phone": _phone,
@@ -341,6 +354,12 @@ ORDINARY_FAMILIES: dict[str, tuple[str, ...]] = {
         "tokens starting with ghp_ are classic tokens, right?",
         "the task-runner and sk-learn pipeline both fail",
         "set secret_key_name in the dashboard, not the secret itself",
+        "the key is v{major}.{minor}.{patch} of the schema, not the old one",
+        "my token: expired after {pct} minutes",
+        "the key: config.yaml has it, token was {pct}{n} chars long",
+        "password is required since v{major}.{minor}",
+        "which key is uuid4? the secret was rotated on {year}-{month:02d}-{day:02d}",
+        "the partition key is tenantId{pct} and the sort key is createdAt",
     ),
 }
 

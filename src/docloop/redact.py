@@ -85,6 +85,31 @@ def _flag_value(match: re.Match[str]) -> str:
     return keep_prefix(match)
 
 
+#: `tenantId42`, `user_name`, `HTTPServer2`: words and a version digit, not a random key
+_WORDY = re.compile(r"^(?:[A-Za-z][a-z]+|[A-Z]+|[_-])+\d{0,4}$")
+_WORD_PART = re.compile(r"[A-Z]?[a-z]+")
+
+
+def _is_wordy(value: str) -> bool:
+    """Made of pronounceable words (each with a vowel): `tenantId42`, not `QwvnWtgd6`."""
+    return bool(_WORDY.match(value)) and all(
+        any(c in "aeiouyAEIOUY" for c in part) for part in _WORD_PART.findall(value))
+
+_VERSION_OR_FILE = re.compile(r"^v?\d+(?:\.\d+)+(?:[-+.]\w+)*$|\.[A-Za-z]{1,4}$|^\d+$")
+
+
+def _prose_value(match: re.Match[str]) -> str:
+    """`my api key is 8f3kD9sLq2xV7bN1`: a random-looking word after a secret's name in a
+    sentence (letters and digits, 8+ characters), not `v2.0.1`, `config.json` or `401`."""
+    value = match.group(2).rstrip(".,;:!?)")
+    looks_random = (len(value) >= 8 and any(c.isdigit() for c in value)
+                    and any(c.isalpha() for c in value))
+    if (not looks_random or _VERSION_OR_FILE.search(value) or _PLACEHOLDER_VALUE.match(value)
+            or _CODE_REFERENCE.match(value) or _is_wordy(value)):
+        return match.group(0)
+    return match.group(1) + match.group(0)[len(match.group(1)):].replace(value, SECRET, 1)
+
+
 def _authorization(match: re.Match[str]) -> str:
     """`Authorization: <token>`, unless the value is a template (`f"Bearer {key}"`)."""
     value = match.group(2)
@@ -124,6 +149,10 @@ CONTEXT_RULES: tuple[Rule, ...] = (
     Rule("quoted-pair", re.compile(
         rf"(?P<key>[\"'][A-Za-z0-9_.-]{{0,40}}?(?:{_KEY_NAMES})[\"']\s*:\s*[\"'])"
         r"(?P<value>[^\"'\s]*)(?P<end>[\"'])", re.IGNORECASE), _quoted_pair, hints=(":",)),
+    Rule("prose", re.compile(
+        r"(\b(?:password|passwd|passphrase|token|secret|api[ _-]?key|key)\s*"
+        r"(?:(?:is|was|:)\s*[`'\"]?|[`'\"]))([^\s`'\"]+)", re.IGNORECASE), _prose_value,
+        hints=("password", "passwd", "passphrase", "token", "secret", "key")),
     Rule("cli-flag", re.compile(
         r"((?<![\w-])--?(?:password|passwd|token|api-key|secret|client-secret)[ \t]+)"
         r"([^\s\"']+)", re.IGNORECASE), _flag_value, hints=("-",)),
