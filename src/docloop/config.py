@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -131,32 +131,23 @@ def load_settings(
     base = cwd or Path.cwd()
     path = _config_file(config_path, base)
     dotenv_path = (path.parent if path else base) / ".env"
-    dotenv = _read_dotenv(dotenv_path)
-    layered = {**dotenv, **env}
-    layers: list[tuple[dict[str, Any], Callable[[str], str]]] = [
-        (_read_toml(path) if path else {}, lambda key: f"in {path}"),
-        ({**_from_env(layered), **_secrets(layered)}, lambda key: _env_origin(
-            _env_name(key), in_dotenv=_env_name(key) not in env, dotenv_path=dotenv_path)),
-        ({k: v for k, v in (overrides or {}).items() if v is not None},
-         lambda key: "from the command line"),
-    ]
-    values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for layer, origin in layers:
-        values.update(layer)
-        origins.update({key: origin(key) for key in layer})
+    layered = {**_read_dotenv(dotenv_path), **env}
+    toml = _read_toml(path) if path else {}
+    from_env = {**_from_env(layered), **_secrets(layered)}
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    origins = {key: f"in {path}" for key in toml}
+    origins.update({key: _env_origin(key, env, dotenv_path) for key in from_env})
+    origins.update({key: "from the command line" for key in flags})
     try:
-        return Settings(**values)
+        return Settings(**{**toml, **from_env, **flags})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origins)) from None
 
 
-def _env_name(key: str) -> str:
-    return ENV_NAMES.get(key) or SECRET_NAMES.get(key) or key
-
-
-def _env_origin(name: str, in_dotenv: bool, dotenv_path: Path) -> str:
-    return f"from {name} in {dotenv_path}" if in_dotenv else f"from the environment ({name})"
+def _env_origin(key: str, env: Mapping[str, str], dotenv_path: Path) -> str:
+    """Where a setting's environment value came from: the process or `.env`."""
+    name = ENV_NAMES.get(key) or SECRET_NAMES.get(key) or key
+    return f"from the environment ({name})" if name in env else f"from {name} in {dotenv_path}"
 
 
 def _config_file(config_path: str | Path | None, base: Path) -> Path | None:
