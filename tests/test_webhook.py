@@ -150,7 +150,40 @@ def test_a_late_retry_of_a_change_made_before_the_regression_leaves_it_regressed
     response = _post(_client(home), late)
     assert response.json()["status"] == "ignored"
     assert "before the regression" in response.json()["reason"]
-    assert _status(home) == ("regressed", 3)
+    assert _status(home) == ("regressed", 4)
+    assert _applied(home) == ["open", "done", "regressed"]  # the late one: kept, ignored
+
+
+def _applied(home: Path) -> list[str]:
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None
+    return [change.status for change in record.history if change.applied]
+
+
+def _state_change(shared: Path, state_type: str, created_at: datetime) -> dict[str, Any]:
+    """Linear moving the issue into a state of `state_type` at `created_at`."""
+    payload = _moved(shared, created_at)
+    payload["data"]["state"] = {"id": f"s-{state_type}", "name": state_type, "type": state_type}
+    return payload
+
+
+def test_a_late_started_does_not_move_a_done_ticket_back(home: Path, shared_dir: Path) -> None:
+    """Linear promises no order: `started` (T1) arrives after `completed` (T2 > T1)."""
+    client = _client(home)
+    t1, t2 = NOW - timedelta(minutes=10), NOW - timedelta(minutes=2)
+    done = _post(client, _state_change(shared_dir, "completed", t2), "d-done")
+    assert done.json()["status"] == "applied"
+    late = _post(client, _state_change(shared_dir, "started", t1), "d-started")
+    assert late.status_code == 200 and late.json()["status"] == "ignored"
+    assert "stale change" in late.json()["reason"]
+    assert _applied(home) == ["open", "done"]
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None and record.status == "done"
+    ignored = record.history[-1]
+    assert (ignored.status, ignored.applied, ignored.changed_at) == ("in_progress", False, t1)
+    later = _post(client, _state_change(shared_dir, "started", NOW), "d-reopened")
+    assert later.json()["status"] == "applied"  # a real reopen after T2 still counts
+    assert _applied(home)[-1] == "in_progress"
 
 
 def test_remove_cancels(home: Path, shared_dir: Path) -> None:

@@ -5,10 +5,18 @@ docloop's ticket id, so creating the same ticket twice rewrites the same file
 and never files twice. Updates re-render the ticket with raised counts and
 append a dated section with the new evidence; earlier update sections are
 kept. The `**Status:** …` line is what `docloop tickets set-status` edits.
+
+The file is written before the record (the file stage stores the record
+after the tracker returns), so a crash in between leaves a section the
+records never heard of, and the re-run appends the same evidence again. Each
+section therefore names the message ids it reports, and an update first drops
+sections whose messages the record does not hold: the outbox is re-derived
+from the records, and a re-run after any crash converges on one copy.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,8 @@ from docloop.models import Insight, Status, TicketRecord
 from docloop.ticket_text import render_ticket, render_update
 
 UPDATES_MARKER = "<!-- docloop:updates -->"
+_EVIDENCE = re.compile(r"^<!-- docloop:evidence ([^>]*) -->$", re.M)
+_SECTION = re.compile(r"(?=\n### )")
 
 
 class LocalTracker(Tracker):
@@ -42,10 +52,12 @@ class LocalTracker(Tracker):
         return Filed(external_id=ticket_id, identifier=ticket_id, url=self.path(ticket_id).as_uri())
 
     def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
-        previous = self._updates_section(record.id)
+        previous = committed_sections(self._updates_section(record.id), record)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         heading = "Regression" if delta.regression else "New evidence"
-        entry = f"\n### {heading} ({stamp})\n\n{render_update(insight, delta)}"
+        entry = (f"\n### {heading} ({stamp})\n"
+                 f"<!-- docloop:evidence {' '.join(delta.new_message_ids)} -->\n\n"
+                 f"{render_update(insight, delta)}")
         status: Status = "regressed" if delta.regression else record.status
         self._write(record.id, self._document(record.id, insight, status, previous + entry))
         return None
@@ -64,3 +76,19 @@ class LocalTracker(Tracker):
 
     def _write(self, ticket_id: str, text: str) -> None:
         write_atomic(self.path(ticket_id), text)
+
+
+def committed_sections(updates: str, record: TicketRecord) -> str:
+    """The update sections whose evidence the record holds (sections without ids are kept).
+
+    A section naming a message the record lacks was written by an attempt
+    that crashed before its record was stored; the update being written now
+    reports that evidence again, so keeping the old section would show it twice.
+    """
+    held = set(record.message_ids)
+    kept = []
+    for section in _SECTION.split(updates):
+        found = _EVIDENCE.search(section)
+        if found is None or set(found.group(1).split()) <= held:
+            kept.append(section)
+    return "".join(kept)
