@@ -52,9 +52,9 @@ class RunOptions:
 
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
-    report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))
     _check_sources(settings)
     with _hold(settings, options), _database(settings, options.dry_run) as conn:
+        report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         log.info("ingest - reading %d source(s)", len(settings.sources))
         ingested = ingest(settings, conn, options.since)
         report.stats.messages = ingested.stored
@@ -92,10 +92,21 @@ def _hold(settings: Settings, options: RunOptions) -> Iterator[None]:
     """The run lock for a real run (a dry run writes nothing, so it needs none)."""
     with ExitStack() as stack:
         if not options.dry_run:
-            stack.enter_context(hold_home(settings.home, options.lock_wait_s))
-            for folder in (settings.outbox_dir, settings.reports_dir):
-                for path in remove_stale_temps(folder):
-                    log.warning("removed %s, left by an interrupted run", path)
+            stack.enter_context(holding_home(settings, options.lock_wait_s))
+        yield
+
+
+@contextmanager
+def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
+    """Hold the home's run lock, first clearing what an interrupted run left behind.
+
+    Under the lock no other docloop process is mid-write, so every temporary
+    file in the outbox and reports is a killed writer's and can go.
+    """
+    with hold_home(settings.home, lock_wait_s):
+        for folder in (settings.outbox_dir, settings.reports_dir):
+            for path in remove_stale_temps(folder):
+                log.warning("removed %s, left by an interrupted run", path)
         yield
 
 
