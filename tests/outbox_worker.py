@@ -4,7 +4,8 @@
 whatever state a killed earlier attempt left: round 1 files every insight,
 round 2 adds evidence, round 3 closes each ticket and brings the problem
 back (a regression). Each step checks the records first, so a re-run only
-does what is missing — as `docloop run` would after a crash.
+does what is missing — as `docloop run` does after a crash, which also starts
+by removing stale temporary files and repairing the outbox.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.local import LocalTracker
+from docloop.backends.trackers.local import LocalTracker, repair_outbox
 from docloop.config import Settings
 from docloop.models import Insight
 from docloop.pipeline import holding_home
@@ -37,6 +38,7 @@ def main(home: Path) -> None:
     settings = Settings(home=home)
     with holding_home(settings, lock_wait_s=60):
         records = SQLiteRecordStore(db.connect(settings.db_path))
+        repair_outbox(settings.outbox_dir, records.all())  # as `docloop run` starts
         tracker = LocalTracker(settings.outbox_dir)
         for round_no in range(len(ROUNDS)):
             for index in range(TICKETS):

@@ -18,7 +18,7 @@ import pytest
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.local import UPDATES_MARKER, LocalTracker
+from docloop.backends.trackers.local import UPDATES_MARKER, LocalTracker, repair_outbox
 from docloop.config import Settings
 from docloop.models import TicketRecord
 from docloop.pipeline import holding_home
@@ -175,6 +175,23 @@ def test_temp_files_a_killed_writer_left_are_removed_by_the_next_run(
     assert not any(path.exists() for path in left)
     assert sum("left by an interrupted run" in r.getMessage() for r in caplog.records) == 2
     _assert_agree(settings.home)
+
+
+def test_a_run_repairs_what_a_killed_set_status_or_create_left(tmp_path: Path) -> None:
+    """set-status stores the record, then edits the file; a create writes the file first."""
+    home = tmp_path / "home"
+    _file_all(home, 0)
+    records = SQLiteRecordStore(db.connect(home / "docloop.db"))
+    closed = records.all()[0]
+    records.set_status(closed.id, "done", datetime.now(UTC), "cli")  # killed before the file
+    orphan = LocalTracker(home / "outbox").path("DL-0000000000")
+    orphan.write_text((home / "outbox" / f"{closed.id}.md").read_text(encoding="utf-8"),
+                      encoding="utf-8")  # killed before its record
+    done = repair_outbox(home / "outbox", records.all())
+    assert sorted(done) == [f"removed {orphan.name}: no record (its run was interrupted)",
+                            f"set {closed.id}.md status to done, as recorded"]
+    _assert_agree(home)
+    assert repair_outbox(home / "outbox", records.all()) == []
 
 
 def test_outbox_files_and_folders_are_private(tmp_path: Path) -> None:

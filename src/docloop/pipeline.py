@@ -55,6 +55,8 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     _check_sources(settings)
     with _hold(settings, options), _database(settings, options.dry_run) as conn:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
+        if not options.dry_run and settings.tracker == "local":
+            _repair_outbox(settings, conn)
         log.info("ingest - reading %d source(s)", len(settings.sources))
         ingested = ingest(settings, conn, options.since)
         report.stats.messages = ingested.stored
@@ -108,6 +110,15 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
             for path in remove_stale_temps(folder):
                 log.warning("removed %s, left by an interrupted run", path)
         yield
+
+
+def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
+    """Settle what an interrupted run or `set-status` left between outbox and records."""
+    from docloop.backends.records.sqlite import SQLiteRecordStore
+    from docloop.backends.trackers.local import repair_outbox
+
+    for line in repair_outbox(settings.outbox_dir, SQLiteRecordStore(conn).all()):
+        log.warning("outbox: %s", line)
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:

@@ -14,7 +14,6 @@ unless the tracker's state was entered after the regression
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -25,15 +24,14 @@ from rich.table import Table
 from docloop import db, registry
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.base import TrackerState
+from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
 from docloop.errors import InputError
-from docloop.files import write_atomic
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import STATUSES, Status, TicketRecord
 from docloop.stages.regression import hold
 
 FINISHED = ("done", "canceled")
-_STATUS_LINE = re.compile(r"^\*\*Status:\*\* .*$", re.M)
 
 
 def _store(settings: Settings) -> SQLiteRecordStore:
@@ -162,7 +160,4 @@ def _already_noted(record: TicketRecord, state: TrackerState, changed_at: dateti
 
 
 def _update_outbox(settings: Settings, ticket_id: str, status: str) -> None:
-    path = settings.outbox_dir / f"{ticket_id}.md"
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))
+    write_status_line(settings.outbox_dir / f"{ticket_id}.md", status)

@@ -12,11 +12,15 @@ records never heard of, and the re-run appends the same evidence again. Each
 section therefore names the message ids it reports, and an update first drops
 sections whose messages the record does not hold: the outbox is re-derived
 from the records, and a re-run after any crash converges on one copy.
+`repair_outbox`, run at the start of every run, settles the rest: a status
+line a killed `set-status` did not rewrite, and a ticket file whose record a
+killed run never stored.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,7 @@ from docloop.ticket_text import render_ticket, render_update
 UPDATES_MARKER = "<!-- docloop:updates -->"
 _EVIDENCE = re.compile(r"^<!-- docloop:evidence ([^>]*) -->$", re.M)
 _SECTION = re.compile(r"(?=\n### )")
+_STATUS_LINE = re.compile(r"^\*\*Status:\*\* (.*)$", re.M)
 
 
 class LocalTracker(Tracker):
@@ -92,3 +97,37 @@ def committed_sections(updates: str, record: TicketRecord) -> str:
         if found is None or set(found.group(1).split()) <= held:
             kept.append(section)
     return "".join(kept)
+
+
+def write_status_line(path: Path, status: str) -> bool:
+    """Make the ticket file's `**Status:**` line say `status`; True if it had to change."""
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    found = _STATUS_LINE.search(text)
+    if found is None or found.group(1) == status:
+        return False
+    write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))
+    return True
+
+
+def repair_outbox(outbox: Path, records: Iterable[TicketRecord]) -> list[str]:
+    """Bring the outbox in line with the local records after an interrupted run.
+
+    Status lines follow the records; a ticket file without a record (its run
+    was killed between writing it and storing the record) is removed — the
+    next filing of that insight writes it again under the same id. Returns
+    what was done, one line per file, for the log.
+    """
+    if not outbox.is_dir():
+        return []
+    local = {r.id: r for r in records if r.tracker == LocalTracker.name}
+    done = []
+    for path in sorted(outbox.glob("DL-*.md")):
+        record = local.get(path.stem)
+        if record is None:
+            path.unlink()
+            done.append(f"removed {path.name}: no record (its run was interrupted)")
+        elif write_status_line(path, record.status):
+            done.append(f"set {path.name} status to {record.status}, as recorded")
+    return done
