@@ -126,6 +126,14 @@ def test_another_programs_sqlite_file_is_refused(tmp_path: Path) -> None:
         db.connect(path)
 
 
+def test_serve_refuses_a_garbage_database_before_listening(tmp_path: Path) -> None:
+    home = _garbage_home(tmp_path)
+    result = CliRunner().invoke(main, ["serve", "--port", "1"],
+                                env={"LINEAR_WEBHOOK_SECRET": "s", "DOCLOOP_HOME": str(home)})
+    assert result.exit_code == 2
+    assert "is not a docloop database" in result.stderr and "Traceback" not in result.output
+
+
 def test_serve_refuses_an_impossible_port(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--port", "99999"],
                                 env={"LINEAR_WEBHOOK_SECRET": "s"})
@@ -139,14 +147,12 @@ def test_home_and_database_are_private_whatever_the_umask(tmp_path: Path) -> Non
         home = tmp_path / "fresh" / "home"
         conn = db.connect(home / "docloop.db")
         SQLiteRecordStore(conn)
+        assert _mode(home) == 0o700 and _mode(home.parent) == 0o700
+        for name in ("docloop.db", "docloop.db-wal", "docloop.db-shm"):  # open: all three
+            assert _mode(home / name) == 0o600, name
         conn.close()
     finally:
         os.umask(old)
-    assert _mode(home) == 0o700 and _mode(home.parent) == 0o700
-    for name in ("docloop.db", "docloop.db-wal", "docloop.db-shm"):
-        if (home / name).exists():
-            assert _mode(home / name) == 0o600, name
-    assert _mode(home / "docloop.db") == 0o600
 
 
 def test_an_existing_world_readable_database_is_tightened_with_a_log_line(

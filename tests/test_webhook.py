@@ -362,6 +362,19 @@ def test_parallel_first_webhooks_on_a_fresh_home_are_all_answered(tmp_path: Path
         assert codes == [200] * 20
 
 
+def test_a_garbage_database_answers_503_in_one_log_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "docloop.db").write_bytes(b"not a database\n" * 100)
+    client = _client(home)
+    assert _post(client, _done(NOW_MS)).status_code == 503  # Linear retries later
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/").status_code == 503
+    assert all(record.exc_info is None for record in caplog.records)
+    assert sum("not a docloop database" in r.getMessage() for r in caplog.records) == 3
+
+
 def test_a_signed_deeply_nested_body_is_a_bad_request(home: Path,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     """Before: json.loads hit the recursion limit: 503, and Linear retried it for hours."""

@@ -83,6 +83,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.linear_webhook_secret is None:
         raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
                           "before `docloop serve`: unsigned webhooks are never accepted")
+    SQLiteRecordStore(db.connect(settings.db_path)).conn.close()  # a bad home fails here
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
@@ -164,7 +165,10 @@ class _Receiver:
             finally:
                 conn.close()
 
-        tickets = await run_in_threadpool(check)
+        try:
+            tickets = await run_in_threadpool(check)
+        except DocloopError as exc:
+            return _unavailable(exc)
         return JSONResponse({"status": "ok", "tickets": tickets})
 
     async def dashboard(self, request: Request) -> Response:
@@ -175,8 +179,17 @@ class _Receiver:
             finally:
                 conn.close()
 
-        body = "\n".join(await run_in_threadpool(rows))
+        try:
+            body = "\n".join(await run_in_threadpool(rows))
+        except DocloopError as exc:
+            return _unavailable(exc)
         return HTMLResponse(_PAGE.format(rows=body))
+
+
+def _unavailable(exc: DocloopError) -> Response:
+    """The database cannot be used (e.g. not docloop's): 503 and one log line, no trace."""
+    log.error("database unavailable: %s", exc)
+    return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
 
 
 def _epoch_ms(value: Any) -> float:
