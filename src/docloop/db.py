@@ -24,6 +24,7 @@ from docloop.errors import ConfigError
 from docloop.files import PRIVATE_FILE, ensure_private_dir, tighten
 
 log = logging.getLogger("docloop.db")
+_NOT_A_DATABASE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -34,27 +35,26 @@ def connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        _check_ours(conn, path)
-        return _prepare(conn)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise not_ours(path, str(exc)) from None
-    except ConfigError:
-        conn.close()
-        raise
+    return _prepare(_checked(conn, path, wal=True))
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection to an existing database (dry runs copy from it)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    return _checked(sqlite3.connect(f"file:{path}?mode=ro", uri=True), path, wal=False)
+
+
+def _checked(conn: sqlite3.Connection, path: Path, wal: bool) -> sqlite3.Connection:
+    """`conn` once the file proved to be a docloop database; closed and refused otherwise."""
     try:
+        if wal:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise not_ours(path, str(exc)) from None
+        if getattr(exc, "sqlite_errorcode", None) in _NOT_A_DATABASE:
+            raise not_ours(path, str(exc)) from None
+        raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
     except ConfigError:
         conn.close()
         raise
