@@ -70,6 +70,8 @@ def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
     target, note = _target_status(action, data)
     if target is None:
         return WebhookResult("ignored", note, record.id)
+    if target == record.status:
+        return WebhookResult("unchanged", note, record.id, target)
     changed_at = parse_time(payload.get("createdAt")) or now
     held = hold(record, changed_at, _shows_change(payload))
     if held is not None:
