@@ -187,6 +187,9 @@ def test_a_late_started_does_not_move_a_done_ticket_back(home: Path, shared_dir:
     assert record is not None and record.status == "done"
     ignored = record.history[-1]
     assert (ignored.status, ignored.applied, ignored.changed_at) == ("in_progress", False, t1)
+    page = client.get("/").text
+    assert "(then ignored: in_progress via linear-webhook, Linear state started; ignored: " \
+           "stale change" in page
     later = _post(client, _state_change(shared_dir, "started", NOW), "d-reopened")
     assert later.json()["status"] == "applied"  # a real reopen after T2 still counts
     assert _applied(home)[-1] == "in_progress"

@@ -239,6 +239,9 @@ def _row(record: Any) -> str:
     applied = [change for change in record.history if change.applied]
     last = applied[-1] if applied else None
     change = f"{last.status} via {last.source} {last.at:%Y-%m-%d %H:%M}" if last else ""
+    latest = record.history[-1] if record.history else None
+    if latest is not None and not latest.applied:  # say why the status did not follow
+        change += f" (then ignored: {latest.status} via {latest.source}, {latest.note})"
     cells = [record.identifier or record.id, record.status, record.title, record.doc_path or "-",
              str(record.conversations), str(record.users), f"{record.updated_at:%Y-%m-%d %H:%M}",
              change]
