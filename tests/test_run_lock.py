@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from docloop.cli import main
 from docloop.lock import LOCK_NAME, HomeBusyError, hold_home
+from tests.fake_linear import API_KEY, TEAM, FakeLinear
 
 REPO = Path(__file__).resolve().parents[1]
 EXPORT = REPO / "examples" / "tidepool" / "discord"
@@ -71,23 +72,22 @@ def test_commands_that_write_exit_2_while_another_run_holds_the_home(
     assert not (home / "docloop.db").exists()
 
 
-def _run(home: Path, out: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "DOCLOOP_HOME": str(home), "DOCLOOP_LOCK_WAIT_S": "300"}
+def _run(home: Path, out: Path, **env: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DOCLOOP_HOME": str(home), "DOCLOOP_LOCK_WAIT_S": "300", **env}
     return subprocess.Popen(
         [sys.executable, "-m", "docloop.cli", "run", "--source", f"discord-export:{EXPORT}",
          "--since", "all", "--json", str(out)], env=env, stderr=subprocess.PIPE, text=True)
 
 
-@pytest.mark.usefixtures("minilm")
-def test_two_runs_at_once_on_a_fresh_home_both_succeed_and_file_each_ticket_once(
-        tmp_path: Path) -> None:
-    """Before: `table messages already exists` or two `created` reports for one ticket."""
-    home = tmp_path / "home"
+def _two_runs(tmp_path: Path, **env: str) -> dict[str, list[str]]:
+    """Start two runs at once on one fresh home; each ticket's actions across both reports."""
     outs = [tmp_path / "a.json", tmp_path / "b.json"]
-    procs = [_run(home, out) for out in outs]
+    procs = [_run(tmp_path / "home", out, **env) for out in outs]
     codes = [(p.wait(timeout=600), p.stderr.read() if p.stderr else "") for p in procs]
     assert [rc for rc, _ in codes] == [0, 0], codes
     reports = [json.loads(out.read_text(encoding="utf-8")) for out in outs]
+    first, second = sorted(reports, key=lambda r: r["started_at"])
+    assert first["finished_at"] <= second["started_at"]  # one after the other, not interleaved
     actions: dict[str, list[str]] = {}
     for report in reports:
         for insight in report["insights"]:
@@ -95,7 +95,23 @@ def test_two_runs_at_once_on_a_fresh_home_both_succeed_and_file_each_ticket_once
                 actions.setdefault(insight["ticket"]["id"], []).append(
                     insight["ticket"]["action"])
     assert actions and all(sorted(a) == ["created", "unchanged"] for a in actions.values())
-    first, second = sorted(reports, key=lambda r: r["started_at"])
-    assert first["finished_at"] <= second["started_at"]  # one after the other, not interleaved
-    outbox = sorted(p.stem for p in (home / "outbox").iterdir())
+    return actions
+
+
+@pytest.mark.usefixtures("minilm")
+def test_two_runs_at_once_on_a_fresh_home_both_succeed_and_file_each_ticket_once(
+        tmp_path: Path) -> None:
+    """Before: `table messages already exists`, or both runs at once, each filing."""
+    actions = _two_runs(tmp_path)
+    outbox = sorted(p.stem for p in (tmp_path / "home" / "outbox").iterdir())
     assert outbox == sorted(actions)
+
+
+@pytest.mark.usefixtures("minilm")
+def test_two_linear_runs_at_once_report_what_happened(tmp_path: Path) -> None:
+    """Before: both reported `created` for the same issue while one of them got an error."""
+    with FakeLinear() as fake:
+        actions = _two_runs(tmp_path, DOCLOOP_TRACKER="linear", LINEAR_API_KEY=API_KEY,
+                            LINEAR_TEAM_ID=TEAM, DOCLOOP_LINEAR_API_URL=fake.url)
+        created = [q for q in fake.requests if "issueCreate" in q]
+    assert len(created) == len(actions)
