@@ -105,6 +105,7 @@ def test_a_garbage_database_is_a_one_line_error_for_every_command(tmp_path: Path
                                                                   args: list[str]) -> None:
     home = _garbage_home(tmp_path)
     before = (home / "docloop.db").read_bytes()
+    mode = _mode(home / "docloop.db")
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -113,6 +114,7 @@ def test_a_garbage_database_is_a_one_line_error_for_every_command(tmp_path: Path
     assert "move it aside or point DOCLOOP_HOME" in lines[0]
     assert "Traceback" not in result.output
     assert (home / "docloop.db").read_bytes() == before
+    assert _mode(home / "docloop.db") == mode  # not even its mode: it is someone else's file
     assert not (home / "outbox").exists() and not (home / "reports").exists()
 
 

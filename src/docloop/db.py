@@ -31,11 +31,13 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open (creating folders as needed) the database with sane pragmas."""
     try:
         ensure_private_dir(path.parent)
-        _create_private(path)
+        path.touch(mode=PRIVATE_FILE, exist_ok=True)  # 0600 before SQLite makes it 0644
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
-    return _prepare(_checked(conn, path, wal=True))
+    conn = _checked(conn, path, wal=True)
+    _tighten(path)  # only once the file proved to be ours
+    return _prepare(conn)
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -72,15 +74,11 @@ def memory() -> sqlite3.Connection:
     return _prepare(sqlite3.connect(":memory:", isolation_level=None))
 
 
-def _create_private(path: Path) -> None:
-    """Create the file 0600 before SQLite does (it would use 0644), or tighten it."""
-    if path.exists():
-        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            if tighten(part):
-                log.warning("tightened %s to owner-only (0600): it holds community messages",
-                            part)
-        return
-    path.touch(mode=PRIVATE_FILE, exist_ok=True)
+def _tighten(path: Path) -> None:
+    """Make an existing database (and its -wal/-shm) owner-only, saying so once."""
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if tighten(part):
+            log.warning("tightened %s to owner-only (0600): it holds community messages", part)
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
