@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import sys
 import time
@@ -16,9 +17,11 @@ from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
-from docloop.docs.chunker import chunk_page
+from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
 from docloop.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,14 +48,20 @@ def open_index(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex:
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
-               default_excludes: bool = True) -> IndexStats:
-    """Index (incrementally) the Markdown/MDX folder `root`."""
+               default_excludes: bool = True, generator: str | None = None) -> IndexStats:
+    """Index (incrementally) the Markdown/MDX folder `root`.
+
+    Every page is read and parsed before the database is opened, so bad input
+    writes nothing."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
-    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes)
+    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes,
+                       generator=generator, max_page_bytes=settings.docs_max_page_kb * 1024,
+                       max_chunks=settings.docs_max_chunks_per_page)
     if not pages:
         raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
+    _warn_capped(pages)
     conn = db.connect(settings.db_path)
     try:
         index = open_index(settings, conn)
@@ -67,6 +76,15 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
+
+
+def _warn_capped(pages: list[DocPage]) -> None:
+    """Name every page that has more chunks than the per-page cap keeps."""
+    for page in pages:
+        total = len(all_chunks(page)) if page.max_chunks else 0
+        if total > page.max_chunks:
+            log.warning("%s: indexed its first %d of %d chunks (docs_max_chunks_per_page; "
+                        "raise it to index the rest)", page.path, page.max_chunks, total)
 
 
 def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
