@@ -14,7 +14,7 @@ import numpy as np
 
 from docloop.backends.embedders.base import Embedder
 from docloop.docs.loader import DocPage
-from docloop.docs.markdown import PARSER
+from docloop.docs.markdown import parser
 
 
 class HashingEmbedder(Embedder):
@@ -60,7 +60,7 @@ def anchor_links(page: DocPage, root: Path) -> list[tuple[str, str]]:
     one; relative targets resolve from the page's folder, `/x.md` from `root`."""
     body = page.source.splitlines()
     links: list[tuple[str, str]] = []
-    for token in PARSER.parse("\n".join(body)):
+    for token in parser().parse("\n".join(body)):
         for child in token.children or []:
             href = str(child.attrGet("href") or "") if child.type == "link_open" else ""
             target, _, anchor = unquote(href).partition("#")

@@ -37,6 +37,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -60,16 +61,31 @@ MAX_CHUNKS = 500
 
 @dataclass
 class DocPage:
-    """One documentation page: where it is, where it is published, what it says."""
+    """One documentation page: where it is, where it is published, what it says.
+
+    Sections (and the title, which may be the first heading) are parsed on first
+    use, so re-indexing an unchanged page costs only its hash."""
 
     path: str  # relative to the docs root, '/' separators
     url: str
-    title: str
     source: str
-    sections: list[Section] = field(default_factory=list)
     front_matter: dict[str, Any] = field(default_factory=dict)
     generator: str = "mkdocs"
     max_chunks: int = MAX_CHUNKS  # 0 = no cap
+    body_start: int = 0  # index of the first line after the front matter
+    mdx: bool = False
+
+    @cached_property
+    def sections(self) -> list[Section]:
+        """The page body parsed into sections (see docloop.docs.markdown)."""
+        body = self.source.splitlines()[self.body_start:]
+        return parse_sections(body, self.body_start + 1, self.generator, self.mdx)
+
+    @cached_property
+    def title(self) -> str:
+        """Front matter `title`, else the first level-1 heading, else the file name."""
+        first = next((h.text for h in headings(self.sections) if h.level == 1 and h.text), None)
+        return str(self.front_matter.get("title") or first or _title_from_name(self.path))
 
     @property
     def content_hash(self) -> str:
@@ -130,18 +146,15 @@ def check_generator(name: str) -> str:
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
               max_chunks: int = MAX_CHUNKS) -> DocPage:
-    """Parse one file: front matter, sections, title and URL."""
+    """Read one file: front matter and URL (the body is parsed when first needed)."""
     try:
         source = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
-    lines = source.splitlines()
-    front, body_start = split_front_matter(lines, file)
+    front, body_start = split_front_matter(source.splitlines(), file)
     mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
-    sections = parse_sections(lines[body_start:], body_start + 1, generator, mdx)
-    title = str(front.get("title") or _first_heading(sections) or _title_from_name(rel))
     url = page_url(rel, front, base_url, generator)
-    return DocPage(rel, url, title, source, sections, front, generator, max_chunks)
+    return DocPage(rel, url, source, front, generator, max_chunks, body_start, mdx)
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:
@@ -178,10 +191,6 @@ def is_api_stub(source: str) -> bool:
             in_directive = False
             prose_words += len(line.split())
     return directives > 0 and prose_words < STUB_MAX_PROSE_WORDS
-
-
-def _first_heading(sections: list[Section]) -> str | None:
-    return next((h.text for h in headings(sections) if h.level == 1 and h.text), None)
 
 
 def _too_large(file: Path, rel: str, max_bytes: int) -> bool:

@@ -35,6 +35,8 @@ SNIPPET_BLOCK = "--8<--"
 MDX_ESM = re.compile(r"^(?:import|export)[ \t{*]")
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}")
 RAW_HTML = re.compile(r"^ {0,3}<(script|style|pre|textarea)\b", re.IGNORECASE)
+#: the first characters any machinery (or fence, comment, raw HTML) line can start with
+STARTERS = set("`~<!?=/:-{[ie")
 SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
 
 
@@ -88,6 +90,9 @@ def _one_line(line: str, state: _State, generator: str, mdx: bool) -> tuple[str,
     if state.fence is not None:
         _close_fence(line, state)
         return line, None
+    if state.raw_end is None and not state.esm and not state.jsx_comment \
+            and not state.snippet_block and line.lstrip()[:1] not in STARTERS:
+        return line, None  # plain prose: the common case, no pattern can match
     if state.raw_end is not None:
         if state.raw_end in line.lower():
             state.raw_end = None

@@ -66,19 +66,21 @@ class Section:
     points: list[Heading] = field(default_factory=list)  # non-heading anchors (level 0)
 
 
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
-    return md.enable("table")
+def parser() -> MarkdownIt:
+    """CommonMark with GFM tables (mkdocs, Docusaurus and VitePress all have them)."""
+    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
 
 
-PARSER = _parser()
+#: block structure only: inline Markdown is parsed for headings alone (most of the cost)
+BLOCKS = parser().disable("inline")
+INLINE = parser()
 
 
 def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mkdocs",
                    mdx: bool = False) -> list[Section]:
     """The page body `lines` (first one numbered `first_number`) split into sections."""
     prepared = prepare(lines, generator, mdx)
-    tokens = PARSER.parse("\n".join(prepared.lines))
+    tokens = BLOCKS.parse("\n".join(prepared.lines))
     items: list[tuple[int, Heading | list[Line]]] = []
     raw_headings: list[tuple[int, int, str, str | None]] = []
     for start, kind, token, inline in _leaf_blocks(tokens):
@@ -155,7 +157,7 @@ def _heading_text(content: str, generator: str) -> tuple[str, str | None]:
     """Visible text of a heading's inline Markdown, and its explicit `{#id}`."""
     content, custom = split_custom_id(content, generator)
     parts: list[str] = []
-    for token in PARSER.parseInline(content):
+    for token in INLINE.parseInline(content):
         for child in token.children or []:
             if child.type in ("text", "code_inline"):
                 parts.append(child.content)

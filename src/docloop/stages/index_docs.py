@@ -51,8 +51,8 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                default_excludes: bool = True, generator: str | None = None) -> IndexStats:
     """Index (incrementally) the Markdown/MDX folder `root`.
 
-    Every page is read and parsed before the database is opened, so bad input
-    writes nothing."""
+    Every page and its front matter is read before the database is opened, so bad
+    input writes nothing (parsing a body never fails; new pages are parsed once)."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
@@ -61,7 +61,6 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                        max_chunks=settings.docs_max_chunks_per_page)
     if not pages:
         raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
-    _warn_capped(pages)
     conn = db.connect(settings.db_path)
     try:
         index = open_index(settings, conn)
@@ -78,18 +77,18 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
 
 
-def _warn_capped(pages: list[DocPage]) -> None:
-    """Name every page that has more chunks than the per-page cap keeps."""
-    for page in pages:
-        total = len(all_chunks(page)) if page.max_chunks else 0
-        if total > page.max_chunks:
+def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
+    """Chunks the pages new or changed since the last run will embed; names every such
+    page that has more chunks than the per-page cap keeps."""
+    known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+    pending = 0
+    for page in (p for p in pages if known.get(p.path) != p.content_hash):
+        total = len(all_chunks(page))
+        if page.max_chunks and total > page.max_chunks:
             log.warning("%s: indexed its first %d of %d chunks (docs_max_chunks_per_page; "
                         "raise it to index the rest)", page.path, page.max_chunks, total)
-
-
-def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
-    known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
-    return sum(len(chunk_page(p)) for p in pages if known.get(p.path) != p.content_hash)
+        pending += len(chunk_page(page))
+    return pending
 
 
 def _progress() -> Progress:
