@@ -25,12 +25,20 @@ _CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToke
 
 def split_front_matter(lines: list[str], file: Path) -> tuple[dict[str, Any], int]:
     """YAML front matter between `---` lines, and the index of the first body line."""
-    if not lines or lines[0].strip() != "---":
+    end = front_matter_end(lines)
+    if end is None:
+        raise InputError(f"{file}: front matter opened with '---' on line 1 is never closed")
+    if not end:
         return {}, 0
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
-            return load_front_matter("\n".join(lines[1:end]), file), end + 1
-    raise InputError(f"{file}: front matter opened with '---' on line 1 is never closed")
+    return load_front_matter("\n".join(lines[1 : end - 1]), file), end
+
+
+def front_matter_end(lines: list[str]) -> int | None:
+    """Index of the first body line (0 without front matter); None if it is never closed."""
+    if not lines or lines[0].strip() != "---":
+        return 0
+    return next((end + 1 for end in range(1, len(lines))
+                 if lines[end].strip() in ("---", "...")), None)
 
 
 def load_front_matter(text: str, file: Path) -> dict[str, Any]:

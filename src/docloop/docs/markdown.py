@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
+from docloop.docs.frontmatter import front_matter_end
 from docloop.docs.machinery import prepare
 
 #: deeper nesting (quotes in lists in quotes...) stops being parsed, bounding recursion
@@ -112,6 +113,26 @@ def headings(sections: list[Section]) -> list[Heading]:
 def anchors(sections: list[Section]) -> list[Heading]:
     """Every link target of the page: headings, then the anchors inside sections (level 0)."""
     return headings(sections) + [point for s in sections for point in s.points]
+
+
+def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[int, int]:
+    """Where the section titled `heading` ends in `source`: the 0-based index of the line
+    after its last non-blank line, and its level; (end of page, 1) when no heading has
+    that visible text. Where a suggested section goes, so it must see real headings only."""
+    lines = source.splitlines()
+    body = front_matter_end(lines) or 0
+    wanted = " ".join((heading or "").split()).lower()
+    found = headings(parse_sections(lines[body:], body + 1, "docusaurus" if mdx else "mkdocs",
+                                    mdx))
+    start = next((h for h in found if wanted and " ".join(h.text.split()).lower() == wanted),
+                 None)
+    if start is None:
+        return len(lines), 1
+    after = next((h.line - 1 for h in found if h.line > start.line and h.level <= start.level),
+                 len(lines))
+    while after > start.line and not lines[after - 1].strip():
+        after -= 1
+    return after, start.level
 
 
 def _leaf_blocks(tokens: list[Token]) -> list[tuple[int, str, Token, Token | None]]:
