@@ -147,3 +147,14 @@ def test_chunk_line_ranges_point_at_the_source(tmp_path: Path) -> None:
         assert first in lines[chunk.start_line - 1]
         assert chunk.text.splitlines()[-1].strip() in lines[chunk.end_line - 1]
     assert [c.anchor for c in chunk_page(page)] == ["intro", "section"]
+
+
+def test_many_repeated_headings_keep_python_markdown_numbering() -> None:
+    text = "## Step_2\n\n" + "## Step\n\n" * 5
+    assert [a for _, a in _headings(text, "mkdocs")] == [
+        "step_2", "step", "step_1", "step_3", "step_4", "step_5"]
+
+
+def test_hostile_heading_is_read_up_to_a_length() -> None:
+    found = headings(parse_sections(["# " + "[" * 100_000, "", "## Next"]))
+    assert [h.level for h in found] == [1, 2] and len(found[0].text) <= 500

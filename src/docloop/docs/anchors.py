@@ -97,6 +97,7 @@ class AnchorMaker:
     generator: str
     used: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
 
     def assign(self, headings: list[tuple[str, str | None]]) -> list[str]:
         """Anchors for (visible text, explicit id) pairs in document order.
@@ -120,11 +121,15 @@ class AnchorMaker:
             return self._mkdocs_unique(slug)
         return self._counter_unique(slug)
 
-    def _mkdocs_unique(self, anchor: str) -> str:
+    def _mkdocs_unique(self, slug: str) -> str:
+        # Python-Markdown's `unique`, resuming where the last repeat of `slug` stopped
+        # (the set only grows), so 20,000 equal headings do not cost 20,000² lookups
+        anchor = self.last.get(slug, slug)
         while anchor in self.used or not anchor:
             match = _IDCOUNT.match(anchor)
             anchor = f"{match.group(1)}_{int(match.group(2)) + 1}" if match else f"{anchor}_1"
         self.used.add(anchor)
+        self.last[slug] = anchor
         return anchor
 
     def _counter_unique(self, slug: str) -> str:

@@ -17,7 +17,8 @@ patches point at real source lines):
   `{/* comments */}` are dropped.
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
-passed through untouched: nothing inside them is machinery.
+passed through untouched: nothing inside them is machinery. Lines beyond
+`MAX_LINE_CHARS` are cut (hostile input; no page has such prose).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+#: longer lines are cut: no prose line is this long, and some parser rules rescan a line
+#: once per nesting level
+MAX_LINE_CHARS = 20_000
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 MKDOCS_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]*([\w-]+)(?:[ \t]+\"(.*)\")?[ \t]*$")
 MKDOCS_TAB = re.compile(r"^===\+?[ \t]+\".*\"[ \t]*$")
@@ -63,7 +67,8 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     """Blank out (or un-indent) the machinery of `lines`; see the module docstring."""
     out = Prepared([])
     state = _State()
-    for index, raw in enumerate(lines):
+    for index, full in enumerate(lines):
+        raw = full[:MAX_LINE_CHARS]
         line = _dedent(raw, state) if generator == "mkdocs" else raw
         kept, label = _one_line(line, state, generator, mdx)
         out.lines.append(kept)

@@ -24,6 +24,9 @@ from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end
 from docloop.docs.machinery import prepare
 
+#: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
+#: hostile input such as 100,000 `[`; real headings are far shorter)
+MAX_HEADING_CHARS = 500
 #: deeper nesting (quotes in lists in quotes...) stops being parsed, bounding recursion
 MAX_NESTING = 40
 JSX_TAG = re.compile(r"</?[A-Z][\w.]*\b[^>]*>")
@@ -68,8 +71,9 @@ class Section:
 
 
 def parser() -> MarkdownIt:
-    """CommonMark with GFM tables (mkdocs, Docusaurus and VitePress all have them)."""
-    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
+    """CommonMark. GFM tables stay off: a table reads as one paragraph block either way,
+    and markdown-it-py's table rule is quadratic in the number of rows."""
+    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
 
 
 #: block structure only: inline Markdown is parsed for headings alone (most of the cost)
@@ -176,7 +180,8 @@ def _point_anchors(lines: list[str], token: Token, generator: str,
 
 def _heading_text(content: str, generator: str) -> tuple[str, str | None]:
     """Visible text of a heading's inline Markdown, and its explicit `{#id}`."""
-    content, custom = split_custom_id(content, generator)
+    content, custom = split_custom_id(content[-MAX_HEADING_CHARS * 4:], generator)
+    content = content[:MAX_HEADING_CHARS]
     parts: list[str] = []
     for token in INLINE.parseInline(content):
         for child in token.children or []:
