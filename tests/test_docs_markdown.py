@@ -158,3 +158,11 @@ def test_many_repeated_headings_keep_python_markdown_numbering() -> None:
 def test_hostile_heading_is_read_up_to_a_length() -> None:
     found = headings(parse_sections(["# " + "[" * 100_000, "", "## Next"]))
     assert [h.level for h in found] == [1, 2] and len(found[0].text) <= 500
+
+
+def test_machinery_inside_a_list_items_fence_stays_code() -> None:
+    text = ("# Page\n\n1. Configure:\n\n    ```mdx\n    import X from 'x';\n    :::note\n"
+            "    ```\n\n## Next\n")
+    sections = parse_sections(text.splitlines(), generator="docusaurus", mdx=True)
+    assert [s.anchor for s in sections[1:]] == ["page", "next"]
+    assert "import X from 'x';" in _text(sections) and ":::note" in _text(sections)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
 #: once per nesting level
 MAX_LINE_CHARS = 20_000
-FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # any indent: fences in list items too
 MKDOCS_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]*([\w-]+)(?:[ \t]+\"(.*)\")?[ \t]*$")
 MKDOCS_TAB = re.compile(r"^===\+?[ \t]+\".*\"[ \t]*$")
 PYMDOWN_BLOCK = re.compile(r"^/{3,}[ \t]*([\w-]+)?[ \t]*(?:\|[ \t]*(.*))?$")
