@@ -21,6 +21,14 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.docs_index.base import DocsIndex
+from docloop.backends.docs_index.rerank import (
+    FEATURES,
+    QueryTerms,
+    RankSettings,
+    page_features,
+    rerank_order,
+)
+from docloop.backends.docs_index.terms import PageTerms
 from docloop.backends.embedders.base import Embedder
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
@@ -65,6 +73,16 @@ class SyncStats:
 
 
 @dataclass
+class Candidates:
+    """A query's candidate pages, in hybrid order, and their re-ranking features."""
+
+    paths: list[str]
+    chunks: list[int]  # each page's best chunk (row in the vector matrix)
+    features: np.ndarray  # one row of rerank.FEATURES per page
+    keyword: np.ndarray  # the best chunk's keyword score
+
+
+@dataclass
 class _Matrix:
     rowids: np.ndarray
     vectors: np.ndarray
@@ -78,8 +96,11 @@ class SQLiteDocsIndex(DocsIndex):
     """Docs index over the shared docloop database connection."""
 
     def __init__(self, conn: sqlite3.Connection, embedder: Embedder,
-                 vector_weight: float = VECTOR_WEIGHT, fusion: str = "weighted") -> None:
+                 vector_weight: float = VECTOR_WEIGHT, fusion: str = "weighted",
+                 rank: RankSettings | None = None) -> None:
         self.conn = conn
+        self.rank = rank or RankSettings()
+        self._terms: PageTerms | None = None
         self.embedder = embedder
         self.vector_weight = vector_weight
         self.fusion = fusion  # "weighted" (normalised weighted sum) or "rrf"
@@ -117,6 +138,7 @@ class SQLiteDocsIndex(DocsIndex):
                 offset += len(page_chunks)
         stats.chunks = self.conn.execute("SELECT count(*) FROM docs_chunks").fetchone()[0]
         self._matrix = None
+        self._terms = None
         return stats
 
     def set_meta(self, key: str, value: str) -> None:
@@ -199,17 +221,42 @@ class SQLiteDocsIndex(DocsIndex):
         return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
 
     def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5) -> list[PageHit]:
-        """Hybrid search with a query vector computed by the caller (and `text` for keywords)."""
+        """Hybrid search with a query vector computed by the caller (and `text` for keywords),
+        its candidate pages re-ranked (see rerank.py)."""
+        pool = self.candidates(text, vector, max(top_k, self.rank.candidates))
+        order = rerank_order(pool.features, self.rank)[:top_k]
+        scores = pool.features @ self.rank.weights()
+        matrix = self._load_matrix()
+        return [self._hit(matrix, pool.chunks[i], float(scores[i]), float(pool.features[i, 1]),
+                          float(pool.keyword[i])) for i in order]
+
+    def candidates(self, text: str, vector: np.ndarray, limit: int) -> Candidates:
+        """The hybrid search's `limit` best pages with their re-ranking features."""
         matrix = self._load_matrix()
         if len(matrix.rowids) == 0:
-            return []
+            return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0))
         cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
         keyword = self._keyword_scores(text, matrix)
         if self.fusion == "rrf":
             fused = _rrf(cosine, keyword)
         else:
             fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
-        return self._best_per_page(fused, cosine, keyword, matrix, top_k)
+        chosen = _best_chunk_per_page(fused, matrix.paths, limit)
+        paths = list(chosen)
+        chunks = list(chosen.values())
+        best_cosine = _max_per_page(cosine, matrix.paths)
+        terms = self.page_terms()
+        features = page_features(QueryTerms.of(text, terms), terms, paths,
+                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths])
+        return Candidates(paths, chunks, features, keyword[chunks])
+
+    def page_terms(self) -> PageTerms:
+        """Per-page words and names for re-ranking (built once from the stored chunks)."""
+        if self._terms is None:
+            rows = self.conn.execute("SELECT path, title, heading_path, text FROM docs_chunks")
+            self._terms = PageTerms.build(
+                (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
+        return self._terms
 
     def _keyword_scores(self, text: str, matrix: _Matrix) -> np.ndarray:
         """bm25 per chunk, scaled to 0..1 by the best hit (0 where no term matched)."""
@@ -228,20 +275,6 @@ class SQLiteDocsIndex(DocsIndex):
             if rowid in position:
                 scores[position[rowid]] = -float(score) / best
         return scores
-
-    def _best_per_page(self, fused: np.ndarray, cosine: np.ndarray, keyword: np.ndarray,
-                       matrix: _Matrix, top_k: int) -> list[PageHit]:
-        order = np.argsort(-fused, kind="stable")
-        chosen: dict[str, int] = {}
-        for index in order:
-            path = matrix.paths[int(index)]
-            if path not in chosen:
-                chosen[path] = int(index)
-                if len(chosen) == top_k:
-                    break
-        best_cosine = _max_per_page(cosine, matrix.paths)
-        return [self._hit(matrix, i, float(fused[i]), best_cosine[p], float(keyword[i]))
-                for p, i in chosen.items()]
 
     def _hit(self, matrix: _Matrix, index: int, score: float, similarity: float,
              keyword: float) -> PageHit:
@@ -287,6 +320,18 @@ def _rrf(cosine: np.ndarray, keyword: np.ndarray, k: int = RRF_K) -> np.ndarray:
     ranks = np.argsort(-keyword[matched], kind="stable")
     fused[matched[ranks]] += 1.0 / (k + np.arange(1, len(matched) + 1))
     return fused
+
+
+def _best_chunk_per_page(fused: np.ndarray, paths: list[str], limit: int) -> dict[str, int]:
+    """Page -> its best chunk's position, for the `limit` best pages, best first."""
+    chosen: dict[str, int] = {}
+    for index in np.argsort(-fused, kind="stable"):
+        path = paths[int(index)]
+        if path not in chosen:
+            chosen[path] = int(index)
+            if len(chosen) == limit:
+                break
+    return chosen
 
 
 def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:
