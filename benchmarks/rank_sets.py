@@ -9,12 +9,14 @@ the page that answers it (`page`, None for a problem no page covers):
 
 Each docs corpus is indexed once into benchmarks/.work/rank/<corpus>/ exactly as
 `docloop index-docs PATH` does (default excludes only), and reused: re-indexing an
-unchanged corpus costs nothing. Sets whose files are absent are skipped.
+unchanged corpus costs nothing. Sets whose files are absent are skipped; ../shared is
+looked up beside the repository, or where DOCLOOP_SHARED says.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,8 @@ from docloop.stages.index_docs import index_docs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED = REPO.parent / "shared"
+#: ../shared beside the repository; DOCLOOP_SHARED points elsewhere (a git worktree)
+SHARED = Path(os.environ.get("DOCLOOP_SHARED") or REPO.parent / "shared")
 WORK = HERE / ".work" / "rank"
 
 

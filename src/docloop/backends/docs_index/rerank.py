@@ -12,7 +12,14 @@ on evidence a docs maintainer would use, as a weighted sum:
   error strings the user wrote that the page mentions;
 - `words`: the same for the user's plain words, over the whole page;
 - `headings`: the same for the page's title and headings, where a maintainer
-  files the topic.
+  files the topic;
+- `support`: the mean hybrid score of the page's best few chunks (a page that
+  answers the question has several sections about it, a passing mention one);
+- `breadth`: how large the page's vocabulary is (log-scaled, 0..1): release
+  announcements and migration guides mention everything once, so their word
+  matches are weaker evidence (the calibrated weight is zero or negative);
+- `topic`: cosine with the mean of the page's chunk vectors (what the page as
+  a whole is about, not its one closest passage).
 
 The weights are `RankSettings`, injectable so calibration can sweep them;
 the defaults are the values chosen leave-one-community-out on the labelled
@@ -30,19 +37,22 @@ import numpy as np
 from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names
 
-FEATURES = ("fused", "cosine", "names", "words", "headings")
+FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic")
 
 
 @dataclass(frozen=True)
 class RankSettings:
     """Ranking knobs; the defaults are the shipped (calibrated) values."""
 
-    candidates: int = 20  # pages the hybrid search hands to the re-ranker
+    candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 0.0
-    words: float = 0.0
-    headings: float = 0.0
+    names: float = 0.4
+    words: float = 0.2
+    headings: float = 0.2
+    support: float = 1.0
+    breadth: float = 0.0
+    topic: float = 2.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
@@ -65,18 +75,22 @@ class QueryTerms:
 
 
 def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
-                  fused: Sequence[float], cosine: Sequence[float]) -> np.ndarray:
+                  fused: Sequence[float], cosine: Sequence[float],
+                  support: Sequence[float], topic: Sequence[float]) -> np.ndarray:
     """One row of `FEATURES` per candidate page."""
     rows = np.zeros((len(paths), len(FEATURES)), dtype=np.float64)
     for i, path in enumerate(paths):
         page = terms.pages.get(path)
         rows[i, 0] = fused[i]
         rows[i, 1] = cosine[i]
+        rows[i, 5] = support[i]
+        rows[i, 7] = topic[i]
         if page is None:
             continue
         rows[i, 2] = _share(query.names, partial(mentions, page.text))
         rows[i, 3] = _share(query.words, page.words.__contains__)
         rows[i, 4] = _share(query.words, page.heading_words.__contains__)
+        rows[i, 6] = terms.breadth(path)
     return rows
 
 

@@ -57,6 +57,7 @@ MIGRATIONS = [
 FTS_WEIGHTS = (4.0, 2.0, 1.0)
 VECTOR_WEIGHT = 0.4  # share of cosine in the fused score; the rest is keyword (tuned)
 KEYWORD_CANDIDATES = 200
+SUPPORT_CHUNKS = 3  # a page's best chunks whose mean hybrid score is its `support`
 RRF_K = 60
 
 
@@ -87,6 +88,16 @@ class _Matrix:
     rowids: np.ndarray
     vectors: np.ndarray
     paths: list[str] = field(default_factory=list)
+    _topics: dict[str, np.ndarray] | None = None
+
+    def topics(self) -> dict[str, np.ndarray]:
+        """Page -> the unit mean of its chunk vectors (what the page as a whole is about)."""
+        if self._topics is None:
+            rows: dict[str, list[int]] = {}
+            for i, path in enumerate(self.paths):
+                rows.setdefault(path, []).append(i)
+            self._topics = {p: _unit(self.vectors[r].mean(axis=0)) for p, r in rows.items()}
+        return self._topics
 
 
 Progress = Callable[[int], None]
@@ -202,6 +213,12 @@ class SQLiteDocsIndex(DocsIndex):
             return 0.0
         return float((matrix.vectors[rows] @ np.asarray(vector, dtype=np.float32)).max())
 
+    def page_cosines(self, vector: np.ndarray) -> dict[str, float]:
+        """Every page's best chunk cosine with `vector` (how close each page comes)."""
+        matrix = self._load_matrix()
+        cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
+        return _max_per_page(cosine, matrix.paths)
+
     def page_source(self, path: str) -> str | None:
         row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()
         return None if row is None else str(row[0])
@@ -243,11 +260,16 @@ class SQLiteDocsIndex(DocsIndex):
             fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
         chosen = _best_chunk_per_page(fused, matrix.paths, limit)
         paths = list(chosen)
-        chunks = list(chosen.values())
+        chunks = [c[0] for c in chosen.values()]
         best_cosine = _max_per_page(cosine, matrix.paths)
+        support = [float(fused[c].sum()) / SUPPORT_CHUNKS for c in chosen.values()]
+        topics = matrix.topics()
+        query = np.asarray(vector, dtype=np.float32)
+        topic = [float(topics[p] @ query) for p in paths]
         terms = self.page_terms()
         features = page_features(QueryTerms.of(text, terms), terms, paths,
-                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths])
+                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths],
+                                 support, topic)
         return Candidates(paths, chunks, features, keyword[chunks])
 
     def page_terms(self) -> PageTerms:
@@ -322,16 +344,24 @@ def _rrf(cosine: np.ndarray, keyword: np.ndarray, k: int = RRF_K) -> np.ndarray:
     return fused
 
 
-def _best_chunk_per_page(fused: np.ndarray, paths: list[str], limit: int) -> dict[str, int]:
-    """Page -> its best chunk's position, for the `limit` best pages, best first."""
-    chosen: dict[str, int] = {}
+def _best_chunk_per_page(fused: np.ndarray, paths: list[str],
+                         limit: int) -> dict[str, list[int]]:
+    """Page -> positions of its best chunks (at most SUPPORT_CHUNKS, best first), for the
+    `limit` best pages, best page first."""
+    chosen: dict[str, list[int]] = {}
     for index in np.argsort(-fused, kind="stable"):
         path = paths[int(index)]
-        if path not in chosen:
-            chosen[path] = int(index)
-            if len(chosen) == limit:
-                break
+        if path in chosen:
+            if len(chosen[path]) < SUPPORT_CHUNKS:
+                chosen[path].append(int(index))
+        elif len(chosen) < limit:
+            chosen[path] = [int(index)]
     return chosen
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
 
 
 def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:

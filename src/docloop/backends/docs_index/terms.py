@@ -87,6 +87,14 @@ class PageTerms:
                 terms._word_df[word] = terms._word_df.get(word, 0) + 1
         return terms
 
+    def breadth(self, path: str) -> float:
+        """log(distinct words on the page) / log(most on any page): 0..1."""
+        most = max((len(p.words) for p in self.pages.values()), default=0)
+        page = self.pages.get(path)
+        if page is None or most < 2 or not page.words:
+            return 0.0
+        return math.log(len(page.words)) / math.log(most)
+
     def word_idf(self, word: str) -> float:
         """Inverse page frequency; 0 for words no page uses (they cannot rank pages)."""
         df = self._word_df.get(word, 0)
