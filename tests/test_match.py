@@ -40,6 +40,11 @@ class ScriptedIndex:
     def page_similarity(self, path: str, vector: np.ndarray) -> float:
         return self.similarity.get(path, 0.0)
 
+    def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """The best page similarity: the scripted hits' best (as a real index's best chunk)."""
+        best = max((h.similarity for hits in self.results.values() for h in hits), default=0.0)
+        return np.full(len(vectors), max(best, *self.similarity.values(), 0.0))
+
 
 def an_insight() -> Insight:
     return Insight(id="ins_a", title="combined question", summary="",
@@ -82,7 +87,7 @@ def test_pages_rank_by_summed_member_scores_and_keep_their_best_section() -> Non
 
 def test_missing_is_decided_on_the_whole_insight_before_any_vote() -> None:
     index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=MISSING - 0.01)],
-                           "member": [hit("a.md", 0.9)]}, {"a.md": 0.9})
+                           "member": [hit("a.md", 0.9, similarity=MISSING - 0.01)]}, {})
     match, chunks = match_insight(an_insight(), CENTROID, index, [("member", CENTROID)])
     assert match.verdict == "missing" and match.path is None and chunks == []
     assert [h.path for h in match.alternatives] == ["a.md"]

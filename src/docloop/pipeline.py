@@ -23,7 +23,7 @@ from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.models import Insight, RunReport
 from docloop.stages.analyse import AnalysisResult, analyse
-from docloop.stages.enrich import enrich_insight, open_docs
+from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import NO_SOURCES, ingest, parse_since
 
 log = logging.getLogger("docloop.pipeline")
@@ -91,9 +91,10 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
                 analysis: AnalysisResult, report: RunReport) -> None:
     log.info("match - %d insight(s)", len(analysis.insights))
     docs = open_docs(settings, conn)
+    reference = run_reference(analysis, docs)
     for insight in analysis.insights:
         try:
-            enrich_insight(insight, analysis, analyzer, docs)
+            enrich_insight(insight, analysis, analyzer, docs, reference)
         except Exception as exc:  # one insight's failure must not end the run
             _record_failure(insight, "match/suggest", exc, report)
 

@@ -12,10 +12,13 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from docloop.backends.analyzers.base import Analyzer
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight
 from docloop.stages.match import MAX_VOTERS, match_insight
+from docloop.stages.verdict import VerdictSettings, reference_similarity
 
 if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
@@ -36,9 +39,19 @@ def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex |
     return index
 
 
+def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None) -> float | None:
+    """The run's reference similarity for the `missing` verdict: the median of how close
+    the docs come to each of its insights (None without docs or with too few insights)."""
+    if docs is None or not analysis.insights:
+        return None
+    centroids = np.stack([analysis.centroids[i.id] for i in analysis.insights])
+    return reference_similarity(docs.best_similarities(centroids).tolist(), VerdictSettings())
+
+
 def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
-                   docs: SQLiteDocsIndex | None) -> None:
-    """Fill in title/summary, doc match and suggestion, in place."""
+                   docs: SQLiteDocsIndex | None, reference: float | None = None) -> None:
+    """Fill in title/summary, doc match and suggestion, in place (`reference`: see
+    run_reference)."""
     members = [analysis.position[pid] for pid in insight.problem_ids]
     problems = [analysis.problems[i] for i in members]
     insight.title, insight.summary = analyzer.label(insight, problems)
@@ -48,7 +61,7 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
         evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
                     for i in members[:MAX_VOTERS]]
         insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
-                                            evidence)
+                                            evidence, reference)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

@@ -213,11 +213,12 @@ class SQLiteDocsIndex(DocsIndex):
             return 0.0
         return float((matrix.vectors[rows] @ np.asarray(vector, dtype=np.float32)).max())
 
-    def page_cosines(self, vector: np.ndarray) -> dict[str, float]:
-        """Every page's best chunk cosine with `vector` (how close each page comes)."""
+    def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """For each vector, the best cosine any chunk of any page reaches (0 when empty)."""
         matrix = self._load_matrix()
-        cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
-        return _max_per_page(cosine, matrix.paths)
+        if len(matrix.rowids) == 0:
+            return np.zeros(len(vectors), dtype=np.float32)
+        return (np.asarray(vectors, dtype=np.float32) @ matrix.vectors.T).max(axis=1)
 
     def page_source(self, path: str) -> str | None:
         row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()

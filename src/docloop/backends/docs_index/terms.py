@@ -25,8 +25,8 @@ MAX_NAME_LENGTH = 60
 
 
 def stem(word: str) -> str:
-    """A crude plural fold (validators → validator, aliases → alias), enough to match
-    a user's word with a heading's without a stemmer dependency."""
+    """A crude plural fold (validators → validator, proxies → proxy), enough to match a
+    user's word with a heading's without a stemmer dependency (both sides fold alike)."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
