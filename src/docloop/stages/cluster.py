@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop.models import Problem
+from docloop.quality import SHIPPED
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
 
-DEFAULT_THRESHOLD = 0.35
-DEFAULT_MERGE = 0.80
-DEFAULT_SHARED_WEIGHT = 0.20
-CENTER_SHRINK: float | None = 10.0
+DEFAULT_THRESHOLD = SHIPPED.cluster_threshold
+DEFAULT_MERGE = SHIPPED.merge_threshold
+DEFAULT_SHARED_WEIGHT = SHIPPED.shared_weight
+CENTER_SHRINK: float | None = SHIPPED.center_shrink
 REFINE_ROUNDS = 3
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.text import content_words, error_strings, sentences, strip_code
 
 _QUESTION_START = re.compile(
@@ -108,7 +109,7 @@ def is_joke(reactions: dict[str, int], signals: MessageSignals) -> bool:
     return laughs >= JOKE_REACTIONS and laughs * 2 >= sum(reactions.values())
 
 
-def analyse_message(text: str) -> MessageSignals:
+def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
     """Apply every rule to one message's text."""
     signals = MessageSignals()
     if not text.strip():
@@ -123,8 +124,9 @@ def analyse_message(text: str) -> MessageSignals:
     signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
     signals.problem_words = bool(_PROBLEM_WORDS.search(strip_code(text))) and len(
         content_words(text)) >= 4
-    signals.me_too = bool(_ME_TOO.search(text)) and len(content_words(text)) <= 12
-    signals.noise = _noise_kind(text, signals)
+    signals.me_too = (bool(_ME_TOO.search(text))
+                      and len(content_words(text)) <= quality.follow_up_words)
+    signals.noise = _noise_kind(text, signals, quality.min_content_words)
     return signals
 
 
@@ -136,12 +138,12 @@ def _is_question(sentence: str) -> bool:
     return len(content_words(stripped)) >= 2 and bool(_QUESTION_START.match(stripped))
 
 
-def _noise_kind(text: str, signals: MessageSignals) -> str | None:
+def _noise_kind(text: str, signals: MessageSignals, min_words: int) -> str | None:
     prose = strip_code(text).strip()
     for name, pattern in _NOISE_RULES:
         problem_like = signals.question or signals.error
         if pattern.search(prose) and (name == "announcement" or not problem_like):
             return name
-    if len(content_words(prose)) < 3 and not (signals.question or signals.error):
+    if len(content_words(prose)) < min_words and not (signals.question or signals.error):
         return "too-short"
     return None
