@@ -18,15 +18,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from docloop import db
 from docloop.backends.analyzers.offline import OfflineAnalyzer
+from docloop.backends.embedders import open_embedder
+from docloop.backends.embedders.base import Embedder
 from docloop.config import load_settings
 from docloop.evaluation.chat import write_chat
 from docloop.evaluation.labels import Gold, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, score_insights
 from docloop.evaluation.runner import SINCE_DAYS, predicted
+from docloop.models import Problem
 from docloop.pipeline import RunOptions, run_pipeline
-from docloop.quality import QualitySettings
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import analyse
 from docloop.stages.index_docs import index_docs
 from docloop.stages.ingest import IngestResult, ingest
@@ -133,6 +138,41 @@ class SetRun:
         return score_insights(self.gold, [self._predicted(i.message_ids, None, "covered")
                                           for i in analysis.insights])
 
+    def extracted(self, quality: QualitySettings) -> tuple[list[Problem], np.ndarray]:
+        """The set's problems under `quality` and their (cached) embeddings."""
+        self.clusters_only(quality)  # ingests once and caches the embeddings
+        assert self._conn is not None and self._ingested is not None
+        problems = OfflineAnalyzer(quality).extract(self._ingested.conversations)
+        return problems, self.embed([p.with_answer for p in problems])
+
+    def embedder(self) -> Embedder:
+        """The set's embedder, behind its embedding cache."""
+        self.clusters_only(SHIPPED)
+        assert self._conn is not None
+        return open_embedder(self.settings, self._conn)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.embedder().embed(texts)
+
+    def pages(self) -> list[tuple[str, str]]:
+        """(path, Markdown source) of every indexed page: the page set docloop searches."""
+        self.clusters_only(SHIPPED)
+        assert self._conn is not None
+        return [(r["path"], r["source"]) for r in self._conn.execute(
+            "SELECT path, source FROM docs_pages ORDER BY path")]
+
+    def messages(self) -> list[tuple[str, list[str]]]:
+        """Every non-empty message of the window as (text, [its id])."""
+        self.clusters_only(SHIPPED)
+        assert self._ingested is not None
+        return [(m.content, [m.id]) for m in self._ingested.window if m.content.strip()]
+
+    def label_ids(self, message_ids: list[str]) -> list[str]:
+        """Message ids as the labels name them."""
+        if self.ids is None:
+            return message_ids
+        return [self.ids[m] for m in message_ids if m in self.ids]
+
     def full(self, quality: QualitySettings) -> dict[str, Any]:
         """The whole loop (match included), as `docloop run` makes it, on a copy."""
         self.clusters_only(quality)  # embeds this setting's problems into the template
@@ -145,9 +185,7 @@ class SetRun:
                       i.doc.verdict if i.doc else "missing") for i in report.insights])
 
     def _predicted(self, message_ids: list[str], page: str | None, verdict: str) -> Predicted:
-        if self.ids is not None:
-            message_ids = [self.ids[m] for m in message_ids if m in self.ids]
-        return Predicted(message_ids, page, verdict)
+        return Predicted(self.label_ids(message_ids), page, verdict)
 
     def _memory_copy(self) -> sqlite3.Connection:
         conn = db.memory()
