@@ -24,6 +24,8 @@ class QualitySettings:
     shared_weight: float = 0.20
     #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
     center_shrink: float | None = 10.0
+    #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
+    lexical_weight: float = 0.0
     #: distinct users an insight needs (at most min_conversations)
     min_users: int = 2
     #: a "same here / any progress?" follow-up longer than this many content words

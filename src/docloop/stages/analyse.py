@@ -82,7 +82,8 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 threshold=quality.cluster_threshold,
                                 merge_threshold=quality.merge_threshold,
                                 shared_weight=quality.shared_weight,
-                                center_shrink=quality.center_shrink)
+                                center_shrink=quality.center_shrink,
+                                lexical_weight=quality.lexical_weight)
     messages = {m.id: m for m in window}
     reference = max((m.timestamp for m in window), default=None)
     idf = document_frequencies(problems)
