@@ -22,6 +22,7 @@ from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.models import Insight, RunReport
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import NO_SOURCES, ingest, parse_since
@@ -36,6 +37,7 @@ class RunOptions:
     since: datetime | None = None
     dry_run: bool = False
     retry_failed: bool = False
+    quality: QualitySettings = SHIPPED
 
     @classmethod
     def build(cls, since: str | None, dry_run: bool = False,
@@ -55,7 +57,8 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.stats.window_messages = len(ingested.window)
         report.stats.conversations = len(ingested.conversations)
         analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window)
+        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
+                           options.quality)
         report.stats.problems = len(analysis.problems)
         report.stats.embedded = analysis.embedded
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits
@@ -79,7 +82,7 @@ def _check_sources(settings: Settings) -> None:
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
-    fallback: Analyzer = registry.build("analyzer", "offline", settings)
+    fallback: Analyzer = registry.build("analyzer", "offline", settings, quality=options.quality)
     if settings.analyzer == "offline":
         return fallback
     analyzer: Analyzer = registry.build("analyzer", settings.analyzer, settings, conn=conn,
