@@ -1,6 +1,6 @@
 """Calibrate the page re-ranker leave-one-community-out, and measure each ingredient.
 
-Run: PYTHONPATH=src:benchmarks python benchmarks/rank_calibrate.py [SET ...] [--write]
+Run: PYTHONPATH=src:benchmarks python benchmarks/rank_calibrate.py [SET ...]
 
 Queries are built as the acceptance builds them for `docloop docs search`: one per
 labelled message (its text) and one per group (its messages' texts joined by
@@ -11,7 +11,7 @@ Each corpus is indexed once (rank_sets.py) and every query's candidate pages and
 their features are computed once; every setting is then scored by re-ranking in
 Python. For each set the weights are chosen on the *other* sets (mean of group and
 message hit@1 over them, each set counting equally) and reported on it; the shipped
-weights are chosen on all sets. `--write` writes benchmarks/results/rank_calibrate.md.
+weights are chosen on all sets. Over all sets it writes benchmarks/results/rank_calibrate.md.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ GRID = {
     "breadth": (0.0, -0.4, -0.8),
     "topic": (0.0, 1.0, 2.0, 4.0),
 }
+#: today's order: the hybrid score alone
+HYBRID_ONLY = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
+                           breadth=0.0, topic=0.0)
 INGREDIENTS = ("cosine", "names", "words", "headings", "support", "breadth", "topic")
 
 
@@ -119,14 +122,14 @@ def report(sets: dict[str, Queries]) -> tuple[str, RankSettings]:
     options = grid()
     scores = {name: [objective(hits(qs, o)) for o in options] for name, qs in sets.items()}
     shipped = choose(scores, list(sets), options)
-    lines = ["## Leave-one-community-out", "",
+    lines = ["### Leave-one-community-out", "",
              "| set | weights chosen on the other sets | group hit@1 | group hit@3 | "
              "message hit@1 | message hit@3 | today: group hit@1 / message hit@1 |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, queries in sets.items():
         chosen = choose(scores, [n for n in sets if n != name], options)
         f = hits(queries, chosen)
-        base = hits(queries, RankSettings(fused=1.0))
+        base = hits(queries, HYBRID_ONLY)
         lines.append(f"| {name} | {_describe(chosen)} | {f['group hit@1']:.2f} | "
                      f"{f['group hit@3']:.2f} | {f['message hit@1']:.2f} | "
                      f"{f['message hit@3']:.2f} | {base['group hit@1']:.2f} / "
@@ -138,10 +141,10 @@ def report(sets: dict[str, Queries]) -> tuple[str, RankSettings]:
 
 def ablation(sets: dict[str, Queries], shipped: RankSettings) -> list[str]:
     """Shipped weights with each ingredient off in turn (and all off = today's order)."""
-    variants = {"shipped": shipped, "hybrid only (today)": RankSettings(fused=1.0)}
+    variants = {"shipped": shipped, "hybrid only (today)": HYBRID_ONLY}
     for ingredient in INGREDIENTS:
         variants[f"without {ingredient}"] = replace(shipped, **{ingredient: 0.0})
-    lines = ["## Ablation (shipped weights, one ingredient off)", "",
+    lines = ["### Ablation (shipped weights, one ingredient off)", "",
              "group hit@1 / hit@3, message hit@1 / hit@3", "",
              "| variant | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
     for label, settings in variants.items():
@@ -166,10 +169,10 @@ def main(args: list[str]) -> None:
     if not sets:
         sys.exit("no labelled set found (needs ../shared)")
     text, _ = report(sets)
-    header = (f"# Page re-ranking calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
-              f"benchmarks/rank_calibrate.py --write`. Real sets: {', '.join(REAL)}.\n\n")
+    header = (f"## Page re-ranking calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
+              f"benchmarks/rank_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n")
     print(header + text)
-    if "--write" in args:
+    if not names:  # every set: the figures RESULTS.md quotes
         RESULT.write_text(header + text, encoding="utf-8")
 
 

@@ -1,6 +1,6 @@
 """Calibrate the `missing` verdict leave-one-community-out, on the labelled groups.
 
-Run: PYTHONPATH=src:benchmarks python benchmarks/verdict_calibrate.py [SET ...] [--write]
+Run: PYTHONPATH=src:benchmarks python benchmarks/verdict_calibrate.py [SET ...]
 
 Each labelled group stands for one insight: its centroid is the unit mean of its
 messages' embeddings and its questions are its messages. The evidence the match
@@ -9,7 +9,7 @@ reference similarity of a set is the median best-page similarity of all its
 groups, as a run's is the median over its insights. For each set the thresholds
 are chosen on the other sets (best pooled F1 of `missing` there) and its
 precision and recall are reported with them; the shipped values are chosen on
-all sets. `--write` writes benchmarks/results/verdict_calibrate.md.
+all sets. Over all sets it writes benchmarks/results/verdict_calibrate.md.
 """
 
 from __future__ import annotations
@@ -141,11 +141,11 @@ def main(args: list[str]) -> None:
             for g in sorted(groups, key=lambda g: g.similarity):
                 print(f"{name:16s} {g.name[:36]:36s} {'MISSING' if g.missing else '':7s} "
                       f"sim-ref={g.similarity - reference:+.3f} coverage={g.coverage:.2f}")
-    header = (f"# `missing` verdict calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
-              f"benchmarks/verdict_calibrate.py --write`. Real sets: {', '.join(REAL)}.\n\n")
+    header = (f"## `missing` verdict calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
+              f"benchmarks/verdict_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n")
     text = header + report(sets)
     print(text)
-    if "--write" in args:
+    if not names:  # every set: the figures RESULTS.md quotes
         RESULT.write_text(text, encoding="utf-8")
 
 

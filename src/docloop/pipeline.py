@@ -13,11 +13,12 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
@@ -26,6 +27,7 @@ from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import NO_SOURCES, ingest, parse_since
+from docloop.stages.verdict import VerdictSettings
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -38,6 +40,8 @@ class RunOptions:
     dry_run: bool = False
     retry_failed: bool = False
     quality: QualitySettings = SHIPPED
+    rank: RankSettings = field(default_factory=RankSettings)  # page re-ranking weights
+    verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
 
     @classmethod
     def build(cls, since: str | None, dry_run: bool = False,
@@ -64,7 +68,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report)
+        _enrich_all(settings, conn, analyzer, analysis, report, options)
         _file_all(settings, conn, analysis.insights, report, options.dry_run)
         analysis.save(conn)
         report.stats.llm = analyzer.stats
@@ -91,13 +95,13 @@ def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions)
 
 
 def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-                analysis: AnalysisResult, report: RunReport) -> None:
+                analysis: AnalysisResult, report: RunReport, options: RunOptions) -> None:
     log.info("match - %d insight(s)", len(analysis.insights))
-    docs = open_docs(settings, conn)
-    reference = run_reference(analysis, docs)
+    docs = open_docs(settings, conn, options.rank)
+    reference = run_reference(analysis, docs, options.verdict)
     for insight in analysis.insights:
         try:
-            enrich_insight(insight, analysis, analyzer, docs, reference)
+            enrich_insight(insight, analysis, analyzer, docs, reference, options.verdict)
         except Exception as exc:  # one insight's failure must not end the run
             _record_failure(insight, "match/suggest", exc, report)
 

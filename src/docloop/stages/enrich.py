@@ -21,17 +21,20 @@ from docloop.stages.match import MAX_VOTERS, match_insight
 from docloop.stages.verdict import VerdictSettings, reference_similarity
 
 if TYPE_CHECKING:
+    from docloop.backends.docs_index.rerank import RankSettings
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.stages.analyse import AnalysisResult
 
 log = logging.getLogger("docloop.enrich")
 
 
-def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex | None:
-    """The docs index, or None (with a warning) when nothing has been indexed."""
+def open_docs(settings: Settings, conn: sqlite3.Connection,
+              rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
+    """The docs index (ranking with `rank`), or None (with a warning) when nothing has
+    been indexed."""
     from docloop.stages.index_docs import open_index
 
-    index = open_index(settings, conn)
+    index = open_index(settings, conn, rank)
     if index.page_count() == 0:
         log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
                     "insights will have no page")
@@ -39,17 +42,19 @@ def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex |
     return index
 
 
-def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None) -> float | None:
+def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None,
+                  verdict: VerdictSettings) -> float | None:
     """The run's reference similarity for the `missing` verdict: the median of how close
     the docs come to each of its insights (None without docs or with too few insights)."""
     if docs is None or not analysis.insights:
         return None
     centroids = np.stack([analysis.centroids[i.id] for i in analysis.insights])
-    return reference_similarity(docs.best_similarities(centroids).tolist(), VerdictSettings())
+    return reference_similarity(docs.best_similarities(centroids).tolist(), verdict)
 
 
 def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
-                   docs: SQLiteDocsIndex | None, reference: float | None = None) -> None:
+                   docs: SQLiteDocsIndex | None, reference: float | None = None,
+                   verdict: VerdictSettings | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
     run_reference)."""
     members = [analysis.position[pid] for pid in insight.problem_ids]
@@ -61,7 +66,7 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
         evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
                     for i in members[:MAX_VOTERS]]
         insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
-                                            evidence, reference)
+                                            evidence, reference, verdict)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)
