@@ -29,6 +29,12 @@ from docloop.docs.query import clean_query
 from docloop.stages.index_docs import open_index
 from rank_sets import REAL, LabelledSet, indexed_settings, load_sets
 
+NOTE = (
+    "Queries go through the same search as `docloop docs search --queries FILE --top 10 "
+    "--json` (one per labelled message, one per group with its texts joined), on each "
+    "corpus indexed as `docloop index-docs` does. \"today\" is the hybrid order alone. "
+    "Each set's row uses weights chosen on the other five sets; the weight grid is in the "
+    "script. Weights the calibration set to 0 (cosine, breadth) are kept as knobs, inert.")
 RESULT = Path(__file__).resolve().parent / "results" / "rank_calibrate.md"
 POOL = 30  # candidate pages kept per query; settings may use fewer
 GRID = {
@@ -170,7 +176,7 @@ def main(args: list[str]) -> None:
         sys.exit("no labelled set found (needs ../shared)")
     text, _ = report(sets)
     header = (f"## Page re-ranking calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
-              f"benchmarks/rank_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n")
+              f"benchmarks/rank_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n{NOTE}\n\n")
     print(header + text)
     if not names:  # every set: the figures RESULTS.md quotes
         RESULT.write_text(header + text, encoding="utf-8")

@@ -34,6 +34,11 @@ from docloop.stages.verdict import (
 )
 from rank_sets import REAL, LabelledSet, indexed_settings, load_sets
 
+NOTE = (
+    "Each labelled group stands for one insight (centroid: the unit mean of its messages' "
+    "embeddings; members: its messages), so this measures the verdict rule on the labels' "
+    "own grouping, not after clustering (`docloop eval` measures the whole loop). A row "
+    "uses thresholds chosen on the other five sets; the pooled rows add those rows up.")
 RESULT = Path(__file__).resolve().parent / "results" / "verdict_calibrate.md"
 GRID = {
     "below_reference": tuple(np.round(np.arange(-0.02, 0.16, 0.01), 2)),
@@ -142,7 +147,7 @@ def main(args: list[str]) -> None:
                 print(f"{name:16s} {g.name[:36]:36s} {'MISSING' if g.missing else '':7s} "
                       f"sim-ref={g.similarity - reference:+.3f} coverage={g.coverage:.2f}")
     header = (f"## `missing` verdict calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
-              f"benchmarks/verdict_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n")
+              f"benchmarks/verdict_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n{NOTE}\n\n")
     text = header + report(sets)
     print(text)
     if not names:  # every set: the figures RESULTS.md quotes

@@ -6,7 +6,8 @@ cosine similarity over every chunk vector (numpy brute force, the matrix
 cached in memory) catches paraphrases. Both are normalised to 0..1 per
 query, mixed with a fixed weight, and the best chunk per page stands for the
 page. The weight was chosen on the tuning half of the FastAPI benchmark
-(`benchmarks/search_bench.py`).
+(`benchmarks/search_bench.py`). The best pages are then re-ranked on the
+users' names, words and headings, their support and topic (rerank.py).
 """
 
 from __future__ import annotations
