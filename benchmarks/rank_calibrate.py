@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from docloop import db
-from docloop.backends.docs_index.rerank import FEATURES, RankSettings
+from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
 from docloop.docs.query import clean_query
 from docloop.stages.index_docs import open_index
 from rank_sets import REAL, LabelledSet, indexed_settings, load_sets
@@ -47,9 +47,6 @@ GRID = {
     "breadth": (0.0, -0.4, -0.8),
     "topic": (0.0, 1.0, 2.0, 4.0),
 }
-#: today's order: the hybrid score alone
-HYBRID_ONLY = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
-                           breadth=0.0, topic=0.0)
 INGREDIENTS = ("cosine", "names", "words", "headings", "support", "breadth", "topic")
 
 
@@ -135,7 +132,7 @@ def report(sets: dict[str, Queries]) -> tuple[str, RankSettings]:
     for name, queries in sets.items():
         chosen = choose(scores, [n for n in sets if n != name], options)
         f = hits(queries, chosen)
-        base = hits(queries, HYBRID_ONLY)
+        base = hits(queries, HYBRID_ORDER)
         lines.append(f"| {name} | {_describe(chosen)} | {f['group hit@1']:.2f} | "
                      f"{f['group hit@3']:.2f} | {f['message hit@1']:.2f} | "
                      f"{f['message hit@3']:.2f} | {base['group hit@1']:.2f} / "
@@ -147,7 +144,7 @@ def report(sets: dict[str, Queries]) -> tuple[str, RankSettings]:
 
 def ablation(sets: dict[str, Queries], shipped: RankSettings) -> list[str]:
     """Shipped weights with each ingredient off in turn (and all off = today's order)."""
-    variants = {"shipped": shipped, "hybrid only (today)": HYBRID_ONLY}
+    variants = {"shipped": shipped, "hybrid only (today)": HYBRID_ORDER}
     for ingredient in INGREDIENTS:
         variants[f"without {ingredient}"] = replace(shipped, **{ingredient: 0.0})
     lines = ["### Ablation (shipped weights, one ingredient off)", "",

@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 
 from docloop import db
-from docloop.backends.docs_index.rerank import FEATURES, RankSettings
+from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names, stem
 from docloop.docs.loader import load_pages
 from tests.docs_helpers import HashingEmbedder, write_docs
-
-HYBRID_ONLY = RankSettings(names=0.0, words=0.0, headings=0.0, support=0.0, topic=0.0)
 
 #: a release announcement that shares the question's generic words in one passage, and
 #: the reference page that holds the pasted option name and error in several sections
@@ -44,7 +42,7 @@ def _index(root: Path, rank: RankSettings | None = None) -> SQLiteDocsIndex:
 
 def test_the_page_holding_the_users_option_and_error_outranks_a_generic_match(
         tmp_path: Path) -> None:
-    hybrid = _index(tmp_path / "a", HYBRID_ONLY).search(QUESTION, 3)
+    hybrid = _index(tmp_path / "a", HYBRID_ORDER).search(QUESTION, 3)
     reranked = _index(tmp_path / "b").search(QUESTION, 3)
     assert hybrid[0].path == "blog/announcing-v6.md"  # what the hybrid score alone picks
     assert reranked[0].path == "config/server-options.md"

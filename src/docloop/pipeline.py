@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
-from docloop.backends.docs_index.rerank import RankSettings
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
@@ -40,7 +40,7 @@ class RunOptions:
     dry_run: bool = False
     retry_failed: bool = False
     quality: QualitySettings = SHIPPED
-    rank: RankSettings = field(default_factory=RankSettings)  # page re-ranking weights
+    rank: RankSettings = HYBRID_ORDER  # members' votes use the hybrid order (see rerank.py)
     verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
 
     @classmethod

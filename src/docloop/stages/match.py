@@ -109,16 +109,22 @@ def _missing(similarity: float, nearest: list[PageHit]) -> DocMatch:
 
 
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
-    """Pages ranked by the summed hybrid scores of each member's own search.
+    """Pages ranked by the summed scores of each member's own search.
 
-    Each page is represented by the section that scored best for any member (its
-    `score` stays that section's fused score, so hits mean the same everywhere).
+    A member's votes are its scores above the score of its last (VOTE_K-th) page:
+    what every page gets just for being a candidate says nothing, and summed over
+    members it lifts broad pages (migration guides, announcements) that sit in
+    everyone's top 10. Each page is represented by the section that scored best
+    for any member (its `score` stays that section's score, so hits mean the same
+    everywhere).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
     for text, vector in evidence:
-        for hit in index.search_vector(text, vector, VOTE_K):
-            totals[hit.path] = totals.get(hit.path, 0.0) + hit.score
+        hits = index.search_vector(text, vector, VOTE_K)
+        floor = hits[-1].score if len(hits) == VOTE_K else 0.0
+        for hit in hits:
+            totals[hit.path] = totals.get(hit.path, 0.0) + hit.score - floor
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
     order = sorted(totals, key=lambda path: (-totals[path], path))

@@ -59,6 +59,13 @@ class RankSettings:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
 
 
+#: the hybrid order alone (every re-ranking weight 0). `docloop run` votes with it: measured
+#: end to end (benchmarks/RESULTS.md), members voting on re-ranked scores chose the right
+#: page less often on the real sets than members voting on hybrid scores
+HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
+                            breadth=0.0, topic=0.0)
+
+
 @dataclass(frozen=True)
 class QueryTerms:
     """A query's rare evidence, weighted by how few pages carry it."""
