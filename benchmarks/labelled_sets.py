@@ -22,6 +22,7 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.analyzers.offline import OfflineAnalyzer
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.base import Embedder
 from docloop.config import load_settings
@@ -35,6 +36,7 @@ from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import analyse
 from docloop.stages.index_docs import index_docs
 from docloop.stages.ingest import IngestResult, ingest
+from docloop.stages.verdict import VerdictSettings
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -173,11 +175,14 @@ class SetRun:
             return message_ids
         return [self.ids[m] for m in message_ids if m in self.ids]
 
-    def full(self, quality: QualitySettings) -> dict[str, Any]:
-        """The whole loop (match included), as `docloop run` makes it, on a copy."""
+    def full(self, quality: QualitySettings, rank: RankSettings = HYBRID_ORDER,
+             verdict: VerdictSettings | None = None) -> dict[str, Any]:
+        """The whole loop (match included), as `docloop run` makes it, on a copy; `rank` and
+        `verdict` are the match stage's knobs (default: shipped)."""
         self.clusters_only(quality)  # embeds this setting's problems into the template
-        report = run_pipeline(self.settings, RunOptions(since=self.since, dry_run=True,
-                                                        quality=quality))
+        report = run_pipeline(self.settings, RunOptions(
+            since=self.since, dry_run=True, quality=quality, rank=rank,
+            verdict=verdict or VerdictSettings()))
         ids = self.ids or {}
         return score_insights(self.gold, [
             predicted(i, ids) if self.ids is not None else
