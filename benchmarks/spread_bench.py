@@ -13,7 +13,6 @@ Usage: PYTHONPATH=src python benchmarks/spread_bench.py  (writes results/spread.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,25 +22,19 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from docloop import db  # noqa: E402
-from docloop.backends.analyzers.offline import OfflineAnalyzer  # noqa: E402
-from docloop.backends.embedders import open_embedder  # noqa: E402
+from docloop.quality import SHIPPED  # noqa: E402
 from docloop.stages.cluster import centred  # noqa: E402
-from docloop.stages.ingest import ingest  # noqa: E402
-from quality_bench import DATASETS, prepare  # noqa: E402
+from labelled_sets import SETS, SetRun  # noqa: E402
 
 RESULTS = HERE / "results" / "spread.md"
 
 
-def pair_stats(name: str) -> list[str]:
-    """Table rows (raw, centred) for one dataset."""
-    data, docs, base_url = DATASETS[name]
-    labels = json.loads((data.parent / "labels.json").read_text(encoding="utf-8"))
-    settings = prepare(name, data, docs, base_url)
-    conn = db.connect(settings.db_path)
-    problems = OfflineAnalyzer().extract(ingest(settings, conn, None).conversations)
-    vectors = open_embedder(settings, conn).embed([p.with_answer for p in problems])
-    group = [Counter(labels["messages"].get(m) for m in p.message_ids).most_common(1)[0][0]
+def pair_stats(run: SetRun) -> list[str]:
+    """Table rows (raw, centred) for one labelled set."""
+    name = run.set.name
+    problems, vectors = run.extracted(SHIPPED)
+    gold = run.gold.messages
+    group = [Counter(gold.get(m) for m in run.label_ids(p.message_ids)).most_common(1)[0][0]
              for p in problems]
     upper = np.triu_indices(len(problems), 1)
     pairs = zip(*upper, strict=True)
@@ -63,10 +56,9 @@ def main() -> None:
              "| set | space | problems | same-group mean | same-group min | "
              "different-group mean | different p95 | different p99 |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name in DATASETS:
-        data, docs, _ = DATASETS[name]
-        if data.is_dir() and docs.is_dir():
-            lines += pair_stats(name)
+    for labelled in SETS:
+        if labelled.available():
+            lines += pair_stats(SetRun(labelled))
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")

@@ -98,6 +98,14 @@ def test_page_similarity_is_the_best_chunk_cosine_of_that_page(
     assert index.page_similarity("no/such/page.md", vector) == 0.0
 
 
+def test_best_similarities_are_the_best_chunk_cosine_over_all_pages(
+        index: SQLiteDocsIndex, tmp_path: Path) -> None:
+    _sync(index, tmp_path, DOCS)
+    vectors = index.embedder.embed(["pytest TestClient endpoints", "browser cross-origin"])
+    expected = [max(index.page_similarity(p, v) for p in DOCS) for v in vectors]
+    assert index.best_similarities(vectors).tolist() == pytest.approx(expected, abs=1e-5)
+
+
 def test_empty_index_and_fts_syntax_in_queries(index: SQLiteDocsIndex, tmp_path: Path) -> None:
     assert index.search("anything") == []
     _sync(index, tmp_path, DOCS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from docloop.models import DocChunk, Insight, PageHit, Quote
-from docloop.stages.match import COVERED, MISSING, match_insight, vote_pages
+from docloop.stages.match import COVERED, MISSING, VOTE_K, match_insight, vote_pages
 
 CENTROID = np.array([1.0, 0.0], dtype=np.float32)
 
@@ -39,6 +39,11 @@ class ScriptedIndex:
 
     def page_similarity(self, path: str, vector: np.ndarray) -> float:
         return self.similarity.get(path, 0.0)
+
+    def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """The best page similarity: the scripted hits' best (as a real index's best chunk)."""
+        best = max((h.similarity for hits in self.results.values() for h in hits), default=0.0)
+        return np.full(len(vectors), max(best, *self.similarity.values(), 0.0))
 
 
 def an_insight() -> Insight:
@@ -82,7 +87,7 @@ def test_pages_rank_by_summed_member_scores_and_keep_their_best_section() -> Non
 
 def test_missing_is_decided_on_the_whole_insight_before_any_vote() -> None:
     index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=MISSING - 0.01)],
-                           "member": [hit("a.md", 0.9)]}, {"a.md": 0.9})
+                           "member": [hit("a.md", 0.9, similarity=MISSING - 0.01)]}, {})
     match, chunks = match_insight(an_insight(), CENTROID, index, [("member", CENTROID)])
     assert match.verdict == "missing" and match.path is None and chunks == []
     assert [h.path for h in match.alternatives] == ["a.md"]
@@ -108,3 +113,16 @@ def test_close_page_that_lacks_the_users_terms_is_partial() -> None:
     having = ScriptedIndex(results, {"a.md": 0.9}, page_text="allow_credentials CORSMiddleware")
     assert match_insight(asked, CENTROID, lacking)[0].verdict == "partial"
     assert match_insight(asked, CENTROID, having)[0].verdict == "covered"
+
+
+def test_a_page_every_member_lists_low_does_not_outvote_the_page_they_put_first() -> None:
+    fillers = [hit(f"f{i}.md", 0.55 - i * 0.01) for i in range(7)]
+    floor = hit("last.md", 0.5)
+    index = ScriptedIndex({
+        "one": [hit("right.md", 0.95), hit("broad.md", 0.62), *fillers, floor],
+        "two": [hit("right.md", 0.9), hit("broad.md", 0.62), *fillers, floor],
+        "three": [hit("other.md", 0.9), hit("broad.md", 0.62), *fillers, floor],
+    }, {})
+    assert all(len(hits) == VOTE_K for hits in index.results.values())
+    ranked = vote_pages([("one", CENTROID), ("two", CENTROID), ("three", CENTROID)], index)
+    assert ranked[0].path == "right.md"  # summed raw scores would pick broad.md (1.86 > 1.85)

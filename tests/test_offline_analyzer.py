@@ -150,3 +150,49 @@ def test_the_first_substantial_answer_is_kept_as_context() -> None:
     [problem] = OfflineAnalyzer().extract([conversation])
     assert problem.context.startswith("use the lifespan handler")
     assert "lifespan" not in problem.text  # the answer places the problem; it is not the problem
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("Any progress on this one?", "follow-up"),
+    ("@maintainer when do you expect v3 support to land?", "follow-up"),
+    ("is there a tracking issue for the stable release?", "follow-up"),
+    ("I'm seeing the same problem. Sad that nobody answered yet.", "follow-up"),
+    ("Same here :( has anyone found a workaround for this?", "follow-up"),
+    ("Looking forward to this getting merged", "follow-up"),
+    ("Yes, please support the new major version.", "wish"),
+    ("how is it going?", "small-talk"),
+])
+def test_follow_ups_wishes_and_small_talk_are_noise_even_with_a_question_mark(
+        text: str, kind: str) -> None:
+    signals = analyse_message(text)
+    assert signals.noise == kind
+    assert not signals.is_problem
+
+
+@pytest.mark.parametrize("text", [
+    "same issue: `ImportError: cannot import name 'Settings'` after upgrading",
+    "Same here, build_config.output_dir is ignored when I pass --watch",
+    "any progress? the worker still crashes with MemoryError on every large upload and the "
+    "retry queue fills up until the whole cluster stops answering requests at all",
+])
+def test_a_follow_up_that_restates_the_problem_is_kept(text: str) -> None:
+    assert analyse_message(text).is_problem
+
+
+@pytest.mark.parametrize("text", [
+    "Optional fields are treated as required after the upgrade to the new major version.",
+    "The `rewrite` option in the proxy config is not respected by the dev server.",
+    "`json_encoders` is deprecated, what replaces it for datetime fields",
+    "Variables from my env file are not available inside the config file at all.",
+    "This used to work before the upgrade: nested settings merged with the defaults.",
+])
+def test_issue_style_statements_are_problems(text: str) -> None:
+    assert analyse_message(text).is_problem
+
+
+def test_the_follow_up_length_is_a_quality_knob() -> None:
+    from docloop.quality import QualitySettings
+
+    text = "facing the same issue with the nightly build on windows and on macos too"
+    assert analyse_message(text).noise == "follow-up"
+    assert analyse_message(text, QualitySettings(follow_up_words=4)).noise != "follow-up"

@@ -171,6 +171,27 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
         ctx.exit(1)
 
 
+@main.command("eval")
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--docs", "docs", required=True, type=click.Path(path_type=Path),
+              help="The docs folder the labels' pages are in.")
+@click.option("--doc-prefix", default="", help="Prefix to remove from the labels' doc_path "
+              "(e.g. docs/).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@common
+def eval_cmd(labels: Path, docs: Path, doc_prefix: str, as_json: bool) -> None:
+    """Measure the loop on labelled messages (JSONL), in a scratch home."""
+    from docloop.evaluation.render import render_table
+    from docloop.evaluation.runner import EvalRequest, evaluate_labels
+
+    settings = _settings(click.get_current_context())
+    result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix))
+    if as_json:
+        emit_json(result)
+    else:
+        render_table(result)
+
+
 @main.group("tickets", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON array on stdout.")
 @click.pass_context

@@ -16,20 +16,23 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import Insight, RunReport
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
-from docloop.stages.enrich import enrich_insight, open_docs
+from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
+from docloop.stages.verdict import VerdictSettings
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -42,6 +45,9 @@ class RunOptions:
     dry_run: bool = False
     retry_failed: bool = False
     lock_wait_s: float = DEFAULT_WAIT_S
+    quality: QualitySettings = SHIPPED
+    rank: RankSettings = HYBRID_ORDER  # members' votes use the hybrid order (see rerank.py)
+    verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
 
     @classmethod
     def build(cls, since: str | None, dry_run: bool = False, retry_failed: bool = False,
@@ -66,13 +72,14 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
                                for reason, count in sorted(ingested.skipped.items())
                                if reason == IMPLAUSIBLE_TIME)
         analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window)
+        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
+                           options.quality)
         report.stats.problems = len(analysis.problems)
         report.stats.embedded = analysis.embedded
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report)
+        _enrich_all(settings, conn, analyzer, analysis, report, options)
         _file_all(settings, conn, analysis.insights, report, options.dry_run)
         analysis.save(conn)
         report.stats.llm = analyzer.stats
@@ -122,7 +129,7 @@ def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
-    fallback: Analyzer = registry.build("analyzer", "offline", settings)
+    fallback: Analyzer = registry.build("analyzer", "offline", settings, quality=options.quality)
     if settings.analyzer == "offline":
         return fallback
     analyzer: Analyzer = registry.build("analyzer", settings.analyzer, settings, conn=conn,
@@ -131,12 +138,13 @@ def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions)
 
 
 def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-                analysis: AnalysisResult, report: RunReport) -> None:
+                analysis: AnalysisResult, report: RunReport, options: RunOptions) -> None:
     log.info("match - %d insight(s)", len(analysis.insights))
-    docs = open_docs(settings, conn)
+    docs = open_docs(settings, conn, options.rank)
+    reference = run_reference(analysis, docs, options.verdict)
     for insight in analysis.insights:
         try:
-            enrich_insight(insight, analysis, analyzer, docs)
+            enrich_insight(insight, analysis, analyzer, docs, reference, options.verdict)
         except Exception as exc:  # one insight's failure must not end the run
             _record_failure(insight, "match/suggest", exc, report)
 

@@ -8,7 +8,8 @@ persisted until `AnalysisResult.save`, which the pipeline calls at the end
 
 Significance filter: an insight is reported when it spans at least
 `min_conversations` conversations and at least min(2, min_conversations)
-distinct users — one person repeating a question is not a recurring problem.
+distinct users (`QualitySettings.min_users`, 2) — one person repeating a
+question is not a recurring problem.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.embedders import open_embedder
 from docloop.config import Settings
 from docloop.models import Conversation, Insight, Message, Problem
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.cluster import Cluster, cluster_problems
 from docloop.stages.insights import build_insight, document_frequencies
 from docloop.storage.insights import InsightStore, StoredCluster
@@ -65,8 +67,9 @@ class AnalysisResult:
 
 
 def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-            conversations: Sequence[Conversation], window: Sequence[Message]) -> AnalysisResult:
-    """Run extract → embed → cluster → describe → filter."""
+            conversations: Sequence[Conversation], window: Sequence[Message],
+            quality: QualitySettings = SHIPPED) -> AnalysisResult:
+    """Run extract → embed → cluster → describe → filter, with `quality`'s knobs."""
     log.info("extract - %d conversation(s) with the %s analyzer", len(conversations),
              analyzer.name)
     problems = analyzer.extract(conversations)
@@ -76,14 +79,20 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                else np.zeros((0, embedder.dim), dtype=np.float32))
     store = InsightStore(conn)
     known = store.members()
-    clusters = cluster_problems(problems, vectors, in_space(store.clusters(), known, problems,
-                                                            vectors), known)
+    clusters = cluster_problems(problems, vectors,
+                                in_space(store.clusters(), known, problems, vectors), known,
+                                threshold=quality.cluster_threshold,
+                                merge_threshold=quality.merge_threshold,
+                                shared_weight=quality.shared_weight,
+                                center_shrink=quality.center_shrink,
+                                lexical_weight=quality.lexical_weight)
     messages = {m.id: m for m in window}
     reference = max((m.timestamp for m in window), default=None)
     idf = document_frequencies(problems)
     described = ([build_insight(c, problems, vectors, messages, reference, idf)
                   for c in clusters] if reference is not None else [])
-    insights = sorted((i for i in described if _significant(i, settings.min_conversations)),
+    insights = sorted((i for i in described
+                       if _significant(i, settings.min_conversations, quality.min_users)),
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
@@ -115,6 +124,6 @@ def in_space(stored: list[StoredCluster], known: dict[str, str], problems: Seque
     return kept
 
 
-def _significant(insight: Insight, min_conversations: int) -> bool:
+def _significant(insight: Insight, min_conversations: int, min_users: int) -> bool:
     return (len(insight.conversation_ids) >= min_conversations
-            and insight.users >= min(2, min_conversations))
+            and insight.users >= min(min_users, min_conversations))

@@ -31,13 +31,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop.models import Problem
+from docloop.quality import SHIPPED
+from docloop.stages.lexical import joint_space, lexical_vectors, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
 
-DEFAULT_THRESHOLD = 0.35
-DEFAULT_MERGE = 0.80
-DEFAULT_SHARED_WEIGHT = 0.20
-CENTER_SHRINK: float | None = 10.0
+DEFAULT_THRESHOLD = SHIPPED.cluster_threshold
+DEFAULT_MERGE = SHIPPED.merge_threshold
+DEFAULT_SHARED_WEIGHT = SHIPPED.shared_weight
+CENTER_SHRINK: float | None = SHIPPED.center_shrink
+DEFAULT_LEXICAL_WEIGHT = SHIPPED.lexical_weight
 REFINE_ROUNDS = 3
 
 
@@ -67,6 +70,7 @@ def cluster_problems(
     merge_threshold: float = DEFAULT_MERGE,
     shared_weight: float = DEFAULT_SHARED_WEIGHT,
     center_shrink: float | None = CENTER_SHRINK,
+    lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
@@ -75,9 +79,12 @@ def cluster_problems(
     """
     known = known or {}
     offset = _domain_offset(vectors, center_shrink)
-    space = _centre(vectors, offset)  # = centred(vectors, center_shrink)
-    clusters = [Cluster(s.id, _centre(s.centroid, offset), stored_size=s.size, stored=True,
-                        base=_centre(s.centroid, offset)) for s in stored]
+    # the centred embedding, blended with shared words (see lexical.py)
+    space = joint_space(_centre(vectors, offset), lexical_vectors(problems), lexical_weight)
+    clusters = [Cluster(s.id, pad_lexical(_centre(s.centroid, offset), lexical_weight),
+                        stored_size=s.size, stored=True,
+                        base=pad_lexical(_centre(s.centroid, offset), lexical_weight))
+                for s in stored]
     by_id = {c.id: c for c in clusters}
     order = sorted(range(len(problems)), key=lambda i: (problems[i].timestamp, problems[i].id))
     fresh: list[int] = []

@@ -12,23 +12,29 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from docloop.backends.analyzers.base import Analyzer
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight
 from docloop.stages.match import MAX_VOTERS, match_insight
+from docloop.stages.verdict import VerdictSettings, reference_similarity
 
 if TYPE_CHECKING:
+    from docloop.backends.docs_index.rerank import RankSettings
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.stages.analyse import AnalysisResult
 
 log = logging.getLogger("docloop.enrich")
 
 
-def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex | None:
-    """The docs index, or None (with a warning) when nothing has been indexed."""
+def open_docs(settings: Settings, conn: sqlite3.Connection,
+              rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
+    """The docs index (ranking with `rank`), or None (with a warning) when nothing has
+    been indexed."""
     from docloop.stages.index_docs import open_index
 
-    index = open_index(settings, conn)
+    index = open_index(settings, conn, rank)
     if index.page_count() == 0:
         log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
                     "insights will have no page")
@@ -37,9 +43,21 @@ def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex |
     return index
 
 
+def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None,
+                  verdict: VerdictSettings) -> float | None:
+    """The run's reference similarity for the `missing` verdict: the median of how close
+    the docs come to each of its insights (None without docs or with too few insights)."""
+    if docs is None or not analysis.insights:
+        return None
+    centroids = np.stack([analysis.centroids[i.id] for i in analysis.insights])
+    return reference_similarity(docs.best_similarities(centroids).tolist(), verdict)
+
+
 def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
-                   docs: SQLiteDocsIndex | None) -> None:
-    """Fill in title/summary, doc match and suggestion, in place."""
+                   docs: SQLiteDocsIndex | None, reference: float | None = None,
+                   verdict: VerdictSettings | None = None) -> None:
+    """Fill in title/summary, doc match and suggestion, in place (`reference`: see
+    run_reference)."""
     members = [analysis.position[pid] for pid in insight.problem_ids]
     problems = [analysis.problems[i] for i in members]
     insight.title, insight.summary = analyzer.label(insight, problems)
@@ -49,7 +67,7 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
         evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
                     for i in members[:MAX_VOTERS]]
         insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
-                                            evidence)
+                                            evidence, reference, verdict)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

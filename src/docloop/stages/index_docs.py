@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from docloop import db
+from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
@@ -42,9 +43,11 @@ class IndexStats:
                 f"{self.embedded} embedded ({self.cached} from cache) in {self.seconds:.1f}s")
 
 
-def open_index(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex:
-    """The docs index over `conn`, with the configured (cached) embedder."""
-    return SQLiteDocsIndex(conn, open_embedder(settings, conn))
+def open_index(settings: Settings, conn: sqlite3.Connection,
+               rank: RankSettings | None = None) -> SQLiteDocsIndex:
+    """The docs index over `conn`, with the configured (cached) embedder (and ranking
+    weights; default: the shipped ones)."""
+    return SQLiteDocsIndex(conn, open_embedder(settings, conn), rank=rank)
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],

@@ -6,10 +6,10 @@ Output: a `DocMatch` with a verdict:
 - `covered`: a page answers it closely (best section similarity ≥ COVERED and
   most of the users' salient terms appear on the page) — users don't find or
   understand it;
-- `partial`: a page is about the topic (similarity ≥ MISSING) but misses what
-  users asked;
-- `missing`: no page is close enough; the suggestion is a new page, and the
-  nearest pages are kept as `alternatives` (where to link it from).
+- `partial`: a page is about the topic but misses what users asked;
+- `missing`: no page is close enough, judged against the run's other insights
+  and the users' terms (stages/verdict.py); the suggestion is a new page, and
+  the nearest pages are kept as `alternatives` (where to link it from).
 
 The query is built from the evidence, not one message. Whether any page is
 close enough is decided on the whole insight (its representative questions
@@ -19,8 +19,8 @@ problems (its text plus the answer it got) searches on its own and the pages
 collect the members' scores. One combined query drifts towards pages that
 share generic words with many of the questions (a JWT question and a CORS
 question both say "token" and "header"); members that agree on a page
-outvote that drift. Thresholds are calibrated on the labelled sets in
-`benchmarks/` (see RESULTS.md).
+outvote that drift. Thresholds are calibrated leave-one-community-out on the
+labelled sets (benchmarks/verdict_calibrate.py, RESULTS.md).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from typing import Protocol
 
 import numpy as np
 
-from docloop.backends.analyzers.offline_suggest import mentions, user_terms
+from docloop.backends.analyzers.offline_suggest import user_terms
 from docloop.models import DocChunk, DocMatch, Insight, PageHit, Verdict
+from docloop.stages.verdict import CoverageEvidence, VerdictSettings, is_missing, term_coverage
 from docloop.text import truncate
 
-COVERED = 0.50
-MISSING = 0.38
-TERM_COVERAGE = 0.30
+COVERED = VerdictSettings().covered
+MISSING = VerdictSettings().fallback_missing
 TOP_K = 5
 MAX_VOTERS = 8  # most representative members that search on their own
 VOTE_K = 10  # pages each member's search contributes
@@ -51,6 +51,8 @@ class VectorSearch(Protocol):
 
     def page_similarity(self, path: str, vector: np.ndarray) -> float: ...
 
+    def best_similarities(self, vectors: np.ndarray) -> np.ndarray: ...
+
 
 #: one member's evidence: the text it searches with and its embedding
 Evidence = tuple[str, np.ndarray]
@@ -63,55 +65,70 @@ def insight_query(insight: Insight) -> str:
 
 
 def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
-                  evidence: Sequence[Evidence] = ()) -> tuple[DocMatch, list[DocChunk]]:
+                  evidence: Sequence[Evidence] = (), reference: float | None = None,
+                  settings: VerdictSettings | None = None) -> tuple[DocMatch, list[DocChunk]]:
     """Find the page and section, and decide the verdict.
 
     `evidence` holds the members most representative first; without it the
-    insight-level search also picks the page. Returns the match and the matched
-    page's chunks (read once here, reused by suggest; empty when no page covers it).
+    insight-level search also picks the page. `reference` is the run's reference
+    similarity (verdict.reference_similarity; None: the absolute floor decides).
+    Returns the match and the matched page's chunks (read once here, reused by
+    suggest; empty when no page covers it).
     """
+    settings = settings or VerdictSettings()
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
-    if not hits or hits[0].similarity < MISSING:
-        return DocMatch(verdict="missing", score=hits[0].similarity if hits else 0.0,
-                        alternatives=hits[:3]), []
-    ranked = vote_pages(evidence[:MAX_VOTERS], index) or hits
+    similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
+    if not hits or (reference is None and similarity < settings.fallback_missing):
+        return _missing(similarity, hits), []
+    ranked, chunks, coverage = choose_page(insight, hits, index, evidence)
     best = ranked[0]
-    similarity = index.page_similarity(best.path, centroid)
-    chunks = index.page_chunks(best.path)
-    coverage = term_coverage(insight, chunks)
-    close = similarity >= COVERED and coverage >= TERM_COVERAGE
+    if is_missing(CoverageEvidence(similarity, coverage), reference, settings):
+        return _missing(similarity, ranked), []
+    page_similarity = index.page_similarity(best.path, centroid)
+    close = page_similarity >= settings.covered and coverage >= settings.term_coverage
     verdict: Verdict = "covered" if close else "partial"
     return DocMatch(
         path=best.path, url=_section_url(best), heading=best.heading, anchor=best.anchor,
-        score=round(similarity, 4), verdict=verdict, passage=truncate(best.text, 400),
+        score=round(page_similarity, 4), verdict=verdict, passage=truncate(best.text, 400),
         alternatives=ranked[1:4],
     ), chunks
 
 
-def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
-    """Pages ranked by the summed hybrid scores of each member's own search.
+def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
+                evidence: Sequence[Evidence]) -> tuple[list[PageHit], list[DocChunk], float]:
+    """The pages ranked by the members' votes (else the insight-level `hits`), the first
+    page's chunks, and the share of the users' terms it mentions."""
+    ranked = vote_pages(evidence[:MAX_VOTERS], index) or hits
+    chunks = index.page_chunks(ranked[0].path)
+    return ranked, chunks, term_coverage(insight, chunks)
 
-    Each page is represented by the section that scored best for any member (its
-    `score` stays that section's fused score, so hits mean the same everywhere).
+
+def _missing(similarity: float, nearest: list[PageHit]) -> DocMatch:
+    """No page covers it; the nearest pages are where a new page would be linked from."""
+    return DocMatch(verdict="missing", score=round(similarity, 4), alternatives=nearest[:3])
+
+
+def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
+    """Pages ranked by the summed scores of each member's own search.
+
+    A member's votes are its scores above the score of its last (VOTE_K-th) page:
+    what every page gets just for being a candidate says nothing, and summed over
+    members it lifts broad pages (migration guides, announcements) that sit in
+    everyone's top 10. Each page is represented by the section that scored best
+    for any member (its `score` stays that section's score, so hits mean the same
+    everywhere).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
     for text, vector in evidence:
-        for hit in index.search_vector(text, vector, VOTE_K):
-            totals[hit.path] = totals.get(hit.path, 0.0) + hit.score
+        hits = index.search_vector(text, vector, VOTE_K)
+        floor = hits[-1].score if len(hits) == VOTE_K else 0.0
+        for hit in hits:
+            totals[hit.path] = totals.get(hit.path, 0.0) + hit.score - floor
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
     order = sorted(totals, key=lambda path: (-totals[path], path))
     return [sections[p] for p in order]
-
-
-def term_coverage(insight: Insight, chunks: list[DocChunk]) -> float:
-    """Share of the users' salient terms that the page mentions (1.0 when there are none)."""
-    terms = user_terms(insight)[:10]
-    if not terms:
-        return 1.0
-    page = " ".join(c.text for c in chunks).lower()
-    return sum(1 for t in terms if mentions(page, t)) / len(terms)
 
 
 def _section_url(hit: PageHit) -> str:

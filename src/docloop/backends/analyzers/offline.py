@@ -20,6 +20,7 @@ from docloop.backends.analyzers.offline_suggest import offline_suggestion
 from docloop.backends.analyzers.signals import MessageSignals, analyse_message, is_joke
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.text import content_words, sentences, truncate
 
 #: channel names that suggest broadcasts, not requests for help
@@ -44,9 +45,13 @@ class OfflineAnalyzer(Analyzer):
 
     name = "offline"
 
+    def __init__(self, quality: QualitySettings = SHIPPED) -> None:
+        super().__init__()
+        self.quality = quality
+
     @classmethod
     def from_settings(cls, settings: Settings, **deps: Any) -> OfflineAnalyzer:
-        return cls()
+        return cls(deps.get("quality", SHIPPED))
 
     def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
         broadcast = broadcast_channels(conversations)
@@ -63,7 +68,7 @@ class OfflineAnalyzer(Analyzer):
         if not texts:
             return None
         asker = texts[0].author_id
-        analysed = [(m, analyse_message(m.content)) for m in texts]
+        analysed = [(m, analyse_message(m.content, self.quality)) for m in texts]
         carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem
                     and not is_joke(m.reactions, s)]
         if not carrying:

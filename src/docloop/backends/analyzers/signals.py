@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docloop.text import content_words, error_strings, sentences, strip_code
+from docloop.quality import SHIPPED, QualitySettings
+from docloop.text import content_words, error_strings, identifiers, sentences, strip_code
 
 _QUESTION_START = re.compile(
     r"^(?:how|why|what|what's|whats|where|when|which|who|is there|are there|is it|"
@@ -31,6 +32,22 @@ _PROBLEM_WORDS = re.compile(
     r"instead of|only works|works (?:from|with|in|on) \w+,? but|"
     r"(?:isn'?t|doesn'?t|is not|does not) do(?:ing)? anything|does nothing|nothing happens|"
     r"(?:has|had|have) no effect|skips?|(?:i|we) (?:want|need|expected?) .{3,80}\bbut)\b",
+    re.I,
+)
+#: how issue-style reports state a problem without a question or an error name:
+#: "X is deprecated", "the warning ...", "Y is not respected", "fields are treated as
+#: required", "there's no option to ...", "should be available", "I need an option"
+_REPORT_WORDS = re.compile(
+    r"\b(?:deprecat\w*|warn(?:s|ing|ings)?|not (?:respected|supported|included|allowed|"
+    r"available|accessible|possible|defined|found|persisted|applied|picked up|triggering|resolved)|"
+    r"(?:doesn'?t|does not|don'?t|do not|isn'?t|is not|aren'?t|are not|won'?t|will not) "
+    r"(?:include|includes|pick|allow|respect|support|get|appear|show|work|apply|trigger|"
+    r"resolve|recogni[sz]e|consider|accept|serialize|validate|parse|load|reload|update|"
+    r"exist|inherit|honou?r)\w*|"
+    r"(?:is|are) treated|no longer|no option|no way to|there should be|should (?:be|have|allow|"
+    r"support|not)|(?:i|we) (?:need|needed|would like|want) (?:an? )?(?:option|way|to)|"
+    r"used to (?:work|have|be)|worked (?:in|with|before)|workaround|annoying|unexpected\w*|"
+    r"regression|incompatib\w*|(?:4\d\d|5\d\d)s?\b)",
     re.I,
 )
 _DOCS_COMPLAINT = re.compile(
@@ -52,7 +69,31 @@ _NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"@everyone|@here|\b(?:we(?:'re| are) (?:happy|excited|thrilled) to|just released|"
         r"is (?:now )?out\b|now available|release notes|changelog|new release|"
         r"announc\w+|shipped|livestream|office hours)\b", re.I)),
+    ("small-talk", re.compile(
+        r"^\W*(?:how(?:'s| is) it going|how are (?:you|things|you all)|what'?s up|sup)\W*$",
+        re.I)),
     ("laughter", re.compile(r"^\W*(?:lol|lmao|haha\w*|rofl|xd|😂|🤣)+\W*$", re.I)),
+)
+#: follow-ups that point at an existing report or ask about its schedule, not at a problem:
+#: "any progress on this?", "same issue here", "when will v2 support land?", "waiting on this"
+_FOLLOW_UP = re.compile(
+    r"\b(?:any (?:progress|update|updates|news|eta|idea when)|is there an? (?:eta|update|"
+    r"tracking issue)|tracking issue|(?:meet|facing|face|faced with|have|having|had|got|get|"
+    r"seeing|hit|hitting) (?:the )?same (?:problem|issue|error|question|thing|bug)|"
+    r"^\W*same\b|same (?:problem|issue|here|for me|thing)|me too|"
+    r"(?:found|have|has|is there) an? (?:fix|workaround|solution) for (?:this|it|that)|"
+    r"when (?:will|would|do you|can we|is|are)\b.{0,60}\b(?:land|lands|release|released|merge|"
+    r"merged|support|supported|available|ship|shipped|out|ready)|"
+    r"(?:get|be|being|been|is) merged|looking forward to|waiting (?:on|for) (?:this|it|that)|"
+    r"closed this issue|(?:wait|waiting) for (?:a|the) (?:stable )?release)\b",
+    re.I,
+)
+#: wishes for a feature or a port, not a report that something users need fails
+_WISH = re.compile(
+    r"^\W*(?:yes,? )?(?:please (?:add|support|consider)|(?:this|the) proposal|"
+    r"it would be (?:nice|great|cool)|i'?d like to add|feature request)\b|"
+    r"\b(?:please support|add support for)\b",
+    re.I,
 )
 _ME_TOO = re.compile(
     r"^\W*(?:\+1|same|same here|me too|i have the same|same (?:issue|problem|error|thing)|"
@@ -77,7 +118,7 @@ class MessageSignals:
 
     @property
     def is_problem(self) -> bool:
-        if self.noise == "announcement":
+        if self.noise in OVERRIDING_NOISE:
             return False
         if self.noise and not (self.question or self.error):
             return False
@@ -108,7 +149,7 @@ def is_joke(reactions: dict[str, int], signals: MessageSignals) -> bool:
     return laughs >= JOKE_REACTIONS and laughs * 2 >= sum(reactions.values())
 
 
-def analyse_message(text: str) -> MessageSignals:
+def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
     """Apply every rule to one message's text."""
     signals = MessageSignals()
     if not text.strip():
@@ -121,10 +162,13 @@ def analyse_message(text: str) -> MessageSignals:
     signals.error = bool(signals.errors) or (
         "```" in text and bool(_PROBLEM_WORDS.search(text)))
     signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
-    signals.problem_words = bool(_PROBLEM_WORDS.search(strip_code(text))) and len(
-        content_words(text)) >= 4
-    signals.me_too = bool(_ME_TOO.search(text)) and len(content_words(text)) <= 12
-    signals.noise = _noise_kind(text, signals)
+    prose = strip_code(text)
+    signals.problem_words = bool(_PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose)
+                                 ) and len(content_words(text)) >= 4
+    signals.me_too = (bool(_ME_TOO.search(text))
+                      and len(content_words(text)) <= quality.follow_up_words)
+    signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                quality.follow_up_words)
     return signals
 
 
@@ -136,12 +180,33 @@ def _is_question(sentence: str) -> bool:
     return len(content_words(stripped)) >= 2 and bool(_QUESTION_START.match(stripped))
 
 
-def _noise_kind(text: str, signals: MessageSignals) -> str | None:
+#: noise kinds that win over a question mark ("any progress on this?")
+OVERRIDING_NOISE = frozenset({"announcement", "follow-up", "wish", "small-talk"})
+
+
+def _noise_kind(text: str, signals: MessageSignals, min_words: int,
+                follow_up_words: int) -> str | None:
     prose = strip_code(text).strip()
+    if _says_nothing_new(text, prose, signals, follow_up_words):
+        return "follow-up" if _FOLLOW_UP.search(prose) else "wish"
     for name, pattern in _NOISE_RULES:
         problem_like = signals.question or signals.error
-        if pattern.search(prose) and (name == "announcement" or not problem_like):
+        if pattern.search(prose) and (name in OVERRIDING_NOISE or not problem_like):
             return name
-    if len(content_words(prose)) < 3 and not (signals.question or signals.error):
+    if len(content_words(prose)) < min_words and not (signals.question or signals.error):
         return "too-short"
     return None
+
+
+def _says_nothing_new(text: str, prose: str, signals: MessageSignals, max_words: int) -> bool:
+    """A short follow-up or wish that names no error, no code and asks nothing of its own.
+
+    "Any progress on this issue?", "@maintainer when will v2 support land?", "I'm facing
+    the same issue", "Yes, please support vite 6" carry no problem a page could answer;
+    people post them under real reports, and several of them look alike, so they would
+    form an insight of their own. A message with an error or code is kept: "same issue:
+    `ImportError: cannot import name X`" describes the problem again.
+    """
+    if signals.error or "`" in text or identifiers(prose) or len(content_words(prose)) > max_words:
+        return False
+    return bool(_FOLLOW_UP.search(prose) or _WISH.search(prose))

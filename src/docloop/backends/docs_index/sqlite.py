@@ -6,7 +6,8 @@ cosine similarity over every chunk vector (numpy brute force, the matrix
 cached in memory) catches paraphrases. Both are normalised to 0..1 per
 query, mixed with a fixed weight, and the best chunk per page stands for the
 page. The weight was chosen on the tuning half of the FastAPI benchmark
-(`benchmarks/search_bench.py`).
+(`benchmarks/search_bench.py`). The best pages are then re-ranked on the
+users' names, words and headings, their support and topic (rerank.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.docs_index.base import DocsIndex
+from docloop.backends.docs_index.rerank import (
+    FEATURES,
+    QueryTerms,
+    RankSettings,
+    page_features,
+    rerank_order,
+)
+from docloop.backends.docs_index.terms import PageTerms
 from docloop.backends.embedders.base import Embedder
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
@@ -58,6 +67,7 @@ MIGRATIONS = [
 FTS_WEIGHTS = (4.0, 2.0, 1.0)
 VECTOR_WEIGHT = 0.4  # share of cosine in the fused score; the rest is keyword (tuned)
 KEYWORD_CANDIDATES = 200
+SUPPORT_CHUNKS = 3  # a page's best chunks whose mean hybrid score is its `support`
 RRF_K = 60
 
 
@@ -74,10 +84,30 @@ class SyncStats:
 
 
 @dataclass
+class Candidates:
+    """A query's candidate pages, in hybrid order, and their re-ranking features."""
+
+    paths: list[str]
+    chunks: list[int]  # each page's best chunk (row in the vector matrix)
+    features: np.ndarray  # one row of rerank.FEATURES per page
+    keyword: np.ndarray  # the best chunk's keyword score
+
+
+@dataclass
 class _Matrix:
     rowids: np.ndarray
     vectors: np.ndarray
     paths: list[str] = field(default_factory=list)
+    _topics: dict[str, np.ndarray] | None = None
+
+    def topics(self) -> dict[str, np.ndarray]:
+        """Page -> the unit mean of its chunk vectors (what the page as a whole is about)."""
+        if self._topics is None:
+            rows: dict[str, list[int]] = {}
+            for i, path in enumerate(self.paths):
+                rows.setdefault(path, []).append(i)
+            self._topics = {p: _unit(self.vectors[r].mean(axis=0)) for p, r in rows.items()}
+        return self._topics
 
 
 Progress = Callable[[int], None]
@@ -87,8 +117,11 @@ class SQLiteDocsIndex(DocsIndex):
     """Docs index over the shared docloop database connection."""
 
     def __init__(self, conn: sqlite3.Connection, embedder: Embedder,
-                 vector_weight: float = VECTOR_WEIGHT, fusion: str = "weighted") -> None:
+                 vector_weight: float = VECTOR_WEIGHT, fusion: str = "weighted",
+                 rank: RankSettings | None = None) -> None:
         self.conn = conn
+        self.rank = rank or RankSettings()
+        self._terms: PageTerms | None = None
         self.embedder = embedder
         self.vector_weight = vector_weight
         self.fusion = fusion  # "weighted" (normalised weighted sum) or "rrf"
@@ -131,6 +164,7 @@ class SQLiteDocsIndex(DocsIndex):
             self._record_embedder()
         stats.chunks = self.conn.execute("SELECT count(*) FROM docs_chunks").fetchone()[0]
         self._matrix = None
+        self._terms = None
         return stats
 
     def set_meta(self, key: str, value: str) -> None:
@@ -229,6 +263,13 @@ class SQLiteDocsIndex(DocsIndex):
                                  (path,))
         return [str(row[0]) for row in rows]
 
+    def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
+        """For each vector, the best cosine any chunk of any page reaches (0 when empty)."""
+        matrix = self._load_matrix()
+        if len(matrix.rowids) == 0:
+            return np.zeros(len(vectors), dtype=np.float32)
+        return (np.asarray(vectors, dtype=np.float32) @ matrix.vectors.T).max(axis=1)
+
     def page_source(self, path: str) -> str | None:
         row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()
         return None if row is None else str(row[0])
@@ -249,10 +290,20 @@ class SQLiteDocsIndex(DocsIndex):
         return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
 
     def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5) -> list[PageHit]:
-        """Hybrid search with a query vector computed by the caller (and `text` for keywords)."""
+        """Hybrid search with a query vector computed by the caller (and `text` for keywords),
+        its candidate pages re-ranked (see rerank.py)."""
+        pool = self.candidates(text, vector, max(top_k, self.rank.candidates))
+        order = rerank_order(pool.features, self.rank)[:top_k]
+        scores = pool.features @ self.rank.weights()
+        matrix = self._load_matrix()
+        return [self._hit(matrix, pool.chunks[i], float(scores[i]), float(pool.features[i, 1]),
+                          float(pool.keyword[i])) for i in order]
+
+    def candidates(self, text: str, vector: np.ndarray, limit: int) -> Candidates:
+        """The hybrid search's `limit` best pages with their re-ranking features."""
         matrix = self._load_matrix()
         if len(matrix.rowids) == 0:
-            return []
+            return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0))
         if len(vector) != matrix.vectors.shape[1]:
             self._check_embedder(matrix.vectors.shape[1], len(vector))
         cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
@@ -261,7 +312,27 @@ class SQLiteDocsIndex(DocsIndex):
             fused = _rrf(cosine, keyword)
         else:
             fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
-        return self._best_per_page(fused, cosine, keyword, matrix, top_k)
+        chosen = _best_chunk_per_page(fused, matrix.paths, limit)
+        paths = list(chosen)
+        chunks = [c[0] for c in chosen.values()]
+        best_cosine = _max_per_page(cosine, matrix.paths)
+        support = [float(fused[c].sum()) / SUPPORT_CHUNKS for c in chosen.values()]
+        topics = matrix.topics()
+        query = np.asarray(vector, dtype=np.float32)
+        topic = [float(topics[p] @ query) for p in paths]
+        terms = self.page_terms()
+        features = page_features(QueryTerms.of(text, terms), terms, paths,
+                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths],
+                                 support, topic)
+        return Candidates(paths, chunks, features, keyword[chunks])
+
+    def page_terms(self) -> PageTerms:
+        """Per-page words and names for re-ranking (built once from the stored chunks)."""
+        if self._terms is None:
+            rows = self.conn.execute("SELECT path, title, heading_path, text FROM docs_chunks")
+            self._terms = PageTerms.build(
+                (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
+        return self._terms
 
     def _keyword_scores(self, text: str, matrix: _Matrix) -> np.ndarray:
         """bm25 per chunk, scaled to 0..1 by the best hit (0 where no term matched)."""
@@ -280,20 +351,6 @@ class SQLiteDocsIndex(DocsIndex):
             if rowid in position:
                 scores[position[rowid]] = -float(score) / best
         return scores
-
-    def _best_per_page(self, fused: np.ndarray, cosine: np.ndarray, keyword: np.ndarray,
-                       matrix: _Matrix, top_k: int) -> list[PageHit]:
-        order = np.argsort(-fused, kind="stable")
-        chosen: dict[str, int] = {}
-        for index in order:
-            path = matrix.paths[int(index)]
-            if path not in chosen:
-                chosen[path] = int(index)
-                if len(chosen) == top_k:
-                    break
-        best_cosine = _max_per_page(cosine, matrix.paths)
-        return [self._hit(matrix, i, float(fused[i]), best_cosine[p], float(keyword[i]))
-                for p, i in chosen.items()]
 
     def _hit(self, matrix: _Matrix, index: int, score: float, similarity: float,
              keyword: float) -> PageHit:
@@ -341,6 +398,26 @@ def _rrf(cosine: np.ndarray, keyword: np.ndarray, k: int = RRF_K) -> np.ndarray:
     ranks = np.argsort(-keyword[matched], kind="stable")
     fused[matched[ranks]] += 1.0 / (k + np.arange(1, len(matched) + 1))
     return fused
+
+
+def _best_chunk_per_page(fused: np.ndarray, paths: list[str],
+                         limit: int) -> dict[str, list[int]]:
+    """Page -> positions of its best chunks (at most SUPPORT_CHUNKS, best first), for the
+    `limit` best pages, best page first."""
+    chosen: dict[str, list[int]] = {}
+    for index in np.argsort(-fused, kind="stable"):
+        path = paths[int(index)]
+        if path in chosen:
+            if len(chosen[path]) < SUPPORT_CHUNKS:
+                chosen[path].append(int(index))
+        elif len(chosen) < limit:
+            chosen[path] = [int(index)]
+    return chosen
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
 
 
 def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:

@@ -1,0 +1,111 @@
+"""What a docs maintainer looks for on a page: the users' words, names and errors.
+
+Hybrid search finds the right page among its first few candidates on real
+communities, but often not first: a page that shares many generic words with
+a question (or sits close in embedding space) outranks the page that holds the
+exact API name or error string the user pasted. `PageTerms` keeps, per page,
+the words of its text and of its title and headings, and how many pages use
+each word, so a candidate page can be scored on the rare evidence it shares
+with the query (`model_rebuild`, `server.allowedHosts`, "Blocked request").
+Built once per index from the stored chunks; nothing is added at index time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from docloop.backends.analyzers.offline_suggest import mentions
+from docloop.text import CODE_NOISE, STOPWORDS, error_strings, identifiers
+
+_ATOM = re.compile(r"[a-z][a-z0-9]+")
+MAX_NAME_LENGTH = 60
+
+
+def stem(word: str) -> str:
+    """A crude plural fold (validators → validator, proxies → proxy), enough to match a
+    user's word with a heading's without a stemmer dependency (both sides fold alike)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def atoms(text: str) -> set[str]:
+    """Stemmed lower-case words of `text` (identifiers split into their parts)."""
+    return {stem(w) for w in _ATOM.findall(text.lower()) if w not in STOPWORDS}
+
+
+def query_names(text: str) -> list[str]:
+    """The code names and error strings a user wrote, lower-cased, most specific first."""
+    found = error_strings(text) + identifiers(text)
+    names: dict[str, None] = {}
+    for name in found:
+        lower = name.strip().lower()
+        if 3 <= len(lower) <= MAX_NAME_LENGTH and lower not in CODE_NOISE:
+            names.setdefault(lower, None)
+    return list(names)
+
+
+@dataclass
+class Page:
+    """One page's searchable evidence."""
+
+    text: str  # lower-cased title, headings and body
+    words: set[str]
+    heading_words: set[str]
+
+
+@dataclass
+class PageTerms:
+    """Per-page words and names, with document frequencies over the docs set."""
+
+    pages: dict[str, Page]
+    _word_df: dict[str, int] = field(default_factory=dict)
+    _name_df: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
+        """From (path, title, heading path, text) chunk rows, in any order."""
+        texts: dict[str, list[str]] = {}
+        headings: dict[str, set[str]] = {}
+        for path, title, heading_path, text in rows:
+            texts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
+            headings.setdefault(path, set()).update(atoms(" ".join([title, *heading_path])))
+        pages = {}
+        for path, parts in texts.items():
+            joined = "\n".join(parts).lower()
+            pages[path] = Page(joined, atoms(joined), headings[path])
+        terms = cls(pages)
+        for page in pages.values():
+            for word in page.words:
+                terms._word_df[word] = terms._word_df.get(word, 0) + 1
+        return terms
+
+    def breadth(self, path: str) -> float:
+        """log(distinct words on the page) / log(most on any page): 0..1."""
+        most = max((len(p.words) for p in self.pages.values()), default=0)
+        page = self.pages.get(path)
+        if page is None or most < 2 or not page.words:
+            return 0.0
+        return math.log(len(page.words)) / math.log(most)
+
+    def word_idf(self, word: str) -> float:
+        """Inverse page frequency; 0 for words no page uses (they cannot rank pages)."""
+        df = self._word_df.get(word, 0)
+        return math.log(1 + len(self.pages) / df) if df else 0.0
+
+    def name_df(self, name: str) -> int:
+        """How many pages mention a code name or error string (cached)."""
+        if name not in self._name_df:
+            self._name_df[name] = sum(1 for p in self.pages.values() if mentions(p.text, name))
+        return self._name_df[name]
+
+    def name_idf(self, name: str) -> float:
+        df = self.name_df(name)
+        return math.log(1 + len(self.pages) / df) if df else 0.0

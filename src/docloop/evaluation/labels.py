@@ -1,0 +1,116 @@
+"""The labelled-messages file of `docloop eval` (the realsets' JSONL format).
+
+One JSON object per line: `id`, `author`, `text`, `group` (a problem id, or
+`"noise"`) and `doc_path` (the page a maintainer would edit, or null when no
+page covers the group). Other keys (`source`, `kind`) are kept out of the way.
+A bad line is an InputError naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docloop.errors import InputError
+
+NOISE = "noise"
+REQUIRED_STRINGS = ("id", "author", "text", "group")
+
+
+@dataclass(frozen=True)
+class LabelledMessage:
+    """One labelled message; `group` is None for noise, `page` None for no page."""
+
+    id: str
+    author: str
+    text: str
+    group: str | None
+    page: str | None
+
+
+@dataclass(frozen=True)
+class Gold:
+    """What the metrics compare against: message -> group, group -> page."""
+
+    groups: dict[str, str | None]
+    messages: dict[str, str | None]
+
+    def members(self, group: str) -> list[str]:
+        return [m for m, g in self.messages.items() if g == group]
+
+
+def read_labels(path: Path, doc_prefix: str = "") -> list[LabelledMessage]:
+    """Every line of `path`, validated; `doc_prefix` is removed from the pages."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the labels file {path}: {exc}") from None
+    messages: list[LabelledMessage] = []
+    seen: dict[str, int] = {}
+    pages: dict[str, tuple[str | None, int]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        item = _parse_line(where, line)
+        message = _message(where, item, doc_prefix)
+        if message.id in seen:
+            raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "
+                             "give every message its own id")
+        seen[message.id] = number
+        _check_page(where, message, pages, number)
+        messages.append(message)
+    if not any(m.group for m in messages):
+        raise InputError(f"{path}: no labelled problem messages (every group is 'noise' or "
+                         "the file is empty); label at least one group")
+    return messages
+
+
+def gold_of(messages: list[LabelledMessage]) -> Gold:
+    """The labels in the form `metrics` scores against."""
+    groups = {m.group: m.page for m in messages if m.group is not None}
+    return Gold(groups=groups, messages={m.id: m.group for m in messages})
+
+
+def _parse_line(where: str, line: str) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(item, dict):
+        raise InputError(f"{where}: expected a JSON object with id, author, text, group, "
+                         "doc_path")
+    return item
+
+
+def _message(where: str, item: dict[str, Any], doc_prefix: str) -> LabelledMessage:
+    for field in REQUIRED_STRINGS:
+        value = item.get(field)
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{where}: field {field!r} must be a non-empty string")
+    if "doc_path" not in item:
+        raise InputError(f"{where}: field 'doc_path' is missing (a page path, or null when no "
+                         "page covers the group)")
+    page = item["doc_path"]
+    if page is not None and (not isinstance(page, str) or not page.strip()):
+        raise InputError(f"{where}: field 'doc_path' must be a page path or null")
+    group = None if item["group"] == NOISE else item["group"]
+    if group is None:
+        page = None
+    elif page is not None and doc_prefix and page.startswith(doc_prefix):
+        page = page[len(doc_prefix):]
+    return LabelledMessage(item["id"], item["author"], item["text"], group, page)
+
+
+def _check_page(where: str, message: LabelledMessage,
+                pages: dict[str, tuple[str | None, int]], number: int) -> None:
+    """Every message of a group must name the same page."""
+    if message.group is None:
+        return
+    first = pages.setdefault(message.group, (message.page, number))
+    if first[0] != message.page:
+        raise InputError(f"{where}: field 'doc_path' is {message.page!r} but line {first[1]} "
+                         f"gives group {message.group!r} the page {first[0]!r}; one group, "
+                         "one page")

@@ -1,0 +1,38 @@
+"""The quality knobs of the offline loop, in one frozen value passed through.
+
+Every threshold and weight that decides what is a problem, what clusters
+together and what is reported lives here, so `benchmarks/calibrate.py` can
+choose them by leave-one-community-out and the shipped values are the ones it
+chose on every labelled set. Nothing patches module constants at run time:
+stages take a `QualitySettings` (the defaults are the shipped values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Clustering, significance and noise knobs (defaults = shipped values)."""
+
+    #: centred cosine a problem needs to join a cluster (stages/cluster.py)
+    cluster_threshold: float = 0.35
+    #: centred cosine above which two new clusters are one
+    merge_threshold: float = 0.80
+    #: bonus for the rarest code term a problem shares with a cluster's member
+    shared_weight: float = 0.20
+    #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
+    center_shrink: float | None = 10.0
+    #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
+    lexical_weight: float = 0.0
+    #: distinct users an insight needs (at most min_conversations)
+    min_users: int = 2
+    #: a "same here / any progress?" follow-up longer than this many content words
+    #: is read for its own content instead of as a me-too
+    follow_up_words: int = 12
+    #: fewer content words than this, with no question or error, is chit-chat
+    min_content_words: int = 3
+
+
+SHIPPED = QualitySettings()

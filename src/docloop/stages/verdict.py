@@ -1,0 +1,84 @@
+"""Whether any page covers an insight: `missing` decided from calibrated evidence.
+
+A fixed similarity cannot say "no page covers this": how close a good page
+comes depends on the docs set (a broad product's pages sit near everything)
+and on how its community writes (a two-line chat question embeds far from
+any page, a pasted GitHub issue close to several). So the insight's best-page
+similarity is compared with a *reference*: the median best-page similarity
+of the run's insights, most of which a docs set covers. An insight is
+`missing` when it sits clearly below that reference, and the more of the
+users' own terms (names, errors, frequent words) the chosen page lacks, the
+less clearly it has to: a page that neither comes close nor mentions what
+users say is not where their answer is.
+
+With fewer than `min_reference` insights in a run the median means little;
+the verdict then falls back to the absolute floor `fallback_missing`.
+The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
+labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
+`below_reference` end to end, on the insights the loop actually forms
+(benchmarks/match_ablation.py; on the labels' own groups 0.12 looked best, but
+real clusters include fragments that sit lower).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from docloop.backends.analyzers.offline_suggest import mentions, user_terms
+from docloop.models import DocChunk, Insight, PageHit
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """Verdict knobs; the defaults are the shipped (calibrated) values."""
+
+    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
+    term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
+    min_reference: int = 5  # insights a run needs for its median to be the reference
+    fallback_missing: float = 0.38  # absolute floor when the run has too few insights
+    covered: float = 0.50  # similarity above which a page that has the users' terms covers it
+    term_coverage: float = 0.30  # share of users' terms a covering page mentions
+
+
+@dataclass(frozen=True)
+class CoverageEvidence:
+    """How close the docs come to an insight."""
+
+    similarity: float  # the best candidate page's similarity to the insight's centroid
+    coverage: float  # share of the users' salient terms the chosen page mentions
+
+
+def best_similarity(hits: Sequence[PageHit]) -> float:
+    """The closest any candidate page comes (0.0 without candidates)."""
+    return max((h.similarity for h in hits), default=0.0)
+
+
+def term_coverage(insight: Insight, chunks: Sequence[DocChunk]) -> float:
+    """Share of the users' salient terms that the page mentions (1.0 when there are none)."""
+    terms = user_terms(insight)[:10]
+    if not terms:
+        return 1.0
+    page = " ".join(c.text for c in chunks).lower()
+    return sum(1 for t in terms if mentions(page, t)) / len(terms)
+
+
+def reference_similarity(similarities: Sequence[float], settings: VerdictSettings) -> float | None:
+    """The run's reference: the median best-page similarity of its insights, or None when
+    there are too few insights for a median to mean anything."""
+    if len(similarities) < settings.min_reference:
+        return None
+    ordered = sorted(similarities)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def is_missing(evidence: CoverageEvidence, reference: float | None,
+               settings: VerdictSettings) -> bool:
+    """No page covers the insight (see the module docstring)."""
+    if reference is None:
+        return evidence.similarity < settings.fallback_missing
+    credit = settings.term_weight * (evidence.coverage - 0.5)
+    return evidence.similarity + credit < reference - settings.below_reference

@@ -1,0 +1,133 @@
+"""`docloop eval`: labels file checks, the acceptance chat, and a run end to end."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from docloop.evaluation.chat import CHANNELS, write_chat
+from docloop.evaluation.labels import read_labels
+from tests.docs_helpers import write_docs
+
+DOCS = {
+    "guide/retries.md": "# Retries\n\nJobs that raise are retried with exponential backoff. "
+                        "Set `max_retries` on the queue to change how many times a failed job "
+                        "runs again; `retry_delay` sets the first wait.\n",
+    "guide/auth.md": "# Authentication\n\nCreate an API token in the dashboard and pass it as "
+                     "`TIDE_TOKEN`. A 401 Unauthorized means the token expired or was revoked; "
+                     "rotate it under Settings > Tokens.\n",
+    "guide/install.md": "# Installation\n\nInstall the SDK with `pip install tidepool`. Python "
+                        "3.10 or newer is required.\n",
+}
+GROUPS = {
+    "retries": ("docs/guide/retries.md", [
+        "How do I make a failed job retry more times? It gives up after three attempts.",
+        "My job fails once and never runs again, how do I set max_retries for retrying?",
+        "Is there a way to change how many times a failing job is retried by the queue?"]),
+    "auth-401": ("docs/guide/auth.md", [
+        "I get 401 Unauthorized from the API even though I set TIDE_TOKEN, why?",
+        "Every request returns 401 Unauthorized since yesterday, did my token expire?",
+        "API token stopped working, all calls are 401 Unauthorized now. How do I rotate it?"]),
+}
+NOISE = ["thanks everyone, great release!", "+1", "when will v2 land?"]
+
+
+def labels_lines() -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    author = 0
+    for group, (page, texts) in GROUPS.items():
+        for text in texts:
+            author += 1
+            lines.append({"author": f"user{author}", "text": text, "group": group,
+                          "doc_path": page})
+    for text in NOISE:
+        author += 1
+        lines.append({"author": f"user{author}", "text": text, "group": "noise",
+                      "doc_path": None})
+    order = [0, 3, 6, 1, 4, 7, 2, 5, 8]  # interleaved, as a shuffled file would be
+    return [{"id": f"m{i:02d}", **lines[j]} for i, j in enumerate(order)]
+
+
+def write_labels(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_chat_is_round_robin_top_level_messages_over_six_days(tmp_path: Path) -> None:
+    messages = read_labels(write_labels(tmp_path / "l.jsonl", labels_lines()))
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    ids = write_chat(messages, tmp_path / "chat", now)
+    exports = sorted((tmp_path / "chat").glob("*.json"))
+    assert len(exports) == 3 and len(ids) == len(messages)
+    by_name = {json.loads(p.read_text())["channel"]["name"]: json.loads(p.read_text())
+               for p in exports}
+    assert set(by_name) == set(CHANNELS)
+    help_ids = [ids[m["id"]] for m in by_name["help"]["messages"]]
+    assert help_ids == [m.id for m in messages[0::3]]
+    stamps = sorted(datetime.fromisoformat(m["timestamp"])
+                    for export in by_name.values() for m in export["messages"])
+    assert stamps[0] == now - timedelta(days=6) and stamps[-1] < now
+    for export in by_name.values():
+        for item in export["messages"]:
+            assert "reference" not in item and item["type"] == "Default"
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("{not json", "l.jsonl:2: not valid JSON"),
+    (json.dumps({"id": "x", "author": "u", "group": "g", "doc_path": None}),
+     "l.jsonl:2: field 'text' must be a non-empty string"),
+    (json.dumps({"id": "x", "author": "u", "text": "t", "group": "g"}),
+     "l.jsonl:2: field 'doc_path' is missing"),
+    (json.dumps({"id": "m00", "author": "u", "text": "t", "group": "g", "doc_path": None}),
+     "l.jsonl:2: id 'm00' repeats line 1"),
+    (json.dumps({"id": "x", "author": "u", "text": "t", "group": "retries",
+                 "doc_path": "docs/other.md"}),
+     "l.jsonl:2: field 'doc_path' is 'other.md' but line 1"),
+])
+def test_a_bad_labels_line_is_one_error_naming_line_and_field(tmp_path: Path, line: str,
+                                                              expected: str) -> None:
+    first = json.dumps({"id": "m00", "author": "u0", "text": "retry?", "group": "retries",
+                        "doc_path": "docs/guide/retries.md"})
+    labels = tmp_path / "l.jsonl"
+    labels.write_text(first + "\n" + line + "\n", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--doc-prefix", "docs/"])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "home").exists()  # nothing written, not even the user's home
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_measures_a_small_community_in_a_scratch_home(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--doc-prefix", "docs/", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["groups"] == 2 and data["missing_groups"] == 0
+    assert data["groups_recovered"] == 2 and data["right_page"] == 2
+    assert data["noise_leak"] == 0.0 and data["bcubed_f1"] == 1.0
+    assert data["search"]["group_hit1"] == 1.0
+    rows = {r["group"]: r for r in data["per_group"]}
+    assert rows["retries"]["expected_page"] == "guide/retries.md"
+    assert rows["retries"]["predicted_page"] == "guide/retries.md"
+    assert not (tmp_path / "home").exists()  # the user's DOCLOOP_HOME is never touched
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_table_goes_to_stdout(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--doc-prefix", "docs/"])
+    assert result.exit_code == 0, result.output
+    assert "groups recovered" in result.stdout and "auth-401" in result.stdout

@@ -1,0 +1,76 @@
+"""The acceptance metrics of `docloop eval` (issue #12), on hand-made predictions."""
+
+from __future__ import annotations
+
+import pytest
+
+from docloop.evaluation.labels import Gold
+from docloop.evaluation.metrics import (
+    Predicted,
+    bcubed,
+    hit_rates,
+    missing_precision,
+    recovered_groups,
+    score_insights,
+)
+
+GOLD = Gold(
+    groups={"a": "guide/a.md", "b": "guide/b.md", "gap": None},
+    messages={"a1": "a", "a2": "a", "a3": "a", "a4": "a", "a5": "a",
+              "b1": "b", "b2": "b", "gap1": "gap", "gap2": "gap", "gap3": "gap",
+              "n1": None, "n2": None, "n3": None, "n4": None},
+)
+
+
+def test_recovered_needs_max_of_two_and_half_the_group() -> None:
+    # a has 5 messages: 3 = ceil(5/2) in one insight recovers it, 2 does not
+    assert "a" in recovered_groups(GOLD, [Predicted(["a1", "a2", "a3"], "guide/a.md", "covered")])
+    assert "a" not in recovered_groups(GOLD, [Predicted(["a1", "a2"], "guide/a.md", "covered")])
+    # b has 2 messages: one of them alone is never enough (at least 2)
+    assert "b" not in recovered_groups(GOLD, [Predicted(["b1"], "guide/b.md", "covered")])
+
+
+def test_noise_counts_against_the_purity_of_a_recovering_insight() -> None:
+    diluted = Predicted(["b1", "b2", "n1", "n2", "n3"], "guide/b.md", "covered")
+    assert recovered_groups(GOLD, [diluted]) == {}
+    half = Predicted(["b1", "b2", "n1", "n2"], "guide/b.md", "covered")
+    assert recovered_groups(GOLD, [half]) == {"b": 0}
+
+
+def test_right_page_counts_missing_verdicts_for_groups_no_page_covers() -> None:
+    predicted = [Predicted(["a1", "a2", "a3"], "guide/a.md", "covered"),
+                 Predicted(["b1", "b2"], "guide/a.md", "partial"),
+                 Predicted(["gap1", "gap2"], None, "missing")]
+    result = score_insights(GOLD, predicted)
+    assert (result["groups_recovered"], result["right_page"]) == (3, 2)
+    assert (result["missing_groups"], result["missing_found"]) == (1, 1)
+    rows = {r["group"]: r for r in result["per_group"]}
+    assert rows["b"]["predicted_page"] == "guide/a.md" and not rows["b"]["right_page"]
+    assert rows["gap"]["verdict"] == "missing" and rows["gap"]["right_page"]
+
+
+def test_missing_precision_is_the_share_of_missing_insights_about_a_no_page_group() -> None:
+    predicted = [Predicted(["gap1", "gap2", "a1"], None, "missing"),
+                 Predicted(["a2", "a3", "gap3"], None, "missing"),
+                 Predicted(["n1", "n2"], None, "missing")]
+    assert missing_precision(GOLD, predicted) == pytest.approx(1 / 3)
+    assert missing_precision(GOLD, [Predicted(["a1", "a2"], "guide/a.md", "covered")]) is None
+
+
+def test_bcubed_treats_unclustered_messages_as_singletons_and_ignores_noise() -> None:
+    perfect = {m: i for i, grp in enumerate(("a", "b", "gap"))
+               for m, g in GOLD.messages.items() if g == grp}
+    assert bcubed(GOLD, perfect) == (1.0, 1.0)
+    precision, recall = bcubed(GOLD, {})
+    assert precision == 1.0
+    assert recall == pytest.approx((5 * (1 / 5) + 2 * (1 / 2) + 3 * (1 / 3)) / 10)
+
+
+def test_noise_leak_is_the_share_of_noise_messages_in_any_insight() -> None:
+    result = score_insights(GOLD, [Predicted(["a1", "a2", "a3", "n1"], "guide/a.md", "covered")])
+    assert result["noise_leak"] == pytest.approx(0.25)
+
+
+def test_hit_rates_look_at_the_first_k_pages() -> None:
+    rates = hit_rates(["x.md", "y.md"], [["x.md", "y.md"], ["z.md", "w.md", "y.md"]])
+    assert rates == {1: 0.5, 3: 1.0}

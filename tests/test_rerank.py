@@ -1,0 +1,85 @@
+"""Re-ranking the hybrid search's candidate pages on a maintainer's evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docloop import db
+from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
+from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+from docloop.backends.docs_index.terms import PageTerms, atoms, query_names, stem
+from docloop.docs.loader import load_pages
+from tests.docs_helpers import HashingEmbedder, write_docs
+
+#: a release announcement that shares the question's generic words in one passage, and
+#: the reference page that holds the pasted option name and error in several sections
+DOCS = {
+    "blog/announcing-v6.md": (
+        "# Announcing v6\n\nThe dev server config changed: request host checks, server "
+        "options, blocked request handling, how to set config in the dev server host.\n\n"
+        "## Other news\n\nPlugins, templates, community, sponsors and a new logo.\n\n"
+        "## Thanks\n\nThanks to every contributor and sponsor.\n"),
+    "config/server-options.md": (
+        "# Server Options\n\n## server.host\n\nWhich IP addresses the dev server listens on.\n\n"
+        "## server.allowedHosts\n\nThe hostnames Vite may respond to. A request for any "
+        "other host gets `Blocked request. This host is not allowed.`\n\n"
+        "## server.allowedHosts and proxies\n\nBehind a proxy add the public hostname to "
+        "`server.allowedHosts`.\n"),
+    "guide/assets.md": "# Static assets\n\nImport images and fonts from `src/`.\n",
+}
+QUESTION = ('Blocked request. This host ("box.example") is not allowed. How do I set '
+            "server.allowedHosts in the dev server config?")
+
+
+def _index(root: Path, rank: RankSettings | None = None) -> SQLiteDocsIndex:
+    index = SQLiteDocsIndex(db.memory(), HashingEmbedder(), rank=rank)
+    write_docs(root, DOCS)
+    index.sync(load_pages(root, "https://d.dev"))
+    return index
+
+
+def test_the_page_holding_the_users_option_and_error_outranks_a_generic_match(
+        tmp_path: Path) -> None:
+    hybrid = _index(tmp_path / "a", HYBRID_ORDER).search(QUESTION, 3)
+    reranked = _index(tmp_path / "b").search(QUESTION, 3)
+    assert hybrid[0].path == "blog/announcing-v6.md"  # what the hybrid score alone picks
+    assert reranked[0].path == "config/server-options.md"
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+
+
+def test_candidates_carry_one_feature_row_per_page(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    vector = index.embedder.embed([QUESTION])[0]
+    pool = index.candidates(QUESTION, vector, 2)
+    assert len(pool.paths) == 2 and pool.features.shape == (2, len(FEATURES))
+    row = dict(zip(FEATURES, pool.features[pool.paths.index("config/server-options.md")],
+                   strict=True))
+    assert row["names"] == pytest.approx(1.0)  # every name the user wrote is on the page
+    assert 0.0 < row["words"] <= 1.0 and row["topic"] > 0.0
+
+
+def test_search_returns_top_k_even_beyond_the_candidate_count(tmp_path: Path) -> None:
+    index = _index(tmp_path, RankSettings(candidates=1))
+    assert len(index.search(QUESTION, 3)) == 3
+
+
+def test_query_names_are_the_pasted_code_and_errors() -> None:
+    names = query_names("TypeError in `model_rebuild()` after import.meta.glob, app and str")
+    assert "typeerror" in names and "model_rebuild()" in names and "import.meta.glob" in names
+    assert "app" not in names and "str" not in names
+
+
+def test_words_fold_plurals_and_rare_words_weigh_more() -> None:
+    assert stem("validators") == "validator" and stem("headings") == "heading"
+    assert stem("class") == "class" and stem("proxies") == "proxy"
+    assert atoms("Validators and aliases") == {"validator", stem("aliases")}
+    terms = PageTerms.build([
+        ("a.md", "A", ["Validators"], "validator docs everywhere"),
+        ("b.md", "B", [], "validator and alias"),
+    ])
+    assert terms.word_idf(stem("alias")) > terms.word_idf("validator") > 0.0
+    assert terms.word_idf("pyinstaller") == 0.0  # no page uses it: it cannot rank pages
+    assert terms.pages["a.md"].heading_words == {"validator"}
+    assert terms.breadth("b.md") < terms.breadth("a.md") == 1.0  # a.md uses more words
