@@ -1,7 +1,7 @@
 """Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
-(names: search quality spread scale ingest discord llm webhook; default all). A benchmark
+(names: search quality calibrate spread scale ingest discord llm webhook; default all). A benchmark
 that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -14,13 +14,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["search", "quality", "spread", "scale", "ingest", "discord", "llm", "webhook"]
+ORDER = ["search", "quality", "calibrate", "spread", "scale", "ingest", "discord", "llm", "webhook"]
 
 
 def main(names: list[str]) -> int:
     failed = []
     for name in names:
         script = HERE / f"{name}_bench.py"
+        if not script.is_file():  # calibrate.py is a tool as well as a benchmark
+            script = HERE / f"{name}.py"
         print(f"== {name}", file=sys.stderr, flush=True)
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(script)])
