@@ -138,7 +138,7 @@ def render(rows: list[tuple[LabelledSet, QualitySettings, dict[str, Any]]],
 
 
 def render_seed(seed: list[tuple[LabelledSet, dict[str, Any]]]) -> str:
-    lines = ["### Seed-style baseline, same run", "",
+    lines = ["", "### Seed-style baseline, same run", "",
              "Every message embedded, DBSCAN cosine eps 0.25, top-1 1,000-character chunk "
              "(`benchmarks/baselines.py`).", "", HEADER]
     lines += [row(s.name, s.role, m) for s, m in seed]
