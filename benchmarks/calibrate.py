@@ -16,7 +16,7 @@ Each set is ingested once and its problem embeddings are cached in
 benchmarks/.work/sets/NAME/docloop.db, so the sweep costs seconds per setting.
 
 Usage: PYTHONPATH=src python benchmarks/calibrate.py [--quick]
-Writes benchmarks/results/calibration.md.
+Writes benchmarks/results/calibrate.md (a section of RESULTS.md).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from docloop.quality import SHIPPED, QualitySettings  # noqa: E402
 from labelled_sets import SETS, LabelledSet, SetRun  # noqa: E402
 from quality_bench import run_seed  # noqa: E402
 
-RESULTS = HERE / "results" / "calibration.md"
+RESULTS = HERE / "results" / "calibrate.md"
 GRID: dict[str, tuple[Any, ...]] = {
     "cluster_threshold": (0.30, 0.35, 0.40, 0.45),
     "shared_weight": (0.20, 0.10, 0.30),
@@ -138,7 +138,7 @@ def render(rows: list[tuple[LabelledSet, QualitySettings, dict[str, Any]]],
 
 
 def render_seed(seed: list[tuple[LabelledSet, dict[str, Any]]]) -> str:
-    lines = ["### Seed-style baseline, same run", "",
+    lines = ["", "### Seed-style baseline, same run", "",
              "Every message embedded, DBSCAN cosine eps 0.25, top-1 1,000-character chunk "
              "(`benchmarks/baselines.py`).", "", HEADER]
     lines += [row(s.name, s.role, m) for s, m in seed]

@@ -183,11 +183,8 @@ class SetRun:
         report = run_pipeline(self.settings, RunOptions(
             since=self.since, dry_run=True, quality=quality, rank=rank,
             verdict=verdict or VerdictSettings()))
-        ids = self.ids or {}
-        return score_insights(self.gold, [
-            predicted(i, ids) if self.ids is not None else
-            Predicted(i.message_ids, i.doc.path if i.doc else None,
-                      i.doc.verdict if i.doc else "missing") for i in report.insights])
+        ids = self.ids or {m: m for i in report.insights for m in i.message_ids}
+        return score_insights(self.gold, [predicted(i, ids) for i in report.insights])
 
     def _predicted(self, message_ids: list[str], page: str | None, verdict: str) -> Predicted:
         return Predicted(self.label_ids(message_ids), page, verdict)

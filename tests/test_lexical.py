@@ -52,10 +52,11 @@ def test_the_joint_space_blends_the_two_cosines_by_weight() -> None:
 def test_lexical_weight_joins_paraphrases_the_embedding_keeps_apart() -> None:
     problems = _problems(TEXTS)
     embedded = np.eye(4, dtype=np.float32)  # the embedding sees four unrelated problems
-    alone = cluster_problems(problems, embedded, shared_weight=0.0, lexical_weight=0.0)
+    alone = cluster_problems(problems, embedded, shared_weight=0.0, lexical_weight=0.0,
+                             center_shrink=None)
     assert len(alone) == 4
     blended = cluster_problems(problems, embedded, shared_weight=0.0, lexical_weight=0.8,
-                               threshold=0.2)
+                               threshold=0.2, center_shrink=None)
     groups = {frozenset(problems[i].id for i in c.members) for c in blended}
     assert frozenset({"p0", "p1"}) in groups
 

@@ -23,7 +23,7 @@ class QualitySettings:
     #: bonus for the rarest code term a problem shares with a cluster's member
     shared_weight: float = 0.20
     #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
-    center_shrink: float | None = 10.0
+    center_shrink: float | None = 5.0
     #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
     lexical_weight: float = 0.0
     #: distinct users an insight needs (at most min_conversations)

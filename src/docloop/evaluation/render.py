@@ -21,7 +21,7 @@ def render_table(result: dict[str, Any], console: Console | None = None) -> None
     rows = Table(title="per group", show_header=True)
     for column in ("group", "size", "in one insight", "recovered", "expected page",
                    "predicted page", "verdict", "right"):
-        rows.add_column(column)
+        rows.add_column(column, overflow="fold")  # page paths must stay readable
     for row in result["per_group"]:
         rows.add_row(row["group"], str(row["size"]), str(row["in_one_insight"]),
                      _yes(row["recovered"]), row["expected_page"] or "(no page)",

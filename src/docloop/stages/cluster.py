@@ -15,11 +15,13 @@ re-assigned to its best centroid for a few rounds (a k-means refinement with a
 variable k), and new clusters whose centroids are closer than `merge_threshold`
 are merged. The similarity to a cluster gets a bonus of up to `shared_weight`
 when the problem shares a rare code term with one of its members (see
-`shared_terms.py`). Threshold 0.35, bonus 0.20 and shrinkage 10 were picked on
-the FastAPI and Tidepool sets by a one-off sweep; the quality bench measures
-the shipped values. It is O(problems x clusters), needs no n² matrix, keeps
-singletons (one summary covering a problem is still a problem; significance
-decides what is reported) and is deterministic for the same data.
+`shared_terms.py`), and the space can blend in a TF-IDF cosine of shared words
+(`lexical.py`). Every weight and threshold is a `QualitySettings` field chosen by
+`benchmarks/calibrate.py`, leave-one-community-out over six labelled sets (two
+of them real communities); the quality bench measures the shipped values. It is
+O(problems x clusters), needs no n² matrix, keeps singletons (one summary
+covering a problem is still a problem; significance decides what is reported)
+and is deterministic for the same data.
 """
 
 from __future__ import annotations
