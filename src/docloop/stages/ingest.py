@@ -12,10 +12,9 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
 
 import click
 from rich.console import Console
@@ -67,38 +66,39 @@ def redact_message(message: Message) -> Message:
 
 
 def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
-    """Store new messages from every configured source; return the window since `since`."""
+    """Store new messages from every configured source; return the window since `since`.
+
+    Atomic sources (exports) are stored first, all in one transaction: a bad
+    file in any of them stops the run with the database as it was, before any
+    live source is read. Live sources then commit batch by batch.
+    """
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
     sources = [parse_source(spec, settings) for spec in settings.sources]
     store = MessageStore(conn)
+    watermarks = store.watermarks()
     stored = 0
     skipped: Counter[str] = Counter()
-    for source, batches in _opened(sources, since, store.watermarks()):
-        for batch in batches:
-            stored += _store_batch(conn, store, batch)
-            skipped.update(batch.skipped)
-        log.info("ingested %s", source.spec)
+    with transaction(conn):
+        for source in (s for s in sources if s.atomic):
+            stored += _store_source(conn, store, source, since, watermarks, skipped)
+    for source in (s for s in sources if not s.atomic):
+        stored += _store_source(conn, store, source, since, watermarks, skipped)
     window = store.window(since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
     return IngestResult(stored=stored, window=window,
                         conversations=build_conversations(window), skipped=dict(skipped))
 
 
-def _opened(sources: list[Source], since: datetime | None,
-            watermarks: Mapping[str, str]) -> list[tuple[Source, Iterable[Batch]]]:
-    """Read each source's first batch before storing anything.
-
-    An export source validates all its files before its first batch, so a
-    malformed export in any configured source stops the run with the
-    database untouched, not after other sources were stored.
-    """
-    opened: list[tuple[Source, Iterable[Batch]]] = []
-    for source in sources:
-        batches = iter(source.batches(since, watermarks))
-        first = next(batches, None)
-        opened.append((source, batches if first is None else chain([first], batches)))
-    return opened
+def _store_source(conn: sqlite3.Connection, store: MessageStore, source: Source,
+                  since: datetime | None, watermarks: Mapping[str, str],
+                  skipped: Counter[str]) -> int:
+    stored = 0
+    for batch in source.batches(since, watermarks):
+        stored += _store_batch(conn, store, batch)
+        skipped.update(batch.skipped)
+    log.info("ingested %s", source.spec)
+    return stored
 
 
 def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
