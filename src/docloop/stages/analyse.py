@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -24,9 +24,15 @@ import numpy as np
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.embedders import open_embedder
 from docloop.config import Settings
-from docloop.models import Conversation, Insight, Message, Problem
+from docloop.models import Insight, Problem
 from docloop.stages.cluster import Cluster, cluster_problems
 from docloop.stages.insights import build_insight, document_frequencies
+from docloop.stages.window import (
+    BLOCK_CONVERSATIONS,
+    MessageWindow,
+    WindowConversations,
+    chunks,
+)
 from docloop.storage.insights import InsightStore
 
 log = logging.getLogger("docloop.analyse")
@@ -65,26 +71,51 @@ class AnalysisResult:
 
 
 def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-            conversations: Sequence[Conversation], window: Sequence[Message]) -> AnalysisResult:
-    """Run extract → embed → cluster → describe → filter."""
+            conversations: WindowConversations, window: MessageWindow) -> AnalysisResult:
+    """Run extract → embed → cluster → describe → filter.
+
+    Conversations are extracted a block at a time (`BLOCK_CONVERSATIONS`), so
+    only one block's messages are in memory; a window smaller than a block (every
+    labelled set) is one call, as before.
+    """
     log.info("extract - %d conversation(s) with the %s analyzer", len(conversations),
              analyzer.name)
-    problems = analyzer.extract(conversations)
+    problems = [p for block in chunks(conversations, BLOCK_CONVERSATIONS)
+                for p in analyzer.extract(block)]
     log.info("cluster - %d problem(s)", len(problems))
     embedder = open_embedder(settings, conn)
     vectors = (embedder.embed([p.with_answer for p in problems]) if problems
                else np.zeros((0, embedder.dim), dtype=np.float32))
     store = InsightStore(conn)
     clusters = cluster_problems(problems, vectors, store.clusters(), store.members())
-    messages = {m.id: m for m in window}
-    reference = max((m.timestamp for m in window), default=None)
+    reference = window.newest
     idf = document_frequencies(problems)
+    candidates = [c for c in clusters
+                  if _may_be_significant(c, problems, settings.min_conversations)]
+    messages = window.lookup(_evidence_ids(candidates, problems))
     described = ([build_insight(c, problems, vectors, messages, reference, idf)
-                  for c in clusters] if reference is not None else [])
+                  for c in candidates] if reference is not None else [])
     insights = sorted((i for i in described if _significant(i, settings.min_conversations)),
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
+
+
+def _may_be_significant(cluster: Cluster, problems: Sequence[Problem],
+                        min_conversations: int) -> bool:
+    """`_significant`, decided from the members alone (before an insight is described)."""
+    members = [problems[i] for i in cluster.members]
+    conversations = len({p.conversation_id for p in members})
+    users = len({a for p in members for a in p.author_ids})
+    return conversations >= min_conversations and users >= min(2, min_conversations)
+
+
+def _evidence_ids(clusters: Sequence[Cluster], problems: Sequence[Problem]) -> Iterator[str]:
+    """Messages an insight description reads: quoted ones and each conversation's root."""
+    for cluster in clusters:
+        for index in cluster.members:
+            yield problems[index].conversation_id
+            yield from (q.message_id for q in problems[index].quotes)
 
 
 def _significant(insight: Insight, min_conversations: int) -> bool:

@@ -25,9 +25,9 @@ from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.db import transaction
 from docloop.errors import ConfigError
-from docloop.models import Conversation, Message
+from docloop.models import Message
 from docloop.redact import redact
-from docloop.stages.conversations import build_conversations
+from docloop.stages.window import MessageWindow, WindowConversations
 from docloop.storage.messages import MessageStore
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,15 @@ NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or disc
 
 @dataclass
 class IngestResult:
-    """What ingest stored this run and the window later stages analyse."""
+    """What ingest stored this run and the window later stages analyse (read lazily)."""
 
     stored: int
-    window: list[Message] = field(default_factory=list)
-    conversations: list[Conversation] = field(default_factory=list)
+    window: MessageWindow
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def conversations(self) -> WindowConversations:
+        return self.window.conversations
 
 
 def parse_since(value: str | int | None, now: datetime) -> datetime | None:
@@ -84,10 +87,9 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
             stored += _store_source(conn, store, source, since, watermarks, skipped)
     for source in (s for s in sources if not s.atomic):
         stored += _store_source(conn, store, source, since, watermarks, skipped)
-    window = store.window(since)
+    window = MessageWindow(store, since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
-    return IngestResult(stored=stored, window=window,
-                        conversations=build_conversations(window), skipped=dict(skipped))
+    return IngestResult(stored=stored, window=window, skipped=dict(skipped))
 
 
 def _store_source(conn: sqlite3.Connection, store: MessageStore, source: Source,
