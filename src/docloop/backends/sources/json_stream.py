@@ -14,6 +14,7 @@ invalid UTF-8, and numbers Python refuses to convert.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -75,7 +76,65 @@ def _events(handle: BinaryIO) -> Iterator[Event]:
     """ijson's basic events, after an optional UTF-8 byte order mark."""
     if handle.read(3) != _BOM:
         handle.seek(0)
-    return iter(ijson.basic_parse(handle))
+    return iter(ijson.basic_parse(LoneSurrogateFilter(handle)))
+
+
+#: A run of backslashes, then a surrogate escape (a high one optionally followed by a low one).
+_SURROGATE_ESCAPE = re.compile(
+    rb"(\\+)u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+    rb"|(\\+)u([dD][c-fC-F][0-9a-fA-F]{2})")
+#: The trailing bytes of a read that could be part of an escape (backslashes, `u`, hex
+#: digits): held back for the next read, so an escape or a pair is never split.
+_ESCAPE_BYTES = b"\\u0123456789abcdefABCDEF"
+
+
+class LoneSurrogateFilter:
+    """A byte stream with lone surrogate escapes rewritten to `\\ufffd`.
+
+    `"\\ud800"` is valid JSON but no character; the C parser would turn it into
+    `?`, indistinguishable from a real question mark. Rewriting the escape before
+    parsing gives U+FFFD, the replacement character, as the standard library
+    (and `docloop.surrogates`) would. Proper pairs and escaped backslashes
+    (`\\\\ud800` is the text `\\ud800`) are left alone.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.held = b""
+
+    def read(self, size: int = 65536) -> bytes:
+        if size == 0:  # ijson probes the stream's type with read(0)
+            return b""
+        data = self.held
+        while True:
+            chunk = self.raw.read(max(size, 64))
+            data = data + chunk if data else chunk
+            if not chunk:
+                self.held = b""
+                return _without_lone_escapes(data)
+            cut = len(data.rstrip(_ESCAPE_BYTES))  # the rest may be an unfinished escape
+            if cut > 0:
+                self.held = data[cut:]
+                return _without_lone_escapes(data[:cut])
+
+
+def _without_lone_escapes(data: bytes) -> bytes:
+    """Rewrite lone surrogate escapes; most text has no surrogate escape at all."""
+    if b"\\ud" not in data and b"\\uD" not in data:
+        return data
+    return _SURROGATE_ESCAPE.sub(_fix_escape, data)
+
+
+def _fix_escape(match: re.Match[bytes]) -> bytes:
+    """Replace the lone surrogate escapes in one match (see `_SURROGATE_ESCAPE`)."""
+    high, low = match.group(2), match.group(3)
+    slashes = match.group(1) or match.group(4)
+    escaped = len(slashes) % 2 == 1  # an even run is literal backslashes
+    if high is None:
+        return slashes + b"ufffd" if escaped else match.group(0)
+    if escaped:
+        return match.group(0) if low else slashes + b"ufffd"
+    return slashes + b"u" + high + (b"\\ufffd" if low else b"")
 
 
 def _members(events: Iterator[Event], wanted: frozenset[str],
