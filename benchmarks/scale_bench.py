@@ -126,15 +126,21 @@ def measure_window(history: int) -> dict:
         generate(WEEK, new_week, seed=99, distinct=True, last_week=WEEK_START + timedelta(days=7))
     both = WORK / f"history-{history}-plus-week"
     shutil.rmtree(both, ignore_errors=True)
-    (both / "past").mkdir(parents=True)
-    (both / "past" / "all").symlink_to(past, target_is_directory=True)
+    link_files(past, both / "past")
     home = fresh_home(f"window-{history}", fast)
     since = (WEEK_START + timedelta(days=7)).isoformat()
     imported = run(home, both, fast, since)
-    (both / "new").symlink_to(new_week, target_is_directory=True)
+    link_files(new_week, both / "new")
     weekly = run(home, both, fast, since)
     return {"kind": "window", "size": history, "fast": fast, "first": imported,
             "second": weekly}
+
+
+def link_files(source: Path, target: Path) -> None:
+    """Hard links to every export of `source` in `target` (one source folder, no copies)."""
+    target.mkdir(parents=True)
+    for path in source.glob("*.json"):
+        os.link(path, target / path.name)
 
 
 def embedding_rate(sample: int = 256) -> dict:
