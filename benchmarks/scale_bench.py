@@ -201,12 +201,13 @@ def render(rows: list[dict]) -> str:
         first, second = row["first"], row["second"]
         embedded = first["stats"]["embedded"]
         extra = f"{embedded / rate:,.0f}" if rate and row["fast"] else "(included)"
+        again = (f"{second['seconds']:.1f} ({second['cpu_seconds']:.1f}) | "
+                 f"{second['peak_mb']:.0f}") if second else "not measured (time) | -"
         lines.append(
             f"| {row['size']:,} | {'hash' if row['fast'] else 'MiniLM'} | "
             f"{first['seconds']:.1f} ({first['cpu_seconds']:.1f}) | {first['peak_mb']:.0f} | "
             f"{1000 * first['cpu_seconds'] / row['size']:.2f} | {first['stats']['problems']:,} | "
-            f"{embedded:,} | {extra} | {first['stats']['insights']} | "
-            f"{second['seconds']:.1f} ({second['cpu_seconds']:.1f}) | {second['peak_mb']:.0f} |")
+            f"{embedded:,} | {extra} | {first['stats']['insights']} | {again} |")
     lines += ["", "Weekly run (`--since` the new week: 10k new messages) after a history:", "",
               "| history messages | weekly run s (CPU s) | peak MB | new msgs stored "
               "| window msgs | problems |",
@@ -232,8 +233,17 @@ def main() -> None:
     parser.add_argument("--window", nargs="*", type=int, default=None)
     parser.add_argument("--rate", action="store_true")
     parser.add_argument("--render", action="store_true")
+    parser.add_argument("--adopt", nargs="+", metavar=("SIZE", "RUN1_JSON"),
+                        help="save a size row from run_once.py outputs run by hand "
+                             "(SIZE RUN1_JSON [RUN2_JSON])")
     args = parser.parse_args()
-    everything = not (args.sizes or args.window is not None or args.rate or args.render)
+    if args.adopt:
+        size, *outputs = args.adopt
+        runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in outputs] + [None]
+        save({"kind": "size", "size": int(size), "fast": int(size) > MINILM_MAX,
+              "first": runs[0], "second": runs[1]}, f"size-{int(size):08d}")
+    everything = not (args.sizes or args.window is not None or args.rate or args.render
+                      or args.adopt)
     WORK.mkdir(parents=True, exist_ok=True)
     for size in args.sizes or (SIZES if everything else ()):
         save(measure(size), f"size-{size:08d}")
