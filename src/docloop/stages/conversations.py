@@ -9,51 +9,33 @@ grouping decides what counts as "the same question" once versus twice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from datetime import timedelta
 
 from docloop.models import Conversation, Message
+from docloop.storage.messages import Outline
 
 #: Lines by one author in one channel this close together form one message.
 CONTINUATION_GAP = timedelta(minutes=3)
 
 
-class Groupable(Protocol):
-    """What grouping reads of a message: a full `Message` or a store outline row."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def channel_id(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def author_id(self) -> str: ...
-    @property
-    def timestamp(self) -> datetime: ...
-    @property
-    def reply_to(self) -> str | None: ...
-
-
-G = TypeVar("G", bound=Groupable)
-
-
 def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
     """Group `messages` into conversations ordered by their first message."""
     ordered = sorted(_unique(messages), key=lambda m: (m.timestamp, m.id))
-    return _assemble(ordered, group_ids(ordered))
+    outline = [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
+               for m in ordered]
+    return _assemble(ordered, group_ids(outline))
 
 
-def group_ids(ordered: Sequence[G]) -> dict[str, str]:
+def group_ids(ordered: Sequence[Outline]) -> dict[str, str]:
     """Message id -> conversation id, for distinct messages sorted by (timestamp, id).
 
-    Reads only ids, channel, author, time and reply target, so a large window
-    can be grouped from light outline rows without loading every message.
+    Reads only ids, channel, author, time and reply target (`Outline` rows), so a
+    large window is grouped without loading every message.
     """
     by_id = {m.id: m for m in ordered}
     thread_ids = {m.thread_id for m in ordered if m.thread_id}
     conversation_of: dict[str, str] = {}
-    last_plain: dict[tuple[str, str], G] = {}
+    last_plain: dict[tuple[str, str], Outline] = {}
     for message in ordered:
         if message.id not in conversation_of:
             conversation_of[message.id] = _conversation_id(
@@ -78,14 +60,14 @@ def _edit_key(message: Message) -> float:
     return message.edited_at.timestamp() if message.edited_at else float("-inf")
 
 
-def _is_plain(message: G, by_id: Mapping[str, G]) -> bool:
+def _is_plain(message: Outline, by_id: Mapping[str, Outline]) -> bool:
     """A channel message (a thread starter included) that does not reply to another."""
     return message.thread_id is None and not (message.reply_to and message.reply_to in by_id)
 
 
-def _conversation_id(message: G, by_id: Mapping[str, G], thread_ids: set[str],
+def _conversation_id(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                      conversation_of: dict[str, str],
-                     last_plain: Mapping[tuple[str, str], G]) -> str:
+                     last_plain: Mapping[tuple[str, str], Outline]) -> str:
     """Thread, then reply root, then same-author continuation, else its own."""
     if message.thread_id:
         return message.thread_id
@@ -99,7 +81,7 @@ def _conversation_id(message: G, by_id: Mapping[str, G], thread_ids: set[str],
     return message.id
 
 
-def _reply_root(message: G, by_id: Mapping[str, G], thread_ids: set[str],
+def _reply_root(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                 conversation_of: dict[str, str]) -> str:
     """Follow `reply_to` to the first message whose conversation is known (cycle-safe).
 
