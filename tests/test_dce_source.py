@@ -233,3 +233,15 @@ def test_same_channel_in_two_files_is_counted_once_with_its_files(tmp_path: Path
     assert [m.id for m in first.messages + second.messages] == ["1", "2", "2", "3"]
     assert second.skipped == {"duplicate": 1}
     assert [m.id for m in stored(tmp_path)] == ["1", "2", "3"]
+
+
+def test_an_empty_channel_is_a_valid_export(tmp_path: Path) -> None:
+    parsed = read_export(write(tmp_path / "quiet.json", export([])))
+    assert parsed.messages == [] and parsed.channel.id == "500"
+
+
+def test_messages_before_the_channel_still_map_to_it(tmp_path: Path) -> None:
+    data = export([message("1"), message("2", minute=1)])
+    reordered = {"messages": data["messages"], "channel": data["channel"], "guild": data["guild"]}
+    parsed = read_export(write(tmp_path / "reordered.json", reordered))
+    assert [(m.id, m.channel_id) for m in parsed.messages] == [("1", "500"), ("2", "500")]

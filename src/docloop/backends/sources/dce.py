@@ -112,8 +112,9 @@ class ExportReader:
         count = 0
         has_array = False
         for key, value in stream_members(self.path, HEADER_KEYS, "messages", FIX_HINT):
-            if key == "messages[]":
+            if key == "messages[":
                 has_array = True
+            elif key == "messages[]":
                 if self.channel is None:
                     pending.append(value)
                 else:

@@ -39,6 +39,8 @@ def stream_members(path: Path, wanted: frozenset[str], items_of: str,
                    hint: str) -> Iterator[tuple[str, Any]]:
     """Yield `(key, value)` for wanted top-level members, `(items_of + "[]", item)` per item.
 
+    `(items_of + "[", None)` marks where the array starts, so an empty one is seen too.
+
     Members are yielded in file order; a member that is not wanted is skipped
     without being built. An `items_of` member that is not an array is yielded
     whole as `(items_of, value)`, for the caller to report.
@@ -151,6 +153,7 @@ def _members(events: Iterator[Event], wanted: frozenset[str],
             return
         kind, value = next(events)
         if key == items_of and kind == "start_array":
+            yield items_of + "[", None  # the array starts (it may be empty)
             yield from ((items_of + "[]", item) for item in _array_items(events))
         elif key == items_of or key in wanted:
             yield key, _build(kind, value, events)
