@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from docloop import db
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.llm import LLMAnalyzer
@@ -97,3 +99,11 @@ Wildcards are matched literally.
 
 Set `allow_credentials=True` to accept cookies.
 """
+
+
+def use_fake(monkeypatch: pytest.MonkeyPatch, base_url: str, **env: str) -> None:
+    """Point the CLI's settings at the fake server (plus any `DOCLOOP_*` values)."""
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)

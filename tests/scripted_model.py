@@ -4,14 +4,19 @@
 whose first message asks something, quoting that message verbatim; a label
 from the problem summaries; an `insert_after` edit anchored to a real line of
 the page. `ObeyingModel` does all that and also *follows* every hostile
-instruction it can see, the way an unprotected model might.
+instruction it can see, the way an unprotected model might. `InventingModel`
+cites correctly only about half the time, cuts off answers to big batches
+and refuses some, as weak local models do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
+
+from tests.fake_openai import refusal, truncated
 
 SUMMARY_WORDS = 14
 
@@ -138,3 +143,63 @@ class ObeyingModel(PlausibleModel):
                                        "text": first_sentence(other[2])}]})
         return [{"summary": payload[:300], "category": "docs-gap", **claim}
                 for claim in claims]
+
+
+INVENTED = "as the docs clearly state"  # in every invented quote and anchor
+
+
+def coin(text: str, sides: int = 2) -> int:
+    """A fixed pseudo-random choice per text (the same answer on every run)."""
+    return int(hashlib.sha256(text.encode()).hexdigest(), 16) % sides
+
+
+class InventingModel(PlausibleModel):
+    """Reports a problem for every conversation, but cites correctly only about half the time.
+
+    Otherwise it paraphrases the quote, cites a conversation or message that is
+    not in the batch, or gives no quote at all, in turn. It also cuts off its
+    answer (`finish_reason: "length"`) for batches of more than `max_batch`
+    conversations, refuses any batch holding a conversation that mentions
+    `refuse_word`, and invents the anchor of about half its suggestions, on
+    every try.
+    """
+
+    def __init__(self, max_batch: int = 40, refuse_word: str = "\0") -> None:
+        self.max_batch = max_batch
+        self.refuse_word = refuse_word
+
+    def __call__(self, request: dict[str, Any]) -> Any:
+        if stage_of(request) == "extract":
+            sent = json.loads(block(data_message(request), "conversations"))
+            if any(self.refuse_word in row[2] for c in sent for row in c["messages"]):
+                return refusal()
+            if len(sent) > self.max_batch:
+                return truncated(json.dumps({"problems": self.problems(sent)}))
+        return super().__call__(request)
+
+    def problems(self, conversations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found = []
+        for conversation in conversations:
+            ref, _, text = next(m for m in conversation["messages"] if m[0])
+            quote = first_sentence(text)
+            claim = {"summary": f"Users report: {quote}"[:200], "category": "question",
+                     "conversation_ids": [conversation["id"]],
+                     "quotes": [{"message_id": ref, "text": quote}]}
+            if coin(text):
+                claim.update(self._invented(claim, text))
+            found.append(claim)
+        return found
+
+    def _invented(self, claim: dict[str, Any], text: str) -> dict[str, Any]:
+        quote = claim["quotes"][0]
+        made_up = {"message_id": quote["message_id"], "text": f"{INVENTED}: {quote['text']}"}
+        return [{"quotes": [made_up]},
+                {"conversation_ids": ["c999"], "quotes": [{**made_up, "message_id": "m999"}]},
+                {"quotes": []},
+                {"quotes": [made_up, quote]}][coin(text + "kind", 4)]
+
+    def suggestion(self, page: str, evidence: dict[str, Any]) -> dict[str, Any]:
+        answer = super().suggestion(page, evidence)
+        if answer["action"] == "insert_after" and coin(evidence["title"]):
+            answer["anchor"] = f"{INVENTED} that this works."
+        return answer

@@ -5,16 +5,32 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from docloop.backends.analyzers.llm_client import BudgetExhausted, LLMClient, RequestRejected
+from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import ConfigError, MissingDependencyError, PermanentError, TransientError
-from tests.fake_openai import FakeOpenAI, Reply, completion, error
-from tests.llm_support import Sleeps, settings
+from tests.fake_openai import (
+    FakeOpenAI,
+    Reply,
+    completion,
+    error,
+    insufficient_quota,
+    invalid_api_key,
+    model_not_found,
+    rate_limited,
+    refusal,
+    schema_rejected,
+    truncated,
+)
+from tests.llm_support import Sleeps, settings, use_fake
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool" / "discord"
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {"ok": {"type": "boolean"}},
                           "required": ["ok"], "additionalProperties": False}
 MESSAGES = [{"role": "system", "content": "Answer in JSON."},
@@ -43,7 +59,7 @@ def test_structured_output_is_requested_as_json_schema() -> None:
 def test_a_server_rejecting_json_schema_gets_json_mode_with_the_schema_in_the_prompt() -> None:
     def chat(request: dict[str, Any]) -> Reply | str:
         if request["response_format"]["type"] == "json_schema":
-            return error(400, "response_format json_schema is not supported")
+            return schema_rejected()
         return '{"ok": true}'
 
     with FakeOpenAI(chat=chat) as fake:
@@ -121,10 +137,11 @@ def test_a_slow_response_times_out_and_is_retried() -> None:
     assert fake.chat_calls == 2
 
 
-def test_bad_key_is_fatal_with_a_hint() -> None:
-    with FakeOpenAI(chat=lambda request: error(401, "Incorrect API key")) as fake, \
-            pytest.raises(PermanentError, match="OPENAI_API_KEY"):
+def test_bad_key_is_a_configuration_error_with_a_hint() -> None:
+    with FakeOpenAI(api_key="sk-right") as fake, \
+            pytest.raises(ConfigError, match="OPENAI_API_KEY") as caught:
         ask(client(fake))
+    assert "401 invalid_api_key" in str(caught.value) and fake.chat_calls == 1
 
 
 def test_tokens_and_cost_are_accounted_per_stage() -> None:
@@ -171,3 +188,47 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(MissingDependencyError, match=r"docloop\[llm\]"):
         LLMClient(settings("http://127.0.0.1:9/v1"))
+
+
+def test_an_unknown_model_is_a_configuration_error_naming_the_setting() -> None:
+    with FakeOpenAI(models={"llama3.1"}) as fake, \
+            pytest.raises(ConfigError, match=r"llm_model 'gpt-4o-mini'.*404 model_not_found"):
+        ask(client(fake))
+    assert fake.chat_calls == 1
+
+
+def test_without_retry_after_the_reset_of_the_exhausted_limit_is_waited_for() -> None:
+    sleeps = Sleeps()
+    with FakeOpenAI(chat=lambda request: '{"ok": true}') as fake:
+        only_requests = rate_limited(retry_after=None)
+        only_requests.headers["x-ratelimit-remaining-tokens"] = "150000"
+        fake.script.extend([only_requests, rate_limited(retry_after=None, self_hosted=True)])
+        assert ask(client(fake, sleeps)) == '{"ok": true}'
+    # x-ratelimit-reset-requests: 12ms; then a self-hosted server's bare 429: backoff
+    assert sleeps == [0.012, 1.0]
+
+
+def test_refusals_and_cut_off_answers_come_back_for_the_caller_to_judge() -> None:
+    with FakeOpenAI() as fake:
+        fake.script.extend([refusal("I can't help with that."), truncated('{"ok": true}')])
+        llm = client(fake)
+        refused = llm.chat("extract", MESSAGES, "answer", SCHEMA, max_tokens=50)
+        cut = llm.chat("extract", MESSAGES, "answer", SCHEMA, max_tokens=50)
+    assert (refused.refusal, refused.content) == ("I can't help with that.", "")
+    assert cut.finish_reason == "length" and cut.refusal is None
+
+
+@pytest.mark.parametrize(("reply", "code", "words"), [
+    (invalid_api_key(), 2, "OPENAI_API_KEY"),
+    (model_not_found("gpt-4o-mini"), 2, "llm_model 'gpt-4o-mini'"),
+    (insufficient_quota(), 1, "insufficient_quota"),
+])
+def test_the_cli_run_stops_with_one_clear_line(reply: Reply, code: int, words: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with FakeOpenAI(chat=lambda request: reply) as fake:
+        use_fake(monkeypatch, fake.base_url, DOCLOOP_ANALYZER="llm")
+        result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE}",
+                                           "--since", "all"])
+    assert result.exit_code == code, result.output
+    last = result.output.strip().splitlines()[-1]  # the lines above are INFO logs
+    assert words in last and "Traceback" not in result.output

@@ -7,7 +7,7 @@ from typing import Any
 
 from docloop import db
 from docloop.backends.analyzers.llm_extract import TRIM_MARKER, conversation_record, make_batches
-from tests.fake_openai import FakeOpenAI, Reply, completion
+from tests.fake_openai import FakeOpenAI, Reply, completion, refusal, server_error, truncated
 from tests.llm_support import analyzer, conv, msg
 from tests.scripted_model import PlausibleModel, block, data_message
 
@@ -103,7 +103,7 @@ def test_quotes_are_verified_verbatim_after_whitespace_normalisation() -> None:
     quotes = {(q.message_id, q.text) for q in problems[0].quotes}
     assert quotes == {("102", "Still blocked  with  subdomains."),
                       ("100", "How do I allow my frontend origin in CORS?")}
-    assert llm.counts["problems_without_evidence"] == 1
+    assert llm.counts["problem_without_verified_quote"] == 1
     assert any("no verified quote left" in w for w in llm.warnings)
 
 
@@ -113,8 +113,8 @@ def test_quotes_from_another_conversation_or_unknown_ids_are_dropped() -> None:
     with FakeOpenAI(chat=lambda request: answer(claims)) as fake:
         llm, _, _ = analyzer(fake.base_url)
         assert llm.extract(CONVERSATIONS) == []
-    assert llm.counts["unknown_conversation_ids"] == 1
-    assert llm.counts["quotes_dropped"] == 2
+    assert llm.counts["unknown_conversation_id"] == 1
+    assert llm.counts["quote_not_verbatim"] == 2
 
 
 def test_invalid_json_is_retried_once_with_the_error() -> None:
@@ -127,47 +127,97 @@ def test_invalid_json_is_retried_once_with_the_error() -> None:
     assert "not valid JSON" in retry[3]["content"]
 
 
-def test_schema_violation_twice_fails_the_batch_and_is_cached() -> None:
-    bad = answer([{"summary": "x", "category": "rant", "conversation_ids": [], "quotes": []}])
+def test_an_invalid_item_is_dropped_and_the_rest_of_the_answer_kept() -> None:
+    good = claim("c1", "m1", "How do I allow my frontend origin in CORS?")
+    bad = [{"summary": "x", "category": "rant", "conversation_ids": ["c2"], "quotes": []},
+           {"summary": "Dependency override ignored in tests", "category": "how-to",
+            "conversation_ids": ["c2"], "quotes": [{"message_id": "m4", "text": ""}]},
+           "not an object"]
+    with FakeOpenAI(chat=lambda request: answer([bad[0], good, bad[1], bad[2]])) as fake:
+        llm, _, _ = analyzer(fake.base_url)
+        problems = llm.extract(CONVERSATIONS)
+    assert [p.conversation_id for p in problems] == ["100"]
+    assert fake.chat_calls == 1  # nothing to correct: the answer as a whole is fine
+    assert llm.stats.dropped == {"invalid_problem": 1, "invalid_quote": 1,
+                                 "problem_without_quote": 2}
+    assert llm.stats.conversations_sent == 3 and llm.stats.conversations_unanalysed == 0
+
+
+def test_a_broken_answer_twice_splits_the_batch_and_the_outcomes_are_cached() -> None:
     conn = db.memory()
-    with FakeOpenAI(chat=lambda request: bad) as fake:
+    model = PlausibleModel()
+
+    def chat(request: dict[str, Any]) -> str:
+        sent = json.loads(block(data_message(request), "conversations"))
+        return "not json" if len(sent) > 1 else model(request)
+
+    with FakeOpenAI(chat=chat) as fake:
         llm, _, _ = analyzer(fake.base_url, conn)
-        assert llm.extract(CONVERSATIONS) == []
-        assert fake.chat_calls == 2
-        assert "does not match the schema" in fake.chat_requests[1]["messages"][3]["content"]
-        assert llm.counts["batches_failed"] == 1
-        assert any("--retry-failed" in w for w in llm.warnings)
+        assert len(llm.extract(CONVERSATIONS)) == 2
+        assert "not valid JSON" in fake.chat_requests[1]["messages"][3]["content"]
+        sizes = [len(json.loads(block(data_message(r), "conversations")))
+                 for r in fake.chat_requests]
+        assert sizes == [3, 3, 1, 2, 2, 1, 1]  # asked, corrected, then halves down to ones
+        assert llm.stats.conversations_unanalysed == 0
         again, _, _ = analyzer(fake.base_url, conn)
-        assert again.extract(CONVERSATIONS) == []
-        assert fake.chat_calls == 2  # the failure is cached
-        assert again.stats.cached == 1
+        assert len(again.extract(CONVERSATIONS)) == 2
+        assert fake.chat_calls == 7 and again.stats.cached == 5  # every outcome is cached
 
 
-def test_truncated_output_is_retried() -> None:
+def test_truncated_output_splits_the_batch_without_asking_again() -> None:
     with FakeOpenAI(chat=PlausibleModel()) as fake:
-        fake.script.append(completion('{"problems": [{"summ', finish_reason="length"))
+        fake.script.append(truncated('{"problems": [{"summary": "CORS"}]}'))
         llm, _, _ = analyzer(fake.base_url)
         assert len(llm.extract(CONVERSATIONS)) == 2
-    assert "finish_reason: length" in fake.chat_requests[1]["messages"][3]["content"]
+    sizes = [len(json.loads(block(data_message(r), "conversations")))
+             for r in fake.chat_requests]
+    assert sizes == [3, 1, 2]
+    assert all(len(r["messages"]) == 2 for r in fake.chat_requests)  # no correction turn
 
 
-def test_a_rerun_makes_zero_calls_and_retry_failed_asks_again() -> None:
+def test_a_refusal_splits_down_to_the_one_conversation_it_concerns() -> None:
+    model = PlausibleModel()
+
+    def chat(request: dict[str, Any]) -> Reply | str:
+        return refusal() if "dependency override" in data_message(request) else model(request)
+
+    with FakeOpenAI(chat=chat) as fake:
+        llm, _, _ = analyzer(fake.base_url)
+        problems = llm.extract(CONVERSATIONS)
+    assert [p.conversation_id for p in problems] == ["100"]
+    assert llm.stats.conversations_sent == 3 and llm.stats.conversations_unanalysed == 1
+    assert any("1 of 3 conversation(s) never analysed" in w and "refused" in w
+               for w in llm.warnings)
+
+
+def test_a_rerun_makes_zero_calls_and_retry_failed_asks_only_the_failed_conversation() -> None:
     conn = db.memory()
     many = [conv(str(i), msg(str(i), "a", f"How do I configure feature {i} with options?"))
             for i in range(1, 40)]
-    with FakeOpenAI(chat=PlausibleModel()) as fake:
-        fake.script.append(Reply(status=413, body={"error": {"message": "too long"}}))
+    model = PlausibleModel()
+    down = {"feature 7 ": True}
+
+    def chat(request: dict[str, Any]) -> Reply | str:
+        if down["feature 7 "] and "feature 7 " in data_message(request):
+            return server_error(503)
+        return model(request)
+
+    with FakeOpenAI(chat=chat) as fake:
         first, _, _ = analyzer(fake.base_url, conn, batch_tokens=300)
+        first.client._sleep = lambda seconds: None
         found = first.extract(many)
         calls = fake.chat_calls
-        assert first.counts["batches_failed"] == 1 and calls > 3
+        assert len(found) == 38 and first.stats.conversations_unanalysed == 1
         second, _, _ = analyzer(fake.base_url, conn, batch_tokens=300)
         assert second.extract(many) == found
         assert fake.chat_calls == calls and second.stats.calls == 0
-        assert second.stats.cached == calls
+        assert second.stats.conversations_unanalysed == 1
+        down["feature 7 "] = False
         third, _, _ = analyzer(fake.base_url, conn, retry_failed=True, batch_tokens=300)
         assert len(third.extract(many)) == 39
         assert fake.chat_calls == calls + 1
+        assert "feature 7 " in data_message(fake.chat_requests[-1])
+        assert third.stats.conversations_unanalysed == 0
 
 
 def test_budget_reached_stops_cleanly_and_keeps_what_is_done() -> None:
@@ -179,7 +229,7 @@ def test_budget_reached_stops_cleanly_and_keeps_what_is_done() -> None:
         llm.runner.concurrency = 1
         problems = llm.extract(many)
     assert 0 < len(problems) < 39
-    assert llm.counts["skipped_for_budget"] > 0
+    assert 0 < llm.stats.conversations_unanalysed < 39
     assert any("budget" in w for w in llm.warnings)
     assert fake.chat_calls < len(make_batches(many, 300))
 

@@ -85,9 +85,9 @@ def test_obeyed_injections_never_reach_the_problems() -> None:
             assert row["payload"][:20].lower() not in (problem.text + problem.title).lower()
         assert not urls(problem.text) and "<" not in problem.text and "](" not in problem.text
         assert all(not looks_like_injection(stored[m].content) for m in problem.message_ids)
-    assert llm.counts["injection_quotes_dropped"] > 0
-    assert llm.counts["unknown_conversation_ids"] > 0
-    assert llm.counts["problems_ungrounded"] > 0
+    assert llm.counts["quote_injection"] > 0
+    assert llm.counts["unknown_conversation_id"] > 0
+    assert llm.counts["problem_ungrounded"] > 0
 
 
 def test_nothing_but_verified_quotes_carries_message_text() -> None:

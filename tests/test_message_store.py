@@ -132,10 +132,3 @@ def test_a_reimport_refreshes_reaction_counts_without_counting_a_change(
     assert store.upsert([msg("1")]) == 0  # a copy without reactions keeps the stored ones
     assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}
 
-
-def test_lone_surrogates_are_stored_as_replacement_characters(store: MessageStore) -> None:
-    message = Message(id="s1", channel_id="c", author_id="a", author_name="x\ud800",
-                      content="broken \udc00 emoji", timestamp=datetime(2024, 1, 1, tzinfo=UTC))
-    assert store.upsert([message]) == 1
-    (kept,) = store.window(None)
-    assert (kept.content, kept.author_name) == ("broken \ufffd emoji", "x\ufffd")

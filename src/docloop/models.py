@@ -246,13 +246,23 @@ class TicketRecord(BaseModel):
 
 
 class LLMStats(BaseModel):
-    """Model usage of one run; `by_stage` splits it per stage (extract, label, suggest, embed)."""
+    """Model usage of one run; `by_stage` splits it per stage (extract, label, suggest, embed).
+
+    `conversations_sent` counts the conversations given to the model for
+    extraction (answered now or from the cache), `conversations_unanalysed`
+    those no answer covers (failed down to a single conversation, or the
+    token budget ran out); `dropped` counts model claims that failed a check,
+    by reason (e.g. `quote_not_verbatim`, `unknown_conversation_id`).
+    """
 
     calls: int = 0
     cached: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    conversations_sent: int = 0
+    conversations_unanalysed: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)
     by_stage: dict[str, LLMStats] = Field(default_factory=dict)
 
 

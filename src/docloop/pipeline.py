@@ -24,7 +24,7 @@ from docloop.errors import BackendError, ConfigError, StageError
 from docloop.models import Insight, RunReport
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs
-from docloop.stages.ingest import NO_SOURCES, ingest, parse_since
+from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -54,6 +54,9 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.stats.messages = ingested.stored
         report.stats.window_messages = len(ingested.window)
         report.stats.conversations = len(ingested.conversations)
+        report.warnings.extend(f"{count} message(s) skipped: {reason}"
+                               for reason, count in sorted(ingested.skipped.items())
+                               if reason == IMPLAUSIBLE_TIME)
         analyzer = _analyzer(settings, conn, options)
         analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window)
         report.stats.problems = len(analysis.problems)

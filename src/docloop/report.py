@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from docloop.files import write_atomic
+from docloop.markdown_safe import block, code, inline, link
 from docloop.models import Insight, RunReport
 
 #: insight fields kept out of the JSON report (internal or personal)
@@ -52,25 +54,27 @@ def render_markdown(report: RunReport) -> str:
     for number, insight in enumerate(report.insights, start=1):
         lines += _insight_markdown(number, insight)
     if report.warnings:
-        lines += ["## Warnings", ""] + [f"- {w}" for w in report.warnings] + [""]
+        lines += ["## Warnings", ""] + [f"- {inline(w)}" for w in report.warnings] + [""]
     if report.errors:
-        lines += ["## Errors", ""] + [f"- {e}" for e in report.errors] + [""]
+        lines += ["## Errors", ""] + [f"- {inline(e)}" for e in report.errors] + [""]
     return "\n".join(lines)
 
 
 def _insight_markdown(number: int, insight: Insight) -> list[str]:
+    """One insight's section; every piece of text in it is untrusted (chat, docs, model)."""
     doc = insight.doc
-    page = f"[{doc.path}]({doc.url})" if doc and doc.path else "no page"
-    ticket = f"{insight.ticket.id} ({insight.ticket.action})" if insight.ticket else "not filed"
-    lines = [f"## {number}. {insight.title}", "",
-             f"- score {insight.score:.2f}: " + "; ".join(
-                 insight.significance.reasons if insight.significance else []),
+    page = link(doc.path, doc.url or None) if doc and doc.path else "no page"
+    ticket = (f"{code(insight.ticket.id)} ({insight.ticket.action})" if insight.ticket
+              else "not filed")
+    reasons = insight.significance.reasons if insight.significance else []
+    lines = [f"## {number}. {inline(insight.title)}", "",
+             f"- score {insight.score:.2f}: " + "; ".join(inline(r) for r in reasons),
              f"- page: {page}, verdict: {doc.verdict if doc else 'n/a'}",
              f"- ticket: {ticket}", ""]
     if insight.suggestion:
-        lines += [insight.suggestion.text, ""]
+        lines += [block(insight.suggestion.text), ""]
     if insight.error:
-        lines += [f"**Error:** {insight.error}", ""]
+        lines += [f"**Error:** {inline(insight.error)}", ""]
     return lines
 
 
@@ -87,13 +91,13 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
     for number, insight in enumerate(report.insights, start=1):
         doc = insight.doc
         ticket = f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket else "-"
-        table.add_row(str(number), f"{insight.score:.2f}", insight.title[:70],
+        table.add_row(str(number), f"{insight.score:.2f}", rich_escape(insight.title[:70]),
                       str(insight.users), str(len(insight.conversation_ids)),
-                      (doc.path or "-") if doc else "-", doc.verdict if doc else "-",
-                      "error" if insight.error else ticket)
+                      rich_escape((doc.path or "-") if doc else "-"),
+                      doc.verdict if doc else "-", "error" if insight.error else ticket)
     console.print(table)
     for line in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {line}")
+        console.print(f"[yellow]warning:[/yellow] {rich_escape(line)}")
     for line in report.errors:
-        console.print(f"[red]error:[/red] {line}")
+        console.print(f"[red]error:[/red] {rich_escape(line)}")
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 from docloop.backends.trackers.base import EvidenceDelta
+from docloop.markdown_safe import block, code, link, safe_url
+from docloop.markdown_safe import inline as escape
 from docloop.models import Insight, Quote
-from docloop.text import escape_markdown as escape
+from docloop.sanitize import clean_text
 
 _BACKTICKS = re.compile(r"`+")
 
@@ -24,7 +26,8 @@ def render_ticket(insight: Insight) -> str:
     parts = [f"## {escape(insight.title)}", "", escape(insight.summary), ""]
     parts += _significance(insight) + _doc(insight) + _quotes(insight.quotes)
     parts += _suggestion(insight) + _threads(insight)
-    parts += ["---", f"docloop insight `{insight.id}` · category: {insight.category}", ""]
+    parts += ["---", f"docloop insight {code(insight.id)} · category: {escape(insight.category)}",
+              ""]
     return "\n".join(parts)
 
 
@@ -46,7 +49,7 @@ def _significance(insight: Insight) -> list[str]:
     if breakdown is None:
         return []
     lines = [f"**Significance:** {breakdown.score:.2f}"]
-    lines += [f"- {reason}" for reason in breakdown.reasons]
+    lines += [f"- {escape(reason)}" for reason in breakdown.reasons]
     return [*lines, ""]
 
 
@@ -55,19 +58,20 @@ def _doc(insight: Insight) -> list[str]:
     if doc is None:
         return ["**Docs:** no documentation index was available.", ""]
     if not doc.path:
-        near = ", ".join(f"`{a.path}`" for a in doc.alternatives[:3]) or "none"
+        near = ", ".join(code(a.path) for a in doc.alternatives[:3]) or "none"
         return [f"**Docs:** no page covers this (verdict: missing). Nearest pages: {near}.", ""]
-    section = f" › {escape(doc.heading)}" if doc.heading else ""
-    return [f"**Docs:** [{doc.path}{section}]({doc.url}) — verdict: **{doc.verdict}** "
+    label = f"{doc.path} › {doc.heading}" if doc.heading else doc.path
+    return [f"**Docs:** {link(label, doc.url or None)} — verdict: **{doc.verdict}** "
             f"(similarity {doc.score:.2f})", ""]
 
 
 def _quotes(quotes: list[Quote], heading: str | None = "**What users said:**") -> list[str]:
     lines = [heading, ""] if heading else []
     for quote in quotes:
-        link = f" ([message]({quote.url}))" if quote.url else ""
+        url = safe_url(quote.url)
+        source = f" ([message]({url}))" if url else ""
         lines.append(f"> {escape(quote.text)}")
-        lines.append(f"> — {escape(quote.author)}{link}")
+        lines.append(f"> — {escape(quote.author)}{source}")
         lines.append("")
     return lines
 
@@ -77,11 +81,11 @@ def _suggestion(insight: Insight) -> list[str]:
     if suggestion is None:
         return []
     flag = " (offline fallback)" if suggestion.fallback else ""
-    lines = [f"**Suggested change ({suggestion.kind}){flag}:**", "", suggestion.text, ""]
+    lines = [f"**Suggested change ({suggestion.kind}){flag}:**", "", block(suggestion.text), ""]
     if suggestion.patch:
         fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(suggestion.patch)),
                                      default=0))
-        lines += [f"{fence}diff", suggestion.patch.rstrip("\n"), fence, ""]
+        lines += [f"{fence}diff", clean_text(suggestion.patch).rstrip("\n"), fence, ""]
     return lines
 
 
@@ -89,5 +93,5 @@ def _threads(insight: Insight) -> list[str]:
     if not insight.threads:
         return []
     lines = ["**Conversations:**", ""]
-    lines += [f"- [{escape(t.name)}]({t.url})" for t in insight.threads]
+    lines += [f"- {link(t.name, t.url)}" for t in insight.threads]
     return [*lines, ""]

@@ -33,7 +33,7 @@ from docloop.stages.window import (
     WindowConversations,
     chunks,
 )
-from docloop.storage.insights import InsightStore
+from docloop.storage.insights import InsightStore, StoredCluster
 
 log = logging.getLogger("docloop.analyse")
 
@@ -87,7 +87,9 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     vectors = (embedder.embed([p.with_answer for p in problems]) if problems
                else np.zeros((0, embedder.dim), dtype=np.float32))
     store = InsightStore(conn)
-    clusters = cluster_problems(problems, vectors, store.clusters(), store.members())
+    known = store.members()
+    clusters = cluster_problems(problems, vectors, in_space(store.clusters(), known, problems,
+                                                            vectors), known)
     reference = window.newest
     idf = document_frequencies(problems)
     candidates = [c for c in clusters
@@ -116,6 +118,32 @@ def _evidence_ids(clusters: Sequence[Cluster], problems: Sequence[Problem]) -> I
         for index in cluster.members:
             yield problems[index].conversation_id
             yield from (q.message_id for q in problems[index].quotes)
+
+
+def in_space(stored: list[StoredCluster], known: dict[str, str], problems: Sequence[Problem],
+             vectors: np.ndarray) -> list[StoredCluster]:
+    """Stored insights with centroids in this run's embedding space.
+
+    After a change of embedding model the stored centroids have another
+    dimension and cannot be compared. Such an insight is re-centred on its
+    known members found in this run (their new vectors), so it keeps its
+    identity and ticket; one with no member here sits this run out.
+    """
+    dim = vectors.shape[1] if len(vectors) else 0
+    if all(len(s.centroid) == dim for s in stored):
+        return stored
+    rows: dict[str, list[int]] = {}
+    for index, problem in enumerate(problems):
+        if problem.id in known:
+            rows.setdefault(known[problem.id], []).append(index)
+    kept = [s for s in stored if len(s.centroid) == dim]
+    for old in (s for s in stored if len(s.centroid) != dim and s.id in rows):
+        mean = vectors[rows[old.id]].mean(axis=0)
+        kept.append(StoredCluster(old.id, mean / max(float(np.linalg.norm(mean)), 1e-12),
+                                  old.size))
+    log.info("embedding model changed: %d stored insight(s) re-centred from their members",
+             len(kept))
+    return kept
 
 
 def _significant(insight: Insight, min_conversations: int) -> bool:

@@ -33,6 +33,7 @@ def open_docs(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex |
         log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
                     "insights will have no page")
         return None
+    index.check_embedder()
     return index
 
 

@@ -13,8 +13,8 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import click
 from rich.console import Console
@@ -27,10 +27,15 @@ from docloop.db import transaction
 from docloop.errors import ConfigError
 from docloop.models import Message
 from docloop.redact import redact
+from docloop.sanitize import clean_message, plausible_time
 from docloop.stages.window import MessageWindow, WindowConversations
 from docloop.storage.messages import MessageStore
 
 log = logging.getLogger(__name__)
+#: a century: more is a typo (and overflows dates), 'all' says it
+MAX_SINCE_DAYS = 36500
+#: the `skipped` reason for messages whose timestamp cannot be right
+IMPLAUSIBLE_TIME = "timestamp before 2015 or more than a day ahead"
 NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or discord:CHANNEL_ID, "
               "discord-guild:GUILD_ID), or set sources in docloop.toml")
 
@@ -58,6 +63,9 @@ def parse_since(value: str | int | None, now: datetime) -> datetime | None:
         days = 0
     if isinstance(value, bool) or days <= 0:
         raise ConfigError(f"invalid --since '{value}': use a positive number of days or 'all'")
+    if days > MAX_SINCE_DAYS:
+        raise ConfigError(f"invalid --since '{value}': at most {MAX_SINCE_DAYS} days; "
+                          "use 'all' for the whole history")
     return now - timedelta(days=days)
 
 
@@ -82,11 +90,12 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     watermarks = store.watermarks()
     stored = 0
     skipped: Counter[str] = Counter()
+    now = datetime.now(UTC)
     with transaction(conn):
         for source in (s for s in sources if s.atomic):
-            stored += _store_source(conn, store, source, since, watermarks, skipped)
+            stored += _store_source(conn, store, source, since, watermarks, skipped, now)
     for source in (s for s in sources if not s.atomic):
-        stored += _store_source(conn, store, source, since, watermarks, skipped)
+        stored += _store_source(conn, store, source, since, watermarks, skipped, now)
     window = MessageWindow(store, since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
     return IngestResult(stored=stored, window=window, skipped=dict(skipped))
@@ -94,19 +103,37 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
 
 def _store_source(conn: sqlite3.Connection, store: MessageStore, source: Source,
                   since: datetime | None, watermarks: Mapping[str, str],
-                  skipped: Counter[str]) -> int:
+                  skipped: Counter[str], now: datetime) -> int:
     stored = 0
     for batch in source.batches(since, watermarks):
+        batch = _plausible_only(batch, now)
         stored += _store_batch(conn, store, batch)
         skipped.update(batch.skipped)
     log.info("ingested %s", source.spec)
     return stored
 
 
+def _plausible_only(batch: Batch, now: datetime) -> Batch:
+    """The batch without messages dated before Discord existed or in the future.
+
+    Such a timestamp comes from a hand-edited or broken export; stored, it would
+    skew every insight's recency (one message dated 9999 makes all others old).
+    """
+    kept = [m for m in batch.messages if plausible_time(m.timestamp, now)]
+    if len(kept) == len(batch.messages):
+        return batch
+    dropped = len(batch.messages) - len(kept)
+    log.warning("skipped %d message(s) in %s: %s", dropped,
+                batch.watermark_key or "a batch", IMPLAUSIBLE_TIME)
+    skipped = Counter(batch.skipped)
+    skipped[IMPLAUSIBLE_TIME] += dropped
+    return replace(batch, messages=kept, skipped=dict(skipped))
+
+
 def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
     with transaction(conn):
-        changed = store.upsert(redact_message(m) for m in batch.messages)
+        changed = store.upsert(redact_message(clean_message(m)) for m in batch.messages)
         if batch.watermark_key and batch.watermark is not None:
             store.set_watermark(batch.watermark_key, batch.watermark)
     return changed

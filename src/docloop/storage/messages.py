@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from docloop.db import ensure_schema, transaction
 from docloop.models import Message
-from docloop.surrogates import without_surrogates
 
 MIGRATIONS = [
     """
@@ -193,8 +192,6 @@ def _epoch(moment: datetime) -> float:
 
 
 def _row(message: Message) -> tuple[object, ...]:
-    """The message as a row; lone surrogates (valid JSON, not UTF-8) become U+FFFD."""
-    message = _without_surrogates(message)
     return (
         message.id, message.source, message.guild_id, message.channel_id, message.channel_name,
         message.thread_id, message.thread_name, message.author_id, message.author_name,
@@ -204,19 +201,6 @@ def _row(message: Message) -> tuple[object, ...]:
         message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
         _reactions_json(message),
     )
-
-
-_TEXT_FIELDS = ("content", "author_name", "channel_name", "thread_name")
-
-
-def _without_surrogates(message: Message) -> Message:
-    """The message, copied only when one of its texts holds a lone surrogate."""
-    cleaned = {}
-    for name in _TEXT_FIELDS:
-        value = getattr(message, name)
-        if value and without_surrogates(value) != value:
-            cleaned[name] = without_surrogates(value)
-    return message.model_copy(update=cleaned) if cleaned else message
 
 
 def _reactions_json(message: Message) -> str:

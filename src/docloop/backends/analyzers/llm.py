@@ -1,10 +1,12 @@
 """LLM analyzer: extraction, labels and suggestions from an OpenAI-compatible model.
 
 Opt-in only (`analyzer = "llm"`). The model makes judgements; deterministic
-checks decide what is kept (see `llm_guard`, `llm_extract`, `llm_suggest`).
-Every outcome is cached by content hash, so an unchanged re-run makes no
-calls; a spent token budget stops calls and keeps what was done; a failed
-suggestion falls back to the offline analyzer's, flagged `fallback`.
+checks decide what is kept, claim by claim (see `llm_claims`, `llm_extract`,
+`llm_suggest`), and a failed extraction batch is split until it succeeds
+(`llm_batches`). Every outcome is cached by content hash, so an unchanged
+re-run makes no calls; a spent token budget stops calls and keeps what was
+done; a failed suggestion falls back to the offline analyzer's, flagged
+`fallback`. What was dropped, and why, goes into the run report.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.analyzers.llm_batches import Extraction, run_extraction
 from docloop.backends.analyzers.llm_cache import LLMCache
+from docloop.backends.analyzers.llm_claims import Claims, parse_claims
 from docloop.backends.analyzers.llm_client import LLMClient
-from docloop.backends.analyzers.llm_extract import Batch, Verifier, make_batches
+from docloop.backends.analyzers.llm_extract import Batch, make_batches
 from docloop.backends.analyzers.llm_guard import clean_text, grounded, safe_json, stable_sample
 from docloop.backends.analyzers.llm_jobs import Job, JobResult, JobRunner
 from docloop.backends.analyzers.llm_schemas import (
@@ -72,15 +76,13 @@ class LLMAnalyzer(Analyzer):
         """Problems from batched model calls, each backed by verified quotes."""
         batches = make_batches([c for c in conversations if any(m.has_text for m in c.messages)],
                                self.batch_tokens)
-        jobs = [self._extract_job(batch) for batch in batches]
-        results = self.runner.run(jobs)
-        verifier = Verifier()
-        problems: list[Problem] = []
-        for batch, result in zip(batches, results, strict=True):
-            problems.extend(self._batch_problems(batch, result, verifier))
-        self.counts.update(verifier.counts)
-        self._warn_extract(len(batches))
-        return problems
+        found = run_extraction(self.runner, batches, self._extract_job, self.batch_tokens)
+        self.counts.update(found.dropped)
+        self.stats.conversations_sent += found.sent
+        self.stats.conversations_unanalysed += len(found.unanalysed)
+        self._record_dropped()
+        self._warn_extract(found)
+        return found.problems
 
     def label(self, insight: Insight, problems: Sequence[Problem]) -> tuple[str, str]:
         """A model-written title and summary, kept only when grounded in the evidence."""
@@ -98,6 +100,7 @@ class LLMAnalyzer(Analyzer):
         summary = clean_text(result.value.summary, 400)
         if not grounded(f"{title} {summary}", evidence):
             self.counts["labels_ungrounded"] += 1
+            self._record_dropped()
             return insight.title, insight.summary
         return title, summary
 
@@ -113,19 +116,19 @@ class LLMAnalyzer(Analyzer):
             return result.value
         self._note("suggestions_fallback", result,
                    f"insight {insight.id} uses the offline suggestion")
+        self._record_dropped()
         offline = self.fallback.suggest(insight, chunks, source)
         return offline.model_copy(update={"fallback": True})
 
-    def _extract_job(self, batch: Batch) -> Job[ExtractOut]:
+    def _extract_job(self, batch: Batch) -> Job[Claims]:
         return Job("extract", self.prompts["extract"], batch.data, "chat_problems",
-                   strict_schema(ExtractOut), ExtractOut.model_validate, max_tokens=4000)
+                   strict_schema(ExtractOut), parse_claims, max_tokens=4000,
+                   splittable=len(batch.conversations) > 1)
 
-    def _batch_problems(self, batch: Batch, result: JobResult[ExtractOut],
-                        verifier: Verifier) -> list[Problem]:
-        if result.value is None:
-            self._note("batches_failed", result)
-            return []
-        return verifier.problems(batch, result.value)
+    def _record_dropped(self) -> None:
+        """The report's `stats.llm.dropped`: model claims refused by a check, by reason."""
+        self.stats.dropped = {reason: self.counts[reason] for reason in sorted(DROP_REASONS)
+                              if self.counts[reason]}
 
     def _note(self, what: str, result: JobResult[Any], consequence: str = "") -> None:
         """Count a failure and warn; budget exhaustion is counted (and warned about) once."""
@@ -140,18 +143,30 @@ class LLMAnalyzer(Analyzer):
         if consequence:
             self.warnings.append(f"LLM: {consequence} ({result.error})")
 
-    def _warn_extract(self, batches: int) -> None:
-        labels = {
-            "batches_failed": "extraction batch(es) failed (invalid output twice or API "
-                              "errors; run with --retry-failed to ask again)",
-            "problems_without_evidence": "problem(s) dropped: no verified quote left",
-            "problems_ungrounded": "problem(s) dropped: summary not supported by the quotes",
-            "quotes_dropped": "quote(s) dropped: not verbatim in the cited conversation",
-            "injection_quotes_dropped": "quote(s) dropped: the message reads like an "
-                                        "instruction to a model",
-            "unknown_conversation_ids": "conversation id(s) cited that were not in the batch",
-        }
-        for key, text in labels.items():
-            if self.counts[key]:
-                self.warnings.append(f"LLM extract: {self.counts[key]} {text} "
-                                     f"(of {batches} batch(es))")
+    def _warn_extract(self, found: Extraction) -> None:
+        if found.budget_error:
+            self.warnings.append(f"LLM: {found.budget_error}; work done so far is kept")
+        failed = len(found.unanalysed)
+        if failed:
+            self.warnings.append(
+                f"LLM extract: {failed} of {found.sent} conversation(s) never analysed "
+                f"({'; '.join(found.errors[:3]) or 'token budget'}); run with --retry-failed "
+                "to ask again")
+        for key, text in DROP_REASONS.items():
+            if found.dropped[key]:
+                self.warnings.append(f"LLM extract: {found.dropped[key]} {text}")
+
+
+#: reason -> what the warning says was dropped
+DROP_REASONS = {
+    "invalid_problem": "problem(s) dropped: not in the answer schema",
+    "invalid_quote": "quote(s) dropped: not in the answer schema",
+    "problem_without_quote": "problem(s) dropped: no quote given",
+    "unknown_conversation_id": "conversation id(s) cited that were not in the batch",
+    "quote_not_verbatim": "quote(s) dropped: not verbatim in the cited conversation",
+    "quote_injection": "quote(s) dropped: the message reads like an instruction to a model",
+    "problem_without_verified_quote": "problem(s) dropped: no verified quote left",
+    "problem_ungrounded": "problem(s) dropped: summary not supported by the quotes",
+    "labels_ungrounded": "label(s) dropped: not supported by the evidence",
+    "suggestions_fallback": "suggestion(s) replaced by the offline one",
+}

@@ -7,9 +7,14 @@ through `base_url`. What it adds on top of the SDK, and why:
   rejects it with a 4xx (400/415/422) is asked again in JSON mode, with the
   schema written into the system prompt, for the rest of the run;
 - retries we can see and test: the SDK's own retries are off (`max_retries=0`)
-  and a tenacity loop retries 429 (honouring `retry-after-ms`/`retry-after`),
-  408/409, 5xx, timeouts and connection errors with capped exponential
-  backoff; a 429 `insufficient_quota` fails at once (waiting never helps);
+  and a tenacity loop retries 429 (honouring `retry-after-ms`/`retry-after`,
+  else the `x-ratelimit-reset-*` time of the exhausted limit), 408/409, 5xx,
+  timeouts and connection errors with capped exponential backoff; a 429
+  `insufficient_quota` fails at once (waiting never helps);
+- errors a user must fix are configuration errors (exit 2): a refused key
+  (401/403) or an unknown model (404 `model_not_found`);
+- refusals (`message.refusal`, content null) and truncated answers come back
+  as a `Reply` the caller judges, not as exceptions;
 - accounting: tokens from `usage` (estimated from characters when a server
   omits it), cost from a small per-model price table, per stage;
 - a per-run token budget: once spent, calls raise `BudgetExhausted` and the
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -83,6 +89,7 @@ class Reply:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    refusal: str | None = None
 
 
 @dataclass
@@ -150,7 +157,7 @@ class LLMClient:
         try:
             response = self._retrying(lambda: _sdk_call(
                 self._client.embeddings.create, model=model, input=list(inputs),
-                encoding_format="float"))
+                encoding_format="float", setting="embedding_model"))
         finally:
             self._release(estimate)
         usage = getattr(response, "usage", None)
@@ -196,7 +203,7 @@ class LLMClient:
                 max_tokens: int) -> Reply:
         completion = _sdk_call(self._client.chat.completions.create, model=self.model,
                                messages=list(messages), response_format=response_format,
-                               max_tokens=max_tokens, temperature=0)
+                               max_tokens=max_tokens, temperature=0, setting="llm_model")
         choice = completion.choices[0]
         content = choice.message.content or ""
         usage = completion.usage
@@ -204,7 +211,8 @@ class LLMClient:
             estimate_tokens(m["content"]) for m in messages)
         completion_tokens = usage.completion_tokens if usage else estimate_tokens(content)
         return Reply(content=content, finish_reason=choice.finish_reason or "stop",
-                     prompt_tokens=prompt, completion_tokens=completion_tokens)
+                     prompt_tokens=prompt, completion_tokens=completion_tokens,
+                     refusal=getattr(choice.message, "refusal", None))
 
     def _retrying(self, call: Callable[[], Any]) -> Any:
         retryer = Retrying(retry=retry_if_exception_type(TransientError),
@@ -226,34 +234,42 @@ def _log_retry(state: RetryCallState) -> None:
     log.warning("LLM call failed (%s); retry %d", exc, state.attempt_number)
 
 
-def _sdk_call(method: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call the SDK, turning its errors into docloop's transient/permanent errors."""
+def _sdk_call(method: Callable[..., Any], setting: str, **kwargs: Any) -> Any:
+    """Call the SDK, turning its errors into docloop's typed errors.
+
+    `setting` names the setting that chose `kwargs["model"]`, for the message
+    when the server does not know the model.
+    """
     openai = _import_openai()
     try:
         return method(**kwargs)
     except openai.APIError as exc:
-        raise _classify(exc, openai) from exc
+        raise _classify(exc, openai, f"{setting} '{kwargs.get('model')}'") from exc
 
 
-def _classify(exc: Exception, openai: Any) -> DocloopError:
+def _classify(exc: Exception, openai: Any, model: str) -> DocloopError:
     """Map an SDK error to transient (retry), per-request rejection, or fatal."""
     if isinstance(exc, openai.APIConnectionError):  # includes timeouts
         return TransientError(f"LLM server unreachable or slow: {exc}")
     status = getattr(exc, "status_code", 0)
-    if status == 429 and getattr(exc, "code", None) == "insufficient_quota":
-        return PermanentError("LLM API quota exhausted (insufficient_quota): check billing")
+    code = getattr(exc, "code", None)
+    if status == 429 and code == "insufficient_quota":
+        return PermanentError("LLM API quota exhausted (429 insufficient_quota): add credit or "
+                              "raise the limit in the provider's billing settings")
     if status in (408, 409, 429) or status >= 500:
         return TransientError(f"LLM server answered {status}", retry_after=_retry_after(exc))
     if status in (401, 403):
-        return PermanentError(f"LLM server refused the key ({status}): check OPENAI_API_KEY")
+        return ConfigError(f"the LLM server refused the key ({status} {code or 'forbidden'}): "
+                           "check OPENAI_API_KEY (and OPENAI_BASE_URL)")
     if status == 404:
-        return PermanentError(f"LLM model or endpoint not found (404): check llm_model and "
-                              f"OPENAI_BASE_URL ({exc})")
+        return ConfigError(f"the LLM server does not know {model} (404 {code or 'not found'}): "
+                           "check that setting and OPENAI_BASE_URL")
     return RequestRejected(f"LLM server rejected the request ({status}): {exc}", status)
 
 
 def _retry_after(exc: Any) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), else from
+    the `x-ratelimit-reset-*` header of the limit that ran out."""
     response = getattr(exc, "response", None)
     headers = response.headers if response is not None else {}
     if headers.get("retry-after-ms"):
@@ -263,7 +279,7 @@ def _retry_after(exc: Any) -> float | None:
             pass
     raw = headers.get("retry-after")
     if not raw:
-        return None
+        return _ratelimit_reset(headers)
     try:
         return max(0.0, float(raw))
     except ValueError:
@@ -271,6 +287,24 @@ def _retry_after(exc: Any) -> float | None:
             return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+
+def _ratelimit_reset(headers: Mapping[str, str]) -> float | None:
+    """The longest reset time among exhausted limits (`x-ratelimit-remaining-*: 0`)."""
+    waits = [_duration(headers.get(f"x-ratelimit-reset-{kind}", ""))
+             for kind in ("requests", "tokens")
+             if headers.get(f"x-ratelimit-remaining-{kind}") == "0"]
+    known = [w for w in waits if w is not None]
+    return max(known) if known else None
+
+
+def _duration(text: str) -> float | None:
+    """OpenAI's reset durations: `12ms`, `1.5s`, `6m0s`, `1h2m3s`."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text.strip():
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(number) * scale[unit] for number, unit in parts)
 
 
 def _json_schema_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from docloop.backends.analyzers.llm_guard import (
     normalise,
     safe_json,
 )
-from docloop.backends.analyzers.llm_schemas import ExtractOut, ProblemOut
+from docloop.backends.analyzers.llm_schemas import ProblemOut
 from docloop.models import Conversation, Message, Problem, Quote
 
 TRIM_MARKER = "[… trimmed …]"
@@ -141,6 +141,13 @@ def _trim(rows: list[list[str]], max_tokens: int) -> list[list[str]]:
     return kept
 
 
+def split_batch(batch: Batch, max_tokens: int) -> list[Batch]:
+    """The batch's conversations in two halves, each a batch of its own."""
+    middle = len(batch.conversations) // 2
+    halves = (batch.conversations[:middle], batch.conversations[middle:])
+    return [_batch(list(half), max_tokens) for half in halves if half]
+
+
 def _data(records: list[dict[str, Any]]) -> str:
     return "<conversations>\n" + safe_json(records) + "\n</conversations>"
 
@@ -151,9 +158,9 @@ class Verifier:
 
     counts: Counter[str] = field(default_factory=Counter)
 
-    def problems(self, batch: Batch, answer: ExtractOut) -> list[Problem]:
+    def problems(self, batch: Batch, claims: Sequence[ProblemOut]) -> list[Problem]:
         found: dict[str, Problem] = {}
-        for claim in answer.problems:
+        for claim in claims:
             for problem in self._claim(claim, batch):
                 known = found.get(problem.id)
                 found[problem.id] = _merge(known, problem) if known else problem
@@ -162,7 +169,7 @@ class Verifier:
     def _claim(self, claim: ProblemOut, batch: Batch) -> list[Problem]:
         by_ref = batch.refs
         cited = [by_ref[c] for c in dict.fromkeys(claim.conversation_ids) if c in by_ref]
-        self.counts["unknown_conversation_ids"] += len(set(claim.conversation_ids)) - len(cited)
+        self.counts["unknown_conversation_id"] += len(set(claim.conversation_ids)) - len(cited)
         summary = clean_text(claim.summary, SUMMARY_LIMIT)
         quotes: dict[str, list[tuple[Message, str]]] = {}
         for quote in claim.quotes:
@@ -174,7 +181,7 @@ class Verifier:
             quotes.setdefault(conversation.id, []).append((message, text))
         evidence = [text for pairs in quotes.values() for _, text in pairs]
         if not quotes or not grounded(summary, evidence):
-            reason = "problems_without_evidence" if not quotes else "problems_ungrounded"
+            reason = "problem_without_verified_quote" if not quotes else "problem_ungrounded"
             self.counts[reason] += 1
             return []
         by_id = {c.id: c for c in cited}
@@ -193,10 +200,10 @@ class Verifier:
                 if exact is None:
                     continue
                 if looks_like_injection(message.content):
-                    self.counts["injection_quotes_dropped"] += 1
+                    self.counts["quote_injection"] += 1
                     return None
                 return conversation, message, exact
-        self.counts["quotes_dropped"] += 1
+        self.counts["quote_not_verbatim"] += 1
         return None
 
 

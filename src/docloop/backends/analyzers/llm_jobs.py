@@ -2,9 +2,14 @@
 
 A *job* is one request whose answer must pass a validator (schema, anchors,
 quotes...). An invalid answer — bad JSON, a schema violation, output cut off
-at `finish_reason: length`, a failed check — is sent back once with the
-reason; a second invalid answer makes the job fail. Every outcome is cached by
-content hash; the database is touched only from the calling thread.
+at `finish_reason: length`, a refusal, a failed check — is sent back once
+with the reason; a second invalid answer makes the job fail. A *splittable*
+job (an extraction batch of several conversations) is not asked again after
+a cut-off or a refusal: its caller splits it, which helps where asking again
+would not. Every outcome is cached by content hash; the database is touched
+only from the calling thread. With `retry_failed`, cached failures of jobs
+that cannot be split are asked again; a failed splittable job stays failed,
+so its caller splits it and only the pieces that never succeeded are asked.
 """
 
 from __future__ import annotations
@@ -34,7 +39,15 @@ MAX_ECHO_CHARS = 4000
 
 
 class InvalidOutput(ValueError):
-    """The model's answer failed a check; the message says why (sent back on retry)."""
+    """The model's answer failed a check; the message says why (sent back on retry).
+
+    `smaller` marks failures a smaller request fixes better than a second try
+    (a cut-off answer, a refusal).
+    """
+
+    def __init__(self, message: str, smaller: bool = False) -> None:
+        super().__init__(message)
+        self.smaller = smaller
 
 
 @dataclass
@@ -48,6 +61,7 @@ class Job(Generic[T]):
     schema: dict[str, Any]
     validate: Callable[[dict[str, Any]], T]
     max_tokens: int = 2000
+    splittable: bool = False
 
 
 @dataclass
@@ -91,13 +105,13 @@ class JobRunner:
 
     def _from_cache(self, job: Job[T], key: str) -> JobResult[T] | None:
         stored = self.cache.get(key)
-        if stored is None or (not stored.ok and self.retry_failed):
+        if stored is None or (not stored.ok and self.retry_failed and not job.splittable):
             return None
         if not stored.ok:
             self.client.usage.record_cached(job.stage)
             return JobResult(error=stored.error, cached=True)
         try:
-            value = _parse(stored.response or "", "stop", job.validate)
+            value = _parse(Reply(stored.response or "", "stop", 0, 0), job.validate)
         except InvalidOutput:
             return None  # the checks changed since it was stored: ask again
         self.client.usage.record_cached(job.stage)
@@ -137,27 +151,35 @@ class JobRunner:
                                          job.max_tokens)
                 tokens = [tokens[0] + reply.prompt_tokens, tokens[1] + reply.completion_tokens]
                 try:
-                    value = _parse(reply.content, reply.finish_reason, job.validate)
+                    value = _parse(reply, job.validate)
                 except InvalidOutput as exc:
                     error = str(exc)
+                    if exc.smaller and job.splittable:
+                        break
                     messages = [*messages[:2], *_correction(reply, error)]
                     continue
                 return Outcome(True, reply.content, None, *tokens), value
         except (TransientError, RequestRejected) as exc:
-            log.warning("%s request failed: %s", job.stage, exc)
+            _log_failure(job, f"request failed: {exc}")
             return Outcome(False, None, str(exc), *tokens), None
-        log.warning("%s answer invalid twice: %s", job.stage, error)
-        return Outcome(False, None, f"invalid model output after one retry: {error}",
-                       *tokens), None
+        _log_failure(job, f"answer invalid: {error}")
+        return Outcome(False, None, f"invalid model output: {error}", *tokens), None
 
 
-def _parse(content: str, finish_reason: str, validate: Callable[[dict[str, Any]], T]) -> T:
+def _log_failure(job: Job[Any], what: str) -> None:
+    """A warning, or only a note for a job its caller will split and ask again."""
+    log.log(logging.INFO if job.splittable else logging.WARNING, "%s %s", job.stage, what)
+
+
+def _parse(reply: Reply, validate: Callable[[dict[str, Any]], T]) -> T:
     """JSON text -> checked value; InvalidOutput says what was wrong."""
-    if finish_reason == "length":
+    if reply.refusal:
+        raise InvalidOutput(f"the model refused: {reply.refusal[:200]}", smaller=True)
+    if reply.finish_reason == "length":
         raise InvalidOutput("the answer was cut off (finish_reason: length); answer more "
-                            "briefly")
+                            "briefly", smaller=True)
     try:
-        data = json.loads(content)
+        data = json.loads(reply.content)
     except json.JSONDecodeError as exc:
         raise InvalidOutput(f"the answer is not valid JSON ({exc.msg} at char {exc.pos})") \
             from None

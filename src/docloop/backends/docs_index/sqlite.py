@@ -25,6 +25,7 @@ from docloop.backends.embedders.base import Embedder
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
 from docloop.docs.query import clean_query, fts_query
+from docloop.errors import ConfigError
 from docloop.models import DocChunk, PageHit
 
 MIGRATIONS = [
@@ -96,7 +97,9 @@ class SQLiteDocsIndex(DocsIndex):
 
     def sync(self, pages: Sequence[DocPage], progress: Progress | None = None) -> SyncStats:
         """Make the index hold exactly `pages`; only new or changed pages are embedded."""
-        known = dict(self.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+        built_with = self.meta("embedder")
+        known = ({} if built_with not in (None, self.embedder.name) else
+                 dict(self.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall()))
         stats = SyncStats()
         fresh = [p for p in pages if known.get(p.path) != p.content_hash]
         stats.unchanged = len(pages) - len(fresh)
@@ -108,6 +111,8 @@ class SQLiteDocsIndex(DocsIndex):
         vectors = self._embed_chunks([c for cs in chunks.values() for c in cs], progress)
         stats.embedded = len(vectors)
         with db.transaction(self.conn):
+            if not known:  # a new index, or one built with another embedder: start over
+                self._delete_all()
             for path in gone | {p.path for p in fresh if p.path in known}:
                 self._delete_page(path)
             offset = 0
@@ -115,6 +120,7 @@ class SQLiteDocsIndex(DocsIndex):
                 page_chunks = chunks[page.path]
                 self._insert_page(page, page_chunks, vectors[offset : offset + len(page_chunks)])
                 offset += len(page_chunks)
+            self._record_embedder()
         stats.chunks = self.conn.execute("SELECT count(*) FROM docs_chunks").fetchone()[0]
         self._matrix = None
         return stats
@@ -140,6 +146,31 @@ class SQLiteDocsIndex(DocsIndex):
         if not parts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.vstack(parts).astype(np.float32)
+
+    def _record_embedder(self) -> None:
+        """Remember which model the stored vectors come from (checked on every read)."""
+        self.conn.execute("INSERT OR REPLACE INTO docs_meta(key, value) VALUES ('embedder', ?)",
+                          (self.embedder.name,))
+
+    def check_embedder(self) -> None:
+        """ConfigError now, before a run relies on it, if another model built the index."""
+        self._load_matrix()
+
+    def _check_embedder(self, dim: int, query_dim: int | None = None) -> None:
+        """Refuse to compare vectors of different models (ConfigError: re-index)."""
+        built_with = self.meta("embedder") or self.embedder.name
+        expected = query_dim or self.embedder.dim
+        if built_with != self.embedder.name or (expected and dim != expected):
+            raise ConfigError(
+                f"the docs index holds {dim}-dim vectors from embedder '{built_with}' but the "
+                f"configured embedder is '{self.embedder.name}'"
+                f"{f' ({expected}-dim)' if expected else ''}: re-run "
+                "`docloop index-docs PATH` to re-index the docs with it")
+
+    def _delete_all(self) -> None:
+        self.conn.execute("DELETE FROM docs_fts")
+        self.conn.execute("DELETE FROM docs_chunks")
+        self.conn.execute("DELETE FROM docs_pages")
 
     def _delete_page(self, path: str) -> None:
         self.conn.execute(
@@ -195,6 +226,7 @@ class SQLiteDocsIndex(DocsIndex):
 
     def search_many(self, queries: Sequence[str], top_k: int = 5) -> list[list[PageHit]]:
         """Search several queries with one embedding batch."""
+        self._load_matrix()  # an index built by another model fails before any embedding
         vectors = self.embedder.embed([clean_query(q) or q for q in queries])
         return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
 
@@ -203,6 +235,8 @@ class SQLiteDocsIndex(DocsIndex):
         matrix = self._load_matrix()
         if len(matrix.rowids) == 0:
             return []
+        if len(vector) != matrix.vectors.shape[1]:
+            self._check_embedder(matrix.vectors.shape[1], len(vector))
         cosine = matrix.vectors @ np.asarray(vector, dtype=np.float32)
         keyword = self._keyword_scores(text, matrix)
         if self.fusion == "rrf":
@@ -257,7 +291,9 @@ class SQLiteDocsIndex(DocsIndex):
         if self._matrix is None:
             rows = self.conn.execute(
                 "SELECT rowid, path, vector FROM docs_chunks ORDER BY rowid").fetchall()
-            dim = self.embedder.dim
+            dim = len(rows[0]["vector"]) // 4 if rows else self.embedder.dim
+            if rows:
+                self._check_embedder(dim)
             vectors = np.zeros((len(rows), dim), dtype=np.float32)
             for i, row in enumerate(rows):
                 vectors[i] = np.frombuffer(row["vector"], dtype=np.float32)

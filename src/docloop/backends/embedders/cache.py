@@ -3,6 +3,13 @@
 Indexing, clustering and matching embed many of the same texts run after
 run; vectors are keyed on (model name, sha256 of the text) in the shared
 SQLite database so a text is embedded once per model, ever.
+
+The dimension is learned, not assumed: an OpenAI-compatible server (Ollama,
+vLLM) serves models docloop has never heard of, so the cache takes the
+dimension from the vectors it already holds for the model, or else from the
+model's first answer. Vectors of another dimension under the same model name
+mean the model behind that name changed; mixing them would make every
+cosine meaningless, so that is refused with what to do.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.embedders.base import Embedder
+from docloop.errors import ConfigError
 
 MIGRATIONS = [
     """CREATE TABLE embedding_cache (
@@ -25,6 +33,7 @@ MIGRATIONS = [
     ) WITHOUT ROWID""",
 ]
 _LOOKUP_CHUNK = 500  # stay well under SQLite's bound-parameter limit
+_FLOAT_BYTES = 4
 
 
 class CachedEmbedder(Embedder):
@@ -33,20 +42,22 @@ class CachedEmbedder(Embedder):
     def __init__(self, inner: Embedder, conn: sqlite3.Connection) -> None:
         self.inner = inner
         self.name = inner.name
-        self.dim = inner.dim
         self.conn = conn
         self.computed = 0
         self.cached = 0
         db.ensure_schema(conn, "embedding_cache", MIGRATIONS)
+        self.stored_dim = self._stored_dim()
+        self.dim = self.stored_dim or inner.dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`; only texts never seen with this model are computed."""
         keys = [text_key(t) for t in texts]
-        found = self._lookup(set(keys))
+        found = self._lookup(set(keys)) if self.stored_dim else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             first_text = {k: t for k, t in zip(keys, texts, strict=True)}
             vectors = self.inner.embed([first_text[k] for k in missing])
+            self._learn(int(vectors.shape[1]))
             fresh = dict(zip(missing, vectors, strict=True))
             self._store(fresh)
             found.update(fresh)
@@ -56,6 +67,26 @@ class CachedEmbedder(Embedder):
         for row, key in enumerate(keys):
             out[row] = found[key]
         return out
+
+    def _learn(self, dim: int) -> None:
+        """Take the dimension from the model's answer; refuse one that contradicts the cache."""
+        if self.stored_dim and dim != self.stored_dim:
+            raise self._mismatch(dim)
+        self.dim = self.stored_dim = dim
+
+    def _mismatch(self, dim: int) -> ConfigError:
+        path = self.conn.execute("PRAGMA database_list").fetchone()["file"] or "the database"
+        return ConfigError(
+            f"embedding cache in {path} holds {self.stored_dim}-dim vectors for model "
+            f"'{self.name}' but it now gives {dim}-dim ones (the model behind that name "
+            "changed): give the new model its own embedding_model name, or clear the old "
+            f"vectors with sqlite3 {path} \"DELETE FROM embedding_cache WHERE model = "
+            f"'{self.name}'\"; then re-run `docloop index-docs PATH`")
+
+    def _stored_dim(self) -> int:
+        row = self.conn.execute("SELECT length(vector) FROM embedding_cache WHERE model = ? "
+                                "LIMIT 1", (self.name,)).fetchone()
+        return 0 if row is None else int(row[0]) // _FLOAT_BYTES
 
     def _lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
         ordered = sorted(keys)
@@ -70,7 +101,7 @@ class CachedEmbedder(Embedder):
             )
             for key, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (self.dim,):
+                if vector.shape == (self.stored_dim,):
                     found[key] = vector
         return found
 

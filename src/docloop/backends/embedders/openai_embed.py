@@ -6,6 +6,12 @@ is rough, so we keep a margin), each input cut to about 8,000 tokens, and no
 empty strings (the API rejects them). `encoding_format="float"` is explicit
 because the SDK otherwise asks for base64, which some compatible servers
 ignore. Vectors are L2-normalised so cosine is a dot product everywhere.
+
+The dimension comes from the server's answers: Ollama and vLLM serve models
+docloop has never heard of (`nomic-embed-text` is 768-d, others 64-d or
+4096-d), so `dim` is only a hint for the few OpenAI models listed below until
+the first answer sets it. The name includes the model, so the embedding cache
+and the docs index keep each model's vectors apart.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 from docloop.backends.analyzers.llm_client import LLMClient, estimate_tokens
 from docloop.backends.embedders.base import Embedder
 from docloop.config import Settings
-from docloop.errors import BackendError
+from docloop.errors import BackendError, PermanentError
 
 MAX_INPUTS = 2048
 MAX_REQUEST_TOKENS = 250_000
@@ -31,12 +37,12 @@ KNOWN_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
 class OpenAIEmbedder(Embedder):
     """Batched embeddings through `LLMClient` (retries, usage, budget)."""
 
-    name = "openai"
-
-    def __init__(self, client: LLMClient, model: str, dim: int | None = None) -> None:
+    def __init__(self, client: LLMClient, model: str) -> None:
         self.client = client
         self.model = model
-        self.dim = dim or KNOWN_DIMS.get(model, 0)
+        self.name = f"openai:{model}"
+        self.dim = KNOWN_DIMS.get(model, 0)
+        self._answered = False
 
     @classmethod
     def from_settings(cls, settings: Settings, *, http_client: Any = None,
@@ -52,13 +58,23 @@ class OpenAIEmbedder(Embedder):
             rows.extend(self.client.embed(self.model, batch))
         if not rows:
             return np.zeros((0, self.dim), dtype=np.float32)
-        matrix = np.asarray(rows, dtype=np.float32)
-        if len(matrix) != len(texts):
-            raise BackendError(f"embeddings server returned {len(matrix)} vectors for "
+        if len(rows) != len(texts):
+            raise BackendError(f"embeddings server returned {len(rows)} vectors for "
                                f"{len(texts)} inputs")
-        self.dim = matrix.shape[1]
+        self._learn({len(row) for row in rows})
+        matrix = np.asarray(rows, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1.0, norms)
+
+    def _learn(self, dims: set[int]) -> None:
+        """Set `dim` from the first answer; later answers must agree with it."""
+        expected = {self.dim} if self._answered else set()
+        if len(dims | expected) != 1 or 0 in dims:
+            seen = ", ".join(str(d) for d in sorted(dims | expected))
+            raise PermanentError(f"embeddings server returned vectors of different sizes "
+                                 f"({seen}) for model '{self.model}'; check embedding_model")
+        self.dim = dims.pop()
+        self._answered = True
 
 
 def batches(texts: Sequence[str]) -> Iterator[list[str]]:

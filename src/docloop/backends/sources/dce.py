@@ -27,7 +27,7 @@ from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
-from docloop.surrogates import without_surrogates
+from docloop.sanitize import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -184,16 +184,16 @@ def _optional_id(value: Any) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str) and value.strip():
-        return without_surrogates(value.strip())
+        return clean_line(value) or None
     if isinstance(value, int) and 0 <= value < 2**64:  # a snowflake; not a 5,000-digit number
         return str(value)
     return None
 
 
 def _text(value: Any) -> str:
-    """A display string (names): strings as they are, numbers spelled out, else empty."""
+    """A display string (names) on one clean line; numbers spelled out; else empty."""
     if isinstance(value, str):
-        return without_surrogates(value)
+        return clean_line(value)
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
@@ -211,7 +211,7 @@ def _timestamp(path: Path, where: str, value: Any, required: bool) -> datetime |
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         parsed.timestamp()  # year 1 at +01:00 parses but has no epoch time
     except (ValueError, OverflowError):
-        shown = without_surrogates(str(value))[:40]
+        shown = clean_line(str(value))[:40]
         raise InputError(f"{path}: {where}: '{shown}' is not an ISO 8601 timestamp "
                          f"({FIX_HINT})") from None
     return parsed
@@ -256,12 +256,15 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
 
 
 def _content(path: Path, where: str, value: Any) -> str:
-    """The message text: a string (or null for none); anything else is not an export."""
+    """The message text: a string (or null for none); anything else is not an export.
+
+    Control characters and lone surrogates are cleaned by ingest (`sanitize`).
+    """
     if value is None:
         return ""
     if not isinstance(value, str):
         raise _shape_error(path, f"{where}.content", "the message text must be a string")
-    return without_surrogates(value)
+    return value
 
 
 def _reply_target(reference: Any) -> str | None:

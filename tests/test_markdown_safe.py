@@ -1,0 +1,86 @@
+"""Rendering untrusted text: cleaned characters, inert HTML, links that cannot break out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from markdown_it import MarkdownIt
+
+from docloop.markdown_safe import block, inline, link, safe_url
+from docloop.models import DocMatch, Insight, Message, RunReport, Suggestion
+from docloop.report import render_markdown
+from docloop.sanitize import clean_message, clean_text, plausible_time
+from docloop.ticket_text import render_ticket
+
+HTML = MarkdownIt("commonmark")  # passes raw HTML through, as many viewers do
+XSS = '<img src=x onerror="alert(1)">'
+
+
+def _hostile_insight() -> Insight:
+    return Insight(
+        id="abc", title=f"title {XSS}\u202e", summary=f"summary {XSS}", category=f"q {XSS}",
+        doc=DocMatch(path="guide/a (b)<x>.md", url="https://docs.example/guide/a (b)<x>/",
+                     heading=f"Heading {XSS}", verdict="covered", score=0.8),
+        suggestion=Suggestion(kind="edit", text=f"Where: page\n{XSS}\n`{XSS}` stays code",
+                              patch=f"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+{XSS}\x00\n"),
+        error=f"boom {XSS}",
+    )
+
+
+@pytest.mark.parametrize("render", [
+    lambda i: render_ticket(i),
+    lambda i: render_markdown(RunReport(run_id="r", started_at=datetime.now(UTC), insights=[i],
+                                        warnings=[f"warn {XSS}"], errors=[f"err {XSS}"])),
+])
+def test_reports_and_tickets_show_html_as_text(render) -> None:  # type: ignore[no-untyped-def]
+    text = render(_hostile_insight())
+    html = HTML.render(text)
+    assert "<img" not in html
+    assert "\x00" not in text and "\u202e" not in text
+    assert "https://docs.example/guide/a%20%28b%29%3Cx%3E/" in text
+
+
+def test_block_keeps_structure_and_code_but_not_tags() -> None:
+    text = block(f"- item {XSS}\n> quote\n```\n{XSS}\n```")
+    html = HTML.render(text)
+    assert "<li>" in html and "<blockquote>" in html
+    assert "&lt;img" in html and "<img" not in html
+
+
+def test_links_only_for_http_and_relative_urls() -> None:
+    assert safe_url("javascript:alert(1)") is None
+    assert link("x", "data:text/html,hi") == "x"
+    assert link("a]b", "https://e.x/p)q") == r"[a\]b](https://e.x/p%29q)"
+    assert safe_url("guide/page.md#anchor") == "guide/page.md#anchor"
+
+
+def test_inline_folds_lines_and_escapes_markup() -> None:
+    assert inline("# head\n<b>x</b>") == r"\# head \<b\>x\</b\>"
+
+
+def test_clean_text_removes_controls_bidi_and_zero_width_but_keeps_emoji() -> None:
+    family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
+    dirty = f"a\x00b\u202ec\u2066d\u200be\ufefff\r\ng\x1b[31m {family} x\u200dy \ud800"
+    assert clean_text(dirty) == f"abcdef\ng[31m {family} xy \ufffd"
+
+
+def test_clean_message_cleans_every_text_field() -> None:
+    message = Message(id="1", channel_id="2", channel_name="he\u202elp", thread_name="t\x00\nx",
+                      author_id="3", author_name="bo\u200bb", content="hi\x07",
+                      timestamp=datetime.now(UTC), reactions={"\u202e": 2})
+    clean = clean_message(message)
+    assert (clean.channel_name, clean.thread_name, clean.author_name, clean.content) == (
+        "help", "t x", "bob", "hi")
+    assert clean.reactions == {"?": 2}
+
+
+@pytest.mark.parametrize(("when", "ok"), [
+    (datetime(2014, 12, 31, tzinfo=UTC), False),
+    (datetime(2015, 1, 2, tzinfo=UTC), True),
+    (datetime(2026, 12, 5, 12, tzinfo=UTC), True),
+    (datetime(2026, 12, 6, 1, tzinfo=UTC), False),
+    (datetime(2020, 1, 1), True),
+])
+def test_plausible_time_between_discord_epoch_and_a_day_ahead(when: datetime, ok: bool) -> None:
+    assert plausible_time(when, datetime(2026, 12, 5, tzinfo=UTC)) is ok
