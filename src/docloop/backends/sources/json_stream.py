@@ -39,11 +39,10 @@ def stream_members(path: Path, wanted: frozenset[str], items_of: str,
                    hint: str) -> Iterator[tuple[str, Any]]:
     """Yield `(key, value)` for wanted top-level members, `(items_of + "[]", item)` per item.
 
-    `(items_of + "[", None)` marks where the array starts, so an empty one is seen too.
-
     Members are yielded in file order; a member that is not wanted is skipped
-    without being built. An `items_of` member that is not an array is yielded
-    whole as `(items_of, value)`, for the caller to report.
+    without being built. `(items_of + "[", None)` marks where the array starts,
+    so an empty one is seen too; an `items_of` member that is not an array is
+    yielded whole as `(items_of, value)`, for the caller to report.
     """
     try:
         with path.open("rb") as handle:
