@@ -13,7 +13,7 @@ week) after a history of 10k or 250k messages.
 Each row is saved as JSON under .work/scale/rows/, so rows can run in separate
 (background) processes; the table is rendered from all saved rows.
 Usage: PYTHONPATH=src python benchmarks/scale_bench.py [SIZE ...] [--window HISTORY ...]
-       [--rate] [--render]
+       [--hash SIZE ...] [--rate] [--render] [--adopt SIZE RUN1_JSON [RUN2_JSON]]
 """
 
 from __future__ import annotations
@@ -106,10 +106,9 @@ def run(home: Path, source: Path, fast: bool, since: str | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(size: int) -> dict:
-    fast = size > MINILM_MAX
+def measure(size: int, fast: bool) -> dict:
     data = dataset(size)
-    home = fresh_home(str(size), fast)
+    home = fresh_home(f"{size}{'-hash' if fast else ''}", fast)
     first = run(home, data, fast)
     second = run(home, data, fast)
     return {"kind": "size", "size": size, "fast": fast, "first": first, "second": second}
@@ -198,7 +197,8 @@ def render(rows: list[dict]) -> str:
         "| run 2 peak MB |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in sorted((r for r in rows if r["kind"] == "size"), key=lambda r: r["size"]):
+    for row in sorted((r for r in rows if r["kind"] == "size"),
+                      key=lambda r: (r["size"], r["fast"])):
         first, second = row["first"], row["second"]
         embedded = first["stats"]["embedded"]
         extra = f"{embedded / rate:,.0f}" if rate and row["fast"] else "(included)"
@@ -232,6 +232,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("sizes", nargs="*", type=int)
     parser.add_argument("--window", nargs="*", type=int, default=None)
+    parser.add_argument("--hash", nargs="*", type=int, default=None,
+                        help="sizes to run with the hashing embedder whatever their size")
     parser.add_argument("--rate", action="store_true")
     parser.add_argument("--render", action="store_true")
     parser.add_argument("--adopt", nargs="+", metavar=("SIZE", "RUN1_JSON"),
@@ -241,13 +243,15 @@ def main() -> None:
     if args.adopt:
         size, *outputs = args.adopt
         runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in outputs] + [None]
-        save({"kind": "size", "size": int(size), "fast": int(size) > MINILM_MAX,
+        save({"kind": "size", "size": int(size), "fast": True,
               "first": runs[0], "second": runs[1]}, f"size-{int(size):08d}")
     everything = not (args.sizes or args.window is not None or args.rate or args.render
-                      or args.adopt)
+                      or args.adopt or args.hash is not None)
     WORK.mkdir(parents=True, exist_ok=True)
     for size in args.sizes or (SIZES if everything else ()):
-        save(measure(size), f"size-{size:08d}")
+        save(measure(size, size > MINILM_MAX), f"size-{size:08d}")
+    for size in args.hash or ((MINILM_MAX,) if everything else ()):
+        save(measure(size, True), f"size-{size:08d}-hash")
     for history in (args.window or ()) if not everything else WINDOW_HISTORIES:
         save(measure_window(history), f"window-{history:08d}")
     if args.rate or everything:
