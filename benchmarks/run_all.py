@@ -1,7 +1,7 @@
 """Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
-(names: search quality spread scale ingest discord llm webhook; default all). A benchmark
+(names: search quality spread scale ingest discord llm webhook redact; default all). A benchmark
 that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["search", "quality", "spread", "scale", "ingest", "discord", "llm", "webhook"]
+ORDER = ["search", "quality", "spread", "scale", "ingest", "discord", "llm", "webhook", "redact"]
 
 
 def main(names: list[str]) -> int:

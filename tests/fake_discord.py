@@ -151,9 +151,9 @@ class FakeDiscord:
         self.messages[channel_id].append(message)
         channel = self.channels[channel_id]
         channel["last_message_id"] = message_id
-        if "message_count" in channel:
-            channel["message_count"] += 1
-            channel["total_message_sent"] += 1
+        for counter in ("message_count", "total_message_sent"):  # threads (newer ones) only
+            if counter in channel:
+                channel[counter] += 1
         return message
 
     def reply(self, to: dict[str, Any], author: dict[str, Any], content: str) -> dict[str, Any]:
@@ -282,7 +282,7 @@ class FakeDiscord:
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
         number = len(self.requests) + 1
         if self.faults.every_429 and number % self.faults.every_429 == 0:
-            return self._injected_429()
+            return self._injected_429(path)
         if self.faults.fail_500 > 0:
             self.faults.fail_500 -= 1
             return 500, {"message": "500: Internal Server Error", "code": 0}, {}
@@ -292,25 +292,40 @@ class FakeDiscord:
         status, body = self._route(path, params)
         return status, body, limited[2]
 
-    def _injected_429(self) -> tuple[int, Any, dict]:
+    def _injected_429(self, path: str = "/users/@me") -> tuple[int, Any, dict]:
+        """A 429 as the docs' examples show it, per scope.
+
+        Global: `X-RateLimit-Global` and no bucket headers. User and shared: the
+        route's bucket headers too; a shared limit says "The resource is being
+        rate limited." and reports `Remaining` above 0 (the limit is not this
+        bot's). Body `retry_after` in float seconds, `Retry-After` rounded up.
+        """
         faults = self.faults
-        body: dict[str, Any] = {"message": "You are being rate limited.", "global": False}
+        shared = faults.scope_429 == "shared" and not faults.global_429
+        message = ("The resource is being rate limited." if shared
+                   else "You are being rate limited.")
+        body: dict[str, Any] = {"message": message, "global": False}
         headers = {"Retry-After": str(math.ceil(faults.retry_after))}
         if not faults.header_only:
             body["retry_after"] = faults.retry_after
         if faults.global_429:
             body["global"] = True
             headers.update({"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"})
-        else:
-            headers["X-RateLimit-Scope"] = faults.scope_429
+            return 429, body, headers
+        bucket, _ = _bucket_of(path)
+        headers.update({
+            "X-RateLimit-Limit": str(faults.bucket_limit),
+            "X-RateLimit-Remaining": str(faults.bucket_limit - 1) if shared else "0",
+            "X-RateLimit-Reset": f"{time.time() + faults.retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{faults.retry_after:.3f}",
+            "X-RateLimit-Bucket": bucket,
+            "X-RateLimit-Scope": faults.scope_429,
+        })
         return 429, body, headers
 
     def _bucket(self, path: str) -> tuple[int, Any, dict]:
         """Per route+major-id window limiter emitting real `X-RateLimit-*` headers."""
-        parts = path.strip("/").split("/")
-        template = "/".join(p if i == 1 or not p.isdigit() else "{id}" for i, p in enumerate(parts))
-        bucket = hashlib.md5(template.split("/", 2)[-1].encode()).hexdigest()[:12]
-        key = f"{bucket}:{parts[1] if len(parts) > 1 else ''}"
+        bucket, key = _bucket_of(path)
         now = time.monotonic()
         start, used = self._windows.get(key, (now, 0))
         if now - start >= self.faults.bucket_window_s:
@@ -444,6 +459,14 @@ class FakeDiscord:
             "messages": messages,
             "messageCount": len(messages),
         }
+
+
+def _bucket_of(path: str) -> tuple[str, str]:
+    """The opaque bucket id of a route, and the limiter key (bucket + top-level id)."""
+    parts = path.strip("/").split("/")
+    template = "/".join(p if i == 1 or not p.isdigit() else "{id}" for i, p in enumerate(parts))
+    bucket = hashlib.md5(template.split("/", 2)[-1].encode()).hexdigest()[:12]
+    return bucket, f"{bucket}:{parts[1] if len(parts) > 1 else ''}"
 
 
 _DCE_CHANNEL_KINDS = {0: "GuildTextChat", 5: "GuildNews", 10: "GuildNewsThread",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from docloop.backends.records.base import RecordStore
@@ -35,13 +36,33 @@ class MemoryRecords(RecordStore):
         return sorted(self.records.values(), key=lambda r: r.updated_at, reverse=True)
 
     def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
-                   note: str = "") -> bool:
+                   note: str = "", changed_at: datetime | None = None) -> bool:
         record = self.records.get(ticket_id)
         if record is None or record.status == status:
             return False
-        history = [*record.history, StatusChange(status=status, at=at, source=source, note=note)]
-        self.records[ticket_id] = record.model_copy(update={"status": status, "history": history})
+        change = StatusChange(status=status, at=at, source=source, note=note,
+                              changed_at=changed_at or at)
+        self.records[ticket_id] = record.model_copy(
+            update={"status": status, "history": [*record.history, change]})
         return True
+
+    def note_ignored(self, ticket_id: str, status: Status, at: datetime, source: str,
+                     note: str, changed_at: datetime) -> None:
+        record = self.records[ticket_id]
+        change = StatusChange(status=status, at=at, source=source, note=note,
+                              changed_at=changed_at, applied=False)
+        self.records[ticket_id] = record.model_copy(
+            update={"history": [*record.history, change]})
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """All or nothing: the records as they were are restored on an error."""
+        saved = dict(self.records)
+        try:
+            yield
+        except BaseException:
+            self.records = saved
+            raise
 
     def claim_delivery(self, delivery_id: str, at: datetime) -> bool:
         if delivery_id in self.deliveries:

@@ -11,7 +11,7 @@ import pytest
 
 from docloop.backends.sources import discord_threads
 from docloop.backends.sources.discord_api import DiscordSource, watermark_key
-from docloop.backends.sources.discord_http import DiscordForbidden
+from docloop.backends.sources.discord_http import DiscordForbidden, DiscordNotFound
 from docloop.backends.sources.discord_map import snowflake_from
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
@@ -362,12 +362,17 @@ def test_guild_the_bot_is_not_in_says_to_invite_it(fake: FakeDiscord, tmp_path: 
         list(source.batches(None, {}))
 
 
+def _channel_with_thread(fake: FakeDiscord, name: str) -> tuple[dict, dict]:
+    """#help with two messages and a forum-style thread `name` started by "q"."""
+    channel = fake.add_channel("help")
+    fill(fake, channel["id"], 2)
+    return channel, fake.add_thread(channel["id"], name, starter=(fake.user("A"), "q"))
+
+
 def test_guild_mode_skips_a_thread_it_cannot_read(
     fake: FakeDiscord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    channel = fake.add_channel("help")
-    fill(fake, channel["id"], 2)
-    thread = fake.add_thread(channel["id"], "locked", starter=(fake.user("A"), "q"))
+    channel, thread = _channel_with_thread(fake, "locked")
     original = fake._channel_route
 
     def deny_thread(channel_id: str, rest: list[str], params: dict) -> tuple:
@@ -380,6 +385,28 @@ def test_guild_mode_skips_a_thread_it_cannot_read(
     assert len(got) == 2 and all(m.thread_id is None for m in got)
     with pytest.raises(DiscordForbidden, match=thread["id"]):
         list(channel_source(fake, tmp_path, channel["id"]).batches(None, {}))
+
+
+def test_guild_mode_skips_a_thread_deleted_after_it_was_listed(
+    fake: FakeDiscord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Discord answers 404 Unknown Channel (10003) for a thread deleted mid-run."""
+    channel, doomed = _channel_with_thread(fake, "doomed")
+    kept = fake.add_thread(channel["id"], "kept", starter=(fake.user("B"), "still here"))
+    got: list[str] = []
+    with caplog.at_level(logging.WARNING):
+        for batch in guild_source(fake, tmp_path).batches(None, {}):
+            got += [m.content for m in batch.messages]
+            fake.channels.pop(doomed["id"], None)  # deleted once the listing is done
+    assert got == ["m 0", "m 1", "still here"] and kept["id"] != doomed["id"]
+    assert f"skipping thread {doomed['id']}" in caplog.text and "10003" in caplog.text
+    fake.channels[doomed["id"]] = doomed
+    source = channel_source(fake, tmp_path, channel["id"])
+    batches = source.batches(None, {})
+    next(batches)
+    fake.channels.pop(doomed["id"])
+    with pytest.raises(DiscordNotFound, match="Unknown Channel"):
+        list(batches)  # a named channel's threads must all be readable
 
 
 def test_thread_started_after_its_root_was_stored_joins_it(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,6 +19,7 @@ from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.backends.trackers.linear import (
     FIND,
+    LABELS,
     LinearTracker,
     evidence_marker,
     issue_uuid,
@@ -31,6 +33,7 @@ from docloop.models import ThreadLink, TicketRef
 from docloop.stages.file import file_insight
 from tests.fake_linear import API_KEY, TEAM, FakeLinear
 from tests.helpers import BASE, insight
+from tests.linear_support import FakeTime, timed_client
 
 
 @pytest.fixture
@@ -91,31 +94,13 @@ def test_rate_limits_and_server_errors_are_retried(fake: FakeLinear) -> None:
     assert len(fake.issues) == 1
 
 
-class FakeTime:
-    """A clock that only moves when slept on; records each sleep and how many
-    requests the server had seen at that moment."""
-
-    def __init__(self, fake: FakeLinear) -> None:
-        self.fake = fake
-        self.now = 1_800_000_000.0
-        self.sleeps: list[tuple[float, int]] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append((round(seconds, 3), len(self.fake.requests)))
-        self.now += seconds
+DOCS = {"names": ["docs"]}  # a read that succeeds
 
 
 @pytest.fixture
 def timed() -> Iterator[tuple[FakeLinear, FakeTime, LinearClient]]:
-    box: list[FakeTime] = []
-    with FakeLinear(clock=lambda: box[0]()) as server:
-        clock = FakeTime(server)
-        box.append(clock)
-        http = httpx.Client(base_url=server.url, timeout=5.0, headers={"Authorization": API_KEY})
-        yield server, clock, LinearClient(http, sleep=clock.sleep, clock=clock)
+    with timed_client() as parts:
+        yield parts
 
 
 @pytest.mark.parametrize("fault", ["spent", "spent-complexity"])
@@ -123,12 +108,12 @@ def test_a_spent_budget_holds_the_next_request_until_its_reset(
         timed: tuple[FakeLinear, FakeTime, LinearClient], fault: str) -> None:
     fake, clock, client = timed
     fake.faults.append(fault)  # answered normally, but the budget is now 0
-    client.query(FIND, {"id": "x"})
+    client.query(LABELS, DOCS)
     assert clock.sleeps == []  # nothing to wait for until another request is due
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
     assert clock.sleeps == [(30.0, 1)]  # waited before the second request was sent
     assert len(fake.requests) == 2
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
     assert len(clock.sleeps) == 1  # the budget had room again: no further wait
 
 
@@ -137,13 +122,13 @@ def test_budget_waits_are_capped_and_past_resets_are_not_waited_for(
     fake, clock, client = timed
     fake.reset_after_s = 3600.0
     fake.faults.append("spent")
-    client.execute(FIND, {"id": "x"})
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
+    client.execute(LABELS, DOCS)
     assert clock.sleeps == [(MAX_WAIT_S, 1)]
     fake.reset_after_s = -5.0  # a reset already in the past
     fake.faults.append("spent")
-    client.execute(FIND, {"id": "x"})
-    client.execute(FIND, {"id": "x"})
+    client.execute(LABELS, DOCS)
+    client.execute(LABELS, DOCS)
     assert len(clock.sleeps) == 1
 
 
@@ -151,7 +136,7 @@ def test_retries_wait_through_the_injected_sleep(
         timed: tuple[FakeLinear, FakeTime, LinearClient]) -> None:
     fake, clock, client = timed
     fake.faults.append("500")
-    client.query(FIND, {"id": "x"})
+    client.query(LABELS, DOCS)
     assert clock.sleeps == [(1.0, 1)] and len(fake.requests) == 2
 
 
@@ -340,8 +325,18 @@ MUTATIONS = ("issueCreate", "commentCreate", "attachmentLinkURL", "issueUpdate",
              "issueRelationCreate")
 
 
-def _cli_run(out: Path) -> dict[str, Any]:
-    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+def _linear_cli(fake: FakeLinear, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at the fake Linear and index the example's docs."""
+    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
+                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
+        monkeypatch.setenv(name, value)
+    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
+                                        "https://docs.tidepool.example/"])
+    assert indexed.exit_code == 0, indexed.output
+
+
+def _cli_run(out: Path, discord: Path = EXAMPLE / "discord") -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{discord}",
                                        "--since", "all", "--tracker", "linear",
                                        "--json", str(out)])
     assert result.exit_code == 0, result.output
@@ -352,12 +347,7 @@ def _cli_run(out: Path) -> dict[str, Any]:
 def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
         fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole loop through the CLI: bundled example, fake Linear, one dropped answer."""
-    for name, value in {"LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM,
-                        "DOCLOOP_LINEAR_API_URL": fake.url}.items():
-        monkeypatch.setenv(name, value)
-    indexed = CliRunner().invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
-                                        "https://docs.tidepool.example/"])
-    assert indexed.exit_code == 0, indexed.output
+    _linear_cli(fake, monkeypatch)
     fake.faults.extend(["ok", "drop"])  # the first issueCreate is applied, its answer lost
     first = _cli_run(tmp_path / "one.json")
     tickets = [i["ticket"] for i in first["insights"] if i["ticket"]]
@@ -373,3 +363,66 @@ def test_docloop_run_files_into_linear_once_and_a_second_run_files_nothing(
     assert {i["ticket"]["action"] for i in second["insights"] if i["ticket"]} == {"unchanged"}
     assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
     assert len(fake.issues) == len(tickets) and fake.comments == []
+
+
+class Killed(BaseException):
+    """The process dies here: not an error any `except Exception` would record."""
+
+
+def test_a_run_killed_after_a_create_before_its_record_files_nothing_twice(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed between Linear's answer and docloop's record: the re-run finds the issue."""
+    _linear_cli(fake, monkeypatch)
+
+    def killed(self: SQLiteRecordStore, record: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SQLiteRecordStore, "put", killed)
+        with pytest.raises(Killed):
+            CliRunner().invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                                      "--since", "all", "--tracker", "linear"],
+                               catch_exceptions=False)
+    assert len(fake.issues) == 1  # filed in Linear, never recorded by docloop
+    (lost,) = fake.issues
+    report = _cli_run(tmp_path / "after.json")
+    tickets = [i["ticket"] for i in report["insights"] if i["ticket"]]
+    assert lost in {t["external_id"] for t in tickets}
+    assert {t["external_id"] for t in tickets} == set(fake.issues)
+    assert sum("issueCreate" in q for q in fake.requests) == len(fake.issues)
+
+
+def _add_to_thread(folder: Path, thread_id: str, text: str) -> str:
+    """Append a message by a new user to a thread's export file; returns its id."""
+    (path,) = folder.glob(f"*[[]{thread_id}[]].json")
+    export = json.loads(path.read_text(encoding="utf-8"))
+    last = export["messages"][-1]
+    new_id = str(int(last["id"]) + (1 << 22) * 60_000)  # a minute later
+    author = {**last["author"], "id": "1999999999999999999", "name": "latecomer",
+              "nickname": "Latecomer", "isBot": False}
+    export["messages"].append({**last, "id": new_id, "content": text, "author": author,
+                               "reactions": [], "mentions": [], "attachments": []})
+    path.write_text(json.dumps(export), encoding="utf-8")
+    return new_id
+
+
+def test_docloop_run_updates_a_linear_issue_with_new_evidence_once(
+        fake: FakeLinear, tmp_path: Path, minilm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files, then new evidence: one comment on the same issue, then nothing more."""
+    _linear_cli(fake, monkeypatch)
+    discord = tmp_path / "discord"
+    shutil.copytree(EXAMPLE / "discord", discord)
+    first = _cli_run(tmp_path / "one.json", discord)
+    target = next(i for i in first["insights"] if i["ticket"] and any(
+        list(discord.glob(f"*[[]{c}[]].json")) for c in i["conversation_ids"]))
+    thread = next(c for c in target["conversation_ids"] if list(discord.glob(f"*[[]{c}[]].json")))
+    _add_to_thread(discord, thread, "same here, this still fails for us after the upgrade")
+    second = _cli_run(tmp_path / "two.json", discord)
+    actions = {i["id"]: i["ticket"]["action"] for i in second["insights"] if i["ticket"]}
+    assert actions[target["id"]] == "updated"
+    assert [c["issueId"] for c in fake.comments] == [target["ticket"]["external_id"]]
+    sent = len(fake.requests)
+    third = _cli_run(tmp_path / "three.json", discord)
+    assert {i["ticket"]["action"] for i in third["insights"] if i["ticket"]} == {"unchanged"}
+    assert [q for q in fake.requests[sent:] if any(m in q for m in MUTATIONS)] == []
+    assert len(fake.comments) == 1

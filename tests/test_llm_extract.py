@@ -157,7 +157,8 @@ def test_a_broken_answer_twice_splits_the_batch_and_the_outcomes_are_cached() ->
         assert "not valid JSON" in fake.chat_requests[1]["messages"][3]["content"]
         sizes = [len(json.loads(block(data_message(r), "conversations")))
                  for r in fake.chat_requests]
-        assert sizes == [3, 3, 1, 2, 2, 1, 1]  # asked, corrected, then halves down to ones
+        # asked, corrected, then halves down to ones (halves run concurrently, in any order)
+        assert sizes[:2] == [3, 3] and sorted(sizes[2:]) == [1, 1, 1, 2, 2]
         assert llm.stats.conversations_unanalysed == 0
         again, _, _ = analyzer(fake.base_url, conn)
         assert len(again.extract(CONVERSATIONS)) == 2
@@ -171,7 +172,7 @@ def test_truncated_output_splits_the_batch_without_asking_again() -> None:
         assert len(llm.extract(CONVERSATIONS)) == 2
     sizes = [len(json.loads(block(data_message(r), "conversations")))
              for r in fake.chat_requests]
-    assert sizes == [3, 1, 2]
+    assert sizes[0] == 3 and sorted(sizes[1:]) == [1, 2]  # the halves, in any order
     assert all(len(r["messages"]) == 2 for r in fake.chat_requests)  # no correction turn
 
 

@@ -62,3 +62,36 @@ def test_deliveries_are_claimed_once() -> None:
     assert store.claim_delivery("d-1", BASE)
     assert not store.claim_delivery("d-1", BASE)
     assert store.claim_delivery("d-2", BASE)
+
+
+def test_a_database_from_before_source_times_gets_them_from_the_recorded_times() -> None:
+    """Migration 2 dates earlier changes by when they were recorded; the filing stays undated."""
+    from docloop.backends.records.sqlite import MIGRATIONS
+    from docloop.stages.regression import status_since
+
+    conn = db.memory()
+    db.ensure_schema(conn, "records", MIGRATIONS[:1])  # the schema an older docloop made
+    old = BASE.isoformat()
+    later = (BASE + timedelta(days=1)).isoformat()
+    conn.execute("INSERT INTO tickets (id, tracker, status, insight_id, title, created_at, "
+                 "updated_at) VALUES ('DL-1', 'linear', 'done', 'i', 't', ?, ?)", (old, later))
+    conn.executemany("INSERT INTO ticket_history VALUES ('DL-1', ?, ?, ?, ?, '')",
+                     [(1, "open", old, "docloop"), (2, "done", later, "linear-webhook")])
+    record = SQLiteRecordStore(conn).get("DL-1")
+    assert record is not None
+    assert [(c.changed_at, c.applied) for c in record.history] == [
+        (None, True), (BASE + timedelta(days=1), True)]
+    assert status_since(record) == BASE + timedelta(days=1)
+
+
+def test_ignored_changes_are_kept_in_the_history_without_moving_the_ticket() -> None:
+    store = SQLiteRecordStore(db.memory())
+    store.put(_record())
+    store.set_status("DL-1", "done", BASE + timedelta(hours=2), "linear-webhook")
+    store.note_ignored("DL-1", "in_progress", BASE + timedelta(hours=3), "linear-webhook",
+                       "stale", BASE + timedelta(hours=1))
+    record = store.get("DL-1")
+    assert record is not None and record.status == "done"
+    last = record.history[-1]
+    assert (last.status, last.applied, last.changed_at) == (
+        "in_progress", False, BASE + timedelta(hours=1))

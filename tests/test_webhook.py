@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -150,7 +156,43 @@ def test_a_late_retry_of_a_change_made_before_the_regression_leaves_it_regressed
     response = _post(_client(home), late)
     assert response.json()["status"] == "ignored"
     assert "before the regression" in response.json()["reason"]
-    assert _status(home) == ("regressed", 3)
+    assert _status(home) == ("regressed", 4)
+    assert _applied(home) == ["open", "done", "regressed"]  # the late one: kept, ignored
+
+
+def _applied(home: Path) -> list[str]:
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None
+    return [change.status for change in record.history if change.applied]
+
+
+def _state_change(shared: Path, state_type: str, created_at: datetime) -> dict[str, Any]:
+    """Linear moving the issue into a state of `state_type` at `created_at`."""
+    payload = _moved(shared, created_at)
+    payload["data"]["state"] = {"id": f"s-{state_type}", "name": state_type, "type": state_type}
+    return payload
+
+
+def test_a_late_started_does_not_move_a_done_ticket_back(home: Path, shared_dir: Path) -> None:
+    """Linear promises no order: `started` (T1) arrives after `completed` (T2 > T1)."""
+    client = _client(home)
+    t1, t2 = NOW - timedelta(minutes=10), NOW - timedelta(minutes=2)
+    done = _post(client, _state_change(shared_dir, "completed", t2), "d-done")
+    assert done.json()["status"] == "applied"
+    late = _post(client, _state_change(shared_dir, "started", t1), "d-started")
+    assert late.status_code == 200 and late.json()["status"] == "ignored"
+    assert "stale change" in late.json()["reason"]
+    assert _applied(home) == ["open", "done"]
+    record = SQLiteRecordStore(db.connect(home / "docloop.db")).get("DL-1")
+    assert record is not None and record.status == "done"
+    ignored = record.history[-1]
+    assert (ignored.status, ignored.applied, ignored.changed_at) == ("in_progress", False, t1)
+    page = client.get("/").text
+    assert "(then ignored: in_progress via linear-webhook, Linear state started; ignored: " \
+           "stale change" in page
+    later = _post(client, _state_change(shared_dir, "started", NOW), "d-reopened")
+    assert later.json()["status"] == "applied"  # a real reopen after T2 still counts
+    assert _applied(home)[-1] == "in_progress"
 
 
 def test_remove_cancels(home: Path, shared_dir: Path) -> None:
@@ -265,34 +307,142 @@ def test_health_and_dashboard_escape_html(home: Path) -> None:
     assert "&lt;script&gt;" in page and "<script>" not in page
 
 
+def test_a_non_ascii_signature_is_refused_not_a_server_error(
+        home: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Before: hmac.compare_digest raised TypeError on it: 503 and a logged traceback."""
+    for signature in ("é" * 64, "ｆ" * 64, "\u00ff"):
+        for raw in (signature.encode("utf-8"), signature.encode("latin-1", "replace")):
+            response = _client(home).post("/webhooks/linear", content=json.dumps(
+                _done(NOW_MS)).encode(), headers={"Linear-Signature": raw,
+                                                  "Linear-Delivery": "d-1"})
+            assert response.status_code == 401
+    assert all(record.exc_info is None for record in caplog.records)
+    assert _status(home) == ("open", 1)
+
+
+@contextmanager
+def _served(home: Path) -> Iterator[str]:
+    """The receiver under a real uvicorn on a free loopback port (parallel connections)."""
+    import uvicorn
+
+    env = {"DOCLOOP_HOME": str(home), "LINEAR_WEBHOOK_SECRET": SECRET}
+    app = create_app(load_settings(environ=env), now=lambda: NOW)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/webhooks/linear"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def _deliver(url: str, n: int, barrier: threading.Barrier, codes: list[int]) -> None:
+    body = json.dumps(_done(NOW_MS)).encode()
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    barrier.wait()
+    codes.append(httpx.post(url, content=body, timeout=60, headers={
+        "Linear-Signature": signature, "Linear-Delivery": f"d-{n}"}).status_code)
+
+
+def test_parallel_first_webhooks_on_a_fresh_home_are_all_answered(tmp_path: Path) -> None:
+    """The first connections to a fresh home race to create the schema; none may answer 503."""
+    for attempt in range(3):
+        barrier = threading.Barrier(20)
+        codes: list[int] = []
+        with _served(tmp_path / f"fresh{attempt}") as url:
+            threads = [threading.Thread(target=_deliver, args=(url, n, barrier, codes))
+                       for n in range(20)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
+        assert codes == [200] * 20
+
+
+def test_a_garbage_database_answers_503_in_one_log_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "docloop.db").write_bytes(b"not a database\n" * 100)
+    client = _client(home)
+    assert _post(client, _done(NOW_MS)).status_code == 503  # Linear retries later
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/").status_code == 503
+    assert all(record.exc_info is None for record in caplog.records)
+    assert sum("not a docloop database" in r.getMessage() for r in caplog.records) == 3
+
+
+def test_a_signed_deeply_nested_body_is_a_bad_request(home: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Before: json.loads hit the recursion limit: 503, and Linear retried it for hours."""
+    depth = 100_000
+    raw = b'{"type": "Issue", "data": ' + b"[" * depth + b"]" * depth + b"}"
+    assert 190_000 < len(raw) < 256 * 1024
+    response = _post(_client(home), None, raw=raw)
+    assert response.status_code == 400 and "nested" in response.json()["error"]
+    assert all(record.exc_info is None for record in caplog.records)
+    assert _status(home) == ("open", 1)
+
+
 _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                      lambda inner: st.lists(inner, max_size=4)
                      | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+_states = st.fixed_dictionaries({"id": st.text(max_size=5), "type": st.sampled_from(
+    ["triage", "backlog", "unstarted", "started", "completed", "canceled", "other", 3])})
 _payloads = st.fixed_dictionaries({
     "type": st.sampled_from(["Issue", "Comment", "", 5]),
     "action": st.sampled_from(["create", "update", "remove", None]),
-    "webhookTimestamp": st.sampled_from([int(NOW.timestamp() * 1000), 0, "x", None]),
+    "webhookTimestamp": st.sampled_from([NOW_MS, NOW_MS - 30_000, 0, "x", None]),
+    "createdAt": st.sampled_from(["2026-11-25T11:59:00Z", "2020-01-01T00:00:00Z", "soon", 7]),
+    "updatedFrom": st.one_of(st.none(), st.just({"stateId": "s-old"}), _json),
     "data": st.one_of(_json, st.fixed_dictionaries({"id": st.sampled_from([ISSUE_ID, 3]),
-                                                    "state": _json})),
+                                                    "state": st.one_of(_states, _json)})),
 })
+# header values as a client may send them: ASCII, Latin-1 and UTF-8 bytes, control characters
+_header_values = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70),
+    st.text(alphabet=st.characters(min_codepoint=0xA0, max_codepoint=0x2FFF),
+            min_size=1, max_size=70).map(lambda t: t.encode("utf-8")),
+    st.binary(min_size=1, max_size=40).filter(lambda b: b"\r" not in b and b"\n" not in b
+                                              and b"\0" not in b))
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def _database(home: Path) -> list[str]:
+    """Every row docloop keeps about tickets and deliveries, to compare before and after."""
+    conn = sqlite3.connect(home / "docloop.db")
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=st.one_of(st.binary(max_size=300), _payloads.map(lambda p: json.dumps(p).encode())),
        sign=st.booleans(), headers=st.dictionaries(
            st.sampled_from(["Linear-Signature", "Linear-Delivery", "Linear-Timestamp"]),
-           st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=70)))
-def test_no_input_gives_a_5xx_or_an_unsigned_change(home: Path, body: bytes, sign: bool,
-                                                    headers: dict[str, str]) -> None:
+           _header_values))
+def test_no_input_gives_a_5xx_a_traceback_or_a_change_without_a_valid_delivery(
+        home: Path, caplog: pytest.LogCaptureFixture, body: bytes, sign: bool,
+        headers: dict[str, str | bytes]) -> None:
     client = _client(home)
-    before = _status(home)
+    before = _database(home)
+    caplog.clear()
     if sign:
         headers["Linear-Signature"] = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     response = client.post("/webhooks/linear", content=body, headers=headers)
     assert response.status_code < 500
-    if not sign:
-        assert _status(home) == before
+    assert all(record.exc_info is None for record in caplog.records)
+    if response.status_code != 200:  # refused: signature, body, timestamp or delivery id
+        assert _database(home) == before
+    else:
+        assert sign and json.loads(body)["webhookTimestamp"] in (NOW_MS, NOW_MS - 30_000)
 
 
 def test_serve_refuses_to_start_without_a_secret(home: Path) -> None:

@@ -30,6 +30,18 @@ def _settings(ctx: click.Context, **overrides: Any) -> Settings:
     return load_settings(ctx.obj.get("config"), overrides)
 
 
+def _lock_wait_s() -> float:
+    """How long a run waits for another holding the home (DOCLOOP_LOCK_WAIT_S, seconds)."""
+    from docloop.errors import ConfigError
+    from docloop.lock import DEFAULT_WAIT_S
+
+    raw = os.environ.get("DOCLOOP_LOCK_WAIT_S", "")
+    try:
+        return float(raw) if raw else DEFAULT_WAIT_S
+    except ValueError:
+        raise ConfigError(f"DOCLOOP_LOCK_WAIT_S must be a number of seconds, not {raw!r}") from None
+
+
 def common(func: F) -> F:
     """Add --config/--verbose to a command and map docloop errors to exit codes."""
 
@@ -144,7 +156,8 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
                          sources=list(sources) or None)
     if since is None and settings.since_days:
         since = str(settings.since_days)
-    options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed)
+    options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed,
+                               lock_wait_s=_lock_wait_s())
     report = run_pipeline(settings, options)
     if json_file is not None:
         write_json_report(report, json_file)
@@ -185,7 +198,7 @@ def tickets_set_status_cmd(ticket_id: str, status: str) -> None:
     from docloop.stages.track import set_status
 
     settings = _settings(click.get_current_context())
-    click.echo(set_status(settings, ticket_id, status), err=True)
+    click.echo(set_status(settings, ticket_id, status, _lock_wait_s()), err=True)
 
 
 @tickets_group.command("sync")
@@ -195,7 +208,7 @@ def tickets_sync_cmd() -> None:
     from docloop.stages.track import sync_tickets
 
     settings = _settings(click.get_current_context())
-    click.echo(sync_tickets(settings), err=True)
+    click.echo(sync_tickets(settings, _lock_wait_s()), err=True)
 
 
 @main.group("sources")
@@ -217,7 +230,7 @@ def sources_check_cmd(sources: tuple[str, ...], as_json: bool) -> None:
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @common
 def serve_cmd(host: str, port: int) -> None:
     """Serve POST /webhooks/linear, GET /healthz and the dashboard."""

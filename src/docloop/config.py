@@ -1,20 +1,26 @@
 """Settings, resolved once at the edge.
 
 Order: explicit override (CLI flag) > environment (`DOCLOOP_*` and the SDK
-names below) > `docloop.toml` > default. Secrets come only from the
-environment or a `.env` file beside the config, never from `docloop.toml`.
-Core code receives a `Settings` object and never reads `os.environ`.
+names below) > `.env` beside the config > `docloop.toml` > default. A `.env`
+holds environment names (any setting's, secrets included) and is read exactly
+as python-dotenv reads it. Secrets come only from the environment or `.env`,
+never from `docloop.toml`. Core code receives a `Settings` object and never
+reads `os.environ`. Every mistake in a file is a one-line `ConfigError` naming
+the file and the key.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 
 from docloop.errors import ConfigError
 
@@ -93,6 +99,14 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """A NUL byte fits no path, URL, name or key; the OS would fail on it later."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character; remove it")
+        return value
+
     @property
     def db_path(self) -> Path:
         return self.home / "docloop.db"
@@ -116,15 +130,24 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     base = cwd or Path.cwd()
     path = _config_file(config_path, base)
-    values: dict[str, Any] = _read_toml(path) if path else {}
-    dotenv = _read_dotenv((path.parent if path else base) / ".env")
-    values.update(_from_env(env))
-    values.update(_secrets({**dotenv, **env}))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    dotenv_path = (path.parent if path else base) / ".env"
+    layered = {**_read_dotenv(dotenv_path), **env}
+    toml = _read_toml(path) if path else {}
+    from_env = {**_from_env(layered), **_secrets(layered)}
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    origins = {key: f"in {path}" for key in toml}
+    origins.update({key: _env_origin(key, env, dotenv_path) for key in from_env})
+    origins.update({key: "from the command line" for key in flags})
     try:
-        return Settings(**values)
+        return Settings(**{**toml, **from_env, **flags})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path)) from None
+        raise ConfigError(_describe(exc, origins)) from None
+
+
+def _env_origin(key: str, env: Mapping[str, str], dotenv_path: Path) -> str:
+    """Where a setting's environment value came from: the process or `.env`."""
+    name = ENV_NAMES.get(key) or SECRET_NAMES.get(key) or key
+    return f"from the environment ({name})" if name in env else f"from {name} in {dotenv_path}"
 
 
 def _config_file(config_path: str | Path | None, base: Path) -> Path | None:
@@ -139,16 +162,33 @@ def _config_file(config_path: str | Path | None, base: Path) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    table = data.get("docloop", data)
+        raise ConfigError(f"{path}: not valid TOML: {_one_line(exc)}") from None
+    table = _settings_table(data, path)
     for key in table:
         if key in SECRET_NAMES:
             raise ConfigError(
                 f"{path}: '{key}' is a secret; set {SECRET_NAMES[key]} in the environment "
                 "or .env instead of docloop.toml"
             )
+    return table
+
+
+def _settings_table(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The settings: a `[docloop]` table, or the top level when there is none."""
+    if "docloop" not in data:
+        return dict(data)
+    table = data["docloop"]
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: 'docloop' must be the [docloop] table of settings, not "
+            f"{type(table).__name__} {table!r}; write the settings under [docloop] "
+            "or at the top level")
+    outside = sorted(set(data) - {"docloop"})
+    if outside:
+        raise ConfigError(
+            f"{path}: '{outside[0]}' is outside the [docloop] table; move it under [docloop]")
     return dict(table)
 
 
@@ -167,29 +207,42 @@ def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines; comments and blank lines are skipped."""
+    """`.env` as python-dotenv reads it: `export`, quotes, comments, multi-line values.
+
+    A line python-dotenv cannot parse is an error here, not a warning it logs,
+    so a typo never silently drops a key.
+    """
     if not path.is_file():
         return {}
-    values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.removeprefix("export ").partition("=")
-        if not sep:
-            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            # the line itself is not echoed: it may hold a secret
+            raise ConfigError(f"{path}:{binding.original.line}: not a KEY=VALUE line "
+                              "(python-dotenv cannot parse it); fix or remove it")
+    values = dotenv_values(stream=io.StringIO(text))
+    return {key: value for key, value in values.items() if value is not None}
 
 
-def _describe(exc: ValidationError, path: Path | None) -> str:
+def _describe(exc: ValidationError, origins: Mapping[str, str]) -> str:
+    """The first problem, where its value came from, and what to change."""
     first = exc.errors()[0]
     key = ".".join(str(p) for p in first["loc"])
-    where = ENV_NAMES.get(key) or SECRET_NAMES.get(key)
-    origin = f" (from {path} or {where})" if path and where else f" ({where})" if where else ""
+    top = str(first["loc"][0]) if first["loc"] else key
+    origin = origins.get(top, "")
     if first["type"] == "extra_forbidden":
-        return f"unknown setting '{key}'{f' in {path}' if path else ''}"
-    return f"invalid setting '{key}'{origin}: {first['msg']}"
+        return (f"unknown setting '{key}' {origin}; "
+                "see the Configuration section of the README for the names").replace("  ", " ")
+    return f"invalid setting '{key}' {origin}: {_one_line(first['msg'])}".replace(" :", ":")
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())
 
 
 def _split(raw: str) -> list[str]:

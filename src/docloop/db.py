@@ -4,34 +4,89 @@ One file holds messages, the docs index, insights, tickets and caches. Each
 component owns its tables and declares them as an ordered list of migrations
 (`ensure_schema`); the applied count per component is kept in
 `schema_versions`, so components evolve independently and a migration runs
-exactly once.
+exactly once — also when two processes open a fresh home at the same moment:
+the version is read again inside the write transaction that applies them.
+
+The file holds community messages, so it is private to its owner: created
+0600 (SQLite gives its -wal/-shm files the database file's mode) inside a
+0700 home, and an existing file readable by others is tightened on open.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from docloop.errors import ConfigError
+from docloop.files import PRIVATE_FILE, ensure_private_dir, tighten
+
+log = logging.getLogger("docloop.db")
+_NOT_A_DATABASE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating folders as needed) the database with sane pragmas."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
+        path.touch(mode=PRIVATE_FILE, exist_ok=True)  # 0600 before SQLite makes it 0644
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn = _checked(conn, path, wal=True)
+    _tighten(path)  # only once the file proved to be ours
     return _prepare(conn)
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing database (dry runs copy from it)."""
+    return _checked(sqlite3.connect(f"file:{path}?mode=ro", uri=True), path, wal=False)
+
+
+def _checked(conn: sqlite3.Connection, path: Path, wal: bool) -> sqlite3.Connection:
+    """`conn` once the file proved to be a docloop database; closed and refused otherwise."""
+    try:
+        if wal:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        _check_ours(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if getattr(exc, "sqlite_errorcode", None) in _NOT_A_DATABASE:
+            raise not_ours(path, str(exc)) from None
+        raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
+    except ConfigError:
+        conn.close()
+        raise
+    return conn
+
+
+def not_ours(path: Path, detail: str) -> ConfigError:
+    """The one message for a file at the database's place that docloop cannot use."""
+    return ConfigError(f"{path} is not a docloop database ({detail}): move it aside or point "
+                       "DOCLOOP_HOME at another folder, and docloop creates a fresh one")
 
 
 def memory() -> sqlite3.Connection:
     """An in-memory database with the same setup (for dry runs and tests)."""
     return _prepare(sqlite3.connect(":memory:", isolation_level=None))
+
+
+def _tighten(path: Path) -> None:
+    """Make an existing database (and its -wal/-shm) owner-only, saying so once."""
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if tighten(part):
+            log.warning("tightened %s to owner-only (0600): it holds community messages", part)
+
+
+def _check_ours(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a SQLite file that some other program made (tables, but no ledger of ours)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if names and "schema_versions" not in names:
+        raise not_ours(path, f"it has tables {', '.join(sorted(names)[:3])} but no "
+                             "schema_versions")
 
 
 def _prepare(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -45,22 +100,32 @@ def _prepare(conn: sqlite3.Connection) -> sqlite3.Connection:
 
 
 def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> None:
-    """Apply the migrations of `component` that have not run yet, in order."""
-    row = conn.execute(
-        "SELECT version FROM schema_versions WHERE component = ?", (component,)
-    ).fetchone()
-    done = row["version"] if row else 0
-    if done >= len(migrations):
+    """Apply the migrations of `component` that have not run yet, in order.
+
+    The quick read outside a transaction spares the write lock when all is
+    applied; the decision itself is taken again under BEGIN IMMEDIATE, so of
+    two processes racing on a fresh home one applies and the other sees it done.
+    """
+    if _version(conn, component) >= len(migrations):
         return
     with transaction(conn):
+        done = _version(conn, component)
         for script in migrations[done:]:
             for statement in _statements(script):
                 conn.execute(statement)
-        conn.execute(
-            "INSERT INTO schema_versions(component, version) VALUES (?, ?) "
-            "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
-            (component, len(migrations)),
-        )
+        if done < len(migrations):
+            conn.execute(
+                "INSERT INTO schema_versions(component, version) VALUES (?, ?) "
+                "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                (component, len(migrations)),
+            )
+
+
+def _version(conn: sqlite3.Connection, component: str) -> int:
+    row = conn.execute(
+        "SELECT version FROM schema_versions WHERE component = ?", (component,)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @contextmanager

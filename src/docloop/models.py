@@ -214,12 +214,19 @@ class Insight(BaseModel):
 
 
 class StatusChange(BaseModel):
-    """One entry of a ticket's status history."""
+    """One entry of a ticket's status history.
+
+    `at` is when docloop recorded it; `changed_at` when it happened at its
+    source (what orders changes, `stages.regression`; None for the filing).
+    `applied` is False for a change docloop received but ignored as stale.
+    """
 
     status: Status
     at: datetime
     source: str = "docloop"
     note: str = ""
+    changed_at: datetime | None = None
+    applied: bool = True
 
 
 class TicketRecord(BaseModel):

@@ -4,6 +4,9 @@ ingest → extract → embed + cluster → significance → match → suggest �
 records. Each insight is enriched and filed on its own: a failure in one is
 recorded on that insight and in the report (exit 1), and the run goes on.
 A dry run works on an in-memory copy of the database and files nothing.
+A real run holds the home's run lock from start to end (`docloop.lock`), so
+two runs never both file the same ticket, and starts by removing the
+temporary files a killed run left in the outbox and reports.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +24,8 @@ from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
+from docloop.files import remove_stale_temps
+from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import Insight, RunReport
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs
@@ -36,19 +41,22 @@ class RunOptions:
     since: datetime | None = None
     dry_run: bool = False
     retry_failed: bool = False
+    lock_wait_s: float = DEFAULT_WAIT_S
 
     @classmethod
-    def build(cls, since: str | None, dry_run: bool = False,
-              retry_failed: bool = False) -> RunOptions:
+    def build(cls, since: str | None, dry_run: bool = False, retry_failed: bool = False,
+              lock_wait_s: float = DEFAULT_WAIT_S) -> RunOptions:
         return cls(since=parse_since(since, datetime.now(UTC)), dry_run=dry_run,
-                   retry_failed=retry_failed)
+                   retry_failed=retry_failed, lock_wait_s=lock_wait_s)
 
 
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
-    report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))
     _check_sources(settings)
-    with _database(settings, options.dry_run) as conn:
+    with _hold(settings, options), _database(settings, options.dry_run) as conn:
+        report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
+        if not options.dry_run and settings.tracker == "local":
+            _repair_outbox(settings, conn)
         log.info("ingest - reading %d source(s)", len(settings.sources))
         ingested = ingest(settings, conn, options.since)
         report.stats.messages = ingested.stored
@@ -79,6 +87,38 @@ def _check_sources(settings: Settings) -> None:
         raise ConfigError(NO_SOURCES)
     for spec in settings.sources:
         parse_source(spec, settings)
+
+
+@contextmanager
+def _hold(settings: Settings, options: RunOptions) -> Iterator[None]:
+    """The run lock for a real run (a dry run writes nothing, so it needs none)."""
+    with ExitStack() as stack:
+        if not options.dry_run:
+            stack.enter_context(holding_home(settings, options.lock_wait_s))
+        yield
+
+
+@contextmanager
+def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
+    """Hold the home's run lock, first clearing what an interrupted run left behind.
+
+    Under the lock no other docloop process is mid-write, so every temporary
+    file in the outbox and reports is a killed writer's and can go.
+    """
+    with hold_home(settings.home, lock_wait_s):
+        for folder in (settings.outbox_dir, settings.reports_dir):
+            for path in remove_stale_temps(folder):
+                log.warning("removed %s, left by an interrupted run", path)
+        yield
+
+
+def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
+    """Settle what an interrupted run or `set-status` left between outbox and records."""
+    from docloop.backends.records.sqlite import SQLiteRecordStore
+    from docloop.backends.trackers.local import repair_outbox
+
+    for line in repair_outbox(settings.outbox_dir, SQLiteRecordStore(conn).all()):
+        log.warning("outbox: %s", line)
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
@@ -138,7 +178,7 @@ def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]
     else:
         conn = db.memory()
         if settings.db_path.is_file():
-            source = sqlite3.connect(f"file:{settings.db_path}?mode=ro", uri=True)
+            source = db.open_read_only(settings.db_path)
             source.backup(conn)
             source.close()
     try:

@@ -13,7 +13,10 @@ Input: an `Insight` (with doc match and suggestion), a `Tracker` and a
 
 docloop's ticket id is derived from the insight fingerprint, so a retry after
 a crash asks the tracker to create the *same* ticket, which trackers treat
-idempotently.
+idempotently. The tracker writes first and the record follows in one
+transaction: a crash in between leaves the record behind, so the re-run sends
+the same evidence again (the local outbox then drops the section the lost
+attempt wrote, `backends.trackers.local`).
 """
 
 from __future__ import annotations
@@ -50,10 +53,12 @@ def file_insight(insight: Insight, tracker: Tracker, records: RecordStore,
         return _create(insight, tracker, records, now, ticket_id_for(insight.id, generation),
                        filed=filed)
     updated = _merge_evidence(record, insight, now)
-    records.put(updated)
+    with records.atomic():  # evidence and regression status together, or neither
+        records.put(updated)
+        if delta.regression:
+            records.set_status(record.id, "regressed", now, source="docloop",
+                               note="the problem came back after the ticket was done")
     if delta.regression:
-        records.set_status(record.id, "regressed", now, source="docloop",
-                           note="the problem came back after the ticket was done")
         updated = records.get(record.id) or updated
     return _ref(updated, tracker.name, "updated")
 

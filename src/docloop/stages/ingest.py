@@ -69,11 +69,20 @@ def parse_since(value: str | int | None, now: datetime) -> datetime | None:
     return now - timedelta(days=days)
 
 
+#: every free-text field of `Message`: what a user typed or named (channels and threads
+#: are named by users too); the rest are ids, times, counts and flags
+REDACTED_FIELDS = ("content", "author_name", "channel_name", "thread_name")
+
+
 def redact_message(message: Message) -> Message:
-    """The message with secrets and personal data removed from text and name."""
-    return message.model_copy(update={
-        "content": redact(message.content), "author_name": redact(message.author_name),
-    })
+    """The message with secrets and personal data removed from every text field.
+
+    It is the one point every source's messages pass before they are stored, so
+    nothing the database, an LLM, a ticket or a report sees carries them.
+    """
+    update = {name: redact(value) for name in REDACTED_FIELDS
+              if isinstance(value := getattr(message, name), str)}
+    return message.model_copy(update=update)
 
 
 def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:

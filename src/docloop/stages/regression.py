@@ -1,51 +1,62 @@
-"""When a `regressed` ticket takes its tracker's state again — one rule for every path.
+"""In which order status changes count — one rule for every path.
 
-A ticket becomes `regressed` when its problem comes back after the ticket was
-done. The tracker does not know that: under the `comment` policy the Linear
-issue stays completed, and under `reopen` docloop itself moved it back to
-unstarted just before recording the regression. Reading that state back —
-from a webhook or from `docloop tickets sync` — would undo the regression
-(completed → `done`) although nobody acted on it.
+Trackers deliver state changes late and out of order: Linear retries a
+webhook for hours and promises no ordering, and `docloop tickets sync` reads
+a state that may be older than a delivery already applied. Applying changes
+in arrival order would let a late `started` move a `done` ticket back to
+`in_progress`. So every change carries when it happened at its source (a
+delivery's `createdAt`, the start of the issue's current state span, the
+moment docloop itself decided), and a change counts only if it happened
+after the ticket's current status was entered. Stale changes are kept in the
+history, marked ignored, so the user can see why nothing moved.
 
-So a regressed ticket follows its tracker only for a workflow-state change
-made *after* the regression was recorded: someone reopened the issue,
-started it, completed it again, canceled or deleted it. A state entered
-earlier, or a state whose change time is unknown, leaves it `regressed`. The
-webhook receiver and the sync both ask `holds_regression`, each with the time
-it knows the state changed (a delivery's `createdAt`; the start of the
-issue's current state span), so the two paths always agree.
+A `regressed` ticket needs more: docloop decided it, the tracker does not
+know it (under the `comment` policy the Linear issue stays completed), so it
+follows the tracker only for a change that demonstrably happened after the
+regression. An event that shows no workflow-state change at all (an `update`
+without `updatedFrom`; a sync that cannot date the state) leaves it regressed.
+The webhook receiver and the sync both ask `hold`, so the two paths agree.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from docloop.models import TicketRecord
 
 
-def regressed_at(record: TicketRecord) -> datetime | None:
-    """When the ticket last became `regressed` (None if its history does not say)."""
-    times = [change.at for change in record.history if change.status == "regressed"]
-    return _utc(times[-1]) if times else None
+@dataclass(frozen=True)
+class Hold:
+    """Why a change must not move the ticket; `stale` when it is older than the status."""
+
+    reason: str
+    stale: bool
 
 
-def holds_regression(record: TicketRecord, state_changed_at: datetime | None) -> str | None:
-    """Why a regressed ticket keeps its status against the tracker's; None to follow it.
+def status_since(record: TicketRecord) -> datetime | None:
+    """When the ticket's current status was entered at its source (None: only filed)."""
+    times = [_utc(c.changed_at) for c in record.history if c.applied and c.changed_at]
+    return max(times) if times else None
 
-    `state_changed_at` is when the tracker's current state was entered, as far
-    as the caller knows; None means nothing shows a state change at all.
-    Tickets that are not regressed always follow their tracker.
+
+def hold(record: TicketRecord, changed_at: datetime, shows_change: bool = True) -> Hold | None:
+    """Why a change made at `changed_at` must leave the ticket as it is; None to apply it.
+
+    `shows_change` is False when the caller cannot tell a workflow-state change
+    from an edit that merely carries the current state; only a regressed ticket
+    cares, since for every other status such an event at worst repeats it.
     """
-    if record.status != "regressed":
+    if record.status == "regressed" and not shows_change:
+        return Hold("ticket is regressed and nothing shows a workflow-state change; "
+                    "only a change made after the regression moves it", stale=False)
+    since = status_since(record)
+    if since is None or _utc(changed_at) > since:
         return None
-    if state_changed_at is None:
-        return ("ticket is regressed and nothing shows a workflow-state change; "
-                "only a change made after the regression moves it")
-    since = regressed_at(record)
-    if since is not None and _utc(state_changed_at) <= since:
-        return (f"ticket is regressed and the workflow state last changed at "
-                f"{_iso(state_changed_at)}, before the regression ({_iso(since)})")
-    return None
+    before = ("the regression" if record.status == "regressed"
+              else f"the ticket's current status '{record.status}'")
+    return Hold(f"stale change: made at {_iso(changed_at)}, before {before} ({_iso(since)})",
+                stale=True)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -3,15 +3,17 @@
 `docloop tickets` reads the records store; `set-status` changes a local
 ticket (and its outbox file's status line); `sync` asks the tracker for the
 current state of tickets that are not finished and records each transition
-with its source, so the history shows where every change came from. A
-`regressed` ticket keeps its status unless the tracker's state was entered
-after the regression (`stages.regression`, the rule the webhook uses too).
+with its source, so the history shows where every change came from. A state
+counts only if it was entered after the ticket's current status (a webhook
+may have brought a newer one), and a `regressed` ticket keeps its status
+unless the tracker's state was entered after the regression
+(`stages.regression`, the rule the webhook uses too). Both `set-status` and
+`sync` hold the home's run lock, so they never interleave with a run.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,17 +22,16 @@ from rich.console import Console
 from rich.table import Table
 
 from docloop import db, registry
-from docloop.backends.records.base import RecordStore
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.base import TrackerState
+from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
 from docloop.errors import InputError
-from docloop.files import write_atomic
+from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import STATUSES, Status, TicketRecord
-from docloop.stages.regression import holds_regression
+from docloop.stages.regression import hold
 
 FINISHED = ("done", "canceled")
-_STATUS_LINE = re.compile(r"^\*\*Status:\*\* .*$", re.M)
 
 
 def _store(settings: Settings) -> SQLiteRecordStore:
@@ -67,10 +68,16 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
     Console(width=140).print(table)
 
 
-def set_status(settings: Settings, ticket_id: str, status: str) -> str:
+def set_status(settings: Settings, ticket_id: str, status: str,
+               lock_wait_s: float = DEFAULT_WAIT_S) -> str:
     """Change a local ticket's status (tracker tickets follow their tracker)."""
     if status not in STATUSES:
         raise InputError(f"unknown status '{status}' (use one of: {', '.join(STATUSES)})")
+    with hold_home(settings.home, lock_wait_s):
+        return _set_status(settings, ticket_id, cast(Status, status))
+
+
+def _set_status(settings: Settings, ticket_id: str, status: Status) -> str:
     store = _store(settings)
     record = store.get(ticket_id)
     if record is None:
@@ -78,47 +85,79 @@ def set_status(settings: Settings, ticket_id: str, status: str) -> str:
     if record.tracker != "local":
         raise InputError(f"ticket {ticket_id} lives in {record.tracker}; change it there "
                          "(its webhook or `docloop tickets sync` brings the status back)")
-    changed = store.set_status(ticket_id, cast(Status, status), datetime.now(UTC), "cli")
+    changed = store.set_status(ticket_id, status, datetime.now(UTC), "cli")
     _update_outbox(settings, ticket_id, status)
     if not changed:
         return f"{ticket_id}: already {status}"
     return f"{ticket_id}: {record.status} -> {status}"
 
 
-def sync_tickets(settings: Settings) -> str:
+def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str:
     """Pull current states of unfinished tickets from the configured tracker."""
     if settings.tracker in ("local", "none"):
         raise InputError(f"tracker '{settings.tracker}' has nothing to sync; "
                          "use --config with tracker = \"linear\"")
+    with hold_home(settings.home, lock_wait_s):
+        return _sync(settings)
+
+
+def _sync(settings: Settings) -> str:
     conn = db.connect(settings.db_path)
     store = SQLiteRecordStore(conn)
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
     tracker = registry.build("tracker", settings.tracker, settings, conn=conn, records=store)
     states = tracker.fetch_statuses(open_records)
-    by_id = {r.id: r for r in open_records}
     now = datetime.now(UTC)
-    outcomes = [_apply_state(store, by_id[tid], state, now, f"{settings.tracker}-sync")
-                for tid, state in states.items() if tid in by_id]
+    asked = {r.id for r in open_records}
+    outcomes = [_apply_state(store, tid, state, now, f"{settings.tracker}-sync")
+                for tid, state in states.items() if tid in asked]
     summary = (f"synced {len(open_records)} ticket(s) from {settings.tracker}: "
                f"{outcomes.count('changed')} changed")
     kept = outcomes.count("kept")
     if kept:
         summary += (f", {kept} kept regressed (no state change in {settings.tracker} since "
                     "the regression)")
+    stale = outcomes.count("stale")
+    if stale:
+        summary += (f", {stale} ignored as older than the ticket's current status (see the "
+                    "ticket's history)")
     return summary
 
 
-def _apply_state(store: RecordStore, record: TicketRecord, state: TrackerState,
+def _apply_state(store: SQLiteRecordStore, ticket_id: str, state: TrackerState,
                  now: datetime, source: str) -> str:
-    """Record the tracker's state unless a regression holds: changed, kept or same."""
-    if holds_regression(record, state.since) is not None:
-        return "kept"
-    return "changed" if store.set_status(record.id, state.status, now, source) else "same"
+    """Record the tracker's state unless it is stale or a regression holds.
+
+    Returns changed, same, kept (a regressed ticket stays) or stale. The
+    record is read again inside the write transaction, so a webhook applied
+    meanwhile is ordered against, not overwritten. A state without a known
+    start is dated by this read: it was current then.
+    """
+    changed_at = state.since or now
+    with db.transaction(store.conn):
+        record = store.get(ticket_id)
+        if record is None:
+            return "same"
+        held = hold(record, changed_at, shows_change=state.since is not None)
+        if held is None:
+            changed = store.set_status(ticket_id, state.status, now, source,
+                                       changed_at=changed_at)
+            return "changed" if changed else "same"
+        if record.status == state.status:
+            return "same"
+        if held.stale and not _already_noted(record, state, changed_at):
+            store.note_ignored(ticket_id, state.status, now, source,
+                               f"ignored: {held.reason}", changed_at)
+        return "kept" if record.status == "regressed" else "stale"
+
+
+def _already_noted(record: TicketRecord, state: TrackerState, changed_at: datetime) -> bool:
+    """A sync run daily must not add the same ignored state to the history each time."""
+    last = record.history[-1] if record.history else None
+    return (last is not None and not last.applied and last.status == state.status
+            and last.changed_at == changed_at)
 
 
 def _update_outbox(settings: Settings, ticket_id: str, status: str) -> None:
-    path = settings.outbox_dir / f"{ticket_id}.md"
-    if path.is_file():
-        text = path.read_text(encoding="utf-8")
-        write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))
+    write_status_line(settings.outbox_dir / f"{ticket_id}.md", status)

@@ -13,10 +13,15 @@ carry the issue's current state too, and that state may disagree with
 docloop on purpose: a `regressed` ticket's issue stays completed in Linear
 under the `comment` policy. So such edits are acknowledged and ignored. An
 `update` without `updatedFrom` (older deliveries) falls back to the state it
-carries. A `regressed` ticket moves only for a state change made after the
-regression was recorded (`stages.regression`, the rule `tickets sync` uses
-too): the event's `createdAt` must be later than the regression, and an
-`update` without `updatedFrom` shows no change at all.
+carries.
+
+Linear promises no delivery order and retries for hours, so every change is
+dated by when Linear made it (the payload's `createdAt`, which a retry keeps)
+and applied only if it is newer than the ticket's current status
+(`stages.regression`, the rule `tickets sync` uses too): a late `started`
+never moves a `done` ticket back. Such a stale change is kept in the history
+as ignored. A `regressed` ticket moves only for a change shown to be made
+after the regression; an `update` without `updatedFrom` shows none.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 from docloop.backends.records.base import RecordStore
 from docloop.models import Status
-from docloop.stages.regression import holds_regression
+from docloop.stages.regression import hold
 
 STATE_TYPES: dict[str, Status] = {
     "triage": "open", "backlog": "open", "unstarted": "open",
@@ -60,14 +65,21 @@ def apply_linear_webhook(store: RecordStore, payload: Mapping[str, Any],
         return WebhookResult("ignored", f"issue {issue_id} was not filed by docloop")
     action = payload.get("action")
     skip = _not_a_transition(action, payload.get("updatedFrom"))
-    if skip is None:
-        skip = holds_regression(record, _state_changed_at(payload, now))
     if skip is not None:
         return WebhookResult("ignored", skip, record.id)
     target, note = _target_status(action, data)
     if target is None:
         return WebhookResult("ignored", note, record.id)
-    changed = store.set_status(record.id, target, now, "linear-webhook", note)
+    if target == record.status:
+        return WebhookResult("unchanged", note, record.id, target)
+    changed_at = parse_time(payload.get("createdAt")) or now
+    held = hold(record, changed_at, _shows_change(payload))
+    if held is not None:
+        if held.stale:
+            store.note_ignored(record.id, target, now, "linear-webhook",
+                               f"{note}; ignored: {held.reason}", changed_at)
+        return WebhookResult("ignored", held.reason, record.id)
+    changed = store.set_status(record.id, target, now, "linear-webhook", note, changed_at)
     return WebhookResult("applied" if changed else "unchanged", note, record.id, target)
 
 
@@ -81,17 +93,15 @@ def _not_a_transition(action: Any, updated_from: Any) -> str | None:
     return f"workflow state unchanged (updated: {changed})"
 
 
-def _state_changed_at(payload: Mapping[str, Any], now: datetime) -> datetime | None:
-    """When the event shows the issue entering its state; None when it shows no change.
+def _shows_change(payload: Mapping[str, Any]) -> bool:
+    """False for an `update` without `updatedFrom` (older deliveries): edit or change?
 
-    An `update` without `updatedFrom` (older deliveries) cannot tell a state
-    change from an edit. Any other event that got this far is the change, made
-    when Linear created the payload: `createdAt`, which a retry hours later
-    keeps (its `webhookTimestamp` is fresh). Without a readable one, now.
+    Any other event that got this far is the change itself, made when Linear
+    created the payload: `createdAt`, which a retry hours later keeps (its
+    `webhookTimestamp` is fresh).
     """
-    if payload.get("action") == "update" and not isinstance(payload.get("updatedFrom"), Mapping):
-        return None
-    return parse_time(payload.get("createdAt")) or now
+    return not (payload.get("action") == "update"
+                and not isinstance(payload.get("updatedFrom"), Mapping))
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -5,6 +5,8 @@ secret is configured (503), the body fits the cap (413), `Linear-Signature` is
 the hex HMAC-SHA256 of the raw body (401), the body is a JSON object (400),
 `webhookTimestamp` is epoch milliseconds (400) within 60 s of now (401), and
 `Linear-Delivery` is present, printable and at most 200 characters (400).
+A signature that is not ASCII hex is simply wrong (401); JSON nested too deep
+to parse is a bad body (400), not a server fault.
 Then the delivery id is claimed and the event applied in one transaction, so
 a replay changes nothing. Every outcome is one structured log line; no input
 yields a 500.
@@ -32,7 +34,7 @@ from typing import Any
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.config import Settings
-from docloop.errors import ConfigError, MissingDependencyError
+from docloop.errors import ConfigError, DocloopError, MissingDependencyError
 from docloop.stages.webhooks import apply_linear_webhook
 
 try:
@@ -81,6 +83,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.linear_webhook_secret is None:
         raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
                           "before `docloop serve`: unsigned webhooks are never accepted")
+    SQLiteRecordStore(db.connect(settings.db_path)).conn.close()  # a bad home fails here
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
@@ -102,6 +105,9 @@ class _Receiver:
             log.warning("webhook rejected status=%s delivery=%r reason=%s", exc.status,
                         delivery[:MAX_DELIVERY_ID] or "-", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        except DocloopError as exc:  # e.g. the database is not docloop's: one line, no trace
+            log.error("webhook failed delivery=%r: %s; Linear will retry", delivery or "-", exc)
+            return JSONResponse({"error": "temporary failure, retry later"}, status_code=503)
         except Exception:  # a server-side fault (e.g. the database), never the input's
             log.exception("webhook failed delivery=%r; Linear will retry", delivery or "-")
             return JSONResponse({"error": "temporary failure, retry later"}, status_code=503)
@@ -113,14 +119,17 @@ class _Receiver:
     def _verify(self, request: Request, body: bytes) -> dict[str, Any]:
         if self.secret is None:
             raise Rejected(503, "LINEAR_WEBHOOK_SECRET is not configured on this server")
-        signature = request.headers.get("linear-signature", "")
+        signature = request.headers.get("linear-signature", "").strip().lower()
         expected = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
-        if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
+        # compare_digest refuses non-ASCII str; such a header cannot be a hex digest anyway
+        if not signature.isascii() or not hmac.compare_digest(signature, expected):
             raise Rejected(401, "missing or invalid Linear-Signature")
         try:
             payload = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise Rejected(400, "body is not valid JSON") from None
+        except RecursionError:
+            raise Rejected(400, "body is JSON nested too deeply") from None
         if not isinstance(payload, dict):
             raise Rejected(400, "body is not a JSON object")
         sent = payload.get("webhookTimestamp")
@@ -156,7 +165,10 @@ class _Receiver:
             finally:
                 conn.close()
 
-        tickets = await run_in_threadpool(check)
+        try:
+            tickets = await run_in_threadpool(check)
+        except DocloopError as exc:
+            return _unavailable(exc)
         return JSONResponse({"status": "ok", "tickets": tickets})
 
     async def dashboard(self, request: Request) -> Response:
@@ -167,8 +179,17 @@ class _Receiver:
             finally:
                 conn.close()
 
-        body = "\n".join(await run_in_threadpool(rows))
+        try:
+            body = "\n".join(await run_in_threadpool(rows))
+        except DocloopError as exc:
+            return _unavailable(exc)
         return HTMLResponse(_PAGE.format(rows=body))
+
+
+def _unavailable(exc: DocloopError) -> Response:
+    """The database cannot be used (e.g. not docloop's): 503 and one log line, no trace."""
+    log.error("database unavailable: %s", exc)
+    return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
 
 
 def _epoch_ms(value: Any) -> float:
@@ -215,8 +236,12 @@ async def _read_capped(request: Request) -> bytes:
 
 
 def _row(record: Any) -> str:
-    last = record.history[-1] if record.history else None
+    applied = [change for change in record.history if change.applied]
+    last = applied[-1] if applied else None
     change = f"{last.status} via {last.source} {last.at:%Y-%m-%d %H:%M}" if last else ""
+    latest = record.history[-1] if record.history else None
+    if latest is not None and not latest.applied:  # say why the status did not follow
+        change += f" (then ignored: {latest.status} via {latest.source}, {latest.note})"
     cells = [record.identifier or record.id, record.status, record.title, record.doc_path or "-",
              str(record.conversations), str(record.users), f"{record.updated_at:%Y-%m-%d %H:%M}",
              change]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
+from docloop.redact import without_placeholders
 from docloop.text import (
     code_terms,
     content_words,
@@ -53,11 +54,13 @@ def offline_suggestion(
 
 
 def user_terms(insight: Insight) -> list[str]:
-    """Error strings, code identifiers and frequent words users wrote."""
-    evidence = " \n".join([q.text for q in insight.quotes] + insight.questions)
+    """Error strings, code identifiers and frequent words users wrote (not the
+    redaction placeholders docloop put in their place)."""
+    texts = [without_placeholders(t) for t in [q.text for q in insight.quotes] + insight.questions]
+    evidence = " \n".join(texts)
     terms = error_strings(evidence) + [t for t in identifiers(evidence) if _term_like(t)]
     counts: dict[str, int] = {}
-    for text in [q.text for q in insight.quotes] + insight.questions:
+    for text in texts:
         for word in set(content_words(text)):
             counts[word] = counts.get(word, 0) + 1
     frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from docloop.models import Status, TicketRecord
@@ -33,9 +34,23 @@ class RecordStore(ABC):
 
     @abstractmethod
     def set_status(
-        self, ticket_id: str, status: Status, at: datetime, source: str, note: str = ""
+        self, ticket_id: str, status: Status, at: datetime, source: str, note: str = "",
+        changed_at: datetime | None = None,
     ) -> bool:
-        """Change status and append history; False if unknown or unchanged."""
+        """Change status and append history; False if unknown or unchanged.
+
+        `at` is now; `changed_at` when the change happened at its source
+        (default `at`), the time later changes are ordered against.
+        """
+
+    @abstractmethod
+    def note_ignored(self, ticket_id: str, status: Status, at: datetime, source: str,
+                     note: str, changed_at: datetime) -> None:
+        """Append a change that arrived but was ignored (stale), so the history shows why."""
+
+    @abstractmethod
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose writes all happen or none do (several puts and status changes)."""
 
     @abstractmethod
     def claim_delivery(self, delivery_id: str, at: datetime) -> bool:

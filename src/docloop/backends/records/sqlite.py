@@ -1,7 +1,8 @@
 """Ticket records in the embedded SQLite database.
 
 One row per ticket (lists stored as JSON), one row per status change (the
-history), and one row per webhook delivery id, whose primary key makes
+history, including changes received but ignored as stale), and one row per
+webhook delivery id, whose primary key makes
 `claim_delivery` atomic: a replayed delivery is refused by the database
 itself, even with two receivers racing.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +57,14 @@ MIGRATIONS = [
         delivery_id TEXT PRIMARY KEY,
         received_at TEXT NOT NULL
     )
+    """,
+    # when each change happened at its source, and whether it was applied
+    # (stages.regression orders changes by it); earlier changes are dated by
+    # when they were recorded, the filing row stays undated
+    """
+    ALTER TABLE ticket_history ADD COLUMN changed_at TEXT;
+    ALTER TABLE ticket_history ADD COLUMN applied INTEGER NOT NULL DEFAULT 1;
+    UPDATE ticket_history SET changed_at = at WHERE seq > 1
     """,
 ]
 
@@ -102,16 +113,27 @@ class SQLiteRecordStore(RecordStore):
         return [self._record(r) for r in rows]
 
     def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
-                   note: str = "") -> bool:
+                   note: str = "", changed_at: datetime | None = None) -> bool:
         with db.transaction(self.conn):
             current = self.get(ticket_id)
             if current is None or current.status == status:
                 return False
             self.conn.execute("UPDATE tickets SET status = ?, updated_at = ? WHERE id = ?",
                               (status, at.isoformat(), ticket_id))
-            self._append_history(ticket_id, StatusChange(status=status, at=at, source=source,
-                                                         note=note))
+            self._append_history(ticket_id, StatusChange(
+                status=status, at=at, source=source, note=note, changed_at=changed_at or at))
         return True
+
+    def note_ignored(self, ticket_id: str, status: Status, at: datetime, source: str,
+                     note: str, changed_at: datetime) -> None:
+        self._append_history(ticket_id, StatusChange(
+            status=status, at=at, source=source, note=note, changed_at=changed_at,
+            applied=False))
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with db.transaction(self.conn):
+            yield
 
     def claim_delivery(self, delivery_id: str, at: datetime) -> bool:
         cursor = self.conn.execute(
@@ -131,17 +153,19 @@ class SQLiteRecordStore(RecordStore):
         return TicketRecord.model_validate(data)
 
     def _history(self, ticket_id: str) -> list[StatusChange]:
-        rows = self.conn.execute("SELECT status, at, source, note FROM ticket_history "
-                                 "WHERE ticket_id = ? ORDER BY seq", (ticket_id,)).fetchall()
+        rows = self.conn.execute("SELECT status, at, source, note, changed_at, applied "
+                                 "FROM ticket_history WHERE ticket_id = ? ORDER BY seq",
+                                 (ticket_id,)).fetchall()
         return [StatusChange.model_validate(dict(r)) for r in rows]
 
     def _append_history(self, ticket_id: str, change: StatusChange) -> None:
         self.conn.execute(
-            "INSERT INTO ticket_history(ticket_id, seq, status, at, source, note) VALUES "
-            "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?), "
-            "?, ?, ?, ?)",
+            "INSERT INTO ticket_history(ticket_id, seq, status, at, source, note, changed_at, "
+            "applied) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history "
+            "WHERE ticket_id = ?), ?, ?, ?, ?, ?, ?)",
             (ticket_id, ticket_id, change.status, change.at.isoformat(), change.source,
-             change.note))
+             change.note, change.changed_at.isoformat() if change.changed_at else None,
+             int(change.applied)))
 
     @staticmethod
     def _row(record: TicketRecord) -> tuple[Any, ...]:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
-from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp
+from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp, DiscordNotFound
 from docloop.backends.sources.discord_map import (
     Where,
     looks_contentless,
@@ -85,7 +85,7 @@ class DiscordSource(Source):
         """Every new message of every stream, oldest first within a stream."""
         for channel in self.discovery.channels():
             if channel.error:
-                self._unreadable(channel.label, channel.error)
+                self._unreadable(channel.label, DiscordForbidden(channel.error))
                 continue
             lone_thread = channel.is_thread  # its starter lives in a parent we do not read
             streams = [channel] if channel.has_messages else []
@@ -94,8 +94,8 @@ class DiscordSource(Source):
                     yield from self._read(
                         stream, self._start(stream, since, watermarks), lone_thread
                     )
-                except DiscordForbidden as exc:
-                    self._unreadable(stream.label, str(exc))
+                except (DiscordForbidden, DiscordNotFound) as exc:
+                    self._unreadable(stream.label, exc)
 
     @staticmethod
     def _start(stream: Stream, since: datetime | None, watermarks: Mapping[str, str]) -> str:
@@ -104,10 +104,11 @@ class DiscordSource(Source):
             snowflake_from(since) if since else "0"
         )
 
-    def _unreadable(self, label: str, error: str) -> None:
-        """Guild mode skips what the bot may not read; named channels must be readable."""
+    def _unreadable(self, label: str, error: PermanentError) -> None:
+        """Guild mode skips what the bot may not read, or what was deleted since it was
+        listed (a thread removed mid-run answers 404); named channels must be readable."""
         if self.discovery.guild_id is None:
-            raise DiscordForbidden(error)
+            raise error
         log.warning("Discord: skipping %s: %s", label, error)
 
     def check(self) -> list[ChannelCount]:
@@ -197,4 +198,4 @@ def _starter_of_thread(raw: dict[str, Any], where: Where) -> Message | None:
     return to_message(starter, where.parent)
 
 
-__all__ = ["DiscordForbidden", "DiscordSource", "watermark_key"]
+__all__ = ["DiscordForbidden", "DiscordNotFound", "DiscordSource", "watermark_key"]

@@ -12,8 +12,9 @@ This module keeps Discord's rules in one place so the source stays readable:
 * never more than 50 requests in any second (Discord's global limit), so a
   large guild is not hammered even when buckets report plenty remaining;
 * 5xx and timeouts: retried with exponential backoff, a bounded number of times;
-* 401/403/404: raised at once as `PermanentError` saying which token or
-  permission is wrong — retrying them only counts towards Cloudflare's
+* 401/403/404: raised at once as `PermanentError` (403 `DiscordForbidden`,
+  404 `DiscordNotFound`, which a guild-wide read skips) saying which token,
+  permission or id is wrong — retrying them only counts towards Cloudflare's
   invalid-request ban.
 
 Sleep and clock are injectable so tests never wait for real.
@@ -47,6 +48,10 @@ CHANNEL_PERMISSIONS = "the bot needs the View Channel and Read Message History p
 
 class DiscordForbidden(PermanentError):
     """403 on a resource: the bot lacks a permission (callers may skip it)."""
+
+
+class DiscordNotFound(PermanentError):
+    """404 on a resource: a wrong id, or a channel or thread deleted since it was listed."""
 
 
 @dataclass
@@ -254,7 +259,7 @@ class DiscordHttp:
         if status == 403:
             raise DiscordForbidden(f"Discord refused access to {target} (403 {message}): {hint}")
         if status == 404:
-            raise PermanentError(
+            raise DiscordNotFound(
                 f"Discord has no {target} (404 {message}): check the id and that the bot "
                 "was invited to that server"
             )

@@ -20,6 +20,7 @@ from docloop.backends.sources.discord_http import (
     CHANNEL_PERMISSIONS,
     DiscordForbidden,
     DiscordHttp,
+    DiscordNotFound,
 )
 from docloop.backends.sources.discord_map import Where
 
@@ -140,7 +141,7 @@ class Discovery:
             stream = Stream.from_channel(channel)
             try:
                 stream.threads = self._threads(stream)
-            except DiscordForbidden as exc:
+            except (DiscordForbidden, DiscordNotFound) as exc:  # no access, or deleted since
                 stream.error = str(exc)
             streams.append(stream)
         return streams

@@ -28,7 +28,7 @@ import httpx
 
 from docloop import __version__
 from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker, TrackerState
-from docloop.backends.trackers.linear_client import LinearClient
+from docloop.backends.trackers.linear_client import LinearClient, LinearNotFound
 from docloop.config import Settings
 from docloop.errors import ConfigError, TransientError
 from docloop.models import Insight, TicketRecord
@@ -63,6 +63,9 @@ FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50
                   f"inverseRelations(first: 50) {{ {_ENDS} }} }} }}")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
           "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
+#: Every GraphQL document docloop sends to Linear (the tests validate them against its schema).
+OPERATIONS = (CREATE, FIND, COMMENT, FIND_COMMENT, ATTACH, LABELS, UNSTARTED, MOVE, RELATE,
+              FIND_RELATIONS, STATES)
 
 
 def issue_uuid(ticket_id: str) -> str:
@@ -158,8 +161,8 @@ class LinearTracker(Tracker):
     def _create_once(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         """issueCreate under the issue's derived id, looked up first (`_find_or_create`)."""
         def find() -> dict[str, Any] | None:
-            found = self.client.query(FIND, {"id": issue_id}).get("issue")
-            return dict(found) if found else None
+            found = self._look_up(FIND, {"id": issue_id})
+            return dict(found["issue"]) if found else None
 
         def create() -> dict[str, Any]:
             data = self.client.execute(CREATE, {"input": self._input(issue_id, insight)})
@@ -178,7 +181,8 @@ class LinearTracker(Tracker):
         look = {"issue": issue_id, "id": comment_id, "marker": marker}
 
         def find() -> dict[str, Any] | None:
-            nodes = self.client.query(FIND_COMMENT, look)["issue"]["comments"]["nodes"]
+            found = self._look_up(FIND_COMMENT, look)
+            nodes = found["issue"]["comments"]["nodes"] if found else []
             return dict(nodes[0]) if nodes else None
 
         def create() -> dict[str, Any]:
@@ -202,7 +206,7 @@ class LinearTracker(Tracker):
         pair = {issue_id, related_id}
 
         def find() -> dict[str, Any] | None:
-            issue = self.client.query(FIND_RELATIONS, {"id": issue_id})["issue"] or {}
+            issue = (self._look_up(FIND_RELATIONS, {"id": issue_id}) or {}).get("issue") or {}
             nodes = [*(issue.get("relations") or {}).get("nodes", []),
                      *(issue.get("inverseRelations") or {}).get("nodes", [])]
             return next((dict(n) for n in nodes if n["id"] == relation_id
@@ -215,6 +219,22 @@ class LinearTracker(Tracker):
             return dict(data["issueRelationCreate"]["issueRelation"])
 
         _find_or_create(f"relation {issue_id} -> {related_id}", find, create)
+
+    def _look_up(self, document: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        """A query for an issue by id, or None when Linear says the issue does not exist.
+
+        Linear answers a look-up of an absent issue with an error ("Entity not
+        found: Issue", `data: null`), not with `{"issue": null}`. Only that
+        answer, at this query's `issue` field, means "absent"; any other error
+        (auth, rate limit, another entity missing) is raised as it is, so
+        find-before-create never mistakes a failure for room to create.
+        """
+        try:
+            return self.client.query(document, variables)
+        except LinearNotFound as exc:
+            if exc.entity == "Issue" and exc.path[:1] == ("issue",):
+                return None
+            raise
 
     def _input(self, issue_id: str, insight: Insight) -> dict[str, Any]:
         fields: dict[str, Any] = {

@@ -2,7 +2,13 @@
 
 Linear answers GraphQL errors with HTTP 200 or 400 and an `errors` list whose
 `extensions.code` says what happened (`RATELIMITED`, `AUTHENTICATION_ERROR`,
-…); 429 and `X-RateLimit-*-Remaining: 0` also mean "wait". Personal API keys
+…); 429 and `X-RateLimit-*-Remaining: 0` also mean "wait". A look-up of an
+entity that does not exist is an error too, not a null (`issue(id:)` is typed
+`Issue!`): HTTP 200, `"data": null`, `INPUT_ERROR` "Entity not found: Issue"
+(API-FACTS §3). It becomes `LinearNotFound`, which callers that look before
+they create read as "absent"; every other error stays an error. A rejected key
+becomes `LinearAuthError` (a configuration error), and the client then sends
+nothing more: every later request would be refused the same way. Personal API keys
 go in the `Authorization` header as they are (no `Bearer`). Queries are
 retried on transient failures; mutations are not retried here — the tracker
 decides, because a create that timed out may have happened.
@@ -24,10 +30,12 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
-from docloop.errors import PermanentError, TransientError
+from docloop.errors import ConfigError, PermanentError, TransientError
 
 log = logging.getLogger("docloop.linear")
 MAX_WAIT_S = 60.0
+AUTH_HINT = ("check LINEAR_API_KEY (a personal API key, sent without 'Bearer') and that it "
+             "can access LINEAR_TEAM_ID")
 AUTH_CODES = {"AUTHENTICATION_ERROR", "FORBIDDEN", "UNAUTHENTICATED"}
 #: (remaining, reset) header pairs; resets are UTC epoch milliseconds (API-FACTS §3).
 BUDGETS = (
@@ -35,6 +43,21 @@ BUDGETS = (
     ("x-ratelimit-complexity-remaining", "x-ratelimit-complexity-reset"),
     ("x-ratelimit-endpoint-requests-remaining", "x-ratelimit-endpoint-requests-reset"),
 )
+
+NOT_FOUND = "Entity not found: "
+
+
+class LinearNotFound(PermanentError):
+    """Linear has no such entity (`Entity not found: <entity>`), at `path` of the answer."""
+
+    def __init__(self, message: str, entity: str, path: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.path = path
+
+
+class LinearAuthError(ConfigError, PermanentError):
+    """Linear refused the API key: a setting to fix (exit 2), not worth retrying."""
 
 
 class LinearClient:
@@ -46,6 +69,7 @@ class LinearClient:
         self.sleep = sleep
         self.clock = clock
         self._not_before = 0.0  # epoch seconds before which no request is sent
+        self._refused: LinearAuthError | None = None  # the key was rejected: send nothing
 
     def query(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """A read: retried on rate limits, 5xx and timeouts (bounded)."""
@@ -59,6 +83,8 @@ class LinearClient:
 
     def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """One request, no retry (but held while a spent budget has not reset)."""
+        if self._refused is not None:
+            raise self._refused
         self._wait_for_budget()
         try:
             response = self.http.post("", json={"query": document, "variables": variables or {}})
@@ -67,7 +93,11 @@ class LinearClient:
         except httpx.TransportError as exc:
             raise TransientError(f"cannot reach Linear: {exc}") from None
         self._note_budget(response)
-        return _data(response, self.clock())
+        try:
+            return _data(response, self.clock())
+        except LinearAuthError as exc:
+            self._refused = exc
+            raise
 
     def _note_budget(self, response: httpx.Response) -> None:
         """Remember when a budget this answer reports as spent resets."""
@@ -102,8 +132,7 @@ class LinearClient:
 
 def _data(response: httpx.Response, now: float) -> dict[str, Any]:
     if response.status_code == 401:
-        raise PermanentError("Linear rejected the API key: check LINEAR_API_KEY (a personal "
-                             "API key, sent without 'Bearer')")
+        raise LinearAuthError(AUTH_HINT)
     if response.status_code == 429 or _refused_for_budget(response):
         raise TransientError("Linear rate limit reached", _reset_after(response, now))
     if response.status_code >= 500:
@@ -126,8 +155,11 @@ def _raise_for(errors: list[dict[str, Any]], response: httpx.Response, now: floa
     if code == "RATELIMITED":
         raise TransientError(f"Linear rate limit: {message}", _reset_after(response, now))
     if code in AUTH_CODES:
-        raise PermanentError(f"Linear refused the request ({code}): {message}; check "
-                             "LINEAR_API_KEY and that it can access LINEAR_TEAM_ID")
+        raise LinearAuthError(f"Linear refused the request ({code}: {message}); {AUTH_HINT}")
+    if code == "INPUT_ERROR" and message.startswith(NOT_FOUND):
+        entity = message.removeprefix(NOT_FOUND).split(":")[0].strip()
+        raise LinearNotFound(f"Linear has no such {entity}: {message}", entity,
+                             tuple(first.get("path") or ()))
     raise PermanentError(f"Linear error {code or ''}: {message}".replace("  ", " "))
 
 

@@ -5,10 +5,22 @@ docloop's ticket id, so creating the same ticket twice rewrites the same file
 and never files twice. Updates re-render the ticket with raised counts and
 append a dated section with the new evidence; earlier update sections are
 kept. The `**Status:** …` line is what `docloop tickets set-status` edits.
+
+The file is written before the record (the file stage stores the record
+after the tracker returns), so a crash in between leaves a section the
+records never heard of, and the re-run appends the same evidence again. Each
+section therefore names the message ids it reports, and an update first drops
+sections whose messages the record does not hold: the outbox is re-derived
+from the records, and a re-run after any crash converges on one copy.
+`repair_outbox`, run at the start of every run, settles the rest: a status
+line a killed `set-status` did not rewrite, and a ticket file whose record a
+killed run never stored.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +32,9 @@ from docloop.models import Insight, Status, TicketRecord
 from docloop.ticket_text import render_ticket, render_update
 
 UPDATES_MARKER = "<!-- docloop:updates -->"
+_EVIDENCE = re.compile(r"^<!-- docloop:evidence ([^>]*) -->$", re.M)
+_SECTION = re.compile(r"(?=\n### )")
+_STATUS_LINE = re.compile(r"^\*\*Status:\*\* (.*)$", re.M)
 
 
 class LocalTracker(Tracker):
@@ -42,10 +57,12 @@ class LocalTracker(Tracker):
         return Filed(external_id=ticket_id, identifier=ticket_id, url=self.path(ticket_id).as_uri())
 
     def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
-        previous = self._updates_section(record.id)
+        previous = committed_sections(self._updates_section(record.id), record)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         heading = "Regression" if delta.regression else "New evidence"
-        entry = f"\n### {heading} ({stamp})\n\n{render_update(insight, delta)}"
+        entry = (f"\n### {heading} ({stamp})\n"
+                 f"<!-- docloop:evidence {' '.join(delta.new_message_ids)} -->\n\n"
+                 f"{render_update(insight, delta)}")
         status: Status = "regressed" if delta.regression else record.status
         self._write(record.id, self._document(record.id, insight, status, previous + entry))
         return None
@@ -64,3 +81,53 @@ class LocalTracker(Tracker):
 
     def _write(self, ticket_id: str, text: str) -> None:
         write_atomic(self.path(ticket_id), text)
+
+
+def committed_sections(updates: str, record: TicketRecord) -> str:
+    """The update sections whose evidence the record holds (sections without ids are kept).
+
+    A section naming a message the record lacks was written by an attempt
+    that crashed before its record was stored; the update being written now
+    reports that evidence again, so keeping the old section would show it twice.
+    """
+    held = set(record.message_ids)
+    kept = []
+    for section in _SECTION.split(updates):
+        found = _EVIDENCE.search(section)
+        if found is None or set(found.group(1).split()) <= held:
+            kept.append(section)
+    return "".join(kept)
+
+
+def write_status_line(path: Path, status: str) -> bool:
+    """Make the ticket file's `**Status:**` line say `status`; True if it had to change."""
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    found = _STATUS_LINE.search(text)
+    if found is None or found.group(1) == status:
+        return False
+    write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))
+    return True
+
+
+def repair_outbox(outbox: Path, records: Iterable[TicketRecord]) -> list[str]:
+    """Bring the outbox in line with the local records after an interrupted run.
+
+    Status lines follow the records; a ticket file without a record (its run
+    was killed between writing it and storing the record) is removed — the
+    next filing of that insight writes it again under the same id. Returns
+    what was done, one line per file, for the log.
+    """
+    if not outbox.is_dir():
+        return []
+    local = {r.id: r for r in records if r.tracker == LocalTracker.name}
+    done = []
+    for path in sorted(outbox.glob("DL-*.md")):
+        record = local.get(path.stem)
+        if record is None:
+            path.unlink()
+            done.append(f"removed {path.name}: no record (its run was interrupted)")
+        elif write_status_line(path, record.status):
+            done.append(f"set {path.name} status to {record.status}, as recorded")
+    return done
