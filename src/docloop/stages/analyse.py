@@ -23,6 +23,7 @@ import numpy as np
 
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.embedders import open_embedder
+from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.models import Insight, Problem
 from docloop.stages.cluster import Cluster, cluster_problems
@@ -36,6 +37,8 @@ from docloop.stages.window import (
 from docloop.storage.insights import InsightStore, StoredCluster
 
 log = logging.getLogger("docloop.analyse")
+#: Problems embedded (and looked up in the embedding cache) at a time.
+EMBED_BLOCK = 10_000
 
 
 @dataclass
@@ -84,8 +87,7 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                 for p in analyzer.extract(block)]
     log.info("cluster - %d problem(s)", len(problems))
     embedder = open_embedder(settings, conn)
-    vectors = (embedder.embed([p.with_answer for p in problems]) if problems
-               else np.zeros((0, embedder.dim), dtype=np.float32))
+    vectors = _embed(embedder, problems)
     store = InsightStore(conn)
     known = store.members()
     clusters = cluster_problems(problems, vectors, in_space(store.clusters(), known, problems,
@@ -101,6 +103,24 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
+
+
+def _embed(embedder: CachedEmbedder, problems: Sequence[Problem]) -> np.ndarray:
+    """Problem vectors, filled `EMBED_BLOCK` problems at a time.
+
+    The cache holds a block's texts, looked-up vectors and rows to store at
+    once; a whole million-message window at once would hold each of them for
+    every problem beside the result.
+    """
+    if not problems:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    first = embedder.embed([p.with_answer for p in problems[:EMBED_BLOCK]])
+    vectors = np.zeros((len(problems), first.shape[1]), dtype=np.float32)  # dim as answered
+    vectors[:len(first)] = first
+    for start in range(EMBED_BLOCK, len(problems), EMBED_BLOCK):
+        block = problems[start:start + EMBED_BLOCK]
+        vectors[start:start + len(block)] = embedder.embed([p.with_answer for p in block])
+    return vectors
 
 
 def _may_be_significant(cluster: Cluster, problems: Sequence[Problem],
