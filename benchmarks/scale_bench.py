@@ -198,14 +198,16 @@ def render(rows: list[dict]) -> str:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in sorted((r for r in rows if r["kind"] == "size"),
-                      key=lambda r: (r["size"], r["fast"])):
+                      key=lambda r: (r["size"], r["fast"], r.get("label") or "")):
         first, second = row["first"], row["second"]
         embedded = first["stats"]["embedded"]
         extra = f"{embedded / rate:,.0f}" if rate and row["fast"] else "(included)"
         again = (f"{second['seconds']:.1f} ({second['cpu_seconds']:.1f}) | "
                  f"{second['peak_mb']:.0f}") if second else "not measured (time) | -"
+        embedder = ("hash" if row["fast"] else "MiniLM") + (f", {row['label']}"
+                                                            if row.get("label") else "")
         lines.append(
-            f"| {row['size']:,} | {'hash' if row['fast'] else 'MiniLM'} | "
+            f"| {row['size']:,} | {embedder} | "
             f"{first['seconds']:.1f} ({first['cpu_seconds']:.1f}) | {first['peak_mb']:.0f} | "
             f"{1000 * first['cpu_seconds'] / row['size']:.2f} | {first['stats']['problems']:,} | "
             f"{embedded:,} | {extra} | {first['stats']['insights']} | {again} |")
@@ -248,12 +250,14 @@ def main() -> None:
     parser.add_argument("--adopt", nargs="+", metavar=("SIZE", "RUN1_JSON"),
                         help="save a size row from run_once.py outputs run by hand "
                              "(SIZE RUN1_JSON [RUN2_JSON])")
+    parser.add_argument("--label", default=None, help="with --adopt: what differs in this row")
     args = parser.parse_args()
     if args.adopt:
         size, *outputs = args.adopt
         runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in outputs] + [None]
-        save({"kind": "size", "size": int(size), "fast": True,
-              "first": runs[0], "second": runs[1]}, f"size-{int(size):08d}")
+        name = f"size-{int(size):08d}" + (f"-{args.label}" if args.label else "")
+        save({"kind": "size", "size": int(size), "fast": True, "label": args.label,
+              "first": runs[0], "second": runs[1]}, name)
     everything = not (args.sizes or args.window is not None or args.rate or args.render
                       or args.adopt or args.hash is not None)
     WORK.mkdir(parents=True, exist_ok=True)
