@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 
 from docloop.backends.embedders.base import Embedder
+from docloop.docs.loader import DocPage
+from docloop.docs.markdown import parser
 
 
 class HashingEmbedder(Embedder):
@@ -19,6 +25,11 @@ class HashingEmbedder(Embedder):
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+
+    @classmethod
+    def from_settings(cls, settings: Any, **deps: Any) -> HashingEmbedder:
+        """Registry hook, so a test can stand this in for the `local` embedder."""
+        return cls()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         self.calls.append(list(texts))
@@ -40,3 +51,23 @@ def write_docs(root, files: dict[str, str]) -> None:  # type: ignore[no-untyped-
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def anchor_links(page: DocPage, root: Path) -> list[tuple[str, str]]:
+    """(target page path, anchor) of every `page.md#anchor` link in a page's Markdown.
+
+    Links are read by the CommonMark parser, so a link inside a code block is not
+    one; relative targets resolve from the page's folder, `/x.md` from `root`."""
+    body = page.source.splitlines()
+    links: list[tuple[str, str]] = []
+    for token in parser().parse("\n".join(body)):
+        for child in token.children or []:
+            href = str(child.attrGet("href") or "") if child.type == "link_open" else ""
+            target, _, anchor = unquote(href).partition("#")
+            if not anchor or not target.endswith((".md", ".mdx")) or "://" in target:
+                continue
+            base = PurePosixPath("/") if target.startswith("/") else \
+                PurePosixPath("/", page.path).parent
+            resolved = posixpath.normpath(str(base / target.lstrip("/")))
+            links.append((resolved.lstrip("/"), anchor))
+    return links

@@ -8,7 +8,7 @@ import pytest
 
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import is_api_stub, load_pages, page_url
-from docloop.docs.markdown import clean_lines, parse_heading
+from docloop.docs.markdown import headings, parse_sections
 from docloop.errors import InputError
 from tests.docs_helpers import write_docs
 
@@ -56,23 +56,31 @@ def test_missing_folder_is_input_error(tmp_path: Path) -> None:
         load_pages(tmp_path / "nope")
 
 
+def _texts(source: list[str], generator: str = "mkdocs", mdx: bool = False) -> list[str]:
+    sections = parse_sections(source, generator=generator, mdx=mdx)
+    return [line.text.strip() for s in sections for block in s.blocks for line in block
+            if line.text.strip()]
+
+
 def test_headings_attr_lists_and_code_fences() -> None:
-    heading = parse_heading("## Use `CORSMiddleware` { #use-cors .special }")
-    assert heading is not None
-    assert (heading.level, heading.text, heading.anchor) == (2, "Use CORSMiddleware", "use-cors")
-    assert parse_heading("### Step 1: Install").anchor == "step-1-install"  # type: ignore[union-attr]
-    lines = clean_lines(["```python", "# not a heading", "```", "# Real"])
-    assert [line.code for line in lines] == [True, True, True, False]
+    found = headings(parse_sections(["## Use `CORSMiddleware` { #use-cors .special }", "",
+                                     "### Step 1: Install"]))
+    assert [(h.level, h.text, h.anchor) for h in found] == [
+        (2, "Use CORSMiddleware", "use-cors"), (3, "Step 1: Install", "step-1-install")]
+    sections = parse_sections(["```python", "# not a heading", "```", "# Real"])
+    assert [s.anchor for s in sections] == ["", "real"]
+    assert [line.code for line in sections[0].blocks[0]] == [True, True, True]
 
 
 def test_mdx_machinery_dropped_and_text_kept() -> None:
-    source = ["import Tabs from '@theme/Tabs';", "export const x = 1;", "<Tabs>",
-              "<TabItem value=\"a\">Install with npm</TabItem>", "<Admonition />",
+    source = ["import Tabs from '@theme/Tabs';", "export const x = 1;", "", "<Tabs>",
+              "<TabItem value=\"a\">Install with npm</TabItem>", "<Admonition />", "",
               ":::note Heads up", "Be careful", ":::", "/// tip | Pro tip", "text", "///",
-              "//// tab | Python 3.8+", "!!! warning \"Careful\"", "    indented body"]
-    texts = [line.text.strip() for line in clean_lines(source) if line.text.strip()]
-    assert texts == ["Install with npm", "Note: Heads up", "Be careful", "Tip: Pro tip", "text",
-                     "Warning: Careful", "indented body"]
+              "//// tab | Python 3.8+"]
+    assert _texts(source, "docusaurus", mdx=True) == [
+        "Install with npm", "Note: Heads up", "Be careful", "Tip: Pro tip", "text"]
+    assert _texts(["!!! warning \"Careful\"", "    indented body"]) == [
+        "Warning: Careful", "indented body"]
 
 
 def test_default_excludes_and_overrides(tmp_path: Path) -> None:

@@ -106,3 +106,13 @@ def test_an_assignment_is_a_snippet_and_generic_words_are_not_terms() -> None:
     terms = user_terms(asked)
     assert "max_attempts" in terms and "twice" in terms
     assert not {"max_attempts=1", "sometimes", "min"} & set(terms)
+
+
+def test_patch_lands_after_a_setext_section_not_in_its_code() -> None:
+    page = ("Setup\n-----\n\nInstall it:\n\n    # a shell comment, not a heading\n"
+            "    pip install tp\n\nConfigure\n---------\n\nText.\n")
+    suggestion = offline_suggestion(insight(heading="Setup"), _chunks(), page)
+    assert suggestion.patch is not None
+    after = apply_patch(page, suggestion.patch)
+    assert after.index("pip install tp") < after.index("### How do I allow") < after.index(
+        "Configure")

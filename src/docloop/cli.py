@@ -96,14 +96,17 @@ def main(ctx: click.Context) -> None:
 @click.option("--exclude", "excludes", multiple=True, help="Glob of pages to skip (repeatable).")
 @click.option("--no-default-excludes", is_flag=True,
               help="Also index changelogs, release notes and generated API stubs.")
+@click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress"]),
+              default=None, help="Site generator (URLs, anchors); detected when omitted.")
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
-                   no_default_excludes: bool) -> None:
+                   no_default_excludes: bool, generator: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
     from docloop.stages.index_docs import index_docs
 
     settings = _settings(click.get_current_context(), docs_base_url=base_url)
-    stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes)
+    stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
+                       generator=generator)
     click.echo(stats.summary(), err=True)
 
 

@@ -50,6 +50,8 @@ ENV_NAMES: dict[str, str] = {
     "max_insights": "DOCLOOP_MAX_INSIGHTS",
     "since_days": "DOCLOOP_SINCE_DAYS",
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
+    "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
+    "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -91,6 +93,8 @@ class Settings(BaseModel):
     max_insights: int = Field(10, ge=0)
     since_days: int | None = Field(None, ge=1)
     docs_base_url: str | None = None
+    docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
+    docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
     sources: list[str] = Field(default_factory=list)
 
     discord_bot_token: SecretStr | None = None

@@ -2,75 +2,38 @@
 
 A chunk is one section (the text under a heading, up to the next heading),
 so a search hit can point at a real anchor. Sections longer than
-`max_chars` are split at paragraph boundaries; code blocks are kept whole
-unless a single block alone exceeds twice the limit.
+`max_chars` are split between the parser's blocks (paragraphs, lists, code
+blocks, tables); a block is kept whole unless it alone exceeds twice the
+limit. A page yields at most its `max_chunks` chunks (the loader warns).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from docloop.docs.loader import DocPage
-from docloop.docs.markdown import Line, parse_heading
+from docloop.docs.markdown import Line, Section
 from docloop.models import DocChunk
 
 MAX_CHARS = 1200
 
 
-@dataclass
-class Section:
-    """Lines under one heading, with the path of headings above it."""
-
-    heading_path: list[str]
-    anchor: str
-    lines: list[Line]
-
-
 def chunk_page(page: DocPage, max_chars: int = MAX_CHARS) -> list[DocChunk]:
-    """The page's chunks in document order (sections without text are skipped)."""
+    """The page's chunks in document order, at most `page.max_chunks` of them
+    (0 = no cap; sections without text are skipped)."""
+    chunks = all_chunks(page, max_chars)
+    return chunks[: page.max_chunks] if page.max_chunks else chunks
+
+
+def all_chunks(page: DocPage, max_chars: int = MAX_CHARS) -> list[DocChunk]:
+    """Every chunk of the page, before the per-page cap."""
     chunks: list[DocChunk] = []
-    for section in sections(page.lines):
-        for part in split_blocks(paragraphs(section.lines), max_chars):
+    for section in page.sections:
+        for part in split_blocks(section.blocks, max_chars):
             text = "\n".join(line.text for line in part).strip()
             if text:
                 chunks.append(_chunk(page, section, part, text, len(chunks)))
     return chunks
-
-
-def sections(lines: list[Line]) -> list[Section]:
-    """Split cleaned lines at ATX headings outside code blocks."""
-    stack: list[tuple[int, str]] = []
-    current = Section([], "", [])
-    found = [current]
-    for line in lines:
-        heading = None if line.code else parse_heading(line.text)
-        if heading is None:
-            current.lines.append(line)
-            continue
-        while stack and stack[-1][0] >= heading.level:
-            stack.pop()
-        stack.append((heading.level, heading.text))
-        current = Section([text for _, text in stack], heading.anchor, [])
-        found.append(current)
-    return found
-
-
-def paragraphs(lines: list[Line]) -> list[list[Line]]:
-    """Blocks separated by blank lines; a fenced code block is one block."""
-    blocks: list[list[Line]] = []
-    current: list[Line] = []
-    for line in lines:
-        in_code_block = bool(current) and current[-1].code and _open_fence(current)
-        if not line.text.strip() and not in_code_block:
-            if current:
-                blocks.append(current)
-            current = []
-            continue
-        current.append(line)
-    if current:
-        blocks.append(current)
-    return blocks
 
 
 def split_blocks(blocks: list[list[Line]], max_chars: int) -> list[list[Line]]:
@@ -104,17 +67,6 @@ def _cut_oversized(block: list[Line], max_chars: int) -> list[list[Line]]:
         pieces[-1].append(line)
         size += len(line.text) + 1
     return pieces
-
-
-def _open_fence(current: list[Line]) -> bool:
-    """Whether the code lines at the end of `current` are inside an unclosed fence."""
-    fences = 0
-    for line in reversed(current):
-        if not line.code:
-            break
-        if line.text.lstrip().startswith(("```", "~~~")):
-            fences += 1
-    return fences % 2 == 1
 
 
 def _chunk(page: DocPage, section: Section, part: list[Line], text: str, n: int) -> DocChunk:

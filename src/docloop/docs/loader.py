@@ -1,5 +1,11 @@
 """Reading a Markdown/MDX docs folder into pages with URLs.
 
+The site generator (which decides URLs and heading anchors) is detected per
+docs folder, looking in the folder and its parent: `mkdocs.yml` means mkdocs,
+`docusaurus.config.*` or a `sidebars.*` file Docusaurus, a `.vitepress/`
+folder VitePress; without a marker, a folder with `.mdx` pages is Docusaurus
+and anything else mkdocs. `--generator` overrides the guess.
+
 URL rules (`base_url` + path):
 
 * mkdocs (a `mkdocs.yml` beside or above the folder): `index.md` and
@@ -8,6 +14,10 @@ URL rules (`base_url` + path):
   matter `slug` wins (absolute `/x` from the root, relative from the page's
   folder), `id` replaces the file name, numeric prefixes such as `01-intro`
   are stripped from every segment, and `foo.md` maps to `foo` (no slash).
+* VitePress (clean URLs): `index.md` maps to its folder URL, `foo.md` to `foo`.
+
+Caps: a page larger than `max_page_bytes` is skipped, and a page is indexed
+with at most `max_chunks` chunks; both with a warning naming the page.
 
 Default excludes (turn off with `default_excludes=False`, CLI
 `--no-default-excludes`; add more with `--exclude GLOB`):
@@ -27,12 +37,13 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
-from docloop.docs.markdown import Line, clean_lines, parse_heading
+from docloop.docs.anchors import GENERATORS
+from docloop.docs.frontmatter import split_front_matter
+from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -42,39 +53,66 @@ DEFAULT_EXCLUDES = ("release-notes.md", "changelog*", "CHANGELOG*", "*release-no
 STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_]\w*(?:\.\w+)+\s*$")  # ::: package.Object
 STUB_MAX_PROSE_WORDS = 200
 NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
+#: bump when parsing or chunking changes, so an existing index re-chunks every page
+PARSER_VERSION = "2"
+MAX_PAGE_BYTES = 1024 * 1024
+MAX_CHUNKS = 500
 
 
 @dataclass
 class DocPage:
-    """One documentation page: where it is, where it is published, what it says."""
+    """One documentation page: where it is, where it is published, what it says.
+
+    Sections (and the title, which may be the first heading) are parsed on first
+    use, so re-indexing an unchanged page costs only its hash."""
 
     path: str  # relative to the docs root, '/' separators
     url: str
-    title: str
     source: str
-    lines: list[Line] = field(default_factory=list)
     front_matter: dict[str, Any] = field(default_factory=dict)
+    generator: str = "mkdocs"
+    max_chunks: int = MAX_CHUNKS  # 0 = no cap
+    body_start: int = 0  # index of the first line after the front matter
+    mdx: bool = False
+
+    @cached_property
+    def sections(self) -> list[Section]:
+        """The page body parsed into sections (see docloop.docs.markdown)."""
+        body = self.source.splitlines()[self.body_start:]
+        return parse_sections(body, self.body_start + 1, self.generator, self.mdx)
+
+    @cached_property
+    def title(self) -> str:
+        """Front matter `title`, else the first level-1 heading, else the file name."""
+        first = next((h.text for h in headings(self.sections) if h.level == 1 and h.text), None)
+        return str(self.front_matter.get("title") or first or _title_from_name(self.path))
 
     @property
     def content_hash(self) -> str:
-        """sha256 of the source and URL: a change to either re-indexes the page."""
-        return hashlib.sha256(f"{self.url}\n{self.source}".encode()).hexdigest()
+        """sha256 of what decides the chunks: source, URL, generator, cap, parser version."""
+        key = f"{PARSER_VERSION}\n{self.generator}\n{self.max_chunks}\n{self.url}\n{self.source}"
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | None = None,
-               default_excludes: bool = True) -> list[DocPage]:
-    """Every Markdown/MDX page under `root` that is not excluded, sorted by path."""
+               default_excludes: bool = True, *, generator: str | None = None,
+               max_page_bytes: int = MAX_PAGE_BYTES, max_chunks: int = MAX_CHUNKS
+               ) -> list[DocPage]:
+    """Every Markdown/MDX page under `root` that is not excluded, sorted by path.
+
+    `generator` None detects it; a cap of 0 turns that cap off."""
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
-    style = detect_style(root)
+    generator = check_generator(generator) if generator else detect_generator(root)
     pages: list[DocPage] = []
     stubs: list[str] = []
     for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS):
         rel = file.relative_to(root).as_posix()
-        if not file.is_file() or _hidden(rel) or _matches(rel, patterns):
+        if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
+                or _too_large(file, rel, max_page_bytes):
             continue
-        page = read_page(file, rel, base_url, style)
+        page = read_page(file, rel, base_url, generator, max_chunks)
         if default_excludes and is_api_stub(page.source):
             stubs.append(rel)
             continue
@@ -85,44 +123,38 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     return pages
 
 
-def detect_style(root: Path) -> str:
-    """`mkdocs` or `docusaurus`, judged from the files around the docs folder."""
-    for folder in (root, root.parent):
-        if (folder / "mkdocs.yml").is_file() or (folder / "mkdocs.yaml").is_file():
-            return "mkdocs"
-    markers = ("docusaurus.config.js", "docusaurus.config.ts", "sidebars.js", "sidebars.ts")
-    if any((folder / m).is_file() for folder in (root, root.parent) for m in markers):
+def detect_generator(root: Path) -> str:
+    """`mkdocs`, `docusaurus` or `vitepress`, judged from the files around the docs folder."""
+    folders = (root, root.parent)
+    if any((f / "mkdocs.yml").is_file() or (f / "mkdocs.yaml").is_file() for f in folders):
+        return "mkdocs"
+    if any((f / ".vitepress").is_dir() for f in folders):
+        return "vitepress"
+    markers = ("docusaurus.config.*", "sidebars.js", "sidebars.ts")
+    if any(next(f.glob(m), None) is not None for f in folders for m in markers):
         return "docusaurus"
     return "docusaurus" if any(root.rglob("*.mdx")) else "mkdocs"
 
 
-def read_page(file: Path, rel: str, base_url: str | None, style: str) -> DocPage:
-    """Parse one file: front matter, cleaned lines, title and URL."""
+def check_generator(name: str) -> str:
+    """`name` if it is a generator docloop knows, else InputError saying which are."""
+    if name not in GENERATORS:
+        raise InputError(f"unknown docs generator '{name}' (use one of: "
+                         f"{', '.join(GENERATORS)})")
+    return name
+
+
+def read_page(file: Path, rel: str, base_url: str | None, generator: str,
+              max_chunks: int = MAX_CHUNKS) -> DocPage:
+    """Read one file: front matter and URL (the body is parsed when first needed)."""
     try:
         source = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
-    front, body_start = split_front_matter(source, file)
-    lines = clean_lines(source.splitlines()[body_start:], first_number=body_start + 1)
-    title = str(front.get("title") or _first_heading(lines) or _title_from_name(rel))
-    return DocPage(rel, page_url(rel, front, base_url, style), title, source, lines, front)
-
-
-def split_front_matter(source: str, file: Path) -> tuple[dict[str, Any], int]:
-    """YAML front matter between `---` lines, and the index of the first body line."""
-    lines = source.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return {}, 0
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
-            try:
-                data = yaml.safe_load("\n".join(lines[1:end])) or {}
-            except yaml.YAMLError as exc:
-                raise InputError(f"{file}: front matter is not valid YAML: {exc}") from None
-            if not isinstance(data, dict):
-                raise InputError(f"{file}: front matter must be a mapping of keys to values")
-            return data, end + 1
-    raise InputError(f"{file}: front matter opened with '---' on line 1 is never closed")
+    front, body_start = split_front_matter(source.splitlines(), file)
+    mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
+    url = page_url(rel, front, base_url, generator)
+    return DocPage(rel, url, source, front, generator, max_chunks, body_start, mdx)
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:
@@ -161,12 +193,15 @@ def is_api_stub(source: str) -> bool:
     return directives > 0 and prose_words < STUB_MAX_PROSE_WORDS
 
 
-def _first_heading(lines: list[Line]) -> str | None:
-    for line in lines:
-        heading = parse_heading(line.text)
-        if heading and heading.level == 1:
-            return heading.text
-    return None
+def _too_large(file: Path, rel: str, max_bytes: int) -> bool:
+    """Whether a page is over the size cap (it is skipped, with a warning naming it)."""
+    size = file.stat().st_size
+    if not max_bytes or size <= max_bytes:
+        return False
+    log.warning("skipped %s: %.1f MB is over the page size cap of %.1f MB "
+                "(docs_max_page_kb; raise it to index this page)", rel, size / 2**20,
+                max_bytes / 2**20)
+    return True
 
 
 def _title_from_name(rel: str) -> str:

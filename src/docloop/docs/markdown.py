@@ -1,31 +1,42 @@
-"""Markdown/MDX to plain searchable lines, keeping source line numbers.
+"""Markdown/MDX pages into sections of readable blocks, keeping source line numbers.
 
-What is kept is what a reader sees: prose, list items, code blocks, the text
-inside JSX components and admonitions (with their kind as a word, e.g.
-"Tip:"). What is dropped is build machinery: MDX import/export lines,
-self-closing components, admonition fences, mkdocs tab markers and
-attribute lists. Every kept line keeps its 1-based source line number so
-chunks can point at (and patches can edit) the real page.
+The page is parsed by a CommonMark parser (markdown-it-py), so setext
+headings are headings and a `# comment` in an indented code block or a
+heading inside `<!-- ... -->` is not. Generator machinery the parser does not
+know (admonitions, tabs, includes, MDX imports) is handled first by
+`docloop.docs.machinery`. The parser's line maps give every block its real
+line range, so a chunk can point at (and a patch can edit) the real page.
+
+What is kept is what a reader sees: prose, list items, tables, code blocks,
+the text inside JSX/HTML components and admonition labels (`Tip: Title`).
+HTML comments, `<script>`/`<style>` blocks and MDX imports are dropped.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-FENCE = re.compile(r"^\s*(```+|~~~+)")
-ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-ATTR_LIST = re.compile(r"\s*\{\s*#([\w.:-]+)[^}]*\}\s*$")
-ATTR_LIST_ANY = re.compile(r"\s*\{:?\s*[#.][^}]*\}\s*$")
-MDX_ESM = re.compile(r"^(import|export)\s")
-SELF_CLOSING = re.compile(r"^\s*<[A-Z][\w.]*\b[^>]*/>\s*$")
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from docloop.docs.anchors import AnchorMaker, split_custom_id
+from docloop.docs.frontmatter import front_matter_end
+from docloop.docs.machinery import prepare
+
+#: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
+#: hostile input such as 100,000 `[`; real headings are far shorter)
+MAX_HEADING_CHARS = 500
+#: deeper nesting (quotes in lists in quotes...) stops being parsed, bounding recursion
+MAX_NESTING = 40
 JSX_TAG = re.compile(r"</?[A-Z][\w.]*\b[^>]*>")
 HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-PYMDOWN_BLOCK = re.compile(r"^\s*/{3,}\s*(\w[\w-]*)?\s*(?:\|\s*(.*))?$")
-MATERIAL_ADMONITION = re.compile(r"^(\s*)(?:!!!|\?\?\?\+?)\s*(\w+)(?:\s+\"(.*)\")?\s*$")
-DOCUSAURUS_ADMONITION = re.compile(r"^\s*:::\s*(\w+)?(?:\[(.*)\]|\s+(.*))?\s*$")
-INCLUDE = re.compile(r"^\s*\{[!*].*[!*]\}\s*$")
+DROPPED_HTML = re.compile(r"^\s*<(?:!--|script\b|style\b)", re.IGNORECASE)
+#: anchors that are not headings: `<a id="x">`/`<a name="x">`, mkdocs-autorefs `[](){#x}`,
+#: an attr_list `{#x}` closing a paragraph or list item (mkdocs)
+HTML_ID = re.compile(r"<[a-zA-Z][^>]*?\s(?:id|name)=[\"']([^\"']+)[\"']")
+AUTOREF = re.compile(r"\[\]\(\)\{[ \t]*#([^\s{}]+)[ \t]*\}")
+BLOCK_ATTRS = re.compile(r"(?:^|[ \t])\{:?[ \t]*#([^\s{}]+)[^{}]*\}[ \t]*$")
 
 
 @dataclass(frozen=True)
@@ -34,84 +45,186 @@ class Line:
 
     number: int
     text: str
-    code: bool = False  # inside (or a fence of) a code block: never a heading
+    code: bool = False  # part of a code block
 
 
 @dataclass(frozen=True)
 class Heading:
-    """An ATX heading with its level, display text and URL anchor."""
+    """A heading with its level, visible text, URL anchor and 1-based source line."""
 
     level: int
     text: str
     anchor: str
+    line: int
 
 
-def slugify(text: str) -> str:
-    """The anchor mkdocs (toc) and Docusaurus both derive from a heading."""
-    text = unicodedata.normalize("NFKD", text)
-    text = re.sub(r"<[^>]+>|`", "", text).lower()
-    text = re.sub(r"[^\w\s-]", "", text)
-    return re.sub(r"[\s]+", "-", text.strip())
+@dataclass
+class Section:
+    """The blocks under one heading, with the path of headings above it."""
+
+    heading_path: list[str]
+    anchor: str
+    level: int = 0
+    line: int = 0  # the heading's source line (0 for the text before any heading)
+    blocks: list[list[Line]] = field(default_factory=list)
+    points: list[Heading] = field(default_factory=list)  # non-heading anchors (level 0)
 
 
-def parse_heading(text: str) -> Heading | None:
-    """An ATX heading (`## Title { #id }` gives anchor `id`), or None."""
-    match = ATX.match(text)
-    if not match:
-        return None
-    title = match.group(2)
-    custom = ATTR_LIST.search(title)
-    anchor = custom.group(1) if custom else ""
-    title = ATTR_LIST_ANY.sub("", title).strip()
-    display = HTML_TAG.sub("", title).replace("`", "").strip()
-    return Heading(len(match.group(1)), display, anchor or slugify(title))
+def parser() -> MarkdownIt:
+    """CommonMark. GFM tables stay off: a table reads as one paragraph block either way,
+    and markdown-it-py's table rule is quadratic in the number of rows."""
+    return MarkdownIt("commonmark", {"maxNesting": MAX_NESTING})
 
 
-def clean_lines(lines: list[str], first_number: int = 1) -> list[Line]:
-    """Readable lines of a Markdown/MDX body, with source line numbers."""
-    kept: list[Line] = []
-    fence: str | None = None
-    for offset, raw in enumerate(lines):
-        number = first_number + offset
-        marker = FENCE.match(raw)
-        if fence is not None:
-            kept.append(Line(number, raw, code=True))
-            if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence):
-                fence = None
+#: block structure only: inline Markdown is parsed for headings alone (most of the cost)
+BLOCKS = parser().disable("inline")
+INLINE = parser()
+
+
+def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mkdocs",
+                   mdx: bool = False) -> list[Section]:
+    """The page body `lines` (first one numbered `first_number`) split into sections."""
+    prepared = prepare(lines, generator, mdx)
+    tokens = BLOCKS.parse("\n".join(prepared.lines))
+    items: list[tuple[int, Heading | list[Line]]] = []
+    raw_headings: list[tuple[int, int, str, str | None]] = []
+    for start, kind, token, inline in _leaf_blocks(tokens):
+        if kind != "code":
+            items += _point_anchors(prepared.lines, token, generator, first_number)
+        if kind == "heading":
+            text, custom = _heading_text(inline.content if inline else "", generator)
+            raw_headings.append((start, int(token.tag[1]), text, custom))
             continue
-        if marker:
-            fence = marker.group(1)
-            kept.append(Line(number, raw, code=True))
+        block = _block_lines(kind, token, prepared.lines, start, first_number)
+        if block:
+            items.append((start, block))
+    items += [(index, [Line(index + first_number, text)])
+              for index, text in prepared.labels.items()]
+    anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
+                                             in raw_headings])
+    items += [(start, Heading(level, text.strip(), anchor, start + first_number))
+              for (start, level, text, _), anchor in zip(raw_headings, anchors, strict=True)]
+    items.sort(key=lambda item: (item[0], isinstance(item[1], Heading) and not item[1].level))
+    return _group(items)
+
+
+def headings(sections: list[Section]) -> list[Heading]:
+    """The headings of parsed sections, in order."""
+    return [Heading(s.level, s.heading_path[-1], s.anchor, s.line)
+            for s in sections if s.heading_path]
+
+
+def anchors(sections: list[Section]) -> list[Heading]:
+    """Every link target of the page: headings, then the anchors inside sections (level 0)."""
+    return headings(sections) + [point for s in sections for point in s.points]
+
+
+def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[int, int]:
+    """Where the section titled `heading` ends in `source`: the 0-based index of the line
+    after its last non-blank line, and its level; (end of page, 1) when no heading has
+    that visible text. Where a suggested section goes, so it must see real headings only."""
+    lines = source.splitlines()
+    body = front_matter_end(lines) or 0
+    wanted = " ".join((heading or "").split()).lower()
+    found = headings(parse_sections(lines[body:], body + 1, "docusaurus" if mdx else "mkdocs",
+                                    mdx))
+    start = next((h for h in found if wanted and " ".join(h.text.split()).lower() == wanted),
+                 None)
+    if start is None:
+        return len(lines), 1
+    after = next((h.line - 1 for h in found if h.line > start.line and h.level <= start.level),
+                 len(lines))
+    while after > start.line and not lines[after - 1].strip():
+        after -= 1
+    return after, start.level
+
+
+def _leaf_blocks(tokens: list[Token]) -> list[tuple[int, str, Token, Token | None]]:
+    """(first line index, kind, token, heading inline) for every leaf block with a line map."""
+    found: list[tuple[int, str, Token, Token | None]] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token.map is None:
             continue
-        text = _clean_prose_line(raw)
-        if text is not None:
-            kept.append(Line(number, text))
-    return kept
+        if token.type == "heading_open":
+            found.append((token.map[0], "heading", token, tokens[index]))
+        elif token.type in ("paragraph_open", "table_open"):
+            found.append((token.map[0], "text", token, None))
+            close = token.type.replace("_open", "_close")
+            while index < len(tokens) and not (tokens[index].type == close
+                                               and tokens[index].level == token.level):
+                index += 1
+        elif token.type in ("fence", "code_block"):
+            found.append((token.map[0], "code", token, None))
+        elif token.type == "html_block":
+            found.append((token.map[0], "html", token, None))
+    return found
 
 
-def _clean_prose_line(raw: str) -> str | None:
-    """A prose line as a reader sees it, or None when it is machinery."""
-    if MDX_ESM.match(raw) or SELF_CLOSING.match(raw) or INCLUDE.match(raw):
-        return None
-    block = PYMDOWN_BLOCK.match(raw)
-    if block:
-        return _admonition_label(block.group(1), block.group(2))
-    material = MATERIAL_ADMONITION.match(raw)
-    if material:
-        return _admonition_label(material.group(2), material.group(3))
-    docusaurus = DOCUSAURUS_ADMONITION.match(raw)
-    if docusaurus and raw.strip().startswith(":::"):
-        return _admonition_label(docusaurus.group(1), docusaurus.group(2) or docusaurus.group(3))
-    if raw.startswith("    ") and not raw.strip().startswith(("-", "*", "```")):
-        raw = raw[4:]  # material admonition bodies are indented; un-indent prose
-    if raw.lstrip().startswith("#"):
-        return raw.strip()
-    return JSX_TAG.sub(" ", raw).rstrip()
+def _point_anchors(lines: list[str], token: Token, generator: str,
+                   first_number: int) -> list[tuple[int, Heading | list[Line]]]:
+    """Anchors written inside a block (`<a id>`, `[](){#x}`, a block's attr_list), as
+    level-0 headings; their text is filled in with the section they fall in."""
+    found: list[tuple[int, Heading | list[Line]]] = []
+    start, end = token.map or (0, 0)
+    for index in range(start, min(end, len(lines))):
+        ids = HTML_ID.findall(lines[index]) + AUTOREF.findall(lines[index])
+        attrs = BLOCK_ATTRS.search(lines[index]) if generator == "mkdocs" else None
+        if attrs and token.type != "heading_open":
+            ids.append(attrs.group(1))
+        found += [(index, Heading(0, "", anchor, index + first_number)) for anchor in ids]
+    return found
 
 
-def _admonition_label(kind: str | None, title: str | None) -> str | None:
-    """`/// tip | Title` -> `Tip: Title`; closing fences and tab markers -> None."""
-    if not kind or kind == "tab":
-        return None
-    label = kind.capitalize() + ":"
-    return f"{label} {title.strip()}" if title and title.strip() else label
+def _heading_text(content: str, generator: str) -> tuple[str, str | None]:
+    """Visible text of a heading's inline Markdown, and its explicit `{#id}`."""
+    content, custom = split_custom_id(content[-MAX_HEADING_CHARS * 4:], generator)
+    content = content[:MAX_HEADING_CHARS]
+    parts: list[str] = []
+    for token in INLINE.parseInline(content):
+        for child in token.children or []:
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+    return "".join(parts), custom
+
+
+def _block_lines(kind: str, token: Token, lines: list[str], start: int,
+                 first_number: int) -> list[Line]:
+    """The readable lines of one leaf block (empty when it is machinery)."""
+    end = token.map[1] if token.map else start
+    span = [(first_number + i, lines[i]) for i in range(start, min(end, len(lines)))]
+    while span and not span[-1][1].strip():
+        span.pop()
+    if kind == "code":
+        return [Line(number, text, code=True) for number, text in span]
+    if kind == "html":
+        if DROPPED_HTML.match(token.content):
+            return []
+        cleaned = [(number, HTML_TAG.sub(" ", text).strip()) for number, text in span]
+        return [Line(number, text) for number, text in cleaned if text]
+    return [Line(number, JSX_TAG.sub(" ", text).rstrip()) for number, text in span]
+
+
+def _group(items: list[tuple[int, Heading | list[Line]]]) -> list[Section]:
+    """Sections in document order: each heading opens one, blocks fill the current one."""
+    stack: list[tuple[int, str]] = []
+    current = Section([], "")
+    found = [current]
+    for _, item in items:
+        if isinstance(item, Heading) and item.level == 0:
+            title = current.heading_path[-1] if current.heading_path else ""
+            current.points.append(Heading(0, title, item.anchor, item.line))
+        elif isinstance(item, Heading):
+            while stack and stack[-1][0] >= item.level:
+                stack.pop()
+            stack.append((item.level, item.text))
+            current = Section([text for _, text in stack], item.anchor, item.level, item.line)
+            found.append(current)
+        else:
+            current.blocks.append(item)
+    return found
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import sys
 import time
@@ -16,9 +17,11 @@ from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
-from docloop.docs.chunker import chunk_page
+from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
 from docloop.errors import InputError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,12 +48,17 @@ def open_index(settings: Settings, conn: sqlite3.Connection) -> SQLiteDocsIndex:
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
-               default_excludes: bool = True) -> IndexStats:
-    """Index (incrementally) the Markdown/MDX folder `root`."""
+               default_excludes: bool = True, generator: str | None = None) -> IndexStats:
+    """Index (incrementally) the Markdown/MDX folder `root`.
+
+    Every page and its front matter is read before the database is opened, so bad
+    input writes nothing (parsing a body never fails; new pages are parsed once)."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
-    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes)
+    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes,
+                       generator=generator, max_page_bytes=settings.docs_max_page_kb * 1024,
+                       max_chunks=settings.docs_max_chunks_per_page)
     if not pages:
         raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
     conn = db.connect(settings.db_path)
@@ -70,8 +78,17 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
 
 
 def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
+    """Chunks the pages new or changed since the last run will embed; names every such
+    page that has more chunks than the per-page cap keeps."""
     known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
-    return sum(len(chunk_page(p)) for p in pages if known.get(p.path) != p.content_hash)
+    pending = 0
+    for page in (p for p in pages if known.get(p.path) != p.content_hash):
+        total = len(all_chunks(page))
+        if page.max_chunks and total > page.max_chunks:
+            log.warning("%s: indexed its first %d of %d chunks (docs_max_chunks_per_page; "
+                        "raise it to index the rest)", page.path, page.max_chunks, total)
+        pending += len(chunk_page(page))
+    return pending
 
 
 def _progress() -> Progress:

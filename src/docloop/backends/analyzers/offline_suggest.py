@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from docloop.docs.markdown import section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
@@ -24,8 +25,6 @@ from docloop.text import (
     truncate,
 )
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{[^}]*\})?\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
 MAX_TERMS = 8
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
@@ -152,7 +151,7 @@ def _section_patch(
 ) -> str | None:
     """Insert a marked section for a writer at the end of the matched section."""
     lines = source.splitlines()
-    at, level = _section_end(lines, heading)
+    at, level = section_end(source, heading, path.endswith(".mdx"))
     title = truncate(_UNSAFE_IN_HEADING.sub("", insight.title).rstrip("?.! ") + "?", 90)
     block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
              f"<!-- docloop {insight.id}: {insight.users} users asked this. Answer it here. -->"]
@@ -164,34 +163,3 @@ def _section_patch(
     patch = make_patch(path, source, after)
     apply_patch(source, patch)  # proves the patch applies; raises StageError otherwise
     return patch
-
-
-def _section_end(lines: list[str], heading: str | None) -> tuple[int, int]:
-    """Line index where the section titled `heading` ends, and its heading level."""
-    start, level = None, 1
-    in_fence = False
-    for index, line in enumerate(lines):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line)
-        if not match:
-            continue
-        depth, title = len(match.group(1)), match.group(2).strip()
-        if start is None and heading and _plain(title) == _plain(heading):
-            start, level = index, depth
-        elif start is not None and depth <= level:
-            return _trim_blank(lines, index), level
-    if start is None:
-        return len(lines), 1
-    return len(lines), level
-
-
-def _plain(heading: str) -> str:
-    """Heading text without inline markup, so `## The `tp` CLI` matches "The tp CLI"."""
-    return " ".join(re.sub(r"[`*_]", "", heading).split()).lower()
-
-
-def _trim_blank(lines: list[str], index: int) -> int:
-    while index > 0 and not lines[index - 1].strip():
-        index -= 1
-    return index

@@ -24,6 +24,7 @@ from docloop.backends.docs_index.base import DocsIndex
 from docloop.backends.embedders.base import Embedder
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
+from docloop.docs.markdown import anchors
 from docloop.docs.query import clean_query, fts_query
 from docloop.errors import ConfigError
 from docloop.models import DocChunk, PageHit
@@ -44,6 +45,13 @@ MIGRATIONS = [
     CREATE VIRTUAL TABLE docs_fts USING fts5(title, heading, text,
         tokenize='porter unicode61');
     CREATE TABLE docs_meta (key TEXT PRIMARY KEY, value TEXT)""",
+    # every heading's anchor, sections without text included (a link may point at one)
+    """CREATE TABLE docs_anchors (
+        path TEXT NOT NULL REFERENCES docs_pages(path) ON DELETE CASCADE,
+        anchor TEXT NOT NULL, heading TEXT NOT NULL, level INTEGER NOT NULL,
+        line INTEGER NOT NULL
+    );
+    CREATE INDEX docs_anchors_path ON docs_anchors(path)""",
 ]
 
 #: bm25 column weights: title, heading path, text
@@ -177,12 +185,16 @@ class SQLiteDocsIndex(DocsIndex):
             "DELETE FROM docs_fts WHERE rowid IN (SELECT rowid FROM docs_chunks WHERE path = ?)",
             (path,))
         self.conn.execute("DELETE FROM docs_chunks WHERE path = ?", (path,))
+        self.conn.execute("DELETE FROM docs_anchors WHERE path = ?", (path,))
         self.conn.execute("DELETE FROM docs_pages WHERE path = ?", (path,))
 
     def _insert_page(self, page: DocPage, chunks: list[DocChunk], vectors: np.ndarray) -> None:
         self.conn.execute(
             "INSERT INTO docs_pages(path, url, title, content_hash, source) VALUES (?,?,?,?,?)",
             (page.path, page.url, page.title, page.content_hash, page.source))
+        self.conn.executemany(
+            "INSERT INTO docs_anchors(path, anchor, heading, level, line) VALUES (?,?,?,?,?)",
+            [(page.path, h.anchor, h.text, h.level, h.line) for h in anchors(page.sections)])
         for order, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
             cursor = self.conn.execute(
                 "INSERT INTO docs_chunks(chunk_id, path, ord, url, title, heading, heading_path,"
@@ -210,6 +222,12 @@ class SQLiteDocsIndex(DocsIndex):
         if not rows:
             return 0.0
         return float((matrix.vectors[rows] @ np.asarray(vector, dtype=np.float32)).max())
+
+    def page_anchors(self, path: str) -> list[str]:
+        """The anchors of every heading on the page, in order."""
+        rows = self.conn.execute("SELECT anchor FROM docs_anchors WHERE path = ? ORDER BY line",
+                                 (path,))
+        return [str(row[0]) for row in rows]
 
     def page_source(self, path: str) -> str | None:
         row = self.conn.execute("SELECT source FROM docs_pages WHERE path = ?", (path,)).fetchone()

@@ -1,0 +1,193 @@
+"""Site-generator syntax a CommonMark parser does not know, removed line by line.
+
+Before a page goes to the CommonMark parser, the build machinery of its site
+generator is blanked out so it can never be read as a heading, a setext
+underline or a code block, while every line keeps its number (chunks and
+patches point at real source lines):
+
+* admonitions and containers — mkdocs `!!! note "Title"`, `??? tip`,
+  pymdown `/// tip | Title`, Docusaurus `:::note[Title]`, VitePress
+  `::: tip Title` — become a label (`Note: Title`) and their fences vanish;
+  the 4-space-indented bodies of mkdocs admonitions and content tabs
+  (`=== "Tab"`) are un-indented so their Markdown parses as Markdown rather
+  than as an indented code block;
+* includes — `--8<--` snippets (one line or a block of file names),
+  `{! file !}`, VitePress `<<< file` and `[[toc]]` — are dropped;
+* MDX ESM blocks (`import`/`export` up to the next blank line) and
+  `{/* comments */}` are dropped.
+
+Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
+passed through untouched: nothing inside them is machinery. Lines beyond
+`MAX_LINE_CHARS` are cut (hostile input; no page has such prose).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: longer lines are cut: no prose line is this long, and some parser rules rescan a line
+#: once per nesting level
+MAX_LINE_CHARS = 20_000
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")  # any indent: fences in list items too
+MKDOCS_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]*([\w-]+)(?:[ \t]+\"(.*)\")?[ \t]*$")
+MKDOCS_TAB = re.compile(r"^===\+?[ \t]+\".*\"[ \t]*$")
+PYMDOWN_BLOCK = re.compile(r"^/{3,}[ \t]*([\w-]+)?[ \t]*(?:\|[ \t]*(.*))?$")
+COLON_CONTAINER = re.compile(r"^:{3,}[ \t]*([\w-]+)?(?:\[(.*)\]|\{.*\}|[ \t]+(.*))?[ \t]*$")
+INCLUDE = re.compile(r"^(?:\{[!*].*[!*]\}|--8<--[ \t]+\S.*|<<<[ \t]+\S.*|\[\[toc\]\])[ \t]*$")
+SNIPPET_BLOCK = "--8<--"
+MDX_ESM = re.compile(r"^(?:import|export)[ \t{*]")
+MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}")
+RAW_HTML = re.compile(r"^ {0,3}<(script|style|pre|textarea)\b", re.IGNORECASE)
+#: the first characters any machinery (or fence, comment, raw HTML) line can start with
+STARTERS = set("`~<!?=/:-{[ie")
+SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
+
+
+@dataclass
+class Prepared:
+    """Parser-ready lines (same count as the input) and admonition labels by line index."""
+
+    lines: list[str]
+    labels: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    fence: str | None = None  # the opening fence marker while inside fenced code
+    fence_depth: int = 0  # how many mkdocs containers were open when it opened
+    raw_end: str | None = None  # the text that closes the open raw HTML block
+    esm: bool = False
+    snippet_block: bool = False
+    jsx_comment: bool = False
+    indents: list[int] = field(default_factory=list)  # body indents of mkdocs containers
+
+
+def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
+    """Blank out (or un-indent) the machinery of `lines`; see the module docstring."""
+    out = Prepared([])
+    state = _State()
+    for index, full in enumerate(lines):
+        raw = full[:MAX_LINE_CHARS]
+        line = _dedent(raw, state) if generator == "mkdocs" else raw
+        kept, label = _one_line(line, state, generator, mdx)
+        out.lines.append(kept)
+        if label:
+            out.labels[index] = label
+    return out
+
+
+def _dedent(raw: str, state: _State) -> str:
+    """Strip the indent of the open mkdocs containers; close those the line leaves."""
+    if not raw.strip():
+        return ""
+    expanded = raw.expandtabs(4)
+    indent = len(expanded) - len(expanded.lstrip(" "))
+    while state.indents and indent < state.indents[-1]:
+        state.indents.pop()
+        if state.fence is not None and state.fence_depth > len(state.indents):
+            state.fence = None
+    return expanded[state.indents[-1]:] if state.indents else raw
+
+
+def _one_line(line: str, state: _State, generator: str, mdx: bool) -> tuple[str, str | None]:
+    """The parser's version of one line and, for an admonition opener, its label."""
+    if state.fence is not None:
+        _close_fence(line, state)
+        return line, None
+    if state.raw_end is None and not state.esm and not state.jsx_comment \
+            and not state.snippet_block and line.lstrip()[:1] not in STARTERS:
+        return line, None  # plain prose: the common case, no pattern can match
+    if state.raw_end is not None:
+        if state.raw_end in line.lower():
+            state.raw_end = None
+        return line, None
+    if _opens_passthrough(line, state):
+        return line, None
+    if _skipped_region(line, state, mdx):
+        return "", None
+    stripped = line.strip()
+    if INCLUDE.match(stripped):
+        return "", None
+    if generator == "mkdocs":
+        found = _mkdocs_container(line, state)
+        if found is not None:
+            return "", found or None
+    for pattern in (PYMDOWN_BLOCK, COLON_CONTAINER):
+        match = pattern.match(stripped)
+        if match:
+            return "", label(match.group(1), next((g for g in match.groups()[1:] if g), None))
+    return (MDX_COMMENT.sub("", line) if mdx else line), None
+
+
+def _close_fence(line: str, state: _State) -> None:
+    marker = FENCE.match(line)
+    fence = state.fence or ""
+    if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence) \
+            and not line[marker.end():].strip():
+        state.fence = None
+
+
+def _opens_passthrough(line: str, state: _State) -> bool:
+    """Fenced code, HTML comments and raw HTML blocks start here (kept as they are)."""
+    marker = FENCE.match(line)
+    if marker and not (marker.group(1)[0] == "`" and "`" in line[marker.end():]):
+        state.fence, state.fence_depth = marker.group(1), len(state.indents)
+        return True
+    stripped = line.lstrip()
+    if stripped.startswith("<!--") and len(line) - len(stripped) <= 3:
+        if "-->" not in stripped[4:]:
+            state.raw_end = "-->"
+        return True
+    raw = RAW_HTML.match(line)
+    if raw:
+        end = f"</{raw.group(1).lower()}>"
+        if end not in line.lower():
+            state.raw_end = end
+        return True
+    return False
+
+
+def _skipped_region(line: str, state: _State, mdx: bool) -> bool:
+    """MDX ESM blocks, multi-line `{/* */}` comments and `--8<--` blocks: dropped."""
+    stripped = line.strip()
+    if state.esm:
+        state.esm = bool(stripped)
+        return state.esm
+    if state.jsx_comment:
+        state.jsx_comment = "*/}" not in line
+        return True
+    if state.snippet_block:
+        state.snippet_block = stripped != SNIPPET_BLOCK
+        return True
+    if stripped == SNIPPET_BLOCK:
+        state.snippet_block = True
+        return True
+    if mdx and MDX_ESM.match(line):
+        state.esm = True
+        return True
+    if mdx and stripped.startswith("{/*") and "*/}" not in stripped:
+        state.jsx_comment = True
+        return True
+    return False
+
+
+def _mkdocs_container(line: str, state: _State) -> str | None:
+    """For an admonition or tab opener: its label ('' for tabs), and open its body."""
+    stripped = line.lstrip(" ")
+    admonition = MKDOCS_ADMONITION.match(stripped)
+    if not admonition and not MKDOCS_TAB.match(stripped):
+        return None
+    base = state.indents[-1] if state.indents else 0
+    state.indents.append(base + len(line) - len(stripped) + 4)
+    if admonition:
+        return label(admonition.group(1), admonition.group(2)) or ""
+    return ""
+
+
+def label(kind: str | None, title: str | None) -> str | None:
+    """`tip`, `Pro tip` -> `Tip: Pro tip`; closing fences and tab markers -> None."""
+    if not kind or kind.lower() in SILENT_KINDS:
+        return None
+    name = kind.replace("-", " ").capitalize() + ":"
+    return f"{name} {title.strip()}" if title and title.strip() else name
