@@ -211,6 +211,7 @@ def render(rows: list[dict]) -> str:
             f"{first['seconds']:.1f} ({first['cpu_seconds']:.1f}) | {first['peak_mb']:.0f} | "
             f"{1000 * first['cpu_seconds'] / row['size']:.2f} | {first['stats']['problems']:,} | "
             f"{embedded:,} | {extra} | {first['stats']['insights']} | {again} |")
+    lines += [f"\n{r['text']}" for r in rows if r["kind"] == "note"]
     lines += ["", "Weekly run (`--since` the new week: 10k new messages) after a history:", "",
               "| history messages | weekly run s (CPU s) | peak MB | new msgs stored "
               "| window msgs | problems |",
@@ -251,7 +252,11 @@ def main() -> None:
                         help="save a size row from run_once.py outputs run by hand "
                              "(SIZE RUN1_JSON [RUN2_JSON])")
     parser.add_argument("--label", default=None, help="with --adopt: what differs in this row")
+    parser.add_argument("--note", nargs=2, metavar=("NAME", "TEXT"),
+                        help="a remark printed under the table (e.g. a run measured by hand)")
     args = parser.parse_args()
+    if args.note:
+        save({"kind": "note", "text": args.note[1]}, f"note-{args.note[0]}")
     if args.adopt:
         size, *outputs = args.adopt
         runs = [json.loads(Path(p).read_text(encoding="utf-8")) for p in outputs] + [None]
@@ -259,7 +264,7 @@ def main() -> None:
         save({"kind": "size", "size": int(size), "fast": True, "label": args.label,
               "first": runs[0], "second": runs[1]}, name)
     everything = not (args.sizes or args.window is not None or args.rate or args.render
-                      or args.adopt or args.hash is not None)
+                      or args.adopt or args.note or args.hash is not None)
     WORK.mkdir(parents=True, exist_ok=True)
     for size in args.sizes or (SIZES if everything else ()):
         save(measure(size, size > MINILM_MAX), f"size-{size:08d}")
