@@ -12,10 +12,9 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 
 import click
 from rich.console import Console
@@ -26,10 +25,10 @@ from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.db import transaction
 from docloop.errors import ConfigError
-from docloop.models import Conversation, Message
+from docloop.models import Message
 from docloop.redact import redact
 from docloop.sanitize import clean_message, plausible_time
-from docloop.stages.conversations import build_conversations
+from docloop.stages.window import MessageWindow, WindowConversations
 from docloop.storage.messages import MessageStore
 
 log = logging.getLogger(__name__)
@@ -43,12 +42,15 @@ NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or disc
 
 @dataclass
 class IngestResult:
-    """What ingest stored this run and the window later stages analyse."""
+    """What ingest stored this run and the window later stages analyse (read lazily)."""
 
     stored: int
-    window: list[Message] = field(default_factory=list)
-    conversations: list[Conversation] = field(default_factory=list)
+    window: MessageWindow
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def conversations(self) -> WindowConversations:
+        return self.window.conversations
 
 
 def parse_since(value: str | int | None, now: datetime) -> datetime | None:
@@ -84,40 +86,40 @@ def redact_message(message: Message) -> Message:
 
 
 def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
-    """Store new messages from every configured source; return the window since `since`."""
+    """Store new messages from every configured source; return the window since `since`.
+
+    Atomic sources (exports) are stored first, all in one transaction: a bad
+    file in any of them stops the run with the database as it was, before any
+    live source is read. Live sources then commit batch by batch.
+    """
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
     sources = [parse_source(spec, settings) for spec in settings.sources]
     store = MessageStore(conn)
+    watermarks = store.watermarks()
     stored = 0
     skipped: Counter[str] = Counter()
     now = datetime.now(UTC)
-    for source, batches in _opened(sources, since, store.watermarks()):
-        for batch in batches:
-            batch = _plausible_only(batch, now)
-            stored += _store_batch(conn, store, batch)
-            skipped.update(batch.skipped)
-        log.info("ingested %s", source.spec)
-    window = store.window(since)
+    with transaction(conn):
+        for source in (s for s in sources if s.atomic):
+            stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+    for source in (s for s in sources if not s.atomic):
+        stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+    window = MessageWindow(store, since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
-    return IngestResult(stored=stored, window=window,
-                        conversations=build_conversations(window), skipped=dict(skipped))
+    return IngestResult(stored=stored, window=window, skipped=dict(skipped))
 
 
-def _opened(sources: list[Source], since: datetime | None,
-            watermarks: Mapping[str, str]) -> list[tuple[Source, Iterable[Batch]]]:
-    """Read each source's first batch before storing anything.
-
-    An export source validates all its files before its first batch, so a
-    malformed export in any configured source stops the run with the
-    database untouched, not after other sources were stored.
-    """
-    opened: list[tuple[Source, Iterable[Batch]]] = []
-    for source in sources:
-        batches = iter(source.batches(since, watermarks))
-        first = next(batches, None)
-        opened.append((source, batches if first is None else chain([first], batches)))
-    return opened
+def _store_source(conn: sqlite3.Connection, store: MessageStore, source: Source,
+                  since: datetime | None, watermarks: Mapping[str, str],
+                  skipped: Counter[str], now: datetime) -> int:
+    stored = 0
+    for batch in source.batches(since, watermarks):
+        batch = _plausible_only(batch, now)
+        stored += _store_batch(conn, store, batch)
+        skipped.update(batch.skipped)
+    log.info("ingested %s", source.spec)
+    return stored
 
 
 def _plausible_only(batch: Batch, now: datetime) -> Batch:
