@@ -20,7 +20,8 @@ texts sharing words are close, as with a real model.
 `GET /v1/models` answers OpenAI's list (`{"object": "list", "data": [{"id",
 "object": "model", "created", "owned_by"}]}`) of `models` (empty when any
 model is served), a wrong key with the same 401, and with `models_route=False`
-the bare 404 of a server or gateway that has no such route.
+the bare 404 of a server or gateway that has no such route; `models_script`
+holds replies (a 5xx) it gives first.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class FakeOpenAI(ServedFake):
                  embedding_dims: dict[str, int] | None = None, models: set[str] | None = None,
                  api_key: str | None = None, models_route: bool = True) -> None:
         self.models_route = models_route
+        self.models_script: deque[Reply] = deque()  # answers GET /v1/models gives first
         self.chat = chat or (lambda request: '{"problems": []}')
         self.script: deque[Reply | str] = deque()
         self.embedding_dim = embedding_dim
@@ -180,6 +182,8 @@ class FakeOpenAI(ServedFake):
         """`GET /v1/models`: the key is checked first, as on every route."""
         with self._lock:
             self.calls[path] += 1
+            if self.models_script:
+                return self.models_script.popleft()
         if not self.models_route or path.rstrip("/") != "/v1/models":
             return Reply(status=404, body={"detail": "Not Found"})
         refused = self._refuse({}, authorization)
