@@ -64,7 +64,7 @@ FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
           "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
 TEAM_QUERY = ("query($team: String!) { team(id: $team) { id name "
-        "states { nodes { id name type position } } } }")
+              "states { nodes { id name type position } } } }")
 PROJECT = "query($id: String!) { project(id: $id) { id name } }"
 #: Every GraphQL document docloop sends to Linear (the tests validate them against its schema).
 OPERATIONS = (CREATE, FIND, COMMENT, FIND_COMMENT, ATTACH, LABELS, UNSTARTED, MOVE, RELATE,
