@@ -9,7 +9,9 @@ Linear's own schema (the cut in `tests/linear_schema.py`), so:
   does not exist answers HTTP 200, `"data": null` and the `Entity not found:
   Issue` error of API-FACTS §3 (`path`, `extensions.code` `INPUT_ERROR`,
   `statusCode` 400, `userError`, `userPresentableMessage`), never
-  `{"issue": null}`; the same for a comment's issue, a state, a label, a team;
+  `{"issue": null}`; the same for a comment's issue, a state, a label, a team
+  (`team(id:)` is `Team!`: a wrong id is `Entity not found: Team` at `["team"]`),
+  a project (`project(id:)`);
 - bad input (an `id` that is not a UUID v4, an id already taken, an unknown
   label) is an `INPUT_ERROR` with `"data": null`.
 
@@ -63,6 +65,7 @@ from tests.local_server import ServedFake
 
 API_KEY = "lin_api_test"
 TEAM = "team-1"
+PROJECT = "project-1"
 
 #: Linear's answer to a rejected key, as recorded (see test_contract_linear).
 AUTH_ERROR = {"message": "Authentication required, not authenticated", "extensions": {
@@ -114,6 +117,7 @@ class FakeLinear(ServedFake):
             {"id": "state-todo", "name": "Todo", "type": "unstarted", "position": 1, "team": team},
             {"id": "state-backlog", "name": "Backlog", "type": "unstarted", "position": 0,
              "team": team}]
+        self.projects = {PROJECT: {"id": PROJECT, "name": "Docs feedback"}}
         self.schema = _schema(self)
         self._lock = threading.Lock()
         self._handler = _handler(self)
@@ -184,6 +188,20 @@ class FakeLinear(ServedFake):
 
     def q_issue_labels(self, _: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         return _page([{"id": i, "name": n} for n, i in self.labels.items()], args)
+
+    def q_team(self, _: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+        if id != TEAM:
+            raise not_found("Team")
+        return {"id": TEAM, "name": "Docs"}
+
+    def q_project(self, _: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+        if id not in self.projects:
+            raise not_found("Project")
+        return self.projects[id]
+
+    def f_team_states(self, team: dict[str, Any], info: GraphQLResolveInfo,
+                      **args: Any) -> dict[str, Any]:
+        return _page([s for s in self.states if s["team"]["id"] == team["id"]], args)
 
     def q_workflow_states(self, _: Any, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         return _page(self.states, args)
@@ -261,7 +279,9 @@ def _schema(fake: FakeLinear) -> GraphQLSchema:
     schema = pruned_schema()
     resolvers: dict[str, dict[str, Callable[..., Any]]] = {
         "Query": {"issue": fake.q_issue, "issues": fake.q_issues,
-                  "issueLabels": fake.q_issue_labels, "workflowStates": fake.q_workflow_states},
+                  "issueLabels": fake.q_issue_labels, "workflowStates": fake.q_workflow_states,
+                  "team": fake.q_team, "project": fake.q_project},
+        "Team": {"states": fake.f_team_states},
         "Issue": {"comments": fake.f_comments, "relations": fake.f_relations,
                   "inverseRelations": fake.f_inverse_relations,
                   "stateHistory": fake.f_state_history},

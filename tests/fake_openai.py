@@ -1,7 +1,7 @@
 """A local fake OpenAI-compatible server (real HTTP on 127.0.0.1).
 
-Serves `POST /v1/chat/completions` and `POST /v1/embeddings` in the response
-shapes the official API uses, so the real `openai` SDK (which talks through
+Serves `POST /v1/chat/completions`, `POST /v1/embeddings` and `GET /v1/models`
+in the response shapes the official API uses, so the real `openai` SDK (which talks through
 httpx2 and cannot be intercepted by respx) is exercised end to end. Each
 test scripts it: `script` holds replies consumed first, then `chat` (a
 function of the request body) answers. It counts calls and tokens.
@@ -16,6 +16,12 @@ headers or `insufficient_quota`, 5xx, a `response_format` the server rejects
 dimension (`embedding_dims`, default `embedding_dim`), as Ollama and vLLM
 serve models docloop does not know; vectors are hashed bags of words, so
 texts sharing words are close, as with a real model.
+
+`GET /v1/models` answers OpenAI's list (`{"object": "list", "data": [{"id",
+"object": "model", "created", "owned_by"}]}`) of `models` (empty when any
+model is served), a wrong key with the same 401, and with `models_route=False`
+the bare 404 of a server or gateway that has no such route; `models_script`
+holds replies (a 5xx) it gives first.
 """
 
 from __future__ import annotations
@@ -129,7 +135,9 @@ class FakeOpenAI(ServedFake):
 
     def __init__(self, chat: ChatHandler | None = None, embedding_dim: int = 8, *,
                  embedding_dims: dict[str, int] | None = None, models: set[str] | None = None,
-                 api_key: str | None = None) -> None:
+                 api_key: str | None = None, models_route: bool = True) -> None:
+        self.models_route = models_route
+        self.models_script: deque[Reply] = deque()  # answers GET /v1/models gives first
         self.chat = chat or (lambda request: '{"problems": []}')
         self.script: deque[Reply | str] = deque()
         self.embedding_dim = embedding_dim
@@ -170,12 +178,27 @@ class FakeOpenAI(ServedFake):
         reply = completion(reply) if isinstance(reply, str) else reply
         return self._account(request, reply)
 
+    def list_models(self, path: str, authorization: str) -> Reply:
+        """`GET /v1/models`: the key is checked first, as on every route."""
+        with self._lock:
+            self.calls[path] += 1
+            if self.models_script:
+                return self.models_script.popleft()
+        if not self.models_route or path.rstrip("/") != "/v1/models":
+            return Reply(status=404, body={"detail": "Not Found"})
+        refused = self._refuse({}, authorization)
+        if refused is not None:
+            return refused
+        data = [{"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "system"}
+                for name in sorted(self.models or ())]
+        return Reply(body={"object": "list", "data": data})
+
     def _refuse(self, request: dict[str, Any], authorization: str) -> Reply | None:
         """A wrong key or an unknown model, checked before anything else, as the API does."""
         if self.api_key is not None and authorization != f"Bearer {self.api_key}":
             return invalid_api_key()
         model = str(request.get("model", ""))
-        if self.models is not None and model not in self.models:
+        if self.models is not None and "model" in request and model not in self.models:
             return model_not_found(model)
         return None
 
@@ -239,6 +262,12 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             finally:
                 with fake._lock:
                     fake.in_flight -= 1
+            self._send(reply)
+
+        def do_GET(self) -> None:
+            self._send(fake.list_models(self.path, self.headers.get("authorization") or ""))
+
+        def _send(self, reply: Reply) -> None:
             raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
             payload = raw.encode()
             try:

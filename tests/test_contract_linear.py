@@ -39,8 +39,16 @@ import httpx
 import pytest
 from graphql import build_schema, parse, validate
 
-from docloop.backends.trackers.linear import CREATE, FIND, OPERATIONS, issue_uuid
+from docloop.backends.trackers.linear import (
+    CREATE,
+    FIND,
+    OPERATIONS,
+    PROJECT,
+    TEAM_QUERY,
+    issue_uuid,
+)
 from tests.fake_linear import API_KEY, TEAM, FakeLinear
+from tests.fake_linear import PROJECT as PROJECT_ID
 from tests.linear_schema import PRUNED, prune, pruned_schema
 
 
@@ -165,6 +173,38 @@ def test_a_missing_required_variable_is_refused_before_execution(fake: FakeLinea
     response = post(fake, FIND, {})
     assert response.status_code == 400
     assert "$id" in response.json()["errors"][0]["message"]
+
+
+def test_the_team_answers_with_its_workflow_states(fake: FakeLinear) -> None:
+    body = post(fake, TEAM_QUERY, {"team": TEAM}).json()
+    team = body["data"]["team"]
+    assert team["id"] == TEAM and "errors" not in body
+    assert {s["type"] for s in team["states"]["nodes"]} == {"unstarted"}
+    assert all(set(s) == {"id", "name", "type", "position"} for s in team["states"]["nodes"])
+
+
+@pytest.mark.parametrize(("query", "variables", "entity"), [
+    (TEAM_QUERY, {"team": "no-such-team"}, "Team"),
+    (PROJECT, {"id": "no-such-project"}, "Project"),
+])
+def test_an_absent_team_or_project_is_the_same_error_as_an_absent_issue(
+        fake: FakeLinear, query: str, variables: dict[str, Any], entity: str) -> None:
+    response = post(fake, query, variables)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["message"] == f"Entity not found: {entity}"
+    assert error["path"] == [entity.lower()]
+    assert error["extensions"] == {"code": "INPUT_ERROR", "statusCode": 400, "userError": True,
+                                   "userPresentableMessage": f"Could not find referenced {entity}."}
+    assert post(fake, PROJECT, {"id": PROJECT_ID}).json()["data"]["project"]["id"] == PROJECT_ID
+
+
+def test_a_team_query_with_a_rejected_key_is_the_authentication_error(fake: FakeLinear) -> None:
+    response = post(fake, TEAM_QUERY, {"team": TEAM}, key="lin_api_wrong")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "AUTHENTICATION_ERROR"
 
 
 def test_a_rejected_key_answers_the_recorded_authentication_error(fake: FakeLinear) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 import pytest
-from openai.types import CreateEmbeddingResponse
+from openai.types import CreateEmbeddingResponse, Model
 from openai.types.chat import ChatCompletion
 
 from tests import fake_openai as api
@@ -156,3 +156,47 @@ def test_a_wrong_key_and_an_unknown_model_are_checked_before_the_script() -> Non
         status, _, body = post(fake, "/chat/completions", {**CHAT, "model": "gpt-9"})
         assert (status, body["error"]["code"]) == (404, "model_not_found")
         assert "`gpt-9`" in body["error"]["message"]
+
+
+def get(fake: FakeOpenAI, path: str, key: str = "sk-test") -> tuple[int, Any]:
+    """Raw HTTP GET: status and the decoded JSON body."""
+    request = urllib.request.Request(f"{fake.base_url}{path}",
+                                     headers={"authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def client(fake: FakeOpenAI) -> openai.OpenAI:
+    return openai.OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+
+
+def test_the_model_list_is_openais_shape_and_parses_as_the_sdk_type() -> None:
+    with FakeOpenAI(models={"gpt-4o-mini", "text-embedding-3-small"}) as fake:
+        status, body = get(fake, "/models")
+        listed = [m.id for m in client(fake).models.list()]
+    assert status == 200 and body["object"] == "list"
+    for item in body["data"]:
+        assert set(item) == {"id", "object", "created", "owned_by"}
+        assert item["object"] == "model" and isinstance(item["created"], int)
+        Model.model_validate(item)
+    assert sorted(listed) == ["gpt-4o-mini", "text-embedding-3-small"]
+
+
+def test_the_model_list_refuses_a_wrong_key_like_every_route() -> None:
+    with FakeOpenAI(api_key="sk-right", models={"gpt-4o-mini"}) as fake:
+        status, body = get(fake, "/models", key="sk-wrong")
+        assert (status, set(body["error"])) == (401, ERROR_KEYS)
+        assert body["error"]["code"] == "invalid_api_key"
+        with pytest.raises(openai.AuthenticationError):
+            client(fake).models.list()
+
+
+def test_a_server_without_the_model_route_answers_a_bare_404() -> None:
+    with FakeOpenAI(models_route=False) as fake:
+        status, body = get(fake, "/models")
+        assert (status, body) == (404, {"detail": "Not Found"})
+        with pytest.raises(openai.NotFoundError):
+            client(fake).models.list()

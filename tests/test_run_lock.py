@@ -62,10 +62,11 @@ def test_commands_that_write_exit_2_while_another_run_holds_the_home(
         tmp_path: Path, args: list[str]) -> None:
     home = tmp_path / "home"
     env = {"DOCLOOP_LOCK_WAIT_S": "0.2", "DOCLOOP_TRACKER": "linear",
-           "LINEAR_API_KEY": "lin_api_test", "LINEAR_TEAM_ID": "team"}
+           "LINEAR_API_KEY": API_KEY, "LINEAR_TEAM_ID": TEAM}
     if args[0] == "run":
         env["DOCLOOP_TRACKER"] = "local"
-    with hold_home(home):
+    with hold_home(home), FakeLinear() as linear:  # `sync` proves its settings first
+        env["DOCLOOP_LINEAR_API_URL"] = linear.url
         result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 2, result.output
     assert f"another docloop run (pid {os.getpid()}) holds {home}" in result.stderr

@@ -32,6 +32,7 @@ from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
+from docloop.stages.preflight import preflight_run
 from docloop.stages.verdict import VerdictSettings
 
 log = logging.getLogger("docloop.pipeline")
@@ -59,6 +60,7 @@ class RunOptions:
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
+    preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2 before any write
     with _hold(settings, options), _database(settings, options.dry_run) as conn:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         if not options.dry_run and settings.tracker == "local":

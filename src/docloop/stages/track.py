@@ -21,14 +21,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from docloop import db, registry
+from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.backends.trackers.base import TrackerState
+from docloop.backends.trackers.base import Tracker, TrackerState
 from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import STATUSES, Status, TicketRecord
+from docloop.stages.preflight import checked_tracker
 from docloop.stages.regression import hold
 
 FINISHED = ("done", "canceled")
@@ -97,16 +98,16 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
     if settings.tracker in ("local", "none"):
         raise InputError(f"tracker '{settings.tracker}' has nothing to sync; "
                          "use --config with tracker = \"linear\"")
+    tracker = checked_tracker(settings)  # a wrong key or team: exit 2 before any write
     with hold_home(settings.home, lock_wait_s):
-        return _sync(settings)
+        return _sync(settings, tracker)
 
 
-def _sync(settings: Settings) -> str:
+def _sync(settings: Settings, tracker: Tracker) -> str:
     conn = db.connect(settings.db_path)
     store = SQLiteRecordStore(conn)
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
-    tracker = registry.build("tracker", settings.tracker, settings, conn=conn, records=store)
     states = tracker.fetch_statuses(open_records)
     now = datetime.now(UTC)
     asked = {r.id for r in open_records}

@@ -13,6 +13,8 @@ through `base_url`. What it adds on top of the SDK, and why:
   `insufficient_quota` fails at once (waiting never helps);
 - errors a user must fix are configuration errors (exit 2): a refused key
   (401/403) or an unknown model (404 `model_not_found`);
+- a preflight (`check_models`): one `GET /models` before a run writes
+  anything, proving the key and, when the server lists models, the names;
 - refusals (`message.refusal`, content null) and truncated answers come back
   as a `Reply` the caller judges, not as exceptions;
 - accounting: tokens from `usage` (estimated from characters when a server
@@ -62,6 +64,9 @@ CHARS_PER_TOKEN = 4
 MAX_RETRY_AFTER_S = 60.0
 SCHEMA_REJECTED = frozenset({400, 415, 422})
 PLACEHOLDER_KEY = "sk-no-key-needed"
+NO_ROUTE = frozenset({404, 405})  # a server or gateway that does not serve GET /models
+#: the environment name of each model setting, for error messages
+SETTING_ENV = {"llm_model": "DOCLOOP_LLM_MODEL", "embedding_model": "DOCLOOP_EMBEDDING_MODEL"}
 
 
 def estimate_tokens(text: str) -> int:
@@ -165,6 +170,40 @@ class LLMClient:
         self.usage.record("embed", model, tokens, 0)
         ordered = sorted(response.data, key=lambda item: item.index)
         return [list(item.embedding) for item in ordered]
+
+    def check_models(self, models: Mapping[str, str]) -> None:
+        """Prove the key and the model names (setting -> model) with one `GET /models`.
+
+        Run before anything is written, so a wrong key or model is exit 2 with
+        nothing stored. A server without the route (some gateways 404 it) or
+        with an empty list proves only the key; Ollama lists `name:latest` for
+        a model asked for as `name`.
+        """
+        served = self._retrying(self._list_models)
+        if not served:
+            log.debug("the LLM server lists no models; model names not checked")
+            return
+        for setting, model in models.items():
+            if model not in served and f"{model}:latest" not in served:
+                shown = ", ".join(sorted(served)[:10])
+                raise ConfigError(f"the LLM server does not serve {setting} '{model}' "
+                                  f"({SETTING_ENV.get(setting, setting)}); it lists: {shown}. "
+                                  "Set that setting to one of them (or pull/deploy the model)")
+
+    def _list_models(self) -> set[str]:
+        """Model ids the server lists; empty when it has no `/models` route."""
+        openai = _import_openai()
+        try:
+            page = self._client.models.list()
+        except openai.APIStatusError as exc:
+            if exc.status_code in NO_ROUTE:
+                log.debug("the LLM server has no /models (%s); model names not checked",
+                          exc.status_code)
+                return set()
+            raise _classify(exc, openai, "the model list") from exc
+        except openai.APIError as exc:
+            raise _classify(exc, openai, "the model list") from exc
+        return {str(model.id) for model in page.data}
 
     def budget_left(self) -> int | None:
         """Tokens still available this run (None when unlimited)."""

@@ -65,6 +65,14 @@ class Tracker(ABC):
         or file a linked one; it returns the new identity when it filed one.
         """
 
+    def preflight(self) -> None:
+        """Prove the tracker's settings before a run writes anything (ConfigError if wrong).
+
+        Called before the database is opened, so a wrong key or id is exit 2
+        with nothing written. The default checks nothing.
+        """
+        return None
+
     def fetch_statuses(self, records: Sequence[TicketRecord]) -> dict[str, TrackerState]:
         """Current state per ticket id, read from the tracker (for `tickets sync`)."""
         return {}

@@ -63,9 +63,12 @@ FIND_RELATIONS = (f"query($id: String!) {{ issue(id: $id) {{ relations(first: 50
                   f"inverseRelations(first: 50) {{ {_ENDS} }} }} }}")
 STATES = ("query($ids: [ID!]) { issues(filter: {id: {in: $ids}}, first: 50) "
           "{ nodes { id state { type } stateHistory(last: 1) { nodes { startedAt } } } } }")
+TEAM_QUERY = ("query($team: String!) { team(id: $team) { id name "
+              "states { nodes { id name type position } } } }")
+PROJECT = "query($id: String!) { project(id: $id) { id name } }"
 #: Every GraphQL document docloop sends to Linear (the tests validate them against its schema).
 OPERATIONS = (CREATE, FIND, COMMENT, FIND_COMMENT, ATTACH, LABELS, UNSTARTED, MOVE, RELATE,
-              FIND_RELATIONS, STATES)
+              FIND_RELATIONS, STATES, TEAM_QUERY, PROJECT)
 
 
 def issue_uuid(ticket_id: str) -> str:
@@ -106,6 +109,7 @@ class LinearTracker(Tracker):
         self.label_names = list(labels)
         self.reopen_policy = reopen_policy
         self._label_ids: list[str] | None = None
+        self._states: list[dict[str, Any]] | None = None  # the team's, read by `preflight`
 
     @classmethod
     def from_settings(cls, settings: Settings, http: httpx.Client | None = None,
@@ -121,6 +125,35 @@ class LinearTracker(Tracker):
                      "User-Agent": f"docloop/{__version__}"})
         return cls(LinearClient(http), settings.linear_team_id, settings.linear_project_id,
                    settings.linear_labels, settings.linear_reopen_policy)
+
+    def preflight(self) -> None:
+        """Prove the key and the team (and project, labels) before anything is written.
+
+        One `team(id:)` query proves both the key (a refused key is
+        `LinearAuthError`, exit 2) and LINEAR_TEAM_ID (`Entity not found:
+        Team`), and returns the team's workflow states, kept for reopening.
+        A configured project is looked up the same way; labels are resolved
+        now, so an unknown one is warned about before the run, not mid-way.
+        """
+        team = self._must_exist(TEAM_QUERY, {"team": self.team_id}, "Team",
+                                f"Linear has no team '{self.team_id}' that this key can see: "
+                                "check LINEAR_TEAM_ID (linear_team_id), the team's UUID")
+        self._states = list(team["team"]["states"]["nodes"])
+        if self.project_id:
+            self._must_exist(PROJECT, {"id": self.project_id}, "Project",
+                             f"Linear has no project '{self.project_id}' that this key can see: "
+                             "check LINEAR_PROJECT_ID (linear_project_id)")
+        self._labels()
+
+    def _must_exist(self, document: str, variables: dict[str, Any], entity: str,
+                    hint: str) -> dict[str, Any]:
+        """The query's data; Linear's `Entity not found: <entity>` becomes a ConfigError."""
+        try:
+            return self.client.query(document, variables)
+        except LinearNotFound as exc:
+            if exc.entity != entity:
+                raise
+            raise ConfigError(hint) from None
 
     def create(self, ticket_id: str, insight: Insight) -> Filed:
         issue_id = issue_uuid(ticket_id)
@@ -261,7 +294,10 @@ class LinearTracker(Tracker):
         return self._label_ids
 
     def _reopen(self, issue_id: str) -> None:
-        nodes = self.client.query(UNSTARTED, {"team": self.team_id})["workflowStates"]["nodes"]
+        if self._states is not None:
+            nodes = [n for n in self._states if n.get("type") == "unstarted"]
+        else:
+            nodes = self.client.query(UNSTARTED, {"team": self.team_id})["workflowStates"]["nodes"]
         if not nodes:
             log.warning("team %s has no unstarted state; issue %s not reopened",
                         self.team_id, issue_id)

@@ -19,6 +19,7 @@ killed run never stored.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from typing import Any
 
 from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
 from docloop.config import Settings
+from docloop.errors import ConfigError
 from docloop.files import write_atomic
 from docloop.models import Insight, Status, TicketRecord
 from docloop.ticket_text import render_ticket, render_update
@@ -48,6 +50,16 @@ class LocalTracker(Tracker):
     @classmethod
     def from_settings(cls, settings: Settings, **deps: Any) -> LocalTracker:
         return cls(settings.outbox_dir)
+
+    def preflight(self) -> None:
+        """The outbox (or the nearest folder that would hold it) must be writable."""
+        folder = self.outbox
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"the ticket outbox {self.outbox} cannot be written ({folder} is "
+                              "not a writable folder): fix its permissions or set home "
+                              "(DOCLOOP_HOME) elsewhere")
 
     def path(self, ticket_id: str) -> Path:
         return self.outbox / f"{ticket_id}.md"

@@ -1,0 +1,62 @@
+"""Preflight: prove a run's external settings before anything is written.
+
+DESIGN §5 promises that bad configuration is exit 2 with nothing written. A
+rejected Linear key, a wrong team id, a refused OpenAI key or an unknown
+model would otherwise surface only after ingest stored the messages (or, for
+the tracker, as the same error recorded on every insight). So a run first
+asks each backend it will use one cheap question — Linear's `team(id:)`,
+the LLM server's `GET /models` — before the database is opened. Only the
+backends the run uses are asked: no tracker check for `--tracker none` or a
+dry run (which files nothing). A service that stays unavailable after the
+clients' retries is exit 1, also with nothing written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from docloop import registry
+from docloop.backends.trackers.base import Tracker
+from docloop.config import Settings
+from docloop.errors import TransientError
+
+
+def preflight_run(settings: Settings, dry_run: bool) -> None:
+    """Check the model server and the tracker this run will use; raise before any write."""
+    check_models(settings)
+    if not dry_run and settings.tracker != "none":
+        checked_tracker(settings)
+
+
+def check_models(settings: Settings) -> None:
+    """One `GET /models` proving OPENAI_API_KEY and every model name the run will ask for."""
+    models: dict[str, str] = {}
+    if settings.analyzer == "llm":
+        models["llm_model"] = settings.llm_model
+    if settings.embedder == "openai":
+        models["embedding_model"] = settings.embedding_model
+    if not models:
+        return
+    from docloop.backends.analyzers.llm_client import LLMClient
+
+    with _unavailable("the LLM server"):
+        LLMClient(settings, token_budget=0).check_models(models)
+
+
+def checked_tracker(settings: Settings) -> Tracker:
+    """The configured tracker, its settings proven (`Tracker.preflight`)."""
+    tracker: Tracker = registry.build("tracker", settings.tracker, settings)
+    with _unavailable(f"the {settings.tracker} tracker"):
+        tracker.preflight()
+    return tracker
+
+
+@contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """Re-raise a transient failure (after the client's retries) as one clear line."""
+    try:
+        yield
+    except TransientError as exc:
+        raise TransientError(f"could not check {what} before the run ({exc}); "
+                             "nothing was written, try again later") from exc
