@@ -8,10 +8,14 @@ backend class offers `from_settings(settings, **deps)`.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 from docloop.config import Settings
 from docloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from docloop.backends.records.base import RecordStore
 
 BACKENDS: dict[str, dict[str, str]] = {
     "embedder": {
@@ -44,5 +48,14 @@ def backend_class(family: str, name: str) -> Any:
 
 
 def build(family: str, name: str, settings: Settings, **deps: Any) -> Any:
-    """Instantiate a backend from settings (and injected dependencies)."""
+    """Instantiate a backend from settings (and injected dependencies).
+
+    Untyped; callers use the typed per-family functions below.
+    """
     return backend_class(family, name).from_settings(settings, **deps)
+
+
+def build_records(settings: Settings, conn: sqlite3.Connection | None = None) -> RecordStore:
+    """The ticket record store (`settings.store`); opens its own connection without `conn`."""
+    store: RecordStore = build("records", settings.store, settings, conn=conn)
+    return store
