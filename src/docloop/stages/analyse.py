@@ -22,14 +22,15 @@ from functools import cached_property
 
 import numpy as np
 
+from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
-from docloop.backends.embedders import open_embedder
 from docloop.config import Settings
 from docloop.models import Conversation, Insight, Message, Problem
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.cluster import Cluster, cluster_problems
 from docloop.stages.insights import build_insight, document_frequencies
-from docloop.storage.insights import InsightStore, StoredCluster
+from docloop.storage.insights import StoredCluster
+from docloop.stores import InsightIdentities
 
 log = logging.getLogger("docloop.analyse")
 
@@ -55,9 +56,8 @@ class AnalysisResult:
         """Problem id -> its row in `problems` and `vectors`."""
         return {p.id: i for i, p in enumerate(self.problems)}
 
-    def save(self, conn: sqlite3.Connection) -> None:
+    def save(self, store: InsightIdentities) -> None:
         """Persist insight identities (so next run keeps them) and their latest state."""
-        store = InsightStore(conn)
         store.save(
             (c.id, c.centroid, [(self.problems[i].id, self.problems[i].conversation_id)
                                 for i in c.members])
@@ -74,10 +74,10 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
              analyzer.name)
     problems = analyzer.extract(conversations)
     log.info("cluster - %d problem(s)", len(problems))
-    embedder = open_embedder(settings, conn)
+    embedder = registry.build_embedder(settings, conn)
     vectors = (embedder.embed([p.with_answer for p in problems]) if problems
                else np.zeros((0, embedder.dim), dtype=np.float32))
-    store = InsightStore(conn)
+    store = registry.build_insights(settings, conn)
     known = store.members()
     clusters = cluster_problems(problems, vectors,
                                 in_space(store.clusters(), known, problems, vectors), known,

@@ -12,10 +12,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from docloop import db
+from docloop import db, registry
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
-from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
@@ -47,7 +46,7 @@ def open_index(settings: Settings, conn: sqlite3.Connection,
                rank: RankSettings | None = None) -> SQLiteDocsIndex:
     """The docs index over `conn`, with the configured (cached) embedder (and ranking
     weights; default: the shipped ones)."""
-    return SQLiteDocsIndex(conn, open_embedder(settings, conn), rank=rank)
+    return registry.build_docs_index(settings, conn, rank)
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],

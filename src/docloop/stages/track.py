@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from docloop import db, registry
-from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.backends.records.base import RecordStore
 from docloop.backends.trackers.base import TrackerState
 from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
@@ -34,8 +34,8 @@ from docloop.stages.regression import hold
 FINISHED = ("done", "canceled")
 
 
-def _store(settings: Settings) -> SQLiteRecordStore:
-    return SQLiteRecordStore(db.connect(settings.db_path))
+def _store(settings: Settings) -> RecordStore:
+    return registry.build_records(settings)
 
 
 def list_tickets(settings: Settings) -> list[TicketRecord]:
@@ -103,10 +103,10 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
 
 def _sync(settings: Settings) -> str:
     conn = db.connect(settings.db_path)
-    store = SQLiteRecordStore(conn)
+    store = registry.build_records(settings, conn)
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
-    tracker = registry.build("tracker", settings.tracker, settings, conn=conn, records=store)
+    tracker = registry.build_tracker(settings, conn=conn, records=store)
     states = tracker.fetch_statuses(open_records)
     now = datetime.now(UTC)
     asked = {r.id for r in open_records}
@@ -125,7 +125,7 @@ def _sync(settings: Settings) -> str:
     return summary
 
 
-def _apply_state(store: SQLiteRecordStore, ticket_id: str, state: TrackerState,
+def _apply_state(store: RecordStore, ticket_id: str, state: TrackerState,
                  now: datetime, source: str) -> str:
     """Record the tracker's state unless it is stale or a regression holds.
 
@@ -135,7 +135,7 @@ def _apply_state(store: SQLiteRecordStore, ticket_id: str, state: TrackerState,
     start is dated by this read: it was current then.
     """
     changed_at = state.since or now
-    with db.transaction(store.conn):
+    with store.atomic():
         record = store.get(ticket_id)
         if record is None:
             return "same"

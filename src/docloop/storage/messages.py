@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from docloop.config import Settings
 from docloop.db import ensure_schema, transaction
 from docloop.models import Message
 
@@ -72,6 +73,11 @@ class MessageStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         ensure_schema(conn, "messages", MIGRATIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, conn: sqlite3.Connection) -> MessageStore:
+        """Over the shared connection (built through the registry)."""
+        return cls(conn)
 
     def upsert(self, messages: Iterable[Message]) -> int:
         """Store new messages and newer edits; return how many rows changed.
