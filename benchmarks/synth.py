@@ -9,9 +9,18 @@ and a few word substitutions, so near-duplicates are not byte-identical. The out
 folder of DiscordChatExporter JSON files (one per channel, one per thread) plus
 ``labels.json`` mapping each new message id to the example's problem group.
 
+For the scale benchmark two options make the data harder: ``distinct=True`` gives every
+human message concrete details of its own (a job name with a number, an SDK version, a
+region, a queue), so no two problem texts are equal and every embedding is really
+computed; ``week_messages=N`` spreads the messages over consecutive weeks of about N
+messages each (the last week starts at ``WEEK_START``), written as one set of files per
+week like DCE's partitions, so memory stays flat while generating a long history and a
+7-day window holds one week however long the history is.
+
 Deterministic per seed. Usage::
 
-    PYTHONPATH=src python benchmarks/synth.py 10000 /tmp/week10k --seed 1
+    PYTHONPATH=src python benchmarks/synth.py 10000 /tmp/week10k --seed 1 [--distinct]
+        [--week-messages 10000]
 """
 
 from __future__ import annotations
@@ -47,6 +56,10 @@ SUBSTITUTIONS: dict[str, list[str]] = {
 }
 PHRASES = re.compile(r"\b(" + "|".join(re.escape(k) for k in SUBSTITUTIONS) + r")\b", re.I)
 REWORD_P = 0.4
+# Details that make each human message's text its own (``distinct=True``).
+DETAIL_NOUNS = ["sync_orders", "mail_digest", "resize_images", "bill_run", "export_csv",
+                "rebuild_index", "notify_users", "fetch_rates", "score_leads", "purge_cache"]
+REGIONS = ["eu-west-1", "us-east-2", "ap-south-1", "eu-central-1", "us-west-2", "sa-east-1"]
 
 Message = dict[str, Any]
 
@@ -105,8 +118,11 @@ def split_units(chan: dict[str, Any], threads: dict[str, Any]) -> list[Unit]:
 class Synthesiser:
     """Re-mixes example conversations into one synthetic week (state for one ``generate``)."""
 
-    def __init__(self, header: dict[str, Any], labels: dict[str, str | None], n: int, seed: int):
+    def __init__(self, header: dict[str, Any], labels: dict[str, str | None], n: int, seed: int,
+                 start: datetime = WEEK_START, distinct: bool = False):
         self.rng = random.Random(seed)
+        self.start = start
+        self.distinct = distinct
         self.header = header
         self.labels_in = labels
         self.labels_out: dict[str, str | None] = {}
@@ -144,6 +160,16 @@ class Synthesiser:
         """Apply random synonym substitutions to some of the known phrases."""
         return PHRASES.sub(self._swap, text)
 
+    def detail(self) -> str:
+        """A concrete detail no other message has (the counter makes it unique)."""
+        self.counter += 1
+        job = f"`{self.rng.choice(DETAIL_NOUNS)}_{self.counter}`"
+        version = f"{self.rng.randint(1, 4)}.{self.rng.randint(0, 30)}.{self.rng.randint(0, 9)}"
+        return self.rng.choice([
+            f"(job {job}, sdk {version})", f"- seen on {job} in {self.rng.choice(REGIONS)}",
+            f"[queue q{self.counter}, sdk {version}]", f"(happens for {job} too)",
+        ])
+
     def _swap(self, match: re.Match[str]) -> str:
         """One phrase occurrence: kept, or replaced by a random alternative."""
         if self.rng.random() >= REWORD_P:
@@ -180,7 +206,11 @@ class Synthesiser:
             old = ctx["names"][old_id]
             if old != person["nickname"]:
                 content = content.replace(f"@{old}", f"@{person['nickname']}")
-        new["content"] = self.reword(content) if msg["type"] in ("Default", "Reply") else content
+        if msg["type"] in ("Default", "Reply"):
+            content = self.reword(content)
+            if self.distinct and content.strip():
+                content = f"{content} {self.detail()}"
+        new["content"] = content
         new["mentions"] = [self._mention(ctx["cast"].get(m["id"], m)) for m in msg["mentions"]]
         for att in new["attachments"]:
             att["id"] = str(int(new["id"]) + 1)
@@ -217,7 +247,7 @@ class Synthesiser:
         span = parse_time(originals[-1]["timestamp"]) - t0
         scale = min(1.0, MAX_SPAN / span) if span else 1.0
         room = (timedelta(days=7) - MAX_SPAN).total_seconds()
-        start = WEEK_START + timedelta(seconds=self.rng.uniform(0, room))
+        start = self.start + timedelta(seconds=self.rng.uniform(0, room))
         ctx: dict[str, Any] = {
             "ids": {},
             "cast": self.cast(unit),
@@ -245,11 +275,11 @@ class Synthesiser:
         channel = dict(unit.thread, id=thread_id, categoryId=parent["id"], category=parent["name"])
         self.thread_files.append({"channel": channel, "messages": messages})
 
-    def write(self, out_dir: Path) -> int:
+    def write(self, out_dir: Path, part: str = "") -> int:
         """Write every channel and thread as a DCE file, plus labels.json; return file count."""
         out_dir.mkdir(parents=True, exist_ok=True)
         guild = self.header["guild"]
-        exported = (WEEK_START + timedelta(days=7, minutes=5)).isoformat(timespec="milliseconds")
+        exported = (self.start + timedelta(days=7, minutes=5)).isoformat(timespec="milliseconds")
         docs = [
             {"channel": self.header["channels"][cid], "messages": msgs}
             for cid, msgs in self.channel_msgs.items()
@@ -266,14 +296,11 @@ class Synthesiser:
                 "messages": msgs,
                 "messageCount": len(msgs),
             }
-            name = f"{guild['name']} - {chan['category']} - {safe(chan['name'])} [{chan['id']}]"
+            name = (f"{guild['name']} - {chan['category']} - {safe(chan['name'])} "
+                    f"[{chan['id']}]{part}")
             (out_dir / f"{name}.json").write_text(
                 json.dumps(body, ensure_ascii=False), encoding="utf-8"
             )
-        labels = {"messages": self.labels_out}
-        (out_dir.parent / f"{out_dir.name}.labels.json").write_text(
-            json.dumps(labels), encoding="utf-8"
-        )
         return len(docs)
 
 
@@ -292,31 +319,44 @@ def safe(name: str) -> str:
 
 
 def generate(
-    n_messages: int, out_dir: str | Path, seed: int = 0, example: Path = EXAMPLE
+    n_messages: int, out_dir: str | Path, seed: int = 0, example: Path = EXAMPLE,
+    distinct: bool = False, week_messages: int | None = None, last_week: datetime = WEEK_START,
 ) -> dict[str, int]:
-    """Write a synthetic week of about ``n_messages`` messages as DCE files into ``out_dir``.
+    """Write about ``n_messages`` messages of synthetic chat as DCE files into ``out_dir``.
 
     Conversations from the example are copied whole until the count is reached, so the
     total can exceed ``n_messages`` by one conversation. Labels of the copies go to
     ``<out_dir>.labels.json`` next to the folder (so a folder source reads only exports).
+    One week by default; with ``week_messages``, consecutive weeks ending with the week
+    that starts at ``last_week`` (see the module docstring for ``distinct``).
 
     Returns:
-        Counts: ``messages``, ``files``, ``threads``, ``users``.
+        Counts: ``messages``, ``files``, ``threads``, ``users``, ``weeks``.
     """
     if n_messages < 1:
         raise ValueError("n_messages must be at least 1")
     header, units, labels = load_example(Path(example))
-    synth = Synthesiser(header, labels, n_messages, seed)
-    total = 0
-    while total < n_messages:
-        total += synth.place(synth.rng.choice(units))
-    files = synth.write(Path(out_dir))
-    return {
-        "messages": total,
-        "files": files,
-        "threads": len(synth.thread_files),
-        "users": len(synth.pool),
-    }
+    per_week = min(week_messages or n_messages, n_messages)
+    weeks = -(-n_messages // per_week)
+    counts = {"messages": 0, "files": 0, "threads": 0, "users": 0, "weeks": weeks}
+    all_labels: dict[str, str | None] = {}
+    for week in range(weeks):
+        start = last_week - timedelta(days=7 * (weeks - 1 - week))
+        synth = Synthesiser(header, labels, n_messages, seed + week, start, distinct)
+        synth.counter = week * 4 * per_week  # distinct details stay distinct across weeks
+        total = 0
+        while total < min(per_week, n_messages - counts["messages"]):
+            total += synth.place(synth.rng.choice(units))
+        part = f" [part {week + 1}]" if weeks > 1 else ""
+        counts["files"] += synth.write(Path(out_dir), part)
+        counts["messages"] += total
+        counts["threads"] += len(synth.thread_files)
+        counts["users"] = len(synth.pool)
+        all_labels.update(synth.labels_out)
+    out = Path(out_dir)
+    (out.parent / f"{out.name}.labels.json").write_text(
+        json.dumps({"messages": all_labels}), encoding="utf-8")
+    return counts
 
 
 def main() -> None:
@@ -325,8 +365,11 @@ def main() -> None:
     parser.add_argument("n_messages", type=int)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distinct", action="store_true")
+    parser.add_argument("--week-messages", type=int, default=None)
     args = parser.parse_args()
-    print(json.dumps(generate(args.n_messages, args.out_dir, args.seed)))
+    print(json.dumps(generate(args.n_messages, args.out_dir, args.seed, distinct=args.distinct,
+                              week_messages=args.week_messages)))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from docloop import db
 from docloop.backends.sources.dce import ExportSource, read_export
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
+from docloop.storage.messages import MessageStore
 from tests.dce_helpers import author, channel, export, message, write
 
 
@@ -23,6 +25,13 @@ def fixture(shared_dir: Path, name: str) -> Path:
 def read_all(path: Path) -> list[Message]:
     source = ExportSource.from_spec("discord-export", str(path), Settings())
     return [m for batch in source.batches(None, {}) for m in batch.messages]
+
+
+def stored(path: Path) -> list[Message]:
+    """What the store keeps of the source's batches (it collapses copies of one message)."""
+    store = MessageStore(db.memory())
+    store.upsert(read_all(path))
+    return store.window(None)
 
 
 def by_id(messages: list[Message]) -> dict[str, Message]:
@@ -72,16 +81,18 @@ def test_dangling_reply_is_kept_with_its_target_id(shared_dir: Path) -> None:
     assert "1060954094627463098" not in messages
 
 
-def test_duplicate_id_in_one_file_collapses(shared_dir: Path) -> None:
+def test_duplicate_id_in_one_file_is_counted_and_collapses_in_the_store(
+        shared_dir: Path) -> None:
     source = ExportSource.from_spec("discord-export", str(fixture(shared_dir, "5.json")),
                                     Settings())
     batches = list(source.batches(None, {}))
-    assert len(batches) == 1
-    ids = [m.id for m in batches[0].messages]
-    assert sorted(ids) == sorted(set(ids)) and len(ids) == 4
+    assert len(batches) == 1 and len(batches[0].messages) == 5
     assert batches[0].skipped == {"duplicate": 1}
-    no_nickname = by_id(batches[0].messages)["447793085255123004"]
-    assert no_nickname.author_name == "mlomb"
+    assert batches[0].watermark_key and batches[0].watermark_key.startswith(
+        "discord-export:sha256:")
+    kept = stored(fixture(shared_dir, "5.json"))
+    assert len(kept) == len({m.id for m in kept}) == 4
+    assert by_id(kept)["447793085255123004"].author_name == "mlomb"
 
 
 @pytest.mark.parametrize("order", [("a.json", "b.json"), ("b.json", "a.json")])
@@ -90,14 +101,15 @@ def test_edited_copy_wins_across_files_in_either_order(
 ) -> None:
     shutil.copy(fixture(shared_dir, "3.json"), tmp_path / order[0])
     shutil.copy(fixture(shared_dir, "4.json"), tmp_path / order[1])
-    messages = by_id(read_all(tmp_path))
+    messages = by_id(stored(tmp_path))
     assert len(messages) == 6
     edited = messages["1060954419862188072"]
     assert edited.content == ":pepeheart: :pepeheart: :pepeheart:"
     assert edited.edited_at is not None
 
 
-def test_whole_fixture_folder_yields_one_batch_per_channel_and_thread(shared_dir: Path) -> None:
+def test_whole_fixture_folder_counts_channels_and_yields_a_batch_per_file(
+        shared_dir: Path) -> None:
     source = ExportSource.from_spec(
         "discord-export", str(shared_dir / "fixtures" / "discord-exports"), Settings()
     )
@@ -106,7 +118,8 @@ def test_whole_fixture_folder_yields_one_batch_per_channel_and_thread(shared_dir
     assert counts["1060927310439657577"].parent_id == "1012224565567721552"
     assert counts["1012224565567721552"].messages == 31
     assert counts["1012224565567875236"].messages == 6
-    assert len(list(source.batches(None, {}))) == len(counts) == 4
+    assert len(counts) == 4
+    assert len(list(source.batches(None, {}))) == 5
 
 
 def test_message_types_are_filtered_explicitly(tmp_path: Path) -> None:
@@ -171,14 +184,25 @@ def test_truncated_json_and_non_object_are_rejected(tmp_path: Path) -> None:
         read_export(write(tmp_path / "list.json", [1, 2]))
 
 
-def test_one_bad_file_in_a_folder_means_nothing_is_yielded(tmp_path: Path) -> None:
+def test_one_bad_file_in_a_folder_fails_the_source_naming_it(tmp_path: Path) -> None:
     write(tmp_path / "a" / "good.json", export([message("1")]))
     (tmp_path / "z" / "bad.json").parent.mkdir()
     (tmp_path / "z" / "bad.json").write_text("{", encoding="utf-8")
     source = ExportSource.from_spec("discord-export", str(tmp_path), Settings())
-    batches = source.batches(None, {})
+    assert source.atomic  # ingest stores it in one transaction: nothing from good.json stays
     with pytest.raises(InputError, match=r"bad\.json"):
-        next(batches)
+        list(source.batches(None, {}))
+
+
+def test_a_file_imported_before_is_not_read_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.json", export([message("1")]))
+    source = ExportSource.from_spec("discord-export", str(path), Settings())
+    (batch,) = source.batches(None, {})
+    assert batch.watermark_key is not None and batch.watermark == str(path)
+    assert list(source.batches(None, {batch.watermark_key: str(path)})) == []
+    write(path, export([message("1"), message("2", minute=1)]))
+    assert [m.id for b in source.batches(None, {batch.watermark_key: str(path)})
+            for m in b.messages] == ["1", "2"]
 
 
 def test_missing_path_and_empty_folder_are_input_errors(tmp_path: Path) -> None:
@@ -205,6 +229,19 @@ def test_same_channel_in_two_files_is_counted_once_with_its_files(tmp_path: Path
     source = ExportSource.from_spec("discord-export", str(tmp_path), Settings())
     (count,) = source.check()
     assert (count.messages, count.note) == (3, "2 file(s)")
-    (batch,) = source.batches(None, {})
-    assert [m.id for m in batch.messages] == ["1", "2", "3"]
-    assert batch.skipped == {"duplicate": 1}
+    first, second = source.batches(None, {})
+    assert [m.id for m in first.messages + second.messages] == ["1", "2", "2", "3"]
+    assert second.skipped == {"duplicate": 1}
+    assert [m.id for m in stored(tmp_path)] == ["1", "2", "3"]
+
+
+def test_an_empty_channel_is_a_valid_export(tmp_path: Path) -> None:
+    parsed = read_export(write(tmp_path / "quiet.json", export([])))
+    assert parsed.messages == [] and parsed.channel.id == "500"
+
+
+def test_messages_before_the_channel_still_map_to_it(tmp_path: Path) -> None:
+    data = export([message("1"), message("2", minute=1)])
+    reordered = {"messages": data["messages"], "channel": data["channel"], "guild": data["guild"]}
+    parsed = read_export(write(tmp_path / "reordered.json", reordered))
+    assert [(m.id, m.channel_id) for m in parsed.messages] == [("1", "500"), ("2", "500")]

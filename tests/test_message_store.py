@@ -131,3 +131,4 @@ def test_a_reimport_refreshes_reaction_counts_without_counting_a_change(
     assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}
     assert store.upsert([msg("1")]) == 0  # a copy without reactions keeps the stored ones
     assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}
+

@@ -20,7 +20,7 @@ guarantees are stated here and checked by one contract suite per family
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,6 +32,7 @@ from docloop.models import Insight, Message
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
     from docloop.storage.insights import StoredCluster
+    from docloop.storage.messages import Outline
 
 __all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
            "VectorCache"]
@@ -48,6 +49,12 @@ class MessageRepository(Protocol):
 
     def window(self, since: datetime | None) -> list[Message]:
         """Every message at or after `since` (all when None), oldest first."""
+
+    def iter_window(self, since: datetime | None) -> Iterator[Message]:
+        """The same messages, oldest first, read as they are consumed (bounded memory)."""
+
+    def outline(self, since: datetime | None) -> list[Outline]:
+        """The window as light rows (ids, channel, thread, author, time), oldest first."""
 
     def count(self) -> int:
         """How many messages are stored."""

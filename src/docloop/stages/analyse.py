@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -24,15 +24,24 @@ import numpy as np
 
 from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
-from docloop.models import Conversation, Insight, Message, Problem
+from docloop.models import Insight, Problem
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.cluster import Cluster, cluster_problems
 from docloop.stages.insights import build_insight, document_frequencies
+from docloop.stages.window import (
+    BLOCK_CONVERSATIONS,
+    MessageWindow,
+    WindowConversations,
+    chunks,
+)
 from docloop.storage.insights import StoredCluster
 from docloop.stores import InsightIdentities
 
 log = logging.getLogger("docloop.analyse")
+#: Problems embedded (and looked up in the embedding cache) at a time.
+EMBED_BLOCK = 10_000
 
 
 @dataclass
@@ -67,16 +76,21 @@ class AnalysisResult:
 
 
 def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-            conversations: Sequence[Conversation], window: Sequence[Message],
+            conversations: WindowConversations, window: MessageWindow,
             quality: QualitySettings = SHIPPED) -> AnalysisResult:
-    """Run extract → embed → cluster → describe → filter, with `quality`'s knobs."""
+    """Run extract → embed → cluster → describe → filter, with `quality`'s knobs.
+
+    Conversations are extracted a block at a time (`BLOCK_CONVERSATIONS`), so
+    only one block's messages are in memory; a window smaller than a block (every
+    labelled set) is one call, as before.
+    """
     log.info("extract - %d conversation(s) with the %s analyzer", len(conversations),
              analyzer.name)
-    problems = analyzer.extract(conversations)
+    problems = [p for block in chunks(conversations, BLOCK_CONVERSATIONS)
+                for p in analyzer.extract(block)]
     log.info("cluster - %d problem(s)", len(problems))
     embedder = registry.build_embedder(settings, conn)
-    vectors = (embedder.embed([p.with_answer for p in problems]) if problems
-               else np.zeros((0, embedder.dim), dtype=np.float32))
+    vectors = _embed(embedder, problems)
     store = registry.build_insights(settings, conn)
     known = store.members()
     clusters = cluster_problems(problems, vectors,
@@ -86,16 +100,54 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 shared_weight=quality.shared_weight,
                                 center_shrink=quality.center_shrink,
                                 lexical_weight=quality.lexical_weight)
-    messages = {m.id: m for m in window}
-    reference = max((m.timestamp for m in window), default=None)
+    reference = window.newest
     idf = document_frequencies(problems)
+    candidates = [c for c in clusters
+                  if _may_be_significant(c, problems, settings.min_conversations,
+                                         quality.min_users)]
+    messages = window.lookup(_evidence_ids(candidates, problems))
     described = ([build_insight(c, problems, vectors, messages, reference, idf)
-                  for c in clusters] if reference is not None else [])
+                  for c in candidates] if reference is not None else [])
     insights = sorted((i for i in described
                        if _significant(i, settings.min_conversations, quality.min_users)),
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
+
+
+def _embed(embedder: CachedEmbedder, problems: Sequence[Problem]) -> np.ndarray:
+    """Problem vectors, filled `EMBED_BLOCK` problems at a time.
+
+    The cache holds a block's texts, looked-up vectors and rows to store at
+    once; a whole million-message window at once would hold each of them for
+    every problem beside the result.
+    """
+    if not problems:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    first = embedder.embed([p.with_answer for p in problems[:EMBED_BLOCK]])
+    vectors = np.zeros((len(problems), first.shape[1]), dtype=np.float32)  # dim as answered
+    vectors[:len(first)] = first
+    for start in range(EMBED_BLOCK, len(problems), EMBED_BLOCK):
+        block = problems[start:start + EMBED_BLOCK]
+        vectors[start:start + len(block)] = embedder.embed([p.with_answer for p in block])
+    return vectors
+
+
+def _may_be_significant(cluster: Cluster, problems: Sequence[Problem],
+                        min_conversations: int, min_users: int) -> bool:
+    """`_significant`, decided from the members alone (before an insight is described)."""
+    members = [problems[i] for i in cluster.members]
+    conversations = len({p.conversation_id for p in members})
+    users = len({a for p in members for a in p.author_ids})
+    return conversations >= min_conversations and users >= min(min_users, min_conversations)
+
+
+def _evidence_ids(clusters: Sequence[Cluster], problems: Sequence[Problem]) -> Iterator[str]:
+    """Messages an insight description reads: quoted ones and each conversation's root."""
+    for cluster in clusters:
+        for index in cluster.members:
+            yield problems[index].conversation_id
+            yield from (q.message_id for q in problems[index].quotes)
 
 
 def in_space(stored: list[StoredCluster], known: dict[str, str], problems: Sequence[Problem],

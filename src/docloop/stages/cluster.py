@@ -34,6 +34,7 @@ import numpy as np
 
 from docloop.models import Problem
 from docloop.quality import SHIPPED
+from docloop.stages.centroids import CentroidRows, MemberSums, first_close_earlier, row_blocks
 from docloop.stages.lexical import joint_space, lexical_vectors, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
@@ -130,33 +131,40 @@ def _domain_offset(vectors: np.ndarray, shrink: float | None) -> np.ndarray:
 
 
 def _centre(vectors: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Vectors (or one vector) minus the offset, back on the unit sphere."""
+    """Vectors (or one vector) minus the offset, back on the unit sphere.
+
+    Divided in place: one copy of the run's vectors, not three (at a million
+    messages each copy is about 300 MB).
+    """
     shifted = np.asarray(vectors, dtype=np.float32) - offset
     norms = np.linalg.norm(shifted, axis=-1, keepdims=True)
-    return (shifted / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    shifted /= np.where(norms > 0, norms, 1.0)
+    return shifted
 
 
 def _assign_online(
     fresh: list[int], problems: Sequence[Problem], vectors: np.ndarray,
     clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: SharedTerms,
 ) -> None:
-    centroids = _matrix(clusters, vectors.shape[1])
+    centroids = CentroidRows(_matrix(clusters, vectors.shape[1]))
+    sums = MemberSums(vectors)
     terms.index((pos, c.members) for pos, c in enumerate(clusters))
     for index in fresh:
         vector = vectors[index]
         if clusters:
-            scores = centroids @ vector + terms.bonus(index, len(clusters))
+            scores = centroids.matrix @ vector + terms.bonus(index, len(clusters))
             best = int(np.argmax(scores))
             if float(scores[best]) >= threshold:
                 clusters[best].members.append(index)
                 terms.add(best, index)
-                centroids[best] = _running_centroid(clusters[best], vectors)
+                centroids[best] = _with_base(sums.joined(best, clusters[best].members),
+                                             clusters[best])
                 continue
         new = Cluster(_unique_id(fingerprint(problems[index]), by_id), vector.copy(), [index])
         by_id[new.id] = new
         terms.add(len(clusters), index)
         clusters.append(new)
-        centroids = np.vstack([centroids, vector[None, :]])
+        centroids.append(vector)
 
 
 def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
@@ -167,28 +175,32 @@ def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
     centroids = _matrix(clusters, vectors.shape[1])
     terms.index((pos, c.members) for pos, c in enumerate(clusters))
     owner = {i: c for c in clusters for i in c.members}
-    similarities = vectors[fresh] @ centroids.T
-    for row, index in enumerate(fresh):
-        scores = similarities[row] + terms.bonus(index, len(clusters))
-        best = int(np.argmax(scores))
-        current = owner[index]
-        if clusters[best] is not current and scores[best] >= threshold:
-            current.members.remove(index)
-            clusters[best].members.append(index)
+    for block in row_blocks(len(fresh)):
+        similarities = vectors[fresh[block]] @ centroids.T
+        for row, index in enumerate(fresh[block]):
+            scores = similarities[row] + terms.bonus(index, len(clusters))
+            best = int(np.argmax(scores))
+            current = owner[index]
+            if clusters[best] is not current and scores[best] >= threshold:
+                current.members.remove(index)
+                clusters[best].members.append(index)
+                owner[index] = clusters[best]
 
 
 def _merge_new(clusters: list[Cluster], vectors: np.ndarray, merge_threshold: float) -> None:
     """Fold clusters into an earlier, near-identical one (new clusters only move)."""
     _refresh_centroids(clusters, vectors)
+    centroids = _matrix(clusters, vectors.shape[1])
+    alive = np.array([bool(c.members) for c in clusters], dtype=bool)
     for later_pos in range(len(clusters) - 1, -1, -1):
         later = clusters[later_pos]
         if later.stored or not later.members:
             continue
-        for earlier in clusters[:later_pos]:
-            if earlier.members and float(earlier.centroid @ later.centroid) >= merge_threshold:
-                earlier.members.extend(later.members)
-                later.members = []
-                break
+        earlier_pos = first_close_earlier(centroids, alive, later_pos, merge_threshold)
+        if earlier_pos is not None:
+            clusters[earlier_pos].members.extend(later.members)
+            later.members = []
+            alive[later_pos] = False
 
 
 def _refresh_centroids(clusters: list[Cluster], vectors: np.ndarray) -> None:
@@ -201,7 +213,11 @@ def _running_centroid(cluster: Cluster, vectors: np.ndarray) -> np.ndarray:
     """Mean of members, weighted with the stored identity's past size."""
     if not cluster.members:
         return cluster.centroid
-    total = vectors[cluster.members].sum(axis=0)
+    return _with_base(vectors[cluster.members].sum(axis=0), cluster)
+
+
+def _with_base(total: np.ndarray, cluster: Cluster) -> np.ndarray:
+    """The centroid from a sum of member vectors, plus the stored identity's past weight."""
     if cluster.base is not None and cluster.stored_size:
         total = total + cluster.base * cluster.stored_size * 0.5
     return _unit(total)

@@ -8,10 +8,11 @@ grouping decides what counts as "the same question" once versus twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from docloop.models import Conversation, Message
+from docloop.storage.messages import Outline
 
 #: Lines by one author in one channel this close together form one message.
 CONTINUATION_GAP = timedelta(minutes=3)
@@ -20,10 +21,21 @@ CONTINUATION_GAP = timedelta(minutes=3)
 def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
     """Group `messages` into conversations ordered by their first message."""
     ordered = sorted(_unique(messages), key=lambda m: (m.timestamp, m.id))
+    outline = [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
+               for m in ordered]
+    return _assemble(ordered, group_ids(outline))
+
+
+def group_ids(ordered: Sequence[Outline]) -> dict[str, str]:
+    """Message id -> conversation id, for distinct messages sorted by (timestamp, id).
+
+    Reads only ids, channel, author, time and reply target (`Outline` rows), so a
+    large window is grouped without loading every message.
+    """
     by_id = {m.id: m for m in ordered}
     thread_ids = {m.thread_id for m in ordered if m.thread_id}
     conversation_of: dict[str, str] = {}
-    last_plain: dict[tuple[str, str], Message] = {}
+    last_plain: dict[tuple[str, str], Outline] = {}
     for message in ordered:
         if message.id not in conversation_of:
             conversation_of[message.id] = _conversation_id(
@@ -31,7 +43,7 @@ def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
             )
         if _is_plain(message, by_id):
             last_plain[(message.author_id, message.channel_id)] = message
-    return _assemble(ordered, conversation_of)
+    return conversation_of
 
 
 def _unique(messages: Iterable[Message]) -> list[Message]:
@@ -48,14 +60,14 @@ def _edit_key(message: Message) -> float:
     return message.edited_at.timestamp() if message.edited_at else float("-inf")
 
 
-def _is_plain(message: Message, by_id: dict[str, Message]) -> bool:
+def _is_plain(message: Outline, by_id: Mapping[str, Outline]) -> bool:
     """A channel message (a thread starter included) that does not reply to another."""
     return message.thread_id is None and not (message.reply_to and message.reply_to in by_id)
 
 
-def _conversation_id(message: Message, by_id: dict[str, Message], thread_ids: set[str],
+def _conversation_id(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                      conversation_of: dict[str, str],
-                     last_plain: dict[tuple[str, str], Message]) -> str:
+                     last_plain: Mapping[tuple[str, str], Outline]) -> str:
     """Thread, then reply root, then same-author continuation, else its own."""
     if message.thread_id:
         return message.thread_id
@@ -69,7 +81,7 @@ def _conversation_id(message: Message, by_id: dict[str, Message], thread_ids: se
     return message.id
 
 
-def _reply_root(message: Message, by_id: dict[str, Message], thread_ids: set[str],
+def _reply_root(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                 conversation_of: dict[str, str]) -> str:
     """Follow `reply_to` to the first message whose conversation is known (cycle-safe).
 
@@ -102,12 +114,13 @@ def _assemble(ordered: list[Message], conversation_of: dict[str, str]) -> list[C
     groups: dict[str, list[Message]] = {}
     for message in ordered:
         groups.setdefault(conversation_of[message.id], []).append(message)
-    conversations = []
-    for conversation_id, members in groups.items():
-        first = members[0]
-        thread_name = next((m.thread_name for m in members if m.thread_name), None)
-        conversations.append(Conversation(
-            id=conversation_id, channel_id=first.channel_id, channel_name=first.channel_name,
-            thread_name=thread_name, messages=members,
-        ))
-    return conversations
+    return [conversation(cid, members) for cid, members in groups.items()]
+
+
+def conversation(conversation_id: str, members: list[Message]) -> Conversation:
+    """A conversation from its messages in time order (the first one names the channel)."""
+    first = members[0]
+    thread_name = next((m.thread_name for m in members if m.thread_name), None)
+    return Conversation(id=conversation_id, channel_id=first.channel_id,
+                        channel_name=first.channel_name, thread_name=thread_name,
+                        messages=members)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from docloop import db, registry
 from docloop.backends.docs_index.rerank import RankSettings
@@ -22,6 +20,8 @@ from docloop.docs.loader import DocPage, load_pages
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
+#: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
+ProgressFactory = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 
 
 @dataclass
@@ -50,11 +50,13 @@ def open_index(settings: Settings, conn: sqlite3.Connection,
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
-               default_excludes: bool = True, generator: str | None = None) -> IndexStats:
+               default_excludes: bool = True, generator: str | None = None,
+               progress: ProgressFactory | None = None) -> IndexStats:
     """Index (incrementally) the Markdown/MDX folder `root`.
 
     Every page and its front matter is read before the database is opened, so bad
-    input writes nothing (parsing a body never fails; new pages are parsed once)."""
+    input writes nothing (parsing a body never fails; new pages are parsed once).
+    `progress` shows the embedding progress (the CLI's bar); none by default."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
@@ -67,9 +69,8 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     try:
         index = open_index(settings, conn)
         embedder = index.embedder
-        with _progress() as bar:
-            task = bar.add_task("embedding chunks", total=_pending_chunks(index, pages))
-            stats = index.sync(pages, progress=lambda n: bar.advance(task, n))
+        with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
+            stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
         index.set_meta("base_url", settings.docs_base_url or "")
     finally:
@@ -93,9 +94,7 @@ def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
     return pending
 
 
-def _progress() -> Progress:
-    """A progress bar on stderr; silent when stderr is not a terminal."""
-    console = Console(file=sys.stderr)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, disable=not console.is_terminal,
-                    transient=True)
+@contextmanager
+def _silent(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """No progress display (the CLI passes a real bar)."""
+    yield lambda n: None

@@ -8,29 +8,23 @@ earlier runs' messages too, whichever source they came from.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 
-import click
-from rich.console import Console
-from rich.table import Table
-
+from docloop import registry
 from docloop.backends.sources.base import Batch, ChannelCount, Source
-from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.db import transaction
 from docloop.errors import ConfigError
-from docloop.models import Conversation, Message
+from docloop.models import Message
 from docloop.redact import redact
 from docloop.sanitize import clean_message, plausible_time
-from docloop.stages.conversations import build_conversations
-from docloop.storage.messages import MessageStore
+from docloop.stages.window import MessageWindow, WindowConversations
+from docloop.stores import MessageRepository
 
 log = logging.getLogger(__name__)
 #: a century: more is a typo (and overflows dates), 'all' says it
@@ -43,12 +37,15 @@ NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or disc
 
 @dataclass
 class IngestResult:
-    """What ingest stored this run and the window later stages analyse."""
+    """What ingest stored this run and the window later stages analyse (read lazily)."""
 
     stored: int
-    window: list[Message] = field(default_factory=list)
-    conversations: list[Conversation] = field(default_factory=list)
+    window: MessageWindow
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def conversations(self) -> WindowConversations:
+        return self.window.conversations
 
 
 def parse_since(value: str | int | None, now: datetime) -> datetime | None:
@@ -84,40 +81,40 @@ def redact_message(message: Message) -> Message:
 
 
 def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
-    """Store new messages from every configured source; return the window since `since`."""
+    """Store new messages from every configured source; return the window since `since`.
+
+    Atomic sources (exports) are stored first, all in one transaction: a bad
+    file in any of them stops the run with the database as it was, before any
+    live source is read. Live sources then commit batch by batch.
+    """
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
-    sources = [parse_source(spec, settings) for spec in settings.sources]
-    store = MessageStore(conn)
+    sources = [registry.build_source(spec, settings) for spec in settings.sources]
+    store = registry.build_messages(settings, conn)
+    watermarks = store.watermarks()
     stored = 0
     skipped: Counter[str] = Counter()
     now = datetime.now(UTC)
-    for source, batches in _opened(sources, since, store.watermarks()):
-        for batch in batches:
-            batch = _plausible_only(batch, now)
-            stored += _store_batch(conn, store, batch)
-            skipped.update(batch.skipped)
-        log.info("ingested %s", source.spec)
-    window = store.window(since)
+    with transaction(conn):
+        for source in (s for s in sources if s.atomic):
+            stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+    for source in (s for s in sources if not s.atomic):
+        stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+    window = MessageWindow(store, since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
-    return IngestResult(stored=stored, window=window,
-                        conversations=build_conversations(window), skipped=dict(skipped))
+    return IngestResult(stored=stored, window=window, skipped=dict(skipped))
 
 
-def _opened(sources: list[Source], since: datetime | None,
-            watermarks: Mapping[str, str]) -> list[tuple[Source, Iterable[Batch]]]:
-    """Read each source's first batch before storing anything.
-
-    An export source validates all its files before its first batch, so a
-    malformed export in any configured source stops the run with the
-    database untouched, not after other sources were stored.
-    """
-    opened: list[tuple[Source, Iterable[Batch]]] = []
-    for source in sources:
-        batches = iter(source.batches(since, watermarks))
-        first = next(batches, None)
-        opened.append((source, batches if first is None else chain([first], batches)))
-    return opened
+def _store_source(conn: sqlite3.Connection, store: MessageRepository, source: Source,
+                  since: datetime | None, watermarks: Mapping[str, str],
+                  skipped: Counter[str], now: datetime) -> int:
+    stored = 0
+    for batch in source.batches(since, watermarks):
+        batch = _plausible_only(batch, now)
+        stored += _store_batch(conn, store, batch)
+        skipped.update(batch.skipped)
+    log.info("ingested %s", source.spec)
+    return stored
 
 
 def _plausible_only(batch: Batch, now: datetime) -> Batch:
@@ -137,7 +134,7 @@ def _plausible_only(batch: Batch, now: datetime) -> Batch:
     return replace(batch, messages=kept, skipped=dict(skipped))
 
 
-def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
+def _store_batch(conn: sqlite3.Connection, store: MessageRepository, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
     with transaction(conn):
         changed = store.upsert(redact_message(clean_message(m)) for m in batch.messages)
@@ -150,20 +147,5 @@ def check_sources(settings: Settings) -> list[tuple[str, list[ChannelCount]]]:
     """What each configured source can read, with counts (nothing is stored)."""
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
-    sources = [parse_source(spec, settings) for spec in settings.sources]
+    sources = [registry.build_source(spec, settings) for spec in settings.sources]
     return [(source.spec, source.check()) for source in sources]
-
-
-def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -> None:
-    """Print the check as JSON on stdout, or as a table."""
-    if as_json:
-        payload = [{"source": spec, "channels": [asdict(c) for c in counts]}
-                   for spec, counts in results]
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    table = Table("source", "kind", "id", "name", "parent", "messages", "note")
-    for spec, counts in results:
-        for count in counts:
-            table.add_row(spec, count.kind, count.id, count.name, count.parent_id or "",
-                          "" if count.messages is None else str(count.messages), count.note)
-    Console().print(table)

@@ -16,6 +16,7 @@ from datetime import datetime
 import numpy as np
 
 from docloop.models import Insight, Message, Problem, Quote, ThreadLink
+from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
 from docloop.stages.significance import significance
 from docloop.text import content_words, truncate
@@ -68,7 +69,7 @@ def key_phrases(problems: Sequence[Problem], idf: Mapping[str, float], limit: in
     """Words that are frequent in these problems and rare elsewhere."""
     counts: Counter[str] = Counter()
     for problem in problems:
-        counts.update(set(content_words(problem.text)))
+        counts.update(set(content_words(without_placeholders(problem.text))))
     scored = {w: n * idf.get(w, 1.0) for w, n in counts.items() if n >= 2 or len(problems) == 1}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 

@@ -13,13 +13,8 @@ unless the tracker's state was entered after the regression
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, cast
-
-import click
-from rich.console import Console
-from rich.table import Table
 
 from docloop import db, registry
 from docloop.backends.records.base import RecordStore
@@ -52,20 +47,6 @@ def ticket_json(record: TicketRecord) -> dict[str, Any]:
         "conversations": record.conversations, "users": record.users,
         "updated_at": record.updated_at.isoformat(),
     }
-
-
-def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
-    """A JSON array on stdout, or a table."""
-    if as_json:
-        click.echo(json.dumps([ticket_json(r) for r in records], indent=2))
-        return
-    table = Table(title=f"{len(records)} ticket(s)")
-    for column in ("id", "status", "title", "page", "convs", "users", "updated"):
-        table.add_column(column, overflow="fold")
-    for r in records:
-        table.add_row(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
-                      str(r.conversations), str(r.users), r.updated_at.strftime("%Y-%m-%d %H:%M"))
-    Console(width=140).print(table)
 
 
 def set_status(settings: Settings, ticket_id: str, status: str,

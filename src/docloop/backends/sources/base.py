@@ -47,6 +47,10 @@ class Source(ABC):
     """Reads messages newer than `since` (and the stored watermarks)."""
 
     spec: str
+    #: True when the source must be stored all or nothing (an export folder: a bad
+    #: file anywhere leaves the database untouched). A live source (the REST API)
+    #: is stored batch by batch with its watermarks, so a killed run resumes.
+    atomic: bool = False
 
     @abstractmethod
     def batches(

@@ -1,16 +1,18 @@
 """DiscordChatExporter (Tyrrrz) JSON exports as a message source.
 
 DCE writes one file per channel; threads are separate files whose
-`channel.categoryId`/`category` name the parent channel (API-FACTS §2). Every
-file is parsed and validated before anything is yielded, so a malformed file
-anywhere means nothing is stored. Exports are finite snapshots: all their
+`channel.categoryId`/`category` name the parent channel (API-FACTS §2). Files
+are read as streams (`json_stream`), one message at a time, so a 200 MB export
+costs no more memory than a small one; each message is validated as it is
+read, and ingest stores the whole source in one transaction, so a malformed
+file anywhere means nothing is stored. Exports are finite snapshots: all their
 messages are yielded (the ingest window applies `--since`), which lets a
 later run with a wider window work without importing again.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -20,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
+from docloop.backends.sources.json_stream import stream_members
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
+from docloop.sanitize import clean_line
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,10 @@ SYSTEM_TYPES = frozenset({
     "GuildMemberJoin", "ChannelPinnedMessage", "ThreadCreated", "RecipientAdd",
     "RecipientRemove", "Call", "ChannelNameChange", "ChannelIconChange",
 })
+#: Top-level members read besides `messages` (the rest is skipped unread).
+HEADER_KEYS = frozenset({"guild", "channel"})
+#: Messages handed to ingest at a time: memory stays flat however big a file is.
+BATCH_SIZE = 5_000
 FIX_HINT = "re-export the channel with DiscordChatExporter (JSON format) or remove the file"
 
 
@@ -57,7 +65,7 @@ class ChannelInfo:
 
 @dataclass
 class ParsedExport:
-    """One export file after validation: its channel and kept messages."""
+    """One export file read whole: its channel and kept messages (tests, small files)."""
 
     path: Path
     channel: ChannelInfo
@@ -78,35 +86,70 @@ def export_files(path: Path) -> list[Path]:
 
 
 def read_export(path: Path) -> ParsedExport:
-    """Parse and validate one export; InputError names the file and JSON path."""
-    data = _load_json(path)
-    if not isinstance(data, dict):
-        raise _shape_error(path, "$", "the top level must be a JSON object")
-    channel = _channel_info(path, data)
-    guild = data.get("guild")
-    guild_id = _optional_id(guild.get("id")) if isinstance(guild, dict) else None
-    raw_messages = data.get("messages")
-    if not isinstance(raw_messages, list):
-        raise _shape_error(path, "messages", "a 'messages' array is required")
-    parsed = ParsedExport(path, channel, [])
-    for index, raw in enumerate(raw_messages):
-        message = _message(path, f"messages[{index}]", raw, channel, guild_id, parsed.skipped)
-        if message is not None:
-            parsed.messages.append(message)
-    return parsed
+    """Parse and validate one whole export; InputError names the file and JSON path."""
+    reader = ExportReader(path)
+    messages = list(reader.messages())
+    assert reader.channel is not None
+    return ParsedExport(path, reader.channel, messages, reader.skipped)
 
 
-def _load_json(path: Path) -> Any:
+class ExportReader:
+    """One export file read as a stream: its channel, then its kept messages one by one.
+
+    DCE writes `guild` and `channel` before `messages`; a file that puts its
+    messages first still works, its messages are held until the channel is read.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.channel: ChannelInfo | None = None
+        self.guild_id: str | None = None
+        self.skipped: Counter[str] = Counter()
+
+    def messages(self) -> Iterator[Message]:
+        """Validated messages in file order; bots' and system notices are counted, not yielded."""
+        pending: list[Any] = []
+        count = 0
+        has_array = False
+        for key, value in stream_members(self.path, HEADER_KEYS, "messages", FIX_HINT):
+            if key == "messages[":
+                has_array = True
+            elif key == "messages[]":
+                if self.channel is None:
+                    pending.append(value)
+                else:
+                    yield from self._kept(count, [value])
+                count += 1
+            elif key == "messages":
+                raise _shape_error(self.path, "messages", "a 'messages' array is required")
+            elif key == "channel":
+                self.channel = _channel_info(self.path, value)
+                yield from self._kept(count - len(pending), pending)
+                pending = []
+            elif key == "guild" and isinstance(value, dict):
+                self.guild_id = _optional_id(value.get("id"))
+        if self.channel is None:
+            raise _shape_error(self.path, "channel", "a 'channel' object is required")
+        if not has_array:
+            raise _shape_error(self.path, "messages", "a 'messages' array is required")
+
+    def _kept(self, first_index: int, raw_messages: list[Any]) -> Iterator[Message]:
+        assert self.channel is not None
+        for offset, raw in enumerate(raw_messages):
+            message = _message(self.path, f"messages[{first_index + offset}]", raw, self.channel,
+                               self.guild_id, self.skipped)
+            if message is not None:
+                yield message
+
+
+def imported_key(path: Path) -> str:
+    """The watermark that marks a file's exact content as imported (sha256 of its bytes)."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            f"the file may be truncated - {FIX_HINT}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
         raise InputError(f"{path}: cannot read the export: {exc}") from None
+    return f"discord-export:sha256:{digest}"
 
 
 def _shape_error(path: Path, where: str, what: str) -> InputError:
@@ -114,19 +157,17 @@ def _shape_error(path: Path, where: str, what: str) -> InputError:
                       f"({FIX_HINT})")
 
 
-def _channel_info(path: Path, data: dict[str, Any]) -> ChannelInfo:
-    channel = data.get("channel")
+def _channel_info(path: Path, channel: Any) -> ChannelInfo:
     if not isinstance(channel, dict):
         raise _shape_error(path, "channel", "a 'channel' object is required")
     channel_id = _required_id(path, "channel.id", channel.get("id"))
-    name = str(channel.get("name") or "")
+    name = _text(channel.get("name"))
     if str(channel.get("type", "")) in THREAD_TYPES:
         parent_id = _optional_id(channel.get("categoryId"))
         if parent_id is None:
             raise _shape_error(path, "channel.categoryId",
                                "a thread export must name its parent channel")
-        return ChannelInfo(channel_id, name, "thread", parent_id,
-                           str(channel.get("category") or ""))
+        return ChannelInfo(channel_id, name, "thread", parent_id, _text(channel.get("category")))
     return ChannelInfo(channel_id, name, "channel")
 
 
@@ -142,9 +183,18 @@ def _optional_id(value: Any) -> str | None:
     """Ids are strings in DCE; accept integers too, reject anything else."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | str) and str(value).strip():
-        return str(value).strip()
+    if isinstance(value, str) and value.strip():
+        return clean_line(value) or None
+    if isinstance(value, int) and 0 <= value < 2**64:  # a snowflake; not a 5,000-digit number
+        return str(value)
     return None
+
+
+def _text(value: Any) -> str:
+    """A display string (names) on one clean line; numbers spelled out; else empty."""
+    if isinstance(value, str):
+        return clean_line(value)
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 def _timestamp(path: Path, where: str, value: Any, required: bool) -> datetime | None:
@@ -155,11 +205,16 @@ def _timestamp(path: Path, where: str, value: Any, required: bool) -> datetime |
                              f"({FIX_HINT})")
         return None
     try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InputError(f"{path}: {where}: '{value}' is not an ISO 8601 timestamp "
+        if not isinstance(value, str):
+            raise ValueError(value)
+        parsed = datetime.fromisoformat(value)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.timestamp()  # year 1 at +01:00 parses but has no epoch time
+    except (ValueError, OverflowError):
+        shown = clean_line(str(value))[:40]
+        raise InputError(f"{path}: {where}: '{shown}' is not an ISO 8601 timestamp "
                          f"({FIX_HINT})") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed
 
 
 def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: str | None,
@@ -178,7 +233,7 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
     if author.get("isBot") is True:
         skipped["bot"] += 1
         return None
-    kind = str(raw.get("type", "Default"))
+    kind = _text(raw.get("type", "Default"))
     if kind not in KEPT_TYPES:
         skipped["system"] += 1
         if kind not in SYSTEM_TYPES and not kind.isdigit():
@@ -191,13 +246,25 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
         channel_name=(channel.parent_name or "") if channel.is_thread else channel.name,
         thread_id=channel.id if channel.is_thread else None,
         thread_name=channel.name if channel.is_thread else None,
-        author_id=author_id, author_name=str(author.get("nickname") or author.get("name") or ""),
-        content=str(raw.get("content") or ""), timestamp=timestamp, edited_at=edited,
+        author_id=author_id, author_name=_text(author.get("nickname") or author.get("name")),
+        content=_content(path, where, raw.get("content")), timestamp=timestamp, edited_at=edited,
         reply_to=_reply_target(raw.get("reference")),
         attachments=_count(raw.get("attachments")),
         has_sticker=_count(raw.get("stickers")) > 0,
         reactions=reaction_counts(raw.get("reactions")),
     )
+
+
+def _content(path: Path, where: str, value: Any) -> str:
+    """The message text: a string (or null for none); anything else is not an export.
+
+    Control characters and lone surrogates are cleaned by ingest (`sanitize`).
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _shape_error(path, f"{where}.content", "the message text must be a string")
+    return value
 
 
 def _reply_target(reference: Any) -> str | None:
@@ -216,51 +283,18 @@ def _count(value: Any) -> int:
     return len(value) if isinstance(value, list) else 0
 
 
-def newest_wins(current: Message, candidate: Message) -> Message:
-    """Of two copies of one message, the later edit (else the later occurrence)."""
-    floor = datetime.min.replace(tzinfo=UTC)
-    if (candidate.edited_at or floor) >= (current.edited_at or floor):
-        return candidate
-    return current
-
-
-@dataclass
-class MergedExports:
-    """All files of one source, merged per channel/thread with duplicates collapsed."""
-
-    channels: dict[str, ChannelInfo] = field(default_factory=dict)
-    messages: dict[str, dict[str, Message]] = field(default_factory=dict)
-    skipped: dict[str, Counter[str]] = field(default_factory=dict)
-    files: Counter[str] = field(default_factory=Counter)
-    owner: dict[str, str] = field(default_factory=dict)
-
-    def add(self, export: ParsedExport) -> None:
-        key = export.channel.id
-        self.channels.setdefault(key, export.channel)
-        self.messages.setdefault(key, {})
-        self.skipped.setdefault(key, Counter()).update(export.skipped)
-        self.files[key] += 1
-        for message in export.messages:
-            self._add_message(key, message)
-
-    def _add_message(self, key: str, message: Message) -> None:
-        """Keep only the newest copy of an id, whichever file or channel it came from."""
-        previous_key = self.owner.get(message.id)
-        if previous_key is not None:
-            self.skipped[key]["duplicate"] += 1
-            previous = self.messages[previous_key][message.id]
-            if newest_wins(previous, message) is previous:
-                return
-            del self.messages[previous_key][message.id]
-        self.messages[key][message.id] = message
-        self.owner[message.id] = key
-
-    def ordered(self, key: str) -> list[Message]:
-        return sorted(self.messages[key].values(), key=lambda m: (m.timestamp, m.id))
-
-
 class ExportSource(Source):
-    """Messages from DCE JSON files (a file, or a folder searched recursively)."""
+    """Messages from DCE JSON files (a file, or a folder searched recursively).
+
+    Files are read one at a time as streams and handed out in batches of
+    `BATCH_SIZE`, so memory does not grow with the export. The source is
+    `atomic`: ingest stores all of it in one transaction, so a bad file
+    anywhere in a folder leaves the database as it was. A file whose exact
+    content was imported before (its sha256 is kept as a watermark) is not
+    read again: importing it again could not change anything.
+    """
+
+    atomic = True
 
     def __init__(self, path: Path, spec: str) -> None:
         self.path = path
@@ -274,25 +308,54 @@ class ExportSource(Source):
         return cls(path, f"{kind}:{value}")
 
     def batches(self, since: datetime | None, watermarks: Mapping[str, str]) -> Iterator[Batch]:
-        """One batch per channel or thread, all files validated first."""
-        merged = self.read_all()
-        for key in sorted(merged.channels):
-            yield Batch(messages=merged.ordered(key), skipped=dict(merged.skipped[key]))
+        """Each new file's messages in file order, in batches; the last one marks the file read.
+
+        Copies of one message in several files are all yielded (counted as
+        `duplicate`); the store keeps the newest edit.
+        """
+        seen: set[str] = set()
+        for path in export_files(self.path):
+            key = imported_key(path)
+            if key in watermarks:
+                log.debug("%s: imported before, unchanged", path)
+                continue
+            yield from _file_batches(path, key, seen)
 
     def check(self) -> list[ChannelCount]:
         """Channels and threads in the export with the messages kept from each."""
-        merged = self.read_all()
+        channels: dict[str, ChannelInfo] = {}
+        ids: dict[str, set[str]] = {}
+        files: Counter[str] = Counter()
+        owner: dict[str, str] = {}
+        for path in export_files(self.path):
+            reader = ExportReader(path)
+            for message in reader.messages():
+                assert reader.channel is not None
+                ids.setdefault(owner.setdefault(message.id, reader.channel.id),
+                               set()).add(message.id)
+            assert reader.channel is not None
+            channels.setdefault(reader.channel.id, reader.channel)
+            files[reader.channel.id] += 1
         return [
             ChannelCount(id=info.id, name=info.name, kind=info.kind,
-                         messages=len(merged.messages[key]), parent_id=info.parent_id,
-                         note=f"{merged.files[key]} file(s)")
-            for key, info in sorted(merged.channels.items())
+                         messages=len(ids.get(key, ())), parent_id=info.parent_id,
+                         note=f"{files[key]} file(s)")
+            for key, info in sorted(channels.items())
         ]
 
-    def read_all(self) -> MergedExports:
-        """Parse and validate every file before merging any of them."""
-        parsed = [read_export(path) for path in export_files(self.path)]
-        merged = MergedExports()
-        for export in parsed:
-            merged.add(export)
-        return merged
+
+def _file_batches(path: Path, key: str, seen: set[str]) -> Iterator[Batch]:
+    """One file's messages in batches; the last batch carries the file's watermark."""
+    reader = ExportReader(path)
+    chunk: list[Message] = []
+    duplicates = 0
+    for message in reader.messages():
+        if message.id in seen:
+            duplicates += 1
+        seen.add(message.id)
+        chunk.append(message)
+        if len(chunk) >= BATCH_SIZE:
+            yield Batch(messages=chunk)
+            chunk = []
+    skipped = dict(reader.skipped + Counter(duplicate=duplicates))
+    yield Batch(messages=chunk, watermark_key=key, watermark=str(path), skipped=skipped)

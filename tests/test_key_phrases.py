@@ -1,0 +1,20 @@
+"""An insight's key terms are the users' words, never docloop's redaction placeholders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from docloop.models import Problem
+from docloop.stages.insights import document_frequencies, key_phrases
+
+
+def _problem(n: int, text: str) -> Problem:
+    return Problem(id=f"p{n}", conversation_id=f"c{n}", text=text, timestamp=datetime.now(UTC))
+
+
+def test_placeholders_are_not_key_terms() -> None:
+    problems = [_problem(n, f"my webhook signature fails with token [secret] and mail [email] {n}")
+                for n in range(3)]
+    phrases = key_phrases(problems, document_frequencies(problems))
+    assert "webhook" in phrases and "signature" in phrases
+    assert not {"secret", "email"} & set(phrases)
