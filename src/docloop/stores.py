@@ -11,7 +11,7 @@ guarantees are stated here and checked by one contract suite per family
   (webhook de-duplication), `atomic` all-or-nothing.
 - messages (`MessageRepository`): idempotent upsert by id (an older copy
   never replaces a newer edit), `window` oldest first, watermarks readable
-  by prefix.
+  by prefix and monotonic for Discord positions (snowflakes never move back).
 - insight identities (`InsightIdentities`): upsert by insight id, a
   problem belongs to one insight (the last save wins).
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns

@@ -171,13 +171,26 @@ class MessageStore:
         return {row["key"]: row["value"] for row in rows}
 
     def set_watermark(self, key: str, value: str) -> None:
-        """Save a stream position (joins the caller's transaction if one is open)."""
+        """Save a stream position (joins the caller's transaction if one is open).
+
+        A Discord position (a snowflake, all digits) never moves back: a stale
+        writer (an overlapping run) saving an older one is ignored.
+        """
         with transaction(self.conn):
+            row = self.conn.execute("SELECT value FROM watermarks WHERE key = ?",
+                                    (key,)).fetchone()
+            if row is not None and _behind(value, row["value"]):
+                return
             self.conn.execute(
                 "INSERT INTO watermarks(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _behind(value: str, stored: str) -> bool:
+    """True when both are snowflakes (digits) and `value` is the older one."""
+    return value.isdigit() and stored.isdigit() and int(value) < int(stored)
 
 
 def _since_clause(since: datetime | None) -> tuple[str, tuple[object, ...]]:
