@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from docloop.config import Settings
 from docloop.errors import ConfigError
@@ -130,31 +130,31 @@ def build_source(spec: str, settings: Settings) -> Source:
     return source
 
 
+def _store(family: str, settings: Settings, conn: sqlite3.Connection | None) -> Any:
+    """A storage family's implementation chosen by `settings.store`."""
+    return build(family, settings.store, settings, conn=conn)
+
+
 def build_records(settings: Settings, conn: sqlite3.Connection | None = None) -> RecordStore:
-    """The ticket record store (`settings.store`); opens its own connection without `conn`."""
-    store: RecordStore = build("records", settings.store, settings, conn=conn)
-    return store
+    """The ticket record store; opens its own connection without `conn`."""
+    return cast("RecordStore", _store("records", settings, conn))
 
 
 def build_messages(settings: Settings, conn: sqlite3.Connection) -> MessageRepository:
-    """The message store and watermarks (`settings.store`)."""
-    store: MessageRepository = build("messages", settings.store, settings, conn=conn)
-    return store
+    """The message store and watermarks."""
+    return cast("MessageRepository", _store("messages", settings, conn))
 
 
 def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdentities:
-    """The insight identity store (`settings.store`)."""
-    store: InsightIdentities = build("insights", settings.store, settings, conn=conn)
-    return store
+    """The insight identity store."""
+    return cast("InsightIdentities", _store("insights", settings, conn))
 
 
 def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:
-    """The embedding vector cache (`settings.store`)."""
-    cache: VectorCache = build("embedding_cache", settings.store, settings, conn=conn)
-    return cache
+    """The embedding vector cache."""
+    return cast("VectorCache", _store("embedding_cache", settings, conn))
 
 
 def build_llm_cache(settings: Settings, conn: sqlite3.Connection) -> OutcomeCache:
-    """The LLM outcome cache (`settings.store`)."""
-    cache: OutcomeCache = build("llm_cache", settings.store, settings, conn=conn)
-    return cache
+    """The LLM outcome cache."""
+    return cast("OutcomeCache", _store("llm_cache", settings, conn))
