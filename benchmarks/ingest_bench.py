@@ -26,7 +26,8 @@ from docloop.backends.sources.dce import ExportSource
 from docloop.config import Settings
 from docloop.redact import redact
 from docloop.stages.conversations import build_conversations
-from docloop.stages.ingest import ingest, redact_message
+from docloop.stages.ingest import ingest
+from docloop.stages.scrub import redact_message
 from docloop.storage.messages import MessageStore
 
 RESULTS = Path(__file__).parent / "results" / "ingest_bench.md"

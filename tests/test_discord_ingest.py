@@ -60,7 +60,7 @@ def test_kill_mid_ingest_then_rerun_stores_everything_exactly_once(
         ingest(settings, conn, None)
     store = MessageStore(conn)
     assert store.count() == 200  # two pages committed, the third rolled back
-    assert store.watermarks() == {watermark_key(channel["id"]): sent[199]["id"]}
+    assert store.watermarks("discord:") == {watermark_key(channel["id"]): sent[199]["id"]}
     monkeypatch.setattr(MessageStore, "upsert", real_upsert)
     before = len(fake.requests)
     result = ingest(settings, db.connect(settings.db_path), None)

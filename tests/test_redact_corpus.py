@@ -8,7 +8,7 @@ import pytest
 
 from docloop.models import Message
 from docloop.redact import PLACEHOLDERS, redact
-from docloop.stages.ingest import REDACTED_FIELDS, redact_message
+from docloop.stages.scrub import REDACTED_FIELDS, redact_message
 from tests.redaction_samples import (
     ORDINARY_FAMILIES,
     SECRET_FAMILIES,

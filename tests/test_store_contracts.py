@@ -122,6 +122,15 @@ def test_messages_window_is_oldest_first_from_since(home: Home) -> None:
     assert [row.id for row in messages.outline(since)] == ["mid", "late"]
 
 
+def test_messages_rewrite_keeps_ids_and_counts_only_changes(home: Home) -> None:
+    messages = registry.build_messages(home.settings, home.conn)
+    messages.upsert([_message("1", 0, "token=abc"), _message("2", 1, "fine")])
+    changed = messages.rewrite(lambda m: m.model_copy(
+        update={"content": m.content.replace("abc", "[secret]")}))
+    assert changed == 1
+    assert [m.content for m in messages.window(None)] == ["token=[secret]", "fine"]
+
+
 def test_watermarks_by_prefix_and_snowflakes_never_move_back(home: Home) -> None:
     messages = registry.build_messages(home.settings, home.conn)
     messages.set_watermark("discord:channel:1", "1100")

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
+
 from docloop.errors import ConfigError
 from docloop.files import PRIVATE_FILE, ensure_private_dir, tighten
 
@@ -49,7 +51,7 @@ def _checked(conn: sqlite3.Connection, path: Path, wal: bool) -> sqlite3.Connect
     """`conn` once the file proved to be a docloop database; closed and refused otherwise."""
     try:
         if wal:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         _check_ours(conn, path)
     except sqlite3.DatabaseError as exc:
@@ -61,6 +63,22 @@ def _checked(conn: sqlite3.Connection, path: Path, wal: bool) -> sqlite3.Connect
         conn.close()
         raise
     return conn
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(retry=retry_if_exception(_locked), wait=wait_random_exponential(0.02, 1.0),
+       stop=stop_after_delay(30), reraise=True)
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out other processes that create the same fresh file.
+
+    Changing the journal mode needs the file to itself, and SQLite answers
+    "database is locked" at once instead of waiting on the busy timeout, so two
+    commands racing on a fresh home would otherwise fail one of them.
+    """
+    conn.execute("PRAGMA journal_mode=WAL")
 
 
 def not_ours(path: Path, detail: str) -> ConfigError:

@@ -14,13 +14,14 @@ ordinary code, hashes, UUIDs, versions, snowflake ids and URLs survive.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from docloop.redact_personal import CARD, EMAIL, PERSONAL_RULES, PHONE
 from docloop.redact_tokens import SECRET, TOKEN_RULES, Rule, keep_prefix
 
 __all__ = ["CARD", "EMAIL", "PHONE", "PLACEHOLDERS", "SECRET", "redact", "rule_names",
-           "without_placeholders"]
+           "rules_fingerprint", "without_placeholders"]
 
 PLACEHOLDERS = (SECRET, EMAIL, PHONE, CARD)
 _ANY_PLACEHOLDER = re.compile("|".join(re.escape(tag) for tag in PLACEHOLDERS))
@@ -174,6 +175,13 @@ def redact(text: str) -> str:
 def rule_names() -> list[str]:
     """The rules applied, in order (for docs and tests)."""
     return [rule.name for rule in _RULES]
+
+
+def rules_fingerprint() -> str:
+    """A digest of every rule's name and pattern: it changes whenever the rules do, so
+    messages stored under older rules can be found and scrubbed again."""
+    spec = "\n".join(f"{rule.name}\t{rule.pattern.pattern}" for rule in _RULES)
+    return hashlib.sha256(spec.encode("utf-8")).hexdigest()[:16]
 
 
 def without_placeholders(text: str) -> str:

@@ -20,7 +20,7 @@ guarantees are stated here and checked by one contract suite per family
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -58,6 +58,9 @@ class MessageRepository(Protocol):
 
     def count(self) -> int:
         """How many messages are stored."""
+
+    def rewrite(self, transform: Callable[[Message], Message]) -> int:
+        """Apply `transform` to every stored message (e.g. scrub again); how many changed."""
 
     def watermarks(self, prefix: str = "") -> dict[str, str]:
         """Saved stream positions whose key starts with `prefix`."""

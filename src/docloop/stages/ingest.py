@@ -20,9 +20,8 @@ from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.config import Settings
 from docloop.db import transaction
 from docloop.errors import ConfigError
-from docloop.models import Message
-from docloop.redact import redact
-from docloop.sanitize import clean_message, plausible_time
+from docloop.sanitize import plausible_time
+from docloop.stages.scrub import rescrub_stored, scrub_message, scrub_name, source_positions
 from docloop.stages.window import MessageWindow, WindowConversations
 from docloop.stores import MessageRepository
 
@@ -64,22 +63,6 @@ def parse_since(value: str | int | None, now: datetime) -> datetime | None:
     return now - timedelta(days=days)
 
 
-#: every free-text field of `Message`: what a user typed or named (channels and threads
-#: are named by users too); the rest are ids, times, counts and flags
-REDACTED_FIELDS = ("content", "author_name", "channel_name", "thread_name")
-
-
-def redact_message(message: Message) -> Message:
-    """The message with secrets and personal data removed from every text field.
-
-    It is the one point every source's messages pass before they are stored, so
-    nothing the database, an LLM, a ticket or a report sees carries them.
-    """
-    update = {name: redact(value) for name in REDACTED_FIELDS
-              if isinstance(value := getattr(message, name), str)}
-    return message.model_copy(update=update)
-
-
 def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
     """Store new messages from every configured source; return the window since `since`.
 
@@ -91,7 +74,8 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
         raise ConfigError(NO_SOURCES)
     sources = [registry.build_source(spec, settings) for spec in settings.sources]
     store = registry.build_messages(settings, conn)
-    watermarks = store.watermarks()
+    rescrub_stored(conn, store)
+    watermarks = source_positions(store.watermarks())
     stored = 0
     skipped: Counter[str] = Counter()
     now = datetime.now(UTC)
@@ -137,7 +121,7 @@ def _plausible_only(batch: Batch, now: datetime) -> Batch:
 def _store_batch(conn: sqlite3.Connection, store: MessageRepository, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
     with transaction(conn):
-        changed = store.upsert(redact_message(clean_message(m)) for m in batch.messages)
+        changed = store.upsert(scrub_message(m) for m in batch.messages)
         if batch.watermark_key and batch.watermark is not None:
             store.set_watermark(batch.watermark_key, batch.watermark)
     return changed
@@ -148,4 +132,5 @@ def check_sources(settings: Settings) -> list[tuple[str, list[ChannelCount]]]:
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
     sources = [registry.build_source(spec, settings) for spec in settings.sources]
-    return [(source.spec, source.check()) for source in sources]
+    return [(source.spec, [replace(c, name=scrub_name(c.name)) for c in source.check()])
+            for source in sources]

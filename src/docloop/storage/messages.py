@@ -13,7 +13,7 @@ import hashlib
 import json
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -118,6 +118,27 @@ class MessageStore:
         if message.reactions and fresh != stored:
             self.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?",
                               (fresh, message.id))
+
+    def rewrite(self, transform: Callable[[Message], Message], batch: int = 2000) -> int:
+        """Apply `transform` to every stored message and keep the ones it changes.
+
+        Read a batch at a time (by rowid), so a large history is rewritten in bounded
+        memory; the caller's transaction makes the whole rewrite all or nothing.
+        """
+        changed, last = 0, 0
+        while True:
+            rows = self.conn.execute(f"SELECT rowid, {_SELECT[len('SELECT '):]} "
+                                     "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                     (last, batch)).fetchall()
+            if not rows:
+                return changed
+            last = rows[-1]["rowid"]
+            for row in rows:
+                old = _message(row)
+                new = transform(old)
+                if new != old:
+                    self.conn.execute(_UPSERT, _row(new))
+                    changed += 1
 
     def get(self, ids: Sequence[str]) -> list[Message]:
         """The stored messages with these ids, in the order asked (missing ones skipped)."""

@@ -1,0 +1,74 @@
+"""What every stored message goes through: cleaning, then redaction, also after upgrades.
+
+A message is cleaned (`sanitize.clean_message`) and redacted
+(`ingest.redact_message`) before it is stored. When a newer docloop redacts
+more (a new token format, thread names), messages stored by an older one
+still hold what the new rules catch. So the rules' fingerprint is kept with
+the messages, and the first run under new rules scrubs the stored history
+once, in one transaction, before anything reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from docloop.db import transaction
+from docloop.models import Message
+from docloop.redact import redact, rules_fingerprint
+from docloop.sanitize import clean_line, clean_message
+from docloop.stores import MessageRepository
+
+log = logging.getLogger(__name__)
+
+#: the watermark holding the fingerprint of the rules the stored messages went through
+SCRUB_KEY = "scrub:rules"
+#: bump when `clean_message` or the set of redacted fields changes (rules fingerprint themselves)
+SCRUB_VERSION = "1"
+#: every free-text field of `Message`: what a user typed or named (channels and threads
+#: are named by users too); the rest are ids, times, counts and flags
+REDACTED_FIELDS = ("content", "author_name", "channel_name", "thread_name")
+
+
+def redact_message(message: Message) -> Message:
+    """The message with secrets and personal data removed from every text field."""
+    update = {name: redact(value) for name in REDACTED_FIELDS
+              if isinstance(value := getattr(message, name), str)}
+    return message.model_copy(update=update)
+
+
+def scrub_message(message: Message) -> Message:
+    """The one path every message takes before it is stored."""
+    return redact_message(clean_message(message))
+
+
+def scrub_name(name: str) -> str:
+    """A channel or thread name as docloop shows it (`sources check` prints names)."""
+    return redact(clean_line(name))
+
+
+def source_positions(watermarks: dict[str, str]) -> dict[str, str]:
+    """The watermarks that are sources' stream positions (not the scrub marker)."""
+    return {key: value for key, value in watermarks.items() if key != SCRUB_KEY}
+
+
+def current_rules() -> str:
+    return f"{SCRUB_VERSION}:{rules_fingerprint()}"
+
+
+def rescrub_stored(conn: sqlite3.Connection, store: MessageRepository) -> int:
+    """Scrub the stored history again when the rules changed since it was stored.
+
+    Returns how many messages changed. A fresh database has nothing to scrub and
+    just records the rules.
+    """
+    rules = current_rules()
+    if store.watermarks(SCRUB_KEY).get(SCRUB_KEY) == rules:
+        return 0
+    with transaction(conn):
+        changed = store.rewrite(scrub_message) if store.count() else 0
+        store.set_watermark(SCRUB_KEY, rules)
+    if changed:
+        log.warning("scrubbed %d stored message(s) again under the current redaction rules",
+                    changed)
+    return changed
