@@ -38,8 +38,8 @@ import httpx
 
 from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.linear_states import STATE_TYPES
 from docloop.models import TicketRecord
-from docloop.stages.webhooks import STATE_TYPES
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "webhook.md"

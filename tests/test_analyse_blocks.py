@@ -11,7 +11,7 @@ import pytest
 
 from docloop import db
 from docloop.backends.embedders.base import Embedder
-from docloop.backends.embedders.cache import CachedEmbedder
+from docloop.backends.embedders.cache import CachedEmbedder, SQLiteVectorCache
 from docloop.models import Problem
 from docloop.stages import analyse as analyse_module
 from docloop.stages.centroids import CentroidRows, MemberSums, first_close_earlier, row_blocks
@@ -40,15 +40,19 @@ def problems(n: int) -> list[Problem]:
                     timestamp=start + timedelta(minutes=i)) for i in range(n)]
 
 
+def _cached(inner: Embedder) -> CachedEmbedder:
+    return CachedEmbedder(inner, SQLiteVectorCache(db.memory()))
+
+
 def test_problems_are_embedded_a_block_at_a_time_with_the_same_vectors(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    whole = CachedEmbedder(CrcEmbedder(), db.memory()).embed([p.with_answer for p in problems(23)])
+    whole = _cached(CrcEmbedder()).embed([p.with_answer for p in problems(23)])
     monkeypatch.setattr(analyse_module, "EMBED_BLOCK", 5)
     inner = CrcEmbedder()
-    blocked = analyse_module._embed(CachedEmbedder(inner, db.memory()), problems(23))
+    blocked = analyse_module._embed(_cached(inner), problems(23))
     np.testing.assert_array_equal(blocked, whole)
     assert max(inner.calls) <= 5 and sum(inner.calls) == 7  # 7 distinct texts, once each
-    assert analyse_module._embed(CachedEmbedder(inner, db.memory()), []).shape == (0, 8)
+    assert analyse_module._embed(_cached(inner), []).shape == (0, 8)
 
 
 def test_centroid_rows_grow_and_member_sums_match_a_fresh_sum() -> None:

@@ -11,7 +11,7 @@ import pytest
 from docloop import db
 from docloop.backends.embedders import model_files, open_embedder
 from docloop.backends.embedders.bert_numpy import erf, gelu
-from docloop.backends.embedders.cache import CachedEmbedder
+from docloop.backends.embedders.cache import CachedEmbedder, SQLiteVectorCache
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.config import Settings
 from docloop.errors import ConfigError
@@ -86,20 +86,20 @@ def test_no_model_anywhere_is_a_config_error(tmp_path: Path,
 def test_cache_never_recomputes_a_text() -> None:
     conn = db.memory()
     inner = HashingEmbedder()
-    cached = CachedEmbedder(inner, conn)
+    cached = CachedEmbedder(inner, SQLiteVectorCache(conn))
     first = cached.embed(["alpha", "beta", "alpha"])
     assert (cached.computed, cached.cached) == (2, 1)
-    again = CachedEmbedder(inner, conn).embed(["beta", "alpha", "gamma"])
+    again = CachedEmbedder(inner, SQLiteVectorCache(conn)).embed(["beta", "alpha", "gamma"])
     assert inner.calls == [["alpha", "beta"], ["gamma"]]
     assert np.array_equal(again[0], first[1]) and np.array_equal(again[1], first[0])
 
 
 def test_cache_is_keyed_by_model_name() -> None:
     conn = db.memory()
-    CachedEmbedder(HashingEmbedder(), conn).embed(["alpha"])
+    CachedEmbedder(HashingEmbedder(), SQLiteVectorCache(conn)).embed(["alpha"])
     other = HashingEmbedder()
     other.name = "another-model"
-    wrapped = CachedEmbedder(other, conn)
+    wrapped = CachedEmbedder(other, SQLiteVectorCache(conn))
     wrapped.embed(["alpha"])
     assert wrapped.computed == 1
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from docloop import db
+from docloop import db, registry
 from docloop.backends.sources.base import Batch, Source
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import ConfigError, InputError, TransientError
 from docloop.models import Message
-from docloop.stages import ingest as ingest_module
 from docloop.stages.ingest import check_sources, ingest, parse_since
 from docloop.storage.messages import MessageStore
 from tests.dce_helpers import author, export, message, write
@@ -165,7 +164,7 @@ def fake_message(message_id: str) -> Message:
 
 
 def use_source(monkeypatch: pytest.MonkeyPatch, source: FakeSource) -> Settings:
-    monkeypatch.setattr(ingest_module, "parse_source", lambda spec, settings: source)
+    monkeypatch.setattr(registry, "build_source", lambda spec, settings: source)
     return Settings(sources=["fake:1"])
 
 
@@ -191,7 +190,7 @@ def test_failed_watermark_write_rolls_back_the_batch(
     def broken(self: object, key: str, value: str) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(ingest_module.MessageStore, "set_watermark", broken)
+    monkeypatch.setattr(MessageStore, "set_watermark", broken)
     with pytest.raises(sqlite3.OperationalError):
         ingest(settings, conn, None)
     assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0

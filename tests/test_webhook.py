@@ -9,7 +9,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from docloop import db
+from docloop import db, registry
 from docloop.backends.records.sqlite import SQLiteRecordStore
-from docloop.config import load_settings
+from docloop.config import Settings, load_settings
 from docloop.models import TicketRecord
 from docloop.web.app import create_app
+from docloop.webhook_receiver import receive_linear_webhook
 
 SECRET = "whsec-test"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -40,9 +42,59 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
-def _client(home: Path, secret: str | None = SECRET) -> TestClient:
+# every case runs twice: through `docloop serve`'s starlette app and straight into
+# receive_linear_webhook, as a Lambda handler would call it
+WEB_ONLY = {"test_parallel_first_webhooks_on_a_fresh_home_are_all_answered",
+            "test_serve_refuses_to_start_without_a_secret"}
+_transport = "web"
+
+
+@pytest.fixture(autouse=True, params=["web", "direct"])
+def transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    global _transport
+    if request.param == "direct" and request.function.__name__ in WEB_ONLY:
+        pytest.skip("exercises the web server itself")
+    _transport = request.param
+    yield request.param
+    _transport = "web"
+
+
+@dataclass
+class _Answer:
+    status_code: int
+    body: dict[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+
+class _DirectClient:
+    """Posts straight into receive_linear_webhook (bytes, headers, now, secret, store)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.web = TestClient(create_app(settings, now=lambda: NOW))
+
+    def post(self, url: str, content: bytes, headers: dict[str, str | bytes]) -> _Answer:
+        assert url == "/webhooks/linear"
+        sent = {k: v.decode("latin-1") if isinstance(v, bytes) else v
+                for k, v in headers.items()}
+        secret = self.settings.linear_webhook_secret
+        reply = receive_linear_webhook(
+            content, sent, NOW, secret.get_secret_value() if secret else None,
+            lambda: closing(registry.build_records(self.settings)))
+        return _Answer(reply.status, json.loads(json.dumps(reply.body)))
+
+    def get(self, url: str) -> Any:
+        return self.web.get(url)
+
+
+def _client(home: Path, secret: str | None = SECRET) -> Any:
     env = {"DOCLOOP_HOME": str(home)} | ({"LINEAR_WEBHOOK_SECRET": secret} if secret else {})
-    return TestClient(create_app(load_settings(environ=env), now=lambda: NOW))
+    settings = load_settings(environ=env)
+    if _transport == "direct":
+        return _DirectClient(settings)
+    return TestClient(create_app(settings, now=lambda: NOW))
 
 
 def _status(home: Path) -> tuple[str, int]:

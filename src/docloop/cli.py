@@ -102,11 +102,12 @@ def main(ctx: click.Context) -> None:
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
                    no_default_excludes: bool, generator: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
+    from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
     settings = _settings(click.get_current_context(), docs_base_url=base_url)
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
-                       generator=generator)
+                       generator=generator, progress=progress_bar)
     click.echo(stats.summary(), err=True)
 
 
@@ -206,7 +207,8 @@ def tickets_group(ctx: click.Context, as_json: bool) -> None:
 @common
 def tickets_list_cmd(as_json: bool) -> None:
     """List tickets."""
-    from docloop.stages.track import list_tickets, render_tickets
+    from docloop.render import render_tickets
+    from docloop.stages.track import list_tickets
 
     settings = _settings(click.get_current_context())
     render_tickets(list_tickets(settings), as_json=as_json)
@@ -246,7 +248,8 @@ def sources_group() -> None:
 @common
 def sources_check_cmd(sources: tuple[str, ...], as_json: bool) -> None:
     """What a token or export can read, with counts."""
-    from docloop.stages.ingest import check_sources, render_check
+    from docloop.render import render_check
+    from docloop.stages.ingest import check_sources
 
     settings = _settings(click.get_current_context(), sources=list(sources) or None)
     render_check(check_sources(settings), as_json=as_json)

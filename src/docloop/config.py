@@ -40,6 +40,7 @@ ENV_NAMES: dict[str, str] = {
     "model_dir": "DOCLOOP_MODEL_DIR",
     "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
+    "store": "DOCLOOP_STORE",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
     "linear_team_id": "LINEAR_TEAM_ID",
@@ -83,6 +84,7 @@ class Settings(BaseModel):
     model_dir: Path | None = None
     hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
+    store: Literal["sqlite"] = "sqlite"  # records, messages, insights, caches, deliveries
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None

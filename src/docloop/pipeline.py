@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
-from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
@@ -83,7 +82,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.stats.insights = len(analysis.insights)
         _enrich_all(settings, conn, analyzer, analysis, report, options)
         _file_all(settings, conn, analysis.insights, report, options.dry_run)
-        analysis.save(conn)
+        analysis.save(registry.build_insights(settings, conn))
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
     report.finished_at = datetime.now(UTC)
@@ -95,7 +94,7 @@ def _check_sources(settings: Settings) -> None:
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
     for spec in settings.sources:
-        parse_source(spec, settings)
+        registry.build_source(spec, settings)
 
 
 @contextmanager
@@ -123,20 +122,18 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
 
 def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
     """Settle what an interrupted run or `set-status` left between outbox and records."""
-    from docloop.backends.records.sqlite import SQLiteRecordStore
     from docloop.backends.trackers.local import repair_outbox
 
-    for line in repair_outbox(settings.outbox_dir, SQLiteRecordStore(conn).all()):
+    for line in repair_outbox(settings.outbox_dir, registry.build_records(settings, conn).all()):
         log.warning("outbox: %s", line)
 
 
 def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
-    fallback: Analyzer = registry.build("analyzer", "offline", settings, quality=options.quality)
+    fallback = registry.build_analyzer(settings, "offline", quality=options.quality)
     if settings.analyzer == "offline":
         return fallback
-    analyzer: Analyzer = registry.build("analyzer", settings.analyzer, settings, conn=conn,
-                                        fallback=fallback, retry_failed=options.retry_failed)
-    return analyzer
+    return registry.build_analyzer(settings, conn=conn, fallback=fallback,
+                                   retry_failed=options.retry_failed)
 
 
 def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
@@ -159,8 +156,8 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
         return
     from docloop.stages.file import file_insight
 
-    tracker = registry.build("tracker", settings.tracker, settings, conn=conn)
-    records = registry.build("records", "sqlite", settings, conn=conn)
+    tracker = registry.build_tracker(settings, conn=conn)
+    records = registry.build_records(settings, conn)
     log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
     now = datetime.now(UTC)
     for insight in chosen:

@@ -22,8 +22,8 @@ from functools import cached_property
 
 import numpy as np
 
+from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
-from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.models import Insight, Problem
@@ -36,7 +36,8 @@ from docloop.stages.window import (
     WindowConversations,
     chunks,
 )
-from docloop.storage.insights import InsightStore, StoredCluster
+from docloop.storage.insights import StoredCluster
+from docloop.stores import InsightIdentities
 
 log = logging.getLogger("docloop.analyse")
 #: Problems embedded (and looked up in the embedding cache) at a time.
@@ -64,9 +65,8 @@ class AnalysisResult:
         """Problem id -> its row in `problems` and `vectors`."""
         return {p.id: i for i, p in enumerate(self.problems)}
 
-    def save(self, conn: sqlite3.Connection) -> None:
+    def save(self, store: InsightIdentities) -> None:
         """Persist insight identities (so next run keeps them) and their latest state."""
-        store = InsightStore(conn)
         store.save(
             (c.id, c.centroid, [(self.problems[i].id, self.problems[i].conversation_id)
                                 for i in c.members])
@@ -89,9 +89,9 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     problems = [p for block in chunks(conversations, BLOCK_CONVERSATIONS)
                 for p in analyzer.extract(block)]
     log.info("cluster - %d problem(s)", len(problems))
-    embedder = open_embedder(settings, conn)
+    embedder = registry.build_embedder(settings, conn)
     vectors = _embed(embedder, problems)
-    store = InsightStore(conn)
+    store = registry.build_insights(settings, conn)
     known = store.members()
     clusters = cluster_problems(problems, vectors,
                                 in_space(store.clusters(), known, problems, vectors), known,

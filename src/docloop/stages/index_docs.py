@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from docloop import db
+from docloop import db, registry
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
-from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
@@ -23,6 +20,8 @@ from docloop.docs.loader import DocPage, load_pages
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
+#: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
+ProgressFactory = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 
 
 @dataclass
@@ -47,15 +46,17 @@ def open_index(settings: Settings, conn: sqlite3.Connection,
                rank: RankSettings | None = None) -> SQLiteDocsIndex:
     """The docs index over `conn`, with the configured (cached) embedder (and ranking
     weights; default: the shipped ones)."""
-    return SQLiteDocsIndex(conn, open_embedder(settings, conn), rank=rank)
+    return registry.build_docs_index(settings, conn, rank)
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
-               default_excludes: bool = True, generator: str | None = None) -> IndexStats:
+               default_excludes: bool = True, generator: str | None = None,
+               progress: ProgressFactory | None = None) -> IndexStats:
     """Index (incrementally) the Markdown/MDX folder `root`.
 
     Every page and its front matter is read before the database is opened, so bad
-    input writes nothing (parsing a body never fails; new pages are parsed once)."""
+    input writes nothing (parsing a body never fails; new pages are parsed once).
+    `progress` shows the embedding progress (the CLI's bar); none by default."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
@@ -68,9 +69,8 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     try:
         index = open_index(settings, conn)
         embedder = index.embedder
-        with _progress() as bar:
-            task = bar.add_task("embedding chunks", total=_pending_chunks(index, pages))
-            stats = index.sync(pages, progress=lambda n: bar.advance(task, n))
+        with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
+            stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
         index.set_meta("base_url", settings.docs_base_url or "")
     finally:
@@ -94,9 +94,7 @@ def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
     return pending
 
 
-def _progress() -> Progress:
-    """A progress bar on stderr; silent when stderr is not a terminal."""
-    console = Console(file=sys.stderr)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console, disable=not console.is_terminal,
-                    transient=True)
+@contextmanager
+def _silent(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """No progress display (the CLI passes a real bar)."""
+    yield lambda n: None

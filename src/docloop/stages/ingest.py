@@ -8,27 +8,22 @@ earlier runs' messages too, whichever source they came from.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-import click
-from rich.console import Console
-from rich.table import Table
-
+from docloop import registry
 from docloop.backends.sources.base import Batch, ChannelCount, Source
-from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.db import transaction
 from docloop.errors import ConfigError
 from docloop.sanitize import plausible_time
 from docloop.stages.scrub import rescrub_stored, scrub_message, scrub_name, source_positions
 from docloop.stages.window import MessageWindow, WindowConversations
-from docloop.storage.messages import MessageStore
+from docloop.stores import MessageRepository
 
 log = logging.getLogger(__name__)
 #: a century: more is a typo (and overflows dates), 'all' says it
@@ -77,8 +72,8 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     """
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
-    sources = [parse_source(spec, settings) for spec in settings.sources]
-    store = MessageStore(conn)
+    sources = [registry.build_source(spec, settings) for spec in settings.sources]
+    store = registry.build_messages(settings, conn)
     rescrub_stored(conn, store)
     watermarks = source_positions(store.watermarks())
     stored = 0
@@ -94,7 +89,7 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     return IngestResult(stored=stored, window=window, skipped=dict(skipped))
 
 
-def _store_source(conn: sqlite3.Connection, store: MessageStore, source: Source,
+def _store_source(conn: sqlite3.Connection, store: MessageRepository, source: Source,
                   since: datetime | None, watermarks: Mapping[str, str],
                   skipped: Counter[str], now: datetime) -> int:
     stored = 0
@@ -123,7 +118,7 @@ def _plausible_only(batch: Batch, now: datetime) -> Batch:
     return replace(batch, messages=kept, skipped=dict(skipped))
 
 
-def _store_batch(conn: sqlite3.Connection, store: MessageStore, batch: Batch) -> int:
+def _store_batch(conn: sqlite3.Connection, store: MessageRepository, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
     with transaction(conn):
         changed = store.upsert(scrub_message(m) for m in batch.messages)
@@ -136,21 +131,6 @@ def check_sources(settings: Settings) -> list[tuple[str, list[ChannelCount]]]:
     """What each configured source can read, with counts (nothing is stored)."""
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
-    sources = [parse_source(spec, settings) for spec in settings.sources]
+    sources = [registry.build_source(spec, settings) for spec in settings.sources]
     return [(source.spec, [replace(c, name=scrub_name(c.name)) for c in source.check()])
             for source in sources]
-
-
-def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -> None:
-    """Print the check as JSON on stdout, or as a table."""
-    if as_json:
-        payload = [{"source": spec, "channels": [asdict(c) for c in counts]}
-                   for spec, counts in results]
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    table = Table("source", "kind", "id", "name", "parent", "messages", "note")
-    for spec, counts in results:
-        for count in counts:
-            table.add_row(spec, count.kind, count.id, count.name, count.parent_id or "",
-                          "" if count.messages is None else str(count.messages), count.note)
-    Console().print(table)

@@ -46,7 +46,7 @@ def check_models(settings: Settings) -> None:
 
 def checked_tracker(settings: Settings) -> Tracker:
     """The configured tracker, its settings proven (`Tracker.preflight`)."""
-    tracker: Tracker = registry.build("tracker", settings.tracker, settings)
+    tracker = registry.build_tracker(settings)
     with _unavailable(f"the {settings.tracker} tracker"):
         tracker.preflight()
     return tracker

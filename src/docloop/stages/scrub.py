@@ -17,7 +17,7 @@ from docloop.db import transaction
 from docloop.models import Message
 from docloop.redact import redact, rules_fingerprint
 from docloop.sanitize import clean_line, clean_message
-from docloop.storage.messages import MessageStore
+from docloop.stores import MessageRepository
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def current_rules() -> str:
     return f"{SCRUB_VERSION}:{rules_fingerprint()}"
 
 
-def rescrub_stored(conn: sqlite3.Connection, store: MessageStore) -> int:
+def rescrub_stored(conn: sqlite3.Connection, store: MessageRepository) -> int:
     """Scrub the stored history again when the rules changed since it was stored.
 
     Returns how many messages changed. A fresh database has nothing to scrub and

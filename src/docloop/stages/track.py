@@ -13,16 +13,11 @@ unless the tracker's state was entered after the regression
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import click
-from rich.console import Console
-from rich.table import Table
-
-from docloop import db
-from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop import db, registry
+from docloop.backends.records.base import RecordStore
 from docloop.backends.trackers.base import Tracker, TrackerState
 from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
@@ -35,8 +30,8 @@ from docloop.stages.regression import hold
 FINISHED = ("done", "canceled")
 
 
-def _store(settings: Settings) -> SQLiteRecordStore:
-    return SQLiteRecordStore(db.connect(settings.db_path))
+def _store(settings: Settings) -> RecordStore:
+    return registry.build_records(settings)
 
 
 def list_tickets(settings: Settings) -> list[TicketRecord]:
@@ -53,20 +48,6 @@ def ticket_json(record: TicketRecord) -> dict[str, Any]:
         "conversations": record.conversations, "users": record.users,
         "updated_at": record.updated_at.isoformat(),
     }
-
-
-def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
-    """A JSON array on stdout, or a table."""
-    if as_json:
-        click.echo(json.dumps([ticket_json(r) for r in records], indent=2))
-        return
-    table = Table(title=f"{len(records)} ticket(s)")
-    for column in ("id", "status", "title", "page", "convs", "users", "updated"):
-        table.add_column(column, overflow="fold")
-    for r in records:
-        table.add_row(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
-                      str(r.conversations), str(r.users), r.updated_at.strftime("%Y-%m-%d %H:%M"))
-    Console(width=140).print(table)
 
 
 def set_status(settings: Settings, ticket_id: str, status: str,
@@ -105,7 +86,7 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
 
 def _sync(settings: Settings, tracker: Tracker) -> str:
     conn = db.connect(settings.db_path)
-    store = SQLiteRecordStore(conn)
+    store = registry.build_records(settings, conn)
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
     states = tracker.fetch_statuses(open_records)
@@ -126,7 +107,7 @@ def _sync(settings: Settings, tracker: Tracker) -> str:
     return summary
 
 
-def _apply_state(store: SQLiteRecordStore, ticket_id: str, state: TrackerState,
+def _apply_state(store: RecordStore, ticket_id: str, state: TrackerState,
                  now: datetime, source: str) -> str:
     """Record the tracker's state unless it is stale or a regression holds.
 
@@ -136,7 +117,7 @@ def _apply_state(store: SQLiteRecordStore, ticket_id: str, state: TrackerState,
     start is dated by this read: it was current then.
     """
     changed_at = state.since or now
-    with db.transaction(store.conn):
+    with store.atomic():
         record = store.get(ticket_id)
         if record is None:
             return "same"

@@ -28,17 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from docloop.backends.records.base import RecordStore
+from docloop.linear_states import STATE_TYPES, parse_time
 from docloop.models import Status
 from docloop.stages.regression import hold
-
-STATE_TYPES: dict[str, Status] = {
-    "triage": "open", "backlog": "open", "unstarted": "open",
-    "started": "in_progress", "completed": "done", "canceled": "canceled",
-}
 
 
 @dataclass
@@ -102,17 +98,6 @@ def _shows_change(payload: Mapping[str, Any]) -> bool:
     """
     return not (payload.get("action") == "update"
                 and not isinstance(payload.get("updatedFrom"), Mapping))
-
-
-def parse_time(value: Any) -> datetime | None:
-    """A Linear `DateTime` (ISO 8601, `…Z`) as an aware datetime; None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _target_status(action: Any, data: Mapping[str, Any]) -> tuple[Status | None, str]:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from docloop.models import Conversation, Message
 from docloop.stages.conversations import conversation, group_ids
-from docloop.storage.messages import MessageStore
+from docloop.stores import MessageRepository
 
 #: Conversations read (and analysed) at a time.
 BLOCK_CONVERSATIONS = 5_000
@@ -27,7 +27,7 @@ T = TypeVar("T")
 class MessageWindow:
     """Stored messages at or after `since`, grouped into conversations (ids only in memory)."""
 
-    def __init__(self, store: MessageStore, since: datetime | None) -> None:
+    def __init__(self, store: MessageRepository, since: datetime | None) -> None:
         self.store = store
         self.since = since
         outline = store.outline(since)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from docloop import db
+from docloop.config import Settings
 from docloop.models import Insight
 
 MIGRATIONS = [
@@ -55,6 +56,11 @@ class InsightStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         db.ensure_schema(conn, "insights", MIGRATIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, conn: sqlite3.Connection) -> InsightStore:
+        """Over the shared connection (built through the registry)."""
+        return cls(conn)
 
     def clusters(self) -> list[StoredCluster]:
         rows = self.conn.execute("SELECT id, centroid, size FROM insights ORDER BY id")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from docloop.config import Settings
 from docloop.db import ensure_schema, transaction
 from docloop.models import Message
 
@@ -85,6 +86,11 @@ class MessageStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         ensure_schema(conn, "messages", MIGRATIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, conn: sqlite3.Connection) -> MessageStore:
+        """Over the shared connection (built through the registry)."""
+        return cls(conn)
 
     def upsert(self, messages: Iterable[Message]) -> int:
         """Store new messages and newer edits; return how many rows changed.
@@ -186,13 +192,26 @@ class MessageStore:
         return {row["key"]: row["value"] for row in rows}
 
     def set_watermark(self, key: str, value: str) -> None:
-        """Save a stream position (joins the caller's transaction if one is open)."""
+        """Save a stream position (joins the caller's transaction if one is open).
+
+        A Discord position (a snowflake, all digits) never moves back: a stale
+        writer (an overlapping run) saving an older one is ignored.
+        """
         with transaction(self.conn):
+            row = self.conn.execute("SELECT value FROM watermarks WHERE key = ?",
+                                    (key,)).fetchone()
+            if row is not None and _behind(value, row["value"]):
+                return
             self.conn.execute(
                 "INSERT INTO watermarks(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def _behind(value: str, stored: str) -> bool:
+    """True when both are snowflakes (digits) and `value` is the older one."""
+    return value.isdigit() and stored.isdigit() and int(value) < int(stored)
 
 
 def _since_clause(since: datetime | None) -> tuple[str, tuple[object, ...]]:

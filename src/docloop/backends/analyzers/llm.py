@@ -20,7 +20,6 @@ from typing import Any
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.llm_batches import Extraction, run_extraction
-from docloop.backends.analyzers.llm_cache import LLMCache
 from docloop.backends.analyzers.llm_claims import Claims, parse_claims
 from docloop.backends.analyzers.llm_client import LLMClient
 from docloop.backends.analyzers.llm_extract import Batch, make_batches
@@ -36,6 +35,7 @@ from docloop.backends.analyzers.llm_suggest import PageContext, check_suggestion
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Problem, Suggestion
 from docloop.prompts import load_prompt
+from docloop.stores import OutcomeCache
 
 log = logging.getLogger("docloop.llm")
 BATCH_TOKENS = 6000
@@ -47,7 +47,7 @@ class LLMAnalyzer(Analyzer):
 
     name = "llm"
 
-    def __init__(self, client: LLMClient, cache: LLMCache, fallback: Analyzer, *,
+    def __init__(self, client: LLMClient, cache: OutcomeCache, fallback: Analyzer, *,
                  retry_failed: bool = False, concurrency: int = 4,
                  batch_tokens: int = BATCH_TOKENS) -> None:
         super().__init__()
@@ -66,9 +66,10 @@ class LLMAnalyzer(Analyzer):
                       http_client: Any = None) -> LLMAnalyzer:
         """Build from settings; `conn` is the run's database, `fallback` the offline analyzer."""
         client = LLMClient(settings, http_client=http_client)
-        cache = LLMCache(conn if conn is not None else db.connect(settings.db_path))
+        cache = registry.build_llm_cache(
+            settings, conn if conn is not None else db.connect(settings.db_path))
         if fallback is None:
-            fallback = registry.build("analyzer", "offline", settings)
+            fallback = registry.build_analyzer(settings, "offline")
         return cls(client, cache, fallback, retry_failed=retry_failed,
                    concurrency=settings.llm_concurrency)
 

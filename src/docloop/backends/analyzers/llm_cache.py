@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from docloop import db
+from docloop.config import Settings
 
 COMPONENT = "llm_cache"
 MIGRATIONS = [
@@ -59,6 +60,11 @@ class LLMCache:
     def __init__(self, conn: sqlite3.Connection) -> None:
         db.ensure_schema(conn, COMPONENT, MIGRATIONS)
         self.conn = conn
+
+    @classmethod
+    def from_settings(cls, settings: Settings, conn: sqlite3.Connection) -> LLMCache:
+        """Over the shared connection (built through the registry)."""
+        return cls(conn)
 
     def get(self, key: str) -> Outcome | None:
         row = self.conn.execute(

@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from docloop.backends.analyzers.llm_cache import LLMCache, Outcome, cache_key
+from docloop.backends.analyzers.llm_cache import Outcome, cache_key
 from docloop.backends.analyzers.llm_client import (
     BudgetExhausted,
     LLMClient,
@@ -32,6 +32,7 @@ from docloop.backends.analyzers.llm_client import (
 )
 from docloop.errors import TransientError
 from docloop.prompts import Prompt
+from docloop.stores import OutcomeCache
 
 T = TypeVar("T")
 log = logging.getLogger("docloop.llm")
@@ -77,7 +78,7 @@ class JobResult(Generic[T]):
 class JobRunner:
     """Answers jobs from the cache or the model, `concurrency` requests at a time."""
 
-    def __init__(self, client: LLMClient, cache: LLMCache, *, retry_failed: bool = False,
+    def __init__(self, client: LLMClient, cache: OutcomeCache, *, retry_failed: bool = False,
                  concurrency: int = 4) -> None:
         self.client = client
         self.cache = cache

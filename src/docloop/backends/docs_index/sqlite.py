@@ -129,10 +129,10 @@ class SQLiteDocsIndex(DocsIndex):
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     @classmethod
-    def from_settings(cls, settings: Any, *, conn: sqlite3.Connection,
-                      embedder: Embedder) -> SQLiteDocsIndex:
+    def from_settings(cls, settings: Any, *, conn: sqlite3.Connection, embedder: Embedder,
+                      rank: RankSettings | None = None) -> SQLiteDocsIndex:
         """Build from the shared connection and an embedder (settings carry nothing else)."""
-        return cls(conn, embedder)
+        return cls(conn, embedder, rank=rank)
 
     # -- writing ---------------------------------------------------------------
 

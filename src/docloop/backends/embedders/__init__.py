@@ -12,5 +12,4 @@ from docloop.config import Settings
 
 def open_embedder(settings: Settings, conn: sqlite3.Connection, **deps: Any) -> CachedEmbedder:
     """The configured embedder (`settings.embedder`) behind the persistent cache."""
-    inner = registry.build("embedder", settings.embedder, settings, **deps)
-    return CachedEmbedder(inner, conn)
+    return registry.build_embedder(settings, conn, **deps)

@@ -17,12 +17,17 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from docloop import db
 from docloop.backends.embedders.base import Embedder
+from docloop.config import Settings
 from docloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from docloop.stores import VectorCache
 
 MIGRATIONS = [
     """CREATE TABLE embedding_cache (
@@ -39,27 +44,26 @@ _FLOAT_BYTES = 4
 class CachedEmbedder(Embedder):
     """Wraps `inner`; counts `computed` (sent to the model) and `cached` texts."""
 
-    def __init__(self, inner: Embedder, conn: sqlite3.Connection) -> None:
+    def __init__(self, inner: Embedder, cache: VectorCache) -> None:
         self.inner = inner
         self.name = inner.name
-        self.conn = conn
+        self.cache = cache
         self.computed = 0
         self.cached = 0
-        db.ensure_schema(conn, "embedding_cache", MIGRATIONS)
-        self.stored_dim = self._stored_dim()
+        self.stored_dim = cache.stored_dim(self.name)
         self.dim = self.stored_dim or inner.dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for `texts`; only texts never seen with this model are computed."""
         keys = [text_key(t) for t in texts]
-        found = self._lookup(set(keys)) if self.stored_dim else {}
+        found = self.cache.lookup(self.name, set(keys), self.stored_dim) if self.stored_dim else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
             first_text = {k: t for k, t in zip(keys, texts, strict=True)}
             vectors = self.inner.embed([first_text[k] for k in missing])
             self._learn(int(vectors.shape[1]))
             fresh = dict(zip(missing, vectors, strict=True))
-            self._store(fresh)
+            self.cache.store(self.name, fresh)
             found.update(fresh)
         self.computed += len(missing)
         self.cached += len(keys) - len(missing)
@@ -75,20 +79,37 @@ class CachedEmbedder(Embedder):
         self.dim = self.stored_dim = dim
 
     def _mismatch(self, dim: int) -> ConfigError:
-        path = self.conn.execute("PRAGMA database_list").fetchone()["file"] or "the database"
+        where = self.cache.describe()
         return ConfigError(
-            f"embedding cache in {path} holds {self.stored_dim}-dim vectors for model "
+            f"embedding cache in {where} holds {self.stored_dim}-dim vectors for model "
             f"'{self.name}' but it now gives {dim}-dim ones (the model behind that name "
             "changed): give the new model its own embedding_model name, or clear the old "
-            f"vectors with sqlite3 {path} \"DELETE FROM embedding_cache WHERE model = "
+            f"vectors with sqlite3 {where} \"DELETE FROM embedding_cache WHERE model = "
             f"'{self.name}'\"; then re-run `docloop index-docs PATH`")
 
-    def _stored_dim(self) -> int:
+
+class SQLiteVectorCache:
+    """The `embedding_cache` table of the shared database (a `VectorCache`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        db.ensure_schema(conn, "embedding_cache", MIGRATIONS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, conn: sqlite3.Connection) -> SQLiteVectorCache:
+        """Over the shared connection (settings choose nothing else yet)."""
+        return cls(conn)
+
+    def describe(self) -> str:
+        return str(self.conn.execute("PRAGMA database_list").fetchone()["file"]
+                   or "the database")
+
+    def stored_dim(self, model: str) -> int:
         row = self.conn.execute("SELECT length(vector) FROM embedding_cache WHERE model = ? "
-                                "LIMIT 1", (self.name,)).fetchone()
+                                "LIMIT 1", (model,)).fetchone()
         return 0 if row is None else int(row[0]) // _FLOAT_BYTES
 
-    def _lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
+    def lookup(self, model: str, keys: set[str], dim: int) -> dict[str, np.ndarray]:
         ordered = sorted(keys)
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(ordered), _LOOKUP_CHUNK):
@@ -97,16 +118,16 @@ class CachedEmbedder(Embedder):
             rows = self.conn.execute(
                 f"SELECT text_sha256, vector FROM embedding_cache "
                 f"WHERE model = ? AND text_sha256 IN ({marks})",
-                [self.name, *part],
+                [model, *part],
             )
             for key, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (self.stored_dim,):
+                if vector.shape == (dim,):
                     found[key] = vector
         return found
 
-    def _store(self, vectors: dict[str, np.ndarray]) -> None:
-        rows = [(self.name, k, np.asarray(v, dtype=np.float32).tobytes())
+    def store(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        rows = [(model, k, np.asarray(v, dtype=np.float32).tobytes())
                 for k, v in vectors.items()]
         with db.transaction(self.conn):
             self.conn.executemany(

@@ -52,6 +52,9 @@ class RecordStore(ABC):
     def atomic(self) -> AbstractContextManager[None]:
         """A block whose writes all happen or none do (several puts and status changes)."""
 
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing to release
+        """Release what the store opened itself (a store given a connection keeps it open)."""
+
     @abstractmethod
     def claim_delivery(self, delivery_id: str, at: datetime) -> bool:
         """Record a webhook delivery id; False if it was seen before (a replay)."""

@@ -76,14 +76,26 @@ _COLUMNS = ("id", "tracker", "external_id", "identifier", "url", "status", "insi
 class SQLiteRecordStore(RecordStore):
     """RecordStore over the shared docloop.db connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, owns_connection: bool = False) -> None:
         self.conn = conn
+        self._owns = owns_connection
         db.ensure_schema(conn, "records", MIGRATIONS)
 
     @classmethod
     def from_settings(cls, settings: Settings, conn: sqlite3.Connection | None = None,
                       **deps: Any) -> SQLiteRecordStore:
-        return cls(conn if conn is not None else db.connect(settings.db_path))
+        if conn is not None:
+            return cls(conn)
+        own = db.connect(settings.db_path)
+        try:
+            return cls(own, owns_connection=True)
+        except BaseException:
+            own.close()
+            raise
+
+    def close(self) -> None:
+        if self._owns:
+            self.conn.close()
 
     def get(self, ticket_id: str) -> TicketRecord | None:
         return self._one("SELECT * FROM tickets WHERE id = ?", (ticket_id,))

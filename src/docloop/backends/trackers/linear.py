@@ -31,8 +31,8 @@ from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker, Tracke
 from docloop.backends.trackers.linear_client import LinearClient, LinearNotFound
 from docloop.config import Settings
 from docloop.errors import ConfigError, TransientError
+from docloop.linear_states import STATE_TYPES, parse_time
 from docloop.models import Insight, TicketRecord
-from docloop.stages.webhooks import STATE_TYPES, parse_time
 from docloop.ticket_text import render_ticket, render_update
 
 log = logging.getLogger("docloop.linear")

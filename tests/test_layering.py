@@ -1,0 +1,102 @@
+"""The core's layering, checked on the source: what may import or build what.
+
+Backends never import a stage (they are the layer below); stages never
+render (no click, rich or print: they return data, the CLI renders); and
+nothing but the registry constructs a backend or store class, so a host
+(the AWS adapter) swaps implementations in one place.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import docloop
+from docloop import registry
+
+SRC = Path(docloop.__file__).parent
+RENDERING = ("click", "rich")
+#: modules that may construct registered classes: the registry and the classes' own modules
+BUILDERS = {"docloop.registry"}
+#: stage modules still rendering, each with its reason (empty it as they move)
+STILL_RENDERING = {
+    "docloop.stages.search": "owned by the `verdict2` change; render_results moves to "
+                             "docloop/render.py once that branch is merged",
+}
+
+
+def _modules(under: str = "") -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted((SRC / under).rglob("*.py")):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        yield name, ast.parse(path.read_text("utf-8"), str(path))
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[str, str | None]]:
+    """(module, imported name or None) for every import, at any depth."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, None) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield from ((node.module, alias.name) for alias in node.names)
+
+
+def _registered() -> set[type]:
+    """Every class the registry builds (backends, stores, sources)."""
+    targets = [t for family in registry.BACKENDS.values() for t in family.values()]
+    targets += list(registry.SOURCE_KINDS.values())
+    classes = set()
+    for target in targets:
+        module, _, attr = target.partition(":")
+        try:
+            classes.add(getattr(importlib.import_module(module), attr))
+        except ImportError:  # an optional SDK is missing: that backend cannot be built anyway
+            continue
+    return classes
+
+
+def test_no_backend_imports_a_stage() -> None:
+    found = [f"{name} imports {module}" for name, tree in _modules("backends")
+             for module, _ in _imports(tree) if module.startswith("docloop.stages")]
+    assert found == []
+
+
+def test_stages_never_render() -> None:
+    found = []
+    for name, tree in _modules("stages"):
+        if name in STILL_RENDERING:
+            continue
+        found += [f"{name} imports {module}" for module, _ in _imports(tree)
+                  if module.split(".")[0] in RENDERING]
+        found += [f"{name} calls print()" for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                  and node.func.id == "print"]
+    assert found == []
+
+
+def test_the_still_rendering_list_is_current() -> None:
+    """An entry whose module no longer renders must be removed (the list only shrinks)."""
+    for name, tree in _modules("stages"):
+        if name in STILL_RENDERING:
+            assert any(m.split(".")[0] in RENDERING for m, _ in _imports(tree)), name
+
+
+@pytest.mark.parametrize("under", ["stages", "web", "backends", ""])
+def test_only_the_registry_constructs_registered_classes(under: str) -> None:
+    registered = _registered()
+    found = []
+    for name, tree in _modules(under):
+        if name in BUILDERS:
+            continue
+        module = importlib.import_module(name)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            built = getattr(module, node.func.id, None)
+            if built in registered and getattr(built, "__module__", "") != name:
+                found.append(f"{name}:{node.lineno} constructs {node.func.id}")
+    assert found == []

@@ -1,0 +1,190 @@
+"""One contract per storage family, run against every implementation of it.
+
+Each family is built through the registry from settings (`store = NAME`), so
+adding an implementation (DynamoDB for the AWS adapter) means adding its name
+to STORES (and how to give it a clean place to write) and nothing else: the
+same guarantees must then hold for it. See docloop/stores.py for the list.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docloop import db, registry
+from docloop.backends.analyzers.llm_cache import Outcome
+from docloop.config import Settings
+from docloop.models import Insight, Message, TicketRecord
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+#: implementations of every storage family, by their `store` setting
+STORES = ["sqlite"]
+
+
+@dataclass
+class Home:
+    """Settings choosing the implementation, and the connection SQLite stores share."""
+
+    settings: Settings
+    conn: sqlite3.Connection
+
+
+@pytest.fixture(params=STORES)
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Home]:
+    settings = Settings(home=tmp_path / "home", store=request.param)
+    conn = db.connect(settings.db_path)
+    yield Home(settings, conn)
+    conn.close()
+
+
+# -- records: tickets, status history, webhook deliveries ------------------------------
+
+def _ticket(ticket_id: str = "DL-1", **extra: object) -> TicketRecord:
+    fields: dict[str, object] = {"tracker": "linear", "external_id": f"uuid-{ticket_id}",
+                                 "insight_id": f"ins-{ticket_id}", "title": "CORS",
+                                 "created_at": NOW, "updated_at": NOW}
+    return TicketRecord(id=ticket_id, **(fields | extra))  # type: ignore[arg-type]
+
+
+def test_records_put_is_an_idempotent_upsert(home: Home) -> None:
+    records = registry.build_records(home.settings, home.conn)
+    records.put(_ticket())
+    records.put(_ticket())
+    records.put(_ticket(title="CORS, retitled"))
+    assert [r.title for r in records.all()] == ["CORS, retitled"]
+    assert records.get("DL-1") == records.by_insight("ins-DL-1") \
+        == records.by_external("linear", "uuid-DL-1")
+    assert records.get("DL-2") is None and records.by_external("linear", "nope") is None
+
+
+def test_records_history_is_appended_in_order_and_unchanged_is_no_change(home: Home) -> None:
+    records = registry.build_records(home.settings, home.conn)
+    records.put(_ticket())
+    assert records.set_status("DL-1", "in_progress", NOW, "test")
+    assert not records.set_status("DL-1", "in_progress", NOW, "test")
+    assert records.set_status("DL-1", "done", NOW + timedelta(minutes=1), "test")
+    records.note_ignored("DL-1", "open", NOW, "test", "stale", NOW - timedelta(days=1))
+    assert not records.set_status("DL-404", "done", NOW, "test")
+    record = records.get("DL-1")
+    assert record is not None and record.status == "done"
+    assert [(c.status, c.applied) for c in record.history][-3:] == [
+        ("in_progress", True), ("done", True), ("open", False)]
+
+
+def test_a_delivery_is_claimed_once(home: Home) -> None:
+    records = registry.build_records(home.settings, home.conn)
+    assert records.claim_delivery("d-1", NOW)
+    assert not records.claim_delivery("d-1", NOW + timedelta(hours=3))
+    assert records.claim_delivery("d-2", NOW)
+
+
+def test_atomic_writes_all_or_nothing(home: Home) -> None:
+    records = registry.build_records(home.settings, home.conn)
+    with pytest.raises(RuntimeError), records.atomic():
+        records.put(_ticket())
+        assert records.claim_delivery("d-1", NOW)
+        raise RuntimeError("crash between writes")
+    assert records.all() == [] and records.claim_delivery("d-1", NOW)
+
+
+# -- messages and watermarks ------------------------------------------------------------
+
+def _message(message_id: str, minutes: int, content: str = "hi",
+             edited: int | None = None) -> Message:
+    return Message(id=message_id, channel_id="c1", author_id="a1", content=content,
+                   timestamp=NOW + timedelta(minutes=minutes),
+                   edited_at=None if edited is None else NOW + timedelta(minutes=edited))
+
+
+def test_messages_upsert_is_idempotent_and_keeps_the_newest_edit(home: Home) -> None:
+    messages = registry.build_messages(home.settings, home.conn)
+    assert messages.upsert([_message("1", 0), _message("2", 1)]) == 2
+    assert messages.upsert([_message("1", 0), _message("2", 1)]) == 0
+    assert messages.upsert([_message("1", 0, "edited", edited=5)]) == 1
+    assert messages.upsert([_message("1", 0, "older edit", edited=3)]) == 0
+    assert messages.count() == 2
+    assert [m.content for m in messages.get(["2", "missing", "1"])] == ["hi", "edited"]
+
+
+def test_messages_window_is_oldest_first_from_since(home: Home) -> None:
+    messages = registry.build_messages(home.settings, home.conn)
+    messages.upsert([_message("late", 30), _message("early", 0), _message("mid", 10)])
+    assert [m.id for m in messages.window(None)] == ["early", "mid", "late"]
+    since = NOW + timedelta(minutes=10)
+    assert [m.id for m in messages.window(since)] == ["mid", "late"]
+    assert [m.id for m in messages.iter_window(since)] == ["mid", "late"]
+    assert [row.id for row in messages.outline(since)] == ["mid", "late"]
+
+
+def test_messages_rewrite_keeps_ids_and_counts_only_changes(home: Home) -> None:
+    messages = registry.build_messages(home.settings, home.conn)
+    messages.upsert([_message("1", 0, "token=abc"), _message("2", 1, "fine")])
+    changed = messages.rewrite(lambda m: m.model_copy(
+        update={"content": m.content.replace("abc", "[secret]")}))
+    assert changed == 1
+    assert [m.content for m in messages.window(None)] == ["token=[secret]", "fine"]
+
+
+def test_watermarks_by_prefix_and_snowflakes_never_move_back(home: Home) -> None:
+    messages = registry.build_messages(home.settings, home.conn)
+    messages.set_watermark("discord:channel:1", "1100")
+    messages.set_watermark("discord:channel:1", "1050")  # a stale writer
+    messages.set_watermark("discord:channel:2", "900")
+    messages.set_watermark("discord:channel:2", "1200")
+    messages.set_watermark("export:a.json", "/exports/b.json")
+    messages.set_watermark("export:a.json", "/exports/a.json")  # not a position: replaced
+    assert messages.watermarks("discord:") == {"discord:channel:1": "1100",
+                                               "discord:channel:2": "1200"}
+    assert messages.watermarks("export:") == {"export:a.json": "/exports/a.json"}
+
+
+# -- insight identities -----------------------------------------------------------------
+
+def test_insight_identities_upsert_by_id_and_a_problem_has_one_insight(home: Home) -> None:
+    insights = registry.build_insights(home.settings, home.conn)
+    first = np.array([1.0, 0.0], dtype=np.float32)
+    moved = np.array([0.6, 0.8], dtype=np.float32)
+    insights.save([("ins-b", first, [("p1", "c1")]), ("ins-a", first, [("p2", "c2")])])
+    insights.save([("ins-b", moved, [("p1", "c1"), ("p3", "c3")]),
+                   ("ins-a", first, [("p2", "c2"), ("p1", "c1")])])
+    stored = insights.clusters()
+    assert [(c.id, c.size) for c in stored] == [("ins-a", 2), ("ins-b", 2)]
+    assert np.array_equal(stored[1].centroid, moved)
+    assert insights.members() == {"p1": "ins-a", "p2": "ins-a", "p3": "ins-b"}
+    insights.save_snapshots([Insight(id="ins-a", title="t", summary="s"),
+                             Insight(id="unknown", title="t", summary="s")])
+    assert [c.id for c in insights.clusters()] == ["ins-a", "ins-b"]  # no identity created
+
+
+# -- caches -----------------------------------------------------------------------------
+
+def test_vector_cache_hit_miss_and_replace(home: Home) -> None:
+    cache = registry.build_embedding_cache(home.settings, home.conn)
+    assert cache.stored_dim("m") == 0 and cache.lookup("m", {"k1"}, 2) == {}
+    cache.store("m", {"k1": np.array([1.0, 2.0]), "k2": np.array([3.0, 4.0])})
+    cache.store("m", {"k1": np.array([5.0, 6.0])})
+    assert cache.stored_dim("m") == 2 and cache.stored_dim("other-model") == 0
+    found = cache.lookup("m", {"k1", "k2", "k3"}, 2)
+    assert sorted(found) == ["k1", "k2"] and found["k1"].tolist() == [5.0, 6.0]
+    assert cache.lookup("m", {"k1"}, 3) == {}  # vectors of another dimension are misses
+    assert cache.lookup("other-model", {"k1"}, 2) == {}
+    assert cache.describe()
+
+
+def test_outcome_cache_hit_miss_and_replace(home: Home) -> None:
+    cache = registry.build_llm_cache(home.settings, home.conn)
+    assert cache.get("k") is None and cache.count() == 0
+    failed = Outcome(ok=False, error="timeout")
+    cache.put("k", "extract", "gpt", "v1", failed)
+    assert cache.get("k") == failed
+    answered = Outcome(ok=True, response='{"x": 1}', prompt_tokens=10, completion_tokens=2)
+    cache.put("k", "extract", "gpt", "v1", answered)
+    cache.put("k2", "label", "gpt", "v1", failed)
+    assert cache.get("k") == answered
+    assert (cache.count(), cache.count(ok=True), cache.count(ok=False)) == (2, 1, 1)
