@@ -19,8 +19,11 @@ problems (its text plus the answer it got) searches on its own and the pages
 collect the members' scores. One combined query drifts towards pages that
 share generic words with many of the questions (a JWT question and a CORS
 question both say "token" and "header"); members that agree on a page
-outvote that drift. Thresholds are calibrated leave-one-community-out on the
-labelled sets (benchmarks/verdict_calibrate.py, RESULTS.md).
+outvote that drift. The members' texts joined can also search as one re-ranked
+query and be weighed against the votes (`VerdictSettings.group_weight`, off:
+measured no better than the votes alone, RESULTS.md). Thresholds are
+calibrated leave-one-community-out on the labelled sets
+(benchmarks/verdict_calibrate.py, RESULTS.md).
 """
 
 from __future__ import annotations
