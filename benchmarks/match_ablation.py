@@ -3,10 +3,11 @@
 Run: PYTHONPATH=src python benchmarks/match_ablation.py [SET ...]
 Runs the whole loop (as `docloop run`, on every labelled set of labelled_sets.py) with
 the shipped match settings, with members voting on re-ranked scores instead of the
-hybrid order, and with the fixed 0.38 `missing` floor instead of the run-relative
-verdict. Then the verdict's `below_reference` is chosen end to end, leave one community
-out: for each set the value with the most right pages (`missing` included) on the other
-sets, ties to the smaller value. Over all sets it writes benchmarks/results/match_ablation.md.
+hybrid order, with the fixed 0.38 `missing` floor instead of the run-relative
+verdict, and with the re-ranked group query (the members' texts joined) weighed in.
+Then the verdict's `below_reference` is chosen end to end, leave one community out: for
+each set the value with the most right pages (`missing` included) on the other sets,
+ties to the smaller value. Over all sets it writes benchmarks/results/match_ablation.md.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ VARIANTS = {
     "members vote on re-ranked scores": (RankSettings(), VerdictSettings()),
     "fixed `missing` floor (0.38, as before)": (HYBRID_ORDER,
                                                 VerdictSettings(min_reference=sys.maxsize)),
+    "+ group query (weight 1)": (HYBRID_ORDER, VerdictSettings(group_weight=1.0)),
+    "+ group query (weight 1, breadth -0.8)": (HYBRID_ORDER, VerdictSettings(
+        group_weight=1.0, group_breadth=-0.8)),
 }
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from docloop import db
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, embedding_text
 from docloop.docs.loader import load_pages
 from docloop.docs.query import clean_query, fts_query, keyword_terms
@@ -86,6 +87,22 @@ def test_search_vector_uses_the_given_vector(index: SQLiteDocsIndex, tmp_path: P
     _sync(index, tmp_path, DOCS)
     vector = index.embedder.embed(["pytest TestClient endpoints"])[0]
     assert index.search_vector("", vector, 1)[0].path == "testing.md"
+
+
+def test_search_ranked_re_ranks_with_the_given_settings(index: SQLiteDocsIndex,
+                                                        tmp_path: Path) -> None:
+    _sync(index, tmp_path, DOCS)
+    query = "UploadFile form browser Access-Control-Allow-Origin"
+    hybrid = index.search_ranked(query, 3, HYBRID_ORDER)
+    assert [h.path for h in hybrid] == [h.path for h in
+                                        SQLiteDocsIndex(index.conn, index.embedder,
+                                                        rank=HYBRID_ORDER).search(query, 3)]
+    only_fused = RankSettings(fused=0.0, cosine=0.0, names=0.0, words=0.0, headings=0.0,
+                              support=0.0, breadth=1.0, topic=0.0)
+    broadest = index.search_ranked(query, 3, only_fused)
+    scores = [h.score for h in broadest]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0  # the breadth feature alone
+    assert index.rank == RankSettings()  # the index's own settings are untouched
 
 
 def test_page_similarity_is_the_best_chunk_cosine_of_that_page(

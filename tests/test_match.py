@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from docloop.models import DocChunk, Insight, PageHit, Quote
-from docloop.stages.match import COVERED, MISSING, VOTE_K, match_insight, vote_pages
+from docloop.stages.match import (
+    COVERED,
+    MISSING,
+    VOTE_K,
+    fuse_pages,
+    group_query,
+    match_insight,
+    vote_pages,
+)
+from docloop.stages.verdict import VerdictSettings
 
 CENTROID = np.array([1.0, 0.0], dtype=np.float32)
 
@@ -126,3 +135,33 @@ def test_a_page_every_member_lists_low_does_not_outvote_the_page_they_put_first(
     assert all(len(hits) == VOTE_K for hits in index.results.values())
     ranked = vote_pages([("one", CENTROID), ("two", CENTROID), ("three", CENTROID)], index)
     assert ranked[0].path == "right.md"  # summed raw scores would pick broad.md (1.86 > 1.85)
+
+
+def test_group_query_joins_distinct_member_texts_one_per_line() -> None:
+    assert group_query(["  why 422? ", "", "why 422?", "CORS blocked"]) == "why 422?\nCORS blocked"
+
+
+def test_group_query_outweighs_a_vote_margin_it_disagrees_with() -> None:
+    votes = {"migration.md": 1.0, "models.md": 0.8, "fields.md": 0.0}
+    sections = {p: hit(p, 0.5) for p in votes}
+    group = [hit("models.md", 3.0, heading="Extra"), hit("migration.md", 2.0),
+             hit("new.md", 1.5), hit("tail.md", 1.0)]
+    fused = fuse_pages(votes, sections, group, weight=1.0)
+    assert [h.path for h in fused] == ["models.md", "migration.md", "new.md",
+                                      "fields.md", "tail.md"]
+    assert fused[0].heading == "Intro"  # the members' section is kept
+    assert fused[2].heading == "Intro" and fused[2].score == 1.5  # a page only the group found
+    alone = fuse_pages(votes, sections, group, weight=0.0)
+    assert [h.path for h in alone] == ["migration.md", "models.md", "fields.md"]
+
+
+def test_match_insight_weighs_the_group_hits_against_the_votes() -> None:
+    index = ScriptedIndex({
+        "combined": [hit("a.md", 0.9)],
+        "member one": [hit("a.md", 0.9), hit("b.md", 0.8), hit("c.md", 0.1)],
+    }, {"a.md": 0.6, "b.md": 0.6})
+    group = [hit("b.md", 2.0), hit("a.md", 1.0)]
+    votes_only, _ = match_insight(an_insight(), CENTROID, index, [("member one", CENTROID)])
+    fused, _ = match_insight(an_insight(), CENTROID, index, [("member one", CENTROID)],
+                             settings=VerdictSettings(group_weight=2.0), group=group)
+    assert votes_only.path == "a.md" and fused.path == "b.md"

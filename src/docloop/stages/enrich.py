@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.docs_index.rerank import RankSettings
 from docloop.config import Settings
-from docloop.models import DocChunk, Insight
-from docloop.stages.match import MAX_VOTERS, match_insight
+from docloop.models import DocChunk, Insight, PageHit
+from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import VerdictSettings, reference_similarity
 
 if TYPE_CHECKING:
-    from docloop.backends.docs_index.rerank import RankSettings
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.stages.analyse import AnalysisResult
 
@@ -66,8 +66,21 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
     if docs is not None:
         evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
                     for i in members[:MAX_VOTERS]]
+        group = group_hits([text for text, _ in evidence], docs, verdict)
         insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
-                                            evidence, reference, verdict)
+                                            evidence, reference, verdict, group)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)
+
+
+def group_hits(texts: list[str], docs: SQLiteDocsIndex,
+               verdict: VerdictSettings | None) -> list[PageHit]:
+    """The members' texts joined, searched as one query and re-ranked with the shipped
+    `RankSettings` (as `docs search` ranks) but for `group_breadth`, which penalises
+    catch-all pages (migration guides); empty when the group query is weighted 0."""
+    verdict = verdict or VerdictSettings()
+    if not texts or verdict.group_weight <= 0:
+        return []
+    rank = RankSettings(breadth=verdict.group_breadth)
+    return docs.search_ranked(group_query(texts), VOTE_K, rank)

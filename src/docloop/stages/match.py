@@ -19,13 +19,16 @@ problems (its text plus the answer it got) searches on its own and the pages
 collect the members' scores. One combined query drifts towards pages that
 share generic words with many of the questions (a JWT question and a CORS
 question both say "token" and "header"); members that agree on a page
-outvote that drift. Thresholds are calibrated leave-one-community-out on the
-labelled sets (benchmarks/verdict_calibrate.py, RESULTS.md).
+outvote that drift. The members' texts joined can also search as one re-ranked
+query and be weighed against the votes (`VerdictSettings.group_weight`, off:
+measured no better than the votes alone, RESULTS.md). Thresholds are
+calibrated leave-one-community-out on the labelled sets
+(benchmarks/verdict_calibrate.py, RESULTS.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +43,7 @@ MISSING = VerdictSettings().fallback_missing
 TOP_K = 5
 MAX_VOTERS = 8  # most representative members that search on their own
 VOTE_K = 10  # pages each member's search contributes
+GROUP_CHARS = 4000  # the group query's length at most (the embedder reads far less)
 
 
 class VectorSearch(Protocol):
@@ -66,21 +70,24 @@ def insight_query(insight: Insight) -> str:
 
 def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
                   evidence: Sequence[Evidence] = (), reference: float | None = None,
-                  settings: VerdictSettings | None = None) -> tuple[DocMatch, list[DocChunk]]:
+                  settings: VerdictSettings | None = None,
+                  group: Sequence[PageHit] = ()) -> tuple[DocMatch, list[DocChunk]]:
     """Find the page and section, and decide the verdict.
 
     `evidence` holds the members most representative first; without it the
-    insight-level search also picks the page. `reference` is the run's reference
-    similarity (verdict.reference_similarity; None: the absolute floor decides).
-    Returns the match and the matched page's chunks (read once here, reused by
-    suggest; empty when no page covers it).
+    insight-level search also picks the page. `group` is the re-ranked search of
+    the members' texts joined (group_query), weighed against the members' votes.
+    `reference` is the run's reference similarity (verdict.reference_similarity;
+    None: the absolute floor decides). Returns the match and the matched page's
+    chunks (read once here, reused by suggest; empty when no page covers it).
     """
     settings = settings or VerdictSettings()
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
     if not hits or (reference is None and similarity < settings.fallback_missing):
         return _missing(similarity, hits), []
-    ranked, chunks, coverage = choose_page(insight, hits, index, evidence)
+    ranked, chunks, coverage = choose_page(insight, hits, index, evidence, group,
+                                           settings.group_weight)
     best = ranked[0]
     if is_missing(CoverageEvidence(similarity, coverage), reference, settings):
         return _missing(similarity, ranked), []
@@ -95,10 +102,12 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
 
 
 def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
-                evidence: Sequence[Evidence]) -> tuple[list[PageHit], list[DocChunk], float]:
-    """The pages ranked by the members' votes (else the insight-level `hits`), the first
-    page's chunks, and the share of the users' terms it mentions."""
-    ranked = vote_pages(evidence[:MAX_VOTERS], index) or hits
+                evidence: Sequence[Evidence], group: Sequence[PageHit] = (),
+                group_weight: float = 0.0) -> tuple[list[PageHit], list[DocChunk], float]:
+    """The pages ranked by the members' votes and the group query (else the insight-level
+    `hits`), the first page's chunks, and the share of the users' terms it mentions."""
+    totals, sections = vote_totals(evidence[:MAX_VOTERS], index)
+    ranked = fuse_pages(totals, sections, group, group_weight) or hits
     chunks = index.page_chunks(ranked[0].path)
     return ranked, chunks, term_coverage(insight, chunks)
 
@@ -108,8 +117,50 @@ def _missing(similarity: float, nearest: list[PageHit]) -> DocMatch:
     return DocMatch(verdict="missing", score=round(similarity, 4), alternatives=nearest[:3])
 
 
+def group_query(texts: Sequence[str]) -> str:
+    """The members' texts joined, one per line: the query `docloop eval`'s group search
+    measures (one query per labelled group), which on the real sets picks the right page
+    more often than the members' votes alone do (benchmarks/match_diagnose.py)."""
+    return "\n".join(dict.fromkeys(t.strip() for t in texts if t.strip()))[:GROUP_CHARS]
+
+
+def fuse_pages(votes: Mapping[str, float], sections: Mapping[str, PageHit],
+               group: Sequence[PageHit], weight: float) -> list[PageHit]:
+    """Pages ranked by the members' summed votes plus `weight` times the group query's score.
+
+    Both are scaled to 0..1 within their own list (the best page 1, the last 0): votes
+    are sums over members and re-ranked scores a weighted feature sum, so only their
+    order and spacing within a list compare. A page keeps the members' best section.
+    """
+    paths = list(votes)
+    totals = dict(zip(paths, _unit_range([votes[p] for p in paths]), strict=True))
+    chosen = dict(sections)
+    if weight > 0:
+        for hit, share in zip(group, _unit_range([h.score for h in group]), strict=True):
+            totals[hit.path] = totals.get(hit.path, 0.0) + weight * share
+            chosen.setdefault(hit.path, hit)
+    return [chosen[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
+
+
+def _unit_range(scores: Sequence[float]) -> list[float]:
+    """Scores mapped to 0..1 (best 1, worst 0); all 1 when they are equal."""
+    if not scores:
+        return []
+    low, high = min(scores), max(scores)
+    if high <= low:
+        return [1.0] * len(scores)
+    return [(s - low) / (high - low) for s in scores]
+
+
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
-    """Pages ranked by the summed scores of each member's own search.
+    """Pages ranked by the members' votes alone (vote_totals), best first."""
+    totals, sections = vote_totals(evidence, index)
+    return [sections[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
+
+
+def vote_totals(evidence: Sequence[Evidence],
+                index: VectorSearch) -> tuple[dict[str, float], dict[str, PageHit]]:
+    """Each page's summed score over each member's own search, and its best section.
 
     A member's votes are its scores above the score of its last (VOTE_K-th) page:
     what every page gets just for being a candidate says nothing, and summed over
@@ -127,8 +178,7 @@ def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHi
             totals[hit.path] = totals.get(hit.path, 0.0) + hit.score - floor
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
-    order = sorted(totals, key=lambda path: (-totals[path], path))
-    return [sections[p] for p in order]
+    return totals, sections
 
 
 def _section_url(hit: PageHit) -> str:

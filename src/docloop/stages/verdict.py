@@ -39,6 +39,9 @@ class VerdictSettings:
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
     covered: float = 0.50  # similarity above which a page that has the users' terms covers it
     term_coverage: float = 0.30  # share of users' terms a covering page mentions
+    group_weight: float = 0.0  # weight of the re-ranked group query against member votes (0: off,
+    # chosen LOCO end to end: it did not beat the votes alone, benchmarks/RESULTS.md)
+    group_breadth: float = 0.0  # the group query's breadth weight (RankSettings.breadth)
 
 
 @dataclass(frozen=True)

@@ -289,12 +289,21 @@ class SQLiteDocsIndex(DocsIndex):
         vectors = self.embedder.embed([clean_query(q) or q for q in queries])
         return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
 
-    def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5) -> list[PageHit]:
+    def search_ranked(self, query: str, top_k: int, rank: RankSettings) -> list[PageHit]:
+        """Search one query re-ranked with `rank` instead of the index's own settings (the
+        match stage's group query re-ranks while its members vote on the hybrid order)."""
+        self._load_matrix()
+        vector = self.embedder.embed([clean_query(query) or query])[0]
+        return self.search_vector(query, vector, top_k, rank)
+
+    def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5,
+                      rank: RankSettings | None = None) -> list[PageHit]:
         """Hybrid search with a query vector computed by the caller (and `text` for keywords),
-        its candidate pages re-ranked (see rerank.py)."""
-        pool = self.candidates(text, vector, max(top_k, self.rank.candidates))
-        order = rerank_order(pool.features, self.rank)[:top_k]
-        scores = pool.features @ self.rank.weights()
+        its candidate pages re-ranked (see rerank.py) with `rank` (default: the index's)."""
+        rank = rank or self.rank
+        pool = self.candidates(text, vector, max(top_k, rank.candidates))
+        order = rerank_order(pool.features, rank)[:top_k]
+        scores = pool.features @ rank.weights()
         matrix = self._load_matrix()
         return [self._hit(matrix, pool.chunks[i], float(scores[i]), float(pool.features[i, 1]),
                           float(pool.keyword[i])) for i in order]
