@@ -85,7 +85,8 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 merge_threshold=quality.merge_threshold,
                                 shared_weight=quality.shared_weight,
                                 center_shrink=quality.center_shrink,
-                                lexical_weight=quality.lexical_weight)
+                                lexical_weight=quality.lexical_weight,
+                                hub_weight=quality.hub_weight, hub_k=quality.hub_k)
     messages = {m.id: m for m in window}
     reference = max((m.timestamp for m in window), default=None)
     idf = document_frequencies(problems)
