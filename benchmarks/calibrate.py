@@ -44,6 +44,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "center_shrink": (10.0, 5.0, 20.0),
     "follow_up_words": (12, 8, 16),
     "lexical_weight": (0.0, 0.3),
+    "hub_weight": (0.0, 0.5),
 }
 QUICK_GRID: dict[str, tuple[Any, ...]] = {"cluster_threshold": (0.30, 0.35, 0.40),
                                           "shared_weight": (0.20, 0.10)}
