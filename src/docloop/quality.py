@@ -17,7 +17,7 @@ class QualitySettings:
     """Clustering, significance and noise knobs (defaults = shipped values)."""
 
     #: centred cosine a problem needs to join a cluster (stages/cluster.py)
-    cluster_threshold: float = 0.35
+    cluster_threshold: float = 0.30
     #: centred cosine above which two new clusters are one
     merge_threshold: float = 0.80
     #: bonus for the rarest code term a problem shares with a cluster's member
@@ -25,10 +25,10 @@ class QualitySettings:
     #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
     center_shrink: float | None = 5.0
     #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
-    lexical_weight: float = 0.0
+    lexical_weight: float = 0.3
     #: share of the local-scaling (CSLS) correction: a problem close to many others
     #: needs more similarity to join (stages/hubness.py); 0 turns it off
-    hub_weight: float = 0.0
+    hub_weight: float = 0.5
     #: neighbours that measure how crowded a problem's neighbourhood is
     hub_k: int = 5
     #: distinct users an insight needs (at most min_conversations)
