@@ -17,7 +17,7 @@ class QualitySettings:
     """Clustering, significance and noise knobs (defaults = shipped values)."""
 
     #: centred cosine a problem needs to join a cluster (stages/cluster.py)
-    cluster_threshold: float = 0.30
+    cluster_threshold: float = 0.35
     #: centred cosine above which two new clusters are one
     merge_threshold: float = 0.80
     #: bonus for the rarest code term a problem shares with a cluster's member
@@ -25,7 +25,7 @@ class QualitySettings:
     #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
     center_shrink: float | None = 5.0
     #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
-    lexical_weight: float = 0.3
+    lexical_weight: float = 0.0
     #: share of the local-scaling (CSLS) correction: a problem close to many others
     #: needs more similarity to join (stages/hubness.py); 0 turns it off
     hub_weight: float = 0.5
