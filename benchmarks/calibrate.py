@@ -44,6 +44,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "center_shrink": (10.0, 5.0, 20.0),
     "follow_up_words": (12, 8, 16),
     "lexical_weight": (0.0, 0.3),
+    "hub_weight": (0.0, 0.5),
 }
 QUICK_GRID: dict[str, tuple[Any, ...]] = {"cluster_threshold": (0.30, 0.35, 0.40),
                                           "shared_weight": (0.20, 0.10)}
@@ -94,7 +95,7 @@ def main(args: list[str]) -> None:
     shipped_choice = grid[pick(scores, [s.name for s in sets], len(grid))]
     shipped = [(s, runs[s.name].full(shipped_choice)) for s in sets]
     seed = [(s, score_insights(runs[s.name].gold, run_seed(runs[s.name], False))) for s in sets]
-    text = render(rows, shipped, shipped_choice, len(grid)) + render_seed(seed)
+    text = render(rows, shipped, shipped_choice, len(grid)) + render_seed(seed) + FINDINGS
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
@@ -143,6 +144,31 @@ def render_seed(seed: list[tuple[LabelledSet, dict[str, Any]]]) -> str:
              "(`benchmarks/baselines.py`).", "", HEADER]
     lines += [row(s.name, s.role, m) for s, m in seed]
     return "\n".join(lines) + "\n"
+
+
+FINDINGS = """
+Before issue #12 (main, same metrics): Pydantic 14/28 recovered, 8/28 right page, B³ F1 0.57,
+noise leak 0.35; Vite 8/26, 6/26, 0.47, 0.16 (`docloop eval`). What changed: noise rules for
+follow-ups, wishes and small talk (even phrased as questions) and issue-style problem
+statements ("X is deprecated", "Y is not respected"); shrinkage 10 → 5 (chosen on all sets);
+local scaling of similarities (`hub_weight`, CSLS, `stages/hubness.py`).
+The shared-words blend (`lexical_weight` 0.3) wins only with local scaling beside it (five of
+six folds choose both, with the threshold at 0.30): Pydantic LOCO 15/28 → 20/28 recovered,
+F1 0.61 → 0.67; Vite 12/26 → 17/26, 0.56 → 0.57; FastAPI held-out 16/20 → 15/20, 0.79 → 0.78.
+
+Representations tried for the real sets, scored as the ROC AUC of same-group pairs over
+different-group pairs (labelled problems of each set, centred cosine unless said;
+`PYTHONPATH=src python benchmarks/separation_bench.py`): the whole problem text 0.886
+Pydantic / 0.862 Vite; its key text alone (title + first error lines) 0.750 / 0.741, blended
+30 % 0.871 / 0.859; best-sentence max-sim 0.842 / 0.824; TF-IDF words 0.813 / 0.808; rarest
+shared code term 0.728 / 0.750; whole text with CSLS (k = 5) 0.910 / 0.877, the only one that
+lifts every set (typescript-eslint 0.965 → 0.978). The problem text already is the key text
+(`_problem_text`: title, question sentences and error lines first, cut at 400 characters);
+embedding its headline apart loses the context that tells two problems of one product apart.
+The real-set targets (recovered ≥ 75 %, B³ F1 ≥ 0.75) are **not met**: within-group cosines of
+real reports (centred 0.26–0.33) barely exceed the 95th percentile between groups (0.21–0.24,
+see the spread section), so no threshold separates them; the noise-leak target (≤ 0.10) is met.
+"""
 
 
 if __name__ == "__main__":

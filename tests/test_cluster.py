@@ -14,7 +14,8 @@ from tests.helpers import BASE
 
 
 def _problems(n: int, prefix: str = "") -> list[Problem]:
-    return [Problem(id=f"p{prefix}{i}", conversation_id=f"{prefix}{i}", text=f"problem {i}",
+    return [Problem(id=f"p{prefix}{i}", conversation_id=f"{prefix}{i}",
+                    text=f"problem topic{prefix}{i}",
                     timestamp=BASE + timedelta(hours=i)) for i in range(n)]
 
 

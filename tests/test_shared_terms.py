@@ -66,5 +66,6 @@ def test_a_rare_shared_term_joins_paraphrases_just_below_the_threshold() -> None
 
 def test_a_shared_term_cannot_join_problems_that_are_far_apart() -> None:
     problems = [problem(0, "a", "`on_event`"), problem(1, "b", "`on_event`")]
-    clusters = cluster_problems(problems, _two_apart(0.1), center_shrink=None)
+    clusters = cluster_problems(problems, _two_apart(0.1), center_shrink=None,
+                                lexical_weight=0.0)  # the term bonus alone
     assert sorted(len(c.members) for c in clusters) == [1, 1]

@@ -26,6 +26,11 @@ class QualitySettings:
     center_shrink: float | None = 5.0
     #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
     lexical_weight: float = 0.0
+    #: share of the local-scaling (CSLS) correction: a problem close to many others
+    #: needs more similarity to join (stages/hubness.py); 0 turns it off
+    hub_weight: float = 0.5
+    #: neighbours that measure how crowded a problem's neighbourhood is
+    hub_k: int = 5
     #: distinct users an insight needs (at most min_conversations)
     min_users: int = 2
     #: a "same here / any progress?" follow-up longer than this many content words

@@ -99,7 +99,8 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 merge_threshold=quality.merge_threshold,
                                 shared_weight=quality.shared_weight,
                                 center_shrink=quality.center_shrink,
-                                lexical_weight=quality.lexical_weight)
+                                lexical_weight=quality.lexical_weight,
+                                hub_weight=quality.hub_weight, hub_k=quality.hub_k)
     reference = window.newest
     idf = document_frequencies(problems)
     candidates = [c for c in clusters

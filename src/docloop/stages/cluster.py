@@ -35,6 +35,7 @@ import numpy as np
 from docloop.models import Problem
 from docloop.quality import SHIPPED
 from docloop.stages.centroids import CentroidRows, MemberSums, first_close_earlier, row_blocks
+from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import joint_space, lexical_vectors, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
@@ -44,6 +45,8 @@ DEFAULT_MERGE = SHIPPED.merge_threshold
 DEFAULT_SHARED_WEIGHT = SHIPPED.shared_weight
 CENTER_SHRINK: float | None = SHIPPED.center_shrink
 DEFAULT_LEXICAL_WEIGHT = SHIPPED.lexical_weight
+DEFAULT_HUB_WEIGHT = SHIPPED.hub_weight
+DEFAULT_HUB_K = SHIPPED.hub_k
 REFINE_ROUNDS = 3
 
 
@@ -74,6 +77,8 @@ def cluster_problems(
     shared_weight: float = DEFAULT_SHARED_WEIGHT,
     center_shrink: float | None = CENTER_SHRINK,
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
+    hub_weight: float = DEFAULT_HUB_WEIGHT,
+    hub_k: int = DEFAULT_HUB_K,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
@@ -97,11 +102,11 @@ def cluster_problems(
             owner.members.append(index)
         else:
             fresh.append(index)
-    terms = SharedTerms(problems, shared_weight)
-    _assign_online(fresh, problems, space, clusters, by_id, threshold, terms)
+    score = _Scoring(SharedTerms(problems, shared_weight), LocalScaling(space, hub_weight, hub_k))
+    _assign_online(fresh, problems, space, clusters, by_id, threshold, score)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
-        _reassign(fresh, space, clusters, threshold, terms)
+        _reassign(fresh, space, clusters, threshold, score)
     _merge_new(clusters, space, merge_threshold)
     raw = {s.id: _unit(s.centroid) for s in stored}
     for cluster in clusters:
@@ -142,17 +147,38 @@ def _centre(vectors: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return shifted
 
 
+@dataclass
+class _Scoring:
+    """What is added to a problem's centroid similarity: the shared-term bonus minus the
+    local-scaling penalty (hubness.py); both follow cluster membership."""
+
+    terms: SharedTerms
+    scaling: LocalScaling
+
+    def index(self, clusters: list[Cluster]) -> None:
+        self.terms.index((pos, c.members) for pos, c in enumerate(clusters))
+        self.scaling.index((pos, c.members) for pos, c in enumerate(clusters))
+
+    def add(self, position: int, member: int) -> None:
+        self.terms.add(position, member)
+        self.scaling.add(position, member)
+
+    def offset(self, problem: int, clusters: int) -> np.ndarray:
+        return (self.terms.bonus(problem, clusters)
+                - self.scaling.penalty(problem, clusters)).astype(np.float32)
+
+
 def _assign_online(
     fresh: list[int], problems: Sequence[Problem], vectors: np.ndarray,
-    clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: SharedTerms,
+    clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: _Scoring,
 ) -> None:
     centroids = CentroidRows(_matrix(clusters, vectors.shape[1]))
     sums = MemberSums(vectors)
-    terms.index((pos, c.members) for pos, c in enumerate(clusters))
+    terms.index(clusters)
     for index in fresh:
         vector = vectors[index]
         if clusters:
-            scores = centroids.matrix @ vector + terms.bonus(index, len(clusters))
+            scores = centroids.matrix @ vector + terms.offset(index, len(clusters))
             best = int(np.argmax(scores))
             if float(scores[best]) >= threshold:
                 clusters[best].members.append(index)
@@ -168,17 +194,17 @@ def _assign_online(
 
 
 def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
-              threshold: float, terms: SharedTerms) -> None:
+              threshold: float, terms: _Scoring) -> None:
     """Move each new problem to its best cluster (staying put when none is close)."""
     if not fresh:
         return
     centroids = _matrix(clusters, vectors.shape[1])
-    terms.index((pos, c.members) for pos, c in enumerate(clusters))
+    terms.index(clusters)
     owner = {i: c for c in clusters for i in c.members}
     for block in row_blocks(len(fresh)):
         similarities = vectors[fresh[block]] @ centroids.T
         for row, index in enumerate(fresh[block]):
-            scores = similarities[row] + terms.bonus(index, len(clusters))
+            scores = similarities[row] + terms.offset(index, len(clusters))
             best = int(np.argmax(scores))
             current = owner[index]
             if clusters[best] is not current and scores[best] >= threshold:
