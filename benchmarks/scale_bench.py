@@ -58,13 +58,17 @@ export file 2.7 GB, still clustering after 9 minutes.
 
 
 def dataset(size: int) -> Path:
-    """The distinct-text history of `size` messages (generated once)."""
-    from synth import generate
+    """The distinct-text history of `size` messages (generated once), ending a week ago.
+
+    The weekly-run rows add the current week (see `measure_window`) after it.
+    """
+    from synth import current_week_start, generate
 
     data = WORK / f"distinct-{size}"
     if not (WORK / f"distinct-{size}.labels.json").is_file():
         shutil.rmtree(data, ignore_errors=True)
-        generate(size, data, seed=SEEDS.get(size, size), distinct=True, week_messages=WEEK)
+        generate(size, data, seed=SEEDS.get(size, size), distinct=True, week_messages=WEEK,
+                 last_week=current_week_start() - timedelta(days=7))
     return data
 
 
@@ -116,18 +120,20 @@ def measure(size: int, fast: bool) -> dict:
 
 def measure_window(history: int) -> dict:
     """A weekly run (`--since` the new week) after importing `history` messages."""
-    from synth import WEEK_START, generate
+    from synth import current_week_start, generate
 
     fast = True
     past = dataset(history)
-    new_week = WORK / "new-week"
-    if not (WORK / "new-week.labels.json").is_file():
-        generate(WEEK, new_week, seed=99, distinct=True, last_week=WEEK_START + timedelta(days=7))
+    this_week = current_week_start()
+    new_week = WORK / f"new-week-{this_week:%Y%m%d}"
+    if not (WORK / f"{new_week.name}.labels.json").is_file():
+        shutil.rmtree(new_week, ignore_errors=True)
+        generate(WEEK, new_week, seed=99, distinct=True, last_week=this_week)
     both = WORK / f"history-{history}-plus-week"
     shutil.rmtree(both, ignore_errors=True)
     link_files(past, both / "past")
     home = fresh_home(f"window-{history}", fast)
-    since = (WEEK_START + timedelta(days=7)).isoformat()
+    since = this_week.isoformat()
     imported = run(home, both, fast, since)
     link_files(new_week, both / "new")
     weekly = run(home, both, fast, since)

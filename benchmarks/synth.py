@@ -13,7 +13,8 @@ For the scale benchmark two options make the data harder: ``distinct=True`` give
 human message concrete details of its own (a job name with a number, an SDK version, a
 region, a queue), so no two problem texts are equal and every embedding is really
 computed; ``week_messages=N`` spreads the messages over consecutive weeks of about N
-messages each (the last week starts at ``WEEK_START``), written as one set of files per
+messages each (the last week ends at the start of today, UTC: ``current_week_start``; a
+run skips messages dated in the future), written as one set of files per
 week like DCE's partitions, so memory stays flat while generating a long history and a
 7-day window holds one week however long the history is.
 
@@ -37,7 +38,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "tidepool"
 DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=UTC)
-WEEK_START = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
 MAX_SPAN = timedelta(hours=6)
 STAFF = {"kai.tidepool", "rosa_tp"}
 
@@ -72,6 +73,16 @@ class Unit:
     messages: list[Message]
     thread: dict[str, Any] | None = None
     thread_messages: list[Message] = field(default_factory=list)
+
+
+def current_week_start(now: datetime | None = None) -> datetime:
+    """Start of the week that ends at the start of today (UTC): no message is in the future.
+
+    Whole days, so a data set generated twice on one day is the same.
+    """
+    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0,
+                                                                 microsecond=0)
+    return today - WEEK
 
 
 def parse_time(stamp: str) -> datetime:
@@ -119,7 +130,7 @@ class Synthesiser:
     """Re-mixes example conversations into one synthetic week (state for one ``generate``)."""
 
     def __init__(self, header: dict[str, Any], labels: dict[str, str | None], n: int, seed: int,
-                 start: datetime = WEEK_START, distinct: bool = False):
+                 start: datetime, distinct: bool = False):
         self.rng = random.Random(seed)
         self.start = start
         self.distinct = distinct
@@ -320,7 +331,7 @@ def safe(name: str) -> str:
 
 def generate(
     n_messages: int, out_dir: str | Path, seed: int = 0, example: Path = EXAMPLE,
-    distinct: bool = False, week_messages: int | None = None, last_week: datetime = WEEK_START,
+    distinct: bool = False, week_messages: int | None = None, last_week: datetime | None = None,
 ) -> dict[str, int]:
     """Write about ``n_messages`` messages of synthetic chat as DCE files into ``out_dir``.
 
@@ -328,7 +339,8 @@ def generate(
     total can exceed ``n_messages`` by one conversation. Labels of the copies go to
     ``<out_dir>.labels.json`` next to the folder (so a folder source reads only exports).
     One week by default; with ``week_messages``, consecutive weeks ending with the week
-    that starts at ``last_week`` (see the module docstring for ``distinct``).
+    that starts at ``last_week`` (default: ``current_week_start()``; see the module
+    docstring for ``distinct``).
 
     Returns:
         Counts: ``messages``, ``files``, ``threads``, ``users``, ``weeks``.
@@ -340,6 +352,7 @@ def generate(
     weeks = -(-n_messages // per_week)
     counts = {"messages": 0, "files": 0, "threads": 0, "users": 0, "weeks": weeks}
     all_labels: dict[str, str | None] = {}
+    last_week = last_week or current_week_start()
     for week in range(weeks):
         start = last_week - timedelta(days=7 * (weeks - 1 - week))
         synth = Synthesiser(header, labels, n_messages, seed + week, start, distinct)

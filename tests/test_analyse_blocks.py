@@ -75,3 +75,22 @@ def test_first_close_earlier_skips_emptied_clusters() -> None:
     assert first_close_earlier(centroids, alive, 3, 0.9) == 1
     assert first_close_earlier(centroids, alive, 2, 0.9) is None
     assert first_close_earlier(centroids, alive, 0, 0.9) is None
+
+
+def test_a_released_window_keeps_its_counts_and_messages_but_not_its_outline() -> None:
+    """`release_groups` frees the conversation outline after extraction, nothing else."""
+    from docloop.models import Message
+    from docloop.stages.window import MessageWindow
+    from docloop.storage.messages import MessageStore
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    store = MessageStore(db.memory())
+    store.upsert(Message(id=str(i), channel_id="c1", author_id=f"a{i}", content=f"text {i}",
+                         timestamp=start + timedelta(days=i)) for i in range(3))
+    window = MessageWindow(store, None)
+    before = [c.id for c in window.conversations]
+    window.release_groups()
+    assert len(window.conversations) == len(before) == 3 and len(window) == 3
+    assert window.lookup(["1"])["1"].content == "text 1"
+    with pytest.raises(RuntimeError, match="released"):
+        list(window.conversations)

@@ -267,7 +267,8 @@ def test_synthetic_week_is_deterministic_and_well_formed(tmp_path: Path) -> None
     assert len(messages) == stats["messages"] >= 600
     assert stats["threads"] == sum(d["channel"]["type"] == "GuildPublicThread" for d in docs)
     days = {datetime.fromisoformat(m["timestamp"]).astimezone(synth.UTC).date() for m in messages}
-    assert days <= {(synth.WEEK_START + synth.timedelta(days=i)).date() for i in range(7)}
+    week = synth.current_week_start()
+    assert days <= {(week + synth.timedelta(days=i)).date() for i in range(7)}
     labels = json.loads((tmp_path / "a.labels.json").read_text(encoding="utf-8"))["messages"]
     human = {m["id"] for m in messages if is_human(m)}
     assert set(labels) == human
@@ -285,6 +286,18 @@ def test_synthetic_week_rewords_copies(tmp_path: Path) -> None:
     copies = [m["content"] for d in load_exports(tmp_path / "w") for m in d["messages"]]
     changed = [c for c in copies if c not in originals]
     assert len(changed) > len(copies) // 10, "copies should not all be verbatim"
+
+
+def test_synthetic_weeks_end_before_now(tmp_path: Path) -> None:
+    """docloop skips messages dated in the future, so no synthetic week may reach past now."""
+    synth = synth_module()
+    now = synth.datetime.now(synth.UTC)
+    synth.generate(300, tmp_path / "w", seed=2, week_messages=100)
+    stamps = [datetime.fromisoformat(m["timestamp"])
+              for d in load_exports(tmp_path / "w") for m in d["messages"]]
+    assert max(stamps) <= now
+    assert max(stamps) >= now - synth.timedelta(days=8)
+    assert synth.current_week_start(now) + synth.timedelta(days=7) <= now
 
 
 def test_synth_rejects_an_empty_week(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.config import Settings
@@ -66,3 +67,25 @@ def test_the_offline_analyzer_takes_its_quality_settings_from_the_run() -> None:
     analyzer = OfflineAnalyzer.from_settings(Settings(), quality=quality)
     assert analyzer.quality is quality
     assert OfflineAnalyzer.from_settings(Settings()).quality == QualitySettings()
+
+
+def test_without_lexical_weight_no_tfidf_vectors_are_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Weight 0 gives the centred embedding alone; the TF-IDF matrix (770 MB at 1M
+    messages) is not built just to be dropped, and a weight still blends it in."""
+    from docloop.stages import cluster as cluster_module
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((4, 8)).astype(np.float32)
+    offset = cluster_module._domain_offset(vectors, 5.0)
+    problems = _problems(TEXTS)
+    blended = cluster_module._clustering_space(problems, vectors, offset, 0.3)
+    np.testing.assert_array_equal(
+        blended, joint_space(cluster_module._centre(vectors, offset), lexical_vectors(problems),
+                             0.3))
+
+    def refuse(*_: object) -> np.ndarray:
+        raise AssertionError("lexical vectors built with weight 0")
+
+    monkeypatch.setattr(cluster_module, "lexical_vectors", refuse)
+    np.testing.assert_array_equal(cluster_module._clustering_space(problems, vectors, offset, 0.0),
+                                  cluster_module._centre(vectors, offset))

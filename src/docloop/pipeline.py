@@ -74,7 +74,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
                                if reason == IMPLAUSIBLE_TIME)
         analyzer = _analyzer(settings, conn, options)
         analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
-                           options.quality)
+                           options.quality, release_window=True)
         report.stats.problems = len(analysis.problems)
         report.stats.embedded = analysis.embedded
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits

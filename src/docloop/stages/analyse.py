@@ -77,20 +77,25 @@ class AnalysisResult:
 
 def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
             conversations: WindowConversations, window: MessageWindow,
-            quality: QualitySettings = SHIPPED) -> AnalysisResult:
+            quality: QualitySettings = SHIPPED, release_window: bool = False) -> AnalysisResult:
     """Run extract → embed → cluster → describe → filter, with `quality`'s knobs.
 
     Conversations are extracted a block at a time (`BLOCK_CONVERSATIONS`), so
     only one block's messages are in memory; a window smaller than a block (every
-    labelled set) is one call, as before.
+    labelled set) is one call, as before. `release_window` drops the window's
+    conversation outline after extraction (a run analyses once; the benchmarks
+    that re-analyse one window with other knobs keep it).
     """
     log.info("extract - %d conversation(s) with the %s analyzer", len(conversations),
              analyzer.name)
     problems = [p for block in chunks(conversations, BLOCK_CONVERSATIONS)
                 for p in analyzer.extract(block)]
+    if release_window:
+        window.release_groups()
     log.info("cluster - %d problem(s)", len(problems))
     embedder = registry.build_embedder(settings, conn)
     vectors = _embed(embedder, problems)
+    log.debug("embedded - %d vector(s)", len(vectors))
     store = registry.build_insights(settings, conn)
     known = store.members()
     clusters = cluster_problems(problems, vectors,
@@ -101,14 +106,16 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 center_shrink=quality.center_shrink,
                                 lexical_weight=quality.lexical_weight,
                                 hub_weight=quality.hub_weight, hub_k=quality.hub_k)
+    log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest
     idf = document_frequencies(problems)
     candidates = [c for c in clusters
                   if _may_be_significant(c, problems, settings.min_conversations,
                                          quality.min_users)]
-    messages = window.lookup(_evidence_ids(candidates, problems))
-    described = ([build_insight(c, problems, vectors, messages, reference, idf)
+    described = ([build_insight(c, problems, vectors, window.lookup(_evidence_ids(c, problems)),
+                                reference, idf)
                   for c in candidates] if reference is not None else [])
+    log.debug("described - %d candidate(s)", len(described))
     insights = sorted((i for i in described
                        if _significant(i, settings.min_conversations, quality.min_users)),
                       key=lambda i: (-i.score, i.id))
@@ -143,12 +150,15 @@ def _may_be_significant(cluster: Cluster, problems: Sequence[Problem],
     return conversations >= min_conversations and users >= min(min_users, min_conversations)
 
 
-def _evidence_ids(clusters: Sequence[Cluster], problems: Sequence[Problem]) -> Iterator[str]:
-    """Messages an insight description reads: quoted ones and each conversation's root."""
-    for cluster in clusters:
-        for index in cluster.members:
-            yield problems[index].conversation_id
-            yield from (q.message_id for q in problems[index].quotes)
+def _evidence_ids(cluster: Cluster, problems: Sequence[Problem]) -> Iterator[str]:
+    """Messages an insight description reads: quoted ones and each conversation's root.
+
+    Read one insight at a time: when a few insights hold most problems (a million
+    messages of one community), all their messages at once would be most of the window.
+    """
+    for index in cluster.members:
+        yield problems[index].conversation_id
+        yield from (q.message_id for q in problems[index].quotes)
 
 
 def in_space(stored: list[StoredCluster], known: dict[str, str], problems: Sequence[Problem],

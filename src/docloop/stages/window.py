@@ -38,7 +38,8 @@ class MessageWindow:
         groups: dict[str, list[str]] = {}
         for row in outline:
             groups.setdefault(conversation_of[row.id], []).append(row.id)
-        self.groups = list(groups.items())
+        self.groups: list[tuple[str, list[str]]] | None = list(groups.items())
+        self.conversation_count = len(self.groups)
         self.conversations = WindowConversations(self)
 
     def __len__(self) -> int:
@@ -46,6 +47,15 @@ class MessageWindow:
 
     def __iter__(self) -> Iterator[Message]:
         return self.store.iter_window(self.since)
+
+    def release_groups(self) -> None:
+        """Drop the conversation outline once extraction has read it.
+
+        At a million messages it is every message id (about 100 MB), held
+        otherwise through embedding and clustering; the messages stay readable
+        by id (`lookup`), but the conversations cannot be iterated again.
+        """
+        self.groups = None
 
     def lookup(self, ids: Iterable[str]) -> dict[str, Message]:
         """The window's messages with these ids, by id."""
@@ -59,10 +69,13 @@ class WindowConversations:
         self.window = window
 
     def __len__(self) -> int:
-        return len(self.window.groups)
+        return self.window.conversation_count
 
     def __iter__(self) -> Iterator[Conversation]:
-        for block in chunks(self.window.groups, BLOCK_CONVERSATIONS):
+        groups = self.window.groups
+        if groups is None:
+            raise RuntimeError("the window's conversations were released after extraction")
+        for block in chunks(groups, BLOCK_CONVERSATIONS):
             messages = self.window.lookup(i for _, ids in block for i in ids)
             yield from (conversation(cid, [messages[i] for i in ids]) for cid, ids in block)
 
