@@ -194,3 +194,17 @@ def test_an_outbox_that_cannot_be_written_is_a_config_error(tmp_path: Path) -> N
         LocalTracker(blocker / "home" / "outbox").preflight()
     LocalTracker(tmp_path / "fresh" / "outbox").preflight()
     assert not (tmp_path / "fresh").exists()  # checking writes nothing
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_run_files_with_the_tracker_its_preflight_proved(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One tracker per run: team and labels are resolved once, not again when filing starts."""
+    with FakeLinear() as fake:
+        _use_linear(monkeypatch, fake)
+        monkeypatch.setenv("DOCLOOP_LINEAR_LABELS", "docs")
+        result = _run()
+        assert result.exit_code == 0, result.output
+        assert fake.issues, "the run should file tickets"
+        assert sum("team(" in r for r in fake.requests) == 1
+        assert sum("issueLabels" in r for r in fake.requests) == 1

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
+from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
@@ -59,7 +60,7 @@ class RunOptions:
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
-    preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2 before any write
+    tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
     with _hold(settings, options), _database(settings, options.dry_run) as conn:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         if not options.dry_run and settings.tracker == "local":
@@ -81,7 +82,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
         _enrich_all(settings, conn, analyzer, analysis, report, options)
-        _file_all(settings, conn, analysis.insights, report, options.dry_run)
+        _file_all(settings, conn, analysis.insights, report, tracker)
         analysis.save(registry.build_insights(settings, conn))
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
@@ -149,14 +150,14 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
 
 
 def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
-              report: RunReport, dry_run: bool) -> None:
+              report: RunReport, tracker: Tracker | None) -> None:
+    """File the chosen insights with the tracker preflight proved (None: file nothing)."""
     cap = settings.max_insights or len(insights)
     chosen = [i for i in insights if i.error is None][:cap]
-    if dry_run or settings.tracker == "none" or not chosen:
+    if tracker is None or not chosen:
         return
     from docloop.stages.file import file_insight
 
-    tracker = registry.build_tracker(settings, conn=conn)
     records = registry.build_records(settings, conn)
     log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
     now = datetime.now(UTC)

@@ -22,11 +22,16 @@ from docloop.config import Settings
 from docloop.errors import TransientError
 
 
-def preflight_run(settings: Settings, dry_run: bool) -> None:
-    """Check the model server and the tracker this run will use; raise before any write."""
+def preflight_run(settings: Settings, dry_run: bool) -> Tracker | None:
+    """Check the model server and the tracker this run will use; raise before any write.
+
+    Returns the checked tracker (None when the run files nothing), so filing uses the
+    instance whose settings were proven instead of building and resolving them again.
+    """
     check_models(settings)
-    if not dry_run and settings.tracker != "none":
-        checked_tracker(settings)
+    if dry_run or settings.tracker == "none":
+        return None
+    return checked_tracker(settings)
 
 
 def check_models(settings: Settings) -> None:
