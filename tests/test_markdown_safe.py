@@ -84,3 +84,30 @@ def test_clean_message_cleans_every_text_field() -> None:
 ])
 def test_plausible_time_between_discord_epoch_and_a_day_ahead(when: datetime, ok: bool) -> None:
     assert plausible_time(when, datetime(2026, 12, 5, tzinfo=UTC)) is ok
+
+
+def test_terminal_tables_show_rich_markup_in_chat_text_literally(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from docloop.report import print_summary
+
+    title = "[red]x[/red] [link=https://evil.example]click[/link]"
+    print_summary(RunReport(run_id="r", started_at=datetime.now(UTC),
+                            insights=[Insight(id="a", title=title, summary="s")],
+                            warnings=["[bold]w[/bold]"]))
+    shown = capsys.readouterr().out
+    assert "[red]x[/red]" in shown and "[link=https://evil.example]" in shown
+    assert "[bold]w[/bold]" in shown
+
+
+def test_ticket_and_source_tables_show_rich_markup_literally(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from docloop.backends.sources.base import ChannelCount
+    from docloop.models import TicketRecord
+    from docloop.render import render_check, render_tickets
+
+    now = datetime.now(UTC)
+    render_tickets([TicketRecord(id="DL-1", tracker="local", insight_id="a",
+                                 title="[red]t[/red]", created_at=now, updated_at=now)], False)
+    render_check([("spec", [ChannelCount(id="1", name="[bold]c[/bold]", kind="text")])], False)
+    shown = capsys.readouterr().out
+    assert "[red]t[/red]" in shown and "[bold]c[/bold]" in shown

@@ -16,10 +16,17 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from docloop.backends.sources.base import ChannelCount
 from docloop.models import TicketRecord
 from docloop.stages.track import ticket_json
+
+
+def plain(*values: str) -> list[Text]:
+    """Table cells shown as the characters they are: a channel name or a ticket title
+    (chat text) must not be read as rich markup such as `[link=…]` or `[/]`."""
+    return [Text(value) for value in values]
 
 
 def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -> None:
@@ -32,8 +39,9 @@ def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -
     table = Table("source", "kind", "id", "name", "parent", "messages", "note")
     for spec, counts in results:
         for count in counts:
-            table.add_row(spec, count.kind, count.id, count.name, count.parent_id or "",
-                          "" if count.messages is None else str(count.messages), count.note)
+            table.add_row(*plain(spec, count.kind, count.id, count.name, count.parent_id or "",
+                                 "" if count.messages is None else str(count.messages),
+                                 count.note))
     Console().print(table)
 
 
@@ -46,8 +54,9 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
     for column in ("id", "status", "title", "page", "convs", "users", "updated"):
         table.add_column(column, overflow="fold")
     for r in records:
-        table.add_row(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
-                      str(r.conversations), str(r.users), r.updated_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(*plain(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
+                             str(r.conversations), str(r.users),
+                             r.updated_at.strftime("%Y-%m-%d %H:%M")))
     Console(width=140).print(table)
 
 

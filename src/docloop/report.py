@@ -14,6 +14,7 @@ from rich.table import Table
 from docloop.files import write_atomic
 from docloop.markdown_safe import block, code, inline, link
 from docloop.models import Insight, RunReport
+from docloop.render import plain
 
 #: insight fields kept out of the JSON report (internal or personal)
 _PRIVATE = {"author_ids", "problem_ids"}
@@ -91,10 +92,10 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
     for number, insight in enumerate(report.insights, start=1):
         doc = insight.doc
         ticket = f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket else "-"
-        table.add_row(str(number), f"{insight.score:.2f}", rich_escape(insight.title[:70]),
-                      str(insight.users), str(len(insight.conversation_ids)),
-                      rich_escape((doc.path or "-") if doc else "-"),
-                      doc.verdict if doc else "-", "error" if insight.error else ticket)
+        table.add_row(*plain(str(number), f"{insight.score:.2f}", insight.title[:70],
+                             str(insight.users), str(len(insight.conversation_ids)),
+                             (doc.path or "-") if doc else "-",
+                             doc.verdict if doc else "-", "error" if insight.error else ticket))
     console.print(table)
     for line in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {rich_escape(line)}")
