@@ -23,7 +23,6 @@ import numpy as np
 from docloop import db
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
-from docloop.backends.embedders import open_embedder
 from docloop.backends.embedders.base import Embedder
 from docloop.config import load_settings
 from docloop.evaluation.chat import write_chat
@@ -33,6 +32,7 @@ from docloop.evaluation.runner import SINCE_DAYS, predicted
 from docloop.models import Problem
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.quality import SHIPPED, QualitySettings
+from docloop.registry import build_embedder
 from docloop.stages.analyse import analyse
 from docloop.stages.index_docs import index_docs
 from docloop.stages.ingest import IngestResult, ingest
@@ -151,7 +151,7 @@ class SetRun:
         """The set's embedder, behind its embedding cache."""
         self.clusters_only(SHIPPED)
         assert self._conn is not None
-        return open_embedder(self.settings, self._conn)
+        return build_embedder(self.settings, self._conn)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder().embed(texts)

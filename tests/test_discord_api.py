@@ -13,9 +13,9 @@ from docloop.backends.sources import discord_threads
 from docloop.backends.sources.discord_api import DiscordSource, watermark_key
 from docloop.backends.sources.discord_http import DiscordForbidden, DiscordNotFound
 from docloop.backends.sources.discord_map import snowflake_from
-from docloop.backends.sources.specs import parse_source
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
+from docloop.registry import build_source
 from docloop.stages.conversations import build_conversations
 from tests.discord_support import FakeClock, Store, channel_source, guild_source, settings_for
 from tests.fake_discord import FakeDiscord
@@ -310,15 +310,15 @@ def test_check_lists_channels_and_threads(fake: FakeDiscord, tmp_path: Path) -> 
 
 def test_check_with_bad_token_says_so(fake: FakeDiscord, tmp_path: Path) -> None:
     settings = settings_for(fake, tmp_path, token="nope")
-    source = parse_source(f"discord-guild:{fake.guild_id}", settings)
+    source = build_source(f"discord-guild:{fake.guild_id}", settings)
     with pytest.raises(PermanentError, match="DISCORD_BOT_TOKEN"):
         source.check()
 
 
-def test_parse_source_builds_a_working_source(fake: FakeDiscord, tmp_path: Path) -> None:
+def test_build_source_builds_a_working_source(fake: FakeDiscord, tmp_path: Path) -> None:
     channel = fake.add_channel("help")
     fill(fake, channel["id"], 3)
-    source = parse_source(f"discord:{channel['id']}", settings_for(fake, tmp_path))
+    source = build_source(f"discord:{channel['id']}", settings_for(fake, tmp_path))
     assert isinstance(source, DiscordSource)
     assert sum(len(b.messages) for b in source.batches(None, {})) == 3
 
@@ -327,12 +327,12 @@ def test_parse_source_builds_a_working_source(fake: FakeDiscord, tmp_path: Path)
 def test_bad_specs_are_config_errors(spec: str, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, discord_bot_token="x")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="numeric Discord ids"):
-        parse_source(spec, settings)
+        build_source(spec, settings)
 
 
 def test_missing_token_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="DISCORD_BOT_TOKEN"):
-        parse_source("discord:123456", Settings(home=tmp_path))
+        build_source("discord:123456", Settings(home=tmp_path))
 
 
 def test_rate_limited_run_still_reads_everything_once(fake: FakeDiscord, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from docloop.backends.sources.specs import parse_source
 from docloop.models import Conversation, Message
+from docloop.registry import build_source
 from tests.discord_support import channel_source, settings_for
 from tests.fake_discord import FakeDiscord
 
@@ -60,7 +60,7 @@ def test_api_and_export_build_identical_conversations(fake: FakeDiscord, tmp_pat
                 for m in b.messages]
     export_dir = tmp_path / "export"
     fake.write_dce_export(export_dir)
-    export = parse_source(f"discord-export:{export_dir}", settings_for(fake, tmp_path))
+    export = build_source(f"discord-export:{export_dir}", settings_for(fake, tmp_path))
     from_export = [m for b in export.batches(None, {}) for m in b.messages]
     assert {m.id for m in from_api} == {m.id for m in from_export}
     api_conversations = conversations.build_conversations(from_api)

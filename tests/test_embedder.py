@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from docloop import db
-from docloop.backends.embedders import model_files, open_embedder
+from docloop.backends.embedders import model_files
 from docloop.backends.embedders.bert_numpy import erf, gelu
 from docloop.backends.embedders.cache import CachedEmbedder, SQLiteVectorCache
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.config import Settings
 from docloop.errors import ConfigError
+from docloop.registry import build_embedder
 from tests.docs_helpers import HashingEmbedder
 
 
@@ -105,7 +106,7 @@ def test_cache_is_keyed_by_model_name() -> None:
 
 
 @pytest.mark.model
-def test_open_embedder_builds_local_model_behind_cache(minilm: MiniLMEmbedder) -> None:
-    embedder = open_embedder(Settings(model_dir=minilm.model_dir), db.memory())
+def test_build_embedder_builds_local_model_behind_cache(minilm: MiniLMEmbedder) -> None:
+    embedder = build_embedder(Settings(model_dir=minilm.model_dir), db.memory())
     assert isinstance(embedder, CachedEmbedder) and embedder.name == "all-MiniLM-L6-v2"
     assert embedder.embed(["hello"]).shape == (1, 384)

@@ -12,11 +12,12 @@ from click.testing import CliRunner, Result
 
 from docloop import db, registry
 from docloop.backends.analyzers.llm import LLMAnalyzer
-from docloop.backends.embedders import open_embedder, openai_embed
+from docloop.backends.embedders import openai_embed
 from docloop.backends.embedders.openai_embed import OpenAIEmbedder, batches
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
+from docloop.registry import build_embedder
 from tests.fake_openai import (
     FakeOpenAI,
     Reply,
@@ -103,24 +104,24 @@ def test_an_unknown_model_learns_its_dimension_behind_the_cache() -> None:
     conn = db.memory()
     texts = [f"chunk number {i} about queues" for i in range(150)]
     with FakeOpenAI(embedding_dims=DIMS) as fake:
-        embedder = open_embedder(embed_settings(fake, "nomic-embed-text"), conn)
+        embedder = build_embedder(embed_settings(fake, "nomic-embed-text"), conn)
         assert embedder.dim == 0  # not known until the server answers
         parts = [embedder.embed(texts[i:i + 64]) for i in range(0, 150, 64)]  # as index-docs
         assert [p.shape for p in parts] == [(64, 768), (64, 768), (22, 768)]
-        again = open_embedder(embed_settings(fake, "nomic-embed-text"), conn)
+        again = build_embedder(embed_settings(fake, "nomic-embed-text"), conn)
         assert again.dim == 768  # learned from the cache, before any call
         assert np.array_equal(again.embed(texts[:3]), parts[0][:3])
         assert again.computed == 0 and fake.calls["/v1/embeddings"] == 3
-        other = open_embedder(embed_settings(fake, "tiny-embed"), conn)
+        other = build_embedder(embed_settings(fake, "tiny-embed"), conn)
         assert other.name == "openai:tiny-embed" and other.embed(texts[:2]).shape == (2, 64)
 
 
 def test_a_cache_built_with_another_dimension_is_refused_with_what_to_do() -> None:
     conn = db.memory()
     with FakeOpenAI(embedding_dims={"local-model": 768}) as fake:
-        open_embedder(embed_settings(fake, "local-model"), conn).embed(["first"])
+        build_embedder(embed_settings(fake, "local-model"), conn).embed(["first"])
         fake.embedding_dims["local-model"] = 64  # another model now answers to that name
-        changed = open_embedder(embed_settings(fake, "local-model"), conn)
+        changed = build_embedder(embed_settings(fake, "local-model"), conn)
         with pytest.raises(ConfigError, match=r"holds 768-dim vectors .* gives 64-dim") as caught:
             changed.embed(["second"])
     assert "DELETE FROM embedding_cache" in str(caught.value) and "\n" not in str(caught.value)
