@@ -30,7 +30,7 @@ from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings
-from docloop.errors import BackendError, StageError
+from docloop.errors import BackendError, StageError, TransientError
 from docloop.llm_stats import merge_llm_stats
 from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import Insight, LLMStats, Problem, RunReport, RunStats
@@ -151,6 +151,7 @@ class InsightOutcome(BaseModel):
     rank: int
     insight: Insight
     errors: list[str] = Field(default_factory=list)
+    retryable: bool = False  # the failure was transient (a host may run the task again)
     usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
 
 
@@ -272,6 +273,7 @@ def _record_failure(outcome: InsightOutcome, stage: str, exc: Exception) -> None
         log.exception(message)
     outcome.insight.error = message
     outcome.errors.append(message)
+    outcome.retryable = isinstance(exc, TransientError)
 
 
 def _repair_outbox(ctx: StepContext) -> None:
