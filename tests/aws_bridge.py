@@ -15,6 +15,7 @@ duration) for the cost benchmark.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -103,3 +104,23 @@ def bridge_lambda() -> Iterator[list[Invocation]]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def http_api_event(body: bytes, headers: dict[str, str], path: str = "/webhooks/linear",
+                   method: str = "POST") -> dict[str, Any]:
+    """An API Gateway HTTP API request as a Lambda sees it (payload format 2.0): header names
+    lower-cased, repeated headers joined with commas, a body that is not text base64-encoded
+    (API Gateway encodes every body that is not a text content type; docloop must decode)."""
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    return {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
+        "headers": lowered,
+        "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "203.0.113.9", "userAgent": "Linear-Webhook"},
+                           "requestId": str(uuid.uuid4()), "routeKey": f"{method} {path}",
+                           "stage": "$default", "timeEpoch": int(time.time() * 1000)},
+        "body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True,
+    }

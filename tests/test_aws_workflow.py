@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from graphql import GraphQLResolveInfo
 
 from docloop.cli import main
+from docloop.errors import TransientError
 from tests.aws_bridge import Invocation, bridge_lambda
 from tests.aws_stack import REGION, Stack, deploy, history, run_execution
 from tests.aws_workload import generate
@@ -57,24 +59,29 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     handlers.reset_container()
 
 
-@pytest.fixture
-def workflow(tmp_path: Path, aws_env: None) -> Iterator[tuple[Stack, FakeLinear,
-                                                              list[Invocation], Path]]:
-    export = generate(tmp_path / "export")
-    home = tmp_path / "home"
+@contextmanager
+def _deployed(tmp_path: Path, linear: FakeLinear, export: Path) -> Iterator[
+        tuple[Stack, list[Invocation]]]:
+    """The template's stack in moto, its functions bridged to the handlers."""
     indexed = CliRunner().invoke(main, ["index-docs", str(DOCS)], catch_exceptions=False)
     assert indexed.exit_code == 0, indexed.output
-    with RefusingLinear() as linear, \
-            moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True},
-                                  "lambda": {"use_docker": False}}), \
-            bridge_lambda() as calls:
+    with moto.mock_aws(config={"stepfunctions": {"execute_state_machine": True},
+                               "lambda": {"use_docker": False}}), bridge_lambda() as calls:
         stack = deploy(
             parameters={"Sources": f"discord-export:{export.parent}", "Tracker": "linear",
                         "LinearTeamId": TEAM, "MaxInsights": "0", "MaxConcurrency": "4",
                         "Embedder": "local", "DocsIndex": "sqlite"},
-            environment={"DOCLOOP_HOME": str(home), "DOCLOOP_STORE": "sqlite",
+            environment={"DOCLOOP_HOME": str(tmp_path / "home"), "DOCLOOP_STORE": "sqlite",
                          "DOCLOOP_LINEAR_API_URL": linear.url},
             secret={"LINEAR_API_KEY": API_KEY, "LINEAR_WEBHOOK_SECRET": "whsec-test"})
+        yield stack, calls
+
+
+@pytest.fixture
+def workflow(tmp_path: Path, aws_env: None) -> Iterator[tuple[Stack, FakeLinear,
+                                                              list[Invocation], Path]]:
+    export = generate(tmp_path / "export")
+    with RefusingLinear() as linear, _deployed(tmp_path, linear, export) as (stack, calls):
         yield stack, linear, calls, export
 
 
@@ -118,3 +125,66 @@ def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
     actions = {i["ticket"]["action"] for i in again["insights"] if i["ticket"]}
     assert actions == {"unchanged"}
     assert again["stats"]["messages"] == 0
+    table = boto3.client("dynamodb", region_name=REGION).scan(
+        TableName=stack.names["StateTable"])["Items"]
+    done = [i for i in table if i["pk"]["S"] == "idempotency#insight"]
+    assert len(done) == 2 * report["stats"]["insights"]  # one record per task and run
+
+
+def _crash_one_and_flake_another(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """Rank 0's task dies every time (as on a timeout); rank 1's fails transiently once."""
+    from docloop.aws import handlers
+
+    real = handlers.insight_step
+    attempts: dict[int, int] = {}
+
+    def flaky(ctx: Any, task: Any) -> Any:
+        attempts[task.rank] = attempts.get(task.rank, 0) + 1
+        if task.rank == 0:
+            raise RuntimeError("Task timed out after 300.00 seconds")
+        if task.rank == 1 and attempts[1] == 1:
+            raise TransientError("Linear answered 503")
+        return real(ctx, task)
+
+    monkeypatch.setattr(handlers, "insight_step", flaky)
+    return attempts
+
+
+def test_a_crashed_task_is_caught_and_recorded_and_a_transient_one_retried(
+        tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    export = generate(tmp_path / "export", topics=6, per_topic=3, noise=10)
+    attempts = _crash_one_and_flake_another(monkeypatch)
+    with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, calls):
+        run = run_execution(stack, "crash", {"since": "all"})
+        assert run["status"] == "SUCCEEDED", run.get("cause")
+        report = _report(stack, json.loads(run["output"])["report_key"])
+    assert attempts[0] == 1  # a function error other than TransientError is not retried
+    assert attempts[1] == 2  # TransientError: retried by the definition, then filed
+    crashed = report["insights"][0]
+    assert crashed["ticket"] is None
+    assert "RuntimeError: Task timed out" in crashed["error"]
+    assert report["errors"] == [crashed["error"]]
+    assert all(i["ticket"] for i in report["insights"][1:])
+    assert len(linear.issues) == len(report["insights"]) - 1
+    assert sum(1 for c in calls if c.error) == 2
+
+
+def test_the_execution_fails_only_when_every_insight_failed(
+        tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docloop.aws import handlers
+
+    export = generate(tmp_path / "export", topics=4, per_topic=3, noise=5)
+
+    def broken(ctx: Any, task: Any) -> Any:
+        raise RuntimeError("docs index unreachable")
+
+    monkeypatch.setattr(handlers, "insight_step", broken)
+    with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, _):
+        run = run_execution(stack, "all-fail", {"since": "all"})
+        assert run["status"] == "FAILED"
+        events = history(run["executionArn"])
+        report = _report(stack, "runs/all-fail/report.json")
+    failed = [e for e in events if e["type"] == "ExecutionFailed"]
+    assert failed[0]["executionFailedEventDetails"]["error"] == "AllInsightsFailed"
+    assert report["insights"] and all(i["error"] for i in report["insights"])
+    assert not linear.issues

@@ -81,6 +81,14 @@ MAX_CAUSE = 500
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+#: the webhook's clock (its 60 s replay window); tests replay recorded deliveries at their time
+clock: Callable[[], datetime] = _utc_now
+
+
 class AllInsightsFailed(DocloopError):
     """Every insight of the run failed: the execution fails (its report is written first)."""
 
@@ -347,8 +355,10 @@ def webhook(event: dict[str, Any], context: Any) -> dict[str, Any]:
         settings = lambda_settings()
         secret = settings.linear_webhook_secret
         reply = receive_linear_webhook(
-            body, headers, datetime.now(UTC), secret.get_secret_value() if secret else None,
+            body, headers, clock(), secret.get_secret_value() if secret else None,
             lambda: closing(registry.build_records(settings)))
+    metrics.add_metric(name="WebhookAccepted" if reply.status == 200 else "WebhookRefused",
+                       unit=MetricUnit.Count, value=1)
     return {"statusCode": reply.status, "headers": {"content-type": "application/json"},
             "body": json.dumps(reply.body), "isBase64Encoded": False}
 
