@@ -41,6 +41,7 @@ ENV_NAMES: dict[str, str] = {
     "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
     "store": "DOCLOOP_STORE",
+    "docs_index": "DOCLOOP_DOCS_INDEX",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
     "linear_team_id": "LINEAR_TEAM_ID",
@@ -85,6 +86,7 @@ class Settings(BaseModel):
     hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
     store: Literal["sqlite"] = "sqlite"  # records, messages, insights, caches, deliveries
+    docs_index: Literal["sqlite"] = "sqlite"  # where `index-docs` writes and matching searches
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None

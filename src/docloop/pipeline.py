@@ -3,7 +3,7 @@
 ingest → extract → embed + cluster → significance → match → suggest → file →
 records. Each insight is enriched and filed on its own: a failure in one is
 recorded on that insight and in the report (exit 1), and the run goes on.
-A dry run works on an in-memory copy of the database and files nothing.
+A dry run works on a throw-away copy of the stores and files nothing.
 A real run holds the home's run lock from start to end (`docloop.lock`), so
 two runs never both file the same ticket, and starts by removing the
 temporary files a killed run left in the outbox and reports.
@@ -12,14 +12,13 @@ temporary files a killed run left in the outbox and reports.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.trackers.base import Tracker
@@ -34,6 +33,7 @@ from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
 from docloop.stages.preflight import preflight_run
 from docloop.stages.verdict import VerdictSettings
+from docloop.stores import Stores
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -61,29 +61,29 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
-    with _hold(settings, options), _database(settings, options.dry_run) as conn:
+    with _hold(settings, options), registry.open_stores(settings, options.dry_run) as stores:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         if not options.dry_run and settings.tracker == "local":
-            _repair_outbox(settings, conn)
+            _repair_outbox(settings, stores)
         log.info("ingest - reading %d source(s)", len(settings.sources))
-        ingested = ingest(settings, conn, options.since)
+        ingested = ingest(settings, stores, options.since)
         report.stats.messages = ingested.stored
         report.stats.window_messages = len(ingested.window)
         report.stats.conversations = len(ingested.conversations)
         report.warnings.extend(f"{count} message(s) skipped: {reason}"
                                for reason, count in sorted(ingested.skipped.items())
                                if reason == IMPLAUSIBLE_TIME)
-        analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
+        analyzer = _analyzer(settings, stores, options)
+        analysis = analyse(settings, stores, analyzer, ingested.conversations, ingested.window,
                            options.quality, release_window=True)
         report.stats.problems = len(analysis.problems)
         report.stats.embedded = analysis.embedded
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report, options)
-        _file_all(settings, conn, analysis.insights, report, tracker)
-        analysis.save(registry.build_insights(settings, conn))
+        _enrich_all(settings, stores, analyzer, analysis, report, options)
+        _file_all(settings, stores, analysis.insights, report, tracker)
+        analysis.save(stores.insights)
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
     report.finished_at = datetime.now(UTC)
@@ -121,26 +121,26 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
         yield
 
 
-def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
+def _repair_outbox(settings: Settings, stores: Stores) -> None:
     """Settle what an interrupted run or `set-status` left between outbox and records."""
     from docloop.backends.trackers.local import repair_outbox
 
-    for line in repair_outbox(settings.outbox_dir, registry.build_records(settings, conn).all()):
+    for line in repair_outbox(settings.outbox_dir, stores.records.all()):
         log.warning("outbox: %s", line)
 
 
-def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
+def _analyzer(settings: Settings, stores: Stores, options: RunOptions) -> Analyzer:
     fallback = registry.build_analyzer(settings, "offline", quality=options.quality)
     if settings.analyzer == "offline":
         return fallback
-    return registry.build_analyzer(settings, conn=conn, fallback=fallback,
+    return registry.build_analyzer(settings, llm_cache=stores.llm_cache, fallback=fallback,
                                    retry_failed=options.retry_failed)
 
 
-def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+def _enrich_all(settings: Settings, stores: Stores, analyzer: Analyzer,
                 analysis: AnalysisResult, report: RunReport, options: RunOptions) -> None:
     log.info("match - %d insight(s)", len(analysis.insights))
-    docs = open_docs(settings, conn, options.rank)
+    docs = open_docs(settings, stores, options.rank)
     reference = run_reference(analysis, docs, options.verdict)
     for insight in analysis.insights:
         try:
@@ -149,7 +149,7 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
             _record_failure(insight, "match/suggest", exc, report)
 
 
-def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
+def _file_all(settings: Settings, stores: Stores, insights: list[Insight],
               report: RunReport, tracker: Tracker | None) -> None:
     """File the chosen insights with the tracker preflight proved (None: file nothing)."""
     cap = settings.max_insights or len(insights)
@@ -158,7 +158,7 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
         return
     from docloop.stages.file import file_insight
 
-    records = registry.build_records(settings, conn)
+    records = stores.records
     log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
     now = datetime.now(UTC)
     for insight in chosen:
@@ -176,23 +176,6 @@ def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunRep
         log.exception(message)
     insight.error = message
     report.errors.append(message)
-
-
-@contextmanager
-def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]:
-    """The real database, or for a dry run an in-memory copy of it."""
-    if not dry_run:
-        conn = db.connect(settings.db_path)
-    else:
-        conn = db.memory()
-        if settings.db_path.is_file():
-            source = db.open_read_only(settings.db_path)
-            source.backup(conn)
-            source.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _run_id() -> str:
