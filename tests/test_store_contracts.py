@@ -3,12 +3,14 @@
 Each family is built through the registry from settings (`store = NAME`), so
 adding an implementation means adding its name to STORES (and how to give it
 a clean place to write) and nothing else: the same guarantees must then hold
-for it. See docloop/stores.py for the list.
+for it. "dynamodb" (DynamoDB and S3) runs under moto, marked `aws`. See
+docloop/stores.py for the list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,10 +23,11 @@ from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
 from docloop.models import Insight, Message, TicketRecord
 from docloop.stores import Stores
+from tests.aws_support import aws_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 #: implementations of every storage family, by their `store` setting
-STORES = ["sqlite"]
+STORES = ["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)]
 
 
 @dataclass
@@ -36,10 +39,15 @@ class Home:
 
 
 @pytest.fixture(params=STORES)
-def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Home]:
-    settings = Settings(home=tmp_path / "home", store=request.param)
-    with registry.open_stores(settings) as stores:
-        yield Home(settings, stores)
+def home(request: pytest.FixtureRequest, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    with ExitStack() as stack:
+        if request.param == "dynamodb":
+            settings = stack.enter_context(aws_settings(tmp_path / "home", monkeypatch))
+        else:
+            settings = Settings(home=tmp_path / "home", store=request.param)
+        with registry.open_stores(settings) as stores:
+            yield Home(settings, stores)
 
 
 # -- records: tickets, status history, webhook deliveries ------------------------------

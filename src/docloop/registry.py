@@ -43,12 +43,19 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
     # storage families, chosen together by `settings.store` and opened as one `Stores`
-    "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores"},
-    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
-    "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
-    "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
-    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
-    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
+    # ("dynamodb": the DynamoDB table, and for messages the S3 bucket; docloop.aws)
+    "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores",
+               "dynamodb": "docloop.aws.dynamodb_stores:DynamoStores"},
+    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore",
+                "dynamodb": "docloop.aws.dynamodb_records:DynamoRecordStore"},
+    "messages": {"sqlite": "docloop.storage.messages:MessageStore",
+                 "dynamodb": "docloop.aws.s3_messages:S3MessageStore"},
+    "insights": {"sqlite": "docloop.storage.insights:InsightStore",
+                 "dynamodb": "docloop.aws.dynamodb_insights:DynamoInsightStore"},
+    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache",
+                        "dynamodb": "docloop.aws.dynamodb_caches:DynamoVectorCache"},
+    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache",
+                  "dynamodb": "docloop.aws.dynamodb_caches:DynamoOutcomeCache"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
