@@ -10,7 +10,9 @@ environment variables and with a minimal Lambda context. An exception becomes wh
 Lambda answers for an unhandled error (`X-Amz-Function-Error: Unhandled` and
 `{"errorType", "errorMessage"}`), so the definition's Retry and Catch see the
 error names they see on AWS. Every invocation is recorded (function, memory,
-duration) for the cost benchmark.
+duration) for the cost benchmark. Handlers run one at a time: the Distributed Map
+starts its iterations on threads, and moto's in-memory backends are not thread-safe
+(a DynamoDB transaction deep-copies a table another thread is writing).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import base64
 import importlib
 import json
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -68,6 +71,7 @@ def bridge_lambda() -> Iterator[list[Invocation]]:
     calls: list[Invocation] = []
     original = LambdaSimpleBackend.invoke
     saved: dict[str, str | None] = {}  # variables as they were before any function ran
+    one_at_a_time = threading.Lock()
 
     def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None,
                body: Any, headers: Any, response_headers: Any) -> bytes:
@@ -76,6 +80,11 @@ def bridge_lambda() -> Iterator[list[Invocation]]:
         context = LambdaContext(function.function_name, int(function.memory_size),
                                 function.function_arn, int(function.timeout))
         event = json.loads(body) if body else {}
+        with one_at_a_time:
+            return _run(function, handler, context, event, response_headers)
+
+    def _run(function: Any, handler: Any, context: LambdaContext, event: Any,
+             response_headers: Any) -> bytes:
         started = time.perf_counter()
         error = None
         # The function's environment, set and left set: Map iterations run in threads, and

@@ -71,7 +71,7 @@ def _deployed(tmp_path: Path, linear: FakeLinear, export: Path) -> Iterator[
             parameters={"Sources": f"discord-export:{export.parent}", "Tracker": "linear",
                         "LinearTeamId": TEAM, "MaxInsights": "0", "MaxConcurrency": "4",
                         "Embedder": "local", "DocsIndex": "sqlite"},
-            environment={"DOCLOOP_HOME": str(tmp_path / "home"), "DOCLOOP_STORE": "sqlite",
+            environment={"DOCLOOP_HOME": str(tmp_path / "home"),
                          "DOCLOOP_LINEAR_API_URL": linear.url},
             secret={"LINEAR_API_KEY": API_KEY, "LINEAR_WEBHOOK_SECRET": "whsec-test"})
         yield stack, calls

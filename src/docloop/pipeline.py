@@ -3,7 +3,7 @@
 ingest → extract → embed + cluster → significance → match → suggest → file →
 records. Each insight is enriched and filed on its own: a failure in one is
 recorded on that insight and in the report (exit 1), and the run goes on.
-A dry run works on an in-memory copy of the database and files nothing.
+A dry run works on a throw-away copy of the stores and files nothing.
 A real run holds the home's run lock from start to end (`docloop.lock`), so
 two runs never both file the same ticket, and starts by removing the
 temporary files a killed run left in the outbox and reports. The AWS
@@ -13,13 +13,12 @@ workflow runs the same steps, one Lambda each (`docloop.aws.handlers`).
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
-from docloop import db, registry
+from docloop import registry
 from docloop.config import Settings
 from docloop.errors import ConfigError
 from docloop.files import remove_stale_temps
@@ -46,8 +45,8 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
-    with _hold(settings, options), _database(settings, options.dry_run) as conn:
-        ctx = StepContext(settings, conn, options, tracker)
+    with _hold(settings, options), registry.open_stores(settings, options.dry_run) as stores:
+        ctx = StepContext(settings, stores, options, tracker)
         ingested = ingest_step(ctx, IngestRequest(run_id=new_run_id(), since=options.since))
         analysed = analyse_step(ctx, ingested)
         outcomes = [insight_step(ctx, task) for task in analysed.tasks]
@@ -83,23 +82,6 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
             for path in remove_stale_temps(folder):
                 log.warning("removed %s, left by an interrupted run", path)
         yield
-
-
-@contextmanager
-def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]:
-    """The real database, or for a dry run an in-memory copy of it."""
-    if not dry_run:
-        conn = db.connect(settings.db_path)
-    else:
-        conn = db.memory()
-        if settings.db_path.is_file():
-            source = db.open_read_only(settings.db_path)
-            source.backup(conn)
-            source.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def new_run_id() -> str:

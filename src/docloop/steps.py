@@ -16,7 +16,6 @@ whether to file it and needs nothing from the others.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -41,6 +40,7 @@ from docloop.stages.ingest import IMPLAUSIBLE_TIME, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.verdict import VerdictSettings
 from docloop.stages.window import MessageWindow
+from docloop.stores import Stores
 
 if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
@@ -76,7 +76,7 @@ class StepContext:
     """
 
     settings: Settings
-    conn: sqlite3.Connection
+    stores: Stores
     options: RunOptions = field(default_factory=RunOptions)
     tracker: Tracker | None = None
     window: MessageWindow | None = None
@@ -87,12 +87,12 @@ class StepContext:
                                            quality=self.options.quality)
         if self.settings.analyzer == "offline":
             return fallback
-        return registry.build_analyzer(self.settings, conn=self.conn, fallback=fallback,
-                                       retry_failed=self.options.retry_failed)
+        return registry.build_analyzer(self.settings, llm_cache=self.stores.llm_cache,
+                                       fallback=fallback, retry_failed=self.options.retry_failed)
 
     @cached_property
     def docs(self) -> SQLiteDocsIndex | None:
-        return open_docs(self.settings, self.conn, self.options.rank)
+        return open_docs(self.settings, self.stores, self.options.rank)
 
 
 class AnalyzerUsage(BaseModel):
@@ -161,7 +161,7 @@ def ingest_step(ctx: StepContext, request: IngestRequest) -> IngestOutput:
     if not ctx.options.dry_run and ctx.settings.tracker == "local":
         _repair_outbox(ctx)
     log.info("ingest - reading %d source(s)", len(ctx.settings.sources))
-    ingested = ingest(ctx.settings, ctx.conn, request.since)
+    ingested = ingest(ctx.settings, ctx.stores, request.since)
     ctx.window = ingested.window
     stats = RunStats(messages=ingested.stored, window_messages=len(ingested.window),
                      conversations=len(ingested.conversations))
@@ -181,10 +181,10 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
     """
     window = ctx.window
     if window is None:
-        window = MessageWindow(registry.build_messages(ctx.settings, ctx.conn), ingested.since)
-    analysis = analyse(ctx.settings, ctx.conn, ctx.analyzer, window.conversations, window,
+        window = MessageWindow(ctx.stores.messages, ingested.since)
+    analysis = analyse(ctx.settings, ctx.stores, ctx.analyzer, window.conversations, window,
                        ctx.options.quality, release_window=True)
-    analysis.save_identities(registry.build_insights(ctx.settings, ctx.conn))
+    analysis.save_identities(ctx.stores.insights)
     stats = ingested.stats.model_copy(update={
         "problems": len(analysis.problems), "insights": len(analysis.insights),
         "embedded": analysis.embedded, "embedding_cache_hits": analysis.embedding_cache_hits})
@@ -232,7 +232,7 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
 def _file(ctx: StepContext, outcome: InsightOutcome, tracker: Tracker) -> None:
     from docloop.stages.file import file_insight
 
-    records = registry.build_records(ctx.settings, ctx.conn)
+    records = ctx.stores.records
     try:
         outcome.insight.ticket = file_insight(outcome.insight, tracker, records,
                                               datetime.now(UTC))
@@ -253,7 +253,7 @@ def report_step(ctx: StepContext, analysed: AnalyseOutput, outcomes: list[Insigh
                        insights=[o.insight for o in ordered],
                        errors=[e for o in ordered for e in o.errors],
                        warnings=list(analysed.warnings))
-    registry.build_insights(ctx.settings, ctx.conn).save_snapshots(report.insights)
+    ctx.stores.insights.save_snapshots(report.insights)
     report.stats.llm = merge_llm_stats([u.llm for u in usage])
     report.warnings.extend(w for u in usage for w in u.warnings)
     report.finished_at = datetime.now(UTC)
@@ -280,6 +280,5 @@ def _repair_outbox(ctx: StepContext) -> None:
     """Settle what an interrupted run or `set-status` left between outbox and records."""
     from docloop.backends.trackers.local import repair_outbox
 
-    records = registry.build_records(ctx.settings, ctx.conn).all()
-    for line in repair_outbox(ctx.settings.outbox_dir, records):
+    for line in repair_outbox(ctx.settings.outbox_dir, ctx.stores.records.all()):
         log.warning("outbox: %s", line)

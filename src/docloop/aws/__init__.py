@@ -1,4 +1,7 @@
-"""The AWS adapter: Lambda handlers over the loop's steps, S3 run artifacts, secrets.
+"""docloop on AWS: DynamoDB/S3 stores (store = "dynamodb") and the Lambda adapters.
 
-Powertools and boto3 (the `aws` extra) are imported only under this package.
+The stores are built by the registry; the Lambda handlers (`handlers`) run the loop's
+steps with S3 run artifacts (`artifacts`) and the Secrets Manager secret (`secrets`).
+boto3 and Powertools (the `aws` extra) are imported only inside this package, and
+only when used, so the CLI works without the `aws` extra.
 """

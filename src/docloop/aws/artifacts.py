@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from docloop.errors import InputError, PermanentError, TransientError
+from docloop.aws.clients import AWSClients, aws_errors
+from docloop.errors import ConfigError, InputError
 
 M = TypeVar("M", bound=BaseModel)
 #: Step Functions execution names: 1-80 letters, digits, '-' and '_' (docloop's ids fit too)
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_TRANSIENT_CODES = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout",
-                    "ThrottlingException", "Throttling", "RequestLimitExceeded"}
 
 
 def run_key(run_id: str, name: str) -> str:
@@ -49,11 +46,19 @@ def result_name(rank: int) -> str:
 
 
 class RunArtifacts:
-    """JSON documents in one bucket, read and written through an injected S3 client."""
+    """JSON documents in the stack's bucket (`s3_bucket`), through the stores' S3 client.
 
-    def __init__(self, client: Any, bucket: str) -> None:
-        self.client = client
-        self.bucket = bucket
+    Errors left after boto3's retries become docloop's (`aws.clients.aws_errors`):
+    throttling and outages transient, access denied permanent, a missing bucket a
+    ConfigError naming the setting.
+    """
+
+    def __init__(self, clients: AWSClients) -> None:
+        if not clients.bucket:
+            raise ConfigError("the AWS workflow needs s3_bucket (DOCLOOP_S3_BUCKET): the "
+                              "bucket the SAM stack created")
+        self.clients = clients
+        self.bucket: str = clients.bucket
 
     def put(self, key: str, model: BaseModel) -> str:
         return self.put_text(key, model.model_dump_json(), "application/json")
@@ -62,9 +67,9 @@ class RunArtifacts:
         return self.put_text(key, json.dumps(value, ensure_ascii=False), "application/json")
 
     def put_text(self, key: str, text: str, content_type: str) -> str:
-        with _s3_errors(self.bucket, key):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=text.encode("utf-8"),
-                                   ContentType=content_type)
+        with aws_errors(self.clients, f"write s3://{self.bucket}/{key}"):
+            self.clients.s3.put_object(Bucket=self.bucket, Key=key,
+                                       Body=text.encode("utf-8"), ContentType=content_type)
         return key
 
     def get(self, key: str, model: type[M]) -> M:
@@ -86,28 +91,10 @@ class RunArtifacts:
 
     def get_text(self, key: str) -> str | None:
         """The object's text, or None when there is no such key."""
-        with _s3_errors(self.bucket, key):
+        s3 = self.clients.s3
+        with aws_errors(self.clients, f"read s3://{self.bucket}/{key}"):
             try:
-                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            except self.client.exceptions.NoSuchKey:
+                body = s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            except s3.exceptions.NoSuchKey:
                 return None
             return str(body.read().decode("utf-8"))
-
-
-@contextmanager
-def _s3_errors(bucket: str, key: str) -> Iterator[None]:
-    """S3 client errors as docloop's: throttling and 5xx transient, the rest permanent."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    where = f"s3://{bucket}/{key}"
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        message = f"{where}: {error.get('Code', '?')} {error.get('Message', '')}"
-        if error.get("Code") in _TRANSIENT_CODES or status >= 500:
-            raise TransientError(message) from exc
-        raise PermanentError(message) from exc
-    except BotoCoreError as exc:
-        raise TransientError(f"{where}: {exc}") from exc

@@ -37,8 +37,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from pydantic import BaseModel, ValidationError
 
-from docloop import db, registry
+from docloop import registry
 from docloop.aws.artifacts import RunArtifacts, result_name, run_key, task_name
+from docloop.aws.clients import AWSClients
 from docloop.aws.secrets import secret_environment
 from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings, load_settings
@@ -70,9 +71,6 @@ from docloop.webhook_receiver import (
 
 logger = Logger(service="docloop-aws")
 metrics = Metrics(namespace="docloop", service="docloop")
-#: the run artifacts' bucket and the table for idempotency records (SAM sets both)
-BUCKET_VARIABLE = "DOCLOOP_S3_BUCKET"
-TABLE_VARIABLE = "DOCLOOP_DYNAMODB_TABLE"
 #: how long a finished insight task's result is remembered (a re-driven Map within it
 #: returns the stored result instead of running the task again)
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -102,22 +100,17 @@ class InsightItem(BaseModel):
 
 
 class _Container:
-    """What a Lambda container keeps between invocations: clients and the proven tracker."""
+    """What a Lambda container keeps between invocations: AWS clients and the proven tracker."""
 
     def __init__(self) -> None:
-        self.s3: Any = None
+        self.clients: dict[tuple[str | None, str | None], AWSClients] = {}
         self.trackers: dict[str, Tracker] = {}
 
-    def artifacts(self) -> RunArtifacts:
-        if self.s3 is None:
-            import boto3
-
-            self.s3 = boto3.client("s3")
-        bucket = os.environ.get(BUCKET_VARIABLE, "")
-        if not bucket:
-            raise InputError(f"{BUCKET_VARIABLE} is not set: the function needs the run "
-                             "artifacts' bucket (the SAM template sets it)")
-        return RunArtifacts(self.s3, bucket)
+    def artifacts(self, settings: Settings) -> RunArtifacts:
+        where = (settings.dynamodb_table, settings.s3_bucket)
+        if where not in self.clients:
+            self.clients[where] = AWSClients.from_settings(settings, need_bucket=True)
+        return RunArtifacts(self.clients[where])
 
     def tracker(self, settings: Settings) -> Tracker | None:
         """The configured tracker, proven once per container (None for `tracker = none`)."""
@@ -153,11 +146,9 @@ def _handler(fn: Handler) -> Handler:
 
 @contextmanager
 def _context(settings: Settings, tracker: Tracker | None = None) -> Iterator[StepContext]:
-    conn = db.connect(settings.db_path)
-    try:
-        yield StepContext(settings, conn, RunOptions(), tracker)
-    finally:
-        conn.close()
+    """The stores `settings.store` names, open for one invocation."""
+    with registry.open_stores(settings) as stores:
+        yield StepContext(settings, stores, RunOptions(), tracker)
 
 
 def _field(event: dict[str, Any], name: str) -> str:
@@ -180,7 +171,7 @@ def ingest(event: dict[str, Any], context: Any) -> dict[str, Any]:
     preflight_run(settings, dry_run=False)  # a wrong key or id fails the run before a write
     with _context(settings) as ctx:
         ingested = ingest_step(ctx, IngestRequest(run_id=run_id, since=since))
-    artifacts = _container.artifacts()
+    artifacts = _container.artifacts(settings)
     key = artifacts.put(run_key(run_id, "ingest.json"), ingested)
     metrics.add_metric(name="MessagesStored", unit=MetricUnit.Count,
                        value=ingested.stats.messages)
@@ -193,7 +184,7 @@ def analyse(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Analyse the window; write one task per insight and the Map's item list."""
     settings = lambda_settings()
     run_id = _field(event, "run_id")
-    artifacts = _container.artifacts()
+    artifacts = _container.artifacts(settings)
     ingested = artifacts.get(_field(event, "ingest_key"), IngestOutput)
     with _context(settings) as ctx:
         analysed = analyse_step(ctx, ingested)
@@ -215,8 +206,9 @@ def insight(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = _field(event, "run_id")
     item = _item(event)
     if "failure" in event:
-        return _record_failure(run_id, item, event["failure"])
-    return _idempotent(_run_insight, context)(run_id=run_id, item=item.model_dump())
+        return _record_failure(lambda_settings(), run_id, item, event["failure"])
+    settings = lambda_settings()
+    return _idempotent(_run_insight, settings, context)(run_id=run_id, item=item.model_dump())
 
 
 def _item(event: dict[str, Any]) -> InsightItem:
@@ -229,7 +221,7 @@ def _item(event: dict[str, Any]) -> InsightItem:
 def _run_insight(run_id: str, item: dict[str, Any]) -> dict[str, Any]:
     """The insight step for one item; a transient failure is raised for the state's Retry."""
     settings = lambda_settings()
-    artifacts = _container.artifacts()
+    artifacts = _container.artifacts(settings)
     entry = InsightItem.model_validate(item)
     task = artifacts.get(entry.task_key, InsightTask)
     with _context(settings, _container.tracker(settings)) as ctx:
@@ -244,14 +236,15 @@ def _run_insight(run_id: str, item: dict[str, Any]) -> dict[str, Any]:
             "ticket": filed}
 
 
-def _idempotent(fn: Callable[..., dict[str, Any]], context: Any) -> Callable[..., dict[str, Any]]:
+def _idempotent(fn: Callable[..., dict[str, Any]], settings: Settings,
+                context: Any) -> Callable[..., dict[str, Any]]:
     """`fn` made idempotent per (run, task) with Powertools' DynamoDB persistence.
 
     A Map iteration Step Functions runs twice (a re-driven execution, a duplicate
     delivery) returns the stored result instead of filing again. Without a table
     (a test of the handler alone) the call is plain.
     """
-    table = os.environ.get(TABLE_VARIABLE, "")
+    table = settings.dynamodb_table
     if not table:
         return fn
     from aws_lambda_powertools.utilities.idempotency import (
@@ -271,9 +264,10 @@ def _idempotent(fn: Callable[..., dict[str, Any]], context: Any) -> Callable[...
     return wrapped
 
 
-def _record_failure(run_id: str, item: InsightItem, failure: Any) -> dict[str, Any]:
+def _record_failure(settings: Settings, run_id: str, item: InsightItem,
+                    failure: Any) -> dict[str, Any]:
     """Write the failed item's outcome, so the report lists it with the Lambda's error."""
-    artifacts = _container.artifacts()
+    artifacts = _container.artifacts(settings)
     task = artifacts.get(item.task_key, InsightTask)
     error, cause = _error_and_cause(failure)
     message = failure_message(task.insight, "insight task", f"{error}: {cause}")
@@ -309,7 +303,7 @@ def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Gather every insight's outcome into the run report; fail only if all failed."""
     settings = lambda_settings()
     run_id = _field(event, "run_id")
-    artifacts = _container.artifacts()
+    artifacts = _container.artifacts(settings)
     analysed = artifacts.get(_field(event, "analyse_key"), AnalyseOutput)
     items = [InsightItem.model_validate(raw)
              for raw in artifacts.get_json(_field(event, "items_key"))]
