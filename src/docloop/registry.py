@@ -20,8 +20,8 @@ from docloop.errors import ConfigError
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.base import Analyzer
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
     from docloop.backends.docs_index.rerank import RankSettings
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
     from docloop.backends.sources.base import Source
@@ -47,7 +47,9 @@ BACKENDS: dict[str, dict[str, str]] = {
         "local": "docloop.backends.trackers.local:LocalTracker",
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
-    "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
+    "docs_index": {
+        "sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex",
+    },
     # storage families, chosen together by `settings.store`
     "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
     "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
@@ -107,13 +109,10 @@ def build_embedder(settings: Settings, conn: sqlite3.Connection, **deps: Any) ->
 
 
 def build_docs_index(settings: Settings, conn: sqlite3.Connection,
-                     rank: RankSettings | None = None) -> SQLiteDocsIndex:
-    """The docs index over `conn` with the configured (cached) embedder and ranking.
-
-    Typed as the SQLite index until the DocsIndex base declares everything the
-    docs stages use (sync, page_count, best_similarities, ...).
-    """
-    index: SQLiteDocsIndex = build("docs_index", "sqlite", settings, conn=conn,
+                     rank: RankSettings | None = None) -> HybridDocsIndex:
+    """The configured docs index (`settings.docs_index`) with the configured (cached)
+    embedder and ranking; `conn` holds the SQLite index and the embedding cache."""
+    index: HybridDocsIndex = build("docs_index", settings.docs_index, settings, conn=conn,
                                    embedder=build_embedder(settings, conn), rank=rank)
     return index
 

@@ -22,14 +22,14 @@ from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import VerdictSettings, reference_similarity
 
 if TYPE_CHECKING:
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
     from docloop.stages.analyse import AnalysisResult
 
 log = logging.getLogger("docloop.enrich")
 
 
 def open_docs(settings: Settings, conn: sqlite3.Connection,
-              rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
+              rank: RankSettings | None = None) -> HybridDocsIndex | None:
     """The docs index (ranking with `rank`), or None (with a warning) when nothing has
     been indexed."""
     from docloop.stages.index_docs import open_index
@@ -43,7 +43,7 @@ def open_docs(settings: Settings, conn: sqlite3.Connection,
     return index
 
 
-def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None,
+def run_reference(analysis: AnalysisResult, docs: HybridDocsIndex | None,
                   verdict: VerdictSettings) -> float | None:
     """The run's reference similarity for the `missing` verdict: the median of how close
     the docs come to each of its insights (None without docs or with too few insights)."""
@@ -54,7 +54,7 @@ def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None,
 
 
 def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
-                   docs: SQLiteDocsIndex | None, reference: float | None = None,
+                   docs: HybridDocsIndex | None, reference: float | None = None,
                    verdict: VerdictSettings | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
     run_reference)."""
@@ -74,7 +74,7 @@ def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyze
     insight.suggestion = analyzer.suggest(insight, chunks, source)
 
 
-def group_hits(texts: list[str], docs: SQLiteDocsIndex,
+def group_hits(texts: list[str], docs: HybridDocsIndex,
                verdict: VerdictSettings | None) -> list[PageHit]:
     """The members' texts joined, searched as one query and re-ranked with the shipped
     `RankSettings` (as `docs search` ranks) but for `group_breadth`, which penalises

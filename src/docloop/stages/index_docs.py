@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docloop import db, registry
+from docloop.backends.docs_index.hybrid import HybridDocsIndex, SyncStats
 from docloop.backends.docs_index.rerank import RankSettings
-from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
@@ -43,7 +43,7 @@ class IndexStats:
 
 
 def open_index(settings: Settings, conn: sqlite3.Connection,
-               rank: RankSettings | None = None) -> SQLiteDocsIndex:
+               rank: RankSettings | None = None) -> HybridDocsIndex:
     """The docs index over `conn`, with the configured (cached) embedder (and ranking
     weights; default: the shipped ones)."""
     return registry.build_docs_index(settings, conn, rank)
@@ -80,10 +80,10 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
 
 
-def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
+def _pending_chunks(index: HybridDocsIndex, pages: list[DocPage]) -> int:
     """Chunks the pages new or changed since the last run will embed; names every such
     page that has more chunks than the per-page cap keeps."""
-    known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+    known = index.known_hashes()
     pending = 0
     for page in (p for p in pages if known.get(p.path) != p.content_hash):
         total = len(all_chunks(page))
