@@ -100,7 +100,7 @@ class Settings(BaseModel):
     docs_base_url: str | None = None
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
-    docs_index: Literal["sqlite"] = "sqlite"  # where the docs' vectors live
+    docs_index: Literal["sqlite", "pinecone"] = "sqlite"  # where the docs' vectors live
     pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
     pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
     sources: list[str] = Field(default_factory=list)

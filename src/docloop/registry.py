@@ -49,6 +49,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     },
     "docs_index": {
         "sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex",
+        "pinecone": "docloop.backends.docs_index.pinecone_index:PineconeDocsIndex",
     },
     # storage families, chosen together by `settings.store`
     "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
