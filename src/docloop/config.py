@@ -56,6 +56,7 @@ ENV_NAMES: dict[str, str] = {
     "docs_index": "DOCLOOP_DOCS_INDEX",
     "pinecone_host": "DOCLOOP_PINECONE_HOST",
     "pinecone_namespace": "DOCLOOP_PINECONE_NAMESPACE",
+    "s3_bucket": "DOCLOOP_S3_BUCKET",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -103,6 +104,7 @@ class Settings(BaseModel):
     docs_index: Literal["sqlite", "pinecone"] = "sqlite"  # where the docs' vectors live
     pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
     pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
+    s3_bucket: str | None = None  # the deployment's bucket (keyword store under docs/<ns>/)
     sources: list[str] = Field(default_factory=list)
 
     discord_bot_token: SecretStr | None = None

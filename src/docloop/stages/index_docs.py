@@ -73,6 +73,7 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
             stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
         index.set_meta("base_url", settings.docs_base_url or "")
+        index.publish()
     finally:
         conn.close()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded

@@ -110,6 +110,10 @@ class HybridDocsIndex(DocsIndex):
     def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
         """For each vector, the best cosine any chunk of any page reaches (0 when empty)."""
 
+    def publish(self) -> None:
+        """Make what `sync` and `set_meta` wrote visible to other readers (a remote index
+        publishes its keyword store; the SQLite index's commit already did)."""
+
     # -- the keyword store's facts ---------------------------------------------------
 
     def set_meta(self, key: str, value: str) -> None:

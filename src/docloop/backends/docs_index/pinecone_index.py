@@ -41,7 +41,12 @@ from docloop.backends.docs_index.hybrid import (
     embed_chunks,
     page_topics,
 )
-from docloop.backends.docs_index.keyword_file import TopicStore, open_keyword_store
+from docloop.backends.docs_index.keyword_file import (
+    KeywordFile,
+    TopicStore,
+    keyword_file,
+    open_keyword_store,
+)
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.embedders.base import Embedder
@@ -78,8 +83,10 @@ class PineconeDocsIndex(HybridDocsIndex):
     """Vectors in a Pinecone namespace, the keyword side in a local keyword store."""
 
     def __init__(self, store: KeywordStore, embedder: Embedder, data_plane: Any,
-                 namespace: str, host: str, rank: RankSettings | None = None) -> None:
+                 namespace: str, host: str, rank: RankSettings | None = None,
+                 source: KeywordFile | None = None) -> None:
         super().__init__(store, embedder, rank=rank)
+        self.source = source  # where the keyword store is published (None: nowhere)
         self.data_plane = data_plane
         self.namespace = namespace
         self.host = host
@@ -88,10 +95,12 @@ class PineconeDocsIndex(HybridDocsIndex):
         self.requests = 0  # data-plane requests this instance made
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, conn: Any, embedder: Embedder,
-                      rank: RankSettings | None = None) -> PineconeDocsIndex:
+    def from_settings(cls, settings: Settings, *, embedder: Embedder,
+                      rank: RankSettings | None = None, conn: Any = None,
+                      s3: Any = None) -> PineconeDocsIndex:
         """The index at `pinecone_host`, namespace `pinecone_namespace` (or one derived
-        from the docs base URL); `conn` (docloop's database) is not used."""
+        from the docs base URL), its keyword store local or in `s3_bucket` (`s3`: an
+        injected boto3 client); `conn` (docloop's database) is not used."""
         host, key = settings.pinecone_host, settings.pinecone_api_key
         if not host:
             raise ConfigError("docs_index = 'pinecone' needs the index's host: set "
@@ -101,9 +110,15 @@ class PineconeDocsIndex(HybridDocsIndex):
             raise ConfigError("docs_index = 'pinecone' needs PINECONE_API_KEY in the "
                               "environment or .env")
         namespace = namespace_for(settings)
-        store = open_keyword_store(settings, namespace)
-        return cls(store, embedder, open_data_plane(host, key.get_secret_value()), namespace,
-                   host, rank=rank)
+        source = keyword_file(settings, namespace, s3)
+        return cls(open_keyword_store(source), embedder,
+                   open_data_plane(host, key.get_secret_value()), namespace, host, rank=rank,
+                   source=source)
+
+    def publish(self) -> None:
+        """Publish the keyword store (to S3 when configured) once index-docs is done."""
+        if self.source is not None:
+            self.source.push(self.store.conn)
 
     # -- preflight -----------------------------------------------------------------
 
