@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from tests.local_server import ServedFake
+from tests.local_server import ServedFake, send_json
 
 MAX_UPSERT_VECTORS = 1_000
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -328,13 +328,7 @@ def _handler_for(fake: FakePinecone) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, reply: Reply) -> None:
             payload = json.dumps(reply.body if reply.body is not None else {}).encode()
-            self.send_response(reply.status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, reply.status, payload, reply.headers)
 
         def log_message(self, format: str, *args: Any) -> None:
             return

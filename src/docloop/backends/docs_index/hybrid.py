@@ -35,6 +35,7 @@ from docloop.backends.docs_index.rerank import (
 )
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.backends.embedders.base import Embedder
+from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
 from docloop.docs.query import clean_query
 from docloop.models import DocChunk, PageHit
@@ -201,6 +202,40 @@ class HybridDocsIndex(DocsIndex):
                                  [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths],
                                  support, topic)
         return Candidates(paths, chunks, features, keyword[chunks])
+
+
+@dataclass
+class SyncPlan:
+    """What a sync must change: pages to (re)write with their chunks and vectors, pages
+    whose old rows go, and the counts so far."""
+
+    fresh: list[DocPage]  # new or changed pages
+    chunks: dict[str, list[DocChunk]]  # their chunks, by path
+    vectors: np.ndarray  # the fresh chunks' vectors, in page then chunk order
+    gone: set[str]  # indexed pages no longer in the docs
+    replaced: set[str]  # indexed pages whose rows go: removed or changed
+    stats: SyncStats
+
+    @property
+    def new_chunks(self) -> list[DocChunk]:
+        return [c for page in self.fresh for c in self.chunks[page.path]]
+
+
+def plan_sync(pages: Sequence[DocPage], known: dict[str, str], embedder: Embedder,
+              progress: Progress | None) -> SyncPlan:
+    """Compare `pages` with the indexed content hashes (`known`) and embed what changed."""
+    stats = SyncStats()
+    fresh = [p for p in pages if known.get(p.path) != p.content_hash]
+    stats.unchanged = len(pages) - len(fresh)
+    stats.changed = sum(1 for p in fresh if p.path in known)
+    stats.added = len(fresh) - stats.changed
+    gone = set(known) - {p.path for p in pages}
+    stats.removed = len(gone)
+    chunks = {p.path: chunk_page(p) for p in fresh}
+    vectors = embed_chunks(embedder, [c for p in fresh for c in chunks[p.path]], progress)
+    stats.embedded = len(vectors)
+    replaced = gone | {p.path for p in fresh if p.path in known}
+    return SyncPlan(fresh, chunks, vectors, gone, replaced, stats)
 
 
 def embedding_text(chunk: DocChunk) -> str:

@@ -37,9 +37,10 @@ from docloop import db
 from docloop.backends.docs_index.hybrid import (
     HybridDocsIndex,
     Progress,
+    SyncPlan,
     SyncStats,
-    embed_chunks,
     page_topics,
+    plan_sync,
 )
 from docloop.backends.docs_index.keyword_file import (
     KeywordFile,
@@ -50,8 +51,8 @@ from docloop.backends.docs_index.keyword_file import (
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.embedders.base import Embedder
+from docloop.batching import limited_batches
 from docloop.config import Settings
-from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
 from docloop.errors import ConfigError, MissingDependencyError, PermanentError, TransientError
 from docloop.models import DocChunk
@@ -158,26 +159,16 @@ class PineconeDocsIndex(HybridDocsIndex):
         embedded and upserted, and chunk ids that no longer exist are deleted."""
         remote = self.preflight()
         known = {} if self._start_over(remote) else self.store.known_hashes()
-        stats = SyncStats()
-        fresh = [p for p in pages if known.get(p.path) != p.content_hash]
-        stats.unchanged = len(pages) - len(fresh)
-        stats.changed = sum(1 for p in fresh if p.path in known)
-        stats.added = len(fresh) - stats.changed
-        gone = set(known) - {p.path for p in pages}
-        stats.removed = len(gone)
-        chunks = {p.path: chunk_page(p) for p in fresh}
-        new_chunks = [c for cs in chunks.values() for c in cs]
-        vectors = embed_chunks(self.embedder, new_chunks, progress)
-        stats.embedded = len(vectors)
+        plan = plan_sync(pages, known, self.embedder, progress)
+        stats, new_chunks = plan.stats, plan.new_chunks
         before = self.requests
         if not known and remote.vectors:
             self._delete_everything()
-        self._upsert(new_chunks, vectors, stats)
-        replaced = gone | {p.path for p in fresh if p.path in known}
-        stale = self.store.chunk_ids(replaced) - {c.id for c in new_chunks}
+        self._upsert(new_chunks, plan.vectors, stats)
+        stale = self.store.chunk_ids(plan.replaced) - {c.id for c in new_chunks}
         self._delete_ids(sorted(stale), stats)
         stats.write_requests = self.requests - before
-        self._store_pages(fresh, chunks, vectors, replaced, not known)
+        self._store_pages(plan, not known)
         stats.chunks = self.store.chunk_count()
         self._stats = None
         self.store.changed()
@@ -190,20 +181,19 @@ class PineconeDocsIndex(HybridDocsIndex):
                 or self.meta("pinecone_host") not in (None, self.host)
                 or (remote.vectors == 0 and self.store.chunk_count() > 0))
 
-    def _store_pages(self, fresh: list[DocPage], chunks: dict[str, list[DocChunk]],
-                     vectors: np.ndarray, replaced: set[str], everything: bool) -> None:
+    def _store_pages(self, plan: SyncPlan, everything: bool) -> None:
         """Commit the keyword side (texts, FTS, anchors, topics) once Pinecone holds the
         vectors."""
-        topics = page_topics(vectors, [c.path for p in fresh for c in chunks[p.path]])
+        topics = page_topics(plan.vectors, [c.path for c in plan.new_chunks])
         with db.transaction(self.store.conn):
             if everything:
                 self.store.delete_all()
                 self.topics.delete_all()
-            for path in replaced:
+            for path in plan.replaced:
                 self.store.delete_page(path)
                 self.topics.delete(path)
-            for page in fresh:
-                self.store.insert_page(page, chunks[page.path], None)
+            for page in plan.fresh:
+                self.store.insert_page(page, plan.chunks[page.path], None)
                 if page.path in topics:
                     self.topics.put(page.path, topics[page.path])
             self.store.put_meta("embedder", self.embedder.name)
@@ -344,17 +334,8 @@ def chunk_metadata(chunk: DocChunk) -> dict[str, Any]:
 
 def upsert_batches(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     """The records in requests of at most UPSERT_BATCH vectors and UPSERT_BYTES of JSON."""
-    batch: list[dict[str, Any]] = []
-    size = 0
-    for record in records:
-        record_size = len(json.dumps(record, ensure_ascii=False).encode()) + 1
-        if batch and (len(batch) >= UPSERT_BATCH or size + record_size > UPSERT_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(record)
-        size += record_size
-    if batch:
-        yield batch
+    return limited_batches(records, UPSERT_BATCH, UPSERT_BYTES,
+                           lambda r: len(json.dumps(r, ensure_ascii=False).encode()) + 1)
 
 
 def compact(vector: np.ndarray) -> list[float]:

@@ -22,9 +22,9 @@ from docloop.backends.docs_index.hybrid import (
     HybridDocsIndex,
     Progress,
     SyncStats,
-    embed_chunks,
     embedding_text,
     page_topics,
+    plan_sync,
 )
 from docloop.backends.docs_index.keyword_store import (
     FTS_WEIGHTS,
@@ -35,7 +35,6 @@ from docloop.backends.docs_index.keyword_store import (
 )
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.embedders.base import Embedder
-from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
 from docloop.errors import ConfigError
 from docloop.models import DocChunk
@@ -81,28 +80,20 @@ class SQLiteDocsIndex(HybridDocsIndex):
         built_with = self.meta("embedder")
         known = ({} if built_with not in (None, self.embedder.name) else
                  self.store.known_hashes())
-        stats = SyncStats()
-        fresh = [p for p in pages if known.get(p.path) != p.content_hash]
-        stats.unchanged = len(pages) - len(fresh)
-        stats.changed = sum(1 for p in fresh if p.path in known)
-        stats.added = len(fresh) - stats.changed
-        gone = set(known) - {p.path for p in pages}
-        stats.removed = len(gone)
-        chunks = {p.path: chunk_page(p) for p in fresh}
-        vectors = embed_chunks(self.embedder, [c for cs in chunks.values() for c in cs],
-                               progress)
-        stats.embedded = len(vectors)
+        plan = plan_sync(pages, known, self.embedder, progress)
         with db.transaction(self.conn):
             if not known:  # a new index, or one built with another embedder: start over
                 self.store.delete_all()
-            for path in gone | {p.path for p in fresh if p.path in known}:
+            for path in plan.replaced:
                 self.store.delete_page(path)
             offset = 0
-            for page in fresh:
-                page_chunks = chunks[page.path]
-                self._insert_page(page, page_chunks, vectors[offset : offset + len(page_chunks)])
+            for page in plan.fresh:
+                page_chunks = plan.chunks[page.path]
+                self._insert_page(page, page_chunks,
+                                  plan.vectors[offset : offset + len(page_chunks)])
                 offset += len(page_chunks)
             self.store.put_meta("embedder", self.embedder.name)
+        stats = plan.stats
         stats.chunks = self.store.chunk_count()
         self._matrix = None
         self.store.changed()
