@@ -1,4 +1,5 @@
-"""The `index-docs` stage: a docs folder into the SQLite docs index."""
+"""The `index-docs` stage: a docs folder into the configured docs index (SQLite or
+Pinecone)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ class IndexStats:
     def summary(self) -> str:
         """One line for the terminal."""
         s = self.sync
+        remote = (f"; {s.vectors_upserted} vectors upserted, {s.vectors_deleted} deleted in "
+                  f"{s.write_requests} requests" if s.write_requests else "")
         return (f"indexed {self.pages} pages: {s.added} added, {s.changed} changed, "
                 f"{s.removed} removed, {s.unchanged} unchanged; {s.chunks} chunks, "
-                f"{self.embedded} embedded ({self.cached} from cache) in {self.seconds:.1f}s")
+                f"{self.embedded} embedded ({self.cached} from cache){remote} "
+                f"in {self.seconds:.1f}s")
 
 
 def open_index(settings: Settings, conn: sqlite3.Connection,
