@@ -160,6 +160,7 @@ class PineconeDocsIndex(HybridDocsIndex):
         remote = self.preflight()
         known = {} if self._start_over(remote) else self.store.known_hashes()
         plan = plan_sync(pages, known, self.embedder, progress)
+        self._check_dimension(remote.dimension)  # an embedder that learns its size has now
         stats, new_chunks = plan.stats, plan.new_chunks
         before = self.requests
         if not known and remote.vectors:
