@@ -370,3 +370,33 @@ class Decision(BaseModel):
     at: datetime
     action: str
     detail: str = ""
+
+
+ReplyState = Literal["queued", "sending", "sent", "failed"]
+
+
+class Reply(BaseModel):
+    """One reply docloop owes a Discord conversation once its ticket is done.
+
+    Recorded before sending (`queued`, then `sending` with the time of the
+    attempt: the intent) and after (`sent` with Discord's message id), so a
+    crash between the two is resumed by looking for the message, never by
+    posting twice. `channel_id` is where it is posted (the thread, or the
+    conversation's channel), `reply_to` the message it answers (channel
+    conversations only). `failed` holds a permanent refusal (e.g. 403).
+    """
+
+    id: str
+    ticket_id: str
+    insight_id: str
+    conversation_id: str
+    channel_id: str
+    reply_to: str | None = None
+    content: str
+    nonce: str
+    state: ReplyState = "queued"
+    message_id: str | None = None
+    error: str = ""
+    queued_at: datetime
+    attempted_at: datetime | None = None
+    sent_at: datetime | None = None

@@ -18,6 +18,9 @@ guarantees are stated here and checked by one contract suite per family
 - review decisions (`ReviewStore`): one review per insight (upsert), the
   decisions log append-only and read back in the order written, `atomic`
   all-or-nothing.
+- Discord replies (`ReplyOutbox`): `add` inserts once per reply id (a
+  re-queued reply keeps its first row and state), `update` replaces,
+  `pending` lists queued and mid-send replies oldest first.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
   exactly what was stored, a re-store replaces.
 """
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Decision, Insight, Message, ReviewRecord
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from docloop.storage.messages import Outline
 
 __all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
-           "ReviewStore", "VectorCache"]
+           "ReplyOutbox", "ReviewStore", "VectorCache"]
 
 
 class MessageRepository(Protocol):
@@ -89,6 +92,9 @@ class InsightIdentities(Protocol):
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
 
+    def conversations(self, insight_id: str) -> list[str]:
+        """Every conversation id of the insight's members, ever seen."""
+
     def snapshot(self, insight_id: str) -> Insight | None:
         """The latest reported state of one insight (None if unknown or never reported)."""
 
@@ -120,6 +126,25 @@ class ReviewStore(Protocol):
 
     def atomic(self) -> AbstractContextManager[None]:
         """A block whose writes all happen or none do (a review and its decision)."""
+
+
+class ReplyOutbox(Protocol):
+    """Discord replies owed once a ticket is done: recorded before and after sending."""
+
+    def add(self, replies: Iterable[Reply]) -> int:
+        """Queue replies not queued before (by id); how many were new."""
+
+    def update(self, reply: Reply) -> None:
+        """Replace a queued reply's row (its state, message id, error, times)."""
+
+    def for_ticket(self, ticket_id: str) -> list[Reply]:
+        """Every reply queued for a ticket."""
+
+    def for_insight(self, insight_id: str) -> list[Reply]:
+        """Every reply queued for an insight's tickets."""
+
+    def pending(self) -> list[Reply]:
+        """Replies queued or mid-send, oldest first."""
 
 
 class VectorCache(Protocol):
