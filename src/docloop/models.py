@@ -341,24 +341,30 @@ class RunReport(BaseModel):
     impact: list[InsightImpact] = Field(default_factory=list)
 
 
-class ReviewRecord(BaseModel):
-    """The stored review of one insight: state, a person's edits, why it was rejected.
+class ReviewOutcome(BaseModel):
+    """Why an insight is in its review state, and who put it there (stored and shown).
 
     `rejected_size` is the insight's conversation count when it was rejected: the
-    fingerprint is proposed again only when it grows past `review_regrow_factor`
-    times that. `merged_into` names the insight that absorbed this one.
+    fingerprint is proposed again only when it grows to `review_regrow_factor`
+    times that. `merged_into` names the insight that absorbed this one; `note`
+    says why docloop proposed it again.
     """
 
-    insight_id: str
-    state: ReviewState = "proposed"
-    title: str | None = None
-    suggestion: str | None = None
-    merged_into: str | None = None
     reason: str = ""
     rejected_size: int | None = None
     note: str = ""
     decided_by: str | None = None
     decided_at: datetime | None = None
+    merged_into: str | None = None
+
+
+class ReviewRecord(ReviewOutcome):
+    """The stored review of one insight: its state and a person's edits."""
+
+    insight_id: str
+    state: ReviewState = "proposed"
+    title: str | None = None
+    suggestion: str | None = None
     updated_at: datetime
 
 

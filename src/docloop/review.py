@@ -37,6 +37,7 @@ from docloop.models import (
     Insight,
     InsightImpact,
     Reply,
+    ReviewOutcome,
     ReviewRecord,
     ReviewState,
     TicketRecord,
@@ -94,7 +95,7 @@ class TicketSummary(BaseModel):
     status: str
 
 
-class ReviewItem(BaseModel):
+class ReviewItem(ReviewOutcome):
     """One insight as a reviewer sees it: its latest state, edits applied."""
 
     id: str
@@ -110,12 +111,6 @@ class ReviewItem(BaseModel):
     category: str = ""
     suggestion: str = ""
     edited: bool = False
-    reason: str = ""
-    note: str = ""
-    rejected_size: int | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    merged_into: str | None = None
 
 
 def review_items(settings: Settings, stores: ReviewStores) -> list[ReviewItem]:
@@ -354,10 +349,6 @@ def _item(insight: Insight, review: ReviewRecord | None,
         page_url=doc.url if doc else None, size=len(insight.conversation_ids),
         users=insight.users, category=insight.category,
         suggestion=shown.suggestion.text if shown.suggestion else "",
-        edited=shown is not insight, reason=review.reason if review else "",
-        note=review.note if review else "",
-        rejected_size=review.rejected_size if review else None,
-        decided_by=review.decided_by if review else None,
-        decided_at=review.decided_at if review else None,
-        merged_into=review.merged_into if review else None,
+        edited=shown is not insight,
+        **(review.model_dump(include=set(ReviewOutcome.model_fields)) if review else {}),
     )

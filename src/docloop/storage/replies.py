@@ -7,13 +7,12 @@ reply is owed once, whatever re-runs, syncs or crashes happen.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from docloop import db
-from docloop.config import Settings
 from docloop.models import Reply
+from docloop.storage.shared import SharedConnectionStore
 
 MIGRATIONS = [
     """
@@ -41,18 +40,11 @@ MIGRATIONS = [
 _COLUMNS = tuple(Reply.model_fields)
 
 
-class SQLiteReplyOutbox:
+class SQLiteReplyOutbox(SharedConnectionStore):
     """`ReplyOutbox` over the shared docloop.db connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        db.ensure_schema(conn, "replies", MIGRATIONS)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, conn: sqlite3.Connection,
-                      **deps: Any) -> SQLiteReplyOutbox:
-        """Over the shared connection (built through the registry)."""
-        return cls(conn)
+    component = "replies"
+    migrations = MIGRATIONS
 
     def add(self, replies: Iterable[Reply]) -> int:
         rows = [self._row(r) for r in replies]
