@@ -59,6 +59,9 @@ ENV_NAMES: dict[str, str] = {
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
     "pinecone_host": "DOCLOOP_PINECONE_HOST",
     "pinecone_namespace": "DOCLOOP_PINECONE_NAMESPACE",
+    "review": "DOCLOOP_REVIEW",
+    "review_regrow_factor": "DOCLOOP_REVIEW_REGROW_FACTOR",
+    "discord_reply_on_done": "DOCLOOP_DISCORD_REPLY_ON_DONE",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -109,6 +112,9 @@ class Settings(BaseModel):
     pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
     pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
     sources: list[str] = Field(default_factory=list)
+    review: bool = False  # a run proposes; a person accepts before a ticket is filed
+    review_regrow_factor: float = Field(2.0, ge=1.0)  # a rejected insight returns at N x size
+    discord_reply_on_done: bool = False  # reply in the Discord threads once a fix is done
 
     discord_bot_token: SecretStr | None = None
     linear_api_key: SecretStr | None = None

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from docloop.backends.docs_index.rerank import RankSettings
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
+    from docloop.backends.replies.base import Replier
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
     from docloop.stores import RecordStore, Stores
@@ -59,6 +60,11 @@ BACKENDS: dict[str, dict[str, str]] = {
                         "dynamodb": "docloop.aws.dynamodb_caches:DynamoVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache",
                   "dynamodb": "docloop.aws.dynamodb_caches:DynamoOutcomeCache"},
+    "reviews": {"sqlite": "docloop.storage.reviews:SQLiteReviewStore",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReviewStore"},
+    "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReplyOutbox"},
+    "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
@@ -101,6 +107,12 @@ def build_tracker(settings: Settings, **deps: Any) -> Tracker:
     """The configured tracker (`settings.tracker`)."""
     tracker: Tracker = build("tracker", settings.tracker, settings, **deps)
     return tracker
+
+
+def build_replier(settings: Settings, **deps: Any) -> Replier:
+    """What posts Discord replies when tickets are done (the bot token is checked here)."""
+    replier: Replier = build("replier", "discord", settings, **deps)
+    return replier
 
 
 def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmbedder:
