@@ -86,7 +86,8 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         analysis.save(registry.build_insights(settings, conn))
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
-    report.finished_at = datetime.now(UTC)
+        report.finished_at = datetime.now(UTC)
+        registry.build_runs(settings, conn).record(report)  # the review desk's run pages
     return report
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         MessageRepository,
         OutcomeCache,
         RecordStore,
+        RunHistory,
         VectorCache,
     )
 
@@ -54,6 +55,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
     "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
+    "runs": {"sqlite": "docloop.storage.runs:RunStore"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
@@ -158,3 +160,8 @@ def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> Vecto
 def build_llm_cache(settings: Settings, conn: sqlite3.Connection) -> OutcomeCache:
     """The LLM outcome cache."""
     return cast("OutcomeCache", _store("llm_cache", settings, conn))
+
+
+def build_runs(settings: Settings, conn: sqlite3.Connection) -> RunHistory:
+    """The run summaries (what the review desk shows of past runs)."""
+    return cast("RunHistory", _store("runs", settings, conn))

@@ -14,6 +14,8 @@ guarantees are stated here and checked by one contract suite per family
   by prefix and monotonic for Discord positions (snowflakes never move back).
 - insight identities (`InsightIdentities`): upsert by insight id, a
   problem belongs to one insight (the last save wins).
+- run history (`RunHistory`): a recorded run is readable by id, newest
+  first; re-recording a run id replaces it.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
   exactly what was stored, a re-store replaces.
 """
@@ -27,15 +29,16 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Insight, Message
+from docloop.models import Insight, Message, RunReport
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
+    from docloop.storage.runs import RunRow
 
 __all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
-           "VectorCache"]
+           "RunHistory", "VectorCache"]
 
 
 class MessageRepository(Protocol):
@@ -83,6 +86,19 @@ class InsightIdentities(Protocol):
 
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
+
+
+class RunHistory(Protocol):
+    """A summary of every real run and the insights it reported."""
+
+    def record(self, report: RunReport) -> None:
+        """Keep a run's summary and its insights, all or nothing."""
+
+    def runs(self, limit: int = 100) -> list[RunRow]:
+        """The newest runs first."""
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by its id (None when unknown)."""
 
 
 class VectorCache(Protocol):

@@ -1,0 +1,212 @@
+"""The desk's read-only pages: insights, one insight, runs, one run, coverage, login.
+
+Each handler reads through `queries.Desk` on a connection of its own (in a
+worker thread: SQLite is blocking) and renders a template; nothing here
+writes except the login cookie. Templates escape everything (autoescape on);
+the only markup handed to them is the server-drawn SVG of `charts`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from contextlib import closing
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from docloop import db
+from docloop.config import Settings
+from docloop.errors import DocloopError
+from docloop.models import Insight, TicketRecord
+from docloop.web.dashboard import charts
+from docloop.web.dashboard.auth import SESSION_COOKIE, Gate
+from docloop.web.dashboard.guard import cookie, csrf_form
+from docloop.web.dashboard.queries import PAGE_SIZE, STATUSES, VERDICTS, Desk, Filters
+from docloop.web.dashboard.weeks import week_labels, week_start, weekly_counts
+
+T = TypeVar("T")
+log = logging.getLogger("docloop.web")
+CHART_WEEKS = 12
+SESSION_DAYS = 30
+_WHY = {
+    "covered": "The page answers this, yet users keep asking: they do not find or understand "
+               "the answer where it is.",
+    "partial": "The page is on topic but does not say what users asked.",
+    "missing": "No page comes close enough to what users asked: a new page or section is "
+               "suggested.",
+}
+_FILED_TO_DONE = ((1, "<1d"), (3, "1-3d"), (7, "3-7d"), (14, "1-2w"), (28, "2-4w"),
+                  (float("inf"), ">4w"))
+
+
+def templates() -> Jinja2Templates:
+    """The packaged templates, autoescaped, with the sparkline helper."""
+    env = Environment(loader=PackageLoader("docloop.web.dashboard", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.globals["spark"] = charts.sparkline
+    return Jinja2Templates(env=env)
+
+
+class Pages:
+    """Read-only handlers over settings, a clock, the gate and the templates."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], gate: Gate,
+                 views: Jinja2Templates) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.gate = gate
+        self.views = views
+
+    def render(self, request: Request, name: str, http_status: int = 200,
+               **context: Any) -> Response:
+        """A template with what every page needs (who, CSRF field, whether to show sign-out)."""
+        base = {"actor": request.state.actor, "csrf": request.state.csrf,
+                "gate_open": self.gate.open, "notice": request.query_params.get("notice")}
+        return self.views.TemplateResponse(request, name, base | context, status_code=http_status)
+
+    async def read(self, work: Callable[[Desk], T]) -> T:
+        """Run `work` on a Desk over a fresh connection, in a worker thread."""
+        def run() -> T:
+            with closing(db.connect(self.settings.db_path)) as conn:
+                return work(Desk(self.settings, conn))
+
+        try:
+            return await run_in_threadpool(run)
+        except DocloopError as exc:  # e.g. a file at docloop.db that is not ours
+            log.error("database unavailable: %s", exc)
+            raise HTTPException(503, str(exc)) from None
+
+    async def insights(self, request: Request) -> Response:
+        filters = Filters.parse(dict(request.query_params))
+        now = self.clock()
+
+        def work(desk: Desk) -> tuple[Any, list[datetime]]:
+            return desk.insight_list(filters, now), desk.insights_first_seen()
+
+        listing, first_seen = await self.read(work)
+        per_week = _weekly_chart(first_seen, now, "new insights per week")
+        return self.render(request, "insights.html", nav="insights", list=listing,
+                           statuses=STATUSES, verdicts=VERDICTS, page_size=PAGE_SIZE,
+                           per_week_chart=per_week)
+
+    async def insight(self, request: Request) -> Response:
+        insight_id = request.path_params["insight_id"]
+        detail = await self.read(lambda desk: desk.insight(insight_id))
+        if detail is None:
+            raise HTTPException(404, f"no insight {insight_id} (it may have been merged)")
+        status, trend = await self.read(lambda desk: desk.status_and_trend(insight_id))
+        done_at = _done_at(detail.ticket)
+        weeks = _around(done_at, self.clock())
+        chart = charts.bar_chart(
+            [charts.Bar(label, count, mark=bool(done_at and label >= week_start(done_at)
+                                                .isoformat()))
+             for label, count in zip(week_labels(CHART_WEEKS, weeks),
+                                     weekly_counts(detail.conversation_times, CHART_WEEKS,
+                                                   weeks), strict=True)],
+            "conversations per week")
+        return self.render(request, "insight.html", nav="insights", d=detail, status=status,
+                           trend=trend, done_at=done_at, weekly_chart=chart,
+                           verdict_why=_verdict_why(detail.insight))
+
+    async def runs(self, request: Request) -> Response:
+        def work(desk: Desk) -> tuple[Any, list[float]]:
+            return desk.runs.runs(), desk.days_filed_to_done()
+
+        runs, days = await self.read(work)
+        buckets = Counter(next(label for top, label in _FILED_TO_DONE if d < top) for d in days)
+        chart = charts.bar_chart([charts.Bar(label, buckets.get(label, 0))
+                                  for _, label in _FILED_TO_DONE], "days from filing to done")
+        return self.render(request, "runs.html", nav="runs", runs=runs,
+                           filed_to_done_chart=chart, done_count=len(days))
+
+    async def run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+
+        def work(desk: Desk) -> Any:
+            run = desk.runs.run(run_id)
+            return (run, desk.run_changes(run)) if run else None
+
+        found = await self.read(work)
+        if found is None:
+            raise HTTPException(404, f"no recorded run {run_id}")
+        run, changes = found
+        actions = Counter(r["ticket_action"] for r in changes.insights if r["ticket_action"])
+        return self.render(request, "run.html", nav="runs", run=run, changes=changes,
+                           actions=actions)
+
+    async def coverage(self, request: Request) -> Response:
+        coverage = await self.read(lambda desk: desk.coverage())
+        return self.render(request, "coverage.html", nav="coverage", coverage=coverage)
+
+    def login_page(self, request: Request, status: int = 200, error: str = "",
+                   next_path: str = "/") -> Response:
+        return self.render(request, "login.html", status, error=error, next=next_path)
+
+    async def login_form(self, request: Request) -> Response:
+        return self.login_page(request, next_path=_safe_next(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        form = await csrf_form(request, self.gate)
+        token = self.gate.login(str(form.get("token", "")))
+        next_path = _safe_next(str(form.get("next", "/")))
+        if token is None:
+            return self.login_page(request, 401, "That token is not one of this desk's.",
+                                   next_path)
+        response = RedirectResponse(next_path, status_code=303)
+        response.headers.append("set-cookie", cookie(SESSION_COOKIE, token.session,
+                                                     SESSION_DAYS * 86400))
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        await csrf_form(request, self.gate)
+        response = RedirectResponse("/login", status_code=303)
+        response.headers.append("set-cookie", cookie(SESSION_COOKIE, "", 0))
+        return response
+
+
+def _safe_next(raw: str | None) -> str:
+    """Only a root-relative path of this site (never `//host` or a scheme)."""
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    return raw
+
+
+def _weekly_chart(moments: list[datetime], now: datetime, title: str) -> Any:
+    labels = week_labels(CHART_WEEKS, now)
+    counts = weekly_counts(moments, CHART_WEEKS, now)
+    return charts.bar_chart([charts.Bar(lb, c) for lb, c in zip(labels, counts, strict=True)],
+                            title)
+
+
+def _done_at(ticket: TicketRecord | None) -> datetime | None:
+    """When the ticket was (last) done, as its source dated it."""
+    if ticket is None or ticket.status != "done":
+        return None
+    done = [h for h in ticket.history if h.status == "done" and h.applied]
+    return (done[-1].changed_at or done[-1].at) if done else None
+
+
+def _around(done_at: datetime | None, now: datetime) -> datetime:
+    """The last week a before/after chart shows: now, or half the window after the fix."""
+    if done_at is None:
+        return now
+    return min(now, done_at + timedelta(weeks=CHART_WEEKS // 2))
+
+
+def _verdict_why(insight: Insight) -> str:
+    doc = insight.doc
+    if doc is None:
+        return ""
+    why = _WHY.get(doc.verdict, "")
+    others = [a.path for a in doc.alternatives[:3] if a.path != doc.path]
+    if others:
+        why += " Other candidate pages: " + ", ".join(others) + "."
+    return why

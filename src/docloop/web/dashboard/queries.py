@@ -1,0 +1,356 @@
+"""What the review desk reads: one module, so routes never hold SQL.
+
+Entities come through the registry's stores (ticket records, messages, run
+history); the list, its filters, the coverage ranking and the charts are
+aggregate reads over the run summaries (`storage/runs.py`) that the stores
+have no reason to offer, written here once, each bounded by an index or a
+page size so the insight list stays fast with 10,000 insights and 100,000
+status changes stored (benchmarks/dashboard_bench.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from docloop import registry
+from docloop.config import Settings
+from docloop.errors import InputError
+from docloop.models import Insight, Message, TicketRecord
+from docloop.storage.runs import RunRow
+from docloop.web.dashboard.weeks import snowflake_time, weekly_counts
+
+PAGE_SIZE = 50
+SPARK_WEEKS = 8
+STATUSES = ("proposed", "accepted", "rejected", "filed", "done", "regressed")
+TRENDS = ("new", "growing", "steady", "fading", "regressed")
+VERDICTS = ("covered", "partial", "missing")
+
+#: the desk's status of an insight: the ticket's when one is filed, else the review's
+_STATUS_SQL = """CASE
+    WHEN t.status = 'done' THEN 'done'
+    WHEN t.status = 'regressed' THEN 'regressed'
+    WHEN t.id IS NOT NULL THEN 'filed'
+    WHEN r.state IN ('accepted', 'rejected') THEN r.state
+    ELSE 'proposed' END"""
+#: how an insight moved between the last runs that saw it
+_TREND_SQL = """CASE
+    WHEN t.status = 'regressed' THEN 'regressed'
+    WHEN s.first_run_seq = :latest THEN 'new'
+    WHEN s.last_run_seq < :latest THEN 'fading'
+    WHEN s.previous_conversations IS NULL THEN 'new'
+    WHEN s.conversations > s.previous_conversations THEN 'growing'
+    WHEN s.conversations < s.previous_conversations THEN 'fading'
+    ELSE 'steady' END"""
+_LATEST_TICKET = ("LEFT JOIN tickets t ON t.id = (SELECT id FROM tickets WHERE insight_id = "
+                  "s.insight_id ORDER BY created_at DESC, rowid DESC LIMIT 1)")
+_REVIEW = "LEFT JOIN (SELECT NULL AS insight_id, NULL AS state) r ON r.insight_id = s.insight_id"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's query string: every field optional, each checked against what exists."""
+
+    status: str = ""
+    verdict: str = ""
+    channel: str = ""
+    page: str = ""
+    number: int = 1
+
+    @classmethod
+    def parse(cls, params: dict[str, str]) -> Filters:
+        """From a GET form; an unknown status or verdict or a bad page number is an InputError."""
+        status, verdict = params.get("status", ""), params.get("verdict", "")
+        if status and status not in STATUSES:
+            raise InputError(f"status '{status}' is not one of {', '.join(STATUSES)}")
+        if verdict and verdict not in VERDICTS:
+            raise InputError(f"verdict '{verdict}' is not one of {', '.join(VERDICTS)}")
+        raw = params.get("p", "1") or "1"
+        if not raw.isdigit() or int(raw) < 1:
+            raise InputError(f"page number '{raw}' must be a whole number from 1")
+        return cls(status, verdict, params.get("channel", ""), params.get("page", ""), int(raw))
+
+    def query(self, **change: str | int) -> str:
+        """This filter's query string with some fields changed (pagination links)."""
+        from urllib.parse import urlencode
+
+        values = {"status": self.status, "verdict": self.verdict, "channel": self.channel,
+                  "page": self.page, "p": self.number} | change
+        return urlencode({k: v for k, v in values.items() if v not in ("", 1)})
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One insight as the list shows it."""
+
+    id: str
+    title: str
+    score: float
+    status: str
+    trend: str
+    conversations: int
+    users: int
+    verdict: str | None
+    doc_path: str | None
+    channels: list[str]
+    ticket_id: str | None
+    ticket_status: str | None
+    weeks: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InsightList:
+    """A page of the list, the totals behind it and what the filters can choose from."""
+
+    rows: list[ListRow]
+    total: int
+    pages: int
+    filters: Filters
+    channels: list[str]
+    doc_paths: list[str]
+    status_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    """A quote with where it was said and a link back to the Discord message."""
+
+    message_id: str
+    author: str
+    text: str
+    channel: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class InsightDetail:
+    """Everything the insight page shows that the stores hold."""
+
+    insight: Insight
+    summary: sqlite3.Row | None
+    quotes: list[QuoteView]
+    ticket: TicketRecord | None
+    runs: list[sqlite3.Row]
+    conversation_times: list[datetime]
+
+
+@dataclass(frozen=True)
+class RunChanges:
+    """What a run changed against the run before it."""
+
+    previous: RunRow | None
+    insights: list[sqlite3.Row]
+    new: list[sqlite3.Row]
+    gone: list[sqlite3.Row]
+    moved: list[tuple[sqlite3.Row, int]]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Pages by the problems they attract, and the problems no page covers."""
+
+    pages: list[sqlite3.Row]
+    missing: list[sqlite3.Row]
+
+
+class Desk:
+    """The desk's reads over one connection (one per request, closed by the caller)."""
+
+    def __init__(self, settings: Settings, conn: sqlite3.Connection) -> None:
+        self.settings = settings
+        self.conn = conn
+        # built through the registry, which also makes sure every table read here exists
+        self.runs = registry.build_runs(settings, conn)
+        self.records = registry.build_records(settings, conn)
+        self.insights = registry.build_insights(settings, conn)
+        self.messages = registry.build_messages(settings, conn)
+
+    def latest_run_seq(self) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()
+        return int(row[0])
+
+    def insight_list(self, filters: Filters, now: datetime) -> InsightList:
+        """One page of insights by score, filtered, with status, trend and weekly counts."""
+        where, args = _where(filters)
+        args["latest"] = self.latest_run_seq()
+        base = f"FROM insight_summaries s {_LATEST_TICKET} {_REVIEW}"
+        counts = dict(self.conn.execute(
+            f"SELECT status, COUNT(*) FROM (SELECT {_STATUS_SQL} AS status {base} "
+            f"{where.replace('{status}', 'TRUE')}) GROUP BY status", args).fetchall())
+        total = (sum(counts.values()) if not filters.status
+                 else counts.get(filters.status, 0))
+        pages = max(1, -(-total // PAGE_SIZE))
+        args |= {"status": filters.status, "limit": PAGE_SIZE,
+                 "offset": (min(filters.number, pages) - 1) * PAGE_SIZE}
+        status_clause = f"({_STATUS_SQL}) = :status" if filters.status else "TRUE"
+        rows = self.conn.execute(
+            f"SELECT s.*, t.id AS ticket_id, t.status AS ticket_status, {_STATUS_SQL} AS "
+            f"desk_status, {_TREND_SQL} AS trend {base} {where.replace('{status}', status_clause)}"
+            " ORDER BY s.score DESC, s.insight_id LIMIT :limit OFFSET :offset", args).fetchall()
+        weeks = self.weekly_conversations([r["insight_id"] for r in rows], SPARK_WEEKS, now)
+        return InsightList([_list_row(r, weeks.get(r["insight_id"], [])) for r in rows],
+                           total, pages, filters, self._channels(), self._doc_paths(), counts)
+
+    def status_and_trend(self, insight_id: str) -> tuple[str, str]:
+        """One insight's desk status and trend, as the list computes them."""
+        row = self.conn.execute(
+            f"SELECT {_STATUS_SQL} AS status, {_TREND_SQL} AS trend FROM insight_summaries s "
+            f"{_LATEST_TICKET} {_REVIEW} WHERE s.insight_id = :id",
+            {"id": insight_id, "latest": self.latest_run_seq()}).fetchone()
+        return (row["status"], row["trend"]) if row else ("proposed", "new")
+
+    def weekly_conversations(self, insight_ids: Sequence[str], weeks: int,
+                             now: datetime) -> dict[str, list[int]]:
+        """Conversations per week of each insight over the last `weeks` weeks."""
+        dated = self.conversation_times(insight_ids)
+        return {i: weekly_counts(dated.get(i, []), weeks, now) for i in insight_ids}
+
+    def conversation_times(self, insight_ids: Sequence[str]) -> dict[str, list[datetime]]:
+        """When each conversation of these insights started (snowflake or root message)."""
+        if not insight_ids:
+            return {}
+        marks = ", ".join("?" for _ in insight_ids)
+        rows = self.conn.execute(
+            "SELECT DISTINCT im.insight_id, im.conversation_id, m.timestamp "
+            "FROM insight_members im LEFT JOIN messages m ON m.id = im.conversation_id "
+            f"WHERE im.insight_id IN ({marks})", list(insight_ids)).fetchall()
+        dated: dict[str, list[datetime]] = {}
+        for row in rows:
+            moment = snowflake_time(row["conversation_id"]) or _parse(row["timestamp"])
+            if moment is not None:
+                dated.setdefault(row["insight_id"], []).append(moment)
+        return dated
+
+    def insights_first_seen(self) -> list[datetime]:
+        """When each insight was first seen (the list's insights-per-week chart)."""
+        rows = self.conn.execute("SELECT first_seen FROM insight_summaries "
+                                 "WHERE first_seen IS NOT NULL")
+        return [moment for (raw,) in rows if (moment := _parse(raw)) is not None]
+
+    def insight(self, insight_id: str) -> InsightDetail | None:
+        """One insight's latest reported state, evidence, ticket and runs; None if unknown."""
+        insight = self._reported(insight_id)
+        if insight is None:
+            return None
+        summary = self.conn.execute("SELECT * FROM insight_summaries WHERE insight_id = ?",
+                                    (insight_id,)).fetchone()
+        runs = self.conn.execute(
+            "SELECT r.run_id, r.started_at, ri.* FROM run_insights ri JOIN runs r "
+            "ON r.seq = ri.run_seq WHERE ri.insight_id = ? ORDER BY ri.run_seq DESC LIMIT 50",
+            (insight_id,)).fetchall()
+        return InsightDetail(insight, summary, self._quotes(insight),
+                             self.records.by_insight(insight_id), runs,
+                             self.conversation_times([insight_id]).get(insight_id, []))
+
+    def _reported(self, insight_id: str) -> Insight | None:
+        """The insight as its last run reported it; from its ticket alone when no
+        snapshot was kept (tickets filed before snapshots existed)."""
+        row = self.conn.execute("SELECT snapshot FROM insights WHERE id = ?",
+                                (insight_id,)).fetchone()
+        if row is not None and row["snapshot"]:
+            return Insight.model_validate_json(row["snapshot"])
+        ticket = self.records.by_insight(insight_id)
+        if ticket is None:
+            return None
+        return Insight(id=insight_id, title=ticket.title, summary="", users=ticket.users,
+                       conversation_ids=ticket.conversation_ids,
+                       message_ids=ticket.message_ids)
+
+    def _quotes(self, insight: Insight) -> list[QuoteView]:
+        stored = {m.id: m for m in self.messages.get([q.message_id for q in insight.quotes])}
+        views = []
+        for quote in insight.quotes:
+            message = stored.get(quote.message_id)
+            channel = (message.thread_name or message.channel_name) if message else ""
+            url = quote.url or (discord_url(message) if message else None)
+            views.append(QuoteView(quote.message_id, quote.author, quote.text, channel, url))
+        return views
+
+    def run_changes(self, run: RunRow) -> RunChanges:
+        """A run's insights and how they differ from the run before it."""
+        previous = self.conn.execute("SELECT run_id FROM runs WHERE seq < ? ORDER BY seq DESC "
+                                     "LIMIT 1", (run.seq,)).fetchone()
+        before = self.runs.run(previous["run_id"]) if previous else None
+        now_rows = self._run_insights(run.seq)
+        old_rows = {r["insight_id"]: r for r in self._run_insights(before.seq)} if before else {}
+        current = {r["insight_id"] for r in now_rows}
+        moved = [(r, r["conversations"] - old_rows[r["insight_id"]]["conversations"])
+                 for r in now_rows if r["insight_id"] in old_rows
+                 and r["conversations"] != old_rows[r["insight_id"]]["conversations"]]
+        return RunChanges(before, now_rows,
+                          [r for r in now_rows if r["insight_id"] not in old_rows],
+                          [r for i, r in old_rows.items() if i not in current], moved)
+
+    def _run_insights(self, seq: int) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM run_insights WHERE run_seq = ? "
+                                 "ORDER BY score DESC", (seq,)).fetchall()
+
+    def coverage(self, limit: int = 200) -> Coverage:
+        """Pages ranked by the conversations their problems hold; topics with no page."""
+        pages = self.conn.execute(
+            "SELECT doc_path, MAX(doc_url) AS doc_url, COUNT(*) AS insights, "
+            "SUM(conversations) AS conversations, SUM(users) AS users, "
+            "SUM(verdict = 'partial') AS partial, SUM(verdict = 'covered') AS covered "
+            "FROM insight_summaries WHERE doc_path IS NOT NULL AND verdict != 'missing' "
+            "GROUP BY doc_path ORDER BY conversations DESC, insights DESC LIMIT ?",
+            (limit,)).fetchall()
+        missing = self.conn.execute(
+            "SELECT * FROM insight_summaries WHERE verdict = 'missing' OR doc_path IS NULL "
+            "ORDER BY score DESC LIMIT ?", (limit,)).fetchall()
+        return Coverage(pages, missing)
+
+    def days_filed_to_done(self) -> list[float]:
+        """For each ticket that reached done, the days from filing to its first done."""
+        rows = self.conn.execute(
+            "SELECT julianday(MIN(COALESCE(h.changed_at, h.at))) - julianday(t.created_at) "
+            "FROM ticket_history h JOIN tickets t ON t.id = h.ticket_id "
+            "WHERE h.status = 'done' AND h.applied = 1 GROUP BY h.ticket_id")
+        return [max(0.0, float(days)) for (days,) in rows if days is not None]
+
+    def _channels(self) -> list[str]:
+        rows = self.conn.execute("SELECT DISTINCT j.value FROM insight_summaries s, "
+                                 "json_each(s.channels) j ORDER BY 1")
+        return [str(value) for (value,) in rows]
+
+    def _doc_paths(self) -> list[str]:
+        rows = self.conn.execute("SELECT DISTINCT doc_path FROM insight_summaries "
+                                 "WHERE doc_path IS NOT NULL ORDER BY 1")
+        return [str(value) for (value,) in rows]
+
+
+def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
+    """The WHERE clause of the list (status left as a `{status}` slot) and its arguments."""
+    clauses: list[str] = ["{status}"]
+    args: dict[str, str | int] = {}
+    if filters.verdict:
+        clauses.append("s.verdict = :verdict")
+        args["verdict"] = filters.verdict
+    if filters.page:
+        clauses.append("s.doc_path = :page")
+        args["page"] = filters.page
+    if filters.channel:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(s.channels) WHERE value = :channel)")
+        args["channel"] = filters.channel
+    return "WHERE " + " AND ".join(clauses), args
+
+
+def _list_row(row: sqlite3.Row, weeks: list[int]) -> ListRow:
+    return ListRow(id=row["insight_id"], title=row["title"], score=row["score"],
+                   status=row["desk_status"], trend=row["trend"],
+                   conversations=row["conversations"], users=row["users"],
+                   verdict=row["verdict"], doc_path=row["doc_path"],
+                   channels=json.loads(row["channels"]), ticket_id=row["ticket_id"],
+                   ticket_status=row["ticket_status"], weeks=weeks)
+
+
+def _parse(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def discord_url(message: Message) -> str:
+    """The link that opens a message in Discord (a thread's messages live in the thread)."""
+    channel = message.thread_id or message.channel_id
+    return f"https://discord.com/channels/{message.guild_id or '@me'}/{channel}/{message.id}"
