@@ -20,7 +20,7 @@ import pytest
 from docloop import db, registry
 from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
-from docloop.models import Insight, Message, TicketRecord
+from docloop.models import Decision, Insight, Message, ReviewRecord, TicketRecord
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 #: implementations of every storage family, by their `store` setting
@@ -160,6 +160,67 @@ def test_insight_identities_upsert_by_id_and_a_problem_has_one_insight(home: Hom
     insights.save_snapshots([Insight(id="ins-a", title="t", summary="s"),
                              Insight(id="unknown", title="t", summary="s")])
     assert [c.id for c in insights.clusters()] == ["ins-a", "ins-b"]  # no identity created
+
+
+def test_insight_snapshots_read_back_and_merge_moves_members(home: Home) -> None:
+    insights = registry.build_insights(home.settings, home.conn)
+    north = np.array([1.0, 0.0], dtype=np.float32)
+    east = np.array([0.0, 1.0], dtype=np.float32)
+    insights.save([("ins-a", north, [("p1", "c1"), ("p2", "c2")]),
+                   ("ins-b", east, [("p3", "c3")]), ("ins-c", east, [("p4", "c4")])])
+    insights.save_snapshots([Insight(id="ins-b", title="B", summary="s"),
+                             Insight(id="ins-a", title="A", summary="s")])
+    assert [i.id for i in insights.snapshots()] == ["ins-a", "ins-b"]  # ins-c never reported
+    assert insights.snapshot("ins-c") is None and insights.snapshot("nope") is None
+    merged = Insight(id="ins-a", title="A+B", summary="s", conversation_ids=["c1", "c2", "c3"])
+    insights.merge("ins-a", "ins-b", merged)
+    assert insights.members() == {"p1": "ins-a", "p2": "ins-a", "p3": "ins-a", "p4": "ins-c"}
+    assert [c.id for c in insights.clusters()] == ["ins-a", "ins-c"]
+    kept = insights.snapshot("ins-a")
+    assert kept is not None and kept.title == "A+B" and kept.conversation_ids == ["c1", "c2", "c3"]
+    assert insights.snapshot("ins-b") is None
+    centroid = insights.clusters()[0].centroid
+    assert centroid[1] > 0 and abs(float(np.linalg.norm(centroid)) - 1.0) < 1e-5
+
+
+# -- review decisions ---------------------------------------------------------------------
+
+def _review(insight_id: str, **extra: object) -> ReviewRecord:
+    return ReviewRecord(insight_id=insight_id, updated_at=NOW, **extra)  # type: ignore[arg-type]
+
+
+def test_reviews_upsert_by_insight_and_read_back(home: Home) -> None:
+    reviews = registry.build_reviews(home.settings, home.conn)
+    assert reviews.get("ins-a") is None and reviews.all() == {}
+    reviews.put(_review("ins-a"))
+    rejected = _review("ins-a", state="rejected", reason="not a docs problem", rejected_size=3,
+                       title="Edited", decided_by="alice", decided_at=NOW)
+    reviews.put(rejected)
+    reviews.put(_review("ins-b", merged_into="ins-a", state="rejected"))
+    assert reviews.get("ins-a") == rejected
+    assert sorted(reviews.all()) == ["ins-a", "ins-b"]
+    assert reviews.all()["ins-b"].merged_into == "ins-a"
+
+
+def test_decisions_are_appended_in_order_per_insight(home: Home) -> None:
+    reviews = registry.build_reviews(home.settings, home.conn)
+    for minute, (insight_id, action) in enumerate([("ins-a", "proposed"), ("ins-b", "proposed"),
+                                                   ("ins-a", "edited"), ("ins-a", "accepted")]):
+        reviews.log(Decision(insight_id=insight_id, actor="cli", action=action,
+                             at=NOW + timedelta(minutes=minute), detail=f"#{minute}"))
+    assert [d.action for d in reviews.decisions("ins-a")] == ["proposed", "edited", "accepted"]
+    assert [d.detail for d in reviews.decisions("ins-b")] == ["#1"]
+    assert reviews.decisions("ins-c") == []
+    assert reviews.decisions("ins-a")[0].at == NOW
+
+
+def test_reviews_atomic_writes_all_or_nothing(home: Home) -> None:
+    reviews = registry.build_reviews(home.settings, home.conn)
+    with pytest.raises(RuntimeError), reviews.atomic():
+        reviews.put(_review("ins-a", state="accepted"))
+        reviews.log(Decision(insight_id="ins-a", actor="cli", action="accepted", at=NOW))
+        raise RuntimeError("crash between writes")
+    assert reviews.get("ins-a") is None and reviews.decisions("ins-a") == []
 
 
 # -- caches -----------------------------------------------------------------------------

@@ -53,6 +53,9 @@ ENV_NAMES: dict[str, str] = {
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
+    "review": "DOCLOOP_REVIEW",
+    "review_regrow_factor": "DOCLOOP_REVIEW_REGROW_FACTOR",
+    "discord_reply_on_done": "DOCLOOP_DISCORD_REPLY_ON_DONE",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -99,6 +102,9 @@ class Settings(BaseModel):
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
     sources: list[str] = Field(default_factory=list)
+    review: bool = False  # a run proposes; a person accepts before a ticket is filed
+    review_regrow_factor: float = Field(2.0, ge=1.0)  # a rejected insight returns at N x size
+    discord_reply_on_done: bool = False  # reply in the Discord threads once a fix is done
 
     discord_bot_token: SecretStr | None = None
     linear_api_key: SecretStr | None = None

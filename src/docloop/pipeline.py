@@ -27,12 +27,13 @@ from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
 from docloop.lock import DEFAULT_WAIT_S, hold_home
-from docloop.models import Insight, RunReport
+from docloop.models import Insight, ReviewStats, RunReport
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
 from docloop.stages.preflight import preflight_run
+from docloop.stages.propose import Proposal, propose_for_review, review_stats
 from docloop.stages.verdict import VerdictSettings
 
 log = logging.getLogger("docloop.pipeline")
@@ -82,8 +83,10 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
         _enrich_all(settings, conn, analyzer, analysis, report, options)
-        _file_all(settings, conn, analysis.insights, report, tracker)
+        proposal = _file_all(settings, conn, analysis.insights, report, tracker)
         analysis.save(registry.build_insights(settings, conn))
+        if settings.review:
+            report.stats.review = _review_stats(settings, conn, proposal)
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
         report.finished_at = datetime.now(UTC)
@@ -151,15 +154,24 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
 
 
 def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
-              report: RunReport, tracker: Tracker | None) -> None:
-    """File the chosen insights with the tracker preflight proved (None: file nothing)."""
+              report: RunReport, tracker: Tracker | None) -> Proposal | None:
+    """File the chosen insights with the tracker preflight proved (None: file nothing).
+
+    With `review` on, only insights that already have a ticket are filed
+    (updated); the others are proposed for review (`stages.propose`).
+    """
     cap = settings.max_insights or len(insights)
     chosen = [i for i in insights if i.error is None][:cap]
     if tracker is None or not chosen:
-        return
+        return None
     from docloop.stages.file import file_insight
 
     records = registry.build_records(settings, conn)
+    proposal = None
+    if settings.review:
+        proposal = propose_for_review(chosen, records, registry.build_reviews(settings, conn),
+                                      settings.review_regrow_factor, datetime.now(UTC))
+        chosen = proposal.to_file
     log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
     now = datetime.now(UTC)
     for insight in chosen:
@@ -167,6 +179,15 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
             insight.ticket = file_insight(insight, tracker, records, now)
         except Exception as exc:  # recorded on the insight and in the report (exit 1)
             _record_failure(insight, "file", exc, report)
+    return proposal
+
+
+def _review_stats(settings: Settings, conn: sqlite3.Connection,
+                  proposal: Proposal | None) -> ReviewStats:
+    """Review states after the run, for its report (counted over every reported insight)."""
+    insights = registry.build_insights(settings, conn)
+    return review_stats(registry.build_reviews(settings, conn).all(), insights.snapshots(),
+                        proposal)
 
 
 def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunReport) -> None:

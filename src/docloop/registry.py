@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         MessageRepository,
         OutcomeCache,
         RecordStore,
+        ReviewStore,
         RunHistory,
         VectorCache,
     )
@@ -53,6 +54,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
     "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
     "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
+    "reviews": {"sqlite": "docloop.storage.reviews:SQLiteReviewStore"},
     "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
     "runs": {"sqlite": "docloop.storage.runs:RunStore"},
@@ -150,6 +152,11 @@ def build_messages(settings: Settings, conn: sqlite3.Connection) -> MessageRepos
 def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdentities:
     """The insight identity store."""
     return cast("InsightIdentities", _store("insights", settings, conn))
+
+
+def build_reviews(settings: Settings, conn: sqlite3.Connection) -> ReviewStore:
+    """The review decisions store (review before filing)."""
+    return cast("ReviewStore", _store("reviews", settings, conn))
 
 
 def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:

@@ -13,7 +13,11 @@ guarantees are stated here and checked by one contract suite per family
   never replaces a newer edit), `window` oldest first, watermarks readable
   by prefix and monotonic for Discord positions (snowflakes never move back).
 - insight identities (`InsightIdentities`): upsert by insight id, a
-  problem belongs to one insight (the last save wins).
+  problem belongs to one insight (the last save wins); `merge` moves one
+  insight's members to another and forgets the absorbed identity.
+- review decisions (`ReviewStore`): one review per insight (upsert), the
+  decisions log append-only and read back in the order written, `atomic`
+  all-or-nothing.
 - run history (`RunHistory`): a recorded run is readable by id, newest
   first; re-recording a run id replaces it.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
@@ -23,13 +27,14 @@ guarantees are stated here and checked by one contract suite per family
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Insight, Message, RunReport
+from docloop.models import Decision, Insight, Message, ReviewRecord, RunReport
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from docloop.storage.runs import RunRow
 
 __all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
-           "RunHistory", "VectorCache"]
+           "ReviewStore", "RunHistory", "VectorCache"]
 
 
 class MessageRepository(Protocol):
@@ -86,6 +91,38 @@ class InsightIdentities(Protocol):
 
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
+
+    def snapshot(self, insight_id: str) -> Insight | None:
+        """The latest reported state of one insight (None if unknown or never reported)."""
+
+    def snapshots(self) -> list[Insight]:
+        """The latest reported state of every insight that has one, by id."""
+
+    def merge(self, keep_id: str, other_id: str, merged: Insight) -> None:
+        """Move `other_id`'s members to `keep_id`, forget `other_id`, keep `merged` as
+        `keep_id`'s state; all or nothing."""
+
+
+class ReviewStore(Protocol):
+    """Review state per insight and the append-only log of decisions."""
+
+    def get(self, insight_id: str) -> ReviewRecord | None:
+        """The insight's review, or None when it was never proposed."""
+
+    def all(self) -> dict[str, ReviewRecord]:
+        """insight id -> review, for every reviewed insight."""
+
+    def put(self, record: ReviewRecord) -> None:
+        """Insert or replace the insight's review."""
+
+    def log(self, decision: Decision) -> None:
+        """Append a decision (never rewritten)."""
+
+    def decisions(self, insight_id: str) -> list[Decision]:
+        """The insight's decisions, oldest first."""
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose writes all happen or none do (a review and its decision)."""
 
 
 class RunHistory(Protocol):
