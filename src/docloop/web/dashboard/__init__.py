@@ -13,7 +13,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from docloop.config import Settings
-from docloop.errors import DocloopError, UserError
+from docloop.errors import (
+    BackendError,
+    ConflictError,
+    DocloopError,
+    NotFoundError,
+    UserError,
+)
+from docloop.web.dashboard.actions import Actions
 from docloop.web.dashboard.auth import Gate, parse_tokens
 from docloop.web.dashboard.guard import DeskGuard
 from docloop.web.dashboard.pages import Pages, templates
@@ -21,7 +28,11 @@ from docloop.web.dashboard.pages import Pages, templates
 __all__ = ["create_desk", "desk_gate"]
 
 _HEADINGS = {400: "That request cannot be answered", 401: "Sign in", 403: "Refused",
-             404: "Not found", 405: "Not allowed", 503: "The database cannot be used"}
+             404: "Not found", 405: "Not allowed", 409: "Not possible now",
+             502: "The tracker did not answer", 503: "The database cannot be used"}
+#: docloop's errors as HTTP statuses, most specific first
+_STATUS_OF: tuple[tuple[type[DocloopError], int], ...] = (
+    (NotFoundError, 404), (ConflictError, 409), (UserError, 400), (BackendError, 502))
 
 
 def desk_gate(settings: Settings) -> Gate:
@@ -34,6 +45,7 @@ def create_desk(settings: Settings, clock: Callable[[], datetime]) -> DeskGuard:
     """The dashboard as one ASGI app, to mount after the webhook and health routes."""
     gate = desk_gate(settings)
     pages = Pages(settings, clock, gate, templates())
+    actions = Actions(settings, clock, gate)
 
     def refuse(request: Request, status: int) -> Response:
         if status == 401:
@@ -49,7 +61,7 @@ def create_desk(settings: Settings, clock: Callable[[], datetime]) -> DeskGuard:
         return _error_page(pages, request, exc.status_code, str(exc.detail))
 
     async def docloop_error(request: Request, exc: Exception) -> Response:
-        status = 400 if isinstance(exc, UserError) else 503
+        status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 503)
         return _error_page(pages, request, status, str(exc))
 
     routes = [
@@ -57,6 +69,7 @@ def create_desk(settings: Settings, clock: Callable[[], datetime]) -> DeskGuard:
         Route("/insights/{insight_id}", pages.insight, methods=["GET"]),
         Route("/runs", pages.runs, methods=["GET"]),
         Route("/runs/{run_id}", pages.run, methods=["GET"]),
+        Route("/insights/{insight_id}/{action}", actions.handle, methods=["POST"]),
         Route("/coverage", pages.coverage, methods=["GET"]),
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),

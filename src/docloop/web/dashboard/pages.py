@@ -9,11 +9,13 @@ the only markup handed to them is the server-drawn SVG of `charts`.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -27,9 +29,17 @@ from docloop.config import Settings
 from docloop.errors import DocloopError
 from docloop.models import Insight, TicketRecord
 from docloop.web.dashboard import charts
+from docloop.web.dashboard.actions import notice
 from docloop.web.dashboard.auth import SESSION_COOKIE, Gate
 from docloop.web.dashboard.guard import cookie, csrf_form
-from docloop.web.dashboard.queries import PAGE_SIZE, STATUSES, VERDICTS, Desk, Filters
+from docloop.web.dashboard.queries import (
+    PAGE_SIZE,
+    STATUSES,
+    VERDICTS,
+    Desk,
+    Filters,
+    InsightDetail,
+)
 from docloop.web.dashboard.weeks import week_labels, week_start, weekly_counts
 
 T = TypeVar("T")
@@ -69,7 +79,7 @@ class Pages:
                **context: Any) -> Response:
         """A template with what every page needs (who, CSRF field, whether to show sign-out)."""
         base = {"actor": request.state.actor, "csrf": request.state.csrf,
-                "gate_open": self.gate.open, "notice": request.query_params.get("notice")}
+                "gate_open": self.gate.open, "notice": notice(request.query_params.get("done"))}
         return self.views.TemplateResponse(request, name, base | context, status_code=http_status)
 
     async def read(self, work: Callable[[Desk], T]) -> T:
@@ -99,7 +109,11 @@ class Pages:
 
     async def insight(self, request: Request) -> Response:
         insight_id = request.path_params["insight_id"]
-        detail = await self.read(lambda desk: desk.insight(insight_id))
+        keep = await self.read(lambda desk: desk.merged_into(insight_id))
+        if keep:
+            return RedirectResponse(f"/insights/{quote(keep, safe='')}", status_code=303)
+        detail, candidates = await self.read(
+            lambda desk: (desk.insight(insight_id), desk.merge_candidates(insight_id)))
         if detail is None:
             raise HTTPException(404, f"no insight {insight_id} (it may have been merged)")
         status, trend = await self.read(lambda desk: desk.status_and_trend(insight_id))
@@ -114,7 +128,8 @@ class Pages:
             "conversations per week")
         return self.render(request, "insight.html", nav="insights", d=detail, status=status,
                            trend=trend, done_at=done_at, weekly_chart=chart,
-                           verdict_why=_verdict_why(detail.insight))
+                           verdict_why=_verdict_why(detail.insight), candidates=candidates,
+                           regrow=_regrow_at(detail, self.settings.review_regrow_factor))
 
     async def runs(self, request: Request) -> Response:
         def work(desk: Desk) -> tuple[Any, list[float]]:
@@ -199,6 +214,15 @@ def _around(done_at: datetime | None, now: datetime) -> datetime:
     if done_at is None:
         return now
     return min(now, done_at + timedelta(weeks=CHART_WEEKS // 2))
+
+
+def _regrow_at(detail: InsightDetail, factor: float) -> int | None:
+    """The conversation count at which a rejected insight is proposed again (as
+    `stages.propose` decides it)."""
+    review = detail.review
+    if review is None or review.state != "rejected" or review.rejected_size is None:
+        return None
+    return math.ceil(factor * max(review.rejected_size, 1))
 
 
 def _verdict_why(insight: Insight) -> str:

@@ -19,7 +19,8 @@ from datetime import datetime
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import InputError
-from docloop.models import Insight, Message, TicketRecord
+from docloop.models import Decision, Insight, Message, ReviewRecord, TicketRecord
+from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
 from docloop.web.dashboard.weeks import snowflake_time, weekly_counts
 
@@ -47,7 +48,7 @@ _TREND_SQL = """CASE
     ELSE 'steady' END"""
 _LATEST_TICKET = ("LEFT JOIN tickets t ON t.id = (SELECT id FROM tickets WHERE insight_id = "
                   "s.insight_id ORDER BY created_at DESC, rowid DESC LIMIT 1)")
-_REVIEW = "LEFT JOIN (SELECT NULL AS insight_id, NULL AS state) r ON r.insight_id = s.insight_id"
+_REVIEW = "LEFT JOIN reviews r ON r.insight_id = s.insight_id"
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,10 @@ class QuoteView:
 class InsightDetail:
     """Everything the insight page shows that the stores hold."""
 
-    insight: Insight
+    insight: Insight  # with the reviewer's edits applied (what the ticket carries)
+    original: Insight  # as the run reported it
+    review: ReviewRecord | None
+    decisions: list[Decision]
     summary: sqlite3.Row | None
     quotes: list[QuoteView]
     ticket: TicketRecord | None
@@ -167,6 +171,7 @@ class Desk:
         self.records = registry.build_records(settings, conn)
         self.insights = registry.build_insights(settings, conn)
         self.messages = registry.build_messages(settings, conn)
+        self.reviews = registry.build_reviews(settings, conn)
 
     def latest_run_seq(self) -> int:
         row = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()
@@ -187,8 +192,9 @@ class Desk:
                  "offset": (min(filters.number, pages) - 1) * PAGE_SIZE}
         status_clause = f"({_STATUS_SQL}) = :status" if filters.status else "TRUE"
         rows = self.conn.execute(
-            f"SELECT s.*, t.id AS ticket_id, t.status AS ticket_status, {_STATUS_SQL} AS "
-            f"desk_status, {_TREND_SQL} AS trend {base} {where.replace('{status}', status_clause)}"
+            f"SELECT s.*, COALESCE(r.title, s.title) AS shown_title, t.id AS ticket_id, "
+            f"t.status AS ticket_status, {_STATUS_SQL} AS desk_status, {_TREND_SQL} AS trend "
+            f"{base} {where.replace('{status}', status_clause)}"
             " ORDER BY s.score DESC, s.insight_id LIMIT :limit OFFSET :offset", args).fetchall()
         weeks = self.weekly_conversations([r["insight_id"] for r in rows], SPARK_WEEKS, now)
         return InsightList([_list_row(r, weeks.get(r["insight_id"], [])) for r in rows],
@@ -235,15 +241,31 @@ class Desk:
         insight = self._reported(insight_id)
         if insight is None:
             return None
+        review = self.reviews.get(insight_id)
         summary = self.conn.execute("SELECT * FROM insight_summaries WHERE insight_id = ?",
                                     (insight_id,)).fetchone()
         runs = self.conn.execute(
             "SELECT r.run_id, r.started_at, ri.* FROM run_insights ri JOIN runs r "
             "ON r.seq = ri.run_seq WHERE ri.insight_id = ? ORDER BY ri.run_seq DESC LIMIT 50",
             (insight_id,)).fetchall()
-        return InsightDetail(insight, summary, self._quotes(insight),
+        return InsightDetail(edited_insight(insight, review), insight, review,
+                             self.reviews.decisions(insight_id), summary,
+                             self._quotes(insight),
                              self.records.by_insight(insight_id), runs,
                              self.conversation_times([insight_id]).get(insight_id, []))
+
+    def merged_into(self, insight_id: str) -> str | None:
+        """The insight that absorbed this one, if a reviewer merged it."""
+        review = self.reviews.get(insight_id)
+        return review.merged_into if review else None
+
+    def merge_candidates(self, insight_id: str, limit: int = 200) -> list[sqlite3.Row]:
+        """Insights that can be merged into this one: not merged, no ticket, by score."""
+        return self.conn.execute(
+            f"SELECT s.insight_id, s.title, s.score FROM insight_summaries s {_REVIEW} "
+            "WHERE s.insight_id != ? AND r.merged_into IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM tickets t WHERE t.insight_id = s.insight_id) "
+            "ORDER BY s.score DESC LIMIT ?", (insight_id, limit)).fetchall()
 
     def _reported(self, insight_id: str) -> Insight | None:
         """The insight as its last run reported it; from its ticket alone when no
@@ -323,7 +345,7 @@ class Desk:
 
 def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
     """The WHERE clause of the list (status left as a `{status}` slot) and its arguments."""
-    clauses: list[str] = ["{status}"]
+    clauses: list[str] = ["{status}", "r.merged_into IS NULL"]  # merged ones live on in another
     args: dict[str, str | int] = {}
     if filters.verdict:
         clauses.append("s.verdict = :verdict")
@@ -338,7 +360,7 @@ def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
 
 
 def _list_row(row: sqlite3.Row, weeks: list[int]) -> ListRow:
-    return ListRow(id=row["insight_id"], title=row["title"], score=row["score"],
+    return ListRow(id=row["insight_id"], title=row["shown_title"], score=row["score"],
                    status=row["desk_status"], trend=row["trend"],
                    conversations=row["conversations"], users=row["users"],
                    verdict=row["verdict"], doc_path=row["doc_path"],
