@@ -29,7 +29,8 @@ try:
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Mount, Route
 
-    from docloop.web.dashboard import create_desk
+    from docloop.web.dashboard import create_desk, desk_gate
+    from docloop.web.dashboard.auth import check_bind
 except ImportError:  # pragma: no cover - exercised only without the web extra
     Starlette = None  # type: ignore[assignment,misc]
 
@@ -62,6 +63,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.linear_webhook_secret is None:
         raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
                           "before `docloop serve`: unsigned webhooks are never accepted")
+    check_bind(host, desk_gate(settings).tokens)  # no token: loopback only
     with _records(settings):  # a bad home fails here
         pass
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
