@@ -51,13 +51,14 @@ def bar_chart(bars: Sequence[Bar], title: str, unit: str = "") -> Markup:
 def sparkline(values: Sequence[int], title: str) -> Markup:
     """A tiny bar sparkline for a table cell (conversations per week)."""
     top = max(values, default=0) or 1
-    width, height = len(values) * 6, 18
+    width, height = len(values) * 6, 18  # a baseline shows the weeks with none
     bars = "".join(
         f'<rect x="{i * 6}" y="{height - round(v / top * height)}" width="5" '
         f'height="{round(v / top * height)}" fill="#3b6ea5"/>' for i, v in enumerate(values))
     return Markup(f'<svg class="spark" role="img" viewBox="0 0 {width} {height}" '
                   f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
-                  f"<title>{escape(title)}</title>{bars}</svg>")
+                  f"<title>{escape(title)}</title>{bars}"
+                  f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" stroke="#bbb"/></svg>')
 
 
 def _short(label: str) -> str:
