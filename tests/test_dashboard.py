@@ -6,7 +6,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from docloop import db
 from docloop.config import Settings
+from docloop.models import ReviewCounts, ReviewStats
 from docloop.web.app import create_app
 from docloop.web.dashboard.queries import PAGE_SIZE
 from tests.desk_support import CHANNEL, GUILD, file_ticket, insight, record_run
@@ -65,6 +66,9 @@ def test_the_list_is_by_score_with_status_and_trend_across_runs(desk: Desk) -> N
     assert _badges(page, "ins_00003") == ["proposed", "fading"]  # not in the latest run
     assert _badges(page, "ins_00004") == ["done", "steady"]
     assert page.count('<svg class="spark"') == 5 and "New insights per week" in page
+    per_week = re.findall(r"<title>(\d{4}-\d\d-\d\d): (\d+)</title>", page)
+    assert sum(int(n) for _, n in per_week) == 5  # each insight once, in its first week
+    assert all(date.fromisoformat(week).weekday() == 0 for week, _ in per_week)
 
 
 def test_filters_by_status_verdict_channel_and_page(desk: Desk) -> None:
@@ -133,6 +137,9 @@ def test_runs_and_a_run_report_with_what_changed(desk: Desk) -> None:
                         NOW, messages=12)
     report.errors.append("file failed for insight ins_00003 (x): boom")
     report.stats.llm.cost_usd = 0.0123
+    report.stats.review = ReviewStats(proposed=1, accepted=3, rejected=1, acceptance_rate=0.75,
+                                      proposed_now=1, by_verdict={"missing": ReviewCounts(
+                                          accepted=1, rejected=1, acceptance_rate=0.5)})
     from docloop import registry
 
     registry.build_runs(desk.settings, desk.conn).record(report)
@@ -143,6 +150,8 @@ def test_runs_and_a_run_report_with_what_changed(desk: Desk) -> None:
     assert "1 new, 1 no longer reported, 1 changed in size." in page
     assert "+2 conversations, now 5" in page and "boom" in page
     assert "previous run" in page and 'href="/runs/r1"' in page
+    assert "3 accepted, 1 rejected, acceptance rate 75%" in page
+    assert re.search(r"<th>verdict</th><td>missing</td>.*?50%", page, re.S)
     assert desk.client.get("/runs/nope").status_code == 404
 
 
@@ -175,3 +184,27 @@ def test_an_unknown_insight_is_a_404_page_with_headers(desk: Desk) -> None:
     answer = desk.client.get("/insights/nope")
     assert answer.status_code == 404 and "no insight nope" in answer.text
     assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_status_counts_follow_every_change(desk: Desk) -> None:
+    """The counts are cached per data version: filing, a status change and a review move it."""
+    items = [insight(n, NOW) for n in range(3)]
+    record_run(desk.settings, desk.conn, items, "r1", NOW)
+
+    def counts() -> dict[str, str]:
+        page = desk.client.get("/").text
+        return dict(re.findall(r'class="badge b-(\w+)">\w+</span> (\d+)</a>', page))
+
+    assert (counts()["proposed"], counts()["filed"]) == ("3", "0")
+    file_ticket(desk.settings, desk.conn, items[0], NOW)
+    assert (counts()["proposed"], counts()["filed"]) == ("2", "1")
+    from docloop import registry
+
+    registry.build_records(desk.settings, desk.conn).set_status(
+        f"DL-{items[0].id[-5:]}", "done", NOW, "cli")
+    assert (counts()["filed"], counts()["done"]) == ("0", "1")
+    from docloop import review
+
+    with review.open_stores(desk.settings) as stores:
+        review.reject(desk.settings, stores, items[1].id, "cli", NOW, reason="noise")
+    assert (counts()["proposed"], counts()["rejected"]) == ("1", "1")

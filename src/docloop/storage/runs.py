@@ -2,7 +2,8 @@
 
 Each real run records one row (counts, LLM cost, errors and warnings) and one
 row per insight it reported (score, conversations, users, page, verdict,
-ticket action). A per-insight summary (`insight_summaries`) keeps the latest
+ticket action). A per-insight summary (`insight_summaries`, its channels in
+`insight_channels`) keeps the latest
 of those plus the conversation count of the run before and the first run that
 saw the insight: that is what the dashboard's list sorts, filters and pages
 over, with indexes, instead of parsing every stored insight snapshot per
@@ -65,6 +66,17 @@ MIGRATIONS = [
     );
     CREATE INDEX insight_summaries_by_score ON insight_summaries(score DESC, insight_id);
     CREATE INDEX insight_summaries_by_doc ON insight_summaries(doc_path, verdict)
+    """,
+    # the desk's channel filter and list, and its new-insights-per-week chart, by index
+    """
+    CREATE TABLE insight_channels (
+        channel TEXT NOT NULL,
+        insight_id TEXT NOT NULL,
+        PRIMARY KEY (channel, insight_id)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO insight_channels(channel, insight_id)
+        SELECT j.value, s.insight_id FROM insight_summaries s, json_each(s.channels) j;
+    CREATE INDEX insight_summaries_by_first_seen ON insight_summaries(first_seen)
     """,
 ]
 
@@ -146,6 +158,10 @@ class RunStore:
              insight.users, json.dumps(insight.channels), doc.path if doc else None,
              doc.url if doc else None, doc.verdict if doc else None,
              _iso(insight.first_seen), _iso(insight.last_seen), seq, seq))
+        self.conn.execute("DELETE FROM insight_channels WHERE insight_id = ?", (insight.id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO insight_channels(channel, insight_id) VALUES (?, ?)",
+            [(channel, insight.id) for channel in insight.channels])
 
 
 def _iso(value: datetime | None) -> str | None:

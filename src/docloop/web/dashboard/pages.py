@@ -36,6 +36,7 @@ from docloop.web.dashboard.queries import (
     PAGE_SIZE,
     STATUSES,
     VERDICTS,
+    CountsCache,
     Desk,
     Filters,
     InsightDetail,
@@ -74,6 +75,7 @@ class Pages:
         self.clock = clock
         self.gate = gate
         self.views = views
+        self.counts = CountsCache()
 
     def render(self, request: Request, name: str, http_status: int = 200,
                **context: Any) -> Response:
@@ -86,7 +88,7 @@ class Pages:
         """Run `work` on a Desk over a fresh connection, in a worker thread."""
         def run() -> T:
             with closing(db.connect(self.settings.db_path)) as conn:
-                return work(Desk(self.settings, conn))
+                return work(Desk(self.settings, conn, self.counts))
 
         try:
             return await run_in_threadpool(run)
@@ -98,11 +100,13 @@ class Pages:
         filters = Filters.parse(dict(request.query_params))
         now = self.clock()
 
-        def work(desk: Desk) -> tuple[Any, list[datetime]]:
-            return desk.insight_list(filters, now), desk.insights_first_seen()
+        def work(desk: Desk) -> tuple[Any, dict[str, int]]:
+            return desk.insight_list(filters, now), desk.new_insights_per_week(CHART_WEEKS, now)
 
-        listing, first_seen = await self.read(work)
-        per_week = _weekly_chart(first_seen, now, "new insights per week")
+        listing, per_week_counts = await self.read(work)
+        per_week = charts.bar_chart([charts.Bar(week, per_week_counts.get(week, 0))
+                                     for week in week_labels(CHART_WEEKS, now)],
+                                    "new insights per week")
         return self.render(request, "insights.html", nav="insights", list=listing,
                            statuses=STATUSES, verdicts=VERDICTS, page_size=PAGE_SIZE,
                            per_week_chart=per_week)
@@ -192,13 +196,6 @@ def _safe_next(raw: str | None) -> str:
     if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
         return "/"
     return raw
-
-
-def _weekly_chart(moments: list[datetime], now: datetime, title: str) -> Any:
-    labels = week_labels(CHART_WEEKS, now)
-    counts = weekly_counts(moments, CHART_WEEKS, now)
-    return charts.bar_chart([charts.Bar(lb, c) for lb, c in zip(labels, counts, strict=True)],
-                            title)
 
 
 def _done_at(ticket: TicketRecord | None) -> datetime | None:
