@@ -153,3 +153,26 @@ def test_merging_away_an_insight_with_a_ticket_is_refused(settings: Settings,
         review.merge(settings, stores, "ins_b", "ins_a", "cli", NOW)
     merged = review.merge(settings, stores, "ins_a", "ins_b", "cli", NOW)
     assert merged.ticket is not None and merged.size == 5
+
+
+def test_a_run_proposes_suppresses_and_files_accepted_insights(settings: Settings,
+                                                                stores: ReviewStores) -> None:
+    from docloop.stages.propose import propose_for_review, review_stats
+
+    a, b = (stores.insights.snapshot(i) for i in ("ins_a", "ins_b"))
+    assert a is not None and b is not None
+    first = propose_for_review([a, b], stores.records, stores.reviews, 2.0, NOW)
+    assert (first.to_file, first.proposed_now, a.review) == ([], 2, "proposed")
+    review.reject(settings, stores, "ins_b", "cli", NOW, reason="noise")
+    review.edit(settings, stores, "ins_a", "cli", NOW, title="Edited")
+    stores.reviews.put(stores.reviews.get("ins_a").model_copy(  # type: ignore[union-attr]
+        update={"state": "accepted"}))  # accepted while the tracker was `none`: no ticket yet
+    grown = b.model_copy(update={"conversation_ids": [str(n) for n in range(6)]})
+    again = propose_for_review([a, grown], stores.records, stores.reviews, 2.0, NOW)
+    assert [i.id for i in again.to_file] == ["ins_a"] and again.to_file[0].title == "Edited"
+    assert (grown.review, grown.review_note) == (
+        "proposed", "grew from 3 to 6 conversations since rejected")
+    stats = review_stats(stores.reviews.all(), [a, b], again)
+    assert (stats.proposed, stats.accepted, stats.rejected, stats.proposed_now) == (1, 1, 0, 1)
+    assert stats.by_verdict["covered"].acceptance_rate == 1.0
+    assert stats.by_category["question"].proposed == 1

@@ -20,7 +20,7 @@ import pytest
 from docloop import db, registry
 from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
-from docloop.models import Decision, Insight, Message, ReviewRecord, TicketRecord
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, TicketRecord
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 #: implementations of every storage family, by their `store` setting
@@ -221,6 +221,41 @@ def test_reviews_atomic_writes_all_or_nothing(home: Home) -> None:
         reviews.log(Decision(insight_id="ins-a", actor="cli", action="accepted", at=NOW))
         raise RuntimeError("crash between writes")
     assert reviews.get("ins-a") is None and reviews.decisions("ins-a") == []
+
+
+# -- Discord replies ----------------------------------------------------------------------
+
+def _reply(reply_id: str, ticket_id: str = "DL-1", minutes: int = 0) -> Reply:
+    return Reply(id=reply_id, ticket_id=ticket_id, insight_id=f"ins-{ticket_id}",
+                 conversation_id=f"c-{reply_id}", channel_id="10", content="fixed", nonce=reply_id,
+                 queued_at=NOW + timedelta(minutes=minutes))
+
+
+def test_replies_are_queued_once_and_keep_their_state(home: Home) -> None:
+    outbox = registry.build_replies(home.settings, home.conn)
+    assert outbox.add([_reply("r1"), _reply("r2", minutes=1)]) == 2
+    sent = _reply("r1").model_copy(update={"state": "sent", "message_id": "m1",
+                                           "sent_at": NOW, "attempted_at": NOW})
+    outbox.update(sent)
+    assert outbox.add([_reply("r1"), _reply("r3", "DL-2", minutes=2)]) == 1  # r1 stays sent
+    assert outbox.for_ticket("DL-1")[0] == sent
+    assert [r.id for r in outbox.for_ticket("DL-1")] == ["r1", "r2"]
+    assert [r.id for r in outbox.for_insight("ins-DL-2")] == ["r3"]
+    assert [r.id for r in outbox.pending()] == ["r2", "r3"]
+    outbox.update(_reply("r2", minutes=1).model_copy(update={"state": "sending",
+                                                             "attempted_at": NOW}))
+    outbox.update(_reply("r3", "DL-2", minutes=2).model_copy(update={"state": "failed",
+                                                                     "error": "403"}))
+    assert [(r.id, r.state) for r in outbox.pending()] == [("r2", "sending")]
+
+
+def test_insight_conversations_are_every_member_ever_seen(home: Home) -> None:
+    insights = registry.build_insights(home.settings, home.conn)
+    vector = np.array([1.0], dtype=np.float32)
+    insights.save([("ins-a", vector, [("p1", "c1"), ("p2", "c2"), ("p3", "c2")])])
+    insights.save([("ins-a", vector, [("p4", "c3")])])  # a later run's members only
+    assert insights.conversations("ins-a") == ["c1", "c2", "c3"]
+    assert insights.conversations("ins-z") == []
 
 
 # -- caches -----------------------------------------------------------------------------

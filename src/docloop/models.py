@@ -341,24 +341,30 @@ class RunReport(BaseModel):
     impact: list[InsightImpact] = Field(default_factory=list)
 
 
-class ReviewRecord(BaseModel):
-    """The stored review of one insight: state, a person's edits, why it was rejected.
+class ReviewOutcome(BaseModel):
+    """Why an insight is in its review state, and who put it there (stored and shown).
 
     `rejected_size` is the insight's conversation count when it was rejected: the
-    fingerprint is proposed again only when it grows past `review_regrow_factor`
-    times that. `merged_into` names the insight that absorbed this one.
+    fingerprint is proposed again only when it grows to `review_regrow_factor`
+    times that. `merged_into` names the insight that absorbed this one; `note`
+    says why docloop proposed it again.
     """
 
-    insight_id: str
-    state: ReviewState = "proposed"
-    title: str | None = None
-    suggestion: str | None = None
-    merged_into: str | None = None
     reason: str = ""
     rejected_size: int | None = None
     note: str = ""
     decided_by: str | None = None
     decided_at: datetime | None = None
+    merged_into: str | None = None
+
+
+class ReviewRecord(ReviewOutcome):
+    """The stored review of one insight: its state and a person's edits."""
+
+    insight_id: str
+    state: ReviewState = "proposed"
+    title: str | None = None
+    suggestion: str | None = None
     updated_at: datetime
 
 
@@ -370,3 +376,33 @@ class Decision(BaseModel):
     at: datetime
     action: str
     detail: str = ""
+
+
+ReplyState = Literal["queued", "sending", "sent", "failed"]
+
+
+class Reply(BaseModel):
+    """One reply docloop owes a Discord conversation once its ticket is done.
+
+    Recorded before sending (`queued`, then `sending` with the time of the
+    attempt: the intent) and after (`sent` with Discord's message id), so a
+    crash between the two is resumed by looking for the message, never by
+    posting twice. `channel_id` is where it is posted (the thread, or the
+    conversation's channel), `reply_to` the message it answers (channel
+    conversations only). `failed` holds a permanent refusal (e.g. 403).
+    """
+
+    id: str
+    ticket_id: str
+    insight_id: str
+    conversation_id: str
+    channel_id: str
+    reply_to: str | None = None
+    content: str
+    nonce: str
+    state: ReplyState = "queued"
+    message_id: str | None = None
+    error: str = ""
+    queued_at: datetime
+    attempted_at: datetime | None = None
+    sent_at: datetime | None = None

@@ -22,10 +22,12 @@ from datetime import UTC, datetime
 from docloop import db, registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
+from docloop.backends.replies.base import Replier
 from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings
 from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
+from docloop.impact import done_impacts
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import Insight, ReviewStats, RunReport
 from docloop.quality import SHIPPED, QualitySettings
@@ -62,6 +64,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
+    replier = _replier(settings, options)  # a missing bot token too
     with _hold(settings, options), _database(settings, options.dry_run) as conn:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         if not options.dry_run and settings.tracker == "local":
@@ -89,9 +92,33 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
             report.stats.review = _review_stats(settings, conn, proposal)
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
+        _close_the_loop(settings, conn, replier, report)
         report.finished_at = datetime.now(UTC)
         registry.build_runs(settings, conn).record(report)  # the review desk's run pages
     return report
+
+
+def _replier(settings: Settings, options: RunOptions) -> Replier | None:
+    """What posts Discord replies for done tickets (`discord_reply_on_done`, real runs)."""
+    if not settings.discord_reply_on_done or options.dry_run:
+        return None
+    return registry.build_replier(settings)
+
+
+def _close_the_loop(settings: Settings, conn: sqlite3.Connection, replier: Replier | None,
+                    report: RunReport) -> None:
+    """Impact of done tickets for the report; send the Discord replies they owe."""
+    report.impact = done_impacts(settings, conn, datetime.now(UTC))
+    if replier is None:
+        return
+    from docloop.stages.reply import deliver_replies
+
+    try:
+        outcome = deliver_replies(settings, conn, replier)
+    finally:
+        replier.close()
+    log.info("%s", outcome.summary())
+    report.warnings.extend(f"Discord reply: {error}" for error in outcome.errors)
 
 
 def _check_sources(settings: Settings) -> None:

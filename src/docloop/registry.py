@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
+    from docloop.backends.replies.base import Replier
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
     from docloop.stores import (
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         MessageRepository,
         OutcomeCache,
         RecordStore,
+        ReplyOutbox,
         ReviewStore,
         RunHistory,
         VectorCache,
@@ -50,11 +52,13 @@ BACKENDS: dict[str, dict[str, str]] = {
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
     "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
+    "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
     # storage families, chosen together by `settings.store`
     "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
     "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
     "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
     "reviews": {"sqlite": "docloop.storage.reviews:SQLiteReviewStore"},
+    "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox"},
     "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
     "runs": {"sqlite": "docloop.storage.runs:RunStore"},
@@ -100,6 +104,12 @@ def build_tracker(settings: Settings, **deps: Any) -> Tracker:
     """The configured tracker (`settings.tracker`)."""
     tracker: Tracker = build("tracker", settings.tracker, settings, **deps)
     return tracker
+
+
+def build_replier(settings: Settings, **deps: Any) -> Replier:
+    """What posts Discord replies when tickets are done (the bot token is checked here)."""
+    replier: Replier = build("replier", "discord", settings, **deps)
+    return replier
 
 
 def build_embedder(settings: Settings, conn: sqlite3.Connection, **deps: Any) -> CachedEmbedder:
@@ -157,6 +167,11 @@ def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdent
 def build_reviews(settings: Settings, conn: sqlite3.Connection) -> ReviewStore:
     """The review decisions store (review before filing)."""
     return cast("ReviewStore", _store("reviews", settings, conn))
+
+
+def build_replies(settings: Settings, conn: sqlite3.Connection) -> ReplyOutbox:
+    """The outbox of Discord replies owed for done tickets."""
+    return cast("ReplyOutbox", _store("replies", settings, conn))
 
 
 def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:

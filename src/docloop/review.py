@@ -19,20 +19,37 @@ never interleaves with a run filing the same insight.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
 from docloop import db, registry
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
+from docloop.impact import DEFAULT_WEEKS, insight_impact
 from docloop.lock import DEFAULT_WAIT_S, hold_home
-from docloop.models import Decision, Insight, ReviewRecord, ReviewState, TicketRecord
+from docloop.models import (
+    Decision,
+    Insight,
+    InsightImpact,
+    Reply,
+    ReviewOutcome,
+    ReviewRecord,
+    ReviewState,
+    TicketRecord,
+)
 from docloop.stages.propose import edited_insight
-from docloop.stores import InsightIdentities, RecordStore, ReviewStore
+from docloop.stores import (
+    InsightIdentities,
+    MessageRepository,
+    RecordStore,
+    ReplyOutbox,
+    ReviewStore,
+)
 
 CLI_ACTOR = "cli"
 #: decisions a person makes (the log also holds docloop's own `proposed` entries)
@@ -46,16 +63,25 @@ class ReviewStores:
     records: RecordStore
     insights: InsightIdentities
     reviews: ReviewStore
+    messages: MessageRepository
+    replies: ReplyOutbox
+
+
+def stores_over(settings: Settings, conn: sqlite3.Connection) -> ReviewStores:
+    """The review stores over an open connection, built through the registry."""
+    return ReviewStores(records=registry.build_records(settings, conn),
+                        insights=registry.build_insights(settings, conn),
+                        reviews=registry.build_reviews(settings, conn),
+                        messages=registry.build_messages(settings, conn),
+                        replies=registry.build_replies(settings, conn))
 
 
 @contextmanager
 def open_stores(settings: Settings) -> Iterator[ReviewStores]:
-    """The review stores of the home's database, built through the registry."""
+    """The review stores of the home's database (the CLI's and the dashboard's entry)."""
     conn = db.connect(settings.db_path)
     try:
-        yield ReviewStores(records=registry.build_records(settings, conn),
-                           insights=registry.build_insights(settings, conn),
-                           reviews=registry.build_reviews(settings, conn))
+        yield stores_over(settings, conn)
     finally:
         conn.close()
 
@@ -69,7 +95,7 @@ class TicketSummary(BaseModel):
     status: str
 
 
-class ReviewItem(BaseModel):
+class ReviewItem(ReviewOutcome):
     """One insight as a reviewer sees it: its latest state, edits applied."""
 
     id: str
@@ -85,12 +111,6 @@ class ReviewItem(BaseModel):
     category: str = ""
     suggestion: str = ""
     edited: bool = False
-    reason: str = ""
-    note: str = ""
-    rejected_size: int | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    merged_into: str | None = None
 
 
 def review_items(settings: Settings, stores: ReviewStores) -> list[ReviewItem]:
@@ -209,6 +229,39 @@ def decisions(settings: Settings, stores: ReviewStores, insight_id: str) -> list
     return logged
 
 
+def impact(settings: Settings, stores: ReviewStores, insight_id: str,
+           weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> InsightImpact:
+    """Questions per week in the `weeks` weeks before and after its ticket was done."""
+    if weeks < 1:
+        raise InputError(f"weeks must be at least 1, not {weeks}")
+    _snapshot(stores, insight_id)
+    return insight_impact(stores.records, stores.insights, stores.messages, insight_id, weeks,
+                          now or datetime.now(UTC))
+
+
+def reply_preview(settings: Settings, stores: ReviewStores, insight_id: str,
+                  now: datetime | None = None) -> list[Reply]:
+    """The Discord replies the insight's ticket owes, or will owe once done (a dry run).
+
+    Replies already queued are shown as stored (with their state and message
+    id); otherwise what would be queued, state `queued`, and nothing is written.
+    """
+    from docloop.stages.reply import plan_replies
+
+    insight = _snapshot(stores, insight_id)
+    queued = stores.replies.for_insight(insight_id)
+    if queued:
+        return queued
+    moment = now or datetime.now(UTC)
+    record = stores.records.by_insight(insight_id)
+    if record is None:  # not filed yet: the note names the page, as it will when done
+        record = TicketRecord(id="(not filed)", tracker=settings.tracker, insight_id=insight_id,
+                              title=edited_insight(insight, stores.reviews.get(insight_id)).title,
+                              doc_url=insight.doc.url if insight.doc else None,
+                              created_at=moment, updated_at=moment)
+    return plan_replies(record, insight, stores.insights, stores.messages, moment)
+
+
 def merged_evidence(keep: Insight, other: Insight) -> Insight:
     """The kept insight with the other's evidence added (the next run re-scores it)."""
     def union(a: list[str], b: list[str]) -> list[str]:
@@ -296,10 +349,6 @@ def _item(insight: Insight, review: ReviewRecord | None,
         page_url=doc.url if doc else None, size=len(insight.conversation_ids),
         users=insight.users, category=insight.category,
         suggestion=shown.suggestion.text if shown.suggestion else "",
-        edited=shown is not insight, reason=review.reason if review else "",
-        note=review.note if review else "",
-        rejected_size=review.rejected_size if review else None,
-        decided_by=review.decided_by if review else None,
-        decided_at=review.decided_at if review else None,
-        merged_into=review.merged_into if review else None,
+        edited=shown is not insight,
+        **(review.model_dump(include=set(ReviewOutcome.model_fields)) if review else {}),
     )

@@ -18,6 +18,9 @@ guarantees are stated here and checked by one contract suite per family
 - review decisions (`ReviewStore`): one review per insight (upsert), the
   decisions log append-only and read back in the order written, `atomic`
   all-or-nothing.
+- Discord replies (`ReplyOutbox`): `add` inserts once per reply id (a
+  re-queued reply keeps its first row and state), `update` replaces,
+  `pending` lists queued and mid-send replies oldest first.
 - run history (`RunHistory`): a recorded run is readable by id, newest
   first; re-recording a run id replaces it.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
@@ -34,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Decision, Insight, Message, ReviewRecord, RunReport
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, RunReport
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from docloop.storage.runs import RunRow
 
 __all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
-           "ReviewStore", "RunHistory", "VectorCache"]
+           "ReplyOutbox", "ReviewStore", "RunHistory", "VectorCache"]
 
 
 class MessageRepository(Protocol):
@@ -92,6 +95,9 @@ class InsightIdentities(Protocol):
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
 
+    def conversations(self, insight_id: str) -> list[str]:
+        """Every conversation id of the insight's members, ever seen."""
+
     def snapshot(self, insight_id: str) -> Insight | None:
         """The latest reported state of one insight (None if unknown or never reported)."""
 
@@ -123,6 +129,25 @@ class ReviewStore(Protocol):
 
     def atomic(self) -> AbstractContextManager[None]:
         """A block whose writes all happen or none do (a review and its decision)."""
+
+
+class ReplyOutbox(Protocol):
+    """Discord replies owed once a ticket is done: recorded before and after sending."""
+
+    def add(self, replies: Iterable[Reply]) -> int:
+        """Queue replies not queued before (by id); how many were new."""
+
+    def update(self, reply: Reply) -> None:
+        """Replace a queued reply's row (its state, message id, error, times)."""
+
+    def for_ticket(self, ticket_id: str) -> list[Reply]:
+        """Every reply queued for a ticket."""
+
+    def for_insight(self, insight_id: str) -> list[Reply]:
+        """Every reply queued for an insight's tickets."""
+
+    def pending(self) -> list[Reply]:
+        """Replies queued or mid-send, oldest first."""
 
 
 class RunHistory(Protocol):

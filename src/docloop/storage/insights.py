@@ -100,6 +100,12 @@ class InsightStore:
                     (insight.title, json.dumps(insight.model_dump(mode="json")), insight.id),
                 )
 
+    def conversations(self, insight_id: str) -> list[str]:
+        """Every conversation id of the insight's members, ever seen."""
+        rows = self.conn.execute("SELECT DISTINCT conversation_id FROM insight_members WHERE "
+                                 "insight_id = ? ORDER BY conversation_id", (insight_id,))
+        return [r["conversation_id"] for r in rows]
+
     def snapshot(self, insight_id: str) -> Insight | None:
         """The latest reported state of one insight (None if unknown or never reported)."""
         row = self.conn.execute("SELECT snapshot FROM insights WHERE id = ? AND snapshot IS "

@@ -8,14 +8,12 @@ row, so the desk can show an insight's whole history.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from docloop import db
-from docloop.config import Settings
 from docloop.models import Decision, ReviewRecord
+from docloop.storage.shared import SharedConnectionStore
 
 MIGRATIONS = [
     """
@@ -48,18 +46,11 @@ _COLUMNS = ("insight_id", "state", "title", "suggestion", "merged_into", "reason
             "rejected_size", "note", "decided_by", "decided_at", "updated_at")
 
 
-class SQLiteReviewStore:
+class SQLiteReviewStore(SharedConnectionStore):
     """`ReviewStore` over the shared docloop.db connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        db.ensure_schema(conn, "reviews", MIGRATIONS)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, conn: sqlite3.Connection,
-                      **deps: Any) -> SQLiteReviewStore:
-        """Over the shared connection (built through the registry)."""
-        return cls(conn)
+    component = "reviews"
+    migrations = MIGRATIONS
 
     def get(self, insight_id: str) -> ReviewRecord | None:
         row = self.conn.execute("SELECT * FROM reviews WHERE insight_id = ?",
