@@ -119,6 +119,10 @@ def test_the_insight_page_shows_evidence_page_diff_ticket_history_and_runs(desk:
     assert history == [("open", "docloop"), ("in_progress", "linear-webhook"), ("done", "cli")]
     assert page.count('href="/runs/r') == 2
     assert "orange weeks are after the ticket was done" in page
+    assert re.search(r"In the 4 weeks before the ticket was done: \d, \d, \d, \d questions", page)
+    assert "discord_reply_on_done</code> is off, so nothing is sent" in page
+    replies = re.findall(r"<tr><td>(\d+)</td><td>" + CHANNEL, page)
+    assert replies and set(replies) <= set(item.conversation_ids)  # one per conversation
 
 
 def test_user_supplied_text_is_escaped_everywhere(desk: Desk) -> None:

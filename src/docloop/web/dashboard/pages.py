@@ -27,7 +27,8 @@ from starlette.templating import Jinja2Templates
 from docloop import db
 from docloop.config import Settings
 from docloop.errors import DocloopError
-from docloop.models import Insight, TicketRecord
+from docloop.models import Insight
+from docloop.stages.reply import done_at as ticket_done_at
 from docloop.web.dashboard import charts
 from docloop.web.dashboard.actions import notice
 from docloop.web.dashboard.auth import SESSION_COOKIE, Gate
@@ -117,11 +118,12 @@ class Pages:
         if keep:
             return RedirectResponse(f"/insights/{quote(keep, safe='')}", status_code=303)
         detail, candidates = await self.read(
-            lambda desk: (desk.insight(insight_id), desk.merge_candidates(insight_id)))
+            lambda desk: (desk.insight(insight_id, self.clock()),
+                          desk.merge_candidates(insight_id)))
         if detail is None:
             raise HTTPException(404, f"no insight {insight_id} (it may have been merged)")
         status, trend = await self.read(lambda desk: desk.status_and_trend(insight_id))
-        done_at = _done_at(detail.ticket)
+        done_at = ticket_done_at(detail.ticket) if detail.ticket else None
         weeks = _around(done_at, self.clock())
         chart = charts.bar_chart(
             [charts.Bar(label, count, mark=bool(done_at and label >= week_start(done_at)
@@ -133,7 +135,8 @@ class Pages:
         return self.render(request, "insight.html", nav="insights", d=detail, status=status,
                            trend=trend, done_at=done_at, weekly_chart=chart,
                            verdict_why=_verdict_why(detail.insight), candidates=candidates,
-                           regrow=_regrow_at(detail, self.settings.review_regrow_factor))
+                           regrow=_regrow_at(detail, self.settings.review_regrow_factor),
+                           replies_on=self.settings.discord_reply_on_done)
 
     async def runs(self, request: Request) -> Response:
         def work(desk: Desk) -> tuple[Any, list[float]]:
@@ -196,14 +199,6 @@ def _safe_next(raw: str | None) -> str:
     if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
         return "/"
     return raw
-
-
-def _done_at(ticket: TicketRecord | None) -> datetime | None:
-    """When the ticket was (last) done, as its source dated it."""
-    if ticket is None or ticket.status != "done":
-        return None
-    done = [h for h in ticket.history if h.status == "done" and h.applied]
-    return (done[-1].changed_at or done[-1].at) if done else None
 
 
 def _around(done_at: datetime | None, now: datetime) -> datetime:

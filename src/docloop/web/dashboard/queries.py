@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from docloop import registry
+from docloop import review as reviewing
 from docloop.config import Settings
-from docloop.errors import InputError
-from docloop.models import Decision, Insight, Message, ReviewRecord, TicketRecord
+from docloop.errors import InputError, NotFoundError
+from docloop.models import (
+    Decision,
+    Insight,
+    InsightImpact,
+    Message,
+    Reply,
+    ReviewRecord,
+    TicketRecord,
+)
 from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
 from docloop.web.dashboard.weeks import snowflake_time, week_start, weekly_counts
@@ -140,6 +149,8 @@ class InsightDetail:
     ticket: TicketRecord | None
     runs: list[sqlite3.Row]
     conversation_times: list[datetime]
+    impact: InsightImpact | None  # questions per week before/after its ticket was done
+    replies: list[Reply]  # what it says (or will say) in Discord once done: a dry run
 
 
 @dataclass(frozen=True)
@@ -279,7 +290,7 @@ class Desk:
             (since.isoformat(),))
         return {str(week): int(count) for week, count in rows}
 
-    def insight(self, insight_id: str) -> InsightDetail | None:
+    def insight(self, insight_id: str, now: datetime) -> InsightDetail | None:
         """One insight's latest reported state, evidence, ticket and runs; None if unknown."""
         insight = self._reported(insight_id)
         if insight is None:
@@ -295,7 +306,19 @@ class Desk:
                              self.reviews.decisions(insight_id), summary,
                              self._quotes(insight),
                              self.records.by_insight(insight_id), runs,
-                             self.conversation_times([insight_id]).get(insight_id, []))
+                             self.conversation_times([insight_id]).get(insight_id, []),
+                             *self._aftermath(insight_id, now))
+
+    def _aftermath(self, insight_id: str, now: datetime) -> tuple[InsightImpact | None,
+                                                                  list[Reply]]:
+        """Impact and the Discord reply preview, through the review API (the CLI's too);
+        an insight known only from its ticket (no snapshot) has neither."""
+        stores = reviewing.stores_over(self.settings, self.conn)
+        try:
+            return (reviewing.impact(self.settings, stores, insight_id, now=now),
+                    reviewing.reply_preview(self.settings, stores, insight_id, now=now))
+        except NotFoundError:
+            return None, []
 
     def merged_into(self, insight_id: str) -> str | None:
         """The insight that absorbed this one, if a reviewer merged it."""

@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-DISCORD_EPOCH_MS = 1_420_070_400_000
+from docloop.backends.sources.discord_map import DISCORD_EPOCH_MS
+
 #: smaller numbers (dated in Discord's first month, before it launched) are not snowflakes
 _MIN_SNOWFLAKE = (30 * 86_400_000) << 22
 
