@@ -87,6 +87,9 @@ class Pages:
 
     async def read(self, work: Callable[[Desk], T]) -> T:
         """Run `work` on a Desk over a fresh connection, in a worker thread."""
+        if self.settings.store != "sqlite":  # its list and charts are SQL over docloop.db
+            raise HTTPException(503, f"the review desk reads the SQLite store; with store = "
+                                     f"{self.settings.store} it is not available yet")
         def run() -> T:
             with closing(db.connect(self.settings.db_path)) as conn:
                 return work(Desk(self.settings, conn, self.counts))

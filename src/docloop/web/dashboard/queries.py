@@ -354,6 +354,8 @@ class Desk:
             message = stored.get(quote.message_id)
             channel = (message.thread_name or message.channel_name) if message else ""
             url = quote.url or (discord_url(message) if message else None)
+            if url and not url.startswith(("https://", "http://")):
+                url = None  # only web links become hrefs (never javascript: or data:)
             views.append(QuoteView(quote.message_id, quote.author, quote.text, channel, url))
         return views
 
