@@ -2,7 +2,7 @@
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
 (names: search rank_calibrate verdict_calibrate match_ablation quality calibrate spread
-separation scale ingest discord llm webhook redact; default all). A benchmark
+separation scale ingest discord llm webhook dashboard redact; default all). A benchmark
 that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["search", "rank_calibrate", "verdict_calibrate", "match_ablation", "quality", "calibrate",
-         "spread", "separation", "scale", "ingest", "discord", "llm", "webhook", "redact"]
+         "spread", "separation", "scale", "ingest", "discord", "llm", "webhook", "dashboard",
+         "redact"]
 
 
 def main(names: list[str]) -> int:
