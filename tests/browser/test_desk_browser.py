@@ -157,8 +157,11 @@ def hostile(tmp_path: Path) -> Iterator[Server]:
     settings = Settings(home=tmp_path / "home")
     conn = db.connect(settings.db_path)
     now = datetime.now(UTC)
-    record_run(settings, conn, [insight(1, now, title=XSS, quote_text=f"my error: {XSS}",
-                                        doc_path=f"{XSS}.md", channels=[XSS])], "r1", now)
+    item = insight(1, now, title=XSS, quote_text=f"my error: {XSS}", doc_path=f"{XSS}.md",
+                   channels=[XSS])
+    assert item.doc is not None
+    item.doc.heading = f"Doc title {XSS}"  # a page's heading as the docs index keeps it
+    record_run(settings, conn, [item], "r1", now)
     conn.close()
     server = start_server(settings.home)
     yield server
@@ -171,7 +174,7 @@ def test_script_payloads_in_messages_and_doc_titles_render_as_text(
     assert page.get_by_role("link", name=XSS).count() == 1  # the title, as text
     page.get_by_role("link", name=XSS).click()
     main = page.locator("main").inner_text()
-    assert f"my error: {XSS}" in main and f"{XSS}.md" in main
+    assert f"my error: {XSS}" in main and f"{XSS}.md" in main and f"Doc title {XSS}" in main
     assert page.locator("main img, main script").count() == 0
     screenshot(page, "xss-as-text")
     page.goto(hostile.url + "/coverage")
