@@ -180,3 +180,11 @@ def test_serve_refuses_to_start_open_on_all_interfaces(tmp_path: Path) -> None:
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "refusing to serve the review desk on 0.0.0.0" in lines[0]
+
+
+def test_without_tokens_on_loopback_there_is_nothing_to_sign_in_to(tmp_path: Path) -> None:
+    client = _client(tmp_path, token=None)
+    assert client.get("/runs").status_code == 200
+    answer = client.get("/login?next=/coverage", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/coverage"
+    assert "Sign out" not in client.get("/").text

@@ -176,7 +176,10 @@ class Pages:
         return self.render(request, "login.html", status, error=error, next=next_path)
 
     async def login_form(self, request: Request) -> Response:
-        return self.login_page(request, next_path=_safe_next(request.query_params.get("next")))
+        next_path = _safe_next(request.query_params.get("next"))
+        if self.gate.open:  # no token configured (loopback): nothing to sign in to
+            return RedirectResponse(next_path, status_code=303)
+        return self.login_page(request, next_path=next_path)
 
     async def login(self, request: Request) -> Response:
         form = await csrf_form(request, self.gate)
