@@ -64,7 +64,7 @@ def seed(settings: Settings, insights: int, changes_per_ticket: int) -> tuple[in
              for n in range(insights)]
     with closing(db.connect(settings.db_path)) as conn:
         record_run(settings, conn, items, "bench-run", NOW - timedelta(hours=1))
-        records = registry.build_records(settings, conn)
+        records = registry.sqlite_stores(conn).records
         changes = 0
         with records.atomic():
             for number, item in enumerate(items[::2]):
@@ -108,7 +108,7 @@ def uncached_reads(settings: Settings, requests: int) -> tuple[float, float]:
     with closing(db.connect(settings.db_path)) as conn:
         for _ in range(requests):
             started = time.perf_counter()
-            desk = Desk(settings, conn, CountsCache())
+            desk = Desk(settings, registry.sqlite_stores(conn), CountsCache())
             desk.insight_list(Filters(), NOW)
             desk.new_insights_per_week(12, NOW)
             samples.append((time.perf_counter() - started) * 1000)

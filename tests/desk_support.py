@@ -1,6 +1,6 @@
 """Seeding a home the way runs leave it, for the review desk's tests and benchmark.
 
-Everything goes through the registry's stores (insight identities and
+Everything goes through the registry's (SQLite) stores (insight identities and
 snapshots, messages, run history, ticket records), as `docloop run` writes
 them, so the desk reads exactly what production leaves behind.
 """
@@ -78,24 +78,25 @@ def messages_for(insights: Sequence[Insight]) -> list[Message]:
 def record_run(settings: Settings, conn: sqlite3.Connection, insights: Sequence[Insight],
                run_id: str, started_at: datetime, **stats: int) -> RunReport:
     """Store what `docloop run` stores: identities, snapshots, messages and the run."""
-    identities = registry.build_insights(settings, conn)
+    stores = registry.sqlite_stores(conn)
+    identities = stores.insights
     identities.save((i.id, np.ones(4, dtype=np.float32),
                      list(zip(i.problem_ids, i.conversation_ids, strict=True)))
                     for i in insights)
     identities.save_snapshots(insights)
-    registry.build_messages(settings, conn).upsert(messages_for(insights))
+    stores.messages.upsert(messages_for(insights))
     report = RunReport(run_id=run_id, started_at=started_at,
                        finished_at=started_at + timedelta(minutes=2),
                        stats=RunStats(insights=len(insights), **stats),
                        insights=list(insights))
-    registry.build_runs(settings, conn).record(report)
+    stores.runs.record(report)
     return report
 
 
 def file_ticket(settings: Settings, conn: sqlite3.Connection, item: Insight, filed: datetime,
                 statuses: Sequence[tuple[str, datetime, str]] = ()) -> TicketRecord:
     """A filed ticket for `item` and its status changes (status, when, source)."""
-    records = registry.build_records(settings, conn)
+    records = registry.sqlite_stores(conn).records
     record = TicketRecord(id=f"DL-{item.id[-5:]}", tracker="local", insight_id=item.id,
                           title=item.title, created_at=filed, updated_at=filed,
                           conversations=len(item.conversation_ids), users=item.users)

@@ -146,7 +146,7 @@ def test_runs_and_a_run_report_with_what_changed(desk: Desk) -> None:
                                           accepted=1, rejected=1, acceptance_rate=0.5)})
     from docloop import registry
 
-    registry.build_runs(desk.settings, desk.conn).record(report)
+    registry.sqlite_stores(desk.conn).runs.record(report)
     runs = desk.client.get("/runs").text
     assert re.findall(r'href="/runs/(r\d)"', runs) == ["r2", "r1"]
     assert "$0.0123" in runs
@@ -204,7 +204,7 @@ def test_status_counts_follow_every_change(desk: Desk) -> None:
     assert (counts()["proposed"], counts()["filed"]) == ("2", "1")
     from docloop import registry
 
-    registry.build_records(desk.settings, desk.conn).set_status(
+    registry.sqlite_stores(desk.conn).records.set_status(
         f"DL-{items[0].id[-5:]}", "done", NOW, "cli")
     assert (counts()["filed"], counts()["done"]) == ("0", "1")
     from docloop import review

@@ -116,7 +116,7 @@ def test_decisions_record_the_token_name(tmp_path: Path) -> None:
                          data={"csrf": csrf, "reason": "duplicate"}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith(
         "/insights/ins_00002?done=reject")
-    decision = registry.build_reviews(settings, conn).decisions("ins_00002")[-1]
+    decision = registry.sqlite_stores(conn).reviews.decisions("ins_00002")[-1]
     assert (decision.actor, decision.action) == ("bob", "rejected")
     page = client.get(answer.headers["location"], headers=bearer).text
     assert "Rejected." in page and "<td>bob</td>" in page

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
 
-from docloop import db, registry, review
+from docloop import registry, review
 from docloop.backends.replies.base import Replier
 from docloop.cli import main
 from docloop.config import Settings
@@ -80,13 +80,10 @@ def _remember(stores: ReviewStores, channel_id: str, starter: dict[str, Any], th
 
 def _deliver(world: World, replier: Replier | None = None) -> Any:
     clock = FakeClock()
-    conn = db.connect(world.settings.db_path)
-    try:
-        built = replier or registry.build_replier(world.settings, sleep=clock.sleep,
-                                                  clock=clock.time)
-        return deliver_replies(world.settings, conn, built)
-    finally:
-        conn.close()
+    built = replier or registry.build_replier(world.settings, sleep=clock.sleep,
+                                              clock=clock.time)
+    with registry.open_stores(world.settings) as stores:
+        return deliver_replies(stores, built)
 
 
 def _posts(fake: FakeDiscord) -> list[tuple[str, dict[str, Any]]]:

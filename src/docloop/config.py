@@ -41,6 +41,9 @@ ENV_NAMES: dict[str, str] = {
     "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
     "store": "DOCLOOP_STORE",
+    "docs_index": "DOCLOOP_DOCS_INDEX",
+    "dynamodb_table": "DOCLOOP_DYNAMODB_TABLE",
+    "s3_bucket": "DOCLOOP_S3_BUCKET",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
     "linear_team_id": "LINEAR_TEAM_ID",
@@ -88,7 +91,10 @@ class Settings(BaseModel):
     model_dir: Path | None = None
     hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
-    store: Literal["sqlite"] = "sqlite"  # records, messages, insights, caches, deliveries
+    store: Literal["sqlite", "dynamodb"] = "sqlite"  # records, messages, insights, caches
+    dynamodb_table: str | None = None  # store = "dynamodb": everything but messages
+    s3_bucket: str | None = None  # store = "dynamodb": messages (messages/<channel>/<day>)
+    docs_index: Literal["sqlite"] = "sqlite"  # where `index-docs` writes and matching searches
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None

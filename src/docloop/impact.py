@@ -12,16 +12,13 @@ counted back from `now`.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from docloop import registry
 from docloop.backends.sources.discord_map import DISCORD_EPOCH_MS
-from docloop.config import Settings
 from docloop.models import InsightImpact
 from docloop.stages.reply import done_at
-from docloop.stores import InsightIdentities, MessageRepository, RecordStore
+from docloop.stores import InsightIdentities, MessageRepository, RecordStore, Stores
 
 WEEK = timedelta(days=7)
 DEFAULT_WEEKS = 4
@@ -70,14 +67,11 @@ def _count(times: Iterable[datetime], start: datetime, end: datetime) -> int:
     return sum(1 for t in times if start <= t < end)
 
 
-def done_impacts(settings: Settings, conn: sqlite3.Connection, now: datetime,
+def done_impacts(stores: Stores, now: datetime,
                  weeks: int = DEFAULT_WEEKS) -> list[InsightImpact]:
     """The impact of the most recently done tickets, for the run report."""
-    records = registry.build_records(settings, conn)
-    done = sorted(((finished, r.insight_id) for r in records.all()
+    done = sorted(((finished, r.insight_id) for r in stores.records.all()
                    if (finished := done_at(r)) is not None), reverse=True)
-    insights = registry.build_insights(settings, conn)
-    messages = registry.build_messages(settings, conn)
     chosen = list(dict.fromkeys(insight_id for _, insight_id in done))[:REPORTED]
-    return [insight_impact(records, insights, messages, insight_id, weeks, now)
-            for insight_id in chosen]
+    return [insight_impact(stores.records, stores.insights, stores.messages, insight_id, weeks,
+                           now) for insight_id in chosen]

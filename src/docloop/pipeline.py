@@ -3,7 +3,7 @@
 ingest → extract → embed + cluster → significance → match → suggest → file →
 records. Each insight is enriched and filed on its own: a failure in one is
 recorded on that insight and in the report (exit 1), and the run goes on.
-A dry run works on an in-memory copy of the database and files nothing.
+A dry run works on a throw-away copy of the stores and files nothing.
 A real run holds the home's run lock from start to end (`docloop.lock`), so
 two runs never both file the same ticket, and starts by removing the
 temporary files a killed run left in the outbox and reports.
@@ -12,14 +12,13 @@ temporary files a killed run left in the outbox and reports.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
 from docloop.backends.replies.base import Replier
@@ -29,7 +28,7 @@ from docloop.errors import BackendError, ConfigError, StageError
 from docloop.files import remove_stale_temps
 from docloop.impact import done_impacts
 from docloop.lock import DEFAULT_WAIT_S, hold_home
-from docloop.models import Insight, ReviewStats, RunReport
+from docloop.models import Insight, RunReport
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
@@ -37,6 +36,7 @@ from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_si
 from docloop.stages.preflight import preflight_run
 from docloop.stages.propose import Proposal, propose_for_review, review_stats
 from docloop.stages.verdict import VerdictSettings
+from docloop.stores import Stores
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -65,36 +65,37 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
     replier = _replier(settings, options)  # a missing bot token too
-    with _hold(settings, options), _database(settings, options.dry_run) as conn:
+    with _hold(settings, options), registry.open_stores(settings, options.dry_run) as stores:
         report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
         if not options.dry_run and settings.tracker == "local":
-            _repair_outbox(settings, conn)
+            _repair_outbox(settings, stores)
         log.info("ingest - reading %d source(s)", len(settings.sources))
-        ingested = ingest(settings, conn, options.since)
+        ingested = ingest(settings, stores, options.since)
         report.stats.messages = ingested.stored
         report.stats.window_messages = len(ingested.window)
         report.stats.conversations = len(ingested.conversations)
         report.warnings.extend(f"{count} message(s) skipped: {reason}"
                                for reason, count in sorted(ingested.skipped.items())
                                if reason == IMPLAUSIBLE_TIME)
-        analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
+        analyzer = _analyzer(settings, stores, options)
+        analysis = analyse(settings, stores, analyzer, ingested.conversations, ingested.window,
                            options.quality, release_window=True)
         report.stats.problems = len(analysis.problems)
         report.stats.embedded = analysis.embedded
         report.stats.embedding_cache_hits = analysis.embedding_cache_hits
         report.insights = analysis.insights
         report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report, options)
-        proposal = _file_all(settings, conn, analysis.insights, report, tracker)
-        analysis.save(registry.build_insights(settings, conn))
+        _enrich_all(settings, stores, analyzer, analysis, report, options)
+        proposal = _file_all(settings, stores, analysis.insights, report, tracker)
+        analysis.save(stores.insights)
         if settings.review:
-            report.stats.review = _review_stats(settings, conn, proposal)
+            report.stats.review = review_stats(stores.reviews.all(), stores.insights.snapshots(),
+                                               proposal)
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
-        _close_the_loop(settings, conn, replier, report)
+        _close_the_loop(settings, stores, replier, report)
         report.finished_at = datetime.now(UTC)
-        registry.build_runs(settings, conn).record(report)  # the review desk's run pages
+        _record_run(settings, stores, report)
     return report
 
 
@@ -105,20 +106,27 @@ def _replier(settings: Settings, options: RunOptions) -> Replier | None:
     return registry.build_replier(settings)
 
 
-def _close_the_loop(settings: Settings, conn: sqlite3.Connection, replier: Replier | None,
+def _close_the_loop(settings: Settings, stores: Stores, replier: Replier | None,
                     report: RunReport) -> None:
     """Impact of done tickets for the report; send the Discord replies they owe."""
-    report.impact = done_impacts(settings, conn, datetime.now(UTC))
+    report.impact = done_impacts(stores, datetime.now(UTC))
     if replier is None:
         return
     from docloop.stages.reply import deliver_replies
 
     try:
-        outcome = deliver_replies(settings, conn, replier)
+        outcome = deliver_replies(stores, replier)
     finally:
         replier.close()
     log.info("%s", outcome.summary())
     report.warnings.extend(f"Discord reply: {error}" for error in outcome.errors)
+
+
+def _record_run(settings: Settings, stores: Stores, report: RunReport) -> None:
+    """Keep the run's summary for the review desk's run pages, where the store has a run
+    history (SQLite: the desk reads SQL)."""
+    if settings.store in registry.BACKENDS["runs"]:
+        stores.runs.record(report)
 
 
 def _check_sources(settings: Settings) -> None:
@@ -152,26 +160,26 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
         yield
 
 
-def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
+def _repair_outbox(settings: Settings, stores: Stores) -> None:
     """Settle what an interrupted run or `set-status` left between outbox and records."""
     from docloop.backends.trackers.local import repair_outbox
 
-    for line in repair_outbox(settings.outbox_dir, registry.build_records(settings, conn).all()):
+    for line in repair_outbox(settings.outbox_dir, stores.records.all()):
         log.warning("outbox: %s", line)
 
 
-def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
+def _analyzer(settings: Settings, stores: Stores, options: RunOptions) -> Analyzer:
     fallback = registry.build_analyzer(settings, "offline", quality=options.quality)
     if settings.analyzer == "offline":
         return fallback
-    return registry.build_analyzer(settings, conn=conn, fallback=fallback,
+    return registry.build_analyzer(settings, llm_cache=stores.llm_cache, fallback=fallback,
                                    retry_failed=options.retry_failed)
 
 
-def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+def _enrich_all(settings: Settings, stores: Stores, analyzer: Analyzer,
                 analysis: AnalysisResult, report: RunReport, options: RunOptions) -> None:
     log.info("match - %d insight(s)", len(analysis.insights))
-    docs = open_docs(settings, conn, options.rank)
+    docs = open_docs(settings, stores, options.rank)
     reference = run_reference(analysis, docs, options.verdict)
     for insight in analysis.insights:
         try:
@@ -180,7 +188,7 @@ def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer
             _record_failure(insight, "match/suggest", exc, report)
 
 
-def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
+def _file_all(settings: Settings, stores: Stores, insights: list[Insight],
               report: RunReport, tracker: Tracker | None) -> Proposal | None:
     """File the chosen insights with the tracker preflight proved (None: file nothing).
 
@@ -193,10 +201,10 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
         return None
     from docloop.stages.file import file_insight
 
-    records = registry.build_records(settings, conn)
+    records = stores.records
     proposal = None
     if settings.review:
-        proposal = propose_for_review(chosen, records, registry.build_reviews(settings, conn),
+        proposal = propose_for_review(chosen, records, stores.reviews,
                                       settings.review_regrow_factor, datetime.now(UTC))
         chosen = proposal.to_file
     log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
@@ -209,14 +217,6 @@ def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insig
     return proposal
 
 
-def _review_stats(settings: Settings, conn: sqlite3.Connection,
-                  proposal: Proposal | None) -> ReviewStats:
-    """Review states after the run, for its report (counted over every reported insight)."""
-    insights = registry.build_insights(settings, conn)
-    return review_stats(registry.build_reviews(settings, conn).all(), insights.snapshots(),
-                        proposal)
-
-
 def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunReport) -> None:
     message = f"{stage} failed for insight {insight.id} ({insight.title}): {exc}"
     if isinstance(exc, StageError | BackendError):
@@ -225,23 +225,6 @@ def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunRep
         log.exception(message)
     insight.error = message
     report.errors.append(message)
-
-
-@contextmanager
-def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]:
-    """The real database, or for a dry run an in-memory copy of it."""
-    if not dry_run:
-        conn = db.connect(settings.db_path)
-    else:
-        conn = db.memory()
-        if settings.db_path.is_file():
-            source = db.open_read_only(settings.db_path)
-            source.backup(conn)
-            source.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
 
 
 def _run_id() -> str:

@@ -19,15 +19,11 @@ never interleaves with a run filing the same insight.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from docloop import db, registry
+from docloop import registry
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.impact import DEFAULT_WEEKS, insight_impact
@@ -43,47 +39,21 @@ from docloop.models import (
     TicketRecord,
 )
 from docloop.stages.propose import edited_insight
-from docloop.stores import (
-    InsightIdentities,
-    MessageRepository,
-    RecordStore,
-    ReplyOutbox,
-    ReviewStore,
-)
+from docloop.stores import Stores
 
 CLI_ACTOR = "cli"
 #: decisions a person makes (the log also holds docloop's own `proposed` entries)
 PERSON_ACTIONS = ("accepted", "rejected", "edited", "merged")
 
 
-@dataclass
-class ReviewStores:
-    """The storage families review works on, over one connection."""
-
-    records: RecordStore
-    insights: InsightIdentities
-    reviews: ReviewStore
-    messages: MessageRepository
-    replies: ReplyOutbox
+#: the unit of work review works on: every storage family (`registry.open_stores`)
+ReviewStores = Stores
 
 
-def stores_over(settings: Settings, conn: sqlite3.Connection) -> ReviewStores:
-    """The review stores over an open connection, built through the registry."""
-    return ReviewStores(records=registry.build_records(settings, conn),
-                        insights=registry.build_insights(settings, conn),
-                        reviews=registry.build_reviews(settings, conn),
-                        messages=registry.build_messages(settings, conn),
-                        replies=registry.build_replies(settings, conn))
-
-
-@contextmanager
-def open_stores(settings: Settings) -> Iterator[ReviewStores]:
-    """The review stores of the home's database (the CLI's and the dashboard's entry)."""
-    conn = db.connect(settings.db_path)
-    try:
-        yield stores_over(settings, conn)
-    finally:
-        conn.close()
+def open_stores(settings: Settings) -> Stores:
+    """The home's stores for review (the CLI's and the dashboard's entry); close them
+    with `with` (a `Stores` is a context manager)."""
+    return registry.open_stores(settings)
 
 
 class TicketSummary(BaseModel):

@@ -117,7 +117,7 @@ def test_a_signed_webhook_status_change_reaches_the_page(page: Any, example: Ser
     settings = Settings(home=example.home)
     conn = db.connect(settings.db_path)
     filed = datetime.now(UTC) - timedelta(hours=1)
-    registry.build_records(settings, conn).put(TicketRecord(
+    registry.sqlite_stores(conn).records.put(TicketRecord(
         id="DL-webhook", tracker="linear", external_id=ISSUE_ID, identifier="DOC-7",
         insight_id=insight_id, title="from Linear", created_at=filed, updated_at=filed))
     conn.close()

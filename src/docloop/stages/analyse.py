@@ -15,7 +15,6 @@ question is not a recurring problem.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,7 +36,7 @@ from docloop.stages.window import (
     chunks,
 )
 from docloop.storage.insights import StoredCluster
-from docloop.stores import InsightIdentities
+from docloop.stores import InsightIdentities, Stores
 
 log = logging.getLogger("docloop.analyse")
 #: Problems embedded (and looked up in the embedding cache) at a time.
@@ -75,7 +74,7 @@ class AnalysisResult:
         store.save_snapshots(self.insights)
 
 
-def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
             conversations: WindowConversations, window: MessageWindow,
             quality: QualitySettings = SHIPPED, release_window: bool = False) -> AnalysisResult:
     """Run extract → embed → cluster → describe → filter, with `quality`'s knobs.
@@ -93,10 +92,10 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     if release_window:
         window.release_groups()
     log.info("cluster - %d problem(s)", len(problems))
-    embedder = registry.build_embedder(settings, conn)
+    embedder = registry.build_embedder(settings, stores)
     vectors = _embed(embedder, problems)
     log.debug("embedded - %d vector(s)", len(vectors))
-    store = registry.build_insights(settings, conn)
+    store = stores.insights
     known = store.members()
     clusters = cluster_problems(problems, vectors,
                                 in_space(store.clusters(), known, problems, vectors), known,

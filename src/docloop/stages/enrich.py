@@ -9,7 +9,6 @@ insight so a failure stays with that insight.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +19,7 @@ from docloop.config import Settings
 from docloop.models import DocChunk, Insight, PageHit
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import VerdictSettings, reference_similarity
+from docloop.stores import Stores
 
 if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("docloop.enrich")
 
 
-def open_docs(settings: Settings, conn: sqlite3.Connection,
+def open_docs(settings: Settings, stores: Stores,
               rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
     """The docs index (ranking with `rank`), or None (with a warning) when nothing has
     been indexed."""
     from docloop.stages.index_docs import open_index
 
-    index = open_index(settings, conn, rank)
+    index = open_index(settings, stores, rank)
     if index.page_count() == 0:
         log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
                     "insights will have no page")

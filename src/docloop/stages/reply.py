@@ -24,18 +24,15 @@ retries) leaves it pending for the next command and stops this drain.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from docloop import registry
 from docloop.backends.replies.base import Replier
-from docloop.config import Settings
 from docloop.errors import PermanentError, TransientError
 from docloop.models import Insight, Message, Reply, TicketRecord
 from docloop.sanitize import clean_text
-from docloop.stores import InsightIdentities, MessageRepository, RecordStore, ReplyOutbox
+from docloop.stores import InsightIdentities, MessageRepository, RecordStore, ReplyOutbox, Stores
 
 #: a ticket done longer ago than this gets no reply (turning the setting on does not
 #: answer last year's threads)
@@ -158,14 +155,12 @@ def send_replies(outbox: ReplyOutbox, replier: Replier,
     return outcome
 
 
-def deliver_replies(settings: Settings, conn: sqlite3.Connection, replier: Replier,
+def deliver_replies(stores: Stores, replier: Replier,
                     clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ReplyOutcome:
     """Queue what done tickets owe and send it (the CLI's run, sync and set-status call this)."""
-    outbox = registry.build_replies(settings, conn)
-    queued = queue_replies(registry.build_records(settings, conn),
-                           registry.build_insights(settings, conn),
-                           registry.build_messages(settings, conn), outbox, clock())
-    outcome = send_replies(outbox, replier, clock)
+    queued = queue_replies(stores.records, stores.insights, stores.messages, stores.replies,
+                           clock())
+    outcome = send_replies(stores.replies, replier, clock)
     outcome.queued = queued
     return outcome
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.records.base import RecordStore
 from docloop.backends.replies.base import Replier
 from docloop.backends.trackers.base import Tracker, TrackerState
@@ -97,17 +97,19 @@ def _replies(settings: Settings, replier: Replier | None) -> str:
     """Send the Discord replies done tickets owe (`discord_reply_on_done`); one more line."""
     if replier is None:
         return ""
-    conn = db.connect(settings.db_path)
     try:
-        return "\n" + deliver_replies(settings, conn, replier).summary()
+        with registry.open_stores(settings) as stores:
+            return "\n" + deliver_replies(stores, replier).summary()
     finally:
-        conn.close()
         replier.close()
 
 
 def _sync(settings: Settings, tracker: Tracker) -> str:
-    conn = db.connect(settings.db_path)
-    store = registry.build_records(settings, conn)
+    with registry.open_stores(settings) as stores:
+        return _sync_records(settings, tracker, stores.records)
+
+
+def _sync_records(settings: Settings, tracker: Tracker, store: RecordStore) -> str:
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
     states = tracker.fetch_statuses(open_records)

@@ -12,7 +12,6 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
-from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -24,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from docloop import db
+from docloop import registry
 from docloop.config import Settings
 from docloop.errors import DocloopError
 from docloop.models import Insight
 from docloop.stages.reply import done_at as ticket_done_at
+from docloop.storage.sqlite_stores import SQLiteStores
 from docloop.web.dashboard import charts
 from docloop.web.dashboard.actions import notice
 from docloop.web.dashboard.auth import SESSION_COOKIE, Gate
@@ -91,8 +91,9 @@ class Pages:
             raise HTTPException(503, f"the review desk reads the SQLite store; with store = "
                                      f"{self.settings.store} it is not available yet")
         def run() -> T:
-            with closing(db.connect(self.settings.db_path)) as conn:
-                return work(Desk(self.settings, conn, self.counts))
+            with registry.open_stores(self.settings) as stores:
+                assert isinstance(stores, SQLiteStores)  # checked above: store = sqlite
+                return work(Desk(self.settings, stores, self.counts))
 
         try:
             return await run_in_threadpool(run)

@@ -1,11 +1,12 @@
 """What the review desk reads: one module, so routes never hold SQL.
 
 Entities come through the registry's stores (ticket records, messages, run
-history); the list, its filters, the coverage ranking and the charts are
-aggregate reads over the run summaries (`storage/runs.py`) that the stores
-have no reason to offer, written here once, each bounded by an index or a
-page size so the insight list stays fast with 10,000 insights and 100,000
-status changes stored (benchmarks/dashboard_bench.py).
+history, reviews: one SQLite `Stores` per request); the list, its filters,
+the coverage ranking and the charts are aggregate reads over the run
+summaries (`storage/runs.py`) that the stores have no reason to offer,
+written here once, each bounded by an index or a page size so the insight
+list stays fast with 10,000 insights and 100,000 status changes stored
+(benchmarks/dashboard_bench.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from docloop import registry
 from docloop import review as reviewing
 from docloop.config import Settings
 from docloop.errors import InputError, NotFoundError
@@ -32,6 +32,7 @@ from docloop.models import (
 )
 from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
+from docloop.storage.sqlite_stores import SQLiteStores
 from docloop.web.dashboard.weeks import snowflake_time, week_start, weekly_counts
 
 PAGE_SIZE = 50
@@ -198,17 +199,18 @@ class CountsCache:
 class Desk:
     """The desk's reads over one connection (one per request, closed by the caller)."""
 
-    def __init__(self, settings: Settings, conn: sqlite3.Connection,
+    def __init__(self, settings: Settings, stores: SQLiteStores,
                  cache: CountsCache | None = None) -> None:
         self.settings = settings
-        self.conn = conn
+        self.stores = stores
+        self.conn = stores.conn
         self.cache = cache or CountsCache()
         # built through the registry, which also makes sure every table read here exists
-        self.runs = registry.build_runs(settings, conn)
-        self.records = registry.build_records(settings, conn)
-        self.insights = registry.build_insights(settings, conn)
-        self.messages = registry.build_messages(settings, conn)
-        self.reviews = registry.build_reviews(settings, conn)
+        self.runs = stores.runs
+        self.records = stores.records
+        self.insights = stores.insights
+        self.messages = stores.messages
+        self.reviews = stores.reviews
 
     def latest_run_seq(self) -> int:
         row = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()
@@ -313,10 +315,9 @@ class Desk:
                                                                   list[Reply]]:
         """Impact and the Discord reply preview, through the review API (the CLI's too);
         an insight known only from its ticket (no snapshot) has neither."""
-        stores = reviewing.stores_over(self.settings, self.conn)
         try:
-            return (reviewing.impact(self.settings, stores, insight_id, now=now),
-                    reviewing.reply_preview(self.settings, stores, insight_id, now=now))
+            return (reviewing.impact(self.settings, self.stores, insight_id, now=now),
+                    reviewing.reply_preview(self.settings, self.stores, insight_id, now=now))
         except NotFoundError:
             return None, []
 
