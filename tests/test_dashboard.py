@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from docloop import db
+from docloop import db, registry
 from docloop.config import Settings
 from docloop.models import ReviewCounts, ReviewStats
 from docloop.web.app import create_app
@@ -144,7 +145,6 @@ def test_runs_and_a_run_report_with_what_changed(desk: Desk) -> None:
     report.stats.review = ReviewStats(proposed=1, accepted=3, rejected=1, acceptance_rate=0.75,
                                       proposed_now=1, by_verdict={"missing": ReviewCounts(
                                           accepted=1, rejected=1, acceptance_rate=0.5)})
-    from docloop import registry
 
     registry.sqlite_stores(desk.conn).runs.record(report)
     runs = desk.client.get("/runs").text
@@ -202,7 +202,6 @@ def test_status_counts_follow_every_change(desk: Desk) -> None:
     assert (counts()["proposed"], counts()["filed"]) == ("3", "0")
     file_ticket(desk.settings, desk.conn, items[0], NOW)
     assert (counts()["proposed"], counts()["filed"]) == ("2", "1")
-    from docloop import registry
 
     registry.sqlite_stores(desk.conn).records.set_status(
         f"DL-{items[0].id[-5:]}", "done", NOW, "cli")
@@ -212,3 +211,19 @@ def test_status_counts_follow_every_change(desk: Desk) -> None:
     with review.open_stores(desk.settings) as stores:
         review.reject(desk.settings, stores, items[1].id, "cli", NOW, reason="noise")
     assert (counts()["proposed"], counts()["rejected"]) == ("1", "1")
+
+
+def test_a_home_from_before_the_run_history_lists_its_stored_insights(desk: Desk) -> None:
+    """Insights (snapshots) stored by earlier versions, no run summary: adopted once."""
+    items = [insight(1, NOW, score=2.0), insight(2, NOW, score=5.0)]
+    stores = registry.sqlite_stores(desk.conn)
+    stores.insights.save((i.id, np.ones(4, dtype=np.float32),
+                          list(zip(i.problem_ids, i.conversation_ids, strict=True)))
+                         for i in items)
+    stores.insights.save_snapshots(items)
+    assert _ids(desk.client.get("/").text) == ["ins_00002", "ins_00001"]
+    assert _ids(desk.client.get("/").text) == ["ins_00002", "ins_00001"]
+    runs = desk.client.get("/runs").text
+    assert re.findall(r'href="/runs/([\w-]+)"', runs) == ["before-run-history"]
+    assert "rebuilt from the insights stored before" in desk.client.get(
+        "/runs/before-run-history").text

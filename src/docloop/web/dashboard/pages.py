@@ -106,6 +106,7 @@ class Pages:
         now = self.clock()
 
         def work(desk: Desk) -> tuple[Any, dict[str, int]]:
+            desk.adopt_snapshots(now)
             return desk.insight_list(filters, now), desk.new_insights_per_week(CHART_WEEKS, now)
 
         listing, per_week_counts = await self.read(work)

@@ -28,6 +28,8 @@ from docloop.models import (
     Message,
     Reply,
     ReviewRecord,
+    RunReport,
+    RunStats,
     TicketRecord,
 )
 from docloop.stages.propose import edited_insight
@@ -36,6 +38,9 @@ from docloop.storage.sqlite_stores import SQLiteStores
 from docloop.web.dashboard.weeks import snowflake_time, week_start, weekly_counts
 
 PAGE_SIZE = 50
+ADOPTED_RUN = "before-run-history"
+ADOPTED_NOTE = ("rebuilt from the insights stored before runs were recorded for the review "
+                "desk; counts and costs of those runs were not kept")
 SPARK_WEEKS = 8
 STATUSES = ("proposed", "accepted", "rejected", "filed", "done", "regressed")
 TRENDS = ("new", "growing", "steady", "fading", "regressed")
@@ -211,6 +216,15 @@ class Desk:
         self.insights = stores.insights
         self.messages = stores.messages
         self.reviews = stores.reviews
+
+    def adopt_snapshots(self, now: datetime) -> None:
+        """A home whose runs predate the run history holds insights but no summaries:
+        record them once, as one run made of the stored snapshots, so the desk lists them."""
+        if self.latest_run_seq() or not (snapshots := self.insights.snapshots()):
+            return
+        self.runs.record(RunReport(run_id=ADOPTED_RUN, started_at=now, finished_at=now,
+                                   stats=RunStats(insights=len(snapshots)),
+                                   insights=snapshots, warnings=[ADOPTED_NOTE]))
 
     def latest_run_seq(self) -> int:
         row = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM runs").fetchone()
