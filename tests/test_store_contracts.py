@@ -314,3 +314,23 @@ def test_outcome_cache_hit_miss_and_replace(home: Home) -> None:
     cache.put("k2", "label", "gpt", "v1", failed)
     assert cache.get("k") == answered
     assert (cache.count(), cache.count(ok=True), cache.count(ok=False)) == (2, 1, 1)
+
+
+# -- run history: what the review desk shows of past runs -------------------------------
+
+def test_run_history_newest_first_by_id_and_a_rerecord_replaces(home: Home) -> None:
+    from docloop.models import RunReport
+
+    if home.settings.store not in registry.BACKENDS["runs"]:
+        pytest.skip("the run history has only a SQLite implementation (the desk reads SQL)")
+    runs = home.stores.runs
+    first = RunReport(run_id="r1", started_at=NOW, insights=[Insight(id="i1", title="t",
+                                                                     summary="s")])
+    runs.record(first)
+    runs.record(RunReport(run_id="r2", started_at=NOW + timedelta(days=7), errors=["boom"]))
+    runs.record(first.model_copy(update={"warnings": ["late"]}))
+    assert [r.run_id for r in runs.runs()] == ["r1", "r2"]
+    again = runs.run("r1")
+    assert again is not None and again.warnings == ["late"]
+    assert runs.run("r2") is not None and runs.run("r2").errors == ["boom"]  # type: ignore[union-attr]
+    assert runs.run("nope") is None

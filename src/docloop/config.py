@@ -71,6 +71,7 @@ SECRET_NAMES: dict[str, str] = {
     "linear_webhook_secret": "LINEAR_WEBHOOK_SECRET",
     "openai_api_key": "OPENAI_API_KEY",
     "pinecone_api_key": "PINECONE_API_KEY",
+    "dashboard_token": "DOCLOOP_DASHBOARD_TOKEN",
 }
 
 LIST_FIELDS = {"linear_labels", "sources"}
@@ -121,6 +122,8 @@ class Settings(BaseModel):
     linear_webhook_secret: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
+    #: `token` or `name:token[,name:token...]`: what the review desk asks of every request
+    dashboard_token: SecretStr | None = None
 
     @field_validator("*", mode="before")
     @classmethod

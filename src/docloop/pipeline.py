@@ -56,6 +56,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         outcomes = [insight_step(ctx, task) for task in analysed.tasks]
         report = report_step(ctx, analysed, outcomes, [usage_of(ctx.analyzer)])
         _close_the_loop(stores, replier, report)
+        _record_run(settings, stores, report)
         return report
 
 
@@ -82,6 +83,13 @@ def _close_the_loop(stores: Stores, replier: Replier | None, report: RunReport) 
         replier.close()
     log.info("%s", outcome.summary())
     report.warnings.extend(f"Discord reply: {error}" for error in outcome.errors)
+
+
+def _record_run(settings: Settings, stores: Stores, report: RunReport) -> None:
+    """Keep the run's summary for the review desk's run pages, where the store has a run
+    history (SQLite: the desk reads SQL)."""
+    if settings.store in registry.BACKENDS["runs"]:
+        stores.runs.record(report)
 
 
 def _check_sources(settings: Settings) -> None:

@@ -65,6 +65,8 @@ BACKENDS: dict[str, dict[str, str]] = {
     "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox",
                 "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReplyOutbox"},
     "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
+    # run summaries for the review desk, which reads SQL: SQLite only so far
+    "runs": {"sqlite": "docloop.storage.runs:RunStore"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`

@@ -21,6 +21,8 @@ guarantees are stated here and checked by one contract suite per family
 - Discord replies (`ReplyOutbox`): `add` inserts once per reply id (a
   re-queued reply keeps its first row and state), `update` replaces,
   `pending` lists queued and mid-send replies oldest first.
+- run history (`RunHistory`): a recorded run is readable by id, newest
+  first; re-recording a run id replaces it.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
   exactly what was stored, a re-store replaces.
 
@@ -43,15 +45,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Decision, Insight, Message, Reply, ReviewRecord
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, RunReport
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
+    from docloop.storage.runs import RunRow
 
 __all__ = ["FamilyBuilder", "InsightIdentities", "MessageRepository", "OutcomeCache",
-           "RecordStore", "ReplyOutbox", "ReviewStore", "Stores", "VectorCache"]
+           "RecordStore", "ReplyOutbox", "ReviewStore", "RunHistory", "Stores", "VectorCache"]
 
 #: family name ("records", "messages", ...) -> that family's store; given by the registry
 FamilyBuilder = Callable[[str], Any]
@@ -158,6 +161,19 @@ class ReplyOutbox(Protocol):
         """Replies queued or mid-send, oldest first."""
 
 
+class RunHistory(Protocol):
+    """A summary of every real run and the insights it reported."""
+
+    def record(self, report: RunReport) -> None:
+        """Keep a run's summary and its insights, all or nothing."""
+
+    def runs(self, limit: int = 100) -> list[RunRow]:
+        """The newest runs first."""
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by its id (None when unknown)."""
+
+
 class VectorCache(Protocol):
     """Embedding vectors keyed on (model name, text key)."""
 
@@ -228,6 +244,11 @@ class Stores(ABC):
     @cached_property
     def replies(self) -> ReplyOutbox:
         return cast(ReplyOutbox, self._build("replies"))
+
+    @cached_property
+    def runs(self) -> RunHistory:
+        """Run summaries: SQLite only so far (the review desk reads them with SQL)."""
+        return cast(RunHistory, self._build("runs"))
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
