@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop import db
+from docloop import registry
 from docloop.config import Settings, load_settings
 from docloop.stages.index_docs import IndexStats, index_docs, open_index
 from tests.fake_pinecone import FakePinecone
@@ -82,12 +82,9 @@ def compare(docs: Path, questions: list[str], home: Path, fake: FakePinecone,
 
 
 def _top_pages(settings: Settings, questions: list[str]) -> tuple[list[list[str]], float]:
-    conn = db.connect(settings.db_path)
-    try:
-        index = open_index(settings, conn)
+    with registry.open_stores(settings) as stores:
+        index = open_index(settings, stores)
         started = time.perf_counter()
         hits = index.search_many(questions, 3)
         seconds = time.perf_counter() - started
-    finally:
-        conn.close()
     return [[h.path for h in found] for found in hits], seconds

@@ -67,7 +67,8 @@ def env(fake: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> FakePinecone:
 
 def _index(**overrides: object) -> tuple[HybridDocsIndex, Settings]:
     settings = load_settings(overrides=overrides)
-    return registry.build_docs_index(settings, db.connect(settings.db_path)), settings
+    stores = registry.sqlite_stores(db.connect(settings.db_path))
+    return registry.build_docs_index(settings, stores), settings
 
 
 def _pages(root: Path, files: dict[str, str]):  # type: ignore[no-untyped-def]

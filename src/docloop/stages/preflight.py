@@ -56,7 +56,7 @@ def check_docs_index(settings: Settings) -> None:
     dimension is the embedder's (the local SQLite index needs no check)."""
     if settings.docs_index != "pinecone":
         return
-    index = registry.build_docs_index(settings, db.memory())
+    index = registry.build_docs_index(settings, registry.sqlite_stores(db.memory()))
     with _unavailable("the Pinecone docs index"):
         index.check_embedder()
 
