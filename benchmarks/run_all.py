@@ -2,7 +2,7 @@
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
 (names: search pinecone rank_calibrate verdict_calibrate match_ablation quality calibrate spread
-separation scale ingest discord llm webhook redact; default all). A benchmark
+separation scale ingest discord llm webhook dashboard redact aws_stores; default all). A benchmark
 that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "match_ablation", "quality",
          "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm", "webhook",
-         "redact"]
+         "dashboard", "redact", "aws_stores"]
 
 
 def main(names: list[str]) -> int:
