@@ -94,6 +94,7 @@ def measure(scratch: Path, messages: int) -> dict[str, Any]:
     from click.testing import CliRunner
     from moto import mock_aws
 
+    from docloop.aws.handlers import lambda_settings
     from docloop.cli import main as cli
     from tests.aws_bridge import bridge_lambda
     from tests.aws_stack import deploy, history, run_execution
@@ -115,14 +116,14 @@ def measure(scratch: Path, messages: int) -> dict[str, Any]:
             parameters={"Sources": f"discord-export:{export.parent}", "Tracker": "linear",
                         "LinearTeamId": TEAM, "MaxInsights": "0", "Embedder": "local",
                         "DocsIndex": "sqlite"},
-            environment={"DOCLOOP_HOME": str(home), "DOCLOOP_STORE": "sqlite",
-                         "DOCLOOP_LINEAR_API_URL": linear.url},
+            environment={"DOCLOOP_HOME": str(home), "DOCLOOP_LINEAR_API_URL": linear.url},
             secret={"LINEAR_API_KEY": API_KEY, "LINEAR_WEBHOOK_SECRET": "bench"})
         for name in ("week", "rerun"):
             runs.append(_one_run(stack, name, calls, run_execution, history))
         runs[0]["tickets"] = len(linear.issues)
-    runs[0]["seed_payload"] = seed_payload(home)
-    return {"runs": runs, "store": "sqlite", "messages": messages}
+        settings = lambda_settings()  # the functions' environment is still set
+        runs[0]["seed_payload"] = seed_payload(settings)
+    return {"runs": runs, "store": settings.store, "messages": messages}
 
 
 def _one_run(stack: Any, name: str, calls: list[Any], run_execution: Any,
@@ -151,19 +152,14 @@ def _one_run(stack: Any, name: str, calls: list[Any], run_execution: Any,
     }
 
 
-def seed_payload(home: Path) -> int:
+def seed_payload(settings: Any) -> int:
     """Bytes of the window's conversations as one JSON state payload (the seed's design)."""
-    from docloop import db, registry
-    from docloop.config import Settings
+    from docloop import registry
     from docloop.stages.window import MessageWindow
 
-    settings = Settings(home=home)
-    conn = db.connect(settings.db_path)
-    try:
-        window = MessageWindow(registry.build_messages(settings, conn), None)
+    with registry.open_stores(settings) as stores:
+        window = MessageWindow(stores.messages, None)
         return sum(len(c.model_dump_json()) + 1 for c in window.conversations) + 1
-    finally:
-        conn.close()
 
 
 def costs(run: dict[str, Any]) -> dict[str, float]:
