@@ -127,11 +127,14 @@ _container = _Container()
 
 def reset_container() -> None:
     """Forget cached clients, trackers and the secret, as a new container would."""
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
     from docloop.aws.secrets import read_secret
 
     global _container
     _container = _Container()
     read_secret.cache_clear()
+    clear_caches()
 
 
 def lambda_settings() -> Settings:
