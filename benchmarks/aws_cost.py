@@ -10,9 +10,11 @@ machine definition with its Lambda tasks bridged to docloop's handlers in this p
   history, plus one per attempt of a state inside the Distributed Map's child
   executions (each is a Lambda invocation of the insight function; moto keeps child
   executions out of the parent's history, and AWS bills every attempt);
-- DynamoDB reads and writes, S3 requests and Secrets Manager calls: every botocore
-  call made during the execution, counted by a `before-call` hook that botocore adds
-  to every session (`botocore.handlers.BUILTIN_HANDLERS`, as moto hooks itself in);
+- DynamoDB request units, S3 requests and Secrets Manager calls: every botocore call
+  made during the execution, counted by a `before-call` hook that botocore adds to
+  every session (`botocore.handlers.BUILTIN_HANDLERS`, as moto hooks itself in); a
+  DynamoDB batch counts its items, a transaction two units per item, any item one
+  unit (items over 1 KB written or 4 KB read cost more: a lower bound);
 - Pinecone reads and writes when `docs_index = "pinecone"` (not in this run).
 
 Then the monthly cost (52/12 runs a month) at the list prices below, next to the seed
@@ -65,9 +67,21 @@ _calls: Counter[tuple[str, str]] = Counter()
 _counting = False
 
 
-def _count(model: Any, **_: Any) -> None:
+def _count(model: Any, params: Any = None, **_: Any) -> None:
+    """One per request, or per item for DynamoDB's batch and transaction calls (each item
+    is at least one request unit; a transaction's item two)."""
     if _counting:
-        _calls[(model.service_model.service_name, model.name)] += 1
+        _calls[(model.service_model.service_name, model.name)] += _units(model.name,
+                                                                         params or {})
+
+
+def _units(operation: str, params: dict[str, Any]) -> int:
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return sum(len(v if operation == "BatchWriteItem" else v.get("Keys", []))
+                   for v in params.get("RequestItems", {}).values())
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return 2 * len(params.get("TransactItems", []))
+    return 1
 
 
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call.*.*", _count))
@@ -206,8 +220,8 @@ def render(measured: dict[str, Any], messages: int) -> str:
     lines.append(f"| Lambda GB-seconds | {week['gb_s']:.1f} | {rerun['gb_s']:.1f} |")
     lines.append(f"| Step Functions state transitions | {week['transitions']} | "
                  f"{rerun['transitions']} |")
-    for label, service, names in (("DynamoDB writes", "dynamodb", DDB_WRITES),
-                                  ("DynamoDB reads", "dynamodb", DDB_READS),
+    for label, service, names in (("DynamoDB write units (at least)", "dynamodb", DDB_WRITES),
+                                  ("DynamoDB read units (at least)", "dynamodb", DDB_READS),
                                   ("S3 PUT/LIST", "s3", S3_WRITES)):
         counts = [sum(n for (s, op), n in r["calls"].items() if s == service and op in names)
                   for r in (week, rerun)]
