@@ -11,7 +11,7 @@ machine definition with its Lambda tasks bridged to docloop's handlers in this p
   executions (each is a Lambda invocation of the insight function; moto keeps child
   executions out of the parent's history, and AWS bills every attempt);
 - DynamoDB request units, S3 requests and Secrets Manager calls: every botocore call
-  made during the execution, counted by a `before-call` hook that botocore adds to
+  made during the execution, counted by a `before-parameter-build` hook botocore adds to
   every session (`botocore.handlers.BUILTIN_HANDLERS`, as moto hooks itself in); a
   DynamoDB batch counts its items, a transaction two units per item, any item one
   unit (items over 1 KB written or 4 KB read cost more: a lower bound);
@@ -84,7 +84,7 @@ def _units(operation: str, params: dict[str, Any]) -> int:
     return 1
 
 
-botocore.handlers.BUILTIN_HANDLERS.append(("before-call.*.*", _count))
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", _count))
 
 
 def main() -> None:
