@@ -10,9 +10,11 @@ machine definition with its Lambda tasks bridged to docloop's handlers in this p
   history, plus one per attempt of a state inside the Distributed Map's child
   executions (each is a Lambda invocation of the insight function; moto keeps child
   executions out of the parent's history, and AWS bills every attempt);
-- DynamoDB reads and writes, S3 requests and Secrets Manager calls: every botocore
-  call made during the execution, counted by a `before-call` hook that botocore adds
-  to every session (`botocore.handlers.BUILTIN_HANDLERS`, as moto hooks itself in);
+- DynamoDB request units, S3 requests and Secrets Manager calls: every botocore call
+  made during the execution, counted by a `before-parameter-build` hook botocore adds to
+  every session (`botocore.handlers.BUILTIN_HANDLERS`, as moto hooks itself in); a
+  DynamoDB batch counts its items, a transaction two units per item, any item one
+  unit (items over 1 KB written or 4 KB read cost more: a lower bound);
 - Pinecone reads and writes when `docs_index = "pinecone"` (not in this run).
 
 Then the monthly cost (52/12 runs a month) at the list prices below, next to the seed
@@ -65,12 +67,24 @@ _calls: Counter[tuple[str, str]] = Counter()
 _counting = False
 
 
-def _count(model: Any, **_: Any) -> None:
+def _count(model: Any, params: Any = None, **_: Any) -> None:
+    """One per request, or per item for DynamoDB's batch and transaction calls (each item
+    is at least one request unit; a transaction's item two)."""
     if _counting:
-        _calls[(model.service_model.service_name, model.name)] += 1
+        _calls[(model.service_model.service_name, model.name)] += _units(model.name,
+                                                                         params or {})
 
 
-botocore.handlers.BUILTIN_HANDLERS.append(("before-call.*.*", _count))
+def _units(operation: str, params: dict[str, Any]) -> int:
+    if operation in ("BatchWriteItem", "BatchGetItem"):
+        return sum(len(v if operation == "BatchWriteItem" else v.get("Keys", []))
+                   for v in params.get("RequestItems", {}).values())
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return 2 * len(params.get("TransactItems", []))
+    return 1
+
+
+botocore.handlers.BUILTIN_HANDLERS.append(("before-parameter-build.*.*", _count))
 
 
 def main() -> None:
@@ -94,6 +108,7 @@ def measure(scratch: Path, messages: int) -> dict[str, Any]:
     from click.testing import CliRunner
     from moto import mock_aws
 
+    from docloop.aws.handlers import lambda_settings
     from docloop.cli import main as cli
     from tests.aws_bridge import bridge_lambda
     from tests.aws_stack import deploy, history, run_execution
@@ -115,14 +130,14 @@ def measure(scratch: Path, messages: int) -> dict[str, Any]:
             parameters={"Sources": f"discord-export:{export.parent}", "Tracker": "linear",
                         "LinearTeamId": TEAM, "MaxInsights": "0", "Embedder": "local",
                         "DocsIndex": "sqlite"},
-            environment={"DOCLOOP_HOME": str(home), "DOCLOOP_STORE": "sqlite",
-                         "DOCLOOP_LINEAR_API_URL": linear.url},
+            environment={"DOCLOOP_HOME": str(home), "DOCLOOP_LINEAR_API_URL": linear.url},
             secret={"LINEAR_API_KEY": API_KEY, "LINEAR_WEBHOOK_SECRET": "bench"})
         for name in ("week", "rerun"):
             runs.append(_one_run(stack, name, calls, run_execution, history))
         runs[0]["tickets"] = len(linear.issues)
-    runs[0]["seed_payload"] = seed_payload(home)
-    return {"runs": runs, "store": "sqlite", "messages": messages}
+        settings = lambda_settings()  # the functions' environment is still set
+        runs[0]["seed_payload"] = seed_payload(settings)
+    return {"runs": runs, "store": settings.store, "messages": messages}
 
 
 def _one_run(stack: Any, name: str, calls: list[Any], run_execution: Any,
@@ -151,19 +166,14 @@ def _one_run(stack: Any, name: str, calls: list[Any], run_execution: Any,
     }
 
 
-def seed_payload(home: Path) -> int:
+def seed_payload(settings: Any) -> int:
     """Bytes of the window's conversations as one JSON state payload (the seed's design)."""
-    from docloop import db, registry
-    from docloop.config import Settings
+    from docloop import registry
     from docloop.stages.window import MessageWindow
 
-    settings = Settings(home=home)
-    conn = db.connect(settings.db_path)
-    try:
-        window = MessageWindow(registry.build_messages(settings, conn), None)
+    with registry.open_stores(settings) as stores:
+        window = MessageWindow(stores.messages, None)
         return sum(len(c.model_dump_json()) + 1 for c in window.conversations) + 1
-    finally:
-        conn.close()
 
 
 def costs(run: dict[str, Any]) -> dict[str, float]:
@@ -210,8 +220,8 @@ def render(measured: dict[str, Any], messages: int) -> str:
     lines.append(f"| Lambda GB-seconds | {week['gb_s']:.1f} | {rerun['gb_s']:.1f} |")
     lines.append(f"| Step Functions state transitions | {week['transitions']} | "
                  f"{rerun['transitions']} |")
-    for label, service, names in (("DynamoDB writes", "dynamodb", DDB_WRITES),
-                                  ("DynamoDB reads", "dynamodb", DDB_READS),
+    for label, service, names in (("DynamoDB write units (at least)", "dynamodb", DDB_WRITES),
+                                  ("DynamoDB read units (at least)", "dynamodb", DDB_READS),
                                   ("S3 PUT/LIST", "s3", S3_WRITES)):
         counts = [sum(n for (s, op), n in r["calls"].items() if s == service and op in names)
                   for r in (week, rerun)]

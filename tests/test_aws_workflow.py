@@ -92,6 +92,7 @@ def _report(stack: Stack, key: str) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.timeout(900)  # two executions of 44 insights each, on a shared 2-core machine
 def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
         workflow: tuple[Stack, FakeLinear, list[Invocation], Path]) -> None:
     stack, linear, calls, export = workflow

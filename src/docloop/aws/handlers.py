@@ -127,11 +127,14 @@ _container = _Container()
 
 def reset_container() -> None:
     """Forget cached clients, trackers and the secret, as a new container would."""
+    from aws_lambda_powertools.utilities.parameters import clear_caches
+
     from docloop.aws.secrets import read_secret
 
     global _container
     _container = _Container()
     read_secret.cache_clear()
+    clear_caches()
 
 
 def lambda_settings() -> Settings:
@@ -149,6 +152,12 @@ def _context(settings: Settings, tracker: Tracker | None = None) -> Iterator[Ste
     """The stores `settings.store` names, open for one invocation."""
     with registry.open_stores(settings) as stores:
         yield StepContext(settings, stores, RunOptions(), tracker)
+
+
+def _run_of(event: dict[str, Any]) -> tuple[Settings, str, RunArtifacts]:
+    """What a step of a run starts from: settings, the event's run id, the run's artifacts."""
+    settings = lambda_settings()
+    return settings, _field(event, "run_id"), _container.artifacts(settings)
 
 
 def _field(event: dict[str, Any], name: str) -> str:
@@ -182,9 +191,7 @@ def ingest(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @_handler
 def analyse(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Analyse the window; write one task per insight and the Map's item list."""
-    settings = lambda_settings()
-    run_id = _field(event, "run_id")
-    artifacts = _container.artifacts(settings)
+    settings, run_id, artifacts = _run_of(event)
     ingested = artifacts.get(_field(event, "ingest_key"), IngestOutput)
     with _context(settings) as ctx:
         analysed = analyse_step(ctx, ingested)
@@ -301,9 +308,7 @@ def _error_message(cause: str) -> str:
 @_handler
 def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Gather every insight's outcome into the run report; fail only if all failed."""
-    settings = lambda_settings()
-    run_id = _field(event, "run_id")
-    artifacts = _container.artifacts(settings)
+    settings, run_id, artifacts = _run_of(event)
     analysed = artifacts.get(_field(event, "analyse_key"), AnalyseOutput)
     items = [InsightItem.model_validate(raw)
              for raw in artifacts.get_json(_field(event, "items_key"))]
