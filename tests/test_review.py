@@ -14,14 +14,21 @@ from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.models import Insight, Suggestion
 from docloop.review import ReviewStores
+from tests.aws_support import aws_settings
 from tests.helpers import insight
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", review=True)
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The review API on every store implementation (DynamoDB under moto)."""
+    if request.param == "sqlite":
+        yield Settings(home=tmp_path / "home", review=True)
+        return
+    with aws_settings(tmp_path / "home", monkeypatch, review=True) as chosen:
+        yield chosen
 
 
 @pytest.fixture

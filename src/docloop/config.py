@@ -53,6 +53,7 @@ ENV_NAMES: dict[str, str] = {
     "min_conversations": "DOCLOOP_MIN_CONVERSATIONS",
     "max_insights": "DOCLOOP_MAX_INSIGHTS",
     "since_days": "DOCLOOP_SINCE_DAYS",
+    "sources": "DOCLOOP_SOURCES",
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
@@ -219,7 +220,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(name)
         if raw is None or raw == "":
             continue
-        values[key] = _split(raw) if key in LIST_FIELDS else raw
+        if key == "sources":  # a spec holds commas (discord:ID,ID): specs are space-separated
+            values[key] = raw.split()
+        else:
+            values[key] = _split(raw) if key in LIST_FIELDS else raw
     return values
 
 

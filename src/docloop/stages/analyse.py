@@ -3,7 +3,7 @@
 Input: the window's `Conversation`s and `Message`s. Output: an
 `AnalysisResult` holding the problems, their embeddings, the clusters (with
 stored identities) and the significant `Insight`s sorted by score. Nothing is
-persisted until `AnalysisResult.save`, which the pipeline calls at the end
+persisted until `AnalysisResult.save_identities`, which the analyse step calls
 (a dry run saves into its throw-away copy).
 
 Significance filter: an insight is reported when it spans at least
@@ -64,14 +64,17 @@ class AnalysisResult:
         """Problem id -> its row in `problems` and `vectors`."""
         return {p.id: i for i, p in enumerate(self.problems)}
 
-    def save(self, store: InsightIdentities) -> None:
-        """Persist insight identities (so next run keeps them) and their latest state."""
+    def save_identities(self, store: InsightIdentities) -> None:
+        """Persist insight identities (fingerprint, centroid, members) so next run keeps them.
+
+        The insights' reported state follows once they are matched and filed
+        (`InsightIdentities.save_snapshots`, the report step).
+        """
         store.save(
             (c.id, c.centroid, [(self.problems[i].id, self.problems[i].conversation_id)
                                 for i in c.members])
             for c in self.clusters
         )
-        store.save_snapshots(self.insights)
 
 
 def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,

@@ -31,7 +31,7 @@ from docloop.models import (
     ReviewStats,
     Suggestion,
 )
-from docloop.stores import RecordStore, ReviewStore
+from docloop.stores import InsightIdentities, RecordStore, ReviewStore
 
 DOCLOOP_ACTOR = "docloop"
 
@@ -135,6 +135,19 @@ def review_stats(reviews: dict[str, ReviewRecord], insights: Iterable[Insight],
         decided = counts.accepted + counts.rejected
         counts.acceptance_rate = round(counts.accepted / decided, 3) if decided else None
     return stats
+
+
+def run_review_stats(reviews: ReviewStore, insights: InsightIdentities,
+                     reported: list[Insight], started_at: datetime) -> ReviewStats:
+    """`review_stats` for a run report: every reported insight's review, and of this
+    run's insights those it proposed (docloop's decision since `started_at`) and those
+    it left suppressed (rejected, no ticket)."""
+    proposed_now = sum(1 for i in reported if i.review == "proposed" and i.ticket is None
+                       and any(d.actor == DOCLOOP_ACTOR and d.at >= started_at
+                               for d in reviews.decisions(i.id)))
+    suppressed = sum(1 for i in reported if i.review == "rejected" and i.ticket is None)
+    return review_stats(reviews.all(), insights.snapshots(),
+                        Proposal(proposed_now=proposed_now, suppressed=suppressed))
 
 
 def _count(counts: ReviewCounts, state: str) -> None:
