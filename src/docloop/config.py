@@ -57,6 +57,8 @@ ENV_NAMES: dict[str, str] = {
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
+    "pinecone_host": "DOCLOOP_PINECONE_HOST",
+    "pinecone_namespace": "DOCLOOP_PINECONE_NAMESPACE",
     "review": "DOCLOOP_REVIEW",
     "review_regrow_factor": "DOCLOOP_REVIEW_REGROW_FACTOR",
     "discord_reply_on_done": "DOCLOOP_DISCORD_REPLY_ON_DONE",
@@ -94,8 +96,7 @@ class Settings(BaseModel):
     tracker: Literal["local", "linear", "none"] = "local"
     store: Literal["sqlite", "dynamodb"] = "sqlite"  # records, messages, insights, caches
     dynamodb_table: str | None = None  # store = "dynamodb": everything but messages
-    s3_bucket: str | None = None  # store = "dynamodb": messages (messages/<channel>/<day>)
-    docs_index: Literal["sqlite"] = "sqlite"  # where `index-docs` writes and matching searches
+    s3_bucket: str | None = None  # messages (store = "dynamodb"), docs keyword store (pinecone)
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None
@@ -108,6 +109,9 @@ class Settings(BaseModel):
     docs_base_url: str | None = None
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
+    docs_index: Literal["sqlite", "pinecone"] = "sqlite"  # where the docs' vectors live
+    pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
+    pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
     sources: list[str] = Field(default_factory=list)
     review: bool = False  # a run proposes; a person accepts before a ticket is filed
     review_regrow_factor: float = Field(2.0, ge=1.0)  # a rejected insight returns at N x size

@@ -20,8 +20,8 @@ from docloop.errors import ConfigError
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.base import Analyzer
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
     from docloop.backends.docs_index.rerank import RankSettings
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
     from docloop.backends.replies.base import Replier
@@ -42,7 +42,10 @@ BACKENDS: dict[str, dict[str, str]] = {
         "local": "docloop.backends.trackers.local:LocalTracker",
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
-    "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
+    "docs_index": {
+        "sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex",
+        "pinecone": "docloop.backends.docs_index.pinecone_index:PineconeDocsIndex",
+    },
     # storage families, chosen together by `settings.store` and opened as one `Stores`
     # ("dynamodb": the DynamoDB table, and for messages the S3 bucket; docloop.aws)
     "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores",
@@ -123,16 +126,13 @@ def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmb
 
 
 def build_docs_index(settings: Settings, stores: Stores,
-                     rank: RankSettings | None = None) -> SQLiteDocsIndex:
+                     rank: RankSettings | None = None) -> HybridDocsIndex:
     """The configured docs index (`settings.docs_index`) with the configured (cached)
-    embedder and ranking; the SQLite index lives in `stores.docs_conn`.
-
-    Typed as the SQLite index until the DocsIndex base declares everything the
-    docs stages use (sync, page_count, best_similarities, ...).
-    """
+    embedder and ranking; the SQLite index lives in `stores.docs_conn`, a Pinecone
+    index keeps its keyword store beside it (locally or in S3)."""
     name = settings.docs_index
     deps: dict[str, Any] = {"conn": stores.docs_conn} if name == "sqlite" else {}
-    index: SQLiteDocsIndex = build("docs_index", name, settings,
+    index: HybridDocsIndex = build("docs_index", name, settings,
                                    embedder=build_embedder(settings, stores), rank=rank, **deps)
     return index
 

@@ -44,7 +44,7 @@ from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
 
 if TYPE_CHECKING:
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
 
 log = logging.getLogger("docloop.steps")
 
@@ -92,7 +92,7 @@ class StepContext:
                                        fallback=fallback, retry_failed=self.options.retry_failed)
 
     @cached_property
-    def docs(self) -> SQLiteDocsIndex | None:
+    def docs(self) -> HybridDocsIndex | None:
         return open_docs(self.settings, self.stores, self.options.rank)
 
 
