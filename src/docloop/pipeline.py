@@ -56,7 +56,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         outcomes = [insight_step(ctx, task) for task in analysed.tasks]
         report = report_step(ctx, analysed, outcomes, [usage_of(ctx.analyzer)])
         _close_the_loop(stores, replier, report)
-        _record_run(settings, stores, report)
+        _record_run(settings, stores, report)  # the review desk's run pages
         return report
 
 
