@@ -145,7 +145,7 @@ class SetRun:
         self.clusters_only(quality)  # ingests once and caches the embeddings
         assert self._conn is not None and self._ingested is not None
         problems = OfflineAnalyzer(quality).extract(self._ingested.conversations)
-        return problems, self.embed([p.with_answer for p in problems])
+        return problems, self.embed([p.embedding_text for p in problems])
 
     def embedder(self) -> Embedder:
         """The set's embedder, behind its embedding cache."""
