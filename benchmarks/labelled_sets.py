@@ -89,6 +89,14 @@ SETS = (
 )
 
 
+def publish(path: Path, lines: list[str]) -> None:
+    """Write a benchmark's Markdown table (a part of RESULTS.md) and print it."""
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(text)
+
+
 class SetRun:
     """One set, ready to be measured many times with different quality settings."""
 

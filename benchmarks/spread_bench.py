@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from docloop.quality import SHIPPED  # noqa: E402
 from docloop.stages.cluster import centred  # noqa: E402
-from labelled_sets import SETS, SetRun  # noqa: E402
+from labelled_sets import SETS, SetRun, publish  # noqa: E402
 
 RESULTS = HERE / "results" / "spread.md"
 
@@ -59,10 +59,7 @@ def main() -> None:
     for labelled in SETS:
         if labelled.available():
             lines += pair_stats(SetRun(labelled))
-    text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    publish(RESULTS, lines)
 
 
 if __name__ == "__main__":

@@ -100,16 +100,18 @@ class Problem(BaseModel):
 
     @property
     def embedding_text(self) -> str:
-        """What the embedding reads: the verbatim messages when `text` dropped code or
-        length, else `text`, plus the answer. Real reports tell problems apart by the code
-        they paste (`benchmarks/separation_bench.py`: same-group pair AUC on Pydantic
-        0.886 -> 0.931, Vite 0.862 -> 0.917)."""
+        """What clustering reads (embedding, shared code terms, shared words).
+
+        The verbatim messages when `text` dropped code or length, else `text`, plus the
+        answer. Real reports tell problems apart by the code they paste
+        (`benchmarks/separation_bench.py`: same-group pair AUC on Pydantic 0.885 -> 0.930,
+        Vite 0.862 -> 0.916)."""
         return f"{self.body or self.text} {self.context}".strip()
 
     @property
     def with_answer(self) -> str:
-        """The text plus the answer it got: what places a problem among others (its
-        embedding, its shared code terms, its own docs search)."""
+        """The text plus the answer it got: what the match stage embeds and searches
+        with (clustering reads `embedding_text`)."""
         return f"{self.text} {self.context}".strip()
 
 

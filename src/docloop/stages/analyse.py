@@ -107,6 +107,7 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
                                 center_shrink=quality.center_shrink,
                                 lexical_weight=quality.lexical_weight,
                                 hub_weight=quality.hub_weight, hub_k=quality.hub_k,
+                                lift_isolated=quality.lift_isolated,
                                 body_vectors=bodies)
     log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest

@@ -47,6 +47,7 @@ CENTER_SHRINK: float | None = SHIPPED.center_shrink
 DEFAULT_LEXICAL_WEIGHT = SHIPPED.lexical_weight
 DEFAULT_HUB_WEIGHT = SHIPPED.hub_weight
 DEFAULT_HUB_K = SHIPPED.hub_k
+DEFAULT_LIFT_ISOLATED = SHIPPED.lift_isolated
 REFINE_ROUNDS = 3
 
 
@@ -79,6 +80,7 @@ def cluster_problems(
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
     hub_weight: float = DEFAULT_HUB_WEIGHT,
     hub_k: int = DEFAULT_HUB_K,
+    lift_isolated: bool = DEFAULT_LIFT_ISOLATED,
     body_vectors: Mapping[int, np.ndarray] | None = None,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
@@ -105,7 +107,8 @@ def cluster_problems(
             owner.members.append(index)
         else:
             fresh.append(index)
-    score = _Scoring(SharedTerms(problems, shared_weight), LocalScaling(space, hub_weight, hub_k))
+    score = _Scoring(SharedTerms(problems, shared_weight),
+                     LocalScaling(space, hub_weight, hub_k, lift_isolated))
     _assign_online(fresh, problems, space, clusters, by_id, threshold, score)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
