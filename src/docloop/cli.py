@@ -73,7 +73,7 @@ def _setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
-    for noisy in ("httpx", "httpcore", "openai"):
+    for noisy in ("httpx", "httpcore", "openai", "pinecone"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -90,6 +90,11 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
+index_option = click.option(
+    "--index", "docs_index", type=click.Choice(["sqlite", "pinecone"]), default=None,
+    help="Where the docs index lives (default: docs_index setting, else sqlite).")
+
+
 @main.command("index-docs")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--base-url", default=None, help="Public URL of the docs root.")
@@ -98,14 +103,17 @@ def main(ctx: click.Context) -> None:
               help="Also index changelogs, release notes and generated API stubs.")
 @click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress"]),
               default=None, help="Site generator (URLs, anchors); detected when omitted.")
+@index_option
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
-                   no_default_excludes: bool, generator: str | None) -> None:
+                   no_default_excludes: bool, generator: str | None,
+                   docs_index: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
     from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
-    settings = _settings(click.get_current_context(), docs_base_url=base_url)
+    settings = _settings(click.get_current_context(), docs_base_url=base_url,
+                         docs_index=docs_index)
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
                        generator=generator, progress=progress_bar)
     click.echo(stats.summary(), err=True)
@@ -122,13 +130,14 @@ def docs_group() -> None:
               help="JSONL file of {\"id\", \"text\"} lines.")
 @click.option("--top", "top_k", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="JSON (Lines with --queries) on stdout.")
+@index_option
 @common
 def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
-                    as_json: bool) -> None:
+                    as_json: bool, docs_index: str | None) -> None:
     """Search the docs index."""
     from docloop.stages.search import render_results, run_search
 
-    settings = _settings(click.get_current_context())
+    settings = _settings(click.get_current_context(), docs_index=docs_index)
     results = run_search(settings, query, queries_file, top_k)
     render_results(results, as_json=as_json, batch=queries_file is not None)
 
@@ -146,10 +155,12 @@ def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
 @click.option("--retry-failed", is_flag=True, help="Ask the model again for cached failures.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run report as JSON to this file ('-' for stdout).")
+@index_option
 @common
 def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int | None,
             max_insights: int | None, tracker: str | None, analyzer: str | None,
-            dry_run: bool, retry_failed: bool, json_file: Path | None) -> None:
+            dry_run: bool, retry_failed: bool, json_file: Path | None,
+            docs_index: str | None) -> None:
     """Ingest, analyse, match, suggest and file tickets."""
     from docloop.pipeline import RunOptions, run_pipeline
     from docloop.report import print_summary, save_markdown_report, write_json_report
@@ -157,7 +168,7 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
     ctx = click.get_current_context()
     settings = _settings(ctx, min_conversations=min_conversations, max_insights=max_insights,
                          tracker=tracker, analyzer=analyzer,
-                         sources=list(sources) or None)
+                         sources=list(sources) or None, docs_index=docs_index)
     if since is None and settings.since_days:
         since = str(settings.since_days)
     options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed,
