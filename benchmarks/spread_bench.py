@@ -52,7 +52,8 @@ def pair_stats(run: SetRun) -> list[str]:
 def main() -> None:
     lines = ["## Problem similarity: raw vs centred", "",
              "Command: `PYTHONPATH=src python benchmarks/spread_bench.py`. Cosine over every "
-             "pair of extracted problems; clustering joins at 0.35 in the centred space.", "",
+             "pair of extracted problems; clustering joins at "
+             f"{SHIPPED.cluster_threshold:.2f} in the centred space.", "",
              "| set | space | problems | same-group mean | same-group min | "
              "different-group mean | different p95 | different p99 |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
