@@ -89,6 +89,14 @@ SETS = (
 )
 
 
+def publish(path: Path, lines: list[str]) -> None:
+    """Write a benchmark's Markdown table (a part of RESULTS.md) and print it."""
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(text)
+
+
 class SetRun:
     """One set, ready to be measured many times with different quality settings."""
 
@@ -145,7 +153,7 @@ class SetRun:
         self.clusters_only(quality)  # ingests once and caches the embeddings
         assert self._conn is not None and self._ingested is not None
         problems = OfflineAnalyzer(quality).extract(self._ingested.conversations)
-        return problems, self.embed([p.with_answer for p in problems])
+        return problems, self.embed([p.embedding_text for p in problems])
 
     def embedder(self) -> Embedder:
         """The set's embedder, behind its embedding cache."""

@@ -168,7 +168,7 @@ def embedding_rate(sample: int = 256) -> dict:
     ingest(settings, sqlite_stores(conn), None)
     messages = MessageStore(conn).window(None)
     problems = OfflineAnalyzer().extract(build_conversations(messages))
-    texts = [p.with_answer for p in problems[:sample]]
+    texts = [p.embedding_text for p in problems[:sample]]
     embedder = MiniLMEmbedder.from_settings(settings)
     embedder.embed(texts[:8])  # load the model first
     started, cpu = time.perf_counter(), time.process_time()

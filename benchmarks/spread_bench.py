@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 
 from docloop.quality import SHIPPED  # noqa: E402
 from docloop.stages.cluster import centred  # noqa: E402
-from labelled_sets import SETS, SetRun  # noqa: E402
+from labelled_sets import SETS, SetRun, publish  # noqa: E402
 
 RESULTS = HERE / "results" / "spread.md"
 
@@ -52,17 +52,15 @@ def pair_stats(run: SetRun) -> list[str]:
 def main() -> None:
     lines = ["## Problem similarity: raw vs centred", "",
              "Command: `PYTHONPATH=src python benchmarks/spread_bench.py`. Cosine over every "
-             "pair of extracted problems; clustering joins at 0.35 in the centred space.", "",
+             "pair of extracted problems; clustering joins at "
+             f"{SHIPPED.cluster_threshold:.2f} in the centred space.", "",
              "| set | space | problems | same-group mean | same-group min | "
              "different-group mean | different p95 | different p99 |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for labelled in SETS:
         if labelled.available():
             lines += pair_stats(SetRun(labelled))
-    text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    publish(RESULTS, lines)
 
 
 if __name__ == "__main__":

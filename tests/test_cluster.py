@@ -108,3 +108,19 @@ def test_centroids_come_back_in_the_embedding_space() -> None:
     for cluster in cluster_problems(problems, vectors):
         mean = vectors[cluster.members].mean(axis=0)
         assert np.allclose(cluster.centroid, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_body_vectors_decide_the_grouping_and_text_vectors_the_centroid() -> None:
+    """Two reports whose prose differs but whose pasted code agrees (their body vectors)
+    are one cluster; its centroid stays the mean of the text vectors the match reads."""
+    labels = [0, 1, 2, 3]
+    problems = _problems(len(labels))
+    text = _vectors(labels)
+    apart = _groups(cluster_problems(problems, text), problems)
+    assert frozenset({"p0", "p1"}) not in apart
+    body = _vectors([5, 5], seed=4)
+    clusters = cluster_problems(problems, text, body_vectors={0: body[0], 1: body[1]})
+    assert frozenset({"p0", "p1"}) in _groups(clusters, problems)
+    [joined] = [c for c in clusters if len(c.members) == 2]
+    mean = text[[0, 1]].sum(axis=0)
+    assert np.allclose(joined.centroid, mean / np.linalg.norm(mean), atol=1e-5)

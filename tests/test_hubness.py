@@ -55,7 +55,8 @@ def test_penalty_is_half_the_weight_times_problem_plus_cluster_density() -> None
 def test_a_hub_close_to_every_group_stops_joining_one_of_them() -> None:
     problems = [Problem(id=f"p{i}", conversation_id=str(i), text=f"problem {i}",
                         timestamp=BASE + timedelta(hours=i)) for i in range(len(VECTORS))]
-    common = {"shared_weight": 0.0, "center_shrink": None, "threshold": 0.6, "hub_k": 2}
+    common = {"shared_weight": 0.0, "center_shrink": None, "threshold": 0.6, "hub_k": 2,
+              "lexical_weight": 0.0}
     plain = cluster_problems(problems, VECTORS, hub_weight=0.0, **common)  # type: ignore[arg-type]
     scaled = cluster_problems(problems, VECTORS, hub_weight=1.0, **common)  # type: ignore[arg-type]
     assert any(5 in c.members and len(c.members) > 1 for c in plain)
@@ -71,3 +72,16 @@ def test_the_neighbour_search_holds_a_bounded_block_however_many_problems() -> N
     assert block_rows(100) == BLOCK
     assert block_rows(188_193) * 188_193 <= BLOCK_CELLS
     assert block_rows(10**9) == 1
+
+
+def test_without_lifts_an_isolated_problem_is_not_pulled_into_a_cluster() -> None:
+    """The loner (row 4) has the lowest density: by default that lowers its bar to join;
+    with `lift_isolated` off its own density counts only when positive."""
+    lifted = LocalScaling(VECTORS, weight=1.0, k=2)
+    floored = LocalScaling(VECTORS, weight=1.0, k=2, lift_isolated=False)
+    for scaling in (lifted, floored):
+        scaling.index([(0, [0, 1])])
+    assert lifted.density[4] < 0
+    assert lifted.penalty(4, 1)[0] < floored.penalty(4, 1)[0]
+    assert floored.penalty(4, 1)[0] == pytest.approx(0.5 * (lifted.density[[0, 1]].mean()))
+    assert floored.penalty(5, 1)[0] == pytest.approx(lifted.penalty(5, 1)[0])  # a hub: same

@@ -196,3 +196,21 @@ def test_the_follow_up_length_is_a_quality_knob() -> None:
     text = "facing the same issue with the nightly build on windows and on macos too"
     assert analyse_message(text).noise == "follow-up"
     assert analyse_message(text, QualitySettings(follow_up_words=4)).noise != "follow-up"
+
+
+def test_the_embedding_reads_pasted_code_the_problem_text_drops() -> None:
+    report = ("Upgrading to v2 breaks my custom type. How do I port it?\n"
+              "```python\nclass Money:\n    def __get_pydantic_core_schema__(cls, source, handler):"
+              "\n        ...\n```\nIt raises PydanticSchemaGenerationError.")
+    [problem] = OfflineAnalyzer().extract([conv("200", msg("200", "a", report))])
+    assert "__get_pydantic_core_schema__" not in problem.text  # prose only, for tickets
+    assert problem.body == report
+    assert problem.embedding_text.startswith(report)
+
+
+def test_a_short_prose_problem_is_embedded_as_its_text_with_no_second_copy() -> None:
+    [problem] = OfflineAnalyzer().extract([conv(
+        "300", msg("300", "a", "How do I set the allowed origins for CORS?"),
+        msg("301", "b", "set allow_origins on the CORSMiddleware, it takes a list", 1))])
+    assert problem.body == ""
+    assert problem.embedding_text == problem.with_answer

@@ -58,8 +58,9 @@ def test_a_rare_shared_term_joins_paraphrases_just_below_the_threshold() -> None
                 problem(3, "another unrelated", "`BaseModel` config")]
     vectors = np.vstack([_two_apart(DEFAULT_THRESHOLD - 0.05),
                          np.array([[0.0, -1.0], [-1.0, 0.0]], dtype=np.float32)])
-    together = cluster_problems(problems, vectors, center_shrink=None)
-    apart = cluster_problems(problems, vectors, shared_weight=0.0, center_shrink=None)
+    alone = {"center_shrink": None, "lexical_weight": 0.0, "hub_weight": 0.0}  # the bonus only
+    together = cluster_problems(problems, vectors, shared_weight=0.2, **alone)  # type: ignore[arg-type]
+    apart = cluster_problems(problems, vectors, shared_weight=0.0, **alone)  # type: ignore[arg-type]
     assert any(set(c.members) == {0, 1} for c in together)
     assert not any({0, 1} <= set(c.members) for c in apart)
 

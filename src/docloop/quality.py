@@ -17,20 +17,23 @@ class QualitySettings:
     """Clustering, significance and noise knobs (defaults = shipped values)."""
 
     #: centred cosine a problem needs to join a cluster (stages/cluster.py)
-    cluster_threshold: float = 0.35
+    cluster_threshold: float = 0.30
     #: centred cosine above which two new clusters are one
     merge_threshold: float = 0.80
     #: bonus for the rarest code term a problem shares with a cluster's member
-    shared_weight: float = 0.20
+    shared_weight: float = 0.10
     #: shrinkage of the community mean subtracted before comparing (None: raw cosines)
-    center_shrink: float | None = 5.0
+    center_shrink: float | None = 10.0
     #: share of the similarity that comes from shared words (TF-IDF, stages/lexical.py)
-    lexical_weight: float = 0.0
+    lexical_weight: float = 0.3
     #: share of the local-scaling (CSLS) correction: a problem close to many others
     #: needs more similarity to join (stages/hubness.py); 0 turns it off
-    hub_weight: float = 0.5
+    hub_weight: float = 1.0
     #: neighbours that measure how crowded a problem's neighbourhood is
     hub_k: int = 5
+    #: whether a problem far from every other gets a lower bar too (hubness.py); off,
+    #: only hubs are held back and an outlier (chit-chat) is not pulled into a cluster
+    lift_isolated: bool = True
     #: distinct users an insight needs (at most min_conversations)
     min_users: int = 2
     #: a "same here / any progress?" follow-up longer than this many content words

@@ -97,7 +97,8 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
     log.info("cluster - %d problem(s)", len(problems))
     embedder = registry.build_embedder(settings, stores)
     vectors = _embed(embedder, problems)
-    log.debug("embedded - %d vector(s)", len(vectors))
+    bodies = _body_vectors(embedder, problems)
+    log.debug("embedded - %d vector(s), %d verbatim message(s)", len(vectors), len(bodies))
     store = stores.insights
     known = store.members()
     clusters = cluster_problems(problems, vectors,
@@ -107,7 +108,9 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
                                 shared_weight=quality.shared_weight,
                                 center_shrink=quality.center_shrink,
                                 lexical_weight=quality.lexical_weight,
-                                hub_weight=quality.hub_weight, hub_k=quality.hub_k)
+                                hub_weight=quality.hub_weight, hub_k=quality.hub_k,
+                                lift_isolated=quality.lift_isolated,
+                                body_vectors=bodies)
     log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest
     idf = document_frequencies(problems)
@@ -141,6 +144,23 @@ def _embed(embedder: CachedEmbedder, problems: Sequence[Problem]) -> np.ndarray:
         block = problems[start:start + EMBED_BLOCK]
         vectors[start:start + len(block)] = embedder.embed([p.with_answer for p in block])
     return vectors
+
+
+def _body_vectors(embedder: CachedEmbedder, problems: Sequence[Problem]) -> dict[int, np.ndarray]:
+    """Row -> embedding of the problem's verbatim messages, for problems that have them.
+
+    Clustering reads these (real reports differ in the code they paste,
+    `Problem.embedding_text`); the match stage keeps the problem text's vector, which
+    is closer to documentation prose. Only problems whose text dropped code or length
+    have a body, so a chat of short messages embeds nothing twice.
+    """
+    rows = [i for i, p in enumerate(problems) if p.body]
+    out: dict[int, np.ndarray] = {}
+    for start in range(0, len(rows), EMBED_BLOCK):
+        block = rows[start:start + EMBED_BLOCK]
+        out.update(zip(block, embedder.embed([problems[i].embedding_text for i in block]),
+                       strict=True))
+    return out
 
 
 def _may_be_significant(cluster: Cluster, problems: Sequence[Problem],

@@ -27,7 +27,7 @@ and is deterministic for the same data.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +47,7 @@ CENTER_SHRINK: float | None = SHIPPED.center_shrink
 DEFAULT_LEXICAL_WEIGHT = SHIPPED.lexical_weight
 DEFAULT_HUB_WEIGHT = SHIPPED.hub_weight
 DEFAULT_HUB_K = SHIPPED.hub_k
+DEFAULT_LIFT_ISOLATED = SHIPPED.lift_isolated
 REFINE_ROUNDS = 3
 
 
@@ -79,15 +80,20 @@ def cluster_problems(
     lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
     hub_weight: float = DEFAULT_HUB_WEIGHT,
     hub_k: int = DEFAULT_HUB_K,
+    lift_isolated: bool = DEFAULT_LIFT_ISOLATED,
+    body_vectors: Mapping[int, np.ndarray] | None = None,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
-    Clustering happens in the run's centred space (see `_domain_offset`); the returned
-    centroids are in the embedding's own space, for doc matching and for storage.
+    Clustering happens in the run's centred space (see `_domain_offset`), where the
+    rows of `body_vectors` (a problem's verbatim messages, `Problem.embedding_text`)
+    stand in for `vectors`; the returned centroids are means of `vectors`, for doc
+    matching and for storage.
     """
     known = known or {}
-    offset = _domain_offset(vectors, center_shrink)
-    space = _clustering_space(problems, vectors, offset, lexical_weight)
+    bodies = body_vectors or {}
+    offset = _domain_offset(vectors, center_shrink, bodies)
+    space = _clustering_space(problems, vectors, offset, lexical_weight, bodies)
     clusters = [Cluster(s.id, pad_lexical(_centre(s.centroid, offset), lexical_weight),
                         stored_size=s.size, stored=True,
                         base=pad_lexical(_centre(s.centroid, offset), lexical_weight))
@@ -101,7 +107,8 @@ def cluster_problems(
             owner.members.append(index)
         else:
             fresh.append(index)
-    score = _Scoring(SharedTerms(problems, shared_weight), LocalScaling(space, hub_weight, hub_k))
+    score = _Scoring(SharedTerms(problems, shared_weight),
+                     LocalScaling(space, hub_weight, hub_k, lift_isolated))
     _assign_online(fresh, problems, space, clusters, by_id, threshold, score)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
@@ -119,7 +126,8 @@ def centred(vectors: np.ndarray, shrink: float | None = CENTER_SHRINK) -> np.nda
     return _centre(vectors, _domain_offset(vectors, shrink))
 
 
-def _domain_offset(vectors: np.ndarray, shrink: float | None) -> np.ndarray:
+def _domain_offset(vectors: np.ndarray, shrink: float | None,
+                   bodies: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
     """What every problem of this community shares: their mean, shrunk towards zero.
 
     In one product's chat every problem is "about" the product (typescript-eslint
@@ -131,7 +139,10 @@ def _domain_offset(vectors: np.ndarray, shrink: float | None) -> np.ndarray:
     """
     if shrink is None or len(vectors) == 0:
         return np.zeros(vectors.shape[1], dtype=np.float32)
-    return (vectors.sum(axis=0) / (len(vectors) + shrink)).astype(np.float32)
+    total = vectors.sum(axis=0)
+    for row, body in (bodies or {}).items():
+        total += body - vectors[row]
+    return (total / (len(vectors) + shrink)).astype(np.float32)
 
 
 def _centre(vectors: np.ndarray, offset: np.ndarray) -> np.ndarray:
@@ -168,14 +179,18 @@ class _Scoring:
 
 
 def _clustering_space(problems: Sequence[Problem], vectors: np.ndarray, offset: np.ndarray,
-                      lexical_weight: float) -> np.ndarray:
+                      lexical_weight: float,
+                      bodies: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
     """The centred embedding, blended with shared words (see lexical.py) when weighted.
 
-    With no lexical weight the TF-IDF vectors would be dropped unread, so they are
-    not built: at a million messages they are 1,024 floats a problem (about 770 MB)
-    plus every problem's word set, the run's peak.
+    Rows with a body vector take it (centred the same way) in the one centred copy,
+    so no second full matrix is held. With no lexical weight the TF-IDF vectors would
+    be dropped unread, so they are not built: at a million messages they are 1,024
+    floats a problem (about 770 MB) plus every problem's word set, the run's peak.
     """
     centred_vectors = _centre(vectors, offset)
+    for row, body in (bodies or {}).items():
+        centred_vectors[row] = _centre(body, offset)
     if not lexical_weight:
         return centred_vectors
     return joint_space(centred_vectors, lexical_vectors(problems), lexical_weight)

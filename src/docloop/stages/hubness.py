@@ -17,6 +17,12 @@ applied in its additive form: score = cos − weight·(d(x) + d(cluster)) / 2,
 with d(x) = r(x) − mean r over the run (so the threshold keeps its scale) and
 d(cluster) the mean d of its members. The neighbour search is blocked, so no
 n×n matrix is held in memory.
+
+A problem far from every other has d(x) < 0, which *lifts* its similarities:
+that joins a terse report to its group, and also a chit-chat message to
+whatever is nearest. With `lift_isolated` off, the problem's own d(x) counts
+only when it is positive (a hub is still held back, an outlier is not pulled
+in); the cluster's side is unchanged. Chosen by `benchmarks/calibrate.py`.
 """
 
 from __future__ import annotations
@@ -60,10 +66,13 @@ def neighbourhood_density(vectors: np.ndarray, k: int, block: int = BLOCK) -> np
 class LocalScaling:
     """Per-cluster penalty for one problem: weight x (its density + the cluster's) / 2."""
 
-    def __init__(self, vectors: np.ndarray, weight: float, k: int) -> None:
+    def __init__(self, vectors: np.ndarray, weight: float, k: int,
+                 lift_isolated: bool = True) -> None:
         self.weight = weight
         self.density = (neighbourhood_density(vectors, k) if weight
                         else np.zeros(len(vectors), dtype=np.float32))
+        #: the problem's side of the penalty (its density, floored at 0 without lifts)
+        self.own = self.density if lift_isolated else np.maximum(self.density, 0.0)
         self._sums: list[float] = []
         self._counts: list[int] = []
 
@@ -92,4 +101,4 @@ class LocalScaling:
             sums = np.asarray(self._sums[:known], dtype=np.float32)
             counts = np.asarray(self._counts[:known], dtype=np.float32)
             own[:known] = sums / np.maximum(counts, 1.0)
-        return np.float32(self.weight / 2) * (own + self.density[problem])
+        return np.float32(self.weight / 2) * (own + self.own[problem])

@@ -30,8 +30,8 @@ DIMENSIONS = 1024
 
 
 def lexical_vectors(problems: Sequence[Problem], dims: int = DIMENSIONS) -> np.ndarray:
-    """Unit TF-IDF vectors (binary tf, run idf) of each problem's text and answer."""
-    bags = [set(content_words(p.with_answer)) | code_terms(p.with_answer) for p in problems]
+    """Unit TF-IDF vectors (binary tf, run idf) of each problem's `embedding_text`."""
+    bags = [set(content_words(p.embedding_text)) | code_terms(p.embedding_text) for p in problems]
     df = Counter(t for bag in bags for t in bag)
     n = len(problems)
     out = np.zeros((n, dims), dtype=np.float32)

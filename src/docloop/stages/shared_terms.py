@@ -30,7 +30,7 @@ class SharedTerms:
 
     def __init__(self, problems: Sequence[Problem], weight: float) -> None:
         self.weight = weight
-        self.terms = [code_terms(p.with_answer) for p in problems]
+        self.terms = [code_terms(p.embedding_text) for p in problems]
         counts = Counter(t for terms in self.terms for t in terms)
         scale = math.log(len(problems)) if len(problems) > 1 else 1.0
         self.rarity = {t: math.log(len(problems) / n) / scale for t, n in counts.items()}

@@ -37,6 +37,8 @@ TITLE_LIMIT = 120
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
+#: the verbatim messages an embedding reads (MiniLM reads 256 tokens, about this much code)
+BODY_LIMIT = 2000
 ANSWER_LIMIT = 150
 
 
@@ -81,6 +83,7 @@ class OfflineAnalyzer(Analyzer):
             channel_name=conversation.channel_name,
             title=_problem_title(conversation, carrying),
             text=_problem_text(conversation, carrying),
+            body=_problem_body(carrying),
             category=_category([s for _, s in carrying]),
             quotes=[_quote(m, s) for m, s in carrying[:MAX_QUOTES]],
             message_ids=[m.id for m in conversation.messages],
@@ -166,6 +169,21 @@ def _problem_text(
     for message, _ in carrying:
         parts.extend(s for s in sentences(message.content) if s not in parts)
     return truncate(" ".join(dict.fromkeys(p for p in parts if p)), PROBLEM_TEXT_LIMIT)
+
+
+def _problem_body(carrying: list[tuple[Message, MessageSignals]]) -> str:
+    """The asker's messages verbatim, when the problem text cannot stand for them.
+
+    `_problem_text` keeps prose only (code blocks dropped) and cuts at
+    PROBLEM_TEXT_LIMIT. On real reports the pasted code and the rest of the
+    description are what tells two problems of one product apart, so the embedding
+    reads the messages as written; a short prose message is its problem text already,
+    and keeps no second copy (a million-message run holds every problem).
+    """
+    verbatim = "\n".join(m.content.strip() for m, _ in carrying)
+    if "```" not in verbatim and len(" ".join(verbatim.split())) <= PROBLEM_TEXT_LIMIT:
+        return ""
+    return verbatim[:BODY_LIMIT]
 
 
 def _quote(message: Message, signals: MessageSignals) -> Quote:
