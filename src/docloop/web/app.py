@@ -4,16 +4,19 @@ A thin starlette adapter: POST /webhooks/linear reads the body (capped while
 streaming, 413) and hands bytes, headers and the time to
 `docloop.webhook_receiver.receive_linear_webhook`, which makes every decision
 (signature, replay window, delivery de-duplication, status application) and
-is the same function a Lambda handler calls. The record store is built
-through the registry from settings, one per request.
+is the same function a Lambda handler calls. It runs on the server's one
+delivery writer (`web.deliveries`): one durable connection, deliveries that
+arrive together committed together, each answered once it is on disk. The
+other pages build a record store through the registry per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +24,8 @@ from docloop import registry
 from docloop.backends.records.base import RecordStore
 from docloop.config import Settings
 from docloop.errors import ConfigError, DocloopError, MissingDependencyError
-from docloop.webhook_receiver import MAX_BODY, oversized, receive_linear_webhook
+from docloop.web.deliveries import DeliveryWriter
+from docloop.webhook_receiver import MAX_BODY, oversized
 
 try:
     from starlette.applications import Starlette
@@ -45,11 +49,17 @@ def create_app(settings: Settings, now: Callable[[], datetime] | None = None) ->
         raise MissingDependencyError("web", "web")
     clock = now or (lambda: datetime.now(UTC))
     receiver = _Receiver(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(receiver.writer.close)  # answers what is queued first
+
     return Starlette(routes=[
         Route("/webhooks/linear", receiver.handle, methods=["POST"]),
         Route("/healthz", receiver.health, methods=["GET"]),
         Route("/", receiver.dashboard, methods=["GET"]),
-    ])
+    ], lifespan=lifespan)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -63,7 +73,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
                           "before `docloop serve`: unsigned webhooks are never accepted")
     with _records(settings):  # a bad home fails here
         pass
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvloop and httptools when installed (the web extra has them); every delivery is
+    # logged by the receiver, so uvicorn's access line would only repeat it
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                access_log=False)
 
 
 def _records(settings: Settings) -> closing[RecordStore]:
@@ -76,7 +89,7 @@ class _Receiver:
         self.settings = settings
         self.clock = clock
         secret = settings.linear_webhook_secret
-        self.secret = secret.get_secret_value() if secret else None
+        self.writer = DeliveryWriter(settings, secret.get_secret_value() if secret else None)
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -84,9 +97,8 @@ class _Receiver:
         except _TooLarge:
             reply = oversized(dict(request.headers))
             return JSONResponse(reply.body, status_code=reply.status)
-        reply = await run_in_threadpool(
-            receive_linear_webhook, body, dict(request.headers), self.clock(), self.secret,
-            lambda: _records(self.settings))
+        answer = self.writer.submit(body, dict(request.headers), self.clock())
+        reply = await asyncio.wrap_future(answer)
         return JSONResponse(reply.body, status_code=reply.status)
 
     async def health(self, request: Request) -> Response:
