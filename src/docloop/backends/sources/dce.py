@@ -152,6 +152,46 @@ def imported_key(path: Path) -> str:
     return f"discord-export:sha256:{digest}"
 
 
+#: a file modified this recently may change again within the clock's granularity
+#: without its mtime moving, so its stat is not trusted next time (as git does)
+RACY_S = 2.0
+
+
+def stat_key(path: Path) -> str:
+    """The watermark holding what `stat` said of this file when its content was imported."""
+    return f"discord-export:stat:{path.resolve()}"
+
+
+def file_stamp(path: Path, key: str, now: float) -> str | None:
+    """`size:mtime_ns:inode:<imported key>`, or None when the file is too fresh to trust."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the export: {exc}") from None
+    if now - info.st_mtime_ns / 1e9 < RACY_S:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}:{key}"
+
+
+def known_key(path: Path, watermarks: Mapping[str, str]) -> str | None:
+    """The imported key recorded for this file, if its size, mtime and inode still match.
+
+    Hashing every export again each run costs time in proportion to the whole
+    history; a file whose stat is unchanged has the content it had (a changed
+    stat means hashing again, so an edited file is still detected).
+    """
+    recorded = watermarks.get(stat_key(path))
+    if recorded is None:
+        return None
+    size, mtime, inode, key = recorded.split(":", 3)
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    same = (str(info.st_size), str(info.st_mtime_ns), str(info.st_ino)) == (size, mtime, inode)
+    return key if same and key in watermarks else None
+
+
 def _shape_error(path: Path, where: str, what: str) -> InputError:
     return InputError(f"{path}: {where}: {what}; this is not a DiscordChatExporter JSON export "
                       f"({FIX_HINT})")
@@ -291,7 +331,8 @@ class ExportSource(Source):
     `atomic`: ingest stores all of it in one transaction, so a bad file
     anywhere in a folder leaves the database as it was. A file whose exact
     content was imported before (its sha256 is kept as a watermark) is not
-    read again: importing it again could not change anything.
+    read again: importing it again could not change anything. Its size, mtime
+    and inode are kept too, so while they stay the same it is not even hashed.
     """
 
     atomic = True
@@ -315,11 +356,18 @@ class ExportSource(Source):
         """
         seen: set[str] = set()
         for path in export_files(self.path):
+            if known_key(path, watermarks) is not None:
+                log.debug("%s: imported before, size, time and inode unchanged", path)
+                continue
+            now = datetime.now(UTC).timestamp()
             key = imported_key(path)
+            stamp = file_stamp(path, key, now)
             if key in watermarks:
                 log.debug("%s: imported before, unchanged", path)
-                continue
-            yield from _file_batches(path, key, seen)
+            else:
+                yield from _file_batches(path, key, seen)
+            if stamp is not None:  # next run trusts the stat instead of hashing again
+                yield Batch(messages=[], watermark_key=stat_key(path), watermark=stamp)
 
     def check(self) -> list[ChannelCount]:
         """Channels and threads in the export with the messages kept from each."""
