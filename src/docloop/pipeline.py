@@ -29,11 +29,19 @@ from docloop.files import remove_stale_temps
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import Insight, RunReport
 from docloop.quality import SHIPPED, QualitySettings
+from docloop.stages import reuse
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
-from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
+from docloop.stages.ingest import (
+    IMPLAUSIBLE_TIME,
+    NO_SOURCES,
+    IngestResult,
+    ingest,
+    parse_since,
+)
 from docloop.stages.preflight import preflight_run
 from docloop.stages.verdict import VerdictSettings
+from docloop.storage.analysis_memo import Memo
 
 log = logging.getLogger("docloop.pipeline")
 
@@ -69,25 +77,59 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         ingested = ingest(settings, conn, options.since)
         report.stats.messages = ingested.stored
         report.stats.window_messages = len(ingested.window)
-        report.stats.conversations = len(ingested.conversations)
         report.warnings.extend(f"{count} message(s) skipped: {reason}"
                                for reason, count in sorted(ingested.skipped.items())
                                if reason == IMPLAUSIBLE_TIME)
         analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
-                           options.quality, release_window=True)
-        report.stats.problems = len(analysis.problems)
-        report.stats.embedded = analysis.embedded
-        report.stats.embedding_cache_hits = analysis.embedding_cache_hits
-        report.insights = analysis.insights
-        report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report, options)
-        _file_all(settings, conn, analysis.insights, report, tracker)
-        analysis.save(registry.build_insights(settings, conn))
+        prior = reuse.check(settings, conn, options.since, _knobs(options), options.retry_failed)
+        if prior.insights is not None and prior.memo is not None:
+            _file_reused(settings, conn, prior.memo, prior.insights, prior.reason, report,
+                         tracker)
+        else:
+            _analyse_and_file(settings, conn, analyzer, ingested, report, options, tracker,
+                              prior)
         report.stats.llm = analyzer.stats
         report.warnings.extend(analyzer.warnings)
     report.finished_at = datetime.now(UTC)
     return report
+
+
+def _analyse_and_file(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+                      ingested: IngestResult, report: RunReport, options: RunOptions,
+                      tracker: Tracker | None, prior: reuse.Reuse) -> None:
+    """Analyse the window afresh, match, suggest and file; keep it for the next run."""
+    report.stats.conversations = len(ingested.conversations)
+    analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
+                       options.quality, release_window=True)
+    report.stats.problems = len(analysis.problems)
+    report.stats.embedded = analysis.embedded
+    report.stats.embedding_cache_hits = analysis.embedding_cache_hits
+    report.insights = analysis.insights
+    report.stats.insights = len(analysis.insights)
+    _enrich_all(settings, conn, analyzer, analysis, report, options)
+    complete = not any(i.error for i in analysis.insights)  # before filing adds its own
+    _file_all(settings, conn, analysis.insights, report, tracker)
+    analysis.save(registry.build_insights(settings, conn))
+    reuse.remember(settings, conn, prior, report.run_id, analysis.insights,
+                   report.stats.conversations, report.stats.problems, complete)
+
+
+def _file_reused(settings: Settings, conn: sqlite3.Connection, memo: Memo,
+                 insights: list[Insight], reason: str, report: RunReport,
+                 tracker: Tracker | None) -> None:
+    """Report and file the last analysis's insights (tickets re-checked, status fresh)."""
+    report.stats.conversations = memo.conversations
+    report.stats.problems = memo.problems
+    report.stats.analysis_reused = reason
+    report.insights = insights
+    report.stats.insights = len(insights)
+    _file_all(settings, conn, insights, report, tracker)
+    registry.build_insights(settings, conn).save_snapshots(insights)
+
+
+def _knobs(options: RunOptions) -> tuple[object, ...]:
+    """The run's tuning choices that shape an analysis (part of its fingerprint)."""
+    return (options.quality, options.rank, options.verdict)
 
 
 def _check_sources(settings: Settings) -> None:

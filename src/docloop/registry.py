@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
     from docloop.stores import (
+        AnalysisMemos,
         InsightIdentities,
         MessageRepository,
         OutcomeCache,
@@ -52,6 +53,7 @@ BACKENDS: dict[str, dict[str, str]] = {
     "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
     "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
     "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
+    "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore"},
     "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
 }
@@ -148,6 +150,11 @@ def build_messages(settings: Settings, conn: sqlite3.Connection) -> MessageRepos
 def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdentities:
     """The insight identity store."""
     return cast("InsightIdentities", _store("insights", settings, conn))
+
+
+def build_analysis_memo(settings: Settings, conn: sqlite3.Connection) -> AnalysisMemos:
+    """The last complete analysis with the fingerprint of its inputs."""
+    return cast("AnalysisMemos", _store("analysis_memo", settings, conn))
 
 
 def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:

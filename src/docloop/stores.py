@@ -31,10 +31,11 @@ from docloop.models import Insight, Message
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
+    from docloop.storage.analysis_memo import Memo
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
 
-__all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
+__all__ = ["AnalysisMemos", "InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
            "VectorCache"]
 
 
@@ -68,6 +69,9 @@ class MessageRepository(Protocol):
     def set_watermark(self, key: str, value: str) -> None:
         """Save a stream position."""
 
+    def window_digest(self, since: datetime | None) -> str:
+        """A short string that changes whenever the window's messages change."""
+
 
 class InsightIdentities(Protocol):
     """Insight fingerprints, centroids and members, kept from run to run."""
@@ -83,6 +87,22 @@ class InsightIdentities(Protocol):
 
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
+
+    def snapshots(self, ids: Sequence[str]) -> list[Insight]:
+        """The kept states of these insights, in the order asked (missing ones skipped)."""
+
+
+class AnalysisMemos(Protocol):
+    """The last complete analysis and the fingerprint of its inputs (one at a time)."""
+
+    def load(self) -> Memo | None:
+        """The memo saved last, if any."""
+
+    def save(self, memo: Memo) -> None:
+        """Replace the memo."""
+
+    def forget(self) -> None:
+        """Drop the memo."""
 
 
 class VectorCache(Protocol):

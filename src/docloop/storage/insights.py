@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,3 +99,14 @@ class InsightStore:
                     "UPDATE insights SET title = ?, snapshot = ? WHERE id = ?",
                     (insight.title, json.dumps(insight.model_dump(mode="json")), insight.id),
                 )
+
+    def snapshots(self, ids: Sequence[str]) -> list[Insight]:
+        """The kept states of these insights, in the order asked (missing ones skipped)."""
+        found: dict[str, Insight] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            rows = self.conn.execute(f"SELECT id, snapshot FROM insights WHERE id IN ({marks}) "
+                                     "AND snapshot IS NOT NULL", chunk)
+            found.update((r["id"], Insight.model_validate_json(r["snapshot"])) for r in rows)
+        return [found[i] for i in ids if i in found]

@@ -12,6 +12,7 @@ users' names, words and headings, their support and topic (rerank.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -69,6 +70,25 @@ VECTOR_WEIGHT = 0.4  # share of cosine in the fused score; the rest is keyword (
 KEYWORD_CANDIDATES = 200
 SUPPORT_CHUNKS = 3  # a page's best chunks whose mean hybrid score is its `support`
 RRF_K = 60
+
+
+def index_version(conn: sqlite3.Connection) -> str:
+    """A digest of the indexed docs: every page's path, URL and content, the index's
+    settings and its chunk rows ("none" before anything was indexed).
+
+    Read without building the index (no embedder is loaded), so a run can tell
+    cheaply whether the docs changed since an earlier analysis.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "docs_pages" not in tables:
+        return "none"
+    digest = hashlib.sha256()
+    for query in ("SELECT path, url, title, content_hash, source FROM docs_pages ORDER BY path",
+                  "SELECT key, value FROM docs_meta ORDER BY key",
+                  "SELECT COUNT(*), MAX(rowid), TOTAL(rowid) FROM docs_chunks"):
+        for row in conn.execute(query):
+            digest.update(json.dumps(list(row), default=str).encode())
+    return digest.hexdigest()
 
 
 @dataclass
