@@ -15,8 +15,8 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.config import Settings, load_settings
 from docloop.models import TicketRecord
-from docloop.web.app import create_app
 from docloop.web.deliveries import DeliveryWriter
+from tests.test_webhook import _served
 
 SECRET = "whsec-test"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -77,33 +77,12 @@ def _transitions(home: Path) -> Counter[str]:
         conn.close()
 
 
-@contextmanager
-def _served(settings: Settings) -> Iterator[str]:
-    """The app under a real uvicorn on a free loopback port; its writer closed at exit."""
-    import uvicorn
-
-    app = create_app(settings, now=lambda: NOW)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/linear"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def test_concurrent_copies_of_one_delivery_on_two_servers_apply_once(home: Path) -> None:
     """Two servers (two writers, two connections) on one database, 24 copies at once."""
     body, headers = _signed(0, "d-same")
     answers: list[str] = []
     with ExitStack() as stack:
-        urls = [stack.enter_context(_served(_settings(home))) for _ in range(2)]
+        urls = [stack.enter_context(_served(home)) for _ in range(2)]
         barrier = threading.Barrier(24)
 
         def deliver(n: int) -> None:
@@ -118,6 +97,19 @@ def test_concurrent_copies_of_one_delivery_on_two_servers_apply_once(home: Path)
             thread.join(timeout=120)
     assert Counter(answers) == {"200 applied": 1, "200 duplicate": 23}
     assert _transitions(home) == {"DL-0": 1}
+
+
+def _gated(home: Path, gate: threading.Event,
+           factory: type[sqlite3.Connection]) -> Callable[[], sqlite3.Connection]:
+    """A connect() for the writer that waits for `gate`: the first delivery is held
+    there until the test has queued the others behind it."""
+    def connect() -> sqlite3.Connection:
+        gate.wait(30)
+        conn = sqlite3.connect(home / "docloop.db", factory=factory, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    return connect
 
 
 class _CommitFails(sqlite3.Connection):
@@ -135,14 +127,7 @@ def test_a_group_whose_commit_fails_is_answered_503_and_applied_by_the_retry(
         home: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Nothing of a failed group is applied or acknowledged; Linear's retry then applies it."""
     gate = threading.Event()
-
-    def connect() -> sqlite3.Connection:
-        gate.wait(30)  # holds the first delivery until the others are queued behind it
-        conn = sqlite3.connect(home / "docloop.db", factory=_CommitFails, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        return conn
-
-    writer = DeliveryWriter(_settings(home), SECRET, connect)
+    writer = DeliveryWriter(_settings(home), SECRET, _gated(home, gate, _CommitFails))
     try:
         first = writer.submit(*_signed(0, "d-0"), NOW)
         time.sleep(0.2)  # the writer has taken d-0 and waits in connect()
@@ -173,13 +158,7 @@ def test_deliveries_queued_together_share_one_commit(home: Path) -> None:
                 commits.append(sql)
             return super().execute(sql, *args)
 
-    def connect() -> sqlite3.Connection:
-        gate.wait(30)
-        conn = sqlite3.connect(home / "docloop.db", factory=Counting, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        return conn
-
-    writer = DeliveryWriter(_settings(home), SECRET, connect)
+    writer = DeliveryWriter(_settings(home), SECRET, _gated(home, gate, Counting))
     try:
         first = writer.submit(*_signed(0, "d-0"), NOW)
         time.sleep(0.2)
