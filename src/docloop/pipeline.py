@@ -76,7 +76,7 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
         log.info("ingest - reading %d source(s)", len(settings.sources))
         ingested = ingest(settings, conn, options.since)
         report.stats.messages = ingested.stored
-        report.stats.window_messages = len(ingested.window)
+        report.stats.window_messages = ingested.window_size
         report.warnings.extend(f"{count} message(s) skipped: {reason}"
                                for reason, count in sorted(ingested.skipped.items())
                                if reason == IMPLAUSIBLE_TIME)

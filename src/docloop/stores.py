@@ -57,8 +57,8 @@ class MessageRepository(Protocol):
     def outline(self, since: datetime | None) -> list[Outline]:
         """The window as light rows (ids, channel, thread, author, time), oldest first."""
 
-    def count(self) -> int:
-        """How many messages are stored."""
+    def count(self, since: datetime | None = None) -> int:
+        """How many messages are stored (at or after `since`, when given)."""
 
     def rewrite(self, transform: Callable[[Message], Message]) -> int:
         """Apply `transform` to every stored message (e.g. scrub again); how many changed."""

@@ -211,9 +211,11 @@ class MessageStore:
         while chunk := rows.fetchmany(1000):
             yield from (_message(row) for row in chunk)
 
-    def count(self) -> int:
-        """How many messages are stored."""
-        return int(self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    def count(self, since: datetime | None = None) -> int:
+        """How many messages are stored (at or after `since`, when given)."""
+        where, params = _since_clause(since)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM messages{where}",
+                                     params).fetchone()[0])
 
     def watermarks(self, prefix: str = "") -> dict[str, str]:
         """Saved stream positions whose key starts with `prefix`."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -159,7 +160,7 @@ RACY_S = 2.0
 
 def stat_key(path: Path) -> str:
     """The watermark holding what `stat` said of this file when its content was imported."""
-    return f"discord-export:stat:{path.resolve()}"
+    return f"discord-export:stat:{os.path.abspath(path)}"  # resolve() costs syscalls
 
 
 def file_stamp(path: Path, key: str, now: float) -> str | None:
