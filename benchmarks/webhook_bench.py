@@ -276,12 +276,43 @@ uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(s
 TRIVIAL = TRIVIAL.replace("SERVE", SERVE)
 #: `docloop serve`'s app on an inherited listening socket, so N processes share one port
 SHARED_SOCKET = """
-import sys, uvicorn
+import logging, sys, uvicorn
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                    stream=sys.stderr)  # every delivery logged, as `docloop serve` does
 from docloop.config import load_settings
 from docloop.web.app import create_app
 app = create_app(load_settings())
 SERVE
 """.replace("SERVE", SERVE)
+
+
+#: the same, but the writer's connection without `synchronous=FULL` (comparison only: what
+#: the fsync per group costs; `docloop serve` never runs like this)
+NO_FSYNC = SHARED_SOCKET.replace("from docloop.web.app import create_app", """\
+from docloop import db
+_connect = db.connect
+db.connect = lambda path, durable=False: _connect(path)
+from docloop.web.app import create_app""")
+
+
+def fsync_probe(commits: int = 300) -> dict[str, float]:
+    """Commit latency of a one-row transaction, WAL with synchronous FULL vs NORMAL (ms)."""
+    found: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=HERE) as tmp:
+        for mode in ("FULL", "NORMAL"):
+            conn = db.connect(Path(tmp) / f"{mode}.db", durable=mode == "FULL")
+            conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+            took = []
+            for k in range(commits):
+                started = time.perf_counter()
+                with db.transaction(conn):
+                    conn.execute("INSERT INTO t VALUES (?, ?)", (k, "x" * 100))
+                took.append(1000 * (time.perf_counter() - started))
+            conn.close()
+            took.sort()
+            found[f"{mode} p50"] = took[commits // 2]
+            found[f"{mode} p99"] = took[commits * 99 // 100]
+    return found
 
 
 def _wrk_events(distinct: int) -> list[Event]:
@@ -319,7 +350,8 @@ def _listening_socket() -> socket.socket:
 def _spawn(code: str, sock: socket.socket, home: Path, count: int) -> list[subprocess.Popen[bytes]]:
     env = dict(os.environ, DOCLOOP_HOME=str(home), LINEAR_WEBHOOK_SECRET=SECRET)
     return [subprocess.Popen([sys.executable, "-c", code, str(sock.fileno())], env=env,
-                             pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL)
+                             pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
             for _ in range(count)]
 
 
@@ -345,7 +377,8 @@ def _ready(port: int) -> None:
 
 
 def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
-    """wrk for `seconds` against the trivial app or `docloop serve` (1 or 2 processes)."""
+    """wrk for `seconds` against the trivial app, `docloop serve` (1 or 2 processes) or
+    its app without fsync ("no-fsync")."""
     distinct = 4000 * seconds  # more than any run answers, so few requests repeat
     events = _wrk_events(distinct)
     with tempfile.TemporaryDirectory() as tmp:
@@ -354,8 +387,8 @@ def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
             _seed(home, distinct)
         with _listening_socket() as sock:
             port = sock.getsockname()[1]
-            code = TRIVIAL if server == "trivial" else SHARED_SOCKET
-            servers = (_spawn(code, sock, home, processes) if server == "trivial" or processes > 1
+            code = {"trivial": TRIVIAL, "no-fsync": NO_FSYNC}.get(server, SHARED_SOCKET)
+            servers = (_spawn(code, sock, home, processes) if server != "docloop" or processes > 1
                        else [_start_on(sock, home)])
             try:
                 _ready(port)
@@ -367,8 +400,9 @@ def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
                     process.wait(timeout=30)
         check, ok = ("-", True) if server == "trivial" else _exactly_once(home, events)
     seconds_run = result["duration_us"] / 1e6
-    label = ("trivial ASGI app (generator ceiling)" if server == "trivial" else
-             f"docloop serve, {processes} process{'es' if processes > 1 else ''}")
+    label = {"trivial": "trivial ASGI app (generator ceiling)",
+             "no-fsync": "docloop's app without fsync (comparison only)"}.get(
+        server, f"docloop serve, {processes} process{'es' if processes > 1 else ''}")
     return {"generator": f"wrk ({WRK_THREADS} thread, {WRK_CONNECTIONS} connections)",
             "server": label, "requests": result["requests"],
             "per_second": result["requests"] / seconds_run, "p50": result["p50_us"] / 1000,
@@ -403,7 +437,7 @@ def _exactly_once(home: Path, events: list[Event]) -> tuple[str, bool]:
     return text, ok
 
 
-def render(rows: list[dict[str, Any]]) -> str:
+def render(rows: list[dict[str, Any]], probe: dict[str, float]) -> str:
     lines = [
         "## Webhook receiver under load", "",
         "Command: `PYTHONPATH=src python benchmarks/webhook_bench.py` (2-core machine shared "
@@ -422,6 +456,10 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines += [f"| {r['generator']} | {r['server']} | {r['requests']} | {r['per_second']:.0f} | "
               f"{r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['outcomes']} | "
               f"{r['check']} |" for r in rows]
+    lines += ["", "The disk in the same run (`fsync_probe`, one-row commits in WAL mode): "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in probe.items())
+              + ". With `synchronous=FULL` no answer can come sooner than its commit's fsync, "
+              "so the p99 of the durable rows cannot be lower than the disk's fsync p99.", ""]
     lines += ["", "A delivery is answered 200 only once the transaction holding it is "
               "committed with `synchronous=FULL` (the WAL fsynced): deliveries that arrive "
               "together share one commit (`web/deliveries.py`), each inside its own savepoint. "
@@ -443,10 +481,11 @@ def main() -> None:
         rows.append(wrk_row("trivial", 1, args.seconds))
         rows.append(wrk_row("docloop", 1, args.seconds))
         rows.append(wrk_row("docloop", 2, args.seconds))
+        rows.append(wrk_row("no-fsync", 1, args.seconds))
     else:
         print("wrk is not installed (apt-get install -y wrk): only the baseline row ran",
               file=sys.stderr)
-    text = render(rows)
+    text = render(rows, fsync_probe())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
