@@ -171,3 +171,21 @@ def test_deliveries_queued_together_share_one_commit(home: Path) -> None:
     assert outcomes == ["applied"] * 5 + ["duplicate"]
     assert len(commits) == 2  # d-0 alone, then the five queued behind it
     assert _transitions(home) == {f"DL-{n}": 1 for n in range(5)}
+
+
+def test_a_delivery_whose_client_went_away_before_its_turn_is_not_applied(home: Path) -> None:
+    """Its request was cancelled, so it was never answered: Linear sends it again."""
+    gate = threading.Event()
+    writer = DeliveryWriter(_settings(home), SECRET, _gated(home, gate, sqlite3.Connection))
+    try:
+        first = writer.submit(*_signed(0, "d-0"), NOW)
+        time.sleep(0.2)
+        gone = writer.submit(*_signed(1, "d-1"), NOW)
+        assert gone.cancel()
+        gate.set()
+        assert first.result(30).body["status"] == "applied"
+        retry = writer.submit(*_signed(1, "d-1"), NOW)
+        assert retry.result(30).body["status"] == "applied"  # not a duplicate: never claimed
+    finally:
+        writer.close()
+    assert _transitions(home) == {"DL-0": 1, "DL-1": 1}

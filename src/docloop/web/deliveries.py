@@ -121,6 +121,8 @@ class DeliveryWriter:
         return group
 
     def _apply(self, group: list[_Delivery]) -> None:
+        # a request whose client went away was cancelled: not applied, never answered
+        group = [item for item in group if item.answer.set_running_or_notify_cancel()]
         replies = [self._receive(item) for item in group]
         try:
             if self._conn is not None and self._conn.in_transaction:
