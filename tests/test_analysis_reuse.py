@@ -161,3 +161,27 @@ def test_a_run_whose_match_failed_is_not_reused(
     second = _run(work, "two")
     assert second["stats"]["analysis_reused"] is None and len(analyses) == 2
     assert not any(i["error"] for i in second["insights"])
+
+
+def test_a_model_run_that_ran_out_of_budget_is_not_reused(
+        work: Path, analyses: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversations the model never saw must be sent next run, not skipped by reuse."""
+    from tests.fake_openai import FakeOpenAI
+    from tests.llm_support import use_fake
+    from tests.scripted_model import PlausibleModel
+
+    with FakeOpenAI(PlausibleModel()) as fake:
+        use_fake(monkeypatch, fake.base_url, DOCLOOP_ANALYZER="llm",
+                 DOCLOOP_LLM_TOKEN_BUDGET="4000")
+        out = work / "one.json"
+        CliRunner().invoke(main, ["run", "--source", f"discord-export:{work / 'discord'}",
+                                  "--since", "all", "--json", str(out)],
+                           catch_exceptions=False)
+        first = json.loads(out.read_text(encoding="utf-8"))
+        assert any("budget" in w for w in first["warnings"])
+        out = work / "two.json"
+        CliRunner().invoke(main, ["run", "--source", f"discord-export:{work / 'discord'}",
+                                  "--since", "all", "--json", str(out)],
+                           catch_exceptions=False)
+        second = json.loads(out.read_text(encoding="utf-8"))
+    assert second["stats"]["analysis_reused"] is None and len(analyses) == 2

@@ -107,7 +107,9 @@ def _analyse_and_file(settings: Settings, conn: sqlite3.Connection, analyzer: An
     report.insights = analysis.insights
     report.stats.insights = len(analysis.insights)
     _enrich_all(settings, conn, analyzer, analysis, report, options)
-    complete = not any(i.error for i in analysis.insights)  # before filing adds its own
+    # kept for reuse only when nothing is left to try again: no insight failed its match or
+    # suggestion (filing adds its own errors next), no model batch failed or ran out of budget
+    complete = not any(i.error for i in analysis.insights) and not analyzer.warnings
     _file_all(settings, conn, analysis.insights, report, tracker)
     analysis.save(registry.build_insights(settings, conn))
     reuse.remember(settings, conn, prior, report.run_id, analysis.insights,

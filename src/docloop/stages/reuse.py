@@ -96,7 +96,8 @@ def remember(settings: Settings, conn: sqlite3.Connection, reuse: Reuse, run_id:
              insights: list[Insight], conversations: int, problems: int,
              complete: bool) -> None:
     """Save this analysis for the next run, or forget the old one when it is incomplete
-    (an insight whose match or suggestion failed must be tried again)."""
+    (an insight whose match or suggestion failed, or model work left undone, must be
+    tried again)."""
     memos = registry.build_analysis_memo(settings, conn)
     if not complete:
         memos.forget()
