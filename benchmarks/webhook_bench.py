@@ -355,8 +355,8 @@ def _spawn(code: str, sock: socket.socket, home: Path, count: int) -> list[subpr
             for _ in range(count)]
 
 
-def _wrk(port: int, requests: Path, seconds: int) -> dict[str, Any]:
-    out = subprocess.run(["wrk", "-t", str(WRK_THREADS), "-c", str(WRK_CONNECTIONS),
+def _wrk(port: int, requests: Path, seconds: int, connections: int) -> dict[str, Any]:
+    out = subprocess.run(["wrk", "-t", str(WRK_THREADS), "-c", str(connections),
                           "-d", f"{seconds}s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}",
                           "--", str(requests), str(WRK_THREADS)],
                          check=True, capture_output=True, text=True)
@@ -376,7 +376,8 @@ def _ready(port: int) -> None:
     raise RuntimeError("the server did not start")
 
 
-def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
+def wrk_row(server: str, processes: int, seconds: int,
+            connections: int = WRK_CONNECTIONS) -> dict[str, Any]:
     """wrk for `seconds` against the trivial app, `docloop serve` (1 or 2 processes) or
     its app without fsync ("no-fsync")."""
     distinct = 4000 * seconds  # more than any run answers, so few requests repeat
@@ -393,7 +394,7 @@ def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
             try:
                 _ready(port)
                 sent = _write_requests(home / "requests.tsv", events)  # signed just now
-                result = _wrk(port, home / "requests.tsv", seconds)
+                result = _wrk(port, home / "requests.tsv", seconds, connections)
             finally:
                 for process in servers:
                     process.terminate()
@@ -403,7 +404,7 @@ def wrk_row(server: str, processes: int, seconds: int) -> dict[str, Any]:
     label = {"trivial": "trivial ASGI app (generator ceiling)",
              "no-fsync": "docloop's app without fsync (comparison only)"}.get(
         server, f"docloop serve, {processes} process{'es' if processes > 1 else ''}")
-    return {"generator": f"wrk ({WRK_THREADS} thread, {WRK_CONNECTIONS} connections)",
+    return {"generator": f"wrk ({WRK_THREADS} thread, {connections} connections)",
             "server": label, "requests": result["requests"],
             "per_second": result["requests"] / seconds_run, "p50": result["p50_us"] / 1000,
             "p99": result["p99_us"] / 1000, "errors": sum(result["errors"].values()),
@@ -447,8 +448,10 @@ def render(rows: list[dict[str, Any]], probe: dict[str, float]) -> str:
         "with a fresh `webhookTimestamp`. Rows, all from one run: the in-Python generator "
         "(baseline; it competes with the server for the interpreter's cores), wrk against a "
         "trivial ASGI app under the same uvicorn (uvloop + httptools: the generator's and "
-        "the HTTP stack's ceiling), wrk against `docloop serve`, and wrk against two server "
-        "processes sharing the socket and the database.", "",
+        "the HTTP stack's ceiling), wrk against `docloop serve` (32 connections, and 8: a "
+        "closed-loop generator's latency is mostly its own queue, connections / rate), wrk "
+        "against two server processes sharing the socket and the database, and against the "
+        "app with the fsync taken out (comparison only).", "",
         "| generator | server | requests | requests/s | p50 ms | p99 ms | errors | outcomes "
         "| exactly-once check |",
         "|---|---|---:|---:|---:|---:|---:|---|---|",
@@ -480,6 +483,7 @@ def main() -> None:
     if shutil.which("wrk"):
         rows.append(wrk_row("trivial", 1, args.seconds))
         rows.append(wrk_row("docloop", 1, args.seconds))
+        rows.append(wrk_row("docloop", 1, args.seconds, connections=8))  # less queueing
         rows.append(wrk_row("docloop", 2, args.seconds))
         rows.append(wrk_row("no-fsync", 1, args.seconds))
     else:
