@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from docloop import pipeline
+from docloop import steps
 from docloop.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,13 +30,13 @@ pytestmark = pytest.mark.usefixtures("minilm")
 def analyses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times a run analysed its window (one entry per call)."""
     calls: list[int] = []
-    real: Callable[..., Any] = pipeline.analyse
+    real: Callable[..., Any] = steps.analyse
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "analyse", counted)
+    monkeypatch.setattr(steps, "analyse", counted)
     return calls
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from docloop import db
+from docloop import registry
 from docloop.backends.sources import dce
 from docloop.backends.sources.dce import ExportSource
 from docloop.config import Settings, load_settings
@@ -98,11 +98,8 @@ def test_a_second_ingest_of_an_old_folder_hashes_nothing(
         _aged(write(folder / f"c{n}.json", export([message(str(n), minute=n)])))
     settings = load_settings(overrides={"home": tmp_path / "home",
                                         "sources": [f"discord-export:{folder}"]}, environ={})
-    conn = db.connect(settings.db_path)
-    try:
-        assert ingest(settings, conn, None).stored == 3
+    with registry.open_stores(settings) as stores:
+        assert ingest(settings, stores, None).stored == 3
         hashed = _never_hash(monkeypatch)
-        assert ingest(settings, conn, None).stored == 0
+        assert ingest(settings, stores, None).stored == 0
         assert hashed == []
-    finally:
-        conn.close()

@@ -41,6 +41,9 @@ ENV_NAMES: dict[str, str] = {
     "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
     "store": "DOCLOOP_STORE",
+    "docs_index": "DOCLOOP_DOCS_INDEX",
+    "dynamodb_table": "DOCLOOP_DYNAMODB_TABLE",
+    "s3_bucket": "DOCLOOP_S3_BUCKET",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
     "linear_team_id": "LINEAR_TEAM_ID",
@@ -50,9 +53,15 @@ ENV_NAMES: dict[str, str] = {
     "min_conversations": "DOCLOOP_MIN_CONVERSATIONS",
     "max_insights": "DOCLOOP_MAX_INSIGHTS",
     "since_days": "DOCLOOP_SINCE_DAYS",
+    "sources": "DOCLOOP_SOURCES",
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
+    "pinecone_host": "DOCLOOP_PINECONE_HOST",
+    "pinecone_namespace": "DOCLOOP_PINECONE_NAMESPACE",
+    "review": "DOCLOOP_REVIEW",
+    "review_regrow_factor": "DOCLOOP_REVIEW_REGROW_FACTOR",
+    "discord_reply_on_done": "DOCLOOP_DISCORD_REPLY_ON_DONE",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -62,6 +71,7 @@ SECRET_NAMES: dict[str, str] = {
     "linear_webhook_secret": "LINEAR_WEBHOOK_SECRET",
     "openai_api_key": "OPENAI_API_KEY",
     "pinecone_api_key": "PINECONE_API_KEY",
+    "dashboard_token": "DOCLOOP_DASHBOARD_TOKEN",
 }
 
 LIST_FIELDS = {"linear_labels", "sources"}
@@ -84,7 +94,9 @@ class Settings(BaseModel):
     model_dir: Path | None = None
     hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
-    store: Literal["sqlite"] = "sqlite"  # records, messages, insights, caches, deliveries
+    store: Literal["sqlite", "dynamodb"] = "sqlite"  # records, messages, insights, caches
+    dynamodb_table: str | None = None  # store = "dynamodb": everything but messages
+    s3_bucket: str | None = None  # messages (store = "dynamodb"), docs keyword store (pinecone)
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None
@@ -97,13 +109,21 @@ class Settings(BaseModel):
     docs_base_url: str | None = None
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
+    docs_index: Literal["sqlite", "pinecone"] = "sqlite"  # where the docs' vectors live
+    pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
+    pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
     sources: list[str] = Field(default_factory=list)
+    review: bool = False  # a run proposes; a person accepts before a ticket is filed
+    review_regrow_factor: float = Field(2.0, ge=1.0)  # a rejected insight returns at N x size
+    discord_reply_on_done: bool = False  # reply in the Discord threads once a fix is done
 
     discord_bot_token: SecretStr | None = None
     linear_api_key: SecretStr | None = None
     linear_webhook_secret: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
+    #: `token` or `name:token[,name:token...]`: what the review desk asks of every request
+    dashboard_token: SecretStr | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -204,7 +224,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(name)
         if raw is None or raw == "":
             continue
-        values[key] = _split(raw) if key in LIST_FIELDS else raw
+        if key == "sources":  # a spec holds commas (discord:ID,ID): specs are space-separated
+            values[key] = raw.split()
+        else:
+            values[key] = _split(raw) if key in LIST_FIELDS else raw
     return values
 
 

@@ -20,20 +20,14 @@ from docloop.errors import ConfigError
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.base import Analyzer
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
     from docloop.backends.docs_index.rerank import RankSettings
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
+    from docloop.backends.replies.base import Replier
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
-    from docloop.stores import (
-        AnalysisMemos,
-        InsightIdentities,
-        MessageRepository,
-        OutcomeCache,
-        RecordStore,
-        VectorCache,
-    )
+    from docloop.stores import RecordStore, Stores
 
 BACKENDS: dict[str, dict[str, str]] = {
     "embedder": {
@@ -48,14 +42,33 @@ BACKENDS: dict[str, dict[str, str]] = {
         "local": "docloop.backends.trackers.local:LocalTracker",
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
-    "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
-    # storage families, chosen together by `settings.store`
-    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
-    "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
-    "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
+    "docs_index": {
+        "sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex",
+        "pinecone": "docloop.backends.docs_index.pinecone_index:PineconeDocsIndex",
+    },
+    # storage families, chosen together by `settings.store` and opened as one `Stores`
+    # ("dynamodb": the DynamoDB table, and for messages the S3 bucket; docloop.aws)
+    "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores",
+               "dynamodb": "docloop.aws.dynamodb_stores:DynamoStores"},
+    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore",
+                "dynamodb": "docloop.aws.dynamodb_records:DynamoRecordStore"},
+    "messages": {"sqlite": "docloop.storage.messages:MessageStore",
+                 "dynamodb": "docloop.aws.s3_messages:S3MessageStore"},
+    "insights": {"sqlite": "docloop.storage.insights:InsightStore",
+                 "dynamodb": "docloop.aws.dynamodb_insights:DynamoInsightStore"},
+    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache",
+                        "dynamodb": "docloop.aws.dynamodb_caches:DynamoVectorCache"},
+    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache",
+                  "dynamodb": "docloop.aws.dynamodb_caches:DynamoOutcomeCache"},
+    "reviews": {"sqlite": "docloop.storage.reviews:SQLiteReviewStore",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReviewStore"},
+    "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReplyOutbox"},
+    "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
+    # run summaries for the review desk, which reads SQL: SQLite only so far
+    "runs": {"sqlite": "docloop.storage.runs:RunStore"},
+    # the last complete analysis, for a run with nothing new (stages.reuse): SQLite only
     "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore"},
-    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
-    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
@@ -100,23 +113,29 @@ def build_tracker(settings: Settings, **deps: Any) -> Tracker:
     return tracker
 
 
-def build_embedder(settings: Settings, conn: sqlite3.Connection, **deps: Any) -> CachedEmbedder:
+def build_replier(settings: Settings, **deps: Any) -> Replier:
+    """What posts Discord replies when tickets are done (the bot token is checked here)."""
+    replier: Replier = build("replier", "discord", settings, **deps)
+    return replier
+
+
+def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmbedder:
     """The configured embedder (`settings.embedder`) behind the persistent vector cache."""
     from docloop.backends.embedders.cache import CachedEmbedder
 
     inner: Embedder = build("embedder", settings.embedder, settings, **deps)
-    return CachedEmbedder(inner, build_embedding_cache(settings, conn))
+    return CachedEmbedder(inner, stores.embedding_cache)
 
 
-def build_docs_index(settings: Settings, conn: sqlite3.Connection,
-                     rank: RankSettings | None = None) -> SQLiteDocsIndex:
-    """The docs index over `conn` with the configured (cached) embedder and ranking.
-
-    Typed as the SQLite index until the DocsIndex base declares everything the
-    docs stages use (sync, page_count, best_similarities, ...).
-    """
-    index: SQLiteDocsIndex = build("docs_index", "sqlite", settings, conn=conn,
-                                   embedder=build_embedder(settings, conn), rank=rank)
+def build_docs_index(settings: Settings, stores: Stores,
+                     rank: RankSettings | None = None) -> HybridDocsIndex:
+    """The configured docs index (`settings.docs_index`) with the configured (cached)
+    embedder and ranking; the SQLite index lives in `stores.docs_conn`, a Pinecone
+    index keeps its keyword store beside it (locally or in S3)."""
+    name = settings.docs_index
+    deps: dict[str, Any] = {"conn": stores.docs_conn} if name == "sqlite" else {}
+    index: HybridDocsIndex = build("docs_index", name, settings,
+                                   embedder=build_embedder(settings, stores), rank=rank, **deps)
     return index
 
 
@@ -132,36 +151,29 @@ def build_source(spec: str, settings: Settings) -> Source:
     return source
 
 
-def _store(family: str, settings: Settings, conn: sqlite3.Connection | None) -> Any:
+def _store(family: str, settings: Settings, **deps: Any) -> Any:
     """A storage family's implementation chosen by `settings.store`."""
-    return build(family, settings.store, settings, conn=conn)
+    return build(family, settings.store, settings, **deps)
 
 
-def build_records(settings: Settings, conn: sqlite3.Connection | None = None) -> RecordStore:
-    """The ticket record store; opens its own connection without `conn`."""
-    return cast("RecordStore", _store("records", settings, conn))
+def open_stores(settings: Settings, dry_run: bool = False) -> Stores:
+    """Every storage family of `settings.store`, opened as one unit of work.
+
+    `dry_run` works on a throw-away copy (SQLite: in memory) so nothing is written.
+    """
+    stores: Stores = backend_class("stores", settings.store).open(
+        settings, lambda family, **deps: _store(family, settings, **deps), dry_run=dry_run)
+    return stores
 
 
-def build_messages(settings: Settings, conn: sqlite3.Connection) -> MessageRepository:
-    """The message store and watermarks."""
-    return cast("MessageRepository", _store("messages", settings, conn))
+def sqlite_stores(conn: sqlite3.Connection) -> Stores:
+    """SQLite stores over an open connection (tests, benchmarks, an in-memory copy)."""
+    stores: Stores = backend_class("stores", "sqlite")(
+        conn, lambda family, **deps: build(family, "sqlite", Settings.model_validate({}), **deps))
+    return stores
 
 
-def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdentities:
-    """The insight identity store."""
-    return cast("InsightIdentities", _store("insights", settings, conn))
-
-
-def build_analysis_memo(settings: Settings, conn: sqlite3.Connection) -> AnalysisMemos:
-    """The last complete analysis with the fingerprint of its inputs."""
-    return cast("AnalysisMemos", _store("analysis_memo", settings, conn))
-
-
-def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:
-    """The embedding vector cache."""
-    return cast("VectorCache", _store("embedding_cache", settings, conn))
-
-
-def build_llm_cache(settings: Settings, conn: sqlite3.Connection) -> OutcomeCache:
-    """The LLM outcome cache."""
-    return cast("OutcomeCache", _store("llm_cache", settings, conn))
+def build_records(settings: Settings) -> RecordStore:
+    """A ticket record store on its own (closed with `close()`): the webhook receiver
+    and `docloop tickets` need no other family."""
+    return cast("RecordStore", _store("records", settings))

@@ -15,6 +15,12 @@ The window is compared by content, not by the `--since` value: `--since 7`
 moves with the clock, and two windows with the same messages analyse alike.
 A new or edited message, new reactions, a re-scrub, another setting, a
 re-indexed docs set or `--retry-failed` each mean a fresh analysis.
+
+The steps (`docloop.steps`) use it: analyse_step checks and emits the kept
+insights as reused tasks, insight_step files them without matching again,
+report_step keeps a complete analysis. The window digest and the memo exist
+for SQLite only so far, so a run on another store (or the Pinecone docs
+index, whose changes the local digest cannot see) always analyses.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,8 +35,9 @@ from datetime import UTC, datetime
 from docloop import __version__, registry
 from docloop.backends.docs_index.sqlite import index_version
 from docloop.config import Settings
-from docloop.models import Insight
+from docloop.models import Insight, RunReport
 from docloop.storage.analysis_memo import Memo
+from docloop.stores import Stores
 
 log = logging.getLogger("docloop.reuse")
 #: bump when what an analysis stores or means changes without a docloop version change
@@ -55,23 +61,29 @@ class Reuse:
     reason: str = ""
 
 
-def fingerprint(settings: Settings, conn: sqlite3.Connection, since: datetime | None,
+def supported(settings: Settings) -> bool:
+    """Whether this store and docs index keep what reuse compares (SQLite, both)."""
+    return settings.store in registry.BACKENDS["analysis_memo"] and \
+        settings.docs_index == "sqlite"
+
+
+def fingerprint(settings: Settings, stores: Stores, since: datetime | None,
                 knobs: Sequence[object]) -> str:
     """A digest of everything an analysis of the window since `since` depends on."""
     parts = {
         "reuse": REUSE_VERSION, "docloop": __version__,
-        "window": registry.build_messages(settings, conn).window_digest(since),
+        "window": stores.messages.window_digest(since),
         "settings": settings.model_dump(mode="json", exclude=set(NOT_ANALYSIS)),
-        "knobs": [repr(k) for k in knobs], "docs": index_version(conn),
+        "knobs": [repr(k) for k in knobs], "docs": index_version(stores.docs_conn),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check(settings: Settings, conn: sqlite3.Connection, since: datetime | None,
+def check(settings: Settings, stores: Stores, since: datetime | None,
           knobs: Sequence[object], retry_failed: bool = False) -> Reuse:
     """Whether the last analysis can be reused for this run, and why (or why not)."""
-    current = Reuse(fingerprint(settings, conn, since, knobs))
-    memo = registry.build_analysis_memo(settings, conn).load()
+    current = Reuse(fingerprint(settings, stores, since, knobs))
+    memo = stores.analysis_memo.load()
     if retry_failed:
         current.reason = "--retry-failed asks for a fresh analysis"
     elif memo is None:
@@ -80,7 +92,8 @@ def check(settings: Settings, conn: sqlite3.Connection, since: datetime | None,
         current.reason = ("the window's messages, a setting, the docs index or docloop "
                           "changed since the last analysis")
     else:
-        insights = registry.build_insights(settings, conn).snapshots(memo.insight_ids)
+        kept = (stores.insights.snapshot(i) for i in memo.insight_ids)
+        insights = [i for i in kept if i is not None]
         if len(insights) != len(memo.insight_ids):
             current.reason = "the last analysis's insights are no longer all stored"
         else:
@@ -92,18 +105,16 @@ def check(settings: Settings, conn: sqlite3.Connection, since: datetime | None,
     return current
 
 
-def remember(settings: Settings, conn: sqlite3.Connection, reuse: Reuse, run_id: str,
-             insights: list[Insight], conversations: int, problems: int,
-             complete: bool) -> None:
-    """Save this analysis for the next run, or forget the old one when it is incomplete
-    (an insight whose match or suggestion failed, or model work left undone, must be
-    tried again)."""
-    memos = registry.build_analysis_memo(settings, conn)
+def remember(stores: Stores, fingerprint: str, report: RunReport, complete: bool) -> None:
+    """Save this run's analysis for the next run, or forget the old one when it is
+    incomplete (an insight whose match or suggestion failed, or model work left
+    undone, must be tried again)."""
     if not complete:
-        memos.forget()
+        stores.analysis_memo.forget()
         return
-    memos.save(Memo(reuse.fingerprint, [i.id for i in insights], conversations, problems,
-                    run_id, datetime.now(UTC)))
+    stores.analysis_memo.save(Memo(fingerprint, [i.id for i in report.insights],
+                                   report.stats.conversations, report.stats.problems,
+                                   report.run_id, datetime.now(UTC)))
 
 
 def _unfiled(insight: Insight) -> Insight:

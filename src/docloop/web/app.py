@@ -1,19 +1,20 @@
-"""`docloop serve`: the Linear webhook receiver, a health check and a small dashboard.
+"""`docloop serve`: the Linear webhook receiver, a health check and the review desk.
 
 A thin starlette adapter: POST /webhooks/linear reads the body (capped while
 streaming, 413) and hands bytes, headers and the time to
 `docloop.webhook_receiver.receive_linear_webhook`, which makes every decision
 (signature, replay window, delivery de-duplication, status application) and
-is the same function a Lambda handler calls. It runs on the server's one
-delivery writer (`web.deliveries`): one durable connection, deliveries that
-arrive together committed together, each answered once it is on disk. The
-other pages build a record store through the registry per request.
+is the same function a Lambda handler calls. On the SQLite store it runs on
+the server's one delivery writer (`web.deliveries`): one durable connection,
+deliveries that arrive together committed together, each answered once it
+is on disk. On another store (DynamoDB: a conditional write per delivery,
+nothing to group) and for the other pages a record store is built through
+the registry per request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, closing
@@ -25,14 +26,17 @@ from docloop.backends.records.base import RecordStore
 from docloop.config import Settings
 from docloop.errors import ConfigError, DocloopError, MissingDependencyError
 from docloop.web.deliveries import DeliveryWriter
-from docloop.webhook_receiver import MAX_BODY, oversized
+from docloop.webhook_receiver import MAX_BODY, WebhookReply, oversized, receive_linear_webhook
 
 try:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, Response
-    from starlette.routing import Route
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Mount, Route
+
+    from docloop.web.dashboard import create_desk, desk_gate
+    from docloop.web.dashboard.auth import check_bind
 except ImportError:  # pragma: no cover - exercised only without the web extra
     Starlette = None  # type: ignore[assignment,misc]
 
@@ -53,12 +57,13 @@ def create_app(settings: Settings, now: Callable[[], datetime] | None = None) ->
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         yield
-        await asyncio.to_thread(receiver.writer.close)  # answers what is queued first
+        if receiver.writer is not None:  # answers what is queued first
+            await asyncio.to_thread(receiver.writer.close)
 
     return Starlette(routes=[
         Route("/webhooks/linear", receiver.handle, methods=["POST"]),
         Route("/healthz", receiver.health, methods=["GET"]),
-        Route("/", receiver.dashboard, methods=["GET"]),
+        Mount("", app=create_desk(settings, clock)),  # the review desk: its own auth rules
     ], lifespan=lifespan)
 
 
@@ -71,6 +76,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.linear_webhook_secret is None:
         raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
                           "before `docloop serve`: unsigned webhooks are never accepted")
+    check_bind(host, desk_gate(settings).tokens)  # no token: loopback only
     with _records(settings):  # a bad home fails here
         pass
     # uvloop and httptools when installed (the web extra has them); every delivery is
@@ -89,7 +95,9 @@ class _Receiver:
         self.settings = settings
         self.clock = clock
         secret = settings.linear_webhook_secret
-        self.writer = DeliveryWriter(settings, secret.get_secret_value() if secret else None)
+        self.secret = secret.get_secret_value() if secret else None
+        self.writer = DeliveryWriter(settings, self.secret) if settings.store == "sqlite" \
+            else None
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -97,9 +105,17 @@ class _Receiver:
         except _TooLarge:
             reply = oversized(dict(request.headers))
             return JSONResponse(reply.body, status_code=reply.status)
-        answer = self.writer.submit(body, dict(request.headers), self.clock())
-        reply = await asyncio.wrap_future(answer)
+        reply = await self._receive(body, dict(request.headers))
         return JSONResponse(reply.body, status_code=reply.status)
+
+    async def _receive(self, body: bytes, headers: dict[str, str]) -> WebhookReply:
+        """Through the delivery writer (SQLite), else with a record store of its own."""
+        if self.writer is not None:
+            return await asyncio.wrap_future(self.writer.submit(body, headers, self.clock()))
+        reply: WebhookReply = await run_in_threadpool(
+            receive_linear_webhook, body, headers, self.clock(), self.secret,
+            lambda: _records(self.settings))
+        return reply
 
     async def health(self, request: Request) -> Response:
         def check() -> int:
@@ -111,17 +127,6 @@ class _Receiver:
         except DocloopError as exc:
             return _unavailable(exc)
         return JSONResponse({"status": "ok", "tickets": tickets})
-
-    async def dashboard(self, request: Request) -> Response:
-        def rows() -> list[str]:
-            with _records(self.settings) as store:
-                return [_row(r) for r in store.all()]
-
-        try:
-            body = "\n".join(await run_in_threadpool(rows))
-        except DocloopError as exc:
-            return _unavailable(exc)
-        return HTMLResponse(_PAGE.format(rows=body))
 
 
 def _unavailable(exc: DocloopError) -> Response:
@@ -142,26 +147,3 @@ async def _read_capped(request: Request) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _row(record: Any) -> str:
-    applied = [change for change in record.history if change.applied]
-    last = applied[-1] if applied else None
-    change = f"{last.status} via {last.source} {last.at:%Y-%m-%d %H:%M}" if last else ""
-    latest = record.history[-1] if record.history else None
-    if latest is not None and not latest.applied:  # say why the status did not follow
-        change += f" (then ignored: {latest.status} via {latest.source}, {latest.note})"
-    cells = [record.identifier or record.id, record.status, record.title, record.doc_path or "-",
-             str(record.conversations), str(record.users), f"{record.updated_at:%Y-%m-%d %H:%M}",
-             change]
-    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
-
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>docloop tickets</title>
-<style>body{{font-family:sans-serif;margin:2em}}
-td,th{{padding:4px 8px;border-bottom:1px solid #ddd}}</style></head>
-<body><h1>docloop tickets</h1><table>
-<tr><th>ticket</th><th>status</th><th>title</th><th>page</th><th>conversations</th>
-<th>users</th><th>updated</th><th>last change</th></tr>
-{rows}
-</table></body></html>"""

@@ -160,7 +160,7 @@ class DeliveryWriter:
         if self._store is None:
             conn = self._connect()
             try:
-                self._store = registry.build_records(self.settings, conn)
+                self._store = registry.sqlite_stores(conn).records
             except BaseException:
                 conn.close()
                 raise
