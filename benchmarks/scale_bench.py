@@ -12,8 +12,15 @@ week) after a history of 10k or 250k messages.
 
 Each row is saved as JSON under .work/scale/rows/, so rows can run in separate
 (background) processes; the table is rendered from all saved rows.
+
+`--code DIR --label NAME` runs docloop from another checkout's `DIR/src` (e.g. an
+export of main), so before and after rows come from one session on one machine.
+`--nothing-new SIZE` copies the home a size row left (`home-SIZE[-hash]`, its data
+imported and analysed), runs once to settle it (migrations, the new code's own
+bookkeeping) and times a second run with nothing new.
 Usage: PYTHONPATH=src python benchmarks/scale_bench.py [SIZE ...] [--window HISTORY ...]
-       [--hash SIZE ...] [--rate] [--render] [--adopt SIZE RUN1_JSON [RUN2_JSON]]
+       [--hash SIZE ...] [--nothing-new SIZE ...] [--code DIR --label NAME] [--rate]
+       [--render] [--adopt SIZE RUN1_JSON [RUN2_JSON]]
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ WINDOW_HISTORIES = (10_000, 250_000)
 WEEK = 10_000
 MINILM_MAX = 10_000
 SEEDS = {10_000: 1, 50_000: 3, 250_000: 5, 1_000_000: 7}
+#: the checkout whose `src` the runs use (`--code`); this one by default
+CODE = {"dir": REPO}
 sys.path.insert(0, str(HERE))
 
 BASELINE = """\
@@ -105,7 +114,7 @@ def run(home: Path, source: Path, fast: bool, since: str | None = None) -> dict:
     command = [sys.executable, str(HERE / "run_once.py"), str(home), f"discord-export:{source}"]
     command += ["--fast"] if fast else []
     command += ["--since", since] if since else []
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(CODE["dir"] / "src"))
     out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -118,7 +127,7 @@ def measure(size: int, fast: bool) -> dict:
     return {"kind": "size", "size": size, "fast": fast, "first": first, "second": second}
 
 
-def measure_window(history: int) -> dict:
+def measure_window(history: int, label: str | None = None) -> dict:
     """A weekly run (`--since` the new week) after importing `history` messages."""
     from synth import current_week_start, generate
 
@@ -132,13 +141,29 @@ def measure_window(history: int) -> dict:
     both = WORK / f"history-{history}-plus-week"
     shutil.rmtree(both, ignore_errors=True)
     link_files(past, both / "past")
-    home = fresh_home(f"window-{history}", fast)
+    home = fresh_home(f"window-{history}" + (f"-{label}" if label else ""), fast)
     since = this_week.isoformat()
     imported = run(home, both, fast, since)
     link_files(new_week, both / "new")
     weekly = run(home, both, fast, since)
     return {"kind": "window", "size": history, "fast": fast, "first": imported,
-            "second": weekly}
+            "second": weekly, "label": label}
+
+
+def measure_nothing_new(size: int, fast: bool, label: str) -> dict:
+    """A run with nothing new on a copy of the home the size row left (see the usage)."""
+    source = WORK / f"home-{size}{'-hash' if fast else ''}"
+    if not (source / "docloop.db").is_file():
+        raise SystemExit(f"{source} is missing: run the size row first")
+    home = WORK / f"home-nothing-new-{size}-{label}"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(source, home)
+    data = dataset(size)
+    settle = run(home, data, fast)
+    again = run(home, data, fast)
+    shutil.rmtree(home, ignore_errors=True)
+    return {"kind": "nothing-new", "size": size, "fast": fast, "label": label,
+            "first": settle, "second": again}
 
 
 def link_files(source: Path, target: Path) -> None:
@@ -219,15 +244,19 @@ def render(rows: list[dict]) -> str:
             f"{1000 * first['cpu_seconds'] / row['size']:.2f} | {first['stats']['problems']:,} | "
             f"{embedded:,} | {extra} | {first['stats']['insights']} | {again} |")
     lines += [f"\n{r['text']}" for r in rows if r["kind"] == "note"]
-    lines += ["", "Weekly run (`--since` the new week: 10k new messages) after a history:", "",
-              "| history messages | weekly run s (CPU s) | peak MB | new msgs stored "
+    lines += ["", "Weekly run (`--since` the new week: 10k new messages) after a history "
+              "(code: the row's label, none for the earlier rows):", "",
+              "| history messages | code | weekly run s (CPU s) | peak MB | new msgs stored "
               "| window msgs | problems |",
-              "|---:|---:|---:|---:|---:|---:|"]
-    for row in sorted((r for r in rows if r["kind"] == "window"), key=lambda r: r["size"]):
+              "|---:|---|---:|---:|---:|---:|---:|"]
+    for row in sorted((r for r in rows if r["kind"] == "window"),
+                      key=lambda r: (r["size"], r.get("label") or "")):
         weekly = row["second"]
-        lines.append(f"| {row['size']:,} | {weekly['seconds']:.1f} ({weekly['cpu_seconds']:.1f})"
+        lines.append(f"| {row['size']:,} | {row.get('label') or '-'} | "
+                     f"{weekly['seconds']:.1f} ({weekly['cpu_seconds']:.1f})"
                      f" | {weekly['peak_mb']:.0f} | {weekly['stats']['messages']:,} | "
                      f"{weekly['stats']['window_messages']:,} | {weekly['stats']['problems']:,} |")
+    lines += render_nothing_new([r for r in rows if r["kind"] == "nothing-new"])
     if rate:
         lines += ["", f"MiniLM embedding rate on distinct problem texts (sample of "
                       f"{next(r['texts'] for r in rows if r['kind'] == 'rate')}): "
@@ -241,10 +270,33 @@ def render(rows: list[dict]) -> str:
               "at a time for extraction; only the messages that reportable insights quote or "
               "link are loaded; clustering keeps growable centroid rows, running member sums "
               "and blocked scoring (its decisions are unchanged: `quality_bench.py "
-              "--docloop-only` gives the same figures before and after). A run with nothing "
-              "new still re-analyses its window (extraction, embedding-cache lookups, "
-              "clustering); only its ingest became free.", ""]
+              "--docloop-only` gives the same figures before and after). Then (the "
+              "'nothing new' and labelled weekly rows, before = main at the label's commit): "
+              "an export whose size, mtime and inode match its import is skipped without "
+              "hashing, and a run whose window contents, analysis settings and docs index "
+              "match the last complete analysis reuses its insights instead of extracting, "
+              "embedding and clustering again (tickets are still filed and re-read); the "
+              "window is grouped into conversations only when it is analysed.", ""]
     return "\n".join(lines)
+
+
+def render_nothing_new(rows: list[dict]) -> list[str]:
+    """Before/after rows of a run with nothing new, each on a copy of one home."""
+    if not rows:
+        return []
+    lines = ["", "A run with nothing new (`--nothing-new SIZE`: a copy of the size row's home, "
+                 "one settling run, then the timed run; hashing embedder), by code:", "",
+             "| messages | code | run s (CPU s) | peak MB | window msgs | insights "
+             "| analysis |",
+             "|---:|---|---:|---:|---:|---:|---|"]
+    for row in sorted(rows, key=lambda r: (r["size"], r["label"])):
+        again = row["second"]
+        reused = "reused" if again["stats"].get("analysis_reused") else "computed"
+        lines.append(f"| {row['size']:,} | {row['label']} | {again['seconds']:.1f} "
+                     f"({again['cpu_seconds']:.1f}) | {again['peak_mb']:.0f} | "
+                     f"{again['stats']['window_messages']:,} | {again['stats']['insights']} | "
+                     f"{reused} |")
+    return lines
 
 
 def main() -> None:
@@ -258,7 +310,12 @@ def main() -> None:
     parser.add_argument("--adopt", nargs="+", metavar=("SIZE", "RUN1_JSON"),
                         help="save a size row from run_once.py outputs run by hand "
                              "(SIZE RUN1_JSON [RUN2_JSON])")
-    parser.add_argument("--label", default=None, help="with --adopt: what differs in this row")
+    parser.add_argument("--label", default=None,
+                        help="with --adopt or --code: what differs in this row")
+    parser.add_argument("--nothing-new", nargs="*", type=int, default=None,
+                        help="sizes whose home gets a timed run with nothing new")
+    parser.add_argument("--code", type=Path, default=None,
+                        help="run docloop from DIR/src (another checkout) instead of this one")
     parser.add_argument("--note", nargs=2, metavar=("NAME", "TEXT"),
                         help="a remark printed under the table (e.g. a run measured by hand)")
     args = parser.parse_args()
@@ -270,15 +327,22 @@ def main() -> None:
         name = f"size-{int(size):08d}" + (f"-{args.label}" if args.label else "")
         save({"kind": "size", "size": int(size), "fast": True, "label": args.label,
               "first": runs[0], "second": runs[1]}, name)
+    if args.code is not None:
+        CODE["dir"] = args.code.resolve()
     everything = not (args.sizes or args.window is not None or args.rate or args.render
-                      or args.adopt or args.note or args.hash is not None)
+                      or args.adopt or args.note or args.hash is not None
+                      or args.nothing_new is not None)
     WORK.mkdir(parents=True, exist_ok=True)
     for size in args.sizes or (SIZES if everything else ()):
         save(measure(size, size > MINILM_MAX), f"size-{size:08d}")
     for size in args.hash or ((MINILM_MAX,) if everything else ()):
         save(measure(size, True), f"size-{size:08d}-hash")
+    label = args.label or "this"
     for history in (args.window or ()) if not everything else WINDOW_HISTORIES:
-        save(measure_window(history), f"window-{history:08d}")
+        row_name = f"window-{history:08d}" + (f"-{args.label}" if args.label else "")
+        save(measure_window(history, args.label), row_name)
+    for size in args.nothing_new or ():
+        save(measure_nothing_new(size, True, label), f"nothing-new-{size:08d}-{label}")
     if args.rate or everything:
         save(embedding_rate(), "rate")
     text = render(load_rows())

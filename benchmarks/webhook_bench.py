@@ -1,4 +1,4 @@
-"""Webhook load: 2,000 signed Linear deliveries (10% replays) against `docloop serve`.
+"""Webhook load against `docloop serve`: an in-Python client (baseline) and wrk.
 
 Starts `docloop serve` (uvicorn) on 127.0.0.1 with a temporary DOCLOOP_HOME
 holding 200 Linear tickets and sends them Issue `update` deliveries shaped
@@ -12,8 +12,20 @@ Every tenth delivery is a retry of an earlier one (same `Linear-Delivery`,
 fresh `webhookTimestamp`). Deliveries go out from 4 client threads; then the
 run checks that every state change produced exactly one transition, every
 edit none, every retry none, and that each ticket ends in the status of the
-last state its issue was moved to.
-Usage: PYTHONPATH=src python benchmarks/webhook_bench.py
+last state its issue was moved to. That in-Python generator competes with the
+server for the two cores, so it is kept as the baseline row only.
+
+The main rows drive the server with wrk (Debian's `wrk`, compiled C; its Lua has
+no HMAC, so every request is signed beforehand into a file that
+`webhook_wrk.lua` replays, see there): one row against a trivial ASGI endpoint
+under the same uvicorn (the generator's own ceiling), one against `docloop
+serve`, one against two server processes sharing one listening socket and the
+database. There each distinct delivery moves its own ticket (two in three a
+state change, one in three a title edit; every tenth request a retry with a
+fresh `webhookTimestamp`), so arrival order cannot matter, and the check reads
+the database: every state-change delivery the server claimed made exactly one
+transition, every edit none, and no ticket moved twice.
+Usage: PYTHONPATH=src python benchmarks/webhook_bench.py [--seconds S] [--skip-baseline]
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,12 +84,15 @@ def _issue_id(n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench:issue:{n}"))
 
 
-def _seed(home: Path) -> None:
-    store = SQLiteRecordStore(db.connect(home / "docloop.db"))
-    for n in range(TICKETS):
-        store.put(TicketRecord(id=f"DL-{n}", tracker="linear", external_id=_issue_id(n),
-                               identifier=f"DOC-{n + 1}", insight_id=f"ins-{n}",
-                               title=f"t{n}", created_at=START, updated_at=START))
+def _seed(home: Path, tickets: int = TICKETS) -> None:
+    conn = db.connect(home / "docloop.db")
+    store = SQLiteRecordStore(conn)
+    with db.transaction(conn):
+        for n in range(tickets):
+            store.put(TicketRecord(id=f"DL-{n}", tracker="linear", external_id=_issue_id(n),
+                                   identifier=f"DOC-{n + 1}", insight_id=f"ins-{n}",
+                                   title=f"t{n}", created_at=START, updated_at=START))
+    conn.close()
 
 
 def _events() -> list[Event]:
@@ -171,14 +187,13 @@ def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("docloop serve did not start")
 
 
-def main() -> None:
+def baseline() -> dict[str, Any]:
+    """The in-Python generator (httpx, 4 threads) against `docloop serve`, with its checks."""
     events = _events()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         _seed(home)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = _free_port()
         server = _start(home, port)
         try:
             plan = _deliveries(events)
@@ -191,7 +206,13 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
         histories = _histories(home)
-    report(results, seconds, events, histories)
+    return report(results, seconds, events, histories)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _histories(home: Path) -> dict[int, list[str]]:
@@ -210,7 +231,7 @@ def _expected_histories(events: list[Event]) -> dict[int, list[str]]:
 
 
 def report(results: list[tuple[float, str]], seconds: float, events: list[Event],
-           histories: dict[int, list[str]]) -> None:
+           histories: dict[int, list[str]]) -> dict[str, Any]:
     latencies = sorted(r[0] for r in results)
     outcomes = {s: sum(1 for _, o in results if o == s) for s in sorted({o for _, o in results})}
     changes = sum(1 for e in events if e.before is not None)
@@ -221,28 +242,258 @@ def report(results: list[tuple[float, str]], seconds: float, events: list[Event]
     ok = (outcomes == {"applied": changes, "duplicate": replays, "ignored": edits}
           and transitions == changes and matching == TICKETS)
     p = lambda q: 1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-    text = "\n".join([
+    return {"generator": f"in-Python (httpx, {WORKERS} threads)", "server": "docloop serve",
+            "requests": len(results), "per_second": len(results) / seconds, "p50": p(0.50),
+            "p99": p(0.99), "errors": 0, "outcomes": outcomes,
+            "check": (f"{transitions} transitions for {changes} state changes, "
+                      f"{matching}/{TICKETS} histories exact"), "ok": ok}
+
+
+# ---- wrk: a compiled generator that does not compete for the interpreter ----
+
+WRK_SCRIPT = HERE / "webhook_wrk.lua"
+WRK_THREADS, WRK_CONNECTIONS = 1, 32
+#: an ASGI app answering every request at once, under the same uvicorn as `docloop serve`
+TRIVIAL = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"status": "trivial"}'})
+SERVE
+"""
+#: serve `app` on the inherited listening socket (uvicorn's own `fd=` takes it for a Unix
+#: socket, so no TCP_NODELAY: 40 ms delayed ACKs on every answer)
+SERVE = """
+import socket
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, fileno=int(sys.argv[1]))
+uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
+""".strip()
+TRIVIAL = TRIVIAL.replace("SERVE", SERVE)
+#: `docloop serve`'s app on an inherited listening socket, so N processes share one port
+SHARED_SOCKET = """
+import logging, sys, uvicorn
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                    stream=sys.stderr)  # every delivery logged, as `docloop serve` does
+from docloop.config import load_settings
+from docloop.web.app import create_app
+app = create_app(load_settings())
+SERVE
+""".replace("SERVE", SERVE)
+
+
+#: the same, but the writer's connection without `synchronous=FULL` (comparison only: what
+#: the fsync per group costs; `docloop serve` never runs like this)
+NO_FSYNC = SHARED_SOCKET.replace("from docloop.web.app import create_app", """\
+from docloop import db
+_connect = db.connect
+db.connect = lambda path, durable=False: _connect(path)
+from docloop.web.app import create_app""")
+
+
+def fsync_probe(commits: int = 300) -> dict[str, float]:
+    """Commit latency of a one-row transaction, WAL with synchronous FULL vs NORMAL (ms)."""
+    found: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=HERE) as tmp:
+        for mode in ("FULL", "NORMAL"):
+            conn = db.connect(Path(tmp) / f"{mode}.db", durable=mode == "FULL")
+            conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+            took = []
+            for k in range(commits):
+                started = time.perf_counter()
+                with db.transaction(conn):
+                    conn.execute("INSERT INTO t VALUES (?, ?)", (k, "x" * 100))
+                took.append(1000 * (time.perf_counter() - started))
+            conn.close()
+            took.sort()
+            found[f"{mode} p50"] = took[commits // 2]
+            found[f"{mode} p99"] = took[commits * 99 // 100]
+    return found
+
+
+def _wrk_events(distinct: int) -> list[Event]:
+    """Distinct deliveries, each on its own ticket: two in three move it to started."""
+    return [Event(k, k, "unstarted" if k % 3 == 2 else "started",
+                  None if k % 3 == 2 else "unstarted") for k in range(distinct)]
+
+
+def _write_requests(path: Path, events: list[Event]) -> int:
+    """Signed requests, one a line; every tenth a retry (fresh timestamp, same id)."""
+    lines = []
+    for event in events:
+        lines.append(_signed(f"delivery-{event.k}", event))
+        if event.k % 9 == 8:
+            lines.append(_signed(f"delivery-{event.k - 4}", events[event.k - 4]))
+    path.write_text("".join(lines), encoding="utf-8")
+    return len(lines)
+
+
+def _signed(delivery: str, event: Event) -> str:
+    body = _body(event)
+    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return f"{delivery}\t{signature}\t{body.decode()}\n"
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _spawn(code: str, sock: socket.socket, home: Path, count: int) -> list[subprocess.Popen[bytes]]:
+    env = dict(os.environ, DOCLOOP_HOME=str(home), LINEAR_WEBHOOK_SECRET=SECRET)
+    return [subprocess.Popen([sys.executable, "-c", code, str(sock.fileno())], env=env,
+                             pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+            for _ in range(count)]
+
+
+def _wrk(port: int, requests: Path, seconds: int, connections: int) -> dict[str, Any]:
+    out = subprocess.run(["wrk", "-t", str(WRK_THREADS), "-c", str(connections),
+                          "-d", f"{seconds}s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}",
+                          "--", str(requests), str(WRK_THREADS)],
+                         check=True, capture_output=True, text=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _ready(port: int) -> None:
+    """Wait until the port accepts connections (/healthz reads every ticket: too slow)."""
+    for _ in range(400):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(0.5)  # a shared socket accepts before its servers run
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the server did not start")
+
+
+def wrk_row(server: str, processes: int, seconds: int,
+            connections: int = WRK_CONNECTIONS) -> dict[str, Any]:
+    """wrk for `seconds` against the trivial app, `docloop serve` (1 or 2 processes) or
+    its app without fsync ("no-fsync")."""
+    distinct = 4000 * seconds  # more than any run answers, so few requests repeat
+    events = _wrk_events(distinct)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        if server != "trivial":
+            _seed(home, distinct)
+        with _listening_socket() as sock:
+            port = sock.getsockname()[1]
+            code = {"trivial": TRIVIAL, "no-fsync": NO_FSYNC}.get(server, SHARED_SOCKET)
+            servers = (_spawn(code, sock, home, processes) if server != "docloop" or processes > 1
+                       else [_start_on(sock, home)])
+            try:
+                _ready(port)
+                sent = _write_requests(home / "requests.tsv", events)  # signed just now
+                result = _wrk(port, home / "requests.tsv", seconds, connections)
+            finally:
+                for process in servers:
+                    process.terminate()
+                    process.wait(timeout=30)
+        check, ok = ("-", True) if server == "trivial" else _exactly_once(home, events)
+    seconds_run = result["duration_us"] / 1e6
+    label = {"trivial": "trivial ASGI app (generator ceiling)",
+             "no-fsync": "docloop's app without fsync (comparison only)"}.get(
+        server, f"docloop serve, {processes} process{'es' if processes > 1 else ''}")
+    return {"generator": f"wrk ({WRK_THREADS} thread, {connections} connections)",
+            "server": label, "requests": result["requests"],
+            "per_second": result["requests"] / seconds_run, "p50": result["p50_us"] / 1000,
+            "p99": result["p99_us"] / 1000, "errors": sum(result["errors"].values()),
+            "outcomes": dict(sorted(result["outcomes"].items())), "check": check, "ok": ok,
+            "file_lines": sent}
+
+
+def _start_on(sock: socket.socket, home: Path) -> subprocess.Popen[bytes]:
+    """`docloop serve` itself (the CLI) for the one-process row, on the socket's port."""
+    port = sock.getsockname()[1]
+    sock.close()  # the CLI binds the port itself (SO_REUSEADDR lets it at once)
+    env = dict(os.environ, DOCLOOP_HOME=str(home), LINEAR_WEBHOOK_SECRET=SECRET)
+    return subprocess.Popen([sys.executable, "-m", "docloop.cli", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _exactly_once(home: Path, events: list[Event]) -> tuple[str, bool]:
+    """From the database: each claimed state change moved its ticket once, edits none."""
+    conn = db.connect(home / "docloop.db")
+    claimed = {int(r[0].removeprefix("delivery-"))
+               for r in conn.execute("SELECT delivery_id FROM webhook_deliveries")}
+    moves = dict(conn.execute("SELECT ticket_id, COUNT(*) FROM ticket_history "
+                              "WHERE seq > 1 AND applied = 1 GROUP BY ticket_id").fetchall())
+    conn.close()
+    changes = {k for k in claimed if events[k].before is not None}
+    moved = {int(t.removeprefix("DL-")): n for t, n in moves.items()}
+    ok = set(moved) == changes and all(n == 1 for n in moved.values())
+    text = (f"{len(claimed)} distinct deliveries claimed, {len(changes)} of them state "
+            f"changes; {sum(moved.values())} transitions on {len(moved)} tickets, "
+            f"none twice: {'exactly once' if ok else 'MISMATCH'}")
+    return text, ok
+
+
+def render(rows: list[dict[str, Any]], probe: dict[str, float]) -> str:
+    lines = [
         "## Webhook receiver under load", "",
-        "Command: `PYTHONPATH=src python benchmarks/webhook_bench.py` (`docloop serve` on "
-        f"127.0.0.1, {WORKERS} client threads, {TICKETS} Linear tickets, SQLite). Issue "
-        "`update` deliveries shaped like Linear's: state changes carry "
-        "`updatedFrom.stateId`, title edits `updatedFrom.title` and the unchanged state; "
-        "retries reuse the `Linear-Delivery` id with a fresh `webhookTimestamp`.", "",
-        "| deliveries | state changes | title edits | retries | requests/s | p50 ms | p99 ms "
-        "| outcomes | transitions recorded | expected | tickets with the expected history |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
-        f"| {len(results)} | {changes} | {edits} | {replays} | {len(results) / seconds:.0f} | "
-        f"{p(0.50):.1f} | {p(0.99):.1f} | {outcomes} | {transitions} | {changes} | "
-        f"{matching}/{TICKETS} |", "",
-        "Every state change is applied once, every title edit is answered `ignored` and "
-        "changes nothing, every retry is answered `duplicate` and changes nothing, and each "
-        "ticket's history is exactly its issue's sequence of states: "
-        f"{'exactly once' if ok else 'MISMATCH'}.",
-        ""])
+        "Command: `PYTHONPATH=src python benchmarks/webhook_bench.py` (2-core machine shared "
+        "with other jobs; server and generator on the same cores). Issue `update` deliveries "
+        "shaped like Linear's (`updatedFrom.stateId` for a state change, `updatedFrom.title` "
+        "for an edit), each signed with HMAC-SHA256; retries reuse the `Linear-Delivery` id "
+        "with a fresh `webhookTimestamp`. Rows, all from one run: the in-Python generator "
+        "(baseline; it competes with the server for the interpreter's cores), wrk against a "
+        "trivial ASGI app under the same uvicorn (uvloop + httptools: the generator's and "
+        "the HTTP stack's ceiling), wrk against `docloop serve` (32 connections, and 8: a "
+        "closed-loop generator's latency is mostly its own queue, connections / rate), wrk "
+        "against two server processes sharing the socket and the database, and against the "
+        "app with the fsync taken out (comparison only).", "",
+        "| generator | server | requests | requests/s | p50 ms | p99 ms | errors | outcomes "
+        "| exactly-once check |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    lines += [f"| {r['generator']} | {r['server']} | {r['requests']} | {r['per_second']:.0f} | "
+              f"{r['p50']:.1f} | {r['p99']:.1f} | {r['errors']} | {r['outcomes']} | "
+              f"{r['check']} |" for r in rows]
+    lines += ["", "The disk in the same run (`fsync_probe`, one-row commits in WAL mode): "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in probe.items())
+              + ". With `synchronous=FULL` no answer can come sooner than its commit's fsync, "
+              "so the p99 of the durable rows cannot be lower than the disk's fsync p99.", ""]
+    lines += ["", "A delivery is answered 200 only once the transaction holding it is "
+              "committed with `synchronous=FULL` (the WAL fsynced): deliveries that arrive "
+              "together share one commit (`web/deliveries.py`), each inside its own savepoint. "
+              "A crash before that commit loses only unanswered deliveries, which Linear "
+              "retries; none answered is lost, and the delivery id's primary key refuses a "
+              "second application.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--skip-baseline", action="store_true")
+    args = parser.parse_args()
+    rows = [] if args.skip_baseline else [baseline()]
+    if shutil.which("wrk"):
+        rows.append(wrk_row("trivial", 1, args.seconds))
+        rows.append(wrk_row("docloop", 1, args.seconds))
+        rows.append(wrk_row("docloop", 1, args.seconds, connections=8))  # less queueing
+        rows.append(wrk_row("docloop", 2, args.seconds))
+        rows.append(wrk_row("no-fsync", 1, args.seconds))
+    else:
+        print("wrk is not installed (apt-get install -y wrk): only the baseline row ran",
+              file=sys.stderr)
+    text = render(rows, fsync_probe())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
-    if not ok:
+    if not all(r["ok"] for r in rows):
         raise SystemExit(1)
 
 

@@ -272,3 +272,28 @@ def test_the_webhook_receiver_on_dynamodb_applies_once_and_keeps_source_order(
         assert record is not None and record.status == "done"
         assert [(c.status, c.applied) for c in record.history] == [
             ("open", True), ("done", True), ("in_progress", False)]
+
+
+def test_docloop_serve_on_dynamodb_answers_each_delivery_on_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The delivery writer is SQLite's; on DynamoDB the app applies each delivery through
+    a record store of its own (one conditional write claims it)."""
+    from starlette.testclient import TestClient
+
+    from docloop import registry
+    from docloop.web.app import create_app
+
+    with aws_settings(tmp_path / "home", monkeypatch,
+                      linear_webhook_secret="whsec-test") as settings:
+        registry.build_records(settings).put(_ticket())
+        client = TestClient(create_app(settings, now=lambda: NOW))
+        done = _state_change("completed", "Done", NOW - timedelta(seconds=5))
+        answers = []
+        for _ in range(2):
+            body, headers = _signed(done, "d-1")
+            answers.append(client.post("/webhooks/linear", content=body, headers=headers))
+        assert [(a.status_code, a.json()["status"]) for a in answers] == [
+            (200, "applied"), (200, "duplicate")]
+        record = registry.build_records(settings).get("DL-1")
+        assert record is not None and record.status == "done"
+        assert not (tmp_path / "home" / "docloop.db").exists()  # no SQLite writer opened

@@ -29,8 +29,14 @@ log = logging.getLogger("docloop.db")
 _NOT_A_DATABASE = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating folders as needed) the database with sane pragmas."""
+def connect(path: Path, durable: bool = False) -> sqlite3.Connection:
+    """Open (creating folders as needed) the database with sane pragmas.
+
+    WAL with `synchronous=NORMAL` survives a killed process but may lose the
+    last commits to a power cut, which a re-run repairs. `durable` fsyncs the
+    WAL at every commit (`FULL`): for what is acknowledged to someone who will
+    not send it again (a webhook delivery answered 200).
+    """
     try:
         ensure_private_dir(path.parent)
         path.touch(mode=PRIVATE_FILE, exist_ok=True)  # 0600 before SQLite makes it 0644
@@ -38,6 +44,8 @@ def connect(path: Path) -> sqlite3.Connection:
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
     conn = _checked(conn, path, wal=True)
+    if durable:
+        conn.execute("PRAGMA synchronous=FULL")
     _tighten(path)  # only once the file proved to be ours
     return _prepare(conn)
 

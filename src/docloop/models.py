@@ -337,6 +337,8 @@ class RunStats(BaseModel):
     embedded: int = 0
     embedding_cache_hits: int = 0
     llm: LLMStats = Field(default_factory=LLMStats)
+    #: why the last run's analysis stood in for this run's (None: analysed afresh)
+    analysis_reused: str | None = None
     review: ReviewStats | None = None
 
 

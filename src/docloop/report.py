@@ -52,6 +52,8 @@ def render_markdown(report: RunReport) -> str:
              f"{stats.messages} new messages, {stats.window_messages} in the window, "
              f"{stats.conversations} conversations, {stats.problems} problems, "
              f"{stats.insights} insights.", ""]
+    if stats.analysis_reused:
+        lines += [f"Analysis reused: {inline(stats.analysis_reused)}.", ""]
     if stats.review is not None:
         lines += _review_markdown(stats.review)
     if report.impact:
@@ -129,6 +131,8 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
     console.print(f"[bold]docloop run {report.run_id}[/bold]: {stats.messages} new messages, "
                   f"{stats.window_messages} in window, {stats.conversations} conversations, "
                   f"{stats.problems} problems, {stats.insights} insights")
+    if stats.analysis_reused:
+        console.print(f"analysis reused: {rich_escape(stats.analysis_reused)}")
     table = Table(show_lines=False)
     for column in ("#", "score", "insight", "users", "convs", "page", "verdict", "ticket"):
         table.add_column(column, overflow="fold")

@@ -34,9 +34,10 @@ from docloop.llm_stats import merge_llm_stats
 from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import Insight, LLMStats, Problem, RunReport, RunStats
 from docloop.quality import SHIPPED, QualitySettings
+from docloop.stages import reuse
 from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
-from docloop.stages.ingest import IMPLAUSIBLE_TIME, ingest, parse_since
+from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
 from docloop.stages.verdict import VerdictSettings
@@ -73,14 +74,15 @@ class StepContext:
     """What a step works with: settings, the open store, and backends built on first use.
 
     `tracker` is the tracker preflight proved (None: the run files nothing);
-    `window` the window ingest built, kept for analyse in the same process.
+    `ingested` what ingest stored, kept for analyse in the same process (its window
+    is grouped only when analysed).
     """
 
     settings: Settings
     stores: Stores
     options: RunOptions = field(default_factory=RunOptions)
     tracker: Tracker | None = None
-    window: MessageWindow | None = None
+    ingested: IngestResult | None = None
 
     @cached_property
     def analyzer(self) -> Analyzer:
@@ -134,6 +136,7 @@ class InsightTask(BaseModel):
     centroid: list[float]
     reference: float | None = None  # the run's `missing` reference (run_reference)
     file: bool = False  # among the `max_insights` highest-scoring
+    reused: bool = False  # the last analysis's insight, matched and suggested then
 
 
 class AnalyseOutput(BaseModel):
@@ -143,6 +146,8 @@ class AnalyseOutput(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     tasks: list[InsightTask] = Field(default_factory=list)
     usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
+    #: what this analysis depended on, to keep it for reuse (None: reused or not kept)
+    fingerprint: str | None = None
 
 
 class InsightOutcome(BaseModel):
@@ -153,6 +158,7 @@ class InsightOutcome(BaseModel):
     insight: Insight
     errors: list[str] = Field(default_factory=list)
     retryable: bool = False  # the failure was transient (a host may run the task again)
+    analysis_failed: bool = False  # match or suggest failed: the analysis is not kept
     usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
 
 
@@ -163,9 +169,10 @@ def ingest_step(ctx: StepContext, request: IngestRequest) -> IngestOutput:
         _repair_outbox(ctx)
     log.info("ingest - reading %d source(s)", len(ctx.settings.sources))
     ingested = ingest(ctx.settings, ctx.stores, request.since)
-    ctx.window = ingested.window
-    stats = RunStats(messages=ingested.stored, window_messages=len(ingested.window),
-                     conversations=len(ingested.conversations))
+    ctx.ingested = ingested
+    # conversations are counted by analyse_step: grouping the window is work a run that
+    # reuses the last analysis never does
+    stats = RunStats(messages=ingested.stored, window_messages=ingested.window_size)
     warnings = [f"{count} message(s) skipped: {reason}"
                 for reason, count in sorted(ingested.skipped.items())
                 if reason == IMPLAUSIBLE_TIME]
@@ -176,17 +183,23 @@ def ingest_step(ctx: StepContext, request: IngestRequest) -> IngestOutput:
 def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
     """Extract, embed, cluster and score; one task per significant insight.
 
-    The window is the one ingest built in this process, else read back from the
+    When nothing the last complete analysis depended on changed (`stages.reuse`),
+    its insights are the tasks, marked reused, and nothing is analysed. Otherwise
+    the window is the one ingest built in this process, else read back from the
     store (ingest stored it). Insight identities are saved here, so the tasks
     can run anywhere.
     """
-    window = ctx.window
+    prior = _prior_analysis(ctx, ingested.since)
+    if prior is not None and prior.memo is not None and prior.insights is not None:
+        return _reused_output(ctx, ingested, prior)
+    window = ctx.ingested.window if ctx.ingested is not None else None
     if window is None:
         window = MessageWindow(ctx.stores.messages, ingested.since)
     analysis = analyse(ctx.settings, ctx.stores, ctx.analyzer, window.conversations, window,
                        ctx.options.quality, release_window=True)
     analysis.save_identities(ctx.stores.insights)
     stats = ingested.stats.model_copy(update={
+        "conversations": len(window.conversations),
         "problems": len(analysis.problems), "insights": len(analysis.insights),
         "embedded": analysis.embedded, "embedding_cache_hits": analysis.embedding_cache_hits})
     log.info("match - %d insight(s)", len(analysis.insights))
@@ -197,7 +210,37 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
              for rank, insight in enumerate(analysis.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
                          warnings=list(ingested.warnings), tasks=tasks,
-                         usage=usage_of(ctx.analyzer))
+                         usage=usage_of(ctx.analyzer),
+                         fingerprint=prior.fingerprint if prior is not None else None)
+
+
+def _prior_analysis(ctx: StepContext, since: datetime | None) -> reuse.Reuse | None:
+    """This run's fingerprint and the last analysis when it can stand in; None where the
+    store or docs index keeps no memo (reuse is SQLite only so far)."""
+    if not reuse.supported(ctx.settings):
+        return None
+    return reuse.check(ctx.settings, ctx.stores, since, _knobs(ctx.options),
+                       ctx.options.retry_failed)
+
+
+def _knobs(options: RunOptions) -> tuple[object, ...]:
+    """The run's tuning choices that shape an analysis (part of its fingerprint)."""
+    return (options.quality, options.rank, options.verdict)
+
+
+def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse) -> AnalyseOutput:
+    """The last analysis's insights as this run's tasks: filed again (idempotently),
+    not matched or suggested again."""
+    assert prior.memo is not None and prior.insights is not None
+    stats = ingested.stats.model_copy(update={
+        "conversations": prior.memo.conversations, "problems": prior.memo.problems,
+        "insights": len(prior.insights), "analysis_reused": prior.reason})
+    cap = ctx.settings.max_insights or len(prior.insights)
+    tasks = [InsightTask(run_id=ingested.run_id, rank=rank, insight=insight, problems=[],
+                         vectors=[], centroid=[], file=rank < cap, reused=True)
+             for rank, insight in enumerate(prior.insights)]
+    return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
+                         warnings=list(ingested.warnings), tasks=tasks)
 
 
 def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
@@ -219,11 +262,13 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
     insight = task.insight
     outcome = InsightOutcome(run_id=task.run_id, rank=task.rank, insight=insight)
     try:
-        enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
-                       np.asarray(task.centroid, dtype=np.float32), ctx.analyzer, ctx.docs,
-                       task.reference, ctx.options.verdict)
+        if not task.reused:
+            enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
+                           np.asarray(task.centroid, dtype=np.float32), ctx.analyzer,
+                           ctx.docs, task.reference, ctx.options.verdict)
     except Exception as exc:  # one insight's failure must not end the run
         _record_failure(outcome, "match/suggest", exc)
+        outcome.analysis_failed = True
     if insight.error is None and task.file and ctx.tracker is not None:
         _file(ctx, outcome, ctx.tracker)
     outcome.usage = usage_of(ctx.analyzer)
@@ -266,6 +311,12 @@ def report_step(ctx: StepContext, analysed: AnalyseOutput, outcomes: list[Insigh
                                                report.insights, report.started_at)
     report.stats.llm = merge_llm_stats([u.llm for u in usage])
     report.warnings.extend(w for u in usage for w in u.warnings)
+    if analysed.fingerprint is not None:
+        # kept for reuse only when nothing is left to try again: no insight failed its
+        # match or suggestion, no model batch failed or ran out of budget
+        complete = not any(o.analysis_failed for o in ordered) and \
+            not any(u.warnings for u in usage)
+        reuse.remember(ctx.stores, analysed.fingerprint, report, complete)
     report.finished_at = datetime.now(UTC)
     return report
 

@@ -49,12 +49,14 @@ from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, RunR
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
+    from docloop.storage.analysis_memo import Memo
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
     from docloop.storage.runs import RunRow
 
-__all__ = ["FamilyBuilder", "InsightIdentities", "MessageRepository", "OutcomeCache",
-           "RecordStore", "ReplyOutbox", "ReviewStore", "RunHistory", "Stores", "VectorCache"]
+__all__ = ["AnalysisMemos", "FamilyBuilder", "InsightIdentities", "MessageRepository",
+           "OutcomeCache", "RecordStore", "ReplyOutbox", "ReviewStore", "RunHistory", "Stores",
+           "VectorCache"]
 
 #: family name ("records", "messages", ...) -> that family's store; given by the registry
 FamilyBuilder = Callable[[str], Any]
@@ -78,8 +80,8 @@ class MessageRepository(Protocol):
     def outline(self, since: datetime | None) -> list[Outline]:
         """The window as light rows (ids, channel, thread, author, time), oldest first."""
 
-    def count(self) -> int:
-        """How many messages are stored."""
+    def count(self, since: datetime | None = None) -> int:
+        """How many messages are stored (at or after `since`, when given)."""
 
     def rewrite(self, transform: Callable[[Message], Message]) -> int:
         """Apply `transform` to every stored message (e.g. scrub again); how many changed."""
@@ -89,6 +91,10 @@ class MessageRepository(Protocol):
 
     def set_watermark(self, key: str, value: str) -> None:
         """Save a stream position."""
+
+    def window_digest(self, since: datetime | None) -> str:
+        """A short string that changes whenever the window's messages change (SQLite
+        only so far: analysis reuse, `stages.reuse`, runs on `store = "sqlite"`)."""
 
 
 class InsightIdentities(Protocol):
@@ -174,6 +180,19 @@ class RunHistory(Protocol):
         """One run by its id (None when unknown)."""
 
 
+class AnalysisMemos(Protocol):
+    """The last complete analysis and the fingerprint of its inputs (one at a time)."""
+
+    def load(self) -> Memo | None:
+        """The memo saved last, if any."""
+
+    def save(self, memo: Memo) -> None:
+        """Replace the memo."""
+
+    def forget(self) -> None:
+        """Drop the memo."""
+
+
 class VectorCache(Protocol):
     """Embedding vectors keyed on (model name, text key)."""
 
@@ -249,6 +268,11 @@ class Stores(ABC):
     def runs(self) -> RunHistory:
         """Run summaries: SQLite only so far (the review desk reads them with SQL)."""
         return cast(RunHistory, self._build("runs"))
+
+    @cached_property
+    def analysis_memo(self) -> AnalysisMemos:
+        """The last complete analysis: SQLite only so far (`stages.reuse`)."""
+        return cast(AnalysisMemos, self._build("analysis_memo"))
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -162,7 +162,9 @@ class S3MessageStore:
         return [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
                 for m in self.iter_window(since)]
 
-    def count(self) -> int:
+    def count(self, since: datetime | None = None) -> int:
+        if since is not None:  # the window reads its partitions (no per-day counts kept)
+            return sum(1 for _ in self.iter_window(since))
         index = self._partition_index()
         return sum(len(self._parts[p]) if p in self._dirty else n for p, n in index.items()) \
             + sum(len(self._parts[p]) for p in self._dirty if p not in index)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from docloop import registry
 from docloop.backends.sources.base import Batch, ChannelCount, Source
@@ -34,15 +35,32 @@ NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or disc
 
 @dataclass
 class IngestResult:
-    """What ingest stored this run and the window later stages analyse (read lazily)."""
+    """What ingest stored this run and the window later stages analyse (read lazily).
+
+    The window is grouped into conversations only when first asked for: a run
+    that reuses the last analysis (`stages.reuse`) never needs it, and grouping
+    reads every message's outline in the window.
+    """
 
     stored: int
-    window: MessageWindow
+    store: MessageRepository
+    since: datetime | None
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @cached_property
+    def window(self) -> MessageWindow:
+        return MessageWindow(self.store, self.since)
 
     @property
     def conversations(self) -> WindowConversations:
         return self.window.conversations
+
+    @property
+    def window_size(self) -> int:
+        """How many messages the window holds, without grouping it when it is not yet."""
+        if "window" in self.__dict__:
+            return len(self.window)
+        return self.store.count(self.since)
 
 
 def parse_since(value: str | int | None, now: datetime) -> datetime | None:
@@ -82,9 +100,9 @@ def ingest(settings: Settings, stores: Stores, since: datetime | None) -> Ingest
             stored += _store_source(stores, store, source, since, watermarks, skipped, now)
     for source in (s for s in sources if not s.atomic):
         stored += _store_source(stores, store, source, since, watermarks, skipped, now)
-    window = MessageWindow(store, since)
-    log.info("stored %d new or changed messages; %d in the window", stored, len(window))
-    return IngestResult(stored=stored, window=window, skipped=dict(skipped))
+    result = IngestResult(stored=stored, store=store, since=since, skipped=dict(skipped))
+    log.info("stored %d new or changed messages; %d in the window", stored, result.window_size)
+    return result
 
 
 def _store_source(stores: Stores, store: MessageRepository, source: Source,

@@ -50,6 +50,13 @@ MIGRATIONS = [
     )
     """,
     "ALTER TABLE messages ADD COLUMN reactions TEXT NOT NULL DEFAULT '{}'",
+    # bumped by every write that changes a stored row in place (reactions, a re-scrub),
+    # which the window's row ids and counts alone would not show (`window_digest`)
+    """
+    CREATE TABLE messages_generation (id INTEGER PRIMARY KEY CHECK (id = 1),
+                                      value INTEGER NOT NULL);
+    INSERT INTO messages_generation(id, value) VALUES (1, 0)
+    """,
 ]
 
 _COLUMNS = (
@@ -98,7 +105,7 @@ class MessageStore:
         Reactions keep coming after a message is posted, so a copy that is not newer
         still refreshes the stored counts (not counted as a change: the text is the same).
         """
-        changed = 0
+        changed = refreshed = 0
         with transaction(self.conn):
             for message in messages:
                 row = self.conn.execute(
@@ -106,18 +113,41 @@ class MessageStore:
                     (message.id,),
                 ).fetchone()
                 if row is not None and not _is_newer(message, row):
-                    self._refresh_reactions(message, row["reactions"])
+                    refreshed += self._refresh_reactions(message, row["reactions"])
                     continue
                 self.conn.execute(_UPSERT, _row(message))
                 changed += 1
+            if changed or refreshed:
+                self._bump_generation()
         return changed
 
-    def _refresh_reactions(self, message: Message, stored: str) -> None:
+    def _refresh_reactions(self, message: Message, stored: str) -> bool:
         """Take the copy's counts when it has any and they differ from the stored ones."""
         fresh = _reactions_json(message)
         if message.reactions and fresh != stored:
             self.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?",
                               (fresh, message.id))
+            return True
+        return False
+
+    def _bump_generation(self) -> None:
+        self.conn.execute("UPDATE messages_generation SET value = value + 1 WHERE id = 1")
+
+    def window_digest(self, since: datetime | None) -> str:
+        """What identifies the window's contents, read from the time index alone.
+
+        Count, row id sum and maximum (an insert or replacement gives a new row
+        id), first and last time, and the store's write generation (changes
+        made in place): equal digests mean the same messages with the same
+        text and reactions. Milliseconds at a million messages.
+        """
+        where, params = _since_clause(since)
+        count, ids, last_id, first, last = self.conn.execute(
+            "SELECT COUNT(*), TOTAL(rowid), MAX(rowid), MIN(ts_epoch), MAX(ts_epoch) "
+            f"FROM messages{where}", params).fetchone()
+        generation = self.conn.execute(
+            "SELECT value FROM messages_generation WHERE id = 1").fetchone()[0]
+        return f"{count}:{ids:.0f}:{last_id}:{first}:{last}:{generation}"
 
     def rewrite(self, transform: Callable[[Message], Message], batch: int = 2000) -> int:
         """Apply `transform` to every stored message and keep the ones it changes.
@@ -139,6 +169,8 @@ class MessageStore:
                 if new != old:
                     self.conn.execute(_UPSERT, _row(new))
                     changed += 1
+            if changed:
+                self._bump_generation()
 
     def get(self, ids: Sequence[str]) -> list[Message]:
         """The stored messages with these ids, in the order asked (missing ones skipped)."""
@@ -179,9 +211,11 @@ class MessageStore:
         while chunk := rows.fetchmany(1000):
             yield from (_message(row) for row in chunk)
 
-    def count(self) -> int:
-        """How many messages are stored."""
-        return int(self.conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    def count(self, since: datetime | None = None) -> int:
+        """How many messages are stored (at or after `since`, when given)."""
+        where, params = _since_clause(since)
+        return int(self.conn.execute(f"SELECT COUNT(*) FROM messages{where}",
+                                     params).fetchone()[0])
 
     def watermarks(self, prefix: str = "") -> dict[str, str]:
         """Saved stream positions whose key starts with `prefix`."""

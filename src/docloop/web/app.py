@@ -4,15 +4,20 @@ A thin starlette adapter: POST /webhooks/linear reads the body (capped while
 streaming, 413) and hands bytes, headers and the time to
 `docloop.webhook_receiver.receive_linear_webhook`, which makes every decision
 (signature, replay window, delivery de-duplication, status application) and
-is the same function a Lambda handler calls. The record store is built
-through the registry from settings, one per request.
+is the same function a Lambda handler calls. On the SQLite store it runs on
+the server's one delivery writer (`web.deliveries`): one durable connection,
+deliveries that arrive together committed together, each answered once it
+is on disk. On another store (DynamoDB: a conditional write per delivery,
+nothing to group) and for the other pages a record store is built through
+the registry per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +25,8 @@ from docloop import registry
 from docloop.backends.records.base import RecordStore
 from docloop.config import Settings
 from docloop.errors import ConfigError, DocloopError, MissingDependencyError
-from docloop.webhook_receiver import MAX_BODY, oversized, receive_linear_webhook
+from docloop.web.deliveries import DeliveryWriter
+from docloop.webhook_receiver import MAX_BODY, WebhookReply, oversized, receive_linear_webhook
 
 try:
     from starlette.applications import Starlette
@@ -47,11 +53,18 @@ def create_app(settings: Settings, now: Callable[[], datetime] | None = None) ->
         raise MissingDependencyError("web", "web")
     clock = now or (lambda: datetime.now(UTC))
     receiver = _Receiver(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        if receiver.writer is not None:  # answers what is queued first
+            await asyncio.to_thread(receiver.writer.close)
+
     return Starlette(routes=[
         Route("/webhooks/linear", receiver.handle, methods=["POST"]),
         Route("/healthz", receiver.health, methods=["GET"]),
         Mount("", app=create_desk(settings, clock)),  # the review desk: its own auth rules
-    ])
+    ], lifespan=lifespan)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -66,7 +79,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     check_bind(host, desk_gate(settings).tokens)  # no token: loopback only
     with _records(settings):  # a bad home fails here
         pass
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvloop and httptools when installed (the web extra has them); every delivery is
+    # logged by the receiver, so uvicorn's access line would only repeat it
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info",
+                access_log=False)
 
 
 def _records(settings: Settings) -> closing[RecordStore]:
@@ -80,6 +96,8 @@ class _Receiver:
         self.clock = clock
         secret = settings.linear_webhook_secret
         self.secret = secret.get_secret_value() if secret else None
+        self.writer = DeliveryWriter(settings, self.secret) if settings.store == "sqlite" \
+            else None
 
     async def handle(self, request: Request) -> Response:
         try:
@@ -87,10 +105,17 @@ class _Receiver:
         except _TooLarge:
             reply = oversized(dict(request.headers))
             return JSONResponse(reply.body, status_code=reply.status)
-        reply = await run_in_threadpool(
-            receive_linear_webhook, body, dict(request.headers), self.clock(), self.secret,
-            lambda: _records(self.settings))
+        reply = await self._receive(body, dict(request.headers))
         return JSONResponse(reply.body, status_code=reply.status)
+
+    async def _receive(self, body: bytes, headers: dict[str, str]) -> WebhookReply:
+        """Through the delivery writer (SQLite), else with a record store of its own."""
+        if self.writer is not None:
+            return await asyncio.wrap_future(self.writer.submit(body, headers, self.clock()))
+        reply: WebhookReply = await run_in_threadpool(
+            receive_linear_webhook, body, headers, self.clock(), self.secret,
+            lambda: _records(self.settings))
+        return reply
 
     async def health(self, request: Request) -> Response:
         def check() -> int:

@@ -8,6 +8,8 @@ Ranking is the shared hybrid ranker (hybrid.py).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +42,26 @@ from docloop.errors import ConfigError
 from docloop.models import DocChunk
 
 __all__ = ["FTS_WEIGHTS", "KEYWORD_CANDIDATES", "MIGRATIONS", "Candidates", "SQLiteDocsIndex",
-           "SyncStats", "embedding_text"]
+           "SyncStats", "embedding_text", "index_version"]
+
+
+def index_version(conn: sqlite3.Connection) -> str:
+    """A digest of the indexed docs: every page's path, URL and content, the index's
+    settings and its chunk rows ("none" before anything was indexed).
+
+    Read without building the index (no embedder is loaded), so a run can tell
+    cheaply whether the docs changed since an earlier analysis.
+    """
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "docs_pages" not in tables:
+        return "none"
+    digest = hashlib.sha256()
+    for query in ("SELECT path, url, title, content_hash, source FROM docs_pages ORDER BY path",
+                  "SELECT key, value FROM docs_meta ORDER BY key",
+                  "SELECT COUNT(*), MAX(rowid), TOTAL(rowid) FROM docs_chunks"):
+        for row in conn.execute(query):
+            digest.update(json.dumps(list(row), default=str).encode())
+    return digest.hexdigest()
 
 
 @dataclass
