@@ -22,8 +22,10 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.docs_index.base import DocsIndex
+from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.rerank import (
     FEATURES,
+    PageScores,
     QueryTerms,
     RankSettings,
     page_features,
@@ -99,6 +101,7 @@ class _Matrix:
     vectors: np.ndarray
     paths: list[str] = field(default_factory=list)
     _topics: dict[str, np.ndarray] | None = None
+    _hubs: dict[str, float] | None = None
 
     def topics(self) -> dict[str, np.ndarray]:
         """Page -> the unit mean of its chunk vectors (what the page as a whole is about)."""
@@ -108,6 +111,12 @@ class _Matrix:
                 rows.setdefault(path, []).append(i)
             self._topics = {p: _unit(self.vectors[r].mean(axis=0)) for p, r in rows.items()}
         return self._topics
+
+    def hubs(self) -> dict[str, float]:
+        """Page -> how much of a catch-all it is (hubs.page_hubness), computed once."""
+        if self._hubs is None:
+            self._hubs = page_hubness(self.vectors, self.paths)
+        return self._hubs
 
 
 Progress = Callable[[int], None]
@@ -325,14 +334,15 @@ class SQLiteDocsIndex(DocsIndex):
         paths = list(chosen)
         chunks = [c[0] for c in chosen.values()]
         best_cosine = _max_per_page(cosine, matrix.paths)
-        support = [float(fused[c].sum()) / SUPPORT_CHUNKS for c in chosen.values()]
         topics = matrix.topics()
+        hubs = matrix.hubs()
         query = np.asarray(vector, dtype=np.float32)
-        topic = [float(topics[p] @ query) for p in paths]
+        scores = [PageScores(fused=float(fused[best[0]]), cosine=best_cosine[path],
+                             support=float(fused[best].sum()) / SUPPORT_CHUNKS,
+                             topic=float(topics[path] @ query), hub=hubs.get(path, 0.0))
+                  for path, best in chosen.items()]
         terms = self.page_terms()
-        features = page_features(QueryTerms.of(text, terms), terms, paths,
-                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths],
-                                 support, topic)
+        features = page_features(QueryTerms.of(text, terms), terms, paths, scores)
         return Candidates(paths, chunks, features, keyword[chunks])
 
     def page_terms(self) -> PageTerms:
