@@ -41,7 +41,8 @@ class VerdictSettings:
     term_coverage: float = 0.30  # share of users' terms a covering page mentions
     group_weight: float = 0.0  # weight of the re-ranked group query against member votes (0: off,
     # chosen LOCO end to end: it did not beat the votes alone, benchmarks/RESULTS.md)
-    group_breadth: float = 0.0  # the group query's breadth weight (RankSettings.breadth)
+    group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
+    vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
 
 
 @dataclass(frozen=True)
