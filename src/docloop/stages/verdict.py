@@ -33,7 +33,7 @@ from docloop.models import DocChunk, Insight, PageHit
 class VerdictSettings:
     """Verdict knobs; the defaults are the shipped (calibrated) values."""
 
-    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
+    below_reference: float = 0.18  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
