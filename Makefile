@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME := .docloop-demo
 EXAMPLE := examples/tidepool
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean tools deploy
 
 setup: $(VENV)/.installed
 
@@ -28,11 +28,42 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Node tools the tests use (asl-validator), pinned in tools/package-lock.json, installed
+# into tools/node_modules only when missing or changed; without npm their tests skip.
+TOOLS_STAMP := tools/node_modules/.installed
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): tools/package.json tools/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tools --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+		echo "npm not found: the asl-validator test will be skipped"; \
+	fi
+
+test: lint tools
 	$(BIN)/pytest -q
+
+# AWS: `sam build && sam deploy --guided` from deploy/aws, with aws-sam-cli in its own venv
+# (it pins boto3, click and pydantic versions the project venv must not take).
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+FUNCTION_DIR := deploy/aws/function
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q 'aws-sam-cli==1.170.0'
+
+deploy: setup $(SAM)
+	rm -rf $(FUNCTION_DIR)/wheels
+	$(BIN)/python -m pip wheel -q --no-deps -w $(FUNCTION_DIR)/wheels .
+	echo "docloop[aws] @ file://$(CURDIR)/$$(ls $(FUNCTION_DIR)/wheels/docloop-*.whl)" \
+		> $(FUNCTION_DIR)/requirements.txt
+	cd deploy/aws && SAM_CLI_TELEMETRY=0 $(CURDIR)/$(SAM) build && \
+		SAM_CLI_TELEMETRY=0 $(CURDIR)/$(SAM) deploy --guided
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) tools/node_modules $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from docloop import db  # noqa: E402
 from docloop.config import Settings  # noqa: E402
+from docloop.registry import sqlite_stores  # noqa: E402
 from docloop.stages.ingest import ingest  # noqa: E402
 from docloop.storage.messages import MessageStore  # noqa: E402
 from tests.fake_discord import FakeDiscord  # noqa: E402
@@ -82,7 +83,7 @@ def run_ingest(fake: FakeDiscord, name: str) -> RunResult:
         conn = db.connect(settings.db_path)
         before = len(fake.requests)
         started = time.perf_counter()
-        result = ingest(settings, conn, None)
+        result = ingest(settings, sqlite_stores(conn), None)
         seconds = time.perf_counter() - started
         stored = MessageStore(conn).count()
         conn.close()

@@ -25,6 +25,7 @@ from docloop import db
 from docloop.backends.sources.dce import ExportSource
 from docloop.config import Settings
 from docloop.redact import redact
+from docloop.registry import sqlite_stores
 from docloop.stages.conversations import build_conversations
 from docloop.stages.ingest import ingest
 from docloop.stages.scrub import redact_message
@@ -104,8 +105,8 @@ def run(total: int, channels: int) -> str:
         conversations, conv_s = timed(lambda: build_conversations(window))
         settings = Settings(sources=[f"discord-export:{folder}"])
         fresh = db.connect(Path(tmp) / "e2e" / "docloop.db")
-        result, e2e_s = timed(lambda: ingest(settings, fresh, None))
-        _, e2e_again_s = timed(lambda: ingest(settings, fresh, None))
+        result, e2e_s = timed(lambda: ingest(settings, sqlite_stores(fresh), None))
+        _, e2e_again_s = timed(lambda: ingest(settings, sqlite_stores(fresh), None))
     n = len(messages)
     rows = [
         ("parse + validate (streamed json files)", parse_s, n),

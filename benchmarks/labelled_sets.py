@@ -32,7 +32,7 @@ from docloop.evaluation.runner import SINCE_DAYS, predicted
 from docloop.models import Problem
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.registry import build_embedder
+from docloop.registry import build_embedder, sqlite_stores
 from docloop.stages.analyse import analyse
 from docloop.stages.index_docs import index_docs
 from docloop.stages.ingest import IngestResult, ingest
@@ -132,9 +132,9 @@ class SetRun:
         """
         if self._conn is None:
             self._conn = self._memory_copy()
-            self._ingested = ingest(self.settings, self._conn, self.since)
+            self._ingested = ingest(self.settings, sqlite_stores(self._conn), self.since)
         assert self._ingested is not None
-        analysis = analyse(self.settings, self._conn, OfflineAnalyzer(quality),
+        analysis = analyse(self.settings, sqlite_stores(self._conn), OfflineAnalyzer(quality),
                            self._ingested.conversations, self._ingested.window, quality)
         self._keep_embeddings(self._conn)
         return score_insights(self.gold, [self._predicted(i.message_ids, None, "covered")
@@ -151,7 +151,7 @@ class SetRun:
         """The set's embedder, behind its embedding cache."""
         self.clusters_only(SHIPPED)
         assert self._conn is not None
-        return build_embedder(self.settings, self._conn)
+        return build_embedder(self.settings, sqlite_stores(self._conn))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder().embed(texts)

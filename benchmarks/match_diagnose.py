@@ -22,6 +22,7 @@ from docloop.evaluation.metrics import recovered_groups
 from docloop.evaluation.runner import predicted
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.quality import SHIPPED
+from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from docloop.stages.verdict import VerdictSettings
 from labelled_sets import SETS, SetRun
@@ -37,7 +38,7 @@ def diagnose(run: SetRun) -> Counter[str]:
     recovered = recovered_groups(run.gold, preds)
     texts = {m.id: m.text for m in read_labels(run.set.labels, run.set.doc_prefix)}
     assert run._conn is not None
-    index = open_index(run.settings, run._conn, RankSettings())
+    index = open_index(run.settings, sqlite_stores(run._conn), RankSettings())
     causes: Counter[str] = Counter()
     for group, page in run.gold.groups.items():
         members = run.gold.members(group)

@@ -26,6 +26,7 @@ import numpy as np
 from docloop import db
 from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
 from docloop.docs.query import clean_query
+from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from rank_sets import REAL, LabelledSet, indexed_settings, load_sets
 
@@ -70,7 +71,7 @@ def set_queries(labelled: LabelledSet) -> Queries:
     settings = indexed_settings(labelled.docs)
     conn = db.connect(settings.db_path)
     try:
-        index = open_index(settings, conn)
+        index = open_index(settings, sqlite_stores(conn))
         items = [("message", m.text, m.page) for m in labelled.messages if m.page]
         items += [("group", "\n".join(m.text for m in ms), ms[0].page)
                   for ms in labelled.groups().values() if ms[0].page]

@@ -154,6 +154,7 @@ def embedding_rate(sample: int = 256) -> dict:
     from docloop.backends.analyzers.offline import OfflineAnalyzer
     from docloop.backends.embedders.minilm import MiniLMEmbedder
     from docloop.config import load_settings
+    from docloop.registry import sqlite_stores
     from docloop.stages.conversations import build_conversations
     from docloop.storage.messages import MessageStore
 
@@ -164,7 +165,7 @@ def embedding_rate(sample: int = 256) -> dict:
     settings = load_settings(overrides={"home": home,
                                         "sources": [f"discord-export:{dataset(WEEK)}"]},
                              environ={})
-    ingest(settings, conn, None)
+    ingest(settings, sqlite_stores(conn), None)
     messages = MessageStore(conn).window(None)
     problems = OfflineAnalyzer().extract(build_conversations(messages))
     texts = [p.with_answer for p in problems[:sample]]

@@ -17,6 +17,7 @@ from docloop import db
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.config import Settings
 from docloop.docs.loader import load_pages
+from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import index_docs, open_index
 
 HERE = Path(__file__).resolve().parent
@@ -108,7 +109,7 @@ def main() -> int:
         cold = index_docs(settings, CORPUS, EXCLUDES)
         warm = index_docs(settings, CORPUS, EXCLUDES)
         conn = db.connect(settings.db_path)
-        index = open_index(settings, conn)
+        index = open_index(settings, sqlite_stores(conn))
         chosen_weight = index.vector_weight
         hit1: dict[str, float] = {}
         quality = quality_rows({"docloop": docloop_ranker(index),

@@ -24,6 +24,7 @@ import numpy as np
 from docloop import db
 from docloop.docs.query import clean_query
 from docloop.models import Insight
+from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from docloop.stages.match import TOP_K, choose_page, insight_query
 from docloop.stages.verdict import (
@@ -61,7 +62,7 @@ def set_groups(labelled: LabelledSet) -> list[Group]:
     settings = indexed_settings(labelled.docs)
     conn = db.connect(settings.db_path)
     try:
-        index = open_index(settings, conn)
+        index = open_index(settings, sqlite_stores(conn))
         found = []
         for name, messages in labelled.groups().items():
             texts = [m.text for m in messages]

@@ -15,6 +15,7 @@ from docloop import db
 from docloop.backends.sources.discord_api import watermark_key
 from docloop.cli import main
 from docloop.config import Settings
+from docloop.registry import sqlite_stores
 from docloop.stages.ingest import ingest
 from docloop.storage.messages import MessageStore
 from tests.fake_discord import FakeDiscord
@@ -57,13 +58,13 @@ def test_kill_mid_ingest_then_rerun_stores_everything_exactly_once(
 
     monkeypatch.setattr(MessageStore, "upsert", dies_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
-        ingest(settings, conn, None)
+        ingest(settings, sqlite_stores(conn), None)
     store = MessageStore(conn)
     assert store.count() == 200  # two pages committed, the third rolled back
     assert store.watermarks("discord:") == {watermark_key(channel["id"]): sent[199]["id"]}
     monkeypatch.setattr(MessageStore, "upsert", real_upsert)
     before = len(fake.requests)
-    result = ingest(settings, db.connect(settings.db_path), None)
+    result = ingest(settings, sqlite_stores(db.connect(settings.db_path)), None)
     assert result.stored == len(sent) - 200
     assert MessageStore(conn).count() == len(sent)
     resumed = [r for r in fake.requests[before:] if r.path == f"/channels/{channel['id']}/messages"]
@@ -76,10 +77,10 @@ def test_second_ingest_reads_only_new_messages(fake: FakeDiscord, tmp_path: Path
     channel, sent = history(fake)
     settings = settings_for(fake, tmp_path / "home", f"discord-guild:{fake.guild_id}")
     conn: sqlite3.Connection = db.connect(settings.db_path)
-    assert ingest(settings, conn, None).stored == len(sent)
+    assert ingest(settings, sqlite_stores(conn), None).stored == len(sent)
     newest = fake.add_message(channel["id"], fake.user("Late"), "one more question?")
     before = len(fake.requests)
-    assert ingest(settings, conn, None).stored == 1
+    assert ingest(settings, sqlite_stores(conn), None).stored == 1
     message_calls = [r for r in fake.requests[before:] if r.path.endswith("/messages")]
     assert len(message_calls) == 1  # the thread is up to date: not even asked
     assert MessageStore(conn).get([newest["id"]])[0].content == "one more question?"

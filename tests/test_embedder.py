@@ -15,7 +15,7 @@ from docloop.backends.embedders.cache import CachedEmbedder, SQLiteVectorCache
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.config import Settings
 from docloop.errors import ConfigError
-from docloop.registry import build_embedder
+from docloop.registry import build_embedder, sqlite_stores
 from tests.docs_helpers import HashingEmbedder
 
 
@@ -107,6 +107,6 @@ def test_cache_is_keyed_by_model_name() -> None:
 
 @pytest.mark.model
 def test_build_embedder_builds_local_model_behind_cache(minilm: MiniLMEmbedder) -> None:
-    embedder = build_embedder(Settings(model_dir=minilm.model_dir), db.memory())
+    embedder = build_embedder(Settings(model_dir=minilm.model_dir), sqlite_stores(db.memory()))
     assert isinstance(embedder, CachedEmbedder) and embedder.name == "all-MiniLM-L6-v2"
     assert embedder.embed(["hello"]).shape == (1, 384)

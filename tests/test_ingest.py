@@ -18,6 +18,7 @@ from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import ConfigError, InputError, TransientError
 from docloop.models import Message
+from docloop.registry import sqlite_stores
 from docloop.stages.ingest import check_sources, ingest, parse_since
 from docloop.storage.messages import MessageStore
 from tests.dce_helpers import author, export, message, write
@@ -59,14 +60,14 @@ def test_parse_since_rejects_anything_else(value: str | int) -> None:
 
 def test_no_sources_is_a_config_error(conn: sqlite3.Connection) -> None:
     with pytest.raises(ConfigError, match="--source"):
-        ingest(Settings(), conn, None)
+        ingest(Settings(), sqlite_stores(conn), None)
     with pytest.raises(ConfigError, match="--source"):
         check_sources(Settings())
 
 
 def test_fixture_exports_ingest_into_conversations(shared_dir: Path,
                                                    conn: sqlite3.Connection) -> None:
-    result = ingest(settings_for(fixtures(shared_dir)), conn, None)
+    result = ingest(settings_for(fixtures(shared_dir)), sqlite_stores(conn), None)
     assert result.stored == len(result.window) == 46
     assert result.skipped == {"system": 4, "duplicate": 6}
     by_id = {c.id: c for c in result.conversations}
@@ -83,9 +84,9 @@ def test_fixture_exports_ingest_into_conversations(shared_dir: Path,
 
 def test_reimport_changes_nothing(shared_dir: Path, conn: sqlite3.Connection) -> None:
     settings = settings_for(fixtures(shared_dir))
-    ingest(settings, conn, None)
+    ingest(settings, sqlite_stores(conn), None)
     before = dump(conn)
-    assert ingest(settings, conn, None).stored == 0
+    assert ingest(settings, sqlite_stores(conn), None).stored == 0
     assert dump(conn) == before
 
 
@@ -94,8 +95,8 @@ def test_edited_version_survives_either_import_order(
     shared_dir: Path, conn: sqlite3.Connection, order: tuple[str, str]
 ) -> None:
     first, second = (fixtures(shared_dir) / name for name in order)
-    ingest(settings_for(first), conn, None)
-    result = ingest(settings_for(second), conn, None)
+    ingest(settings_for(first), sqlite_stores(conn), None)
+    result = ingest(settings_for(second), sqlite_stores(conn), None)
     edited = {m.id: m for m in result.window}["1060954419862188072"]
     assert edited.content == ":pepeheart: :pepeheart: :pepeheart:"
     # 3.json after 4.json adds the edit and the message deleted before 4.json was exported
@@ -110,13 +111,14 @@ def test_edited_version_survives_either_import_order(
 ])
 def test_malformed_export_leaves_database_as_it_was(tmp_path: Path, conn: sqlite3.Connection,
                                                     bad: str) -> None:
-    ingest(settings_for(write(tmp_path / "old" / "ok.json", export([message("1")]))), conn, None)
+    ingest(settings_for(write(tmp_path / "old" / "ok.json", export([message("1")]))),
+           sqlite_stores(conn), None)
     before = dump(conn)
     folder = tmp_path / "new"
     write(folder / "a.json", export([message("5"), message("6", minute=1)]))
     (folder / "b.json").write_text(bad, encoding="utf-8")
     with pytest.raises(InputError, match=r"b\.json"):
-        ingest(settings_for(folder), conn, None)
+        ingest(settings_for(folder), sqlite_stores(conn), None)
     assert dump(conn) == before
 
 
@@ -124,7 +126,7 @@ def test_content_and_names_are_redacted_before_storage(tmp_path: Path,
                                                        conn: sqlite3.Connection) -> None:
     raw = message("1", "my key is sk-abcdefghijklmnopqrstuvwx, mail me at bo@example.com",
                   user=author("7", "bo@example.com"))
-    ingest(settings_for(write(tmp_path / "x.json", export([raw]))), conn, None)
+    ingest(settings_for(write(tmp_path / "x.json", export([raw]))), sqlite_stores(conn), None)
     row = conn.execute("SELECT content, author_name FROM messages WHERE id = '1'").fetchone()
     assert row["content"] == "my key is [secret], mail me at [email]"
     assert row["author_name"] == "[email]"
@@ -133,10 +135,10 @@ def test_content_and_names_are_redacted_before_storage(tmp_path: Path,
 def test_window_covers_earlier_runs_and_respects_since(tmp_path: Path,
                                                        conn: sqlite3.Connection) -> None:
     old = export([message("1", minute=0), message("2", minute=5)])
-    ingest(settings_for(write(tmp_path / "a.json", old)), conn, None)
+    ingest(settings_for(write(tmp_path / "a.json", old)), sqlite_stores(conn), None)
     newer = export([message("3", minute=10)], {**export([])["channel"], "id": "501"})
     since = datetime(2024, 3, 1, 8, 5, tzinfo=UTC)  # 10:05 at +02:00
-    result = ingest(settings_for(write(tmp_path / "b.json", newer)), conn, since)
+    result = ingest(settings_for(write(tmp_path / "b.json", newer)), sqlite_stores(conn), since)
     assert result.stored == 1
     assert [m.id for m in result.window] == ["2", "3"]
     assert {m.id for c in result.conversations for m in c.messages} == {"2", "3"}
@@ -174,10 +176,10 @@ def test_watermark_is_saved_with_its_batch_and_passed_back(
     source = FakeSource([Batch([fake_message("1")], "fake:c", "1", {"bot": 2})], fail=True)
     settings = use_source(monkeypatch, source)
     with pytest.raises(TransientError):
-        ingest(settings, conn, None)
+        ingest(settings, sqlite_stores(conn), None)
     assert conn.execute("SELECT content FROM messages").fetchone()[0] == "token=[secret]"
     source.fail = False
-    result = ingest(settings, conn, None)
+    result = ingest(settings, sqlite_stores(conn), None)
     assert source.seen[-1] == {"fake:c": "1"}
     assert (result.stored, result.skipped) == (0, {"bot": 2})
 
@@ -192,7 +194,7 @@ def test_failed_watermark_write_rolls_back_the_batch(
 
     monkeypatch.setattr(MessageStore, "set_watermark", broken)
     with pytest.raises(sqlite3.OperationalError):
-        ingest(settings, conn, None)
+        ingest(settings, sqlite_stores(conn), None)
     assert conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
 
 
@@ -225,7 +227,7 @@ def test_fixture_copy_in_nested_folders_is_found(shared_dir: Path, tmp_path: Pat
                                                  conn: sqlite3.Connection) -> None:
     (tmp_path / "a" / "_threads").mkdir(parents=True)
     shutil.copy(fixtures(shared_dir) / "2.json", tmp_path / "a" / "_threads" / "t.json")
-    result = ingest(settings_for(tmp_path / "a"), conn, None)
+    result = ingest(settings_for(tmp_path / "a"), sqlite_stores(conn), None)
     assert [c.id for c in result.conversations] == ["1060927310439657577"]
 
 
@@ -235,5 +237,5 @@ def test_bad_second_source_stores_nothing_from_the_first(tmp_path: Path,
     bad = tmp_path / "bad.json"
     bad.write_text("[", encoding="utf-8")
     with pytest.raises(InputError, match=r"bad\.json"):
-        ingest(settings_for(good, bad), conn, None)
+        ingest(settings_for(good, bad), sqlite_stores(conn), None)
     assert MessageStore(conn).count() == 0

@@ -17,7 +17,7 @@ from docloop.backends.embedders.openai_embed import OpenAIEmbedder, batches
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError, TransientError
-from docloop.registry import build_embedder
+from docloop.registry import build_embedder, sqlite_stores
 from tests.fake_openai import (
     FakeOpenAI,
     Reply,
@@ -82,7 +82,8 @@ def test_known_models_have_known_dimensions() -> None:
 def test_registry_builds_the_llm_analyzer_with_injected_dependencies() -> None:
     conn = db.memory()
     with FakeOpenAI() as fake:
-        built = registry.build("analyzer", "llm", settings(fake.base_url), conn=conn,
+        built = registry.build("analyzer", "llm", settings(fake.base_url),
+                               llm_cache=sqlite_stores(conn).llm_cache,
                                fallback=FakeFallback(), retry_failed=True)
         assert isinstance(built, LLMAnalyzer) and built.runner.retry_failed
         assert built.extract([]) == [] and fake.chat_calls == 0
@@ -104,24 +105,24 @@ def test_an_unknown_model_learns_its_dimension_behind_the_cache() -> None:
     conn = db.memory()
     texts = [f"chunk number {i} about queues" for i in range(150)]
     with FakeOpenAI(embedding_dims=DIMS) as fake:
-        embedder = build_embedder(embed_settings(fake, "nomic-embed-text"), conn)
+        embedder = build_embedder(embed_settings(fake, "nomic-embed-text"), sqlite_stores(conn))
         assert embedder.dim == 0  # not known until the server answers
         parts = [embedder.embed(texts[i:i + 64]) for i in range(0, 150, 64)]  # as index-docs
         assert [p.shape for p in parts] == [(64, 768), (64, 768), (22, 768)]
-        again = build_embedder(embed_settings(fake, "nomic-embed-text"), conn)
+        again = build_embedder(embed_settings(fake, "nomic-embed-text"), sqlite_stores(conn))
         assert again.dim == 768  # learned from the cache, before any call
         assert np.array_equal(again.embed(texts[:3]), parts[0][:3])
         assert again.computed == 0 and fake.calls["/v1/embeddings"] == 3
-        other = build_embedder(embed_settings(fake, "tiny-embed"), conn)
+        other = build_embedder(embed_settings(fake, "tiny-embed"), sqlite_stores(conn))
         assert other.name == "openai:tiny-embed" and other.embed(texts[:2]).shape == (2, 64)
 
 
 def test_a_cache_built_with_another_dimension_is_refused_with_what_to_do() -> None:
     conn = db.memory()
     with FakeOpenAI(embedding_dims={"local-model": 768}) as fake:
-        build_embedder(embed_settings(fake, "local-model"), conn).embed(["first"])
+        build_embedder(embed_settings(fake, "local-model"), sqlite_stores(conn)).embed(["first"])
         fake.embedding_dims["local-model"] = 64  # another model now answers to that name
-        changed = build_embedder(embed_settings(fake, "local-model"), conn)
+        changed = build_embedder(embed_settings(fake, "local-model"), sqlite_stores(conn))
         with pytest.raises(ConfigError, match=r"holds 768-dim vectors .* gives 64-dim") as caught:
             changed.embed(["second"])
     assert "DELETE FROM embedding_cache" in str(caught.value) and "\n" not in str(caught.value)

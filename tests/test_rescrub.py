@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from docloop import db
 from docloop.cli import main
 from docloop.models import Message
+from docloop.registry import sqlite_stores
 from docloop.stages.scrub import SCRUB_KEY, rescrub_stored
 from docloop.storage.messages import MessageStore
 from tests import dce_helpers as dce
@@ -31,12 +32,12 @@ def test_history_stored_under_older_rules_is_scrubbed_once(tmp_path: Path) -> No
     conn = db.connect(tmp_path / "docloop.db")
     store = MessageStore(conn)
     store.upsert([_old_message()])  # straight into the store, as an older version did
-    assert rescrub_stored(conn, store) == 1
+    assert rescrub_stored(sqlite_stores(conn)) == 1
     [stored] = store.get(["1"])
     assert KEY not in stored.content and "\u202e" not in stored.content
     assert "ann@example.com" not in (stored.thread_name or "")
     assert store.watermarks(SCRUB_KEY)[SCRUB_KEY]
-    assert rescrub_stored(conn, store) == 0  # the same rules never rewrite again
+    assert rescrub_stored(sqlite_stores(conn)) == 0  # the same rules never rewrite again
 
 
 def test_a_run_scrubs_the_stored_history_before_reading_it(tmp_path: Path) -> None:

@@ -1,15 +1,16 @@
 """One contract per storage family, run against every implementation of it.
 
 Each family is built through the registry from settings (`store = NAME`), so
-adding an implementation (DynamoDB for the AWS adapter) means adding its name
-to STORES (and how to give it a clean place to write) and nothing else: the
-same guarantees must then hold for it. See docloop/stores.py for the list.
+adding an implementation means adding its name to STORES (and how to give it
+a clean place to write) and nothing else: the same guarantees must then hold
+for it. "dynamodb" (DynamoDB and S3) runs under moto, marked `aws`. See
+docloop/stores.py for the list.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,30 +18,36 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
 from docloop.models import Insight, Message, TicketRecord
+from docloop.stores import Stores
+from tests.aws_support import aws_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 #: implementations of every storage family, by their `store` setting
-STORES = ["sqlite"]
+STORES = ["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)]
 
 
 @dataclass
 class Home:
-    """Settings choosing the implementation, and the connection SQLite stores share."""
+    """Settings choosing the implementation, and the stores opened from them."""
 
     settings: Settings
-    conn: sqlite3.Connection
+    stores: Stores
 
 
 @pytest.fixture(params=STORES)
-def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Home]:
-    settings = Settings(home=tmp_path / "home", store=request.param)
-    conn = db.connect(settings.db_path)
-    yield Home(settings, conn)
-    conn.close()
+def home(request: pytest.FixtureRequest, tmp_path: Path,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Home]:
+    with ExitStack() as stack:
+        if request.param == "dynamodb":
+            settings = stack.enter_context(aws_settings(tmp_path / "home", monkeypatch))
+        else:
+            settings = Settings(home=tmp_path / "home", store=request.param)
+        with registry.open_stores(settings) as stores:
+            yield Home(settings, stores)
 
 
 # -- records: tickets, status history, webhook deliveries ------------------------------
@@ -53,7 +60,7 @@ def _ticket(ticket_id: str = "DL-1", **extra: object) -> TicketRecord:
 
 
 def test_records_put_is_an_idempotent_upsert(home: Home) -> None:
-    records = registry.build_records(home.settings, home.conn)
+    records = home.stores.records
     records.put(_ticket())
     records.put(_ticket())
     records.put(_ticket(title="CORS, retitled"))
@@ -64,7 +71,7 @@ def test_records_put_is_an_idempotent_upsert(home: Home) -> None:
 
 
 def test_records_history_is_appended_in_order_and_unchanged_is_no_change(home: Home) -> None:
-    records = registry.build_records(home.settings, home.conn)
+    records = home.stores.records
     records.put(_ticket())
     assert records.set_status("DL-1", "in_progress", NOW, "test")
     assert not records.set_status("DL-1", "in_progress", NOW, "test")
@@ -78,19 +85,28 @@ def test_records_history_is_appended_in_order_and_unchanged_is_no_change(home: H
 
 
 def test_a_delivery_is_claimed_once(home: Home) -> None:
-    records = registry.build_records(home.settings, home.conn)
+    records = home.stores.records
     assert records.claim_delivery("d-1", NOW)
     assert not records.claim_delivery("d-1", NOW + timedelta(hours=3))
     assert records.claim_delivery("d-2", NOW)
 
 
 def test_atomic_writes_all_or_nothing(home: Home) -> None:
-    records = registry.build_records(home.settings, home.conn)
+    records = home.stores.records
     with pytest.raises(RuntimeError), records.atomic():
         records.put(_ticket())
         assert records.claim_delivery("d-1", NOW)
         raise RuntimeError("crash between writes")
     assert records.all() == [] and records.claim_delivery("d-1", NOW)
+
+
+def test_a_record_store_on_its_own_sees_what_the_stores_wrote(home: Home) -> None:
+    home.stores.records.put(_ticket())
+    alone = registry.build_records(home.settings)
+    try:
+        assert alone.get("DL-1") == home.stores.records.get("DL-1")
+    finally:
+        alone.close()
 
 
 # -- messages and watermarks ------------------------------------------------------------
@@ -103,7 +119,7 @@ def _message(message_id: str, minutes: int, content: str = "hi",
 
 
 def test_messages_upsert_is_idempotent_and_keeps_the_newest_edit(home: Home) -> None:
-    messages = registry.build_messages(home.settings, home.conn)
+    messages = home.stores.messages
     assert messages.upsert([_message("1", 0), _message("2", 1)]) == 2
     assert messages.upsert([_message("1", 0), _message("2", 1)]) == 0
     assert messages.upsert([_message("1", 0, "edited", edited=5)]) == 1
@@ -113,7 +129,7 @@ def test_messages_upsert_is_idempotent_and_keeps_the_newest_edit(home: Home) -> 
 
 
 def test_messages_window_is_oldest_first_from_since(home: Home) -> None:
-    messages = registry.build_messages(home.settings, home.conn)
+    messages = home.stores.messages
     messages.upsert([_message("late", 30), _message("early", 0), _message("mid", 10)])
     assert [m.id for m in messages.window(None)] == ["early", "mid", "late"]
     since = NOW + timedelta(minutes=10)
@@ -123,7 +139,7 @@ def test_messages_window_is_oldest_first_from_since(home: Home) -> None:
 
 
 def test_messages_rewrite_keeps_ids_and_counts_only_changes(home: Home) -> None:
-    messages = registry.build_messages(home.settings, home.conn)
+    messages = home.stores.messages
     messages.upsert([_message("1", 0, "token=abc"), _message("2", 1, "fine")])
     changed = messages.rewrite(lambda m: m.model_copy(
         update={"content": m.content.replace("abc", "[secret]")}))
@@ -132,7 +148,7 @@ def test_messages_rewrite_keeps_ids_and_counts_only_changes(home: Home) -> None:
 
 
 def test_watermarks_by_prefix_and_snowflakes_never_move_back(home: Home) -> None:
-    messages = registry.build_messages(home.settings, home.conn)
+    messages = home.stores.messages
     messages.set_watermark("discord:channel:1", "1100")
     messages.set_watermark("discord:channel:1", "1050")  # a stale writer
     messages.set_watermark("discord:channel:2", "900")
@@ -144,10 +160,24 @@ def test_watermarks_by_prefix_and_snowflakes_never_move_back(home: Home) -> None
     assert messages.watermarks("export:") == {"export:a.json": "/exports/a.json"}
 
 
+def test_a_failed_transaction_stores_neither_messages_nor_watermark(home: Home) -> None:
+    messages = home.stores.messages
+    with pytest.raises(RuntimeError), home.stores.transaction():
+        messages.upsert([_message("1", 0)])
+        messages.set_watermark("discord:channel:1", "1100")
+        raise RuntimeError("killed between batch and watermark")
+    assert messages.count() == 0 and messages.watermarks() == {}
+    with home.stores.transaction():
+        with home.stores.transaction():  # a nested block joins the outer one
+            messages.upsert([_message("1", 0)])
+        messages.set_watermark("discord:channel:1", "1100")
+    assert messages.count() == 1 and messages.watermarks() == {"discord:channel:1": "1100"}
+
+
 # -- insight identities -----------------------------------------------------------------
 
 def test_insight_identities_upsert_by_id_and_a_problem_has_one_insight(home: Home) -> None:
-    insights = registry.build_insights(home.settings, home.conn)
+    insights = home.stores.insights
     first = np.array([1.0, 0.0], dtype=np.float32)
     moved = np.array([0.6, 0.8], dtype=np.float32)
     insights.save([("ins-b", first, [("p1", "c1")]), ("ins-a", first, [("p2", "c2")])])
@@ -165,7 +195,7 @@ def test_insight_identities_upsert_by_id_and_a_problem_has_one_insight(home: Hom
 # -- caches -----------------------------------------------------------------------------
 
 def test_vector_cache_hit_miss_and_replace(home: Home) -> None:
-    cache = registry.build_embedding_cache(home.settings, home.conn)
+    cache = home.stores.embedding_cache
     assert cache.stored_dim("m") == 0 and cache.lookup("m", {"k1"}, 2) == {}
     cache.store("m", {"k1": np.array([1.0, 2.0]), "k2": np.array([3.0, 4.0])})
     cache.store("m", {"k1": np.array([5.0, 6.0])})
@@ -178,7 +208,7 @@ def test_vector_cache_hit_miss_and_replace(home: Home) -> None:
 
 
 def test_outcome_cache_hit_miss_and_replace(home: Home) -> None:
-    cache = registry.build_llm_cache(home.settings, home.conn)
+    cache = home.stores.llm_cache
     assert cache.get("k") is None and cache.count() == 0
     failed = Outcome(ok=False, error="timeout")
     cache.put("k", "extract", "gpt", "v1", failed)

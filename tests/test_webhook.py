@@ -42,17 +42,18 @@ def home(tmp_path: Path) -> Path:
     return home
 
 
-# every case runs twice: through `docloop serve`'s starlette app and straight into
-# receive_linear_webhook, as a Lambda handler would call it
+# every case runs three times: through `docloop serve`'s starlette app, straight into
+# receive_linear_webhook, and through the webhook Lambda handler (API Gateway HTTP API events)
 WEB_ONLY = {"test_parallel_first_webhooks_on_a_fresh_home_are_all_answered",
             "test_serve_refuses_to_start_without_a_secret"}
 _transport = "web"
 
 
-@pytest.fixture(autouse=True, params=["web", "direct"])
+@pytest.fixture(autouse=True,
+                params=["web", "direct", pytest.param("lambda", marks=pytest.mark.aws)])
 def transport(request: pytest.FixtureRequest) -> Iterator[str]:
     global _transport
-    if request.param == "direct" and request.function.__name__ in WEB_ONLY:
+    if request.param != "web" and request.function.__name__ in WEB_ONLY:
         pytest.skip("exercises the web server itself")
     _transport = request.param
     yield request.param
@@ -89,11 +90,37 @@ class _DirectClient:
         return self.web.get(url)
 
 
+class _LambdaClient(_DirectClient):
+    """Posts an API Gateway (HTTP API, payload 2.0) event to the webhook Lambda handler."""
+
+    def __init__(self, settings: Settings, env: dict[str, str]) -> None:
+        super().__init__(settings)
+        self.env = env
+
+    def post(self, url: str, content: bytes, headers: dict[str, str | bytes]) -> _Answer:
+        from docloop.aws import handlers
+        from tests.aws_bridge import LambdaContext, http_api_event
+
+        sent = {k: v.decode("latin-1") if isinstance(v, bytes) else v
+                for k, v in headers.items()}
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(handlers, "clock", lambda: NOW)
+            patch.delenv("LINEAR_WEBHOOK_SECRET", raising=False)
+            for name, value in self.env.items():
+                patch.setenv(name, value)
+            reply = handlers.webhook(http_api_event(content, sent, url),
+                                     LambdaContext("docloop-webhook", 512, "arn:test", 10))
+        assert reply["headers"]["content-type"] == "application/json"
+        return _Answer(reply["statusCode"], json.loads(reply["body"]))
+
+
 def _client(home: Path, secret: str | None = SECRET) -> Any:
     env = {"DOCLOOP_HOME": str(home)} | ({"LINEAR_WEBHOOK_SECRET": secret} if secret else {})
     settings = load_settings(environ=env)
     if _transport == "direct":
         return _DirectClient(settings)
+    if _transport == "lambda":
+        return _LambdaClient(settings, env)
     return TestClient(create_app(settings, now=lambda: NOW))
 
 

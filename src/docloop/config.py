@@ -41,6 +41,9 @@ ENV_NAMES: dict[str, str] = {
     "hf_home": "HF_HOME",
     "tracker": "DOCLOOP_TRACKER",
     "store": "DOCLOOP_STORE",
+    "docs_index": "DOCLOOP_DOCS_INDEX",
+    "dynamodb_table": "DOCLOOP_DYNAMODB_TABLE",
+    "s3_bucket": "DOCLOOP_S3_BUCKET",
     "discord_api_base": "DOCLOOP_DISCORD_API_BASE",
     "linear_api_url": "DOCLOOP_LINEAR_API_URL",
     "linear_team_id": "LINEAR_TEAM_ID",
@@ -50,6 +53,7 @@ ENV_NAMES: dict[str, str] = {
     "min_conversations": "DOCLOOP_MIN_CONVERSATIONS",
     "max_insights": "DOCLOOP_MAX_INSIGHTS",
     "since_days": "DOCLOOP_SINCE_DAYS",
+    "sources": "DOCLOOP_SOURCES",
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
@@ -84,7 +88,10 @@ class Settings(BaseModel):
     model_dir: Path | None = None
     hf_home: Path | None = None
     tracker: Literal["local", "linear", "none"] = "local"
-    store: Literal["sqlite"] = "sqlite"  # records, messages, insights, caches, deliveries
+    store: Literal["sqlite", "dynamodb"] = "sqlite"  # records, messages, insights, caches
+    dynamodb_table: str | None = None  # store = "dynamodb": everything but messages
+    s3_bucket: str | None = None  # store = "dynamodb": messages (messages/<channel>/<day>)
+    docs_index: Literal["sqlite"] = "sqlite"  # where `index-docs` writes and matching searches
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None
@@ -204,7 +211,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         raw = env.get(name)
         if raw is None or raw == "":
             continue
-        values[key] = _split(raw) if key in LIST_FIELDS else raw
+        if key == "sources":  # a spec holds commas (discord:ID,ID): specs are space-separated
+            values[key] = raw.split()
+        else:
+            values[key] = _split(raw) if key in LIST_FIELDS else raw
     return values
 
 

@@ -1,93 +1,56 @@
-"""The loop, as an ordered list of stage calls (DESIGN §1).
+"""The loop for the CLI: the four steps of `docloop.steps` in one process (DESIGN §1).
 
 ingest → extract → embed + cluster → significance → match → suggest → file →
 records. Each insight is enriched and filed on its own: a failure in one is
 recorded on that insight and in the report (exit 1), and the run goes on.
-A dry run works on an in-memory copy of the database and files nothing.
+A dry run works on a throw-away copy of the stores and files nothing.
 A real run holds the home's run lock from start to end (`docloop.lock`), so
 two runs never both file the same ticket, and starts by removing the
-temporary files a killed run left in the outbox and reports.
+temporary files a killed run left in the outbox and reports. The AWS
+workflow runs the same steps, one Lambda each (`docloop.aws.handlers`).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from docloop import db, registry
-from docloop.backends.analyzers.base import Analyzer
-from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
-from docloop.backends.trackers.base import Tracker
+from docloop import registry
 from docloop.config import Settings
-from docloop.errors import BackendError, ConfigError, StageError
+from docloop.errors import ConfigError
 from docloop.files import remove_stale_temps
 from docloop.lock import DEFAULT_WAIT_S, hold_home
-from docloop.models import Insight, RunReport
-from docloop.quality import SHIPPED, QualitySettings
-from docloop.stages.analyse import AnalysisResult, analyse
-from docloop.stages.enrich import enrich_insight, open_docs, run_reference
-from docloop.stages.ingest import IMPLAUSIBLE_TIME, NO_SOURCES, ingest, parse_since
+from docloop.models import RunReport
+from docloop.stages.ingest import NO_SOURCES
 from docloop.stages.preflight import preflight_run
-from docloop.stages.verdict import VerdictSettings
+from docloop.steps import (
+    IngestRequest,
+    RunOptions,
+    StepContext,
+    analyse_step,
+    ingest_step,
+    insight_step,
+    report_step,
+    usage_of,
+)
 
+__all__ = ["RunOptions", "holding_home", "new_run_id", "run_pipeline"]
 log = logging.getLogger("docloop.pipeline")
-
-
-@dataclass
-class RunOptions:
-    """Per-run choices that are not settings."""
-
-    since: datetime | None = None
-    dry_run: bool = False
-    retry_failed: bool = False
-    lock_wait_s: float = DEFAULT_WAIT_S
-    quality: QualitySettings = SHIPPED
-    rank: RankSettings = HYBRID_ORDER  # members' votes use the hybrid order (see rerank.py)
-    verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
-
-    @classmethod
-    def build(cls, since: str | None, dry_run: bool = False, retry_failed: bool = False,
-              lock_wait_s: float = DEFAULT_WAIT_S) -> RunOptions:
-        return cls(since=parse_since(since, datetime.now(UTC)), dry_run=dry_run,
-                   retry_failed=retry_failed, lock_wait_s=lock_wait_s)
 
 
 def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
-    with _hold(settings, options), _database(settings, options.dry_run) as conn:
-        report = RunReport(run_id=_run_id(), started_at=datetime.now(UTC))  # once it holds
-        if not options.dry_run and settings.tracker == "local":
-            _repair_outbox(settings, conn)
-        log.info("ingest - reading %d source(s)", len(settings.sources))
-        ingested = ingest(settings, conn, options.since)
-        report.stats.messages = ingested.stored
-        report.stats.window_messages = len(ingested.window)
-        report.stats.conversations = len(ingested.conversations)
-        report.warnings.extend(f"{count} message(s) skipped: {reason}"
-                               for reason, count in sorted(ingested.skipped.items())
-                               if reason == IMPLAUSIBLE_TIME)
-        analyzer = _analyzer(settings, conn, options)
-        analysis = analyse(settings, conn, analyzer, ingested.conversations, ingested.window,
-                           options.quality, release_window=True)
-        report.stats.problems = len(analysis.problems)
-        report.stats.embedded = analysis.embedded
-        report.stats.embedding_cache_hits = analysis.embedding_cache_hits
-        report.insights = analysis.insights
-        report.stats.insights = len(analysis.insights)
-        _enrich_all(settings, conn, analyzer, analysis, report, options)
-        _file_all(settings, conn, analysis.insights, report, tracker)
-        analysis.save(registry.build_insights(settings, conn))
-        report.stats.llm = analyzer.stats
-        report.warnings.extend(analyzer.warnings)
-    report.finished_at = datetime.now(UTC)
-    return report
+    with _hold(settings, options), registry.open_stores(settings, options.dry_run) as stores:
+        ctx = StepContext(settings, stores, options, tracker)
+        ingested = ingest_step(ctx, IngestRequest(run_id=new_run_id(), since=options.since))
+        analysed = analyse_step(ctx, ingested)
+        outcomes = [insight_step(ctx, task) for task in analysed.tasks]
+        return report_step(ctx, analysed, outcomes, [usage_of(ctx.analyzer)])
 
 
 def _check_sources(settings: Settings) -> None:
@@ -121,80 +84,7 @@ def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Ite
         yield
 
 
-def _repair_outbox(settings: Settings, conn: sqlite3.Connection) -> None:
-    """Settle what an interrupted run or `set-status` left between outbox and records."""
-    from docloop.backends.trackers.local import repair_outbox
-
-    for line in repair_outbox(settings.outbox_dir, registry.build_records(settings, conn).all()):
-        log.warning("outbox: %s", line)
-
-
-def _analyzer(settings: Settings, conn: sqlite3.Connection, options: RunOptions) -> Analyzer:
-    fallback = registry.build_analyzer(settings, "offline", quality=options.quality)
-    if settings.analyzer == "offline":
-        return fallback
-    return registry.build_analyzer(settings, conn=conn, fallback=fallback,
-                                   retry_failed=options.retry_failed)
-
-
-def _enrich_all(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
-                analysis: AnalysisResult, report: RunReport, options: RunOptions) -> None:
-    log.info("match - %d insight(s)", len(analysis.insights))
-    docs = open_docs(settings, conn, options.rank)
-    reference = run_reference(analysis, docs, options.verdict)
-    for insight in analysis.insights:
-        try:
-            enrich_insight(insight, analysis, analyzer, docs, reference, options.verdict)
-        except Exception as exc:  # one insight's failure must not end the run
-            _record_failure(insight, "match/suggest", exc, report)
-
-
-def _file_all(settings: Settings, conn: sqlite3.Connection, insights: list[Insight],
-              report: RunReport, tracker: Tracker | None) -> None:
-    """File the chosen insights with the tracker preflight proved (None: file nothing)."""
-    cap = settings.max_insights or len(insights)
-    chosen = [i for i in insights if i.error is None][:cap]
-    if tracker is None or not chosen:
-        return
-    from docloop.stages.file import file_insight
-
-    records = registry.build_records(settings, conn)
-    log.info("file - %d ticket(s) to %s", len(chosen), settings.tracker)
-    now = datetime.now(UTC)
-    for insight in chosen:
-        try:
-            insight.ticket = file_insight(insight, tracker, records, now)
-        except Exception as exc:  # recorded on the insight and in the report (exit 1)
-            _record_failure(insight, "file", exc, report)
-
-
-def _record_failure(insight: Insight, stage: str, exc: Exception, report: RunReport) -> None:
-    message = f"{stage} failed for insight {insight.id} ({insight.title}): {exc}"
-    if isinstance(exc, StageError | BackendError):
-        log.error(message)
-    else:
-        log.exception(message)
-    insight.error = message
-    report.errors.append(message)
-
-
-@contextmanager
-def _database(settings: Settings, dry_run: bool) -> Iterator[sqlite3.Connection]:
-    """The real database, or for a dry run an in-memory copy of it."""
-    if not dry_run:
-        conn = db.connect(settings.db_path)
-    else:
-        conn = db.memory()
-        if settings.db_path.is_file():
-            source = db.open_read_only(settings.db_path)
-            source.backup(conn)
-            source.close()
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def _run_id() -> str:
+def new_run_id() -> str:
+    """A sortable, unique run id: the start time and six random hex digits."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 

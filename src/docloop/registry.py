@@ -26,13 +26,7 @@ if TYPE_CHECKING:
     from docloop.backends.embedders.cache import CachedEmbedder
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
-    from docloop.stores import (
-        InsightIdentities,
-        MessageRepository,
-        OutcomeCache,
-        RecordStore,
-        VectorCache,
-    )
+    from docloop.stores import RecordStore, Stores
 
 BACKENDS: dict[str, dict[str, str]] = {
     "embedder": {
@@ -48,12 +42,20 @@ BACKENDS: dict[str, dict[str, str]] = {
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
     "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
-    # storage families, chosen together by `settings.store`
-    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore"},
-    "messages": {"sqlite": "docloop.storage.messages:MessageStore"},
-    "insights": {"sqlite": "docloop.storage.insights:InsightStore"},
-    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache"},
-    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache"},
+    # storage families, chosen together by `settings.store` and opened as one `Stores`
+    # ("dynamodb": the DynamoDB table, and for messages the S3 bucket; docloop.aws)
+    "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores",
+               "dynamodb": "docloop.aws.dynamodb_stores:DynamoStores"},
+    "records": {"sqlite": "docloop.backends.records.sqlite:SQLiteRecordStore",
+                "dynamodb": "docloop.aws.dynamodb_records:DynamoRecordStore"},
+    "messages": {"sqlite": "docloop.storage.messages:MessageStore",
+                 "dynamodb": "docloop.aws.s3_messages:S3MessageStore"},
+    "insights": {"sqlite": "docloop.storage.insights:InsightStore",
+                 "dynamodb": "docloop.aws.dynamodb_insights:DynamoInsightStore"},
+    "embedding_cache": {"sqlite": "docloop.backends.embedders.cache:SQLiteVectorCache",
+                        "dynamodb": "docloop.aws.dynamodb_caches:DynamoVectorCache"},
+    "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache",
+                  "dynamodb": "docloop.aws.dynamodb_caches:DynamoOutcomeCache"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
@@ -98,23 +100,26 @@ def build_tracker(settings: Settings, **deps: Any) -> Tracker:
     return tracker
 
 
-def build_embedder(settings: Settings, conn: sqlite3.Connection, **deps: Any) -> CachedEmbedder:
+def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmbedder:
     """The configured embedder (`settings.embedder`) behind the persistent vector cache."""
     from docloop.backends.embedders.cache import CachedEmbedder
 
     inner: Embedder = build("embedder", settings.embedder, settings, **deps)
-    return CachedEmbedder(inner, build_embedding_cache(settings, conn))
+    return CachedEmbedder(inner, stores.embedding_cache)
 
 
-def build_docs_index(settings: Settings, conn: sqlite3.Connection,
+def build_docs_index(settings: Settings, stores: Stores,
                      rank: RankSettings | None = None) -> SQLiteDocsIndex:
-    """The docs index over `conn` with the configured (cached) embedder and ranking.
+    """The configured docs index (`settings.docs_index`) with the configured (cached)
+    embedder and ranking; the SQLite index lives in `stores.docs_conn`.
 
     Typed as the SQLite index until the DocsIndex base declares everything the
     docs stages use (sync, page_count, best_similarities, ...).
     """
-    index: SQLiteDocsIndex = build("docs_index", "sqlite", settings, conn=conn,
-                                   embedder=build_embedder(settings, conn), rank=rank)
+    name = settings.docs_index
+    deps: dict[str, Any] = {"conn": stores.docs_conn} if name == "sqlite" else {}
+    index: SQLiteDocsIndex = build("docs_index", name, settings,
+                                   embedder=build_embedder(settings, stores), rank=rank, **deps)
     return index
 
 
@@ -130,31 +135,29 @@ def build_source(spec: str, settings: Settings) -> Source:
     return source
 
 
-def _store(family: str, settings: Settings, conn: sqlite3.Connection | None) -> Any:
+def _store(family: str, settings: Settings, **deps: Any) -> Any:
     """A storage family's implementation chosen by `settings.store`."""
-    return build(family, settings.store, settings, conn=conn)
+    return build(family, settings.store, settings, **deps)
 
 
-def build_records(settings: Settings, conn: sqlite3.Connection | None = None) -> RecordStore:
-    """The ticket record store; opens its own connection without `conn`."""
-    return cast("RecordStore", _store("records", settings, conn))
+def open_stores(settings: Settings, dry_run: bool = False) -> Stores:
+    """Every storage family of `settings.store`, opened as one unit of work.
+
+    `dry_run` works on a throw-away copy (SQLite: in memory) so nothing is written.
+    """
+    stores: Stores = backend_class("stores", settings.store).open(
+        settings, lambda family, **deps: _store(family, settings, **deps), dry_run=dry_run)
+    return stores
 
 
-def build_messages(settings: Settings, conn: sqlite3.Connection) -> MessageRepository:
-    """The message store and watermarks."""
-    return cast("MessageRepository", _store("messages", settings, conn))
+def sqlite_stores(conn: sqlite3.Connection) -> Stores:
+    """SQLite stores over an open connection (tests, benchmarks, an in-memory copy)."""
+    stores: Stores = backend_class("stores", "sqlite")(
+        conn, lambda family, **deps: build(family, "sqlite", Settings.model_validate({}), **deps))
+    return stores
 
 
-def build_insights(settings: Settings, conn: sqlite3.Connection) -> InsightIdentities:
-    """The insight identity store."""
-    return cast("InsightIdentities", _store("insights", settings, conn))
-
-
-def build_embedding_cache(settings: Settings, conn: sqlite3.Connection) -> VectorCache:
-    """The embedding vector cache."""
-    return cast("VectorCache", _store("embedding_cache", settings, conn))
-
-
-def build_llm_cache(settings: Settings, conn: sqlite3.Connection) -> OutcomeCache:
-    """The LLM outcome cache."""
-    return cast("OutcomeCache", _store("llm_cache", settings, conn))
+def build_records(settings: Settings) -> RecordStore:
+    """A ticket record store on its own (closed with `close()`): the webhook receiver
+    and `docloop tickets` need no other family."""
+    return cast("RecordStore", _store("records", settings))

@@ -16,13 +16,22 @@ guarantees are stated here and checked by one contract suite per family
   problem belongs to one insight (the last save wins).
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
   exactly what was stored, a re-store replaces.
+
+A command opens the families together as one `Stores` (`registry.open_stores`):
+the unit of work a stage receives instead of a database connection, so a
+stage (or a Lambda) never needs SQLite just to satisfy a signature.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -34,8 +43,11 @@ if TYPE_CHECKING:
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
 
-__all__ = ["InsightIdentities", "MessageRepository", "OutcomeCache", "RecordStore",
-           "VectorCache"]
+__all__ = ["FamilyBuilder", "InsightIdentities", "MessageRepository", "OutcomeCache",
+           "RecordStore", "Stores", "VectorCache"]
+
+#: family name ("records", "messages", ...) -> that family's store; given by the registry
+FamilyBuilder = Callable[[str], Any]
 
 
 class MessageRepository(Protocol):
@@ -113,3 +125,58 @@ class OutcomeCache(Protocol):
 
     def count(self, ok: bool | None = None) -> int:
         """Outcomes stored (all, or only successes/failures)."""
+
+
+class Stores(ABC):
+    """Every storage family of one backend, opened together for one command.
+
+    The unit of work stages receive: the family handles (built on first use,
+    through the registry's `build`), `transaction()` for writes that must
+    land together, and `close()` for what was opened. Use it as a context
+    manager to close it. `docs_conn` is the SQLite connection the SQLite docs
+    index lives in (the docs index is a family of its own, `settings.docs_index`).
+    """
+
+    def __init__(self, build: FamilyBuilder) -> None:
+        self._build = build
+
+    @cached_property
+    def records(self) -> RecordStore:
+        return cast(RecordStore, self._build("records"))
+
+    @cached_property
+    def messages(self) -> MessageRepository:
+        return cast(MessageRepository, self._build("messages"))
+
+    @cached_property
+    def insights(self) -> InsightIdentities:
+        return cast(InsightIdentities, self._build("insights"))
+
+    @cached_property
+    def embedding_cache(self) -> VectorCache:
+        return cast(VectorCache, self._build("embedding_cache"))
+
+    @cached_property
+    def llm_cache(self) -> OutcomeCache:
+        return cast(OutcomeCache, self._build("llm_cache"))
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block whose message and watermark writes land together or not at all
+        (joins an enclosing one)."""
+
+    @property
+    @abstractmethod
+    def docs_conn(self) -> sqlite3.Connection:
+        """The SQLite connection holding the local docs index."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections and flush nothing: uncommitted work is dropped."""
+
+    def __enter__(self) -> Stores:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()

@@ -3,7 +3,7 @@
 Input: the window's `Conversation`s and `Message`s. Output: an
 `AnalysisResult` holding the problems, their embeddings, the clusters (with
 stored identities) and the significant `Insight`s sorted by score. Nothing is
-persisted until `AnalysisResult.save`, which the pipeline calls at the end
+persisted until `AnalysisResult.save_identities`, which the analyse step calls
 (a dry run saves into its throw-away copy).
 
 Significance filter: an insight is reported when it spans at least
@@ -15,7 +15,6 @@ question is not a recurring problem.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,7 +36,7 @@ from docloop.stages.window import (
     chunks,
 )
 from docloop.storage.insights import StoredCluster
-from docloop.stores import InsightIdentities
+from docloop.stores import InsightIdentities, Stores
 
 log = logging.getLogger("docloop.analyse")
 #: Problems embedded (and looked up in the embedding cache) at a time.
@@ -65,17 +64,20 @@ class AnalysisResult:
         """Problem id -> its row in `problems` and `vectors`."""
         return {p.id: i for i, p in enumerate(self.problems)}
 
-    def save(self, store: InsightIdentities) -> None:
-        """Persist insight identities (so next run keeps them) and their latest state."""
+    def save_identities(self, store: InsightIdentities) -> None:
+        """Persist insight identities (fingerprint, centroid, members) so next run keeps them.
+
+        The insights' reported state follows once they are matched and filed
+        (`InsightIdentities.save_snapshots`, the report step).
+        """
         store.save(
             (c.id, c.centroid, [(self.problems[i].id, self.problems[i].conversation_id)
                                 for i in c.members])
             for c in self.clusters
         )
-        store.save_snapshots(self.insights)
 
 
-def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
+def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
             conversations: WindowConversations, window: MessageWindow,
             quality: QualitySettings = SHIPPED, release_window: bool = False) -> AnalysisResult:
     """Run extract → embed → cluster → describe → filter, with `quality`'s knobs.
@@ -93,10 +95,10 @@ def analyse(settings: Settings, conn: sqlite3.Connection, analyzer: Analyzer,
     if release_window:
         window.release_groups()
     log.info("cluster - %d problem(s)", len(problems))
-    embedder = registry.build_embedder(settings, conn)
+    embedder = registry.build_embedder(settings, stores)
     vectors = _embed(embedder, problems)
     log.debug("embedded - %d vector(s)", len(vectors))
-    store = registry.build_insights(settings, conn)
+    store = stores.insights
     known = store.members()
     clusters = cluster_problems(problems, vectors,
                                 in_space(store.clusters(), known, problems, vectors), known,

@@ -9,7 +9,7 @@ insight so a failure stays with that insight.
 from __future__ import annotations
 
 import logging
-import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -18,24 +18,24 @@ import numpy as np
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.config import Settings
-from docloop.models import DocChunk, Insight, PageHit
+from docloop.models import DocChunk, Insight, PageHit, Problem
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import VerdictSettings, reference_similarity
+from docloop.stores import Stores
 
 if TYPE_CHECKING:
     from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
-    from docloop.stages.analyse import AnalysisResult
 
 log = logging.getLogger("docloop.enrich")
 
 
-def open_docs(settings: Settings, conn: sqlite3.Connection,
+def open_docs(settings: Settings, stores: Stores,
               rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
     """The docs index (ranking with `rank`), or None (with a warning) when nothing has
     been indexed."""
     from docloop.stages.index_docs import open_index
 
-    index = open_index(settings, conn, rank)
+    index = open_index(settings, stores, rank)
     if index.page_count() == 0:
         log.warning("no documentation is indexed: run `docloop index-docs PATH` first; "
                     "insights will have no page")
@@ -44,32 +44,36 @@ def open_docs(settings: Settings, conn: sqlite3.Connection,
     return index
 
 
-def run_reference(analysis: AnalysisResult, docs: SQLiteDocsIndex | None,
+def run_reference(centroids: list[np.ndarray], docs: SQLiteDocsIndex | None,
                   verdict: VerdictSettings) -> float | None:
     """The run's reference similarity for the `missing` verdict: the median of how close
-    the docs come to each of its insights (None without docs or with too few insights)."""
-    if docs is None or not analysis.insights:
+    the docs come to each of its insights' `centroids` (None without docs or with too few
+    insights)."""
+    if docs is None or not centroids:
         return None
-    centroids = np.stack([analysis.centroids[i.id] for i in analysis.insights])
-    return reference_similarity(docs.best_similarities(centroids).tolist(), verdict)
+    return reference_similarity(docs.best_similarities(np.stack(centroids)).tolist(), verdict)
 
 
-def enrich_insight(insight: Insight, analysis: AnalysisResult, analyzer: Analyzer,
-                   docs: SQLiteDocsIndex | None, reference: float | None = None,
+def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,
+                   centroid: np.ndarray, analyzer: Analyzer, docs: SQLiteDocsIndex | None,
+                   reference: float | None = None,
                    verdict: VerdictSettings | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
-    run_reference)."""
-    members = [analysis.position[pid] for pid in insight.problem_ids]
-    problems = [analysis.problems[i] for i in members]
+    run_reference).
+
+    `problems` are the insight's members in `problem_ids` order, `vectors` the
+    embeddings of the first `MAX_VOTERS` of them, `centroid` the insight's: all an
+    insight needs from the run's analysis, so it can be enriched in another process.
+    """
     insight.title, insight.summary = analyzer.label(insight, problems)
     chunks: list[DocChunk] = []
     source = None
     if docs is not None:
-        evidence = [(analysis.problems[i].with_answer, analysis.vectors[i])
-                    for i in members[:MAX_VOTERS]]
+        evidence = [(problem.with_answer, vector)
+                    for problem, vector in zip(problems[:MAX_VOTERS], vectors, strict=True)]
         group = group_hits([text for text, _ in evidence], docs, verdict)
-        insight.doc, chunks = match_insight(insight, analysis.centroids[insight.id], docs,
-                                            evidence, reference, verdict, group)
+        insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
+                                            verdict, group)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

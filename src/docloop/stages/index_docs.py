@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders.cache import CachedEmbedder
@@ -18,6 +17,7 @@ from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
 from docloop.errors import InputError
+from docloop.stores import Stores
 
 log = logging.getLogger(__name__)
 #: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
@@ -42,11 +42,11 @@ class IndexStats:
                 f"{self.embedded} embedded ({self.cached} from cache) in {self.seconds:.1f}s")
 
 
-def open_index(settings: Settings, conn: sqlite3.Connection,
+def open_index(settings: Settings, stores: Stores,
                rank: RankSettings | None = None) -> SQLiteDocsIndex:
-    """The docs index over `conn`, with the configured (cached) embedder (and ranking
+    """The configured docs index, with the configured (cached) embedder (and ranking
     weights; default: the shipped ones)."""
-    return registry.build_docs_index(settings, conn, rank)
+    return registry.build_docs_index(settings, stores, rank)
 
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
@@ -65,16 +65,13 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                        max_chunks=settings.docs_max_chunks_per_page)
     if not pages:
         raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
-    conn = db.connect(settings.db_path)
-    try:
-        index = open_index(settings, conn)
+    with registry.open_stores(settings) as stores:
+        index = open_index(settings, stores)
         embedder = index.embedder
         with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
             stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
         index.set_meta("base_url", settings.docs_base_url or "")
-    finally:
-        conn.close()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)

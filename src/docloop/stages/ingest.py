@@ -9,7 +9,6 @@ earlier runs' messages too, whichever source they came from.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,12 +17,11 @@ from datetime import UTC, datetime, timedelta
 from docloop import registry
 from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.config import Settings
-from docloop.db import transaction
 from docloop.errors import ConfigError
 from docloop.sanitize import plausible_time
 from docloop.stages.scrub import rescrub_stored, scrub_message, scrub_name, source_positions
 from docloop.stages.window import MessageWindow, WindowConversations
-from docloop.stores import MessageRepository
+from docloop.stores import MessageRepository, Stores
 
 log = logging.getLogger(__name__)
 #: a century: more is a typo (and overflows dates), 'all' says it
@@ -63,7 +61,7 @@ def parse_since(value: str | int | None, now: datetime) -> datetime | None:
     return now - timedelta(days=days)
 
 
-def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None) -> IngestResult:
+def ingest(settings: Settings, stores: Stores, since: datetime | None) -> IngestResult:
     """Store new messages from every configured source; return the window since `since`.
 
     Atomic sources (exports) are stored first, all in one transaction: a bad
@@ -73,29 +71,29 @@ def ingest(settings: Settings, conn: sqlite3.Connection, since: datetime | None)
     if not settings.sources:
         raise ConfigError(NO_SOURCES)
     sources = [registry.build_source(spec, settings) for spec in settings.sources]
-    store = registry.build_messages(settings, conn)
-    rescrub_stored(conn, store)
+    store = stores.messages
+    rescrub_stored(stores)
     watermarks = source_positions(store.watermarks())
     stored = 0
     skipped: Counter[str] = Counter()
     now = datetime.now(UTC)
-    with transaction(conn):
+    with stores.transaction():
         for source in (s for s in sources if s.atomic):
-            stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+            stored += _store_source(stores, store, source, since, watermarks, skipped, now)
     for source in (s for s in sources if not s.atomic):
-        stored += _store_source(conn, store, source, since, watermarks, skipped, now)
+        stored += _store_source(stores, store, source, since, watermarks, skipped, now)
     window = MessageWindow(store, since)
     log.info("stored %d new or changed messages; %d in the window", stored, len(window))
     return IngestResult(stored=stored, window=window, skipped=dict(skipped))
 
 
-def _store_source(conn: sqlite3.Connection, store: MessageRepository, source: Source,
+def _store_source(stores: Stores, store: MessageRepository, source: Source,
                   since: datetime | None, watermarks: Mapping[str, str],
                   skipped: Counter[str], now: datetime) -> int:
     stored = 0
     for batch in source.batches(since, watermarks):
         batch = _plausible_only(batch, now)
-        stored += _store_batch(conn, store, batch)
+        stored += _store_batch(stores, store, batch)
         skipped.update(batch.skipped)
     log.info("ingested %s", source.spec)
     return stored
@@ -118,9 +116,9 @@ def _plausible_only(batch: Batch, now: datetime) -> Batch:
     return replace(batch, messages=kept, skipped=dict(skipped))
 
 
-def _store_batch(conn: sqlite3.Connection, store: MessageRepository, batch: Batch) -> int:
+def _store_batch(stores: Stores, store: MessageRepository, batch: Batch) -> int:
     """Redact and store a batch, then save its watermark, all or nothing."""
-    with transaction(conn):
+    with stores.transaction():
         changed = store.upsert(scrub_message(m) for m in batch.messages)
         if batch.watermark_key and batch.watermark is not None:
             store.set_watermark(batch.watermark_key, batch.watermark)

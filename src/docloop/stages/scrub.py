@@ -11,13 +11,11 @@ once, in one transaction, before anything reads it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
-from docloop.db import transaction
 from docloop.models import Message
 from docloop.redact import redact, rules_fingerprint
 from docloop.sanitize import clean_line, clean_message
-from docloop.stores import MessageRepository
+from docloop.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +54,17 @@ def current_rules() -> str:
     return f"{SCRUB_VERSION}:{rules_fingerprint()}"
 
 
-def rescrub_stored(conn: sqlite3.Connection, store: MessageRepository) -> int:
+def rescrub_stored(stores: Stores) -> int:
     """Scrub the stored history again when the rules changed since it was stored.
 
     Returns how many messages changed. A fresh database has nothing to scrub and
     just records the rules.
     """
     rules = current_rules()
+    store = stores.messages
     if store.watermarks(SCRUB_KEY).get(SCRUB_KEY) == rules:
         return 0
-    with transaction(conn):
+    with stores.transaction():
         changed = store.rewrite(scrub_message) if store.count() else 0
         store.set_watermark(SCRUB_KEY, rules)
     if changed:

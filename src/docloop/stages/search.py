@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from docloop import db
+from docloop import registry
 from docloop.config import Settings
 from docloop.errors import InputError, UserError
 from docloop.models import PageHit
@@ -34,14 +34,11 @@ def run_search(settings: Settings, query: str | None, queries_file: Path | None,
     queries = read_queries(queries_file) if queries_file else [(None, query or "")]
     if not settings.db_path.is_file():
         raise UserError("the docs index is empty: run docloop index-docs first")
-    conn = db.connect(settings.db_path)
-    try:
-        index = open_index(settings, conn)
+    with registry.open_stores(settings) as stores:
+        index = open_index(settings, stores)
         if index.page_count() == 0:
             raise UserError("the docs index is empty: run docloop index-docs first")
         hits = index.search_many([text for _, text in queries], top_k)
-    finally:
-        conn.close()
     return [QueryResult(qid, text, h) for (qid, text), h in zip(queries, hits, strict=True)]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.records.base import RecordStore
 from docloop.backends.trackers.base import Tracker, TrackerState
 from docloop.backends.trackers.local import write_status_line
@@ -85,8 +85,11 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
 
 
 def _sync(settings: Settings, tracker: Tracker) -> str:
-    conn = db.connect(settings.db_path)
-    store = registry.build_records(settings, conn)
+    with registry.open_stores(settings) as stores:
+        return _sync_records(settings, tracker, stores.records)
+
+
+def _sync_records(settings: Settings, tracker: Tracker, store: RecordStore) -> str:
     open_records = [r for r in store.all()
                     if r.tracker == settings.tracker and r.status not in FINISHED]
     states = tracker.fetch_statuses(open_records)

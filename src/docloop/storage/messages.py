@@ -200,7 +200,7 @@ class MessageStore:
         with transaction(self.conn):
             row = self.conn.execute("SELECT value FROM watermarks WHERE key = ?",
                                     (key,)).fetchone()
-            if row is not None and _behind(value, row["value"]):
+            if row is not None and position_behind(value, row["value"]):
                 return
             self.conn.execute(
                 "INSERT INTO watermarks(key, value) VALUES (?, ?) "
@@ -209,13 +209,15 @@ class MessageStore:
             )
 
 
-def _behind(value: str, stored: str) -> bool:
-    """True when both are snowflakes (digits) and `value` is the older one."""
-    return value.isdigit() and stored.isdigit() and int(value) < int(stored)
+def position_behind(value: str, stored: str | None) -> bool:
+    """True when both are snowflakes (digits) and `value` is the older one (every
+    message store refuses to move a Discord position back)."""
+    return stored is not None and value.isdigit() and stored.isdigit() \
+        and int(value) < int(stored)
 
 
 def _since_clause(since: datetime | None) -> tuple[str, tuple[object, ...]]:
-    return ("", ()) if since is None else (" WHERE ts_epoch >= ?", (_epoch(since),))
+    return ("", ()) if since is None else (" WHERE ts_epoch >= ?", (epoch(since),))
 
 
 def _is_newer(message: Message, row: sqlite3.Row) -> bool:
@@ -223,10 +225,11 @@ def _is_newer(message: Message, row: sqlite3.Row) -> bool:
     if message.edited_at is None:
         return False
     stored = row["edited_epoch"]
-    return stored is None or _epoch(message.edited_at) > stored
+    return stored is None or epoch(message.edited_at) > stored
 
 
-def _epoch(moment: datetime) -> float:
+def epoch(moment: datetime) -> float:
+    """Seconds since 1970 (a naive time is UTC), the order stores keep messages in."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return aware.timestamp()
 
@@ -235,9 +238,9 @@ def _row(message: Message) -> tuple[object, ...]:
     return (
         message.id, message.source, message.guild_id, message.channel_id, message.channel_name,
         message.thread_id, message.thread_name, message.author_id, message.author_name,
-        message.content, message.timestamp.isoformat(), _epoch(message.timestamp),
+        message.content, message.timestamp.isoformat(), epoch(message.timestamp),
         message.edited_at.isoformat() if message.edited_at else None,
-        _epoch(message.edited_at) if message.edited_at else None,
+        epoch(message.edited_at) if message.edited_at else None,
         message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
         _reactions_json(message),
     )

@@ -12,12 +12,11 @@ done; a failed suggestion falls back to the offline analyzer's, flagged
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from docloop import db, registry
+from docloop import registry
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.llm_batches import Extraction, run_extraction
 from docloop.backends.analyzers.llm_claims import Claims, parse_claims
@@ -61,13 +60,13 @@ class LLMAnalyzer(Analyzer):
         self.prompts = {name: load_prompt(name) for name in ("extract", "label", "suggest")}
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, conn: sqlite3.Connection | None = None,
+    def from_settings(cls, settings: Settings, *, llm_cache: OutcomeCache | None = None,
                       fallback: Analyzer | None = None, retry_failed: bool = False,
                       http_client: Any = None) -> LLMAnalyzer:
-        """Build from settings; `conn` is the run's database, `fallback` the offline analyzer."""
+        """Build from settings; `llm_cache` is the run's outcome cache (default: the
+        configured store's), `fallback` the offline analyzer."""
         client = LLMClient(settings, http_client=http_client)
-        cache = registry.build_llm_cache(
-            settings, conn if conn is not None else db.connect(settings.db_path))
+        cache = llm_cache if llm_cache is not None else registry.open_stores(settings).llm_cache
         if fallback is None:
             fallback = registry.build_analyzer(settings, "offline")
         return cls(client, cache, fallback, retry_failed=retry_failed,

@@ -1,0 +1,211 @@
+"""Ticket records, status history and webhook deliveries in the DynamoDB table.
+
+A ticket is one item holding the whole `TicketRecord` with its history
+(compressed JSON) and a `version`; every write is conditional on the
+version it read, so two writers (a webhook and `tickets sync`, two webhook
+Lambdas) never lose each other's change: the loser reads again and
+re-decides, and a status change is applied exactly once. Pointer items
+find a ticket by insight fingerprint and by tracker id, written in the same
+transaction as the ticket. A delivery id is a conditional put with a TTL.
+
+`atomic()` gathers the block's writes and commits them as one
+TransactWriteItems at its end (reads inside it see the gathered writes);
+when another writer got in between, the block fails with a `TransientError`
+and nothing of it is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from docloop.aws.clients import AWSClients
+from docloop.aws.dynamodb_io import Conflict, Item, get, pack, put_new, query, transact, unpack
+from docloop.aws.dynamodb_layout import DELIVERY_TTL_S, PK, SK, TTL_ATTRIBUTE
+from docloop.backends.records.base import RecordStore
+from docloop.config import Settings
+from docloop.errors import TransientError
+from docloop.models import Status, StatusChange, TicketRecord
+
+TICKETS = "TICKET"
+#: times a write re-reads and re-decides after losing a race to another writer
+CONFLICT_ATTEMPTS = 5
+
+
+@dataclass
+class _Stored:
+    record: TicketRecord
+    version: int
+
+
+class DynamoRecordStore(RecordStore):
+    """RecordStore over the docloop table (see dynamodb_layout for the items)."""
+
+    def __init__(self, clients: AWSClients) -> None:
+        self.clients = clients
+        self._pending: dict[tuple[str, str], Item] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clients: AWSClients | None = None,
+                      **deps: Any) -> DynamoRecordStore:
+        return cls(clients or AWSClients.from_settings(settings))
+
+    def get(self, ticket_id: str) -> TicketRecord | None:
+        stored = self._load(ticket_id)
+        return stored.record if stored else None
+
+    def by_insight(self, insight_id: str) -> TicketRecord | None:
+        for pointer in query(self.clients, f"TICKET_OF#{insight_id}", newest_first=True):
+            record = self.get(pointer["ticket_id"])
+            if record is not None and record.insight_id == insight_id:
+                return record
+        return None
+
+    def by_external(self, tracker: str, external_id: str) -> TicketRecord | None:
+        pointer = get(self.clients, f"TICKET_AT#{tracker}#{external_id}")
+        record = self.get(pointer["ticket_id"]) if pointer else None
+        if record is None or (record.tracker, record.external_id) != (tracker, external_id):
+            return None
+        return record
+
+    def put(self, record: TicketRecord) -> None:
+        def change(current: TicketRecord | None) -> TicketRecord:
+            history = current.history if current and current.history else [StatusChange(
+                status=record.status, at=record.created_at, source="docloop",
+                note="ticket filed")]
+            return record.model_copy(update={"history": history})
+
+        self._change(record.id, change)
+
+    def all(self) -> list[TicketRecord]:
+        records = {item[SK]: _record(item) for item in query(self.clients, TICKETS)}
+        for (pk, sk), item in (self._pending or {}).items():
+            if pk == TICKETS:
+                records[sk] = _record(item)
+        by_id = sorted(records.values(), key=lambda r: r.id)
+        return sorted(by_id, key=lambda r: r.updated_at.isoformat(), reverse=True)
+
+    def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
+                   note: str = "", changed_at: datetime | None = None) -> bool:
+        entry = StatusChange(status=status, at=at, source=source, note=note,
+                             changed_at=changed_at or at)
+
+        def change(current: TicketRecord | None) -> TicketRecord | None:
+            if current is None or current.status == status:
+                return None
+            return current.model_copy(update={"status": status, "updated_at": at,
+                                              "history": [*current.history, entry]})
+
+        return self._change(ticket_id, change)
+
+    def note_ignored(self, ticket_id: str, status: Status, at: datetime, source: str,
+                     note: str, changed_at: datetime) -> None:
+        entry = StatusChange(status=status, at=at, source=source, note=note,
+                             changed_at=changed_at, applied=False)
+
+        def change(current: TicketRecord | None) -> TicketRecord | None:
+            if current is None:
+                return None
+            return current.model_copy(update={"history": [*current.history, entry]})
+
+        self._change(ticket_id, change)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        if self._pending is not None:  # joins the enclosing block
+            yield
+            return
+        self._pending = {}
+        try:
+            yield
+            actions = list(self._pending.values())
+        finally:
+            self._pending = None
+        try:
+            transact(self.clients, actions)
+        except Conflict:
+            raise TransientError("another writer changed these tickets meanwhile; nothing "
+                                 "of this change was written, retry it") from None
+
+    def claim_delivery(self, delivery_id: str, at: datetime) -> bool:
+        key = (f"DELIVERY#{delivery_id}", "-")
+        item = {PK: key[0], SK: key[1], "received_at": at.isoformat(),
+                TTL_ATTRIBUTE: int(at.timestamp()) + DELIVERY_TTL_S}
+        if self._pending is None:
+            return put_new(self.clients, item)
+        if key in self._pending or get(self.clients, *key) is not None:
+            return False
+        self._pending[key] = {"Put": {"Item": item,
+                                      "ConditionExpression": "attribute_not_exists(pk)"}}
+        return True
+
+    def _load(self, ticket_id: str) -> _Stored | None:
+        key = (TICKETS, ticket_id)
+        if self._pending is not None and key in self._pending:
+            item = self._pending[key]["Put"]["Item"]
+        else:
+            found = get(self.clients, *key)
+            if found is None:
+                return None
+            item = found
+        return _Stored(_record(item), int(item["version"]))
+
+    def _change(self, ticket_id: str, change: Any) -> bool:
+        """Apply `change(current) -> new record | None (no change)` under the version lock."""
+        for _ in range(CONFLICT_ATTEMPTS):
+            stored = self._load(ticket_id)
+            new = change(stored.record if stored else None)
+            if new is None:
+                return False
+            try:
+                self._write(new, stored.version if stored else 0)
+            except Conflict:
+                continue
+            return True
+        raise TransientError(f"ticket {ticket_id} kept changing under {CONFLICT_ATTEMPTS} "
+                             "attempts to update it; retry")
+
+    def _write(self, record: TicketRecord, read_version: int) -> None:
+        actions = [_put_ticket(record, read_version), *_pointers(record)]
+        if self._pending is None:
+            transact(self.clients, actions)
+            return
+        for action in actions:
+            item = action["Put"]
+            key = (item["Item"][PK], item["Item"][SK])
+            earlier = self._pending.get(key)
+            if earlier is not None and "ConditionExpression" in earlier["Put"]:
+                # the block's first read decides: keep its condition, bump from it
+                item["Item"]["version"] = read_version + 1
+                for name in ("ConditionExpression", "ExpressionAttributeValues"):
+                    if name in earlier["Put"]:
+                        item[name] = earlier["Put"][name]
+                    else:
+                        item.pop(name, None)
+            self._pending[key] = action
+
+
+def _put_ticket(record: TicketRecord, read_version: int) -> Item:
+    item = {PK: TICKETS, SK: record.id, "version": read_version + 1,
+            "body": pack(record.model_dump_json()), "status": record.status,
+            "insight_id": record.insight_id, "updated_at": record.updated_at.isoformat()}
+    if read_version == 0:
+        return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}
+    return {"Put": {"Item": item, "ConditionExpression": "version = :read",
+                    "ExpressionAttributeValues": {":read": read_version}}}
+
+
+def _pointers(record: TicketRecord) -> list[Item]:
+    pointers = [{PK: f"TICKET_OF#{record.insight_id}",
+                 SK: f"{record.created_at.isoformat()}#{record.id}", "ticket_id": record.id}]
+    if record.external_id:
+        pointers.append({PK: f"TICKET_AT#{record.tracker}#{record.external_id}", SK: "-",
+                         "ticket_id": record.id})
+    return [{"Put": {"Item": p}} for p in pointers]
+
+
+def _record(item: Item) -> TicketRecord:
+    return TicketRecord.model_validate_json(unpack(item["body"]))

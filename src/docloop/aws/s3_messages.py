@@ -1,0 +1,280 @@
+"""The message store on S3, with its watermarks in DynamoDB (store = "dynamodb").
+
+Messages are kept as one gzip JSON Lines object per channel and UTC day
+(`messages/<channel>/<day>.jsonl.gz`, sorted by time and id), indexed by
+`MESSAGES` items in the table (day#channel -> object, count), so a window
+reads only its days and `count()` reads no object. The rules are the SQLite
+store's: a re-import changes nothing, only a strictly later edit replaces a
+stored copy, reactions refresh, Discord positions never move back.
+
+Partitions a store has read stay in memory for its life (one run, one
+Lambda invocation). Writes are gathered inside `transaction()` and written
+at its end: the changed objects first, then their index items, then the
+watermarks, so a crash part-way leaves the watermark behind the messages
+(the next run reads those again, and storing them again changes nothing).
+Outside a transaction each call writes at once. A message asked for by id
+is found from the day its Discord snowflake encodes; other ids (and ids not
+stored) cost a read of every partition.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from docloop.aws.clients import AWSClients, aws_errors, error_code
+from docloop.aws.dynamodb_io import batch_put, query
+from docloop.aws.dynamodb_layout import MESSAGES_PREFIX, PK, SK
+from docloop.config import Settings
+from docloop.errors import BackendError
+from docloop.models import Message
+from docloop.storage.messages import Outline, epoch, position_behind
+
+PARTITIONS = "MESSAGES"
+WATERMARKS = "WATERMARK"
+#: Discord's epoch (ms since 1970) and the shift that leaves a snowflake's milliseconds
+DISCORD_EPOCH_MS, SNOWFLAKE_SHIFT = 1_420_070_400_000, 22
+
+
+class S3MessageStore:
+    """A `MessageRepository` over S3 objects and the table's index and watermark items."""
+
+    def __init__(self, clients: AWSClients) -> None:
+        self.clients = clients
+        self._index: dict[str, int] | None = None  # "day#channel" -> messages in it
+        self._parts: dict[str, dict[str, Message]] = {}
+        self._dirty: set[str] = set()
+        self._marks: dict[str, str] = {}  # watermarks waiting for the transaction's end
+        self._depth = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clients: AWSClients | None = None,
+                      **deps: Any) -> S3MessageStore:
+        return cls(clients or AWSClients.from_settings(settings, need_bucket=True))
+
+    # -- the unit of work ------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Gather writes; write them all at the end, or drop them on an error."""
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            if self._depth == 1:
+                self._discard()
+            raise
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self._flush()
+
+    def _settle(self) -> None:
+        if self._depth == 0:
+            self._flush()
+
+    def _discard(self) -> None:
+        for part in self._dirty:
+            self._parts.pop(part, None)
+        self._dirty.clear()
+        self._marks.clear()
+        self._index = None  # counts of dropped partitions are read again
+
+    def _flush(self) -> None:
+        index = self._partition_index()
+        for part in sorted(self._dirty):
+            self._write_partition(part, self._parts[part])
+            index[part] = len(self._parts[part])
+        batch_put(self.clients, ({PK: PARTITIONS, SK: part, "object": _object_key(part),
+                                  "count": index[part]} for part in sorted(self._dirty)))
+        self._dirty.clear()
+        marks, self._marks = self._marks, {}
+        for key, value in marks.items():
+            self._write_watermark(key, value)
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def upsert(self, messages: Iterable[Message]) -> int:
+        changed = 0
+        for message in messages:
+            part = _partition(message)
+            stored = self._partition(part)
+            old = stored.get(message.id)
+            if old is not None and not _is_newer(message, old):
+                if message.reactions and message.reactions != old.reactions:
+                    stored[message.id] = old.model_copy(update={"reactions": message.reactions})
+                    self._dirty.add(part)
+                continue
+            stored[message.id] = message
+            self._dirty.add(part)
+            changed += 1
+        self._settle()
+        return changed
+
+    def rewrite(self, transform: Callable[[Message], Message]) -> int:
+        changed = 0
+        for part in sorted(self._partition_index()):
+            stored = self._partition(part)
+            for message_id, old in list(stored.items()):
+                new = transform(old)
+                if new != old:
+                    stored[message_id] = new
+                    self._dirty.add(part)
+                    changed += 1
+        self._settle()
+        return changed
+
+    def get(self, ids: Sequence[str]) -> list[Message]:
+        unique = list(dict.fromkeys(ids))
+        found = self._loaded(unique)
+        missing = [i for i in unique if i not in found]
+        days = {d for d in (_snowflake_day(i) for i in missing) if d}
+        for part in self._partition_index():
+            if part.split("#", 1)[0] in days:
+                self._partition(part)
+        found = self._loaded(unique)
+        if len(found) < len(unique):  # not snowflakes, or not stored: look everywhere
+            for part in self._partition_index():
+                self._partition(part)
+            found = self._loaded(unique)
+        return [found[i] for i in unique if i in found]
+
+    def window(self, since: datetime | None) -> list[Message]:
+        return list(self.iter_window(since))
+
+    def iter_window(self, since: datetime | None) -> Iterator[Message]:
+        """Day by day: only one day's partitions are sorted at a time."""
+        first = _day(since) if since is not None else ""
+        days: dict[str, list[str]] = {}
+        for part in sorted(self._partition_index()):
+            day = part.split("#", 1)[0]
+            if day >= first:
+                days.setdefault(day, []).append(part)
+        for day in sorted(days):
+            messages = [m for part in days[day] for m in self._partition(part).values()
+                        if since is None or epoch(m.timestamp) >= epoch(since)]
+            yield from sorted(messages, key=lambda m: (epoch(m.timestamp), m.id))
+
+    def outline(self, since: datetime | None) -> list[Outline]:
+        return [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
+                for m in self.iter_window(since)]
+
+    def count(self) -> int:
+        index = self._partition_index()
+        return sum(len(self._parts[p]) if p in self._dirty else n for p, n in index.items()) \
+            + sum(len(self._parts[p]) for p in self._dirty if p not in index)
+
+    # -- watermarks --------------------------------------------------------------------------
+
+    def watermarks(self, prefix: str = "") -> dict[str, str]:
+        marks = {item[SK]: str(item["value"])
+                 for item in query(self.clients, WATERMARKS, prefix=prefix)}
+        for key, value in self._marks.items():
+            if key.startswith(prefix) and not position_behind(value, marks.get(key)):
+                marks[key] = value
+        return dict(sorted(marks.items()))
+
+    def set_watermark(self, key: str, value: str) -> None:
+        if self._depth:
+            if not position_behind(value, self._marks.get(key)):
+                self._marks[key] = value
+            return
+        self._write_watermark(key, value)
+
+    def _write_watermark(self, key: str, value: str) -> None:
+        """A snowflake only moves forward (a conditional put); anything else is replaced."""
+        from botocore.exceptions import ClientError
+
+        item: dict[str, Any] = {PK: WATERMARKS, SK: key, "value": value}
+        if not value.isdigit():
+            with aws_errors(self.clients, "saving a watermark"):
+                self.clients.table.put_item(Item=item)
+            return
+        item["position"] = int(value)
+        with aws_errors(self.clients, "saving a watermark"):
+            try:
+                self.clients.table.put_item(
+                    Item=item, ConditionExpression="attribute_not_exists(#p) OR #p <= :p",
+                    ExpressionAttributeNames={"#p": "position"},
+                    ExpressionAttributeValues={":p": int(value)})
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise  # a failed condition is a stale writer: ignored, as in SQLite
+
+    # -- partitions --------------------------------------------------------------------------
+
+    def _partition_index(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = {item[SK]: int(item["count"])
+                           for item in query(self.clients, PARTITIONS)}
+        return self._index
+
+    def _partition(self, part: str) -> dict[str, Message]:
+        if part not in self._parts:
+            self._parts[part] = (self._read_partition(part)
+                                 if part in self._partition_index() else {})
+        return self._parts[part]
+
+    def _loaded(self, ids: list[str]) -> dict[str, Message]:
+        wanted = set(ids)
+        return {i: m for part in self._parts.values() for i, m in part.items() if i in wanted}
+
+    def _read_partition(self, part: str) -> dict[str, Message]:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(self.clients, f"reading {_object_key(part)}"):
+            try:
+                body = self.clients.s3.get_object(Bucket=self.clients.bucket,
+                                                  Key=_object_key(part))["Body"].read()
+            except ClientError as exc:
+                if error_code(exc) == "NoSuchKey":
+                    raise BackendError(f"s3://{self.clients.bucket}/{_object_key(part)} is "
+                                       "indexed but missing: restore it, or delete its "
+                                       f"MESSAGES item '{part}' to forget it") from None
+                raise
+        lines = gzip.decompress(body).decode("utf-8").splitlines()
+        return {m.id: m for m in (Message.model_validate_json(line) for line in lines if line)}
+
+    def _write_partition(self, part: str, messages: dict[str, Message]) -> None:
+        ordered = sorted(messages.values(), key=lambda m: (epoch(m.timestamp), m.id))
+        text = "".join(m.model_dump_json() + "\n" for m in ordered)
+        with aws_errors(self.clients, f"writing {_object_key(part)}"):
+            self.clients.s3.put_object(Bucket=self.clients.bucket, Key=_object_key(part),
+                                       Body=gzip.compress(text.encode("utf-8"), mtime=0),
+                                       ContentType="application/x-ndjson",
+                                       ContentEncoding="gzip")
+
+
+def _partition(message: Message) -> str:
+    return f"{_day(message.timestamp)}#{message.channel_id}"
+
+
+def _object_key(part: str) -> str:
+    day, channel = part.split("#", 1)
+    return f"{MESSAGES_PREFIX}{channel}/{day}.jsonl.gz"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _day(moment: datetime) -> str:
+    return _aware(moment).astimezone(UTC).date().isoformat()
+
+
+def _snowflake_day(message_id: str) -> str | None:
+    """The UTC day a Discord snowflake was made on (None for other ids)."""
+    if not message_id.isdigit() or len(message_id) < 15:
+        return None
+    millis = (int(message_id) >> SNOWFLAKE_SHIFT) + DISCORD_EPOCH_MS
+    return _day(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis))
+
+
+def _is_newer(message: Message, stored: Message) -> bool:
+    """Only a strictly later edit replaces a stored copy."""
+    if message.edited_at is None:
+        return False
+    return stored.edited_at is None or epoch(message.edited_at) > epoch(stored.edited_at)

@@ -1,0 +1,284 @@
+"""The loop as four steps with JSON payloads, shared by the CLI and the AWS Lambdas.
+
+ingest_step → analyse_step → insight_step (once per insight) → report_step.
+Each step takes the previous step's output, a pydantic model that can be
+written to S3 and read back by another process (DESIGN §2), and a
+`StepContext`: the settings, the open store and the backends the step uses,
+built lazily. The CLI (`pipeline.run_pipeline`) runs the four in one process
+with one context; the AWS adapter (`docloop.aws.handlers`) runs each in its
+own Lambda, with a context per invocation, and passes S3 keys between them.
+
+Which insights are filed is decided once, in analyse_step, by rank: the
+`max_insights` highest-scoring (DESIGN §5), so an insight's task carries
+whether to file it and needs nothing from the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from docloop import registry
+from docloop.backends.analyzers.base import Analyzer
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
+from docloop.backends.trackers.base import Tracker
+from docloop.config import Settings
+from docloop.errors import BackendError, StageError, TransientError
+from docloop.llm_stats import merge_llm_stats
+from docloop.lock import DEFAULT_WAIT_S
+from docloop.models import Insight, LLMStats, Problem, RunReport, RunStats
+from docloop.quality import SHIPPED, QualitySettings
+from docloop.stages.analyse import AnalysisResult, analyse
+from docloop.stages.enrich import enrich_insight, open_docs, run_reference
+from docloop.stages.ingest import IMPLAUSIBLE_TIME, ingest, parse_since
+from docloop.stages.match import MAX_VOTERS
+from docloop.stages.verdict import VerdictSettings
+from docloop.stages.window import MessageWindow
+from docloop.stores import Stores
+
+if TYPE_CHECKING:
+    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+
+log = logging.getLogger("docloop.steps")
+
+
+@dataclass
+class RunOptions:
+    """Per-run choices that are not settings."""
+
+    since: datetime | None = None
+    dry_run: bool = False
+    retry_failed: bool = False
+    lock_wait_s: float = DEFAULT_WAIT_S
+    quality: QualitySettings = SHIPPED
+    rank: RankSettings = HYBRID_ORDER  # members' votes use the hybrid order (see rerank.py)
+    verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
+
+    @classmethod
+    def build(cls, since: str | None, dry_run: bool = False, retry_failed: bool = False,
+              lock_wait_s: float = DEFAULT_WAIT_S) -> RunOptions:
+        return cls(since=parse_since(since, datetime.now(UTC)), dry_run=dry_run,
+                   retry_failed=retry_failed, lock_wait_s=lock_wait_s)
+
+
+@dataclass
+class StepContext:
+    """What a step works with: settings, the open store, and backends built on first use.
+
+    `tracker` is the tracker preflight proved (None: the run files nothing);
+    `window` the window ingest built, kept for analyse in the same process.
+    """
+
+    settings: Settings
+    stores: Stores
+    options: RunOptions = field(default_factory=RunOptions)
+    tracker: Tracker | None = None
+    window: MessageWindow | None = None
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        fallback = registry.build_analyzer(self.settings, "offline",
+                                           quality=self.options.quality)
+        if self.settings.analyzer == "offline":
+            return fallback
+        return registry.build_analyzer(self.settings, llm_cache=self.stores.llm_cache,
+                                       fallback=fallback, retry_failed=self.options.retry_failed)
+
+    @cached_property
+    def docs(self) -> SQLiteDocsIndex | None:
+        return open_docs(self.settings, self.stores, self.options.rank)
+
+
+class AnalyzerUsage(BaseModel):
+    """What one context's analyzer spent and noted (summed over contexts in the report)."""
+
+    llm: LLMStats = Field(default_factory=LLMStats)
+    warnings: list[str] = Field(default_factory=list)
+
+
+def usage_of(analyzer: Analyzer) -> AnalyzerUsage:
+    return AnalyzerUsage(llm=analyzer.stats.model_copy(deep=True),
+                         warnings=list(analyzer.warnings))
+
+
+class IngestRequest(BaseModel):
+    """Start of a run: its id and the window's start (None: all history)."""
+
+    run_id: str
+    since: datetime | None = None
+
+
+class IngestOutput(BaseModel):
+    run_id: str
+    started_at: datetime
+    since: datetime | None
+    stats: RunStats
+    warnings: list[str] = Field(default_factory=list)
+
+
+class InsightTask(BaseModel):
+    """Everything one insight's match, suggest and file need from the run's analysis."""
+
+    run_id: str
+    rank: int
+    insight: Insight
+    problems: list[Problem]  # the members, in `insight.problem_ids` order
+    vectors: list[list[float]]  # embeddings of the first MAX_VOTERS members
+    centroid: list[float]
+    reference: float | None = None  # the run's `missing` reference (run_reference)
+    file: bool = False  # among the `max_insights` highest-scoring
+
+
+class AnalyseOutput(BaseModel):
+    run_id: str
+    started_at: datetime
+    stats: RunStats
+    warnings: list[str] = Field(default_factory=list)
+    tasks: list[InsightTask] = Field(default_factory=list)
+    usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
+
+
+class InsightOutcome(BaseModel):
+    """One insight after match, suggest and file: its ticket, or the error that stopped it."""
+
+    run_id: str
+    rank: int
+    insight: Insight
+    errors: list[str] = Field(default_factory=list)
+    retryable: bool = False  # the failure was transient (a host may run the task again)
+    usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
+
+
+def ingest_step(ctx: StepContext, request: IngestRequest) -> IngestOutput:
+    """Read every source into the store; count the window later steps analyse."""
+    started = datetime.now(UTC)
+    if not ctx.options.dry_run and ctx.settings.tracker == "local":
+        _repair_outbox(ctx)
+    log.info("ingest - reading %d source(s)", len(ctx.settings.sources))
+    ingested = ingest(ctx.settings, ctx.stores, request.since)
+    ctx.window = ingested.window
+    stats = RunStats(messages=ingested.stored, window_messages=len(ingested.window),
+                     conversations=len(ingested.conversations))
+    warnings = [f"{count} message(s) skipped: {reason}"
+                for reason, count in sorted(ingested.skipped.items())
+                if reason == IMPLAUSIBLE_TIME]
+    return IngestOutput(run_id=request.run_id, started_at=started, since=request.since,
+                        stats=stats, warnings=warnings)
+
+
+def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
+    """Extract, embed, cluster and score; one task per significant insight.
+
+    The window is the one ingest built in this process, else read back from the
+    store (ingest stored it). Insight identities are saved here, so the tasks
+    can run anywhere.
+    """
+    window = ctx.window
+    if window is None:
+        window = MessageWindow(ctx.stores.messages, ingested.since)
+    analysis = analyse(ctx.settings, ctx.stores, ctx.analyzer, window.conversations, window,
+                       ctx.options.quality, release_window=True)
+    analysis.save_identities(ctx.stores.insights)
+    stats = ingested.stats.model_copy(update={
+        "problems": len(analysis.problems), "insights": len(analysis.insights),
+        "embedded": analysis.embedded, "embedding_cache_hits": analysis.embedding_cache_hits})
+    log.info("match - %d insight(s)", len(analysis.insights))
+    reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
+                              ctx.docs, ctx.options.verdict)
+    cap = ctx.settings.max_insights or len(analysis.insights)
+    tasks = [_task(ingested.run_id, rank, insight, analysis, reference, rank < cap)
+             for rank, insight in enumerate(analysis.insights)]
+    return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
+                         warnings=list(ingested.warnings), tasks=tasks,
+                         usage=usage_of(ctx.analyzer))
+
+
+def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
+          reference: float | None, file: bool) -> InsightTask:
+    rows = [analysis.position[pid] for pid in insight.problem_ids]
+    return InsightTask(run_id=run_id, rank=rank, insight=insight,
+                       problems=[analysis.problems[i] for i in rows],
+                       vectors=analysis.vectors[rows[:MAX_VOTERS]].tolist(),
+                       centroid=analysis.centroids[insight.id].tolist(),
+                       reference=reference, file=file)
+
+
+def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
+    """Match, suggest and (when chosen and a tracker is set) file one insight.
+
+    A failure is recorded on the insight and in the outcome's errors; it never
+    raises, so one insight cannot stop the others.
+    """
+    insight = task.insight
+    outcome = InsightOutcome(run_id=task.run_id, rank=task.rank, insight=insight)
+    try:
+        enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
+                       np.asarray(task.centroid, dtype=np.float32), ctx.analyzer, ctx.docs,
+                       task.reference, ctx.options.verdict)
+    except Exception as exc:  # one insight's failure must not end the run
+        _record_failure(outcome, "match/suggest", exc)
+    if insight.error is None and task.file and ctx.tracker is not None:
+        _file(ctx, outcome, ctx.tracker)
+    outcome.usage = usage_of(ctx.analyzer)
+    return outcome
+
+
+def _file(ctx: StepContext, outcome: InsightOutcome, tracker: Tracker) -> None:
+    from docloop.stages.file import file_insight
+
+    records = ctx.stores.records
+    try:
+        outcome.insight.ticket = file_insight(outcome.insight, tracker, records,
+                                              datetime.now(UTC))
+    except Exception as exc:  # recorded on the insight and in the report (exit 1)
+        _record_failure(outcome, "file", exc)
+
+
+def report_step(ctx: StepContext, analysed: AnalyseOutput, outcomes: list[InsightOutcome],
+                usage: list[AnalyzerUsage]) -> RunReport:
+    """The run report: every insight in rank order, its failures, stats and model usage.
+
+    `usage` holds each context's analyzer usage once (the CLI's one context; a
+    Lambda run's analyse and insight invocations). Saves the insights' latest state.
+    """
+    ordered = sorted(outcomes, key=lambda o: o.rank)
+    report = RunReport(run_id=analysed.run_id, started_at=analysed.started_at,
+                       stats=analysed.stats.model_copy(deep=True),
+                       insights=[o.insight for o in ordered],
+                       errors=[e for o in ordered for e in o.errors],
+                       warnings=list(analysed.warnings))
+    ctx.stores.insights.save_snapshots(report.insights)
+    report.stats.llm = merge_llm_stats([u.llm for u in usage])
+    report.warnings.extend(w for u in usage for w in u.warnings)
+    report.finished_at = datetime.now(UTC)
+    return report
+
+
+def failure_message(insight: Insight, stage: str, error: object) -> str:
+    """The one line a failed insight carries and the report lists."""
+    return f"{stage} failed for insight {insight.id} ({insight.title}): {error}"
+
+
+def _record_failure(outcome: InsightOutcome, stage: str, exc: Exception) -> None:
+    message = failure_message(outcome.insight, stage, exc)
+    if isinstance(exc, StageError | BackendError):
+        log.error(message)
+    else:
+        log.exception(message)
+    outcome.insight.error = message
+    outcome.errors.append(message)
+    outcome.retryable = isinstance(exc, TransientError)
+
+
+def _repair_outbox(ctx: StepContext) -> None:
+    """Settle what an interrupted run or `set-status` left between outbox and records."""
+    from docloop.backends.trackers.local import repair_outbox
+
+    for line in repair_outbox(ctx.settings.outbox_dir, ctx.stores.records.all()):
+        log.warning("outbox: %s", line)
