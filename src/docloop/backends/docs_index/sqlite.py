@@ -7,7 +7,8 @@ cached in memory) catches paraphrases. Both are normalised to 0..1 per
 query, mixed with a fixed weight, and the best chunk per page stands for the
 page. The weight was chosen on the tuning half of the FastAPI benchmark
 (`benchmarks/search_bench.py`). The best pages are then re-ranked on the
-users' names, words and headings, their support and topic (rerank.py).
+users' names, a whole-page BM25, the page's topic and how much of a catch-all
+it is (its hubness among the docs' own chunks, hubs.py): rerank.py.
 """
 
 from __future__ import annotations
