@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_HOME := .docloop-demo
 EXAMPLE := examples/tidepool
 
-.PHONY: setup demo test lint bench clean tools deploy
+.PHONY: setup demo test lint bench clean tools deploy chromium
 
 setup: $(VENV)/.installed
 
@@ -41,7 +41,19 @@ $(TOOLS_STAMP): tools/package.json tools/package-lock.json
 		echo "npm not found: the asl-validator test will be skipped"; \
 	fi
 
-test: lint tools
+# Browser tests (tests/browser) drive Debian's chromium: installed here when missing
+# (as root, with apt-get); without it they skip, saying why. Quick when present.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } || \
+	  echo "chromium could not be installed: the browser tests will skip"; \
+	else echo "chromium is missing and this is not root: the browser tests will skip"; fi
+
+test: lint tools chromium
 	$(BIN)/pytest -q
 
 # AWS: `sam build && sam deploy --guided` from deploy/aws, with aws-sam-cli in its own venv

@@ -55,6 +55,8 @@ class Faults:
     private_forbidden: bool = False
     bucket_limit: int = 1000
     bucket_window_s: float = 1.0
+    #: channels where POST /messages answers 403 Missing Permissions (code 50013)
+    send_forbidden: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -63,6 +65,19 @@ class Request:
     params: dict[str, str]
     status: int
     at: float
+    method: str = "GET"
+
+
+#: VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | SEND_MESSAGES_IN_THREADS
+EVERYONE_BITS = (1 << 10) | (1 << 11) | (1 << 16) | (1 << 38)
+
+
+def _role(role_id: str, name: str, permissions: int) -> dict[str, Any]:
+    """A role object as GET /guilds/{id}/roles returns it (permissions as a string)."""
+    return {"id": role_id, "name": name, "color": 0, "colors": {"primary_color": 0,
+            "secondary_color": None, "tertiary_color": None}, "hoist": False, "icon": None,
+            "unicode_emoji": None, "position": 0, "permissions": str(permissions),
+            "managed": False, "mentionable": False, "flags": 0}
 
 
 class FakeDiscord:
@@ -78,6 +93,12 @@ class FakeDiscord:
         self.channels: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[Request] = []
+        #: (nonce, message) for every message created by POST, in order; the nonce is
+        #: echoed in the create response only, as Discord does (history omits it)
+        self.posted: list[tuple[Any, dict[str, Any]]] = []
+        #: the guild's roles: @everyone (id = guild id) may view, read, send, send in threads
+        self.roles: list[dict[str, Any]] = [_role(self.guild_id, "@everyone", EVERYONE_BITS)]
+        self.bot_roles: list[str] = []
         self.user_agents: set[str] = set()
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}
@@ -270,14 +291,16 @@ class FakeDiscord:
 
     # ---- request handling (called from server threads) ---------------------
 
-    def handle(self, path: str, params: dict[str, str], headers: Any) -> tuple[int, Any, dict]:
+    def handle(self, path: str, params: dict[str, str], headers: Any,
+               method: str = "GET", body: Any = None) -> tuple[int, Any, dict]:
         with self._lock:
             self.user_agents.add(headers.get("User-Agent", ""))
-            status, body, extra = self._route_with_faults(path, params, headers)
-            self.requests.append(Request(path, params, status, time.monotonic()))
-            return status, body, extra
+            status, answer, extra = self._route_with_faults(path, params, headers, method, body)
+            self.requests.append(Request(path, params, status, time.monotonic(), method))
+            return status, answer, extra
 
-    def _route_with_faults(self, path: str, params: dict[str, str], headers: Any) -> tuple:
+    def _route_with_faults(self, path: str, params: dict[str, str], headers: Any,
+                           method: str = "GET", body: Any = None) -> tuple:
         if headers.get("Authorization") != f"Bot {self.token}":
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
         number = len(self.requests) + 1
@@ -289,8 +312,11 @@ class FakeDiscord:
         limited = self._bucket(path)
         if limited[0] == 429:
             return limited
-        status, body = self._route(path, params)
-        return status, body, limited[2]
+        if method == "POST":
+            status, answer = self._post(path, body)
+        else:
+            status, answer = self._route(path, params)
+        return status, answer, limited[2]
 
     def _injected_429(self, path: str = "/users/@me") -> tuple[int, Any, dict]:
         """A 429 as the docs' examples show it, per scope.
@@ -358,9 +384,65 @@ class FakeDiscord:
             return self._guild_channels(parts[1])
         if parts[0] == "guilds" and parts[2:] == ["threads", "active"]:
             return self._active_threads(parts[1])
+        if parts[0] == "guilds" and parts[2:] == ["roles"]:
+            return (200, self.roles) if parts[1] == self.guild_id else (
+                404, {"message": "Unknown Guild", "code": 10004})
+        if parts[0] == "guilds" and len(parts) == 4 and parts[2] == "members":
+            return self._member(parts[1], parts[3])
         if parts[0] == "channels" and len(parts) >= 2:
             return self._channel_route(parts[1], parts[2:], params)
         return 404, {"message": "404: Not Found", "code": 0}
+
+    def _member(self, guild_id: str, user_id: str) -> tuple[int, Any]:
+        if guild_id != self.guild_id:
+            return 404, {"message": "Unknown Guild", "code": 10004}
+        if user_id != self.bot["id"]:
+            return 404, {"message": "Unknown Member", "code": 10007}
+        return 200, {"user": self.bot, "nick": None, "avatar": None, "roles": self.bot_roles,
+                     "joined_at": iso(START_MS), "premium_since": None, "deaf": False,
+                     "mute": False, "flags": 0, "pending": False}
+
+    def _post(self, path: str, body: Any) -> tuple[int, Any]:
+        """POST /channels/{id}/messages: Create Message (content, message_reference, nonce).
+
+        With `enforce_nonce`, a nonce this bot already used answers the message it
+        created then, as Discord does for a retried request.
+        """
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "channels" or parts[2] != "messages":
+            return 404, {"message": "404: Not Found", "code": 0}
+        channel = self.channels.get(parts[1])
+        if channel is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        if parts[1] in self.faults.send_forbidden or \
+                channel.get("parent_id") in self.faults.send_forbidden:
+            return 403, {"message": "Missing Permissions", "code": 50013}
+        if not isinstance(body, dict) or not isinstance(body.get("content"), str) \
+                or not 0 < len(body["content"]) <= 2000:
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": {"content": {
+                "_errors": [{"code": "BASE_TYPE_BAD_LENGTH",
+                             "message": "Must be between 1 and 2000 in length."}]}}}
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            for earlier_nonce, earlier in self.posted:
+                if earlier_nonce == nonce and earlier["channel_id"] == parts[1]:
+                    return 200, dict(earlier, nonce=nonce)
+        message = self._create(parts[1], body)
+        self.posted.append((nonce, message))
+        return 200, dict(message, nonce=nonce) if nonce is not None else message
+
+    def _create(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        reference = body.get("message_reference")
+        extra: dict[str, Any] = {}
+        if isinstance(reference, dict) and reference.get("message_id"):
+            target = next((m for m in self.messages[channel_id]
+                           if m["id"] == reference["message_id"]), None)
+            extra = {"type": 19, "referenced_message": dict(target) if target else None,
+                     "message_reference": {"type": 0, "channel_id": channel_id,
+                                           "message_id": reference["message_id"],
+                                           "guild_id": self.guild_id}}
+        self._clock_ms = max(self._clock_ms, int(time.time() * 1000))  # created now, as Discord
+        return self.add_message(channel_id, self.bot, body["content"], **extra)
 
     def _guild_channels(self, guild_id: str) -> tuple[int, Any]:
         if guild_id != self.guild_id:
@@ -523,6 +605,22 @@ class _Handler(BaseHTTPRequestHandler):
         path = split.path[len(API_PREFIX):]
         status, body, headers = self.fake.handle(path, params, self.headers)
         self._send(status, body, headers)
+
+    def do_POST(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not split.path.startswith(API_PREFIX):
+            self._send(404, {"message": "404: Not Found", "code": 0}, {})
+            return
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(400, {"message": "400: Bad Request", "code": 0}, {})
+            return
+        path = split.path[len(API_PREFIX):]
+        status, answer, headers = self.fake.handle(path, {}, self.headers, "POST", body)
+        self._send(status, answer, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         data = json.dumps(body).encode()

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.local_server import ServedFake
+from tests.local_server import ServedFake, send_json
 
 CHARS_PER_TOKEN = 4
 MAX_EMBEDDING_INPUTS = 2048  # API-FACTS §5
@@ -271,13 +271,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             raw = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
             payload = raw.encode()
             try:
-                self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
+                send_json(self, reply.status, payload, reply.headers)
             except OSError:  # the client gave up (timeout test): count it
                 with fake._lock:
                     fake.abandoned += 1

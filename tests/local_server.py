@@ -7,6 +7,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: bytes,
+              headers: dict[str, str]) -> None:
+    """Answer with a JSON body of `payload` bytes and the given extra headers."""
+    handler.send_response(status)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(payload)))
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 class LocalServer:
     """Serves `handler` on a free local port from a daemon thread until `stop()`."""
 

@@ -7,6 +7,8 @@ builds every family from it; nothing here constructs a store. Runs without
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -227,3 +229,46 @@ def test_messages_are_found_by_id_from_the_day_their_snowflake_encodes(
             assert [m.id for m in fresh.messages.get(["not-a-snowflake", snowflake])] == [
                 "not-a-snowflake", snowflake]
             assert fresh.messages.count() == 2
+
+
+def _signed(payload: dict[str, Any], delivery: str) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(payload).encode()
+    signature = hmac.new(b"whsec-test", body, hashlib.sha256).hexdigest()
+    return body, {"Linear-Signature": signature, "Linear-Delivery": delivery,
+                  "Linear-Event": "Issue"}
+
+
+def _state_change(state_type: str, name: str, created: datetime) -> dict[str, Any]:
+    return {"type": "Issue", "action": "update", "createdAt": created.isoformat(),
+            "webhookTimestamp": int(NOW.timestamp() * 1000),
+            "data": {"id": "uuid-1", "state": {"type": state_type, "name": name}},
+            "updatedFrom": {"stateId": "previous-state"}}
+
+
+def test_the_webhook_receiver_on_dynamodb_applies_once_and_keeps_source_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the webhook Lambda calls it: a change, its replay, then a late older change."""
+    from contextlib import closing
+
+    from docloop import registry
+    from docloop.webhook_receiver import receive_linear_webhook
+
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        registry.build_records(settings).put(_ticket())
+
+        def deliver(payload: dict[str, Any], delivery: str) -> dict[str, Any]:
+            body, headers = _signed(payload, delivery)
+            reply = receive_linear_webhook(body, headers, NOW, "whsec-test",
+                                           lambda: closing(registry.build_records(settings)))
+            assert reply.status == 200, reply.body
+            return reply.body
+
+        done = _state_change("completed", "Done", NOW - timedelta(seconds=5))
+        assert deliver(done, "d-1")["status"] == "applied"
+        assert deliver(done, "d-1")["status"] == "duplicate"
+        late = _state_change("started", "In Progress", NOW - timedelta(minutes=5))
+        assert deliver(late, "d-2")["status"] == "ignored"
+        record = registry.build_records(settings).get("DL-1")
+        assert record is not None and record.status == "done"
+        assert [(c.status, c.applied) for c in record.history] == [
+            ("open", True), ("done", True), ("in_progress", False)]

@@ -213,3 +213,66 @@ def test_the_client_maps_each_error_answer(fake: FakeDiscord, tmp_path: Path) ->
     with pytest.raises(TransientError, match="HTTP 500"):
         http_for(fake, tmp_path, clock).get("/users/@me")
     assert clock.sleeps == pytest.approx([0.5, 1.0, 2.0, 4.0])
+
+
+def post(fake: FakeDiscord, path: str, body: Any) -> httpx.Response:
+    return httpx.post(f"{fake.base_url}{path}", json=body, timeout=5.0,
+                      headers={"Authorization": f"Bot {fake.token}"})
+
+
+def test_create_message_answers_a_message_and_a_reply_as_recorded(
+        fake: FakeDiscord, shared_dir: Path) -> None:
+    channel = fake.add_channel("help")
+    question = fake.add_message(channel["id"], fake.user("A"), "question?")
+    plain = post(fake, f"/channels/{channel['id']}/messages", {"content": "fixed", "nonce": "n1"})
+    assert plain.status_code == 200
+    created = plain.json()
+    real = recorded(shared_dir, "docs-message-example.json")
+    assert set(real) - {"reactions"} <= set(created)
+    assert created["author"]["id"] == fake.bot["id"] and created["nonce"] == "n1"
+    reply = post(fake, f"/channels/{channel['id']}/messages", {
+        "content": "see the docs", "message_reference": {"message_id": question["id"]}}).json()
+    real_reply = recorded(shared_dir, "d4j-rest-message-reply-type19.json")
+    assert set(real_reply) <= set(reply)
+    assert set(real_reply["message_reference"]) <= set(reply["message_reference"])
+    assert (reply["type"], reply["referenced_message"]["id"]) == (19, question["id"])
+    history = get(fake, f"/channels/{channel['id']}/messages").json()
+    assert [m["id"] for m in history[:2]] == [reply["id"], created["id"]]
+    assert "nonce" not in history[1]  # the nonce is echoed on create only
+
+
+def test_create_message_errors_are_discords(fake: FakeDiscord) -> None:
+    channel = fake.add_channel("help")
+    fake.faults.send_forbidden.add(channel["id"])
+    refused = post(fake, f"/channels/{channel['id']}/messages", {"content": "x"})
+    assert (refused.status_code, refused.json()) == (
+        403, {"message": "Missing Permissions", "code": 50013})
+    fake.faults.send_forbidden.clear()
+    empty = post(fake, f"/channels/{channel['id']}/messages", {"content": ""})
+    assert (empty.status_code, empty.json()["code"]) == (400, 50035)
+    unknown = post(fake, "/channels/1234567890/messages", {"content": "x"})
+    assert (unknown.status_code, unknown.json()) == (
+        404, {"message": "Unknown Channel", "code": 10003})
+    fake.faults.every_429 = 1
+    limited = post(fake, f"/channels/{channel['id']}/messages", {"content": "x"})
+    assert limited.status_code == 429 and "retry_after" in limited.json()
+    assert limited.headers["Retry-After"]
+
+
+def test_enforced_nonce_returns_the_first_message(fake: FakeDiscord) -> None:
+    channel = fake.add_channel("help")
+    body = {"content": "fixed", "nonce": "reply-1", "enforce_nonce": True}
+    first = post(fake, f"/channels/{channel['id']}/messages", body).json()
+    second = post(fake, f"/channels/{channel['id']}/messages", body).json()
+    assert first["id"] == second["id"] and len(fake.posted) == 1
+    loose = post(fake, f"/channels/{channel['id']}/messages", {**body, "enforce_nonce": False})
+    assert loose.json()["id"] != first["id"]
+
+
+def test_roles_and_the_bot_member_are_served_for_permission_checks(fake: FakeDiscord) -> None:
+    roles = get(fake, f"/guilds/{fake.guild_id}/roles").json()
+    assert roles[0]["id"] == fake.guild_id and isinstance(roles[0]["permissions"], str)
+    member = get(fake, f"/guilds/{fake.guild_id}/members/{fake.bot['id']}").json()
+    assert member["user"]["id"] == fake.bot["id"] and member["roles"] == []
+    stranger = get(fake, f"/guilds/{fake.guild_id}/members/1234567890")
+    assert (stranger.status_code, stranger.json()["code"]) == (404, 10007)

@@ -61,3 +61,13 @@ def test_a_hub_close_to_every_group_stops_joining_one_of_them() -> None:
     assert any(5 in c.members and len(c.members) > 1 for c in plain)
     assert [5] in [c.members for c in scaled]
     assert sorted(sorted(c.members) for c in scaled if 5 not in c.members) == [[0, 1], [2, 3], [4]]
+
+
+def test_the_neighbour_search_holds_a_bounded_block_however_many_problems() -> None:
+    """At 188k problems a fixed 1,024-row block held 770 MB (the 1M first run peaked at
+    3.8 GB in clustering); rows per block now shrink so one block stays within budget."""
+    from docloop.stages.hubness import BLOCK, BLOCK_CELLS, block_rows
+
+    assert block_rows(100) == BLOCK
+    assert block_rows(188_193) * 188_193 <= BLOCK_CELLS
+    assert block_rows(10**9) == 1

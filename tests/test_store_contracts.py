@@ -21,7 +21,7 @@ import pytest
 from docloop import registry
 from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
-from docloop.models import Insight, Message, TicketRecord
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, TicketRecord
 from docloop.stores import Stores
 from tests.aws_support import aws_settings
 
@@ -192,6 +192,102 @@ def test_insight_identities_upsert_by_id_and_a_problem_has_one_insight(home: Hom
     assert [c.id for c in insights.clusters()] == ["ins-a", "ins-b"]  # no identity created
 
 
+def test_insight_snapshots_read_back_and_merge_moves_members(home: Home) -> None:
+    insights = home.stores.insights
+    north = np.array([1.0, 0.0], dtype=np.float32)
+    east = np.array([0.0, 1.0], dtype=np.float32)
+    insights.save([("ins-a", north, [("p1", "c1"), ("p2", "c2")]),
+                   ("ins-b", east, [("p3", "c3")]), ("ins-c", east, [("p4", "c4")])])
+    insights.save_snapshots([Insight(id="ins-b", title="B", summary="s"),
+                             Insight(id="ins-a", title="A", summary="s")])
+    assert [i.id for i in insights.snapshots()] == ["ins-a", "ins-b"]  # ins-c never reported
+    assert insights.snapshot("ins-c") is None and insights.snapshot("nope") is None
+    merged = Insight(id="ins-a", title="A+B", summary="s", conversation_ids=["c1", "c2", "c3"])
+    insights.merge("ins-a", "ins-b", merged)
+    assert insights.members() == {"p1": "ins-a", "p2": "ins-a", "p3": "ins-a", "p4": "ins-c"}
+    assert [c.id for c in insights.clusters()] == ["ins-a", "ins-c"]
+    kept = insights.snapshot("ins-a")
+    assert kept is not None and kept.title == "A+B" and kept.conversation_ids == ["c1", "c2", "c3"]
+    assert insights.snapshot("ins-b") is None
+    centroid = insights.clusters()[0].centroid
+    assert centroid[1] > 0 and abs(float(np.linalg.norm(centroid)) - 1.0) < 1e-5
+
+
+# -- review decisions ---------------------------------------------------------------------
+
+def _review(insight_id: str, **extra: object) -> ReviewRecord:
+    return ReviewRecord(insight_id=insight_id, updated_at=NOW, **extra)  # type: ignore[arg-type]
+
+
+def test_reviews_upsert_by_insight_and_read_back(home: Home) -> None:
+    reviews = home.stores.reviews
+    assert reviews.get("ins-a") is None and reviews.all() == {}
+    reviews.put(_review("ins-a"))
+    rejected = _review("ins-a", state="rejected", reason="not a docs problem", rejected_size=3,
+                       title="Edited", decided_by="alice", decided_at=NOW)
+    reviews.put(rejected)
+    reviews.put(_review("ins-b", merged_into="ins-a", state="rejected"))
+    assert reviews.get("ins-a") == rejected
+    assert sorted(reviews.all()) == ["ins-a", "ins-b"]
+    assert reviews.all()["ins-b"].merged_into == "ins-a"
+
+
+def test_decisions_are_appended_in_order_per_insight(home: Home) -> None:
+    reviews = home.stores.reviews
+    for minute, (insight_id, action) in enumerate([("ins-a", "proposed"), ("ins-b", "proposed"),
+                                                   ("ins-a", "edited"), ("ins-a", "accepted")]):
+        reviews.log(Decision(insight_id=insight_id, actor="cli", action=action,
+                             at=NOW + timedelta(minutes=minute), detail=f"#{minute}"))
+    assert [d.action for d in reviews.decisions("ins-a")] == ["proposed", "edited", "accepted"]
+    assert [d.detail for d in reviews.decisions("ins-b")] == ["#1"]
+    assert reviews.decisions("ins-c") == []
+    assert reviews.decisions("ins-a")[0].at == NOW
+
+
+def test_reviews_atomic_writes_all_or_nothing(home: Home) -> None:
+    reviews = home.stores.reviews
+    with pytest.raises(RuntimeError), reviews.atomic():
+        reviews.put(_review("ins-a", state="accepted"))
+        reviews.log(Decision(insight_id="ins-a", actor="cli", action="accepted", at=NOW))
+        raise RuntimeError("crash between writes")
+    assert reviews.get("ins-a") is None and reviews.decisions("ins-a") == []
+
+
+# -- Discord replies ----------------------------------------------------------------------
+
+def _reply(reply_id: str, ticket_id: str = "DL-1", minutes: int = 0) -> Reply:
+    return Reply(id=reply_id, ticket_id=ticket_id, insight_id=f"ins-{ticket_id}",
+                 conversation_id=f"c-{reply_id}", channel_id="10", content="fixed", nonce=reply_id,
+                 queued_at=NOW + timedelta(minutes=minutes))
+
+
+def test_replies_are_queued_once_and_keep_their_state(home: Home) -> None:
+    outbox = home.stores.replies
+    assert outbox.add([_reply("r1"), _reply("r2", minutes=1)]) == 2
+    sent = _reply("r1").model_copy(update={"state": "sent", "message_id": "m1",
+                                           "sent_at": NOW, "attempted_at": NOW})
+    outbox.update(sent)
+    assert outbox.add([_reply("r1"), _reply("r3", "DL-2", minutes=2)]) == 1  # r1 stays sent
+    assert outbox.for_ticket("DL-1")[0] == sent
+    assert [r.id for r in outbox.for_ticket("DL-1")] == ["r1", "r2"]
+    assert [r.id for r in outbox.for_insight("ins-DL-2")] == ["r3"]
+    assert [r.id for r in outbox.pending()] == ["r2", "r3"]
+    outbox.update(_reply("r2", minutes=1).model_copy(update={"state": "sending",
+                                                             "attempted_at": NOW}))
+    outbox.update(_reply("r3", "DL-2", minutes=2).model_copy(update={"state": "failed",
+                                                                     "error": "403"}))
+    assert [(r.id, r.state) for r in outbox.pending()] == [("r2", "sending")]
+
+
+def test_insight_conversations_are_every_member_ever_seen(home: Home) -> None:
+    insights = home.stores.insights
+    vector = np.array([1.0], dtype=np.float32)
+    insights.save([("ins-a", vector, [("p1", "c1"), ("p2", "c2"), ("p3", "c2")])])
+    insights.save([("ins-a", vector, [("p4", "c3")])])  # a later run's members only
+    assert insights.conversations("ins-a") == ["c1", "c2", "c3"]
+    assert insights.conversations("ins-z") == []
+
+
 # -- caches -----------------------------------------------------------------------------
 
 def test_vector_cache_hit_miss_and_replace(home: Home) -> None:
@@ -218,3 +314,23 @@ def test_outcome_cache_hit_miss_and_replace(home: Home) -> None:
     cache.put("k2", "label", "gpt", "v1", failed)
     assert cache.get("k") == answered
     assert (cache.count(), cache.count(ok=True), cache.count(ok=False)) == (2, 1, 1)
+
+
+# -- run history: what the review desk shows of past runs -------------------------------
+
+def test_run_history_newest_first_by_id_and_a_rerecord_replaces(home: Home) -> None:
+    from docloop.models import RunReport
+
+    if home.settings.store not in registry.BACKENDS["runs"]:
+        pytest.skip("the run history has only a SQLite implementation (the desk reads SQL)")
+    runs = home.stores.runs
+    first = RunReport(run_id="r1", started_at=NOW, insights=[Insight(id="i1", title="t",
+                                                                     summary="s")])
+    runs.record(first)
+    runs.record(RunReport(run_id="r2", started_at=NOW + timedelta(days=7), errors=["boom"]))
+    runs.record(first.model_copy(update={"warnings": ["late"]}))
+    assert [r.run_id for r in runs.runs()] == ["r1", "r2"]
+    again = runs.run("r1")
+    assert again is not None and again.warnings == ["late"]
+    assert runs.run("r2") is not None and runs.run("r2").errors == ["boom"]  # type: ignore[union-attr]
+    assert runs.run("nope") is None

@@ -266,9 +266,8 @@ def test_a_late_started_does_not_move_a_done_ticket_back(home: Path, shared_dir:
     assert record is not None and record.status == "done"
     ignored = record.history[-1]
     assert (ignored.status, ignored.applied, ignored.changed_at) == ("in_progress", False, t1)
-    page = client.get("/").text
-    assert "(then ignored: in_progress via linear-webhook, Linear state started; ignored: " \
-           "stale change" in page
+    page = client.get(f"/insights/{record.insight_id}").text  # the review desk's history
+    assert "Linear state started; ignored: stale change" in page and "ignored</span>" in page
     later = _post(client, _state_change(shared_dir, "started", NOW), "d-reopened")
     assert later.json()["status"] == "applied"  # a real reopen after T2 still counts
     assert _applied(home)[-1] == "in_progress"
@@ -382,8 +381,8 @@ def test_health_and_dashboard_escape_html(home: Path) -> None:
                            title="<script>alert(1)</script>", created_at=NOW, updated_at=NOW))
     client = _client(home)
     assert client.get("/healthz").json() == {"status": "ok", "tickets": 2}
-    page = client.get("/").text
-    assert "&lt;script&gt;" in page and "<script>" not in page
+    page = client.get("/insights/i2").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
 
 
 def test_a_non_ascii_signature_is_refused_not_a_server_error(

@@ -73,7 +73,7 @@ def _setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
-    for noisy in ("httpx", "httpcore", "openai"):
+    for noisy in ("httpx", "httpcore", "openai", "pinecone"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -90,6 +90,11 @@ def main(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
+index_option = click.option(
+    "--index", "docs_index", type=click.Choice(["sqlite", "pinecone"]), default=None,
+    help="Where the docs index lives (default: docs_index setting, else sqlite).")
+
+
 @main.command("index-docs")
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--base-url", default=None, help="Public URL of the docs root.")
@@ -98,14 +103,17 @@ def main(ctx: click.Context) -> None:
               help="Also index changelogs, release notes and generated API stubs.")
 @click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress"]),
               default=None, help="Site generator (URLs, anchors); detected when omitted.")
+@index_option
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
-                   no_default_excludes: bool, generator: str | None) -> None:
+                   no_default_excludes: bool, generator: str | None,
+                   docs_index: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
     from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
-    settings = _settings(click.get_current_context(), docs_base_url=base_url)
+    settings = _settings(click.get_current_context(), docs_base_url=base_url,
+                         docs_index=docs_index)
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
                        generator=generator, progress=progress_bar)
     click.echo(stats.summary(), err=True)
@@ -122,13 +130,14 @@ def docs_group() -> None:
               help="JSONL file of {\"id\", \"text\"} lines.")
 @click.option("--top", "top_k", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="JSON (Lines with --queries) on stdout.")
+@index_option
 @common
 def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
-                    as_json: bool) -> None:
+                    as_json: bool, docs_index: str | None) -> None:
     """Search the docs index."""
     from docloop.stages.search import render_results, run_search
 
-    settings = _settings(click.get_current_context())
+    settings = _settings(click.get_current_context(), docs_index=docs_index)
     results = run_search(settings, query, queries_file, top_k)
     render_results(results, as_json=as_json, batch=queries_file is not None)
 
@@ -144,20 +153,24 @@ def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
 @click.option("--analyzer", type=click.Choice(["offline", "llm"]), default=None)
 @click.option("--dry-run", is_flag=True, help="Analyse and report; write nothing anywhere.")
 @click.option("--retry-failed", is_flag=True, help="Ask the model again for cached failures.")
+@click.option("--review/--no-review", "review", default=None,
+              help="Propose insights for review instead of filing them (setting `review`).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the run report as JSON to this file ('-' for stdout).")
+@index_option
 @common
 def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int | None,
             max_insights: int | None, tracker: str | None, analyzer: str | None,
-            dry_run: bool, retry_failed: bool, json_file: Path | None) -> None:
+            dry_run: bool, retry_failed: bool, review: bool | None,
+            json_file: Path | None, docs_index: str | None) -> None:
     """Ingest, analyse, match, suggest and file tickets."""
     from docloop.pipeline import RunOptions, run_pipeline
     from docloop.report import print_summary, save_markdown_report, write_json_report
 
     ctx = click.get_current_context()
     settings = _settings(ctx, min_conversations=min_conversations, max_insights=max_insights,
-                         tracker=tracker, analyzer=analyzer,
-                         sources=list(sources) or None)
+                         tracker=tracker, analyzer=analyzer, review=review,
+                         sources=list(sources) or None, docs_index=docs_index)
     if since is None and settings.since_days:
         since = str(settings.since_days)
     options = RunOptions.build(since=since, dry_run=dry_run, retry_failed=retry_failed,
@@ -235,6 +248,105 @@ def tickets_sync_cmd() -> None:
 
     settings = _settings(click.get_current_context())
     click.echo(sync_tickets(settings, _lock_wait_s()), err=True)
+
+
+@main.group("review")
+def review_group() -> None:
+    """Review insights before their tickets are filed (setting `review`)."""
+
+
+@review_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON array on stdout.")
+@common
+def review_list_cmd(as_json: bool) -> None:
+    """Insights by score with their review state and ticket."""
+    from docloop.render import render_review_items
+    from docloop.review import open_stores, review_items
+
+    settings = _settings(click.get_current_context())
+    with open_stores(settings) as stores:
+        render_review_items(review_items(settings, stores), as_json=as_json)
+
+
+@review_group.command("accept")
+@click.argument("insight_id")
+@common
+def review_accept_cmd(insight_id: str) -> None:
+    """File the insight's ticket (with any edits)."""
+    from docloop.review import accept
+
+    _decide(lambda settings, stores, now: accept(settings, stores, insight_id, _CLI, now,
+                                                 lock_wait_s=_lock_wait_s()))
+
+
+@review_group.command("reject")
+@click.argument("insight_id")
+@click.option("--reason", default="", help="Why (shown on the insight page).")
+@common
+def review_reject_cmd(insight_id: str, reason: str) -> None:
+    """Reject the insight; it comes back only if it grows."""
+    from docloop.review import reject
+
+    _decide(lambda settings, stores, now: reject(settings, stores, insight_id, _CLI, now,
+                                                 reason, lock_wait_s=_lock_wait_s()))
+
+
+@review_group.command("edit")
+@click.argument("insight_id")
+@click.option("--title", default=None, help="The ticket's title.")
+@click.option("--suggestion-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="A UTF-8 file holding the suggestion text.")
+@common
+def review_edit_cmd(insight_id: str, title: str | None, suggestion_file: Path | None) -> None:
+    """Change the title and/or suggestion the ticket will carry."""
+    from docloop.review import edit
+
+    suggestion = _read_text(suggestion_file) if suggestion_file else None
+    _decide(lambda settings, stores, now: edit(settings, stores, insight_id, _CLI, now,
+                                               title=title, suggestion=suggestion,
+                                               lock_wait_s=_lock_wait_s()))
+
+
+@review_group.command("merge")
+@click.argument("keep_id")
+@click.argument("other_id")
+@common
+def review_merge_cmd(keep_id: str, other_id: str) -> None:
+    """Merge OTHER_ID into KEEP_ID (members, evidence; later runs keep them together)."""
+    from docloop.review import merge
+
+    _decide(lambda settings, stores, now: merge(settings, stores, keep_id, other_id, _CLI, now,
+                                                lock_wait_s=_lock_wait_s()))
+
+
+_CLI = "cli"
+
+
+def _decide(action: Callable[..., Any]) -> None:
+    """Run one review decision on the home's stores and say the outcome on stderr."""
+    from datetime import UTC, datetime
+
+    from docloop.render import review_line
+    from docloop.review import open_stores
+
+    settings = _settings(click.get_current_context())
+    with open_stores(settings) as stores:
+        item = action(settings, stores, datetime.now(UTC))
+    click.echo(review_line(item), err=True)
+
+
+def _read_text(path: Path) -> str:
+    """A UTF-8 text file given on the command line; InputError naming it otherwise."""
+    from docloop.errors import InputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file (check --suggestion-file)") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 @main.group("sources")

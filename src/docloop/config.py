@@ -57,6 +57,11 @@ ENV_NAMES: dict[str, str] = {
     "docs_base_url": "DOCLOOP_DOCS_BASE_URL",
     "docs_max_page_kb": "DOCLOOP_DOCS_MAX_PAGE_KB",
     "docs_max_chunks_per_page": "DOCLOOP_DOCS_MAX_CHUNKS_PER_PAGE",
+    "pinecone_host": "DOCLOOP_PINECONE_HOST",
+    "pinecone_namespace": "DOCLOOP_PINECONE_NAMESPACE",
+    "review": "DOCLOOP_REVIEW",
+    "review_regrow_factor": "DOCLOOP_REVIEW_REGROW_FACTOR",
+    "discord_reply_on_done": "DOCLOOP_DISCORD_REPLY_ON_DONE",
 }
 
 #: secret field -> environment variable (never read from docloop.toml)
@@ -66,6 +71,7 @@ SECRET_NAMES: dict[str, str] = {
     "linear_webhook_secret": "LINEAR_WEBHOOK_SECRET",
     "openai_api_key": "OPENAI_API_KEY",
     "pinecone_api_key": "PINECONE_API_KEY",
+    "dashboard_token": "DOCLOOP_DASHBOARD_TOKEN",
 }
 
 LIST_FIELDS = {"linear_labels", "sources"}
@@ -90,8 +96,7 @@ class Settings(BaseModel):
     tracker: Literal["local", "linear", "none"] = "local"
     store: Literal["sqlite", "dynamodb"] = "sqlite"  # records, messages, insights, caches
     dynamodb_table: str | None = None  # store = "dynamodb": everything but messages
-    s3_bucket: str | None = None  # store = "dynamodb": messages (messages/<channel>/<day>)
-    docs_index: Literal["sqlite"] = "sqlite"  # where `index-docs` writes and matching searches
+    s3_bucket: str | None = None  # messages (store = "dynamodb"), docs keyword store (pinecone)
     discord_api_base: str = "https://discord.com/api/v10"
     linear_api_url: str = "https://api.linear.app/graphql"
     linear_team_id: str | None = None
@@ -104,13 +109,21 @@ class Settings(BaseModel):
     docs_base_url: str | None = None
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)
+    docs_index: Literal["sqlite", "pinecone"] = "sqlite"  # where the docs' vectors live
+    pinecone_host: str | None = None  # the index's data-plane URL, as the console shows it
+    pinecone_namespace: str | None = Field(None, min_length=1, max_length=500)
     sources: list[str] = Field(default_factory=list)
+    review: bool = False  # a run proposes; a person accepts before a ticket is filed
+    review_regrow_factor: float = Field(2.0, ge=1.0)  # a rejected insight returns at N x size
+    discord_reply_on_done: bool = False  # reply in the Discord threads once a fix is done
 
     discord_bot_token: SecretStr | None = None
     linear_api_key: SecretStr | None = None
     linear_webhook_secret: SecretStr | None = None
     openai_api_key: SecretStr | None = None
     pinecone_api_key: SecretStr | None = None
+    #: `token` or `name:token[,name:token...]`: what the review desk asks of every request
+    dashboard_token: SecretStr | None = None
 
     @field_validator("*", mode="before")
     @classmethod

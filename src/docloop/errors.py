@@ -3,7 +3,9 @@
     DocloopError
     ├── UserError            bad input or configuration: exit 2 / HTTP 4xx, nothing written
     │   ├── ConfigError      a setting is wrong or missing
-    │   └── InputError       a file or payload is malformed (names the file and field)
+    │   ├── InputError       a file or payload is malformed (names the file and field)
+    │   │   └── NotFoundError  an id names nothing docloop knows (HTTP 404)
+    │   └── ConflictError    the request contradicts the current state (HTTP 409)
     ├── BackendError         an external service failed
     │   ├── TransientError   worth retrying (429, 5xx, timeouts)
     │   └── PermanentError   retrying will not help (401/403, schema errors)
@@ -31,6 +33,15 @@ class ConfigError(UserError):
 
 class InputError(UserError):
     """An input file or payload is malformed."""
+
+
+class NotFoundError(InputError):
+    """An id (insight, ticket) names nothing docloop knows; a web adapter answers 404."""
+
+
+class ConflictError(UserError):
+    """The request contradicts the current state (accepting a rejected insight, merging
+    an insight into itself); a web adapter answers 409."""
 
 
 class BackendError(DocloopError):

@@ -17,6 +17,9 @@ STATUSES: tuple[str, ...] = ("open", "in_progress", "done", "canceled", "regress
 Verdict = Literal["covered", "partial", "missing"]
 SuggestionKind = Literal["edit", "new-section", "new-page"]
 TicketAction = Literal["created", "updated", "unchanged"]
+#: an insight's review state (review before filing), separate from its ticket's Status
+ReviewState = Literal["proposed", "accepted", "rejected"]
+REVIEW_STATES: tuple[str, ...] = ("proposed", "accepted", "rejected")
 
 
 class Message(BaseModel):
@@ -211,6 +214,9 @@ class Insight(BaseModel):
     suggestion: Suggestion | None = None
     ticket: TicketRef | None = None
     error: str | None = None
+    #: with `review` on: the insight's review state after this run, and why it changed
+    review: ReviewState | None = None
+    review_note: str = ""
 
 
 class StatusChange(BaseModel):
@@ -273,6 +279,42 @@ class LLMStats(BaseModel):
     by_stage: dict[str, LLMStats] = Field(default_factory=dict)
 
 
+class ReviewCounts(BaseModel):
+    """Review states of a group of insights; the rate is accepted / decided (None if none)."""
+
+    proposed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    acceptance_rate: float | None = None
+
+
+class ReviewStats(ReviewCounts):
+    """Review before filing, as the run leaves it: every reviewed insight's state, and
+    per category and verdict; `proposed_now` counts insights this run (re)proposed."""
+
+    proposed_now: int = 0
+    suppressed: int = 0
+    by_category: dict[str, ReviewCounts] = Field(default_factory=dict)
+    by_verdict: dict[str, ReviewCounts] = Field(default_factory=dict)
+
+
+class InsightImpact(BaseModel):
+    """Questions per week before and after an insight's ticket was done (`docloop.impact`)."""
+
+    insight_id: str
+    done_at: datetime | None = None
+    weeks: int
+    before: list[int] = Field(default_factory=list)
+    after: list[int] = Field(default_factory=list)
+
+    @property
+    def change(self) -> float | None:
+        """Mean questions per week after minus before (None until the ticket is done)."""
+        if self.done_at is None or not self.before:
+            return None
+        return sum(self.after) / len(self.after) - sum(self.before) / len(self.before)
+
+
 class RunStats(BaseModel):
     messages: int = 0
     window_messages: int = 0
@@ -282,6 +324,7 @@ class RunStats(BaseModel):
     embedded: int = 0
     embedding_cache_hits: int = 0
     llm: LLMStats = Field(default_factory=LLMStats)
+    review: ReviewStats | None = None
 
 
 class RunReport(BaseModel):
@@ -294,3 +337,72 @@ class RunReport(BaseModel):
     insights: list[Insight] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    #: questions per week around the fix, for insights whose ticket is done
+    impact: list[InsightImpact] = Field(default_factory=list)
+
+
+class ReviewOutcome(BaseModel):
+    """Why an insight is in its review state, and who put it there (stored and shown).
+
+    `rejected_size` is the insight's conversation count when it was rejected: the
+    fingerprint is proposed again only when it grows to `review_regrow_factor`
+    times that. `merged_into` names the insight that absorbed this one; `note`
+    says why docloop proposed it again.
+    """
+
+    reason: str = ""
+    rejected_size: int | None = None
+    note: str = ""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    merged_into: str | None = None
+
+
+class ReviewRecord(ReviewOutcome):
+    """The stored review of one insight: its state and a person's edits."""
+
+    insight_id: str
+    state: ReviewState = "proposed"
+    title: str | None = None
+    suggestion: str | None = None
+    updated_at: datetime
+
+
+class Decision(BaseModel):
+    """One entry of the append-only decisions log: who did what to an insight, when."""
+
+    insight_id: str
+    actor: str
+    at: datetime
+    action: str
+    detail: str = ""
+
+
+ReplyState = Literal["queued", "sending", "sent", "failed"]
+
+
+class Reply(BaseModel):
+    """One reply docloop owes a Discord conversation once its ticket is done.
+
+    Recorded before sending (`queued`, then `sending` with the time of the
+    attempt: the intent) and after (`sent` with Discord's message id), so a
+    crash between the two is resumed by looking for the message, never by
+    posting twice. `channel_id` is where it is posted (the thread, or the
+    conversation's channel), `reply_to` the message it answers (channel
+    conversations only). `failed` holds a permanent refusal (e.g. 403).
+    """
+
+    id: str
+    ticket_id: str
+    insight_id: str
+    conversation_id: str
+    channel_id: str
+    reply_to: str | None = None
+    content: str
+    nonce: str
+    state: ReplyState = "queued"
+    message_id: str | None = None
+    error: str = ""
+    queued_at: datetime
+    attempted_at: datetime | None = None
+    sent_at: datetime | None = None

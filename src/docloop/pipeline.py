@@ -19,9 +19,11 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 from docloop import registry
+from docloop.backends.replies.base import Replier
 from docloop.config import Settings
 from docloop.errors import ConfigError
 from docloop.files import remove_stale_temps
+from docloop.impact import done_impacts
 from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import RunReport
 from docloop.stages.ingest import NO_SOURCES
@@ -36,6 +38,7 @@ from docloop.steps import (
     report_step,
     usage_of,
 )
+from docloop.stores import Stores
 
 __all__ = ["RunOptions", "holding_home", "new_run_id", "run_pipeline"]
 log = logging.getLogger("docloop.pipeline")
@@ -45,12 +48,48 @@ def run_pipeline(settings: Settings, options: RunOptions) -> RunReport:
     """Run the whole loop once and return its report."""
     _check_sources(settings)
     tracker = preflight_run(settings, options.dry_run)  # a wrong key or id: exit 2, no write
+    replier = _replier(settings, options)  # a missing bot token too
     with _hold(settings, options), registry.open_stores(settings, options.dry_run) as stores:
         ctx = StepContext(settings, stores, options, tracker)
         ingested = ingest_step(ctx, IngestRequest(run_id=new_run_id(), since=options.since))
         analysed = analyse_step(ctx, ingested)
         outcomes = [insight_step(ctx, task) for task in analysed.tasks]
-        return report_step(ctx, analysed, outcomes, [usage_of(ctx.analyzer)])
+        report = report_step(ctx, analysed, outcomes, [usage_of(ctx.analyzer)])
+        _close_the_loop(stores, replier, report)
+        _record_run(settings, stores, report)
+        return report
+
+
+def _replier(settings: Settings, options: RunOptions) -> Replier | None:
+    """What posts Discord replies for done tickets (`discord_reply_on_done`, real runs)."""
+    if not settings.discord_reply_on_done or options.dry_run:
+        return None
+    return registry.build_replier(settings)
+
+
+def _close_the_loop(stores: Stores, replier: Replier | None, report: RunReport) -> None:
+    """Impact of done tickets for the report; send the Discord replies they owe.
+
+    Done by the CLI's run only (a Lambda run has no bot token to reply with).
+    """
+    report.impact = done_impacts(stores, datetime.now(UTC))
+    if replier is None:
+        return
+    from docloop.stages.reply import deliver_replies
+
+    try:
+        outcome = deliver_replies(stores, replier)
+    finally:
+        replier.close()
+    log.info("%s", outcome.summary())
+    report.warnings.extend(f"Discord reply: {error}" for error in outcome.errors)
+
+
+def _record_run(settings: Settings, stores: Stores, report: RunReport) -> None:
+    """Keep the run's summary for the review desk's run pages, where the store has a run
+    history (SQLite: the desk reads SQL)."""
+    if settings.store in registry.BACKENDS["runs"]:
+        stores.runs.record(report)
 
 
 def _check_sources(settings: Settings) -> None:

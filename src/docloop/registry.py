@@ -20,10 +20,11 @@ from docloop.errors import ConfigError
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.base import Analyzer
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
     from docloop.backends.docs_index.rerank import RankSettings
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
     from docloop.backends.embedders.base import Embedder
     from docloop.backends.embedders.cache import CachedEmbedder
+    from docloop.backends.replies.base import Replier
     from docloop.backends.sources.base import Source
     from docloop.backends.trackers.base import Tracker
     from docloop.stores import RecordStore, Stores
@@ -41,7 +42,10 @@ BACKENDS: dict[str, dict[str, str]] = {
         "local": "docloop.backends.trackers.local:LocalTracker",
         "linear": "docloop.backends.trackers.linear:LinearTracker",
     },
-    "docs_index": {"sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex"},
+    "docs_index": {
+        "sqlite": "docloop.backends.docs_index.sqlite:SQLiteDocsIndex",
+        "pinecone": "docloop.backends.docs_index.pinecone_index:PineconeDocsIndex",
+    },
     # storage families, chosen together by `settings.store` and opened as one `Stores`
     # ("dynamodb": the DynamoDB table, and for messages the S3 bucket; docloop.aws)
     "stores": {"sqlite": "docloop.storage.sqlite_stores:SQLiteStores",
@@ -56,6 +60,13 @@ BACKENDS: dict[str, dict[str, str]] = {
                         "dynamodb": "docloop.aws.dynamodb_caches:DynamoVectorCache"},
     "llm_cache": {"sqlite": "docloop.backends.analyzers.llm_cache:LLMCache",
                   "dynamodb": "docloop.aws.dynamodb_caches:DynamoOutcomeCache"},
+    "reviews": {"sqlite": "docloop.storage.reviews:SQLiteReviewStore",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReviewStore"},
+    "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox",
+                "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReplyOutbox"},
+    "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
+    # run summaries for the review desk, which reads SQL: SQLite only so far
+    "runs": {"sqlite": "docloop.storage.runs:RunStore"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
@@ -100,6 +111,12 @@ def build_tracker(settings: Settings, **deps: Any) -> Tracker:
     return tracker
 
 
+def build_replier(settings: Settings, **deps: Any) -> Replier:
+    """What posts Discord replies when tickets are done (the bot token is checked here)."""
+    replier: Replier = build("replier", "discord", settings, **deps)
+    return replier
+
+
 def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmbedder:
     """The configured embedder (`settings.embedder`) behind the persistent vector cache."""
     from docloop.backends.embedders.cache import CachedEmbedder
@@ -109,16 +126,13 @@ def build_embedder(settings: Settings, stores: Stores, **deps: Any) -> CachedEmb
 
 
 def build_docs_index(settings: Settings, stores: Stores,
-                     rank: RankSettings | None = None) -> SQLiteDocsIndex:
+                     rank: RankSettings | None = None) -> HybridDocsIndex:
     """The configured docs index (`settings.docs_index`) with the configured (cached)
-    embedder and ranking; the SQLite index lives in `stores.docs_conn`.
-
-    Typed as the SQLite index until the DocsIndex base declares everything the
-    docs stages use (sync, page_count, best_similarities, ...).
-    """
+    embedder and ranking; the SQLite index lives in `stores.docs_conn`, a Pinecone
+    index keeps its keyword store beside it (locally or in S3)."""
     name = settings.docs_index
     deps: dict[str, Any] = {"conn": stores.docs_conn} if name == "sqlite" else {}
-    index: SQLiteDocsIndex = build("docs_index", name, settings,
+    index: HybridDocsIndex = build("docs_index", name, settings,
                                    embedder=build_embedder(settings, stores), rank=rank, **deps)
     return index
 

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from docloop.backends.sources.base import ChannelCount
 from docloop.models import TicketRecord
+from docloop.review import ReviewItem
 from docloop.stages.track import ticket_json
 
 
@@ -36,12 +37,12 @@ def render_check(results: list[tuple[str, list[ChannelCount]]], as_json: bool) -
                    for spec, counts in results]
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    table = Table("source", "kind", "id", "name", "parent", "messages", "note")
+    table = Table("source", "kind", "id", "name", "parent", "messages", "note", "reply")
     for spec, counts in results:
         for count in counts:
             table.add_row(*plain(spec, count.kind, count.id, count.name, count.parent_id or "",
                                  "" if count.messages is None else str(count.messages),
-                                 count.note))
+                                 count.note, count.reply))
     Console().print(table)
 
 
@@ -58,6 +59,42 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
                              str(r.conversations), str(r.users),
                              r.updated_at.strftime("%Y-%m-%d %H:%M")))
     Console(width=140).print(table)
+
+
+def render_review_items(items: list[ReviewItem], as_json: bool) -> None:
+    """`docloop review list`: a JSON array on stdout, or a table."""
+    if as_json:
+        click.echo(json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False,
+                              indent=2))
+        return
+    table = Table(title=f"{len(items)} insight(s)")
+    for column in ("id", "score", "review", "title", "convs", "page", "verdict", "ticket",
+                   "note"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(*plain(item.id, f"{item.score:.2f}", item.review or "-", item.title[:60],
+                             str(item.size), item.page or "-", item.verdict or "-",
+                             f"{item.ticket.id} {item.ticket.status}" if item.ticket else "-",
+                             _review_note(item)))
+    Console(width=160).print(table)
+
+
+def review_line(item: ReviewItem) -> str:
+    """One line saying where a review decision left the insight."""
+    line = f"{item.id}: {item.review or 'not reviewed'}"
+    if item.ticket:
+        line += f", ticket {item.ticket.identifier or item.ticket.id} ({item.ticket.status})"
+    if note := _review_note(item):
+        line += f" ({note})"
+    return line
+
+
+def _review_note(item: ReviewItem) -> str:
+    if item.merged_into:
+        return f"merged into {item.merged_into}"
+    if item.review == "rejected":
+        return f"rejected at {item.rejected_size} conversations: {item.reason or 'no reason'}"
+    return item.note or ("edited" if item.edited else "")
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from docloop.files import write_atomic
 from docloop.markdown_safe import block, code, inline, link
-from docloop.models import Insight, RunReport
+from docloop.models import Insight, InsightImpact, ReviewCounts, ReviewStats, RunReport
 from docloop.render import plain
 
 #: insight fields kept out of the JSON report (internal or personal)
@@ -52,6 +52,10 @@ def render_markdown(report: RunReport) -> str:
              f"{stats.messages} new messages, {stats.window_messages} in the window, "
              f"{stats.conversations} conversations, {stats.problems} problems, "
              f"{stats.insights} insights.", ""]
+    if stats.review is not None:
+        lines += _review_markdown(stats.review)
+    if report.impact:
+        lines += _impact_markdown(report.impact)
     for number, insight in enumerate(report.insights, start=1):
         lines += _insight_markdown(number, insight)
     if report.warnings:
@@ -66,7 +70,7 @@ def _insight_markdown(number: int, insight: Insight) -> list[str]:
     doc = insight.doc
     page = link(doc.path, doc.url or None) if doc and doc.path else "no page"
     ticket = (f"{code(insight.ticket.id)} ({insight.ticket.action})" if insight.ticket
-              else "not filed")
+              else _not_filed(insight))
     reasons = insight.significance.reasons if insight.significance else []
     lines = [f"## {number}. {inline(insight.title)}", "",
              f"- score {insight.score:.2f}: " + "; ".join(inline(r) for r in reasons),
@@ -77,6 +81,45 @@ def _insight_markdown(number: int, insight: Insight) -> list[str]:
     if insight.error:
         lines += [f"**Error:** {inline(insight.error)}", ""]
     return lines
+
+
+def _not_filed(insight: Insight) -> str:
+    """Why an insight has no ticket: its review state (with review on), or not filed."""
+    if insight.review is None:
+        return "not filed"
+    note = f" ({inline(insight.review_note)})" if insight.review_note else ""
+    return f"not filed, review: {insight.review}{note}"
+
+
+def _review_markdown(review: ReviewStats) -> list[str]:
+    """Review counts overall, per category and per verdict, with acceptance rates."""
+    lines = ["## Review", "",
+             f"{review.proposed_now} proposed by this run, {review.suppressed} rejected "
+             "earlier and still suppressed.", "",
+             "| group | proposed | accepted | rejected | acceptance rate |",
+             "| --- | --- | --- | --- | --- |", _counts_row("all", review)]
+    lines += [_counts_row(f"category {inline(name)}", counts)
+              for name, counts in sorted(review.by_category.items())]
+    lines += [_counts_row(f"verdict {inline(name)}", counts)
+              for name, counts in sorted(review.by_verdict.items())]
+    return [*lines, ""]
+
+
+def _counts_row(label: str, counts: ReviewCounts) -> str:
+    rate = "-" if counts.acceptance_rate is None else f"{counts.acceptance_rate:.0%}"
+    return (f"| {label} | {counts.proposed} | {counts.accepted} | {counts.rejected} | "
+            f"{rate} |")
+
+
+def _impact_markdown(impacts: list[InsightImpact]) -> list[str]:
+    """Questions per week before and after each fix shipped (ticket done)."""
+    lines = ["## Impact of shipped fixes", "",
+             "| insight | done | questions/week before | after |", "| --- | --- | --- | --- |"]
+    for impact in impacts:
+        done = f"{impact.done_at:%Y-%m-%d}" if impact.done_at else "-"
+        lines.append(f"| {code(impact.insight_id)} | {done} | "
+                     f"{' '.join(map(str, impact.before))} | {' '.join(map(str, impact.after))} |")
+    return [*lines, ""]
 
 
 def print_summary(report: RunReport, to_stderr: bool = False) -> None:
@@ -91,12 +134,18 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
         table.add_column(column, overflow="fold")
     for number, insight in enumerate(report.insights, start=1):
         doc = insight.doc
-        ticket = f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket else "-"
+        ticket = (f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket
+                  else insight.review or "-")
         table.add_row(*plain(str(number), f"{insight.score:.2f}", insight.title[:70],
                              str(insight.users), str(len(insight.conversation_ids)),
                              (doc.path or "-") if doc else "-",
                              doc.verdict if doc else "-", "error" if insight.error else ticket))
     console.print(table)
+    if stats.review is not None:
+        console.print(f"review: {stats.review.proposed} proposed, {stats.review.accepted} "
+                      f"accepted, {stats.review.rejected} rejected "
+                      f"({stats.review.proposed_now} proposed by this run); "
+                      "see `docloop review list`")
     for line in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {rich_escape(line)}")
     for line in report.errors:

@@ -38,12 +38,13 @@ from docloop.stages.analyse import AnalysisResult, analyse
 from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
+from docloop.stages.propose import propose_for_review, run_review_stats
 from docloop.stages.verdict import VerdictSettings
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
 
 if TYPE_CHECKING:
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
 
 log = logging.getLogger("docloop.steps")
 
@@ -91,7 +92,7 @@ class StepContext:
                                        fallback=fallback, retry_failed=self.options.retry_failed)
 
     @cached_property
-    def docs(self) -> SQLiteDocsIndex | None:
+    def docs(self) -> HybridDocsIndex | None:
         return open_docs(self.settings, self.stores, self.options.rank)
 
 
@@ -230,10 +231,16 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
 
 
 def _file(ctx: StepContext, outcome: InsightOutcome, tracker: Tracker) -> None:
+    """File the insight; with `review` on, only update a ticket it already has, and
+    otherwise leave it proposed (or rejected) for a person (`stages.propose`)."""
     from docloop.stages.file import file_insight
 
     records = ctx.stores.records
     try:
+        if ctx.settings.review and not propose_for_review(
+                [outcome.insight], records, ctx.stores.reviews,
+                ctx.settings.review_regrow_factor, datetime.now(UTC)).to_file:
+            return
         outcome.insight.ticket = file_insight(outcome.insight, tracker, records,
                                               datetime.now(UTC))
     except Exception as exc:  # recorded on the insight and in the report (exit 1)
@@ -254,6 +261,9 @@ def report_step(ctx: StepContext, analysed: AnalyseOutput, outcomes: list[Insigh
                        errors=[e for o in ordered for e in o.errors],
                        warnings=list(analysed.warnings))
     ctx.stores.insights.save_snapshots(report.insights)
+    if ctx.settings.review:
+        report.stats.review = run_review_stats(ctx.stores.reviews, ctx.stores.insights,
+                                               report.insights, report.started_at)
     report.stats.llm = merge_llm_stats([u.llm for u in usage])
     report.warnings.extend(w for u in usage for w in u.warnings)
     report.finished_at = datetime.now(UTC)

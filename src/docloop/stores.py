@@ -13,7 +13,16 @@ guarantees are stated here and checked by one contract suite per family
   never replaces a newer edit), `window` oldest first, watermarks readable
   by prefix and monotonic for Discord positions (snowflakes never move back).
 - insight identities (`InsightIdentities`): upsert by insight id, a
-  problem belongs to one insight (the last save wins).
+  problem belongs to one insight (the last save wins); `merge` moves one
+  insight's members to another and forgets the absorbed identity.
+- review decisions (`ReviewStore`): one review per insight (upsert), the
+  decisions log append-only and read back in the order written, `atomic`
+  all-or-nothing.
+- Discord replies (`ReplyOutbox`): `add` inserts once per reply id (a
+  re-queued reply keeps its first row and state), `update` replaces,
+  `pending` lists queued and mid-send replies oldest first.
+- run history (`RunHistory`): a recorded run is readable by id, newest
+  first; re-recording a run id replaces it.
 - caches (`VectorCache`, `OutcomeCache`): a miss is absent, a hit returns
   exactly what was stored, a re-store replaces.
 
@@ -36,15 +45,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from docloop.backends.records.base import RecordStore
-from docloop.models import Insight, Message
+from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, RunReport
 
 if TYPE_CHECKING:
     from docloop.backends.analyzers.llm_cache import Outcome
     from docloop.storage.insights import StoredCluster
     from docloop.storage.messages import Outline
+    from docloop.storage.runs import RunRow
 
 __all__ = ["FamilyBuilder", "InsightIdentities", "MessageRepository", "OutcomeCache",
-           "RecordStore", "Stores", "VectorCache"]
+           "RecordStore", "ReplyOutbox", "ReviewStore", "RunHistory", "Stores", "VectorCache"]
 
 #: family name ("records", "messages", ...) -> that family's store; given by the registry
 FamilyBuilder = Callable[[str], Any]
@@ -95,6 +105,73 @@ class InsightIdentities(Protocol):
 
     def save_snapshots(self, insights: Iterable[Insight]) -> None:
         """Keep the latest reported state of each stored insight."""
+
+    def conversations(self, insight_id: str) -> list[str]:
+        """Every conversation id of the insight's members, ever seen."""
+
+    def snapshot(self, insight_id: str) -> Insight | None:
+        """The latest reported state of one insight (None if unknown or never reported)."""
+
+    def snapshots(self) -> list[Insight]:
+        """The latest reported state of every insight that has one, by id."""
+
+    def merge(self, keep_id: str, other_id: str, merged: Insight) -> None:
+        """Move `other_id`'s members to `keep_id`, forget `other_id`, keep `merged` as
+        `keep_id`'s state; all or nothing."""
+
+
+class ReviewStore(Protocol):
+    """Review state per insight and the append-only log of decisions."""
+
+    def get(self, insight_id: str) -> ReviewRecord | None:
+        """The insight's review, or None when it was never proposed."""
+
+    def all(self) -> dict[str, ReviewRecord]:
+        """insight id -> review, for every reviewed insight."""
+
+    def put(self, record: ReviewRecord) -> None:
+        """Insert or replace the insight's review."""
+
+    def log(self, decision: Decision) -> None:
+        """Append a decision (never rewritten)."""
+
+    def decisions(self, insight_id: str) -> list[Decision]:
+        """The insight's decisions, oldest first."""
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """A block whose writes all happen or none do (a review and its decision)."""
+
+
+class ReplyOutbox(Protocol):
+    """Discord replies owed once a ticket is done: recorded before and after sending."""
+
+    def add(self, replies: Iterable[Reply]) -> int:
+        """Queue replies not queued before (by id); how many were new."""
+
+    def update(self, reply: Reply) -> None:
+        """Replace a queued reply's row (its state, message id, error, times)."""
+
+    def for_ticket(self, ticket_id: str) -> list[Reply]:
+        """Every reply queued for a ticket."""
+
+    def for_insight(self, insight_id: str) -> list[Reply]:
+        """Every reply queued for an insight's tickets."""
+
+    def pending(self) -> list[Reply]:
+        """Replies queued or mid-send, oldest first."""
+
+
+class RunHistory(Protocol):
+    """A summary of every real run and the insights it reported."""
+
+    def record(self, report: RunReport) -> None:
+        """Keep a run's summary and its insights, all or nothing."""
+
+    def runs(self, limit: int = 100) -> list[RunRow]:
+        """The newest runs first."""
+
+    def run(self, run_id: str) -> RunRow | None:
+        """One run by its id (None when unknown)."""
 
 
 class VectorCache(Protocol):
@@ -159,6 +236,19 @@ class Stores(ABC):
     @cached_property
     def llm_cache(self) -> OutcomeCache:
         return cast(OutcomeCache, self._build("llm_cache"))
+
+    @cached_property
+    def reviews(self) -> ReviewStore:
+        return cast(ReviewStore, self._build("reviews"))
+
+    @cached_property
+    def replies(self) -> ReplyOutbox:
+        return cast(ReplyOutbox, self._build("replies"))
+
+    @cached_property
+    def runs(self) -> RunHistory:
+        """Run summaries: SQLite only so far (the review desk reads them with SQL)."""
+        return cast(RunHistory, self._build("runs"))
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:

@@ -10,6 +10,7 @@ credentials is a `ConfigError` (exit 2, says which setting), access denied a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ _DENIED = {"AccessDenied", "AccessDeniedException", "UnrecognizedClientException
 _TRANSIENT = {"ProvisionedThroughputExceededException", "ThrottlingException",
               "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable",
               "SlowDown", "TransactionInProgressException", "InternalError"}
+#: each thread's AWSClients by (table, bucket)
+_per_thread = threading.local()
 
 
 @dataclass
@@ -46,13 +49,27 @@ class AWSClients:
 
     @classmethod
     def from_settings(cls, settings: Settings, need_bucket: bool = False) -> AWSClients:
-        """Check the settings and build the handles (no network call yet)."""
+        """Check the settings and give this thread's handles (no network call yet).
+
+        Building them costs about half a second (boto3 loads the service models),
+        which a webhook request or a warm Lambda must not pay each time, so they
+        are kept per thread (boto3 resources must not be shared between threads).
+        """
         if not settings.dynamodb_table:
             raise ConfigError("store = \"dynamodb\" needs dynamodb_table (DOCLOOP_DYNAMODB_TABLE): "
                               "the table the SAM stack created")
         if need_bucket and not settings.s3_bucket:
             raise ConfigError("store = \"dynamodb\" keeps messages in S3 and needs s3_bucket "
                               "(DOCLOOP_S3_BUCKET): the bucket the SAM stack created")
+        built: dict[tuple[str, str | None], AWSClients] = _per_thread.__dict__.setdefault(
+            "clients", {})
+        key = (settings.dynamodb_table, settings.s3_bucket)
+        if key not in built:
+            built[key] = cls._build(*key)
+        return built[key]
+
+    @classmethod
+    def _build(cls, table_name: str, bucket: str | None) -> AWSClients:
         try:
             import boto3
             from botocore.config import Config
@@ -62,11 +79,11 @@ class AWSClients:
         config = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
         try:
             session = boto3.session.Session()
-            table = session.resource("dynamodb", config=config).Table(settings.dynamodb_table)
+            table = session.resource("dynamodb", config=config).Table(table_name)
             s3 = session.client("s3", config=config)
         except BotoCoreError as exc:  # no region configured, most often
             raise ConfigError(f"cannot set up AWS clients: {exc} (set AWS_REGION)") from None
-        return cls(table, s3, settings.dynamodb_table, settings.s3_bucket)
+        return cls(table, s3, table_name, bucket)
 
     def where(self) -> str:
         """Where the state lives, for messages."""

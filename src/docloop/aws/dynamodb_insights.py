@@ -17,8 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from docloop.aws.clients import AWSClients
-from docloop.aws.dynamodb_io import Item, batch_get, batch_put, pack, query, raw_bytes
+from docloop.aws.clients import AWSClients, aws_errors
+from docloop.aws.dynamodb_io import (
+    Item,
+    batch_get,
+    batch_put,
+    get,
+    pack,
+    query,
+    raw_bytes,
+    unpack,
+)
 from docloop.aws.dynamodb_layout import PK, SK
 from docloop.config import Settings
 from docloop.errors import BackendError
@@ -86,6 +95,46 @@ class DynamoInsightStore:
             snapshots.append({PK: SNAPSHOTS, SK: insight_id, "title": insight.title,
                               "body": body})
         batch_put(self.clients, snapshots)
+
+    def snapshot(self, insight_id: str) -> Insight | None:
+        item = get(self.clients, SNAPSHOTS, insight_id)
+        return Insight.model_validate_json(unpack(item["body"])) if item else None
+
+    def snapshots(self) -> list[Insight]:
+        return [Insight.model_validate_json(unpack(item["body"]))
+                for item in query(self.clients, SNAPSHOTS)]
+
+    def conversations(self, insight_id: str) -> list[str]:
+        return sorted({conversation for insight, conversation in self._known_members().values()
+                       if insight == insight_id})
+
+    def merge(self, keep_id: str, other_id: str, merged: Insight) -> None:
+        """Move `other_id`'s members to `keep_id`, then forget `other_id`.
+
+        Written members first and the absorbed identity deleted last, so a
+        failure part-way leaves members that already point at the kept insight
+        and an absorbed identity a retry removes.
+        """
+        clusters, members = self._known_clusters(), self._known_members()
+        moved = [{PK: MEMBERS, SK: pid, "insight_id": keep_id, "conversation_id": cid}
+                 for pid, (insight, cid) in members.items() if insight == other_id]
+        items: list[Item] = [*moved, {PK: SNAPSHOTS, SK: keep_id, "title": merged.title,
+                          "body": pack(merged.model_dump_json())}]
+        keep, other = clusters.get(keep_id), clusters.get(other_id)
+        if keep is not None and other is not None and keep.centroid.shape == other.centroid.shape:
+            mean = keep.centroid * keep.size + other.centroid * other.size
+            mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            clusters[keep_id] = StoredCluster(keep_id, mean, keep.size + other.size)
+            items.append({PK: IDENTITIES, SK: keep_id, "centroid": mean.tobytes(),
+                          "size": keep.size + other.size,
+                          "updated_at": datetime.now(UTC).isoformat()})
+        batch_put(self.clients, items)
+        for item in moved:
+            members[item[SK]] = (keep_id, item["conversation_id"])
+        with aws_errors(self.clients, "deleting"):
+            for pk in (IDENTITIES, SNAPSHOTS):
+                self.clients.table.delete_item(Key={PK: pk, SK: other_id})
+        clusters.pop(other_id, None)
 
     def _known_clusters(self) -> dict[str, StoredCluster]:
         if self._clusters is None:

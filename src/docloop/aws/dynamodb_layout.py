@@ -40,6 +40,11 @@ Items, as pk | sk: attributes (every family under its own pk):
 - embedding: `VECTOR#<model>` | sha256 of the text: `vector` (B, float32)
 - LLM outcome: `LLM` | request digest: `ok` (BOOL), `response`, `error`,
   `stage`, `model`, `prompt_version`, `prompt_tokens`, `completion_tokens`
+- review: `REVIEW` | insight id: `body` (B, zlib JSON of the ReviewRecord)
+- review decision: `DECISION#<insight id>` | `<write time ns>-<random>`: `body`
+  (JSON of the Decision)
+- Discord reply: `REPLY` | reply id: `body` (B, zlib JSON of the Reply),
+  `ticket_id`, `insight_id`, `state` (see docloop/aws/dynamodb_reviews.py)
 
 S3: `messages/<channel id>/<YYYY-MM-DD>.jsonl.gz`, one gzip JSON Lines object
 per channel and UTC day, each line a redacted `Message`, sorted by

@@ -72,10 +72,6 @@ class S3MessageStore:
         if self._depth == 0:
             self._flush()
 
-    def _settle(self) -> None:
-        if self._depth == 0:
-            self._flush()
-
     def _discard(self) -> None:
         for part in self._dirty:
             self._parts.pop(part, None)
@@ -98,33 +94,37 @@ class S3MessageStore:
     # -- messages ----------------------------------------------------------------------------
 
     def upsert(self, messages: Iterable[Message]) -> int:
+        """All or nothing, as one transaction (or part of the caller's)."""
         changed = 0
-        for message in messages:
-            part = _partition(message)
-            stored = self._partition(part)
-            old = stored.get(message.id)
-            if old is not None and not _is_newer(message, old):
-                if message.reactions and message.reactions != old.reactions:
-                    stored[message.id] = old.model_copy(update={"reactions": message.reactions})
-                    self._dirty.add(part)
-                continue
-            stored[message.id] = message
-            self._dirty.add(part)
-            changed += 1
-        self._settle()
+        with self.transaction():
+            for message in messages:
+                changed += self._upsert_one(message)
         return changed
+
+    def _upsert_one(self, message: Message) -> int:
+        part = _partition(message)
+        stored = self._partition(part)
+        old = stored.get(message.id)
+        if old is not None and not _is_newer(message, old):
+            if message.reactions and message.reactions != old.reactions:
+                stored[message.id] = old.model_copy(update={"reactions": message.reactions})
+                self._dirty.add(part)
+            return 0
+        stored[message.id] = message
+        self._dirty.add(part)
+        return 1
 
     def rewrite(self, transform: Callable[[Message], Message]) -> int:
         changed = 0
-        for part in sorted(self._partition_index()):
-            stored = self._partition(part)
-            for message_id, old in list(stored.items()):
-                new = transform(old)
-                if new != old:
-                    stored[message_id] = new
-                    self._dirty.add(part)
-                    changed += 1
-        self._settle()
+        with self.transaction():
+            for part in sorted(self._partition_index()):
+                stored = self._partition(part)
+                for message_id, old in list(stored.items()):
+                    new = transform(old)
+                    if new != old:
+                        stored[message_id] = new
+                        self._dirty.add(part)
+                        changed += 1
         return changed
 
     def get(self, ids: Sequence[str]) -> list[Message]:

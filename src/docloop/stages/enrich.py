@@ -24,13 +24,13 @@ from docloop.stages.verdict import VerdictSettings, reference_similarity
 from docloop.stores import Stores
 
 if TYPE_CHECKING:
-    from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
+    from docloop.backends.docs_index.hybrid import HybridDocsIndex
 
 log = logging.getLogger("docloop.enrich")
 
 
 def open_docs(settings: Settings, stores: Stores,
-              rank: RankSettings | None = None) -> SQLiteDocsIndex | None:
+              rank: RankSettings | None = None) -> HybridDocsIndex | None:
     """The docs index (ranking with `rank`), or None (with a warning) when nothing has
     been indexed."""
     from docloop.stages.index_docs import open_index
@@ -44,7 +44,7 @@ def open_docs(settings: Settings, stores: Stores,
     return index
 
 
-def run_reference(centroids: list[np.ndarray], docs: SQLiteDocsIndex | None,
+def run_reference(centroids: list[np.ndarray], docs: HybridDocsIndex | None,
                   verdict: VerdictSettings) -> float | None:
     """The run's reference similarity for the `missing` verdict: the median of how close
     the docs come to each of its insights' `centroids` (None without docs or with too few
@@ -55,7 +55,7 @@ def run_reference(centroids: list[np.ndarray], docs: SQLiteDocsIndex | None,
 
 
 def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,
-                   centroid: np.ndarray, analyzer: Analyzer, docs: SQLiteDocsIndex | None,
+                   centroid: np.ndarray, analyzer: Analyzer, docs: HybridDocsIndex | None,
                    reference: float | None = None,
                    verdict: VerdictSettings | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
@@ -79,7 +79,7 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
     insight.suggestion = analyzer.suggest(insight, chunks, source)
 
 
-def group_hits(texts: list[str], docs: SQLiteDocsIndex,
+def group_hits(texts: list[str], docs: HybridDocsIndex,
                verdict: VerdictSettings | None) -> list[PageHit]:
     """The members' texts joined, searched as one query and re-ranked with the shipped
     `RankSettings` (as `docs search` ranks; `group_breadth`, when set, replaces its

@@ -26,6 +26,15 @@ from collections.abc import Iterable
 import numpy as np
 
 BLOCK = 1024
+#: similarities held at once by the neighbour search (16M float32: 64 MB), whatever n is
+BLOCK_CELLS = 16 * 1024 * 1024
+
+
+def block_rows(n: int, block: int = BLOCK) -> int:
+    """Rows per block of the neighbour search: at most `block`, and few enough that a
+    block of similarities to all n rows stays within `BLOCK_CELLS` (a fixed 1,024 rows
+    at 188k problems held 770 MB per block, plus its partitioned copy)."""
+    return max(1, min(block, BLOCK_CELLS // max(n, 1)))
 
 
 def neighbourhood_density(vectors: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
@@ -38,12 +47,13 @@ def neighbourhood_density(vectors: np.ndarray, k: int, block: int = BLOCK) -> np
         return np.zeros(n, dtype=np.float32)
     take = min(k, n - 1)
     density = np.empty(n, dtype=np.float32)
-    for start in range(0, n, block):
-        similarities = vectors[start:start + block] @ vectors.T
+    step = block_rows(n, block)
+    for start in range(0, n, step):
+        similarities = vectors[start:start + step] @ vectors.T
         rows = np.arange(similarities.shape[0])
         similarities[rows, rows + start] = -np.inf  # not its own neighbour
-        nearest = np.partition(similarities, n - take, axis=1)[:, n - take:]
-        density[start:start + block] = nearest.mean(axis=1)
+        similarities.partition(n - take, axis=1)  # in place: no second block in memory
+        density[start:start + step] = similarities[:, n - take:].mean(axis=1)
     return (density - density.mean()).astype(np.float32)
 
 

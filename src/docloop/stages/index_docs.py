@@ -1,4 +1,5 @@
-"""The `index-docs` stage: a docs folder into the SQLite docs index."""
+"""The `index-docs` stage: a docs folder into the configured docs index (SQLite or
+Pinecone)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docloop import registry
+from docloop.backends.docs_index.hybrid import HybridDocsIndex, SyncStats
 from docloop.backends.docs_index.rerank import RankSettings
-from docloop.backends.docs_index.sqlite import SQLiteDocsIndex, SyncStats
 from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
@@ -37,13 +38,16 @@ class IndexStats:
     def summary(self) -> str:
         """One line for the terminal."""
         s = self.sync
+        remote = (f"; {s.vectors_upserted} vectors upserted, {s.vectors_deleted} deleted in "
+                  f"{s.write_requests} requests" if s.write_requests else "")
         return (f"indexed {self.pages} pages: {s.added} added, {s.changed} changed, "
                 f"{s.removed} removed, {s.unchanged} unchanged; {s.chunks} chunks, "
-                f"{self.embedded} embedded ({self.cached} from cache) in {self.seconds:.1f}s")
+                f"{self.embedded} embedded ({self.cached} from cache){remote} "
+                f"in {self.seconds:.1f}s")
 
 
 def open_index(settings: Settings, stores: Stores,
-               rank: RankSettings | None = None) -> SQLiteDocsIndex:
+               rank: RankSettings | None = None) -> HybridDocsIndex:
     """The configured docs index, with the configured (cached) embedder (and ranking
     weights; default: the shipped ones)."""
     return registry.build_docs_index(settings, stores, rank)
@@ -72,15 +76,16 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
             stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
         index.set_meta("base_url", settings.docs_base_url or "")
+        index.publish()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
 
 
-def _pending_chunks(index: SQLiteDocsIndex, pages: list[DocPage]) -> int:
+def _pending_chunks(index: HybridDocsIndex, pages: list[DocPage]) -> int:
     """Chunks the pages new or changed since the last run will embed; names every such
     page that has more chunks than the per-page cap keeps."""
-    known = dict(index.conn.execute("SELECT path, content_hash FROM docs_pages").fetchall())
+    known = index.known_hashes()
     pending = 0
     for page in (p for p in pages if known.get(p.path) != p.content_hash):
         total = len(all_chunks(page))

@@ -5,7 +5,8 @@ rejected Linear key, a wrong team id, a refused OpenAI key or an unknown
 model would otherwise surface only after ingest stored the messages (or, for
 the tracker, as the same error recorded on every insight). So a run first
 asks each backend it will use one cheap question — Linear's `team(id:)`,
-the LLM server's `GET /models` — before the database is opened. Only the
+the LLM server's `GET /models`, the Pinecone docs index's
+`describe_index_stats` — before the database is opened. Only the
 backends the run uses are asked: no tracker check for `--tracker none` or a
 dry run (which files nothing). A service that stays unavailable after the
 clients' retries is exit 1, also with nothing written.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from docloop import registry
+from docloop import db, registry
 from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings
 from docloop.errors import TransientError
@@ -29,6 +30,7 @@ def preflight_run(settings: Settings, dry_run: bool) -> Tracker | None:
     instance whose settings were proven instead of building and resolving them again.
     """
     check_models(settings)
+    check_docs_index(settings)
     if dry_run or settings.tracker == "none":
         return None
     return checked_tracker(settings)
@@ -47,6 +49,16 @@ def check_models(settings: Settings) -> None:
 
     with _unavailable("the LLM server"):
         LLMClient(settings, token_budget=0).check_models(models)
+
+
+def check_docs_index(settings: Settings) -> None:
+    """One `describe_index_stats` proving PINECONE_API_KEY, the index's host and that its
+    dimension is the embedder's (the local SQLite index needs no check)."""
+    if settings.docs_index != "pinecone":
+        return
+    index = registry.build_docs_index(settings, registry.sqlite_stores(db.memory()))
+    with _unavailable("the Pinecone docs index"):
+        index.check_embedder()
 
 
 def checked_tracker(settings: Settings) -> Tracker:

@@ -32,10 +32,11 @@ def run_search(settings: Settings, query: str | None, queries_file: Path | None,
     if (query is None) == (queries_file is None):
         raise UserError("give either a QUERY or --queries FILE.jsonl (one of them)")
     queries = read_queries(queries_file) if queries_file else [(None, query or "")]
-    if not settings.db_path.is_file():
+    if settings.docs_index == "sqlite" and not settings.db_path.is_file():
         raise UserError("the docs index is empty: run docloop index-docs first")
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
+        index.check_embedder()  # a remote index proves its key, host and dimension first
         if index.page_count() == 0:
             raise UserError("the docs index is empty: run docloop index-docs first")
         hits = index.search_many([text for _, text in queries], top_k)

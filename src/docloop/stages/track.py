@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from docloop import registry
 from docloop.backends.records.base import RecordStore
+from docloop.backends.replies.base import Replier
 from docloop.backends.trackers.base import Tracker, TrackerState
 from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
@@ -26,6 +27,7 @@ from docloop.lock import DEFAULT_WAIT_S, hold_home
 from docloop.models import STATUSES, Status, TicketRecord
 from docloop.stages.preflight import checked_tracker
 from docloop.stages.regression import hold
+from docloop.stages.reply import deliver_replies
 
 FINISHED = ("done", "canceled")
 
@@ -55,8 +57,10 @@ def set_status(settings: Settings, ticket_id: str, status: str,
     """Change a local ticket's status (tracker tickets follow their tracker)."""
     if status not in STATUSES:
         raise InputError(f"unknown status '{status}' (use one of: {', '.join(STATUSES)})")
+    replier = _replier(settings)  # a missing bot token: exit 2 before the change
     with hold_home(settings.home, lock_wait_s):
-        return _set_status(settings, ticket_id, cast(Status, status))
+        return _set_status(settings, ticket_id, cast(Status, status)) + _replies(settings,
+                                                                                replier)
 
 
 def _set_status(settings: Settings, ticket_id: str, status: Status) -> str:
@@ -80,8 +84,24 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
         raise InputError(f"tracker '{settings.tracker}' has nothing to sync; "
                          "use --config with tracker = \"linear\"")
     tracker = checked_tracker(settings)  # a wrong key or team: exit 2 before any write
+    replier = _replier(settings)
     with hold_home(settings.home, lock_wait_s):
-        return _sync(settings, tracker)
+        return _sync(settings, tracker) + _replies(settings, replier)
+
+
+def _replier(settings: Settings) -> Replier | None:
+    return registry.build_replier(settings) if settings.discord_reply_on_done else None
+
+
+def _replies(settings: Settings, replier: Replier | None) -> str:
+    """Send the Discord replies done tickets owe (`discord_reply_on_done`); one more line."""
+    if replier is None:
+        return ""
+    try:
+        with registry.open_stores(settings) as stores:
+            return "\n" + deliver_replies(stores, replier).summary()
+    finally:
+        replier.close()
 
 
 def _sync(settings: Settings, tracker: Tracker) -> str:

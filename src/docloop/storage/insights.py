@@ -99,3 +99,52 @@ class InsightStore:
                     "UPDATE insights SET title = ?, snapshot = ? WHERE id = ?",
                     (insight.title, json.dumps(insight.model_dump(mode="json")), insight.id),
                 )
+
+    def conversations(self, insight_id: str) -> list[str]:
+        """Every conversation id of the insight's members, ever seen."""
+        rows = self.conn.execute("SELECT DISTINCT conversation_id FROM insight_members WHERE "
+                                 "insight_id = ? ORDER BY conversation_id", (insight_id,))
+        return [r["conversation_id"] for r in rows]
+
+    def snapshot(self, insight_id: str) -> Insight | None:
+        """The latest reported state of one insight (None if unknown or never reported)."""
+        row = self.conn.execute("SELECT snapshot FROM insights WHERE id = ? AND snapshot IS "
+                                "NOT NULL", (insight_id,)).fetchone()
+        return Insight.model_validate_json(row["snapshot"]) if row else None
+
+    def snapshots(self) -> list[Insight]:
+        """The latest reported state of every insight that has one, by id."""
+        rows = self.conn.execute("SELECT snapshot FROM insights WHERE snapshot IS NOT NULL "
+                                 "ORDER BY id")
+        return [Insight.model_validate_json(r["snapshot"]) for r in rows]
+
+    def merge(self, keep_id: str, other_id: str, merged: Insight) -> None:
+        """Fold `other_id` into `keep_id`: its members move, its identity is forgotten.
+
+        The kept centroid becomes the size-weighted mean of both, so new
+        problems near either side join the kept insight; the members move, so
+        problems seen before stay with it (clustering keeps known members put).
+        """
+        with db.transaction(self.conn):
+            rows = {r["id"]: r for r in self.conn.execute(
+                "SELECT id, centroid, size FROM insights WHERE id IN (?, ?)",
+                (keep_id, other_id))}
+            if keep_id in rows and other_id in rows:
+                self._set_centroid(keep_id, rows[keep_id], rows[other_id])
+            self.conn.execute("UPDATE insight_members SET insight_id = ? WHERE insight_id = ?",
+                              (keep_id, other_id))
+            self.conn.execute("DELETE FROM insights WHERE id = ?", (other_id,))
+            self.conn.execute("UPDATE insights SET title = ?, snapshot = ? WHERE id = ?",
+                              (merged.title, json.dumps(merged.model_dump(mode="json")),
+                               keep_id))
+
+    def _set_centroid(self, keep_id: str, keep: sqlite3.Row, other: sqlite3.Row) -> None:
+        kept = np.frombuffer(keep["centroid"], dtype=np.float32)
+        absorbed = np.frombuffer(other["centroid"], dtype=np.float32)
+        if kept.shape != absorbed.shape:  # another embedding model: keep the kept one
+            return
+        mean = kept * keep["size"] + absorbed * other["size"]
+        mean = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        self.conn.execute("UPDATE insights SET centroid = ?, size = ? WHERE id = ?",
+                          (mean.astype(np.float32).tobytes(), keep["size"] + other["size"],
+                           keep_id))

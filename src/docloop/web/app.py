@@ -1,4 +1,4 @@
-"""`docloop serve`: the Linear webhook receiver, a health check and a small dashboard.
+"""`docloop serve`: the Linear webhook receiver, a health check and the review desk.
 
 A thin starlette adapter: POST /webhooks/linear reads the body (capped while
 streaming, 413) and hands bytes, headers and the time to
@@ -10,7 +10,6 @@ through the registry from settings, one per request.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from contextlib import closing
@@ -27,8 +26,11 @@ try:
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, Response
-    from starlette.routing import Route
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Mount, Route
+
+    from docloop.web.dashboard import create_desk, desk_gate
+    from docloop.web.dashboard.auth import check_bind
 except ImportError:  # pragma: no cover - exercised only without the web extra
     Starlette = None  # type: ignore[assignment,misc]
 
@@ -48,7 +50,7 @@ def create_app(settings: Settings, now: Callable[[], datetime] | None = None) ->
     return Starlette(routes=[
         Route("/webhooks/linear", receiver.handle, methods=["POST"]),
         Route("/healthz", receiver.health, methods=["GET"]),
-        Route("/", receiver.dashboard, methods=["GET"]),
+        Mount("", app=create_desk(settings, clock)),  # the review desk: its own auth rules
     ])
 
 
@@ -61,6 +63,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     if settings.linear_webhook_secret is None:
         raise ConfigError("set LINEAR_WEBHOOK_SECRET (the webhook's signing secret in Linear) "
                           "before `docloop serve`: unsigned webhooks are never accepted")
+    check_bind(host, desk_gate(settings).tokens)  # no token: loopback only
     with _records(settings):  # a bad home fails here
         pass
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
@@ -100,17 +103,6 @@ class _Receiver:
             return _unavailable(exc)
         return JSONResponse({"status": "ok", "tickets": tickets})
 
-    async def dashboard(self, request: Request) -> Response:
-        def rows() -> list[str]:
-            with _records(self.settings) as store:
-                return [_row(r) for r in store.all()]
-
-        try:
-            body = "\n".join(await run_in_threadpool(rows))
-        except DocloopError as exc:
-            return _unavailable(exc)
-        return HTMLResponse(_PAGE.format(rows=body))
-
 
 def _unavailable(exc: DocloopError) -> Response:
     """The database cannot be used (e.g. not docloop's): 503 and one log line, no trace."""
@@ -130,26 +122,3 @@ async def _read_capped(request: Request) -> bytes:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _row(record: Any) -> str:
-    applied = [change for change in record.history if change.applied]
-    last = applied[-1] if applied else None
-    change = f"{last.status} via {last.source} {last.at:%Y-%m-%d %H:%M}" if last else ""
-    latest = record.history[-1] if record.history else None
-    if latest is not None and not latest.applied:  # say why the status did not follow
-        change += f" (then ignored: {latest.status} via {latest.source}, {latest.note})"
-    cells = [record.identifier or record.id, record.status, record.title, record.doc_path or "-",
-             str(record.conversations), str(record.users), f"{record.updated_at:%Y-%m-%d %H:%M}",
-             change]
-    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
-
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>docloop tickets</title>
-<style>body{{font-family:sans-serif;margin:2em}}
-td,th{{padding:4px 8px;border-bottom:1px solid #ddd}}</style></head>
-<body><h1>docloop tickets</h1><table>
-<tr><th>ticket</th><th>status</th><th>title</th><th>page</th><th>conversations</th>
-<th>users</th><th>updated</th><th>last change</th></tr>
-{rows}
-</table></body></html>"""

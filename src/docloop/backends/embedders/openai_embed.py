@@ -23,6 +23,7 @@ import numpy as np
 
 from docloop.backends.analyzers.llm_client import LLMClient, estimate_tokens
 from docloop.backends.embedders.base import Embedder
+from docloop.batching import limited_batches
 from docloop.config import Settings
 from docloop.errors import BackendError, PermanentError
 
@@ -79,17 +80,7 @@ class OpenAIEmbedder(Embedder):
 
 def batches(texts: Sequence[str]) -> Iterator[list[str]]:
     """Consecutive groups within the input-count and token limits."""
-    batch: list[str] = []
-    tokens = 0
-    for text in texts:
-        cost = estimate_tokens(text)
-        if batch and (len(batch) == MAX_INPUTS or tokens + cost > MAX_REQUEST_TOKENS):
-            yield batch
-            batch, tokens = [], 0
-        batch.append(text)
-        tokens += cost
-    if batch:
-        yield batch
+    return limited_batches(texts, MAX_INPUTS, MAX_REQUEST_TOKENS, estimate_tokens)
 
 
 def _prepare(text: str) -> str:

@@ -41,6 +41,9 @@ class ChannelCount:
     messages: int | None = None
     parent_id: str | None = None
     note: str = ""
+    #: whether the bot may reply there (Send Messages, Send Messages in Threads); Discord
+    #: API sources only, "" otherwise
+    reply: str = ""
 
 
 class Source(ABC):

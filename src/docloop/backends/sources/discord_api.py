@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,12 @@ from docloop.backends.sources.discord_map import (
     skip_reason,
     snowflake_from,
     to_message,
+)
+from docloop.backends.sources.discord_permissions import (
+    BotMember,
+    channel_permissions,
+    guild_permissions,
+    reply_note,
 )
 from docloop.backends.sources.discord_threads import Discovery, Stream
 from docloop.config import Settings
@@ -113,12 +120,38 @@ class DiscordSource(Source):
 
     def check(self) -> list[ChannelCount]:
         """Verify the token and list every channel and thread the bot can read."""
-        self.http.get("/users/@me", what="the bot user (token check)")
+        bot = self.http.get("/users/@me", what="the bot user (token check)")
         counts: list[ChannelCount] = []
+        members: dict[str, BotMember | str] = {}
         for channel in self.discovery.channels():
-            counts.append(channel.count())
-            counts.extend(thread.count() for thread in channel.threads)
+            reply = self._reply_permission(channel, str(bot.get("id", "")), members)
+            counts.append(replace(channel.count(), reply=reply))
+            counts.extend(replace(thread.count(), reply=reply) for thread in channel.threads)
         return counts
+
+    def _reply_permission(self, channel: Stream, bot_id: str,
+                          members: dict[str, BotMember | str]) -> str:
+        """Whether the bot may reply in this channel and its threads (threads inherit)."""
+        if channel.error or not channel.guild_id:
+            return ""
+        if channel.guild_id not in members:
+            members[channel.guild_id] = self._bot_member(channel.guild_id, bot_id)
+        member = members[channel.guild_id]
+        if isinstance(member, str):
+            return member
+        return reply_note(channel_permissions(member, channel.overwrites))
+
+    def _bot_member(self, guild_id: str, bot_id: str) -> BotMember | str:
+        """The bot's roles and guild permissions, or why they could not be read."""
+        try:
+            roles = self.http.get(f"/guilds/{guild_id}/roles", what=f"roles of guild {guild_id}")
+            member = self.http.get(f"/guilds/{guild_id}/members/{bot_id}",
+                                   what=f"the bot's membership in guild {guild_id}")
+        except PermanentError as exc:
+            return f"unknown: {exc}"
+        role_ids = frozenset(str(r) for r in member.get("roles") or [])
+        return BotMember(guild_id, bot_id, role_ids,
+                         guild_permissions(guild_id, roles, role_ids))
 
     def _read(self, stream: Stream, after: str, with_starter: bool) -> Iterator[Batch]:
         """Pages after `after` until a short page."""

@@ -1,4 +1,4 @@
-"""A small, rate-limit-aware HTTP layer for the Discord REST API (GET only).
+"""A small, rate-limit-aware HTTP layer for the Discord REST API (GET, and POST for replies).
 
 Why hand-written: the Discord client libraries (discord.py, hikari, …) are built
 around the Gateway and async event loops; docloop only needs a few paged GETs.
@@ -148,11 +148,25 @@ class DiscordHttp:
         `what` names the resource for error messages (e.g. "channel 123 (#help)");
         `forbidden_hint` says what to grant when Discord answers 403.
         """
-        route = route_key(path)
+        return self._call("GET", path, params, None, what, forbidden_hint)
+
+    def post(self, path: str, body: Mapping[str, Any], *, what: str = "",
+             forbidden_hint: str = CHANNEL_PERMISSIONS) -> Any:
+        """POST a JSON body with the same rate-limit and retry rules as `get`.
+
+        Retrying a POST is only safe when it is idempotent: callers creating
+        messages send a `nonce` with `enforce_nonce`, so Discord returns the
+        message a lost response already created instead of posting it twice.
+        """
+        return self._call("POST", path, None, body, what, forbidden_hint)
+
+    def _call(self, method: str, path: str, params: Mapping[str, Any] | None,
+              body: Mapping[str, Any] | None, what: str, forbidden_hint: str) -> Any:
+        route = f"{method} {route_key(path)}" if method != "GET" else route_key(path)
         failures = rate_limited = 0
         while True:
             self._wait_for_capacity(route)
-            response = self._send(path, params, failures)
+            response = self._send(method, path, params, body, failures)
             if response is None:
                 failures += 1
                 continue
@@ -163,19 +177,21 @@ class DiscordHttp:
                 continue
             if response.status_code >= 500:
                 failures += 1
-                self._backoff(failures, f"HTTP {response.status_code} on GET {path}", response)
+                self._backoff(failures, f"HTTP {response.status_code} on {method} {path}",
+                              response)
                 continue
-            return self._decode(path, response, what, forbidden_hint)
+            return self._decode(f"{method} {path}", response, what, forbidden_hint)
 
-    def _send(
-        self, path: str, params: Mapping[str, Any] | None, failures: int
-    ) -> httpx.Response | None:
+    def _send(self, method: str, path: str, params: Mapping[str, Any] | None,
+              body: Mapping[str, Any] | None, failures: int) -> httpx.Response | None:
         """One request; None after a timeout or connection error (already backed off)."""
         self.requests += 1
         try:
-            return self.client.get(path, params=dict(params or {}))
+            if method == "GET":
+                return self.client.get(path, params=dict(params or {}))
+            return self.client.request(method, path, json=dict(body or {}))
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            self._backoff(failures + 1, f"{type(exc).__name__} on GET {path}", None)
+            self._backoff(failures + 1, f"{type(exc).__name__} on {method} {path}", None)
             return None
 
     def _backoff(self, attempt: int, reason: str, response: httpx.Response | None) -> None:
@@ -241,16 +257,16 @@ class DiscordHttp:
             remaining=int(float(remaining)), reset_at=self.clock() + reset_after
         )
 
-    def _decode(self, path: str, response: httpx.Response, what: str, hint: str) -> Any:
+    def _decode(self, request: str, response: httpx.Response, what: str, hint: str) -> Any:
         status = response.status_code
         if status < 400:
             try:
                 return response.json()
             except ValueError:
-                raise PermanentError(f"Discord returned non-JSON for GET {path}") from None
+                raise PermanentError(f"Discord returned non-JSON for {request}") from None
         detail = _json_or_empty(response)
         message = f"{detail.get('message', response.reason_phrase)} (code {detail.get('code')})"
-        target = what or f"GET {path}"
+        target = what or request
         if status == 401:
             raise PermanentError(
                 f"Discord rejected the bot token (401 {message}): DISCORD_BOT_TOKEN must be the "

@@ -59,6 +59,7 @@ class Stream:
     threads: list[Stream] = field(default_factory=list)
     error: str | None = None
     note: str = ""
+    overwrites: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_channel(cls, raw: dict[str, Any], parent: Stream | None = None) -> Stream:
@@ -72,6 +73,7 @@ class Stream:
             parent_name=parent.name if parent else None,
             last_message_id=raw.get("last_message_id"),
             message_count=int(count) if count is not None else None,
+            overwrites=list(raw.get("permission_overwrites") or []),
         )
 
     @property

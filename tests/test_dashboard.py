@@ -1,0 +1,229 @@
+"""The review desk's pages, read over a home seeded as runs leave it (tests/desk_support.py)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from docloop import db, registry
+from docloop.config import Settings
+from docloop.models import ReviewCounts, ReviewStats
+from docloop.web.app import create_app
+from docloop.web.dashboard.queries import PAGE_SIZE
+from tests.desk_support import CHANNEL, GUILD, file_ticket, insight, record_run
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    conn: sqlite3.Connection
+    client: TestClient
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    settings = Settings(home=tmp_path / "home", linear_webhook_secret="s" * 20)
+    conn = db.connect(settings.db_path)
+    yield Desk(settings, conn, TestClient(create_app(settings, now=lambda: NOW)))
+    conn.close()
+
+
+def _ids(page: str) -> list[str]:
+    return re.findall(r'<td><a href="/insights/([^"]+)">', page)
+
+
+def _badges(page: str, insight_id: str) -> list[str]:
+    row = re.search(rf'/insights/{insight_id}">.*?</tr>', page, re.S)
+    assert row is not None, insight_id
+    return re.findall(r'class="badge b-([a-z_]+)"', row.group(0))
+
+
+def test_the_list_is_by_score_with_status_and_trend_across_runs(desk: Desk) -> None:
+    grows, steady, fades, done = (insight(n, NOW, score=s) for n, s in
+                                  ((1, 4.0), (2, 3.0), (3, 2.0), (4, 1.0)))
+    record_run(desk.settings, desk.conn, [grows, steady, fades, done], "r1",
+               NOW - timedelta(days=7))
+    grown = insight(1, NOW, score=4.0, conversations=5)
+    new = insight(5, NOW, score=9.0)
+    record_run(desk.settings, desk.conn, [grown, steady, new, done], "r2", NOW)
+    file_ticket(desk.settings, desk.conn, done, NOW - timedelta(days=6),
+                [("done", NOW - timedelta(days=2), "linear-webhook")])
+    page = desk.client.get("/").text
+    assert _ids(page) == ["ins_00005", "ins_00001", "ins_00002", "ins_00003", "ins_00004"]
+    assert _badges(page, "ins_00005") == ["proposed", "new"]
+    assert _badges(page, "ins_00001") == ["proposed", "growing"]
+    assert _badges(page, "ins_00002") == ["proposed", "steady"]
+    assert _badges(page, "ins_00003") == ["proposed", "fading"]  # not in the latest run
+    assert _badges(page, "ins_00004") == ["done", "steady"]
+    assert page.count('<svg class="spark"') == 5 and "New insights per week" in page
+    per_week = re.findall(r"<title>(\d{4}-\d\d-\d\d): (\d+)</title>", page)
+    assert sum(int(n) for _, n in per_week) == 5  # each insight once, in its first week
+    assert all(date.fromisoformat(week).weekday() == 0 for week, _ in per_week)
+
+
+def test_filters_by_status_verdict_channel_and_page(desk: Desk) -> None:
+    items = [insight(1, NOW, verdict="missing", channels=["help"]),
+             insight(2, NOW, doc_path="guide/cors.md", channels=["sdk-python"]),
+             insight(3, NOW, channels=["help", "general"])]
+    record_run(desk.settings, desk.conn, items, "r1", NOW)
+    file_ticket(desk.settings, desk.conn, items[2], NOW)
+    get = desk.client.get
+    assert _ids(get("/?status=filed").text) == ["ins_00003"]
+    assert _ids(get("/?status=proposed").text) == ["ins_00001", "ins_00002"]
+    assert _ids(get("/?verdict=missing").text) == ["ins_00001"]
+    assert _ids(get("/?channel=general").text) == ["ins_00003"]
+    assert _ids(get("/?page=guide/cors.md").text) == ["ins_00002"]
+    assert _ids(get("/?channel=help&verdict=partial").text) == ["ins_00003"]
+    refused = get("/?status=lost")
+    assert refused.status_code == 400
+    assert "status &#39;lost&#39; is not one of proposed, accepted" in refused.text
+
+
+def test_the_list_is_paginated(desk: Desk) -> None:
+    items = [insight(n, NOW, score=100 - n, conversations=1) for n in range(PAGE_SIZE + 7)]
+    record_run(desk.settings, desk.conn, items, "r1", NOW)
+    first = desk.client.get("/").text
+    second = desk.client.get("/?p=2").text
+    assert len(_ids(first)) == PAGE_SIZE and len(_ids(second)) == 7
+    assert 'href="/?p=2" rel="next"' in first and "page 2 of 2" in second
+    assert set(_ids(first)).isdisjoint(_ids(second))
+    assert desk.client.get("/?p=0").status_code == 400
+
+
+def test_the_insight_page_shows_evidence_page_diff_ticket_history_and_runs(desk: Desk) -> None:
+    item = insight(7, NOW, score=3.5)
+    record_run(desk.settings, desk.conn, [item], "r1", NOW - timedelta(days=7))
+    record_run(desk.settings, desk.conn, [item], "r2", NOW)
+    file_ticket(desk.settings, desk.conn, item, NOW - timedelta(days=6),
+                [("in_progress", NOW - timedelta(days=5), "linear-webhook"),
+                 ("done", NOW - timedelta(days=1), "cli")])
+    page = desk.client.get(f"/insights/{item.id}").text
+    message = item.quotes[0].message_id
+    assert f'href="https://discord.com/channels/{GUILD}/{CHANNEL}/{message}"' in page
+    assert "dev_sam" in page and "in #help" in page
+    assert 'href="https://docs.example/guide/auth.md#tokens"' in page
+    assert '<span class="d-add">+Put the token in TP_TOKEN.</span>' in page
+    assert "on topic but does not say what users asked" in page  # the verdict and why
+    history = re.findall(r'<tr class=""><td><span class="badge b-(\w+)">.*?<td>([\w-]+)</td>',
+                         page, re.S)
+    assert history == [("open", "docloop"), ("in_progress", "linear-webhook"), ("done", "cli")]
+    assert page.count('href="/runs/r') == 2
+    assert "orange weeks are after the ticket was done" in page
+    assert re.search(r"In the 4 weeks before the ticket was done: \d, \d, \d, \d questions", page)
+    assert "discord_reply_on_done</code> is off, so nothing is sent" in page
+    replies = re.findall(r"<tr><td>(\d+)</td><td>" + CHANNEL, page)
+    assert replies and set(replies) <= set(item.conversation_ids)  # one per conversation
+
+
+def test_user_supplied_text_is_escaped_everywhere(desk: Desk) -> None:
+    item = insight(1, NOW, title=XSS, quote_text=XSS, doc_path=f"{XSS}.md")
+    record_run(desk.settings, desk.conn, [item], "r1", NOW)
+    for path in ("/", f"/insights/{item.id}", "/runs/r1", "/coverage", "/?channel=" + XSS):
+        page = desk.client.get(path).text
+        assert "<script>" not in page and "<img src=x" not in page, path
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in desk.client.get("/").text
+
+
+def test_runs_and_a_run_report_with_what_changed(desk: Desk) -> None:
+    a, b, c = insight(1, NOW), insight(2, NOW), insight(3, NOW)
+    record_run(desk.settings, desk.conn, [a, b], "r1", NOW - timedelta(days=7), messages=40)
+    report = record_run(desk.settings, desk.conn, [insight(1, NOW, conversations=5), c], "r2",
+                        NOW, messages=12)
+    report.errors.append("file failed for insight ins_00003 (x): boom")
+    report.stats.llm.cost_usd = 0.0123
+    report.stats.review = ReviewStats(proposed=1, accepted=3, rejected=1, acceptance_rate=0.75,
+                                      proposed_now=1, by_verdict={"missing": ReviewCounts(
+                                          accepted=1, rejected=1, acceptance_rate=0.5)})
+
+    registry.sqlite_stores(desk.conn).runs.record(report)
+    runs = desk.client.get("/runs").text
+    assert re.findall(r'href="/runs/(r\d)"', runs) == ["r2", "r1"]
+    assert "$0.0123" in runs
+    page = desk.client.get("/runs/r2").text
+    assert "1 new, 1 no longer reported, 1 changed in size." in page
+    assert "+2 conversations, now 5" in page and "boom" in page
+    assert "previous run" in page and 'href="/runs/r1"' in page
+    assert "3 accepted, 1 rejected, acceptance rate 75%" in page
+    assert re.search(r"<th>verdict</th><td>missing</td>.*?50%", page, re.S)
+    assert desk.client.get("/runs/nope").status_code == 404
+
+
+def test_coverage_ranks_pages_and_lists_topics_without_one(desk: Desk) -> None:
+    record_run(desk.settings, desk.conn, [
+        insight(1, NOW, doc_path="a.md", conversations=2),
+        insight(2, NOW, doc_path="b.md", conversations=4),
+        insight(3, NOW, doc_path="b.md", conversations=1, verdict="covered"),
+        insight(4, NOW, verdict="missing", title="Webhooks behind a proxy")], "r1", NOW)
+    page = desk.client.get("/coverage").text
+    ranked = re.findall(r'<a href="https://docs.example/([\w.]+)"', page)
+    assert ranked == ["b.md", "a.md"]
+    assert "Webhooks behind a proxy" in page.split("Topics with no page")[1]
+
+
+def test_the_filed_to_done_chart_counts_tickets_by_days(desk: Desk) -> None:
+    items = [insight(n, NOW) for n in range(3)]
+    record_run(desk.settings, desk.conn, items, "r1", NOW)
+    for days, item in zip((0.5, 2, 40), items, strict=True):
+        filed = NOW - timedelta(days=50)
+        file_ticket(desk.settings, desk.conn, item, filed,
+                    [("done", filed + timedelta(days=days), "linear-webhook")])
+    page = desk.client.get("/runs").text
+    assert "3 tickets done" in page
+    bars = dict(re.findall(r"<title>([^<:]+): (\d+)</title>", page))
+    assert (bars["&lt;1d"], bars["1-3d"], bars["&gt;4w"], bars["3-7d"]) == ("1", "1", "1", "0")
+
+
+def test_an_unknown_insight_is_a_404_page_with_headers(desk: Desk) -> None:
+    answer = desk.client.get("/insights/nope")
+    assert answer.status_code == 404 and "no insight nope" in answer.text
+    assert answer.headers["x-frame-options"] == "DENY"
+
+
+def test_status_counts_follow_every_change(desk: Desk) -> None:
+    """The counts are cached per data version: filing, a status change and a review move it."""
+    items = [insight(n, NOW) for n in range(3)]
+    record_run(desk.settings, desk.conn, items, "r1", NOW)
+
+    def counts() -> dict[str, str]:
+        page = desk.client.get("/").text
+        return dict(re.findall(r'class="badge b-(\w+)">\w+</span> (\d+)</a>', page))
+
+    assert (counts()["proposed"], counts()["filed"]) == ("3", "0")
+    file_ticket(desk.settings, desk.conn, items[0], NOW)
+    assert (counts()["proposed"], counts()["filed"]) == ("2", "1")
+
+    registry.sqlite_stores(desk.conn).records.set_status(
+        f"DL-{items[0].id[-5:]}", "done", NOW, "cli")
+    assert (counts()["filed"], counts()["done"]) == ("0", "1")
+    from docloop import review
+
+    with review.open_stores(desk.settings) as stores:
+        review.reject(desk.settings, stores, items[1].id, "cli", NOW, reason="noise")
+    assert (counts()["proposed"], counts()["rejected"]) == ("1", "1")
+
+
+def test_a_home_from_before_the_run_history_lists_its_stored_insights(desk: Desk) -> None:
+    """Insights (snapshots) stored by earlier versions, no run summary: adopted once."""
+    items = [insight(1, NOW, score=2.0), insight(2, NOW, score=5.0)]
+    stores = registry.sqlite_stores(desk.conn)
+    stores.insights.save((i.id, np.ones(4, dtype=np.float32),
+                          list(zip(i.problem_ids, i.conversation_ids, strict=True)))
+                         for i in items)
+    stores.insights.save_snapshots(items)
+    assert _ids(desk.client.get("/").text) == ["ins_00002", "ins_00001"]
+    assert _ids(desk.client.get("/").text) == ["ins_00002", "ins_00001"]
+    runs = desk.client.get("/runs").text
+    assert re.findall(r'href="/runs/([\w-]+)"', runs) == ["before-run-history"]
+    assert "rebuilt from the insights stored before" in desk.client.get(
+        "/runs/before-run-history").text

@@ -1,0 +1,185 @@
+"""The review API (`docloop.review`) over real SQLite stores and the local tracker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docloop import review
+from docloop.config import Settings
+from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
+from docloop.models import Insight, Suggestion
+from docloop.review import ReviewStores
+from tests.aws_support import aws_settings
+from tests.helpers import insight
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.aws)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """The review API on every store implementation (DynamoDB under moto)."""
+    if request.param == "sqlite":
+        yield Settings(home=tmp_path / "home", review=True)
+        return
+    with aws_settings(tmp_path / "home", monkeypatch, review=True) as chosen:
+        yield chosen
+
+
+@pytest.fixture
+def stores(settings: Settings) -> Iterator[ReviewStores]:
+    with review.open_stores(settings) as opened:
+        _report(opened, _insight("ins_a", ("1", "2"), score=3.0),
+                _insight("ins_b", ("3", "4", "5"), score=5.0))
+        yield opened
+
+
+def _insight(iid: str, conversations: tuple[str, ...], score: float = 1.0) -> Insight:
+    found = insight(iid, conversations=conversations, messages=conversations)
+    return found.model_copy(update={
+        "score": score, "problem_ids": [f"p{c}" for c in conversations],
+        "author_ids": [f"u{c}" for c in conversations],
+        "suggestion": Suggestion(kind="edit", text="Add an example.", patch="--- a\n+++ b\n")})
+
+
+def _report(stores: ReviewStores, *insights: Insight) -> None:
+    """What a run leaves behind: identities with members, and each insight's snapshot."""
+    stores.insights.save((i.id, np.array([1.0, 0.0], dtype=np.float32),
+                          list(zip(i.problem_ids, i.conversation_ids, strict=True)))
+                         for i in insights)
+    stores.insights.save_snapshots(insights)
+
+
+def _outbox(settings: Settings) -> list[Path]:
+    return sorted(settings.outbox_dir.glob("*.md")) if settings.outbox_dir.is_dir() else []
+
+
+def test_items_come_by_score_with_no_review_until_proposed(settings: Settings,
+                                                           stores: ReviewStores) -> None:
+    items = review.review_items(settings, stores)
+    assert [(i.id, i.review, i.ticket, i.size) for i in items] == [
+        ("ins_b", None, None, 3), ("ins_a", None, None, 2)]
+    assert items[0].page == "guide/cors.md" and items[0].verdict == "covered"
+
+
+def test_accept_files_one_ticket_and_is_idempotent(settings: Settings,
+                                                   stores: ReviewStores) -> None:
+    item = review.accept(settings, stores, "ins_a", "alice", NOW)
+    assert item.review == "accepted" and item.decided_by == "alice" and item.decided_at == NOW
+    assert item.ticket is not None and item.ticket.status == "open"
+    assert [p.stem for p in _outbox(settings)] == [item.ticket.id]
+    again = review.accept(settings, stores, "ins_a", "bob", NOW + timedelta(hours=1))
+    assert again.ticket == item.ticket and again.decided_by == "alice"
+    assert len(_outbox(settings)) == 1
+    assert [d.action for d in review.decisions(settings, stores, "ins_a")] == ["accepted"]
+
+
+def test_edit_then_accept_files_the_edited_title_and_suggestion(settings: Settings,
+                                                                stores: ReviewStores) -> None:
+    edited = review.edit(settings, stores, "ins_a", "cli", NOW, title="  CORS: allow  origins ",
+                         suggestion="Explain allow_origins with a full example.\n")
+    assert edited.title == "CORS: allow origins" and edited.edited and edited.review == "proposed"
+    review.accept(settings, stores, "ins_a", "cli", NOW)
+    (ticket,) = _outbox(settings)
+    text = ticket.read_text(encoding="utf-8")
+    assert "## CORS: allow origins" in text
+    assert "Explain allow\\_origins with a full example." in text or \
+        "Explain allow_origins with a full example." in text
+    assert "Add an example." not in text
+    record = stores.records.by_insight("ins_a")
+    assert record is not None and record.title == "CORS: allow origins"
+    actions = [(d.actor, d.action, d.detail) for d in review.decisions(settings, stores, "ins_a")]
+    assert actions[0] == ("cli", "edited", "suggestion, title") and actions[1][1] == "accepted"
+
+
+def test_reject_records_reason_size_and_refuses_a_later_accept(settings: Settings,
+                                                               stores: ReviewStores) -> None:
+    item = review.reject(settings, stores, "ins_b", "cli", NOW, reason="support, not docs")
+    assert (item.review, item.reason, item.rejected_size) == ("rejected", "support, not docs", 3)
+    with pytest.raises(ConflictError, match="rejected"):
+        review.accept(settings, stores, "ins_b", "cli", NOW)
+    assert _outbox(settings) == []
+
+
+def test_unknown_ids_and_empty_edits_are_typed_errors(settings: Settings,
+                                                      stores: ReviewStores) -> None:
+    for call in (lambda: review.accept(settings, stores, "nope", "cli", NOW),
+                 lambda: review.reject(settings, stores, "nope", "cli", NOW),
+                 lambda: review.edit(settings, stores, "nope", "cli", NOW, title="t"),
+                 lambda: review.merge(settings, stores, "ins_a", "nope", "cli", NOW),
+                 lambda: review.decisions(settings, stores, "nope")):
+        with pytest.raises(NotFoundError, match="no insight 'nope'"):
+            call()
+    with pytest.raises(InputError, match="nothing to edit"):
+        review.edit(settings, stores, "ins_a", "cli", NOW)
+    with pytest.raises(ConflictError, match="into itself"):
+        review.merge(settings, stores, "ins_a", "ins_a", "cli", NOW)
+
+
+def test_accept_with_tracker_none_is_a_config_error(settings: Settings,
+                                                    stores: ReviewStores) -> None:
+    with pytest.raises(ConfigError, match="tracker is 'none'"):
+        review.accept(settings.model_copy(update={"tracker": "none"}), stores, "ins_a", "cli",
+                      NOW)
+
+
+def test_filed_insights_cannot_be_rejected_or_edited(settings: Settings,
+                                                     stores: ReviewStores) -> None:
+    review.accept(settings, stores, "ins_a", "cli", NOW)
+    with pytest.raises(ConflictError, match="filed as ticket"):
+        review.reject(settings, stores, "ins_a", "cli", NOW)
+    with pytest.raises(ConflictError, match="filed as ticket"):
+        review.edit(settings, stores, "ins_a", "cli", NOW, title="late")
+
+
+def test_merge_moves_members_and_evidence_and_is_remembered(settings: Settings,
+                                                            stores: ReviewStores) -> None:
+    kept = review.merge(settings, stores, "ins_b", "ins_a", "carol", NOW)
+    assert kept.size == 5 and kept.users == 5 and kept.merged_into is None
+    assert set(stores.insights.members().values()) == {"ins_b"}  # the next run keeps them
+    items = {i.id: i for i in review.review_items(settings, stores)}
+    assert list(items) == ["ins_b"]  # the absorbed insight's identity and snapshot are gone
+    absorbed = stores.reviews.get("ins_a")
+    assert absorbed is not None and absorbed.merged_into == "ins_b"
+    with pytest.raises(ConflictError, match="merged into ins_b"):
+        review.accept(settings, stores, "ins_a", "cli", NOW)
+    assert [(d.actor, d.action, d.detail) for d in review.decisions(settings, stores, "ins_a")] \
+        == [("carol", "merged", "merged into ins_b")]
+    assert review.decisions(settings, stores, "ins_b")[-1].detail == "absorbed ins_a"
+
+
+def test_merging_away_an_insight_with_a_ticket_is_refused(settings: Settings,
+                                                          stores: ReviewStores) -> None:
+    review.accept(settings, stores, "ins_a", "cli", NOW)
+    with pytest.raises(ConflictError, match="other way round"):
+        review.merge(settings, stores, "ins_b", "ins_a", "cli", NOW)
+    merged = review.merge(settings, stores, "ins_a", "ins_b", "cli", NOW)
+    assert merged.ticket is not None and merged.size == 5
+
+
+def test_a_run_proposes_suppresses_and_files_accepted_insights(settings: Settings,
+                                                                stores: ReviewStores) -> None:
+    from docloop.stages.propose import propose_for_review, review_stats
+
+    a, b = (stores.insights.snapshot(i) for i in ("ins_a", "ins_b"))
+    assert a is not None and b is not None
+    first = propose_for_review([a, b], stores.records, stores.reviews, 2.0, NOW)
+    assert (first.to_file, first.proposed_now, a.review) == ([], 2, "proposed")
+    review.reject(settings, stores, "ins_b", "cli", NOW, reason="noise")
+    review.edit(settings, stores, "ins_a", "cli", NOW, title="Edited")
+    stores.reviews.put(stores.reviews.get("ins_a").model_copy(  # type: ignore[union-attr]
+        update={"state": "accepted"}))  # accepted while the tracker was `none`: no ticket yet
+    grown = b.model_copy(update={"conversation_ids": [str(n) for n in range(6)]})
+    again = propose_for_review([a, grown], stores.records, stores.reviews, 2.0, NOW)
+    assert [i.id for i in again.to_file] == ["ins_a"] and again.to_file[0].title == "Edited"
+    assert (grown.review, grown.review_note) == (
+        "proposed", "grew from 3 to 6 conversations since rejected")
+    stats = review_stats(stores.reviews.all(), [a, b], again)
+    assert (stats.proposed, stats.accepted, stats.rejected, stats.proposed_now) == (1, 1, 0, 1)
+    assert stats.by_verdict["covered"].acceptance_rate == 1.0
+    assert stats.by_category["question"].proposed == 1
