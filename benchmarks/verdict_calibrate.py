@@ -42,7 +42,7 @@ NOTE = (
     "uses thresholds chosen on the other five sets; the pooled rows add those rows up.")
 RESULT = Path(__file__).resolve().parent / "results" / "verdict_calibrate.md"
 GRID = {
-    "below_reference": tuple(np.round(np.arange(-0.02, 0.16, 0.01), 2)),
+    "below_reference": tuple(np.round(np.arange(-0.02, 0.25, 0.01), 2)),
     "term_weight": (0.0, 0.05, 0.1, 0.2),
 }
 

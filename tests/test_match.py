@@ -80,7 +80,8 @@ def test_members_that_agree_outvote_the_combined_query() -> None:
     assert match.path == "right.md"
     assert match.heading == "Bearer"  # the section that scored best for any member
     assert match.score == 0.7  # the centroid's similarity to the chosen page, not drift.md's
-    assert [h.path for h in match.alternatives] == ["other.md", "drift.md"]
+    # both are one member's second page: equal votes, in path order
+    assert [h.path for h in match.alternatives] == ["drift.md", "other.md"]
 
 
 def test_pages_rank_by_summed_member_scores_and_keep_their_best_section() -> None:
@@ -92,6 +93,17 @@ def test_pages_rank_by_summed_member_scores_and_keep_their_best_section() -> Non
     ranked = vote_pages([("one", CENTROID), ("two", CENTROID), ("three", CENTROID)], index)
     assert [(h.path, h.score, h.heading) for h in ranked] == [
         ("x.md", 0.9, "High"), ("y.md", 0.7, "Top"), ("z.md", 0.5, "Intro")]
+
+
+def test_two_members_that_agree_outvote_one_confident_member() -> None:
+    index = ScriptedIndex({
+        "one": [hit("a.md", 9.0), hit("b.md", 1.0)],
+        "two": [hit("b.md", 0.9), hit("a.md", 0.8)],
+        "three": [hit("b.md", 0.9), hit("a.md", 0.85)],
+    }, {})
+    evidence = [("one", CENTROID), ("two", CENTROID), ("three", CENTROID)]
+    assert vote_pages(evidence, index)[0].path == "b.md"  # votes by rank: 2.5 against 2.0
+    assert vote_pages(evidence, index, vote_k=0.0)[0].path == "a.md"  # summed score margins
 
 
 def test_missing_is_decided_on_the_whole_insight_before_any_vote() -> None:

@@ -169,6 +169,28 @@ def test_search_ranks_exactly_as_the_sqlite_index(env: FakePinecone, tmp_path: P
         pytest.approx(local.best_similarities(np.array([vector])), abs=1e-5)
 
 
+def test_catch_all_scores_are_stored_at_index_time_alike_on_both_indexes(
+        env: FakePinecone, tmp_path: Path) -> None:
+    pages = load_pages(TIDEPOOL / "docs", "https://tidepool.dev")
+    remote, _ = _index()
+    remote.sync(pages)
+    local = SQLiteDocsIndex(db.memory(), HashingEmbedder())
+    local.sync(pages)
+    stored = json.loads(local.meta("page_hubs") or "{}")
+    assert set(stored) == {p.path for p in pages} and max(stored.values()) == 1.0
+    assert remote.store.page_hubs() == local.store.page_hubs() == stored
+    # an incremental sync that drops the strongest hub re-scores the remaining pages
+    strongest = max(stored, key=stored.__getitem__)
+    remote.sync([p for p in pages if p.path != strongest])
+    assert strongest not in remote.store.page_hubs()
+    assert max(remote.store.page_hubs().values()) == 1.0
+    # a keyword file from before the vector copies is rebuilt, not scored on a part
+    with db.transaction(remote.store.conn):
+        remote.store.conn.execute("UPDATE docs_chunks SET vector = x''")
+    assert remote.sync(pages).added == len(pages)
+    assert remote.store.page_hubs() == stored
+
+
 def test_another_embedder_or_a_lost_keyword_store_starts_over(env: FakePinecone,
                                                               tmp_path: Path) -> None:
     index, settings = _index()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from docloop import db
+from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names, stem
@@ -83,3 +85,59 @@ def test_words_fold_plurals_and_rare_words_weigh_more() -> None:
     assert terms.word_idf("pyinstaller") == 0.0  # no page uses it: it cannot rank pages
     assert terms.pages["a.md"].heading_words == {"validator"}
     assert terms.breadth("b.md") < terms.breadth("a.md") == 1.0  # a.md uses more words
+
+
+def test_bm25_discounts_a_long_page_that_mentions_the_words_once() -> None:
+    filler = " ".join(f"topic{i} words{i}" for i in range(200))
+    terms = PageTerms.build([
+        ("migration.md", "Migration", ["Everything changed"], f"preprocessor once. {filler}"),
+        ("css.md", "CSS", ["Preprocessor options"], "preprocessor options: the preprocessor "
+         "api for sass. set the preprocessor api."),
+        ("other.md", "Other", [], "nothing relevant here"),
+    ])
+    words = {"preprocessor", "api"}
+    assert terms.bm25("css.md", words) > terms.bm25("migration.md", words) > 0.0
+    assert terms.bm25("other.md", words) == 0.0 and terms.bm25("unknown.md", words) == 0.0
+
+
+def test_section_match_is_how_fully_the_query_names_a_heading() -> None:
+    terms = PageTerms.build([
+        ("models.md", "Models", ["Private model attributes"], "text"),
+        ("alias.md", "Alias", [], "text"),
+        *[(f"page{i}.md", f"Page {i}", ["Usage"], "text") for i in range(6)],
+    ])
+    query = {stem("private"): 1.0, stem("attributes"): 1.0, "usage": 1.0}
+    assert terms.section_match("models.md", query) > 0.5  # two of its three words
+    # a one-word heading of a word several pages use is no section name
+    assert terms.section_match("page0.md", query) < terms.section_match("models.md", query)
+    assert terms.section_match("alias.md", query) == 0.0
+
+
+def test_hubness_finds_the_page_close_to_every_other_page() -> None:
+    rng = np.random.default_rng(7)
+    topics = rng.normal(size=(4, 16))
+    vectors, paths = [], []
+    for t, topic in enumerate(topics):  # four topic pages, three chunks each
+        for _ in range(3):
+            vectors.append(topic + 0.1 * rng.normal(size=16))
+            paths.append(f"topic{t}.md")
+    for topic in topics:  # a catch-all page: one chunk on every topic
+        vectors.append(topic + 0.3 * rng.normal(size=16))
+        paths.append("migration.md")
+    matrix = np.array(vectors)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    hubs = page_hubness(matrix, paths, neighbours=1)
+    assert hubs["migration.md"] == 1.0
+    assert all(hubs[f"topic{t}.md"] < 0.5 for t in range(4))
+    assert page_hubness(matrix[:0], []) == {}
+
+
+def test_candidates_carry_hub_and_page_bm25_features(tmp_path: Path) -> None:
+    index = _index(tmp_path)
+    vector = index.embedder.embed([QUESTION])[0]
+    pool = index.candidates(QUESTION, vector, 3)
+    rows = {p: dict(zip(FEATURES, pool.features[i], strict=True))
+            for i, p in enumerate(pool.paths)}
+    assert all(0.0 <= r["hub"] <= 1.0 for r in rows.values())
+    assert rows["config/server-options.md"]["bm25"] == pytest.approx(1.0)  # best page
+    assert rows["guide/assets.md"]["bm25"] < rows["blog/announcing-v6.md"]["bm25"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -81,10 +82,12 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
 def group_hits(texts: list[str], docs: HybridDocsIndex,
                verdict: VerdictSettings | None) -> list[PageHit]:
     """The members' texts joined, searched as one query and re-ranked with the shipped
-    `RankSettings` (as `docs search` ranks) but for `group_breadth`, which penalises
-    catch-all pages (migration guides); empty when the group query is weighted 0."""
+    `RankSettings` (as `docs search` ranks; `group_breadth`, when set, replaces its
+    breadth weight); empty when the group query is weighted 0."""
     verdict = verdict or VerdictSettings()
     if not texts or verdict.group_weight <= 0:
         return []
-    rank = RankSettings(breadth=verdict.group_breadth)
+    rank = RankSettings()
+    if verdict.group_breadth is not None:
+        rank = replace(rank, breadth=verdict.group_breadth)
     return docs.search_ranked(group_query(texts), VOTE_K, rank)

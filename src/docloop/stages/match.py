@@ -16,7 +16,9 @@ close enough is decided on the whole insight (its representative questions
 and key terms for the keyword side, the cluster centroid for the vector side).
 Which page is decided by the members: each of the most representative
 problems (its text plus the answer it got) searches on its own and the pages
-collect the members' scores. One combined query drifts towards pages that
+collect the members' votes, by rank (1 for a member's first page, 1/2 for its
+second...: `VerdictSettings.vote_k`), so the page most members put first wins
+whatever the spread of one member's scores. One combined query drifts towards pages that
 share generic words with many of the questions (a JWT question and a CORS
 question both say "token" and "header"); members that agree on a page
 outvote that drift. The members' texts joined can also search as one re-ranked
@@ -43,6 +45,7 @@ MISSING = VerdictSettings().fallback_missing
 TOP_K = 5
 MAX_VOTERS = 8  # most representative members that search on their own
 VOTE_K = 10  # pages each member's search contributes
+VOTE_RANK_K = VerdictSettings().vote_k  # a member's vote for its r-th page: see vote_totals
 GROUP_CHARS = 4000  # the group query's length at most (the embedder reads far less)
 
 
@@ -87,7 +90,7 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     if not hits or (reference is None and similarity < settings.fallback_missing):
         return _missing(similarity, hits), []
     ranked, chunks, coverage = choose_page(insight, hits, index, evidence, group,
-                                           settings.group_weight)
+                                           settings.group_weight, settings.vote_k)
     best = ranked[0]
     if is_missing(CoverageEvidence(similarity, coverage), reference, settings):
         return _missing(similarity, ranked), []
@@ -103,10 +106,11 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
 
 def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
                 evidence: Sequence[Evidence], group: Sequence[PageHit] = (),
-                group_weight: float = 0.0) -> tuple[list[PageHit], list[DocChunk], float]:
+                group_weight: float = 0.0, vote_k: float = VOTE_RANK_K,
+                ) -> tuple[list[PageHit], list[DocChunk], float]:
     """The pages ranked by the members' votes and the group query (else the insight-level
     `hits`), the first page's chunks, and the share of the users' terms it mentions."""
-    totals, sections = vote_totals(evidence[:MAX_VOTERS], index)
+    totals, sections = vote_totals(evidence[:MAX_VOTERS], index, vote_k)
     ranked = fuse_pages(totals, sections, group, group_weight) or hits
     chunks = index.page_chunks(ranked[0].path)
     return ranked, chunks, term_coverage(insight, chunks)
@@ -152,30 +156,36 @@ def _unit_range(scores: Sequence[float]) -> list[float]:
     return [(s - low) / (high - low) for s in scores]
 
 
-def vote_pages(evidence: Sequence[Evidence], index: VectorSearch) -> list[PageHit]:
+def vote_pages(evidence: Sequence[Evidence], index: VectorSearch,
+               vote_k: float = VOTE_RANK_K) -> list[PageHit]:
     """Pages ranked by the members' votes alone (vote_totals), best first."""
-    totals, sections = vote_totals(evidence, index)
+    totals, sections = vote_totals(evidence, index, vote_k)
     return [sections[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
 
 
-def vote_totals(evidence: Sequence[Evidence],
-                index: VectorSearch) -> tuple[dict[str, float], dict[str, PageHit]]:
-    """Each page's summed score over each member's own search, and its best section.
+def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
+                vote_k: float = VOTE_RANK_K) -> tuple[dict[str, float], dict[str, PageHit]]:
+    """Each page's summed votes over each member's own search, and its best section.
 
-    A member's votes are its scores above the score of its last (VOTE_K-th) page:
-    what every page gets just for being a candidate says nothing, and summed over
-    members it lifts broad pages (migration guides, announcements) that sit in
-    everyone's top 10. Each page is represented by the section that scored best
-    for any member (its `score` stays that section's score, so hits mean the same
-    everywhere).
+    With `vote_k` > 0 a member gives its page at position r (0 first) 1 / (vote_k + r)
+    times vote_k: its first page 1, and less the lower it ranks, whatever the scores'
+    spread (a member whose search happens to be confident does not outvote two that
+    agree; chosen leave-one-community-out end to end, benchmarks/match_ablation.py).
+    With `vote_k` 0 a member's votes are its scores above the score of its last
+    (VOTE_K-th) page: what every page gets just for being a candidate says nothing,
+    and summed over members it lifts broad pages (migration guides, announcements)
+    that sit in everyone's top 10. Each page is represented by the section that
+    scored best for any member (its `score` stays that section's score, so hits
+    mean the same everywhere).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
     for text, vector in evidence:
         hits = index.search_vector(text, vector, VOTE_K)
         floor = hits[-1].score if len(hits) == VOTE_K else 0.0
-        for hit in hits:
-            totals[hit.path] = totals.get(hit.path, 0.0) + hit.score - floor
+        for position, hit in enumerate(hits):
+            vote = vote_k / (vote_k + position) if vote_k > 0 else hit.score - floor
+            totals[hit.path] = totals.get(hit.path, 0.0) + vote
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
     return totals, sections

@@ -33,7 +33,7 @@ from docloop.models import DocChunk, Insight, PageHit
 class VerdictSettings:
     """Verdict knobs; the defaults are the shipped (calibrated) values."""
 
-    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
+    below_reference: float = 0.18  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
@@ -41,7 +41,8 @@ class VerdictSettings:
     term_coverage: float = 0.30  # share of users' terms a covering page mentions
     group_weight: float = 0.0  # weight of the re-ranked group query against member votes (0: off,
     # chosen LOCO end to end: it did not beat the votes alone, benchmarks/RESULTS.md)
-    group_breadth: float = 0.0  # the group query's breadth weight (RankSettings.breadth)
+    group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
+    vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ cosine similarity over every chunk vector catches paraphrases. Both are
 normalised to 0..1 per query, mixed with a fixed weight, and the best chunk
 per page stands for the page. The weight was chosen on the tuning half of
 the FastAPI benchmark (`benchmarks/search_bench.py`). The best pages are then
-re-ranked on the users' names, words and headings, their support and topic
-(rerank.py).
+re-ranked on the users' names, a whole-page BM25, the page's topic and how
+much of a catch-all it is (its hubness among the docs' own chunks, hubs.py,
+stored by `index-docs`): rerank.py.
 
 An index subclass supplies only the vector side — each chunk's cosine with the
 query and each page's topic similarity — and the writing (`sync`); the
@@ -28,6 +29,7 @@ from docloop.backends.docs_index.base import DocsIndex
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
 from docloop.backends.docs_index.rerank import (
     FEATURES,
+    PageScores,
     QueryTerms,
     RankSettings,
     page_features,
@@ -195,12 +197,14 @@ class HybridDocsIndex(DocsIndex):
         paths = list(chosen)
         chunks = [c[0] for c in chosen.values()]
         best_cosine = _max_per_page(cosine, layout.paths)
-        support = [float(fused[c].sum()) / SUPPORT_CHUNKS for c in chosen.values()]
         topic = self.topic_similarities(paths, np.asarray(vector, dtype=np.float32))
+        hubs = self.store.page_hubs()
+        scores = [PageScores(fused=float(fused[best[0]]), cosine=best_cosine[path],
+                             support=float(fused[best].sum()) / SUPPORT_CHUNKS,
+                             topic=page_topic, hub=hubs.get(path, 0.0))
+                  for (path, best), page_topic in zip(chosen.items(), topic, strict=True)]
         terms = self.page_terms()
-        features = page_features(QueryTerms.of(text, terms), terms, paths,
-                                 [float(fused[i]) for i in chunks], [best_cosine[p] for p in paths],
-                                 support, topic)
+        features = page_features(QueryTerms.of(text, terms), terms, paths, scores)
         return Candidates(paths, chunks, features, keyword[chunks])
 
 
@@ -219,6 +223,16 @@ class SyncPlan:
     @property
     def new_chunks(self) -> list[DocChunk]:
         return [c for page in self.fresh for c in self.chunks[page.path]]
+
+    def page_vectors(self) -> dict[str, np.ndarray]:
+        """Each fresh page's rows of `vectors`, by path."""
+        rows: dict[str, np.ndarray] = {}
+        offset = 0
+        for page in self.fresh:
+            count = len(self.chunks[page.path])
+            rows[page.path] = self.vectors[offset : offset + count]
+            offset += count
+        return rows
 
 
 def plan_sync(pages: Sequence[DocPage], known: dict[str, str], embedder: Embedder,

@@ -1,7 +1,8 @@
 """Where a remote docs index keeps its keyword side: one SQLite file per namespace.
 
-The file holds the KeywordStore's tables (pages, chunk texts, FTS5, anchors)
-and each page's topic vector (the unit mean of its chunk vectors, which the
+The file holds the KeywordStore's tables (pages, chunk texts with a copy of
+their vectors, which the pages' catch-all scores are computed from, FTS5,
+anchors) and each page's topic vector (the unit mean of its chunk vectors, which the
 ranker's `topic` feature needs and a top-K query cannot give). `index-docs`
 writes it, `docs search` and `run` read it, always as a local SQLite file:
 

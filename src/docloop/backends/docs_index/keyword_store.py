@@ -3,9 +3,11 @@
 Every docs index keeps one. The SQLite index keeps it in docloop's database,
 each chunk's vector beside its text; the Pinecone index keeps it in a file of
 its own per namespace (the vectors live in Pinecone, whose metadata could not
-hold the texts). The hybrid ranker (hybrid.py) reads keyword scores, page
-terms, chunks and hits only through this class, so both indexes rank pages
-with the same code on the same statistics.
+hold the texts; the file keeps a copy of each vector for the catch-all
+scores). The hybrid ranker (hybrid.py) reads keyword scores, page terms,
+chunks and hits only through this class, so both indexes rank pages
+with the same code on the same statistics, including each page's catch-all
+score (hubs.py), computed once per `index-docs` and kept in docs_meta.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop import db
+from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
@@ -52,6 +55,7 @@ MIGRATIONS = [
 #: bm25 column weights: title, heading path, text
 FTS_WEIGHTS = (4.0, 2.0, 1.0)
 KEYWORD_CANDIDATES = 200
+HUBS_META = "page_hubs"  # docs_meta key: JSON page -> catch-all score (store_page_hubs)
 
 
 @dataclass
@@ -81,6 +85,7 @@ class KeywordStore:
         self.conn = conn
         self._layout: ChunkLayout | None = None
         self._terms: PageTerms | None = None
+        self._hubs: dict[str, float] | None = None
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     # -- writing (callers hold the transaction) ----------------------------------
@@ -110,10 +115,8 @@ class KeywordStore:
         self.conn.execute("DELETE FROM docs_anchors WHERE path = ?", (path,))
         self.conn.execute("DELETE FROM docs_pages WHERE path = ?", (path,))
 
-    def insert_page(self, page: DocPage, chunks: list[DocChunk],
-                    vectors: np.ndarray | None) -> None:
-        """Store a page, its anchors and chunks (with their vectors, or none when the
-        vectors live elsewhere)."""
+    def insert_page(self, page: DocPage, chunks: list[DocChunk], vectors: np.ndarray) -> None:
+        """Store a page, its anchors and chunks with their vectors."""
         self.conn.execute(
             "INSERT INTO docs_pages(path, url, title, content_hash, source) VALUES (?,?,?,?,?)",
             (page.path, page.url, page.title, page.content_hash, page.source))
@@ -121,7 +124,7 @@ class KeywordStore:
             "INSERT INTO docs_anchors(path, anchor, heading, level, line) VALUES (?,?,?,?,?)",
             [(page.path, h.anchor, h.text, h.level, h.line) for h in anchors(page.sections)])
         for order, chunk in enumerate(chunks):
-            blob = b"" if vectors is None else np.asarray(vectors[order], np.float32).tobytes()
+            blob = np.asarray(vectors[order], np.float32).tobytes()
             cursor = self.conn.execute(
                 "INSERT INTO docs_chunks(chunk_id, path, ord, url, title, heading, heading_path,"
                 " anchor, text, start_line, end_line, vector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -136,16 +139,34 @@ class KeywordStore:
         self.conn.execute("INSERT OR REPLACE INTO docs_meta(key, value) VALUES (?, ?)",
                           (key, value))
 
+    def store_page_hubs(self) -> None:
+        """Score every page as a catch-all (hubs.page_hubness) from the stored chunk vectors
+        and keep the scores in docs_meta: searching then never computes them, and a page
+        ranks the same whichever index holds the vectors."""
+        rows = self.conn.execute("SELECT path, vector FROM docs_chunks ORDER BY rowid").fetchall()
+        hubs: dict[str, float] = {}
+        if rows:
+            vectors = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            hubs = page_hubness(vectors, [str(r[0]) for r in rows])
+        self.put_meta(HUBS_META, json.dumps(hubs, sort_keys=True))
+
     def changed(self) -> None:
         """Forget what was read from the tables (after a sync)."""
         self._layout = None
         self._terms = None
+        self._hubs = None
 
     # -- reading -----------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM docs_meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def lacks_vectors(self) -> bool:
+        """Whether some chunk was stored without its vector (a keyword file written before
+        the store kept them: its catch-all scores cannot be computed until it is rebuilt)."""
+        return self.conn.execute(
+            "SELECT 1 FROM docs_chunks WHERE length(vector) = 0 LIMIT 1").fetchone() is not None
 
     def page_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM docs_pages").fetchone()[0])
@@ -186,6 +207,13 @@ class KeywordStore:
             self._terms = PageTerms.build(
                 (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
         return self._terms
+
+    def page_hubs(self) -> dict[str, float]:
+        """Page -> its catch-all score as the last `index-docs` stored it ({} before one)."""
+        if self._hubs is None:
+            stored = self.meta(HUBS_META)
+            self._hubs = {str(p): float(v) for p, v in json.loads(stored).items()} if stored else {}
+        return self._hubs
 
     def keyword_scores(self, text: str, layout: ChunkLayout) -> np.ndarray:
         """bm25 per chunk, scaled to 0..1 by the best hit (0 where no term matched)."""

@@ -177,15 +177,18 @@ class PineconeDocsIndex(HybridDocsIndex):
 
     def _start_over(self, remote: PineconeStats) -> bool:
         """Whether the keyword store cannot be trusted to describe the namespace: another
-        embedder or index wrote it, or the namespace is empty while the store is not."""
+        embedder or index wrote it, the namespace is empty while the store is not, or the
+        store predates the vector copies the catch-all scores are computed from."""
         return (self.meta("embedder") not in (None, self.embedder.name)
                 or self.meta("pinecone_host") not in (None, self.host)
-                or (remote.vectors == 0 and self.store.chunk_count() > 0))
+                or (remote.vectors == 0 and self.store.chunk_count() > 0)
+                or self.store.lacks_vectors())
 
     def _store_pages(self, plan: SyncPlan, everything: bool) -> None:
         """Commit the keyword side (texts, FTS, anchors, topics) once Pinecone holds the
         vectors."""
         topics = page_topics(plan.vectors, [c.path for c in plan.new_chunks])
+        vectors = plan.page_vectors()
         with db.transaction(self.store.conn):
             if everything:
                 self.store.delete_all()
@@ -194,11 +197,12 @@ class PineconeDocsIndex(HybridDocsIndex):
                 self.store.delete_page(path)
                 self.topics.delete(path)
             for page in plan.fresh:
-                self.store.insert_page(page, plan.chunks[page.path], None)
+                self.store.insert_page(page, plan.chunks[page.path], vectors[page.path])
                 if page.path in topics:
                     self.topics.put(page.path, topics[page.path])
             self.store.put_meta("embedder", self.embedder.name)
             self.store.put_meta("pinecone_host", self.host)
+            self.store.store_page_hubs()
 
     def _upsert(self, chunks: list[DocChunk], vectors: np.ndarray, stats: SyncStats) -> None:
         records = [vector_record(c, v) for c, v in zip(chunks, vectors, strict=True)]

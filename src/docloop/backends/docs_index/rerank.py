@@ -19,7 +19,20 @@ on evidence a docs maintainer would use, as a weighted sum:
   announcements and migration guides mention everything once, so their word
   matches are weaker evidence (the calibrated weight is zero or negative);
 - `topic`: cosine with the mean of the page's chunk vectors (what the page as
-  a whole is about, not its one closest passage).
+  a whole is about, not its one closest passage);
+- `hub`: how often the page is a near neighbour of other pages' passages
+  (hubs.py): catch-all pages (migration guides, feature overviews,
+  troubleshooting, announcements) are close to everything, so being close to
+  this question is weaker evidence for them (the calibrated weight is negative);
+- `section`: how fully the query names one of the page's headings (the best
+  heading's rarity-weighted share of words the query holds);
+- `bm25`: Okapi BM25 of the whole page (relative to the best candidate's):
+  chunk scores cannot see that a long page mentions the users' words once
+  among everything else, the page's length normalisation can.
+
+The index supplies the scores it computes per candidate (`PageScores`: fused,
+cosine, support, topic, hub); the terms-based features come from `PageTerms`,
+so any index that can give those five numbers per page ranks the same way.
 
 The weights are `RankSettings`, injectable so calibration can sweep them;
 the defaults are the values chosen leave-one-community-out on the labelled
@@ -37,7 +50,8 @@ import numpy as np
 from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names
 
-FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic")
+FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
+            "hub", "section", "bm25")
 
 
 @dataclass(frozen=True)
@@ -48,11 +62,14 @@ class RankSettings:
     fused: float = 1.0
     cosine: float = 0.0
     names: float = 0.4
-    words: float = 0.2
-    headings: float = 0.2
-    support: float = 1.0
-    breadth: float = 0.0
+    words: float = 0.0
+    headings: float = 0.0
+    support: float = 0.0
+    breadth: float = -0.8
     topic: float = 2.0
+    hub: float = -0.25
+    section: float = 0.0
+    bm25: float = 2.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
@@ -63,7 +80,8 @@ class RankSettings:
 #: end to end (benchmarks/RESULTS.md), members voting on re-ranked scores chose the right
 #: page less often on the real sets than members voting on hybrid scores
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
-                            breadth=0.0, topic=0.0)
+                            breadth=0.0, topic=0.0, hub=0.0, section=0.0,
+                            bm25=0.0)
 
 
 @dataclass(frozen=True)
@@ -81,23 +99,37 @@ class QueryTerms:
                    {w: v for w, v in words.items() if v > 0})
 
 
+@dataclass(frozen=True)
+class PageScores:
+    """What the index measured for one candidate page."""
+
+    fused: float  # the best chunk's hybrid score
+    cosine: float  # the best chunk's cosine similarity
+    support: float  # the mean hybrid score of the page's best few chunks
+    topic: float  # cosine with the page's mean chunk vector
+    hub: float  # hubs.page_hubness: 0 (close to little) .. 1 (the docs set's strongest hub)
+
+
 def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
-                  fused: Sequence[float], cosine: Sequence[float],
-                  support: Sequence[float], topic: Sequence[float]) -> np.ndarray:
+                  scores: Sequence[PageScores]) -> np.ndarray:
     """One row of `FEATURES` per candidate page."""
     rows = np.zeros((len(paths), len(FEATURES)), dtype=np.float64)
-    for i, path in enumerate(paths):
+    for i, (path, score) in enumerate(zip(paths, scores, strict=True)):
+        row = {"fused": score.fused, "cosine": score.cosine, "support": score.support,
+               "topic": score.topic, "hub": score.hub}
         page = terms.pages.get(path)
-        rows[i, 0] = fused[i]
-        rows[i, 1] = cosine[i]
-        rows[i, 5] = support[i]
-        rows[i, 7] = topic[i]
-        if page is None:
-            continue
-        rows[i, 2] = _share(query.names, partial(mentions, page.text))
-        rows[i, 3] = _share(query.words, page.words.__contains__)
-        rows[i, 4] = _share(query.words, page.heading_words.__contains__)
-        rows[i, 6] = terms.breadth(path)
+        if page is not None:
+            row["names"] = _share(query.names, partial(mentions, page.text))
+            row["words"] = _share(query.words, page.words.__contains__)
+            row["headings"] = _share(query.words, page.heading_words.__contains__)
+            row["breadth"] = terms.breadth(path)
+            row["section"] = terms.section_match(path, query.words)
+            row["bm25"] = terms.bm25(path, query.words)
+        rows[i] = [row.get(name, 0.0) for name in FEATURES]
+    bm25 = FEATURES.index("bm25")
+    top = rows[:, bm25].max(initial=0.0)
+    if top > 0:
+        rows[:, bm25] /= top
     return rows
 
 

@@ -3,7 +3,8 @@
 The keyword side (pages, chunk texts, FTS5, anchors) is the KeywordStore's
 tables in docloop's database; each chunk's vector sits beside its text, and
 cosine similarity is numpy brute force over the matrix, cached in memory.
-Ranking is the shared hybrid ranker (hybrid.py).
+Ranking is the shared hybrid ranker (hybrid.py); `sync` also stores each
+page's catch-all score (hubs.py) so searching never computes it.
 """
 
 from __future__ import annotations
@@ -107,12 +108,10 @@ class SQLiteDocsIndex(HybridDocsIndex):
                 self.store.delete_all()
             for path in plan.replaced:
                 self.store.delete_page(path)
-            offset = 0
+            vectors = plan.page_vectors()
             for page in plan.fresh:
-                page_chunks = plan.chunks[page.path]
-                self._insert_page(page, page_chunks,
-                                  plan.vectors[offset : offset + len(page_chunks)])
-                offset += len(page_chunks)
+                self._insert_page(page, plan.chunks[page.path], vectors[page.path])
+            self.store.store_page_hubs()
             self.store.put_meta("embedder", self.embedder.name)
         stats = plan.stats
         stats.chunks = self.store.chunk_count()

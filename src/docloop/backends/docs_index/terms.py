@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,6 +23,8 @@ from docloop.text import CODE_NOISE, STOPWORDS, error_strings, identifiers
 
 _ATOM = re.compile(r"[a-z][a-z0-9]+")
 MAX_NAME_LENGTH = 60
+BM25_K1 = 1.2  # term-frequency saturation of the page-level BM25
+BM25_B = 0.75  # how much a long page's matches are discounted for its length
 
 
 def stem(word: str) -> str:
@@ -38,7 +41,12 @@ def stem(word: str) -> str:
 
 def atoms(text: str) -> set[str]:
     """Stemmed lower-case words of `text` (identifiers split into their parts)."""
-    return {stem(w) for w in _ATOM.findall(text.lower()) if w not in STOPWORDS}
+    return set(atom_list(text))
+
+
+def atom_list(text: str) -> list[str]:
+    """Every stemmed lower-case word of `text` in order, repeats kept."""
+    return [stem(w) for w in _ATOM.findall(text.lower()) if w not in STOPWORDS]
 
 
 def query_names(text: str) -> list[str]:
@@ -59,6 +67,8 @@ class Page:
     text: str  # lower-cased title, headings and body
     words: set[str]
     heading_words: set[str]
+    headings: list[frozenset[str]] = field(default_factory=list)  # each heading's own words
+    counts: Counter[str] = field(default_factory=Counter)  # word -> occurrences on the page
 
 
 @dataclass
@@ -68,19 +78,25 @@ class PageTerms:
     pages: dict[str, Page]
     _word_df: dict[str, int] = field(default_factory=dict)
     _name_df: dict[str, int] = field(default_factory=dict)
+    _mean_length: float | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
         """From (path, title, heading path, text) chunk rows, in any order."""
         texts: dict[str, list[str]] = {}
         headings: dict[str, set[str]] = {}
+        sections: dict[str, set[frozenset[str]]] = {}
         for path, title, heading_path, text in rows:
             texts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
             headings.setdefault(path, set()).update(atoms(" ".join([title, *heading_path])))
+            sections.setdefault(path, set()).update(
+                frozenset(atoms(h)) for h in [title, *heading_path] if atoms(h))
         pages = {}
         for path, parts in texts.items():
             joined = "\n".join(parts).lower()
-            pages[path] = Page(joined, atoms(joined), headings[path])
+            counts = Counter(atom_list(joined))
+            pages[path] = Page(joined, set(counts), headings[path],
+                               sorted(sections[path], key=sorted), counts)
         terms = cls(pages)
         for page in pages.values():
             for word in page.words:
@@ -94,6 +110,42 @@ class PageTerms:
         if page is None or most < 2 or not page.words:
             return 0.0
         return math.log(len(page.words)) / math.log(most)
+
+    def section_match(self, path: str, words: dict[str, float]) -> float:
+        """How fully the query names one of the page's headings: for the best heading,
+        the rarity-weighted share of its words the query holds (0..1). A maintainer
+        files a topic under a heading; a question that says a heading's rare words
+        ("allowedHosts", "Private model attributes") asks about that section. A heading
+        of common words ("Usage") weighs at least as much as one rare word, so saying
+        "usage" is not naming a section."""
+        page = self.pages.get(path)
+        if page is None or not words:
+            return 0.0
+        floor = math.log(1 + len(self.pages) / 2)  # one word found on two pages
+        best = 0.0
+        for heading in page.headings:
+            weight = max(floor, sum(self.word_idf(w) for w in heading))
+            best = max(best, sum(self.word_idf(w) for w in heading if w in words) / weight)
+        return best
+
+    def bm25(self, path: str, words: Iterable[str]) -> float:
+        """Okapi BM25 of the whole page for the query's words: repeated mentions count
+        with saturation and a long page's matches are discounted for its length, so a
+        page about the topic outscores a catch-all page that mentions it once among
+        everything else (chunk scores cannot see the page's length)."""
+        page = self.pages.get(path)
+        if page is None:
+            return 0.0
+        if self._mean_length is None:
+            self._mean_length = sum(p.counts.total() for p in self.pages.values()) / max(
+                1, len(self.pages))
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * page.counts.total() / (self._mean_length or 1))
+        score = 0.0
+        for word in words:
+            tf = page.counts.get(word, 0)
+            if tf:
+                score += self.word_idf(word) * tf * (BM25_K1 + 1) / (tf + norm)
+        return score
 
     def word_idf(self, word: str) -> float:
         """Inverse page frequency; 0 for words no page uses (they cannot rank pages)."""
