@@ -218,6 +218,13 @@ def test_problem_statements_without_a_question_mark_are_problems(text: str) -> N
     ("Just out of curiosity, the dump helper can skip unset values, what is the reasoning "
      "for not offering the same for empty lists?", "design-question"),
     ("Why did you decide to drop the plugin hooks from the core package?", "design-question"),
+    ("does anyone else read 'build' as 'bread' before lunch or just me", "social"),
+    ("quick poll: semicolons or not? (the formatter decides for me anyway)", "social"),
+    ("weekend thread! what are you building that is NOT bundler related?", "social"),
+    ("anyone played with the new rust-based checker yet? wondering how fast it is", "social"),
+    ("is it just me or does every project now ship three config formats?", "social"),
+    ("unrelated but which terminal theme is that in your screenshot?", "social"),
+    ("house rules: install errors go to #help, config questions go to #config", "social"),
 ])
 def test_acknowledgements_roadmap_notes_and_design_questions_are_noise(
         text: str, kind: str) -> None:

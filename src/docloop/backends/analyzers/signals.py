@@ -92,6 +92,12 @@ _NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"thinking) (?:for|behind)|"
         r"why (?:was it|did you|did the team) (?:decided?|chose|choose))\b",
         re.I)),
+    ("social", re.compile(
+        r"\b(?:(?:friday|weekly|weekend|quick|fun) (?:poll|thread|question)|house rules|"
+        r"off[- ]topic|not \w+[- ]related|or (?:is it )?just me\W*$)|"
+        r"^\W*(?:is it just me|unrelated,? but)\b|"
+        r"^\W*(?:has )?any(?:one|body)(?: here)? (?:tried|played with|used)\b[^?]{0,60}\byet\b",
+        re.I)),
     ("laughter", re.compile(r"^\W*(?:lol|lmao|haha\w*|rofl|xd|😂|🤣)+\W*$", re.I)),
 )
 #: follow-ups that point at an existing report or ask about its schedule, not at a problem:
@@ -202,7 +208,7 @@ def _is_question(sentence: str) -> bool:
 
 #: noise kinds that win over a question mark ("any progress on this?")
 OVERRIDING_NOISE = frozenset({"announcement", "follow-up", "wish", "small-talk",
-                              "design-question"})
+                              "design-question", "social"})
 
 
 def _noise_kind(text: str, signals: MessageSignals, min_words: int,
