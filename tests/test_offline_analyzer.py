@@ -190,6 +190,54 @@ def test_issue_style_statements_are_problems(text: str) -> None:
     assert analyse_message(text).is_problem
 
 
+@pytest.mark.parametrize("text", [
+    "After the upgrade our stored records aren't compatible with the new schema classes.",
+    "Custom root types are not longer supported, so every saved document needs rewriting.",
+    "The plugin does not seem to support kebab-case class names in stylesheets yet.",
+    "My websocket requests are never forwarded from the dev port to the backend port.",
+    "After every install I have to manually delete the cache folder before starting.",
+    "It compiles fine, but the editor flags this as an error on every import line.",
+    "Naive timestamps get a timezone attached silently, which trips up our exporter.",
+    "Optional arguments became mandatory and I haven't seen this mentioned in the upgrade notes.",
+    "Searching the docs could not provide an answer to whether validators see sibling values.",
+    "The dev server reloads the whole page every time it starts because of the optimizer.",
+    "Secrets from the env file are accessible only during the build, not in the config file.",
+])
+def test_problem_statements_without_a_question_mark_are_problems(text: str) -> None:
+    assert analyse_message(text).is_problem
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("One leftover warning about the strict flag, otherwise 3.1 works like a charm with "
+     "the new adapter. thank you!", "acknowledgement"),
+    ("The deprecation warning is gone after your patch, thanks a lot", "acknowledgement"),
+    ("I'd like to add the nested aliases ticket to the TODO; mixing `extra` keys with "
+     "declared fields would be a real improvement.", "roadmap"),
+    ("Our team keeps a wishlist; adding `sort_keys` to the schema writer would be a nice "
+     "improvement for the generated output diffs.", "roadmap"),
+    ("Just out of curiosity, the dump helper can skip unset values, what is the reasoning "
+     "for not offering the same for empty lists?", "design-question"),
+    ("Why did you decide to drop the plugin hooks from the core package?", "design-question"),
+    ("does anyone else read 'build' as 'bread' before lunch or just me", "social"),
+    ("quick poll: semicolons or not? (the formatter decides for me anyway)", "social"),
+    ("weekend thread! what are you building that is NOT bundler related?", "social"),
+    ("anyone played with the new rust-based checker yet? wondering how fast it is", "social"),
+    ("is it just me or does every project now ship three config formats?", "social"),
+    ("unrelated but which terminal theme is that in your screenshot?", "social"),
+    ("house rules: install errors go to #help, config questions go to #config", "social"),
+])
+def test_acknowledgements_roadmap_notes_and_design_questions_are_noise(
+        text: str, kind: str) -> None:
+    signals = analyse_message(text)
+    assert signals.noise == kind
+    assert not signals.is_problem
+
+
+def test_a_thank_you_that_still_reports_an_error_is_kept() -> None:
+    text = "thanks, but now I get `TypeError: unhashable type: 'dict'` from the loader. thank you"
+    assert analyse_message(text).is_problem
+
+
 def test_the_follow_up_length_is_a_quality_knob() -> None:
     from docloop.quality import QualitySettings
 

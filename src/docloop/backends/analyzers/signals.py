@@ -47,7 +47,16 @@ _REPORT_WORDS = re.compile(
     r"(?:is|are) treated|no longer|no option|no way to|there should be|should (?:be|have|allow|"
     r"support|not)|(?:i|we) (?:need|needed|would like|want) (?:an? )?(?:option|way|to)|"
     r"used to (?:work|have|be)|worked (?:in|with|before)|workaround|annoying|unexpected\w*|"
-    r"regression|incompatib\w*|(?:4\d\d|5\d\d)s?\b)",
+    r"regression|incompatib\w*|(?:4\d\d|5\d\d)s?\b|"
+    r"(?:isn'?t|is not|aren'?t|are not|not) compatible|not longer|"
+    r"(?:does not|doesn'?t|do not|don'?t) seem to (?:work|support|apply|pick)|never \w+ed|"
+    r"(?:have|had|has|need|needs|requires? (?:us|me|you)) to manually|"
+    r"flags? (?:this|it|that) as an? (?:error|warning)|trips? up|"
+    r"(?:haven'?t|have not|didn'?t|did not) (?:seen|find|found) (?:this|it|that) "
+    r"(?:mentioned|documented)|"
+    r"could(?: not|n'?t) (?:provide|give) (?:me )?an answer|"
+    r"(?:reloads?|refresh(?:es)?|restarts?|rebuilds?)\b.{0,30}\bevery time|"
+    r"(?:accessible|available|visible) only (?:during|in|when|at|for))",
     re.I,
 )
 _DOCS_COMPLAINT = re.compile(
@@ -71,6 +80,23 @@ _NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"announc\w+|shipped|livestream|office hours)\b", re.I)),
     ("small-talk", re.compile(
         r"^\W*(?:how(?:'s| is) it going|how are (?:you|things|you all)|what'?s up|sup)\W*$",
+        re.I)),
+    ("acknowledgement", re.compile(
+        r"\b(?:works like a charm|works (?:great|perfectly|flawlessly)|"
+        r"(?:thanks?|thank you)(?: (?:so|very) much| a lot)?)\W*$", re.I)),
+    ("roadmap", re.compile(
+        r"\b(?:to the (?:todo|to-do|roadmap|wish ?list)(?: list)?|feature request|"
+        r"would be a (?:real |nice |great |big )?improvement|a real improvement)\b", re.I)),
+    ("design-question", re.compile(
+        r"\b(?:out of curiosity|(?:what is|what's|what was) the (?:reasoning|rationale|motivation|"
+        r"thinking) (?:for|behind)|"
+        r"why (?:was it|did you|did the team) (?:decided?|chose|choose))\b",
+        re.I)),
+    ("social", re.compile(
+        r"\b(?:(?:friday|weekly|weekend|quick|fun) (?:poll|thread|question)|house rules|"
+        r"off[- ]topic|not \w+[- ]related|or (?:is it )?just me\W*$)|"
+        r"^\W*(?:is it just me|unrelated,? but)\b|"
+        r"^\W*(?:has )?any(?:one|body)(?: here)? (?:tried|played with|used)\b[^?]{0,60}\byet\b",
         re.I)),
     ("laughter", re.compile(r"^\W*(?:lol|lmao|haha\w*|rofl|xd|😂|🤣)+\W*$", re.I)),
 )
@@ -181,7 +207,8 @@ def _is_question(sentence: str) -> bool:
 
 
 #: noise kinds that win over a question mark ("any progress on this?")
-OVERRIDING_NOISE = frozenset({"announcement", "follow-up", "wish", "small-talk"})
+OVERRIDING_NOISE = frozenset({"announcement", "follow-up", "wish", "small-talk",
+                              "design-question", "social"})
 
 
 def _noise_kind(text: str, signals: MessageSignals, min_words: int,
