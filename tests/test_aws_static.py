@@ -41,7 +41,7 @@ def _lint(text: str) -> list[str]:
 
 def test_cfn_lint_finds_nothing_in_the_template() -> None:
     assert _lint(TEMPLATE.read_text(encoding="utf-8")) == []
-    broken = TEMPLATE.read_text(encoding="utf-8").replace("Runtime: python3.12",
+    broken = TEMPLATE.read_text(encoding="utf-8").replace("Runtime: python3.11",
                                                           "Runtime: python2.7")
     assert _lint(broken), "cfn-lint must flag a deprecated runtime (the check runs)"
 

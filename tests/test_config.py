@@ -80,3 +80,9 @@ def test_cli_reports_config_errors_with_exit_2(tmp_path: Path) -> None:
     _toml(tmp_path, 'analyzer = "magic"\n')
     result = CliRunner().invoke(main, ["run", "--source", "discord-export:x"])
     assert result.exit_code == 2 and "invalid setting 'analyzer'" in result.output
+
+
+def test_since_days_beyond_the_longest_window_names_the_variable() -> None:
+    """DOCLOOP_SINCE_DAYS past 100 years is the setting's error, not a later '--since' one."""
+    with pytest.raises(ConfigError, match="DOCLOOP_SINCE_DAYS"):
+        load_settings(environ={"DOCLOOP_SINCE_DAYS": "99999"}, cwd=Path("/nonexistent"))

@@ -190,6 +190,12 @@ def test_an_unknown_insight_is_a_404_page_with_headers(desk: Desk) -> None:
     assert answer.headers["x-frame-options"] == "DENY"
 
 
+def test_an_error_page_is_titled_by_its_heading(desk: Desk) -> None:
+    """A browser tab or history entry says what went wrong, not an empty ' · docloop'."""
+    answer = desk.client.get("/runs/nope")
+    assert "<title>Not found · docloop</title>" in answer.text
+
+
 def test_status_counts_follow_every_change(desk: Desk) -> None:
     """The counts are cached per data version: filing, a status change and a review move it."""
     items = [insight(n, NOW) for n in range(3)]

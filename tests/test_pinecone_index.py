@@ -260,6 +260,21 @@ def test_index_search_and_run_through_the_cli(fake: FakePinecone, tmp_path: Path
     assert fake.calls["/query"] > len(insights)
 
 
+def test_search_without_index_docs_base_url_names_the_namespace_to_use(
+        fake: FakePinecone, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README's own sequence: index-docs --base-url, then docs search without one."""
+    monkeypatch.setenv("DOCLOOP_PINECONE_HOST", fake.host)
+    monkeypatch.setenv("PINECONE_API_KEY", fake.api_key)
+    indexed = CliRunner().invoke(main, ["index-docs", str(TIDEPOOL / "docs"), "--index",
+                                        "pinecone", "--base-url", "https://tidepool.dev"])
+    assert indexed.exit_code == 0, indexed.output
+    found = CliRunner().invoke(main, ["docs", "search", "webhook signature", "--index",
+                                      "pinecone"])
+    assert found.exit_code == 2
+    assert "namespace 'docs' holds no pages" in found.output
+    assert "'tidepool-dev'" in found.output and "DOCLOOP_DOCS_BASE_URL" in found.output
+
+
 @pytest.mark.parametrize(("setup", "message"), [
     ("no-host", "DOCLOOP_PINECONE_HOST"),
     ("no-key", "PINECONE_API_KEY"),

@@ -76,6 +76,9 @@ SECRET_NAMES: dict[str, str] = {
 
 LIST_FIELDS = {"linear_labels", "sources"}
 
+#: the longest window a run reads (`--since` or `since_days`), in days: 100 years
+MAX_SINCE_DAYS = 36500
+
 
 class Settings(BaseModel):
     """Every knob docloop has. Field names are the `docloop.toml` keys."""
@@ -105,7 +108,7 @@ class Settings(BaseModel):
     linear_reopen_policy: Literal["comment", "reopen", "new-linked-issue"] = "comment"
     min_conversations: int = Field(2, ge=1)
     max_insights: int = Field(10, ge=0)
-    since_days: int | None = Field(None, ge=1)
+    since_days: int | None = Field(None, ge=1, le=MAX_SINCE_DAYS)  # the default --since
     docs_base_url: str | None = None
     docs_max_page_kb: int = Field(1024, ge=0)  # larger pages are skipped (0 = no cap)
     docs_max_chunks_per_page: int = Field(500, ge=0)  # later chunks are dropped (0 = no cap)

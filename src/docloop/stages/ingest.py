@@ -17,7 +17,7 @@ from functools import cached_property
 
 from docloop import registry
 from docloop.backends.sources.base import Batch, ChannelCount, Source
-from docloop.config import Settings
+from docloop.config import MAX_SINCE_DAYS, Settings
 from docloop.errors import ConfigError
 from docloop.sanitize import plausible_time
 from docloop.stages.scrub import rescrub_stored, scrub_message, scrub_name, source_positions
@@ -26,7 +26,6 @@ from docloop.stores import MessageRepository, Stores
 
 log = logging.getLogger(__name__)
 #: a century: more is a typo (and overflows dates), 'all' says it
-MAX_SINCE_DAYS = 36500
 #: the `skipped` reason for messages whose timestamp cannot be right
 IMPLAUSIBLE_TIME = "timestamp before 2015 or more than a day ahead"
 NO_SOURCES = ("no sources configured: give --source discord-export:PATH (or discord:CHANNEL_ID, "

@@ -38,7 +38,7 @@ def run_search(settings: Settings, query: str | None, queries_file: Path | None,
         index = open_index(settings, stores)
         index.check_embedder()  # a remote index proves its key, host and dimension first
         if index.page_count() == 0:
-            raise UserError("the docs index is empty: run docloop index-docs first")
+            raise UserError(f"the docs index is empty: {index.empty_hint()}")
         hits = index.search_many([text for _, text in queries], top_k)
     return [QueryResult(qid, text, h) for (qid, text), h in zip(queries, hits, strict=True)]
 

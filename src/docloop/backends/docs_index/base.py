@@ -10,6 +10,10 @@ from docloop.models import DocChunk, PageHit
 class DocsIndex(ABC):
     """Hybrid (keyword + vector) search over documentation, aggregated per page."""
 
+    def empty_hint(self) -> str:
+        """What to do when the index holds no page (said after "the docs index is empty")."""
+        return "run docloop index-docs first"
+
     @abstractmethod
     def search(self, query: str, top_k: int = 5) -> list[PageHit]:
         """Best pages for `query`, best first, one entry per page (its best section)."""

@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,6 +78,7 @@ class PineconeStats:
 
     dimension: int | None
     vectors: int  # in our namespace
+    others: dict[str, int] = field(default_factory=dict)  # other namespaces: their vectors
 
 
 class PineconeDocsIndex(HybridDocsIndex):
@@ -129,8 +130,10 @@ class PineconeDocsIndex(HybridDocsIndex):
             with self._call("describe_index_stats"):
                 answer = self.data_plane.describe_index_stats()
             summary = answer.namespaces.get(self.namespace)
+            others = {name: item.vector_count for name, item in answer.namespaces.items()
+                      if name != self.namespace and item.vector_count}
             self._stats = PineconeStats(answer.dimension,
-                                        summary.vector_count if summary else 0)
+                                        summary.vector_count if summary else 0, others)
             self._check_dimension(answer.dimension)
         return self._stats
 
@@ -142,6 +145,17 @@ class PineconeDocsIndex(HybridDocsIndex):
                 f"'{self.embedder.name}' makes {expected}-dim vectors: create an index with "
                 f"dimension {expected} and metric cosine (README: Docs index on Pinecone) and "
                 "point DOCLOOP_PINECONE_HOST at it, or configure the embedder it was made for")
+
+    def empty_hint(self) -> str:
+        """Name the namespace searched: docs indexed under another base URL live elsewhere."""
+        here = f"Pinecone namespace '{self.namespace}' holds no pages"
+        others = self.preflight().others
+        if not others:
+            return f"{here}; run docloop index-docs PATH --index pinecone first"
+        listed = ", ".join(f"'{name}' ({count} vectors)" for name, count in sorted(others.items()))
+        return (f"{here} but the index has {listed}: give docs_base_url "
+                "(DOCLOOP_DOCS_BASE_URL) as index-docs had it (--base-url), or set "
+                "DOCLOOP_PINECONE_NAMESPACE")
 
     def check_embedder(self) -> None:
         self.preflight()
