@@ -23,10 +23,7 @@ RENDERING = ("click", "rich")
 #: modules that may construct registered classes: the registry and the classes' own modules
 BUILDERS = {"docloop.registry"}
 #: stage modules still rendering, each with its reason (empty it as they move)
-STILL_RENDERING = {
-    "docloop.stages.search": "owned by the `verdict2` change; render_results moves to "
-                             "docloop/render.py once that branch is merged",
-}
+STILL_RENDERING: dict[str, str] = {}
 
 
 def _modules(under: str = "") -> Iterator[tuple[str, ast.Module]]:
@@ -100,3 +97,18 @@ def test_only_the_registry_constructs_registered_classes(under: str) -> None:
             if built in registered and getattr(built, "__module__", "") != name:
                 found.append(f"{name}:{node.lineno} constructs {node.func.id}")
     assert found == []
+
+
+def test_search_tables_show_doc_text_as_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    """`docs search` renders in the CLI's render module now, through `plain()`: a heading
+    holding rich markup is printed as written, not styled away."""
+    from docloop.models import PageHit
+    from docloop.render import render_search_results
+    from docloop.stages.search import QueryResult
+
+    hit = PageHit(path="guide.md", url="https://d.example/guide", heading="[bold]Setup[/bold]",
+                  score=0.5)
+    render_search_results([QueryResult(None, "[red]how[/red]", [hit])], as_json=False,
+                          batch=False)
+    out = capsys.readouterr().out
+    assert "[bold]Setup[/bold]" in out and "[red]how[/red]" in out

@@ -135,11 +135,12 @@ def docs_group() -> None:
 def docs_search_cmd(query: str | None, queries_file: Path | None, top_k: int,
                     as_json: bool, docs_index: str | None) -> None:
     """Search the docs index."""
-    from docloop.stages.search import render_results, run_search
+    from docloop.render import render_search_results
+    from docloop.stages.search import run_search
 
     settings = _settings(click.get_current_context(), docs_index=docs_index)
     results = run_search(settings, query, queries_file, top_k)
-    render_results(results, as_json=as_json, batch=queries_file is not None)
+    render_search_results(results, as_json=as_json, batch=queries_file is not None)
 
 
 @main.command("run")

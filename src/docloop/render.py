@@ -21,6 +21,7 @@ from rich.text import Text
 from docloop.backends.sources.base import ChannelCount
 from docloop.models import TicketRecord
 from docloop.review import ReviewItem
+from docloop.stages.search import QueryResult, result_json
 from docloop.stages.track import ticket_json
 
 
@@ -95,6 +96,29 @@ def _review_note(item: ReviewItem) -> str:
     if item.review == "rejected":
         return f"rejected at {item.rejected_size} conversations: {item.reason or 'no reason'}"
     return item.note or ("edited" if item.edited else "")
+
+
+def render_search_results(results: list[QueryResult], as_json: bool, batch: bool) -> None:
+    """`docs search`: JSON (Lines for a batch) on stdout, or a readable table per query
+    (doc paths, headings and queries shown as characters, never as markup)."""
+    if as_json:
+        if batch:
+            for result in results:
+                click.echo(json.dumps(result_json(result), ensure_ascii=False))
+        else:
+            click.echo(json.dumps([h.model_dump() for h in results[0].hits], ensure_ascii=False,
+                                  indent=2))
+        return
+    console = Console()
+    for result in results:
+        title = result.text if not batch else f"{result.id}: {result.text}"
+        table = Table(title=Text(title))
+        for column in ("#", "page", "section", "score", "url"):
+            table.add_column(column)
+        for rank, hit in enumerate(result.hits, start=1):
+            url = hit.url + (f"#{hit.anchor}" if hit.anchor else "")
+            table.add_row(*plain(str(rank), hit.path, hit.heading, f"{hit.score:.3f}", url))
+        console.print(table)
 
 
 @contextmanager

@@ -6,10 +6,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import click
-from rich.console import Console
-from rich.table import Table
-
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import InputError, UserError
@@ -70,24 +66,3 @@ def result_json(result: QueryResult) -> dict[str, object]:
     return {"id": result.id, "results": [
         {"path": h.path, "url": h.url, "heading": h.heading, "score": h.score}
         for h in result.hits]}
-
-
-def render_results(results: list[QueryResult], as_json: bool, batch: bool) -> None:
-    """JSON (Lines for a batch) on stdout, or a readable table per query."""
-    if as_json:
-        if batch:
-            for result in results:
-                click.echo(json.dumps(result_json(result), ensure_ascii=False))
-        else:
-            click.echo(json.dumps([h.model_dump() for h in results[0].hits], ensure_ascii=False,
-                                  indent=2))
-        return
-    console = Console()
-    for result in results:
-        table = Table(title=result.text if not batch else f"{result.id}: {result.text}")
-        for column in ("#", "page", "section", "score", "url"):
-            table.add_column(column)
-        for rank, hit in enumerate(result.hits, start=1):
-            url = hit.url + (f"#{hit.anchor}" if hit.anchor else "")
-            table.add_row(str(rank), hit.path, hit.heading, f"{hit.score:.3f}", url)
-        console.print(table)
