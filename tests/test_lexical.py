@@ -89,3 +89,20 @@ def test_without_lexical_weight_no_tfidf_vectors_are_built(monkeypatch: pytest.M
     monkeypatch.setattr(cluster_module, "lexical_vectors", refuse)
     np.testing.assert_array_equal(cluster_module._clustering_space(problems, vectors, offset, 0.0),
                                   cluster_module._centre(vectors, offset))
+
+
+def test_the_joint_space_filled_in_place_is_the_scaled_halves_side_by_side() -> None:
+    """Filled in place to spare memory at scale, it must equal the plain formula."""
+    import math
+
+    import numpy as np
+
+    from docloop.stages.lexical import joint_space
+
+    rng = np.random.default_rng(3)
+    embedded = rng.standard_normal((5, 4)).astype(np.float32)
+    lexical = rng.standard_normal((5, 6)).astype(np.float32)
+    expected = np.hstack([embedded * math.sqrt(0.7), lexical * math.sqrt(0.3)])
+    joint = joint_space(embedded, lexical, 0.3)
+    assert joint.dtype == np.float32 and np.array_equal(joint, expected.astype(np.float32))
+    assert joint_space(embedded, lexical, 0.0) is embedded
