@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.local_server import LocalServer
+from tests.local_server import LocalServer, send_json
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 START_MS = int(datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp() * 1000)
@@ -623,15 +623,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, json.dumps(body).encode(), headers)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client timed out and went away: nothing to answer
 
