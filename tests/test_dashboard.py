@@ -214,7 +214,7 @@ def test_status_counts_follow_every_change(desk: Desk) -> None:
     assert (counts()["filed"], counts()["done"]) == ("0", "1")
     from docloop import review
 
-    with review.open_stores(desk.settings) as stores:
+    with registry.open_stores(desk.settings) as stores:
         review.reject(desk.settings, stores, items[1].id, "cli", NOW, reason="noise")
     assert (counts()["proposed"], counts()["rejected"]) == ("1", "1")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docloop import review
+from docloop import registry, review
 from docloop.config import Settings
 from docloop.errors import InputError, NotFoundError
 from docloop.models import Insight, Message, TicketRecord
@@ -25,7 +25,7 @@ def test_questions_per_week_around_the_fix(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home")
     # before: 3 in the week before, 1 two weeks before; after: 1 in week one, 0 in week two
     days = {"c1": -1, "c2": -2, "c3": -6.5, "c4": -10, "c5": 3, "c6": -40}
-    with review.open_stores(settings) as stores:
+    with registry.open_stores(settings) as stores:
         stores.messages.upsert([_conversation(cid, d) for cid, d in days.items()])
         stores.insights.save([("ins_a", np.array([1.0], dtype=np.float32),
                                [(f"p{cid}", cid) for cid in days])])

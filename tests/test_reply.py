@@ -18,8 +18,8 @@ from docloop.backends.replies.base import Replier
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.models import DocMatch, Insight, Message, Reply, TicketRecord
-from docloop.review import ReviewStores
 from docloop.stages.reply import deliver_replies
+from docloop.stores import Stores
 from tests.discord_support import FakeClock
 from tests.fake_discord import FakeDiscord
 
@@ -48,12 +48,12 @@ def world(tmp_path: Path) -> Iterator[World]:
         root = fake.add_message(help_["id"], other, "CORS error on my frontend, which origin?")
         settings = Settings(home=tmp_path / "home", discord_api_base=fake.base_url,
                             discord_bot_token=SecretStr(fake.token), discord_reply_on_done=True)
-        with review.open_stores(settings) as stores:
+        with registry.open_stores(settings) as stores:
             _remember(stores, help_["id"], starter, thread["id"], root)
         yield World(fake, settings, thread["id"], help_["id"], root["id"])
 
 
-def _remember(stores: ReviewStores, channel_id: str, starter: dict[str, Any], thread_id: str,
+def _remember(stores: Stores, channel_id: str, starter: dict[str, Any], thread_id: str,
               root: dict[str, Any]) -> None:
     """What a run leaves: the messages, the insight (members, snapshot) and a done ticket."""
     def message(raw: dict[str, Any], thread: str | None = None) -> Message:
@@ -123,12 +123,12 @@ def test_a_crash_between_send_and_record_never_posts_twice(world: World) -> None
     with pytest.raises(KeyboardInterrupt):
         _deliver(world, _CrashAfterSend(real))
     assert len(world.fake.posted) == 1
-    with review.open_stores(world.settings) as stores:
+    with registry.open_stores(world.settings) as stores:
         assert [r.state for r in stores.replies.for_ticket("DL-1")] == ["sending", "queued"]
     outcome = _deliver(world)
     assert (outcome.found, outcome.sent) == (1, 1)
     assert len(world.fake.posted) == 2  # the crashed one was found, not posted again
-    with review.open_stores(world.settings) as stores:
+    with registry.open_stores(world.settings) as stores:
         sent = stores.replies.for_ticket("DL-1")
     assert {r.state for r in sent} == {"sent"}
     assert {r.message_id for r in sent} == {m["id"] for _, m in world.fake.posted}
@@ -137,7 +137,7 @@ def test_a_crash_between_send_and_record_never_posts_twice(world: World) -> None
 def test_a_lost_response_is_answered_by_the_nonce_not_a_second_message(world: World) -> None:
     clock = FakeClock()
     real = registry.build_replier(world.settings, sleep=clock.sleep, clock=clock.time)
-    with review.open_stores(world.settings) as stores:
+    with registry.open_stores(world.settings) as stores:
         preview = review.reply_preview(world.settings, stores, "ins_cors")
     first = real.send(preview[0])
     assert real.send(preview[0]) == first  # Discord's enforce_nonce returns the same message
@@ -150,7 +150,7 @@ def test_missing_permissions_fail_that_reply_and_the_rest_go_out(world: World) -
     assert (outcome.sent, outcome.failed) == (1, 1)
     assert "Missing Permissions (code 50013)" in outcome.errors[0]
     assert "Send Messages in Threads" in outcome.errors[0]
-    with review.open_stores(world.settings) as stores:
+    with registry.open_stores(world.settings) as stores:
         failed = [r for r in stores.replies.for_ticket("DL-1") if r.state == "failed"]
     assert [r.channel_id for r in failed] == [world.thread_id]
     assert _deliver(world).sent == 0  # a refusal is not retried forever
@@ -167,7 +167,7 @@ def test_rate_limits_are_waited_out_and_each_reply_goes_once(world: World) -> No
 
 
 def test_preview_shows_what_would_be_sent_and_writes_nothing(world: World) -> None:
-    with review.open_stores(world.settings) as stores:
+    with registry.open_stores(world.settings) as stores:
         preview = review.reply_preview(world.settings, stores, "ins_cors")
         assert {(r.channel_id, r.reply_to) for r in preview} == {
             (world.thread_id, None), (world.channel_id, world.root_id)}
@@ -179,7 +179,7 @@ def test_preview_shows_what_would_be_sent_and_writes_nothing(world: World) -> No
 def test_set_status_done_replies_from_the_cli(world: World, monkeypatch: pytest.MonkeyPatch,
                                               tmp_path: Path) -> None:
     home = tmp_path / "cli-home"
-    with review.open_stores(world.settings.model_copy(update={"home": home})) as stores:
+    with registry.open_stores(world.settings.model_copy(update={"home": home})) as stores:
         _remember(stores, world.channel_id, world.fake.messages[world.channel_id][0],
                   world.thread_id, world.fake.messages[world.channel_id][-1])
         stores.records.set_status("DL-1", "in_progress", NOW, "cli")
@@ -188,7 +188,7 @@ def test_set_status_done_replies_from_the_cli(world: World, monkeypatch: pytest.
     monkeypatch.setenv("DOCLOOP_DISCORD_REPLY_ON_DONE", "1")
     refused = CliRunner().invoke(main, ["tickets", "set-status", "DL-1", "done"])
     assert refused.exit_code == 2 and "DISCORD_BOT_TOKEN" in refused.output
-    with review.open_stores(world.settings.model_copy(update={"home": home})) as stores:
+    with registry.open_stores(world.settings.model_copy(update={"home": home})) as stores:
         record = stores.records.get("DL-1")
         assert record is not None and record.status == "in_progress"  # nothing changed
     monkeypatch.setenv("DISCORD_BOT_TOKEN", world.fake.token)

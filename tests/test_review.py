@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from docloop import review
+from docloop import registry, review
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.models import Insight, Suggestion
-from docloop.review import ReviewStores
+from docloop.stores import Stores
 from tests.aws_support import aws_settings
 from tests.helpers import insight
 
@@ -32,8 +32,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 @pytest.fixture
-def stores(settings: Settings) -> Iterator[ReviewStores]:
-    with review.open_stores(settings) as opened:
+def stores(settings: Settings) -> Iterator[Stores]:
+    with registry.open_stores(settings) as opened:
         _report(opened, _insight("ins_a", ("1", "2"), score=3.0),
                 _insight("ins_b", ("3", "4", "5"), score=5.0))
         yield opened
@@ -47,7 +47,7 @@ def _insight(iid: str, conversations: tuple[str, ...], score: float = 1.0) -> In
         "suggestion": Suggestion(kind="edit", text="Add an example.", patch="--- a\n+++ b\n")})
 
 
-def _report(stores: ReviewStores, *insights: Insight) -> None:
+def _report(stores: Stores, *insights: Insight) -> None:
     """What a run leaves behind: identities with members, and each insight's snapshot."""
     stores.insights.save((i.id, np.array([1.0, 0.0], dtype=np.float32),
                           list(zip(i.problem_ids, i.conversation_ids, strict=True)))
@@ -60,7 +60,7 @@ def _outbox(settings: Settings) -> list[Path]:
 
 
 def test_items_come_by_score_with_no_review_until_proposed(settings: Settings,
-                                                           stores: ReviewStores) -> None:
+                                                           stores: Stores) -> None:
     items = review.review_items(settings, stores)
     assert [(i.id, i.review, i.ticket, i.size) for i in items] == [
         ("ins_b", None, None, 3), ("ins_a", None, None, 2)]
@@ -68,7 +68,7 @@ def test_items_come_by_score_with_no_review_until_proposed(settings: Settings,
 
 
 def test_accept_files_one_ticket_and_is_idempotent(settings: Settings,
-                                                   stores: ReviewStores) -> None:
+                                                   stores: Stores) -> None:
     item = review.accept(settings, stores, "ins_a", "alice", NOW)
     assert item.review == "accepted" and item.decided_by == "alice" and item.decided_at == NOW
     assert item.ticket is not None and item.ticket.status == "open"
@@ -80,7 +80,7 @@ def test_accept_files_one_ticket_and_is_idempotent(settings: Settings,
 
 
 def test_edit_then_accept_files_the_edited_title_and_suggestion(settings: Settings,
-                                                                stores: ReviewStores) -> None:
+                                                                stores: Stores) -> None:
     edited = review.edit(settings, stores, "ins_a", "cli", NOW, title="  CORS: allow  origins ",
                          suggestion="Explain allow_origins with a full example.\n")
     assert edited.title == "CORS: allow origins" and edited.edited and edited.review == "proposed"
@@ -98,7 +98,7 @@ def test_edit_then_accept_files_the_edited_title_and_suggestion(settings: Settin
 
 
 def test_reject_records_reason_size_and_refuses_a_later_accept(settings: Settings,
-                                                               stores: ReviewStores) -> None:
+                                                               stores: Stores) -> None:
     item = review.reject(settings, stores, "ins_b", "cli", NOW, reason="support, not docs")
     assert (item.review, item.reason, item.rejected_size) == ("rejected", "support, not docs", 3)
     with pytest.raises(ConflictError, match="rejected"):
@@ -107,7 +107,7 @@ def test_reject_records_reason_size_and_refuses_a_later_accept(settings: Setting
 
 
 def test_unknown_ids_and_empty_edits_are_typed_errors(settings: Settings,
-                                                      stores: ReviewStores) -> None:
+                                                      stores: Stores) -> None:
     for call in (lambda: review.accept(settings, stores, "nope", "cli", NOW),
                  lambda: review.reject(settings, stores, "nope", "cli", NOW),
                  lambda: review.edit(settings, stores, "nope", "cli", NOW, title="t"),
@@ -122,14 +122,14 @@ def test_unknown_ids_and_empty_edits_are_typed_errors(settings: Settings,
 
 
 def test_accept_with_tracker_none_is_a_config_error(settings: Settings,
-                                                    stores: ReviewStores) -> None:
+                                                    stores: Stores) -> None:
     with pytest.raises(ConfigError, match="tracker is 'none'"):
         review.accept(settings.model_copy(update={"tracker": "none"}), stores, "ins_a", "cli",
                       NOW)
 
 
 def test_filed_insights_cannot_be_rejected_or_edited(settings: Settings,
-                                                     stores: ReviewStores) -> None:
+                                                     stores: Stores) -> None:
     review.accept(settings, stores, "ins_a", "cli", NOW)
     with pytest.raises(ConflictError, match="filed as ticket"):
         review.reject(settings, stores, "ins_a", "cli", NOW)
@@ -138,7 +138,7 @@ def test_filed_insights_cannot_be_rejected_or_edited(settings: Settings,
 
 
 def test_merge_moves_members_and_evidence_and_is_remembered(settings: Settings,
-                                                            stores: ReviewStores) -> None:
+                                                            stores: Stores) -> None:
     kept = review.merge(settings, stores, "ins_b", "ins_a", "carol", NOW)
     assert kept.size == 5 and kept.users == 5 and kept.merged_into is None
     assert set(stores.insights.members().values()) == {"ins_b"}  # the next run keeps them
@@ -154,7 +154,7 @@ def test_merge_moves_members_and_evidence_and_is_remembered(settings: Settings,
 
 
 def test_merging_away_an_insight_with_a_ticket_is_refused(settings: Settings,
-                                                          stores: ReviewStores) -> None:
+                                                          stores: Stores) -> None:
     review.accept(settings, stores, "ins_a", "cli", NOW)
     with pytest.raises(ConflictError, match="other way round"):
         review.merge(settings, stores, "ins_b", "ins_a", "cli", NOW)
@@ -163,7 +163,7 @@ def test_merging_away_an_insight_with_a_ticket_is_refused(settings: Settings,
 
 
 def test_a_run_proposes_suppresses_and_files_accepted_insights(settings: Settings,
-                                                                stores: ReviewStores) -> None:
+                                                                stores: Stores) -> None:
     from docloop.stages.propose import propose_for_review, review_stats
 
     a, b = (stores.insights.snapshot(i) for i in ("ins_a", "ins_b"))

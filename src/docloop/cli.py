@@ -261,11 +261,12 @@ def review_group() -> None:
 @common
 def review_list_cmd(as_json: bool) -> None:
     """Insights by score with their review state and ticket."""
+    from docloop import registry
     from docloop.render import render_review_items
-    from docloop.review import open_stores, review_items
+    from docloop.review import review_items
 
     settings = _settings(click.get_current_context())
-    with open_stores(settings) as stores:
+    with registry.open_stores(settings) as stores:
         render_review_items(review_items(settings, stores), as_json=as_json)
 
 
@@ -327,11 +328,11 @@ def _decide(action: Callable[..., Any]) -> None:
     """Run one review decision on the home's stores and say the outcome on stderr."""
     from datetime import UTC, datetime
 
+    from docloop import registry
     from docloop.render import review_line
-    from docloop.review import open_stores
 
     settings = _settings(click.get_current_context())
-    with open_stores(settings) as stores:
+    with registry.open_stores(settings) as stores:
         item = action(settings, stores, datetime.now(UTC))
     click.echo(review_line(item), err=True)
 

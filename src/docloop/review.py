@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from docloop import registry
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.impact import DEFAULT_WEEKS, insight_impact
@@ -44,16 +43,6 @@ from docloop.stores import Stores
 CLI_ACTOR = "cli"
 #: decisions a person makes (the log also holds docloop's own `proposed` entries)
 PERSON_ACTIONS = ("accepted", "rejected", "edited", "merged")
-
-
-#: the unit of work review works on: every storage family (`registry.open_stores`)
-ReviewStores = Stores
-
-
-def open_stores(settings: Settings) -> Stores:
-    """The home's stores for review (the CLI's and the dashboard's entry); close them
-    with `with` (a `Stores` is a context manager)."""
-    return registry.open_stores(settings)
 
 
 class TicketSummary(BaseModel):
@@ -83,7 +72,7 @@ class ReviewItem(ReviewOutcome):
     edited: bool = False
 
 
-def review_items(settings: Settings, stores: ReviewStores) -> list[ReviewItem]:
+def review_items(settings: Settings, stores: Stores) -> list[ReviewItem]:
     """Every reported insight, highest score first; `review` is None for insights a run
     filed or left without review (review off)."""
     reviews = stores.reviews.all()
@@ -92,13 +81,13 @@ def review_items(settings: Settings, stores: ReviewStores) -> list[ReviewItem]:
     return sorted(items, key=lambda item: (item.merged_into is not None, -item.score, item.id))
 
 
-def review_item(settings: Settings, stores: ReviewStores, insight_id: str) -> ReviewItem:
+def review_item(settings: Settings, stores: Stores, insight_id: str) -> ReviewItem:
     """One insight's review item; NotFoundError for an unknown id."""
     insight = _snapshot(stores, insight_id)
     return _item(insight, stores.reviews.get(insight_id), stores.records.by_insight(insight_id))
 
 
-def accept(settings: Settings, stores: ReviewStores, insight_id: str, actor: str,
+def accept(settings: Settings, stores: Stores, insight_id: str, actor: str,
            now: datetime, lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """File the insight's ticket (with the reviewer's edits) and mark it accepted.
 
@@ -127,7 +116,7 @@ def accept(settings: Settings, stores: ReviewStores, insight_id: str, actor: str
     return review_item(settings, stores, insight_id)
 
 
-def reject(settings: Settings, stores: ReviewStores, insight_id: str, actor: str,
+def reject(settings: Settings, stores: Stores, insight_id: str, actor: str,
            now: datetime, reason: str = "", lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """Reject the insight: not filed, and not proposed again until it grows."""
     with hold_home(settings.home, lock_wait_s):
@@ -141,7 +130,7 @@ def reject(settings: Settings, stores: ReviewStores, insight_id: str, actor: str
     return review_item(settings, stores, insight_id)
 
 
-def edit(settings: Settings, stores: ReviewStores, insight_id: str, actor: str, now: datetime,
+def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: datetime,
          title: str | None = None, suggestion: str | None = None,
          lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """Replace the title and/or suggestion the ticket will carry when accepted."""
@@ -163,7 +152,7 @@ def edit(settings: Settings, stores: ReviewStores, insight_id: str, actor: str, 
     return review_item(settings, stores, insight_id)
 
 
-def merge(settings: Settings, stores: ReviewStores, keep_id: str, other_id: str, actor: str,
+def merge(settings: Settings, stores: Stores, keep_id: str, other_id: str, actor: str,
           now: datetime, lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """Fold `other_id` into `keep_id`: members and evidence move, the merge is kept.
 
@@ -191,7 +180,7 @@ def merge(settings: Settings, stores: ReviewStores, keep_id: str, other_id: str,
     return review_item(settings, stores, keep_id)
 
 
-def decisions(settings: Settings, stores: ReviewStores, insight_id: str) -> list[Decision]:
+def decisions(settings: Settings, stores: Stores, insight_id: str) -> list[Decision]:
     """The insight's decisions, oldest first (NotFoundError for an unknown insight)."""
     logged = stores.reviews.decisions(insight_id)
     if not logged:
@@ -199,7 +188,7 @@ def decisions(settings: Settings, stores: ReviewStores, insight_id: str) -> list
     return logged
 
 
-def impact(settings: Settings, stores: ReviewStores, insight_id: str,
+def impact(settings: Settings, stores: Stores, insight_id: str,
            weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> InsightImpact:
     """Questions per week in the `weeks` weeks before and after its ticket was done."""
     if weeks < 1:
@@ -209,7 +198,7 @@ def impact(settings: Settings, stores: ReviewStores, insight_id: str,
                           now or datetime.now(UTC))
 
 
-def reply_preview(settings: Settings, stores: ReviewStores, insight_id: str,
+def reply_preview(settings: Settings, stores: Stores, insight_id: str,
                   now: datetime | None = None) -> list[Reply]:
     """The Discord replies the insight's ticket owes, or will owe once done (a dry run).
 
@@ -258,14 +247,14 @@ def merged_evidence(keep: Insight, other: Insight) -> Insight:
     })
 
 
-def _snapshot(stores: ReviewStores, insight_id: str) -> Insight:
+def _snapshot(stores: Stores, insight_id: str) -> Insight:
     insight = stores.insights.snapshot(insight_id)
     if insight is None:
         raise NotFoundError(f"no insight '{insight_id}' (see `docloop review list`)")
     return insight
 
 
-def _reviewable(stores: ReviewStores, insight_id: str) -> tuple[Insight, ReviewRecord | None]:
+def _reviewable(stores: Stores, insight_id: str) -> tuple[Insight, ReviewRecord | None]:
     """The insight and its review; ConflictError once it was merged into another."""
     review = stores.reviews.get(insight_id)
     if review is not None and review.merged_into:
@@ -274,7 +263,7 @@ def _reviewable(stores: ReviewStores, insight_id: str) -> tuple[Insight, ReviewR
     return _snapshot(stores, insight_id), review
 
 
-def _refuse_filed(stores: ReviewStores, insight_id: str, verb: str) -> None:
+def _refuse_filed(stores: Stores, insight_id: str, verb: str) -> None:
     ticket = stores.records.by_insight(insight_id)
     if ticket is not None:
         raise ConflictError(f"cannot {verb} insight {insight_id}: it is filed as ticket "
@@ -285,7 +274,7 @@ def _base(review: ReviewRecord | None, insight_id: str, now: datetime) -> Review
     return review or ReviewRecord(insight_id=insight_id, state="proposed", updated_at=now)
 
 
-def _decide(stores: ReviewStores, record: ReviewRecord, actor: str, now: datetime,
+def _decide(stores: Stores, record: ReviewRecord, actor: str, now: datetime,
             action: str, detail: str, state: ReviewState | None = None) -> None:
     """Store the review and append its decision together."""
     updated = record.model_copy(update={"state": state or record.state, "decided_by": actor,

@@ -20,29 +20,30 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from docloop import review
+from docloop import registry, review
 from docloop.config import Settings
 from docloop.errors import InputError
+from docloop.stores import Stores
 from docloop.web.dashboard.auth import Gate
 from docloop.web.dashboard.guard import csrf_form
 
 MAX_FIELD_CHARS = 20_000
 
 #: a review call made with the form's fields
-Call = Callable[[Settings, review.ReviewStores, str, str, datetime, FormData], Any]
+Call = Callable[[Settings, Stores, str, str, datetime, FormData], Any]
 
 
-def _accept(settings: Settings, stores: review.ReviewStores, insight_id: str, actor: str,
+def _accept(settings: Settings, stores: Stores, insight_id: str, actor: str,
             now: datetime, form: FormData) -> Any:
     return review.accept(settings, stores, insight_id, actor, now)
 
 
-def _reject(settings: Settings, stores: review.ReviewStores, insight_id: str, actor: str,
+def _reject(settings: Settings, stores: Stores, insight_id: str, actor: str,
             now: datetime, form: FormData) -> Any:
     return review.reject(settings, stores, insight_id, actor, now, reason=_text(form, "reason"))
 
 
-def _edit(settings: Settings, stores: review.ReviewStores, insight_id: str, actor: str,
+def _edit(settings: Settings, stores: Stores, insight_id: str, actor: str,
           now: datetime, form: FormData) -> Any:
     title = _text(form, "title") or None
     suggestion = _text(form, "suggestion") or None
@@ -50,7 +51,7 @@ def _edit(settings: Settings, stores: review.ReviewStores, insight_id: str, acto
                        suggestion=suggestion)
 
 
-def _merge(settings: Settings, stores: review.ReviewStores, insight_id: str, actor: str,
+def _merge(settings: Settings, stores: Stores, insight_id: str, actor: str,
            now: datetime, form: FormData) -> Any:
     other = _text(form, "other")
     if not other:
@@ -91,7 +92,7 @@ class Actions:
         actor, now = request.state.actor, self.clock()
 
         def work() -> Any:
-            with review.open_stores(self.settings) as stores:
+            with registry.open_stores(self.settings) as stores:
                 return call(self.settings, stores, insight_id, actor, now, form)
 
         item = await run_in_threadpool(work)
