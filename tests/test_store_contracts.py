@@ -22,6 +22,7 @@ from docloop import registry
 from docloop.backends.analyzers.llm_cache import Outcome
 from docloop.config import Settings
 from docloop.models import Decision, Insight, Message, Reply, ReviewRecord, TicketRecord
+from docloop.storage.analysis_memo import Memo
 from docloop.stores import Stores
 from tests.aws_support import aws_settings
 
@@ -334,3 +335,58 @@ def test_run_history_newest_first_by_id_and_a_rerecord_replaces(home: Home) -> N
     assert again is not None and again.warnings == ["late"]
     assert runs.run("r2") is not None and runs.run("r2").errors == ["boom"]  # type: ignore[union-attr]
     assert runs.run("nope") is None
+
+
+# -- the last complete analysis, and the window digest reuse compares ---------------------
+
+def _memo(run_id: str, ids: list[str]) -> Memo:
+    return Memo(fingerprint=f"fp-{run_id}", insight_ids=ids, conversations=12, problems=30,
+                run_id=run_id, saved_at=NOW)
+
+
+def test_analysis_memo_is_one_replaced_by_each_save_and_forgotten(home: Home) -> None:
+    memos = home.stores.analysis_memo
+    assert memos.load() is None
+    memos.save(_memo("r1", ["i1", "i2"]))
+    memos.save(_memo("r2", ["i3"]))
+    assert memos.load() == _memo("r2", ["i3"])
+    memos.forget()
+    assert memos.load() is None
+    memos.forget()  # forgetting nothing is no error
+    many = [f"insight-{n:06d}" for n in range(30_000)]  # past DynamoDB's 400 KB item
+    memos.save(_memo("r3", many))
+    again = registry.open_stores(home.settings)  # another process reads the same memo
+    with again:
+        assert again.analysis_memo.load() == _memo("r3", many)
+
+
+def test_window_digest_changes_with_the_windows_messages_only(home: Home) -> None:
+    """Stable while nothing is written, new on every change to the window's messages
+    (a write outside the window may change it too: that only costs an analysis)."""
+    messages = home.stores.messages
+    since = NOW + timedelta(minutes=10)  # the window starts mid-day
+    messages.upsert([_message("early", 0), _message("mid", 10), _message("next-day", 60 * 24),
+                     _message("before", 5)])
+    start = messages.window_digest(since)
+    assert messages.window_digest(since) == start
+    assert messages.count(since) == 2 and messages.count() == 4
+    messages.upsert([_message("early", 0), _message("mid", 10)])  # a re-import
+    assert messages.window_digest(since) == start
+    with registry.open_stores(home.settings) as other:  # another process: same window
+        assert other.messages.window_digest(since) == start
+    # the clock moves within the first day past no message: still the same window
+    assert messages.window_digest(since - timedelta(minutes=2)) == start
+    changes = [lambda: messages.upsert([_message("mid", 10, "edited", edited=20)]),
+               lambda: messages.upsert([_message("late", 60 * 24 + 5)]),
+               lambda: messages.upsert([_message("next-day", 60 * 24, "edit", edited=61)]),
+               lambda: messages.rewrite(lambda m: m.model_copy(
+                   update={"content": m.content.upper()}))]
+    seen = {start}
+    for change in changes:
+        change()
+        with registry.open_stores(home.settings) as other:
+            digest = other.messages.window_digest(since)
+        assert digest not in seen and messages.window_digest(since) == digest
+        seen.add(digest)
+    assert messages.window_digest(since + timedelta(minutes=1)) not in seen  # "mid" leaves
+    assert messages.window_digest(None) != messages.window_digest(since)

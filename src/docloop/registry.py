@@ -67,8 +67,9 @@ BACKENDS: dict[str, dict[str, str]] = {
     "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
     # run summaries for the review desk, which reads SQL: SQLite only so far
     "runs": {"sqlite": "docloop.storage.runs:RunStore"},
-    # the last complete analysis, for a run with nothing new (stages.reuse): SQLite only
-    "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore"},
+    # the last complete analysis, for a run with nothing new (stages.reuse)
+    "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore",
+                      "dynamodb": "docloop.aws.dynamodb_memo:DynamoAnalysisMemoStore"},
 }
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`

@@ -93,8 +93,8 @@ class MessageRepository(Protocol):
         """Save a stream position."""
 
     def window_digest(self, since: datetime | None) -> str:
-        """A short string that changes whenever the window's messages change (SQLite
-        only so far: analysis reuse, `stages.reuse`, runs on `store = "sqlite"`)."""
+        """A short string that changes whenever the window's messages change, read
+        without reading the window (analysis reuse, `stages.reuse`)."""
 
 
 class InsightIdentities(Protocol):
@@ -271,7 +271,7 @@ class Stores(ABC):
 
     @cached_property
     def analysis_memo(self) -> AnalysisMemos:
-        """The last complete analysis: SQLite only so far (`stages.reuse`)."""
+        """The last complete analysis (`stages.reuse`)."""
         return cast(AnalysisMemos, self._build("analysis_memo"))
 
     @abstractmethod

@@ -20,6 +20,7 @@ stored) cost a read of every partition.
 from __future__ import annotations
 
 import gzip
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -163,11 +164,68 @@ class S3MessageStore:
                 for m in self.iter_window(since)]
 
     def count(self, since: datetime | None = None) -> int:
-        if since is not None:  # the window reads its partitions (no per-day counts kept)
-            return sum(1 for _ in self.iter_window(since))
+        """From the index's per-partition counts; only the first day of a window that
+        starts mid-day is read (its earlier messages are not in the window)."""
+        edge, whole = self._window_parts(since)
         index = self._partition_index()
-        return sum(len(self._parts[p]) if p in self._dirty else n for p, n in index.items()) \
-            + sum(len(self._parts[p]) for p in self._dirty if p not in index)
+        return sum(len(self._parts[p]) if p in self._dirty else index[p] for p in whole) \
+            + sum(len(self._in_window(p, since)) for p in edge)
+
+    def window_digest(self, since: datetime | None) -> str:
+        """What identifies the window's contents, without reading the window.
+
+        A whole day's object is identified by its ETag and size, listed once per
+        channel from the window's first day on (one LIST request per channel and
+        1,000 days): any rewrite that changes an object's bytes changes its ETag.
+        The listing is S3's truth, not the index's copy, so an object rewritten by
+        a run that died before updating its index item still shows as changed.
+        The first day of a window that starts mid-day is read and its in-window
+        messages hashed (`since` moves with the clock; that day's earlier messages
+        must not count), as are partitions written in this process but not yet
+        flushed. Equal digests mean the same messages with the same text and
+        reactions.
+        """
+        edge, whole = self._window_parts(since)
+        listed = self._listed_objects({p.split("#", 1)[1] for p in whole
+                                       if p not in self._dirty}, since)
+        digest = hashlib.sha256()
+        for part in sorted(edge | whole):
+            if part in edge or part in self._dirty:
+                text = "".join(m.model_dump_json() for m in self._in_window(part, since))
+                identity = "content:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+            else:
+                identity = listed.get(_object_key(part), "missing")
+            digest.update(f"{part}\t{identity}\n".encode())
+        return digest.hexdigest()
+
+    def _window_parts(self, since: datetime | None) -> tuple[set[str], set[str]]:
+        """The window's partitions: (first-day ones cut by `since`, whole ones)."""
+        first = _day(since) if since is not None else ""
+        parts = {p for p in (*self._partition_index(), *self._dirty)
+                 if p.split("#", 1)[0] >= first}
+        if since is None or _aware(since) == datetime.fromisoformat(first).replace(tzinfo=UTC):
+            return set(), parts
+        edge = {p for p in parts if p.split("#", 1)[0] == first}
+        return edge, parts - edge
+
+    def _in_window(self, part: str, since: datetime | None) -> list[Message]:
+        messages = [m for m in self._partition(part).values()
+                    if since is None or epoch(m.timestamp) >= epoch(since)]
+        return sorted(messages, key=lambda m: (epoch(m.timestamp), m.id))
+
+    def _listed_objects(self, channels: set[str], since: datetime | None) -> dict[str, str]:
+        """S3 key -> "ETag:size" of every day object of `channels` from `since`'s day on."""
+        listed: dict[str, str] = {}
+        paginator = self.clients.s3.get_paginator("list_objects_v2")
+        for channel in sorted(channels):
+            prefix = f"{MESSAGES_PREFIX}{channel}/"
+            start = prefix + (_day(since) if since is not None else "")
+            with aws_errors(self.clients, f"listing s3://{self.clients.bucket}/{prefix}"):
+                for page in paginator.paginate(Bucket=self.clients.bucket, Prefix=prefix,
+                                               StartAfter=start):
+                    for entry in page.get("Contents", []):
+                        listed[entry["Key"]] = f"{entry['ETag']}:{entry['Size']}"
+        return listed
 
     # -- watermarks --------------------------------------------------------------------------
 
