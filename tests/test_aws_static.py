@@ -144,7 +144,12 @@ def test_every_handler_the_template_names_is_a_callable_in_the_package() -> None
 def test_the_definition_retries_only_service_and_transient_errors() -> None:
     definition = json.loads(load_definition())
     tasks = _tasks(definition["States"])
-    assert set(tasks) == {"Ingest", "Analyse", "Insight", "RecordFailure", "Report"}
+    assert set(tasks) == {"Ingest", "Analyse", "Insight", "RecordFailure", "Report",
+                          "ReleaseLease"}
+    release = tasks.pop("ReleaseLease")
+    assert {e for r in release["Retry"] for e in r["ErrorEquals"]} <= {
+        "DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException",
+        "DynamoDB.InternalServerErrorException", "DynamoDB.RequestLimitExceeded"}
     for name, task in tasks.items():
         errors = {e for r in task["Retry"] for e in r["ErrorEquals"]}
         assert "States.ALL" not in errors and "States.TaskFailed" not in errors, name
@@ -157,6 +162,24 @@ def test_the_definition_retries_only_service_and_transient_errors() -> None:
     # moto's engine gaps, avoided on purpose (see the README's deploy section)
     assert not {"ItemBatcher", "ResultWriter", "ToleratedFailurePercentage",
                 "ToleratedFailureCount"} & set(mapped)
+
+
+def test_a_failed_step_gives_the_run_lease_back_and_a_locked_run_ends_as_locked() -> None:
+    states = json.loads(load_definition())["States"]
+    assert states["Ingest"]["Catch"][0] == {"ErrorEquals": ["RunLocked"],
+                                            "ResultPath": "$.error", "Next": "Locked"}
+    for name in ("Ingest", "Analyse", "Insights", "Report"):
+        last = states[name]["Catch"][-1]
+        assert last["ErrorEquals"] == ["States.ALL"] and last["Next"] == "ReleaseLease", name
+    release = states["ReleaseLease"]
+    assert release["Resource"] == "arn:aws:states:::dynamodb:deleteItem"
+    assert release["Parameters"]["ExpressionAttributeValues"] == {
+        ":owner": {"S.$": "$$.Execution.Name"}}  # only this run's own lease
+    assert release["Next"] == release["Catch"][0]["Next"] == "Failed"
+    for fail in ("Failed", "Locked"):
+        assert states[fail] | {"Comment": ""} == {
+            "Type": "Fail", "Comment": "", "ErrorPath": "$.error.Error",
+            "CausePath": "$.error.Cause"}
 
 
 def _tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:

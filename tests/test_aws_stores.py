@@ -52,6 +52,7 @@ def test_the_loop_runs_on_dynamodb_and_s3_and_a_second_run_files_nothing(
         assert first["stats"]["messages"] > 0
         second = _run(tmp_path / "second.json")
         assert second["stats"]["messages"] == 0 and second["stats"]["embedded"] == 0
+        assert "nothing changed since run" in second["stats"]["analysis_reused"]
         assert [i["id"] for i in second["insights"]] == [i["id"] for i in first["insights"]]
         assert {i["ticket"]["action"] for i in second["insights"] if i["ticket"]} == {"unchanged"}
         listed = _invoke("tickets", "--json")
@@ -59,7 +60,9 @@ def test_the_loop_runs_on_dynamodb_and_s3_and_a_second_run_files_nothing(
         assert len(json.loads(listed.stdout)) == len(created)
         objects = boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=BUCKET)
         keys = [o["Key"] for o in objects["Contents"]]
-        assert keys and all(k.startswith("messages/") and k.endswith(".jsonl.gz") for k in keys)
+        assert "analysis/memo.json" in keys  # the kept analysis, for the second run
+        days = [k for k in keys if k != "analysis/memo.json"]
+        assert days and all(k.startswith("messages/") and k.endswith(".jsonl.gz") for k in days)
     local = sqlite3.connect(tmp_path / "home" / "docloop.db")
     tables = {r[0] for r in local.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "docs_pages" in tables  # the docs index stays local (docs_index = "sqlite")

@@ -5,7 +5,9 @@ S3, DynamoDB and Secrets Manager in moto, Linear a local fake.
 A week with more conversations than one state payload holds (> 256 KB) and more than
 40 insights; one insight's `issueCreate` fails for good. The execution succeeds,
 every other insight is filed once, the report names the failure; a second execution
-files nothing.
+with nothing new reuses the analysis (no extraction or embedding) and files nothing.
+One execution runs at a time: another one meanwhile ends `RunLocked` having written
+nothing, and a failed execution gives the run lease back.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ import pytest
 from click.testing import CliRunner
 from graphql import GraphQLResolveInfo
 
+from docloop.aws.clients import AWSClients
+from docloop.aws.run_lease import RunLease
 from docloop.cli import main
+from docloop.config import Settings
 from docloop.errors import TransientError
 from tests.aws_bridge import Invocation, bridge_lambda
 from tests.aws_stack import REGION, Stack, deploy, history, run_execution
@@ -93,8 +98,32 @@ def _report(stack: Stack, key: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(900)  # two executions of 44 insights each, on a shared 2-core machine
+def _no_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, extracting, embedding or clustering a window fails the test."""
+    from docloop import steps
+
+    def analysed_again(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the window was analysed again")
+
+    monkeypatch.setattr(steps, "analyse", analysed_again)
+
+
+def _failure(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The execution's error and cause, from its history."""
+    failed: dict[str, Any] = next(e for e in events if e["type"] == "ExecutionFailed")
+    return dict(failed["executionFailedEventDetails"])
+
+
+def _lease(stack: Stack) -> RunLease:
+    settings = Settings.model_validate({"store": "dynamodb",
+                                        "dynamodb_table": stack.names["StateTable"],
+                                        "s3_bucket": stack.names["ArtifactsBucket"]})
+    return RunLease(AWSClients.from_settings(settings, need_bucket=True))
+
+
 def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
-        workflow: tuple[Stack, FakeLinear, list[Invocation], Path]) -> None:
+        workflow: tuple[Stack, FakeLinear, list[Invocation], Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     stack, linear, calls, export = workflow
     assert export.stat().st_size > STATE_LIMIT
 
@@ -119,9 +148,15 @@ def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
     assert {c.function for c in calls} >= {"docloop-IngestFunction", "docloop-AnalyseFunction",
                                            "docloop-InsightFunction", "docloop-ReportFunction"}
 
+    assert _lease(stack).holder() is None  # the report gave the run lease back
+
+    _no_analysis(monkeypatch)
     second = run_execution(stack, "week-1-again", {"since": "all"})
     assert second["status"] == "SUCCEEDED", second.get("cause")
     again = _report(stack, json.loads(second["output"])["report_key"])
+    assert "nothing changed since run week-1" in again["stats"]["analysis_reused"]
+    assert again["stats"]["embedded"] == 0
+    assert [i["id"] for i in again["insights"]] == [i["id"] for i in report["insights"]]
     assert len(linear.issues) == len(filed)  # nothing new filed
     actions = {i["ticket"]["action"] for i in again["insights"] if i["ticket"]}
     assert actions == {"unchanged"}
@@ -130,6 +165,55 @@ def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
         TableName=stack.names["StateTable"])["Items"]
     done = [i for i in table if i["pk"]["S"] == "idempotency#insight"]
     assert len(done) == 2 * report["stats"]["insights"]  # one record per task and run
+
+
+def test_an_execution_while_another_holds_the_lease_ends_locked_having_written_nothing(
+        tmp_path: Path, aws_env: None) -> None:
+    export = generate(tmp_path / "export", topics=4, per_topic=3, noise=5)
+    with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, calls):
+        lease = _lease(stack)
+        lease.acquire("still-running")
+        locked = run_execution(stack, "overlap", {"since": "all"})
+        events = history(locked["executionArn"])
+        ran = {c.function for c in calls}
+        items = boto3.client("dynamodb", region_name=REGION).scan(
+            TableName=stack.names["StateTable"])["Items"]
+        written = boto3.client("s3", region_name=REGION).list_objects_v2(
+            Bucket=stack.names["ArtifactsBucket"]).get("KeyCount", 0)
+        assert lease.holder() == "still-running"  # the locked run freed nothing
+        lease.release("still-running")
+        later = run_execution(stack, "later", {"since": "all"})
+        assert later["status"] == "SUCCEEDED", later.get("cause")
+        assert lease.holder() is None
+    assert locked["status"] == "FAILED"
+    details = _failure(events)
+    assert details["error"] == "RunLocked"
+    assert "run still-running is still running" in details["cause"]
+    assert ran == {"docloop-IngestFunction"}
+    assert [i["pk"]["S"] for i in items] == ["RUN_LEASE"] and written == 0
+    assert linear.issues
+
+
+def test_a_failed_execution_gives_the_lease_back_and_keeps_its_error(
+        tmp_path: Path, aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docloop.aws import handlers
+
+    def broken(ctx: Any, ingested: Any) -> Any:
+        raise RuntimeError("out of memory while clustering")
+
+    monkeypatch.setattr(handlers, "analyse_step", broken)
+    export = generate(tmp_path / "export", topics=3, per_topic=3, noise=5)
+    with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, _):
+        run = run_execution(stack, "broken", {"since": "all"})
+        events = history(run["executionArn"])
+        holder = _lease(stack).holder()
+    assert run["status"] == "FAILED"
+    details = _failure(events)
+    assert details["error"] == "RuntimeError"
+    assert "out of memory while clustering" in details["cause"]
+    assert any(e["type"] == "TaskStateEntered" and
+               e["stateEnteredEventDetails"]["name"] == "ReleaseLease" for e in events)
+    assert holder is None and not linear.issues
 
 
 def _crash_one_and_flake_another(monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
@@ -185,6 +269,7 @@ def test_the_execution_fails_only_when_every_insight_failed(
         assert run["status"] == "FAILED"
         events = history(run["executionArn"])
         report = _report(stack, "runs/all-fail/report.json")
+        assert _lease(stack).holder() is None
     failed = [e for e in events if e["type"] == "ExecutionFailed"]
     assert failed[0]["executionFailedEventDetails"]["error"] == "AllInsightsFailed"
     assert report["insights"] and all(i["error"] for i in report["insights"])

@@ -16,7 +16,9 @@ Copy this into the SAM template (deploy/aws/template.yaml):
 
 No secondary index. IAM for the functions: dynamodb:GetItem, PutItem,
 UpdateItem, DeleteItem, Query, BatchGetItem, BatchWriteItem on the table;
-s3:GetObject, PutObject on `messages/*` and s3:ListBucket on the bucket.
+s3:GetObject, PutObject on `messages/*`, s3:GetObject, PutObject, DeleteObject
+on `analysis/*` and s3:ListBucket on the bucket (the window digest lists the
+day objects); for the state machine, dynamodb:DeleteItem (the run lease).
 
 Items, as pk | sk: attributes (every family under its own pk):
 
@@ -45,11 +47,18 @@ Items, as pk | sk: attributes (every family under its own pk):
   (JSON of the Decision)
 - Discord reply: `REPLY` | reply id: `body` (B, zlib JSON of the Reply),
   `ticket_id`, `insight_id`, `state` (see docloop/aws/dynamodb_reviews.py)
+- analysis memo: `ANALYSIS_MEMO` | `-`: `object` (the body's S3 key),
+  `sha256` (of the body), `fingerprint`, `run_id`, `saved_at`
+  (docloop/aws/dynamodb_memo.py)
+- run lease: `RUN_LEASE` | `-`: `owner` (the execution name), `expires_at`,
+  `taken_at`, `ttl` (N, epoch seconds; docloop/aws/run_lease.py; the state
+  machine's ReleaseLease state deletes it by these key names)
 
 S3: `messages/<channel id>/<YYYY-MM-DD>.jsonl.gz`, one gzip JSON Lines object
 per channel and UTC day, each line a redacted `Message`, sorted by
 (timestamp, id). The `MESSAGES` items index them by day so a window reads
-only its days.
+only its days. `analysis/memo.json`: the last complete analysis's memo body
+(JSON), pointed to by the `ANALYSIS_MEMO` item.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ only keys and counts, so no state payload comes near Step Functions' 256 KB.
     report   {"run_id", "analyse_key", "items_key"}       -> {"run_id", "report_key", counts}
     webhook  API Gateway HTTP API event, payload format 2.0 -> {"statusCode", "body", ...}
 
+One execution runs at a time: ingest takes the table's run lease
+(`docloop.aws.run_lease`; a second execution meanwhile fails with `RunLocked`
+before writing), the report gives it back, and a failed execution's
+`ReleaseLease` state does.
+
 Errors propagate as the Lambda's error, whose type Step Functions matches:
 `TransientError` is retried with backoff (the definition's Retry), anything else
 fails the state; a failed insight is caught per item and recorded, and the report
@@ -40,6 +45,7 @@ from pydantic import BaseModel, ValidationError
 from docloop import registry
 from docloop.aws.artifacts import RunArtifacts, result_name, run_key, task_name
 from docloop.aws.clients import AWSClients
+from docloop.aws.run_lease import RunLease
 from docloop.aws.secrets import secret_environment
 from docloop.backends.trackers.base import Tracker
 from docloop.config import Settings, load_settings
@@ -112,6 +118,10 @@ class _Container:
             self.clients[where] = AWSClients.from_settings(settings, need_bucket=True)
         return RunArtifacts(self.clients[where])
 
+    def lease(self, settings: Settings) -> RunLease:
+        """The table's run lease (through the same clients as the artifacts)."""
+        return RunLease(self.artifacts(settings).clients)
+
     def tracker(self, settings: Settings) -> Tracker | None:
         """The configured tracker, proven once per container (None for `tracker = none`)."""
         if settings.tracker == "none":
@@ -177,6 +187,9 @@ def ingest(event: dict[str, Any], context: Any) -> dict[str, Any]:
         execution_input = {}
     since_value = execution_input.get("since", settings.since_days)
     since = parse_since(None if since_value is None else str(since_value), datetime.now(UTC))
+    # one run at a time (RunLocked otherwise); the report step or the definition's
+    # ReleaseLease state gives the lease back
+    _container.lease(settings).acquire(run_id)
     preflight_run(settings, dry_run=False)  # a wrong key or id fails the run before a write
     with _context(settings) as ctx:
         ingested = ingest_step(ctx, IngestRequest(run_id=run_id, since=since))
@@ -321,6 +334,7 @@ def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failed = sum(1 for i in run.insights if i.error)
     filed = sum(1 for i in run.insights if i.ticket and i.ticket.action != "unchanged")
     metrics.add_metric(name="TicketsFiled", unit=MetricUnit.Count, value=filed)
+    _container.lease(settings).release(run_id)  # the run's writes are done
     if items and failed == len(items):
         raise AllInsightsFailed(f"all {failed} insight(s) failed; see s3://"
                                 f"{artifacts.bucket}/{key}")

@@ -14,7 +14,9 @@ watermarks, so a crash part-way leaves the watermark behind the messages
 (the next run reads those again, and storing them again changes nothing).
 Outside a transaction each call writes at once. A message asked for by id
 is found from the day its Discord snowflake encodes; other ids (and ids not
-stored) cost a read of every partition.
+stored) cost a read of every partition. `count` and `window_digest` read
+no whole day: the index's counts and the objects' listed ETags stand for it
+(only a window's first day, cut by `since`, is read).
 """
 
 from __future__ import annotations

@@ -18,9 +18,12 @@ re-indexed docs set or `--retry-failed` each mean a fresh analysis.
 
 The steps (`docloop.steps`) use it: analyse_step checks and emits the kept
 insights as reused tasks, insight_step files them without matching again,
-report_step keeps a complete analysis. The window digest and the memo exist
-for SQLite only so far, so a run on another store (or the Pinecone docs
-index, whose changes the local digest cannot see) always analyses.
+report_step keeps a complete analysis; the CLI and the AWS Lambdas run the
+same steps. Every store with an `analysis_memo` family takes part (SQLite;
+DynamoDB with the memo body in S3, its window digest from the day objects'
+listed ETags). A run on the Pinecone docs index always analyses: the docs
+version is read from the local SQLite index, which cannot see Pinecone's
+changes.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ class Reuse:
 
 
 def supported(settings: Settings) -> bool:
-    """Whether this store and docs index keep what reuse compares (SQLite, both)."""
+    """Whether this store keeps a memo and the docs index a version reuse can compare
+    (the docs index must be SQLite)."""
     return settings.store in registry.BACKENDS["analysis_memo"] and \
         settings.docs_index == "sqlite"
 
