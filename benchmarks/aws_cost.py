@@ -163,7 +163,24 @@ def _one_run(stack: Any, name: str, calls: list[Any], run_execution: Any,
         "transitions": sum(1 for e in events if e["type"].endswith("StateEntered"))
         + sum(1 for c in invocations if c.function == "docloop-InsightFunction"),
         "calls": dict(_calls), "output": json.loads(execution["output"]),
+        "analysis_reused": _report_stats(stack, execution)["analysis_reused"],
     }
+
+
+def _report_stats(stack: Any, execution: dict[str, Any]) -> dict[str, Any]:
+    """The run report's stats, read back from the artifacts bucket."""
+    import boto3
+
+    key = json.loads(execution["output"])["report_key"]
+    body = boto3.client("s3", region_name="us-east-1").get_object(
+        Bucket=stack.names["ArtifactsBucket"], Key=key)["Body"].read()
+    stats: dict[str, Any] = json.loads(body)["stats"]
+    return stats
+
+
+def _reused(run: dict[str, Any]) -> str:
+    """Whether the run's Analyse reused the kept analysis (its report says why)."""
+    return "yes" if run.get("analysis_reused") else "no"
 
 
 def seed_payload(settings: Any) -> int:
@@ -217,6 +234,9 @@ def render(measured: dict[str, Any], messages: int) -> str:
     for function in ("IngestFunction", "AnalyseFunction", "InsightFunction", "ReportFunction"):
         lines.append(f"| Lambda invocations, {function} | {week['invocations'][function]} | "
                      f"{rerun['invocations'][function]} |")
+    lines.append(f"| wall time of the execution (s) | {week['seconds']:.1f} | "
+                 f"{rerun['seconds']:.1f} |")
+    lines.append(f"| analysis reused | {_reused(week)} | {_reused(rerun)} |")
     lines.append(f"| Lambda GB-seconds | {week['gb_s']:.1f} | {rerun['gb_s']:.1f} |")
     lines.append(f"| Step Functions state transitions | {week['transitions']} | "
                  f"{rerun['transitions']} |")

@@ -20,6 +20,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from docloop.aws.artifacts import RunArtifacts
 from docloop.aws.clients import AWSClients, aws_errors
 from docloop.aws.dynamodb_io import get
 from docloop.aws.dynamodb_layout import key
@@ -37,7 +38,8 @@ class DynamoAnalysisMemoStore:
 
     def __init__(self, clients: AWSClients) -> None:
         self.clients = clients
-        self.bucket = str(clients.bucket)
+        self.documents = RunArtifacts(clients)  # JSON documents in the bucket
+        self.bucket = self.documents.bucket
 
     @classmethod
     def from_settings(cls, settings: Settings, clients: AWSClients | None = None,
@@ -48,7 +50,8 @@ class DynamoAnalysisMemoStore:
         pointer = get(self.clients, MEMO_PK)
         if pointer is None:
             return None
-        body = self._body(str(pointer["object"]))
+        text = self.documents.get_text(str(pointer["object"]))
+        body = None if text is None else text.encode("utf-8")
         if body is None or hashlib.sha256(body).hexdigest() != pointer["sha256"]:
             log.warning("the analysis memo s3://%s/%s does not match its pointer (a save "
                         "cut short?): analysing afresh", self.bucket, pointer["object"])
@@ -56,10 +59,9 @@ class DynamoAnalysisMemoStore:
         return _memo(json.loads(body))
 
     def save(self, memo: Memo) -> None:
-        body = json.dumps(_document(memo), sort_keys=True).encode("utf-8")
-        with aws_errors(self.clients, f"writing s3://{self.bucket}/{MEMO_OBJECT}"):
-            self.clients.s3.put_object(Bucket=self.bucket, Key=MEMO_OBJECT, Body=body,
-                                       ContentType="application/json")
+        text = json.dumps(_document(memo), sort_keys=True)
+        body = text.encode("utf-8")
+        self.documents.put_text(MEMO_OBJECT, text, "application/json")
         with aws_errors(self.clients, "saving the analysis memo"):
             self.clients.table.put_item(Item={
                 **key(MEMO_PK), "object": MEMO_OBJECT,
@@ -72,14 +74,6 @@ class DynamoAnalysisMemoStore:
             self.clients.table.delete_item(Key=key(MEMO_PK))
         with aws_errors(self.clients, f"deleting s3://{self.bucket}/{MEMO_OBJECT}"):
             self.clients.s3.delete_object(Bucket=self.bucket, Key=MEMO_OBJECT)
-
-    def _body(self, object_key: str) -> bytes | None:
-        s3 = self.clients.s3
-        with aws_errors(self.clients, f"reading s3://{self.bucket}/{object_key}"):
-            try:
-                return bytes(s3.get_object(Bucket=self.bucket, Key=object_key)["Body"].read())
-            except s3.exceptions.NoSuchKey:
-                return None
 
 
 def _iso(moment: datetime) -> str:
