@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import ConfigError
+from docloop.lock import hold_home
 from docloop.models import Reply
 from docloop.stages.reply import deliver_replies
 from docloop.web.app import create_app
@@ -229,3 +230,16 @@ def test_without_the_setting_a_done_webhook_sends_nothing(served: Served) -> Non
     with TestClient(app) as client:
         assert _post(client, _done(), "d-1")["ticket_status"] == "done"
     assert served.fake.posted == [] and served.replies() == []
+
+
+def test_a_command_holding_the_home_defers_the_replies_until_it_is_done(
+        served: Served) -> None:
+    waits = ReplySchedule(settle_s=0.0, retry_first_s=0.05, retry_max_s=0.1, lock_wait_s=0.05)
+    with TestClient(served.app(waits)) as client:
+        _settled(client)  # the start-up pass, before the command takes the home
+        with hold_home(served.settings.home):  # e.g. `docloop run` or `tickets sync`
+            assert _post(client, _done(), "d-1")["status"] == "applied"
+            _settled(client)
+            assert served.fake.posted == [] and served.replies() == []  # not even queued
+        _eventually(lambda: {r.state for r in served.replies()} == {"sent"})
+    assert len(served.fake.posted) == 2

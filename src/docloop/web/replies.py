@@ -91,7 +91,8 @@ class ReplyWorker:
         self.start()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Whether every requested drain finished within `timeout` seconds (tests, shutdown)."""
+        """Whether every requested drain finished within `timeout` seconds (a failed one
+        counts as finished: its retry is scheduled, not requested)."""
         with self._cond:
             return self._cond.wait_for(self._idle, timeout)
 
