@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr
@@ -17,64 +16,46 @@ from docloop import registry, review
 from docloop.backends.replies.base import Replier
 from docloop.cli import main
 from docloop.config import Settings
-from docloop.models import DocMatch, Insight, Message, Reply, TicketRecord
 from docloop.stages.reply import deliver_replies
 from docloop.stores import Stores
 from tests.discord_support import FakeClock
 from tests.fake_discord import FakeDiscord
-
-NOW = datetime.now(UTC).replace(microsecond=0)
+from tests.reply_support import (
+    NOW,
+    CrashAfterSend,
+    Guild,
+    add_conversations,
+    remember,
+    ticket,
+)
 
 
 @dataclass
 class World:
-    """A guild with one thread conversation and one channel conversation, and a ticket."""
+    """A guild with one thread conversation and one channel conversation, and a done ticket."""
 
     fake: FakeDiscord
     settings: Settings
     thread_id: str
     channel_id: str
     root_id: str
+    guild: Guild
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     with FakeDiscord() as fake:
-        help_ = fake.add_channel("help")
-        asker, other = fake.user("Asker"), fake.user("Other")
-        starter = fake.add_message(help_["id"], asker, "How do I set CORS origins?")
-        thread = fake.add_thread(help_["id"], "CORS origins", from_message=starter)
-        fake.add_message(thread["id"], asker, "I get a CORS error from the browser")
-        root = fake.add_message(help_["id"], other, "CORS error on my frontend, which origin?")
+        guild = add_conversations(fake)
         settings = Settings(home=tmp_path / "home", discord_api_base=fake.base_url,
                             discord_bot_token=SecretStr(fake.token), discord_reply_on_done=True)
         with registry.open_stores(settings) as stores:
-            _remember(stores, help_["id"], starter, thread["id"], root)
-        yield World(fake, settings, thread["id"], help_["id"], root["id"])
+            _remember(stores, guild)
+        yield World(fake, settings, guild.thread_id, guild.channel_id, guild.root_id, guild)
 
 
-def _remember(stores: Stores, channel_id: str, starter: dict[str, Any], thread_id: str,
-              root: dict[str, Any]) -> None:
-    """What a run leaves: the messages, the insight (members, snapshot) and a done ticket."""
-    def message(raw: dict[str, Any], thread: str | None = None) -> Message:
-        return Message(id=raw["id"], channel_id=channel_id, thread_id=thread, guild_id="1",
-                       author_id=raw["author"]["id"], content=raw["content"],
-                       timestamp=NOW - timedelta(days=10))
-
-    in_thread = Message(id=f"{thread_id}9", channel_id=channel_id, thread_id=thread_id,
-                        author_id="a", content="I get a CORS error", timestamp=NOW)
-    stores.messages.upsert([message(starter), message(root), in_thread])
-    insight = Insight(id="ins_cors", title="CORS origins", summary="s",
-                      conversation_ids=[thread_id, root["id"]],
-                      message_ids=[starter["id"], in_thread.id, root["id"]],
-                      doc=DocMatch(path="cors.md", url="https://docs.example/cors/"))
-    stores.insights.save([("ins_cors", np.array([1.0], dtype=np.float32),
-                           [("p1", thread_id), ("p2", root["id"])])])
-    stores.insights.save_snapshots([insight])
-    stores.records.put(TicketRecord(id="DL-1", tracker="local", insight_id="ins_cors",
-                                    title="CORS origins", doc_url="https://docs.example/cors/",
-                                    created_at=NOW - timedelta(days=3),
-                                    updated_at=NOW - timedelta(days=3)))
+def _remember(stores: Stores, guild: Guild) -> None:
+    """What a run leaves, with the ticket made done yesterday."""
+    remember(stores, guild, ticket())
     stores.records.set_status("DL-1", "done", NOW - timedelta(days=1), "cli")
 
 
@@ -103,25 +84,11 @@ def test_one_reply_per_conversation_in_the_thread_or_to_the_first_message(world:
     assert (again.queued, again.sent) == (0, 0) and len(world.fake.posted) == 2
 
 
-class _CrashAfterSend(Replier):
-    """Posts for real, then dies before docloop can record the message id."""
-
-    def __init__(self, inner: Replier) -> None:
-        self.inner = inner
-
-    def send(self, reply: Reply) -> str:
-        self.inner.send(reply)
-        raise KeyboardInterrupt("killed between send and record")
-
-    def find_sent(self, reply: Reply) -> str | None:
-        return self.inner.find_sent(reply)
-
-
 def test_a_crash_between_send_and_record_never_posts_twice(world: World) -> None:
     clock = FakeClock()
     real = registry.build_replier(world.settings, sleep=clock.sleep, clock=clock.time)
     with pytest.raises(KeyboardInterrupt):
-        _deliver(world, _CrashAfterSend(real))
+        _deliver(world, CrashAfterSend(real))
     assert len(world.fake.posted) == 1
     with registry.open_stores(world.settings) as stores:
         assert [r.state for r in stores.replies.for_ticket("DL-1")] == ["sending", "queued"]
@@ -180,8 +147,7 @@ def test_set_status_done_replies_from_the_cli(world: World, monkeypatch: pytest.
                                               tmp_path: Path) -> None:
     home = tmp_path / "cli-home"
     with registry.open_stores(world.settings.model_copy(update={"home": home})) as stores:
-        _remember(stores, world.channel_id, world.fake.messages[world.channel_id][0],
-                  world.thread_id, world.fake.messages[world.channel_id][-1])
+        _remember(stores, world.guild)
         stores.records.set_status("DL-1", "in_progress", NOW, "cli")
     monkeypatch.setenv("DOCLOOP_HOME", str(home))
     monkeypatch.setenv("DOCLOOP_DISCORD_API_BASE", world.fake.base_url)

@@ -3,9 +3,10 @@
 With `discord_reply_on_done`, every ticket that became `done` (by webhook,
 `tickets sync` or `tickets set-status`) within `REPLY_WINDOW` owes one reply
 in each conversation of its insight: in the thread for a thread, or as a
-reply to the first message for a channel conversation. Two steps, both run
-by the CLI process (`docloop run`, `tickets sync`, `tickets set-status`),
-never inside a webhook request:
+reply to the first message for a channel conversation. Two steps, run by the
+CLI process (`docloop run`, `tickets sync`, `tickets set-status`) and by
+`docloop serve`'s reply worker (`web.replies`) after a webhook made a
+ticket done, never inside a webhook request:
 
 1. `queue_replies` records what is owed in the reply outbox, one row per
    (ticket, conversation) keyed by a hash of both, so it is owed once;
@@ -18,13 +19,14 @@ never inside a webhook request:
 
 A permanent refusal (403 Missing Permissions, a deleted channel) marks the
 reply `failed` with the reason; a transient one (after the client's own
-retries) leaves it pending for the next command and stops this drain.
+retries) leaves it pending, with the reason, for the next command and stops
+this drain.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -69,16 +71,27 @@ def done_at(record: TicketRecord) -> datetime | None:
 
 
 def queue_replies(records: RecordStore, insights: InsightIdentities,
-                  messages: MessageRepository, outbox: ReplyOutbox, now: datetime) -> int:
-    """Record the replies owed by tickets done within `REPLY_WINDOW`; how many are new."""
+                  messages: MessageRepository, outbox: ReplyOutbox, now: datetime,
+                  only: Collection[str] | None = None) -> int:
+    """Record the replies owed by tickets done within `REPLY_WINDOW`; how many are new.
+
+    `only` names the tickets to look at (a webhook's), so a server need not read
+    every ticket after each delivery; None looks at all of them.
+    """
     queued = 0
-    for record in records.all():
+    for record in _tickets(records, only):
         finished = done_at(record)
         if finished is None or now - finished > REPLY_WINDOW or outbox.for_ticket(record.id):
             continue
         insight = insights.snapshot(record.insight_id)
         queued += outbox.add(plan_replies(record, insight, insights, messages, now))
     return queued
+
+
+def _tickets(records: RecordStore, only: Collection[str] | None) -> list[TicketRecord]:
+    if only is None:
+        return records.all()
+    return [r for r in (records.get(ticket_id) for ticket_id in only) if r is not None]
 
 
 def plan_replies(record: TicketRecord, insight: Insight | None, insights: InsightIdentities,
@@ -145,6 +158,7 @@ def send_replies(outbox: ReplyOutbox, replier: Replier,
             outbox.update(_sent(current, replier.send(current), clock()))
             outcome.sent += 1
         except TransientError as exc:
+            outbox.update(current.model_copy(update={"error": f"will retry: {exc}"}))
             outcome.errors.append(f"stopped, will resume: {exc}")
             outcome.pending = len(pending) - number
             break
@@ -156,10 +170,12 @@ def send_replies(outbox: ReplyOutbox, replier: Replier,
 
 
 def deliver_replies(stores: Stores, replier: Replier,
-                    clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ReplyOutcome:
-    """Queue what done tickets owe and send it (the CLI's run, sync and set-status call this)."""
+                    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                    only: Collection[str] | None = None) -> ReplyOutcome:
+    """Queue what done tickets owe (`only` these, when given) and send every pending reply
+    (the CLI's run, sync and set-status and `docloop serve`'s reply worker call this)."""
     queued = queue_replies(stores.records, stores.insights, stores.messages, stores.replies,
-                           clock())
+                           clock(), only)
     outcome = send_replies(stores.replies, replier, clock)
     outcome.queued = queued
     return outcome

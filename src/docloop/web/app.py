@@ -9,7 +9,9 @@ the server's one delivery writer (`web.deliveries`): one durable connection,
 deliveries that arrive together committed together, each answered once it
 is on disk. On another store (DynamoDB: a conditional write per delivery,
 nothing to group) and for the other pages a record store is built through
-the registry per request.
+the registry per request. With `discord_reply_on_done`, a delivery that made
+a ticket done wakes the reply worker (`web.replies`) once it is answered:
+the Discord replies go out from their own thread, never on the request path.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any
 
 from docloop import registry
 from docloop.backends.records.base import RecordStore
+from docloop.backends.replies.base import Replier
 from docloop.config import Settings
 from docloop.errors import ConfigError, DocloopError, MissingDependencyError
 from docloop.web.deliveries import DeliveryWriter
+from docloop.web.replies import ReplySchedule, ReplyWorker, owes_replies
 from docloop.webhook_receiver import MAX_BODY, WebhookReply, oversized, receive_linear_webhook
 
 try:
@@ -47,24 +51,43 @@ class _TooLarge(Exception):
     """The streamed body passed the cap before it was fully read."""
 
 
-def create_app(settings: Settings, now: Callable[[], datetime] | None = None) -> Any:
-    """The ASGI app; `now` is injectable so tests control the replay window."""
+def create_app(settings: Settings, now: Callable[[], datetime] | None = None, *,
+               replier: Replier | None = None,
+               reply_schedule: ReplySchedule | None = None) -> Any:
+    """The ASGI app; `now`, the Discord `replier` and its schedule are injectable so tests
+    control the replay window and never wait for real."""
     if Starlette is None:
         raise MissingDependencyError("web", "web")
     clock = now or (lambda: datetime.now(UTC))
-    receiver = _Receiver(settings, clock)
+    replies = _reply_worker(settings, clock, replier, reply_schedule)
+    receiver = _Receiver(settings, clock, replies)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        if replies is not None:  # sends what a previous process left pending
+            replies.start()
         yield
         if receiver.writer is not None:  # answers what is queued first
             await asyncio.to_thread(receiver.writer.close)
+        if replies is not None:
+            await asyncio.to_thread(replies.close)
 
-    return Starlette(routes=[
+    app = Starlette(routes=[
         Route("/webhooks/linear", receiver.handle, methods=["POST"]),
         Route("/healthz", receiver.health, methods=["GET"]),
         Mount("", app=create_desk(settings, clock)),  # the review desk: its own auth rules
     ], lifespan=lifespan)
+    app.state.replies = replies
+    return app
+
+
+def _reply_worker(settings: Settings, clock: Callable[[], datetime], replier: Replier | None,
+                  schedule: ReplySchedule | None) -> ReplyWorker | None:
+    """The Discord reply worker when `discord_reply_on_done` is on (a missing bot token
+    fails here, before the server starts)."""
+    if not settings.discord_reply_on_done:
+        return None
+    return ReplyWorker(settings, replier or registry.build_replier(settings), clock, schedule)
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
@@ -91,9 +114,11 @@ def _records(settings: Settings) -> closing[RecordStore]:
 
 
 class _Receiver:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime],
+                 replies: ReplyWorker | None) -> None:
         self.settings = settings
         self.clock = clock
+        self.replies = replies
         secret = settings.linear_webhook_secret
         self.secret = secret.get_secret_value() if secret else None
         self.writer = DeliveryWriter(settings, self.secret) if settings.store == "sqlite" \
@@ -106,6 +131,9 @@ class _Receiver:
             reply = oversized(dict(request.headers))
             return JSONResponse(reply.body, status_code=reply.status)
         reply = await self._receive(body, dict(request.headers))
+        if self.replies is not None and reply.status == 200 \
+                and (ticket := owes_replies(reply.body)) is not None:
+            self.replies.wake(ticket)  # committed: the worker sends, off this request
         return JSONResponse(reply.body, status_code=reply.status)
 
     async def _receive(self, body: bytes, headers: dict[str, str]) -> WebhookReply:
