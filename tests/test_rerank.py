@@ -42,6 +42,15 @@ def _index(root: Path, rank: RankSettings | None = None) -> SQLiteDocsIndex:
     return index
 
 
+def _feature_rows(root: Path) -> dict[str, dict[str, float]]:
+    """The QUESTION's three candidate pages with their features by name."""
+    index = _index(root)
+    vector = index.embedder.embed([QUESTION])[0]
+    pool = index.candidates(QUESTION, vector, 3)
+    return {p: dict(zip(FEATURES, pool.features[i].tolist(), strict=True))
+            for i, p in enumerate(pool.paths)}
+
+
 def test_the_page_holding_the_users_option_and_error_outranks_a_generic_match(
         tmp_path: Path) -> None:
     hybrid = _index(tmp_path / "a", HYBRID_ORDER).search(QUESTION, 3)
@@ -133,11 +142,7 @@ def test_hubness_finds_the_page_close_to_every_other_page() -> None:
 
 
 def test_candidates_carry_hub_and_page_bm25_features(tmp_path: Path) -> None:
-    index = _index(tmp_path)
-    vector = index.embedder.embed([QUESTION])[0]
-    pool = index.candidates(QUESTION, vector, 3)
-    rows = {p: dict(zip(FEATURES, pool.features[i], strict=True))
-            for i, p in enumerate(pool.paths)}
+    rows = _feature_rows(tmp_path)
     assert all(0.0 <= r["hub"] <= 1.0 for r in rows.values())
     assert rows["config/server-options.md"]["bm25"] == pytest.approx(1.0)  # best page
     assert rows["guide/assets.md"]["bm25"] < rows["blog/announcing-v6.md"]["bm25"]
@@ -175,11 +180,7 @@ def test_defines_counts_names_filed_in_a_heading_or_defined_in_code_not_mentione
 
 
 def test_candidates_carry_title_and_defines_features(tmp_path: Path) -> None:
-    index = _index(tmp_path)
-    vector = index.embedder.embed([QUESTION])[0]
-    pool = index.candidates(QUESTION, vector, 3)
-    rows = {p: dict(zip(FEATURES, pool.features[i], strict=True))
-            for i, p in enumerate(pool.paths)}
+    rows = _feature_rows(tmp_path)
     assert rows["config/server-options.md"]["defines"] > 0.0  # `## server.allowedHosts`
     assert rows["blog/announcing-v6.md"]["defines"] == 0.0
     assert rows["config/server-options.md"]["title"] > rows["guide/assets.md"]["title"]
