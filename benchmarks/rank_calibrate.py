@@ -8,17 +8,29 @@ newlines); hit@k = the labelled page is among the first k pages. Missing-page
 groups have no page and are left out of hit@k.
 
 Each corpus is indexed once (rank_sets.py) and every query's candidate pages and
-their features are computed once; every setting is then scored by re-ranking in
-Python. For each set the weights are chosen on the *other* sets (mean of group and
-message hit@1 over them, each set counting equally) and reported on it; the shipped
-weights are chosen on all sets. Over all sets it writes benchmarks/results/rank_calibrate.md.
+their features are computed once (cached beside the indexes); every setting is then
+scored by re-ranking in numpy. Two ways of choosing the weights are compared, each
+leave-one-community-out (a set's row uses only the other sets):
+
+- `grid`: the weight grid below (nine knobs), the setting with the best objective;
+  `small grid`: four knobs (bm25, topic, hub, title) on finer steps;
+- `listwise`: the listwise logistic ranker of rank_learn.py (every feature, strong L2
+  chosen by an inner leave-one-set-out over the training sets); `small listwise`: the
+  same over six features.
+
+and two ways of weighting the training sets: `equal` (every set counts the same) and
+`real` (the real sets together count as much as the written sets together: the
+acceptance is on real communities). The shipped weights are those of the method and
+weighting with the best mean leave-one-out hit@1 over every set, fitted on all sets.
+Over all sets it writes benchmarks/results/rank_calibrate.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -28,46 +40,51 @@ from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSetti
 from docloop.docs.query import clean_query
 from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
-from rank_sets import REAL, LabelledSet, indexed_settings, load_sets
+from rank_learn import Pools, choose_l2, fit
+from rank_sets import REAL, SHARED, WORK, LabelledSet, indexed_settings, load_sets
+from search_bench import load_questions, metrics
 
 NOTE = (
     "Queries go through the same search as `docloop docs search --queries FILE --top 10 "
     "--json` (one per labelled message, one per group with its texts joined), on each "
-    "corpus indexed as `docloop index-docs` does. \"today\" is the hybrid order alone. "
-    "Each set's row uses weights chosen on the other five sets; the weight grid is in the "
-    "script. Weights the calibration set to 0 (cosine, breadth) are kept as knobs, inert.")
+    "corpus indexed as `docloop index-docs` does; each query's 10 candidate pages and their "
+    "features are exactly what the re-ranker sees at run time. \"hybrid\" is the hybrid "
+    "order alone; \"previous\" the re-ranker shipped before this calibration (grid-chosen: "
+    "names 0.4, breadth -0.8, topic 2.0, hub -0.25, bm25 2.0). Every other row of a set uses "
+    "weights chosen on the *other* five sets only. `grid`: the best setting of the grid in "
+    "the script; `listwise`: the listwise logistic ranker (benchmarks/rank_learn.py) over "
+    "every feature with strong L2, its strength chosen by leave-one-set-out inside the "
+    "training sets. `equal`: every training set counts the same in the objective; `real`: "
+    "the real sets together count as much as the written sets together.")
 RESULT = Path(__file__).resolve().parent / "results" / "rank_calibrate.md"
-POOL = 30  # candidate pages kept per query; settings may use fewer
-GRID = {  # ingredients that measured no gain on any set (cosine, headings, support) stay off:
-    # every extra knob makes the leave-one-out choice noisier on ~25 group queries per set
-    "candidates": (10,),
-    "cosine": (0.0,),
-    "names": (0.0, 0.2, 0.4),
-    "words": (0.0, 0.2, 0.4),
-    "headings": (0.0,),
-    "support": (0.0,),
-    "breadth": (0.0, -0.4, -0.8),
-    "topic": (1.0, 2.0, 4.0),
-    "hub": (0.0, -0.25, -0.5),
-    "section": (0.0, 0.2, 0.4),
-    "bm25": (1.0, 2.0, 3.0),
+CODE = Path(__file__).resolve().parent.parent / "src" / "docloop" / "backends" / "docs_index"
+PREVIOUS = RankSettings(names=0.4, words=0.0, breadth=-0.8, topic=2.0, hub=-0.25, bm25=2.0,
+                        title=0.0, defines=0.0)
+POOL = RankSettings().candidates  # the pages the re-ranker sees at run time
+GRID = {  # one value per ingredient that measured no gain (cosine, headings, support)
+    "names": (0.0, 0.4), "words": (0.0, 0.2), "breadth": (0.0, -0.4, -0.8),
+    "topic": (1.0, 2.0, 4.0), "hub": (0.0, -0.25, -0.5), "section": (0.0, 0.2),
+    "bm25": (1.0, 2.0, 3.0), "title": (0.0, 0.25, 0.5), "defines": (0.0, 0.25, 0.5),
 }
-INGREDIENTS = ("cosine", "names", "words", "headings", "support", "breadth", "topic", "hub",
-               "section", "bm25")
+SMALL_GRID = {  # fewer knobs, finer steps: the page-level evidence only
+    "bm25": (0.0, 0.5, 1.0, 2.0, 3.0, 4.0), "topic": (0.0, 0.5, 1.0, 2.0, 3.0, 4.0),
+    "hub": (0.0, -0.25, -0.5, -1.0), "title": (0.0, 0.25, 0.5, 1.0),
+}
+#: the listwise ranker's small feature set: the hybrid score, the page-level evidence
+#: and the pasted names (the features whose weights keep their sign in every fold)
+SMALL = ("fused", "bm25", "topic", "hub", "breadth", "names")
+L2_OPTIONS = (10.0, 3.0, 1.0, 0.3, 0.1, 0.03)
+OFFSET = FEATURES.index("fused")
+Chooser = Callable[[Mapping[str, Pools], Mapping[str, float]], np.ndarray]
 
 
-@dataclass
-class Queries:
-    """A set's queries as arrays: candidate features (padded) and the right page's position."""
-
-    kind: np.ndarray  # "message" or "group", per query
-    features: np.ndarray  # (queries, POOL, features), zero rows beyond a query's pool
-    size: np.ndarray  # pages in each query's pool
-    gold: np.ndarray  # position of the labelled page in the pool, -1 when absent
-
-
-def set_queries(labelled: LabelledSet) -> Queries:
-    """Message and group queries of one set with their candidate pools (pages only)."""
+def set_pools(labelled: LabelledSet) -> Pools:
+    """Message and group queries of one set with their candidate pools, computed once per
+    labels, docs and ranking code (cached as .npz beside the set's index)."""
+    cache = WORK / f"{labelled.name}-{_fingerprint(labelled)}.npz"
+    if cache.is_file():
+        with np.load(cache) as saved:
+            return Pools(saved["kind"], saved["features"], saved["size"], saved["gold"])
     settings = indexed_settings(labelled.docs)
     conn = db.connect(settings.db_path)
     try:
@@ -84,105 +101,240 @@ def set_queries(labelled: LabelledSet) -> Queries:
             features[row, : len(pool.paths)] = pool.features
             size[row] = len(pool.paths)
             gold[row] = pool.paths.index(page) if page in pool.paths else -1
-        return Queries(np.array([k for k, _, _ in items]), features, size, gold)
     finally:
         conn.close()
+    pools = Pools(np.array([k for k, _, _ in items]), features, size, gold)
+    np.savez(cache, kind=pools.kind, features=features, size=size, gold=gold)
+    return pools
 
 
-def hits(queries: Queries, settings: RankSettings) -> dict[str, float]:
-    """Group and message hit@1 / hit@3 under `settings` (ties keep the hybrid order)."""
-    limit = min(settings.candidates, POOL)
-    scores = queries.features[:, :limit] @ settings.weights()
-    inside = (queries.gold >= 0) & (queries.gold < np.minimum(queries.size, limit))
+def _fingerprint(labelled: LabelledSet) -> str:
+    digest = hashlib.sha256(repr(FEATURES).encode())
+    for source in sorted(CODE.glob("*.py")):
+        digest.update(source.read_bytes())
+    digest.update(repr([(m.text, m.group, m.page) for m in labelled.messages]).encode())
+    return digest.hexdigest()[:16]
+
+
+def hits(pools: Pools, weights: np.ndarray) -> dict[str, float]:
+    """Group and message hit@1 / hit@3 and MRR (ties keep the hybrid order)."""
+    scores = pools.features @ weights
+    inside = pools.gold >= 0
     rows = np.arange(len(scores))
-    gold_score = scores[rows, np.clip(queries.gold, 0, limit - 1)]
-    positions = np.arange(limit)[None, :]
-    valid = positions < queries.size[:, None]
+    gold_score = scores[rows, np.clip(pools.gold, 0, None)]
+    positions = np.arange(scores.shape[1])[None, :]
+    valid = positions < pools.size[:, None]
     ahead = valid & ((scores > gold_score[:, None]) | ((scores == gold_score[:, None])
-                                                      & (positions < queries.gold[:, None])))
-    rank = np.where(inside, ahead.sum(axis=1) + 1, POOL + 1)
+                                                      & (positions < pools.gold[:, None])))
+    rank = np.where(inside, ahead.sum(axis=1) + 1, np.inf)
     found = {}
     for kind in ("group", "message"):
-        mine = queries.kind == kind
+        mine = pools.kind == kind
         for k in (1, 3):
             found[f"{kind} hit@{k}"] = float(np.mean(rank[mine] <= k))
         found[f"{kind} MRR"] = float(np.mean(1.0 / rank[mine]))
     return found
 
 
-def objective(figures: dict[str, float]) -> float:
+def objective(pools: Pools, weights: np.ndarray) -> float:
     """Mean group and message hit@1; MRR breaks ties (a setting that puts the right page
     second rather than fifth is the better one, and ties are many on ~25 groups a set)."""
-    hit1 = (figures["group hit@1"] + figures["message hit@1"]) / 2
-    return hit1 + 0.1 * (figures["group MRR"] + figures["message MRR"]) / 2
+    f = hits(pools, weights)
+    hit1 = (f["group hit@1"] + f["message hit@1"]) / 2
+    return hit1 + 0.1 * (f["group MRR"] + f["message MRR"]) / 2
 
 
-def grid() -> list[RankSettings]:
-    keys = list(GRID)
-    return [RankSettings(**dict(zip(keys, values, strict=True)))  # type: ignore[arg-type]
-            for values in itertools.product(*GRID.values())]
+def set_weights(names: list[str], scheme: str) -> dict[str, float]:
+    """`equal`: 1 each; `real`: the real sets together weigh as much as the others."""
+    real = [n for n in names if n in REAL]
+    written = [n for n in names if n not in REAL]
+    if scheme == "equal" or not real or not written:
+        return {n: 1.0 for n in names}
+    return {n: len(written) / len(real) if n in REAL else 1.0 for n in names}
 
 
-def choose(scores: dict[str, list[float]], names: list[str], options: list[RankSettings]
-           ) -> RankSettings:
-    """The option with the best mean objective over `names` (first wins ties)."""
-    mean = np.mean([scores[n] for n in names], axis=0)
-    return options[int(np.argmax(mean))]
+def grid_options(grid: Mapping[str, tuple[float, ...]]) -> np.ndarray:
+    """Every setting of `grid` as a weight vector (weights it leaves out are 0)."""
+    keys = list(grid)
+    rows = []
+    for values in itertools.product(*grid.values()):
+        weights = {**_as_dict(HYBRID_ORDER), **dict(zip(keys, values, strict=True))}
+        rows.append([weights[name] for name in FEATURES])
+    return np.array(rows)
 
 
-def report(sets: dict[str, Queries]) -> tuple[str, RankSettings]:
-    """The leave-one-out and ablation tables, and the settings chosen on all sets."""
-    options = grid()
-    scores = {name: [objective(hits(qs, o)) for o in options] for name, qs in sets.items()}
-    shipped = choose(scores, list(sets), options)
+class GridChooser:
+    """The grid setting with the best weighted objective (first wins ties); every
+    option's objective on every set is computed once."""
+
+    def __init__(self, sets: Mapping[str, Pools], grid: Mapping[str, tuple[float, ...]]
+                 ) -> None:
+        self.options = grid_options(grid)
+        self.scores = {n: np.array([objective(p, w) for w in self.options])
+                       for n, p in sets.items()}
+
+    def __call__(self, training: Mapping[str, Pools], weights: Mapping[str, float]
+                 ) -> np.ndarray:
+        total = sum(weights[n] * self.scores[n] for n in training)
+        return self.options[int(np.argmax(total))]
+
+
+class Listwise:
+    """The listwise logistic ranker over `features`, fitted on the training sets with its
+    L2 strength chosen by leave-one-set-out inside them; the weights of the features
+    it does not use are 0."""
+
+    def __init__(self, features: tuple[str, ...] = FEATURES) -> None:
+        self.keep = [FEATURES.index(f) for f in features]
+        self.offset = self.keep.index(OFFSET)
+
+    def __call__(self, training: Mapping[str, Pools], weights: Mapping[str, float]
+                 ) -> np.ndarray:
+        reduced = {n: _only(p, self.keep) for n, p in training.items()}
+        l2 = choose_l2(reduced, weights, self.offset, L2_OPTIONS, objective)
+        fitted = fit(list(reduced.values()), [weights[n] for n in reduced], self.offset, l2)
+        full = np.zeros(len(FEATURES))
+        full[self.keep] = fitted
+        return full
+
+
+def loco(sets: Mapping[str, Pools], chooser: Chooser, scheme: str) -> dict[str, np.ndarray]:
+    """Each set -> the weights chosen on the other sets."""
+    chosen = {}
+    for name in sets:
+        rest = {n: p for n, p in sets.items() if n != name}
+        chosen[name] = chooser(rest, set_weights(list(rest), scheme))
+    return chosen
+
+
+def report(sets: dict[str, Pools]) -> tuple[str, np.ndarray]:
+    """The leave-one-out, stability and ablation tables, and the shipped weights: the
+    method and weighting with the best mean leave-one-out hit@1 over every set, fitted
+    on all sets."""
+    choosers: dict[str, Chooser] = {
+        "grid": GridChooser(sets, GRID), "small grid": GridChooser(sets, SMALL_GRID),
+        "listwise": Listwise(), "small listwise": Listwise(SMALL)}
+    methods: dict[str, dict[str, np.ndarray]] = {
+        "hybrid": {n: HYBRID_ORDER.weights() for n in sets},
+        "previous": {n: PREVIOUS.weights() for n in sets}}
+    for label, chooser in choosers.items():
+        for scheme in ("equal", "real"):
+            methods[f"{label}, {scheme}"] = loco(sets, chooser, scheme)
+    means = {label: _mean_hit1(sets, chosen) for label, chosen in methods.items()}
+    best = max((m for m in methods if m not in ("hybrid", "previous")), key=means.__getitem__)
+    label, scheme = best.rsplit(", ", 1)
+    shipped = choosers[label](sets, set_weights(list(sets), scheme))
     lines = ["### Leave-one-community-out", "",
-             "| set | weights chosen on the other sets | group hit@1 | group hit@3 | "
-             "message hit@1 | message hit@3 | today: group hit@1 / message hit@1 |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for name, queries in sets.items():
-        chosen = choose(scores, [n for n in sets if n != name], options)
-        f = hits(queries, chosen)
-        base = hits(queries, HYBRID_ORDER)
-        lines.append(f"| {name} | {_describe(chosen)} | {f['group hit@1']:.2f} | "
-                     f"{f['group hit@3']:.2f} | {f['message hit@1']:.2f} | "
-                     f"{f['message hit@3']:.2f} | {base['group hit@1']:.2f} / "
-                     f"{base['message hit@1']:.2f} |")
-    lines += ["", f"Shipped (chosen on all sets): {_describe(shipped)}", ""]
-    lines += ablation(sets, shipped)
+             "group hit@1 / message hit@1 (group hit@3 / message hit@3); every row but "
+             "hybrid and previous chosen without the set; mean: (group + message hit@1) / 2 "
+             "over the real sets and over all six", "",
+             "| method | " + " | ".join(sets) + " | mean real | mean all |",
+             "| --- |" + " --- |" * (len(sets) + 2)]
+    for label, chosen in methods.items():
+        cells = []
+        for name, pools in sets.items():
+            f = hits(pools, chosen[name])
+            cells.append(f"{f['group hit@1']:.2f} / {f['message hit@1']:.2f} "
+                         f"({f['group hit@3']:.2f} / {f['message hit@3']:.2f})")
+        real = {n: p for n, p in sets.items() if n in REAL}
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | "
+                     f"{_mean_hit1(real, chosen):.3f} | {means[label]:.3f} |")
+    lines += ["", f"Best mean over all sets: **{best}**. Shipped (fitted on all sets): "
+              + _describe(shipped), "",
+              "### Weights chosen per fold (stability)", "",
+              "| method, fold without | " + " | ".join(FEATURES) + " |",
+              "| --- |" + " --- |" * len(FEATURES)]
+    for label in ("grid, equal", "small grid, equal", "listwise, equal", "small listwise, real",
+                  "small listwise, equal"):
+        for name, w in methods[label].items():
+            lines.append(f"| {label}, {name} | " + " | ".join(f"{v:.2f}" for v in w) + " |")
+    lines += ["", *ablation(sets, scheme)]
     return "\n".join(lines) + "\n", shipped
 
 
-def ablation(sets: dict[str, Queries], shipped: RankSettings) -> list[str]:
-    """Shipped weights with each ingredient off in turn (and all off = today's order)."""
-    variants = {"shipped": shipped, "hybrid only (today)": HYBRID_ORDER}
-    for ingredient in INGREDIENTS:
-        variants[f"without {ingredient}"] = replace(shipped, **{ingredient: 0.0})
-    lines = ["### Ablation (shipped weights, one ingredient off)", "",
-             "group hit@1 / hit@3, message hit@1 / hit@3", "",
-             "| variant | " + " | ".join(sets) + " |", "| --- |" + " --- |" * len(sets)]
-    for label, settings in variants.items():
+def ablation(sets: dict[str, Pools], scheme: str) -> list[str]:
+    """Leave-one-community-out small listwise ranker with each of its features withheld
+    in turn, and with each other feature added."""
+    lines = [f"### Ablation (small listwise, {scheme}, leave-one-community-out)", "",
+             "group hit@1 / message hit@1", "",
+             "| features | " + " | ".join(sets) + " | mean real | mean all |",
+             "| --- |" + " --- |" * (len(sets) + 2)]
+    variants: dict[str, tuple[str, ...]] = {"small set": SMALL}
+    variants.update({f"without {f}": tuple(x for x in SMALL if x != f) for f in SMALL[1:]})
+    variants.update({f"with {f}": (*SMALL, f) for f in FEATURES if f not in SMALL})
+    real = {n: p for n, p in sets.items() if n in REAL}
+    for label, features in variants.items():
+        chosen = loco(sets, Listwise(features), scheme)
         cells = []
-        for queries in sets.values():
-            f = hits(queries, settings)
-            cells.append(f"{f['group hit@1']:.2f} / {f['group hit@3']:.2f}, "
-                         f"{f['message hit@1']:.2f} / {f['message hit@3']:.2f}")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        for name, pools in sets.items():
+            f = hits(pools, chosen[name])
+            cells.append(f"{f['group hit@1']:.2f} / {f['message hit@1']:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_mean_hit1(real, chosen):.3f} "
+                     f"| {_mean_hit1(sets, chosen):.3f} |")
     return lines
 
 
-def _describe(settings: RankSettings) -> str:
-    return (f"top {settings.candidates}, cosine {settings.cosine}, names {settings.names}, "
-            f"words {settings.words}, headings {settings.headings}, support {settings.support}, "
-            f"breadth {settings.breadth}, topic {settings.topic}, hub {settings.hub}, "
-            f"section {settings.section}, bm25 {settings.bm25}")
+def _mean_hit1(sets: Mapping[str, Pools], chosen: Mapping[str, np.ndarray]) -> float:
+    """Mean over `sets` of (group hit@1 + message hit@1) / 2 under each set's weights."""
+    values = []
+    for name, pools in sets.items():
+        f = hits(pools, chosen[name])
+        values.append((f["group hit@1"] + f["message hit@1"]) / 2)
+    return float(np.mean(values))
+
+
+def fastapi_questions(shipped: RankSettings) -> list[str]:
+    """hit@1 / hit@3 / MRR on the 70 FastAPI search questions (benchmarks/data), through
+    `index.search_many` on the cached FastAPI index, per ranking."""
+    questions = load_questions()
+    docs = SHARED / "corpora" / "fastapi-docs"
+    if not docs.is_dir():
+        return []
+    settings = indexed_settings(docs)
+    conn = db.connect(settings.db_path)
+    lines = ["### The 70 FastAPI search questions", "",
+             "`benchmarks/data/fastapi_search.jsonl` (every third one held out when the "
+             "hybrid fusion was tuned), `index.search_many`, top 10; hit@1 / hit@3 / MRR", "",
+             "| ranking | all (70) | holdout |", "| --- | --- | --- |"]
+    try:
+        for label, rank in (("hybrid", HYBRID_ORDER), ("previous", PREVIOUS),
+                            ("shipped", shipped)):
+            index = open_index(settings, sqlite_stores(conn), rank)
+            ranked = [[h.path for h in hits] for hits in
+                      index.search_many([q["text"] for q in questions], top_k=10)]
+            cells = []
+            for split in ("all", "holdout"):
+                keep = [i for i, q in enumerate(questions) if split in ("all", q["split"])]
+                h1, h3, mrr = metrics([ranked[i] for i in keep],
+                                      [questions[i]["path"] for i in keep])
+                cells.append(f"{h1:.3f} / {h3:.3f} / {mrr:.3f}")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    finally:
+        conn.close()
+    return lines
+
+
+def _only(pools: Pools, keep: list[int]) -> Pools:
+    return Pools(pools.kind, pools.features[:, :, keep], pools.size, pools.gold)
+
+
+def _as_dict(settings: RankSettings) -> dict[str, float]:
+    return {name: float(getattr(settings, name)) for name in FEATURES}
+
+
+def _describe(weights: np.ndarray) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in zip(FEATURES, weights,
+                                                                    strict=True))
 
 
 def main(args: list[str]) -> None:
     names = [a for a in args if not a.startswith("--")]
-    sets = {s.name: set_queries(s) for s in load_sets(names or None)}
+    sets = {s.name: set_pools(s) for s in load_sets(names or None)}
     if not sets:
         sys.exit("no labelled set found (needs ../shared)")
     text, _ = report(sets)
+    if not names:
+        text += "\n" + "\n".join(fastapi_questions(RankSettings())) + "\n"
     header = (f"## Page re-ranking calibration\n\nCommand: `PYTHONPATH=src:benchmarks python "
               f"benchmarks/rank_calibrate.py`. Real sets: {', '.join(REAL)}.\n\n{NOTE}\n\n")
     print(header + text)

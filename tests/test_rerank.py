@@ -42,6 +42,15 @@ def _index(root: Path, rank: RankSettings | None = None) -> SQLiteDocsIndex:
     return index
 
 
+def _feature_rows(root: Path) -> dict[str, dict[str, float]]:
+    """The QUESTION's three candidate pages with their features by name."""
+    index = _index(root)
+    vector = index.embedder.embed([QUESTION])[0]
+    pool = index.candidates(QUESTION, vector, 3)
+    return {p: dict(zip(FEATURES, pool.features[i].tolist(), strict=True))
+            for i, p in enumerate(pool.paths)}
+
+
 def test_the_page_holding_the_users_option_and_error_outranks_a_generic_match(
         tmp_path: Path) -> None:
     hybrid = _index(tmp_path / "a", HYBRID_ORDER).search(QUESTION, 3)
@@ -133,11 +142,45 @@ def test_hubness_finds_the_page_close_to_every_other_page() -> None:
 
 
 def test_candidates_carry_hub_and_page_bm25_features(tmp_path: Path) -> None:
-    index = _index(tmp_path)
-    vector = index.embedder.embed([QUESTION])[0]
-    pool = index.candidates(QUESTION, vector, 3)
-    rows = {p: dict(zip(FEATURES, pool.features[i], strict=True))
-            for i, p in enumerate(pool.paths)}
+    rows = _feature_rows(tmp_path)
     assert all(0.0 <= r["hub"] <= 1.0 for r in rows.values())
     assert rows["config/server-options.md"]["bm25"] == pytest.approx(1.0)  # best page
     assert rows["guide/assets.md"]["bm25"] < rows["blog/announcing-v6.md"]["bm25"]
+
+
+def test_title_match_is_how_fully_the_query_names_the_page_and_its_path() -> None:
+    terms = PageTerms.build([
+        ("config/server-options.md", "Server Options", ["server.host"], "listen address"),
+        ("concepts/fields.md", "Fields", ["Default values"], "field defaults"),
+        ("guide/features.md", "Features", ["CSS", "JSON"], "server fields options css"),
+        *[(f"guide/page{i}.md", f"Page {i}", [], "guide text") for i in range(6)],
+    ])
+    query = {w: 1.0 for w in atoms("which server options does the dev server read?")}
+    assert terms.title_match("config/server-options.md", query) == pytest.approx(1.0)
+    assert terms.title_match("guide/features.md", query) == 0.0  # mentions, is not named so
+    fields = {w: 1.0 for w in atoms("a computed field is missing")}
+    assert terms.title_match("concepts/fields.md", fields) > 0.5  # named by its path and title
+    assert terms.title_match("unknown.md", query) == 0.0
+
+
+def test_defines_counts_names_filed_in_a_heading_or_defined_in_code_not_mentioned() -> None:
+    terms = PageTerms.build([
+        ("config/server-options.md", "Server Options", ["server.allowedHosts"],
+         "The hostnames the dev server may respond to."),
+        ("concepts/validators.md", "Validators", ["Model validators"],
+         "```py\nfrom pydantic import model_validator\n\ndef model_validator(mode): ...\n```"),
+        ("migration.md", "Migration", ["Everything changed"],
+         "Use `server.allowedHosts`, `model_validator` and `field_serializer` now."),
+    ])
+    names = {"server.allowedhosts": 2.0, "model_validator": 1.0}
+    assert terms.defines("config/server-options.md", names) == pytest.approx(2 / 3)
+    assert terms.defines("concepts/validators.md", names) == pytest.approx(1 / 3)
+    assert terms.defines("migration.md", names) == 0.0  # mentions both, files neither
+    assert terms.defines("migration.md", {}) == 0.0
+
+
+def test_candidates_carry_title_and_defines_features(tmp_path: Path) -> None:
+    rows = _feature_rows(tmp_path)
+    assert rows["config/server-options.md"]["defines"] > 0.0  # `## server.allowedHosts`
+    assert rows["blog/announcing-v6.md"]["defines"] == 0.0
+    assert rows["config/server-options.md"]["title"] > rows["guide/assets.md"]["title"]

@@ -28,15 +28,28 @@ on evidence a docs maintainer would use, as a weighted sum:
   heading's rarity-weighted share of words the query holds);
 - `bm25`: Okapi BM25 of the whole page (relative to the best candidate's):
   chunk scores cannot see that a long page mentions the users' words once
-  among everything else, the page's length normalisation can.
+  among everything else, the page's length normalisation can;
+- `title`: how fully the query names the page's title and path words
+  (`config/server-options.md`, "Fields"): users name the topic, the maintainer
+  named the page after it;
+- `defines`: the share of the users' code names and error strings the page
+  files in a heading or defines in its code (`## server.allowedHosts`,
+  `def model_validator`), not only mentions in passing.
 
 The index supplies the scores it computes per candidate (`PageScores`: fused,
 cosine, support, topic, hub); the terms-based features come from `PageTerms`,
 so any index that can give those five numbers per page ranks the same way.
 
-The weights are `RankSettings`, injectable so calibration can sweep them;
-the defaults are the values chosen leave-one-community-out on the labelled
-sets (benchmarks/rank_calibrate.py, RESULTS.md).
+The weights are `RankSettings`, injectable so calibration can sweep them.
+The defaults are a listwise logistic ranker's (benchmarks/rank_learn.py) over
+six features (fused, names, breadth, topic, hub, bm25) with strong L2, fitted
+on every labelled set with the real communities weighted as much as the
+written ones together: of the ways of choosing weights compared
+leave-one-community-out (a nine-knob grid, a four-knob grid, the listwise
+ranker over every feature or over six), it scored best on sets it was not
+fitted on (benchmarks/rank_calibrate.py, RESULTS.md). Features at weight 0
+(cosine, words, headings, support, section, title, defines) measured no gain
+that held on unseen sets; they stay as knobs.
 """
 
 from __future__ import annotations
@@ -51,7 +64,7 @@ from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
-            "hub", "section", "bm25")
+            "hub", "section", "bm25", "title", "defines")
 
 
 @dataclass(frozen=True)
@@ -61,15 +74,17 @@ class RankSettings:
     candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 0.4
+    names: float = 0.43
     words: float = 0.0
     headings: float = 0.0
     support: float = 0.0
-    breadth: float = -0.8
-    topic: float = 2.0
-    hub: float = -0.25
+    breadth: float = 0.17
+    topic: float = 1.65
+    hub: float = -0.07
     section: float = 0.0
-    bm25: float = 2.0
+    bm25: float = 0.78
+    title: float = 0.0
+    defines: float = 0.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
@@ -81,7 +96,7 @@ class RankSettings:
 #: page less often on the real sets than members voting on hybrid scores
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
                             breadth=0.0, topic=0.0, hub=0.0, section=0.0,
-                            bm25=0.0)
+                            bm25=0.0, title=0.0, defines=0.0)
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,8 @@ def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
             row["breadth"] = terms.breadth(path)
             row["section"] = terms.section_match(path, query.words)
             row["bm25"] = terms.bm25(path, query.words)
+            row["title"] = terms.title_match(path, query.words)
+            row["defines"] = terms.defines(path, query.names)
         rows[i] = [row.get(name, 0.0) for name in FEATURES]
     bm25 = FEATURES.index("bm25")
     top = rows[:, bm25].max(initial=0.0)

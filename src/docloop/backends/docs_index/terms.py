@@ -22,6 +22,10 @@ from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.text import CODE_NOISE, STOPWORDS, error_strings, identifiers
 
 _ATOM = re.compile(r"[a-z][a-z0-9]+")
+#: a name a code block defines: `def model_validator`, `class RootModel`, `function defineConfig`,
+#: `interface UserConfig`, `const x =`, `type Plugin =`
+_DEFINITION = re.compile(
+    r"\b(?:def|class|function|interface|type|const|let|var)\s+([a-z_$][\w$]*)")
 MAX_NAME_LENGTH = 60
 BM25_K1 = 1.2  # term-frequency saturation of the page-level BM25
 BM25_B = 0.75  # how much a long page's matches are discounted for its length
@@ -49,6 +53,12 @@ def atom_list(text: str) -> list[str]:
     return [stem(w) for w in _ATOM.findall(text.lower()) if w not in STOPWORDS]
 
 
+def path_words(path: str) -> set[str]:
+    """The words of a page's path without its extension (`config/server-options.md` ->
+    config, server, option): docs sites name their files after the topic."""
+    return atoms(path.rsplit(".", 1)[0])
+
+
 def query_names(text: str) -> list[str]:
     """The code names and error strings a user wrote, lower-cased, most specific first."""
     found = error_strings(text) + identifiers(text)
@@ -69,6 +79,9 @@ class Page:
     heading_words: set[str]
     headings: list[frozenset[str]] = field(default_factory=list)  # each heading's own words
     counts: Counter[str] = field(default_factory=Counter)  # word -> occurrences on the page
+    title_words: frozenset[str] = frozenset()  # words of the title and of the page's path
+    heading_text: str = ""  # lower-cased title and headings, one per line
+    defined: frozenset[str] = frozenset()  # names the page's code defines (lower-cased)
 
 
 @dataclass
@@ -84,19 +97,23 @@ class PageTerms:
     def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
         """From (path, title, heading path, text) chunk rows, in any order."""
         texts: dict[str, list[str]] = {}
-        headings: dict[str, set[str]] = {}
-        sections: dict[str, set[frozenset[str]]] = {}
+        titles: dict[str, str] = {}
+        headings: dict[str, dict[str, None]] = {}
         for path, title, heading_path, text in rows:
             texts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
-            headings.setdefault(path, set()).update(atoms(" ".join([title, *heading_path])))
-            sections.setdefault(path, set()).update(
-                frozenset(atoms(h)) for h in [title, *heading_path] if atoms(h))
+            titles.setdefault(path, title)
+            headings.setdefault(path, {}).update(dict.fromkeys([title, *heading_path]))
         pages = {}
         for path, parts in texts.items():
             joined = "\n".join(parts).lower()
             counts = Counter(atom_list(joined))
-            pages[path] = Page(joined, set(counts), headings[path],
-                               sorted(sections[path], key=sorted), counts)
+            named = list(headings[path])
+            pages[path] = Page(
+                joined, set(counts), atoms(" ".join(named)),
+                sorted({frozenset(atoms(h)) for h in named if atoms(h)}, key=sorted), counts,
+                title_words=frozenset(atoms(titles[path]) | path_words(path)),
+                heading_text="\n".join(named).lower(),
+                defined=frozenset(m.group(1) for m in _DEFINITION.finditer(joined)))
         terms = cls(pages)
         for page in pages.values():
             for word in page.words:
@@ -121,12 +138,39 @@ class PageTerms:
         page = self.pages.get(path)
         if page is None or not words:
             return 0.0
-        floor = math.log(1 + len(self.pages) / 2)  # one word found on two pages
-        best = 0.0
-        for heading in page.headings:
-            weight = max(floor, sum(self.word_idf(w) for w in heading))
-            best = max(best, sum(self.word_idf(w) for w in heading if w in words) / weight)
-        return best
+        return max((self._named_share(h, words) for h in page.headings), default=0.0)
+
+    def title_match(self, path: str, words: dict[str, float]) -> float:
+        """How fully the query names the page itself: the rarity-weighted share of the words
+        of its title and its path (`config/server-options.md`, `concepts/fields.md`) the
+        query holds. Users name the topic ("allowedHosts", "computed field"); the
+        maintainer named the page after it."""
+        page = self.pages.get(path)
+        if page is None or not words:
+            return 0.0
+        return self._named_share(page.title_words, words)
+
+    def defines(self, path: str, names: dict[str, float]) -> float:
+        """Rarity-weighted share of the query's code names and error strings the page
+        *files*: in a heading (`## server.allowedHosts`, "Unrecognized `field_serializer`
+        signature") or as a name its code defines (`def model_validator`), not only
+        mentioned in passing, as catch-all pages mention every API once."""
+        page = self.pages.get(path)
+        total = sum(names.values())
+        if page is None or total <= 0:
+            return 0.0
+        filed = sum(weight for name, weight in names.items()
+                    if name in page.defined or mentions(page.heading_text, name))
+        return filed / total
+
+    def _named_share(self, named: Iterable[str], words: dict[str, float]) -> float:
+        """Rarity-weighted share of `named`'s words found in `words`; words common to
+        every page weigh at least as much as one word found on two pages, so a heading of
+        common words ("Usage") is not named by saying "usage"."""
+        floor = math.log(1 + len(self.pages) / 2)
+        idf = [(w, self.word_idf(w)) for w in named]
+        weight = max(floor, sum(v for _, v in idf))
+        return sum(v for w, v in idf if w in words) / weight
 
     def bm25(self, path: str, words: Iterable[str]) -> float:
         """Okapi BM25 of the whole page for the query's words: repeated mentions count
