@@ -24,8 +24,12 @@ BUCKET = 1024
 PROBES = 8
 #: Lloyd iterations of each k-means split
 ROUNDS = 6
-#: similarities held at once (16M float32: 64 MB)
-BLOCK_CELLS = 16 * 1024 * 1024
+#: similarities held at once (4M float32: 16 MB)
+BLOCK_CELLS = 4 * 1024 * 1024
+#: rows read (written densely) at a time: 2,048 joint rows are 11.5 MB
+READ_ROWS = 2048
+#: k-means trains on this many rows per centre
+SAMPLE_PER_CENTRE = 32
 
 Rows = Callable[[np.ndarray], np.ndarray]
 
@@ -59,7 +63,7 @@ def split(rows: Rows, ids: np.ndarray, rng: np.random.Generator) -> list[np.ndar
 def _kmeans_parts(rows: Rows, ids: np.ndarray, count: int,
                   rng: np.random.Generator) -> list[np.ndarray]:
     """Spherical k-means: centres trained on a sample, then every row to its nearest."""
-    sample = np.sort(rng.choice(ids, size=min(len(ids), 64 * count), replace=False))
+    sample = np.sort(rng.choice(ids, size=min(len(ids), SAMPLE_PER_CENTRE * count), replace=False))
     vectors = rows(sample)
     centres = vectors[rng.choice(len(sample), size=count, replace=False)]
     for _ in range(ROUNDS):
@@ -68,15 +72,16 @@ def _kmeans_parts(rows: Rows, ids: np.ndarray, count: int,
             members = vectors[owner == c]
             if len(members):
                 centres[c] = _unit(members.sum(axis=0))
+    step = min(READ_ROWS, BLOCK_CELLS // max(count, 1))
     owner = np.concatenate([np.argmax(rows(block) @ centres.T, axis=1)
-                            for block in _blocks(ids, BLOCK_CELLS // max(count, 1))])
+                            for block in _blocks(ids, step)])
     return [ids[owner == c] for c in range(count)]
 
 
 def _best_mean(queries: np.ndarray, query_ids: np.ndarray, rows: Rows,
                candidates: np.ndarray, k: int) -> np.ndarray:
     """Mean of each query's k highest similarities to `candidates` other than itself."""
-    step = max(1, BLOCK_CELLS // max(len(queries), 1))
+    step = max(1, min(READ_ROWS, BLOCK_CELLS // max(len(queries), 1)))
     best = np.full((len(queries), 0), -np.inf, dtype=np.float32)
     for block in _blocks(candidates, step):
         similarities = queries @ rows(block).T
