@@ -94,6 +94,12 @@ def member_sum(vectors: Rows, members: Sequence[int], block: int = BLOCK_ROWS) -
     return total
 
 
+def unit(vector: np.ndarray) -> np.ndarray:
+    """`vector` scaled to length 1 (float32); a zero vector stays zero."""
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
+
+
 def row_blocks(count: int, size: int = BLOCK_ROWS) -> Iterator[slice]:
     """Slices covering `range(count)` in blocks of at most `size`."""
     for start in range(0, count, size):

@@ -41,6 +41,7 @@ from docloop.stages.centroids import (
     first_close_earlier,
     member_sum,
     row_blocks,
+    unit,
 )
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
@@ -121,7 +122,7 @@ def cluster_problems(
         _refresh_centroids(clusters, space)
         _reassign(fresh, space, clusters, threshold, score)
     _merge_new(clusters, space, merge_threshold)
-    raw = {s.id: _unit(s.centroid) for s in stored}
+    raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
         cluster.base = raw.get(cluster.id)
     _refresh_centroids(clusters, vectors)
@@ -280,18 +281,13 @@ def _with_base(total: np.ndarray, cluster: Cluster) -> np.ndarray:
     """The centroid from a sum of member vectors, plus the stored identity's past weight."""
     if cluster.base is not None and cluster.stored_size:
         total = total + cluster.base * cluster.stored_size * 0.5
-    return _unit(total)
+    return unit(total)
 
 
 def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:
     if not clusters:
         return np.zeros((0, dim), dtype=np.float32)
     return np.vstack([c.centroid for c in clusters]).astype(np.float32)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
 
 
 def _unique_id(base: str, taken: dict[str, Cluster]) -> str:

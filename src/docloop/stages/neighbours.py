@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from docloop.stages.centroids import unit
+
 #: rows per bucket the k-means split aims at
 BUCKET = 1024
 #: buckets searched for each bucket's rows (its own included)
@@ -40,7 +42,7 @@ def top_k_mean(rows: Rows, n: int, k: int, seed: int = 0) -> np.ndarray:
     `rows(ids)` gives the unit vectors of rows `ids` (dense, float32).
     """
     buckets = split(rows, np.arange(n), np.random.default_rng(seed))
-    centres = np.vstack([_unit(rows(b).sum(axis=0)) for b in buckets])
+    centres = np.vstack([unit(rows(b).sum(axis=0)) for b in buckets])
     probes = min(PROBES, len(buckets))
     nearest = np.argsort(-(centres @ centres.T), axis=1, kind="stable")[:, :probes]
     out = np.empty(n, dtype=np.float32)
@@ -71,7 +73,7 @@ def _kmeans_parts(rows: Rows, ids: np.ndarray, count: int,
         for c in range(count):
             members = vectors[owner == c]
             if len(members):
-                centres[c] = _unit(members.sum(axis=0))
+                centres[c] = unit(members.sum(axis=0))
     step = min(READ_ROWS, BLOCK_CELLS // max(count, 1))
     owner = np.concatenate([np.argmax(rows(block) @ centres.T, axis=1)
                             for block in _blocks(ids, step)])
@@ -98,8 +100,3 @@ def _best_mean(queries: np.ndarray, query_ids: np.ndarray, rows: Rows,
 def _blocks(ids: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(ids), max(1, size)):
         yield ids[start:start + max(1, size)]
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
