@@ -80,15 +80,16 @@ def test_without_lexical_weight_no_tfidf_vectors_are_built(monkeypatch: pytest.M
     problems = _problems(TEXTS)
     blended = cluster_module._clustering_space(problems, vectors, offset, 0.3)
     np.testing.assert_array_equal(
-        blended, joint_space(cluster_module._centre(vectors, offset), lexical_vectors(problems),
-                             0.3))
+        blended.dense(),
+        joint_space(cluster_module._centre(vectors, offset), lexical_vectors(problems), 0.3))
 
     def refuse(*_: object) -> np.ndarray:
         raise AssertionError("lexical vectors built with weight 0")
 
-    monkeypatch.setattr(cluster_module, "lexical_vectors", refuse)
-    np.testing.assert_array_equal(cluster_module._clustering_space(problems, vectors, offset, 0.0),
-                                  cluster_module._centre(vectors, offset))
+    monkeypatch.setattr(cluster_module, "lexical_rows", refuse)
+    np.testing.assert_array_equal(
+        cluster_module._clustering_space(problems, vectors, offset, 0.0).dense(),
+        cluster_module._centre(vectors, offset))
 
 
 def test_the_joint_space_filled_in_place_is_the_scaled_halves_side_by_side() -> None:

@@ -16,6 +16,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from docloop.stages.lexical import JointSpace
+
+#: the clustering space (dense rows, or the joint space that writes them on demand)
+Rows = np.ndarray | JointSpace
+
 #: Rows of problems scored against all centroids at a time (bounds the score block).
 BLOCK_ROWS = 2048
 
@@ -57,7 +62,7 @@ class MemberSums:
     `vectors[members]` again, without re-reading every member.
     """
 
-    def __init__(self, vectors: np.ndarray) -> None:
+    def __init__(self, vectors: Rows) -> None:
         self.vectors = vectors
         self._sums: dict[int, np.ndarray] = {}
 
@@ -65,11 +70,34 @@ class MemberSums:
         """The sum after `members[-1]` joined cluster `key` (whose earlier members are the rest)."""
         total = self._sums.get(key)
         if total is None:
-            total = self.vectors[list(members)].sum(axis=0)
+            total = member_sum(self.vectors, members)
         else:
             total = total + self.vectors[members[-1]]
         self._sums[key] = total
         return total
+
+
+def member_sum(vectors: Rows, members: Sequence[int], block: int = BLOCK_ROWS) -> np.ndarray:
+    """`vectors[members].sum(axis=0)`, read `block` rows at a time.
+
+    numpy sums the rows of a C-ordered matrix one after another, so carrying the
+    running sum into the next block as its first row gives the same float32 result
+    without a copy of every member's row (a large cluster at a million messages
+    holds tens of thousands).
+    """
+    if len(members) <= block:
+        return vectors[list(members)].sum(axis=0)
+    total = vectors[list(members[:block])].sum(axis=0)
+    for start in range(block, len(members), block):
+        rows = vectors[list(members[start:start + block])]
+        total = np.vstack([total[None, :], rows]).sum(axis=0)
+    return total
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    """`vector` scaled to length 1 (float32); a zero vector stays zero."""
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
 
 
 def row_blocks(count: int, size: int = BLOCK_ROWS) -> Iterator[slice]:

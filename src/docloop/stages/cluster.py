@@ -34,9 +34,17 @@ import numpy as np
 
 from docloop.models import Problem
 from docloop.quality import SHIPPED
-from docloop.stages.centroids import CentroidRows, MemberSums, first_close_earlier, row_blocks
+from docloop.stages.centroids import (
+    CentroidRows,
+    MemberSums,
+    Rows,
+    first_close_earlier,
+    member_sum,
+    row_blocks,
+    unit,
+)
 from docloop.stages.hubness import LocalScaling
-from docloop.stages.lexical import joint_space, lexical_vectors, pad_lexical
+from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
 
@@ -114,7 +122,7 @@ def cluster_problems(
         _refresh_centroids(clusters, space)
         _reassign(fresh, space, clusters, threshold, score)
     _merge_new(clusters, space, merge_threshold)
-    raw = {s.id: _unit(s.centroid) for s in stored}
+    raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
         cluster.base = raw.get(cluster.id)
     _refresh_centroids(clusters, vectors)
@@ -180,24 +188,23 @@ class _Scoring:
 
 def _clustering_space(problems: Sequence[Problem], vectors: np.ndarray, offset: np.ndarray,
                       lexical_weight: float,
-                      bodies: Mapping[int, np.ndarray] | None = None) -> np.ndarray:
+                      bodies: Mapping[int, np.ndarray] | None = None) -> JointSpace:
     """The centred embedding, blended with shared words (see lexical.py) when weighted.
 
     Rows with a body vector take it (centred the same way) in the one centred copy,
-    so no second full matrix is held. With no lexical weight the TF-IDF vectors would
-    be dropped unread, so they are not built: at a million messages they are 1,024
-    floats a problem (about 770 MB) plus every problem's word set, the run's peak.
+    so no second full matrix is held. The TF-IDF half stays sparse (a dense one is
+    1,024 floats a problem, about 770 MB at a million messages) and is not built at
+    all without a lexical weight.
     """
     centred_vectors = _centre(vectors, offset)
     for row, body in (bodies or {}).items():
         centred_vectors[row] = _centre(body, offset)
-    if not lexical_weight:
-        return centred_vectors
-    return joint_space(centred_vectors, lexical_vectors(problems), lexical_weight)
+    lexical = lexical_rows(problems) if lexical_weight else None
+    return JointSpace(centred_vectors, lexical, lexical_weight)
 
 
 def _assign_online(
-    fresh: list[int], problems: Sequence[Problem], vectors: np.ndarray,
+    fresh: list[int], problems: Sequence[Problem], vectors: JointSpace,
     clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: _Scoring,
 ) -> None:
     centroids = CentroidRows(_matrix(clusters, vectors.shape[1]))
@@ -221,7 +228,7 @@ def _assign_online(
         centroids.append(vector)
 
 
-def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
+def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
               threshold: float, terms: _Scoring) -> None:
     """Move each new problem to its best cluster (staying put when none is close)."""
     if not fresh:
@@ -241,7 +248,7 @@ def _reassign(fresh: list[int], vectors: np.ndarray, clusters: list[Cluster],
                 owner[index] = clusters[best]
 
 
-def _merge_new(clusters: list[Cluster], vectors: np.ndarray, merge_threshold: float) -> None:
+def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float) -> None:
     """Fold clusters into an earlier, near-identical one (new clusters only move)."""
     _refresh_centroids(clusters, vectors)
     centroids = _matrix(clusters, vectors.shape[1])
@@ -257,35 +264,30 @@ def _merge_new(clusters: list[Cluster], vectors: np.ndarray, merge_threshold: fl
             alive[later_pos] = False
 
 
-def _refresh_centroids(clusters: list[Cluster], vectors: np.ndarray) -> None:
+def _refresh_centroids(clusters: list[Cluster], vectors: Rows) -> None:
     for cluster in clusters:
         if cluster.members:
             cluster.centroid = _running_centroid(cluster, vectors)
 
 
-def _running_centroid(cluster: Cluster, vectors: np.ndarray) -> np.ndarray:
+def _running_centroid(cluster: Cluster, vectors: Rows) -> np.ndarray:
     """Mean of members, weighted with the stored identity's past size."""
     if not cluster.members:
         return cluster.centroid
-    return _with_base(vectors[cluster.members].sum(axis=0), cluster)
+    return _with_base(member_sum(vectors, cluster.members), cluster)
 
 
 def _with_base(total: np.ndarray, cluster: Cluster) -> np.ndarray:
     """The centroid from a sum of member vectors, plus the stored identity's past weight."""
     if cluster.base is not None and cluster.stored_size:
         total = total + cluster.base * cluster.stored_size * 0.5
-    return _unit(total)
+    return unit(total)
 
 
 def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:
     if not clusters:
         return np.zeros((0, dim), dtype=np.float32)
     return np.vstack([c.centroid for c in clusters]).astype(np.float32)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm).astype(np.float32) if norm else vector.astype(np.float32)
 
 
 def _unique_id(base: str, taken: dict[str, Cluster]) -> str:

@@ -16,7 +16,10 @@ Clustering compares a problem to cluster centroids, so the correction is
 applied in its additive form: score = cos − weight·(d(x) + d(cluster)) / 2,
 with d(x) = r(x) − mean r over the run (so the threshold keeps its scale) and
 d(cluster) the mean d of its members. The neighbour search is blocked, so no
-n×n matrix is held in memory.
+n×n matrix is held in memory; above `EXACT_MAX` problems it is approximate
+(`neighbours.py`: compared within nearby k-means buckets), so its cost grows
+linearly with the run instead of quadratically. Every labelled set is far below
+that size: their figures come from the exact search.
 
 A problem far from every other has d(x) < 0, which *lifts* its similarities:
 that joins a terse report to its group, and also a chit-chat message to
@@ -31,7 +34,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from docloop.stages.lexical import JointSpace
+from docloop.stages.neighbours import top_k_mean
+
 BLOCK = 1024
+#: runs up to this many problems get the exact neighbour search (about 1 s at 5k)
+EXACT_MAX = 5000
 #: similarities held at once by the neighbour search (16M float32: 64 MB), whatever n is
 BLOCK_CELLS = 16 * 1024 * 1024
 
@@ -43,14 +51,22 @@ def block_rows(n: int, block: int = BLOCK) -> int:
     return max(1, min(block, BLOCK_CELLS // max(n, 1)))
 
 
-def neighbourhood_density(vectors: np.ndarray, k: int, block: int = BLOCK) -> np.ndarray:
+def neighbourhood_density(vectors: np.ndarray | JointSpace, k: int, block: int = BLOCK,
+                          exact_max: int = EXACT_MAX) -> np.ndarray:
     """Each row's mean similarity to its k nearest other rows, minus the run's mean.
 
-    Rows are unit vectors; with fewer than k + 1 rows every other row counts.
+    Rows are unit vectors; with fewer than k + 1 rows every other row counts. Above
+    `exact_max` rows the neighbours are searched approximately (`neighbours.py`).
     """
     n = len(vectors)
     if n < 2 or k < 1:
         return np.zeros(n, dtype=np.float32)
+    if n > exact_max:
+        source = vectors
+        density = top_k_mean(lambda ids: np.asarray(source[ids], dtype=np.float32), n, k)
+        return (density - density.mean()).astype(np.float32)
+    if isinstance(vectors, JointSpace):
+        vectors = vectors.dense()
     take = min(k, n - 1)
     density = np.empty(n, dtype=np.float32)
     step = block_rows(n, block)
@@ -66,39 +82,42 @@ def neighbourhood_density(vectors: np.ndarray, k: int, block: int = BLOCK) -> np
 class LocalScaling:
     """Per-cluster penalty for one problem: weight x (its density + the cluster's) / 2."""
 
-    def __init__(self, vectors: np.ndarray, weight: float, k: int,
+    def __init__(self, vectors: np.ndarray | JointSpace, weight: float, k: int,
                  lift_isolated: bool = True) -> None:
         self.weight = weight
         self.density = (neighbourhood_density(vectors, k) if weight
                         else np.zeros(len(vectors), dtype=np.float32))
         #: the problem's side of the penalty (its density, floored at 0 without lifts)
         self.own = self.density if lift_isolated else np.maximum(self.density, 0.0)
-        self._sums: list[float] = []
-        self._counts: list[int] = []
+        #: per cluster (by position): sum of member densities, member count, their mean
+        self._sums = np.zeros(0, dtype=np.float64)
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._means = np.zeros(0, dtype=np.float32)
 
     def index(self, memberships: Iterable[tuple[int, Iterable[int]]]) -> None:
         """Rebuild every cluster's (by position) density from its members."""
-        self._sums, self._counts = [], []
+        self._sums[:], self._counts[:], self._means[:] = 0.0, 0, 0.0
         for position, members in memberships:
             for member in members:
                 self.add(position, member)
 
     def add(self, position: int, member: int) -> None:
         """Problem `member` joined the cluster at `position`."""
-        while len(self._sums) <= position:
-            self._sums.append(0.0)
-            self._counts.append(0)
+        if position >= len(self._sums):
+            size = max(64, 2 * (position + 1))
+            self._sums, self._counts, self._means = (
+                np.concatenate([a, np.zeros(size - len(a), dtype=a.dtype)])
+                for a in (self._sums, self._counts, self._means))
         self._sums[position] += float(self.density[member])
         self._counts[position] += 1
+        self._means[position] = np.float32(self._sums[position]) / np.float32(
+            self._counts[position])
 
     def penalty(self, problem: int, clusters: int) -> np.ndarray:
         """What to subtract from `problem`'s similarity to each of `clusters` clusters."""
         if not self.weight:
             return np.zeros(clusters, dtype=np.float32)
         own = np.zeros(clusters, dtype=np.float32)
-        known = min(clusters, len(self._sums))
-        if known:
-            sums = np.asarray(self._sums[:known], dtype=np.float32)
-            counts = np.asarray(self._counts[:known], dtype=np.float32)
-            own[:known] = sums / np.maximum(counts, 1.0)
+        known = min(clusters, len(self._means))
+        own[:known] = self._means[:known]
         return np.float32(self.weight / 2) * (own + self.own[problem])
