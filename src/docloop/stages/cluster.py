@@ -43,6 +43,7 @@ from docloop.stages.centroids import (
     row_blocks,
     unit,
 )
+from docloop.stages.cluster_index import BucketedCentroids, bucket_centres
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
@@ -117,11 +118,12 @@ def cluster_problems(
             fresh.append(index)
     score = _Scoring(SharedTerms(problems, shared_weight),
                      LocalScaling(space, hub_weight, hub_k, lift_isolated))
-    _assign_online(fresh, problems, space, clusters, by_id, threshold, score)
+    centres = bucket_centres(lambda ids: np.asarray(space[ids], dtype=np.float32), len(space))
+    _assign_online(fresh, problems, space, clusters, by_id, threshold, score, centres)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
-        _reassign(fresh, space, clusters, threshold, score)
-    _merge_new(clusters, space, merge_threshold)
+        _reassign(fresh, space, clusters, threshold, score, centres)
+    _merge_new(clusters, space, merge_threshold, centres)
     raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
         cluster.base = raw.get(cluster.id)
@@ -185,6 +187,39 @@ class _Scoring:
         return (self.terms.bonus(problem, clusters)
                 - self.scaling.penalty(problem, clusters)).astype(np.float32)
 
+    def best(self, problem: int, vector: np.ndarray, centroids: CentroidRows | BucketedCentroids,
+             keep: int | None = None) -> tuple[int, float]:
+        """The cluster (position) scoring highest for `problem`, and its score.
+
+        Exact: every cluster. Bucketed: the clusters of the problem's nearest buckets,
+        plus every cluster sharing a rare term with it (its bonus may lift a far one
+        over the threshold) and `keep` (its current cluster, so a move never makes a
+        problem's cluster worse). Ties go to the earliest position either way.
+        """
+        if isinstance(centroids, CentroidRows):
+            scores = centroids.matrix @ vector + self.offset(problem, len(centroids))
+            best = int(np.argmax(scores))
+            return best, float(scores[best])
+        positions, similarities = centroids.candidates(vector)
+        shared = self.terms.rarest_shared(problem)
+        extra = sorted((set(shared) | ({keep} if keep is not None else set()))
+                       - set(positions.tolist()))
+        if extra:
+            positions = np.concatenate([positions, np.asarray(extra, dtype=np.int64)])
+            similarities = np.concatenate(
+                [similarities, np.array([centroids.row(p) @ vector for p in extra],
+                                        dtype=np.float32)])
+            order = np.argsort(positions, kind="stable")
+            positions, similarities = positions[order], similarities[order]
+        if not len(positions):
+            return -1, float("-inf")
+        bonus = np.array([shared.get(int(p), 0.0) for p in positions],
+                         dtype=np.float32) * np.float32(self.terms.weight)
+        scores = similarities + (bonus - self.scaling.penalty_at(problem, positions)
+                                 ).astype(np.float32)
+        best = int(np.argmax(scores))
+        return int(positions[best]), float(scores[best])
+
 
 def _clustering_space(problems: Sequence[Problem], vectors: np.ndarray, offset: np.ndarray,
                       lexical_weight: float,
@@ -206,22 +241,22 @@ def _clustering_space(problems: Sequence[Problem], vectors: np.ndarray, offset: 
 def _assign_online(
     fresh: list[int], problems: Sequence[Problem], vectors: JointSpace,
     clusters: list[Cluster], by_id: dict[str, Cluster], threshold: float, terms: _Scoring,
+    centres: np.ndarray | None = None,
 ) -> None:
-    centroids = CentroidRows(_matrix(clusters, vectors.shape[1]))
+    centroids = _centroid_rows(clusters, vectors.shape[1], centres)
     sums = MemberSums(vectors)
     terms.index(clusters)
     for index in fresh:
         vector = vectors[index]
         if clusters:
-            scores = centroids.matrix @ vector + terms.offset(index, len(clusters))
-            best = int(np.argmax(scores))
-            if float(scores[best]) >= threshold:
+            best, score = terms.best(index, vector, centroids)
+            if score >= threshold:
                 clusters[best].members.append(index)
                 terms.add(best, index)
                 centroids[best] = _with_base(sums.joined(best, clusters[best].members),
                                              clusters[best])
                 continue
-        new = Cluster(_unique_id(fingerprint(problems[index]), by_id), vector.copy(), [index])
+        new = Cluster(_unique_id(fingerprint(problems[index]), by_id), vector, [index])
         by_id[new.id] = new
         terms.add(len(clusters), index)
         clusters.append(new)
@@ -229,12 +264,15 @@ def _assign_online(
 
 
 def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
-              threshold: float, terms: _Scoring) -> None:
+              threshold: float, terms: _Scoring, centres: np.ndarray | None = None) -> None:
     """Move each new problem to its best cluster (staying put when none is close)."""
     if not fresh:
         return
-    centroids = _matrix(clusters, vectors.shape[1])
     terms.index(clusters)
+    if centres is not None:
+        _reassign_bucketed(fresh, vectors, clusters, threshold, terms, centres)
+        return
+    centroids = _matrix(clusters, vectors.shape[1])
     owner = {i: c for c in clusters for i in c.members}
     for block in row_blocks(len(fresh)):
         similarities = vectors[fresh[block]] @ centroids.T
@@ -248,16 +286,32 @@ def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
                 owner[index] = clusters[best]
 
 
-def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float) -> None:
+def _reassign_bucketed(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
+                       threshold: float, terms: _Scoring, centres: np.ndarray) -> None:
+    """`_reassign` scoring each problem against its candidate clusters only."""
+    centroids = _centroid_rows(clusters, vectors.shape[1], centres)
+    owner = {i: pos for pos, c in enumerate(clusters) for i in c.members}
+    for block in row_blocks(len(fresh)):
+        for vector, index in zip(vectors[fresh[block]], fresh[block], strict=True):
+            current = owner[index]
+            best, score = terms.best(index, vector, centroids, keep=current)
+            if best != current and score >= threshold:
+                clusters[current].members.remove(index)
+                clusters[best].members.append(index)
+                owner[index] = best
+
+
+def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float,
+               centres: np.ndarray | None = None) -> None:
     """Fold clusters into an earlier, near-identical one (new clusters only move)."""
     _refresh_centroids(clusters, vectors)
-    centroids = _matrix(clusters, vectors.shape[1])
+    centroids = _centroid_rows(clusters, vectors.shape[1], centres)
     alive = np.array([bool(c.members) for c in clusters], dtype=bool)
     for later_pos in range(len(clusters) - 1, -1, -1):
         later = clusters[later_pos]
         if later.stored or not later.members:
             continue
-        earlier_pos = first_close_earlier(centroids, alive, later_pos, merge_threshold)
+        earlier_pos = _first_close(centroids, alive, later_pos, merge_threshold)
         if earlier_pos is not None:
             clusters[earlier_pos].members.extend(later.members)
             later.members = []
@@ -282,6 +336,29 @@ def _with_base(total: np.ndarray, cluster: Cluster) -> np.ndarray:
     if cluster.base is not None and cluster.stored_size:
         total = total + cluster.base * cluster.stored_size * 0.5
     return unit(total)
+
+
+def _first_close(centroids: CentroidRows | BucketedCentroids, alive: np.ndarray,
+                 position: int, threshold: float) -> int | None:
+    """The first live cluster before `position` at `threshold` or closer (in the bucketed
+    case, among the clusters of its centroid's nearest buckets)."""
+    if isinstance(centroids, CentroidRows):
+        return first_close_earlier(centroids.matrix, alive, position, threshold)
+    positions, similarities = centroids.candidates(centroids.row(position))
+    hits = positions[(positions < position) & (similarities >= threshold)]
+    hits = hits[alive[hits]]
+    return int(hits[0]) if hits.size else None
+
+
+def _centroid_rows(clusters: list[Cluster], dim: int,
+                   centres: np.ndarray | None) -> CentroidRows | BucketedCentroids:
+    """The clusters' centroids: one matrix, or bucketed by `centres` in a large run."""
+    if centres is None:
+        return CentroidRows(_matrix(clusters, dim))
+    bucketed = BucketedCentroids(centres)
+    for cluster in clusters:
+        bucketed.append(cluster.centroid)
+    return bucketed
 
 
 def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:

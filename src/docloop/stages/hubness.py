@@ -115,9 +115,13 @@ class LocalScaling:
 
     def penalty(self, problem: int, clusters: int) -> np.ndarray:
         """What to subtract from `problem`'s similarity to each of `clusters` clusters."""
+        return self.penalty_at(problem, np.arange(clusters))
+
+    def penalty_at(self, problem: int, positions: np.ndarray) -> np.ndarray:
+        """`penalty` for the clusters at `positions` only (a few candidates of many)."""
         if not self.weight:
-            return np.zeros(clusters, dtype=np.float32)
-        own = np.zeros(clusters, dtype=np.float32)
-        known = min(clusters, len(self._means))
-        own[:known] = self._means[:known]
+            return np.zeros(len(positions), dtype=np.float32)
+        own = np.zeros(len(positions), dtype=np.float32)
+        known = positions < len(self._means)
+        own[known] = self._means[positions[known]]
         return np.float32(self.weight / 2) * (own + self.own[problem])

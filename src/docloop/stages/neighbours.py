@@ -65,19 +65,26 @@ def split(rows: Rows, ids: np.ndarray, rng: np.random.Generator) -> list[np.ndar
 def _kmeans_parts(rows: Rows, ids: np.ndarray, count: int,
                   rng: np.random.Generator) -> list[np.ndarray]:
     """Spherical k-means: centres trained on a sample, then every row to its nearest."""
-    sample = np.sort(rng.choice(ids, size=min(len(ids), SAMPLE_PER_CENTRE * count), replace=False))
-    vectors = rows(sample)
-    centres = vectors[rng.choice(len(sample), size=count, replace=False)]
-    for _ in range(ROUNDS):
-        owner = np.argmax(vectors @ centres.T, axis=1)
-        for c in range(count):
-            members = vectors[owner == c]
-            if len(members):
-                centres[c] = unit(members.sum(axis=0))
+    centres = kmeans_centres(rows, ids, count, rng)
     step = min(READ_ROWS, BLOCK_CELLS // max(count, 1))
     owner = np.concatenate([np.argmax(rows(block) @ centres.T, axis=1)
                             for block in _blocks(ids, step)])
     return [ids[owner == c] for c in range(count)]
+
+
+def kmeans_centres(rows: Rows, ids: np.ndarray, count: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """`count` unit centres of spherical k-means, trained on a sample of `ids`' rows."""
+    sample = np.sort(rng.choice(ids, size=min(len(ids), SAMPLE_PER_CENTRE * count), replace=False))
+    vectors = rows(sample)
+    centres = vectors[rng.choice(len(sample), size=min(count, len(sample)), replace=False)]
+    for _ in range(ROUNDS):
+        owner = np.argmax(vectors @ centres.T, axis=1)
+        for c in range(len(centres)):
+            members = vectors[owner == c]
+            if len(members):
+                centres[c] = unit(members.sum(axis=0))
+    return centres
 
 
 def _best_mean(queries: np.ndarray, query_ids: np.ndarray, rows: Rows,

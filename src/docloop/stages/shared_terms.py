@@ -53,9 +53,22 @@ class SharedTerms:
         out = np.zeros(clusters, dtype=np.float32)
         if not self.weight:
             return out
-        for term in self.terms[problem]:
-            rarity = self.rarity[term]
-            for position in self._holders.get(term, ()):
-                if rarity > out[position]:
-                    out[position] = rarity
+        for position, rarity in self.rarest_shared(problem).items():
+            out[position] = rarity
         return out * np.float32(self.weight)
+
+    def rarest_shared(self, problem: int) -> dict[int, float]:
+        """The clusters (by position) sharing a term with `problem`: the rarest one's rarity.
+
+        Sparse, so a caller scoring a few candidate clusters never builds a
+        per-cluster array; the values are float32, as `bonus` holds them.
+        """
+        out: dict[int, float] = {}
+        if not self.weight:
+            return out
+        for term in self.terms[problem]:
+            rarity = float(np.float32(self.rarity[term]))
+            for position in self._holders.get(term, ()):
+                if rarity > out.get(position, 0.0):
+                    out[position] = rarity
+        return out

@@ -1,0 +1,115 @@
+"""Which clusters a problem is scored against in a large run: those in its nearest buckets.
+
+Clustering compares each new problem with cluster centroids, online, then in
+refinement rounds and once more when merging new clusters. Scoring every
+cluster costs O(problems x clusters), and in a real community most problems
+stay their own cluster: at 188k problems that is 35 billion dot products of
+1,408 dims. Above `EXACT_MAX` problems the centroids are kept in buckets, each
+centroid in the bucket of its nearest k-means centre (centres trained on the
+run's problem rows, `neighbours.kmeans_centres`), and a problem is scored only
+against the clusters of the `PROBES` buckets whose centres are nearest to it.
+A centroid that moves (a member joined) changes bucket when its nearest centre
+changes. The caller adds the clusters that must never be missed (the one a
+problem is in, those sharing a rare term with it). With every bucket probed
+the candidates are all clusters and the decisions are the exact ones; every
+labelled set is far below `EXACT_MAX`, so its figures come from the exact path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from docloop.stages.neighbours import Rows, kmeans_centres
+
+#: runs up to this many problems score every cluster (the same decisions as before)
+EXACT_MAX = 5000
+#: clusters per bucket the centres aim at (if every problem stayed a singleton)
+BUCKET = 256
+#: buckets whose clusters a problem is scored against
+PROBES = 8
+
+
+def bucket_centres(rows: Rows, n: int, seed: int = 0) -> np.ndarray | None:
+    """Bucket centres for a run of `n` problems, or None when it is scored exactly."""
+    if n <= EXACT_MAX:
+        return None
+    count = -(-n // BUCKET)
+    return kmeans_centres(rows, np.arange(n), count, np.random.default_rng(seed))
+
+
+class BucketedCentroids:
+    """Centroid rows grouped by nearest centre; clusters keep their positions.
+
+    Each bucket's rows are one contiguous matrix (growing by doubling), so
+    scoring a bucket is one matrix-vector product, with no gathered copy.
+    """
+
+    def __init__(self, centres: np.ndarray, probes: int | None = None) -> None:
+        self.centres = centres
+        self.probes = min(PROBES if probes is None else probes, len(centres))
+        dim = centres.shape[1]
+        self._rows = [np.zeros((16, dim), dtype=np.float32) for _ in centres]
+        #: per bucket: the cluster position held in each live row
+        self._held: list[list[int]] = [[] for _ in centres]
+        #: per cluster position: (bucket, row)
+        self._where: list[tuple[int, int]] = []
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def append(self, row: np.ndarray) -> None:
+        """The next cluster position's centroid."""
+        self._where.append((-1, -1))
+        self._place(len(self._where) - 1, row)
+
+    def __setitem__(self, position: int, row: np.ndarray) -> None:
+        """A cluster's centroid moved: it changes bucket when its nearest centre changed."""
+        bucket, slot = self._where[position]
+        if self._nearest(row) == bucket:
+            self._rows[bucket][slot] = row
+            return
+        self._remove(bucket, slot)
+        self._place(position, row)
+
+    def row(self, position: int) -> np.ndarray:
+        bucket, slot = self._where[position]
+        return self._rows[bucket][slot]
+
+    def candidates(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (ascending) of the clusters in `vector`'s nearest buckets, and their
+        similarities to it."""
+        near = np.argsort(-(self.centres @ vector), kind="stable")[: self.probes]
+        positions, scores = [], []
+        for bucket in near:
+            count = len(self._held[bucket])
+            if count:
+                positions.append(np.asarray(self._held[bucket], dtype=np.int64))
+                scores.append(self._rows[bucket][:count] @ vector)
+        if not positions:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        flat = np.concatenate(positions)
+        order = np.argsort(flat, kind="stable")
+        return flat[order], np.concatenate(scores)[order]
+
+    def _nearest(self, row: np.ndarray) -> int:
+        return int(np.argmax(self.centres @ row))
+
+    def _place(self, position: int, row: np.ndarray) -> None:
+        bucket = self._nearest(row)
+        slot = len(self._held[bucket])
+        if slot == len(self._rows[bucket]):
+            grown = np.zeros((2 * slot, self._rows[bucket].shape[1]), dtype=np.float32)
+            grown[:slot] = self._rows[bucket]
+            self._rows[bucket] = grown
+        self._rows[bucket][slot] = row
+        self._held[bucket].append(position)
+        self._where[position] = (bucket, slot)
+
+    def _remove(self, bucket: int, slot: int) -> None:
+        """Free a row: the bucket's last row takes its place."""
+        last = len(self._held[bucket]) - 1
+        moved = self._held[bucket][last]
+        self._rows[bucket][slot] = self._rows[bucket][last]
+        self._held[bucket][slot] = moved
+        self._where[moved] = (bucket, slot)
+        self._held[bucket].pop()
