@@ -118,7 +118,7 @@ def cluster_problems(
             fresh.append(index)
     score = _Scoring(SharedTerms(problems, shared_weight),
                      LocalScaling(space, hub_weight, hub_k, lift_isolated))
-    centres = bucket_centres(lambda ids: np.asarray(space[ids], dtype=np.float32), len(space))
+    centres = bucket_centres(lambda ids: space.embedded[ids], len(space))
     _assign_online(fresh, problems, space, clusters, by_id, threshold, score, centres)
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
@@ -213,8 +213,10 @@ class _Scoring:
             positions, similarities = positions[order], similarities[order]
         if not len(positions):
             return -1, float("-inf")
-        bonus = np.array([shared.get(int(p), 0.0) for p in positions],
-                         dtype=np.float32) * np.float32(self.terms.weight)
+        bonus = np.zeros(len(positions), dtype=np.float32)
+        if shared:  # every sharer is among the positions (added above)
+            bonus[np.searchsorted(positions, list(shared))] = list(shared.values())
+        bonus *= np.float32(self.terms.weight)
         scores = similarities + (bonus - self.scaling.penalty_at(problem, positions)
                                  ).astype(np.float32)
         best = int(np.argmax(scores))

@@ -24,17 +24,24 @@ from docloop.stages.neighbours import Rows, kmeans_centres
 #: runs up to this many problems score every cluster (the same decisions as before)
 EXACT_MAX = 5000
 #: clusters per bucket the centres aim at (if every problem stayed a singleton)
-BUCKET = 256
+BUCKET = 128
 #: buckets whose clusters a problem is scored against
 PROBES = 8
+#: k-means trains on this many rows per centre (a large run has thousands of centres)
+SAMPLE_PER_CENTRE = 8
 
 
 def bucket_centres(rows: Rows, n: int, seed: int = 0) -> np.ndarray | None:
-    """Bucket centres for a run of `n` problems, or None when it is scored exactly."""
+    """Bucket centres for a run of `n` problems, or None when it is scored exactly.
+
+    `rows(ids)` may give a leading part of each row (the embedding without the
+    lexical half): buckets are then chosen by that part, scores still use all of it.
+    """
     if n <= EXACT_MAX:
         return None
     count = -(-n // BUCKET)
-    return kmeans_centres(rows, np.arange(n), count, np.random.default_rng(seed))
+    return kmeans_centres(rows, np.arange(n), count, np.random.default_rng(seed),
+                          per_centre=SAMPLE_PER_CENTRE)
 
 
 class BucketedCentroids:
@@ -47,10 +54,11 @@ class BucketedCentroids:
     def __init__(self, centres: np.ndarray, probes: int | None = None) -> None:
         self.centres = centres
         self.probes = min(PROBES if probes is None else probes, len(centres))
-        dim = centres.shape[1]
-        self._rows = [np.zeros((16, dim), dtype=np.float32) for _ in centres]
-        #: per bucket: the cluster position held in each live row
-        self._held: list[list[int]] = [[] for _ in centres]
+        self._width = centres.shape[1]
+        self._rows: list[np.ndarray] = [np.zeros((0, 0), dtype=np.float32) for _ in centres]
+        #: per bucket: the cluster position held in each row, and how many rows are live
+        self._held = [np.zeros(0, dtype=np.int64) for _ in centres]
+        self._counts = [0] * len(centres)
         #: per cluster position: (bucket, row)
         self._where: list[tuple[int, int]] = []
 
@@ -78,38 +86,39 @@ class BucketedCentroids:
     def candidates(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions (ascending) of the clusters in `vector`'s nearest buckets, and their
         similarities to it."""
-        near = np.argsort(-(self.centres @ vector), kind="stable")[: self.probes]
-        positions, scores = [], []
-        for bucket in near:
-            count = len(self._held[bucket])
-            if count:
-                positions.append(np.asarray(self._held[bucket], dtype=np.int64))
-                scores.append(self._rows[bucket][:count] @ vector)
-        if not positions:
+        near = np.argsort(-(self.centres @ vector[: self._width]), kind="stable")[: self.probes]
+        live = [(b, self._counts[b]) for b in near if self._counts[b]]
+        if not live:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        flat = np.concatenate(positions)
+        flat = np.concatenate([self._held[b][:count] for b, count in live])
+        scores = np.concatenate([self._rows[b][:count] @ vector for b, count in live])
         order = np.argsort(flat, kind="stable")
-        return flat[order], np.concatenate(scores)[order]
+        return flat[order], scores[order]
 
     def _nearest(self, row: np.ndarray) -> int:
-        return int(np.argmax(self.centres @ row))
+        return int(np.argmax(self.centres @ row[: self._width]))
 
     def _place(self, position: int, row: np.ndarray) -> None:
         bucket = self._nearest(row)
-        slot = len(self._held[bucket])
-        if slot == len(self._rows[bucket]):
-            grown = np.zeros((2 * slot, self._rows[bucket].shape[1]), dtype=np.float32)
-            grown[:slot] = self._rows[bucket]
-            self._rows[bucket] = grown
+        slot = self._counts[bucket]
+        if slot == len(self._held[bucket]):
+            size = max(16, 2 * slot)
+            rows = np.zeros((size, len(row)), dtype=np.float32)
+            held = np.zeros(size, dtype=np.int64)
+            if slot:
+                rows[:slot] = self._rows[bucket][:slot]
+                held[:slot] = self._held[bucket][:slot]
+            self._rows[bucket], self._held[bucket] = rows, held
         self._rows[bucket][slot] = row
-        self._held[bucket].append(position)
+        self._held[bucket][slot] = position
+        self._counts[bucket] += 1
         self._where[position] = (bucket, slot)
 
     def _remove(self, bucket: int, slot: int) -> None:
         """Free a row: the bucket's last row takes its place."""
-        last = len(self._held[bucket]) - 1
-        moved = self._held[bucket][last]
+        last = self._counts[bucket] - 1
+        moved = int(self._held[bucket][last])
         self._rows[bucket][slot] = self._rows[bucket][last]
         self._held[bucket][slot] = moved
         self._where[moved] = (bucket, slot)
-        self._held[bucket].pop()
+        self._counts[bucket] = last

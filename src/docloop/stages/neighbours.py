@@ -72,10 +72,10 @@ def _kmeans_parts(rows: Rows, ids: np.ndarray, count: int,
     return [ids[owner == c] for c in range(count)]
 
 
-def kmeans_centres(rows: Rows, ids: np.ndarray, count: int,
-                   rng: np.random.Generator) -> np.ndarray:
+def kmeans_centres(rows: Rows, ids: np.ndarray, count: int, rng: np.random.Generator,
+                   per_centre: int = SAMPLE_PER_CENTRE) -> np.ndarray:
     """`count` unit centres of spherical k-means, trained on a sample of `ids`' rows."""
-    sample = np.sort(rng.choice(ids, size=min(len(ids), SAMPLE_PER_CENTRE * count), replace=False))
+    sample = np.sort(rng.choice(ids, size=min(len(ids), per_centre * count), replace=False))
     vectors = rows(sample)
     centres = vectors[rng.choice(len(sample), size=min(count, len(sample)), replace=False)]
     for _ in range(ROUNDS):

@@ -1,0 +1,116 @@
+"""Clustering cost when most problems stay their own cluster (issue #11).
+
+Data: N problems of 12 words drawn from a 20,000-word vocabulary, each with a random
+unit 384-dim vector, so no two are similar and every problem stays a singleton (the
+worst case for scoring every cluster). `cluster_problems` runs with the shipped
+settings. Each row runs in its own process: CPU seconds of `cluster_problems` alone,
+and the process's peak RSS growth over what it held before the call (vectors and
+problems included in the base). `exact` forces the path that scores every cluster
+(`cluster_index.EXACT_MAX` raised above N: main's behaviour), `bucketed` is the
+shipped one; both are measured in the same session.
+
+Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py
+       [--sizes 2000 8000 32000] [--exact-max 8000]
+Writes benchmarks/results/cluster_scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "cluster_scale.md"
+VOCABULARY = 20_000
+WORDS = 12
+DIM = 384
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def measure(n: int, mode: str) -> dict:
+    """One row, in this process: cluster N random singletons, exact or bucketed."""
+    from docloop.models import Problem
+    from docloop.stages import cluster_index
+    from docloop.stages.cluster import cluster_problems
+
+    if mode == "exact":
+        cluster_index.EXACT_MAX = n + 1
+    rng = np.random.default_rng(n)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    words = rng.integers(0, VOCABULARY, size=(n, WORDS))
+    problems = [Problem(id=f"p{i}", conversation_id=str(i),
+                        text=" ".join(f"word{w}" for w in words[i]),
+                        timestamp=start + timedelta(seconds=i)) for i in range(n)]
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    base = _rss_mb()
+    cpu = time.process_time()
+    clusters = cluster_problems(problems, vectors)
+    cpu_seconds = time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"n": n, "mode": mode, "cpu_seconds": cpu_seconds, "clusters": len(clusters),
+            "peak_growth_mb": peak - base}
+
+
+def row_in_process(n: int, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--row", str(n), mode],
+                         check=True, capture_output=True, text=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def render(rows: list[dict]) -> str:
+    by = {(r["n"], r["mode"]): r for r in rows}
+    lines = ["# Clustering when every problem stays a singleton", "",
+             "`PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py` "
+             "(N random problems, shipped settings, one process per row; CPU seconds of "
+             "`cluster_problems`, peak RSS growth during it).", "",
+             "| problems | clusters | exact CPU s | exact peak MB | bucketed CPU s "
+             "| bucketed peak MB | exact / bucketed CPU |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in sorted({r["n"] for r in rows}):
+        exact, bucketed = by.get((n, "exact")), by.get((n, "bucketed"))
+        cells = [f"{n:,}", f"{(bucketed or exact or {}).get('clusters', 0):,}"]
+        for row in (exact, bucketed):
+            cells += ([f"{row['cpu_seconds']:.1f}", f"{row['peak_growth_mb']:.0f}"] if row
+                      else ["not measured (time)", "-"])
+        ratio = (f"{exact['cpu_seconds'] / bucketed['cpu_seconds']:.1f}x"
+                 if exact and bucketed else "-")
+        lines.append("| " + " | ".join([*cells, ratio]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000, 32000])
+    parser.add_argument("--exact-max", type=int, default=8000,
+                        help="largest N also measured on the exact path (it is quadratic)")
+    parser.add_argument("--row", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.row:
+        print(json.dumps(measure(int(args.row[0]), args.row[1])))
+        return
+    rows = []
+    for n in args.sizes:
+        for mode in ("exact", "bucketed"):
+            if mode == "exact" and n > args.exact_max:
+                continue
+            rows.append(row_in_process(n, mode))
+            print(json.dumps(rows[-1]), flush=True)
+    RESULTS.write_text(render(rows))
+    print(RESULTS.read_text())
+
+
+if __name__ == "__main__":
+    main()
