@@ -45,6 +45,9 @@ Items, as pk | sk: attributes (every family under its own pk):
   (JSON of the Decision)
 - Discord reply: `REPLY` | reply id: `body` (B, zlib JSON of the Reply),
   `ticket_id`, `insight_id`, `state` (see docloop/aws/dynamodb_reviews.py)
+- run history (the review desk's read model): `RUN` | seq, `RUN_ID` | run id,
+  `RUN_SEQ` | `-`, `RUN_INSIGHT#<seq>` | insight id, `INSIGHT_RUN#<insight id>` | seq,
+  `SUMMARY` | insight id (see docloop/aws/dynamodb_runs.py)
 
 S3: `messages/<channel id>/<YYYY-MM-DD>.jsonl.gz`, one gzip JSON Lines object
 per channel and UTC day, each line a redacted `Message`, sorted by
