@@ -43,6 +43,7 @@ from docloop.stages.centroids import (
     row_blocks,
     unit,
 )
+from docloop.stages.fragments import attach_singletons
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
@@ -90,6 +91,7 @@ def cluster_problems(
     hub_k: int = DEFAULT_HUB_K,
     lift_isolated: bool = DEFAULT_LIFT_ISOLATED,
     body_vectors: Mapping[int, np.ndarray] | None = None,
+    attach_threshold: float | None = SHIPPED.attach_threshold,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
@@ -121,6 +123,8 @@ def cluster_problems(
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
         _reassign(fresh, space, clusters, threshold, score)
+    if attach_threshold is not None:
+        _attach_singletons(clusters, space, score, attach_threshold)
     _merge_new(clusters, space, merge_threshold)
     raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
@@ -246,6 +250,15 @@ def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
                 current.members.remove(index)
                 clusters[best].members.append(index)
                 owner[index] = clusters[best]
+
+
+def _attach_singletons(clusters: list[Cluster], space: JointSpace, score: _Scoring,
+                       threshold: float) -> None:
+    """Let clusters of one problem join their best other cluster (stages/fragments.py)."""
+    _refresh_centroids(clusters, space)
+    score.index(clusters)
+    attach_singletons(list(clusters), _matrix(clusters, space.shape[1]), space, score,
+                      threshold)
 
 
 def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float) -> None:
