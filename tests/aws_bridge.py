@@ -76,7 +76,8 @@ def bridge_lambda() -> Iterator[list[Invocation]]:
     def invoke(self: LambdaSimpleBackend, function_name: str, qualifier: str | None,
                body: Any, headers: Any, response_headers: Any) -> bytes:
         function = self.get_function(function_name, qualifier)
-        handler = resolve_handler(function.handler)
+        # a zip function names its handler; an image function's command overrides its CMD
+        handler = resolve_handler(function.handler or function.image_config.cmd[0])
         context = LambdaContext(function.function_name, int(function.memory_size),
                                 function.function_arn, int(function.timeout))
         event = json.loads(body) if body else {}

@@ -4,13 +4,15 @@ Reads the SAM template (CloudFormation's short tags kept as {tag: value}) and
 creates what the workflow needs from it: the DynamoDB table (its key schema and
 TTL attribute), the bucket, the secret, one Lambda function per handler (its
 `Handler`, memory, timeout and environment with `!Ref`/`!If` resolved against
-the given parameters) and the state machine from the real ASL file with its
+the given parameters; with EmbedderMode=local-image the image functions, whose
+handler is their `ImageConfig.Command`) and the state machine from the real ASL file with its
 `DefinitionSubstitutions` filled. Call inside `mock_aws`, with
 `tests.aws_bridge.bridge_lambda` active so the functions run docloop's handlers.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +56,45 @@ _CfnLoader.add_multi_constructor("!", _tag)
 def load_template() -> dict[str, Any]:
     data: dict[str, Any] = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)
     return data
+
+
+def image_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's container-image functions (EmbedderMode=local-image), by logical id."""
+    return {name: r for name, r in template["Resources"].items()
+            if r["Type"] == "AWS::Serverless::Function"
+            and r["Properties"].get("PackageType") == "Image"}
+
+
+def packaged_template() -> dict[str, Any]:
+    """The template as `sam build && sam package` leave it: local code and definition
+    uploaded to S3, images pushed to ECR."""
+    template = copy.deepcopy(load_template())
+    template["Globals"]["Function"]["CodeUri"] = "s3://bucket/code.zip"
+    template["Resources"]["Pipeline"]["Properties"]["DefinitionUri"] = \
+        "s3://bucket/statemachine/pipeline.asl.json"
+    for name, resource in image_functions(template).items():
+        resource["Properties"]["ImageUri"] = \
+            f"123456789012.dkr.ecr.{REGION}.amazonaws.com/docloop:{name}"
+    return template
+
+
+class _ManagedPolicies:
+    """The AWS managed policies the transform looks up by name (tracing adds X-Ray's)."""
+
+    def load(self) -> dict[str, str]:
+        return {"AWSXRayDaemonWriteAccess": "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"}
+
+
+def sam_transform() -> dict[str, Any]:
+    """The packaged template through the SAM transform, offline (aws-sam-translator);
+    conditions (EmbedderMode) stay for CloudFormation to evaluate."""
+    from samtranslator.translator.transform import transform
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        result: dict[str, Any] = transform(packaged_template(), {"Sources": "discord-guild:1"},
+                                           _ManagedPolicies())
+    return result
 
 
 def load_definition() -> str:
@@ -108,6 +150,8 @@ class _Resolver:
             return not self.evaluate(arg[0])
         if name == "Fn::Equals":
             return str(self.value(arg[0])) == str(self.value(arg[1]))
+        if name == "Fn::Condition":
+            return self.condition(arg)
         raise AssertionError(f"the test stack cannot evaluate {name}")
 
 
@@ -126,10 +170,21 @@ def deploy(parameters: dict[str, str], environment: dict[str, str],
     stack.names["Secrets"] = created["ARN"]
     role = boto3.client("iam", region_name=REGION).create_role(
         RoleName="docloop-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    for logical in FUNCTIONS:
+    for step in FUNCTIONS:
+        logical = _live_function(step, resources, resolver)
         _function(logical, template, resolver, stack, role, environment)
     _state_machine(resources["Pipeline"]["Properties"], resolver, stack, role)
     return stack
+
+
+def _live_function(step: str, resources: dict[str, Any], resolver: _Resolver) -> str:
+    """The resource that runs `step` with these parameters: the zip function, or with
+    EmbedderMode=local-image its image twin (`AnalyseFunction` -> `AnalyseImageFunction`)."""
+    for logical in (step, step.replace("Function", "ImageFunction")):
+        condition = resources.get(logical, {}).get("Condition")
+        if logical in resources and (not condition or resolver.condition(condition)):
+            return logical
+    raise AssertionError(f"no function of the template runs {step} with these parameters")
 
 
 def _table(properties: dict[str, Any], stack: Stack) -> None:
@@ -155,11 +210,17 @@ def _function(logical: str, template: dict[str, Any], resolver: _Resolver, stack
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("README.txt", "the bridge runs the installed docloop package")
+    if properties.get("PackageType") == "Image":  # moto stubs ECR: the image need not exist
+        package: dict[str, Any] = {
+            "PackageType": "Image", "ImageConfig": properties["ImageConfig"],
+            "Code": {"ImageUri": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/docloop:"
+                                 f"{template['Resources'][logical]['Metadata']['DockerTag']}"}}
+    else:
+        package = {"Runtime": properties["Runtime"], "Handler": properties["Handler"],
+                   "Code": {"ZipFile": code.getvalue()}}
     created = boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=name, Runtime=properties["Runtime"], Role=role,
-        Handler=properties["Handler"], Code={"ZipFile": code.getvalue()},
-        MemorySize=int(properties["MemorySize"]), Timeout=int(properties["Timeout"]),
-        Environment={"Variables": variables})
+        FunctionName=name, Role=role, MemorySize=int(properties["MemorySize"]),
+        Timeout=int(properties["Timeout"]), Environment={"Variables": variables}, **package)
     stack.names[logical] = name
     stack.arns[logical] = created["FunctionArn"]
     stack.memory[name] = int(properties["MemorySize"])

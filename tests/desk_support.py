@@ -25,6 +25,7 @@ from docloop.models import (
     Suggestion,
     TicketRecord,
 )
+from docloop.stores import Stores
 
 GUILD = "1187342615530721280"
 CHANNEL = "1187342617392545849"
@@ -77,14 +78,20 @@ def messages_for(insights: Sequence[Insight]) -> list[Message]:
 
 def record_run(settings: Settings, conn: sqlite3.Connection, insights: Sequence[Insight],
                run_id: str, started_at: datetime, **stats: int) -> RunReport:
+    """Store what `docloop run` stores in a SQLite home (see `record_run_in`)."""
+    return record_run_in(registry.sqlite_stores(conn), insights, run_id, started_at, **stats)
+
+
+def record_run_in(stores: Stores, insights: Sequence[Insight], run_id: str,
+                  started_at: datetime, **stats: int) -> RunReport:
     """Store what `docloop run` stores: identities, snapshots, messages and the run."""
-    stores = registry.sqlite_stores(conn)
     identities = stores.insights
     identities.save((i.id, np.ones(4, dtype=np.float32),
                      list(zip(i.problem_ids, i.conversation_ids, strict=True)))
                     for i in insights)
     identities.save_snapshots(insights)
-    stores.messages.upsert(messages_for(insights))
+    with stores.transaction():
+        stores.messages.upsert(messages_for(insights))
     report = RunReport(run_id=run_id, started_at=started_at,
                        finished_at=started_at + timedelta(minutes=2),
                        stats=RunStats(insights=len(insights), **stats),
@@ -95,8 +102,14 @@ def record_run(settings: Settings, conn: sqlite3.Connection, insights: Sequence[
 
 def file_ticket(settings: Settings, conn: sqlite3.Connection, item: Insight, filed: datetime,
                 statuses: Sequence[tuple[str, datetime, str]] = ()) -> TicketRecord:
+    """A filed ticket in a SQLite home (see `file_ticket_in`)."""
+    return file_ticket_in(registry.sqlite_stores(conn), item, filed, statuses)
+
+
+def file_ticket_in(stores: Stores, item: Insight, filed: datetime,
+                   statuses: Sequence[tuple[str, datetime, str]] = ()) -> TicketRecord:
     """A filed ticket for `item` and its status changes (status, when, source)."""
-    records = registry.sqlite_stores(conn).records
+    records = stores.records
     record = TicketRecord(id=f"DL-{item.id[-5:]}", tracker="local", insight_id=item.id,
                           title=item.title, created_at=filed, updated_at=filed,
                           conversations=len(item.conversation_ids), users=item.users)

@@ -8,6 +8,8 @@ every other insight is filed once, the report names the failure; a second execut
 with nothing new reuses the analysis (no extraction or embedding) and files nothing.
 One execution runs at a time: another one meanwhile ends `RunLocked` having written
 nothing, and a failed execution gives the run lease back.
+The stack is deployed with EmbedderMode=local-image, so the steps that
+embed run as the container-image functions with the local model.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def _deployed(tmp_path: Path, linear: FakeLinear, export: Path) -> Iterator[
         stack = deploy(
             parameters={"Sources": f"discord-export:{export.parent}", "Tracker": "linear",
                         "LinearTeamId": TEAM, "MaxInsights": "0", "MaxConcurrency": "4",
-                        "Embedder": "local", "DocsIndex": "sqlite"},
+                        "EmbedderMode": "local-image", "DocsIndex": "sqlite"},
             environment={"DOCLOOP_HOME": str(tmp_path / "home"),
                          "DOCLOOP_LINEAR_API_URL": linear.url},
             secret={"LINEAR_API_KEY": API_KEY, "LINEAR_WEBHOOK_SECRET": "whsec-test"})
@@ -145,8 +147,11 @@ def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
     assert output["failed"] == 1 and output["filed"] == len(filed)
     events = history(first["executionArn"])
     assert all(len(json.dumps(e, default=str)) < STATE_LIMIT for e in events)
-    assert {c.function for c in calls} >= {"docloop-IngestFunction", "docloop-AnalyseFunction",
-                                           "docloop-InsightFunction", "docloop-ReportFunction"}
+    # the local model runs as the image functions (EmbedderMode=local-image)
+    assert {c.function for c in calls} >= {"docloop-IngestImageFunction",
+                                           "docloop-AnalyseImageFunction",
+                                           "docloop-InsightImageFunction",
+                                           "docloop-ReportFunction"}
 
     assert _lease(stack).holder() is None  # the report gave the run lease back
 

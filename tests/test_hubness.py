@@ -56,7 +56,7 @@ def test_a_hub_close_to_every_group_stops_joining_one_of_them() -> None:
     problems = [Problem(id=f"p{i}", conversation_id=str(i), text=f"problem {i}",
                         timestamp=BASE + timedelta(hours=i)) for i in range(len(VECTORS))]
     common = {"shared_weight": 0.0, "center_shrink": None, "threshold": 0.6, "hub_k": 2,
-              "lexical_weight": 0.0}
+              "lexical_weight": 0.0, "attach_threshold": None}  # the online pass alone
     plain = cluster_problems(problems, VECTORS, hub_weight=0.0, **common)  # type: ignore[arg-type]
     scaled = cluster_problems(problems, VECTORS, hub_weight=1.0, **common)  # type: ignore[arg-type]
     assert any(5 in c.members and len(c.members) > 1 for c in plain)

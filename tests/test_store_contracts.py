@@ -322,8 +322,6 @@ def test_outcome_cache_hit_miss_and_replace(home: Home) -> None:
 def test_run_history_newest_first_by_id_and_a_rerecord_replaces(home: Home) -> None:
     from docloop.models import RunReport
 
-    if home.settings.store not in registry.BACKENDS["runs"]:
-        pytest.skip("the run history has only a SQLite implementation (the desk reads SQL)")
     runs = home.stores.runs
     first = RunReport(run_id="r1", started_at=NOW, insights=[Insight(id="i1", title="t",
                                                                      summary="s")])

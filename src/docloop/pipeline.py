@@ -86,8 +86,8 @@ def _close_the_loop(stores: Stores, replier: Replier | None, report: RunReport) 
 
 
 def _record_run(settings: Settings, stores: Stores, report: RunReport) -> None:
-    """Keep the run's summary for the review desk's run pages, where the store has a run
-    history (SQLite: the desk reads SQL)."""
+    """Keep the run's summary for the review desk (its list, runs and trends), where the
+    store has a run history (SQLite and DynamoDB both do)."""
     if settings.store in registry.BACKENDS["runs"]:
         stores.runs.record(report)
 

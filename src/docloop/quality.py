@@ -18,6 +18,9 @@ class QualitySettings:
 
     #: centred cosine a problem needs to join a cluster (stages/cluster.py)
     cluster_threshold: float = 0.30
+    #: score a new one-problem cluster needs to join its best other cluster after the
+    #: refinement (stages/fragments.py); None: singletons stay where they are
+    attach_threshold: float | None = 0.32
     #: centred cosine above which two new clusters are one
     merge_threshold: float = 0.80
     #: bonus for the rarest code term a problem shares with a cluster's member

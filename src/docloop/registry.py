@@ -65,8 +65,9 @@ BACKENDS: dict[str, dict[str, str]] = {
     "replies": {"sqlite": "docloop.storage.replies:SQLiteReplyOutbox",
                 "dynamodb": "docloop.aws.dynamodb_reviews:DynamoReplyOutbox"},
     "replier": {"discord": "docloop.backends.replies.discord:DiscordReplier"},
-    # run summaries for the review desk, which reads SQL: SQLite only so far
-    "runs": {"sqlite": "docloop.storage.runs:RunStore"},
+    # run summaries: the review desk's read model (web/dashboard reads either)
+    "runs": {"sqlite": "docloop.storage.runs:RunStore",
+             "dynamodb": "docloop.aws.dynamodb_runs:DynamoRunStore"},
     # the last complete analysis, for a run with nothing new (stages.reuse)
     "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore",
                       "dynamodb": "docloop.aws.dynamodb_memo:DynamoAnalysisMemoStore"},

@@ -266,7 +266,8 @@ class Stores(ABC):
 
     @cached_property
     def runs(self) -> RunHistory:
-        """Run summaries: SQLite only so far (the review desk reads them with SQL)."""
+        """Run summaries, the review desk's read model (SQLite: read with SQL; DynamoDB:
+        with the reads of `aws.dynamodb_runs`)."""
         return cast(RunHistory, self._build("runs"))
 
     @cached_property

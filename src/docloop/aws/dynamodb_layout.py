@@ -53,6 +53,9 @@ Items, as pk | sk: attributes (every family under its own pk):
 - run lease: `RUN_LEASE` | `-`: `owner` (the execution name), `expires_at`,
   `taken_at`, `ttl` (N, epoch seconds; docloop/aws/run_lease.py; the state
   machine's ReleaseLease state deletes it by these key names)
+- run history (the review desk's read model): `RUN` | seq, `RUN_ID` | run id,
+  `RUN_SEQ` | `-`, `RUN_INSIGHT#<seq>` | insight id, `INSIGHT_RUN#<insight id>` | seq,
+  `SUMMARY` | insight id (see docloop/aws/dynamodb_runs.py)
 
 S3: `messages/<channel id>/<YYYY-MM-DD>.jsonl.gz`, one gzip JSON Lines object
 per channel and UTC day, each line a redacted `Message`, sorted by

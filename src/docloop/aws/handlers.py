@@ -329,6 +329,7 @@ def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with _context(settings) as ctx:
         run = report_step(ctx, analysed, outcomes,
                           [analysed.usage, *(o.usage for o in outcomes)])
+        ctx.stores.runs.record(run)  # the review desk's runs and list (aws/dynamodb_runs)
     key = artifacts.put_json(run_key(run_id, "report.json"), report_dict(run))
     artifacts.put_text(run_key(run_id, "report.md"), render_markdown(run), "text/markdown")
     failed = sum(1 for i in run.insights if i.error)

@@ -110,7 +110,8 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
                                 lexical_weight=quality.lexical_weight,
                                 hub_weight=quality.hub_weight, hub_k=quality.hub_k,
                                 lift_isolated=quality.lift_isolated,
-                                body_vectors=bodies)
+                                body_vectors=bodies,
+                                attach_threshold=quality.attach_threshold)
     log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest
     idf = document_frequencies(problems)

@@ -44,6 +44,7 @@ from docloop.stages.centroids import (
     unit,
 )
 from docloop.stages.cluster_index import BucketedCentroids, bucket_centres
+from docloop.stages.fragments import attach_singletons
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
 from docloop.stages.shared_terms import SharedTerms
@@ -91,6 +92,7 @@ def cluster_problems(
     hub_k: int = DEFAULT_HUB_K,
     lift_isolated: bool = DEFAULT_LIFT_ISOLATED,
     body_vectors: Mapping[int, np.ndarray] | None = None,
+    attach_threshold: float | None = SHIPPED.attach_threshold,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
@@ -123,6 +125,8 @@ def cluster_problems(
     for _ in range(REFINE_ROUNDS):
         _refresh_centroids(clusters, space)
         _reassign(fresh, space, clusters, threshold, score, centres)
+    if attach_threshold is not None:
+        _attach_singletons(clusters, space, score, attach_threshold)
     _merge_new(clusters, space, merge_threshold, centres)
     raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
@@ -301,6 +305,15 @@ def _reassign_bucketed(fresh: list[int], vectors: JointSpace, clusters: list[Clu
                 clusters[current].members.remove(index)
                 clusters[best].members.append(index)
                 owner[index] = best
+
+
+def _attach_singletons(clusters: list[Cluster], space: JointSpace, score: _Scoring,
+                       threshold: float) -> None:
+    """Let clusters of one problem join their best other cluster (stages/fragments.py)."""
+    _refresh_centroids(clusters, space)
+    score.index(clusters)
+    attach_singletons(list(clusters), _matrix(clusters, space.shape[1]), space, score,
+                      threshold)
 
 
 def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float,

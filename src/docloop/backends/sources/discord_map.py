@@ -64,6 +64,21 @@ def snowflake_time(snowflake: str) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+#: smaller numbers (dated in Discord's first month, before it launched) are not snowflakes
+_MIN_SNOWFLAKE = (30 * 86_400_000) << 22
+
+
+def snowflake_time_or_none(value: str) -> datetime | None:
+    """When a Discord id was made, or None for an id that is not a snowflake (exports
+    and tests may carry other ids)."""
+    if not value.isdigit() or int(value) < _MIN_SNOWFLAKE:
+        return None
+    try:
+        return snowflake_time(value)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def skip_reason(raw: dict[str, Any]) -> str | None:
     """Why a message is dropped ("bot", "webhook", "system"), or None to keep it."""
     if raw.get("webhook_id"):

@@ -24,6 +24,7 @@ from docloop.web.dashboard.actions import Actions
 from docloop.web.dashboard.auth import Gate, parse_tokens
 from docloop.web.dashboard.guard import DeskGuard
 from docloop.web.dashboard.pages import Pages, templates
+from docloop.web.dashboard.store_desk import StateCache
 
 __all__ = ["create_desk", "desk_gate"]
 
@@ -44,8 +45,9 @@ def desk_gate(settings: Settings) -> Gate:
 def create_desk(settings: Settings, clock: Callable[[], datetime]) -> DeskGuard:
     """The dashboard as one ASGI app, to mount after the webhook and health routes."""
     gate = desk_gate(settings)
-    pages = Pages(settings, clock, gate, templates())
-    actions = Actions(settings, clock, gate)
+    state_cache = StateCache()  # the list's state on stores without SQL (store_desk)
+    pages = Pages(settings, clock, gate, templates(), state_cache)
+    actions = Actions(settings, clock, gate, state_cache)
 
     def refuse(request: Request, status: int) -> Response:
         if status == 401:

@@ -26,6 +26,7 @@ from docloop.errors import InputError
 from docloop.stores import Stores
 from docloop.web.dashboard.auth import Gate
 from docloop.web.dashboard.guard import csrf_form
+from docloop.web.dashboard.store_desk import StateCache
 
 MAX_FIELD_CHARS = 20_000
 
@@ -77,10 +78,12 @@ def notice(action: str | None) -> str | None:
 class Actions:
     """POST /insights/{id}/{action} for the actions above."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime], gate: Gate) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], gate: Gate,
+                 state_cache: StateCache) -> None:
         self.settings = settings
         self.clock = clock
         self.gate = gate
+        self.state_cache = state_cache  # the list's cached state, stale after a decision
 
     async def handle(self, request: Request) -> Response:
         insight_id = request.path_params["insight_id"]
@@ -95,7 +98,10 @@ class Actions:
             with registry.open_stores(self.settings) as stores:
                 return call(self.settings, stores, insight_id, actor, now, form)
 
-        item = await run_in_threadpool(work)
+        try:
+            item = await run_in_threadpool(work)
+        finally:  # even a failed accept may have filed the ticket before it failed
+            self.state_cache.clear()
         target = f"/insights/{quote(item.id, safe='')}?{urlencode({'done': name})}"
         return RedirectResponse(target, status_code=303)
 

@@ -1,7 +1,8 @@
 """The desk's read-only pages: insights, one insight, runs, one run, coverage, login.
 
-Each handler reads through `queries.Desk` on a connection of its own (in a
-worker thread: SQLite is blocking) and renders a template; nothing here
+Each handler reads through a desk over stores of its own (in a worker thread:
+SQLite and boto3 are blocking): `queries.Desk` (SQL) on the SQLite store,
+`store_desk.StoreDesk` (the families' read model) on DynamoDB; and renders a template; nothing here
 writes except the login cookie. Templates escape everything (autoescape on);
 the only markup handed to them is the server-drawn SVG of `charts`.
 """
@@ -42,6 +43,7 @@ from docloop.web.dashboard.queries import (
     Filters,
     InsightDetail,
 )
+from docloop.web.dashboard.store_desk import StateCache, StoreDesk
 from docloop.web.dashboard.weeks import week_labels, week_start, weekly_counts
 
 T = TypeVar("T")
@@ -71,12 +73,13 @@ class Pages:
     """Read-only handlers over settings, a clock, the gate and the templates."""
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime], gate: Gate,
-                 views: Jinja2Templates) -> None:
+                 views: Jinja2Templates, state_cache: StateCache) -> None:
         self.settings = settings
         self.clock = clock
         self.gate = gate
         self.views = views
         self.counts = CountsCache()
+        self.state_cache = state_cache
 
     def render(self, request: Request, name: str, http_status: int = 200,
                **context: Any) -> Response:
@@ -86,14 +89,12 @@ class Pages:
         return self.views.TemplateResponse(request, name, base | context, status_code=http_status)
 
     async def read(self, work: Callable[[Desk], T]) -> T:
-        """Run `work` on a Desk over a fresh connection, in a worker thread."""
-        if self.settings.store != "sqlite":  # its list and charts are SQL over docloop.db
-            raise HTTPException(503, f"the review desk reads the SQLite store; with store = "
-                                     f"{self.settings.store} it is not available yet")
+        """Run `work` on a desk over freshly opened stores, in a worker thread."""
         def run() -> T:
             with registry.open_stores(self.settings) as stores:
-                assert isinstance(stores, SQLiteStores)  # checked above: store = sqlite
-                return work(Desk(self.settings, stores, self.counts))
+                if isinstance(stores, SQLiteStores):
+                    return work(Desk(self.settings, stores, self.counts))
+                return work(StoreDesk(self.settings, stores, self.state_cache))
 
         try:
             return await run_in_threadpool(run)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from docloop import review as reviewing
+from docloop.backends.sources.discord_map import snowflake_time_or_none
 from docloop.config import Settings
 from docloop.errors import InputError, NotFoundError
 from docloop.models import (
@@ -35,7 +37,8 @@ from docloop.models import (
 from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
 from docloop.storage.sqlite_stores import SQLiteStores
-from docloop.web.dashboard.weeks import snowflake_time, week_start, weekly_counts
+from docloop.stores import Stores
+from docloop.web.dashboard.weeks import week_start, weekly_counts
 
 PAGE_SIZE = 50
 ADOPTED_RUN = "before-run-history"
@@ -45,6 +48,8 @@ SPARK_WEEKS = 8
 STATUSES = ("proposed", "accepted", "rejected", "filed", "done", "regressed")
 TRENDS = ("new", "growing", "steady", "fading", "regressed")
 VERDICTS = ("covered", "partial", "missing")
+#: a row the pages read by column name: sqlite3.Row here, a dict from a store's read model
+Row = Mapping[str, Any] | sqlite3.Row
 
 #: the desk's status of an insight: the ticket's when one is filed, else the review's
 _STATUS_SQL = """CASE
@@ -150,10 +155,10 @@ class InsightDetail:
     original: Insight  # as the run reported it
     review: ReviewRecord | None
     decisions: list[Decision]
-    summary: sqlite3.Row | None
+    summary: Row | None
     quotes: list[QuoteView]
     ticket: TicketRecord | None
-    runs: list[sqlite3.Row]
+    runs: Sequence[Row]
     conversation_times: list[datetime]
     impact: InsightImpact | None  # questions per week before/after its ticket was done
     replies: list[Reply]  # what it says (or will say) in Discord once done: a dry run
@@ -164,18 +169,18 @@ class RunChanges:
     """What a run changed against the run before it."""
 
     previous: RunRow | None
-    insights: list[sqlite3.Row]
-    new: list[sqlite3.Row]
-    gone: list[sqlite3.Row]
-    moved: list[tuple[sqlite3.Row, int]]
+    insights: Sequence[Row]
+    new: Sequence[Row]
+    gone: Sequence[Row]
+    moved: Sequence[tuple[Row, int]]
 
 
 @dataclass(frozen=True)
 class Coverage:
     """Pages by the problems they attract, and the problems no page covers."""
 
-    pages: list[sqlite3.Row]
-    missing: list[sqlite3.Row]
+    pages: Sequence[Row]
+    missing: Sequence[Row]
 
 
 class CountsCache:
@@ -207,7 +212,7 @@ class Desk:
     def __init__(self, settings: Settings, stores: SQLiteStores,
                  cache: CountsCache | None = None) -> None:
         self.settings = settings
-        self.stores = stores
+        self.stores: Stores = stores
         self.conn = stores.conn
         self.cache = cache or CountsCache()
         # built through the registry, which also makes sure every table read here exists
@@ -291,7 +296,7 @@ class Desk:
             f"WHERE im.insight_id IN ({marks})", list(insight_ids)).fetchall()
         dated: dict[str, list[datetime]] = {}
         for row in rows:
-            moment = snowflake_time(row["conversation_id"]) or _parse(row["timestamp"])
+            moment = snowflake_time_or_none(row["conversation_id"]) or _parse(row["timestamp"])
             if moment is not None:
                 dated.setdefault(row["insight_id"], []).append(moment)
         return dated
@@ -308,16 +313,21 @@ class Desk:
 
     def insight(self, insight_id: str, now: datetime) -> InsightDetail | None:
         """One insight's latest reported state, evidence, ticket and runs; None if unknown."""
-        insight = self._reported(insight_id)
-        if insight is None:
-            return None
-        review = self.reviews.get(insight_id)
         summary = self.conn.execute("SELECT * FROM insight_summaries WHERE insight_id = ?",
                                     (insight_id,)).fetchone()
         runs = self.conn.execute(
             "SELECT r.run_id, r.started_at, ri.* FROM run_insights ri JOIN runs r "
             "ON r.seq = ri.run_seq WHERE ri.insight_id = ? ORDER BY ri.run_seq DESC LIMIT 50",
             (insight_id,)).fetchall()
+        return self._detail(insight_id, now, summary, runs)
+
+    def _detail(self, insight_id: str, now: datetime, summary: Row | None,
+                runs: Sequence[Row]) -> InsightDetail | None:
+        """The insight page's reads that go through the families (every store's)."""
+        insight = self._reported(insight_id)
+        if insight is None:
+            return None
+        review = self.reviews.get(insight_id)
         return InsightDetail(edited_insight(insight, review), insight, review,
                              self.reviews.decisions(insight_id), summary,
                              self._quotes(insight),
@@ -340,7 +350,7 @@ class Desk:
         review = self.reviews.get(insight_id)
         return review.merged_into if review else None
 
-    def merge_candidates(self, insight_id: str, limit: int = 200) -> list[sqlite3.Row]:
+    def merge_candidates(self, insight_id: str, limit: int = 200) -> Sequence[Row]:
         """Insights that can be merged into this one: not merged, no ticket, by score."""
         return self.conn.execute(
             f"SELECT s.insight_id, s.title, s.score FROM insight_summaries s {_REVIEW} "
@@ -351,16 +361,20 @@ class Desk:
     def _reported(self, insight_id: str) -> Insight | None:
         """The insight as its last run reported it; from its ticket alone when no
         snapshot was kept (tickets filed before snapshots existed)."""
-        row = self.conn.execute("SELECT snapshot FROM insights WHERE id = ?",
-                                (insight_id,)).fetchone()
-        if row is not None and row["snapshot"]:
-            return Insight.model_validate_json(row["snapshot"])
+        snapshot = self._snapshot_of(insight_id)
+        if snapshot is not None:
+            return snapshot
         ticket = self.records.by_insight(insight_id)
         if ticket is None:
             return None
         return Insight(id=insight_id, title=ticket.title, summary="", users=ticket.users,
                        conversation_ids=ticket.conversation_ids,
                        message_ids=ticket.message_ids)
+
+    def _snapshot_of(self, insight_id: str) -> Insight | None:
+        row = self.conn.execute("SELECT snapshot FROM insights WHERE id = ?",
+                                (insight_id,)).fetchone()
+        return Insight.model_validate_json(row["snapshot"]) if row and row["snapshot"] else None
 
     def _quotes(self, insight: Insight) -> list[QuoteView]:
         stored = {m.id: m for m in self.messages.get([q.message_id for q in insight.quotes])}
@@ -379,8 +393,14 @@ class Desk:
         previous = self.conn.execute("SELECT run_id FROM runs WHERE seq < ? ORDER BY seq DESC "
                                      "LIMIT 1", (run.seq,)).fetchone()
         before = self.runs.run(previous["run_id"]) if previous else None
-        now_rows = self._run_insights(run.seq)
-        old_rows = {r["insight_id"]: r for r in self._run_insights(before.seq)} if before else {}
+        return self._changes(before, self._run_insights(run.seq),
+                             self._run_insights(before.seq) if before else [])
+
+    @staticmethod
+    def _changes(before: RunRow | None, now_rows: Sequence[Row],
+                 before_rows: Sequence[Row]) -> RunChanges:
+        """New, gone and moved insights between a run's rows and the run before's."""
+        old_rows = {r["insight_id"]: r for r in before_rows}
         current = {r["insight_id"] for r in now_rows}
         moved = [(r, r["conversations"] - old_rows[r["insight_id"]]["conversations"])
                  for r in now_rows if r["insight_id"] in old_rows

@@ -9,23 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
-
-from docloop.backends.sources.discord_map import DISCORD_EPOCH_MS
-
-#: smaller numbers (dated in Discord's first month, before it launched) are not snowflakes
-_MIN_SNOWFLAKE = (30 * 86_400_000) << 22
-
-
-def snowflake_time(conversation_id: str) -> datetime | None:
-    """When a Discord id was made, or None for an id that is not a snowflake."""
-    if not conversation_id.isdigit() or int(conversation_id) < _MIN_SNOWFLAKE:
-        return None
-    millis = (int(conversation_id) >> 22) + DISCORD_EPOCH_MS
-    try:
-        return datetime.fromtimestamp(millis / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+from datetime import date, datetime, timedelta
 
 
 def week_start(moment: datetime) -> date:
