@@ -7,7 +7,10 @@ settings. Each row runs in its own process: CPU seconds of `cluster_problems` al
 and the process's peak RSS growth over what it held before the call (vectors and
 problems included in the base). `exact` forces the path that scores every cluster
 (`cluster_index.EXACT_MAX` raised above N: main's behaviour), `bucketed` is the
-shipped one; both are measured in the same session.
+shipped one; both are measured in the same session. Both run without the singleton
+re-attachment pass (`attach_threshold=None`, stages/fragments.py), which still scores
+every singleton against every cluster; `bucketed+attach` rows (up to `--exact-max`)
+show what that pass adds.
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py
        [--sizes 2000 8000 32000] [--exact-max 8000]
@@ -42,11 +45,13 @@ def _rss_mb() -> float:
 def measure(n: int, mode: str) -> dict:
     """One row, in this process: cluster N random singletons, exact or bucketed."""
     from docloop.models import Problem
+    from docloop.quality import SHIPPED
     from docloop.stages import cluster_index
     from docloop.stages.cluster import cluster_problems
 
     if mode == "exact":
         cluster_index.EXACT_MAX = n + 1
+    attach = SHIPPED.attach_threshold if mode == "bucketed+attach" else None
     rng = np.random.default_rng(n)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     words = rng.integers(0, VOCABULARY, size=(n, WORDS))
@@ -57,7 +62,7 @@ def measure(n: int, mode: str) -> dict:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     base = _rss_mb()
     cpu = time.process_time()
-    clusters = cluster_problems(problems, vectors)
+    clusters = cluster_problems(problems, vectors, attach_threshold=attach)
     cpu_seconds = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"n": n, "mode": mode, "cpu_seconds": cpu_seconds, "clusters": len(clusters),
@@ -77,8 +82,8 @@ def render(rows: list[dict]) -> str:
              "(N random problems, shipped settings, one process per row; CPU seconds of "
              "`cluster_problems`, peak RSS growth during it).", "",
              "| problems | clusters | exact CPU s | exact peak MB | bucketed CPU s "
-             "| bucketed peak MB | exact / bucketed CPU |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             "| bucketed peak MB | exact / bucketed CPU | bucketed + attach pass CPU s |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted({r["n"] for r in rows}):
         exact, bucketed = by.get((n, "exact")), by.get((n, "bucketed"))
         cells = [f"{n:,}", f"{(bucketed or exact or {}).get('clusters', 0):,}"]
@@ -87,7 +92,9 @@ def render(rows: list[dict]) -> str:
                       else ["not measured (time)", "-"])
         ratio = (f"{exact['cpu_seconds'] / bucketed['cpu_seconds']:.1f}x"
                  if exact and bucketed else "-")
-        lines.append("| " + " | ".join([*cells, ratio]) + " |")
+        attach = by.get((n, "bucketed+attach"))
+        attached = f"{attach['cpu_seconds']:.1f}" if attach else "not measured"
+        lines.append("| " + " | ".join([*cells, ratio, attached]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -103,8 +110,8 @@ def main() -> None:
         return
     rows = []
     for n in args.sizes:
-        for mode in ("exact", "bucketed"):
-            if mode == "exact" and n > args.exact_max:
+        for mode in ("exact", "bucketed", "bucketed+attach"):
+            if mode != "bucketed" and n > args.exact_max:
                 continue
             rows.append(row_in_process(n, mode))
             print(json.dumps(rows[-1]), flush=True)
