@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +68,14 @@ def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 def work(tmp_path: Path, fake: FakePinecone) -> Path:
     """Copies of the example's docs (indexed into Pinecone) and export."""
+    _index_docs(_copy_example(tmp_path))
+    return tmp_path
+
+
+def _copy_example(tmp_path: Path) -> Path:
+    """Copies of the example's docs and export, so a test can change them."""
     shutil.copytree(EXAMPLE / "docs", tmp_path / "docs")
     shutil.copytree(EXAMPLE / "discord", tmp_path / "discord")
-    _index_docs(tmp_path)
     return tmp_path
 
 
@@ -111,14 +117,52 @@ def test_a_run_with_nothing_new_reuses_the_analysis_without_asking_pinecone(
 def test_re_indexing_changed_docs_into_pinecone_analyses_again(
         work: Path, analysed: list[str]) -> None:
     _run(work, "one")
-    page = work / "docs" / "faq.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\n## Another question\n\nAn answer.\n",
-                    encoding="utf-8")
-    _index_docs(work)
+    _edit_a_page_and_index(work)
     second = _run(work, "two")
     assert second["stats"]["analysis_reused"] is None and len(analysed) == 2
     third = _run(work, "three")
     assert third["stats"]["analysis_reused"] and len(analysed) == 2
+
+
+def _edit_a_page_and_index(work: Path) -> None:
+    page = work / "docs" / "faq.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n## Another question\n\nAn answer.\n",
+                    encoding="utf-8")
+    _index_docs(work)
+
+
+@pytest.mark.aws
+def test_the_aws_composition_reuses_with_the_keyword_store_in_s3(
+        tmp_path: Path, fake: FakePinecone, analysed: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployment's default: DynamoDB/S3 stores, Pinecone docs, keywords in S3."""
+    from tests.aws_support import BUCKET, TABLE, aws_settings
+
+    work = _copy_example(tmp_path)
+    with aws_settings(tmp_path / "home", monkeypatch):
+        for name, value in {"DOCLOOP_STORE": "dynamodb", "DOCLOOP_DYNAMODB_TABLE": TABLE,
+                            "DOCLOOP_S3_BUCKET": BUCKET}.items():
+            monkeypatch.setenv(name, value)
+        _index_docs(work)
+        import boto3
+
+        keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(
+            Bucket=BUCKET, Prefix="docs/")["Contents"]]
+        assert keys == ["docs/docs-tidepool-example/keywords.sqlite.gz"]
+        _run(work, "one")
+        assert _run(work, "two")["stats"]["analysis_reused"] and len(analysed) == 1
+        _edit_a_page_and_index(work)
+        assert _run(work, "three")["stats"]["analysis_reused"] is None and len(analysed) == 2
+    assert not _local_docs_index(tmp_path / "home")
+
+
+def _local_docs_index(home: Path) -> bool:
+    """Whether docloop's own database under `home` holds a (SQLite) docs index."""
+    if not (home / "docloop.db").exists():
+        return False
+    with closing(db.connect(home / "docloop.db")) as conn:
+        return bool(conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'docs_pages'")
+                    .fetchall())
 
 
 def _settings(home: Path, host: str, **more: object) -> Settings:
@@ -145,9 +189,7 @@ def test_the_version_names_the_index_and_changes_with_the_keyword_store(
     write_docs(tmp_path / "docs", {"b.md": "# B\n\nBeta, changed.\n"})
     index_docs(_settings(home, fake.host), tmp_path / "docs", [])
     assert _version(_settings(home, fake.host)) not in (indexed, empty)
-    assert not (home / "docloop.db").exists() or \
-        "docs_pages" not in {r[0] for r in db.connect(home / "docloop.db").execute(
-            "SELECT name FROM sqlite_master")}  # the local SQLite index was never read
+    assert not _local_docs_index(home)  # the local SQLite index plays no part
 
 
 @pytest.mark.aws
