@@ -194,7 +194,7 @@ def test_an_execution_while_another_holds_the_lease_ends_locked_having_written_n
     details = _failure(events)
     assert details["error"] == "RunLocked"
     assert "run still-running is still running" in details["cause"]
-    assert ran == {"docloop-IngestFunction"}
+    assert ran == {"docloop-IngestImageFunction"}
     assert [i["pk"]["S"] for i in items] == ["RUN_LEASE"] and written == 0
     assert linear.issues
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from docloop.backends.docs_index.terms import PageTerms
 from docloop.models import DocChunk, Insight, PageHit, Quote
 from docloop.stages.match import (
     COVERED,
@@ -53,6 +54,11 @@ class ScriptedIndex:
         """The best page similarity: the scripted hits' best (as a real index's best chunk)."""
         best = max((h.similarity for hits in self.results.values() for h in hits), default=0.0)
         return np.full(len(vectors), max(best, *self.similarity.values(), 0.0))
+
+    def page_terms(self) -> PageTerms:
+        """Every scripted page's words, as the index builds them from its chunks."""
+        return PageTerms.build([(path, path, ["Intro"], self.page_text)
+                                for path in self.similarity])
 
 
 def an_insight() -> Insight:
@@ -153,17 +159,21 @@ def test_group_query_joins_distinct_member_texts_one_per_line() -> None:
     assert group_query(["  why 422? ", "", "why 422?", "CORS blocked"]) == "why 422?\nCORS blocked"
 
 
-def test_group_query_outweighs_a_vote_margin_it_disagrees_with() -> None:
-    votes = {"migration.md": 1.0, "models.md": 0.8, "fields.md": 0.0}
+def test_group_query_votes_as_a_share_of_the_members() -> None:
+    # three members: migration.md first for two, models.md first for one
+    votes = {"migration.md": 1 + 1 + 1 / 2, "models.md": 1 / 2 + 1 / 2 + 1, "fields.md": 1 / 3}
     sections = {p: hit(p, 0.5) for p in votes}
     group = [hit("models.md", 3.0, heading="Extra"), hit("migration.md", 2.0),
-             hit("new.md", 1.5), hit("tail.md", 1.0)]
-    fused = fuse_pages(votes, sections, group, weight=1.0)
-    assert [h.path for h in fused] == ["models.md", "migration.md", "new.md",
-                                      "fields.md", "tail.md"]
+             hit("new.md", 1.5, heading="Setup")]
+    # weighed as half the members (1.5 votes by rank): models.md 2 + 1.5, migration.md
+    # 2.5 + 0.75, new.md 0.5
+    fused = fuse_pages(votes, sections, group, weight=0.5, voters=3)
+    assert [h.path for h in fused] == ["models.md", "migration.md", "new.md", "fields.md"]
     assert fused[0].heading == "Intro"  # the members' section is kept
-    assert fused[2].heading == "Intro" and fused[2].score == 1.5  # a page only the group found
-    alone = fuse_pages(votes, sections, group, weight=0.0)
+    assert fused[2].heading == "Setup" and fused[2].score == 1.5  # a page only the group found
+    # a smaller share does not overturn the members' margin
+    assert fuse_pages(votes, sections, group, weight=0.25, voters=3)[0].path == "migration.md"
+    alone = fuse_pages(votes, sections, group, weight=0.0, voters=3)
     assert [h.path for h in alone] == ["migration.md", "models.md", "fields.md"]
 
 
@@ -177,3 +187,23 @@ def test_match_insight_weighs_the_group_hits_against_the_votes() -> None:
     fused, _ = match_insight(an_insight(), CENTROID, index, [("member one", CENTROID)],
                              settings=VerdictSettings(group_weight=2.0), group=group)
     assert votes_only.path == "a.md" and fused.path == "b.md"
+
+
+def test_a_catch_all_page_needs_more_members_to_win() -> None:
+    index = ScriptedIndex({
+        "combined": [hit("migration.md", 0.9)],
+        "member one": [hit("migration.md", 0.9), hit("models.md", 0.8)],
+        "member two": [hit("migration.md", 0.9), hit("models.md", 0.8)],
+        "member three": [hit("models.md", 0.9), hit("migration.md", 0.8)],
+    }, {"migration.md": 0.6, "models.md": 0.6})
+    members = [("member one", CENTROID), ("member two", CENTROID), ("member three", CENTROID)]
+    plain = VerdictSettings(group_weight=0.0, hub_discount=0.0)
+    discounted = VerdictSettings(group_weight=0.0, hub_discount=0.5)
+    hubs = {"migration.md": 1.0, "models.md": 0.1}
+    # votes: migration.md 2.5, models.md 2.0; discounted: 1.25 against 1.9
+    assert match_insight(an_insight(), CENTROID, index, members, settings=plain,
+                         hubs=hubs)[0].path == "migration.md"
+    assert match_insight(an_insight(), CENTROID, index, members, settings=discounted,
+                         hubs=hubs)[0].path == "models.md"
+    assert match_insight(an_insight(), CENTROID, index, members,
+                         settings=discounted)[0].path == "migration.md"  # no hub scores

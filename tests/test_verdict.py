@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from docloop.backends.docs_index.terms import PageTerms
 from docloop.models import Quote
 from docloop.stages.match import match_insight
 from docloop.stages.verdict import (
@@ -11,11 +12,19 @@ from docloop.stages.verdict import (
     VerdictSettings,
     is_missing,
     reference_similarity,
+    size_allowance,
+    unknown_terms,
 )
 from tests.test_match import CENTROID, ScriptedIndex, an_insight, hit
 
 SETTINGS = VerdictSettings(below_reference=0.1, term_weight=0.2, min_reference=3,
-                           fallback_missing=0.38)
+                           fallback_missing=0.38, unknown_weight=0.1, unknown_cap=3,
+                           size_margin=0.0)
+DOCS = PageTerms.build([
+    ("install.md", "Installation", ["Install with pip"], "pip install pydantic; wheels for"
+     " every platform"),
+    ("models.md", "Models", ["Fields"], "A model's fields are validated on creation."),
+])
 
 
 def test_reference_is_the_median_and_needs_enough_insights() -> None:
@@ -52,3 +61,49 @@ def test_match_says_missing_when_the_run_reference_is_far_above() -> None:
     assert [h.path for h in match.alternatives] == ["a.md"]
     match, chunks = match_insight(asked, CENTROID, index, reference=0.52, settings=SETTINGS)
     assert match.verdict == "partial" and match.path == "a.md" and chunks
+
+
+def test_unknown_terms_are_shared_words_no_page_uses() -> None:
+    members = ["PyInstaller build fails: ModuleNotFoundError pydantic_core",
+               "my pyinstaller exe says ModuleNotFoundError after install",
+               "frozen app cannot import the model fields"]
+    # shared by two members and in no page; `install` and `model` are on pages,
+    # `frozen` is one member's word only
+    assert unknown_terms(members, DOCS) == ["modulenotfounderror", "pyinstaller"]
+    assert unknown_terms(["lonely pyinstaller question"], DOCS) == [
+        "lonely", "pyinstaller", "question"]
+    assert unknown_terms([], DOCS) == []
+
+
+def test_words_no_page_uses_make_a_moderate_gap_missing() -> None:
+    near = CoverageEvidence(similarity=0.66, coverage=0.5)
+    assert not is_missing(near, reference=0.72, settings=SETTINGS)  # 0.06 below: not enough
+    assert not is_missing(CoverageEvidence(0.66, 0.5, unknown=1), 0.72, SETTINGS)
+    assert is_missing(CoverageEvidence(0.66, 0.5, unknown=2), 0.72, SETTINGS)
+    # capped: ten unknown words weigh what three do, and a close page stays
+    assert not is_missing(CoverageEvidence(0.75, 0.5, unknown=10), 0.72, SETTINGS)
+    assert is_missing(CoverageEvidence(0.75, 0.5, unknown=10), 0.86, SETTINGS)
+
+
+def test_match_counts_the_members_words_the_docs_never_use() -> None:
+    asked = an_insight()
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=0.62)]}, {"a.md": 0.62},
+                          page_text="cors origins credentials heap")
+    known = ["cors origins fail with credentials", "credentials and cors origins again"]
+    unknown = ["fatal javascript heap allocation failed on the vps",
+               "vps build: fatal heap allocation failed"]
+    assert match_insight(asked, CENTROID, index, reference=0.75, settings=SETTINGS,
+                         words=known)[0].verdict != "missing"
+    assert match_insight(asked, CENTROID, index, reference=0.75, settings=SETTINGS,
+                         words=unknown)[0].verdict == "missing"
+
+
+def test_a_small_insight_needs_a_larger_gap_and_a_large_one_a_smaller() -> None:
+    sized = VerdictSettings(below_reference=0.1, term_weight=0.0, unknown_weight=0.0,
+                            size_margin=0.2, min_reference=3)
+    # 0.105 below the reference: past the plain gap (0.1)
+    assert is_missing(CoverageEvidence(0.595, 0.5, members=4), 0.70, sized)  # the yardstick
+    assert is_missing(CoverageEvidence(0.595, 0.5), 0.70, sized)  # size unknown: plain gap
+    assert not is_missing(CoverageEvidence(0.595, 0.5, members=2), 0.70, sized)  # +0.041
+    assert is_missing(CoverageEvidence(0.62, 0.5, members=9), 0.70, sized)  # -0.033
+    assert size_allowance(2, sized) == pytest.approx(0.2 * (2 ** -0.5 - 0.5))

@@ -216,7 +216,7 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
 
 def _prior_analysis(ctx: StepContext, since: datetime | None) -> reuse.Reuse | None:
     """This run's fingerprint and the last analysis when it can stand in; None where the
-    store or docs index keeps no memo (reuse is SQLite only so far)."""
+    store keeps no memo."""
     if not reuse.supported(ctx.settings):
         return None
     return reuse.check(ctx.settings, ctx.stores, since, _knobs(ctx.options),

@@ -72,8 +72,9 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
         evidence = [(problem.with_answer, vector)
                     for problem, vector in zip(problems[:MAX_VOTERS], vectors, strict=True)]
         group = group_hits([text for text, _ in evidence], docs, verdict)
+        words = [problem.body or problem.text for problem in problems]
         insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
-                                            verdict, group)
+                                            verdict, group, words, docs.store.page_hubs())
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

@@ -18,12 +18,15 @@ Which page is decided by the members: each of the most representative
 problems (its text plus the answer it got) searches on its own and the pages
 collect the members' votes, by rank (1 for a member's first page, 1/2 for its
 second...: `VerdictSettings.vote_k`), so the page most members put first wins
-whatever the spread of one member's scores. One combined query drifts towards pages that
-share generic words with many of the questions (a JWT question and a CORS
-question both say "token" and "header"); members that agree on a page
-outvote that drift. The members' texts joined can also search as one re-ranked
-query and be weighed against the votes (`VerdictSettings.group_weight`, off:
-measured no better than the votes alone, RESULTS.md). Thresholds are
+whatever the spread of one member's scores. One combined query drifts towards
+pages that share generic words with many of the questions (a JWT question and a
+CORS question both say "token" and "header"); members that agree on a page
+outvote that drift. A member's vote for a catch-all page (a migration guide,
+a feature tour: the hub score index-docs stores) counts less
+(`VerdictSettings.hub_discount`), since single chat messages land on those
+pages whatever they ask. The members' texts joined also search as one
+re-ranked query, which votes as a share of the members (`group_weight`): the
+joined question sees what no single message says. Thresholds are
 calibrated leave-one-community-out on the labelled sets
 (benchmarks/verdict_calibrate.py, RESULTS.md).
 """
@@ -36,8 +39,15 @@ from typing import Protocol
 import numpy as np
 
 from docloop.backends.analyzers.offline_suggest import user_terms
+from docloop.backends.docs_index.terms import PageTerms
 from docloop.models import DocChunk, DocMatch, Insight, PageHit, Verdict
-from docloop.stages.verdict import CoverageEvidence, VerdictSettings, is_missing, term_coverage
+from docloop.stages.verdict import (
+    CoverageEvidence,
+    VerdictSettings,
+    is_missing,
+    term_coverage,
+    unknown_terms,
+)
 from docloop.text import truncate
 
 COVERED = VerdictSettings().covered
@@ -60,6 +70,8 @@ class VectorSearch(Protocol):
 
     def best_similarities(self, vectors: np.ndarray) -> np.ndarray: ...
 
+    def page_terms(self) -> PageTerms: ...
+
 
 #: one member's evidence: the text it searches with and its embedding
 Evidence = tuple[str, np.ndarray]
@@ -74,12 +86,18 @@ def insight_query(insight: Insight) -> str:
 def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
                   evidence: Sequence[Evidence] = (), reference: float | None = None,
                   settings: VerdictSettings | None = None,
-                  group: Sequence[PageHit] = ()) -> tuple[DocMatch, list[DocChunk]]:
+                  group: Sequence[PageHit] = (),
+                  words: Sequence[str] = (),
+                  hubs: Mapping[str, float] | None = None) -> tuple[DocMatch, list[DocChunk]]:
     """Find the page and section, and decide the verdict.
 
     `evidence` holds the members most representative first; without it the
     insight-level search also picks the page. `group` is the re-ranked search of
     the members' texts joined (group_query), weighed against the members' votes.
+    `words` are every member's own text: the words they share that no page uses
+    count towards `missing` (verdict.unknown_terms), and their number is the
+    insight's size (a small insight needs a larger gap, verdict.size_allowance).
+    `hubs` are the pages' catch-all scores as index-docs stored them (fuse_pages).
     `reference` is the run's reference similarity (verdict.reference_similarity;
     None: the absolute floor decides). Returns the match and the matched page's
     chunks (read once here, reused by suggest; empty when no page covers it).
@@ -89,10 +107,12 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
     if not hits or (reference is None and similarity < settings.fallback_missing):
         return _missing(similarity, hits), []
-    ranked, chunks, coverage = choose_page(insight, hits, index, evidence, group,
-                                           settings.group_weight, settings.vote_k)
+    ranked, chunks, coverage = choose_page(insight, hits, index, evidence, group, settings,
+                                           hubs)
     best = ranked[0]
-    if is_missing(CoverageEvidence(similarity, coverage), reference, settings):
+    unknown = len(unknown_terms(words, index.page_terms())) if words else 0
+    closeness = CoverageEvidence(similarity, coverage, unknown, len(words))
+    if is_missing(closeness, reference, settings):
         return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)
     close = page_similarity >= settings.covered and coverage >= settings.term_coverage
@@ -106,12 +126,19 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
 
 def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
                 evidence: Sequence[Evidence], group: Sequence[PageHit] = (),
-                group_weight: float = 0.0, vote_k: float = VOTE_RANK_K,
+                settings: VerdictSettings | None = None,
+                hubs: Mapping[str, float] | None = None,
                 ) -> tuple[list[PageHit], list[DocChunk], float]:
     """The pages ranked by the members' votes and the group query (else the insight-level
     `hits`), the first page's chunks, and the share of the users' terms it mentions."""
-    totals, sections = vote_totals(evidence[:MAX_VOTERS], index, vote_k)
-    ranked = fuse_pages(totals, sections, group, group_weight) or hits
+    settings = settings or VerdictSettings()
+    voters = evidence[:MAX_VOTERS]
+    totals, sections = vote_totals(voters, index, settings.vote_k)
+    if hubs and settings.hub_discount > 0:
+        totals = {p: v * (1 - settings.hub_discount * hubs.get(p, 0.0))
+                  for p, v in totals.items()}
+    ranked = fuse_pages(totals, sections, group, settings.group_weight, len(voters),
+                        settings.vote_k) or hits
     chunks = index.page_chunks(ranked[0].path)
     return ranked, chunks, term_coverage(insight, chunks)
 
@@ -129,31 +156,24 @@ def group_query(texts: Sequence[str]) -> str:
 
 
 def fuse_pages(votes: Mapping[str, float], sections: Mapping[str, PageHit],
-               group: Sequence[PageHit], weight: float) -> list[PageHit]:
-    """Pages ranked by the members' summed votes plus `weight` times the group query's score.
+               group: Sequence[PageHit], weight: float, voters: int = 1,
+               vote_k: float = VOTE_RANK_K) -> list[PageHit]:
+    """Pages ranked by the members' summed votes plus the group query's, best first.
 
-    Both are scaled to 0..1 within their own list (the best page 1, the last 0): votes
-    are sums over members and re-ranked scores a weighted feature sum, so only their
-    order and spacing within a list compare. A page keeps the members' best section.
+    The group query votes as `weight` × `voters` members would, by the same rank rule
+    (its first page vote_k / vote_k, its r-th vote_k / (vote_k + r)): the joined texts
+    are one more opinion on the page, worth a share of the members', not a score on
+    another scale. A page keeps the members' best section; a page only the group query
+    found keeps the group's.
     """
-    paths = list(votes)
-    totals = dict(zip(paths, _unit_range([votes[p] for p in paths]), strict=True))
+    totals = dict(votes)
     chosen = dict(sections)
     if weight > 0:
-        for hit, share in zip(group, _unit_range([h.score for h in group]), strict=True):
-            totals[hit.path] = totals.get(hit.path, 0.0) + weight * share
+        for position, hit in enumerate(group):
+            vote = vote_k / (vote_k + position) if vote_k > 0 else 1.0 / (1 + position)
+            totals[hit.path] = totals.get(hit.path, 0.0) + weight * voters * vote
             chosen.setdefault(hit.path, hit)
     return [chosen[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
-
-
-def _unit_range(scores: Sequence[float]) -> list[float]:
-    """Scores mapped to 0..1 (best 1, worst 0); all 1 when they are equal."""
-    if not scores:
-        return []
-    low, high = min(scores), max(scores)
-    if high <= low:
-        return [1.0] * len(scores)
-    return [(s - low) / (high - low) for s in scores]
 
 
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch,

@@ -5,10 +5,11 @@ again (seconds per 10k messages) only to find the insights the last run
 found. Instead the pipeline fingerprints what an analysis depends on — the
 window's contents (`MessageRepository.window_digest`: count, row ids, first
 and last time, in-place writes), every setting that is not about filing or
-transport, the run's tuning knobs, the docs index (`index_version`) and the
-docloop version — and when that matches the fingerprint saved by the last
-complete analysis, takes that run's insights (the snapshots the insight
-store keeps, with their page match and suggestion) instead. Tickets are
+transport, the run's tuning knobs, the docs index (its `version`, read
+without building it) and the docloop version — and when that matches the
+fingerprint saved by the last complete analysis, takes that run's insights
+(the snapshots the insight store keeps, with their page match and
+suggestion) instead. Tickets are
 still filed (idempotently) and their status read afresh from the records.
 
 The window is compared by content, not by the `--since` value: `--since 7`
@@ -21,9 +22,11 @@ insights as reused tasks, insight_step files them without matching again,
 report_step keeps a complete analysis; the CLI and the AWS Lambdas run the
 same steps. Every store with an `analysis_memo` family takes part (SQLite;
 DynamoDB with the memo body in S3, its window digest from the day objects'
-listed ETags). A run on the Pinecone docs index always analyses: the docs
-version is read from the local SQLite index, which cannot see Pinecone's
-changes.
+listed ETags), with either docs index: SQLite's version is a digest of its
+tables in docloop's database; Pinecone's the same digest of the namespace's
+keyword store, which index-docs rewrites after every change to the vectors
+(on AWS, reading it costs one S3 HEAD, and a GET only when it changed since
+the container's cached copy; Pinecone itself is not asked).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from docloop import __version__, registry
-from docloop.backends.docs_index.sqlite import index_version
+from docloop.backends.docs_index.base import DocsIndex
 from docloop.config import Settings
 from docloop.models import Insight, RunReport
 from docloop.storage.analysis_memo import Memo
@@ -65,10 +68,8 @@ class Reuse:
 
 
 def supported(settings: Settings) -> bool:
-    """Whether this store keeps a memo and the docs index a version reuse can compare
-    (the docs index must be SQLite)."""
-    return settings.store in registry.BACKENDS["analysis_memo"] and \
-        settings.docs_index == "sqlite"
+    """Whether this store keeps a memo (every docs index tells its version)."""
+    return settings.store in registry.BACKENDS["analysis_memo"]
 
 
 def fingerprint(settings: Settings, stores: Stores, since: datetime | None,
@@ -78,9 +79,15 @@ def fingerprint(settings: Settings, stores: Stores, since: datetime | None,
         "reuse": REUSE_VERSION, "docloop": __version__,
         "window": stores.messages.window_digest(since),
         "settings": settings.model_dump(mode="json", exclude=set(NOT_ANALYSIS)),
-        "knobs": [repr(k) for k in knobs], "docs": index_version(stores.docs_conn),
+        "knobs": [repr(k) for k in knobs], "docs": docs_version(settings, stores),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def docs_version(settings: Settings, stores: Stores) -> str:
+    """The configured docs index's version, without building the index."""
+    index: type[DocsIndex] = registry.backend_class("docs_index", settings.docs_index)
+    return index.version(settings, stores)
 
 
 def check(settings: Settings, stores: Stores, since: datetime | None,

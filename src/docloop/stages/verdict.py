@@ -9,38 +9,55 @@ of the run's insights, most of which a docs set covers. An insight is
 `missing` when it sits clearly below that reference, and the more of the
 users' own terms (names, errors, frequent words) the chosen page lacks, the
 less clearly it has to: a page that neither comes close nor mentions what
-users say is not where their answer is.
+users say is not where their answer is. Words the members share that no
+page of the docs uses at all (`pyinstaller`, `heap`, `cargo`: the tool or
+failure the problem is about) count towards `missing` the same way
+(`unknown_terms`): a docs set that never names the thing cannot explain it.
+A small insight has to sit further below: the centroid of two or three chat
+messages strays further from every page than a large one's by chance alone
+(a fragment of a split problem, or two messages that share little), so the
+gap asked of it grows with 1/√members (`size_margin`, measured from an
+insight of four).
 
 With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
-`below_reference` end to end, on the insights the loop actually forms
-(benchmarks/match_ablation.py; on the labels' own groups 0.12 looked best, but
-real clusters include fragments that sit lower).
+`below_reference` and `unknown_weight` end to end, on the insights the loop
+actually forms (benchmarks/match_ablation.py; on the labels' own groups 0.12
+looked best, but real clusters include fragments that sit lower).
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docloop.backends.analyzers.offline_suggest import mentions, user_terms
+from docloop.backends.docs_index.terms import PageTerms, atoms
 from docloop.models import DocChunk, Insight, PageHit
+
+SIZE_YARDSTICK = 4  # members of the insight whose gap is `below_reference` exactly
 
 
 @dataclass(frozen=True)
 class VerdictSettings:
     """Verdict knobs; the defaults are the shipped (calibrated) values."""
 
-    below_reference: float = 0.18  # how far below the run's reference similarity is `missing`
+    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
+    unknown_weight: float = 0.15  # similarity debit when `unknown_cap` shared words are in no page
+    unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
+    size_margin: float = 0.2  # extra gap asked of a small insight, times 1/√members − 1/√4
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
     covered: float = 0.50  # similarity above which a page that has the users' terms covers it
     term_coverage: float = 0.30  # share of users' terms a covering page mentions
-    group_weight: float = 0.0  # weight of the re-ranked group query against member votes (0: off,
-    # chosen LOCO end to end: it did not beat the votes alone, benchmarks/RESULTS.md)
+    group_weight: float = 0.25  # the re-ranked group query votes as this share of the members
+    # (match.fuse_pages; 0: off), chosen LOCO end to end, benchmarks/RESULTS.md
+    hub_discount: float = 0.5  # a member's vote for a catch-all page (hubness 1) counts 1 - this
     group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
     vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
 
@@ -51,6 +68,8 @@ class CoverageEvidence:
 
     similarity: float  # the best candidate page's similarity to the insight's centroid
     coverage: float  # share of the users' salient terms the chosen page mentions
+    unknown: int = 0  # words the members share that no docs page uses (unknown_terms)
+    members: int = 0  # the insight's problems (0: unknown, no size adjustment)
 
 
 def best_similarity(hits: Sequence[PageHit]) -> float:
@@ -65,6 +84,19 @@ def term_coverage(insight: Insight, chunks: Sequence[DocChunk]) -> float:
         return 1.0
     page = " ".join(c.text for c in chunks).lower()
     return sum(1 for t in terms if mentions(page, t)) / len(terms)
+
+
+def unknown_terms(texts: Sequence[str], terms: PageTerms) -> list[str]:
+    """Words at least two of the members write (every word of a lone member) that no page
+    of the docs uses, sorted.
+
+    Shared, because one user's aside or typo says nothing about the problem; measured in
+    the docs' own vocabulary (the stemmed words `PageTerms` indexes), so a word a page
+    spells as part of an identifier counts as used.
+    """
+    counts = Counter(word for text in texts for word in atoms(text))
+    need = min(2, len(texts))
+    return sorted(w for w, n in counts.items() if n >= need and terms.word_idf(w) == 0)
 
 
 def reference_similarity(similarities: Sequence[float], settings: VerdictSettings) -> float | None:
@@ -85,4 +117,15 @@ def is_missing(evidence: CoverageEvidence, reference: float | None,
     if reference is None:
         return evidence.similarity < settings.fallback_missing
     credit = settings.term_weight * (evidence.coverage - 0.5)
-    return evidence.similarity + credit < reference - settings.below_reference
+    debit = settings.unknown_weight * min(evidence.unknown, settings.unknown_cap) / max(
+        settings.unknown_cap, 1)
+    gap = settings.below_reference + size_allowance(evidence.members, settings)
+    return evidence.similarity + credit - debit < reference - gap
+
+
+def size_allowance(members: int, settings: VerdictSettings) -> float:
+    """How much further below the reference an insight of `members` problems must sit than
+    one of `SIZE_YARDSTICK` (less for a larger one; 0 when the size is unknown)."""
+    if members <= 0:
+        return 0.0
+    return settings.size_margin * (1 / math.sqrt(members) - 1 / math.sqrt(SIZE_YARDSTICK))

@@ -23,12 +23,13 @@ committed last, so a failed sync is simply redone by the next one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -50,12 +51,16 @@ from docloop.backends.docs_index.keyword_file import (
 )
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
 from docloop.backends.docs_index.rerank import RankSettings
+from docloop.backends.docs_index.sqlite import index_version
 from docloop.backends.embedders.base import Embedder
 from docloop.batching import limited_batches
 from docloop.config import Settings
 from docloop.docs.loader import DocPage
 from docloop.errors import ConfigError, MissingDependencyError, PermanentError, TransientError
 from docloop.models import DocChunk
+
+if TYPE_CHECKING:
+    from docloop.stores import Stores
 
 #: Pinecone's limits (API-FACTS §4)
 MAX_UPSERT_VECTORS = 1_000
@@ -116,6 +121,25 @@ class PineconeDocsIndex(HybridDocsIndex):
         return cls(open_keyword_store(source), embedder,
                    open_data_plane(host, key.get_secret_value()), namespace, host, rank=rank,
                    source=source)
+
+    @classmethod
+    def version(cls, settings: Settings, stores: Stores, s3: Any = None) -> str:
+        """The digest of the namespace's keyword store (the same `index_version` the
+        SQLite index has: index-docs rewrites it last, after every upsert and delete,
+        so it changes whenever the vectors did), with the host and namespace, so that
+        another index or docs set never matches. Pinecone itself is not asked: only
+        the keyword file is read (with `s3_bucket`, one HEAD request, and a GET only
+        when its ETag changed since this machine's copy); docloop's database in
+        `stores` is not opened."""
+        namespace = namespace_for(settings)
+        source = keyword_file(settings, namespace, s3)
+        source.pull()
+        docs = "none"
+        if source.path.is_file():
+            with closing(db.connect(source.path)) as keywords:
+                docs = index_version(keywords)
+        parts = {"pinecone_host": settings.pinecone_host, "namespace": namespace, "docs": docs}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def publish(self) -> None:
         """Publish the keyword store (to S3 when configured) once index-docs is done."""

@@ -14,7 +14,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from docloop.backends.embedders.base import Embedder
 from docloop.docs.loader import DocPage
 from docloop.errors import ConfigError
 from docloop.models import DocChunk
+
+if TYPE_CHECKING:
+    from docloop.stores import Stores
 
 __all__ = ["FTS_WEIGHTS", "KEYWORD_CANDIDATES", "MIGRATIONS", "Candidates", "SQLiteDocsIndex",
            "SyncStats", "embedding_text", "index_version"]
@@ -94,6 +97,11 @@ class SQLiteDocsIndex(HybridDocsIndex):
                       rank: RankSettings | None = None) -> SQLiteDocsIndex:
         """Build from the shared connection and an embedder (settings carry nothing else)."""
         return cls(conn, embedder, rank=rank)
+
+    @classmethod
+    def version(cls, settings: Any, stores: Stores, s3: Any = None) -> str:
+        """The indexed docs' digest, read from docloop's database (`index_version`)."""
+        return index_version(stores.docs_conn)
 
     # -- writing ---------------------------------------------------------------
 
