@@ -49,3 +49,16 @@ def test_questions_per_week_around_the_fix(tmp_path: Path) -> None:
             review.impact(settings, stores, "nope")
         with pytest.raises(InputError):
             review.impact(settings, stores, "ins_a", weeks=0)
+
+
+def test_conversation_ids_that_are_not_snowflakes_are_skipped_not_a_crash() -> None:
+    """Imported or test ids may be any digits: a 40-digit id once overflowed the clock."""
+    from docloop.impact import conversation_times
+
+    class NoMessages:
+        def get(self, ids: list[str]) -> list[Message]:
+            return []
+
+    real = str((1_700_000_000_000 - 1_420_070_400_000) << 22)
+    times = conversation_times(NoMessages(), ["9" * 40, "12345", "not-a-number", real])  # type: ignore[arg-type]
+    assert times == [datetime.fromtimestamp(1_700_000_000, tz=UTC)]

@@ -13,9 +13,9 @@ counted back from `now`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from docloop.backends.sources.discord_map import DISCORD_EPOCH_MS
+from docloop.backends.sources.discord_map import snowflake_time_or_none
 from docloop.models import InsightImpact
 from docloop.stages.reply import done_at
 from docloop.stores import InsightIdentities, MessageRepository, RecordStore, Stores
@@ -51,16 +51,10 @@ def conversation_times(messages: MessageRepository,
     stored = {m.id: m.timestamp for m in messages.get(conversation_ids)}
     times = []
     for conversation_id in conversation_ids:
-        moment = stored.get(conversation_id) or _snowflake_time(conversation_id)
+        moment = stored.get(conversation_id) or snowflake_time_or_none(conversation_id)
         if moment is not None:
             times.append(moment)
     return times
-
-
-def _snowflake_time(value: str) -> datetime | None:
-    if not value.isdigit() or int(value) < (1 << 22):
-        return None
-    return datetime.fromtimestamp(((int(value) >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
 
 
 def _count(times: Iterable[datetime], start: datetime, end: datetime) -> int:
