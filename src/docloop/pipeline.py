@@ -102,10 +102,12 @@ def _check_sources(settings: Settings) -> None:
 
 @contextmanager
 def _hold(settings: Settings, options: RunOptions) -> Iterator[None]:
-    """The run lock for a real run (a dry run writes nothing, so it needs none)."""
+    """The run lock for a real run (a dry run writes nothing, so it needs none): the
+    home's, and the store's when other hosts share it (a DynamoDB table's run lease)."""
     with ExitStack() as stack:
         if not options.dry_run:
             stack.enter_context(holding_home(settings, options.lock_wait_s))
+            stack.enter_context(registry.hold_store(settings, options.lock_wait_s))
         yield
 
 
