@@ -119,3 +119,17 @@ def test_a_killed_cli_runs_lease_lapses_in_minutes_not_hours(
         now[0] += cli_lease.CLI_LEASE_S + 1
         lease.acquire("weekly")
         assert lease.holder() == "weekly"
+
+
+def test_a_review_accept_does_not_file_beside_a_running_execution(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from docloop import registry, review
+
+    with aws_settings(tmp_path, monkeypatch) as settings:
+        RunLease(AWSClients.from_settings(settings)).acquire("weekly")
+        with registry.open_stores(settings) as stores, \
+                pytest.raises(RunLocked, match="run weekly is still running"):
+            review.accept(settings, stores, "ins_anything", "desk", datetime.now(UTC),
+                          lock_wait_s=0)

@@ -45,9 +45,12 @@ def holding_table(settings: Settings, wait_s: float, owner: str | None = None,
                   renew_s: float = CLI_RENEW_S) -> Iterator[None]:
     """Hold the table's run lease for the block (wait up to `wait_s` for it), renewing it."""
     holder = owner or cli_owner()
-    lease = RunLease(AWSClients.from_settings(settings))
+    # the bucket too: every writer opens the messages' bucket, so a missing setting is
+    # said before the lease is touched
+    lease = RunLease(AWSClients.from_settings(settings, need_bucket=True))
     _acquire_waiting(lease, holder, wait_s)
     stop = threading.Event()
+    # AWSClients are kept per thread, so the renewal thread opens its own
     renewal = threading.Thread(
         target=_renew_until, name="docloop-lease-renewal", daemon=True,
         args=(lambda: RunLease(AWSClients.from_settings(settings)), holder, stop, renew_s))
@@ -75,9 +78,9 @@ def _acquire_waiting(lease: RunLease, owner: str, wait_s: float) -> None:
 
 def _renew_until(open_lease: Callable[[], RunLease], owner: str, stop: threading.Event,
                  every_s: float) -> None:
-    """Renew the lease every `every_s` until `stop` (its own clients: boto3 resources are
-    not shared between threads). A failed renewal is logged and tried again next time;
-    if the lease was lost (expired and taken), the run goes on and the log says so."""
+    """Renew the lease every `every_s` until `stop`. A failed renewal is logged and tried
+    again next time; if the lease was lost (expired and taken), the run goes on and the
+    log says so."""
     lease = open_lease()
     while not stop.wait(every_s):
         try:
