@@ -24,7 +24,7 @@ from docloop.config import Settings
 from docloop.errors import ConfigError
 from docloop.files import remove_stale_temps
 from docloop.impact import done_impacts
-from docloop.lock import DEFAULT_WAIT_S, hold_home
+from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import RunReport
 from docloop.stages.ingest import NO_SOURCES
 from docloop.stages.preflight import preflight_run
@@ -39,6 +39,7 @@ from docloop.steps import (
     usage_of,
 )
 from docloop.stores import Stores
+from docloop.writers import holding_writes
 
 __all__ = ["RunOptions", "holding_home", "new_run_id", "run_pipeline"]
 log = logging.getLogger("docloop.pipeline")
@@ -111,12 +112,13 @@ def _hold(settings: Settings, options: RunOptions) -> Iterator[None]:
 
 @contextmanager
 def holding_home(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> Iterator[None]:
-    """Hold the home's run lock, first clearing what an interrupted run left behind.
+    """Hold the home's run lock (and the store's run guard, `writers`), first clearing
+    what an interrupted run left behind.
 
     Under the lock no other docloop process is mid-write, so every temporary
     file in the outbox and reports is a killed writer's and can go.
     """
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         for folder in (settings.outbox_dir, settings.reports_dir):
             for path in remove_stale_temps(folder):
                 log.warning("removed %s, left by an interrupted run", path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sqlite3
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
 from docloop.config import Settings
@@ -72,6 +73,12 @@ BACKENDS: dict[str, dict[str, str]] = {
     "analysis_memo": {"sqlite": "docloop.storage.analysis_memo:AnalysisMemoStore",
                       "dynamodb": "docloop.aws.dynamodb_memo:DynamoAnalysisMemoStore"},
 }
+
+#: what keeps one run at a time on a store beyond the home's file lock (`docloop.lock`):
+#: SQLite lives in the home, so the file lock is enough; a DynamoDB table is shared with
+#: the Step Functions runs, so a CLI run takes the table's run lease too
+RUN_GUARDS: dict[str, str | None] = {"sqlite": None,
+                                     "dynamodb": "docloop.aws.cli_lease:holding_table"}
 
 #: source spec kind (`KIND:VALUE`) -> class with `from_spec(kind, value, settings)`
 SOURCE_KINDS: dict[str, str] = {
@@ -166,6 +173,16 @@ def open_stores(settings: Settings, dry_run: bool = False) -> Stores:
     stores: Stores = backend_class("stores", settings.store).open(
         settings, lambda family, **deps: _store(family, settings, **deps), dry_run=dry_run)
     return stores
+
+
+def hold_store(settings: Settings, wait_s: float) -> AbstractContextManager[None]:
+    """Keep other runs off `settings.store` for the block (nothing beyond the home lock
+    when the store is in the home)."""
+    target = RUN_GUARDS.get(settings.store)
+    if target is None:
+        return nullcontext()
+    guard: AbstractContextManager[None] = _load(target)(settings, wait_s)
+    return guard
 
 
 def sqlite_stores(conn: sqlite3.Connection) -> Stores:

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.impact import DEFAULT_WEEKS, insight_impact
-from docloop.lock import DEFAULT_WAIT_S, hold_home
+from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import (
     Decision,
     Insight,
@@ -39,6 +39,7 @@ from docloop.models import (
 )
 from docloop.stages.propose import edited_insight
 from docloop.stores import Stores
+from docloop.writers import holding_writes
 
 CLI_ACTOR = "cli"
 #: decisions a person makes (the log also holds docloop's own `proposed` entries)
@@ -101,7 +102,7 @@ def accept(settings: Settings, stores: Stores, insight_id: str, actor: str,
     if settings.tracker == "none":
         raise ConfigError("tracker is 'none': accepting would file nothing; set tracker "
                           "(DOCLOOP_TRACKER) to local or linear")
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         insight, review = _reviewable(stores, insight_id)
         if review is not None and review.state == "rejected":
             raise ConflictError(f"insight {insight_id} is rejected ({review.reason or 'no reason'}"
@@ -119,7 +120,7 @@ def accept(settings: Settings, stores: Stores, insight_id: str, actor: str,
 def reject(settings: Settings, stores: Stores, insight_id: str, actor: str,
            now: datetime, reason: str = "", lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """Reject the insight: not filed, and not proposed again until it grows."""
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         insight, review = _reviewable(stores, insight_id)
         _refuse_filed(stores, insight_id, "reject")
         size = len(insight.conversation_ids)
@@ -139,7 +140,7 @@ def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: d
                          "(--suggestion-file)")
     if title is not None and not title.strip():
         raise InputError("the title must not be empty")
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         _, review = _reviewable(stores, insight_id)
         _refuse_filed(stores, insight_id, "edit")
         changes: dict[str, str] = {}
@@ -163,7 +164,7 @@ def merge(settings: Settings, stores: Stores, keep_id: str, other_id: str, actor
     """
     if keep_id == other_id:
         raise ConflictError(f"cannot merge insight {keep_id} into itself")
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         keep, keep_review = _reviewable(stores, keep_id)
         other, other_review = _reviewable(stores, other_id)
         if (ticket := stores.records.by_insight(other_id)) is not None:

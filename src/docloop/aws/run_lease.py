@@ -41,12 +41,13 @@ class RunLease:
         self.clients = clients
         self.clock = clock
 
-    def acquire(self, owner: str) -> None:
-        """Take the lease for `owner`, or raise `RunLocked` naming who holds it."""
+    def acquire(self, owner: str, lease_s: int = LEASE_S) -> None:
+        """Take the lease for `owner` for `lease_s` seconds, or raise `RunLocked` naming who
+        holds it. The holder calling again renews it (a retried ingest, a CLI heartbeat)."""
         from botocore.exceptions import ClientError
 
         now = int(self.clock())
-        expires = now + LEASE_S
+        expires = now + lease_s
         item = {**key(LEASE_PK), "owner": owner, "expires_at": expires,
                 TTL_ATTRIBUTE: expires, "taken_at": now}
         with aws_errors(self.clients, "taking the run lease"):

@@ -23,11 +23,12 @@ from docloop.backends.trackers.base import Tracker, TrackerState
 from docloop.backends.trackers.local import write_status_line
 from docloop.config import Settings
 from docloop.errors import InputError
-from docloop.lock import DEFAULT_WAIT_S, hold_home
+from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import STATUSES, Status, TicketRecord
 from docloop.stages.preflight import checked_tracker
 from docloop.stages.regression import hold
 from docloop.stages.reply import deliver_replies
+from docloop.writers import holding_writes
 
 FINISHED = ("done", "canceled")
 
@@ -58,7 +59,7 @@ def set_status(settings: Settings, ticket_id: str, status: str,
     if status not in STATUSES:
         raise InputError(f"unknown status '{status}' (use one of: {', '.join(STATUSES)})")
     replier = _replier(settings)  # a missing bot token: exit 2 before the change
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         return _set_status(settings, ticket_id, cast(Status, status)) + _replies(settings,
                                                                                 replier)
 
@@ -85,7 +86,7 @@ def sync_tickets(settings: Settings, lock_wait_s: float = DEFAULT_WAIT_S) -> str
                          "use --config with tracker = \"linear\"")
     tracker = checked_tracker(settings)  # a wrong key or team: exit 2 before any write
     replier = _replier(settings)
-    with hold_home(settings.home, lock_wait_s):
+    with holding_writes(settings, lock_wait_s):
         return _sync(settings, tracker) + _replies(settings, replier)
 
 
