@@ -36,8 +36,12 @@ from pathlib import Path
 import numpy as np
 
 from docloop import db
-from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
-from docloop.docs.query import clean_query
+from docloop.backends.docs_index.rerank import (
+    ALL_FEATURES,
+    FEATURES,
+    HYBRID_ORDER,
+    RankSettings,
+)
 from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from rank_learn import Pools, choose_l2, fit
@@ -58,6 +62,7 @@ NOTE = (
     "the real sets together count as much as the written sets together.")
 RESULT = Path(__file__).resolve().parent / "results" / "rank_calibrate.md"
 CODE = Path(__file__).resolve().parent.parent / "src" / "docloop" / "backends" / "docs_index"
+QUERY_CODE = CODE.parent.parent / "docs" / "query.py"  # how a chat message becomes queries
 PREVIOUS = RankSettings(names=0.4, words=0.0, breadth=-0.8, topic=2.0, hub=-0.25, bm25=2.0,
                         title=0.0, defines=0.0)
 POOL = RankSettings().candidates  # the pages the re-ranker sees at run time
@@ -92,12 +97,13 @@ def set_pools(labelled: LabelledSet) -> Pools:
         items = [("message", m.text, m.page) for m in labelled.messages if m.page]
         items += [("group", "\n".join(m.text for m in ms), ms[0].page)
                   for ms in labelled.groups().values() if ms[0].page]
-        vectors = index.embedder.embed([clean_query(text) or text for _, text, _ in items])
+        vectors, parts = index.embed_queries([text for _, text, _ in items], ALL_FEATURES)
         features = np.zeros((len(items), POOL, len(FEATURES)))
         size = np.zeros(len(items), dtype=int)
         gold = np.full(len(items), -1)
-        for row, ((_, text, page), vector) in enumerate(zip(items, vectors, strict=True)):
-            pool = index.candidates(text, vector, POOL)
+        for row, ((_, text, page), vector, part) in enumerate(
+                zip(items, vectors, parts, strict=True)):
+            pool = index.candidates(text, vector, POOL, ALL_FEATURES, part)
             features[row, : len(pool.paths)] = pool.features
             size[row] = len(pool.paths)
             gold[row] = pool.paths.index(page) if page in pool.paths else -1
@@ -110,7 +116,7 @@ def set_pools(labelled: LabelledSet) -> Pools:
 
 def _fingerprint(labelled: LabelledSet) -> str:
     digest = hashlib.sha256(repr(FEATURES).encode())
-    for source in sorted(CODE.glob("*.py")):
+    for source in [*sorted(CODE.glob("*.py")), QUERY_CODE]:
         digest.update(source.read_bytes())
     digest.update(repr([(m.text, m.group, m.page) for m in labelled.messages]).encode())
     return digest.hexdigest()[:16]

@@ -67,9 +67,19 @@ class ChunkLayout:
     chunk_ids: list[str]
     paths: list[str]
     _positions: dict[str, int] | None = field(default=None, repr=False)
+    _page_rows: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
+
+    def page_rows(self, path: str) -> np.ndarray:
+        """The positions of a page's chunks (empty for a page the store does not hold)."""
+        if self._page_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, page in enumerate(self.paths):
+                rows.setdefault(page, []).append(i)
+            self._page_rows = {p: np.array(r, dtype=np.int64) for p, r in rows.items()}
+        return self._page_rows.get(path, np.zeros(0, dtype=np.int64))
 
     def position(self, chunk_id: str) -> int | None:
         """The position of a chunk id (None for an id the store does not hold)."""

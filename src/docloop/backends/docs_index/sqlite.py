@@ -153,6 +153,11 @@ class SQLiteDocsIndex(HybridDocsIndex):
             self._check_embedder(matrix.vectors.shape[1], len(vector))
         return matrix.vectors @ np.asarray(vector, dtype=np.float32)
 
+    def part_cosines(self, vectors: np.ndarray, layout: ChunkLayout) -> np.ndarray:
+        """Every chunk's cosine with each of `vectors`, one matrix product."""
+        matrix = self._load_matrix()
+        return matrix.vectors @ np.asarray(vectors, dtype=np.float32).T
+
     def topic_similarities(self, paths: list[str], vector: np.ndarray) -> list[float]:
         topics = self._load_matrix().topics()
         return [float(topics[p] @ vector) for p in paths]
