@@ -40,8 +40,9 @@ QUESTION = ("How do I dump a decimal field to json as a string with a field seri
             "Also settings ignore my env variables prefix.")
 
 
-def _index(root: Path, rank: RankSettings | None = None) -> SQLiteDocsIndex:
-    index = SQLiteDocsIndex(db.memory(), HashingEmbedder(), rank=rank)
+def _index(root: Path, rank: RankSettings | None = None,
+           embedder: HashingEmbedder | None = None) -> SQLiteDocsIndex:
+    index = SQLiteDocsIndex(db.memory(), embedder or HashingEmbedder(), rank=rank)
     write_docs(root, DOCS)
     index.sync(load_pages(root, "https://d.dev"))
     return index
@@ -85,23 +86,25 @@ def test_candidates_carry_late_interaction_features(tmp_path: Path) -> None:
 
 
 def test_only_weighted_features_are_computed(tmp_path: Path) -> None:
-    index = _index(tmp_path)
+    embedder = HashingEmbedder()
+    index = _index(tmp_path, embedder=embedder)
     vectors, parts = index.embed_queries([QUESTION], HYBRID_ORDER.active())
     assert parts == [None]  # nothing weighs late interaction: no part is embedded
     pool = index.candidates(QUESTION, vectors[0], 3, HYBRID_ORDER.active(), parts[0])
     weighed_off = [FEATURES.index(f) for f in ("names", "bm25", "words", "parts", "agree")]
     assert not pool.features[:, weighed_off].any()
     assert pool.features[:, FEATURES.index("fused")].all()  # the index's scores are kept
-    assert index.embedder.calls[-1] == [QUESTION.replace("\n", " ")]
+    assert embedder.calls[-1] == [QUESTION.replace("\n", " ")]
 
 
 def test_a_ranking_that_weighs_parts_embeds_them_in_the_same_batch(tmp_path: Path) -> None:
     rank = replace(HYBRID_ORDER, parts=1.0)
-    index = _index(tmp_path, rank)
-    before = len(index.embedder.calls)
+    embedder = HashingEmbedder()
+    index = _index(tmp_path, rank, embedder)
+    before = len(embedder.calls)
     hits = index.search_many([QUESTION, "settings env variables prefix nested"], 3)
-    assert len(index.embedder.calls) == before + 1  # queries and their parts: one batch
-    assert len(index.embedder.calls[-1]) == 2 + 2 + 1
+    assert len(embedder.calls) == before + 1  # queries and their parts: one batch
+    assert len(embedder.calls[-1]) == 2 + 2 + 1
     assert len(hits) == 2 and len(hits[0]) == 3
     assert index.search_ranked(QUESTION, 2, rank)[0].path == hits[0][0].path
 
