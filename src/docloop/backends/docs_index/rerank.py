@@ -38,6 +38,8 @@ on evidence a docs maintainer would use, as a weighted sum:
 - `parts`, `agree`: late interaction (late.py): each sentence of the query matched
   to its closest passage on the page, averaged; and the share of the query's
   sentences whose closest passage among the candidates is on this page;
+- `bm25f`: `bm25` with the page's title, path and heading words counted
+  HEADING_BOOST extra times (BM25F with the headings as a second field);
 - `link`: the user linked the page (a docs URL whose last path segments are the
   page's file name and folder, any version or site prefix before them).
 
@@ -70,7 +72,7 @@ from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import Page, PageTerms, atoms, query_names
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
-            "hub", "section", "bm25", "title", "defines", "parts", "agree", "link")
+            "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f")
 #: the features the index measures per candidate (`PageScores`); the rest come from terms
 INDEX_FEATURES = ("fused", "cosine", "support", "topic", "hub", "parts", "agree")
 
@@ -96,6 +98,7 @@ class RankSettings:
     parts: float = 0.0
     agree: float = 0.0
     link: float = 0.0
+    bm25f: float = 0.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
@@ -106,6 +109,8 @@ class RankSettings:
         return frozenset(name for name in FEATURES if getattr(self, name) != 0.0)
 
 
+HEADING_BOOST = 3.0  # bm25f: a heading word counts as this many more mentions
+
 #: every feature computed (calibration scores weights it has not chosen yet)
 ALL_FEATURES = frozenset(FEATURES)
 
@@ -114,7 +119,8 @@ ALL_FEATURES = frozenset(FEATURES)
 #: page less often on the real sets than members voting on hybrid scores
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
                             breadth=0.0, topic=0.0, hub=0.0, section=0.0,
-                            bm25=0.0, title=0.0, defines=0.0, parts=0.0, agree=0.0, link=0.0)
+                            bm25=0.0, title=0.0, defines=0.0, parts=0.0, agree=0.0, link=0.0,
+                            bm25f=0.0)
 
 
 @dataclass(frozen=True)
@@ -166,10 +172,11 @@ def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
         if page is not None:
             for column, feature in wanted:
                 rows[row, column] = feature(query, terms, path, page)
-    bm25 = FEATURES.index("bm25")
-    top = rows[:, bm25].max(initial=0.0)
-    if top > 0:
-        rows[:, bm25] /= top
+    for name in ("bm25", "bm25f"):  # relative to the best candidate's
+        column = FEATURES.index(name)
+        top = rows[:, column].max(initial=0.0)
+        if top > 0:
+            rows[:, column] /= top
     return rows
 
 
@@ -185,6 +192,7 @@ _TERM_FEATURES: dict[str, _TermFeature] = {
     "title": lambda q, t, path, page: t.title_match(path, q.words),
     "defines": lambda q, t, path, page: t.defines(path, q.names),
     "link": lambda q, t, path, page: link_match(q.links, path),
+    "bm25f": lambda q, t, path, page: t.bm25(path, q.words, HEADING_BOOST),
 }
 
 
