@@ -61,12 +61,13 @@ def test_query_parts_are_the_sentences_and_lines_with_content() -> None:
 
 
 def test_part_features_reward_the_page_closest_to_each_part() -> None:
-    # chunks 0-1 are page A, chunk 2 page B; two parts
-    cosines = np.array([[0.9, 0.1], [0.2, 0.3], [0.5, 0.8]])
-    parts, agree = part_features(cosines, [np.array([0, 1]), np.array([2])])
-    assert parts.tolist() == pytest.approx([(0.9 + 0.3) / 2, (0.5 + 0.8) / 2])
-    assert agree.tolist() == pytest.approx([0.5, 0.5])
-    empty = part_features(np.zeros((3, 0)), [np.array([0]), np.array([2])])
+    parts = np.eye(3)[:2]  # two parts: the first and second axis
+    page_a = np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.0]])  # close to the first part
+    page_b = np.array([[0.5, 0.8, 0.0]])  # closest to the second
+    found, agree = part_features(parts, [page_a, page_b, np.zeros((0, 3))])
+    assert found.tolist() == pytest.approx([(0.9 + 0.3) / 2, (0.5 + 0.8) / 2, 0.0])
+    assert agree.tolist() == pytest.approx([0.5, 0.5, 0.0])
+    empty = part_features(np.zeros((0, 3)), [page_a, page_b])
     assert [v.tolist() for v in empty] == [[0.0, 0.0], [0.0, 0.0]]
 
 

@@ -104,12 +104,6 @@ class HybridDocsIndex(DocsIndex):
     def chunk_cosines(self, vector: np.ndarray, layout: ChunkLayout) -> np.ndarray:
         """Cosine of `vector` with every chunk, aligned with `layout`."""
 
-    def part_cosines(self, vectors: np.ndarray, layout: ChunkLayout) -> np.ndarray:
-        """Every chunk's cosine with each of `vectors` (chunks x vectors); an index that
-        holds the vectors in memory overrides this with one matrix product."""
-        columns = [self.chunk_cosines(v, layout) for v in vectors]
-        return np.stack(columns, axis=1) if columns else np.zeros((len(layout), 0))
-
     @abstractmethod
     def topic_similarities(self, paths: list[str], vector: np.ndarray) -> list[float]:
         """Cosine of `vector` with each page's topic (the unit mean of its chunk vectors)."""
@@ -235,7 +229,7 @@ class HybridDocsIndex(DocsIndex):
         best_cosine = _max_per_page(cosine, layout.paths)
         topic = self.topic_similarities(paths, np.asarray(vector, dtype=np.float32))
         hubs = self.store.page_hubs()
-        late = self._late_features(parts, paths, layout, active)
+        late = self._late_features(parts, paths, active)
         scores = [PageScores(fused=float(fused[best[0]]), cosine=best_cosine[path],
                              support=float(fused[best].sum()) / SUPPORT_CHUNKS,
                              topic=page_topic, hub=hubs.get(path, 0.0),
@@ -247,13 +241,19 @@ class HybridDocsIndex(DocsIndex):
                                  active)
         return Candidates(paths, chunks, features, keyword[chunks])
 
-    def _late_features(self, parts: np.ndarray | None, paths: list[str], layout: ChunkLayout,
+    def _late_features(self, parts: np.ndarray | None, paths: list[str],
                        active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
-        """late.py's `parts` and `agree` per candidate (zeros when not weighed or no part)."""
+        """late.py's `parts` and `agree` per candidate (zeros when not weighed or no part),
+        from the candidates' chunk vectors (the keyword store keeps a copy of each, so a
+        remote index answers without a request per part)."""
         if parts is None or len(parts) == 0 or not active & LATE_FEATURES:
             return np.zeros(len(paths)), np.zeros(len(paths))
-        cosines = self.part_cosines(np.asarray(parts, dtype=np.float32), layout)
-        return part_features(cosines, [layout.page_rows(p) for p in paths])
+        return part_features(np.asarray(parts, dtype=np.float32),
+                             [self.candidate_vectors(p) for p in paths])
+
+    def candidate_vectors(self, path: str) -> np.ndarray:
+        """A candidate page's chunk vectors (an index holding them in memory overrides)."""
+        return self.store.page_vectors(path)
 
 
 @dataclass

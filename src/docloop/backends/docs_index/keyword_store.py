@@ -172,6 +172,16 @@ class KeywordStore:
         row = self.conn.execute("SELECT value FROM docs_meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def page_vectors(self, path: str) -> np.ndarray:
+        """The stored vectors of a page's chunks in rowid order (the layout's order); no
+        rows for an unknown page or one stored without vectors (an old keyword file)."""
+        rows = self.conn.execute(
+            "SELECT vector FROM docs_chunks WHERE path = ? ORDER BY rowid", (path,)).fetchall()
+        blobs = [r[0] for r in rows if r[0]]
+        if not blobs or len(blobs) < len(rows):
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
+
     def lacks_vectors(self) -> bool:
         """Whether some chunk was stored without its vector (a keyword file written before
         the store kept them: its catch-all scores cannot be computed until it is rebuilt)."""

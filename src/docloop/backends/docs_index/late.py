@@ -24,18 +24,17 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def part_features(part_cosines: np.ndarray, page_rows: Sequence[np.ndarray]
+def part_features(parts: np.ndarray, pages: Sequence[np.ndarray]
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """`parts` and `agree` per candidate page from every chunk's cosine with every part
-    (chunks x parts) and each candidate's chunk positions; zeros without parts."""
-    pages = len(page_rows)
-    if part_cosines.ndim != 2 or part_cosines.shape[1] == 0 or pages == 0:
-        return np.zeros(pages), np.zeros(pages)
-    best = np.zeros((pages, part_cosines.shape[1]))
-    for i, rows in enumerate(page_rows):
-        if len(rows):
-            best[i] = part_cosines[rows].max(axis=0)
-    parts = best.mean(axis=1)
+    """`parts` and `agree` per candidate page from the query parts' vectors (parts x dim)
+    and each candidate's chunk vectors (chunks x dim; unit vectors, so products are
+    cosines); zeros without parts, and for a page without vectors."""
+    count = len(pages)
+    if parts.ndim != 2 or len(parts) == 0 or count == 0:
+        return np.zeros(count), np.zeros(count)
+    best = np.zeros((count, len(parts)))
+    for i, vectors in enumerate(pages):
+        if len(vectors) and vectors.shape[1] == parts.shape[1]:
+            best[i] = (vectors @ parts.T).max(axis=0)
     winners = np.argmax(best, axis=0)
-    agree = np.bincount(winners, minlength=pages) / best.shape[1]
-    return parts, agree
+    return best.mean(axis=1), np.bincount(winners, minlength=count) / len(parts)

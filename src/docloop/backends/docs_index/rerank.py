@@ -44,19 +44,20 @@ on evidence a docs maintainer would use, as a weighted sum:
   page's file name and folder, any version or site prefix before them).
 
 The index supplies the scores it computes per candidate (`PageScores`: fused,
-cosine, support, topic, hub); the terms-based features come from `PageTerms`,
-so any index that can give those five numbers per page ranks the same way.
+cosine, support, topic, hub, parts, agree); the terms-based features come from
+`PageTerms` and the query's links, so any index that can give those numbers per
+page ranks the same way.
 
 The weights are `RankSettings`, injectable so calibration can sweep them.
 The defaults are a listwise logistic ranker's (benchmarks/rank_learn.py) over
-six features (fused, names, breadth, topic, hub, bm25) with strong L2, fitted
-on every labelled set with the real communities weighted as much as the
-written ones together: of the ways of choosing weights compared
-leave-one-community-out (a nine-knob grid, a four-knob grid, the listwise
-ranker over every feature or over six), it scored best on sets it was not
-fitted on (benchmarks/rank_calibrate.py, RESULTS.md). Features at weight 0
-(cosine, words, headings, support, section, title, defines) measured no gain
-that held on unseen sets; they stay as knobs.
+nine features (fused, names, breadth, topic, hub, bm25, parts, agree, link) with
+strong L2, fitted on every labelled set, each counting the same: of the ways of
+choosing weights compared leave-one-community-out (two grids, the listwise ranker
+over every feature, over the previous six, over these nine, and over features
+chosen greedily inside each fold), it scored best on sets it was not fitted on
+(benchmarks/rank_calibrate.py, RESULTS.md). Features at weight 0 (cosine, words,
+headings, support, section, title, defines, bm25f) measured no gain that held on
+unseen sets; they stay as knobs and are not computed while their weight is 0.
 """
 
 from __future__ import annotations
@@ -84,20 +85,20 @@ class RankSettings:
     candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 0.43
+    names: float = 1.03
     words: float = 0.0
     headings: float = 0.0
     support: float = 0.0
-    breadth: float = 0.17
-    topic: float = 1.65
-    hub: float = -0.07
+    breadth: float = -0.76
+    topic: float = 5.48
+    hub: float = -0.72
     section: float = 0.0
-    bm25: float = 0.78
+    bm25: float = 2.74
     title: float = 0.0
     defines: float = 0.0
-    parts: float = 0.0
-    agree: float = 0.0
-    link: float = 0.0
+    parts: float = 5.26
+    agree: float = 0.53
+    link: float = 2.77
     bm25f: float = 0.0
 
     def weights(self) -> np.ndarray:

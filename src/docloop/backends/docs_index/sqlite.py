@@ -153,10 +153,10 @@ class SQLiteDocsIndex(HybridDocsIndex):
             self._check_embedder(matrix.vectors.shape[1], len(vector))
         return matrix.vectors @ np.asarray(vector, dtype=np.float32)
 
-    def part_cosines(self, vectors: np.ndarray, layout: ChunkLayout) -> np.ndarray:
-        """Every chunk's cosine with each of `vectors`, one matrix product."""
+    def candidate_vectors(self, path: str) -> np.ndarray:
+        """A page's chunk vectors, from the in-memory matrix."""
         matrix = self._load_matrix()
-        return matrix.vectors @ np.asarray(vectors, dtype=np.float32).T
+        return matrix.vectors[self.store.layout().page_rows(path)]
 
     def topic_similarities(self, paths: list[str], vector: np.ndarray) -> list[float]:
         topics = self._load_matrix().topics()
