@@ -184,3 +184,17 @@ def test_candidates_carry_title_and_defines_features(tmp_path: Path) -> None:
     assert rows["config/server-options.md"]["defines"] > 0.0  # `## server.allowedHosts`
     assert rows["blog/announcing-v6.md"]["defines"] == 0.0
     assert rows["config/server-options.md"]["title"] > rows["guide/assets.md"]["title"]
+
+
+def test_bm25f_counts_a_word_in_the_headings_more_than_in_the_text() -> None:
+    terms = PageTerms.build([
+        ("concepts/serialization.md", "Serialization", ["Custom serializers"],
+         "Dump a model to a dict."),
+        ("migration.md", "Migration", ["Changes"], "Serializers changed; dump a model."),
+        *[(f"guide/page{i}.md", f"Page {i}", [], "guide text") for i in range(4)],
+    ])
+    words = atoms("custom serializer")
+    plain = [terms.bm25(p, words) for p in ("concepts/serialization.md", "migration.md")]
+    boosted = [terms.bm25(p, words, 3.0) for p in ("concepts/serialization.md", "migration.md")]
+    assert boosted[0] > plain[0] and boosted[1] == pytest.approx(plain[1])
+    assert boosted[0] / boosted[1] > plain[0] / plain[1]

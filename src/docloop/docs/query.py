@@ -68,3 +68,29 @@ def fts_query(text: str) -> str | None:
     if not terms:
         return None
     return " OR ".join('"' + term.replace('"', "") + '"' for term in terms)
+
+
+#: where one sentence of chat ends and the next begins (a capital, code or quote follows)
+SENTENCE_END = re.compile(r"(?<=[.?!:])\s+(?=[A-Z`\"'(\[])")
+MIN_PART_TERMS = 3  # a part with fewer content words says too little to be matched alone
+MAX_PARTS = 12  # parts embedded per query (spread over the whole text beyond that)
+
+
+def query_parts(text: str) -> list[str]:
+    """The query's lines and sentences that each carry at least MIN_PART_TERMS content
+    words, stack frames and addresses removed, at most MAX_PARTS spread over the text.
+
+    A chat message (and a group's messages joined one per line) asks several things at
+    once: the error line, the code, the "how do I ..." sentence. One embedding of the
+    whole averages them; scoring a page on each part's closest passage (late interaction,
+    rerank.py's `parts`) rewards the page that answers every part."""
+    parts: dict[str, None] = {}
+    for line in text.splitlines():
+        for sentence in SENTENCE_END.split(clean_query(line)):
+            if len(keyword_terms(sentence)) >= MIN_PART_TERMS:
+                parts.setdefault(sentence, None)
+    found = list(parts)
+    if len(found) <= MAX_PARTS:
+        return found
+    step = len(found) / MAX_PARTS
+    return [found[int(i * step)] for i in range(MAX_PARTS)]

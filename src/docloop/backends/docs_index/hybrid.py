@@ -27,7 +27,9 @@ import numpy as np
 from docloop import db
 from docloop.backends.docs_index.base import DocsIndex
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
+from docloop.backends.docs_index.late import part_features
 from docloop.backends.docs_index.rerank import (
+    ALL_FEATURES,
     FEATURES,
     PageScores,
     QueryTerms,
@@ -39,12 +41,13 @@ from docloop.backends.docs_index.terms import PageTerms
 from docloop.backends.embedders.base import Embedder
 from docloop.docs.chunker import chunk_page
 from docloop.docs.loader import DocPage
-from docloop.docs.query import clean_query
+from docloop.docs.query import clean_query, query_parts
 from docloop.models import DocChunk, PageHit
 
 VECTOR_WEIGHT = 0.4  # share of cosine in the fused score; the rest is keyword (tuned)
 SUPPORT_CHUNKS = 3  # a page's best chunks whose mean hybrid score is its `support`
 RRF_K = 60
+LATE_FEATURES = frozenset(("parts", "agree"))  # the features that embed the query's parts
 
 Progress = Callable[[int], None]
 
@@ -157,24 +160,48 @@ class HybridDocsIndex(DocsIndex):
         return self.search_many([query], top_k)[0]
 
     def search_many(self, queries: Sequence[str], top_k: int = 5) -> list[list[PageHit]]:
-        """Search several queries with one embedding batch."""
+        """Search several queries with one embedding batch (their parts included when the
+        ranking weighs late interaction)."""
         self.check_embedder()  # an index built by another model fails before any embedding
-        vectors = self.embedder.embed([clean_query(q) or q for q in queries])
-        return [self.search_vector(q, v, top_k) for q, v in zip(queries, vectors, strict=True)]
+        vectors, parts = self.embed_queries(queries, self.rank.active())
+        return [self.search_vector(q, v, top_k, parts=p)
+                for q, v, p in zip(queries, vectors, parts, strict=True)]
 
     def search_ranked(self, query: str, top_k: int, rank: RankSettings) -> list[PageHit]:
         """Search one query re-ranked with `rank` instead of the index's own settings (the
         match stage's group query re-ranks while its members vote on the hybrid order)."""
         self.check_embedder()
-        vector = self.embedder.embed([clean_query(query) or query])[0]
-        return self.search_vector(query, vector, top_k, rank)
+        vectors, parts = self.embed_queries([query], rank.active())
+        return self.search_vector(query, vectors[0], top_k, rank, parts[0])
+
+    def embed_queries(self, queries: Sequence[str], active: frozenset[str] = ALL_FEATURES
+                      ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """Each query's vector and, when `active` holds a late-interaction feature, its
+        parts' vectors (late.py), all in one embedding batch."""
+        texts = [clean_query(q) or q for q in queries]
+        if not active & LATE_FEATURES:
+            return self.embedder.embed(texts), [None] * len(texts)
+        split = [query_parts(q) for q in queries]
+        vectors = self.embedder.embed(texts + [p for parts in split for p in parts])
+        found: list[np.ndarray | None] = []
+        offset = len(texts)
+        for parts in split:
+            found.append(vectors[offset : offset + len(parts)])
+            offset += len(parts)
+        return vectors[: len(texts)], found
 
     def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5,
-                      rank: RankSettings | None = None) -> list[PageHit]:
+                      rank: RankSettings | None = None,
+                      parts: np.ndarray | None = None) -> list[PageHit]:
         """Hybrid search with a query vector computed by the caller (and `text` for keywords),
-        its candidate pages re-ranked (see rerank.py) with `rank` (default: the index's)."""
+        its candidate pages re-ranked (see rerank.py) with `rank` (default: the index's);
+        `parts` are the query's parts' vectors (embedded here when the ranking needs them
+        and the caller has not)."""
         rank = rank or self.rank
-        pool = self.candidates(text, vector, max(top_k, rank.candidates))
+        active = rank.active()
+        if parts is None and active & LATE_FEATURES:
+            parts = self.embed_queries([text], active)[1][0]
+        pool = self.candidates(text, vector, max(top_k, rank.candidates), active, parts)
         order = rerank_order(pool.features, rank)[:top_k]
         scores = pool.features @ rank.weights()
         rowids = self.store.layout().rowids
@@ -182,8 +209,11 @@ class HybridDocsIndex(DocsIndex):
                                float(pool.features[i, 1]), float(pool.keyword[i]))
                 for i in order]
 
-    def candidates(self, text: str, vector: np.ndarray, limit: int) -> Candidates:
-        """The hybrid search's `limit` best pages with their re-ranking features."""
+    def candidates(self, text: str, vector: np.ndarray, limit: int,
+                   active: frozenset[str] = ALL_FEATURES,
+                   parts: np.ndarray | None = None) -> Candidates:
+        """The hybrid search's `limit` best pages with their re-ranking features (those in
+        `active`; `parts`: the query's parts' vectors for the late-interaction ones)."""
         layout = self.store.layout()
         if len(layout) == 0:
             return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0))
@@ -199,13 +229,31 @@ class HybridDocsIndex(DocsIndex):
         best_cosine = _max_per_page(cosine, layout.paths)
         topic = self.topic_similarities(paths, np.asarray(vector, dtype=np.float32))
         hubs = self.store.page_hubs()
+        late = self._late_features(parts, paths, active)
         scores = [PageScores(fused=float(fused[best[0]]), cosine=best_cosine[path],
                              support=float(fused[best].sum()) / SUPPORT_CHUNKS,
-                             topic=page_topic, hub=hubs.get(path, 0.0))
-                  for (path, best), page_topic in zip(chosen.items(), topic, strict=True)]
+                             topic=page_topic, hub=hubs.get(path, 0.0),
+                             parts=float(late[0][i]), agree=float(late[1][i]))
+                  for i, ((path, best), page_topic) in enumerate(
+                      zip(chosen.items(), topic, strict=True))]
         terms = self.page_terms()
-        features = page_features(QueryTerms.of(text, terms), terms, paths, scores)
+        features = page_features(QueryTerms.of(text, terms, active), terms, paths, scores,
+                                 active)
         return Candidates(paths, chunks, features, keyword[chunks])
+
+    def _late_features(self, parts: np.ndarray | None, paths: list[str],
+                       active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """late.py's `parts` and `agree` per candidate (zeros when not weighed or no part),
+        from the candidates' chunk vectors (the keyword store keeps a copy of each, so a
+        remote index answers without a request per part)."""
+        if parts is None or len(parts) == 0 or not active & LATE_FEATURES:
+            return np.zeros(len(paths)), np.zeros(len(paths))
+        return part_features(np.asarray(parts, dtype=np.float32),
+                             [self.candidate_vectors(p) for p in paths])
+
+    def candidate_vectors(self, path: str) -> np.ndarray:
+        """A candidate page's chunk vectors (an index holding them in memory overrides)."""
+        return self.store.page_vectors(path)
 
 
 @dataclass

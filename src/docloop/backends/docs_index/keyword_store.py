@@ -67,9 +67,19 @@ class ChunkLayout:
     chunk_ids: list[str]
     paths: list[str]
     _positions: dict[str, int] | None = field(default=None, repr=False)
+    _page_rows: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
+
+    def page_rows(self, path: str) -> np.ndarray:
+        """The positions of a page's chunks (empty for a page the store does not hold)."""
+        if self._page_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, page in enumerate(self.paths):
+                rows.setdefault(page, []).append(i)
+            self._page_rows = {p: np.array(r, dtype=np.int64) for p, r in rows.items()}
+        return self._page_rows.get(path, np.zeros(0, dtype=np.int64))
 
     def position(self, chunk_id: str) -> int | None:
         """The position of a chunk id (None for an id the store does not hold)."""
@@ -161,6 +171,16 @@ class KeywordStore:
     def meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM docs_meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
+
+    def page_vectors(self, path: str) -> np.ndarray:
+        """The stored vectors of a page's chunks in rowid order (the layout's order); no
+        rows for an unknown page or one stored without vectors (an old keyword file)."""
+        rows = self.conn.execute(
+            "SELECT vector FROM docs_chunks WHERE path = ? ORDER BY rowid", (path,)).fetchall()
+        blobs = [r[0] for r in rows if r[0]]
+        if not blobs or len(blobs) < len(rows):
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
     def lacks_vectors(self) -> bool:
         """Whether some chunk was stored without its vector (a keyword file written before

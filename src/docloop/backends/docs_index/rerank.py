@@ -34,26 +34,35 @@ on evidence a docs maintainer would use, as a weighted sum:
   named the page after it;
 - `defines`: the share of the users' code names and error strings the page
   files in a heading or defines in its code (`## server.allowedHosts`,
-  `def model_validator`), not only mentions in passing.
+  `def model_validator`), not only mentions in passing;
+- `parts`, `agree`: late interaction (late.py): each sentence of the query matched
+  to its closest passage on the page, averaged; and the share of the query's
+  sentences whose closest passage among the candidates is on this page;
+- `bm25f`: `bm25` with the page's title, path and heading words counted
+  HEADING_BOOST extra times (BM25F with the headings as a second field);
+- `link`: the user linked the page (a docs URL whose last path segments are the
+  page's file name and folder, any version or site prefix before them).
 
 The index supplies the scores it computes per candidate (`PageScores`: fused,
-cosine, support, topic, hub); the terms-based features come from `PageTerms`,
-so any index that can give those five numbers per page ranks the same way.
+cosine, support, topic, hub, parts, agree); the terms-based features come from
+`PageTerms` and the query's links, so any index that can give those numbers per
+page ranks the same way.
 
 The weights are `RankSettings`, injectable so calibration can sweep them.
 The defaults are a listwise logistic ranker's (benchmarks/rank_learn.py) over
-six features (fused, names, breadth, topic, hub, bm25) with strong L2, fitted
-on every labelled set with the real communities weighted as much as the
-written ones together: of the ways of choosing weights compared
-leave-one-community-out (a nine-knob grid, a four-knob grid, the listwise
-ranker over every feature or over six), it scored best on sets it was not
-fitted on (benchmarks/rank_calibrate.py, RESULTS.md). Features at weight 0
-(cosine, words, headings, support, section, title, defines) measured no gain
-that held on unseen sets; they stay as knobs.
+nine features (fused, names, breadth, topic, hub, bm25, parts, agree, link) with
+strong L2, fitted on every labelled set, each counting the same: of the ways of
+choosing weights compared leave-one-community-out (two grids, the listwise ranker
+over every feature, over the previous six, over these nine, and over features
+chosen greedily inside each fold), it scored best on sets it was not fitted on
+(benchmarks/rank_calibrate.py, RESULTS.md). Features at weight 0 (cosine, words,
+headings, support, section, title, defines, bm25f) measured no gain that held on
+unseen sets; they stay as knobs and are not computed while their weight is 0.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -61,10 +70,12 @@ from functools import partial
 import numpy as np
 
 from docloop.backends.analyzers.offline_suggest import mentions
-from docloop.backends.docs_index.terms import PageTerms, atoms, query_names
+from docloop.backends.docs_index.terms import Page, PageTerms, atoms, query_names
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
-            "hub", "section", "bm25", "title", "defines")
+            "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f")
+#: the features the index measures per candidate (`PageScores`); the rest come from terms
+INDEX_FEATURES = ("fused", "cosine", "support", "topic", "hub", "parts", "agree")
 
 
 @dataclass(frozen=True)
@@ -74,44 +85,63 @@ class RankSettings:
     candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 0.43
+    names: float = 1.03
     words: float = 0.0
     headings: float = 0.0
     support: float = 0.0
-    breadth: float = 0.17
-    topic: float = 1.65
-    hub: float = -0.07
+    breadth: float = -0.76
+    topic: float = 5.48
+    hub: float = -0.72
     section: float = 0.0
-    bm25: float = 0.78
+    bm25: float = 2.74
     title: float = 0.0
     defines: float = 0.0
+    parts: float = 5.26
+    agree: float = 0.53
+    link: float = 2.77
+    bm25f: float = 0.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
 
+    def active(self) -> frozenset[str]:
+        """The features with a non-zero weight: the only ones search computes."""
+        return frozenset(name for name in FEATURES if getattr(self, name) != 0.0)
+
+
+HEADING_BOOST = 3.0  # bm25f: a heading word counts as this many more mentions
+
+#: every feature computed (calibration scores weights it has not chosen yet)
+ALL_FEATURES = frozenset(FEATURES)
 
 #: the hybrid order alone (every re-ranking weight 0). `docloop run` votes with it: measured
 #: end to end (benchmarks/RESULTS.md), members voting on re-ranked scores chose the right
 #: page less often on the real sets than members voting on hybrid scores
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
                             breadth=0.0, topic=0.0, hub=0.0, section=0.0,
-                            bm25=0.0, title=0.0, defines=0.0)
+                            bm25=0.0, title=0.0, defines=0.0, parts=0.0, agree=0.0, link=0.0,
+                            bm25f=0.0)
 
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """A query's rare evidence, weighted by how few pages carry it."""
+    """A query's rare evidence, weighted by how few pages carry it, and the docs pages
+    it links to."""
 
     names: dict[str, float]  # code names / error strings found somewhere in the docs
     words: dict[str, float]  # stemmed plain words found somewhere in the docs
+    links: tuple[tuple[str, ...], ...] = ()  # each linked URL's path segments, normalised
 
     @classmethod
-    def of(cls, text: str, terms: PageTerms) -> QueryTerms:
-        names = {n: terms.name_idf(n) for n in query_names(text)}
+    def of(cls, text: str, terms: PageTerms, active: frozenset[str] = ALL_FEATURES
+           ) -> QueryTerms:
+        """The evidence `active` features need (a name's rarity costs a scan of the docs)."""
+        names = ({n: terms.name_idf(n) for n in query_names(text)}
+                 if active & _NAME_FEATURES else {})
         words = {w: terms.word_idf(w) for w in atoms(text)}
         return cls({n: w for n, w in names.items() if w > 0},
-                   {w: v for w, v in words.items() if v > 0})
+                   {w: v for w, v in words.items() if v > 0}, linked_paths(text))
 
 
 @dataclass(frozen=True)
@@ -123,31 +153,85 @@ class PageScores:
     support: float  # the mean hybrid score of the page's best few chunks
     topic: float  # cosine with the page's mean chunk vector
     hub: float  # hubs.page_hubness: 0 (close to little) .. 1 (the docs set's strongest hub)
+    parts: float = 0.0  # late.py: mean over the query's sentences of the best passage cosine
+    agree: float = 0.0  # late.py: share of the query's sentences closest to this page
 
 
 def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
-                  scores: Sequence[PageScores]) -> np.ndarray:
-    """One row of `FEATURES` per candidate page."""
+                  scores: Sequence[PageScores],
+                  active: frozenset[str] = ALL_FEATURES) -> np.ndarray:
+    """One row of `FEATURES` per candidate page. The index's scores are copied as they
+    are; of the terms-based features only those in `active` are computed, the others
+    stay 0 (the shipped ranker computes only what it weighs)."""
     rows = np.zeros((len(paths), len(FEATURES)), dtype=np.float64)
-    for i, (path, score) in enumerate(zip(paths, scores, strict=True)):
-        row = {"fused": score.fused, "cosine": score.cosine, "support": score.support,
-               "topic": score.topic, "hub": score.hub}
+    wanted = [(FEATURES.index(name), _TERM_FEATURES[name]) for name in FEATURES
+              if name in active and name in _TERM_FEATURES]
+    for row, (path, score) in enumerate(zip(paths, scores, strict=True)):
+        for name in INDEX_FEATURES:
+            rows[row, FEATURES.index(name)] = getattr(score, name)
         page = terms.pages.get(path)
         if page is not None:
-            row["names"] = _share(query.names, partial(mentions, page.text))
-            row["words"] = _share(query.words, page.words.__contains__)
-            row["headings"] = _share(query.words, page.heading_words.__contains__)
-            row["breadth"] = terms.breadth(path)
-            row["section"] = terms.section_match(path, query.words)
-            row["bm25"] = terms.bm25(path, query.words)
-            row["title"] = terms.title_match(path, query.words)
-            row["defines"] = terms.defines(path, query.names)
-        rows[i] = [row.get(name, 0.0) for name in FEATURES]
-    bm25 = FEATURES.index("bm25")
-    top = rows[:, bm25].max(initial=0.0)
-    if top > 0:
-        rows[:, bm25] /= top
+            for column, feature in wanted:
+                rows[row, column] = feature(query, terms, path, page)
+    for name in ("bm25", "bm25f"):  # relative to the best candidate's
+        column = FEATURES.index(name)
+        top = rows[:, column].max(initial=0.0)
+        if top > 0:
+            rows[:, column] /= top
     return rows
+
+
+_NAME_FEATURES = frozenset(("names", "defines"))
+_TermFeature = Callable[[QueryTerms, PageTerms, str, Page], float]
+_TERM_FEATURES: dict[str, _TermFeature] = {
+    "names": lambda q, t, path, page: _share(q.names, partial(mentions, page.text)),
+    "words": lambda q, t, path, page: _share(q.words, page.words.__contains__),
+    "headings": lambda q, t, path, page: _share(q.words, page.heading_words.__contains__),
+    "breadth": lambda q, t, path, page: t.breadth(path),
+    "section": lambda q, t, path, page: t.section_match(path, q.words),
+    "bm25": lambda q, t, path, page: t.bm25(path, q.words),
+    "title": lambda q, t, path, page: t.title_match(path, q.words),
+    "defines": lambda q, t, path, page: t.defines(path, q.names),
+    "link": lambda q, t, path, page: link_match(q.links, path),
+    "bm25f": lambda q, t, path, page: t.bm25(path, q.words, HEADING_BOOST),
+}
+
+
+def linked_paths(text: str) -> tuple[tuple[str, ...], ...]:
+    """The path segments of every URL in `text` (anchor, query and `.html` dropped,
+    lower-cased, `_` read as `-`): `https://docs.pydantic.dev/2.11/concepts/models/#x`
+    -> ("2.11", "concepts", "models")."""
+    found = []
+    for match in _URL.finditer(text):
+        path = match.group(1).split("#", 1)[0].split("?", 1)[0]
+        segments = [_normal(s) for s in path.split("/") if s]
+        if segments:
+            found.append(tuple(segments))
+    return tuple(dict.fromkeys(found))
+
+
+def link_match(links: Sequence[tuple[str, ...]], path: str) -> float:
+    """1 when a linked URL ends with the page's folder and file name (`concepts/models.md`
+    for `.../latest/concepts/models/`), 0.5 when it ends with the file name only (the site
+    may lay folders out differently), else 0. A folder index (`guide/index.md`) is named by
+    its folder."""
+    page = [_normal(s) for s in path.rsplit(".", 1)[0].split("/")]
+    if len(page) > 1 and page[-1] == "index":
+        page = page[:-1]
+    best = 0.0
+    for segments in links:
+        if len(page) <= len(segments) and tuple(page) == segments[-len(page):]:
+            return 1.0
+        if segments[-1] == page[-1]:
+            best = 0.5
+    return best
+
+
+_URL = re.compile(r"https?://[^\s/<>()`'\"]+(/[^\s<>()`'\",]*)")
+
+
+def _normal(segment: str) -> str:
+    return segment.lower().removesuffix(".html").removesuffix(".md").replace("_", "-")
 
 
 def rerank_order(features: np.ndarray, settings: RankSettings) -> list[int]:

@@ -153,6 +153,11 @@ class SQLiteDocsIndex(HybridDocsIndex):
             self._check_embedder(matrix.vectors.shape[1], len(vector))
         return matrix.vectors @ np.asarray(vector, dtype=np.float32)
 
+    def candidate_vectors(self, path: str) -> np.ndarray:
+        """A page's chunk vectors, from the in-memory matrix."""
+        matrix = self._load_matrix()
+        return matrix.vectors[self.store.layout().page_rows(path)]
+
     def topic_similarities(self, paths: list[str], vector: np.ndarray) -> list[float]:
         topics = self._load_matrix().topics()
         return [float(topics[p] @ vector) for p in paths]

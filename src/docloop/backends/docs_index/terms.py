@@ -82,6 +82,7 @@ class Page:
     title_words: frozenset[str] = frozenset()  # words of the title and of the page's path
     heading_text: str = ""  # lower-cased title and headings, one per line
     defined: frozenset[str] = frozenset()  # names the page's code defines (lower-cased)
+    heading_counts: Counter[str] = field(default_factory=Counter)  # words of title, headings
 
 
 @dataclass
@@ -113,7 +114,8 @@ class PageTerms:
                 sorted({frozenset(atoms(h)) for h in named if atoms(h)}, key=sorted), counts,
                 title_words=frozenset(atoms(titles[path]) | path_words(path)),
                 heading_text="\n".join(named).lower(),
-                defined=frozenset(m.group(1) for m in _DEFINITION.finditer(joined)))
+                defined=frozenset(m.group(1) for m in _DEFINITION.finditer(joined)),
+                heading_counts=Counter(atom_list(" ".join(named)) + list(path_words(path))))
         terms = cls(pages)
         for page in pages.values():
             for word in page.words:
@@ -172,11 +174,13 @@ class PageTerms:
         weight = max(floor, sum(v for _, v in idf))
         return sum(v for w, v in idf if w in words) / weight
 
-    def bm25(self, path: str, words: Iterable[str]) -> float:
+    def bm25(self, path: str, words: Iterable[str], heading_boost: float = 0.0) -> float:
         """Okapi BM25 of the whole page for the query's words: repeated mentions count
         with saturation and a long page's matches are discounted for its length, so a
         page about the topic outscores a catch-all page that mentions it once among
-        everything else (chunk scores cannot see the page's length)."""
+        everything else (chunk scores cannot see the page's length). With a
+        `heading_boost` it is BM25F: a word in the page's title, path or headings counts
+        that many extra times (where the maintainer filed the topic)."""
         page = self.pages.get(path)
         if page is None:
             return 0.0
@@ -186,7 +190,7 @@ class PageTerms:
         norm = BM25_K1 * (1 - BM25_B + BM25_B * page.counts.total() / (self._mean_length or 1))
         score = 0.0
         for word in words:
-            tf = page.counts.get(word, 0)
+            tf = page.counts.get(word, 0) + heading_boost * page.heading_counts.get(word, 0)
             if tf:
                 score += self.word_idf(word) * tf * (BM25_K1 + 1) / (tf + norm)
         return score
