@@ -206,8 +206,9 @@ class Measured:
         """rank_calibrate.py's shipped recipe, run on the sets `on` only."""
         key = tuple(sorted(on))
         if key not in self._rank:
-            weights = rank_calibrate.choose_weights({n: self.pools[n] for n in on})
-            self._rank[key] = rank_settings(weights)
+            weights = cached(f"rank-{'+'.join(key)}", fingerprint([self.keys[n] for n in key]),
+                             partial(rank_weights, {n: self.pools[n] for n in key}))
+            self._rank[key] = rank_settings(np.asarray(weights))
         return self._rank[key]
 
     def replayed(self, term_weight: float) -> dict[str, list[dict[str, Any]]]:
@@ -231,6 +232,11 @@ def verdict_sweep(replay: match_replay.Replay, options: list[VerdictSettings]
                   ) -> list[dict[str, Any]]:
     """match_replay's metrics of every verdict option on one set's captured insights."""
     return [_plain(replay.score(match_replay.shipped_rule(o))) for o in options]
+
+
+def rank_weights(pools: dict[str, rank_calibrate.Pools]) -> list[float]:
+    """rank_calibrate's shipped recipe on `pools` only, as a JSON-safe list."""
+    return [float(w) for w in rank_calibrate.choose_weights(pools)]
 
 
 def verdict_options(term_weight: float) -> list[VerdictSettings]:
