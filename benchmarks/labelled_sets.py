@@ -192,7 +192,10 @@ class SetRun:
             since=self.since, dry_run=True, quality=quality, rank=rank,
             verdict=verdict or VerdictSettings()))
         ids = self.ids or {m: m for i in report.insights for m in i.message_ids}
-        return score_insights(self.gold, [predicted(i, ids) for i in report.insights])
+        preds = [predicted(i, ids) for i in report.insights]
+        scores = score_insights(self.gold, preds)
+        scores["said_missing"] = sum(1 for p in preds if p.verdict == "missing")  # pooling
+        return scores
 
     def _predicted(self, message_ids: list[str], page: str | None, verdict: str) -> Predicted:
         return Predicted(self.label_ids(message_ids), page, verdict)

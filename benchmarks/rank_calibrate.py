@@ -469,5 +469,11 @@ def main(args: list[str]) -> None:
         RESULT.write_text(header + text, encoding="utf-8")
 
 
+def choose_weights(sets: dict[str, Pools]) -> np.ndarray:
+    """The weights this calibration ships when it sees only `sets` (loco_eval.py's folds):
+    the method and weighting `report` picks among them, fitted on them."""
+    return report(sets)[1]
+
+
 if __name__ == "__main__":
     main(sys.argv[1:])

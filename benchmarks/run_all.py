@@ -1,9 +1,9 @@
 """Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
-(names: search pinecone rank_calibrate verdict_calibrate match_ablation quality calibrate spread
-separation scale ingest discord llm webhook dashboard redact aws_stores; default all). A benchmark
-that fails is reported as failed in RESULTS.md; the others still run.
+(names: search pinecone rank_calibrate verdict_calibrate loco_eval match_ablation quality calibrate
+spread separation scale ingest discord llm webhook dashboard redact aws_stores; default all). A
+benchmark that fails is reported as failed in RESULTS.md; the others still run.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "match_ablation", "quality",
-         "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm", "webhook",
-         "dashboard", "redact", "aws_stores"]
+ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "loco_eval", "match_ablation",
+         "quality", "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm",
+         "webhook", "dashboard", "redact", "aws_stores"]
 
 
 def main(names: list[str]) -> int:

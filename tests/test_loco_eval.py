@@ -1,0 +1,151 @@
+"""benchmarks/loco_eval.py's pure parts: fold choices, pooled `missing`, rendering.
+
+No loop is run: the calibrators' sweeps are given as numbers, and the choosing
+rules are the calibrators' own (calibrate.pick, verdict_calibrate.choose,
+match_replay.choose), so these tests check how the folds compose them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from docloop.backends.docs_index.rerank import RankSettings
+from docloop.quality import SHIPPED
+from docloop.stages import enrich
+from docloop.stages.verdict import VerdictSettings
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def loco() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))
+    import loco_eval
+
+    return loco_eval
+
+
+def metrics(right: int, found: int, said: int, precision: float | None,
+            missing_groups: int = 2, groups: int = 10) -> dict[str, Any]:
+    """The fields of a `docloop eval` result that the choices and pooling read."""
+    return {"groups": groups, "groups_recovered": right, "right_page": right,
+            "missing_groups": missing_groups, "missing_found": found,
+            "missing_precision": precision, "said_missing": said, "bcubed_precision": 0.8,
+            "bcubed_recall": 0.6, "bcubed_f1": 0.69, "noise_leak": 0.05, "insights": 9,
+            "search": {"group_hit1": 0.5, "group_hit3": 0.9, "message_hit1": 0.4,
+                       "message_hit3": 0.8}}
+
+
+def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[float]) -> Any:
+    """Three sets whose best clustering setting differs with the set left out."""
+    import verdict_calibrate
+
+    grid = [SHIPPED, replace(SHIPPED, cluster_threshold=0.35),
+            replace(SHIPPED, cluster_threshold=0.275)]
+    scores = {"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0], "c": [0.0, 0.4, 0.5]}
+    group = verdict_calibrate.Group
+    groups = {"a": [group("a1", True, 0.30, 0.2), group("a2", False, 0.60, 0.9)],
+              "b": [group("b1", True, 0.35, 0.1), group("b2", False, 0.55, 0.8)],
+              "c": [group("c1", False, 0.50, 0.7), group("c2", False, 0.62, 0.9)]}
+    options = [VerdictSettings(below_reference=0.12), VerdictSettings(below_reference=0.21)]
+    # option 1 finds `missing` on a and b; option 0 only on c
+    results = {"a": [metrics(5, 0, 0, None), metrics(6, 2, 2, 1.0)],
+               "b": [metrics(5, 0, 1, 0.0), metrics(5, 1, 2, 0.5)],
+               "c": [metrics(5, 1, 1, 1.0), metrics(4, 0, 3, 0.0)]}
+
+    def rank_choice(on: list[str]) -> RankSettings:
+        rank_calls.append(sorted(on))
+        return RankSettings(topic=float(len(on)))
+
+    def replayed(term_weight: float) -> dict[str, list[dict[str, Any]]]:
+        replay_calls.append(term_weight)
+        return results
+
+    def verdict_options(term_weight: float) -> list[VerdictSettings]:
+        return [replace(o, term_weight=term_weight) for o in options]
+
+    return loco.Sweeps(grid, scores, groups, rank_choice, replayed, verdict_options)
+
+
+def test_each_fold_chooses_every_stage_on_the_other_sets_only(loco: ModuleType) -> None:
+    import verdict_calibrate
+
+    rank_calls: list[list[str]] = []
+    replay_calls: list[float] = []
+    given = sweeps(loco, rank_calls, replay_calls)
+    chosen = loco.fold_choices(given, ["a", "b", "c"], ["a", "b", "c"])
+
+    assert chosen["a"].quality.cluster_threshold == 0.35  # best mean on b, c
+    assert chosen["b"].quality.cluster_threshold == SHIPPED.cluster_threshold  # on a, c
+    assert chosen["c"].quality.cluster_threshold == SHIPPED.cluster_threshold  # tie: first
+    assert chosen["(all sets)"].quality.cluster_threshold == 0.35
+    assert rank_calls == [["b", "c"], ["a", "c"], ["a", "b"], ["a", "b", "c"]]
+    assert chosen["a"].rank.topic == 2.0 and chosen["(all sets)"].rank.topic == 3.0
+    for name, others in (("a", ["b", "c"]), ("c", ["a", "b"])):
+        term = verdict_calibrate.choose(given.groups, others).term_weight
+        assert chosen[name].verdict.term_weight == term
+    assert replay_calls[0] == chosen["a"].verdict.term_weight
+    # pooled `missing` F1 on a, b: option 1 finds 3/4 at precision 3/4, option 0 none;
+    # on b, c: option 0 finds 1/4 at 1/2 (F1 0.33), option 1 1/4 at 1/5 (F1 0.22)
+    assert chosen["c"].verdict.below_reference == 0.21
+    assert chosen["a"].verdict.below_reference == 0.12
+
+
+def test_pooled_missing_adds_counts_not_ratios(loco: ModuleType) -> None:
+    tally = loco.pooled_missing([metrics(10, 1, 3, 1 / 3, missing_groups=3),
+                                 metrics(12, 3, 4, 0.75, missing_groups=4),
+                                 metrics(5, 0, 0, None, missing_groups=0)])
+    assert (tally.found, tally.missing_groups) == (4, 7)
+    assert (tally.said_right, tally.said) == (4, 7)
+    assert loco.ratio(tally.found, tally.missing_groups) == "0.57 (4/7)"
+    assert loco.ratio(0, 0) == "n/a (0/0)"
+
+
+def test_search_hits_split_messages_from_groups(loco: ModuleType) -> None:
+    expected = ["p", "q", "r", "p"]
+    ranked = [["p", "x"], ["x", "y", "q"], ["x"], ["y", "p"]]
+    found = loco.search_hits(expected, ranked, messages=3)
+    assert found == {"group_hit1": 0.0, "group_hit3": 1.0,
+                     "message_hit1": pytest.approx(1 / 3), "message_hit3": pytest.approx(2 / 3)}
+
+
+def test_render_shows_every_row_the_pool_and_what_moved(loco: ModuleType) -> None:
+    systems = {loco.SYSTEMS[0]: metrics(7, 1, 3, 1 / 3, missing_groups=3),
+               loco.SYSTEMS[1]: metrics(8, 2, 2, 1.0, missing_groups=3),
+               loco.SYSTEMS[2]: metrics(1, 0, 0, None, missing_groups=3)}
+    moved = loco.Choice(replace(SHIPPED, cluster_threshold=0.35), RankSettings(topic=2.0),
+                        VerdictSettings(term_weight=0.1))
+    text = "\n".join(loco.render({"pydantic": systems}, {"pydantic": moved},
+                                 "python benchmarks/loco_eval.py", 90.0))
+    assert "`python benchmarks/loco_eval.py` (1.5 min" in text
+    assert ("| pydantic | chosen without the set | 7/10 | 7/10 | 1/3 | 0.33 (3) | 0.80 | "
+            "0.60 | 0.69 | 0.05 | 0.50 / 0.90 | 0.40 / 0.80 |") in text
+    assert "| seed-style baseline | 0.00 (0/3) | n/a (0/0) |" in text
+    assert "| shipped | 0.67 (2/3) | 1.00 (2/2) |" in text
+    assert ("- pydantic: clustering: cluster_threshold=0.35; re-ranker: topic=2.0; "
+            "verdict: term_weight=0.1") in text
+    assert loco.differences(loco.SHIPPED_CHOICE) == "the shipped settings"
+
+
+def test_group_ranking_swaps_the_group_query_weights_and_restores_them(
+        loco: ModuleType) -> None:
+    chosen = RankSettings(topic=3.0, bm25=0.1)
+    with loco.group_ranking(chosen):
+        assert enrich.RankSettings() == chosen
+        assert enrich.RankSettings(breadth=0.5) == replace(chosen, breadth=0.5)
+    assert enrich.RankSettings is RankSettings
+
+
+def test_an_unknown_set_exits_with_status_2(loco: ModuleType,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert loco.parse(["--quick", "--sets", "vite"], ["pydantic", "vite"]) == (True, ["vite"])
+    with pytest.raises(SystemExit) as stopped:
+        loco.parse(["--sets", "vite,nope"], ["pydantic", "vite"])
+    assert stopped.value.code == 2
+    assert "got nope" in capsys.readouterr().err
