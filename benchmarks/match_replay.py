@@ -8,13 +8,16 @@ insight, its members' texts and vectors, its centroid, the run's reference) in
 a rule and scores the result with the `docloop eval` definitions. Searches are
 cached per (query, ranking), so a rule that searches what another searched is free.
 
-Run: PYTHONPATH=src:benchmarks python benchmarks/match_replay.py [SET ...]
+Run: PYTHONPATH=src:benchmarks python benchmarks/match_replay.py [SET ...] [--saved]
 chooses the `missing` verdict's settings (`below_reference`, `size_margin`,
-`unknown_weight`) leave one community out on the captured insights: for each set the
-setting with the best pooled `missing` F1 (then the most right pages) on the other
-sets, next to the verdict before this change measured in the same run. Over all sets
-it writes benchmarks/results/match_replay.md. Delete benchmarks/.work/replay-*.pkl
-after a change to clustering or extraction (the capture is not re-made on its own).
+`unknown_weight`, `chat_share`, `agree_weight`) leave one community out on the captured
+insights: for each set the setting with the best pooled `missing` F1 (then the most right
+pages, then the best average over its grid neighbours: many settings tie) on the other
+sets, next to the verdict main shipped before (BEFORE) measured in the same run. Over all
+sets it writes benchmarks/results/match_replay.md and keeps the raw figures in
+benchmarks/.work/match_replay-results.pkl (`--saved` re-tabulates them without matching).
+Delete benchmarks/.work/replay-*.pkl after a change to clustering or extraction (the
+capture is not re-made on its own).
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
-`below_reference` and `unknown_weight` end to end, on the insights the loop
-actually forms (benchmarks/match_ablation.py; on the labels' own groups 0.12
-looked best, but real clusters include fragments that sit lower).
+`below_reference`, `size_margin`, `unknown_weight`, `chat_share` and `agree_weight`
+end to end, on the insights the loop actually forms (benchmarks/match_replay.py;
+on the labels' own groups a lower gap looked best, but real clusters include
+fragments that sit lower).
 """
 
 from __future__ import annotations
