@@ -8,13 +8,16 @@ insight, its members' texts and vectors, its centroid, the run's reference) in
 a rule and scores the result with the `docloop eval` definitions. Searches are
 cached per (query, ranking), so a rule that searches what another searched is free.
 
-Run: PYTHONPATH=src:benchmarks python benchmarks/match_replay.py [SET ...]
+Run: PYTHONPATH=src:benchmarks python benchmarks/match_replay.py [SET ...] [--saved]
 chooses the `missing` verdict's settings (`below_reference`, `size_margin`,
-`unknown_weight`) leave one community out on the captured insights: for each set the
-setting with the best pooled `missing` F1 (then the most right pages) on the other
-sets, next to the verdict before this change measured in the same run. Over all sets
-it writes benchmarks/results/match_replay.md. Delete benchmarks/.work/replay-*.pkl
-after a change to clustering or extraction (the capture is not re-made on its own).
+`unknown_weight`, `chat_share`, `agree_weight`) leave one community out on the captured
+insights: for each set the setting with the best pooled `missing` F1 (then the most right
+pages, then the best average over its grid neighbours: many settings tie) on the other
+sets, next to the verdict main shipped before (BEFORE) measured in the same run. Over all
+sets it writes benchmarks/results/match_replay.md and keeps the raw figures in
+benchmarks/.work/match_replay-results.pkl (`--saved` re-tabulates them without matching).
+Delete benchmarks/.work/replay-*.pkl after a change to clustering or extraction (the
+capture is not re-made on its own).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from docloop.quality import SHIPPED
 from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
-from docloop.stages.verdict import VerdictSettings
+from docloop.stages.verdict import ChatWords, VerdictSettings
 from labelled_sets import WORK, LabelledSet, SetRun, publish
 
 REAL_SETS = ("pydantic", "vite")
@@ -58,21 +61,31 @@ class Captured:
     centroid: np.ndarray
     reference: float | None
     message_ids: list[str] = field(default_factory=list)  # label ids, known after the run
+    run_texts: list[str] = field(default_factory=list)  # every problem's text in the run
 
 
 def capture(run: SetRun) -> list[Captured]:
     """Run the loop once (shipped settings) and keep each insight's match inputs."""
     kept: dict[str, Captured] = {}
+    run_texts: list[str] = []
     original = steps_module.enrich_insight
+    original_analyse = steps_module.analyse
+
+    def analysing(*args: Any, **kwargs: Any) -> Any:
+        result = original_analyse(*args, **kwargs)
+        run_texts.extend(p.body or p.text for p in result.problems)
+        return result
 
     def recording(insight: Insight, problems: Any, vectors: np.ndarray, centroid: np.ndarray,
                   *args: Any) -> None:
         reference = args[2] if len(args) > 2 else None
         kept[insight.id] = Captured(insight.model_copy(deep=True), list(problems),
-                                    np.array(vectors), np.array(centroid), reference)
+                                    np.array(vectors), np.array(centroid), reference,
+                                    run_texts=run_texts)
         original(insight, problems, vectors, centroid, *args)
 
     steps_module.enrich_insight = recording  # type: ignore[assignment]
+    steps_module.analyse = analysing  # type: ignore[assignment]
     try:
         run.clusters_only(SHIPPED)
         from docloop.pipeline import RunOptions, run_pipeline
@@ -80,6 +93,7 @@ def capture(run: SetRun) -> list[Captured]:
                                                        quality=SHIPPED))
     finally:
         steps_module.enrich_insight = original  # type: ignore[assignment]
+        steps_module.analyse = original_analyse  # type: ignore[assignment]
     ids = run.ids or {m: m for i in report.insights for m in i.message_ids}
     for insight in report.insights:
         kept[insight.id].message_ids = predicted(insight, ids).message_ids
@@ -94,6 +108,7 @@ class CachedIndex:
         self.rank = rank
         self._hits: dict[tuple[str, int], list[PageHit]] = {}
         self._chunks: dict[str, list[DocChunk]] = {}
+        self._closest: dict[tuple[str, bytes], Any] = {}
 
     def search_vector(self, text: str, vector: np.ndarray, top_k: int = 5) -> list[PageHit]:
         key = (text, top_k)
@@ -107,10 +122,16 @@ class CachedIndex:
         return self._chunks[path]
 
     def page_similarity(self, path: str, vector: np.ndarray) -> float:
-        return self.index.page_similarity(path, vector)
+        key = (path, vector.tobytes())
+        if key not in self._closest:
+            self._closest[key] = self.index.page_similarity(path, vector)
+        return float(self._closest[key])
 
     def best_similarities(self, vectors: np.ndarray) -> np.ndarray:
-        return self.index.best_similarities(vectors)
+        key = ("", vectors.tobytes())
+        if key not in self._closest:
+            self._closest[key] = self.index.best_similarities(vectors)
+        return np.asarray(self._closest[key])
 
     def page_terms(self) -> PageTerms:
         return self.index.page_terms()
@@ -145,6 +166,8 @@ class Replay:
                                   HYBRID_ORDER)
         self.ranked = CachedIndex(self.hybrid.index, RankSettings())
         self.memo: dict[str, Any] = {}  # per-set values a rule computes once
+        texts = self.captured[0].run_texts if self.captured else []
+        self.chat = ChatWords.of_run(texts)  # the run's chat vocabulary, as analyse_step
 
     def group_hits(self, texts: list[str], settings: VerdictSettings) -> list[PageHit]:
         """The members' texts joined, searched re-ranked (as enrich.group_hits searches)."""
@@ -175,12 +198,18 @@ def load(names: list[str] | None = None) -> list[Replay]:
 
 # -- the `missing` verdict chosen leave one community out, end to end --------------------
 
-BEFORE = VerdictSettings(below_reference=0.18, unknown_weight=0.0, size_margin=0.0)
+#: the verdict main shipped before the run vocabulary and the members' agreement
+BEFORE = VerdictSettings(below_reference=0.15, size_margin=0.2, unknown_weight=0.15,
+                         chat_share=1.0, agree_weight=0.0)
 GRID = {
-    "below_reference": (0.12, 0.15, 0.18, 0.21),
-    "size_margin": (0.0, 0.1, 0.2),
-    "unknown_weight": (0.0, 0.05, 0.1, 0.15),
+    "below_reference": (0.09, 0.12, 0.15, 0.18),
+    "size_margin": (0.1, 0.2),
+    "unknown_weight": (0.0, 0.1, 0.15, 0.2),
+    "chat_share": (1.0, 0.1, 0.05, 0.02),
+    "agree_weight": (0.0, 0.2, 0.4, 0.6, 0.8),
 }
+SHORT = {"below_reference": "below", "size_margin": "size", "unknown_weight": "unknown",
+         "chat_share": "chat share", "agree_weight": "agree"}
 RESULT = Path(__file__).resolve().parent / "results" / "match_replay.md"
 
 
@@ -193,7 +222,8 @@ def shipped_rule(settings: VerdictSettings) -> Rule:
         group = replay.group_hits([text for text, _ in evidence], settings)
         return match_insight(item.insight, item.centroid, replay.hybrid, evidence,
                              item.reference, settings, group, words,
-                             replay.hybrid.page_hubs())[0]
+                             replay.hybrid.page_hubs(),
+                             replay.chat.of_members(words))[0]
     return rule
 
 
@@ -227,34 +257,57 @@ class Tally:
 
 
 def options() -> list[VerdictSettings]:
-    return [VerdictSettings(below_reference=b, size_margin=s, unknown_weight=u)
-            for b, s, u in itertools.product(*GRID.values())]
+    return [VerdictSettings(**dict(zip(GRID, values, strict=True)))
+            for values in itertools.product(*GRID.values())]
 
 
 def choose(results: dict[str, list[dict[str, Any]]], names: list[str]) -> int:
-    """The option with the best pooled `missing` F1 over `names`, then the most right pages
-    (ties: the first listed)."""
+    """The option with the best pooled `missing` F1 over `names`, then the most right pages;
+    among options that tie, the one whose grid neighbours (each knob one step either way)
+    score best on average: the middle of a plateau, not the edge the grid's order reaches
+    first (ties left: the first listed)."""
     def pooled(i: int) -> tuple[float, int]:
         tally = Tally()
         for name in names:
             tally = tally.add(results[name][i])
         return tally.f1(), tally.right
-    return max(range(len(next(iter(results.values())))), key=lambda i: (pooled(i), -i))
+
+    scores = [pooled(i) for i in range(len(next(iter(results.values()))))]
+
+    def around(i: int) -> tuple[float, float]:
+        near = [scores[j] for j in neighbours(i)]
+        return (sum(f for f, _ in near) / len(near), sum(r for _, r in near) / len(near))
+    return max(range(len(scores)), key=lambda i: (scores[i], around(i), -i))
+
+
+def neighbours(i: int) -> list[int]:
+    """Option `i` and the options one grid step from it in one knob (options() order)."""
+    shape = tuple(len(values) for values in GRID.values())
+    place = np.unravel_index(i, shape)
+    found = [i]
+    for axis, size in enumerate(shape):
+        for step in (-1, 1):
+            moved = list(place)
+            moved[axis] += step
+            if 0 <= moved[axis] < size:
+                found.append(int(np.ravel_multi_index(moved, shape)))
+    return found
 
 
 def describe(option: VerdictSettings) -> str:
-    return (f"below {option.below_reference}, size {option.size_margin}, "
-            f"unknown {option.unknown_weight}")
+    return ", ".join(f"{SHORT[name]} {getattr(option, name)}" for name in GRID)
 
 
 def main(args: list[str]) -> None:
-    replays = load(args)
     grid = options()
-    results: dict[str, list[dict[str, Any]]] = {}
-    before: dict[str, dict[str, Any]] = {}
-    for replay in replays:
-        before[replay.name] = replay.score(shipped_rule(BEFORE))
-        results[replay.name] = [replay.score(shipped_rule(o)) for o in grid]
+    saved = WORK.parent / "match_replay-results.pkl"
+    if "--saved" in args:  # re-tabulate the last full run (no matching)
+        results, before = pickle.loads(saved.read_bytes())
+        args = []
+    else:
+        results, before = measure(load(args), grid)
+        if not args:
+            saved.write_bytes(pickle.dumps((results, before)))
     shipped = choose(results, list(results))
     lines = ["| set | chosen on the other sets | right page, `missing` found, precision "
              "(with it) | before, same run | shipped (chosen on all) |",
@@ -279,6 +332,17 @@ def main(args: list[str]) -> None:
         publish(RESULT, lines)
     else:
         print("\n".join(lines))
+
+
+def measure(replays: list[Replay], grid: list[VerdictSettings],
+            ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Every set's metrics with each grid option, and with the verdict before (BEFORE)."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    before: dict[str, dict[str, Any]] = {}
+    for replay in replays:
+        before[replay.name] = replay.score(shipped_rule(BEFORE))
+        results[replay.name] = [replay.score(shipped_rule(o)) for o in grid]
+    return results, before
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ class Group:
     missing: bool
     similarity: float
     coverage: float
+    agreement: float | None = None
 
 
 def set_groups(labelled: LabelledSet) -> list[Group]:
@@ -72,9 +73,10 @@ def set_groups(labelled: LabelledSet) -> list[Group]:
             insight = Insight(id=name, title=texts[0][:120], summary="", questions=texts)
             hits = index.search_vector(insight_query(insight), centroid, TOP_K)
             members = list(zip(texts, vectors, strict=True))
-            _, _, coverage = choose_page(insight, hits, index, members)
+            choice = choose_page(insight, hits, index, members)
             similarity = float(index.best_similarities(np.asarray([centroid]))[0])
-            found.append(Group(name, messages[0].page is None, similarity, coverage))
+            found.append(Group(name, messages[0].page is None, similarity, choice.coverage,
+                               choice.agreement))
         return found
     finally:
         conn.close()
@@ -82,8 +84,8 @@ def set_groups(labelled: LabelledSet) -> list[Group]:
 
 def predict(groups: list[Group], settings: VerdictSettings) -> list[bool]:
     reference = reference_similarity([g.similarity for g in groups], settings)
-    return [is_missing(CoverageEvidence(g.similarity, g.coverage), reference, settings)
-            for g in groups]
+    return [is_missing(CoverageEvidence(g.similarity, g.coverage, agreement=g.agreement),
+                       reference, settings) for g in groups]
 
 
 def counts(groups: list[Group], settings: VerdictSettings) -> tuple[int, int, int]:

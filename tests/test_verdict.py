@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.models import Quote
-from docloop.stages.match import match_insight
+from docloop.stages.match import agreement, match_insight
 from docloop.stages.verdict import (
+    ChatWords,
     CoverageEvidence,
     VerdictSettings,
     is_missing,
@@ -107,3 +110,54 @@ def test_a_small_insight_needs_a_larger_gap_and_a_large_one_a_smaller() -> None:
     assert not is_missing(CoverageEvidence(0.595, 0.5, members=2), 0.70, sized)  # +0.041
     assert is_missing(CoverageEvidence(0.62, 0.5, members=9), 0.70, sized)  # -0.033
     assert size_allowance(2, sized) == pytest.approx(0.2 * (2 ** -0.5 - 0.5))
+
+
+def test_chat_words_count_problems_not_repeats_and_travel_only_the_members_words() -> None:
+    run = ChatWords.of_run(["say say hello", "I say pyinstaller", "heap heap"])
+    assert run.counts["say"] == 2 and run.counts["heap"] == 1 and run.problems == 3
+    members = run.of_members(["say heap"])
+    assert members == ChatWords({"heap": 1, "say": 2}, 3)
+
+
+def test_words_much_of_the_run_writes_are_not_unknown_however_no_page_uses_them() -> None:
+    members = ["I'd say pyinstaller drops pydantic_core", "pyinstaller again, I say"]
+    others = [f"question {i}: I say it fails" for i in range(8)] + ["unrelated words"] * 10
+    chat = ChatWords.of_run(members + others).of_members(members)
+    assert "say" in unknown_terms(members, DOCS)  # no page says it
+    # 8 of the 18 other problems write `say`: everyday chat; nobody else writes `pyinstaller`
+    assert unknown_terms(members, DOCS, chat, share=0.1) == ["pyinstaller"]
+    assert "say" in unknown_terms(members, DOCS, chat, share=0.5)
+    assert "say" in unknown_terms(members, DOCS, chat)  # share 1.0: the filter is off
+
+
+def test_members_agreeing_on_a_page_count_against_missing_and_disagreeing_does_not() -> None:
+    agreeing = VerdictSettings(below_reference=0.1, term_weight=0.0, unknown_weight=0.0,
+                               size_margin=0.0, min_reference=3, agree_weight=0.4)
+    far = 0.45  # 0.25 below the reference of 0.70: past the gap (0.1) by 0.15
+    assert not is_missing(CoverageEvidence(far, 0.5, agreement=1.0), 0.70, agreeing)  # +0.2
+    assert is_missing(CoverageEvidence(far, 0.5, agreement=0.75), 0.70, agreeing)  # +0.1
+    # half or fewer agreeing is no evidence either way: no credit, no debit
+    assert is_missing(CoverageEvidence(far, 0.5, agreement=0.0), 0.70, agreeing)
+    assert not is_missing(CoverageEvidence(0.61, 0.5, agreement=0.0), 0.70, agreeing)
+    assert is_missing(CoverageEvidence(far, 0.5), 0.70, agreeing)  # no voters: no credit
+
+
+def test_agreement_is_the_share_of_members_whose_search_put_the_page_first() -> None:
+    assert agreement(["a.md", "a.md", "b.md", "a.md"], "a.md") == pytest.approx(0.75)
+    assert agreement(["b.md", "c.md"], "a.md") == 0.0
+    assert agreement(["a.md"], "a.md") is None  # one member agrees with itself
+    assert agreement([], "a.md") is None
+
+
+def test_match_credits_members_that_all_put_the_page_first() -> None:
+    asked = an_insight()
+    far = [hit("a.md", 0.9, similarity=0.45)]
+    index = ScriptedIndex({"combined": far, "cron": far}, {"a.md": 0.45},
+                          page_text="cors origins credentials")
+    members = [("cron at 9 local", CENTROID), ("cron in summer time", CENTROID),
+               ("cron hour late", CENTROID)]
+    plain = replace(SETTINGS, agree_weight=0.0)
+    assert match_insight(asked, CENTROID, index, members, reference=0.75,
+                         settings=plain)[0].verdict == "missing"
+    assert match_insight(asked, CENTROID, index, members, reference=0.75,
+                         settings=replace(SETTINGS, agree_weight=0.8))[0].path == "a.md"

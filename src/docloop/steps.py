@@ -40,7 +40,7 @@ from docloop.stages.enrich import enrich_insight, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
-from docloop.stages.verdict import VerdictSettings
+from docloop.stages.verdict import ChatWords, VerdictSettings
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
 
@@ -135,6 +135,8 @@ class InsightTask(BaseModel):
     vectors: list[list[float]]  # embeddings of the first MAX_VOTERS members
     centroid: list[float]
     reference: float | None = None  # the run's `missing` reference (run_reference)
+    #: how many of the run's problems write each word the members write (verdict.ChatWords)
+    chat: ChatWords | None = None
     file: bool = False  # among the `max_insights` highest-scoring
     reused: bool = False  # the last analysis's insight, matched and suggested then
 
@@ -205,8 +207,9 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
     log.info("match - %d insight(s)", len(analysis.insights))
     reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
                               ctx.docs, ctx.options.verdict)
+    chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
     cap = ctx.settings.max_insights or len(analysis.insights)
-    tasks = [_task(ingested.run_id, rank, insight, analysis, reference, rank < cap)
+    tasks = [_task(ingested.run_id, rank, insight, analysis, reference, chat, rank < cap)
              for rank, insight in enumerate(analysis.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
                          warnings=list(ingested.warnings), tasks=tasks,
@@ -244,10 +247,11 @@ def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse)
 
 
 def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
-          reference: float | None, file: bool) -> InsightTask:
+          reference: float | None, chat: ChatWords, file: bool) -> InsightTask:
     rows = [analysis.position[pid] for pid in insight.problem_ids]
-    return InsightTask(run_id=run_id, rank=rank, insight=insight,
-                       problems=[analysis.problems[i] for i in rows],
+    problems = [analysis.problems[i] for i in rows]
+    return InsightTask(run_id=run_id, rank=rank, insight=insight, problems=problems,
+                       chat=chat.of_members([p.body or p.text for p in problems]),
                        vectors=analysis.vectors[rows[:MAX_VOTERS]].tolist(),
                        centroid=analysis.centroids[insight.id].tolist(),
                        reference=reference, file=file)
@@ -265,7 +269,7 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
         if not task.reused:
             enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
                            np.asarray(task.centroid, dtype=np.float32), ctx.analyzer,
-                           ctx.docs, task.reference, ctx.options.verdict)
+                           ctx.docs, task.reference, ctx.options.verdict, task.chat)
     except Exception as exc:  # one insight's failure must not end the run
         _record_failure(outcome, "match/suggest", exc)
         outcome.analysis_failed = True

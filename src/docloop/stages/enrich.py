@@ -20,7 +20,7 @@ from docloop.backends.docs_index.rerank import RankSettings
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight, PageHit, Problem
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
-from docloop.stages.verdict import VerdictSettings, reference_similarity
+from docloop.stages.verdict import ChatWords, VerdictSettings, reference_similarity
 from docloop.stores import Stores
 
 if TYPE_CHECKING:
@@ -57,9 +57,10 @@ def run_reference(centroids: list[np.ndarray], docs: HybridDocsIndex | None,
 def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,
                    centroid: np.ndarray, analyzer: Analyzer, docs: HybridDocsIndex | None,
                    reference: float | None = None,
-                   verdict: VerdictSettings | None = None) -> None:
+                   verdict: VerdictSettings | None = None,
+                   chat: ChatWords | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
-    run_reference).
+    run_reference; `chat`: the run's counts of the members' words, ChatWords.of_members).
 
     `problems` are the insight's members in `problem_ids` order, `vectors` the
     embeddings of the first `MAX_VOTERS` of them, `centroid` the insight's: all an
@@ -74,7 +75,8 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
         group = group_hits([text for text, _ in evidence], docs, verdict)
         words = [problem.body or problem.text for problem in problems]
         insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
-                                            verdict, group, words, docs.store.page_hubs())
+                                            verdict, group, words, docs.store.page_hubs(),
+                                            chat)
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

@@ -34,7 +34,7 @@ calibrated leave-one-community-out on the labelled sets
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from docloop.backends.analyzers.offline_suggest import user_terms
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.models import DocChunk, DocMatch, Insight, PageHit, Verdict
 from docloop.stages.verdict import (
+    ChatWords,
     CoverageEvidence,
     VerdictSettings,
     is_missing,
@@ -77,6 +78,23 @@ class VectorSearch(Protocol):
 Evidence = tuple[str, np.ndarray]
 
 
+class Votes(NamedTuple):
+    """The members' searches summed (vote_totals)."""
+
+    totals: dict[str, float]  # each page's summed votes
+    sections: dict[str, PageHit]  # each page's best-scoring section
+    firsts: list[str]  # each member's first page, in member order
+
+
+class PageChoice(NamedTuple):
+    """The chosen page and the evidence on it (choose_page)."""
+
+    ranked: list[PageHit]  # candidate pages, the chosen one first
+    chunks: list[DocChunk]  # the chosen page's chunks
+    coverage: float  # share of the users' terms the chosen page mentions
+    agreement: float | None  # share of the members that put it first (None: no voters)
+
+
 def insight_query(insight: Insight) -> str:
     """Keyword query text: representative questions plus salient user terms."""
     parts = [insight.title, *insight.questions[:3], " ".join(user_terms(insight)[:8])]
@@ -88,15 +106,19 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
                   settings: VerdictSettings | None = None,
                   group: Sequence[PageHit] = (),
                   words: Sequence[str] = (),
-                  hubs: Mapping[str, float] | None = None) -> tuple[DocMatch, list[DocChunk]]:
+                  hubs: Mapping[str, float] | None = None,
+                  chat: ChatWords | None = None) -> tuple[DocMatch, list[DocChunk]]:
     """Find the page and section, and decide the verdict.
 
     `evidence` holds the members most representative first; without it the
     insight-level search also picks the page. `group` is the re-ranked search of
     the members' texts joined (group_query), weighed against the members' votes.
     `words` are every member's own text: the words they share that no page uses
-    count towards `missing` (verdict.unknown_terms), and their number is the
-    insight's size (a small insight needs a larger gap, verdict.size_allowance).
+    count towards `missing` (verdict.unknown_terms: with `chat`, the run's counts of
+    their words, ChatWords.of_members, only the words rare in the run's chat), and
+    their number is the insight's size (a small insight needs a larger gap,
+    verdict.size_allowance). How many members put the chosen page first counts against
+    `missing` (agreement).
     `hubs` are the pages' catch-all scores as index-docs stored them (fuse_pages).
     `reference` is the run's reference similarity (verdict.reference_similarity;
     None: the absolute floor decides). Returns the match and the matched page's
@@ -107,11 +129,12 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
     if not hits or (reference is None and similarity < settings.fallback_missing):
         return _missing(similarity, hits), []
-    ranked, chunks, coverage = choose_page(insight, hits, index, evidence, group, settings,
-                                           hubs)
+    ranked, chunks, coverage, agreed = choose_page(insight, hits, index, evidence, group,
+                                                   settings, hubs)
     best = ranked[0]
-    unknown = len(unknown_terms(words, index.page_terms())) if words else 0
-    closeness = CoverageEvidence(similarity, coverage, unknown, len(words))
+    unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
+                  ) if words else 0
+    closeness = CoverageEvidence(similarity, coverage, unknown, len(words), agreed)
     if is_missing(closeness, reference, settings):
         return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)
@@ -127,20 +150,34 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
 def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
                 evidence: Sequence[Evidence], group: Sequence[PageHit] = (),
                 settings: VerdictSettings | None = None,
-                hubs: Mapping[str, float] | None = None,
-                ) -> tuple[list[PageHit], list[DocChunk], float]:
+                hubs: Mapping[str, float] | None = None) -> PageChoice:
     """The pages ranked by the members' votes and the group query (else the insight-level
-    `hits`), the first page's chunks, and the share of the users' terms it mentions."""
+    `hits`), the first page's chunks, the share of the users' terms it mentions, and the
+    share of the members whose own search put it first."""
     settings = settings or VerdictSettings()
     voters = evidence[:MAX_VOTERS]
-    totals, sections = vote_totals(voters, index, settings.vote_k)
+    votes = vote_totals(voters, index, settings.vote_k)
+    totals = votes.totals
     if hubs and settings.hub_discount > 0:
         totals = {p: v * (1 - settings.hub_discount * hubs.get(p, 0.0))
                   for p, v in totals.items()}
-    ranked = fuse_pages(totals, sections, group, settings.group_weight, len(voters),
+    ranked = fuse_pages(totals, votes.sections, group, settings.group_weight, len(voters),
                         settings.vote_k) or hits
     chunks = index.page_chunks(ranked[0].path)
-    return ranked, chunks, term_coverage(insight, chunks)
+    return PageChoice(ranked, chunks, term_coverage(insight, chunks),
+                      agreement(votes.firsts, ranked[0].path))
+
+
+def agreement(firsts: Sequence[str], page: str) -> float | None:
+    """Share of the members whose own search put `page` first (None with fewer than two).
+
+    Members with one problem converge on the page that answers it, even when their chat
+    (cron lines, times, zone names) embeds far from the page's prose; when no page
+    answers it, each member's search lands wherever its own words happen to lead.
+    """
+    if len(firsts) < 2:
+        return None
+    return sum(1 for first in firsts if first == page) / len(firsts)
 
 
 def _missing(similarity: float, nearest: list[PageHit]) -> DocMatch:
@@ -179,13 +216,14 @@ def fuse_pages(votes: Mapping[str, float], sections: Mapping[str, PageHit],
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch,
                vote_k: float = VOTE_RANK_K) -> list[PageHit]:
     """Pages ranked by the members' votes alone (vote_totals), best first."""
-    totals, sections = vote_totals(evidence, index, vote_k)
+    totals, sections, _ = vote_totals(evidence, index, vote_k)
     return [sections[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
 
 
 def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
-                vote_k: float = VOTE_RANK_K) -> tuple[dict[str, float], dict[str, PageHit]]:
-    """Each page's summed votes over each member's own search, and its best section.
+                vote_k: float = VOTE_RANK_K) -> Votes:
+    """Each page's summed votes over each member's own search, its best section, and each
+    member's first page.
 
     With `vote_k` > 0 a member gives its page at position r (0 first) 1 / (vote_k + r)
     times vote_k: its first page 1, and less the lower it ranks, whatever the scores'
@@ -200,15 +238,17 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
+    firsts: list[str] = []
     for text, vector in evidence:
         hits = index.search_vector(text, vector, VOTE_K)
+        firsts.extend(hit.path for hit in hits[:1])
         floor = hits[-1].score if len(hits) == VOTE_K else 0.0
         for position, hit in enumerate(hits):
             vote = vote_k / (vote_k + position) if vote_k > 0 else hit.score - floor
             totals[hit.path] = totals.get(hit.path, 0.0) + vote
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
-    return totals, sections
+    return Votes(totals, sections, firsts)
 
 
 def _section_url(hit: PageHit) -> str:

@@ -13,6 +13,13 @@ users say is not where their answer is. Words the members share that no
 page of the docs uses at all (`pyinstaller`, `heap`, `cargo`: the tool or
 failure the problem is about) count towards `missing` the same way
 (`unknown_terms`): a docs set that never names the thing cannot explain it.
+Only words rare in the run's own chat count (`ChatWords`, `chat_share`): words
+much of the community writes (`say`, `local`) are how its users talk, and a
+small docs set that never says them still covers their problems. Members that
+agree count against `missing` (`agree_weight`): when most of the members' own
+searches put the chosen page first, that page answers them, however far their
+chat embeds from its prose (cron lines and zone names against a page of code);
+members that scatter say nothing either way (a broad problem spans pages).
 A small insight has to sit further below: the centroid of two or three chat
 messages strays further from every page than a large one's by chance alone
 (a fragment of a split problem, or two messages that share little), so the
@@ -23,9 +30,10 @@ With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
-`below_reference` and `unknown_weight` end to end, on the insights the loop
-actually forms (benchmarks/match_ablation.py; on the labels' own groups 0.12
-looked best, but real clusters include fragments that sit lower).
+`below_reference`, `size_margin`, `unknown_weight`, `chat_share` and `agree_weight`
+end to end, on the insights the loop actually forms (benchmarks/match_replay.py;
+on the labels' own groups a lower gap looked best, but real clusters include
+fragments that sit lower).
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ class VerdictSettings:
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
     unknown_weight: float = 0.15  # similarity debit when `unknown_cap` shared words are in no page
     unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
+    chat_share: float = 0.1  # an unknown word counts when at most this share of the run's
+    # other problems write it (ChatWords.rare; 1.0: every unknown word counts)
+    agree_weight: float = 0.8  # similarity credit per unit of members agreeing above half
     size_margin: float = 0.2  # extra gap asked of a small insight, times 1/√members − 1/√4
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
@@ -70,6 +81,7 @@ class CoverageEvidence:
     coverage: float  # share of the users' salient terms the chosen page mentions
     unknown: int = 0  # words the members share that no docs page uses (unknown_terms)
     members: int = 0  # the insight's problems (0: unknown, no size adjustment)
+    agreement: float | None = None  # share of voters whose first page is the chosen one
 
 
 def best_similarity(hits: Sequence[PageHit]) -> float:
@@ -86,17 +98,50 @@ def term_coverage(insight: Insight, chunks: Sequence[DocChunk]) -> float:
     return sum(1 for t in terms if mentions(page, t)) / len(terms)
 
 
-def unknown_terms(texts: Sequence[str], terms: PageTerms) -> list[str]:
+@dataclass(frozen=True)
+class ChatWords:
+    """How many of a run's problems write each word: the run's own chat vocabulary, against
+    which unknown_terms tells a problem's rare words from everyday ones."""
+
+    counts: dict[str, int]  # word (stemmed, verdict's atoms) -> problems that write it
+    problems: int  # the run's problems
+
+    @classmethod
+    def of_run(cls, texts: Sequence[str]) -> ChatWords:
+        """The vocabulary of a run whose problems' texts are `texts`."""
+        return cls(dict(Counter(word for text in texts for word in atoms(text))), len(texts))
+
+    def of_members(self, texts: Sequence[str]) -> ChatWords:
+        """Only the words the members (`texts`) write: all unknown_terms needs of the run's
+        vocabulary for one insight (small enough to travel in its task)."""
+        words = sorted(set().union(*map(atoms, texts)))
+        return ChatWords({word: self.counts.get(word, 0) for word in words}, self.problems)
+
+    def rare(self, word: str, members: int, share: float) -> bool:
+        """Whether at most `share` of the run's problems other than the `members` that
+        write `word` write it too."""
+        return self.counts.get(word, members) - members <= share * self.problems
+
+
+def unknown_terms(texts: Sequence[str], terms: PageTerms, chat: ChatWords | None = None,
+                  share: float = 1.0) -> list[str]:
     """Words at least two of the members write (every word of a lone member) that no page
-    of the docs uses, sorted.
+    of the docs uses and (given the run's `chat` words) at most `share` of the run's other
+    problems write, sorted.
 
     Shared, because one user's aside or typo says nothing about the problem; measured in
     the docs' own vocabulary (the stemmed words `PageTerms` indexes), so a word a page
-    spells as part of an identifier counts as used.
+    spells as part of an identifier counts as used. Rare in the run's chat, because a word
+    much of the community writes (`say`, `local`) is how these users talk, not the thing
+    this problem is about: a docs set need not use everyday chat words to cover a problem,
+    while the tool or failure no page names (`pyinstaller`, `heap`) is written by the few
+    users who hit it.
     """
     counts = Counter(word for text in texts for word in atoms(text))
     need = min(2, len(texts))
-    return sorted(w for w, n in counts.items() if n >= need and terms.word_idf(w) == 0)
+    return sorted(w for w, n in counts.items()
+                  if n >= need and terms.word_idf(w) == 0
+                  and (chat is None or chat.rare(w, n, share)))
 
 
 def reference_similarity(similarities: Sequence[float], settings: VerdictSettings) -> float | None:
@@ -117,6 +162,8 @@ def is_missing(evidence: CoverageEvidence, reference: float | None,
     if reference is None:
         return evidence.similarity < settings.fallback_missing
     credit = settings.term_weight * (evidence.coverage - 0.5)
+    if evidence.agreement is not None:
+        credit += settings.agree_weight * max(evidence.agreement - 0.5, 0.0)
     debit = settings.unknown_weight * min(evidence.unknown, settings.unknown_cap) / max(
         settings.unknown_cap, 1)
     gap = settings.below_reference + size_allowance(evidence.members, settings)
