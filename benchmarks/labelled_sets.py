@@ -184,13 +184,15 @@ class SetRun:
         return [self.ids[m] for m in message_ids if m in self.ids]
 
     def full(self, quality: QualitySettings, rank: RankSettings = HYBRID_ORDER,
-             verdict: VerdictSettings | None = None) -> dict[str, Any]:
-        """The whole loop (match included), as `docloop run` makes it, on a copy; `rank` and
-        `verdict` are the match stage's knobs (default: shipped)."""
+             verdict: VerdictSettings | None = None,
+             group_rank: RankSettings | None = None) -> dict[str, Any]:
+        """The whole loop (match included), as `docloop run` makes it, on a copy; `rank`
+        (the members' votes), `verdict` and `group_rank` (the joined query's re-ranker) are
+        the match stage's knobs (default: shipped)."""
         self.clusters_only(quality)  # embeds this setting's problems into the template
         report = run_pipeline(self.settings, RunOptions(
             since=self.since, dry_run=True, quality=quality, rank=rank,
-            verdict=verdict or VerdictSettings()))
+            verdict=verdict or VerdictSettings(), group_rank=group_rank or RankSettings()))
         ids = self.ids or {m: m for i in report.insights for m in i.message_ids}
         preds = [predicted(i, ids) for i in report.insights]
         scores = score_insights(self.gold, preds)

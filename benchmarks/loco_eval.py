@@ -12,12 +12,12 @@ calibrators' own choosing functions, then the whole loop runs on X with all thre
   `choose` on the labelled groups, then match_replay.py's grid and `choose` on the
   captured insights (swept with that `term_weight` unless its grid has its own).
 
-The run on X is `SetRun.full(quality, verdict=verdict)` with the chosen re-ranker
-weights ranking the match stage's group query (where `docloop run` uses them; the
-members vote on the hybrid order, as shipped), and search is measured as
-`docloop eval` measures it (`docloop docs search --top 10`: one query per message,
-one per group) with the chosen weights. Each set also gets a row with the shipped
-settings and one for the seed-style baseline (quality_bench.run_seed; its search
+The run on X is `SetRun.full(quality, verdict=verdict, group_rank=rank)`: the chosen
+re-ranker weights rank the match stage's group query (`RunOptions.group_rank`, where
+`docloop run` uses them; the members vote on the hybrid order, as shipped), and search
+is measured as `docloop eval` measures it (`docloop docs search --top 10`: one query per
+message, one per group) with the chosen weights. Each set also gets a row with the
+shipped settings and one for the seed-style baseline (quality_bench.run_seed; its search
 is the seed's top chunks), all in the same run, plus the pooled `missing` recall and
 precision over the real sets.
 
@@ -41,8 +41,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
 from pathlib import Path
@@ -62,7 +61,6 @@ from docloop.backends.docs_index.rerank import FEATURES, RankSettings  # noqa: E
 from docloop.evaluation.metrics import hit_rates, score_insights  # noqa: E402
 from docloop.quality import SHIPPED, QualitySettings  # noqa: E402
 from docloop.registry import sqlite_stores  # noqa: E402
-from docloop.stages import enrich  # noqa: E402
 from docloop.stages.index_docs import open_index  # noqa: E402
 from docloop.stages.verdict import VerdictSettings  # noqa: E402
 from labelled_sets import SETS, WORK, LabelledSet, SetRun, publish  # noqa: E402
@@ -260,25 +258,6 @@ def _plain(metrics: dict[str, Any]) -> dict[str, Any]:
 
 # -- the runs -------------------------------------------------------------------------------
 
-@contextmanager
-def group_ranking(rank: RankSettings) -> Iterator[None]:
-    """The match stage's group query re-ranked with `rank` (enrich.group_hits builds its
-    ranking as `RankSettings()`; the members' votes keep the hybrid order)."""
-    if getattr(enrich, "RankSettings", None) is not RankSettings:
-        raise RuntimeError("enrich.group_hits no longer ranks with RankSettings(): update "
-                           "loco_eval.group_ranking")
-
-    def chosen(**changes: Any) -> RankSettings:
-        return replace(rank, **changes)
-
-    names = vars(enrich)
-    names["RankSettings"] = chosen
-    try:
-        yield
-    finally:
-        names["RankSettings"] = RankSettings
-
-
 def search_queries(name: str) -> list[tuple[str, str]]:
     """(text, labelled page) of one query per message and one per group with a page, as
     `docloop eval` builds them (runner.search_metrics)."""
@@ -332,8 +311,7 @@ def seed_metrics(run: SetRun) -> dict[str, Any]:
 
 def loop_metrics(run: SetRun, choice: Choice) -> dict[str, Any]:
     """The whole loop on the set with `choice`, and its search."""
-    with group_ranking(choice.rank):
-        metrics = run.full(choice.quality, verdict=choice.verdict)
+    metrics = run.full(choice.quality, verdict=choice.verdict, group_rank=choice.rank)
     metrics["search"] = docloop_search(run, choice.rank)
     return metrics
 

@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -73,8 +73,13 @@ def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[flo
     return loco.Sweeps(grid, scores, groups, rank_choice, replayed, verdict_options)
 
 
-def test_each_fold_chooses_every_stage_on_the_other_sets_only(loco: ModuleType) -> None:
+def test_each_fold_chooses_every_stage_on_the_other_sets_only(
+        loco: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    import match_replay
     import verdict_calibrate
+
+    # match_replay.choose breaks ties by grid neighbours: the fake's two options are a grid
+    monkeypatch.setattr(match_replay, "GRID", {"below_reference": (0.12, 0.21)})
 
     rank_calls: list[list[str]] = []
     replay_calls: list[float] = []
@@ -133,13 +138,21 @@ def test_render_shows_every_row_the_pool_and_what_moved(loco: ModuleType) -> Non
     assert loco.differences(loco.SHIPPED_CHOICE) == "the shipped settings"
 
 
-def test_group_ranking_swaps_the_group_query_weights_and_restores_them(
-        loco: ModuleType) -> None:
+def test_the_group_query_is_re_ranked_with_the_runs_group_rank() -> None:
+    """loco_eval hands each fold's weights to the loop as RunOptions.group_rank."""
+    asked: list[RankSettings] = []
+
+    class Docs:
+        def search_ranked(self, query: str, k: int, rank: RankSettings) -> list[object]:
+            asked.append(rank)
+            return []
+
     chosen = RankSettings(topic=3.0, bm25=0.1)
-    with loco.group_ranking(chosen):
-        assert enrich.RankSettings() == chosen
-        assert enrich.RankSettings(breadth=0.5) == replace(chosen, breadth=0.5)
-    assert enrich.RankSettings is RankSettings
+    docs = cast(Any, Docs())
+    enrich.group_hits(["a", "b"], docs, VerdictSettings(), chosen)
+    enrich.group_hits(["a", "b"], docs, VerdictSettings(group_breadth=0.5), chosen)
+    enrich.group_hits(["a", "b"], docs, VerdictSettings())
+    assert asked == [chosen, replace(chosen, breadth=0.5), RankSettings()]
 
 
 def test_an_unknown_set_exits_with_status_2(loco: ModuleType,

@@ -60,6 +60,8 @@ class RunOptions:
     lock_wait_s: float = DEFAULT_WAIT_S
     quality: QualitySettings = SHIPPED
     rank: RankSettings = HYBRID_ORDER  # members' votes use the hybrid order (see rerank.py)
+    #: the joined members' query is re-ranked as `docs search` ranks (the shipped weights)
+    group_rank: RankSettings = field(default_factory=RankSettings)
     verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
 
     @classmethod
@@ -269,7 +271,8 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
         if not task.reused:
             enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
                            np.asarray(task.centroid, dtype=np.float32), ctx.analyzer,
-                           ctx.docs, task.reference, ctx.options.verdict, task.chat)
+                           ctx.docs, task.reference, ctx.options.verdict, task.chat,
+                           ctx.options.group_rank)
     except Exception as exc:  # one insight's failure must not end the run
         _record_failure(outcome, "match/suggest", exc)
         outcome.analysis_failed = True

@@ -58,9 +58,11 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
                    centroid: np.ndarray, analyzer: Analyzer, docs: HybridDocsIndex | None,
                    reference: float | None = None,
                    verdict: VerdictSettings | None = None,
-                   chat: ChatWords | None = None) -> None:
+                   chat: ChatWords | None = None,
+                   group_rank: RankSettings | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
-    run_reference; `chat`: the run's counts of the members' words, ChatWords.of_members).
+    run_reference; `chat`: the run's counts of the members' words, ChatWords.of_members;
+    `group_rank`: the joined query's re-ranking, default the shipped `RankSettings`).
 
     `problems` are the insight's members in `problem_ids` order, `vectors` the
     embeddings of the first `MAX_VOTERS` of them, `centroid` the insight's: all an
@@ -72,7 +74,7 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
     if docs is not None:
         evidence = [(problem.with_answer, vector)
                     for problem, vector in zip(problems[:MAX_VOTERS], vectors, strict=True)]
-        group = group_hits([text for text, _ in evidence], docs, verdict)
+        group = group_hits([text for text, _ in evidence], docs, verdict, group_rank)
         words = [problem.body or problem.text for problem in problems]
         insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
                                             verdict, group, words, docs.store.page_hubs(),
@@ -82,15 +84,15 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
     insight.suggestion = analyzer.suggest(insight, chunks, source)
 
 
-def group_hits(texts: list[str], docs: HybridDocsIndex,
-               verdict: VerdictSettings | None) -> list[PageHit]:
-    """The members' texts joined, searched as one query and re-ranked with the shipped
-    `RankSettings` (as `docs search` ranks; `group_breadth`, when set, replaces its
-    breadth weight); empty when the group query is weighted 0."""
+def group_hits(texts: list[str], docs: HybridDocsIndex, verdict: VerdictSettings | None,
+               rank: RankSettings | None = None) -> list[PageHit]:
+    """The members' texts joined, searched as one query and re-ranked with `rank` (default
+    the shipped `RankSettings`, as `docs search` ranks; `group_breadth`, when set, replaces
+    its breadth weight); empty when the group query is weighted 0."""
     verdict = verdict or VerdictSettings()
     if not texts or verdict.group_weight <= 0:
         return []
-    rank = RankSettings()
+    rank = rank or RankSettings()
     if verdict.group_breadth is not None:
         rank = replace(rank, breadth=verdict.group_breadth)
     return docs.search_ranked(group_query(texts), VOTE_K, rank)
