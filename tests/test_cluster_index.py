@@ -37,10 +37,23 @@ def _groups(clusters: list, problems: list[Problem]) -> set[frozenset[str]]:
     return {frozenset(problems[i].id for i in c.members) for c in clusters}
 
 
-def _bucketed(monkeypatch: pytest.MonkeyPatch, probes: int) -> None:
+def _bucketed(monkeypatch: pytest.MonkeyPatch, probes: int, bucket: int = 16) -> None:
     monkeypatch.setattr(cluster_index, "EXACT_MAX", 50)
-    monkeypatch.setattr(cluster_index, "BUCKET", 16)
+    monkeypatch.setattr(cluster_index, "BUCKET", bucket)
     monkeypatch.setattr(cluster_index, "PROBES", probes)
+
+
+def _count_candidate_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each `BucketedCentroids.candidates` call (one per bucketed scoring)."""
+    calls: list[int] = []
+    original = BucketedCentroids.candidates
+
+    def counted(self: BucketedCentroids, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(self))
+        return original(self, vector)
+
+    monkeypatch.setattr(BucketedCentroids, "candidates", counted)
+    return calls
 
 
 def test_bucketed_with_every_bucket_probed_makes_the_exact_decisions(
@@ -148,3 +161,23 @@ def test_filled_buckets_hold_what_appending_each_row_holds() -> None:
         assert np.allclose(got[1], want[1], atol=1e-6)
     filled[7] = rows[8]  # a filled bucket still takes moves
     assert np.array_equal(filled.row(7), rows[8])
+
+
+def test_a_large_run_with_fewer_clusters_than_buckets_scores_every_cluster(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problems, vectors = _problems(400), _vectors(400, noise=0.1)
+    exact = cluster_problems(problems, vectors)
+    _bucketed(monkeypatch, probes=1, bucket=2)  # 200 buckets for about 40 clusters
+    calls = _count_candidate_calls(monkeypatch)
+    assert _groups(cluster_problems(problems, vectors), problems) == _groups(exact, problems)
+    assert len(exact) < 200 and calls == []
+
+
+def test_a_large_run_switches_to_buckets_once_clusters_outnumber_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problems, vectors = _problems(400), _vectors(400)
+    _bucketed(monkeypatch, probes=10_000)  # 25 buckets
+    calls = _count_candidate_calls(monkeypatch)
+    clusters = cluster_problems(problems, vectors)
+    assert len(clusters) > 25
+    assert calls and min(calls) > 25  # only ever with more clusters than buckets

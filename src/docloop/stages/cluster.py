@@ -272,6 +272,9 @@ def _assign_online(
         terms.add(len(clusters), index)
         clusters.append(new)
         centroids.append(vector)
+        bucketing = _bucketing(len(clusters), centres)
+        if bucketing is not None and isinstance(centroids, CentroidRows):
+            centroids = BucketedCentroids.filled(bucketing, list(centroids.matrix))
 
 
 def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
@@ -280,8 +283,9 @@ def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
     if not fresh:
         return
     terms.index(clusters)
-    if centres is not None:
-        _reassign_bucketed(fresh, vectors, clusters, threshold, terms, centres)
+    bucketing = _bucketing(len(clusters), centres)
+    if bucketing is not None:
+        _reassign_bucketed(fresh, vectors, clusters, threshold, terms, bucketing)
         return
     centroids = _matrix(clusters, vectors.shape[1])
     owner = {i: c for c in clusters for i in c.members}
@@ -373,10 +377,23 @@ def _first_close(centroids: Centroids, alive: np.ndarray,
 
 def _centroid_rows(clusters: list[Cluster], dim: int,
                    centres: np.ndarray | None) -> Centroids:
-    """The clusters' centroids: one matrix, or bucketed by `centres` in a large run."""
-    if centres is None:
+    """The clusters' centroids: one matrix, or bucketed by `centres` in a large run with
+    many clusters."""
+    bucketing = _bucketing(len(clusters), centres)
+    if bucketing is None:
         return CentroidRows(_matrix(clusters, dim))
-    return BucketedCentroids.filled(centres, [c.centroid for c in clusters])
+    return BucketedCentroids.filled(bucketing, [c.centroid for c in clusters])
+
+
+def _bucketing(clusters: int, centres: np.ndarray | None) -> np.ndarray | None:
+    """`centres` when a pass over `clusters` clusters should score bucket candidates only.
+
+    A large run (`centres` set) with no more clusters than buckets scores every cluster:
+    finding a problem's nearest buckets costs a product with every centre, about as much
+    as scoring that many clusters, and bucketed centroids pay it again on every join (a
+    large community whose problems fall into few clusters would pay it for nothing).
+    """
+    return centres if centres is not None and clusters > len(centres) else None
 
 
 def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:
