@@ -10,7 +10,11 @@ run's problem rows, `neighbours.kmeans_centres`), and a problem is scored only
 against the clusters of the `PROBES` buckets whose centres are nearest to it.
 A centroid that moves (a member joined) changes bucket when its nearest centre
 changes. The caller adds the clusters that must never be missed (the one a
-problem is in, those sharing a rare term with it). With every bucket probed
+problem is in, those sharing a rare term with it), and scores every cluster while
+a run has no more clusters than buckets (finding the nearest buckets costs a
+product with every centre, more than scoring a few clusters: `cluster._bucketing`).
+The singleton re-attachment pass (`fragments.py`) uses the same candidates. With
+every bucket probed
 the candidates are all clusters and the decisions are the exact ones; every
 labelled set is far below `EXACT_MAX`, so its figures come from the exact path.
 """
