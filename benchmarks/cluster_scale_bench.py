@@ -7,10 +7,11 @@ settings. Each row runs in its own process: CPU seconds of `cluster_problems` al
 and the process's peak RSS growth over what it held before the call (vectors and
 problems included in the base). `exact` forces the path that scores every cluster
 (`cluster_index.EXACT_MAX` raised above N: main's behaviour), `bucketed` is the
-shipped one; both are measured in the same session. Both run without the singleton
-re-attachment pass (`attach_threshold=None`, stages/fragments.py), which still scores
-every singleton against every cluster; `bucketed+attach` rows (up to `--exact-max`)
-show what that pass adds.
+shipped one; both are measured in the same session, without the singleton
+re-attachment pass (`attach_threshold=None`, stages/fragments.py). `bucketed+attach`
+is the shipped path with that pass on (above `EXACT_MAX` it too scores bucket
+candidates only). `PYTHONPATH=OTHER/src` runs every row on another checkout's code
+(each row's process inherits it), for a before/after in one session.
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py
        [--sizes 2000 8000 32000] [--exact-max 8000]
@@ -82,8 +83,9 @@ def render(rows: list[dict]) -> str:
              "(N random problems, shipped settings, one process per row; CPU seconds of "
              "`cluster_problems`, peak RSS growth during it).", "",
              "| problems | clusters | exact CPU s | exact peak MB | bucketed CPU s "
-             "| bucketed peak MB | exact / bucketed CPU | bucketed + attach pass CPU s |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| bucketed peak MB | exact / bucketed CPU | bucketed + attach pass CPU s "
+             "| bucketed + attach peak MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted({r["n"] for r in rows}):
         exact, bucketed = by.get((n, "exact")), by.get((n, "bucketed"))
         cells = [f"{n:,}", f"{(bucketed or exact or {}).get('clusters', 0):,}"]
@@ -93,8 +95,9 @@ def render(rows: list[dict]) -> str:
         ratio = (f"{exact['cpu_seconds'] / bucketed['cpu_seconds']:.1f}x"
                  if exact and bucketed else "-")
         attach = by.get((n, "bucketed+attach"))
-        attached = f"{attach['cpu_seconds']:.1f}" if attach else "not measured"
-        lines.append("| " + " | ".join([*cells, ratio, attached]) + " |")
+        attached = ([f"{attach['cpu_seconds']:.1f}", f"{attach['peak_growth_mb']:.0f}"]
+                    if attach else ["not measured", "-"])
+        lines.append("| " + " | ".join([*cells, ratio, *attached]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -111,7 +114,7 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         for mode in ("exact", "bucketed", "bucketed+attach"):
-            if mode != "bucketed" and n > args.exact_max:
+            if mode == "exact" and n > args.exact_max:
                 continue
             rows.append(row_in_process(n, mode))
             print(json.dumps(rows[-1]), flush=True)

@@ -37,10 +37,23 @@ def _groups(clusters: list, problems: list[Problem]) -> set[frozenset[str]]:
     return {frozenset(problems[i].id for i in c.members) for c in clusters}
 
 
-def _bucketed(monkeypatch: pytest.MonkeyPatch, probes: int) -> None:
+def _bucketed(monkeypatch: pytest.MonkeyPatch, probes: int, bucket: int = 16) -> None:
     monkeypatch.setattr(cluster_index, "EXACT_MAX", 50)
-    monkeypatch.setattr(cluster_index, "BUCKET", 16)
+    monkeypatch.setattr(cluster_index, "BUCKET", bucket)
     monkeypatch.setattr(cluster_index, "PROBES", probes)
+
+
+def _count_candidate_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each `BucketedCentroids.candidates` call (one per bucketed scoring)."""
+    calls: list[int] = []
+    original = BucketedCentroids.candidates
+
+    def counted(self: BucketedCentroids, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(len(self))
+        return original(self, vector)
+
+    monkeypatch.setattr(BucketedCentroids, "candidates", counted)
+    return calls
 
 
 def test_bucketed_with_every_bucket_probed_makes_the_exact_decisions(
@@ -116,3 +129,55 @@ def test_a_moved_centroid_changes_bucket_and_the_others_stay_found() -> None:
     assert np.array_equal(bucketed.row(1), centres[0])
     bucketed[1] = centres[0] * 1.0  # same bucket: updated in place
     assert bucketed.candidates(centres[1])[0].tolist() == [2]
+
+
+def test_the_singleton_pass_bucketed_with_every_bucket_probed_makes_the_exact_moves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problems, vectors = _problems(400), _vectors(400, noise=0.5)
+    exact = cluster_problems(problems, vectors)
+    unattached = cluster_problems(problems, vectors, attach_threshold=None)
+    _bucketed(monkeypatch, probes=10_000)
+    bucketed = cluster_problems(problems, vectors)
+    assert _groups(exact, problems) != _groups(unattached, problems)  # the pass moved some
+    assert _groups(bucketed, problems) == _groups(exact, problems)
+    assert [c.id for c in bucketed] == [c.id for c in exact]
+
+
+def test_filled_buckets_hold_what_appending_each_row_holds() -> None:
+    rng = np.random.default_rng(5)
+    rows = rng.standard_normal((300, 24)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    centres = rows[rng.choice(300, 10, replace=False)][:, :16]  # bucketed by a leading part
+    appended = BucketedCentroids(centres, probes=3)
+    for row in rows:
+        appended.append(row)
+    filled = BucketedCentroids.filled(centres, list(rows), probes=3)
+    assert len(filled) == len(appended) == 300
+    for position in range(300):
+        assert np.array_equal(filled.row(position), rows[position])
+    for query in rows[:50]:
+        got, want = filled.candidates(query), appended.candidates(query)
+        assert got[0].tolist() == want[0].tolist()
+        assert np.allclose(got[1], want[1], atol=1e-6)
+    filled[7] = rows[8]  # a filled bucket still takes moves
+    assert np.array_equal(filled.row(7), rows[8])
+
+
+def test_a_large_run_with_fewer_clusters_than_buckets_scores_every_cluster(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problems, vectors = _problems(400), _vectors(400, noise=0.1)
+    exact = cluster_problems(problems, vectors)
+    _bucketed(monkeypatch, probes=1, bucket=2)  # 200 buckets for about 40 clusters
+    calls = _count_candidate_calls(monkeypatch)
+    assert _groups(cluster_problems(problems, vectors), problems) == _groups(exact, problems)
+    assert len(exact) < 200 and calls == []
+
+
+def test_a_large_run_switches_to_buckets_once_clusters_outnumber_them(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    problems, vectors = _problems(400), _vectors(400)
+    _bucketed(monkeypatch, probes=10_000)  # 25 buckets
+    calls = _count_candidate_calls(monkeypatch)
+    clusters = cluster_problems(problems, vectors)
+    assert len(clusters) > 25
+    assert calls and min(calls) > 25  # only ever with more clusters than buckets

@@ -43,7 +43,7 @@ from docloop.stages.centroids import (
     row_blocks,
     unit,
 )
-from docloop.stages.cluster_index import BucketedCentroids, bucket_centres
+from docloop.stages.cluster_index import BucketedCentroids, Centroids, bucket_centres
 from docloop.stages.fragments import attach_singletons
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
@@ -126,7 +126,7 @@ def cluster_problems(
         _refresh_centroids(clusters, space)
         _reassign(fresh, space, clusters, threshold, score, centres)
     if attach_threshold is not None:
-        _attach_singletons(clusters, space, score, attach_threshold)
+        _attach_singletons(clusters, space, score, attach_threshold, centres)
     _merge_new(clusters, space, merge_threshold, centres)
     raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
@@ -191,19 +191,28 @@ class _Scoring:
         return (self.terms.bonus(problem, clusters)
                 - self.scaling.penalty(problem, clusters)).astype(np.float32)
 
-    def best(self, problem: int, vector: np.ndarray, centroids: CentroidRows | BucketedCentroids,
+    def best(self, problem: int, vector: np.ndarray, centroids: Centroids,
              keep: int | None = None) -> tuple[int, float]:
-        """The cluster (position) scoring highest for `problem`, and its score.
+        """The cluster (position) scoring highest for `problem`, and its score (see
+        `scored`). Ties go to the earliest position either way."""
+        positions, scores = self.scored(problem, vector, centroids, keep)
+        if not len(positions):
+            return -1, float("-inf")
+        best = int(np.argmax(scores))
+        return int(positions[best]), float(scores[best])
+
+    def scored(self, problem: int, vector: np.ndarray, centroids: Centroids,
+               keep: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The clusters `problem` is scored against (positions, ascending) and its scores.
 
         Exact: every cluster. Bucketed: the clusters of the problem's nearest buckets,
         plus every cluster sharing a rare term with it (its bonus may lift a far one
         over the threshold) and `keep` (its current cluster, so a move never makes a
-        problem's cluster worse). Ties go to the earliest position either way.
+        problem's cluster worse).
         """
         if isinstance(centroids, CentroidRows):
             scores = centroids.matrix @ vector + self.offset(problem, len(centroids))
-            best = int(np.argmax(scores))
-            return best, float(scores[best])
+            return np.arange(len(centroids)), scores
         positions, similarities = centroids.candidates(vector)
         shared = self.terms.rarest_shared(problem)
         extra = sorted((set(shared) | ({keep} if keep is not None else set()))
@@ -215,16 +224,12 @@ class _Scoring:
                                         dtype=np.float32)])
             order = np.argsort(positions, kind="stable")
             positions, similarities = positions[order], similarities[order]
-        if not len(positions):
-            return -1, float("-inf")
         bonus = np.zeros(len(positions), dtype=np.float32)
         if shared:  # every sharer is among the positions (added above)
             bonus[np.searchsorted(positions, list(shared))] = list(shared.values())
         bonus *= np.float32(self.terms.weight)
-        scores = similarities + (bonus - self.scaling.penalty_at(problem, positions)
-                                 ).astype(np.float32)
-        best = int(np.argmax(scores))
-        return int(positions[best]), float(scores[best])
+        return positions, similarities + (bonus - self.scaling.penalty_at(problem, positions)
+                                          ).astype(np.float32)
 
 
 def _clustering_space(problems: Sequence[Problem], vectors: np.ndarray, offset: np.ndarray,
@@ -267,6 +272,9 @@ def _assign_online(
         terms.add(len(clusters), index)
         clusters.append(new)
         centroids.append(vector)
+        bucketing = _bucketing(len(clusters), centres)
+        if bucketing is not None and isinstance(centroids, CentroidRows):
+            centroids = BucketedCentroids.filled(bucketing, list(centroids.matrix))
 
 
 def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
@@ -275,8 +283,9 @@ def _reassign(fresh: list[int], vectors: JointSpace, clusters: list[Cluster],
     if not fresh:
         return
     terms.index(clusters)
-    if centres is not None:
-        _reassign_bucketed(fresh, vectors, clusters, threshold, terms, centres)
+    bucketing = _bucketing(len(clusters), centres)
+    if bucketing is not None:
+        _reassign_bucketed(fresh, vectors, clusters, threshold, terms, bucketing)
         return
     centroids = _matrix(clusters, vectors.shape[1])
     owner = {i: c for c in clusters for i in c.members}
@@ -308,12 +317,13 @@ def _reassign_bucketed(fresh: list[int], vectors: JointSpace, clusters: list[Clu
 
 
 def _attach_singletons(clusters: list[Cluster], space: JointSpace, score: _Scoring,
-                       threshold: float) -> None:
-    """Let clusters of one problem join their best other cluster (stages/fragments.py)."""
+                       threshold: float, centres: np.ndarray | None = None) -> None:
+    """Let clusters of one problem join their best other cluster (stages/fragments.py):
+    scored against every cluster, or in a large run against its candidates only."""
     _refresh_centroids(clusters, space)
     score.index(clusters)
-    attach_singletons(list(clusters), _matrix(clusters, space.shape[1]), space, score,
-                      threshold)
+    attach_singletons(list(clusters), _centroid_rows(clusters, space.shape[1], centres),
+                      space, score, threshold)
 
 
 def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float,
@@ -353,7 +363,7 @@ def _with_base(total: np.ndarray, cluster: Cluster) -> np.ndarray:
     return unit(total)
 
 
-def _first_close(centroids: CentroidRows | BucketedCentroids, alive: np.ndarray,
+def _first_close(centroids: Centroids, alive: np.ndarray,
                  position: int, threshold: float) -> int | None:
     """The first live cluster before `position` at `threshold` or closer (in the bucketed
     case, among the clusters of its centroid's nearest buckets)."""
@@ -366,20 +376,30 @@ def _first_close(centroids: CentroidRows | BucketedCentroids, alive: np.ndarray,
 
 
 def _centroid_rows(clusters: list[Cluster], dim: int,
-                   centres: np.ndarray | None) -> CentroidRows | BucketedCentroids:
-    """The clusters' centroids: one matrix, or bucketed by `centres` in a large run."""
-    if centres is None:
+                   centres: np.ndarray | None) -> Centroids:
+    """The clusters' centroids: one matrix, or bucketed by `centres` in a large run with
+    many clusters."""
+    bucketing = _bucketing(len(clusters), centres)
+    if bucketing is None:
         return CentroidRows(_matrix(clusters, dim))
-    bucketed = BucketedCentroids(centres)
-    for cluster in clusters:
-        bucketed.append(cluster.centroid)
-    return bucketed
+    return BucketedCentroids.filled(bucketing, [c.centroid for c in clusters])
+
+
+def _bucketing(clusters: int, centres: np.ndarray | None) -> np.ndarray | None:
+    """`centres` when a pass over `clusters` clusters should score bucket candidates only.
+
+    A large run (`centres` set) with no more clusters than buckets scores every cluster:
+    finding a problem's nearest buckets costs a product with every centre, about as much
+    as scoring that many clusters, and bucketed centroids pay it again on every join (a
+    large community whose problems fall into few clusters would pay it for nothing).
+    """
+    return centres if centres is not None and clusters > len(centres) else None
 
 
 def _matrix(clusters: list[Cluster], dim: int) -> np.ndarray:
     if not clusters:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.vstack([c.centroid for c in clusters]).astype(np.float32)
+    return np.vstack([c.centroid for c in clusters]).astype(np.float32, copy=False)
 
 
 def _unique_id(base: str, taken: dict[str, Cluster]) -> str:

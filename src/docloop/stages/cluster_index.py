@@ -10,15 +10,22 @@ run's problem rows, `neighbours.kmeans_centres`), and a problem is scored only
 against the clusters of the `PROBES` buckets whose centres are nearest to it.
 A centroid that moves (a member joined) changes bucket when its nearest centre
 changes. The caller adds the clusters that must never be missed (the one a
-problem is in, those sharing a rare term with it). With every bucket probed
+problem is in, those sharing a rare term with it), and scores every cluster while
+a run has no more clusters than buckets (finding the nearest buckets costs a
+product with every centre, more than scoring a few clusters: `cluster._bucketing`).
+The singleton re-attachment pass (`fragments.py`) uses the same candidates. With
+every bucket probed
 the candidates are all clusters and the decisions are the exact ones; every
 labelled set is far below `EXACT_MAX`, so its figures come from the exact path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from docloop.stages.centroids import CentroidRows, row_blocks
 from docloop.stages.neighbours import Rows, kmeans_centres
 
 #: runs up to this many problems score every cluster (the same decisions as before)
@@ -61,6 +68,31 @@ class BucketedCentroids:
         self._counts = [0] * len(centres)
         #: per cluster position: (bucket, row)
         self._where: list[tuple[int, int]] = []
+
+    @classmethod
+    def filled(cls, centres: np.ndarray, rows: Sequence[np.ndarray],
+               probes: int | None = None) -> BucketedCentroids:
+        """Buckets holding `rows` (cluster positions in order), each bucket's matrix sized
+        to its rows: a pass that only reads (the singleton and merge passes) holds one
+        copy of the centroids, not up to twice that as rows appended one by one would.
+        Nearest centres are found a block of rows at a time (one matrix product)."""
+        out = cls(centres, probes)
+        nearest = np.concatenate(
+            [np.argmax(np.stack([r[: out._width] for r in rows[block]]) @ centres.T, axis=1)
+             for block in row_blocks(len(rows))] or [np.zeros(0, dtype=np.int64)])
+        order = np.argsort(nearest, kind="stable")
+        counts = np.bincount(nearest, minlength=len(centres))
+        out._where = [(-1, -1)] * len(rows)
+        for bucket, held in enumerate(np.split(order, np.cumsum(counts)[:-1])):
+            if not len(held):
+                continue
+            out._held[bucket] = held.astype(np.int64)
+            out._counts[bucket] = len(held)
+            out._rows[bucket] = np.stack([rows[p] for p in held.tolist()]).astype(
+                np.float32, copy=False)
+            for slot, position in enumerate(held.tolist()):
+                out._where[position] = (bucket, slot)
+        return out
 
     def __len__(self) -> int:
         return len(self._where)
@@ -122,3 +154,7 @@ class BucketedCentroids:
         self._held[bucket][slot] = moved
         self._where[moved] = (bucket, slot)
         self._counts[bucket] = last
+
+
+#: a pass's centroid rows: every cluster's (exact), or bucketed in a large run
+Centroids = CentroidRows | BucketedCentroids
