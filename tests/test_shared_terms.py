@@ -70,3 +70,20 @@ def test_a_shared_term_cannot_join_problems_that_are_far_apart() -> None:
     clusters = cluster_problems(problems, _two_apart(0.1), center_shrink=None,
                                 lexical_weight=0.0)  # the term bonus alone
     assert sorted(len(c.members) for c in clusters) == [1, 1]
+
+
+def test_a_large_run_looks_up_a_common_terms_holders_among_its_candidates_only() -> None:
+    """A term most clusters hold adds candidates only up to `max_holders` holders; a rare
+    one still names every holder, near or far (issue #11: walking every holder of a common
+    term for every problem is quadratic)."""
+    texts = ["`BaseModel` and `frobnicate_widget`"] + ["`BaseModel` here"] * 6 + [
+        "`frobnicate_widget` broke"]
+    problems = [problem(i, text) for i, text in enumerate(texts)]
+    terms = SharedTerms(problems, weight=0.2)
+    terms.index((position, [position]) for position in range(1, len(problems)))
+    every = terms.rarest_shared(0)
+    assert set(every) == set(range(1, 8))
+    bounded = terms.rarest_shared(0, within={2, 3}, max_holders=3)
+    assert set(bounded) == {2, 3, 7}  # the common term among the candidates, the rare anywhere
+    assert bounded[7] == every[7] and bounded[2] == every[2]
+    assert terms.rarest_shared(0, within=set(range(1, 8)), max_holders=3) == every

@@ -43,7 +43,12 @@ from docloop.stages.centroids import (
     row_blocks,
     unit,
 )
-from docloop.stages.cluster_index import BucketedCentroids, Centroids, bucket_centres
+from docloop.stages.cluster_index import (
+    COMMON_HOLDERS,
+    BucketedCentroids,
+    Centroids,
+    bucket_centres,
+)
 from docloop.stages.fragments import attach_singletons
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
@@ -207,14 +212,15 @@ class _Scoring:
 
         Exact: every cluster. Bucketed: the clusters of the problem's nearest buckets,
         plus every cluster sharing a rare term with it (its bonus may lift a far one
-        over the threshold) and `keep` (its current cluster, so a move never makes a
+        over the threshold; a term more than `COMMON_HOLDERS` clusters hold only adds
+        its bonus to those candidates) and `keep` (its current cluster, so a move never makes a
         problem's cluster worse).
         """
         if isinstance(centroids, CentroidRows):
             scores = centroids.matrix @ vector + self.offset(problem, len(centroids))
             return np.arange(len(centroids)), scores
         positions, similarities = centroids.candidates(vector)
-        shared = self.terms.rarest_shared(problem)
+        shared = self.terms.rarest_shared(problem, set(positions.tolist()), COMMON_HOLDERS)
         extra = sorted((set(shared) | ({keep} if keep is not None else set()))
                        - set(positions.tolist()))
         if extra:

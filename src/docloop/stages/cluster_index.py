@@ -34,6 +34,9 @@ EXACT_MAX = 5000
 BUCKET = 128
 #: buckets whose clusters a problem is scored against
 PROBES = 8
+#: a code term held by more clusters than this adds its bonus to a problem's candidates
+#: only, never more candidates (stages/shared_terms.py: a common term would make it quadratic)
+COMMON_HOLDERS = 128
 #: k-means trains on this many rows per centre (a large run has thousands of centres)
 SAMPLE_PER_CENTRE = 8
 

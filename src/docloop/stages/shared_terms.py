@@ -57,18 +57,28 @@ class SharedTerms:
             out[position] = rarity
         return out * np.float32(self.weight)
 
-    def rarest_shared(self, problem: int) -> dict[int, float]:
+    def rarest_shared(self, problem: int, within: set[int] | None = None,
+                      max_holders: int | None = None) -> dict[int, float]:
         """The clusters (by position) sharing a term with `problem`: the rarest one's rarity.
 
         Sparse, so a caller scoring a few candidate clusters never builds a
-        per-cluster array; the values are float32, as `bonus` holds them.
+        per-cluster array; the values are float32, as `bonus` holds them. With
+        `within` (the candidates a large run scores) a term held by more than
+        `max_holders` clusters is looked up among `within` only: walking every
+        holder of a common term (`BaseModel` in a tenth of a million problems) for
+        every problem would make clustering quadratic again, and such a term's small
+        bonus cannot lift a cluster from a far bucket anyway. Rarer terms still
+        name every holder, so a far cluster sharing one is scored.
         """
         out: dict[int, float] = {}
         if not self.weight:
             return out
         for term in self.terms[problem]:
             rarity = float(np.float32(self.rarity[term]))
-            for position in self._holders.get(term, ()):
+            holders = self._holders.get(term, set())
+            if within is not None and max_holders is not None and len(holders) > max_holders:
+                holders = holders & within  # C-level, over the smaller set
+            for position in holders:
                 if rarity > out.get(position, 0.0):
                     out[position] = rarity
         return out
