@@ -13,7 +13,7 @@ is the shipped path with that pass on (above `EXACT_MAX` it too scores bucket
 candidates only). `PYTHONPATH=OTHER/src` runs every row on another checkout's code
 (each row's process inherits it), for a before/after in one session.
 
-Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py
+Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py [--common-share 0.1]
        [--sizes 2000 8000 32000] [--exact-max 8000]
 Writes benchmarks/results/cluster_scale.md.
 """
@@ -43,8 +43,10 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def measure(n: int, mode: str) -> dict:
-    """One row, in this process: cluster N random singletons, exact or bucketed."""
+def measure(n: int, mode: str, common_share: float = 0.0) -> dict:
+    """One row, in this process: cluster N random singletons, exact or bucketed; with
+    `common_share`, that share of the problems also pastes one code term (`BaseModel`),
+    so its holders are most clusters (the shared-term lookup's worst case)."""
     from docloop.models import Problem
     from docloop.quality import SHIPPED
     from docloop.stages import cluster_index
@@ -54,10 +56,12 @@ def measure(n: int, mode: str) -> dict:
         cluster_index.EXACT_MAX = n + 1
     attach = SHIPPED.attach_threshold if mode == "bucketed+attach" else None
     rng = np.random.default_rng(n)
+    common_every = round(1 / common_share) if common_share else 0
     start = datetime(2026, 1, 1, tzinfo=UTC)
     words = rng.integers(0, VOCABULARY, size=(n, WORDS))
     problems = [Problem(id=f"p{i}", conversation_id=str(i),
-                        text=" ".join(f"word{w}" for w in words[i]),
+                        text=" ".join(f"word{w}" for w in words[i])
+                        + (" `BaseModel`" if common_every and i % common_every == 0 else ""),
                         timestamp=start + timedelta(seconds=i)) for i in range(n)]
     vectors = rng.standard_normal((n, DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -67,11 +71,11 @@ def measure(n: int, mode: str) -> dict:
     cpu_seconds = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"n": n, "mode": mode, "cpu_seconds": cpu_seconds, "clusters": len(clusters),
-            "peak_growth_mb": peak - base}
+            "peak_growth_mb": peak - base, "common_share": common_share}
 
 
-def row_in_process(n: int, mode: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--row", str(n), mode],
+def row_in_process(n: int, mode: str, common_share: float = 0.0) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--row", str(n), mode, str(common_share)],
                          check=True, capture_output=True, text=True)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -106,20 +110,26 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000, 32000])
     parser.add_argument("--exact-max", type=int, default=8000,
                         help="largest N also measured on the exact path (it is quadratic)")
-    parser.add_argument("--row", nargs=2, metavar=("N", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--common-share", type=float, default=0.0,
+                        help="share of problems that also paste one common code term")
+    parser.add_argument("--row", nargs=3, metavar=("N", "MODE", "SHARE"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.row:
-        print(json.dumps(measure(int(args.row[0]), args.row[1])))
+        print(json.dumps(measure(int(args.row[0]), args.row[1], float(args.row[2]))))
         return
     rows = []
     for n in args.sizes:
         for mode in ("exact", "bucketed", "bucketed+attach"):
             if mode == "exact" and n > args.exact_max:
                 continue
-            rows.append(row_in_process(n, mode))
+            rows.append(row_in_process(n, mode, args.common_share))
             print(json.dumps(rows[-1]), flush=True)
-    RESULTS.write_text(render(rows))
-    print(RESULTS.read_text())
+    out = RESULTS.with_name("cluster_scale_common.md") if args.common_share else RESULTS
+    out.write_text(render(rows) + (f"\nA share of {args.common_share:g} of the problems also "
+                                   "pastes `BaseModel` (`--common-share`).\n"
+                                   if args.common_share else ""))
+    print(out.read_text())
 
 
 if __name__ == "__main__":
