@@ -13,6 +13,7 @@ import pytest
 
 from docloop.aws.clients import AWSClients
 from docloop.aws.run_lease import LEASE_S, RunLease, RunLocked
+from docloop.config import Settings
 from tests.aws_support import aws_settings
 
 pytestmark = pytest.mark.aws
@@ -58,3 +59,40 @@ def test_a_crashed_runs_lease_lapses(tmp_path: Path, monkeypatch: pytest.MonkeyP
         lease.acquire("next")
         assert lease.holder() == "next"
         assert lease.release("crashed") is False
+
+
+def _step_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """The environment the deployed functions read (store, table, bucket)."""
+    monkeypatch.setenv("DOCLOOP_HOME", str(settings.home))
+    monkeypatch.setenv("DOCLOOP_STORE", "dynamodb")
+    monkeypatch.setenv("DOCLOOP_DYNAMODB_TABLE", str(settings.dynamodb_table))
+    monkeypatch.setenv("DOCLOOP_S3_BUCKET", str(settings.s3_bucket))
+
+
+def test_every_step_renews_the_runs_lease_and_a_run_that_lost_it_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docloop.aws import handlers
+    from docloop.aws.dynamodb_io import get
+    from docloop.errors import InputError
+    from tests.aws_bridge import LambdaContext
+
+    with aws_settings(tmp_path, monkeypatch) as settings:
+        _step_env(monkeypatch, settings)
+        handlers.reset_container()
+        clients = AWSClients.from_settings(settings)
+        lease = RunLease(clients)
+        lease.acquire("week-1", lease_s=5)  # about to lapse
+        context = LambdaContext("analyse", 1024, "arn:test", 300)
+        with pytest.raises(InputError, match="ingest_key"):  # renewed, then the step ran
+            handlers.analyse({"run_id": "week-1"}, context)
+        assert int(get(clients, "RUN_LEASE")["expires_at"]) >= int(
+            get(clients, "RUN_LEASE")["taken_at"]) + LEASE_S
+        lease.release("week-1")
+        lease.acquire("week-2")  # week-1's lease lapsed and another run took it
+        item = {"rank": 0, "insight_id": "ins_x", "task_key": "runs/week-1/task-0000.json"}
+        with pytest.raises(RunLocked, match="run week-2 is still running"):
+            handlers.insight({"run_id": "week-1", "item": item}, context)
+        with pytest.raises(RunLocked):
+            handlers.analyse({"run_id": "week-1", "ingest_key": "k"}, context)
+        assert lease.holder() == "week-2"
+        handlers.reset_container()

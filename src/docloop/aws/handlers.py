@@ -205,6 +205,7 @@ def ingest(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def analyse(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Analyse the window; write one task per insight and the Map's item list."""
     settings, run_id, artifacts = _run_of(event)
+    _renew_lease(settings, run_id)
     ingested = artifacts.get(_field(event, "ingest_key"), IngestOutput)
     with _context(settings) as ctx:
         analysed = analyse_step(ctx, ingested)
@@ -228,7 +229,16 @@ def insight(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "failure" in event:
         return _record_failure(lambda_settings(), run_id, item, event["failure"])
     settings = lambda_settings()
+    _renew_lease(settings, run_id)
     return _idempotent(_run_insight, settings, context)(run_id=run_id, item=item.model_dump())
+
+
+def _renew_lease(settings: Settings, run_id: str) -> None:
+    """Renew this run's lease at the start of a step (it lasts `LEASE_S` from now), so a
+    live run never loses it however many steps it takes, and a crashed one frees it soon.
+    A run whose lease lapsed and was taken by another stops here with `RunLocked`,
+    before writing: its remaining insights fail instead of filing beside the other run."""
+    _container.lease(settings).acquire(run_id)
 
 
 def _item(event: dict[str, Any]) -> InsightItem:

@@ -5,7 +5,8 @@ Functions execution spans several Lambdas, so the lock is an item instead
 (`RUN_LEASE` | `-`: `owner` = the execution name, `expires_at` and `ttl` in
 epoch seconds). Ingest takes it with a conditional put that succeeds only
 when no lease exists, the lease has expired (a crashed run's lease lapses
-after `LEASE_S`) or this same run holds it (a retried ingest). Another
+`LEASE_S` after its last renewal) or this same run holds it (a retried ingest;
+the analyse and insight steps renew it the same way). Another
 execution meanwhile gets `RunLocked`, before it writes anything, and the
 state machine ends it in its `Locked` Fail state with that cause. The report
 step gives the lease back; a failed execution gives it back in the state
@@ -25,9 +26,10 @@ from docloop.aws.dynamodb_layout import TTL_ATTRIBUTE, key
 from docloop.errors import ConflictError
 
 LEASE_PK = "RUN_LEASE"
-#: how long a lease lasts unless given back: longer than any run, short enough that a
-#: crashed run does not skip the next weekly one
-LEASE_S = 6 * 3600
+#: how long a lease lasts from its last renewal unless given back: every step of a run
+#: renews it (a Lambda step lasts at most 15 minutes), so a live run keeps it and a
+#: crashed run's lapses within the hour
+LEASE_S = 3600
 
 
 class RunLocked(ConflictError):
