@@ -83,7 +83,7 @@ def test_a_large_run_looks_up_a_common_terms_holders_among_its_candidates_only()
     terms.index((position, [position]) for position in range(1, len(problems)))
     every = terms.rarest_shared(0)
     assert set(every) == set(range(1, 8))
-    bounded = terms.rarest_shared(0, within={2, 3}, max_holders=3)
+    bounded = terms.rarest_shared(0, within=np.array([2, 3]), max_holders=3)
     assert set(bounded) == {2, 3, 7}  # the common term among the candidates, the rare anywhere
     assert bounded[7] == every[7] and bounded[2] == every[2]
-    assert terms.rarest_shared(0, within=set(range(1, 8)), max_holders=3) == every
+    assert terms.rarest_shared(0, within=np.arange(1, 8), max_holders=3) == every

@@ -220,9 +220,10 @@ class _Scoring:
             scores = centroids.matrix @ vector + self.offset(problem, len(centroids))
             return np.arange(len(centroids)), scores
         positions, similarities = centroids.candidates(vector)
-        shared = self.terms.rarest_shared(problem, set(positions.tolist()), COMMON_HOLDERS)
-        extra = sorted((set(shared) | ({keep} if keep is not None else set()))
-                       - set(positions.tolist()))
+        shared = self.terms.rarest_shared(problem, positions, COMMON_HOLDERS)
+        wanted = np.array(sorted(set(shared) | ({keep} if keep is not None else set())),
+                          dtype=np.int64)
+        extra = wanted[~np.isin(wanted, positions)].tolist()  # no set of every candidate
         if extra:
             positions = np.concatenate([positions, np.asarray(extra, dtype=np.int64)])
             similarities = np.concatenate(

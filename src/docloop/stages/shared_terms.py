@@ -57,7 +57,7 @@ class SharedTerms:
             out[position] = rarity
         return out * np.float32(self.weight)
 
-    def rarest_shared(self, problem: int, within: set[int] | None = None,
+    def rarest_shared(self, problem: int, within: np.ndarray | None = None,
                       max_holders: int | None = None) -> dict[int, float]:
         """The clusters (by position) sharing a term with `problem`: the rarest one's rarity.
 
@@ -73,11 +73,14 @@ class SharedTerms:
         out: dict[int, float] = {}
         if not self.weight:
             return out
+        candidates: set[int] | None = None  # `within` as a set, built only if a term needs it
         for term in self.terms[problem]:
             rarity = float(np.float32(self.rarity[term]))
             holders = self._holders.get(term, set())
             if within is not None and max_holders is not None and len(holders) > max_holders:
-                holders = holders & within  # C-level, over the smaller set
+                if candidates is None:
+                    candidates = set(within.tolist())
+                holders = holders & candidates  # C-level, over the smaller set
             for position in holders:
                 if rarity > out.get(position, 0.0):
                     out[position] = rarity
