@@ -59,7 +59,7 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
 
 
 def _evaluate_in(settings: Settings, request: EvalRequest,
-                 messages: Sequence[LabelledMessage]) -> dict[str, Any]:
+                 messages: list[LabelledMessage]) -> dict[str, Any]:
     index_docs(settings, request.docs, [])
     insights = run_chat(settings, messages, settings.home / "chat")
     search = search_metrics(settings, messages, settings.home / "queries.jsonl")
