@@ -19,7 +19,7 @@ import numpy as np
 from docloop.models import Insight, Message, Problem, Quote, ThreadLink
 from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
-from docloop.stages.headline import conversation_name, headline
+from docloop.stages.headline import TITLE_LIMIT, conversation_name, headline
 from docloop.stages.significance import significance
 from docloop.text import content_words, truncate
 
@@ -51,7 +51,8 @@ def build_insight(
         score=breakdown.score,
         significance=breakdown,
         quotes=_quotes(members, messages),
-        questions=list(dict.fromkeys(p.title for p in members if p.title))[:5],
+        questions=list(dict.fromkeys(conversation_name(p, TITLE_LIMIT) for p in members
+                                     if p.title))[:5],
         threads=_threads(members, messages),
         first_seen=min(p.timestamp for p in members),
         last_seen=max(p.timestamp for p in members),
