@@ -88,7 +88,7 @@ def test_choose_weights_is_the_bagged_recipe_over_the_late_features(
     features averaged, features outside the late set at 0."""
     sets = {f"s{i}": pools(learn, 10 + i) for i in range(3)}
     weights = calibrate.choose_weights(sets)
-    recipe = calibrate.Recipe()
+    recipe = calibrate.Recipe()  # the defaults are the recipe
     assert np.allclose(weights, recipe(sets, dict.fromkeys(sets, 1.0)))
     keep = [FEATURES.index(f) for f in calibrate.LATE]
     reduced = {n: calibrate._only(p, keep) for n, p in sets.items()}
