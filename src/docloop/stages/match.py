@@ -26,9 +26,10 @@ a feature tour: the hub score index-docs stores) counts less
 (`VerdictSettings.hub_discount`), since single chat messages land on those
 pages whatever they ask. The members' texts joined also search as one
 re-ranked query, which votes as a share of the members (`group_weight`): the
-joined question sees what no single message says. Thresholds are
+joined question sees what no single message says. Thresholds and weights are
 calibrated leave-one-community-out on the labelled sets
-(benchmarks/verdict_calibrate.py, RESULTS.md).
+(benchmarks/verdict_calibrate.py, RESULTS.md). `find_page` and `judge` are the two
+halves of `match_insight` (the calibration weighs one page search under many verdicts).
 """
 
 from __future__ import annotations
@@ -101,6 +102,14 @@ def insight_query(insight: Insight) -> str:
     return truncate(" ".join(dict.fromkeys(p for p in parts if p)), 1000)
 
 
+class Found(NamedTuple):
+    """An insight's candidate pages before the verdict (find_page)."""
+
+    similarity: float  # the closest any page comes to the centroid (best_similarity)
+    hits: list[PageHit]  # the insight-level search, nearest pages first
+    choice: PageChoice | None  # the chosen page and its evidence (None: no page is close)
+
+
 def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
                   evidence: Sequence[Evidence] = (), reference: float | None = None,
                   settings: VerdictSettings | None = None,
@@ -125,20 +134,49 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     chunks (read once here, reused by suggest; empty when no page covers it).
     """
     settings = settings or VerdictSettings()
+    found = find_page(insight, centroid, index, evidence, reference, settings, group, hubs)
+    if found.choice is None:
+        return judge(found, None, reference, settings, index, centroid)
+    unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
+                  ) if words else 0
+    return judge(found, closeness(found.similarity, found.choice, unknown, len(words)),
+                 reference, settings, index, centroid)
+
+
+def find_page(insight: Insight, centroid: np.ndarray, index: VectorSearch,
+              evidence: Sequence[Evidence], reference: float | None,
+              settings: VerdictSettings, group: Sequence[PageHit] = (),
+              hubs: Mapping[str, float] | None = None) -> Found:
+    """The page the members choose and how close the docs come: everything the verdict
+    weighs except the words, which only `settings`' verdict knobs read (split from
+    judge so a calibration can weigh one search under many verdict settings)."""
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
     if not hits or (reference is None and similarity < settings.fallback_missing):
-        return _missing(similarity, hits), []
-    ranked, chunks, coverage, agreed = choose_page(insight, hits, index, evidence, group,
-                                                   settings, hubs)
+        return Found(similarity, hits, None)
+    return Found(similarity, hits, choose_page(insight, hits, index, evidence, group,
+                                               settings, hubs))
+
+
+def closeness(similarity: float, choice: PageChoice, unknown: int, members: int
+              ) -> CoverageEvidence:
+    """The verdict's evidence on the chosen page (`unknown`: unknown_terms' count)."""
+    return CoverageEvidence(similarity, choice.coverage, unknown, members, choice.agreement)
+
+
+def judge(found: Found, evidence: CoverageEvidence | None, reference: float | None,
+          settings: VerdictSettings, index: VectorSearch, centroid: np.ndarray,
+          ) -> tuple[DocMatch, list[DocChunk]]:
+    """The verdict on a found page: `missing` (no choice, or verdict.is_missing on
+    `evidence`), else `covered` or `partial` by how close the chosen page comes."""
+    if found.choice is None or evidence is None:
+        return _missing(found.similarity, found.hits), []
+    ranked, chunks = found.choice.ranked, found.choice.chunks
+    if is_missing(evidence, reference, settings):
+        return _missing(found.similarity, ranked), []
     best = ranked[0]
-    unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
-                  ) if words else 0
-    closeness = CoverageEvidence(similarity, coverage, unknown, len(words), agreed)
-    if is_missing(closeness, reference, settings):
-        return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)
-    close = page_similarity >= settings.covered and coverage >= settings.term_coverage
+    close = page_similarity >= settings.covered and evidence.coverage >= settings.term_coverage
     verdict: Verdict = "covered" if close else "partial"
     return DocMatch(
         path=best.path, url=_section_url(best), heading=best.heading, anchor=best.anchor,
