@@ -4,10 +4,11 @@ Run: PYTHONPATH=src:benchmarks python benchmarks/verdict_calibrate.py [SET ...] 
 
 Every `VerdictSettings` knob that changes what `docloop eval` scores is swept together
 on the insights the loop actually forms (match_replay's capture of each labelled set,
-shipped clustering): the page knobs (`group_weight`, `hub_discount`) and the verdict
-knobs (`below_reference`, `term_weight`, `unknown_weight`, `chat_share`,
-`agree_weight`, `size_margin`). The grid is coarse on purpose: a few steps per knob
-around the shipped values, so a choice is a plateau, not a point the sets' noise made.
+shipped clustering): the page knobs (`group_weight`, `hub_discount`,
+`section_weight`) and the verdict knobs (`below_reference`, `term_weight`,
+`unknown_weight`, `chat_share`, `agree_weight`, `size_margin`). The grid is coarse
+on purpose: a few steps per knob around the shipped values, so a choice is a plateau,
+not a point the sets' noise made.
 
 The objective is right pages minus wrong `missing` verdicts, pooled over the sets chosen
 on. A right page counts a no-page group found (`missing` recall); a `missing` said for
@@ -38,6 +39,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +55,7 @@ RESULT = Path(__file__).resolve().parent / "results" / "verdict_calibrate.md"
 PAGE_GRID: dict[str, tuple[float, ...]] = {
     "group_weight": (0.25, 0.5, 1.0),
     "hub_discount": (0.0, 0.5),
+    "section_weight": (0.0, 0.25, 0.5, 1.0),
 }
 #: knobs that only change the verdict on a found page
 VERDICT_GRID: dict[str, tuple[float, ...]] = {
@@ -64,8 +67,9 @@ VERDICT_GRID: dict[str, tuple[float, ...]] = {
     "size_margin": (0.0, 0.1, 0.2),
 }
 GRID = {**PAGE_GRID, **VERDICT_GRID}
-SHORT = {"group_weight": "group", "hub_discount": "hub", "below_reference": "below",
-         "term_weight": "terms", "unknown_weight": "unknown", "chat_share": "chat share",
+SHORT = {"group_weight": "group", "hub_discount": "hub", "section_weight": "section",
+         "below_reference": "below", "term_weight": "terms", "unknown_weight": "unknown",
+         "chat_share": "chat share",
          "agree_weight": "agree", "size_margin": "size"}
 #: the settings main shipped before this calibration (the two-step choice's)
 BEFORE = VerdictSettings(below_reference=0.15, term_weight=0.2, unknown_weight=0.15,
@@ -77,8 +81,9 @@ COUNTS = ("right", "groups", "found", "missing_groups", "said", "said_right")
 
 def options() -> list[VerdictSettings]:
     """Every grid option, page knobs outermost (the order of `sweep`'s rows)."""
-    return [VerdictSettings(**dict(zip(GRID, values, strict=True)))
-            for values in itertools.product(*GRID.values())]
+    knobs: list[dict[str, Any]] = [dict(zip(GRID, values, strict=True))
+                                   for values in itertools.product(*GRID.values())]
+    return [VerdictSettings(**values) for values in knobs]
 
 
 def steps_from(settings: VerdictSettings, anchor: VerdictSettings) -> int:
@@ -122,23 +127,27 @@ def choose(sweeps: dict[str, np.ndarray], names: Sequence[str],
 
 # -- one set's sweep -------------------------------------------------------------------------
 
-def outcomes(replay: Replay) -> tuple[list[int], list[bool], dict[str, int]]:
-    """Per insight: no-page groups it recovers, whether its largest group has no page;
-    and each recovered group's insight."""
+def outcomes(replay: Replay) -> tuple[list[int], list[str | None], dict[str, int]]:
+    """Per insight: no-page groups it recovers and its largest group (None: noise only,
+    as metrics.missing_precision reads it); and each recovered group's insight."""
     gold = replay.run.gold
     preds = [Predicted(item.message_ids, None, "partial") for item in replay.captured]
     recovered = recovered_groups(gold, preds)
     nopage = [0] * len(preds)
     for group, i in recovered.items():
         nopage[i] += gold.groups[group] is None
-    largest = []
+    largest: list[str | None] = []
     for item in replay.captured:
         counts = Counter(gold.messages.get(m) for m in item.message_ids)
         counts.pop(None, None)
         top = max(counts.values(), default=0)
-        name = min((g for g, n in counts.items() if n == top and g), default=None)
-        largest.append(name is not None and gold.groups[name] is None)
+        largest.append(min((g for g, n in counts.items() if n == top and g), default=None))
     return nopage, largest, recovered
+
+
+def without_page(replay: Replay, group: str | None) -> bool:
+    """Whether `group` is a labelled group no page covers (a right `missing`)."""
+    return group is not None and replay.run.gold.groups[group] is None
 
 
 def sweep(replay: Replay, grid: Sequence[VerdictSettings] | None = None) -> np.ndarray:
@@ -146,7 +155,8 @@ def sweep(replay: Replay, grid: Sequence[VerdictSettings] | None = None) -> np.n
     matches them (find_page per page setting, then the verdict per option)."""
     grid = list(grid) if grid is not None else options()
     gold = replay.run.gold
-    nopage, largest, recovered = outcomes(replay)
+    nopage, largest_group, recovered = outcomes(replay)
+    largest = [without_page(replay, g) for g in largest_group]
     by_insight: dict[int, list[str]] = {}
     for group, i in recovered.items():
         by_insight.setdefault(i, []).append(group)
@@ -257,21 +267,24 @@ def evidence_rows(replay: Replay, settings: VerdictSettings) -> list[str]:
     """One line per insight: the verdict's evidence and what the labels say."""
     _, largest, recovered = outcomes(replay)
     gold = replay.run.gold
-    groups_of = {i: g for g, i in recovered.items()}
+    groups_of: dict[int, list[str]] = {}
+    for group, i in recovered.items():
+        groups_of.setdefault(i, []).append(group)
     rows = []
     for i, item in enumerate(replay.captured):
         hit = find_item(item, replay, settings)
         unknown = unknown_count(item, replay, settings)
         missing = says_missing(item, hit, unknown, settings)
         page = "-" if hit.choice is None else hit.choice.ranked[0].path
-        label = groups_of.get(i, "(none recovered)")
-        expected = gold.groups.get(label, "?") if label in gold.groups else "?"
+        label = ", ".join(groups_of.get(i, [])) or "-"
+        expected = ", ".join(str(gold.groups[g] or "no page") for g in groups_of.get(i, []))
         agreed = hit.choice.agreement if hit.choice is not None else None
         coverage = hit.choice.coverage if hit.choice is not None else 0.0
         reference = item.reference or 0.0
         rows.append(
-            f"| {replay.name} | {label} | {expected or 'no page'} | "
-            f"{'no page' if largest[i] else 'page'} | {len(member_words(item))} | "
+            f"| {replay.name} | {label} | {expected or '-'} | {largest[i] or '(noise)'}"
+            f"{' (no page)' if without_page(replay, largest[i]) else ''} | "
+            f"{len(member_words(item))} | "
             f"{hit.similarity - reference:+.3f} | {coverage:.2f} | "
             f"{'-' if agreed is None else f'{agreed:.2f}'} | {unknown} | "
             f"{'`missing`' if missing else page} |")

@@ -34,6 +34,7 @@ halves of `match_insight` (the calibration weighs one page search under many ver
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol
 
@@ -85,6 +86,7 @@ class Votes(NamedTuple):
     totals: dict[str, float]  # each page's summed votes
     sections: dict[str, PageHit]  # each page's best-scoring section
     firsts: list[str]  # each member's first page, in member order
+    consensus: dict[str, int]  # per page: the most members whose best section is one section
 
 
 class PageChoice(NamedTuple):
@@ -199,6 +201,9 @@ def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
     if hubs and settings.hub_discount > 0:
         totals = {p: v * (1 - settings.hub_discount * hubs.get(p, 0.0))
                   for p, v in totals.items()}
+    if settings.section_weight > 0:
+        totals = {p: v + settings.section_weight * votes.consensus.get(p, 0)
+                  for p, v in totals.items()}
     ranked = fuse_pages(totals, votes.sections, group, settings.group_weight, len(voters),
                         settings.vote_k) or hits
     chunks = index.page_chunks(ranked[0].path)
@@ -254,7 +259,7 @@ def fuse_pages(votes: Mapping[str, float], sections: Mapping[str, PageHit],
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch,
                vote_k: float = VOTE_RANK_K) -> list[PageHit]:
     """Pages ranked by the members' votes alone (vote_totals), best first."""
-    totals, sections, _ = vote_totals(evidence, index, vote_k)
+    totals, sections, _, _ = vote_totals(evidence, index, vote_k)
     return [sections[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
 
 
@@ -272,11 +277,13 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
     and summed over members it lifts broad pages (migration guides, announcements)
     that sit in everyone's top 10. Each page is represented by the section that
     scored best for any member (its `score` stays that section's score, so hits
-    mean the same everywhere).
+    mean the same everywhere). A page's `consensus` is how many members land on its
+    most common section (section_consensus).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
     firsts: list[str] = []
+    landed: dict[str, list[str]] = {}  # page -> each voting member's section on it
     for text, vector in evidence:
         hits = index.search_vector(text, vector, VOTE_K)
         firsts.extend(hit.path for hit in hits[:1])
@@ -284,9 +291,22 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
         for position, hit in enumerate(hits):
             vote = vote_k / (vote_k + position) if vote_k > 0 else hit.score - floor
             totals[hit.path] = totals.get(hit.path, 0.0) + vote
+            landed.setdefault(hit.path, []).append(hit.anchor or hit.heading)
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
-    return Votes(totals, sections, firsts)
+    return Votes(totals, sections, firsts, section_consensus(landed))
+
+
+def section_consensus(landed: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Per page, how many members' searches land on its most common section.
+
+    Members with one problem land on the passage that answers it; a catch-all page
+    (a migration guide, a feature tour, a list of usage errors) collects members from
+    as many sections as they have questions, each on it for a different reason.
+    (A member's search holds each page once, by its best section.)
+    """
+    return {page: Counter(found).most_common(1)[0][1] for page, found in landed.items()
+            if found}
 
 
 def _section_url(hit: PageHit) -> str:

@@ -72,6 +72,8 @@ class VerdictSettings:
     hub_discount: float = 0.5  # a member's vote for a catch-all page (hubness 1) counts 1 - this
     group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
     vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
+    section_weight: float = 1.0  # votes a page gains per member on its most common section
+    # (match.section_consensus; 0: off)
 
 
 @dataclass(frozen=True)
