@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from docloop.stages.match import vote_totals
 from docloop.stages.verdict import VerdictSettings
 from match_replay import Replay, load
-from verdict_calibrate import find_item, member_evidence, outcomes
+from verdict_calibrate import find_item, md_row, member_evidence, outcomes
 
 HEADER = ("| set | group | expected page | chosen page | rank in: fused / group query / votes "
           "/ re-ranked votes | members on one section: expected / chosen | hub: expected / "
@@ -54,15 +54,12 @@ def wrong_pages(replay: Replay, settings: VerdictSettings) -> list[str]:
         group_pages = [h.path for h in replay.group_hits([t for t, _ in evidence], settings)]
         votes = vote_totals(evidence, replay.hybrid, settings.vote_k)
         reranked = vote_totals(evidence, replay.ranked, settings.vote_k)
-        consensus = votes.consensus
-        rows.append(
-            f"| {replay.name} | {group} | {expected} | {chosen or '(`missing`)'} | "
-            f"{rank(fused, expected)} / {rank(group_pages, expected)} / "
-            f"{rank(by_votes(votes.totals), expected)} / "
-            f"{rank(by_votes(reranked.totals), expected)} | "
-            f"{consensus.get(expected, 0)} / {consensus.get(chosen or '', 0)} of "
-            f"{len(evidence)} | {hubs.get(expected, 0.0):.2f} / "
-            f"{hubs.get(chosen or '', 0.0):.2f} |")
+        ranks = (rank(fused, expected), rank(group_pages, expected),
+                 rank(by_votes(votes.totals), expected), rank(by_votes(reranked.totals), expected))
+        on_one = (votes.consensus.get(expected, 0), votes.consensus.get(chosen or "", 0))
+        rows.append(md_row(replay.name, group, expected, chosen or "(`missing`)",
+                           " / ".join(ranks), f"{on_one[0]} / {on_one[1]} of {len(evidence)}",
+                           f"{hubs.get(expected, 0.0):.2f} / {hubs.get(chosen or '', 0.0):.2f}"))
     return rows
 
 

@@ -281,14 +281,18 @@ def evidence_rows(replay: Replay, settings: VerdictSettings) -> list[str]:
         agreed = hit.choice.agreement if hit.choice is not None else None
         coverage = hit.choice.coverage if hit.choice is not None else 0.0
         reference = item.reference or 0.0
-        rows.append(
-            f"| {replay.name} | {label} | {expected or '-'} | {largest[i] or '(noise)'}"
-            f"{' (no page)' if without_page(replay, largest[i]) else ''} | "
-            f"{len(member_words(item))} | "
-            f"{hit.similarity - reference:+.3f} | {coverage:.2f} | "
-            f"{'-' if agreed is None else f'{agreed:.2f}'} | {unknown} | "
-            f"{'`missing`' if missing else page} |")
+        largest_group = (largest[i] or "(noise)") + (
+            " (no page)" if without_page(replay, largest[i]) else "")
+        rows.append(md_row(replay.name, label, expected or "-", largest_group,
+                           len(member_words(item)), f"{hit.similarity - reference:+.3f}",
+                           f"{coverage:.2f}", "-" if agreed is None else f"{agreed:.2f}",
+                           unknown, "`missing`" if missing else page))
     return rows
+
+
+def md_row(*cells: object) -> str:
+    """One Markdown table row of `cells`."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
 def main(args: list[str]) -> None:
