@@ -58,6 +58,7 @@ class VerdictSettings:
     below_reference: float = 0.12  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
     unknown_weight: float = 0.0  # similarity debit when `unknown_cap` shared words are in no page
+    # (0: the one calibration found no gain from it on the captured insights)
     unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
     chat_share: float = 0.1  # an unknown word counts when at most this share of the run's
     # other problems write it (ChatWords.rare; 1.0: every unknown word counts)
