@@ -252,6 +252,19 @@ Against issue #12 after this round: unchanged (Pydantic 0.73, Vite 0.74 unseen; 
 0.77; typescript-eslint 0.85 unseen with the join held off). The B³ F1 target on the real
 sets is not met by any cluster-pair evidence measured here.
 
+Cost of the join (off in the shipped settings, so `docloop run` and the scale benchmark's
+10k row do no extra work: the pass is skipped, not run with no effect). On, it finds every
+live cluster's nearest other cluster once: in a run of at most `EXACT_MAX` problems one
+clusters × clusters product a block of 2,048 rows at a time, above it the clusters of each
+cluster's 8 nearest buckets (the same candidates as the singleton pass). `python
+benchmarks/cluster_scale_bench.py --row N MODE 0` (random singletons, the worst case; CPU
+s / peak growth MB; one session, load average 7–11): 8,000 problems bucketed + attach
+32.6 / 132, + join 33.9 / 132; 32,000: 135.5 / 474, + join 153.3 / 476 (+13 %, about what
+the singleton pass itself adds). Like the other bucketed passes it scores each cluster
+against every bucket centre to find its nearest buckets (n / 128 centres), so at a
+million-message run with many clusters it would add about one more singleton pass,
+not a new term in the complexity.
+
 Third round (issue #12, the previous calibration run). Re-run on main with last session's
 noise rules (acknowledgements, roadmap notes, design questions, chatter),
 leave-one-community-out for the first time: with the new knob held off (the table above
