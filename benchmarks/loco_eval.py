@@ -6,8 +6,8 @@ included. Here every stage's settings are chosen without the measured set X, by 
 calibrators' own choosing functions, then the whole loop runs on X with all three:
 
 - clustering (`QualitySettings`): calibrate.py's grid, sweep and `pick`;
-- the page re-ranker's weights (`RankSettings`): rank_calibrate.py's whole recipe
-  (method, set weighting and fit) on the other sets (`choose_weights`);
+- the page re-ranker's weights (`RankSettings`): rank_calibrate.py's recipe (its
+  L2 choice and bagged fit included) on the other sets (`choose_weights`);
 - the `missing` verdict (`VerdictSettings`): `term_weight` by verdict_calibrate.py's
   `choose` on the labelled groups, then match_replay.py's grid and `choose` on the
   captured insights (swept with that `term_weight` unless its grid has its own).
@@ -201,7 +201,7 @@ class Measured:
                 for name, run in self.runs.items()}
 
     def rank_choice(self, on: list[str]) -> RankSettings:
-        """rank_calibrate.py's shipped recipe, run on the sets `on` only."""
+        """rank_calibrate.py's recipe (`choose_weights`), run on the sets `on` only."""
         key = tuple(sorted(on))
         if key not in self._rank:
             weights = cached(f"rank-{'+'.join(key)}", fingerprint([self.keys[n] for n in key]),

@@ -100,22 +100,80 @@ def _softmax(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+@dataclass
+class InnerFits:
+    """One L2 strength's leave-one-set-out fits within the training sets."""
+
+    l2: float
+    fits: dict[str, np.ndarray]  # held-out set -> weights fitted on the other sets
+    scores: dict[str, float]  # held-out set -> its objective under those weights
+
+
+#: how the inner leave-one-set-out scores of an L2 strength are summarised: their weighted
+#: mean; the mean minus the spread of the gains over the hybrid order (an L2 that helps one
+#: set a lot and costs another loses to one that helps both a little); the worst set's gain
+RULES = ("mean", "spread", "worst")
+
+
+def inner_fits(training: Mapping[str, Pools], set_weights: Mapping[str, float], offset: int,
+               l2: float, score: Callable[[Pools, np.ndarray], float]) -> InnerFits:
+    """Fit on all training sets but one, score on that one, for each set in turn."""
+    fits, scores = {}, {}
+    for left in training:
+        rest = [n for n in training if n != left]
+        fits[left] = fit([training[n] for n in rest], [set_weights[n] for n in rest],
+                         offset, l2)
+        scores[left] = score(training[left], fits[left])
+    return InnerFits(l2, fits, scores)
+
+
+def summary(fits: InnerFits, baseline: Mapping[str, float], set_weights: Mapping[str, float],
+            rule: str) -> float:
+    """`rule`'s summary of the held-out gains over `baseline` (each set's own score under
+    the hybrid order alone), sets weighted as `set_weights` says."""
+    names = list(fits.scores)
+    gains = np.array([fits.scores[n] - baseline[n] for n in names])
+    weights = np.array([set_weights[n] for n in names])
+    mean = float(weights @ gains / weights.sum())
+    if rule == "mean":
+        return mean
+    if rule == "spread":
+        return mean - float(np.sqrt(weights @ (gains - mean) ** 2 / weights.sum()))
+    if rule == "worst":
+        return float(gains.min())
+    raise ValueError(f"unknown L2 rule {rule!r}: use one of {', '.join(RULES)}")
+
+
+def choose_fits(training: Mapping[str, Pools], set_weights: Mapping[str, float], offset: int,
+                options: Sequence[float], score: Callable[[Pools, np.ndarray], float],
+                rule: str = "mean") -> InnerFits:
+    """The inner leave-one-set-out fits of the L2 strength `rule` summarises best (ties go
+    to the stronger L2: options are tried strongest first). Needs two training sets."""
+    hybrid = np.zeros(next(iter(training.values())).features.shape[2])
+    hybrid[offset] = 1.0
+    baseline = {n: score(p, hybrid) for n, p in training.items()}
+    best, best_value = None, -np.inf
+    for l2 in sorted(options, reverse=True):
+        trial = inner_fits(training, set_weights, offset, l2, score)
+        value = summary(trial, baseline, set_weights, rule)
+        if value > best_value + 1e-9:
+            best, best_value = trial, value
+    assert best is not None, "no L2 option given"
+    return best
+
+
+def bagged(fits: InnerFits, set_weights: Mapping[str, float]) -> np.ndarray:
+    """The inner fits averaged (each weighted as the set it left out): every training set
+    is missing from one member, so no single set's quirks pull the average far."""
+    names = list(fits.fits)
+    weights = np.array([set_weights[n] for n in names])
+    return np.asarray(weights @ np.array([fits.fits[n] for n in names]) / weights.sum())
+
+
 def choose_l2(training: Mapping[str, Pools], set_weights: Mapping[str, float], offset: int,
               options: Sequence[float], score: Callable[[Pools, np.ndarray], float]) -> float:
-    """The L2 strength whose fits score best leave-one-set-out *within* `training` (each
-    inner fold fitted on the others, scored on the one left out, weighted as the sets
-    are); ties go to the stronger L2 (options are tried strongest first)."""
-    names = list(training)
-    best, best_l2 = -np.inf, max(options)
-    if len(names) < 2:  # nothing to hold out: the strongest pull towards the hybrid order
-        return best_l2
-    for l2 in sorted(options, reverse=True):
-        total = 0.0
-        for left in names:
-            rest = [n for n in names if n != left]
-            w = fit([training[n] for n in rest], [set_weights[n] for n in rest], offset, l2)
-            total += set_weights[left] * score(training[left], w)
-        if total > best + 1e-9:
-            best, best_l2 = total, l2
-    return best_l2
-
+    """The L2 strength whose fits score best on average leave-one-set-out *within*
+    `training` (the strongest when there is nothing to hold out)."""
+    if len(training) < 2:  # nothing to hold out: the strongest pull towards the hybrid order
+        return max(options)
+    return choose_fits(training, set_weights, offset, options, score).l2

@@ -231,10 +231,36 @@ def _state_machine(properties: dict[str, Any], resolver: _Resolver, stack: Stack
     substitutions = {key: str(resolver.value(value))
                      for key, value in properties["DefinitionSubstitutions"].items()}
     definition = PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], load_definition())
+    definition = quick_lock_retries(definition)
     created = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="docloop-pipeline-test", definition=definition, roleArn=role,
         type=properties.get("Type", "STANDARD"))
     stack.arns["Pipeline"] = created["stateMachineArn"]
+
+
+def quick_lock_retries(definition: str) -> str:
+    """The definition with its `RunLocked` retries waiting 1 s each (no backoff).
+
+    moto's engine sleeps each retry's interval for real; the deployed definition waits
+    minutes for a lease holder to finish. Only the waiting shrinks: the retried states,
+    the number of attempts and the Catch that follows are the deployed ones.
+    """
+    data = json.loads(definition)
+    for retrier in _retriers(data):
+        if "RunLocked" in retrier["ErrorEquals"]:
+            retrier.update(IntervalSeconds=1, BackoffRate=1.0)
+    return json.dumps(data)
+
+
+def _retriers(node: Any) -> list[dict[str, Any]]:
+    """Every Retry entry anywhere in a parsed definition."""
+    if isinstance(node, list):
+        return [r for item in node for r in _retriers(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [r for r in node.get("Retry", []) if isinstance(r, dict)]
+    return found + [r for key, value in node.items() if key != "Retry"
+                    for r in _retriers(value)]
 
 
 def run_execution(stack: Stack, name: str, execution_input: dict[str, Any],

@@ -159,6 +159,20 @@ def test_a_failed_step_gives_the_run_lease_back_and_a_locked_run_ends_as_locked(
             "CausePath": "$.error.Cause"}
 
 
+def test_only_ingest_waits_for_a_held_lease_and_for_minutes_not_hours() -> None:
+    """A review decision or a short CLI run holds the lease for seconds to minutes: a
+    scheduled run waits it out; a run that lost its lease mid-way must not retry."""
+    tasks = _tasks(json.loads(load_definition())["States"])
+    waiting = {name: r for name, task in tasks.items() for r in task["Retry"]
+               if "RunLocked" in r["ErrorEquals"]}
+    assert set(waiting) == {"Ingest"}
+    retry = waiting["Ingest"]
+    assert retry["ErrorEquals"] == ["RunLocked"] and "JitterStrategy" not in retry
+    waits = [retry["IntervalSeconds"] * retry["BackoffRate"] ** i
+             for i in range(retry["MaxAttempts"])]
+    assert waits[0] >= 10 and 5 * 60 <= sum(waits) <= 20 * 60
+
+
 def _tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for name, state in states.items():

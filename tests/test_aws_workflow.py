@@ -6,8 +6,9 @@ A week with more conversations than one state payload holds (> 256 KB) and more 
 40 insights; one insight's `issueCreate` fails for good. The execution succeeds,
 every other insight is filed once, the report names the failure; a second execution
 with nothing new reuses the analysis (no extraction or embedding) and files nothing.
-One execution runs at a time: another one meanwhile ends `RunLocked` having written
-nothing, and a failed execution gives the run lease back.
+One execution runs at a time: another one meanwhile retries Ingest (waiting out a short
+holder such as a review decision), then ends `RunLocked` having written nothing, and a
+failed execution gives the run lease back.
 The stack is deployed with EmbedderMode=local-image, so the steps that
 embed run as the container-image functions with the local model.
 """
@@ -15,6 +16,7 @@ embed run as the container-image functions with the local model.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,7 +33,7 @@ from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import TransientError
 from tests.aws_bridge import Invocation, bridge_lambda
-from tests.aws_stack import REGION, Stack, deploy, history, run_execution
+from tests.aws_stack import REGION, Stack, deploy, history, load_definition, run_execution
 from tests.aws_workload import generate
 from tests.fake_linear import API_KEY, TEAM, FakeLinear, input_error
 
@@ -42,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "examples" / "tidepool" / "docs"
 FAILING_TOPIC = "Zebrafish"
 STATE_LIMIT = 256 * 1024
+LOCK_RETRIES = next(r["MaxAttempts"] for r in json.loads(load_definition())["States"]["Ingest"]
+                    ["Retry"] if r["ErrorEquals"] == ["RunLocked"])
 
 
 class RefusingLinear(FakeLinear):
@@ -181,6 +185,7 @@ def test_an_execution_while_another_holds_the_lease_ends_locked_having_written_n
         locked = run_execution(stack, "overlap", {"since": "all"})
         events = history(locked["executionArn"])
         ran = {c.function for c in calls}
+        attempts = len(calls)
         items = boto3.client("dynamodb", region_name=REGION).scan(
             TableName=stack.names["StateTable"])["Items"]
         written = boto3.client("s3", region_name=REGION).list_objects_v2(
@@ -195,8 +200,30 @@ def test_an_execution_while_another_holds_the_lease_ends_locked_having_written_n
     assert details["error"] == "RunLocked"
     assert "run still-running is still running" in details["cause"]
     assert ran == {"docloop-IngestImageFunction"}
+    assert attempts == 1 + LOCK_RETRIES  # retried, then ended Locked
     assert [i["pk"]["S"] for i in items] == ["RUN_LEASE"] and written == 0
     assert linear.issues
+
+
+def test_an_execution_waits_out_a_short_lease_holder_and_then_runs(
+        tmp_path: Path, aws_env: None) -> None:
+    """A review decision or `tickets sync` holds the lease for seconds: a scheduled
+    execution that starts then retries Ingest instead of skipping its week."""
+    export = generate(tmp_path / "export", topics=4, per_topic=3, noise=5)
+    with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, calls):
+        lease = _lease(stack)
+        lease.acquire("cli-review")
+        releaser = threading.Timer(1.5, lease.release, args=("cli-review",))
+        releaser.start()
+        try:
+            done = run_execution(stack, "after-review", {"since": "all"})
+        finally:
+            releaser.join()
+        ingests = [c for c in calls if c.function == "docloop-IngestImageFunction"]
+        assert done["status"] == "SUCCEEDED", done.get("cause")
+        assert 2 <= len(ingests) <= 1 + LOCK_RETRIES
+        assert lease.holder() is None
+        assert linear.issues
 
 
 def test_a_failed_execution_gives_the_lease_back_and_keeps_its_error(

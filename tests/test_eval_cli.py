@@ -131,3 +131,32 @@ def test_eval_table_goes_to_stdout(tmp_path: Path) -> None:
                                        "--doc-prefix", "docs/"])
     assert result.exit_code == 0, result.output
     assert "groups recovered" in result.stdout and "auth-401" in result.stdout
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_can_keep_its_home_with_the_tickets_behind_the_same_figures(
+        tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    args = ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
+            "--json"]
+    scratch = CliRunner().invoke(main, args)
+    kept = CliRunner().invoke(main, [*args, "--keep-home", str(tmp_path / "kept")])
+    assert scratch.exit_code == kept.exit_code == 0, kept.output
+    assert json.loads(kept.stdout) == json.loads(scratch.stdout)
+    tickets = sorted((tmp_path / "kept" / "outbox").glob("*.md"))
+    assert len(tickets) == 2  # one per recovered problem, readable
+    assert any("guide/retries.md" in t.read_text(encoding="utf-8") for t in tickets)
+
+
+def test_eval_refuses_a_kept_home_that_is_not_empty(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "docloop.db").write_text("someone's data", encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--keep-home", str(used)])
+    assert result.exit_code == 2
+    assert f"--keep-home {used}: not an empty folder" in result.output
+    assert [p.name for p in used.iterdir()] == ["docloop.db"]

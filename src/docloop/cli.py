@@ -193,14 +193,18 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @click.option("--doc-prefix", default="", help="Prefix to remove from the labels' doc_path "
               "(e.g. docs/).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--keep-home", type=click.Path(path_type=Path), default=None,
+              help="Run in this new (or empty) folder and keep it, tickets in its outbox, "
+              "instead of a scratch home.")
 @common
-def eval_cmd(labels: Path, docs: Path, doc_prefix: str, as_json: bool) -> None:
+def eval_cmd(labels: Path, docs: Path, doc_prefix: str, as_json: bool,
+             keep_home: Path | None) -> None:
     """Measure the loop on labelled messages (JSONL), in a scratch home."""
     from docloop.evaluation.render import render_table
     from docloop.evaluation.runner import EvalRequest, evaluate_labels
 
     settings = _settings(click.get_current_context())
-    result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix))
+    result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix, keep_home))
     if as_json:
         emit_json(result)
     else:

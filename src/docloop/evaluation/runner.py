@@ -5,6 +5,9 @@ model folder, docs base URL); the home is a temporary folder, removed
 afterwards, so the user's database, outbox and reports are never touched.
 The run is the one `docloop run --since 7 --min-conversations 2
 --max-insights 0 --tracker none` makes over the chat `chat.write_chat` builds.
+With `--keep-home DIR` the home is DIR (new or empty) and stays, its tickets
+filed to its local outbox, so the insights behind the figures can be read
+(`DOCLOOP_HOME=DIR docloop tickets`, DIR/outbox); the figures are the same.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from docloop.config import Settings
+from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
 from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, hit_rates, score_insights
@@ -37,25 +41,44 @@ class EvalRequest:
     labels: Path
     docs: Path
     doc_prefix: str = ""
+    #: run in this new folder and keep it (its tickets in the local outbox) instead of a
+    #: scratch home removed afterwards
+    keep_home: Path | None = None
 
 
 def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
-    """Read the labels, run the loop in a scratch home and score it."""
+    """Read the labels, run the loop in a scratch home (or the kept one) and score it."""
     messages = read_labels(request.labels, request.doc_prefix)
+    if request.keep_home is not None:
+        check_new_home(request.keep_home)
+        request.keep_home.mkdir(parents=True, exist_ok=True)
+        return _evaluate_in(scratch_settings(settings, request.keep_home, "local"), request,
+                            messages)
     with tempfile.TemporaryDirectory(prefix="docloop-eval-") as scratch:
-        home = Path(scratch)
-        run_settings = scratch_settings(settings, home)
-        index_docs(run_settings, request.docs, [])
-        insights = run_chat(run_settings, messages, home / "chat")
-        search = search_metrics(run_settings, messages, home / "queries.jsonl")
+        return _evaluate_in(scratch_settings(settings, Path(scratch)), request, messages)
+
+
+def _evaluate_in(settings: Settings, request: EvalRequest,
+                 messages: list[LabelledMessage]) -> dict[str, Any]:
+    index_docs(settings, request.docs, [])
+    insights = run_chat(settings, messages, settings.home / "chat")
+    search = search_metrics(settings, messages, settings.home / "queries.jsonl")
     result = score_insights(gold_of(messages), insights)
     result["search"] = search
     return result
 
 
-def scratch_settings(settings: Settings, home: Path) -> Settings:
-    """The user's settings with a scratch home, no tracker and no cap."""
-    return settings.model_copy(update={"home": home, "tracker": "none", "max_insights": 0,
+def check_new_home(folder: Path) -> None:
+    """`--keep-home` takes a new or empty folder: eval's home is never mixed with another."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError(f"--keep-home {folder}: not an empty folder; eval builds a new home "
+                         "there, so give it a new or empty folder")
+
+
+def scratch_settings(settings: Settings, home: Path, tracker: str = "none") -> Settings:
+    """The user's settings with eval's home and no cap; tickets only in a kept home (its
+    local outbox), so a scratch run files nothing anywhere."""
+    return settings.model_copy(update={"home": home, "tracker": tracker, "max_insights": 0,
                                        "min_conversations": 2, "sources": []})
 
 

@@ -2,7 +2,8 @@
 
 Input: `Cluster`s with their member `Problem`s and embeddings, the stored
 messages (for links and channels). Output: `Insight`s with a title a docs
-writer understands at a glance (the most representative question), a
+writer understands at a glance (`headline`: the members' own sentence that best
+names what they share), a
 summary, evidence (conversations, messages, users, quotes from different
 users, links) and a significance breakdown.
 """
@@ -18,6 +19,7 @@ import numpy as np
 from docloop.models import Insight, Message, Problem, Quote, ThreadLink
 from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
+from docloop.stages.headline import TITLE_LIMIT, conversation_name, headline
 from docloop.stages.significance import significance
 from docloop.text import content_words, truncate
 
@@ -37,7 +39,7 @@ def build_insight(
     breakdown = significance(members, len(channels), len(message_ids), reference)
     return Insight(
         id=cluster.id,
-        title=members[0].title or truncate(members[0].text, 100),
+        title=headline(members, idf),
         summary=_summary(members, channels, idf),
         category=Counter(p.category for p in members).most_common(1)[0][0],
         problem_ids=[p.id for p in members],
@@ -49,7 +51,8 @@ def build_insight(
         score=breakdown.score,
         significance=breakdown,
         quotes=_quotes(members, messages),
-        questions=list(dict.fromkeys(p.title for p in members if p.title))[:5],
+        questions=list(dict.fromkeys(conversation_name(p, TITLE_LIMIT) for p in members
+                                     if p.title))[:5],
         threads=_threads(members, messages),
         first_seen=min(p.timestamp for p in members),
         last_seen=max(p.timestamp for p in members),
@@ -111,7 +114,7 @@ def _threads(members: Sequence[Problem], messages: Mapping[str, Message]) -> lis
         url = _message_url(problem.conversation_id, messages)
         if root is None or url is None:
             continue
-        name = root.thread_name or truncate(problem.title or problem.text, 80)
+        name = root.thread_name or conversation_name(problem, 80)
         links.append(ThreadLink(id=problem.conversation_id, name=name, url=url))
     return links
 

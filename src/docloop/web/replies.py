@@ -9,9 +9,10 @@ nonce on every post, a reply left `sending` by a crash looked for in its
 channel before it is posted again; 429s and 5xx are the Discord client's
 (Retry-After honoured, backoff).
 
-Never twice: one thread per server drains, and each drain holds the home's
-run lock (`docloop.lock`), so two deliveries, a restart, a second server or
-a CLI command sending replies at the same moment take turns. A drain that
+Never twice: one thread per server drains, and each drain holds what every
+writer holds (`docloop.writers`: the home's run lock and, on a DynamoDB store,
+the table's run lease), so two deliveries, a restart, a second server, a CLI
+command or a Step Functions run sending replies at the same moment take turns. A drain that
 cannot run (the lock is held, Discord stays down, the database fails) is
 logged and tried again later with a growing delay; the replies stay
 pending, with the reason, on the insight page. The server's start drains
@@ -30,8 +31,10 @@ from typing import Any
 from docloop import registry
 from docloop.backends.replies.base import Replier
 from docloop.config import Settings
-from docloop.lock import HomeBusyError, hold_home
+from docloop.errors import ConflictError
+from docloop.lock import HomeBusyError
 from docloop.stages.reply import ReplyOutcome, deliver_replies
+from docloop.writers import holding_writes
 
 log = logging.getLogger("docloop.web")
 
@@ -45,7 +48,8 @@ class ReplySchedule:
     #: first delay before a failed drain is tried again; doubled up to `retry_max_s`
     retry_first_s: float = 30.0
     retry_max_s: float = 900.0
-    #: how long a drain waits for the home's run lock (a `docloop run` holds it for minutes)
+    #: how long a drain waits for the home's run lock and the store's run lease (a `docloop
+    #: run` holds them for minutes)
     lock_wait_s: float = 2.0
     #: how long shutdown waits for a drain in flight (its intent is recorded either way)
     close_wait_s: float = 10.0
@@ -136,12 +140,13 @@ class ReplyWorker:
             return set() if everything else tickets
 
     def _drain(self, tickets: set[str]) -> bool:
-        """One pass of the reply stage under the home's lock; False when it must be retried."""
+        """One pass of the reply stage holding the writers' guards; False when it must be
+        retried."""
         try:
-            with hold_home(self.settings.home, self.schedule.lock_wait_s), \
+            with holding_writes(self.settings, self.schedule.lock_wait_s), \
                     registry.open_stores(self.settings) as stores:
                 outcome = deliver_replies(stores, self.replier, self.clock, tickets or None)
-        except HomeBusyError as exc:
+        except (HomeBusyError, ConflictError) as exc:  # the home or the table's run lease
             log.info("Discord replies: deferred, %s", exc)
             return False
         except Exception:  # the server keeps serving; the replies stay pending

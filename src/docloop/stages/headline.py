@@ -1,0 +1,107 @@
+"""An insight's title: the sentence its users wrote that best says what they share.
+
+The most representative problem's own title is often the opening of one chat
+message: "Hi!", "webpack :", "Could you let me know what I need to set up?",
+or a long first sentence cut mid-way. A docs writer scanning a ticket list needs
+the problem itself. So the title is chosen among the top members' titles and
+the first sentences of their quotes (verbatim) by the words the members share
+(each word weighted by how many members use it and how rare it is in the run),
+per word of the sentence, so a short sentence naming the shared terms wins over
+a long one that also names them; a question, then a pasted error line, is
+preferred, and a sentence that would be cut or that leads into a code block
+("like this:") is penalised. Every candidate is the users' own text, never composed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from docloop.models import Problem
+from docloop.text import content_words, error_strings, sentences, truncate
+
+#: titles longer than this are cut (the offline analyzer's limit)
+TITLE_LIMIT = 120
+#: the most representative members whose sentences may become the title
+POOL = 5
+#: sentences read from the start of each member's quotes
+SENTENCES = 4
+#: a candidate needs this many content words outside inline code to say anything (a
+#: pasted `"dev": "vite --host"` names things but says nothing about them)
+MIN_WORDS = 4
+INLINE_CODE = re.compile(r"`[^`]*`")
+POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
+                              re.I)
+POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
+QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
+ERROR = 1.3  # a pasted error line: what the user hit
+CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("like this:")
+
+
+def headline(members: Sequence[Problem], idf: Mapping[str, float]) -> str:
+    """The title for a cluster whose `members` are ordered most representative first."""
+    weights = _shared_weights(members, idf)
+    best, best_score = "", -1.0
+    for candidate in _candidates(members[:POOL]):
+        score = _score(candidate, weights)
+        if score > best_score:  # ties keep the more representative member's sentence
+            best, best_score = candidate, score
+    fallback = members[0].title or members[0].text
+    return truncate(best or fallback, TITLE_LIMIT)
+
+
+def _shared_weights(members: Sequence[Problem], idf: Mapping[str, float]) -> dict[str, float]:
+    """Each word's share of the members using it times its rarity in the run; with
+    several members only the words at least two of them use count."""
+    counts: Counter[str] = Counter()
+    for problem in members:
+        counts.update(set(content_words(problem.text)))
+    least = 2 if len(members) > 1 else 1
+    return {w: n / len(members) * idf.get(w, 1.0) for w, n in counts.items() if n >= least}
+
+
+def _candidates(members: Sequence[Problem]) -> list[str]:
+    """Each member's title and the first sentences of its quotes (the users' messages
+    verbatim; the problem text glues question sentences and error names together)."""
+    found: dict[str, None] = {}
+    for problem in members:
+        said = [s for quote in problem.quotes for s in sentences(quote.text)]
+        for text in [problem.title, *said[:SENTENCES]]:
+            text = " ".join(text.split())
+            if _says_something(text):
+                found.setdefault(text, None)
+    return list(found)
+
+
+def _says_something(text: str) -> bool:
+    """Enough prose to stand alone, or a pasted error line ("SyntaxError: Unexpected
+    token '?'" says exactly what happened); a short sentence pointing at someone else's
+    problem ("I see the same issue as well.") does not."""
+    prose = INLINE_CODE.sub(" ", text)
+    words = len(content_words(prose))
+    if words <= POINTER_WORDS and POINTS_ELSEWHERE.search(prose):
+        return False
+    return words >= MIN_WORDS or bool(error_strings(prose))
+
+
+def _score(candidate: str, weights: Mapping[str, float]) -> float:
+    words = set(content_words(candidate))
+    score = sum(weights.get(w, 0.0) for w in words) / len(words) ** 0.5
+    if candidate.endswith("?"):
+        score *= QUESTION
+    elif error_strings(candidate):
+        score *= ERROR
+    if len(candidate) > TITLE_LIMIT or candidate.endswith(("…", ":")):
+        score *= CUT
+    return score
+
+
+def conversation_name(problem: Problem, limit: int) -> str:
+    """A conversation's link text: its title, unless that says nothing ("Hi!", "webpack :"),
+    then its first sentence that does."""
+    said = [s for quote in problem.quotes for s in sentences(quote.text)]
+    for text in [problem.title, *said[:SENTENCES]]:
+        if _says_something(text):
+            return truncate(text, limit)
+    return truncate(problem.title or problem.text, limit)

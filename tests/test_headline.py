@@ -1,0 +1,60 @@
+"""An insight's title is the members' own sentence that best names what they share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from docloop.models import Problem, Quote
+from docloop.stages.headline import conversation_name, headline
+from docloop.stages.insights import document_frequencies
+
+
+def problem(n: int, title: str, *said: str) -> Problem:
+    text = " ".join([title, *said])
+    return Problem(id=f"p{n}", conversation_id=f"c{n}", title=title, text=text,
+                   quotes=[Quote(message_id=f"m{n}", author=f"u{n}", text=s) for s in said],
+                   timestamp=datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_a_greeting_or_a_label_never_becomes_the_title() -> None:
+    members = [
+        problem(1, "Hi!", "Hi!", "Uncaught ReferenceError: process is not defined in my vite app"),
+        problem(2, "webpack :", "webpack :", "process is not defined after moving from webpack"),
+        problem(3, "Blank page", "The page is blank and the console says process is not "
+                "defined, how do I read env variables?"),
+    ]
+    title = headline(members, document_frequencies(members))
+    assert "process is not defined" in title
+    assert title not in ("Hi!", "webpack :")
+
+
+def test_the_sentence_naming_the_shared_problem_beats_the_representative_opening() -> None:
+    members = [
+        problem(1, "I am using Vite, which is used with Refine.",
+                "I am using Vite, which is used with Refine.",
+                "How do I set up the dev server proxy for my backend API?"),
+        problem(2, "Proxy question", "The dev server proxy does not forward my API calls."),
+        problem(3, "Help", "My API requests are not proxied by the dev server proxy."),
+        problem(4, "Other", "Unrelated: how do I change the port of the preview server?"),
+    ]
+    title = headline(members, document_frequencies(members))
+    assert title == "How do I set up the dev server proxy for my backend API?"
+
+
+def test_a_me_too_sentence_is_not_a_title_and_a_lone_member_keeps_its_own() -> None:
+    members = [
+        problem(1, "I see the same issue as well.", "I see the same issue as well.",
+                "Optional fields are treated as required after upgrading to v2."),
+        problem(2, "Optional fields required", "Why are Optional fields required in v2?"),
+    ]
+    title = headline(members, document_frequencies(members))
+    assert "same issue" not in title and "Optional fields" in title
+    single = [problem(1, "Fail to build pydantic_core on Termux Android")]
+    assert headline(single, document_frequencies(single)) == (
+        "Fail to build pydantic_core on Termux Android")
+
+
+def test_a_conversation_link_names_what_was_asked_not_the_greeting() -> None:
+    greeted = problem(1, "Hi!", "Hi!", "My build fails with a heap out of memory error")
+    assert conversation_name(greeted, 80) == "My build fails with a heap out of memory error"
+    assert conversation_name(problem(2, "Hi!"), 80) == "Hi!"  # nothing better to say
