@@ -36,6 +36,13 @@ def _moved(knob: str, value: object) -> tuple[str, QualitySettings, bool]:
     return f"{knob} {getattr(SHIPPED, knob)} → {value}", replace(SHIPPED, **{knob: value}), True
 
 
+def _joined(quantile: float, size: int) -> tuple[str, QualitySettings, bool]:
+    """The shipped settings with the mutual-fragment join at `quantile`, fragments of up
+    to `size` problems (stages/mutual_fragments.py)."""
+    return (f"fragment join {SHIPPED.fragment_quantile} → {quantile} quantile, fragments ≤ {size}",
+            replace(SHIPPED, fragment_quantile=quantile, fragment_size=size), True)
+
+
 ROWS: list[tuple[str, QualitySettings, bool]] = [
     ("shipped (every ingredient)", SHIPPED, True),
     ("verbatim messages off (problem text embedded)", SHIPPED, False),
@@ -47,6 +54,10 @@ ROWS: list[tuple[str, QualitySettings, bool]] = [
     _moved("lexical_weight", 0.4),
     _moved("shared_weight", 0.2),
     _moved("hub_weight", 0.5),
+    _moved("hub_weight", 0.75),
+    _joined(0.95, 2),
+    _joined(0.9, 3),
+    _joined(0.8, 2),
     _moved("center_shrink", 5.0),
     _moved("lift_isolated", not SHIPPED.lift_isolated),
 ]

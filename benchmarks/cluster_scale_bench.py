@@ -10,8 +10,11 @@ problems included in the base). `exact` forces the path that scores every cluste
 shipped one; both are measured in the same session, without the singleton
 re-attachment pass (`attach_threshold=None`, stages/fragments.py). `bucketed+attach`
 is the shipped path with that pass on (above `EXACT_MAX` it too scores bucket
-candidates only). `PYTHONPATH=OTHER/src` runs every row on another checkout's code
-(each row's process inherits it), for a before/after in one session.
+candidates only), and `bucketed+attach+join` adds the mutual-fragment join
+(stages/mutual_fragments.py, off in the shipped settings): every live cluster's
+nearest other cluster, among its bucket candidates. `PYTHONPATH=OTHER/src` runs every
+row on another checkout's code (each row's process inherits it), for a before/after in
+one session.
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/cluster_scale_bench.py [--common-share 0.1]
        [--sizes 2000 8000 32000] [--exact-max 8000]
@@ -36,6 +39,9 @@ RESULTS = HERE / "results" / "cluster_scale.md"
 VOCABULARY = 20_000
 WORDS = 12
 DIM = 384
+#: the mutual-fragment join's quantile in the `bucketed+attach+join` rows (its cost does
+#: not depend on it: every live cluster's nearest is searched whatever the bar)
+JOIN_QUANTILE = 0.95
 
 
 def _rss_mb() -> float:
@@ -54,7 +60,8 @@ def measure(n: int, mode: str, common_share: float = 0.0) -> dict:
 
     if mode == "exact":
         cluster_index.EXACT_MAX = n + 1
-    attach = SHIPPED.attach_threshold if mode == "bucketed+attach" else None
+    attach = SHIPPED.attach_threshold if mode.startswith("bucketed+attach") else None
+    join = JOIN_QUANTILE if mode == "bucketed+attach+join" else None
     rng = np.random.default_rng(n)
     common_every = round(1 / common_share) if common_share else 0
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -67,7 +74,8 @@ def measure(n: int, mode: str, common_share: float = 0.0) -> dict:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     base = _rss_mb()
     cpu = time.process_time()
-    clusters = cluster_problems(problems, vectors, attach_threshold=attach)
+    clusters = cluster_problems(problems, vectors, attach_threshold=attach,
+                                fragment_quantile=join)
     cpu_seconds = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"n": n, "mode": mode, "cpu_seconds": cpu_seconds, "clusters": len(clusters),
@@ -88,8 +96,8 @@ def render(rows: list[dict]) -> str:
              "`cluster_problems`, peak RSS growth during it).", "",
              "| problems | clusters | exact CPU s | exact peak MB | bucketed CPU s "
              "| bucketed peak MB | exact / bucketed CPU | bucketed + attach pass CPU s "
-             "| bucketed + attach peak MB |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| bucketed + attach peak MB | + fragment join CPU s | + fragment join peak MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in sorted({r["n"] for r in rows}):
         exact, bucketed = by.get((n, "exact")), by.get((n, "bucketed"))
         cells = [f"{n:,}", f"{(bucketed or exact or {}).get('clusters', 0):,}"]
@@ -98,10 +106,11 @@ def render(rows: list[dict]) -> str:
                       else ["not measured (time)", "-"])
         ratio = (f"{exact['cpu_seconds'] / bucketed['cpu_seconds']:.1f}x"
                  if exact and bucketed else "-")
-        attach = by.get((n, "bucketed+attach"))
-        attached = ([f"{attach['cpu_seconds']:.1f}", f"{attach['peak_growth_mb']:.0f}"]
-                    if attach else ["not measured", "-"])
-        lines.append("| " + " | ".join([*cells, ratio, *attached]) + " |")
+        for mode in ("bucketed+attach", "bucketed+attach+join"):
+            row = by.get((n, mode))
+            cells += ([f"{row['cpu_seconds']:.1f}", f"{row['peak_growth_mb']:.0f}"] if row
+                      else ["not measured", "-"])
+        lines.append("| " + " | ".join([*cells[:6], ratio, *cells[6:]]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -120,7 +129,7 @@ def main() -> None:
         return
     rows = []
     for n in args.sizes:
-        for mode in ("exact", "bucketed", "bucketed+attach"):
+        for mode in ("exact", "bucketed", "bucketed+attach", "bucketed+attach+join"):
             if mode == "exact" and n > args.exact_max:
                 continue
             rows.append(row_in_process(n, mode, args.common_share))

@@ -21,6 +21,11 @@ class QualitySettings:
     #: score a new one-problem cluster needs to join its best other cluster after the
     #: refinement (stages/fragments.py); None: singletons stay where they are
     attach_threshold: float | None = 0.32
+    #: a small cluster joins its mutually nearest cluster when their score reaches this
+    #: quantile of the run's nearest-cluster scores (stages/mutual_fragments.py); None: off
+    fragment_quantile: float | None = None
+    #: the most problems the smaller side of such a pair may hold
+    fragment_size: int = 2
     #: centred cosine above which two new clusters are one
     merge_threshold: float = 0.80
     #: bonus for the rarest code term a problem shares with a cluster's member

@@ -111,7 +111,9 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
                                 hub_weight=quality.hub_weight, hub_k=quality.hub_k,
                                 lift_isolated=quality.lift_isolated,
                                 body_vectors=bodies,
-                                attach_threshold=quality.attach_threshold)
+                                attach_threshold=quality.attach_threshold,
+                                fragment_quantile=quality.fragment_quantile,
+                                fragment_size=quality.fragment_size)
     log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest
     idf = document_frequencies(problems)

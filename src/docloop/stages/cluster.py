@@ -52,6 +52,7 @@ from docloop.stages.cluster_index import (
 from docloop.stages.fragments import attach_singletons
 from docloop.stages.hubness import LocalScaling
 from docloop.stages.lexical import JointSpace, lexical_rows, pad_lexical
+from docloop.stages.mutual_fragments import join_mutual_fragments
 from docloop.stages.shared_terms import SharedTerms
 from docloop.storage.insights import StoredCluster
 
@@ -98,6 +99,8 @@ def cluster_problems(
     lift_isolated: bool = DEFAULT_LIFT_ISOLATED,
     body_vectors: Mapping[int, np.ndarray] | None = None,
     attach_threshold: float | None = SHIPPED.attach_threshold,
+    fragment_quantile: float | None = SHIPPED.fragment_quantile,
+    fragment_size: int = SHIPPED.fragment_size,
 ) -> list[Cluster]:
     """Assign every problem to a cluster; returns clusters that have members.
 
@@ -132,6 +135,8 @@ def cluster_problems(
         _reassign(fresh, space, clusters, threshold, score, centres)
     if attach_threshold is not None:
         _attach_singletons(clusters, space, score, attach_threshold, centres)
+    if fragment_quantile is not None:
+        _join_fragments(clusters, space, score, fragment_quantile, fragment_size, centres)
     _merge_new(clusters, space, merge_threshold, centres)
     raw = {s.id: unit(s.centroid) for s in stored}
     for cluster in clusters:
@@ -331,6 +336,16 @@ def _attach_singletons(clusters: list[Cluster], space: JointSpace, score: _Scori
     score.index(clusters)
     attach_singletons(list(clusters), _centroid_rows(clusters, space.shape[1], centres),
                       space, score, threshold)
+
+
+def _join_fragments(clusters: list[Cluster], space: JointSpace, score: _Scoring,
+                    quantile: float, max_size: int, centres: np.ndarray | None = None) -> None:
+    """Join small clusters to their mutually nearest one (stages/mutual_fragments.py),
+    every cluster's nearest searched exactly, or in a large run among its candidates."""
+    _refresh_centroids(clusters, space)
+    score.index(clusters)
+    join_mutual_fragments(clusters, _centroid_rows(clusters, space.shape[1], centres),
+                          score.scaling.cluster_sides(len(clusters)), quantile, max_size)
 
 
 def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: float,

@@ -125,3 +125,11 @@ class LocalScaling:
         known = positions < len(self._means)
         own[known] = self._means[positions[known]]
         return np.float32(self.weight / 2) * (own + self.own[problem])
+
+    def cluster_sides(self, clusters: int) -> np.ndarray:
+        """Each of the first `clusters` clusters' side of a cluster-pair penalty:
+        weight x its mean member density (stages/mutual_fragments.py)."""
+        out = np.zeros(clusters, dtype=np.float32)
+        known = min(clusters, len(self._means))
+        out[:known] = self._means[:known]
+        return np.float32(self.weight) * out
