@@ -8,8 +8,9 @@ calibrators' own choosing functions, then the whole loop runs on X with all thre
 - clustering (`QualitySettings`): calibrate.py's grid, sweep and `pick`;
 - the page re-ranker's weights (`RankSettings`): rank_calibrate.py's recipe (its
   L2 choice and bagged fit included) on the other sets (`choose_weights`);
-- the match stage's page and `missing` knobs (`VerdictSettings`): verdict_calibrate.py's
-  one grid, objective and `choose` on the captured insights (match_replay.py's capture).
+- the `missing` verdict (`VerdictSettings`): `term_weight` by verdict_calibrate.py's
+  `choose` on the labelled groups, then match_replay.py's grid and `choose` on the
+  captured insights (swept with that `term_weight` unless its grid has its own).
 
 The run on X is `SetRun.full(quality, verdict=verdict, group_rank=rank)`: the chosen
 re-ranker weights rank the match stage's group query (`RunOptions.group_rank`, where
@@ -41,7 +42,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -85,22 +86,25 @@ class Choice:
 class Sweeps:
     """Every calibrator's per-set measurements (fold-independent), ready to choose from.
 
-    `rank_choice` is a callable so that a fold only computes what it needs: the
-    re-ranker's recipe on the training sets.
+    `rank_choice` and `replayed` are callables so that a fold only computes what it
+    needs: the re-ranker's recipe on the training sets, and the verdict grid's replay
+    results for a `term_weight` not swept yet.
     """
 
     quality_grid: list[QualitySettings]
     quality_scores: dict[str, list[float]]
+    groups: dict[str, list[verdict_calibrate.Group]]
     rank_choice: Callable[[list[str]], RankSettings]
-    verdict_grid: list[VerdictSettings]
-    verdict_counts: dict[str, np.ndarray]  # each set's verdict_calibrate.sweep
+    replayed: Callable[[float], dict[str, list[dict[str, Any]]]]
+    verdict_options: Callable[[float], list[VerdictSettings]]
 
     def choose(self, on: list[str]) -> Choice:
         """Every stage's settings chosen on the sets `on` only, by each calibrator's rule."""
         everything = list(range(len(self.quality_grid)))
         quality = self.quality_grid[calibrate.pick(self.quality_scores, on, everything)]
-        verdict = self.verdict_grid[verdict_calibrate.choose(self.verdict_counts, on,
-                                                             self.verdict_grid)]
+        term_weight = verdict_calibrate.choose(self.groups, on).term_weight
+        results = self.replayed(term_weight)
+        verdict = self.verdict_options(term_weight)[match_replay.choose(results, on)]
         return Choice(quality, self.rank_choice(on), verdict)
 
 
@@ -181,12 +185,13 @@ class Measured:
         self.grid = calibrate.candidates(calibrate.QUICK_GRID if quick else calibrate.GRID)
         rank_sets = {s.name: s for s in load_sets(list(self.sets))}
         self.pools = {n: rank_calibrate.set_pools(s) for n, s in rank_sets.items()}
+        self.groups = {n: verdict_calibrate.set_groups(s) for n, s in rank_sets.items()}
         self._rank: dict[tuple[str, ...], RankSettings] = {}
+        self._replayed: dict[float, dict[str, list[dict[str, Any]]]] = {}
 
     def sweeps(self) -> Sweeps:
-        grid = verdict_calibrate.options()
-        return Sweeps(self.grid, self.quality_scores(), self.rank_choice, grid,
-                      self.verdict_counts(grid))
+        return Sweeps(self.grid, self.quality_scores(), self.groups, self.rank_choice,
+                      self.replayed, verdict_options)
 
     def quality_scores(self) -> dict[str, list[float]]:
         """calibrate.py's objective of every grid setting on every set."""
@@ -204,12 +209,16 @@ class Measured:
             self._rank[key] = rank_settings(np.asarray(weights))
         return self._rank[key]
 
-    def verdict_counts(self, grid: list[VerdictSettings]) -> dict[str, np.ndarray]:
-        """verdict_calibrate's sweep of `grid` on every set's capture."""
-        grid_key = fingerprint([asdict(o) for o in grid])
-        return {name: np.asarray(cached(f"verdict-{name}", f"{self.keys[name]}-{grid_key}",
-                                        partial(verdict_sweep, replay, grid)))
+    def replayed(self, term_weight: float) -> dict[str, list[dict[str, Any]]]:
+        """match_replay's grid (with `term_weight`) scored on every set's capture."""
+        if term_weight not in self._replayed:
+            options = verdict_options(term_weight)
+            grid_key = fingerprint([asdict(o) for o in options])
+            self._replayed[term_weight] = {
+                name: cached(f"verdict-{name}", f"{self.keys[name]}-{grid_key}",
+                             partial(verdict_sweep, replay, options))
                 for name, replay in self.replays.items()}
+        return self._replayed[term_weight]
 
 
 def quality_sweep(run: SetRun, grid: list[QualitySettings]) -> list[float]:
@@ -217,10 +226,10 @@ def quality_sweep(run: SetRun, grid: list[QualitySettings]) -> list[float]:
     return calibrate.sweep({run.set.name: run}, grid)[run.set.name]
 
 
-def verdict_sweep(replay: match_replay.Replay, grid: list[VerdictSettings]
-                  ) -> list[list[int]]:
-    """verdict_calibrate's counts of every grid option on one set's captured insights."""
-    return verdict_calibrate.sweep(replay, grid).tolist()
+def verdict_sweep(replay: match_replay.Replay, options: list[VerdictSettings]
+                  ) -> list[dict[str, Any]]:
+    """match_replay's metrics of every verdict option on one set's captured insights."""
+    return [_plain(replay.score(match_replay.shipped_rule(o))) for o in options]
 
 
 def rank_weights(pools: dict[str, rank_calibrate.Pools]) -> list[float]:
@@ -228,10 +237,23 @@ def rank_weights(pools: dict[str, rank_calibrate.Pools]) -> list[float]:
     return [float(w) for w in rank_calibrate.choose_weights(pools)]
 
 
+def verdict_options(term_weight: float) -> list[VerdictSettings]:
+    """match_replay's grid, with verdict_calibrate's `term_weight` unless the grid sweeps
+    that knob itself."""
+    if "term_weight" in match_replay.GRID:
+        return match_replay.options()
+    return [replace(o, term_weight=term_weight) for o in match_replay.options()]
+
+
 def rank_settings(weights: np.ndarray) -> RankSettings:
     """Re-ranker weights in `FEATURES` order as `RankSettings` (pool size as shipped)."""
     values: dict[str, Any] = {name: float(w) for name, w in zip(FEATURES, weights, strict=True)}
     return RankSettings(**values)
+
+
+def _plain(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The metrics a choice reads (JSON-safe; per-group rows dropped)."""
+    return {k: v for k, v in metrics.items() if k != "per_group"}
 
 
 # -- the runs -------------------------------------------------------------------------------

@@ -1,75 +1,77 @@
-"""Why a recovered group gets a wrong page: per group, the evidence the match stage weighs.
+"""Why an insight gets the page it gets: per labelled group, the whole loop's page next to
+what a group query (the insight's member texts joined, re-ranked) would pick.
 
 Run: PYTHONPATH=src:benchmarks python benchmarks/match_diagnose.py [SET ...]
-
-On match_replay's capture of each set (shipped clustering, the loop's own insights) and
-the shipped `VerdictSettings`, prints one row per recovered group with a page whose
-insight gets another page (or says `missing`): the expected and the chosen page, the
-expected page's rank in the fused ranking the stage chooses from, in the re-ranked group
-query alone, in the members' votes on the hybrid order and on the re-ranked order, and
-how many members land on each page's most common section (match.section_consensus) and
-the pages' catch-all (hub) scores. Rows with the expected page first in some column but
-not in the fused one name the evidence that would have picked it.
+Prints one row per group: recovered by an insight or not, expected page, the loop's page
+and verdict, and the top page of a re-ranked group query over the insight's own members
+(`insight query`) and over the labelled group's messages (`label query`, what `docloop
+eval`'s group search measures). Rows separate the three causes of a wrong page: the group
+was not recovered (clustering), the members' votes chose another page (matching), or no
+query finds it (ranking).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Sequence
+from collections import Counter
 
-from docloop.stages.match import vote_totals
+from docloop.backends.docs_index.rerank import HYBRID_ORDER, RankSettings
+from docloop.evaluation.labels import read_labels
+from docloop.evaluation.metrics import recovered_groups
+from docloop.evaluation.runner import predicted
+from docloop.pipeline import RunOptions, run_pipeline
+from docloop.quality import SHIPPED
+from docloop.registry import sqlite_stores
+from docloop.stages.index_docs import open_index
 from docloop.stages.verdict import VerdictSettings
-from match_replay import Replay, load
-from verdict_calibrate import find_item, md_row, member_evidence, outcomes
-
-HEADER = ("| set | group | expected page | chosen page | rank in: fused / group query / votes "
-          "/ re-ranked votes | members on one section: expected / chosen | hub: expected / "
-          "chosen |\n| --- | --- | --- | --- | --- | --- | --- |")
+from labelled_sets import SETS, SetRun
 
 
-def rank(pages: Sequence[str], page: str) -> str:
-    """1-based position of `page` in `pages` ("-" when absent)."""
-    return str(pages.index(page) + 1) if page in pages else "-"
-
-
-def by_votes(totals: dict[str, float]) -> list[str]:
-    return sorted(totals, key=lambda path: (-totals[path], path))
-
-
-def wrong_pages(replay: Replay, settings: VerdictSettings) -> list[str]:
-    """One Markdown row per recovered group with a page that the loop gets wrong."""
-    gold = replay.run.gold
-    _, _, recovered = outcomes(replay)
-    hubs = replay.hybrid.page_hubs()
-    rows = []
-    for group, i in sorted(recovered.items()):
-        expected = gold.groups[group]
-        item = replay.captured[i]
-        found = find_item(item, replay, settings)
-        chosen = found.choice.ranked[0].path if found.choice is not None else None
-        if expected is None or chosen == expected:
-            continue
-        evidence = member_evidence(item)
-        fused = [h.path for h in found.choice.ranked] if found.choice is not None else []
-        group_pages = [h.path for h in replay.group_hits([t for t, _ in evidence], settings)]
-        votes = vote_totals(evidence, replay.hybrid, settings.vote_k)
-        reranked = vote_totals(evidence, replay.ranked, settings.vote_k)
-        ranks = (rank(fused, expected), rank(group_pages, expected),
-                 rank(by_votes(votes.totals), expected), rank(by_votes(reranked.totals), expected))
-        on_one = (votes.consensus.get(expected, 0), votes.consensus.get(chosen or "", 0))
-        rows.append(md_row(replay.name, group, expected, chosen or "(`missing`)",
-                           " / ".join(ranks), f"{on_one[0]} / {on_one[1]} of {len(evidence)}",
-                           f"{hubs.get(expected, 0.0):.2f} / {hubs.get(chosen or '', 0.0):.2f}"))
-    return rows
+def diagnose(run: SetRun) -> Counter[str]:
+    """Print one row per group; count the causes."""
+    run.clusters_only(SHIPPED)
+    report = run_pipeline(run.settings, RunOptions(since=run.since, dry_run=True, quality=SHIPPED,
+                                                   rank=HYBRID_ORDER, verdict=VerdictSettings()))
+    ids = run.ids or {m: m for i in report.insights for m in i.message_ids}
+    preds = [predicted(i, ids) for i in report.insights]
+    recovered = recovered_groups(run.gold, preds)
+    texts = {m.id: m.text for m in read_labels(run.set.labels, run.set.doc_prefix)}
+    assert run._conn is not None
+    index = open_index(run.settings, sqlite_stores(run._conn), RankSettings())
+    causes: Counter[str] = Counter()
+    for group, page in run.gold.groups.items():
+        members = run.gold.members(group)
+        label_top = index.search("\n".join(texts[m] for m in members), 3)
+        i = recovered.get(group)
+        if i is None:
+            cause = "not recovered"
+            row = f"{group:36} {page!s:40} -"
+        else:
+            p = preds[i]
+            insight_top = index.search("\n".join(texts[m] for m in p.message_ids if m in texts), 3)
+            right = (p.verdict == "missing") if page is None else (
+                p.page == page and p.verdict != "missing")
+            iq = insight_top[0].path if insight_top else None
+            cause = "right" if right else (
+                "missing said" if p.verdict == "missing" else
+                "page wrong, insight query right" if iq == page else "page wrong")
+            row = (f"{group:36} {page!s:40} loop={p.page} {p.verdict} "
+                   f"iq={iq} ")
+        causes[cause] += 1
+        print(f"{row} label={[h.path for h in label_top]} -> {cause}")
+    return causes
 
 
 def main(args: list[str]) -> None:
-    replays = load(args or None)
-    if not replays:
-        sys.exit("no labelled set found (needs ../shared)")
-    print(HEADER)
-    for replay in replays:
-        print("\n".join(wrong_pages(replay, VerdictSettings())))
+    logging.disable(logging.INFO)
+    for labelled in SETS:
+        if (args and labelled.name not in args) or not labelled.available():
+            continue
+        print(f"## {labelled.name}")
+        run = SetRun(labelled)
+        print(dict(diagnose(run)))
+        run.close()
 
 
 if __name__ == "__main__":

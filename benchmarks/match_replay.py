@@ -8,19 +8,27 @@ insight, its members' texts and vectors, its centroid, the run's reference) in
 a rule and scores the result with the `docloop eval` definitions. Searches are
 cached per (query, ranking), so a rule that searches what another searched is free.
 
-benchmarks/verdict_calibrate.py chooses every `VerdictSettings` knob on these captures
-(one grid, one objective, leave one community out); loco_eval.py replays that choice.
+Run: PYTHONPATH=src:benchmarks python benchmarks/match_replay.py [SET ...] [--saved]
+chooses the `missing` verdict's settings (`below_reference`, `size_margin`,
+`unknown_weight`, `chat_share`, `agree_weight`) leave one community out on the captured
+insights: for each set the setting with the best pooled `missing` F1 (then the most right
+pages, then the best average over its grid neighbours: many settings tie) on the other
+sets, next to the verdict main shipped before (BEFORE) measured in the same run. Over all
+sets it writes benchmarks/results/match_replay.md and keeps the raw figures in
+benchmarks/.work/match_replay-results.pkl (`--saved` re-tabulates them without matching).
 Delete benchmarks/.work/replay-*.pkl after a change to clustering or extraction (the
-capture is not re-made on its own; loco_eval.py re-makes it when the code changed).
+capture is not re-made on its own).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import pickle
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +46,7 @@ from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import ChatWords, VerdictSettings
-from labelled_sets import WORK, LabelledSet, SetRun
+from labelled_sets import WORK, LabelledSet, SetRun, publish
 
 REAL_SETS = ("pydantic", "vite")
 
@@ -188,7 +196,22 @@ def load(names: list[str] | None = None) -> list[Replay]:
     return [Replay(s) for s in SETS if s.available() and (not names or s.name in names)]
 
 
-# -- scoring a rule ----------------------------------------------------------------------
+# -- the `missing` verdict chosen leave one community out, end to end --------------------
+
+#: the verdict main shipped before the run vocabulary and the members' agreement
+BEFORE = VerdictSettings(below_reference=0.15, size_margin=0.2, unknown_weight=0.15,
+                         chat_share=1.0, agree_weight=0.0)
+GRID = {
+    "below_reference": (0.09, 0.12, 0.15, 0.18),
+    "size_margin": (0.1, 0.2),
+    "unknown_weight": (0.0, 0.1, 0.15, 0.2),
+    "chat_share": (1.0, 0.1, 0.05, 0.02),
+    "agree_weight": (0.0, 0.2, 0.4, 0.6, 0.8),
+}
+SHORT = {"below_reference": "below", "size_margin": "size", "unknown_weight": "unknown",
+         "chat_share": "chat share", "agree_weight": "agree"}
+RESULT = Path(__file__).resolve().parent / "results" / "match_replay.md"
+
 
 def shipped_rule(settings: VerdictSettings) -> Rule:
     """The match stage as `docloop run` calls it (enrich.enrich_insight), with `settings`."""
@@ -233,6 +256,94 @@ class Tally:
                 f"{precision} ({self.said_right}/{self.said})")
 
 
+def options() -> list[VerdictSettings]:
+    return [VerdictSettings(**dict(zip(GRID, values, strict=True)))
+            for values in itertools.product(*GRID.values())]
+
+
+def choose(results: dict[str, list[dict[str, Any]]], names: list[str]) -> int:
+    """The option with the best pooled `missing` F1 over `names`, then the most right pages;
+    among options that tie, the one whose grid neighbours (each knob one step either way)
+    score best on average: the middle of a plateau, not the edge the grid's order reaches
+    first (ties left: the first listed)."""
+    def pooled(i: int) -> tuple[float, int]:
+        tally = Tally()
+        for name in names:
+            tally = tally.add(results[name][i])
+        return tally.f1(), tally.right
+
+    scores = [pooled(i) for i in range(len(next(iter(results.values()))))]
+
+    def around(i: int) -> tuple[float, float]:
+        near = [scores[j] for j in neighbours(i)]
+        return (sum(f for f, _ in near) / len(near), sum(r for _, r in near) / len(near))
+    return max(range(len(scores)), key=lambda i: (scores[i], around(i), -i))
+
+
+def neighbours(i: int) -> list[int]:
+    """Option `i` and the options one grid step from it in one knob (options() order)."""
+    shape = tuple(len(values) for values in GRID.values())
+    place = np.unravel_index(i, shape)
+    found = [i]
+    for axis, size in enumerate(shape):
+        for step in (-1, 1):
+            moved = list(place)
+            moved[axis] += step
+            if 0 <= moved[axis] < size:
+                found.append(int(np.ravel_multi_index(moved, shape)))
+    return found
+
+
+def describe(option: VerdictSettings) -> str:
+    return ", ".join(f"{SHORT[name]} {getattr(option, name)}" for name in GRID)
+
+
+def main(args: list[str]) -> None:
+    grid = options()
+    saved = WORK.parent / "match_replay-results.pkl"
+    if "--saved" in args:  # re-tabulate the last full run (no matching)
+        results, before = pickle.loads(saved.read_bytes())
+        args = []
+    else:
+        results, before = measure(load(args), grid)
+        if not args:
+            saved.write_bytes(pickle.dumps((results, before)))
+    shipped = choose(results, list(results))
+    lines = ["| set | chosen on the other sets | right page, `missing` found, precision "
+             "(with it) | before, same run | shipped (chosen on all) |",
+             "| --- | --- | --- | --- | --- |"]
+    loco = Tally()
+    real_before = Tally()
+    real_shipped = Tally()
+    for name in results:
+        i = choose(results, [n for n in results if n != name])
+        row = Tally().add(results[name][i])
+        lines.append(f"| {name} | {describe(grid[i])} | {row.cell()} | "
+                     f"{Tally().add(before[name]).cell()} | "
+                     f"{Tally().add(results[name][shipped]).cell()} |")
+        if name in REAL_SETS:
+            loco = loco.add(results[name][i])
+            real_before = real_before.add(before[name])
+            real_shipped = real_shipped.add(results[name][shipped])
+    lines.append(f"| pooled (real sets) | each its own | {loco.cell()} | {real_before.cell()} | "
+                 f"{real_shipped.cell()} |")
+    lines += ["", f"Shipped (chosen on all sets): {describe(grid[shipped])}."]
+    if not args:
+        publish(RESULT, lines)
+    else:
+        print("\n".join(lines))
+
+
+def measure(replays: list[Replay], grid: list[VerdictSettings],
+            ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """Every set's metrics with each grid option, and with the verdict before (BEFORE)."""
+    results: dict[str, list[dict[str, Any]]] = {}
+    before: dict[str, dict[str, Any]] = {}
+    for replay in replays:
+        before[replay.name] = replay.score(shipped_rule(BEFORE))
+        results[replay.name] = [replay.score(shipped_rule(o)) for o in grid]
+    return results, before
+
+
 if __name__ == "__main__":
-    sys.exit("match_replay.py is a library: the verdict is calibrated by "
-             "benchmarks/verdict_calibrate.py")
+    main(sys.argv[1:])

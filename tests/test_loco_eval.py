@@ -1,8 +1,8 @@
 """benchmarks/loco_eval.py's pure parts: fold choices, pooled `missing`, rendering.
 
 No loop is run: the calibrators' sweeps are given as numbers, and the choosing
-rules are the calibrators' own (calibrate.pick, rank_calibrate's recipe,
-verdict_calibrate.choose), so these tests check how the folds compose them.
+rules are the calibrators' own (calibrate.pick, verdict_calibrate.choose,
+match_replay.choose), so these tests check how the folds compose them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
-import numpy as np
 import pytest
 
 from docloop.backends.docs_index.rerank import RankSettings
@@ -43,33 +42,48 @@ def metrics(right: int, found: int, said: int, precision: float | None,
                        "message_hit3": 0.8}}
 
 
-def counts(right: int, found: int, said: int, said_right: int, groups: int = 10,
-           missing_groups: int = 2) -> list[int]:
-    """One option's row of verdict_calibrate.sweep (its COUNTS columns)."""
-    return [right, groups, found, missing_groups, said, said_right]
-
-
-def sweeps(loco: ModuleType, rank_calls: list[list[str]]) -> Any:
+def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[float]) -> Any:
     """Three sets whose best clustering setting differs with the set left out."""
+    import verdict_calibrate
+
     grid = [SHIPPED, replace(SHIPPED, cluster_threshold=0.35),
             replace(SHIPPED, cluster_threshold=0.275)]
     scores = {"a": [1.0, 0.0, 0.0], "b": [0.0, 1.0, 0.0], "c": [0.0, 0.4, 0.5]}
+    group = verdict_calibrate.Group
+    groups = {"a": [group("a1", True, 0.30, 0.2), group("a2", False, 0.60, 0.9)],
+              "b": [group("b1", True, 0.35, 0.1), group("b2", False, 0.55, 0.8)],
+              "c": [group("c1", False, 0.50, 0.7), group("c2", False, 0.62, 0.9)]}
     options = [VerdictSettings(below_reference=0.12), VerdictSettings(below_reference=0.21)]
-    # objective (right − wrong `missing`): a 5 / 6, b 4 / 4, c 5 / 1
-    verdicts = {"a": np.array([counts(5, 0, 0, 0), counts(6, 2, 2, 2)]),
-                "b": np.array([counts(5, 0, 1, 0), counts(5, 1, 2, 1)]),
-                "c": np.array([counts(5, 1, 1, 1), counts(4, 0, 3, 0)])}
+    # option 1 finds `missing` on a and b; option 0 only on c
+    results = {"a": [metrics(5, 0, 0, None), metrics(6, 2, 2, 1.0)],
+               "b": [metrics(5, 0, 1, 0.0), metrics(5, 1, 2, 0.5)],
+               "c": [metrics(5, 1, 1, 1.0), metrics(4, 0, 3, 0.0)]}
 
     def rank_choice(on: list[str]) -> RankSettings:
         rank_calls.append(sorted(on))
         return RankSettings(topic=float(len(on)))
 
-    return loco.Sweeps(grid, scores, rank_choice, options, verdicts)
+    def replayed(term_weight: float) -> dict[str, list[dict[str, Any]]]:
+        replay_calls.append(term_weight)
+        return results
+
+    def verdict_options(term_weight: float) -> list[VerdictSettings]:
+        return [replace(o, term_weight=term_weight) for o in options]
+
+    return loco.Sweeps(grid, scores, groups, rank_choice, replayed, verdict_options)
 
 
-def test_each_fold_chooses_every_stage_on_the_other_sets_only(loco: ModuleType) -> None:
+def test_each_fold_chooses_every_stage_on_the_other_sets_only(
+        loco: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    import match_replay
+    import verdict_calibrate
+
+    # match_replay.choose breaks ties by grid neighbours: the fake's two options are a grid
+    monkeypatch.setattr(match_replay, "GRID", {"below_reference": (0.12, 0.21)})
+
     rank_calls: list[list[str]] = []
-    given = sweeps(loco, rank_calls)
+    replay_calls: list[float] = []
+    given = sweeps(loco, rank_calls, replay_calls)
     chosen = loco.fold_choices(given, ["a", "b", "c"], ["a", "b", "c"])
 
     assert chosen["a"].quality.cluster_threshold == 0.35  # best mean on b, c
@@ -78,11 +92,14 @@ def test_each_fold_chooses_every_stage_on_the_other_sets_only(loco: ModuleType) 
     assert chosen["(all sets)"].quality.cluster_threshold == 0.35
     assert rank_calls == [["b", "c"], ["a", "c"], ["a", "b"], ["a", "b", "c"]]
     assert chosen["a"].rank.topic == 2.0 and chosen["(all sets)"].rank.topic == 3.0
-    # on b, c: option 0 scores 9, option 1 5; on a, b: 9 against 10; on a, c: 10 against 7
-    assert chosen["a"].verdict.below_reference == 0.12
+    for name, others in (("a", ["b", "c"]), ("c", ["a", "b"])):
+        term = verdict_calibrate.choose(given.groups, others).term_weight
+        assert chosen[name].verdict.term_weight == term
+    assert replay_calls[0] == chosen["a"].verdict.term_weight
+    # pooled `missing` F1 on a, b: option 1 finds 3/4 at precision 3/4, option 0 none;
+    # on b, c: option 0 finds 1/4 at 1/2 (F1 0.33), option 1 1/4 at 1/5 (F1 0.22)
     assert chosen["c"].verdict.below_reference == 0.21
-    assert chosen["b"].verdict.below_reference == 0.12
-    assert chosen["(all sets)"].verdict.below_reference == 0.12  # 14 against 11
+    assert chosen["a"].verdict.below_reference == 0.12
 
 
 def test_pooled_missing_adds_counts_not_ratios(loco: ModuleType) -> None:

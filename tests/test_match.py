@@ -13,7 +13,6 @@ from docloop.stages.match import (
     fuse_pages,
     group_query,
     match_insight,
-    section_consensus,
     vote_pages,
 )
 from docloop.stages.verdict import VerdictSettings
@@ -208,31 +207,3 @@ def test_a_catch_all_page_needs_more_members_to_win() -> None:
                          hubs=hubs)[0].path == "models.md"
     assert match_insight(an_insight(), CENTROID, index, members,
                          settings=discounted)[0].path == "migration.md"  # no hub scores
-
-
-def test_members_landing_on_one_section_outweigh_a_page_they_reach_from_many() -> None:
-    # three members put the usage-errors page first, each by a different section; all
-    # three land on models.md's one section about private attributes, second
-    index = ScriptedIndex({
-        "combined": [hit("errors.md", 0.9)],
-        "member one": [hit("errors.md", 0.9, heading="Config"),
-                       hit("models.md", 0.8, heading="Private")],
-        "member two": [hit("errors.md", 0.9, heading="Validators"),
-                       hit("models.md", 0.8, heading="Private")],
-        "member three": [hit("errors.md", 0.9, heading="Fields"),
-                         hit("models.md", 0.8, heading="Private")],
-    }, {"errors.md": 0.6, "models.md": 0.6})
-    members = [("member one", CENTROID), ("member two", CENTROID), ("member three", CENTROID)]
-    off = VerdictSettings(group_weight=0.0, hub_discount=0.0, section_weight=0.0)
-    on = VerdictSettings(group_weight=0.0, hub_discount=0.0, section_weight=1.0)
-    # votes: errors.md 3, models.md 1.5; members on its most common section: +1 and +3
-    assert match_insight(an_insight(), CENTROID, index, members, settings=off)[0].path \
-        == "errors.md"
-    chosen = match_insight(an_insight(), CENTROID, index, members, settings=on)[0]
-    assert chosen.path == "models.md" and chosen.anchor == "private"
-
-
-def test_section_consensus_counts_the_members_on_a_pages_most_common_section() -> None:
-    landed = {"errors.md": ["config", "validators", "fields"],
-              "models.md": ["private", "private", "config"]}
-    assert section_consensus(landed) == {"errors.md": 1, "models.md": 2}

@@ -26,15 +26,13 @@ a feature tour: the hub score index-docs stores) counts less
 (`VerdictSettings.hub_discount`), since single chat messages land on those
 pages whatever they ask. The members' texts joined also search as one
 re-ranked query, which votes as a share of the members (`group_weight`): the
-joined question sees what no single message says. Thresholds and weights are
+joined question sees what no single message says. Thresholds are
 calibrated leave-one-community-out on the labelled sets
-(benchmarks/verdict_calibrate.py, RESULTS.md). `find_page` and `judge` are the two
-halves of `match_insight` (the calibration weighs one page search under many verdicts).
+(benchmarks/verdict_calibrate.py, RESULTS.md).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Protocol
 
@@ -86,7 +84,6 @@ class Votes(NamedTuple):
     totals: dict[str, float]  # each page's summed votes
     sections: dict[str, PageHit]  # each page's best-scoring section
     firsts: list[str]  # each member's first page, in member order
-    consensus: dict[str, int]  # per page: the most members whose best section is one section
 
 
 class PageChoice(NamedTuple):
@@ -102,14 +99,6 @@ def insight_query(insight: Insight) -> str:
     """Keyword query text: representative questions plus salient user terms."""
     parts = [insight.title, *insight.questions[:3], " ".join(user_terms(insight)[:8])]
     return truncate(" ".join(dict.fromkeys(p for p in parts if p)), 1000)
-
-
-class Found(NamedTuple):
-    """An insight's candidate pages before the verdict (find_page)."""
-
-    similarity: float  # the closest any page comes to the centroid (best_similarity)
-    hits: list[PageHit]  # the insight-level search, nearest pages first
-    choice: PageChoice | None  # the chosen page and its evidence (None: no page is close)
 
 
 def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
@@ -136,49 +125,20 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     chunks (read once here, reused by suggest; empty when no page covers it).
     """
     settings = settings or VerdictSettings()
-    found = find_page(insight, centroid, index, evidence, reference, settings, group, hubs)
-    if found.choice is None:
-        return judge(found, None, reference, settings, index, centroid)
-    unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
-                  ) if words else 0
-    return judge(found, closeness(found.similarity, found.choice, unknown, len(words)),
-                 reference, settings, index, centroid)
-
-
-def find_page(insight: Insight, centroid: np.ndarray, index: VectorSearch,
-              evidence: Sequence[Evidence], reference: float | None,
-              settings: VerdictSettings, group: Sequence[PageHit] = (),
-              hubs: Mapping[str, float] | None = None) -> Found:
-    """The page the members choose and how close the docs come: everything the verdict
-    weighs except the words, which only `settings`' verdict knobs read (split from
-    judge so a calibration can weigh one search under many verdict settings)."""
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
     if not hits or (reference is None and similarity < settings.fallback_missing):
-        return Found(similarity, hits, None)
-    return Found(similarity, hits, choose_page(insight, hits, index, evidence, group,
-                                               settings, hubs))
-
-
-def closeness(similarity: float, choice: PageChoice, unknown: int, members: int
-              ) -> CoverageEvidence:
-    """The verdict's evidence on the chosen page (`unknown`: unknown_terms' count)."""
-    return CoverageEvidence(similarity, choice.coverage, unknown, members, choice.agreement)
-
-
-def judge(found: Found, evidence: CoverageEvidence | None, reference: float | None,
-          settings: VerdictSettings, index: VectorSearch, centroid: np.ndarray,
-          ) -> tuple[DocMatch, list[DocChunk]]:
-    """The verdict on a found page: `missing` (no choice, or verdict.is_missing on
-    `evidence`), else `covered` or `partial` by how close the chosen page comes."""
-    if found.choice is None or evidence is None:
-        return _missing(found.similarity, found.hits), []
-    ranked, chunks = found.choice.ranked, found.choice.chunks
-    if is_missing(evidence, reference, settings):
-        return _missing(found.similarity, ranked), []
+        return _missing(similarity, hits), []
+    ranked, chunks, coverage, agreed = choose_page(insight, hits, index, evidence, group,
+                                                   settings, hubs)
     best = ranked[0]
+    unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
+                  ) if words else 0
+    closeness = CoverageEvidence(similarity, coverage, unknown, len(words), agreed)
+    if is_missing(closeness, reference, settings):
+        return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)
-    close = page_similarity >= settings.covered and evidence.coverage >= settings.term_coverage
+    close = page_similarity >= settings.covered and coverage >= settings.term_coverage
     verdict: Verdict = "covered" if close else "partial"
     return DocMatch(
         path=best.path, url=_section_url(best), heading=best.heading, anchor=best.anchor,
@@ -200,9 +160,6 @@ def choose_page(insight: Insight, hits: list[PageHit], index: VectorSearch,
     totals = votes.totals
     if hubs and settings.hub_discount > 0:
         totals = {p: v * (1 - settings.hub_discount * hubs.get(p, 0.0))
-                  for p, v in totals.items()}
-    if settings.section_weight > 0:
-        totals = {p: v + settings.section_weight * votes.consensus.get(p, 0)
                   for p, v in totals.items()}
     ranked = fuse_pages(totals, votes.sections, group, settings.group_weight, len(voters),
                         settings.vote_k) or hits
@@ -259,7 +216,7 @@ def fuse_pages(votes: Mapping[str, float], sections: Mapping[str, PageHit],
 def vote_pages(evidence: Sequence[Evidence], index: VectorSearch,
                vote_k: float = VOTE_RANK_K) -> list[PageHit]:
     """Pages ranked by the members' votes alone (vote_totals), best first."""
-    totals, sections, _, _ = vote_totals(evidence, index, vote_k)
+    totals, sections, _ = vote_totals(evidence, index, vote_k)
     return [sections[p] for p in sorted(totals, key=lambda path: (-totals[path], path))]
 
 
@@ -277,13 +234,11 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
     and summed over members it lifts broad pages (migration guides, announcements)
     that sit in everyone's top 10. Each page is represented by the section that
     scored best for any member (its `score` stays that section's score, so hits
-    mean the same everywhere). A page's `consensus` is how many members land on its
-    most common section (section_consensus).
+    mean the same everywhere).
     """
     totals: dict[str, float] = {}
     sections: dict[str, PageHit] = {}
     firsts: list[str] = []
-    landed: dict[str, list[str]] = {}  # page -> each voting member's section on it
     for text, vector in evidence:
         hits = index.search_vector(text, vector, VOTE_K)
         firsts.extend(hit.path for hit in hits[:1])
@@ -291,22 +246,9 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
         for position, hit in enumerate(hits):
             vote = vote_k / (vote_k + position) if vote_k > 0 else hit.score - floor
             totals[hit.path] = totals.get(hit.path, 0.0) + vote
-            landed.setdefault(hit.path, []).append(hit.anchor or hit.heading)
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
-    return Votes(totals, sections, firsts, section_consensus(landed))
-
-
-def section_consensus(landed: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Per page, how many members' searches land on its most common section.
-
-    Members with one problem land on the passage that answers it; a catch-all page
-    (a migration guide, a feature tour, a list of usage errors) collects members from
-    as many sections as they have questions, each on it for a different reason.
-    (A member's search holds each page once, by its best section.)
-    """
-    return {page: Counter(found).most_common(1)[0][1] for page, found in landed.items()
-            if found}
+    return Votes(totals, sections, firsts)
 
 
 def _section_url(hit: PageHit) -> str:

@@ -28,13 +28,12 @@ insight of four).
 
 With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
-The thresholds are `VerdictSettings`, chosen together with the page knobs
-(`group_weight`, `hub_discount`) by one procedure, benchmarks/verdict_calibrate.py:
-one coarse grid over every knob that changes a scored result, one objective (right
-pages, a found `missing` included, minus wrong `missing` verdicts: a wrong `missing`
-sends a writer to create a page that exists), chosen leave-one-community-out on the
-insights the loop actually forms on every labelled set; the defaults are its all-sets
-choice, and benchmarks/loco_eval.py replays the same procedure per fold.
+The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
+labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
+`below_reference`, `size_margin`, `unknown_weight`, `chat_share` and `agree_weight`
+end to end, on the insights the loop actually forms (benchmarks/match_replay.py;
+on the labels' own groups a lower gap looked best, but real clusters include
+fragments that sit lower).
 """
 
 from __future__ import annotations
@@ -55,10 +54,9 @@ SIZE_YARDSTICK = 4  # members of the insight whose gap is `below_reference` exac
 class VerdictSettings:
     """Verdict knobs; the defaults are the shipped (calibrated) values."""
 
-    below_reference: float = 0.12  # how far below the run's reference similarity is `missing`
+    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
-    unknown_weight: float = 0.0  # similarity debit when `unknown_cap` shared words are in no page
-    # (0: the one calibration found no gain from it on the captured insights)
+    unknown_weight: float = 0.15  # similarity debit when `unknown_cap` shared words are in no page
     unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
     chat_share: float = 0.1  # an unknown word counts when at most this share of the run's
     # other problems write it (ChatWords.rare; 1.0: every unknown word counts)
@@ -68,13 +66,11 @@ class VerdictSettings:
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
     covered: float = 0.50  # similarity above which a page that has the users' terms covers it
     term_coverage: float = 0.30  # share of users' terms a covering page mentions
-    group_weight: float = 1.0  # the re-ranked group query votes as this share of the members
+    group_weight: float = 0.25  # the re-ranked group query votes as this share of the members
     # (match.fuse_pages; 0: off), chosen LOCO end to end, benchmarks/RESULTS.md
     hub_discount: float = 0.5  # a member's vote for a catch-all page (hubness 1) counts 1 - this
     group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
     vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
-    section_weight: float = 1.0  # votes a page gains per member on its most common section
-    # (match.section_consensus; 0: off)
 
 
 @dataclass(frozen=True)
