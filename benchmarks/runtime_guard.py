@@ -14,7 +14,7 @@ computes 0 embeddings. This measures both codes in one run:
   then the same run again (nothing new: 0 embeddings computed).
 
 Each measurement is its own process, with the code under test first on PYTHONPATH
-(the baseline from a detached worktree of `BASE`) and this checkout's virtualenv.
+(the baseline's src/ exported from `BASE` with `git archive`) and this checkout's virtualenv.
 The two codes alternate (base, head, base, head, ...) so that load from other jobs
 on this shared machine falls on both; the table gives the median CPU seconds (wall
 seconds include waiting for a core) and the ratio head / base.
@@ -126,11 +126,13 @@ def synthetic_export() -> Path:
 
 
 def base_checkout(ref: str) -> Code:
-    """A detached worktree of `ref` (made once, kept for the next run)."""
+    """`ref`'s src/ exported once with `git archive` (no worktree left registered)."""
     folder = WORK / f"base-{ref}"
-    if not folder.is_dir():
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(folder),
-                        ref], check=True, capture_output=True)
+    if not (folder / "src").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return Code(f"base {ref}", folder / "src")
 
 
