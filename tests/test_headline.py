@@ -58,3 +58,14 @@ def test_a_conversation_link_names_what_was_asked_not_the_greeting() -> None:
     greeted = problem(1, "Hi!", "Hi!", "My build fails with a heap out of memory error")
     assert conversation_name(greeted, 80) == "My build fails with a heap out of memory error"
     assert conversation_name(problem(2, "Hi!"), 80) == "Hi!"  # nothing better to say
+
+
+def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None:
+    members = [
+        problem(1, "TP-401 on staging but key is set",
+                "different key issue: local worker says TP-401 invalid API key but curl works"),
+        problem(2, "Why does the worker say TP-401?", "Why does the worker say TP-401 with a "
+                "valid API key?"),
+    ]
+    assert headline(members, document_frequencies(members)) == (
+        "TP-401 on staging but key is set")

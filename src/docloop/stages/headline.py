@@ -3,7 +3,10 @@
 The most representative problem's own title is often the opening of one chat
 message: "Hi!", "webpack :", "Could you let me know what I need to set up?",
 or a long first sentence cut mid-way. A docs writer scanning a ticket list needs
-the problem itself. So the title is chosen among the top members' titles and
+the problem itself. A Discord thread title is the asker's own summary, so when the
+top members have titles written as titles (in no message verbatim) that say
+something, the best of those is the title. Otherwise it is chosen among the top
+members' titles and
 the first sentences of their quotes (verbatim) by the words the members share
 (each word weighted by how many members use it and how rare it is in the run),
 per word of the sentence, so a short sentence naming the shared terms wins over
@@ -42,13 +45,23 @@ CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("li
 def headline(members: Sequence[Problem], idf: Mapping[str, float]) -> str:
     """The title for a cluster whose `members` are ordered most representative first."""
     weights = _shared_weights(members, idf)
+    written = [p.title for p in members[:POOL] if _written_title(p)]
     best, best_score = "", -1.0
-    for candidate in _candidates(members[:POOL]):
+    for candidate in written or _candidates(members[:POOL]):
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
     fallback = members[0].title or members[0].text
     return truncate(best or fallback, TITLE_LIMIT)
+
+
+def _written_title(problem: Problem) -> bool:
+    """A title written as one: a Discord thread title (or the analyzer's self-contained
+    "opening — question"), which no message of the conversation contains verbatim."""
+    title = " ".join(problem.title.split())
+    quoted = [" ".join(q.text.split()) for q in problem.quotes]
+    return (bool(title) and not title.endswith("…") and _says_something(title)
+            and bool(quoted) and not any(title in q for q in quoted))
 
 
 def _shared_weights(members: Sequence[Problem], idf: Mapping[str, float]) -> dict[str, float]:
