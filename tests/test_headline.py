@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from docloop.models import Problem, Quote
 from docloop.stages.headline import conversation_name, headline
-from docloop.stages.insights import document_frequencies
+from docloop.stages.insights import document_frequencies, member_words
 
 
 def problem(n: int, title: str, *said: str) -> Problem:
@@ -23,7 +23,7 @@ def test_a_greeting_or_a_label_never_becomes_the_title() -> None:
         problem(3, "Blank page", "The page is blank and the console says process is not "
                 "defined, how do I read env variables?"),
     ]
-    title = headline(members, document_frequencies(members))
+    title = headline(members, document_frequencies(members), member_words(members))
     assert "process is not defined" in title
     assert title not in ("Hi!", "webpack :")
 
@@ -37,7 +37,7 @@ def test_the_sentence_naming_the_shared_problem_beats_the_representative_opening
         problem(3, "Help", "My API requests are not proxied by the dev server proxy."),
         problem(4, "Other", "Unrelated: how do I change the port of the preview server?"),
     ]
-    title = headline(members, document_frequencies(members))
+    title = headline(members, document_frequencies(members), member_words(members))
     assert title == "How do I set up the dev server proxy for my backend API?"
 
 
@@ -47,10 +47,10 @@ def test_a_me_too_sentence_is_not_a_title_and_a_lone_member_keeps_its_own() -> N
                 "Optional fields are treated as required after upgrading to v2."),
         problem(2, "Optional fields required", "Why are Optional fields required in v2?"),
     ]
-    title = headline(members, document_frequencies(members))
+    title = headline(members, document_frequencies(members), member_words(members))
     assert "same issue" not in title and "Optional fields" in title
     single = [problem(1, "Fail to build pydantic_core on Termux Android")]
-    assert headline(single, document_frequencies(single)) == (
+    assert headline(single, document_frequencies(single), member_words(single)) == (
         "Fail to build pydantic_core on Termux Android")
 
 
@@ -67,5 +67,5 @@ def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None
         problem(2, "Why does the worker say TP-401?", "Why does the worker say TP-401 with a "
                 "valid API key?"),
     ]
-    assert headline(members, document_frequencies(members)) == (
+    assert headline(members, document_frequencies(members), member_words(members)) == (
         "TP-401 on staging but key is set")

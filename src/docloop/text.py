@@ -35,6 +35,8 @@ SHOUTED_WORDS = frozenset(
     """EVERY EVERYTHING EVERYONE EVERYWHERE ERROR ERRORS EVEN EVER ELSE EACH EXACTLY EXCEPT
     EITHER ENOUGH EDIT EXAMPLE EASY EMPTY ENTIRE EXTRA""".split()
 )
+#: a title longer than this is cut (problem and insight titles alike)
+TITLE_LIMIT = 120
 _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
@@ -50,6 +52,12 @@ _IDENTIFIER = re.compile(
     r"\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+|[A-Z][a-z]+[A-Z][A-Za-z0-9]+|"
     r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|--[a-z][a-z-]+|[a-z]+\.[a-z_]+(?:\.[a-z_]+)*)\b"
 )
+
+
+def without_inline_code(text: str) -> str:
+    """Text without `inline code` spans (a pasted `"dev": "vite --host"` names things but
+    says nothing about them)."""
+    return _INLINE_CODE.sub(" ", text)
 
 
 def strip_code(text: str) -> str:

@@ -6,8 +6,8 @@ or a long first sentence cut mid-way. A docs writer scanning a ticket list needs
 the problem itself. A Discord thread title is the asker's own summary, so when the
 top members have titles written as titles (in no message verbatim) that say
 something, the best of those is the title. Otherwise it is chosen among the top
-members' titles and
-the first sentences of their quotes (verbatim) by the words the members share
+members' titles and the first sentences of their quotes (verbatim) by the words the
+members share
 (each word weighted by how many members use it and how rare it is in the run),
 per word of the sentence, so a short sentence naming the shared terms wins over
 a long one that also names them; a question, then a pasted error line, is
@@ -22,18 +22,21 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from docloop.models import Problem
-from docloop.text import content_words, error_strings, sentences, truncate
+from docloop.text import (
+    TITLE_LIMIT,
+    content_words,
+    error_strings,
+    sentences,
+    truncate,
+    without_inline_code,
+)
 
-#: titles longer than this are cut (the offline analyzer's limit)
-TITLE_LIMIT = 120
 #: the most representative members whose sentences may become the title
 POOL = 5
 #: sentences read from the start of each member's quotes
 SENTENCES = 4
-#: a candidate needs this many content words outside inline code to say anything (a
-#: pasted `"dev": "vite --host"` names things but says nothing about them)
+#: a candidate needs this many content words outside inline code to say anything
 MIN_WORDS = 4
-INLINE_CODE = re.compile(r"`[^`]*`")
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
@@ -42,9 +45,11 @@ ERROR = 1.3  # a pasted error line: what the user hit
 CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("like this:")
 
 
-def headline(members: Sequence[Problem], idf: Mapping[str, float]) -> str:
-    """The title for a cluster whose `members` are ordered most representative first."""
-    weights = _shared_weights(members, idf)
+def headline(members: Sequence[Problem], idf: Mapping[str, float],
+             member_words: Counter[str]) -> str:
+    """The title for a cluster whose `members` are ordered most representative first;
+    `member_words` counts the members using each word (`insights.member_words`)."""
+    weights = _shared_weights(member_words, len(members), idf)
     written = [p.title for p in members[:POOL] if _written_title(p)]
     best, best_score = "", -1.0
     for candidate in written or _candidates(members[:POOL]):
@@ -64,14 +69,12 @@ def _written_title(problem: Problem) -> bool:
             and bool(quoted) and not any(title in q for q in quoted))
 
 
-def _shared_weights(members: Sequence[Problem], idf: Mapping[str, float]) -> dict[str, float]:
+def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]
+                    ) -> dict[str, float]:
     """Each word's share of the members using it times its rarity in the run; with
     several members only the words at least two of them use count."""
-    counts: Counter[str] = Counter()
-    for problem in members:
-        counts.update(set(content_words(problem.text)))
-    least = 2 if len(members) > 1 else 1
-    return {w: n / len(members) * idf.get(w, 1.0) for w, n in counts.items() if n >= least}
+    least = 2 if members > 1 else 1
+    return {w: n / members * idf.get(w, 1.0) for w, n in counts.items() if n >= least}
 
 
 def _candidates(members: Sequence[Problem]) -> list[str]:
@@ -79,19 +82,24 @@ def _candidates(members: Sequence[Problem]) -> list[str]:
     verbatim; the problem text glues question sentences and error names together)."""
     found: dict[str, None] = {}
     for problem in members:
-        said = [s for quote in problem.quotes for s in sentences(quote.text)]
-        for text in [problem.title, *said[:SENTENCES]]:
+        for text in _own_lines(problem):
             text = " ".join(text.split())
             if _says_something(text):
                 found.setdefault(text, None)
     return list(found)
 
 
+def _own_lines(problem: Problem) -> list[str]:
+    """The problem's title, then the first sentences of its quotes."""
+    said = [s for quote in problem.quotes for s in sentences(quote.text)]
+    return [problem.title, *said[:SENTENCES]]
+
+
 def _says_something(text: str) -> bool:
     """Enough prose to stand alone, or a pasted error line ("SyntaxError: Unexpected
     token '?'" says exactly what happened); a short sentence pointing at someone else's
     problem ("I see the same issue as well.") does not."""
-    prose = INLINE_CODE.sub(" ", text)
+    prose = without_inline_code(text)
     words = len(content_words(prose))
     if words <= POINTER_WORDS and POINTS_ELSEWHERE.search(prose):
         return False
@@ -100,7 +108,7 @@ def _says_something(text: str) -> bool:
 
 def _score(candidate: str, weights: Mapping[str, float]) -> float:
     words = set(content_words(candidate))
-    score = sum(weights.get(w, 0.0) for w in words) / len(words) ** 0.5
+    score = sum(weights.get(w, 0.0) for w in words) / max(len(words), 1) ** 0.5
     if candidate.endswith("?"):
         score *= QUESTION
     elif error_strings(candidate):
@@ -113,8 +121,7 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
 def conversation_name(problem: Problem, limit: int) -> str:
     """A conversation's link text: its title, unless that says nothing ("Hi!", "webpack :"),
     then its first sentence that does."""
-    said = [s for quote in problem.quotes for s in sentences(quote.text)]
-    for text in [problem.title, *said[:SENTENCES]]:
+    for text in _own_lines(problem):
         if _says_something(text):
             return truncate(text, limit)
     return truncate(problem.title or problem.text, limit)

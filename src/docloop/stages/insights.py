@@ -19,9 +19,9 @@ import numpy as np
 from docloop.models import Insight, Message, Problem, Quote, ThreadLink
 from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
-from docloop.stages.headline import TITLE_LIMIT, conversation_name, headline
+from docloop.stages.headline import conversation_name, headline
 from docloop.stages.significance import significance
-from docloop.text import content_words, truncate
+from docloop.text import TITLE_LIMIT, content_words, truncate
 
 MAX_QUOTES = 6
 
@@ -37,10 +37,11 @@ def build_insight(
     message_ids = sorted({m for p in members for m in p.message_ids}, key=_snowflake_key)
     authors = sorted({a for p in members for a in p.author_ids})
     breakdown = significance(members, len(channels), len(message_ids), reference)
+    words = member_words(members)
     return Insight(
         id=cluster.id,
-        title=headline(members, idf),
-        summary=_summary(members, channels, idf),
+        title=headline(members, idf, words),
+        summary=_summary(members, channels, key_phrases(words, len(members), idf)),
         category=Counter(p.category for p in members).most_common(1)[0][0],
         problem_ids=[p.id for p in members],
         conversation_ids=sorted({p.conversation_id for p in members}, key=_snowflake_key),
@@ -68,18 +69,26 @@ def document_frequencies(problems: Sequence[Problem]) -> dict[str, float]:
     return {w: float(np.log((1 + total) / (1 + n))) + 1.0 for w, n in counts.items()}
 
 
-def key_phrases(problems: Sequence[Problem], idf: Mapping[str, float], limit: int = 5) -> list[str]:
-    """Words that are frequent in these problems and rare elsewhere."""
+def member_words(problems: Sequence[Problem]) -> Counter[str]:
+    """How many of `problems` use each content word (placeholders left out); read once
+    per insight by its key phrases and its title."""
     counts: Counter[str] = Counter()
     for problem in problems:
         counts.update(set(content_words(without_placeholders(problem.text))))
-    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items() if n >= 2 or len(problems) == 1}
+    return counts
+
+
+def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
+                limit: int = 5) -> list[str]:
+    """Words that are frequent in these problems and rare elsewhere (`counts` from
+    `member_words` over the `problems` members)."""
+    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items() if n >= 2 or problems == 1}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 
-def _summary(members: Sequence[Problem], channels: list[str], idf: Mapping[str, float]) -> str:
+def _summary(members: Sequence[Problem], channels: list[str], phrases_found: list[str]) -> str:
     users = len({a for p in members for a in p.author_ids})
-    phrases = ", ".join(key_phrases(members, idf)) or "the same problem"
+    phrases = ", ".join(phrases_found) or "the same problem"
     where = ", ".join(f"#{c}" for c in channels)
     first = min(p.timestamp for p in members).date().isoformat()
     last = max(p.timestamp for p in members).date().isoformat()

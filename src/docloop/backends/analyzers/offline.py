@@ -21,7 +21,7 @@ from docloop.backends.analyzers.signals import MessageSignals, analyse_message, 
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.text import content_words, sentences, truncate
+from docloop.text import TITLE_LIMIT, content_words, sentences, truncate
 
 #: channel names that suggest broadcasts, not requests for help
 BROADCAST_CHANNELS = re.compile(
@@ -33,7 +33,6 @@ POINTS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
 CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
 #: a question with a pronoun and at most this many content words needs its opening
 VAGUE_WORDS = 3
-TITLE_LIMIT = 120
 MAX_QUOTES = 3
 QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
