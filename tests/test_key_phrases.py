@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from docloop.models import Problem
-from docloop.stages.insights import document_frequencies, key_phrases
+from docloop.stages.insights import document_frequencies, key_phrases, member_words
 
 
 def _problem(n: int, text: str) -> Problem:
@@ -15,6 +15,6 @@ def _problem(n: int, text: str) -> Problem:
 def test_placeholders_are_not_key_terms() -> None:
     problems = [_problem(n, f"my webhook signature fails with token [secret] and mail [email] {n}")
                 for n in range(3)]
-    phrases = key_phrases(problems, document_frequencies(problems))
+    phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
     assert "webhook" in phrases and "signature" in phrases
     assert not {"secret", "email"} & set(phrases)
