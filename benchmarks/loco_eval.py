@@ -23,7 +23,8 @@ precision over the real sets.
 
 Each calibrator's per-set sweep does not depend on the fold (only the choice does):
 it is computed once per set and cached in benchmarks/.work/loco/ under a fingerprint
-of the code, the grid and the set's files; the docs indexes and embeddings are
+of the code, the grid and the set's files (the clustering sweep's, the longest, under
+the code it runs only: `cluster_code_files`); the docs indexes and embeddings are
 labelled_sets' and rank_sets' caches. A second-order leak remains and is stated in
 the results: the other sets' sweeps of the re-ranker and the verdict are measured on
 their shipped clustering, which was chosen with X among the sets.
@@ -135,6 +136,33 @@ def code_files() -> list[Path]:
     return sorted(SRC.rglob("*.py")) + [HERE / f"{name}.py" for name in names]
 
 
+#: sources the clustering sweep (`SetRun.clusters_only`: ingest, extraction, clustering,
+#: significance, scoring) never runs: docs indexing and search, page matching, the
+#: suggestion, filing and the services. tests/test_loco_eval.py traces a sweep and
+#: fails if it runs any of them, so a change here cannot leave a stale sweep behind.
+MATCH_SIDE = ("backends/docs_index/", "docs/", "stages/match.py", "stages/verdict.py",
+              "stages/propose.py", "stages/search.py", "stages/index_docs.py",
+              "stages/enrich.py", "stages/file.py", "stages/track.py", "stages/reply.py",
+              "stages/webhooks.py", "backends/analyzers/offline_suggest.py",
+              "backends/trackers/", "web/", "aws/", "cli.py")
+
+
+def cluster_code_files() -> list[Path]:
+    """The code the clustering sweep depends on (docloop's sources but `MATCH_SIDE`, and
+    the two benchmark modules it runs): a change to page matching, search or the other
+    calibrators keeps the sweep (an hour of a cold run), any other change makes it again."""
+    sweeping = [HERE / "labelled_sets.py", HERE / "calibrate.py"]
+    return [p for p in sorted(SRC.rglob("*.py")) if not _match_side(p)] + sweeping
+
+
+def _match_side(path: Path) -> bool:
+    if not path.is_relative_to(SRC):
+        return False
+    relative = path.relative_to(SRC).as_posix()
+    return any(relative == part or (part.endswith("/") and relative.startswith(part))
+               for part in MATCH_SIDE)
+
+
 def set_files(labelled: LabelledSet) -> list[Path]:
     """The files that define a set's labels and messages (docs: by path and size)."""
     found = [labelled.labels]
@@ -182,6 +210,9 @@ class Measured:
         self.runs = {n: r.run for n, r in self.replays.items()}
         self.keys = {s.name: fingerprint(self.code, docs_listing(s), files=set_files(s))
                      for s in sets}
+        cluster_code = fingerprint(files=cluster_code_files())
+        self.cluster_keys = {s.name: fingerprint(cluster_code, files=set_files(s))
+                             for s in sets}
         self.grid = calibrate.candidates(calibrate.QUICK_GRID if quick else calibrate.GRID)
         rank_sets = {s.name: s for s in load_sets(list(self.sets))}
         self.pools = {n: rank_calibrate.set_pools(s) for n, s in rank_sets.items()}
@@ -196,7 +227,7 @@ class Measured:
     def quality_scores(self) -> dict[str, list[float]]:
         """calibrate.py's objective of every grid setting on every set."""
         grid_key = fingerprint([asdict(q) for q in self.grid])
-        return {name: cached(f"quality-{name}", f"{self.keys[name]}-{grid_key}",
+        return {name: cached(f"quality-{name}", f"{self.cluster_keys[name]}-{grid_key}",
                              partial(quality_sweep, run, self.grid))
                 for name, run in self.runs.items()}
 

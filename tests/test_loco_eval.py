@@ -162,3 +162,34 @@ def test_an_unknown_set_exits_with_status_2(loco: ModuleType,
         loco.parse(["--sets", "vite,nope"], ["pydantic", "vite"])
     assert stopped.value.code == 2
     assert "got nope" in capsys.readouterr().err
+
+
+def test_the_clustering_sweep_runs_no_match_side_code(
+        loco: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clustering sweep's cache is keyed without `MATCH_SIDE`'s files, so a sweep
+    must never run them: trace one (ingest included, on the bundled example) and look."""
+    import calibrate
+    import labelled_sets
+
+    monkeypatch.setattr(labelled_sets, "WORK", tmp_path / "sets")
+    example = next(s for s in labelled_sets.SETS if s.name == "tidepool")
+    run = labelled_sets.SetRun(example)  # indexes the docs: match side, not traced
+    settings = [SHIPPED, *(q for q in calibrate.candidates(calibrate.QUICK_GRID)
+                           if q.fragment_quantile is not None)][:2]
+    ran: set[str] = set()
+
+    def note(frame: Any, event: str, arg: object) -> None:
+        if event == "call":
+            ran.add(frame.f_code.co_filename)
+
+    sys.setprofile(note)
+    try:
+        scores = [run.clusters_only(q) for q in settings]
+    finally:
+        sys.setprofile(None)
+        run.close()
+    assert all(s["groups_recovered"] > 0 for s in scores)  # it did cluster
+    sources = {Path(f).resolve() for f in ran if f.endswith(".py")}
+    swept = {p for p in sources if p.is_relative_to(loco.SRC)}
+    assert loco.SRC / "stages" / "cluster.py" in swept
+    assert not {p for p in swept if p not in loco.cluster_code_files()}
