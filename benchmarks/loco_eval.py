@@ -124,9 +124,18 @@ def fingerprint(*parts: object, files: Sequence[Path] = ()) -> str:
     """A short digest of `parts` and the bytes of `files` (the code the result depends on)."""
     digest = hashlib.sha256(repr(parts).encode())
     for path in files:
-        digest.update(str(path).encode())
+        digest.update(_portable(path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _portable(path: Path) -> str:
+    """`path` as the same text in every checkout (relative to the folder holding the
+    repository and ../shared), so a copied cache is found in a new worktree."""
+    try:
+        return path.absolute().relative_to(HERE.parent.parent).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def code_files() -> list[Path]:
