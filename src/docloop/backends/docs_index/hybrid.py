@@ -28,6 +28,7 @@ from docloop import db
 from docloop.backends.docs_index.base import DocsIndex
 from docloop.backends.docs_index.keyword_store import ChunkLayout, KeywordStore
 from docloop.backends.docs_index.late import part_features
+from docloop.backends.docs_index.pointers import pointed_scores
 from docloop.backends.docs_index.rerank import (
     ALL_FEATURES,
     FEATURES,
@@ -230,10 +231,13 @@ class HybridDocsIndex(DocsIndex):
         topic = self.topic_similarities(paths, np.asarray(vector, dtype=np.float32))
         hubs = self.store.page_hubs()
         late = self._late_features(parts, paths, active)
+        pointed = self._pointed(paths, [layout.chunk_ids[c] for c in chunks],
+                                [float(fused[c]) for c in chunks], active)
         scores = [PageScores(fused=float(fused[best[0]]), cosine=best_cosine[path],
                              support=float(fused[best].sum()) / SUPPORT_CHUNKS,
                              topic=page_topic, hub=hubs.get(path, 0.0),
-                             parts=float(late[0][i]), agree=float(late[1][i]))
+                             parts=float(late[0][i]), agree=float(late[1][i]),
+                             pointed=float(pointed[i]))
                   for i, ((path, best), page_topic) in enumerate(
                       zip(chosen.items(), topic, strict=True))]
         terms = self.page_terms()
@@ -250,6 +254,13 @@ class HybridDocsIndex(DocsIndex):
             return np.zeros(len(paths)), np.zeros(len(paths))
         return part_features(np.asarray(parts, dtype=np.float32),
                              [self.candidate_vectors(p) for p in paths])
+
+    def _pointed(self, paths: list[str], best_chunks: list[str], fused: list[float],
+                 active: frozenset[str]) -> np.ndarray:
+        """pointers.py's `pointed` per candidate (zeros when not weighed)."""
+        if "pointed" not in active:
+            return np.zeros(len(paths))
+        return pointed_scores(paths, best_chunks, fused, self.store.chunk_links())
 
     def candidate_vectors(self, path: str) -> np.ndarray:
         """A candidate page's chunk vectors (an index holding them in memory overrides)."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.docs_index.hubs import page_hubness
+from docloop.backends.docs_index.pointers import LinkTable
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
@@ -95,6 +96,7 @@ class KeywordStore:
         self.conn = conn
         self._layout: ChunkLayout | None = None
         self._terms: PageTerms | None = None
+        self._links: LinkTable | None = None
         self._hubs: dict[str, float] | None = None
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
@@ -164,6 +166,7 @@ class KeywordStore:
         """Forget what was read from the tables (after a sync)."""
         self._layout = None
         self._terms = None
+        self._links = None
         self._hubs = None
 
     # -- reading -----------------------------------------------------------------
@@ -227,6 +230,14 @@ class KeywordStore:
             self._terms = PageTerms.build(
                 (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
         return self._terms
+
+    def chunk_links(self) -> LinkTable:
+        """Each chunk's links to other indexed pages (built once from the stored chunks)."""
+        if self._links is None:
+            rows = self.conn.execute("SELECT chunk_id, path, text FROM docs_chunks").fetchall()
+            paths = [r[0] for r in self.conn.execute("SELECT path FROM docs_pages")]
+            self._links = LinkTable.build(((r[0], r[1], r[2]) for r in rows), paths)
+        return self._links
 
     def page_hubs(self) -> dict[str, float]:
         """Page -> its catch-all score as the last `index-docs` stored it ({} before one)."""

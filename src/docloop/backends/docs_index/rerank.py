@@ -40,6 +40,10 @@ on evidence a docs maintainer would use, as a weighted sum:
   sentences whose closest passage among the candidates is on this page;
 - `bm25f`: `bm25` with the page's title, path and heading words counted
   HEADING_BOOST extra times (BM25F with the headings as a second field);
+- `pointed`: the docs point to the page (pointers.py): the strongest other
+  candidate whose best passage links to it ("See [`server.watch`](/config/...)"),
+  as a share of the best candidate's hybrid score: the passage closest to the
+  question is often on a catch-all page that says where the answer lives;
 - `link`: the user linked the page (a docs URL whose last path segments are the
   page's file name and folder, any version or site prefix before them).
 
@@ -75,9 +79,10 @@ from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import Page, PageTerms, atoms, query_names
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
-            "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f")
+            "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f",
+            "pointed")
 #: the features the index measures per candidate (`PageScores`); the rest come from terms
-INDEX_FEATURES = ("fused", "cosine", "support", "topic", "hub", "parts", "agree")
+INDEX_FEATURES = ("fused", "cosine", "support", "topic", "hub", "parts", "agree", "pointed")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class RankSettings:
     agree: float = 0.54
     link: float = 2.83
     bm25f: float = 0.0
+    pointed: float = 0.0
 
     def weights(self) -> np.ndarray:
         """The feature weights in `FEATURES` order."""
@@ -123,7 +129,7 @@ ALL_FEATURES = frozenset(FEATURES)
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
                             breadth=0.0, topic=0.0, hub=0.0, section=0.0,
                             bm25=0.0, title=0.0, defines=0.0, parts=0.0, agree=0.0, link=0.0,
-                            bm25f=0.0)
+                            bm25f=0.0, pointed=0.0)
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,7 @@ class PageScores:
     hub: float  # hubs.page_hubness: 0 (close to little) .. 1 (the docs set's strongest hub)
     parts: float = 0.0  # late.py: mean over the query's sentences of the best passage cosine
     agree: float = 0.0  # late.py: share of the query's sentences closest to this page
+    pointed: float = 0.0  # pointers.py: the strongest other candidate whose passage links here
 
 
 def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
