@@ -18,7 +18,7 @@ import hashlib
 import re
 
 from docloop.redact_personal import CARD, EMAIL, PERSONAL_RULES, PHONE
-from docloop.redact_tokens import SECRET, TOKEN_RULES, Rule, keep_prefix
+from docloop.redact_tokens import SECRET, TOKEN_RULES, Rule, hints_in, keep_prefix
 
 __all__ = ["CARD", "EMAIL", "PHONE", "PLACEHOLDERS", "SECRET", "redact", "rule_names",
            "rules_fingerprint", "without_placeholders"]
@@ -162,13 +162,17 @@ CONTEXT_RULES: tuple[Rule, ...] = (
 _RULES: tuple[Rule, ...] = TOKEN_RULES + CONTEXT_RULES + PERSONAL_RULES
 
 
+#: every rule's hints, checked once per text (redact_tokens.Rule)
+_HINTS = tuple(sorted({hint for rule in _RULES for hint in rule.hints}))
+
+
 def redact(text: str) -> str:
     """Return `text` with secrets, e-mail addresses, card and phone numbers replaced."""
-    folded = text.lower()
+    present = hints_in(text.lower(), _HINTS)
     for rule in _RULES:
-        changed = rule.apply(text, folded)
+        changed = rule.apply(text, present)
         if changed != text:
-            text, folded = changed, changed.lower()
+            text, present = changed, hints_in(changed.lower(), _HINTS)
     return text
 
 

@@ -34,11 +34,17 @@ class Rule:
     replace: str | Callable[[re.Match[str]], str]
     hints: tuple[str, ...] = ()
 
-    def apply(self, text: str, folded: str) -> str:
-        """`text` with every match replaced; `folded` is `text.lower()`, for the hints."""
-        if self.hints and not any(hint in folded for hint in self.hints):
+    def apply(self, text: str, present: frozenset[str]) -> str:
+        """`text` with every match replaced; `present` holds the hints (of every rule) the
+        lower-cased text contains (`hints_in`), found once per text, not once per rule."""
+        if self.hints and present.isdisjoint(self.hints):
             return text
         return self.pattern.sub(self.replace, text)
+
+
+def hints_in(folded: str, hints: tuple[str, ...]) -> frozenset[str]:
+    """The `hints` that the lower-cased text `folded` contains."""
+    return frozenset(hint for hint in hints if hint in folded)
 
 
 def keep_prefix(match: re.Match[str]) -> str:
