@@ -25,9 +25,11 @@ Each calibrator's per-set sweep does not depend on the fold (only the choice doe
 it is computed once per set and cached in benchmarks/.work/loco/ under a fingerprint
 of the code, the grid and the set's files (the clustering sweep's, the longest, under
 the code it runs only: `cluster_code_files`); the docs indexes and embeddings are
-labelled_sets' and rank_sets' caches. A second-order leak remains and is stated in
-the results: the other sets' sweeps of the re-ranker and the verdict are measured on
-their shipped clustering, which was chosen with X among the sets.
+labelled_sets' and rank_sets' caches. The verdict's sweep on each training set is
+replayed on that set's insights as the fold's own clustering makes them, its group
+query re-ranked with the fold's own weights (captured once per clustering), so no
+setting chosen with X among the sets reaches X's fold (before session 8 they were the
+shipped clustering and re-ranker: a second-order leak).
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/loco_eval.py [--quick] [--sets a,b]
 `--quick` uses calibrate.py's small clustering grid; `--sets` measures only the named
@@ -89,24 +91,27 @@ class Sweeps:
 
     `rank_choice` and `replayed` are callables so that a fold only computes what it
     needs: the re-ranker's recipe on the training sets, and the verdict grid's replay
-    results for a `term_weight` not swept yet.
+    results on the training sets, their insights clustered and their group query
+    re-ranked as the fold chose (`replayed(term_weight, quality, rank, sets)`).
     """
 
     quality_grid: list[QualitySettings]
     quality_scores: dict[str, list[float]]
     groups: dict[str, list[verdict_calibrate.Group]]
     rank_choice: Callable[[list[str]], RankSettings]
-    replayed: Callable[[float], dict[str, list[dict[str, Any]]]]
+    replayed: Callable[[float, QualitySettings, RankSettings, list[str]],
+                       dict[str, list[dict[str, Any]]]]
     verdict_options: Callable[[float], list[VerdictSettings]]
 
     def choose(self, on: list[str]) -> Choice:
         """Every stage's settings chosen on the sets `on` only, by each calibrator's rule."""
         everything = list(range(len(self.quality_grid)))
         quality = self.quality_grid[calibrate.pick(self.quality_scores, on, everything)]
+        rank = self.rank_choice(on)
         term_weight = verdict_calibrate.choose(self.groups, on).term_weight
-        results = self.replayed(term_weight)
+        results = self.replayed(term_weight, quality, rank, on)
         verdict = self.verdict_options(term_weight)[match_replay.choose(results, on)]
-        return Choice(quality, self.rank_choice(on), verdict)
+        return Choice(quality, rank, verdict)
 
 
 def fold_choices(sweeps: Sweeps, names: Sequence[str], measured: Sequence[str]
@@ -196,15 +201,17 @@ def cached(name: str, key: str, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def replay_for(labelled: LabelledSet, code: str) -> match_replay.Replay:
-    """match_replay's capture of the set, made again when the code or the set changed
-    (match_replay itself keeps a capture until it is deleted by hand)."""
-    capture = WORK.parent / f"replay-{labelled.name}.pkl"
+def replay_for(run: SetRun, code: str, quality: QualitySettings, rank: RankSettings
+               ) -> match_replay.Replay:
+    """match_replay's capture of the set clustered with `quality` (one per clustering,
+    made again when the code or the set changed), its group query re-ranked with `rank`."""
+    labelled = run.set
+    capture = WORK.parent / f"replay-{labelled.name}-{fingerprint(asdict(quality))}.pkl"
     stamp = capture.with_suffix(".loco-fingerprint")
     key = fingerprint(code, files=set_files(labelled))
     if capture.is_file() and (not stamp.is_file() or stamp.read_text() != key):
         capture.unlink()
-    replay = match_replay.Replay(labelled)
+    replay = match_replay.Replay(labelled, quality, rank, run, capture)
     stamp.write_text(key)
     return replay
 
@@ -215,8 +222,7 @@ class Measured:
     def __init__(self, sets: list[LabelledSet], quick: bool) -> None:
         self.sets = {s.name: s for s in sets}
         self.code = fingerprint(files=code_files())
-        self.replays = {s.name: replay_for(s, self.code) for s in sets}
-        self.runs = {n: r.run for n, r in self.replays.items()}
+        self.runs = {s.name: SetRun(s) for s in sets}
         self.keys = {s.name: fingerprint(self.code, docs_listing(s), files=set_files(s))
                      for s in sets}
         cluster_code = fingerprint(files=cluster_code_files())
@@ -227,7 +233,6 @@ class Measured:
         self.pools = {n: rank_calibrate.set_pools(s) for n, s in rank_sets.items()}
         self.groups = {n: verdict_calibrate.set_groups(s) for n, s in rank_sets.items()}
         self._rank: dict[tuple[str, ...], RankSettings] = {}
-        self._replayed: dict[float, dict[str, list[dict[str, Any]]]] = {}
 
     def sweeps(self) -> Sweeps:
         return Sweeps(self.grid, self.quality_scores(), self.groups, self.rank_choice,
@@ -249,16 +254,21 @@ class Measured:
             self._rank[key] = rank_settings(np.asarray(weights))
         return self._rank[key]
 
-    def replayed(self, term_weight: float) -> dict[str, list[dict[str, Any]]]:
-        """match_replay's grid (with `term_weight`) scored on every set's capture."""
-        if term_weight not in self._replayed:
-            options = verdict_options(term_weight)
-            grid_key = fingerprint([asdict(o) for o in options])
-            self._replayed[term_weight] = {
-                name: cached(f"verdict-{name}", f"{self.keys[name]}-{grid_key}",
-                             partial(verdict_sweep, replay, options))
-                for name, replay in self.replays.items()}
-        return self._replayed[term_weight]
+    def replayed(self, term_weight: float, quality: QualitySettings, rank: RankSettings,
+                 names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """match_replay's grid (with `term_weight`) scored on the captures of the sets
+        `names`, clustered with `quality` and their group query re-ranked with `rank`: what
+        the fold chose, so no set's verdict sweep carries settings chosen with the
+        measured set among the training sets."""
+        options = verdict_options(term_weight)
+        key = fingerprint([asdict(o) for o in options], asdict(quality), asdict(rank))
+        return {name: cached(f"verdict-{name}", f"{self.keys[name]}-{key}",
+                             partial(self._verdict_sweep, name, quality, rank, options))
+                for name in names}
+
+    def _verdict_sweep(self, name: str, quality: QualitySettings, rank: RankSettings,
+                       options: list[VerdictSettings]) -> list[dict[str, Any]]:
+        return verdict_sweep(replay_for(self.runs[name], self.code, quality, rank), options)
 
 
 def quality_sweep(run: SetRun, grid: list[QualitySettings]) -> list[float]:

@@ -41,7 +41,7 @@ from docloop.docs.query import clean_query
 from docloop.evaluation.metrics import Predicted, score_insights
 from docloop.evaluation.runner import predicted
 from docloop.models import DocChunk, DocMatch, Insight, PageHit, Problem
-from docloop.quality import SHIPPED
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
@@ -64,8 +64,9 @@ class Captured:
     run_texts: list[str] = field(default_factory=list)  # every problem's text in the run
 
 
-def capture(run: SetRun) -> list[Captured]:
-    """Run the loop once (shipped settings) and keep each insight's match inputs."""
+def capture(run: SetRun, quality: QualitySettings = SHIPPED) -> list[Captured]:
+    """Run the loop once (clustering `quality`, default shipped) and keep each insight's
+    match inputs."""
     kept: dict[str, Captured] = {}
     run_texts: list[str] = []
     original = steps_module.enrich_insight
@@ -87,10 +88,10 @@ def capture(run: SetRun) -> list[Captured]:
     steps_module.enrich_insight = recording  # type: ignore[assignment]
     steps_module.analyse = analysing  # type: ignore[assignment]
     try:
-        run.clusters_only(SHIPPED)
+        run.clusters_only(quality)
         from docloop.pipeline import RunOptions, run_pipeline
         report = run_pipeline(run.settings, RunOptions(since=run.since, dry_run=True,
-                                                       quality=SHIPPED))
+                                                       quality=quality))
     finally:
         steps_module.enrich_insight = original  # type: ignore[assignment]
         steps_module.analyse = original_analyse  # type: ignore[assignment]
@@ -150,21 +151,26 @@ Rule = Callable[[Captured, "Replay"], DocMatch]
 class Replay:
     """One set's captured insights and its docs index, ready for many match rules."""
 
-    def __init__(self, labelled: LabelledSet) -> None:
+    def __init__(self, labelled: LabelledSet, quality: QualitySettings = SHIPPED,
+                 rank: RankSettings | None = None, run: SetRun | None = None,
+                 cache: Path | None = None) -> None:
+        """The set's insights as clustering `quality` makes them (captured once into
+        `cache`, default replay-NAME.pkl beside the sets), their group query re-ranked
+        with `rank` (default shipped); `run`: the set's SetRun, when one is open."""
         self.name = labelled.name
-        self.run = SetRun(labelled)
-        cache = WORK.parent / f"replay-{labelled.name}.pkl"
+        self.run = run or SetRun(labelled)
+        cache = cache or WORK.parent / f"replay-{labelled.name}.pkl"
         if cache.is_file():
             self.captured: list[Captured] = pickle.loads(cache.read_bytes())
         else:
-            self.captured = capture(self.run)
+            self.captured = capture(self.run, quality)
             cache.write_bytes(pickle.dumps(self.captured))
-        self.run.clusters_only(SHIPPED)
+        self.run.clusters_only(quality)
         assert self.run._conn is not None
         stores = sqlite_stores(self.run._conn)
         self.hybrid = CachedIndex(open_index(self.run.settings, stores, HYBRID_ORDER),
                                   HYBRID_ORDER)
-        self.ranked = CachedIndex(self.hybrid.index, RankSettings())
+        self.ranked = CachedIndex(self.hybrid.index, rank or RankSettings())
         self.memo: dict[str, Any] = {}  # per-set values a rule computes once
         texts = self.captured[0].run_texts if self.captured else []
         self.chat = ChatWords.of_run(texts)  # the run's chat vocabulary, as analyse_step

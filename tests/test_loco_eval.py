@@ -16,7 +16,7 @@ from typing import Any, cast
 import pytest
 
 from docloop.backends.docs_index.rerank import RankSettings
-from docloop.quality import SHIPPED
+from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages import enrich
 from docloop.stages.verdict import VerdictSettings
 
@@ -42,7 +42,7 @@ def metrics(right: int, found: int, said: int, precision: float | None,
                        "message_hit3": 0.8}}
 
 
-def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[float]) -> Any:
+def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[Any]) -> Any:
     """Three sets whose best clustering setting differs with the set left out."""
     import verdict_calibrate
 
@@ -63,9 +63,10 @@ def sweeps(loco: ModuleType, rank_calls: list[list[str]], replay_calls: list[flo
         rank_calls.append(sorted(on))
         return RankSettings(topic=float(len(on)))
 
-    def replayed(term_weight: float) -> dict[str, list[dict[str, Any]]]:
-        replay_calls.append(term_weight)
-        return results
+    def replayed(term_weight: float, quality: QualitySettings, rank: RankSettings,
+                 names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        replay_calls.append((term_weight, quality.cluster_threshold, rank.topic, sorted(names)))
+        return {n: results[n] for n in names}
 
     def verdict_options(term_weight: float) -> list[VerdictSettings]:
         return [replace(o, term_weight=term_weight) for o in options]
@@ -82,7 +83,7 @@ def test_each_fold_chooses_every_stage_on_the_other_sets_only(
     monkeypatch.setattr(match_replay, "GRID", {"below_reference": (0.12, 0.21)})
 
     rank_calls: list[list[str]] = []
-    replay_calls: list[float] = []
+    replay_calls: list[Any] = []
     given = sweeps(loco, rank_calls, replay_calls)
     chosen = loco.fold_choices(given, ["a", "b", "c"], ["a", "b", "c"])
 
@@ -95,7 +96,10 @@ def test_each_fold_chooses_every_stage_on_the_other_sets_only(
     for name, others in (("a", ["b", "c"]), ("c", ["a", "b"])):
         term = verdict_calibrate.choose(given.groups, others).term_weight
         assert chosen[name].verdict.term_weight == term
-    assert replay_calls[0] == chosen["a"].verdict.term_weight
+    # each fold's verdict is swept on its training sets only, clustered and re-ranked as
+    # that fold chose (not with the shipped settings, chosen with the held-out set)
+    assert replay_calls[0] == (chosen["a"].verdict.term_weight, 0.35, 2.0, ["b", "c"])
+    assert replay_calls[-1][1:] == (0.35, 3.0, ["a", "b", "c"])
     # pooled `missing` F1 on a, b: option 1 finds 3/4 at precision 3/4, option 0 none;
     # on b, c: option 0 finds 1/4 at 1/2 (F1 0.33), option 1 1/4 at 1/5 (F1 0.22)
     assert chosen["c"].verdict.below_reference == 0.21
