@@ -91,6 +91,14 @@ def test_pasted_snippets_are_not_terms_but_their_names_are() -> None:
     assert "app.include_router" in terms
 
 
+def test_a_hyphenated_file_name_is_one_term_not_its_tail() -> None:
+    asked = insight(quotes=("With docker-compose-local.yaml on Windows, changes to "
+                            "my-app.config.ts and vite.config.js are not picked up",))
+    terms = user_terms(asked)
+    assert {"docker-compose-local.yaml", "my-app.config.ts", "vite.config.js"} <= set(terms)
+    assert "local.yaml" not in terms and "app.config.ts" not in terms
+
+
 def test_a_page_mentions_a_dotted_name_when_it_names_its_parts() -> None:
     page = "use the on_event handlers or lifespan".lower()
     assert mentions(page, "app.on_event")

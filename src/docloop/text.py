@@ -48,9 +48,12 @@ _ERROR_LINE = re.compile(
     r"\b([A-Z][A-Za-z]+(?:Error|Exception|Warning)|Traceback|"
     rf"[1-5]\d\d (?i:{_REASONS})|[1-5]\d\d [A-Z][a-z]+(?: [a-z]+)?|ERR_[A-Z_]+|E[A-Z0-9]{{3,}})\b"
 )
+#: code-like names; a dotted name starts a word (`docker-compose-local.yaml` is one file
+#: name, never `local.yaml`; `my-app.config.ts` is not `app.config.ts`)
 _IDENTIFIER = re.compile(
     r"\b(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z0-9]+|[A-Z][a-z]+[A-Z][A-Za-z0-9]+|"
-    r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|--[a-z][a-z-]+|[a-z]+\.[a-z_]+(?:\.[a-z_]+)*)\b"
+    r"[A-Z][A-Z0-9]*_[A-Z0-9_]+|--[a-z][a-z-]+|"
+    r"(?<![\w.-])[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z_]+(?:\.[a-z_]+)*)\b"
 )
 
 
