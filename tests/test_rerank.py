@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 
 from docloop import db
 from docloop.backends.docs_index.hubs import page_hubness
-from docloop.backends.docs_index.rerank import FEATURES, HYBRID_ORDER, RankSettings
+from docloop.backends.docs_index.rerank import (
+    FEATURES,
+    HYBRID_ORDER,
+    QueryTerms,
+    RankSettings,
+    candidate_rarity,
+)
 from docloop.backends.docs_index.sqlite import SQLiteDocsIndex
 from docloop.backends.docs_index.terms import PageTerms, atoms, query_names, stem
 from docloop.docs.loader import load_pages
@@ -198,3 +205,91 @@ def test_bm25f_counts_a_word_in_the_headings_more_than_in_the_text() -> None:
     boosted = [terms.bm25(p, words, 3.0) for p in ("concepts/serialization.md", "migration.md")]
     assert boosted[0] > plain[0] and boosted[1] == pytest.approx(plain[1])
     assert boosted[0] / boosted[1] > plain[0] / plain[1]
+
+
+#: a catch-all page that says the users' words once each, in different sections, and the
+#: reference page with one section about exactly them
+SCATTERED = [
+    ("guide/troubleshooting.md", "Troubleshooting", ["Docker"], "docker images and caches."),
+    ("guide/troubleshooting.md", "Troubleshooting", ["WSL"], "wsl paths on windows."),
+    ("guide/troubleshooting.md", "Troubleshooting", ["Watching"], "watcher restarts and hmr."),
+    ("config/server-options.md", "Server Options", ["server.host"], "listen address."),
+    ("config/server-options.md", "Server Options", ["server.watch"],
+     "file watcher options. on wsl or in docker, file system events are missed: the watcher "
+     "needs polling for hmr."),
+    *[(f"guide/page{i}.md", f"Page {i}", ["Usage"], "guide text about other things")
+      for i in range(6)],
+]
+
+
+def test_section_bm25_prefers_one_dedicated_section_to_scattered_mentions() -> None:
+    terms = PageTerms.build(SCATTERED)
+    query = {w: terms.word_idf(w) for w in atoms("HMR misses changes in docker on wsl")}
+    dedicated = terms.section_bm25("config/server-options.md", query)
+    scattered = terms.section_bm25("guide/troubleshooting.md", query)
+    assert dedicated > scattered > 0.0
+    assert terms.section_bm25("guide/page0.md", query) == 0.0
+    assert terms.section_bm25("unknown.md", query) == 0.0
+    # the section scores what the sections hold: two of the words in one section beat
+    # one word per section, while the whole page's BM25 sees both pages hold all three
+    whole = [terms.bm25(p, query) for p in ("config/server-options.md",
+                                            "guide/troubleshooting.md")]
+    assert dedicated / scattered > whole[0] / whole[1]
+
+
+def test_query_terms_weigh_a_repeated_word_up_by_its_log_count() -> None:
+    terms = PageTerms.build(SCATTERED)
+    query = QueryTerms.of("docker docker docker wsl", terms)
+    assert query.words["docker"] == pytest.approx(terms.word_idf("docker"))
+    assert query.repeated["docker"] == pytest.approx(
+        terms.word_idf("docker") * (1 + math.log(3)))
+    assert query.repeated["wsl"] == pytest.approx(query.words["wsl"])
+
+
+def test_candidate_rarity_is_decided_by_terms_few_candidates_carry() -> None:
+    terms = PageTerms.build([
+        ("config/server-options.md", "Server Options", ["server.watch"],
+         "dev server hmr watcher: use `usePolling` in docker."),
+        ("guide/troubleshooting.md", "Troubleshooting", ["HMR"], "dev server hmr problems."),
+        ("guide/features.md", "Features", ["HMR"], "dev server hmr for every framework."),
+        *[(f"guide/page{i}.md", f"Page {i}", [], "unrelated words") for i in range(6)],
+    ])
+    paths = ["guide/troubleshooting.md", "guide/features.md", "config/server-options.md"]
+    query = QueryTerms.of("dev server hmr broken, do I need `usePolling`?", terms)
+    rarity = candidate_rarity(query, terms, paths)
+    # "dev", "server", "hmr" are on every candidate: only `usePolling` decides
+    assert rarity[2] == pytest.approx(1.0) and rarity[0] == rarity[1] == 0.0
+    # a term no candidate carries (or an empty pool) weighs nothing
+    assert candidate_rarity(query, terms, ["guide/page0.md"]).tolist() == [0.0]
+    assert candidate_rarity(query, terms, []).shape == (0,)
+
+
+def test_candidates_carry_section_bm25_relative_to_the_best(tmp_path: Path) -> None:
+    rows = _feature_rows(tmp_path)
+    assert max(r["section_bm25"] for r in rows.values()) == pytest.approx(1.0)
+    assert rows["config/server-options.md"]["section_bm25"] > rows["guide/assets.md"][
+        "section_bm25"] >= 0.0
+    assert rows["config/server-options.md"]["rarity"] > rows["guide/assets.md"]["rarity"]
+
+
+def test_the_best_section_picks_the_dedicated_page_where_the_whole_page_does_not(
+        tmp_path: Path) -> None:
+    docs: dict[str, str] = {}
+    for path, title, headings, text in SCATTERED:
+        docs[path] = docs.get(path) or f"# {title}\n\n"
+        docs[path] += f"## {headings[0]}\n\n{text}\n\n"
+    question = "HMR misses changes in docker on wsl"
+    first = {}
+    for feature in ("bm25", "section_bm25"):  # each alone, over the hybrid score
+        rank = RankSettings(**{**_zero_weights(), feature: 5.0})
+        index = SQLiteDocsIndex(db.memory(), HashingEmbedder(), rank=rank)
+        write_docs(tmp_path / feature, docs)
+        index.sync(load_pages(tmp_path / feature, "https://d.dev"))
+        first[feature] = index.search(question, 3)[0].path
+    assert first == {"bm25": "guide/troubleshooting.md",
+                     "section_bm25": "config/server-options.md"}
+
+
+def _zero_weights() -> dict[str, float]:
+    """Every re-ranking weight but the hybrid score's at 0."""
+    return {name: 0.0 for name in FEATURES if name != "fused"}

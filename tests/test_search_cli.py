@@ -114,3 +114,45 @@ def test_no_default_excludes_indexes_release_notes(runner: CliRunner, tmp_path: 
                                   "--exclude", "guide/*"])
     assert result.exit_code == 0
     assert "indexed 2 pages" in result.stderr
+
+
+#: a troubleshooting page that touches each of the users' words in its own section, and
+#: the options page with one section about exactly their problem
+SECTION_DOCS = {
+    "guide/troubleshooting.md": (
+        "# Troubleshooting\n\n## Docker\n\nIn Docker, rebuild the image when the lockfile "
+        "changes: changes to dependencies are not picked up by the running container.\n\n"
+        "## WSL\n\nOn WSL, keep the project in the Linux file system: changes under /mnt/c "
+        "are slow to be picked up.\n\n## HMR\n\nIf HMR does not pick up changes, check the "
+        "browser console: the dev server logs every HMR update.\n\n## Dev server\n\nThe "
+        "dev server restarts when the config changes.\n"),
+    "config/server-options.md": (
+        "# Server Options\n\n## server.port\n\nThe port the dev server listens on.\n\n"
+        "## server.cors\n\nConfigure CORS for the dev server.\n\n"
+        "## server.watch\n\nFile system watcher options. On WSL or in a Docker container "
+        "file system events from the host are missed, so HMR does not see changes: set "
+        "`usePolling: true` to poll the files instead.\n"),
+    "guide/features.md": (
+        "# Features\n\n## Hot module replacement\n\nHMR updates modules in place without a "
+        "reload.\n\n## CSS\n\nImport CSS files directly.\n"),
+}
+
+
+def test_search_ranks_the_page_with_a_section_about_the_problem_first(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """`docloop docs search` ranks with the shipped weights through the registry, the
+    best section's BM25 computed from the stored chunks: the options page whose one
+    section is about HMR missing changes in Docker on WSL comes first, with that section,
+    ahead of the troubleshooting page that says each word in another section. (The
+    previous weights rank it first too; tests/test_rerank.py isolates the feature.)"""
+    docs = tmp_path / "docs"
+    write_docs(docs, SECTION_DOCS)
+    assert runner.invoke(main, ["index-docs", str(docs)]).exit_code == 0
+    question = ("HMR does not pick up changes when the dev server runs in Docker on WSL.\n"
+                "My changes are not picked up by HMR inside a Docker container on WSL 2.\n"
+                "Docker on WSL: file changes never trigger HMR.")
+    result = runner.invoke(main, ["docs", "search", question, "--json", "--top", "3"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)
+    assert hits[0]["path"] == "config/server-options.md"
+    assert hits[0]["heading"] == "server.watch"

@@ -45,42 +45,55 @@ on evidence a docs maintainer would use, as a weighted sum:
   as a share of the best candidate's hybrid score: the passage closest to the
   question is often on a catch-all page that says where the answer lives;
 - `link`: the user linked the page (a docs URL whose last path segments are the
-  page's file name and folder, any version or site prefix before them).
+  page's file name and folder, any version or site prefix before them);
+- `section_bm25`: Okapi BM25 of the page's best *section* (the chunks under one
+  heading path; relative to the best candidate's), the query's words weighted by
+  their rarity times 1 + log of how often the query says them: a page with one
+  section about the users' problem (`server.watch`: WSL, Docker, file system
+  events) beats a catch-all page that mentions the same words scattered over many
+  sections, which the whole page's `bm25` scores alike;
+- `rarity`: each term's weight is how few of the *candidates* carry it
+  (log(candidates / carriers)), the page's share of that weight: a term only one
+  candidate carries decides for it, a term all carry says nothing. Measured: it
+  favours the largest candidate (a features overview carries the most stray words
+  of a long group query), and lost leave-one-community-out (RESULTS.md).
 
 The index supplies the scores it computes per candidate (`PageScores`: fused,
-cosine, support, topic, hub, parts, agree); the terms-based features come from
+cosine, support, topic, hub, parts, agree, pointed); the terms-based features come from
 `PageTerms` and the query's links, so any index that can give those numbers per
 page ranks the same way.
 
 The weights are `RankSettings`, injectable so calibration can sweep them.
 The defaults are a listwise logistic ranker's (benchmarks/rank_learn.py) over
-nine features (fused, names, breadth, topic, hub, bm25, parts, agree, link),
-fitted by benchmarks/rank_calibrate.py's recipe on every labelled set, each
+ten features (fused, names, breadth, topic, hub, bm25, parts, agree, link,
+section_bm25), fitted by benchmarks/rank_calibrate.py's recipe on every labelled set, each
 counting the same: L2 chosen by leave-one-set-out inside the sets, and the
 weights the average of those leave-one-set-out fits (bagged), so no one set's
 quirks pull them. The recipe is fixed rather than raced among methods: a race
 re-run per held-out set picked different methods in different folds, and its
 unseen figures fell far below the fixed recipe's (RESULTS.md). Features at weight
-0 (cosine, words, headings, support, section, title, defines, bm25f) measured no
-gain that held on unseen sets; they stay as knobs and are not computed while their
-weight is 0.
+0 (cosine, words, headings, support, section, title, defines, bm25f, rarity,
+pointed) measured no gain that held on unseen sets; they stay as knobs and are not
+computed while their weight is 0.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
 
 from docloop.backends.analyzers.offline_suggest import mentions
-from docloop.backends.docs_index.terms import Page, PageTerms, atoms, query_names
+from docloop.backends.docs_index.terms import Page, PageTerms, atom_list, query_names
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
             "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f",
-            "pointed")
+            "rarity", "section_bm25", "pointed")
 #: the features the index measures per candidate (`PageScores`); the rest come from terms
 INDEX_FEATURES = ("fused", "cosine", "support", "topic", "hub", "parts", "agree", "pointed")
 
@@ -92,21 +105,23 @@ class RankSettings:
     candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 1.03
+    names: float = 0.79
     words: float = 0.0
     headings: float = 0.0
     support: float = 0.0
-    breadth: float = -0.75
-    topic: float = 5.48
-    hub: float = -0.72
+    breadth: float = -0.62
+    topic: float = 5.11
+    hub: float = -0.67
     section: float = 0.0
-    bm25: float = 2.75
+    bm25: float = 1.64
     title: float = 0.0
     defines: float = 0.0
-    parts: float = 5.25
-    agree: float = 0.54
-    link: float = 2.83
+    parts: float = 4.50
+    agree: float = 0.41
+    link: float = 2.77
     bm25f: float = 0.0
+    rarity: float = 0.0
+    section_bm25: float = 2.24
     pointed: float = 0.0
 
     def weights(self) -> np.ndarray:
@@ -129,7 +144,7 @@ ALL_FEATURES = frozenset(FEATURES)
 HYBRID_ORDER = RankSettings(cosine=0.0, names=0.0, words=0.0, headings=0.0, support=0.0,
                             breadth=0.0, topic=0.0, hub=0.0, section=0.0,
                             bm25=0.0, title=0.0, defines=0.0, parts=0.0, agree=0.0, link=0.0,
-                            bm25f=0.0, pointed=0.0)
+                            bm25f=0.0, rarity=0.0, section_bm25=0.0, pointed=0.0)
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,9 @@ class QueryTerms:
     names: dict[str, float]  # code names / error strings found somewhere in the docs
     words: dict[str, float]  # stemmed plain words found somewhere in the docs
     links: tuple[tuple[str, ...], ...] = ()  # each linked URL's path segments, normalised
+    #: `words` weighted up by how often the query repeats them (1 + log count): in a group's
+    #: joined messages the word several users say is the problem they share
+    repeated: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, text: str, terms: PageTerms, active: frozenset[str] = ALL_FEATURES
@@ -147,9 +165,10 @@ class QueryTerms:
         """The evidence `active` features need (a name's rarity costs a scan of the docs)."""
         names = ({n: terms.name_idf(n) for n in query_names(text)}
                  if active & _NAME_FEATURES else {})
-        words = {w: terms.word_idf(w) for w in atoms(text)}
-        return cls({n: w for n, w in names.items() if w > 0},
-                   {w: v for w, v in words.items() if v > 0}, linked_paths(text))
+        counts = Counter(atom_list(text))
+        words = {w: v for w, v in ((w, terms.word_idf(w)) for w in counts) if v > 0}
+        return cls({n: w for n, w in names.items() if w > 0}, words, linked_paths(text),
+                   {w: v * (1 + math.log(counts[w])) for w, v in words.items()})
 
 
 @dataclass(frozen=True)
@@ -182,7 +201,9 @@ def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
         if page is not None:
             for column, feature in wanted:
                 rows[row, column] = feature(query, terms, path, page)
-    for name in ("bm25", "bm25f"):  # relative to the best candidate's
+    if "rarity" in active:
+        rows[:, FEATURES.index("rarity")] = candidate_rarity(query, terms, paths)
+    for name in ("bm25", "bm25f", "section_bm25"):  # relative to the best candidate's
         column = FEATURES.index(name)
         top = rows[:, column].max(initial=0.0)
         if top > 0:
@@ -190,7 +211,7 @@ def page_features(query: QueryTerms, terms: PageTerms, paths: Sequence[str],
     return rows
 
 
-_NAME_FEATURES = frozenset(("names", "defines"))
+_NAME_FEATURES = frozenset(("names", "defines", "rarity"))
 _TermFeature = Callable[[QueryTerms, PageTerms, str, Page], float]
 _TERM_FEATURES: dict[str, _TermFeature] = {
     "names": lambda q, t, path, page: _share(q.names, partial(mentions, page.text)),
@@ -203,7 +224,28 @@ _TERM_FEATURES: dict[str, _TermFeature] = {
     "defines": lambda q, t, path, page: t.defines(path, q.names),
     "link": lambda q, t, path, page: link_match(q.links, path),
     "bm25f": lambda q, t, path, page: t.bm25(path, q.words, HEADING_BOOST),
+    "section_bm25": lambda q, t, path, page: t.section_bm25(path, q.repeated),
 }
+
+
+def candidate_rarity(query: QueryTerms, terms: PageTerms, paths: Sequence[str]) -> np.ndarray:
+    """Each candidate's share of the query's evidence, each term (plain word, code name or
+    error string) weighted by how few of the *candidates* carry it: log(candidates /
+    carriers). A term only one candidate carries ("polling", `localsConvention`) is
+    decisive for it; a term every candidate carries says nothing, however rare it is in
+    the docs set as a whole. Shares of the evidence any candidate carries (0..1)."""
+    pages = [terms.pages.get(path) for path in paths]
+    if not pages:
+        return np.zeros(0)
+    carried = np.zeros((len(pages), len(query.words) + len(query.names)), dtype=bool)
+    for row, page in enumerate(pages):
+        if page is not None:
+            carried[row] = [w in page.words for w in query.words] + [
+                mentions(page.text, n) for n in query.names]
+    carriers = carried.sum(axis=0)
+    weight = np.log(len(pages) / np.maximum(carriers, 1)) * (carriers > 0)
+    total = float(weight.sum())
+    return carried @ weight / total if total > 0 else np.zeros(len(pages))
 
 
 def linked_paths(text: str) -> tuple[tuple[str, ...], ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from docloop.backends.analyzers.offline_suggest import mentions
@@ -83,6 +83,8 @@ class Page:
     heading_text: str = ""  # lower-cased title and headings, one per line
     defined: frozenset[str] = frozenset()  # names the page's code defines (lower-cased)
     heading_counts: Counter[str] = field(default_factory=Counter)  # words of title, headings
+    #: each section's word counts (a section: the chunks under one heading path)
+    sections: list[Counter[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class PageTerms:
     _word_df: dict[str, int] = field(default_factory=dict)
     _name_df: dict[str, int] = field(default_factory=dict)
     _mean_length: float | None = None
+    _mean_section: float | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
@@ -100,8 +103,11 @@ class PageTerms:
         texts: dict[str, list[str]] = {}
         titles: dict[str, str] = {}
         headings: dict[str, dict[str, None]] = {}
+        sections: dict[str, dict[tuple[str, ...], Counter[str]]] = {}
         for path, title, heading_path, text in rows:
             texts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
+            section = sections.setdefault(path, {}).setdefault(tuple(heading_path), Counter())
+            section.update(atom_list(" ".join([*heading_path, text])))
             titles.setdefault(path, title)
             headings.setdefault(path, {}).update(dict.fromkeys([title, *heading_path]))
         pages = {}
@@ -115,7 +121,8 @@ class PageTerms:
                 title_words=frozenset(atoms(titles[path]) | path_words(path)),
                 heading_text="\n".join(named).lower(),
                 defined=frozenset(m.group(1) for m in _DEFINITION.finditer(joined)),
-                heading_counts=Counter(atom_list(" ".join(named)) + list(path_words(path))))
+                heading_counts=Counter(atom_list(" ".join(named)) + list(path_words(path))),
+                sections=list(sections[path].values()))
         terms = cls(pages)
         for page in pages.values():
             for word in page.words:
@@ -187,13 +194,29 @@ class PageTerms:
         if self._mean_length is None:
             self._mean_length = sum(p.counts.total() for p in self.pages.values()) / max(
                 1, len(self.pages))
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * page.counts.total() / (self._mean_length or 1))
-        score = 0.0
-        for word in words:
-            tf = page.counts.get(word, 0) + heading_boost * page.heading_counts.get(word, 0)
-            if tf:
-                score += self.word_idf(word) * tf * (BM25_K1 + 1) / (tf + norm)
-        return score
+
+        def tf(word: str) -> float:
+            return page.counts.get(word, 0) + heading_boost * page.heading_counts.get(word, 0)
+
+        idf = {w: self.word_idf(w) for w in words}
+        return _bm25(tf, page.counts.total(), idf, self._mean_length or 1.0)
+
+    def section_bm25(self, path: str, weights: dict[str, float]) -> float:
+        """Okapi BM25 of the page's best section (the chunks under one heading path) for
+        the query's words weighted by `weights` (their rarity, times how often the query
+        says them), each section's length normalised by the docs set's mean section: a
+        page with one section dedicated to the users' words (`server.watch`: WSL, Docker,
+        file system events) outscores a catch-all page that mentions the same words
+        scattered across many sections, which the whole page's BM25 cannot tell apart."""
+        page = self.pages.get(path)
+        if page is None or not page.sections:
+            return 0.0
+        if self._mean_section is None:
+            lengths = [s.total() for p in self.pages.values() for s in p.sections]
+            self._mean_section = sum(lengths) / max(1, len(lengths))
+        return max(_bm25(section.__getitem__, section.total(), weights,
+                         self._mean_section or 1.0)
+                   for section in page.sections)
 
     def word_idf(self, word: str) -> float:
         """Inverse page frequency; 0 for words no page uses (they cannot rank pages)."""
@@ -209,3 +232,16 @@ class PageTerms:
     def name_idf(self, name: str) -> float:
         df = self.name_df(name)
         return math.log(1 + len(self.pages) / df) if df else 0.0
+
+
+def _bm25(tf: Callable[[str], float], length: int, weights: dict[str, float],
+          mean_length: float) -> float:
+    """Okapi BM25 of one text (`tf`: a word's count in it, `length`: its word count) for
+    the query's words, each weighted by `weights` (its idf, or more)."""
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / mean_length)
+    score = 0.0
+    for word, weight in weights.items():
+        count = tf(word)
+        if count:
+            score += weight * count * (BM25_K1 + 1) / (count + norm)
+    return score
