@@ -54,14 +54,14 @@ SIZE_YARDSTICK = 4  # members of the insight whose gap is `below_reference` exac
 class VerdictSettings:
     """Verdict knobs; the defaults are the shipped (calibrated) values."""
 
-    below_reference: float = 0.15  # how far below the run's reference similarity is `missing`
+    below_reference: float = 0.18  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
-    unknown_weight: float = 0.15  # similarity debit when `unknown_cap` shared words are in no page
+    unknown_weight: float = 0.2  # similarity debit when `unknown_cap` shared words are in no page
     unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
     chat_share: float = 0.1  # an unknown word counts when at most this share of the run's
     # other problems write it (ChatWords.rare; 1.0: every unknown word counts)
     agree_weight: float = 0.8  # similarity credit per unit of members agreeing above half
-    size_margin: float = 0.2  # extra gap asked of a small insight, times 1/√members − 1/√4
+    size_margin: float = 0.1  # extra gap asked of a small insight, times 1/√members − 1/√4
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
     covered: float = 0.50  # similarity above which a page that has the users' terms covers it

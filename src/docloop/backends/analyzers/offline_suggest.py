@@ -57,7 +57,8 @@ def user_terms(insight: Insight) -> list[str]:
     redaction placeholders docloop put in their place)."""
     texts = [without_placeholders(t) for t in [q.text for q in insight.quotes] + insight.questions]
     evidence = " \n".join(texts)
-    terms = error_strings(evidence) + [t for t in identifiers(evidence) if _term_like(t)]
+    terms = error_strings(evidence) + [t for t in identifiers(evidence, whole_names=True)
+                                       if _term_like(t)]
     counts: dict[str, int] = {}
     for text in texts:
         for word in set(content_words(text)):
