@@ -230,7 +230,9 @@ class Listwise:
 
     def __call__(self, training: Mapping[str, Pools], weights: Mapping[str, float]
                  ) -> np.ndarray:
-        reduced = {n: _only(p, self.keep) for n, p in training.items()}
+        # by name: the fits are numerical, so the sets' order would move the last digits
+        # (rank_calibrate's table and loco_eval's folds list the sets differently)
+        reduced = {n: _only(training[n], self.keep) for n in sorted(training)}
         l2 = choose_l2(reduced, weights, self.offset, L2_OPTIONS, objective)
         fitted = fit(list(reduced.values()), [weights[n] for n in reduced], self.offset, l2)
         full = np.zeros(len(FEATURES))
@@ -298,7 +300,9 @@ class Recipe:
 
     def __call__(self, training: Mapping[str, Pools], weights: Mapping[str, float]
                  ) -> np.ndarray:
-        reduced = {n: _only(p, self.keep) for n, p in training.items()}
+        # by name: the fits are numerical, so the sets' order would move the last digits
+        # (rank_calibrate's table and loco_eval's folds list the sets differently)
+        reduced = {n: _only(training[n], self.keep) for n in sorted(training)}
         full = np.zeros(len(FEATURES))
         if len(reduced) < 2:  # nothing to hold out: the strongest pull to the hybrid order
             full[self.keep] = fit(list(reduced.values()), [weights[n] for n in reduced],
