@@ -86,8 +86,7 @@ NOTE = (
     "set counts the same in the objective; `real`: the real sets together count as much "
     "as the written sets together.")
 RESULT = Path(__file__).resolve().parent / "results" / "rank_calibrate.md"
-CODE = Path(__file__).resolve().parent.parent / "src" / "docloop" / "backends" / "docs_index"
-QUERY_CODE = CODE.parent.parent / "docs" / "query.py"  # how a chat message becomes queries
+SOURCES = Path(__file__).resolve().parent.parent / "src" / "docloop"
 #: the re-ranker shipped before this change (late listwise, equal, fitted on all six sets;
 #: every weight it did not have is 0)
 PREVIOUS = RankSettings(names=1.03, breadth=-0.75, topic=5.48, hub=-0.72, bm25=2.75,
@@ -149,8 +148,11 @@ def set_pools(labelled: LabelledSet) -> Pools:
 
 
 def _fingerprint(labelled: LabelledSet) -> str:
+    """The pools' cache key: the labels and every docloop source, since the features read
+    more than the index (`names` reads text.py's identifiers, `mentions` the suggester's):
+    a key over the index code alone kept pools made by older identifiers."""
     digest = hashlib.sha256(repr(FEATURES).encode())
-    for source in [*sorted(CODE.glob("*.py")), QUERY_CODE]:
+    for source in sorted(SOURCES.rglob("*.py")):
         digest.update(source.read_bytes())
     digest.update(repr([(m.text, m.group, m.page) for m in labelled.messages]).encode())
     return digest.hexdigest()[:16]
