@@ -124,3 +124,13 @@ def test_patch_lands_after_a_setext_section_not_in_its_code() -> None:
     after = apply_patch(page, suggestion.patch)
     assert after.index("pip install tp") < after.index("### How do I allow") < after.index(
         "Configure")
+
+
+def test_the_new_heading_asks_only_what_users_asked() -> None:
+    for title, heading in (("RateLimitError kills nightly import.",
+                            "RateLimitError kills nightly import"),
+                           ("How do I allow CORS for my SPA?", "How do I allow CORS for my SPA?")):
+        asked = insight().model_copy(update={"title": title})
+        suggestion = offline_suggestion(asked, _chunks(), PAGE)
+        assert suggestion.patch is not None
+        assert f"+### {heading}\n" in suggestion.patch

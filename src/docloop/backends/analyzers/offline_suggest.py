@@ -147,13 +147,22 @@ def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> st
             "mention the terms above.")
 
 
+def _heading(title: str) -> str:
+    """The insight's title as the new section's heading, in the users' words: a question
+    keeps its question mark, a statement ("RateLimitError kills nightly import") stays
+    one rather than becoming a question it never was."""
+    clean = _UNSAFE_IN_HEADING.sub("", title).strip()
+    mark = "?" if clean.endswith("?") else ""
+    return truncate(clean.rstrip("?.!:; ") + mark, 90)
+
+
 def _section_patch(
     path: str, source: str, heading: str | None, insight: Insight, terms: list[str]
 ) -> str | None:
     """Insert a marked section for a writer at the end of the matched section."""
     lines = source.splitlines()
     at, level = section_end(source, heading, path.endswith(".mdx"))
-    title = truncate(_UNSAFE_IN_HEADING.sub("", insight.title).rstrip("?.! ") + "?", 90)
+    title = _heading(insight.title)
     block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
              f"<!-- docloop {insight.id}: {insight.users} users asked this. Answer it here. -->"]
     if terms:
