@@ -129,7 +129,9 @@ def test_patch_lands_after_a_setext_section_not_in_its_code() -> None:
 def test_the_new_heading_asks_only_what_users_asked() -> None:
     for title, heading in (("RateLimitError kills nightly import.",
                             "RateLimitError kills nightly import"),
-                           ("How do I allow CORS for my SPA?", "How do I allow CORS for my SPA?")):
+                           ("How do I allow CORS for my SPA?", "How do I allow CORS for my SPA?"),
+                           ("PayloadTooLargeError with enqueue_many",
+                            "PayloadTooLargeError with enqueue\\_many")):
         asked = insight().model_copy(update={"title": title})
         suggestion = offline_suggestion(asked, _chunks(), PAGE)
         assert suggestion.patch is not None

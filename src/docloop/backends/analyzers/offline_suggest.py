@@ -31,7 +31,7 @@ MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
-_UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*_#|@!{}]")
+_UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*#|@!{}\\]")
 
 
 def offline_suggestion(
@@ -153,7 +153,8 @@ def _heading(title: str) -> str:
     one rather than becoming a question it never was."""
     clean = _UNSAFE_IN_HEADING.sub("", title).strip()
     mark = "?" if clean.endswith("?") else ""
-    return truncate(clean.rstrip("?.!:; ") + mark, 90)
+    # `_` is escaped, not dropped: `enqueue_many` stays the name users wrote
+    return truncate(clean.rstrip("?.!:; ") + mark, 90).replace("_", "\\_")
 
 
 def _section_patch(
