@@ -164,7 +164,8 @@ MATCH_SIDE = ("backends/docs_index/", "docs/", "stages/match.py", "stages/verdic
 def cluster_code_files() -> list[Path]:
     """The code the clustering sweep depends on (docloop's sources but `MATCH_SIDE`, and
     the two benchmark modules it runs): a change to page matching, search or the other
-    calibrators keeps the sweep (an hour of a cold run), any other change makes it again."""
+    calibrators keeps the sweep (three to six minutes here), any other change makes it
+    again."""
     sweeping = [HERE / "labelled_sets.py", HERE / "calibrate.py"]
     return [p for p in sorted(SRC.rglob("*.py")) if not _match_side(p)] + sweeping
 

@@ -153,8 +153,8 @@ def _heading(title: str) -> str:
     one rather than becoming a question it never was."""
     clean = _UNSAFE_IN_HEADING.sub("", title).strip()
     mark = "?" if clean.endswith("?") else ""
-    # `_` is escaped, not dropped: `enqueue_many` stays the name users wrote
-    return truncate(clean.rstrip("?.!:; ") + mark, 90).replace("_", "\\_")
+    # what is left is escaped, not dropped: `enqueue_many` stays the name users wrote
+    return escape_markdown(truncate(clean.rstrip("?.!:; ") + mark, 90))
 
 
 def _section_patch(
