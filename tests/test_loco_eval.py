@@ -197,3 +197,19 @@ def test_the_clustering_sweep_runs_no_match_side_code(
     swept = {p for p in sources if p.is_relative_to(loco.SRC)}
     assert loco.SRC / "stages" / "cluster.py" in swept
     assert not {p for p in swept if p not in loco.cluster_code_files()}
+
+
+def test_a_cache_key_is_the_same_in_every_checkout(loco: ModuleType, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fingerprints name files relative to the folder holding the repository, so caches
+    copied into another worktree are found; the bytes still count."""
+    keys = []
+    for checkout in ("main", "wt-lead"):
+        source = tmp_path / checkout / "repo" / "src" / "x.py"
+        source.parent.mkdir(parents=True)
+        source.write_text("x = 1\n")
+        monkeypatch.setattr(loco, "HERE", tmp_path / checkout / "repo" / "benchmarks")
+        keys.append(loco.fingerprint("grid", files=[source]))
+        source.write_text("x = 2\n")
+        keys.append(loco.fingerprint("grid", files=[source]))
+    assert keys[0] == keys[2] and keys[1] == keys[3] and keys[0] != keys[1]

@@ -123,3 +123,12 @@ def test_the_recipe_without_its_choices_is_the_late_listwise_ranker(
     weights = dict.fromkeys(sets, 1.0)
     plain = calibrate.Recipe(rule="mean", bag=False)(sets, weights)
     assert np.allclose(plain, calibrate.Listwise(calibrate.LATE)(sets, weights))
+
+
+def test_the_recipe_does_not_depend_on_the_order_the_sets_come_in(
+        learn: ModuleType, calibrate: ModuleType) -> None:
+    """rank_calibrate lists the sets real first, loco_eval by name: both must ship the
+    same weights."""
+    sets = {f"s{i}": pools(learn, 20 + i, signal=("parts", "bm25")) for i in range(4)}
+    backwards = dict(reversed(list(sets.items())))
+    assert np.array_equal(calibrate.choose_weights(sets), calibrate.choose_weights(backwards))
