@@ -105,11 +105,26 @@ def test_a_small_insight_needs_a_larger_gap_and_a_large_one_a_smaller() -> None:
     sized = VerdictSettings(below_reference=0.1, term_weight=0.0, unknown_weight=0.0,
                             size_margin=0.2, min_reference=3)
     # 0.105 below the reference: past the plain gap (0.1)
-    assert is_missing(CoverageEvidence(0.595, 0.5, members=4), 0.70, sized)  # the yardstick
+    assert is_missing(CoverageEvidence(0.595, 0.5, messages=4), 0.70, sized)  # the yardstick
     assert is_missing(CoverageEvidence(0.595, 0.5), 0.70, sized)  # size unknown: plain gap
-    assert not is_missing(CoverageEvidence(0.595, 0.5, members=2), 0.70, sized)  # +0.041
-    assert is_missing(CoverageEvidence(0.62, 0.5, members=9), 0.70, sized)  # -0.033
+    assert not is_missing(CoverageEvidence(0.595, 0.5, messages=2), 0.70, sized)  # +0.041
+    assert is_missing(CoverageEvidence(0.62, 0.5, messages=9), 0.70, sized)  # -0.033
     assert size_allowance(2, sized) == pytest.approx(0.2 * (2 ** -0.5 - 0.5))
+
+
+def test_an_insight_is_as_large_as_its_chat_messages_not_its_problems() -> None:
+    """Two threads of seven messages each are fourteen messages of evidence: the gap asked
+    of two stray single messages is not asked of them."""
+    sized = replace(SETTINGS, term_weight=0.0, unknown_weight=0.0, size_margin=0.3)
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=0.62)]}, {"a.md": 0.62})
+    threads = ["rate limit thread: seven messages", "another rate limit thread"]
+    two_messages = an_insight()
+    two_threads = an_insight().model_copy(update={"message_ids": [f"m{i}" for i in range(14)]})
+    # 0.13 below the reference of 0.75: past the plain gap (0.1), not past 0.1 + 0.062
+    assert match_insight(two_messages, CENTROID, index, reference=0.75, settings=sized,
+                         words=threads)[0].verdict != "missing"
+    assert match_insight(two_threads, CENTROID, index, reference=0.75, settings=sized,
+                         words=threads)[0].verdict == "missing"
 
 
 def test_chat_words_count_problems_not_repeats_and_travel_only_the_members_words() -> None:

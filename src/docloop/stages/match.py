@@ -115,10 +115,10 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     the members' texts joined (group_query), weighed against the members' votes.
     `words` are every member's own text: the words they share that no page uses
     count towards `missing` (verdict.unknown_terms: with `chat`, the run's counts of
-    their words, ChatWords.of_members, only the words rare in the run's chat), and
-    their number is the insight's size (a small insight needs a larger gap,
-    verdict.size_allowance). How many members put the chosen page first counts against
-    `missing` (agreement).
+    their words, ChatWords.of_members, only the words rare in the run's chat). The
+    insight's chat messages are its size (a small insight needs a larger gap,
+    verdict.size_allowance; without message ids, the members' number). How many
+    members put the chosen page first counts against `missing` (agreement).
     `hubs` are the pages' catch-all scores as index-docs stored them (fuse_pages).
     `reference` is the run's reference similarity (verdict.reference_similarity;
     None: the absolute floor decides). Returns the match and the matched page's
@@ -134,7 +134,8 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     best = ranked[0]
     unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
                   ) if words else 0
-    closeness = CoverageEvidence(similarity, coverage, unknown, len(words), agreed)
+    size = len(insight.message_ids) or len(words)
+    closeness = CoverageEvidence(similarity, coverage, unknown, size, agreed)
     if is_missing(closeness, reference, settings):
         return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)

@@ -23,8 +23,12 @@ members that scatter say nothing either way (a broad problem spans pages).
 A small insight has to sit further below: the centroid of two or three chat
 messages strays further from every page than a large one's by chance alone
 (a fragment of a split problem, or two messages that share little), so the
-gap asked of it grows with 1/√members (`size_margin`, measured from an
-insight of four).
+gap asked of it grows with 1/√messages (`size_margin`, measured from an
+insight of four messages). Its size is counted in chat messages, not problems:
+two threads of seven messages each are fourteen users' words on the problem,
+two single messages are two (counted in problems, a gap large enough to stop
+two stray messages saying `missing` also silenced the FastAPI set's two
+threads that rightly do; benchmarks/RESULTS.md).
 
 With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
@@ -47,7 +51,7 @@ from docloop.backends.analyzers.offline_suggest import mentions, user_terms
 from docloop.backends.docs_index.terms import PageTerms, atoms
 from docloop.models import DocChunk, Insight, PageHit
 
-SIZE_YARDSTICK = 4  # members of the insight whose gap is `below_reference` exactly
+SIZE_YARDSTICK = 4  # chat messages of the insight whose gap is `below_reference` exactly
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,12 @@ class VerdictSettings:
 
     below_reference: float = 0.18  # how far below the run's reference similarity is `missing`
     term_weight: float = 0.2  # similarity credit per unit of users' terms on the page, from 0.5
-    unknown_weight: float = 0.2  # similarity debit when `unknown_cap` shared words are in no page
+    unknown_weight: float = 0.15  # similarity debit when `unknown_cap` shared words are in no page
     unknown_cap: int = 3  # unknown words counted at most (a few say it; more say no more)
     chat_share: float = 0.1  # an unknown word counts when at most this share of the run's
     # other problems write it (ChatWords.rare; 1.0: every unknown word counts)
     agree_weight: float = 0.8  # similarity credit per unit of members agreeing above half
-    size_margin: float = 0.1  # extra gap asked of a small insight, times 1/√members − 1/√4
+    size_margin: float = 0.2  # extra gap asked of a small insight, times 1/√messages − 1/√4
     min_reference: int = 5  # insights a run needs for its median to be the reference
     fallback_missing: float = 0.38  # absolute floor when the run has too few insights
     covered: float = 0.50  # similarity above which a page that has the users' terms covers it
@@ -80,7 +84,7 @@ class CoverageEvidence:
     similarity: float  # the best candidate page's similarity to the insight's centroid
     coverage: float  # share of the users' salient terms the chosen page mentions
     unknown: int = 0  # words the members share that no docs page uses (unknown_terms)
-    members: int = 0  # the insight's problems (0: unknown, no size adjustment)
+    messages: int = 0  # the insight's chat messages (0: unknown, no size adjustment)
     agreement: float | None = None  # share of voters whose first page is the chosen one
 
 
@@ -166,13 +170,13 @@ def is_missing(evidence: CoverageEvidence, reference: float | None,
         credit += settings.agree_weight * max(evidence.agreement - 0.5, 0.0)
     debit = settings.unknown_weight * min(evidence.unknown, settings.unknown_cap) / max(
         settings.unknown_cap, 1)
-    gap = settings.below_reference + size_allowance(evidence.members, settings)
+    gap = settings.below_reference + size_allowance(evidence.messages, settings)
     return evidence.similarity + credit - debit < reference - gap
 
 
-def size_allowance(members: int, settings: VerdictSettings) -> float:
-    """How much further below the reference an insight of `members` problems must sit than
-    one of `SIZE_YARDSTICK` (less for a larger one; 0 when the size is unknown)."""
-    if members <= 0:
+def size_allowance(messages: int, settings: VerdictSettings) -> float:
+    """How much further below the reference an insight of `messages` chat messages must sit
+    than one of `SIZE_YARDSTICK` (less for a larger one; 0 when the size is unknown)."""
+    if messages <= 0:
         return 0.0
-    return settings.size_margin * (1 / math.sqrt(members) - 1 / math.sqrt(SIZE_YARDSTICK))
+    return settings.size_margin * (1 / math.sqrt(messages) - 1 / math.sqrt(SIZE_YARDSTICK))
