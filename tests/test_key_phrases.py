@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from docloop.docs.query import keyword_terms
 from docloop.models import Problem
 from docloop.stages.insights import document_frequencies, key_phrases, member_words
+from docloop.text import content_words
 
 
 def _problem(n: int, text: str) -> Problem:
@@ -18,3 +20,16 @@ def test_placeholders_are_not_key_terms() -> None:
     phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
     assert "webhook" in phrases and "signature" in phrases
     assert not {"secret", "email"} & set(phrases)
+
+
+def test_what_is_left_of_a_contraction_is_not_a_term() -> None:
+    """`didn't` splits at the apostrophe into `didn` and `t`: a ticket once listed `didn` as
+    a key term and as a word users use that the page never mentions."""
+    problems = [_problem(n, f"I didn't realize pydantic doesn't forbid extra fields, we've {n}")
+                for n in range(3)]
+    phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
+    assert "extra" in phrases and "forbid" in phrases
+    assert not {"didn", "doesn", "ve"} & set(phrases)
+    typographic = "it won’t build and isn’t cached"
+    assert content_words(typographic) == ["build", "cached"]
+    assert keyword_terms(typographic) == ["build", "cached"]

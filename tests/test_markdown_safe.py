@@ -59,6 +59,15 @@ def test_inline_folds_lines_and_escapes_markup() -> None:
     assert inline("# head\n<b>x</b>") == r"\# head \<b\>x\</b\>"
 
 
+@pytest.mark.parametrize("said", ["1. run `yarn build`", "12) then it fails", "- a dash"])
+def test_a_quote_that_starts_like_a_list_shows_as_typed(said: str) -> None:
+    """A real quote began `1. run yarn`; escaped as `\\1.` it showed its backslash, since
+    CommonMark escapes punctuation only."""
+    html = HTML.render(f"> {inline(said)}\n")
+    assert "<ol" not in html and "<ul" not in html and "\\" not in html
+    assert said.split()[0] in html
+
+
 def test_clean_text_removes_controls_bidi_and_zero_width_but_keeps_emoji() -> None:
     family = "\U0001F468\u200d\U0001F469\u200d\U0001F467"
     dirty = f"a\x00b\u202ec\u2066d\u200be\ufefff\r\ng\x1b[31m {family} x\u200dy \ud800"

@@ -99,6 +99,29 @@ def test_a_hyphenated_file_name_is_one_term_not_its_tail() -> None:
     assert "local.yaml" not in terms and "app.config.ts" not in terms
 
 
+def test_a_pasted_name_keeps_its_spelling_and_a_contraction_is_no_term() -> None:
+    """A ticket once listed `pydantic.errors.pydanticimporterror` and `didn` as words users
+    use that the page never mentions."""
+    line = ("pydantic.errors.PydanticImportError: BaseSettings has moved, I didn't know")
+    asked = insight(messages=("1", "2", "3"), quotes=(line, line, line))
+    terms = user_terms(asked)
+    assert "pydantic.errors.PydanticImportError" in terms
+    assert "pydantic.errors.pydanticimporterror" not in terms and "didn" not in terms
+
+
+def test_abbreviations_and_bare_hosts_are_no_terms_and_a_new_page_has_no_page() -> None:
+    """Real Vite tickets listed `e.g` and `www.shadcn` as terms, and a `missing` one said
+    "the page never mentions" with no page at all."""
+    line = "The 404 Not Found comes back on refresh, e.g. on www.shadcn-svelte.com routes, i.e. all"
+    asked = insight(verdict="missing", path=None, heading=None, messages=("1", "2", "3"),
+                    quotes=(line, line, line))
+    terms = user_terms(asked)
+    assert "404 Not Found" in terms and "refresh" in terms
+    assert not {"e.g", "i.e", "www.shadcn"} & {t.lower() for t in terms}
+    text = offline_suggestion(asked, [], None).text
+    assert "for the new page" in text and "never mentions" not in text
+
+
 def test_a_page_mentions_a_dotted_name_when_it_names_its_parts() -> None:
     page = "use the on_event handlers or lifespan".lower()
     assert mentions(page, "app.on_event")

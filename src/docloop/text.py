@@ -11,7 +11,14 @@ import re
 from collections.abc import Iterable
 from http import HTTPStatus
 
-STOPWORDS = frozenset(
+#: what is left of a contraction once words are split at the apostrophe (`didn't` ->
+#: `didn`, `t`; `we've` -> `we`, `ve`): the apostrophe forms never come out of `words`,
+#: and `doesn`, in half of a run's problem reports, is not a term
+CONTRACTION_PARTS = frozenset(
+    """aren couldn didn doesn don hadn hasn haven isn mustn shan shouldn wasn weren won
+    wouldn ll ve re""".split()
+)
+_ENGLISH_STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
     before being below between both but by can can't cannot could couldn't did didn't do does
     doesn't doing don't down during each few for from further get gets got had hadn't has hasn't
@@ -29,6 +36,7 @@ STOPWORDS = frozenset(
     always never maybe actually already literally basically probably somehow anymore min mins
     sec secs""".split()
 )
+STOPWORDS = _ENGLISH_STOPWORDS | CONTRACTION_PARTS
 
 #: capitalised English words that look like errno codes (ENOENT) but are shouting
 SHOUTED_WORDS = frozenset(
@@ -80,6 +88,17 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(_URL.sub(" ", text))]
 
 
+def name_spellings(text: str) -> dict[str, str]:
+    """Each dotted or underscored word of `text`, lower-cased, to how the text first spells
+    it: `words` lower-cases `pydantic.errors.PydanticImportError`, and a ticket should show
+    the name as users pasted it."""
+    found: dict[str, str] = {}
+    for word in _WORD.findall(_URL.sub(" ", text)):
+        if "." in word or "_" in word:
+            found.setdefault(word.lower(), word)
+    return found
+
+
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no single letters or pure numbers."""
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()]
@@ -101,7 +120,10 @@ def identifiers(text: str, whole_names: bool = False) -> list[str]:
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^([#>+=-]|\d+[.)])")
+#: what opens a block at the start of a line: a heading, quote or list mark, or a number and
+#: its `.` or `)` (escaped after the digits: CommonMark escapes only punctuation, so `\1.`
+#: would show its backslash)
+_LINE_START = re.compile(r"^(\d+(?=[.)])|)([#>+=.)-])")
 
 
 def escape_markdown(text: str) -> str:
@@ -113,7 +135,14 @@ def escape_markdown(text: str) -> str:
     """
     flat = " ".join(text.split()).replace("@", "@\u200b")
     flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-    return _LINE_START.sub(r"\\\1", flat)
+    return _LINE_START.sub(_escape_block_mark, flat)
+
+
+def _escape_block_mark(found: re.Match[str]) -> str:
+    digits, mark = found.groups()
+    if not digits and mark in ".)":
+        return found.group(0)  # a bare `.` or `)` opens nothing
+    return f"{digits}\\{mark}"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -22,6 +22,7 @@ from docloop.text import (
     error_strings,
     escape_markdown,
     identifiers,
+    name_spellings,
     truncate,
 )
 
@@ -29,6 +30,8 @@ MAX_TERMS = 8
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
+#: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
+ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*#|@!{}\\]")
@@ -63,8 +66,10 @@ def user_terms(insight: Insight) -> list[str]:
     for text in texts:
         for word in set(content_words(text)):
             counts[word] = counts.get(word, 0) + 1
-    frequent = [w for w, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-                if n >= MIN_TERM_TEXTS]
+    spelled = name_spellings(evidence)
+    frequent = [spelled.get(w, w) for w, n in sorted(counts.items(),
+                                                      key=lambda kv: (-kv[1], kv[0]))
+                if n >= MIN_TERM_TEXTS and w not in ABBREVIATIONS]
     seen: dict[str, str] = {}
     for term in terms + frequent:
         seen.setdefault(term.lower(), term)
@@ -75,7 +80,9 @@ def _term_like(identifier: str) -> bool:
     """A name, not a pasted snippet: `def search(tag: list[str])` or `max_attempts=1` is
     code whose names (`search`, `max_attempts`) are found on their own; a page never
     holds the snippet."""
-    return not SNIPPET_CHARS.intersection(identifier) and len(identifier) <= MAX_TERM_LENGTH
+    return (not SNIPPET_CHARS.intersection(identifier) and len(identifier) <= MAX_TERM_LENGTH
+            and identifier.lower() not in ABBREVIATIONS
+            and not identifier.lower().startswith("www."))
 
 
 def mentions(page_text: str, term: str) -> bool:
@@ -125,8 +132,10 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
                  f"{len(insight.conversation_ids)} conversations):")
     lines += [f"- \"{escape_markdown(truncate(q, 200))}\"" for q in insight.questions[:3]]
     if terms:
-        lines.append("Terms and errors users use that the page never mentions: "
-                     + ", ".join(f"`{t.replace('`', '')}`" for t in terms))
+        said = ("Terms and errors users use, for the new page to answer in their words: "
+                if kind == "new-page" else
+                "Terms and errors users use that the page never mentions: ")
+        lines.append(said + ", ".join(f"`{t.replace('`', '')}`" for t in terms))
     if passage:
         lines.append("Closest existing passage:")
         lines.append("> " + passage.replace("\n", "\n> "))
