@@ -60,6 +60,16 @@ def test_a_conversation_link_names_what_was_asked_not_the_greeting() -> None:
     assert conversation_name(problem(2, "Hi!"), 80) == "Hi!"  # nothing better to say
 
 
+def test_a_conversation_that_only_pastes_its_error_is_named_by_it() -> None:
+    """A real Vite message: a file name, code, "run error:" and the error in a block; its
+    ticket bullet read "App.vue"."""
+    said = ("App.vue\n```typescript\nconst dir = import.meta.glob('@/assets/*.svg')\n```\n"
+            "run error:\n```\n[vite] Internal server error: Invalid glob: \"@/assets/*.svg\" "
+            "(resolved: \"src/assets/*.svg\"). It must start with '/' or './'\n```")
+    name = conversation_name(problem(1, "App.vue", said), 80)
+    assert name.startswith("[vite] Internal server error: Invalid glob")
+
+
 def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None:
     members = [
         problem(1, "TP-401 on staging but key is set",
@@ -69,3 +79,15 @@ def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None
     ]
     assert headline(members, document_frequencies(members), member_words(members)) == (
         "TP-401 on staging but key is set")
+
+
+def test_a_sentence_leaning_on_the_one_before_is_not_the_title() -> None:
+    """A real Vite ticket was titled "However I output a UMD module and an ES6 module, plus a
+    separate bundle with a polyfill in it."."""
+    members = [
+        problem(1, "x", "However I output a UMD module and an ES6 module with library mode."),
+        problem(2, "y", "Library mode fails to output a UMD module with code splitting."),
+        problem(3, "z", "I need a UMD module from library mode for old browsers."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert not title.startswith("However")

@@ -11,8 +11,9 @@ members share
 (each word weighted by how many members use it and how rare it is in the run),
 per word of the sentence, so a short sentence naming the shared terms wins over
 a long one that also names them; a question, then a pasted error line, is
-preferred, and a sentence that would be cut or that leads into a code block
-("like this:") is penalised. Every candidate is the users' own text, never composed.
+preferred, and a sentence that would be cut, that leads into a code block ("like
+this:") or that leans on the one before ("However …", "And …") is penalised. Every
+candidate is the users' own text, never composed.
 """
 
 from __future__ import annotations
@@ -39,10 +40,17 @@ SENTENCES = 4
 MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
+#: the inside of a fenced code block (its language tag is on the fence's line)
+_FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|$)", re.S)
+_ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable", re.I)
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
 CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("like this:")
+#: a sentence that opens by leaning on the one before ("However I output a UMD module…",
+#: "And my requests are never proxied…") is half a thought in a ticket list; scored as CUT
+CONTINUES = re.compile(r"^\W*(?:however|but|and|also|so|or|then|plus|otherwise|anyway)\b",
+                       re.I)
 
 
 def headline(members: Sequence[Problem], idf: Mapping[str, float],
@@ -115,13 +123,29 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
         score *= ERROR
     if len(candidate) > TITLE_LIMIT or candidate.endswith(("…", ":")):
         score *= CUT
+    if CONTINUES.search(candidate):
+        score *= CUT
     return score
 
 
 def conversation_name(problem: Problem, limit: int) -> str:
     """A conversation's link text: its title, unless that says nothing ("Hi!", "webpack :"),
-    then its first sentence that does."""
+    then its first sentence that does, then the error it pasted in a code block (a message
+    that is "App.vue", code, "run error:" and the error says what happened only there)."""
     for text in _own_lines(problem):
         if _says_something(text):
             return truncate(text, limit)
-    return truncate(problem.title or problem.text, limit)
+    pasted = _pasted_error(problem)
+    return truncate(pasted or problem.title or problem.text, limit)
+
+
+def _pasted_error(problem: Problem) -> str | None:
+    """The first line of a fenced code block in the problem's quotes that reports an error
+    in words (`[vite] Internal server error: Invalid glob: ...`)."""
+    for quote in problem.quotes:
+        for block in _FENCED.findall(quote.text):
+            for line in block.splitlines():
+                line = " ".join(line.split())
+                if _ERROR_WORDS.search(line) and len(content_words(line)) >= MIN_WORDS:
+                    return line
+    return None
