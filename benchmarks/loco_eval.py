@@ -135,10 +135,10 @@ def fingerprint(*parts: object, files: Sequence[Path] = ()) -> str:
 
 
 def _portable(path: Path) -> str:
-    """`path` as the same text in every checkout (relative to the folder holding the
-    repository and ../shared), so a copied cache is found in a new worktree."""
+    """`path` as the same text in every checkout (relative to the repository's root), so a
+    copied cache is found in a new worktree, wherever the worktree sits."""
     try:
-        return path.absolute().relative_to(HERE.parent.parent).as_posix()
+        return path.absolute().relative_to(HERE.parent).as_posix()
     except ValueError:
         return str(path)
 

@@ -201,14 +201,15 @@ def test_the_clustering_sweep_runs_no_match_side_code(
 
 def test_a_cache_key_is_the_same_in_every_checkout(loco: ModuleType, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fingerprints name files relative to the folder holding the repository, so caches
-    copied into another worktree are found; the bytes still count."""
+    """Fingerprints name files relative to the repository's root, so caches copied into
+    another worktree are found (main in /work/main, a worktree in /work/wt/lead9: keyed from
+    the folder above the repository they differed); the bytes still count."""
     keys = []
-    for checkout in ("main", "wt-lead"):
-        source = tmp_path / checkout / "repo" / "src" / "x.py"
+    for checkout in ("main", "wt/lead9"):
+        source = tmp_path / checkout / "src" / "x.py"
         source.parent.mkdir(parents=True)
         source.write_text("x = 1\n")
-        monkeypatch.setattr(loco, "HERE", tmp_path / checkout / "repo" / "benchmarks")
+        monkeypatch.setattr(loco, "HERE", tmp_path / checkout / "benchmarks")
         keys.append(loco.fingerprint("grid", files=[source]))
         source.write_text("x = 2\n")
         keys.append(loco.fingerprint("grid", files=[source]))
