@@ -135,12 +135,13 @@ def fingerprint(*parts: object, files: Sequence[Path] = ()) -> str:
 
 
 def _portable(path: Path) -> str:
-    """`path` as the same text in every checkout (relative to the repository's root), so a
-    copied cache is found in a new worktree, wherever the worktree sits."""
-    try:
-        return path.absolute().relative_to(HERE.parent).as_posix()
-    except ValueError:
-        return str(path)
+    """`path` as the same text in every checkout, so a copied cache is found in a new
+    worktree wherever it sits: the repository's files relative to its root, ../shared's
+    relative to the folder beside it."""
+    for base in (HERE.parent, HERE.parent.parent):
+        if path.absolute().is_relative_to(base):
+            return path.absolute().relative_to(base).as_posix()
+    return str(path)
 
 
 def code_files() -> list[Path]:

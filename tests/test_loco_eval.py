@@ -213,4 +213,9 @@ def test_a_cache_key_is_the_same_in_every_checkout(loco: ModuleType, tmp_path: P
         keys.append(loco.fingerprint("grid", files=[source]))
         source.write_text("x = 2\n")
         keys.append(loco.fingerprint("grid", files=[source]))
-    assert keys[0] == keys[2] and keys[1] == keys[3] and keys[0] != keys[1]
+        labels = (tmp_path / checkout).parent / "shared" / "messages.jsonl"
+        labels.parent.mkdir(parents=True, exist_ok=True)
+        labels.write_text("{}\n")
+        keys.append(loco.fingerprint("set", files=[labels]))
+    assert keys[0] == keys[3] and keys[1] == keys[4] and keys[0] != keys[1]
+    assert keys[2] == keys[5]
