@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from docloop.text import CONTRACTION_PARTS
-
 FRAME = re.compile(r'^\s*File "[^"]*", line \d+.*$', re.MULTILINE)
 TRACEBACK_HEAD = re.compile(r"^\s*Traceback \(most recent call last\):\s*$", re.MULTILINE)
 CARETS = re.compile(r"^\s*[\^~]+\s*$", re.MULTILINE)
@@ -41,7 +39,7 @@ STOPWORDS = frozenset(
         "youre", "anyone", "someone", "help", "guys", "hey", "hi", "hello", "ok", "okay",
         "really", "something", "anything", "work", "works", "working",
     )
-) | CONTRACTION_PARTS
+)
 
 
 def clean_query(text: str) -> str:

@@ -21,7 +21,7 @@ from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
 from docloop.stages.headline import conversation_name, headline
 from docloop.stages.significance import significance
-from docloop.text import TITLE_LIMIT, content_words, truncate
+from docloop.text import CONTRACTION_PARTS, TITLE_LIMIT, content_words, truncate
 
 MAX_QUOTES = 6
 
@@ -81,8 +81,9 @@ def member_words(problems: Sequence[Problem]) -> Counter[str]:
 def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
                 limit: int = 5) -> list[str]:
     """Words that are frequent in these problems and rare elsewhere (`counts` from
-    `member_words` over the `problems` members)."""
-    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items() if n >= 2 or problems == 1}
+    `member_words` over the `problems` members); never what is left of a contraction."""
+    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items()
+              if (n >= 2 or problems == 1) and w not in CONTRACTION_PARTS}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 

@@ -17,6 +17,7 @@ from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
 from docloop.text import (
+    CONTRACTION_PARTS,
     code_terms,
     content_words,
     error_strings,
@@ -69,7 +70,7 @@ def user_terms(insight: Insight) -> list[str]:
     spelled = name_spellings(evidence)
     frequent = [spelled.get(w, w) for w, n in sorted(counts.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))
-                if n >= MIN_TERM_TEXTS and w not in ABBREVIATIONS]
+                if n >= MIN_TERM_TEXTS and w not in ABBREVIATIONS and w not in CONTRACTION_PARTS]
     seen: dict[str, str] = {}
     for term in terms + frequent:
         seen.setdefault(term.lower(), term)

@@ -105,23 +105,23 @@ class RankSettings:
     candidates: int = 10  # pages the hybrid search hands to the re-ranker
     fused: float = 1.0
     cosine: float = 0.0
-    names: float = 0.78
+    names: float = 0.79
     words: float = 0.0
     headings: float = 0.0
     support: float = 0.0
-    breadth: float = -0.58
-    topic: float = 5.14
+    breadth: float = -0.62
+    topic: float = 5.11
     hub: float = -0.67
     section: float = 0.0
     bm25: float = 1.64
     title: float = 0.0
     defines: float = 0.0
-    parts: float = 4.54
-    agree: float = 0.42
-    link: float = 2.76
+    parts: float = 4.50
+    agree: float = 0.41
+    link: float = 2.77
     bm25f: float = 0.0
     rarity: float = 0.0
-    section_bm25: float = 2.21
+    section_bm25: float = 2.24
     pointed: float = 0.0
 
     def weights(self) -> np.ndarray:
