@@ -108,6 +108,19 @@ def test_terminal_tables_show_rich_markup_in_chat_text_literally(
     assert "[bold]w[/bold]" in shown
 
 
+def test_a_long_title_is_cut_at_a_word_and_marked_in_the_run_table(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A real title showed as "…(`nuxi build`), i see this wa": cut mid-word, unmarked."""
+    from docloop.report import print_summary
+
+    title = ("Everytime, i build it using `yarn build` (`nuxi build`), i see this warning in "
+             "the console — Why does it show it?")
+    print_summary(RunReport(run_id="r", started_at=datetime.now(UTC),
+                            insights=[Insight(id="a", title=title, summary="s")]))
+    shown = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "i see this…" in shown and "this wa " not in shown
+
+
 def test_ticket_and_source_tables_show_rich_markup_literally(
         capsys: pytest.CaptureFixture[str]) -> None:
     from docloop.backends.sources.base import ChannelCount

@@ -23,6 +23,7 @@ from docloop.models import TicketRecord
 from docloop.review import ReviewItem
 from docloop.stages.search import QueryResult, result_json
 from docloop.stages.track import ticket_json
+from docloop.text import truncate
 
 
 def plain(*values: str) -> list[Text]:
@@ -56,7 +57,8 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
     for column in ("id", "status", "title", "page", "convs", "users", "updated"):
         table.add_column(column, overflow="fold")
     for r in records:
-        table.add_row(*plain(r.identifier or r.id, r.status, r.title[:60], r.doc_path or "-",
+        table.add_row(*plain(r.identifier or r.id, r.status, truncate(r.title, 60),
+                             r.doc_path or "-",
                              str(r.conversations), str(r.users),
                              r.updated_at.strftime("%Y-%m-%d %H:%M")))
     Console(width=140).print(table)
@@ -73,7 +75,8 @@ def render_review_items(items: list[ReviewItem], as_json: bool) -> None:
                    "note"):
         table.add_column(column, overflow="fold")
     for item in items:
-        table.add_row(*plain(item.id, f"{item.score:.2f}", item.review or "-", item.title[:60],
+        table.add_row(*plain(item.id, f"{item.score:.2f}", item.review or "-",
+                             truncate(item.title, 60),
                              str(item.size), item.page or "-", item.verdict or "-",
                              f"{item.ticket.id} {item.ticket.status}" if item.ticket else "-",
                              _review_note(item)))

@@ -15,6 +15,7 @@ from docloop.files import write_atomic
 from docloop.markdown_safe import block, code, inline, link
 from docloop.models import Insight, InsightImpact, ReviewCounts, ReviewStats, RunReport
 from docloop.render import plain
+from docloop.text import truncate
 
 #: insight fields kept out of the JSON report (internal or personal)
 _PRIVATE = {"author_ids", "problem_ids"}
@@ -140,7 +141,7 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
         doc = insight.doc
         ticket = (f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket
                   else insight.review or "-")
-        table.add_row(*plain(str(number), f"{insight.score:.2f}", insight.title[:70],
+        table.add_row(*plain(str(number), f"{insight.score:.2f}", truncate(insight.title, 70),
                              str(insight.users), str(len(insight.conversation_ids)),
                              (doc.path or "-") if doc else "-",
                              doc.verdict if doc else "-", "error" if insight.error else ticket))
