@@ -112,3 +112,19 @@ def test_search_tables_show_doc_text_as_characters(capsys: pytest.CaptureFixture
                           batch=False)
     out = capsys.readouterr().out
     assert "[bold]Setup[/bold]" in out and "[red]how[/red]" in out
+
+
+def test_search_tables_show_the_page_whole_on_a_narrow_terminal(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 80 columns the page column read `config/server-opti…`: the one thing a user acts
+    on was cut, while the URL beside it repeats it."""
+    from docloop.models import PageHit
+    from docloop.render import render_search_results
+    from docloop.stages.search import QueryResult
+
+    monkeypatch.setenv("COLUMNS", "80")
+    hit = PageHit(path="config/server-options.md", heading="server.allowedHosts", score=5.5,
+                  url="https://vite.dev/config/server-options/", anchor="serverallowedhosts")
+    render_search_results([QueryResult(None, "Blocked request. This host is not allowed",
+                                       [hit] * 3)], as_json=False, batch=False)
+    assert "config/server-options.md" in capsys.readouterr().out

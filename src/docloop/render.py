@@ -116,8 +116,9 @@ def render_search_results(results: list[QueryResult], as_json: bool, batch: bool
     for result in results:
         title = result.text if not batch else f"{result.id}: {result.text}"
         table = Table(title=Text(title))
+        # the page is what a user acts on: never cut; a narrow terminal folds the rest
         for column in ("#", "page", "section", "score", "url"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold", no_wrap=column == "page")
         for rank, hit in enumerate(result.hits, start=1):
             url = hit.url + (f"#{hit.anchor}" if hit.anchor else "")
             table.add_row(*plain(str(rank), hit.path, hit.heading, f"{hit.score:.3f}", url))
