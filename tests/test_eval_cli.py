@@ -160,3 +160,27 @@ def test_eval_refuses_a_kept_home_that_is_not_empty(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"--keep-home {used}: not an empty folder" in result.output
     assert [p.name for p in used.iterdir()] == ["docloop.db"]
+
+
+def test_a_saved_eval_table_keeps_every_page_path_on_one_line() -> None:
+    """`docloop eval … > eval.txt` printed at 80 columns folded `config/dep-optimization-
+    options.md` over five lines; a file gets room for a row's group and both pages."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from docloop.evaluation.render import render_table
+
+    row = {"group": "optimize-deps-reload", "size": 5, "in_one_insight": 2, "recovered": False,
+           "expected_page": "config/dep-optimization-options.md",
+           "predicted_page": "guide/dep-pre-bundling.md", "verdict": "partial",
+           "right_page": False}
+    result = {"groups": 1, "groups_recovered": 0, "right_page": 0, "missing_groups": 0,
+              "missing_found": 0, "missing_precision": None, "bcubed_precision": 1.0,
+              "bcubed_recall": 0.4, "bcubed_f1": 0.57, "noise_leak": 0.0, "insights": 1,
+              "search": {"group_hit1": 0.0, "group_hit3": 1.0, "message_hit1": 0.2,
+                         "message_hit3": 0.8}, "per_group": [row]}
+    saved = StringIO()
+    render_table(result, Console(file=saved))
+    line = next(x for x in saved.getvalue().splitlines() if "optimize-deps-reload" in x)
+    assert "config/dep-optimization-options.md" in line and "guide/dep-pre-bundling.md" in line

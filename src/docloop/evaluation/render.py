@@ -7,10 +7,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+#: the width of the tables when the output is not a terminal: room for the group and both
+#: page paths of a row on one line
+SAVED_WIDTH = 160
+
 
 def render_table(result: dict[str, Any], console: Console | None = None) -> None:
     """The headline figures, then one row per labelled group."""
     console = console or Console()
+    if not console.is_terminal:
+        # saved to a file (`> eval.txt`), 80 columns folded every page path into pieces
+        console.width = max(console.width, SAVED_WIDTH)
     summary = Table(title="docloop eval", show_header=True)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
