@@ -44,6 +44,7 @@ from docloop.models import DocChunk, DocMatch, Insight, PageHit, Problem
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.registry import sqlite_stores
 from docloop.stages.index_docs import open_index
+from docloop.stages.insights import shared_words
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import ChatWords, VerdictSettings
 from labelled_sets import WORK, LabelledSet, SetRun, publish
@@ -229,7 +230,7 @@ def shipped_rule(settings: VerdictSettings) -> Rule:
         return match_insight(item.insight, item.centroid, replay.hybrid, evidence,
                              item.reference, settings, group, words,
                              replay.hybrid.page_hubs(),
-                             replay.chat.of_members(words))[0]
+                             replay.chat.of_members(words), shared_words(item.problems))[0]
     return rule
 
 

@@ -176,3 +176,32 @@ def test_match_credits_members_that_all_put_the_page_first() -> None:
                          settings=plain)[0].verdict == "missing"
     assert match_insight(asked, CENTROID, index, members, reference=0.75,
                          settings=replace(SETTINGS, agree_weight=0.8))[0].path == "a.md"
+
+
+def test_members_that_share_no_word_never_say_missing() -> None:
+    """A real Pydantic insight paired one user's "I see the same issue as well" with another's
+    `LazyValue` rebuild error and said no page covers it: there is no problem to place."""
+    from datetime import UTC, datetime
+
+    from docloop.models import Problem
+    from docloop.stages.insights import shared_words
+
+    def problem(n: int, text: str) -> Problem:
+        return Problem(id=f"p{n}", conversation_id=f"c{n}", title=text, text=text,
+                       timestamp=datetime(2026, 12, 1, tzinfo=UTC))
+
+    chance = [problem(1, "I see the same issue as well. For now my workaround is an ugly hack "
+                         'to do .rstrip("/")'),
+              problem(2, "If you try to rebuild the bar, Foo will be rebuilt too. LazyValue is "
+                         "not defined, so an error occurs.")]
+    heap = [problem(1, "vite build: JavaScript heap out of memory"),
+            problem(2, "FATAL ERROR: Reached heap limit during yarn build")]
+    assert shared_words(chance) == 0 and shared_words(heap) >= 2
+    asked = an_insight()
+    asked.quotes = [Quote(message_id="1", author="u", text="`pyinstaller` frozen `--onefile`")]
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=0.55)]}, {"a.md": 0.55},
+                          page_text="nothing about it")
+    matches = [match_insight(asked, CENTROID, index, reference=0.75, settings=SETTINGS,
+                             shared=shared)[0] for shared in (None, 2, 0)]
+    assert [m.verdict for m in matches[:2]] == ["missing", "missing"]
+    assert matches[2].verdict != "missing" and matches[2].path == "a.md"

@@ -19,6 +19,7 @@ from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.config import Settings
 from docloop.models import DocChunk, Insight, PageHit, Problem
+from docloop.stages.insights import shared_words
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import ChatWords, VerdictSettings, reference_similarity
 from docloop.stores import Stores
@@ -78,7 +79,7 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
         words = [problem.body or problem.text for problem in problems]
         insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
                                             verdict, group, words, docs.store.page_hubs(),
-                                            chat)
+                                            chat, shared_words(problems))
         if insight.doc.path:
             source = docs.page_source(insight.doc.path)
     insight.suggestion = analyzer.suggest(insight, chunks, source)

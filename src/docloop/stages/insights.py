@@ -87,6 +87,14 @@ def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 
+def shared_words(problems: Sequence[Problem]) -> int:
+    """How many words at least two of the `problems` use (every word of a lone problem):
+    the key terms an insight can have at all; 0 for members that share nothing."""
+    counts = member_words(problems)
+    need = min(2, len(problems))
+    return sum(1 for word, n in counts.items() if n >= need and word not in CONTRACTION_PARTS)
+
+
 def _summary(members: Sequence[Problem], channels: list[str], phrases_found: list[str]) -> str:
     users = len({a for p in members for a in p.author_ids})
     phrases = ", ".join(phrases_found) or "the same problem"

@@ -107,7 +107,8 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
                   group: Sequence[PageHit] = (),
                   words: Sequence[str] = (),
                   hubs: Mapping[str, float] | None = None,
-                  chat: ChatWords | None = None) -> tuple[DocMatch, list[DocChunk]]:
+                  chat: ChatWords | None = None,
+                  shared: int | None = None) -> tuple[DocMatch, list[DocChunk]]:
     """Find the page and section, and decide the verdict.
 
     `evidence` holds the members most representative first; without it the
@@ -120,6 +121,8 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     verdict.size_allowance; without message ids, the members' number). How many
     members put the chosen page first counts against `missing` (agreement).
     `hubs` are the pages' catch-all scores as index-docs stored them (fuse_pages).
+    `shared` counts the words at least two members' problems share (`shared_words`; None:
+    not known): members that share none are a chance cluster, which never says `missing`.
     `reference` is the run's reference similarity (verdict.reference_similarity;
     None: the absolute floor decides). Returns the match and the matched page's
     chunks (read once here, reused by suggest; empty when no page covers it).
@@ -135,7 +138,7 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     unknown = len(unknown_terms(words, index.page_terms(), chat, settings.chat_share)
                   ) if words else 0
     size = len(insight.message_ids) or len(words)
-    closeness = CoverageEvidence(similarity, coverage, unknown, size, agreed)
+    closeness = CoverageEvidence(similarity, coverage, unknown, size, agreed, shared)
     if is_missing(closeness, reference, settings):
         return _missing(similarity, ranked), []
     page_similarity = index.page_similarity(best.path, centroid)

@@ -30,6 +30,11 @@ two single messages are two (counted in problems, a gap large enough to stop
 two stray messages saying `missing` also silenced the FastAPI set's two
 threads that rightly do; benchmarks/RESULTS.md).
 
+Members whose problems share no word at all (one user's "I see the same issue as well"
+beside another's rebuild error: the embedding put them together, their words do not) are a
+chance cluster, not a problem, and never say `missing`: a wrong `missing` sends a writer to
+create a page that exists, and there is no "this" for a new page to answer.
+
 With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
@@ -86,6 +91,7 @@ class CoverageEvidence:
     unknown: int = 0  # words the members share that no docs page uses (unknown_terms)
     messages: int = 0  # the insight's chat messages (0: unknown, no size adjustment)
     agreement: float | None = None  # share of voters whose first page is the chosen one
+    shared: int | None = None  # words >= 2 members' problems share (None: not known)
 
 
 def best_similarity(hits: Sequence[PageHit]) -> float:
@@ -163,6 +169,8 @@ def reference_similarity(similarities: Sequence[float], settings: VerdictSetting
 def is_missing(evidence: CoverageEvidence, reference: float | None,
                settings: VerdictSettings) -> bool:
     """No page covers the insight (see the module docstring)."""
+    if evidence.shared == 0:
+        return False  # members that share no word: a chance cluster, no problem to place
     if reference is None:
         return evidence.similarity < settings.fallback_missing
     credit = settings.term_weight * (evidence.coverage - 0.5)
