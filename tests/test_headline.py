@@ -91,3 +91,10 @@ def test_a_sentence_leaning_on_the_one_before_is_not_the_title() -> None:
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert not title.startswith("However")
+
+
+def test_code_blocks_are_their_insides_without_the_language_tag() -> None:
+    from docloop.text import code_blocks
+
+    said = "run error:\n```shell\nFATAL ERROR: heap limit\n```\nand ```inline one``` then ```\nopen"
+    assert code_blocks(said) == ["FATAL ERROR: heap limit\n", "inline one", "open"]

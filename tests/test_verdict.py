@@ -205,3 +205,14 @@ def test_members_that_share_no_word_never_say_missing() -> None:
                              shared=shared)[0] for shared in (None, 2, 0)]
     assert [m.verdict for m in matches[:2]] == ["missing", "missing"]
     assert matches[2].verdict != "missing" and matches[2].path == "a.md"
+
+
+def test_a_chance_cluster_in_a_small_run_is_not_missing_by_the_floor_either() -> None:
+    """Without a run reference the absolute floor decides, on its own early path in
+    match_insight; the chance-cluster veto holds there too."""
+    asked = an_insight()
+    index = ScriptedIndex({"combined": [hit("a.md", 0.9, similarity=0.30)]}, {"a.md": 0.30})
+    floor = [match_insight(asked, CENTROID, index, reference=None, settings=SETTINGS,
+                           shared=shared)[0] for shared in (None, 0)]
+    assert floor[0].verdict == "missing"
+    assert floor[1].verdict != "missing" and floor[1].path == "a.md"

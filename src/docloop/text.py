@@ -79,15 +79,30 @@ def strip_code(text: str) -> str:
     return _CODE_FENCE.sub(" ", text)
 
 
+def code_blocks(text: str) -> list[str]:
+    """The insides of the fenced code blocks of `text` (a fence's language tag dropped):
+    where users paste the error that their prose only calls "run error:"."""
+    blocks = []
+    for fence in _CODE_FENCE.finditer(text):
+        inside = fence.group(0)[3:].removesuffix("```")
+        blocks.append(inside.split("\n", 1)[1] if "\n" in inside else inside)
+    return blocks
+
+
 def sentences(text: str) -> list[str]:
     """Sentences and lines of prose, code fences removed, empty parts dropped."""
     prose = strip_code(text)
     return [s.strip() for s in _SENTENCE_END.split(prose) if s and s.strip()]
 
 
+def _spelled_words(text: str) -> list[str]:
+    """Word tokens as written (identifiers with dots/underscores kept whole, URLs left out)."""
+    return _WORD.findall(_URL.sub(" ", text))
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (identifiers with dots/underscores kept whole)."""
-    return [w.lower() for w in _WORD.findall(_URL.sub(" ", text))]
+    return [w.lower() for w in _spelled_words(text)]
 
 
 def name_spellings(text: str) -> dict[str, str]:
@@ -95,7 +110,7 @@ def name_spellings(text: str) -> dict[str, str]:
     it: `words` lower-cases `pydantic.errors.PydanticImportError`, and a ticket should show
     the name as users pasted it."""
     found: dict[str, str] = {}
-    for word in _WORD.findall(_URL.sub(" ", text)):
+    for word in _spelled_words(text):
         if "." in word or "_" in word:
             found.setdefault(word.lower(), word)
     return found

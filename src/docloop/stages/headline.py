@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from docloop.models import Problem
 from docloop.text import (
     TITLE_LIMIT,
+    code_blocks,
     content_words,
     error_strings,
     sentences,
@@ -40,8 +41,6 @@ SENTENCES = 4
 MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
-#: the inside of a fenced code block (its language tag is on the fence's line)
-_FENCED = re.compile(r"```[^\n]*\n(.*?)(?:```|$)", re.S)
 _ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable", re.I)
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
@@ -143,7 +142,7 @@ def _pasted_error(problem: Problem) -> str | None:
     """The first line of a fenced code block in the problem's quotes that reports an error
     in words (`[vite] Internal server error: Invalid glob: ...`)."""
     for quote in problem.quotes:
-        for block in _FENCED.findall(quote.text):
+        for block in code_blocks(quote.text):
             for line in block.splitlines():
                 line = " ".join(line.split())
                 if _ERROR_WORDS.search(line) and len(content_words(line)) >= MIN_WORDS:

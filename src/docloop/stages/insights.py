@@ -11,7 +11,7 @@ users, links) and a significance breakdown.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -82,17 +82,21 @@ def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
                 limit: int = 5) -> list[str]:
     """Words that are frequent in these problems and rare elsewhere (`counts` from
     `member_words` over the `problems` members); never what is left of a contraction."""
-    scored = {w: n * idf.get(w, 1.0) for w, n in counts.items()
-              if (n >= 2 or problems == 1) and w not in CONTRACTION_PARTS}
+    scored = {w: n * idf.get(w, 1.0) for w, n in _shared(counts, problems)}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 
 def shared_words(problems: Sequence[Problem]) -> int:
-    """How many words at least two of the `problems` use (every word of a lone problem):
-    the key terms an insight can have at all; 0 for members that share nothing."""
-    counts = member_words(problems)
-    need = min(2, len(problems))
-    return sum(1 for word, n in counts.items() if n >= need and word not in CONTRACTION_PARTS)
+    """How many words could be the members' key terms (`key_phrases` before the ranking):
+    0 for members that share no word at all."""
+    return sum(1 for _ in _shared(member_words(problems), len(problems)))
+
+
+def _shared(counts: Counter[str], problems: int) -> Iterator[tuple[str, int]]:
+    """The words (with their counts) at least two members use, every word of a lone
+    member; never what is left of a contraction."""
+    need = min(2, problems)
+    return ((w, n) for w, n in counts.items() if n >= need and w not in CONTRACTION_PARTS)
 
 
 def _summary(members: Sequence[Problem], channels: list[str], phrases_found: list[str]) -> str:

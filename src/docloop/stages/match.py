@@ -130,7 +130,9 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     settings = settings or VerdictSettings()
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)
     similarity = float(index.best_similarities(np.asarray([centroid]))[0]) if hits else 0.0
-    if not hits or (reference is None and similarity < settings.fallback_missing):
+    below_floor = reference is None and is_missing(
+        CoverageEvidence(similarity, 1.0, shared=shared), None, settings)
+    if not hits or below_floor:
         return _missing(similarity, hits), []
     ranked, chunks, coverage, agreed = choose_page(insight, hits, index, evidence, group,
                                                    settings, hubs)

@@ -33,6 +33,8 @@ MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
 #: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
+#: words that are never the users' term: abbreviations and what is left of a contraction
+NOT_TERMS = ABBREVIATIONS | CONTRACTION_PARTS
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]()`*#|@!{}\\]")
@@ -70,7 +72,7 @@ def user_terms(insight: Insight) -> list[str]:
     spelled = name_spellings(evidence)
     frequent = [spelled.get(w, w) for w, n in sorted(counts.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))
-                if n >= MIN_TERM_TEXTS and w not in ABBREVIATIONS and w not in CONTRACTION_PARTS]
+                if n >= MIN_TERM_TEXTS and w not in NOT_TERMS]
     seen: dict[str, str] = {}
     for term in terms + frequent:
         seen.setdefault(term.lower(), term)
@@ -82,7 +84,7 @@ def _term_like(identifier: str) -> bool:
     code whose names (`search`, `max_attempts`) are found on their own; a page never
     holds the snippet."""
     return (not SNIPPET_CHARS.intersection(identifier) and len(identifier) <= MAX_TERM_LENGTH
-            and identifier.lower() not in ABBREVIATIONS
+            and identifier.lower() not in NOT_TERMS
             and not identifier.lower().startswith("www."))
 
 
