@@ -17,7 +17,7 @@ def render_table(result: dict[str, Any], console: Console | None = None) -> None
     console = console or Console()
     if not console.is_terminal:
         # saved to a file (`> eval.txt`), 80 columns folded every page path into pieces
-        console.width = max(console.width, SAVED_WIDTH)
+        console = Console(file=console.file, width=max(console.width, SAVED_WIDTH))
     summary = Table(title="docloop eval", show_header=True)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
