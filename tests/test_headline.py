@@ -96,5 +96,36 @@ def test_a_sentence_leaning_on_the_one_before_is_not_the_title() -> None:
 def test_code_blocks_are_their_insides_without_the_language_tag() -> None:
     from docloop.text import code_blocks
 
-    said = "run error:\n```shell\nFATAL ERROR: heap limit\n```\nand ```inline one``` then ```\nopen"
-    assert code_blocks(said) == ["FATAL ERROR: heap limit\n", "inline one", "open"]
+    said = ("run error:\n```shell\nFATAL ERROR: heap limit\n```\nand ```inline one``` then "
+            "```\nopen")
+    # a one-line fence around a name is inline code (text._inline_fence), not a block
+    assert code_blocks(said) == ["FATAL ERROR: heap limit\n", "open"]
+
+
+def test_a_name_in_a_one_line_fence_stays_in_the_sentence() -> None:
+    from docloop.text import code_blocks, sentences, strip_code
+
+    said = ("Theres' no option to set the ```localIdentName``` for css modules in "
+            "```.module.css``` files. Then:\n```js\nmodules: {}\n```")
+    assert sentences(said) == ["Theres' no option to set the `localIdentName` for css modules "
+                               "in `.module.css` files.", "Then:"]
+    assert "modules: {}" not in strip_code(said)
+    # a fence on lines of its own is a block, however short
+    assert code_blocks("thrown:\n```\nERR! ReferenceError: x\n```") == ["ERR! ReferenceError: x\n"]
+
+
+def test_a_sentence_never_ends_inside_inline_code() -> None:
+    from docloop.text import sentences
+
+    said = ("It was fixed for Astro.glob. Error is `Error: Invalid glob: \"@dir/*.png\" "
+            "(resolved: \"@dir/*.png\"). It must start with '/'` and I am stuck.")
+    assert sentences(said) == [
+        "It was fixed for Astro.glob.",
+        "Error is `Error: Invalid glob: \"@dir/*.png\" (resolved: \"@dir/*.png\"). It must "
+        "start with '/'` and I am stuck."]
+
+
+def test_sentences_survive_text_that_imitates_their_placeholder() -> None:
+    from docloop.text import sentences
+
+    assert sentences("a \x007\x00 b. `x. y` c") == ["a 7 b.", "`x. y` c"]

@@ -159,3 +159,66 @@ def test_the_new_heading_asks_only_what_users_asked() -> None:
         suggestion = offline_suggestion(asked, _chunks(), PAGE)
         assert suggestion.patch is not None
         assert f"+### {heading}\n" in suggestion.patch
+
+
+def _proposed_heading(title: str) -> str:
+    asked = insight().model_copy(update={"title": title})
+    suggestion = offline_suggestion(asked, _chunks(), PAGE)
+    assert suggestion.patch is not None
+    added = [line for line in suggestion.patch.splitlines() if line.startswith("+### ")]
+    assert len(added) == 1
+    return added[0].removeprefix("+### ")
+
+
+def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
+    # the marks used to be dropped: `Invalid glob: "dir/.png"`, `model_json_schema does ...`
+    heading = _proposed_heading('Error is `Invalid glob: "@dir/*.png"` in a glob import.')
+    assert heading == 'Error is `Invalid glob: "@dir/*.png"` in a glob import'
+    assert _proposed_heading("Running `.model_json_schema()` skips computed fields.") == (
+        "Running `.model_json_schema()` skips computed fields")
+    # a title cut inside its code span keeps the rest as code
+    assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
+        'Error is `Error: Invalid glob: "@dir/*.png"`')
+
+
+def test_a_long_heading_ends_at_a_clause_or_a_word_never_with_an_ellipsis() -> None:
+    clause = _proposed_heading(
+        "Everytime, i build it using `yarn build` (`nuxi build`), i see this warning in the "
+        "console — Why does it show it and what can I do about it?")
+    assert clause == ("Everytime, i build it using `yarn build` (`nuxi build`), i see this "
+                      "warning in the console")
+    word = _proposed_heading(
+        "How to avoid circular imports when using models defined in different modules which "
+        "refer to each other and to themselves?")
+    assert not word.endswith(("…", "?", " to", " which", " and"))
+    assert len(word) <= 100 and word.startswith("How to avoid circular imports")
+
+
+def test_the_new_heading_carries_no_markup_html_or_mention() -> None:
+    heading = _proposed_heading("<script>x</script> [a](http://e) **b** @everyone `<b>` ok")
+    assert not set("<>[]*@").intersection(heading.replace("`<b>`", ""))
+    assert heading.endswith("`<b>` ok")
+
+
+def test_a_word_counts_once_per_message_not_once_per_quote_and_question() -> None:
+    """A real Vite ticket listed `regarding` and `usage` as the users' terms: one user's
+    sentence was both a quote and a question, so one message counted twice."""
+    said = "A deprecation warning is displayed regarding the CJS build of Vite's Node API."
+    asked = insight(messages=("1", "2", "3"),
+                    quotes=(said, "I get a deprecation warning regarding CJS in dev",
+                            "The CJS deprecation warning again"))
+    asked = asked.model_copy(update={"questions": [said, "The CJS deprecation warning again"]})
+    terms = {t.lower() for t in user_terms(asked, once_per_message=True)}
+    assert "deprecation" in terms and "warning" in terms
+    assert "regarding" not in terms
+    listed = next(line for line in offline_suggestion(asked, _chunks(), PAGE).text.splitlines()
+                  if line.startswith("Terms and errors"))
+    assert "`deprecation`" in listed and "regarding" not in listed
+
+
+def test_a_build_hash_and_an_address_pattern_are_no_terms() -> None:
+    """Real tickets listed `sABYHyHG` (from `index-sABYHyHG.js`) and `x.x.x.x`."""
+    line = "GET /assets/index-sABYHyHG.js 404 from x.x.x.x on my iPad, vite.svg too"
+    terms = user_terms(insight(messages=("1",), quotes=(line,)))
+    assert "sABYHyHG" not in terms and "x.x.x.x" not in terms
+    assert "iPad" in terms and "vite.svg" in terms

@@ -48,6 +48,9 @@ SHOUTED_WORDS = frozenset(
 #: a title longer than this is cut (problem and insight titles alike)
 TITLE_LIMIT = 120
 _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
+#: a one-line fence holding at most this much is inline code (`_inline_fence`)
+INLINE_FENCE_LIMIT = 60
+_HIDDEN = re.compile(r"\x00(\d+)\x00")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -74,9 +77,29 @@ def without_inline_code(text: str) -> str:
     return _INLINE_CODE.sub(" ", text)
 
 
+def _inline_fence(fence: str) -> str | None:
+    """The name inside a closed one-line fence (```localIdentName```, ```.module.css```),
+    else None: users write names that way mid-sentence ("set the ```localIdentName``` for
+    css modules"), and CommonMark reads a fence that does not open a line as a code span,
+    so it is inline code, not a block to drop (that left "set the for css modules")."""
+    inside = fence[3:]
+    if not inside.endswith("```") or len(inside) < 4 or "\n" in inside:
+        return None
+    name = inside[:-3].strip()
+    if not name or "`" in name or len(name) > INLINE_FENCE_LIMIT:
+        return None
+    return name
+
+
+def _fence_as_prose(found: re.Match[str]) -> str:
+    name = _inline_fence(found.group(0))
+    return f"`{name}`" if name is not None else " "
+
+
 def strip_code(text: str) -> str:
-    """Text without fenced code blocks (pasted code is evidence, not prose)."""
-    return _CODE_FENCE.sub(" ", text)
+    """Text without fenced code blocks (pasted code is evidence, not prose); a one-line
+    fence around a name stays, as inline code (`_inline_fence`)."""
+    return _CODE_FENCE.sub(_fence_as_prose, text)
 
 
 def code_blocks(text: str) -> list[str]:
@@ -84,15 +107,26 @@ def code_blocks(text: str) -> list[str]:
     where users paste the error that their prose only calls "run error:"."""
     blocks = []
     for fence in _CODE_FENCE.finditer(text):
+        if _inline_fence(fence.group(0)) is not None:
+            continue
         inside = fence.group(0)[3:].removesuffix("```")
         blocks.append(inside.split("\n", 1)[1] if "\n" in inside else inside)
     return blocks
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences and lines of prose, code fences removed, empty parts dropped."""
-    prose = strip_code(text)
-    return [s.strip() for s in _SENTENCE_END.split(prose) if s and s.strip()]
+    """Sentences and lines of prose, code fences removed, empty parts dropped; a sentence
+    never ends inside inline code (`Invalid glob: "@dir/*.png". It must start with '/'` is
+    one pasted message, not two halves with a stray backtick each)."""
+    spans: list[str] = []
+
+    def hide(found: re.Match[str]) -> str:
+        spans.append(found.group(0))
+        return f"\x00{len(spans) - 1}\x00"
+
+    hidden = _INLINE_CODE.sub(hide, strip_code(text).replace("\x00", ""))
+    parts = [s.strip() for s in _SENTENCE_END.split(hidden) if s and s.strip()]
+    return [_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts]
 
 
 def _spelled_words(text: str) -> list[str]:
