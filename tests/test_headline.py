@@ -70,6 +70,34 @@ def test_a_conversation_that_only_pastes_its_error_is_named_by_it() -> None:
     assert name.startswith("[vite] Internal server error: Invalid glob")
 
 
+def test_a_link_named_past_a_lead_in_shows_the_pasted_error() -> None:
+    """Real Pydantic and Vite ticket links read "running main.py will result in:" and
+    "I recently got the error:"; the error they lead into says what happened."""
+    said = ("running main.py will result in:\n```\nTraceback (most recent call last):\n"
+            "pydantic.errors.PydanticUndefinedAnnotation: name 'EventBusConfig' is not "
+            "defined\n```")
+    lead = problem(1, "running main.py with my models will result in:", said)
+    assert conversation_name(lead, 80, past_lead_ins=True).startswith(
+        "pydantic.errors.PydanticUndefinedAnnotation: name")
+    # an insight's questions keep the reading the match stage was calibrated on
+    assert conversation_name(lead, 80) == "running main.py with my models will result in:"
+    told = problem(2, "I recently got the error:", "I recently got the error:",
+                   "Blocked request. This host is not allowed in my docker setup.")
+    assert conversation_name(told, 80, past_lead_ins=True) == (
+        "This host is not allowed in my docker setup.")
+    # a long message's quote is its lead-in sentence alone; the paste is in its body
+    body = ("When I run `yarn run dev` on the staging box I get this output:\n```\n"
+            "TypeError: Cannot read properties of undefined (reading 'VITE_HOST')\n```")
+    quoted = problem(4, "When I run `yarn run dev` on the staging box I get this output:",
+                     "When I run `yarn run dev` on the staging box I get this output:")
+    quoted = quoted.model_copy(update={"body": body})
+    assert conversation_name(quoted, 80, past_lead_ins=True).startswith(
+        "TypeError: Cannot read properties")
+    alone = problem(3, "I recently got the error with my setup:")
+    assert conversation_name(alone, 80, past_lead_ins=True) == (
+        "I recently got the error with my setup:")
+
+
 def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None:
     members = [
         problem(1, "TP-401 on staging but key is set",

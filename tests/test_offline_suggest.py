@@ -176,6 +176,9 @@ def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
     assert heading == 'Error is `Invalid glob: "@dir/*.png"` in a glob import'
     assert _proposed_heading("Running `.model_json_schema()` skips computed fields.") == (
         "Running `.model_json_schema()` skips computed fields")
+    # a version inside the heading opens no list: no backslash shown in the page
+    assert _proposed_heading("The legacy JS API will be removed in Dart Sass 2.0.0.") == (
+        "The legacy JS API will be removed in Dart Sass 2.0.0")
     # a title cut inside its code span keeps the rest as code
     assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
         'Error is `Error: Invalid glob: "@dir/*.png"`')
@@ -222,3 +225,15 @@ def test_a_build_hash_and_an_address_pattern_are_no_terms() -> None:
     terms = user_terms(insight(messages=("1",), quotes=(line,)))
     assert "sABYHyHG" not in terms and "x.x.x.x" not in terms
     assert "iPad" in terms and "vite.svg" in terms
+
+
+def test_what_users_asked_shows_lead_ins_to_a_paste_last() -> None:
+    """Real tickets listed "running main.py will result in:" among what users asked."""
+    asked = insight().model_copy(update={"questions": [
+        "running main.py will result in:", "Why is ModelB not defined after model_rebuild?",
+        "I recently got the error:", "How do I avoid circular imports between models?"]})
+    text = offline_suggestion(asked, _chunks(), PAGE).text
+    bullets = [line for line in text.splitlines() if line.startswith("- ")]
+    assert bullets == ['- "Why is ModelB not defined after model\\_rebuild?"',
+                       '- "How do I avoid circular imports between models?"',
+                       '- "running main.py will result in:"']

@@ -184,9 +184,14 @@ def escape_markdown(text: str) -> str:
     characters are escaped, what could open a block at the start is escaped, and `@` gets a
     zero-width joiner so mentions do not ping anyone.
     """
+    return _LINE_START.sub(_escape_block_mark, escape_inline(text))
+
+
+def escape_inline(text: str) -> str:
+    """`escape_markdown` for text that does not start a line (a word inside a heading:
+    `2.0.0` there opens nothing, and `2\\.0.0` would show its backslash in a raw page)."""
     flat = " ".join(text.split()).replace("@", "@\u200b")
-    flat = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
-    return _LINE_START.sub(_escape_block_mark, flat)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
 
 
 def _escape_block_mark(found: re.Match[str]) -> str:
@@ -194,6 +199,16 @@ def _escape_block_mark(found: re.Match[str]) -> str:
     if not digits and mark in ".)":
         return found.group(0)  # a bare `.` or `)` opens nothing
     return f"{digits}\\{mark}"
+
+
+#: how a sentence that leads into a paste ends (a full-width colon too: "webpack ：")
+LEAD_IN_MARKS = (":", "：")
+
+
+def leads_in(text: str) -> bool:
+    """A sentence that only introduces what the user pasted next ("running main.py will
+    result in:", "I recently got the error:"): the paste says what happened."""
+    return text.rstrip().endswith(LEAD_IN_MARKS)
 
 
 def truncate(text: str, limit: int) -> str:

@@ -136,7 +136,7 @@ def _threads(members: Sequence[Problem], messages: Mapping[str, Message]) -> lis
         url = _message_url(problem.conversation_id, messages)
         if root is None or url is None:
             continue
-        name = root.thread_name or conversation_name(problem, 80)
+        name = root.thread_name or conversation_name(problem, 80, past_lead_ins=True)
         links.append(ThreadLink(id=problem.conversation_id, name=name, url=url))
     return links
 

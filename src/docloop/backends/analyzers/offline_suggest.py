@@ -22,8 +22,10 @@ from docloop.text import (
     code_terms,
     content_words,
     error_strings,
+    escape_inline,
     escape_markdown,
     identifiers,
+    leads_in,
     name_spellings,
     truncate,
 )
@@ -48,8 +50,8 @@ _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
 _DASHES = frozenset({"—", "–", "\\-", "--"})
 #: a proposed heading is at most this long (characters users read)
 HEADING_LIMIT = 100
-#: a heading cut at a clause keeps at least this much, else it is cut at a word
-MIN_CLAUSE = 30
+#: a heading cut at a clause keeps at least this much (half of it), else it is cut at a word
+MIN_CLAUSE = 50
 
 
 def offline_suggestion(
@@ -175,7 +177,7 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
                      + (f" and link it from `{nearest}`." if nearest else "."))
     lines.append(f"What users asked ({insight.users} users, "
                  f"{len(insight.conversation_ids)} conversations):")
-    lines += [f"- \"{escape_markdown(truncate(q, 200))}\"" for q in insight.questions[:3]]
+    lines += [f"- \"{escape_markdown(truncate(q, 200))}\"" for q in _asked(insight.questions)]
     if terms:
         said = ("Terms and errors users use, for the new page to answer in their words: "
                 if kind == "new-page" else
@@ -186,6 +188,13 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
         lines.append("> " + passage.replace("\n", "\n> "))
     lines.append("Proposed change: " + _proposal(kind, insight, doc.heading if doc else None))
     return "\n".join(lines)
+
+
+def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
+    """The questions a ticket shows, those that say something before those that only lead
+    into a paste ("I recently got the error:"), each group in its order."""
+    told = [q for q in questions if not leads_in(q)]
+    return (told + [q for q in questions if leads_in(q)])[:shown]
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
@@ -236,7 +245,8 @@ def _heading_units(title: str) -> list[HeadingUnit]:
             name = " ".join(token.strip("`").removesuffix("…").split())
             units.append((len(name), f"`{name}`", spaced))
         elif word := _UNSAFE_IN_HEADING.sub("", token):
-            units.append((len(word), escape_markdown(word), spaced))
+            escape = escape_inline if units else escape_markdown
+            units.append((len(word), escape(word), spaced))
         else:
             continue
         spaced = False
