@@ -203,7 +203,7 @@ def test_the_new_heading_carries_no_markup_html_or_mention() -> None:
     assert heading.endswith("`<b>` ok")
 
 
-def test_a_word_counts_once_per_message_not_once_per_quote_and_question() -> None:
+def test_a_listed_word_counts_once_per_message_and_says_what_not_that_it_failed() -> None:
     """A real Vite ticket listed `regarding` and `usage` as the users' terms: one user's
     sentence was both a quote and a question, so one message counted twice."""
     said = "A deprecation warning is displayed regarding the CJS build of Vite's Node API."
@@ -211,9 +211,16 @@ def test_a_word_counts_once_per_message_not_once_per_quote_and_question() -> Non
                     quotes=(said, "I get a deprecation warning regarding CJS in dev",
                             "The CJS deprecation warning again"))
     asked = asked.model_copy(update={"questions": [said, "The CJS deprecation warning again"]})
-    terms = {t.lower() for t in user_terms(asked, once_per_message=True)}
+    terms = {t.lower() for t in user_terms(asked, listing=True)}
     assert "deprecation" in terms and "warning" in terms
     assert "regarding" not in terms
+    failing = insight(messages=("1", "2", "3"), quotes=(
+        "FATAL ERROR: heap limit, the build failed", "build failed with a heap error",
+        "heap error again, failed build"))
+    listed_terms = {t.lower() for t in user_terms(failing, listing=True)}
+    assert {"heap", "build"} <= listed_terms
+    assert not {"error", "failed", "fatal"} & listed_terms
+    assert "failed" in {t.lower() for t in user_terms(failing)}  # the verdict's reading
     listed = next(line for line in offline_suggestion(asked, _chunks(), PAGE).text.splitlines()
                   if line.startswith("Terms and errors"))
     assert "`deprecation`" in listed and "regarding" not in listed
@@ -227,7 +234,7 @@ def test_a_build_hash_and_an_address_pattern_are_no_terms() -> None:
     assert "iPad" in terms and "vite.svg" in terms
 
 
-def test_what_users_asked_shows_lead_ins_to_a_paste_last() -> None:
+def test_what_users_asked_leaves_out_lead_ins_to_a_paste() -> None:
     """Real tickets listed "running main.py will result in:" among what users asked."""
     asked = insight().model_copy(update={"questions": [
         "running main.py will result in:", "Why is ModelB not defined after model_rebuild?",
@@ -235,5 +242,6 @@ def test_what_users_asked_shows_lead_ins_to_a_paste_last() -> None:
     text = offline_suggestion(asked, _chunks(), PAGE).text
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert bullets == ['- "Why is ModelB not defined after model\\_rebuild?"',
-                       '- "How do I avoid circular imports between models?"',
-                       '- "running main.py will result in:"']
+                       '- "How do I avoid circular imports between models?"']
+    only = insight().model_copy(update={"questions": ["I recently got the error:"]})
+    assert '- "I recently got the error:"' in offline_suggestion(only, _chunks(), PAGE).text

@@ -38,6 +38,10 @@ MAX_TERM_LENGTH = 40
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
 #: words that are never the users' term: abbreviations and what is left of a contraction
 NOT_TERMS = ABBREVIATIONS | CONTRACTION_PARTS
+#: plain words that only say that something went wrong, never what: no term to list
+SAYS_IT_FAILS = frozenset(
+    "error errors fail fails failed failing failure fatal issue issues problem problems bug "
+    "bugs broken wrong crash crashes".split())
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
@@ -72,19 +76,21 @@ def offline_suggestion(
     return Suggestion(kind=kind, text=text, patch=patch, anchor=doc.heading if doc else None)
 
 
-def user_terms(insight: Insight, once_per_message: bool = False) -> list[str]:
+def user_terms(insight: Insight, listing: bool = False) -> list[str]:
     """Error strings, code identifiers and frequent words users wrote (not the
     redaction placeholders docloop put in their place).
 
-    A plain word is frequent when MIN_TERM_TEXTS of the quotes and questions use it. With
-    `once_per_message` (what a ticket lists) a question that repeats a quote is not counted
-    again (`_said`); the match stage's query and the verdict's term coverage read the quotes
-    and questions as they were calibrated (read once per message there too, the verdict's
-    choices moved: FastAPI's `missing` 2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md,
-    session 11)."""
-    texts = (_said(insight) if once_per_message else
+    A plain word is frequent when MIN_TERM_TEXTS of the quotes and questions use it. For
+    `listing` (the terms a ticket shows) a question that repeats a quote is not counted
+    again (`_said`), and words that only say that something failed (`error`, `failed`) are
+    left out: the error strings and names say what. The match stage's query and the
+    verdict's term coverage read the quotes and questions as they were calibrated (read
+    once per message there too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2
+    chosen without the set, benchmarks/RESULTS.md, session 11)."""
+    texts = (_said(insight) if listing else
              [without_placeholders(t) for t in [q.text for q in insight.quotes]
               + insight.questions])
+    left_out = NOT_TERMS | (SAYS_IT_FAILS if listing else frozenset())
     evidence = " \n".join(texts)
     terms = error_strings(evidence) + [t for t in identifiers(evidence, whole_names=True)
                                        if _term_like(t)]
@@ -95,7 +101,7 @@ def user_terms(insight: Insight, once_per_message: bool = False) -> list[str]:
     spelled = name_spellings(evidence)
     frequent = [spelled.get(w, w) for w, n in sorted(counts.items(),
                                                       key=lambda kv: (-kv[1], kv[0]))
-                if n >= MIN_TERM_TEXTS and w not in NOT_TERMS]
+                if n >= MIN_TERM_TEXTS and w not in left_out]
     seen: dict[str, str] = {}
     for term in terms + frequent:
         seen.setdefault(term.lower(), term)
@@ -143,8 +149,7 @@ def mentions(page_text: str, term: str) -> bool:
 
 def _missing_terms(insight: Insight, page_text: str) -> list[str]:
     lower = page_text.lower()
-    return [t for t in user_terms(insight, once_per_message=True)
-            if not mentions(lower, t)][:MAX_TERMS]
+    return [t for t in user_terms(insight, listing=True) if not mentions(lower, t)][:MAX_TERMS]
 
 
 def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
@@ -191,10 +196,10 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
 
 
 def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
-    """The questions a ticket shows, those that say something before those that only lead
-    into a paste ("I recently got the error:"), each group in its order."""
+    """The questions a ticket shows: those that say something, not those that only lead
+    into a paste ("I recently got the error:") unless no other is left."""
     told = [q for q in questions if not leads_in(q)]
-    return (told + [q for q in questions if leads_in(q)])[:shown]
+    return (told or list(questions))[:shown]
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
