@@ -157,3 +157,34 @@ def test_sentences_survive_text_that_imitates_their_placeholder() -> None:
     from docloop.text import sentences
 
     assert sentences("a \x007\x00 b. `x. y` c") == ["a 7 b.", "`x. y` c"]
+
+
+def test_the_error_the_members_paste_can_be_the_title() -> None:
+    """Real Vite titles were "`vite build` was failing due to `FATAL ERROR: Ineffective
+    mark-compacts near heap limit Allocation failed - JavaScript…" (cut) and "According to
+    https://vitejs.dev/config/, vite.config.js may use ES module syntax…"; what the members
+    share is the error they pasted."""
+    heap = "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"
+    long = ("`vite build` was failing due to a long reason that goes on and on about "
+            "mark-compacts near the limit and more words than a title can hold")
+    members = [
+        problem(1, long, f"{long}\n```\n{heap}\n```"),
+        problem(2, "I couldn't build the app on my very-low-resource VPS.",
+                f"I couldn't build the app on my very-low-resource VPS.\n```\n{heap}\n```"),
+        problem(3, "Observed when running the runner container in Docker Compose.",
+                f"Observed when running the runner container in Docker Compose.\n```\n"
+                f"b8d6ae3d 10:38:19 > {heap}\n```"),
+    ]
+    assert headline(members, document_frequencies(members), member_words(members)) == heap
+
+
+def test_an_error_quoted_inline_is_a_title_without_the_sentence_around_it() -> None:
+    glob = ("Error: Invalid glob: \"@dir/*.png\" (resolved: \"@dir/*.png\"). It must start "
+            "with '/' or './'")
+    members = [
+        problem(1, "It was fixed for Astro.glob but not for import.meta.glob.",
+                f"It was fixed for Astro.glob but not for import.meta.glob. Error is `{glob}`"),
+        problem(2, "Invalid glob with an alias", f"run error: `[vite] {glob}`"),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title.startswith("Error: Invalid glob") or title.startswith("[vite] Error: Invalid")

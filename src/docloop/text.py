@@ -71,6 +71,11 @@ _WHOLE_IDENTIFIER = re.compile(
     rf"\b(?:{_CODE_NAMES}(?<![\w.-])[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z_]+(?:\.[a-z_]+)*)\b")
 
 
+def inline_code(text: str) -> list[str]:
+    """The insides of the inline code spans of `text`'s prose (fenced blocks left out)."""
+    return [found.group(1).strip() for found in _INLINE_CODE.finditer(strip_code(text))]
+
+
 def without_inline_code(text: str) -> str:
     """Text without `inline code` spans (a pasted `"dev": "vite --host"` names things but
     says nothing about them)."""

@@ -6,14 +6,14 @@ or a long first sentence cut mid-way. A docs writer scanning a ticket list needs
 the problem itself. A Discord thread title is the asker's own summary, so when the
 top members have titles written as titles (in no message verbatim) that say
 something, the best of those is the title. Otherwise it is chosen among the top
-members' titles and the first sentences of their quotes (verbatim) by the words the
-members share
-(each word weighted by how many members use it and how rare it is in the run),
-per word of the sentence, so a short sentence naming the shared terms wins over
-a long one that also names them; a question, then a pasted error line, is
-preferred, and a sentence that would be cut, that leads into a code block ("like
-this:") or that leans on the one before ("However …", "And …") is penalised. Every
-candidate is the users' own text, never composed.
+members' titles, the first sentences of their quotes (verbatim) and the error each
+pasted (a code block's or inline code's line that reports an error, without a log's
+hash or time before it) by the words the members share (each word weighted by how
+many members use it and how rare it is in the run), per word of the sentence, so a
+short sentence naming the shared terms wins over a long one that also names them; a
+question, then a pasted error line, is preferred, and a sentence that would be cut,
+that leads into a code block ("like this:") or that leans on the one before ("However
+…", "And …") is penalised. Every candidate is the users' own text, never composed.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from docloop.text import (
     code_blocks,
     content_words,
     error_strings,
+    inline_code,
     leads_in,
     sentences,
     truncate,
@@ -43,6 +44,10 @@ MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
 _ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable", re.I)
+#: what a log puts before the message of a pasted line: a commit or build hash, a time, a
+#: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
+_LOG_PREFIX = re.compile(
+    r"^(?:(?:(?=[a-f]*\d)[0-9a-f]{7,40}|\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -90,7 +95,10 @@ def _candidates(members: Sequence[Problem]) -> list[str]:
     verbatim; the problem text glues question sentences and error names together)."""
     found: dict[str, None] = {}
     for problem in members:
-        for text in _own_lines(problem):
+        quotes = [quote.text for quote in problem.quotes]
+        pasted = _pasted_error(quotes) or _quoted_error(quotes)
+        pasted = pasted and _LOG_PREFIX.sub("", pasted)
+        for text in [*_own_lines(problem), *([pasted] if pasted else [])]:
             text = " ".join(text.split())
             if _says_something(text):
                 found.setdefault(text, None)
@@ -164,6 +172,22 @@ def _first_told(texts: Iterable[str]) -> str | None:
     return next((text for text in texts if not leads_in(text)), None)
 
 
+def _quoted_error(texts: Sequence[str]) -> str | None:
+    """The first inline code span of `texts` that reports an error in words ("Error is
+    `Error: Invalid glob: "@dir/*.png" … It must start with '/'`"): the pasted error
+    without the sentence around it, which a title limit would cut."""
+    for said in texts:
+        for span in inline_code(said):
+            if _reports_error(span):
+                return span
+    return None
+
+
+def _reports_error(line: str) -> bool:
+    """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
+    return bool(_ERROR_WORDS.search(line)) and len(content_words(line)) >= MIN_WORDS
+
+
 def _pasted_error(texts: Sequence[str]) -> str | None:
     """The first line of a fenced code block in `texts` (a problem's quotes; for a link's
     name its messages as written too: a long message's quote is one sentence, often the
@@ -173,6 +197,6 @@ def _pasted_error(texts: Sequence[str]) -> str | None:
         for block in code_blocks(said):
             for line in block.splitlines():
                 line = " ".join(line.split())
-                if _ERROR_WORDS.search(line) and len(content_words(line)) >= MIN_WORDS:
+                if _reports_error(line):
                     return line
     return None
