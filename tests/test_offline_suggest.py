@@ -245,3 +245,12 @@ def test_what_users_asked_leaves_out_lead_ins_to_a_paste() -> None:
                        '- "How do I avoid circular imports between models?"']
     only = insight().model_copy(update={"questions": ["I recently got the error:"]})
     assert '- "I recently got the error:"' in offline_suggestion(only, _chunks(), PAGE).text
+
+
+def test_a_bullet_that_opens_with_a_version_shows_no_backslash() -> None:
+    """A real Pydantic bullet read "2\\.10: question about needing model rebuild": the
+    quote sits after `- "`, where "2." opens no list, so nothing needs escaping."""
+    asked = insight().model_copy(update={"questions": [
+        "2.10: question about needing model rebuild with circular types."]})
+    text = offline_suggestion(asked, _chunks(), PAGE).text
+    assert '- "2.10: question about needing model rebuild with circular types."' in text

@@ -182,7 +182,7 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
                      + (f" and link it from `{nearest}`." if nearest else "."))
     lines.append(f"What users asked ({insight.users} users, "
                  f"{len(insight.conversation_ids)} conversations):")
-    lines += [f"- \"{escape_markdown(truncate(q, 200))}\"" for q in _asked(insight.questions)]
+    lines += [f"- \"{escape_inline(truncate(q, 200))}\"" for q in _asked(insight.questions)]
     if terms:
         said = ("Terms and errors users use, for the new page to answer in their words: "
                 if kind == "new-page" else
@@ -203,7 +203,7 @@ def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
-    topic = escape_markdown(insight.title)
+    topic = escape_inline(insight.title)
     if kind == "new-page":
         return (f"add a page that answers \"{topic}\", using the users' own wording and "
                 "error strings above so search finds it.")
