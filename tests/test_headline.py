@@ -93,6 +93,13 @@ def test_a_link_named_past_a_lead_in_shows_the_pasted_error() -> None:
     quoted = quoted.model_copy(update={"body": body})
     assert conversation_name(quoted, 80, past_lead_ins=True).startswith(
         "TypeError: Cannot read properties")
+    # a lead-in that says something beats a pasted log line that names no error
+    gc_log = ("[2291:0x6e3c000] 412305 ms: Mark-Compact 4041.2 -> 4027.8 MB allocation "
+              "failure; scavenge might not succeed")
+    ci = problem(5, "full-repo lint in CI now dies halfway through:",
+                 f"full-repo lint in CI now dies halfway through:\n```\n{gc_log}\n```")
+    assert conversation_name(ci, 80, past_lead_ins=True) == (
+        "full-repo lint in CI now dies halfway through:")
     alone = problem(3, "I recently got the error with my setup:")
     assert conversation_name(alone, 80, past_lead_ins=True) == (
         "I recently got the error with my setup:")

@@ -48,6 +48,9 @@ _ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable", re.I)
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
 _LOG_PREFIX = re.compile(
     r"^(?:(?:(?=[a-f]*\d)[0-9a-f]{7,40}|\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
+#: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
+#: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
+_RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -158,13 +161,16 @@ def conversation_name(problem: Problem, limit: int, past_lead_ins: bool = False)
 
 
 def _past_lead_ins(problem: Problem, own: list[str]) -> str | None:
-    """The first of the problem's own lines that is no lead-in, else its pasted error, else
-    the first sentence of its messages that says something and is no lead-in, else a
-    lead-in."""
+    """The first of the problem's own lines that is no lead-in; else its pasted error when
+    that names the error (`ReferenceError: __dirname is not defined`), else a lead-in that
+    says something ("full-repo lint in CI now dies halfway through:" beats the garbage
+    collector's log line it leads into), else any pasted error, else the first sentence of
+    its messages that says something and is no lead-in."""
     rest = [" ".join(s.split()) for s in sentences(problem.body or problem.text)]
     pasted = _pasted_error([*(quote.text for quote in problem.quotes), problem.body])
-    return (_first_told(own) or pasted
-            or _first_told(s for s in rest if _says_something(s)) or next(iter(own), None))
+    named = pasted if pasted and (error_strings(pasted) or _RAISED.match(pasted)) else None
+    return (_first_told(own) or named or next(iter(own), None) or pasted
+            or _first_told(s for s in rest if _says_something(s)))
 
 
 def _first_told(texts: Iterable[str]) -> str | None:
