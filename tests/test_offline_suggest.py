@@ -190,6 +190,10 @@ def test_a_long_heading_ends_at_a_clause_or_a_word_never_with_an_ellipsis() -> N
         "console — Why does it show it and what can I do about it?")
     assert clause == ("Everytime, i build it using `yarn build` (`nuxi build`), i see this "
                       "warning in the console")
+    hyphen = _proposed_heading(
+        "The dev server keeps reloading the whole page on every save in docker - what "
+        "setting makes HMR work with polling inside the container?")
+    assert hyphen == "The dev server keeps reloading the whole page on every save in docker"
     word = _proposed_heading(
         "How to avoid circular imports when using models defined in different modules which "
         "refer to each other and to themselves?")

@@ -50,8 +50,9 @@ _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
-#: a dash between clauses, as a heading unit (escape_markdown escapes a bare `-`)
-_DASHES = frozenset({"—", "–", "\\-", "--"})
+#: a dash between clauses, as a heading unit (escape_markdown escapes a bare `-` that
+#: opens the heading)
+_DASHES = frozenset({"—", "–", "-", "\\-", "--"})
 #: a proposed heading is at most this long (characters users read)
 HEADING_LIMIT = 100
 #: a heading cut at a clause keeps at least this much (half of it), else it is cut at a word
