@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from docloop.models import Problem, Quote
-from docloop.stages.headline import conversation_name, headline
+from docloop.stages.headline import conversation_name, headline, link_name
 from docloop.stages.insights import document_frequencies, member_words
 
 
@@ -74,16 +74,16 @@ def test_a_link_named_past_a_lead_in_shows_the_pasted_error() -> None:
     """Real Pydantic and Vite ticket links read "running main.py will result in:" and
     "I recently got the error:"; the error they lead into says what happened."""
     said = ("running main.py will result in:\n```\nTraceback (most recent call last):\n"
-            "pydantic.errors.PydanticUndefinedAnnotation: name 'EventBusConfig' is not "
-            "defined\n```")
+            "10:38:19 > pydantic.errors.PydanticUndefinedAnnotation: name 'EventBusConfig' "
+            "is not defined\n```")
     lead = problem(1, "running main.py with my models will result in:", said)
-    assert conversation_name(lead, 80, past_lead_ins=True).startswith(
+    assert link_name(lead, 80).startswith(
         "pydantic.errors.PydanticUndefinedAnnotation: name")
     # an insight's questions keep the reading the match stage was calibrated on
     assert conversation_name(lead, 80) == "running main.py with my models will result in:"
     told = problem(2, "I recently got the error:", "I recently got the error:",
                    "Blocked request. This host is not allowed in my docker setup.")
-    assert conversation_name(told, 80, past_lead_ins=True) == (
+    assert link_name(told, 80) == (
         "This host is not allowed in my docker setup.")
     # a long message's quote is its lead-in sentence alone; the paste is in its body
     body = ("When I run `yarn run dev` on the staging box I get this output:\n```\n"
@@ -91,17 +91,17 @@ def test_a_link_named_past_a_lead_in_shows_the_pasted_error() -> None:
     quoted = problem(4, "When I run `yarn run dev` on the staging box I get this output:",
                      "When I run `yarn run dev` on the staging box I get this output:")
     quoted = quoted.model_copy(update={"body": body})
-    assert conversation_name(quoted, 80, past_lead_ins=True).startswith(
+    assert link_name(quoted, 80).startswith(
         "TypeError: Cannot read properties")
     # a lead-in that says something beats a pasted log line that names no error
     gc_log = ("[2291:0x6e3c000] 412305 ms: Mark-Compact 4041.2 -> 4027.8 MB allocation "
               "failure; scavenge might not succeed")
     ci = problem(5, "full-repo lint in CI now dies halfway through:",
                  f"full-repo lint in CI now dies halfway through:\n```\n{gc_log}\n```")
-    assert conversation_name(ci, 80, past_lead_ins=True) == (
+    assert link_name(ci, 80) == (
         "full-repo lint in CI now dies halfway through:")
     alone = problem(3, "I recently got the error with my setup:")
-    assert conversation_name(alone, 80, past_lead_ins=True) == (
+    assert link_name(alone, 80) == (
         "I recently got the error with my setup:")
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from docloop.backends.analyzers.offline_suggest import mentions, offline_suggestion, user_terms
+from docloop.backends.analyzers.offline_suggest import (
+    listed_terms,
+    mentions,
+    offline_suggestion,
+    user_terms,
+)
 from docloop.models import DocChunk
 from docloop.patching import apply_patch
 from docloop.text import error_strings
@@ -194,6 +199,11 @@ def test_a_long_heading_ends_at_a_clause_or_a_word_never_with_an_ellipsis() -> N
         "The dev server keeps reloading the whole page on every save in docker - what "
         "setting makes HMR work with polling inside the container?")
     assert hyphen == "The dev server keeps reloading the whole page on every save in docker"
+    # a clause shorter than half the heading is not where it ends: cut at a word instead
+    early = _proposed_heading(
+        "According to the docs, vite.config.js may use ES module syntax and will replace the "
+        "dirname variable for me in every config file I write")
+    assert early.startswith("According to the docs, vite.config.js may use ES module syntax")
     word = _proposed_heading(
         "How to avoid circular imports when using models defined in different modules which "
         "refer to each other and to themselves?")
@@ -215,15 +225,15 @@ def test_a_listed_word_counts_once_per_message_and_says_what_not_that_it_failed(
                     quotes=(said, "I get a deprecation warning regarding CJS in dev",
                             "The CJS deprecation warning again"))
     asked = asked.model_copy(update={"questions": [said, "The CJS deprecation warning again"]})
-    terms = {t.lower() for t in user_terms(asked, listing=True)}
+    terms = {t.lower() for t in listed_terms(asked)}
     assert "deprecation" in terms and "warning" in terms
     assert "regarding" not in terms
     failing = insight(messages=("1", "2", "3"), quotes=(
         "FATAL ERROR: heap limit, the build failed", "build failed with a heap error",
         "heap error again, failed build"))
-    listed_terms = {t.lower() for t in user_terms(failing, listing=True)}
-    assert {"heap", "build"} <= listed_terms
-    assert not {"error", "failed", "fatal"} & listed_terms
+    failing_terms = {t.lower() for t in listed_terms(failing)}
+    assert {"heap", "build"} <= failing_terms
+    assert not {"error", "failed", "fatal"} & failing_terms
     assert "failed" in {t.lower() for t in user_terms(failing)}  # the verdict's reading
     listed = next(line for line in offline_suggestion(asked, _chunks(), PAGE).text.splitlines()
                   if line.startswith("Terms and errors"))

@@ -99,8 +99,7 @@ def _candidates(members: Sequence[Problem]) -> list[str]:
     found: dict[str, None] = {}
     for problem in members:
         quotes = [quote.text for quote in problem.quotes]
-        pasted = _pasted_error(quotes) or _quoted_error(quotes)
-        pasted = pasted and _LOG_PREFIX.sub("", pasted)
+        pasted = _shown(_pasted_error(quotes) or _quoted_error(quotes))
         for text in [*_own_lines(problem), *([pasted] if pasted else [])]:
             text = " ".join(text.split())
             if _says_something(text):
@@ -139,38 +138,38 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
     return score
 
 
-def conversation_name(problem: Problem, limit: int, past_lead_ins: bool = False) -> str:
-    """A conversation's link text: its title, unless that says nothing ("Hi!", "webpack :"),
-    then its first sentence that does, then the error it pasted in a code block (a message
-    that is "App.vue", code, "run error:" and the error says what happened only there).
-
-    `past_lead_ins` (a link's name, which nothing else reads) also passes over a sentence
-    that only leads into a paste ("I recently got the error:"): the pasted error, else a
-    later sentence that says something, names the conversation. An insight's `questions`
-    keep the plain reading: the match stage searches with them and the `missing` verdict
-    reads their words, as calibrated (read past lead-ins there too, one Vite `missing` was
-    lost chosen without the set; benchmarks/RESULTS.md, session 11).
-    """
+def conversation_name(problem: Problem, limit: int) -> str:
+    """A conversation's name among an insight's `questions`: its title, unless that says
+    nothing ("Hi!", "webpack :"), then its first sentence that does, then the error it
+    pasted in a code block (a message that is "App.vue", code, "run error:" and the error
+    says what happened only there). The match stage searches with these names and the
+    `missing` verdict reads their words, as calibrated; `link_name` reads further."""
     own = [text for text in _own_lines(problem) if _says_something(text)]
-    if past_lead_ins:
-        return truncate(_past_lead_ins(problem, own) or problem.title or problem.text, limit)
     if own:
         return truncate(own[0], limit)
     pasted = _pasted_error([quote.text for quote in problem.quotes])
     return truncate(pasted or problem.title or problem.text, limit)
 
 
-def _past_lead_ins(problem: Problem, own: list[str]) -> str | None:
-    """The first of the problem's own lines that is no lead-in; else its pasted error when
-    that names the error (`ReferenceError: __dirname is not defined`), else a lead-in that
-    says something ("full-repo lint in CI now dies halfway through:" beats the garbage
-    collector's log line it leads into), else any pasted error, else the first sentence of
-    its messages that says something and is no lead-in."""
-    rest = [" ".join(s.split()) for s in sentences(problem.body or problem.text)]
-    pasted = _pasted_error([*(quote.text for quote in problem.quotes), problem.body])
+def link_name(problem: Problem, limit: int) -> str:
+    """A conversation's link text, which nothing scores: `conversation_name`, but past a
+    sentence that only leads into a paste ("I recently got the error:"). The first own line
+    that is no lead-in; else the pasted error when it names what was raised
+    (`ReferenceError: __dirname is not defined`); else a lead-in that says something
+    ("full-repo lint in CI now dies halfway through:" beats the garbage collector's log
+    line it leads into); else any pasted error; else the first sentence of the messages
+    that says something and is no lead-in. (Read this way for `questions` too, one Vite
+    `missing` was lost chosen without the set; benchmarks/RESULTS.md, session 11.)"""
+    own = [text for text in _own_lines(problem) if _says_something(text)]
+    told = _first_told(own)
+    if told:
+        return truncate(told, limit)
+    pasted = _shown(_pasted_error([*(quote.text for quote in problem.quotes), problem.body]))
     named = pasted if pasted and (error_strings(pasted) or _RAISED.match(pasted)) else None
-    return (_first_told(own) or named or next(iter(own), None) or pasted
-            or _first_told(s for s in rest if _says_something(s)))
+    choice = (named or next(iter(own), None) or pasted
+              or _first_told(" ".join(s.split()) for s in sentences(problem.body or problem.text)
+                             if _says_something(s)))
+    return truncate(choice or problem.title or problem.text, limit)
 
 
 def _first_told(texts: Iterable[str]) -> str | None:
@@ -194,11 +193,17 @@ def _reports_error(line: str) -> bool:
     return bool(_ERROR_WORDS.search(line)) and len(content_words(line)) >= MIN_WORDS
 
 
+def _shown(pasted: str | None) -> str | None:
+    """A pasted line without what a log puts before its message (a hash, a time, `>`): how
+    a title or a link shows it."""
+    return _LOG_PREFIX.sub("", pasted) if pasted else None
+
+
 def _pasted_error(texts: Sequence[str]) -> str | None:
     """The first line of a fenced code block in `texts` (a problem's quotes; for a link's
     name its messages as written too: a long message's quote is one sentence, often the
     one leading into the paste) that reports an error in words (`[vite] Internal server
-    error: Invalid glob: ...`)."""
+    error: Invalid glob: ...`), as pasted (the `questions` read it so, as calibrated)."""
     for said in texts:
         for block in code_blocks(said):
             for line in block.splitlines():

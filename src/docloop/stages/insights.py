@@ -19,7 +19,7 @@ import numpy as np
 from docloop.models import Insight, Message, Problem, Quote, ThreadLink
 from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
-from docloop.stages.headline import conversation_name, headline
+from docloop.stages.headline import conversation_name, headline, link_name
 from docloop.stages.significance import significance
 from docloop.text import CONTRACTION_PARTS, TITLE_LIMIT, content_words, truncate
 
@@ -136,7 +136,7 @@ def _threads(members: Sequence[Problem], messages: Mapping[str, Message]) -> lis
         url = _message_url(problem.conversation_id, messages)
         if root is None or url is None:
             continue
-        name = root.thread_name or conversation_name(problem, 80, past_lead_ins=True)
+        name = root.thread_name or link_name(problem, 80)
         links.append(ThreadLink(id=problem.conversation_id, name=name, url=url))
     return links
 

@@ -50,9 +50,8 @@ _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
-#: a dash between clauses, as a heading unit (escape_markdown escapes a bare `-` that
-#: opens the heading)
-_DASHES = frozenset({"—", "–", "-", "\\-", "--"})
+#: a dash between clauses, as a heading unit
+_DASHES = frozenset({"—", "–", "-", "--"})
 #: a proposed heading is at most this long (characters users read)
 HEADING_LIMIT = 100
 #: a heading cut at a clause keeps at least this much (half of it), else it is cut at a word
@@ -77,21 +76,27 @@ def offline_suggestion(
     return Suggestion(kind=kind, text=text, patch=patch, anchor=doc.heading if doc else None)
 
 
-def user_terms(insight: Insight, listing: bool = False) -> list[str]:
+def user_terms(insight: Insight) -> list[str]:
     """Error strings, code identifiers and frequent words users wrote (not the
-    redaction placeholders docloop put in their place).
+    redaction placeholders docloop put in their place): what the match stage's query and
+    the verdict's term coverage read, as they were calibrated. A plain word is frequent when
+    MIN_TERM_TEXTS of the quotes and questions use it."""
+    texts = [without_placeholders(t) for t in [q.text for q in insight.quotes]
+             + insight.questions]
+    return _terms(texts, NOT_TERMS)
 
-    A plain word is frequent when MIN_TERM_TEXTS of the quotes and questions use it. For
-    `listing` (the terms a ticket shows) a question that repeats a quote is not counted
+
+def listed_terms(insight: Insight) -> list[str]:
+    """`user_terms` as a ticket lists them: a question that repeats a quote is not counted
     again (`_said`), and words that only say that something failed (`error`, `failed`) are
-    left out: the error strings and names say what. The match stage's query and the
-    verdict's term coverage read the quotes and questions as they were calibrated (read
-    once per message there too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2
-    chosen without the set, benchmarks/RESULTS.md, session 11)."""
-    texts = (_said(insight) if listing else
-             [without_placeholders(t) for t in [q.text for q in insight.quotes]
-              + insight.questions])
-    left_out = NOT_TERMS | (SAYS_IT_FAILS if listing else frozenset())
+    left out, since the error strings and names say what. (Read once per message in the
+    match stage too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2 chosen
+    without the set, benchmarks/RESULTS.md, session 11.)"""
+    return _terms(_said(insight), NOT_TERMS | SAYS_IT_FAILS)
+
+
+def _terms(texts: list[str], left_out: frozenset[str]) -> list[str]:
+    """Error strings, names and the words MIN_TERM_TEXTS of `texts` use, but not `left_out`."""
     evidence = " \n".join(texts)
     terms = error_strings(evidence) + [t for t in identifiers(evidence, whole_names=True)
                                        if _term_like(t)]
@@ -150,7 +155,7 @@ def mentions(page_text: str, term: str) -> bool:
 
 def _missing_terms(insight: Insight, page_text: str) -> list[str]:
     lower = page_text.lower()
-    return [t for t in user_terms(insight, listing=True) if not mentions(lower, t)][:MAX_TERMS]
+    return [t for t in listed_terms(insight) if not mentions(lower, t)][:MAX_TERMS]
 
 
 def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
