@@ -120,6 +120,9 @@ def test_eval_measures_a_small_community_in_a_scratch_home(tmp_path: Path) -> No
     rows = {r["group"]: r for r in data["per_group"]}
     assert rows["retries"]["expected_page"] == "guide/retries.md"
     assert rows["retries"]["predicted_page"] == "guide/retries.md"
+    insights = {r["page"]: r for r in data["per_insight"]}
+    assert insights["guide/retries.md"]["recovers"] == ["retries"]
+    assert insights["guide/retries.md"]["title"]  # the ticket's name, to find it by
     assert not (tmp_path / "home").exists()  # the user's DOCLOOP_HOME is never touched
 
 
@@ -184,3 +187,33 @@ def test_a_saved_eval_table_keeps_every_page_path_on_one_line() -> None:
     render_table(result, Console(file=saved))
     line = next(x for x in saved.getvalue().splitlines() if "optimize-deps-reload" in x)
     assert "config/dep-optimization-options.md" in line and "guide/dep-pre-bundling.md" in line
+
+
+def test_the_per_insight_table_prints_the_users_text_not_rich_markup() -> None:
+    """A title like `[vite] Internal server error` lost its tag to Rich markup, and a group
+    named with a closing tag (`x[/a]`) crashed the table."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from docloop.evaluation.render import render_table
+
+    group = {"group": "x[/a]", "size": 2, "in_one_insight": 2, "recovered": True,
+             "expected_page": "guide/x.md", "predicted_page": "guide/x.md",
+             "verdict": "covered", "right_page": True}
+    insight = {"title": "[vite] Internal server error: Failed to resolve import", "page":
+               "guide/x.md", "section": "Aliases", "verdict": "covered", "messages": 3,
+               "groups": [{"group": "x[/a]", "messages": 2, "of": 2},
+                          {"group": None, "messages": 1, "of": None}],
+               "recovers": ["x[/a]"], "right_page": ["x[/a]"]}
+    result = {"groups": 1, "groups_recovered": 1, "right_page": 1, "missing_groups": 0,
+              "missing_found": 0, "missing_precision": None, "bcubed_precision": 1.0,
+              "bcubed_recall": 1.0, "bcubed_f1": 1.0, "noise_leak": 1.0, "insights": 1,
+              "search": {"group_hit1": 1.0, "group_hit3": 1.0, "message_hit1": 1.0,
+                         "message_hit3": 1.0}, "per_group": [group], "per_insight": [insight]}
+    saved = StringIO()
+    render_table(result, Console(file=saved))
+    text = saved.getvalue()
+    assert "[vite] Internal server error" in text
+    assert "guide/x.md § Aliases" in text
+    assert "2/2 x[/a]; 1 noise" in text and "x[/a] (right page)" in text

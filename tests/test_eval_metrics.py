@@ -74,3 +74,19 @@ def test_noise_leak_is_the_share_of_noise_messages_in_any_insight() -> None:
 def test_hit_rates_look_at_the_first_k_pages() -> None:
     rates = hit_rates(["x.md", "y.md"], [["x.md", "y.md"], ["z.md", "w.md", "y.md"]])
     assert rates == {1: 0.5, 3: 1.0}
+
+
+def test_per_insight_rows_show_merged_groups_noise_and_what_each_recovers() -> None:
+    merged = Predicted(["a1", "a2", "a3", "b1", "n1"], "guide/a.md", "covered",
+                       "Retries time out", "Retry budget")
+    split = Predicted(["b2", "gap1"], None, "missing", "Nothing covers this")
+    rows = score_insights(GOLD, [merged, split])["per_insight"]
+    assert rows[0]["title"] == "Retries time out" and rows[0]["section"] == "Retry budget"
+    assert rows[0]["groups"] == [{"group": "a", "messages": 3, "of": 5},
+                                 {"group": "b", "messages": 1, "of": 2},
+                                 {"group": None, "messages": 1, "of": None}]
+    assert rows[0]["recovers"] == ["a"] and rows[0]["right_page"] == ["a"]
+    assert rows[0]["messages"] == 5
+    assert rows[1]["page"] is None and rows[1]["verdict"] == "missing"
+    assert rows[1]["recovers"] == [] and rows[1]["right_page"] == []
+    assert [g["group"] for g in rows[1]["groups"]] == ["b", "gap"]  # ties by name

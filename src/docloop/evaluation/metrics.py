@@ -11,6 +11,10 @@
   a message in no insight is its own cluster.
 - Noise leak: the share of noise messages that end up in any insight.
 - Search hit@k: the labelled page among the top k pages of a query.
+
+Beside the figures, `per_group` says where each group's messages went and `per_insight`
+what each insight holds (its labelled groups, counted, and the groups it recovers): the
+rows that tell a split group from two merged ones, the reading behind every figure.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class Predicted:
     message_ids: list[str]
     page: str | None
     verdict: str
+    title: str = ""  # what the ticket is called (per_insight rows)
+    section: str | None = None  # the matched section's heading (None: page top or no page)
 
 
 def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]:
@@ -54,6 +60,8 @@ def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]
         "insights": len(predicted),
         "per_group": [_group_row(gold, g, predicted, owner, recovered, right)
                       for g in gold.groups],
+        "per_insight": [_insight_row(gold, index, insight, recovered, right)
+                        for index, insight in enumerate(predicted)],
     }
 
 
@@ -156,3 +164,18 @@ def _group_row(gold: Gold, group: str, predicted: Sequence[Predicted],
             "predicted_page": insight.page if insight else None,
             "verdict": insight.verdict if insight else None,
             "right_page": group in right}
+
+
+def _insight_row(gold: Gold, index: int, insight: Predicted, recovered: Mapping[str, int],
+                 right: set[str]) -> dict[str, Any]:
+    """One `per_insight` row: the insight's page and verdict, its labelled messages by group
+    (largest first; `group` None is noise) and the groups it recovers."""
+    counts = Counter(gold.messages[m] for m in insight.message_ids if m in gold.messages)
+    order = sorted(counts.items(), key=lambda item: (-item[1], item[0] is None, item[0] or ""))
+    mine = [g for g, i in recovered.items() if i == index]
+    return {"title": insight.title, "page": insight.page, "section": insight.section,
+            "verdict": insight.verdict, "messages": len(insight.message_ids),
+            "groups": [{"group": group, "messages": count,
+                        "of": len(gold.members(group)) if group is not None else None}
+                       for group, count in order],
+            "recovers": sorted(mine), "right_page": sorted(g for g in mine if g in right)}

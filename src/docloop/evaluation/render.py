@@ -1,4 +1,4 @@
-"""`docloop eval` output: a rich table on stdout, or one JSON object."""
+"""`docloop eval` output: rich tables on stdout, or one JSON object."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from docloop.render import plain
+from docloop.text import truncate
+
 #: the width of the tables when the output is not a terminal: room for the group and both
 #: page paths of a row on one line
 SAVED_WIDTH = 160
+TITLE_CHARS = 70  # an insight's title in its row: enough to recognise the ticket
 
 
 def render_table(result: dict[str, Any], console: Console | None = None) -> None:
-    """The headline figures, then one row per labelled group."""
+    """The headline figures, one row per labelled group, then one per insight."""
     console = console or Console()
     if not console.is_terminal:
         # saved to a file (`> eval.txt`), 80 columns folded every page path into pieces
@@ -23,18 +27,52 @@ def render_table(result: dict[str, Any], console: Console | None = None) -> None
     summary.add_column("value", justify="right")
     groups = result["groups"]
     for label, value in _summary_rows(result, groups):
-        summary.add_row(label, value)
+        summary.add_row(*plain(label, value))
     console.print(summary)
-    rows = Table(title="per group", show_header=True)
+    console.print(_group_table(result["per_group"]))
+    if result.get("per_insight"):
+        console.print(_insight_table(result["per_insight"]))
+
+
+def _group_table(groups: list[dict[str, Any]]) -> Table:
+    """Where each labelled group's messages went, and to which page."""
+    table = Table(title="per group", show_header=True)
     for column in ("group", "size", "in one insight", "recovered", "expected page",
                    "predicted page", "verdict", "right"):
-        rows.add_column(column, overflow="fold")  # page paths must stay readable
-    for row in result["per_group"]:
-        rows.add_row(row["group"], str(row["size"]), str(row["in_one_insight"]),
-                     _yes(row["recovered"]), row["expected_page"] or "(no page)",
-                     row["predicted_page"] or "-", row["verdict"] or "-",
-                     _yes(row["right_page"]))
-    console.print(rows)
+        table.add_column(column, overflow="fold")  # page paths must stay readable
+    for row in groups:
+        table.add_row(*plain(row["group"], str(row["size"]), str(row["in_one_insight"]),
+                              _yes(row["recovered"]), row["expected_page"] or "(no page)",
+                              row["predicted_page"] or "-", row["verdict"] or "-",
+                              _yes(row["right_page"])))
+    return table
+
+
+def _insight_table(insights: list[dict[str, Any]]) -> Table:
+    """What each insight holds: a group split over two insights shows in two rows, two
+    groups merged into one insight in one row."""
+    table = Table(title="per insight", show_header=True)
+    for column in ("insight", "page § section", "verdict", "labelled messages", "recovers"):
+        table.add_column(column, overflow="fold")
+    for row in insights:
+        table.add_row(*plain(truncate(row["title"], TITLE_CHARS) or "-", _where(row),
+                              row["verdict"], "; ".join(map(_held, row["groups"])) or "-",
+                              ", ".join(g + (" (right page)" if g in row["right_page"] else "")
+                                        for g in row["recovers"]) or "-"))
+    return table
+
+
+def _where(row: dict[str, Any]) -> str:
+    if not row["page"]:
+        return "-"
+    return f"{row['page']} § {row['section']}" if row["section"] else row["page"]
+
+
+def _held(part: dict[str, Any]) -> str:
+    """`4/6 env-vars-in-config`: this insight holds 4 of the group's 6 messages."""
+    if part["group"] is None:
+        return f"{part['messages']} noise"
+    return f"{part['messages']}/{part['of']} {part['group']}"
 
 
 def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:

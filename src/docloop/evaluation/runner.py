@@ -93,10 +93,11 @@ def run_chat(settings: Settings, messages: Sequence[LabelledMessage],
 
 
 def predicted(insight: Insight, ids: dict[str, str]) -> Predicted:
-    """An insight in label ids, with its page and verdict (no match = `missing`)."""
+    """An insight in label ids, with its page, section and verdict (no match = `missing`)."""
     doc = insight.doc
     return Predicted([ids[m] for m in insight.message_ids if m in ids],
-                     doc.path if doc else None, doc.verdict if doc else "missing")
+                     doc.path if doc else None, doc.verdict if doc else "missing",
+                     insight.title, (doc.heading or None) if doc and doc.path else None)
 
 
 def search_metrics(settings: Settings, messages: Sequence[LabelledMessage],
