@@ -13,6 +13,7 @@ filed to its local outbox, so the insights behind the figures can be read
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +26,14 @@ from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
 from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, hit_rates, score_insights
+from docloop.evaluation.pages import page_warning, unindexed_pages
 from docloop.models import Insight
 from docloop.pipeline import RunOptions, run_pipeline
-from docloop.stages.index_docs import index_docs
+from docloop.registry import open_stores
+from docloop.stages.index_docs import index_docs, open_index
 from docloop.stages.search import run_search
+
+log = logging.getLogger("docloop.eval")
 
 SINCE_DAYS = 7
 SEARCH_TOP = 10
@@ -61,11 +66,27 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
 def _evaluate_in(settings: Settings, request: EvalRequest,
                  messages: list[LabelledMessage]) -> dict[str, Any]:
     index_docs(settings, request.docs, [])
+    warnings = label_page_warnings(settings, request, messages)
+    for warning in warnings:
+        log.warning("%s", warning)
     insights = run_chat(settings, messages, settings.home / "chat")
     search = search_metrics(settings, messages, settings.home / "queries.jsonl")
     result = score_insights(gold_of(messages), insights)
     result["search"] = search
+    result["warnings"] = warnings
     return result
+
+
+def label_page_warnings(settings: Settings, request: EvalRequest,
+                        messages: Sequence[LabelledMessage]) -> list[str]:
+    """A warning when labelled pages are not pages of the index just built (evaluation.pages)."""
+    with open_stores(settings) as stores:
+        indexed = set(open_index(settings, stores).known_hashes())
+    missing = unindexed_pages(messages, indexed)
+    if not missing:
+        return []
+    labelled = len({m.page for m in messages if m.page is not None})
+    return [page_warning(missing, labelled, indexed, request.docs, request.doc_prefix)]
 
 
 def check_new_home(folder: Path) -> None:
