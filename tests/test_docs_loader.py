@@ -40,6 +40,13 @@ def test_front_matter_title_wins_over_heading(tmp_path: Path) -> None:
     assert page.title == "Real: Title" and page.front_matter["sidebar_label"] == "RT"
 
 
+def test_a_byte_order_mark_does_not_hide_the_front_matter(tmp_path: Path) -> None:
+    """Saved by a Windows editor, `\ufeff---` was no front matter: its YAML became page text."""
+    (tmp_path / "p.md").write_bytes("\ufeff---\ntitle: Real\n---\n# Other\n\nBody.\n".encode())
+    page = load_pages(tmp_path)[0]
+    assert page.title == "Real" and page.front_matter == {"title": "Real"}
+
+
 @pytest.mark.parametrize("text,problem", [
     ("---\ntitle: [unclosed\n---\nbody", "not valid YAML"),
     ("---\n- a list\n---\nbody", "mapping"),

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from docloop.cli import main
 from docloop.evaluation.chat import CHANNELS, write_chat
 from docloop.evaluation.labels import read_labels
+from docloop.stages.search import read_queries
 from tests.docs_helpers import write_docs
 
 DOCS = {
@@ -217,3 +218,16 @@ def test_the_per_insight_table_prints_the_users_text_not_rich_markup() -> None:
     assert "[vite] Internal server error" in text
     assert "guide/x.md § Aliases" in text
     assert "2/2 x[/a]; 1 noise" in text and "x[/a] (right page)" in text
+
+
+def test_labels_and_queries_saved_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    """PowerShell's `Out-File -Encoding utf8` starts a file with a BOM; line 1 was "not
+    valid JSON"."""
+    labels = tmp_path / "labels.jsonl"
+    line = json.dumps({"id": "m1", "author": "a", "text": "retry?", "group": "g",
+                       "doc_path": "docs/guide/retries.md"})
+    labels.write_bytes(("\ufeff" + line + "\r\n").encode())
+    assert read_labels(labels, "docs/")[0].page == "guide/retries.md"
+    queries = tmp_path / "queries.jsonl"
+    queries.write_bytes(("\ufeff" + json.dumps({"id": "q1", "text": "retry"}) + "\n").encode())
+    assert read_queries(queries) == [("q1", "retry")]

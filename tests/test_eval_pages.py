@@ -66,3 +66,4 @@ def test_eval_without_the_doc_prefix_warns_and_still_measures(tmp_path: Path) ->
     right = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
                                       "--doc-prefix", "docs/", "--json"])
     assert json.loads(right.stdout)["warnings"] == []
+

@@ -346,7 +346,7 @@ def _read_text(path: Path) -> str:
     from docloop.errors import InputError
 
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file (check --suggestion-file)") from None
     except UnicodeDecodeError:

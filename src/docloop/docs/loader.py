@@ -148,7 +148,7 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
               max_chunks: int = MAX_CHUNKS) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed)."""
     try:
-        source = file.read_text(encoding="utf-8")
+        source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file)

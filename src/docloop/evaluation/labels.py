@@ -44,7 +44,7 @@ class Gold:
 def read_labels(path: Path, doc_prefix: str = "") -> list[LabelledMessage]:
     """Every line of `path`, validated; `doc_prefix` is removed from the pages."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the labels file {path}: {exc}") from None
     messages: list[LabelledMessage] = []

@@ -42,7 +42,7 @@ def run_search(settings: Settings, query: str | None, queries_file: Path | None,
 def read_queries(path: Path) -> list[tuple[str | None, str]]:
     """`{"id", "text"}` lines; InputError naming the file and line otherwise."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read queries file {path}: {exc}") from None
     queries: list[tuple[str | None, str]] = []
