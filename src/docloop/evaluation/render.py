@@ -42,9 +42,9 @@ def _group_table(groups: list[dict[str, Any]]) -> Table:
         table.add_column(column, overflow="fold")  # page paths must stay readable
     for row in groups:
         table.add_row(*plain(row["group"], str(row["size"]), str(row["in_one_insight"]),
-                              _yes(row["recovered"]), row["expected_page"] or "(no page)",
-                              row["predicted_page"] or "-", row["verdict"] or "-",
-                              _yes(row["right_page"])))
+                             _yes(row["recovered"]), row["expected_page"] or "(no page)",
+                             row["predicted_page"] or "-", row["verdict"] or "-",
+                             _yes(row["right_page"])))
     return table
 
 
@@ -56,9 +56,9 @@ def _insight_table(insights: list[dict[str, Any]]) -> Table:
         table.add_column(column, overflow="fold")
     for row in insights:
         table.add_row(*plain(truncate(row["title"], TITLE_CHARS) or "-", _where(row),
-                              row["verdict"], "; ".join(map(_held, row["groups"])) or "-",
-                              ", ".join(g + (" (right page)" if g in row["right_page"] else "")
-                                        for g in row["recovers"]) or "-"))
+                             row["verdict"], "; ".join(map(_held, row["groups"])) or "-",
+                             ", ".join(g + (" (right page)" if g in row["right_page"] else "")
+                                       for g in row["recovers"]) or "-"))
     return table
 
 
