@@ -116,6 +116,19 @@ def test_a_thread_title_the_asker_wrote_is_preferred_over_any_sentence() -> None
         "TP-401 on staging but key is set")
 
 
+def test_a_lead_in_is_no_title_whichever_colon_ends_it() -> None:
+    """A lead-in to a paste ends with ":" or, typed with a CJK input method, "：" ("webpack
+    ："); the title penalised only the first."""
+    for colon in (":", "："):
+        members = [
+            problem(1, "x", f"vite dev server crashes on startup{colon}"),
+            problem(2, "y", "vite dev server crashes, help me please with this thing today"),
+            problem(3, "z", "on startup my vite dev server crashes every single time I try it"),
+        ]
+        title = headline(members, document_frequencies(members), member_words(members))
+        assert not title.endswith(colon), title
+
+
 def test_a_sentence_leaning_on_the_one_before_is_not_the_title() -> None:
     """A real Vite ticket was titled "However I output a UMD module and an ES6 module, plus a
     separate bundle with a polyfill in it."."""

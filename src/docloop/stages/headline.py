@@ -131,7 +131,7 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
         score *= QUESTION
     elif error_strings(candidate):
         score *= ERROR
-    if len(candidate) > TITLE_LIMIT or candidate.endswith(("…", ":")):
+    if len(candidate) > TITLE_LIMIT or candidate.endswith("…") or leads_in(candidate):
         score *= CUT
     if CONTINUES.search(candidate):
         score *= CUT
