@@ -13,6 +13,7 @@ Writes benchmarks/results/separation.md.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -102,11 +103,43 @@ def csls(run: SetRun, problems: list[Problem], vectors: np.ndarray) -> np.ndarra
     return space @ space.T - (density[:, None] + density[None, :]) / 2
 
 
+#: sections in a problem's docs profile, and the softmax temperature over their cosines
+PROFILE_SECTIONS = 20
+PROFILE_TEMPERATURE = 0.1
+PROFILE_BLEND = 0.4  # the profile's weight beside the shipped similarity (the best tried)
+
+
+def docs_profile(run: SetRun, problems: list[Problem], vectors: np.ndarray) -> np.ndarray:
+    """Where the docs put each problem: its PROFILE_SECTIONS closest sections of the set's
+    docs index (a section's best chunk cosine), softmax-weighted, compared by cosine, as
+    search logs group queries by the results they share (RESULTS.md, session 12)."""
+    conn = sqlite3.connect(f"file:{run.settings.db_path}?mode=ro", uri=True)
+    rows = conn.execute("SELECT path, heading, vector FROM docs_chunks").fetchall()
+    conn.close()
+    sections = {key: i for i, key in enumerate(dict.fromkeys((r[0], r[1]) for r in rows))}
+    owner = np.array([sections[(r[0], r[1])] for r in rows])
+    cosines = vectors @ np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows]).T
+    best = np.full((len(vectors), len(sections)), -1.0, dtype=np.float32)
+    np.maximum.at(best.T, owner, cosines.T)
+    profile = np.zeros_like(best)
+    for i, row in enumerate(best):
+        top = np.argsort(-row)[:PROFILE_SECTIONS]
+        profile[i, top] = np.exp((row[top] - row[top[0]]) / PROFILE_TEMPERATURE)
+    profile /= np.linalg.norm(profile, axis=1, keepdims=True)
+    return profile @ profile.T
+
+
+def csls_with_docs(run: SetRun, problems: list[Problem], vectors: np.ndarray) -> np.ndarray:
+    return csls(run, problems, vectors) + PROFILE_BLEND * docs_profile(run, problems, vectors)
+
+
 SYSTEMS: dict[str, Similarity] = {
     "problem text only": problem_text, "embedding text (shipped)": whole,
     "key text": key_text, "whole 70 % + key 30 %": blend_key,
     "best sentence pair": sentence_max, "TF-IDF words": tfidf,
-    "rarest shared code term": rarest_term, "embedding text, CSLS k=5": csls}
+    "rarest shared code term": rarest_term, "embedding text, CSLS k=5": csls,
+    "docs section profile (top 20)": docs_profile,
+    "CSLS k=5 + 0.4 × docs section profile": csls_with_docs}
 
 
 def measure(run: SetRun) -> dict[str, float]:
