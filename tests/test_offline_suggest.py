@@ -184,6 +184,12 @@ def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
     # a version inside the heading opens no list: no backslash shown in the page
     assert _proposed_heading("The legacy JS API will be removed in Dart Sass 2.0.0.") == (
         "The legacy JS API will be removed in Dart Sass 2.0.0")
+    # a path or glob written without backticks keeps its marks as code (a real Vite title
+    # lost them: `Invalid glob: "dir/.png"`); a mention or emphasis is still taken out
+    assert _proposed_heading('Error: Invalid glob: "@dir/*.png" (resolved: "@dir/*.png").') == (
+        'Error: Invalid glob: "`@dir/*.png`" (resolved: "`@dir/*.png`")')
+    assert _proposed_heading("Lint src/**/*.ts with @everyone and **bold** only") == (
+        "Lint `src/**/*.ts` with everyone and bold only")
     # a title cut inside its code span keeps the rest as code
     assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
         'Error is `Error: Invalid glob: "@dir/*.png"`')

@@ -48,6 +48,10 @@ _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: an inline code span (one a cut title left open runs to its end), a run of other
 #: characters, or a stray backtick
 _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
+#: a bare path, glob or dotted name users wrote without backticks (`"@dir/*.png"`,
+#: `src/**/*.ts`, `@app.get`): its marks are the name, so it becomes code, not stripped
+_BARE_NAME = re.compile(
+    r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./][\w@*./:~-]*?)(?P<trail>[\"'),;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
 #: a dash between clauses, as a heading unit
@@ -255,6 +259,8 @@ def _heading_units(title: str) -> list[HeadingUnit]:
         if token.startswith("`") and len(token) > 2:
             name = " ".join(token.strip("`").removesuffix("…").split())
             units.append((len(name), f"`{name}`", spaced))
+        elif _UNSAFE_IN_HEADING.search(token) and (bare := _BARE_NAME.fullmatch(token)):
+            units.append((len(token), f"{bare['lead']}`{bare['name']}`{bare['trail']}", spaced))
         elif word := _UNSAFE_IN_HEADING.sub("", token):
             escape = escape_inline if units else escape_markdown
             units.append((len(word), escape(word), spaced))
