@@ -54,6 +54,26 @@ def test_a_me_too_sentence_is_not_a_title_and_a_lone_member_keeps_its_own() -> N
         "Fail to build pydantic_core on Termux Android")
 
 
+def test_a_me_too_title_gives_way_when_no_candidate_says_something() -> None:
+    """A real Pydantic pair: every sentence the candidates read was too short to stand
+    alone, and the first member's "I see the same issue as well." became the ticket's title."""
+    members = [
+        problem(1, "I see the same issue as well.",
+                'I see the same issue as well. For now my hack is `.rstrip("/")`.'),
+        problem(2, "Which is normal operation?",
+                "If you try to rebuild the bar, `Foo` will be rebuilt as well.\n`LazyValue` is "
+                "not defined.\n\nWhich is normal operation? Also, is this documented?\nThe "
+                "above bug occurred when building complex objects with circular references."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == ("The above bug occurred when building complex objects with circular "
+                     "references.")
+    pointers = [problem(1, "Same issue here.", "Same issue here."),
+                problem(2, "Same problem.", "Same problem."), problem(3, "Any news?", "Any news?")]
+    assert headline(pointers, document_frequencies(pointers), member_words(pointers)) == (
+        "Any news?")
+
+
 def test_a_conversation_link_names_what_was_asked_not_the_greeting() -> None:
     greeted = problem(1, "Hi!", "Hi!", "My build fails with a heap out of memory error")
     assert conversation_name(greeted, 80) == "My build fails with a heap out of memory error"

@@ -72,8 +72,27 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
-    fallback = members[0].title or members[0].text
-    return truncate(best or fallback, TITLE_LIMIT)
+    return truncate(best or _fallback(members[:POOL]), TITLE_LIMIT)
+
+
+def _fallback(members: Sequence[Problem]) -> str:
+    """The title when no candidate says something: the first member's title, unless it
+    only points at another problem ("I see the same issue as well.", a real Pydantic
+    ticket's title); then the first sentence of the members' quotes that says something,
+    past the SENTENCES the candidates read, else the first that points nowhere."""
+    first = members[0].title or members[0].text
+    if not _points_elsewhere(first):
+        return first
+    said = [" ".join(s.split()) for p in members for q in p.quotes for s in sentences(q.text)]
+    told = next((s for s in said if _says_something(s)), None)
+    own = [p.title for p in members if p.title] + said
+    return told or next((t for t in own if not _points_elsewhere(t)), first)
+
+
+def _points_elsewhere(text: str) -> bool:
+    """A short sentence whose subject is someone else's problem ("same issue here")."""
+    prose = without_inline_code(text)
+    return len(content_words(prose)) <= POINTER_WORDS and bool(POINTS_ELSEWHERE.search(prose))
 
 
 def _written_title(problem: Problem) -> bool:
@@ -117,11 +136,10 @@ def _says_something(text: str) -> bool:
     """Enough prose to stand alone, or a pasted error line ("SyntaxError: Unexpected
     token '?'" says exactly what happened); a short sentence pointing at someone else's
     problem ("I see the same issue as well.") does not."""
-    prose = without_inline_code(text)
-    words = len(content_words(prose))
-    if words <= POINTER_WORDS and POINTS_ELSEWHERE.search(prose):
+    if _points_elsewhere(text):
         return False
-    return words >= MIN_WORDS or bool(error_strings(prose))
+    prose = without_inline_code(text)
+    return len(content_words(prose)) >= MIN_WORDS or bool(error_strings(prose))
 
 
 def _score(candidate: str, weights: Mapping[str, float]) -> float:
