@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from docloop import db
 from docloop.backends.records.base import RecordStore
 from docloop.backends.records.sqlite import SQLiteRecordStore
+from docloop.backends.trackers.local import LocalTracker
 from docloop.stages.file import file_insight, ticket_id_for
 from tests.fakes import MemoryRecords, RecordingTracker
 from tests.helpers import BASE, insight
@@ -68,3 +70,39 @@ def test_regression_can_file_a_linked_ticket(records: RecordStore) -> None:
     assert back.action == "created" and back.id != ref.id
     assert back.external_id == "ext-linked"
     assert records.by_insight("ins_a").id == back.id  # type: ignore[union-attr]
+
+
+def test_a_ticket_names_the_open_tickets_on_its_docs_section(
+        records: RecordStore, tmp_path: Path) -> None:
+    """Two insights matched to one section are often one problem split in two: the second
+    ticket names the first (and, re-rendered on its next update, the first the second);
+    a done ticket or one on another section is not named."""
+    tracker = LocalTracker(tmp_path / "outbox")
+    first = file_insight(insight(), tracker, records, BASE)
+    done = file_insight(insight("ins_done", messages=("7", "8"), conversations=("7", "8")),
+                        tracker, records, BASE)
+    records.set_status(done.id, "done", BASE, source="test")
+    elsewhere = file_insight(insight("ins_far", path="guide/auth.md"), tracker, records, BASE)
+    second = file_insight(insight("ins_b", messages=("3", "4"), conversations=("3", "4")),
+                          tracker, records, BASE)
+    assert second.action == "created" and second.related == [first.id]
+    assert first.related == [] and elsewhere.related == []
+    body = (tmp_path / "outbox" / f"{second.id}.md").read_text(encoding="utf-8")
+    assert "**Also open on this section**" in body
+    assert f"- {first.id} — How do I allow my frontend origin? (open)" in body
+    assert done.id not in body and elsewhere.id not in body
+    grown = file_insight(insight(messages=("1", "2", "5"), conversations=("1", "2", "5")),
+                         tracker, records, BASE)
+    assert grown.action == "updated" and grown.related == [second.id]
+    assert second.id in (tmp_path / "outbox" / f"{first.id}.md").read_text(encoding="utf-8")
+
+
+def test_related_tickets_are_open_ones_of_the_same_tracker_only(records: RecordStore) -> None:
+    file_insight(insight("ins_other"), RecordingTracker(), records, BASE)  # tracker "fake"
+    tracker = RecordingTracker()
+    tracker.name = "another"
+    ref = file_insight(insight(), tracker, records, BASE)
+    assert ref.related == []
+    missing = file_insight(insight("ins_gap", path=None, verdict="missing"), tracker, records,
+                           BASE)
+    assert missing.related == []

@@ -227,6 +227,27 @@ def test_regression_policies(fake: FakeLinear, policy: str, issues: int, state: 
         assert fake.comments[0]["body"].startswith("**Regression:**")
 
 
+def test_an_issue_on_a_section_with_open_issues_lists_and_links_them(fake: FakeLinear) -> None:
+    """Insights matched to one docs section are often one problem split in two: the new
+    issue lists the open one in its description and is `related` to it in Linear."""
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    first = file_insight(insight(), tracker, records, BASE)
+    second = file_insight(insight("ins_b", messages=("3", "4"), conversations=("3", "4")),
+                          tracker, records, BASE)
+    assert second.related == [first.id]
+    old, new = issue_uuid(first.id), issue_uuid(second.id)
+    assert [(r["issueId"], r["relatedIssueId"], r["type"]) for r in fake.relations] == [
+        (new, old, "related")]
+    description = fake.issues[new]["description"]
+    assert "**Also open on this section**" in description
+    assert "[DOC-1](https://linear.app/i/1) — How do I allow my frontend origin? (open)" in (
+        description)
+    assert "Also open" not in fake.issues[old]["description"]
+    grown = file_insight(insight(messages=("1", "2", "5"), conversations=("1", "2", "5")),
+                         tracker, records, BASE)
+    assert grown.action == "updated" and len(fake.relations) == 1  # a comment, no new link
+
+
 def _regress(tracker: LinearTracker, records: SQLiteRecordStore) -> TicketRef:
     """File an insight, mark it done, and bring its problem back."""
     ref = file_insight(insight(), tracker, records, BASE)

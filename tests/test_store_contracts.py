@@ -71,6 +71,16 @@ def test_records_put_is_an_idempotent_upsert(home: Home) -> None:
     assert records.get("DL-2") is None and records.by_external("linear", "nope") is None
 
 
+def test_records_on_a_docs_section_are_found_newest_update_first(home: Home) -> None:
+    """What the file stage reads to name the open tickets on a ticket's section."""
+    records, section = home.stores.records, "https://docs.example/guide/cors/#allowed-origins"
+    for number, url in enumerate((section, section + "-2", section)):
+        records.put(_ticket(f"DL-{number}", doc_url=url,
+                            updated_at=NOW + timedelta(minutes=number)))
+    assert [r.id for r in records.on_section(section)] == ["DL-2", "DL-0"]
+    assert records.on_section("https://docs.example/other/") == []
+
+
 def test_records_history_is_appended_in_order_and_unchanged_is_no_change(home: Home) -> None:
     records = home.stores.records
     records.put(_ticket())

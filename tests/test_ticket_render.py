@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from docloop.backends.trackers.base import EvidenceDelta
-from docloop.models import Quote, ScoreBreakdown, Suggestion, ThreadLink
+from docloop.models import Quote, RelatedTicket, ScoreBreakdown, Suggestion, ThreadLink
 from docloop.ticket_text import render_ticket, render_update
 from tests.helpers import insight
 
@@ -49,3 +49,18 @@ def test_update_lists_new_evidence_and_regressions() -> None:
     text = render_update(_insight(), delta)
     assert text.startswith("**Regression:**")
     assert "1 new conversation(s)" in text and "> still broken" in text
+
+
+def test_related_tickets_are_listed_inert() -> None:
+    """A related ticket's title is an insight title (users' words): escaped like them, and
+    a URL that is not http(s) is no link."""
+    related = [RelatedTicket(id="DL-1", identifier="DOC-7", url="https://linear.app/i/7",
+                             title="[click](https://evil.example) @everyone", status="open"),
+               RelatedTicket(id="DL-2", url="javascript:alert(1)", title="CORS",
+                             status="in_progress")]
+    body = render_ticket(_insight().model_copy(update={"related": related}))
+    assert "**Also open on this section**" in body
+    assert "- [DOC-7](https://linear.app/i/7) — " in body and "(open)" in body
+    assert re.search(r"(?<!\\)\]\(https://evil", body) is None and "@everyone" not in body
+    assert "- DL-2 — CORS (in progress)" in body and "javascript:" not in body
+    assert "Also open" not in render_ticket(_insight())

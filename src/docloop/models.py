@@ -180,6 +180,24 @@ class TicketRef(BaseModel):
     url: str | None = None
     status: Status = "open"
     action: TicketAction
+    #: docloop ids of the other open tickets on the same docs section (RelatedTicket)
+    related: list[str] = Field(default_factory=list)
+
+
+class RelatedTicket(BaseModel):
+    """Another open ticket on the docs section an insight's ticket is filed on.
+
+    Two insights matched to one section are often one problem the clustering split
+    (on the labelled sets, three of four such pairs share a labelled problem), or
+    two problems one edit answers; the writer who takes one should see the other.
+    """
+
+    id: str
+    title: str
+    identifier: str | None = None
+    url: str | None = None
+    external_id: str | None = None
+    status: Status = "open"
 
 
 class ScoreBreakdown(BaseModel):
@@ -226,6 +244,8 @@ class Insight(BaseModel):
     doc: DocMatch | None = None
     suggestion: Suggestion | None = None
     ticket: TicketRef | None = None
+    #: the other open tickets on the same docs section, found when its ticket is filed
+    related: list[RelatedTicket] = Field(default_factory=list)
     error: str | None = None
     #: with `review` on: the insight's review state after this run, and why it changed
     review: ReviewState | None = None

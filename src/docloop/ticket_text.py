@@ -24,7 +24,8 @@ _BACKTICKS = re.compile(r"`+")
 def render_ticket(insight: Insight) -> str:
     """The full ticket body."""
     parts = [f"## {escape(insight.title)}", "", escape(insight.summary), ""]
-    parts += _significance(insight) + _doc(insight) + _quotes(insight.quotes)
+    parts += _significance(insight) + _doc(insight) + _related(insight)
+    parts += _quotes(insight.quotes)
     parts += _suggestion(insight) + _threads(insight)
     parts += ["---", f"docloop insight {code(insight.id)} · category: {escape(insight.category)}",
               ""]
@@ -63,6 +64,19 @@ def _doc(insight: Insight) -> list[str]:
     label = f"{doc.path} › {doc.heading}" if doc.heading else doc.path
     return [f"**Docs:** {link(label, doc.url or None)} — verdict: **{doc.verdict}** "
             f"(similarity {doc.score:.2f})", ""]
+
+
+def _related(insight: Insight) -> list[str]:
+    """The other open tickets on this section: maybe the same problem split in two, or
+    two problems one edit answers (stages.file.related_tickets)."""
+    if not insight.related:
+        return []
+    lines = ["**Also open on this section** (one edit may answer both; merge them if they "
+             "are one problem):", ""]
+    for other in insight.related:
+        lines.append(f"- {link(other.identifier or other.id, other.url)} — "
+                     f"{escape(other.title)} ({other.status.replace('_', ' ')})")
+    return [*lines, ""]
 
 
 def _quotes(quotes: list[Quote], heading: str | None = "**What users said:**") -> list[str]:

@@ -11,6 +11,11 @@ Input: an `Insight` (with doc match and suggestion), a `Tracker` and a
 - new evidence after the ticket was `done` → a regression: status becomes
   `regressed` (the tracker may reopen or file a linked ticket per its policy).
 
+A ticket names the other open tickets of its tracker on the same docs section
+(`related_tickets`): two insights matched to one section are often one problem
+the clustering split, or two that one edit answers, and are worth one look. The
+tracker shows them in the body (Linear also links the issues); nothing is merged.
+
 docloop's ticket id is derived from the insight fingerprint, so a retry after
 a crash asks the tracker to create the *same* ticket, which trackers treat
 idempotently. The tracker writes first and the record follows in one
@@ -26,9 +31,13 @@ from datetime import datetime
 
 from docloop.backends.records.base import RecordStore
 from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
-from docloop.models import Insight, TicketRecord, TicketRef
+from docloop.models import Insight, RelatedTicket, TicketRecord, TicketRef
 
 CLOSED = ("done",)
+#: a ticket in one of these states is still being worked on, so worth naming beside another
+OPEN = ("open", "in_progress", "regressed")
+#: at most this many related tickets are named (newest update first)
+MAX_RELATED = 5
 
 
 def ticket_id_for(insight_id: str, generation: int = 0) -> str:
@@ -42,10 +51,12 @@ def file_insight(insight: Insight, tracker: Tracker, records: RecordStore,
     """Create, update or leave the insight's ticket; returns what was done."""
     record = records.by_insight(insight.id)
     if record is None:
-        return _create(insight, tracker, records, now, ticket_id_for(insight.id))
+        return _create(_with_related(insight, records, tracker), tracker, records, now,
+                       ticket_id_for(insight.id))
     delta = evidence_delta(record, insight)
     if not (delta.new_conversation_ids or delta.new_message_ids):
         return _ref(record, tracker.name, "unchanged")
+    insight = _with_related(insight, records, tracker)
     delta.regression = record.status in CLOSED
     filed = tracker.update(record, insight, delta)
     if filed is not None:
@@ -60,7 +71,27 @@ def file_insight(insight: Insight, tracker: Tracker, records: RecordStore,
                                note="the problem came back after the ticket was done")
     if delta.regression:
         updated = records.get(record.id) or updated
-    return _ref(updated, tracker.name, "updated")
+    return _ref(updated, tracker.name, "updated", insight.related)
+
+
+def _with_related(insight: Insight, records: RecordStore, tracker: Tracker) -> Insight:
+    """The insight as its tracker gets it: with the open tickets on its section (the
+    local tracker re-renders the body on every update, so the list stays current)."""
+    return insight.model_copy(update={"related": related_tickets(insight, records,
+                                                                 tracker.name)})
+
+
+def related_tickets(insight: Insight, records: RecordStore, tracker: str) -> list[RelatedTicket]:
+    """The open tickets of `tracker` on the insight's docs section, other than its own
+    (any regression generation): what its ticket names beside itself."""
+    doc = insight.doc
+    if doc is None or not doc.path or not doc.url:
+        return []
+    found = [r for r in records.on_section(doc.url) if r.insight_id != insight.id
+             and r.tracker == tracker and r.status in OPEN]
+    return [RelatedTicket(id=r.id, title=r.title, identifier=r.identifier, url=r.url,
+                          external_id=r.external_id, status=r.status)
+            for r in found[:MAX_RELATED]]
 
 
 def evidence_delta(record: TicketRecord, insight: Insight) -> EvidenceDelta:
@@ -90,7 +121,7 @@ def _create(insight: Insight, tracker: Tracker, records: RecordStore, now: datet
         created_at=now, updated_at=now,
     )
     records.put(record)
-    return _ref(record, tracker.name, "created")
+    return _ref(record, tracker.name, "created", insight.related)
 
 
 def _merge_evidence(record: TicketRecord, insight: Insight, now: datetime) -> TicketRecord:
@@ -103,8 +134,10 @@ def _merge_evidence(record: TicketRecord, insight: Insight, now: datetime) -> Ti
     })
 
 
-def _ref(record: TicketRecord, tracker: str, action: str) -> TicketRef:
+def _ref(record: TicketRecord, tracker: str, action: str,
+         related: list[RelatedTicket] | None = None) -> TicketRef:
     return TicketRef.model_validate({
         "tracker": tracker, "id": record.id, "external_id": record.external_id,
         "url": record.url, "status": record.status, "action": action,
+        "related": [r.id for r in related or []],
     })

@@ -32,6 +32,11 @@ class RecordStore(ABC):
     def all(self) -> list[TicketRecord]:
         """Every record, newest update first."""
 
+    def on_section(self, doc_url: str) -> list[TicketRecord]:
+        """The records filed on one docs section (its URL with the anchor), newest update
+        first. Read only when a ticket is filed or updated, so a store may scan."""
+        return [record for record in self.all() if record.doc_url == doc_url]
+
     @abstractmethod
     def set_status(
         self, ticket_id: str, status: Status, at: datetime, source: str, note: str = "",

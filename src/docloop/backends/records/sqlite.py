@@ -124,6 +124,11 @@ class SQLiteRecordStore(RecordStore):
         rows = self.conn.execute("SELECT * FROM tickets ORDER BY updated_at DESC, id").fetchall()
         return [self._record(r) for r in rows]
 
+    def on_section(self, doc_url: str) -> list[TicketRecord]:
+        rows = self.conn.execute("SELECT * FROM tickets WHERE doc_url = ? "
+                                 "ORDER BY updated_at DESC, id", (doc_url,)).fetchall()
+        return [self._record(r) for r in rows]
+
     def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
                    note: str = "", changed_at: datetime | None = None) -> bool:
         with db.transaction(self.conn):

@@ -11,6 +11,8 @@ twice. A regression follows `linear_reopen_policy`:
 `comment` (default), `reopen` (back to the team's first unstarted state) or
 `new-linked-issue` (a new issue related to the old one; the relation, too, is
 looked up before every attempt, so a lost answer never links them twice).
+A new issue is linked the same way (`related`) to the open issues docloop filed
+on the same docs section (`stages.file.related_tickets`), which its body lists.
 
 Priority from significance: score ≥ 9 → 2 (high), ≥ 6 → 3 (medium), else 4 (low).
 """
@@ -161,6 +163,9 @@ class LinearTracker(Tracker):
         for thread in insight.threads:
             self.client.query(ATTACH, {"issueId": issue_id, "url": thread.url,
                                        "title": thread.name[:200]})
+        for other in insight.related:  # open issues on the same docs section
+            if other.external_id:
+                self._relate_once(issue_id, other.external_id)
         return Filed(external_id=issue["id"], identifier=issue.get("identifier"),
                      url=issue.get("url"))
 
