@@ -89,7 +89,7 @@ def test_a_ticket_names_the_open_tickets_on_its_docs_section(
     assert first.related == [] and elsewhere.related == []
     body = (tmp_path / "outbox" / f"{second.id}.md").read_text(encoding="utf-8")
     assert "**Also open on this section**" in body
-    assert f"- {first.id} — How do I allow my frontend origin? (open)" in body
+    assert f"- [{first.id}]({first.id}.md) — How do I allow my frontend origin? (open)" in body
     assert done.id not in body and elsewhere.id not in body
     grown = file_insight(insight(messages=("1", "2", "5"), conversations=("1", "2", "5")),
                          tracker, records, BASE)

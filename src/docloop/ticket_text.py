@@ -11,6 +11,8 @@ in the ticket.
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.markdown_safe import block, code, link, safe_url
@@ -74,9 +76,17 @@ def _related(insight: Insight) -> list[str]:
     lines = ["**Also open on this section** (one edit may answer both; merge them if they "
              "are one problem):", ""]
     for other in insight.related:
-        lines.append(f"- {link(other.identifier or other.id, other.url)} — "
+        lines.append(f"- {link(other.identifier or other.id, _ticket_link(other.url))} — "
                      f"{escape(other.title)} ({other.status.replace('_', ' ')})")
     return [*lines, ""]
+
+
+def _ticket_link(url: str | None) -> str | None:
+    """A tracker's ticket URL; a local ticket's file URI as its file name, the sibling it
+    is in the outbox (a relative link any Markdown viewer follows, no absolute path)."""
+    if url and urlsplit(url).scheme == "file":
+        return PurePosixPath(urlsplit(url).path).name
+    return url
 
 
 def _quotes(quotes: list[Quote], heading: str | None = "**What users said:**") -> list[str]:
