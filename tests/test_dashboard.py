@@ -126,6 +126,25 @@ def test_the_insight_page_shows_evidence_page_diff_ticket_history_and_runs(desk:
     assert replies and set(replies) <= set(item.conversation_ids)  # one per conversation
 
 
+def test_insights_on_the_same_section_come_first_among_merge_candidates(desk: Desk) -> None:
+    """Two insights matched to one docs section are often one problem split in two: the
+    page says so and offers them first for a merge, above higher-scored ones elsewhere."""
+    here = insight(1, NOW, score=2.0)
+    twin = insight(2, NOW, score=1.0, title="Token rejected after login")
+    elsewhere = insight(3, NOW, score=9.0, doc_path="guide/limits.md")
+    filed = insight(4, NOW, score=5.0)  # same section, but filed already: nothing to merge
+    record_run(desk.settings, desk.conn, [here, twin, elsewhere, filed], "r1", NOW)
+    file_ticket(desk.settings, desk.conn, filed, NOW, [])
+    page = desk.client.get(f"/insights/{here.id}").text
+    options = re.findall(r'<option value="(ins_\d+)">([^<]*)</option>', page)
+    assert [(i, label.startswith("same section · ")) for i, label in options] == [
+        (twin.id, True), (elsewhere.id, False)]
+    assert re.search(r'Also matched to this section and not filed.*?<a href="/insights/'
+                     rf'{twin.id}">Token rejected after login</a></p>', page, re.S)
+    assert "Also matched to this section" not in desk.client.get(
+        f"/insights/{elsewhere.id}").text
+
+
 def test_user_supplied_text_is_escaped_everywhere(desk: Desk) -> None:
     item = insight(1, NOW, title=XSS, quote_text=XSS, doc_path=f"{XSS}.md")
     record_run(desk.settings, desk.conn, [item], "r1", NOW)

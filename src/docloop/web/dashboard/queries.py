@@ -351,12 +351,17 @@ class Desk:
         return review.merged_into if review else None
 
     def merge_candidates(self, insight_id: str, limit: int = 200) -> Sequence[Row]:
-        """Insights that can be merged into this one: not merged, no ticket, by score."""
+        """Insights that can be merged into this one: not merged, no ticket. Those matched
+        to the same docs section come first (`same_section`: often one problem the
+        clustering split in two), then by score."""
         return self.conn.execute(
-            f"SELECT s.insight_id, s.title, s.score FROM insight_summaries s {_REVIEW} "
+            "SELECT s.insight_id, s.title, s.score, COALESCE(s.doc_url = (SELECT doc_url FROM "
+            f"insight_summaries WHERE insight_id = ?), 0) AS same_section "
+            f"FROM insight_summaries s {_REVIEW} "
             "WHERE s.insight_id != ? AND r.merged_into IS NULL AND NOT EXISTS "
             "(SELECT 1 FROM tickets t WHERE t.insight_id = s.insight_id) "
-            "ORDER BY s.score DESC LIMIT ?", (insight_id, limit)).fetchall()
+            "ORDER BY same_section DESC, s.score DESC LIMIT ?",
+            (insight_id, insight_id, limit)).fetchall()
 
     def _reported(self, insight_id: str) -> Insight | None:
         """The insight as its last run reported it; from its ticket alone when no

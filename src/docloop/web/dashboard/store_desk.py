@@ -216,9 +216,12 @@ class StoreDesk(Desk):
 
     def merge_candidates(self, insight_id: str, limit: int = 200) -> list[dict[str, Any]]:
         state = self.state()
-        found = [s for s in state.listed()
+        own = next((s["doc_url"] for s in state.summaries if s["insight_id"] == insight_id),
+                   None)
+        found = [s | {"same_section": int(own is not None and s["doc_url"] == own)}
+                 for s in state.listed()
                  if s["insight_id"] != insight_id and s["insight_id"] not in state.tickets]
-        return sorted(found, key=lambda s: -s["score"])[:limit]
+        return sorted(found, key=lambda s: (-s["same_section"], -s["score"]))[:limit]
 
     def _snapshot_of(self, insight_id: str) -> Any:
         return self.insights.snapshot(insight_id)
