@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from docloop.backends.trackers.base import EvidenceDelta
-from docloop.models import Quote, RelatedTicket, ScoreBreakdown, Suggestion, ThreadLink
+from docloop.models import Quote, ScoreBreakdown, Suggestion, ThreadLink, TicketLink
 from docloop.ticket_text import render_ticket, render_update
 from tests.helpers import insight
 
@@ -54,9 +54,9 @@ def test_update_lists_new_evidence_and_regressions() -> None:
 def test_related_tickets_are_listed_inert() -> None:
     """A related ticket's title is an insight title (users' words): escaped like them, and
     a URL that is not http(s) is no link."""
-    related = [RelatedTicket(id="DL-1", identifier="DOC-7", url="https://linear.app/i/7",
+    related = [TicketLink(id="DL-1", identifier="DOC-7", url="https://linear.app/i/7",
                              title="[click](https://evil.example) @everyone", status="open"),
-               RelatedTicket(id="DL-2", url="javascript:alert(1)", title="CORS",
+               TicketLink(id="DL-2", url="javascript:alert(1)", title="CORS",
                              status="in_progress")]
     body = render_ticket(_insight().model_copy(update={"related": related}))
     assert "**Also open on this section**" in body

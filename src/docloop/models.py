@@ -180,24 +180,26 @@ class TicketRef(BaseModel):
     url: str | None = None
     status: Status = "open"
     action: TicketAction
-    #: docloop ids of the other open tickets on the same docs section (RelatedTicket)
+    #: docloop ids of the other open tickets on the same docs section (TicketLink)
     related: list[str] = Field(default_factory=list)
 
 
-class RelatedTicket(BaseModel):
-    """Another open ticket on the docs section an insight's ticket is filed on.
+class TicketLink(BaseModel):
+    """A filed ticket as another ticket names it: docloop's id, the tracker's id,
+    identifier and link, its title and status (a `TicketRecord` without its evidence).
 
-    Two insights matched to one section are often one problem the clustering split
-    (on the labelled sets, three of four such pairs share a labelled problem), or
-    two problems one edit answers; the writer who takes one should see the other.
+    A ticket names the other open tickets on its docs section: two insights matched
+    to one section are often one problem the clustering split (on the labelled sets,
+    three of four such pairs share a labelled problem), or two problems one edit
+    answers, and the writer who takes one should see the other.
     """
 
     id: str
-    title: str
+    external_id: str | None = None
     identifier: str | None = None
     url: str | None = None
-    external_id: str | None = None
     status: Status = "open"
+    title: str
 
 
 class ScoreBreakdown(BaseModel):
@@ -245,7 +247,7 @@ class Insight(BaseModel):
     suggestion: Suggestion | None = None
     ticket: TicketRef | None = None
     #: the other open tickets on the same docs section, found when its ticket is filed
-    related: list[RelatedTicket] = Field(default_factory=list)
+    related: list[TicketLink] = Field(default_factory=list)
     error: str | None = None
     #: with `review` on: the insight's review state after this run, and why it changed
     review: ReviewState | None = None
@@ -268,17 +270,11 @@ class StatusChange(BaseModel):
     applied: bool = True
 
 
-class TicketRecord(BaseModel):
+class TicketRecord(TicketLink):
     """The stored state of one filed ticket (the records backend's unit)."""
 
-    id: str
     tracker: str
-    external_id: str | None = None
-    identifier: str | None = None
-    url: str | None = None
-    status: Status = "open"
     insight_id: str
-    title: str
     doc_path: str | None = None
     doc_url: str | None = None
     suggestion: str = ""

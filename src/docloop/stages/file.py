@@ -31,7 +31,7 @@ from datetime import datetime
 
 from docloop.backends.records.base import RecordStore
 from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
-from docloop.models import Insight, RelatedTicket, TicketRecord, TicketRef
+from docloop.models import Insight, TicketLink, TicketRecord, TicketRef
 
 CLOSED = ("done",)
 #: a ticket in one of these states is still being worked on, so worth naming beside another
@@ -81,7 +81,7 @@ def _with_related(insight: Insight, records: RecordStore, tracker: Tracker) -> I
                                                                  tracker.name)})
 
 
-def related_tickets(insight: Insight, records: RecordStore, tracker: str) -> list[RelatedTicket]:
+def related_tickets(insight: Insight, records: RecordStore, tracker: str) -> list[TicketLink]:
     """The open tickets of `tracker` on the insight's docs section, other than its own
     (any regression generation): what its ticket names beside itself."""
     doc = insight.doc
@@ -89,9 +89,8 @@ def related_tickets(insight: Insight, records: RecordStore, tracker: str) -> lis
         return []
     found = [r for r in records.on_section(doc.url) if r.insight_id != insight.id
              and r.tracker == tracker and r.status in OPEN]
-    return [RelatedTicket(id=r.id, title=r.title, identifier=r.identifier, url=r.url,
-                          external_id=r.external_id, status=r.status)
-            for r in found[:MAX_RELATED]]
+    fields = set(TicketLink.model_fields)
+    return [TicketLink.model_validate(r.model_dump(include=fields)) for r in found[:MAX_RELATED]]
 
 
 def evidence_delta(record: TicketRecord, insight: Insight) -> EvidenceDelta:
@@ -135,7 +134,7 @@ def _merge_evidence(record: TicketRecord, insight: Insight, now: datetime) -> Ti
 
 
 def _ref(record: TicketRecord, tracker: str, action: str,
-         related: list[RelatedTicket] | None = None) -> TicketRef:
+         related: list[TicketLink] | None = None) -> TicketRef:
     return TicketRef.model_validate({
         "tracker": tracker, "id": record.id, "external_id": record.external_id,
         "url": record.url, "status": record.status, "action": action,
