@@ -11,6 +11,7 @@ from docloop import db
 from docloop.backends.records.base import RecordStore
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.local import LocalTracker
+from docloop.models import TicketLink
 from docloop.stages.file import file_insight, ticket_id_for
 from tests.fakes import MemoryRecords, RecordingTracker
 from tests.helpers import BASE, insight
@@ -91,10 +92,18 @@ def test_a_ticket_names_the_open_tickets_on_its_docs_section(
     assert "**Also open on this section**" in body
     assert f"- [{first.id}]({first.id}.md) — How do I allow my frontend origin? (open)" in body
     assert done.id not in body and elsewhere.id not in body
+    older = (tmp_path / "outbox" / f"{first.id}.md").read_text(encoding="utf-8")
+    told = f"<!-- docloop:related {second.id} -->"
+    assert older.count(told) == 1  # the open ticket hears of the new one
+    assert f"Filed on the same docs section: [{second.id}]({second.id}.md) — How do" in older
+    tracker.create(second.id, insight("ins_b").model_copy(update={"related": [
+        TicketLink(id=first.id, title="x")]}))  # a retried create tells it once
     grown = file_insight(insight(messages=("1", "2", "5"), conversations=("1", "2", "5")),
                          tracker, records, BASE)
     assert grown.action == "updated" and grown.related == [second.id]
-    assert second.id in (tmp_path / "outbox" / f"{first.id}.md").read_text(encoding="utf-8")
+    older = (tmp_path / "outbox" / f"{first.id}.md").read_text(encoding="utf-8")
+    assert older.count(told) == 1 and "### New evidence" in older
+    assert f"- [{second.id}]({second.id}.md) — " in older  # and lists it, re-rendered
 
 
 def test_related_tickets_are_open_ones_of_the_same_tracker_only(records: RecordStore) -> None:

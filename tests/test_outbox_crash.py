@@ -20,9 +20,10 @@ from docloop import db
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.local import UPDATES_MARKER, LocalTracker, repair_outbox
 from docloop.config import Settings
-from docloop.models import TicketRecord
+from docloop.models import TicketLink, TicketRecord
 from docloop.pipeline import holding_home
 from docloop.stages.file import file_insight
+from tests.helpers import BASE, insight
 from tests.outbox_worker import ROUNDS, grown
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,6 +193,31 @@ def test_a_run_repairs_what_a_killed_set_status_or_create_left(tmp_path: Path) -
                             f"set {closed.id}.md status to done, as recorded"]
     _assert_agree(home)
     assert repair_outbox(home / "outbox", records.all()) == []
+
+
+def test_a_related_ticket_killed_before_its_record_is_not_named_after_the_repair(
+        tmp_path: Path) -> None:
+    """Filing a ticket on a section tells the open ticket there about it; a create killed
+    before its record leaves that note naming a file the repair removes: it goes too."""
+    outbox, records = tmp_path / "outbox", SQLiteRecordStore(db.memory())
+    tracker = LocalTracker(outbox)
+    first = file_insight(insight(), tracker, records, BASE)
+    tracker.create("DL-0000000000", insight("ins_b").model_copy(update={
+        "related": [TicketLink(id=first.id, title="x")]}))  # killed before its record
+    note = "<!-- docloop:related DL-0000000000 -->"
+    assert note in (outbox / f"{first.id}.md").read_text(encoding="utf-8")
+    done = repair_outbox(outbox, records.all())
+    assert sorted(done) == [
+        "removed DL-0000000000.md: no record (its run was interrupted)",
+        f"removed from {first.id}.md a related ticket that has no record"]
+    text = (outbox / f"{first.id}.md").read_text(encoding="utf-8")
+    assert note not in text and "### Related ticket" not in text
+    assert text.rstrip().endswith(UPDATES_MARKER)
+    second = file_insight(insight("ins_b", messages=("3", "4"), conversations=("3", "4")),
+                          tracker, records, BASE)  # the re-run files it and names it again
+    assert f"<!-- docloop:related {second.id} -->" in (outbox / f"{first.id}.md").read_text(
+        encoding="utf-8")
+    assert repair_outbox(outbox, records.all()) == []
 
 
 def test_outbox_files_and_folders_are_private(tmp_path: Path) -> None:

@@ -15,6 +15,10 @@ from the records, and a re-run after any crash converges on one copy.
 `repair_outbox`, run at the start of every run, settles the rest: a status
 line a killed `set-status` did not rewrite, and a ticket file whose record a
 killed run never stored.
+
+A ticket filed on a docs section where tickets are open lists them, and each of
+them gets a "Related ticket" section naming it (written once per pair); the
+repair drops such a section when the ticket it names has no record.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from docloop.backends.trackers.base import EvidenceDelta, Filed, Tracker
 from docloop.config import Settings
 from docloop.errors import ConfigError
 from docloop.files import write_atomic
+from docloop.markdown_safe import inline, link
 from docloop.models import Insight, Status, TicketRecord
 from docloop.ticket_text import render_ticket, render_update
 
@@ -37,6 +42,7 @@ UPDATES_MARKER = "<!-- docloop:updates -->"
 _EVIDENCE = re.compile(r"^<!-- docloop:evidence ([^>]*) -->$", re.M)
 _SECTION = re.compile(r"(?=\n### )")
 _STATUS_LINE = re.compile(r"^\*\*Status:\*\* (.*)$", re.M)
+_RELATED = re.compile(r"^<!-- docloop:related (\S+) -->$", re.M)
 
 
 class LocalTracker(Tracker):
@@ -66,6 +72,8 @@ class LocalTracker(Tracker):
 
     def create(self, ticket_id: str, insight: Insight) -> Filed:
         self._write(ticket_id, self._document(ticket_id, insight, "open", ""))
+        for other in insight.related:
+            self._name_in(other.id, ticket_id, insight.title)
         return Filed(external_id=ticket_id, identifier=ticket_id, url=self.path(ticket_id).as_uri())
 
     def update(self, record: TicketRecord, insight: Insight, delta: EvidenceDelta) -> Filed | None:
@@ -78,6 +86,23 @@ class LocalTracker(Tracker):
         status: Status = "regressed" if delta.regression else record.status
         self._write(record.id, self._document(record.id, insight, status, previous + entry))
         return None
+
+    def _name_in(self, older_id: str, ticket_id: str, title: str) -> None:
+        """Tell an open ticket on the same docs section about one filed after it (its body
+        lists the tickets open when it was filed): an update section naming the new one,
+        written once, so a retried create finds it there and adds nothing."""
+        path = self.path(older_id)
+        if not path.is_file():
+            return
+        text = path.read_text(encoding="utf-8")
+        marker = f"<!-- docloop:related {ticket_id} -->"
+        if marker in text:
+            return
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        self._write(older_id, f"{text.rstrip()}\n\n### Related ticket ({stamp})\n{marker}\n\n"
+                              f"Filed on the same docs section: "
+                              f"{link(ticket_id, f'{ticket_id}.md')} — "
+                              f"{inline(title)}\n")
 
     def _document(self, ticket_id: str, insight: Insight, status: str, updates: str) -> str:
         header = (f"<!-- docloop ticket {ticket_id} insight {insight.id} -->\n"
@@ -140,6 +165,23 @@ def repair_outbox(outbox: Path, records: Iterable[TicketRecord]) -> list[str]:
         if record is None:
             path.unlink()
             done.append(f"removed {path.name}: no record (its run was interrupted)")
-        elif write_status_line(path, record.status):
-            done.append(f"set {path.name} status to {record.status}, as recorded")
+        else:
+            if write_status_line(path, record.status):
+                done.append(f"set {path.name} status to {record.status}, as recorded")
+            if drop_dangling_related(path, set(local)):
+                done.append(f"removed from {path.name} a related ticket that has no record")
     return done
+
+
+def drop_dangling_related(path: Path, known: set[str]) -> bool:
+    """Drop the "Related ticket" sections naming a ticket the records do not hold (its run
+    was killed before the record; the re-run names it again); True if any was dropped."""
+    text = path.read_text(encoding="utf-8")
+    head, marker, updates = text.partition(f"\n{UPDATES_MARKER}\n")
+    sections = _SECTION.split(updates)
+    kept = [section for section in sections
+            if not ((found := _RELATED.search(section)) and found.group(1) not in known)]
+    if len(kept) == len(sections):
+        return False
+    write_atomic(path, head + marker + "".join(kept))
+    return True
