@@ -12,6 +12,7 @@ from docloop.evaluation.metrics import (
     missing_precision,
     recovered_groups,
     score_insights,
+    sharing_a_section,
 )
 
 GOLD = Gold(
@@ -69,6 +70,15 @@ def test_bcubed_treats_unclustered_messages_as_singletons_and_ignores_noise() ->
 def test_noise_leak_is_the_share_of_noise_messages_in_any_insight() -> None:
     result = score_insights(GOLD, [Predicted(["a1", "a2", "a3", "n1"], "guide/a.md", "covered")])
     assert result["noise_leak"] == pytest.approx(0.25)
+
+
+def test_insights_sharing_a_section_are_counted_apart_from_missing_ones() -> None:
+    predicted = [Predicted(["a1", "a2"], "guide/a.md", "covered", section="Setup"),
+                 Predicted(["a3"], "guide/a.md", "partial", section="Setup"),
+                 Predicted(["a4"], "guide/a.md", "covered", section="Other"),
+                 Predicted(["gap1"], None, "missing"), Predicted(["gap2"], None, "missing")]
+    assert sharing_a_section(predicted) == 2
+    assert score_insights(GOLD, predicted)["sharing_a_section"] == 2
 
 
 def test_hit_rates_look_at_the_first_k_pages() -> None:

@@ -11,6 +11,9 @@
   a message in no insight is its own cluster.
 - Noise leak: the share of noise messages that end up in any insight.
 - Search hit@k: the labelled page among the top k pages of a query.
+- Sharing a section (not an acceptance figure): the insights matched to a page section
+  another insight is matched to as well. Their tickets name each other
+  (stages.file.related_tickets); usually one problem split in two.
 
 Beside the figures, `per_group` says where each group's messages went and `per_insight`
 what each insight holds (its labelled groups, counted, and the groups it recovers): the
@@ -57,12 +60,18 @@ def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]
         "bcubed_precision": precision, "bcubed_recall": recall,
         "bcubed_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "noise_leak": sum(1 for m in noise if m in owner) / len(noise) if noise else 0.0,
-        "insights": len(predicted),
+        "insights": len(predicted), "sharing_a_section": sharing_a_section(predicted),
         "per_group": [_group_row(gold, g, predicted, owner, recovered, right)
                       for g in gold.groups],
         "per_insight": [_insight_row(gold, index, insight, recovered, right)
                         for index, insight in enumerate(predicted)],
     }
+
+
+def sharing_a_section(predicted: Sequence[Predicted]) -> int:
+    """How many insights are matched to a page section another insight is matched to."""
+    sections = Counter((p.page, p.section) for p in predicted if p.page and p.verdict != MISSING)
+    return sum(count for count in sections.values() if count > 1)
 
 
 def recovered_groups(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, int]:

@@ -88,6 +88,7 @@ def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:
          f"{result['bcubed_f1']:.2f}"),
         ("noise leak", f"{result['noise_leak']:.2f}"),
         ("insights", str(result["insights"])),
+        ("insights sharing a page section", str(result.get("sharing_a_section", 0))),
         ("search group hit@1 / hit@3", f"{search['group_hit1']:.2f} / {search['group_hit3']:.2f}"),
         ("search message hit@1 / hit@3",
          f"{search['message_hit1']:.2f} / {search['message_hit3']:.2f}"),
