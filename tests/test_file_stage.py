@@ -87,6 +87,9 @@ def test_a_ticket_names_the_open_tickets_on_its_docs_section(
     second = file_insight(insight("ins_b", messages=("3", "4"), conversations=("3", "4")),
                           tracker, records, BASE)
     assert second.action == "created" and second.related == [first.id]
+    assert second.model_dump()["related"] == [first.id]  # the report's ticket.related
+    handed = insight().model_copy(update={"related": [TicketLink(id=first.id, title="t")]})
+    assert "related" not in handed.model_dump_json()  # a filing-time list, never stored
     assert first.related == [] and elsewhere.related == []
     body = (tmp_path / "outbox" / f"{second.id}.md").read_text(encoding="utf-8")
     assert "**Also open on this section**" in body

@@ -246,8 +246,10 @@ class Insight(BaseModel):
     doc: DocMatch | None = None
     suggestion: Suggestion | None = None
     ticket: TicketRef | None = None
-    #: the other open tickets on the same docs section, found when its ticket is filed
-    related: list[TicketLink] = Field(default_factory=list)
+    #: the other open tickets on the same docs section, found when its ticket is filed and
+    #: handed to the tracker with it; never serialised (the report's `ticket.related` has
+    #: their ids), so a stored or reported insight carries no list that was never filled
+    related: list[TicketLink] = Field(default_factory=list, exclude=True)
     error: str | None = None
     #: with `review` on: the insight's review state after this run, and why it changed
     review: ReviewState | None = None
