@@ -141,11 +141,29 @@ def write_status_line(path: Path, status: str) -> bool:
     if not path.is_file():
         return False
     text = path.read_text(encoding="utf-8")
+    changed = _with_status(text, status)
+    if changed == text:
+        return False
+    write_atomic(path, changed)
+    return True
+
+
+def _with_status(text: str, status: str) -> str:
+    """The ticket text with its `**Status:**` line saying `status` (as it was without one)."""
     found = _STATUS_LINE.search(text)
     if found is None or found.group(1) == status:
-        return False
-    write_atomic(path, _STATUS_LINE.sub(f"**Status:** {status}", text, count=1))
-    return True
+        return text
+    return _STATUS_LINE.sub(f"**Status:** {status}", text, count=1)
+
+
+def _without_dangling_related(text: str, known: set[str]) -> str:
+    """The ticket text without the "Related ticket" sections naming a ticket the records do
+    not hold (its run was killed before the record; the re-run names it again)."""
+    head, marker, updates = text.partition(f"\n{UPDATES_MARKER}\n")
+    sections = _SECTION.split(updates)
+    kept = [section for section in sections
+            if not ((found := _RELATED.search(section)) and found.group(1) not in known)]
+    return text if len(kept) == len(sections) else head + marker + "".join(kept)
 
 
 def repair_outbox(outbox: Path, records: Iterable[TicketRecord]) -> list[str]:
@@ -153,35 +171,28 @@ def repair_outbox(outbox: Path, records: Iterable[TicketRecord]) -> list[str]:
 
     Status lines follow the records; a ticket file without a record (its run
     was killed between writing it and storing the record) is removed — the
-    next filing of that insight writes it again under the same id. Returns
-    what was done, one line per file, for the log.
+    next filing of that insight writes it again under the same id — and so is a
+    "Related ticket" section naming one. Each file is read once and written at
+    most once. Returns what was done, one line per change, for the log.
     """
     if not outbox.is_dir():
         return []
     local = {r.id: r for r in records if r.tracker == LocalTracker.name}
+    known = set(local)
     done = []
     for path in sorted(outbox.glob("DL-*.md")):
         record = local.get(path.stem)
         if record is None:
             path.unlink()
             done.append(f"removed {path.name}: no record (its run was interrupted)")
-        else:
-            if write_status_line(path, record.status):
-                done.append(f"set {path.name} status to {record.status}, as recorded")
-            if drop_dangling_related(path, set(local)):
-                done.append(f"removed from {path.name} a related ticket that has no record")
+            continue
+        text = path.read_text(encoding="utf-8")
+        with_status = _with_status(text, record.status)
+        if with_status != text:
+            done.append(f"set {path.name} status to {record.status}, as recorded")
+        repaired = _without_dangling_related(with_status, known)
+        if repaired != with_status:
+            done.append(f"removed from {path.name} a related ticket that has no record")
+        if repaired != text:
+            write_atomic(path, repaired)
     return done
-
-
-def drop_dangling_related(path: Path, known: set[str]) -> bool:
-    """Drop the "Related ticket" sections naming a ticket the records do not hold (its run
-    was killed before the record; the re-run names it again); True if any was dropped."""
-    text = path.read_text(encoding="utf-8")
-    head, marker, updates = text.partition(f"\n{UPDATES_MARKER}\n")
-    sections = _SECTION.split(updates)
-    kept = [section for section in sections
-            if not ((found := _RELATED.search(section)) and found.group(1) not in known)]
-    if len(kept) == len(sections):
-        return False
-    write_atomic(path, head + marker + "".join(kept))
-    return True
