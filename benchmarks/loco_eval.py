@@ -32,8 +32,12 @@ setting chosen with X among the sets reaches X's fold (before session 8 they wer
 shipped clustering and re-ranker: a second-order leak).
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/loco_eval.py [--quick] [--sets a,b]
+[--choose-votes]
 `--quick` uses calibrate.py's small clustering grid; `--sets` measures only the named
-sets (choices still use every other set). Only a full run (neither option) writes
+sets (choices still use every other set); `--choose-votes` adds a step after the verdict
+that chooses the vote rule (`group_weight`, `hub_discount`, `vote_k`, match_replay's
+VOTE_GRID, most right pages) per fold as well: a reading (RESULTS.md, session 13), not
+what ships, whose vote rule no calibrator chooses. Only a run with none of them writes
 benchmarks/results/loco_eval.md.
 """
 
@@ -102,6 +106,9 @@ class Sweeps:
     replayed: Callable[[float, QualitySettings, RankSettings, list[str]],
                        dict[str, list[dict[str, Any]]]]
     verdict_options: Callable[[float], list[VerdictSettings]]
+    #: with --choose-votes: match_replay's vote rules around a verdict, scored per set
+    voted: Callable[[VerdictSettings, QualitySettings, RankSettings, list[str]],
+                    dict[str, list[dict[str, Any]]]] | None = None
 
     def choose(self, on: list[str]) -> Choice:
         """Every stage's settings chosen on the sets `on` only, by each calibrator's rule."""
@@ -111,6 +118,9 @@ class Sweeps:
         term_weight = verdict_calibrate.choose(self.groups, on).term_weight
         results = self.replayed(term_weight, quality, rank, on)
         verdict = self.verdict_options(term_weight)[match_replay.choose(results, on)]
+        if self.voted is not None:
+            votes = self.voted(verdict, quality, rank, on)
+            verdict = match_replay.vote_options(verdict)[match_replay.choose_votes(votes, on)]
         return Choice(quality, rank, verdict)
 
 
@@ -236,9 +246,9 @@ class Measured:
         self.groups = {n: verdict_calibrate.set_groups(s) for n, s in rank_sets.items()}
         self._rank: dict[tuple[str, ...], RankSettings] = {}
 
-    def sweeps(self) -> Sweeps:
+    def sweeps(self, choose_votes: bool = False) -> Sweeps:
         return Sweeps(self.grid, self.quality_scores(), self.groups, self.rank_choice,
-                      self.replayed, verdict_options)
+                      self.replayed, verdict_options, self.voted if choose_votes else None)
 
     def quality_scores(self) -> dict[str, list[float]]:
         """calibrate.py's objective of every grid setting on every set."""
@@ -265,6 +275,16 @@ class Measured:
         options = verdict_options(term_weight)
         key = fingerprint([asdict(o) for o in options], asdict(quality), asdict(rank))
         return {name: cached(f"verdict-{name}", f"{self.keys[name]}-{key}",
+                             partial(self._verdict_sweep, name, quality, rank, options))
+                for name in names}
+
+    def voted(self, verdict: VerdictSettings, quality: QualitySettings, rank: RankSettings,
+              names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """match_replay's vote rules around the fold's `verdict`, scored on the captures of
+        the sets `names` as the fold clustered and re-ranked them."""
+        options = match_replay.vote_options(verdict)
+        key = fingerprint([asdict(o) for o in options], asdict(quality), asdict(rank))
+        return {name: cached(f"votes-{name}", f"{self.keys[name]}-{key}",
                              partial(self._verdict_sweep, name, quality, rank, options))
                 for name in names}
 
@@ -476,7 +496,8 @@ def main(args: list[str]) -> None:
         sys.exit("no labelled set found (needs ../shared)")
     quick, names = parse(args, [s.name for s in sets])
     measured = Measured(sets, quick)
-    choices = fold_choices(measured.sweeps(), list(measured.sets), names)
+    choices = fold_choices(measured.sweeps("--choose-votes" in args), list(measured.sets),
+                           names)
     print(f"sweeps and choices: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     results = {}
     for name in names:
@@ -484,7 +505,7 @@ def main(args: list[str]) -> None:
         print(f"measured {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     command = "PYTHONPATH=src:benchmarks python benchmarks/loco_eval.py " + " ".join(args)
     lines = render(results, choices, command.strip(), time.perf_counter() - started)
-    if quick or "--sets" in args:
+    if quick or "--sets" in args or "--choose-votes" in args:
         print("\n".join(lines))
     else:
         publish(RESULTS, lines)

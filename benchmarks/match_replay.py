@@ -27,7 +27,7 @@ import logging
 import pickle
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -287,9 +287,10 @@ def choose(results: dict[str, list[dict[str, Any]]], names: list[str]) -> int:
     return max(range(len(scores)), key=lambda i: (scores[i], around(i), -i))
 
 
-def neighbours(i: int) -> list[int]:
-    """Option `i` and the options one grid step from it in one knob (options() order)."""
-    shape = tuple(len(values) for values in GRID.values())
+def neighbours(i: int, shape: tuple[int, ...] | None = None) -> list[int]:
+    """Option `i` and the options one grid step from it in one knob (options() order, or
+    that of a grid of `shape`)."""
+    shape = shape or tuple(len(values) for values in GRID.values())
     place = np.unravel_index(i, shape)
     found = [i]
     for axis, size in enumerate(shape):
@@ -299,6 +300,42 @@ def neighbours(i: int) -> list[int]:
             if 0 <= moved[axis] < size:
                 found.append(int(np.ravel_multi_index(moved, shape)))
     return found
+
+
+#: the vote rule's knobs (no calibrator ships them; loco_eval --choose-votes and
+#: match_readings.py measure choosing them): the re-ranked group query's weight against the
+#: members, the discount on a member's vote for a catch-all page, and how flat the members'
+#: rank votes are (vote_k / (vote_k + rank))
+VOTE_GRID = {
+    "group_weight": (0.0, 0.25, 0.5, 1.0, 2.0),
+    "hub_discount": (0.0, 0.25, 0.5, 0.75),
+    "vote_k": (1.0, 3.0),
+}
+
+
+def vote_options(verdict: VerdictSettings) -> list[VerdictSettings]:
+    """`verdict` with every combination of the vote rule's knobs (VOTE_GRID)."""
+    return [replace(verdict, **dict(zip(VOTE_GRID, values, strict=True)))
+            for values in itertools.product(*VOTE_GRID.values())]
+
+
+def choose_votes(results: dict[str, list[dict[str, Any]]], names: list[str]) -> int:
+    """The vote rule with the most right pages pooled over `names`, then the best pooled
+    `missing` F1; among ties, the one whose grid neighbours have the most right pages on
+    average (the middle of a plateau), then the first listed."""
+    def pooled(i: int) -> tuple[int, float]:
+        tally = Tally()
+        for name in names:
+            tally = tally.add(results[name][i])
+        return tally.right, tally.f1()
+
+    scores = [pooled(i) for i in range(len(next(iter(results.values()))))]
+    shape = tuple(len(values) for values in VOTE_GRID.values())
+
+    def around(i: int) -> float:
+        near = [scores[j][0] for j in neighbours(i, shape)]
+        return sum(near) / len(near)
+    return max(range(len(scores)), key=lambda i: (scores[i], around(i), -i))
 
 
 def describe(option: VerdictSettings) -> str:

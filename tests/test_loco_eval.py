@@ -106,6 +106,35 @@ def test_each_fold_chooses_every_stage_on_the_other_sets_only(
     assert chosen["a"].verdict.below_reference == 0.12
 
 
+def test_choose_votes_picks_the_vote_rule_per_fold_after_the_verdict(
+        loco: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--choose-votes`: after each fold's verdict, the vote rule with the most right pages on
+    that fold's training sets, swept around that verdict (without it nothing changes)."""
+    import match_replay
+
+    monkeypatch.setattr(match_replay, "GRID", {"below_reference": (0.12, 0.21)})
+    monkeypatch.setattr(match_replay, "VOTE_GRID", {"vote_k": (1.0, 3.0)})
+    # right pages with vote_k 1 / 3: 5/6 on a, 5/4 on b, 5/7 on c
+    votes = {"a": [metrics(5, 0, 0, None), metrics(6, 0, 0, None)],
+             "b": [metrics(5, 0, 0, None), metrics(4, 0, 0, None)],
+             "c": [metrics(5, 0, 0, None), metrics(7, 0, 0, None)]}
+    calls: list[Any] = []
+
+    def voted(verdict: VerdictSettings, quality: QualitySettings, rank: RankSettings,
+              names: list[str]) -> dict[str, list[dict[str, Any]]]:
+        calls.append((verdict.below_reference, sorted(names)))
+        return {n: votes[n] for n in names}
+
+    given = replace(sweeps(loco, [], []), voted=voted)
+    chosen = loco.fold_choices(given, ["a", "b", "c"], ["a", "b", "c"])
+    assert calls[0] == (chosen["a"].verdict.below_reference, ["b", "c"])
+    assert chosen["a"].verdict.vote_k == 3.0  # b, c: 11 against 10
+    assert chosen["c"].verdict.vote_k == 1.0  # a, b: 10 and 10, the first kept
+    assert chosen["a"].verdict.below_reference == 0.12  # the verdict's own choice stays
+    plain = loco.fold_choices(sweeps(loco, [], []), ["a", "b", "c"], ["a"])
+    assert plain["a"].verdict.vote_k == VerdictSettings().vote_k
+
+
 def test_pooled_missing_adds_counts_not_ratios(loco: ModuleType) -> None:
     tally = loco.pooled_missing([metrics(10, 1, 3, 1 / 3, missing_groups=3),
                                  metrics(12, 3, 4, 0.75, missing_groups=4),
