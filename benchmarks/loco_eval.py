@@ -416,17 +416,19 @@ def row(name: str, system: str, m: Mapping[str, Any]) -> str:
     groups, search = m["groups"], m["search"]
     precision = "n/a" if m["missing_precision"] is None else f"{m['missing_precision']:.2f}"
     return (f"| {name} | {system} | {m['groups_recovered']}/{groups} | "
-            f"{m['right_page']}/{groups} | {m['missing_found']}/{m['missing_groups']} | "
+            f"{m['right_page']}/{groups} | {m['right_page_named']}/{groups} | "
+            f"{m['missing_found']}/{m['missing_groups']} | "
             f"{precision} ({m['said_missing']}) | {m['bcubed_precision']:.2f} | "
             f"{m['bcubed_recall']:.2f} | {m['bcubed_f1']:.2f} | {m['noise_leak']:.2f} | "
             f"{search['group_hit1']:.2f} / {search['group_hit3']:.2f} | "
             f"{search['message_hit1']:.2f} / {search['message_hit3']:.2f} |")
 
 
-HEADER = ("| set | settings | recovered | right page | `missing` found | `missing` precision "
-          "(insights saying it) | B³ P | B³ R | B³ F1 | noise leak | search group hit@1 / "
-          "hit@3 | search message hit@1 / hit@3 |\n"
-          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+HEADER = ("| set | settings | recovered | right page | right page named in the ticket | "
+          "`missing` found | `missing` precision (insights saying it) | B³ P | B³ R | B³ F1 | "
+          "noise leak | search group hit@1 / hit@3 | search message hit@1 / hit@3 |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+          "| ---: |")
 
 
 def differences(choice: Choice, base: Choice = SHIPPED_CHOICE) -> str:
@@ -453,7 +455,9 @@ def render(results: Mapping[str, Mapping[str, Mapping[str, Any]]],
              "loop ran on the set with them; \"shipped\" rows use the shipped settings (chosen "
              "on all sets, the set included); the seed-style baseline is "
              "`quality_bench.run_seed` over messages, its search the seed's top chunks. "
-             "Metrics: the `docloop eval` definitions.", "", HEADER]
+             "Metrics: the `docloop eval` definitions; \"right page named in the ticket\": the "
+             "labelled page is the insight's page or one of the next candidates its ticket "
+             "names (not an acceptance figure).", "", HEADER]
     for name, systems in results.items():
         lines += [row(name, system, m) for system, m in systems.items()]
     real = [n for n in results if n in REAL]

@@ -179,7 +179,8 @@ def test_a_saved_eval_table_keeps_every_page_path_on_one_line() -> None:
            "expected_page": "config/dep-optimization-options.md",
            "predicted_page": "guide/dep-pre-bundling.md", "verdict": "partial",
            "right_page": False}
-    result = {"groups": 1, "groups_recovered": 0, "right_page": 0, "missing_groups": 0,
+    result = {"groups": 1, "groups_recovered": 0, "right_page": 0, "right_page_named": 0,
+              "missing_groups": 0,
               "missing_found": 0, "missing_precision": None, "bcubed_precision": 1.0,
               "bcubed_recall": 0.4, "bcubed_f1": 0.57, "noise_leak": 0.0, "insights": 1,
               "search": {"group_hit1": 0.0, "group_hit3": 1.0, "message_hit1": 0.2,
@@ -207,7 +208,8 @@ def test_the_per_insight_table_prints_the_users_text_not_rich_markup() -> None:
                "groups": [{"group": "x[/a]", "messages": 2, "of": 2},
                           {"group": None, "messages": 1, "of": None}],
                "recovers": ["x[/a]"], "right_page": ["x[/a]"]}
-    result = {"groups": 1, "groups_recovered": 1, "right_page": 1, "missing_groups": 0,
+    result = {"groups": 1, "groups_recovered": 1, "right_page": 1, "right_page_named": 1,
+              "missing_groups": 0,
               "missing_found": 0, "missing_precision": None, "bcubed_precision": 1.0,
               "bcubed_recall": 1.0, "bcubed_f1": 1.0, "noise_leak": 1.0, "insights": 1,
               "search": {"group_hit1": 1.0, "group_hit3": 1.0, "message_hit1": 1.0,

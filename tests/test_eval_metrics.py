@@ -100,3 +100,18 @@ def test_per_insight_rows_show_merged_groups_noise_and_what_each_recovers() -> N
     assert rows[1]["page"] is None and rows[1]["verdict"] == "missing"
     assert rows[1]["recovers"] == [] and rows[1]["right_page"] == []
     assert [g["group"] for g in rows[1]["groups"]] == ["b", "gap"]  # ties by name
+
+
+def test_right_page_named_counts_the_next_candidates_a_ticket_names() -> None:
+    """Not an acceptance figure: the labelled page among the pages the ticket names."""
+    predicted = [Predicted(["a1", "a2", "a3"], "guide/x.md", "covered",
+                           candidates=["guide/y.md", "guide/a.md"]),
+                 Predicted(["b1", "b2"], "guide/x.md", "partial", candidates=["guide/y.md"]),
+                 Predicted(["gap1", "gap2"], None, "missing", candidates=["guide/z.md"])]
+    result = score_insights(GOLD, predicted)
+    assert (result["right_page"], result["right_page_named"]) == (1, 2)  # a named; gap missing
+    rows = {r["group"]: r for r in result["per_group"]}
+    assert rows["a"]["next_candidates"] == ["guide/y.md", "guide/a.md"]
+    assert not rows["a"]["right_page"]
+    wrong_missing = [Predicted(["a1", "a2", "a3"], None, "missing", candidates=["guide/a.md"])]
+    assert score_insights(GOLD, wrong_missing)["right_page_named"] == 0

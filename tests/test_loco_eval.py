@@ -35,6 +35,7 @@ def metrics(right: int, found: int, said: int, precision: float | None,
             missing_groups: int = 2, groups: int = 10) -> dict[str, Any]:
     """The fields of a `docloop eval` result that the choices and pooling read."""
     return {"groups": groups, "groups_recovered": right, "right_page": right,
+            "right_page_named": right,
             "missing_groups": missing_groups, "missing_found": found,
             "missing_precision": precision, "said_missing": said, "bcubed_precision": 0.8,
             "bcubed_recall": 0.6, "bcubed_f1": 0.69, "noise_leak": 0.05, "insights": 9,
@@ -162,7 +163,7 @@ def test_render_shows_every_row_the_pool_and_what_moved(loco: ModuleType) -> Non
     text = "\n".join(loco.render({"pydantic": systems}, {"pydantic": moved},
                                  "python benchmarks/loco_eval.py", 90.0))
     assert "`python benchmarks/loco_eval.py` (1.5 min" in text
-    assert ("| pydantic | chosen without the set | 7/10 | 7/10 | 1/3 | 0.33 (3) | 0.80 | "
+    assert ("| pydantic | chosen without the set | 7/10 | 7/10 | 7/10 | 1/3 | 0.33 (3) | 0.80 | "
             "0.60 | 0.69 | 0.05 | 0.50 / 0.90 | 0.40 / 0.80 |") in text
     assert "| seed-style baseline | 0.00 (0/3) | n/a (0/0) |" in text
     assert "| shipped | 0.67 (2/3) | 1.00 (2/2) |" in text

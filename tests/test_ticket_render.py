@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 
 from docloop.backends.trackers.base import EvidenceDelta
-from docloop.models import Quote, ScoreBreakdown, Suggestion, ThreadLink, TicketLink
+from docloop.models import (
+    DocMatch,
+    PageHit,
+    Quote,
+    ScoreBreakdown,
+    Suggestion,
+    ThreadLink,
+    TicketLink,
+)
 from docloop.ticket_text import render_ticket, render_update
 from tests.helpers import insight
 
@@ -64,3 +72,36 @@ def test_related_tickets_are_listed_inert() -> None:
     assert re.search(r"(?<!\\)\]\(https://evil", body) is None and "@everyone" not in body
     assert "- DL-2 — CORS (in progress)" in body and "javascript:" not in body
     assert "Also open" not in render_ticket(_insight())
+
+
+def _hit(path: str, heading: str, anchor: str = "") -> PageHit:
+    return PageHit(path=path, url=f"https://docs.example/{path}", heading=heading,
+                   anchor=anchor, score=0.5)
+
+
+def test_ticket_names_the_next_candidate_pages_with_their_sections() -> None:
+    """The right page is often the second: the ticket names the next two pages the match
+    ranked (one per page, never the chosen one), linked to their sections."""
+    item = _insight()
+    assert item.doc is not None
+    item.doc.alternatives = [_hit("guide/cors.md", "Other"), _hit("guide/build.md", "Chunks",
+                                                                   "chunking-strategy"),
+                             _hit("guide/build.md", "Again"), _hit("config/build.md", "[x](y)"),
+                             _hit("guide/why.md", "Why")]
+    body = render_ticket(item)
+    line = next(ln for ln in body.splitlines() if ln.startswith("**Next candidates**"))
+    assert ("[guide/build.md › Chunks](https://docs.example/guide/build.md#chunking-strategy)"
+            in line)
+    assert "config/build.md › \\[x\\](y)" in line  # a heading stays text
+    assert "guide/cors.md" not in line and "Again" not in line and "why.md" not in line
+    assert "Next candidates" not in render_ticket(_insight())  # none ranked, none named
+
+
+def test_missing_ticket_links_the_nearest_pages() -> None:
+    item = _insight()
+    item.doc = DocMatch(verdict="missing", alternatives=[
+        _hit("a.md", "A", "a"), _hit("b.md", "B"), _hit("c.md", "C"), _hit("d.md", "D")])
+    body = render_ticket(item)
+    assert ("Nearest pages: [a.md › A](https://docs.example/a.md#a), "
+            "[b.md › B](https://docs.example/b.md), [c.md › C](https://docs.example/c.md).") in body
+    assert "d.md" not in body and "Next candidates" not in body

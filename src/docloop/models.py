@@ -147,6 +147,17 @@ class PageHit(BaseModel):
     chunk_id: str = ""
     text: str = ""
 
+    @property
+    def section_url(self) -> str:
+        """The page's URL at this section (what a ticket links to)."""
+        if self.anchor and "#" not in self.url:
+            return f"{self.url}#{self.anchor}"
+        return self.url
+
+
+#: the pages after the chosen one that a ticket names (DocMatch.runners_up)
+RUNNERS_UP = 2
+
 
 class DocMatch(BaseModel):
     """Where an insight belongs in the docs, and how well the page covers it."""
@@ -159,6 +170,20 @@ class DocMatch(BaseModel):
     verdict: Verdict = "missing"
     passage: str = ""
     alternatives: list[PageHit] = Field(default_factory=list)
+
+    def runners_up(self, limit: int = RUNNERS_UP) -> list[PageHit]:
+        """The next pages the match ranked after the chosen one (one hit per page, never the
+        chosen page; the nearest pages when it is `missing`). A ticket names them because
+        the right page is often second: on the real sets it is the chosen page for 18 of 29
+        Pydantic and 14 of 25 Vite insights, and one of these three for 26 and 21
+        (benchmarks/RESULTS.md)."""
+        seen = {self.path}
+        found: list[PageHit] = []
+        for hit in self.alternatives:
+            if hit.path not in seen and len(found) < limit:
+                seen.add(hit.path)
+                found.append(hit)
+        return found
 
 
 class Suggestion(BaseModel):

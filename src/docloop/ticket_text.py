@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.markdown_safe import block, code, link, safe_url
 from docloop.markdown_safe import inline as escape
-from docloop.models import Insight, Quote
+from docloop.models import Insight, PageHit, Quote
 from docloop.sanitize import clean_text
 
 _BACKTICKS = re.compile(r"`+")
+NEAREST = 3  # pages a `missing` ticket names as where a new page would be linked from
 
 
 def render_ticket(insight: Insight) -> str:
@@ -61,11 +62,22 @@ def _doc(insight: Insight) -> list[str]:
     if doc is None:
         return ["**Docs:** no documentation index was available.", ""]
     if not doc.path:
-        near = ", ".join(code(a.path) for a in doc.alternatives[:3]) or "none"
+        near = ", ".join(_page_link(hit) for hit in doc.runners_up(NEAREST)) or "none"
         return [f"**Docs:** no page covers this (verdict: missing). Nearest pages: {near}.", ""]
     label = f"{doc.path} › {doc.heading}" if doc.heading else doc.path
-    return [f"**Docs:** {link(label, doc.url or None)} — verdict: **{doc.verdict}** "
-            f"(similarity {doc.score:.2f})", ""]
+    lines = [f"**Docs:** {link(label, doc.url or None)} — verdict: **{doc.verdict}** "
+             f"(similarity {doc.score:.2f})", ""]
+    others = doc.runners_up()
+    if others:
+        lines += [f"**Next candidates** (if the page above is not where this belongs): "
+                  f"{', '.join(_page_link(hit) for hit in others)}", ""]
+    return lines
+
+
+def _page_link(hit: PageHit) -> str:
+    """`path › heading` linked to the section (the path alone when the page has no URL)."""
+    label = f"{hit.path} › {hit.heading}" if hit.heading else hit.path
+    return link(label, hit.section_url or None)
 
 
 def _related(insight: Insight) -> list[str]:

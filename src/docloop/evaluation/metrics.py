@@ -11,6 +11,10 @@
   a message in no insight is its own cluster.
 - Noise leak: the share of noise messages that end up in any insight.
 - Search hit@k: the labelled page among the top k pages of a query.
+- Right page named (not an acceptance figure): recovered, and the labelled page is the
+  insight's page or one of the next candidates its ticket names (`DocMatch.runners_up`);
+  for a group no page covers, as right page. How often a writer who reads the ticket has
+  the right page in front of them, when the first is wrong.
 - Sharing a section (not an acceptance figure): the insights matched to a page section
   another insight is matched to as well. Their tickets name each other
   (stages.file.related_tickets); usually one problem split in two.
@@ -25,7 +29,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from docloop.evaluation.labels import Gold
@@ -42,6 +46,7 @@ class Predicted:
     verdict: str
     title: str = ""  # what the ticket is called (per_insight rows)
     section: str | None = None  # the matched section's heading (None: page top or no page)
+    candidates: list[str] = field(default_factory=list)  # the next pages its ticket names
 
 
 def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]:
@@ -50,11 +55,13 @@ def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]
     precision, recall = bcubed(gold, owner)
     recovered = recovered_groups(gold, predicted)
     right = {g for g, i in recovered.items() if _page_right(gold.groups[g], predicted[i])}
+    named = {g for g, i in recovered.items() if _page_named(gold.groups[g], predicted[i])}
     missing_groups = [g for g, page in gold.groups.items() if page is None]
     noise = [m for m, g in gold.messages.items() if g is None]
     return {
         "groups": len(gold.groups), "groups_recovered": len(recovered),
-        "right_page": len(right), "missing_groups": len(missing_groups),
+        "right_page": len(right), "right_page_named": len(named),
+        "missing_groups": len(missing_groups),
         "missing_found": sum(1 for g in missing_groups if g in right),
         "missing_precision": missing_precision(gold, predicted),
         "bcubed_precision": precision, "bcubed_recall": recall,
@@ -156,6 +163,13 @@ def _page_right(expected: str | None, insight: Predicted) -> bool:
     return insight.page == expected and insight.verdict != MISSING
 
 
+def _page_named(expected: str | None, insight: Predicted) -> bool:
+    """The labelled page is one the insight's ticket names (`missing` for no page)."""
+    if expected is None or insight.verdict == MISSING:
+        return _page_right(expected, insight)
+    return expected == insight.page or expected in insight.candidates
+
+
 def _group_row(gold: Gold, group: str, predicted: Sequence[Predicted],
                owner: Mapping[str, int], recovered: Mapping[str, int],
                right: set[str]) -> dict[str, Any]:
@@ -171,6 +185,7 @@ def _group_row(gold: Gold, group: str, predicted: Sequence[Predicted],
                                   and owner.get(m) == index),
             "expected_page": gold.groups[group],
             "predicted_page": insight.page if insight else None,
+            "next_candidates": list(insight.candidates) if insight else [],
             "verdict": insight.verdict if insight else None,
             "right_page": group in right}
 

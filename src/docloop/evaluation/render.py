@@ -81,6 +81,8 @@ def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:
     return [
         ("groups recovered", f"{result['groups_recovered']}/{groups}"),
         ("right page", f"{result['right_page']}/{groups}"),
+        ("right page named in the ticket (first or next candidates)",
+         f"{result['right_page_named']}/{groups}"),
         ("`missing` found", f"{result['missing_found']}/{result['missing_groups']}"),
         ("`missing` precision", "-" if precision is None else f"{precision:.2f}"),
         ("B-cubed precision / recall / F1",

@@ -118,7 +118,8 @@ def predicted(insight: Insight, ids: dict[str, str]) -> Predicted:
     doc = insight.doc
     return Predicted([ids[m] for m in insight.message_ids if m in ids],
                      doc.path if doc else None, doc.verdict if doc else "missing",
-                     insight.title, (doc.heading or None) if doc and doc.path else None)
+                     insight.title, (doc.heading or None) if doc and doc.path else None,
+                     [hit.path for hit in doc.runners_up()] if doc and doc.path else [])
 
 
 def search_metrics(settings: Settings, messages: Sequence[LabelledMessage],

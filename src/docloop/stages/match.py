@@ -147,7 +147,7 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     close = page_similarity >= settings.covered and coverage >= settings.term_coverage
     verdict: Verdict = "covered" if close else "partial"
     return DocMatch(
-        path=best.path, url=_section_url(best), heading=best.heading, anchor=best.anchor,
+        path=best.path, url=best.section_url, heading=best.heading, anchor=best.anchor,
         score=round(page_similarity, 4), verdict=verdict, passage=truncate(best.text, 400),
         alternatives=ranked[1:4],
     ), chunks
@@ -255,9 +255,3 @@ def vote_totals(evidence: Sequence[Evidence], index: VectorSearch,
             if hit.path not in sections or hit.score > sections[hit.path].score:
                 sections[hit.path] = hit
     return Votes(totals, sections, firsts)
-
-
-def _section_url(hit: PageHit) -> str:
-    if hit.anchor and "#" not in hit.url:
-        return f"{hit.url}#{hit.anchor}"
-    return hit.url
