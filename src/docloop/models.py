@@ -174,9 +174,9 @@ class DocMatch(BaseModel):
     def runners_up(self, limit: int = RUNNERS_UP) -> list[PageHit]:
         """The next pages the match ranked after the chosen one (one hit per page, never the
         chosen page; the nearest pages when it is `missing`). A ticket names them because
-        the right page is often second: on the real sets it is the chosen page for 18 of 29
-        Pydantic and 14 of 25 Vite insights, and one of these three for 26 and 21
-        (benchmarks/RESULTS.md)."""
+        the right page is often second: on the real sets, unseen, the chosen page is the
+        labelled one for 16 of Pydantic's 28 problems and 13 of Vite's 26, and one of the
+        three pages the ticket names for 21 and 19 (benchmarks/results/loco_eval.md)."""
         seen = {self.path}
         found: list[PageHit] = []
         for hit in self.alternatives:
