@@ -1,4 +1,4 @@
-"""Match-stage readings measured and not kept (RESULTS.md, session 13), reproducible.
+"""Match-stage readings measured and not kept (RESULTS.md, sessions 13-14), reproducible.
 
 Each reading replays the match stage on match_replay.py's captures (the shipped run's
 insights and their match inputs, every labelled set) with one rule changed, and scores
@@ -17,7 +17,13 @@ it with the `docloop eval` definitions at otherwise shipped settings:
 - `votes`: the vote rule (`group_weight`, `hub_discount`, `vote_k`) over a grid, right
   pages per set, and each set with the rule that has the most right pages on the others.
   These captures are clustered with the shipped settings (chosen with every set); the
-  same step on each fold's own clustering is `loco_eval.py --choose-votes`.
+  same step on each fold's own clustering is `loco_eval.py --choose-votes`;
+- `members` (session 14): a member's votes weighted up by what it says (the member the
+  insight's title comes from, the first member, the members the analyzer read an error
+  or a question in), right pages per set;
+- `pasted` (session 14): each member's search text with the lines of its code blocks that
+  say in words what went wrong (the offline problem text keeps prose only), or with its
+  whole verbatim body, right pages per set.
 
 Run: PYTHONPATH=src:benchmarks python benchmarks/match_readings.py [READING ...]
 Writes benchmarks/results/match_readings.md.
@@ -31,13 +37,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import docloop.stages.match as match_stage
 import match_replay as mr
 from docloop.evaluation.metrics import Predicted, score_insights
-from docloop.models import DocMatch, PageHit
+from docloop.models import DocMatch, PageHit, Problem
 from docloop.stages.insights import shared_words
 from docloop.stages.match import MAX_VOTERS, VOTE_K, insight_query, match_insight, vote_pages
 from docloop.stages.verdict import VerdictSettings
+from docloop.text import code_blocks, content_words
 from labelled_sets import publish
 
 RESULT = Path(__file__).resolve().parent / "results" / "match_readings.md"
@@ -55,10 +64,11 @@ def evidence(item: mr.Captured) -> Evidence:
 
 
 def matched(item: mr.Captured, replay: mr.Replay, settings: VerdictSettings = SHIPPED,
-            index: Any = None, group: list[PageHit] | None = None) -> DocMatch:
-    """The match stage as shipped (match_replay.shipped_rule), with an index or group
-    query of the reading's own when given."""
-    members = evidence(item)
+            index: Any = None, group: list[PageHit] | None = None,
+            members: Evidence | None = None) -> DocMatch:
+    """The match stage as shipped (match_replay.shipped_rule), with an index, group
+    query or members' search texts of the reading's own when given."""
+    members = members or evidence(item)
     words = [p.body or p.text for p in item.problems]
     if group is None:
         group = replay.group_hits([text for text, _ in members], settings)
@@ -239,14 +249,117 @@ def votes(replays: list[mr.Replay]) -> list[str]:
     return lines
 
 
+# -- members: a member's vote weighted by what it says --------------------------------------
+
+Says = Callable[[mr.Captured, int], bool]
+MEMBER_RULES: dict[str, Says] = {
+    "title's member": lambda item, i: item.insight.title[:40]
+    in item.problems[i].with_answer,
+    "first member": lambda item, i: i == 0,
+    "error or question": lambda item, i: bool({"error", "question"}
+                                               & set(item.problems[i].signals)),
+}
+
+
+def weighted_votes(weights: Sequence[float]) -> Callable[..., match_stage.Votes]:
+    """match.vote_totals with member i's votes times weights[i]."""
+    def vote_totals(members: Sequence[tuple[str, Any]], index: Any,
+                    vote_k: float = SHIPPED.vote_k) -> match_stage.Votes:
+        totals: dict[str, float] = {}
+        sections: dict[str, PageHit] = {}
+        firsts: list[str] = []
+        for (text, vector), weight in zip(members, weights, strict=False):
+            hits = index.search_vector(text, vector, VOTE_K)
+            firsts.extend(hit.path for hit in hits[:1])
+            for position, hit in enumerate(hits):
+                totals[hit.path] = totals.get(hit.path, 0.0) + weight * vote_k / (
+                    vote_k + position)
+                if hit.path not in sections or hit.score > sections[hit.path].score:
+                    sections[hit.path] = hit
+        return match_stage.Votes(totals, sections, firsts)
+    return vote_totals
+
+
+def members(replays: list[mr.Replay]) -> list[str]:
+    boosts = (0.05, 0.3)
+    lines = ["### A member's votes weighted up by what it says", "",
+             "| set | shipped | " + " | ".join(f"{rule} +{boost:.0%}" for rule in MEMBER_RULES
+                                               for boost in boosts) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in range(len(MEMBER_RULES) * 2))
+             + " |"]
+    for replay in replays:
+        row = [scores(replay, [matched(i, replay) for i in replay.captured])["right_page"]]
+        for says in MEMBER_RULES.values():
+            for boost in boosts:
+                found = []
+                for item in replay.captured:
+                    weights = [1 + boost if says(item, i) else 1.0
+                               for i in range(min(len(item.problems), MAX_VOTERS))]
+                    with mock.patch.object(match_stage, "vote_totals", weighted_votes(weights)):
+                        found.append(matched(item, replay))
+                row.append(scores(replay, found)["right_page"])
+        lines.append(f"| {replay.name} | " + " | ".join(map(str, row)) + " |")
+    return lines
+
+
+# -- pasted: the error lines users paste in code blocks, as search text -------------------
+
+SAYS_WRONG = re.compile(
+    r"error|exception|fail|fatal|cannot|can't|unable|warn|deprecat|invalid|unexpected|"
+    r"denied|refused|undefined|missing|larger than|exceed|no such|"
+    r"not (?:found|defined|allowed|supported|exist)", re.I)
+STACK_FRAME = re.compile(r"^\s*(?:at |File \"|\^|~|\d+ \||[-+]{3} )")
+
+
+def pasted_lines(body: str, limit: int) -> list[str]:
+    """The first `limit` lines of `body`'s code blocks that say in words what went wrong."""
+    found: list[str] = []
+    for block in code_blocks(body):
+        for line in (" ".join(raw.split()) for raw in block.splitlines()):
+            if (len(found) < limit and line not in found and not STACK_FRAME.match(line)
+                    and len(content_words(line)) >= 4 and SAYS_WRONG.search(line)):
+                found.append(line[:200])
+    return found
+
+
+def with_pasted(problem: Problem, limit: int | None) -> str:
+    """The member's search text with its pasted error lines (`limit` None: its whole
+    verbatim body instead of the prose)."""
+    if not problem.body:
+        return problem.with_answer
+    if limit is None:
+        return f"{problem.body} {problem.context}".strip()
+    extra = [line for line in pasted_lines(problem.body, limit) if line not in problem.text]
+    return " ".join([problem.text, *extra, problem.context]).strip()
+
+
+def pasted(replays: list[mr.Replay]) -> list[str]:
+    variants = {"first pasted error line": 1, "two lines": 2, "whole body": None}
+    lines = ["### Pasted error lines in the members' search text", "",
+             "| set | shipped | " + " | ".join(variants) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in variants) + " |"]
+    for replay in replays:
+        row = [scores(replay, [matched(i, replay) for i in replay.captured])["right_page"]]
+        for limit in variants.values():
+            found = []
+            for item in replay.captured:
+                texts = [(with_pasted(p, limit), v) for p, v in
+                         zip(item.problems[:MAX_VOTERS], item.vectors, strict=False)]
+                found.append(matched(item, replay, members=texts))
+            row.append(scores(replay, found)["right_page"])
+        lines.append(f"| {replay.name} | " + " | ".join(map(str, row)) + " |")
+    return lines
+
+
 READINGS: dict[str, Callable[[list[mr.Replay]], list[str]]] = {
-    "migration": migration, "sections": sections, "pairs": pairs, "votes": votes}
+    "migration": migration, "sections": sections, "pairs": pairs, "votes": votes,
+    "members": members, "pasted": pasted}
 
 
 def main(args: list[str]) -> None:
     chosen = args or list(READINGS)
     replays = mr.load()
-    lines = ["## Match-stage readings (session 13; measured, not kept)", "",
+    lines = ["## Match-stage readings (sessions 13-14; measured, not kept)", "",
              "Command: `PYTHONPATH=src:benchmarks python benchmarks/match_readings.py`, on "
              "match_replay's captures of the shipped run of every labelled set.", ""]
     for name in chosen:
