@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
+from docloop.errors import InputError
 from docloop.evaluation.chat import CHANNELS, write_chat
 from docloop.evaluation.labels import read_labels
 from docloop.stages.search import read_queries
@@ -233,3 +234,23 @@ def test_labels_and_queries_saved_with_a_byte_order_mark_are_read(tmp_path: Path
     queries = tmp_path / "queries.jsonl"
     queries.write_bytes(("\ufeff" + json.dumps({"id": "q1", "text": "retry"}) + "\n").encode())
     assert read_queries(queries) == [("q1", "retry")]
+
+
+def test_numeric_ids_and_authors_are_read_as_their_text(tmp_path: Path) -> None:
+    """A spreadsheet or database export writes row numbers and user ids as JSON integers;
+    eval refused every line ("field 'id' must be a non-empty string")."""
+    labels = write_labels(tmp_path / "l.jsonl", [
+        {"id": 7, "author": 1234, "text": "retry?", "group": "g", "doc_path": "docs/a.md"},
+        {"id": "8", "author": "u", "text": "retries?", "group": "g", "doc_path": "docs/a.md"}])
+    first, second = read_labels(labels, "docs/")
+    assert (first.id, first.author, first.page) == ("7", "1234", "a.md")
+    assert second.id == "8"
+    labels.write_text(json.dumps({"id": True, "author": "u", "text": "t", "group": "g",
+                                  "doc_path": None}) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"l\.jsonl:1: field 'id' must be a non-empty string"):
+        read_labels(labels)
+    labels.write_text("".join(json.dumps({"id": i, "author": "u", "text": "t", "group": "g",
+                                          "doc_path": None}) + "\n" for i in (3, "3")),
+                      encoding="utf-8")
+    with pytest.raises(InputError, match="id '3' repeats line 1"):
+        read_labels(labels)

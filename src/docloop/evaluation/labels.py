@@ -1,8 +1,9 @@
 """The labelled-messages file of `docloop eval` (the realsets' JSONL format).
 
-One JSON object per line: `id`, `author`, `text`, `group` (a problem id, or
-`"noise"`) and `doc_path` (the page a maintainer would edit, or null when no
-page covers the group). Other keys (`source`, `kind`) are kept out of the way.
+One JSON object per line: `id`, `author` (strings, or integers read as their
+decimal text), `text`, `group` (a problem id, or `"noise"`) and `doc_path` (the
+page a maintainer would edit, or null when no page covers the group). Other keys
+(`source`, `kind`) are kept out of the way.
 A bad line is an InputError naming the file, the line and the field.
 """
 
@@ -17,6 +18,9 @@ from docloop.errors import InputError
 
 NOISE = "noise"
 REQUIRED_STRINGS = ("id", "author", "text", "group")
+#: fields an export may write as JSON integers (a row number, a numeric user id): read as
+#: their decimal text, the same id whichever way a file spells it
+NUMBERED = ("id", "author")
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,10 @@ def _parse_line(where: str, line: str) -> dict[str, Any]:
 
 
 def _message(where: str, item: dict[str, Any], doc_prefix: str) -> LabelledMessage:
+    for field in NUMBERED:
+        value = item.get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            item[field] = str(value)
     for field in REQUIRED_STRINGS:
         value = item.get(field)
         if not isinstance(value, str) or not value.strip():
