@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from docloop import db, registry
 from docloop.config import Settings
-from docloop.models import ReviewCounts, ReviewStats
+from docloop.models import PageHit, ReviewCounts, ReviewStats
 from docloop.web.app import create_app
 from docloop.web.dashboard.queries import PAGE_SIZE
 from tests.desk_support import CHANNEL, GUILD, file_ticket, insight, record_run
@@ -124,6 +124,31 @@ def test_the_insight_page_shows_evidence_page_diff_ticket_history_and_runs(desk:
     assert "discord_reply_on_done</code> is off, so nothing is sent" in page
     replies = re.findall(r"<tr><td>(\d+)</td><td>" + CHANNEL, page)
     assert replies and set(replies) <= set(item.conversation_ids)  # one per conversation
+
+
+def test_the_insight_page_links_the_next_candidate_pages(desk: Desk) -> None:
+    """The pages its ticket names after its own, linked to their sections (an http(s) URL
+    only); a `missing` insight's nearest pages."""
+    item = insight(8, NOW)
+    assert item.doc is not None
+    item.doc.alternatives = [
+        PageHit(path="guide/keys.md", url="https://docs.example/guide/keys.md",
+                heading="API keys", anchor="api-keys", score=0.5),
+        PageHit(path="guide/env.md", url="javascript:alert(1)", heading="Env", score=0.4),
+        PageHit(path="guide/far.md", url="https://docs.example/guide/far.md", heading="Far",
+                score=0.3)]
+    gone = insight(9, NOW, verdict="missing")
+    assert gone.doc is not None
+    gone.doc.alternatives = item.doc.alternatives
+    record_run(desk.settings, desk.conn, [item, gone], "r1", NOW)
+    page = desk.client.get(f"/insights/{item.id}").text
+    assert "Next candidates" in page
+    assert ('<a href="https://docs.example/guide/keys.md#api-keys" rel="noopener noreferrer">'
+            "guide/keys.md › API keys</a>") in page
+    assert "guide/env.md › Env" in page and "javascript:" not in page
+    assert "guide/far.md" not in page  # two named, as on the ticket
+    nearest = desk.client.get(f"/insights/{gone.id}").text
+    assert "Nearest pages" in nearest and "guide/far.md › Far</a>" in nearest
 
 
 def test_insights_on_the_same_section_come_first_among_merge_candidates(desk: Desk) -> None:

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from docloop import registry
 from docloop.cli import main
 from docloop.config import Settings
-from docloop.models import Insight, ReviewRecord
+from docloop.models import Insight, PageHit, ReviewRecord
 from docloop.stores import Stores
 from docloop.web.app import create_app
 from tests.aws_support import aws_settings
@@ -46,6 +46,11 @@ def _seed(stores: Stores) -> None:
               insight(6, NOW, score=8.5, channels=("general",), doc_path="guide/limits.md"),
               insight(7, NOW, score=1.5), insight(8, NOW, score=1.2),
               *(insight(100 + n, NOW, score=0.5 + n / 100) for n in range(55))]
+    for grown in (first[0], second[0]):  # the pages its ticket names next survive the store
+        assert grown.doc is not None
+        grown.doc.alternatives = [PageHit(path="guide/keys.md", heading="API keys",
+                                          url="https://docs.example/guide/keys.md",
+                                          anchor="api-keys", score=0.5)]
     record_run_in(stores, second, "r2", NOW, messages=12)
     file_ticket_in(stores, first[3], NOW - timedelta(days=6),
                    [("done", NOW - timedelta(days=2), "linear-webhook")])
@@ -90,6 +95,7 @@ def test_every_page_shows_what_the_sqlite_desk_shows(tmp_path: Path,
     listed = desk.get("/").text
     assert "ins_00008" not in listed  # merged away: it lives on in ins_00006
     assert "Rate limits: say what 429 means" in listed  # the reviewer's title
+    assert "guide/keys.md#api-keys" in desk.get("/insights/ins_00001").text
 
 
 def _csrf(page: str) -> str:

@@ -157,6 +157,8 @@ class PageHit(BaseModel):
 
 #: the pages after the chosen one that a ticket names (DocMatch.runners_up)
 RUNNERS_UP = 2
+#: the nearest pages a `missing` ticket names, where a new page would be linked from
+NEAREST = 3
 
 
 class DocMatch(BaseModel):

@@ -17,11 +17,10 @@ from urllib.parse import urlsplit
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.markdown_safe import block, code, link, safe_url
 from docloop.markdown_safe import inline as escape
-from docloop.models import Insight, PageHit, Quote
+from docloop.models import NEAREST, Insight, PageHit, Quote
 from docloop.sanitize import clean_text
 
 _BACKTICKS = re.compile(r"`+")
-NEAREST = 3  # pages a `missing` ticket names as where a new page would be linked from
 
 
 def render_ticket(insight: Insight) -> str:

@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import DocloopError
-from docloop.models import Insight
+from docloop.models import NEAREST, Insight
 from docloop.stages.reply import done_at as ticket_done_at
 from docloop.storage.sqlite_stores import SQLiteStores
 from docloop.web.dashboard import charts
@@ -140,7 +140,8 @@ class Pages:
             "conversations per week")
         return self.render(request, "insight.html", nav="insights", d=detail, status=status,
                            trend=trend, done_at=done_at, weekly_chart=chart,
-                           verdict_why=_verdict_why(detail.insight), candidates=candidates,
+                           verdict_why=_verdict_why(detail.insight),
+                           next_pages=_next_pages(detail.insight), candidates=candidates,
                            regrow=_regrow_at(detail, self.settings.review_regrow_factor),
                            replies_on=self.settings.discord_reply_on_done)
 
@@ -230,8 +231,14 @@ def _verdict_why(insight: Insight) -> str:
     doc = insight.doc
     if doc is None:
         return ""
-    why = _WHY.get(doc.verdict, "")
-    others = [a.path for a in doc.alternatives[:3] if a.path != doc.path]
-    if others:
-        why += " Other candidate pages: " + ", ".join(others) + "."
-    return why
+    return _WHY.get(doc.verdict, "")
+
+
+def _next_pages(insight: Insight) -> list[tuple[str, str]]:
+    """The pages the insight's ticket names after its own (`path › heading`, section URL):
+    the next candidates, or for `missing` the nearest pages (ticket_text does the same)."""
+    doc = insight.doc
+    if doc is None:
+        return []
+    hits = doc.runners_up() if doc.path else doc.runners_up(NEAREST)
+    return [(f"{h.path} › {h.heading}" if h.heading else h.path, h.section_url) for h in hits]
