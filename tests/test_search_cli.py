@@ -48,6 +48,22 @@ def test_index_then_reindex_embeds_nothing(runner: CliRunner, indexed: Path) -> 
     assert result.stdout == ""
 
 
+def test_index_without_a_site_url_warns_that_tickets_cannot_link_pages(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """Without `--base-url` a page's URL is a route (`guide/uploads/`) that a Linear issue
+    would resolve against linear.app: index-docs says so, once, and still indexes."""
+    docs = tmp_path / "docs"
+    write_docs(docs, DOCS)
+    bare = runner.invoke(main, ["index-docs", str(docs)])
+    assert bare.exit_code == 0, bare.output
+    assert "warning: no --base-url: tickets and the review desk name pages by path" \
+        in bare.stderr
+    schemeless = runner.invoke(main, ["index-docs", str(docs), "--base-url", "acme.dev/docs"])
+    assert "--base-url acme.dev/docs is not an http(s) URL" in schemeless.stderr
+    linked = runner.invoke(main, ["index-docs", str(docs), "--base-url", "https://acme.dev"])
+    assert "warning" not in linked.stderr
+
+
 def test_single_query_json(runner: CliRunner, indexed: Path) -> None:
     result = runner.invoke(main, ["docs", "search", "my upload fails with 413", "--json"])
     assert result.exit_code == 0, result.output

@@ -105,3 +105,17 @@ def test_missing_ticket_links_the_nearest_pages() -> None:
     assert ("Nearest pages: [a.md › A](https://docs.example/a.md#a), "
             "[b.md › B](https://docs.example/b.md), [c.md › C](https://docs.example/c.md).") in body
     assert "d.md" not in body and "Next candidates" not in body
+
+
+def test_docs_without_a_site_url_are_named_not_linked() -> None:
+    """Indexed without `--base-url`, a page's URL is a route; as a link in a Linear issue
+    it would point into linear.app, in the outbox into the outbox folder."""
+    item = _insight()
+    assert item.doc is not None
+    item.doc.url = "guide/cors/#allowed-origins"
+    item.doc.alternatives = [PageHit(path="guide/build.md", url="guide/build/",
+                                     heading="Chunks", anchor="chunks", score=0.5)]
+    body = render_ticket(item)
+    assert "**Docs:** guide/cors.md › Allowed origins — verdict" in body
+    assert "belongs): guide/build.md › Chunks" in body
+    assert "](guide/" not in body

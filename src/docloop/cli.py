@@ -109,6 +109,7 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
                    no_default_excludes: bool, generator: str | None,
                    docs_index: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
+    from docloop.markdown_safe import is_web_url
     from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
@@ -117,6 +118,12 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
                        generator=generator, progress=progress_bar)
     click.echo(stats.summary(), err=True)
+    if not is_web_url(settings.docs_base_url):
+        given = f"--base-url {settings.docs_base_url} is not an http(s) URL" \
+            if settings.docs_base_url else "no --base-url"
+        click.echo(f"warning: {given}: tickets and the review desk name pages by path, "
+                   "without links; give the docs site's public URL (--base-url or "
+                   "DOCLOOP_DOCS_BASE_URL) and index again to link them", err=True)
 
 
 @main.group("docs")

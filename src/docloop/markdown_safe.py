@@ -54,6 +54,16 @@ def safe_url(url: str | None) -> str | None:
     return quote(url, safe=_URL_SAFE)
 
 
+def is_web_url(url: str | None) -> bool:
+    """An absolute http(s) URL: what a docs link in a ticket or on the desk must be (a
+    page route without the site, `guide/build/`, resolves against the tracker's own
+    site or the outbox folder, and leads nowhere)."""
+    if not url:
+        return False
+    parts = urlsplit(url.strip())
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)
+
+
 def link(label: str, url: str | None) -> str:
     """`[label](url)` with both made inert; just the label when the URL is not safe."""
     target = safe_url(url)

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from docloop.backends.trackers.base import EvidenceDelta
-from docloop.markdown_safe import block, code, link, safe_url
+from docloop.markdown_safe import block, code, is_web_url, link, safe_url
 from docloop.markdown_safe import inline as escape
 from docloop.models import NEAREST, Insight, PageHit, Quote
 from docloop.sanitize import clean_text
@@ -64,7 +64,7 @@ def _doc(insight: Insight) -> list[str]:
         near = ", ".join(_page_link(hit) for hit in doc.runners_up(NEAREST)) or "none"
         return [f"**Docs:** no page covers this (verdict: missing). Nearest pages: {near}.", ""]
     label = f"{doc.path} › {doc.heading}" if doc.heading else doc.path
-    lines = [f"**Docs:** {link(label, doc.url or None)} — verdict: **{doc.verdict}** "
+    lines = [f"**Docs:** {_docs_link(label, doc.url)} — verdict: **{doc.verdict}** "
              f"(similarity {doc.score:.2f})", ""]
     others = doc.runners_up()
     if others:
@@ -74,9 +74,15 @@ def _doc(insight: Insight) -> list[str]:
 
 
 def _page_link(hit: PageHit) -> str:
-    """`path › heading` linked to the section (the path alone when the page has no URL)."""
+    """`path › heading` linked to the section (as text when the docs have no site URL)."""
     label = f"{hit.path} › {hit.heading}" if hit.heading else hit.path
-    return link(label, hit.section_url or None)
+    return _docs_link(label, hit.section_url)
+
+
+def _docs_link(label: str, url: str | None) -> str:
+    """A docs page linked only by an absolute http(s) URL: indexed without `--base-url`, a
+    page's URL is a route (`guide/build/`) that would resolve against the tracker's site."""
+    return link(label, url) if is_web_url(url) else escape(label)
 
 
 def _related(insight: Insight) -> list[str]:
