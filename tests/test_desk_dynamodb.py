@@ -62,7 +62,8 @@ def _seed(stores: Stores) -> None:
     stores.reviews.put(ReviewRecord(insight_id="ins_00008", state="rejected",
                                     merged_into="ins_00006", updated_at=NOW))
     stores.reviews.put(ReviewRecord(insight_id="ins_00006", state="proposed",
-                                    title="Rate limits: say what 429 means", updated_at=NOW))
+                                    title="Rate limits: say what 429 means", page="none",
+                                    updated_at=NOW))
 
 
 def _client(settings: Settings) -> TestClient:
@@ -95,6 +96,9 @@ def test_every_page_shows_what_the_sqlite_desk_shows(tmp_path: Path,
     listed = desk.get("/").text
     assert "ins_00008" not in listed  # merged away: it lives on in ins_00006
     assert "Rate limits: say what 429 means" in listed  # the reviewer's title
+    row = re.search(r'/insights/ins_00006">.*?</tr>', listed, re.S)
+    assert row is not None and "guide/limits.md" not in row.group(0)  # and "no page"
+    assert "<td>missing</td>" in row.group(0)
     assert "guide/keys.md#api-keys" in desk.get("/insights/ins_00001").text
 
 
@@ -141,6 +145,34 @@ def test_list_detail_and_accept_file_the_ticket_end_to_end(dynamo: Settings) -> 
     again = client.post("/insights/ins_00042/accept", data={"csrf": _csrf(detail.text)},
                         follow_redirects=False)
     assert again.status_code == 303 and len(list(dynamo.outbox_dir.glob("*.md"))) == 1
+
+
+def test_the_desk_moves_an_insight_to_another_page_before_filing(dynamo: Settings) -> None:
+    """The edit form's page list: docloop's page, the match's next pages and "no page";
+    the ticket is filed on the page the reviewer chose."""
+    with registry.open_stores(dynamo) as stores:
+        item = insight(44, NOW, score=9.0)
+        assert item.doc is not None
+        item.doc.alternatives = [PageHit(path="guide/keys.md", heading="API keys",
+                                         url="https://docs.example/guide/keys.md",
+                                         anchor="api-keys", score=0.5)]
+        record_run_in(stores, [item], "r1", NOW)
+        stores.reviews.put(ReviewRecord(insight_id=item.id, state="proposed", updated_at=NOW))
+    client = _client(dynamo)
+    detail = client.get(f"/insights/{item.id}").text
+    assert re.findall(r'<option value="([^"]+)"( selected)?>', detail)[-3:] == [
+        ("guide/auth.md", " selected"), ("guide/keys.md", ""), ("none", "")]
+    saved = client.post(f"/insights/{item.id}/edit", follow_redirects=False, data={
+        "csrf": _csrf(detail), "title": item.title, "suggestion": "", "page": "guide/keys.md"})
+    assert saved.status_code == 303, saved.text[:300]
+    moved = client.get(f"/insights/{item.id}").text
+    assert '<option value="guide/keys.md" selected>' in moved
+    assert "page: guide/keys.md (docloop: guide/auth.md)" in moved  # the decisions log
+    client.post(f"/insights/{item.id}/accept", data={"csrf": _csrf(moved)},
+                follow_redirects=False)
+    (ticket,) = sorted(dynamo.outbox_dir.glob("*.md"))
+    assert "**Docs:** [guide/keys.md › API keys](https://docs.example/guide/keys.md#api-keys)" \
+        in ticket.read_text(encoding="utf-8")
 
 
 def test_the_review_cli_lists_and_accepts_on_dynamodb(dynamo: Settings,

@@ -12,7 +12,7 @@ import pytest
 from docloop import registry, review
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
-from docloop.models import Insight, Suggestion
+from docloop.models import NO_PAGE, Insight, PageHit, Suggestion
 from docloop.stores import Stores
 from tests.aws_support import aws_settings
 from tests.helpers import insight
@@ -183,3 +183,63 @@ def test_a_run_proposes_suppresses_and_files_accepted_insights(settings: Setting
     assert (stats.proposed, stats.accepted, stats.rejected, stats.proposed_now) == (1, 1, 0, 1)
     assert stats.by_verdict["covered"].acceptance_rate == 1.0
     assert stats.by_category["question"].proposed == 1
+
+
+def _with_candidates(stores: Stores) -> Insight:
+    """ins_c, matched to guide/cors.md with two runners-up (the match's next pages)."""
+    item = _insight("ins_c", ("6", "7"))
+    assert item.doc is not None
+    item.doc.alternatives = [
+        PageHit(path="guide/preflight.md", url="https://docs.example/guide/preflight.md",
+                heading="Preflight", anchor="preflight", score=0.5, similarity=0.55,
+                text="Browsers send an OPTIONS preflight first."),
+        PageHit(path="guide/headers.md", url="https://docs.example/guide/headers.md",
+                heading="Headers", score=0.4)]
+    _report(stores, item)
+    return item
+
+
+def test_a_reviewer_moves_an_insight_to_a_candidate_page(settings: Settings,
+                                                        stores: Stores) -> None:
+    """The right page is often docloop's second: the reviewer moves the ticket there, and
+    the generated diff (made for docloop's page) gives way to a plain suggestion."""
+    _with_candidates(stores)
+    listed = {i.id: i for i in review.review_items(settings, stores)}
+    assert listed["ins_c"].candidate_pages == ["guide/cors.md", "guide/preflight.md",
+                                               "guide/headers.md"]
+    with pytest.raises(InputError, match=r"guide/preflight\.md, guide/headers\.md, none"):
+        review.edit(settings, stores, "ins_c", "cli", NOW, page="guide/nowhere.md")
+    item = review.edit(settings, stores, "ins_c", "alice", NOW, page="guide/preflight.md")
+    assert (item.page, item.verdict, item.edited) == ("guide/preflight.md", "partial", True)
+    assert "docloop proposed `guide/cors.md`" in item.suggestion
+    review.edit(settings, stores, "ins_c", "alice", NOW, title="Preflight fails",
+                page="guide/preflight.md")  # the desk's form resends the page
+    assert [d.detail for d in review.decisions(settings, stores, "ins_c")] == [
+        "page: guide/preflight.md (docloop: guide/cors.md)", "title"]
+    review.accept(settings, stores, "ins_c", "alice", NOW)
+    (ticket,) = _outbox(settings)
+    text = ticket.read_text(encoding="utf-8")
+    assert ("**Docs:** [guide/preflight.md › Preflight](https://docs.example/guide/"
+            "preflight.md#preflight) — verdict: **partial**") in text
+    assert "[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md)" in \
+        text.split("**Next candidates**", 1)[1]
+    assert "```diff" not in text and "Add an example." not in text
+    record = stores.records.by_insight("ins_c")
+    assert record is not None and record.doc_url == (
+        "https://docs.example/guide/preflight.md#preflight")
+
+
+def test_a_reviewer_says_no_page_covers_it_and_can_undo_a_move(settings: Settings,
+                                                              stores: Stores) -> None:
+    _with_candidates(stores)
+    gone = review.edit(settings, stores, "ins_c", "cli", NOW, page=NO_PAGE)
+    assert (gone.page, gone.verdict) == (None, "missing")
+    assert gone.suggestion.startswith("No page covers this (the reviewer's call")
+    assert "linked from `guide/cors.md`, `guide/preflight.md`" in gone.suggestion
+    back = review.edit(settings, stores, "ins_c", "cli", NOW, page=" guide/cors.md ")
+    assert (back.page, back.verdict, back.suggestion) == ("guide/cors.md", "covered",
+                                                          "Add an example.")
+    stored = stores.reviews.get("ins_c")
+    assert stored is not None and stored.page is None
+    assert [d.detail for d in review.decisions(settings, stores, "ins_c")] == [
+        "page: none (docloop: guide/cors.md)", "page: guide/cors.md (docloop: guide/cors.md)"]

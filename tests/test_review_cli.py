@@ -55,14 +55,18 @@ def test_review_desk_from_the_cli(tmp_path: Path) -> None:
     _invoke("review", "reject", rejected, "--reason", "a support question, not a docs gap")
     suggestion = tmp_path / "suggestion.md"
     suggestion.write_text("Say which **origin** to allow, with an example.\n", encoding="utf-8")
+    ours, moved_to, *_ = _listed()[edited]["candidate_pages"]  # docloop's page, then others
     _invoke("review", "edit", edited, "--title", "Edited by the docs team",
-            "--suggestion-file", str(suggestion))
+            "--suggestion-file", str(suggestion), "--page", moved_to)
+    assert _listed()[edited]["page"] == moved_to
     _invoke("review", "accept", edited)
     tickets = _outbox()
     assert len(tickets) == 2
     edited_ticket = _listed()[edited]["ticket"]["id"]
     text = (OUTBOX / f"{edited_ticket}.md").read_text(encoding="utf-8")
     assert "Edited by the docs team" in text and "with an example." in text
+    assert f"**Docs:** [{moved_to}" in text and "verdict: **partial**" in text
+    assert ours in text.split("**Next candidates**", 1)[1]  # docloop's page comes next
     if absorbed is not None:
         _invoke("review", "merge", kept, absorbed)
 

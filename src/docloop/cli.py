@@ -309,14 +309,18 @@ def review_reject_cmd(insight_id: str, reason: str) -> None:
 @click.option("--title", default=None, help="The ticket's title.")
 @click.option("--suggestion-file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A UTF-8 file holding the suggestion text.")
+@click.option("--page", default=None,
+              help="Move it to one of its candidate pages (`candidate_pages` in `docloop "
+                   "review list --json`), or `none`: no page covers it.")
 @common
-def review_edit_cmd(insight_id: str, title: str | None, suggestion_file: Path | None) -> None:
-    """Change the title and/or suggestion the ticket will carry."""
+def review_edit_cmd(insight_id: str, title: str | None, suggestion_file: Path | None,
+                    page: str | None) -> None:
+    """Change the title, suggestion and/or page the ticket will carry."""
     from docloop.review import edit
 
     suggestion = _read_text(suggestion_file) if suggestion_file else None
     _decide(lambda settings, stores, now: edit(settings, stores, insight_id, _CLI, now,
-                                               title=title, suggestion=suggestion,
+                                               title=title, suggestion=suggestion, page=page,
                                                lock_wait_s=_lock_wait_s()))
 
 

@@ -418,6 +418,10 @@ class ReviewOutcome(BaseModel):
     merged_into: str | None = None
 
 
+#: a reviewer's page choice meaning "no page covers this" (ReviewRecord.page)
+NO_PAGE = "none"
+
+
 class ReviewRecord(ReviewOutcome):
     """The stored review of one insight: its state and a person's edits."""
 
@@ -425,6 +429,9 @@ class ReviewRecord(ReviewOutcome):
     state: ReviewState = "proposed"
     title: str | None = None
     suggestion: str | None = None
+    #: the page the reviewer moved the insight to (a candidate page's path, or NO_PAGE);
+    #: None keeps docloop's page (review_doc.py)
+    page: str | None = None
     updated_at: datetime
 
 

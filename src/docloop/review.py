@@ -2,9 +2,10 @@
 
 With `review` on, a run files nothing new: each new insight is `proposed`
 (`stages.propose`). A person then accepts it (the ticket is filed through the
-configured tracker, with their edited title and suggestion), rejects it with
-a reason (the fingerprint stays suppressed until the insight grows past
-`review_regrow_factor` times its size at rejection), edits it, or merges two
+configured tracker, with their edits), rejects it with a reason (the
+fingerprint stays suppressed until the insight grows past
+`review_regrow_factor` times its size at rejection), edits it (title,
+suggestion, or the page: one of its candidate pages, or none), or merges two
 insights into one. Every decision is appended to a log with its actor (a
 dashboard token's name, or `cli`) and time.
 
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from docloop.config import Settings
 from docloop.errors import ConfigError, ConflictError, InputError, NotFoundError
 from docloop.impact import DEFAULT_WEEKS, insight_impact
 from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import (
+    NO_PAGE,
     Decision,
     Insight,
     InsightImpact,
@@ -37,6 +39,7 @@ from docloop.models import (
     ReviewState,
     TicketRecord,
 )
+from docloop.review_doc import checked_page, page_choices
 from docloop.stages.propose import edited_insight
 from docloop.stores import Stores
 from docloop.writers import holding_writes
@@ -71,6 +74,9 @@ class ReviewItem(ReviewOutcome):
     category: str = ""
     suggestion: str = ""
     edited: bool = False
+    #: what `edit --page` accepts besides `none`: docloop's own page, then the pages the
+    #: match ranked after it (for `missing`, the nearest pages)
+    candidate_pages: list[str] = Field(default_factory=list)
 
 
 def review_items(settings: Settings, stores: Stores) -> list[ReviewItem]:
@@ -132,25 +138,41 @@ def reject(settings: Settings, stores: Stores, insight_id: str, actor: str,
 
 
 def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: datetime,
-         title: str | None = None, suggestion: str | None = None,
+         title: str | None = None, suggestion: str | None = None, page: str | None = None,
          lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
-    """Replace the title and/or suggestion the ticket will carry when accepted."""
-    if title is None and suggestion is None:
-        raise InputError("nothing to edit: give a title (--title) or a suggestion "
-                         "(--suggestion-file)")
+    """Replace the title, suggestion and/or page the ticket will carry when accepted.
+
+    `page` is one of the insight's candidate pages (review_doc.page_choices), `NO_PAGE`
+    for "no page covers this", or docloop's own page, which undoes an earlier move."""
+    if title is None and suggestion is None and page is None:
+        raise InputError("nothing to edit: give a title (--title), a suggestion "
+                         "(--suggestion-file) or a page (--page)")
     if title is not None and not title.strip():
         raise InputError("the title must not be empty")
     with holding_writes(settings, lock_wait_s):
-        _, review = _reviewable(stores, insight_id)
+        insight, review = _reviewable(stores, insight_id)
         _refuse_filed(stores, insight_id, "edit")
-        changes: dict[str, str] = {}
+        changes: dict[str, str | None] = {}
         if title is not None:
             changes["title"] = " ".join(title.split())
         if suggestion is not None:
             changes["suggestion"] = suggestion.strip()
-        record = _base(review, insight_id, now).model_copy(update=changes)
-        _decide(stores, record, actor, now, "edited", ", ".join(sorted(changes)))
+        if page is not None and (chosen := checked_page(insight, page)) != (
+                review.page if review else None):
+            changes["page"] = chosen  # the desk's form sends the page with every save
+        if changes:
+            record = _base(review, insight_id, now).model_copy(update=changes)
+            _decide(stores, record, actor, now, "edited", _edit_detail(changes, insight))
     return review_item(settings, stores, insight_id)
+
+
+def _edit_detail(changes: dict[str, str | None], insight: Insight) -> str:
+    """The decision log's line: what changed, and where a moved insight went."""
+    named = [name for name in sorted(changes) if name != "page"]
+    if "page" in changes:
+        proposed = insight.doc.path if insight.doc and insight.doc.path else NO_PAGE
+        named.append(f"page: {changes['page'] or proposed} (docloop: {proposed})")
+    return ", ".join(named)
 
 
 def merge(settings: Settings, stores: Stores, keep_id: str, other_id: str, actor: str,
@@ -296,10 +318,16 @@ def _tickets_by_insight(records: list[TicketRecord]) -> dict[str, TicketRecord]:
     return newest
 
 
+def _candidate_pages(insight: Insight) -> list[str]:
+    """docloop's own page (when it has one), then the pages a reviewer may move it to."""
+    own = [insight.doc.path] if insight.doc and insight.doc.path else []
+    return [*own, *(hit.path for hit in page_choices(insight))]
+
+
 def _item(insight: Insight, review: ReviewRecord | None,
           ticket: TicketRecord | None) -> ReviewItem:
     shown = edited_insight(insight, review)
-    doc = insight.doc
+    doc = shown.doc
     return ReviewItem(
         id=insight.id, title=shown.title, score=insight.score,
         review=review.state if review else None,
@@ -310,5 +338,6 @@ def _item(insight: Insight, review: ReviewRecord | None,
         users=insight.users, category=insight.category,
         suggestion=shown.suggestion.text if shown.suggestion else "",
         edited=shown is not insight,
+        candidate_pages=_candidate_pages(insight),
         **(review.model_dump(include=set(ReviewOutcome.model_fields)) if review else {}),
     )

@@ -31,6 +31,7 @@ from docloop.models import (
     ReviewStats,
     Suggestion,
 )
+from docloop.review_doc import moved
 from docloop.stores import InsightIdentities, RecordStore, ReviewStore
 
 DOCLOOP_ACTOR = "docloop"
@@ -57,6 +58,7 @@ def propose_for_review(insights: Iterable[Insight], records: RecordStore,
         elif review is not None and review.state == "accepted":
             edited = edited_insight(insight, review)  # the report shows what is filed
             insight.title, insight.suggestion = edited.title, edited.suggestion
+            insight.doc = edited.doc
             proposal.to_file.append(insight)
         elif review is None:
             _propose(reviews, ReviewRecord(insight_id=insight.id, updated_at=now), insight, now,
@@ -95,13 +97,17 @@ def _propose(reviews: ReviewStore, record: ReviewRecord, insight: Insight, now: 
 
 
 def edited_insight(insight: Insight, review: ReviewRecord | None) -> Insight:
-    """The insight as its ticket will show it: the reviewer's title and suggestion.
+    """The insight as its ticket will show it: the reviewer's page, title and suggestion.
 
     An edited suggestion drops the generated patch, which was made for the
-    original text and no longer matches what the reviewer wrote.
+    original text and no longer matches what the reviewer wrote; a moved page
+    replaces the generated suggestion (review_doc.moved).
     """
-    if review is None or (review.title is None and review.suggestion is None):
+    if review is None or (review.title is None and review.suggestion is None
+                          and review.page is None):
         return insight
+    if review.page is not None:
+        insight = moved(insight, review.page)
     changes: dict[str, object] = {}
     if review.title is not None:
         changes["title"] = review.title

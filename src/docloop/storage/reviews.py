@@ -1,9 +1,9 @@
 """Review decisions in the embedded SQLite database.
 
 Two tables: `reviews`, one row per insight holding its review state and a
-person's edits (upserted), and `review_decisions`, the append-only log of who
-decided what and when. The log is never rewritten: a later decision is a new
-row, so the desk can show an insight's whole history.
+person's edits (title, suggestion, page; upserted), and `review_decisions`,
+the append-only log of who decided what and when. The log is never rewritten:
+a later decision is a new row, so the desk can show an insight's whole history.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ MIGRATIONS = [
     );
     CREATE INDEX review_decisions_by_insight ON review_decisions(insight_id, seq)
     """,
+    "ALTER TABLE reviews ADD COLUMN page TEXT",
 ]
 
-_COLUMNS = ("insight_id", "state", "title", "suggestion", "merged_into", "reason",
+_COLUMNS = ("insight_id", "state", "title", "suggestion", "page", "merged_into", "reason",
             "rejected_size", "note", "decided_by", "decided_at", "updated_at")
 
 

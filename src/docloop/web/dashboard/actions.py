@@ -48,8 +48,9 @@ def _edit(settings: Settings, stores: Stores, insight_id: str, actor: str,
           now: datetime, form: FormData) -> Any:
     title = _text(form, "title") or None
     suggestion = _text(form, "suggestion") or None
+    page = _text(form, "page") or None
     return review.edit(settings, stores, insight_id, actor, now, title=title,
-                       suggestion=suggestion)
+                       suggestion=suggestion, page=page)
 
 
 def _merge(settings: Settings, stores: Stores, insight_id: str, actor: str,
@@ -65,7 +66,7 @@ def _merge(settings: Settings, stores: Stores, insight_id: str, actor: str,
 ACTIONS: dict[str, tuple[Call, str]] = {
     "accept": (_accept, "Accepted: the ticket is filed."),
     "reject": (_reject, "Rejected."),
-    "edit": (_edit, "Saved: the ticket will carry the new title and suggestion."),
+    "edit": (_edit, "Saved: the ticket will carry the new title, suggestion and page."),
     "merge": (_merge, "Merged."),
 }
 

@@ -27,7 +27,8 @@ from starlette.templating import Jinja2Templates
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import DocloopError
-from docloop.models import NEAREST, Insight
+from docloop.models import NEAREST, NO_PAGE, Insight
+from docloop.review_doc import page_choices
 from docloop.stages.reply import done_at as ticket_done_at
 from docloop.storage.sqlite_stores import SQLiteStores
 from docloop.web.dashboard import charts
@@ -141,7 +142,8 @@ class Pages:
         return self.render(request, "insight.html", nav="insights", d=detail, status=status,
                            trend=trend, done_at=done_at, weekly_chart=chart,
                            verdict_why=_verdict_why(detail.insight),
-                           next_pages=_next_pages(detail.insight), candidates=candidates,
+                           next_pages=_next_pages(detail.insight),
+                           page_options=_page_options(detail), candidates=candidates,
                            regrow=_regrow_at(detail, self.settings.review_regrow_factor),
                            replies_on=self.settings.discord_reply_on_done)
 
@@ -234,6 +236,26 @@ def _verdict_why(insight: Insight) -> str:
     return _WHY.get(doc.verdict, "")
 
 
+def _page_options(detail: InsightDetail) -> list[tuple[str, str, bool]]:
+    """The edit form's page choices (value, label, selected): docloop's page, the pages the
+    match ranked after it, and "no page"; the reviewer's current choice selected."""
+    doc = detail.original.doc
+    if doc is None:
+        return []
+    current = detail.review.page if detail.review and detail.review.page else (
+        doc.path or NO_PAGE)
+    options = [(doc.path, f"{_label(doc.path, doc.heading)} (docloop's page)")] \
+        if doc.path else []
+    options += [(hit.path, _label(hit.path, hit.heading)) for hit in page_choices(
+        detail.original)]
+    options.append((NO_PAGE, "no page covers this (suggest a new page)"))
+    return [(value, label, value == current) for value, label in options]
+
+
+def _label(path: str, heading: str | None) -> str:
+    return f"{path} › {heading}" if heading else path
+
+
 def _next_pages(insight: Insight) -> list[tuple[str, str]]:
     """The pages the insight's ticket names after its own (`path › heading`, section URL):
     the next candidates, or for `missing` the nearest pages (ticket_text does the same)."""
@@ -241,4 +263,4 @@ def _next_pages(insight: Insight) -> list[tuple[str, str]]:
     if doc is None:
         return []
     hits = doc.runners_up() if doc.path else doc.runners_up(NEAREST)
-    return [(f"{h.path} › {h.heading}" if h.heading else h.path, h.section_url) for h in hits]
+    return [(_label(h.path, h.heading), h.section_url) for h in hits]

@@ -34,6 +34,7 @@ from docloop.models import (
     RunStats,
     TicketRecord,
 )
+from docloop.review_doc import shown_page
 from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
 from docloop.storage.sqlite_stores import SQLiteStores
@@ -254,7 +255,8 @@ class Desk:
                  "offset": (min(filters.number, pages) - 1) * PAGE_SIZE}
         status_clause = f"({_STATUS_SQL}) = :status" if filters.status else "TRUE"
         rows = self.conn.execute(
-            f"SELECT s.*, COALESCE(r.title, s.title) AS shown_title, t.id AS ticket_id, "
+            f"SELECT s.*, COALESCE(r.title, s.title) AS shown_title, r.page AS review_page, "
+            f"t.id AS ticket_id, "
             f"t.status AS ticket_status, {_STATUS_SQL} AS desk_status, {_TREND_SQL} AS trend "
             f"{base} {where.replace('{status}', status_clause)}"
             " ORDER BY s.score DESC, s.insight_id LIMIT :limit OFFSET :offset", args).fetchall()
@@ -468,10 +470,11 @@ def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
 
 
 def _list_row(row: sqlite3.Row, weeks: list[int]) -> ListRow:
+    doc_path, verdict = shown_page(row["doc_path"], row["verdict"], row["review_page"])
     return ListRow(id=row["insight_id"], title=row["shown_title"], score=row["score"],
                    status=row["desk_status"], trend=row["trend"],
                    conversations=row["conversations"], users=row["users"],
-                   verdict=row["verdict"], doc_path=row["doc_path"],
+                   verdict=verdict, doc_path=doc_path,
                    channels=json.loads(row["channels"]), ticket_id=row["ticket_id"],
                    ticket_status=row["ticket_status"], weeks=weeks)
 

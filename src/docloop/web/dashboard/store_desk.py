@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from docloop.config import Settings
 from docloop.models import ReviewRecord, TicketRecord
+from docloop.review_doc import shown_page
 from docloop.storage.runs import RunRow
 from docloop.stores import RunHistory, Stores
 from docloop.web.dashboard.queries import (
@@ -177,12 +178,14 @@ class StoreDesk(Desk):
     def _list_row(self, state: DeskState, summary: dict[str, Any], now: datetime) -> ListRow:
         insight_id = summary["insight_id"]
         ticket, review = state.tickets.get(insight_id), state.reviews.get(insight_id)
+        doc_path, verdict = shown_page(summary["doc_path"], summary["verdict"],
+                                       review.page if review else None)
         return ListRow(id=insight_id, title=(review.title if review and review.title
                                              else summary["title"]),
                        score=summary["score"], status=state.status(insight_id),
                        trend=state.trend(summary), conversations=summary["conversations"],
-                       users=summary["users"], verdict=summary["verdict"],
-                       doc_path=summary["doc_path"], channels=summary["channels"],
+                       users=summary["users"], verdict=verdict,
+                       doc_path=doc_path, channels=summary["channels"],
                        ticket_id=ticket.id if ticket else None,
                        ticket_status=ticket.status if ticket else None,
                        weeks=weekly_counts(_days(summary), SPARK_WEEKS, now))
