@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from docloop import db
 from docloop.errors import InputError
 from docloop.models import NO_PAGE, PageHit
 from docloop.review_doc import checked_page, moved, page_choices
+from docloop.storage import reviews as reviews_store
 from tests.helpers import insight
 
 
@@ -39,3 +43,18 @@ def test_choices_are_the_matchs_other_pages_and_none() -> None:
     assert page_choices(unmatched) == [] and moved(unmatched, "a.md") is unmatched
     with pytest.raises(InputError, match="no docs match"):
         checked_page(unmatched, NO_PAGE)
+
+
+def test_an_older_home_gains_the_page_column_and_keeps_its_reviews(tmp_path: Path) -> None:
+    """A home whose reviews table predates the page choice upgrades in place."""
+    conn = db.connect(tmp_path / "docloop.db")
+    db.ensure_schema(conn, "reviews", reviews_store.MIGRATIONS[:1])  # the schema before
+    conn.execute("INSERT INTO reviews(insight_id, state, title, updated_at) "
+                 "VALUES ('ins_a', 'proposed', 'Old title', '2026-11-01T00:00:00+00:00')")
+    store = reviews_store.SQLiteReviewStore(conn)
+    old = store.get("ins_a")
+    assert old is not None and (old.title, old.page) == ("Old title", None)
+    store.put(old.model_copy(update={"page": NO_PAGE}))
+    again = store.get("ins_a")
+    assert again is not None and again.page == NO_PAGE
+    conn.close()
