@@ -207,7 +207,8 @@ def test_a_reviewer_moves_an_insight_to_a_candidate_page(settings: Settings,
     listed = {i.id: i for i in review.review_items(settings, stores)}
     assert listed["ins_c"].candidate_pages == ["guide/cors.md", "guide/preflight.md",
                                                "guide/headers.md"]
-    with pytest.raises(InputError, match=r"guide/preflight\.md, guide/headers\.md, none"):
+    with pytest.raises(InputError, match=r"guide/cors\.md \(docloop's\), guide/preflight\.md, "
+                       r"guide/headers\.md, none"):
         review.edit(settings, stores, "ins_c", "cli", NOW, page="guide/nowhere.md")
     item = review.edit(settings, stores, "ins_c", "alice", NOW, page="guide/preflight.md")
     assert (item.page, item.verdict, item.edited) == ("guide/preflight.md", "partial", True)

@@ -44,7 +44,8 @@ def checked_page(insight: Insight, page: str) -> str | None:
     choices = [hit.path for hit in page_choices(insight)]
     if (page == NO_PAGE and doc is not None) or page in choices:
         return page
-    named = ", ".join([*choices, NO_PAGE]) if doc is not None else "none (no docs match)"
+    own = [f"{doc.path} (docloop's)"] if doc is not None and doc.path else []
+    named = ", ".join([*own, *choices, NO_PAGE]) if doc is not None else "none (no docs match)"
     raise InputError(f"page {page!r} is not one of insight {insight.id}'s candidate pages: "
                      f"{named}")
 
