@@ -16,9 +16,11 @@ from starlette.testclient import TestClient
 from docloop import db, registry
 from docloop.config import Settings
 from docloop.models import PageHit, ReviewCounts, ReviewStats
+from docloop.stages.index_docs import index_docs
 from docloop.web.app import create_app
 from docloop.web.dashboard.queries import PAGE_SIZE
 from tests.desk_support import CHANNEL, GUILD, file_ticket, insight, record_run
+from tests.docs_helpers import write_docs
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -150,6 +152,43 @@ def test_the_insight_page_links_the_next_candidate_pages(desk: Desk) -> None:
     assert "guide/far.md" not in named  # two named, as on the ticket
     nearest = desk.client.get(f"/insights/{gone.id}").text
     assert "Nearest pages" in nearest and "guide/far.md › Far</a>" in nearest
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_page_typed_into_the_edit_form_moves_the_insight_and_stays_on_resave(
+        desk: Desk, tmp_path: Path) -> None:
+    """Beyond the match's candidates, any page of the local docs index; the edit form then
+    offers it selected, so saving a new title keeps it."""
+    write_docs(tmp_path / "docs", {"guide/auth.md": "# Auth\n\nTokens.\n",
+                                   "guide/quotas.md": "# Quotas\n\nLimits per plan.\n"})
+    index_docs(desk.settings.model_copy(update={"docs_base_url": "https://docs.example/"}),
+               tmp_path / "docs", [])
+    item = insight(10, NOW)
+    record_run(desk.settings, desk.conn, [item], "r1", NOW)
+    page = desk.client.get(f"/insights/{item.id}").text
+    form = {"csrf": _csrf(page), "title": item.title, "suggestion": "", "page": "guide/auth.md"}
+    typo = desk.client.post(f"/insights/{item.id}/edit", data=form | {
+        "other_page": "guide/quota.md"}, follow_redirects=False)
+    assert typo.status_code == 400 and "nor a page of the docs index" in typo.text
+    moved = desk.client.post(f"/insights/{item.id}/edit", data=form | {
+        "other_page": "guide/quotas.md"}, follow_redirects=False)
+    assert moved.status_code == 303, moved.text[:300]
+    shown = desk.client.get(f"/insights/{item.id}").text
+    assert '<option value="guide/quotas.md" selected>' in shown
+    assert 'href="https://docs.example/guide/quotas/"' in shown
+    desk.client.post(f"/insights/{item.id}/edit", follow_redirects=False, data={
+        "csrf": _csrf(shown), "title": "Quotas per plan", "suggestion": "",
+        "page": "guide/quotas.md", "other_page": ""})
+    with registry.open_stores(desk.settings) as stores:
+        stored = stores.reviews.get(item.id)
+    assert stored is not None and (stored.page, stored.title) == ("guide/quotas.md",
+                                                                   "Quotas per plan")
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found is not None, page[:300]
+    return found.group(1)
 
 
 def test_insights_on_the_same_section_come_first_among_merge_candidates(desk: Desk) -> None:

@@ -67,6 +67,12 @@ def test_review_desk_from_the_cli(tmp_path: Path) -> None:
     assert "Edited by the docs team" in text and "with an example." in text
     assert f"**Docs:** [{moved_to}" in text and "verdict: **partial**" in text
     assert ours in text.split("**Next candidates**", 1)[1]  # docloop's page comes next
+    elsewhere = next(p for p in ("guides/deployment/docker.md", "faq.md", "index.md")
+                     if p not in _listed()[kept]["candidate_pages"])
+    _invoke("review", "edit", kept, "--page", "guides/nowhere.md", code=2)
+    _invoke("review", "edit", kept, "--page", elsewhere)  # any page of the docs index
+    assert (_listed()[kept]["page"], _listed()[kept]["page_url"]) == (
+        elsewhere, f"https://docs.tidepool.example/{elsewhere.removesuffix('.md')}/")
     if absorbed is not None:
         _invoke("review", "merge", kept, absorbed)
 

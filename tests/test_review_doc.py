@@ -36,8 +36,9 @@ def test_choices_are_the_matchs_other_pages_and_none() -> None:
                              PageHit(path="guide/cors.md", url="", heading="B", score=0.3),
                              PageHit(path="a.md", url="", heading="C", score=0.2)]
     assert [h.path for h in page_choices(item)] == ["a.md"]
-    assert checked_page(item, "guide/cors.md") is None  # docloop's own: nothing to store
-    assert checked_page(item, NO_PAGE) == NO_PAGE and checked_page(item, "a.md") == "a.md"
+    assert checked_page(item, "guide/cors.md").page is None  # docloop's own: nothing to store
+    assert checked_page(item, NO_PAGE).page == NO_PAGE
+    assert checked_page(item, "a.md").page == "a.md"
     unmatched = insight(path=None, verdict="missing")
     unmatched.doc = None
     assert page_choices(unmatched) == [] and moved(unmatched, "a.md") is unmatched
@@ -58,3 +59,20 @@ def test_an_older_home_gains_the_page_column_and_keeps_its_reviews(tmp_path: Pat
     again = store.get("ins_a")
     assert again is not None and again.page == NO_PAGE
     conn.close()
+
+
+def test_any_indexed_page_is_a_choice_when_the_index_can_say_so() -> None:
+    """Beyond the match's candidates, a page the docs index holds (its URL looked up)."""
+    item = insight()
+    urls = {"guide/build.md": "https://docs.example/guide/build/", "guide/bare.md": ""}
+    choice = checked_page(item, "guide/build.md", urls.get)
+    assert (choice.page, choice.url) == ("guide/build.md", "https://docs.example/guide/build/")
+    assert checked_page(item, "guide/bare.md", urls.get).url == ""  # indexed, no site URL
+    with pytest.raises(InputError, match="nor a page of the docs index"):
+        checked_page(item, "guide/gone.md", urls.get)
+    with pytest.raises(InputError) as refused:
+        checked_page(item, "guide/build.md")  # no index to ask
+    assert "docs index" not in str(refused.value)
+    shown = moved(item, "guide/build.md", "https://docs.example/guide/build/")
+    assert shown.doc is not None and shown.doc.url == "https://docs.example/guide/build/"
+    assert moved(item, "guide/bare.md", "").doc.url is None  # type: ignore[union-attr]

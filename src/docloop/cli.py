@@ -311,7 +311,8 @@ def review_reject_cmd(insight_id: str, reason: str) -> None:
               default=None, help="A UTF-8 file holding the suggestion text.")
 @click.option("--page", default=None,
               help="Move it to one of its candidate pages (`candidate_pages` in `docloop "
-                   "review list --json`), or `none`: no page covers it.")
+                   "review list --json`) or another page of the local docs index, or "
+                   "`none`: no page covers it.")
 @common
 def review_edit_cmd(insight_id: str, title: str | None, suggestion_file: Path | None,
                     page: str | None) -> None:

@@ -429,9 +429,11 @@ class ReviewRecord(ReviewOutcome):
     state: ReviewState = "proposed"
     title: str | None = None
     suggestion: str | None = None
-    #: the page the reviewer moved the insight to (a candidate page's path, or NO_PAGE);
-    #: None keeps docloop's page (review_doc.py)
+    #: the page the reviewer moved the insight to (a candidate page's path, another page of
+    #: the docs index, or NO_PAGE); None keeps docloop's page (review_doc.py)
     page: str | None = None
+    #: that page's URL when it is not one of the match's candidates (which carry their own)
+    page_url: str | None = None
     updated_at: datetime
 
 

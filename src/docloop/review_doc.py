@@ -4,7 +4,8 @@ The right page is often not the first: on the real sets docloop's page is the
 labelled one for about half the problems, and one of the three pages a ticket
 names for three in four (benchmarks/RESULTS.md). So a reviewer may move an
 insight to one of its candidate pages (the pages the match ranked after its
-own, or the nearest pages of a `missing` one), or say that no page covers it.
+own, or the nearest pages of a `missing` one), or to any other page of a docs
+index this process can read (the local SQLite one), or say that no page covers it.
 The review stores only the choice (a page path, or `NO_PAGE`); the insight
 snapshot keeps docloop's match, so a later run's evidence still shows, and
 the choice is applied wherever the ticket is rendered or filed.
@@ -16,6 +17,9 @@ wins over it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from docloop.errors import InputError
 from docloop.models import NO_PAGE, DocMatch, Insight, PageHit, Suggestion
@@ -34,20 +38,38 @@ def page_choices(insight: Insight) -> list[PageHit]:
     return doc.runners_up(len(doc.alternatives))
 
 
-def checked_page(insight: Insight, page: str) -> str | None:
-    """The review's stored choice for `page` (None: docloop's own page, nothing to store);
-    InputError naming the choices for a page the insight was never matched to."""
+#: an indexed page's URL ('' when the docs have no site URL), None when it is not indexed
+PageLookup = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class PageChoice:
+    """What a review stores for a page choice."""
+
+    page: str | None  # None: docloop's own page (nothing to store)
+    url: str | None = None  # the URL of an indexed page outside the match's candidates
+
+
+def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
+                 ) -> PageChoice:
+    """The review's choice for `page`: docloop's page, one of the match's candidates,
+    `NO_PAGE`, or (given `indexed`, the docs index's page lookup) any other indexed page;
+    InputError naming the choices otherwise."""
     page = page.strip()
     doc = insight.doc
     if doc is not None and page == (doc.path or NO_PAGE):
-        return None
+        return PageChoice(None)
     choices = [hit.path for hit in page_choices(insight)]
     if (page == NO_PAGE and doc is not None) or page in choices:
-        return page
+        return PageChoice(page)
+    url = indexed(page) if indexed is not None and doc is not None else None
+    if url is not None:
+        return PageChoice(page, url)
     own = [f"{doc.path} (docloop's)"] if doc is not None and doc.path else []
     named = ", ".join([*own, *choices, NO_PAGE]) if doc is not None else "none (no docs match)"
-    raise InputError(f"page {page!r} is not one of insight {insight.id}'s candidate pages: "
-                     f"{named}")
+    other = " nor a page of the docs index" if indexed is not None else ""
+    raise InputError(f"page {page!r} is not one of insight {insight.id}'s candidate pages "
+                     f"({named}){other}")
 
 
 def shown_page(doc_path: str | None, verdict: str | None,
@@ -61,25 +83,28 @@ def shown_page(doc_path: str | None, verdict: str | None,
     return choice, "partial"
 
 
-def moved(insight: Insight, page: str) -> Insight:
-    """The insight on the reviewer's page (`NO_PAGE`: no page covers it)."""
+def moved(insight: Insight, page: str, url: str | None = None) -> Insight:
+    """The insight on the reviewer's page (`NO_PAGE`: no page covers it; `url`: the page's
+    URL when the match did not rank it)."""
     old = insight.doc
     if old is None or page == (old.path or NO_PAGE):
         return insight
-    doc = _missing(old) if page == NO_PAGE else _on_page(old, page)
+    doc = _missing(old) if page == NO_PAGE else _on_page(old, page, url)
     return insight.model_copy(update={"doc": doc,
                                       "suggestion": _suggestion(insight, doc, old)})
 
 
-def _on_page(old: DocMatch, page: str) -> DocMatch:
+def _on_page(old: DocMatch, page: str, url: str | None) -> DocMatch:
     """docloop's match moved to `page`: its section when the match ranked it, the page
-    alone otherwise (a later run no longer ranks it); `partial`, since the reviewer moved
-    it there for an edit; docloop's own page first among the alternatives."""
+    alone otherwise (another indexed page, or one a later run no longer ranks), linked by
+    `url`; `partial`, since the reviewer moved it there for an edit; docloop's own page
+    first among the alternatives."""
     hit = next((h for h in old.alternatives if h.path == page), None)
     others = [h for h in old.alternatives if h.path != page]
     alternatives = [*_as_hits(old), *others]
     if hit is None:
-        return DocMatch(path=page, verdict="partial", alternatives=alternatives)
+        return DocMatch(path=page, url=url or None, verdict="partial",
+                        alternatives=alternatives)
     return DocMatch(path=hit.path, url=hit.section_url, heading=hit.heading,
                     anchor=hit.anchor or None, score=round(hit.similarity, 4),
                     verdict="partial", passage=truncate(hit.text, PASSAGE_CHARS),

@@ -107,7 +107,7 @@ def edited_insight(insight: Insight, review: ReviewRecord | None) -> Insight:
                           and review.page is None):
         return insight
     if review.page is not None:
-        insight = moved(insight, review.page)
+        insight = moved(insight, review.page, review.page_url)
     changes: dict[str, object] = {}
     if review.title is not None:
         changes["title"] = review.title

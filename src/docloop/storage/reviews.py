@@ -41,10 +41,11 @@ MIGRATIONS = [
     CREATE INDEX review_decisions_by_insight ON review_decisions(insight_id, seq)
     """,
     "ALTER TABLE reviews ADD COLUMN page TEXT",
+    "ALTER TABLE reviews ADD COLUMN page_url TEXT",
 ]
 
-_COLUMNS = ("insight_id", "state", "title", "suggestion", "page", "merged_into", "reason",
-            "rejected_size", "note", "decided_by", "decided_at", "updated_at")
+_COLUMNS = ("insight_id", "state", "title", "suggestion", "page", "page_url", "merged_into",
+            "reason", "rejected_size", "note", "decided_by", "decided_at", "updated_at")
 
 
 class SQLiteReviewStore(SharedConnectionStore):

@@ -48,7 +48,7 @@ def _edit(settings: Settings, stores: Stores, insight_id: str, actor: str,
           now: datetime, form: FormData) -> Any:
     title = _text(form, "title") or None
     suggestion = _text(form, "suggestion") or None
-    page = _text(form, "page") or None
+    page = _text(form, "other_page") or _text(form, "page") or None  # a typed page wins
     return review.edit(settings, stores, insight_id, actor, now, title=title,
                        suggestion=suggestion, page=page)
 

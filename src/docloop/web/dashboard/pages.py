@@ -249,6 +249,8 @@ def _page_options(detail: InsightDetail) -> list[tuple[str, str, bool]]:
     options += [(hit.path, _label(hit.path, hit.heading)) for hit in page_choices(
         detail.original)]
     options.append((NO_PAGE, "no page covers this (suggest a new page)"))
+    if current not in {value for value, _ in options}:  # a page typed in, kept on resave
+        options.insert(0, (current, f"{current} (the reviewer's page)"))
     return [(value, label, value == current) for value, label in options]
 
 
