@@ -6,7 +6,8 @@ names for three in four (benchmarks/RESULTS.md). So a reviewer may move an
 insight to one of its candidate pages (the pages the match ranked after its
 own, or the nearest pages of a `missing` one), or to any other page of a docs
 index this process can read (the local SQLite one), or say that no page covers it.
-The review stores only the choice (a page path, or `NO_PAGE`); the insight
+The review stores only the choice (a page path, with its URL when the match
+did not rank it, or `NO_PAGE`); the insight
 snapshot keeps docloop's match, so a later run's evidence still shows, and
 the choice is applied wherever the ticket is rendered or filed.
 
