@@ -31,7 +31,8 @@ pytestmark = pytest.mark.aws
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SECRET = "s" * 20
 PAGES = ("/", "/?status=filed", "/?status=done", "/?status=proposed", "/?verdict=missing",
-         "/?channel=general", "/?page=guide/auth.md", "/?p=2", "/coverage", "/runs",
+         "/?channel=general", "/?page=guide/auth.md", "/?page=guide/keys.md", "/?p=2",
+         "/coverage", "/runs",
          "/runs/r1", "/runs/r2", "/insights/ins_00001", "/insights/ins_00004",
          "/insights/ins_00006")
 
@@ -61,6 +62,8 @@ def _seed(stores: Stores) -> None:
                                     rejected_size=3, updated_at=NOW))
     stores.reviews.put(ReviewRecord(insight_id="ins_00008", state="rejected",
                                     merged_into="ins_00006", updated_at=NOW))
+    stores.reviews.put(ReviewRecord(insight_id="ins_00001", state="proposed",
+                                    page="guide/keys.md", updated_at=NOW))
     stores.reviews.put(ReviewRecord(insight_id="ins_00006", state="proposed",
                                     title="Rate limits: say what 429 means", page="none",
                                     updated_at=NOW))
@@ -99,6 +102,12 @@ def test_every_page_shows_what_the_sqlite_desk_shows(tmp_path: Path,
     row = re.search(r'/insights/ins_00006">.*?</tr>', listed, re.S)
     assert row is not None and "guide/limits.md" not in row.group(0)  # and "no page"
     assert "<td>missing</td>" in row.group(0)
+    # the reviewer's pages count everywhere the desk groups or filters by page
+    assert re.findall(r'<td><a href="/insights/([^"]+)">',
+                      desk.get("/?page=guide/keys.md").text) == ["ins_00001"]
+    assert "ins_00006" in desk.get("/?verdict=missing").text
+    coverage = desk.get("/coverage").text
+    assert "guide/keys.md" in coverage and "guide/limits.md" not in coverage
     assert "guide/keys.md#api-keys" in desk.get("/insights/ins_00001").text
 
 

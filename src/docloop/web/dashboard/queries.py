@@ -24,6 +24,7 @@ from docloop.backends.sources.discord_map import snowflake_time_or_none
 from docloop.config import Settings
 from docloop.errors import InputError, NotFoundError
 from docloop.models import (
+    NO_PAGE,
     Decision,
     Insight,
     InsightImpact,
@@ -34,7 +35,6 @@ from docloop.models import (
     RunStats,
     TicketRecord,
 )
-from docloop.review_doc import shown_page
 from docloop.stages.propose import edited_insight
 from docloop.storage.runs import RunRow
 from docloop.storage.sqlite_stores import SQLiteStores
@@ -71,6 +71,14 @@ _TREND_SQL = """CASE
 _LATEST_TICKET = ("LEFT JOIN tickets t ON t.id = (SELECT id FROM tickets WHERE insight_id = "
                   "s.insight_id ORDER BY created_at DESC, rowid DESC LIMIT 1)")
 _REVIEW = "LEFT JOIN reviews r ON r.insight_id = s.insight_id"
+#: the page, verdict and page URL a row shows: a reviewer's page choice over the run's match
+#: (review_doc.shown_page, as store_desk applies it)
+_KEPT = "r.page IS NULL OR r.page = s.doc_path"
+_SHOWN_PATH = (f"CASE WHEN {_KEPT} THEN s.doc_path WHEN r.page = '{NO_PAGE}' THEN NULL "
+               "ELSE r.page END")
+_SHOWN_VERDICT = (f"CASE WHEN {_KEPT} THEN s.verdict WHEN r.page = '{NO_PAGE}' THEN 'missing' "
+                  "ELSE 'partial' END")
+_SHOWN_URL = f"CASE WHEN {_KEPT} THEN s.doc_url ELSE NULLIF(r.page_url, '') END"
 
 
 @dataclass(frozen=True)
@@ -255,7 +263,8 @@ class Desk:
                  "offset": (min(filters.number, pages) - 1) * PAGE_SIZE}
         status_clause = f"({_STATUS_SQL}) = :status" if filters.status else "TRUE"
         rows = self.conn.execute(
-            f"SELECT s.*, COALESCE(r.title, s.title) AS shown_title, r.page AS review_page, "
+            f"SELECT s.*, COALESCE(r.title, s.title) AS shown_title, "
+            f"{_SHOWN_PATH} AS shown_path, {_SHOWN_VERDICT} AS shown_verdict, "
             f"t.id AS ticket_id, "
             f"t.status AS ticket_status, {_STATUS_SQL} AS desk_status, {_TREND_SQL} AS trend "
             f"{base} {where.replace('{status}', status_clause)}"
@@ -422,15 +431,18 @@ class Desk:
 
     def coverage(self, limit: int = 200) -> Coverage:
         """Pages ranked by the conversations their problems hold; topics with no page."""
+        shown = (f"(SELECT s.insight_id, s.title, s.score, s.conversations, s.users, "
+                 f"{_SHOWN_PATH} AS doc_path, {_SHOWN_VERDICT} AS verdict, "
+                 f"{_SHOWN_URL} AS doc_url FROM insight_summaries s {_REVIEW})")
         pages = self.conn.execute(
             "SELECT doc_path, MAX(doc_url) AS doc_url, COUNT(*) AS insights, "
             "SUM(conversations) AS conversations, SUM(users) AS users, "
             "SUM(verdict = 'partial') AS partial, SUM(verdict = 'covered') AS covered "
-            "FROM insight_summaries WHERE doc_path IS NOT NULL AND verdict != 'missing' "
+            f"FROM {shown} WHERE doc_path IS NOT NULL AND verdict != 'missing' "
             "GROUP BY doc_path ORDER BY conversations DESC, insights DESC LIMIT ?",
             (limit,)).fetchall()
         missing = self.conn.execute(
-            "SELECT * FROM insight_summaries WHERE verdict = 'missing' OR doc_path IS NULL "
+            f"SELECT * FROM {shown} WHERE verdict = 'missing' OR doc_path IS NULL "
             "ORDER BY score DESC LIMIT ?", (limit,)).fetchall()
         return Coverage(pages, missing)
 
@@ -447,8 +459,8 @@ class Desk:
         return [str(value) for (value,) in rows]
 
     def _doc_paths(self) -> list[str]:
-        rows = self.conn.execute("SELECT DISTINCT doc_path FROM insight_summaries "
-                                 "WHERE doc_path IS NOT NULL ORDER BY 1")
+        rows = self.conn.execute(f"SELECT DISTINCT {_SHOWN_PATH} AS path FROM insight_summaries s "
+                                 f"{_REVIEW} WHERE path IS NOT NULL ORDER BY 1")
         return [str(value) for (value,) in rows]
 
 
@@ -457,10 +469,10 @@ def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
     clauses: list[str] = ["{status}", "r.merged_into IS NULL"]  # merged ones live on in another
     args: dict[str, str | int] = {}
     if filters.verdict:
-        clauses.append("s.verdict = :verdict")
+        clauses.append(f"({_SHOWN_VERDICT}) = :verdict")
         args["verdict"] = filters.verdict
     if filters.page:
-        clauses.append("s.doc_path = :page")
+        clauses.append(f"({_SHOWN_PATH}) = :page")
         args["page"] = filters.page
     if filters.channel:
         clauses.append("EXISTS (SELECT 1 FROM insight_channels c WHERE c.channel = :channel "
@@ -470,11 +482,10 @@ def _where(filters: Filters) -> tuple[str, dict[str, str | int]]:
 
 
 def _list_row(row: sqlite3.Row, weeks: list[int]) -> ListRow:
-    doc_path, verdict = shown_page(row["doc_path"], row["verdict"], row["review_page"])
     return ListRow(id=row["insight_id"], title=row["shown_title"], score=row["score"],
                    status=row["desk_status"], trend=row["trend"],
                    conversations=row["conversations"], users=row["users"],
-                   verdict=verdict, doc_path=doc_path,
+                   verdict=row["shown_verdict"], doc_path=row["shown_path"],
                    channels=json.loads(row["channels"]), ticket_id=row["ticket_id"],
                    ticket_status=row["ticket_status"], weeks=weeks)
 

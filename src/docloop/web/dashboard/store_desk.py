@@ -75,8 +75,22 @@ class DeskState:
 
     def listed(self) -> list[dict[str, Any]]:
         """The summaries the list shows: merged-away insights live on in another."""
-        return [s for s in self.summaries
+        return [s for s in self.shown()
                 if not (r := self.reviews.get(s["insight_id"])) or r.merged_into is None]
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The summaries with each reviewer's page choice applied to page, verdict and URL
+        (review_doc.shown_page; the SQLite desk's _SHOWN_* expressions)."""
+        return [_shown(s, self.reviews.get(s["insight_id"])) for s in self.summaries]
+
+
+def _shown(summary: dict[str, Any], review: ReviewRecord | None) -> dict[str, Any]:
+    choice = review.page if review else None
+    doc_path, verdict = shown_page(summary["doc_path"], summary["verdict"], choice)
+    if (doc_path, verdict) == (summary["doc_path"], summary["verdict"]):
+        return summary
+    url = review.page_url if review and doc_path else None
+    return summary | {"doc_path": doc_path, "verdict": verdict, "doc_url": url or None}
 
 
 class StateCache:
@@ -172,20 +186,18 @@ class StoreDesk(Desk):
         page = sorted(chosen, key=lambda s: (-s["score"], s["insight_id"]))[start:start + PAGE_SIZE]
         rows = [self._list_row(state, s, now) for s in page]
         channels = sorted({c for s in state.summaries for c in s["channels"]})
-        doc_paths = sorted({s["doc_path"] for s in state.summaries if s["doc_path"]})
+        doc_paths = sorted({s["doc_path"] for s in state.shown() if s["doc_path"]})
         return InsightList(rows, total, pages, filters, channels, doc_paths, counts)
 
     def _list_row(self, state: DeskState, summary: dict[str, Any], now: datetime) -> ListRow:
         insight_id = summary["insight_id"]
         ticket, review = state.tickets.get(insight_id), state.reviews.get(insight_id)
-        doc_path, verdict = shown_page(summary["doc_path"], summary["verdict"],
-                                       review.page if review else None)
         return ListRow(id=insight_id, title=(review.title if review and review.title
                                              else summary["title"]),
                        score=summary["score"], status=state.status(insight_id),
                        trend=state.trend(summary), conversations=summary["conversations"],
-                       users=summary["users"], verdict=verdict,
-                       doc_path=doc_path, channels=summary["channels"],
+                       users=summary["users"], verdict=summary["verdict"],
+                       doc_path=summary["doc_path"], channels=summary["channels"],
                        ticket_id=ticket.id if ticket else None,
                        ticket_status=ticket.status if ticket else None,
                        weeks=weekly_counts(_days(summary), SPARK_WEEKS, now))
@@ -235,7 +247,7 @@ class StoreDesk(Desk):
                              self.runs.run_insights(before.seq) if before else [])
 
     def coverage(self, limit: int = 200) -> Coverage:
-        summaries = self.state().summaries
+        summaries = self.state().shown()
         by_page: dict[str, list[dict[str, Any]]] = {}
         for s in summaries:
             if s["doc_path"] and s["verdict"] != "missing":
