@@ -244,3 +244,27 @@ def test_a_reviewer_says_no_page_covers_it_and_can_undo_a_move(settings: Setting
     assert stored is not None and stored.page is None
     assert [d.detail for d in review.decisions(settings, stores, "ins_c")] == [
         "page: none (docloop: guide/cors.md)", "page: guide/cors.md (docloop: guide/cors.md)"]
+
+
+def test_a_later_run_keeps_the_reviewers_edits_on_the_filed_ticket(settings: Settings,
+                                                                   stores: Stores) -> None:
+    """New evidence re-renders an outbox ticket from the run's insight: it must be the
+    insight as the reviewer left it (page, title), not docloop's original."""
+    from docloop.stages.file import file_insight
+    from docloop.stages.preflight import checked_tracker
+    from docloop.stages.propose import propose_for_review
+
+    _with_candidates(stores)
+    review.edit(settings, stores, "ins_c", "alice", NOW, title="Preflight fails",
+                page="guide/preflight.md")
+    review.accept(settings, stores, "ins_c", "alice", NOW)
+    snapshot = stores.insights.snapshot("ins_c")
+    assert snapshot is not None
+    grown = snapshot.model_copy(update={"conversation_ids": ["6", "7", "8"],
+                                        "message_ids": ["6", "7", "8"]})
+    (again,) = propose_for_review([grown], stores.records, stores.reviews, 2.0, NOW).to_file
+    ref = file_insight(again, checked_tracker(settings), stores.records, NOW)
+    assert ref.action == "updated"
+    (ticket,) = _outbox(settings)
+    text = ticket.read_text(encoding="utf-8")
+    assert "## Preflight fails" in text and "**Docs:** [guide/preflight.md › Preflight]" in text

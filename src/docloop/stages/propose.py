@@ -11,7 +11,8 @@ insight marked with its review state:
   reaches `review_regrow_factor` times its size at rejection; then it is
   proposed again with the note "grew from N to M since rejected";
 - `accepted` without a ticket (its tracker filed nothing then) → filed now,
-  with the reviewer's edits.
+  with the reviewer's edits; an insight whose ticket exists carries them too, so a
+  tracker that re-renders the ticket body (the outbox) keeps them.
 
 `review_stats` counts the review states for the run report, overall and per
 category and verdict, with the acceptance rate (accepted / decided).
@@ -53,12 +54,9 @@ def propose_for_review(insights: Iterable[Insight], records: RecordStore,
     for insight in insights:
         review = reviews.get(insight.id)
         insight.review = review.state if review else None
-        if records.by_insight(insight.id) is not None:
-            proposal.to_file.append(insight)
-        elif review is not None and review.state == "accepted":
-            edited = edited_insight(insight, review)  # the report shows what is filed
-            insight.title, insight.suggestion = edited.title, edited.suggestion
-            insight.doc = edited.doc
+        if records.by_insight(insight.id) is not None or (
+                review is not None and review.state == "accepted"):
+            _apply_edits(insight, review)  # a ticket re-rendered later keeps them too
             proposal.to_file.append(insight)
         elif review is None:
             _propose(reviews, ReviewRecord(insight_id=insight.id, updated_at=now), insight, now,
@@ -76,6 +74,13 @@ def propose_for_review(insights: Iterable[Insight], records: RecordStore,
         if review is not None and review.note and insight.review_note == "":
             insight.review_note = review.note
     return proposal
+
+
+def _apply_edits(insight: Insight, review: ReviewRecord | None) -> None:
+    """The reviewer's page, title and suggestion on the run's insight, in place: what is
+    filed, and what the report shows."""
+    edited = edited_insight(insight, review)
+    insight.title, insight.suggestion, insight.doc = edited.title, edited.suggestion, edited.doc
 
 
 def _regrown(review: ReviewRecord, insight: Insight, factor: float) -> bool:
