@@ -128,6 +128,18 @@ def test_the_insight_page_shows_evidence_page_diff_ticket_history_and_runs(desk:
     assert replies and set(replies) <= set(item.conversation_ids)  # one per conversation
 
 
+def test_a_section_url_from_a_run_keeps_one_anchor(desk: Desk) -> None:
+    """A run's match stores the section's URL (anchor included); the desk linked it with the
+    anchor appended a second time."""
+    item = insight(11, NOW)
+    assert item.doc is not None
+    item.doc.url = "https://docs.example/guide/auth/#tokens"
+    record_run(desk.settings, desk.conn, [item], "r1", NOW)
+    page = desk.client.get(f"/insights/{item.id}").text
+    assert 'href="https://docs.example/guide/auth/#tokens"' in page
+    assert "#tokens#tokens" not in page
+
+
 def test_the_insight_page_links_the_next_candidate_pages(desk: Desk) -> None:
     """The pages its ticket names after its own, linked to their sections (an http(s) URL
     only); a `missing` insight's nearest pages."""

@@ -222,7 +222,8 @@ def test_a_reviewer_moves_an_insight_to_a_candidate_page(settings: Settings,
     text = ticket.read_text(encoding="utf-8")
     assert ("**Docs:** [guide/preflight.md › Preflight](https://docs.example/guide/"
             "preflight.md#preflight) — verdict: **partial**") in text
-    assert "[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md)" in \
+    assert ("[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md"
+            "#allowed-origins)") in \
         text.split("**Next candidates**", 1)[1]
     assert "```diff" not in text and "Add an example." not in text
     record = stores.records.by_insight("ins_c")

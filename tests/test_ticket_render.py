@@ -36,7 +36,8 @@ def _insight():  # type: ignore[no-untyped-def]
 def test_ticket_has_significance_doc_quotes_and_diff() -> None:
     body = render_ticket(_insight())
     assert "**Significance:** 7.50" in body and "- 3 distinct users" in body
-    assert "[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md)" in body
+    assert ("[guide/cors.md › Allowed origins](https://docs.example/guide/cors.md"
+            "#allowed-origins)") in body  # the section, as the match names it
     assert "verdict: **covered**" in body
     assert "````diff\n--- a/x.md" in body  # fence longer than the patch's backtick run
     assert "ins_a" in body

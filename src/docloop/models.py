@@ -150,9 +150,24 @@ class PageHit(BaseModel):
     @property
     def section_url(self) -> str:
         """The page's URL at this section (what a ticket links to)."""
-        if self.anchor and "#" not in self.url:
-            return f"{self.url}#{self.anchor}"
-        return self.url
+        return at_section(self.url, self.anchor)
+
+    @property
+    def label(self) -> str:
+        return section_label(self.path, self.heading)
+
+
+def at_section(url: str, anchor: str | None) -> str:
+    """`url` at the section `anchor` names (as it is when it already holds an anchor: a
+    match's URL is its section's)."""
+    if url and anchor and "#" not in url:
+        return f"{url}#{anchor}"
+    return url
+
+
+def section_label(path: str, heading: str | None) -> str:
+    """How tickets and the desk name a docs section: `guide/build.md › Chunking Strategy`."""
+    return f"{path} › {heading}" if heading else path
 
 
 #: the pages after the chosen one that a ticket names (DocMatch.runners_up)
@@ -172,6 +187,11 @@ class DocMatch(BaseModel):
     verdict: Verdict = "missing"
     passage: str = ""
     alternatives: list[PageHit] = Field(default_factory=list)
+
+    @property
+    def section_url(self) -> str:
+        """The page's URL at the matched section ('' without a URL)."""
+        return at_section(self.url or "", self.anchor)
 
     def runners_up(self, limit: int = RUNNERS_UP) -> list[PageHit]:
         """The next pages the match ranked after the chosen one (one hit per page, never the

@@ -122,7 +122,7 @@ def _as_hits(doc: DocMatch) -> list[PageHit]:
     """docloop's own page as a hit (none for `missing`)."""
     if not doc.path:
         return []
-    return [PageHit(path=doc.path, url=doc.url or "", heading=doc.heading or "",
+    return [PageHit(path=doc.path, url=doc.section_url, heading=doc.heading or "",
                     score=doc.score, similarity=doc.score, text=doc.passage)]
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from docloop.backends.trackers.base import EvidenceDelta
 from docloop.markdown_safe import block, code, is_web_url, link, safe_url
 from docloop.markdown_safe import inline as escape
-from docloop.models import NEAREST, Insight, PageHit, Quote
+from docloop.models import NEAREST, Insight, PageHit, Quote, section_label
 from docloop.sanitize import clean_text
 
 _BACKTICKS = re.compile(r"`+")
@@ -63,8 +63,8 @@ def _doc(insight: Insight) -> list[str]:
     if not doc.path:
         near = ", ".join(_page_link(hit) for hit in doc.runners_up(NEAREST)) or "none"
         return [f"**Docs:** no page covers this (verdict: missing). Nearest pages: {near}.", ""]
-    label = f"{doc.path} › {doc.heading}" if doc.heading else doc.path
-    lines = [f"**Docs:** {_docs_link(label, doc.url)} — verdict: **{doc.verdict}** "
+    label = section_label(doc.path, doc.heading)
+    lines = [f"**Docs:** {_docs_link(label, doc.section_url)} — verdict: **{doc.verdict}** "
              f"(similarity {doc.score:.2f})", ""]
     others = doc.runners_up()
     if others:
@@ -75,8 +75,7 @@ def _doc(insight: Insight) -> list[str]:
 
 def _page_link(hit: PageHit) -> str:
     """`path › heading` linked to the section (as text when the docs have no site URL)."""
-    label = f"{hit.path} › {hit.heading}" if hit.heading else hit.path
-    return _docs_link(label, hit.section_url)
+    return _docs_link(hit.label, hit.section_url)
 
 
 def _docs_link(label: str, url: str | None) -> str:

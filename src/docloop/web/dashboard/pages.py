@@ -27,7 +27,7 @@ from starlette.templating import Jinja2Templates
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import DocloopError
-from docloop.models import NEAREST, NO_PAGE, Insight
+from docloop.models import NEAREST, NO_PAGE, Insight, section_label
 from docloop.review_doc import page_choices
 from docloop.stages.reply import done_at as ticket_done_at
 from docloop.storage.sqlite_stores import SQLiteStores
@@ -244,18 +244,13 @@ def _page_options(detail: InsightDetail) -> list[tuple[str, str, bool]]:
         return []
     current = detail.review.page if detail.review and detail.review.page else (
         doc.path or NO_PAGE)
-    options = [(doc.path, f"{_label(doc.path, doc.heading)} (docloop's page)")] \
+    options = [(doc.path, f"{section_label(doc.path, doc.heading)} (docloop's page)")] \
         if doc.path else []
-    options += [(hit.path, _label(hit.path, hit.heading)) for hit in page_choices(
-        detail.original)]
+    options += [(hit.path, hit.label) for hit in page_choices(detail.original)]
     options.append((NO_PAGE, "no page covers this (suggest a new page)"))
     if current not in {value for value, _ in options}:  # a page typed in, kept on resave
         options.insert(0, (current, f"{current} (the reviewer's page)"))
     return [(value, label, value == current) for value, label in options]
-
-
-def _label(path: str, heading: str | None) -> str:
-    return f"{path} › {heading}" if heading else path
 
 
 def _next_pages(insight: Insight) -> list[tuple[str, str]]:
@@ -265,4 +260,4 @@ def _next_pages(insight: Insight) -> list[tuple[str, str]]:
     if doc is None:
         return []
     hits = doc.runners_up() if doc.path else doc.runners_up(NEAREST)
-    return [(_label(h.path, h.heading), h.section_url) for h in hits]
+    return [(h.label, h.section_url) for h in hits]
