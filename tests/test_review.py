@@ -269,3 +269,21 @@ def test_a_later_run_keeps_the_reviewers_edits_on_the_filed_ticket(settings: Set
     (ticket,) = _outbox(settings)
     text = ticket.read_text(encoding="utf-8")
     assert "## Preflight fails" in text and "**Docs:** [guide/preflight.md › Preflight]" in text
+
+
+def test_moving_to_a_candidate_page_opens_no_docs_index(settings: Settings, stores: Stores,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a page outside the match's candidates is looked up in the docs index; a desk
+    save (which always sends the page) or a candidate never builds it."""
+    import docloop.stages.index_docs as index_docs
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the docs index was opened")
+
+    monkeypatch.setattr(index_docs, "open_index", refuse)
+    _with_candidates(stores)
+    moved = review.edit(settings, stores, "ins_c", "cli", NOW, title="Preflight",
+                        page="guide/preflight.md")
+    assert moved.page == "guide/preflight.md"
+    with pytest.raises(AssertionError, match="the docs index was opened"):
+        review.edit(settings, stores, "ins_c", "cli", NOW, page="guide/elsewhere.md")

@@ -170,12 +170,17 @@ def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: d
 
 def indexed_pages(settings: Settings, stores: Stores) -> PageLookup | None:
     """The local docs index's page lookup (a reviewer may move an insight to any page of
-    it); None for a remote index, which a review decision does not open."""
+    it), opened only when asked: a candidate page or a title edit needs no index. None for
+    a remote index, which a review decision does not open."""
     if settings.docs_index != "sqlite":
         return None
-    from docloop.stages.index_docs import open_index
 
-    return open_index(settings, stores).page_url
+    def page_url(path: str) -> str | None:
+        from docloop.stages.index_docs import open_index
+
+        return open_index(settings, stores).page_url(path)
+
+    return page_url
 
 
 def _edit_detail(changes: dict[str, str | None], insight: Insight) -> str:

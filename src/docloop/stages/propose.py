@@ -108,8 +108,7 @@ def edited_insight(insight: Insight, review: ReviewRecord | None) -> Insight:
     original text and no longer matches what the reviewer wrote; a moved page
     replaces the generated suggestion (review_doc.moved).
     """
-    if review is None or (review.title is None and review.suggestion is None
-                          and review.page is None):
+    if review is None:
         return insight
     if review.page is not None:
         insight = moved(insight, review.page, review.page_url)
@@ -123,7 +122,7 @@ def edited_insight(insight: Insight, review: ReviewRecord | None) -> Insight:
         missing = insight.doc is None or insight.doc.verdict == "missing"
         changes["suggestion"] = Suggestion(kind="new-page" if missing else "edit",
                                            text=review.suggestion)
-    return insight.model_copy(update=changes)
+    return insight.model_copy(update=changes) if changes else insight
 
 
 def review_stats(reviews: dict[str, ReviewRecord], insights: Iterable[Insight],
