@@ -261,21 +261,25 @@ MEMBER_RULES: dict[str, Says] = {
 }
 
 
+SHIPPED_VOTES = match_stage.vote_totals
+
+
 def weighted_votes(weights: Sequence[float]) -> Callable[..., match_stage.Votes]:
-    """match.vote_totals with member i's votes times weights[i]."""
+    """match.vote_totals with member i's votes times weights[i]: the shipped rule run per
+    member, its totals scaled and summed."""
     def vote_totals(members: Sequence[tuple[str, Any]], index: Any,
                     vote_k: float = SHIPPED.vote_k) -> match_stage.Votes:
         totals: dict[str, float] = {}
         sections: dict[str, PageHit] = {}
         firsts: list[str] = []
-        for (text, vector), weight in zip(members, weights, strict=False):
-            hits = index.search_vector(text, vector, VOTE_K)
-            firsts.extend(hit.path for hit in hits[:1])
-            for position, hit in enumerate(hits):
-                totals[hit.path] = totals.get(hit.path, 0.0) + weight * vote_k / (
-                    vote_k + position)
-                if hit.path not in sections or hit.score > sections[hit.path].score:
-                    sections[hit.path] = hit
+        for member, weight in zip(members, weights, strict=False):
+            one = SHIPPED_VOTES([member], index, vote_k)
+            firsts += one.firsts
+            for path, vote in one.totals.items():
+                totals[path] = totals.get(path, 0.0) + weight * vote
+            for path, hit in one.sections.items():
+                if path not in sections or hit.score > sections[path].score:
+                    sections[path] = hit
         return match_stage.Votes(totals, sections, firsts)
     return vote_totals
 
