@@ -4,7 +4,8 @@ The example chats (``examples/tidepool`` and ``benchmarks/data/fastapi_conv``) a
 by hand as a short line-based script, because hand-writing DCE JSON (about 25 lines per
 message) would bury the conversations.  This script turns ``meta.json`` + ``chat.txt`` into
 one DCE file per channel and per thread, exactly in the shape DCE writes, plus
-``labels.json``.  Run it again after editing the chat; the output is deterministic.
+``labels.json`` (and ``labels.jsonl``, the same labels as ``docloop eval --source`` reads
+them).  Run it again after editing the chat; the output is deterministic.
 
 Usage::
 
@@ -350,7 +351,8 @@ def channel_object(where: str, ctx: dict, starters: dict[str, Msg], titles: dict
 
 
 def build(folder: Path) -> tuple[int, int]:
-    """Write ``discord/*.json`` and ``labels.json`` under folder; return (files, messages)."""
+    """Write ``discord/*.json``, ``labels.json`` and ``labels.jsonl`` under folder; return
+    (files, messages)."""
     ctx = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     msgs, titles = parse_script((folder / "chat.txt").read_text(encoding="utf-8"))
     keyed = assign_ids(msgs)
@@ -381,7 +383,18 @@ def build(folder: Path) -> tuple[int, int]:
     (folder / "labels.json").write_text(
         json.dumps(label_doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+    (folder / "labels.jsonl").write_text(eval_labels(labels, ctx["groups"]), encoding="utf-8")
     return len(wheres), len(msgs)
+
+
+def eval_labels(labels: dict[str, str | None], groups: dict) -> str:
+    """The same labels as `docloop eval --source` reads them: one line per labelled message
+    of the export, by id (the export gives the text and the author)."""
+    lines = []
+    for message_id, group in labels.items():
+        page = groups[group]["page"] if group else None
+        lines.append(json.dumps({"id": message_id, "group": group or "noise", "doc_path": page}))
+    return "".join(line + "\n" for line in lines)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,7 @@ def test_committed_exports_match_the_chat_script(folder: Path, tmp_path: Path) -
             folder / "discord" / name
         ).read_text(encoding="utf-8"), f"{name} is stale: rerun examples/build_export.py"
     assert (tmp_path / "labels.json").read_text() == (folder / "labels.json").read_text()
+    assert (tmp_path / "labels.jsonl").read_text() == (folder / "labels.jsonl").read_text()
 
 
 def test_tidepool_example_meets_the_issue_minimums() -> None:

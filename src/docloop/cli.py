@@ -203,15 +203,25 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @click.option("--keep-home", type=click.Path(path_type=Path), default=None,
               help="Run in this new (or empty) folder and keep it, tickets in its outbox, "
               "instead of a scratch home.")
+@click.option("--source", "sources", multiple=True,
+              help="Measure on these messages (discord-export:PATH, discord:IDS, "
+              "discord-guild:ID; repeatable), labelled by id, instead of a chat built from "
+              "the labels' texts.")
+@click.option("--since", default=None, help="With --source: days to look back, or 'all' "
+              "(default).")
 @common
 def eval_cmd(labels: Path, docs: Path, doc_prefix: str, as_json: bool,
-             keep_home: Path | None) -> None:
+             keep_home: Path | None, sources: tuple[str, ...], since: str | None) -> None:
     """Measure the loop on labelled messages (JSONL), in a scratch home."""
     from docloop.evaluation.render import render_table
     from docloop.evaluation.runner import EvalRequest, evaluate_labels
 
+    if since is not None and not sources:
+        raise click.UsageError("--since applies to --source; the chat built from the labels "
+                               "always covers the last six days")
     settings = _settings(click.get_current_context())
-    result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix, keep_home))
+    result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix, keep_home,
+                                                   sources, since))
     if as_json:
         emit_json(result)
     else:

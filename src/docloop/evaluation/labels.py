@@ -4,6 +4,9 @@ One JSON object per line: `id`, `author` (strings, or integers read as their
 decimal text), `text`, `group` (a problem id, or `"noise"`) and `doc_path` (the
 page a maintainer would edit, or null when no page covers the group). Other keys
 (`source`, `kind`) are kept out of the way.
+Labels of a community's own messages (`docloop eval --source`) name each message
+by its id in the source, and may leave `text` and `author` out: the source's are
+measured.
 A bad line is an InputError naming the file, the line and the field.
 """
 
@@ -18,6 +21,8 @@ from docloop.errors import InputError
 
 NOISE = "noise"
 REQUIRED_STRINGS = ("id", "author", "text", "group")
+#: what a label of a message in a source must give; the rest is read from the source
+SOURCE_REQUIRED = ("id", "group")
 #: fields an export may write as JSON integers (a row number, a numeric user id): read as
 #: their decimal text, the same id whichever way a file spells it
 NUMBERED = ("id", "author")
@@ -45,8 +50,11 @@ class Gold:
         return [m for m, g in self.messages.items() if g == group]
 
 
-def read_labels(path: Path, doc_prefix: str = "") -> list[LabelledMessage]:
-    """Every line of `path`, validated; `doc_prefix` is removed from the pages."""
+def read_labels(path: Path, doc_prefix: str = "",
+                required: tuple[str, ...] = REQUIRED_STRINGS) -> list[LabelledMessage]:
+    """Every line of `path`, validated; `doc_prefix` is removed from the pages. `required`:
+    the fields every line must give as non-empty text (SOURCE_REQUIRED for labels of a
+    source's messages, whose text and author the source gives)."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
@@ -59,7 +67,7 @@ def read_labels(path: Path, doc_prefix: str = "") -> list[LabelledMessage]:
             continue
         where = f"{path}:{number}"
         item = _parse_line(where, line)
-        message = _message(where, item, doc_prefix)
+        message = _message(where, item, doc_prefix, required)
         if message.id in seen:
             raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "
                              "give every message its own id")
@@ -89,14 +97,21 @@ def _parse_line(where: str, line: str) -> dict[str, Any]:
     return item
 
 
-def _message(where: str, item: dict[str, Any], doc_prefix: str) -> LabelledMessage:
+def _message(where: str, item: dict[str, Any], doc_prefix: str,
+             required: tuple[str, ...]) -> LabelledMessage:
     for field in NUMBERED:
         value = item.get(field)
         if isinstance(value, int) and not isinstance(value, bool):
             item[field] = str(value)
     for field in REQUIRED_STRINGS:
         value = item.get(field)
-        if not isinstance(value, str) or not value.strip():
+        if field not in required and value is None:
+            item[field] = ""
+        elif not isinstance(value, str):
+            raise InputError(f"{where}: field {field!r} must be "
+                             + ("a non-empty string" if field in required
+                                else "a string, or left out (the source gives it)"))
+        elif field in required and not value.strip():
             raise InputError(f"{where}: field {field!r} must be a non-empty string")
     if "doc_path" not in item:
         raise InputError(f"{where}: field 'doc_path' is missing (a page path, or null when no "

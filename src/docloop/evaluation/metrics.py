@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docloop.evaluation.labels import Gold
+from docloop.models import Insight
 
 MISSING = "missing"
 
@@ -47,6 +48,15 @@ class Predicted:
     title: str = ""  # what the ticket is called (per_insight rows)
     section: str | None = None  # the matched section's heading (None: page top or no page)
     candidates: list[str] = field(default_factory=list)  # the next pages its ticket names
+
+
+def predicted(insight: Insight, ids: dict[str, str]) -> Predicted:
+    """An insight in label ids, with its page, section and verdict (no match = `missing`)."""
+    doc = insight.doc
+    return Predicted([ids[m] for m in insight.message_ids if m in ids],
+                     doc.path if doc else None, doc.verdict if doc else "missing",
+                     insight.title, (doc.heading or None) if doc and doc.path else None,
+                     [hit.path for hit in doc.runners_up()] if doc and doc.path else [])
 
 
 def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]:

@@ -79,6 +79,7 @@ def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:
     search = result["search"]
     precision = result["missing_precision"]
     return [
+        *_source_rows(result),
         ("groups recovered", f"{result['groups_recovered']}/{groups}"),
         ("right page", f"{result['right_page']}/{groups}"),
         ("right page named in the ticket (first or next candidates)",
@@ -95,6 +96,16 @@ def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:
         ("search message hit@1 / hit@3",
          f"{search['message_hit1']:.2f} / {search['message_hit3']:.2f}"),
     ]
+
+
+def _source_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """With --source: what the loop read, and the insights the labels cannot score."""
+    if not result.get("sources"):
+        return []
+    return [("measured on", f"{result['messages_analysed']} messages of "
+             + ", ".join(result["sources"])),
+            ("insights of unlabelled messages only (not scored)",
+             str(result["unlabelled_insights"]))]
 
 
 def _yes(flag: bool) -> str:

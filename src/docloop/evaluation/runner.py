@@ -8,12 +8,15 @@ The run is the one `docloop run --since 7 --min-conversations 2
 With `--keep-home DIR` the home is DIR (new or empty) and stays, its tickets
 filed to its local outbox, so the insights behind the figures can be read
 (`DOCLOOP_HOME=DIR docloop tickets`, DIR/outbox); the figures are the same.
+With `--source` the run reads the team's own sources instead of that chat
+(evaluation.sources).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,13 +27,20 @@ from typing import Any
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
-from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
-from docloop.evaluation.metrics import Predicted, hit_rates, score_insights
+from docloop.evaluation.labels import (
+    REQUIRED_STRINGS,
+    SOURCE_REQUIRED,
+    LabelledMessage,
+    gold_of,
+    read_labels,
+)
+from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
 from docloop.evaluation.pages import page_warning, unindexed_pages
-from docloop.models import Insight
+from docloop.evaluation.sources import run_sources
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.registry import open_stores
 from docloop.stages.index_docs import index_docs, open_index
+from docloop.stages.ingest import parse_since
 from docloop.stages.search import run_search
 
 log = logging.getLogger("docloop.eval")
@@ -49,16 +59,28 @@ class EvalRequest:
     #: run in this new folder and keep it (its tickets in the local outbox) instead of a
     #: scratch home removed afterwards
     keep_home: Path | None = None
+    #: measure on these sources' messages (labels name them by id) instead of the acceptance
+    #: chat built from the labels' texts (evaluation.sources)
+    sources: tuple[str, ...] = ()
+    since: str | None = None  # with sources: days to look back, or 'all' (the default)
 
 
 def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
     """Read the labels, run the loop in a scratch home (or the kept one) and score it."""
-    messages = read_labels(request.labels, request.doc_prefix)
+    if request.sources:
+        parse_since(request.since or "all", datetime.now(UTC))  # a bad --since before any work
+    required = SOURCE_REQUIRED if request.sources else REQUIRED_STRINGS
+    messages = read_labels(request.labels, request.doc_prefix, required)
     if request.keep_home is not None:
         check_new_home(request.keep_home)
         request.keep_home.mkdir(parents=True, exist_ok=True)
-        return _evaluate_in(scratch_settings(settings, request.keep_home, "local"), request,
-                            messages)
+        try:
+            return _evaluate_in(scratch_settings(settings, request.keep_home, "local"),
+                                request, messages)
+        except InputError:
+            # the folder was new or empty: leave it so, and the corrected command can reuse it
+            empty_folder(request.keep_home)
+            raise
     with tempfile.TemporaryDirectory(prefix="docloop-eval-") as scratch:
         return _evaluate_in(scratch_settings(settings, Path(scratch)), request, messages)
 
@@ -69,11 +91,19 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
     warnings = label_page_warnings(settings, request, messages)
     for warning in warnings:
         log.warning("%s", warning)
-    insights = run_chat(settings, messages, settings.home / "chat")
+    if request.sources:
+        run = run_sources(settings, request.labels, messages, request.sources, request.since)
+        insights, messages = run.insights, run.messages
+        measured = {"sources": list(request.sources), "messages_analysed": run.analysed,
+                    "unlabelled_insights": run.unlabelled_insights}
+    else:
+        insights = run_chat(settings, messages, settings.home / "chat")
+        measured = {"sources": [], "messages_analysed": len(messages), "unlabelled_insights": 0}
     search = search_metrics(settings, messages, settings.home / "queries.jsonl")
     result = score_insights(gold_of(messages), insights)
     result["search"] = search
     result["warnings"] = warnings
+    result.update(measured)
     return result
 
 
@@ -96,6 +126,15 @@ def check_new_home(folder: Path) -> None:
                          "there, so give it a new or empty folder")
 
 
+def empty_folder(folder: Path) -> None:
+    """Remove what eval wrote into `folder` (`check_new_home` made sure it was empty)."""
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def scratch_settings(settings: Settings, home: Path, tracker: str = "none") -> Settings:
     """The user's settings with eval's home and no cap; tickets only in a kept home (its
     local outbox), so a scratch run files nothing anywhere."""
@@ -111,15 +150,6 @@ def run_chat(settings: Settings, messages: Sequence[LabelledMessage],
     run_settings = settings.model_copy(update={"sources": [f"discord-export:{folder}"]})
     report = run_pipeline(run_settings, RunOptions(since=now - timedelta(days=SINCE_DAYS)))
     return [predicted(insight, ids) for insight in report.insights]
-
-
-def predicted(insight: Insight, ids: dict[str, str]) -> Predicted:
-    """An insight in label ids, with its page, section and verdict (no match = `missing`)."""
-    doc = insight.doc
-    return Predicted([ids[m] for m in insight.message_ids if m in ids],
-                     doc.path if doc else None, doc.verdict if doc else "missing",
-                     insight.title, (doc.heading or None) if doc and doc.path else None,
-                     [hit.path for hit in doc.runners_up()] if doc and doc.path else [])
 
 
 def search_metrics(settings: Settings, messages: Sequence[LabelledMessage],

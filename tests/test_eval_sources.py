@@ -1,0 +1,180 @@
+"""`docloop eval --source`: the figures measured on a community's own export, labelled by id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from tests import dce_helpers as dce
+from tests.docs_helpers import write_docs
+from tests.test_eval_cli import DOCS, GROUPS, NOISE
+
+HELPER = dce.author("199", "helper")
+
+
+def community(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """An export of #help: the groups' questions, each answered in a reply by a helper who
+    is never labelled, a bot post, and the noise; with labels naming only ids."""
+    messages: list[dict[str, Any]] = []
+    labels: list[dict[str, Any]] = []
+    minute = 0
+    for group, (page, texts) in GROUPS.items():
+        for text in texts:
+            minute += 1
+            asked = str(1000 + minute)
+            messages.append(dce.message(asked, text, minute=minute,
+                                        user=dce.author(str(100 + minute), f"user{minute}")))
+            messages.append(dce.message(str(2000 + minute), "see the docs page about this",
+                                        minute=minute, user=HELPER, reply_to=asked))
+            labels.append({"id": asked, "group": group, "doc_path": page})
+    for text in NOISE:
+        minute += 1
+        messages.append(dce.message(str(1000 + minute), text, minute=minute,
+                                    user=dce.author(str(100 + minute), f"user{minute}")))
+        labels.append({"id": int(1000 + minute), "group": "noise", "doc_path": None})
+    messages.append(dce.message("3000", "Deploy finished.", minute=59,
+                                user=dce.author("900", "ci-bot", bot=True)))
+    export = dce.write(tmp_path / "export" / "help.json", dce.export(messages))
+    return export, labels
+
+
+def write_labels(path: Path, lines: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def eval_args(tmp_path: Path, labels: Path, export: Path, *extra: str) -> list[str]:
+    write_docs(tmp_path / "docs", DOCS)
+    return ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
+            "--source", f"discord-export:{export}", *extra]
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_measures_the_export_itself_labelled_by_message_id(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(main, [*eval_args(tmp_path, labels, export, "--json"),
+                                       "--keep-home", str(kept)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["sources"] == [f"discord-export:{export}"]
+    assert data["messages_analysed"] == 15  # 6 questions, 6 answers, 3 noise; no bot
+    assert data["groups"] == 2 and data["groups_recovered"] == 2 and data["right_page"] == 2
+    assert data["bcubed_f1"] == 1.0 and data["noise_leak"] == 0.0
+    # the helper's unlabelled answers ride in the questions' insights; nothing is unscored
+    assert data["unlabelled_insights"] == 0
+    assert all(r["predicted_page"] == r["expected_page"] for r in data["per_group"])
+    queries = [json.loads(line)["text"]
+               for line in (kept / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert GROUPS["retries"][1][0] in queries  # the export's text is what is searched
+
+
+@pytest.mark.usefixtures("minilm")
+def test_an_insight_of_unlabelled_messages_is_counted_apart_not_scored(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    auth = [line for line in lines if line["group"] == "auth-401"]
+    labels = write_labels(tmp_path / "labels.jsonl",
+                          [line for line in lines if line["group"] != "auth-401"])
+    result = CliRunner().invoke(main, eval_args(tmp_path, labels, export, "--json"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(auth) == 3
+    assert data["groups"] == 1 and data["right_page"] == 1
+    assert data["unlabelled_insights"] == 1  # the 401 problem, found but not labelled
+    assert data["insights"] == 1 and data["missing_precision"] is None
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_label_naming_no_message_of_the_export_stops_before_the_run(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    lines[0]["id"] = "424242"
+    lines.append({"id": "3000", "group": "noise", "doc_path": None})  # the bot's post
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(main, [*eval_args(tmp_path, labels, export),
+                                       "--keep-home", str(kept)])
+    assert result.exit_code == 2, result.output
+    assert (f"{labels}: 2 of 10 labelled messages are not among the messages docloop reads "
+            "from the sources: 424242, 3000.") in result.output
+    assert "bots' and system messages are not read" in result.output
+    assert list(kept.iterdir()) == []  # left empty: the corrected command can use it
+    lines[0]["id"] = "1001"
+    write_labels(labels, lines[:-1])
+    again = CliRunner().invoke(main, [*eval_args(tmp_path, labels, export),
+                                      "--keep-home", str(kept)])
+    assert again.exit_code == 0, again.output
+
+
+def test_labels_of_an_export_need_no_text_but_the_chat_does(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    (tmp_path / "docs").mkdir()
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs")])
+    assert result.exit_code == 2
+    assert f"{labels}:1: field 'author' must be a non-empty string" in result.output
+    lines[0]["text"] = 7
+    write_labels(labels, lines)
+    result = CliRunner().invoke(main, eval_args(tmp_path, labels, export))
+    assert result.exit_code == 2
+    assert (f"{labels}:1: field 'text' must be a string, or left out (the source gives it)"
+            in result.output)
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--since", "0"], "invalid --since '0'"),
+    (["--since", "soon"], "invalid --since 'soon'"),
+])
+def test_a_bad_since_is_refused_before_any_work(tmp_path: Path, extra: list[str],
+                                                expected: str) -> None:
+    export, lines = community(tmp_path)
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(main, [*eval_args(tmp_path, labels, export, *extra),
+                                       "--keep-home", str(kept)])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert not kept.exists()
+
+
+def test_since_without_a_source_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--since", "7"])
+    assert result.exit_code == 2
+    assert "--since applies to --source" in result.output
+
+
+@pytest.mark.usefixtures("minilm")
+def test_since_leaves_older_labelled_messages_out_with_a_clear_error(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)  # stamped 2024-03-01
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    result = CliRunner().invoke(main, eval_args(tmp_path, labels, export, "--since", "30"))
+    assert result.exit_code == 2
+    assert "labelled messages are not among the messages docloop reads from the sources of " \
+           "the last 30 days" in result.output
+    assert "--since leaves older ones out" in result.output
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_on_the_bundled_example_export_with_its_threads_and_replies() -> None:
+    """The README's command: the example community's own export, labelled by id
+    (examples/tidepool/labels.jsonl, written by examples/build_export.py)."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "tidepool"
+    result = CliRunner().invoke(main, [
+        "eval", str(example / "labels.jsonl"), "--docs", str(example / "docs"),
+        "--source", f"discord-export:{example / 'discord'}", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    labelled = (example / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert data["messages_analysed"] >= len(labelled)
+    assert (data["groups"], data["groups_recovered"], data["right_page"]) == (7, 7, 7)
+    assert data["missing_found"] == data["missing_groups"] == 1
+    assert data["bcubed_f1"] > 0.9 and data["noise_leak"] <= 0.1
