@@ -11,9 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
+from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.evaluation.chat import CHANNELS, write_chat
 from docloop.evaluation.labels import read_labels
+from docloop.evaluation.runner import scratch_settings
 from docloop.stages.search import read_queries
 from tests.docs_helpers import write_docs
 
@@ -254,3 +256,18 @@ def test_numeric_ids_and_authors_are_read_as_their_text(tmp_path: Path) -> None:
                       encoding="utf-8")
     with pytest.raises(InputError, match="id '3' repeats line 1"):
         read_labels(labels)
+
+
+def test_eval_keeps_its_runs_local_whatever_the_settings_store_in(tmp_path: Path) -> None:
+    """A team's docloop.toml may store in DynamoDB and index into Pinecone; eval's scratch
+    runs and its copy of the docs must stay in its own home, not land in them."""
+    team = Settings(home=tmp_path / "home", store="dynamodb", dynamodb_table="docloop",
+                    s3_bucket="team-bucket", docs_index="pinecone",
+                    pinecone_host="https://team-index.svc.pinecone.io", review=True,
+                    discord_reply_on_done=True, analyzer="offline", embedder="local")
+    scratch = scratch_settings(team, tmp_path / "scratch")
+    assert (scratch.store, scratch.docs_index) == ("sqlite", "sqlite")
+    assert scratch.db_path == tmp_path / "scratch" / "docloop.db"
+    assert not scratch.review and not scratch.discord_reply_on_done
+    assert scratch.tracker == "none" and scratch.sources == []
+    assert (scratch.analyzer, scratch.embedder) == ("offline", "local")  # measured as set

@@ -135,11 +135,18 @@ def empty_folder(folder: Path) -> None:
             entry.unlink()
 
 
+#: what eval keeps local whatever the user's settings say: a team's docloop.toml may store
+#: in DynamoDB and index into Pinecone, and eval must not write its runs and its docs there
+LOCAL_ONLY = {"store": "sqlite", "docs_index": "sqlite", "review": False,
+              "discord_reply_on_done": False}
+
+
 def scratch_settings(settings: Settings, home: Path, tracker: str = "none") -> Settings:
-    """The user's settings with eval's home and no cap; tickets only in a kept home (its
-    local outbox), so a scratch run files nothing anywhere."""
+    """The user's settings (analyzer, embedder, model, docs base URL) with eval's home, local
+    stores and docs index, and no cap; tickets only in a kept home (its local outbox), so a
+    scratch run writes nothing anywhere but its home."""
     return settings.model_copy(update={"home": home, "tracker": tracker, "max_insights": 0,
-                                       "min_conversations": 2, "sources": []})
+                                       "min_conversations": 2, "sources": [], **LOCAL_ONLY})
 
 
 def run_chat(settings: Settings, messages: Sequence[LabelledMessage],
