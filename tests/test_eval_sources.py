@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from docloop.cli import main
 from tests import dce_helpers as dce
 from tests.docs_helpers import write_docs
+from tests.redaction_samples import secret_samples
 from tests.test_eval_cli import DOCS, GROUPS, NOISE
 
 HELPER = dce.author("199", "helper")
@@ -178,3 +179,58 @@ def test_eval_on_the_bundled_example_export_with_its_threads_and_replies() -> No
     assert (data["groups"], data["groups_recovered"], data["right_page"]) == (7, 7, 7)
     assert data["missing_found"] == data["missing_groups"] == 1
     assert data["bcubed_f1"] > 0.9 and data["noise_leak"] <= 0.1
+
+
+def test_the_labels_template_lists_what_docloop_reads_in_context(tmp_path: Path) -> None:
+    export, _ = community(tmp_path)
+    family, secret_text, planted = next(secret_samples(seed=5, per_family=1))
+    data = json.loads(export.read_text(encoding="utf-8"))
+    data["messages"].append(dce.message("4000", f"my config: {secret_text}", minute=58,
+                                        user=dce.author("150", "leaky")))
+    dce.write(export, data)
+    result = CliRunner().invoke(main, ["sources", "labels", "--source",
+                                       f"discord-export:{export}"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 16 and "3000" not in {line["id"] for line in lines}  # no bot post
+    first_answer = next(line for line in lines if line["id"] == "2001")
+    assert first_answer == {"id": "2001", "channel": "help", "reply_to": "1001",
+                            "author": "199", "text": "see the docs page about this",
+                            "group": None, "doc_path": None}
+    leaky = next(line for line in lines if line["id"] == "4000")
+    assert not any(secret in leaky["text"] for secret in planted), family  # redacted
+    assert not (tmp_path / "home").exists()
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_partly_filled_template_is_measured_as_it_is(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    labels = tmp_path / "labels.jsonl"
+    made = CliRunner().invoke(main, ["sources", "labels", "--source",
+                                     f"discord-export:{export}", "--output", str(labels)])
+    assert made.exit_code == 0, made.output
+    assert f"15 messages written to {labels}" in made.stderr
+    given = {str(line["id"]): line for line in lines}
+    filled = []
+    for line in map(json.loads, labels.read_text(encoding="utf-8").splitlines()):
+        if line["id"] in given and given[line["id"]]["group"] != "noise":
+            line.update(group=given[line["id"]]["group"], doc_path=given[line["id"]]["doc_path"])
+        filled.append(line)
+    write_labels(labels, filled)  # the answers and the noise left unlabelled (null)
+    result = CliRunner().invoke(main, eval_args(tmp_path, labels, export, "--json"))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["groups"] == 2 and data["right_page"] == 2 and data["bcubed_f1"] == 1.0
+    assert sum(r["size"] for r in data["per_group"]) == 6  # only the labelled lines count
+
+
+def test_the_template_never_overwrites_a_file(tmp_path: Path) -> None:
+    export, _ = community(tmp_path)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "1001", "group": "retries", "doc_path": "x.md"}\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["sources", "labels", "--source",
+                                       f"discord-export:{export}", "--output", str(labels)])
+    assert result.exit_code == 2
+    assert f"{labels}: the file exists and may hold labels" in result.output
+    assert labels.read_text(encoding="utf-8").startswith('{"id": "1001", "group": "retries"')

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from docloop.config import Settings, load_settings
-from docloop.errors import DocloopError, UserError
+from docloop.errors import DocloopError, InputError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("docloop")
@@ -365,8 +365,6 @@ def _decide(action: Callable[..., Any]) -> None:
 
 def _read_text(path: Path) -> str:
     """A UTF-8 text file given on the command line; InputError naming it otherwise."""
-    from docloop.errors import InputError
-
     try:
         return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -393,6 +391,32 @@ def sources_check_cmd(sources: tuple[str, ...], as_json: bool) -> None:
 
     settings = _settings(click.get_current_context(), sources=list(sources) or None)
     render_check(check_sources(settings), as_json=as_json)
+
+
+@sources_group.command("labels")
+@click.option("--source", "sources", multiple=True, help="Source spec (repeatable).")
+@click.option("--since", default=None, help="Days to look back, or 'all' (default).")
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write to this new file instead of stdout.")
+@common
+def sources_labels_cmd(sources: tuple[str, ...], since: str | None,
+                       output: Path | None) -> None:
+    """A labels template for `docloop eval --source`: one JSON line per message."""
+    from docloop.evaluation.template import label_template
+    from docloop.files import write_atomic
+
+    if output is not None and output.exists():
+        raise InputError(f"{output}: the file exists and may hold labels; give a new file "
+                         "name (nothing was written)")
+    settings = _settings(click.get_current_context())
+    lines = label_template(settings, sources, since)
+    text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"{len(lines)} messages written to {output}; fill in group and doc_path",
+                   err=True)
 
 
 @main.command("serve")

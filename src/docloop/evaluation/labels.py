@@ -6,7 +6,8 @@ page a maintainer would edit, or null when no page covers the group). Other keys
 (`source`, `kind`) are kept out of the way.
 Labels of a community's own messages (`docloop eval --source`) name each message
 by its id in the source, and may leave `text` and `author` out: the source's are
-measured.
+measured. A line whose `group` is null or empty is a message not labelled (yet),
+as `docloop sources labels` writes every line, and is skipped.
 A bad line is an InputError naming the file, the line and the field.
 """
 
@@ -51,10 +52,10 @@ class Gold:
 
 
 def read_labels(path: Path, doc_prefix: str = "",
-                required: tuple[str, ...] = REQUIRED_STRINGS) -> list[LabelledMessage]:
-    """Every line of `path`, validated; `doc_prefix` is removed from the pages. `required`:
-    the fields every line must give as non-empty text (SOURCE_REQUIRED for labels of a
-    source's messages, whose text and author the source gives)."""
+                from_source: bool = False) -> list[LabelledMessage]:
+    """Every labelled line of `path`, validated; `doc_prefix` is removed from the pages.
+    `from_source`: the lines label a source's messages (see the module docstring)."""
+    required = SOURCE_REQUIRED if from_source else REQUIRED_STRINGS
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
@@ -67,6 +68,8 @@ def read_labels(path: Path, doc_prefix: str = "",
             continue
         where = f"{path}:{number}"
         item = _parse_line(where, line)
+        if from_source and item.get("group") in (None, ""):
+            continue  # not labelled
         message = _message(where, item, doc_prefix, required)
         if message.id in seen:
             raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "

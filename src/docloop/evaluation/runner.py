@@ -27,13 +27,7 @@ from typing import Any
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
-from docloop.evaluation.labels import (
-    REQUIRED_STRINGS,
-    SOURCE_REQUIRED,
-    LabelledMessage,
-    gold_of,
-    read_labels,
-)
+from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
 from docloop.evaluation.pages import page_warning, unindexed_pages
 from docloop.evaluation.sources import run_sources
@@ -69,8 +63,7 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
     """Read the labels, run the loop in a scratch home (or the kept one) and score it."""
     if request.sources:
         parse_since(request.since or "all", datetime.now(UTC))  # a bad --since before any work
-    required = SOURCE_REQUIRED if request.sources else REQUIRED_STRINGS
-    messages = read_labels(request.labels, request.doc_prefix, required)
+    messages = read_labels(request.labels, request.doc_prefix, bool(request.sources))
     if request.keep_home is not None:
         check_new_home(request.keep_home)
         request.keep_home.mkdir(parents=True, exist_ok=True)
