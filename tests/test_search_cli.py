@@ -88,7 +88,7 @@ def test_batch_queries_jsonl(runner: CliRunner, indexed: Path, tmp_path: Path) -
                                   "--top", "3"])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["id"] for line in lines] == ["a", "7"]
+    assert [line["id"] for line in lines] == ["a", 7]  # echoed as given: 7 stays a number
     assert lines[0]["results"][0]["path"] == "guide/auth.md"
     assert lines[1]["results"][0]["path"] == "guide/uploads.md"
     for line in lines:
@@ -103,6 +103,8 @@ def test_batch_queries_jsonl(runner: CliRunner, indexed: Path, tmp_path: Path) -
     ('{"id": "a", "text": "ok"}\n{"id": "b", "text": \n', "q.jsonl:2"),
     ('{"id": "a"}\n', "q.jsonl:1"),
     ('["id", "text"]\n', "q.jsonl:1"),
+    ('{"id": null, "text": "ok"}\n', 'q.jsonl:1: "id" must be a string or a number, not null'),
+    ('{"id": {"n": 1}, "text": "ok"}\n', 'q.jsonl:1: "id" must be a string or a number'),
 ])
 def test_malformed_queries_file(runner: CliRunner, indexed: Path, tmp_path: Path,
                                 content: str, where: str) -> None:

@@ -12,12 +12,16 @@ from docloop.errors import InputError, UserError
 from docloop.models import PageHit
 from docloop.stages.index_docs import open_index
 
+#: a query line's id as the file gives it: echoed back unchanged, so a caller that keys its
+#: queries by number finds its numbers (`7`, not `"7"`) in the results
+QueryId = str | int | float
+
 
 @dataclass
 class QueryResult:
     """The hits of one query; `id` is the JSONL line's id (None for a single query)."""
 
-    id: str | None
+    id: QueryId | None
     text: str
     hits: list[PageHit]
 
@@ -39,13 +43,13 @@ def run_search(settings: Settings, query: str | None, queries_file: Path | None,
     return [QueryResult(qid, text, h) for (qid, text), h in zip(queries, hits, strict=True)]
 
 
-def read_queries(path: Path) -> list[tuple[str | None, str]]:
+def read_queries(path: Path) -> list[tuple[QueryId | None, str]]:
     """`{"id", "text"}` lines; InputError naming the file and line otherwise."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read queries file {path}: {exc}") from None
-    queries: list[tuple[str | None, str]] = []
+    queries: list[tuple[QueryId | None, str]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -57,7 +61,11 @@ def read_queries(path: Path) -> list[tuple[str | None, str]]:
             raise InputError(f'{path}:{number}: expected an object with a "text" string')
         if "id" not in item:
             raise InputError(f'{path}:{number}: missing "id"')
-        queries.append((str(item["id"]), item["text"]))
+        query_id = item["id"]
+        if isinstance(query_id, bool) or not isinstance(query_id, str | int | float):
+            raise InputError(f'{path}:{number}: "id" must be a string or a number, '
+                             f"not {json.dumps(query_id)}")
+        queries.append((query_id, item["text"]))
     return queries
 
 
