@@ -197,8 +197,9 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--docs", "docs", required=True, type=click.Path(path_type=Path),
               help="The docs folder the labels' pages are in.")
-@click.option("--doc-prefix", default="", help="Prefix to remove from the labels' doc_path "
-              "(e.g. docs/).")
+@click.option("--doc-prefix", "doc_prefix", multiple=True,
+              help="Prefix to remove from the labels' doc_path (e.g. docs/); repeat it for "
+              "docs with several roots (the longest that matches is removed).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--keep-home", type=click.Path(path_type=Path), default=None,
               help="Run in this new (or empty) folder and keep it, tickets in its outbox, "
@@ -210,7 +211,7 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @click.option("--since", default=None, help="With --source: days to look back, or 'all' "
               "(default).")
 @common
-def eval_cmd(labels: Path, docs: Path, doc_prefix: str, as_json: bool,
+def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: bool,
              keep_home: Path | None, sources: tuple[str, ...], since: str | None) -> None:
     """Measure the loop on labelled messages (JSONL), in a scratch home."""
     from docloop.evaluation.render import render_table

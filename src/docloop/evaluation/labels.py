@@ -14,6 +14,7 @@ A bad line is an InputError naming the file, the line and the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ class LabelledMessage:
     text: str
     group: str | None
     page: str | None
+    #: `doc_path` as the file wrote it, before a `--doc-prefix` was removed (for warnings)
+    written_page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,13 @@ class Gold:
         return [m for m, g in self.messages.items() if g == group]
 
 
-def read_labels(path: Path, doc_prefix: str = "",
+def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
                 from_source: bool = False) -> list[LabelledMessage]:
-    """Every labelled line of `path`, validated; `doc_prefix` is removed from the pages.
+    """Every labelled line of `path`, validated; `doc_prefix` (one, or several for docs
+    with several roots) is removed from the pages, the longest that matches.
     `from_source`: the lines label a source's messages (see the module docstring)."""
     required = SOURCE_REQUIRED if from_source else REQUIRED_STRINGS
+    prefixes = prefix_list(doc_prefix)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
     except (OSError, UnicodeDecodeError) as exc:
@@ -70,7 +75,7 @@ def read_labels(path: Path, doc_prefix: str = "",
         item = _parse_line(where, line)
         if from_source and item.get("group") in (None, ""):
             continue  # not labelled
-        message = _message(where, item, doc_prefix, required)
+        message = _message(where, item, prefixes, required)
         if message.id in seen:
             raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "
                              "give every message its own id")
@@ -100,7 +105,21 @@ def _parse_line(where: str, line: str) -> dict[str, Any]:
     return item
 
 
-def _message(where: str, item: dict[str, Any], doc_prefix: str,
+def prefix_list(doc_prefix: str | Sequence[str]) -> tuple[str, ...]:
+    """The prefixes to try, longest first (`docs/` must not win over `docs/en/docs/`)."""
+    given = [doc_prefix] if isinstance(doc_prefix, str) else list(doc_prefix)
+    return tuple(sorted({p for p in given if p}, key=len, reverse=True))
+
+
+def strip_prefix(page: str, prefixes: Sequence[str]) -> str:
+    """`page` without the first of `prefixes` (longest first) it starts with."""
+    for prefix in prefixes:
+        if page.startswith(prefix):
+            return page[len(prefix):]
+    return page
+
+
+def _message(where: str, item: dict[str, Any], prefixes: tuple[str, ...],
              required: tuple[str, ...]) -> LabelledMessage:
     for field in NUMBERED:
         value = item.get(field)
@@ -123,11 +142,9 @@ def _message(where: str, item: dict[str, Any], doc_prefix: str,
     if page is not None and (not isinstance(page, str) or not page.strip()):
         raise InputError(f"{where}: field 'doc_path' must be a page path or null")
     group = None if item["group"] == NOISE else item["group"]
-    if group is None:
-        page = None
-    elif page is not None and doc_prefix and page.startswith(doc_prefix):
-        page = page[len(doc_prefix):]
-    return LabelledMessage(item["id"], item["author"], item["text"], group, page)
+    written = None if group is None else page
+    page = None if written is None else strip_prefix(written, prefixes)
+    return LabelledMessage(item["id"], item["author"], item["text"], group, page, written)
 
 
 def _check_page(where: str, message: LabelledMessage,

@@ -6,7 +6,9 @@ is given; `docloop eval` then reported 0 right pages as if docloop had missed th
 A page can also be in the folder and still not be indexed (a generated API stub the
 default excludes skip). Either way the figures are measured, not refused (labels are one
 maintainer's judgement, and a page may be gone from the docs the labels were written
-for), but the user is told which pages, and the `--doc-prefix` that would have matched.
+for), but the user is told which pages, and the `--doc-prefix` that would have matched
+(found on the paths as the labels wrote them: docs with two roots, such as
+typescript-eslint's `docs/` and `packages/eslint-plugin/docs/`, need one prefix each).
 """
 
 from __future__ import annotations
@@ -40,16 +42,24 @@ def suggested_prefix(pages: Sequence[str], indexed: Collection[str]) -> str | No
     return min(found, key=lambda prefix: (-found[prefix], len(prefix), prefix))
 
 
+def written_pages(messages: Sequence[LabelledMessage], pages: Collection[str]) -> list[str]:
+    """The labels' own spelling of `pages` (before `--doc-prefix`), sorted."""
+    return sorted({m.written_page or m.page for m in messages
+                   if m.page is not None and m.page in pages})
+
+
 def page_warning(pages: Sequence[str], labelled: int, indexed: Collection[str], docs: Path,
-                 doc_prefix: str) -> str:
-    """One line: how many labelled pages the index lacks, which, and what to do."""
+                 doc_prefix: Sequence[str], written: Sequence[str] | None = None) -> str:
+    """One line: how many labelled pages the index lacks, which, and what to do. `written`:
+    the same pages as the labels spell them (the prefix to suggest is found on those)."""
     examples = ", ".join(pages[:EXAMPLES]) + (", …" if len(pages) > EXAMPLES else "")
     line = (f"{len(pages)} of the {labelled} labelled pages are not pages of the docs "
             f"index of {docs} ({examples}); the groups labelled with them can never count "
             "as right")
-    prefix = suggested_prefix(pages, indexed)
+    prefix = suggested_prefix(written or pages, indexed)
     if prefix is not None:
-        return f"{line}: give --doc-prefix {doc_prefix}{prefix} to match the labels' paths"
+        verb = "add" if doc_prefix else "give"
+        return f"{line}: {verb} --doc-prefix {prefix} to match the labels' paths"
     on_disk = [p for p in pages if (docs / p).is_file()]
     if on_disk:
         return (f"{line}: {on_disk[0]} is in the folder but was not indexed (a default "

@@ -29,7 +29,7 @@ from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
 from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
-from docloop.evaluation.pages import page_warning, unindexed_pages
+from docloop.evaluation.pages import page_warning, unindexed_pages, written_pages
 from docloop.evaluation.sources import run_sources
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.registry import open_stores
@@ -49,7 +49,7 @@ class EvalRequest:
 
     labels: Path
     docs: Path
-    doc_prefix: str = ""
+    doc_prefix: tuple[str, ...] = ()  # removed from the labels' pages (the longest matching)
     #: run in this new folder and keep it (its tickets in the local outbox) instead of a
     #: scratch home removed afterwards
     keep_home: Path | None = None
@@ -109,7 +109,8 @@ def label_page_warnings(settings: Settings, request: EvalRequest,
     if not missing:
         return []
     labelled = len({m.page for m in messages if m.page is not None})
-    return [page_warning(missing, labelled, indexed, request.docs, request.doc_prefix)]
+    return [page_warning(missing, labelled, indexed, request.docs, request.doc_prefix,
+                         written_pages(messages, missing))]
 
 
 def check_new_home(folder: Path) -> None:
