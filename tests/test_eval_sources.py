@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
+from docloop.evaluation import runner
 from tests import dce_helpers as dce
 from tests.docs_helpers import write_docs
 from tests.redaction_samples import secret_samples
@@ -92,8 +93,14 @@ def test_an_insight_of_unlabelled_messages_is_counted_apart_not_scored(tmp_path:
 
 
 @pytest.mark.usefixtures("minilm")
-def test_a_label_naming_no_message_of_the_export_stops_before_the_run(tmp_path: Path) -> None:
+def test_a_label_naming_no_message_of_the_export_stops_before_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     export, lines = community(tmp_path)
+    indexed: list[Path] = []
+    original = runner.index_docs
+    monkeypatch.setattr(runner, "index_docs",
+                        lambda settings, docs, excludes: indexed.append(docs) or original(
+                            settings, docs, excludes))
     lines[0]["id"] = "424242"
     lines.append({"id": "3000", "group": "noise", "doc_path": None})  # the bot's post
     labels = write_labels(tmp_path / "labels.jsonl", lines)
@@ -104,6 +111,7 @@ def test_a_label_naming_no_message_of_the_export_stops_before_the_run(tmp_path: 
     assert (f"{labels}: 2 of 10 labelled messages are not among the messages docloop reads "
             "from the sources: 424242, 3000.") in result.output
     assert "bots' and system messages are not read" in result.output
+    assert indexed == []  # found before the docs were indexed, let alone the loop run
     assert list(kept.iterdir()) == []  # left empty: the corrected command can use it
     lines[0]["id"] = "1001"
     write_labels(labels, lines[:-1])

@@ -30,7 +30,7 @@ from docloop.evaluation.chat import write_chat
 from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
 from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
 from docloop.evaluation.pages import page_warning, unindexed_pages, written_pages
-from docloop.evaluation.sources import run_sources
+from docloop.evaluation.sources import read_sources, run_sources
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.registry import open_stores
 from docloop.stages.index_docs import index_docs, open_index
@@ -80,12 +80,14 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
 
 def _evaluate_in(settings: Settings, request: EvalRequest,
                  messages: list[LabelledMessage]) -> dict[str, Any]:
+    window = (read_sources(settings, request.labels, messages, request.sources, request.since)
+              if request.sources else None)
     index_docs(settings, request.docs, [])
     warnings = label_page_warnings(settings, request, messages)
     for warning in warnings:
         log.warning("%s", warning)
-    if request.sources:
-        run = run_sources(settings, request.labels, messages, request.sources, request.since)
+    if window is not None:
+        run = run_sources(window, messages)
         insights, messages = run.insights, run.messages
         measured = {"sources": list(request.sources), "messages_analysed": run.analysed,
                     "unlabelled_insights": run.unlabelled_insights}

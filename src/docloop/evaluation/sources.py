@@ -34,6 +34,16 @@ SHOWN_IDS = 5  # unknown label ids named in the error
 
 
 @dataclass(frozen=True)
+class SourceWindow:
+    """The sources read into eval's home, every label checked against them."""
+
+    settings: Settings  # eval's settings with the sources
+    start: datetime | None  # the window's start (None: all history)
+    found: dict[str, Message]  # label id -> the stored (redacted) message
+    analysed: int  # messages in the window, labelled or not
+
+
+@dataclass(frozen=True)
 class SourceRun:
     """What the loop made of the sources, in label terms."""
 
@@ -43,9 +53,10 @@ class SourceRun:
     unlabelled_insights: int  # insights of unlabelled messages only (not scored)
 
 
-def run_sources(settings: Settings, labels: Path, messages: Sequence[LabelledMessage],
-                sources: Sequence[str], since: str | None) -> SourceRun:
-    """Read the sources, check every label names a message of the window, run the loop."""
+def read_sources(settings: Settings, labels: Path, messages: Sequence[LabelledMessage],
+                 sources: Sequence[str], since: str | None) -> SourceWindow:
+    """Store the sources' messages in eval's home and check every label names one of the
+    window's (before the docs are indexed: a wrong id is found in seconds)."""
     run_settings = settings.model_copy(update={"sources": list(sources)})
     start = parse_since(since or "all", datetime.now(UTC))
     with open_stores(run_settings) as stores:
@@ -54,11 +65,16 @@ def run_sources(settings: Settings, labels: Path, messages: Sequence[LabelledMes
                  if start is None or m.timestamp >= start}
         analysed = window.window_size
     _check_found(labels, messages, found, since)
-    report = run_pipeline(run_settings, RunOptions(since=start))
+    return SourceWindow(run_settings, start, found, analysed)
+
+
+def run_sources(window: SourceWindow, messages: Sequence[LabelledMessage]) -> SourceRun:
+    """Run the loop over the window as `docloop run` would; map its insights to labels."""
+    report = run_pipeline(window.settings, RunOptions(since=window.start))
     ids = {m.id: m.id for m in messages}
     scored = [predicted(insight, ids) for insight in report.insights if _labelled(insight, ids)]
-    return SourceRun(scored, [_from_source(m, found[m.id]) for m in messages], analysed,
-                     len(report.insights) - len(scored))
+    return SourceRun(scored, [_from_source(m, window.found[m.id]) for m in messages],
+                     window.analysed, len(report.insights) - len(scored))
 
 
 def _check_found(labels: Path, messages: Sequence[LabelledMessage],
