@@ -103,20 +103,25 @@ index_option = click.option(
               help="Also index changelogs, release notes and generated API stubs.")
 @click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress"]),
               default=None, help="Site generator (URLs, anchors); detected when omitted.")
+@click.option("--mount", "mounts", multiple=True, metavar="PREFIX=FOLDER",
+              help="Also index FOLDER, a second root of the same site, its pages under "
+              "PREFIX/ (e.g. rules=packages/eslint-plugin/docs/rules; repeatable).")
 @index_option
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
                    no_default_excludes: bool, generator: str | None,
-                   docs_index: str | None) -> None:
+                   mounts: tuple[str, ...], docs_index: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
+    from docloop.docs.loader import parse_mount
     from docloop.markdown_safe import is_web_url
     from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
+    mounted = [parse_mount(spec) for spec in mounts]
     settings = _settings(click.get_current_context(), docs_base_url=base_url,
                          docs_index=docs_index)
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
-                       generator=generator, progress=progress_bar)
+                       generator=generator, progress=progress_bar, mounts=mounted)
     click.echo(stats.summary(), err=True)
     if not is_web_url(settings.docs_base_url):
         given = f"--base-url {settings.docs_base_url} is not an http(s) URL" \
@@ -210,10 +215,15 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
               "the labels' texts.")
 @click.option("--since", default=None, help="With --source: days to look back, or 'all' "
               "(default).")
+@click.option("--mount", "mounts", multiple=True, metavar="PREFIX=FOLDER",
+              help="A further folder of the same docs site, indexed under PREFIX/ "
+              "(as index-docs --mount; repeatable).")
 @common
 def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: bool,
-             keep_home: Path | None, sources: tuple[str, ...], since: str | None) -> None:
+             keep_home: Path | None, sources: tuple[str, ...], since: str | None,
+             mounts: tuple[str, ...]) -> None:
     """Measure the loop on labelled messages (JSONL), in a scratch home."""
+    from docloop.docs.loader import parse_mount
     from docloop.evaluation.render import render_table
     from docloop.evaluation.runner import EvalRequest, evaluate_labels
 
@@ -221,8 +231,9 @@ def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: boo
         raise click.UsageError("--since applies to --source; the chat built from the labels "
                                "always covers the last six days")
     settings = _settings(click.get_current_context())
+    mounted = tuple(parse_mount(spec) for spec in mounts)
     result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix, keep_home,
-                                                   sources, since))
+                                                   sources, since, mounted))
     if as_json:
         emit_json(result)
     else:

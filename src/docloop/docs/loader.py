@@ -96,11 +96,13 @@ class DocPage:
 
 def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | None = None,
                default_excludes: bool = True, *, generator: str | None = None,
-               max_page_bytes: int = MAX_PAGE_BYTES, max_chunks: int = MAX_CHUNKS
-               ) -> list[DocPage]:
+               max_page_bytes: int = MAX_PAGE_BYTES, max_chunks: int = MAX_CHUNKS,
+               mount: str = "") -> list[DocPage]:
     """Every Markdown/MDX page under `root` that is not excluded, sorted by path.
 
-    `generator` None detects it; a cap of 0 turns that cap off."""
+    `generator` None detects it; a cap of 0 turns that cap off. `mount`: the folder is
+    a second root of the site (a Docusaurus docs instance served under `/rules/`): its
+    pages' paths and URLs start with `mount/`; excludes match the path inside the folder."""
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
@@ -112,7 +114,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
-        page = read_page(file, rel, base_url, generator, max_chunks)
+        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount)
         if default_excludes and is_api_stub(page.source):
             stubs.append(rel)
             continue
@@ -121,6 +123,27 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
                  "them", len(stubs), stubs[0])
     return pages
+
+
+def mounted_url(base_url: str | None, mount: str) -> str | None:
+    """The URL a mounted folder's pages hang from (a relative route without a base URL)."""
+    if not mount:
+        return base_url
+    return f"{base_url.rstrip('/')}/{mount}" if base_url else mount
+
+
+def parse_mount(spec: str) -> tuple[str, Path]:
+    """`PREFIX=FOLDER` (`--mount`) as (prefix, folder); the prefix is what the folder's
+    pages' paths and URLs start with: relative folder names joined by `/`."""
+    prefix, sep, folder = spec.partition("=")
+    parts = prefix.strip().split("/")
+    if not sep or not folder.strip():
+        raise InputError(f"--mount {spec!r}: give PREFIX=FOLDER, such as "
+                         "rules=packages/eslint-plugin/docs/rules")
+    if "\\" in prefix or any(p.strip() in ("", ".", "..") for p in parts):
+        raise InputError(f"--mount {spec!r}: the prefix must be a relative path such as "
+                         "rules or api/v2 (no '..', no leading or trailing '/')")
+    return "/".join(p.strip() for p in parts), Path(folder.strip())
 
 
 def detect_generator(root: Path) -> str:
@@ -145,16 +168,18 @@ def check_generator(name: str) -> str:
 
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
-              max_chunks: int = MAX_CHUNKS) -> DocPage:
-    """Read one file: front matter and URL (the body is parsed when first needed)."""
+              max_chunks: int = MAX_CHUNKS, *, mount: str = "") -> DocPage:
+    """Read one file: front matter and URL (the body is parsed when first needed).
+    `rel` is its path inside its folder, mounted under `mount/` (load_pages)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file)
     mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
-    url = page_url(rel, front, base_url, generator)
-    return DocPage(rel, url, source, front, generator, max_chunks, body_start, mdx)
+    url = page_url(rel, front, mounted_url(base_url, mount), generator)
+    path = f"{mount}/{rel}" if mount else rel
+    return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:

@@ -57,6 +57,8 @@ class EvalRequest:
     #: chat built from the labels' texts (evaluation.sources)
     sources: tuple[str, ...] = ()
     since: str | None = None  # with sources: days to look back, or 'all' (the default)
+    #: further folders of the same site, each indexed under its prefix (index-docs --mount)
+    mounts: tuple[tuple[str, Path], ...] = ()
 
 
 def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
@@ -82,7 +84,7 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
                  messages: list[LabelledMessage]) -> dict[str, Any]:
     window = (read_sources(settings, request.labels, messages, request.sources, request.since)
               if request.sources else None)
-    index_docs(settings, request.docs, [])
+    index_docs(settings, request.docs, [], mounts=request.mounts)
     warnings = label_page_warnings(settings, request, messages)
     for warning in warnings:
         log.warning("%s", warning)

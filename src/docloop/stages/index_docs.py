@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,20 +55,30 @@ def open_index(settings: Settings, stores: Stores,
 
 def index_docs(settings: Settings, root: Path, excludes: list[str],
                default_excludes: bool = True, generator: str | None = None,
-               progress: ProgressFactory | None = None) -> IndexStats:
-    """Index (incrementally) the Markdown/MDX folder `root`.
+               progress: ProgressFactory | None = None,
+               mounts: Sequence[tuple[str, Path]] = ()) -> IndexStats:
+    """Index (incrementally) the Markdown/MDX folder `root`, and each (prefix, folder) of
+    `mounts` under its prefix: one site built from several folders (typescript-eslint's
+    `docs/` and its rule pages served under `/rules/`) is one index.
 
     Every page and its front matter is read before the database is opened, so bad
     input writes nothing (parsing a body never fails; new pages are parsed once).
-    `progress` shows the embedding progress (the CLI's bar); none by default."""
+    `progress` shows the embedding progress (the CLI's bar); none by default. A later run
+    without a mount removes that folder's pages, as for any page gone from the docs."""
     started = time.perf_counter()
-    if not root.is_dir():
-        raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
-    pages = load_pages(root, settings.docs_base_url, excludes, default_excludes,
-                       generator=generator, max_page_bytes=settings.docs_max_page_kb * 1024,
-                       max_chunks=settings.docs_max_chunks_per_page)
-    if not pages:
-        raise InputError(f"{root}: no Markdown/MDX pages found (after excludes)")
+    pages: list[DocPage] = []
+    for prefix, folder in [("", root), *mounts]:
+        if not folder.is_dir():
+            raise InputError(f"docs folder not found: {folder} (give a folder of .md/.mdx "
+                             "files)")
+        found = load_pages(folder, settings.docs_base_url, excludes, default_excludes,
+                           generator=generator,
+                           max_page_bytes=settings.docs_max_page_kb * 1024,
+                           max_chunks=settings.docs_max_chunks_per_page, mount=prefix)
+        if not found:
+            raise InputError(f"{folder}: no Markdown/MDX pages found (after excludes)")
+        pages.extend(found)
+    check_distinct_paths(pages, root, mounts)
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
         embedder = index.embedder
@@ -80,6 +90,19 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
+
+
+def check_distinct_paths(pages: Sequence[DocPage], root: Path,
+                         mounts: Sequence[tuple[str, Path]]) -> None:
+    """Two folders must not give the same page path (a mount prefix that is also a folder
+    of the root): one would silently replace the other in the index."""
+    seen: set[str] = set()
+    for page in pages:
+        if page.path in seen:
+            prefix = next((p for p, _ in mounts if page.path.startswith(p + "/")), "")
+            raise InputError(f"{page.path}: both {root} and the folder mounted at {prefix!r} "
+                             "have this page; mount that folder under another prefix")
+        seen.add(page.path)
 
 
 def _pending_chunks(index: HybridDocsIndex, pages: list[DocPage]) -> int:

@@ -1,0 +1,154 @@
+"""`index-docs --mount PREFIX=FOLDER`: one site built from several folders is one index.
+
+typescript-eslint's site is built from `docs/` and, as a second Docusaurus docs instance
+served under `/rules/`, from `packages/eslint-plugin/docs/rules/`. Indexed one folder at a
+time, each run removed the other's pages (a page gone from the folder is gone from the
+docs), so the rule pages and the guides could never be searched together.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.backends.embedders.minilm import MiniLMEmbedder
+from docloop.cli import main
+from docloop.docs.loader import load_pages, parse_mount
+from docloop.errors import InputError
+from tests.docs_helpers import write_docs
+
+GUIDES = {
+    "getting-started/Quickstart.mdx": "# Quickstart\n\nInstall typescript-eslint and add the "
+                                      "recommended config to eslint.config.mjs.\n",
+    "troubleshooting/faqs/ESLint.mdx": "# ESLint FAQ\n\n## Base rule reports types\n\nTurn "
+                                       "off the base no-unused-vars rule.\n",
+}
+RULES = {
+    "no-shadow.mdx": "---\ndescription: 'Disallow variable declarations from shadowing "
+                     "variables declared in the outer scope.'\n---\n\n# no-shadow\n\nThis rule "
+                     "reports a variable that shadows one of an outer scope, such as an enum "
+                     "member named like a variable.\n",
+    "no-floating-promises.mdx": "# no-floating-promises\n\nRequire Promise-like statements to "
+                                "be handled with await, .catch or void.\n",
+}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, Path]:
+    write_docs(tmp_path / "docs", GUIDES)
+    write_docs(tmp_path / "packages" / "eslint-plugin" / "docs" / "rules", RULES)
+    return tmp_path / "docs", tmp_path / "packages" / "eslint-plugin" / "docs" / "rules"
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("rules=some/folder", ("rules", Path("some/folder"))),
+    ("api/v2=../api", ("api/v2", Path("../api"))),
+])
+def test_a_mount_is_a_prefix_and_a_folder(spec: str, expected: tuple[str, Path]) -> None:
+    assert parse_mount(spec) == expected
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("rules", "give PREFIX=FOLDER"),
+    ("rules=", "give PREFIX=FOLDER"),
+    ("=folder", "the prefix must be a relative path"),
+    ("/rules=folder", "the prefix must be a relative path"),
+    ("rules/=folder", "the prefix must be a relative path"),
+    ("../up=folder", "the prefix must be a relative path"),
+    ("a\\b=folder", "the prefix must be a relative path"),
+])
+def test_a_bad_mount_is_one_clear_error(spec: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_mount(spec)
+
+
+def test_mounted_pages_carry_the_prefix_in_path_and_url(site: tuple[Path, Path]) -> None:
+    _, rules = site
+    pages = {p.path: p for p in load_pages(rules, "https://typescript-eslint.io/",
+                                           mount="rules")}
+    assert sorted(pages) == ["rules/no-floating-promises.mdx", "rules/no-shadow.mdx"]
+    assert pages["rules/no-shadow.mdx"].url == "https://typescript-eslint.io/rules/no-shadow"
+    routes = {p.path: p.url for p in load_pages(rules, None, mount="rules")}
+    assert routes["rules/no-shadow.mdx"] == "rules/no-shadow"
+    kept = load_pages(rules, None, ["no-shadow.mdx"], mount="rules")  # excludes: inside
+    assert [p.path for p in kept] == ["rules/no-floating-promises.mdx"]
+
+
+@pytest.fixture
+def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
+    return CliRunner()
+
+
+def search(runner: CliRunner, query: str) -> list[dict[str, str]]:
+    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", "4"])
+    assert result.exit_code == 0, result.output
+    hits: list[dict[str, str]] = json.loads(result.stdout)
+    return hits
+
+
+def test_a_site_of_two_folders_is_searched_as_one(runner: CliRunner,
+                                                  site: tuple[Path, Path]) -> None:
+    docs, rules = site
+    both = runner.invoke(main, ["index-docs", str(docs), "--base-url",
+                                "https://typescript-eslint.io/", "--mount", f"rules={rules}"])
+    assert both.exit_code == 0, both.output
+    assert "indexed 4 pages: 4 added" in both.stderr
+    hits = search(runner, "no-shadow reports my enum member")
+    assert hits[0]["path"] == "rules/no-shadow.mdx"
+    assert hits[0]["url"].startswith("https://typescript-eslint.io/rules/no-shadow")
+    assert "troubleshooting/faqs/ESLint.mdx" in [h["path"] for h in hits]
+    again = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}",
+                                 "--base-url", "https://typescript-eslint.io/"])
+    assert "4 unchanged" in again.stderr
+    alone = runner.invoke(main, ["index-docs", str(docs), "--base-url",
+                                 "https://typescript-eslint.io/"])
+    assert "2 removed" in alone.stderr  # without the mount its pages are gone, and said so
+    assert "rules/no-shadow.mdx" not in [h["path"] for h in search(runner, "no-shadow")]
+
+
+def test_a_mount_that_collides_with_the_root_writes_nothing(runner: CliRunner,
+                                                            site: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    docs, rules = site
+    write_docs(docs / "rules", {"no-shadow.mdx": "# an old copy\n\nShadowing.\n"})
+    result = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"])
+    assert result.exit_code == 2
+    assert (f"rules/no-shadow.mdx: both {docs} and the folder mounted at 'rules' have this "
+            "page") in result.stderr
+    missing = runner.invoke(main, ["index-docs", str(docs), "--mount",
+                                   f"rules={tmp_path / 'nowhere'}"])
+    assert missing.exit_code == 2 and "docs folder not found" in missing.stderr
+    bad = runner.invoke(main, ["index-docs", str(docs), "--mount", "rules"])
+    assert bad.exit_code == 2 and "give PREFIX=FOLDER" in bad.stderr
+    assert not any((tmp_path / "home").glob("*.db"))
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_measures_a_two_folder_site_with_labels_written_against_the_repository(
+        site: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, rules = site
+    groups = {
+        "packages/eslint-plugin/docs/rules/no-shadow.mdx": [
+            "no-shadow reports my enum member as shadowing a variable",
+            "why does no-shadow flag an enum member named like an outer variable?",
+            "no-shadow error on enum members, is this a bug?"],
+        "packages/eslint-plugin/docs/rules/no-floating-promises.mdx": [
+            "no-floating-promises wants me to await or void every promise",
+            "how do I mark a promise as handled for no-floating-promises, void or catch?",
+            "no-floating-promises error on a fire-and-forget promise statement"]}
+    lines = [{"id": f"{g}{n}", "author": f"u{g}{n}", "text": text,
+              "group": page.rsplit("/", 1)[1], "doc_path": page}
+             for g, (page, texts) in enumerate(groups.items()) for n, text in enumerate(texts)]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = CliRunner().invoke(main, [
+        "eval", str(labels), "--docs", str(docs), "--mount", f"rules={rules}", "--json",
+        "--doc-prefix", "docs/", "--doc-prefix", "packages/eslint-plugin/docs/"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["warnings"] == []  # every labelled page is a page of the index
+    assert data["groups_recovered"] == data["right_page"] == 2
