@@ -99,8 +99,8 @@ def test_a_label_naming_no_message_of_the_export_stops_before_the_run(
     indexed: list[Path] = []
     original = runner.index_docs
     monkeypatch.setattr(runner, "index_docs",
-                        lambda settings, docs, excludes: indexed.append(docs) or original(
-                            settings, docs, excludes))
+                        lambda settings, docs, *args, **kw: indexed.append(docs) or original(
+                            settings, docs, *args, **kw))
     lines[0]["id"] = "424242"
     lines.append({"id": "3000", "group": "noise", "doc_path": None})  # the bot's post
     labels = write_labels(tmp_path / "labels.jsonl", lines)
