@@ -107,6 +107,10 @@ def test_a_site_of_two_folders_is_searched_as_one(runner: CliRunner,
     alone = runner.invoke(main, ["index-docs", str(docs), "--base-url",
                                  "https://typescript-eslint.io/"])
     assert "2 removed" in alone.stderr  # without the mount its pages are gone, and said so
+    assert (f"the last index-docs mounted {rules.resolve()} at rules/; without --mount "
+            f"rules={rules.resolve()} its 2 pages leave the index") in alone.stderr
+    quiet = runner.invoke(main, ["index-docs", str(docs)])
+    assert "mounted" not in quiet.stderr  # said once: nothing more leaves
     assert "rules/no-shadow.mdx" not in [h["path"] for h in search(runner, "no-shadow")]
 
 

@@ -3,6 +3,7 @@ Pinecone)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +24,7 @@ from docloop.stores import Stores
 log = logging.getLogger(__name__)
 #: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
 ProgressFactory = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+MOUNTS_META = "mounts"  # the (prefix, folder) pairs of the last run, JSON
 
 
 @dataclass
@@ -82,14 +84,36 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
         embedder = index.embedder
+        warn_dropped_mounts(index, pages, mounts)
         with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
             stats = index.sync(pages, progress=advance)
         index.set_meta("root", str(root.resolve()))
+        index.set_meta(MOUNTS_META, json.dumps([[p, str(f.resolve())] for p, f in mounts]))
         index.set_meta("base_url", settings.docs_base_url or "")
         index.publish()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
     return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
+
+
+def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
+                        mounts: Sequence[tuple[str, Path]]) -> None:
+    """Say so when a folder the last run mounted is not mounted now: its pages leave the
+    index like any page gone from the docs, which a scheduled re-index that forgot the
+    `--mount` would otherwise do with one number in the summary."""
+    try:
+        before = json.loads(index.meta(MOUNTS_META) or "[]")
+    except json.JSONDecodeError:
+        return
+    now = {prefix for prefix, _ in mounts}
+    kept = {page.path for page in pages}
+    known = index.known_hashes()
+    for prefix, folder in before:
+        gone = [path for path in known if path.startswith(f"{prefix}/") and path not in kept]
+        if prefix not in now and gone:
+            log.warning("the last index-docs mounted %s at %s/; without --mount %s=%s its %d "
+                        "pages leave the index (mount it again to keep them)",
+                        folder, prefix, prefix, folder, len(gone))
 
 
 def check_distinct_paths(pages: Sequence[DocPage], root: Path,
