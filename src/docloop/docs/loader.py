@@ -43,6 +43,13 @@ from typing import Any
 
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
+from docloop.docs.includes import (
+    include_target,
+    includes_digest,
+    read_includes,
+    repository_root,
+)
+from docloop.docs.machinery import INCLUDE
 from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.errors import InputError
 
@@ -57,6 +64,7 @@ NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 PARSER_VERSION = "2"
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_CHUNKS = 500
+INCLUDE_MARKERS = ("{!", "{*", "--8<--", "<<<")  # what an include line starts with
 
 
 @dataclass
@@ -74,12 +82,15 @@ class DocPage:
     max_chunks: int = MAX_CHUNKS  # 0 = no cap
     body_start: int = 0  # index of the first line after the front matter
     mdx: bool = False
+    #: the text of the files the page's include lines name (includes.py), by target
+    included: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def sections(self) -> list[Section]:
         """The page body parsed into sections (see docloop.docs.markdown)."""
         body = self.source.splitlines()[self.body_start:]
-        return parse_sections(body, self.body_start + 1, self.generator, self.mdx)
+        return parse_sections(body, self.body_start + 1, self.generator, self.mdx,
+                              self.included)
 
     @cached_property
     def title(self) -> str:
@@ -91,6 +102,8 @@ class DocPage:
     def content_hash(self) -> str:
         """sha256 of what decides the chunks: source, URL, generator, cap, parser version."""
         key = f"{PARSER_VERSION}\n{self.generator}\n{self.max_chunks}\n{self.url}\n{self.source}"
+        if self.included:  # pages without includes keep the hash they were indexed with
+            key += f"\n{includes_digest(self.included)}"
         return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -107,6 +120,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     generator = check_generator(generator) if generator else detect_generator(root)
+    reach = Reach(root, repository_root(root))
     pages: list[DocPage] = []
     stubs: list[str] = []
     for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS):
@@ -114,7 +128,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
-        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount)
+        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount, reach=reach)
         if default_excludes and is_api_stub(page.source):
             stubs.append(rel)
             continue
@@ -167,10 +181,21 @@ def check_generator(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Where a page's include lines are read from: its docs root, and no further than
+    `boundary` (includes.repository_root)."""
+
+    root: Path
+    boundary: Path
+
+
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
-              max_chunks: int = MAX_CHUNKS, *, mount: str = "") -> DocPage:
+              max_chunks: int = MAX_CHUNKS, *, mount: str = "",
+              reach: Reach | None = None) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed).
-    `rel` is its path inside its folder, mounted under `mount/` (load_pages)."""
+    `rel` is its path inside its folder, mounted under `mount/` (load_pages); `reach`: read
+    the files its include lines name (none when not given)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,7 +204,18 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
     url = page_url(rel, front, mounted_url(base_url, mount), generator)
     path = f"{mount}/{rel}" if mount else rel
-    return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
+    included = _included(source, file, reach) if reach is not None else {}
+    return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx, included)
+
+
+def _included(source: str, file: Path, reach: Reach) -> dict[str, str]:
+    """The text of the files the page's include lines name (a cheap scan first: most pages
+    have none)."""
+    if not any(marker in source for marker in INCLUDE_MARKERS):
+        return {}
+    targets = [target for line in source.splitlines()
+               if INCLUDE.match(line.strip()) and (target := include_target(line))]
+    return read_includes(targets, file, reach.root, reach.boundary) if targets else {}
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:

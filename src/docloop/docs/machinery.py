@@ -12,7 +12,9 @@ patches point at real source lines):
   (`=== "Tab"`) are un-indented so their Markdown parses as Markdown rather
   than as an indented code block;
 * includes — `--8<--` snippets (one line or a block of file names),
-  `{! file !}`, VitePress `<<< file` and `[[toc]]` — are dropped;
+  `{! file !}`, `{* file *}`, VitePress `<<< file` and `[[toc]]` — are dropped;
+  a one-line include's target is kept by line (`Prepared.includes`), so the
+  file's text can be added there (includes.py);
 * MDX ESM blocks (`import`/`export` up to the next blank line) and
   `{/* comments */}` are dropped.
 
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from docloop.docs.includes import include_target
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
 #: once per nesting level
@@ -46,10 +50,12 @@ SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
 
 @dataclass
 class Prepared:
-    """Parser-ready lines (same count as the input) and admonition labels by line index."""
+    """Parser-ready lines (same count as the input), admonition labels and include targets
+    by line index."""
 
     lines: list[str]
     labels: dict[int, str] = field(default_factory=dict)
+    includes: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,6 +80,9 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
         out.lines.append(kept)
         if label:
             out.labels[index] = label
+        elif not kept and line.strip() and INCLUDE.match(line.strip()) \
+                and (target := include_target(line)):
+            out.includes[index] = target
     return out
 
 

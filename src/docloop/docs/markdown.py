@@ -15,6 +15,7 @@ HTML comments, `<script>`/`<style>` blocks and MDX imports are dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -82,8 +83,11 @@ INLINE = parser()
 
 
 def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mkdocs",
-                   mdx: bool = False) -> list[Section]:
-    """The page body `lines` (first one numbered `first_number`) split into sections."""
+                   mdx: bool = False, included: Mapping[str, str] | None = None
+                   ) -> list[Section]:
+    """The page body `lines` (first one numbered `first_number`) split into sections;
+    `included`: the text of the files its include lines name (includes.py), added as code
+    at the include line."""
     prepared = prepare(lines, generator, mdx)
     tokens = BLOCKS.parse("\n".join(prepared.lines))
     items: list[tuple[int, Heading | list[Line]]] = []
@@ -100,6 +104,9 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
             items.append((start, block))
     items += [(index, [Line(index + first_number, text)])
               for index, text in prepared.labels.items()]
+    items += [(index, _included_block(included[target], index + first_number))
+              for index, target in prepared.includes.items()
+              if included and included.get(target, "").strip()]
     anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
                                              in raw_headings])
     items += [(start, Heading(level, text.strip(), anchor, start + first_number))
@@ -207,6 +214,14 @@ def _block_lines(kind: str, token: Token, lines: list[str], start: int,
         cleaned = [(number, HTML_TAG.sub(" ", text).strip()) for number, text in span]
         return [Line(number, text) for number, text in cleaned if text]
     return [Line(number, JSX_TAG.sub(" ", text).rstrip()) for number, text in span]
+
+
+def _included_block(text: str, number: int) -> list[Line]:
+    """An included file as the fenced code block the site shows, every line numbered with
+    the include line (the page's own lines keep their numbers)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    body = [Line(number, line.rstrip(), code=True) for line in text.strip("\n").splitlines()]
+    return [Line(number, fence, code=True), *body, Line(number, fence, code=True)]
 
 
 def _group(items: list[tuple[int, Heading | list[Line]]]) -> list[Section]:

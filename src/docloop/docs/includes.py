@@ -1,0 +1,114 @@
+"""Files a page pulls in at build time, read so their text is indexed with the page.
+
+FastAPI's pages show every code sample through an include line
+(`{* ../../docs_src/background_tasks/tutorial001_py310.py hl[6:8] *}`, older pages
+`{!> ../../../docs_src/… !}`); mkdocs snippets write `--8<-- "file"` and VitePress
+`<<< @/snippets/file.js`. Left out, the index holds none of the code users paste
+back at the docs (`BackgroundTasks`, `Depends`), which is the evidence the
+re-ranker's `names` feature matches. The include line itself is still blanked
+for the parser (machinery.py), so every chunk keeps its real source lines; the
+included text is added as code lines numbered with the include line.
+
+Where an include resolves differs per generator and per configuration (the
+folder of `mkdocs.yml`, a `base_path`, the page's folder), so each target is
+tried against the page's folder, the docs root and the root's ancestors, never
+beyond the repository (the nearest ancestor holding `.git`, else the docs
+root's parent): a page cannot pull in files from elsewhere on the machine.
+Files larger than MAX_INCLUDE_BYTES, or not UTF-8 text, are left out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
+MAX_INCLUDES = 50  # per page
+#: the path of `{! path !}`, `{!path!}`, `{!> path !}`, `{* path hl[1] *}`
+_BRACED = re.compile(r"^\{[!*]>?\s*(\S+?)(?:[!*]\}|\s|$)")
+_SNIPPET = re.compile(r"""^--8<--\s+["']?([^"'\s]+)""")
+_VITEPRESS = re.compile(r"^<<<\s+(\S+)")
+
+
+def include_target(marker: str) -> str | None:
+    """The file an include line names, as written (VitePress regions and options cut)."""
+    line = marker.strip()
+    for pattern in (_BRACED, _SNIPPET, _VITEPRESS):
+        found = pattern.match(line)
+        if found:
+            target = found.group(1)
+            if pattern is _VITEPRESS:
+                target = re.split(r"[#{\[]", target, maxsplit=1)[0]
+            return target or None
+    return None
+
+
+def repository_root(docs_root: Path) -> Path:
+    """How far includes may reach: the nearest ancestor with `.git`, else the docs root's
+    parent (a docs folder copied out of its repository reaches no further)."""
+    root = docs_root.resolve()
+    for folder in (root, *root.parents):
+        if (folder / ".git").exists():
+            return folder
+    return root.parent
+
+
+def read_includes(targets: Iterable[str], page_file: Path, docs_root: Path,
+                  boundary: Path) -> dict[str, str]:
+    """target -> the file's text, for each target that resolves inside `boundary`."""
+    found: dict[str, str] = {}
+    for target in list(dict.fromkeys(targets))[:MAX_INCLUDES]:
+        text = _read(target, page_file, docs_root, boundary)
+        if text is not None:
+            found[target] = text
+    return found
+
+
+def includes_digest(included: Mapping[str, str]) -> str:
+    """What the included files add to a page's content hash (so an edited sample
+    re-chunks the page that shows it)."""
+    if not included:
+        return ""
+    digest = hashlib.sha256()
+    for target in sorted(included):
+        digest.update(f"{target}\0{included[target]}\0".encode())
+    return digest.hexdigest()
+
+
+def _read(target: str, page_file: Path, docs_root: Path, boundary: Path) -> str | None:
+    if target.startswith("@/"):  # VitePress: from the source root
+        bases, target = [docs_root], target[2:]
+    else:
+        bases = [page_file.parent, docs_root, *_ancestors(docs_root, boundary)]
+    names = [target] + ([target.split(":", 1)[0]] if ":" in target else [])
+    for base in bases:
+        for name in names:
+            text = _text_within(base / name, boundary)
+            if text is not None:
+                return text
+    return None
+
+
+def _ancestors(docs_root: Path, boundary: Path) -> list[Path]:
+    """The docs root's parents up to and including `boundary`."""
+    root = docs_root.resolve()
+    bound = boundary.resolve()
+    if not root.is_relative_to(bound):
+        return []
+    return [p for p in root.parents if p.is_relative_to(bound)]
+
+
+def _text_within(candidate: Path, boundary: Path) -> str | None:
+    """The file's text when it is a small UTF-8 file inside `boundary` (symlinks followed
+    before the check), else None."""
+    try:
+        real = candidate.resolve()
+        if not real.is_relative_to(boundary.resolve()) or not real.is_file():
+            return None
+        if real.stat().st_size > MAX_INCLUDE_BYTES:
+            return None
+        return real.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None

@@ -1,0 +1,134 @@
+"""Include lines (`{* ../../docs_src/x.py hl[3] *}`, `--8<-- "f"`, `<<< @/f.js`): the files
+they name are indexed with the page, as the site shows them, from inside the repository
+only, without moving any of the page's own line numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.backends.embedders.minilm import MiniLMEmbedder
+from docloop.cli import main
+from docloop.docs.chunker import chunk_page
+from docloop.docs.includes import MAX_INCLUDE_BYTES, include_target
+from docloop.docs.loader import DocPage, load_pages
+from tests.docs_helpers import write_docs
+
+APP = ("from fastapi import BackgroundTasks, FastAPI\n\napp = FastAPI()\n\n\n"
+       "@app.post('/send')\nasync def send(tasks: BackgroundTasks):\n"
+       "    tasks.add_task(write_log, 'sent')\n")
+PAGE = ("# Background Tasks\n\nRun work after the response is sent.\n\n"
+        "## Using them\n\nDeclare a parameter:\n\n"
+        "{* ../../docs_src/background/tutorial001.py hl[7] *}\n\nThat is all.\n")
+
+
+@pytest.mark.parametrize(("line", "target"), [
+    ("{!../../docs_src/a.py!}", "../../docs_src/a.py"),
+    ("{! ../../docs_src/a.py !}", "../../docs_src/a.py"),
+    ("{!> ../a.py !}", "../a.py"),
+    ("{* ../../docs_src/b.py hl[6:8] *}", "../../docs_src/b.py"),
+    ('--8<-- "snippets/x.md"', "snippets/x.md"),
+    ("<<< @/snippets/z.js#region{1,2 js}", "@/snippets/z.js"),
+    ("<<< ./w.ts{ts}", "./w.ts"),
+    ("[[toc]]", None),
+])
+def test_the_target_of_each_include_syntax(line: str, target: str | None) -> None:
+    assert include_target(line) == target
+
+
+def repository(tmp_path: Path, page: str = PAGE, git: bool = True) -> Path:
+    """A FastAPI-shaped repository: docs/en/docs pages, docs_src samples at the top."""
+    repo = tmp_path / "repo"
+    if git:
+        (repo / ".git").mkdir(parents=True)
+    write_docs(repo / "docs" / "en" / "docs", {"tutorial/background-tasks.md": page,
+                                              "index.md": "# Home\n\nWelcome.\n"})
+    (repo / "docs_src" / "background").mkdir(parents=True)
+    (repo / "docs_src" / "background" / "tutorial001.py").write_text(APP, encoding="utf-8")
+    return repo / "docs" / "en" / "docs"
+
+
+def the_page(docs: Path) -> DocPage:
+    return next(p for p in load_pages(docs) if p.path == "tutorial/background-tasks.md")
+
+
+def test_an_included_sample_is_indexed_where_the_site_shows_it(tmp_path: Path) -> None:
+    docs = repository(tmp_path)
+    page = the_page(docs)
+    chunks = {c.heading: c for c in chunk_page(page)}
+    using = chunks["Using them"]
+    assert "tasks.add_task(write_log, 'sent')" in using.text
+    assert using.text.index("Declare a parameter") < using.text.index("```")
+    elsewhere = the_page(repository(tmp_path / "b", git=False))
+    plain = {c.heading: c for c in chunk_page(elsewhere)}
+    assert "add_task" not in plain["Using them"].text  # outside the docs: not read
+    for heading, chunk in chunks.items():  # the page's own line numbers do not move
+        assert (chunk.start_line, chunk.end_line) == (plain[heading].start_line,
+                                                      plain[heading].end_line)
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "../../../../../../etc/hostname",
+                                    "escape/outside.py", "huge.py"])
+def test_an_include_never_reads_outside_the_repository_nor_a_huge_file(
+        tmp_path: Path, target: str) -> None:
+    outside = tmp_path / "secret.py"
+    outside.write_text("API_KEY = 'not for the index'\n", encoding="utf-8")
+    docs = repository(tmp_path, page=f"# Page\n\n{{! {target} !}}\n")
+    (docs / "escape").mkdir()
+    os.symlink(outside, docs / "escape" / "outside.py")
+    (docs / "huge.py").write_text("x = 1\n" * (MAX_INCLUDE_BYTES // 6 + 10), encoding="utf-8")
+    page = the_page(docs)
+    assert page.included == {}
+
+
+def test_snippets_and_vitepress_includes_resolve_from_the_docs_root(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, {"guide/deploy.md": "# Deploy\n\n--8<-- \"snippets/ci.md\"\n\n"
+                                         "<<< @/snippets/deploy.yml#content\n",
+                      "snippets/ci.md": "Run `vite build` in CI.\n"})
+    (docs / "snippets" / "deploy.yml").write_text("jobs:\n  deploy:\n    runs-on: ubuntu\n",
+                                                  encoding="utf-8")
+    page = next(p for p in load_pages(docs) if p.path == "guide/deploy.md")
+    assert set(page.included) == {"snippets/ci.md", "@/snippets/deploy.yml"}
+    text = " ".join(c.text for c in chunk_page(page))
+    assert "vite build" in text and "runs-on: ubuntu" in text
+
+
+def test_an_edited_sample_reindexes_the_page_that_shows_it(tmp_path: Path) -> None:
+    docs = repository(tmp_path)
+    before = the_page(docs).content_hash
+    sample = tmp_path / "repo" / "docs_src" / "background" / "tutorial001.py"
+    sample.write_text(APP.replace("'sent'", "'queued'"), encoding="utf-8")
+    assert the_page(docs).content_hash != before
+    index_page = next(p for p in load_pages(docs) if p.path == "index.md")
+    untouched = next(p for p in load_pages(repository(tmp_path / "c", git=False))
+                     if p.path == "index.md")
+    assert index_page.content_hash == untouched.content_hash  # no includes: hash as before
+
+
+@pytest.fixture
+def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
+    return CliRunner()
+
+
+def test_a_name_users_paste_finds_the_page_whose_sample_uses_it(runner: CliRunner,
+                                                                tmp_path: Path) -> None:
+    docs = repository(tmp_path)
+    write_docs(docs, {"tutorial/responses.md": "# Responses\n\nReturn a response after "
+                                               "the work is done; send it with a status.\n"})
+    indexed = runner.invoke(main, ["index-docs", str(docs)])
+    assert indexed.exit_code == 0, indexed.output
+    query = "my write_log function never runs after the response is returned"
+    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", "3"])
+    assert result.exit_code == 0, result.output
+    # the name is only in the sample: without it the responses page wins (checked)
+    assert json.loads(result.stdout)[0]["path"] == "tutorial/background-tasks.md"
+    sample = tmp_path / "repo" / "docs_src" / "background" / "tutorial001.py"
+    sample.write_text(APP + "\n# edited\n", encoding="utf-8")
+    again = runner.invoke(main, ["index-docs", str(docs)])
+    assert "1 changed" in again.stderr  # the page showing the edited sample
