@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.chunker import chunk_page
-from docloop.docs.includes import MAX_INCLUDE_BYTES, include_target
+from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, include_target
 from docloop.docs.loader import DocPage, load_pages
 from tests.docs_helpers import write_docs
 
@@ -132,3 +132,10 @@ def test_a_name_users_paste_finds_the_page_whose_sample_uses_it(runner: CliRunne
     sample.write_text(APP + "\n# edited\n", encoding="utf-8")
     again = runner.invoke(main, ["index-docs", str(docs)])
     assert "1 changed" in again.stderr  # the page showing the edited sample
+
+
+def test_a_page_of_endless_includes_shows_a_bounded_number(tmp_path: Path) -> None:
+    docs = repository(tmp_path, page="# Page\n\n" + "{* ../../docs_src/background/"
+                                       "tutorial001.py *}\n" * 5000)
+    text = "".join(c.text for c in chunk_page(the_page(docs)))
+    assert text.count("tasks.add_task") == MAX_INCLUDES

@@ -25,7 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
-MAX_INCLUDES = 50  # per page
+MAX_INCLUDES = 50  # per page: files read, and include lines shown (the same file may be
+#: shown by many lines; a page of 10,000 would otherwise hold 10,000 copies)
 #: the path of `{! path !}`, `{!path!}`, `{!> path !}`, `{* path hl[1] *}`
 _BRACED = re.compile(r"^\{[!*]>?\s*(\S+?)(?:[!*]\}|\s|$)")
 _SNIPPET = re.compile(r"""^--8<--\s+["']?([^"'\s]+)""")

@@ -23,6 +23,7 @@ from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end
+from docloop.docs.includes import MAX_INCLUDES
 from docloop.docs.machinery import prepare
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
@@ -104,9 +105,9 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
             items.append((start, block))
     items += [(index, [Line(index + first_number, text)])
               for index, text in prepared.labels.items()]
-    items += [(index, _included_block(included[target], index + first_number))
-              for index, target in prepared.includes.items()
-              if included and included.get(target, "").strip()]
+    shown = [(index, text) for index, target in prepared.includes.items()
+             if (text := (included or {}).get(target, "")).strip()][:MAX_INCLUDES]
+    items += [(index, _included_block(text, index + first_number)) for index, text in shown]
     anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
                                              in raw_headings])
     items += [(start, Heading(level, text.strip(), anchor, start + first_number))
