@@ -121,8 +121,12 @@ def test_a_mount_that_collides_with_the_root_writes_nothing(runner: CliRunner,
     write_docs(docs / "rules", {"no-shadow.mdx": "# an old copy\n\nShadowing.\n"})
     result = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"])
     assert result.exit_code == 2
-    assert (f"rules/no-shadow.mdx: both {docs} and the folder mounted at 'rules' have this "
-            "page") in result.stderr
+    assert f"rules/no-shadow.mdx: both {docs} and {rules} give this page" in result.stderr
+    twice = runner.invoke(main, ["index-docs", str(tmp_path / "packages"),
+                                 "--mount", f"rules={rules}", "--mount", f"rules={rules}"])
+    assert twice.exit_code == 2  # two mounts at one prefix: named as the two folders
+    assert f"rules/no-floating-promises.mdx: both {rules} and {rules} give this page" \
+        in twice.stderr
     missing = runner.invoke(main, ["index-docs", str(docs), "--mount",
                                    f"rules={tmp_path / 'nowhere'}"])
     assert missing.exit_code == 2 and "docs folder not found" in missing.stderr

@@ -69,6 +69,7 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     without a mount removes that folder's pages, as for any page gone from the docs."""
     started = time.perf_counter()
     pages: list[DocPage] = []
+    origin: dict[str, Path] = {}  # page path -> the folder it came from
     for prefix, folder in [("", root), *mounts]:
         if not folder.is_dir():
             raise InputError(f"docs folder not found: {folder} (give a folder of .md/.mdx "
@@ -79,8 +80,8 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                            max_chunks=settings.docs_max_chunks_per_page, mount=prefix)
         if not found:
             raise InputError(f"{folder}: no Markdown/MDX pages found (after excludes)")
+        claim_paths(origin, found, folder)
         pages.extend(found)
-    check_distinct_paths(pages, root, mounts)
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
         embedder = index.embedder
@@ -106,27 +107,28 @@ def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
     except json.JSONDecodeError:
         return
     now = {prefix for prefix, _ in mounts}
+    dropped = [(prefix, folder) for prefix, folder in before if prefix not in now]
+    if not dropped:
+        return  # the usual run: nothing to compare, the index's pages are not read
     kept = {page.path for page in pages}
     known = index.known_hashes()
-    for prefix, folder in before:
+    for prefix, folder in dropped:
         gone = [path for path in known if path.startswith(f"{prefix}/") and path not in kept]
-        if prefix not in now and gone:
+        if gone:
             log.warning("the last index-docs mounted %s at %s/; without --mount %s=%s its %d "
                         "pages leave the index (mount it again to keep them)",
                         folder, prefix, prefix, folder, len(gone))
 
 
-def check_distinct_paths(pages: Sequence[DocPage], root: Path,
-                         mounts: Sequence[tuple[str, Path]]) -> None:
-    """Two folders must not give the same page path (a mount prefix that is also a folder
-    of the root): one would silently replace the other in the index."""
-    seen: set[str] = set()
+def claim_paths(origin: dict[str, Path], pages: Sequence[DocPage], folder: Path) -> None:
+    """Record which folder gives each page path; two folders must not give the same one (a
+    mount prefix that is also a folder of the root, or two mounts at one prefix): one page
+    would silently replace the other in the index."""
     for page in pages:
-        if page.path in seen:
-            prefix = next((p for p, _ in mounts if page.path.startswith(p + "/")), "")
-            raise InputError(f"{page.path}: both {root} and the folder mounted at {prefix!r} "
-                             "have this page; mount that folder under another prefix")
-        seen.add(page.path)
+        if page.path in origin:
+            raise InputError(f"{page.path}: both {origin[page.path]} and {folder} give this "
+                             "page; mount one of them under another prefix")
+        origin[page.path] = folder
 
 
 def _pending_chunks(index: HybridDocsIndex, pages: list[DocPage]) -> int:
