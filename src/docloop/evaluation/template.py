@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from docloop.config import Settings
+from docloop.evaluation.runner import scratch_settings
 from docloop.models import Message
 from docloop.registry import open_stores
 from docloop.stages.ingest import ingest, parse_since
@@ -33,9 +34,8 @@ def label_template(settings: Settings, sources: Sequence[str],
     """One unlabelled line per message the sources hold in the window, oldest first."""
     start = parse_since(since or "all", datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="docloop-labels-") as scratch:
-        local = settings.model_copy(update={
-            "home": Path(scratch), "store": "sqlite", "docs_index": "sqlite",
-            "sources": list(sources) or settings.sources})
+        local = scratch_settings(settings, Path(scratch)).model_copy(
+            update={"sources": list(sources) or settings.sources})
         with open_stores(local) as stores:
             window = ingest(local, stores, start)
             return [template_line(m) for m in window.store.iter_window(start)]
