@@ -5,7 +5,8 @@ With `review` on, a run files nothing new: each new insight is `proposed`
 configured tracker, with their edits), rejects it with a reason (the
 fingerprint stays suppressed until the insight grows past
 `review_regrow_factor` times its size at rejection), edits it (title,
-suggestion, or the page: one of its candidate pages, or none), or merges two
+suggestion, or the page: one of its candidate pages, another page of the local
+docs index, or none), or merges two
 insights into one. Every decision is appended to a log with its actor (a
 dashboard token's name, or `cli`) and time.
 
@@ -142,8 +143,9 @@ def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: d
          lock_wait_s: float = DEFAULT_WAIT_S) -> ReviewItem:
     """Replace the title, suggestion and/or page the ticket will carry when accepted.
 
-    `page` is one of the insight's candidate pages (review_doc.page_choices), `NO_PAGE`
-    for "no page covers this", or docloop's own page, which undoes an earlier move."""
+    `page` is one of the insight's candidate pages (review_doc.page_choices), another page
+    of the local docs index, `NO_PAGE` for "no page covers this", or docloop's own page,
+    which undoes an earlier move."""
     if title is None and suggestion is None and page is None:
         raise InputError("nothing to edit: give a title (--title), a suggestion "
                          "(--suggestion-file) or a page (--page)")
