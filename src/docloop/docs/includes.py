@@ -58,7 +58,8 @@ def repository_root(docs_root: Path) -> Path:
 
 def read_includes(targets: Iterable[str], page_file: Path, docs_root: Path,
                   boundary: Path) -> dict[str, str]:
-    """target -> the file's text, for each target that resolves inside `boundary`."""
+    """target -> the file's text, for each target that resolves inside `boundary` (a
+    resolved folder, as repository_root gives it)."""
     found: dict[str, str] = {}
     for target in list(dict.fromkeys(targets))[:MAX_INCLUDES]:
         text = _read(target, page_file, docs_root, boundary)
@@ -95,10 +96,9 @@ def _read(target: str, page_file: Path, docs_root: Path, boundary: Path) -> str 
 def _ancestors(docs_root: Path, boundary: Path) -> list[Path]:
     """The docs root's parents up to and including `boundary`."""
     root = docs_root.resolve()
-    bound = boundary.resolve()
-    if not root.is_relative_to(bound):
+    if not root.is_relative_to(boundary):
         return []
-    return [p for p in root.parents if p.is_relative_to(bound)]
+    return [p for p in root.parents if p.is_relative_to(boundary)]
 
 
 def _text_within(candidate: Path, boundary: Path) -> str | None:
@@ -106,7 +106,7 @@ def _text_within(candidate: Path, boundary: Path) -> str | None:
     before the check), else None."""
     try:
         real = candidate.resolve()
-        if not real.is_relative_to(boundary.resolve()) or not real.is_file():
+        if not real.is_relative_to(boundary) or not real.is_file():
             return None
         if real.stat().st_size > MAX_INCLUDE_BYTES:
             return None
