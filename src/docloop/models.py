@@ -202,7 +202,9 @@ class DocMatch(BaseModel):
         seen = {self.path}
         found: list[PageHit] = []
         for hit in self.alternatives:
-            if hit.path not in seen and len(found) < limit:
+            if len(found) == limit:
+                break
+            if hit.path not in seen:
                 seen.add(hit.path)
                 found.append(hit)
         return found
