@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
-from docloop.evaluation import runner
+from docloop.evaluation import runner, template
 from tests import dce_helpers as dce
 from tests.docs_helpers import write_docs
 from tests.redaction_samples import secret_samples
@@ -242,3 +242,23 @@ def test_the_template_never_overwrites_a_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{labels}: the file exists and may hold labels" in result.output
     assert labels.read_text(encoding="utf-8").startswith('{"id": "1001", "group": "retries"')
+
+
+def test_the_template_never_replaces_a_file_made_while_the_sources_were_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    export, _ = community(tmp_path)
+    labels = tmp_path / "labels.jsonl"
+    real_template = template.label_template
+
+    def template_while_the_user_saves(*args: Any) -> list[dict[str, Any]]:
+        lines = real_template(*args)
+        labels.write_text("my labels so far\n", encoding="utf-8")
+        return lines
+
+    monkeypatch.setattr(template, "label_template", template_while_the_user_saves)
+    result = CliRunner().invoke(main, ["sources", "labels", "--source",
+                                       f"discord-export:{export}", "--output", str(labels)])
+    assert result.exit_code == 2
+    assert f"{labels}: the file exists and may hold labels" in result.output
+    assert labels.read_text(encoding="utf-8") == "my labels so far\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []

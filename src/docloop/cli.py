@@ -415,20 +415,24 @@ def sources_labels_cmd(sources: tuple[str, ...], since: str | None,
                        output: Path | None) -> None:
     """A labels template for `docloop eval --source`: one JSON line per message."""
     from docloop.evaluation.template import label_template
-    from docloop.files import write_atomic
+    from docloop.files import write_new
 
+    taken = InputError(f"{output}: the file exists and may hold labels; give a new file "
+                       "name (nothing was written)")
     if output is not None and output.exists():
-        raise InputError(f"{output}: the file exists and may hold labels; give a new file "
-                         "name (nothing was written)")
+        raise taken  # before reading the sources, which may take a while
     settings = _settings(click.get_current_context())
     lines = label_template(settings, sources, since)
     text = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     if output is None:
         click.echo(text, nl=False)
-    else:
-        write_atomic(output, text)
-        click.echo(f"{len(lines)} messages written to {output}; fill in group and doc_path",
-                   err=True)
+        return
+    try:
+        write_new(output, text)
+    except FileExistsError:
+        raise taken from None  # made while the sources were read
+    click.echo(f"{len(lines)} messages written to {output}; fill in group and doc_path",
+               err=True)
 
 
 @main.command("serve")

@@ -64,6 +64,25 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+def write_new(path: Path, text: str) -> None:
+    """Write `text` to `path` only if no file is there, whole or not at all.
+
+    Checking first and writing later would replace a file made in between (a
+    labelling template the user has started filling), so the complete temporary
+    file is hard-linked into place, which fails when the name exists. Raises
+    FileExistsError then; the file is 0600 like write_atomic's.
+    """
+    ensure_private_dir(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.link(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def remove_stale_temps(folder: Path) -> list[Path]:
     """Delete the temporary files a killed `write_atomic` left in `folder`.
 
