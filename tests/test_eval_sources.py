@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from docloop.backends.sources.base import Batch
+from docloop.backends.sources.dce import ExportSource
 from docloop.cli import main
 from docloop.evaluation import runner, template
 from tests import dce_helpers as dce
@@ -57,8 +60,10 @@ def eval_args(tmp_path: Path, labels: Path, export: Path, *extra: str) -> list[s
 
 
 @pytest.mark.usefixtures("minilm")
-def test_eval_measures_the_export_itself_labelled_by_message_id(tmp_path: Path) -> None:
+def test_eval_measures_the_export_itself_labelled_by_message_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     export, lines = community(tmp_path)
+    reads = count_export_reads(monkeypatch)
     labels = write_labels(tmp_path / "labels.jsonl", lines)
     kept = tmp_path / "kept"
     result = CliRunner().invoke(main, [*eval_args(tmp_path, labels, export, "--json"),
@@ -75,6 +80,20 @@ def test_eval_measures_the_export_itself_labelled_by_message_id(tmp_path: Path) 
     queries = [json.loads(line)["text"]
                for line in (kept / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
     assert GROUPS["retries"][1][0] in queries  # the export's text is what is searched
+    assert reads == [f"discord-export:{export}"]  # parsed once: to check the labels
+
+
+def count_export_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The specs of the exports parsed from now on, one entry per parse."""
+    reads: list[str] = []
+    batches = ExportSource.batches
+
+    def counted(self: ExportSource, *args: Any) -> Iterator[Batch]:
+        reads.append(self.spec)
+        return batches(self, *args)
+
+    monkeypatch.setattr(ExportSource, "batches", counted)
+    return reads
 
 
 @pytest.mark.usefixtures("minilm")

@@ -63,6 +63,10 @@ class RunOptions:
     #: the joined members' query is re-ranked as `docs search` ranks (the shipped weights)
     group_rank: RankSettings = field(default_factory=RankSettings)
     verdict: VerdictSettings = field(default_factory=VerdictSettings)  # `missing` thresholds
+    #: False when the caller has just stored the sources' messages itself (`docloop eval
+    #: --source` reads them to check its labels first): the window is read from the
+    #: store instead of parsing an export a second time
+    read_sources: bool = True
 
     @classmethod
     def build(cls, since: str | None, dry_run: bool = False, retry_failed: bool = False,
@@ -171,8 +175,11 @@ def ingest_step(ctx: StepContext, request: IngestRequest) -> IngestOutput:
     started = datetime.now(UTC)
     if not ctx.options.dry_run and ctx.settings.tracker == "local":
         _repair_outbox(ctx)
-    log.info("ingest - reading %d source(s)", len(ctx.settings.sources))
-    ingested = ingest(ctx.settings, ctx.stores, request.since)
+    if ctx.options.read_sources:
+        log.info("ingest - reading %d source(s)", len(ctx.settings.sources))
+        ingested = ingest(ctx.settings, ctx.stores, request.since)
+    else:
+        ingested = IngestResult(stored=0, store=ctx.stores.messages, since=request.since)
     ctx.ingested = ingested
     # conversations are counted by analyse_step: grouping the window is work a run that
     # reuses the last analysis never does

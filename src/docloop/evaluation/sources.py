@@ -70,7 +70,9 @@ def read_sources(settings: Settings, labels: Path, messages: Sequence[LabelledMe
 
 def run_sources(window: SourceWindow, messages: Sequence[LabelledMessage]) -> SourceRun:
     """Run the loop over the window as `docloop run` would; map its insights to labels."""
-    report = run_pipeline(window.settings, RunOptions(since=window.start))
+    # read_sources stored the window's messages already: the run reads them back
+    report = run_pipeline(window.settings, RunOptions(since=window.start,
+                                                      read_sources=False))
     ids = {m.id: m.id for m in messages}
     scored = [predicted(insight, ids) for insight in report.insights if _labelled(insight, ids)]
     return SourceRun(scored, [_from_source(m, window.found[m.id]) for m in messages],
