@@ -166,6 +166,21 @@ def test_the_insight_page_links_the_next_candidate_pages(desk: Desk) -> None:
     assert "Nearest pages" in nearest and "guide/far.md › Far</a>" in nearest
 
 
+def test_coverage_links_a_candidate_page_an_insight_was_moved_to(desk: Desk) -> None:
+    item = insight(8, NOW)
+    assert item.doc is not None
+    item.doc.alternatives = [PageHit(path="guide/keys.md", heading="API keys",
+                                     url="https://docs.example/guide/keys.md",
+                                     anchor="api-keys", score=0.5)]
+    record_run(desk.settings, desk.conn, [item], "r1", NOW)
+    page = desk.client.get(f"/insights/{item.id}").text
+    moved = desk.client.post(f"/insights/{item.id}/edit", follow_redirects=False, data={
+        "csrf": _csrf(page), "title": item.title, "suggestion": "", "page": "guide/keys.md"})
+    assert moved.status_code == 303, moved.text[:300]
+    assert ('<a href="https://docs.example/guide/keys.md" rel="noopener noreferrer">'
+            "guide/keys.md</a>") in desk.client.get("/coverage").text
+
+
 @pytest.mark.usefixtures("minilm")
 def test_a_page_typed_into_the_edit_form_moves_the_insight_and_stays_on_resave(
         desk: Desk, tmp_path: Path) -> None:

@@ -177,6 +177,8 @@ def test_the_desk_moves_an_insight_to_another_page_before_filing(dynamo: Setting
     moved = client.get(f"/insights/{item.id}").text
     assert '<option value="guide/keys.md" selected>' in moved
     assert "page: guide/keys.md (docloop: guide/auth.md)" in moved  # the decisions log
+    assert ('<a href="https://docs.example/guide/keys.md" rel="noopener noreferrer">'
+            "guide/keys.md</a>") in client.get("/coverage").text  # linked there too
     client.post(f"/insights/{item.id}/accept", data={"csrf": _csrf(moved)},
                 follow_redirects=False)
     (ticket,) = sorted(dynamo.outbox_dir.glob("*.md"))

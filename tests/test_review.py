@@ -213,6 +213,8 @@ def test_a_reviewer_moves_an_insight_to_a_candidate_page(settings: Settings,
     item = review.edit(settings, stores, "ins_c", "alice", NOW, page="guide/preflight.md")
     assert (item.page, item.verdict, item.edited) == ("guide/preflight.md", "partial", True)
     assert "docloop proposed `guide/cors.md`" in item.suggestion
+    stored = stores.reviews.get("ins_c")  # with the candidate's URL, for the list views
+    assert stored is not None and stored.page_url == "https://docs.example/guide/preflight.md"
     review.edit(settings, stores, "ins_c", "alice", NOW, title="Preflight fails",
                 page="guide/preflight.md")  # the desk's form resends the page
     assert [d.detail for d in review.decisions(settings, stores, "ins_c")] == [

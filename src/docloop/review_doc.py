@@ -6,10 +6,10 @@ names for three in four (benchmarks/RESULTS.md). So a reviewer may move an
 insight to one of its candidate pages (the pages the match ranked after its
 own, or the nearest pages of a `missing` one), or to any other page of a docs
 index this process can read (the local SQLite one), or say that no page covers it.
-The review stores only the choice (a page path, with its URL when the match
-did not rank it, or `NO_PAGE`); the insight
-snapshot keeps docloop's match, so a later run's evidence still shows, and
-the choice is applied wherever the ticket is rendered or filed.
+The review stores only the choice (a page path with its URL, which the list
+views link it by, or `NO_PAGE`); the insight snapshot keeps docloop's match,
+so a later run's evidence still shows, and the choice is applied wherever the
+ticket is rendered or filed.
 
 The generated suggestion and its diff were written for docloop's page, so a
 moved insight carries a plain suggestion instead: where, what users asked,
@@ -48,7 +48,7 @@ class PageChoice:
     """What a review stores for a page choice."""
 
     page: str | None  # None: docloop's own page (nothing to store)
-    url: str | None = None  # the URL of an indexed page outside the match's candidates
+    url: str | None = None  # the page's URL (a candidate's, or an indexed page's looked up)
 
 
 def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
@@ -60,9 +60,12 @@ def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
     doc = insight.doc
     if doc is not None and page == (doc.path or NO_PAGE):
         return PageChoice(None)
-    choices = [hit.path for hit in page_choices(insight)]
-    if (page == NO_PAGE and doc is not None) or page in choices:
+    if page == NO_PAGE and doc is not None:
         return PageChoice(page)
+    candidate = next((hit for hit in page_choices(insight) if hit.path == page), None)
+    if candidate is not None:  # its URL too: the desk's list and coverage link the choice
+        return PageChoice(page, candidate.url or None)  # by the review's URL alone
+    choices = [hit.path for hit in page_choices(insight)]
     url = indexed(page) if indexed is not None and doc is not None else None
     if url is not None:
         return PageChoice(page, url)
