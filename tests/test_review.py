@@ -289,3 +289,30 @@ def test_moving_to_a_candidate_page_opens_no_docs_index(settings: Settings, stor
     assert moved.page == "guide/preflight.md"
     with pytest.raises(AssertionError, match="the docs index was opened"):
         review.edit(settings, stores, "ins_c", "cli", NOW, page="guide/elsewhere.md")
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_page_the_match_never_ranked_gets_the_section_nearest_the_questions(
+        settings: Settings, stores: Stores, tmp_path: Path) -> None:
+    """A long reference page moved to from outside the candidates: the ticket links the
+    section that answers the insight, not the page's top."""
+    from docloop.stages.index_docs import index_docs
+    from tests.docs_helpers import write_docs
+
+    write_docs(tmp_path / "docs", {"guide/deploy.md": (
+        "# Deploying\n\n## Docker images\n\nBuild the image from the Dockerfile and push it "
+        "to your registry.\n\n## Frontend origins behind a proxy\n\nBehind a reverse proxy, "
+        "allow your frontend origin in `CORS_ORIGINS`, or browsers block the requests.\n\n"
+        "## Health checks\n\nThe `/healthz` endpoint answers 200 when the app is up.\n")})
+    index_docs(settings.model_copy(update={"docs_base_url": "https://docs.example/"}),
+               tmp_path / "docs", [])
+    moved = review.edit(settings, stores, "ins_a", "alice", NOW, page="guide/deploy.md")
+    assert (moved.page, moved.page_url) == ("guide/deploy.md", "https://docs.example/guide/deploy/")
+    stored = stores.reviews.get("ins_a")
+    assert stored is not None and (stored.page_heading, stored.page_anchor) == (
+        "Frontend origins behind a proxy", "frontend-origins-behind-a-proxy")
+    assert 'section "Frontend origins behind a proxy"' in moved.suggestion
+    review.accept(settings, stores, "ins_a", "alice", NOW)
+    (ticket,) = _outbox(settings)
+    assert ("**Docs:** [guide/deploy.md › Frontend origins behind a proxy](https://docs.example/"
+            "guide/deploy/#frontend-origins-behind-a-proxy)") in ticket.read_text(encoding="utf-8")

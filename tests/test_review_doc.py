@@ -9,7 +9,7 @@ import pytest
 from docloop import db
 from docloop.errors import InputError
 from docloop.models import NO_PAGE, PageHit
-from docloop.review_doc import checked_page, moved, page_choices
+from docloop.review_doc import IndexedPage, checked_page, moved, page_choices
 from docloop.storage import reviews as reviews_store
 from tests.helpers import insight
 
@@ -61,13 +61,33 @@ def test_an_older_home_gains_the_page_column_and_keeps_its_reviews(tmp_path: Pat
     conn.close()
 
 
+def test_a_home_from_before_page_sections_gains_them(tmp_path: Path) -> None:
+    conn = db.connect(tmp_path / "docloop.db")
+    db.ensure_schema(conn, "reviews", reviews_store.MIGRATIONS[:3])  # page and page_url
+    conn.execute("INSERT INTO reviews(insight_id, state, page, page_url, updated_at) VALUES "
+                 "('ins_a', 'proposed', 'guide/build.md', 'https://docs.example/guide/build/', "
+                 "'2026-11-01T00:00:00+00:00')")
+    store = reviews_store.SQLiteReviewStore(conn)
+    old = store.get("ins_a")
+    assert old is not None and (old.page, old.page_heading, old.page_anchor) == (
+        "guide/build.md", None, None)
+    store.put(old.model_copy(update={"page_heading": "Output", "page_anchor": "output"}))
+    again = store.get("ins_a")
+    assert again is not None and (again.page_heading, again.page_anchor) == ("Output", "output")
+    conn.close()
+
+
 def test_any_indexed_page_is_a_choice_when_the_index_can_say_so() -> None:
     """Beyond the match's candidates, a page the docs index holds (its URL looked up)."""
     item = insight()
-    urls = {"guide/build.md": "https://docs.example/guide/build/", "guide/bare.md": ""}
+    urls = {"guide/build.md": IndexedPage("https://docs.example/guide/build/", "Output",
+                                          "output"),
+            "guide/bare.md": IndexedPage("")}
     choice = checked_page(item, "guide/build.md", urls.get)
-    assert (choice.page, choice.url) == ("guide/build.md", "https://docs.example/guide/build/")
-    assert checked_page(item, "guide/bare.md", urls.get).url == ""  # indexed, no site URL
+    assert (choice.page, choice.url, choice.heading, choice.anchor) == (
+        "guide/build.md", "https://docs.example/guide/build/", "Output", "output")
+    bare = checked_page(item, "guide/bare.md", urls.get)  # indexed, no site URL nor section
+    assert (bare.url, bare.heading, bare.anchor) == ("", None, None)
     with pytest.raises(InputError, match="nor a page of the docs index"):
         checked_page(item, "guide/gone.md", urls.get)
     with pytest.raises(InputError) as refused:
@@ -75,4 +95,8 @@ def test_any_indexed_page_is_a_choice_when_the_index_can_say_so() -> None:
     assert "docs index" not in str(refused.value)
     shown = moved(item, "guide/build.md", "https://docs.example/guide/build/")
     assert shown.doc is not None and shown.doc.url == "https://docs.example/guide/build/"
+    at = moved(item, "guide/build.md", "https://docs.example/guide/build/", ("Output", "output"))
+    assert at.doc is not None and at.doc.section_url == "https://docs.example/guide/build/#output"
+    assert at.suggestion is not None and 'Where: `guide/build.md`, section "Output"' in \
+        at.suggestion.text
     assert moved(item, "guide/bare.md", "").doc.url is None  # type: ignore[union-attr]

@@ -454,8 +454,12 @@ class ReviewRecord(ReviewOutcome):
     #: the page the reviewer moved the insight to (a candidate page's path, another page of
     #: the docs index, or NO_PAGE); None keeps docloop's page (review_doc.py)
     page: str | None = None
-    #: that page's URL when it is not one of the match's candidates (which carry their own)
+    #: that page's URL (the list views link the page by it)
     page_url: str | None = None
+    #: on a page the match did not rank, its section nearest the insight's questions
+    #: (review_section.py); a candidate page brings its own section
+    page_heading: str | None = None
+    page_anchor: str | None = None
     updated_at: datetime
 
 

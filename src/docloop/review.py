@@ -40,7 +40,7 @@ from docloop.models import (
     ReviewState,
     TicketRecord,
 )
-from docloop.review_doc import PageLookup, checked_page, page_choices
+from docloop.review_doc import IndexedPage, PageLookup, checked_page, page_choices
 from docloop.stages.propose import edited_insight
 from docloop.stores import Stores
 from docloop.writers import holding_writes
@@ -160,34 +160,41 @@ def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: d
         if suggestion is not None:
             changes["suggestion"] = suggestion.strip()
         if page is not None and (chosen := checked_page(
-                insight, page, indexed_pages(settings, stores))).page != (
+                insight, page, indexed_pages(settings, stores, insight))).page != (
                 review.page if review else None):
             changes["page"] = chosen.page  # the desk's form sends the page with every save
-            changes["page_url"] = chosen.url
+            changes.update(page_url=chosen.url, page_heading=chosen.heading,
+                           page_anchor=chosen.anchor)
         if changes:
             record = _base(review, insight_id, now).model_copy(update=changes)
             _decide(stores, record, actor, now, "edited", _edit_detail(changes, insight))
     return review_item(settings, stores, insight_id)
 
 
-def indexed_pages(settings: Settings, stores: Stores) -> PageLookup | None:
+def indexed_pages(settings: Settings, stores: Stores, insight: Insight) -> PageLookup | None:
     """The local docs index's page lookup (a reviewer may move an insight to any page of
-    it), opened only when asked: a candidate page or a title edit needs no index. None for
-    a remote index, which a review decision does not open."""
+    it, at the section nearest its questions), opened only when asked: a candidate page or
+    a title edit needs no index. None for a remote index, which a review decision does not
+    open."""
     if settings.docs_index != "sqlite":
         return None
 
-    def page_url(path: str) -> str | None:
+    def look_up(path: str) -> IndexedPage | None:
+        from docloop.review_section import nearest_section
         from docloop.stages.index_docs import open_index
 
-        return open_index(settings, stores).page_url(path)
+        index = open_index(settings, stores)
+        url = index.page_url(path)
+        if url is None:
+            return None
+        return IndexedPage(url, *nearest_section(index, path, insight))
 
-    return page_url
+    return look_up
 
 
 def _edit_detail(changes: dict[str, str | None], insight: Insight) -> str:
     """The decision log's line: what changed, and where a moved insight went."""
-    named = [name for name in sorted(changes) if name not in ("page", "page_url")]
+    named = [name for name in sorted(changes) if not name.startswith("page")]
     if "page" in changes:
         proposed = insight.doc.path if insight.doc and insight.doc.path else NO_PAGE
         named.append(f"page: {changes['page'] or proposed} (docloop: {proposed})")

@@ -39,8 +39,18 @@ def page_choices(insight: Insight) -> list[PageHit]:
     return doc.runners_up(len(doc.alternatives))
 
 
-#: an indexed page's URL ('' when the docs have no site URL), None when it is not indexed
-PageLookup = Callable[[str], str | None]
+@dataclass(frozen=True)
+class IndexedPage:
+    """A page of the docs index outside the match's candidates, at the section a ticket
+    should point to (review_section.nearest_section)."""
+
+    url: str  # '' when the docs have no site URL
+    heading: str = ""
+    anchor: str = ""
+
+
+#: an indexed page as the insight would land on it, None when the index lacks the page
+PageLookup = Callable[[str], IndexedPage | None]
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class PageChoice:
 
     page: str | None  # None: docloop's own page (nothing to store)
     url: str | None = None  # the page's URL (a candidate's, or an indexed page's looked up)
+    heading: str | None = None  # an indexed page's section (a candidate brings its own)
+    anchor: str | None = None
 
 
 def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
@@ -66,9 +78,9 @@ def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
     if candidate is not None:  # its URL too: the desk's list and coverage link the choice
         return PageChoice(page, candidate.url or None)  # by the review's URL alone
     choices = [hit.path for hit in page_choices(insight)]
-    url = indexed(page) if indexed is not None and doc is not None else None
-    if url is not None:
-        return PageChoice(page, url)
+    found = indexed(page) if indexed is not None and doc is not None else None
+    if found is not None:
+        return PageChoice(page, found.url, found.heading or None, found.anchor or None)
     own = [f"{doc.path} (docloop's)"] if doc is not None and doc.path else []
     named = ", ".join([*own, *choices, NO_PAGE]) if doc is not None else "none (no docs match)"
     other = " nor a page of the docs index" if indexed is not None else ""
@@ -87,28 +99,31 @@ def shown_page(doc_path: str | None, verdict: str | None,
     return choice, "partial"
 
 
-def moved(insight: Insight, page: str, url: str | None = None) -> Insight:
-    """The insight on the reviewer's page (`NO_PAGE`: no page covers it; `url`: the page's
-    URL when the match did not rank it)."""
+def moved(insight: Insight, page: str, url: str | None = None,
+          section: tuple[str | None, str | None] = (None, None)) -> Insight:
+    """The insight on the reviewer's page (`NO_PAGE`: no page covers it; `url` and
+    `section`, its heading and anchor: where on the page when the match did not rank it)."""
     old = insight.doc
     if old is None or page == (old.path or NO_PAGE):
         return insight
-    doc = _missing(old) if page == NO_PAGE else _on_page(old, page, url)
+    doc = _missing(old) if page == NO_PAGE else _on_page(old, page, url, section)
     return insight.model_copy(update={"doc": doc,
                                       "suggestion": _suggestion(insight, doc, old)})
 
 
-def _on_page(old: DocMatch, page: str, url: str | None) -> DocMatch:
-    """docloop's match moved to `page`: its section when the match ranked it, the page
-    alone otherwise (another indexed page, or one a later run no longer ranks), linked by
-    `url`; `partial`, since the reviewer moved it there for an edit; docloop's own page
-    first among the alternatives."""
+def _on_page(old: DocMatch, page: str, url: str | None,
+             section: tuple[str | None, str | None]) -> DocMatch:
+    """docloop's match moved to `page`: its section when the match ranked it, else the
+    `section` chosen when the reviewer moved it (another indexed page; none for one a later
+    run no longer ranks), linked by `url`; `partial`, since the reviewer moved it there for
+    an edit; docloop's own page first among the alternatives."""
     hit = next((h for h in old.alternatives if h.path == page), None)
     others = [h for h in old.alternatives if h.path != page]
     alternatives = [*_as_hits(old), *others]
     if hit is None:
-        return DocMatch(path=page, url=url or None, verdict="partial",
-                        alternatives=alternatives)
+        heading, anchor = section
+        return DocMatch(path=page, url=url or None, heading=heading or None,
+                        anchor=anchor or None, verdict="partial", alternatives=alternatives)
     return DocMatch(path=hit.path, url=hit.section_url, heading=hit.heading,
                     anchor=hit.anchor or None, score=round(hit.similarity, 4),
                     verdict="partial", passage=truncate(hit.text, PASSAGE_CHARS),

@@ -111,7 +111,8 @@ def edited_insight(insight: Insight, review: ReviewRecord | None) -> Insight:
     if review is None:
         return insight
     if review.page is not None:
-        insight = moved(insight, review.page, review.page_url)
+        insight = moved(insight, review.page, review.page_url,
+                        (review.page_heading, review.page_anchor))
     changes: dict[str, object] = {}
     if review.title is not None:
         changes["title"] = review.title

@@ -42,10 +42,13 @@ MIGRATIONS = [
     """,
     "ALTER TABLE reviews ADD COLUMN page TEXT",
     "ALTER TABLE reviews ADD COLUMN page_url TEXT",
+    "ALTER TABLE reviews ADD COLUMN page_heading TEXT;\n"
+    "ALTER TABLE reviews ADD COLUMN page_anchor TEXT",
 ]
 
-_COLUMNS = ("insight_id", "state", "title", "suggestion", "page", "page_url", "merged_into",
-            "reason", "rejected_size", "note", "decided_by", "decided_at", "updated_at")
+_COLUMNS = ("insight_id", "state", "title", "suggestion", "page", "page_url", "page_heading",
+            "page_anchor", "merged_into", "reason", "rejected_size", "note", "decided_by",
+            "decided_at", "updated_at")
 
 
 class SQLiteReviewStore(SharedConnectionStore):
