@@ -52,11 +52,8 @@ def write_atomic(path: Path, text: str) -> None:
     the temporary file is removed if writing fails (a kill leaves it for
     `remove_stale_temps`). The file is 0600 (mkstemp's mode).
     """
-    ensure_private_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
+    tmp = _written_beside(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -72,15 +69,27 @@ def write_new(path: Path, text: str) -> None:
     file is hard-linked into place, which fails when the name exists. Raises
     FileExistsError then; the file is 0600 like write_atomic's.
     """
+    tmp = _written_beside(path, text)
+    try:
+        os.link(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _written_beside(path: Path, text: str) -> str:
+    """A private temporary file in `path`'s folder holding `text` (removed if writing
+    fails); the caller moves it into place."""
     ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=path.suffix)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        os.link(tmp, path)
-    finally:
+    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+    return tmp
 
 
 def remove_stale_temps(folder: Path) -> list[Path]:
