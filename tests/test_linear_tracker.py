@@ -248,6 +248,22 @@ def test_an_issue_on_a_section_with_open_issues_lists_and_links_them(fake: FakeL
     assert grown.action == "updated" and len(fake.relations) == 1  # a comment, no new link
 
 
+def test_links_to_several_open_issues_read_the_new_issues_links_once(
+        fake: FakeLinear) -> None:
+    tracker, records = _tracker(fake), SQLiteRecordStore(db.memory())
+    open_ones = [file_insight(insight(f"ins_{n}", messages=(f"{n}1", f"{n}2"),
+                                      conversations=(f"{n}1", f"{n}2")), tracker, records, BASE)
+                 for n in range(3)]
+    before = len(fake.requests)
+    fourth = file_insight(insight("ins_x", messages=("x1", "x2"), conversations=("x1", "x2")),
+                          tracker, records, BASE)
+    assert sorted(fourth.related) == sorted(ref.id for ref in open_ones)
+    new = issue_uuid(fourth.id)
+    assert sorted(r["relatedIssueId"] for r in fake.relations if r["issueId"] == new) == sorted(
+        issue_uuid(ref.id) for ref in open_ones)
+    assert sum("inverseRelations" in q for q in fake.requests[before:]) == 1
+
+
 def _regress(tracker: LinearTracker, records: SQLiteRecordStore) -> TicketRef:
     """File an insight, mark it done, and bring its problem back."""
     ref = file_insight(insight(), tracker, records, BASE)

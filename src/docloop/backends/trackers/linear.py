@@ -163,9 +163,11 @@ class LinearTracker(Tracker):
         for thread in insight.threads:
             self.client.query(ATTACH, {"issueId": issue_id, "url": thread.url,
                                        "title": thread.name[:200]})
-        for other in insight.related:  # open issues on the same docs section
-            if other.external_id:
-                self._relate_once(issue_id, other.external_id)
+        related = [other.external_id for other in insight.related if other.external_id]
+        if related:  # open issues on the same docs section: the new issue's links read once
+            known = self._relations(issue_id)
+            for related_id in related:
+                self._relate_once(issue_id, related_id, known)
         return Filed(external_id=issue["id"], identifier=issue.get("identifier"),
                      url=issue.get("url"))
 
@@ -230,23 +232,23 @@ class LinearTracker(Tracker):
 
         _find_or_create(f"comment {marker} on issue {issue_id}", find, create)
 
-    def _relate_once(self, issue_id: str, related_id: str) -> None:
+    def _relate_once(self, issue_id: str, related_id: str,
+                     known: list[dict[str, Any]] | None = None) -> None:
         """A `related` link from the new issue to the old, created once.
 
         `issueRelationCreate` gets a client id derived from the two issues, and
         before every attempt the new issue's links are looked up in both
-        directions (`relations`, `inverseRelations`): any relation between the
-        two, made by docloop (whose answer may have been lost) or by a person,
-        either way round, means there is nothing to add. A freshly filed issue
-        has few links, so one page of each direction is enough.
+        directions (`_relations`): any relation between the two, made by docloop
+        (whose answer may have been lost) or by a person, either way round,
+        means there is nothing to add. `known`: the links just read for several
+        pairs at once, used for the first look; a retry reads them again.
         """
         relation_id = issue_uuid(f"relation:{issue_id}:{related_id}")
         pair = {issue_id, related_id}
+        first_look = [known] if known is not None else []
 
         def find() -> dict[str, Any] | None:
-            issue = (self._look_up(FIND_RELATIONS, {"id": issue_id}) or {}).get("issue") or {}
-            nodes = [*(issue.get("relations") or {}).get("nodes", []),
-                     *(issue.get("inverseRelations") or {}).get("nodes", [])]
+            nodes = first_look.pop() if first_look else self._relations(issue_id)
             return next((dict(n) for n in nodes if n["id"] == relation_id
                          or {n["issue"]["id"], n["relatedIssue"]["id"]} == pair), None)
 
@@ -257,6 +259,13 @@ class LinearTracker(Tracker):
             return dict(data["issueRelationCreate"]["issueRelation"])
 
         _find_or_create(f"relation {issue_id} -> {related_id}", find, create)
+
+    def _relations(self, issue_id: str) -> list[dict[str, Any]]:
+        """The issue's links both ways round (none when Linear does not know the issue). A
+        freshly filed issue has few, so one page of each direction is enough."""
+        issue = (self._look_up(FIND_RELATIONS, {"id": issue_id}) or {}).get("issue") or {}
+        return [*(issue.get("relations") or {}).get("nodes", []),
+                *(issue.get("inverseRelations") or {}).get("nodes", [])]
 
     def _look_up(self, document: str, variables: dict[str, Any]) -> dict[str, Any] | None:
         """A query for an issue by id, or None when Linear says the issue does not exist.
