@@ -5,8 +5,12 @@ A ticket is one item holding the whole `TicketRecord` with its history
 version it read, so two writers (a webhook and `tickets sync`, two webhook
 Lambdas) never lose each other's change: the loser reads again and
 re-decides, and a status change is applied exactly once. Pointer items
-find a ticket by insight fingerprint and by tracker id, written in the same
-transaction as the ticket. A delivery id is a conditional put with a TTL.
+find a ticket by insight fingerprint, by tracker id and by docs section,
+written in the same transaction as the ticket. A ticket is listed under one
+section only: a write that changes its `doc_url` deletes the old section's
+pointer in that transaction, decided from the version it read, so the
+version lock orders moves as it orders every other change. A delivery id is
+a conditional put with a TTL.
 
 `atomic()` gathers the block's writes and commits them as one
 TransactWriteItems at its end (reads inside it see the gathered writes);
@@ -16,6 +20,7 @@ and nothing of it is written.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +28,16 @@ from datetime import datetime
 from typing import Any
 
 from docloop.aws.clients import AWSClients
-from docloop.aws.dynamodb_io import Conflict, Item, get, pack, put_new, query, transact, unpack
+from docloop.aws.dynamodb_io import (
+    Conflict,
+    Item,
+    get,
+    pack,
+    put_new,
+    query,
+    transact,
+    unpack,
+)
 from docloop.aws.dynamodb_layout import DELIVERY_TTL_S, PK, SK, TTL_ATTRIBUTE
 from docloop.backends.records.base import RecordStore
 from docloop.config import Settings
@@ -31,6 +45,8 @@ from docloop.errors import TransientError
 from docloop.models import Status, StatusChange, TicketRecord
 
 TICKETS = "TICKET"
+#: the partition key prefix of the ticket-by-section pointers (`section_pk`)
+SECTION_PREFIX = "TICKET_ON#"
 #: times a write re-reads and re-decides after losing a race to another writer
 CONFLICT_ATTEMPTS = 5
 
@@ -161,23 +177,25 @@ class DynamoRecordStore(RecordStore):
             if new is None:
                 return False
             try:
-                self._write(new, stored.version if stored else 0)
+                self._write(new, stored.version if stored else 0,
+                            stored.record if stored else None)
             except Conflict:
                 continue
             return True
         raise TransientError(f"ticket {ticket_id} kept changing under {CONFLICT_ATTEMPTS} "
                              "attempts to update it; retry")
 
-    def _write(self, record: TicketRecord, read_version: int) -> None:
-        actions = [_put_ticket(record, read_version), *_pointers(record)]
+    def _write(self, record: TicketRecord, read_version: int,
+               previous: TicketRecord | None = None) -> None:
+        actions = [_put_ticket(record, read_version), *_pointers(record, previous)]
         if self._pending is None:
             transact(self.clients, actions)
             return
         for action in actions:
-            item = action["Put"]
-            key = (item["Item"][PK], item["Item"][SK])
+            key = _action_key(action)
             earlier = self._pending.get(key)
-            if earlier is not None and "ConditionExpression" in earlier["Put"]:
+            if earlier is not None and "ConditionExpression" in earlier.get("Put", {}):
+                item = action["Put"]
                 # the block's first read decides: keep its condition, bump from it
                 item["Item"]["version"] = read_version + 1
                 for name in ("ConditionExpression", "ExpressionAttributeValues"):
@@ -198,13 +216,42 @@ def _put_ticket(record: TicketRecord, read_version: int) -> Item:
                     "ExpressionAttributeValues": {":read": read_version}}}
 
 
-def _pointers(record: TicketRecord) -> list[Item]:
+def _pointers(record: TicketRecord, previous: TicketRecord | None = None) -> list[Item]:
+    """The pointer writes of a ticket write: by insight, tracker id and section, and the
+    delete of the section it left (`previous` is the version the write read)."""
     pointers = [{PK: f"TICKET_OF#{record.insight_id}",
                  SK: f"{record.created_at.isoformat()}#{record.id}", "ticket_id": record.id}]
     if record.external_id:
         pointers.append({PK: f"TICKET_AT#{record.tracker}#{record.external_id}", SK: "-",
                          "ticket_id": record.id})
-    return [{"Put": {"Item": p}} for p in pointers]
+    if record.doc_url:
+        pointers.append(_section_item(record.doc_url, record.id))
+    actions: list[Item] = [{"Put": {"Item": p}} for p in pointers]
+    if previous is not None and previous.doc_url and previous.doc_url != record.doc_url:
+        actions.append({"Delete": {"Key": {PK: section_pk(previous.doc_url),
+                                           SK: record.id}}})
+    return actions
+
+
+def section_pk(doc_url: str) -> str:
+    """The partition of a docs section's pointers: the URL hashed, because a partition
+    key is capped at 2,048 bytes and a URL is not (one rule for every length, so no URL
+    has two keys and the key of a URL near the cap need not be worked out)."""
+    return f"{SECTION_PREFIX}{hashlib.sha256(doc_url.encode('utf-8')).hexdigest()}"
+
+
+def _section_item(doc_url: str, ticket_id: str) -> Item:
+    return {PK: section_pk(doc_url), SK: ticket_id, "ticket_id": ticket_id}
+
+
+def _action_key(action: Item) -> tuple[str, str]:
+    """The (pk, sk) a transaction action writes: two actions on one item in a block are
+    one (a transaction may not name an item twice), the later replacing the earlier."""
+    if "Put" in action:
+        item = action["Put"]["Item"]
+        return item[PK], item[SK]
+    found = action["Delete"]["Key"]
+    return found[PK], found[SK]
 
 
 def _record(item: Item) -> TicketRecord:
