@@ -111,6 +111,18 @@ def test_atomic_writes_all_or_nothing(home: Home) -> None:
     assert records.all() == [] and records.claim_delivery("d-1", NOW)
 
 
+def test_reads_inside_an_atomic_block_see_its_own_writes(home: Home) -> None:
+    """The file stage and the webhook read back what their block wrote, before it commits."""
+    records, section = home.stores.records, "https://docs.example/guide/cors/#allowed-origins"
+    records.put(_ticket("DL-1", doc_url=section))
+    with records.atomic():
+        records.put(_ticket("DL-2", doc_url=section, updated_at=NOW + timedelta(minutes=1)))
+        records.put(_ticket("DL-1", doc_url=section + "-2"))
+        assert [r.id for r in records.all()] == ["DL-2", "DL-1"]
+        assert [r.id for r in records.on_section(section)] == ["DL-2"]
+    assert [r.id for r in records.on_section(section + "-2")] == ["DL-1"]
+
+
 def test_a_record_store_on_its_own_sees_what_the_stores_wrote(home: Home) -> None:
     home.stores.records.put(_ticket())
     alone = registry.build_records(home.settings)

@@ -98,11 +98,7 @@ class DynamoRecordStore(RecordStore):
 
     def all(self) -> list[TicketRecord]:
         records = {item[SK]: _record(item) for item in query(self.clients, TICKETS)}
-        for (pk, sk), item in (self._pending or {}).items():
-            if pk == TICKETS:
-                records[sk] = _record(item)
-        by_id = sorted(records.values(), key=lambda r: r.id)
-        return sorted(by_id, key=lambda r: r.updated_at.isoformat(), reverse=True)
+        return _newest_first(records | self._pending_tickets())
 
     def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
                    note: str = "", changed_at: datetime | None = None) -> bool:
@@ -157,6 +153,12 @@ class DynamoRecordStore(RecordStore):
         self._pending[key] = {"Put": {"Item": item,
                                       "ConditionExpression": "attribute_not_exists(pk)"}}
         return True
+
+    def _pending_tickets(self) -> dict[str, TicketRecord]:
+        """The tickets this atomic block has written so far, by id: a read inside the
+        block must see them (they are committed only at its end)."""
+        return {sk: _record(action["Put"]["Item"])
+                for (pk, sk), action in (self._pending or {}).items() if pk == TICKETS}
 
     def _load(self, ticket_id: str) -> _Stored | None:
         key = (TICKETS, ticket_id)
@@ -252,6 +254,13 @@ def _action_key(action: Item) -> tuple[str, str]:
         return item[PK], item[SK]
     found = action["Delete"]["Key"]
     return found[PK], found[SK]
+
+
+def _newest_first(records: dict[str, TicketRecord]) -> list[TicketRecord]:
+    """Newest update first, ties by id (the order SQLite's `ORDER BY updated_at DESC, id`
+    gives, so both stores answer alike)."""
+    by_id = sorted(records.values(), key=lambda r: r.id)
+    return sorted(by_id, key=lambda r: r.updated_at.isoformat(), reverse=True)
 
 
 def _record(item: Item) -> TicketRecord:
