@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from docloop import registry
-from docloop.aws.dynamodb_records import SECTION_PREFIX, DynamoRecordStore, section_pk
+from docloop.aws.dynamodb_records import (
+    SECTION_INDEX,
+    SECTION_PREFIX,
+    DynamoRecordStore,
+    section_pk,
+)
+from docloop.backends.records.base import RecordStore
 from docloop.models import TicketRecord
 from tests.aws_support import REGION, TABLE, aws_settings
 
@@ -104,3 +110,134 @@ def test_a_url_longer_than_a_partition_key_may_be_still_works(
     [partition] = _section_items()
     assert len(partition.encode()) < 100
     assert partition == section_pk(long_url) != section_pk(long_url + "x")
+
+
+# -- on_section answers as the full read did ------------------------------------------------
+
+def _full_read(store: DynamoRecordStore, doc_url: str) -> list[TicketRecord]:
+    """The base implementation's answer: every ticket read, filtered by section."""
+    return RecordStore.on_section(store, doc_url)
+
+
+def test_on_section_answers_as_the_full_read_does(store: DynamoRecordStore) -> None:
+    """Same records, both answers: moved tickets, tickets without a section, equal update
+    times (ordered by id), status changes after filing."""
+    for number, url in enumerate([CORS, AUTH, CORS, None, "", CORS, AUTH]):
+        store.put(_ticket(number, url, minutes=number % 3))
+    store.put(_ticket(0, AUTH, minutes=5))  # moved from CORS
+    store.put(_ticket(3, CORS, minutes=2))  # given a section, updated when DL-5 was
+    store.put(_ticket(6, None))  # moved off its section
+    store.set_status("DL-2", "done", NOW + timedelta(minutes=9), "test")
+    for url in (CORS, AUTH, "", CORS + "-2"):
+        assert store.on_section(url) == _full_read(store, url), url
+    assert [r.id for r in store.on_section(CORS)] == ["DL-2", "DL-3", "DL-5"]
+    assert [r.id for r in store.on_section(AUTH)] == ["DL-0", "DL-1"]
+    assert [r.id for r in store.on_section("")] == ["DL-4"]
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The partitions the record store queries, in order."""
+    from docloop.aws import dynamodb_records
+
+    partitions: list[str] = []
+    original = dynamodb_records.query
+
+    def counted(clients: Any, pk: str, *args: Any, **kwargs: Any) -> Any:
+        partitions.append(pk)
+        return original(clients, pk, *args, **kwargs)
+
+    monkeypatch.setattr(dynamodb_records, "query", counted)
+    return partitions
+
+
+def test_on_section_reads_the_section_not_every_ticket(
+        store: DynamoRecordStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    for number in range(30):
+        store.put(_ticket(number, CORS if number < 2 else AUTH))
+    store.on_section(AUTH)  # the table's first: checks the marker once
+    partitions = _count_reads(monkeypatch)
+    assert [r.id for r in store.on_section(CORS)] == ["DL-0", "DL-1"]
+    assert partitions == [section_pk(CORS)]
+
+
+# -- tables written before the pointers ---------------------------------------------------
+
+def _as_the_old_code_left_it() -> None:
+    """Delete every section pointer and the marker: the table as written before them."""
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
+    for item in table.scan()["Items"]:
+        if str(item["pk"]).startswith(SECTION_PREFIX) or item["pk"] == SECTION_INDEX:
+            table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+def test_an_old_table_is_backfilled_once_and_then_read_by_section(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        old = registry.build_records(settings)
+        for number, url in enumerate([CORS, AUTH, CORS, None, ""]):
+            old.put(_ticket(number, url, minutes=number))
+        _as_the_old_code_left_it()
+        assert _section_items() == {}
+        partitions = _count_reads(monkeypatch)
+        first = registry.build_records(settings)
+        assert [r.id for r in first.on_section(CORS)] == ["DL-2", "DL-0"]
+        assert partitions.count("TICKET") == 1  # the backfill's one read of every ticket
+        assert _section_items() == {section_pk(CORS): {"DL-0", "DL-2"},
+                                    section_pk(AUTH): {"DL-1"}}
+        assert [r.id for r in first.on_section(AUTH)] == ["DL-1"]
+        again = registry.build_records(settings)  # another Lambda: the marker says done
+        assert [r.id for r in again.on_section(CORS)] == ["DL-2", "DL-0"]
+        assert partitions.count("TICKET") == 1
+        assert partitions.count(SECTION_INDEX) == 0  # the marker is one GetItem, not a query
+
+
+def test_a_backfill_cut_short_is_done_again_and_two_at_once_agree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The marker is written last: a Lambda that dies before it leaves the next one the
+    whole backfill to do, and puts of the same pointers are harmless twice."""
+    from docloop.aws import dynamodb_records
+    from docloop.errors import TransientError
+
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        writer = registry.build_records(settings)
+        for number in range(3):
+            writer.put(_ticket(number, CORS, minutes=number))
+        _as_the_old_code_left_it()
+        original = dynamodb_records.batch_put
+
+        def die_at_the_marker(clients: Any, items: Any) -> None:
+            items = list(items)
+            if any(item["pk"] == SECTION_INDEX for item in items):
+                raise TransientError("the Lambda timed out")
+            original(clients, items)
+
+        monkeypatch.setattr(dynamodb_records, "batch_put", die_at_the_marker)
+        with pytest.raises(TransientError):
+            registry.build_records(settings).on_section(CORS)
+        monkeypatch.setattr(dynamodb_records, "batch_put", original)
+        one, other = registry.build_records(settings), registry.build_records(settings)
+        assert [r.id for r in one.on_section(CORS)] == ["DL-2", "DL-1", "DL-0"]
+        _drop_marker()  # the other Lambda read no marker either
+        assert other.on_section(CORS) == one.on_section(CORS)
+        assert _section_items() == {section_pk(CORS): {"DL-0", "DL-1", "DL-2"}}
+
+
+def _drop_marker() -> None:
+    import boto3
+
+    boto3.resource("dynamodb", region_name=REGION).Table(TABLE).delete_item(
+        Key={"pk": SECTION_INDEX, "sk": "-"})
+
+
+def test_a_pointer_left_under_a_section_the_ticket_left_is_not_listed(
+        store: DynamoRecordStore) -> None:
+    """A backfill that read a ticket before it moved writes its old section's pointer
+    after the move: the record, read anyway, says where it is."""
+    import boto3
+
+    store.put(_ticket(1, AUTH))
+    boto3.resource("dynamodb", region_name=REGION).Table(TABLE).put_item(
+        Item={"pk": section_pk(CORS), "sk": "DL-1", "ticket_id": "DL-1"})
+    assert store.on_section(CORS) == [] == _full_read(store, CORS)

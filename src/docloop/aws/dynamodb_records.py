@@ -31,6 +31,8 @@ from docloop.aws.clients import AWSClients
 from docloop.aws.dynamodb_io import (
     Conflict,
     Item,
+    batch_get,
+    batch_put,
     get,
     pack,
     put_new,
@@ -47,6 +49,9 @@ from docloop.models import Status, StatusChange, TicketRecord
 TICKETS = "TICKET"
 #: the partition key prefix of the ticket-by-section pointers (`section_pk`)
 SECTION_PREFIX = "TICKET_ON#"
+#: the marker item (pk; sk `-`) saying the section pointers were backfilled, and the
+#: version of them it vouches for (raise it to have every table backfilled again)
+SECTION_INDEX, SECTION_INDEX_VERSION = "SECTION_INDEX", 1
 #: times a write re-reads and re-decides after losing a race to another writer
 CONFLICT_ATTEMPTS = 5
 
@@ -63,6 +68,8 @@ class DynamoRecordStore(RecordStore):
     def __init__(self, clients: AWSClients) -> None:
         self.clients = clients
         self._pending: dict[tuple[str, str], Item] | None = None
+        #: the table's marker says every ticket has its section pointer (read once)
+        self._section_indexed = False
 
     @classmethod
     def from_settings(cls, settings: Settings, clients: AWSClients | None = None,
@@ -99,6 +106,20 @@ class DynamoRecordStore(RecordStore):
     def all(self) -> list[TicketRecord]:
         records = {item[SK]: _record(item) for item in query(self.clients, TICKETS)}
         return _newest_first(records | self._pending_tickets())
+
+    def on_section(self, doc_url: str) -> list[TicketRecord]:
+        """The section's pointers, then its tickets in one batch read: what the file
+        stage reads per ticket grows with the section, not with the table."""
+        if not doc_url:  # no section, so no pointer: only the full read can answer
+            return super().on_section(doc_url)
+        self._ensure_section_index()
+        pointed = [(TICKETS, p["ticket_id"]) for p in query(self.clients, section_pk(doc_url))]
+        records = {item[SK]: _record(item) for item in batch_get(self.clients, pointed)}
+        records |= self._pending_tickets()
+        # a pointer the backfill wrote from a read older than a move is left behind
+        # (`_ensure_section_index`): the record itself decides
+        return _newest_first({ticket_id: record for ticket_id, record in records.items()
+                              if record.doc_url == doc_url})
 
     def set_status(self, ticket_id: str, status: Status, at: datetime, source: str,
                    note: str = "", changed_at: datetime | None = None) -> bool:
@@ -153,6 +174,28 @@ class DynamoRecordStore(RecordStore):
         self._pending[key] = {"Put": {"Item": item,
                                       "ConditionExpression": "attribute_not_exists(pk)"}}
         return True
+
+    def _ensure_section_index(self) -> None:
+        """Give every ticket its section pointer once, on a table written before they
+        existed (no marker item): `on_section` must not answer "none" for old tickets.
+
+        The tickets are the `TICKET` partition, read by Query (no Scan, so no IAM
+        action beyond the functions' own); the pointers are plain puts and the marker
+        follows them, so two Lambdas doing this at once, or one crashing half-way,
+        write the same items again and nothing is lost. A ticket moved while this
+        runs may keep a pointer under the section it left; `on_section` checks each
+        record's own `doc_url`, so it is read, never listed.
+        """
+        if self._section_indexed:
+            return
+        marker = get(self.clients, SECTION_INDEX)
+        if marker is None or int(marker["version"]) < SECTION_INDEX_VERSION:
+            batch_put(self.clients, (
+                _section_item(record.doc_url, record.id)
+                for record in map(_record, query(self.clients, TICKETS)) if record.doc_url))
+            batch_put(self.clients, [{PK: SECTION_INDEX, SK: "-",
+                                      "version": SECTION_INDEX_VERSION}])
+        self._section_indexed = True
 
     def _pending_tickets(self) -> dict[str, TicketRecord]:
         """The tickets this atomic block has written so far, by id: a read inside the
