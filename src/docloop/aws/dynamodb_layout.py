@@ -28,6 +28,15 @@ Items, as pk | sk: attributes (every family under its own pk):
 - ticket by insight: `TICKET_OF#<insight id>` | `<created_at>#<ticket id>`:
   `ticket_id`
 - ticket by tracker id: `TICKET_AT#<tracker>#<external id>` | `-`: `ticket_id`
+- ticket by docs section: `TICKET_ON#<sha256 hex of doc_url>` | ticket id:
+  `ticket_id` (what `on_section` reads per ticket filed). The URL is hashed
+  always, not only when long: a partition key is capped at 2,048 bytes and a
+  section URL is not. One per ticket with a non-empty `doc_url`, written with
+  the ticket; a write that changes the `doc_url` deletes the old section's
+  item in the same transaction
+- section pointers backfilled: `SECTION_INDEX` | `-`: `version` (N). Absent
+  on a table written before the `TICKET_ON` items: the first `on_section`
+  writes them for every ticket (a Query of `TICKET`), then this marker
 - webhook delivery: `DELIVERY#<delivery id>` | `-`: `received_at`, `ttl`
   (N, epoch seconds: received + 7 days)
 - watermark: `WATERMARK` | key: `value` (S), `position` (N, Discord
