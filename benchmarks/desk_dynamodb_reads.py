@@ -49,7 +49,8 @@ def _size(value: Any) -> int:
 
 @contextmanager
 def counting() -> Iterator[Counter[str]]:
-    """Count DynamoDB requests and read units, and S3 requests, made inside the block."""
+    """Count DynamoDB requests, items read and read units, and S3 requests, made inside
+    the block."""
     from botocore.client import BaseClient
 
     counts: Counter[str] = Counter()
@@ -63,6 +64,7 @@ def counting() -> Iterator[Counter[str]]:
             items = answer.get("Items") or ([answer["Item"]] if answer.get("Item") else [])
             for found in (answer.get("Responses") or {}).values():
                 items = [*items, *found]
+            counts["items read"] += len(items)
             if operation in ("Query", "Scan"):
                 counts["read units"] += max(1, math.ceil(sum(map(_size, items)) / 4096))
             else:
