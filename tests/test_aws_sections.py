@@ -241,3 +241,23 @@ def test_a_pointer_left_under_a_section_the_ticket_left_is_not_listed(
     boto3.resource("dynamodb", region_name=REGION).Table(TABLE).put_item(
         Item={"pk": section_pk(CORS), "sk": "DL-1", "ticket_id": "DL-1"})
     assert store.on_section(CORS) == [] == _full_read(store, CORS)
+
+
+def test_filing_a_ticket_reads_its_section_not_every_ticket(
+        store: DynamoRecordStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file stage's related tickets, on DynamoDB, come from the section's pointers."""
+    from docloop.backends.trackers.local import LocalTracker
+    from docloop.stages.file import file_insight
+    from tests.helpers import insight
+
+    tracker = LocalTracker(tmp_path / "outbox")
+    first = file_insight(insight("ins_a"), tracker, store, NOW)
+    for number in range(10):  # tickets on other pages
+        file_insight(insight(f"ins_{number}", path=f"guide/page{number}.md"), tracker, store,
+                     NOW)
+    partitions = _count_reads(monkeypatch)
+    second = file_insight(insight("ins_b", messages=("3", "4"), conversations=("3", "4")),
+                          tracker, DynamoRecordStore(store.clients), NOW)
+    assert second.action == "created" and second.related == [first.id]
+    assert "TICKET" not in partitions
+    assert partitions.count(section_pk("https://docs.example/guide/cors.md")) == 1

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from docloop import db
+from docloop import db, registry
 from docloop.backends.records.base import RecordStore
 from docloop.backends.records.sqlite import SQLiteRecordStore
 from docloop.backends.trackers.local import LocalTracker
 from docloop.models import TicketLink
 from docloop.stages.file import file_insight, ticket_id_for
+from tests.aws_support import aws_settings
 from tests.fakes import MemoryRecords, RecordingTracker
 from tests.helpers import BASE, insight
 
@@ -22,9 +23,15 @@ STORES: dict[str, Callable[[], RecordStore]] = {
 }
 
 
-@pytest.fixture(params=sorted(STORES))
-def records(request: pytest.FixtureRequest) -> RecordStore:
-    return STORES[request.param]()
+@pytest.fixture(params=[*sorted(STORES), pytest.param("dynamodb", marks=pytest.mark.aws)])
+def records(request: pytest.FixtureRequest, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordStore]:
+    """Each store; DynamoDB (moto) too, whose related tickets come from section pointers."""
+    if request.param != "dynamodb":
+        yield STORES[request.param]()
+        return
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        yield registry.build_records(settings)
 
 
 def test_created_once_then_unchanged(records: RecordStore) -> None:
