@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.chunker import chunk_page
-from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, include_target
+from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, parse_include
 from docloop.docs.loader import DocPage, load_pages
 from tests.docs_helpers import write_docs
 
@@ -37,7 +37,8 @@ PAGE = ("# Background Tasks\n\nRun work after the response is sent.\n\n"
     ("[[toc]]", None),
 ])
 def test_the_target_of_each_include_syntax(line: str, target: str | None) -> None:
-    assert include_target(line) == target
+    include = parse_include(line)
+    assert (include.path if include else None) == target
 
 
 def repository(tmp_path: Path, page: str = PAGE, git: bool = True) -> Path:
@@ -139,3 +140,21 @@ def test_a_page_of_endless_includes_shows_a_bounded_number(tmp_path: Path) -> No
                                        "tutorial001.py *}\n" * 5000)
     text = "".join(c.text for c in chunk_page(the_page(docs)))
     assert text.count("tasks.add_task") == MAX_INCLUDES
+
+
+def test_only_the_includes_a_page_shows_are_read_and_hashed(tmp_path: Path) -> None:
+    """The loader finds include lines with the parser's own pass: one in front matter, an
+    HTML comment or a VitePress code fence (a page showing the syntax) is not shown, so its
+    file is neither read nor part of the page's hash."""
+    docs = tmp_path / "docs"
+    (docs / ".vitepress").mkdir(parents=True)
+    write_docs(docs, {"guide.md": "---\ntitle: Guide\n---\n\n# Guide\n\nImport a file with:\n\n"
+                                  "```md\n<<< @/snippets/shown.js\n```\n\n"
+                                  "<!--\n<<< @/snippets/hidden.js\n-->\n",
+                      "snippets/shown.js": "export const secretName = 1\n",
+                      "snippets/hidden.js": "export const hiddenName = 2\n"})
+    page = load_pages(docs)[0]
+    assert page.generator == "vitepress" and page.included == {}
+    text = " ".join(c.text for c in chunk_page(page))
+    assert "<<< @/snippets/shown.js" in text and "secretName" not in text
+    assert "hiddenName" not in text

@@ -21,20 +21,31 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
-MAX_INCLUDES = 50  # per page: files read, and include lines shown (the same file may be
+MAX_INCLUDES = 50  # per page: files tried, and include lines shown (the same file may be
 #: shown by many lines; a page of 10,000 would otherwise hold 10,000 copies)
+#: bump when what an include line shows changes: the pages that show files re-chunk (pages
+#: without includes keep their hash)
+INCLUDES_VERSION = "2"
 #: the path of `{! path !}`, `{!path!}`, `{!> path !}`, `{* path hl[1] *}`
 _BRACED = re.compile(r"^\{[!*]>?\s*(\S+?)(?:[!*]\}|\s|$)")
 _SNIPPET = re.compile(r"""^--8<--\s+["']?([^"'\s]+)""")
 _VITEPRESS = re.compile(r"^<<<\s+(\S+)")
 
 
-def include_target(marker: str) -> str | None:
-    """The file an include line names, as written (VitePress regions and options cut)."""
+@dataclass(frozen=True)
+class Include:
+    """One include line: the file it names, as written (`path`)."""
+
+    path: str
+
+
+def parse_include(marker: str) -> Include | None:
+    """The include an include line makes, or None when the line is not one."""
     line = marker.strip()
     for pattern in (_BRACED, _SNIPPET, _VITEPRESS):
         found = pattern.match(line)
@@ -42,7 +53,7 @@ def include_target(marker: str) -> str | None:
             target = found.group(1)
             if pattern is _VITEPRESS:
                 target = re.split(r"[#{\[]", target, maxsplit=1)[0]
-            return target or None
+            return Include(target) if target else None
     return None
 
 
@@ -56,16 +67,42 @@ def repository_root(docs_root: Path) -> Path:
     return root.parent
 
 
-def read_includes(targets: Iterable[str], page_file: Path, docs_root: Path,
+def shown_includes(includes: Mapping[int, Include],
+                   read: Callable[[str], str | None]) -> dict[int, list[str]]:
+    """line index -> the lines it shows, for the first MAX_INCLUDES include lines that show
+    anything, trying at most MAX_INCLUDES files (`read`: a path's text, None when it cannot
+    be read). The loader runs it to learn which files to read, the parser to show them: one
+    rule, so a page's hash covers exactly the files it shows."""
+    texts: dict[str, str | None] = {}
+    shown: dict[int, list[str]] = {}
+    for index, include in sorted(includes.items()):
+        if len(shown) == MAX_INCLUDES:
+            break
+        if include.path not in texts:
+            if len(texts) == MAX_INCLUDES:
+                continue
+            texts[include.path] = read(include.path)
+        text = texts[include.path]
+        lines = text.strip("\n").splitlines() if text is not None else []
+        if any(line.strip() for line in lines):
+            shown[index] = lines
+    return shown
+
+
+def read_includes(includes: Mapping[int, Include], page_file: Path, docs_root: Path,
                   boundary: Path) -> dict[str, str]:
-    """target -> the file's text, for each target that resolves inside `boundary` (a
-    resolved folder, as repository_root gives it)."""
+    """path -> the file's text, for the files the page's include lines show (shown_includes)
+    that resolve inside `boundary` (a resolved folder, as repository_root gives it)."""
     found: dict[str, str] = {}
-    for target in list(dict.fromkeys(targets))[:MAX_INCLUDES]:
-        text = _read(target, page_file, docs_root, boundary)
+
+    def read(path: str) -> str | None:
+        text = _read(path, page_file, docs_root, boundary)
         if text is not None:
-            found[target] = text
-    return found
+            found[path] = text
+        return text
+
+    shown = shown_includes(includes, read)
+    return {path: found[path] for path in sorted({includes[i].path for i in shown})}
 
 
 def includes_digest(included: Mapping[str, str]) -> str:
@@ -73,7 +110,7 @@ def includes_digest(included: Mapping[str, str]) -> str:
     re-chunks the page that shows it)."""
     if not included:
         return ""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"includes {INCLUDES_VERSION}\0".encode())
     for target in sorted(included):
         digest.update(f"{target}\0{included[target]}\0".encode())
     return digest.hexdigest()

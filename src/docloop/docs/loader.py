@@ -43,13 +43,8 @@ from typing import Any
 
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
-from docloop.docs.includes import (
-    include_target,
-    includes_digest,
-    read_includes,
-    repository_root,
-)
-from docloop.docs.machinery import INCLUDE
+from docloop.docs.includes import includes_digest, read_includes, repository_root
+from docloop.docs.machinery import prepare
 from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.errors import InputError
 
@@ -64,7 +59,7 @@ NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 PARSER_VERSION = "2"
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_CHUNKS = 500
-INCLUDE_MARKERS = ("{!", "{*", "--8<--", "<<<")  # what an include line starts with
+INCLUDE_MARKERS = ("{!", "{*", "8<-", "<<<")  # what an include line starts with
 
 
 @dataclass
@@ -82,7 +77,7 @@ class DocPage:
     max_chunks: int = MAX_CHUNKS  # 0 = no cap
     body_start: int = 0  # index of the first line after the front matter
     mdx: bool = False
-    #: the text of the files the page's include lines name (includes.py), by target
+    #: the text of the files the page's include lines show (includes.py), by path
     included: dict[str, str] = field(default_factory=dict)
 
     @cached_property
@@ -204,18 +199,22 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
     url = page_url(rel, front, mounted_url(base_url, mount), generator)
     path = f"{mount}/{rel}" if mount else rel
-    included = _included(source, file, reach) if reach is not None else {}
-    return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx, included)
+    page = DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
+    if reach is not None:
+        page.included = _included(page, file, reach)
+    return page
 
 
-def _included(source: str, file: Path, reach: Reach) -> dict[str, str]:
-    """The text of the files the page's include lines name (a cheap scan first: most pages
-    have none)."""
-    if not any(marker in source for marker in INCLUDE_MARKERS):
+def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
+    """The text of the files the page's include lines show. The include lines are found by
+    the parser's own pass (machinery.prepare), so no file is read, nor hashed, that the page
+    does not show (an include in front matter, an HTML comment, a VitePress fence); a cheap
+    test first: most pages have none."""
+    if not any(marker in page.source for marker in INCLUDE_MARKERS):
         return {}
-    targets = [target for line in source.splitlines()
-               if INCLUDE.match(line.strip()) and (target := include_target(line))]
-    return read_includes(targets, file, reach.root, reach.boundary) if targets else {}
+    body = page.source.splitlines()[page.body_start:]
+    includes = prepare(body, page.generator, page.mdx).includes
+    return read_includes(includes, file, reach.root, reach.boundary) if includes else {}
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docloop.docs.includes import include_target
+from docloop.docs.includes import Include, parse_include
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
 #: once per nesting level
@@ -50,12 +50,12 @@ SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
 
 @dataclass
 class Prepared:
-    """Parser-ready lines (same count as the input), admonition labels and include targets
-    by line index."""
+    """Parser-ready lines (same count as the input), admonition labels and includes by line
+    index."""
 
     lines: list[str]
     labels: dict[int, str] = field(default_factory=dict)
-    includes: dict[int, str] = field(default_factory=dict)
+    includes: dict[int, Include] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,8 +81,8 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
         if label:
             out.labels[index] = label
         elif not kept and line.strip() and INCLUDE.match(line.strip()) \
-                and (target := include_target(line)):
-            out.includes[index] = target
+                and (include := parse_include(line)):
+            out.includes[index] = include
     return out
 
 

@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end
-from docloop.docs.includes import MAX_INCLUDES
+from docloop.docs.includes import shown_includes
 from docloop.docs.machinery import prepare
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
@@ -87,8 +87,8 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
                    mdx: bool = False, included: Mapping[str, str] | None = None
                    ) -> list[Section]:
     """The page body `lines` (first one numbered `first_number`) split into sections;
-    `included`: the text of the files its include lines name (includes.py), added as code
-    at the include line."""
+    `included`: the text of the files its include lines name (includes.py), by path; what
+    each include line shows is added as code at that line."""
     prepared = prepare(lines, generator, mdx)
     tokens = BLOCKS.parse("\n".join(prepared.lines))
     items: list[tuple[int, Heading | list[Line]]] = []
@@ -105,9 +105,9 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
             items.append((start, block))
     items += [(index, [Line(index + first_number, text)])
               for index, text in prepared.labels.items()]
-    shown = [(index, text) for index, target in prepared.includes.items()
-             if (text := (included or {}).get(target, "")).strip()][:MAX_INCLUDES]
-    items += [(index, _included_block(text, index + first_number)) for index, text in shown]
+    shown = shown_includes(prepared.includes, (included or {}).get)
+    items += [(index, _included_block(text, index + first_number))
+              for index, text in shown.items()]
     anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
                                              in raw_headings])
     items += [(start, Heading(level, text.strip(), anchor, start + first_number))
@@ -217,11 +217,12 @@ def _block_lines(kind: str, token: Token, lines: list[str], start: int,
     return [Line(number, JSX_TAG.sub(" ", text).rstrip()) for number, text in span]
 
 
-def _included_block(text: str, number: int) -> list[Line]:
-    """An included file as the fenced code block the site shows, every line numbered with
-    the include line (the page's own lines keep their numbers)."""
-    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-    body = [Line(number, line.rstrip(), code=True) for line in text.strip("\n").splitlines()]
+def _included_block(text: list[str], number: int) -> list[Line]:
+    """What an include line shows, as the fenced code block the site shows, every line
+    numbered with the include line (the page's own lines keep their numbers)."""
+    runs = (len(run) for line in text for run in re.findall(r"`+", line))
+    fence = "`" * max(3, 1 + max(runs, default=0))
+    body = [Line(number, line.rstrip(), code=True) for line in text]
     return [Line(number, fence, code=True), *body, Line(number, fence, code=True)]
 
 
