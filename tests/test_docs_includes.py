@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,36 @@ def test_only_the_includes_a_page_shows_are_read_and_hashed(tmp_path: Path) -> N
     text = " ".join(c.text for c in chunk_page(page))
     assert "<<< @/snippets/shown.js" in text and "secretName" not in text
     assert "hiddenName" not in text
+
+
+NUMBERED = "".join(f"value_{n:02} = {n}\n" for n in range(1, 41))  # line n says value_n
+
+
+def shown_values(page: DocPage) -> list[int]:
+    """The numbered sample lines the page's chunks show, in order."""
+    text = "\n".join(c.text for c in chunk_page(page))
+    return [int(n) for n in re.findall(r"^value_(\d+) = ", text, flags=re.MULTILINE)]
+
+
+@pytest.mark.parametrize(("options", "values", "elided"), [
+    ("ln[19:21]", [19, 20, 21], False),
+    ("ln[30:38] hl[31:33]", list(range(30, 39)), False),
+    ("ln[1:9,29:35] hl[9]", [*range(1, 10), *range(29, 36)], True),
+    ("ln[29:35, 1:9]", [*range(1, 10), *range(29, 36)], True),  # sorted, as FastAPI does
+    ("ln[19 : 21]", [19, 20, 21], False),
+    ("ln[7]", [7], False),
+    ("hl[6:8]", list(range(1, 41)), False),  # hl and title only decorate the block
+    ('hl[3] title["app/main.py"]', list(range(1, 41)), False),
+    ("ln[19:x]", list(range(1, 41)), False),  # fails FastAPI's build: the whole file
+])
+def test_fastapi_ln_shows_only_the_selected_lines(tmp_path: Path, options: str,
+                                                  values: list[int], elided: bool) -> None:
+    line = f"{{* ../../docs_src/dependencies/tutorial013_an_py310.py {options} *}}"
+    docs = repository(tmp_path, page=f"# Page\n\n## Sample\n\n{line}\n")
+    (tmp_path / "repo" / "docs_src" / "dependencies").mkdir()
+    (tmp_path / "repo" / "docs_src" / "dependencies" / "tutorial013_an_py310.py").write_text(
+        NUMBERED, encoding="utf-8")
+    page = the_page(docs)
+    assert shown_values(page) == values
+    sample = next(c.text for c in chunk_page(page) if c.heading == "Sample")
+    assert ("\n...\n" in sample) == elided  # the code left out between two ranges is marked

@@ -25,28 +25,37 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from docloop.docs.excerpts import WHOLE, Excerpt, excerpt_lines, variants_excerpt
+
 MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
 MAX_INCLUDES = 50  # per page: files tried, and include lines shown (the same file may be
 #: shown by many lines; a page of 10,000 would otherwise hold 10,000 copies)
 #: bump when what an include line shows changes: the pages that show files re-chunk (pages
 #: without includes keep their hash)
 INCLUDES_VERSION = "2"
-#: the path of `{! path !}`, `{!path!}`, `{!> path !}`, `{* path hl[1] *}`
-_BRACED = re.compile(r"^\{[!*]>?\s*(\S+?)(?:[!*]\}|\s|$)")
+#: the path of `{! path !}`, `{!path!}`, `{!> path !}` (mdx_include)
+_BRACED = re.compile(r"^\{!>?\s*(\S+?)(?:!\}|\s|$)")
+#: `{* path ln[19:21] hl[20] *}`: the path and its options (markdown-include-variants)
+_VARIANTS = re.compile(r"^\{\*\s*(\S+)\s*(.*)\*\}$")
 _SNIPPET = re.compile(r"""^--8<--\s+["']?([^"'\s]+)""")
 _VITEPRESS = re.compile(r"^<<<\s+(\S+)")
 
 
 @dataclass(frozen=True)
 class Include:
-    """One include line: the file it names, as written (`path`)."""
+    """One include line: the file it names, as written (`path`), and the part of it the
+    site shows there (excerpts.py)."""
 
     path: str
+    excerpt: Excerpt = WHOLE
 
 
 def parse_include(marker: str) -> Include | None:
     """The include an include line makes, or None when the line is not one."""
     line = marker.strip()
+    variants = _VARIANTS.match(line)
+    if variants:
+        return Include(variants.group(1), variants_excerpt(variants.group(2)))
     for pattern in (_BRACED, _SNIPPET, _VITEPRESS):
         found = pattern.match(line)
         if found:
@@ -83,10 +92,16 @@ def shown_includes(includes: Mapping[int, Include],
                 continue
             texts[include.path] = read(include.path)
         text = texts[include.path]
-        lines = text.strip("\n").splitlines() if text is not None else []
-        if any(line.strip() for line in lines):
+        lines = _trimmed(excerpt_lines(text, include.excerpt)) if text is not None else []
+        if lines:
             shown[index] = lines
     return shown
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """`lines` without the blank lines at either end (a code block does not show them)."""
+    filled = [n for n, line in enumerate(lines) if line.strip()]
+    return lines[filled[0]:filled[-1] + 1] if filled else []
 
 
 def read_includes(includes: Mapping[int, Include], page_file: Path, docs_root: Path,
