@@ -192,3 +192,60 @@ def test_fastapi_ln_shows_only_the_selected_lines(tmp_path: Path, options: str,
     assert shown_values(page) == values
     sample = next(c.text for c in chunk_page(page) if c.heading == "Sample")
     assert ("\n...\n" in sample) == elided  # the code left out between two ranges is marked
+
+
+SECTIONED = ("import os\n\n# --8<-- [start:setup]\nclient = connect()\n# --8<-- [start:login]\n"
+             "client.login()\n# --8<-- [end:login]\n# ;--8<-- [start:shown]\n"
+             "# --8<-- [end:setup]\nshutdown()\n")
+
+
+def snippets_repository(tmp_path: Path, page: str) -> Path:
+    """An mkdocs repository whose page includes files of its top-level snippets/ folder."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    write_docs(repo / "docs", {"guide.md": page})
+    (repo / "snippets").mkdir()
+    (repo / "snippets" / "numbered.py").write_text(NUMBERED, encoding="utf-8")
+    (repo / "snippets" / "sectioned.py").write_text(SECTIONED, encoding="utf-8")
+    return repo / "docs"
+
+
+@pytest.mark.parametrize(("spec", "values"), [
+    ("numbered.py:3:9", list(range(3, 10))),
+    ("numbered.py:38", [38, 39, 40]),  # from line 38 to the end
+    ("numbered.py::2", [1, 2]),
+    ("numbered.py:1:3,5:6", [1, 2, 3, 5, 6]),  # several ranges run together
+    ("numbered.py:-3", [39, 40]),  # from the end; the final newline ends one more line
+    ("numbered.py", list(range(1, 41))),
+])
+def test_snippets_line_ranges_show_those_lines(tmp_path: Path, spec: str,
+                                               values: list[int]) -> None:
+    docs = snippets_repository(tmp_path, f'# Guide\n\n--8<-- "snippets/{spec}"\n')
+    page = load_pages(docs)[0]
+    assert set(page.included) == {"snippets/numbered.py"}
+    assert shown_values(page) == values
+
+
+@pytest.mark.parametrize(("spec", "shown", "hidden"), [
+    ("sectioned.py:setup", ["client = connect()", "client.login()",
+                            "# --8<-- [start:shown]"],
+     ["import os", "shutdown()", "[start:setup]", "[start:login]", "[end:login]", ";--8<--"]),
+    ("sectioned.py:login", ["client.login()"], ["client = connect()", "8<"]),
+    ("sectioned.py", ["import os", "client.login()", "shutdown()", "# --8<-- [start:shown]"],
+     ["[start:setup]", "[end:login]", ";--8<--"]),  # markers are never shown
+])
+def test_snippets_sections_show_the_lines_between_their_markers(
+        tmp_path: Path, spec: str, shown: list[str], hidden: list[str]) -> None:
+    docs = snippets_repository(tmp_path, f"# Guide\n\n---8<--- 'snippets/{spec}'\n")
+    text = "\n".join(c.text for c in chunk_page(load_pages(docs)[0]))
+    assert all(line in text for line in shown), text
+    assert not any(line in text for line in hidden), text
+
+
+def test_a_snippet_section_the_file_lacks_shows_and_reads_nothing(tmp_path: Path) -> None:
+    docs = snippets_repository(tmp_path, '# Guide\n\nText.\n\n--8<-- "snippets/sectioned.py:gone"\n'
+                                         '\n;--8<-- "snippets/numbered.py"\n')
+    page = load_pages(docs)[0]
+    assert page.included == {}  # nothing shown, nothing hashed; `;` escapes the second
+    assert "connect" not in " ".join(c.text for c in chunk_page(page))

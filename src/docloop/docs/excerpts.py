@@ -7,6 +7,13 @@ the lines the page is about):
 * FastAPI `{* file ln[19:21] *}` (markdown-include-variants) shows lines 19 to 21 only,
   `ln[1:9,29:35]` two ranges with the code left out between them marked; 1-based,
   inclusive, the ranges sorted; `hl[...]` and `title[...]` only decorate the block.
+* mkdocs snippets (pymdownx.snippets) `--8<-- "file.py:3:9"` shows lines 3 to 9,
+  `file.py:3` line 3 to the end, `file.py::9` up to line 9, `file.py:1:3,5:6` several
+  ranges run together (negative numbers count from the end); `file.py:name` shows the
+  lines between the file's `--8<-- [start:name]` and `--8<-- [end:name]` marker lines.
+  Marker lines are never shown: those of other sections inside a section, and all of them
+  when the whole file or a range is shown (`;--8<-- [start:x]`, escaped, shows without
+  its `;`). A section the file does not have shows nothing, as on the site.
 
 The selection happens when the page is shown, from the whole file's text, so the
 loader reads and hashes files and never has to know which part is shown.
@@ -22,6 +29,12 @@ LineRange = tuple[int | None, int | None]
 #: the line FastAPI's site shows where code between two ranges was left out
 ELIDED = "..."
 _OPTION = re.compile(r"(\w+)\[([^\]]+)\]")  # `ln[19:21]`, `hl[3]`, `title["main.py"]`
+#: a snippet's `path`, then `:3:9`-style ranges (comma-separated) or a `:section` name
+_SNIPPET_SPEC = re.compile(
+    r"(?i)^(.*?)(?:((?::-?\d*){1,2}(?:,(?=[-\d:])-?\d*(?::-?\d*)?)*)|:([a-z][-_0-9a-z]*))?$")
+#: `# --8<-- [start:name]` anywhere in a line of a snippet file (`;` escapes it)
+_SECTION_MARKER = re.compile(r"(?i)^(.*?)(;*)(-+8<-+[ \t]+)(\[[ \t]*(start|end)[ \t]*:[ \t]*"
+                             r"([a-z][-_0-9a-z]*)[ \t]*\])(.*)$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class Excerpt:
 
     ranges: tuple[LineRange, ...] = ()
     gap: str | None = None  # the line shown between two ranges (None: they run on)
+    section: str = ""  # a snippets section name
+    snippet: bool = False  # a snippets include: its section marker lines are not shown
 
 
 WHOLE = Excerpt()
@@ -38,14 +53,82 @@ WHOLE = Excerpt()
 def excerpt_lines(text: str, excerpt: Excerpt) -> list[str]:
     """The lines of `text` (a file's) that `excerpt` shows."""
     lines = text.splitlines()
-    if not excerpt.ranges:
-        return lines
+    if excerpt.section:
+        return _section(lines, excerpt.section)
+    if excerpt.ranges:
+        lines = _in_ranges(lines, excerpt, text.endswith(("\n", "\r")))
+    return _without_section_markers(lines) if excerpt.snippet else lines
+
+
+def _in_ranges(lines: list[str], excerpt: Excerpt, final_newline: bool) -> list[str]:
+    """The lines of `excerpt.ranges`, with `excerpt.gap` between them. Negative numbers
+    count from the end as pymdownx.snippets counts them: a final newline ends one more,
+    empty, line."""
+    total = len(lines) + final_newline
     shown: list[str] = []
     for number, (start, end) in enumerate(excerpt.ranges):
         if number and excerpt.gap is not None:
             shown.append(excerpt.gap)
-        shown += lines[_first(start):_last(end, len(lines))]
+        shown += lines[_first(start, total):_last(end, total)]
     return shown
+
+
+def snippet_excerpt(spec: str) -> tuple[str, Excerpt]:
+    """A pymdownx.snippets file spec (`file.py`, `file.py:3:9`, `file.py:1:3,5:6`,
+    `file.py:name`) as (path, the part shown)."""
+    found = _SNIPPET_SPEC.match(spec.strip())
+    if found is None:  # pragma: no cover - the pattern matches any text
+        return spec.strip(), Excerpt(snippet=True)
+    path, ranges, section = found.groups()
+    if section:
+        return path.strip(), Excerpt(section=section, snippet=True)
+    if not ranges:
+        return path.strip(), Excerpt(snippet=True)
+    return path.strip(), Excerpt(tuple(_snippet_range(part) for part in ranges[1:].split(",")),
+                                 snippet=True)
+
+
+def _snippet_range(part: str) -> LineRange:
+    """`3:9` -> (3, 9); `3` -> (3, None); `:9` -> (None, 9); `-2:` -> (-2, None)."""
+    first, _, last = part.partition(":")
+    return (int(first) if first else None, int(last) if last else None)
+
+
+def _section(lines: list[str], name: str) -> list[str]:
+    """The lines between the `--8<-- [start:name]` and `--8<-- [end:name]` markers, without
+    the markers of other sections inside (escaped ones shown without their `;`)."""
+    shown: list[str] = []
+    inside = False
+    for line in lines:
+        marker = _SECTION_MARKER.match(line) if "8<" in line else None
+        if marker is None:
+            if inside:
+                shown.append(line)
+        elif inside and marker.group(2):
+            shown.append(_unescaped(marker))
+        elif marker.group(6) == name:
+            if marker.group(5).lower() == "end":
+                break  # the section ends (an end before its start: nothing is shown)
+            inside = True  # a start (a repeated one changes nothing)
+    return shown
+
+
+def _without_section_markers(lines: list[str]) -> list[str]:
+    """`lines` without snippet section markers (escaped ones shown without their `;`)."""
+    shown: list[str] = []
+    for line in lines:
+        marker = _SECTION_MARKER.match(line) if "8<" in line else None
+        if marker is None:
+            shown.append(line)
+        elif marker.group(2):
+            shown.append(_unescaped(marker))
+    return shown
+
+
+def _unescaped(marker: re.Match[str]) -> str:
+    """An escaped section marker line as shown: its first `;` dropped."""
+    pre, escape, dashes, section, _, _, post = marker.groups()
+    return pre + escape[1:] + dashes + section + post
 
 
 def variants_excerpt(options: str) -> Excerpt:
@@ -75,11 +158,15 @@ def _numbered_ranges(spec: str) -> list[tuple[int, int]] | None:
     return ranges
 
 
-def _first(start: int | None) -> int:
-    """The slice start of a 1-based first line."""
-    return 0 if start is None else max(0, start - 1)
+def _first(start: int | None, total: int) -> int:
+    """The slice start of a 1-based first line (negative: counted from the end)."""
+    if start is None:
+        return 0
+    return max(0, total + start) if start < 0 else max(0, start - 1)
 
 
 def _last(end: int | None, total: int) -> int:
-    """The slice end of a 1-based last line (included)."""
-    return total if end is None else max(0, end)
+    """The slice end of a 1-based last line, included (negative: counted from the end)."""
+    if end is None:
+        return total
+    return min(max(0, total + 1 + end), total) if end < 0 else end

@@ -25,7 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop.docs.excerpts import WHOLE, Excerpt, excerpt_lines, variants_excerpt
+from docloop.docs.excerpts import (
+    WHOLE,
+    Excerpt,
+    excerpt_lines,
+    snippet_excerpt,
+    variants_excerpt,
+)
 
 MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
 MAX_INCLUDES = 50  # per page: files tried, and include lines shown (the same file may be
@@ -37,7 +43,8 @@ INCLUDES_VERSION = "2"
 _BRACED = re.compile(r"^\{!>?\s*(\S+?)(?:!\}|\s|$)")
 #: `{* path ln[19:21] hl[20] *}`: the path and its options (markdown-include-variants)
 _VARIANTS = re.compile(r"^\{\*\s*(\S+)\s*(.*)\*\}$")
-_SNIPPET = re.compile(r"""^--8<--\s+["']?([^"'\s]+)""")
+#: `--8<-- "file.py:3:9"` (any run of dashes; pymdownx.snippets wants the quotes)
+_SNIPPET = re.compile(r"""^-+8<-+[ \t]+("(?:\\"|[^"])+?"|'(?:\\'|[^'])+?')$""")
 _VITEPRESS = re.compile(r"^<<<\s+(\S+)")
 
 
@@ -53,17 +60,34 @@ class Include:
 def parse_include(marker: str) -> Include | None:
     """The include an include line makes, or None when the line is not one."""
     line = marker.strip()
-    variants = _VARIANTS.match(line)
-    if variants:
-        return Include(variants.group(1), variants_excerpt(variants.group(2)))
-    for pattern in (_BRACED, _SNIPPET, _VITEPRESS):
-        found = pattern.match(line)
-        if found:
-            target = found.group(1)
-            if pattern is _VITEPRESS:
-                target = re.split(r"[#{\[]", target, maxsplit=1)[0]
-            return Include(target) if target else None
+    for parse in (_variants, _mdx_include, _snippet, _vitepress):
+        include = parse(line)
+        if include is not None:
+            return include if include.path else None
     return None
+
+
+def _variants(line: str) -> Include | None:
+    found = _VARIANTS.match(line)
+    return Include(found.group(1), variants_excerpt(found.group(2))) if found else None
+
+
+def _mdx_include(line: str) -> Include | None:
+    found = _BRACED.match(line)
+    return Include(found.group(1)) if found else None
+
+
+def _snippet(line: str) -> Include | None:
+    """`--8<-- "file"`; a quoted name starting with `;` is commented out."""
+    found = _SNIPPET.match(line)
+    if not found or found.group(1)[1:].lstrip().startswith(";"):
+        return None
+    return Include(*snippet_excerpt(found.group(1)[1:-1]))
+
+
+def _vitepress(line: str) -> Include | None:
+    found = _VITEPRESS.match(line)
+    return Include(re.split(r"[#{\[]", found.group(1), maxsplit=1)[0]) if found else None
 
 
 def repository_root(docs_root: Path) -> Path:
@@ -136,12 +160,10 @@ def _read(target: str, page_file: Path, docs_root: Path, boundary: Path) -> str 
         bases, target = [docs_root], target[2:]
     else:
         bases = [page_file.parent, docs_root, *_ancestors(docs_root, boundary)]
-    names = [target] + ([target.split(":", 1)[0]] if ":" in target else [])
     for base in bases:
-        for name in names:
-            text = _text_within(base / name, boundary)
-            if text is not None:
-                return text
+        text = _text_within(base / target, boundary)
+        if text is not None:
+            return text
     return None
 
 

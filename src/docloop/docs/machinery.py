@@ -38,7 +38,7 @@ MKDOCS_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]*([\w-]+)(?:[ \t]+\"(.*)
 MKDOCS_TAB = re.compile(r"^===\+?[ \t]+\".*\"[ \t]*$")
 PYMDOWN_BLOCK = re.compile(r"^/{3,}[ \t]*([\w-]+)?[ \t]*(?:\|[ \t]*(.*))?$")
 COLON_CONTAINER = re.compile(r"^:{3,}[ \t]*([\w-]+)?(?:\[(.*)\]|\{.*\}|[ \t]+(.*))?[ \t]*$")
-INCLUDE = re.compile(r"^(?:\{[!*].*[!*]\}|--8<--[ \t]+\S.*|<<<[ \t]+\S.*|\[\[toc\]\])[ \t]*$")
+INCLUDE = re.compile(r"^(?:\{[!*].*[!*]\}|-+8<-+[ \t]+\S.*|<<<[ \t]+\S.*|\[\[toc\]\])[ \t]*$")
 SNIPPET_BLOCK = "--8<--"
 MDX_ESM = re.compile(r"^(?:import|export)[ \t{*]")
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}")
