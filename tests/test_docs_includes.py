@@ -249,3 +249,30 @@ def test_a_snippet_section_the_file_lacks_shows_and_reads_nothing(tmp_path: Path
     page = load_pages(docs)[0]
     assert page.included == {}  # nothing shown, nothing hashed; `;` escapes the second
     assert "connect" not in " ".join(c.text for c in chunk_page(page))
+
+
+BLOCK_PAGE = ("# Guide\n\n## Setup\n\nThe files:\n\n--8<--\nsnippets/numbered.py:1:2\n"
+              ";snippets/numbered.py\nsnippets/sectioned.py:login\n\nsnippets/missing.py\n"
+              "--8<--\n\nAfter the block.\n")
+
+
+def test_a_snippets_block_shows_each_file_at_its_own_line(tmp_path: Path) -> None:
+    page = load_pages(snippets_repository(tmp_path, BLOCK_PAGE))[0]
+    assert set(page.included) == {"snippets/numbered.py", "snippets/sectioned.py"}
+    source = page.source.splitlines()
+    lines = [line for s in page.sections for block in s.blocks for line in block]
+    shown = {line.text: source[line.number - 1] for line in lines if line.code}
+    assert shown["value_01 = 1"] == shown["value_02 = 2"] == "snippets/numbered.py:1:2"
+    assert shown["client.login()"] == "snippets/sectioned.py:login"
+    assert "value_03 = 3" not in shown and "import os" not in shown  # `;` comments out
+    text = next(c.text for c in chunk_page(page) if c.heading == "Setup")
+    assert text.index("The files:") < text.index("value_01") < text.index("client.login()")
+    assert "snippets/" not in text and "8<" not in text  # the block itself is not shown
+    after = next(line for line in lines if line.text == "After the block.")
+    assert source[after.number - 1] == "After the block."  # page lines keep their numbers
+
+
+def test_a_snippets_block_of_endless_files_shows_a_bounded_number(tmp_path: Path) -> None:
+    block = "--8<--\n" + "snippets/numbered.py:1:1\n" * 5000 + "--8<--\n"
+    page = load_pages(snippets_repository(tmp_path, f"# Guide\n\n{block}"))[0]
+    assert shown_values(page) == [1] * MAX_INCLUDES

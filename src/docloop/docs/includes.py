@@ -67,6 +67,17 @@ def parse_include(marker: str) -> Include | None:
     return None
 
 
+def block_entry(line: str) -> Include | None:
+    """A line inside a `--8<--` block: one file spec (ranges and sections as in a one-line
+    snippet), unless blank, commented out (`;`) or a one-line snippet (pymdownx.snippets
+    ignores those in a block)."""
+    name = line.strip()
+    if not name or name.startswith(";") or _SNIPPET.match(name):
+        return None
+    path, excerpt = snippet_excerpt(name)
+    return Include(path, excerpt) if path else None
+
+
 def _variants(line: str) -> Include | None:
     found = _VARIANTS.match(line)
     return Include(found.group(1), variants_excerpt(found.group(2))) if found else None

@@ -13,8 +13,8 @@ patches point at real source lines):
   than as an indented code block;
 * includes — `--8<--` snippets (one line or a block of file names),
   `{! file !}`, `{* file *}`, VitePress `<<< file` and `[[toc]]` — are dropped;
-  a one-line include's target is kept by line (`Prepared.includes`), so the
-  file's text can be added there (includes.py);
+  what each include line names (a block: each of its file lines) is kept by line
+  (`Prepared.includes`), so the file's text can be added there (includes.py);
 * MDX ESM blocks (`import`/`export` up to the next blank line) and
   `{/* comments */}` are dropped.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docloop.docs.includes import Include, parse_include
+from docloop.docs.includes import Include, block_entry, parse_include
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
 #: once per nesting level
@@ -39,7 +39,7 @@ MKDOCS_TAB = re.compile(r"^===\+?[ \t]+\".*\"[ \t]*$")
 PYMDOWN_BLOCK = re.compile(r"^/{3,}[ \t]*([\w-]+)?[ \t]*(?:\|[ \t]*(.*))?$")
 COLON_CONTAINER = re.compile(r"^:{3,}[ \t]*([\w-]+)?(?:\[(.*)\]|\{.*\}|[ \t]+(.*))?[ \t]*$")
 INCLUDE = re.compile(r"^(?:\{[!*].*[!*]\}|-+8<-+[ \t]+\S.*|<<<[ \t]+\S.*|\[\[toc\]\])[ \t]*$")
-SNIPPET_BLOCK = "--8<--"
+SNIPPET_BLOCK = re.compile(r"^-+8<-+$")  # a line alone opens (and closes) a block of files
 MDX_ESM = re.compile(r"^(?:import|export)[ \t{*]")
 MDX_COMMENT = re.compile(r"\{/\*.*?\*/\}")
 RAW_HTML = re.compile(r"^ {0,3}<(script|style|pre|textarea)\b", re.IGNORECASE)
@@ -76,14 +76,23 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     for index, full in enumerate(lines):
         raw = full[:MAX_LINE_CHARS]
         line = _dedent(raw, state) if generator == "mkdocs" else raw
+        in_block = state.snippet_block
         kept, label = _one_line(line, state, generator, mdx)
         out.lines.append(kept)
         if label:
             out.labels[index] = label
-        elif not kept and line.strip() and INCLUDE.match(line.strip()) \
-                and (include := parse_include(line)):
+        elif not kept and (include := _include(line, in_block and state.snippet_block)):
             out.includes[index] = include
     return out
+
+
+def _include(line: str, block_entry_line: bool) -> Include | None:
+    """What a dropped line includes: a one-line include, or a line of a `--8<--` block (one
+    file each, closing marker excluded)."""
+    if block_entry_line:
+        return block_entry(line)
+    stripped = line.strip()
+    return parse_include(stripped) if stripped and INCLUDE.match(stripped) else None
 
 
 def _dedent(raw: str, state: _State) -> str:
@@ -167,9 +176,9 @@ def _skipped_region(line: str, state: _State, mdx: bool) -> bool:
         state.jsx_comment = "*/}" not in line
         return True
     if state.snippet_block:
-        state.snippet_block = stripped != SNIPPET_BLOCK
+        state.snippet_block = not SNIPPET_BLOCK.match(stripped)
         return True
-    if stripped == SNIPPET_BLOCK:
+    if SNIPPET_BLOCK.match(stripped):
         state.snippet_block = True
         return True
     if mdx and MDX_ESM.match(line):
