@@ -276,3 +276,47 @@ def test_a_snippets_block_of_endless_files_shows_a_bounded_number(tmp_path: Path
     block = "--8<--\n" + "snippets/numbered.py:1:1\n" * 5000 + "--8<--\n"
     page = load_pages(snippets_repository(tmp_path, f"# Guide\n\n{block}"))[0]
     assert shown_values(page) == [1] * MAX_INCLUDES
+
+
+SNIPPET_JS = ("import { api } from './api'\n\n// #region snippet\nfunction load() {\n"
+              "  // #region inner\n  return api.get('/items')\n  // #endregion inner\n}\n"
+              "// #endregion snippet\n\nexport default load\n")
+WORKFLOW = ("# Imported in static-deploy.md\n#\n#region content\nname: Deploy static content\n"
+            "jobs:\n  deploy:\n    runs-on: ubuntu-latest\n#endregion content\n")
+TEMPLATE = ("<template>\n  <!-- #region usage -->\n  <Counter :start=\"1\" />\n"
+            "  <!-- #endregion usage -->\n</template>\n")
+SETTINGS = "import os\n\n# region settings\nDEBUG = os.environ.get('DEBUG')\n# endregion settings\n"
+
+
+def vitepress_site(tmp_path: Path, page: str) -> DocPage:
+    """A VitePress docs folder (inside a repository) whose guide page is `page`."""
+    docs = tmp_path / "repo" / "docs"
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (docs / ".vitepress").mkdir(parents=True)
+    write_docs(docs, {"guide/deploy.md": page, "guide/deploy-workflow.yaml": WORKFLOW,
+                      "snippets/snippet.js": SNIPPET_JS, "snippets/Counter.vue": TEMPLATE,
+                      "snippets/settings.py": SETTINGS})
+    return next(p for p in load_pages(docs) if p.path == "guide/deploy.md")
+
+
+@pytest.mark.parametrize(("line", "shown", "hidden"), [
+    ("<<< @/snippets/snippet.js#snippet{2}", ["function load() {", "\n  return api.get"],
+     ["import { api }", "export default", "#region", "#endregion"]),
+    ("<<< @/snippets/snippet.js#inner [Inner]", ["\nreturn api.get('/items')"],
+     ["function load", "region"]),  # the shared indent removed
+    ("<<< @/snippets/Counter.vue#usage", ['<Counter :start="1" />'], ["template", "region"]),
+    ("<<< @/snippets/settings.py#settings{1 py}", ["DEBUG = os.environ"], ["import os", "region"]),
+    ("<<< @/snippets/snippet.js{ts}", ["import { api }", "// #region snippet", "export default"],
+     []),  # a language hint: the whole file, markers and all
+    ("<<< @/snippets/snippet.js{1,3-4} [snippet.js]", ["import { api }", "export default"], []),
+    ("<<< @/snippets/snippet.js#missing", ["import { api }", "export default"], []),
+    ("1. Add the workflow:\n\n   <<< ./deploy-workflow.yaml#content [.github/workflows/deploy.yml]",
+     ["name: Deploy static content", "runs-on: ubuntu-latest"], ["Imported in", "region"]),
+])
+def test_vitepress_regions_and_options_show_what_the_site_shows(
+        tmp_path: Path, line: str, shown: list[str], hidden: list[str]) -> None:
+    page = vitepress_site(tmp_path, f"# Deploy\n\n{line}\n")
+    assert len(page.included) == 1
+    text = "\n".join(c.text for c in chunk_page(page))
+    assert all(part in text for part in shown), text
+    assert not any(part in text for part in hidden), text

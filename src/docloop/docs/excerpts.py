@@ -14,6 +14,12 @@ the lines the page is about):
   Marker lines are never shown: those of other sections inside a section, and all of them
   when the whole file or a range is shown (`;--8<-- [start:x]`, escaped, shows without
   its `;`). A section the file does not have shows nothing, as on the site.
+* VitePress `<<< @/snippets/snippet.js#name{2} [title]` shows the lines between the
+  file's `// #region name` and `// #endregion name` (`<!-- #region name -->`,
+  `# region name`, `/* #region name */`...; every region of that name, markers of
+  that comment style not shown, the common indent removed); `{2}`, `{1,3-4}`, `{ts}` and
+  `[title]` only decorate the block. Without such a region the whole file is shown, as
+  VitePress 1 does (VitePress 2 fails the build).
 
 The selection happens when the page is shown, from the whole file's text, so the
 loader reads and hashes files and never has to know which part is shown.
@@ -32,6 +38,15 @@ _OPTION = re.compile(r"(\w+)\[([^\]]+)\]")  # `ln[19:21]`, `hl[3]`, `title["main
 #: a snippet's `path`, then `:3:9`-style ranges (comma-separated) or a `:section` name
 _SNIPPET_SPEC = re.compile(
     r"(?i)^(.*?)(?:((?::-?\d*){1,2}(?:,(?=[-\d:])-?\d*(?::-?\d*)?)*)|:([a-z][-_0-9a-z]*))?$")
+#: VitePress region markers, one pattern per comment style: (end, name)
+_REGION_MARKERS = (
+    re.compile(r"^\s*(?://\s*#?|(?:--|::|@?(?i:rem))\s*#)(end)?region\b\s*(.*?)\s*$"),
+    re.compile(r"(?i)^\s*#\s*(?:#\s*|pragma\s+)?(end ?)?region\b\s*(.*?)\s*$"),
+    re.compile(r"^\s*<!--\s*#?(end)?region\b\s*(.*?)\s*-->"),
+    re.compile(r"^\s*/\*\s*#(end)?region\b\s*(.*?)\s*\*/"),
+)
+_VITEPRESS_TITLE = re.compile(r"\s*\[(.+)\]$")
+_VITEPRESS_REGION = re.compile(r"#([\w.-]+)$")
 #: `# --8<-- [start:name]` anywhere in a line of a snippet file (`;` escapes it)
 _SECTION_MARKER = re.compile(r"(?i)^(.*?)(;*)(-+8<-+[ \t]+)(\[[ \t]*(start|end)[ \t]*:[ \t]*"
                              r"([a-z][-_0-9a-z]*)[ \t]*\])(.*)$")
@@ -45,6 +60,7 @@ class Excerpt:
     gap: str | None = None  # the line shown between two ranges (None: they run on)
     section: str = ""  # a snippets section name
     snippet: bool = False  # a snippets include: its section marker lines are not shown
+    region: str = ""  # a VitePress region name
 
 
 WHOLE = Excerpt()
@@ -55,6 +71,8 @@ def excerpt_lines(text: str, excerpt: Excerpt) -> list[str]:
     lines = text.splitlines()
     if excerpt.section:
         return _section(lines, excerpt.section)
+    if excerpt.region:
+        return _region(lines, excerpt.region)
     if excerpt.ranges:
         lines = _in_ranges(lines, excerpt, text.endswith(("\n", "\r")))
     return _without_section_markers(lines) if excerpt.snippet else lines
@@ -156,6 +174,70 @@ def _numbered_ranges(spec: str) -> list[tuple[int, int]] | None:
         except ValueError:
             return None
     return ranges
+
+
+def vitepress_excerpt(spec: str) -> tuple[str, Excerpt]:
+    """What follows `<<<` (`@/snippets/a.js#name{1,3 ts} [a.js]`) as (path, the part shown):
+    the title, the `{...}` options and the `#region` are taken off the end in that order,
+    so the path itself may hold spaces."""
+    rest = _VITEPRESS_TITLE.sub("", spec.strip())
+    brace = rest.rfind("{")
+    if rest.endswith("}") and brace > 0:
+        rest = rest[:brace].rstrip()
+    region = _VITEPRESS_REGION.search(rest)
+    if region is None:
+        return rest.strip(), WHOLE
+    return rest[:region.start()].strip(), Excerpt(region=region.group(1))
+
+
+def _region(lines: list[str], name: str) -> list[str]:
+    """The lines of every region called `name` (the outermost when nested), without the
+    markers of its comment style, dedented; the whole file when it has none. A named end
+    closes the innermost region of that name, an unnamed one the innermost of its style."""
+    opened: list[tuple[str, int, int]] = []  # (name, first line, style)
+    spans: list[tuple[int, int]] = []
+    styles: set[int] = set()
+    for index, line in enumerate(lines):
+        marker = _region_marker(line) if "egion" in line.lower() else None
+        if marker is None:
+            continue
+        style, end, found = marker
+        if not end:
+            opened.append((found, index + 1, style))
+            continue
+        at = next((n for n in range(len(opened) - 1, -1, -1)
+                   if (opened[n][0] == found if found else opened[n][2] == style)), None)
+        if at is None:
+            continue
+        closed = opened[at]
+        del opened[at:]
+        if closed[0] == name and all(other[0] != name for other in opened):
+            spans.append((closed[1], index))
+            styles.add(closed[2])
+    if not spans:
+        return lines
+    shown = [line for start, end in spans for line in lines[start:end]
+             if (marker := _region_marker(line)) is None or marker[0] not in styles]
+    return _dedented(shown)
+
+
+def _region_marker(line: str) -> tuple[int, bool, str] | None:
+    """(comment style, an end marker, region name) when `line` is a region marker."""
+    for style, pattern in enumerate(_REGION_MARKERS):
+        found = pattern.match(line)
+        if found:
+            name = found.group(2)
+            if len(name) > 1 and name[0] == name[-1] == '"':  # Visual Basic: #Region "Name"
+                name = name[1:-1]
+            return style, bool(found.group(1)), name
+    return None
+
+
+def _dedented(lines: list[str]) -> list[str]:
+    """`lines` without the indent they all share (blank lines do not count)."""
+    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
+    cut = min(indents, default=0)
+    return [line[cut:] for line in lines] if cut else lines
 
 
 def _first(start: int | None, total: int) -> int:

@@ -31,6 +31,7 @@ from docloop.docs.excerpts import (
     excerpt_lines,
     snippet_excerpt,
     variants_excerpt,
+    vitepress_excerpt,
 )
 
 MAX_INCLUDE_BYTES = 64 * 1024  # a code sample; anything larger is not one
@@ -45,7 +46,7 @@ _BRACED = re.compile(r"^\{!>?\s*(\S+?)(?:!\}|\s|$)")
 _VARIANTS = re.compile(r"^\{\*\s*(\S+)\s*(.*)\*\}$")
 #: `--8<-- "file.py:3:9"` (any run of dashes; pymdownx.snippets wants the quotes)
 _SNIPPET = re.compile(r"""^-+8<-+[ \t]+("(?:\\"|[^"])+?"|'(?:\\'|[^'])+?')$""")
-_VITEPRESS = re.compile(r"^<<<\s+(\S+)")
+_VITEPRESS = re.compile(r"^<<<\s+(\S.*)$")
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def _snippet(line: str) -> Include | None:
 
 def _vitepress(line: str) -> Include | None:
     found = _VITEPRESS.match(line)
-    return Include(re.split(r"[#{\[]", found.group(1), maxsplit=1)[0]) if found else None
+    return Include(*vitepress_excerpt(found.group(1))) if found else None
 
 
 def repository_root(docs_root: Path) -> Path:
