@@ -320,3 +320,34 @@ def test_vitepress_regions_and_options_show_what_the_site_shows(
     text = "\n".join(c.text for c in chunk_page(page))
     assert all(part in text for part in shown), text
     assert not any(part in text for part in hidden), text
+
+
+ITEM_HTML = "<html>\n<head><title>Item Details</title></head>\n<body>{{ id }}</body>\n</html>\n"
+FENCED_PAGE = ("# Templates\n\n## Using templates\n\nWrite a template:\n\n"
+               "```jinja hl_lines=\"7\"\n{!../../docs_src/templates/item.html!}\n```\n\n"
+               "## Snippets\n\n``` py title=\"main.py\"\n"
+               "--8<-- \"../../docs_src/background/tutorial001.py:1:1\"\n```\n\n"
+               "```md\n<<< @/snippets/not-here.js\n```\n")
+
+
+def test_mkdocs_includes_inside_fenced_code_show_the_file_in_the_fence(tmp_path: Path) -> None:
+    """mkdocs include extensions run before Markdown is parsed, so `{! file !}` in a fence
+    shows the file there (FastAPI's templates page); VitePress `<<<` in a fence stays text."""
+    docs = repository(tmp_path, page=FENCED_PAGE)
+    (tmp_path / "repo" / "docs_src" / "templates").mkdir()
+    (tmp_path / "repo" / "docs_src" / "templates" / "item.html").write_text(ITEM_HTML,
+                                                                          encoding="utf-8")
+    page = the_page(docs)
+    assert set(page.included) == {"../../docs_src/templates/item.html",
+                                  "../../docs_src/background/tutorial001.py"}
+    chunks = {c.heading: c.text for c in chunk_page(page)}
+    assert ('```jinja hl_lines="7"\n<html>\n<head><title>Item Details</title></head>'
+            in chunks["Using templates"])
+    assert chunks["Snippets"].startswith(
+        '``` py title="main.py"\nfrom fastapi import BackgroundTasks, FastAPI\n```')
+    assert "<<< @/snippets/not-here.js" in chunks["Snippets"]
+    assert "{!" not in chunks["Using templates"] and "8<" not in chunks["Snippets"]
+    source = page.source.splitlines()
+    title = next(line for s in page.sections for b in s.blocks for line in b
+                 if "Item Details" in line.text)
+    assert source[title.number - 1] == "{!../../docs_src/templates/item.html!}"

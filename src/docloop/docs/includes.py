@@ -52,10 +52,13 @@ _VITEPRESS = re.compile(r"^<<<\s+(\S.*)$")
 @dataclass(frozen=True)
 class Include:
     """One include line: the file it names, as written (`path`), and the part of it the
-    site shows there (excerpts.py)."""
+    site shows there (excerpts.py). `preprocessed`: its syntax is replaced before the page is
+    parsed (the Python-Markdown preprocessors of mdx_include, markdown-include-variants and
+    pymdownx.snippets), so a line inside fenced code includes too (VitePress `<<<` does not)."""
 
     path: str
     excerpt: Excerpt = WHOLE
+    preprocessed: bool = True
 
 
 def parse_include(marker: str) -> Include | None:
@@ -99,7 +102,7 @@ def _snippet(line: str) -> Include | None:
 
 def _vitepress(line: str) -> Include | None:
     found = _VITEPRESS.match(line)
-    return Include(*vitepress_excerpt(found.group(1))) if found else None
+    return Include(*vitepress_excerpt(found.group(1)), preprocessed=False) if found else None
 
 
 def repository_root(docs_root: Path) -> Path:

@@ -14,12 +14,15 @@ patches point at real source lines):
 * includes — `--8<--` snippets (one line or a block of file names),
   `{! file !}`, `{* file *}`, VitePress `<<< file` and `[[toc]]` — are dropped;
   what each include line names (a block: each of its file lines) is kept by line
-  (`Prepared.includes`), so the file's text can be added there (includes.py);
+  (`Prepared.includes`), so the file's text can be added there (includes.py); in
+  mkdocs, whose include extensions run before Markdown is parsed, an include line inside
+  fenced code includes too (kept in the fence, `Prepared.in_code`);
 * MDX ESM blocks (`import`/`export` up to the next blank line) and
   `{/* comments */}` are dropped.
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
-passed through untouched: nothing inside them is machinery. Lines beyond
+passed through untouched: nothing inside them is machinery (but for the mkdocs
+includes above). Lines beyond
 `MAX_LINE_CHARS` are cut (hostile input; no page has such prose).
 """
 
@@ -51,11 +54,12 @@ SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
 @dataclass
 class Prepared:
     """Parser-ready lines (same count as the input), admonition labels and includes by line
-    index."""
+    index; `in_code`: the includes whose line is inside fenced code (and kept there)."""
 
     lines: list[str]
     labels: dict[int, str] = field(default_factory=dict)
     includes: dict[int, Include] = field(default_factory=dict)
+    in_code: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -76,14 +80,25 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     for index, full in enumerate(lines):
         raw = full[:MAX_LINE_CHARS]
         line = _dedent(raw, state) if generator == "mkdocs" else raw
-        in_block = state.snippet_block
+        in_block, in_fence = state.snippet_block, state.fence is not None
         kept, label = _one_line(line, state, generator, mdx)
         out.lines.append(kept)
         if label:
             out.labels[index] = label
         elif not kept and (include := _include(line, in_block and state.snippet_block)):
             out.includes[index] = include
+        elif in_fence and generator == "mkdocs" and (include := _fenced_include(line)):
+            out.includes[index] = include
+            out.in_code.add(index)
     return out
+
+
+def _fenced_include(line: str) -> Include | None:
+    """An include line inside fenced code that the site expands there (mkdocs: a
+    preprocessor replaces `{! file !}` or `--8<-- "file"` before any fence is parsed)."""
+    stripped = line.strip()
+    include = parse_include(stripped) if INCLUDE.match(stripped) else None
+    return include if include is not None and include.preprocessed else None
 
 
 def _include(line: str, block_entry_line: bool) -> Include | None:

@@ -88,8 +88,11 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
                    ) -> list[Section]:
     """The page body `lines` (first one numbered `first_number`) split into sections;
     `included`: the text of the files its include lines name (includes.py), by path; what
-    each include line shows is added as code at that line."""
+    each include line shows is added as code at that line (in mkdocs fenced code, in the
+    fence, in place of the line)."""
     prepared = prepare(lines, generator, mdx)
+    shown = shown_includes(prepared.includes, (included or {}).get)
+    in_code = {index: shown.pop(index) for index in prepared.in_code if index in shown}
     tokens = BLOCKS.parse("\n".join(prepared.lines))
     items: list[tuple[int, Heading | list[Line]]] = []
     raw_headings: list[tuple[int, int, str, str | None]] = []
@@ -100,14 +103,14 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
             text, custom = _heading_text(inline.content if inline else "", generator)
             raw_headings.append((start, int(token.tag[1]), text, custom))
             continue
-        block = _block_lines(kind, token, prepared.lines, start, first_number)
+        block = _block_lines(kind, token, prepared.lines, start, first_number, in_code)
         if block:
             items.append((start, block))
     items += [(index, [Line(index + first_number, text)])
               for index, text in prepared.labels.items()]
-    shown = shown_includes(prepared.includes, (included or {}).get)
+    # what no code block took (a fence markdown-it did not see as one) shows as its own
     items += [(index, _included_block(text, index + first_number))
-              for index, text in shown.items()]
+              for index, text in (shown | in_code).items()]
     anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
                                              in raw_headings])
     items += [(start, Heading(level, text.strip(), anchor, start + first_number))
@@ -200,21 +203,32 @@ def _heading_text(content: str, generator: str) -> tuple[str, str | None]:
     return "".join(parts), custom
 
 
-def _block_lines(kind: str, token: Token, lines: list[str], start: int,
-                 first_number: int) -> list[Line]:
-    """The readable lines of one leaf block (empty when it is machinery)."""
+def _block_lines(kind: str, token: Token, lines: list[str], start: int, first_number: int,
+                 in_code: dict[int, list[str]]) -> list[Line]:
+    """The readable lines of one leaf block (empty when it is machinery). `in_code`: what
+    include lines inside fenced code show, by line index; those used here are taken out."""
     end = token.map[1] if token.map else start
     span = [(first_number + i, lines[i]) for i in range(start, min(end, len(lines)))]
     while span and not span[-1][1].strip():
         span.pop()
     if kind == "code":
-        return [Line(number, text, code=True) for number, text in span]
+        return [line for number, text in span
+                for line in _code_lines(number, text, in_code.pop(number - first_number, None))]
     if kind == "html":
         if DROPPED_HTML.match(token.content):
             return []
         cleaned = [(number, HTML_TAG.sub(" ", text).strip()) for number, text in span]
         return [Line(number, text) for number, text in cleaned if text]
     return [Line(number, JSX_TAG.sub(" ", text).rstrip()) for number, text in span]
+
+
+def _code_lines(number: int, text: str, included: list[str] | None) -> list[Line]:
+    """One line of a code block; for an include line (mkdocs expands those in fenced code
+    too), the lines it shows in its place, indented as it is and numbered with it."""
+    if included is None:
+        return [Line(number, text, code=True)]
+    indent = text[:len(text) - len(text.lstrip())]
+    return [Line(number, (indent + line).rstrip(), code=True) for line in included]
 
 
 def _included_block(text: list[str], number: int) -> list[Line]:
