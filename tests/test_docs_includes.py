@@ -351,3 +351,20 @@ def test_mkdocs_includes_inside_fenced_code_show_the_file_in_the_fence(tmp_path:
     title = next(line for s in page.sections for b in s.blocks for line in b
                  if "Item Details" in line.text)
     assert source[title.number - 1] == "{!../../docs_src/templates/item.html!}"
+
+
+@pytest.mark.parametrize("include", [
+    '--8<-- "/etc/hostname:1:1"', '--8<-- "../../../../../../etc/hostname:secret"',
+    "--8<--\n/etc/hostname\n../../../../../../etc/hostname:1:2\nescape/outside.py\n--8<--",
+    "<<< /etc/hostname#region{1}", "<<< ../../../../../../etc/hostname [title]",
+    "```py\n{! escape/outside.py !}\n```", "{* huge.py ln[1:2] *}",
+])
+def test_ranges_sections_blocks_and_regions_stay_inside_the_repository(
+        tmp_path: Path, include: str) -> None:
+    outside = tmp_path / "secret.py"
+    outside.write_text("API_KEY = 'not for the index'\n", encoding="utf-8")
+    docs = repository(tmp_path, page=f"# Page\n\n{include}\n")
+    (docs / "escape").mkdir()
+    os.symlink(outside, docs / "escape" / "outside.py")
+    (docs / "huge.py").write_text("x = 1\n" * (MAX_INCLUDE_BYTES // 6 + 10), encoding="utf-8")
+    assert the_page(docs).included == {}

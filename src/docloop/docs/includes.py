@@ -7,7 +7,10 @@ FastAPI's pages show every code sample through an include line
 back at the docs (`BackgroundTasks`, `Depends`), which is the evidence the
 re-ranker's `names` feature matches. The include line itself is still blanked
 for the parser (machinery.py), so every chunk keeps its real source lines; the
-included text is added as code lines numbered with the include line.
+part of the file the site shows there (excerpts.py) is added as code lines
+numbered with the include line. Which include lines show what is decided once
+(`shown_includes`), by the loader (the files it reads are the files the page's
+hash covers) and by the parser alike, so the two cannot disagree.
 
 Where an include resolves differs per generator and per configuration (the
 folder of `mkdocs.yml`, a `base_path`, the page's folder), so each target is
@@ -83,11 +86,13 @@ def block_entry(line: str) -> Include | None:
 
 
 def _variants(line: str) -> Include | None:
+    """`{* path options *}`: FastAPI's sample with the lines its `ln[...]` selects."""
     found = _VARIANTS.match(line)
     return Include(found.group(1), variants_excerpt(found.group(2))) if found else None
 
 
 def _mdx_include(line: str) -> Include | None:
+    """`{! path !}`: the whole file."""
     found = _BRACED.match(line)
     return Include(found.group(1)) if found else None
 
@@ -101,6 +106,8 @@ def _snippet(line: str) -> Include | None:
 
 
 def _vitepress(line: str) -> Include | None:
+    """`<<< path#region{options} [title]`: a code block parsed as Markdown (not inside
+    fenced code)."""
     found = _VITEPRESS.match(line)
     return Include(*vitepress_excerpt(found.group(1)), preprocessed=False) if found else None
 
