@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -368,3 +369,23 @@ def test_ranges_sections_blocks_and_regions_stay_inside_the_repository(
     os.symlink(outside, docs / "escape" / "outside.py")
     (docs / "huge.py").write_text("x = 1\n" * (MAX_INCLUDE_BYTES // 6 + 10), encoding="utf-8")
     assert the_page(docs).included == {}
+
+
+def test_hostile_include_lines_and_files_cost_linear_time(tmp_path: Path) -> None:
+    """Long lines shaped to make a backtracking pattern quadratic (seconds each, before the
+    parsers were written to run in linear time) parse at once, in pages and in files."""
+    long = 19_000
+    lines = ["{*" + "a" * long + "!}", "{* p " + "a[" * (long // 2) + " *}",
+             '--8<-- "' + ":1," * (long // 3) + 'X"', "<<< " + "[" * long + "x",
+             "<<< a" + " " * long + "x", "--8<--\n" + ":1," * (long // 3) + "X\n--8<--",
+             "<<< @/snippets/hostile.js#a", '--8<-- "snippets/hostile.js"']
+    hostile = ("-" * 30_000 + "8<\n" + "// #region a" + " " * 15_000 + "b\n"
+               + "<!-- #region a" + " " * 15_000 + "\n")  # under MAX_INCLUDE_BYTES
+    docs = repository(tmp_path, page="# Page\n\n" + "\n\n".join(lines) + "\n")
+    (docs / "snippets").mkdir()
+    (docs / "snippets" / "hostile.js").write_text(hostile, encoding="utf-8")
+    started = time.perf_counter()
+    page = the_page(docs)
+    chunk_page(page)
+    assert time.perf_counter() - started < 3
+    assert set(page.included) == {"@/snippets/hostile.js", "snippets/hostile.js"}

@@ -34,22 +34,28 @@ from dataclasses import dataclass
 LineRange = tuple[int | None, int | None]
 #: the line FastAPI's site shows where code between two ranges was left out
 ELIDED = "..."
-_OPTION = re.compile(r"(\w+)\[([^\]]+)\]")  # `ln[19:21]`, `hl[3]`, `title["main.py"]`
-#: a snippet's `path`, then `:3:9`-style ranges (comma-separated) or a `:section` name
-_SNIPPET_SPEC = re.compile(
-    r"(?i)^(.*?)(?:((?::-?\d*){1,2}(?:,(?=[-\d:])-?\d*(?::-?\d*)?)*)|:([a-z][-_0-9a-z]*))?$")
-#: VitePress region markers, one pattern per comment style: (end, name)
+#: `ln[19:21]`, `hl[3]`, `title["main.py"]` (from a word's start, up to the next bracket: linear)
+_OPTION = re.compile(r"(?<!\w)(\w++)\[([^\[\]]++)\]")
+#: a snippet spec ends in line ranges (`:3:9`, `:1:3,5:6`, `:-2`) or a `:section` name
+_RANGE_CHARS = "-:,0123456789"
+_FIRST_RANGE = re.compile(r"(?::-?\d*){1,2}")  # `:3:9`, `:3`, `::9`
+_LATER_RANGE = re.compile(r"-?\d*(?::-?\d*)?")  # after a comma: `5:6`, `5`, `:6`
+_SECTION_NAME = re.compile(r"(?i)[a-z][-_0-9a-z]*")
+#: VitePress region markers, one pattern per comment style: (end, name; strip it)
 _REGION_MARKERS = (
-    re.compile(r"^\s*(?://\s*#?|(?:--|::|@?(?i:rem))\s*#)(end)?region\b\s*(.*?)\s*$"),
-    re.compile(r"(?i)^\s*#\s*(?:#\s*|pragma\s+)?(end ?)?region\b\s*(.*?)\s*$"),
-    re.compile(r"^\s*<!--\s*#?(end)?region\b\s*(.*?)\s*-->"),
-    re.compile(r"^\s*/\*\s*#(end)?region\b\s*(.*?)\s*\*/"),
+    re.compile(r"^\s*(?://\s*#?|(?:--|::|@?(?i:rem))\s*#)(end)?region\b(.*)"),
+    re.compile(r"(?i)^\s*#\s*(?:#\s*|pragma\s+)?(end ?)?region\b(.*)"),
+    re.compile(r"^\s*<!--\s*#?(end)?region\b(.*?)-->"),
+    re.compile(r"^\s*/\*\s*#(end)?region\b(.*?)\*/"),
 )
-_VITEPRESS_TITLE = re.compile(r"\s*\[(.+)\]$")
 _VITEPRESS_REGION = re.compile(r"#([\w.-]+)$")
-#: `# --8<-- [start:name]` anywhere in a line of a snippet file (`;` escapes it)
-_SECTION_MARKER = re.compile(r"(?i)^(.*?)(;*)(-+8<-+[ \t]+)(\[[ \t]*(start|end)[ \t]*:[ \t]*"
-                             r"([a-z][-_0-9a-z]*)[ \t]*\])(.*)$")
+#: `# --8<-- [start:name]` anywhere in a line of a snippet file (`;` escapes it). It starts
+#: where a run of `;` or `-` starts and never backtracks into one (possessive), so a line
+#: of 60,000 dashes costs linear time
+_SECTION_MARKER = re.compile(
+    r"(?i)(?:(?<!;)(?P<escape>;++)|(?<![-;]))(?P<marker>-++8<-++[ \t]++)"
+    r"(?P<section>\[[ \t]*+(?P<kind>start|end)[ \t]*+:[ \t]*+(?P<name>[a-z][-_0-9a-z]*+)"
+    r"[ \t]*+\])(?P<post>.*)")
 
 
 @dataclass(frozen=True)
@@ -94,22 +100,44 @@ def _in_ranges(lines: list[str], excerpt: Excerpt, final_newline: bool) -> list[
 def snippet_excerpt(spec: str) -> tuple[str, Excerpt]:
     """A pymdownx.snippets file spec (`file.py`, `file.py:3:9`, `file.py:1:3,5:6`,
     `file.py:name`) as (path, the part shown)."""
-    found = _SNIPPET_SPEC.match(spec.strip())
-    if found is None:  # pragma: no cover - the pattern matches any text
-        return spec.strip(), Excerpt(snippet=True)
-    path, ranges, section = found.groups()
-    if section:
-        return path.strip(), Excerpt(section=section, snippet=True)
-    if not ranges:
-        return path.strip(), Excerpt(snippet=True)
-    return path.strip(), Excerpt(tuple(_snippet_range(part) for part in ranges[1:].split(",")),
-                                 snippet=True)
+    path, ranges = _split_ranges(spec.strip())
+    if ranges:
+        parts = tuple(_snippet_range(part) for part in ranges[1:].split(","))
+        return path.strip(), Excerpt(parts, snippet=True)
+    head, colon, name = path.rpartition(":")
+    if colon and _SECTION_NAME.fullmatch(name):
+        return head.strip(), Excerpt(section=name, snippet=True)
+    return path.strip(), Excerpt(snippet=True)
+
+
+def _split_ranges(spec: str) -> tuple[str, str]:
+    """(path, the line ranges ending `spec`, '' when none), as pymdownx.snippets splits
+    them (the shortest path that leaves valid ranges), found right to left so that a
+    hostile spec costs linear time, not the quadratic time of a lazy-path pattern."""
+    start = len(spec.rstrip(_RANGE_CHARS))
+    segments = spec[start:].split(",")
+    first = len(segments) - 1  # the segments after `first` are all valid later ranges
+    while first > 0 and segments[first] and _LATER_RANGE.fullmatch(segments[first]):
+        first -= 1
+    offset = start + sum(len(segment) + 1 for segment in segments[:first])
+    for segment in segments[first:]:
+        colons = [n for n, char in enumerate(segment) if char == ":"]
+        for colon in colons[-2:]:  # the first range holds one or two colons
+            if _FIRST_RANGE.fullmatch(segment, colon):
+                return spec[:offset + colon], spec[offset + colon:]
+        offset += len(segment) + 1
+    return spec, ""
 
 
 def _snippet_range(part: str) -> LineRange:
     """`3:9` -> (3, 9); `3` -> (3, None); `:9` -> (None, 9); `-2:` -> (-2, None)."""
     first, _, last = part.partition(":")
-    return (int(first) if first else None, int(last) if last else None)
+    return _number(first), _number(last)
+
+
+def _number(text: str) -> int | None:
+    """A range end as a number; None when left out (a lone `-`, which fails pymdownx, too)."""
+    return int(text) if text.strip("-") else None
 
 
 def _section(lines: list[str], name: str) -> list[str]:
@@ -118,14 +146,14 @@ def _section(lines: list[str], name: str) -> list[str]:
     shown: list[str] = []
     inside = False
     for line in lines:
-        marker = _SECTION_MARKER.match(line) if "8<" in line else None
+        marker = _SECTION_MARKER.search(line) if "8<" in line else None
         if marker is None:
             if inside:
                 shown.append(line)
-        elif inside and marker.group(2):
+        elif inside and marker["escape"]:
             shown.append(_unescaped(marker))
-        elif marker.group(6) == name:
-            if marker.group(5).lower() == "end":
+        elif marker["name"] == name:
+            if marker["kind"].lower() == "end":
                 break  # the section ends (an end before its start: nothing is shown)
             inside = True  # a start (a repeated one changes nothing)
     return shown
@@ -135,18 +163,18 @@ def _without_section_markers(lines: list[str]) -> list[str]:
     """`lines` without snippet section markers (escaped ones shown without their `;`)."""
     shown: list[str] = []
     for line in lines:
-        marker = _SECTION_MARKER.match(line) if "8<" in line else None
+        marker = _SECTION_MARKER.search(line) if "8<" in line else None
         if marker is None:
             shown.append(line)
-        elif marker.group(2):
+        elif marker["escape"]:
             shown.append(_unescaped(marker))
     return shown
 
 
 def _unescaped(marker: re.Match[str]) -> str:
     """An escaped section marker line as shown: its first `;` dropped."""
-    pre, escape, dashes, section, _, _, post = marker.groups()
-    return pre + escape[1:] + dashes + section + post
+    line = marker.string
+    return line[:marker.start()] + marker["escape"][1:] + line[marker.start("marker"):]
 
 
 def variants_excerpt(options: str) -> Excerpt:
@@ -180,7 +208,10 @@ def vitepress_excerpt(spec: str) -> tuple[str, Excerpt]:
     """What follows `<<<` (`@/snippets/a.js#name{1,3 ts} [a.js]`) as (path, the part shown):
     the title, the `{...}` options and the `#region` are taken off the end in that order,
     so the path itself may hold spaces."""
-    rest = _VITEPRESS_TITLE.sub("", spec.strip())
+    rest = spec.strip()
+    title = rest.find("[")  # a title runs from the first `[` to a final `]`
+    if rest.endswith("]") and 0 <= title < len(rest) - 2:
+        rest = rest[:title].rstrip()
     brace = rest.rfind("{")
     if rest.endswith("}") and brace > 0:
         rest = rest[:brace].rstrip()
@@ -226,7 +257,7 @@ def _region_marker(line: str) -> tuple[int, bool, str] | None:
     for style, pattern in enumerate(_REGION_MARKERS):
         found = pattern.match(line)
         if found:
-            name = found.group(2)
+            name = found.group(2).strip()
             if len(name) > 1 and name[0] == name[-1] == '"':  # Visual Basic: #Region "Name"
                 name = name[1:-1]
             return style, bool(found.group(1)), name

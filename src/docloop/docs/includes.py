@@ -45,8 +45,6 @@ MAX_INCLUDES = 50  # per page: files tried, and include lines shown (the same fi
 INCLUDES_VERSION = "2"
 #: the path of `{! path !}`, `{!path!}`, `{!> path !}` (mdx_include)
 _BRACED = re.compile(r"^\{!>?\s*(\S+?)(?:!\}|\s|$)")
-#: `{* path ln[19:21] hl[20] *}`: the path and its options (markdown-include-variants)
-_VARIANTS = re.compile(r"^\{\*\s*(\S+)\s*(.*)\*\}$")
 #: `--8<-- "file.py:3:9"` (any run of dashes; pymdownx.snippets wants the quotes)
 _SNIPPET = re.compile(r"""^-+8<-+[ \t]+("(?:\\"|[^"])+?"|'(?:\\'|[^'])+?')$""")
 _VITEPRESS = re.compile(r"^<<<\s+(\S.*)$")
@@ -86,9 +84,13 @@ def block_entry(line: str) -> Include | None:
 
 
 def _variants(line: str) -> Include | None:
-    """`{* path options *}`: FastAPI's sample with the lines its `ln[...]` selects."""
-    found = _VARIANTS.match(line)
-    return Include(found.group(1), variants_excerpt(found.group(2))) if found else None
+    """`{* path ln[19:21] hl[20] *}` (markdown-include-variants): FastAPI's sample with the
+    lines its `ln[...]` selects; split by hand, as a pattern would take quadratic time on a
+    long line that is not one."""
+    parts = line[2:-2].split(maxsplit=1) if line[:2] == "{*" and line[-2:] == "*}" else []
+    if not parts:
+        return None
+    return Include(parts[0], variants_excerpt(parts[1] if len(parts) > 1 else ""))
 
 
 def _mdx_include(line: str) -> Include | None:

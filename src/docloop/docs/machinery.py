@@ -22,8 +22,8 @@ patches point at real source lines):
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
 passed through untouched: nothing inside them is machinery (but for the mkdocs
-includes above). Lines beyond
-`MAX_LINE_CHARS` are cut (hostile input; no page has such prose).
+includes above). Lines beyond `MAX_LINE_CHARS` are cut (hostile input; no page
+has such prose).
 """
 
 from __future__ import annotations
