@@ -389,3 +389,29 @@ def test_hostile_include_lines_and_files_cost_linear_time(tmp_path: Path) -> Non
     chunk_page(page)
     assert time.perf_counter() - started < 3
     assert set(page.included) == {"@/snippets/hostile.js", "snippets/hostile.js"}
+
+
+MARKDOWN_PAGE = ("# Guide\n\n## Setup\n\nBefore.\n\n--8<-- \"snippets/warning.md\"\n\n"
+                 "```text\n--8<-- \"snippets/warning.md\"\n```\n\nAfter.\n")
+WARNING_MD = ("## Careful\n\nNever share your **API key**; rotate it at once if it leaks.\n\n"
+              "```bash\nexport TP_TOKEN=...\n```\n")
+
+
+def test_an_included_markdown_file_shows_as_prose_outside_fences(tmp_path: Path) -> None:
+    """mkdocs renders a pulled-in Markdown file as Markdown: its text is prose (and its
+    code stays code), not one code block of Markdown source; in a fence it is code."""
+    docs = snippets_repository(tmp_path, MARKDOWN_PAGE)
+    (docs.parent / "snippets" / "warning.md").write_text(WARNING_MD, encoding="utf-8")
+    page = load_pages(docs)[0]
+    lines = [line for s in page.sections for block in s.blocks for line in block]
+    source = page.source.splitlines()
+    prose = [line for line in lines if not line.code]
+    assert [line.text for line in prose] == [
+        "Before.", "Careful", "Never share your **API key**; rotate it at once if it leaks.",
+        "After."]
+    kept = [line for line in prose if line.text.startswith("Never share")]
+    assert len(kept) == 1 and source[kept[0].number - 1] == '--8<-- "snippets/warning.md"'
+    code = [line.text for line in lines if line.code]
+    assert "export TP_TOKEN=..." in code  # the snippet's own code block stays code
+    assert "## Careful" in code  # inside the page's fence the file is shown as code
+    assert [s.heading_path[-1] for s in page.sections if s.heading_path] == ["Guide", "Setup"]

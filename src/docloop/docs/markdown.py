@@ -23,7 +23,7 @@ from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end
-from docloop.docs.includes import shown_includes
+from docloop.docs.includes import Include, shown_includes
 from docloop.docs.machinery import prepare
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
@@ -33,6 +33,8 @@ MAX_HEADING_CHARS = 500
 MAX_NESTING = 40
 JSX_TAG = re.compile(r"</?[A-Z][\w.]*\b[^>]*>")
 HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+#: an included file the page's Markdown pulls in as Markdown, not as a code sample
+MARKDOWN_FILE = re.compile(r"\.(?:md|markdown|mdown|mkd)$", re.IGNORECASE)
 DROPPED_HTML = re.compile(r"^\s*<(?:!--|script\b|style\b)", re.IGNORECASE)
 #: anchors that are not headings: `<a id="x">`/`<a name="x">`, mkdocs-autorefs `[](){#x}`,
 #: an attr_list `{#x}` closing a paragraph or list item (mkdocs)
@@ -109,8 +111,9 @@ def parse_sections(lines: list[str], first_number: int = 1, generator: str = "mk
     items += [(index, [Line(index + first_number, text)])
               for index, text in prepared.labels.items()]
     # what no code block took (a fence markdown-it did not see as one) shows as its own
-    items += [(index, _included_block(text, index + first_number))
-              for index, text in (shown | in_code).items()]
+    for index, shows in (shown | in_code).items():
+        items += _included(prepared.includes[index], shows, index, index + first_number,
+                           generator, in_code=index in in_code)
     anchors = AnchorMaker(generator).assign([(text, custom) for _, _, text, custom
                                              in raw_headings])
     items += [(start, Heading(level, text.strip(), anchor, start + first_number))
@@ -229,6 +232,23 @@ def _code_lines(number: int, text: str, included: list[str] | None) -> list[Line
         return [Line(number, text, code=True)]
     indent = text[:len(text) - len(text.lstrip())]
     return [Line(number, (indent + line).rstrip(), code=True) for line in included]
+
+
+def _included(include: Include, text: list[str], index: int, number: int, generator: str,
+              in_code: bool) -> list[tuple[int, list[Line]]]:
+    """The blocks the include line at `index` (numbered `number`) shows, all numbered
+    with it: a Markdown file that the page's own Markdown pulls in (mkdocs' include
+    extensions, outside fenced code) as the prose it renders to, its headings as lines of
+    text (the page's sections stay the page's own), anything else as a fenced code block."""
+    if in_code or not include.preprocessed or not MARKDOWN_FILE.search(include.path):
+        return [(index, _included_block(text, number))]
+    blocks: list[tuple[int, list[Line]]] = []
+    for section in parse_sections(text, 1, generator):  # its own includes are not followed
+        if section.heading_path:
+            blocks.append((index, [Line(number, section.heading_path[-1])]))
+        blocks += [(index, [Line(number, line.text, line.code) for line in block])
+                   for block in section.blocks]
+    return blocks
 
 
 def _included_block(text: list[str], number: int) -> list[Line]:
