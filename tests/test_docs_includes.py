@@ -78,14 +78,19 @@ def test_an_included_sample_is_indexed_where_the_site_shows_it(tmp_path: Path) -
                                     "escape/outside.py", "huge.py"])
 def test_an_include_never_reads_outside_the_repository_nor_a_huge_file(
         tmp_path: Path, target: str) -> None:
+    assert the_page(guarded_repository(tmp_path, f"{{! {target} !}}")).included == {}
+
+
+def guarded_repository(tmp_path: Path, include: str) -> Path:
+    """A repository whose page has `include`, beside a secret file outside it (also
+    linked from inside as escape/outside.py) and a file too large to include."""
     outside = tmp_path / "secret.py"
     outside.write_text("API_KEY = 'not for the index'\n", encoding="utf-8")
-    docs = repository(tmp_path, page=f"# Page\n\n{{! {target} !}}\n")
+    docs = repository(tmp_path, page=f"# Page\n\n{include}\n")
     (docs / "escape").mkdir()
     os.symlink(outside, docs / "escape" / "outside.py")
     (docs / "huge.py").write_text("x = 1\n" * (MAX_INCLUDE_BYTES // 6 + 10), encoding="utf-8")
-    page = the_page(docs)
-    assert page.included == {}
+    return docs
 
 
 def test_snippets_and_vitepress_includes_resolve_from_the_docs_root(tmp_path: Path) -> None:
@@ -362,13 +367,7 @@ def test_mkdocs_includes_inside_fenced_code_show_the_file_in_the_fence(tmp_path:
 ])
 def test_ranges_sections_blocks_and_regions_stay_inside_the_repository(
         tmp_path: Path, include: str) -> None:
-    outside = tmp_path / "secret.py"
-    outside.write_text("API_KEY = 'not for the index'\n", encoding="utf-8")
-    docs = repository(tmp_path, page=f"# Page\n\n{include}\n")
-    (docs / "escape").mkdir()
-    os.symlink(outside, docs / "escape" / "outside.py")
-    (docs / "huge.py").write_text("x = 1\n" * (MAX_INCLUDE_BYTES // 6 + 10), encoding="utf-8")
-    assert the_page(docs).included == {}
+    assert the_page(guarded_repository(tmp_path, include)).included == {}
 
 
 def test_hostile_include_lines_and_files_cost_linear_time(tmp_path: Path) -> None:
