@@ -74,10 +74,11 @@ def checked_page(insight: Insight, page: str, indexed: PageLookup | None = None
         return PageChoice(None)
     if page == NO_PAGE and doc is not None:
         return PageChoice(page)
-    candidate = next((hit for hit in page_choices(insight) if hit.path == page), None)
+    hits = page_choices(insight)
+    candidate = next((hit for hit in hits if hit.path == page), None)
     if candidate is not None:  # its URL too: the desk's list and coverage link the choice
         return PageChoice(page, candidate.url or None)  # by the review's URL alone
-    choices = [hit.path for hit in page_choices(insight)]
+    choices = [hit.path for hit in hits]
     found = indexed(page) if indexed is not None and doc is not None else None
     if found is not None:
         return PageChoice(page, found.url, found.heading or None, found.anchor or None)
