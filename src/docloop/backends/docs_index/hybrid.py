@@ -218,12 +218,7 @@ class HybridDocsIndex(DocsIndex):
         layout = self.store.layout()
         if len(layout) == 0:
             return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0))
-        cosine = self.chunk_cosines(vector, layout)
-        keyword = self.store.keyword_scores(text, layout)
-        if self.fusion == "rrf":
-            fused = _rrf(cosine, keyword)
-        else:
-            fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
+        cosine, keyword, fused = self._fused(text, vector, layout)
         chosen = _best_chunk_per_page(fused, layout.paths, limit)
         paths = list(chosen)
         chunks = [c[0] for c in chosen.values()]
@@ -244,6 +239,31 @@ class HybridDocsIndex(DocsIndex):
         features = page_features(QueryTerms.of(text, terms, active), terms, paths, scores,
                                  active)
         return Candidates(paths, chunks, features, keyword[chunks])
+
+    def _fused(self, text: str, vector: np.ndarray, layout: ChunkLayout
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every chunk's cosine, keyword score and the two fused: a page's best fused chunk
+        is the section the search names for it."""
+        cosine = self.chunk_cosines(vector, layout)
+        keyword = self.store.keyword_scores(text, layout)
+        if self.fusion == "rrf":
+            return cosine, keyword, _rrf(cosine, keyword)
+        fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
+        return cosine, keyword, fused
+
+    def best_section(self, path: str, text: str) -> DocChunk | None:
+        """The chunk of `path` the search would name for `text` (its best fused chunk, the
+        rule `candidates` picks every page's section by), also for a page the search did
+        not rank; None for a page the index does not hold."""
+        layout = self.store.layout()
+        rows = layout.page_rows(path)
+        if len(rows) == 0:
+            return None
+        self.check_embedder()
+        vectors, _ = self.embed_queries([text], frozenset())
+        fused = self._fused(text, vectors[0], layout)[2]
+        chunk_id = layout.chunk_ids[int(rows[int(np.argmax(fused[rows]))])]
+        return next((chunk for chunk in self.page_chunks(path) if chunk.id == chunk_id), None)
 
     def _late_features(self, parts: np.ndarray | None, paths: list[str],
                        active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
