@@ -456,8 +456,8 @@ class ReviewRecord(ReviewOutcome):
     page: str | None = None
     #: that page's URL (the list views link the page by it)
     page_url: str | None = None
-    #: on a page the match did not rank, its section nearest the insight's questions
-    #: (review_section.py); a candidate page brings its own section
+    #: on a page the match did not rank, the section the search names there for the
+    #: insight (review_section.py); a candidate page brings its own section
     page_heading: str | None = None
     page_anchor: str | None = None
     updated_at: datetime
