@@ -19,7 +19,7 @@ the lines the page is about):
   `# region name`, `/* #region name */`...; every region of that name, markers of
   that comment style not shown, the common indent removed); `{2}`, `{1,3-4}`, `{ts}` and
   `[title]` only decorate the block. Without such a region the whole file is shown, as
-  VitePress 1 does (VitePress 2 fails the build).
+  VitePress 1 does (VitePress 2 fails the build); the region itself is cut in regions.py.
 
 The selection happens when the page is shown, from the whole file's text, so the
 loader reads and hashes files and never has to know which part is shown.
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from docloop.docs.regions import region_lines
 
 #: 1-based, both ends included; None: from the first line / to the last one
 LineRange = tuple[int | None, int | None]
@@ -41,13 +43,6 @@ _RANGE_CHARS = "-:,0123456789"
 _FIRST_RANGE = re.compile(r"(?::-?\d*){1,2}")  # `:3:9`, `:3`, `::9`
 _LATER_RANGE = re.compile(r"-?\d*(?::-?\d*)?")  # after a comma: `5:6`, `5`, `:6`
 _SECTION_NAME = re.compile(r"(?i)[a-z][-_0-9a-z]*")
-#: VitePress region markers, one pattern per comment style: (end, name; strip it)
-_REGION_MARKERS = (
-    re.compile(r"^\s*(?://\s*#?|(?:--|::|@?(?i:rem))\s*#)(end)?region\b(.*)"),
-    re.compile(r"(?i)^\s*#\s*(?:#\s*|pragma\s+)?(end ?)?region\b(.*)"),
-    re.compile(r"^\s*<!--\s*#?(end)?region\b(.*?)-->"),
-    re.compile(r"^\s*/\*\s*#(end)?region\b(.*?)\*/"),
-)
 _VITEPRESS_REGION = re.compile(r"#([\w.-]+)$")
 #: `# --8<-- [start:name]` anywhere in a line of a snippet file (`;` escapes it). It starts
 #: where a run of `;` or `-` starts and never backtracks into one (possessive), so a line
@@ -78,7 +73,7 @@ def excerpt_lines(text: str, excerpt: Excerpt) -> list[str]:
     if excerpt.section:
         return _section(lines, excerpt.section)
     if excerpt.region:
-        return _region(lines, excerpt.region)
+        return region_lines(lines, excerpt.region)
     if excerpt.ranges:
         lines = _in_ranges(lines, excerpt, text.endswith(("\n", "\r")))
     return _without_section_markers(lines) if excerpt.snippet else lines
@@ -219,56 +214,6 @@ def vitepress_excerpt(spec: str) -> tuple[str, Excerpt]:
     if region is None:
         return rest.strip(), WHOLE
     return rest[:region.start()].strip(), Excerpt(region=region.group(1))
-
-
-def _region(lines: list[str], name: str) -> list[str]:
-    """The lines of every region called `name` (the outermost when nested), without the
-    markers of its comment style, dedented; the whole file when it has none. A named end
-    closes the innermost region of that name, an unnamed one the innermost of its style."""
-    opened: list[tuple[str, int, int]] = []  # (name, first line, style)
-    spans: list[tuple[int, int]] = []
-    styles: set[int] = set()
-    for index, line in enumerate(lines):
-        marker = _region_marker(line) if "egion" in line.lower() else None
-        if marker is None:
-            continue
-        style, end, found = marker
-        if not end:
-            opened.append((found, index + 1, style))
-            continue
-        at = next((n for n in range(len(opened) - 1, -1, -1)
-                   if (opened[n][0] == found if found else opened[n][2] == style)), None)
-        if at is None:
-            continue
-        closed = opened[at]
-        del opened[at:]
-        if closed[0] == name and all(other[0] != name for other in opened):
-            spans.append((closed[1], index))
-            styles.add(closed[2])
-    if not spans:
-        return lines
-    shown = [line for start, end in spans for line in lines[start:end]
-             if (marker := _region_marker(line)) is None or marker[0] not in styles]
-    return _dedented(shown)
-
-
-def _region_marker(line: str) -> tuple[int, bool, str] | None:
-    """(comment style, an end marker, region name) when `line` is a region marker."""
-    for style, pattern in enumerate(_REGION_MARKERS):
-        found = pattern.match(line)
-        if found:
-            name = found.group(2).strip()
-            if len(name) > 1 and name[0] == name[-1] == '"':  # Visual Basic: #Region "Name"
-                name = name[1:-1]
-            return style, bool(found.group(1)), name
-    return None
-
-
-def _dedented(lines: list[str]) -> list[str]:
-    """`lines` without the indent they all share (blank lines do not count)."""
-    indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
-    cut = min(indents, default=0)
-    return [line[cut:] for line in lines] if cut else lines
 
 
 def _first(start: int | None, total: int) -> int:
