@@ -414,3 +414,49 @@ def test_an_included_markdown_file_shows_as_prose_outside_fences(tmp_path: Path)
     assert "export TP_TOKEN=..." in code  # the snippet's own code block stays code
     assert "## Careful" in code  # inside the page's fence the file is shown as code
     assert [s.heading_path[-1] for s in page.sections if s.heading_path] == ["Guide", "Setup"]
+
+
+PARTIAL_PAGE = ("---\ntitle: Start\n---\n\nimport Setup from './_setup.mdx';\n"
+                "import Shared from '@site/partials/_shared.md';\nimport Tabs from '@theme/Tabs';\n"
+                "import Secret from '../../../../outside/_secret.md';\n\n# Getting started\n\n"
+                "## Setup\n\n<Setup />\n\n## Shared\n\n<Shared note=\"x\"/>\n\n## Elsewhere\n\n"
+                "<Secret />\n\n```mdx\n<Setup />\n```\n")
+
+
+def docusaurus_site(tmp_path: Path) -> Path:
+    """A Docusaurus repository whose start page renders a partial beside it, one from the
+    site's partials/ folder (`@site/`) and one outside the repository."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "docusaurus.config.js").write_text("module.exports = {};\n", encoding="utf-8")
+    write_docs(repo / "docs", {"guide/start.mdx": PARTIAL_PAGE,
+                               "guide/_setup.mdx": "Install with `npm i -g tidepool`.\n\n"
+                                                   "```bash\ntp login --token $TP_TOKEN\n```\n"})
+    (repo / "partials").mkdir()
+    (repo / "partials" / "_shared.md").write_text("Tokens expire after **30 days**.\n",
+                                                  encoding="utf-8")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "_secret.md").write_text("API_KEY = not for the index\n",
+                                                     encoding="utf-8")
+    return repo / "docs"
+
+
+def test_a_docusaurus_partial_shows_where_the_page_renders_it(tmp_path: Path) -> None:
+    docs = docusaurus_site(tmp_path)
+    pages = load_pages(docs)
+    assert [p.path for p in pages] == ["guide/start.mdx"]  # a `_` partial is not a page
+    page = pages[0]
+    assert set(page.included) == {"./_setup.mdx", "@site/partials/_shared.md"}
+    chunks = {c.heading: c.text for c in chunk_page(page)}
+    assert "Install with `npm i -g tidepool`." in chunks["Setup"]
+    assert "tp login --token $TP_TOKEN" in chunks["Setup"]
+    assert "Tokens expire after **30 days**." in chunks["Shared"]
+    assert "not for the index" not in " ".join(chunks.values())  # outside the repository
+    lines = [line for s in page.sections for block in s.blocks for line in block]
+    source = page.source.splitlines()
+    install = next(line for line in lines if line.text.startswith("Install with"))
+    assert source[install.number - 1] == "<Setup />"  # numbered with the line that renders it
+    assert any(line.code and line.text == "<Setup />" for line in lines)  # in a fence: code
+    before = page.content_hash
+    (docs / "guide" / "_setup.mdx").write_text("Install with pipx.\n", encoding="utf-8")
+    assert load_pages(docs)[0].content_hash != before  # an edited partial re-indexes the page

@@ -182,6 +182,8 @@ def includes_digest(included: Mapping[str, str]) -> str:
 def _read(target: str, page_file: Path, docs_root: Path, boundary: Path) -> str | None:
     if target.startswith("@/"):  # VitePress: from the source root
         bases, target = [docs_root], target[2:]
+    elif target.startswith("@site/"):  # Docusaurus: from the site (the docs root's parent)
+        bases, target = [docs_root.parent, docs_root], target[len("@site/"):]
     else:
         bases = [page_file.parent, docs_root, *_ancestors(docs_root, boundary)]
     for base in bases:

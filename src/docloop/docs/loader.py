@@ -210,7 +210,8 @@ def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
     the parser's own pass (machinery.prepare), so no file is read, nor hashed, that the page
     does not show (an include in front matter, an HTML comment, a VitePress fence); a cheap
     test first: most pages have none."""
-    if not any(marker in page.source for marker in INCLUDE_MARKERS):
+    if not any(marker in page.source for marker in INCLUDE_MARKERS) \
+            and not (page.mdx and "import " in page.source):  # MDX partials (machinery.py)
         return {}
     body = page.source.splitlines()[page.body_start:]
     includes = prepare(body, page.generator, page.mdx).includes

@@ -18,7 +18,9 @@ patches point at real source lines):
   mkdocs, whose include extensions run before Markdown is parsed, an include line inside
   fenced code includes too (kept in the fence, `Prepared.in_code`);
 * MDX ESM blocks (`import`/`export` up to the next blank line) and
-  `{/* comments */}` are dropped.
+  `{/* comments */}` are dropped; a Markdown file an `import` names
+  (`import Setup from './_setup.md'`, Docusaurus partials) is an include where
+  the page renders it (`<Setup />` on a line of its own).
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
 passed through untouched: nothing inside them is machinery (but for the mkdocs
@@ -49,6 +51,11 @@ RAW_HTML = re.compile(r"^ {0,3}<(script|style|pre|textarea)\b", re.IGNORECASE)
 #: the first characters any machinery (or fence, comment, raw HTML) line can start with
 STARTERS = set("`~<!?=/:-{[ie")
 SILENT_KINDS = {"tab", "tabs", "code-group", "raw", "v-pre", "html"}
+#: an MDX import of a Markdown file: `import Setup from './_setup.mdx';` (a component)
+MDX_PARTIAL_IMPORT = re.compile(
+    r"^import[ \t]+([A-Z][\w$]*)[ \t]+from[ \t]+(['\"])([^'\"]+\.mdx?)\2[ \t]*;?[ \t]*$")
+#: the component rendered alone on its line: `<Setup />`, `<Setup prop="x"/>`
+MDX_PARTIAL_USE = re.compile(r"^[ \t]*<([A-Z][\w$]*)(?:[ \t][^<>]*)?/>[ \t]*$")
 
 
 @dataclass
@@ -68,6 +75,7 @@ class _State:
     fence_depth: int = 0  # how many mkdocs containers were open when it opened
     raw_end: str | None = None  # the text that closes the open raw HTML block
     esm: bool = False
+    partials: dict[str, str] = field(default_factory=dict)  # MDX component -> Markdown file
     snippet_block: bool = False
     jsx_comment: bool = False
     indents: list[int] = field(default_factory=list)  # body indents of mkdocs containers
@@ -82,15 +90,33 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
         line = _dedent(raw, state) if generator == "mkdocs" else raw
         in_block, in_fence = state.snippet_block, state.fence is not None
         kept, label = _one_line(line, state, generator, mdx)
+        partial = _partial(line, state, kept) if mdx and not in_fence else None
+        if partial is not None:
+            kept = ""
         out.lines.append(kept)
         if label:
             out.labels[index] = label
+        elif partial is not None:
+            out.includes[index] = partial
         elif not kept and (include := _include(line, in_block and state.snippet_block)):
             out.includes[index] = include
         elif in_fence and generator == "mkdocs" and (include := _fenced_include(line)):
             out.includes[index] = include
             out.in_code.add(index)
     return out
+
+
+def _partial(line: str, state: _State, kept: str) -> Include | None:
+    """An MDX page's Markdown partial: its import is noted (the ESM line itself is
+    dropped), its use alone on a line is an include of that file there."""
+    imported = MDX_PARTIAL_IMPORT.match(line.strip()) if line.startswith("import") else None
+    if imported:
+        state.partials[imported.group(1)] = imported.group(3)
+        return None
+    used = MDX_PARTIAL_USE.match(kept) if kept and state.partials else None
+    if used is None or used.group(1) not in state.partials:
+        return None
+    return Include(state.partials[used.group(1)])
 
 
 def _fenced_include(line: str) -> Include | None:

@@ -34,7 +34,7 @@ MAX_NESTING = 40
 JSX_TAG = re.compile(r"</?[A-Z][\w.]*\b[^>]*>")
 HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 #: an included file the page's Markdown pulls in as Markdown, not as a code sample
-MARKDOWN_FILE = re.compile(r"\.(?:md|markdown|mdown|mkd)$", re.IGNORECASE)
+MARKDOWN_FILE = re.compile(r"\.(?:md|mdx|markdown|mdown|mkd)$", re.IGNORECASE)
 DROPPED_HTML = re.compile(r"^\s*<(?:!--|script\b|style\b)", re.IGNORECASE)
 #: anchors that are not headings: `<a id="x">`/`<a name="x">`, mkdocs-autorefs `[](){#x}`,
 #: an attr_list `{#x}` closing a paragraph or list item (mkdocs)
@@ -243,7 +243,8 @@ def _included(include: Include, text: list[str], index: int, number: int, genera
     if in_code or not include.preprocessed or not MARKDOWN_FILE.search(include.path):
         return [(index, _included_block(text, number))]
     blocks: list[tuple[int, list[Line]]] = []
-    for section in parse_sections(text, 1, generator):  # its own includes are not followed
+    mdx = include.path.lower().endswith(".mdx")
+    for section in parse_sections(text, 1, generator, mdx):  # its includes are not followed
         if section.heading_path:
             blocks.append((index, [Line(number, section.heading_path[-1])]))
         blocks += [(index, [Line(number, line.text, line.code) for line in block])
