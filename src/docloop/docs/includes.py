@@ -3,12 +3,14 @@
 FastAPI's pages show every code sample through an include line
 (`{* ../../docs_src/background_tasks/tutorial001_py310.py hl[6:8] *}`, older pages
 `{!> ../../../docs_src/… !}`); mkdocs snippets write `--8<-- "file"` and VitePress
-`<<< @/snippets/file.js`. Left out, the index holds none of the code users paste
+`<<< @/snippets/file.js`; a Docusaurus page renders a Markdown partial it imports
+(`<Setup />`, machinery.py). Left out, the index holds none of the code users paste
 back at the docs (`BackgroundTasks`, `Depends`), which is the evidence the
 re-ranker's `names` feature matches. The include line itself is still blanked
 for the parser (machinery.py), so every chunk keeps its real source lines; the
 part of the file the site shows there (excerpts.py) is added as code lines
-numbered with the include line. Which include lines show what is decided once
+numbered with the include line (a Markdown file as the text it renders to,
+markdown.py). Which include lines show what is decided once
 (`shown_includes`), by the loader (the files it reads are the files the page's
 hash covers) and by the parser alike, so the two cannot disagree.
 
