@@ -128,3 +128,31 @@ def test_search_tables_show_the_page_whole_on_a_narrow_terminal(
     render_search_results([QueryResult(None, "Blocked request. This host is not allowed",
                                        [hit] * 3)], as_json=False, batch=False)
     assert "config/server-options.md" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_search_results_keep_section_score_and_url_beside_a_long_page_path(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        columns: str) -> None:
+    """FastAPI's real page paths run to 66 characters: at 80 columns the table kept the page
+    whole and squeezed the section, score and URL columns to nothing (not one character of
+    them was printed). A terminal too narrow for the table lists the hits instead."""
+    from docloop.models import PageHit
+    from docloop.render import render_search_results
+    from docloop.stages.search import QueryResult
+
+    monkeypatch.setenv("COLUMNS", columns)
+    path = "tutorial/dependencies/dependencies-in-path-operation-decorators.md"
+    hit = PageHit(path=path, heading="Dependencies errors and return values", score=6.374,
+                  url="https://fastapi.tiangolo.com/tutorial/dependencies/"
+                      "dependencies-in-path-operation-decorators/",
+                  anchor="dependencies-errors-and-return-values")
+    render_search_results([QueryResult(None, "my dependency raises", [hit])], as_json=False,
+                          batch=False)
+    out = capsys.readouterr().out
+    assert path in out and "6.374" in out
+    if columns == "80":  # whole lines (the table folds its cells at 200 columns)
+        assert "Dependencies errors and return values" in out
+        assert f"{hit.url}#dependencies-errors-and-return-values" in out
+    else:
+        assert "┃ section" in out and "https://fastapi.tiangolo.com/" in out

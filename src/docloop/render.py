@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from docloop.backends.sources.base import ChannelCount
-from docloop.models import TicketRecord
+from docloop.models import TicketRecord, at_section
 from docloop.review import ReviewItem
 from docloop.stages.search import QueryResult, result_json
 from docloop.stages.track import ticket_json
@@ -115,14 +115,41 @@ def render_search_results(results: list[QueryResult], as_json: bool, batch: bool
     console = Console()
     for result in results:
         title = result.text if not batch else f"{result.id}: {result.text}"
-        table = Table(title=Text(title))
-        # the page is what a user acts on: never cut; a narrow terminal folds the rest
-        for column in ("#", "page", "section", "score", "url"):
-            table.add_column(column, overflow="fold", no_wrap=column == "page")
-        for rank, hit in enumerate(result.hits, start=1):
-            url = hit.url + (f"#{hit.anchor}" if hit.anchor else "")
-            table.add_row(*plain(str(rank), hit.path, hit.heading, f"{hit.score:.3f}", url))
-        console.print(table)
+        longest = max((len(hit.path) for hit in result.hits), default=0)
+        if console.width >= longest + TABLE_ROOM:
+            console.print(_hits_table(title, result))
+        else:
+            _print_hits_list(console, title, result)
+
+
+#: what the search table needs beside its longest page path: rank, section, score, URL
+#: and borders; a narrower terminal gets a list instead
+TABLE_ROOM = 64
+
+
+def _hits_table(title: str, result: QueryResult) -> Table:
+    """Hits as a table; the page is never cut (it is what a user acts on)."""
+    table = Table(title=Text(title))
+    for column in ("#", "page", "section", "score", "url"):
+        table.add_column(column, overflow="fold", no_wrap=column == "page")
+    for rank, hit in enumerate(result.hits, start=1):
+        table.add_row(*plain(str(rank), hit.path, hit.heading, f"{hit.score:.3f}",
+                             at_section(hit.url, hit.anchor)))
+    return table
+
+
+def _print_hits_list(console: Console, title: str, result: QueryResult) -> None:
+    """Hits one under the other, for a terminal too narrow for the table: squeezed beside a
+    long page path, the section, score and URL columns shrank to nothing (an 80-column
+    terminal and FastAPI's `tutorial/dependencies/dependencies-in-path-operation-…` paths).
+    Lines are not folded, so a path or URL stays whole to copy."""
+    console.print(Text(title, style="bold"), soft_wrap=True)
+    for rank, hit in enumerate(result.hits, start=1):
+        heading = f" › {hit.heading}" if hit.heading else ""
+        console.print(Text(f"{rank:>2}. {hit.path}{heading}  (score {hit.score:.3f})"),
+                      soft_wrap=True)
+        if hit.url:
+            console.print(Text(f"    {at_section(hit.url, hit.anchor)}"), soft_wrap=True)
 
 
 @contextmanager
