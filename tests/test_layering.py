@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import io
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +159,31 @@ def test_search_results_keep_section_score_and_url_beside_a_long_page_path(
         assert f"{hit.url}#dependencies-errors-and-return-values" in out
     else:
         assert "┃ section" in out and "https://fastapi.tiangolo.com/" in out
+
+
+class _Terminal(io.StringIO):
+    """Output that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("terminal", "widest"), [(True, 90), (False, 160)])
+def test_review_tables_fit_the_terminal_and_keep_whole_lines_in_a_pipe(
+        monkeypatch: pytest.MonkeyPatch, terminal: bool, widest: int) -> None:
+    """A fixed 160-column table wrapped every line at a 90-column terminal's edge; a pipe
+    or file still gets whole 160-column lines."""
+    from docloop.render import render_review_items
+    from docloop.review import ReviewItem
+
+    out = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setenv("COLUMNS", "90")
+    item = ReviewItem(id="ins_0e5d3e5f281aaa73", score=18.91, review="proposed",
+                      title="Variables from .env files are accessible only during development "
+                            "builds, not in vite.config.js", size=9,
+                      page="tutorial/dependencies/dependencies-in-path-operation-decorators.md",
+                      verdict="covered")
+    render_review_items([item], as_json=False)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()  # no colours
+    assert max(len(line) for line in lines) == widest

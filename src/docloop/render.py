@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from typing import TextIO
 
 import click
 from rich.console import Console
@@ -61,7 +62,15 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
                              r.doc_path or "-",
                              str(r.conversations), str(r.users),
                              r.updated_at.strftime("%Y-%m-%d %H:%M")))
-    Console(width=140).print(table)
+    sized_console(140).print(table)
+
+
+def sized_console(width: int, file: TextIO | None = None) -> Console:
+    """A console as wide as the terminal it writes to, or `width` columns when it writes to
+    a pipe or a file (whole table lines there, not rich's 80-column default). A fixed width
+    on a terminal made every line of a wide table wrap at the terminal's edge."""
+    console = Console(file=file)
+    return console if console.is_terminal else Console(file=file, width=width)
 
 
 def render_review_items(items: list[ReviewItem], as_json: bool) -> None:
@@ -80,7 +89,7 @@ def render_review_items(items: list[ReviewItem], as_json: bool) -> None:
                              str(item.size), item.page or "-", item.verdict or "-",
                              f"{item.ticket.id} {item.ticket.status}" if item.ticket else "-",
                              _review_note(item)))
-    Console(width=160).print(table)
+    sized_console(160).print(table)
 
 
 def review_line(item: ReviewItem) -> str:

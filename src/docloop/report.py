@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from docloop.files import write_atomic
 from docloop.markdown_safe import block, code, inline, link
 from docloop.models import Insight, InsightImpact, ReviewCounts, ReviewStats, RunReport
-from docloop.render import plain
+from docloop.render import plain, sized_console
 from docloop.text import truncate
 
 #: insight fields kept out of the JSON report (internal or personal)
@@ -127,7 +126,7 @@ def _impact_markdown(impacts: list[InsightImpact]) -> list[str]:
 
 def print_summary(report: RunReport, to_stderr: bool = False) -> None:
     """A table of insights by score for the terminal."""
-    console = Console(file=sys.stderr if to_stderr else sys.stdout, width=140)
+    console = sized_console(140, sys.stderr if to_stderr else sys.stdout)
     stats = report.stats
     console.print(f"[bold]docloop run {report.run_id}[/bold]: {stats.messages} new messages, "
                   f"{stats.window_messages} in window, {stats.conversations} conversations, "
