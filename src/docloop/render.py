@@ -56,7 +56,7 @@ def render_tickets(records: list[TicketRecord], as_json: bool) -> None:
         return
     table = Table(title=f"{len(records)} ticket(s)")
     for column in ("id", "status", "title", "page", "convs", "users", "updated"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "id")  # whole, to copy
     for r in records:
         table.add_row(*plain(r.identifier or r.id, r.status, truncate(r.title, 60),
                              r.doc_path or "-",
@@ -82,7 +82,7 @@ def render_review_items(items: list[ReviewItem], as_json: bool) -> None:
     table = Table(title=f"{len(items)} insight(s)")
     for column in ("id", "score", "review", "title", "convs", "page", "verdict", "ticket",
                    "note"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "id")  # whole, to copy
     for item in items:
         table.add_row(*plain(item.id, f"{item.score:.2f}", item.review or "-",
                              truncate(item.title, 60),

@@ -135,7 +135,7 @@ def print_summary(report: RunReport, to_stderr: bool = False) -> None:
         console.print(f"analysis reused: {rich_escape(stats.analysis_reused)}")
     table = Table(show_lines=False)
     for column in ("#", "score", "insight", "users", "convs", "page", "verdict", "ticket"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "ticket")  # its id whole
     for number, insight in enumerate(report.insights, start=1):
         doc = insight.doc
         ticket = (f"{insight.ticket.id} {insight.ticket.action}" if insight.ticket
