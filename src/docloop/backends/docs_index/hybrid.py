@@ -251,19 +251,20 @@ class HybridDocsIndex(DocsIndex):
         fused = self.vector_weight * _unit_scale(cosine) + (1 - self.vector_weight) * keyword
         return cosine, keyword, fused
 
-    def best_section(self, path: str, text: str) -> DocChunk | None:
-        """The chunk of `path` the search would name for `text` (its best fused chunk, the
-        rule `candidates` picks every page's section by), also for a page the search did
-        not rank; None for a page the index does not hold."""
+    def best_section(self, path: str, text: str) -> PageHit | None:
+        """`path` as the search would show it for `text`: its best fused chunk (the rule
+        `candidates` picks every page's section by), also for a page the search did not
+        rank; None for a page the index does not hold."""
         layout = self.store.layout()
         rows = layout.page_rows(path)
         if len(rows) == 0:
             return None
         self.check_embedder()
         vectors, _ = self.embed_queries([text], frozenset())
-        fused = self._fused(text, vectors[0], layout)[2]
-        chunk_id = layout.chunk_ids[int(rows[int(np.argmax(fused[rows]))])]
-        return next((chunk for chunk in self.page_chunks(path) if chunk.id == chunk_id), None)
+        cosine, keyword, fused = self._fused(text, vectors[0], layout)
+        best = int(rows[int(np.argmax(fused[rows]))])
+        return self.store.hit(int(layout.rowids[best]), float(fused[best]),
+                              float(cosine[best]), float(keyword[best]))
 
     def _late_features(self, parts: np.ndarray | None, paths: list[str],
                        active: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
