@@ -18,6 +18,7 @@ from docloop.cli import main
 from docloop.docs.chunker import chunk_page
 from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, parse_include
 from docloop.docs.loader import DocPage, load_pages
+from docloop.docs.machinery import may_include
 from tests.docs_helpers import write_docs
 
 APP = ("from fastapi import BackgroundTasks, FastAPI\n\napp = FastAPI()\n\n\n"
@@ -433,8 +434,8 @@ def docusaurus_site(tmp_path: Path) -> Path:
                                "guide/_setup.mdx": "Install with `npm i -g tidepool`.\n\n"
                                                    "```bash\ntp login --token $TP_TOKEN\n```\n"})
     (repo / "partials").mkdir()
-    (repo / "partials" / "_shared.md").write_text("Tokens expire after **30 days**.\n",
-                                                  encoding="utf-8")
+    (repo / "partials" / "_shared.md").write_text(  # Docusaurus reads `.md` as MDX too
+        "{/* keep in step with auth.md */}Tokens expire after **30 days**.\n", encoding="utf-8")
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "_secret.md").write_text("API_KEY = not for the index\n",
                                                      encoding="utf-8")
@@ -451,6 +452,7 @@ def test_a_docusaurus_partial_shows_where_the_page_renders_it(tmp_path: Path) ->
     assert "Install with `npm i -g tidepool`." in chunks["Setup"]
     assert "tp login --token $TP_TOKEN" in chunks["Setup"]
     assert "Tokens expire after **30 days**." in chunks["Shared"]
+    assert "keep in step" not in chunks["Shared"]  # an MDX comment, in a `.md` partial too
     assert "not for the index" not in " ".join(chunks.values())  # outside the repository
     lines = [line for s in page.sections for block in s.blocks for line in block]
     source = page.source.splitlines()
@@ -460,3 +462,13 @@ def test_a_docusaurus_partial_shows_where_the_page_renders_it(tmp_path: Path) ->
     before = page.content_hash
     (docs / "guide" / "_setup.mdx").write_text("Install with pipx.\n", encoding="utf-8")
     assert load_pages(docs)[0].content_hash != before  # an edited partial re-indexes the page
+
+
+def test_only_pages_that_may_include_are_scanned_for_includes() -> None:
+    """The loader's cheap test: an MDX page importing components only (typescript-eslint's
+    150 `@theme/Tabs` pages) is not scanned; one importing a Markdown module is."""
+    tabs = "import Tabs from '@theme/Tabs';\n\n# Rules\n\n<Tabs />\n"
+    assert not may_include(tabs, mdx=True)
+    assert may_include(tabs + "import Setup from './_setup.mdx';\n", mdx=True)
+    assert not may_include("import Setup from './_setup.mdx';\n", mdx=False)  # not MDX
+    assert may_include('--8<-- "snippets/a.py"\n', mdx=False)

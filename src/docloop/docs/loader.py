@@ -44,7 +44,7 @@ from typing import Any
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.includes import includes_digest, read_includes, repository_root
-from docloop.docs.machinery import prepare
+from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.errors import InputError
 
@@ -59,7 +59,6 @@ NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 PARSER_VERSION = "2"
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_CHUNKS = 500
-INCLUDE_MARKERS = ("{!", "{*", "8<-", "<<<")  # what an include line starts with
 
 
 @dataclass
@@ -196,7 +195,7 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file)
-    mdx = file.suffix.lower() == ".mdx" or generator == "docusaurus"
+    mdx = is_mdx(file.name, generator)
     url = page_url(rel, front, mounted_url(base_url, mount), generator)
     path = f"{mount}/{rel}" if mount else rel
     page = DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
@@ -210,8 +209,7 @@ def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
     the parser's own pass (machinery.prepare), so no file is read, nor hashed, that the page
     does not show (an include in front matter, an HTML comment, a VitePress fence); a cheap
     test first: most pages have none."""
-    if not any(marker in page.source for marker in INCLUDE_MARKERS) \
-            and not (page.mdx and "import " in page.source):  # MDX partials (machinery.py)
+    if not may_include(page.source, page.mdx):
         return {}
     body = page.source.splitlines()[page.body_start:]
     includes = prepare(body, page.generator, page.mdx).includes

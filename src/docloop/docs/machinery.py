@@ -56,6 +56,22 @@ MDX_PARTIAL_IMPORT = re.compile(
     r"^import[ \t]+([A-Z][\w$]*)[ \t]+from[ \t]+(['\"])([^'\"]+\.mdx?)\2[ \t]*;?[ \t]*$")
 #: the component rendered alone on its line: `<Setup />`, `<Setup prop="x"/>`
 MDX_PARTIAL_USE = re.compile(r"^[ \t]*<([A-Z][\w$]*)(?:[ \t][^<>]*)?/>[ \t]*$")
+#: text every include line holds (an MDX partial: its import's `.md` or `.mdx` module)
+INCLUDE_HINTS = ("{!", "{*", "8<-", "<<<")
+MDX_PARTIAL_HINT = re.compile(r"\.mdx?['\"]")
+
+
+def is_mdx(path: str, generator: str) -> bool:
+    """Whether a page (or a partial it renders) is MDX: `.mdx`, or any page of a
+    Docusaurus site (Docusaurus reads `.md` as MDX too)."""
+    return path.lower().endswith(".mdx") or generator == "docusaurus"
+
+
+def may_include(source: str, mdx: bool) -> bool:
+    """A cheap test before the full pass: False when no line of `source` can be an
+    include (most pages), so their files are never scanned line by line."""
+    return any(hint in source for hint in INCLUDE_HINTS) or (
+        mdx and "import " in source and MDX_PARTIAL_HINT.search(source) is not None)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from markdown_it.token import Token
 from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end
 from docloop.docs.includes import Include, shown_includes
-from docloop.docs.machinery import prepare
+from docloop.docs.machinery import is_mdx, prepare
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
 #: hostile input such as 100,000 `[`; real headings are far shorter)
@@ -243,7 +243,7 @@ def _included(include: Include, text: list[str], index: int, number: int, genera
     if in_code or not include.preprocessed or not MARKDOWN_FILE.search(include.path):
         return [(index, _included_block(text, number))]
     blocks: list[tuple[int, list[Line]]] = []
-    mdx = include.path.lower().endswith(".mdx")
+    mdx = is_mdx(include.path, generator)
     for section in parse_sections(text, 1, generator, mdx):  # its includes are not followed
         if section.heading_path:
             blocks.append((index, [Line(number, section.heading_path[-1])]))
