@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.chunker import chunk_page
+from docloop.docs.excerpts import excerpt_lines, snippet_excerpt
 from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, parse_include
 from docloop.docs.loader import DocPage, load_pages
 from docloop.docs.machinery import may_include
@@ -472,3 +473,13 @@ def test_only_pages_that_may_include_are_scanned_for_includes() -> None:
     assert may_include(tabs + "import Setup from './_setup.mdx';\n", mdx=True)
     assert not may_include("import Setup from './_setup.mdx';\n", mdx=False)  # not MDX
     assert may_include('--8<-- "snippets/a.py"\n', mdx=False)
+
+
+def test_an_escaped_section_marker_is_text_that_opens_and_closes_nothing() -> None:
+    text = ("# ;--8<-- [start:setup]\nnot in the section\n# --8<-- [start:setup]\nconnect()\n"
+            "# ;--8<-- [end:setup]\nlogin()\n# --8<-- [end:setup]\nshutdown()\n")
+    assert excerpt_lines(text, snippet_excerpt("f.py:setup")[1]) == [
+        "connect()", "# --8<-- [end:setup]", "login()"]
+    assert excerpt_lines(text, snippet_excerpt("f.py")[1]) == [
+        "# --8<-- [start:setup]", "not in the section", "connect()", "# --8<-- [end:setup]",
+        "login()", "shutdown()"]

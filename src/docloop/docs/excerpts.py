@@ -71,12 +71,12 @@ def excerpt_lines(text: str, excerpt: Excerpt) -> list[str]:
     """The lines of `text` (a file's) that `excerpt` shows."""
     lines = text.splitlines()
     if excerpt.section:
-        return _section(lines, excerpt.section)
+        return _snippet_lines(lines, excerpt.section)
     if excerpt.region:
         return region_lines(lines, excerpt.region)
     if excerpt.ranges:
         lines = _in_ranges(lines, excerpt, text.endswith(("\n", "\r")))
-    return _without_section_markers(lines) if excerpt.snippet else lines
+    return _snippet_lines(lines, None) if excerpt.snippet else lines
 
 
 def _in_ranges(lines: list[str], excerpt: Excerpt, final_newline: bool) -> list[str]:
@@ -135,34 +135,22 @@ def _number(text: str) -> int | None:
     return int(text) if text.strip("-") else None
 
 
-def _section(lines: list[str], name: str) -> list[str]:
-    """The lines between the `--8<-- [start:name]` and `--8<-- [end:name]` markers, without
-    the markers of other sections inside (escaped ones shown without their `;`)."""
+def _snippet_lines(lines: list[str], name: str | None) -> list[str]:
+    """The lines a snippet shows: with `name`, those between its `--8<-- [start:name]` and
+    `--8<-- [end:name]` markers; without, all of them. Section markers are never shown; an
+    escaped one (`;--8<-- [start:x]`) is text, shown without its first `;`, and opens or
+    closes nothing."""
     shown: list[str] = []
-    inside = False
+    inside = name is None
     for line in lines:
         marker = _SECTION_MARKER.search(line) if "8<" in line else None
-        if marker is None:
+        if marker is None or marker["escape"]:
             if inside:
-                shown.append(line)
-        elif inside and marker["escape"]:
-            shown.append(_unescaped(marker))
-        elif marker["name"] == name:
+                shown.append(line if marker is None else _unescaped(marker))
+        elif name is not None and marker["name"] == name:
             if marker["kind"].lower() == "end":
                 break  # the section ends (an end before its start: nothing is shown)
             inside = True  # a start (a repeated one changes nothing)
-    return shown
-
-
-def _without_section_markers(lines: list[str]) -> list[str]:
-    """`lines` without snippet section markers (escaped ones shown without their `;`)."""
-    shown: list[str] = []
-    for line in lines:
-        marker = _SECTION_MARKER.search(line) if "8<" in line else None
-        if marker is None:
-            shown.append(line)
-        elif marker["escape"]:
-            shown.append(_unescaped(marker))
     return shown
 
 
