@@ -174,8 +174,6 @@ def test_a_saved_eval_table_keeps_every_page_path_on_one_line() -> None:
     options.md` over five lines; a file gets room for a row's group and both pages."""
     from io import StringIO
 
-    from rich.console import Console
-
     from docloop.evaluation.render import render_table
 
     row = {"group": "optimize-deps-reload", "size": 5, "in_one_insight": 2, "recovered": False,
@@ -189,7 +187,7 @@ def test_a_saved_eval_table_keeps_every_page_path_on_one_line() -> None:
               "search": {"group_hit1": 0.0, "group_hit3": 1.0, "message_hit1": 0.2,
                          "message_hit3": 0.8}, "per_group": [row]}
     saved = StringIO()
-    render_table(result, Console(file=saved))
+    render_table(result, saved)
     line = next(x for x in saved.getvalue().splitlines() if "optimize-deps-reload" in x)
     assert "config/dep-optimization-options.md" in line and "guide/dep-pre-bundling.md" in line
 
@@ -198,8 +196,6 @@ def test_the_per_insight_table_prints_the_users_text_not_rich_markup() -> None:
     """A title like `[vite] Internal server error` lost its tag to Rich markup, and a group
     named with a closing tag (`x[/a]`) crashed the table."""
     from io import StringIO
-
-    from rich.console import Console
 
     from docloop.evaluation.render import render_table
 
@@ -218,7 +214,7 @@ def test_the_per_insight_table_prints_the_users_text_not_rich_markup() -> None:
               "search": {"group_hit1": 1.0, "group_hit3": 1.0, "message_hit1": 1.0,
                          "message_hit3": 1.0}, "per_group": [group], "per_insight": [insight]}
     saved = StringIO()
-    render_table(result, Console(file=saved))
+    render_table(result, saved)
     text = saved.getvalue()
     assert "[vite] Internal server error" in text
     assert "guide/x.md § Aliases" in text

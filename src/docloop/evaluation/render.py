@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
 
-from rich.console import Console
 from rich.table import Table
 
-from docloop.render import plain
+from docloop.render import plain, sized_console
 from docloop.text import truncate
 
 #: the width of the tables when the output is not a terminal: room for the group and both
@@ -16,12 +15,10 @@ SAVED_WIDTH = 160
 TITLE_CHARS = 70  # an insight's title in its row: enough to recognise the ticket
 
 
-def render_table(result: dict[str, Any], console: Console | None = None) -> None:
-    """The headline figures, one row per labelled group, then one per insight."""
-    console = console or Console()
-    if not console.is_terminal:
-        # saved to a file (`> eval.txt`), 80 columns folded every page path into pieces
-        console = Console(file=console.file, width=max(console.width, SAVED_WIDTH))
+def render_table(result: dict[str, Any], file: TextIO | None = None) -> None:
+    """The headline figures, one row per labelled group, then one per insight (saved to a
+    file, `> eval.txt`, at SAVED_WIDTH: 80 columns folded every page path into pieces)."""
+    console = sized_console(SAVED_WIDTH, file)
     summary = Table(title="docloop eval", show_header=True)
     summary.add_column("metric")
     summary.add_column("value", justify="right")
