@@ -457,7 +457,7 @@ class ReviewRecord(ReviewOutcome):
     #: that page's URL (the list views link the page by it)
     page_url: str | None = None
     #: on a page the match did not rank, the section the search names there for the
-    #: insight (review_section.py); a candidate page brings its own section
+    #: insight (review.indexed_pages); a candidate page brings its own section
     page_heading: str | None = None
     page_anchor: str | None = None
     updated_at: datetime

@@ -173,21 +173,27 @@ def edit(settings: Settings, stores: Stores, insight_id: str, actor: str, now: d
 
 def indexed_pages(settings: Settings, stores: Stores, insight: Insight) -> PageLookup | None:
     """The local docs index's page lookup (a reviewer may move an insight to any page of
-    it, at the section nearest its questions), opened only when asked: a candidate page or
-    a title edit needs no index. None for a remote index, which a review decision does not
-    open."""
+    it), opened only when asked: a candidate page or a title edit needs no index. None for
+    a remote index, which a review decision does not open.
+
+    A page the match did not rank comes with no section of its own, and a ticket linking
+    the top of a long reference page (Vite's `config/shared-options.md` has 40 options)
+    leaves the writer to search it; so the lookup names the section the docs search would
+    show on that page for the insight's own query (`insight_query`, as the match searches).
+    """
     if settings.docs_index != "sqlite":
         return None
 
     def look_up(path: str) -> IndexedPage | None:
-        from docloop.review_section import nearest_section
         from docloop.stages.index_docs import open_index
+        from docloop.stages.match import insight_query
 
         index = open_index(settings, stores)
         url = index.page_url(path)
         if url is None:
             return None
-        return IndexedPage(url, *nearest_section(index, path, insight))
+        best = index.best_section(path, insight_query(insight))
+        return IndexedPage(url, best.heading, best.anchor) if best else IndexedPage(url)
 
     return look_up
 

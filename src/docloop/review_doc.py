@@ -42,7 +42,7 @@ def page_choices(insight: Insight) -> list[PageHit]:
 @dataclass(frozen=True)
 class IndexedPage:
     """A page of the docs index outside the match's candidates, at the section a ticket
-    should point to (review_section.nearest_section: the one the search names there)."""
+    should point to (review.indexed_pages: the one the search names there)."""
 
     url: str  # '' when the docs have no site URL
     heading: str = ""
