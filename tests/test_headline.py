@@ -228,3 +228,59 @@ def test_an_error_quoted_inline_is_a_title_without_the_sentence_around_it() -> N
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title.startswith("Error: Invalid glob") or title.startswith("[vite] Error: Invalid")
+
+
+def test_the_error_two_users_pasted_word_for_word_is_the_title() -> None:
+    """Real Vite reports (allowed-hosts): five users, one error, each with their own host.
+    Before, the representative member's composed "opening — question" won outright."""
+    members = [
+        problem(1, "I tried to rebuild my local docker instance of chatgpt-web — How can I "
+                "resolve it?", "Now I get the following error:\nBlocked request. This host "
+                '("xxx.net") is not allowed.'),
+        problem(2, "Is there a way to specify the authorised hostnames?",
+                "Is there a way to specify the authorised hostnames?"),
+        problem(3, "I recently got the error:", "I recently got the error:\nBlocked request. "
+                'This host ("meet.127.0.0.1.nip.io") is not allowed.'),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == 'Blocked request. This host ("xxx.net") is not allowed.'
+
+
+def test_one_users_paste_does_not_override_the_shared_sentence() -> None:
+    members = [
+        problem(1, "Why does the dev server proxy not forward my API calls?",
+                "Why does the dev server proxy not forward my API calls?"),
+        problem(2, "I see this:", "I see this:\nError: connect ECONNREFUSED 127.0.0.1:8000"),
+        problem(3, "Proxy", "The dev server proxy does not forward API calls to my backend."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == "Why does the dev server proxy not forward my API calls?"
+
+
+def test_a_lead_in_is_never_the_title_when_its_paste_is_quoted() -> None:
+    """A real Pydantic report: the message's "question" is the lead-in "When I use mypy
+    plugin for pydantic the error changes to:", absent from the quote (which shows another
+    lead-in with its error), so it passed for a title someone wrote."""
+    members = [
+        problem(1, "When I use mypy plugin for pydantic the error changes to:",
+                "Using a Field with an alias results in following mypy issue:\nsample.py:10: "
+                'error: Unexpected keyword argument "foo" for "Sample"'),
+        problem(2, "Mypy says unexpected keyword argument for a field alias",
+                "Mypy says unexpected keyword argument for a field alias in my model."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert not title.endswith(":")
+    assert "Unexpected keyword argument" in title or "unexpected keyword argument" in title
+
+
+def test_a_thread_title_still_beats_a_shared_paste() -> None:
+    """A thread title (or a model's) is someone's summary; only the analyzer's own
+    composed titles and the members' sentences give way to the shared error."""
+    members = [
+        problem(1, "Vite 6 blocks my custom domain", "I recently got the error:\nBlocked "
+                'request. This host ("a.dev") is not allowed.'),
+        problem(2, "Preview server refuses the staging host", "Now I get this:\nBlocked "
+                'request. This host ("b.dev") is not allowed.'),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title in ("Vite 6 blocks my custom domain", "Preview server refuses the staging host")

@@ -206,6 +206,10 @@ def _escape_block_mark(found: re.Match[str]) -> str:
     return f"{digits}\\{mark}"
 
 
+#: words by which a pasted line says that something went wrong ("Blocked request. This
+#: host is not allowed.", "The legacy JS API is deprecated", "Failed to resolve import")
+ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable|not allowed|denied|invalid|"
+                         r"deprecat|not found|not defined|refused|warn", re.I)
 #: how a sentence that leads into a paste ends (a full-width colon too: "webpack ：")
 LEAD_IN_MARKS = (":", "：")
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from docloop.models import Problem
 from docloop.text import (
+    ERROR_WORDS,
     TITLE_LIMIT,
     code_blocks,
     content_words,
@@ -43,7 +44,6 @@ SENTENCES = 4
 MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
-_ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable", re.I)
 #: what a log puts before the message of a pasted line: a commit or build hash, a time, a
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
 _LOG_PREFIX = re.compile(
@@ -51,6 +51,8 @@ _LOG_PREFIX = re.compile(
 #: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
 #: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
 _RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
+#: what differs between two users' copies of one error: quoted names, paths, numbers
+_PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -64,15 +66,42 @@ CONTINUES = re.compile(r"^\W*(?:however|but|and|also|so|or|then|plus|otherwise|a
 def headline(members: Sequence[Problem], idf: Mapping[str, float],
              member_words: Counter[str]) -> str:
     """The title for a cluster whose `members` are ordered most representative first;
-    `member_words` counts the members using each word (`insights.member_words`)."""
+    `member_words` counts the members using each word (`insights.member_words`). Thread
+    titles (or a model's) come first, then an error two members pasted, then the
+    analyzer's composed "opening — question" titles, then the members' sentences."""
+    titled = [p for p in members[:POOL] if _written_title(p)]
+    written = [p.title for p in titled if not _composed(p)]
+    shared = None if written else _shared_paste(members[:POOL])
+    if shared:
+        return truncate(shared, TITLE_LIMIT)
     weights = _shared_weights(member_words, len(members), idf)
-    written = [p.title for p in members[:POOL] if _written_title(p)]
     best, best_score = "", -1.0
-    for candidate in written or _candidates(members[:POOL]):
+    for candidate in written or [p.title for p in titled] or _candidates(members[:POOL]):
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
     return truncate(best or _fallback(members[:POOL]), TITLE_LIMIT)
+
+
+def _shared_paste(members: Sequence[Problem]) -> str | None:
+    """The error line that at least two members pasted, word for word but for what they
+    quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
+    five users): the recurring problem in its own words, the title above any other."""
+    seen: dict[str, str] = {}
+    for problem in members:
+        pasted = _pasted(problem)
+        if pasted is None:
+            continue
+        key = _PASTE_VARIABLES.sub("_", pasted.lower())
+        if key in seen:
+            return seen[key]
+        seen[key] = pasted
+    return None
+
+
+def _pasted(problem: Problem) -> str | None:
+    quotes = [quote.text for quote in problem.quotes]
+    return _shown(_pasted_error(quotes) or _quoted_error(quotes) or _led_into(quotes))
 
 
 def _fallback(members: Sequence[Problem]) -> str:
@@ -97,11 +126,21 @@ def _points_elsewhere(text: str) -> bool:
 
 def _written_title(problem: Problem) -> bool:
     """A title written as one: a Discord thread title (or the analyzer's self-contained
-    "opening — question"), which no message of the conversation contains verbatim."""
+    "opening — question"), which no message of the conversation contains verbatim. One that
+    leads into a paste ("When I use the mypy plugin the error changes to:") is the first
+    sentence of a message whose quote shows another part of it, never a title."""
     title = " ".join(problem.title.split())
     quoted = [" ".join(q.text.split()) for q in problem.quotes]
     return (bool(title) and not title.endswith("…") and _says_something(title)
-            and bool(quoted) and not any(title in q for q in quoted))
+            and not leads_in(title) and bool(quoted) and not any(title in q for q in quoted))
+
+
+def _composed(problem: Problem) -> bool:
+    """The offline analyzer's "opening — question" (`offline._self_contained`): sentences
+    of the message joined, not a title anyone wrote."""
+    said = " ".join(f"{problem.body} {problem.text}".split())
+    parts = " ".join(problem.title.split()).split(" — ")
+    return len(parts) > 1 and all(part.rstrip("…") in said for part in parts)
 
 
 def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]
@@ -114,14 +153,15 @@ def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]
 
 def _candidates(members: Sequence[Problem]) -> list[str]:
     """Each member's title and the first sentences of its quotes (the users' messages
-    verbatim; the problem text glues question sentences and error names together)."""
+    verbatim; the problem text glues question sentences and error names together), and
+    the error it pasted; not a lead-in whose quote shows the paste it leads into."""
     found: dict[str, None] = {}
     for problem in members:
-        quotes = [quote.text for quote in problem.quotes]
-        pasted = _shown(_pasted_error(quotes) or _quoted_error(quotes))
+        pasted = _pasted(problem)
+        pointers = {" ".join(_led_in(q.text).split()) for q in problem.quotes} - {""}
         for text in [*_own_lines(problem), *([pasted] if pasted else [])]:
             text = " ".join(text.split())
-            if _says_something(text):
+            if _says_something(text) and text not in pointers:
                 found.setdefault(text, None)
     return list(found)
 
@@ -206,9 +246,26 @@ def _quoted_error(texts: Sequence[str]) -> str | None:
     return None
 
 
+def _led_into(quotes: Sequence[str]) -> str | None:
+    """The pasted line a quote shows after its lead-in ("I recently got the error:" and
+    "Blocked request. This host … is not allowed.", quoting.py): whole, as a title."""
+    for quote in quotes:
+        if _led_in(quote):
+            pasted = quote.partition("\n")[2]
+            if _reports_error(pasted):
+                return " ".join(pasted.split())
+    return None
+
+
+def _led_in(quote: str) -> str:
+    """The lead-in of a quote that shows a lead-in and its pasted line, else ""."""
+    lead, _, pasted = quote.partition("\n")
+    return lead if pasted and leads_in(lead) else ""
+
+
 def _reports_error(line: str) -> bool:
     """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
-    return bool(_ERROR_WORDS.search(line)) and len(content_words(line)) >= MIN_WORDS
+    return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= MIN_WORDS
 
 
 def _shown(pasted: str | None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.offline_suggest import offline_suggestion
+from docloop.backends.analyzers.quoting import excerpt, leans_back
 from docloop.backends.analyzers.signals import MessageSignals, analyse_message, is_joke
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
@@ -28,13 +29,7 @@ BROADCAST_CHANNELS = re.compile(
     r"announce|news|release|changelog|rules|welcome|introductions|status", re.I)
 #: conversations with replies that make a broadcast-named channel a discussion channel
 DISCUSSED_MIN = 3
-#: words that make a short question lean on the sentence before it
-POINTS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
-CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
-#: a question with a pronoun and at most this many content words needs its opening
-VAGUE_WORDS = 3
 MAX_QUOTES = 3
-QUOTE_LIMIT = 280
 PROBLEM_TEXT_LIMIT = 400
 #: the verbatim messages an embedding reads (MiniLM reads 256 tokens, about this much code)
 BODY_LIMIT = 2000
@@ -143,16 +138,9 @@ def _self_contained(question: str, content: str) -> str:
     field") says what "that" is, so it leads; a long opening cuts the question off.
     """
     opening = (sentences(content) or [""])[0]
-    if not _leans_back(question) or not opening or opening == question:
+    if not leans_back(question) or not opening or opening == question:
         return truncate(question, TITLE_LIMIT)
     return truncate(f"{opening.rstrip('.:;, ')} — {question}", TITLE_LIMIT)
-
-
-def _leans_back(question: str) -> bool:
-    """"how do I stop leaking that?", "but I did pip install it?", "what's the clean way?"."""
-    words = len(content_words(question))
-    return (bool(CONTINUES.search(question)) or words <= 1
-            or (words <= VAGUE_WORDS and bool(POINTS_BACK.search(question))))
 
 
 def _problem_text(
@@ -186,20 +174,9 @@ def _problem_body(carrying: list[tuple[Message, MessageSignals]]) -> str:
 
 
 def _quote(message: Message, signals: MessageSignals) -> Quote:
-    """A verbatim excerpt: the whole message when short, else its most telling sentence."""
-    text = message.content.strip()
-    if len(text) > QUOTE_LIMIT:
-        preferred = signals.question_sentences + sentences(text)
-        text = next((s for s in preferred if s in message.content and len(s) > 15),
-                    _verbatim_prefix(text))
-        text = text if len(text) <= QUOTE_LIMIT else _verbatim_prefix(text)
+    """The whole message when short, else the part that says what went wrong (quoting.py)."""
     return Quote(message_id=message.id, author=message.author_name or message.author_id,
-                 text=text)
-
-
-def _verbatim_prefix(text: str) -> str:
-    cut = text[:QUOTE_LIMIT]
-    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+                 text=excerpt(message.content, signals.question_sentences))
 
 
 def _category(signals: list[MessageSignals]) -> str:

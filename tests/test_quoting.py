@@ -1,0 +1,82 @@
+"""A long message is quoted by the part that says what went wrong, in the user's words.
+
+The messages are shaped like real Vite and Pydantic reports (../shared/realsets): a lead-in
+("I recently got the error:") before a pasted error, a question that leans on the message
+before it ("How can I resolve it?")."""
+
+from __future__ import annotations
+
+from docloop.backends.analyzers.offline import OfflineAnalyzer
+from docloop.backends.analyzers.quoting import QUOTE_LIMIT, excerpt, lead_in_with_paste
+from docloop.backends.analyzers.signals import analyse_message
+from tests.helpers import conv, msg
+
+PADDING = "We run it behind a reverse proxy on a small VPS that we rebuild every week. " * 3
+
+BLOCKQUOTED = (
+    "I tried to rebuild/update my local docker instance of chatgpt-web.\n"
+    "Now I get the following error:\n"
+    '> Blocked request. This host ("xxx.net") is not allowed.\n'
+    '> To allow this host, add "xxx.net" to `server.allowedHosts` in vite.config.js.\n\n'
+    f"How can I resolve it?\n{PADDING}")
+
+FENCED = (
+    "Pydantic cannot generate JSON Schema for ObjectIdField object. It seems that changes in "
+    "2.4 broke this object, and when you use it with FastAPI, it throws the following "
+    "exception:\n```\npydantic.errors.PydanticInvalidForJsonSchema: \n"
+    "Cannot generate a JsonSchema for core_schema.PlainValidatorFunctionSchema\n```\n" + PADDING)
+
+
+def quoted(text: str) -> str:
+    return excerpt(text, analyse_message(text).question_sentences)
+
+
+def test_a_lead_in_is_quoted_with_the_error_it_leads_into() -> None:
+    assert len(BLOCKQUOTED) > QUOTE_LIMIT
+    assert quoted(BLOCKQUOTED) == ('Now I get the following error:\n'
+                                   'Blocked request. This host ("xxx.net") is not allowed.')
+
+
+def test_a_question_leaning_on_the_message_before_it_is_not_the_quote() -> None:
+    """Before: "How can I resolve it?", the message's only question, was the whole quote."""
+    assert "How can I resolve it?" in analyse_message(BLOCKQUOTED).question_sentences
+    assert quoted(BLOCKQUOTED) != "How can I resolve it?"
+
+
+def test_a_question_that_stands_alone_is_still_the_quote() -> None:
+    text = (f"{PADDING}\nBlocked request. This host is not allowed.\n"
+            "How do I grant access to all hosts of our staging domain?")
+    assert quoted(text) == "How do I grant access to all hosts of our staging domain?"
+
+
+def test_an_error_that_only_names_itself_is_quoted_with_its_message() -> None:
+    assert quoted(FENCED).endswith(
+        "exception:\npydantic.errors.PydanticInvalidForJsonSchema: Cannot generate a "
+        "JsonSchema for core_schema.PlainValidatorFunctionSchema")
+
+
+def test_a_lead_in_to_code_is_passed_over_for_a_sentence_that_says_something() -> None:
+    """"like this:" and the first line of a config say less than the user's own sentence."""
+    text = ("Using create_model with `__root__` like this:\n```python\nresp = create_model(\n"
+            "    'Resp', __root__=(list[int], ...))\n```\n"
+            "The generated schema loses the list type of the root field entirely. " + PADDING)
+    assert lead_in_with_paste(text) is None
+    assert quoted(text) == "The generated schema loses the list type of the root field entirely."
+
+
+def test_a_lead_in_inside_a_code_block_leads_into_nothing() -> None:
+    text = f"```\nerror output:\nError: boom happened here\n```\n{PADDING}"
+    assert lead_in_with_paste(text) is None
+
+
+def test_a_short_message_is_quoted_whole() -> None:
+    text = "How can I resolve it?"
+    assert quoted(text) == text
+
+
+def test_the_analyzer_quotes_a_long_report_by_its_error_in_users_own_words() -> None:
+    [problem] = OfflineAnalyzer().extract([conv("500", msg("500", "a", BLOCKQUOTED))])
+    [quote] = problem.quotes
+    lead, pasted = quote.text.split("\n")
+    assert lead in BLOCKQUOTED and pasted in BLOCKQUOTED  # each piece verbatim
+    assert "not allowed" in pasted
