@@ -1,19 +1,23 @@
 """An insight's title: the sentence its users wrote that best says what they share.
 
-The most representative problem's own title is often the opening of one chat
-message: "Hi!", "webpack :", "Could you let me know what I need to set up?",
-or a long first sentence cut mid-way. A docs writer scanning a ticket list needs
-the problem itself. A Discord thread title is the asker's own summary, so when the
-top members have titles written as titles (in no message verbatim) that say
-something, the best of those is the title. Otherwise it is chosen among the top
-members' titles, the first sentences of their quotes (verbatim) and the error each
-pasted (a code block's or inline code's line that reports an error, without a log's
-hash or time before it) by the words the members share (each word weighted by how
-many members use it and how rare it is in the run), per word of the sentence, so a
-short sentence naming the shared terms wins over a long one that also names them; a
-question, then a pasted error line, is preferred, and a sentence that would be cut,
-that leads into a code block ("like this:") or that leans on the one before ("However
-…", "And …") is penalised. Every candidate is the users' own text, never composed.
+The most representative problem's own title is often the opening of one chat message:
+"Hi!", "webpack :", "Could you let me know what I need to set up?", or a long first
+sentence cut mid-way. A docs writer scanning a ticket list needs the problem itself. A
+Discord thread title is the asker's own summary, so when the top members have titles
+written as titles (in no message verbatim) that say something, the best of those is the
+title. Else an error line two of the top members pasted word for word, but for the names
+and numbers they quote, is the title: several users pasting one error is the recurring
+problem in its own words ("Blocked request. This host (…) is not allowed."). Else the
+best of the offline analyzer's composed "opening — question" titles, as written ones
+were before. Otherwise it is chosen among the top members' titles, the first sentences
+of their quotes (verbatim) and the error each pasted (a code block's, inline code's or a
+quote's line after a lead-in that reports an error, without a log's hash or time before
+it) by the words the members share (each word weighted by how many members use it and
+how rare it is in the run), per word of the sentence, so a short sentence naming the
+shared terms wins over a long one that also names them; a question, then a pasted error
+line, is preferred, and a sentence that would be cut, that leads into a code block
+("like this:") or that leans on the one before ("However …", "And …") is penalised.
+Every candidate is the users' own text, never composed.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
 def _shared_paste(members: Sequence[Problem]) -> str | None:
     """The error line that at least two members pasted, word for word but for what they
     quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
-    five users): the recurring problem in its own words, the title above any other."""
+    five users): the recurring problem in its own words."""
     seen: dict[str, str] = {}
     for problem in members:
         pasted = _pasted(problem)
