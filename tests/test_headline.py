@@ -243,7 +243,17 @@ def test_the_error_two_users_pasted_word_for_word_is_the_title() -> None:
                 'This host ("meet.127.0.0.1.nip.io") is not allowed.'),
     ]
     title = headline(members, document_frequencies(members), member_words(members))
-    assert title == 'Blocked request. This host ("xxx.net") is not allowed.'
+    assert title == 'Blocked request. This host ("…") is not allowed.'
+
+
+def test_a_shared_paste_keeps_what_every_copy_has() -> None:
+    members = [
+        problem(n, f"Report {n}", f"The build stops with:\nError: Cannot find module "
+                f"'@vitejs/plugin-react' from '{where}' at line 42")
+        for n, where in ((1, "/home/ann/app"), (2, "C:/work/site"))
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == "Error: Cannot find module '@vitejs/plugin-react' from '…' at line 42"
 
 
 def test_one_users_paste_does_not_override_the_shared_sentence() -> None:

@@ -90,7 +90,8 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
 def _shared_paste(members: Sequence[Problem]) -> str | None:
     """The error line that at least two members pasted, word for word but for what they
     quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
-    five users): the recurring problem in its own words."""
+    five users): the recurring problem in its own words, with what the copies differ in
+    shown as `…` (one user's host name is neither the problem nor the docs' business)."""
     seen: dict[str, str] = {}
     for problem in members:
         pasted = _pasted(problem)
@@ -98,9 +99,24 @@ def _shared_paste(members: Sequence[Problem]) -> str | None:
             continue
         key = _PASTE_VARIABLES.sub("_", pasted.lower())
         if key in seen:
-            return seen[key]
+            return _common_form(seen[key], pasted)
         seen[key] = pasted
     return None
+
+
+def _common_form(first: str, second: str) -> str:
+    """`first` with each quoted name or number that `second` has otherwise shown as `…`
+    in its quote marks (`This host ("xxx.net")` and `("a.dev")` give `("…")`)."""
+    others = iter(_PASTE_VARIABLES.findall(second))
+
+    def common(found: re.Match[str]) -> str:
+        mine = found.group(0)
+        if next(others, mine) == mine:
+            return mine
+        quoted = mine[0] in "\"'`"
+        return f"{mine[0]}…{mine[-1]}" if quoted else "…"
+
+    return _PASTE_VARIABLES.sub(common, first)
 
 
 def _pasted(problem: Problem) -> str | None:
