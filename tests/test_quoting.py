@@ -80,3 +80,19 @@ def test_the_analyzer_quotes_a_long_report_by_its_error_in_users_own_words() -> 
     lead, pasted = quote.text.split("\n")
     assert lead in BLOCKQUOTED and pasted in BLOCKQUOTED  # each piece verbatim
     assert "not allowed" in pasted
+
+
+def test_a_sentence_naming_the_error_raised_beats_the_opening() -> None:
+    """A real Pydantic report: its opening describes code; the error is two sentences on."""
+    text = ("The current implementation in decorators.py uses param_value.model_dump() "
+            "without specifying the serialization mode for the request body. This causes "
+            "TypeError: Object of type UUID is not JSON serializable when making HTTP requests "
+            "with models containing UUID fields. " + PADDING)
+    assert quoted(text).startswith("This causes TypeError: Object of type UUID")
+
+
+def test_a_real_question_beats_a_statement_the_analyzer_took_for_one() -> None:
+    text = ("When I'm running it in Vite Preview or in Vite Develop Mode, my application works "
+            "properly. " + PADDING + " How do I make the static server serve index.html for "
+            "every route?")
+    assert quoted(text) == "How do I make the static server serve index.html for every route?"

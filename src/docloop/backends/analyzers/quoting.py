@@ -4,11 +4,13 @@ A ticket's "What users said" is a writer's evidence. The first question of a lon
 message is often one that leans on what came before ("How can I resolve it?", "Is
 there a function for this?"), and its first sentence often only leads into a paste
 ("I recently got the error:"); quoted alone, each says nothing. So a long message is
-quoted by, in order: a question that stands on its own; a lead-in with the line of
-what it leads into that reports an error (what the users hit, often word for word); the
-first sentence that says something; and only then, as before, any question or sentence.
-Every piece is the user's own text; a lead-in and its pasted line are joined by a line
-break, the markup between them (a fence, a `>`) dropped.
+quoted by, in order: a question that stands on its own and ends with "?"; a lead-in with
+the line of what it leads into that reports an error (what the users hit, often word for
+word); a sentence naming the error raised ("This causes TypeError: Object of type UUID is
+not JSON serializable"); another sentence the analyzer read as a question that stands on
+its own; the first sentence that says something; and only then, as before, any question
+or sentence. Every piece is the user's own text; a lead-in and its pasted line are joined
+by a line break, the markup between them (a fence, a `>`) dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from docloop.text import ERROR_WORDS, content_words, leads_in, sentences, truncate
+from docloop.text import ERROR_WORDS, content_words, error_strings, leads_in, sentences, truncate
 
 #: a quote longer than this is a long message's excerpt, never the message
 QUOTE_LIMIT = 280
@@ -41,8 +43,11 @@ def excerpt(text: str, questions: Sequence[str]) -> str:
     if len(text) <= QUOTE_LIMIT:
         return text
     told = [s for s in sentences(text) if s in text and len(s) >= MIN_CHARS]
-    found = (next((q for q in questions if _stands_alone(q) and q in text), None)
+    alone = [q for q in questions if _stands_alone(q) and q in text]
+    found = (next((q for q in alone if q.rstrip().endswith("?")), None)
              or lead_in_with_paste(text)
+             or next((s for s in told if _says_something(s) and error_strings(s)), None)
+             or next(iter(alone), None)
              or next((s for s in told if _says_something(s)), None)
              or next((q for q in questions if q in text and len(q) >= MIN_CHARS), None)
              or next(iter(told), None))
