@@ -9,11 +9,11 @@ from docloop.stages.headline import conversation_name, headline, link_name
 from docloop.stages.insights import document_frequencies, member_words
 
 
-def problem(n: int, title: str, *said: str) -> Problem:
+def problem(n: int, title: str, *said: str, in_message: bool = False) -> Problem:
     text = " ".join([title, *said])
     return Problem(id=f"p{n}", conversation_id=f"c{n}", title=title, text=text,
                    quotes=[Quote(message_id=f"m{n}", author=f"u{n}", text=s) for s in said],
-                   timestamp=datetime(2026, 12, 1, tzinfo=UTC))
+                   timestamp=datetime(2026, 12, 1, tzinfo=UTC), title_in_message=in_message)
 
 
 def test_a_greeting_or_a_label_never_becomes_the_title() -> None:
@@ -236,7 +236,7 @@ def test_the_error_two_users_pasted_word_for_word_is_the_title() -> None:
     members = [
         problem(1, "I tried to rebuild my local docker instance of chatgpt-web — How can I "
                 "resolve it?", "Now I get the following error:\nBlocked request. This host "
-                '("xxx.net") is not allowed.'),
+                '("xxx.net") is not allowed.', in_message=True),
         problem(2, "Is there a way to specify the authorised hostnames?",
                 "Is there a way to specify the authorised hostnames?"),
         problem(3, "I recently got the error:", "I recently got the error:\nBlocked request. "
@@ -294,3 +294,19 @@ def test_a_thread_title_still_beats_a_shared_paste() -> None:
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title in ("Vite 6 blocks my custom domain", "Preview server refuses the staging host")
+
+
+def test_a_first_sentence_missing_from_the_quote_is_not_taken_for_a_written_title() -> None:
+    """A real Vite report: the title is the message's first sentence, the quote its lead-in
+    and the heap error; the sentence passed for a thread title and beat the error the other
+    members pasted."""
+    members = [
+        problem(1, "When I run the command rake assets:precompile RAILS_ENV=production",
+                "after making a change I'm getting this:\nFATAL ERROR: Reached heap limit "
+                "Allocation failed - JavaScript heap out of memory", in_message=True),
+        problem(2, "I couldn't build the app on my VPS.", "I couldn't build the app on my "
+                "VPS.\n```\nFATAL ERROR: Ineffective mark-compacts near heap limit Allocation "
+                "failed - JavaScript heap out of memory\n```", in_message=True),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title.startswith("FATAL ERROR:")

@@ -100,6 +100,10 @@ class Problem(BaseModel):
     #: the asker's messages verbatim (pasted code included) when `text` had to leave
     #: something out (a code block, or more than its length limit); empty otherwise
     body: str = ""
+    #: the title is the messages' own text (the offline analyzer's first question or
+    #: sentence, or its "opening — question"), not a thread title or a model's summary:
+    #: an insight's title weighs it with the members' sentences (stages/headline.py)
+    title_in_message: bool = False
 
     @property
     def embedding_text(self) -> str:

@@ -145,22 +145,23 @@ def _points_elsewhere(text: str) -> bool:
 
 
 def _written_title(problem: Problem) -> bool:
-    """A title written as one: a Discord thread title (or the analyzer's self-contained
-    "opening — question"), which no message of the conversation contains verbatim. One that
-    leads into a paste ("When I use the mypy plugin the error changes to:") is the first
-    sentence of a message whose quote shows another part of it, never a title."""
+    """A title written as one: a Discord thread title or a model's (or the analyzer's
+    self-contained "opening — question"), which no message of the conversation contains
+    verbatim. A title the analyzer took from the message as it stands (its first question
+    or sentence) is one of the members' sentences even where the quote shows another part
+    of the message ("When I use the mypy plugin the error changes to:" beside the quoted
+    error), and a lead-in is never a title."""
     title = " ".join(problem.title.split())
     quoted = [" ".join(q.text.split()) for q in problem.quotes]
     return (bool(title) and not title.endswith("…") and _says_something(title)
-            and not leads_in(title) and bool(quoted) and not any(title in q for q in quoted))
+            and not leads_in(title) and bool(quoted) and not any(title in q for q in quoted)
+            and (not problem.title_in_message or _composed(problem)))
 
 
 def _composed(problem: Problem) -> bool:
     """The offline analyzer's "opening — question" (`offline._self_contained`): sentences
     of the message joined, not a title anyone wrote."""
-    said = " ".join(f"{problem.body} {problem.text}".split())
-    parts = " ".join(problem.title.split()).split(" — ")
-    return len(parts) > 1 and all(part.rstrip("…") in said for part in parts)
+    return problem.title_in_message and " — " in problem.title
 
 
 def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]

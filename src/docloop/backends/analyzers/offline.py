@@ -76,6 +76,7 @@ class OfflineAnalyzer(Analyzer):
             conversation_id=conversation.id,
             channel_name=conversation.channel_name,
             title=_problem_title(conversation, carrying),
+            title_in_message=not _thread_titled(conversation),
             text=_problem_text(conversation, carrying),
             body=_problem_body(carrying),
             category=_category([s for _, s in carrying]),
@@ -121,13 +122,18 @@ def _problem_title(
     conversation: Conversation, carrying: list[tuple[Message, MessageSignals]]
 ) -> str:
     """A headline: the thread title, else the first question, else the first sentence."""
-    if conversation.thread_name and len(conversation.thread_name.split()) >= 3:
-        return truncate(conversation.thread_name, TITLE_LIMIT)
+    if _thread_titled(conversation):
+        return truncate(conversation.thread_name or "", TITLE_LIMIT)
     for message, signals in carrying:
         if signals.question_sentences:
             return _self_contained(signals.question_sentences[0], message.content)
     first = sentences(carrying[0][0].content) or [carrying[0][0].content]
     return truncate(first[0], TITLE_LIMIT)
+
+
+def _thread_titled(conversation: Conversation) -> bool:
+    """A thread whose name says something (three words or more) is titled by it."""
+    return len((conversation.thread_name or "").split()) >= 3
 
 
 def _self_contained(question: str, content: str) -> str:
