@@ -96,3 +96,14 @@ def test_a_real_question_beats_a_statement_the_analyzer_took_for_one() -> None:
             "properly. " + PADDING + " How do I make the static server serve index.html for "
             "every route?")
     assert quoted(text) == "How do I make the static server serve index.html for every route?"
+
+
+def test_a_sentence_opening_on_the_one_before_is_passed_over() -> None:
+    """A real Vite report: "And both requests are issued to the dev server" was the quote."""
+    text = ("It seems like proxies are not working.\nMy config `vite.config.js` looks like this "
+            "(copied from the docs):\n```\nproxy: {\n  '/foo': 'http://localhost:44305/api',\n"
+            "}\n```\nAnd I'm testing it with following calls:\n```\nfetch('/foo');\n"
+            "fetch('/api/test/get')\n```\nAnd both requests are issued to the dev server, "
+            "`http://localhost:3000/` in my case.")
+    assert len(text) > QUOTE_LIMIT
+    assert quoted(text) == "It seems like proxies are not working."

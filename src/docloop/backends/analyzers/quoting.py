@@ -1,15 +1,17 @@
 """Which part of a long chat message a ticket quotes: the part that says what went wrong.
 
 A ticket's "What users said" is a writer's evidence. The first question of a long
-message is often one that leans on what came before ("How can I resolve it?", "Is
-there a function for this?"), and its first sentence often only leads into a paste
-("I recently got the error:"); quoted alone, each says nothing. So a long message is
-quoted by, in order: a question that stands on its own and ends with "?"; a lead-in with
-the line of what it leads into that reports an error (what the users hit, often word for
-word); a sentence naming the error raised ("This causes TypeError: Object of type UUID is
-not JSON serializable"); another sentence the analyzer read as a question that stands on
-its own; the first sentence that says something; and only then, as before, any question
-or sentence. Every piece is the user's own text; a lead-in and its pasted line are joined
+message is often one that leans on what came before ("How can I resolve it?", "Is there
+a function for this?"), and its first sentence often only leads into a paste ("I
+recently got the error:"); quoted alone, each says nothing. So a long message is quoted
+by, in order: a question that stands on its own and ends with "?"; a lead-in with the
+line of what it leads into that reports an error (what the users hit, often word for
+word); a sentence naming the error raised ("This causes TypeError: Object of type UUID
+is not JSON serializable"); another sentence the analyzer read as a question that stands
+on its own; the first sentence that says something and does not open on the one before
+("And both requests are issued to the dev server"), else the first short one that does
+neither ("It seems like proxies are not working."); and only then any question or
+sentence. Every piece is the user's own text; a lead-in and its pasted line are joined
 by a line break, the markup between them (a fence, a `>`) dropped.
 """
 
@@ -48,6 +50,8 @@ def excerpt(text: str, questions: Sequence[str]) -> str:
              or lead_in_with_paste(text)
              or next((s for s in told if _says_something(s) and error_strings(s)), None)
              or next(iter(alone), None)
+             or next((s for s in told if _says_something(s) and not CONTINUES.search(s)), None)
+             or next((s for s in told if not leads_in(s) and not CONTINUES.search(s)), None)
              or next((s for s in told if _says_something(s)), None)
              or next((q for q in questions if q in text and len(q) >= MIN_CHARS), None)
              or next(iter(told), None))
