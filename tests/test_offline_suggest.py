@@ -274,3 +274,17 @@ def test_a_bullet_that_opens_with_a_version_shows_no_backslash() -> None:
         "2.10: question about needing model rebuild with circular types."]})
     text = offline_suggestion(asked, _chunks(), PAGE).text
     assert '- "2.10: question about needing model rebuild with circular types."' in text
+
+
+def test_the_users_own_machine_is_no_term_for_the_docs() -> None:
+    """A real Vite ticket listed `http://localhost:3000/`, `http://localhost:3000` and
+    `http://localhost:8000` among the terms the page should mention."""
+    quotes = ("And both requests are issued to the dev server, `http://localhost:3000/` here.",
+              "My requests are never proxied from `http://localhost:3000` to "
+              "`http://localhost:8000` and `pathRewrite` is ignored.",
+              "The `rewrite` option of `server.proxy` is ignored for `http://192.168.1.20:5173` "
+              "and `https://api.example.com/v1/`, also `https://api.example.com/v1`.")
+    terms = listed_terms(insight(messages=("1", "2", "3"), quotes=quotes))
+    assert not [t for t in terms if "localhost" in t or "192.168" in t]
+    assert "pathRewrite" in terms and "server.proxy" in terms
+    assert [t.rstrip("/") for t in terms].count("https://api.example.com/v1") == 1

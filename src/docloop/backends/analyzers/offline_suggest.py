@@ -9,8 +9,10 @@ clearly-marked section for a writer to fill in right after that passage.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from docloop.docs.markdown import section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
@@ -96,7 +98,29 @@ def listed_terms(insight: Insight) -> list[str]:
     left out, since the error strings and names say what. (Read once per message in the
     match stage too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2 chosen
     without the set, benchmarks/RESULTS.md, session 11.)"""
-    return _terms(_said(insight), NOT_TERMS | SAYS_IT_FAILS)
+    listed: dict[str, str] = {}
+    for term in _terms(_said(insight), NOT_TERMS | SAYS_IT_FAILS):
+        if not _own_machine(term):
+            listed.setdefault(term.lower().rstrip("/"), term)
+    return list(listed.values())
+
+
+def _own_machine(term: str) -> bool:
+    """A URL or address of the user's own machine or network (`http://localhost:3000/`,
+    `127.0.0.1:8000`, `http://192.168.1.20:5173`): what their setup uses, never a word for
+    the docs to mention (the docs' own examples pick their ports)."""
+    address = term if "//" in term else f"//{term}"
+    try:
+        host = urlsplit(address).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_unspecified
 
 
 def _terms(texts: list[str], left_out: frozenset[str]) -> list[str]:
