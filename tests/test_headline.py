@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from docloop.models import Problem, Quote
-from docloop.stages.headline import conversation_name, headline, link_name
+from docloop.stages.headline import _candidates, conversation_name, headline, link_name
 from docloop.stages.insights import document_frequencies, member_words
 
 
@@ -235,12 +235,12 @@ def test_the_error_two_users_pasted_word_for_word_is_the_title() -> None:
     Before, the representative member's composed "opening — question" won outright."""
     members = [
         problem(1, "I tried to rebuild my local docker instance of chatgpt-web — How can I "
-                "resolve it?", "Now I get the following error:\nBlocked request. This host "
-                '("xxx.net") is not allowed.', in_message=True),
+                "resolve it?", 'Blocked request. This host ("xxx.net") is not allowed.',
+                in_message=True),
         problem(2, "Is there a way to specify the authorised hostnames?",
                 "Is there a way to specify the authorised hostnames?"),
-        problem(3, "I recently got the error:", "I recently got the error:\nBlocked request. "
-                'This host ("meet.127.0.0.1.nip.io") is not allowed.'),
+        problem(3, "I recently got the error:",
+                'Blocked request. This host ("meet.127.0.0.1.nip.io") is not allowed.'),
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title == 'Blocked request. This host ("…") is not allowed.'
@@ -248,8 +248,8 @@ def test_the_error_two_users_pasted_word_for_word_is_the_title() -> None:
 
 def test_a_shared_paste_keeps_what_every_copy_has() -> None:
     members = [
-        problem(n, f"Report {n}", f"The build stops with:\nError: Cannot find module "
-                f"'@vitejs/plugin-react' from '{where}' at line 42")
+        problem(n, f"Report {n}", f"Error: Cannot find module '@vitejs/plugin-react' from "
+                f"'{where}' at line 42")
         for n, where in ((1, "/home/ann/app"), (2, "C:/work/site"))
     ]
     title = headline(members, document_frequencies(members), member_words(members))
@@ -269,12 +269,11 @@ def test_one_users_paste_does_not_override_the_shared_sentence() -> None:
 
 def test_a_lead_in_is_never_the_title_when_its_paste_is_quoted() -> None:
     """A real Pydantic report: the message's "question" is the lead-in "When I use mypy
-    plugin for pydantic the error changes to:", absent from the quote (which shows another
-    lead-in with its error), so it passed for a title someone wrote."""
+    plugin for pydantic the error changes to:", absent from the quote (the error another
+    lead-in introduces), so it passed for a title someone wrote."""
     members = [
         problem(1, "When I use mypy plugin for pydantic the error changes to:",
-                "Using a Field with an alias results in following mypy issue:\nsample.py:10: "
-                'error: Unexpected keyword argument "foo" for "Sample"'),
+                'sample.py:10: error: Unexpected keyword argument "foo" for "Sample"'),
         problem(2, "Mypy says unexpected keyword argument for a field alias",
                 "Mypy says unexpected keyword argument for a field alias in my model."),
     ]
@@ -297,16 +296,29 @@ def test_a_thread_title_still_beats_a_shared_paste() -> None:
 
 
 def test_a_first_sentence_missing_from_the_quote_is_not_taken_for_a_written_title() -> None:
-    """A real Vite report: the title is the message's first sentence, the quote its lead-in
-    and the heap error; the sentence passed for a thread title and beat the error the other
-    members pasted."""
+    """A real Vite report: the title is the message's first sentence, the quote the heap
+    error its lead-in introduces; the sentence passed for a thread title and beat the error
+    the other members pasted."""
     members = [
         problem(1, "When I run the command rake assets:precompile RAILS_ENV=production",
-                "after making a change I'm getting this:\nFATAL ERROR: Reached heap limit "
-                "Allocation failed - JavaScript heap out of memory", in_message=True),
+                "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of "
+                "memory", in_message=True),
         problem(2, "I couldn't build the app on my VPS.", "I couldn't build the app on my "
                 "VPS.\n```\nFATAL ERROR: Ineffective mark-compacts near heap limit Allocation "
                 "failed - JavaScript heap out of memory\n```", in_message=True),
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title.startswith("FATAL ERROR:")
+
+
+def test_a_sentence_leading_into_code_is_a_candidate_only_when_nothing_else_says_something(
+) -> None:
+    """A real Vite ticket was titled "In vite 5, I am able to use dynamic import in the
+    following way:": a CUT penalty was not enough against the words it shares."""
+    lead_in = "In vite 5, I am able to use dynamic import of images in the following way:"
+    members = [problem(1, lead_in, lead_in, in_message=True),
+               problem(2, "Images are undefined after the build",
+                       "Images with import.meta.url are undefined after the build.",
+                       in_message=True)]
+    assert lead_in not in _candidates(members)
+    assert _candidates(members[:1]) == [lead_in]

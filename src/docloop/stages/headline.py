@@ -11,13 +11,13 @@ problem in its own words ("Blocked request. This host (…) is not allowed."). E
 best of the offline analyzer's composed "opening — question" titles, as written ones
 were before. Otherwise it is chosen among the top members' titles, the first sentences
 of their quotes (verbatim) and the error each pasted (a code block's, inline code's or a
-quote's line after a lead-in that reports an error, without a log's hash or time before
-it) by the words the members share (each word weighted by how many members use it and
-how rare it is in the run), per word of the sentence, so a short sentence naming the
-shared terms wins over a long one that also names them; a question, then a pasted error
-line, is preferred, and a sentence that would be cut, that leads into a code block
-("like this:") or that leans on the one before ("However …", "And …") is penalised.
-Every candidate is the users' own text, never composed.
+quote that is one such line, without a log's hash or time before it) by the words the
+members share (each word weighted by how many members use it and how rare it is in the
+run), per word of the sentence, so a short sentence naming the shared terms wins over a
+long one that also names them; a question, then a pasted error line, is preferred, and a
+sentence that would be cut, that leads into a code block ("like this:") or that leans on
+the one before ("However …", "And …") is penalised. Every candidate is the users' own
+text, never composed.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ _LOG_PREFIX = re.compile(
 _RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
 #: what differs between two users' copies of one error: quoted names, paths, numbers
 _PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
+#: words by which a person speaks: no program's error message uses them
+_SPEAKER = re.compile(r"\b(?:I|I'm|I've|me|my|we|our|us|you|your)\b", re.I)
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -121,7 +123,7 @@ def _common_form(first: str, second: str) -> str:
 
 def _pasted(problem: Problem) -> str | None:
     quotes = [quote.text for quote in problem.quotes]
-    return _shown(_pasted_error(quotes) or _quoted_error(quotes) or _led_into(quotes))
+    return _shown(_pasted_error(quotes) or _quoted_error(quotes) or _error_quote(quotes))
 
 
 def _fallback(members: Sequence[Problem]) -> str:
@@ -175,16 +177,17 @@ def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]
 def _candidates(members: Sequence[Problem]) -> list[str]:
     """Each member's title and the first sentences of its quotes (the users' messages
     verbatim; the problem text glues question sentences and error names together), and
-    the error it pasted; not a lead-in whose quote shows the paste it leads into."""
+    the error it pasted; a sentence that only leads into a paste ("In vite 5, I am able to
+    use dynamic import in the following way:") only when no other says something."""
     found: dict[str, None] = {}
     for problem in members:
         pasted = _pasted(problem)
-        pointers = {" ".join(_led_in(q.text).split()) for q in problem.quotes} - {""}
         for text in [*_own_lines(problem), *([pasted] if pasted else [])]:
             text = " ".join(text.split())
-            if _says_something(text) and text not in pointers:
+            if _says_something(text):
                 found.setdefault(text, None)
-    return list(found)
+    told = [text for text in found if not leads_in(text)]
+    return told or list(found)
 
 
 def _own_lines(problem: Problem) -> list[str]:
@@ -267,21 +270,14 @@ def _quoted_error(texts: Sequence[str]) -> str | None:
     return None
 
 
-def _led_into(quotes: Sequence[str]) -> str | None:
-    """The pasted line a quote shows after its lead-in ("I recently got the error:" and
-    "Blocked request. This host … is not allowed.", quoting.py): whole, as a title."""
-    for quote in quotes:
-        if _led_in(quote):
-            pasted = quote.partition("\n")[2]
-            if _reports_error(pasted):
-                return " ".join(pasted.split())
-    return None
-
-
-def _led_in(quote: str) -> str:
-    """The lead-in of a quote that shows a lead-in and its pasted line, else ""."""
-    lead, _, pasted = quote.partition("\n")
-    return lead if pasted and leads_in(lead) else ""
+def _error_quote(quotes: Sequence[str]) -> str | None:
+    """A quote that is a pasted error line (quoting.py quotes a long message by the error
+    its lead-in introduces: `Blocked request. This host ("xxx.net") is not allowed.`): at
+    most two lines that report an error, no question, and no one speaking (a program's
+    message never says "I", "my" or "we")."""
+    return next((" ".join(q.split()) for q in quotes
+                 if len(q.strip().splitlines()) <= 2 and _reports_error(q)
+                 and not q.rstrip().endswith("?") and not _SPEAKER.search(q)), None)
 
 
 def _reports_error(line: str) -> bool:

@@ -1,26 +1,27 @@
 """Which part of a long chat message a ticket quotes: the part that says what went wrong.
 
 A ticket's "What users said" is a writer's evidence. The first question of a long
-message is often one that leans on what came before ("How can I resolve it?", "Is there
-a function for this?"), and its first sentence often only leads into a paste ("I
-recently got the error:"); quoted alone, each says nothing. So a long message is quoted
-by, in order: a question that stands on its own and ends with "?"; a lead-in with the
-line of what it leads into that reports an error (what the users hit, often word for
-word); a sentence naming the error raised ("This causes TypeError: Object of type UUID
-is not JSON serializable"); another sentence the analyzer read as a question that stands
-on its own; the first sentence that says something and does not open on the one before
-("And both requests are issued to the dev server"), else the first short one that does
-neither ("It seems like proxies are not working."); and only then any question or
-sentence. Every piece is the user's own text; a lead-in and its pasted line are joined
-by a line break, the markup between them (a fence, a `>`) dropped.
+message is often one that leans on what came before ("How can I resolve it?", "Is there a
+function for this?"), and its first sentence often only leads into a paste ("I recently
+got the error:"); quoted alone, each says nothing. So a long message is quoted by, in
+order: a question that stands on its own and ends with "?"; the error line a lead-in
+introduces (what the users hit, often word for word: `Blocked request. This host
+("xxx.net") is not allowed.`; a lead-in to code or a config is passed over); a sentence
+naming the error raised ("This causes TypeError: Object of type UUID is not JSON
+serializable"); another sentence the analyzer read as a question that stands on its own;
+the first sentence that says something and does not open on the one before ("And both
+requests are issued to the dev server"), else the first short one that does neither ("It
+seems like proxies are not working."); and only then any question or sentence. Every quote
+is verbatim from the message (DESIGN §5), cut at a word boundary when longer than a quote.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 
-from docloop.text import ERROR_WORDS, content_words, error_strings, leads_in, sentences, truncate
+from docloop.text import ERROR_WORDS, content_words, error_strings, leads_in, sentences
 
 #: a quote longer than this is a long message's excerpt, never the message
 QUOTE_LIMIT = 280
@@ -47,7 +48,7 @@ def excerpt(text: str, questions: Sequence[str]) -> str:
     told = [s for s in sentences(text) if s in text and len(s) >= MIN_CHARS]
     alone = [q for q in questions if _stands_alone(q) and q in text]
     found = (next((q for q in alone if q.rstrip().endswith("?")), None)
-             or lead_in_with_paste(text)
+             or pasted_error(text)
              or next((s for s in told if _says_something(s) and error_strings(s)), None)
              or next(iter(alone), None)
              or next((s for s in told if _says_something(s) and not CONTINUES.search(s)), None)
@@ -66,53 +67,49 @@ def leans_back(question: str) -> bool:
             or (words <= VAGUE_WORDS and bool(POINTS_BACK.search(question))))
 
 
-def lead_in_with_paste(text: str) -> str | None:
-    """The first sentence that leads into a pasted error ("Now I get the following error:")
-    and the first of the paste's lines that reports one. None when no lead-in is followed
-    by a paste with such a line."""
-    lines = text.splitlines()
+def pasted_error(text: str) -> str | None:
+    """The error a lead-in introduces ("Now I get the following error:" and, pasted after it,
+    `Blocked request. This host ("xxx.net") is not allowed.`): the first line of the paste
+    that reports one, with the next line when it only names the error
+    (`pydantic.errors.X:`), verbatim from `text` without the quote mark before it. None when
+    no lead-in is followed by a paste with such a line."""
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
     in_fence = False
     for index, line in enumerate(lines):
         if _FENCE.match(line):
             in_fence = not in_fence
-            continue
-        if in_fence or not leads_in(line):
-            continue
-        pasted = _pasted_line(lines[index + 1:])
-        lead = (sentences(_QUOTE_MARK.sub("", line)) or [""])[-1]
-        if pasted and lead:
-            return f"{lead}\n{truncate(pasted, QUOTE_LIMIT - len(lead) - 1)}"
+        elif not in_fence and leads_in(line.rstrip()):
+            found = _error_lines(lines, index + 1)
+            if found is not None:
+                first, last = found
+                content = _QUOTE_MARK.sub("", lines[first]).lstrip()
+                begin = starts[first] + len(lines[first]) - len(content)
+                return text[begin:starts[last] + len(lines[last].rstrip())]
     return None
 
 
-def _pasted_line(after: list[str]) -> str | None:
-    """The line of the paste that opens `after` (a fenced block or `>` lines; a plain line
-    right after the lead-in is the paste too) that reports an error, with the next line
-    when it only names the error (`pydantic.errors.X:`)."""
-    rest = [line for line in after if line.strip()]
+def _error_lines(lines: list[str], after: int) -> tuple[int, int] | None:
+    """The first and last line of the error in the paste that opens at `after` (a fenced
+    block, `>` lines, or the one plain line right after the lead-in)."""
+    rest = [i for i in range(after, len(lines)) if lines[i].strip()]
     if not rest:
         return None
-    if _FENCE.match(rest[0]):
-        block = []
-        for line in rest[1:]:
-            if _FENCE.match(line):
-                break
-            block.append(line.strip())
-    elif _QUOTE_MARK.match(rest[0]):
-        block = []
-        for line in rest:
-            if not _QUOTE_MARK.match(line):
-                break
-            block.append(_QUOTE_MARK.sub("", line).strip())
+    if _FENCE.match(lines[rest[0]]):
+        closing = next((i for i in rest[1:] if _FENCE.match(lines[i])), len(lines))
+        block = [i for i in rest[1:] if i < closing]
+    elif _QUOTE_MARK.match(lines[rest[0]]):
+        block = list(itertools.takewhile(lambda i: bool(_QUOTE_MARK.match(lines[i])), rest))
     else:
-        block = [rest[0].strip()]
-    said = [line for line in block if line]
-    at = next((i for i, line in enumerate(said) if ERROR_WORDS.search(line)), None)
+        block = rest[:1]
+    said = [i for i in block if _QUOTE_MARK.sub("", lines[i]).strip()]
+    at = next((n for n, i in enumerate(said) if ERROR_WORDS.search(lines[i])), None)
     if at is None:  # code, a config, a log without an error: the lead-in's sentence says more
         return None
-    if leads_in(said[at]) and at + 1 < len(said):  # `pydantic.errors.X:` and its message
-        return f"{said[at]} {said[at + 1]}"
-    return said[at]
+    names_only = leads_in(lines[said[at]].rstrip()) and at + 1 < len(said)
+    return said[at], said[at + 1] if names_only else said[at]
 
 
 def _stands_alone(question: str) -> bool:
