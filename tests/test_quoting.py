@@ -6,6 +6,11 @@ before it ("How can I resolve it?")."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from docloop.backends.analyzers import quoting
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.analyzers.quoting import QUOTE_LIMIT, excerpt, pasted_error
 from docloop.backends.analyzers.signals import analyse_message
@@ -113,3 +118,36 @@ def test_a_sentence_opening_on_the_one_before_is_passed_over() -> None:
             "`http://localhost:3000/` in my case.")
     assert len(text) > QUOTE_LIMIT
     assert quoted(text) == "It seems like proxies are not working."
+
+
+class CountingPattern:
+    """A compiled pattern that counts the times it reads a line."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern, self.reads = pattern, 0
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.reads += 1
+        return self.pattern.search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        self.reads += 1
+        return self.pattern.match(text)
+
+    def sub(self, replacement: str, text: str) -> str:
+        self.reads += 1
+        return self.pattern.sub(replacement, text)
+
+
+@pytest.mark.parametrize("hostile", ["x:\n" * 20_000, "a:\n```\nfoo\n" * 5_000,
+                                     "> q:\n" * 20_000, "a:\n> b\n" * 10_000])
+def test_a_hostile_message_of_lead_ins_reads_each_line_a_few_times(
+        monkeypatch: pytest.MonkeyPatch, hostile: str) -> None:
+    """Each lead-in's paste was read to the message's end: 100 KB of `> q:` lines took
+    minutes. The patterns now read each line a bounded number of times."""
+    patterns = {name: CountingPattern(getattr(quoting, name))
+                for name in ("ERROR_WORDS", "_FENCE", "_QUOTE_MARK")}
+    for name, counting in patterns.items():
+        monkeypatch.setattr(quoting, name, counting)
+    assert quoting.pasted_error(hostile) is None
+    assert sum(p.reads for p in patterns.values()) <= 5 * len(hostile.splitlines())

@@ -72,44 +72,71 @@ def pasted_error(text: str) -> str | None:
     `Blocked request. This host ("xxx.net") is not allowed.`): the first line of the paste
     that reports one, with the next line when it only names the error
     (`pydantic.errors.X:`), verbatim from `text` without the quote mark before it. None when
-    no lead-in is followed by a paste with such a line."""
+    no lead-in is followed by a paste with such a line. Linear in the message's lines (each
+    lead-in's paste is looked up in tables built once), so a hostile message of thousands of
+    lead-ins costs no more than reading it."""
     lines = text.splitlines(keepends=True)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line))
+    paste = _PasteLines(lines)
     in_fence = False
     for index, line in enumerate(lines):
-        if _FENCE.match(line):
+        if paste.fence[index]:
             in_fence = not in_fence
         elif not in_fence and leads_in(line.rstrip()):
-            found = _error_lines(lines, index + 1)
+            found = paste.error_after(index + 1)
             if found is not None:
                 first, last = found
                 content = _QUOTE_MARK.sub("", lines[first]).lstrip()
-                begin = starts[first] + len(lines[first]) - len(content)
-                return text[begin:starts[last] + len(lines[last].rstrip())]
+                begin = paste.starts[first] + len(lines[first]) - len(content)
+                return text[begin:paste.starts[last] + len(lines[last].rstrip())]
     return None
 
 
-def _error_lines(lines: list[str], after: int) -> tuple[int, int] | None:
-    """The first and last line of the error in the paste that opens at `after` (a fenced
-    block, `>` lines, or the one plain line right after the lead-in)."""
-    rest = [i for i in range(after, len(lines)) if lines[i].strip()]
-    if not rest:
-        return None
-    if _FENCE.match(lines[rest[0]]):
-        closing = next((i for i in rest[1:] if _FENCE.match(lines[i])), len(lines))
-        block = [i for i in rest[1:] if i < closing]
-    elif _QUOTE_MARK.match(lines[rest[0]]):
-        block = list(itertools.takewhile(lambda i: bool(_QUOTE_MARK.match(lines[i])), rest))
-    else:
-        block = rest[:1]
-    said = [i for i in block if _QUOTE_MARK.sub("", lines[i]).strip()]
-    at = next((n for n, i in enumerate(said) if ERROR_WORDS.search(lines[i])), None)
-    if at is None:  # code, a config, a log without an error: the lead-in's sentence says more
-        return None
-    names_only = leads_in(lines[said[at]].rstrip()) and at + 1 < len(said)
-    return said[at], said[at + 1] if names_only else said[at]
+class _PasteLines:
+    """For each line of a message: where the next non-blank line, fence, line reporting an
+    error and line with words are, and where its run of `>` lines ends."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
+        self.fence = [bool(_FENCE.match(line)) for line in lines]
+        self.quoted = [bool(_QUOTE_MARK.match(line)) for line in lines]
+        said = [bool(_QUOTE_MARK.sub("", line).strip()) for line in lines]
+        count = len(lines)
+        self.next_blankless = _next_where([bool(line.strip()) for line in lines])
+        self.next_fence = _next_where(self.fence)
+        self.next_error = _next_where([bool(ERROR_WORDS.search(line)) for line in lines])
+        self.next_said = _next_where(said)
+        self.quote_end = [count] * (count + 1)
+        for i in range(count - 1, -1, -1):
+            blank = not lines[i].strip()
+            self.quote_end[i] = (self.quote_end[i + 1] if self.quoted[i] or blank else i)
+
+    def error_after(self, after: int) -> tuple[int, int] | None:
+        """The first and last line of the error in the paste that opens at `after` (a fenced
+        block, `>` lines, or the one plain line right after the lead-in)."""
+        opening = self.next_blankless[after]
+        if opening >= len(self.fence):
+            return None
+        if self.fence[opening]:
+            begin, end = opening + 1, self.next_fence[opening + 1]
+        elif self.quoted[opening]:
+            begin, end = opening, self.quote_end[opening]
+        else:
+            begin, end = opening, opening + 1
+        error = self.next_error[begin]
+        if error >= end:  # code, a config, a log without an error: the sentence says more
+            return None
+        following = self.next_said[error + 1]
+        names_only = following < end and leads_in(self.lines[error].rstrip())
+        return error, following if names_only else error
+
+
+def _next_where(flags: list[bool]) -> list[int]:
+    """For each index, the first index at or after it whose flag is set (len when none)."""
+    found = [len(flags)] * (len(flags) + 1)
+    for i in range(len(flags) - 1, -1, -1):
+        found[i] = i if flags[i] else found[i + 1]
+    return found
 
 
 def _stands_alone(question: str) -> bool:
