@@ -27,13 +27,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 from docloop.models import Problem
+from docloop.stages.pastes import RAISED, pasted, pasted_error, shared_paste, shown
 from docloop.text import (
-    ERROR_WORDS,
     TITLE_LIMIT,
-    code_blocks,
     content_words,
     error_strings,
-    inline_code,
     leads_in,
     sentences,
     truncate,
@@ -48,17 +46,6 @@ SENTENCES = 4
 MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
-#: what a log puts before the message of a pasted line: a commit or build hash, a time, a
-#: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
-_LOG_PREFIX = re.compile(
-    r"^(?:(?:(?=[a-f]*\d)[0-9a-f]{7,40}|\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
-#: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
-#: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
-_RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
-#: what differs between two users' copies of one error: quoted names, paths, numbers
-_PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
-#: words by which a person speaks: no program's error message uses them
-_SPEAKER = re.compile(r"\b(?:I|I'm|I've|me|my|we|our|us|you|your)\b", re.I)
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -77,7 +64,7 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
     analyzer's composed "opening — question" titles, then the members' sentences."""
     titled = [p for p in members[:POOL] if _written_title(p)]
     written = [p.title for p in titled if not _composed(p)]
-    shared = None if written else _shared_paste(members[:POOL])
+    shared = None if written else shared_paste(members[:POOL])
     if shared:
         return truncate(shared, TITLE_LIMIT)
     weights = _shared_weights(member_words, len(members), idf)
@@ -87,43 +74,6 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
     return truncate(best or _fallback(members[:POOL]), TITLE_LIMIT)
-
-
-def _shared_paste(members: Sequence[Problem]) -> str | None:
-    """The error line that at least two members pasted, word for word but for what they
-    quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
-    five users): the recurring problem in its own words, with what the copies differ in
-    shown as `…` (one user's host name is neither the problem nor the docs' business)."""
-    seen: dict[str, str] = {}
-    for problem in members:
-        pasted = _pasted(problem)
-        if pasted is None:
-            continue
-        key = _PASTE_VARIABLES.sub("_", pasted.lower())
-        if key in seen:
-            return _common_form(seen[key], pasted)
-        seen[key] = pasted
-    return None
-
-
-def _common_form(first: str, second: str) -> str:
-    """`first` with each quoted name or number that `second` has otherwise shown as `…`
-    in its quote marks (`This host ("xxx.net")` and `("a.dev")` give `("…")`)."""
-    others = iter(_PASTE_VARIABLES.findall(second))
-
-    def common(found: re.Match[str]) -> str:
-        mine = found.group(0)
-        if next(others, mine) == mine:
-            return mine
-        quoted = mine[0] in "\"'`"
-        return f"{mine[0]}…{mine[-1]}" if quoted else "…"
-
-    return _PASTE_VARIABLES.sub(common, first)
-
-
-def _pasted(problem: Problem) -> str | None:
-    quotes = [quote.text for quote in problem.quotes]
-    return _shown(_pasted_error(quotes) or _quoted_error(quotes) or _error_quote(quotes))
 
 
 def _fallback(members: Sequence[Problem]) -> str:
@@ -181,8 +131,8 @@ def _candidates(members: Sequence[Problem]) -> list[str]:
     use dynamic import in the following way:") only when no other says something."""
     found: dict[str, None] = {}
     for problem in members:
-        pasted = _pasted(problem)
-        for text in [*_own_lines(problem), *([pasted] if pasted else [])]:
+        error = pasted(problem)
+        for text in [*_own_lines(problem), *([error] if error else [])]:
             text = " ".join(text.split())
             if _says_something(text):
                 found.setdefault(text, None)
@@ -229,8 +179,8 @@ def conversation_name(problem: Problem, limit: int) -> str:
     own = [text for text in _own_lines(problem) if _says_something(text)]
     if own:
         return truncate(own[0], limit)
-    pasted = _pasted_error([quote.text for quote in problem.quotes])
-    return truncate(pasted or problem.title or problem.text, limit)
+    error = pasted_error([quote.text for quote in problem.quotes])
+    return truncate(error or problem.title or problem.text, limit)
 
 
 def link_name(problem: Problem, limit: int) -> str:
@@ -246,8 +196,8 @@ def link_name(problem: Problem, limit: int) -> str:
     told = _first_told(own)
     if told:
         return truncate(told, limit)
-    pasted = _shown(_pasted_error([*(quote.text for quote in problem.quotes), problem.body]))
-    named = pasted if pasted and (error_strings(pasted) or _RAISED.match(pasted)) else None
+    pasted = shown(pasted_error([*(quote.text for quote in problem.quotes), problem.body]))
+    named = pasted if pasted and (error_strings(pasted) or RAISED.match(pasted)) else None
     choice = (named or next(iter(own), None) or pasted
               or _first_told(" ".join(s.split()) for s in sentences(problem.body or problem.text)
                              if _says_something(s)))
@@ -259,47 +209,3 @@ def _first_told(texts: Iterable[str]) -> str | None:
     return next((text for text in texts if not leads_in(text)), None)
 
 
-def _quoted_error(texts: Sequence[str]) -> str | None:
-    """The first inline code span of `texts` that reports an error in words ("Error is
-    `Error: Invalid glob: "@dir/*.png" … It must start with '/'`"): the pasted error
-    without the sentence around it, which a title limit would cut."""
-    for said in texts:
-        for span in inline_code(said):
-            if _reports_error(span):
-                return span
-    return None
-
-
-def _error_quote(quotes: Sequence[str]) -> str | None:
-    """A quote that is a pasted error line (quoting.py quotes a long message by the error
-    its lead-in introduces: `Blocked request. This host ("xxx.net") is not allowed.`): at
-    most two lines that report an error, no question, and no one speaking (a program's
-    message never says "I", "my" or "we")."""
-    return next((" ".join(q.split()) for q in quotes
-                 if len(q.strip().splitlines()) <= 2 and _reports_error(q)
-                 and not q.rstrip().endswith("?") and not _SPEAKER.search(q)), None)
-
-
-def _reports_error(line: str) -> bool:
-    """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
-    return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= MIN_WORDS
-
-
-def _shown(pasted: str | None) -> str | None:
-    """A pasted line without what a log puts before its message (a hash, a time, `>`): how
-    a title or a link shows it."""
-    return _LOG_PREFIX.sub("", pasted) if pasted else None
-
-
-def _pasted_error(texts: Sequence[str]) -> str | None:
-    """The first line of a fenced code block in `texts` (a problem's quotes; for a link's
-    name its messages as written too: a long message's quote is one sentence, often the
-    one leading into the paste) that reports an error in words (`[vite] Internal server
-    error: Invalid glob: ...`), as pasted (the `questions` read it so, as calibrated)."""
-    for said in texts:
-        for block in code_blocks(said):
-            for line in block.splitlines():
-                line = " ".join(line.split())
-                if _reports_error(line):
-                    return line
-    return None

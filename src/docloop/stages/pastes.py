@@ -1,0 +1,114 @@
+"""The errors users pasted, as an insight's title and its conversations' links read them.
+
+A pasted error says what went wrong in the program's own words, so a title prefers it to a
+user's sentence, and two users pasting one error (their own names and numbers aside) is the
+recurring problem itself. Users paste errors in fenced code blocks, in inline code spans,
+and after a lead-in ("I recently got the error:"), whose pasted line the offline analyzer
+quotes on its own (`backends/analyzers/quoting.py`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docloop.models import Problem
+from docloop.text import ERROR_WORDS, code_blocks, content_words, inline_code
+
+#: a pasted line needs this many content words to say what went wrong
+NAMED_WORDS = 4
+#: what a log puts before the message of a pasted line: a commit or build hash, a time, a
+#: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
+LOG_PREFIX = re.compile(
+    r"^(?:(?:(?=[a-f]*\d)[0-9a-f]{7,40}|\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
+#: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
+#: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
+RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
+#: what differs between two users' copies of one error: quoted names, paths, numbers
+PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
+#: words by which a person speaks: no program's error message uses them
+SPEAKER = re.compile(r"\b(?:I|I'm|I've|me|my|we|our|us|you|your)\b", re.I)
+
+
+def shared_paste(members: Sequence[Problem]) -> str | None:
+    """The error line that at least two members pasted, word for word but for what they
+    quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
+    five users): the recurring problem in its own words, with what the copies differ in
+    shown as `…` (one user's host name is neither the problem nor the docs' business)."""
+    seen: dict[str, str] = {}
+    for problem in members:
+        line = pasted(problem)
+        if line is None:
+            continue
+        key = PASTE_VARIABLES.sub("_", line.lower())
+        if key in seen:
+            return _common_form(seen[key], line)
+        seen[key] = line
+    return None
+
+
+def _common_form(first: str, second: str) -> str:
+    """`first` with each quoted name or number that `second` has otherwise shown as `…`
+    in its quote marks (`This host ("xxx.net")` and `("a.dev")` give `("…")`)."""
+    others = iter(PASTE_VARIABLES.findall(second))
+
+    def common(found: re.Match[str]) -> str:
+        mine = found.group(0)
+        if next(others, mine) == mine:
+            return mine
+        quoted = mine[0] in "\"'`"
+        return f"{mine[0]}…{mine[-1]}" if quoted else "…"
+
+    return PASTE_VARIABLES.sub(common, first)
+
+
+def pasted(problem: Problem) -> str | None:
+    """The error a problem's quotes show pasted, as a title shows it."""
+    quotes = [quote.text for quote in problem.quotes]
+    return shown(pasted_error(quotes) or _quoted_error(quotes) or _error_quote(quotes))
+
+
+def pasted_error(texts: Sequence[str]) -> str | None:
+    """The first line of a fenced code block in `texts` (a problem's quotes; for a link's
+    name its messages as written too: a long message's quote is one sentence, often the
+    one leading into the paste) that reports an error in words (`[vite] Internal server
+    error: Invalid glob: ...`), as pasted (the `questions` read it so, as calibrated)."""
+    for said in texts:
+        for block in code_blocks(said):
+            for line in block.splitlines():
+                line = " ".join(line.split())
+                if _reports_error(line):
+                    return line
+    return None
+
+
+def _quoted_error(texts: Sequence[str]) -> str | None:
+    """The first inline code span of `texts` that reports an error in words ("Error is
+    `Error: Invalid glob: "@dir/*.png" … It must start with '/'`"): the pasted error
+    without the sentence around it, which a title limit would cut."""
+    for said in texts:
+        for span in inline_code(said):
+            if _reports_error(span):
+                return span
+    return None
+
+
+def _error_quote(quotes: Sequence[str]) -> str | None:
+    """A quote that is a pasted error line (quoting.py quotes a long message by the error
+    its lead-in introduces: `Blocked request. This host ("xxx.net") is not allowed.`): at
+    most two lines that report an error, no question, and no one speaking (a program's
+    message never says "I", "my" or "we")."""
+    return next((" ".join(q.split()) for q in quotes
+                 if len(q.strip().splitlines()) <= 2 and _reports_error(q)
+                 and not q.rstrip().endswith("?") and not SPEAKER.search(q)), None)
+
+
+def _reports_error(line: str) -> bool:
+    """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
+    return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= NAMED_WORDS
+
+
+def shown(line: str | None) -> str | None:
+    """A pasted line without what a log puts before its message (a hash, a time, `>`): how
+    a title or a link shows it."""
+    return LOG_PREFIX.sub("", line) if line else None
