@@ -288,3 +288,16 @@ def test_the_users_own_machine_is_no_term_for_the_docs() -> None:
     assert not [t for t in terms if "localhost" in t or "192.168" in t]
     assert "pathRewrite" in terms and "server.proxy" in terms
     assert [t.rstrip("/") for t in terms].count("https://api.example.com/v1") == 1
+
+
+def test_names_the_user_made_are_no_terms_for_the_docs() -> None:
+    """Real Pydantic tickets listed `RegisterInfoBody` (the user's class) and `sample_v1`
+    (the user's file, from `sample_v1.py:10: error: …`) among the terms the page never
+    mentions."""
+    quotes = ("like this: ```python\nclass RegisterInfoBody(BaseModel):\n    username: str = "
+              "Field(..., min_length=7)\n```",
+              'sample_v1.py:10: error: Unexpected keyword argument "foo" for "Sample"',
+              "Is `min_length` ignored when `RegisterInfoBody` is built with an alias?")
+    terms = listed_terms(insight(messages=("1", "2", "3"), quotes=quotes))
+    assert "RegisterInfoBody" not in terms and "sample_v1" not in terms
+    assert "min_length" in terms and "BaseModel" in terms

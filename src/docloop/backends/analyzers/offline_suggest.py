@@ -45,6 +45,12 @@ SAYS_IT_FAILS = frozenset(
     "error errors fail fails failed failing failure fatal issue issues problem problems bug "
     "bugs broken wrong crash crashes".split())
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
+#: a name the user made in the code they pasted (`class RegisterInfoBody(BaseModel):`, `def
+#: check_user(`) or their own file a traceback points into (`sample_v1.py:10:`): theirs, not
+#: a word the docs should use
+_OWN_NAME = re.compile(
+    r"\bclass\s+([A-Za-z_]\w*)\s*(?:[(:{]|extends\b)|\bdef\s+([A-Za-z_]\w*)\s*\("
+    r"|\b([\w-]+)\.(?:py|js|mjs|cjs|ts|tsx|jsx|vue|svelte|rb|go|rs|java|kt):\d+")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: an inline code span (one a cut title left open runs to its end), a run of other
@@ -98,9 +104,12 @@ def listed_terms(insight: Insight) -> list[str]:
     left out, since the error strings and names say what. (Read once per message in the
     match stage too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2 chosen
     without the set, benchmarks/RESULTS.md, session 11.)"""
+    said = _said(insight)
+    own = {name.lower() for text in said for found in _OWN_NAME.finditer(text)
+           for name in found.groups() if name}
     listed: dict[str, str] = {}
-    for term in _terms(_said(insight), NOT_TERMS | SAYS_IT_FAILS):
-        if not _own_machine(term):
+    for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
+        if not _own_machine(term) and term.lower() not in own:
             listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
 
