@@ -9,7 +9,9 @@ and anything else mkdocs. `--generator` overrides the guess.
 URL rules (`base_url` + path):
 
 * mkdocs (a `mkdocs.yml` beside or above the folder): `index.md` and
-  `README.md` map to their folder URL, `foo.md` to `foo/`.
+  `README.md` map to their folder URL, `foo.md` to `foo/`. Pages the site does not
+  publish are not indexed: its `exclude_docs` and `draft_docs`, and a `README.md` beside
+  an `index.md` (site_config.py).
 * Docusaurus (`.mdx` files or a `docusaurus.config.*`/sidebars file): front
   matter `slug` wins (absolute `/x` from the root, relative from the page's
   folder), `id` replaces the file name, numeric prefixes such as `01-intro`
@@ -46,6 +48,7 @@ from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
+from docloop.docs.site_config import SitePages, mkdocs_pages, shadowed_readme
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -115,12 +118,19 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     generator = check_generator(generator) if generator else detect_generator(root)
     reach = Reach(root, repository_root(root))
+    site = mkdocs_pages(root) if generator == "mkdocs" else None
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS)
+    present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
     stubs: list[str] = []
-    for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS):
+    unpublished: list[str] = []
+    for file in files:
         rel = file.relative_to(root).as_posix()
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
+            continue
+        if site is not None and _unpublished(site, rel, present):
+            unpublished.append(rel)
             continue
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount, reach=reach)
         if default_excludes and is_api_stub(page.source):
@@ -130,7 +140,16 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     if stubs:
         log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
                  "them", len(stubs), stubs[0])
+    if unpublished:
+        log.info("skipped %d page(s) the mkdocs site does not publish (exclude_docs, "
+                 "draft_docs, a README.md beside an index.md), e.g. %s", len(unpublished),
+                 unpublished[0])
     return pages
+
+
+def _unpublished(site: SitePages, rel: str, present: set[str]) -> bool:
+    """A file the mkdocs site leaves out of the built site (site_config.py)."""
+    return site.leaves_out(rel) is not None or shadowed_readme(rel, present)
 
 
 def mounted_url(base_url: str | None, mount: str) -> str | None:
@@ -227,12 +246,20 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) 
     slug = front.get("slug")
     if style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
-    elif stem.lower() in ("index", "readme"):
+    elif _index_page(stem, style):
         tail = "/".join(folder) + ("/" if folder else "")
     else:
         tail = "/".join([*folder, stem]) + ("/" if style == "mkdocs" else "")
     base = (base_url or "").rstrip("/")
     return f"{base}/{tail}" if base else tail
+
+
+def _index_page(stem: str, style: str) -> bool:
+    """A file that is its folder's page: `index`, or `README` (mkdocs reads only that
+    spelling as an index; `readme.md` is a page of its own there)."""
+    if style == "mkdocs":
+        return stem in ("index", "README")
+    return stem.lower() in ("index", "readme")
 
 
 def is_api_stub(source: str) -> bool:

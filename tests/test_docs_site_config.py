@@ -1,0 +1,81 @@
+"""An mkdocs docs folder is indexed as the site publishes it (mkdocs' own rules, read from
+its `structure/files.py`): not the pages `exclude_docs` or `draft_docs` leave out, not a
+README.md an index.md displaces."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from docloop.docs.loader import load_pages
+from tests.docs_helpers import write_docs
+
+#: a real-shaped config: tags only mkdocs resolves, as FastAPI's and Material's use
+CONFIG = """\
+site_name: Tidepool
+site_url: !ENV [SITE_URL, 'https://tidepool.dev/']
+docs_dir: docs
+exclude_docs: |
+  drafts/
+  *.tmp.md
+  !drafts/keep.md
+draft_docs: |
+  upcoming/*.md
+markdown_extensions:
+  - pymdownx.emoji:
+      emoji_index: !!python/name:material.extensions.emoji.twemoji
+      emoji_generator: !!python/name:material.extensions.emoji.to_svg
+"""
+
+PAGES = {"index.md": "# Home", "guide.md": "# Guide", "drafts/idea.md": "# Idea",
+         "drafts/keep.md": "# Keep", "notes.tmp.md": "# Scratch", "upcoming/v2.md": "# V2",
+         "templates/page.md": "# Template", "api/README.md": "# API", "api/index.md": "# API",
+         "howto/README.md": "# How to", "howto/readme.md": "# lowercase"}
+
+
+def site(tmp_path: Path, config: str = CONFIG) -> Path:
+    (tmp_path / "mkdocs.yml").write_text(config, encoding="utf-8")
+    docs = tmp_path / "docs"
+    write_docs(docs, PAGES)
+    return docs
+
+
+def test_the_pages_the_site_leaves_out_are_not_indexed(tmp_path: Path) -> None:
+    urls = {p.path: p.url for p in load_pages(site(tmp_path), "https://t.dev/")}
+    assert urls == {
+        "index.md": "https://t.dev/", "guide.md": "https://t.dev/guide/",
+        "drafts/keep.md": "https://t.dev/drafts/keep/",  # `!` takes it back, as in git
+        "api/index.md": "https://t.dev/api/",  # the README.md beside it is left out
+        "howto/README.md": "https://t.dev/howto/",
+        "howto/readme.md": "https://t.dev/howto/readme/",  # only README is an index
+    }
+
+
+def test_without_a_config_only_the_readme_rule_and_docloops_own_apply(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, PAGES)
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n", encoding="utf-8")
+    paths = {p.path for p in load_pages(docs)}
+    assert "drafts/idea.md" in paths and "upcoming/v2.md" in paths
+    assert "templates/page.md" not in paths  # mkdocs' default exclude
+    assert "api/README.md" not in paths
+
+
+def test_a_config_that_cannot_be_read_is_logged_and_the_folder_indexed_whole(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    docs = site(tmp_path, "site_name: [unclosed\n")
+    with caplog.at_level(logging.WARNING):
+        paths = {p.path for p in load_pages(docs)}
+    assert "drafts/idea.md" in paths
+    assert "mkdocs.yml: cannot read it" in caplog.text
+
+
+def test_other_generators_keep_every_page(tmp_path: Path) -> None:
+    (tmp_path / ".vitepress").mkdir()
+    docs = tmp_path / "docs"
+    write_docs(docs, PAGES)
+    (docs / ".vitepress").mkdir()
+    paths = {p.path for p in load_pages(docs)}
+    assert {"drafts/idea.md", "api/README.md", "upcoming/v2.md"} <= paths
