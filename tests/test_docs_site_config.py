@@ -79,3 +79,14 @@ def test_other_generators_keep_every_page(tmp_path: Path) -> None:
     (docs / ".vitepress").mkdir()
     paths = {p.path for p in load_pages(docs)}
     assert {"drafts/idea.md", "api/README.md", "upcoming/v2.md"} <= paths
+
+
+def test_a_docusaurus_draft_is_not_a_page_but_an_unlisted_one_is(tmp_path: Path) -> None:
+    """Docusaurus builds `draft: true` in development only; `unlisted: true` is published,
+    only hidden from lists (@docusaurus/utils, contentVisibilityUtils)."""
+    (tmp_path / "docusaurus.config.js").write_text("module.exports = {};", encoding="utf-8")
+    docs = tmp_path / "docs"
+    write_docs(docs, {"intro.md": "# Intro", "wip.md": "---\ndraft: true\n---\n# WIP",
+                      "hidden.md": "---\nunlisted: true\n---\n# Hidden",
+                      "notes.md": "---\ndraft: false\n---\n# Notes"})
+    assert {p.path for p in load_pages(docs)} == {"intro.md", "hidden.md", "notes.md"}

@@ -15,7 +15,9 @@ URL rules (`base_url` + path):
 * Docusaurus (`.mdx` files or a `docusaurus.config.*`/sidebars file): front
   matter `slug` wins (absolute `/x` from the root, relative from the page's
   folder), `id` replaces the file name, numeric prefixes such as `01-intro`
-  are stripped from every segment, and `foo.md` maps to `foo` (no slash).
+  are stripped from every segment, and `foo.md` maps to `foo` (no slash). A page with
+  `draft: true` in its front matter is not indexed: Docusaurus builds it in development
+  only (`unlisted: true` pages are published, so they are indexed).
 * VitePress (clean URLs): `index.md` maps to its folder URL, `foo.md` to `foo`.
 
 Caps: a page larger than `max_page_bytes` is skipped, and a page is indexed
@@ -133,6 +135,9 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
             unpublished.append(rel)
             continue
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount, reach=reach)
+        if generator == "docusaurus" and page.front_matter.get("draft") is True:
+            unpublished.append(rel)  # Docusaurus builds a draft only in development
+            continue
         if default_excludes and is_api_stub(page.source):
             stubs.append(rel)
             continue
@@ -141,9 +146,9 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
                  "them", len(stubs), stubs[0])
     if unpublished:
-        log.info("skipped %d page(s) the mkdocs site does not publish (exclude_docs, "
-                 "draft_docs, a README.md beside an index.md), e.g. %s", len(unpublished),
-                 unpublished[0])
+        log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
+                 "draft_docs, a README.md beside an index.md; Docusaurus: draft: true), "
+                 "e.g. %s", len(unpublished), unpublished[0])
     return pages
 
 
