@@ -90,3 +90,10 @@ def test_a_docusaurus_draft_is_not_a_page_but_an_unlisted_one_is(tmp_path: Path)
                       "hidden.md": "---\nunlisted: true\n---\n# Hidden",
                       "notes.md": "---\ndraft: false\n---\n# Notes"})
     assert {p.path for p in load_pages(docs)} == {"intro.md", "hidden.md", "notes.md"}
+
+
+def test_beside_an_excluded_index_the_readme_is_the_folders_page(tmp_path: Path) -> None:
+    """mkdocs drops the README of a conflicting pair only when the index is published."""
+    docs = site(tmp_path, "site_name: x\nexclude_docs: |\n  api/index.md\n")
+    urls = {p.path: p.url for p in load_pages(docs, "https://t.dev/")}
+    assert urls["api/README.md"] == "https://t.dev/api/" and "api/index.md" not in urls

@@ -50,7 +50,7 @@ from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
-from docloop.docs.site_config import SitePages, mkdocs_pages, shadowed_readme
+from docloop.docs.site_config import SitePages, mkdocs_pages
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
 
 def _unpublished(site: SitePages, rel: str, present: set[str]) -> bool:
     """A file the mkdocs site leaves out of the built site (site_config.py)."""
-    return site.leaves_out(rel) is not None or shadowed_readme(rel, present)
+    return site.leaves_out(rel) is not None or site.shadowed_readme(rel, present)
 
 
 def mounted_url(base_url: str | None, mount: str) -> str | None:

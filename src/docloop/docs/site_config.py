@@ -7,7 +7,7 @@ options):
 * files matching `exclude_docs`, gitignore-style lines relative to the docs folder, on top
   of mkdocs' defaults `.*` and `/templates/`;
 * files matching `draft_docs` (served by `mkdocs serve`, never built);
-* a `README.md` beside an `index.md`: both would be the folder's index page, and mkdocs
+* a `README.md` beside a published `index.md`: both would be the folder's index page, and mkdocs
   keeps `index.md` (only `README` in that case is an index; `readme.md` is a page).
 
 The config file may hold tags only mkdocs resolves (`!ENV`, `!relative`,
@@ -62,6 +62,16 @@ class SitePages:
             return "draft_docs"
         return None
 
+    def shadowed_readme(self, rel: str, present: set[str]) -> bool:
+        """A `README.md` that a published `index.md` in the same folder displaces
+        (`present`: every file path under the docs folder); beside an excluded index, the
+        README is the folder's page."""
+        path = PurePosixPath(rel)
+        if path.stem != "README":
+            return False
+        indexes = (str(path.with_name(f"index{suffix}")) for suffix in (".md", ".markdown"))
+        return any(index in present and self.leaves_out(index) is None for index in indexes)
+
 
 def mkdocs_pages(root: Path) -> SitePages:
     """The publishing rule of the mkdocs site whose docs folder is `root`, from the config
@@ -76,14 +86,7 @@ def mkdocs_pages(root: Path) -> SitePages:
                      config)
 
 
-def shadowed_readme(rel: str, present: set[str]) -> bool:
-    """A `README.md` that an `index.md` in the same folder displaces (`present`: every
-    file path under the docs folder)."""
-    path = PurePosixPath(rel)
-    if path.stem != "README":
-        return False
-    return any(str(path.with_name(f"index{suffix}")) in present
-               for suffix in (".md", ".markdown"))
+
 
 
 def _options(config: Path) -> dict[str, Any]:
