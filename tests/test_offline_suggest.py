@@ -301,3 +301,12 @@ def test_names_the_user_made_are_no_terms_for_the_docs() -> None:
     terms = listed_terms(insight(messages=("1", "2", "3"), quotes=quotes))
     assert "RegisterInfoBody" not in terms and "sample_v1" not in terms
     assert "min_length" in terms and "BaseModel" in terms
+
+
+def test_a_dotted_file_name_in_a_trace_drops_only_itself() -> None:
+    """`vite.config.js:12:5` is the user's file, but "config", the word, stays a term."""
+    quotes = ("The config is ignored, see vite.config.js:12:5 in the trace.",
+              "My config for `server.proxy` is ignored in dev.",
+              "The config `server.proxy` never applies.")
+    terms = listed_terms(insight(messages=("1", "2", "3"), quotes=quotes))
+    assert "config" in terms and "server.proxy" in terms

@@ -50,7 +50,8 @@ SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: a word the docs should use
 _OWN_NAME = re.compile(
     r"\bclass\s+([A-Za-z_]\w*)\s*(?:[(:{]|extends\b)|\bdef\s+([A-Za-z_]\w*)\s*\("
-    r"|\b([\w-]+)\.(?:py|js|mjs|cjs|ts|tsx|jsx|vue|svelte|rb|go|rs|java|kt):\d+")
+    r"|\b([\w-]+(?:\.[\w-]+)*?)\.(?:py|js|mjs|cjs|ts|tsx|jsx|vue|svelte|rb|go|rs|java|kt)"
+    r":\d+")
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: an inline code span (one a cut title left open runs to its end), a run of other
