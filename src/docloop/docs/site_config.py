@@ -51,7 +51,6 @@ class SitePages:
 
     excluded: pathspec.GitIgnoreSpec
     drafts: pathspec.GitIgnoreSpec | None = None
-    config: Path | None = None
 
     def leaves_out(self, rel: str) -> str | None:
         """Why the site does not publish the file at `rel` (a path inside the docs folder),
@@ -82,8 +81,7 @@ def mkdocs_pages(root: Path) -> SitePages:
     excluded = pathspec.GitIgnoreSpec.from_lines(
         [*DEFAULT_EXCLUDE, *_pattern_lines(options.get("exclude_docs"))])
     drafts = _pattern_lines(options.get("draft_docs"))
-    return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None,
-                     config)
+    return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None)
 
 
 
