@@ -83,6 +83,17 @@ def test_thread_title_becomes_the_problem_title() -> None:
     [problem] = OfflineAnalyzer().extract([conversation])
     assert problem.title == "Webhook signature never validates"
     assert problem.text.startswith("Webhook signature never validates")
+    assert not problem.title_in_message  # someone wrote it as a title (stages/headline.py)
+
+
+def test_a_title_taken_from_the_message_says_so() -> None:
+    """headline.py weighs such a title with the members' sentences, never as a written one."""
+    for thread in (None, "help"):  # a thread name of fewer than three words says nothing
+        conversation = conv("505", msg("505", "a", "Why does the worker ignore the queue?"),
+                            thread=thread)
+        [problem] = OfflineAnalyzer().extract([conversation])
+        assert problem.title == "Why does the worker ignore the queue?"
+        assert problem.title_in_message
 
 
 def test_a_question_that_points_back_is_led_by_the_opening_sentence() -> None:
