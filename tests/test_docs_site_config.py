@@ -42,8 +42,12 @@ def site(tmp_path: Path, config: str = CONFIG) -> Path:
     return docs
 
 
-def test_the_pages_the_site_leaves_out_are_not_indexed(tmp_path: Path) -> None:
-    urls = {p.path: p.url for p in load_pages(site(tmp_path), "https://t.dev/")}
+def test_the_pages_the_site_leaves_out_are_not_indexed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="docloop.docs.loader"):
+        urls = {p.path: p.url for p in load_pages(site(tmp_path), "https://t.dev/")}
+    # `index-docs -v` names how many were skipped (README)
+    assert "skipped 5 page(s) the site does not publish" in caplog.text
     assert urls == {
         "index.md": "https://t.dev/", "guide.md": "https://t.dev/guide/",
         "drafts/keep.md": "https://t.dev/drafts/keep/",  # `!` takes it back, as in git
