@@ -320,5 +320,5 @@ def test_a_sentence_leading_into_code_is_a_candidate_only_when_nothing_else_says
                problem(2, "Images are undefined after the build",
                        "Images with import.meta.url are undefined after the build.",
                        in_message=True)]
-    assert lead_in not in _candidates(members)
-    assert _candidates(members[:1]) == [lead_in]
+    assert lead_in not in _candidates(members, [None, None])
+    assert _candidates(members[:1], [None]) == [lead_in]

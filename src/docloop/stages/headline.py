@@ -62,18 +62,20 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
     `member_words` counts the members using each word (`insights.member_words`). Thread
     titles (or a model's) come first, then an error two members pasted, then the
     analyzer's composed "opening — question" titles, then the members' sentences."""
-    titled = [p for p in members[:POOL] if _written_title(p)]
+    pool = members[:POOL]
+    titled = [p for p in pool if _written_title(p)]
     written = [p.title for p in titled if not _composed(p)]
-    shared = None if written else shared_paste(members[:POOL])
+    errors = [pasted(p) for p in pool]
+    shared = None if written else shared_paste(errors)
     if shared:
         return truncate(shared, TITLE_LIMIT)
     weights = _shared_weights(member_words, len(members), idf)
     best, best_score = "", -1.0
-    for candidate in written or [p.title for p in titled] or _candidates(members[:POOL]):
+    for candidate in written or [p.title for p in titled] or _candidates(pool, errors):
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
-    return truncate(best or _fallback(members[:POOL]), TITLE_LIMIT)
+    return truncate(best or _fallback(pool), TITLE_LIMIT)
 
 
 def _fallback(members: Sequence[Problem]) -> str:
@@ -124,14 +126,14 @@ def _shared_weights(counts: Counter[str], members: int, idf: Mapping[str, float]
     return {w: n / members * idf.get(w, 1.0) for w, n in counts.items() if n >= least}
 
 
-def _candidates(members: Sequence[Problem]) -> list[str]:
+def _candidates(members: Sequence[Problem], errors: Sequence[str | None]) -> list[str]:
     """Each member's title and the first sentences of its quotes (the users' messages
     verbatim; the problem text glues question sentences and error names together), and
-    the error it pasted; a sentence that only leads into a paste ("In vite 5, I am able to
-    use dynamic import in the following way:") only when no other says something."""
+    the error it pasted (`errors`, by member); a sentence that only leads into a paste ("In
+    vite 5, I am able to use dynamic import in the following way:") only when no other
+    says something."""
     found: dict[str, None] = {}
-    for problem in members:
-        error = pasted(problem)
+    for problem, error in zip(members, errors, strict=True):
         for text in [*_own_lines(problem), *([error] if error else [])]:
             text = " ".join(text.split())
             if _says_something(text):

@@ -30,14 +30,14 @@ PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
 SPEAKER = re.compile(r"\b(?:I|I'm|I've|me|my|we|our|us|you|your)\b", re.I)
 
 
-def shared_paste(members: Sequence[Problem]) -> str | None:
-    """The error line that at least two members pasted, word for word but for what they
-    quote or number ("Blocked request. This host ("xxx.net") is not allowed." from two of
-    five users): the recurring problem in its own words, with what the copies differ in
-    shown as `…` (one user's host name is neither the problem nor the docs' business)."""
+def shared_paste(pasted_lines: Sequence[str | None]) -> str | None:
+    """The error line that at least two members pasted (`pasted_lines`: each member's
+    `pasted`), word for word but for what they quote or number ("Blocked request. This host
+    ("xxx.net") is not allowed." from two of five users): the recurring problem in its own
+    words, with what the copies differ in shown as `…` (one user's host name is neither the
+    problem nor the docs' business)."""
     seen: dict[str, str] = {}
-    for problem in members:
-        line = pasted(problem)
+    for line in pasted_lines:
         if line is None:
             continue
         key = PASTE_VARIABLES.sub("_", line.lower())
