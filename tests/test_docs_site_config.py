@@ -101,3 +101,28 @@ def test_beside_an_excluded_index_the_readme_is_the_folders_page(tmp_path: Path)
     docs = site(tmp_path, "site_name: x\nexclude_docs: |\n  api/index.md\n")
     urls = {p.path: p.url for p in load_pages(docs, "https://t.dev/")}
     assert urls["api/README.md"] == "https://t.dev/api/" and "api/index.md" not in urls
+
+
+def test_the_files_a_left_out_page_includes_are_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Docusaurus draft's include lines were read (and hashed) before the page was
+    dropped; only kept pages read theirs."""
+    from docloop.docs import loader
+
+    read_for: list[str] = []
+    real = loader.read_includes
+
+    def counting(includes, file, *args):  # type: ignore[no-untyped-def]
+        read_for.append(file.name)
+        return real(includes, file, *args)
+
+    monkeypatch.setattr(loader, "read_includes", counting)
+    (tmp_path / "docusaurus.config.js").write_text("module.exports = {};", encoding="utf-8")
+    docs = tmp_path / "docs"
+    partial = "import Setup from './_setup.mdx';\n\n<Setup />\n"
+    write_docs(docs, {"_setup.mdx": "Run the installer.", "kept.mdx": f"# Kept\n\n{partial}",
+                      "wip.mdx": f"---\ndraft: true\n---\n# WIP\n\n{partial}"})
+    pages = {p.path: p for p in load_pages(docs)}
+    assert set(pages) == {"kept.mdx"}
+    assert "Run the installer." in pages["kept.mdx"].included.values()
+    assert read_for == ["kept.mdx"]

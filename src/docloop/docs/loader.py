@@ -134,13 +134,14 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if site is not None and _unpublished(site, rel, present):
             unpublished.append(rel)
             continue
-        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount, reach=reach)
+        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
             unpublished.append(rel)  # Docusaurus builds a draft only in development
             continue
         if default_excludes and is_api_stub(page.source):
             stubs.append(rel)
             continue
+        page.included = _included(page, file, reach)  # only for a page that is kept
         pages.append(page)
     if stubs:
         log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
@@ -209,11 +210,10 @@ class Reach:
 
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
-              max_chunks: int = MAX_CHUNKS, *, mount: str = "",
-              reach: Reach | None = None) -> DocPage:
-    """Read one file: front matter and URL (the body is parsed when first needed).
-    `rel` is its path inside its folder, mounted under `mount/` (load_pages); `reach`: read
-    the files its include lines name (none when not given)."""
+              max_chunks: int = MAX_CHUNKS, *, mount: str = "") -> DocPage:
+    """Read one file: front matter and URL (the body is parsed when first needed; the
+    files its include lines name are read by load_pages, for the pages it keeps). `rel` is
+    its path inside its folder, mounted under `mount/` (load_pages)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
@@ -222,10 +222,7 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     mdx = is_mdx(file.name, generator)
     url = page_url(rel, front, mounted_url(base_url, mount), generator)
     path = f"{mount}/{rel}" if mount else rel
-    page = DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
-    if reach is not None:
-        page.included = _included(page, file, reach)
-    return page
+    return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
 
 
 def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
