@@ -138,8 +138,7 @@ def _partial(line: str, state: _State, kept: str) -> Include | None:
 def _fenced_include(line: str) -> Include | None:
     """An include line inside fenced code that the site expands there (mkdocs: a
     preprocessor replaces `{! file !}` or `--8<-- "file"` before any fence is parsed)."""
-    stripped = line.strip()
-    include = parse_include(stripped) if INCLUDE.match(stripped) else None
+    include = _include(line, block_entry_line=False)
     return include if include is not None and include.preprocessed else None
 
 
