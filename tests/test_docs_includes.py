@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.chunker import chunk_page
-from docloop.docs.excerpts import excerpt_lines, snippet_excerpt
+from docloop.docs.excerpts import ELIDED, excerpt_lines, snippet_excerpt, vitepress_excerpt
 from docloop.docs.includes import MAX_INCLUDE_BYTES, MAX_INCLUDES, parse_include
 from docloop.docs.loader import DocPage, load_pages
 from docloop.docs.machinery import may_include
@@ -151,6 +151,19 @@ def test_a_page_of_endless_includes_shows_a_bounded_number(tmp_path: Path) -> No
     assert text.count("tasks.add_task") == MAX_INCLUDES
 
 
+@pytest.mark.parametrize(("missing", "shown"), [(MAX_INCLUDES - 1, True), (MAX_INCLUDES, False)])
+def test_a_page_tries_at_most_max_includes_files(tmp_path: Path, missing: int,
+                                                 shown: bool) -> None:
+    """At most MAX_INCLUDES different files are tried per page, found or not: a page naming
+    that many missing files first does not read (nor show) the real one after them."""
+    lines = "".join(f"{{! missing_{n}.py !}}\n" for n in range(missing))
+    docs = repository(tmp_path, page=f"# Page\n\n{lines}"
+                                     "{* ../../docs_src/background/tutorial001.py *}\n")
+    page = the_page(docs)
+    assert bool(page.included) == shown
+    assert ("tasks.add_task" in "".join(c.text for c in chunk_page(page))) == shown
+
+
 def test_only_the_includes_a_page_shows_are_read_and_hashed(tmp_path: Path) -> None:
     """The loader finds include lines with the parser's own pass: one in front matter, an
     HTML comment or a VitePress code fence (a page showing the syntax) is not shown, so its
@@ -225,6 +238,7 @@ def snippets_repository(tmp_path: Path, page: str) -> Path:
     ("numbered.py::2", [1, 2]),
     ("numbered.py:1:3,5:6", [1, 2, 3, 5, 6]),  # several ranges run together
     ("numbered.py:-3", [39, 40]),  # from the end; the final newline ends one more line
+    ("numbered.py:35:-3", [35, 36, 37, 38, 39]),  # a negative end counts from the end too
     ("numbered.py", list(range(1, 41))),
 ])
 def test_snippets_line_ranges_show_those_lines(tmp_path: Path, spec: str,
@@ -233,6 +247,7 @@ def test_snippets_line_ranges_show_those_lines(tmp_path: Path, spec: str,
     page = load_pages(docs)[0]
     assert set(page.included) == {"snippets/numbered.py"}
     assert shown_values(page) == values
+    assert ELIDED not in "\n".join(c.text for c in chunk_page(page))  # ranges run together
 
 
 @pytest.mark.parametrize(("spec", "shown", "hidden"), [
@@ -398,11 +413,14 @@ WARNING_MD = ("## Careful\n\nNever share your **API key**; rotate it at once if 
               "```bash\nexport TP_TOKEN=...\n```\n")
 
 
-def test_an_included_markdown_file_shows_as_prose_outside_fences(tmp_path: Path) -> None:
-    """mkdocs renders a pulled-in Markdown file as Markdown: its text is prose (and its
-    code stays code), not one code block of Markdown source; in a fence it is code."""
-    docs = snippets_repository(tmp_path, MARKDOWN_PAGE)
-    (docs.parent / "snippets" / "warning.md").write_text(WARNING_MD, encoding="utf-8")
+@pytest.mark.parametrize("name", ["warning.md", "warning.markdown"])
+def test_an_included_markdown_file_shows_as_prose_outside_fences(tmp_path: Path,
+                                                                 name: str) -> None:
+    """mkdocs renders a pulled-in Markdown file (`.md`, `.markdown`...) as Markdown: its text
+    is prose (and its code stays code), not one code block of Markdown source; in a fence it
+    is code."""
+    docs = snippets_repository(tmp_path, MARKDOWN_PAGE.replace("warning.md", name))
+    (docs.parent / "snippets" / name).write_text(WARNING_MD, encoding="utf-8")
     page = load_pages(docs)[0]
     lines = [line for s in page.sections for block in s.blocks for line in block]
     source = page.source.splitlines()
@@ -411,11 +429,25 @@ def test_an_included_markdown_file_shows_as_prose_outside_fences(tmp_path: Path)
         "Before.", "Careful", "Never share your **API key**; rotate it at once if it leaks.",
         "After."]
     kept = [line for line in prose if line.text.startswith("Never share")]
-    assert len(kept) == 1 and source[kept[0].number - 1] == '--8<-- "snippets/warning.md"'
+    assert len(kept) == 1 and source[kept[0].number - 1] == f'--8<-- "snippets/{name}"'
     code = [line.text for line in lines if line.code]
     assert "export TP_TOKEN=..." in code  # the snippet's own code block stays code
     assert "## Careful" in code  # inside the page's fence the file is shown as code
     assert [s.heading_path[-1] for s in page.sections if s.heading_path] == ["Guide", "Setup"]
+
+
+def test_a_vitepress_include_of_a_markdown_file_shows_it_as_code(tmp_path: Path) -> None:
+    """VitePress `<<<` imports a code snippet, whatever the file: a `.md` file is shown as a
+    code block of its Markdown source, not rendered as the page's prose (mkdocs includes are)."""
+    docs = tmp_path / "repo" / "docs"
+    (docs / ".vitepress").mkdir(parents=True)
+    write_docs(docs, {"guide.md": "# Guide\n\n<<< @/snippets/warning.md\n",
+                      "snippets/warning.md": WARNING_MD})
+    page = next(p for p in load_pages(docs) if p.path == "guide.md")
+    assert set(page.included) == {"@/snippets/warning.md"}
+    lines = [line for s in page.sections for block in s.blocks for line in block]
+    assert any(line.code and line.text == "## Careful" for line in lines)
+    assert all(line.code for line in lines if "API key" in line.text)
 
 
 PARTIAL_PAGE = ("---\ntitle: Start\n---\n\nimport Setup from './_setup.mdx';\n"
@@ -483,3 +515,41 @@ def test_an_escaped_section_marker_is_text_that_opens_and_closes_nothing() -> No
     assert excerpt_lines(text, snippet_excerpt("f.py")[1]) == [
         "# --8<-- [start:setup]", "not in the section", "connect()", "# --8<-- [end:setup]",
         "login()", "shutdown()"]
+
+
+def test_snippet_section_markers_match_in_any_case() -> None:
+    """pymdownx.snippets matches `--8<-- [START:name]` and `[End:name]` as it matches
+    `[start:name]`: the section is found and its markers are not shown."""
+    text = "import os\n# --8<-- [START:setup]\nconnect()\n# --8<-- [End:setup]\nshutdown()\n"
+    assert excerpt_lines(text, snippet_excerpt("f.py:setup")[1]) == ["connect()"]
+    assert excerpt_lines(text, snippet_excerpt("f.py")[1]) == [
+        "import os", "connect()", "shutdown()"]
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    pytest.param("// #region a\nouter()\n  // #region a\n  inner()\n  // #endregion a\n"
+                 "done()\n// #endregion a\n", ["outer()", "  inner()", "done()"],
+                 id="nested-regions-of-a-name-show-the-outermost-once"),
+    pytest.param("Intro\n<!-- #region a -->\n```js\n// #region call\nload()\n```\n"
+                 "<!-- #endregion -->\nOutro\n", ["```js", "// #region call", "load()", "```"],
+                 id="an-unnamed-end-closes-the-innermost-region-of-its-style"),
+    pytest.param('Imports System\n#Region "a"\nDim x = 1\n#End Region\n', ["Dim x = 1"],
+                 id="visual-basic-region-names-are-quoted"),
+    pytest.param("// #region a\nfirst()\n// #endregion a\nother()\n// #region a\nsecond()\n"
+                 "// #endregion a\n", ["first()", "second()"],
+                 id="every-region-of-the-name-is-shown"),
+])
+def test_vitepress_regions_are_cut_as_vitepress_cuts_them(text: str, shown: list[str]) -> None:
+    """`<<< file#a` shows the lines of every region `a` (the outermost when nested), the end
+    without a name closing the innermost region of its own comment style; VB's `#Region "a"`
+    names region `a`."""
+    assert excerpt_lines(text, vitepress_excerpt("f.js#a")[1]) == shown
+
+
+def test_an_include_line_in_front_matter_is_not_read(tmp_path: Path) -> None:
+    """Front matter is not Markdown: an include line in a YAML value shows nothing, so its
+    file is neither read nor part of the page's hash."""
+    page = the_page(repository(tmp_path, page="---\ntitle: Tasks\nsummary: >\n"
+                                              "  {! ../../docs_src/background/tutorial001.py !}\n"
+                                              "---\n\n# Background Tasks\n\nText.\n"))
+    assert page.included == {}
