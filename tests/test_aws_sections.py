@@ -136,17 +136,23 @@ def test_on_section_answers_as_the_full_read_does(store: DynamoRecordStore) -> N
 
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The partitions the record store queries, in order."""
+    """The partitions the record store queries, in order, and the items it gets by key
+    (as `get:<pk>`)."""
     from docloop.aws import dynamodb_records
 
     partitions: list[str] = []
-    original = dynamodb_records.query
+    original_query, original_get = dynamodb_records.query, dynamodb_records.get
 
     def counted(clients: Any, pk: str, *args: Any, **kwargs: Any) -> Any:
         partitions.append(pk)
-        return original(clients, pk, *args, **kwargs)
+        return original_query(clients, pk, *args, **kwargs)
+
+    def counted_get(clients: Any, pk: str, *args: Any, **kwargs: Any) -> Any:
+        partitions.append(f"get:{pk}")
+        return original_get(clients, pk, *args, **kwargs)
 
     monkeypatch.setattr(dynamodb_records, "query", counted)
+    monkeypatch.setattr(dynamodb_records, "get", counted_get)
     return partitions
 
 
@@ -184,13 +190,16 @@ def test_an_old_table_is_backfilled_once_and_then_read_by_section(
         first = registry.build_records(settings)
         assert [r.id for r in first.on_section(CORS)] == ["DL-2", "DL-0"]
         assert partitions.count("TICKET") == 1  # the backfill's one read of every ticket
+        assert partitions.count(f"get:{SECTION_INDEX}") == 1
         assert _section_items() == {section_pk(CORS): {"DL-0", "DL-2"},
                                     section_pk(AUTH): {"DL-1"}}
         assert [r.id for r in first.on_section(AUTH)] == ["DL-1"]
+        assert partitions.count(f"get:{SECTION_INDEX}") == 1  # a store reads it once
         again = registry.build_records(settings)  # another Lambda: the marker says done
         assert [r.id for r in again.on_section(CORS)] == ["DL-2", "DL-0"]
         assert partitions.count("TICKET") == 1
-        assert partitions.count(SECTION_INDEX) == 0  # the marker is one GetItem, not a query
+        assert partitions.count(f"get:{SECTION_INDEX}") == 2  # one GetItem, never a query
+        assert partitions.count(SECTION_INDEX) == 0
 
 
 def test_a_backfill_cut_short_is_done_again_and_two_at_once_agree(
@@ -222,6 +231,42 @@ def test_a_backfill_cut_short_is_done_again_and_two_at_once_agree(
         _drop_marker()  # the other Lambda read no marker either
         assert other.on_section(CORS) == one.on_section(CORS)
         assert _section_items() == {section_pk(CORS): {"DL-0", "DL-1", "DL-2"}}
+
+
+def test_a_backfill_that_dies_among_the_pointers_leaves_no_marker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The marker follows the pointers: written first, a Lambda dying among the pointer
+    writes would leave sections unlisted for good."""
+    from docloop.aws import dynamodb_records
+    from docloop.errors import TransientError
+
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        writer = registry.build_records(settings)
+        for number in range(3):
+            writer.put(_ticket(number, CORS, minutes=number))
+        _as_the_old_code_left_it()
+        original = dynamodb_records.batch_put
+
+        def die_at_the_pointers(clients: Any, items: Any) -> None:
+            items = list(items)
+            if any(str(item["pk"]).startswith(SECTION_PREFIX) for item in items):
+                raise TransientError("the Lambda timed out")
+            original(clients, items)
+
+        monkeypatch.setattr(dynamodb_records, "batch_put", die_at_the_pointers)
+        with pytest.raises(TransientError):
+            registry.build_records(settings).on_section(CORS)
+        monkeypatch.setattr(dynamodb_records, "batch_put", original)
+        assert _marker_absent()
+        assert [r.id for r in registry.build_records(settings).on_section(CORS)] == [
+            "DL-2", "DL-1", "DL-0"]
+
+
+def _marker_absent() -> bool:
+    import boto3
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(TABLE)
+    return "Item" not in table.get_item(Key={"pk": SECTION_INDEX, "sk": "-"})
 
 
 def _drop_marker() -> None:
