@@ -16,7 +16,7 @@ each on a fresh table seeded alike:
 
 Read units as DynamoDB bills strongly consistent reads (`desk_dynamodb_reads.counting`).
 
-Usage: PYTHONPATH=src:. python benchmarks/file_dynamodb_reads.py [--tickets N]
+Usage: PYTHONPATH=src python benchmarks/file_dynamodb_reads.py [--tickets N]
        [--sections S] [--filed M]
 """
 
@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.desk_dynamodb_reads import counting
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # `python benchmarks/…` (run_all) imports tests/, benchmarks/
+
+from benchmarks.desk_dynamodb_reads import counting  # noqa: E402
+
 RESULTS = HERE / "results" / "file_dynamodb_reads.md"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WAYS = ("before: full read per filing", "after: section pointers",
