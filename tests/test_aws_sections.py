@@ -306,3 +306,59 @@ def test_filing_a_ticket_reads_its_section_not_every_ticket(
     assert second.action == "created" and second.related == [first.id]
     assert "TICKET" not in partitions
     assert partitions.count(section_pk("https://docs.example/guide/cors.md")) == 1
+
+
+# -- BatchGetItem's unprocessed keys (the section's tickets are read by it) ---------------
+
+def _unprocessed_first(store: DynamoRecordStore, monkeypatch: pytest.MonkeyPatch,
+                       rounds_throttled: int) -> list[int]:
+    """Make BatchGetItem leave every key but the first (the last one too) unprocessed for
+    `rounds_throttled` rounds, as DynamoDB does when throttled; returns the key counts
+    asked each round."""
+    client = store.clients.table.meta.client
+    real = client.batch_get_item
+    asked: list[int] = []
+
+    def throttled(RequestItems: dict[str, Any]) -> dict[str, Any]:
+        (table, request), = RequestItems.items()
+        asked.append(len(request["Keys"]))
+        if len(asked) > rounds_throttled:
+            return real(RequestItems=RequestItems)
+        keys = request["Keys"]
+        done = keys[:1] if len(keys) > 1 else []  # the last key stays unprocessed
+        answer = real(RequestItems={table: {**request, "Keys": done}}) if done else {}
+        answer["UnprocessedKeys"] = {table: {**request, "Keys": keys[len(done):]}}
+        return answer
+
+    monkeypatch.setattr(client, "batch_get_item", throttled)
+    return asked
+
+
+def test_unprocessed_keys_are_asked_again_after_a_backoff(
+        store: DynamoRecordStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docloop.aws import dynamodb_io
+
+    for number in range(4):
+        store.put(_ticket(number, CORS, minutes=number))
+    store.on_section(CORS)  # the marker read, before the client is throttled
+    slept: list[float] = []
+    monkeypatch.setattr(dynamodb_io.time, "sleep", slept.append)
+    asked = _unprocessed_first(store, monkeypatch, rounds_throttled=2)
+    assert [r.id for r in store.on_section(CORS)] == ["DL-3", "DL-2", "DL-1", "DL-0"]
+    assert asked == [4, 3, 2]  # each round asks only what the last left unprocessed
+    assert len(slept) == 2 and 0 < slept[0] <= slept[1] * 2
+
+
+def test_keys_left_unprocessed_round_after_round_are_a_transient_error(
+        store: DynamoRecordStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docloop.aws import dynamodb_io
+    from docloop.errors import TransientError
+
+    for number in range(3):
+        store.put(_ticket(number, CORS, minutes=number))
+    store.on_section(CORS)
+    monkeypatch.setattr(dynamodb_io.time, "sleep", lambda seconds: None)
+    asked = _unprocessed_first(store, monkeypatch, rounds_throttled=10_000)
+    with pytest.raises(TransientError, match="unprocessed after"):
+        store.on_section(CORS)
+    assert len(asked) == dynamodb_io.UNPROCESSED_ROUNDS

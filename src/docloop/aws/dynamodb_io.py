@@ -7,16 +7,22 @@ condition is not an error here but an answer (`Conflict`, or False).
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from docloop.aws.clients import AWSClients, aws_errors, error_code
+from docloop.aws.clients import MAX_ATTEMPTS, AWSClients, aws_errors, error_code
 from docloop.aws.dynamodb_layout import MAX_ITEM_BYTES, PK, SK
-from docloop.errors import BackendError
+from docloop.errors import BackendError, TransientError
 
 #: keys per BatchGetItem request (the API's limit)
 BATCH_GET = 100
+#: BatchGetItem rounds for keys left unprocessed, and the backoff between them (seconds)
+UNPROCESSED_ROUNDS = MAX_ATTEMPTS
+UNPROCESSED_BASE_S = 0.05
+UNPROCESSED_MAX_S = 2.0
 #: actions per TransactWriteItems request (the API's limit)
 MAX_TRANSACTION = 100
 Item = dict[str, Any]
@@ -82,24 +88,41 @@ def batch_get(clients: AWSClients, keys: Iterable[tuple[str, str]],
               attributes: str | None = None) -> list[Item]:
     """The items with these keys (absent ones skipped), 100 keys a request.
 
-    Keys DynamoDB leaves unprocessed (over a request's 16 MB, or throttled) are
-    asked again, as the API asks callers to.
+    Keys DynamoDB leaves unprocessed (over a request's 16 MB, or throttled) are asked
+    again, as the API asks callers to, with exponential backoff and jitter between rounds
+    (the API's advice: an immediate retry of throttled keys is throttled again); keys
+    still unprocessed after UNPROCESSED_ROUNDS are a TransientError, not an endless loop.
     """
     wanted = [{PK: pk, SK: sk} for pk, sk in dict.fromkeys(keys)]
     found: list[Item] = []
-    client = clients.table.meta.client
     for start in range(0, len(wanted), BATCH_GET):
         request: dict[str, Any] = {"Keys": wanted[start:start + BATCH_GET],
                                    "ConsistentRead": True}
         if attributes:
             request["ProjectionExpression"] = attributes
-        pending = {clients.table_name: request}
-        while pending:
-            with aws_errors(clients, "reading a batch"):
-                answer = client.batch_get_item(RequestItems=pending)
-            found.extend(answer.get("Responses", {}).get(clients.table_name, []))
-            pending = answer.get("UnprocessedKeys") or {}
+        found.extend(_batch_get_round(clients, request))
     return found
+
+
+def _batch_get_round(clients: AWSClients, request: dict[str, Any]) -> list[Item]:
+    """One BatchGetItem request's items, its unprocessed keys asked again with backoff."""
+    client = clients.table.meta.client
+    found: list[Item] = []
+    pending: dict[str, Any] = {clients.table_name: request}
+    for attempt in range(UNPROCESSED_ROUNDS):
+        if attempt:
+            time.sleep(min(UNPROCESSED_BASE_S * 2 ** (attempt - 1), UNPROCESSED_MAX_S)
+                       * random.uniform(0.5, 1.0))
+        with aws_errors(clients, "reading a batch"):
+            answer = client.batch_get_item(RequestItems=pending)
+        found.extend(answer.get("Responses", {}).get(clients.table_name, []))
+        pending = answer.get("UnprocessedKeys") or {}
+        if not pending:
+            return found
+    left = len(pending.get(clients.table_name, {}).get("Keys", []))
+    raise TransientError(f"DynamoDB table {clients.table_name}: {left} key(s) still "
+                         f"unprocessed after {UNPROCESSED_ROUNDS} BatchGetItem rounds "
+                         "(throttled); the step is retried")
 
 
 def batch_put(clients: AWSClients, items: Iterable[Item]) -> None:
