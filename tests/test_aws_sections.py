@@ -9,7 +9,7 @@ and tables written before the pointers existed to a one-time backfill.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -202,30 +202,37 @@ def test_an_old_table_is_backfilled_once_and_then_read_by_section(
         assert partitions.count(SECTION_INDEX) == 0
 
 
+def _backfill_dies(settings: Any, monkeypatch: pytest.MonkeyPatch,
+                   at: Callable[[dict[str, Any]], bool]) -> None:
+    """Three tickets on CORS in a table from before the pointers, then a Lambda whose
+    backfill dies at the first batch holding an item `at` picks (a timeout)."""
+    from docloop.aws import dynamodb_records
+    from docloop.errors import TransientError
+
+    writer = registry.build_records(settings)
+    for number in range(3):
+        writer.put(_ticket(number, CORS, minutes=number))
+    _as_the_old_code_left_it()
+    original = dynamodb_records.batch_put
+
+    def dying(clients: Any, items: Any) -> None:
+        items = list(items)
+        if any(at(item) for item in items):
+            raise TransientError("the Lambda timed out")
+        original(clients, items)
+
+    monkeypatch.setattr(dynamodb_records, "batch_put", dying)
+    with pytest.raises(TransientError):
+        registry.build_records(settings).on_section(CORS)
+    monkeypatch.setattr(dynamodb_records, "batch_put", original)
+
+
 def test_a_backfill_cut_short_is_done_again_and_two_at_once_agree(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The marker is written last: a Lambda that dies before it leaves the next one the
     whole backfill to do, and puts of the same pointers are harmless twice."""
-    from docloop.aws import dynamodb_records
-    from docloop.errors import TransientError
-
     with aws_settings(tmp_path / "home", monkeypatch) as settings:
-        writer = registry.build_records(settings)
-        for number in range(3):
-            writer.put(_ticket(number, CORS, minutes=number))
-        _as_the_old_code_left_it()
-        original = dynamodb_records.batch_put
-
-        def die_at_the_marker(clients: Any, items: Any) -> None:
-            items = list(items)
-            if any(item["pk"] == SECTION_INDEX for item in items):
-                raise TransientError("the Lambda timed out")
-            original(clients, items)
-
-        monkeypatch.setattr(dynamodb_records, "batch_put", die_at_the_marker)
-        with pytest.raises(TransientError):
-            registry.build_records(settings).on_section(CORS)
-        monkeypatch.setattr(dynamodb_records, "batch_put", original)
+        _backfill_dies(settings, monkeypatch, at=lambda item: item["pk"] == SECTION_INDEX)
         one, other = registry.build_records(settings), registry.build_records(settings)
         assert [r.id for r in one.on_section(CORS)] == ["DL-2", "DL-1", "DL-0"]
         _drop_marker()  # the other Lambda read no marker either
@@ -237,26 +244,9 @@ def test_a_backfill_that_dies_among_the_pointers_leaves_no_marker(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The marker follows the pointers: written first, a Lambda dying among the pointer
     writes would leave sections unlisted for good."""
-    from docloop.aws import dynamodb_records
-    from docloop.errors import TransientError
-
     with aws_settings(tmp_path / "home", monkeypatch) as settings:
-        writer = registry.build_records(settings)
-        for number in range(3):
-            writer.put(_ticket(number, CORS, minutes=number))
-        _as_the_old_code_left_it()
-        original = dynamodb_records.batch_put
-
-        def die_at_the_pointers(clients: Any, items: Any) -> None:
-            items = list(items)
-            if any(str(item["pk"]).startswith(SECTION_PREFIX) for item in items):
-                raise TransientError("the Lambda timed out")
-            original(clients, items)
-
-        monkeypatch.setattr(dynamodb_records, "batch_put", die_at_the_pointers)
-        with pytest.raises(TransientError):
-            registry.build_records(settings).on_section(CORS)
-        monkeypatch.setattr(dynamodb_records, "batch_put", original)
+        _backfill_dies(settings, monkeypatch,
+                       at=lambda item: str(item["pk"]).startswith(SECTION_PREFIX))
         assert _marker_absent()
         assert [r.id for r in registry.build_records(settings).on_section(CORS)] == [
             "DL-2", "DL-1", "DL-0"]
