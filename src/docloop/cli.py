@@ -123,9 +123,9 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
                        generator=generator, progress=progress_bar, mounts=mounted)
     click.echo(stats.summary(), err=True)
-    if not is_web_url(settings.docs_base_url):
-        given = f"--base-url {settings.docs_base_url} is not an http(s) URL" \
-            if settings.docs_base_url else "no --base-url"
+    if not is_web_url(stats.base_url):
+        given = f"--base-url {stats.base_url} is not an http(s) URL" \
+            if stats.base_url else "no --base-url (and no site_url in mkdocs.yml)"
         click.echo(f"warning: {given}: tickets and the review desk name pages by path, "
                    "without links; give the docs site's public URL (--base-url or "
                    "DOCLOOP_DOCS_BASE_URL) and index again to link them", err=True)

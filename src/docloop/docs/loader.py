@@ -109,18 +109,20 @@ class DocPage:
 def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | None = None,
                default_excludes: bool = True, *, generator: str | None = None,
                max_page_bytes: int = MAX_PAGE_BYTES, max_chunks: int = MAX_CHUNKS,
-               mount: str = "") -> list[DocPage]:
+               mount: str = "", site_config: Path | None = None) -> list[DocPage]:
     """Every Markdown/MDX page under `root` that is not excluded, sorted by path.
 
     `generator` None detects it; a cap of 0 turns that cap off. `mount`: the folder is
     a second root of the site (a Docusaurus docs instance served under `/rules/`): its
-    pages' paths and URLs start with `mount/`; excludes match the path inside the folder."""
+    pages' paths and URLs start with `mount/`; excludes match the path inside the folder.
+    `site_config`: the mkdocs config, when it is not beside or above `root` (a nested
+    `docs_dir`, site_root.py)."""
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     generator = check_generator(generator) if generator else detect_generator(root)
     reach = Reach(root, repository_root(root))
-    site = mkdocs_pages(root) if generator == "mkdocs" else None
+    site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS)
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
@@ -302,5 +304,7 @@ def _matches(rel: str, patterns: list[str]) -> bool:
 
 
 def _hidden(rel: str) -> bool:
-    """Dot folders, and `_`-prefixed files/folders (Docusaurus partials) are not pages."""
-    return any(part.startswith((".", "_")) for part in PurePosixPath(rel).parts)
+    """Dot folders, `_`-prefixed files/folders (Docusaurus partials) and installed packages
+    (`node_modules`, which a project folder holds once its site was built) are not pages."""
+    return any(part.startswith((".", "_")) or part == "node_modules"
+               for part in PurePosixPath(rel).parts)

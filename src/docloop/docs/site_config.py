@@ -10,15 +10,17 @@ options):
 * a `README.md` beside a published `index.md`: both would be the folder's index page, and mkdocs
   keeps `index.md` (only `README` in that case is an index; `readme.md` is a page).
 
-The config file may hold tags only mkdocs resolves (`!ENV`, `!relative`,
-`!!python/name:…`); they are read as empty values, since only the two pattern options
-matter here. A config that cannot be read at all is logged and ignored: the folder is then
-indexed whole, as before.
+The config file may hold tags only mkdocs resolves: `!ENV` is resolved as mkdocs resolves
+it (a `site_url` is often `!ENV [SITE_URL, 'https://…']`); others (`!relative`,
+`!!python/name:…`) are read as empty values, since only the pattern options, `docs_dir` and
+`site_url` matter here (site_root.py). A config that cannot be read at all is logged and
+read as no options: the folder is then indexed whole, as before.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -41,6 +43,22 @@ def _unknown_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
     return None
 
 
+def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """mkdocs' `!ENV VAR` and `!ENV [VAR, OTHER, default]` (pyyaml_env_tag): the first of
+    the variables that is set, else the list's last item (more than one item), else None."""
+    if isinstance(node, yaml.ScalarNode):
+        names, default = [loader.construct_scalar(node)], None
+    elif isinstance(node, yaml.SequenceNode) and node.value:
+        items = node.value
+        default = loader.construct_object(items[-1]) if len(items) > 1 else None
+        names = [loader.construct_object(item) for item in items[:-1] or items]
+    else:
+        return None
+    return next((os.environ[n] for n in names if isinstance(n, str) and n in os.environ),
+                default)
+
+
+_TolerantLoader.add_constructor("!ENV", _env_tag)
 _TolerantLoader.add_multi_constructor("!", _unknown_tag)
 _TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _unknown_tag)
 
@@ -72,30 +90,49 @@ class SitePages:
         return any(index in present and self.leaves_out(index) is None for index in indexes)
 
 
-def mkdocs_pages(root: Path) -> SitePages:
-    """The publishing rule of the mkdocs site whose docs folder is `root`, from the config
-    beside or above it (where `detect_generator` looks)."""
-    config = next((folder / name for folder in (root, root.parent) for name in CONFIG_NAMES
-                   if (folder / name).is_file()), None)
-    options = _options(config) if config else {}
+def mkdocs_config(root: Path) -> Path | None:
+    """The mkdocs config beside or above the docs folder `root` (where `detect_generator`
+    looks), if there is one."""
+    return next((folder / name for folder in (root, root.parent) for name in CONFIG_NAMES
+                 if (folder / name).is_file()), None)
+
+
+def mkdocs_pages(root: Path, config: Path | None = None) -> SitePages:
+    """The publishing rule of the mkdocs site whose docs folder is `root`, from `config`
+    (default: the config beside or above it)."""
+    config = config or mkdocs_config(root)
+    options = config_options(config) if config else {}
     excluded = pathspec.GitIgnoreSpec.from_lines(
         [*DEFAULT_EXCLUDE, *_pattern_lines(options.get("exclude_docs"))])
     drafts = _pattern_lines(options.get("draft_docs"))
     return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None)
 
 
-
-
-
-def _options(config: Path) -> dict[str, Any]:
+def config_options(config: Path) -> dict[str, Any]:
+    """The options of an mkdocs config; a config that cannot be read is logged (once per
+    version of the file: finding the pages folder and the publishing rule both read it) and
+    read as none."""
     try:
         loaded = yaml.load(config.read_text(encoding="utf-8-sig"), Loader=_TolerantLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        log.warning("%s: cannot read it (%s); indexing every page of the folder, "
-                    "exclude_docs and draft_docs not applied", config,
-                    " ".join(str(exc).split()))
+        _warn_once(config, f"{config}: cannot read it ({' '.join(str(exc).split())}); "
+                   "reading it as no options: its docs_dir, site_url, exclude_docs and "
+                   "draft_docs are not applied")
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+_WARNED: set[tuple[str, int]] = set()
+
+
+def _warn_once(config: Path, message: str) -> None:
+    try:
+        version = config.stat().st_mtime_ns
+    except OSError:
+        version = 0
+    if (str(config), version) not in _WARNED:
+        _WARNED.add((str(config), version))
+        log.warning("%s", message)
 
 
 def _pattern_lines(value: object) -> list[str]:

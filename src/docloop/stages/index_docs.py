@@ -18,6 +18,7 @@ from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
+from docloop.docs.site_root import site_folder
 from docloop.errors import InputError
 from docloop.stores import Stores
 
@@ -36,6 +37,7 @@ class IndexStats:
     embedded: int
     cached: int
     seconds: float
+    base_url: str | None = None  # the URL pages were linked under (setting or site_url)
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -68,16 +70,22 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     `progress` shows the embedding progress (the CLI's bar); none by default. A later run
     without a mount removes that folder's pages, as for any page gone from the docs."""
     started = time.perf_counter()
+    if not root.is_dir():
+        raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
+    site = site_folder(root)
+    base_url = _base_url(settings, site.site_url)
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
-    for prefix, folder in [("", root), *mounts]:
+    for prefix, folder in [(site.route, site.pages), *mounts]:
         if not folder.is_dir():
             raise InputError(f"docs folder not found: {folder} (give a folder of .md/.mdx "
                              "files)")
-        found = load_pages(folder, settings.docs_base_url, excludes, default_excludes,
-                           generator=generator,
+        main = folder is site.pages
+        found = load_pages(folder, base_url, excludes, default_excludes,
+                           generator=generator or (site.generator if main else None),
                            max_page_bytes=settings.docs_max_page_kb * 1024,
-                           max_chunks=settings.docs_max_chunks_per_page, mount=prefix)
+                           max_chunks=settings.docs_max_chunks_per_page, mount=prefix,
+                           site_config=site.config if main else None)
         if not found:
             raise InputError(f"{folder}: no Markdown/MDX pages found (after excludes)")
         claim_paths(origin, found, folder)
@@ -88,13 +96,24 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
         warn_dropped_mounts(index, pages, mounts)
         with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
             stats = index.sync(pages, progress=advance)
-        index.set_meta("root", str(root.resolve()))
+        index.set_meta("root", str(site.pages.resolve()))
         index.set_meta(MOUNTS_META, json.dumps([[p, str(f.resolve())] for p, f in mounts]))
-        index.set_meta("base_url", settings.docs_base_url or "")
+        index.set_meta("base_url", base_url or "")
         index.publish()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
-    return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started)
+    return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started,
+                      base_url)
+
+
+def _base_url(settings: Settings, site_url: str | None) -> str | None:
+    """The URL pages are linked under: the setting (`--base-url`), else the site's own
+    `site_url` (mkdocs), said once so a user knows where links point."""
+    if settings.docs_base_url or not site_url:
+        return settings.docs_base_url
+    log.info("linking pages under the site's site_url %s (mkdocs.yml); --base-url overrides "
+             "it", site_url)
+    return site_url
 
 
 def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],

@@ -1,0 +1,107 @@
+"""Where a site's pages are when `index-docs` is given the site's project folder.
+
+Users point `index-docs` at the folder they know, often the project: the folder that holds
+`mkdocs.yml` or `docusaurus.config.js`, or the repository root. Indexing that folder whole
+reads its README, its tests' and packages' Markdown and `node_modules`, and gives every
+page a path and URL that start with `docs/`, which the site does not publish. So a project
+folder is read as its generator reads it (facts from each generator's documentation):
+
+* mkdocs: the pages are in `docs_dir`, relative to the config file's folder (default
+  `docs`), and the site lives at `site_url`. With no `--base-url`, `site_url` links the
+  tickets (a versioned site, such as one deployed with mike, adds a version to the path;
+  give `--base-url` for that).
+* VitePress: a project whose `docs/` holds the `.vitepress/` folder (the `vitepress dev
+  docs` layout) has its pages there.
+* Docusaurus: the docs plugin reads `docs/` beside `docusaurus.config.*` and publishes it
+  under its route base path, `docs` unless the config sets `routeBasePath` to a string. The
+  pages keep `docs/` (or that route) in their paths, as their URLs do; the blog, `src/pages`
+  and README are not indexed.
+
+A folder that is not a project (no config, or a config whose pages folder does not
+exist, such as a copied docs folder with `mkdocs.yml` inside it) is indexed as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
+from docloop.markdown_safe import is_web_url
+
+log = logging.getLogger(__name__)
+
+DOCUSAURUS_CONFIGS = ("docusaurus.config.js", "docusaurus.config.ts", "docusaurus.config.mjs",
+                      "docusaurus.config.cjs", "docusaurus.config.mts")
+#: `routeBasePath: 'guides'` written as a plain string in a Docusaurus config
+_ROUTE_BASE = re.compile(r"""\brouteBasePath\s*:\s*(['"`])([^'"`$]*)\1""")
+
+
+@dataclass(frozen=True)
+class SiteFolder:
+    """The folder to read pages from, the route its pages are published under (a path
+    and URL prefix, "" for none), and the site's own URL when its config names one."""
+
+    pages: Path
+    route: str = ""
+    site_url: str | None = None
+    generator: str | None = None  # known from the project's config; None: detect it
+    config: Path | None = None  # the mkdocs config, which may sit above `pages.parent`
+
+
+def site_folder(folder: Path) -> SiteFolder:
+    """The pages folder of the project at `folder`, or `folder` itself (module docstring)."""
+    for name in CONFIG_NAMES:
+        if (folder / name).is_file():
+            return _mkdocs_project(folder, folder / name)
+    if not (folder / ".vitepress").is_dir() and (folder / "docs" / ".vitepress").is_dir():
+        log.info("%s: a VitePress project; indexing its pages folder docs/", folder)
+        return SiteFolder(folder / "docs", generator="vitepress")
+    config = next((folder / n for n in DOCUSAURUS_CONFIGS if (folder / n).is_file()), None)
+    if config is not None and (folder / "docs").is_dir():
+        route = _route_base_path(config)
+        log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
+                 folder, route)
+        return SiteFolder(folder / "docs", route, generator="docusaurus")
+    return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)))
+
+
+def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
+    """The `docs_dir` of the mkdocs config in `folder`, when it exists; else `folder`."""
+    options = config_options(config)
+    docs_dir = options.get("docs_dir")
+    name = docs_dir if isinstance(docs_dir, str) and docs_dir.strip() else "docs"
+    pages = (folder / name).resolve()
+    site_url = _site_url(config, options)
+    if pages.is_dir() and pages != folder.resolve():
+        log.info("%s: indexing its docs_dir %s", config, pages)
+        return SiteFolder(pages, site_url=site_url, generator="mkdocs", config=config)
+    return SiteFolder(folder, site_url=site_url)
+
+
+def _site_url(config: Path | None, options: dict[str, object] | None = None) -> str | None:
+    """The config's `site_url` when it is an http(s) URL."""
+    if config is None:
+        return None
+    value = (options if options is not None else config_options(config)).get("site_url")
+    return value.strip() if isinstance(value, str) and is_web_url(value.strip()) else None
+
+
+def _route_base_path(config: Path) -> str:
+    """The docs plugin's `routeBasePath` when the config sets it once, to a plain string;
+    else Docusaurus' default, `docs`."""
+    try:
+        text = config.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        log.warning("%s: cannot read it (%s); taking the default route /docs", config, exc)
+        return "docs"
+    found = {match.group(2).strip("/") for match in _ROUTE_BASE.finditer(text)}
+    if len(found) == 1:
+        return found.pop()
+    if found:
+        log.warning("%s sets several routeBasePath values (%s); taking the default route "
+                    "/docs: index each docs folder with --mount ROUTE=FOLDER instead", config,
+                    ", ".join(sorted(found)))
+    return "docs"

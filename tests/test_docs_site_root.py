@@ -1,0 +1,176 @@
+"""`index-docs` given a site's project folder reads the pages the generator reads.
+
+Pointed at a repository root or at the folder holding `mkdocs.yml` (FastAPI's
+`docs/en`, Pydantic's repository), docloop indexed the README, the tests' and
+`node_modules`' Markdown, and gave every page a path and URL starting with `docs/`, a
+URL the site does not publish."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.backends.embedders.minilm import MiniLMEmbedder
+from docloop.cli import main
+from docloop.docs.loader import load_pages
+from docloop.docs.site_root import site_folder
+from tests.docs_helpers import write_docs
+
+GUIDE = {"index.md": "# Tidepool\n\nTidepool streams sensor readings.\n",
+         "guide/retries.md": "# Retries\n\nSet `retry_backoff` to space out retried "
+                             "uploads after a 429 answer.\n"}
+#: what a project folder holds besides its pages
+AROUND = {"README.md": "# Tidepool repository\n\nretry_backoff is documented elsewhere.\n",
+          "tests/fixtures/notes.md": "# Test notes\n\nretry_backoff test fixture.\n",
+          "node_modules/some-package/README.md": "# some-package\n\nretry_backoff\n"}
+
+
+def mkdocs_project(root: Path, config: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    write_docs(root, AROUND)
+    return root
+
+
+@pytest.fixture
+def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
+    return CliRunner()
+
+
+def search(runner: CliRunner, query: str) -> list[dict[str, str]]:
+    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", "5"])
+    assert result.exit_code == 0, result.output
+    hits: list[dict[str, str]] = json.loads(result.stdout)
+    return hits
+
+
+def test_an_mkdocs_project_is_indexed_from_its_docs_dir_and_linked_at_its_site_url(
+        runner: CliRunner, tmp_path: Path) -> None:
+    project = mkdocs_project(tmp_path / "site", "site_name: T\nsite_url: https://t.dev/\n")
+    write_docs(project / "docs", GUIDE)
+    result = runner.invoke(main, ["index-docs", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    assert "no --base-url" not in result.stderr  # site_url links the pages
+    hits = search(runner, "retry_backoff after a 429")
+    assert {h["path"] for h in hits} == {"guide/retries.md", "index.md"}
+    assert hits[0]["url"].split("#")[0] == "https://t.dev/guide/retries/"
+    override = runner.invoke(main, ["index-docs", str(project), "--base-url",
+                                    "https://docs.t.dev/latest/"])
+    assert "2 changed" in override.stderr  # --base-url wins over site_url
+    assert search(runner, "retry_backoff")[0]["url"].split("#")[0] == \
+        "https://docs.t.dev/latest/guide/retries/"
+
+
+def test_a_docs_dir_the_config_names_is_read_with_the_configs_rules(tmp_path: Path) -> None:
+    project = mkdocs_project(tmp_path, "docs_dir: site/src\nexclude_docs: |\n  drafts/\n")
+    write_docs(project / "site" / "src", {**GUIDE, "drafts/next.md": "# Next\n"})
+    site = site_folder(project)
+    assert site.pages == (project / "site" / "src").resolve()
+    assert site.site_url is None
+    pages = load_pages(site.pages, site.site_url, generator=site.generator,
+                       site_config=site.config)  # the config is two folders up
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md"]
+    assert [p.url for p in pages] == ["guide/retries/", ""]
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, "https://default.dev/"),
+    ({"SITE_URL": "https://from-env.dev/"}, "https://from-env.dev/"),
+    ({"READTHEDOCS_CANONICAL_URL": "https://rtd.dev/en/latest/",
+      "SITE_URL": "https://from-env.dev/"}, "https://rtd.dev/en/latest/"),
+])
+def test_a_site_url_from_the_environment_is_resolved_as_mkdocs_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str],
+        expected: str) -> None:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    project = mkdocs_project(tmp_path, "site_url: !ENV [READTHEDOCS_CANONICAL_URL, SITE_URL, "
+                                       "'https://default.dev/']\n")
+    write_docs(project / "docs", GUIDE)
+    assert site_folder(project).site_url == expected
+
+
+def test_a_docs_folder_with_its_config_inside_is_indexed_as_it_is(tmp_path: Path) -> None:
+    """The corpora's layout: the docs folder copied with `mkdocs.yml` inside it and no
+    `docs/` beneath (mkdocs itself could not build it, but its pages are all there)."""
+    (tmp_path / "mkdocs.yml").write_text("site_url: 'https://t.dev/'\nnav: []\n")
+    write_docs(tmp_path, GUIDE)
+    site = site_folder(tmp_path)
+    assert (site.pages, site.site_url, site.route) == (tmp_path, "https://t.dev/", "")
+    below = site_folder(tmp_path / "guide")  # the docs_dir itself: the config above it
+    assert (below.pages, below.site_url) == (tmp_path / "guide", "https://t.dev/")
+    assert site_folder(tmp_path / "guide").generator is None  # detected as before
+
+
+def test_a_site_url_that_is_not_a_web_url_links_nothing(tmp_path: Path) -> None:
+    project = mkdocs_project(tmp_path, "site_url: /relative/\n")
+    write_docs(project / "docs", GUIDE)
+    assert site_folder(project).site_url is None
+
+
+def test_a_vitepress_project_is_indexed_from_the_folder_holding_vitepress(
+        runner: CliRunner, tmp_path: Path) -> None:
+    write_docs(tmp_path, {**AROUND, "packages/vite/README.md": "# vite\n\nretry_backoff\n"})
+    write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/theme/notes.md": "# theme\n"})
+    result = runner.invoke(main, ["index-docs", str(tmp_path), "--base-url", "https://v.dev"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    hits = search(runner, "retry_backoff after a 429")
+    assert hits[0]["path"] == "guide/retries.md"
+    assert hits[0]["url"].split("#")[0] == "https://v.dev/guide/retries"  # clean URLs
+
+
+@pytest.mark.parametrize(("config", "route"), [
+    ("export default { presets: [['classic', { docs: { sidebarPath: './s.js' } }]] };\n",
+     "docs"),
+    ("export default { presets: [['classic', { docs: { routeBasePath: '/' } }]] };\n", ""),
+    ("module.exports = { presets: [['classic', { docs: { routeBasePath: 'guides/' } }]] };\n",
+     "guides"),
+])
+def test_a_docusaurus_project_indexes_its_docs_under_their_route(
+        tmp_path: Path, config: str, route: str) -> None:
+    (tmp_path / "docusaurus.config.ts").write_text(config, encoding="utf-8")
+    write_docs(tmp_path, {**AROUND, "blog/2024-05-01-launch.md": "# Launch\n",
+                          "src/pages/about.md": "# About\n"})
+    write_docs(tmp_path / "docs", {"intro.mdx": "# Intro\n", "guide/retries.md": "# R\n"})
+    site = site_folder(tmp_path)
+    assert (site.pages, site.route, site.generator) == (tmp_path / "docs", route, "docusaurus")
+    pages = load_pages(site.pages, "https://d.dev", generator=site.generator, mount=site.route)
+    prefix = f"{route}/" if route else ""
+    assert {p.path: p.url for p in pages} == {
+        f"{prefix}guide/retries.md": f"https://d.dev/{prefix}guide/retries",
+        f"{prefix}intro.mdx": f"https://d.dev/{prefix}intro"}
+
+
+def test_docusaurus_routes_the_config_cannot_say_once_take_the_default(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "docusaurus.config.js").write_text(
+        "docs: { routeBasePath: 'a' }, plugins: [['docs', { routeBasePath: 'b' }]]\n")
+    (tmp_path / "docs").mkdir()
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(tmp_path).route == "docs"
+    assert "sets several routeBasePath values (a, b)" in caplog.text
+    assert "--mount ROUTE=FOLDER" in caplog.text
+
+
+def test_installed_packages_are_never_pages(tmp_path: Path) -> None:
+    write_docs(tmp_path, {**GUIDE, "node_modules/pkg/README.md": "# pkg\n",
+                          "guide/node_modules/x/readme.md": "# x\n"})
+    assert [p.path for p in load_pages(tmp_path)] == ["guide/retries.md", "index.md"]
+
+
+def test_an_unreadable_config_is_said_once_and_the_folder_indexed_whole(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "mkdocs.yml").write_text("site_url: [unclosed\n")
+    write_docs(tmp_path, GUIDE)
+    with caplog.at_level(logging.WARNING):
+        site = site_folder(tmp_path)
+        pages = load_pages(site.pages, site.site_url)
+    assert caplog.text.count("cannot read it") == 1
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md"]
