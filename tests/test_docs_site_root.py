@@ -174,3 +174,19 @@ def test_an_unreadable_config_is_said_once_and_the_folder_indexed_whole(
         pages = load_pages(site.pages, site.site_url)
     assert caplog.text.count("cannot read it") == 1
     assert [p.path for p in pages] == ["guide/retries.md", "index.md"]
+
+
+def test_a_folder_of_several_sites_is_refused_naming_them(runner: CliRunner,
+                                                          tmp_path: Path) -> None:
+    """FastAPI's `docs/`: one mkdocs site per language, each with its own config."""
+    for language in ("de", "en", "es"):
+        mkdocs_project(tmp_path / "docs" / language, "site_name: T\n")
+        write_docs(tmp_path / "docs" / language / "docs", GUIDE)
+    write_docs(tmp_path / "docs", {"missing-translation.md": "# Missing\n"})
+    result = runner.invoke(main, ["index-docs", str(tmp_path / "docs")])
+    assert result.exit_code == 2
+    assert (f"{tmp_path / 'docs'} holds 3 mkdocs sites (de, en, es): index one of them, "
+            f"such as docloop index-docs {tmp_path / 'docs' / 'en'}") in result.stderr
+    one = runner.invoke(main, ["index-docs", str(tmp_path / "docs" / "en")])
+    assert one.exit_code == 0, one.output
+    assert "indexed 2 pages" in one.stderr

@@ -18,7 +18,8 @@ folder is read as its generator reads it (facts from each generator's documentat
   and README are not indexed.
 
 A folder that is not a project (no config, or a config whose pages folder does not
-exist, such as a copied docs folder with `mkdocs.yml` inside it) is indexed as it is.
+exist, such as a copied docs folder with `mkdocs.yml` inside it) is indexed as it is; one
+that holds several mkdocs sites side by side (a site per language) is refused, naming them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
+from docloop.errors import InputError
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,23 @@ def site_folder(folder: Path) -> SiteFolder:
         log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
                  folder, route)
         return SiteFolder(folder / "docs", route, generator="docusaurus")
+    _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)))
+
+
+def _refuse_several_sites(folder: Path) -> None:
+    """An InputError when `folder` holds several mkdocs sites side by side (FastAPI's
+    `docs/` holds one per language, each with its own `mkdocs.yml` and `docs/`): indexed
+    as one, each language's pages would be searched together under URLs no site serves."""
+    if mkdocs_config(folder) is not None:
+        return
+    sites = sorted(child.name for child in folder.iterdir() if child.is_dir() and any(
+        (child / name).is_file() for name in CONFIG_NAMES))
+    if len(sites) > 1:
+        example = "en" if "en" in sites else sites[0]
+        listed = ", ".join(sites[:12]) + (", …" if len(sites) > 12 else "")
+        raise InputError(f"{folder} holds {len(sites)} mkdocs sites ({listed}): index one of "
+                         f"them, such as docloop index-docs {folder / example}")
 
 
 def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
