@@ -125,10 +125,11 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
     click.echo(stats.summary(), err=True)
     if not is_web_url(stats.base_url):
         given = f"--base-url {stats.base_url} is not an http(s) URL" \
-            if stats.base_url else "no --base-url (and no site_url in mkdocs.yml)"
+            if stats.base_url else "no --base-url"
         click.echo(f"warning: {given}: tickets and the review desk name pages by path, "
-                   "without links; give the docs site's public URL (--base-url or "
-                   "DOCLOOP_DOCS_BASE_URL) and index again to link them", err=True)
+                   "without links; give the docs site's public URL (--base-url, "
+                   "DOCLOOP_DOCS_BASE_URL, or an mkdocs site's site_url) and index again "
+                   "to link them", err=True)
 
 
 @main.group("docs")
