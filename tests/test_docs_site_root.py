@@ -190,3 +190,17 @@ def test_a_folder_of_several_sites_is_refused_naming_them(runner: CliRunner,
     one = runner.invoke(main, ["index-docs", str(tmp_path / "docs" / "en")])
     assert one.exit_code == 0, one.output
     assert "indexed 2 pages" in one.stderr
+
+
+def test_a_copied_docs_folder_whose_nav_names_its_own_pages_stays_the_docs_folder(
+        tmp_path: Path) -> None:
+    """The copy holds `mkdocs.yml` and, as one of its sections, a folder named like the
+    default `docs_dir`: the nav (paths relative to `docs_dir`) names pages of the copy."""
+    nav = "nav:\n  - Home: index.md\n  - Guide:\n    - guide/retries.md\n" \
+          "    - docs/writing.md\n  - Blog: https://t.dev/blog/\n"
+    (tmp_path / "mkdocs.yml").write_text(nav)
+    write_docs(tmp_path, {**GUIDE, "docs/writing.md": "# Writing the docs\n"})
+    assert site_folder(tmp_path).pages == tmp_path
+    project = mkdocs_project(tmp_path / "project", nav)
+    write_docs(project / "docs", {**GUIDE, "docs/writing.md": "# Writing\n"})
+    assert site_folder(project).pages == (project / "docs").resolve()

@@ -93,10 +93,35 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
     name = docs_dir if isinstance(docs_dir, str) and docs_dir.strip() else "docs"
     pages = (folder / name).resolve()
     site_url = _site_url(config, options)
-    if pages.is_dir() and pages != folder.resolve():
+    if pages.is_dir() and pages != folder.resolve() and _nav_fits(options.get("nav"), pages,
+                                                                  folder):
         log.info("%s: indexing its docs_dir %s", config, pages)
         return SiteFolder(pages, site_url=site_url, generator="mkdocs", config=config)
     return SiteFolder(folder, site_url=site_url)
+
+
+def _nav_fits(nav: object, pages: Path, folder: Path) -> bool:
+    """Whether the config's `nav` (page paths relative to `docs_dir`) names pages in
+    `pages` at least as often as in `folder`: a docs folder copied with its `mkdocs.yml`
+    inside it may itself hold a folder named like `docs_dir`, and its nav then names
+    pages of the folder. A config without a nav trusts `docs_dir`."""
+    named = _nav_pages(nav)
+    if not named:
+        return True
+    inside = sum(1 for path in named if (pages / path).is_file())
+    return inside >= sum(1 for path in named if (folder / path).is_file())
+
+
+def _nav_pages(nav: object) -> list[str]:
+    """The page paths a mkdocs `nav` names (nested sections and titles walked; links and
+    URLs left out)."""
+    if isinstance(nav, str):
+        return [nav] if nav.lower().endswith((".md", ".markdown")) and "://" not in nav else []
+    if isinstance(nav, list):
+        return [path for item in nav for path in _nav_pages(item)]
+    if isinstance(nav, dict):
+        return [path for value in nav.values() for path in _nav_pages(value)]
+    return []
 
 
 def _site_url(config: Path | None, options: dict[str, object] | None = None) -> str | None:
