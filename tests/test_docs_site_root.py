@@ -204,3 +204,15 @@ def test_a_copied_docs_folder_whose_nav_names_its_own_pages_stays_the_docs_folde
     project = mkdocs_project(tmp_path / "project", nav)
     write_docs(project / "docs", {**GUIDE, "docs/writing.md": "# Writing\n"})
     assert site_folder(project).pages == (project / "docs").resolve()
+
+
+@pytest.mark.parametrize("docs_dir", ["/", "../outside", "docs/../.."])
+def test_a_docs_dir_outside_the_project_is_not_followed(
+        tmp_path: Path, docs_dir: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A config cannot send index-docs to read the disk: `docs_dir: /` would index it all."""
+    write_docs(tmp_path / "outside", GUIDE)
+    project = mkdocs_project(tmp_path / "project", f"docs_dir: '{docs_dir}'\n")
+    write_docs(project / "docs", GUIDE)
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(project).pages == project
+    assert f"docs_dir {docs_dir} is outside the folder" in caplog.text

@@ -93,6 +93,10 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
     name = docs_dir if isinstance(docs_dir, str) and docs_dir.strip() else "docs"
     pages = (folder / name).resolve()
     site_url = _site_url(config, options)
+    if not pages.is_relative_to(folder.resolve()):
+        log.warning("%s: docs_dir %s is outside the folder; indexing %s as it is (give the "
+                    "pages folder itself to index it)", config, name, folder)
+        return SiteFolder(folder, site_url=site_url)
     if pages.is_dir() and pages != folder.resolve() and _nav_fits(options.get("nav"), pages,
                                                                   folder):
         log.info("%s: indexing its docs_dir %s", config, pages)
