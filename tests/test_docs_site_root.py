@@ -216,3 +216,28 @@ def test_a_docs_dir_outside_the_project_is_not_followed(
     with caplog.at_level(logging.WARNING):
         assert site_folder(project).pages == project
     assert f"docs_dir {docs_dir} is outside the folder" in caplog.text
+
+
+def test_a_repository_of_several_sites_is_refused_unless_the_generator_is_given(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """FastAPI's repository root: the sites are two folders down (`docs/<language>`)."""
+    for language in ("en", "es"):
+        mkdocs_project(tmp_path / "docs" / language, "site_name: T\n")
+        write_docs(tmp_path / "docs" / language / "docs", GUIDE)
+    result = runner.invoke(main, ["index-docs", str(tmp_path)])
+    assert result.exit_code == 2
+    assert (f"{tmp_path} holds 2 mkdocs sites (docs/en, docs/es): index one of them, such "
+            f"as docloop index-docs {tmp_path / 'docs' / 'en'}") in result.stderr
+    anyway = runner.invoke(main, ["index-docs", str(tmp_path), "--generator", "mkdocs"])
+    assert anyway.exit_code == 0, anyway.output
+    assert "indexed 8 pages" in anyway.stderr  # as asked: both sites, READMEs included
+
+
+def test_one_site_inside_a_plain_folder_is_named_not_forced(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_docs(tmp_path, GUIDE)
+    mkdocs_project(tmp_path / "examples" / "demo", "site_name: Demo\n")
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(tmp_path).pages == tmp_path
+    assert (f"{tmp_path} holds an mkdocs site in examples/demo/ but is not one itself: "
+            f"indexing it as it is; give {tmp_path / 'examples' / 'demo'}") in caplog.text

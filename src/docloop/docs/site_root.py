@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
 from docloop.errors import InputError
@@ -53,8 +53,10 @@ class SiteFolder:
     config: Path | None = None  # the mkdocs config, which may sit above `pages.parent`
 
 
-def site_folder(folder: Path) -> SiteFolder:
-    """The pages folder of the project at `folder`, or `folder` itself (module docstring)."""
+def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
+    """The pages folder of the project at `folder`, or `folder` itself (module docstring);
+    a `generator` the user gave says the folder is one site even when sites are nested in
+    it."""
     for name in CONFIG_NAMES:
         if (folder / name).is_file():
             return _mkdocs_project(folder, folder / name)
@@ -67,23 +69,49 @@ def site_folder(folder: Path) -> SiteFolder:
         log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
                  folder, route)
         return SiteFolder(folder / "docs", route, generator="docusaurus")
-    _refuse_several_sites(folder)
+    if generator is None:
+        _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)))
 
 
 def _refuse_several_sites(folder: Path) -> None:
-    """An InputError when `folder` holds several mkdocs sites side by side (FastAPI's
-    `docs/` holds one per language, each with its own `mkdocs.yml` and `docs/`): indexed
-    as one, each language's pages would be searched together under URLs no site serves."""
+    """An InputError when `folder` is no site but holds several mkdocs sites, one or two
+    folders down (FastAPI's `docs/` holds one per language, each with its own `mkdocs.yml`
+    and `docs/`; its repository root holds them as `docs/<language>`): indexed as one,
+    every language's pages would be searched together under URLs no site serves. One such
+    site is only named, in a warning: the folder may be plain Markdown beside an example."""
     if mkdocs_config(folder) is not None:
         return
-    sites = sorted(child.name for child in folder.iterdir() if child.is_dir() and any(
-        (child / name).is_file() for name in CONFIG_NAMES))
+    sites = [site.relative_to(folder).as_posix() for site in _nested_sites(folder)]
     if len(sites) > 1:
-        example = "en" if "en" in sites else sites[0]
+        example = next((s for s in sites if PurePosixPath(s).name == "en"), sites[0])
         listed = ", ".join(sites[:12]) + (", …" if len(sites) > 12 else "")
         raise InputError(f"{folder} holds {len(sites)} mkdocs sites ({listed}): index one of "
-                         f"them, such as docloop index-docs {folder / example}")
+                         f"them, such as docloop index-docs {folder / example} (or give "
+                         "--generator to index the folder as one site anyway)")
+    if sites:
+        log.warning("%s holds an mkdocs site in %s/ but is not one itself: indexing it as "
+                    "it is; give %s to index that site", folder, sites[0], folder / sites[0])
+
+
+def _nested_sites(folder: Path) -> list[Path]:
+    """Folders one or two levels below `folder` that hold an mkdocs config (hidden,
+    `_`-prefixed and `node_modules` folders not entered), sorted."""
+    found: list[Path] = []
+    level = [folder]
+    for _ in range(2):
+        level = sorted(child for parent in level for child in _subfolders(parent))
+        found.extend(child for child in level if any((child / n).is_file()
+                                                     for n in CONFIG_NAMES))
+    return sorted(found)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return [child for child in folder.iterdir() if child.is_dir()
+                and not child.name.startswith((".", "_")) and child.name != "node_modules"]
+    except OSError:
+        return []
 
 
 def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:

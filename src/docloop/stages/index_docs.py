@@ -72,7 +72,7 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
-    site = site_folder(root)
+    site = site_folder(root, generator)
     base_url = _base_url(settings, site.site_url)
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
