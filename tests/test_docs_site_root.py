@@ -178,7 +178,7 @@ def test_an_unreadable_config_is_said_once_and_the_folder_indexed_whole(
 
 def test_a_folder_of_several_sites_is_refused_naming_them(runner: CliRunner,
                                                           tmp_path: Path) -> None:
-    """FastAPI's `docs/`: one mkdocs site per language, each with its own config."""
+    """FastAPI's `docs/` at 0.112: one mkdocs site per language, each with its own config."""
     for language in ("de", "en", "es"):
         mkdocs_project(tmp_path / "docs" / language, "site_name: T\n")
         write_docs(tmp_path / "docs" / language / "docs", GUIDE)
@@ -220,7 +220,7 @@ def test_a_docs_dir_outside_the_project_is_not_followed(
 
 def test_a_repository_of_several_sites_is_refused_unless_the_generator_is_given(
         runner: CliRunner, tmp_path: Path) -> None:
-    """FastAPI's repository root: the sites are two folders down (`docs/<language>`)."""
+    """FastAPI's repository root at 0.112: the sites are two folders down (`docs/<language>`)."""
     for language in ("en", "es"):
         mkdocs_project(tmp_path / "docs" / language, "site_name: T\n")
         write_docs(tmp_path / "docs" / language / "docs", GUIDE)

@@ -76,10 +76,11 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
 
 def _refuse_several_sites(folder: Path) -> None:
     """An InputError when `folder` is no site but holds several mkdocs sites, one or two
-    folders down (FastAPI's `docs/` holds one per language, each with its own `mkdocs.yml`
-    and `docs/`; its repository root holds them as `docs/<language>`): indexed as one,
-    every language's pages would be searched together under URLs no site serves. One such
-    site is only named, in a warning: the folder may be plain Markdown beside an example."""
+    folders down (FastAPI's `docs/` at 0.112 held one per language, each with its own
+    `mkdocs.yml` and `docs/`, and its repository root held them as `docs/<language>`):
+    indexed as one, every language's pages would be searched together under URLs no site
+    serves. One such site is only named, in a warning: the folder may be plain Markdown
+    beside an example."""
     if mkdocs_config(folder) is not None:
         return
     sites = [site.relative_to(folder).as_posix() for site in _nested_sites(folder)]
