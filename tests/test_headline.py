@@ -322,3 +322,26 @@ def test_a_sentence_leading_into_code_is_a_candidate_only_when_nothing_else_says
                        in_message=True)]
     assert lead_in not in _candidates(members, [None, None])
     assert _candidates(members[:1], [None]) == [lead_in]
+
+
+def test_the_tail_of_a_sentence_pasted_code_cut_is_not_the_title() -> None:
+    """A real Vite ticket was titled "when trying to use a proxy configuration (basically
+    like in the docs) I know my cert is legit.": the rest of "I am facing a similar issue
+    ```…```" after the code block. A writer who never capitalises keeps their question."""
+    cut = ("I am facing a similar issue ```[vite] http proxy error:\n Error: self signed "
+           "certificate in certificate chain```\n when trying to use a proxy configuration "
+           "(basically like in the docs) I know my cert is legit. It works fine in my "
+           "vue-cli project.")
+    first = problem(1, "when trying to use a proxy configuration (basically like in the docs) "
+                       "I know my cert is legit.", cut, in_message=True)
+    members = [
+        first,
+        problem(2, "x", "The proxy configuration from the docs does not work for me."),
+        problem(3, "y", "My requests ignore the proxy configuration like in the docs."),
+        problem(4, "z", "I use a self signed cert and the proxy fails."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == "I use a self signed cert and the proxy fails."
+    said = "my proxy configuration like in the docs is ignored with a self signed cert."
+    lower = [problem(1, said, said, in_message=True), *members[1:]]
+    assert headline(lower, document_frequencies(lower), member_words(lower)) == said

@@ -71,7 +71,8 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
         return truncate(shared, TITLE_LIMIT)
     weights = _shared_weights(member_words, len(members), idf)
     best, best_score = "", -1.0
-    for candidate in written or [p.title for p in titled] or _candidates(pool, errors):
+    for candidate in written or [p.title for p in titled] or _whole(_candidates(pool, errors),
+                                                                     pool):
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
@@ -146,6 +147,39 @@ def _own_lines(problem: Problem) -> list[str]:
     """The problem's title, then the first sentences of its quotes."""
     said = [s for quote in problem.quotes for s in sentences(quote.text)]
     return [problem.title, *said[:SENTENCES]]
+
+
+def _whole(candidates: list[str], members: Sequence[Problem]) -> list[str]:
+    """The candidates that are not the tail of a sentence pasted code cut (`_fragments`),
+    unless no other is left."""
+    fragments = _fragments(members)
+    return [c for c in candidates if c not in fragments] or candidates
+
+
+def _fragments(members: Sequence[Problem]) -> set[str]:
+    """The members' sentences that are the tail of a sentence their pasted code cut (a
+    lower-case opening from a member who capitalises); a written title is never one."""
+    found: set[str] = set()
+    for problem in members:
+        lines = _own_lines(problem)[0 if problem.title_in_message else 1:]
+        if any(_lowercase_opening(line) for line in lines) and _capitalises(problem):
+            found.update(" ".join(line.split()) for line in lines if _lowercase_opening(line))
+    return found
+
+
+def _lowercase_opening(text: str) -> bool:
+    """Opens with a plain lower-case word ("when trying to use a proxy…"), not a name
+    (`pydantic.errors.…`) or code."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first[:1].islower() and first.rstrip(".,:;!?").isalpha()
+
+
+def _capitalises(problem: Problem) -> bool:
+    """Whether the member opens its sentences with a capital letter, so that a sentence of
+    its opening in lower case is the tail of one its pasted code cut ("I am facing a
+    similar issue ```…``` when trying to use a proxy…"). A writer who never capitalises
+    ("why int can't be cast to str automatically?") keeps their questions."""
+    return any(s[:1].isupper() for s in sentences(problem.body or problem.text))
 
 
 def _says_something(text: str) -> bool:
