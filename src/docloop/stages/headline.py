@@ -16,8 +16,9 @@ members share (each word weighted by how many members use it and how rare it is 
 run), per word of the sentence, so a short sentence naming the shared terms wins over a
 long one that also names them; a question, then a pasted error line, is preferred, and a
 sentence that would be cut, that leads into a code block ("like this:") or that leans on
-the one before ("However …", "And …") is penalised. Every candidate is the users' own
-text, never composed.
+the one before ("However …", "And …") is penalised; the tail of a sentence that pasted
+code cut ("… ```…``` when trying to use a proxy…") is one only when no other is left.
+Every candidate is the users' own text, never composed.
 """
 
 from __future__ import annotations
