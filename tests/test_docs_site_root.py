@@ -126,26 +126,57 @@ def test_a_vitepress_project_is_indexed_from_the_folder_holding_vitepress(
     assert hits[0]["url"].split("#")[0] == "https://v.dev/guide/retries"  # clean URLs
 
 
-@pytest.mark.parametrize(("config", "route"), [
-    ("export default { presets: [['classic', { docs: { sidebarPath: './s.js' } }]] };\n",
-     "docs"),
-    ("export default { presets: [['classic', { docs: { routeBasePath: '/' } }]] };\n", ""),
-    ("module.exports = { presets: [['classic', { docs: { routeBasePath: 'guides/' } }]] };\n",
-     "guides"),
+#: a real-shaped TypeScript config (typescript-eslint's opens the same way)
+DOCUSAURUS = """\
+import type {{ Config }} from '@docusaurus/types';
+
+const config: Config = {{
+  title: 'typescript-eslint',
+  url: 'https://typescript-eslint.io',
+  baseUrl: '{base}',
+  presets: [['classic', {{ docs: {{ sidebarPath: require.resolve('./sidebars.js'),{docs} }} }}]],
+  themeConfig: {{ navbar: {{ items: [{{ href: 'https://github.com/x', label: 'GitHub' }}] }} }},
+}};
+export default config;
+"""
+
+
+@pytest.mark.parametrize(("base", "docs", "route", "site_url"), [
+    ("/", "", "docs", "https://typescript-eslint.io/"),
+    ("/", " routeBasePath: '/'", "", "https://typescript-eslint.io/"),
+    ("/tools/", " routeBasePath: \"guides/\"", "guides", "https://typescript-eslint.io/tools/"),
 ])
 def test_a_docusaurus_project_indexes_its_docs_under_their_route(
-        tmp_path: Path, config: str, route: str) -> None:
-    (tmp_path / "docusaurus.config.ts").write_text(config, encoding="utf-8")
+        tmp_path: Path, base: str, docs: str, route: str, site_url: str) -> None:
+    (tmp_path / "docusaurus.config.ts").write_text(DOCUSAURUS.format(base=base, docs=docs))
     write_docs(tmp_path, {**AROUND, "blog/2024-05-01-launch.md": "# Launch\n",
                           "src/pages/about.md": "# About\n"})
     write_docs(tmp_path / "docs", {"intro.mdx": "# Intro\n", "guide/retries.md": "# R\n"})
     site = site_folder(tmp_path)
     assert (site.pages, site.route, site.generator) == (tmp_path / "docs", route, "docusaurus")
-    pages = load_pages(site.pages, "https://d.dev", generator=site.generator, mount=site.route)
+    assert site.site_url == site_url
+    pages = load_pages(site.pages, site.site_url, generator=site.generator, mount=site.route)
     prefix = f"{route}/" if route else ""
     assert {p.path: p.url for p in pages} == {
-        f"{prefix}guide/retries.md": f"https://d.dev/{prefix}guide/retries",
-        f"{prefix}intro.mdx": f"https://d.dev/{prefix}intro"}
+        f"{prefix}guide/retries.md": f"{site_url}{prefix}guide/retries",
+        f"{prefix}intro.mdx": f"{site_url}{prefix}intro"}
+    given = site_folder(tmp_path / "docs")  # the docs folder itself: its URL has the route
+    assert (given.pages, given.route, given.site_url) == (tmp_path / "docs", "",
+                                                          f"{site_url}{prefix}")
+
+
+@pytest.mark.parametrize("config", [
+    "const url = 'https://x.dev';\nexport default { url, baseUrl: '/' };\n",  # a variable
+    "export default {\n  url: process.env.URL,\n  baseUrl: '/',\n};\n",
+    "export default {\n  url: 'https://a.dev',\n  baseUrl: '/',\n  i18n: {\n"
+    "    url: 'https://b.dev',\n  },\n};\n",  # two: not guessed
+    "export default {\n  url: 'ftp://a.dev',\n};\n",
+])
+def test_a_docusaurus_url_that_is_not_one_plain_string_links_nothing(
+        tmp_path: Path, config: str) -> None:
+    (tmp_path / "docusaurus.config.js").write_text(config)
+    (tmp_path / "docs").mkdir()
+    assert site_folder(tmp_path).site_url is None
 
 
 def test_docusaurus_routes_the_config_cannot_say_once_take_the_default(

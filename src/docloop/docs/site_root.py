@@ -13,9 +13,11 @@ folder is read as its generator reads it (facts from each generator's documentat
 * VitePress: a project whose `docs/` holds the `.vitepress/` folder (the `vitepress dev
   docs` layout) has its pages there.
 * Docusaurus: the docs plugin reads `docs/` beside `docusaurus.config.*` and publishes it
-  under its route base path, `docs` unless the config sets `routeBasePath` to a string. The
-  pages keep `docs/` (or that route) in their paths, as their URLs do; the blog, `src/pages`
-  and README are not indexed.
+  under its route base path, `docs` unless the config sets `routeBasePath` to a string
+  (docusaurus_site.py). The pages keep `docs/` (or that route) in their paths, as their
+  URLs do; the blog, `src/pages` and README are not indexed. The config's `url` and
+  `baseUrl` link the tickets when `--base-url` is not given, also when `docs/` itself is
+  given.
 
 A folder that is not a project (no config, or a config whose pages folder does not
 exist, such as a copied docs folder with `mkdocs.yml` inside it) is indexed as it is; one
@@ -25,21 +27,16 @@ that holds several mkdocs sites side by side (a site per language) is refused, n
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from docloop.docs.docusaurus_site import docusaurus_config, route_base_path
+from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
 from docloop.errors import InputError
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
-
-DOCUSAURUS_CONFIGS = ("docusaurus.config.js", "docusaurus.config.ts", "docusaurus.config.mjs",
-                      "docusaurus.config.cjs", "docusaurus.config.mts")
-#: `routeBasePath: 'guides'` written as a plain string in a Docusaurus config
-_ROUTE_BASE = re.compile(r"""\brouteBasePath\s*:\s*(['"`])([^'"`$]*)\1""")
-
 
 @dataclass(frozen=True)
 class SiteFolder:
@@ -63,15 +60,25 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
     if not (folder / ".vitepress").is_dir() and (folder / "docs" / ".vitepress").is_dir():
         log.info("%s: a VitePress project; indexing its pages folder docs/", folder)
         return SiteFolder(folder / "docs", generator="vitepress")
-    config = next((folder / n for n in DOCUSAURUS_CONFIGS if (folder / n).is_file()), None)
+    config = docusaurus_config(folder)
     if config is not None and (folder / "docs").is_dir():
-        route = _route_base_path(config)
+        route = route_base_path(config)
         log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
                  folder, route)
-        return SiteFolder(folder / "docs", route, generator="docusaurus")
+        return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus")
     if generator is None:
         _refuse_several_sites(folder)
-    return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)))
+    return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder))
+
+
+def _docs_url(folder: Path) -> str | None:
+    """The URL of a Docusaurus site's `docs/` folder, given itself: its site URL and route."""
+    config = docusaurus_config(folder.parent) if folder.name == "docs" else None
+    url = docusaurus_url(config) if config is not None else None
+    if config is None or url is None:
+        return None
+    route = route_base_path(config)
+    return f"{url}{route}/" if route else url
 
 
 def _refuse_several_sites(folder: Path) -> None:
@@ -163,21 +170,3 @@ def _site_url(config: Path | None, options: dict[str, object] | None = None) -> 
         return None
     value = (options if options is not None else config_options(config)).get("site_url")
     return value.strip() if isinstance(value, str) and is_web_url(value.strip()) else None
-
-
-def _route_base_path(config: Path) -> str:
-    """The docs plugin's `routeBasePath` when the config sets it once, to a plain string;
-    else Docusaurus' default, `docs`."""
-    try:
-        text = config.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        log.warning("%s: cannot read it (%s); taking the default route /docs", config, exc)
-        return "docs"
-    found = {match.group(2).strip("/") for match in _ROUTE_BASE.finditer(text)}
-    if len(found) == 1:
-        return found.pop()
-    if found:
-        log.warning("%s sets several routeBasePath values (%s); taking the default route "
-                    "/docs: index each docs folder with --mount ROUTE=FOLDER instead", config,
-                    ", ".join(sorted(found)))
-    return "docs"

@@ -108,11 +108,12 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
 
 def _base_url(settings: Settings, site_url: str | None) -> str | None:
     """The URL pages are linked under: the setting (`--base-url`), else the site's own
-    `site_url` (mkdocs), said once so a user knows where links point."""
+    (mkdocs' `site_url`, Docusaurus' `url` and `baseUrl`), said once so a user knows where
+    links point."""
     if settings.docs_base_url or not site_url:
         return settings.docs_base_url
-    log.info("linking pages under the site's site_url %s (mkdocs.yml); --base-url overrides "
-             "it", site_url)
+    log.info("linking pages under the site's own URL %s (from its config); --base-url "
+             "overrides it", site_url)
     return site_url
 
 
