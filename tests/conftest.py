@@ -40,3 +40,12 @@ def minilm():  # type: ignore[no-untyped-def]
         return MiniLMEmbedder.from_settings(Settings(home=Path("unused")))
     except ConfigError as exc:
         pytest.skip(f"MiniLM model not installed: {exc}")
+
+
+@pytest.fixture
+def model_runner(minilm, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A CliRunner whose commands find the session's MiniLM model files."""
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
+    return CliRunner()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 from collections.abc import Sequence
@@ -51,6 +52,16 @@ def write_docs(root, files: dict[str, str]) -> None:  # type: ignore[no-untyped-
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+
+
+def search_json(runner: Any, query: str, top: int = 4) -> list[dict[str, str]]:
+    """`docloop docs search QUERY --json` through a CliRunner: the hits, best first."""
+    from docloop.cli import main
+
+    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", str(top)])
+    assert result.exit_code == 0, result.output
+    hits: list[dict[str, str]] = json.loads(result.stdout)
+    return hits
 
 
 def anchor_links(page: DocPage, root: Path) -> list[tuple[str, str]]:

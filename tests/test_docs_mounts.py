@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.loader import load_pages, parse_mount
 from docloop.errors import InputError
-from tests.docs_helpers import write_docs
+from tests.docs_helpers import search_json, write_docs
 
 GUIDES = {
     "getting-started/Quickstart.mdx": "# Quickstart\n\nInstall typescript-eslint and add the "
@@ -78,16 +77,12 @@ def test_mounted_pages_carry_the_prefix_in_path_and_url(site: tuple[Path, Path])
 
 
 @pytest.fixture
-def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
-    return CliRunner()
+def runner(model_runner: CliRunner) -> CliRunner:
+    return model_runner
 
 
 def search(runner: CliRunner, query: str) -> list[dict[str, str]]:
-    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", "4"])
-    assert result.exit_code == 0, result.output
-    hits: list[dict[str, str]] = json.loads(result.stdout)
-    return hits
+    return search_json(runner, query, 4)
 
 
 def test_a_site_of_two_folders_is_searched_as_one(runner: CliRunner,

@@ -7,18 +7,16 @@ URL the site does not publish."""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from docloop.backends.embedders.minilm import MiniLMEmbedder
 from docloop.cli import main
 from docloop.docs.loader import load_pages
 from docloop.docs.site_root import site_folder
-from tests.docs_helpers import write_docs
+from tests.docs_helpers import search_json, write_docs
 
 GUIDE = {"index.md": "# Tidepool\n\nTidepool streams sensor readings.\n",
          "guide/retries.md": "# Retries\n\nSet `retry_backoff` to space out retried "
@@ -37,16 +35,12 @@ def mkdocs_project(root: Path, config: str) -> Path:
 
 
 @pytest.fixture
-def runner(minilm: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DOCLOOP_MODEL_DIR", str(minilm.model_dir))
-    return CliRunner()
+def runner(model_runner: CliRunner) -> CliRunner:
+    return model_runner
 
 
 def search(runner: CliRunner, query: str) -> list[dict[str, str]]:
-    result = runner.invoke(main, ["docs", "search", query, "--json", "--top", "5"])
-    assert result.exit_code == 0, result.output
-    hits: list[dict[str, str]] = json.loads(result.stdout)
-    return hits
+    return search_json(runner, query, 5)
 
 
 def test_an_mkdocs_project_is_indexed_from_its_docs_dir_and_linked_at_its_site_url(
