@@ -266,3 +266,15 @@ def test_one_site_inside_a_plain_folder_is_named_not_forced(
         assert site_folder(tmp_path).pages == tmp_path
     assert (f"{tmp_path} holds an mkdocs site in examples/demo/ but is not one itself: "
             f"indexing it as it is; give {tmp_path / 'examples' / 'demo'}") in caplog.text
+
+
+def test_a_copied_docs_folder_without_a_nav_stays_the_docs_folder(tmp_path: Path) -> None:
+    """No nav to tell: a subfolder named like `docs_dir` holding few of the folder's pages
+    is one of its sections, not the site's pages folder."""
+    (tmp_path / "mkdocs.yml").write_text("site_name: T\n")
+    write_docs(tmp_path, {**GUIDE, "guide/queues.md": "# Queues\n", "README.md": "# R\n",
+                          "docs/writing.md": "# Writing the docs\n"})
+    assert site_folder(tmp_path).pages == tmp_path
+    project = mkdocs_project(tmp_path / "project", "site_name: T\n")  # README, tests' notes
+    write_docs(project / "docs", GUIDE)
+    assert site_folder(project).pages == (project / "docs").resolve()

@@ -27,6 +27,7 @@ that holds several mkdocs sites side by side (a site per language) is refused, n
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -134,10 +135,38 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
                     "pages folder itself to index it)", config, name, folder)
         return SiteFolder(folder, site_url=site_url)
     if pages.is_dir() and pages != folder.resolve() and _nav_fits(options.get("nav"), pages,
-                                                                  folder):
+                                                                  folder) \
+            and _holds_most_pages(pages, folder):
         log.info("%s: indexing its docs_dir %s", config, pages)
         return SiteFolder(pages, site_url=site_url, generator="mkdocs", config=config)
     return SiteFolder(folder, site_url=site_url)
+
+
+#: Markdown a project keeps beside its docs folder without publishing it (file stems)
+PROJECT_FILES = frozenset(("readme", "changelog", "history", "contributing", "license",
+                           "code_of_conduct", "security", "authors", "notice"))
+
+
+def _holds_most_pages(pages: Path, folder: Path) -> bool:
+    """Whether `pages` holds at least as many Markdown files as the rest of `folder` (its
+    README, changelog and like files aside). A project keeps little Markdown beside its
+    `docs_dir`; a docs folder copied with its config inside and a section named like
+    `docs_dir` (and no nav to tell) keeps most of its pages outside that section."""
+    inside = _markdown_files(pages)
+    outside = [f for f in _markdown_files(folder) if not f.is_relative_to(pages)
+               and f.stem.lower() not in PROJECT_FILES]
+    return len(inside) >= len(outside)
+
+
+def _markdown_files(root: Path) -> list[Path]:
+    """The Markdown files under `root`, hidden, `_`-prefixed and `node_modules` folders
+    not entered."""
+    found: list[Path] = []
+    for parent, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if not f.startswith((".", "_")) and f != "node_modules"]
+        found.extend(Path(parent, f).resolve() for f in files
+                     if f.lower().endswith((".md", ".mdx", ".markdown")))
+    return found
 
 
 def _nav_fits(nav: object, pages: Path, folder: Path) -> bool:
