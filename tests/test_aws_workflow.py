@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -205,6 +206,17 @@ def test_an_execution_while_another_holds_the_lease_ends_locked_having_written_n
     assert linear.issues
 
 
+def _release_after_first_ingest(lease: RunLease, calls: list[Invocation], holder: str,
+                                wait: float = 120.0) -> None:
+    """Release the lease once the first Ingest has run (and found it held): a release
+    timed in seconds raced the first Ingest on a loaded machine, which then ran once."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and not any(
+            c.function == "docloop-IngestImageFunction" for c in list(calls)):
+        time.sleep(0.05)
+    lease.release(holder)
+
+
 def test_an_execution_waits_out_a_short_lease_holder_and_then_runs(
         tmp_path: Path, aws_env: None) -> None:
     """A review decision or `tickets sync` holds the lease for seconds: a scheduled
@@ -213,7 +225,8 @@ def test_an_execution_waits_out_a_short_lease_holder_and_then_runs(
     with FakeLinear() as linear, _deployed(tmp_path, linear, export) as (stack, calls):
         lease = _lease(stack)
         lease.acquire("cli-review")
-        releaser = threading.Timer(1.5, lease.release, args=("cli-review",))
+        releaser = threading.Thread(target=_release_after_first_ingest,
+                                    args=(lease, calls, "cli-review"))
         releaser.start()
         try:
             done = run_execution(stack, "after-review", {"since": "all"})
