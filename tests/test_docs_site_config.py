@@ -126,3 +126,18 @@ def test_the_files_a_left_out_page_includes_are_not_read(
     assert set(pages) == {"kept.mdx"}
     assert "Run the installer." in pages["kept.mdx"].included.values()
     assert read_for == ["kept.mdx"]
+
+
+def test_a_site_without_directory_urls_links_html_files(tmp_path: Path) -> None:
+    """mkdocs' `use_directory_urls: false` publishes `guide.md` at `guide.html`: a ticket
+    linking `guide/` would send the writer to a page that is not there."""
+    urls = {p.path: p.url for p in load_pages(site(tmp_path, "use_directory_urls: false\n"),
+                                              "https://t.dev/")}
+    assert urls["guide.md"] == "https://t.dev/guide.html"
+    assert urls["index.md"] == "https://t.dev/index.html"
+    assert urls["api/index.md"] == "https://t.dev/api/index.html"
+    assert urls["howto/README.md"] == "https://t.dev/howto/index.html"
+    assert urls["howto/readme.md"] == "https://t.dev/howto/readme.html"
+    (tmp_path / "d").mkdir()
+    default = {p.path: p.url for p in load_pages(site(tmp_path / "d", "site_name: T\n"))}
+    assert default["guide.md"] == "guide/"

@@ -9,7 +9,8 @@ and anything else mkdocs. `--generator` overrides the guess.
 URL rules (`base_url` + path):
 
 * mkdocs (a `mkdocs.yml` beside or above the folder): `index.md` and
-  `README.md` map to their folder URL, `foo.md` to `foo/`. Pages the site does not
+  `README.md` map to their folder URL, `foo.md` to `foo/` (with the config's
+  `use_directory_urls: false`, `foo.html` and `index.html`). Pages the site does not
   publish are not indexed: its `exclude_docs` and `draft_docs`, and a `README.md` beside
   an `index.md` (site_config.py).
 * Docusaurus (`.mdx` files or a `docusaurus.config.*`/sidebars file): front
@@ -136,7 +137,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if site is not None and _unpublished(site, rel, present):
             unpublished.append(rel)
             continue
-        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount)
+        page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
+                         directory_urls=site.directory_urls if site else True)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
             unpublished.append(rel)  # Docusaurus builds a draft only in development
             continue
@@ -212,17 +214,20 @@ class Reach:
 
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
-              max_chunks: int = MAX_CHUNKS, *, mount: str = "") -> DocPage:
+              max_chunks: int = MAX_CHUNKS, *, mount: str = "",
+              directory_urls: bool = True) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed; the
     files its include lines name are read by load_pages, for the pages it keeps). `rel` is
-    its path inside its folder, mounted under `mount/` (load_pages)."""
+    its path inside its folder, mounted under `mount/` (load_pages); `directory_urls`: an
+    mkdocs site's `use_directory_urls` (page_url)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file)
     mdx = is_mdx(file.name, generator)
-    url = page_url(rel, front, mounted_url(base_url, mount), generator)
+    url = page_url(rel, front, mounted_url(base_url, mount), generator,
+                   directory_urls=directory_urls)
     path = f"{mount}/{rel}" if mount else rel
     return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
 
@@ -239,8 +244,11 @@ def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
     return read_includes(includes, file, reach.root, reach.boundary) if includes else {}
 
 
-def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) -> str:
-    """The published URL of a page (relative when there is no base URL)."""
+def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, *,
+             directory_urls: bool = True) -> str:
+    """The published URL of a page (relative when there is no base URL). An mkdocs site
+    with `use_directory_urls: false` (`directory_urls` False) publishes `foo.md` as
+    `foo.html` and a folder's index as `index.html`."""
     path = PurePosixPath(rel)
     folder = [s for s in path.parent.parts]
     stem = path.stem
@@ -250,6 +258,8 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str) 
     slug = front.get("slug")
     if style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
+    elif style == "mkdocs" and not directory_urls:
+        tail = "/".join([*folder, "index" if _index_page(stem, style) else stem]) + ".html"
     elif _index_page(stem, style):
         tail = "/".join(folder) + ("/" if folder else "")
     else:

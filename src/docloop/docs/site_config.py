@@ -10,6 +10,8 @@ options):
 * a `README.md` beside a published `index.md`: both would be the folder's index page, and mkdocs
   keeps `index.md` (only `README` in that case is an index; `readme.md` is a page).
 
+Its `use_directory_urls: false` publishes `foo.md` at `foo.html` instead of `foo/`.
+
 The config file may hold tags only mkdocs resolves: `!ENV` is resolved as mkdocs resolves
 it (a `site_url` is often `!ENV [SITE_URL, 'https://…']`); others (`!relative`,
 `!!python/name:…`) are read as empty values, since only the pattern options, `docs_dir` and
@@ -69,6 +71,9 @@ class SitePages:
 
     excluded: pathspec.GitIgnoreSpec
     drafts: pathspec.GitIgnoreSpec | None = None
+    #: `use_directory_urls`: `foo.md` is published at `foo/` (True, mkdocs' default) or at
+    #: `foo.html`
+    directory_urls: bool = True
 
     def leaves_out(self, rel: str) -> str | None:
         """Why the site does not publish the file at `rel` (a path inside the docs folder),
@@ -105,7 +110,9 @@ def mkdocs_pages(root: Path, config: Path | None = None) -> SitePages:
     excluded = pathspec.GitIgnoreSpec.from_lines(
         [*DEFAULT_EXCLUDE, *_pattern_lines(options.get("exclude_docs"))])
     drafts = _pattern_lines(options.get("draft_docs"))
-    return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None)
+    directory_urls = options.get("use_directory_urls", True) is not False
+    return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None,
+                     directory_urls)
 
 
 def config_options(config: Path) -> dict[str, Any]:
