@@ -278,3 +278,17 @@ def test_a_copied_docs_folder_without_a_nav_stays_the_docs_folder(tmp_path: Path
     project = mkdocs_project(tmp_path / "project", "site_name: T\n")  # README, tests' notes
     write_docs(project / "docs", GUIDE)
     assert site_folder(project).pages == (project / "docs").resolve()
+
+
+@pytest.mark.parametrize(("config", "url"), [
+    ("export default defineConfig({ title: 'Vite' })\n", "https://v.dev/guide/retries.html"),
+    ("export default defineConfig({\n  cleanUrls: true,\n})\n", "https://v.dev/guide/retries"),
+    ("export default defineConfig({ cleanUrls: false })\n", "https://v.dev/guide/retries.html"),
+])
+def test_a_vitepress_site_links_html_files_unless_it_cleans_its_urls(
+        tmp_path: Path, config: str, url: str) -> None:
+    """VitePress publishes `guide/retries.md` at `guide/retries.html` by default; only
+    `cleanUrls: true` drops the suffix. A folder's index is the folder either way."""
+    write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.mts": config})
+    pages = {p.path: p.url for p in load_pages(tmp_path / "docs", "https://v.dev")}
+    assert pages == {"guide/retries.md": url, "index.md": "https://v.dev/"}

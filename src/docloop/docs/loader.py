@@ -19,7 +19,8 @@ URL rules (`base_url` + path):
   are stripped from every segment, and `foo.md` maps to `foo` (no slash). A page with
   `draft: true` in its front matter is not indexed: Docusaurus builds it in development
   only (`unlisted: true` pages are published, so they are indexed).
-* VitePress (clean URLs): `index.md` maps to its folder URL, `foo.md` to `foo`.
+* VitePress: `index.md` maps to its folder URL, `foo.md` to `foo` (clean URLs; `foo.html`
+  when its `.vitepress/config.*` does not set `cleanUrls: true`, vitepress_site.py).
 
 Caps: a page larger than `max_page_bytes` is skipped, and a page is indexed
 with at most `max_chunks` chunks; both with a warning naming the page.
@@ -52,6 +53,7 @@ from docloop.docs.includes import includes_digest, read_includes, repository_roo
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.docs.site_config import SitePages, mkdocs_pages
+from docloop.docs.vitepress_site import html_pages as vitepress_html
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     generator = check_generator(generator) if generator else detect_generator(root)
     reach = Reach(root, repository_root(root))
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
+    html = (not site.directory_urls) if site else generator == "vitepress" and vitepress_html(root)
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS)
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
@@ -138,7 +141,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
             unpublished.append(rel)
             continue
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
-                         directory_urls=site.directory_urls if site else True)
+                         html_pages=html)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
             unpublished.append(rel)  # Docusaurus builds a draft only in development
             continue
@@ -215,11 +218,11 @@ class Reach:
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
               max_chunks: int = MAX_CHUNKS, *, mount: str = "",
-              directory_urls: bool = True) -> DocPage:
+              html_pages: bool = False) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed; the
     files its include lines name are read by load_pages, for the pages it keeps). `rel` is
-    its path inside its folder, mounted under `mount/` (load_pages); `directory_urls`: an
-    mkdocs site's `use_directory_urls` (page_url)."""
+    its path inside its folder, mounted under `mount/` (load_pages); `html_pages`: the
+    site publishes pages as `.html` files (page_url)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
@@ -227,7 +230,7 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     front, body_start = split_front_matter(source.splitlines(), file)
     mdx = is_mdx(file.name, generator)
     url = page_url(rel, front, mounted_url(base_url, mount), generator,
-                   directory_urls=directory_urls)
+                   html_pages=html_pages)
     path = f"{mount}/{rel}" if mount else rel
     return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
 
@@ -245,10 +248,11 @@ def _included(page: DocPage, file: Path, reach: Reach) -> dict[str, str]:
 
 
 def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, *,
-             directory_urls: bool = True) -> str:
-    """The published URL of a page (relative when there is no base URL). An mkdocs site
-    with `use_directory_urls: false` (`directory_urls` False) publishes `foo.md` as
-    `foo.html` and a folder's index as `index.html`."""
+             html_pages: bool = False) -> str:
+    """The published URL of a page (relative when there is no base URL). `html_pages`: the
+    site publishes `foo.md` as `foo.html` (mkdocs' `use_directory_urls: false`, which
+    links a folder's index as `index.html` too; VitePress without `cleanUrls`, which links
+    it as the folder)."""
     path = PurePosixPath(rel)
     folder = [s for s in path.parent.parts]
     stem = path.stem
@@ -258,12 +262,13 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
     slug = front.get("slug")
     if style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
-    elif style == "mkdocs" and not directory_urls:
+    elif style == "mkdocs" and html_pages:
         tail = "/".join([*folder, "index" if _index_page(stem, style) else stem]) + ".html"
     elif _index_page(stem, style):
         tail = "/".join(folder) + ("/" if folder else "")
     else:
-        tail = "/".join([*folder, stem]) + ("/" if style == "mkdocs" else "")
+        tail = "/".join([*folder, stem]) + ("/" if style == "mkdocs" else
+                                            ".html" if html_pages else "")
     base = (base_url or "").rstrip("/")
     return f"{base}/{tail}" if base else tail
 
