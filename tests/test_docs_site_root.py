@@ -292,3 +292,19 @@ def test_a_vitepress_site_links_html_files_unless_it_cleans_its_urls(
     write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.mts": config})
     pages = {p.path: p.url for p in load_pages(tmp_path / "docs", "https://v.dev")}
     assert pages == {"guide/retries.md": url, "index.md": "https://v.dev/"}
+
+
+@pytest.mark.parametrize("nav", [
+    "nav: &a [index.md, *a]\n",  # refers to itself
+    "a: &a [index.md, index.md, index.md, index.md, index.md, index.md, index.md]\n"
+    "b: &b [*a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b]\n"
+    "d: &d [*c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d]\n"
+    "f: &f [*e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f]\n"
+    "h: &h [*g, *g, *g, *g, *g, *g, *g]\nnav: [*h, *h, *h, *h, *h, *h, *h]\n",
+])
+def test_a_nav_made_of_aliases_is_read_in_bounded_time(tmp_path: Path, nav: str) -> None:
+    """A nav that refers to itself recursed without end; one that names a page 7^9 times
+    through aliases would take hours to walk."""
+    project = mkdocs_project(tmp_path, nav)
+    write_docs(project / "docs", GUIDE)
+    assert site_folder(project).pages == (project / "docs").resolve()

@@ -142,6 +142,8 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
     return SiteFolder(folder, site_url=site_url)
 
 
+#: the most nav entries read to tell a docs folder from a project (_nav_pages)
+NAV_ENTRIES = 10_000
 #: Markdown a project keeps beside its docs folder without publishing it (file stems)
 PROJECT_FILES = frozenset(("readme", "changelog", "history", "contributing", "license",
                            "code_of_conduct", "security", "authors", "notice"))
@@ -183,14 +185,21 @@ def _nav_fits(nav: object, pages: Path, folder: Path) -> bool:
 
 def _nav_pages(nav: object) -> list[str]:
     """The page paths a mkdocs `nav` names (nested sections and titles walked; links and
-    URLs left out)."""
-    if isinstance(nav, str):
-        return [nav] if nav.lower().endswith((".md", ".markdown")) and "://" not in nav else []
-    if isinstance(nav, list):
-        return [path for item in nav for path in _nav_pages(item)]
-    if isinstance(nav, dict):
-        return [path for value in nav.values() for path in _nav_pages(value)]
-    return []
+    URLs left out). Each list or mapping is walked once and at most NAV_ENTRIES entries are
+    read: YAML aliases can make a nav that refers to itself, or one that names a few
+    entries a billion times."""
+    found: list[str] = []
+    seen: set[int] = set()
+    pending = [nav]
+    while pending and len(seen) + len(found) < NAV_ENTRIES:
+        item = pending.pop()
+        if isinstance(item, str):
+            if item.lower().endswith((".md", ".markdown")) and "://" not in item:
+                found.append(item)
+        elif isinstance(item, (list, dict)) and id(item) not in seen:
+            seen.add(id(item))
+            pending.extend(reversed(list(item.values()) if isinstance(item, dict) else item))
+    return found
 
 
 def _site_url(config: Path | None, options: dict[str, object] | None = None) -> str | None:
