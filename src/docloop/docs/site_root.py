@@ -19,9 +19,12 @@ folder is read as its generator reads it (facts from each generator's documentat
   `baseUrl` link the tickets when `--base-url` is not given, also when `docs/` itself is
   given.
 
-A folder that is not a project (no config, or a config whose pages folder does not
-exist, such as a copied docs folder with `mkdocs.yml` inside it) is indexed as it is; one
-that holds several mkdocs sites side by side (a site per language) is refused, naming them.
+A folder that is not a project is indexed as it is. So is a docs folder copied with its
+`mkdocs.yml` inside it: its `docs_dir` does not exist, or is a section of it (the config's
+nav names the folder's pages, or the section holds fewer Markdown files than the rest),
+and a `docs_dir` outside the folder is not followed. A folder that holds several mkdocs
+sites one or two levels down (a site per language) is refused, naming them, unless the
+user names the generator; a single one is named in a warning.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from docloop.errors import InputError
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class SiteFolder:
