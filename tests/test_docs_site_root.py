@@ -308,3 +308,18 @@ def test_a_nav_made_of_aliases_is_read_in_bounded_time(tmp_path: Path, nav: str)
     project = mkdocs_project(tmp_path, nav)
     write_docs(project / "docs", GUIDE)
     assert site_folder(project).pages == (project / "docs").resolve()
+
+
+@pytest.mark.parametrize(("config", "site_url"), [
+    ("export default defineConfig({\n  cleanUrls: true,\n  sitemap: { hostname: "
+     "'https://vite.dev' },\n})\n", "https://vite.dev/"),  # Vite's own config, abridged
+    ("export default {\n  base: '/tidepool/',\n  sitemap: {\n    hostname: "
+     "\"https://t.github.io/\",\n  },\n}\n", "https://t.github.io/tidepool/"),
+    ("export default { title: 'T' }\n", None),  # no sitemap: no address
+    ("const host = 'https://t.dev'\nexport default { sitemap: { hostname: host } }\n", None),
+])
+def test_a_vitepress_sitemap_hostname_links_the_pages(
+        tmp_path: Path, config: str, site_url: str | None) -> None:
+    write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.ts": config})
+    assert site_folder(tmp_path).site_url == site_url  # the project
+    assert site_folder(tmp_path / "docs").site_url == site_url  # its pages folder

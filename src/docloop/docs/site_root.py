@@ -11,7 +11,8 @@ folder is read as its generator reads it (facts from each generator's documentat
   tickets (a versioned site, such as one deployed with mike, adds a version to the path;
   give `--base-url` for that).
 * VitePress: a project whose `docs/` holds the `.vitepress/` folder (the `vitepress dev
-  docs` layout) has its pages there.
+  docs` layout) has its pages there; its sitemap `hostname` and `base` link the tickets
+  when `--base-url` is not given (vitepress_site.py).
 * Docusaurus: the docs plugin reads `docs/` beside `docusaurus.config.*` and publishes it
   under its route base path, `docs` unless the config sets `routeBasePath` to a string
   (docusaurus_site.py). The pages keep `docs/` (or that route) in their paths, as their
@@ -37,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from docloop.docs.docusaurus_site import docusaurus_config, route_base_path
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
+from docloop.docs.vitepress_site import site_url as vitepress_url
 from docloop.errors import InputError
 from docloop.markdown_safe import is_web_url
 
@@ -64,7 +66,8 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
             return _mkdocs_project(folder, folder / name)
     if not (folder / ".vitepress").is_dir() and (folder / "docs" / ".vitepress").is_dir():
         log.info("%s: a VitePress project; indexing its pages folder docs/", folder)
-        return SiteFolder(folder / "docs", generator="vitepress")
+        return SiteFolder(folder / "docs", site_url=vitepress_url(folder / "docs"),
+                          generator="vitepress")
     config = docusaurus_config(folder)
     if config is not None and (folder / "docs").is_dir():
         route = route_base_path(config)
@@ -73,7 +76,8 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
         return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus")
     if generator is None:
         _refuse_several_sites(folder)
-    return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder))
+    return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
+                      or vitepress_url(folder))
 
 
 def _docs_url(folder: Path) -> str | None:

@@ -7,6 +7,10 @@ from VitePress' site config reference). The config is JavaScript or TypeScript
 which docloop does not run: it reads
 `cleanUrls` only when written as a literal `true` or `false`. Without a config (a copied
 docs folder) pages keep clean URLs, which hosts also serve for `.html` files.
+
+The site's address is its sitemap's `hostname` (`sitemap: { hostname: 'https://vite.dev' }`)
+joined with `base`, when each is a plain string set once; it links the tickets when
+`--base-url` is not given.
 """
 
 from __future__ import annotations
@@ -15,24 +19,52 @@ import logging
 import re
 from pathlib import Path
 
+from docloop.markdown_safe import is_web_url
+
 log = logging.getLogger(__name__)
 
 CONFIG_NAMES = ("config.ts", "config.mts", "config.js", "config.mjs", "config.cts",
                 "config.cjs")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
+_STRING = r"""\s*:\s*(['"`])([^'"`$\n]*)\1"""
+_HOSTNAME = re.compile(rf"\bhostname{_STRING}")
+_BASE = re.compile(rf"(?m)^\s*base{_STRING}")
 
 
 def html_pages(root: Path) -> bool:
     """Whether the VitePress site whose pages folder is `root` publishes its pages as
     `.html` files: it has a config that does not set `cleanUrls: true`."""
-    config = next((folder / ".vitepress" / n for folder in (root, root.parent)
-                   for n in CONFIG_NAMES if (folder / ".vitepress" / n).is_file()), None)
+    config = _config(root)
     if config is None:
         return False
-    try:
-        text = config.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        log.warning("%s: cannot read it (%s); linking pages without .html", config, exc)
-        return False
-    values = {match.group(1) for match in _CLEAN_URLS.finditer(text)}
+    values = {match.group(1) for match in _CLEAN_URLS.finditer(_read(config))}
     return values != {"true"}
+
+
+def site_url(root: Path) -> str | None:
+    """The site's address: its sitemap's `hostname` joined with `base` (default `/`),
+    when each is a plain string set once and the hostname is an http(s) URL."""
+    config = _config(root)
+    if config is None:
+        return None
+    text = _read(config)
+    hosts = list(dict.fromkeys(m.group(2) for m in _HOSTNAME.finditer(text)))
+    bases = list(dict.fromkeys(m.group(2) for m in _BASE.finditer(text)))
+    if len(hosts) != 1 or len(bases) > 1 or not is_web_url(hosts[0]):
+        return None
+    base = bases[0].strip("/") if bases else ""
+    return f"{hosts[0].rstrip('/')}/{base}/" if base else f"{hosts[0].rstrip('/')}/"
+
+
+def _config(root: Path) -> Path | None:
+    return next((folder / ".vitepress" / n for folder in (root, root.parent)
+                 for n in CONFIG_NAMES if (folder / ".vitepress" / n).is_file()), None)
+
+
+def _read(config: Path) -> str:
+    try:
+        return config.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        log.warning("%s: cannot read it (%s); linking pages without .html and without the "
+                    "site's address", config, exc)
+        return ""
