@@ -162,9 +162,13 @@ def test_a_docusaurus_project_indexes_its_docs_under_their_route(
 @pytest.mark.parametrize("config", [
     "const url = 'https://x.dev';\nexport default { url, baseUrl: '/' };\n",  # a variable
     "export default {\n  url: process.env.URL,\n  baseUrl: '/',\n};\n",
-    "export default {\n  url: 'https://a.dev',\n  baseUrl: '/',\n  i18n: {\n"
-    "    url: 'https://b.dev',\n  },\n};\n",  # two: not guessed
-    "export default {\n  url: 'ftp://a.dev',\n};\n",
+    "export default {\n  url: 'https://a.dev',\n  url: 'https://b.dev',\n  baseUrl: '/',\n"
+    "};\n",  # two: not guessed
+    "export default {\n  url: 'ftp://a.dev',\n  baseUrl: '/',\n};\n",
+    "const baseUrl = '/my-project/';\nexport default { url: 'https://o.github.io', baseUrl };\n",
+    "export default {\n  url: 'https://o.github.io',\n  baseUrl: process.env.BASE_URL ?? "
+    "'/my-project/',\n};\n",
+    "export default { url: 'https://o.github.io' };\n",  # baseUrl is required
 ])
 def test_a_docusaurus_url_that_is_not_one_plain_string_links_nothing(
         tmp_path: Path, config: str) -> None:
@@ -173,14 +177,36 @@ def test_a_docusaurus_url_that_is_not_one_plain_string_links_nothing(
     assert site_folder(tmp_path).site_url is None
 
 
+@pytest.mark.parametrize(("config", "route"), [
+    # the blog's and the pages plugin's routes are their own
+    ("presets: [['classic', { docs: { sidebarPath: './s.js' }, blog: { routeBasePath: "
+     "'news' } }]]", "docs"),
+    ("presets: [['classic', { docs: { routeBasePath: '/' }, blog: { routeBasePath: '/blog' "
+     "} }]]", ""),
+    ("plugins: [['@docusaurus/plugin-content-docs', { id: 'api', path: 'docs', "
+     "routeBasePath: 'api' }]]", "api"),
+    ("presets: [['classic', { docs: { /* routeBasePath: 'old' */ path: 'docs' } }]]",
+     "docs"),  # a comment is no option
+])
+def test_the_docs_route_is_the_docs_plugins_own(tmp_path: Path, config: str,
+                                                route: str) -> None:
+    (tmp_path / "docusaurus.config.js").write_text(f"module.exports = {{\n  {config},\n}};\n")
+    (tmp_path / "docs").mkdir()
+    assert site_folder(tmp_path).route == route
+
+
+@pytest.mark.parametrize("config", [
+    "docs: { routeBasePath: 'a' }, plugins: [['@docusaurus/plugin-content-docs', "
+    "{ routeBasePath: 'b' }]]",  # two docs instances
+    "docs: { routeBasePath: process.env.DOCS_ROUTE }",  # not a plain string
+])
 def test_docusaurus_routes_the_config_cannot_say_once_take_the_default(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    (tmp_path / "docusaurus.config.js").write_text(
-        "docs: { routeBasePath: 'a' }, plugins: [['docs', { routeBasePath: 'b' }]]\n")
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, config: str) -> None:
+    (tmp_path / "docusaurus.config.js").write_text(f"export default {{ {config} }};\n")
     (tmp_path / "docs").mkdir()
     with caplog.at_level(logging.WARNING):
         assert site_folder(tmp_path).route == "docs"
-    assert "sets several routeBasePath values (a, b)" in caplog.text
+    assert "cannot tell the docs route from its routeBasePath" in caplog.text
     assert "--mount ROUTE=FOLDER" in caplog.text
 
 
@@ -323,3 +349,24 @@ def test_a_vitepress_sitemap_hostname_links_the_pages(
     write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.ts": config})
     assert site_folder(tmp_path).site_url == site_url  # the project
     assert site_folder(tmp_path / "docs").site_url == site_url  # its pages folder
+
+
+@pytest.mark.parametrize("config", [
+    # a sidebar item's base is another option than the site's
+    "export default {\n  sitemap: { hostname: 'https://v.dev' },\n  themeConfig: { sidebar: "
+    "{ '/guide/': { base: '/guide/', items: [] } } },\n}\n",
+])
+def test_a_vitepress_sidebar_base_is_not_the_sites(tmp_path: Path, config: str) -> None:
+    write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.ts": config})
+    assert site_folder(tmp_path).site_url == "https://v.dev/"
+
+
+@pytest.mark.parametrize("config", [
+    "export default {\n  base: process.env.BASE || '/proj/',\n  sitemap: { hostname: "
+    "'https://v.dev' },\n}\n",
+    "const base = '/proj/'\nexport default { base, sitemap: { hostname: 'https://v.dev' } }\n",
+])
+def test_a_vitepress_base_that_is_not_a_plain_string_gives_no_address(
+        tmp_path: Path, config: str) -> None:
+    write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.ts": config})
+    assert site_folder(tmp_path).site_url is None

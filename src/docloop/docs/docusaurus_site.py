@@ -4,21 +4,25 @@ The config is JavaScript or TypeScript (`docusaurus.config.*`), which docloop do
 It reads only options written as plain strings, each set once, and falls back to
 Docusaurus' defaults otherwise (facts from Docusaurus' configuration reference):
 
-* `url` and `baseUrl`: the site's address (`https://typescript-eslint.io` and `/`);
-* `routeBasePath` of the docs plugin: the route its pages are served under, `docs` by
-  default (`/` serves them at the site's root).
+* `url` and `baseUrl`, options of the config object itself: the site's address
+  (`https://typescript-eslint.io` and `/`); both are required, so without either there is
+  no address;
+* `routeBasePath` of the docs plugin (inside the preset's `docs: {…}` or a
+  `plugin-content-docs` entry): the route its pages are served under, `docs` by default
+  (`/` serves them at the site's root). The blog's and the pages plugin's `routeBasePath`
+  are their own.
 
-A value built from variables, or set several times (several docs plugin instances), is not
-guessed: the site URL is then unknown (tickets name pages by path until `--base-url` is
-given) and the route the default, said in a warning.
+A value built from variables or expressions, or set several times (several docs plugin
+instances), is not guessed (js_config.py): the site URL is then unknown (tickets name
+pages by path until `--base-url` is given) and the route the default, said in a warning.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
+from docloop.docs.js_config import JsConfig
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -26,10 +30,6 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = ("docusaurus.config.js", "docusaurus.config.ts", "docusaurus.config.mjs",
                 "docusaurus.config.cjs", "docusaurus.config.mts")
 DEFAULT_ROUTE = "docs"
-_STRING = r"""\s*:\s*(['"`])([^'"`$\n]*)\1"""
-_ROUTE_BASE = re.compile(rf"\brouteBasePath{_STRING}")
-_URL = re.compile(rf"(?m)^\s*url{_STRING}")
-_BASE_URL = re.compile(rf"(?m)^\s*baseUrl{_STRING}")
 
 
 def docusaurus_config(folder: Path) -> Path | None:
@@ -38,30 +38,36 @@ def docusaurus_config(folder: Path) -> Path | None:
 
 
 def route_base_path(config: Path) -> str:
-    """The docs plugin's route (no slashes around it; "" for the site root)."""
-    found = _values(_ROUTE_BASE, _read(config))
-    if len(found) == 1:
-        return found[0].strip("/")
-    if found:
-        log.warning("%s sets several routeBasePath values (%s); taking the default route "
-                    "/%s: index each docs folder with --mount ROUTE=FOLDER instead", config,
-                    ", ".join(sorted(found)), DEFAULT_ROUTE)
+    """The docs plugin's route (no slashes around it; "" for the site root): its
+    `routeBasePath` inside the preset's `docs: {…}` or a `plugin-content-docs` entry's
+    options, when that is set once to a plain string. The blog and pages plugins have a
+    `routeBasePath` of their own, which says nothing about the docs."""
+    js = JsConfig(_read(config))
+    spans = js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
+        r"plugin-content-docs['\"]\s*,\s*", in_text=True)
+    found = [prop for start, end, inside in spans
+             for prop in js.properties("routeBasePath", inside, (start, end))]
+    values = {prop.value.strip("/") if prop.value is not None else None for prop in found}
+    if len(values) == 1 and None not in values:
+        return str(values.pop())
+    if values:
+        log.warning("%s: cannot tell the docs route from its routeBasePath (set several "
+                    "times, or not as a plain string); taking the default route /%s: give "
+                    "the docs folder with --mount ROUTE=FOLDER instead", config, DEFAULT_ROUTE)
     return DEFAULT_ROUTE
 
 
 def site_url(config: Path) -> str | None:
-    """`url` joined with `baseUrl` (`https://x.dev/docs-site/`), when both are plain
-    strings set once and the URL is http(s)."""
-    text = _read(config)
-    urls, bases = _values(_URL, text), _values(_BASE_URL, text)
-    if len(urls) != 1 or len(bases) > 1 or not is_web_url(urls[0]):
+    """`url` joined with `baseUrl` (`https://x.dev/docs-site/`), both options of the config
+    object itself, each set once to a plain string (Docusaurus requires both; there is no
+    default to fall back on), the URL http(s)."""
+    js = JsConfig(_read(config))
+    urls, bases = js.properties("url", 1), js.properties("baseUrl", 1)
+    if len(urls) != 1 or len(bases) != 1 or urls[0].value is None or bases[0].value is None \
+            or not is_web_url(urls[0].value):
         return None
-    base = bases[0].strip("/") if bases else ""
-    return f"{urls[0].rstrip('/')}/{base}/" if base else f"{urls[0].rstrip('/')}/"
-
-
-def _values(pattern: re.Pattern[str], text: str) -> list[str]:
-    return list(dict.fromkeys(match.group(2) for match in pattern.finditer(text)))
+    base = bases[0].value.strip("/")
+    return f"{urls[0].value.rstrip('/')}/{base}/" if base else f"{urls[0].value.rstrip('/')}/"
 
 
 def _read(config: Path) -> str:

@@ -19,6 +19,7 @@ import logging
 import re
 from pathlib import Path
 
+from docloop.docs.js_config import JsConfig
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,6 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = ("config.ts", "config.mts", "config.js", "config.mjs", "config.cts",
                 "config.cjs")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
-_STRING = r"""\s*:\s*(['"`])([^'"`$\n]*)\1"""
-_HOSTNAME = re.compile(rf"\bhostname{_STRING}")
-_BASE = re.compile(rf"(?m)^\s*base{_STRING}")
 
 
 def html_pages(root: Path) -> bool:
@@ -42,18 +40,23 @@ def html_pages(root: Path) -> bool:
 
 
 def site_url(root: Path) -> str | None:
-    """The site's address: its sitemap's `hostname` joined with `base` (default `/`),
-    when each is a plain string set once and the hostname is an http(s) URL."""
+    """The site's address: the `hostname` of its `sitemap: {…}` joined with the config's
+    own `base` (default `/`), each set once to a plain string (js_config.py), the hostname
+    an http(s) URL. A `base` written any other way, or a sidebar item's `base` (another
+    option), gives no address rather than a wrong one."""
     config = _config(root)
     if config is None:
         return None
-    text = _read(config)
-    hosts = list(dict.fromkeys(m.group(2) for m in _HOSTNAME.finditer(text)))
-    bases = list(dict.fromkeys(m.group(2) for m in _BASE.finditer(text)))
-    if len(hosts) != 1 or len(bases) > 1 or not is_web_url(hosts[0]):
+    js = JsConfig(_read(config))
+    hosts = [prop for start, end, inside in js.objects(r"(?<![\w$.])sitemap\s*:\s*")
+             for prop in js.properties("hostname", inside, (start, end))]
+    bases = js.properties("base", 1)
+    if len(hosts) != 1 or hosts[0].value is None or not is_web_url(hosts[0].value) \
+            or len(bases) > 1 or (bases and bases[0].value is None):
         return None
-    base = bases[0].strip("/") if bases else ""
-    return f"{hosts[0].rstrip('/')}/{base}/" if base else f"{hosts[0].rstrip('/')}/"
+    base = bases[0].value.strip("/") if bases and bases[0].value else ""
+    host = hosts[0].value.rstrip("/")
+    return f"{host}/{base}/" if base else f"{host}/"
 
 
 def _config(root: Path) -> Path | None:

@@ -1,0 +1,111 @@
+"""Reading plain string options out of a JavaScript or TypeScript site config, unexecuted.
+
+Docusaurus and VitePress configs are code; docloop does not run them. An option is read
+only where it can be read for sure: a property written as a plain string literal, at a
+known place in the object nesting (`baseUrl` of the config object itself, `routeBasePath`
+inside the `docs: {…}` options, `hostname` inside `sitemap: {…}`). A property of the
+same name elsewhere (a blog's `routeBasePath`, a sidebar item's `base`) is another
+option; one written as a variable, an expression or shorthand (`baseUrl,`) cannot be read,
+and the caller then knows nothing rather than guessing.
+
+The scan skips strings, template literals and comments, and tracks `{…}` nesting; a
+regular-expression literal holding a brace can mislead it, which costs a value, never a
+crash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: a property name followed by a colon, or shorthand (`baseUrl,` / `baseUrl }`)
+_PROPERTY = r"(?<![\w$.]){name}\s*(:|,|\}})"
+_PLAIN = re.compile(r"""\s*(['"`])([^'"`$\\\n]*)\1\s*(?:[,}\n]|$)""")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One property: where its value starts, its brace depth, and its plain string value
+    (None when it is anything else)."""
+
+    end: int
+    depth: int
+    value: str | None
+
+
+class JsConfig:
+    """A config's text with the brace depth of every code character."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.code, self.depth = _scan(text)
+
+    def properties(self, name: str, depth: int | None = None,
+                   within: tuple[int, int] | None = None) -> list[Found]:
+        """Every property `name` (at `depth`, inside the span `within`, when given)."""
+        found = []
+        for match in re.finditer(_PROPERTY.format(name=re.escape(name)), self.code):
+            at = match.start()
+            if depth is not None and self.depth[at] != depth:
+                continue
+            if within is not None and not within[0] < at < within[1]:
+                continue
+            plain = _PLAIN.match(self.text, match.end()) if match.group(1) == ":" else None
+            found.append(Found(match.end(), self.depth[at], plain.group(2) if plain else None))
+        return found
+
+    def objects(self, opening: str, in_text: bool = False) -> list[tuple[int, int, int]]:
+        """The `{…}` spans (start, end, depth inside) that follow the pattern `opening`
+        (`sitemap\\s*:\\s*`) in the code, or in the text when the pattern names a string
+        (`plugin-content-docs['"]\\s*,\\s*`)."""
+        spans = []
+        for match in re.finditer(opening + r"\{", self.text if in_text else self.code):
+            start = match.end() - 1
+            if self.code[start] != "{":
+                continue  # a brace inside a string or comment
+            inside = self.depth[start] + 1
+            end = next((i for i in range(start + 1, len(self.code))
+                        if self.code[i] == "}" and self.depth[i] == inside - 1), len(self.code))
+            spans.append((start, end, inside))
+        return spans
+
+
+def _scan(text: str) -> tuple[str, list[int]]:
+    """The text with strings and comments blanked (same length), and the brace depth at
+    each position (a `{` counts from the character after it, a `}` from itself)."""
+    code = list(text)
+    depth = [0] * (len(text) + 1)
+    level, i = 0, 0
+    while i < len(text):
+        char, two = text[i], text[i:i + 2]
+        skip = _skipped(text, i, char, two)
+        if skip > i:
+            for j in range(i, skip):
+                code[j] = " " if text[j] != "\n" else "\n"
+                depth[j] = level
+            i = skip
+            continue
+        if char == "}":
+            level = max(level - 1, 0)
+        depth[i] = level
+        if char == "{":
+            level += 1
+        i += 1
+    depth[len(text)] = level
+    return "".join(code), depth
+
+
+def _skipped(text: str, i: int, char: str, two: str) -> int:
+    """Where a string, template literal or comment starting at `i` ends (`i` if none)."""
+    if two == "//":
+        end = text.find("\n", i)
+        return len(text) if end < 0 else end
+    if two == "/*":
+        end = text.find("*/", i + 2)
+        return len(text) if end < 0 else end + 2
+    if char in "'\"`":
+        j = i + 1
+        while j < len(text) and text[j] != char and (char == "`" or text[j] != "\n"):
+            j += 2 if text[j] == "\\" else 1
+        return min(j + 1, len(text))
+    return i
