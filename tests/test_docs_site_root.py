@@ -294,12 +294,14 @@ def test_one_site_inside_a_plain_folder_is_named_not_forced(
             f"indexing it as it is; give {tmp_path / 'examples' / 'demo'}") in caplog.text
 
 
-def test_a_copied_docs_folder_without_a_nav_stays_the_docs_folder(tmp_path: Path) -> None:
-    """No nav to tell: a subfolder named like `docs_dir` holding few of the folder's pages
+@pytest.mark.parametrize("section", [1, 5])  # however large the section named like it
+def test_a_copied_docs_folder_without_a_nav_stays_the_docs_folder(tmp_path: Path,
+                                                                  section: int) -> None:
+    """No nav to tell: a subfolder named like `docs_dir` beside the folder's own home page
     is one of its sections, not the site's pages folder."""
     (tmp_path / "mkdocs.yml").write_text("site_name: T\n")
     write_docs(tmp_path, {**GUIDE, "guide/queues.md": "# Queues\n", "README.md": "# R\n",
-                          "docs/writing.md": "# Writing the docs\n"})
+                          **{f"docs/writing-{n}.md": "# Writing\n" for n in range(section)}})
     assert site_folder(tmp_path).pages == tmp_path
     project = mkdocs_project(tmp_path / "project", "site_name: T\n")  # README, tests' notes
     write_docs(project / "docs", GUIDE)
@@ -370,3 +372,31 @@ def test_a_vitepress_base_that_is_not_a_plain_string_gives_no_address(
         tmp_path: Path, config: str) -> None:
     write_docs(tmp_path / "docs", {**GUIDE, ".vitepress/config.ts": config})
     assert site_folder(tmp_path).site_url is None
+
+
+def test_a_symlink_loop_in_a_project_is_no_crash(tmp_path: Path) -> None:
+    project = mkdocs_project(tmp_path, "site_name: T\n")
+    write_docs(project / "docs", GUIDE)
+    (project / "loop.md").symlink_to(project / "loop.md")
+    (project / "docs" / "guide" / "again").symlink_to(project / "docs")
+    site = site_folder(project)
+    assert site.pages == project / "docs"
+    assert [p.path for p in load_pages(site.pages)] == ["guide/retries.md", "index.md"]
+
+
+def test_a_docs_dir_linked_from_elsewhere_is_followed(tmp_path: Path) -> None:
+    """mkdocs follows a `docs` that is a symlink (a monorepo's shared pages)."""
+    write_docs(tmp_path / "shared-pages", GUIDE)
+    project = mkdocs_project(tmp_path / "site", "site_name: T\n")
+    (project / "docs").symlink_to(tmp_path / "shared-pages")
+    assert site_folder(project).pages == project / "docs"
+
+
+def test_a_relative_folder_is_read_like_the_absolute_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`index-docs .` from inside a Docusaurus `docs/` folder: `.` has no name to look at."""
+    (tmp_path / "docusaurus.config.js").write_text(
+        "export default {\n  url: 'https://d.dev',\n  baseUrl: '/',\n};\n")
+    write_docs(tmp_path / "docs", {"intro.md": "# Intro\n"})
+    monkeypatch.chdir(tmp_path / "docs")
+    assert site_folder(Path(".")).site_url == "https://d.dev/docs/"

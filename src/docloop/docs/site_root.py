@@ -22,10 +22,11 @@ folder is read as its generator reads it (facts from each generator's documentat
 
 A folder that is not a project is indexed as it is. So is a docs folder copied with its
 `mkdocs.yml` inside it: its `docs_dir` does not exist, or is a section of it (the config's
-nav names the folder's pages, or the section holds fewer Markdown files than the rest),
-and a `docs_dir` outside the folder is not followed. A folder that holds several mkdocs
-sites one or two levels down (a site per language) is refused, naming them, unless the
-user names the generator; a single one is named in a warning.
+nav names the folder's pages, or the folder has pages of its own beside the config), and a
+`docs_dir` outside the folder (`/`, `../x`) is not followed; one linked from elsewhere is.
+A folder that holds several mkdocs sites one or two levels down (a site per language) is
+refused, naming them, unless the user names the generator; a single one is named in a
+warning.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
     """The pages folder of the project at `folder`, or `folder` itself (module docstring);
     a `generator` the user gave says the folder is one site even when sites are nested in
     it."""
+    folder = Path(os.path.abspath(folder))  # `.` has no name and no parent to look at
     for name in CONFIG_NAMES:
         if (folder / name).is_file():
             return _mkdocs_project(folder, folder / name)
@@ -136,15 +138,15 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
     options = config_options(config)
     docs_dir = options.get("docs_dir")
     name = docs_dir if isinstance(docs_dir, str) and docs_dir.strip() else "docs"
-    pages = (folder / name).resolve()
+    inside = os.path.normpath(name)
     site_url = _site_url(config, options)
-    if not pages.is_relative_to(folder.resolve()):
+    if os.path.isabs(inside) or inside == ".." or inside.startswith(("../", "..\\")):
         log.warning("%s: docs_dir %s is outside the folder; indexing %s as it is (give the "
                     "pages folder itself to index it)", config, name, folder)
         return SiteFolder(folder, site_url=site_url)
-    if pages.is_dir() and pages != folder.resolve() and _nav_fits(options.get("nav"), pages,
-                                                                  folder) \
-            and _holds_most_pages(pages, folder):
+    pages = folder / inside  # a docs_dir linked from elsewhere is followed, as mkdocs does
+    if inside != "." and pages.is_dir() and _nav_fits(options.get("nav"), pages, folder) \
+            and not _top_level_pages(folder):
         log.info("%s: indexing its docs_dir %s", config, pages)
         return SiteFolder(pages, site_url=site_url, generator="mkdocs", config=config)
     return SiteFolder(folder, site_url=site_url)
@@ -153,30 +155,23 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
 #: the most nav entries read to tell a docs folder from a project (_nav_pages)
 NAV_ENTRIES = 10_000
 #: Markdown a project keeps beside its docs folder without publishing it (file stems)
-PROJECT_FILES = frozenset(("readme", "changelog", "history", "contributing", "license",
-                           "code_of_conduct", "security", "authors", "notice"))
+PROJECT_FILES = frozenset(("readme", "changelog", "changes", "history", "news", "contributing",
+                           "license", "code_of_conduct", "security", "authors", "notice",
+                           "maintainers", "governance", "support", "releasing", "todo",
+                           "agents", "claude"))
 
 
-def _holds_most_pages(pages: Path, folder: Path) -> bool:
-    """Whether `pages` holds at least as many Markdown files as the rest of `folder` (its
-    README, changelog and like files aside). A project keeps little Markdown beside its
-    `docs_dir`; a docs folder copied with its config inside and a section named like
-    `docs_dir` (and no nav to tell) keeps most of its pages outside that section."""
-    inside = _markdown_files(pages)
-    outside = [f for f in _markdown_files(folder) if not f.is_relative_to(pages)
-               and f.stem.lower() not in PROJECT_FILES]
-    return len(inside) >= len(outside)
-
-
-def _markdown_files(root: Path) -> list[Path]:
-    """The Markdown files under `root`, hidden, `_`-prefixed and `node_modules` folders
-    not entered."""
-    found: list[Path] = []
-    for parent, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if not f.startswith((".", "_")) and f != "node_modules"]
-        found.extend(Path(parent, f).resolve() for f in files
-                     if f.lower().endswith((".md", ".mdx", ".markdown")))
-    return found
+def _top_level_pages(folder: Path) -> list[str]:
+    """The Markdown pages beside the config, its README, changelog and like files aside. A
+    project keeps none there (mkdocs would not publish them); a docs folder copied with its
+    config inside keeps its home page there, and a section of it may be named like
+    `docs_dir`."""
+    try:
+        names = [entry.name for entry in folder.iterdir() if entry.is_file()]
+    except OSError:
+        return []
+    return [name for name in names if name.lower().endswith((".md", ".mdx", ".markdown"))
+            and Path(name).stem.lower().replace("-", "_") not in PROJECT_FILES]
 
 
 def _nav_fits(nav: object, pages: Path, folder: Path) -> bool:
