@@ -400,3 +400,14 @@ def test_a_relative_folder_is_read_like_the_absolute_one(
     write_docs(tmp_path / "docs", {"intro.md": "# Intro\n"})
     monkeypatch.chdir(tmp_path / "docs")
     assert site_folder(Path(".")).site_url == "https://d.dev/docs/"
+
+
+@pytest.mark.parametrize("marker", ["docs/.vitepress/config.ts", "docusaurus.config.js",
+                                    "sidebars.js"])
+def test_example_mkdocs_sites_inside_another_generators_docs_are_no_reason_to_refuse(
+        tmp_path: Path, marker: str) -> None:
+    write_docs(tmp_path, {marker: "export default {}\n"})
+    write_docs(tmp_path / "docs", GUIDE)
+    for name in ("a", "b"):
+        mkdocs_project(tmp_path / "docs" / "examples" / name, "site_name: Example\n")
+    assert site_folder(tmp_path / "docs").pages == tmp_path / "docs"

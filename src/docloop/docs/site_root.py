@@ -99,7 +99,7 @@ def _refuse_several_sites(folder: Path) -> None:
     indexed as one, every language's pages would be searched together under URLs no site
     serves. One such site is only named, in a warning: the folder may be plain Markdown
     beside an example."""
-    if mkdocs_config(folder) is not None:
+    if mkdocs_config(folder) is not None or _other_site(folder):
         return
     sites = [site.relative_to(folder).as_posix() for site in _nested_sites(folder)]
     if len(sites) > 1:
@@ -111,6 +111,14 @@ def _refuse_several_sites(folder: Path) -> None:
     if sites:
         log.warning("%s holds an mkdocs site in %s/ but is not one itself: indexing it as "
                     "it is; give %s to index that site", folder, sites[0], folder / sites[0])
+
+
+def _other_site(folder: Path) -> bool:
+    """Whether `folder` is a VitePress or Docusaurus site's pages (their markers in it or
+    its parent, as `detect_generator` reads them): mkdocs projects inside are examples."""
+    return any((f / ".vitepress").is_dir() or docusaurus_config(f) is not None
+               or (f / "sidebars.js").is_file() or (f / "sidebars.ts").is_file()
+               for f in (folder, folder.parent))
 
 
 def _nested_sites(folder: Path) -> list[Path]:
