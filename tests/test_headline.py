@@ -345,3 +345,17 @@ def test_the_tail_of_a_sentence_pasted_code_cut_is_not_the_title() -> None:
     said = "my proxy configuration like in the docs is ignored with a self signed cert."
     lower = [problem(1, said, said, in_message=True), *members[1:]]
     assert headline(lower, document_frequencies(lower), member_words(lower)) == said
+
+
+def test_a_sentence_opening_with_a_lower_case_name_is_a_sentence() -> None:
+    """Only a sentence right after a code block is a tail; one that opens with a tool's
+    name ("npm", "pip", "iOS") is whole, whoever wrote it."""
+    said = "npm install -g fails with EACCES permission denied."
+    members = [
+        problem(1, said, "Hi all.", said, in_message=True),
+        problem(2, "x", "Does anyone know a fix? It fails with EACCES for me as well on my "
+                        "laptop today."),
+        problem(3, "y", "Same here with npm install and EACCES, very annoying problem for "
+                        "all of us."),
+    ]
+    assert headline(members, document_frequencies(members), member_words(members)) == said

@@ -47,6 +47,8 @@ SENTENCES = 4
 MIN_WORDS = 4
 POINTS_ELSEWHERE = re.compile(r"\b(?:same|similar|this|that)\s+(?:issue|problem|error|bug|thing)\b",
                               re.I)
+#: characters of a sentence looked up in its message to see what comes before it
+CUT_PROBE = 40
 POINTER_WORDS = 6  # at most this many content words: the sentence is only the pointer
 QUESTION = 1.5  # what the user asked, in their words: the most natural ticket title
 ERROR = 1.3  # a pasted error line: what the user hit
@@ -158,13 +160,17 @@ def _whole(candidates: list[str], members: Sequence[Problem]) -> list[str]:
 
 
 def _fragments(members: Sequence[Problem]) -> set[str]:
-    """The members' sentences that are the tail of a sentence their pasted code cut (a
-    lower-case opening from a member who capitalises); a written title is never one."""
+    """The members' sentences that are the tail of a sentence their pasted code cut: one
+    that opens in lower case right after a code block ("I am facing a similar issue
+    ```…```\n when trying to use a proxy…"); a written title is never one. A sentence
+    opening with a lower-case name elsewhere ("npm install -g fails with EACCES") is a
+    sentence."""
     found: set[str] = set()
     for problem in members:
         lines = _own_lines(problem)[0 if problem.title_in_message else 1:]
-        if any(_lowercase_opening(line) for line in lines) and _capitalises(problem):
-            found.update(" ".join(line.split()) for line in lines if _lowercase_opening(line))
+        flat = " ".join((problem.body or problem.text).split())
+        found.update(line for line in (" ".join(raw.split()) for raw in lines)
+                     if _lowercase_opening(line) and _after_code(line, flat))
     return found
 
 
@@ -175,12 +181,13 @@ def _lowercase_opening(text: str) -> bool:
     return first[:1].islower() and first.rstrip(".,:;!?").isalpha()
 
 
-def _capitalises(problem: Problem) -> bool:
-    """Whether the member opens its sentences with a capital letter, so that a sentence of
-    its opening in lower case is the tail of one its pasted code cut ("I am facing a
-    similar issue ```…``` when trying to use a proxy…"). A writer who never capitalises
-    ("why int can't be cast to str automatically?") keeps their questions."""
-    return any(s[:1].isupper() for s in sentences(problem.body or problem.text))
+def _after_code(line: str, message: str) -> bool:
+    """Whether `line` follows a closing code fence in `message` (both whitespace-folded)."""
+    if "```" not in message:
+        return False
+    probe = re.escape(line[:CUT_PROBE])
+    return any(message[:found.start()].rstrip().endswith("```")
+               for found in re.finditer(probe, message))
 
 
 def _says_something(text: str) -> bool:
