@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from docloop.docs.loader import load_pages
+from docloop.docs.site_config import config_options
 from tests.docs_helpers import write_docs
 
 #: a real-shaped config: tags only mkdocs resolves, as FastAPI's and Material's use
@@ -141,3 +142,29 @@ def test_a_site_without_directory_urls_links_html_files(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     default = {p.path: p.url for p in load_pages(site(tmp_path / "d", "site_name: T\n"))}
     assert default["guide.md"] == "guide/"
+
+
+def test_a_config_inherits_the_options_it_names(tmp_path: Path) -> None:
+    """mkdocs' INHERIT (FastAPI's language sites inherited a shared config): the child's
+    options over the parent's, mappings merged key by key; a loop is not followed."""
+    (tmp_path / "base.yml").write_text(
+        "site_url: https://t.dev/\nuse_directory_urls: false\nexclude_docs: |\n  drafts/\n"
+        "theme:\n  name: material\n  features: [a]\n")
+    (tmp_path / "en").mkdir()
+    docs = site(tmp_path / "en", "INHERIT: ../base.yml\ntheme:\n  features: [b]\n")
+    options = config_options(tmp_path / "en" / "mkdocs.yml")
+    assert options["site_url"] == "https://t.dev/"
+    assert options["theme"] == {"name": "material", "features": ["b"]}
+    urls = {p.path: p.url for p in load_pages(docs, "https://t.dev/")}
+    assert urls["guide.md"] == "https://t.dev/guide.html"  # the parent's use_directory_urls
+    assert "drafts/idea.md" not in urls  # and its exclude_docs
+    (tmp_path / "loop.yml").write_text("INHERIT: loop.yml\nsite_url: https://l.dev/\n")
+    assert config_options(tmp_path / "loop.yml")["site_url"] == "https://l.dev/"
+
+
+def test_an_environment_value_is_read_as_yaml_reads_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyyaml_env_tag types the variable's value: `false` is false, not the string."""
+    monkeypatch.setenv("DIRECTORY_URLS", "false")
+    docs = site(tmp_path, "use_directory_urls: !ENV [DIRECTORY_URLS, true]\n")
+    assert {p.path: p.url for p in load_pages(docs)}["guide.md"] == "guide.html"

@@ -14,9 +14,10 @@ Its `use_directory_urls: false` publishes `foo.md` at `foo.html` instead of `foo
 
 The config file may hold tags only mkdocs resolves: `!ENV` is resolved as mkdocs resolves
 it (a `site_url` is often `!ENV [SITE_URL, 'https://…']`); others (`!relative`,
-`!!python/name:…`) are read as empty values, since only the pattern options, `docs_dir` and
-`site_url` matter here (site_root.py). A config that cannot be read at all is logged and
-read as no options: the folder is then indexed whole, as before.
+`!!python/name:…`) are read as empty values, since only the pattern options, `docs_dir`,
+`site_url` and `use_directory_urls` matter here (site_root.py). `INHERIT` is followed, as
+mkdocs follows it. A config that cannot be read at all is logged and read as no options:
+the folder is then indexed whole, as before.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _unknown_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
 
 def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     """mkdocs' `!ENV VAR` and `!ENV [VAR, OTHER, default]` (pyyaml_env_tag): the first of
-    the variables that is set, else the list's last item (more than one item), else None."""
+    the variables that is set, read as a YAML value, else the list's last item (more than
+    one item), else None."""
     if isinstance(node, yaml.ScalarNode):
         names, default = [loader.construct_scalar(node)], None
     elif isinstance(node, yaml.SequenceNode) and node.value:
@@ -56,8 +58,12 @@ def _env_tag(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         names = [loader.construct_object(item) for item in items[:-1] or items]
     else:
         return None
-    return next((os.environ[n] for n in names if isinstance(n, str) and n in os.environ),
-                default)
+    for name in names:
+        if isinstance(name, str) and name in os.environ:  # typed as YAML types it: `false`
+            value = os.environ[name]
+            tag = loader.resolve(yaml.ScalarNode, value, (True, False))
+            return loader.construct_object(yaml.ScalarNode(tag, value))
+    return default
 
 
 _TolerantLoader.add_constructor("!ENV", _env_tag)
@@ -115,10 +121,11 @@ def mkdocs_pages(root: Path, config: Path | None = None) -> SitePages:
                      directory_urls)
 
 
-def config_options(config: Path) -> dict[str, Any]:
-    """The options of an mkdocs config; a config that cannot be read is logged (once per
-    version of the file: finding the pages folder and the publishing rule both read it) and
-    read as none."""
+def config_options(config: Path, _inherited: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The options of an mkdocs config, those of the config it names in `INHERIT` (a path
+    relative to it) merged under its own as mkdocs merges them (mappings key by key, any
+    other value replaced); a config that cannot be read is logged (once per version of the
+    file: finding the pages folder and the publishing rule both read it) and read as none."""
     try:
         loaded = yaml.load(config.read_text(encoding="utf-8-sig"), Loader=_TolerantLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -126,7 +133,29 @@ def config_options(config: Path) -> dict[str, Any]:
                    "reading it as no options: its docs_dir, site_url, exclude_docs and "
                    "draft_docs are not applied")
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    options = loaded if isinstance(loaded, dict) else {}
+    parent = options.pop("INHERIT", None)
+    if not isinstance(parent, str) or len(_inherited) >= MAX_INHERIT:
+        return options
+    base = Path(os.path.normpath(config.parent / parent))
+    if base in _inherited or base == config:
+        _warn_once(config, f"{config}: INHERIT {parent} comes back to itself; not followed")
+        return options
+    return _merged(config_options(base, (*_inherited, config)), options)
+
+
+#: configs followed through INHERIT at most (a chain longer than this is someone's mistake)
+MAX_INHERIT = 8
+
+
+def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """`child` over `parent`: mappings merged key by key, any other value replaced."""
+    merged = dict(parent)
+    for key, value in child.items():
+        below = merged.get(key)
+        merged[key] = _merged(below, value) if isinstance(below, dict) and isinstance(
+            value, dict) else value
+    return merged
 
 
 _WARNED: set[tuple[str, int]] = set()
