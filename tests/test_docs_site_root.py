@@ -8,6 +8,7 @@ URL the site does not publish."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -411,3 +412,22 @@ def test_example_mkdocs_sites_inside_another_generators_docs_are_no_reason_to_re
     for name in ("a", "b"):
         mkdocs_project(tmp_path / "docs" / "examples" / name, "site_name: Example\n")
     assert site_folder(tmp_path / "docs").pages == tmp_path / "docs"
+
+
+def test_installed_packages_are_not_even_listed(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A VitePress `docs/` with its packages installed holds tens of thousands of files in
+    `node_modules`: they were listed one by one before being left out."""
+    write_docs(tmp_path, {**GUIDE, **{f"node_modules/p{n}/README.md": "# p\n"
+                                      for n in range(3)}})
+    entered: list[str] = []
+    walk = os.walk
+
+    def spy(top: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for parent, folders, files in walk(top, *args, **kwargs):  # type: ignore[arg-type]
+            entered.append(parent)
+            yield parent, folders, files
+
+    monkeypatch.setattr(os, "walk", spy)
+    assert [p.path for p in load_pages(tmp_path)] == ["guide/retries.md", "index.md"]
+    assert entered and not any("node_modules" in folder for folder in entered)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -127,7 +128,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     reach = Reach(root, repository_root(root))
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
     html = (not site.directory_urls) if site else generator == "vitepress" and vitepress_html(root)
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in EXTENSIONS)
+    files = sorted(_page_files(root))
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
     stubs: list[str] = []
@@ -316,6 +317,17 @@ def _title_from_name(rel: str) -> str:
 def _matches(rel: str, patterns: list[str]) -> bool:
     name = PurePosixPath(rel).name
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _page_files(root: Path) -> list[Path]:
+    """The Markdown/MDX files under `root`, without entering the folders that hold no
+    pages (`_hidden`): a docs folder with its `node_modules` installed holds tens of
+    thousands of files there. Linked folders are not entered, as before."""
+    found: list[Path] = []
+    for parent, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if not _hidden(f)]
+        found.extend(Path(parent, f) for f in files if Path(f).suffix.lower() in EXTENSIONS)
+    return found
 
 
 def _hidden(rel: str) -> bool:
