@@ -128,8 +128,9 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
             if stats.base_url else "no --base-url"
         click.echo(f"warning: {given}: tickets and the review desk name pages by path, "
                    "without links; give the docs site's public URL (--base-url, "
-                   "DOCLOOP_DOCS_BASE_URL, or an mkdocs site's site_url) and index again "
-                   "to link them", err=True)
+                   "DOCLOOP_DOCS_BASE_URL, or the site's address in its config: mkdocs "
+                   "site_url, Docusaurus url and baseUrl, VitePress sitemap hostname) and "
+                   "index again to link them", err=True)
 
 
 @main.group("docs")
