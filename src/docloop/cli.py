@@ -203,7 +203,8 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @main.command("eval")
 @click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--docs", "docs", required=True, type=click.Path(path_type=Path),
-              help="The docs folder the labels' pages are in.")
+              help="The docs folder the labels' pages are in, or the site's project "
+              "folder (read as index-docs reads it).")
 @click.option("--doc-prefix", "doc_prefix", multiple=True,
               help="Prefix to remove from the labels' doc_path (e.g. docs/); repeat it for "
               "docs with several roots (the longest that matches is removed).")
