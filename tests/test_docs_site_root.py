@@ -431,3 +431,43 @@ def test_installed_packages_are_not_even_listed(tmp_path: Path,
     monkeypatch.setattr(os, "walk", spy)
     assert [p.path for p in load_pages(tmp_path)] == ["guide/retries.md", "index.md"]
     assert entered and not any("node_modules" in folder for folder in entered)
+
+
+MULTI = """\
+export default {
+  url: 'https://d.dev',
+  baseUrl: '/',
+  presets: [['classic', { docs: { routeBasePath: 'guide' }, blog: false }]],
+  plugins: [
+    ['@docusaurus/plugin-content-docs', { id: 'community', path: 'community',
+                                          routeBasePath: 'community' }],
+    ['@docusaurus/plugin-content-docs', { id: 'rules', path: '../plugin/docs/rules',
+                                          routeBasePath: 'rules' }],
+  ],
+};
+"""
+
+
+def test_every_docs_instance_of_a_docusaurus_project_is_indexed_under_its_route(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """A project with a second docs instance (`community/` served under `/community`) is
+    one site: both folders are indexed, each under its route; an instance outside the
+    project is named, for --mount."""
+    site = tmp_path / "website"
+    write_docs(site, {"docusaurus.config.js": MULTI, "docs/retries.md": GUIDE["guide/retries.md"],
+                      "community/support.md": "# Support\n\nAsk about retry_backoff in the "
+                                              "forum.\n"})
+    write_docs(tmp_path / "plugin" / "docs" / "rules", {"no-x.md": "# no-x\n\nA rule.\n"})
+    result = runner.invoke(main, ["index-docs", str(site)])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    assert "docs instance ../plugin/docs/rules (route /rules) is not a folder inside" \
+        in result.stderr
+    urls = {h["path"]: h["url"].split("#")[0] for h in search(runner, "retry_backoff")}
+    assert urls == {"guide/retries.md": "https://d.dev/guide/retries",
+                    "community/support.md": "https://d.dev/community/support"}
+    rules = tmp_path / "plugin" / "docs" / "rules"
+    both = runner.invoke(main, ["index-docs", str(site), "--mount", f"rules={rules}",
+                                "--mount", f"community={site / 'community'}"])
+    assert both.exit_code == 0, both.output  # a --mount replaces the instance it names
+    assert "indexed 3 pages" in both.stderr

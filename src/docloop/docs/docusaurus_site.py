@@ -20,6 +20,8 @@ pages by path until `--base-url` is given) and the route the default, said in a 
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from docloop.docs.js_config import JsConfig
@@ -37,20 +39,46 @@ def docusaurus_config(folder: Path) -> Path | None:
     return next((folder / n for n in CONFIG_NAMES if (folder / n).is_file()), None)
 
 
-def route_base_path(config: Path) -> str:
-    """The docs plugin's route (no slashes around it; "" for the site root): its
-    `routeBasePath` inside the preset's `docs: {…}` or a `plugin-content-docs` entry's
-    options, when that is set once to a plain string. The blog and pages plugins have a
+@dataclass(frozen=True)
+class DocsInstance:
+    """One docs plugin instance: the folder it reads (relative to the site) and the route
+    it serves the pages under (no slashes around it; "" for the site root)."""
+
+    path: str
+    route: str
+
+
+def docs_instances(config: Path) -> list[DocsInstance] | None:
+    """Every docs plugin instance the config sets up: the preset's `docs: {…}` and each
+    `plugin-content-docs` entry, in the order written, with their `path` and
+    `routeBasePath` (default `docs` both); one when the config names none (the classic
+    preset's default). None when an instance's `path` or `routeBasePath` is not a plain
+    string: which folder goes where cannot be told. The blog and pages plugins have a
     `routeBasePath` of their own, which says nothing about the docs."""
     js = JsConfig(_read(config))
-    spans = js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
-        r"plugin-content-docs['\"]\s*,\s*", in_text=True)
-    found = [prop for start, end, inside in spans
-             for prop in js.properties("routeBasePath", inside, (start, end))]
-    values = {prop.value.strip("/") if prop.value is not None else None for prop in found}
-    if len(values) == 1 and None not in values:
-        return str(values.pop())
-    if values:
+    spans = sorted(js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
+        r"plugin-content-docs['\"]\s*,\s*", in_text=True))
+    found = []
+    for start, end, inside in spans:
+        paths = js.properties("path", inside, (start, end))
+        routes = js.properties("routeBasePath", inside, (start, end))
+        if len(paths) > 1 or len(routes) > 1 or any(p.value is None for p in paths + routes):
+            return None
+        path = paths[0].value if paths and paths[0].value is not None else DEFAULT_ROUTE
+        route = routes[0].value if routes and routes[0].value is not None else DEFAULT_ROUTE
+        found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/")))
+    return found or [DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)]
+
+
+def route_base_path(config: Path, folder: str = DEFAULT_ROUTE) -> str:
+    """The route of the docs instance reading `folder` (relative to the site), when one
+    instance reads it; else Docusaurus' default, `docs`, said in a warning when the config
+    sets docs routes docloop cannot tell apart."""
+    instances = docs_instances(config)
+    reading = [i for i in instances or [] if os.path.normpath(i.path) == folder]
+    if instances is not None and len(reading) == 1:
+        return reading[0].route
+    if instances is None or len(reading) > 1:
         log.warning("%s: cannot tell the docs route from its routeBasePath (set several "
                     "times, or not as a plain string); taking the default route /%s: give "
                     "the docs folder with --mount ROUTE=FOLDER instead", config, DEFAULT_ROUTE)

@@ -16,7 +16,8 @@ folder is read as its generator reads it (facts from each generator's documentat
 * Docusaurus: the docs plugin reads `docs/` beside `docusaurus.config.*` and publishes it
   under its route base path, `docs` unless the config sets `routeBasePath` to a string
   (docusaurus_site.py). The pages keep `docs/` (or that route) in their paths, as their
-  URLs do; the blog, `src/pages` and README are not indexed. The config's `url` and
+  URLs do; the blog, `src/pages` and README are not indexed. Every other docs instance
+  whose folder is inside the project is indexed too, under its own route. The config's `url` and
   `baseUrl` link the tickets when `--base-url` is not given, also when `docs/` itself is
   given.
 
@@ -36,7 +37,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from docloop.docs.docusaurus_site import docusaurus_config, route_base_path
+from docloop.docs.docusaurus_site import docs_instances, docusaurus_config, route_base_path
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
 from docloop.docs.vitepress_site import site_url as vitepress_url
@@ -56,6 +57,8 @@ class SiteFolder:
     site_url: str | None = None
     generator: str | None = None  # known from the project's config; None: detect it
     config: Path | None = None  # the mkdocs config, which may sit above `pages.parent`
+    #: further folders of the same site, each under its route (Docusaurus docs instances)
+    mounts: tuple[tuple[str, Path], ...] = ()
 
 
 def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
@@ -75,11 +78,34 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
         route = route_base_path(config)
         log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
                  folder, route)
-        return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus")
+        return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus",
+                          mounts=_other_instances(config, folder))
     if generator is None:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
                       or vitepress_url(folder))
+
+
+def _other_instances(config: Path, folder: Path) -> tuple[tuple[str, Path], ...]:
+    """The site's other docs instances (a `community/` folder served under `/community`),
+    each as (route, folder): those whose folder is inside the project and exists. One
+    outside it (typescript-eslint's rules, `../eslint-plugin/docs/rules`) is named, to be
+    given with --mount."""
+    found = []
+    for instance in docs_instances(config) or []:
+        inside = os.path.normpath(instance.path)
+        if inside == "docs":
+            continue
+        if os.path.isabs(inside) or inside == ".." or inside.startswith(("../", "..\\")) \
+                or not (folder / inside).is_dir():
+            log.warning("%s: docs instance %s (route /%s) is not a folder inside %s; give it "
+                        "with --mount %s=FOLDER", config, instance.path, instance.route, folder,
+                        instance.route or "ROUTE")
+            continue
+        log.info("%s: also indexing its docs instance %s/, published under /%s", config,
+                 inside, instance.route)
+        found.append((instance.route, folder / inside))
+    return tuple(found)
 
 
 def _docs_url(folder: Path) -> str | None:

@@ -76,13 +76,16 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     base_url = _base_url(settings, site.site_url)
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
-    for prefix, folder in [(site.route, site.pages), *mounts]:
+    given = {prefix for prefix, _ in mounts}  # a --mount replaces the one the config names
+    found_mounts = [(prefix, folder) for prefix, folder in site.mounts if prefix not in given]
+    for prefix, folder in [(site.route, site.pages), *found_mounts, *mounts]:
         if not folder.is_dir():
             raise InputError(f"docs folder not found: {folder} (give a folder of .md/.mdx "
                              "files)")
         main = folder is site.pages
+        ours = main or any(folder is f for _, f in found_mounts)  # the project's own folders
         found = load_pages(folder, base_url, excludes, default_excludes,
-                           generator=generator or (site.generator if main else None),
+                           generator=generator or (site.generator if ours else None),
                            max_page_bytes=settings.docs_max_page_kb * 1024,
                            max_chunks=settings.docs_max_chunks_per_page, mount=prefix,
                            site_config=site.config if main else None)
