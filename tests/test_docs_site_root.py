@@ -443,6 +443,7 @@ export default {
                                           routeBasePath: 'community' }],
     ['@docusaurus/plugin-content-docs', { id: 'rules', path: '../plugin/docs/rules',
                                           routeBasePath: 'rules' }],
+    ['@docusaurus/plugin-content-docs', { id: 'all', path: './', routeBasePath: 'all' }],
   ],
 };
 """
@@ -463,6 +464,7 @@ def test_every_docs_instance_of_a_docusaurus_project_is_indexed_under_its_route(
     assert "indexed 2 pages" in result.stderr
     assert "docs instance ../plugin/docs/rules (route /rules) is not a folder inside" \
         in result.stderr
+    assert "docs instance . (route /all) is not a folder inside" in result.stderr
     urls = {h["path"]: h["url"].split("#")[0] for h in search(runner, "retry_backoff")}
     assert urls == {"guide/retries.md": "https://d.dev/guide/retries",
                     "community/support.md": "https://d.dev/community/support"}

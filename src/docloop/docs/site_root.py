@@ -96,8 +96,8 @@ def _other_instances(config: Path, folder: Path) -> tuple[tuple[str, Path], ...]
         inside = os.path.normpath(instance.path)
         if inside == "docs":
             continue
-        if os.path.isabs(inside) or inside == ".." or inside.startswith(("../", "..\\")) \
-                or not (folder / inside).is_dir():
+        if os.path.isabs(inside) or inside in (".", "..") \
+                or inside.startswith(("../", "..\\")) or not (folder / inside).is_dir():
             log.warning("%s: docs instance %s (route /%s) is not a folder inside %s; give it "
                         "with --mount %s=FOLDER", config, instance.path, instance.route, folder,
                         instance.route or "ROUTE")
