@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop.docs.js_config import JsConfig
+from docloop.docs.js_config import read_config, site_address
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
     preset's default). None when an instance's `path` or `routeBasePath` is not a plain
     string: which folder goes where cannot be told. The blog and pages plugins have a
     `routeBasePath` of their own, which says nothing about the docs."""
-    js = JsConfig(_read(config))
+    js = read_config(config, "taking Docusaurus' defaults")
     spans = sorted(js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
         r"plugin-content-docs['\"]\s*,\s*", in_text=True))
     found = []
@@ -89,18 +89,9 @@ def site_url(config: Path) -> str | None:
     """`url` joined with `baseUrl` (`https://x.dev/docs-site/`), both options of the config
     object itself, each set once to a plain string (Docusaurus requires both; there is no
     default to fall back on), the URL http(s)."""
-    js = JsConfig(_read(config))
+    js = read_config(config, "taking Docusaurus' defaults")
     urls, bases = js.properties("url", 1), js.properties("baseUrl", 1)
     if len(urls) != 1 or len(bases) != 1 or urls[0].value is None or bases[0].value is None \
             or not is_web_url(urls[0].value):
         return None
-    base = bases[0].value.strip("/")
-    return f"{urls[0].value.rstrip('/')}/{base}/" if base else f"{urls[0].value.rstrip('/')}/"
-
-
-def _read(config: Path) -> str:
-    try:
-        return config.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        log.warning("%s: cannot read it (%s); taking Docusaurus' defaults", config, exc)
-        return ""
+    return site_address(urls[0].value, bases[0].value)

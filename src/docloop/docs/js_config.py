@@ -15,8 +15,12 @@ crash.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 #: a property name followed by a colon, or shorthand (`baseUrl,` / `baseUrl }`)
 _PROPERTY = r"(?<![\w$.]){name}\s*(:|,|\}})"
@@ -68,6 +72,23 @@ class JsConfig:
                         if self.code[i] == "}" and self.depth[i] == inside - 1), len(self.code))
             spans.append((start, end, inside))
         return spans
+
+
+def read_config(config: Path, fallback: str) -> JsConfig:
+    """The config at `config`; one that cannot be read is logged, saying what is taken
+    instead (`fallback`), and read as empty."""
+    try:
+        return JsConfig(config.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        log.warning("%s: cannot read it (%s); %s", config, exc, fallback)
+        return JsConfig("")
+
+
+def site_address(host: str, base: str) -> str:
+    """A site's address from its host URL and base path, ending in `/`
+    (`https://x.dev` + `/docs-site/` -> `https://x.dev/docs-site/`)."""
+    base = base.strip("/")
+    return f"{host.rstrip('/')}/{base}/" if base else f"{host.rstrip('/')}/"
 
 
 def _scan(text: str) -> tuple[str, list[int]]:

@@ -15,17 +15,16 @@ joined with `base`, when each is a plain string set once; it links the tickets w
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 
-from docloop.docs.js_config import JsConfig
+from docloop.docs.js_config import read_config, site_address
 from docloop.markdown_safe import is_web_url
-
-log = logging.getLogger(__name__)
 
 CONFIG_NAMES = ("config.ts", "config.mts", "config.js", "config.mjs", "config.cts",
                 "config.cjs")
+#: what a config that cannot be read leaves the pages with
+UNREADABLE = "linking pages without .html and without the site's address"
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
 
 
@@ -35,7 +34,8 @@ def html_pages(root: Path) -> bool:
     config = _config(root)
     if config is None:
         return False
-    values = {match.group(1) for match in _CLEAN_URLS.finditer(_read(config))}
+    text = read_config(config, UNREADABLE).text
+    values = {match.group(1) for match in _CLEAN_URLS.finditer(text)}
     return values != {"true"}
 
 
@@ -47,27 +47,16 @@ def site_url(root: Path) -> str | None:
     config = _config(root)
     if config is None:
         return None
-    js = JsConfig(_read(config))
+    js = read_config(config, UNREADABLE)
     hosts = [prop for start, end, inside in js.objects(r"(?<![\w$.])sitemap\s*:\s*")
              for prop in js.properties("hostname", inside, (start, end))]
     bases = js.properties("base", 1)
     if len(hosts) != 1 or hosts[0].value is None or not is_web_url(hosts[0].value) \
             or len(bases) > 1 or (bases and bases[0].value is None):
         return None
-    base = bases[0].value.strip("/") if bases and bases[0].value else ""
-    host = hosts[0].value.rstrip("/")
-    return f"{host}/{base}/" if base else f"{host}/"
+    return site_address(hosts[0].value, (bases[0].value or "") if bases else "")
 
 
 def _config(root: Path) -> Path | None:
     return next((folder / ".vitepress" / n for folder in (root, root.parent)
                  for n in CONFIG_NAMES if (folder / ".vitepress" / n).is_file()), None)
-
-
-def _read(config: Path) -> str:
-    try:
-        return config.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        log.warning("%s: cannot read it (%s); linking pages without .html and without the "
-                    "site's address", config, exc)
-        return ""
