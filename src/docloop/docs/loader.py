@@ -321,17 +321,21 @@ def _matches(rel: str, patterns: list[str]) -> bool:
 
 def _page_files(root: Path) -> list[Path]:
     """The Markdown/MDX files under `root`, without entering the folders that hold no
-    pages (`_hidden`): a docs folder with its `node_modules` installed holds tens of
+    pages (`holds_no_pages`): a docs folder with its `node_modules` installed holds tens of
     thousands of files there. Linked folders are not entered, as before."""
     found: list[Path] = []
     for parent, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if not _hidden(f)]
+        folders[:] = [f for f in folders if not holds_no_pages(f)]
         found.extend(Path(parent, f) for f in files if Path(f).suffix.lower() in EXTENSIONS)
     return found
 
 
 def _hidden(rel: str) -> bool:
+    """A path through a folder or file that holds no pages (`holds_no_pages`)."""
+    return any(holds_no_pages(part) for part in PurePosixPath(rel).parts)
+
+
+def holds_no_pages(name: str) -> bool:
     """Dot folders, `_`-prefixed files/folders (Docusaurus partials) and installed packages
     (`node_modules`, which a project folder holds once its site was built) are not pages."""
-    return any(part.startswith((".", "_")) or part == "node_modules"
-               for part in PurePosixPath(rel).parts)
+    return name.startswith((".", "_")) or name == "node_modules"

@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 
 from docloop.docs.docusaurus_site import docs_instances, docusaurus_config, route_base_path
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
+from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
 from docloop.docs.vitepress_site import site_url as vitepress_url
 from docloop.errors import InputError
@@ -96,8 +97,7 @@ def _other_instances(config: Path, folder: Path) -> tuple[tuple[str, Path], ...]
         inside = os.path.normpath(instance.path)
         if inside == "docs":
             continue
-        if os.path.isabs(inside) or inside in (".", "..") \
-                or inside.startswith(("../", "..\\")) or not (folder / inside).is_dir():
+        if inside == "." or not _within(inside) or not (folder / inside).is_dir():
             log.warning("%s: docs instance %s (route /%s) is not a folder inside %s; give it "
                         "with --mount %s=FOLDER", config, instance.path, instance.route, folder,
                         instance.route or "ROUTE")
@@ -162,9 +162,15 @@ def _nested_sites(folder: Path) -> list[Path]:
 def _subfolders(folder: Path) -> list[Path]:
     try:
         return [child for child in folder.iterdir() if child.is_dir()
-                and not child.name.startswith((".", "_")) and child.name != "node_modules"]
+                and not holds_no_pages(child.name)]
     except OSError:
         return []
+
+
+def _within(path: str) -> bool:
+    """Whether a normalised relative path a config names stays inside its folder (not
+    `/`, not `../x`)."""
+    return not os.path.isabs(path) and path != ".." and not path.startswith(("../", "..\\"))
 
 
 def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
@@ -174,7 +180,7 @@ def _mkdocs_project(folder: Path, config: Path) -> SiteFolder:
     name = docs_dir if isinstance(docs_dir, str) and docs_dir.strip() else "docs"
     inside = os.path.normpath(name)
     site_url = _site_url(config, options)
-    if os.path.isabs(inside) or inside == ".." or inside.startswith(("../", "..\\")):
+    if not _within(inside):
         log.warning("%s: docs_dir %s is outside the folder; indexing %s as it is (give the "
                     "pages folder itself to index it)", config, name, folder)
         return SiteFolder(folder, site_url=site_url)
