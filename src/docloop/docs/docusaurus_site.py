@@ -70,11 +70,12 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
     return found or [DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)]
 
 
-def route_base_path(config: Path, folder: str = DEFAULT_ROUTE) -> str:
-    """The route of the docs instance reading `folder` (relative to the site), when one
-    instance reads it; else Docusaurus' default, `docs`, said in a warning when the config
-    sets docs routes docloop cannot tell apart."""
-    instances = docs_instances(config)
+def route_base_path(config: Path, instances: list[DocsInstance] | None,
+                    folder: str = DEFAULT_ROUTE) -> str:
+    """The route of the docs instance reading `folder` (relative to the site), among the
+    config's `instances` (`docs_instances`), when one instance reads it; else Docusaurus'
+    default, `docs`, said in a warning when the config sets docs routes docloop cannot
+    tell apart."""
     reading = [i for i in instances or [] if os.path.normpath(i.path) == folder]
     if instances is not None and len(reading) == 1:
         return reading[0].route

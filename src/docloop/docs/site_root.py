@@ -37,7 +37,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from docloop.docs.docusaurus_site import docs_instances, docusaurus_config, route_base_path
+from docloop.docs.docusaurus_site import (
+    DocsInstance,
+    docs_instances,
+    docusaurus_config,
+    route_base_path,
+)
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
@@ -76,24 +81,26 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
                           generator="vitepress")
     config = docusaurus_config(folder)
     if config is not None and (folder / "docs").is_dir():
-        route = route_base_path(config)
+        instances = docs_instances(config)
+        route = route_base_path(config, instances)
         log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
                  folder, route)
         return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus",
-                          mounts=_other_instances(config, folder))
+                          mounts=_other_instances(config, folder, instances))
     if generator is None:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
                       or vitepress_url(folder))
 
 
-def _other_instances(config: Path, folder: Path) -> tuple[tuple[str, Path], ...]:
+def _other_instances(config: Path, folder: Path, instances: list[DocsInstance] | None
+                     ) -> tuple[tuple[str, Path], ...]:
     """The site's other docs instances (a `community/` folder served under `/community`),
     each as (route, folder): those whose folder is inside the project and exists. One
     outside it (typescript-eslint's rules, `../eslint-plugin/docs/rules`) is named, to be
     given with --mount."""
     found = []
-    for instance in docs_instances(config) or []:
+    for instance in instances or []:
         inside = os.path.normpath(instance.path)
         if inside == "docs":
             continue
@@ -114,7 +121,7 @@ def _docs_url(folder: Path) -> str | None:
     url = docusaurus_url(config) if config is not None else None
     if config is None or url is None:
         return None
-    route = route_base_path(config)
+    route = route_base_path(config, docs_instances(config))
     return f"{url}{route}/" if route else url
 
 
