@@ -51,6 +51,7 @@ def test_an_mkdocs_project_is_indexed_from_its_docs_dir_and_linked_at_its_site_u
     result = runner.invoke(main, ["index-docs", str(project)])
     assert result.exit_code == 0, result.output
     assert "indexed 2 pages" in result.stderr
+    assert f"indexing its docs_dir {project / 'docs'}" in result.stderr  # says which folder
     assert "no --base-url" not in result.stderr  # site_url links the pages
     hits = search(runner, "retry_backoff after a 429")
     assert {h["path"] for h in hits} == {"guide/retries.md", "index.md"}
