@@ -68,6 +68,26 @@ def test_every_quote_is_verbatim_from_its_message() -> None:
     assert len(quoted(f"It broke today after the upgrade:\n{long_line}")) <= QUOTE_LIMIT
 
 
+def test_a_sentence_naming_things_in_triple_backticks_is_quoted_as_written() -> None:
+    """A real Vite report (realsets/vite) writes names in one-line fences mid-sentence.
+    `sentences` reads them as inline code, so the sentence was not found in the message
+    and the quote fell to its last line, "In Nuxt 2 it was possible.", which says nothing."""
+    text = ("Theres' no option in the Nuxt 3 documentation to set the ```localIdentName``` "
+            "for css modules in ```.module.css``` files and vue component styles. To modify "
+            "css class/id names and shorten them from ```.this-long-class-name``` to "
+            "```.m5_Uw``` to reduce build size. In Nuxt 2 it was possible.")
+    assert len(text) > QUOTE_LIMIT
+    assert quoted(text) == (
+        "Theres' no option in the Nuxt 3 documentation to set the ```localIdentName``` for "
+        "css modules in ```.module.css``` files and vue component styles.")
+
+
+def test_a_sentence_is_found_as_written_or_not_at_all() -> None:
+    text = "Set the ```base```   option,\tthen run `vite build` again."
+    assert quoting.verbatim("Set the `base` option, then run `vite build` again.", text) == text
+    assert quoting.verbatim("Set the `base` option (.*) again.", text) is None
+
+
 def test_a_lead_in_to_code_is_passed_over_for_a_sentence_that_says_something() -> None:
     """"like this:" and the first line of a config say less than the user's own sentence."""
     text = ("Using create_model with `__root__` like this:\n```python\nresp = create_model(\n"

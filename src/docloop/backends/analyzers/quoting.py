@@ -12,7 +12,8 @@ serializable"); another sentence the analyzer read as a question that stands on 
 the first sentence that says something and does not open on the one before ("And both
 requests are issued to the dev server"), else the first short one that does neither ("It
 seems like proxies are not working."); and only then any question or sentence. Every quote
-is verbatim from the message (DESIGN §5), cut at a word boundary when longer than a quote.
+is verbatim from the message (DESIGN §5), cut at a word boundary when longer than a quote; a
+sentence is quoted as the message writes it (```name``` and all), never as `sentences` reads it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
 VAGUE_WORDS = 3
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _QUOTE_MARK = re.compile(r"^\s*(?:>\s?)+")
+#: a sentence read as backtick runs, whitespace runs and the text between
+_PIECES = re.compile(r"`+|\s+|[^`\s]+")
 
 
 def excerpt(text: str, questions: Sequence[str]) -> str:
@@ -45,8 +48,9 @@ def excerpt(text: str, questions: Sequence[str]) -> str:
     text = text.strip()
     if len(text) <= QUOTE_LIMIT:
         return text
-    told = [s for s in sentences(text) if s in text and len(s) >= MIN_CHARS]
-    alone = [q for q in questions if _stands_alone(q) and q in text]
+    told = [s for s in _as_written(sentences(text), text) if len(s) >= MIN_CHARS]
+    asked = _as_written(questions, text)
+    alone = [q for q in asked if _stands_alone(q)]
     found = (next((q for q in alone if q.rstrip().endswith("?")), None)
              or pasted_error(text)
              or next((s for s in told if _says_something(s) and error_strings(s)), None)
@@ -54,9 +58,26 @@ def excerpt(text: str, questions: Sequence[str]) -> str:
              or next((s for s in told if _says_something(s) and not CONTINUES.search(s)), None)
              or next((s for s in told if not leads_in(s) and not CONTINUES.search(s)), None)
              or next((s for s in told if _says_something(s)), None)
-             or next((q for q in questions if q in text and len(q) >= MIN_CHARS), None)
+             or next((q for q in asked if len(q) >= MIN_CHARS), None)
              or next(iter(told), None))
     return found if found and len(found) <= QUOTE_LIMIT else _prefix(found or text)
+
+
+def _as_written(said: Sequence[str], text: str) -> list[str]:
+    return [found for found in (verbatim(s, text) for s in said) if found]
+
+
+def verbatim(sentence: str, text: str) -> str | None:
+    """`sentence` as `text` writes it, or None when it is not there. `sentences` reads a
+    one-line fence as inline code ("set the ```localIdentName``` for" holds the sentence
+    "set the `localIdentName` for"), so a backtick run matches any run and a space any
+    whitespace; a sentence the text does not hold even so is never quoted."""
+    if sentence in text:
+        return sentence
+    parts = (r"`+" if piece.startswith("`") else r"\s+" if piece.isspace() else re.escape(piece)
+             for piece in _PIECES.findall(sentence))
+    found = re.search("".join(parts), text)
+    return found.group(0) if found else None
 
 
 def leans_back(question: str) -> bool:
