@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from docloop.models import Problem
-from docloop.stages.insights import document_frequencies, key_phrases, member_words
+from docloop.stages.cluster import Cluster
+from docloop.stages.insights import build_insight, document_frequencies, key_phrases, member_words
 
 
 def _problem(n: int, text: str) -> Problem:
@@ -31,3 +34,24 @@ def test_what_is_left_of_a_contraction_is_not_a_term() -> None:
     typographic = [_problem(n, f"it won’t build and isn’t cached {n}") for n in range(2)]
     phrases = key_phrases(member_words(typographic), 2, document_frequencies(typographic))
     assert set(phrases) == {"build", "cached"}
+
+
+def test_an_abbreviation_is_not_a_term() -> None:
+    """A real Vite ticket listed `e.g` among its key terms ("refresh a non-root route, e.g.
+    /about, and get 404")."""
+    problems = [_problem(n, f"refresh on a non-root route, e.g. /about {n}, gives 404 i.e. "
+                            "nothing is served") for n in range(3)]
+    phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
+    assert "non-root" in phrases
+    assert not {"e.g", "i.e"} & set(phrases)
+
+
+def test_members_that_share_no_word_get_no_key_terms_line() -> None:
+    """Before, the summary read "hit this; key terms: the same problem."."""
+    problems = [_problem(0, "vite build hangs forever"), _problem(1, "pydantic rejects my enum")]
+    vectors = np.eye(2, dtype=np.float32)
+    cluster = Cluster(id="ins_1", centroid=vectors.mean(axis=0), members=[0, 1])
+    insight = build_insight(cluster, problems, vectors, {}, datetime.now(UTC),
+                            document_frequencies(problems))
+    assert "key terms" not in insight.summary
+    assert "hit this. Most representative" in insight.summary

@@ -21,6 +21,10 @@ CONTRACTION_PARTS = frozenset(
     """aren couldn didn doesn don hadn hasn haven isn mustn shan shouldn wasn weren won
     wouldn ll ve re""".split()
 )
+#: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
+ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
+#: words that are never a term a ticket shows: abbreviations and what is left of a contraction
+NOT_TERMS = ABBREVIATIONS | CONTRACTION_PARTS
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
     before being below between both but by can can't cannot could couldn't did didn't do does

@@ -21,7 +21,7 @@ from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
 from docloop.stages.headline import conversation_name, headline, link_name
 from docloop.stages.significance import significance
-from docloop.text import CONTRACTION_PARTS, TITLE_LIMIT, content_words, truncate
+from docloop.text import CONTRACTION_PARTS, NOT_TERMS, TITLE_LIMIT, content_words, truncate
 
 MAX_QUOTES = 6
 
@@ -81,8 +81,10 @@ def member_words(problems: Sequence[Problem]) -> Counter[str]:
 def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
                 limit: int = 5) -> list[str]:
     """Words that are frequent in these problems and rare elsewhere (`counts` from
-    `member_words` over the `problems` members); never what is left of a contraction."""
-    scored = {w: n * idf.get(w, 1.0) for w, n in _shared(counts, problems)}
+    `member_words` over the `problems` members); never what is left of a contraction or
+    an abbreviation ("e.g")."""
+    scored = {w: n * idf.get(w, 1.0) for w, n in _shared(counts, problems)
+              if w not in NOT_TERMS}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 
@@ -101,14 +103,14 @@ def _shared(counts: Counter[str], problems: int) -> Iterator[tuple[str, int]]:
 
 def _summary(members: Sequence[Problem], channels: list[str], phrases_found: list[str]) -> str:
     users = len({a for p in members for a in p.author_ids})
-    phrases = ", ".join(phrases_found) or "the same problem"
+    terms = f"; key terms: {', '.join(phrases_found)}" if phrases_found else ""
     where = ", ".join(f"#{c}" for c in channels)
     first = min(p.timestamp for p in members).date().isoformat()
     last = max(p.timestamp for p in members).date().isoformat()
     span = first if first == last else f"{first} to {last}"
     return (f"{users} user{'s' if users != 1 else ''} in {len(members)} "
-            f"conversation{'s' if len(members) != 1 else ''} ({where}, {span}) hit this; "
-            f"key terms: {phrases}. Most representative: \"{truncate(members[0].text, 200)}\"")
+            f"conversation{'s' if len(members) != 1 else ''} ({where}, {span}) hit this"
+            f"{terms}. Most representative: \"{truncate(members[0].text, 200)}\"")
 
 
 def _quotes(members: Sequence[Problem], messages: Mapping[str, Message]) -> list[Quote]:

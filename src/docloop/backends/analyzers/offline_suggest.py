@@ -19,7 +19,7 @@ from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
 from docloop.text import (
-    CONTRACTION_PARTS,
+    NOT_TERMS,
     STOPWORDS,
     code_terms,
     content_words,
@@ -36,10 +36,6 @@ MAX_TERMS = 8
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
-#: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
-ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
-#: words that are never the users' term: abbreviations and what is left of a contraction
-NOT_TERMS = ABBREVIATIONS | CONTRACTION_PARTS
 #: plain words that only say that something went wrong, never what: no term to list
 SAYS_IT_FAILS = frozenset(
     "error errors fail fails failed failing failure fatal issue issues problem problems bug "
