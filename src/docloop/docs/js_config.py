@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 #: a property name followed by a colon, or shorthand (`baseUrl,` / `baseUrl }`)
 _PROPERTY = r"(?<![\w$.]){name}\s*(:|,|\}})"
 _PLAIN = re.compile(r"""\s*(['"`])([^'"`$\\\n]*)\1\s*(?:[,}\n]|$)""")
+#: an array of plain strings (`['**/README.md', 'drafts/**']`), whole
+_PLAIN_LIST = re.compile(r"""\s*\[((?:\s*(['"`])[^'"`$\\\n]*\2\s*,)*"""
+                         r"""(?:\s*(['"`])[^'"`$\\\n]*\3)?\s*,?\s*)\]\s*(?:[,}\n]|$)""")
+_ITEM = re.compile(r"""(['"`])([^'"`$\\\n]*)\1""")
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class JsConfig:
             plain = _PLAIN.match(self.text, match.end()) if match.group(1) == ":" else None
             found.append(Found(match.end(), self.depth[at], plain.group(2) if plain else None))
         return found
+
+    def string_list(self, found: Found) -> list[str] | None:
+        """The value of the property `found` when it is an array of plain strings, else
+        None (a variable, a spread, an expression)."""
+        whole = _PLAIN_LIST.match(self.text, found.end)
+        return [item.group(2) for item in _ITEM.finditer(whole.group(1))] if whole else None
 
     def objects(self, opening: str, in_text: bool = False) -> list[tuple[int, int, int]]:
         """The `{…}` spans (start, end, depth inside) that follow the pattern `opening`

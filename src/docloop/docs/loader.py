@@ -55,6 +55,7 @@ from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
 from docloop.docs.site_config import SitePages, mkdocs_pages
 from docloop.docs.vitepress_site import html_pages as vitepress_html
+from docloop.docs.vitepress_site import pages_sources
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -119,15 +120,17 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     `generator` None detects it; a cap of 0 turns that cap off. `mount`: the folder is
     a second root of the site (a Docusaurus docs instance served under `/rules/`): its
     pages' paths and URLs start with `mount/`; excludes match the path inside the folder.
-    `site_config`: the mkdocs config, when it is not beside or above `root` (a nested
-    `docs_dir`, site_root.py)."""
+    `site_config`: the mkdocs or VitePress config, when it is not beside or above `root` (a
+    nested `docs_dir` or `srcDir`, site_root.py)."""
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     generator = check_generator(generator) if generator else detect_generator(root)
     reach = Reach(root, repository_root(root))
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
-    html = (not site.directory_urls) if site else generator == "vitepress" and vitepress_html(root)
+    sources = pages_sources(root, site_config) if generator == "vitepress" else None
+    html = (not site.directory_urls) if site else \
+        sources is not None and vitepress_html(root, site_config)
     files = sorted(_page_files(root))
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
@@ -138,7 +141,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
-        if site is not None and _unpublished(site, rel, present):
+        if (site is not None and _unpublished(site, rel, present)) \
+                or (sources is not None and sources.leaves_out(rel)):
             unpublished.append(rel)
             continue
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
@@ -156,8 +160,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
                  "them", len(stubs), stubs[0])
     if unpublished:
         log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
-                 "draft_docs, a README.md beside an index.md; Docusaurus: draft: true), "
-                 "e.g. %s", len(unpublished), unpublished[0])
+                 "draft_docs, a README.md beside an index.md; Docusaurus: draft: true; "
+                 "VitePress: srcExclude, dist/), e.g. %s", len(unpublished), unpublished[0])
     return pages
 
 

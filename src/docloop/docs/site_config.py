@@ -129,7 +129,7 @@ def config_options(config: Path, _inherited: tuple[Path, ...] = ()) -> dict[str,
     try:
         loaded = yaml.load(config.read_text(encoding="utf-8-sig"), Loader=_TolerantLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        _warn_once(config, f"{config}: cannot read it ({' '.join(str(exc).split())}); "
+        warn_once(config, f"{config}: cannot read it ({' '.join(str(exc).split())}); "
                    "reading it as no options: its docs_dir, site_url, exclude_docs and "
                    "draft_docs are not applied")
         return {}
@@ -139,7 +139,7 @@ def config_options(config: Path, _inherited: tuple[Path, ...] = ()) -> dict[str,
         return options
     base = Path(os.path.normpath(config.parent / parent))
     if base in _inherited or base == config:
-        _warn_once(config, f"{config}: INHERIT {parent} comes back to itself; not followed")
+        warn_once(config, f"{config}: INHERIT {parent} comes back to itself; not followed")
         return options
     return _merged(config_options(base, (*_inherited, config)), options)
 
@@ -158,16 +158,18 @@ def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-_WARNED: set[tuple[str, int]] = set()
+_WARNED: set[tuple[str, int, str]] = set()
 
 
-def _warn_once(config: Path, message: str) -> None:
+def warn_once(config: Path, message: str) -> None:
+    """Log `message` about `config` once per version of the file: `index-docs` reads a
+    site's config both to find its pages folder and to read its publishing rule."""
     try:
         version = config.stat().st_mtime_ns
     except OSError:
         version = 0
-    if (str(config), version) not in _WARNED:
-        _WARNED.add((str(config), version))
+    if (str(config), version, message) not in _WARNED:
+        _WARNED.add((str(config), version, message))
         log.warning("%s", message)
 
 

@@ -10,9 +10,10 @@ folder is read as its generator reads it (facts from each generator's documentat
   `docs`), and the site lives at `site_url`. With no `--base-url`, `site_url` links the
   tickets (a versioned site, such as one deployed with mike, adds a version to the path;
   give `--base-url` for that).
-* VitePress: a project whose `docs/` holds the `.vitepress/` folder (the `vitepress dev
-  docs` layout) has its pages there; its sitemap `hostname` and `base` link the tickets
-  when `--base-url` is not given (vitepress_site.py).
+* VitePress: the project is the folder holding `.vitepress/`, the given one or its `docs/`
+  (the `vitepress dev docs` layout); its pages are in its `srcDir` (default: the project
+  itself), less `srcExclude`; its sitemap `hostname` and `base` link the tickets when
+  `--base-url` is not given (vitepress_site.py).
 * Docusaurus: the docs plugin reads `docs/` beside `docusaurus.config.*` and publishes it
   under its route base path, `docs` unless the config sets `routeBasePath` to a string
   (docusaurus_site.py). The pages keep `docs/` (or that route) in their paths, as their
@@ -46,6 +47,7 @@ from docloop.docs.docusaurus_site import (
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
+from docloop.docs.vitepress_site import project_sources, vitepress_config
 from docloop.docs.vitepress_site import site_url as vitepress_url
 from docloop.errors import InputError
 from docloop.markdown_safe import is_web_url
@@ -62,7 +64,8 @@ class SiteFolder:
     route: str = ""
     site_url: str | None = None
     generator: str | None = None  # known from the project's config; None: detect it
-    config: Path | None = None  # the mkdocs config, which may sit above `pages.parent`
+    #: the mkdocs or VitePress config, which may sit above `pages.parent`
+    config: Path | None = None
     #: further folders of the same site, each under its route (Docusaurus docs instances)
     mounts: tuple[tuple[str, Path], ...] = ()
 
@@ -75,10 +78,9 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
     for name in CONFIG_NAMES:
         if (folder / name).is_file():
             return _mkdocs_project(folder, folder / name)
-    if not (folder / ".vitepress").is_dir() and (folder / "docs" / ".vitepress").is_dir():
-        log.info("%s: a VitePress project; indexing its pages folder docs/", folder)
-        return SiteFolder(folder / "docs", site_url=vitepress_url(folder / "docs"),
-                          generator="vitepress")
+    project = next((f for f in (folder, folder / "docs") if (f / ".vitepress").is_dir()), None)
+    if project is not None:
+        return _vitepress_project(folder, project)
     config = docusaurus_config(folder)
     if config is not None and (folder / "docs").is_dir():
         instances = docs_instances(config)
@@ -91,6 +93,23 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
                       or vitepress_url(folder))
+
+
+def _vitepress_project(folder: Path, project: Path) -> SiteFolder:
+    """The source folder (`srcDir`) of the VitePress project at `project` (`folder` or its
+    `docs/`), when it stays inside `folder`; else `project`, said in a warning."""
+    sources = project_sources(project)
+    config = vitepress_config(project)
+    pages = sources.folder
+    if not _within(os.path.relpath(pages, folder)):
+        log.warning("%s: its pages folder (srcDir) %s is outside %s; indexing %s as it is "
+                    "(give the pages folder itself to index it)", config, pages, folder,
+                    project)
+        pages = project
+    if pages != folder:
+        log.info("%s: a VitePress project; indexing its pages folder %s", folder, pages)
+    return SiteFolder(pages, site_url=vitepress_url(pages, config), generator="vitepress",
+                      config=config)
 
 
 def _other_instances(config: Path, folder: Path, instances: list[DocsInstance] | None

@@ -1,37 +1,110 @@
-"""What a VitePress config says about its pages' URLs.
+"""What a VitePress config says about its pages: where they are and their URLs.
 
 VitePress publishes `guide/foo.md` at `guide/foo.html` unless the config sets
 `cleanUrls: true` (then `guide/foo`); a folder's `index.md` is the folder either way (facts
 from VitePress' site config reference). The config is JavaScript or TypeScript
-(`.vitepress/config.*` in the pages folder or above it, where `detect_generator` looks),
-which docloop does not run: it reads
-`cleanUrls` only when written as a literal `true` or `false`. Without a config (a copied
-docs folder) pages keep clean URLs, which hosts also serve for `.html` files.
+(`.vitepress/config.*` or `.vitepress/config/index.*` in the pages folder or above it,
+where `detect_generator` looks), which docloop does not run: it reads options only when
+written as literals (js_config.py). Without a config (a copied docs folder) pages keep
+clean URLs, which hosts also serve for `.html` files.
 
 The site's address is its sitemap's `hostname` (`sitemap: { hostname: 'https://vite.dev' }`)
 joined with `base`, when each is a plain string set once; it links the tickets when
 `--base-url` is not given.
+
+Which files are pages (VitePress' routing guide and site config reference): every `.md`
+under the source folder, `srcDir` relative to the project (the folder holding
+`.vitepress/`; default the project itself), except `node_modules/`, `dist/` and the
+`srcExclude` globs, which are relative to the source folder (`**/README.md` leaves out
+every README, the top one too). `rewrites` move pages' URLs in ways docloop does not
+follow; a config that sets them is named in a warning.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from docloop.docs.js_config import read_config, site_address
+import pathspec
+
+from docloop.docs.js_config import JsConfig, read_config, site_address
+from docloop.docs.site_config import warn_once
 from docloop.markdown_safe import is_web_url
 
-CONFIG_NAMES = ("config.ts", "config.mts", "config.js", "config.mjs", "config.cts",
-                "config.cjs")
+log = logging.getLogger(__name__)
+
+_EXTENSIONS = ("ts", "mts", "js", "mjs", "cts", "cjs")
+#: where VitePress looks for its config inside `.vitepress/`
+CONFIG_NAMES = (*(f"config.{ext}" for ext in _EXTENSIONS),
+                *(f"config/index.{ext}" for ext in _EXTENSIONS))
+#: what VitePress never reads as pages, whatever `srcExclude` says
+ALWAYS_EXCLUDED = ("**/node_modules/**", "**/dist/**")
 #: what a config that cannot be read leaves the pages with
 UNREADABLE = "linking pages without .html and without the site's address"
+#: globs one `{a,b}` glob spells out to at most
+MAX_SPELLED = 64
+_BRACE = re.compile(r"\{([^{}]*)\}")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
 
 
-def html_pages(root: Path) -> bool:
+@dataclass(frozen=True)
+class Sources:
+    """A VitePress site's pages folder, and the rule for which files in it are not pages
+    (`inside`: where the folder sits in the source folder, "" or `guide/`)."""
+
+    folder: Path
+    excluded: pathspec.GitIgnoreSpec
+    inside: str = ""
+
+    def leaves_out(self, rel: str) -> bool:
+        """Whether the file at `rel` (a path inside `folder`) is not one of the pages."""
+        return self.excluded.match_file(self.inside + rel)
+
+
+def vitepress_config(project: Path) -> Path | None:
+    """The config of the VitePress project whose root (holding `.vitepress/`) is `project`."""
+    return next((project / ".vitepress" / n for n in CONFIG_NAMES
+                 if (project / ".vitepress" / n).is_file()), None)
+
+
+def project_sources(project: Path) -> Sources:
+    """The pages of the VitePress project at `project`: its `srcDir` when the config sets
+    it to a plain string naming a folder (else the project itself, said in a warning), less
+    `srcExclude` when the config sets it to an array of plain strings."""
+    config = vitepress_config(project)
+    if config is None:
+        return Sources(project, _spec(()))
+    js = read_config(config, UNREADABLE)
+    if js.properties("rewrites", 1):
+        warn_once(config, f"{config} sets rewrites, which docloop does not follow: tickets "
+                  "link pages by where their files are, which may not be where the site "
+                  "serves them")
+    return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)))
+
+
+def pages_sources(root: Path, config: Path | None = None) -> Sources:
+    """The `Sources` of the VitePress site whose pages folder is `root` (`config`: its
+    config, default the one in `root` or above it). `srcExclude` applies to the project's
+    source folder and the folders inside it."""
+    config = config or _config(root)
+    if config is None:
+        return Sources(root, _spec(()))
+    sources = project_sources(_project(config))
+    inside = os.path.relpath(root, sources.folder).replace(os.sep, "/")
+    if inside == ".":
+        return replace(sources, folder=root)
+    if inside == ".." or inside.startswith("../"):
+        return Sources(root, _spec(()))
+    return replace(sources, folder=root, inside=f"{inside}/")
+
+
+def html_pages(root: Path, config: Path | None = None) -> bool:
     """Whether the VitePress site whose pages folder is `root` publishes its pages as
     `.html` files: it has a config that does not set `cleanUrls: true`."""
-    config = _config(root)
+    config = config or _config(root)
     if config is None:
         return False
     text = read_config(config, UNREADABLE).text
@@ -39,12 +112,12 @@ def html_pages(root: Path) -> bool:
     return values != {"true"}
 
 
-def site_url(root: Path) -> str | None:
+def site_url(root: Path, config: Path | None = None) -> str | None:
     """The site's address: the `hostname` of its `sitemap: {…}` joined with the config's
     own `base` (default `/`), each set once to a plain string (js_config.py), the hostname
     an http(s) URL. A `base` written any other way, or a sidebar item's `base` (another
     option), gives no address rather than a wrong one."""
-    config = _config(root)
+    config = config or _config(root)
     if config is None:
         return None
     js = read_config(config, UNREADABLE)
@@ -57,6 +130,62 @@ def site_url(root: Path) -> str | None:
     return site_address(hosts[0].value, (bases[0].value or "") if bases else "")
 
 
+def _source_folder(project: Path, config: Path, js: JsConfig) -> Path:
+    """`srcDir`, when set once to a plain string naming a folder; else `project`."""
+    found = js.properties("srcDir", 1)
+    if not found:
+        return project
+    value = found[0].value if len(found) == 1 else None
+    folder = Path(os.path.normpath(project / value)) if value is not None else None
+    if folder is None or not folder.is_dir():
+        what = f"srcDir {value!r} is not a folder" if value is not None else \
+            "srcDir is not a plain string set once"
+        warn_once(config, f"{config}: {what}; reading the pages from {project}")
+        return project
+    return folder
+
+
+def _source_excludes(config: Path, js: JsConfig) -> list[str]:
+    """The `srcExclude` globs, when set once to an array of plain strings."""
+    found = js.properties("srcExclude", 1)
+    globs = js.string_list(found[0]) if len(found) == 1 else None
+    if found and globs is None:
+        warn_once(config, f"{config}: srcExclude is not an array of plain strings; no page "
+                  "is left out for it")
+    return globs or []
+
+
+def _spec(globs: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
+    """VitePress' globs as anchored gitignore lines (`*.md`: the top folder's pages only,
+    as in a glob; `**/README.md`: every README), `{a,b}` spelled out."""
+    lines = [f"/{_relative(line)}" for glob in (*ALWAYS_EXCLUDED, *globs)
+             if not glob.startswith("!") for line in _braces(glob)]
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _relative(glob: str) -> str:
+    return glob.removeprefix("./").lstrip("/")
+
+
+def _braces(glob: str) -> list[str]:
+    """`{md,mdx}` alternatives spelled out; a glob that would spell out to more than
+    MAX_SPELLED globs (a config's mistake, or a hostile one) is kept as written."""
+    spelled = [glob]
+    while (found := _BRACE.search(spelled[0])) is not None:
+        choices = found.group(1).split(",")
+        if len(spelled) * len(choices) > MAX_SPELLED:
+            return [glob]
+        spelled = [g[:m.start()] + choice + g[m.end():] for g in spelled
+                   if (m := _BRACE.search(g)) is not None for choice in choices]
+    return spelled
+
+
+def _project(config: Path) -> Path:
+    """The project folder of a config (`.vitepress/config.ts` or `.vitepress/config/index.ts`)."""
+    vitepress = config.parent if config.parent.name == ".vitepress" else config.parent.parent
+    return vitepress.parent
+
+
 def _config(root: Path) -> Path | None:
-    return next((folder / ".vitepress" / n for folder in (root, root.parent)
-                 for n in CONFIG_NAMES if (folder / ".vitepress" / n).is_file()), None)
+    return next((config for folder in (root, root.parent)
+                 if (config := vitepress_config(folder)) is not None), None)

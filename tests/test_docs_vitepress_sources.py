@@ -1,0 +1,161 @@
+"""A VitePress project's pages are where its config says: `srcDir`, less `srcExclude`.
+
+Real configs set `srcDir: 'src'` (a project keeping its pages beside `.vitepress/`'s
+siblings), `srcDir: '../'` (a repository whose pages live all over it, under `rewrites`)
+and, most often, `srcExclude: ['**/README.md']`: VitePress then builds neither the
+README nor anything under `node_modules/` or `dist/`. docloop indexed the project folder
+whole, so the pages got `src/` in their paths and URLs, and the README the site leaves out
+was searched and matched like a page."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from docloop.docs.js_config import JsConfig
+from docloop.docs.loader import load_pages
+from docloop.docs.site_root import site_folder
+from docloop.docs.vitepress_site import MAX_SPELLED, _braces, pages_sources
+from tests.docs_helpers import search_json, write_docs
+
+GUIDE = {"index.md": "# Tidepool\n\nTidepool streams sensor readings.\n",
+         "guide/retries.md": "# Retries\n\nSet `retry_backoff` to space out retried "
+                             "uploads after a 429 answer.\n"}
+LEFT_OUT = {"README.md": "# Contributing to these docs\n\nretry_backoff notes for editors.\n",
+            "guide/README.md": "# Guide folder\n\nretry_backoff drafts live here.\n",
+            "drafts/retry-ideas.md": "# Retry ideas\n\nretry_backoff after a 429, maybe.\n",
+            "dist/guide/retries.md": "# Retries (built copy)\n\nretry_backoff after a 429.\n"}
+CONFIG = """\
+import { defineConfig } from 'vitepress'
+
+export default defineConfig({
+  title: 'Tidepool',
+  srcDir: 'src',
+  srcExclude: ['**/README.md', 'drafts/**'],
+  sitemap: { hostname: 'https://tidepool.dev' },
+})
+"""
+
+
+def project(root: Path, config: str = CONFIG, src: str = "src") -> Path:
+    write_docs(root, {".vitepress/config.ts": config, "README.md": "# repo\n\nretry_backoff\n"})
+    write_docs(root / src, {**GUIDE, **LEFT_OUT})
+    return root
+
+
+@pytest.fixture
+def runner(model_runner: CliRunner) -> CliRunner:
+    return model_runner
+
+
+def test_a_project_is_indexed_from_its_src_dir_less_what_it_excludes(
+        runner: CliRunner, tmp_path: Path) -> None:
+    root = project(tmp_path / "site")
+    result = runner.invoke(main, ["index-docs", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    assert f"indexing its pages folder {root / 'src'}" in result.stderr
+    hits = search_json(runner, "retry_backoff after a 429", 5)
+    assert {h["path"] for h in hits} == {"guide/retries.md", "index.md"}
+    assert hits[0]["url"].split("#")[0] == "https://tidepool.dev/guide/retries.html"
+
+
+def test_the_docs_folder_of_a_repository_is_read_the_same_way(tmp_path: Path) -> None:
+    project(tmp_path / "docs")
+    site = site_folder(tmp_path)
+    assert site.pages == tmp_path / "docs" / "src"
+    assert site.site_url == "https://tidepool.dev/"
+    pages = load_pages(site.pages, site.site_url, generator=site.generator,
+                       site_config=site.config)
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md"]
+
+
+def test_the_src_dir_given_itself_still_leaves_out_what_the_config_excludes(
+        tmp_path: Path) -> None:
+    root = project(tmp_path, src="src")
+    pages = load_pages(root / "src", "https://tidepool.dev/", generator="vitepress")
+    # the config is found beside the pages folder's parent, as `detect_generator` finds it
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md"]
+    inside = pages_sources(root / "src" / "guide", root / ".vitepress" / "config.ts")
+    assert inside.leaves_out("README.md") and not inside.leaves_out("retries.md")
+
+
+def test_without_src_dir_the_project_is_the_pages_folder(tmp_path: Path) -> None:
+    write_docs(tmp_path, {".vitepress/config/index.ts": "export default {\n  srcExclude: "
+                          "['**/README.md'],\n  cleanUrls: true,\n}\n", **GUIDE, **LEFT_OUT})
+    site = site_folder(tmp_path)
+    assert site.pages == tmp_path and site.generator == "vitepress"
+    pages = load_pages(site.pages, "https://t.dev", generator=site.generator,
+                       site_config=site.config)
+    # drafts/ is a page here: only README.md is excluded; dist/ never is a page
+    assert {p.path: p.url for p in pages} == {
+        "drafts/retry-ideas.md": "https://t.dev/drafts/retry-ideas",
+        "guide/retries.md": "https://t.dev/guide/retries", "index.md": "https://t.dev/"}
+
+
+def test_a_src_dir_outside_the_given_folder_is_not_followed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`srcDir: '../'` from `docs/.vitepress` reads the whole repository: followed from
+    the repository root, never from `docs/` upward."""
+    config = ("export default {\n  srcDir: '../',\n  srcExclude: ['*.md', '**/README.md'],\n"
+              "  rewrites: { 'packages/:pkg/docs/:page.md': ':pkg/:page.md' },\n}\n")
+    write_docs(tmp_path, {"docs/.vitepress/config.ts": config, "README.md": "# repo\n",
+                          "CHANGES.md": "# Changes\n", "docs/index.md": "# Home\n",
+                          "packages/core/docs/retries.md": GUIDE["guide/retries.md"]})
+    with caplog.at_level(logging.INFO):
+        from_docs = site_folder(tmp_path / "docs")
+        from_root = site_folder(tmp_path)
+    assert from_docs.pages == tmp_path / "docs"
+    assert "is outside" in caplog.text and "sets rewrites" in caplog.text
+    assert from_root.pages == tmp_path
+    pages = load_pages(from_root.pages, None, generator=from_root.generator,
+                       site_config=from_root.config)
+    assert [p.path for p in pages] == ["docs/index.md", "packages/core/docs/retries.md"]
+
+
+@pytest.mark.parametrize(("config", "said"), [
+    ("const src = 'src'\nexport default { srcDir: src }\n", "not a plain string"),
+    ("export default { srcDir: 'pages' }\n", "'pages' is not a folder"),
+])
+def test_a_src_dir_that_cannot_be_followed_is_said_and_the_project_read(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, config: str, said: str) -> None:
+    project(tmp_path, config=config)
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(tmp_path).pages == tmp_path
+    assert said in caplog.text
+
+
+def test_an_exclude_list_that_cannot_be_read_excludes_nothing_and_says_so(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = "const shared = ['**/README.md']\nexport default { srcExclude: [...shared] }\n"
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE, **LEFT_OUT})
+    with caplog.at_level(logging.WARNING):
+        pages = load_pages(tmp_path, None, generator="vitepress")
+    assert "README.md" in [p.path for p in pages]
+    assert "srcExclude is not an array of plain strings" in caplog.text
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("srcExclude: ['**/README.md', \"drafts/**\"],", ["**/README.md", "drafts/**"]),
+    ("srcExclude: [\n  'a.md',\n  'b/**',\n],", ["a.md", "b/**"]),
+    ("srcExclude: [],", []),
+    ("srcExclude: [...base, 'a.md'],", None),
+    ("srcExclude: ['a.md' /* why */],", None),
+    ("srcExclude: excluded,", None),
+])
+def test_a_list_of_plain_strings_is_read_whole_or_not_at_all(
+        written: str, read: list[str] | None) -> None:
+    js = JsConfig(f"export default {{\n  {written}\n}}\n")
+    (found,) = js.properties("srcExclude", 1)
+    assert js.string_list(found) == read
+
+
+def test_brace_alternatives_are_spelled_out_within_a_bound() -> None:
+    assert _braces("guide/*.{md,mdx}") == ["guide/*.md", "guide/*.mdx"]
+    assert _braces("{a,b}/{c,d}.md") == ["a/c.md", "a/d.md", "b/c.md", "b/d.md"]
+    hostile = "{a,b}" * 40  # 2^40 globs spelled out
+    assert _braces(hostile) == [hostile] and MAX_SPELLED < 2 ** 40
