@@ -159,3 +159,52 @@ def test_brace_alternatives_are_spelled_out_within_a_bound() -> None:
     assert _braces("{a,b}/{c,d}.md") == ["a/c.md", "a/d.md", "b/c.md", "b/d.md"]
     hostile = "{a,b}" * 40  # 2^40 globs spelled out
     assert _braces(hostile) == [hostile] and MAX_SPELLED < 2 ** 40
+
+
+LOCALES = """\
+export default defineConfig({
+  // prettier-ignore
+  locales: {
+    root: { label: 'English', lang: 'en-US', dir: 'ltr' },
+    zh: { label: '简体中文', lang: 'zh-Hans', themeConfig: { nav: [{ text: 'x', link: '/' }] } },
+    'pt-BR': { label: 'Português', lang: 'pt-BR' },
+    // ru: { label: 'Русский' },
+  },
+})
+"""
+TRANSLATED = {"zh/guide/retries.md": "# 重试\n\n设置 `retry_backoff` after a 429.\n",
+              "pt-BR/guide/retries.md": "# Tentativas\n\n`retry_backoff` depois de um 429.\n",
+              "ru/guide/retries.md": "# Повторы\n\n`retry_backoff` после 429.\n"}
+
+
+def test_the_root_locale_is_indexed_and_its_translations_named(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """VitePress' own docs keep seven translations beside the English pages: searched as
+    one site, a problem pasting `retry_backoff` could be sent to the Chinese copy."""
+    write_docs(tmp_path / "docs", {".vitepress/config.ts": LOCALES, **GUIDE, **TRANSLATED})
+    with caplog.at_level(logging.INFO):
+        site = site_folder(tmp_path)
+        pages = load_pages(site.pages, None, generator=site.generator, site_config=site.config)
+    # ru/ is no locale (its entry is commented out): a folder of the root locale's pages
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md", "ru/guide/retries.md"]
+    assert "leaving out the translations in pt-BR/, zh/" in caplog.text
+    assert "does not publish" not in caplog.text  # translations are published, not excluded
+
+
+def test_a_translation_given_itself_is_indexed(tmp_path: Path) -> None:
+    write_docs(tmp_path, {".vitepress/config.ts": LOCALES, **GUIDE, **TRANSLATED})
+    pages = load_pages(tmp_path / "zh", None, generator="vitepress")
+    assert [p.path for p in pages] == ["guide/retries.md"]
+
+
+@pytest.mark.parametrize("config", [
+    "import { locales } from './locales'\nexport default { locales }\n",
+    "export default { locales: makeLocales(['zh', 'ja']) }\n",
+])
+def test_locales_that_cannot_be_read_are_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, config: str) -> None:
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE, **TRANSLATED})
+    with caplog.at_level(logging.WARNING):
+        pages = load_pages(tmp_path, None, generator="vitepress")
+    assert len(pages) == 5
+    assert "its locales cannot be read; translations are indexed" in caplog.text

@@ -141,6 +141,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
+        if sources is not None and sources.translated(rel):
+            continue  # vitepress_site.py names the translations left out
         if (site is not None and _unpublished(site, rel, present)) \
                 or (sources is not None and sources.leaves_out(rel)):
             unpublished.append(rel)

@@ -46,6 +46,9 @@ ALWAYS_EXCLUDED = ("**/node_modules/**", "**/dist/**")
 UNREADABLE = "linking pages without .html and without the site's address"
 #: globs one `{a,b}` glob spells out to at most
 MAX_SPELLED = 64
+#: a key of an object literal, `zh:` or `'pt-BR':`, read from the text (the scanned code
+#: blanks strings); its colon must be code, not a comment's
+_LOCALE_KEY = re.compile(r"""(?:^|[{,])\s*(['"]?)([A-Za-z][\w-]*)\1\s*:""", re.M)
 _BRACE = re.compile(r"\{([^{}]*)\}")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
 
@@ -58,10 +61,16 @@ class Sources:
     folder: Path
     excluded: pathspec.GitIgnoreSpec
     inside: str = ""
+    #: the folders of the site's other locales (`zh`, `fr`): translations of its pages
+    translations: frozenset[str] = frozenset()
 
     def leaves_out(self, rel: str) -> bool:
         """Whether the file at `rel` (a path inside `folder`) is not one of the pages."""
         return self.excluded.match_file(self.inside + rel)
+
+    def translated(self, rel: str) -> bool:
+        """Whether the file at `rel` is a page of another locale than the root one."""
+        return (self.inside + rel).split("/", 1)[0] in self.translations
 
 
 def vitepress_config(project: Path) -> Path | None:
@@ -82,7 +91,8 @@ def project_sources(project: Path) -> Sources:
         warn_once(config, f"{config} sets rewrites, which docloop does not follow: tickets "
                   "link pages by where their files are, which may not be where the site "
                   "serves them")
-    return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)))
+    return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)),
+                   translations=_translations(config, js))
 
 
 def pages_sources(root: Path, config: Path | None = None) -> Sources:
@@ -98,7 +108,8 @@ def pages_sources(root: Path, config: Path | None = None) -> Sources:
         return replace(sources, folder=root)
     if inside == ".." or inside.startswith("../"):
         return Sources(root, _spec(()))
-    return replace(sources, folder=root, inside=f"{inside}/")
+    # a translation's folder given itself is that language's site
+    return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset())
 
 
 def html_pages(root: Path, config: Path | None = None) -> bool:
@@ -153,6 +164,30 @@ def _source_excludes(config: Path, js: JsConfig) -> list[str]:
         warn_once(config, f"{config}: srcExclude is not an array of plain strings; no page "
                   "is left out for it")
     return globs or []
+
+
+def _translations(config: Path, js: JsConfig) -> frozenset[str]:
+    """The folder of every locale but `root` in the config's `locales: {…}` (VitePress'
+    i18n guide: `fr: {…}` serves `fr/`). Chat is searched against one language's pages,
+    the root locale's; translations matched like pages would send a writer to a
+    translated copy. A `locales` written any other way is said in a warning."""
+    found = js.properties("locales", 1)
+    spans = js.objects(r"(?<![\w$.])locales\s*:\s*")
+    if not found:
+        return frozenset()
+    if len(found) != 1 or len(spans) != 1 or spans[0][2] != 2:
+        warn_once(config, f"{config}: its locales cannot be read; translations are indexed "
+                  "as pages of the site")
+        return frozenset()
+    start, end, depth = spans[0]
+    keys = {match.group(2) for match in _LOCALE_KEY.finditer(js.text, start, end)
+            if js.code[match.end() - 1] == ":" and js.depth[match.end() - 1] == depth}
+    others = frozenset(keys - {"root"})
+    if others:
+        warn_once(config, f"{config}: indexing the root locale's pages; leaving out the "
+                  f"translations in {', '.join(f'{k}/' for k in sorted(others))} (index one "
+                  "by giving its folder)")
+    return others
 
 
 def _spec(globs: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
