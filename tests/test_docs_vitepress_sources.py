@@ -110,11 +110,14 @@ def test_a_src_dir_outside_the_given_folder_is_not_followed(
         from_docs = site_folder(tmp_path / "docs")
         from_root = site_folder(tmp_path)
     assert from_docs.pages == tmp_path / "docs"
-    assert "is outside" in caplog.text and "sets rewrites" in caplog.text
+    assert "is outside" in caplog.text
     assert from_root.pages == tmp_path
-    pages = load_pages(from_root.pages, None, generator=from_root.generator,
+    pages = load_pages(from_root.pages, "https://t.dev", generator=from_root.generator,
                        site_config=from_root.config)
-    assert [p.path for p in pages] == ["docs/index.md", "packages/core/docs/retries.md"]
+    # each page is linked where the rewrites publish it
+    assert {p.path: p.url for p in pages} == {
+        "docs/index.md": "https://t.dev/docs/",
+        "packages/core/docs/retries.md": "https://t.dev/core/retries.html"}
 
 
 @pytest.mark.parametrize(("config", "said"), [
@@ -208,3 +211,44 @@ def test_locales_that_cannot_be_read_are_said(
         pages = load_pages(tmp_path, None, generator="vitepress")
     assert len(pages) == 5
     assert "its locales cannot be read; translations are indexed" in caplog.text
+
+
+REWRITES = """\
+export default {
+  cleanUrls: true,
+  rewrites: {
+    'en/:rest*': ':rest*',
+    // 'old/:page.md': 'new/:page.md',
+  },
+  locales: { root: { label: 'English' }, zh: { label: '简体中文' } },
+}
+"""
+
+
+def test_pages_are_linked_where_the_rewrites_publish_them(tmp_path: Path) -> None:
+    """VitePress' own docs keep the English pages in `en/` and publish them at the root
+    (`'en/:rest*': ':rest*'`): linked by file path, every ticket's link was a 404."""
+    write_docs(tmp_path, {".vitepress/config.ts": REWRITES, "README.md": "# Docs repo\n",
+                          **{f"en/{path}": text for path, text in GUIDE.items()},
+                          "zh/guide/retries.md": "# 重试\n"})
+    pages = load_pages(tmp_path, "https://vp.dev/", generator="vitepress")
+    assert {p.path: p.url for p in pages} == {
+        "README.md": "https://vp.dev/README",  # no index: VitePress publishes it as a page
+        "en/guide/retries.md": "https://vp.dev/guide/retries",
+        "en/index.md": "https://vp.dev/"}
+
+
+@pytest.mark.parametrize("rewrites", [
+    "rewrites(id) { return id.replace(/^en\\//, '') },",
+    "rewrites: { '^/en/(.*)$': '$1' },",
+    "rewrites: { 'en/:page(\\\\w+).md': ':page.md' },",
+    "rewrites: { 'en/:rest*': target },",
+])
+def test_rewrites_that_cannot_be_read_are_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, rewrites: str) -> None:
+    write_docs(tmp_path, {".vitepress/config.ts": f"export default {{\n  {rewrites}\n}}\n",
+                          **{f"en/{path}": text for path, text in GUIDE.items()}})
+    with caplog.at_level(logging.WARNING):
+        pages = load_pages(tmp_path, None, generator="vitepress")
+    assert [p.url for p in pages] == ["en/guide/retries.html", "en/"]
+    assert "some of its rewrites cannot be read" in caplog.text

@@ -148,7 +148,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
             unpublished.append(rel)
             continue
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
-                         html_pages=html)
+                         html_pages=html, published=sources.published(rel) if sources else None)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
             unpublished.append(rel)  # Docusaurus builds a draft only in development
             continue
@@ -225,18 +225,19 @@ class Reach:
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
               max_chunks: int = MAX_CHUNKS, *, mount: str = "",
-              html_pages: bool = False) -> DocPage:
+              html_pages: bool = False, published: str | None = None) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed; the
     files its include lines name are read by load_pages, for the pages it keeps). `rel` is
     its path inside its folder, mounted under `mount/` (load_pages); `html_pages`: the
-    site publishes pages as `.html` files (page_url)."""
+    site publishes pages as `.html` files (page_url); `published`: the path the site
+    publishes the page at, when not `rel` (VitePress `rewrites`)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file)
     mdx = is_mdx(file.name, generator)
-    url = page_url(rel, front, mounted_url(base_url, mount), generator,
+    url = page_url(published or rel, front, mounted_url(base_url, mount), generator,
                    html_pages=html_pages)
     path = f"{mount}/{rel}" if mount else rel
     return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
@@ -282,9 +283,11 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
 
 def _index_page(stem: str, style: str) -> bool:
     """A file that is its folder's page: `index`, or `README` (mkdocs reads only that
-    spelling as an index; `readme.md` is a page of its own there)."""
+    spelling as an index; `readme.md` is a page of its own there; VitePress reads none)."""
     if style == "mkdocs":
         return stem in ("index", "README")
+    if style == "vitepress":
+        return stem == "index"  # a README is a page of its own (VitePress' routing guide)
     return stem.lower() in ("index", "readme")
 
 

@@ -16,8 +16,9 @@ Which files are pages (VitePress' routing guide and site config reference): ever
 under the source folder, `srcDir` relative to the project (the folder holding
 `.vitepress/`; default the project itself), except `node_modules/`, `dist/` and the
 `srcExclude` globs, which are relative to the source folder (`**/README.md` leaves out
-every README, the top one too). `rewrites` move pages' URLs in ways docloop does not
-follow; a config that sets them is named in a warning.
+every README, the top one too). `rewrites` publish pages at other paths than their files'
+(vitepress_rewrites.py); translations, the folders of the `locales` other than `root`, are
+left out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pathspec
 
 from docloop.docs.js_config import JsConfig, read_config, site_address
 from docloop.docs.site_config import warn_once
+from docloop.docs.vitepress_rewrites import Rule, published_path, read_rewrites
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,16 @@ class Sources:
     inside: str = ""
     #: the folders of the site's other locales (`zh`, `fr`): translations of its pages
     translations: frozenset[str] = frozenset()
+    #: the config's `rewrites` (vitepress_rewrites.py), for the source folder itself
+    rewrites: tuple[Rule, ...] = ()
 
     def leaves_out(self, rel: str) -> bool:
         """Whether the file at `rel` (a path inside `folder`) is not one of the pages."""
         return self.excluded.match_file(self.inside + rel)
+
+    def published(self, rel: str) -> str:
+        """The path the site publishes the file at `rel` at (its `rewrites` applied)."""
+        return published_path(list(self.rewrites))(rel)
 
     def translated(self, rel: str) -> bool:
         """Whether the file at `rel` is a page of another locale than the root one."""
@@ -87,12 +95,13 @@ def project_sources(project: Path) -> Sources:
     if config is None:
         return Sources(project, _spec(()))
     js = read_config(config, UNREADABLE)
-    if js.properties("rewrites", 1):
-        warn_once(config, f"{config} sets rewrites, which docloop does not follow: tickets "
-                  "link pages by where their files are, which may not be where the site "
-                  "serves them")
+    rules, unread = read_rewrites(js)
+    if unread:
+        warn_once(config, f"{config}: some of its rewrites cannot be read (a function, a "
+                  "value that is not a plain string, or a pattern beyond :name and (.*)); "
+                  "the pages they move are linked by their file paths")
     return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)),
-                   translations=_translations(config, js))
+                   translations=_translations(config, js), rewrites=tuple(rules))
 
 
 def pages_sources(root: Path, config: Path | None = None) -> Sources:
@@ -108,8 +117,10 @@ def pages_sources(root: Path, config: Path | None = None) -> Sources:
         return replace(sources, folder=root)
     if inside == ".." or inside.startswith("../"):
         return Sources(root, _spec(()))
-    # a translation's folder given itself is that language's site
-    return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset())
+    # a folder inside the source folder given itself (a translation's) is a site of its
+    # own, linked by its own paths
+    return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset(),
+                   rewrites=())
 
 
 def html_pages(root: Path, config: Path | None = None) -> bool:
