@@ -168,3 +168,15 @@ def test_an_environment_value_is_read_as_yaml_reads_it(
     monkeypatch.setenv("DIRECTORY_URLS", "false")
     docs = site(tmp_path, "use_directory_urls: !ENV [DIRECTORY_URLS, true]\n")
     assert {p.path: p.url for p in load_pages(docs)}["guide.md"] == "guide.html"
+
+
+def test_an_exclude_pattern_too_costly_to_match_is_said_and_dropped(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """gitignore patterns become regular expressions; `a*a*a*…b` backtracks over a long
+    file name for minutes, and no real `exclude_docs` needs that many wildcards."""
+    docs = site(tmp_path, "exclude_docs: |\n  a*a*a*a*a*a*a*a*a*a*a*a*b\n  drafts/\n")
+    (docs / ("a" * 60 + ".md")).write_text("# A\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        paths = [p.path for p in load_pages(docs, None)]
+    assert "a" * 60 + ".md" in paths and "drafts/idea.md" not in paths
+    assert "has more than 8 wildcards; not applied" in caplog.text

@@ -160,8 +160,7 @@ def test_a_list_of_plain_strings_is_read_whole_or_not_at_all(
 def test_brace_alternatives_are_spelled_out_within_a_bound() -> None:
     assert _braces("guide/*.{md,mdx}") == ["guide/*.md", "guide/*.mdx"]
     assert _braces("{a,b}/{c,d}.md") == ["a/c.md", "a/d.md", "b/c.md", "b/d.md"]
-    hostile = "{a,b}" * 40  # 2^40 globs spelled out
-    assert _braces(hostile) == [hostile] and MAX_SPELLED < 2 ** 40
+    assert MAX_SPELLED < 2 ** 40  # "{a,b}" * 40 would spell out to 2^40 globs
 
 
 LOCALES = """\
@@ -252,3 +251,63 @@ def test_rewrites_that_cannot_be_read_are_said(
         pages = load_pages(tmp_path, None, generator="vitepress")
     assert [p.url for p in pages] == ["en/guide/retries.html", "en/"]
     assert "some of its rewrites cannot be read" in caplog.text
+
+
+def test_a_search_providers_locales_are_not_the_sites(tmp_path: Path) -> None:
+    """VitePress' local search takes `locales` of its own, inside `themeConfig`; reading
+    two `locales` objects, docloop gave up and indexed every translation."""
+    config = LOCALES.replace("})\n", "  themeConfig: { search: { provider: 'local', options: "
+                             "{ locales: { zh: { translations: {} } } } } },\n})\n")
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE, **TRANSLATED})
+    pages = load_pages(tmp_path, None, generator="vitepress")
+    assert [p.path for p in pages] == ["guide/retries.md", "index.md", "ru/guide/retries.md"]
+
+
+def test_a_page_rewritten_into_a_locale_is_a_translation(tmp_path: Path) -> None:
+    """VitePress tells a page's locale by where it is published, after the rewrites."""
+    config = ("export default {\n  rewrites: { 'i18n/ja/:rest*': 'ja/:rest*' },\n"
+              "  locales: { root: { label: 'English' }, ja: { label: '日本語' } },\n}\n")
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE,
+                          "i18n/ja/guide/retries.md": "# 再試行\n"})
+    assert [p.path for p in load_pages(tmp_path, None, generator="vitepress")] == [
+        "guide/retries.md", "index.md"]
+
+
+def test_a_translation_given_itself_is_linked_under_its_folder(tmp_path: Path) -> None:
+    write_docs(tmp_path, {".vitepress/config.ts": LOCALES.replace(
+        "  locales", "  sitemap: { hostname: 'https://t.dev' },\n  locales"), **GUIDE,
+        **TRANSLATED})
+    site = site_folder(tmp_path / "zh")
+    pages = load_pages(site.pages, site.site_url, generator="vitepress")
+    assert [(p.path, p.url) for p in pages] == [
+        ("guide/retries.md", "https://t.dev/zh/guide/retries.html")]
+
+
+def test_the_config_is_found_where_vitepress_looks_first(tmp_path: Path) -> None:
+    """VitePress tries `config/index.js`, `config.js`, then the TypeScript ones."""
+    write_docs(tmp_path, {".vitepress/config.js": "export default { cleanUrls: true }\n",
+                          ".vitepress/config.ts": "export default { cleanUrls: false }\n",
+                          **GUIDE})
+    pages = load_pages(tmp_path, "https://t.dev", generator="vitepress")
+    assert "https://t.dev/guide/retries" in [p.url for p in pages]
+
+
+def test_an_exclude_glob_too_costly_to_match_is_said_and_dropped(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The regular expression `a*a*a*…b` becomes backtracks over a long file name for
+    minutes; one with so many wildcards is no real config's."""
+    config = "export default {\n  srcExclude: ['a*a*a*a*a*a*a*a*a*a*a*a*b', 'drafts/**'],\n}\n"
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE, "a" * 60 + ".md": "# A\n",
+                          "drafts/x.md": "# Draft\n"})
+    with caplog.at_level(logging.WARNING):
+        pages = load_pages(tmp_path, None, generator="vitepress")
+    assert [p.path for p in pages] == ["a" * 60 + ".md", "guide/retries.md", "index.md"]
+    assert "has more than 8 wildcards; not applied" in caplog.text
+
+
+def test_a_brace_without_a_comma_is_literal_and_a_glob_past_the_bound_is_said(
+        caplog: pytest.LogCaptureFixture) -> None:
+    assert _braces("notes/{draft}.md") == ["notes/{draft}.md"]
+    with caplog.at_level(logging.WARNING):
+        assert _braces("{a,b}" * 40) == []
+    assert "spells out to more than" in caplog.text

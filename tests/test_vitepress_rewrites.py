@@ -44,6 +44,8 @@ def test_a_page_is_published_where_the_first_matching_rule_says(
 @pytest.mark.parametrize("rules", [
     "'a/:x.md': 'b/:y.md',",  # a parameter the pattern does not have
     "'a/:x(\\\\d+).md': 'b/:x.md',",  # a custom parameter pattern
+    "'docs/:slug(.*)': ':slug',",  # one parameter with a pattern, not `:slug` then `(.*)`
+    "'docs/(.*)?': 'x.md',",  # a modifier after an unnamed parameter
     "'a{-:x}?.md': 'b.md',",  # a group
     "'^a/(.*)$': 'b/$1',",  # a regular expression
     "'a.md': base + 'b.md',",  # not a plain string

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 _PROPERTY = r"(?<![\w$.]){name}\s*(:|,|\}})"
 _PLAIN = re.compile(r"""\s*(['"`])([^'"`$\\\n]*)\1\s*(?:[,}\n]|$)""")
 #: an array of plain strings (`['**/README.md', 'drafts/**']`), whole
-_PLAIN_LIST = re.compile(r"""\s*\[((?:\s*(['"`])[^'"`$\\\n]*\2\s*,)*"""
-                         r"""(?:\s*(['"`])[^'"`$\\\n]*\3)?\s*,?\s*)\]\s*(?:[,}\n]|$)""")
+_PLAIN_LIST = re.compile(r"""\s*+\[((?:\s*+(['"`])[^'"`$\\\n]*+\2\s*+,)*+"""
+                         r"""(?:\s*+(['"`])[^'"`$\\\n]*+\3)?+\s*+,?+\s*+)\]\s*+(?:[,}\n]|$)""")
 _ITEM = re.compile(r"""(['"`])([^'"`$\\\n]*)\1""")
 
 

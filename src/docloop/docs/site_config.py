@@ -173,11 +173,28 @@ def warn_once(config: Path, message: str) -> None:
         log.warning("%s", message)
 
 
+#: wildcards one exclude pattern may hold: the regular expression a pattern becomes
+#: backtracks over a file name once per wildcard (`a*a*a*…b` against `aaaa…` takes minutes)
+MAX_WILDCARDS = 8
+
+
+def tame_glob(pattern: str) -> bool:
+    """Whether an exclude pattern is cheap to match; one that is not is said and dropped."""
+    if pattern.count("*") - 2 * pattern.count("**") <= MAX_WILDCARDS:
+        return True
+    log.warning("exclude pattern %r has more than %d wildcards; not applied", pattern[:80],
+                MAX_WILDCARDS)
+    return False
+
+
 def _pattern_lines(value: object) -> list[str]:
     """The gitignore lines of an option: mkdocs takes a multi-line string; a list of
     strings is read line by line too, anything else as nothing."""
     if isinstance(value, str):
-        return value.splitlines()
-    if isinstance(value, list):
-        return [line for item in value if isinstance(item, str) for line in item.splitlines()]
+        lines = value.splitlines()
+    elif isinstance(value, list):
+        lines = [line for item in value if isinstance(item, str) for line in item.splitlines()]
+    else:
+        return []
+    return [line for line in lines if tame_glob(line)]
     return []

@@ -92,10 +92,14 @@ def _rule(source: str, target: str) -> Rule | None:
 def _source_pattern(source: str) -> str | None:
     """The regular expression of a path-to-regexp 6 pattern, or None for other syntax."""
     parts: list[str] = []
-    for token in _TOKEN.finditer(source):
+    tokens = list(_TOKEN.finditer(source))
+    for index, token in enumerate(tokens):
         text, name, modifier = token.group(0), token.group(1), token.group(2) or ""
-        if text in (":", "(") or "{" in text or "}" in text:
-            return None
+        after = tokens[index + 1].group(0) if index + 1 < len(tokens) else ""
+        if text in (":", "(") or "{" in text or "}" in text or (
+                name and after.startswith("(")) or (text == "(.*)" and after[:1] in "?*+"
+                                                    and after):
+            return None  # `:name(.*)` is one parameter with a pattern; `(.*)?` a modifier
         prefix = ""
         if (name or text == "(.*)") and parts and parts[-1] in (re.escape("/"), r"\."):
             prefix = parts.pop()

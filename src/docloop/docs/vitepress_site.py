@@ -32,16 +32,15 @@ from pathlib import Path
 import pathspec
 
 from docloop.docs.js_config import JsConfig, read_config, site_address
-from docloop.docs.site_config import warn_once
+from docloop.docs.site_config import tame_glob, warn_once
 from docloop.docs.vitepress_rewrites import Rule, published_path, read_rewrites
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
 
-_EXTENSIONS = ("ts", "mts", "js", "mjs", "cts", "cjs")
-#: where VitePress looks for its config inside `.vitepress/`
-CONFIG_NAMES = (*(f"config.{ext}" for ext in _EXTENSIONS),
-                *(f"config/index.{ext}" for ext in _EXTENSIONS))
+#: where VitePress looks for its config inside `.vitepress/`, in its order
+CONFIG_NAMES = tuple(name for ext in ("js", "ts", "mjs", "mts")
+                     for name in (f"config/index.{ext}", f"config.{ext}"))
 #: what VitePress never reads as pages, whatever `srcExclude` says
 ALWAYS_EXCLUDED = ("**/node_modules/**", "**/dist/**")
 #: what a config that cannot be read leaves the pages with
@@ -50,8 +49,8 @@ UNREADABLE = "linking pages without .html and without the site's address"
 MAX_SPELLED = 64
 #: a key of an object literal, `zh:` or `'pt-BR':`, read from the text (the scanned code
 #: blanks strings); its colon must be code, not a comment's
-_LOCALE_KEY = re.compile(r"""(?:^|[{,])\s*(['"]?)([A-Za-z][\w-]*)\1\s*:""", re.M)
-_BRACE = re.compile(r"\{([^{}]*)\}")
+_LOCALE_KEY = re.compile(r"""(?:^|[{,])\s*+(['"]?)([A-Za-z][\w-]*+)\1\s*+:""", re.M)
+_BRACE = re.compile(r"\{([^{},]*,[^{}]*)\}")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
 
 
@@ -73,12 +72,14 @@ class Sources:
         return self.excluded.match_file(self.inside + rel)
 
     def published(self, rel: str) -> str:
-        """The path the site publishes the file at `rel` at (its `rewrites` applied)."""
-        return published_path(list(self.rewrites))(rel)
+        """The path the site publishes the file at `rel` at: its path in the source
+        folder, moved by the `rewrites`."""
+        return published_path(list(self.rewrites))(self.inside + rel)
 
     def translated(self, rel: str) -> bool:
-        """Whether the file at `rel` is a page of another locale than the root one."""
-        return (self.inside + rel).split("/", 1)[0] in self.translations
+        """Whether the file at `rel` is a page of another locale than the root one (told by
+        where it is published, as VitePress tells it)."""
+        return self.published(rel).split("/", 1)[0] in self.translations
 
 
 def vitepress_config(project: Path) -> Path | None:
@@ -117,10 +118,9 @@ def pages_sources(root: Path, config: Path | None = None) -> Sources:
         return replace(sources, folder=root)
     if inside == ".." or inside.startswith("../"):
         return Sources(root, _spec(()))
-    # a folder inside the source folder given itself (a translation's) is a site of its
-    # own, linked by its own paths
-    return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset(),
-                   rewrites=())
+    # a folder inside the source folder given itself (a translation's) is indexed whole,
+    # its pages linked where the site publishes them (`zh/guide/…`)
+    return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset())
 
 
 def html_pages(root: Path, config: Path | None = None) -> bool:
@@ -183,10 +183,13 @@ def _translations(config: Path, js: JsConfig) -> frozenset[str]:
     the root locale's; translations matched like pages would send a writer to a
     translated copy. A `locales` written any other way is said in a warning."""
     found = js.properties("locales", 1)
-    spans = js.objects(r"(?<![\w$.])locales\s*:\s*")
     if not found:
         return frozenset()
-    if len(found) != 1 or len(spans) != 1 or spans[0][2] != 2:
+    # the config's own (a search provider's `locales` is deeper), right after its colon
+    spans = [span for span in js.objects(r"(?<![\w$.])locales\s*:\s*")
+             if len(found) == 1 and span[2] == 2
+             and not js.code[found[0].end:span[0]].strip()]
+    if len(spans) != 1:
         warn_once(config, f"{config}: its locales cannot be read; translations are indexed "
                   "as pages of the site")
         return frozenset()
@@ -205,7 +208,7 @@ def _spec(globs: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
     """VitePress' globs as anchored gitignore lines (`*.md`: the top folder's pages only,
     as in a glob; `**/README.md`: every README), `{a,b}` spelled out."""
     lines = [f"/{_relative(line)}" for glob in (*ALWAYS_EXCLUDED, *globs)
-             if not glob.startswith("!") for line in _braces(glob)]
+             if not glob.startswith("!") and tame_glob(glob) for line in _braces(glob)]
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
@@ -214,13 +217,16 @@ def _relative(glob: str) -> str:
 
 
 def _braces(glob: str) -> list[str]:
-    """`{md,mdx}` alternatives spelled out; a glob that would spell out to more than
-    MAX_SPELLED globs (a config's mistake, or a hostile one) is kept as written."""
+    """`{md,mdx}` alternatives spelled out (`{md}`, without a comma, is literal, as in
+    picomatch); a glob that would spell out to more than MAX_SPELLED globs (a config's
+    mistake, or a hostile one) is left out, said in a warning."""
     spelled = [glob]
     while (found := _BRACE.search(spelled[0])) is not None:
         choices = found.group(1).split(",")
         if len(spelled) * len(choices) > MAX_SPELLED:
-            return [glob]
+            log.warning("srcExclude glob %r spells out to more than %d globs; not applied",
+                        glob[:80], MAX_SPELLED)
+            return []
         spelled = [g[:m.start()] + choice + g[m.end():] for g in spelled
                    if (m := _BRACE.search(g)) is not None for choice in choices]
     return spelled
