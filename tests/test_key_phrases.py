@@ -55,3 +55,10 @@ def test_members_that_share_no_word_get_no_key_terms_line() -> None:
                             document_frequencies(problems))
     assert "key terms" not in insight.summary
     assert "hit this. Most representative" in insight.summary
+
+
+def test_vs_is_a_term_members_may_share() -> None:
+    """`vs` abbreviates "versus", but members of a VS Code cluster share it as a name."""
+    problems = [_problem(n, f"vs code hangs {n}") for n in range(3)]
+    phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
+    assert "vs" in phrases

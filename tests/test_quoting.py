@@ -171,3 +171,8 @@ def test_a_hostile_message_of_lead_ins_reads_each_line_a_few_times(
         monkeypatch.setattr(quoting, name, counting)
     assert quoting.pasted_error(hostile) is None
     assert sum(p.reads for p in patterns.values()) <= 5 * len(hostile.splitlines())
+
+
+def test_a_name_fenced_with_spaces_inside_is_still_found() -> None:
+    text = "Set the ``` base ``` option, then run `vite build` again."
+    assert quoting.verbatim("Set the `base` option, then run `vite build` again.", text) == text

@@ -24,6 +24,8 @@ from docloop.stages.significance import significance
 from docloop.text import CONTRACTION_PARTS, NOT_TERMS, TITLE_LIMIT, content_words, truncate
 
 MAX_QUOTES = 6
+#: `vs` and `cf` are abbreviations, but also names members share (VS Code, Cloudflare)
+NOT_KEY_TERMS = NOT_TERMS - {"vs", "cf"}
 
 
 def build_insight(
@@ -84,7 +86,7 @@ def key_phrases(counts: Counter[str], problems: int, idf: Mapping[str, float],
     `member_words` over the `problems` members); never what is left of a contraction or
     an abbreviation ("e.g")."""
     scored = {w: n * idf.get(w, 1.0) for w, n in _shared(counts, problems)
-              if w not in NOT_TERMS}
+              if w not in NOT_KEY_TERMS}
     return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
 
 

@@ -69,13 +69,14 @@ def _as_written(said: Sequence[str], text: str) -> list[str]:
 
 def verbatim(sentence: str, text: str) -> str | None:
     """`sentence` as `text` writes it, or None when it is not there. `sentences` reads a
-    one-line fence as inline code ("set the ```localIdentName``` for" holds the sentence
-    "set the `localIdentName` for"), so a backtick run matches any run and a space any
-    whitespace; a sentence the text does not hold even so is never quoted."""
+    one-line fence as inline code ("set the ``` localIdentName ``` for" holds the sentence
+    "set the `localIdentName` for"), so a backtick run matches any run with the spaces
+    around it, and a space any whitespace; a sentence the text does not hold even so is
+    never quoted."""
     if sentence in text:
         return sentence
-    parts = (r"`+" if piece.startswith("`") else r"\s+" if piece.isspace() else re.escape(piece)
-             for piece in _PIECES.findall(sentence))
+    parts = (r"\s*`+\s*" if piece.startswith("`") else r"\s+" if piece.isspace()
+             else re.escape(piece) for piece in _PIECES.findall(sentence))
     found = re.search("".join(parts), text)
     return found.group(0) if found else None
 
