@@ -43,6 +43,7 @@ import hashlib
 import logging
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -134,42 +135,65 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     files = sorted(_page_files(root))
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
-    stubs: list[str] = []
-    unpublished: list[str] = []
+    skipped = _Skipped()
     for file in files:
         rel = file.relative_to(root).as_posix()
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
-        if sources is not None and sources.translated(rel):
-            continue  # vitepress_site.py names the translations left out
+        language = site.translated(rel) if site else \
+            sources.published(rel).split("/", 1)[0] if sources and sources.translated(rel) \
+            else None
+        if language is not None:
+            skipped.translations[language] += 1
+            continue
         if (site is not None and _unpublished(site, rel, present)) \
                 or (sources is not None and sources.leaves_out(rel)):
-            unpublished.append(rel)
+            skipped.unpublished.append(rel)
             continue
+        published = site.published(rel) if site else sources.published(rel) if sources else None
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
-                         html_pages=html, published=sources.published(rel) if sources else None)
+                         html_pages=html, published=published)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
-            unpublished.append(rel)  # Docusaurus builds a draft only in development
+            skipped.unpublished.append(rel)  # Docusaurus builds a draft only in development
             continue
         if default_excludes and is_api_stub(page.source):
-            stubs.append(rel)
+            skipped.stubs.append(rel)
             continue
         page.included = _included(page, file, reach)  # only for a page that is kept
         pages.append(page)
-    if stubs:
-        log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes keeps "
-                 "them", len(stubs), stubs[0])
-    if unpublished:
-        log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
-                 "draft_docs, a README.md beside an index.md; Docusaurus: draft: true; "
-                 "VitePress: srcExclude, dist/), e.g. %s", len(unpublished), unpublished[0])
+    skipped.say()
     return pages
 
 
+@dataclass
+class _Skipped:
+    """The files load_pages left out, by why, to say once."""
+
+    stubs: list[str] = field(default_factory=list)
+    unpublished: list[str] = field(default_factory=list)
+    translations: Counter[str] = field(default_factory=Counter)
+
+    def say(self) -> None:
+        if self.stubs:
+            log.info("skipped %d generated API stub pages (e.g. %s); --no-default-excludes "
+                     "keeps them", len(self.stubs), self.stubs[0])
+        if self.unpublished:
+            log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
+                     "draft_docs, a README.md beside an index.md; Docusaurus: draft: true; "
+                     "VitePress: srcExclude, dist/), e.g. %s", len(self.unpublished),
+                     self.unpublished[0])
+        if self.translations:
+            log.info("left out %d page(s) in other languages (%s) than the site's default "
+                     "one, whose pages are indexed", sum(self.translations.values()),
+                     ", ".join(sorted(self.translations)))
+
+
 def _unpublished(site: SitePages, rel: str, present: set[str]) -> bool:
-    """A file the mkdocs site leaves out of the built site (site_config.py)."""
-    return site.leaves_out(rel) is not None or site.shadowed_readme(rel, present)
+    """A file the mkdocs site leaves out of the built site (site_config.py): excluded, a
+    README beside an index, a default-language copy beside its page."""
+    return site.leaves_out(rel) is not None or site.shadowed_readme(rel, present) \
+        or site.shadowed_copy(rel, present)
 
 
 def mounted_url(base_url: str | None, mount: str) -> str | None:

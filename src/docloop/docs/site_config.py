@@ -31,6 +31,8 @@ from typing import Any
 import pathspec
 import yaml
 
+from docloop.docs.mkdocs_i18n import Languages, plugin_languages
+
 log = logging.getLogger(__name__)
 
 CONFIG_NAMES = ("mkdocs.yml", "mkdocs.yaml")
@@ -80,6 +82,18 @@ class SitePages:
     #: `use_directory_urls`: `foo.md` is published at `foo/` (True, mkdocs' default) or at
     #: `foo.html`
     directory_urls: bool = True
+    #: the i18n plugin's languages, when the site uses it (mkdocs_i18n.py)
+    languages: Languages | None = None
+
+    def translated(self, rel: str) -> str | None:
+        """The language of the file at `rel` when it is a translation, else None."""
+        if self.languages is None or not self.languages.translated(rel):
+            return None
+        return self.languages.language(rel)
+
+    def published(self, rel: str) -> str:
+        """The path the site publishes the file at `rel` at (without its language)."""
+        return self.languages.published(rel) if self.languages else rel
 
     def leaves_out(self, rel: str) -> str | None:
         """Why the site does not publish the file at `rel` (a path inside the docs folder),
@@ -100,6 +114,13 @@ class SitePages:
         indexes = (str(path.with_name(f"index{suffix}")) for suffix in (".md", ".markdown"))
         return any(index in present and self.leaves_out(index) is None for index in indexes)
 
+    def shadowed_copy(self, rel: str, present: set[str]) -> bool:
+        """A default-language copy (`foo.en.md`) beside its page (`foo.md`): the i18n plugin
+        builds the page from `foo.md`."""
+        published = self.published(rel)
+        return published != rel and published in present and self.languages is not None \
+            and not self.languages.folders
+
 
 def mkdocs_config(root: Path) -> Path | None:
     """The mkdocs config beside or above the docs folder `root` (where `detect_generator`
@@ -118,7 +139,7 @@ def mkdocs_pages(root: Path, config: Path | None = None) -> SitePages:
     drafts = _pattern_lines(options.get("draft_docs"))
     directory_urls = options.get("use_directory_urls", True) is not False
     return SitePages(excluded, pathspec.GitIgnoreSpec.from_lines(drafts) if drafts else None,
-                     directory_urls)
+                     directory_urls, plugin_languages(options))
 
 
 def config_options(config: Path, _inherited: tuple[Path, ...] = ()) -> dict[str, Any]:

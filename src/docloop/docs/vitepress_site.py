@@ -196,12 +196,7 @@ def _translations(config: Path, js: JsConfig) -> frozenset[str]:
     start, end, depth = spans[0]
     keys = {match.group(2) for match in _LOCALE_KEY.finditer(js.text, start, end)
             if js.code[match.end() - 1] == ":" and js.depth[match.end() - 1] == depth}
-    others = frozenset(keys - {"root"})
-    if others:
-        warn_once(config, f"{config}: indexing the root locale's pages; leaving out the "
-                  f"translations in {', '.join(f'{k}/' for k in sorted(others))} (index one "
-                  "by giving its folder)")
-    return others
+    return frozenset(keys - {"root"})
 
 
 def _spec(globs: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
