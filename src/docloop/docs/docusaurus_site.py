@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop.docs.js_config import read_config, site_address
+from docloop.docs.js_config import JsConfig, read_config, site_address
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class DocsInstance:
     route: str
 
 
+#: the classic preset's docs, when the config sets up none docloop can read
+DEFAULT_INSTANCE = DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)
+
+
 def docs_instances(config: Path) -> list[DocsInstance] | None:
     """Every docs plugin instance the config sets up: the preset's `docs: {…}` and each
     `plugin-content-docs` entry, in the order written, with their `path` and
@@ -57,7 +62,7 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
     `routeBasePath` of their own, which says nothing about the docs."""
     js = read_config(config, "taking Docusaurus' defaults")
     spans = sorted(js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
-        r"plugin-content-docs['\"]\s*,\s*", in_text=True))
+        r"plugin-content-docs['\"]\s*,\s*", in_text=True) + _named_options(js))
     found = []
     for start, end, inside in spans:
         paths = js.properties("path", inside, (start, end))
@@ -68,6 +73,20 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
         route = routes[0].value if routes and routes[0].value is not None else DEFAULT_ROUTE
         found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/")))
     return found or [DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)]
+
+
+def _named_options(js: JsConfig) -> list[tuple[int, int, int]]:
+    """The options object of each `plugin-content-docs` entry that names it by a variable
+    (`['@docusaurus/plugin-content-docs', pluginContentDocsOptions]`, as typescript-eslint
+    writes it): the `{…}` that variable is declared with in the same file, when it is
+    declared once."""
+    spans = []
+    for entry in re.finditer(r"plugin-content-docs['\"]\s*,\s*([A-Za-z_$][\w$]*)\s*\]", js.text):
+        name = re.escape(entry.group(1))
+        declared = js.objects(rf"(?<![\w$.])(?:const|let|var)\s+{name}\b[^=;{{]*=\s*")
+        if len(declared) == 1:
+            spans.append(declared[0])
+    return spans
 
 
 def route_base_path(config: Path, instances: list[DocsInstance] | None,

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from docloop.docs.docusaurus_site import (
+    DEFAULT_INSTANCE,
     DocsInstance,
     docs_instances,
     docusaurus_config,
@@ -82,13 +83,9 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
     if project is not None:
         return _vitepress_project(folder, project)
     config = docusaurus_config(folder)
-    if config is not None and (folder / "docs").is_dir():
-        instances = docs_instances(config)
-        route = route_base_path(config, instances)
-        log.info("%s: a Docusaurus project; indexing its docs/ folder, published under /%s",
-                 folder, route)
-        return SiteFolder(folder / "docs", route, docusaurus_url(config), "docusaurus",
-                          mounts=_other_instances(config, folder, instances))
+    site = _docusaurus_project(folder, config) if config is not None else None
+    if site is not None:
+        return site
     if generator is None:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
@@ -112,26 +109,50 @@ def _vitepress_project(folder: Path, project: Path) -> SiteFolder:
                       config=config)
 
 
-def _other_instances(config: Path, folder: Path, instances: list[DocsInstance] | None
-                     ) -> tuple[tuple[str, Path], ...]:
-    """The site's other docs instances (a `community/` folder served under `/community`),
-    each as (route, folder): those whose folder is inside the project and exists. One
-    outside it (typescript-eslint's rules, `../eslint-plugin/docs/rules`) is named, to be
-    given with --mount."""
-    found = []
-    for instance in instances or []:
-        inside = os.path.normpath(instance.path)
-        if inside == "docs":
-            continue
-        if inside == "." or not _within(inside) or not (folder / inside).is_dir():
-            log.warning("%s: docs instance %s (route /%s) is not a folder inside %s; give it "
-                        "with --mount %s=FOLDER", config, instance.path, instance.route, folder,
-                        instance.route or "ROUTE")
-            continue
-        log.info("%s: also indexing its docs instance %s/, published under /%s", config,
-                 inside, instance.route)
-        found.append((instance.route, folder / inside))
-    return tuple(found)
+def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
+    """The docs of the Docusaurus project at `folder`: the instance reading `docs/` (else
+    the first one the config sets up) as the pages folder, the others as mounts, each under
+    its route (a `community/` folder served under `/community`). None when no instance's
+    folder can be read: the folder is then indexed as it is."""
+    instances = docs_instances(config)
+    reach = _repository(folder)
+    readable = [(instance, pages) for instance in instances or [DEFAULT_INSTANCE]
+                if (pages := _instance_folder(config, folder, reach, instance)) is not None]
+    if not readable:
+        return None
+    main, pages = next(((i, p) for i, p in readable if os.path.normpath(i.path) == "docs"),
+                       readable[0])
+    route = route_base_path(config, instances, os.path.normpath(main.path))
+    log.info("%s: a Docusaurus project; indexing its docs folder %s, published under /%s",
+             folder, pages, route)
+    mounts = tuple((i.route, p) for i, p in readable if i is not main)
+    for instance_route, instance_pages in mounts:
+        log.info("%s: also indexing its docs instance %s, published under /%s", config,
+                 instance_pages, instance_route)
+    return SiteFolder(pages, route, docusaurus_url(config), "docusaurus", mounts=mounts)
+
+
+def _instance_folder(config: Path, folder: Path, reach: Path,
+                     instance: DocsInstance) -> Path | None:
+    """The folder a docs instance reads: its `path`, relative to the project. One outside
+    the project is read when it stays in the project's repository (a monorepo's website
+    reading `../../docs`, typescript-eslint's rules at `../eslint-plugin/docs/rules`); one
+    that does not, is missing, or is the project itself is named, for --mount."""
+    inside = os.path.normpath(instance.path)
+    pages = Path(os.path.normpath(folder / inside))
+    if inside != "." and _within(os.path.relpath(pages, reach)) and pages.is_dir():
+        return pages
+    log.warning("%s: docs instance %s (route /%s) is not a folder inside %s%s; give it with "
+                "--mount %s=FOLDER", config, instance.path, instance.route, folder,
+                "" if reach == folder else f" or its repository {reach}",
+                instance.route or "ROUTE")
+    return None
+
+
+def _repository(folder: Path) -> Path:
+    """The repository `folder` is in (the nearest folder up with `.git`), else `folder`:
+    how far a project's config may send docloop for its pages."""
+    return next((f for f in (folder, *folder.parents) if (f / ".git").exists()), folder)
 
 
 def _docs_url(folder: Path) -> str | None:

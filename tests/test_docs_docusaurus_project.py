@@ -1,0 +1,135 @@
+"""A Docusaurus project whose docs live outside its folder is indexed from where they are.
+
+Two real layouts keep the website apart from the docs: a `website/` folder reading `../docs`
+(the layout Docusaurus' own migration guide starts from), and a monorepo package reading
+`../../docs` (typescript-eslint's `packages/website`, which also names its options object
+by a variable). `index-docs` given such a project indexed its blog and README instead."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from docloop.docs.docusaurus_site import docs_instances
+from docloop.docs.loader import load_pages
+from docloop.docs.site_root import site_folder
+from tests.docs_helpers import search_json, write_docs
+
+RETRIES = "# Retries\n\nSet `retry_backoff` to space out retried uploads after a 429.\n"
+WEBSITE = """\
+module.exports = {
+  url: 'https://tidepool.dev',
+  baseUrl: '/',
+  presets: [['classic', { docs: { path: '../docs', sidebarPath: require.resolve('./s.js') },
+                          blog: { path: 'blog' } }]],
+};
+"""
+#: typescript-eslint's packages/website/docusaurus.config.mts, abridged
+MONOREPO = """\
+import type { Config } from '@docusaurus/types';
+
+const presetClassicOptions = {
+  blog: { blogSidebarCount: 'ALL' },
+  docs: {
+    id: 'rules-docs',
+    path: '../eslint-plugin/docs/rules',
+    routeBasePath: 'rules',
+  },
+};
+
+const pluginContentDocsOptions: PluginContentDocsOptions = {
+  id: 'base-docs',
+  path: '../../docs',
+  routeBasePath: '/',
+};
+
+const config: Config = {
+  baseUrl: '/',
+  plugins: [
+    ['@docusaurus/plugin-content-docs', pluginContentDocsOptions],
+  ],
+  presets: [['classic', presetClassicOptions]],
+  url: 'https://typescript-eslint.io',
+};
+
+export = config;
+"""
+
+
+@pytest.fixture
+def runner(model_runner: CliRunner) -> CliRunner:
+    return model_runner
+
+
+def repository(root: Path, files: dict[str, str]) -> Path:
+    (root / ".git").mkdir(parents=True)
+    write_docs(root, {"README.md": "# The repository\n\nretry_backoff lives in docs/.\n",
+                      **files})
+    return root
+
+
+def test_a_website_folder_reading_its_sibling_docs_indexes_them(
+        runner: CliRunner, tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo", {
+        "website/docusaurus.config.js": WEBSITE, "website/blog/2024-01-01-hello.md": "# Hi\n",
+        "docs/intro.md": "# Intro\n", "docs/guide/retries.md": RETRIES})
+    result = runner.invoke(main, ["index-docs", str(repo / "website")])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    hits = search_json(runner, "retry_backoff after a 429", 5)
+    assert {h["path"] for h in hits} <= {"docs/guide/retries.md", "docs/intro.md"}
+    assert hits[0]["url"].split("#")[0] == "https://tidepool.dev/docs/guide/retries"
+
+
+def test_a_monorepo_website_indexes_every_docs_instance_under_its_route(
+        tmp_path: Path) -> None:
+    repo = repository(tmp_path / "repo", {
+        "packages/website/docusaurus.config.mts": MONOREPO,
+        "packages/website/blog/2024-01-01-hello.md": "# Hi\n",
+        "packages/eslint-plugin/docs/rules/no-floating-promises.mdx": "# no-floating-promises\n",
+        "docs/getting-started/Quickstart.mdx": "# Quickstart\n"})
+    site = site_folder(repo / "packages" / "website")
+    assert site.site_url == "https://typescript-eslint.io/"
+    folders = [(site.route, site.pages), *site.mounts]
+    assert sorted(folders) == [("", repo / "docs"),
+                               ("rules", repo / "packages" / "eslint-plugin" / "docs" / "rules")]
+    urls = {p.path: p.url for route, pages in folders
+            for p in load_pages(pages, site.site_url, generator="docusaurus", mount=route)}
+    assert urls == {
+        "getting-started/Quickstart.mdx": "https://typescript-eslint.io/getting-started/"
+                                          "Quickstart",
+        "rules/no-floating-promises.mdx": "https://typescript-eslint.io/rules/"
+                                          "no-floating-promises"}
+
+
+def test_docs_outside_the_repository_are_not_followed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Without a repository around it, a project's config cannot send docloop out of the
+    folder it was given; inside one, never out of the repository."""
+    write_docs(tmp_path, {"website/docusaurus.config.js": WEBSITE, "docs/intro.md": "# I\n",
+                          "website/blog/2024-01-01-hello.md": "# Hi\n"})
+    with caplog.at_level(logging.WARNING):
+        site = site_folder(tmp_path / "website")
+    assert site.pages == tmp_path / "website" and site.generator is None
+    assert "docs instance ../docs (route /docs) is not a folder inside" in caplog.text
+    repo = repository(tmp_path / "repo", {
+        "website/docusaurus.config.js": WEBSITE.replace("'../docs'", "'../../docs'"),
+        "website/docs/x.md": "# X\n"})
+    write_docs(tmp_path, {"docs/secret.md": "# Outside the repository\n"})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(repo / "website").pages == repo / "website"
+    assert f"or its repository {repo}" in caplog.text
+
+
+def test_the_named_instances_of_a_config_are_listed(tmp_path: Path) -> None:
+    config = tmp_path / "docusaurus.config.mts"
+    config.write_text(MONOREPO, encoding="utf-8")
+    instances = docs_instances(config)
+    assert instances is not None
+    assert sorted((i.path, i.route) for i in instances) == [
+        ("../../docs", ""), ("../eslint-plugin/docs/rules", "rules")]
