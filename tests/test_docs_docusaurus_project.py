@@ -35,6 +35,7 @@ import type { Config } from '@docusaurus/types';
 const presetClassicOptions = {
   blog: { blogSidebarCount: 'ALL' },
   docs: {
+    exclude: ['TEMPLATE.md'],
     id: 'rules-docs',
     path: '../eslint-plugin/docs/rules',
     routeBasePath: 'rules',
@@ -133,3 +134,31 @@ def test_the_named_instances_of_a_config_are_listed(tmp_path: Path) -> None:
     assert instances is not None
     assert sorted((i.path, i.route) for i in instances) == [
         ("../../docs", ""), ("../eslint-plugin/docs/rules", "rules")]
+
+
+def test_the_files_an_instance_excludes_are_not_indexed(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """typescript-eslint's rules instance excludes `TEMPLATE.md`, the skeleton a new rule's
+    page is written from: indexed, it matched rule questions as a page of its own."""
+    repo = repository(tmp_path / "repo", {
+        "packages/website/docusaurus.config.mts": MONOREPO,
+        "packages/eslint-plugin/docs/rules/no-floating-promises.mdx":
+            "# no-floating-promises\n\nRequire Promise-like statements to be handled.\n",
+        "packages/eslint-plugin/docs/rules/TEMPLATE.md":
+            "# Rule name\n\nDescribe what the rule reports about promises.\n",
+        "docs/getting-started/Quickstart.mdx": "# Quickstart\n\nInstall the packages.\n"})
+    result = runner.invoke(main, ["index-docs", str(repo / "packages" / "website"), "-v"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 pages" in result.stderr
+    assert "a docs instance's exclude" in result.stderr
+
+
+def test_an_exclude_that_cannot_be_read_is_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = tmp_path / "docusaurus.config.js"
+    config.write_text("const skip = ['TEMPLATE.md'];\nmodule.exports = { presets: [['classic', "
+                      "{ docs: { exclude: skip } }]] };\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        instances = docs_instances(config)
+    assert instances is not None and instances[0].exclude == ()
+    assert "exclude is not an array of plain strings" in caplog.text

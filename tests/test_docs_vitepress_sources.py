@@ -16,10 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
+from docloop.docs.globs import MAX_SPELLED
+from docloop.docs.globs import spelled_out as _braces
 from docloop.docs.js_config import JsConfig
 from docloop.docs.loader import load_pages
 from docloop.docs.site_root import site_folder
-from docloop.docs.vitepress_site import MAX_SPELLED, _braces, pages_sources
+from docloop.docs.vitepress_site import pages_sources
 from tests.docs_helpers import search_json, write_docs
 
 GUIDE = {"index.md": "# Tidepool\n\nTidepool streams sensor readings.\n",

@@ -47,6 +47,8 @@ class DocsInstance:
 
     path: str
     route: str
+    #: the instance's `exclude` globs (relative to its folder): files it does not publish
+    exclude: tuple[str, ...] = ()
 
 
 #: the classic preset's docs, when the config sets up none docloop can read
@@ -71,8 +73,21 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
             return None
         path = paths[0].value if paths and paths[0].value is not None else DEFAULT_ROUTE
         route = routes[0].value if routes and routes[0].value is not None else DEFAULT_ROUTE
-        found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/")))
+        found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/"),
+                                  _excluded(config, js, inside, (start, end))))
     return found or [DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)]
+
+
+def _excluded(config: Path, js: JsConfig, depth: int, span: tuple[int, int]
+              ) -> tuple[str, ...]:
+    """An instance's `exclude` globs, when set once to an array of plain strings (one
+    written any other way is said in a warning, and excludes nothing)."""
+    found = js.properties("exclude", depth, span)
+    globs = js.string_list(found[0]) if len(found) == 1 else None
+    if found and globs is None:
+        log.warning("%s: a docs instance's exclude is not an array of plain strings; no page "
+                    "is left out for it", config)
+    return tuple(globs or ())
 
 
 def _named_options(js: JsConfig) -> list[tuple[int, int, int]]:

@@ -44,6 +44,7 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -51,6 +52,7 @@ from typing import Any
 
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
+from docloop.docs.globs import glob_spec
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
@@ -115,14 +117,16 @@ class DocPage:
 def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | None = None,
                default_excludes: bool = True, *, generator: str | None = None,
                max_page_bytes: int = MAX_PAGE_BYTES, max_chunks: int = MAX_CHUNKS,
-               mount: str = "", site_config: Path | None = None) -> list[DocPage]:
+               mount: str = "", site_config: Path | None = None,
+               site_excludes: Sequence[str] = ()) -> list[DocPage]:
     """Every Markdown/MDX page under `root` that is not excluded, sorted by path.
 
     `generator` None detects it; a cap of 0 turns that cap off. `mount`: the folder is
     a second root of the site (a Docusaurus docs instance served under `/rules/`): its
     pages' paths and URLs start with `mount/`; excludes match the path inside the folder.
     `site_config`: the mkdocs or VitePress config, when it is not beside or above `root` (a
-    nested `docs_dir` or `srcDir`, site_root.py)."""
+    nested `docs_dir` or `srcDir`, site_root.py); `site_excludes`: globs of files in
+    `root` the site does not publish (a Docusaurus docs instance's `exclude`, globs.py)."""
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
@@ -132,6 +136,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     sources = pages_sources(root, site_config) if generator == "vitepress" else None
     html = (not site.directory_urls) if site else \
         sources is not None and vitepress_html(root, site_config)
+    excluded = glob_spec(site_excludes) if site_excludes else None
     files = sorted(_page_files(root))
     present = {file.relative_to(root).as_posix() for file in files}
     pages: list[DocPage] = []
@@ -148,7 +153,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
             skipped.translations[language] += 1
             continue
         if (site is not None and _unpublished(site, rel, present)) \
-                or (sources is not None and sources.leaves_out(rel)):
+                or (sources is not None and sources.leaves_out(rel)) \
+                or (excluded is not None and excluded.match_file(rel)):
             skipped.unpublished.append(rel)
             continue
         published = site.published(rel) if site else sources.published(rel) if sources else None
@@ -180,7 +186,8 @@ class _Skipped:
                      "keeps them", len(self.stubs), self.stubs[0])
         if self.unpublished:
             log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
-                     "draft_docs, a README.md beside an index.md; Docusaurus: draft: true; "
+                     "draft_docs, a README.md beside an index.md; Docusaurus: draft: true, "
+                     "a docs instance's exclude; "
                      "VitePress: srcExclude, dist/), e.g. %s", len(self.unpublished),
                      self.unpublished[0])
         if self.translations:

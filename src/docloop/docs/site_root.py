@@ -69,6 +69,12 @@ class SiteFolder:
     config: Path | None = None
     #: further folders of the same site, each under its route (Docusaurus docs instances)
     mounts: tuple[tuple[str, Path], ...] = ()
+    #: globs of files the site does not publish, by folder (a docs instance's `exclude`)
+    excluded: tuple[tuple[Path, tuple[str, ...]], ...] = ()
+
+    def excluded_in(self, folder: Path) -> tuple[str, ...]:
+        """The globs of files in `folder` (the pages folder or a mount) the site leaves out."""
+        return next((globs for where, globs in self.excluded if where == folder), ())
 
 
 def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
@@ -129,7 +135,8 @@ def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
     for instance_route, instance_pages in mounts:
         log.info("%s: also indexing its docs instance %s, published under /%s", config,
                  instance_pages, instance_route)
-    return SiteFolder(pages, route, docusaurus_url(config), "docusaurus", mounts=mounts)
+    return SiteFolder(pages, route, docusaurus_url(config), "docusaurus", mounts=mounts,
+                      excluded=tuple((p, i.exclude) for i, p in readable if i.exclude))
 
 
 def _instance_folder(config: Path, folder: Path, reach: Path,

@@ -31,8 +31,9 @@ from pathlib import Path
 
 import pathspec
 
+from docloop.docs.globs import glob_spec
 from docloop.docs.js_config import JsConfig, read_config, site_address
-from docloop.docs.site_config import tame_glob, warn_once
+from docloop.docs.site_config import warn_once
 from docloop.docs.vitepress_rewrites import Rule, published_path, read_rewrites
 from docloop.markdown_safe import is_web_url
 
@@ -200,31 +201,8 @@ def _translations(config: Path, js: JsConfig) -> frozenset[str]:
 
 
 def _spec(globs: tuple[str, ...] | list[str]) -> pathspec.GitIgnoreSpec:
-    """VitePress' globs as anchored gitignore lines (`*.md`: the top folder's pages only,
-    as in a glob; `**/README.md`: every README), `{a,b}` spelled out."""
-    lines = [f"/{_relative(line)}" for glob in (*ALWAYS_EXCLUDED, *globs)
-             if not glob.startswith("!") and tame_glob(glob) for line in _braces(glob)]
-    return pathspec.GitIgnoreSpec.from_lines(lines)
-
-
-def _relative(glob: str) -> str:
-    return glob.removeprefix("./").lstrip("/")
-
-
-def _braces(glob: str) -> list[str]:
-    """`{md,mdx}` alternatives spelled out (`{md}`, without a comma, is literal, as in
-    picomatch); a glob that would spell out to more than MAX_SPELLED globs (a config's
-    mistake, or a hostile one) is left out, said in a warning."""
-    spelled = [glob]
-    while (found := _BRACE.search(spelled[0])) is not None:
-        choices = found.group(1).split(",")
-        if len(spelled) * len(choices) > MAX_SPELLED:
-            log.warning("srcExclude glob %r spells out to more than %d globs; not applied",
-                        glob[:80], MAX_SPELLED)
-            return []
-        spelled = [g[:m.start()] + choice + g[m.end():] for g in spelled
-                   if (m := _BRACE.search(g)) is not None for choice in choices]
-    return spelled
+    """What VitePress never reads as pages, and the config's `srcExclude` globs."""
+    return glob_spec((*ALWAYS_EXCLUDED, *globs))
 
 
 def _project(config: Path) -> Path:

@@ -89,7 +89,8 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                            max_page_bytes=settings.docs_max_page_kb * 1024,
                            max_chunks=settings.docs_max_chunks_per_page, mount=prefix,
                            site_config=site.config if main and generator in (
-                               None, site.generator) else None)
+                               None, site.generator) else None,
+                           site_excludes=site.excluded_in(folder) if ours else ())
         if not found:
             raise InputError(f"{folder}: no Markdown/MDX pages found (after excludes)")
         claim_paths(origin, found, folder)
