@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from docloop.cli import main
-from docloop.docs.docusaurus_site import docs_instances
+from docloop.docs.docusaurus_site import DEFAULT_INSTANCE, docs_instances
 from docloop.docs.loader import load_pages
 from docloop.docs.site_root import site_folder
 from tests.docs_helpers import search_json, write_docs
@@ -162,3 +162,70 @@ def test_an_exclude_that_cannot_be_read_is_said(
         instances = docs_instances(config)
     assert instances is not None and instances[0].exclude == ()
     assert "exclude is not an array of plain strings" in caplog.text
+
+
+THEMED = """\
+module.exports = {
+  url: 'https://t.dev',
+  baseUrl: '/',
+  presets: [['classic', { docs: { routeBasePath: '/', sidebarPath: './sidebars.js' } }]],
+  themeConfig: { docs: { sidebar: { hideable: true } }, navbar: { title: 'T' } },
+};
+"""
+
+
+@pytest.mark.parametrize("config", [
+    THEMED,
+    # the theme's options in a variable, as typescript-eslint declares them
+    "const themeConfig: ThemeCommonConfig = {\n  docs: { sidebar: { hideable: true } },\n};\n"
+    "module.exports = {\n  url: 'https://t.dev',\n  baseUrl: '/',\n  presets: [['classic', "
+    "{ docs: { routeBasePath: '/' } }]],\n  themeConfig,\n};\n",
+])
+def test_the_themes_docs_settings_are_no_docs_instance(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, config: str) -> None:
+    """`themeConfig.docs` sets up the sidebar; read as a second instance of `docs/`, the
+    pages were indexed twice or the run refused."""
+    write_docs(tmp_path, {"docusaurus.config.js": config, "docs/intro.md": "# Intro\n"})
+    with caplog.at_level(logging.WARNING):
+        site = site_folder(tmp_path)
+    assert (site.pages, site.route, site.mounts) == (tmp_path / "docs", "", ())
+    assert not caplog.text
+
+
+def test_a_site_without_docs_is_indexed_as_it_is_and_quietly(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    write_docs(tmp_path, {"docusaurus.config.js": "module.exports = { presets: [['classic', "
+                          "{ docs: false, blog: { routeBasePath: '/' } }]] };\n",
+                          "blog/2024-01-01-hello.md": "# Hello\n"})
+    with caplog.at_level(logging.WARNING):
+        assert site_folder(tmp_path).pages == tmp_path
+    assert not caplog.text
+
+
+@pytest.mark.parametrize(("config", "said"), [
+    # two instances read one folder
+    ("module.exports = { plugins: [['@docusaurus/plugin-content-docs', { id: 'a' }], "
+     "['@docusaurus/plugin-content-docs', { id: 'b', routeBasePath: 'b' }]] };\n",
+     "two docs instances read"),
+    # a path no file system takes: no crash
+    (f"module.exports = {{ presets: [['classic', {{ docs: {{ path: '{'a' * 300}' }} }}]] }};\n",
+     "is not a folder inside"),
+    # options named by a variable the config does not declare as an object
+    ("const opts = makeOptions();\nmodule.exports = { plugins: "
+     "[['@docusaurus/plugin-content-docs', opts]] };\n", "not one object literal"),
+])
+def test_instances_docloop_cannot_read_as_written_are_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, config: str, said: str) -> None:
+    write_docs(tmp_path, {"docusaurus.config.js": config, "docs/intro.md": "# Intro\n"})
+    with caplog.at_level(logging.WARNING):
+        site = site_folder(tmp_path)
+    assert said in caplog.text
+    assert len({site.pages, *(p for _, p in site.mounts)}) == 1 + len(site.mounts)
+
+
+def test_an_entry_in_a_comment_is_not_read(tmp_path: Path) -> None:
+    config = tmp_path / "docusaurus.config.js"
+    config.write_text("const old = { path: 'legacy', routeBasePath: 'legacy' };\nmodule.exports "
+                      "= {\n  // plugins: [['@docusaurus/plugin-content-docs', old]],\n};\n",
+                      encoding="utf-8")
+    assert docs_instances(config) == [DEFAULT_INSTANCE]

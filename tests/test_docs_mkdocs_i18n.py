@@ -52,7 +52,8 @@ def test_suffixed_translations_are_left_out_and_named(
 
 
 def test_a_default_language_copy_beside_the_page_is_one_page(tmp_path: Path) -> None:
-    """The plugin builds the default site from `foo.md` first, `foo.en.md` only without it."""
+    """Two files of one page in the default language (the plugin refuses to build them
+    when several languages build) are indexed as one: `foo.md`, the unsuffixed one."""
     write_docs(tmp_path, {"mkdocs.yml": SUFFIX})
     write_docs(tmp_path / "docs", {"index.md": "# Home\n", "index.en.md": "# Home (en)\n"})
     assert [p.path for p in load_pages(tmp_path / "docs", None)] == ["index.md"]

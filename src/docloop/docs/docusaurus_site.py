@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 CONFIG_NAMES = ("docusaurus.config.js", "docusaurus.config.ts", "docusaurus.config.mjs",
                 "docusaurus.config.cjs", "docusaurus.config.mts")
 DEFAULT_ROUTE = "docs"
+#: docs instances read at most (a real site has a handful; thousands are a hostile config)
+MAX_INSTANCES = 32
+_NAMED_ENTRY = re.compile(r"plugin-content-docs['\"]\s*,\s*([A-Za-z_$][\w$]*)\s*\]")
+_NO_DOCS = re.compile(r"(?<![\w$.])docs\s*:\s*false\b")
 
 
 def docusaurus_config(folder: Path) -> Path | None:
@@ -63,8 +67,15 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
     string: which folder goes where cannot be told. The blog and pages plugins have a
     `routeBasePath` of their own, which says nothing about the docs."""
     js = read_config(config, "taking Docusaurus' defaults")
-    spans = sorted(js.objects(r"(?<![\w$.])docs\s*:\s*") + js.objects(
-        r"plugin-content-docs['\"]\s*,\s*", in_text=True) + _named_options(js))
+    theme = _theme_spans(js)
+    spans = sorted([span for span in js.objects(r"(?<![\w$.])docs\s*:\s*")
+                    if not any(t[0] < span[0] < t[1] for t in theme)]
+                   + js.objects(r"plugin-content-docs['\"]\s*,\s*", in_text=True)
+                   + _named_options(config, js))
+    if len(spans) > MAX_INSTANCES:
+        log.warning("%s: more than %d docs instances; reading none of them", config,
+                    MAX_INSTANCES)
+        return None
     found = []
     for start, end, inside in spans:
         paths = js.properties("path", inside, (start, end))
@@ -75,7 +86,9 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
         route = routes[0].value if routes and routes[0].value is not None else DEFAULT_ROUTE
         found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/"),
                                   _excluded(config, js, inside, (start, end))))
-    return found or [DocsInstance(DEFAULT_ROUTE, DEFAULT_ROUTE)]
+    if not found and _NO_DOCS.search(js.code):
+        return []  # `docs: false`: a site without docs (a blog)
+    return found or [DEFAULT_INSTANCE]
 
 
 def _excluded(config: Path, js: JsConfig, depth: int, span: tuple[int, int]
@@ -90,18 +103,42 @@ def _excluded(config: Path, js: JsConfig, depth: int, span: tuple[int, int]
     return tuple(globs or ())
 
 
-def _named_options(js: JsConfig) -> list[tuple[int, int, int]]:
+def _named_options(config: Path, js: JsConfig) -> list[tuple[int, int, int]]:
     """The options object of each `plugin-content-docs` entry that names it by a variable
     (`['@docusaurus/plugin-content-docs', pluginContentDocsOptions]`, as typescript-eslint
-    writes it): the `{…}` that variable is declared with in the same file, when it is
-    declared once."""
+    writes it): the `{…}` that variable is declared with in the same file. A variable not
+    declared so, or declared more than once, is said in a warning."""
+    names = list(dict.fromkeys(
+        entry.group(1) for entry in _NAMED_ENTRY.finditer(js.text)
+        if js.code[entry.start(1)] == entry.group(1)[0]))  # code, not a comment's
     spans = []
-    for entry in re.finditer(r"plugin-content-docs['\"]\s*,\s*([A-Za-z_$][\w$]*)\s*\]", js.text):
-        name = re.escape(entry.group(1))
-        declared = js.objects(rf"(?<![\w$.])(?:const|let|var)\s+{name}\b[^=;{{]*=\s*")
-        if len(declared) == 1:
-            spans.append(declared[0])
+    for name in names[:MAX_INSTANCES + 1]:
+        starts = _declared(js, name)
+        if len(starts) != 1:
+            log.warning("%s: the docs instance options %s are not one object literal declared "
+                        "in the config; that instance is not read", config, name)
+            continue
+        spans.append(js.object_at(starts[0]))
     return spans
+
+
+def _theme_spans(js: JsConfig) -> list[tuple[int, int, int]]:
+    """The `themeConfig` object, written inline or named by a variable: its `docs: {…}`
+    (the sidebar's settings) is not a docs instance."""
+    spans = js.objects(r"(?<![\w$.])themeConfig\s*:\s*")
+    names = {found.group(1) or "themeConfig" for found in re.finditer(
+        r"(?<![\w$.])themeConfig\s*(?::\s*([A-Za-z_$][\w$]*)\s*(?=[,}\n])|(?=\s*[,}]))",
+        js.code)}
+    for name in sorted(names)[:2]:
+        spans += [js.object_at(start) for start in _declared(js, name)[:1]]
+    return spans
+
+
+def _declared(js: JsConfig, name: str) -> list[int]:
+    """Where the object literal each `const|let|var name … = {` declares opens."""
+    pattern = rf"(?<![\w$.])(?:const|let|var)\s+{re.escape(name)}(?![\w$])" \
+              r"(?:\s*:[^=;{}\n]{0,200})?\s*=\s*\{"
+    return [match.end() - 1 for match in re.finditer(pattern, js.code)]
 
 
 def route_base_path(config: Path, instances: list[DocsInstance] | None,

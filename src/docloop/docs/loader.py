@@ -186,7 +186,8 @@ class _Skipped:
                      "keeps them", len(self.stubs), self.stubs[0])
         if self.unpublished:
             log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
-                     "draft_docs, a README.md beside an index.md; Docusaurus: draft: true, "
+                     "draft_docs, a README.md beside an index.md, foo.en.md beside foo.md; "
+                     "Docusaurus: draft: true, "
                      "a docs instance's exclude; "
                      "VitePress: srcExclude, dist/), e.g. %s", len(self.unpublished),
                      self.unpublished[0])

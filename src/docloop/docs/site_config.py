@@ -115,8 +115,8 @@ class SitePages:
         return any(index in present and self.leaves_out(index) is None for index in indexes)
 
     def shadowed_copy(self, rel: str, present: set[str]) -> bool:
-        """A default-language copy (`foo.en.md`) beside its page (`foo.md`): the i18n plugin
-        builds the page from `foo.md`."""
+        """A default-language copy (`foo.en.md`) beside its page (`foo.md`): one page, indexed
+        once (the i18n plugin refuses to build both when several languages build)."""
         published = self.published(rel)
         return published != rel and published in present and self.languages is not None \
             and not self.languages.folders

@@ -119,11 +119,17 @@ def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
     """The docs of the Docusaurus project at `folder`: the instance reading `docs/` (else
     the first one the config sets up) as the pages folder, the others as mounts, each under
     its route (a `community/` folder served under `/community`). None when no instance's
-    folder can be read: the folder is then indexed as it is."""
+    folder can be read: the folder is then indexed as it is. A folder reached through a
+    link is read, as Docusaurus reads it."""
     instances = docs_instances(config)
     reach = _repository(folder)
-    readable = [(instance, pages) for instance in instances or [DEFAULT_INSTANCE]
-                if (pages := _instance_folder(config, folder, reach, instance)) is not None]
+    readable: list[tuple[DocsInstance, Path]] = []
+    for instance in instances if instances is not None else [DEFAULT_INSTANCE]:
+        pages = _instance_folder(config, folder, reach, instance)
+        if pages is not None and any(pages == p for _, p in readable):
+            log.warning("%s: two docs instances read %s; indexing it once", config, pages)
+        elif pages is not None:
+            readable.append((instance, pages))
     if not readable:
         return None
     main, pages = next(((i, p) for i, p in readable if os.path.normpath(i.path) == "docs"),
@@ -147,13 +153,21 @@ def _instance_folder(config: Path, folder: Path, reach: Path,
     that does not, is missing, or is the project itself is named, for --mount."""
     inside = os.path.normpath(instance.path)
     pages = Path(os.path.normpath(folder / inside))
-    if inside != "." and _within(os.path.relpath(pages, reach)) and pages.is_dir():
+    if inside != "." and _within(os.path.relpath(pages, reach)) and _is_folder(pages):
         return pages
     log.warning("%s: docs instance %s (route /%s) is not a folder inside %s%s; give it with "
                 "--mount %s=FOLDER", config, instance.path, instance.route, folder,
                 "" if reach == folder else f" or its repository {reach}",
                 instance.route or "ROUTE")
     return None
+
+
+def _is_folder(path: Path) -> bool:
+    """Whether `path` is a folder; a name too long or a folder not readable is none."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _repository(folder: Path) -> Path:

@@ -46,12 +46,9 @@ CONFIG_NAMES = tuple(name for ext in ("js", "ts", "mjs", "mts")
 ALWAYS_EXCLUDED = ("**/node_modules/**", "**/dist/**")
 #: what a config that cannot be read leaves the pages with
 UNREADABLE = "linking pages without .html and without the site's address"
-#: globs one `{a,b}` glob spells out to at most
-MAX_SPELLED = 64
 #: a key of an object literal, `zh:` or `'pt-BR':`, read from the text (the scanned code
 #: blanks strings); its colon must be code, not a comment's
 _LOCALE_KEY = re.compile(r"""(?:^|[{,])\s*+(['"]?)([A-Za-z][\w-]*+)\1\s*+:""", re.M)
-_BRACE = re.compile(r"\{([^{},]*,[^{}]*)\}")
 _CLEAN_URLS = re.compile(r"\bcleanUrls\s*:\s*(true|false)\b")
 
 
