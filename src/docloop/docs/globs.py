@@ -5,7 +5,8 @@ Both generators match their globs against a page's path inside its folder, picom
 `*.md` is a top-level file only, `**/README.md` every README (the top one too), `{md,mdx}`
 alternatives. docloop reads each glob as an anchored gitignore line (`/*.md`), which pathspec
 matches the same way, with `{a,b}` spelled out first. A negated glob (`!x`) is not read, and
-a glob costly to match (site_config.tame_glob) is dropped, said in a warning.
+a glob costly to match (`tame_glob`; mkdocs' `exclude_docs` lines too) is dropped, said in a
+warning.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Iterable
 
 import pathspec
 
-from docloop.docs.site_config import tame_glob
-
 log = logging.getLogger(__name__)
 
 #: globs one `{a,b}` glob spells out to at most
 MAX_SPELLED = 64
+#: wildcards one exclude pattern may hold: the regular expression a pattern becomes
+#: backtracks over a file name once per wildcard (`a*a*a*…b` against `aaaa…` takes minutes)
+MAX_WILDCARDS = 8
 _BRACE = re.compile(r"\{([^{},]*,[^{}]*)\}")
 
 
@@ -30,6 +32,15 @@ def glob_spec(globs: Iterable[str]) -> pathspec.GitIgnoreSpec:
     lines = [f"/{line.removeprefix('./').lstrip('/')}" for glob in globs
              if not glob.startswith("!") and tame_glob(glob) for line in spelled_out(glob)]
     return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def tame_glob(pattern: str) -> bool:
+    """Whether an exclude pattern is cheap to match; one that is not is said and dropped."""
+    if pattern.count("*") - 2 * pattern.count("**") <= MAX_WILDCARDS:
+        return True
+    log.warning("exclude pattern %r has more than %d wildcards; not applied", pattern[:80],
+                MAX_WILDCARDS)
+    return False
 
 
 def spelled_out(glob: str) -> list[str]:

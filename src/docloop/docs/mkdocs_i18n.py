@@ -42,9 +42,10 @@ class Languages:
             None if self.folders else _suffix(path)
         return mark if mark is not None and self._is_locale(mark) else self.default
 
-    def translated(self, rel: str) -> bool:
-        """Whether the file at `rel` is a translation (not the default language's)."""
-        return self.language(rel) != self.default
+    def translated(self, rel: str) -> str | None:
+        """The language of the file at `rel` when it is a translation, else None."""
+        language = self.language(rel)
+        return language if language != self.default else None
 
     def published(self, rel: str) -> str:
         """The path the default language's file at `rel` is published at: without its

@@ -31,6 +31,7 @@ from typing import Any
 import pathspec
 import yaml
 
+from docloop.docs.globs import tame_glob
 from docloop.docs.mkdocs_i18n import Languages, plugin_languages
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,7 @@ class SitePages:
 
     def translated(self, rel: str) -> str | None:
         """The language of the file at `rel` when it is a translation, else None."""
-        if self.languages is None or not self.languages.translated(rel):
-            return None
-        return self.languages.language(rel)
+        return self.languages.translated(rel) if self.languages else None
 
     def published(self, rel: str) -> str:
         """The path the site publishes the file at `rel` at (without its language)."""
@@ -194,20 +193,6 @@ def warn_once(config: Path, message: str) -> None:
         log.warning("%s", message)
 
 
-#: wildcards one exclude pattern may hold: the regular expression a pattern becomes
-#: backtracks over a file name once per wildcard (`a*a*a*…b` against `aaaa…` takes minutes)
-MAX_WILDCARDS = 8
-
-
-def tame_glob(pattern: str) -> bool:
-    """Whether an exclude pattern is cheap to match; one that is not is said and dropped."""
-    if pattern.count("*") - 2 * pattern.count("**") <= MAX_WILDCARDS:
-        return True
-    log.warning("exclude pattern %r has more than %d wildcards; not applied", pattern[:80],
-                MAX_WILDCARDS)
-    return False
-
-
 def _pattern_lines(value: object) -> list[str]:
     """The gitignore lines of an option: mkdocs takes a multi-line string; a list of
     strings is read line by line too, anything else as nothing."""
@@ -218,4 +203,3 @@ def _pattern_lines(value: object) -> list[str]:
     else:
         return []
     return [line for line in lines if tame_glob(line)]
-    return []
