@@ -313,3 +313,21 @@ def test_a_brace_without_a_comma_is_literal_and_a_glob_past_the_bound_is_said(
     with caplog.at_level(logging.WARNING):
         assert _braces("{a,b}" * 40) == []
     assert "spells out to more than" in caplog.text
+
+
+def test_options_of_the_same_name_deeper_in_the_config_are_not_the_sites(
+        tmp_path: Path) -> None:
+    """`rewrites`, `sitemap` and `locales` are read as the config's own options: a plugin's
+    or the theme's option of the same name deeper in the config made the site's unreadable
+    (its rewrites ignored) or gave it no address."""
+    config = ("export default {\n  cleanUrls: true,\n  rewrites: { 'en/:rest*': ':rest*' },\n"
+              "  sitemap: { hostname: 'https://vp.dev' },\n"
+              "  themeConfig: { search: { options: { rewrites: { a: 'b' }, sitemap: "
+              "{ hostname: 'https://search.example' } } } },\n}\n")
+    write_docs(tmp_path, {".vitepress/config.ts": config,
+                          **{f"en/{path}": text for path, text in GUIDE.items()}})
+    site = site_folder(tmp_path)
+    assert site.site_url == "https://vp.dev/"
+    pages = load_pages(site.pages, site.site_url, generator="vitepress")
+    assert {p.path: p.url for p in pages} == {
+        "en/guide/retries.md": "https://vp.dev/guide/retries", "en/index.md": "https://vp.dev/"}

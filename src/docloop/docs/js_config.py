@@ -69,6 +69,17 @@ class JsConfig:
         whole = _PLAIN_LIST.match(self.text, found.end)
         return [item.group(2) for item in _ITEM.finditer(whole.group(1))] if whole else None
 
+    def value_object(self, found: Found) -> tuple[int, int, int] | None:
+        """The `{…}` span (start, end, depth inside) that is the value of the property
+        `found` (`locales: {…}`), or None when its value is anything else (a variable, a
+        call, a function)."""
+        if self.code[found.end - 1] != ":":
+            return None  # shorthand: `locales,`
+        at = found.end
+        while at < len(self.code) and self.code[at].isspace():
+            at += 1
+        return self.object_at(at) if at < len(self.code) and self.code[at] == "{" else None
+
     def objects(self, opening: str, in_text: bool = False) -> list[tuple[int, int, int]]:
         """The `{…}` spans (start, end, depth inside) that follow the pattern `opening`
         (`sitemap\\s*:\\s*`) in the code, or in the text when the pattern names a string

@@ -28,8 +28,9 @@ _TOKEN = re.compile(r":([A-Za-z_]\w*)([?*+])?|\(\.\*\)|[^:(]+|.", re.S)
 _SEGMENT = r"[^/#?]+?"
 #: a pair of plain strings in the rules' object: `'from': 'to',`
 _RULE = re.compile(r"""(['"`])([^'"`$\\\n]*)\1\s*(:)\s*(['"`])([^'"`$\\\n]*)\4\s*(?=[,}\s])""")
-#: `rewrites(id) {…}` or `rewrites: (id) =>`: a function docloop does not run
-_FUNCTION = re.compile(r"(?<![\w$.])rewrites\s*(?:\(|:\s*(?:\(|function\b|\w+\s*=>))")
+#: `rewrites(id) {…}`: a method docloop does not run (`rewrites: (id) => …` is a property
+#: whose value is no object)
+_METHOD = re.compile(r"(?<![\w$.])rewrites\s*\(")
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,15 @@ class Rule:
 def read_rewrites(js: JsConfig) -> tuple[list[Rule], bool]:
     """The config's rewrite rules, and whether it has rewrites docloop cannot follow (a
     function, a value that is no plain string, a rule with other syntax)."""
-    if any(js.depth[m.start()] == 1 for m in _FUNCTION.finditer(js.code)):
+    if any(js.depth[m.start()] == 1 for m in _METHOD.finditer(js.code)):
         return [], True
     found = js.properties("rewrites", 1)
-    spans = js.objects(r"(?<![\w$.])rewrites\s*:\s*")
     if not found:
         return [], False
-    if len(found) != 1 or len(spans) != 1:
+    span = js.value_object(found[0]) if len(found) == 1 else None
+    if span is None:
         return [], True
-    start, end, depth = spans[0]
+    start, end, depth = span
     pairs = [m for m in _RULE.finditer(js.text, start, end)
              if js.code[m.start(3)] == ":" and js.depth[m.start(3)] == depth]
     rules = [_rule(m.group(2), m.group(5)) for m in pairs]

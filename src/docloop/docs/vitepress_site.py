@@ -141,8 +141,9 @@ def site_url(root: Path, config: Path | None = None) -> str | None:
     if config is None:
         return None
     js = read_config(config, UNREADABLE)
-    hosts = [prop for start, end, inside in js.objects(r"(?<![\w$.])sitemap\s*:\s*")
-             for prop in js.properties("hostname", inside, (start, end))]
+    sitemaps = js.properties("sitemap", 1)
+    sitemap = js.value_object(sitemaps[0]) if len(sitemaps) == 1 else None
+    hosts = js.properties("hostname", sitemap[2], sitemap[:2]) if sitemap else []
     bases = js.properties("base", 1)
     if len(hosts) != 1 or hosts[0].value is None or not is_web_url(hosts[0].value) \
             or len(bases) > 1 or (bases and bases[0].value is None):
@@ -180,18 +181,15 @@ def _translations(config: Path, js: JsConfig) -> frozenset[str]:
     i18n guide: `fr: {…}` serves `fr/`). Chat is searched against one language's pages,
     the root locale's; translations matched like pages would send a writer to a
     translated copy. A `locales` written any other way is said in a warning."""
-    found = js.properties("locales", 1)
+    found = js.properties("locales", 1)  # the config's own: a search provider's is deeper
     if not found:
         return frozenset()
-    # the config's own (a search provider's `locales` is deeper), right after its colon
-    spans = [span for span in js.objects(r"(?<![\w$.])locales\s*:\s*")
-             if len(found) == 1 and span[2] == 2
-             and not js.code[found[0].end:span[0]].strip()]
-    if len(spans) != 1:
+    span = js.value_object(found[0]) if len(found) == 1 else None
+    if span is None:
         warn_once(config, f"{config}: its locales cannot be read; translations are indexed "
                   "as pages of the site")
         return frozenset()
-    start, end, depth = spans[0]
+    start, end, depth = span
     keys = {match.group(2) for match in _LOCALE_KEY.finditer(js.text, start, end)
             if js.code[match.end() - 1] == ":" and js.depth[match.end() - 1] == depth}
     return frozenset(keys - {"root"})
