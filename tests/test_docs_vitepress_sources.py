@@ -331,3 +331,13 @@ def test_options_of_the_same_name_deeper_in_the_config_are_not_the_sites(
     pages = load_pages(site.pages, site.site_url, generator="vitepress")
     assert {p.path: p.url for p in pages} == {
         "en/guide/retries.md": "https://vp.dev/guide/retries", "en/index.md": "https://vp.dev/"}
+
+
+def test_clean_urls_in_a_comment_is_no_setting(tmp_path: Path) -> None:
+    """VitePress publishes `foo.html` unless the config sets `cleanUrls: true`; a comment
+    naming the option (or an example string) set nothing, but read as text it did."""
+    config = ("export default {\n  // cleanUrls: true, once the host rewrites URLs\n"
+              "  title: 'T',\n}\n")
+    write_docs(tmp_path, {".vitepress/config.ts": config, **GUIDE})
+    pages = load_pages(tmp_path, "https://t.dev", generator="vitepress")
+    assert "https://t.dev/guide/retries.html" in [p.url for p in pages]

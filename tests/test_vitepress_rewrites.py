@@ -3,16 +3,18 @@ guide shows; anything else is not guessed."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from docloop.docs.js_config import JsConfig
-from docloop.docs.vitepress_rewrites import published_path, read_rewrites
+from docloop.docs.vitepress_rewrites import publish, read_rewrites
 
 
 def publisher(rules: str):  # type: ignore[no-untyped-def]
     found, unread = read_rewrites(JsConfig(f"export default {{\n  rewrites: {{\n{rules}\n  }}\n}}"))
     assert not unread
-    return published_path(found)
+    return partial(publish, found)
 
 
 @pytest.mark.parametrize(("rules", "path", "published"), [

@@ -56,8 +56,7 @@ from docloop.docs.globs import glob_spec
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
-from docloop.docs.site_config import SitePages, mkdocs_pages
-from docloop.docs.vitepress_site import html_pages as vitepress_html
+from docloop.docs.site_config import mkdocs_pages
 from docloop.docs.vitepress_site import pages_sources
 from docloop.errors import InputError
 
@@ -134,8 +133,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     reach = Reach(root, repository_root(root))
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
     sources = pages_sources(root, site_config) if generator == "vitepress" else None
-    html = (not site.directory_urls) if site else \
-        sources is not None and vitepress_html(root, site_config)
+    rule = site or sources  # the generator's publishing rule, when it has one
+    html = (not site.directory_urls) if site else sources is not None and sources.html
     excluded = glob_spec(site_excludes) if site_excludes else None
     files = sorted(_page_files(root))
     present = {file.relative_to(root).as_posix() for file in files}
@@ -146,18 +145,15 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
-        language = site.translated(rel) if site else \
-            sources.published(rel).split("/", 1)[0] if sources and sources.translated(rel) \
-            else None
+        language = rule.translated(rel) if rule else None
         if language is not None:
             skipped.translations[language] += 1
             continue
-        if (site is not None and _unpublished(site, rel, present)) \
-                or (sources is not None and sources.leaves_out(rel)) \
+        if (rule is not None and rule.unpublished(rel, present)) \
                 or (excluded is not None and excluded.match_file(rel)):
             skipped.unpublished.append(rel)
             continue
-        published = site.published(rel) if site else sources.published(rel) if sources else None
+        published = rule.published(rel) if rule else None
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
                          html_pages=html, published=published)
         if generator == "docusaurus" and page.front_matter.get("draft") is True:
@@ -195,13 +191,6 @@ class _Skipped:
             log.info("left out %d page(s) in other languages (%s) than the site's default "
                      "one, whose pages are indexed", sum(self.translations.values()),
                      ", ".join(sorted(self.translations)))
-
-
-def _unpublished(site: SitePages, rel: str, present: set[str]) -> bool:
-    """A file the mkdocs site leaves out of the built site (site_config.py): excluded, a
-    README beside an index, a default-language copy beside its page."""
-    return site.leaves_out(rel) is not None or site.shadowed_readme(rel, present) \
-        or site.shadowed_copy(rel, present)
 
 
 def mounted_url(base_url: str | None, mount: str) -> str | None:

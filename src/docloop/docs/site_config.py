@@ -113,6 +113,13 @@ class SitePages:
         indexes = (str(path.with_name(f"index{suffix}")) for suffix in (".md", ".markdown"))
         return any(index in present and self.leaves_out(index) is None for index in indexes)
 
+    def unpublished(self, rel: str, present: set[str]) -> bool:
+        """A file the site leaves out of the built site (`present`: every file path in the
+        docs folder): excluded, a README beside an index, a default-language copy beside
+        its page."""
+        return self.leaves_out(rel) is not None or self.shadowed_readme(rel, present) \
+            or self.shadowed_copy(rel, present)
+
     def shadowed_copy(self, rel: str, present: set[str]) -> bool:
         """A default-language copy (`foo.en.md`) beside its page (`foo.md`): one page, indexed
         once (the i18n plugin refuses to build both when several languages build)."""

@@ -17,7 +17,7 @@ paths, and the config is named in a warning. So is a `rewrites` function.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docloop.docs.js_config import JsConfig
@@ -69,12 +69,10 @@ def read_rewrites(js: JsConfig) -> tuple[list[Rule], bool]:
     return usable, len(usable) != len(rules) or written != len(rules)
 
 
-def published_path(rules: list[Rule]) -> Callable[[str], str]:
-    """The published path of a page at a source path (its own when no rule matches)."""
-    def publish(path: str) -> str:
-        return next((moved for rule in rules if (moved := rule.apply(path)) is not None),
-                    path)
-    return publish
+def publish(rules: Sequence[Rule], path: str) -> str:
+    """The published path of a page at a source path: the first matching rule's, else its
+    own."""
+    return next((moved for rule in rules if (moved := rule.apply(path)) is not None), path)
 
 
 def _rule(source: str, target: str) -> Rule | None:

@@ -34,7 +34,7 @@ import pathspec
 from docloop.docs.globs import glob_spec
 from docloop.docs.js_config import JsConfig, read_config, site_address
 from docloop.docs.site_config import warn_once
-from docloop.docs.vitepress_rewrites import Rule, published_path, read_rewrites
+from docloop.docs.vitepress_rewrites import Rule, publish, read_rewrites
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -64,20 +64,27 @@ class Sources:
     translations: frozenset[str] = frozenset()
     #: the config's `rewrites` (vitepress_rewrites.py), for the source folder itself
     rewrites: tuple[Rule, ...] = ()
+    #: pages are published as `foo.html`: the config does not set `cleanUrls: true`
+    html: bool = False
 
     def leaves_out(self, rel: str) -> bool:
         """Whether the file at `rel` (a path inside `folder`) is not one of the pages."""
         return self.excluded.match_file(self.inside + rel)
 
+    def unpublished(self, rel: str, present: set[str]) -> bool:
+        """The loader's question to every generator's rule (site_config.SitePages)."""
+        return self.leaves_out(rel)
+
     def published(self, rel: str) -> str:
         """The path the site publishes the file at `rel` at: its path in the source
         folder, moved by the `rewrites`."""
-        return published_path(list(self.rewrites))(self.inside + rel)
+        return publish(self.rewrites, self.inside + rel)
 
-    def translated(self, rel: str) -> bool:
-        """Whether the file at `rel` is a page of another locale than the root one (told by
-        where it is published, as VitePress tells it)."""
-        return self.published(rel).split("/", 1)[0] in self.translations
+    def translated(self, rel: str) -> str | None:
+        """The locale of the file at `rel` when it is not the root one (told by where it is
+        published, as VitePress tells it), else None."""
+        locale = self.published(rel).split("/", 1)[0]
+        return locale if locale in self.translations else None
 
 
 def vitepress_config(project: Path) -> Path | None:
@@ -100,7 +107,8 @@ def project_sources(project: Path) -> Sources:
                   "value that is not a plain string, or a pattern beyond :name and (.*)); "
                   "the pages they move are linked by their file paths")
     return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)),
-                   translations=_translations(config, js), rewrites=tuple(rules))
+                   translations=_translations(config, js), rewrites=tuple(rules),
+                   html=_html_pages(js))
 
 
 def pages_sources(root: Path, config: Path | None = None) -> Sources:
@@ -121,15 +129,10 @@ def pages_sources(root: Path, config: Path | None = None) -> Sources:
     return replace(sources, folder=root, inside=f"{inside}/", translations=frozenset())
 
 
-def html_pages(root: Path, config: Path | None = None) -> bool:
-    """Whether the VitePress site whose pages folder is `root` publishes its pages as
-    `.html` files: it has a config that does not set `cleanUrls: true`."""
-    config = config or _config(root)
-    if config is None:
-        return False
-    text = read_config(config, UNREADABLE).text
-    values = {match.group(1) for match in _CLEAN_URLS.finditer(text)}
-    return values != {"true"}
+def _html_pages(js: JsConfig) -> bool:
+    """Whether the site publishes its pages as `.html` files: its config does not set
+    `cleanUrls: true` (a comment saying so is no setting)."""
+    return {match.group(1) for match in _CLEAN_URLS.finditer(js.code)} != {"true"}
 
 
 def site_url(root: Path, config: Path | None = None) -> str | None:
