@@ -117,13 +117,16 @@ def _vitepress(line: str) -> Include | None:
 
 
 def repository_root(docs_root: Path) -> Path:
-    """How far includes may reach: the nearest ancestor with `.git`, else the docs root's
-    parent (a docs folder copied out of its repository reaches no further)."""
+    """How far includes may reach: the repository the docs are in (`git_root`), else the
+    docs root's parent (a docs folder copied out of its repository reaches no further)."""
     root = docs_root.resolve()
-    for folder in (root, *root.parents):
-        if (folder / ".git").exists():
-            return folder
-    return root.parent
+    return git_root(root) or root.parent
+
+
+def git_root(folder: Path) -> Path | None:
+    """The repository `folder` is in: the nearest folder up (itself included) with `.git`,
+    its path as given."""
+    return next((f for f in (folder, *folder.parents) if (f / ".git").exists()), None)
 
 
 def shown_includes(includes: Mapping[int, Include],

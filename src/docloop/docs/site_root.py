@@ -46,6 +46,7 @@ from docloop.docs.docusaurus_site import (
     route_base_path,
 )
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
+from docloop.docs.includes import git_root
 from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
 from docloop.docs.vitepress_site import project_sources, vitepress_config
@@ -122,7 +123,7 @@ def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
     folder can be read: the folder is then indexed as it is. A folder reached through a
     link is read, as Docusaurus reads it."""
     instances = docs_instances(config)
-    reach = _repository(folder)
+    reach = git_root(folder) or folder  # how far the config may send docloop for pages
     readable: list[tuple[DocsInstance, Path]] = []
     for instance in instances if instances is not None else [DEFAULT_INSTANCE]:
         pages = _instance_folder(config, folder, reach, instance)
@@ -168,12 +169,6 @@ def _is_folder(path: Path) -> bool:
         return path.is_dir()
     except OSError:
         return False
-
-
-def _repository(folder: Path) -> Path:
-    """The repository `folder` is in (the nearest folder up with `.git`), else `folder`:
-    how far a project's config may send docloop for its pages."""
-    return next((f for f in (folder, *folder.parents) if (f / ".git").exists()), folder)
 
 
 def _docs_url(folder: Path) -> str | None:
