@@ -95,9 +95,8 @@ def _excluded(config: Path, js: JsConfig, depth: int, span: tuple[int, int]
               ) -> tuple[str, ...]:
     """An instance's `exclude` globs, when set once to an array of plain strings (one
     written any other way is said in a warning, and excludes nothing)."""
-    found = js.properties("exclude", depth, span)
-    globs = js.string_list(found[0]) if len(found) == 1 else None
-    if found and globs is None:
+    globs = js.strings("exclude", depth, span)
+    if globs is None:
         log.warning("%s: a docs instance's exclude is not an array of plain strings; no page "
                     "is left out for it", config)
     return tuple(globs or ())

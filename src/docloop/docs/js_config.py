@@ -69,6 +69,15 @@ class JsConfig:
         whole = _PLAIN_LIST.match(self.text, found.end)
         return [item.group(2) for item in _ITEM.finditer(whole.group(1))] if whole else None
 
+    def strings(self, name: str, depth: int,
+                within: tuple[int, int] | None = None) -> list[str] | None:
+        """The option `name` (at `depth`, inside `within`) as an array of plain strings: []
+        when it is not set, None when it is set any other way or more than once."""
+        found = self.properties(name, depth, within)
+        if not found:
+            return []
+        return self.string_list(found[0]) if len(found) == 1 else None
+
     def value_object(self, found: Found) -> tuple[int, int, int] | None:
         """The `{…}` span (start, end, depth inside) that is the value of the property
         `found` (`locales: {…}`), or None when its value is anything else (a variable, a

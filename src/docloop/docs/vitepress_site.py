@@ -171,9 +171,8 @@ def _source_folder(project: Path, config: Path, js: JsConfig) -> Path:
 
 def _source_excludes(config: Path, js: JsConfig) -> list[str]:
     """The `srcExclude` globs, when set once to an array of plain strings."""
-    found = js.properties("srcExclude", 1)
-    globs = js.string_list(found[0]) if len(found) == 1 else None
-    if found and globs is None:
+    globs = js.strings("srcExclude", 1)
+    if globs is None:
         warn_once(config, f"{config}: srcExclude is not an array of plain strings; no page "
                   "is left out for it")
     return globs or []
