@@ -3,7 +3,7 @@
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
 (names: search pinecone rank_calibrate verdict_calibrate loco_eval match_ablation quality calibrate
 spread separation scale ingest discord llm webhook dashboard redact aws_stores
-file_dynamodb_reads; default all). A
+file_dynamodb_reads config_scan; default all). A
 benchmark that fails is reported as failed in RESULTS.md; the others still run.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "loco_eval", "match_ablation",
          "quality", "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm",
-         "webhook", "dashboard", "redact", "aws_stores", "file_dynamodb_reads"]
+         "webhook", "dashboard", "redact", "aws_stores", "file_dynamodb_reads", "config_scan"]
 
 
 def main(names: list[str]) -> int:
