@@ -64,6 +64,37 @@ def test_index_without_a_site_url_warns_that_tickets_cannot_link_pages(
     assert "warning" not in linked.stderr
 
 
+def test_a_reindex_without_base_url_keeps_the_folders_links(
+        runner: CliRunner, indexed: Path, tmp_path: Path) -> None:
+    """A re-index that forgets `--base-url` (a cron line, a teammate) keeps the URL this
+    folder was last indexed under, and says so; `--base-url ''` unlinks on purpose, and
+    another folder never inherits it."""
+    again = runner.invoke(main, ["index-docs", str(indexed)])
+    assert again.exit_code == 0, again.output
+    assert "0 changed" in again.stderr and "warning" not in again.stderr
+    assert "linking pages under https://acme.dev, as the last index-docs of this folder did" \
+        in again.stderr
+    assert search_url(runner) == "https://acme.dev/guide/uploads/"
+
+    unlinked = runner.invoke(main, ["index-docs", str(indexed), "--base-url", ""])
+    assert "3 changed" in unlinked.stderr and "warning: no --base-url" in unlinked.stderr
+    assert search_url(runner) == "guide/uploads/"
+    assert "warning: no --base-url" in runner.invoke(main, ["index-docs", str(indexed)]).stderr
+
+    runner.invoke(main, ["index-docs", str(indexed), "--base-url", "https://acme.dev"])
+    other = tmp_path / "other"
+    write_docs(other, DOCS)
+    moved = runner.invoke(main, ["index-docs", str(other)])
+    assert "warning: no --base-url" in moved.stderr
+    assert search_url(runner) == "guide/uploads/"
+
+
+def search_url(runner: CliRunner) -> str:
+    """The first hit's page URL for an upload question."""
+    result = runner.invoke(main, ["docs", "search", "my upload fails with 413", "--json"])
+    return str(json.loads(result.stdout)[0]["url"]).split("#")[0]
+
+
 def test_single_query_json(runner: CliRunner, indexed: Path) -> None:
     result = runner.invoke(main, ["docs", "search", "my upload fails with 413", "--json"])
     assert result.exit_code == 0, result.output

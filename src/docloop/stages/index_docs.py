@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
 ProgressFactory = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 MOUNTS_META = "mounts"  # the (prefix, folder) pairs of the last run, JSON
+ROOT_META = "root"  # the folder of the last run's pages, resolved
+BASE_URL_META = "base_url"  # the URL the last run linked its pages under ('' for none)
 
 
 @dataclass
@@ -73,7 +75,7 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     site = site_folder(root, generator)
-    base_url = _base_url(settings, site.site_url)
+    base_url = _base_url(settings, site.site_url) or _remembered_base_url(settings, site.pages)
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
     given = {prefix for prefix, _ in mounts}  # a --mount replaces the one the config names
@@ -101,9 +103,9 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
         warn_dropped_mounts(index, pages, mounts)
         with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
             stats = index.sync(pages, progress=advance)
-        index.set_meta("root", str(site.pages.resolve()))
+        index.set_meta(ROOT_META, str(site.pages.resolve()))
         index.set_meta(MOUNTS_META, json.dumps([[p, str(f.resolve())] for p, f in mounts]))
-        index.set_meta("base_url", base_url or "")
+        index.set_meta(BASE_URL_META, base_url or "")
         index.publish()
     computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
     cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
@@ -112,14 +114,35 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
 
 
 def _base_url(settings: Settings, site_url: str | None) -> str | None:
-    """The URL pages are linked under: the setting (`--base-url`), else the site's own
-    (mkdocs' `site_url`, Docusaurus' `url` and `baseUrl`), said once so a user knows where
-    links point."""
-    if settings.docs_base_url or not site_url:
+    """The URL pages are linked under: the setting (`--base-url`; an empty one links
+    nothing), else the site's own (mkdocs' `site_url`, Docusaurus' `url` and `baseUrl`),
+    said once so a user knows where links point; None when neither is known."""
+    if settings.docs_base_url is not None or not site_url:
         return settings.docs_base_url
     log.info("linking pages under the site's own URL %s (from its config); --base-url "
              "overrides it", site_url)
     return site_url
+
+
+def _remembered_base_url(settings: Settings, pages: Path) -> str | None:
+    """The base URL the last `index-docs` of this same folder linked its pages under, for
+    a re-index that gives none: dropping it would unlink every page of an index a person
+    set up once. Only the SQLite index remembers (a Pinecone index's namespace is named
+    after the setting itself), and only an index that exists is read: a first run opens
+    nothing before its pages are read."""
+    if settings.docs_base_url is not None or settings.docs_index != "sqlite" \
+            or settings.store != "sqlite" or not settings.db_path.is_file():
+        return None
+    from docloop.backends.docs_index.keyword_store import KeywordStore
+
+    with registry.open_stores(settings) as stores:
+        store = KeywordStore(stores.docs_conn)
+        root, base_url = store.meta(ROOT_META), store.meta(BASE_URL_META)
+    if not base_url or root != str(pages.resolve()):
+        return None
+    log.info("linking pages under %s, as the last index-docs of this folder did; "
+             "--base-url changes it (--base-url '' links none)", base_url)
+    return base_url
 
 
 def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
