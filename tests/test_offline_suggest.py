@@ -190,6 +190,11 @@ def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
         'Error: Invalid glob: "`@dir/*.png`" (resolved: "`@dir/*.png`")')
     assert _proposed_heading("Lint src/**/*.ts with @everyone and **bold** only") == (
         "Lint `src/**/*.ts` with everyone and bold only")
+    # a Windows path kept its words but lost its separators: "srccomponentsNavbar.tsx"
+    assert _proposed_heading('Failed to resolve import "@ui/icons" from '
+                             '"src\\components\\Navbar.tsx". Does the file exist?') == (
+        'Failed to resolve import "`@ui/icons`" from "`src\\components\\Navbar.tsx`". Does '
+        'the file exist?')
     # a title cut inside its code span keeps the rest as code
     assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
         'Error is `Error: Invalid glob: "@dir/*.png"`')

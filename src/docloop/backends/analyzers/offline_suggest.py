@@ -54,9 +54,11 @@ _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: characters, or a stray backtick
 _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
 #: a bare path, glob or dotted name users wrote without backticks (`"@dir/*.png"`,
-#: `src/**/*.ts`, `@app.get`): its marks are the name, so it becomes code, not stripped
+#: `src/**/*.ts`, `@app.get`, a Windows `src\components\Navbar.tsx`): its marks are the
+#: name, so it becomes code, not stripped
 _BARE_NAME = re.compile(
-    r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./][\w@*./:~-]*?)(?P<trail>[\"'),;:.!?]*)")
+    r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./\\][\w@*./:~\\-]*?)"
+    r"(?P<trail>[\"'),;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
 #: a dash between clauses, as a heading unit
