@@ -32,14 +32,15 @@ from docloop.config import Settings
 from docloop.errors import BackendError, StageError, TransientError
 from docloop.llm_stats import merge_llm_stats
 from docloop.lock import DEFAULT_WAIT_S
-from docloop.models import Insight, LLMStats, Problem, RunReport, RunStats
+from docloop.models import DocMatch, Insight, LLMStats, Problem, RunReport, RunStats
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages import reuse
-from docloop.stages.analyse import AnalysisResult, analyse
-from docloop.stages.enrich import enrich_insight, open_docs, run_reference
+from docloop.stages.analyse import AnalysisResult, analyse, fold_insights
+from docloop.stages.enrich import enrich_insight, match_members, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
+from docloop.stages.settle import Placed, fold_targets
 from docloop.stages.verdict import ChatWords, VerdictSettings
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
@@ -145,6 +146,8 @@ class InsightTask(BaseModel):
     chat: ChatWords | None = None
     file: bool = False  # among the `max_insights` highest-scoring
     reused: bool = False  # the last analysis's insight, matched and suggested then
+    #: its match, made before the fold (steps._settle); None: match it here
+    matched: DocMatch | None = None
 
 
 class AnalyseOutput(BaseModel):
@@ -208,22 +211,72 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
         window = MessageWindow(ctx.stores.messages, ingested.since)
     analysis = analyse(ctx.settings, ctx.stores, ctx.analyzer, window.conversations, window,
                        ctx.options.quality, release_window=True)
+    reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
+                              ctx.docs, ctx.options.verdict)
+    chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
+    analysis, matched = _settle(ctx, analysis, window, reference, chat)
     analysis.save_identities(ctx.stores.insights)
     stats = ingested.stats.model_copy(update={
         "conversations": len(window.conversations),
         "problems": len(analysis.problems), "insights": len(analysis.insights),
         "embedded": analysis.embedded, "embedding_cache_hits": analysis.embedding_cache_hits})
     log.info("match - %d insight(s)", len(analysis.insights))
-    reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
-                              ctx.docs, ctx.options.verdict)
-    chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
     cap = ctx.settings.max_insights or len(analysis.insights)
-    tasks = [_task(ingested.run_id, rank, insight, analysis, reference, chat, rank < cap)
+    tasks = [_task(ingested.run_id, rank, insight, analysis, reference, chat, rank < cap,
+                   matched.get(insight.id))
              for rank, insight in enumerate(analysis.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
                          warnings=list(ingested.warnings), tasks=tasks,
                          usage=usage_of(ctx.analyzer),
                          fingerprint=prior.fingerprint if prior is not None else None)
+
+
+def _settle(ctx: StepContext, analysis: AnalysisResult, window: MessageWindow,
+            reference: float | None, chat: ChatWords
+            ) -> tuple[AnalysisResult, dict[str, DocMatch]]:
+    """Match every insight as its task would, and fold each small one into the largest
+    insight matched to the same docs section (stages.settle), before identities are
+    saved and anything is filed. Returns the analysis and the matches of the insights the
+    fold left as they were (their tasks keep them instead of matching again); an insight
+    whose match fails stays as it is. `reference` and `chat` are the run's, taken before
+    the fold: every task matches with them, so a kept match is the one it would make."""
+    docs = ctx.docs
+    if docs is None or len(analysis.insights) < 2:
+        return analysis, {}
+    matches = {insight.id: _match(ctx, docs, analysis, insight, reference, chat)
+               for insight in analysis.insights}
+    placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]))
+              for insight in analysis.insights]
+    targets = fold_targets(placed)
+    changed = set(targets) | set(targets.values())
+    kept = {i: m for i, m in matches.items() if m is not None and i not in changed}
+    return fold_insights(analysis, targets, window), kept
+
+
+def _match(ctx: StepContext, docs: HybridDocsIndex, analysis: AnalysisResult,
+           insight: Insight, reference: float | None, chat: ChatWords) -> DocMatch | None:
+    """The insight's match as its task would make it (None when it fails: the task
+    matches again and records the failure)."""
+    rows = [analysis.position[pid] for pid in insight.problem_ids]
+    problems = [analysis.problems[i] for i in rows]
+    try:
+        match, _ = match_members(insight, problems, analysis.vectors[rows[:MAX_VOTERS]],
+                                 analysis.centroids[insight.id], docs, reference,
+                                 ctx.options.verdict,
+                                 chat.of_members([p.body or p.text for p in problems]),
+                                 ctx.options.group_rank)
+    except Exception as exc:  # one insight's failure must not end the run
+        log.warning("insight %s: not matched before filing (%s); it is not folded",
+                    insight.id, exc)
+        return None
+    return match
+
+
+def _section(match: DocMatch | None) -> tuple[str, str] | None:
+    """The (page, anchor) a match names; None when it failed or no page covers it."""
+    if match is None or match.path is None or match.verdict == "missing":
+        return None
+    return match.path, match.anchor or ""
 
 
 def _prior_analysis(ctx: StepContext, since: datetime | None) -> reuse.Reuse | None:
@@ -256,14 +309,15 @@ def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse)
 
 
 def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
-          reference: float | None, chat: ChatWords, file: bool) -> InsightTask:
+          reference: float | None, chat: ChatWords, file: bool,
+          matched: DocMatch | None = None) -> InsightTask:
     rows = [analysis.position[pid] for pid in insight.problem_ids]
     problems = [analysis.problems[i] for i in rows]
     return InsightTask(run_id=run_id, rank=rank, insight=insight, problems=problems,
                        chat=chat.of_members([p.body or p.text for p in problems]),
                        vectors=analysis.vectors[rows[:MAX_VOTERS]].tolist(),
                        centroid=analysis.centroids[insight.id].tolist(),
-                       reference=reference, file=file)
+                       reference=reference, file=file, matched=matched)
 
 
 def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
@@ -279,7 +333,7 @@ def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:
             enrich_insight(insight, task.problems, np.asarray(task.vectors, dtype=np.float32),
                            np.asarray(task.centroid, dtype=np.float32), ctx.analyzer,
                            ctx.docs, task.reference, ctx.options.verdict, task.chat,
-                           ctx.options.group_rank)
+                           ctx.options.group_rank, task.matched)
     except Exception as exc:  # one insight's failure must not end the run
         _record_failure(outcome, "match/suggest", exc)
         outcome.analysis_failed = True

@@ -15,7 +15,7 @@ question is not a recurring problem.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -27,7 +27,7 @@ from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.models import Insight, Problem
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.stages.cluster import Cluster, cluster_problems
+from docloop.stages.cluster import Cluster, cluster_problems, running_centroid
 from docloop.stages.insights import build_insight, document_frequencies
 from docloop.stages.window import (
     BLOCK_CONVERSATIONS,
@@ -129,6 +129,35 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
                       key=lambda i: (-i.score, i.id))
     return AnalysisResult(problems, vectors, clusters, insights,
                           embedded=embedder.computed, embedding_cache_hits=embedder.cached)
+
+
+def fold_insights(analysis: AnalysisResult, targets: Mapping[str, str],
+                  window: MessageWindow) -> AnalysisResult:
+    """`analysis` with each insight in `targets` folded into the one it names
+    (stages.settle): its problems join that cluster, whose centroid and description are
+    made anew, and its own identity is not kept. The insights are sorted by score again."""
+    if not targets or window.newest is None:
+        return analysis
+    clusters = {c.id: c for c in analysis.clusters}
+    for absorbed, keep in targets.items():
+        clusters[keep].members.extend(clusters[absorbed].members)
+    changed = set(targets.values())
+    kept = [c for c in analysis.clusters if c.id not in targets]
+    idf = document_frequencies(analysis.problems)
+    for cluster in kept:
+        if cluster.id in changed:
+            cluster.centroid = running_centroid(cluster, analysis.vectors)
+    rebuilt = {c.id: build_insight(c, analysis.problems, analysis.vectors,
+                                   window.lookup(_evidence_ids(c, analysis.problems)),
+                                   window.newest, idf)
+               for c in kept if c.id in changed}
+    insights = sorted((rebuilt.get(i.id, i) for i in analysis.insights if i.id not in targets),
+                      key=lambda i: (-i.score, i.id))
+    log.info("settle - %d small insight(s) folded into one on their docs section",
+             len(targets))
+    return AnalysisResult(analysis.problems, analysis.vectors, kept, insights,
+                          embedded=analysis.embedded,
+                          embedding_cache_hits=analysis.embedding_cache_hits)
 
 
 def _embed(embedder: CachedEmbedder, problems: Sequence[Problem]) -> np.ndarray:

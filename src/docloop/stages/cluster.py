@@ -368,10 +368,10 @@ def _merge_new(clusters: list[Cluster], vectors: JointSpace, merge_threshold: fl
 def _refresh_centroids(clusters: list[Cluster], vectors: Rows) -> None:
     for cluster in clusters:
         if cluster.members:
-            cluster.centroid = _running_centroid(cluster, vectors)
+            cluster.centroid = running_centroid(cluster, vectors)
 
 
-def _running_centroid(cluster: Cluster, vectors: Rows) -> np.ndarray:
+def running_centroid(cluster: Cluster, vectors: Rows) -> np.ndarray:
     """Mean of members, weighted with the stored identity's past size."""
     if not cluster.members:
         return cluster.centroid

@@ -18,7 +18,7 @@ import numpy as np
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.docs_index.rerank import RankSettings
 from docloop.config import Settings
-from docloop.models import DocChunk, Insight, PageHit, Problem
+from docloop.models import DocChunk, DocMatch, Insight, PageHit, Problem
 from docloop.stages.insights import shared_words
 from docloop.stages.match import MAX_VOTERS, VOTE_K, group_query, match_insight
 from docloop.stages.verdict import ChatWords, VerdictSettings, reference_similarity
@@ -60,29 +60,47 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
                    reference: float | None = None,
                    verdict: VerdictSettings | None = None,
                    chat: ChatWords | None = None,
-                   group_rank: RankSettings | None = None) -> None:
+                   group_rank: RankSettings | None = None,
+                   matched: DocMatch | None = None) -> None:
     """Fill in title/summary, doc match and suggestion, in place (`reference`: see
     run_reference; `chat`: the run's counts of the members' words, ChatWords.of_members;
-    `group_rank`: the joined query's re-ranking, default the shipped `RankSettings`).
+    `group_rank`: the joined query's re-ranking, default the shipped `RankSettings`;
+    `matched`: this insight's match made before labelling (stages.settle), kept when the
+    label left the title and summary the match read as they were).
 
     `problems` are the insight's members in `problem_ids` order, `vectors` the
     embeddings of the first `MAX_VOTERS` of them, `centroid` the insight's: all an
     insight needs from the run's analysis, so it can be enriched in another process.
     """
+    described = (insight.title, insight.summary)
     insight.title, insight.summary = analyzer.label(insight, problems)
     chunks: list[DocChunk] = []
     source = None
-    if docs is not None:
-        evidence = [(problem.with_answer, vector)
-                    for problem, vector in zip(problems[:MAX_VOTERS], vectors, strict=True)]
-        group = group_hits([text for text, _ in evidence], docs, verdict, group_rank)
-        words = [problem.body or problem.text for problem in problems]
-        insight.doc, chunks = match_insight(insight, centroid, docs, evidence, reference,
-                                            verdict, group, words, docs.store.page_hubs(),
-                                            chat, shared_words(problems))
-        if insight.doc.path:
-            source = docs.page_source(insight.doc.path)
+    if docs is not None and matched is not None and described == (insight.title,
+                                                                   insight.summary):
+        insight.doc = matched
+        chunks = docs.page_chunks(matched.path) if matched.path else []
+    elif docs is not None:
+        insight.doc, chunks = match_members(insight, problems, vectors, centroid, docs,
+                                            reference, verdict, chat, group_rank)
+    page = insight.doc.path if docs is not None and insight.doc is not None else None
+    if docs is not None and page:
+        source = docs.page_source(page)
     insight.suggestion = analyzer.suggest(insight, chunks, source)
+
+
+def match_members(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,
+                  centroid: np.ndarray, docs: HybridDocsIndex, reference: float | None = None,
+                  verdict: VerdictSettings | None = None, chat: ChatWords | None = None,
+                  group_rank: RankSettings | None = None) -> tuple[DocMatch, list[DocChunk]]:
+    """The insight's page, section and verdict from its members' evidence (enrich_insight's
+    match, also run before the insights are final: stages.settle)."""
+    evidence = [(problem.with_answer, vector)
+                for problem, vector in zip(problems[:MAX_VOTERS], vectors, strict=True)]
+    group = group_hits([text for text, _ in evidence], docs, verdict, group_rank)
+    words = [problem.body or problem.text for problem in problems]
+    return match_insight(insight, centroid, docs, evidence, reference, verdict, group, words,
+                         docs.store.page_hubs(), chat, shared_words(problems))
 
 
 def group_hits(texts: list[str], docs: HybridDocsIndex, verdict: VerdictSettings | None,
