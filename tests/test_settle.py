@@ -35,6 +35,8 @@ def test_larger_insights_sharing_a_section_and_missing_ones_stay_apart() -> None
     assert fold_targets([Placed("a", 4, GENERIC), Placed("b", 3, GENERIC)]) == {}
     assert fold_targets([Placed("a", 4, None), Placed("b", 2, None)]) == {}
     assert fold_targets([Placed("a", 4, GENERIC), Placed("b", 2, None)]) == {}
+    # a small insight an earlier run filed keeps its ticket, and so its own insight
+    assert fold_targets([Placed("a", 4, GENERIC), Placed("b", 2, GENERIC, ticketed=True)]) == {}
 
 
 def _invoke(*args: str) -> Any:

@@ -34,7 +34,7 @@ from docloop.llm_stats import merge_llm_stats
 from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import DocMatch, Insight, LLMStats, Problem, RunReport, RunStats
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.stages import reuse
+from docloop.stages import reuse, settle
 from docloop.stages.analyse import AnalysisResult, analyse, fold_insights
 from docloop.stages.enrich import enrich_insight, match_members, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_since
@@ -245,7 +245,8 @@ def _settle(ctx: StepContext, analysis: AnalysisResult, window: MessageWindow,
         return analysis, {}
     matches = {insight.id: _match(ctx, docs, analysis, insight, reference, chat)
                for insight in analysis.insights}
-    placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]))
+    placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]),
+                     _ticketed(ctx, insight))
               for insight in analysis.insights]
     targets = fold_targets(placed)
     changed = set(targets) | set(targets.values())
@@ -270,6 +271,12 @@ def _match(ctx: StepContext, docs: HybridDocsIndex, analysis: AnalysisResult,
                     insight.id, exc)
         return None
     return match
+
+
+def _ticketed(ctx: StepContext, insight: Insight) -> bool:
+    """Whether a small insight already has a ticket (read only for those that may fold)."""
+    return len(insight.message_ids) <= settle.SMALL_MESSAGES and \
+        ctx.stores.records.by_insight(insight.id) is not None
 
 
 def _section(match: DocMatch | None) -> tuple[str, str] | None:

@@ -12,7 +12,9 @@ largest insight there, before anything is filed.
 Only small insights fold: two insights each with several messages on one section are
 more often two problems one section answers (typescript-eslint's set holds two such rule
 problems; folding every insight that shared a section lost both, benchmarks/RESULTS.md).
-An insight that says `missing` has no section and never folds.
+An insight that says `missing` has no section and never folds, and one that already has a
+ticket is never absorbed: its ticket would be orphaned (the review desk's `merge` refuses
+the same).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Placed:
     insight_id: str
     messages: int
     section: tuple[str, str] | None
+    ticketed: bool = False  # filed by an earlier run
 
 
 def fold_targets(placed: Sequence[Placed]) -> dict[str, str]:
@@ -48,6 +51,6 @@ def fold_targets(placed: Sequence[Placed]) -> dict[str, str]:
             continue
         keep = max(members, key=lambda item: item.messages)  # the first of the largest
         for item in members:
-            if item is not keep and item.messages <= SMALL_MESSAGES:
+            if item is not keep and item.messages <= SMALL_MESSAGES and not item.ticketed:
                 targets[item.insight_id] = keep.insight_id
     return targets
