@@ -214,13 +214,13 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
     reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
                               ctx.docs, ctx.options.verdict)
     chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
+    log.info("match - %d insight(s)", len(analysis.insights))
     analysis, matched = _settle(ctx, analysis, window, reference, chat)
     analysis.save_identities(ctx.stores.insights)
     stats = ingested.stats.model_copy(update={
         "conversations": len(window.conversations),
         "problems": len(analysis.problems), "insights": len(analysis.insights),
         "embedded": analysis.embedded, "embedding_cache_hits": analysis.embedding_cache_hits})
-    log.info("match - %d insight(s)", len(analysis.insights))
     cap = ctx.settings.max_insights or len(analysis.insights)
     tasks = [_task(ingested.run_id, rank, insight, analysis, reference, chat, rank < cap,
                    matched.get(insight.id))
