@@ -141,26 +141,50 @@ def test_any_change_to_the_inputs_analyses_again(
 def test_a_run_whose_match_failed_is_not_reused(
         work: Path, analyses: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
     import docloop.stages.enrich as enrich
+    from docloop.errors import StageError
 
     real = enrich.match_insight
-    calls: list[int] = []
+    calls: list[str] = []
 
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            from docloop.errors import StageError
-
+    def flaky(insight: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(insight.id)
+        if insight.id == calls[0]:  # one insight fails every time: its task records it
             raise StageError("docs index unavailable")
-        return real(*args, **kwargs)
+        return real(insight, *args, **kwargs)
 
     monkeypatch.setattr(enrich, "match_insight", flaky)
     out = work / "failed.json"
     result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{work / 'discord'}",
                                        "--since", "all", "--json", str(out)])
     assert result.exit_code == 1
+    monkeypatch.setattr(enrich, "match_insight", real)  # the docs index is back
     second = _run(work, "two")
     assert second["stats"]["analysis_reused"] is None and len(analyses) == 2
     assert not any(i["error"] for i in second["insights"])
+
+
+def test_a_run_whose_fold_missed_an_insight_is_not_reused(
+        work: Path, analyses: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The match before the fold failed once, its task's match then worked: the run is
+    fine (exit 0) but decided its folds without that insight, so the next run analyses
+    again rather than reuse it."""
+    import docloop.stages.enrich as enrich
+    from docloop.errors import StageError
+
+    real = enrich.match_insight
+    calls: list[int] = []
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StageError("docs index unavailable")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(enrich, "match_insight", once)
+    first = _run(work, "one")
+    assert not any(i["error"] for i in first["insights"])
+    second = _run(work, "two")
+    assert second["stats"]["analysis_reused"] is None and len(analyses) == 2
 
 
 def test_a_model_run_that_ran_out_of_budget_is_not_reused(

@@ -166,13 +166,16 @@ def test_failure_in_one_insight_is_reported_and_the_run_goes_on(
     import docloop.stages.enrich as enrich
 
     real = enrich.match_insight
-    calls = {"n": 0}
+    broken: list[str] = []
 
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
+    def flaky(insight: Any, *args: Any, **kwargs: Any) -> Any:
+        # the first insight matched fails every time: before the fold (steps._settle, which
+        # leaves it unfolded) and in its own task, which records it
+        if not broken:
+            broken.append(insight.id)
+        if insight.id in broken:
             raise StageError("docs index unavailable")
-        return real(*args, **kwargs)
+        return real(insight, *args, **kwargs)
 
     monkeypatch.setattr(enrich, "match_insight", flaky)
     out = tmp_path / "run.json"

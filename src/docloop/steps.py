@@ -215,7 +215,7 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
                               ctx.docs, ctx.options.verdict)
     chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
     log.info("match - %d insight(s)", len(analysis.insights))
-    analysis, matched = _settle(ctx, analysis, window, reference, chat)
+    analysis, matched, settled = _settle(ctx, analysis, window, reference, chat)
     analysis.save_identities(ctx.stores.insights)
     stats = ingested.stats.model_copy(update={
         "conversations": len(window.conversations),
@@ -228,21 +228,25 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
                          warnings=list(ingested.warnings), tasks=tasks,
                          usage=usage_of(ctx.analyzer),
-                         fingerprint=prior.fingerprint if prior is not None else None)
+                         # an analysis whose fold missed an insight is not kept for reuse
+                         fingerprint=prior.fingerprint if prior is not None and settled
+                         else None)
 
 
 def _settle(ctx: StepContext, analysis: AnalysisResult, window: MessageWindow,
             reference: float | None, chat: ChatWords
-            ) -> tuple[AnalysisResult, dict[str, DocMatch]]:
+            ) -> tuple[AnalysisResult, dict[str, DocMatch], bool]:
     """Match every insight as its task would, and fold each small one into the largest
     insight matched to the same docs section (stages.settle), before identities are
     saved and anything is filed. Returns the analysis and the matches of the insights the
     fold left as they were (their tasks keep them instead of matching again); an insight
-    whose match fails stays as it is. `reference` and `chat` are the run's, taken before
-    the fold: every task matches with them, so a kept match is the one it would make."""
+    whose match fails stays as it is, and the run is then not kept for reuse (the last
+    value: whether every insight was placed). `reference` and `chat` are the run's, taken
+    before the fold: every task matches with them, so a kept match is the one it would
+    make."""
     docs = ctx.docs
     if docs is None or len(analysis.insights) < 2:
-        return analysis, {}
+        return analysis, {}, True
     matches = {insight.id: _match(ctx, docs, analysis, insight, reference, chat)
                for insight in analysis.insights}
     placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]),
@@ -251,7 +255,8 @@ def _settle(ctx: StepContext, analysis: AnalysisResult, window: MessageWindow,
     targets = fold_targets(placed)
     changed = set(targets) | set(targets.values())
     kept = {i: m for i, m in matches.items() if m is not None and i not in changed}
-    return fold_insights(analysis, targets, window), kept
+    placed_all = all(match is not None for match in matches.values())
+    return fold_insights(analysis, targets, window), kept, placed_all
 
 
 def _match(ctx: StepContext, docs: HybridDocsIndex, analysis: AnalysisResult,
