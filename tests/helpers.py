@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+from click.testing import CliRunner
+
+from docloop.cli import main
 from docloop.models import Conversation, DocMatch, Insight, Message, Quote
 
 BASE = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -40,3 +46,13 @@ def insight(iid: str = "ins_a", conversations: tuple[str, ...] = ("1", "2"),
                                                                          strict=False)],
         questions=["How do I allow my frontend origin?"], doc=doc,
     )
+
+
+def run_json(source: Path, out: Path) -> dict[str, Any]:
+    """`docloop run` over a DiscordChatExporter folder, every message, its JSON report."""
+    result = CliRunner().invoke(main, ["run", "--source", f"discord-export:{source}",
+                                       "--since", "all", "--json", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data

@@ -23,6 +23,7 @@ from docloop.cli import main
 from docloop.errors import TransientError
 from docloop.models import Message, TicketRecord
 from tests.aws_support import BUCKET, REGION, TABLE, aws_settings
+from tests.helpers import run_json
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
 pytestmark = pytest.mark.aws
@@ -70,11 +71,7 @@ def test_the_loop_runs_on_dynamodb_and_s3_and_a_second_run_files_nothing(
 
 
 def _run(out: Path) -> dict[str, Any]:
-    result = _invoke("run", "--source", f"discord-export:{EXAMPLE / 'discord'}", "--since",
-                     "all", "--json", str(out))
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return data
+    return run_json(EXAMPLE / "discord", out)
 
 
 @pytest.mark.parametrize(("unset", "named"), [("DOCLOOP_DYNAMODB_TABLE", "dynamodb_table"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from docloop.cli import main
 from docloop.models import DocMatch
 from docloop.stages import enrich, settle
 from docloop.stages.settle import Placed, fold_targets
+from tests.helpers import run_json
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "tidepool"
@@ -44,11 +44,7 @@ def _invoke(*args: str) -> Any:
 
 
 def _run(out: Path) -> dict[str, Any]:
-    result = _invoke("run", "--source", f"discord-export:{EXAMPLE / 'discord'}", "--since",
-                     "all", "--json", str(out))
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return data
+    return run_json(EXAMPLE / "discord", out)
 
 
 @pytest.mark.usefixtures("minilm")
