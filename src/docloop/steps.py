@@ -34,13 +34,13 @@ from docloop.llm_stats import merge_llm_stats
 from docloop.lock import DEFAULT_WAIT_S
 from docloop.models import DocMatch, Insight, LLMStats, Problem, RunReport, RunStats
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.stages import reuse, settle
+from docloop.stages import reuse
 from docloop.stages.analyse import AnalysisResult, analyse, fold_insights
 from docloop.stages.enrich import enrich_insight, match_members, open_docs, run_reference
 from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_since
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
-from docloop.stages.settle import Placed, fold_targets
+from docloop.stages.settle import Placed, fold_targets, may_fold
 from docloop.stages.verdict import ChatWords, VerdictSettings
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
@@ -245,14 +245,14 @@ def _settle(ctx: StepContext, analysis: AnalysisResult, window: MessageWindow,
     before the fold: every task matches with them, so a kept match is the one it would
     make."""
     docs = ctx.docs
-    if docs is None or len(analysis.insights) < 2:
+    if docs is None or len(analysis.insights) < 2 or \
+            not may_fold(len(insight.message_ids) for insight in analysis.insights):
         return analysis, {}, True
     matches = {insight.id: _match(ctx, docs, analysis, insight, reference, chat)
                for insight in analysis.insights}
-    placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]),
-                     _ticketed(ctx, insight))
+    placed = [Placed(insight.id, len(insight.message_ids), _section(matches[insight.id]))
               for insight in analysis.insights]
-    targets = fold_targets(placed)
+    targets = fold_targets(placed, lambda iid: ctx.stores.records.by_insight(iid) is not None)
     changed = set(targets) | set(targets.values())
     kept = {i: m for i, m in matches.items() if m is not None and i not in changed}
     placed_all = all(match is not None for match in matches.values())
@@ -263,12 +263,10 @@ def _match(ctx: StepContext, docs: HybridDocsIndex, analysis: AnalysisResult,
            insight: Insight, reference: float | None, chat: ChatWords) -> DocMatch | None:
     """The insight's match as its task would make it (None when it fails: the task
     matches again and records the failure)."""
-    rows = [analysis.position[pid] for pid in insight.problem_ids]
-    problems = [analysis.problems[i] for i in rows]
+    problems, vectors = _members(analysis, insight)
     try:
-        match, _ = match_members(insight, problems, analysis.vectors[rows[:MAX_VOTERS]],
-                                 analysis.centroids[insight.id], docs, reference,
-                                 ctx.options.verdict,
+        match, _ = match_members(insight, problems, vectors, analysis.centroids[insight.id],
+                                 docs, reference, ctx.options.verdict,
                                  chat.of_members([p.body or p.text for p in problems]),
                                  ctx.options.group_rank)
     except Exception as exc:  # one insight's failure must not end the run
@@ -276,12 +274,6 @@ def _match(ctx: StepContext, docs: HybridDocsIndex, analysis: AnalysisResult,
                     insight.id, exc)
         return None
     return match
-
-
-def _ticketed(ctx: StepContext, insight: Insight) -> bool:
-    """Whether a small insight already has a ticket (read only for those that may fold)."""
-    return len(insight.message_ids) <= settle.SMALL_MESSAGES and \
-        ctx.stores.records.by_insight(insight.id) is not None
 
 
 def _section(match: DocMatch | None) -> tuple[str, str] | None:
@@ -323,13 +315,19 @@ def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse)
 def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
           reference: float | None, chat: ChatWords, file: bool,
           matched: DocMatch | None = None) -> InsightTask:
-    rows = [analysis.position[pid] for pid in insight.problem_ids]
-    problems = [analysis.problems[i] for i in rows]
+    problems, vectors = _members(analysis, insight)
     return InsightTask(run_id=run_id, rank=rank, insight=insight, problems=problems,
                        chat=chat.of_members([p.body or p.text for p in problems]),
-                       vectors=analysis.vectors[rows[:MAX_VOTERS]].tolist(),
+                       vectors=vectors.tolist(),
                        centroid=analysis.centroids[insight.id].tolist(),
                        reference=reference, file=file, matched=matched)
+
+
+def _members(analysis: AnalysisResult, insight: Insight) -> tuple[list[Problem], np.ndarray]:
+    """The insight's problems in `problem_ids` order and the vectors of the first
+    `MAX_VOTERS` of them: what its match reads from the run's analysis."""
+    rows = [analysis.position[pid] for pid in insight.problem_ids]
+    return [analysis.problems[i] for i in rows], analysis.vectors[rows[:MAX_VOTERS]]
 
 
 def insight_step(ctx: StepContext, task: InsightTask) -> InsightOutcome:

@@ -19,7 +19,7 @@ the same).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 #: an insight with at most this many messages folds into a larger one on its section
@@ -34,13 +34,20 @@ class Placed:
     insight_id: str
     messages: int
     section: tuple[str, str] | None
-    ticketed: bool = False  # filed by an earlier run
 
 
-def fold_targets(placed: Sequence[Placed]) -> dict[str, str]:
+def may_fold(sizes: Iterable[int]) -> bool:
+    """Whether any of the insights (their message counts) is small enough to fold; when
+    none is, nothing needs placing before the tasks match."""
+    return any(size <= SMALL_MESSAGES for size in sizes)
+
+
+def fold_targets(placed: Sequence[Placed],
+                 ticketed: Callable[[str], bool] = lambda _: False) -> dict[str, str]:
     """Insight id -> the id of the insight it folds into, for every small insight that
     shares its section with another; `placed` in rank order (the first of two equally
-    large insights keeps its identity)."""
+    large insights keeps its identity). `ticketed` says whether an insight was filed by an
+    earlier run; it is asked only of insights that would otherwise fold."""
     by_section: dict[tuple[str, str], list[Placed]] = {}
     for item in placed:
         if item.section is not None:
@@ -51,6 +58,7 @@ def fold_targets(placed: Sequence[Placed]) -> dict[str, str]:
             continue
         keep = max(members, key=lambda item: item.messages)  # the first of the largest
         for item in members:
-            if item is not keep and item.messages <= SMALL_MESSAGES and not item.ticketed:
+            if item is not keep and item.messages <= SMALL_MESSAGES \
+                    and not ticketed(item.insight_id):
                 targets[item.insight_id] = keep.insight_id
     return targets
