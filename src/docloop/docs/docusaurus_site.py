@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docloop.docs.js_config import JsConfig, read_config, site_address
+from docloop.docs.site_config import config_globs
 from docloop.markdown_safe import is_web_url
 
 log = logging.getLogger(__name__)
@@ -85,21 +86,11 @@ def docs_instances(config: Path) -> list[DocsInstance] | None:
         path = paths[0].value if paths and paths[0].value is not None else DEFAULT_ROUTE
         route = routes[0].value if routes and routes[0].value is not None else DEFAULT_ROUTE
         found.append(DocsInstance(path.strip().rstrip("/") or ".", route.strip("/"),
-                                  _excluded(config, js, inside, (start, end))))
+                                  config_globs(config, js, "exclude", inside, (start, end),
+                                               "a docs instance's exclude")))
     if not found and _NO_DOCS.search(js.code):
         return []  # `docs: false`: a site without docs (a blog)
     return found or [DEFAULT_INSTANCE]
-
-
-def _excluded(config: Path, js: JsConfig, depth: int, span: tuple[int, int]
-              ) -> tuple[str, ...]:
-    """An instance's `exclude` globs, when set once to an array of plain strings (one
-    written any other way is said in a warning, and excludes nothing)."""
-    globs = js.strings("exclude", depth, span)
-    if globs is None:
-        log.warning("%s: a docs instance's exclude is not an array of plain strings; no page "
-                    "is left out for it", config)
-    return tuple(globs or ())
 
 
 def _named_options(config: Path, js: JsConfig) -> list[tuple[int, int, int]]:

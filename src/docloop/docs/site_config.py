@@ -26,13 +26,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pathspec
 import yaml
 
 from docloop.docs.globs import tame_glob
 from docloop.docs.mkdocs_i18n import Languages, plugin_languages
+
+if TYPE_CHECKING:
+    from docloop.docs.js_config import JsConfig
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +189,19 @@ def _merged(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 _WARNED: set[tuple[str, int, str]] = set()
+
+
+def config_globs(config: Path, js: JsConfig, name: str, depth: int,
+                 within: tuple[int, int] | None = None, said: str | None = None
+                 ) -> tuple[str, ...]:
+    """A JS config's exclude option `name` (at `depth`, inside `within`) as its globs: an
+    array of plain strings; one written any other way is said once in a warning (as
+    `said`, default the option's name) and leaves no page out."""
+    globs = js.strings(name, depth, within)
+    if globs is None:
+        warn_once(config, f"{config}: {said or name} is not an array of plain strings; no "
+                  "page is left out for it")
+    return tuple(globs or ())
 
 
 def warn_once(config: Path, message: str) -> None:

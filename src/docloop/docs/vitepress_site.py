@@ -33,7 +33,7 @@ import pathspec
 
 from docloop.docs.globs import glob_spec
 from docloop.docs.js_config import JsConfig, read_config, site_address
-from docloop.docs.site_config import warn_once
+from docloop.docs.site_config import config_globs, warn_once
 from docloop.docs.vitepress_rewrites import Rule, publish, read_rewrites
 from docloop.markdown_safe import is_web_url
 
@@ -106,7 +106,8 @@ def project_sources(project: Path) -> Sources:
         warn_once(config, f"{config}: some of its rewrites cannot be read (a function, a "
                   "value that is not a plain string, or a pattern beyond :name and (.*)); "
                   "the pages they move are linked by their file paths")
-    return Sources(_source_folder(project, config, js), _spec(_source_excludes(config, js)),
+    excluded = _spec(config_globs(config, js, "srcExclude", 1))
+    return Sources(_source_folder(project, config, js), excluded,
                    translations=_translations(config, js), rewrites=tuple(rules),
                    html=_html_pages(js))
 
@@ -167,15 +168,6 @@ def _source_folder(project: Path, config: Path, js: JsConfig) -> Path:
         warn_once(config, f"{config}: {what}; reading the pages from {project}")
         return project
     return folder
-
-
-def _source_excludes(config: Path, js: JsConfig) -> list[str]:
-    """The `srcExclude` globs, when set once to an array of plain strings."""
-    globs = js.strings("srcExclude", 1)
-    if globs is None:
-        warn_once(config, f"{config}: srcExclude is not an array of plain strings; no page "
-                  "is left out for it")
-    return globs or []
 
 
 def _translations(config: Path, js: JsConfig) -> frozenset[str]:
