@@ -229,3 +229,25 @@ def test_an_entry_in_a_comment_is_not_read(tmp_path: Path) -> None:
                       "= {\n  // plugins: [['@docusaurus/plugin-content-docs', old]],\n};\n",
                       encoding="utf-8")
     assert docs_instances(config) == [DEFAULT_INSTANCE]
+
+
+def test_more_docs_instances_than_a_site_has_are_read_as_none(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """33 `plugin-content-docs` entries, written inline or through variables, are a hostile
+    config, not a site: no instance is read (and said), rather than 33 folders walked."""
+    inline = ",\n".join(f"['@docusaurus/plugin-content-docs', {{path: 'd{n}'}}]"
+                        for n in range(33))
+    config = tmp_path / "docusaurus.config.js"
+    config.write_text(f"module.exports = {{ plugins: [\n{inline}\n] }};\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert docs_instances(config) is None
+    assert "more than 32 docs instances; reading none of them" in caplog.text
+    named = "".join(f"const o{n} = {{path: 'd{n}'}};\n" for n in range(33))
+    entries = ", ".join(f"['@docusaurus/plugin-content-docs', o{n}]" for n in range(33))
+    config.write_text(f"{named}module.exports = {{ plugins: [{entries}] }};\n",
+                      encoding="utf-8")
+    assert docs_instances(config) is None
+    few = "".join(f"const o{n} = {{path: 'd{n}'}};\n" for n in range(2))
+    config.write_text(few + "module.exports = { plugins: [['@docusaurus/plugin-content-docs', "
+                      "o0], ['@docusaurus/plugin-content-docs', o1]] };\n", encoding="utf-8")
+    assert [i.path for i in docs_instances(config) or []] == ["d0", "d1"]
