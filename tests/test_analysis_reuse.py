@@ -181,6 +181,8 @@ def test_a_run_whose_fold_missed_an_insight_is_not_reused(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(enrich, "match_insight", once)
+    # every insight counts as small, so the fold matches them before their tasks do
+    monkeypatch.setattr("docloop.stages.settle.SMALL_MESSAGES", 10_000)
     first = _run(work, "one")
     assert not any(i["error"] for i in first["insights"])
     second = _run(work, "two")
