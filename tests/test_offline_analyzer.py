@@ -273,3 +273,21 @@ def test_a_short_prose_problem_is_embedded_as_its_text_with_no_second_copy() -> 
         msg("301", "b", "set allow_origins on the CORSMiddleware, it takes a list", 1))])
     assert problem.body == ""
     assert problem.embedding_text == problem.with_answer
+
+
+@pytest.mark.parametrize("text", [
+    "My env variable doesn’t show up in the client build",
+    "I can’t get HMR to reload inside docker",
+    "The base path for a subfolder deploy？",
+])
+def test_typographic_apostrophes_and_full_width_marks_read_as_plain_ones(text: str) -> None:
+    """Phones type `doesn’t`; the rules spell `doesn't`, and the message is a problem."""
+    assert analyse_message(text).is_problem
+
+
+def test_typographic_noise_is_still_noise_and_a_question_is_quoted_as_written() -> None:
+    assert analyse_message("Thanks! That’s it").noise == "thanks"
+    assert analyse_message("I’m facing the same issue").noise == "follow-up"
+    problems = OfflineAnalyzer().extract([conv("1", msg(
+        "1", "a", "What’s the way to proxy websockets? Mine close at once"))])
+    assert problems[0].quotes[0].text.startswith("What’s the way to proxy websockets?")

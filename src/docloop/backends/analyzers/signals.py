@@ -10,6 +10,7 @@ wins.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from docloop.quality import SHIPPED, QualitySettings
@@ -175,16 +176,33 @@ def is_joke(reactions: dict[str, int], signals: MessageSignals) -> bool:
     return laughs >= JOKE_REACTIONS and laughs * 2 >= sum(reactions.values())
 
 
+#: typographic apostrophes and quotes, as the rules spell them
+_STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'",
+                                  "\u201c": '"', "\u201d": '"'})
+
+
+def plain_text(text: str) -> str:
+    """`text` as the rules read it: straight apostrophes and quotes, and the compatibility
+    forms of characters as their plain ones (NFKC: a full-width `？`, a non-breaking space).
+
+    Phones and macOS type `doesn’t` and `can’t`, and the rules spell `doesn't`: without
+    this, "the variable doesn’t show up in the build" reads as no problem at all.
+    """
+    return unicodedata.normalize("NFKC", text).translate(_STRAIGHT_QUOTES)
+
+
 def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
-    """Apply every rule to one message's text."""
+    """Apply every rule to one message's text (read as `plain_text`; the question
+    sentences are kept as written, for quotes that must match the message)."""
     signals = MessageSignals()
     if not text.strip():
         signals.noise = "empty"
         return signals
     parts = sentences(text)
-    signals.question_sentences = [s for s in parts if _is_question(s)]
+    signals.question_sentences = [s for s in parts if _is_question(plain_text(s))]
     signals.question = bool(signals.question_sentences)
     signals.errors = error_strings(text)
+    text = plain_text(text)
     signals.error = bool(signals.errors) or (
         "```" in text and bool(_PROBLEM_WORDS.search(text)))
     signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
