@@ -175,6 +175,17 @@ def _proposed_heading(title: str) -> str:
     return added[0].removeprefix("+### ")
 
 
+def test_a_composed_title_is_headed_by_its_subject_not_by_the_question_leaning_on_it() -> None:
+    # real Pydantic insight titles read as headings "… — Is this by design or a bug?"
+    assert _proposed_heading("Subclass of generic model validate failed — Is this by design "
+                             "or a bug?") == "Subclass of generic model validate failed"
+    assert _proposed_heading("Installing on raspberry pi — what could be the problem?") == (
+        "Installing on raspberry pi")
+    # a question that says something of its own keeps the whole title
+    assert _proposed_heading("Vite build — how do I inline CSS in library mode for consumers?"
+                             ) == "Vite build — how do I inline CSS in library mode for consumers?"
+
+
 def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
     # the marks used to be dropped: `Invalid glob: "dir/.png"`, `model_json_schema does ...`
     heading = _proposed_heading('Error is `Invalid glob: "@dir/*.png"` in a glob import.')

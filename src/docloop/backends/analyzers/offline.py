@@ -17,7 +17,7 @@ from typing import Any
 
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.offline_suggest import offline_suggestion
-from docloop.backends.analyzers.quoting import excerpt, leans_back
+from docloop.backends.analyzers.quoting import COMPOSED_DASH, excerpt, leans_back
 from docloop.backends.analyzers.signals import MessageSignals, analyse_message, is_joke
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
@@ -146,7 +146,7 @@ def _self_contained(question: str, content: str) -> str:
     opening = (sentences(content) or [""])[0]
     if not leans_back(question) or not opening or opening == question:
         return truncate(question, TITLE_LIMIT)
-    return truncate(f"{opening.rstrip('.:;, ')} — {question}", TITLE_LIMIT)
+    return truncate(f"{opening.rstrip('.:;, ')}{COMPOSED_DASH}{question}", TITLE_LIMIT)
 
 
 def _problem_text(

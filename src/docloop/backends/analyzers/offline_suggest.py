@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
 from docloop.docs.markdown import section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
@@ -264,6 +265,7 @@ def _heading(title: str) -> str:
     code (`` `Invalid glob: "@dir/*.png"` ``: dropping the marks left `dir/.png`), and a
     long title ends at a clause or a word, never mid-name and never with "…", which a
     docs page would show as it is."""
+    title = _subject(title)
     units = _heading_units(title)
     kept, cut = _fit(units, HEADING_LIMIT)
     text = "".join(f"{' ' if spaced and i else ''}{shown}"
@@ -271,6 +273,17 @@ def _heading(title: str) -> str:
     text = text.rstrip("?.!:;,-— ")
     asked = not cut and title.rstrip().endswith("?")
     return text + ("?" if asked else "")
+
+
+def _subject(title: str) -> str:
+    """What a title composed as "opening — question" is about: the opening, when the
+    question only points back at it ("Subclass of generic model validate failed — Is this
+    by design or a bug?"); a docs section is titled by its subject, not by the user's
+    "is this a bug?"."""
+    opening, dash, question = title.partition(COMPOSED_DASH)
+    if dash and opening.strip() and leans_back(question):
+        return opening.rstrip()
+    return title
 
 
 #: a heading's unit: (its length as users read it, as written in Markdown, whether a

@@ -37,6 +37,8 @@ POINTS_BACK = re.compile(r"\b(?:that|this|it|these|those|them)\b", re.I)
 CONTINUES = re.compile(r"^\W*(?:but|and|so|or)\b", re.I)
 #: a question with a pronoun and at most this many content words needs its opening
 VAGUE_WORDS = 3
+#: what joins a message's opening to a question that leans back on it, in a title
+COMPOSED_DASH = " — "
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _QUOTE_MARK = re.compile(r"^\s*(?:>\s?)+")
 #: a sentence read as backtick runs, whitespace runs and the text between
