@@ -3,7 +3,9 @@
 typescript-eslint's site is built from `docs/` and, as a second Docusaurus docs instance
 served under `/rules/`, from `packages/eslint-plugin/docs/rules/`. Indexed one folder at a
 time, each run removed the other's pages (a page gone from the folder is gone from the
-docs), so the rule pages and the guides could never be searched together.
+docs), so the rule pages and the guides could never be searched together. A re-index of
+the same folder that gives no `--mount` keeps the last one's mounts (`--unmount` leaves one
+out): a cron line that forgot one used to drop every rule page.
 """
 
 from __future__ import annotations
@@ -99,14 +101,62 @@ def test_a_site_of_two_folders_is_searched_as_one(runner: CliRunner,
     again = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}",
                                  "--base-url", "https://typescript-eslint.io/"])
     assert "4 unchanged" in again.stderr
-    alone = runner.invoke(main, ["index-docs", str(docs), "--base-url",
-                                 "https://typescript-eslint.io/"])
-    assert "2 removed" in alone.stderr  # without the mount its pages are gone, and said so
-    assert (f"the last index-docs mounted {rules.resolve()} at rules/; without --mount "
-            f"rules={rules.resolve()} its 2 pages leave the index") in alone.stderr
+    # a re-index that gives only the folder (a cron line) used to drop the rule pages
+    alone = runner.invoke(main, ["index-docs", str(docs)])
+    assert alone.exit_code == 0, alone.output
+    assert "0 removed, 4 unchanged" in alone.stderr
+    assert (f"mounting {rules.resolve()} at rules/, as the last index-docs of this folder "
+            "did; --unmount rules leaves it out") in alone.stderr
+    hits = search(runner, "no-shadow reports my enum member")
+    assert hits[0]["url"].startswith("https://typescript-eslint.io/rules/no-shadow")
+    dropped = runner.invoke(main, ["index-docs", str(docs), "--unmount", "rules"])
+    assert "2 removed" in dropped.stderr  # left out on purpose, and said so
+    assert f"--unmount rules: the 2 pages mounted from {rules.resolve()} leave the index" \
+        in dropped.stderr and "warning" not in dropped.stderr
     quiet = runner.invoke(main, ["index-docs", str(docs)])
-    assert "mounted" not in quiet.stderr  # said once: nothing more leaves
+    assert "mount" not in quiet.stderr  # forgotten: nothing is mounted again, nothing leaves
     assert "rules/no-shadow.mdx" not in [h["path"] for h in search(runner, "no-shadow")]
+
+
+def test_a_remembered_mount_that_moved_or_a_contradiction_is_a_clear_error(
+        runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, rules = site
+    assert runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"]
+                         ).exit_code == 0
+    moved = tmp_path / "rules-moved"
+    rules.rename(moved)
+    gone = runner.invoke(main, ["index-docs", str(docs)])
+    assert gone.exit_code == 2
+    assert (f"the last index-docs of this folder mounted {rules.resolve()} at rules/, which "
+            "is gone: give --mount rules=FOLDER for its new place, or --unmount rules"
+            ) in gone.stderr
+    assert "rules/no-shadow.mdx" in [h["path"] for h in search(runner, "no-shadow")]  # kept
+    again = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={moved}"])
+    assert "0 removed, 4 unchanged" in again.stderr and "mounting" not in again.stderr
+    both = runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={moved}",
+                                "--unmount", "rules"])
+    assert both.exit_code == 2 and "--mount and --unmount both name rules/" in both.stderr
+    bad = runner.invoke(main, ["index-docs", str(docs), "--unmount", "/rules"])
+    assert bad.exit_code == 2 and "--unmount '/rules': the prefix must be a relative path" \
+        in bad.stderr
+    unknown = runner.invoke(main, ["index-docs", str(docs), "--unmount", "blog"])
+    assert unknown.exit_code == 0
+    assert "--unmount blog: the last index-docs of this folder mounted nothing at blog/" \
+        in unknown.stderr and "4 unchanged" in unknown.stderr
+
+
+def test_another_folder_inherits_no_mount_and_says_which_pages_leave(
+        runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, rules = site
+    assert runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"]
+                         ).exit_code == 0
+    other = tmp_path / "other"
+    write_docs(other, {"index.md": "# Other\n\nA different product's docs page.\n"})
+    moved = runner.invoke(main, ["index-docs", str(other)])
+    assert moved.exit_code == 0, moved.output
+    assert "mounting" not in moved.stderr and "4 removed" in moved.stderr
+    assert (f"the last index-docs mounted {rules.resolve()} at rules/; without --mount "
+            f"rules={rules.resolve()} its 2 pages leave the index") in moved.stderr
 
 
 def test_a_mount_that_collides_with_the_root_writes_nothing(runner: CliRunner,

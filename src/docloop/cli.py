@@ -105,23 +105,30 @@ index_option = click.option(
               default=None, help="Site generator (URLs, anchors); detected when omitted.")
 @click.option("--mount", "mounts", multiple=True, metavar="PREFIX=FOLDER",
               help="Also index FOLDER, a second root of the same site, its pages under "
-              "PREFIX/ (e.g. rules=packages/eslint-plugin/docs/rules; repeatable).")
+              "PREFIX/ (e.g. rules=packages/eslint-plugin/docs/rules; repeatable; a re-index "
+              "of the same folder keeps the last one's mounts: SQLite index).")
+@click.option("--unmount", "unmounts", multiple=True, metavar="PREFIX",
+              help="Leave out the folder the last index-docs mounted at PREFIX/ (its pages "
+              "leave the index; repeatable).")
 @index_option
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
                    no_default_excludes: bool, generator: str | None,
-                   mounts: tuple[str, ...], docs_index: str | None) -> None:
+                   mounts: tuple[str, ...], unmounts: tuple[str, ...],
+                   docs_index: str | None) -> None:
     """Index a Markdown/MDX docs folder (incremental)."""
-    from docloop.docs.loader import parse_mount
+    from docloop.docs.loader import parse_mount, parse_prefix
     from docloop.markdown_safe import is_web_url
     from docloop.render import progress_bar
     from docloop.stages.index_docs import index_docs
 
     mounted = [parse_mount(spec) for spec in mounts]
+    left_out = [parse_prefix(prefix, f"--unmount {prefix!r}") for prefix in unmounts]
     settings = _settings(click.get_current_context(), docs_base_url=base_url,
                          docs_index=docs_index)
     stats = index_docs(settings, path, list(excludes), default_excludes=not no_default_excludes,
-                       generator=generator, progress=progress_bar, mounts=mounted)
+                       generator=generator, progress=progress_bar, mounts=mounted,
+                       unmounts=left_out)
     click.echo(stats.summary(), err=True)
     if not is_web_url(stats.base_url):
         given = f"--base-url {stats.base_url} is not an http(s) URL" \

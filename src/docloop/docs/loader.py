@@ -204,14 +204,20 @@ def parse_mount(spec: str) -> tuple[str, Path]:
     """`PREFIX=FOLDER` (`--mount`) as (prefix, folder); the prefix is what the folder's
     pages' paths and URLs start with: relative folder names joined by `/`."""
     prefix, sep, folder = spec.partition("=")
-    parts = prefix.strip().split("/")
     if not sep or not folder.strip():
         raise InputError(f"--mount {spec!r}: give PREFIX=FOLDER, such as "
                          "rules=packages/eslint-plugin/docs/rules")
+    return parse_prefix(prefix, f"--mount {spec!r}"), Path(folder.strip())
+
+
+def parse_prefix(prefix: str, option: str) -> str:
+    """A mount prefix (`--mount`, `--unmount`) as page paths start with it; `option` names
+    what gave it, for the error."""
+    parts = prefix.strip().split("/")
     if "\\" in prefix or any(p.strip() in ("", ".", "..") for p in parts):
-        raise InputError(f"--mount {spec!r}: the prefix must be a relative path such as "
+        raise InputError(f"{option}: the prefix must be a relative path such as "
                          "rules or api/v2 (no '..', no leading or trailing '/')")
-    return "/".join(p.strip() for p in parts), Path(folder.strip())
+    return "/".join(p.strip() for p in parts)
 
 
 def detect_generator(root: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +20,19 @@ from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
 from docloop.docs.site_root import site_folder
 from docloop.errors import InputError
+from docloop.stages.index_memory import (
+    BASE_URL_META,
+    MOUNTS_META,
+    ROOT_META,
+    last_index,
+    remembered_base_url,
+    with_remembered_mounts,
+)
 from docloop.stores import Stores
 
 log = logging.getLogger(__name__)
 #: (description, total) -> a context yielding `advance(n)`; the CLI renders it as a bar
 ProgressFactory = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
-MOUNTS_META = "mounts"  # the (prefix, folder) pairs of the last run, JSON
-ROOT_META = "root"  # the folder of the last run's pages, resolved
-BASE_URL_META = "base_url"  # the URL the last run linked its pages under ('' for none)
 
 
 @dataclass
@@ -62,20 +67,25 @@ def open_index(settings: Settings, stores: Stores,
 def index_docs(settings: Settings, root: Path, excludes: list[str],
                default_excludes: bool = True, generator: str | None = None,
                progress: ProgressFactory | None = None,
-               mounts: Sequence[tuple[str, Path]] = ()) -> IndexStats:
+               mounts: Sequence[tuple[str, Path]] = (),
+               unmounts: Collection[str] = ()) -> IndexStats:
     """Index (incrementally) the Markdown/MDX folder `root`, and each (prefix, folder) of
     `mounts` under its prefix: one site built from several folders (typescript-eslint's
     `docs/` and its rule pages served under `/rules/`) is one index.
 
     Every page and its front matter is read before the database is opened, so bad
     input writes nothing (parsing a body never fails; new pages are parsed once).
-    `progress` shows the embedding progress (the CLI's bar); none by default. A later run
-    without a mount removes that folder's pages, as for any page gone from the docs."""
+    `progress` shows the embedding progress (the CLI's bar); none by default. A re-index
+    of the same folder keeps the base URL and mounts the last one had unless given others
+    (`stages.index_memory`); `unmounts` names the remembered mounts to leave out, whose
+    pages then leave the index as any page gone from the docs."""
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
     site = site_folder(root, generator)
-    base_url = _base_url(settings, site.site_url) or _remembered_base_url(settings, site.pages)
+    last = last_index(settings, site.pages)
+    base_url = _base_url(settings, site.site_url) or remembered_base_url(settings, last)
+    mounts = with_remembered_mounts(mounts, unmounts, last)
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
     given = {prefix for prefix, _ in mounts}  # a --mount replaces the one the config names
@@ -100,7 +110,7 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
         embedder = index.embedder
-        warn_dropped_mounts(index, pages, mounts)
+        warn_dropped_mounts(index, pages, mounts, unmounts)
         with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
             stats = index.sync(pages, progress=advance)
         index.set_meta(ROOT_META, str(site.pages.resolve()))
@@ -124,32 +134,14 @@ def _base_url(settings: Settings, site_url: str | None) -> str | None:
     return site_url
 
 
-def _remembered_base_url(settings: Settings, pages: Path) -> str | None:
-    """The base URL the last `index-docs` of this same folder linked its pages under, for
-    a re-index that gives none: dropping it would unlink every page of an index a person
-    set up once. Only the SQLite index remembers (a Pinecone index's namespace is named
-    after the setting itself), and only an index that exists is read: a first run opens
-    nothing before its pages are read."""
-    if settings.docs_base_url is not None or settings.docs_index != "sqlite" \
-            or settings.store != "sqlite" or not settings.db_path.is_file():
-        return None
-    from docloop.backends.docs_index.keyword_store import KeywordStore
-
-    with registry.open_stores(settings) as stores:
-        store = KeywordStore(stores.docs_conn)
-        root, base_url = store.meta(ROOT_META), store.meta(BASE_URL_META)
-    if not base_url or root != str(pages.resolve()):
-        return None
-    log.info("linking pages under %s, as the last index-docs of this folder did; "
-             "--base-url changes it (--base-url '' links none)", base_url)
-    return base_url
-
-
 def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
-                        mounts: Sequence[tuple[str, Path]]) -> None:
+                        mounts: Sequence[tuple[str, Path]], unmounts: Collection[str] = ()
+                        ) -> None:
     """Say so when a folder the last run mounted is not mounted now: its pages leave the
-    index like any page gone from the docs, which a scheduled re-index that forgot the
-    `--mount` would otherwise do with one number in the summary."""
+    index like any page gone from the docs. A re-index of the same folder on the SQLite
+    store mounts it again by itself (`stages.index_memory`), so this warns when the last
+    run indexed another folder or the store keeps no memory; `--unmount` is said as what
+    was asked for."""
     try:
         before = json.loads(index.meta(MOUNTS_META) or "[]")
     except json.JSONDecodeError:
@@ -162,7 +154,10 @@ def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
     known = index.known_hashes()
     for prefix, folder in dropped:
         gone = [path for path in known if path.startswith(f"{prefix}/") and path not in kept]
-        if gone:
+        if gone and prefix in unmounts:
+            log.info("--unmount %s: the %d pages mounted from %s leave the index", prefix,
+                     len(gone), folder)
+        elif gone:
             log.warning("the last index-docs mounted %s at %s/; without --mount %s=%s its %d "
                         "pages leave the index (mount it again to keep them)",
                         folder, prefix, prefix, folder, len(gone))
