@@ -76,6 +76,7 @@ class Candidates:
     chunks: list[int]  # each page's best chunk (position in the store's ChunkLayout)
     features: np.ndarray  # one row of rerank.FEATURES per page
     keyword: np.ndarray  # the best chunk's keyword score
+    sections: list[int]  # each page's chunk to show: its best that says something itself
 
 
 class HybridDocsIndex(DocsIndex):
@@ -206,7 +207,7 @@ class HybridDocsIndex(DocsIndex):
         order = rerank_order(pool.features, rank)[:top_k]
         scores = pool.features @ rank.weights()
         rowids = self.store.layout().rowids
-        return [self.store.hit(int(rowids[pool.chunks[i]]), float(scores[i]),
+        return [self.store.hit(int(rowids[pool.sections[i]]), float(scores[i]),
                                float(pool.features[i, 1]), float(pool.keyword[i]))
                 for i in order]
 
@@ -217,7 +218,7 @@ class HybridDocsIndex(DocsIndex):
         `active`; `parts`: the query's parts' vectors for the late-interaction ones)."""
         layout = self.store.layout()
         if len(layout) == 0:
-            return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0))
+            return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0), [])
         cosine, keyword, fused = self._fused(text, vector, layout)
         chosen = _best_chunk_per_page(fused, layout.paths, limit)
         paths = list(chosen)
@@ -238,7 +239,9 @@ class HybridDocsIndex(DocsIndex):
         terms = self.page_terms()
         features = page_features(QueryTerms.of(text, terms, active), terms, paths, scores,
                                  active)
-        return Candidates(paths, chunks, features, keyword[chunks])
+        navigation = self.store.navigation()
+        sections = [_shown_chunk(best, navigation) for best in chosen.values()]
+        return Candidates(paths, chunks, features, keyword[chunks], sections)
 
     def _fused(self, text: str, vector: np.ndarray, layout: ChunkLayout
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -252,9 +255,9 @@ class HybridDocsIndex(DocsIndex):
         return cosine, keyword, fused
 
     def best_section(self, path: str, text: str) -> PageHit | None:
-        """`path` as the search would show it for `text`: its best fused chunk (the rule
-        `candidates` picks every page's section by), also for a page the search did not
-        rank; None for a page the index does not hold."""
+        """`path` as the search would show it for `text`: its best fused chunk that says
+        something of its own (the rule `candidates` shows every page's section by), also
+        for a page the search did not rank; None for a page the index does not hold."""
         layout = self.store.layout()
         rows = layout.page_rows(path)
         if len(rows) == 0:
@@ -262,7 +265,8 @@ class HybridDocsIndex(DocsIndex):
         self.check_embedder()
         vectors, _ = self.embed_queries([text], frozenset())
         cosine, keyword, fused = self._fused(text, vectors[0], layout)
-        best = int(rows[int(np.argmax(fused[rows]))])
+        ordered = rows[np.argsort(-fused[rows], kind="stable")][:SUPPORT_CHUNKS]
+        best = _shown_chunk([int(r) for r in ordered], self.store.navigation())
         return self.store.hit(int(layout.rowids[best]), float(fused[best]),
                               float(cosine[best]), float(keyword[best]))
 
@@ -396,6 +400,12 @@ def _best_chunk_per_page(fused: np.ndarray, paths: list[str],
         elif len(chosen) < limit:
             chosen[path] = [int(index)]
     return chosen
+
+
+def _shown_chunk(best: list[int], navigation: np.ndarray) -> int:
+    """Of a page's best chunks (best first), the first that says something of its own
+    rather than only pointing elsewhere (navigation.py); the best when all only point."""
+    return next((c for c in best if not navigation[c]), best[0])
 
 
 def _max_per_page(values: np.ndarray, paths: list[str]) -> dict[str, float]:

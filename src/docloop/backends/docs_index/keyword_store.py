@@ -21,6 +21,7 @@ import numpy as np
 
 from docloop import db
 from docloop.backends.docs_index.hubs import page_hubness
+from docloop.backends.docs_index.navigation import navigation_rows
 from docloop.backends.docs_index.pointers import LinkTable
 from docloop.backends.docs_index.terms import PageTerms
 from docloop.docs.loader import DocPage
@@ -98,6 +99,7 @@ class KeywordStore:
         self._terms: PageTerms | None = None
         self._links: LinkTable | None = None
         self._hubs: dict[str, float] | None = None
+        self._navigation: np.ndarray | None = None
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     # -- writing (callers hold the transaction) ----------------------------------
@@ -168,6 +170,7 @@ class KeywordStore:
         self._terms = None
         self._links = None
         self._hubs = None
+        self._navigation = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -222,6 +225,14 @@ class KeywordStore:
             self._layout = ChunkLayout(np.array([r[0] for r in rows], dtype=np.int64),
                                        [str(r[1]) for r in rows], [str(r[2]) for r in rows])
         return self._layout
+
+    def navigation(self) -> np.ndarray:
+        """Per layout position, whether the chunk only points elsewhere (navigation.py;
+        read once per sync, in the layout's rowid order)."""
+        if self._navigation is None:
+            rows = self.conn.execute("SELECT heading, text FROM docs_chunks ORDER BY rowid")
+            self._navigation = navigation_rows((str(r[0]), str(r[1])) for r in rows)
+        return self._navigation
 
     def page_terms(self) -> PageTerms:
         """Per-page words and names for re-ranking (built once from the stored chunks)."""
