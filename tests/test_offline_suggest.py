@@ -326,3 +326,16 @@ def test_a_dotted_file_name_in_a_trace_drops_only_itself() -> None:
               "The config `server.proxy` never applies.")
     terms = listed_terms(insight(messages=("1", "2", "3"), quotes=quotes))
     assert "config" in terms and "server.proxy" in terms
+
+
+def test_one_users_files_paths_and_hosts_are_not_the_users_terms() -> None:
+    """A real Vite ticket asked the writer to mention `headphone-1.jpg`, another `xxx.net`
+    and `test.local`: one user's image, host and domain. The verdict's reading keeps them."""
+    listed = insight(messages=("1", "2", "3"), quotes=(
+        "My `item.img` path '@/assets/headphone-1.jpg' breaks in build, see vite.config.ts",
+        'Blocked request. This host ("xxx.net") is not allowed, domain `test.local`',
+        "vite.config.ts has base set; `libs/util` builds the URL, `response.json` fails"))
+    terms = set(listed_terms(listed))
+    assert not {"headphone-1.jpg", "xxx.net", "test.local", "libs/util"} & terms
+    assert {"vite.config.ts", "item.img", "response.json"} <= terms  # two users' file; names
+    assert "headphone-1.jpg" in user_terms(listed)  # the match stage reads every name

@@ -49,6 +49,12 @@ _OWN_NAME = re.compile(
     r"\bclass\s+([A-Za-z_]\w*)\s*(?:[(:{]|extends\b)|\bdef\s+([A-Za-z_]\w*)\s*\("
     r"|\b([\w-]+(?:\.[\w-]+)*?)\.(?:py|js|mjs|cjs|ts|tsx|jsx|vue|svelte|rb|go|rs|java|kt)"
     r":\d+")
+#: a file name, a path or a host name, as users name their own project's (not `.json`,
+#: `.html` or `.log`, which end API names too: `response.json`, `console.log`)
+_OWN_THING = re.compile(
+    r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|toml|css|scss|"
+    r"sass|less|mdx?|py|txt|csv)$|[\w.-]/[\w.-]|^[\w-]+(?:\.[\w-]+)*\."
+    r"(?:net|com|org|io|dev|local|app|co|xyz|test|example|internal|lan)$", re.I)
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: an inline code span (one a cut title left open runs to its end), a run of other
@@ -109,9 +115,21 @@ def listed_terms(insight: Insight) -> list[str]:
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
-        if not _own_machine(term) and term.lower() not in own:
-            listed.setdefault(term.lower().rstrip("/"), term)
+        if _own_machine(term) or term.lower() in own or _one_users_thing(term, said):
+            continue
+        listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
+
+
+def _one_users_thing(term: str, said: Sequence[str]) -> bool:
+    """A file, path or host of one user's own project, named by one text only
+    (`headphone-1.jpg`, `libs/util`, `test.local`): a page that answers everyone has no
+    reason to mention it. Two texts naming it make it the users' word again
+    (`vite.config.ts`). A URL is left to `_own_machine`, which knows which are private."""
+    if "://" in term or not _OWN_THING.search(term):
+        return False
+    lower = term.lower()
+    return sum(lower in text.lower() for text in said) < 2
 
 
 def _own_machine(term: str) -> bool:
