@@ -93,3 +93,12 @@ def test_search_and_the_match_name_a_section_that_answers(model_runner: CliRunne
         index = build_docs_index(settings, stores)
         best = index.best_section("rules/no-floating-promises.md", query)
     assert best is not None and best.heading not in ("Related To", "Further Reading")
+
+
+def test_unclosed_links_and_tags_are_read_as_text() -> None:
+    """A page of unclosed `[` or `<a` is prose, read in one pass (the first patterns looked
+    for each opening's close once per opening: quadratic on a hostile page)."""
+    assert not points_only("Related To", "[" * 5000 + " some text")
+    assert not points_only("Intro", "<a " * 5000)
+    assert points_only("Related To", '<a href="https://x.y">one</a> and <a href="z">two</a>')
+    assert points_only("Intro", "- [a [nested] label](./a.md)\n- [b](./b.md)")

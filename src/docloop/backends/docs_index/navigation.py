@@ -18,9 +18,11 @@ import numpy as np
 
 from docloop.text import content_words
 
-#: a Markdown link or image, its label included (the label names the other place)
-_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)")
-_HTML_LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.I | re.S)
+#: a Markdown link or image, its label included (the label names the other place); every
+#: part is bounded, so a page of unclosed brackets is read in linear time
+_LINK = re.compile(r"!?\[[^\[\]\n]{0,300}(?:\[[^\[\]\n]{0,300}\][^\[\]\n]{0,300}){0,5}\]"
+                   r"\([^()\n]{0,2000}\)")
+_HTML_OPEN = re.compile(r"<a\b", re.I)
 _URL = re.compile(r"<?https?://\S+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: headings of sections that exist to point elsewhere
@@ -53,11 +55,27 @@ def points_only(heading: str, text: str) -> bool:
 
 
 def _links(text: str) -> bool:
-    return bool(_LINK.search(text) or _HTML_LINK.search(text) or _URL.search(text))
+    return bool(_LINK.search(text) or _HTML_OPEN.search(text) or _URL.search(text))
 
 
 def _without_links(text: str) -> str:
-    return _URL.sub(" ", _HTML_LINK.sub(" ", _LINK.sub(" ", text)))
+    return _URL.sub(" ", _without_html_links(_LINK.sub(" ", text)))
+
+
+def _without_html_links(text: str) -> str:
+    """`text` without its `<a …>…</a>` elements, in one pass (a regex that looks for each
+    opening tag's `</a>` reads an unclosed page once per tag)."""
+    lower = text.lower()
+    kept: list[str] = []
+    position = 0
+    while (opening := _HTML_OPEN.search(text, position)) is not None:
+        closing = lower.find("</a>", opening.end())
+        if closing < 0:
+            break
+        kept.append(text[position:opening.start()])
+        position = closing + len("</a>")
+    kept.append(text[position:])
+    return " ".join(kept)
 
 
 def navigation_rows(chunks: Iterable[tuple[str, str]]) -> np.ndarray:
