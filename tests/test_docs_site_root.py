@@ -474,3 +474,47 @@ def test_every_docs_instance_of_a_docusaurus_project_is_indexed_under_its_route(
                                 "--mount", f"community={site / 'community'}"])
     assert both.exit_code == 0, both.output  # a --mount replaces the instance it names
     assert "indexed 3 pages" in both.stderr
+
+
+def test_a_remembered_instance_mount_is_not_asked_for_and_unmount_leaves_a_config_one_out(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """A re-index of a project whose rule pages sit outside it, mounted once, said both "give
+    it with --mount rules=FOLDER" and "mounting … as the last index-docs did"; and
+    `--unmount community` claimed nothing was mounted there while its pages stayed."""
+    site = tmp_path / "website"
+    write_docs(site, {"docusaurus.config.js": MULTI, "docs/retries.md": GUIDE["guide/retries.md"],
+                      "community/support.md": "# Support\n\nAsk in the forum.\n"})
+    rules = tmp_path / "plugin" / "docs" / "rules"
+    write_docs(rules, {"no-x.md": "# no-x\n\nA rule.\n"})
+    first = runner.invoke(main, ["index-docs", str(site), "--mount", f"rules={rules}"])
+    assert "indexed 3 pages" in first.stderr
+    again = runner.invoke(main, ["index-docs", str(site)])
+    assert "0 removed, 3 unchanged" in again.stderr
+    assert "mounting" in again.stderr and "--mount rules=FOLDER" not in again.stderr
+    assert "docs instance . (route /all) is not a folder inside" in again.stderr  # not ours
+    left = runner.invoke(main, ["index-docs", str(site), "--unmount", "community"])
+    assert left.exit_code == 0, left.output
+    assert "1 removed" in left.stderr and "mounted nothing" not in left.stderr
+    assert ("--unmount community: leaving out the docs instance the site's config publishes "
+            "under /community") in left.stderr
+    assert "community/support.md" not in [h["path"] for h in search(runner, "forum")]
+
+
+def test_a_remembered_mount_that_now_collides_names_the_way_out(runner: CliRunner,
+                                                                 tmp_path: Path) -> None:
+    docs, rules = tmp_path / "docs", tmp_path / "rules"
+    write_docs(docs, {"index.md": "# Home\n\nWelcome.\n"})
+    write_docs(rules, {"a.md": "# A\n\nRule a.\n"})
+    assert runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"]
+                         ).exit_code == 0
+    write_docs(docs, {"rules/a.md": "# A, moved into the docs\n\nRule a.\n"})
+    db = tmp_path / "home" / "docloop.db"
+    before = db.stat().st_mtime_ns
+    clash = runner.invoke(main, ["index-docs", str(docs)])
+    assert clash.exit_code == 2
+    assert (f"rules/a.md: both {docs} and {rules} give this page; mount one of them under "
+            f"another prefix (the last index-docs mounted {rules} at rules/; --unmount rules "
+            "leaves it out)") in clash.stderr
+    assert db.stat().st_mtime_ns == before  # reading the memory wrote nothing
+    fixed = runner.invoke(main, ["index-docs", str(docs), "--unmount", "rules"])
+    assert fixed.exit_code == 0, fixed.output

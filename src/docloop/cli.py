@@ -108,8 +108,9 @@ index_option = click.option(
               "PREFIX/ (e.g. rules=packages/eslint-plugin/docs/rules; repeatable; a re-index "
               "of the same folder keeps the last one's mounts: SQLite index).")
 @click.option("--unmount", "unmounts", multiple=True, metavar="PREFIX",
-              help="Leave out the folder the last index-docs mounted at PREFIX/ (its pages "
-              "leave the index; repeatable).")
+              help="Leave out the folder the last index-docs mounted at PREFIX/, or the "
+              "site config's docs instance published there (its pages leave the index; "
+              "repeatable).")
 @index_option
 @common
 def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -78,10 +79,12 @@ class SiteFolder:
         return next((globs for where, globs in self.excluded if where == folder), ())
 
 
-def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
+def site_folder(folder: Path, generator: str | None = None,
+                mounted: Collection[str] = ()) -> SiteFolder:
     """The pages folder of the project at `folder`, or `folder` itself (module docstring);
     a `generator` the user gave says the folder is one site even when sites are nested in
-    it."""
+    it. `mounted` are the routes the caller mounts itself (`--mount`, or remembered): a
+    docs instance there that cannot be read needs no warning to mount it."""
     folder = Path(os.path.abspath(folder))  # `.` has no name and no parent to look at
     for name in CONFIG_NAMES:
         if (folder / name).is_file():
@@ -90,7 +93,7 @@ def site_folder(folder: Path, generator: str | None = None) -> SiteFolder:
     if project is not None:
         return _vitepress_project(folder, project)
     config = docusaurus_config(folder)
-    site = _docusaurus_project(folder, config) if config is not None else None
+    site = _docusaurus_project(folder, config, mounted) if config is not None else None
     if site is not None:
         return site
     if generator is None:
@@ -116,7 +119,8 @@ def _vitepress_project(folder: Path, project: Path) -> SiteFolder:
                       config=config)
 
 
-def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
+def _docusaurus_project(folder: Path, config: Path,
+                        mounted: Collection[str] = ()) -> SiteFolder | None:
     """The docs of the Docusaurus project at `folder`: the instance reading `docs/` (else
     the first one the config sets up) as the pages folder, the others as mounts, each under
     its route (a `community/` folder served under `/community`). None when no instance's
@@ -126,7 +130,7 @@ def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
     reach = git_root(folder) or folder  # how far the config may send docloop for pages
     readable: list[tuple[DocsInstance, Path]] = []
     for instance in instances if instances is not None else [DEFAULT_INSTANCE]:
-        pages = _instance_folder(config, folder, reach, instance)
+        pages = _instance_folder(config, folder, reach, instance, mounted)
         if pages is not None and any(pages == p for _, p in readable):
             log.warning("%s: two docs instances read %s; indexing it once", config, pages)
         elif pages is not None:
@@ -147,7 +151,7 @@ def _docusaurus_project(folder: Path, config: Path) -> SiteFolder | None:
 
 
 def _instance_folder(config: Path, folder: Path, reach: Path,
-                     instance: DocsInstance) -> Path | None:
+                     instance: DocsInstance, mounted: Collection[str] = ()) -> Path | None:
     """The folder a docs instance reads: its `path`, relative to the project. One outside
     the project is read when it stays in the project's repository (a monorepo's website
     reading `../../docs`, typescript-eslint's rules at `../eslint-plugin/docs/rules`); one
@@ -156,6 +160,8 @@ def _instance_folder(config: Path, folder: Path, reach: Path,
     pages = Path(os.path.normpath(folder / inside))
     if inside != "." and _within(os.path.relpath(pages, reach)) and _is_folder(pages):
         return pages
+    if instance.route in mounted:
+        return None  # the caller mounts this route's folder itself
     log.warning("%s: docs instance %s (route /%s) is not a folder inside %s%s; give it with "
                 "--mount %s=FOLDER", config, instance.path, instance.route, folder,
                 "" if reach == folder else f" or its repository {reach}",

@@ -18,14 +18,17 @@ from docloop.backends.embedders.cache import CachedEmbedder
 from docloop.config import Settings
 from docloop.docs.chunker import all_chunks, chunk_page
 from docloop.docs.loader import DocPage, load_pages
-from docloop.docs.site_root import site_folder
+from docloop.docs.site_root import SiteFolder, site_folder
 from docloop.errors import InputError
 from docloop.stages.index_memory import (
     BASE_URL_META,
+    GIVEN_META,
     MOUNTS_META,
     ROOT_META,
     last_index,
     remembered_base_url,
+    say_unmounts,
+    stored_facts,
     with_remembered_mounts,
 )
 from docloop.stores import Stores
@@ -82,21 +85,69 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
     started = time.perf_counter()
     if not root.is_dir():
         raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
-    site = site_folder(root, generator)
-    last = last_index(settings, site.pages)
+    plan = _plan_folders(settings, root, generator, mounts, unmounts)
+    pages = _read_folders(settings, plan, excludes, default_excludes, generator)
+    with registry.open_stores(settings) as stores:
+        index = open_index(settings, stores)
+        embedder = index.embedder
+        warn_dropped_mounts(index, pages, plan.mounts, unmounts)
+        with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
+            stats = index.sync(pages, progress=advance)
+        _remember(index, root, plan)
+        index.publish()
+    computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
+    cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
+    return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started,
+                      plan.base_url)
+
+
+@dataclass
+class FolderPlan:
+    """The folders one `index-docs` reads, each under its prefix, and its base URL."""
+
+    site: SiteFolder
+    base_url: str | None
+    mounts: list[tuple[str, Path]]  # given with --mount, or remembered
+    found_mounts: list[tuple[str, Path]]  # the site config's own further folders
+    remembered: set[str]  # the prefixes of `mounts` this run was not given
+
+    def folders(self) -> list[tuple[str, Path]]:
+        return [(self.site.route, self.site.pages), *self.found_mounts, *self.mounts]
+
+
+def _plan_folders(settings: Settings, root: Path, generator: str | None,
+                  mounts: Sequence[tuple[str, Path]], unmounts: Collection[str]
+                  ) -> FolderPlan:
+    """The site at `root`, with what the last index-docs of the same folder had and this
+    run leaves out (`stages.index_memory`); a --mount replaces the folder the config names
+    at its prefix, and an --unmount leaves either out."""
+    facts = stored_facts(settings)
+    early = last_index(facts, root)
+    routes = {p for p, _ in mounts} | (early.prefixes if early else set()) | set(unmounts)
+    site = site_folder(root, generator, mounted=routes)
+    last = early or last_index(facts, root, site.pages)
     base_url = _base_url(settings, site.site_url) or remembered_base_url(settings, last)
-    mounts = with_remembered_mounts(mounts, unmounts, last)
+    kept = with_remembered_mounts(mounts, unmounts, last)
+    say_unmounts(unmounts, last, {prefix for prefix, _ in site.mounts})
+    given = {prefix for prefix, _ in kept}
+    found = [(prefix, folder) for prefix, folder in site.mounts
+             if prefix not in given and prefix not in unmounts]
+    return FolderPlan(site, base_url, kept, found, given - {prefix for prefix, _ in mounts})
+
+
+def _read_folders(settings: Settings, plan: FolderPlan, excludes: list[str],
+                  default_excludes: bool, generator: str | None) -> list[DocPage]:
+    """Every page of the plan's folders, each folder read with its own settings."""
+    site = plan.site
     pages: list[DocPage] = []
     origin: dict[str, Path] = {}  # page path -> the folder it came from
-    given = {prefix for prefix, _ in mounts}  # a --mount replaces the one the config names
-    found_mounts = [(prefix, folder) for prefix, folder in site.mounts if prefix not in given]
-    for prefix, folder in [(site.route, site.pages), *found_mounts, *mounts]:
+    for prefix, folder in plan.folders():
         if not folder.is_dir():
             raise InputError(f"docs folder not found: {folder} (give a folder of .md/.mdx "
                              "files)")
         main = folder is site.pages
-        ours = main or any(folder is f for _, f in found_mounts)  # the project's own folders
-        found = load_pages(folder, base_url, excludes, default_excludes,
+        ours = main or any(folder is f for _, f in plan.found_mounts)  # the project's own
+        found = load_pages(folder, plan.base_url, excludes, default_excludes,
                            generator=generator or (site.generator if ours else None),
                            max_page_bytes=settings.docs_max_page_kb * 1024,
                            max_chunks=settings.docs_max_chunks_per_page, mount=prefix,
@@ -105,22 +156,17 @@ def index_docs(settings: Settings, root: Path, excludes: list[str],
                            site_excludes=site.excluded_in(folder) if ours else ())
         if not found:
             raise InputError(f"{folder}: no Markdown/MDX pages found (after excludes)")
-        claim_paths(origin, found, folder)
+        claim_paths(origin, found, folder, prefix if prefix in plan.remembered else None)
         pages.extend(found)
-    with registry.open_stores(settings) as stores:
-        index = open_index(settings, stores)
-        embedder = index.embedder
-        warn_dropped_mounts(index, pages, mounts, unmounts)
-        with (progress or _silent)("embedding chunks", _pending_chunks(index, pages)) as advance:
-            stats = index.sync(pages, progress=advance)
-        index.set_meta(ROOT_META, str(site.pages.resolve()))
-        index.set_meta(MOUNTS_META, json.dumps([[p, str(f.resolve())] for p, f in mounts]))
-        index.set_meta(BASE_URL_META, base_url or "")
-        index.publish()
-    computed = embedder.computed if isinstance(embedder, CachedEmbedder) else stats.embedded
-    cached = embedder.cached if isinstance(embedder, CachedEmbedder) else 0
-    return IndexStats(len(pages), stats, computed, cached, time.perf_counter() - started,
-                      base_url)
+    return pages
+
+
+def _remember(index: HybridDocsIndex, root: Path, plan: FolderPlan) -> None:
+    """Keep what this run indexed, for the next run of the same folder."""
+    index.set_meta(ROOT_META, str(plan.site.pages.resolve()))
+    index.set_meta(GIVEN_META, str(root.resolve()))
+    index.set_meta(MOUNTS_META, json.dumps([[p, str(f.resolve())] for p, f in plan.mounts]))
+    index.set_meta(BASE_URL_META, plan.base_url or "")
 
 
 def _base_url(settings: Settings, site_url: str | None) -> str | None:
@@ -163,14 +209,18 @@ def warn_dropped_mounts(index: HybridDocsIndex, pages: Sequence[DocPage],
                         folder, prefix, prefix, folder, len(gone))
 
 
-def claim_paths(origin: dict[str, Path], pages: Sequence[DocPage], folder: Path) -> None:
+def claim_paths(origin: dict[str, Path], pages: Sequence[DocPage], folder: Path,
+                remembered: str | None = None) -> None:
     """Record which folder gives each page path; two folders must not give the same one (a
     mount prefix that is also a folder of the root, or two mounts at one prefix): one page
-    would silently replace the other in the index."""
+    would silently replace the other in the index. `remembered`: the prefix of a mount the
+    last run had and this one was not given, which the error names."""
     for page in pages:
         if page.path in origin:
+            how = (f" (the last index-docs mounted {folder} at {remembered}/; --unmount "
+                   f"{remembered} leaves it out)" if remembered else "")
             raise InputError(f"{page.path}: both {origin[page.path]} and {folder} give this "
-                             "page; mount one of them under another prefix")
+                             f"page; mount one of them under another prefix{how}")
         origin[page.path] = folder
 
 

@@ -4,26 +4,29 @@ A docs index is set up once (`--base-url`, `--mount rules=…`) and then re-inde
 cron line or a teammate who types only the folder. Without a memory that run unlinks
 every page, or removes every page of a mounted folder — and the tickets that follow
 name no URL, or say no page covers a problem a mounted page answers. The SQLite docs
-index keeps the last run's root, base URL and mounts beside its pages (`docs_meta`); a
-run over the same root that leaves a setting out keeps it, and says so.
+index keeps the last run's folders, base URL and mounts beside its pages (`docs_meta`);
+a run over the same folder that leaves a setting out keeps it, and says so.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Sequence
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from docloop import registry
+from docloop import db
 from docloop.config import Settings
 from docloop.errors import InputError
 
 log = logging.getLogger(__name__)
 MOUNTS_META = "mounts"  # the (prefix, folder) pairs of the last run, JSON
 ROOT_META = "root"  # the folder of the last run's pages, resolved
+GIVEN_META = "given_root"  # the folder the last run was given (its PATH), resolved
 BASE_URL_META = "base_url"  # the URL the last run linked its pages under ('' for none)
+_KEYS = (MOUNTS_META, ROOT_META, GIVEN_META, BASE_URL_META)
 
 
 @dataclass(frozen=True)
@@ -33,25 +36,39 @@ class LastIndex:
     base_url: str
     mounts: tuple[tuple[str, Path], ...]
 
+    @property
+    def prefixes(self) -> frozenset[str]:
+        return frozenset(prefix for prefix, _ in self.mounts)
 
-def last_index(settings: Settings, pages: Path) -> LastIndex | None:
-    """The last run's settings when it indexed this same folder (`pages`, the folder the
-    site's pages are read from); None for another folder, a first run (nothing is
-    opened before the pages are read), or an index other than the SQLite one (a Pinecone
-    index's namespace is named after the base URL itself, and its keyword file is not
-    opened for this)."""
-    if settings.docs_index != "sqlite" or settings.store != "sqlite" \
-            or not settings.db_path.is_file():
-        return None
-    from docloop.backends.docs_index.keyword_store import KeywordStore
 
-    with registry.open_stores(settings) as stores:
-        store = KeywordStore(stores.docs_conn)
-        root, base_url, mounts = (store.meta(ROOT_META), store.meta(BASE_URL_META),
-                                  store.meta(MOUNTS_META))
-    if root != str(pages.resolve()):
+def stored_facts(settings: Settings) -> dict[str, str]:
+    """What the SQLite docs index keeps about its last `index-docs` (`docs_meta`), read
+    through a read-only connection: a run that then stops on bad input has written
+    nothing. Empty for a first run, or another docs index (a Pinecone index's namespace is
+    named after the base URL itself, and its keyword file is not opened for this)."""
+    if settings.docs_index != "sqlite" or not settings.db_path.is_file():
+        return {}
+    conn = db.open_read_only(settings.db_path)
+    try:
+        marks = ",".join("?" * len(_KEYS))
+        rows = conn.execute(f"SELECT key, value FROM docs_meta WHERE key IN ({marks})", _KEYS)
+        return {str(key): str(value) for key, value in rows}
+    except sqlite3.OperationalError:  # no docs table yet: nothing was indexed here
+        return {}
+    finally:
+        conn.close()
+
+
+def last_index(facts: Mapping[str, str], given: Path, pages: Path | None = None
+               ) -> LastIndex | None:
+    """The last run's settings when it indexed this same folder: the one given now
+    (`given`, its PATH), or the folder its pages were read from (`pages`; an index made
+    before the given folder was kept); None for another folder or none indexed."""
+    same = facts.get(GIVEN_META) == str(given.resolve()) or (
+        pages is not None and facts.get(ROOT_META) == str(pages.resolve()))
+    if not facts or not same:
         return None
-    return LastIndex(base_url or "", _read_mounts(mounts))
+    return LastIndex(facts.get(BASE_URL_META) or "", _read_mounts(facts.get(MOUNTS_META)))
 
 
 def _read_mounts(stored: str | None) -> tuple[tuple[str, Path], ...]:
@@ -85,10 +102,6 @@ def with_remembered_mounts(mounts: Sequence[tuple[str, Path]], unmounts: Collect
     both = sorted(given & set(unmounts))
     if both:
         raise InputError(f"--mount and --unmount both name {both[0]}/: give one of them")
-    before = {prefix for prefix, _ in last.mounts} if last is not None else set(unmounts)
-    for prefix in sorted(set(unmounts) - before):
-        log.warning("--unmount %s: the last index-docs of this folder mounted nothing at "
-                    "%s/", prefix, prefix)
     kept = list(mounts)
     for prefix, folder in last.mounts if last is not None else ():
         if prefix in given or prefix in unmounts:
@@ -101,3 +114,17 @@ def with_remembered_mounts(mounts: Sequence[tuple[str, Path]], unmounts: Collect
                  "%s leaves it out", folder, prefix, prefix)
         kept.append((prefix, folder))
     return kept
+
+
+def say_unmounts(unmounts: Collection[str], last: LastIndex | None,
+                 config_routes: Collection[str]) -> None:
+    """Say what each `--unmount` leaves out: a docs instance the site's config publishes
+    there (left out this run), or nothing at all when the last run of this folder mounted
+    nothing there (a typo). Without a last run of this folder there is nothing to compare."""
+    for prefix in sorted(unmounts):
+        if prefix in config_routes:
+            log.info("--unmount %s: leaving out the docs instance the site's config "
+                     "publishes under /%s", prefix, prefix)
+        elif last is not None and prefix not in last.prefixes:
+            log.warning("--unmount %s: the last index-docs of this folder mounted nothing at "
+                        "%s/", prefix, prefix)
