@@ -42,6 +42,9 @@ def test_a_section_of_links_only_points(heading: str, text: str) -> None:
                    "them in other models, validate them strictly, serialize them to JSON and "
                    "read them back; see [the Pydantic docs](https://docs.pydantic.dev/x)."),
     ("Related To", "No links here, only prose about related rules."),
+    ("Prerequisites", "- [Node.js](https://nodejs.org) 18 or later\n- [pnpm](https://p) 8"),
+    ("Browser support", "- Chrome >=87: https://caniuse.com/x\n- Firefox >=78: https://c/y"),
+    ("Resources", "Set resources.limits.cpu in [values.yaml](./values.yaml) to cap the pod."),
 ])
 def test_a_section_that_says_something_of_its_own_is_kept(heading: str, text: str) -> None:
     assert not points_only(heading, text)
@@ -93,6 +96,9 @@ def test_search_and_the_match_name_a_section_that_answers(model_runner: CliRunne
         index = build_docs_index(settings, stores)
         best = index.best_section("rules/no-floating-promises.md", query)
     assert best is not None and best.heading not in ("Related To", "Further Reading")
+    shown = hits["rules/no-floating-promises.md"]
+    assert shown["heading"] == best.heading
+    assert float(shown["keyword"]) == best.keyword  # the shown section's own score
 
 
 def test_unclosed_links_and_tags_are_read_as_text() -> None:
@@ -100,5 +106,7 @@ def test_unclosed_links_and_tags_are_read_as_text() -> None:
     for each opening's close once per opening: quadratic on a hostile page)."""
     assert not points_only("Related To", "[" * 5000 + " some text")
     assert not points_only("Intro", "<a " * 5000)
-    assert points_only("Related To", '<a href="https://x.y">one</a> and <a href="z">two</a>')
+    assert points_only("Related To", '<a href="https://x.y">one</a> and <A HREF="z">two</A >')
+    assert not points_only("Intro", 'İİİİİİ <a href="x">link</a> explains what the retry '
+                                    "budget is, how it resets and which calls spend it")
     assert points_only("Intro", "- [a [nested] label](./a.md)\n- [b](./b.md)")

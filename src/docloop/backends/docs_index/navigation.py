@@ -5,8 +5,8 @@ headings, and its vector is the page's name: a query that names the page ("no-fl
 promises fire and forget") finds it first. The page is right; the section is not. A
 ticket that asks a writer to edit § Related To, or a new section proposed after it,
 sends them to the one place on the page that answers nothing. The search still ranks the
-page by its best chunk; it shows (and the match names) its best chunk that says something
-of its own.
+page by its best chunk; it shows (and the match names) the first of the page's three best
+chunks that says something of its own.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from docloop.text import content_words
 _LINK = re.compile(r"!?\[[^\[\]\n]{0,300}(?:\[[^\[\]\n]{0,300}\][^\[\]\n]{0,300}){0,5}\]"
                    r"\([^()\n]{0,2000}\)")
 _HTML_OPEN = re.compile(r"<a\b", re.I)
+_HTML_CLOSE = re.compile(r"</a\s*>", re.I)
 _URL = re.compile(r"<?https?://\S+")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 #: headings of sections that exist to point elsewhere
 _POINTING_HEADING = re.compile(
     r"^\W*(?:related(?: to| pages| rules| links| resources| topics)?|see also|further reading|"
-    r"more (?:info|information|resources|reading)|resources|references|learn more|"
+    r"more (?:info|information|resources|reading)|external (?:links|resources)|learn more|"
     r"read more|next steps|useful links)\W*$", re.I)
 #: a list item that says at most this many words of its own beside its link only points
 OWN_WORDS = 3
@@ -49,9 +50,17 @@ def points_only(heading: str, text: str) -> bool:
     if _POINTING_HEADING.match(heading.strip()):
         return len(content_words(_without_links(text))) <= HEADED_WORDS
     lines = [line for line in text.splitlines() if line.strip()]
-    return bool(lines) and all(_LIST_ITEM.match(line) and _links(line)
-                               and len(content_words(_without_links(line))) <= OWN_WORDS
-                               for line in lines)
+    return bool(lines) and all(_points(line) for line in lines)
+
+
+def _points(line: str) -> bool:
+    """A list item that is a link and at most OWN_WORDS words, none of them a number (a
+    version or a limit beside a link is what the list says: "- [Node.js](…) 18 or later")."""
+    if not (_LIST_ITEM.match(line) and _links(line)):
+        return False
+    own = _without_links(line)
+    return not any(c.isdigit() for c in _LIST_ITEM.sub("", own)) \
+        and len(content_words(own)) <= OWN_WORDS
 
 
 def _links(text: str) -> bool:
@@ -65,15 +74,14 @@ def _without_links(text: str) -> str:
 def _without_html_links(text: str) -> str:
     """`text` without its `<a …>…</a>` elements, in one pass (a regex that looks for each
     opening tag's `</a>` reads an unclosed page once per tag)."""
-    lower = text.lower()
     kept: list[str] = []
     position = 0
     while (opening := _HTML_OPEN.search(text, position)) is not None:
-        closing = lower.find("</a>", opening.end())
-        if closing < 0:
+        closing = _HTML_CLOSE.search(text, opening.end())
+        if closing is None:
             break
         kept.append(text[position:opening.start()])
-        position = closing + len("</a>")
+        position = closing.end()
     kept.append(text[position:])
     return " ".join(kept)
 
