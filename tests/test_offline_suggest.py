@@ -8,7 +8,7 @@ from docloop.backends.analyzers.offline_suggest import (
     offline_suggestion,
     user_terms,
 )
-from docloop.models import DocChunk
+from docloop.models import DocChunk, Insight, Quote
 from docloop.patching import apply_patch
 from docloop.text import error_strings
 from tests.helpers import insight
@@ -328,14 +328,27 @@ def test_a_dotted_file_name_in_a_trace_drops_only_itself() -> None:
     assert "config" in terms and "server.proxy" in terms
 
 
+def _said_by(*said: tuple[str, str]) -> Insight:
+    """An insight whose quotes are (author, text) pairs."""
+    base = insight(messages=tuple(str(n) for n in range(len(said))))
+    return base.model_copy(update={"quotes": [
+        Quote(message_id=str(n), author=author, text=text)
+        for n, (author, text) in enumerate(said)]})
+
+
 def test_one_users_files_paths_and_hosts_are_not_the_users_terms() -> None:
     """A real Vite ticket asked the writer to mention `headphone-1.jpg`, another `xxx.net`
     and `test.local`: one user's image, host and domain. The verdict's reading keeps them."""
-    listed = insight(messages=("1", "2", "3"), quotes=(
-        "My `item.img` path '@/assets/headphone-1.jpg' breaks in build, see vite.config.ts",
-        'Blocked request. This host ("xxx.net") is not allowed, domain `test.local`',
-        "vite.config.ts has base set; `libs/util` builds the URL, `response.json` fails"))
+    listed = _said_by(
+        ("ann", "My `item.img` path '@/assets/headphone-1.jpg' breaks in build, see "
+                "vite.config.ts and `src\\util\\img.ts`, like `@vitejs/plugin-react`"),
+        ("bob", 'Blocked request. This host ("xxx.net") is not allowed, domain `test.local`'),
+        ("cat", "vite.config.ts has base set; `./src/util.ts` builds the URL, `response.json` "
+                "fails, `next/image` too, on mytest.local"),
+        ("ann", "headphone-1.jpg again, from the same user"))
     terms = set(listed_terms(listed))
-    assert not {"headphone-1.jpg", "xxx.net", "test.local", "libs/util"} & terms
-    assert {"vite.config.ts", "item.img", "response.json"} <= terms  # two users' file; names
+    assert not {"headphone-1.jpg", "xxx.net", "test.local", "./src/util.ts",
+                "src\\util\\img.ts"} & terms  # one user each (ann twice is still one)
+    assert {"vite.config.ts", "item.img", "response.json", "@vitejs/plugin-react",
+            "next/image"} <= terms  # two users' file; names; packages
     assert "headphone-1.jpg" in user_terms(listed)  # the match stage reads every name

@@ -49,12 +49,17 @@ _OWN_NAME = re.compile(
     r"\bclass\s+([A-Za-z_]\w*)\s*(?:[(:{]|extends\b)|\bdef\s+([A-Za-z_]\w*)\s*\("
     r"|\b([\w-]+(?:\.[\w-]+)*?)\.(?:py|js|mjs|cjs|ts|tsx|jsx|vue|svelte|rb|go|rs|java|kt)"
     r":\d+")
-#: a file name, a path or a host name, as users name their own project's (not `.json`,
-#: `.html` or `.log`, which end API names too: `response.json`, `console.log`)
-_OWN_THING = re.compile(
-    r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|toml|css|scss|"
-    r"sass|less|mdx?|py|txt|csv)$|[\w.-]/[\w.-]|^[\w-]+(?:\.[\w-]+)*\."
-    r"(?:net|com|org|io|dev|local|app|co|xyz|test|example|internal|lan)$", re.I)
+#: a file of a user's own project: an asset, or source or config named by them (not
+#: `.json`, `.html` or `.log`, which end API names too: `response.json`, `console.log`)
+_OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|"
+                       r"toml|css|scss|sass|less|mdx?|py|txt|csv)$", re.I)
+#: a framework's own file name (`vite.config.ts`, `.eslintrc.js`), every user's word
+_SHARED_FILE = re.compile(r"(?:^|[/\\])(?:\.[a-z]|[\w.-]*\bconfig\b|[\w-]*rc\.)", re.I)
+#: a path in a user's project: relative, aliased or absolute, or with Windows separators
+_OWN_PATH = re.compile(r"^(?:\.{1,2}/|[@~]/|/)|\\")
+#: a host name: a reserved or private ending, or a public one with a name before it
+_OWN_HOST = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.(?:local|localhost|test|example|internal|"
+                       r"lan|home|com|net|org)$", re.I)
 #: characters a user's question may not bring into a docs heading (links, HTML, markup)
 _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: an inline code span (one a cut title left open runs to its end), a run of other
@@ -115,21 +120,33 @@ def listed_terms(insight: Insight) -> list[str]:
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
-        if _own_machine(term) or term.lower() in own or _one_users_thing(term, said):
+        if _own_machine(term) or term.lower() in own \
+                or _one_users_thing(term, insight, said[len(insight.quotes):]):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
 
 
-def _one_users_thing(term: str, said: Sequence[str]) -> bool:
-    """A file, path or host of one user's own project, named by one text only
+def _one_users_thing(term: str, insight: Insight, asked: Sequence[str]) -> bool:
+    """A file, path or host of one user's own project, named by one user only
     (`headphone-1.jpg`, `libs/util`, `test.local`): a page that answers everyone has no
-    reason to mention it. Two texts naming it make it the users' word again
-    (`vite.config.ts`). A URL is left to `_own_machine`, which knows which are private."""
-    if "://" in term or not _OWN_THING.search(term):
+    reason to mention it. Two users naming it make it the users' word again; a package
+    (`@vitejs/plugin-react`, `next/image`) or a framework's file (`vite.config.ts`) is
+    never one user's. A URL is left to `_own_machine`, which knows which are private."""
+    if "://" in term or not _own_thing(term):
         return False
-    lower = term.lower()
-    return sum(lower in text.lower() for text in said) < 2
+    named = re.compile(rf"(?<![\w.@/\\-]){re.escape(term)}(?![\w-])", re.I)
+    users = {q.author for q in insight.quotes if named.search(without_placeholders(q.text))}
+    if not users and any(named.search(question) for question in asked):
+        users = {"asker"}  # a question's author is unknown: one user
+    return len(users) < 2
+
+
+def _own_thing(term: str) -> bool:
+    """Whether `term` reads as a file, path or host of a user's own project."""
+    if _OWN_FILE.search(term):
+        return not _SHARED_FILE.search(term)
+    return bool(_OWN_PATH.search(term) or _OWN_HOST.match(term))
 
 
 def _own_machine(term: str) -> bool:
