@@ -279,6 +279,7 @@ def test_a_short_prose_problem_is_embedded_as_its_text_with_no_second_copy() -> 
     "My env variable doesn’t show up in the client build",
     "I can’t get HMR to reload inside docker",
     "The base path for a subfolder deploy？",
+    "My env variable doesn´t show up in the client build",
 ])
 def test_typographic_apostrophes_and_full_width_marks_read_as_plain_ones(text: str) -> None:
     """Phones type `doesn’t`; the rules spell `doesn't`, and the message is a problem."""
@@ -291,3 +292,11 @@ def test_typographic_noise_is_still_noise_and_a_question_is_quoted_as_written() 
     problems = OfflineAnalyzer().extract([conv("1", msg(
         "1", "a", "What’s the way to proxy websockets? Mine close at once"))])
     assert problems[0].quotes[0].text.startswith("What’s the way to proxy websockets?")
+
+
+def test_a_full_width_question_mark_ends_a_sentence() -> None:
+    """"…in the build？ I set it in .env …" was one question sentence: a title and quote
+    twice as long as the question."""
+    text = "Why doesn’t the variable show up in the build？ I set it in .env and it is ignored"
+    assert analyse_message(text).question_sentences == [
+        "Why doesn’t the variable show up in the build？"]

@@ -181,6 +181,9 @@ def test_a_composed_title_is_headed_by_its_subject_not_by_the_question_leaning_o
                              "or a bug?") == "Subclass of generic model validate failed"
     assert _proposed_heading("Installing on raspberry pi — what could be the problem?") == (
         "Installing on raspberry pi")
+    # a dash inside the opening stays in it
+    assert _proposed_heading("My build fails — only in CI — Is this a bug?") == (
+        "My build fails — only in CI")
     # a question that says something of its own keeps the whole title
     assert _proposed_heading("Vite build — how do I inline CSS in library mode for consumers?"
                              ) == "Vite build — how do I inline CSS in library mode for consumers?"

@@ -315,7 +315,7 @@ def _subject(title: str) -> str:
     question only points back at it ("Subclass of generic model validate failed — Is this
     by design or a bug?"); a docs section is titled by its subject, not by the user's
     "is this a bug?"."""
-    opening, dash, question = title.partition(COMPOSED_DASH)
+    opening, dash, question = title.rpartition(COMPOSED_DASH)
     if dash and opening.strip() and leans_back(question):
         return opening.rstrip()
     return title

@@ -178,7 +178,7 @@ def is_joke(reactions: dict[str, int], signals: MessageSignals) -> bool:
 
 #: typographic apostrophes and quotes, as the rules spell them
 _STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'",
-                                  "\u201c": '"', "\u201d": '"'})
+                                  "\u00b4": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def plain_text(text: str) -> str:
