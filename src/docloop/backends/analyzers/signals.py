@@ -188,7 +188,8 @@ def plain_text(text: str) -> str:
     Phones and macOS type `doesn’t` and `can’t`, and the rules spell `doesn't`: without
     this, "the variable doesn’t show up in the build" reads as no problem at all.
     """
-    return unicodedata.normalize("NFKC", text).translate(_STRAIGHT_QUOTES)
+    # quotes first: NFKC would make `´` a space and a combining accent
+    return unicodedata.normalize("NFKC", text.translate(_STRAIGHT_QUOTES))
 
 
 def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
