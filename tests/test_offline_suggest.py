@@ -355,3 +355,21 @@ def test_one_users_files_paths_and_hosts_are_not_the_users_terms() -> None:
     assert {"vite.config.ts", "item.img", "response.json", "@vitejs/plugin-react",
             "next/image"} <= terms  # two users' file; names; packages
     assert "headphone-1.jpg" in user_terms(listed)  # the match stage reads every name
+
+
+def test_the_proposed_change_names_the_topic_as_its_heading_reads() -> None:
+    """A real Pydantic ticket proposed 'add a short "Given a Pydantic model declaration for
+    which … in model config, Mypy…" note' and '"No more parse_raw_as in Pydantic v2 — Is
+    there a function for this?" note'."""
+    asked = insight().model_copy(update={
+        "title": "No more parse_raw_as in Pydantic v2 — Is there a function for this?"})
+    proposed = next(line for line in offline_suggestion(asked, _chunks(), PAGE).text
+                    .splitlines() if line.startswith("Proposed change"))
+    assert 'add a short "No more parse\\_raw\\_as in Pydantic v2" note' in proposed
+    long = insight().model_copy(update={"title": "Given a Pydantic model declaration for "
+                                        "which `allow_population_by_field_name` is set to "
+                                        "`True` in model config, Mypy reports a missing "
+                                        "named argument"[:119] + "…"})
+    proposed = next(line for line in offline_suggestion(long, _chunks(), PAGE).text
+                    .splitlines() if line.startswith("Proposed change"))
+    assert "…" not in proposed

@@ -281,7 +281,9 @@ def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
-    topic = escape_inline(insight.title)
+    """The change in one sentence, naming the topic as the proposed heading reads it: the
+    title without its "…" cut or a question that only leans on its opening."""
+    topic = _heading(insight.title)
     if kind == "new-page":
         return (f"add a page that answers \"{topic}\", using the users' own wording and "
                 "error strings above so search finds it.")
