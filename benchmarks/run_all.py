@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "loco_eval", "fold_replay",
-         "match_ablation",
+         "navigation_sections", "match_ablation",
          "quality", "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm",
          "webhook", "dashboard", "redact", "aws_stores", "file_dynamodb_reads", "config_scan"]
 
