@@ -118,11 +118,17 @@ def test_a_site_of_two_folders_is_searched_as_one(runner: CliRunner,
     assert "rules/no-shadow.mdx" not in [h["path"] for h in search(runner, "no-shadow")]
 
 
-def test_a_remembered_mount_that_moved_or_a_contradiction_is_a_clear_error(
-        runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
+def _indexed_with_rules(runner: CliRunner, site: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The site indexed once with its rule pages mounted at rules/."""
     docs, rules = site
     assert runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"]
                          ).exit_code == 0
+    return docs, rules
+
+
+def test_a_remembered_mount_that_moved_or_a_contradiction_is_a_clear_error(
+        runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
+    docs, rules = _indexed_with_rules(runner, site)
     moved = tmp_path / "rules-moved"
     rules.rename(moved)
     gone = runner.invoke(main, ["index-docs", str(docs)])
@@ -147,9 +153,7 @@ def test_a_remembered_mount_that_moved_or_a_contradiction_is_a_clear_error(
 
 def test_another_folder_inherits_no_mount_and_says_which_pages_leave(
         runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
-    docs, rules = site
-    assert runner.invoke(main, ["index-docs", str(docs), "--mount", f"rules={rules}"]
-                         ).exit_code == 0
+    _, rules = _indexed_with_rules(runner, site)
     other = tmp_path / "other"
     write_docs(other, {"index.md": "# Other\n\nA different product's docs page.\n"})
     moved = runner.invoke(main, ["index-docs", str(other)])
