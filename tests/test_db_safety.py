@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,18 @@ def test_an_existing_world_readable_database_is_tightened_with_a_log_line(
     with caplog.at_level(logging.WARNING, logger="docloop.db"):
         db.connect(path).close()
     assert not caplog.records  # already private: nothing to say
+
+
+@pytest.mark.parametrize("name", ["f#g", "f?g", "f%20g"])
+def test_a_read_only_connection_opens_a_home_whose_name_has_uri_marks(tmp_path: Path,
+                                                                      name: str) -> None:
+    """`file:{path}?mode=ro` read `#` as a fragment (and opened an empty file beside the
+    home, writable), `?` as a query and `%20` as a space: the index-docs memory was lost."""
+    path = tmp_path / name / "docloop.db"
+    with closing(db.connect(path)) as conn:
+        conn.execute("CREATE TABLE kept (x)")
+    with closing(db.open_read_only(path)) as ro:
+        assert ro.execute("SELECT name FROM sqlite_master WHERE name = 'kept'").fetchone()
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            ro.execute("CREATE TABLE written (x)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing made beside it

@@ -51,8 +51,14 @@ def connect(path: Path, durable: bool = False) -> sqlite3.Connection:
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection to an existing database (dry runs copy from it)."""
-    return _checked(sqlite3.connect(f"file:{path}?mode=ro", uri=True), path, wal=False)
+    """A read-only connection to an existing database (dry runs copy from it). The URI is
+    the path's own (`as_uri` quotes a `#`, `?` or `%` in a folder name, which a plain
+    `file:` string would read as the URI's fragment, query or escape)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise ConfigError(f"cannot open database {path}: {exc} (check DOCLOOP_HOME)") from None
+    return _checked(conn, path, wal=False)
 
 
 def _checked(conn: sqlite3.Connection, path: Path, wal: bool) -> sqlite3.Connection:
