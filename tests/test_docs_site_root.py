@@ -518,3 +518,23 @@ def test_a_remembered_mount_that_now_collides_names_the_way_out(runner: CliRunne
     assert db.stat().st_mtime_ns == before  # reading the memory wrote nothing
     fixed = runner.invoke(main, ["index-docs", str(docs), "--unmount", "rules"])
     assert fixed.exit_code == 0, fixed.output
+
+
+def test_unmounting_the_sites_own_pages_is_refused_and_an_only_mounted_instance_is_said(
+        runner: CliRunner, tmp_path: Path) -> None:
+    site = tmp_path / "website"
+    write_docs(site, {"docusaurus.config.js": MULTI, "docs/retries.md": GUIDE["guide/retries.md"],
+                      "community/support.md": "# Support\n\nAsk in the forum.\n"})
+    own = runner.invoke(main, ["index-docs", str(site), "--unmount", "guide"])
+    assert own.exit_code == 2  # was ignored: the pages were indexed all the same
+    assert "--unmount guide: guide/ is the site's pages folder" in own.stderr
+    alone = tmp_path / "alone"
+    write_docs(alone, {"docusaurus.config.js": "export default { presets: [['classic', "
+                       "{ docs: { path: '../outside', routeBasePath: 'guide' } }]] };\n",
+                       "src/pages/index.md": "# Home\n\nThe landing page.\n"})
+    write_docs(tmp_path / "elsewhere", {"a.md": "# A\n\nThe guide.\n"})
+    mounted = runner.invoke(main, ["index-docs", str(alone), "--mount",
+                                   f"guide={tmp_path / 'elsewhere'}"])
+    assert mounted.exit_code == 0, mounted.output
+    assert ("no docs instance of it is read here (/guide given with --mount); indexing "
+            f"{alone} as it is") in mounted.stderr

@@ -125,6 +125,9 @@ def _plan_folders(settings: Settings, root: Path, generator: str | None,
     early = last_index(facts, root)
     routes = {p for p, _ in mounts} | (early.prefixes if early else set()) | set(unmounts)
     site = site_folder(root, generator, mounted=routes)
+    if site.route and site.route in unmounts:
+        raise InputError(f"--unmount {site.route}: {site.route}/ is the site's pages folder "
+                         f"({site.pages}), not a mount; leave pages out with --exclude")
     last = early or last_index(facts, root, site.pages)
     base_url = _base_url(settings, site.site_url) or remembered_base_url(settings, last)
     kept = with_remembered_mounts(mounts, unmounts, last)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,11 +49,12 @@ def stored_facts(settings: Settings) -> dict[str, str]:
         return {}
     conn = db.open_read_only(settings.db_path)
     try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                        "'docs_meta'").fetchone() is None:
+            return {}  # nothing was indexed here yet
         marks = ",".join("?" * len(_KEYS))
         rows = conn.execute(f"SELECT key, value FROM docs_meta WHERE key IN ({marks})", _KEYS)
         return {str(key): str(value) for key, value in rows}
-    except sqlite3.OperationalError:  # no docs table yet: nothing was indexed here
-        return {}
     finally:
         conn.close()
 
@@ -62,8 +62,9 @@ def stored_facts(settings: Settings) -> dict[str, str]:
 def last_index(facts: Mapping[str, str], given: Path, pages: Path | None = None
                ) -> LastIndex | None:
     """The last run's settings when it indexed this same folder: the one given now
-    (`given`, its PATH), or the folder its pages were read from (`pages`; an index made
-    before the given folder was kept); None for another folder or none indexed."""
+    (`given`, its PATH), or, when `pages` is known, the folder its pages were read from
+    (the same site given by another path, or an index made before the given folder was
+    kept); None for another folder or none indexed."""
     same = facts.get(GIVEN_META) == str(given.resolve()) or (
         pages is not None and facts.get(ROOT_META) == str(pages.resolve()))
     if not facts or not same:
@@ -124,7 +125,8 @@ def say_unmounts(unmounts: Collection[str], last: LastIndex | None,
     for prefix in sorted(unmounts):
         if prefix in config_routes:
             log.info("--unmount %s: leaving out the docs instance the site's config "
-                     "publishes under /%s", prefix, prefix)
+                     "publishes under /%s, for this run (the config brings it back)",
+                     prefix, prefix)
         elif last is not None and prefix not in last.prefixes:
             log.warning("--unmount %s: the last index-docs of this folder mounted nothing at "
                         "%s/", prefix, prefix)
