@@ -7,6 +7,7 @@ import pytest
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.analyzers.signals import analyse_message
 from docloop.models import Conversation
+from docloop.text import sentences
 from tests.helpers import conv, msg
 
 
@@ -300,3 +301,9 @@ def test_a_full_width_question_mark_ends_a_sentence() -> None:
     text = "Why doesn’t the variable show up in the build？ I set it in .env and it is ignored"
     assert analyse_message(text).question_sentences == [
         "Why doesn’t the variable show up in the build？"]
+
+
+def test_a_run_of_full_width_marks_and_a_closing_quote_stay_in_their_sentence() -> None:
+    assert sentences("为什么？？不行") == ["为什么？？", "不行"]
+    assert sentences("Error！！！ what?! ok") == ["Error！！！", "what?!", "ok"]
+    assert sentences("「動かない。」と言われた") == ["「動かない。」と言われた"]
