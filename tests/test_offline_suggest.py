@@ -373,3 +373,20 @@ def test_the_proposed_change_names_the_topic_as_its_heading_reads() -> None:
     proposed = next(line for line in offline_suggestion(long, _chunks(), PAGE).text
                     .splitlines() if line.startswith("Proposed change"))
     assert "…" not in proposed
+
+
+def test_a_title_cut_before_a_long_word_heads_without_its_ellipsis() -> None:
+    assert _proposed_heading("Vite fails to resolve the import of…") == (
+        "Vite fails to resolve the import of")
+    asked = insight().model_copy(update={"title": "!!!"})
+    proposed = next(line for line in offline_suggestion(asked, _chunks(), PAGE).text
+                    .splitlines() if line.startswith("Proposed change"))
+    assert '"!!!"' in proposed  # a title with no word left is named as written
+
+
+def test_framework_files_and_routes_one_user_names_stay_listed() -> None:
+    listed = set(listed_terms(_said_by(
+        ("ann", "My pyproject.toml and docker-compose.yml, and /docs shows nothing"),
+        ("bob", "arc.png is mine, and so is ./src/app.ts"))))
+    assert {"pyproject.toml", "docker-compose.yml"} <= listed
+    assert not {"arc.png", "./src/app.ts"} & listed

@@ -54,9 +54,12 @@ _OWN_NAME = re.compile(
 _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|"
                        r"toml|css|scss|sass|less|mdx?|py|txt|csv)$", re.I)
 #: a framework's own file name (`vite.config.ts`, `.eslintrc.js`), every user's word
-_SHARED_FILE = re.compile(r"(?:^|[/\\])(?:\.[a-z]|[\w.-]*\bconfig\b|[\w-]*rc\.)", re.I)
-#: a path in a user's project: relative, aliased or absolute, or with Windows separators
-_OWN_PATH = re.compile(r"^(?:\.{1,2}/|[@~]/|/)|\\")
+_SHARED_FILE = re.compile(
+    r"(?:^|[/\\])(?:\.[a-z]|[\w.-]*\bconfig\b|(?:pyproject\.toml|(?:docker-)?compose\.ya?ml|"
+    r"manage\.py|conftest\.py|__init__\.py|readme\.md|changelog\.md)$)", re.I)
+#: a path in a user's project: relative or aliased, or with Windows separators (an
+#: absolute `/docs` is as often the framework's route)
+_OWN_PATH = re.compile(r"^(?:\.{1,2}/|[@~]/)|\\")
 #: a host name: a reserved or private ending, or a public one with a name before it
 _OWN_HOST = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.(?:local|localhost|test|example|internal|"
                        r"lan|home|com|net|org)$", re.I)
@@ -129,7 +132,7 @@ def listed_terms(insight: Insight) -> list[str]:
 
 def _one_users_thing(term: str, insight: Insight, asked: Sequence[str]) -> bool:
     """A file, path or host of one user's own project, named by one user only
-    (`headphone-1.jpg`, `libs/util`, `test.local`): a page that answers everyone has no
+    (`headphone-1.jpg`, `./src/util.ts`, `test.local`): a page that answers everyone has no
     reason to mention it. Two users naming it make it the users' word again; a package
     (`@vitejs/plugin-react`, `next/image`) or a framework's file (`vite.config.ts`) is
     never one user's. A URL is left to `_own_machine`, which knows which are private."""
@@ -283,7 +286,7 @@ def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
     """The change in one sentence, naming the topic as the proposed heading reads it: the
     title without its "…" cut or a question that only leans on its opening."""
-    topic = _heading(insight.title)
+    topic = _heading(insight.title) or escape_inline(insight.title)
     if kind == "new-page":
         return (f"add a page that answers \"{topic}\", using the users' own wording and "
                 "error strings above so search finds it.")
@@ -303,8 +306,10 @@ def _heading(title: str) -> str:
     long title ends at a clause or a word, never mid-name and never with "…", which a
     docs page would show as it is."""
     title = _subject(title)
-    units = _heading_units(title)
+    shortened = title.rstrip().endswith("…")  # cut before a word longer than the rest
+    units = _heading_units(title.rstrip().removesuffix("…"))
     kept, cut = _fit(units, HEADING_LIMIT)
+    cut = cut or shortened
     text = "".join(f"{' ' if spaced and i else ''}{shown}"
                    for i, (_, shown, spaced) in enumerate(kept))
     text = text.rstrip("?.!:;,-— ")
