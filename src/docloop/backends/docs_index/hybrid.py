@@ -75,9 +75,8 @@ class Candidates:
     paths: list[str]
     chunks: list[int]  # each page's best chunk (position in the store's ChunkLayout)
     features: np.ndarray  # one row of rerank.FEATURES per page
-    keyword: np.ndarray  # the best chunk's keyword score
     sections: list[int]  # each page's chunk to show: its best that says something itself
-    shown_keyword: np.ndarray  # the shown chunk's keyword score
+    keyword: np.ndarray  # the shown chunk's keyword score
 
 
 class HybridDocsIndex(DocsIndex):
@@ -209,7 +208,7 @@ class HybridDocsIndex(DocsIndex):
         scores = pool.features @ rank.weights()
         rowids = self.store.layout().rowids
         return [self.store.hit(int(rowids[pool.sections[i]]), float(scores[i]),
-                               float(pool.features[i, 1]), float(pool.shown_keyword[i]))
+                               float(pool.features[i, 1]), float(pool.keyword[i]))
                 for i in order]
 
     def candidates(self, text: str, vector: np.ndarray, limit: int,
@@ -219,8 +218,7 @@ class HybridDocsIndex(DocsIndex):
         `active`; `parts`: the query's parts' vectors for the late-interaction ones)."""
         layout = self.store.layout()
         if len(layout) == 0:
-            return Candidates([], [], np.zeros((0, len(FEATURES))), np.zeros(0), [],
-                              np.zeros(0))
+            return Candidates([], [], np.zeros((0, len(FEATURES))), [], np.zeros(0))
         cosine, keyword, fused = self._fused(text, vector, layout)
         chosen = _best_chunk_per_page(fused, layout.paths, limit)
         paths = list(chosen)
@@ -243,8 +241,7 @@ class HybridDocsIndex(DocsIndex):
                                  active)
         navigation = self.store.navigation()
         sections = [_shown_chunk(best, navigation) for best in chosen.values()]
-        return Candidates(paths, chunks, features, keyword[chunks], sections,
-                          keyword[sections])
+        return Candidates(paths, chunks, features, sections, keyword[sections])
 
     def _fused(self, text: str, vector: np.ndarray, layout: ChunkLayout
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
