@@ -118,13 +118,14 @@ def listed_terms(insight: Insight) -> list[str]:
     left out, since the error strings and names say what. (Read once per message in the
     match stage too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2 chosen
     without the set, benchmarks/RESULTS.md, session 11.)"""
-    said = _said(insight)
+    quotes, asked = _said(insight)
+    said = quotes + asked
     own = {name.lower() for text in said for found in _OWN_NAME.finditer(text)
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if _own_machine(term) or term.lower() in own \
-                or _one_users_thing(term, insight, said[len(insight.quotes):]):
+                or _one_users_thing(term, insight, asked):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
@@ -189,15 +190,15 @@ def _terms(texts: list[str], left_out: frozenset[str]) -> list[str]:
     return list(seen.values())
 
 
-def _said(insight: Insight) -> list[str]:
-    """The insight's quotes and the questions that are not one of those quotes again (a
+def _said(insight: Insight) -> tuple[list[str], list[str]]:
+    """The insight's quotes, and the questions that are not one of those quotes again (a
     question is often its conversation's quoted sentence: counted twice, one user's word
     — "regarding", "usage" — passed for a word three users use)."""
     quotes = [without_placeholders(q.text) for q in insight.quotes]
     flat = [" ".join(q.split()) for q in quotes]
     asked = [without_placeholders(q) for q in insight.questions
              if not any(" ".join(q.removesuffix("…").split()) in f for f in flat)]
-    return quotes + asked
+    return quotes, asked
 
 
 def _term_like(identifier: str) -> bool:
