@@ -11,6 +11,8 @@ out): a cron line that forgot one used to drop every rule page.
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,21 @@ def test_eval_measures_a_two_folder_site_with_labels_written_against_the_reposit
     data = json.loads(result.stdout)
     assert data["warnings"] == []  # every labelled page is a page of the index
     assert data["groups_recovered"] == data["right_page"] == 2
+
+
+def test_an_index_from_before_the_given_folder_was_kept_still_remembers(
+        runner: CliRunner, site: tuple[Path, Path], tmp_path: Path) -> None:
+    """An index made before `given_root` was stored is matched by its pages folder; stored
+    mounts this version cannot read are said, and the run indexes what it was given."""
+    docs, _ = _indexed_with_rules(runner, site)
+    database = tmp_path / "home" / "docloop.db"
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("DELETE FROM docs_meta WHERE key = 'given_root'")
+    older = runner.invoke(main, ["index-docs", str(docs)])
+    assert "0 removed, 4 unchanged" in older.stderr and "mounting" in older.stderr
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE docs_meta SET value = '{\"not\": \"pairs\"' WHERE key = 'mounts'")
+    unreadable = runner.invoke(main, ["index-docs", str(docs)])
+    assert unreadable.exit_code == 0, unreadable.output
+    assert "the last index-docs' mounts could not be read" in unreadable.stderr
+    assert "2 removed" in unreadable.stderr  # indexed as given: the rule pages leave
