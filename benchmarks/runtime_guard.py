@@ -20,7 +20,8 @@ on this shared machine falls on both; the table gives the median CPU seconds (wa
 seconds include waiting for a core) and the ratio head / base.
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/runtime_guard.py [--base REF]
-       [--repeat N]. Writes benchmarks/results/runtime_guard.md.
+       [--repeat N] [--only index|run]. Writes benchmarks/results/runtime_guard.md (against
+       `BASE`, both measures), else runtime_guard-REF-ONLY.md beside it.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ def table(results: dict[str, dict[str, list[dict[str, Any]]]], base: Code, head:
     for task, name in (("index", "`index-docs` FastAPI docs, cold"),
                        ("run", f"`docloop run` {MESSAGES:,} messages (hashing embedder)")):
         b, h = results[task][base.label], results[task][head.label]
+        if not b:
+            continue  # not measured this run (--only)
         ratio = median(h, "cpu") / median(b, "cpu")
         embeds = (f"{b[0]['embedded']:,} / {max(r['again_embedded'] for r in b)}; "
                   f"{h[0]['embedded']:,} / {max(r['again_embedded'] for r in h)}")
@@ -161,6 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=BASE)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--only", choices=("index", "run"),
+                        help="measure one of the two (the table is then written beside the "
+                        "guard's, as runtime_guard-BASE-ONLY.md)")
     parser.add_argument("--child-index", nargs=2, type=Path, metavar=("HOME", "DOCS"))
     parser.add_argument("--fast", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -182,18 +188,25 @@ def main() -> None:
         "index": {base.label: [], head.label: []}, "run": {base.label: [], head.label: []}}
     for trial in range(args.repeat):
         for code in (base, head):
-            results["index"][code.label].append(measure_index(code, trial))
-            results["run"][code.label].append(measure_run(code, trial, export))
-            print(f"trial {trial} {code.label}: index {results['index'][code.label][-1]}, "
-                  f"run {results['run'][code.label][-1]}", flush=True)
+            if args.only in (None, "index"):
+                results["index"][code.label].append(measure_index(code, trial))
+            if args.only in (None, "run"):
+                results["run"][code.label].append(measure_run(code, trial, export))
+            done = {task: rows[code.label][-1] for task, rows in results.items()
+                    if rows[code.label]}
+            print(f"trial {trial} {code.label}: {done}", flush=True)
+    given = "".join(f" --{k} {v}" for k, v in (("base", args.base), ("repeat", args.repeat),
+                                                 ("only", args.only)) if v is not None)
     lines = ["## Runtime guard (issue #12: within 2x of the code it was measured on)", "",
-             f"Command: `PYTHONPATH=src:benchmarks python benchmarks/runtime_guard.py` "
+             f"Command: `PYTHONPATH=src:benchmarks python benchmarks/runtime_guard.py{given}` "
              f"(base {args.base}, head {commit} plus uncommitted changes, {args.repeat} "
              "alternating trials each, medians). CPU seconds of each measured process; wall "
              "seconds include waiting for a core on this shared 2-core machine.", "",
              *table(results, base, head)]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = RESULTS if args.only is None and args.base == BASE else \
+        RESULTS.with_name(f"runtime_guard-{args.base}-{args.only or 'both'}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
