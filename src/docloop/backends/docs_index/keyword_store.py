@@ -230,17 +230,25 @@ class KeywordStore:
         """Per layout position, whether the chunk only points elsewhere (navigation.py;
         read once per sync, in the layout's rowid order)."""
         if self._navigation is None:
-            rows = self.conn.execute("SELECT heading, text FROM docs_chunks ORDER BY rowid")
-            self._navigation = navigation_rows((str(r[0]), str(r[1])) for r in rows)
+            self._read_texts()
+        assert self._navigation is not None
         return self._navigation
 
     def page_terms(self) -> PageTerms:
         """Per-page words and names for re-ranking (built once from the stored chunks)."""
         if self._terms is None:
-            rows = self.conn.execute("SELECT path, title, heading_path, text FROM docs_chunks")
-            self._terms = PageTerms.build(
-                (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
+            self._read_texts()
+        assert self._terms is not None
         return self._terms
+
+    def _read_texts(self) -> None:
+        """Every chunk's text read once for what the ranking derives from it: the page
+        terms and the chunks that only point elsewhere (each search needs both)."""
+        rows = self.conn.execute("SELECT path, title, heading_path, heading, text FROM "
+                                 "docs_chunks ORDER BY rowid").fetchall()
+        self._terms = PageTerms.build(
+            (r["path"], r["title"], json.loads(r["heading_path"]), r["text"]) for r in rows)
+        self._navigation = navigation_rows((r["heading"], r["text"]) for r in rows)
 
     def chunk_links(self) -> LinkTable:
         """Each chunk's links to other indexed pages (built once from the stored chunks)."""
