@@ -1,10 +1,14 @@
-"""Run every benchmark and assemble benchmarks/RESULTS.md from their sections.
+"""Run every benchmark and assemble their tables into benchmarks/results/ALL.md.
 
 Usage: PYTHONPATH=src python benchmarks/run_all.py [NAME ...]
-(names: search pinecone rank_calibrate verdict_calibrate loco_eval match_ablation quality calibrate
-spread separation scale ingest discord llm webhook dashboard redact aws_stores
-file_dynamodb_reads config_scan; default all). A
-benchmark that fails is reported as failed in RESULTS.md; the others still run.
+(names: those in ORDER; default all). Each benchmark writes its own table under
+benchmarks/results/; this script gathers them, in ORDER, into results/ALL.md. A
+benchmark that fails is reported as failed there; the others still run.
+
+benchmarks/RESULTS.md is not written here: it is the curated reading of these tables
+(what each figure means, what was measured and not kept, each session's runs), edited
+by hand and citing the results files. Assembling it from the tables alone, as this
+script once did, would have replaced that reading with the bare tables.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ASSEMBLED = HERE / "results" / "ALL.md"
 ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "loco_eval", "fold_replay",
          "navigation_sections", "match_ablation",
          "quality", "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm",
@@ -39,18 +44,20 @@ def main(names: list[str]) -> int:
     return 1 if failed else 0
 
 
-def assemble(failed: list[str]) -> None:
-    parts = ["# docloop benchmark results", "",
+def assemble(failed: list[str], target: Path = ASSEMBLED) -> None:
+    """Every benchmark's results file, in ORDER, into `target` (failed ones marked)."""
+    parts = ["# docloop benchmark results (assembled)", "",
              f"Machine: {platform.machine()}, Python {platform.python_version()}, "
              "2 cores. Each section names the command that produced it; "
-             "`make bench` (= `python benchmarks/run_all.py`) regenerates all of them.", ""]
+             "`make bench` (= `python benchmarks/run_all.py`) regenerates all of them; "
+             "benchmarks/RESULTS.md reads them.", ""]
     for name in ORDER:
         if name in failed:
             parts += [f"## {name}", "", "**This benchmark failed in the last run.**", ""]
         for section in (HERE / "results" / f"{name}.md", HERE / "results" / f"{name}_bench.md"):
             if section.is_file():
                 parts += [section.read_text(encoding="utf-8").rstrip(), ""]
-    (HERE / "RESULTS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+    target.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
