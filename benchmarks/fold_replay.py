@@ -5,7 +5,10 @@ matched to the same section. This replays the loop at shipped settings with the 
 (`settle.SMALL_MESSAGES = 0`), then folds its insights by each candidate rule and scores
 them with `docloop eval`'s metrics: no fold; two-message insights into a larger one;
 every insight of at most two messages (the shipped rule); every insight sharing a
-section. The rule was chosen from this table (benchmarks/RESULTS.md, session 20).
+section. The rule was chosen from this table (benchmarks/RESULTS.md, session 20). The
+last rows fold on a shared *page* instead of a section (session 22: two small insights
+on one page, such as Pydantic's two datetime pairs on `errors/validation_errors.md`,
+looked like one problem; the rows say otherwise).
 
 Usage: PYTHONPATH=src:benchmarks python benchmarks/fold_replay.py [SET ...]
 """
@@ -29,16 +32,24 @@ RULES: dict[str, Rule | None] = {
     "at most two messages (shipped)": lambda size, _: size <= SHIPPED_SMALL,
     "every insight on a shared section": lambda _, __: True,
 }
+#: the same rules, insights meeting on one page whatever its section
+PAGE_RULES: dict[str, Rule] = {
+    "at most two messages, on a shared page": lambda size, _: size <= SHIPPED_SMALL,
+    "at most three messages, on a shared page": lambda size, _: size <= SHIPPED_SMALL + 1,
+}
 
 
-def fold(predicted: Sequence[Predicted], rule: Rule | None) -> list[Predicted]:
-    """`predicted` with each insight the rule folds joined to the largest on its section."""
+def fold(predicted: Sequence[Predicted], rule: Rule | None,
+         by_page: bool = False) -> list[Predicted]:
+    """`predicted` with each insight the rule folds joined to the largest on its section
+    (`by_page`: on its page)."""
     if rule is None:
         return list(predicted)
     by_section: dict[tuple[str, str | None], list[int]] = {}
     for i, insight in enumerate(predicted):
         if insight.page is not None:
-            by_section.setdefault((insight.page, insight.section), []).append(i)
+            by_section.setdefault((insight.page, None if by_page else insight.section),
+                                  []).append(i)
     into: dict[int, int] = {}
     for rows in by_section.values():
         keep = max(rows, key=lambda i: len(predicted[i].message_ids))
@@ -86,8 +97,10 @@ def main(names: list[str]) -> None:
         if (names and labelled.name not in names) or not labelled.available():
             continue
         gold, predicted = unfolded(labelled)
-        for label, rule in RULES.items():
-            r = score_insights(gold, fold(predicted, rule))
+        rows = [(label, rule, False) for label, rule in RULES.items()]
+        rows += [(label, rule, True) for label, rule in PAGE_RULES.items()]
+        for label, rule, by_page in rows:
+            r = score_insights(gold, fold(predicted, rule, by_page))
             lines.append(f"| {labelled.name} | {label} | {r['insights']} | "
                          f"{r['groups_recovered']}/{r['groups']} | {r['right_page']} | "
                          f"{r['bcubed_f1']:.3f} |")
