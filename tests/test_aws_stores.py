@@ -231,6 +231,27 @@ def test_messages_are_found_by_id_from_the_day_their_snowflake_encodes(
             assert fresh.messages.count() == 2
 
 
+def test_s3_messages_keep_mentions_and_a_reimport_fills_them_as_sqlite_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message stored before docloop kept mentions (none stored) takes a copy's; the
+    outline carries them to grouping, as the SQLite store's does."""
+    from docloop import registry
+
+    def message(mentions: list[str]) -> Message:
+        return Message(id="m1", channel_id="c1", author_id="a", content="@b try this",
+                       timestamp=NOW, mentions=mentions)
+
+    with aws_settings(tmp_path / "home", monkeypatch) as settings:
+        with registry.open_stores(settings) as stores:
+            stores.messages.upsert([message([])])
+        with registry.open_stores(settings) as stores:
+            assert stores.messages.upsert([message(["b"])]) == 0
+            assert stores.messages.upsert([message(["c"])]) == 0  # only an edit changes them
+        with registry.open_stores(settings) as fresh:
+            assert fresh.messages.get(["m1"])[0].mentions == ["b"]
+            assert [o.mentions for o in fresh.messages.outline(None)] == [("b",)]
+
+
 def _signed(payload: dict[str, Any], delivery: str) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload).encode()
     signature = hmac.new(b"whsec-test", body, hashlib.sha256).hexdigest()

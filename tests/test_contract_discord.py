@@ -175,6 +175,7 @@ def test_recorded_sticker_forward_and_reply_are_read_as_discord_sent_them(
     assert got[sticker["id"]].content == "" and got[sticker["id"]].has_sticker
     assert got[reply["id"]].reply_to == reply["message_reference"]["message_id"]
     assert got[reply["id"]].content == reply["content"]
+    assert got[reply["id"]].mentions == [user["id"] for user in reply["mentions"]] != []
     snapshot = forward["message_snapshots"][0]["message"]
     assert got[forward["id"]].forwarded and got[forward["id"]].content == snapshot["content"]
     assert fake.count("/applications/@me") == 0  # a sticker or a snapshot is not a missing intent

@@ -1,4 +1,4 @@
-"""Conversation building: threads, reply chains, split questions."""
+"""Conversation building: threads, reply chains, split questions, answers by ping."""
 
 from __future__ import annotations
 
@@ -95,6 +95,54 @@ def test_order_and_ids_are_deterministic_regardless_of_input_order() -> None:
         assert groups(shuffled) == expected
     firsts = [c.messages[0].timestamp for c in build_conversations(messages)]
     assert firsts == sorted(firsts)
+
+
+def test_an_answer_that_pings_the_asker_joins_the_question() -> None:
+    # a help channel: "@asker try ..." is how many answers come, without Discord's reply
+    messages = [msg("q", 0, "asker"), msg("noise", 300, "other"),
+                msg("ans", 600, "helper", mentions=["asker"]),
+                msg("ans2", 660, "helper"),  # the helper's next line continues the answer
+                msg("next", 4000, "other2")]
+    assert groups(messages) == [("q", ["q", "ans", "ans2"]), ("noise", ["noise"]),
+                                ("next", ["next"])]
+
+
+def test_a_ping_answers_the_askers_latest_question_within_a_day() -> None:
+    day = 24 * 3600
+    messages = [msg("old", 0, "asker"), msg("q", 600, "asker"),
+                msg("ans", 600 + day, "helper", mentions=["asker"]),
+                msg("late", 600 + 2 * day, "helper2", mentions=["asker"])]
+    assert groups(messages) == [("old", ["old"]), ("q", ["q", "ans"]), ("late", ["late"])]
+
+
+def test_pinging_someone_who_was_answering_is_a_question_of_ones_own() -> None:
+    # "@helper I get this too: ..." must stay a problem of its own, not vanish into the
+    # conversation the helper was answering in
+    messages = [msg("q", 0, "asker"), msg("ans", 60, "helper", mentions=["asker"]),
+                msg("mine", 120, "newcomer", mentions=["helper"]),
+                msg("thanks", 900, "asker", mentions=["helper"])]
+    assert groups(messages) == [("q", ["q", "ans"]), ("mine", ["mine"]),
+                                ("thanks", ["thanks"])]
+
+
+def test_of_several_pinged_askers_the_latest_is_answered() -> None:
+    messages = [msg("q1", 0, "a"), msg("q2", 60, "b"), msg("q3", 90, "c", channel="d"),
+                msg("ans", 120, "helper", mentions=["c", "b", "a", "helper", "nobody"])]
+    assert groups(messages) == [("q1", ["q1"]), ("q2", ["q2", "ans"]), ("q3", ["q3"])]
+
+
+def test_a_ping_in_another_channel_or_of_oneself_answers_nothing() -> None:
+    messages = [msg("q", 0, "asker"), msg("there", 60, "helper", channel="d",
+                                          mentions=["asker"]),
+                msg("self", 120, "asker2", mentions=["asker2"])]
+    assert groups(messages) == [("q", ["q"]), ("there", ["there"]), ("self", ["self"])]
+
+
+def test_threads_and_replies_win_over_pings() -> None:
+    messages = [msg("t", 0, "a"), msg("q", 10, "b"),
+                msg("in", 60, "c", thread_id="t", mentions=["b"]),
+                msg("r", 120, "d", reply_to="t", mentions=["b"])]
+    assert groups(messages) == [("t", ["t", "in", "r"]), ("q", ["q"])]
 
 
 def test_duplicate_ids_keep_the_latest_edit() -> None:

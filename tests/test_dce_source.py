@@ -14,6 +14,7 @@ from docloop.backends.sources.dce import ExportSource, read_export
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.models import Message
+from docloop.stages.conversations import build_conversations
 from docloop.storage.messages import MessageStore
 from tests.dce_helpers import author, channel, export, message, write
 
@@ -64,6 +65,20 @@ def test_reply_detected_by_reference_even_with_type_default(shared_dir: Path) ->
     assert messages["1060926346089476176"].reply_to == "1060926317920538735"
     assert messages["1060926395313827840"].reply_to == "1060926346089476176"
     assert messages["1060926197556588725"].reply_to is None
+
+
+def test_a_recorded_answer_by_ping_joins_the_pinged_users_conversation(
+        shared_dir: Path) -> None:
+    """The real export's "@Thomas that is a little bit off topic, ..." has no reference:
+    its `mentions` name Thomas, whose question it answers."""
+    messages = read_export(fixture(shared_dir, "1.json")).messages
+    answer = by_id(messages)["1060927310439657532"]
+    assert answer.reply_to is None and answer.mentions == ["896568767994532880"]
+    assert all(m.mentions == [] for m in messages if m.id != answer.id)
+    (joined,) = [c for c in build_conversations(messages)
+                 if answer.id in [m.id for m in c.messages]]
+    assert joined.messages[0].author_id == "896568767994532880"  # Thomas asked
+    assert joined.id == "1060927108362289223"
 
 
 def test_thread_file_maps_to_parent_channel(shared_dir: Path) -> None:

@@ -43,6 +43,15 @@ def test_recorded_reply_points_at_its_parent(shared_dir: Path) -> None:
     assert to_message(raw, HERE).reply_to == raw["message_reference"]["message_id"]
 
 
+def test_mentions_keep_each_user_id_once_and_skip_malformed_entries() -> None:
+    raw = {"id": "5", "type": 0, "content": "@a try this", "timestamp": "2024-01-01T00:00:00Z",
+           "author": {"id": "9", "username": "helper"},
+           "mentions": [{"id": "1"}, {"id": 2}, "x", {"username": "no id"}, {"id": "1"},
+                        {"id": True}, {"id": ""}]}
+    assert to_message(raw, HERE).mentions == ["1", "2"]
+    assert to_message({**raw, "mentions": None}, HERE).mentions == []
+
+
 def test_crosspost_reference_is_not_a_reply(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "docs-message-crossposted-example.json")
     assert "message_reference" in raw

@@ -38,7 +38,8 @@ def test_new_messages_count_and_an_identical_reimport_counts_zero(store: Message
 def test_round_trip_keeps_every_field_and_the_offset(store: MessageStore) -> None:
     original = msg("1", content="x", edited=5, guild_id="g", channel_name="help",
                    thread_id="t", thread_name="T", author_name="Al", reply_to="0",
-                   attachments=2, has_sticker=True, reactions={"😂": 9, "kekw": 2})
+                   attachments=2, has_sticker=True, reactions={"😂": 9, "kekw": 2},
+                   mentions=["u2", "u3"])
     store.upsert([original])
     (loaded,) = store.get(["1"])
     assert loaded == original
@@ -132,3 +133,29 @@ def test_a_reimport_refreshes_reaction_counts_without_counting_a_change(
     assert store.upsert([msg("1")]) == 0  # a copy without reactions keeps the stored ones
     assert store.get(["1"])[0].reactions == {"😂": 9, "👀": 1}
 
+
+
+def test_the_outline_carries_who_each_message_pings(store: MessageStore) -> None:
+    store.upsert([msg("1"), msg("2", 1, mentions=["a1", "u9"])])
+    assert [(o.id, o.mentions) for o in store.outline(None)] == [("1", ()), ("2", ("a1", "u9"))]
+
+
+def test_a_database_from_before_mentions_gains_the_column_and_a_reimport_fills_it(
+        tmp_path: Path) -> None:
+    path = tmp_path / "docloop.db"
+    old = db.connect(path)
+    db.ensure_schema(old, "messages", MIGRATIONS[:3])
+    old.execute("INSERT INTO messages (id, source, channel_id, author_id, timestamp, ts_epoch, "
+                "content_hash) VALUES ('1', 'discord', 'c1', 'a1', ?, 0, 'h')",
+                (T0.isoformat(),))
+    old.commit()
+    old.close()
+    store = MessageStore(db.connect(path))
+    assert store.get(["1"])[0].mentions == []
+    before = store.window_digest(None)
+    # the same message read again (the REST API, a fresh export) now brings its mentions
+    assert store.upsert([msg("1", mentions=["u2"])]) == 0
+    assert store.get(["1"])[0].mentions == ["u2"]
+    assert store.window_digest(None) != before  # the next run groups it afresh
+    assert store.upsert([msg("1", mentions=["u3"])]) == 0  # only an edit changes them later
+    assert store.get(["1"])[0].mentions == ["u2"]

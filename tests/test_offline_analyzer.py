@@ -7,6 +7,7 @@ import pytest
 from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.analyzers.signals import analyse_message
 from docloop.models import Conversation
+from docloop.stages.conversations import build_conversations
 from docloop.text import sentences
 from tests.helpers import conv, msg
 
@@ -162,6 +163,21 @@ def test_the_first_substantial_answer_is_kept_as_context() -> None:
     [problem] = OfflineAnalyzer().extract([conversation])
     assert problem.context.startswith("use the lifespan handler")
     assert "lifespan" not in problem.text  # the answer places the problem; it is not the problem
+
+
+def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:
+    """A busy channel, answered by "@asker ..." instead of Discord's reply: the answer
+    still reaches the question it answers (stages/conversations.py)."""
+    messages = [
+        msg("800", "a", "my React app on localhost:3000 gets blocked by CORS policy, why?"),
+        msg("801", "d", "anyone tried the new release candidate yet? curious about speed", 2),
+        msg("802", "b", "@usera add CORSMiddleware with allow_origins set to your frontend", 5,
+            mentions=["a"]),
+    ]
+    problems = OfflineAnalyzer().extract(build_conversations(messages))
+    (cors,) = [p for p in problems if p.conversation_id == "800"]
+    assert cors.context.startswith("@usera add CORSMiddleware")
+    assert "802" in cors.message_ids and not any(p.conversation_id == "802" for p in problems)
 
 
 @pytest.mark.parametrize(("text", "kind"), [

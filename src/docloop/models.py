@@ -30,7 +30,8 @@ class Message(BaseModel):
     (the thread's channel id, equal to its starter message id); `forwarded`
     marks a Discord forward, whose `content` is the forwarded message's text;
     `reactions` maps each emoji (unicode, or a custom emoji's name) to its count
-    when the message was read.
+    when the message was read; `mentions` holds the ids of the users it pings by
+    name (an "@asker try ..." answer without Discord's reply).
     """
 
     id: str
@@ -50,6 +51,7 @@ class Message(BaseModel):
     has_sticker: bool = False
     forwarded: bool = False
     reactions: dict[str, int] = Field(default_factory=dict)
+    mentions: list[str] = Field(default_factory=list)
 
     @property
     def has_text(self) -> bool:

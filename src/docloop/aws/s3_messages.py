@@ -109,8 +109,9 @@ class S3MessageStore:
         stored = self._partition(part)
         old = stored.get(message.id)
         if old is not None and not _is_newer(message, old):
-            if message.reactions and message.reactions != old.reactions:
-                stored[message.id] = old.model_copy(update={"reactions": message.reactions})
+            fresh = _refreshed(old, message)
+            if fresh:
+                stored[message.id] = old.model_copy(update=fresh)
                 self._dirty.add(part)
             return 0
         stored[message.id] = message
@@ -162,7 +163,8 @@ class S3MessageStore:
             yield from sorted(messages, key=lambda m: (epoch(m.timestamp), m.id))
 
     def outline(self, since: datetime | None) -> list[Outline]:
-        return [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
+        return [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to,
+                        tuple(m.mentions))
                 for m in self.iter_window(since)]
 
     def count(self, since: datetime | None = None) -> int:
@@ -308,6 +310,18 @@ class S3MessageStore:
                                        Body=gzip.compress(text.encode("utf-8"), mtime=0),
                                        ContentType="application/x-ndjson",
                                        ContentEncoding="gzip")
+
+
+def _refreshed(old: Message, copy: Message) -> dict[str, object]:
+    """What a copy that is not newer changes of the stored one (as the SQLite store): its
+    reactions when it has any and they differ; its mentions when the stored copy has
+    none (stored before docloop kept mentions)."""
+    fresh: dict[str, object] = {}
+    if copy.reactions and copy.reactions != old.reactions:
+        fresh["reactions"] = copy.reactions
+    if copy.mentions and not old.mentions:
+        fresh["mentions"] = copy.mentions
+    return fresh
 
 
 def _partition(message: Message) -> str:

@@ -1,9 +1,22 @@
 """Group messages into conversations, the same way for every source.
 
 A conversation is what one person asked plus the answers: a thread (with the
-channel message that started it), a reply chain, or a question typed over
-several lines. Later stages extract one or more problems per conversation, so
-grouping decides what counts as "the same question" once versus twice.
+channel message that started it), a reply chain, a question typed over
+several lines, or an answer that pings the asker by name. Later stages extract
+one or more problems per conversation, so grouping decides what counts as "the
+same question" once versus twice, and which answer a question got.
+
+In a busy help channel many answers are not Discord replies: the helper writes
+"@asker set `allow_origins` ..." (a real export's "@Thomas that is a little bit
+off topic, let me create a thread for you"). Such a channel message joins the
+conversation of the pinged user's latest channel message, if that was posted within
+`MENTION_WINDOW` before it and the pinged user is who asked in that conversation;
+the answer is the evidence the analyzer keeps beside the question
+(`Problem.context`), which benchmarks/answer_ablation.py measures as the largest
+single ingredient on the labelled sets that have answers. When it pings several
+askers, the one who wrote last is the one answered. Pinging someone who was
+answering another user ("@helper I get this error too: ...") is a question of one's
+own and stays its own conversation, as does a ping long after the pinged user wrote.
 """
 
 from __future__ import annotations
@@ -16,13 +29,16 @@ from docloop.storage.messages import Outline
 
 #: Lines by one author in one channel this close together form one message.
 CONTINUATION_GAP = timedelta(minutes=3)
+#: An "@user" channel message answers that user's latest channel message this recent
+#: (help channels answer across time zones: the next morning's answer still counts).
+MENTION_WINDOW = timedelta(hours=24)
 
 
 def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
     """Group `messages` into conversations ordered by their first message."""
     ordered = sorted(_unique(messages), key=lambda m: (m.timestamp, m.id))
-    outline = [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to)
-               for m in ordered]
+    outline = [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to,
+                       tuple(m.mentions)) for m in ordered]
     return _assemble(ordered, group_ids(outline))
 
 
@@ -68,17 +84,45 @@ def _is_plain(message: Outline, by_id: Mapping[str, Outline]) -> bool:
 def _conversation_id(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                      conversation_of: dict[str, str],
                      last_plain: Mapping[tuple[str, str], Outline]) -> str:
-    """Thread, then reply root, then same-author continuation, else its own."""
+    """Thread, then reply root, then the pinged user's question, then same-author
+    continuation, else its own."""
     if message.thread_id:
         return message.thread_id
     if message.id in thread_ids:
         return message.id
     if message.reply_to and message.reply_to in by_id:
         return _reply_root(message, by_id, thread_ids, conversation_of)
+    answered = _answered(message, by_id, conversation_of, last_plain)
+    if answered is not None:
+        return answered
     previous = last_plain.get((message.author_id, message.channel_id))
     if previous is not None and message.timestamp - previous.timestamp <= CONTINUATION_GAP:
         return conversation_of[previous.id]
     return message.id
+
+
+def _answered(message: Outline, by_id: Mapping[str, Outline], conversation_of: Mapping[str, str],
+              last_plain: Mapping[tuple[str, str], Outline]) -> str | None:
+    """The conversation an "@asker ..." channel message answers: that of the latest
+    channel message, within MENTION_WINDOW, of a user it pings who asked in it (its own
+    author left out; of several, the latest); None when no ping answers a question."""
+    found: Outline | None = None
+    for user in message.mentions:
+        latest = last_plain.get((user, message.channel_id))
+        if (user == message.author_id or latest is None
+                or message.timestamp - latest.timestamp > MENTION_WINDOW
+                or _asker(conversation_of[latest.id], by_id) != user):
+            continue
+        if found is None or (latest.timestamp, latest.id) > (found.timestamp, found.id):
+            found = latest
+    return conversation_of[found.id] if found is not None else None
+
+
+def _asker(conversation_id: str, by_id: Mapping[str, Outline]) -> str | None:
+    """Who opened a conversation: the author of its root (a thread's starter, whose id is
+    the thread's), when that message is in the window."""
+    root = by_id.get(conversation_id)
+    return root.author_id if root is not None else None
 
 
 def _reply_root(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],

@@ -47,7 +47,7 @@ from docloop.stores import Stores
 
 log = logging.getLogger("docloop.reuse")
 #: bump when what an analysis stores or means changes without a docloop version change
-REUSE_VERSION = 1
+REUSE_VERSION = 2  # 2: an "@asker" answer joins the asker's conversation
 #: settings that change neither what is analysed nor how (filing, transport, limits, secrets)
 NOT_ANALYSIS = frozenset({
     "home", "tracker", "store", "sources", "since_days", "max_insights", "discord_api_base",

@@ -57,12 +57,15 @@ MIGRATIONS = [
                                       value INTEGER NOT NULL);
     INSERT INTO messages_generation(id, value) VALUES (1, 0)
     """,
+    # the users a message pings by name (JSON list of ids; stages/conversations.py)
+    "ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]'",
 ]
 
 _COLUMNS = (
     "id", "source", "guild_id", "channel_id", "channel_name", "thread_id", "thread_name",
     "author_id", "author_name", "content", "timestamp", "ts_epoch", "edited_at",
     "edited_epoch", "reply_to", "attachments", "has_sticker", "content_hash", "reactions",
+    "mentions",
 )
 _UPSERT = (
     f"INSERT OR REPLACE INTO messages ({', '.join(_COLUMNS)}) "
@@ -80,6 +83,7 @@ class Outline(NamedTuple):
     author_id: str
     timestamp: datetime
     reply_to: str | None
+    mentions: tuple[str, ...] = ()  # the users it pings by name (an "@asker ..." answer)
 
 
 def content_hash(message: Message) -> str:
@@ -103,17 +107,19 @@ class MessageStore:
         """Store new messages and newer edits; return how many rows changed.
 
         Reactions keep coming after a message is posted, so a copy that is not newer
-        still refreshes the stored counts (not counted as a change: the text is the same).
+        still refreshes the stored counts (not counted as a change: the text is the same),
+        and gives its mentions to a copy stored before docloop kept them.
         """
         changed = refreshed = 0
         with transaction(self.conn):
             for message in messages:
                 row = self.conn.execute(
-                    "SELECT edited_epoch, content_hash, reactions FROM messages WHERE id = ?",
-                    (message.id,),
+                    "SELECT edited_epoch, content_hash, reactions, mentions FROM messages "
+                    "WHERE id = ?", (message.id,),
                 ).fetchone()
                 if row is not None and not _is_newer(message, row):
                     refreshed += self._refresh_reactions(message, row["reactions"])
+                    refreshed += self._refresh_mentions(message, row["mentions"])
                     continue
                 self.conn.execute(_UPSERT, _row(message))
                 changed += 1
@@ -127,6 +133,15 @@ class MessageStore:
         if message.reactions and fresh != stored:
             self.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?",
                               (fresh, message.id))
+            return True
+        return False
+
+    def _refresh_mentions(self, message: Message, stored: str) -> bool:
+        """Take the copy's mentions when the stored copy has none (stored before docloop
+        kept mentions); a message's mentions change only with an edit, a newer copy."""
+        if message.mentions and stored == "[]":
+            self.conn.execute("UPDATE messages SET mentions = ? WHERE id = ?",
+                              (_mentions_json(message), message.id))
             return True
         return False
 
@@ -197,12 +212,13 @@ class MessageStore:
         cursor = self.conn.cursor()
         cursor.row_factory = None
         rows = cursor.execute(
-            "SELECT id, channel_id, thread_id, author_id, timestamp, reply_to FROM messages"
-            f"{where} ORDER BY ts_epoch, id", params)
+            "SELECT id, channel_id, thread_id, author_id, timestamp, reply_to, mentions "
+            f"FROM messages{where} ORDER BY ts_epoch, id", params)
         intern = sys.intern
         return [Outline(m_id, intern(channel), intern(thread) if thread else None,
-                        intern(author), datetime.fromisoformat(stamp), reply)
-                for m_id, channel, thread, author, stamp, reply in rows]
+                        intern(author), datetime.fromisoformat(stamp), reply,
+                        tuple(intern(user) for user in json.loads(mentions)))
+                for m_id, channel, thread, author, stamp, reply, mentions in rows]
 
     def iter_window(self, since: datetime | None) -> Iterator[Message]:
         """The window's messages, oldest first, read from the store as they are consumed."""
@@ -276,12 +292,16 @@ def _row(message: Message) -> tuple[object, ...]:
         message.edited_at.isoformat() if message.edited_at else None,
         epoch(message.edited_at) if message.edited_at else None,
         message.reply_to, message.attachments, int(message.has_sticker), content_hash(message),
-        _reactions_json(message),
+        _reactions_json(message), _mentions_json(message),
     )
 
 
 def _reactions_json(message: Message) -> str:
     return json.dumps(message.reactions, ensure_ascii=False, sort_keys=True)
+
+
+def _mentions_json(message: Message) -> str:
+    return json.dumps(message.mentions)
 
 
 def _message(row: sqlite3.Row) -> Message:
@@ -294,4 +314,5 @@ def _message(row: sqlite3.Row) -> Message:
         edited_at=datetime.fromisoformat(row["edited_at"]) if row["edited_at"] else None,
         reply_to=row["reply_to"], attachments=row["attachments"],
         has_sticker=bool(row["has_sticker"]), reactions=json.loads(row["reactions"]),
+        mentions=json.loads(row["mentions"]),
     )

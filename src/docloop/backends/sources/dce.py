@@ -24,6 +24,7 @@ from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.backends.sources.json_stream import stream_members
+from docloop.backends.sources.mentions import mentioned_ids
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
 from docloop.errors import InputError
@@ -314,6 +315,7 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
         attachments=_count(raw.get("attachments")),
         has_sticker=_count(raw.get("stickers")) > 0,
         reactions=reaction_counts(raw.get("reactions")),
+        mentions=mentioned_ids(raw.get("mentions")),
     )
 
 

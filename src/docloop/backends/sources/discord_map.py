@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from docloop.backends.sources.mentions import mentioned_ids
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.models import Message
 
@@ -124,6 +125,7 @@ def to_message(raw: dict[str, Any], where: Where) -> Message:
         has_sticker=bool(body.get("sticker_items") or body.get("stickers")),
         forwarded=body is not raw,
         reactions=reaction_counts(raw.get("reactions")),
+        mentions=mentioned_ids(raw.get("mentions")),
     )
 
 
