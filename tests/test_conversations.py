@@ -119,10 +119,17 @@ def test_pinging_someone_who_was_answering_is_a_question_of_ones_own() -> None:
     # "@helper I get this too: ..." must stay a problem of its own, not vanish into the
     # conversation the helper was answering in
     messages = [msg("q", 0, "asker"), msg("ans", 60, "helper", mentions=["asker"]),
-                msg("mine", 120, "newcomer", mentions=["helper"]),
-                msg("thanks", 900, "asker", mentions=["helper"])]
-    assert groups(messages) == [("q", ["q", "ans"]), ("mine", ["mine"]),
-                                ("thanks", ["thanks"])]
+                msg("mine", 120, "newcomer", mentions=["helper"])]
+    assert groups(messages) == [("q", ["q", "ans"]), ("mine", ["mine"])]
+
+
+def test_the_asker_pinging_back_the_helper_stays_in_the_question() -> None:
+    messages = [msg("q", 0, "asker"), msg("ans", 60, "helper", mentions=["asker"]),
+                msg("back", 900, "asker", mentions=["helper"]),
+                msg("other", 1000, "x"), msg("ans2", 1100, "helper", mentions=["x"]),
+                msg("again", 1200, "asker", mentions=["helper"])]  # the helper moved on
+    assert groups(messages) == [("q", ["q", "ans", "back"]), ("other", ["other", "ans2"]),
+                                ("again", ["again"])]
 
 
 def test_of_several_pinged_askers_the_latest_is_answered() -> None:

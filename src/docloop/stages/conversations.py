@@ -10,13 +10,15 @@ In a busy help channel many answers are not Discord replies: the helper writes
 "@asker set `allow_origins` ..." (a real export's "@Thomas that is a little bit
 off topic, let me create a thread for you"). Such a channel message joins the
 conversation of the pinged user's latest channel message, if that was posted within
-`MENTION_WINDOW` before it and the pinged user is who asked in that conversation;
-the answer is the evidence the analyzer keeps beside the question
+`MENTION_WINDOW` before it and either of the two asked in that conversation: the
+helper's "@asker try ..." and the asker's "@helper thanks, but now ..." both belong to
+the question. The answer is the evidence the analyzer keeps beside the question
 (`Problem.context`), which benchmarks/answer_ablation.py measures as the largest
-single ingredient on the labelled sets that have answers. When it pings several
-askers, the one who wrote last is the one answered. Pinging someone who was
-answering another user ("@helper I get this error too: ...") is a question of one's
-own and stays its own conversation, as does a ping long after the pinged user wrote.
+single ingredient on the labelled sets that have answers (benchmarks/ping_answers.py
+measures this rule). When it pings several people, the one who wrote last is the one
+answered. Pinging someone who was answering another user ("@helper I get this error
+too: ...") is a question of one's own and stays its own conversation, as does a ping
+long after the pinged user wrote.
 """
 
 from __future__ import annotations
@@ -103,15 +105,16 @@ def _conversation_id(message: Outline, by_id: Mapping[str, Outline], thread_ids:
 
 def _answered(message: Outline, by_id: Mapping[str, Outline], conversation_of: Mapping[str, str],
               last_plain: Mapping[tuple[str, str], Outline]) -> str | None:
-    """The conversation an "@asker ..." channel message answers: that of the latest
-    channel message, within MENTION_WINDOW, of a user it pings who asked in it (its own
-    author left out; of several, the latest); None when no ping answers a question."""
+    """The conversation an "@user ..." channel message belongs to: that of the latest
+    channel message, within MENTION_WINDOW, of a user it pings, when the pinged user or
+    the message's author asked in it (its own author's pings left out; of several, the
+    latest); None when no ping is part of a question."""
     found: Outline | None = None
     for user in message.mentions:
         latest = last_plain.get((user, message.channel_id))
         if (user == message.author_id or latest is None
                 or message.timestamp - latest.timestamp > MENTION_WINDOW
-                or _asker(conversation_of[latest.id], by_id) != user):
+                or _asker(conversation_of[latest.id], by_id) not in (user, message.author_id)):
             continue
         if found is None or (latest.timestamp, latest.id) > (found.timestamp, found.id):
             found = latest
