@@ -52,6 +52,16 @@ def test_mentions_keep_each_user_id_once_and_skip_malformed_entries() -> None:
     assert to_message({**raw, "mentions": None}, HERE).mentions == []
 
 
+def test_user_mentions_read_as_the_exporter_writes_them() -> None:
+    raw = {"id": "5", "type": 0, "timestamp": "2024-01-01T00:00:00Z",
+           "author": {"id": "9", "username": "helper"},
+           "content": "<@1> and <@!2>: try `allow_origins`; <@3> <@&4> <#5>",
+           "mentions": [{"id": "1", "username": "thomas", "global_name": "Thomas"},
+                        {"id": "2", "username": "adam"}]}
+    assert to_message(raw, HERE).content == (
+        "@Thomas and @adam: try `allow_origins`; <@3> <@&4> <#5>")
+
+
 def test_crosspost_reference_is_not_a_reply(shared_dir: Path) -> None:
     raw = fixture(shared_dir, "docs-message-crossposted-example.json")
     assert "message_reference" in raw

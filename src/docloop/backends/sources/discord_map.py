@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from docloop.backends.sources.mentions import mentioned_ids
+from docloop.backends.sources.mentions import mentioned_ids, readable_mentions
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.models import Message
 
@@ -117,7 +117,7 @@ def to_message(raw: dict[str, Any], where: Where) -> Message:
         thread_name=where.thread_name,
         author_id=str(author.get("id", "")),
         author_name=author.get("global_name") or author.get("username") or "",
-        content=body.get("content") or "",
+        content=readable_mentions(body.get("content") or "", raw.get("mentions")),
         timestamp=_parse_time(raw["timestamp"]),
         edited_at=_parse_time(raw["edited_timestamp"]) if raw.get("edited_timestamp") else None,
         reply_to=_reply_to(raw),

@@ -9,7 +9,11 @@ skipped: mentions are a hint for grouping, never a reason to reject a message.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+#: a user mention as the REST API writes it in `content`: `<@id>` (`<@!id>`: by nickname)
+_USER_MENTION = re.compile(r"<@!?(\d{1,25})>")
 
 
 def mentioned_ids(raw: Any) -> list[str]:
@@ -20,3 +24,19 @@ def mentioned_ids(raw: Any) -> list[str]:
         if isinstance(user_id, (str, int)) and not isinstance(user_id, bool) and str(user_id):
             found.setdefault(str(user_id), None)
     return list(found)
+
+
+def readable_mentions(content: str, raw: Any) -> str:
+    """`content` with each `<@id>` of a user in `raw` (the REST API's `mentions`) written
+    `@name`, as DiscordChatExporter writes it: a quote in a ticket reads "@Thomas try
+    ...", never a user id, and both sources give one message the same text."""
+    names: dict[str, str] = {}
+    for entry in raw if isinstance(raw, list) else []:
+        if isinstance(entry, dict) and entry.get("id") is not None:
+            name = entry.get("global_name") or entry.get("username")
+            if isinstance(name, str) and name:
+                names.setdefault(str(entry["id"]), name)
+    if not names or "<@" not in content:
+        return content
+    return _USER_MENTION.sub(lambda found: f"@{names[found.group(1)]}"
+                             if found.group(1) in names else found.group(0), content)
