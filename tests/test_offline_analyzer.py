@@ -165,6 +165,18 @@ def test_the_first_substantial_answer_is_kept_as_context() -> None:
     assert "lifespan" not in problem.text  # the answer places the problem; it is not the problem
 
 
+def test_only_a_pinging_answer_loses_its_opening_at_words() -> None:
+    question = msg("900", "a", "how do I register a validator on a dataclass field?")
+    pinged = msg("901", "b", "@usera, @userc: put the field_validator decorator on that method", 1,
+                 mentions=["a", "c"])
+    code = msg("902", "b", "@dataclass decorates the class, @field_validator('x') decorates "
+                           "the checking method", 1)
+    [with_ping] = OfflineAnalyzer().extract([conv("900", question, pinged)])
+    [with_code] = OfflineAnalyzer().extract([conv("900", question, code)])
+    assert with_ping.context == "put the field_validator decorator on that method"
+    assert with_code.context.startswith("@dataclass decorates")
+
+
 def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:
     """A busy channel, answered by "@asker ..." instead of Discord's reply: the answer
     still reaches the question it answers (stages/conversations.py)."""
@@ -176,7 +188,7 @@ def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:
     ]
     problems = OfflineAnalyzer().extract(build_conversations(messages))
     (cors,) = [p for p in problems if p.conversation_id == "800"]
-    assert cors.context.startswith("@usera add CORSMiddleware")
+    assert cors.context.startswith("add CORSMiddleware")  # the ping addresses, says nothing
     assert "802" in cors.message_ids and not any(p.conversation_id == "802" for p in problems)
 
 

@@ -34,6 +34,8 @@ PROBLEM_TEXT_LIMIT = 400
 #: the verbatim messages an embedding reads (MiniLM reads 256 tokens, about this much code)
 BODY_LIMIT = 2000
 ANSWER_LIMIT = 150
+#: the "@name" pings an answer opens with (a message that mentions someone)
+LEADING_PINGS = re.compile(r"^\s*(?:@[^\s@]+[\s,:]+)+")
 
 
 class OfflineAnalyzer(Analyzer):
@@ -107,10 +109,14 @@ def broadcast_channels(conversations: Sequence[Conversation]) -> set[str]:
 
 
 def _answer(messages: list[Message], asker: str) -> str:
-    """The first reply by someone else with some substance (the likely answer)."""
+    """The first reply by someone else with some substance (the likely answer), without
+    the pings it opens with: "@Thomas" addresses the asker and says nothing of the
+    problem, and one asker's name in the answers to their different questions would read
+    as a rare word those problems share."""
     for message in messages:
         if message.author_id != asker and len(content_words(message.content)) >= 5:
-            return truncate(message.content, ANSWER_LIMIT)
+            said = LEADING_PINGS.sub("", message.content) if message.mentions else message.content
+            return truncate(said, ANSWER_LIMIT)
     return ""
 
 
