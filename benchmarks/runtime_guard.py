@@ -183,6 +183,9 @@ def main() -> None:
     base, head = base_checkout(args.base), Code("head", REPO / "src")
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             check=True, capture_output=True, text=True).stdout.strip()
+    edited = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "src"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    head_code = f"{commit} plus uncommitted changes to src/" if edited else commit
     export = synthetic_export()
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         "index": {base.label: [], head.label: []}, "run": {base.label: [], head.label: []}}
@@ -199,7 +202,7 @@ def main() -> None:
                                                  ("only", args.only)) if v is not None)
     lines = ["## Runtime guard (issue #12: within 2x of the code it was measured on)", "",
              f"Command: `PYTHONPATH=src:benchmarks python benchmarks/runtime_guard.py{given}` "
-             f"(base {args.base}, head {commit} plus uncommitted changes, {args.repeat} "
+             f"(base {args.base}, head {head_code}, {args.repeat} "
              "alternating trials each, medians). CPU seconds of each measured process; wall "
              "seconds include waiting for a core on this shared 2-core machine.", "",
              *table(results, base, head)]
