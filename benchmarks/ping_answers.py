@@ -96,13 +96,13 @@ def _ping(message: dict[str, Any], author: dict[str, Any]) -> None:
 @contextmanager
 def pings_grouped(on: bool) -> Iterator[None]:
     """With `on` False, a ping joins nothing: every "@asker" answer is its own conversation."""
-    saved = conversations._answered
+    saved = conversations._pinged
     if not on:
-        conversations._answered = lambda *args: None  # type: ignore[assignment]
+        conversations._pinged = lambda *args: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        conversations._answered = saved  # type: ignore[assignment]
+        conversations._pinged = saved  # type: ignore[assignment]
 
 
 def measure(labelled: labelled_sets.LabelledSet, grouped: bool = True) -> str:

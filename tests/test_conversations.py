@@ -152,6 +152,47 @@ def test_threads_and_replies_win_over_pings() -> None:
     assert groups(messages) == [("t", ["t", "in", "r"]), ("q", ["q"])]
 
 
+def test_an_answer_in_the_middle_of_its_authors_own_lines_goes_to_the_pinged_asker() -> None:
+    # the real export's "@Thomas that is a little bit off topic" came 54 s after its
+    # author's previous line of a walkthrough of his own
+    messages = [msg("q", 0, "thomas"), msg("own", 30, "adam"),
+                msg("ans", 60, "adam", mentions=["thomas"])]
+    assert groups(messages) == [("q", ["q", "ans"]), ("own", ["own"])]
+
+
+def test_an_asker_typing_on_a_new_question_who_pings_the_helper_stays_on_it() -> None:
+    messages = [msg("q0", 0, "a"), msg("h", 60, "helper", mentions=["a"]),
+                msg("q1", 3600, "a"), msg("nudge", 3660, "a", mentions=["helper"])]
+    assert groups(messages) == [("q0", ["q0", "h"]), ("q1", ["q1", "nudge"])]
+
+
+def test_a_reply_to_a_message_outside_the_data_stands_alone_whoever_it_pings() -> None:
+    # Discord lists the replied-to author in `mentions`; the reply's target is not here
+    messages = [msg("q0", 0, "a"), msg("r", 600, "b", reply_to="gone", mentions=["a"])]
+    assert groups(messages) == [("q0", ["q0"]), ("r", ["r"])]
+
+
+def test_a_ping_follows_the_pinged_users_latest_message_of_any_kind() -> None:
+    hour = 3600
+    messages = [msg("q0", 0, "u"), msg("t", 7 * hour, "u"),
+                msg("in", 7 * hour + 60, "u", thread_id="t"),
+                msg("x", 7 * hour + 120, "x"), msg("r", 8 * hour, "u", reply_to="x"),
+                msg("p1", 8 * hour + 60, "h", mentions=["u"]),  # u last replied in x's
+                msg("in2", 8 * hour + 120, "u", thread_id="t"),
+                msg("p2", 8 * hour + 180, "h", mentions=["u"])]  # u is back in u's thread
+    assert groups(messages) == [("q0", ["q0"]), ("t", ["t", "in", "in2", "p2"]),
+                                ("x", ["x", "r"]), ("p1", ["p1"])]
+
+
+def test_pings_do_not_chain_a_conversation_past_a_day_from_its_start() -> None:
+    hour = 3600
+    messages = [msg("q", 0, "a"), msg("h", 60, "helper", mentions=["a"]),
+                msg("back", 20 * hour, "a", mentions=["helper"]),
+                msg("h2", 20 * hour + 60, "helper", mentions=["a"]),
+                msg("again", 25 * hour, "a", mentions=["helper"])]
+    assert groups(messages) == [("q", ["q", "h", "back", "h2"]), ("again", ["again"])]
+
+
 def test_duplicate_ids_keep_the_latest_edit() -> None:
     old = msg("1", 0)
     new = old.model_copy(update={"content": "edited", "edited_at": T0 + timedelta(hours=1)})

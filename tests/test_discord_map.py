@@ -57,9 +57,9 @@ def test_user_mentions_read_as_the_exporter_writes_them() -> None:
            "author": {"id": "9", "username": "helper"},
            "content": "<@1> and <@!2>: try `allow_origins`; <@3> <@&4> <#5>",
            "mentions": [{"id": "1", "username": "thomas", "global_name": "Thomas"},
-                        {"id": "2", "username": "adam"}]}
+                        {"id": "2", "username": "adam", "member": {"nick": "Adam (mod)"}}]}
     assert to_message(raw, HERE).content == (
-        "@Thomas and @adam: try `allow_origins`; <@3> <@&4> <#5>")
+        "@Thomas and @Adam (mod): try `allow_origins`; <@3> <@&4> <#5>")
 
 
 def test_crosspost_reference_is_not_a_reply(shared_dir: Path) -> None:

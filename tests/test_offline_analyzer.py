@@ -167,14 +167,22 @@ def test_the_first_substantial_answer_is_kept_as_context() -> None:
 
 def test_only_a_pinging_answer_loses_its_opening_at_words() -> None:
     question = msg("900", "a", "how do I register a validator on a dataclass field?")
-    pinged = msg("901", "b", "@usera, @userc: put the field_validator decorator on that method", 1,
-                 mentions=["a", "c"])
+    pinged = msg("901", "b", "@usera, @userc: put the field_validator decorator on the "
+                             "checking method", 1, mentions=["a", "c"])
     code = msg("902", "b", "@dataclass decorates the class, @field_validator('x') decorates "
                            "the checking method", 1)
+    one = msg("903", "b", "@usera @dataclass decorates the class, @field_validator('x') "
+                          "decorates the checking method", 1, mentions=["a"])
+    names = msg("904", "b", "@usera @userc @userd @usere @userf thanks everyone", 1,
+                mentions=["a", "c", "d", "e", "f"])
     [with_ping] = OfflineAnalyzer().extract([conv("900", question, pinged)])
     [with_code] = OfflineAnalyzer().extract([conv("900", question, code)])
-    assert with_ping.context == "put the field_validator decorator on that method"
+    [one_ping] = OfflineAnalyzer().extract([conv("900", question, one)])
+    [only_names] = OfflineAnalyzer().extract([conv("900", question, names)])
+    assert with_ping.context == "put the field_validator decorator on the checking method"
     assert with_code.context.startswith("@dataclass decorates")
+    assert one_ping.context.startswith("@dataclass decorates")  # one ping, one name off
+    assert only_names.context == ""  # five names and a thanks say nothing
 
 
 def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:

@@ -9,16 +9,17 @@ same question" once versus twice, and which answer a question got.
 In a busy help channel many answers are not Discord replies: the helper writes
 "@asker set `allow_origins` ..." (a real export's "@Thomas that is a little bit
 off topic, let me create a thread for you"). Such a channel message joins the
-conversation of the pinged user's latest channel message, if that was posted within
-`MENTION_WINDOW` before it and either of the two asked in that conversation: the
+conversation of the pinged user's latest message in that channel, when either of
+the two asked in that conversation and it began at most `MENTION_WINDOW` before: the
 helper's "@asker try ..." and the asker's "@helper thanks, but now ..." both belong to
 the question. The answer is the evidence the analyzer keeps beside the question
-(`Problem.context`), which benchmarks/answer_ablation.py measures as the largest
-single ingredient on the labelled sets that have answers (benchmarks/ping_answers.py
-measures this rule). When it pings several people, the one who wrote last is the one
-answered. Pinging someone who was answering another user ("@helper I get this error
-too: ...") is a question of one's own and stays its own conversation, as does a ping
-long after the pinged user wrote.
+(`Problem.context`; benchmarks/answer_ablation.py measures what it is worth,
+benchmarks/ping_answers.py this rule). When it pings several people, the one who
+wrote last is the one answered. An answer goes to the pinged asker's question even in
+the middle of its author's own lines; an asker typing on a new question of their own
+who pings a helper ("... @helper any idea?") stays on it; a ping of someone who was
+answering another user ("@helper I get this error too: ...") is a question of one's
+own; a reply whose target is not in the data stands alone, as before, whoever it pings.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from docloop.storage.messages import Outline
 
 #: Lines by one author in one channel this close together form one message.
 CONTINUATION_GAP = timedelta(minutes=3)
-#: An "@user" channel message answers that user's latest channel message this recent
-#: (help channels answer across time zones: the next morning's answer still counts).
+#: An "@user" channel message joins a conversation that began at most this long before
+#: (help channels answer across time zones: the next morning's answer still counts), so
+#: an asker and a helper pinging each other do not chain one conversation for ever.
 MENTION_WINDOW = timedelta(hours=24)
 
 
@@ -54,13 +56,15 @@ def group_ids(ordered: Sequence[Outline]) -> dict[str, str]:
     thread_ids = {m.thread_id for m in ordered if m.thread_id}
     conversation_of: dict[str, str] = {}
     last_plain: dict[tuple[str, str], Outline] = {}
+    latest: dict[tuple[str, str], Outline] = {}  # anything, a thread's or a reply included
     for message in ordered:
         if message.id not in conversation_of:
             conversation_of[message.id] = _conversation_id(
-                message, by_id, thread_ids, conversation_of, last_plain
+                message, by_id, thread_ids, conversation_of, last_plain, latest
             )
         if _is_plain(message, by_id):
             last_plain[(message.author_id, message.channel_id)] = message
+        latest[(message.author_id, message.channel_id)] = message
     return conversation_of
 
 
@@ -85,40 +89,57 @@ def _is_plain(message: Outline, by_id: Mapping[str, Outline]) -> bool:
 
 def _conversation_id(message: Outline, by_id: Mapping[str, Outline], thread_ids: set[str],
                      conversation_of: dict[str, str],
-                     last_plain: Mapping[tuple[str, str], Outline]) -> str:
-    """Thread, then reply root, then the pinged user's question, then same-author
-    continuation, else its own."""
+                     last_plain: Mapping[tuple[str, str], Outline],
+                     latest: Mapping[tuple[str, str], Outline]) -> str:
+    """Thread, then reply root, then the question a ping answers, then same-author
+    continuation, else its own (`_placed`)."""
     if message.thread_id:
         return message.thread_id
     if message.id in thread_ids:
         return message.id
     if message.reply_to and message.reply_to in by_id:
         return _reply_root(message, by_id, thread_ids, conversation_of)
-    answered = _answered(message, by_id, conversation_of, last_plain)
-    if answered is not None:
-        return answered
     previous = last_plain.get((message.author_id, message.channel_id))
-    if previous is not None and message.timestamp - previous.timestamp <= CONTINUATION_GAP:
-        return conversation_of[previous.id]
-    return message.id
+    continued = (conversation_of[previous.id] if previous is not None
+                 and message.timestamp - previous.timestamp <= CONTINUATION_GAP else None)
+    pinged = None if message.reply_to else _pinged(message, by_id, conversation_of, latest)
+    return _placed(message, by_id, continued, pinged)
 
 
-def _answered(message: Outline, by_id: Mapping[str, Outline], conversation_of: Mapping[str, str],
-              last_plain: Mapping[tuple[str, str], Outline]) -> str | None:
+def _placed(message: Outline, by_id: Mapping[str, Outline], continued: str | None,
+            pinged: tuple[str, bool] | None) -> str:
+    """Where a channel message goes, given the conversation its author is typing on in
+    (`continued`) and the one its pings lead to (`pinged`, and whether the pinged user
+    asked there): an answer to the pinged asker goes to their question ("@Thomas that is
+    a little bit off topic" in the middle of its author's own lines); an asker's ping
+    back to a helper goes to that older question unless the asker is typing on a
+    question of their own ("how do I X? ... @helper any idea?")."""
+    if pinged is not None and (pinged[1] or continued is None
+                               or _asker(continued, by_id) != message.author_id):
+        return pinged[0]
+    return continued or message.id
+
+
+def _pinged(message: Outline, by_id: Mapping[str, Outline], conversation_of: Mapping[str, str],
+            latest: Mapping[tuple[str, str], Outline]) -> tuple[str, bool] | None:
     """The conversation an "@user ..." channel message belongs to: that of the latest
-    channel message, within MENTION_WINDOW, of a user it pings, when the pinged user or
-    the message's author asked in it (its own author's pings left out; of several, the
-    latest); None when no ping is part of a question."""
-    found: Outline | None = None
+    message in the channel of a user it pings, when the pinged user or the message's
+    author asked in it and it began within MENTION_WINDOW (its author's own pings left
+    out; of several, the latest), and whether the pinged user is who asked there; None
+    when no ping is part of a question."""
+    found: tuple[Outline, str, bool] | None = None
     for user in message.mentions:
-        latest = last_plain.get((user, message.channel_id))
-        if (user == message.author_id or latest is None
-                or message.timestamp - latest.timestamp > MENTION_WINDOW
-                or _asker(conversation_of[latest.id], by_id) not in (user, message.author_id)):
+        last = latest.get((user, message.channel_id))
+        if user == message.author_id or last is None:
             continue
-        if found is None or (latest.timestamp, latest.id) > (found.timestamp, found.id):
-            found = latest
-    return conversation_of[found.id] if found is not None else None
+        conversation = conversation_of[last.id]
+        root = by_id.get(conversation)
+        if (root is None or root.author_id not in (user, message.author_id)
+                or message.timestamp - root.timestamp > MENTION_WINDOW):
+            continue
+        if found is None or (last.timestamp, last.id) > (found[0].timestamp, found[0].id):
+            found = (last, conversation, root.author_id == user)
+    return (found[1], found[2]) if found is not None else None
 
 
 def _asker(conversation_id: str, by_id: Mapping[str, Outline]) -> str | None:

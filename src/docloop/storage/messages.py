@@ -217,7 +217,7 @@ class MessageStore:
         intern = sys.intern
         return [Outline(m_id, intern(channel), intern(thread) if thread else None,
                         intern(author), datetime.fromisoformat(stamp), reply,
-                        tuple(intern(user) for user in json.loads(mentions)))
+                        () if mentions == "[]" else tuple(map(intern, json.loads(mentions))))
                 for m_id, channel, thread, author, stamp, reply, mentions in rows]
 
     def iter_window(self, since: datetime | None) -> Iterator[Message]:

@@ -34,8 +34,8 @@ PROBLEM_TEXT_LIMIT = 400
 #: the verbatim messages an embedding reads (MiniLM reads 256 tokens, about this much code)
 BODY_LIMIT = 2000
 ANSWER_LIMIT = 150
-#: the "@name" pings an answer opens with (a message that mentions someone)
-LEADING_PINGS = re.compile(r"^\s*(?:@[^\s@]+[\s,:]+)+")
+#: one "@name" ping an answer opens with (a message that mentions someone)
+LEADING_PING = re.compile(r"\s*@[^\s@]+[\s,:]+")
 
 
 class OfflineAnalyzer(Analyzer):
@@ -114,10 +114,24 @@ def _answer(messages: list[Message], asker: str) -> str:
     problem, and one asker's name in the answers to their different questions would read
     as a rare word those problems share."""
     for message in messages:
-        if message.author_id != asker and len(content_words(message.content)) >= 5:
-            said = LEADING_PINGS.sub("", message.content) if message.mentions else message.content
+        if message.author_id == asker:
+            continue
+        said = _unpinged(message)
+        if len(content_words(said)) >= 5:
             return truncate(said, ANSWER_LIMIT)
     return ""
+
+
+def _unpinged(message: Message) -> str:
+    """The message without the `@name` pings it opens with, at most one per user it
+    mentions (so `@dataclass` after "@Thomas" stays: it is code, not a person)."""
+    said = message.content
+    for _ in message.mentions:
+        found = LEADING_PING.match(said)
+        if found is None:
+            break
+        said = said[found.end():]
+    return said
 
 
 def _problem_id(conversation_id: str) -> str:

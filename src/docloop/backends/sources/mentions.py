@@ -28,12 +28,15 @@ def mentioned_ids(raw: Any) -> list[str]:
 
 def readable_mentions(content: str, raw: Any) -> str:
     """`content` with each `<@id>` of a user in `raw` (the REST API's `mentions`) written
-    `@name`, as DiscordChatExporter writes it: a quote in a ticket reads "@Thomas try
-    ...", never a user id, and both sources give one message the same text."""
+    `@name` (the server nickname when the payload carries the member, else the display or
+    user name), as DiscordChatExporter writes it: a quote in a ticket reads "@Thomas try
+    ...", never a user id."""
     names: dict[str, str] = {}
     for entry in raw if isinstance(raw, list) else []:
         if isinstance(entry, dict) and entry.get("id") is not None:
-            name = entry.get("global_name") or entry.get("username")
+            member = entry.get("member")
+            nick = member.get("nick") if isinstance(member, dict) else None
+            name = nick or entry.get("global_name") or entry.get("username")
             if isinstance(name, str) and name:
                 names.setdefault(str(entry["id"]), name)
     if not names or "<@" not in content:
