@@ -109,16 +109,21 @@ def test_schema_is_created_once_on_a_file_database(tmp_path: Path) -> None:
     assert [m.id for m in again.window(None)] == ["1"]
 
 
-def test_a_database_from_before_reactions_gains_the_column(tmp_path: Path) -> None:
-    path = tmp_path / "docloop.db"
+def store_from_before(path: Path, migrations: int) -> MessageStore:
+    """A store over a database made by the first `migrations` migrations, holding message
+    "1" as that schema stored it."""
     old = db.connect(path)
-    db.ensure_schema(old, "messages", MIGRATIONS[:1])
+    db.ensure_schema(old, "messages", MIGRATIONS[:migrations])
     old.execute("INSERT INTO messages (id, source, channel_id, author_id, timestamp, ts_epoch, "
                 "content_hash) VALUES ('1', 'discord', 'c1', 'a1', ?, 0, 'h')",
                 (T0.isoformat(),))
     old.commit()
     old.close()
-    store = MessageStore(db.connect(path))
+    return MessageStore(db.connect(path))
+
+
+def test_a_database_from_before_reactions_gains_the_column(tmp_path: Path) -> None:
+    store = store_from_before(tmp_path / "docloop.db", 1)
     (kept,) = store.get(["1"])
     assert kept.reactions == {}
     store.upsert([msg("2", reactions={"👀": 3})])
@@ -142,15 +147,7 @@ def test_the_outline_carries_who_each_message_pings(store: MessageStore) -> None
 
 def test_a_database_from_before_mentions_gains_the_column_and_a_reimport_fills_it(
         tmp_path: Path) -> None:
-    path = tmp_path / "docloop.db"
-    old = db.connect(path)
-    db.ensure_schema(old, "messages", MIGRATIONS[:3])
-    old.execute("INSERT INTO messages (id, source, channel_id, author_id, timestamp, ts_epoch, "
-                "content_hash) VALUES ('1', 'discord', 'c1', 'a1', ?, 0, 'h')",
-                (T0.isoformat(),))
-    old.commit()
-    old.close()
-    store = MessageStore(db.connect(path))
+    store = store_from_before(tmp_path / "docloop.db", 3)
     assert store.get(["1"])[0].mentions == []
     before = store.window_digest(None)
     # the same message read again (the REST API, a fresh export) now brings its mentions
