@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -556,6 +557,21 @@ _DCE_CHANNEL_KINDS = {0: "GuildTextChat", 5: "GuildNews", 10: "GuildNewsThread",
 _DCE_MESSAGE_KINDS = {0: "Default", 7: "GuildMemberJoin", 18: "ThreadCreated", 19: "Reply"}
 
 
+#: the API's user mention in `content`; the exporter writes the user's name instead
+#: (../shared/fixtures/discord-exports/1.json: "@Thomas that is a little bit off topic")
+_DCE_USER_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+def _dce_name(user: dict[str, Any]) -> str:
+    return str(user.get("global_name") or user["username"])
+
+
+def _dce_user(user: dict[str, Any]) -> dict[str, Any]:
+    """A mentioned user as the exporter lists it (the fixture's keys)."""
+    return {"id": user["id"], "name": user["username"], "discriminator": "0000",
+            "nickname": _dce_name(user), "isBot": bool(user.get("bot"))}
+
+
 def _dce_message(message: dict[str, Any]) -> dict[str, Any]:
     author = message["author"]
     out: dict[str, Any] = {
@@ -575,8 +591,13 @@ def _dce_message(message: dict[str, Any]) -> dict[str, Any]:
             {"id": a["id"], "url": a["url"], "fileName": a["filename"],
              "fileSizeBytes": a["size"]} for a in message["attachments"]
         ],
-        "embeds": [], "stickers": [], "reactions": [], "mentions": [],
+        "embeds": [], "stickers": [], "reactions": [],
+        "mentions": [_dce_user(user) for user in message["mentions"]],
     }
+    names = {user["id"]: _dce_name(user) for user in message["mentions"]}
+    out["content"] = _DCE_USER_MENTION.sub(
+        lambda found: f"@{names[found.group(1)]}" if found.group(1) in names else found.group(0),
+        message["content"])
     reference = message.get("message_reference")
     if reference:
         out["reference"] = {"type": "Default" if reference.get("type", 0) == 0 else "Forward",

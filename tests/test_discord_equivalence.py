@@ -42,13 +42,18 @@ def build_history(fake: FakeDiscord) -> list[str]:
     archived = fake.add_thread(help_["id"], "old", archived=True)
     fake.add_message(archived["id"], asker, "resolved long ago")
     fake.add_message(help_["id"], asker, "thanks all")
+    # an answer by ping, no reply: the API writes <@id>, the exporter the asker's name
+    fake.add_message(help_["id"], other, "Where do I set the webhook retry count?")
+    fake.add_message(help_["id"], helper, f"<@{other['id']}> under Webhooks > Retries",
+                     mentions=[other])
+    fake.add_message(help_["id"], asker, f"<@!{helper['id']}> and <@123> thanks", mentions=[helper])
     return [help_["id"]]
 
 
 def comparable(found: list[Conversation]) -> list[tuple]:
     def fields(m: Message) -> tuple:
         return (m.id, m.channel_id, m.thread_id, m.thread_name, m.author_id, m.content,
-                m.timestamp, m.reply_to, m.attachments)
+                m.timestamp, m.reply_to, m.attachments, m.mentions)
 
     return sorted((c.id, c.channel_id, c.thread_name, [fields(m) for m in c.messages])
                   for c in found)
@@ -67,3 +72,9 @@ def test_api_and_export_build_identical_conversations(fake: FakeDiscord, tmp_pat
     export_conversations = conversations.build_conversations(from_export)
     assert len(api_conversations) >= 4
     assert comparable(api_conversations) == comparable(export_conversations)
+    (pinged,) = [c for c in api_conversations
+                 if any(m.content == "@Helper and <@123> thanks" for m in c.messages)]
+    (answered,) = [c for c in api_conversations
+                   if any(m.content == "@Other under Webhooks > Retries" for m in c.messages)]
+    assert answered.messages[0].content == "Where do I set the webhook retry count?"
+    assert pinged is not answered  # the helper was answering Other, not the asker
