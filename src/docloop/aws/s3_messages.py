@@ -34,7 +34,7 @@ from docloop.aws.dynamodb_layout import MESSAGES_PREFIX, PK, SK
 from docloop.config import Settings
 from docloop.errors import BackendError
 from docloop.models import Message
-from docloop.storage.messages import Outline, epoch, position_behind
+from docloop.storage.messages import Outline, epoch, position_behind, refreshed_fields
 
 PARTITIONS = "MESSAGES"
 WATERMARKS = "WATERMARK"
@@ -109,7 +109,7 @@ class S3MessageStore:
         stored = self._partition(part)
         old = stored.get(message.id)
         if old is not None and not _is_newer(message, old):
-            fresh = _refreshed(old, message)
+            fresh = refreshed_fields(old.reactions, old.mentions, message)
             if fresh:
                 stored[message.id] = old.model_copy(update=fresh)
                 self._dirty.add(part)
@@ -310,18 +310,6 @@ class S3MessageStore:
                                        Body=gzip.compress(text.encode("utf-8"), mtime=0),
                                        ContentType="application/x-ndjson",
                                        ContentEncoding="gzip")
-
-
-def _refreshed(old: Message, copy: Message) -> dict[str, object]:
-    """What a copy that is not newer changes of the stored one (as the SQLite store): its
-    reactions when it has any and they differ; its mentions when the stored copy has
-    none (stored before docloop kept mentions)."""
-    fresh: dict[str, object] = {}
-    if copy.reactions and copy.reactions != old.reactions:
-        fresh["reactions"] = copy.reactions
-    if copy.mentions and not old.mentions:
-        fresh["mentions"] = copy.mentions
-    return fresh
 
 
 def _partition(message: Message) -> str:

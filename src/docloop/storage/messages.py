@@ -13,7 +13,7 @@ import hashlib
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -118,8 +118,7 @@ class MessageStore:
                     "WHERE id = ?", (message.id,),
                 ).fetchone()
                 if row is not None and not _is_newer(message, row):
-                    refreshed += self._refresh_reactions(message, row["reactions"])
-                    refreshed += self._refresh_mentions(message, row["mentions"])
+                    refreshed += self._refresh(message, row)
                     continue
                 self.conn.execute(_UPSERT, _row(message))
                 changed += 1
@@ -127,23 +126,16 @@ class MessageStore:
                 self._bump_generation()
         return changed
 
-    def _refresh_reactions(self, message: Message, stored: str) -> bool:
-        """Take the copy's counts when it has any and they differ from the stored ones."""
-        fresh = _reactions_json(message)
-        if message.reactions and fresh != stored:
-            self.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?",
-                              (fresh, message.id))
-            return True
-        return False
-
-    def _refresh_mentions(self, message: Message, stored: str) -> bool:
-        """Take the copy's mentions when the stored copy has none (stored before docloop
-        kept mentions); a message's mentions change only with an edit, a newer copy."""
-        if message.mentions and stored == "[]":
-            self.conn.execute("UPDATE messages SET mentions = ? WHERE id = ?",
-                              (_mentions_json(message), message.id))
-            return True
-        return False
+    def _refresh(self, message: Message, row: sqlite3.Row) -> bool:
+        """Give the stored row what the copy refreshes of it (`refreshed_fields`)."""
+        fresh = refreshed_fields(json.loads(row["reactions"]), json.loads(row["mentions"]),
+                                 message)
+        if not fresh:
+            return False
+        columns = ", ".join(f"{name} = ?" for name in fresh)
+        values = [json.dumps(value, ensure_ascii=False, sort_keys=True) for value in fresh.values()]
+        self.conn.execute(f"UPDATE messages SET {columns} WHERE id = ?", (*values, message.id))
+        return True
 
     def _bump_generation(self) -> None:
         self.conn.execute("UPDATE messages_generation SET value = value + 1 WHERE id = 1")
@@ -257,6 +249,20 @@ class MessageStore:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def refreshed_fields(reactions: Mapping[str, int], mentions: Sequence[str],
+                     copy: Message) -> dict[str, object]:
+    """What a copy that is not newer changes of the stored message (every message store
+    applies this): its reactions when it has any and they differ, since reactions keep
+    coming after a message is posted; its mentions when the stored copy has none (stored
+    before docloop kept mentions; otherwise they change only with an edit, a newer copy)."""
+    fresh: dict[str, object] = {}
+    if copy.reactions and copy.reactions != dict(reactions):
+        fresh["reactions"] = copy.reactions
+    if copy.mentions and not mentions:
+        fresh["mentions"] = copy.mentions
+    return fresh
 
 
 def position_behind(value: str, stored: str | None) -> bool:
