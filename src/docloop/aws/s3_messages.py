@@ -163,9 +163,7 @@ class S3MessageStore:
             yield from sorted(messages, key=lambda m: (epoch(m.timestamp), m.id))
 
     def outline(self, since: datetime | None) -> list[Outline]:
-        return [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to,
-                        tuple(m.mentions))
-                for m in self.iter_window(since)]
+        return [Outline.of(m) for m in self.iter_window(since)]
 
     def count(self, since: datetime | None = None) -> int:
         """From the index's per-partition counts; only the first day of a window that

@@ -41,9 +41,7 @@ MENTION_WINDOW = timedelta(hours=24)
 def build_conversations(messages: Iterable[Message]) -> list[Conversation]:
     """Group `messages` into conversations ordered by their first message."""
     ordered = sorted(_unique(messages), key=lambda m: (m.timestamp, m.id))
-    outline = [Outline(m.id, m.channel_id, m.thread_id, m.author_id, m.timestamp, m.reply_to,
-                       tuple(m.mentions)) for m in ordered]
-    return _assemble(ordered, group_ids(outline))
+    return _assemble(ordered, group_ids([Outline.of(m) for m in ordered]))
 
 
 def group_ids(ordered: Sequence[Outline]) -> dict[str, str]:

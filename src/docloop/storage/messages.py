@@ -85,6 +85,12 @@ class Outline(NamedTuple):
     reply_to: str | None
     mentions: tuple[str, ...] = ()  # the users it pings by name (an "@asker ..." answer)
 
+    @classmethod
+    def of(cls, message: Message) -> Outline:
+        """A loaded message's outline (the stores that read whole messages)."""
+        return cls(message.id, message.channel_id, message.thread_id, message.author_id,
+                   message.timestamp, message.reply_to, tuple(message.mentions))
+
 
 def content_hash(message: Message) -> str:
     """A digest of the (redacted) text, so later stages can cache per content."""
