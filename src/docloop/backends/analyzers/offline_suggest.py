@@ -114,36 +114,35 @@ def user_terms(insight: Insight) -> list[str]:
 
 def listed_terms(insight: Insight) -> list[str]:
     """`user_terms` as a ticket lists them: a question that repeats a quote is not counted
-    again (`_said`), and words that only say that something failed (`error`, `failed`) are
-    left out, since the error strings and names say what. (Read once per message in the
-    match stage too, the verdict's choices moved: FastAPI's `missing` 2/2 → 1/2 chosen
-    without the set, benchmarks/RESULTS.md, session 11.)"""
-    quotes, asked = _said(insight)
-    said = quotes + asked
+    again (`_unquoted_questions`), and words that only say that something failed (`error`,
+    `failed`) are left out, since the error strings and names say what. (Read once per
+    message in the match stage too, the verdict's choices moved: FastAPI's `missing`
+    2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md, session 11.)"""
+    quotes = [without_placeholders(q.text) for q in insight.quotes]
+    said = quotes + _unquoted_questions(insight, quotes)
+    authored = [(q.author, text) for q, text in zip(insight.quotes, quotes, strict=True)]
     own = {name.lower() for text in said for found in _OWN_NAME.finditer(text)
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
-        if _own_machine(term) or term.lower() in own \
-                or _one_users_thing(term, insight, asked):
+        if _own_machine(term) or term.lower() in own or _one_users_thing(term, authored):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
 
 
-def _one_users_thing(term: str, insight: Insight, asked: Sequence[str]) -> bool:
+def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
     """A file, path or host of one user's own project, named by one user only
     (`headphone-1.jpg`, `./src/util.ts`, `test.local`): a page that answers everyone has no
     reason to mention it. Two users naming it make it the users' word again; a package
     (`@vitejs/plugin-react`, `next/image`) or a framework's file (`vite.config.ts`) is
-    never one user's. A URL is left to `_own_machine`, which knows which are private."""
+    never one user's. A URL is left to `_own_machine`, which knows which are private.
+    `authored` holds each quote's author and text; a term only a question names (its
+    author unknown) counts as one user's."""
     if "://" in term or not _own_thing(term):
         return False
     named = re.compile(rf"(?<![\w.@/\\-]){re.escape(term)}(?![\w-])", re.I)
-    users = {q.author for q in insight.quotes if named.search(without_placeholders(q.text))}
-    if not users and any(named.search(question) for question in asked):
-        users = {"asker"}  # a question's author is unknown: one user
-    return len(users) < 2
+    return len({author for author, text in authored if named.search(text)}) < 2
 
 
 def _own_thing(term: str) -> bool:
@@ -190,15 +189,13 @@ def _terms(texts: list[str], left_out: frozenset[str]) -> list[str]:
     return list(seen.values())
 
 
-def _said(insight: Insight) -> tuple[list[str], list[str]]:
-    """The insight's quotes, and the questions that are not one of those quotes again (a
-    question is often its conversation's quoted sentence: counted twice, one user's word
-    — "regarding", "usage" — passed for a word three users use)."""
-    quotes = [without_placeholders(q.text) for q in insight.quotes]
+def _unquoted_questions(insight: Insight, quotes: Sequence[str]) -> list[str]:
+    """The questions that are not one of the insight's `quotes` again (a question is often
+    its conversation's quoted sentence: counted twice, one user's word — "regarding",
+    "usage" — passed for a word three users use)."""
     flat = [" ".join(q.split()) for q in quotes]
-    asked = [without_placeholders(q) for q in insight.questions
-             if not any(" ".join(q.removesuffix("…").split()) in f for f in flat)]
-    return quotes, asked
+    return [without_placeholders(q) for q in insight.questions
+            if not any(" ".join(q.removesuffix("…").split()) in f for f in flat)]
 
 
 def _term_like(identifier: str) -> bool:
