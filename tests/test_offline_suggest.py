@@ -387,6 +387,9 @@ def test_a_title_cut_before_a_long_word_heads_without_its_ellipsis() -> None:
 def test_framework_files_and_routes_one_user_names_stay_listed() -> None:
     listed = set(listed_terms(_said_by(
         ("ann", "My pyproject.toml and docker-compose.yml, and /docs shows nothing"),
-        ("bob", "arc.png is mine, and so is ./src/app.ts"))))
-    assert {"pyproject.toml", "docker-compose.yml"} <= listed
+        ("bob", "arc.png is mine, and so is ./src/app.ts"),
+        ("cy", "requirements.txt pins it, settings.py and urls.py load it, main.py runs it"),
+        ("di", "setup.py, robots.txt and next-env.d.ts were generated"))))
+    assert {"pyproject.toml", "docker-compose.yml", "requirements.txt", "settings.py",
+            "urls.py", "main.py", "setup.py", "robots.txt", "next-env.d.ts"} <= listed
     assert not {"arc.png", "./src/app.ts"} & listed

@@ -53,10 +53,13 @@ _OWN_NAME = re.compile(
 #: `.json`, `.html` or `.log`, which end API names too: `response.json`, `console.log`)
 _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|"
                        r"toml|css|scss|sass|less|mdx?|py|txt|csv)$", re.I)
-#: a framework's own file name (`vite.config.ts`, `.eslintrc.js`), every user's word
+#: a framework's own file name (`vite.config.ts`, `.eslintrc.js`, Django's `settings.py`,
+#: pip's `requirements.txt`), every user's word
 _SHARED_FILE = re.compile(
     r"(?:^|[/\\])(?:\.[a-z]|[\w.-]*\bconfig\b|(?:pyproject\.toml|(?:docker-)?compose\.ya?ml|"
-    r"manage\.py|conftest\.py|__init__\.py|readme\.md|changelog\.md)$)", re.I)
+    r"manage\.py|conftest\.py|__init__\.py|setup\.py|settings\.py|urls\.py|main\.py|"
+    r"requirements(?:-\w+)?\.txt|robots\.txt|next-env\.d\.ts|readme\.md|changelog\.md)$)",
+    re.I)
 #: a path in a user's project: relative or aliased, or with Windows separators (an
 #: absolute `/docs` is as often the framework's route)
 _OWN_PATH = re.compile(r"^(?:\.{1,2}/|[@~]/)|\\")
