@@ -57,8 +57,9 @@ INLINE_FENCE_LIMIT = 60
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
 _INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
-#: a sentence ends at `.` `!` `?` and a space, after a run of full-width `。` `！` `？` and
-#: the closing marks after it (`。」`; no space follows those), or at a line end
+#: a sentence ends at `.` `!` `?` and a space, after a run of full-width `。` `！` `？` that
+#: no closing mark follows (no space follows those; `。」` keeps a quotation's end inside
+#: its sentence), or at a line end
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])(?![。！？」』）】”’)\]])\s*|\n+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z]")
 #: HTTP reason phrases, longest first, so "405 Method Not Allowed and then ..." stops there

@@ -138,8 +138,9 @@ def _docusaurus_project(folder: Path, config: Path,
     if not readable:
         skipped = [i.route for i in instances or () if i.route in mounted]
         if skipped:
-            log.warning("%s: no docs instance of it is read here (/%s given with --mount); "
-                        "indexing %s as it is", config, ", /".join(skipped), folder)
+            log.warning("%s: no docs instance of it is read here (/%s mounted or left out "
+                        "by this run); indexing %s as it is", config, ", /".join(skipped),
+                        folder)
         return None
     main, pages = next(((i, p) for i, p in readable if os.path.normpath(i.path) == "docs"),
                        readable[0])
