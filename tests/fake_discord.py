@@ -58,6 +58,8 @@ class Faults:
     bucket_window_s: float = 1.0
     #: channels where POST /messages answers 403 Missing Permissions (code 50013)
     send_forbidden: set[str] = field(default_factory=set)
+    #: GET /guilds/{id}/roles and /guilds/{id}/channels answer 403 Missing Access
+    guild_lists_forbidden: bool = False
 
 
 @dataclass
@@ -126,6 +128,12 @@ class FakeDiscord:
         if bot:
             author["bot"] = True
         return author
+
+    def add_role(self, name: str, permissions: int = 0) -> dict[str, Any]:
+        """A role of the guild (GET /guilds/{id}/roles lists it)."""
+        role = _role(self.snowflake(step_ms=1), name, permissions)
+        self.roles.append(role)
+        return role
 
     def add_channel(self, name: str, type_: int = 0, position: int = 0) -> dict[str, Any]:
         channel = {
@@ -381,6 +389,9 @@ class FakeDiscord:
         if parts == ["applications", "@me"]:
             return 200, {"id": self.bot["id"], "name": "docloop", "flags": self.faults.app_flags,
                          "bot": self.bot}
+        if parts[0] == "guilds" and parts[2:] in (["roles"], ["channels"]) and (
+                self.faults.guild_lists_forbidden):
+            return 403, {"message": "Missing Access", "code": 50001}
         if parts[0] == "guilds" and len(parts) == 3 and parts[2] == "channels":
             return self._guild_channels(parts[1])
         if parts[0] == "guilds" and parts[2:] == ["threads", "active"]:
@@ -526,7 +537,7 @@ class FakeDiscord:
 
     def _dce_document(self, channel: dict[str, Any]) -> dict[str, Any]:
         parent = self.channels.get(channel.get("parent_id") or "")
-        messages = [_dce_message(m) for m in self.messages[channel["id"]]]
+        messages = [_dce_message(m, self) for m in self.messages[channel["id"]]]
         return {
             "guild": {"id": self.guild_id, "name": "Guild", "iconUrl": ""},
             "channel": {
@@ -557,13 +568,42 @@ _DCE_CHANNEL_KINDS = {0: "GuildTextChat", 5: "GuildNews", 10: "GuildNewsThread",
 _DCE_MESSAGE_KINDS = {0: "Default", 7: "GuildMemberJoin", 18: "ThreadCreated", 19: "Reply"}
 
 
-#: the API's user mention in `content`; the exporter writes the user's name instead
-#: (../shared/fixtures/discord-exports/1.json: "@Thomas that is a little bit off topic")
-_DCE_USER_MENTION = re.compile(r"<@!?(\d+)>")
+#: the markup the exporter's minimal parser reads (MarkdownParser's minimal matchers: user,
+#: channel and role mentions, custom emoji, timestamps), written as its plain-text visitor
+#: writes it (../shared/fixtures/discord-exports/1.json: "@Thomas that is a little bit off
+#: topic", "You will understand it later :kekw:")
+_DCE_MARKUP = re.compile(r"<@!?(?P<user>\d+)>|<#!?(?P<channel>\d+)>|<@&(?P<role>\d+)>"
+                         r"|<a?:(?P<emoji>.+?):\d+?>|<t:(?P<seconds>-?\d+)(?::(?P<style>\w))?>")
 
 
 def _dce_name(user: dict[str, Any]) -> str:
     return str(user.get("global_name") or user["username"])
+
+
+def _dce_text(content: str, mentions: list[dict[str, Any]], fake: FakeDiscord) -> str:
+    """`content` as the exporter writes it: the member's name (`@Unknown` when it cannot be
+    found), `#channel` (` [voice]` after a voice channel; `#deleted-channel`), `@role`
+    (`@deleted-role`), `:emoji:`, and a timestamp in the en-US short general format in UTC
+    (the exporter uses the exporting machine's zone and locale)."""
+    users = {user["id"]: _dce_name(user) for user in mentions}
+    roles = {role["id"]: role["name"] for role in fake.roles}
+
+    def written(found: re.Match[str]) -> str:
+        if found.group("user"):
+            return "@" + users.get(found.group("user"), "Unknown")
+        if found.group("channel"):
+            channel = fake.channels.get(found.group("channel"))
+            if channel is None:
+                return "#deleted-channel"
+            return f"#{channel['name']}" + (" [voice]" if channel["type"] in (2, 13) else "")
+        if found.group("role"):
+            return "@" + roles.get(found.group("role"), "deleted-role")
+        if found.group("emoji"):
+            return f":{found.group('emoji')}:"
+        when = datetime.fromtimestamp(int(found.group("seconds")), tz=UTC)
+        return f"{when.month}/{when.day}/{when.year} {when.strftime('%I:%M %p').lstrip('0')}"
+
+    return _DCE_MARKUP.sub(written, content)
 
 
 def _dce_user(user: dict[str, Any]) -> dict[str, Any]:
@@ -572,7 +612,7 @@ def _dce_user(user: dict[str, Any]) -> dict[str, Any]:
             "nickname": _dce_name(user), "isBot": bool(user.get("bot"))}
 
 
-def _dce_message(message: dict[str, Any]) -> dict[str, Any]:
+def _dce_message(message: dict[str, Any], fake: FakeDiscord) -> dict[str, Any]:
     author = message["author"]
     out: dict[str, Any] = {
         "id": message["id"],
@@ -594,10 +634,7 @@ def _dce_message(message: dict[str, Any]) -> dict[str, Any]:
         "embeds": [], "stickers": [], "reactions": [],
         "mentions": [_dce_user(user) for user in message["mentions"]],
     }
-    names = {user["id"]: _dce_name(user) for user in message["mentions"]}
-    out["content"] = _DCE_USER_MENTION.sub(
-        lambda found: f"@{names[found.group(1)]}" if found.group(1) in names else found.group(0),
-        message["content"])
+    out["content"] = _dce_text(message["content"], message["mentions"], fake)
     reference = message.get("message_reference")
     if reference:
         out["reference"] = {"type": "Default" if reference.get("type", 0) == 0 else "Forward",

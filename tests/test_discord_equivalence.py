@@ -22,7 +22,8 @@ def fake() -> Iterator[FakeDiscord]:
 
 
 def build_history(fake: FakeDiscord) -> list[str]:
-    """Questions, replies, a thread on a message, a bare thread, bots, joins, attachments."""
+    """Questions, replies, a thread on a message, a bare thread, bots, joins, attachments,
+    pings, and mentions of channels and roles."""
     help_ = fake.add_channel("help")
     asker, helper, other = fake.user("Asker"), fake.user("Helper"), fake.user("Other")
     bot = fake.user("Status Bot", bot=True)
@@ -47,6 +48,10 @@ def build_history(fake: FakeDiscord) -> list[str]:
     fake.add_message(help_["id"], helper, f"<@{other['id']}> under Webhooks > Retries",
                      mentions=[other])
     fake.add_message(help_["id"], asker, f"<@!{helper['id']}> and <@123> thanks", mentions=[helper])
+    # markup the exporter writes out: channels (a voice one), a role, custom emoji
+    voice, mods = fake.add_channel("Office Hours", type_=2), fake.add_role("Moderators")
+    fake.add_message(help_["id"], other, f"<@&{mods['id']}> see <#{help_['id']}> or "
+                     f"<#{voice['id']}> <:kekw:806134235113488455><a:party:42>")
     return [help_["id"]]
 
 
@@ -73,7 +78,9 @@ def test_api_and_export_build_identical_conversations(fake: FakeDiscord, tmp_pat
     assert len(api_conversations) >= 4
     assert comparable(api_conversations) == comparable(export_conversations)
     (pinged,) = [c for c in api_conversations
-                 if any(m.content == "@Helper and <@123> thanks" for m in c.messages)]
+                 if any(m.content == "@Helper and @Unknown thanks" for m in c.messages)]
+    assert any(m.content == "@Moderators see #help or #Office Hours [voice] :kekw::party:"
+               for m in from_api)
     (answered,) = [c for c in api_conversations
                    if any(m.content == "@Other under Webhooks > Retries" for m in c.messages)]
     assert answered.messages[0].content == "Where do I set the webhook retry count?"

@@ -59,7 +59,13 @@ def test_user_mentions_read_as_the_exporter_writes_them() -> None:
            "mentions": [{"id": "1", "username": "thomas", "global_name": "Thomas"},
                         {"id": "2", "username": "adam", "member": {"nick": "Adam (mod)"}}]}
     assert to_message(raw, HERE).content == (
-        "@Thomas and @Adam (mod): try `allow_origins`; <@3> <@&4> <#5>")
+        "@Thomas and @Adam (mod): try `allow_origins`; @Unknown @unknown-role #unknown-channel")
+
+
+def test_recorded_channel_mention_reads_the_name_the_message_lists(shared_dir: Path) -> None:
+    """A crossposted message lists the channels it names (`mention_channels`)."""
+    raw = fixture(shared_dir, "docs-message-crossposted-example.json")
+    assert to_message(raw, HERE).content == "Big news! In this #big-news channel!"
 
 
 def test_crosspost_reference_is_not_a_reply(shared_dir: Path) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.backends.sources.json_stream import stream_members
+from docloop.backends.sources.markup import plain_text
 from docloop.backends.sources.mentions import mentioned_ids
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
@@ -63,6 +64,15 @@ class ChannelInfo:
     @property
     def is_thread(self) -> bool:
         return self.kind == "thread"
+
+    def channel(self, channel_id: str) -> str | None:
+        """The name of this file's channel or its parent (markup.Names): an export made
+        with `--markdown false` keeps `<#id>`; the file names no other channel."""
+        return {self.id: self.name, self.parent_id: self.parent_name}.get(channel_id)
+
+    def role(self, role_id: str) -> str | None:
+        """An export names no roles besides the ones it has written out already."""
+        return None
 
 
 @dataclass
@@ -310,7 +320,9 @@ def _message(path: Path, where: str, raw: Any, channel: ChannelInfo, guild_id: s
         thread_id=channel.id if channel.is_thread else None,
         thread_name=channel.name if channel.is_thread else None,
         author_id=author_id, author_name=_text(author.get("nickname") or author.get("name")),
-        content=_content(path, where, raw.get("content")), timestamp=timestamp, edited_at=edited,
+        content=plain_text(_content(path, where, raw.get("content")), raw.get("mentions"),
+                           channel),
+        timestamp=timestamp, edited_at=edited,
         reply_to=_reply_target(raw.get("reference")),
         attachments=_count(raw.get("attachments")),
         has_sticker=_count(raw.get("stickers")) > 0,

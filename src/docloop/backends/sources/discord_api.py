@@ -24,6 +24,7 @@ from docloop.backends.sources.discord_map import (
     snowflake_from,
     to_message,
 )
+from docloop.backends.sources.discord_names import NamesByGuild
 from docloop.backends.sources.discord_permissions import (
     BotMember,
     channel_permissions,
@@ -31,6 +32,7 @@ from docloop.backends.sources.discord_permissions import (
     reply_note,
 )
 from docloop.backends.sources.discord_threads import Discovery, Stream
+from docloop.backends.sources.markup import Names
 from docloop.config import Settings
 from docloop.errors import ConfigError, PermanentError
 from docloop.models import Message
@@ -70,6 +72,7 @@ class DiscordSource(Source):
         self.http = http
         self.spec = spec
         self.discovery = Discovery(http, channel_ids=channel_ids, guild_id=guild_id)
+        self.names = NamesByGuild(http, self.discovery.channels)
         self._intent_ok = False
 
     @classmethod
@@ -191,13 +194,14 @@ class DiscordSource(Source):
         covers them too; it is saved only after the kept ones are stored.
         """
         batch = Batch(messages=[], watermark_key=key, watermark=page[-1]["id"])
+        names = self.names.of(where.guild_id)
         for raw in page:
             reason = skip_reason(raw)
             if reason is None:
-                batch.messages.append(to_message(raw, where))
+                batch.messages.append(to_message(raw, where, names))
                 continue
             batch.skipped[reason] = batch.skipped.get(reason, 0) + 1
-            starter = _starter_of_thread(raw, where) if with_starter else None
+            starter = _starter_of_thread(raw, where, names) if with_starter else None
             if starter is not None:
                 batch.messages.append(starter)
         return batch
@@ -214,7 +218,7 @@ class DiscordSource(Source):
         self._intent_ok = True
 
 
-def _starter_of_thread(raw: dict[str, Any], where: Where) -> Message | None:
+def _starter_of_thread(raw: dict[str, Any], where: Where, names: Names) -> Message | None:
     """The message a THREAD_STARTER_MESSAGE (type 21) points to, for a thread read alone.
 
     Such a thread's first message lives in the parent channel, which is not
@@ -228,7 +232,7 @@ def _starter_of_thread(raw: dict[str, Any], where: Where) -> Message | None:
         return None  # absent (not fetched) or null (deleted)
     if skip_reason(starter) is not None:
         return None
-    return to_message(starter, where.parent)
+    return to_message(starter, where.parent, names)
 
 
 __all__ = ["DiscordForbidden", "DiscordNotFound", "DiscordSource", "watermark_key"]

@@ -15,7 +15,8 @@ DiscordChatExporter source live in one screen:
 * dropped: bot authors, webhook messages (`webhook_id`) and every type except
   0 DEFAULT and 19 REPLY. Type 21 THREAD_STARTER_MESSAGE is dropped on purpose:
   it only points at the real starter, which is read from the parent channel;
-* attachments are counted, never stored (their CDN URLs are signed and expire).
+* attachments are counted, never stored (their CDN URLs are signed and expire);
+* the text's markup reads as in an export (markup.py): `@name`, `#channel`, `:emoji:`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from docloop.backends.sources.mentions import mentioned_ids, readable_mentions
+from docloop.backends.sources.markup import Listed, Names, plain_text
+from docloop.backends.sources.mentions import mentioned_ids
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.models import Message
 
@@ -104,8 +106,10 @@ def looks_contentless(raw: dict[str, Any]) -> bool:
     )
 
 
-def to_message(raw: dict[str, Any], where: Where) -> Message:
-    """Normalise one kept REST message read in `where`."""
+def to_message(raw: dict[str, Any], where: Where, names: Names | None = None) -> Message:
+    """Normalise one kept REST message read in `where`; its markup (`<@id>`, `<#id>`,
+    `<:emoji:id>`, `<t:…>`) is written as the exporter writes it, channel and role names
+    from `names` (markup.py)."""
     author = raw.get("author") or {}
     body = _forwarded_body(raw) or raw
     return Message(
@@ -117,7 +121,9 @@ def to_message(raw: dict[str, Any], where: Where) -> Message:
         thread_name=where.thread_name,
         author_id=str(author.get("id", "")),
         author_name=author.get("global_name") or author.get("username") or "",
-        content=readable_mentions(body.get("content") or "", raw.get("mentions")),
+        content=plain_text(body.get("content") or "",
+                           body.get("mentions") or raw.get("mentions"),
+                           Listed.of(raw.get("mention_channels"), names)),
         timestamp=_parse_time(raw["timestamp"]),
         edited_at=_parse_time(raw["edited_timestamp"]) if raw.get("edited_timestamp") else None,
         reply_to=_reply_to(raw),
