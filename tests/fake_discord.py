@@ -58,8 +58,9 @@ class Faults:
     bucket_window_s: float = 1.0
     #: channels where POST /messages answers 403 Missing Permissions (code 50013)
     send_forbidden: set[str] = field(default_factory=set)
-    #: GET /guilds/{id}/roles and /guilds/{id}/channels answer 403 Missing Access
-    guild_lists_forbidden: bool = False
+    #: what GET /guilds/{id}/roles and /guilds/{id}/channels answer instead of the list:
+    #: 403 Missing Access or 401 Unauthorized (0: the list)
+    guild_lists_status: int = 0
 
 
 @dataclass
@@ -390,8 +391,10 @@ class FakeDiscord:
             return 200, {"id": self.bot["id"], "name": "docloop", "flags": self.faults.app_flags,
                          "bot": self.bot}
         if parts[0] == "guilds" and parts[2:] in (["roles"], ["channels"]) and (
-                self.faults.guild_lists_forbidden):
-            return 403, {"message": "Missing Access", "code": 50001}
+                self.faults.guild_lists_status):
+            return self.faults.guild_lists_status, (
+                {"message": "401: Unauthorized", "code": 0} if self.faults.guild_lists_status == 401
+                else {"message": "Missing Access", "code": 50001})
         if parts[0] == "guilds" and len(parts) == 3 and parts[2] == "channels":
             return self._guild_channels(parts[1])
         if parts[0] == "guilds" and parts[2:] == ["threads", "active"]:

@@ -72,7 +72,7 @@ class DiscordSource(Source):
         self.http = http
         self.spec = spec
         self.discovery = Discovery(http, channel_ids=channel_ids, guild_id=guild_id)
-        self.names = NamesByGuild(http, self.discovery.channels)
+        self.names = NamesByGuild(http, self.discovery)
         self._intent_ok = False
 
     @classmethod

@@ -123,7 +123,8 @@ def to_message(raw: dict[str, Any], where: Where, names: Names | None = None) ->
         author_name=author.get("global_name") or author.get("username") or "",
         content=plain_text(body.get("content") or "",
                            body.get("mentions") or raw.get("mentions"),
-                           Listed.of(raw.get("mention_channels"), names)),
+                           Listed.of(body.get("mention_channels"),
+                                     names if _posted_here(raw, body, where) else None)),
         timestamp=_parse_time(raw["timestamp"]),
         edited_at=_parse_time(raw["edited_timestamp"]) if raw.get("edited_timestamp") else None,
         reply_to=_reply_to(raw),
@@ -133,6 +134,15 @@ def to_message(raw: dict[str, Any], where: Where, names: Names | None = None) ->
         reactions=reaction_counts(raw.get("reactions")),
         mentions=mentioned_ids(raw.get("mentions")),
     )
+
+
+def _posted_here(raw: dict[str, Any], body: dict[str, Any], where: Where) -> bool:
+    """Whether `body` was written in this guild: a message's own, or a forward from a
+    channel of the same guild (another guild's channels and roles are not this one's)."""
+    if body is raw:
+        return True
+    origin = (raw.get("message_reference") or {}).get("guild_id")
+    return origin is not None and str(origin) == where.guild_id
 
 
 def _forwarded_body(raw: dict[str, Any]) -> dict[str, Any] | None:

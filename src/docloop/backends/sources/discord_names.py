@@ -1,75 +1,109 @@
 """Channel and role names of a guild, for writing `<#id>` and `<@&id>` as an export does.
 
-The REST source already knows the channels and threads it reads (discovery). Any other
-channel, and every role, is asked of the guild once (`GET /guilds/{id}/channels`,
-`GET /guilds/{id}/roles`), and only when a message mentions one: most runs never ask.
-A guild that refuses (the bot lacks access) or fails after the client's retries is
-asked no more this run; its mentions read `#unknown-channel` / `@unknown-role`, with
-one warning, and the run goes on: a name in a quote is never worth a lost run.
+The REST source already knows the channels and threads it reads, their parents, and (when
+it reads a whole guild) the guild's channel list. Any other channel, and every role, is
+asked of the guild once per run (`GET /guilds/{id}/channels`, `GET /guilds/{id}/roles`),
+and only when a message names one: most runs never ask. A list the guild refuses (403,
+404) or that keeps failing after the client's retries is asked no more this run; the
+mentions it would have named read `#unknown-channel` / `@unknown-role`, with a warning
+for that list, and the run goes on: a name in a quote is never worth a lost run. A
+rejected token (401) still stops the run, as everywhere else.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from docloop.backends.sources.discord_http import DiscordHttp
-from docloop.backends.sources.discord_threads import Stream
+from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp, DiscordNotFound
+from docloop.backends.sources.discord_threads import Discovery, Stream
 from docloop.backends.sources.markup import channel_label
-from docloop.errors import BackendError
+from docloop.errors import TransientError
 
 log = logging.getLogger(__name__)
+
+#: the name of a channel list entry worth keeping: a string id and a non-empty string name
+Named = tuple[str, str]
+
 
 class GuildNames:
     """The `markup.Names` of one guild, read from the REST API on first need."""
 
-    def __init__(self, http: DiscordHttp, guild_id: str | None, known: Iterable[Stream]) -> None:
+    def __init__(self, http: DiscordHttp, guild_id: str | None,
+                 known: Iterable[Named], listed: list[dict[str, Any]] | None = None) -> None:
         self.http = http
         self.guild_id = guild_id
-        self._channels = {s.id: channel_label(s.name, s.type) for s in known}
-        self._listed = False
+        self._channels = dict(known)
+        self._listed = listed is not None
+        self._channels.update(_channel_names(listed or []))
         self._roles: dict[str, str] | None = None
 
     def channel(self, channel_id: str) -> str | None:
         if channel_id not in self._channels and not self._listed:
             self._listed = True
-            for raw in self._ask("channels", "channels"):
-                self._channels.setdefault(str(raw.get("id")), channel_label(
-                    str(raw.get("name") or ""), raw.get("type")))
-        return self._channels.get(channel_id) or None
+            for key, name in _channel_names(self._ask("channels", "channel list")).items():
+                self._channels.setdefault(key, name)
+        return self._channels.get(channel_id)
 
     def role(self, role_id: str) -> str | None:
         if self._roles is None:
-            self._roles = {str(raw.get("id")): str(raw.get("name") or "")
-                           for raw in self._ask("roles", "roles")}
-        return self._roles.get(role_id) or None
+            self._roles = {str(raw["id"]): raw["name"] for raw in self._ask("roles", "role list")
+                           if _usable(raw)}
+        return self._roles.get(role_id)
 
     def _ask(self, route: str, what: str) -> list[dict[str, Any]]:
         """The guild's list at `route`; [] (with a warning) when it cannot be had."""
         if not self.guild_id:
             return []
+        target = f"{what} of guild {self.guild_id}"
         try:
-            body = self.http.get(f"/guilds/{self.guild_id}/{route}",
-                                 what=f"{what} of guild {self.guild_id}")
-        except BackendError as exc:
-            log.warning("Discord: %s of guild %s unreadable, their mentions read as unknown: "
-                        "%s", what, self.guild_id, exc)
+            body = self.http.get(f"/guilds/{self.guild_id}/{route}", what=target,
+                                 forbidden_hint="the bot may not read it")
+        except (DiscordForbidden, DiscordNotFound, TransientError) as exc:
+            log.warning("Discord: %s unreadable, so its mentions read as unknown: %s",
+                        target, exc)
             return []
-        return [raw for raw in body if isinstance(raw, dict)] if isinstance(body, list) else []
+        if not isinstance(body, list):
+            log.warning("Discord: %s is not a list (%s), so its mentions read as unknown",
+                        target, type(body).__name__)
+            return []
+        return [raw for raw in body if isinstance(raw, dict)]
+
+
+def _usable(raw: dict[str, Any]) -> bool:
+    """An entry with an id and a name to write (junk entries are left out)."""
+    return isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool) \
+        and isinstance(raw.get("name"), str) and bool(raw["name"])
+
+
+def _channel_names(raw: list[dict[str, Any]]) -> dict[str, str]:
+    return {str(c["id"]): channel_label(c["name"], c.get("type")) for c in raw if _usable(c)}
+
+
+def _known(streams: Iterable[Stream]) -> Iterator[Named]:
+    """The names discovery already has: each stream (readable or not), its threads, and
+    a thread's parent (a thread read alone knows its parent's name)."""
+    for channel in streams:
+        for stream in (channel, *channel.threads):
+            if stream.name and stream.name != stream.id:
+                yield stream.id, channel_label(stream.name, stream.type)
+            if stream.is_thread and stream.parent_id and stream.parent_name:
+                yield stream.parent_id, stream.parent_name
 
 
 class NamesByGuild:
-    """One `GuildNames` per guild a run reads, sharing what discovery listed."""
+    """One `GuildNames` per guild a run reads, seeded with what discovery listed."""
 
-    def __init__(self, http: DiscordHttp, streams: Callable[[], list[Stream]]) -> None:
+    def __init__(self, http: DiscordHttp, discovery: Discovery) -> None:
         self.http = http
-        self._streams = streams
+        self.discovery = discovery
         self._guilds: dict[str | None, GuildNames] = {}
 
     def of(self, guild_id: str | None) -> GuildNames:
         if guild_id not in self._guilds:
-            known = [s for channel in self._streams() for s in (channel, *channel.threads)
-                     if s.guild_id == guild_id and not s.error]
-            self._guilds[guild_id] = GuildNames(self.http, guild_id, known)
+            streams = [s for s in self.discovery.channels() if s.guild_id == guild_id]
+            listed = (self.discovery.guild_channels
+                      if guild_id and guild_id == self.discovery.guild_id else None)
+            self._guilds[guild_id] = GuildNames(self.http, guild_id, _known(streams), listed)
         return self._guilds[guild_id]

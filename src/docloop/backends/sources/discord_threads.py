@@ -122,6 +122,9 @@ class Discovery:
         self.guild_id = guild_id
         self._active: dict[str, list[dict[str, Any]]] = {}
         self._streams: list[Stream] | None = None
+        #: the guild's whole channel list as listed (guild mode): voice channels and
+        #: categories too, which a message may name (discord_names.py)
+        self.guild_channels: list[dict[str, Any]] | None = None
 
     def channels(self) -> list[Stream]:
         """Readable channels, each with its threads attached."""
@@ -135,6 +138,7 @@ class Discovery:
             what=f"guild {self.guild_id}",
             forbidden_hint="invite the bot to that server first (see docs/discord-bot.md)",
         )
+        self.guild_channels = list(raw)
         wanted = [c for c in raw if int(c.get("type", -1)) in READ_TYPES]
         wanted.sort(key=lambda c: (c.get("position") or 0, int(c["id"])))
         streams = []

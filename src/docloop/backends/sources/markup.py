@@ -18,8 +18,11 @@ says `deleted-…`; docloop cannot tell deleted from unreadable). Timestamps are
 UTC, ISO-style: the exporter uses the exporting machine's zone and locale, which a ticket
 should not depend on; a style Discord does not define is "Invalid date", as there.
 
-The exporter parses this minimal set everywhere, code blocks included, so this does too:
-an export and a bot-token run then read the same words.
+The exporter parses this minimal set everywhere, code blocks included, and so does this
+(with custom emoji names held to Discord's alphabet, `_MARKUP`): an export and a bot-token
+run read the same words for everything a message names itself. Where the exporter looks
+further (a user missing from `mentions`, a thread docloop does not read), docloop writes
+the unknown form.
 """
 
 from __future__ import annotations
@@ -30,21 +33,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-#: the markup the exporter's minimal parser reads, in its order (first match wins)
+#: the markup the exporter's minimal parser reads, in its order (first match wins). Ids are
+#: ASCII digits; a custom emoji's name is as Discord allows it (letters, digits and `_`),
+#: so prose such as "A <: B" before an emoji is not read as part of its name, as the
+#: exporter's looser pattern would
 _MARKUP = re.compile(
     r"(?P<user><@!?(?P<user_id>\d{1,25})>)"
     r"|(?P<channel><\#!?(?P<channel_id>\d{1,25})>)"
     r"|(?P<role><@&(?P<role_id>\d{1,25})>)"
     r"|(?P<emoji><a?:(?P<emoji_name>\w{1,32}):\d{1,25}>)"
-    r"|(?P<moment><t:(?P<seconds>-?\d{1,20})(?::(?P<style>\w))?>)"
+    r"|(?P<moment><t:(?P<seconds>-?\d+)(?::(?P<style>\w))?>)",
+    re.ASCII,
 )
-#: Discord's timestamp styles (reference.mdx, "Timestamp Styles"), each as a UTC moment;
-#: relative (`R`) has no meaning in a stored text, so it is written as the default
-_STYLES = {
-    None: "%Y-%m-%d %H:%M UTC", "f": "%Y-%m-%d %H:%M UTC", "F": "%Y-%m-%d %H:%M UTC",
-    "R": "%Y-%m-%d %H:%M UTC", "r": "%Y-%m-%d %H:%M UTC",
-    "t": "%H:%M UTC", "T": "%H:%M:%S UTC", "d": "%Y-%m-%d", "D": "%Y-%m-%d",
-}
+#: Discord's timestamp styles (reference.mdx, "Timestamp Styles"), each as a UTC moment:
+#: what of it to write. Relative (`R`) has no meaning in a stored text, so it is written
+#: as the default (date and time), as the exporter does
+_STYLES = {None: "date time", "f": "date time", "F": "date time", "R": "date time",
+           "r": "date time", "t": "time", "T": "time seconds", "d": "date", "D": "date"}
 #: channel types the exporter marks " [voice]": GUILD_VOICE, GUILD_STAGE_VOICE
 VOICE_TYPES = frozenset({2, 13})
 UNKNOWN_USER = "@Unknown"
@@ -122,13 +127,22 @@ def plain_text(content: str, mentions: Any, names: Names | None = None) -> str:
 def moment(seconds: str, style: str | None) -> str:
     """A `<t:seconds:style>` timestamp as text; "Invalid date" for an unknown style or a
     moment out of range, as Discord shows them."""
-    pattern = _STYLES.get(style)
-    if pattern is None:
+    parts = _STYLES.get(style)
+    if parts is None:
         return INVALID_DATE
     try:
-        return datetime.fromtimestamp(int(seconds), tz=UTC).strftime(pattern)
+        when = datetime.fromtimestamp(int(seconds), tz=UTC)
     except (OverflowError, OSError, ValueError):
         return INVALID_DATE
+    date = f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+    clock = f"{when.hour:02d}:{when.minute:02d}"
+    if parts == "date":
+        return date
+    if parts == "time":
+        return f"{clock} UTC"
+    if parts == "time seconds":
+        return f"{clock}:{when.second:02d} UTC"
+    return f"{date} {clock} UTC"
 
 
 def user_names(raw: Any) -> dict[str, str]:
@@ -139,9 +153,10 @@ def user_names(raw: Any) -> dict[str, str]:
     for user_id, entry in mention_entries(raw):
         member = entry.get("member")
         nick = member.get("nick") if isinstance(member, dict) else None
-        name = nick or entry.get("nickname") or entry.get("global_name") or entry.get(
-            "username") or entry.get("name")
-        if isinstance(name, str) and name:
+        candidates = (nick, entry.get("nickname"), entry.get("global_name"),
+                      entry.get("username"), entry.get("name"))
+        name = next((c for c in candidates if isinstance(c, str) and c), None)
+        if name:
             names.setdefault(user_id, name)
     return names
 
