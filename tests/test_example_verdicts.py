@@ -60,3 +60,8 @@ def test_each_planted_problem_gets_the_labelled_page_or_missing(
     else:
         assert doc["verdict"] != "missing", f"{group}: says missing, {expected} covers it"
         assert doc["path"] == expected
+
+
+def test_the_examples_own_docs_fit_its_chat(demo_report: dict[str, Any]) -> None:
+    """No "docs fit poorly" warning where the docs cover the community (test_docs_fit.py)."""
+    assert not [w for w in demo_report["warnings"] if "fit this run's messages poorly" in w]

@@ -13,6 +13,8 @@ from docloop.stages.verdict import (
     ChatWords,
     CoverageEvidence,
     VerdictSettings,
+    fit_warning,
+    held_reference,
     is_missing,
     reference_similarity,
     size_allowance,
@@ -34,6 +36,23 @@ def test_reference_is_the_median_and_needs_enough_insights() -> None:
     assert reference_similarity([0.7, 0.5, 0.6], SETTINGS) == pytest.approx(0.6)
     assert reference_similarity([0.7, 0.5, 0.6, 0.9], SETTINGS) == pytest.approx(0.65)
     assert reference_similarity([0.7, 0.5], SETTINGS) is None
+
+
+def test_a_run_far_from_its_docs_is_held_to_its_models_fit_floor_and_warned() -> None:
+    """Docs that do not fit the run sink its median with every insight: the floor holds."""
+    shipped = VerdictSettings()
+    assert held_reference(0.33, "all-MiniLM-L6-v2", shipped) == pytest.approx(0.50)
+    assert held_reference(0.61, "all-MiniLM-L6-v2", shipped) == pytest.approx(0.61)
+    assert held_reference(None, "all-MiniLM-L6-v2", shipped) is None
+    warned = fit_warning(0.33, "all-MiniLM-L6-v2", shipped)
+    assert warned is not None and "0.33" in warned and "index-docs" in warned
+    assert fit_warning(0.61, "all-MiniLM-L6-v2", shipped) is None
+    # another model's similarities have another scale: no floor it was not measured for
+    assert held_reference(0.33, "openai:text-embedding-3-small", shipped) == pytest.approx(0.33)
+    assert fit_warning(0.33, "openai:text-embedding-3-small", shipped) is None
+    assert held_reference(0.33, "x", replace(shipped, fit_floor=0.4)) == pytest.approx(0.4)
+    assert held_reference(0.33, "all-MiniLM-L6-v2", replace(shipped, fit_floor=0)) == (
+        pytest.approx(0.33))
 
 
 def test_the_same_similarity_is_missing_in_one_run_and_covered_in_another() -> None:

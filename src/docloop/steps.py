@@ -41,7 +41,7 @@ from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
 from docloop.stages.settle import Placed, fold_targets, may_fold
-from docloop.stages.verdict import ChatWords, VerdictSettings
+from docloop.stages.verdict import ChatWords, VerdictSettings, fit_warning, held_reference
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
 
@@ -141,7 +141,7 @@ class InsightTask(BaseModel):
     problems: list[Problem]  # the members, in `insight.problem_ids` order
     vectors: list[list[float]]  # embeddings of the first MAX_VOTERS members
     centroid: list[float]
-    reference: float | None = None  # the run's `missing` reference (run_reference)
+    reference: float | None = None  # the run's `missing` reference (held_reference)
     #: how many of the run's problems write each word the members write (verdict.ChatWords)
     chat: ChatWords | None = None
     file: bool = False  # among the `max_insights` highest-scoring
@@ -211,8 +211,13 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
         window = MessageWindow(ctx.stores.messages, ingested.since)
     analysis = analyse(ctx.settings, ctx.stores, ctx.analyzer, window.conversations, window,
                        ctx.options.quality, release_window=True)
-    reference = run_reference([analysis.centroids[i.id] for i in analysis.insights],
-                              ctx.docs, ctx.options.verdict)
+    median = run_reference([analysis.centroids[i.id] for i in analysis.insights],
+                           ctx.docs, ctx.options.verdict)
+    model = ctx.docs.embedder.name if ctx.docs is not None else ""
+    reference = held_reference(median, model, ctx.options.verdict)
+    unfit = fit_warning(median, model, ctx.options.verdict)
+    if unfit:
+        log.warning("match - %s", unfit)
     chat = ChatWords.of_run([problem.body or problem.text for problem in analysis.problems])
     log.info("match - %d insight(s)", len(analysis.insights))
     analysis, matched, settled = _settle(ctx, analysis, window, reference, chat)
@@ -226,8 +231,8 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
                    matched.get(insight.id))
              for rank, insight in enumerate(analysis.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
-                         warnings=list(ingested.warnings), tasks=tasks,
-                         usage=usage_of(ctx.analyzer),
+                         warnings=[*ingested.warnings, *([unfit] if unfit else [])],
+                         tasks=tasks, usage=usage_of(ctx.analyzer),
                          # an analysis whose fold missed an insight is not kept for reuse
                          fingerprint=prior.fingerprint if prior is not None and settled
                          else None)

@@ -37,6 +37,18 @@ create a page that exists, and there is no "this" for a new page to answer.
 
 With fewer than `min_reference` insights in a run the median means little;
 the verdict then falls back to the absolute floor `fallback_missing`.
+
+The run's median stands for "as close as a covered problem comes" only when the docs
+cover most of the run's problems. Pointed at docs that do not fit the community (another
+product's, or one corner of its own), every insight sits far from every page, the median
+sinks with them, and "clearly below the median" picks out few: measured, 3 to 10 of 18 to
+32 insights said `missing` and the rest were filed against whichever page came least far
+(`contributing.md`, a docs `SOURCE.md`). So a run whose median is below its model's
+`FIT_FLOORS` entry is held to that floor instead, and warned (`fit_warning`). With MiniLM
+the median is 0.61 to 0.76 on every labelled set and 0.32 to 0.38 for each of them against
+an unrelated product's docs; the floor sits midway, so no labelled set's verdicts move
+(benchmarks/RESULTS.md, "When the docs do not fit the community"). A model without an entry
+(an OpenAI embedding has another scale of similarity) has no floor.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
 `below_reference`, `size_margin`, `unknown_weight`, `chat_share` and `agree_weight`
@@ -57,6 +69,10 @@ from docloop.backends.docs_index.terms import PageTerms, atoms
 from docloop.models import DocChunk, Insight, PageHit
 
 SIZE_YARDSTICK = 4  # chat messages of the insight whose gap is `below_reference` exactly
+#: per embedding model, the run reference below which the docs do not fit the run's
+#: messages (the module docstring): midway between 0.61, the lowest median of the labelled
+#: sets with their own docs, and 0.38, the highest of them against an unrelated product's
+FIT_FLOORS = {"all-MiniLM-L6-v2": 0.50}
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,8 @@ class VerdictSettings:
     hub_discount: float = 0.5  # a member's vote for a catch-all page (hubness 1) counts 1 - this
     group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
     vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
+    fit_floor: float | None = None  # the reference's floor (None: the model's FIT_FLOORS;
+    # 0: none), held_reference
 
 
 @dataclass(frozen=True)
@@ -164,6 +182,32 @@ def reference_similarity(similarities: Sequence[float], settings: VerdictSetting
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def held_reference(median: float | None, model: str, settings: VerdictSettings) -> float | None:
+    """The reference a run's verdicts use: its median (`reference_similarity`), or the
+    model's fit floor when the median is below it (the docs do not fit the run)."""
+    floor = fit_floor(model, settings)
+    if median is None or floor is None:
+        return median
+    return max(median, floor)
+
+
+def fit_floor(model: str, settings: VerdictSettings) -> float | None:
+    """The fit floor for embeddings of `model` (settings override `FIT_FLOORS`; 0: none)."""
+    floor = settings.fit_floor if settings.fit_floor is not None else FIT_FLOORS.get(model)
+    return floor or None
+
+
+def fit_warning(median: float | None, model: str, settings: VerdictSettings) -> str | None:
+    """What to tell the user when the run's docs do not fit its messages, else None."""
+    floor = fit_floor(model, settings)
+    if median is None or floor is None or median >= floor:
+        return None
+    return (f"the indexed docs fit this run's messages poorly: half of its insights come no "
+            f"closer than {median:.2f} to any page (below {floor:.2f}; where the docs cover "
+            "a community's problems it is 0.6 or more). Check that `docloop index-docs` read "
+            "the right docs folder; insights far from every page say `missing`.")
 
 
 def is_missing(evidence: CoverageEvidence, reference: float | None,
