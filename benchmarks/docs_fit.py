@@ -46,6 +46,11 @@ def measure(labelled: labelled_sets.LabelledSet, verdict: VerdictSettings
     return medians[-1] if medians else None, scores["insights"], scores["said_missing"]
 
 
+def _median(median: float | None) -> str:
+    """A run of fewer insights than the verdict's `min_reference` has no median."""
+    return "-" if median is None else f"{median:.3f}"
+
+
 def _counts(without: int, shipped: int) -> str:
     """Insights without the floor and as shipped (the fold joins fewer when more say
     `missing`, stages/settle.py)."""
@@ -59,15 +64,17 @@ def main() -> None:
     for labelled in sets.values():
         median, insights, without = measure(labelled, VerdictSettings(fit_floor=0))
         _, shipped_insights, shipped = measure(labelled, VerdictSettings())
-        lines.append(f"| {labelled.name} | its own | {median:.3f} | "
+        lines.append(f"| {labelled.name} | its own | {_median(median)} | "
                      f"{_counts(insights, shipped_insights)} | {without} | {shipped} |")
     for chat, docs in CROSSED:
         if chat not in sets or docs not in sets:
             continue
-        crossed = replace(sets[chat], name=f"{chat}-on-{docs}", docs=sets[docs].docs)
+        # the docs' own base URL: the corpus's shared index keeps the URLs it was built with
+        crossed = replace(sets[chat], name=f"{chat}-on-{docs}", docs=sets[docs].docs,
+                          base_url=sets[docs].base_url)
         median, insights, without = measure(crossed, VerdictSettings(fit_floor=0))
         _, shipped_insights, shipped = measure(crossed, VerdictSettings())
-        lines.append(f"| {chat} | {docs} | {median:.3f} | "
+        lines.append(f"| {chat} | {docs} | {_median(median)} | "
                      f"{_counts(insights, shipped_insights)} | {without} | {shipped} |")
     lines.append(f"\nFit floor (MiniLM): {FIT_FLOORS['all-MiniLM-L6-v2']:.2f}.")
     labelled_sets.publish(RESULTS, lines)

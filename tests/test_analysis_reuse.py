@@ -211,3 +211,18 @@ def test_a_model_run_that_ran_out_of_budget_is_not_reused(
                            catch_exceptions=False)
         second = json.loads(out.read_text(encoding="utf-8"))
     assert second["stats"]["analysis_reused"] is None and len(analyses) == 2
+
+
+def test_a_memo_saved_before_notes_were_kept_loads_without_any() -> None:
+    """The notes column (migration 2) comes with an empty list for the memo already saved."""
+    from datetime import UTC, datetime
+
+    from docloop import db
+    from docloop.storage.analysis_memo import MIGRATIONS, AnalysisMemoStore
+
+    conn = db.memory()
+    db.ensure_schema(conn, "analysis_memo", MIGRATIONS[:1])  # the schema an older docloop made
+    conn.execute("INSERT INTO analysis_memo VALUES (1, 'fp', '[\"i1\"]', 3, 4, 'r1', ?)",
+                 (datetime(2026, 1, 5, tzinfo=UTC).isoformat(),))
+    memo = AnalysisMemoStore(conn).load()
+    assert memo is not None and memo.insight_ids == ["i1"] and memo.notes == []

@@ -63,3 +63,5 @@ def test_docs_of_another_product_are_named_and_most_insights_say_missing(
     assert "index-docs" in warning
     verdicts = Counter(insight["doc"]["verdict"] for insight in report["insights"])
     assert verdicts["missing"] >= 0.75 * len(report["insights"]) > 0, verdicts
+    again = run_report(tmp_path / "home", docs)  # nothing new: the analysis is reused
+    assert again["stats"]["analysis_reused"] and warning in again["warnings"]

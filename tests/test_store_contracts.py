@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -378,6 +378,9 @@ def test_analysis_memo_is_one_replaced_by_each_save_and_forgotten(home: Home) ->
     again = registry.open_stores(home.settings)  # another process reads the same memo
     with again:
         assert again.analysis_memo.load() == _memo("r3", many)
+    noted = replace(_memo("r4", ["i4"]), notes=["the indexed docs fit this run poorly"])
+    memos.save(noted)
+    assert memos.load() == noted  # what the analysis told the user is told again on reuse
 
 
 def test_window_digest_changes_with_the_windows_messages_only(home: Home) -> None:

@@ -51,8 +51,13 @@ def test_a_run_far_from_its_docs_is_held_to_its_models_fit_floor_and_warned() ->
     assert held_reference(0.33, "openai:text-embedding-3-small", shipped) == pytest.approx(0.33)
     assert fit_warning(0.33, "openai:text-embedding-3-small", shipped) is None
     assert held_reference(0.33, "x", replace(shipped, fit_floor=0.4)) == pytest.approx(0.4)
+    assert fit_warning(0.33, "x", replace(shipped, fit_floor=0.4)) is not None
     assert held_reference(0.33, "all-MiniLM-L6-v2", replace(shipped, fit_floor=0)) == (
         pytest.approx(0.33))
+    assert fit_warning(0.33, "all-MiniLM-L6-v2", replace(shipped, fit_floor=0)) is None
+    assert fit_warning(0.50, "all-MiniLM-L6-v2", shipped) is None  # at the floor: it fits
+    just_below = fit_warning(0.4999, "all-MiniLM-L6-v2", shipped)
+    assert just_below is not None and "no closer than 0.49 " in just_below
 
 
 def test_the_same_similarity_is_missing_in_one_run_and_covered_in_another() -> None:

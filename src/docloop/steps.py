@@ -41,7 +41,13 @@ from docloop.stages.ingest import IMPLAUSIBLE_TIME, IngestResult, ingest, parse_
 from docloop.stages.match import MAX_VOTERS
 from docloop.stages.propose import propose_for_review, run_review_stats
 from docloop.stages.settle import Placed, fold_targets, may_fold
-from docloop.stages.verdict import ChatWords, VerdictSettings, fit_warning, held_reference
+from docloop.stages.verdict import (
+    FIT_FLOORS,
+    ChatWords,
+    VerdictSettings,
+    fit_warning,
+    held_reference,
+)
 from docloop.stages.window import MessageWindow
 from docloop.stores import Stores
 
@@ -159,6 +165,8 @@ class AnalyseOutput(BaseModel):
     usage: AnalyzerUsage = Field(default_factory=AnalyzerUsage)
     #: what this analysis depended on, to keep it for reuse (None: reused or not kept)
     fingerprint: str | None = None
+    #: the analysis's own warnings (also in `warnings`), kept with it for reuse
+    notes: list[str] = Field(default_factory=list)
 
 
 class InsightOutcome(BaseModel):
@@ -232,6 +240,7 @@ def analyse_step(ctx: StepContext, ingested: IngestOutput) -> AnalyseOutput:
              for rank, insight in enumerate(analysis.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
                          warnings=[*ingested.warnings, *([unfit] if unfit else [])],
+                         notes=[unfit] if unfit else [],
                          tasks=tasks, usage=usage_of(ctx.analyzer),
                          # an analysis whose fold missed an insight is not kept for reuse
                          fingerprint=prior.fingerprint if prior is not None and settled
@@ -298,8 +307,9 @@ def _prior_analysis(ctx: StepContext, since: datetime | None) -> reuse.Reuse | N
 
 
 def _knobs(options: RunOptions) -> tuple[object, ...]:
-    """The run's tuning choices that shape an analysis (part of its fingerprint)."""
-    return (options.quality, options.rank, options.verdict)
+    """The run's tuning choices that shape an analysis (part of its fingerprint), the
+    models' fit floors among them (verdict.FIT_FLOORS, which no setting names)."""
+    return (options.quality, options.rank, options.verdict, sorted(FIT_FLOORS.items()))
 
 
 def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse) -> AnalyseOutput:
@@ -314,7 +324,7 @@ def _reused_output(ctx: StepContext, ingested: IngestOutput, prior: reuse.Reuse)
                          vectors=[], centroid=[], file=rank < cap, reused=True)
              for rank, insight in enumerate(prior.insights)]
     return AnalyseOutput(run_id=ingested.run_id, started_at=ingested.started_at, stats=stats,
-                         warnings=list(ingested.warnings), tasks=tasks)
+                         warnings=[*ingested.warnings, *prior.memo.notes], tasks=tasks)
 
 
 def _task(run_id: str, rank: int, insight: Insight, analysis: AnalysisResult,
@@ -399,7 +409,7 @@ def report_step(ctx: StepContext, analysed: AnalyseOutput, outcomes: list[Insigh
         # match or suggestion, no model batch failed or ran out of budget
         complete = not any(o.analysis_failed for o in ordered) and \
             not any(u.warnings for u in usage)
-        reuse.remember(ctx.stores, analysed.fingerprint, report, complete)
+        reuse.remember(ctx.stores, analysed.fingerprint, report, complete, analysed.notes)
     report.finished_at = datetime.now(UTC)
     return report
 

@@ -83,10 +83,11 @@ def _iso(moment: datetime) -> str:
 def _document(memo: Memo) -> dict[str, Any]:
     return {"fingerprint": memo.fingerprint, "insight_ids": memo.insight_ids,
             "conversations": memo.conversations, "problems": memo.problems,
-            "run_id": memo.run_id, "saved_at": _iso(memo.saved_at)}
+            "run_id": memo.run_id, "saved_at": _iso(memo.saved_at), "notes": memo.notes}
 
 
 def _memo(document: dict[str, Any]) -> Memo:
     return Memo(str(document["fingerprint"]), [str(i) for i in document["insight_ids"]],
                 int(document["conversations"]), int(document["problems"]),
-                str(document["run_id"]), datetime.fromisoformat(document["saved_at"]))
+                str(document["run_id"]), datetime.fromisoformat(document["saved_at"]),
+                [str(n) for n in document.get("notes") or []])  # none before notes were kept

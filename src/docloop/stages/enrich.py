@@ -47,9 +47,9 @@ def open_docs(settings: Settings, stores: Stores,
 
 def run_reference(centroids: list[np.ndarray], docs: HybridDocsIndex | None,
                   verdict: VerdictSettings) -> float | None:
-    """The run's reference similarity for the `missing` verdict: the median of how close
-    the docs come to each of its insights' `centroids` (None without docs or with too few
-    insights)."""
+    """The median of how close the docs come to each of the run's insights' `centroids`
+    (None without docs or with too few insights): the `missing` verdict's reference once
+    held to the model's fit floor (verdict.held_reference)."""
     if docs is None or not centroids:
         return None
     return reference_similarity(docs.best_similarities(np.stack(centroids)).tolist(), verdict)
@@ -62,8 +62,9 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
                    chat: ChatWords | None = None,
                    group_rank: RankSettings | None = None,
                    matched: DocMatch | None = None) -> None:
-    """Fill in title/summary, doc match and suggestion, in place (`reference`: see
-    run_reference; `chat`: the run's counts of the members' words, ChatWords.of_members;
+    """Fill in title/summary, doc match and suggestion, in place (`reference`: the
+    run's, verdict.held_reference; `chat`: the run's counts of the members' words,
+    ChatWords.of_members;
     `group_rank`: the joined query's re-ranking, default the shipped `RankSettings`;
     `matched`: this insight's match made before labelling (stages.settle), kept when the
     label left the title and summary the match read as they were).

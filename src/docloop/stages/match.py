@@ -123,9 +123,10 @@ def match_insight(insight: Insight, centroid: np.ndarray, index: VectorSearch,
     `hubs` are the pages' catch-all scores as index-docs stored them (fuse_pages).
     `shared` counts the words at least two members' problems share (`shared_words`; None:
     not known): members that share none are a chance cluster, which never says `missing`.
-    `reference` is the run's reference similarity (verdict.reference_similarity;
-    None: the absolute floor decides). Returns the match and the matched page's
-    chunks (read once here, reused by suggest; empty when no page covers it).
+    `reference` is the run's reference similarity (its median, held to the model's fit
+    floor: verdict.held_reference; None: the absolute floor decides). Returns the match
+    and the matched page's chunks (read once here, reused by suggest; empty when no page
+    covers it).
     """
     settings = settings or VerdictSettings()
     hits = index.search_vector(insight_query(insight), centroid, TOP_K)

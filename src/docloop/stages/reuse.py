@@ -116,16 +116,18 @@ def check(settings: Settings, stores: Stores, since: datetime | None,
     return current
 
 
-def remember(stores: Stores, fingerprint: str, report: RunReport, complete: bool) -> None:
+def remember(stores: Stores, fingerprint: str, report: RunReport, complete: bool,
+             notes: list[str] | None = None) -> None:
     """Save this run's analysis for the next run, or forget the old one when it is
     incomplete (an insight whose match or suggestion failed, or model work left
-    undone, must be tried again)."""
+    undone, must be tried again). `notes`: what the analysis told the user, which a run
+    that reuses it tells again."""
     if not complete:
         stores.analysis_memo.forget()
         return
     stores.analysis_memo.save(Memo(fingerprint, [i.id for i in report.insights],
                                    report.stats.conversations, report.stats.problems,
-                                   report.run_id, datetime.now(UTC)))
+                                   report.run_id, datetime.now(UTC), list(notes or [])))
 
 
 def _unfiled(insight: Insight) -> Insight:

@@ -46,8 +46,12 @@ sinks with them, and "clearly below the median" picks out few: measured, 3 to 10
 (`contributing.md`, a docs `SOURCE.md`). So a run whose median is below its model's
 `FIT_FLOORS` entry is held to that floor instead, and warned (`fit_warning`). With MiniLM
 the median is 0.61 to 0.76 on every labelled set and 0.32 to 0.38 for each of them against
-an unrelated product's docs; the floor sits midway, so no labelled set's verdicts move
-(benchmarks/RESULTS.md, "When the docs do not fit the community"). A model without an entry
+an unrelated product's docs; the floor sits midway, so no labelled set's verdicts move, and
+against unrelated docs 53 to 64% of the insights then say `missing` (the rest, whose
+members agree on a page or find their words on it, keep it: the warning is what tells the
+user; benchmarks/RESULTS.md, "When the docs do not fit the community"). A run of fewer
+than `min_reference` insights has no median, so neither floor nor warning: its absolute
+`fallback_missing` decides. A model without an entry
 (an OpenAI embedding has another scale of similarity) has no floor.
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
@@ -204,10 +208,12 @@ def fit_warning(median: float | None, model: str, settings: VerdictSettings) -> 
     floor = fit_floor(model, settings)
     if median is None or floor is None or median >= floor:
         return None
+    closest = math.floor(median * 100) / 100  # never printed as the floor it is below
     return (f"the indexed docs fit this run's messages poorly: half of its insights come no "
-            f"closer than {median:.2f} to any page (below {floor:.2f}; where the docs cover "
-            "a community's problems it is 0.6 or more). Check that `docloop index-docs` read "
-            "the right docs folder; insights far from every page say `missing`.")
+            f"closer than {closest:.2f} to any page, below the {floor:.2f} that runs whose "
+            f"docs cover their community stay above with {model}. Check that `docloop "
+            "index-docs` read the right docs folder, and that the messages are in a language "
+            "the embedding model reads; insights far from every page say `missing`.")
 
 
 def is_missing(evidence: CoverageEvidence, reference: float | None,

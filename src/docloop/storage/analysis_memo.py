@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from docloop import db
@@ -31,6 +31,8 @@ MIGRATIONS = [
         saved_at TEXT NOT NULL
     )
     """,
+    # notes: what the analysis told the user (verdict.fit_warning), told again on reuse
+    "ALTER TABLE analysis_memo ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'",
 ]
 
 
@@ -44,6 +46,9 @@ class Memo:
     problems: int
     run_id: str
     saved_at: datetime
+    #: what the analysis told the user (the docs fit the chat poorly: verdict.fit_warning),
+    #: which a run that reuses it tells again
+    notes: list[str] = field(default_factory=list)
 
 
 class AnalysisMemoStore:
@@ -60,19 +65,22 @@ class AnalysisMemoStore:
 
     def load(self) -> Memo | None:
         row = self.conn.execute("SELECT fingerprint, insight_ids, conversations, problems, "
-                                "run_id, saved_at FROM analysis_memo WHERE id = 1").fetchone()
+                                "run_id, saved_at, notes FROM analysis_memo WHERE id = 1"
+                                ).fetchone()
         if row is None:
             return None
         return Memo(row[0], json.loads(row[1]), row[2], row[3], row[4],
-                    datetime.fromisoformat(row[5]))
+                    datetime.fromisoformat(row[5]), json.loads(row[6]))
 
     def save(self, memo: Memo) -> None:
         with db.transaction(self.conn):
             self.conn.execute(
                 "INSERT OR REPLACE INTO analysis_memo(id, fingerprint, insight_ids, "
-                "conversations, problems, run_id, saved_at) VALUES (1, ?, ?, ?, ?, ?, ?)",
+                "conversations, problems, run_id, saved_at, notes) "
+                "VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
                 (memo.fingerprint, json.dumps(memo.insight_ids), memo.conversations,
-                 memo.problems, memo.run_id, memo.saved_at.astimezone(UTC).isoformat()))
+                 memo.problems, memo.run_id, memo.saved_at.astimezone(UTC).isoformat(),
+                 json.dumps(memo.notes)))
 
     def forget(self) -> None:
         """Drop the memo (a run that could not finish its analysis leaves none)."""
