@@ -47,12 +47,13 @@ sinks with them, and "clearly below the median" picks out few: measured, 3 to 10
 `FIT_FLOORS` entry is held to that floor instead, and warned (`fit_warning`). With MiniLM
 the median is 0.61 to 0.76 on every labelled set and 0.32 to 0.38 for each of them against
 an unrelated product's docs; the floor sits midway, so no labelled set's verdicts move, and
-against unrelated docs 53 to 64% of the insights then say `missing` (the rest, whose
-members agree on a page or find their words on it, keep it: the warning is what tells the
-user; benchmarks/RESULTS.md, "When the docs do not fit the community"). A run of fewer
-than `min_reference` insights has no median, so neither floor nor warning: its absolute
-`fallback_missing` decides. A model without an entry
-(an OpenAI embedding has another scale of similarity) has no floor.
+against unrelated docs 53 to 70% of the insights then say `missing` (16 to 36% without
+it; the rest, whose members agree on a page or find their words on it, keep it: the
+warning is what tells the user; benchmarks/RESULTS.md, "When the docs do not fit the
+community"). A run of fewer than `min_reference` insights has no median, so neither floor
+nor warning: its absolute `fallback_missing` decides. A model without an entry (an OpenAI
+embedding has another scale of similarity) has no floor.
+
 The thresholds are `VerdictSettings`, chosen leave-one-community-out on the
 labelled sets: `term_weight` on the labelled groups (benchmarks/verdict_calibrate.py),
 `below_reference`, `size_margin`, `unknown_weight`, `chat_share` and `agree_weight`
