@@ -189,6 +189,8 @@ def _read(target: str, page_file: Path, docs_root: Path, boundary: Path) -> str 
         bases, target = [docs_root], target[2:]
     elif target.startswith("@site/"):  # Docusaurus: from the site (the docs root's parent)
         bases, target = [docs_root.parent, docs_root], target[len("@site/"):]
+    elif target.startswith("/"):  # Mintlify's `/snippets/…`: from the docs root, never `/`
+        bases, target = [docs_root, *_ancestors(docs_root, boundary)], target.lstrip("/")
     else:
         bases = [page_file.parent, docs_root, *_ancestors(docs_root, boundary)]
     for base in bases:

@@ -19,6 +19,9 @@ URL rules (`base_url` + path):
   are stripped from every segment, and `foo.md` maps to `foo` (no slash). A page with
   `draft: true` in its front matter is not indexed: Docusaurus builds it in development
   only (`unlisted: true` pages are published, so they are indexed).
+* Mintlify (`docs.json` with a `navigation`, or `mint.json`, in the folder; read as
+  Docusaurus): the files under `snippets/` are fragments pages import, not pages
+  (mintlify_site.py).
 * VitePress: `index.md` maps to its folder URL, `foo.md` to `foo` (clean URLs; `foo.html`
   when its `.vitepress/config.*` does not set `cleanUrls: true`, vitepress_site.py).
 
@@ -56,6 +59,7 @@ from docloop.docs.globs import glob_spec
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
+from docloop.docs.mintlify_site import MintlifySite, is_mintlify
 from docloop.docs.site_config import mkdocs_pages
 from docloop.docs.vitepress_site import pages_sources
 from docloop.errors import InputError
@@ -133,7 +137,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     reach = Reach(root, repository_root(root))
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
     sources = pages_sources(root, site_config) if generator == "vitepress" else None
-    rule = site or sources  # the generator's publishing rule, when it has one
+    mintlify = MintlifySite() if generator == "docusaurus" and is_mintlify(root) else None
+    rule = site or sources or mintlify  # the generator's publishing rule, when it has one
     html = (not site.directory_urls) if site else sources is not None and sources.html
     excluded = glob_spec(site_excludes) if site_excludes else None
     files = sorted(_page_files(root))
@@ -185,7 +190,8 @@ class _Skipped:
                      "draft_docs, a README.md beside an index.md, foo.en.md beside foo.md; "
                      "Docusaurus: draft: true, "
                      "a docs instance's exclude; "
-                     "VitePress: srcExclude, dist/), e.g. %s", len(self.unpublished),
+                     "VitePress: srcExclude, dist/; Mintlify: snippets/), e.g. %s",
+                     len(self.unpublished),
                      self.unpublished[0])
         if self.translations:
             log.info("left out %d page(s) in other languages (%s) than the site's default "
