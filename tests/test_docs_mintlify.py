@@ -58,3 +58,14 @@ def test_a_rooted_import_never_leaves_the_repository(tmp_path: Path) -> None:
         "import Host from '/etc/hostname.md';\n\n# Leak\n\n<Host />\n", encoding="utf-8")
     leak = next(p for p in load_pages(docs) if p.path == "guides/leak.mdx")
     assert leak.included == {}
+
+
+def test_a_mintlify_folder_of_markdown_pages_is_read_as_mintlify_publishes_it(
+        tmp_path: Path) -> None:
+    """`.md` pages only: the config, not the `.mdx` files, says Mintlify (URLs `foo`)."""
+    docs = tmp_path / "docs"
+    write_docs(docs, {"quickstart.md": "# Quickstart\n\nSign up.\n",
+                      "snippets/note.md": "A fragment.\n"})
+    (docs / "docs.json").write_text(json.dumps(CONFIG), encoding="utf-8")
+    (page,) = load_pages(docs, "https://docs.acme.dev")
+    assert (page.path, page.url) == ("quickstart.md", "https://docs.acme.dev/quickstart")

@@ -3,8 +3,9 @@
 The site generator (which decides URLs and heading anchors) is detected per
 docs folder, looking in the folder and its parent: `mkdocs.yml` means mkdocs,
 `docusaurus.config.*` or a `sidebars.*` file Docusaurus, a `.vitepress/`
-folder VitePress; without a marker, a folder with `.mdx` pages is Docusaurus
-and anything else mkdocs. `--generator` overrides the guess.
+folder VitePress, a Mintlify config (mintlify_site.py) Docusaurus; without a
+marker, a folder with `.mdx` pages is Docusaurus and anything else mkdocs.
+`--generator` overrides the guess.
 
 URL rules (`base_url` + path):
 
@@ -235,6 +236,8 @@ def detect_generator(root: Path) -> str:
         return "vitepress"
     markers = ("docusaurus.config.*", "sidebars.js", "sidebars.ts")
     if any(next(f.glob(m), None) is not None for f in folders for m in markers):
+        return "docusaurus"
+    if is_mintlify(root):  # read with Docusaurus' rules, `.md` pages too (mintlify_site.py)
         return "docusaurus"
     return "docusaurus" if any(root.rglob("*.mdx")) else "mkdocs"
 
