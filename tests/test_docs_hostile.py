@@ -90,7 +90,7 @@ def test_chunks_per_page_are_capped_with_a_warning(index_docs: Index, tmp_path: 
 
 def test_unknown_generator_is_a_usage_error(index_docs: Index, tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", {"a.md": "# A\n"})
-    result = index_docs(tmp_path / "docs", tmp_path / "home", "--generator", "hugo")
+    result = index_docs(tmp_path / "docs", tmp_path / "home", "--generator", "jekyll")
     assert result.exit_code == 2 and not (tmp_path / "home" / "docloop.db").exists()
 
 

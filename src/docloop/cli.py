@@ -101,7 +101,7 @@ index_option = click.option(
 @click.option("--exclude", "excludes", multiple=True, help="Glob of pages to skip (repeatable).")
 @click.option("--no-default-excludes", is_flag=True,
               help="Also index changelogs, release notes and generated API stubs.")
-@click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress"]),
+@click.option("--generator", type=click.Choice(["mkdocs", "docusaurus", "vitepress", "hugo"]),
               default=None, help="Site generator (URLs, anchors); detected when omitted.")
 @click.option("--mount", "mounts", multiple=True, metavar="PREFIX=FOLDER",
               help="Also index FOLDER, a second root of the same site, its pages under "
@@ -137,7 +137,8 @@ def index_docs_cmd(path: Path, base_url: str | None, excludes: tuple[str, ...],
         click.echo(f"warning: {given}: tickets and the review desk name pages by path, "
                    "without links; give the docs site's public URL (--base-url, "
                    "DOCLOOP_DOCS_BASE_URL, or the site's address in its config: mkdocs "
-                   "site_url, Docusaurus url and baseUrl, VitePress sitemap hostname) and "
+                   "site_url, Docusaurus url and baseUrl, VitePress sitemap hostname, Hugo "
+                   "baseURL) and "
                    "index again to link them", err=True)
 
 

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-GENERATORS = ("mkdocs", "docusaurus", "vitepress")
+GENERATORS = ("mkdocs", "docusaurus", "vitepress", "hugo")
 
 #: `{ #id .class key=value }` at the end of a heading (attr_list / markdown-it-attrs)
 MKDOCS_ATTRS = re.compile(r"[ \t]+\{:?[ \t]*([^}\n]*?)[ \t]*\}[ \t]*$")
@@ -87,6 +87,7 @@ def vitepress_slug(text: str) -> str:
 
 SLUGGERS: dict[str, Callable[[str], str]] = {
     "mkdocs": mkdocs_slug, "docusaurus": github_slug, "vitepress": vitepress_slug,
+    "hugo": github_slug,  # Goldmark's default autoHeadingIDType, "github"
 }
 
 

@@ -1,15 +1,17 @@
-"""YAML front matter, read defensively.
+"""Front matter, read defensively: YAML between `---` lines, or TOML between `+++` lines
+(Hugo's other format, hugo_site.py).
 
 Front matter is a handful of keys (`title`, `slug`, `id`). A hostile page can
 make a YAML loader recurse until Python's stack runs out (`[[[[...` 50,000
 deep) or expand a 1 KB chain of aliases into gigabytes. So before loading,
 the token stream is scanned (the scanner does not recurse): aliases are
 rejected and nesting deeper than `MAX_DEPTH` is refused, each with an
-`InputError` naming the file.
+`InputError` naming the file. TOML has no aliases; its nesting is bounded the same way.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +25,60 @@ _OPEN = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken,
 _CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 
+#: the line that opens front matter, and the lines that may close it
+_FENCES = {"---": ("---", "..."), "+++": ("+++",)}
+
+
 def split_front_matter(lines: list[str], file: Path) -> tuple[dict[str, Any], int]:
-    """YAML front matter between `---` lines, and the index of the first body line."""
+    """Front matter (YAML between `---` lines, TOML between `+++` lines), and the index of
+    the first body line."""
     end = front_matter_end(lines)
     if end is None:
-        raise InputError(f"{file}: front matter opened with '---' on line 1 is never closed")
+        raise InputError(f"{file}: front matter opened with '{lines[0].strip()}' on line 1 "
+                         "is never closed")
     if not end:
         return {}, 0
-    return load_front_matter("\n".join(lines[1 : end - 1]), file), end
+    text = "\n".join(lines[1 : end - 1])
+    if lines[0].strip() == "+++":
+        return load_toml_front_matter(text, file), end
+    return load_front_matter(text, file), end
 
 
 def front_matter_end(lines: list[str]) -> int | None:
     """Index of the first body line (0 without front matter); None if it is never closed."""
-    if not lines or lines[0].strip() != "---":
+    closers = _FENCES.get(lines[0].strip()) if lines else None
+    if closers is None:
         return 0
     return next((end + 1 for end in range(1, len(lines))
-                 if lines[end].strip() in ("---", "...")), None)
+                 if lines[end].strip() in closers), None)
+
+
+def load_toml_front_matter(text: str, file: Path) -> dict[str, Any]:
+    """The TOML front matter table; InputError for invalid or too deeply nested TOML."""
+    if _toml_depth(text) > MAX_DEPTH:
+        raise InputError(f"{file}: front matter is nested more than {MAX_DEPTH} levels deep; "
+                         "flatten it")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{file}: front matter is not valid TOML: {exc}") from None
+
+
+def _toml_depth(text: str) -> int:
+    """How deep `[`/`{` nest outside quoted strings (the parser recurses per level)."""
+    depth = deepest = 0
+    quote: str | None = None
+    for char in text:
+        if quote is not None:
+            quote = None if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def load_front_matter(text: str, file: Path) -> dict[str, Any]:

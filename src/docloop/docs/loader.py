@@ -23,6 +23,9 @@ URL rules (`base_url` + path):
 * Mintlify (`docs.json` with a `navigation`, or `mint.json`, in the folder; read as
   Docusaurus): the files under `snippets/` are fragments pages import, not pages
   (mintlify_site.py).
+* Hugo (a Hugo config at the project root, up to three folders above the content folder;
+  hugo_site.py): `foo.md` maps to `foo/`, `_index.md` and `index.md` to their folder, front
+  matter `url` sets the path and `slug` the file name; `draft: true` pages are not indexed.
 * VitePress: `index.md` maps to its folder URL, `foo.md` to `foo` (clean URLs; `foo.html`
   when its `.vitepress/config.*` does not set `cleanUrls: true`, vitepress_site.py).
 
@@ -57,6 +60,7 @@ from typing import Any
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.globs import glob_spec
+from docloop.docs.hugo_site import project_above
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
@@ -148,7 +152,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     skipped = _Skipped()
     for file in files:
         rel = file.relative_to(root).as_posix()
-        if not file.is_file() or _hidden(rel) or _matches(rel, patterns) \
+        if not file.is_file() or _hidden(rel, generator) or _matches(rel, patterns) \
                 or _too_large(file, rel, max_page_bytes):
             continue
         language = rule.translated(rel) if rule else None
@@ -162,8 +166,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
         published = rule.published(rel) if rule else None
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
                          html_pages=html, published=published)
-        if generator == "docusaurus" and page.front_matter.get("draft") is True:
-            skipped.unpublished.append(rel)  # Docusaurus builds a draft only in development
+        if generator in ("docusaurus", "hugo") and page.front_matter.get("draft") is True:
+            skipped.unpublished.append(rel)  # built only in development (hugo --buildDrafts)
             continue
         if default_excludes and is_api_stub(page.source):
             skipped.stubs.append(rel)
@@ -189,7 +193,7 @@ class _Skipped:
         if self.unpublished:
             log.info("skipped %d page(s) the site does not publish (mkdocs: exclude_docs, "
                      "draft_docs, a README.md beside an index.md, foo.en.md beside foo.md; "
-                     "Docusaurus: draft: true, "
+                     "Docusaurus and Hugo: draft: true, "
                      "a docs instance's exclude; "
                      "VitePress: srcExclude, dist/; Mintlify: snippets/), e.g. %s",
                      len(self.unpublished),
@@ -228,7 +232,8 @@ def parse_prefix(prefix: str, option: str) -> str:
 
 
 def detect_generator(root: Path) -> str:
-    """`mkdocs`, `docusaurus` or `vitepress`, judged from the files around the docs folder."""
+    """`mkdocs`, `docusaurus`, `vitepress` or `hugo`, judged from the files around the docs
+    folder."""
     folders = (root, root.parent)
     if any((f / "mkdocs.yml").is_file() or (f / "mkdocs.yaml").is_file() for f in folders):
         return "mkdocs"
@@ -239,6 +244,8 @@ def detect_generator(root: Path) -> str:
         return "docusaurus"
     if is_mintlify(root):  # read with Docusaurus' rules, `.md` pages too (mintlify_site.py)
         return "docusaurus"
+    if project_above(root) is not None:  # a Hugo project's content (hugo_site.py)
+        return "hugo"
     return "docusaurus" if any(root.rglob("*.mdx")) else "mkdocs"
 
 
@@ -304,7 +311,9 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
         folder = [NUMERIC_PREFIX.sub("", s) for s in folder]
         stem = str(front.get("id") or NUMERIC_PREFIX.sub("", stem))
     slug = front.get("slug")
-    if style == "docusaurus" and isinstance(slug, str) and slug:
+    if style == "hugo":
+        tail = _hugo_tail(folder, stem, front)
+    elif style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
     elif style == "mkdocs" and html_pages:
         tail = "/".join([*folder, "index" if _index_page(stem, style) else stem]) + ".html"
@@ -315,6 +324,18 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
                                             ".html" if html_pages else "")
     base = (base_url or "").rstrip("/")
     return f"{base}/{tail}" if base else tail
+
+
+def _hugo_tail(folder: list[str], stem: str, front: dict[str, Any]) -> str:
+    """Where Hugo publishes a page (hugo_site.py): `url` whole, else `slug` for the file
+    name; `foo/`, and a section's `_index` or a bundle's `index` at its folder."""
+    url, slug = front.get("url"), front.get("slug")
+    if isinstance(url, str) and url.strip("/ "):
+        return url.strip().lstrip("/")
+    if stem in ("_index", "index"):
+        return "/".join(folder) + ("/" if folder else "")
+    name = slug.strip("/") if isinstance(slug, str) and slug.strip("/") else stem
+    return "/".join([*folder, name]) + "/"
 
 
 def _index_page(stem: str, style: str) -> bool:
@@ -375,9 +396,13 @@ def _page_files(root: Path) -> list[Path]:
     return found
 
 
-def _hidden(rel: str) -> bool:
-    """A path through a folder or file that holds no pages (`holds_no_pages`)."""
-    return any(holds_no_pages(part) for part in PurePosixPath(rel).parts)
+def _hidden(rel: str, generator: str = "") -> bool:
+    """A path through a folder or file that holds no pages (`holds_no_pages`); a Hugo
+    section's `_index.md` is its page."""
+    path = PurePosixPath(rel)
+    if generator == "hugo" and path.stem == "_index":
+        path = path.parent
+    return any(holds_no_pages(part) for part in path.parts)
 
 
 def holds_no_pages(name: str) -> bool:

@@ -20,7 +20,10 @@ patches point at real source lines):
 * MDX ESM blocks (`import`/`export` up to the next blank line) and
   `{/* comments */}` are dropped; a Markdown file an `import` names
   (`import Setup from './_setup.md'`, Docusaurus partials) is an include where
-  the page renders it (`<Setup />` on a line of its own).
+  the page renders it (`<Setup />` on a line of its own);
+* Hugo shortcode calls (`{{< note >}}`, `{{% alert title="Warning" %}}`) are dropped, a
+  line of them only blanked (an opening call with a title becomes a label), since Hugo
+  expands them before Markdown is read; the text between them stays (hugo_site.py).
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
 passed through untouched: nothing inside them is machinery (but for the mkdocs
@@ -33,6 +36,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from docloop.docs.hugo_site import (
+    SHORTCODE,
+    SHORTCODE_LINE,
+    shortcode_label,
+    without_shortcodes,
+)
 from docloop.docs.includes import Include, block_entry, parse_include
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
@@ -105,6 +114,14 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
         raw = full[:MAX_LINE_CHARS]
         line = _dedent(raw, state) if generator == "mkdocs" else raw
         in_block, in_fence = state.snippet_block, state.fence is not None
+        if generator == "hugo" and "{{" in line:
+            called = _shortcodes(line)
+            if called is not None:
+                out.lines.append("")
+                if called:
+                    out.labels[index] = called
+                continue
+            line = without_shortcodes(line)
         kept, label = _one_line(line, state, generator, mdx)
         partial = _partial(line, state, kept) if mdx and not in_fence else None
         if partial is not None:
@@ -120,6 +137,17 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
             out.includes[index] = include
             out.in_code.add(index)
     return out
+
+
+def _shortcodes(line: str) -> str | None:
+    """For a line of Hugo shortcode calls only: its block's label (`{{% alert
+    title="Warning" %}}` -> `Alert: Warning`, or "" for none); None for any other line."""
+    if SHORTCODE_LINE.match(line) is None:
+        return None
+    found = SHORTCODE.search(line)
+    if found is None or found.group(2):  # a closing call
+        return ""
+    return label(found.group(3), shortcode_label(line)) or ""
 
 
 def _partial(line: str, state: _State, kept: str) -> Include | None:

@@ -22,6 +22,10 @@ folder is read as its generator reads it (facts from each generator's documentat
   `baseUrl` link the tickets when `--base-url` is not given, also when `docs/` itself is
   given.
 
+* Hugo: the pages are in `contentDir` beside the config (`hugo.toml`, or a `config.*` with
+  a `baseURL`; default `content/`), and the site lives at `baseURL`, which also links the
+  tickets when the content folder (or a folder in it) is given (hugo_site.py).
+
 A folder that is not a project is indexed as it is. So is a docs folder copied with its
 `mkdocs.yml` inside it: its `docs_dir` does not exist, or is a section of it (the config's
 nav names the folder's pages, or the folder has pages of its own beside the config), and a
@@ -47,6 +51,8 @@ from docloop.docs.docusaurus_site import (
     route_base_path,
 )
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
+from docloop.docs.hugo_site import base_url as hugo_base_url
+from docloop.docs.hugo_site import content_dir, hugo_config, project_above
 from docloop.docs.includes import git_root
 from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
@@ -96,10 +102,14 @@ def site_folder(folder: Path, generator: str | None = None,
     site = _docusaurus_project(folder, config, mounted) if config is not None else None
     if site is not None:
         return site
+    hugo = hugo_config(folder)
+    if hugo is not None and content_dir(folder, hugo).is_dir():
+        return SiteFolder(content_dir(folder, hugo), site_url=hugo_base_url(hugo),
+                          generator="hugo")
     if generator is None:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
-                      or vitepress_url(folder))
+                      or vitepress_url(folder) or _hugo_url(folder))
 
 
 def _vitepress_project(folder: Path, project: Path) -> SiteFolder:
@@ -190,6 +200,17 @@ def _docs_url(folder: Path) -> str | None:
         return None
     route = route_base_path(config, docs_instances(config))
     return f"{url}{route}/" if route else url
+
+
+def _hugo_url(folder: Path) -> str | None:
+    """The URL of a Hugo project's content folder, given itself (or a folder inside it):
+    the site's `baseURL` and the folder's path inside the content folder."""
+    found = project_above(folder)
+    url = hugo_base_url(found[1]) if found is not None else None
+    if found is None or url is None:
+        return None
+    inside = folder.resolve().relative_to(content_dir(*found).resolve()).as_posix()
+    return url.rstrip("/") + "/" + (f"{inside}/" if inside != "." else "")
 
 
 def _refuse_several_sites(folder: Path) -> None:

@@ -1,0 +1,107 @@
+"""Hugo sites: the content folder, TOML front matter, `_index.md`, drafts, `url`/`slug`,
+shortcodes and anchors, as Hugo publishes them (hugo_site.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docloop.cli import main
+from docloop.docs.chunker import chunk_page
+from docloop.docs.frontmatter import split_front_matter
+from docloop.docs.loader import DocPage, load_pages
+from docloop.docs.site_root import site_folder
+from docloop.errors import InputError
+from tests.docs_helpers import write_docs
+
+CONTENT = {
+    "docs/_index.md": '+++\ntitle = "Acme documentation"\nweight = 1\n+++\n\nAcme syncs '
+                      "your tickets.\n",
+    "docs/getting-started/install.md": (
+        '---\ntitle: "Install the agent"\nslug: setup\n---\n\n'
+        '{{% alert title="Warning" color="warning" %}}\nThe agent needs `ACME_TOKEN` set '
+        "before it starts.\n{{% /alert %}}\n\n## Linux & macOS\n\nRun the installer, then "
+        'see {{< ref "troubleshooting" >}}.\n\n{{< tabs >}}\n{{< tab "apt" >}}\n'
+        "`apt install acme-agent`\n{{< /tab >}}\n{{< /tabs >}}\n"),
+    "docs/draft.md": '---\ntitle: "Unreleased"\ndraft: true\n---\nNot yet.\n',
+    "docs/moved.md": '+++\ntitle = "Moved page"\nurl = "/legacy/moved/"\n+++\n## Why?\n\nOld '
+                     "links.\n",
+}
+
+
+def hugo_project(root: Path, config: str = 'baseURL = "https://acme.example/"\n',
+                 name: str = "hugo.toml") -> Path:
+    write_docs(root / "content", CONTENT)
+    (root / name).write_text(config, encoding="utf-8")
+    return root
+
+
+def pages(folder: Path) -> dict[str, DocPage]:
+    return {p.path: p for p in load_pages(folder, "https://acme.example/")}
+
+
+def test_a_hugo_content_folder_is_published_as_hugo_publishes_it(tmp_path: Path) -> None:
+    found = pages(hugo_project(tmp_path) / "content")
+    assert {path: page.url for path, page in found.items()} == {
+        "docs/_index.md": "https://acme.example/docs/",  # a section's page
+        "docs/getting-started/install.md": "https://acme.example/docs/getting-started/setup/",
+        "docs/moved.md": "https://acme.example/legacy/moved/",
+    }  # the draft is not published
+    assert found["docs/_index.md"].title == "Acme documentation"  # TOML front matter
+    chunks = {c.heading: c for c in chunk_page(found["docs/getting-started/install.md"])}
+    assert chunks["Install the agent"].text.startswith("Alert: Warning")
+    assert "ACME_TOKEN" in chunks["Install the agent"].text
+    linux = chunks["Linux & macOS"]
+    assert linux.anchor == "linux--macos"  # Goldmark's github-style ids
+    assert "{{" not in linux.text and "apt install acme-agent" in linux.text
+
+
+def test_the_project_folder_reads_its_content_folder_and_base_url(tmp_path: Path) -> None:
+    site = site_folder(hugo_project(tmp_path))
+    assert (site.pages, site.site_url, site.generator) == (
+        tmp_path / "content", "https://acme.example/", "hugo")
+    inside = site_folder(tmp_path / "content" / "docs")
+    assert inside.site_url == "https://acme.example/docs/"
+
+
+@pytest.mark.parametrize(("name", "config", "hugo"), [
+    ("config.toml", 'baseURL = "https://acme.example/"\ncontentDir = "pages"\n', True),
+    ("config.yaml", "baseurl: https://acme.example/\n", True),
+    ("config.toml", 'title = "not Hugo: no baseURL"\n', False),
+    ("config.toml", "baseURL = [[[[", False),
+])
+def test_an_older_config_is_hugo_only_with_a_base_url(tmp_path: Path, name: str, config: str,
+                                                      hugo: bool) -> None:
+    hugo_project(tmp_path, config, name)
+    if "pages" in config:
+        (tmp_path / "content").rename(tmp_path / "pages")
+    site = site_folder(tmp_path)
+    assert (site.generator == "hugo") is hugo
+    if hugo:
+        assert site.pages == tmp_path / ("pages" if "pages" in config else "content")
+
+
+def test_the_cli_indexes_a_hugo_project_by_its_folder(tmp_path: Path) -> None:
+    runner = CliRunner(env={"DOCLOOP_HOME": str(tmp_path / "home")})
+    project = hugo_project(tmp_path / "site")
+    done = runner.invoke(main, ["index-docs", str(project)], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert "indexed 3 pages" in done.output
+
+
+@pytest.mark.parametrize(("front", "problem"), [
+    ("+++\ntitle = = 1\n+++\n", "not valid TOML"),
+    ("+++\na = " + "[" * 40 + "]" * 40 + "\n+++\n", "nested more than"),
+    ("+++\ntitle = 'never closed'\n", "never closed"),
+])
+def test_bad_toml_front_matter_names_the_file(tmp_path: Path, front: str, problem: str) -> None:
+    with pytest.raises(InputError, match=problem):
+        split_front_matter(f"{front}# Page\n".splitlines(), tmp_path / "page.md")
+
+
+def test_outside_hugo_an_underscore_file_is_still_no_page(tmp_path: Path) -> None:
+    """Docusaurus partials (`_setup.md`) and the rest: only Hugo publishes `_index.md`."""
+    write_docs(tmp_path / "docs", {"index.md": "# Home\n", "_index.md": "# Partial\n"})
+    assert list(pages(tmp_path / "docs")) == ["index.md"]
