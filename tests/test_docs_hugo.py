@@ -71,6 +71,7 @@ def test_the_project_folder_reads_its_content_folder_and_base_url(tmp_path: Path
     ("config.yaml", "baseurl: https://acme.example/\n", True),
     ("config.toml", 'title = "not Hugo: no baseURL"\n', False),
     ("config.toml", "baseURL = [[[[", False),
+    ("hugo.toml", 'contentDir = "/"\n', False),
 ])
 def test_an_older_config_is_hugo_only_with_a_base_url(tmp_path: Path, name: str, config: str,
                                                       hugo: bool) -> None:
@@ -91,14 +92,85 @@ def test_the_cli_indexes_a_hugo_project_by_its_folder(tmp_path: Path) -> None:
     assert "indexed 3 pages" in done.output
 
 
-@pytest.mark.parametrize(("front", "problem"), [
+BAD_TOML = [
     ("+++\ntitle = = 1\n+++\n", "not valid TOML"),
-    ("+++\na = " + "[" * 40 + "]" * 40 + "\n+++\n", "nested more than"),
+    ("+++\n# it's a comment\na = " + "[" * 5000 + "]" * 5000 + "\n+++\n", "nested too deeply"),
     ("+++\ntitle = 'never closed'\n", "never closed"),
-])
-def test_bad_toml_front_matter_names_the_file(tmp_path: Path, front: str, problem: str) -> None:
+]
+
+
+@pytest.mark.parametrize(("front", "problem"), BAD_TOML)
+def test_bad_toml_front_matter_of_a_hugo_page_names_the_file(tmp_path: Path, front: str,
+                                                             problem: str) -> None:
     with pytest.raises(InputError, match=problem):
-        split_front_matter(f"{front}# Page\n".splitlines(), tmp_path / "page.md")
+        split_front_matter(f"{front}# Page\n".splitlines(), tmp_path / "page.md", "hugo")
+
+
+@pytest.mark.parametrize(("front", "problem"), BAD_TOML)
+def test_elsewhere_a_plus_block_that_is_not_toml_is_the_pages_text(
+        tmp_path: Path, front: str, problem: str) -> None:
+    """Before TOML was read, `+++` on line 1 was text in every generator; it stays so."""
+    lines = f"{front}# Page\n".splitlines()
+    assert split_front_matter(lines, tmp_path / "page.md", "mkdocs") == ({}, 0)
+    toml = ["+++", 'title = "Zola page"', "+++", "# Page"]
+    assert split_front_matter(toml, tmp_path / "page.md", "mkdocs") == (
+        {"title": "Zola page"}, 3)
+
+
+def test_bundles_headless_and_never_rendered_pages_are_not_pages(tmp_path: Path) -> None:
+    """A leaf bundle's other files are its resources; headless and `render: never` pages
+    are built into nothing (Hugo's page bundles and build options)."""
+    hugo_project(tmp_path)
+    write_docs(tmp_path / "content", {
+        "docs/bundle/index.md": "---\ntitle: Bundle\nslug: Renamed Bundle\n---\nMain.\n",
+        "docs/bundle/part.md": "# Part\n\nShown inside the bundle page only.\n",
+        "docs/bundle/sub/deeper.md": "# Deeper\n",
+        "docs/shared/index.md": "---\nheadless: true\n---\nReused text.\n",
+        "docs/norender.md": "---\nbuild:\n  render: never\n---\nList only.\n",
+        "docs/My Guide.md": "# My Guide\n",
+    })
+    found = pages(tmp_path / "content")
+    assert found["docs/bundle/index.md"].url == "https://acme.example/docs/renamed-bundle/"
+    assert found["docs/My Guide.md"].url == "https://acme.example/docs/my-guide/"
+    for resource in ("docs/bundle/part.md", "docs/bundle/sub/deeper.md",
+                     "docs/shared/index.md", "docs/norender.md"):
+        assert resource not in found
+
+
+def test_only_asides_are_labelled_and_a_highlight_block_is_code(tmp_path: Path) -> None:
+    hugo_project(tmp_path)
+    write_docs(tmp_path / "content", {"docs/calls.md": (
+        "# Calls\n\n{{< figure src=\"a.png\" >}}\n\n{{< note >}}\nMind the gap.\n"
+        "{{< /note >}}\n\n{{< highlight go >}}\n# not a heading\nfmt.Println(1)\n"
+        "{{< /highlight >}}\n\n```\n{{< note >}}\n```\n")})
+    (chunk,) = chunk_page(pages(tmp_path / "content")["docs/calls.md"])
+    assert "Figure" not in chunk.text and "Note:" in chunk.text
+    assert "# not a heading" in chunk.text and chunk.text.count("Note:") == 1
+
+
+def test_a_line_that_never_closes_a_call_costs_linear_time(tmp_path: Path) -> None:
+    """Lines of 20,000 characters that open a call and never close it (quadratic before)."""
+    hugo_project(tmp_path)
+    hostile = ["{{<" + "a" * 19_997, "{{< " + "a" * 19_996, "{{<" + " " * 19_997,
+               "{{< a " + ">" * 19_990, ("{{< a " * 4_000)]
+    write_docs(tmp_path / "content", {"docs/hostile.md": "# H\n\n" + "\n\n".join(hostile)})
+    chunks = chunk_page(pages(tmp_path / "content")["docs/hostile.md"])
+    assert chunks and {c.heading for c in chunks} == {"H"}
+
+
+@pytest.mark.parametrize(("files", "hugo"), [
+    ({"config/_default/hugo.toml": 'baseURL = "https://acme.example/"\n'}, True),
+    ({"config.toml": 'base_url = "https://acme.example"\n'}, False),  # Zola
+    ({"config.json": '{"baseUrl": "https://acme.example/"}'}, False),  # a generic name
+    ({"hugo.toml": 'contentDir = "../elsewhere"\n'}, False),  # outside: not followed
+])
+def test_which_configs_make_a_hugo_project(tmp_path: Path, files: dict[str, str],
+                                           hugo: bool) -> None:
+    write_docs(tmp_path / "content", CONTENT)
+    write_docs(tmp_path, files)
+    site = site_folder(tmp_path)
+    assert (site.generator == "hugo") is hugo
+    assert site.pages == (tmp_path / "content" if hugo else tmp_path)
 
 
 def test_outside_hugo_an_underscore_file_is_still_no_page(tmp_path: Path) -> None:

@@ -51,13 +51,23 @@ def test_without_a_mintlify_config_a_snippets_folder_holds_pages(tmp_path: Path,
                                                        "snippets/install-sdk.mdx"]
 
 
-def test_a_rooted_import_never_leaves_the_repository(tmp_path: Path) -> None:
-    """`/etc/…` is looked for under the docs folder (and its repository), never at `/`."""
+def test_a_rooted_import_is_read_from_the_docs_folder_never_from_root(tmp_path: Path) -> None:
+    """`/etc/hosts.md` is the docs folder's `etc/hosts.md` (none here: nothing is read)."""
     docs = mintlify(tmp_path / "docs")
-    (docs / "guides" / "leak.mdx").write_text(
-        "import Host from '/etc/hostname.md';\n\n# Leak\n\n<Host />\n", encoding="utf-8")
-    leak = next(p for p in load_pages(docs) if p.path == "guides/leak.mdx")
-    assert leak.included == {}
+    (docs / "guides" / "hosts.mdx").write_text(
+        "import Hosts from '/etc/hosts.md';\n\n# Hosts\n\n<Hosts />\n", encoding="utf-8")
+    assert next(p for p in load_pages(docs) if p.path == "guides/hosts.mdx").included == {}
+    write_docs(docs, {"etc/hosts.md": "The docs' own hosts page.\n"})
+    page = next(p for p in load_pages(docs) if p.path == "guides/hosts.mdx")
+    assert page.included == {"/etc/hosts.md": "The docs' own hosts page.\n"}
+
+
+def test_mintlify_urls_keep_numbered_names(tmp_path: Path) -> None:
+    """Mintlify publishes a file at its path: no Docusaurus prefix stripping or `id`."""
+    docs = mintlify(tmp_path / "docs")
+    write_docs(docs, {"01-guides/02-setup.mdx": "---\nid: other\n---\n# Setup\n"})
+    page = next(p for p in load_pages(docs, "https://docs.acme.dev") if p.path.startswith("01"))
+    assert page.url == "https://docs.acme.dev/01-guides/02-setup"
 
 
 def test_a_mintlify_folder_of_markdown_pages_is_read_as_mintlify_publishes_it(

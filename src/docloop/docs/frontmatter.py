@@ -6,7 +6,8 @@ make a YAML loader recurse until Python's stack runs out (`[[[[...` 50,000
 deep) or expand a 1 KB chain of aliases into gigabytes. So before loading,
 the token stream is scanned (the scanner does not recurse): aliases are
 rejected and nesting deeper than `MAX_DEPTH` is refused, each with an
-`InputError` naming the file. TOML has no aliases; its nesting is bounded the same way.
+`InputError` naming the file. TOML has no aliases; nesting that exhausts its parser is
+refused the same way.
 """
 
 from __future__ import annotations
@@ -29,19 +30,30 @@ _CLOSE = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToke
 _FENCES = {"---": ("---", "..."), "+++": ("+++",)}
 
 
-def split_front_matter(lines: list[str], file: Path) -> tuple[dict[str, Any], int]:
+def split_front_matter(lines: list[str], file: Path, generator: str = "") -> tuple[
+        dict[str, Any], int]:
     """Front matter (YAML between `---` lines, TOML between `+++` lines), and the index of
-    the first body line."""
+    the first body line. `+++` opens front matter for Hugo, which must then be TOML (as
+    Hugo refuses the page otherwise); elsewhere a `+++` block that is not closed TOML is
+    the page's text, as it was before TOML was read."""
     end = front_matter_end(lines)
+    toml = bool(lines) and lines[0].strip() == "+++"
+    if end is None and toml and generator != "hugo":
+        return {}, 0
     if end is None:
         raise InputError(f"{file}: front matter opened with '{lines[0].strip()}' on line 1 "
                          "is never closed")
     if not end:
         return {}, 0
     text = "\n".join(lines[1 : end - 1])
-    if lines[0].strip() == "+++":
+    if not toml:
+        return load_front_matter(text, file), end
+    try:
         return load_toml_front_matter(text, file), end
-    return load_front_matter(text, file), end
+    except InputError:
+        if generator == "hugo":
+            raise
+        return {}, 0
 
 
 def front_matter_end(lines: list[str]) -> int | None:
@@ -54,31 +66,14 @@ def front_matter_end(lines: list[str]) -> int | None:
 
 
 def load_toml_front_matter(text: str, file: Path) -> dict[str, Any]:
-    """The TOML front matter table; InputError for invalid or too deeply nested TOML."""
-    if _toml_depth(text) > MAX_DEPTH:
-        raise InputError(f"{file}: front matter is nested more than {MAX_DEPTH} levels deep; "
-                         "flatten it")
+    """The TOML front matter table; InputError for invalid TOML, or nesting deep enough to
+    exhaust the parser's recursion (`[[[[…` thousands deep)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: front matter is not valid TOML: {exc}") from None
-
-
-def _toml_depth(text: str) -> int:
-    """How deep `[`/`{` nest outside quoted strings (the parser recurses per level)."""
-    depth = deepest = 0
-    quote: str | None = None
-    for char in text:
-        if quote is not None:
-            quote = None if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-    return deepest
+    except RecursionError:
+        raise InputError(f"{file}: front matter is nested too deeply; flatten it") from None
 
 
 def load_front_matter(text: str, file: Path) -> dict[str, Any]:

@@ -3,18 +3,25 @@
 Facts from Hugo's documentation (content organization, URL management, front matter,
 shortcodes):
 
-* A Hugo project holds its config at its root: `hugo.toml` (`.yaml`, `.yml`, `.json`), or
-  the older `config.toml` (and the same extensions), whose keys include `baseURL`. Its
-  pages are in `contentDir` (default `content/`), and the site lives at `baseURL`.
-* `foo.md` is published at `foo/` (pretty URLs), a section's `_index.md` and a leaf
-  bundle's `index.md` at their folder. Front matter `slug` replaces the file name, `url`
-  sets the whole path (from the site root, read here from the indexed folder's URL), and
-  `draft: true` keeps a page out of a default build. Front matter may be YAML (`---`) or
-  TOML (`+++`, frontmatter.py).
+* A Hugo project holds its config at its root or in `config/_default/`: `hugo.toml`
+  (`.yaml`, `.yml`, `.json`), or the older `config.toml` (`.yaml`, `.yml`), whose keys
+  include `baseURL` (Zola's `config.toml` says `base_url`; `config.json` is too common a
+  name to go by). Its pages are in `contentDir` (default `content/`; one outside the
+  project is not followed), and the site lives at `baseURL`.
+* `foo.md` is published at `foo/` (pretty URLs; the path lower-cased, spaces as `-`), a
+  section's `_index.md` and a leaf bundle's `index.md` at their folder; a leaf bundle's
+  other files are its resources, not pages. Front matter `slug` replaces the file name (a
+  bundle's, its folder's name), `url` sets the whole path (from the site root, read here
+  from the indexed folder's URL); `draft: true`, `headless: true` and `build: {render:
+  never}` keep a page out of a default build. Front matter may be YAML (`---`) or TOML
+  (`+++`, frontmatter.py).
 * Shortcodes are template calls in the Markdown: `{{< name args >}}` and `{{% name args %}}`,
   closed by `{{< /name >}}`. The text between an opening and a closing one is the page's
   own and stays; the calls themselves are not text a reader sees, so they are dropped
-  (machinery.py; Docsy's `{{% alert title="Note" %}}` keeps its title as a label).
+  (machinery.py). An aside's call (Docsy's `{{% alert title="Note" %}}`, `note`, `warning`
+  …) labels its block as an admonition does, and `highlight`'s body is code.
+* Not read: `permalinks`, `uglyURLs`, `disablePathToLower`, `autoHeadingIDType` other than
+  the default, translations by file name (`foo.fr.md`), a call spread over several lines.
 
 A docs folder inside a Hugo project (`content/`, or `content/en/` of a multilingual site)
 is recognised by the config up to three folders above it.
@@ -23,9 +30,11 @@ is recognised by the config up to three folders above it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -33,23 +42,35 @@ import yaml
 MAX_CONFIG_BYTES = 1_000_000
 ABOVE = 3  # folders above a content folder searched for its project's config
 HUGO_NAMES = tuple(f"hugo.{ext}" for ext in ("toml", "yaml", "yml", "json"))
-OLD_NAMES = tuple(f"config.{ext}" for ext in ("toml", "yaml", "yml", "json"))
-#: a shortcode call: `{{< name ... >}}`, `{{% /name %}}`, `{{</* escaped */>}}` excepted
-SHORTCODE = re.compile(r"\{\{([<%])(?!/\*)[ \t]*(/?)[ \t]*([\w./-]+)([^{}]*?)[>%]\}\}")
+#: the older names, Hugo's only when they set `baseURL` (`config.json` is too common a name)
+OLD_NAMES = tuple(f"config.{ext}" for ext in ("toml", "yaml", "yml"))
+#: a shortcode call: `{{< name ... >}}`, `{{% /name %}}`, `{{</* escaped */>}}` excepted;
+#: possessive runs, so a long line that never closes a call costs linear time
+SHORTCODE = re.compile(r"\{\{([<%])(?!/\*)[ \t]*+(/?+)[ \t]*+([\w./-]++)([^{}]*?)[>%]\}\}")
 #: a line that holds only shortcode calls
-SHORTCODE_LINE = re.compile(r"^[ \t]*(?:\{\{[<%](?!/\*)[^{}]*[>%]\}\}[ \t]*)+$")
+SHORTCODE_LINE = re.compile(
+    r"^[ \t]*+(?:\{\{[<%](?!/\*)(?:[^{}>%]|[>%](?!\}\}))*+[>%]\}\}[ \t]*+)++$")
 _TITLE = re.compile(r"""\btitle=(?:"([^"]*)"|'([^']*)'|(\S+))""")
+#: shortcodes that set a block of prose apart, labelled as admonitions are (Docsy's
+#: `alert`, the common themes' `callout`, `notice`, `hint` …)
+ASIDES = frozenset({"alert", "callout", "note", "notice", "tip", "warning", "caution",
+                    "danger", "info", "important", "hint", "admonition"})
+#: shortcodes whose body is code (a fence for the parser)
+CODE = frozenset({"highlight", "code"})
 
 
 def hugo_config(folder: Path) -> Path | None:
-    """The Hugo config at the root of the project `folder`, or None."""
-    for name in HUGO_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    for name in OLD_NAMES:
-        config = folder / name
-        if config.is_file() and any(key.lower() == "baseurl" for key in options(config)):
-            return config
+    """The Hugo config at the root of the project `folder` (or in its `config/_default/`
+    folder, the split layout), or None."""
+    for place in (folder, folder / "config" / "_default"):
+        for name in HUGO_NAMES:
+            if (place / name).is_file():
+                return place / name
+    for place in (folder, folder / "config" / "_default"):
+        for name in OLD_NAMES:
+            config = place / name
+            if config.is_file() and setting(options(config), "baseURL") is not None:
+                return config
     return None
 
 
@@ -75,10 +96,15 @@ def setting(values: dict[str, Any], key: str) -> Any:
     return next((value for name, value in values.items() if name.lower() == key.lower()), None)
 
 
-def content_dir(project: Path, config: Path) -> Path:
-    """The project's pages folder (`contentDir`, default `content`)."""
+def content_dir(project: Path, config: Path) -> Path | None:
+    """The project's pages folder (`contentDir`, default `content`); None when the config
+    names one outside the project (`/`, `../x`), which is not followed."""
     named = setting(options(config), "contentDir")
-    return project / (named if isinstance(named, str) and named.strip() else "content")
+    inside = named.strip() if isinstance(named, str) and named.strip() else "content"
+    relative = os.path.normpath(inside)
+    if os.path.isabs(relative) or relative == ".." or relative.startswith(("../", "..\\")):
+        return None
+    return project / relative
 
 
 def base_url(config: Path) -> str | None:
@@ -95,18 +121,73 @@ def project_above(folder: Path) -> tuple[Path, Path] | None:
     folder = folder.resolve()
     for project in [folder, *folder.parents][: ABOVE + 1]:
         config = hugo_config(project)
-        if config is not None and folder.is_relative_to(content_dir(project, config).resolve()):
+        content = content_dir(project, config) if config is not None else None
+        if config is not None and content is not None and \
+                folder.is_relative_to(content.resolve()):
             return project, config
     return None
 
 
-def shortcode_label(line: str) -> str | None:
-    """The title an opening shortcode gives its block (`{{% alert title="Warning" %}}`)."""
+@dataclass(frozen=True)
+class HugoSite:
+    """Which files of a Hugo content folder are pages (the loader's `rule`)."""
+
+    def translated(self, rel: str) -> str | None:
+        """Languages are folders a run is given one of (README); none is left out here."""
+        return None
+
+    def unpublished(self, rel: str, present: set[str]) -> bool:
+        """A leaf bundle's resource: a file below a folder (under the content folder) that
+        has an `index.md`, whose page the bundle is; the `index.md` itself is the page."""
+        folders = PurePosixPath(rel).parents
+        return any(str(f) != "." and f"{f}/index.md" in present and f"{f}/index.md" != rel
+                   for f in folders)
+
+    def published(self, rel: str) -> str:
+        return rel
+
+    @staticmethod
+    def rendered(front: dict[str, Any]) -> bool:
+        """False for a page Hugo never renders: a headless bundle's (`headless: true`), or
+        `build: {render: never}` (`_build`, and `render: false`, in older front matter)."""
+        if front.get("headless") is True:
+            return False
+        build = front.get("build") or front.get("_build")
+        render = build.get("render") if isinstance(build, dict) else None
+        return render not in ("never", False)
+
+
+def hugo_path(segment: str) -> str:
+    """A path segment as Hugo publishes it by default: lower case, spaces as `-`."""
+    return "-".join(segment.lower().split(" "))
+
+
+def opening(line: str) -> re.Match[str] | None:
+    """The first shortcode call on the line when it opens a block (not a closing call)."""
     found = SHORTCODE.search(line)
-    if found is None or found.group(2):
+    return found if found is not None and not found.group(2) else None
+
+
+def aside(line: str) -> tuple[str, str | None] | None:
+    """(name, title) of an aside's opening call (`{{% alert title="Warning" %}}`, whose
+    block is labelled as an admonition's); None for any other call."""
+    found = opening(line)
+    if found is None or found.group(3).lower() not in ASIDES:
         return None
     title = _TITLE.search(found.group(4))
-    return next((g for g in title.groups() if g), None) if title else None
+    return found.group(3), next((g for g in title.groups() if g), None) if title else None
+
+
+def code_fence(line: str) -> str | None:
+    """A fence line for a code shortcode's opening (`{{< highlight go >}}` -> "```go") or
+    closing call, else None: its body is code, not Markdown."""
+    found = SHORTCODE.search(line)
+    if found is None or found.group(3).lower() not in CODE:
+        return None
+    if found.group(2):
+        return "```"
+    language = found.group(4).split()
+    return "```" + (language[0].strip("\"'") if language and "=" not in language[0] else "")
 
 
 def without_shortcodes(line: str) -> str:

@@ -3,8 +3,9 @@
 The site generator (which decides URLs and heading anchors) is detected per
 docs folder, looking in the folder and its parent: `mkdocs.yml` means mkdocs,
 `docusaurus.config.*` or a `sidebars.*` file Docusaurus, a `.vitepress/`
-folder VitePress, a Mintlify config (mintlify_site.py) Docusaurus; without a
-marker, a folder with `.mdx` pages is Docusaurus and anything else mkdocs.
+folder VitePress, a Mintlify config (mintlify_site.py) Docusaurus, a Hugo config up to
+three folders above (hugo_site.py) Hugo; without a marker, a folder with `.mdx` pages is
+Docusaurus and anything else mkdocs.
 `--generator` overrides the guess.
 
 URL rules (`base_url` + path):
@@ -21,11 +22,14 @@ URL rules (`base_url` + path):
   `draft: true` in its front matter is not indexed: Docusaurus builds it in development
   only (`unlisted: true` pages are published, so they are indexed).
 * Mintlify (`docs.json` with a `navigation`, or `mint.json`, in the folder; read as
-  Docusaurus): the files under `snippets/` are fragments pages import, not pages
+  Docusaurus): a page is at its path without the extension, numbers and all (no prefix
+  stripping, no `id`); the files under `snippets/` are fragments pages import, not pages
   (mintlify_site.py).
 * Hugo (a Hugo config at the project root, up to three folders above the content folder;
-  hugo_site.py): `foo.md` maps to `foo/`, `_index.md` and `index.md` to their folder, front
-  matter `url` sets the path and `slug` the file name; `draft: true` pages are not indexed.
+  hugo_site.py): `foo.md` maps to `foo/` (lower case, spaces as `-`), `_index.md` and
+  `index.md` to their folder, front matter `url` sets the path and `slug` the file name
+  (a bundle's `index.md`: its folder's); drafts, headless bundles, never-rendered pages and
+  a leaf bundle's resources are not indexed.
 * VitePress: `index.md` maps to its folder URL, `foo.md` to `foo` (clean URLs; `foo.html`
   when its `.vitepress/config.*` does not set `cleanUrls: true`, vitepress_site.py).
 
@@ -60,7 +64,7 @@ from typing import Any
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.globs import glob_spec
-from docloop.docs.hugo_site import project_above
+from docloop.docs.hugo_site import HugoSite, hugo_path, project_above
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
@@ -77,7 +81,7 @@ STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_]\w*(?:\.\w+)+\s*$")  # ::: package
 STUB_MAX_PROSE_WORDS = 200
 NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 #: bump when parsing or chunking changes, so an existing index re-chunks every page
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"  # 3: TOML front matter (`+++`) is front matter, not body
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_CHUNKS = 500
 
@@ -143,7 +147,8 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     site = mkdocs_pages(root, site_config) if generator == "mkdocs" else None
     sources = pages_sources(root, site_config) if generator == "vitepress" else None
     mintlify = MintlifySite() if generator == "docusaurus" and is_mintlify(root) else None
-    rule = site or sources or mintlify  # the generator's publishing rule, when it has one
+    hugo = HugoSite() if generator == "hugo" else None
+    rule = site or sources or mintlify or hugo  # the generator's publishing rule, if any
     html = (not site.directory_urls) if site else sources is not None and sources.html
     excluded = glob_spec(site_excludes) if site_excludes else None
     files = sorted(_page_files(root))
@@ -165,9 +170,13 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
             continue
         published = rule.published(rel) if rule else None
         page = read_page(file, rel, base_url, generator, max_chunks, mount=mount,
-                         html_pages=html, published=published)
+                         html_pages=html, published=published,
+                         url_style="mintlify" if mintlify else None)
         if generator in ("docusaurus", "hugo") and page.front_matter.get("draft") is True:
             skipped.unpublished.append(rel)  # built only in development (hugo --buildDrafts)
+            continue
+        if hugo is not None and not hugo.rendered(page.front_matter):
+            skipped.unpublished.append(rel)
             continue
         if default_excludes and is_api_stub(page.source):
             skipped.stubs.append(rel)
@@ -268,20 +277,22 @@ class Reach:
 
 def read_page(file: Path, rel: str, base_url: str | None, generator: str,
               max_chunks: int = MAX_CHUNKS, *, mount: str = "",
-              html_pages: bool = False, published: str | None = None) -> DocPage:
+              html_pages: bool = False, published: str | None = None,
+              url_style: str | None = None) -> DocPage:
     """Read one file: front matter and URL (the body is parsed when first needed; the
     files its include lines name are read by load_pages, for the pages it keeps). `rel` is
     its path inside its folder, mounted under `mount/` (load_pages); `html_pages`: the
     site publishes pages as `.html` files (page_url); `published`: the path the site
-    publishes the page at, when not `rel` (VitePress `rewrites`)."""
+    publishes the page at, when not `rel` (VitePress `rewrites`); `url_style`: URL rules
+    other than the generator's (`mintlify`)."""
     try:
         source = file.read_text(encoding="utf-8-sig")  # a BOM would hide the front matter
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
-    front, body_start = split_front_matter(source.splitlines(), file)
+    front, body_start = split_front_matter(source.splitlines(), file, generator)
     mdx = is_mdx(file.name, generator)
-    url = page_url(published or rel, front, mounted_url(base_url, mount), generator,
-                   html_pages=html_pages)
+    url = page_url(published or rel, front, mounted_url(base_url, mount),
+                   url_style or generator, html_pages=html_pages)
     path = f"{mount}/{rel}" if mount else rel
     return DocPage(path, url, source, front, generator, max_chunks, body_start, mdx)
 
@@ -313,6 +324,8 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
     slug = front.get("slug")
     if style == "hugo":
         tail = _hugo_tail(folder, stem, front)
+    elif style == "mintlify":  # the path as it is, extension off, `index` at its folder
+        tail = "/".join(folder if stem == "index" else [*folder, stem])
     elif style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
     elif style == "mkdocs" and html_pages:
@@ -327,15 +340,20 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
 
 
 def _hugo_tail(folder: list[str], stem: str, front: dict[str, Any]) -> str:
-    """Where Hugo publishes a page (hugo_site.py): `url` whole, else `slug` for the file
-    name; `foo/`, and a section's `_index` or a bundle's `index` at its folder."""
+    """Where Hugo publishes a page (hugo_site.py): `url` whole, else its folder and file
+    name, lower-cased with spaces as `-` (Hugo's defaults), `slug` for the file name (for a
+    bundle's `index`, its folder's); `foo/`, a section's `_index` at its folder."""
     url, slug = front.get("url"), front.get("slug")
     if isinstance(url, str) and url.strip("/ "):
         return url.strip().lstrip("/")
-    if stem in ("_index", "index"):
-        return "/".join(folder) + ("/" if folder else "")
-    name = slug.strip("/") if isinstance(slug, str) and slug.strip("/") else stem
-    return "/".join([*folder, name]) + "/"
+    named = slug.strip("/ ") if isinstance(slug, str) and slug.strip("/ ") else None
+    if stem == "_index" or (stem == "index" and not (named and folder)):
+        parts = folder
+    elif stem == "index":
+        parts = [*folder[:-1], str(named)]
+    else:
+        parts = [*folder, named or stem]
+    return "".join(f"{hugo_path(part)}/" for part in parts)
 
 
 def _index_page(stem: str, style: str) -> bool:

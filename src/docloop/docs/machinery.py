@@ -21,9 +21,11 @@ patches point at real source lines):
   `{/* comments */}` are dropped; a Markdown file an `import` names
   (`import Setup from './_setup.md'`, Docusaurus partials) is an include where
   the page renders it (`<Setup />` on a line of its own);
-* Hugo shortcode calls (`{{< note >}}`, `{{% alert title="Warning" %}}`) are dropped, a
-  line of them only blanked (an opening call with a title becomes a label), since Hugo
-  expands them before Markdown is read; the text between them stays (hugo_site.py).
+* Hugo shortcode calls (`{{< tabs >}}`, `{{% alert title="Warning" %}}`) are dropped, a
+  line of them only blanked, since Hugo expands them before Markdown is read; the text
+  between them stays. An aside's opening call (`alert`, `note`, `warning` …) becomes a
+  label as an admonition does (`Alert: Warning`), and a `highlight` block is fenced code
+  (hugo_site.py).
 
 Fenced code, HTML comments and `<script>`/`<style>`/`<pre>` blocks are
 passed through untouched: nothing inside them is machinery (but for the mkdocs
@@ -36,12 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docloop.docs.hugo_site import (
-    SHORTCODE,
-    SHORTCODE_LINE,
-    shortcode_label,
-    without_shortcodes,
-)
+from docloop.docs.hugo_site import SHORTCODE_LINE, aside, code_fence, without_shortcodes
 from docloop.docs.includes import Include, block_entry, parse_include
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
@@ -115,13 +112,12 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
         line = _dedent(raw, state) if generator == "mkdocs" else raw
         in_block, in_fence = state.snippet_block, state.fence is not None
         if generator == "hugo" and "{{" in line:
-            called = _shortcodes(line)
+            line, called = _shortcodes(line, state)
             if called is not None:
                 out.lines.append("")
                 if called:
                     out.labels[index] = called
                 continue
-            line = without_shortcodes(line)
         kept, label = _one_line(line, state, generator, mdx)
         partial = _partial(line, state, kept) if mdx and not in_fence else None
         if partial is not None:
@@ -139,15 +135,21 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     return out
 
 
-def _shortcodes(line: str) -> str | None:
-    """For a line of Hugo shortcode calls only: its block's label (`{{% alert
-    title="Warning" %}}` -> `Alert: Warning`, or "" for none); None for any other line."""
-    if SHORTCODE_LINE.match(line) is None:
-        return None
-    found = SHORTCODE.search(line)
-    if found is None or found.group(2):  # a closing call
-        return ""
-    return label(found.group(3), shortcode_label(line)) or ""
+def _shortcodes(line: str, state: _State) -> tuple[str, str | None]:
+    """A Hugo line without its shortcode calls, and, for a line of calls only, its label
+    ("" for none) in place of the line. A code shortcode's calls become fence lines (its
+    body is code); inside fenced code, raw HTML or a comment only calls are dropped."""
+    whole = SHORTCODE_LINE.match(line) is not None
+    fence = code_fence(line) if whole else None
+    if state.fence is not None or state.raw_end is not None:
+        return (fence if fence == "```" and state.fence is not None else
+                without_shortcodes(line)), None
+    if fence is not None:
+        return fence, None
+    if not whole:
+        return without_shortcodes(line), None
+    found = aside(line)
+    return "", (label(found[0], found[1]) or "") if found is not None else ""
 
 
 def _partial(line: str, state: _State, kept: str) -> Include | None:

@@ -103,9 +103,12 @@ def site_folder(folder: Path, generator: str | None = None,
     if site is not None:
         return site
     hugo = hugo_config(folder)
-    if hugo is not None and content_dir(folder, hugo).is_dir():
-        return SiteFolder(content_dir(folder, hugo), site_url=hugo_base_url(hugo),
-                          generator="hugo")
+    content = content_dir(folder, hugo) if hugo is not None else None
+    if hugo is not None and content is not None and content.is_dir():
+        return SiteFolder(content, site_url=hugo_base_url(hugo), generator="hugo")
+    if hugo is not None and content is None:
+        log.warning("%s: its contentDir is outside the project, which is not followed; "
+                    "indexing %s as it is", hugo, folder)
     if generator is None:
         _refuse_several_sites(folder)
     return SiteFolder(folder, site_url=_site_url(mkdocs_config(folder)) or _docs_url(folder)
@@ -207,9 +210,10 @@ def _hugo_url(folder: Path) -> str | None:
     the site's `baseURL` and the folder's path inside the content folder."""
     found = project_above(folder)
     url = hugo_base_url(found[1]) if found is not None else None
-    if found is None or url is None:
+    content = content_dir(*found) if found is not None else None
+    if url is None or content is None:
         return None
-    inside = folder.resolve().relative_to(content_dir(*found).resolve()).as_posix()
+    inside = folder.resolve().relative_to(content.resolve()).as_posix()
     return url.rstrip("/") + "/" + (f"{inside}/" if inside != "." else "")
 
 
