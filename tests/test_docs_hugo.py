@@ -12,6 +12,7 @@ from docloop.cli import main
 from docloop.docs.chunker import chunk_page
 from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.loader import DocPage, load_pages
+from docloop.docs.markdown import section_end
 from docloop.docs.site_root import site_folder
 from docloop.errors import InputError
 from tests.docs_helpers import write_docs
@@ -177,3 +178,60 @@ def test_outside_hugo_an_underscore_file_is_still_no_page(tmp_path: Path) -> Non
     """Docusaurus partials (`_setup.md`) and the rest: only Hugo publishes `_index.md`."""
     write_docs(tmp_path / "docs", {"index.md": "# Home\n", "_index.md": "# Partial\n"})
     assert list(pages(tmp_path / "docs")) == ["index.md"]
+
+
+@pytest.mark.parametrize("calls", [
+    "{{< tabs >}}{{< highlight go >}}\nfmt.Println(1)\n{{< /highlight >}}{{< /tabs >}}",
+    "{{< highlight go >}}{{< /highlight >}}",
+    "{{< highlight go />}}",
+    "{{< highlight markdown >}}\n```\n# shown, not a heading\n```\n{{< /highlight >}}",
+    '{{< code file="main.go" >}}',
+])
+def test_a_code_call_never_hides_the_headings_after_it(tmp_path: Path, calls: str) -> None:
+    hugo_project(tmp_path)
+    write_docs(tmp_path / "content", {"docs/code.md": f"# Code\n\n{calls}\n\n## After\n\nText.\n"})
+    chunks = chunk_page(pages(tmp_path / "content")["docs/code.md"])
+    assert [c.heading for c in chunks][-1] == "After"
+    assert "shown, not a heading" not in {c.heading for c in chunks}
+
+
+def test_toml_nested_by_dotted_keys_is_refused_not_a_crash(tmp_path: Path) -> None:
+    deep = "+++\n[title" + ".a" * 3000 + "]\nx = 1\n+++\n# Page\n"
+    with pytest.raises(InputError, match="nested more than"):
+        split_front_matter(deep.splitlines(), tmp_path / "page.md", "hugo")
+    assert split_front_matter(deep.splitlines(), tmp_path / "page.md", "mkdocs") == ({}, 0)
+
+
+def test_a_suggested_section_never_lands_inside_a_highlight_block() -> None:
+    source = ("---\ntitle: Install\n---\n\n## Install\n\n{{< highlight bash >}}\n"
+              "# install deps\nmake deps\n{{< /highlight >}}\n\nThen run it.\n\n## Next\n")
+    at, level = section_end(source, "Install")
+    assert source.splitlines()[at - 1] == "Then run it." and level == 2
+
+
+def test_hugo_front_matter_keys_are_read_in_any_case(tmp_path: Path) -> None:
+    hugo_project(tmp_path)
+    write_docs(tmp_path / "content", {
+        "docs/upper.md": "---\nDraft: true\n---\n# Upper\n",
+        "docs/linked.md": "---\nbuild:\n  render: link\n---\n# Linked\n",
+        "docs/Slugged.md": "---\nSlug: Fresh Name\n---\n# Slugged\n"})
+    found = pages(tmp_path / "content")
+    assert "docs/upper.md" not in found and "docs/linked.md" not in found
+    assert found["docs/Slugged.md"].url == "https://acme.example/docs/fresh-name/"
+
+
+def test_a_section_folders_url_is_lower_cased_too(tmp_path: Path) -> None:
+    hugo_project(tmp_path)
+    write_docs(tmp_path / "content", {"docs/User Guide/start.md": "# Start\n"})
+    section = site_folder(tmp_path / "content" / "docs" / "User Guide")
+    assert section.site_url == "https://acme.example/docs/user-guide/"
+
+
+def test_a_content_folder_linked_out_of_the_project_is_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    write_docs(elsewhere, CONTENT)
+    project = tmp_path / "site"
+    project.mkdir()
+    (project / "hugo.toml").write_text('baseURL = "https://acme.example/"\n', encoding="utf-8")
+    (project / "content").symlink_to(elsewhere)
+    assert site_folder(project).generator != "hugo"

@@ -66,8 +66,11 @@ def test_mintlify_urls_keep_numbered_names(tmp_path: Path) -> None:
     """Mintlify publishes a file at its path: no Docusaurus prefix stripping or `id`."""
     docs = mintlify(tmp_path / "docs")
     write_docs(docs, {"01-guides/02-setup.mdx": "---\nid: other\n---\n# Setup\n"})
-    page = next(p for p in load_pages(docs, "https://docs.acme.dev") if p.path.startswith("01"))
-    assert page.url == "https://docs.acme.dev/01-guides/02-setup"
+    write_docs(docs, {"guides/index.mdx": "# Guides\n", "index.mdx": "# Home\n"})
+    urls = {p.path: p.url for p in load_pages(docs, "https://docs.acme.dev")}
+    assert urls["01-guides/02-setup.mdx"] == "https://docs.acme.dev/01-guides/02-setup"
+    assert urls["guides/index.mdx"] == "https://docs.acme.dev/guides/index"  # no implicit index
+    assert urls["index.mdx"] == "https://docs.acme.dev/"
 
 
 def test_a_mintlify_folder_of_markdown_pages_is_read_as_mintlify_publishes_it(

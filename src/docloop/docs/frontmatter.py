@@ -69,11 +69,29 @@ def load_toml_front_matter(text: str, file: Path) -> dict[str, Any]:
     """The TOML front matter table; InputError for invalid TOML, or nesting deep enough to
     exhaust the parser's recursion (`[[[[…` thousands deep)."""
     try:
-        return tomllib.loads(text)
+        table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{file}: front matter is not valid TOML: {exc}") from None
     except RecursionError:
         raise InputError(f"{file}: front matter is nested too deeply; flatten it") from None
+    if _depth(table) > MAX_DEPTH:  # dotted keys nest without the parser recursing
+        raise InputError(f"{file}: front matter is nested more than {MAX_DEPTH} levels deep; "
+                         "flatten it")
+    return table
+
+
+def _depth(value: Any) -> int:
+    """How deep tables and arrays nest in `value`, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            stack.extend((child, depth + 1) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def load_front_matter(text: str, file: Path) -> dict[str, Any]:

@@ -19,7 +19,8 @@ shortcodes):
   closed by `{{< /name >}}`. The text between an opening and a closing one is the page's
   own and stays; the calls themselves are not text a reader sees, so they are dropped
   (machinery.py). An aside's call (Docsy's `{{% alert title="Note" %}}`, `note`, `warning`
-  …) labels its block as an admonition does, and `highlight`'s body is code.
+  …) labels its block as an admonition does, and the body of a `highlight` call alone on
+  its line is code up to its own closing call (Hugo refuses a page that never closes it).
 * Not read: `permalinks`, `uglyURLs`, `disablePathToLower`, `autoHeadingIDType` other than
   the default, translations by file name (`foo.fr.md`), a call spread over several lines.
 
@@ -55,8 +56,8 @@ _TITLE = re.compile(r"""\btitle=(?:"([^"]*)"|'([^']*)'|(\S+))""")
 #: `alert`, the common themes' `callout`, `notice`, `hint` …)
 ASIDES = frozenset({"alert", "callout", "note", "notice", "tip", "warning", "caution",
                     "danger", "info", "important", "hint", "admonition"})
-#: shortcodes whose body is code (a fence for the parser)
-CODE = frozenset({"highlight", "code"})
+#: the fence a `highlight` body is read in: longer than any fence the body may show
+CODE_FENCE = "`" * 16
 
 
 def hugo_config(folder: Path) -> Path | None:
@@ -104,7 +105,10 @@ def content_dir(project: Path, config: Path) -> Path | None:
     relative = os.path.normpath(inside)
     if os.path.isabs(relative) or relative == ".." or relative.startswith(("../", "..\\")):
         return None
-    return project / relative
+    content = project / relative
+    if not content.resolve().is_relative_to(project.resolve()):
+        return None  # a link out of the project is not followed either
+    return content
 
 
 def base_url(config: Path) -> str | None:
@@ -139,22 +143,28 @@ class HugoSite:
     def unpublished(self, rel: str, present: set[str]) -> bool:
         """A leaf bundle's resource: a file below a folder (under the content folder) that
         has an `index.md`, whose page the bundle is; the `index.md` itself is the page."""
-        folders = PurePosixPath(rel).parents
-        return any(str(f) != "." and f"{f}/index.md" in present and f"{f}/index.md" != rel
-                   for f in folders)
+        folders = [str(f) for f in PurePosixPath(rel).parents if str(f) != "."]
+        return any(index in present and index != rel
+                   for f in folders for index in (f"{f}/index.md", f"{f}/index.markdown"))
 
     def published(self, rel: str) -> str:
         return rel
 
     @staticmethod
     def rendered(front: dict[str, Any]) -> bool:
-        """False for a page Hugo never renders: a headless bundle's (`headless: true`), or
-        `build: {render: never}` (`_build`, and `render: false`, in older front matter)."""
+        """False for a page Hugo writes no page for: a headless bundle's (`headless: true`),
+        or `build: {render: never}` or `link` (`_build`, and `render: false`, in older front
+        matter). Keys as `hugo_front` gives them (lower case)."""
         if front.get("headless") is True:
             return False
         build = front.get("build") or front.get("_build")
         render = build.get("render") if isinstance(build, dict) else None
-        return render not in ("never", False)
+        return render not in ("never", "link", False)
+
+
+def hugo_front(front: dict[str, Any]) -> dict[str, Any]:
+    """Front matter with its keys in lower case, as Hugo reads them (`Draft`, `Slug`)."""
+    return {str(key).lower(): value for key, value in front.items()}
 
 
 def hugo_path(segment: str) -> str:
@@ -178,16 +188,21 @@ def aside(line: str) -> tuple[str, str | None] | None:
     return found.group(3), next((g for g in title.groups() if g), None) if title else None
 
 
-def code_fence(line: str) -> str | None:
-    """A fence line for a code shortcode's opening (`{{< highlight go >}}` -> "```go") or
-    closing call, else None: its body is code, not Markdown."""
-    found = SHORTCODE.search(line)
-    if found is None or found.group(3).lower() not in CODE:
+def code_opening(line: str) -> str | None:
+    """The language of a `highlight` call that is alone on its line and opens a body
+    (`{{< highlight go >}}` -> "go"), else None (self-closed, or not highlight)."""
+    calls = list(SHORTCODE.finditer(line))
+    if len(calls) != 1 or calls[0].group(2) or calls[0].group(3).lower() != "highlight" \
+            or calls[0].group(4).rstrip().endswith("/"):
         return None
-    if found.group(2):
-        return "```"
-    language = found.group(4).split()
-    return "```" + (language[0].strip("\"'") if language and "=" not in language[0] else "")
+    words = calls[0].group(4).split()
+    return words[0].strip("\"'") if words and "=" not in words[0] else ""
+
+
+def closes(line: str, name: str) -> bool:
+    """Whether the line is the closing call of shortcode `name` (`{{< /highlight >}}`)."""
+    calls = list(SHORTCODE.finditer(line))
+    return len(calls) == 1 and bool(calls[0].group(2)) and calls[0].group(3).lower() == name
 
 
 def without_shortcodes(line: str) -> str:

@@ -23,7 +23,8 @@ URL rules (`base_url` + path):
   only (`unlisted: true` pages are published, so they are indexed).
 * Mintlify (`docs.json` with a `navigation`, or `mint.json`, in the folder; read as
   Docusaurus): a page is at its path without the extension, numbers and all (no prefix
-  stripping, no `id`); the files under `snippets/` are fragments pages import, not pages
+  stripping, no `id`; only the root's `index` is the site's root, a folder has no implicit
+  index); the files under `snippets/` are fragments pages import, not pages
   (mintlify_site.py).
 * Hugo (a Hugo config at the project root, up to three folders above the content folder;
   hugo_site.py): `foo.md` maps to `foo/` (lower case, spaces as `-`), `_index.md` and
@@ -64,7 +65,7 @@ from typing import Any
 from docloop.docs.anchors import GENERATORS
 from docloop.docs.frontmatter import split_front_matter
 from docloop.docs.globs import glob_spec
-from docloop.docs.hugo_site import HugoSite, hugo_path, project_above
+from docloop.docs.hugo_site import HugoSite, hugo_front, hugo_path, project_above
 from docloop.docs.includes import includes_digest, read_includes, repository_root
 from docloop.docs.machinery import is_mdx, may_include, prepare
 from docloop.docs.markdown import Section, headings, parse_sections
@@ -290,6 +291,8 @@ def read_page(file: Path, rel: str, base_url: str | None, generator: str,
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{file}: cannot read as UTF-8 text: {exc}") from None
     front, body_start = split_front_matter(source.splitlines(), file, generator)
+    if generator == "hugo":
+        front = hugo_front(front)
     mdx = is_mdx(file.name, generator)
     url = page_url(published or rel, front, mounted_url(base_url, mount),
                    url_style or generator, html_pages=html_pages)
@@ -324,8 +327,8 @@ def page_url(rel: str, front: dict[str, Any], base_url: str | None, style: str, 
     slug = front.get("slug")
     if style == "hugo":
         tail = _hugo_tail(folder, stem, front)
-    elif style == "mintlify":  # the path as it is, extension off, `index` at its folder
-        tail = "/".join(folder if stem == "index" else [*folder, stem])
+    elif style == "mintlify":  # the path as it is, extension off; only the root's index
+        tail = "" if stem == "index" and not folder else "/".join([*folder, stem])
     elif style == "docusaurus" and isinstance(slug, str) and slug:
         tail = slug.lstrip("/") if slug.startswith("/") else "/".join([*folder, slug])
     elif style == "mkdocs" and html_pages:

@@ -38,7 +38,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docloop.docs.hugo_site import SHORTCODE_LINE, aside, code_fence, without_shortcodes
+from docloop.docs.hugo_site import (
+    CODE_FENCE,
+    SHORTCODE_LINE,
+    aside,
+    closes,
+    code_opening,
+    without_shortcodes,
+)
 from docloop.docs.includes import Include, block_entry, parse_include
 
 #: longer lines are cut: no prose line is this long, and some parser rules rescan a line
@@ -101,6 +108,7 @@ class _State:
     snippet_block: bool = False
     jsx_comment: bool = False
     indents: list[int] = field(default_factory=list)  # body indents of mkdocs containers
+    code_call: str | None = None  # the Hugo code shortcode whose body is open (`highlight`)
 
 
 def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
@@ -137,17 +145,23 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
 
 def _shortcodes(line: str, state: _State) -> tuple[str, str | None]:
     """A Hugo line without its shortcode calls, and, for a line of calls only, its label
-    ("" for none) in place of the line. A code shortcode's calls become fence lines (its
-    body is code); inside fenced code, raw HTML or a comment only calls are dropped."""
+    ("" for none) in place of the line. A `highlight` call alone on its line opens fenced
+    code that only its own closing call ends (a fence longer than any its body can hold);
+    inside fenced code, raw HTML or a comment, calls are only dropped."""
     whole = SHORTCODE_LINE.match(line) is not None
-    fence = code_fence(line) if whole else None
+    if state.code_call is not None:
+        if whole and closes(line, state.code_call):
+            state.code_call = None
+            return CODE_FENCE, None
+        return line, None  # the body is code: as written
     if state.fence is not None or state.raw_end is not None:
-        return (fence if fence == "```" and state.fence is not None else
-                without_shortcodes(line)), None
-    if fence is not None:
-        return fence, None
+        return without_shortcodes(line), None
     if not whole:
         return without_shortcodes(line), None
+    language = code_opening(line)
+    if language is not None:
+        state.code_call = "highlight"
+        return CODE_FENCE + language, None
     found = aside(line)
     return "", (label(found[0], found[1]) or "") if found is not None else ""
 

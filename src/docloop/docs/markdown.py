@@ -17,14 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
-from docloop.docs.frontmatter import front_matter_end
+from docloop.docs.frontmatter import front_matter_end, split_front_matter
+from docloop.docs.hugo_site import SHORTCODE as HUGO_CALL
 from docloop.docs.includes import Include, shown_includes
 from docloop.docs.machinery import is_mdx, prepare
+from docloop.errors import InputError
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
 #: hostile input such as 100,000 `[`; real headings are far shorter)
@@ -136,12 +139,18 @@ def anchors(sections: list[Section]) -> list[Heading]:
 def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[int, int]:
     """Where the section titled `heading` ends in `source`: the 0-based index of the line
     after its last non-blank line, and its level; (end of page, 1) when no heading has
-    that visible text. Where a suggested section goes, so it must see real headings only."""
+    that visible text. Where a suggested section goes, so it must see real headings only,
+    read as the loader read them: the page's generator is not stored with it, so a page
+    with Hugo shortcode calls is read as Hugo's (a `# comment` in a `highlight` body is no
+    heading), front matter as split_front_matter splits it."""
     lines = source.splitlines()
-    body = front_matter_end(lines) or 0
+    generator = "docusaurus" if mdx else "hugo" if HUGO_CALL.search(source) else "mkdocs"
+    try:
+        body = split_front_matter(lines, Path("page"), generator)[1]
+    except InputError:  # the loader refused it; where its text starts is still known
+        body = front_matter_end(lines) or 0
     wanted = " ".join((heading or "").split()).lower()
-    found = headings(parse_sections(lines[body:], body + 1, "docusaurus" if mdx else "mkdocs",
-                                    mdx))
+    found = headings(parse_sections(lines[body:], body + 1, generator, mdx))
     start = next((h for h in found if wanted and " ".join(h.text.split()).lower() == wanted),
                  None)
     if start is None:

@@ -52,7 +52,7 @@ from docloop.docs.docusaurus_site import (
 )
 from docloop.docs.docusaurus_site import site_url as docusaurus_url
 from docloop.docs.hugo_site import base_url as hugo_base_url
-from docloop.docs.hugo_site import content_dir, hugo_config, project_above
+from docloop.docs.hugo_site import content_dir, hugo_config, hugo_path, project_above
 from docloop.docs.includes import git_root
 from docloop.docs.loader import holds_no_pages
 from docloop.docs.site_config import CONFIG_NAMES, config_options, mkdocs_config
@@ -213,8 +213,8 @@ def _hugo_url(folder: Path) -> str | None:
     content = content_dir(*found) if found is not None else None
     if url is None or content is None:
         return None
-    inside = folder.resolve().relative_to(content.resolve()).as_posix()
-    return url.rstrip("/") + "/" + (f"{inside}/" if inside != "." else "")
+    inside = folder.resolve().relative_to(content.resolve())
+    return url.rstrip("/") + "/" + "".join(f"{hugo_path(part)}/" for part in inside.parts)
 
 
 def _refuse_several_sites(folder: Path) -> None:
