@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import phonenumbers
-
 from docloop.redact_tokens import Rule
 
 EMAIL = "[email]"
@@ -67,7 +65,10 @@ def _card(match: re.Match[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def is_phone_number(text: str) -> bool:
-    """International numbers possible in their country, or national ones valid somewhere."""
+    """International numbers possible in their country, or national ones valid somewhere.
+    (libphonenumber's data loads on the first candidate: most chat never has one.)"""
+    import phonenumbers
+
     compact = text.strip()
     if compact.startswith("00"):
         compact = "+" + compact[2:]

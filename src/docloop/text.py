@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from http import HTTPStatus
 
 #: what is left of a contraction once words are split at the apostrophe (`didn't` ->
@@ -21,6 +22,9 @@ CONTRACTION_PARTS = frozenset(
     """aren couldn didn doesn don hadn hasn haven isn mustn shan shouldn wasn weren won
     wouldn ll ve re""".split()
 )
+#: texts whose content words are remembered (`_content_words`): the 10k-message run's
+#: distinct texts fit, and a text is a message's (already in memory) plus its words
+CONTENT_WORDS_KEPT = 32_768
 #: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
 #: words that are never a term a ticket shows: abbreviations and what is left of a contraction
@@ -164,7 +168,16 @@ def name_spellings(text: str) -> dict[str, str]:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no single letters or pure numbers."""
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1 and not w.isdigit()]
+    return list(_content_words(text))
+
+
+@lru_cache(maxsize=CONTENT_WORDS_KEPT)
+def _content_words(text: str) -> tuple[str, ...]:
+    """`content_words`, remembered: a run asks it of each message's text about four times
+    (extracting, clustering, titling, matching its insight; 74,000 calls for 19,000 texts on
+    the 10k-message benchmark), and splitting dominated the offline analysis."""
+    return tuple(w for w in words(text)
+                 if w not in STOPWORDS and len(w) > 1 and not w.isdigit())
 
 
 def error_strings(text: str) -> list[str]:
