@@ -56,3 +56,21 @@ def run_json(source: Path, out: Path) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return data
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
+
+
+def example_report(home: Path, docs: Path, *index_options: str) -> dict[str, Any]:
+    """The bundled example's chat run against `docs` (indexed with `index_options`) in the
+    scratch `home`, as `make demo` runs it: its JSON report."""
+    runner = CliRunner(env={"DOCLOOP_HOME": str(home)})
+    indexed = runner.invoke(main, ["index-docs", str(docs), *index_options],
+                            catch_exceptions=False)
+    assert indexed.exit_code == 0, indexed.output
+    out = home / "report.json"
+    ran = runner.invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
+                               "--since", "all", "--json", str(out)], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return report

@@ -8,17 +8,12 @@ example's chat (a job-queue service) meets a sourdough baking guide.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from docloop.cli import main
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
+from tests.helpers import example_report
 
 pytestmark = pytest.mark.usefixtures("minilm")
 
@@ -40,28 +35,16 @@ BAKING = {
 }
 
 
-def run_report(home: Path, docs: Path) -> dict[str, Any]:
-    runner = CliRunner(env={"DOCLOOP_HOME": str(home)})
-    indexed = runner.invoke(main, ["index-docs", str(docs)], catch_exceptions=False)
-    assert indexed.exit_code == 0, indexed.output
-    out = home / "report.json"
-    ran = runner.invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
-                               "--since", "all", "--json", str(out)], catch_exceptions=False)
-    assert ran.exit_code == 0, ran.output
-    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return report
-
-
 def test_docs_of_another_product_are_named_and_most_insights_say_missing(
         tmp_path: Path) -> None:
     docs = tmp_path / "baking"
     docs.mkdir()
     for name, text in BAKING.items():
         (docs / name).write_text(text, encoding="utf-8")
-    report = run_report(tmp_path / "home", docs)
+    report = example_report(tmp_path / "home", docs)
     (warning,) = [w for w in report["warnings"] if "fit this run's messages poorly" in w]
     assert "index-docs" in warning
     verdicts = Counter(insight["doc"]["verdict"] for insight in report["insights"])
     assert verdicts["missing"] >= 0.75 * len(report["insights"]) > 0, verdicts
-    again = run_report(tmp_path / "home", docs)  # nothing new: the analysis is reused
+    again = example_report(tmp_path / "home", docs)  # nothing new: the analysis is reused
     assert again["stats"]["analysis_reused"] and warning in again["warnings"]

@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from docloop.cli import main
+from tests.helpers import example_report
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tidepool"
 LABELS = json.loads((EXAMPLE / "labels.json").read_text(encoding="utf-8"))
@@ -27,17 +26,8 @@ pytestmark = pytest.mark.usefixtures("minilm")
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The demo's run report (`make demo`'s two commands, in a scratch home)."""
-    home = tmp_path_factory.mktemp("demo")
-    runner = CliRunner(env={"DOCLOOP_HOME": str(home)})
-    indexed = runner.invoke(main, ["index-docs", str(EXAMPLE / "docs"), "--base-url",
-                                   "https://docs.tidepool.example/"], catch_exceptions=False)
-    assert indexed.exit_code == 0, indexed.output
-    out = home / "report.json"
-    ran = runner.invoke(main, ["run", "--source", f"discord-export:{EXAMPLE / 'discord'}",
-                               "--since", "all", "--json", str(out)], catch_exceptions=False)
-    assert ran.exit_code == 0, ran.output
-    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-    return report
+    return example_report(tmp_path_factory.mktemp("demo"), EXAMPLE / "docs", "--base-url",
+                          "https://docs.tidepool.example/")
 
 
 def _by_group(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
