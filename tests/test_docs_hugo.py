@@ -186,6 +186,9 @@ def test_outside_hugo_an_underscore_file_is_still_no_page(tmp_path: Path) -> Non
     "{{< highlight go />}}",
     "{{< highlight markdown >}}\n```\n# shown, not a heading\n```\n{{< /highlight >}}",
     '{{< code file="main.go" >}}',
+    "{{< tab >}}\n{{< highlight go >}}\nx\n{{< /highlight >}}{{< /tab >}}",
+    "{{< highlight go >}}\ncode(){{< /highlight >}}",
+    "{{< highlight go >}}\n# never closed: Hugo refuses this page",
 ])
 def test_a_code_call_never_hides_the_headings_after_it(tmp_path: Path, calls: str) -> None:
     hugo_project(tmp_path)
@@ -235,3 +238,22 @@ def test_a_content_folder_linked_out_of_the_project_is_not_followed(tmp_path: Pa
     (project / "hugo.toml").write_text('baseURL = "https://acme.example/"\n', encoding="utf-8")
     (project / "content").symlink_to(elsewhere)
     assert site_folder(project).generator != "hugo"
+
+
+def test_a_highlight_opened_beside_another_call_is_code_too() -> None:
+    source = ("## Install\n\n{{< tab \"sh\" >}}{{< highlight bash >}}\n# install deps\n"
+              "make deps\n{{< /highlight >}}{{< /tab >}}\n\nThen run it.\n\n## Next\n")
+    at, _ = section_end(source, "Install")
+    assert source.splitlines()[at - 1] == "Then run it."
+
+
+def test_a_page_that_only_mentions_a_shortcode_is_read_as_before() -> None:
+    """mkdocs: `{{< ref >}}` named in a sentence keeps the admonition's body Markdown."""
+    source = ("# Links\n\nUse `{{< ref \"x\" >}}` in Hugo.\n\n!!! note\n\n    ## Inside\n\n"
+              "    Text.\n\n## After\n")
+    assert section_end(source, "Inside") == (9, 2)
+
+
+def test_an_impossible_yaml_value_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="cannot read"):
+        split_front_matter(["---", "date: 2024-02-30", "---"], tmp_path / "page.md")

@@ -25,6 +25,8 @@ CONTRACTION_PARTS = frozenset(
 #: texts whose content words are remembered (`_content_words`): the 10k-message run's
 #: distinct texts fit, and a text is a message's (already in memory) plus its words
 CONTENT_WORDS_KEPT = 32_768
+#: the longest text remembered: most chat messages (Discord allows 4,000), never a page
+CONTENT_WORDS_LONGEST = 2_000
 #: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
 #: words that are never a term a ticket shows: abbreviations and what is left of a contraction
@@ -168,6 +170,8 @@ def name_spellings(text: str) -> dict[str, str]:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no single letters or pure numbers."""
+    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
+        return list(_content_words.__wrapped__(text))
     return list(_content_words(text))
 
 

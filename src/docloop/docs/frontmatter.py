@@ -101,6 +101,9 @@ def load_front_matter(text: str, file: Path) -> dict[str, Any]:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{file}: front matter is not valid YAML: {_one_line(exc)}") from None
+    except (ValueError, TypeError) as exc:  # a value of an impossible type: `2024-02-30`
+        raise InputError(f"{file}: front matter holds a value YAML cannot read: "
+                         f"{' '.join(str(exc).split())}") from None
     if not isinstance(data, dict):
         raise InputError(f"{file}: front matter must be a mapping of keys to values")
     return data

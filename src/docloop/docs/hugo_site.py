@@ -189,20 +189,24 @@ def aside(line: str) -> tuple[str, str | None] | None:
 
 
 def code_opening(line: str) -> str | None:
-    """The language of a `highlight` call that is alone on its line and opens a body
-    (`{{< highlight go >}}` -> "go"), else None (self-closed, or not highlight)."""
+    """The language of a `highlight` call that opens a body as the last call of a line of
+    calls (`{{< highlight go >}}`, `{{< tab "sh" >}}{{< highlight bash >}}` -> "go",
+    "bash"), else None (self-closed, closing, or not highlight)."""
     calls = list(SHORTCODE.finditer(line))
-    if len(calls) != 1 or calls[0].group(2) or calls[0].group(3).lower() != "highlight" \
-            or calls[0].group(4).rstrip().endswith("/"):
+    last = calls[-1] if calls else None
+    if last is None or last.group(2) or last.group(3).lower() != "highlight" \
+            or last.group(4).rstrip().endswith("/"):
         return None
-    words = calls[0].group(4).split()
-    return words[0].strip("\"'") if words and "=" not in words[0] else ""
+    words = last.group(4).split()
+    language = words[0].strip("\"'") if words and "=" not in words[0] else ""
+    return language if "`" not in language else ""
 
 
 def closes(line: str, name: str) -> bool:
-    """Whether the line is the closing call of shortcode `name` (`{{< /highlight >}}`)."""
-    calls = list(SHORTCODE.finditer(line))
-    return len(calls) == 1 and bool(calls[0].group(2)) and calls[0].group(3).lower() == name
+    """Whether the line holds the closing call of shortcode `name` (`{{< /highlight >}}`),
+    alone or beside other calls or text (`{{< /highlight >}}{{< /tab >}}`)."""
+    return any(found.group(2) and found.group(3).lower() == name
+               for found in SHORTCODE.finditer(line))
 
 
 def without_shortcodes(line: str) -> str:

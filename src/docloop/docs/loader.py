@@ -82,7 +82,7 @@ STUB_DIRECTIVE = re.compile(r"^:::\s+[A-Za-z_]\w*(?:\.\w+)+\s*$")  # ::: package
 STUB_MAX_PROSE_WORDS = 200
 NUMERIC_PREFIX = re.compile(r"^\d+[-_]")
 #: bump when parsing or chunking changes, so an existing index re-chunks every page
-PARSER_VERSION = "3"  # 3: TOML front matter (`+++`) is front matter, not body
+PARSER_VERSION = "4"  # 3: TOML front matter (`+++`); 4: Hugo highlight bodies as code
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_CHUNKS = 500
 

@@ -109,18 +109,22 @@ class _State:
     jsx_comment: bool = False
     indents: list[int] = field(default_factory=list)  # body indents of mkdocs containers
     code_call: str | None = None  # the Hugo code shortcode whose body is open (`highlight`)
+    closings: list[int] = field(default_factory=list)  # lines closing a Hugo highlight
 
 
 def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     """Blank out (or un-indent) the machinery of `lines`; see the module docstring."""
     out = Prepared([])
     state = _State()
+    if generator == "hugo":  # a highlight body opens only where its closing call follows
+        state.closings = [i for i, line in enumerate(lines)
+                          if "{{" in line and closes(line[:MAX_LINE_CHARS], "highlight")]
     for index, full in enumerate(lines):
         raw = full[:MAX_LINE_CHARS]
         line = _dedent(raw, state) if generator == "mkdocs" else raw
         in_block, in_fence = state.snippet_block, state.fence is not None
         if generator == "hugo" and "{{" in line:
-            line, called = _shortcodes(line, state)
+            line, called = _shortcodes(line, state, index)
             if called is not None:
                 out.lines.append("")
                 if called:
@@ -143,23 +147,23 @@ def prepare(lines: list[str], generator: str, mdx: bool) -> Prepared:
     return out
 
 
-def _shortcodes(line: str, state: _State) -> tuple[str, str | None]:
+def _shortcodes(line: str, state: _State, index: int) -> tuple[str, str | None]:
     """A Hugo line without its shortcode calls, and, for a line of calls only, its label
-    ("" for none) in place of the line. A `highlight` call alone on its line opens fenced
-    code that only its own closing call ends (a fence longer than any its body can hold);
-    inside fenced code, raw HTML or a comment, calls are only dropped."""
-    whole = SHORTCODE_LINE.match(line) is not None
+    ("" for none) in place of the line. A `highlight` call that ends a line of calls opens
+    fenced code (a fence longer than any its body can hold) when a line further down
+    closes it, and the first such line ends it; inside fenced code, raw HTML or a
+    comment, calls are only dropped."""
     if state.code_call is not None:
-        if whole and closes(line, state.code_call):
+        if closes(line, state.code_call):
             state.code_call = None
             return CODE_FENCE, None
         return line, None  # the body is code: as written
     if state.fence is not None or state.raw_end is not None:
         return without_shortcodes(line), None
-    if not whole:
+    if SHORTCODE_LINE.match(line) is None:
         return without_shortcodes(line), None
     language = code_opening(line)
-    if language is not None:
+    if language is not None and state.closings and state.closings[-1] > index:
         state.code_call = "highlight"
         return CODE_FENCE + language, None
     found = aside(line)

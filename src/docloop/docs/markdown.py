@@ -24,7 +24,7 @@ from markdown_it.token import Token
 
 from docloop.docs.anchors import AnchorMaker, split_custom_id
 from docloop.docs.frontmatter import front_matter_end, split_front_matter
-from docloop.docs.hugo_site import SHORTCODE as HUGO_CALL
+from docloop.docs.hugo_site import SHORTCODE_LINE as HUGO_LINE
 from docloop.docs.includes import Include, shown_includes
 from docloop.docs.machinery import is_mdx, prepare
 from docloop.errors import InputError
@@ -136,15 +136,22 @@ def anchors(sections: list[Section]) -> list[Heading]:
     return headings(sections) + [point for s in sections for point in s.points]
 
 
+def _calls_shortcodes(source: str) -> bool:
+    """Whether a line of the page is nothing but Hugo shortcode calls: a page that only
+    mentions one (`` `{{< ref >}}` `` in a sentence) is read as before."""
+    return "{{" in source and any(HUGO_LINE.match(line) for line in source.splitlines()
+                                  if "{{" in line)
+
+
 def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[int, int]:
     """Where the section titled `heading` ends in `source`: the 0-based index of the line
     after its last non-blank line, and its level; (end of page, 1) when no heading has
     that visible text. Where a suggested section goes, so it must see real headings only,
     read as the loader read them: the page's generator is not stored with it, so a page
-    with Hugo shortcode calls is read as Hugo's (a `# comment` in a `highlight` body is no
+    with a line of Hugo shortcode calls is read as Hugo's (a `# comment` in a `highlight` body is no
     heading), front matter as split_front_matter splits it."""
     lines = source.splitlines()
-    generator = "docusaurus" if mdx else "hugo" if HUGO_CALL.search(source) else "mkdocs"
+    generator = "docusaurus" if mdx else "hugo" if _calls_shortcodes(source) else "mkdocs"
     try:
         body = split_front_matter(lines, Path("page"), generator)[1]
     except InputError:  # the loader refused it; where its text starts is still known
