@@ -30,17 +30,13 @@ is recognised by the config up to three folders above it.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
+from docloop.docs.config_files import read_mapping
 
-MAX_CONFIG_BYTES = 1_000_000
 ABOVE = 3  # folders above a content folder searched for its project's config
 HUGO_NAMES = tuple(f"hugo.{ext}" for ext in ("toml", "yaml", "yml", "json"))
 #: the older names, Hugo's only when they set `baseURL` (`config.json` is too common a name)
@@ -77,19 +73,7 @@ def hugo_config(folder: Path) -> Path | None:
 
 def options(config: Path) -> dict[str, Any]:
     """The config's top-level keys; {} when it cannot be read as a mapping."""
-    try:
-        if config.stat().st_size > MAX_CONFIG_BYTES:
-            return {}
-        text = config.read_text(encoding="utf-8")
-        if config.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif config.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_mapping(config)
 
 
 def setting(values: dict[str, Any], key: str) -> Any:
@@ -98,17 +82,12 @@ def setting(values: dict[str, Any], key: str) -> Any:
 
 
 def content_dir(project: Path, config: Path) -> Path | None:
-    """The project's pages folder (`contentDir`, default `content`); None when the config
-    names one outside the project (`/`, `../x`), which is not followed."""
+    """The project's pages folder (`contentDir`, default `content`); None when it is not
+    inside the project (`/`, `../x`, or a link out of it), which is not followed."""
     named = setting(options(config), "contentDir")
-    inside = named.strip() if isinstance(named, str) and named.strip() else "content"
-    relative = os.path.normpath(inside)
-    if os.path.isabs(relative) or relative == ".." or relative.startswith(("../", "..\\")):
-        return None
-    content = project / relative
-    if not content.resolve().is_relative_to(project.resolve()):
-        return None  # a link out of the project is not followed either
-    return content
+    content = project / (named.strip() if isinstance(named, str) and named.strip()
+                         else "content")
+    return content if content.resolve().is_relative_to(project.resolve()) else None
 
 
 def base_url(config: Path) -> str | None:

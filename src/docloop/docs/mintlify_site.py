@@ -13,12 +13,12 @@ they are left out as pages, and each is read where a page imports it (includes.p
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from docloop.docs.config_files import read_mapping
+
 SNIPPETS = "snippets/"
-MAX_CONFIG_BYTES = 5_000_000  # a site config is a few KB; a larger file is not one
 
 
 def is_mintlify(root: Path) -> bool:
@@ -26,13 +26,7 @@ def is_mintlify(root: Path) -> bool:
     if (root / "mint.json").is_file():
         return True
     config = root / "docs.json"
-    try:
-        if not config.is_file() or config.stat().st_size > MAX_CONFIG_BYTES:
-            return False
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return False  # not readable as a config: whatever the folder is, not this
-    return isinstance(data, dict) and "navigation" in data
+    return config.is_file() and "navigation" in read_mapping(config)
 
 
 @dataclass(frozen=True)

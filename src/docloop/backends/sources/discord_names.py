@@ -18,7 +18,7 @@ from typing import Any
 
 from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp, DiscordNotFound
 from docloop.backends.sources.discord_threads import Discovery, Stream
-from docloop.backends.sources.markup import channel_label
+from docloop.backends.sources.markup import channel_label, with_ids
 from docloop.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class GuildNames:
 
     def role(self, role_id: str) -> str | None:
         if self._roles is None:
-            self._roles = {str(raw["id"]): raw["name"] for raw in self._ask("roles", "role list")
-                           if _usable(raw)}
+            self._roles = {key: role["name"]
+                           for key, role in _names(self._ask("roles", "role list")).items()}
         return self._roles.get(role_id)
 
     def _ask(self, route: str, what: str) -> list[dict[str, Any]]:
@@ -71,14 +71,14 @@ class GuildNames:
         return [raw for raw in body if isinstance(raw, dict)]
 
 
-def _usable(raw: dict[str, Any]) -> bool:
-    """An entry with an id and a name to write (junk entries are left out)."""
-    return isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool) \
-        and isinstance(raw.get("name"), str) and bool(raw["name"])
+def _names(raw: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Id -> entry, for the entries with an id and a name to write (junk is left out)."""
+    return {key: entry for key, entry in with_ids(raw)
+            if isinstance(entry.get("name"), str) and entry["name"]}
 
 
 def _channel_names(raw: list[dict[str, Any]]) -> dict[str, str]:
-    return {str(c["id"]): channel_label(c["name"], c.get("type")) for c in raw if _usable(c)}
+    return {key: channel_label(c["name"], c.get("type")) for key, c in _names(raw).items()}
 
 
 def _known(streams: Iterable[Stream]) -> Iterator[Named]:

@@ -150,7 +150,7 @@ def user_names(raw: Any) -> dict[str, str]:
     nickname when the payload carries it (REST `member.nick`, the exporter's `nickname`),
     else the display name, else the user name."""
     names: dict[str, str] = {}
-    for user_id, entry in mention_entries(raw):
+    for user_id, entry in with_ids(raw):
         member = entry.get("member")
         nick = member.get("nick") if isinstance(member, dict) else None
         candidates = (nick, entry.get("nickname"), entry.get("global_name"),
@@ -161,9 +161,10 @@ def user_names(raw: Any) -> dict[str, str]:
     return names
 
 
-def mention_entries(raw: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each well-formed entry of a `mentions` list with its id as a string; malformed
-    entries are left out (mentions are a hint, never a reason to reject a message)."""
+def with_ids(raw: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each well-formed entry of a payload's list (`mentions`, a guild's channels or roles)
+    with its id as a string; malformed entries are left out (names and mentions are a
+    hint, never a reason to reject a message)."""
     for entry in raw if isinstance(raw, list) else []:
         user_id = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(user_id, (str, int)) and not isinstance(user_id, bool) and str(user_id):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from docloop.backends.sources.markup import mention_entries
+from docloop.backends.sources.markup import with_ids
 
 
 def mentioned_ids(raw: Any) -> list[str]:
     """The mentioned users' ids, in order, once each; malformed entries are left out."""
-    return list(dict.fromkeys(user_id for user_id, _ in mention_entries(raw)))
+    return list(dict.fromkeys(user_id for user_id, _ in with_ids(raw)))
