@@ -188,6 +188,10 @@ class FakeDiscord:
         return message
 
     def reply(self, to: dict[str, Any], author: dict[str, Any], content: str) -> dict[str, Any]:
+        """A type-19 reply; like Discord's (reply ping on, the default), its `mentions` list
+        the author it answers (../shared/fixtures/discord-api/
+        d4j-rest-message-reply-type19.json)."""
+        pinged = [] if to["author"]["id"] == author["id"] else [to["author"]]
         reference = {
             "type": 0,
             "channel_id": to["channel_id"],
@@ -195,7 +199,7 @@ class FakeDiscord:
             "guild_id": self.guild_id,
         }
         return self.add_message(
-            to["channel_id"], author, content, type=19,
+            to["channel_id"], author, content, type=19, mentions=pinged,
             message_reference=reference, referenced_message=dict(to),
         )
 

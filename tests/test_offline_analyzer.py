@@ -343,3 +343,15 @@ def test_a_run_of_full_width_marks_and_a_closing_quote_stay_in_their_sentence() 
     assert sentences("为什么？？不行") == ["为什么？？", "不行"]
     assert sentences("Error！！！ what?! ok") == ["Error！！！", "what?!", "ok"]
     assert sentences("「動かない。」と言われた") == ["「動かない。」と言われた"]
+
+
+def test_a_replys_own_ping_is_not_a_name_to_strip() -> None:
+    """A Discord reply lists the author it answers in `mentions` without writing `@name`
+    (the recorded type-19 payload): its leading `@dataclass` is code, and stays."""
+    from docloop.backends.analyzers.offline import _unpinged
+
+    reply = msg("2", "helper", "@dataclass works here, then call model_rebuild() on it",
+                reply_to="1", mentions=["asker"])
+    assert _unpinged(reply).startswith("@dataclass works")
+    pinged = msg("3", "helper", "@Thomas @dataclass works here", mentions=["thomas"])
+    assert _unpinged(pinged) == "@dataclass works here"

@@ -134,6 +134,8 @@ class MessageStore:
 
     def _refresh(self, message: Message, row: sqlite3.Row) -> bool:
         """Give the stored row what the copy refreshes of it (`refreshed_fields`)."""
+        if not (message.reactions or message.mentions):
+            return False  # the usual re-read: nothing a copy could refresh, nothing to parse
         fresh = refreshed_fields(json.loads(row["reactions"]), json.loads(row["mentions"]),
                                  message)
         if not fresh:

@@ -124,9 +124,12 @@ def _answer(messages: list[Message], asker: str) -> str:
 
 def _unpinged(message: Message) -> str:
     """The message without the `@name` pings it opens with, at most one per user it
-    mentions (so `@dataclass` after "@Thomas" stays: it is code, not a person)."""
+    mentions (so `@dataclass` after "@Thomas" stays: it is code, not a person). A reply's
+    `mentions` list the author it answers, whom its text does not name (Discord's reply
+    ping), so that one is not counted."""
     said = message.content
-    for _ in message.mentions:
+    written = len(message.mentions) - (1 if message.reply_to and message.mentions else 0)
+    for _ in range(written):
         found = LEADING_PING.match(said)
         if found is None:
             break
