@@ -24,8 +24,7 @@ from typing import Any
 
 from docloop.backends.sources.base import Batch, ChannelCount, Source
 from docloop.backends.sources.json_stream import stream_members
-from docloop.backends.sources.markup import plain_text
-from docloop.backends.sources.mentions import mentioned_ids
+from docloop.backends.sources.markup import mentioned_ids, plain_text
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.config import Settings
 from docloop.errors import InputError

@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from docloop.backends.sources.markup import Listed, Names, plain_text
-from docloop.backends.sources.mentions import mentioned_ids
+from docloop.backends.sources.markup import Listed, Names, mentioned_ids, plain_text
 from docloop.backends.sources.reactions import reaction_counts
 from docloop.models import Message
 

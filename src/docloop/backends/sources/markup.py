@@ -169,3 +169,9 @@ def with_ids(raw: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         user_id = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(user_id, (str, int)) and not isinstance(user_id, bool) and str(user_id):
             yield str(user_id), entry
+
+
+def mentioned_ids(raw: Any) -> list[str]:
+    """The mentioned users' ids, in order, once each: how an "@asker try ..." answer finds
+    the question it answers (stages/conversations.py); malformed entries are left out."""
+    return list(dict.fromkeys(user_id for user_id, _ in with_ids(raw)))
