@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,8 +57,8 @@ class FakeFallback(Analyzer):
     def extract(self, conversations: Sequence[Conversation]) -> list[Problem]:
         return []
 
-    def suggest(self, insight: Insight, chunks: Sequence[DocChunk],
-                source: str | None) -> SuggestionModel:
+    def suggest(self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
+                docs_mention: Callable[[str], bool] | None = None) -> SuggestionModel:
         self.suggested.append(insight.id)
         return SuggestionModel(kind="new-section", text="offline suggestion")
 

@@ -393,3 +393,36 @@ def test_framework_files_and_routes_one_user_names_stay_listed() -> None:
     assert {"pyproject.toml", "docker-compose.yml", "requirements.txt", "settings.py",
             "urls.py", "main.py", "setup.py", "robots.txt", "next-env.d.ts"} <= listed
     assert not {"arc.png", "./src/app.ts"} & listed
+
+
+def test_one_users_own_names_the_docs_never_use_are_not_listed() -> None:
+    """Real Pydantic and Vite tickets asked the writer to mention `EventBusConfig` and
+    `RootConfig` (names in one user's pasted error), `param_value`, `imod_coupler`,
+    `MyProject` (a shell prompt's folder) and `redArrow`: one user's own code. Names the
+    docs use, two users' names, exception and deprecation classes and error lines stay."""
+    listed = _said_by(
+        ("ann", "`RootConfig` is not fully defined; you should define `EventBusConfig`, "
+                "then raise ValueError. ~/MyProject $ pip install, `min_length` too"),
+        ("bob", "param_value.model_dump() drops `styles.redArrow` with `model_dump_json`, "
+                "a PydanticDeprecatedSince20 from imod_coupler; ReferenceError: x"),
+        ("cat", "`model_dump_json` again, and `localsConvention`"))
+    docs = {"min_length", "localsconvention"}
+    known = set(listed_terms(listed, lambda name: name.lower() in docs))
+    assert not {"RootConfig", "EventBusConfig", "MyProject", "param_value", "imod_coupler",
+                "styles.redArrow"} & known
+    assert {"min_length", "model_dump_json", "PydanticDeprecatedSince20", "ReferenceError",
+            "localsConvention"} <= known
+    unknown = set(listed_terms(listed))  # no docs index: nothing is known to be theirs
+    assert {"RootConfig", "EventBusConfig", "param_value"} <= unknown
+
+
+def test_a_plural_of_a_name_the_page_mentions_is_mentioned() -> None:
+    """A real ticket asked the page on `computed_field` to mention `computed_fields`."""
+    asked = _said_by(("ann", "`computed_fields` are not in the schema"),
+                     ("bob", "my `BaseModels` lose their `computed_fields`"))
+    page = [DocChunk(id="c1", path="concepts/fields.md", url="u", title="Fields",
+                     heading="Allowed origins", anchor="allowed-origins",
+                     text="The `computed_field` decorator works on a `BaseModel`.")]
+    text = offline_suggestion(asked, page, None).text
+    assert "computed_fields" not in text.split("Closest existing passage")[0]
+    assert "BaseModels" not in text

@@ -87,7 +87,8 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
     page = insight.doc.path if docs is not None and insight.doc is not None else None
     if docs is not None and page:
         source = docs.page_source(page)
-    insight.suggestion = analyzer.suggest(insight, chunks, source)
+    insight.suggestion = analyzer.suggest(insight, chunks, source,
+                                          docs.mentions if docs is not None else None)
 
 
 def match_members(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docloop.models import Conversation, DocChunk, Insight, LLMStats, Problem, Suggestion
 
@@ -28,6 +28,9 @@ class Analyzer(ABC):
 
     @abstractmethod
     def suggest(
-        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None
+        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
+        docs_mention: Callable[[str], bool] | None = None,
     ) -> Suggestion:
-        """A concrete edit to the matched page (chunks empty when no page covers it)."""
+        """A concrete edit to the matched page (chunks empty when no page covers it);
+        `docs_mention` tells whether any page of the docs set mentions a name (None when
+        no docs are indexed)."""

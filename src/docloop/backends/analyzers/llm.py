@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from docloop import registry
@@ -104,8 +104,8 @@ class LLMAnalyzer(Analyzer):
             return insight.title, insight.summary
         return title, summary
 
-    def suggest(self, insight: Insight, chunks: Sequence[DocChunk],
-                source: str | None) -> Suggestion:
+    def suggest(self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
+                docs_mention: Callable[[str], bool] | None = None) -> Suggestion:
         """A checked, anchored edit; the offline suggestion (flagged) when that fails."""
         page = PageContext.build(insight, chunks, source)
         job = Job("suggest", self.prompts["suggest"], suggest_data(insight, page),
@@ -117,7 +117,7 @@ class LLMAnalyzer(Analyzer):
         self._note("suggestions_fallback", result,
                    f"insight {insight.id} uses the offline suggestion")
         self._record_dropped()
-        offline = self.fallback.suggest(insight, chunks, source)
+        offline = self.fallback.suggest(insight, chunks, source, docs_mention)
         return offline.model_copy(update={"fallback": True})
 
     def _extract_job(self, batch: Batch) -> Job[Claims]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from docloop.backends.analyzers.base import Analyzer
@@ -57,9 +57,10 @@ class OfflineAnalyzer(Analyzer):
         return [p for p in problems if p is not None]
 
     def suggest(
-        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None
+        self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
+        docs_mention: Callable[[str], bool] | None = None,
     ) -> Suggestion:
-        return offline_suggestion(insight, chunks, source)
+        return offline_suggestion(insight, chunks, source, docs_mention)
 
     def _problem(self, conversation: Conversation) -> Problem | None:
         texts = [m for m in conversation.messages if m.has_text]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
@@ -53,6 +53,11 @@ _OWN_NAME = re.compile(
 #: `.json`, `.html` or `.log`, which end API names too: `response.json`, `console.log`)
 _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|"
                        r"toml|css|scss|sass|less|mdx?|py|txt|csv)$", re.I)
+#: an exception, error, warning or deprecation class (`ReferenceError`, `PydanticUserError`,
+#: `PydanticDeprecatedSince20`): whoever pasted it, it is what users search for
+_ERROR_CLASS = re.compile(r"[a-z0-9](?:Error|Exception|Warning|Deprecat\w*)$")
+#: a plain lower-case word, not a name
+_PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a framework's own file name (`vite.config.ts`, `.eslintrc.js`, Django's `settings.py`,
 #: pip's `requirements.txt`), every user's word
 _SHARED_FILE = re.compile(
@@ -88,15 +93,17 @@ MIN_CLAUSE = 50
 
 
 def offline_suggestion(
-    insight: Insight, chunks: Sequence[DocChunk], source: str | None
+    insight: Insight, chunks: Sequence[DocChunk], source: str | None,
+    docs_mention: Callable[[str], bool] | None = None,
 ) -> Suggestion:
-    """Build the suggestion for one insight from its evidence and matched page."""
+    """Build the suggestion for one insight from its evidence and matched page
+    (`docs_mention`: whether any page of the docs set mentions a name, listed_terms)."""
     doc = insight.doc
     verdict = doc.verdict if doc else "missing"
     kinds: dict[str, SuggestionKind] = {"covered": "edit", "partial": "new-section"}
     kind: SuggestionKind = kinds.get(verdict, "new-page")
     page_text = "\n".join(c.text for c in chunks) if chunks else (source or "")
-    missing_terms = _missing_terms(insight, page_text)
+    missing_terms = _missing_terms(insight, page_text, docs_mention)
     passage = _closest_passage(insight, chunks)
     text = _render(insight, kind, missing_terms, passage)
     patch = None
@@ -115,12 +122,15 @@ def user_terms(insight: Insight) -> list[str]:
     return _terms(texts, NOT_TERMS)
 
 
-def listed_terms(insight: Insight) -> list[str]:
+def listed_terms(insight: Insight,
+                 docs_mention: Callable[[str], bool] | None = None) -> list[str]:
     """`user_terms` as a ticket lists them: a question that repeats a quote is not counted
     again (`_unquoted_questions`), and words that only say that something failed (`error`,
     `failed`) are left out, since the error strings and names say what. (Read once per
     message in the match stage too, the verdict's choices moved: FastAPI's `missing`
-    2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md, session 11.)"""
+    2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md, session 11.) With
+    `docs_mention` (whether any page of the docs set mentions a name), a name one user
+    wrote that no page mentions is left out too (`_one_users_name`)."""
     quotes = [without_placeholders(q.text) for q in insight.quotes]
     said = quotes + _unquoted_questions(insight, quotes)
     authored = [(q.author, text) for q, text in zip(insight.quotes, quotes, strict=True)]
@@ -128,7 +138,8 @@ def listed_terms(insight: Insight) -> list[str]:
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
-        if _own_machine(term) or term.lower() in own or _one_users_thing(term, authored):
+        if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
+                or _one_users_name(term, authored, docs_mention)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
@@ -144,8 +155,40 @@ def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
     author unknown) counts as one user's."""
     if "://" in term or not _own_thing(term):
         return False
+    return _authors_naming(term, authored) < 2
+
+
+def _one_users_name(term: str, authored: Sequence[tuple[str, str]],
+                    docs_mention: Callable[[str], bool] | None) -> bool:
+    """A name of one user's own code or setup that no page of the docs set mentions: their
+    model (`RootConfig`, `EventBusConfig` of a pasted error), variable (`param_value`,
+    `bar_validator`), component (`PublicPage`), package (`imod_coupler`) or shell prompt's
+    folder (`MyProject`). A page that answers everyone has no reason to name it. Kept: a
+    name two users write (the community's word), one the docs use somewhere (the product's
+    own: `min_length`, `InstanceOf`), an exception or warning class (`ReferenceError`: what
+    users search for) and an error line (it has spaces). Without an index nothing is
+    known, so nothing is left out; a plain word (`heap`, `yarn`) is the language's, not a
+    name."""
+    if (docs_mention is None or _PLAIN_WORD.match(term) or any(c.isspace() for c in term)
+            or _ERROR_CLASS.search(term)):
+        return False
+    if _authors_naming(term, authored) >= 2:
+        return False
+    return not any(docs_mention(form) for form in _forms(term))
+
+
+def _authors_naming(term: str, authored: Sequence[tuple[str, str]]) -> int:
+    """How many of the quotes' authors write `term` as a whole name."""
     named = re.compile(rf"(?<![\w.@/\\-]){re.escape(term)}(?![\w-])", re.I)
-    return len({author for author, text in authored if named.search(text)}) < 2
+    return len({author for author, text in authored if named.search(text)})
+
+
+def _forms(term: str) -> list[str]:
+    """The term and, for a plural name (`computed_fields`, `BaseModels`), its singular: a
+    page that mentions `computed_field` mentions what the users asked about."""
+    if len(term) > 4 and term.endswith("s") and not term.endswith("ss"):
+        return [term, term[:-1]]
+    return [term]
 
 
 def _own_thing(term: str) -> bool:
@@ -229,9 +272,12 @@ def mentions(page_text: str, term: str) -> bool:
     return bool(parts) and all(part in page_text for part in parts)
 
 
-def _missing_terms(insight: Insight, page_text: str) -> list[str]:
+def _missing_terms(insight: Insight, page_text: str,
+                   docs_mention: Callable[[str], bool] | None = None) -> list[str]:
+    """The listed terms the page mentions in no form (`_forms`), at most MAX_TERMS."""
     lower = page_text.lower()
-    return [t for t in listed_terms(insight) if not mentions(lower, t)][:MAX_TERMS]
+    return [t for t in listed_terms(insight, docs_mention)
+            if not any(mentions(lower, form) for form in _forms(t))][:MAX_TERMS]
 
 
 def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:

@@ -156,6 +156,11 @@ class HybridDocsIndex(DocsIndex):
         """Per-page words and names for re-ranking (built once from the stored chunks)."""
         return self.store.page_terms()
 
+    def mentions(self, name: str) -> bool:
+        """Whether any page mentions a code name or error string (as `name_df` reads one):
+        a suggestion leaves out one user's own names that the docs never use."""
+        return self.page_terms().name_df(name.lower()) > 0
+
     # -- searching -------------------------------------------------------------------
 
     def search(self, query: str, top_k: int = 5) -> list[PageHit]:
