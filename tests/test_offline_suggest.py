@@ -426,3 +426,20 @@ def test_a_plural_of_a_name_the_page_mentions_is_mentioned() -> None:
     text = offline_suggestion(asked, page, None).text
     assert "computed_fields" not in text.split("Closest existing passage")[0]
     assert "BaseModels" not in text
+
+
+def test_a_section_added_at_the_page_end_goes_above_its_link_definitions() -> None:
+    """A real Pydantic ticket's patch for the last section of `concepts/fields.md` added
+    the new section below the page's `[Models]: models.md` definitions."""
+    page = ("# Fields\n\n## Computed fields\n\nUse [`computed_field`][cf] with [Models].\n\n"
+            "[cf]: api.md#computed_field\n[Models]: models.md \"Models\"\n"
+            "*[JSON]: JavaScript Object Notation\n")
+    item = insight(heading="Computed fields")
+    after = apply_patch(page, offline_suggestion(item, _chunks(), page).patch or "")
+    assert (after.index("with [Models].") < after.index("How do I allow")
+            < after.index("[cf]: api.md"))
+    assert after.endswith("*[JSON]: JavaScript Object Notation\n")
+    footnote = "# Fields\n\n## Notes\n\nSee this.[^1]\n\n[^1]: The note's own text.\n"
+    after = apply_patch(footnote, offline_suggestion(insight(heading="Notes"), _chunks(),
+                                                     footnote).patch or "")
+    assert after.index("The note's own text.") < after.index("How do I allow")

@@ -43,6 +43,9 @@ DROPPED_HTML = re.compile(r"^\s*<(?:!--|script\b|style\b)", re.IGNORECASE)
 #: an attr_list `{#x}` closing a paragraph or list item (mkdocs)
 HTML_ID = re.compile(r"<[a-zA-Z][^>]*?\s(?:id|name)=[\"']([^\"']+)[\"']")
 AUTOREF = re.compile(r"\[\]\(\)\{[ \t]*#([^\s{}]+)[ \t]*\}")
+#: a link reference definition (`[Models]: models.md`, `[a b]: <url> "title"`) or an
+#: abbreviation (`*[HTML]: Hyper Text Markup Language`) on one line; not a footnote's text
+PAGE_DEFINITION = re.compile(r"^ {0,3}\*?\[(?!\^)[^\]\n]+\]:[ \t]+\S")
 BLOCK_ATTRS = re.compile(r"(?:^|[ \t])\{:?[ \t]*#([^\s{}]+)[^{}]*\}[ \t]*$")
 
 
@@ -163,10 +166,26 @@ def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[in
     if start is None:
         return len(lines), 1
     after = next((h.line - 1 for h in found if h.line > start.line and h.level <= start.level),
-                 len(lines))
+                 None)
+    if after is None:  # the section runs to the page's end: its definitions are the page's
+        after = _before_page_definitions(lines, start.line)
     while after > start.line and not lines[after - 1].strip():
         after -= 1
     return after, start.level
+
+
+def _before_page_definitions(lines: list[str], first: int) -> int:
+    """The end of the page's text before the link reference definitions (`[Models]:
+    models.md`) and abbreviations (`*[HTML]: …`) it closes with, which every section of the
+    page uses: a section added at the end goes above them, as a writer would put it. The
+    page's end when it closes with anything else, or holds nothing but definitions after
+    line `first`."""
+    end = len(lines)
+    at = end
+    while at > first and (not lines[at - 1].strip() or PAGE_DEFINITION.match(lines[at - 1])):
+        at -= 1
+    defined = any(PAGE_DEFINITION.match(line) for line in lines[at:end])
+    return at if defined and at > first else end
 
 
 def _leaf_blocks(tokens: list[Token]) -> list[tuple[int, str, Token, Token | None]]:
