@@ -359,3 +359,25 @@ def test_a_sentence_opening_with_a_lower_case_name_is_a_sentence() -> None:
                         "all of us."),
     ]
     assert headline(members, document_frequencies(members), member_words(members)) == said
+
+
+def test_a_hedge_or_a_label_gives_way_even_when_the_members_share_no_word() -> None:
+    """A real Vite ticket was titled "Not 100% sure, but I think this is a casualty of
+    having started the project with…": its two members shared no word, so every candidate
+    scored nothing and the first member's opening won over the other's pasted error."""
+    members = [
+        problem(1, "Not 100% sure, but I think this is a casualty of having started the "
+                "project with shadcn-svelte", "Not 100% sure, but I think this is a casualty "
+                "of having started the project with shadcn-svelte which added a lot of code."),
+        problem(2, "Build warning", "I tried to build the app, but I somehow get this error: "
+                "Some chunks are larger than 500kb after modification."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert "Not 100% sure" not in title and "larger than 500kb" in title
+    labelled = [problem(1, "example: (using images in the public directory with absolute "
+                        "paths)", "example: (using images in the public directory with "
+                        "absolute paths)"),
+                problem(2, "Images", "Why do images in the public directory break after "
+                        "the build with absolute paths?")]
+    title = headline(labelled, document_frequencies(labelled), member_words(labelled))
+    assert title.startswith("Why do images")

@@ -57,6 +57,15 @@ CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("li
 #: "And my requests are never proxied…") is half a thought in a ticket list; scored as CUT
 CONTINUES = re.compile(r"^\W*(?:however|but|and|also|so|or|then|plus|otherwise|anyway)\b",
                        re.I)
+#: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",
+#: "Maybe it is…") or a label ("example: (using images…)", "Edit:") says what the user
+#: guesses or shows next, not the problem; scored as CUT
+ASIDE = re.compile(r"^\W*(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
+                   r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably"
+                   r"|(?:for\s+)?example\s*:|e\.g\.\s*:|edit\s*:|update\s*:|note\s*:)", re.I)
+#: what every candidate scores before the words it shares: with nothing shared (two members
+#: with no word in common) a question still beats an aside, not only the first member's line
+TIE = 1e-3
 
 
 def headline(members: Sequence[Problem], idf: Mapping[str, float],
@@ -202,14 +211,14 @@ def _says_something(text: str) -> bool:
 
 def _score(candidate: str, weights: Mapping[str, float]) -> float:
     words = set(content_words(candidate))
-    score = sum(weights.get(w, 0.0) for w in words) / max(len(words), 1) ** 0.5
+    score = TIE + sum(weights.get(w, 0.0) for w in words) / max(len(words), 1) ** 0.5
     if candidate.endswith("?"):
         score *= QUESTION
     elif error_strings(candidate):
         score *= ERROR
     if len(candidate) > TITLE_LIMIT or candidate.endswith("…") or leads_in(candidate):
         score *= CUT
-    if CONTINUES.search(candidate):
+    if CONTINUES.search(candidate) or ASIDE.search(candidate):
         score *= CUT
     return score
 
