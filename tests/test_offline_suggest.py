@@ -443,3 +443,21 @@ def test_a_section_added_at_the_page_end_goes_above_its_link_definitions() -> No
     after = apply_patch(footnote, offline_suggestion(insight(heading="Notes"), _chunks(),
                                                      footnote).patch or "")
     assert after.index("The note's own text.") < after.index("How do I allow")
+
+
+def test_the_closest_passage_skips_a_box_of_links_and_the_sites_anchor_markup() -> None:
+    """Real Pydantic tickets quoted "Api: API Documentation / [`computed_field`][…]<br>"
+    as the closest passage, and `[](){#modelmodel_dump}` inside one."""
+    text = ("Api: API Documentation\n[`computed_field`][pydantic.fields.computed_field]<br>\n"
+            "The [`computed_field`][pydantic.fields.computed_field] decorator includes "
+            "properties.\n[](){#modelmodel_dump}\nUse `model_dump` for a dict.")
+    chunk = DocChunk(id="c1", path="concepts/fields.md", url="u", title="Fields",
+                     heading="Allowed origins", anchor="allowed-origins", text=text)
+    shown = offline_suggestion(insight(), [chunk], None).text
+    passage = shown.split("Closest existing passage:\n")[1].split("\nProposed change")[0]
+    assert passage == ("> The [`computed_field`][pydantic.fields.computed_field] decorator "
+                       "includes properties.\n> Use `model_dump` for a dict.")
+    tip = DocChunk(id="c2", path="a.md", url="u", title="A", heading="Allowed origins",
+                   anchor="allowed-origins", text="Tip:\nRead the [alias page](alias.md) too.")
+    assert "> Tip:\n> Read the [alias page](alias.md) too." in offline_suggestion(
+        insight(), [tip], None).text  # a box that says something stays

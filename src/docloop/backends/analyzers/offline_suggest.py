@@ -34,6 +34,12 @@ from docloop.text import (
 )
 
 MAX_TERMS = 8
+#: site markup with nothing to read: an attribute anchor (`[](){#id}`) or a `<br>`
+_MARKUP_ONLY = re.compile(r"\[\]\(\)\{[ \t]*#[^\s{}]+[ \t]*\}|<br\s*/?>", re.I)
+#: a link (`[text][ref]`, `[text](url)`, `[text][]`) or a code span
+_LINK = re.compile(r"\[[^\]\n]*\](?:\[[^\]\n]*\]|\([^)\n]*\))|`[^`\n]*`")
+#: an admonition's label as the index writes it (`Api: API Documentation`, `Tip:`)
+_LABEL_LINE = re.compile(r"^[A-Z][\w ]{0,20}:(?: [^:]{1,40})?$")
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
 MAX_TERM_LENGTH = 40
@@ -286,7 +292,27 @@ def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
         return ""
     best = next((c for c in chunks if doc.anchor and c.anchor == doc.anchor), None)
     best = best or next((c for c in chunks if c.heading == doc.heading), chunks[0])
-    return _excerpt(best.text, 400)
+    return _excerpt(_readable(best.text), 400)
+
+
+def _readable(text: str) -> str:
+    """A passage as a writer reads it: without the anchors (`[](){#model_dump}`) and line
+    breaks (`<br>`) the site's markup leaves in the indexed text, and without an opening
+    block that only links elsewhere (Pydantic opens 27 sections with an "API
+    Documentation" box holding one link: the ticket showed it as the closest passage)."""
+    lines = [kept.rstrip() for line in text.splitlines()
+             if (kept := _MARKUP_ONLY.sub("", line)).strip() or not line.strip()]
+    start = 0
+    while start < len(lines) and (_only_links(lines[start]) or (
+            _LABEL_LINE.match(lines[start]) and start + 1 < len(lines)
+            and _only_links(lines[start + 1]) and lines[start + 1].strip())):
+        start += 1
+    return "\n".join(lines[start:]) if start < len(lines) else text
+
+
+def _only_links(line: str) -> bool:
+    """A line with no words outside its links and code spans (blank lines too)."""
+    return not _LINK.sub("", line).strip(" \t`*_-|")
 
 
 def _excerpt(text: str, limit: int) -> str:
