@@ -381,3 +381,13 @@ def test_a_hedge_or_a_label_gives_way_even_when_the_members_share_no_word() -> N
                         "the build with absolute paths?")]
     title = headline(labelled, document_frequencies(labelled), member_words(labelled))
     assert title.startswith("Why do images")
+
+
+def test_a_hedged_question_and_a_word_that_opens_like_a_hedge_are_no_asides() -> None:
+    members = [
+        problem(1, "Docs", "Not sure why my env variables are undefined in vite.config.js?"),
+        problem(2, "Env", "Maybelline here: env variables are undefined in vite.config.js "
+                "after the upgrade, every one of them."),
+    ]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == "Not sure why my env variables are undefined in vite.config.js?"

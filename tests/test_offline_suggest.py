@@ -461,3 +461,60 @@ def test_the_closest_passage_skips_a_box_of_links_and_the_sites_anchor_markup() 
                    anchor="allowed-origins", text="Tip:\nRead the [alias page](alias.md) too.")
     assert "> Tip:\n> Read the [alias page](alias.md) too." in offline_suggestion(
         insight(), [tip], None).text  # a box that says something stays
+
+
+def test_a_word_ending_in_s_is_no_plural_and_error_classes_and_codes_stay() -> None:
+    """A review found `Redis`, `Headers` and `req.params` counted as mentioned by a page
+    saying "redirect", "header" and "parameter", and one user's `OSError`, `EADDRINUSE`
+    and `ERR_REQUIRE_ESM` left out as their own names."""
+    asked = _said_by(("ann", "`Redis` and `Headers` with `req.params`"),
+                     ("bob", "`Redis` and `Headers` with `req.params`"),
+                     ("cat", "OSError, then EADDRINUSE and ERR_REQUIRE_ESM, and HTTPError"))
+    page = [DocChunk(id="c1", path="a.md", url="u", title="A", heading="Allowed origins",
+                     anchor="allowed-origins", text="A redirect with `server.http`, a "
+                     "header and a parameter.")]
+    text = offline_suggestion(asked, page, None, lambda name: False).text
+    listed = next(line for line in text.splitlines() if line.startswith("Terms and errors"))
+    for term in ("Redis", "Headers", "req.params", "OSError", "EADDRINUSE",
+                 "ERR_REQUIRE_ESM", "HTTPError"):
+        assert f"`{term}`" in listed, term
+
+
+def test_a_name_two_questions_use_is_the_users_word() -> None:
+    """Questions no quote repeats are voices too: a name only questions use was left out
+    as one user's when only the quotes' authors were counted."""
+    asked = _said_by(("ann", "Jobs stop after three tries."), ("bob", "Retries give up."))
+    asked = asked.model_copy(update={"questions": [
+        "Is QueueWorker the setting to raise?", "Why does QueueWorker stay at 3?"]})
+    assert "QueueWorker" in listed_terms(asked, lambda name: False)
+    alone = asked.model_copy(update={"questions": ["Is QueueWorker the setting to raise?"]})
+    assert "QueueWorker" not in listed_terms(alone, lambda name: False)
+
+
+def test_the_passage_keeps_lists_of_names_code_and_list_links() -> None:
+    """A review found a list of code names, an opening fence and a list item's link dropped
+    as "only links", and `<br>` gluing two words."""
+    for text in ("* `pydantic.ConstrainedBytes`\n* `ConstrainedStr`\nText",
+                 "```\nMIT License\n```", "- [TypeScript documentation](u)\nShould be set",
+                 "`json` returns strings<br>`python` too\n```html\na<br>b\n```"):
+        chunk = DocChunk(id="c1", path="a.md", url="u", title="A", heading="Allowed origins",
+                         anchor="allowed-origins", text=text)
+        shown = offline_suggestion(insight(), [chunk], None).text
+        passage = shown.split("Closest existing passage:\n")[1].split("\nProposed change")[0]
+        expected = text.replace("strings<br>", "strings ")
+        assert passage == "> " + expected.replace("\n", "\n> ")
+
+
+def test_a_section_goes_above_the_definitions_even_when_its_heading_is_gone() -> None:
+    page = "# Fields\n\nText.\n\n[cf]: api.md\n"
+    after = apply_patch(page, offline_suggestion(insight(heading="No such heading"),
+                                                 _chunks(), page).patch or "")
+    assert after.index("Text.") < after.index("How do I allow") < after.index("[cf]: api.md")
+    prose = "# Fields\n\n## Notes\n\nText.\n\n[Note]: this matters a lot\n"
+    after = apply_patch(prose, offline_suggestion(insight(heading="Notes"), _chunks(),
+                                                  prose).patch or "")
+    assert after.index("this matters a lot") < after.index("How do I allow")
+    fenced = "# Fields\n\n## Notes\n\nText.\n\n```ini\n[section]: value\n"
+    after = apply_patch(fenced, offline_suggestion(insight(heading="Notes"), _chunks(),
+                                                   fenced).patch or "")
+    assert after.index("[section]: value") < after.index("How do I allow")

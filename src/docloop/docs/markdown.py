@@ -45,7 +45,12 @@ HTML_ID = re.compile(r"<[a-zA-Z][^>]*?\s(?:id|name)=[\"']([^\"']+)[\"']")
 AUTOREF = re.compile(r"\[\]\(\)\{[ \t]*#([^\s{}]+)[ \t]*\}")
 #: a link reference definition (`[Models]: models.md`, `[a b]: <url> "title"`) or an
 #: abbreviation (`*[HTML]: Hyper Text Markup Language`) on one line; not a footnote's text
-PAGE_DEFINITION = re.compile(r"^ {0,3}\*?\[(?!\^)[^\]\n]+\]:[ \t]+\S")
+PAGE_DEFINITION = re.compile(
+    r"^ {0,3}(?:\[(?!\^)[^\[\]\n]+\]:[ \t]*(?:<[^<>\n]*>|[^\s<>]+)"
+    r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*"
+    r"|\*\[[^\[\]\n]+\]:[ \t]+\S.*)$")
+#: a line that opens or closes a fenced code block
+FENCE_LINE = re.compile(r"^ {0,3}(?:```|~~~)")
 BLOCK_ATTRS = re.compile(r"(?:^|[ \t])\{:?[ \t]*#([^\s{}]+)[^{}]*\}[ \t]*$")
 
 
@@ -164,7 +169,7 @@ def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[in
     start = next((h for h in found if wanted and " ".join(h.text.split()).lower() == wanted),
                  None)
     if start is None:
-        return len(lines), 1
+        return _before_page_definitions(lines, body), 1
     after = next((h.line - 1 for h in found if h.line > start.line and h.level <= start.level),
                  None)
     if after is None:  # the section runs to the page's end: its definitions are the page's
@@ -185,7 +190,8 @@ def _before_page_definitions(lines: list[str], first: int) -> int:
     while at > first and (not lines[at - 1].strip() or PAGE_DEFINITION.match(lines[at - 1])):
         at -= 1
     defined = any(PAGE_DEFINITION.match(line) for line in lines[at:end])
-    return at if defined and at > first else end
+    in_code = sum(1 for line in lines[:at] if FENCE_LINE.match(line)) % 2 == 1
+    return at if defined and at > first and not in_code else end
 
 
 def _leaf_blocks(tokens: list[Token]) -> list[tuple[int, str, Token, Token | None]]:

@@ -59,9 +59,9 @@ CONTINUES = re.compile(r"^\W*(?:however|but|and|also|so|or|then|plus|otherwise|a
                        re.I)
 #: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",
 #: "Maybe it is…") or a label ("example: (using images…)", "Edit:") says what the user
-#: guesses or shows next, not the problem; scored as CUT
-ASIDE = re.compile(r"^\W*(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
-                   r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably"
+#: guesses or shows next, not the problem; scored as CUT unless it asks ("Not sure why…?")
+ASIDE = re.compile(r"^\W*(?:(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
+                   r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably)\b"
                    r"|(?:for\s+)?example\s*:|e\.g\.\s*:|edit\s*:|update\s*:|note\s*:)", re.I)
 #: what every candidate scores before the words it shares: with nothing shared (two members
 #: with no word in common) a question still beats an aside, not only the first member's line
@@ -218,7 +218,8 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
         score *= ERROR
     if len(candidate) > TITLE_LIMIT or candidate.endswith("…") or leads_in(candidate):
         score *= CUT
-    if CONTINUES.search(candidate) or ASIDE.search(candidate):
+    if CONTINUES.search(candidate) or (ASIDE.search(candidate)
+                                       and not candidate.endswith("?")):
         score *= CUT
     return score
 

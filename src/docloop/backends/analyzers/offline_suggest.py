@@ -34,10 +34,14 @@ from docloop.text import (
 )
 
 MAX_TERMS = 8
-#: site markup with nothing to read: an attribute anchor (`[](){#id}`) or a `<br>`
-_MARKUP_ONLY = re.compile(r"\[\]\(\)\{[ \t]*#[^\s{}]+[ \t]*\}|<br\s*/?>", re.I)
-#: a link (`[text][ref]`, `[text](url)`, `[text][]`) or a code span
-_LINK = re.compile(r"\[[^\]\n]*\](?:\[[^\]\n]*\]|\([^)\n]*\))|`[^`\n]*`")
+#: an attribute anchor (`[](){#id}`): site markup with nothing to read
+_ANCHOR_MARK = re.compile(r"\[\]\(\)\{[ \t]*#[^\s{}]+[ \t]*\}")
+#: an HTML line break, read as the space it shows
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
+#: a link (`[text][ref]`, `[text](url)`, `[text][]`; brackets not nested, so linear)
+_LINK = re.compile(r"\[[^\[\]\n]*\](?:\[[^\[\]\n]*\]|\([^()\n]*\))")
+#: a fence line: markup outside it is read, inside it is code
+_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
 #: an admonition's label as the index writes it (`Api: API Documentation`, `Tip:`)
 _LABEL_LINE = re.compile(r"^[A-Z][\w ]{0,20}:(?: [^:]{1,40})?$")
 #: a plain word counts as the users' term when this many quotes/questions use it
@@ -59,11 +63,15 @@ _OWN_NAME = re.compile(
 #: `.json`, `.html` or `.log`, which end API names too: `response.json`, `console.log`)
 _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|svelte|ya?ml|"
                        r"toml|css|scss|sass|less|mdx?|py|txt|csv)$", re.I)
-#: an exception, error, warning or deprecation class (`ReferenceError`, `PydanticUserError`,
-#: `PydanticDeprecatedSince20`): whoever pasted it, it is what users search for
-_ERROR_CLASS = re.compile(r"[a-z0-9](?:Error|Exception|Warning|Deprecat\w*)$")
+#: an exception, error, warning or deprecation class (`OSError`, `PydanticUserError`,
+#: `PydanticDeprecatedSince20`) or an error code (`EADDRINUSE`, `ERR_REQUIRE_ESM`): whoever
+#: pasted it, it is what users search for
+_ERROR_CLASS = re.compile(r"\w(?:Error|Exception|Warning|Deprecat\w*)$|^E[A-Z]{3,}$"
+                          r"|^ERR_[A-Z0-9_]+$")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
+#: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
+_PLURAL_NAME = re.compile(r"^(?=[A-Za-z_]*(?:[a-z]_[a-z]|[a-z][A-Z]))[A-Za-z_]{2,}[a-rt-z]s$")
 #: a framework's own file name (`vite.config.ts`, `.eslintrc.js`, Django's `settings.py`,
 #: pip's `requirements.txt`), every user's word
 _SHARED_FILE = re.compile(
@@ -143,9 +151,10 @@ def listed_terms(insight: Insight,
     own = {name.lower() for text in said for found in _OWN_NAME.finditer(text)
            for name in found.groups() if name}
     listed: dict[str, str] = {}
+    voices = authored + [(f"question {n}", text) for n, text in enumerate(said[len(quotes):])]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
-                or _one_users_name(term, authored, docs_mention)):
+                or _one_users_name(term, voices, docs_mention)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     return list(listed.values())
@@ -164,7 +173,7 @@ def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
     return _authors_naming(term, authored) < 2
 
 
-def _one_users_name(term: str, authored: Sequence[tuple[str, str]],
+def _one_users_name(term: str, voices: Sequence[tuple[str, str]],
                     docs_mention: Callable[[str], bool] | None) -> bool:
     """A name of one user's own code or setup that no page of the docs set mentions: their
     model (`RootConfig`, `EventBusConfig` of a pasted error), variable (`param_value`,
@@ -174,11 +183,12 @@ def _one_users_name(term: str, authored: Sequence[tuple[str, str]],
     own: `min_length`, `InstanceOf`), an exception or warning class (`ReferenceError`: what
     users search for) and an error line (it has spaces). Without an index nothing is
     known, so nothing is left out; a plain word (`heap`, `yarn`) is the language's, not a
-    name."""
+    name. `voices` are the quotes' (author, text) and each question no quote repeats, as a
+    voice of its own (its author is unknown)."""
     if (docs_mention is None or _PLAIN_WORD.match(term) or any(c.isspace() for c in term)
             or _ERROR_CLASS.search(term)):
         return False
-    if _authors_naming(term, authored) >= 2:
+    if _authors_naming(term, voices) >= 2:
         return False
     return not any(docs_mention(form) for form in _forms(term))
 
@@ -190,11 +200,20 @@ def _authors_naming(term: str, authored: Sequence[tuple[str, str]]) -> int:
 
 
 def _forms(term: str) -> list[str]:
-    """The term and, for a plural name (`computed_fields`, `BaseModels`), its singular: a
-    page that mentions `computed_field` mentions what the users asked about."""
-    if len(term) > 4 and term.endswith("s") and not term.endswith("ss"):
+    """The term and, for a code name written as a plural (`computed_fields`, `BaseModels`),
+    its singular: a page that mentions `computed_field` mentions what the users asked
+    about. Only a snake_case or camelCase name, never a dotted one or a word (`Redis`,
+    `Headers`, `server.https`), whose last `s` is no plural."""
+    if _PLURAL_NAME.match(term):
         return [term, term[:-1]]
     return [term]
+
+
+def _page_mentions(lower_page: str, term: str) -> bool:
+    """Whether a lower-cased page mentions the term, or as a whole name its singular."""
+    forms = _forms(term)
+    return mentions(lower_page, term) or (len(forms) > 1 and re.search(
+        rf"(?<![\w.]){re.escape(forms[1].lower())}(?![\w])", lower_page) is not None)
 
 
 def _own_thing(term: str) -> bool:
@@ -283,7 +302,7 @@ def _missing_terms(insight: Insight, page_text: str,
     """The listed terms the page mentions in no form (`_forms`), at most MAX_TERMS."""
     lower = page_text.lower()
     return [t for t in listed_terms(insight, docs_mention)
-            if not any(mentions(lower, form) for form in _forms(t))][:MAX_TERMS]
+            if not _page_mentions(lower, t)][:MAX_TERMS]
 
 
 def _closest_passage(insight: Insight, chunks: Sequence[DocChunk]) -> str:
@@ -300,8 +319,7 @@ def _readable(text: str) -> str:
     breaks (`<br>`) the site's markup leaves in the indexed text, and without an opening
     block that only links elsewhere (Pydantic opens 27 sections with an "API
     Documentation" box holding one link: the ticket showed it as the closest passage)."""
-    lines = [kept.rstrip() for line in text.splitlines()
-             if (kept := _MARKUP_ONLY.sub("", line)).strip() or not line.strip()]
+    lines = _without_markup(text.splitlines())
     start = 0
     while start < len(lines) and (_only_links(lines[start]) or (
             _LABEL_LINE.match(lines[start]) and start + 1 < len(lines)
@@ -310,9 +328,27 @@ def _readable(text: str) -> str:
     return "\n".join(lines[start:]) if start < len(lines) else text
 
 
+def _without_markup(lines: list[str]) -> list[str]:
+    """`lines` without anchor marks (a line of nothing else goes) and with `<br>` read as a
+    space, outside fenced code only."""
+    kept: list[str] = []
+    code = False
+    for line in lines:
+        if _FENCE.match(line):
+            code = not code
+        elif not code:
+            bare = _LINE_BREAK.sub(" ", _ANCHOR_MARK.sub("", line)).rstrip()
+            if line.strip() and not bare.strip():
+                continue
+            line = bare
+        kept.append(line)
+    return kept
+
+
 def _only_links(line: str) -> bool:
-    """A line with no words outside its links and code spans (blank lines too)."""
-    return not _LINK.sub("", line).strip(" \t`*_-|")
+    """A blank line, or one holding links and nothing else but separators."""
+    return not line.strip() or (bool(_LINK.search(line))
+                                and not _LINK.sub("", line).strip(" \t,;|"))
 
 
 def _excerpt(text: str, limit: int) -> str:

@@ -157,9 +157,9 @@ class HybridDocsIndex(DocsIndex):
         return self.store.page_terms()
 
     def mentions(self, name: str) -> bool:
-        """Whether any page mentions a code name or error string (as `name_df` reads one):
-        a suggestion leaves out one user's own names that the docs never use."""
-        return self.page_terms().name_df(name.lower()) > 0
+        """Whether any page mentions a code name or error string: a suggestion leaves out
+        one user's own names that the docs never use."""
+        return self.store.mentions(name)
 
     # -- searching -------------------------------------------------------------------
 

@@ -28,7 +28,11 @@ from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
 from docloop.docs.query import fts_query
 from docloop.models import DocChunk, PageHit
+from docloop.text import code_terms
 
+#: a chunk's words as a page's text holds them (terms.PageTerms: title, headings, text),
+#: lower-cased in SQL
+_CHUNK_WORDS = "lower(title || ' ' || heading_path || ' ' || text)"
 MIGRATIONS = [
     """CREATE TABLE docs_pages (
         path TEXT PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL,
@@ -233,6 +237,21 @@ class KeywordStore:
             self._read_texts()
         assert self._navigation is not None
         return self._navigation
+
+    def mentions(self, name: str) -> bool:
+        """Whether any page mentions a code name or error string: literally, or every part
+        of a dotted or called name on one page (`offline_suggest.mentions` read over the
+        whole docs set). Asked in SQL, so a process that never ranks (an insight enriched
+        with its match already made) builds no page terms for it."""
+        if self.conn.execute(f"SELECT 1 FROM docs_chunks WHERE instr({_CHUNK_WORDS}, ?) > 0 "
+                             "LIMIT 1", (name.lower(),)).fetchone():
+            return True
+        parts = sorted(code_terms(name))
+        if not parts:
+            return False
+        every = " AND ".join(f"max(instr({_CHUNK_WORDS}, ?) > 0)" for _ in parts)
+        return self.conn.execute(f"SELECT 1 FROM docs_chunks GROUP BY path HAVING {every} "
+                                 "LIMIT 1", parts).fetchone() is not None
 
     def page_terms(self) -> PageTerms:
         """Per-page words and names for re-ranking (built once from the stored chunks)."""
