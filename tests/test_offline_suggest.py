@@ -518,3 +518,15 @@ def test_a_section_goes_above_the_definitions_even_when_its_heading_is_gone() ->
     after = apply_patch(fenced, offline_suggestion(insight(heading="Notes"), _chunks(),
                                                    fenced).patch or "")
     assert after.index("[section]: value") < after.index("How do I allow")
+
+
+def test_what_users_asked_shows_a_hedge_after_the_problems() -> None:
+    """A real Vite ticket listed "Not 100% sure, but I think this is a casualty of…" first
+    under "What users asked", above the error the other user hit."""
+    asked = insight().model_copy(update={"questions": [
+        "Not 100% sure, but I think this is a casualty of the template I started with.",
+        "Some chunks are larger than 500kb after modification."]})
+    lines = offline_suggestion(asked, _chunks(), PAGE).text.splitlines()
+    shown = lines[lines.index(next(line for line in lines if line.startswith("What users")))
+                  + 1:][:2]
+    assert shown[0].startswith('- "Some chunks') and shown[1].startswith('- "Not 100%')

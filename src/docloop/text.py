@@ -244,6 +244,19 @@ def leads_in(text: str) -> bool:
     return text.rstrip().endswith(LEAD_IN_MARKS)
 
 
+#: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",
+#: "Maybe it is…") or a label ("example: (using images…)", "Edit:")
+_ASIDE = re.compile(r"^\W*(?:(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
+                    r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably)\b"
+                    r"|(?:for\s+)?example\s*:|e\.g\.\s*:|edit\s*:|update\s*:|note\s*:)", re.I)
+
+
+def is_aside(text: str) -> bool:
+    """A sentence that says what the user guesses or shows next, not the problem: it opens
+    with a hedge or a label and asks nothing ("Not sure why…?" asks)."""
+    return bool(_ASIDE.search(text)) and not text.rstrip().endswith("?")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut at a word boundary and mark the cut."""
     text = " ".join(text.split())

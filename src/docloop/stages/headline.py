@@ -33,6 +33,7 @@ from docloop.text import (
     TITLE_LIMIT,
     content_words,
     error_strings,
+    is_aside,
     leads_in,
     sentences,
     truncate,
@@ -57,12 +58,6 @@ CUT = 0.7  # a sentence that would be cut mid-way, or one leading into code ("li
 #: "And my requests are never proxied…") is half a thought in a ticket list; scored as CUT
 CONTINUES = re.compile(r"^\W*(?:however|but|and|also|so|or|then|plus|otherwise|anyway)\b",
                        re.I)
-#: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",
-#: "Maybe it is…") or a label ("example: (using images…)", "Edit:") says what the user
-#: guesses or shows next, not the problem; scored as CUT unless it asks ("Not sure why…?")
-ASIDE = re.compile(r"^\W*(?:(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
-                   r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably)\b"
-                   r"|(?:for\s+)?example\s*:|e\.g\.\s*:|edit\s*:|update\s*:|note\s*:)", re.I)
 #: what every candidate scores before the words it shares: with nothing shared (two members
 #: with no word in common) a question still beats an aside, not only the first member's line
 TIE = 1e-3
@@ -218,8 +213,7 @@ def _score(candidate: str, weights: Mapping[str, float]) -> float:
         score *= ERROR
     if len(candidate) > TITLE_LIMIT or candidate.endswith("…") or leads_in(candidate):
         score *= CUT
-    if CONTINUES.search(candidate) or (ASIDE.search(candidate)
-                                       and not candidate.endswith("?")):
+    if CONTINUES.search(candidate) or is_aside(candidate):
         score *= CUT
     return score
 

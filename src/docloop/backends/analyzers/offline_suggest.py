@@ -28,6 +28,7 @@ from docloop.text import (
     escape_inline,
     escape_markdown,
     identifiers,
+    is_aside,
     leads_in,
     name_spellings,
     truncate,
@@ -387,9 +388,10 @@ def _render(insight: Insight, kind: SuggestionKind, terms: list[str], passage: s
 
 def _asked(questions: Sequence[str], shown: int = 3) -> list[str]:
     """The questions a ticket shows: those that say something, not those that only lead
-    into a paste ("I recently got the error:") unless no other is left."""
-    told = [q for q in questions if not leads_in(q)]
-    return (told or list(questions))[:shown]
+    into a paste ("I recently got the error:") unless no other is left, and a hedge or a
+    label ("Not 100% sure, but I think…", `is_aside`) after the others."""
+    told = [q for q in questions if not leads_in(q)] or list(questions)
+    return sorted(told, key=is_aside)[:shown]
 
 
 def _proposal(kind: SuggestionKind, insight: Insight, heading: str | None) -> str:
