@@ -61,6 +61,16 @@ class Faults:
     #: what GET /guilds/{id}/roles and /guilds/{id}/channels answer instead of the list:
     #: 403 Missing Access or 401 Unauthorized (0: the list)
     guild_lists_status: int = 0
+    #: a body those two answer with 200 instead of the list, as sent (not JSON-encoded)
+    guild_lists_body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A body sent as it is, not JSON-encoded (a malformed one, as Discord's docs publish
+    one example)."""
+
+    data: bytes
 
 
 @dataclass
@@ -137,19 +147,25 @@ class FakeDiscord:
         return role
 
     def add_channel(self, name: str, type_: int = 0, position: int = 0) -> dict[str, Any]:
-        channel = {
+        """A guild channel with the fields Discord's object of its type carries (the docs'
+        text, voice and category examples, the recorded forum channel)."""
+        channel: dict[str, Any] = {
             "id": self.snowflake(),
             "type": type_,
             "guild_id": self.guild_id,
             "name": name,
             "position": position,
             "parent_id": None,
-            "topic": None,
             "nsfw": False,
-            "rate_limit_per_user": 0,
-            "last_message_id": None,
             "permission_overwrites": [],
         }
+        if type_ in (2, 13):  # voice, stage: no topic; a bitrate, a user limit, a region
+            channel.update({"last_message_id": None, "rate_limit_per_user": 0,
+                            "bitrate": 64000, "user_limit": 0, "rtc_region": None})
+        elif type_ != 4:  # a category holds channels, not messages
+            channel.update({"topic": None, "rate_limit_per_user": 0, "last_message_id": None})
+            if type_ in (0, 5):
+                channel["default_auto_archive_duration"] = 1440
         self.channels[channel["id"]] = channel
         self.messages[channel["id"]] = []
         return channel
@@ -399,6 +415,9 @@ class FakeDiscord:
             return self.faults.guild_lists_status, (
                 {"message": "401: Unauthorized", "code": 0} if self.faults.guild_lists_status == 401
                 else {"message": "Missing Access", "code": 50001})
+        if parts[0] == "guilds" and parts[2:] in (["roles"], ["channels"]) and (
+                self.faults.guild_lists_body is not None):
+            return 200, RawBody(self.faults.guild_lists_body)
         if parts[0] == "guilds" and len(parts) == 3 and parts[2] == "channels":
             return self._guild_channels(parts[1])
         if parts[0] == "guilds" and parts[2:] == ["threads", "active"]:
@@ -689,7 +708,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         try:
-            send_json(self, status, json.dumps(body).encode(), headers)
+            payload = body.data if isinstance(body, RawBody) else json.dumps(body).encode()
+            send_json(self, status, payload, headers)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client timed out and went away: nothing to answer
 

@@ -7,6 +7,8 @@ is recorded or documented to send for the same request:
   (`docs-429-{user,shared-resource,global}-rate-limit.http`, SOURCE.md §1);
 - rate-limit headers on every answer: `docs-rate-limit-headers-example.txt`;
 - message and thread objects: `docs-message-example.json`, `docs-channel-thread-example.json`;
+- guild channel objects by type (the guild's channel list): the docs' text, voice and
+  category examples and the recorded forum channel;
 - error bodies (API-FACTS §1: JSON with `code` and `message`): 401
   `{"message": "401: Unauthorized", "code": 0}` (as a discordgo user's log shows
   Discord's answer, public code index find_string id 26299300352); 403 "Missing
@@ -18,12 +20,15 @@ is recorded or documented to send for the same request:
 Then the recorded payloads are served through the fake and read by
 `DiscordSource`: a sticker-only message with empty content, a forwarded message
 whose text is in `message_snapshots`, a type-19 reply (Discord4J's recordings),
-and a 2022 forum channel without the fields added since (discord-payloads).
+and a 2022 forum channel without the fields added since (discord-payloads). The voice
+channel example, not JSON as Discord's docs publish it, answers the guild's name lists:
+the names read as unknown and the run goes on.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +40,7 @@ import pytest
 from docloop.backends.sources.discord_http import DiscordHttp
 from docloop.errors import PermanentError, TransientError
 from docloop.models import Message
+from docloop.registry import build_source
 from tests.discord_support import (
     FakeClock,
     channel_source,
@@ -277,3 +283,47 @@ def test_roles_and_the_bot_member_are_served_for_permission_checks(fake: FakeDis
     assert member["user"]["id"] == fake.bot["id"] and member["roles"] == []
     stranger = get(fake, f"/guilds/{fake.guild_id}/members/1234567890")
     assert (stranger.status_code, stranger.json()["code"]) == (404, 10007)
+
+
+VOICE_EXAMPLE = "docs-channel-guild-voice-example.INVALID-trailing-comma.json"
+
+
+def _published(shared_dir: Path, name: str) -> str:
+    return (shared_dir / "fixtures" / "discord-api" / name).read_text("utf-8")
+
+
+def test_guild_channels_carry_the_fields_of_their_type_as_documented(
+        fake: FakeDiscord, shared_dir: Path) -> None:
+    """The docs' text, voice and category examples and the recorded forum channel: each
+    channel type the guild listing answers has their fields, no more (the voice example is
+    published with a trailing comma; its fields are read without it)."""
+    voice_text = _published(shared_dir, VOICE_EXAMPLE)
+    examples = {
+        0: recorded(shared_dir, "docs-channel-guild-text-example.json"),
+        2: json.loads(re.sub(r",(\s*})\s*$", r"\1", voice_text)),
+        4: recorded(shared_dir, "docs-channel-category-example.json"),
+        15: recorded(shared_dir, "dpayloads-gateway-forum-channel-create.json")["d"],
+    }
+    made = {kind: fake.add_channel(f"c{kind}", type_=kind) for kind in examples}
+    listed = {c["id"]: c for c in get(fake, f"/guilds/{fake.guild_id}/channels").json()}
+    for kind, real in examples.items():
+        ours = listed[made[kind]["id"]]
+        assert set(ours) == set(real), kind
+        assert all(type(ours[key]) is type(value) for key, value in real.items()
+                   if value is not None and ours[key] is not None), kind
+
+
+def test_a_guild_listing_that_is_not_json_leaves_names_unknown_and_the_run_goes_on(
+        fake: FakeDiscord, shared_dir: Path, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The voice-channel example as Discord's docs publish it is not JSON (a trailing
+    comma). Answered for the guild's channel and role lists, the names a message uses read
+    as unknown, with a warning, and the messages are still read."""
+    help_, voice = fake.add_channel("help"), fake.add_channel("Lounge", type_=2)
+    fake.faults.guild_lists_body = _published(shared_dir, VOICE_EXAMPLE).encode()
+    fake.add_message(help_["id"], fake.user("Asker"), f"join <#{voice['id']}>, <@&42>?")
+    source = build_source(f"discord:{help_['id']}", settings_for(fake, tmp_path))
+    with caplog.at_level(logging.WARNING):
+        messages = [m for b in source.batches(None, {}) for m in b.messages]
+    assert [m.content for m in messages] == ["join #unknown-channel, @unknown-role?"]
+    assert "non-JSON" in caplog.text

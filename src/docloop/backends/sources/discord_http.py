@@ -50,6 +50,11 @@ class DiscordForbidden(PermanentError):
     """403 on a resource: the bot lacks a permission (callers may skip it)."""
 
 
+class DiscordBadBody(PermanentError):
+    """A success whose body is not JSON (a proxy's page, a truncated answer): a caller
+    reading something it can do without (a guild's names) goes on without it."""
+
+
 class DiscordNotFound(PermanentError):
     """404 on a resource: a wrong id, or a channel or thread deleted since it was listed."""
 
@@ -263,7 +268,7 @@ class DiscordHttp:
             try:
                 return response.json()
             except ValueError:
-                raise PermanentError(f"Discord returned non-JSON for {request}") from None
+                raise DiscordBadBody(f"Discord returned non-JSON for {request}") from None
         detail = _json_or_empty(response)
         message = f"{detail.get('message', response.reason_phrase)} (code {detail.get('code')})"
         target = what or request

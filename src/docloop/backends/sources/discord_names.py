@@ -16,7 +16,12 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from docloop.backends.sources.discord_http import DiscordForbidden, DiscordHttp, DiscordNotFound
+from docloop.backends.sources.discord_http import (
+    DiscordBadBody,
+    DiscordForbidden,
+    DiscordHttp,
+    DiscordNotFound,
+)
 from docloop.backends.sources.discord_threads import Discovery, Stream
 from docloop.backends.sources.markup import channel_label, with_ids
 from docloop.errors import TransientError
@@ -60,7 +65,7 @@ class GuildNames:
         try:
             body = self.http.get(f"/guilds/{self.guild_id}/{route}", what=target,
                                  forbidden_hint="the bot may not read it")
-        except (DiscordForbidden, DiscordNotFound, TransientError) as exc:
+        except (DiscordForbidden, DiscordNotFound, DiscordBadBody, TransientError) as exc:
             log.warning("Discord: %s unreadable, so its mentions read as unknown: %s",
                         target, exc)
             return []
