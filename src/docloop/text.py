@@ -245,16 +245,25 @@ def leads_in(text: str) -> bool:
 
 
 #: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",
-#: "Maybe it is…") or a label ("example: (using images…)", "Edit:")
+#: "Maybe it is…") or a label ("example: (using images…)", "Edit:"); "not sure why / if /
+#: how" asks instead
 _ASIDE = re.compile(r"^\W*(?:(?:not\s+(?:\d+\s*%\s*|entirely\s+|completely\s+|quite\s+|really\s+)?"
-                    r"sure|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably)\b"
+                    r"sure(?!\s+(?:why|if|how|what|whether|where|when)\b)"
+                    r"|i\s+(?:think|guess|suspect|believe)|maybe|perhaps|probably)\b"
                     r"|(?:for\s+)?example\s*:|e\.g\.\s*:|edit\s*:|update\s*:|note\s*:)", re.I)
+#: what makes a sentence say the problem whatever it opens with: the docs named
+_NAMES_THE_DOCS = re.compile(r"\bdoc(?:s|umentation|umented)?\b", re.I)
 
 
 def is_aside(text: str) -> bool:
     """A sentence that says what the user guesses or shows next, not the problem: it opens
-    with a hedge or a label and asks nothing ("Not sure why…?" asks)."""
-    return bool(_ASIDE.search(text)) and not text.rstrip().endswith("?")
+    with a hedge or a label, and asks nothing ("Not sure why…", "…?"), names no error or
+    failure ("Update: still fails…") and does not speak of the docs ("Maybe the docs
+    should say…" is the finding). A cut sentence ("…") may have asked, so it is none."""
+    text = text.rstrip()
+    return (bool(_ASIDE.search(text)) and not text.endswith(("?", "…"))
+            and not error_strings(text) and not ERROR_WORDS.search(text)
+            and not _NAMES_THE_DOCS.search(text))
 
 
 def truncate(text: str, limit: int) -> str:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop import db
-from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.navigation import navigation_rows
 from docloop.backends.docs_index.pointers import LinkTable
@@ -29,6 +28,7 @@ from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
 from docloop.docs.query import fts_query
 from docloop.models import DocChunk, PageHit
+from docloop.text import code_terms
 
 MIGRATIONS = [
     """CREATE TABLE docs_pages (
@@ -239,15 +239,18 @@ class KeywordStore:
 
     def mentions(self, name: str) -> bool:
         """Whether any page mentions a code name or error string: literally, or every part
-        of a dotted or called name on one page (`offline_suggest.mentions`, as the ranking's
-        page terms read a page). The pages' lower-cased texts are read once per process
-        and no page terms are built for it (an insight enriched with its match already
-        made never ranks): 1 ms a name on FastAPI's docs, where a scan in SQL took 10-15."""
+        of a dotted or called name on one page (`offline_suggest.mentions` over the pages,
+        as the ranking's page terms read a page). The pages' lower-cased texts are read
+        once per process and no page terms are built for it (an insight enriched with its
+        match already made never ranks): 1 ms a name on FastAPI's docs, where a scan in
+        SQL took 10-15."""
         if self._texts is None:
             self._texts = self._page_texts()
-        lower = name.lower()
-        return lower in self._texts[""] or any(
-            mentions(text, name) for path, text in self._texts.items() if path)
+        if name.lower() in self._texts[""]:
+            return True
+        parts = code_terms(name)
+        return bool(parts) and any(all(part in text for part in parts)
+                                   for path, text in self._texts.items() if path)
 
     def _page_texts(self) -> dict[str, str]:
         """Each page's lower-cased title, headings and text (the page terms' when built),
