@@ -159,9 +159,11 @@ class FakeDiscord:
             "nsfw": False,
             "permission_overwrites": [],
         }
-        if type_ in (2, 13):  # voice, stage: no topic; a bitrate, a user limit, a region
+        if type_ in (2, 13):  # voice, stage: a bitrate, a user limit, a region
             channel.update({"last_message_id": None, "rate_limit_per_user": 0,
                             "bitrate": 64000, "user_limit": 0, "rtc_region": None})
+            if type_ == 13:  # a stage has a topic; a voice channel has none
+                channel["topic"] = None
         elif type_ != 4:  # a category holds channels, not messages
             channel.update({"topic": None, "rate_limit_per_user": 0, "last_message_id": None})
             if type_ in (0, 5):
