@@ -58,6 +58,9 @@ class Faults:
     bucket_window_s: float = 1.0
     #: channels where POST /messages answers 403 Missing Permissions (code 50013)
     send_forbidden: set[str] = field(default_factory=set)
+    #: channels where POST /messages creates the message but answers a body that is not
+    #: JSON (a proxy's error page after the write went through)
+    send_unreadable: set[str] = field(default_factory=set)
     #: what GET /guilds/{id}/roles and /guilds/{id}/channels answer instead of the list:
     #: 403 Missing Access or 401 Unauthorized (0: the list)
     guild_lists_status: int = 0
@@ -469,6 +472,8 @@ class FakeDiscord:
                     return 200, dict(earlier, nonce=nonce)
         message = self._create(parts[1], body)
         self.posted.append((nonce, message))
+        if parts[1] in self.faults.send_unreadable:
+            return 200, RawBody(b"<html><body>502 Bad Gateway</body></html>")
         return 200, dict(message, nonce=nonce) if nonce is not None else message
 
     def _create(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:

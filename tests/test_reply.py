@@ -111,6 +111,24 @@ def test_a_lost_response_is_answered_by_the_nonce_not_a_second_message(world: Wo
     assert len(world.fake.posted) == 1
 
 
+def test_a_post_answered_unreadably_is_looked_for_not_failed_or_posted_twice(
+        world: World) -> None:
+    """A success whose body is not JSON (a proxy's page after the write went through):
+    the reply may be out, so it stays "sending", and the next delivery finds it."""
+    world.fake.faults.send_unreadable.add(world.thread_id)
+    outcome = _deliver(world)
+    assert (outcome.sent, outcome.failed, outcome.pending) == (1, 0, 1)
+    assert "not confirmed" in outcome.errors[0] and "non-JSON" in outcome.errors[0]
+    with registry.open_stores(world.settings) as stores:
+        states = {r.channel_id: r.state for r in stores.replies.for_ticket("DL-1")}
+    assert states == {world.thread_id: "sending", world.channel_id: "sent"}
+    again = _deliver(world)
+    assert (again.found, again.sent, again.failed) == (1, 0, 0)
+    assert len(world.fake.posted) == 2  # each conversation answered once
+    with registry.open_stores(world.settings) as stores:
+        assert {r.state for r in stores.replies.for_ticket("DL-1")} == {"sent"}
+
+
 def test_missing_permissions_fail_that_reply_and_the_rest_go_out(world: World) -> None:
     world.fake.faults.send_forbidden.add(world.thread_id)
     outcome = _deliver(world)

@@ -60,6 +60,11 @@ class PermanentError(BackendError):
     """A failure that retrying will not fix (bad token, missing permission)."""
 
 
+class OutcomeUnknown(BackendError):
+    """A write that may have taken effect though its answer could not be read (a success
+    with a body that is not the service's): whoever retries it must first look for it."""
+
+
 class StageError(DocloopError):
     """A stage failed for one item; recorded in the report, the run continues."""
 

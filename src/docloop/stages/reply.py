@@ -20,7 +20,8 @@ ticket done, never inside a webhook request:
 A permanent refusal (403 Missing Permissions, a deleted channel) marks the
 reply `failed` with the reason; a transient one (after the client's own
 retries) leaves it pending, with the reason, for the next command and stops
-this drain.
+this drain. A success whose answer cannot be read (`OutcomeUnknown`) leaves
+the reply `sending`: it may be out, so the next drain looks for it first.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from docloop.backends.replies.base import Replier
-from docloop.errors import PermanentError, TransientError
+from docloop.errors import OutcomeUnknown, PermanentError, TransientError
 from docloop.models import Insight, Message, Reply, TicketRecord
 from docloop.sanitize import clean_text
 from docloop.stores import InsightIdentities, MessageRepository, RecordStore, ReplyOutbox, Stores
@@ -160,8 +161,13 @@ def send_replies(outbox: ReplyOutbox, replier: Replier,
         except TransientError as exc:
             outbox.update(current.model_copy(update={"error": f"will retry: {exc}"}))
             outcome.errors.append(f"stopped, will resume: {exc}")
-            outcome.pending = len(pending) - number
+            outcome.pending += len(pending) - number
             break
+        except OutcomeUnknown as exc:  # stays "sending": the next drain looks for it first
+            outbox.update(current.model_copy(update={
+                "error": f"sent or not, unknown: {exc}; the next delivery looks for it"}))
+            outcome.errors.append(f"not confirmed, will look for it: {exc}")
+            outcome.pending += 1
         except PermanentError as exc:
             outbox.update(current.model_copy(update={"state": "failed", "error": str(exc)}))
             outcome.failed += 1

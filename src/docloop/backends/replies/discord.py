@@ -6,8 +6,9 @@ still gets the note), no pings (`allowed_mentions.parse = []`), and the
 reply's `nonce` with `enforce_nonce`: a retry after a lost response gets the
 message already created instead of a second one. Rate limits, 429s and 5xx
 are `DiscordHttp`'s (Retry-After honoured, per-bucket waits). A crash after
-the POST is resolved by `find_sent`: the bot's own message with the same text
-in that channel since the attempt.
+the POST, or a success whose answer cannot be read (`OutcomeUnknown`), is
+resolved by `find_sent`: the bot's own message with the same text in that
+channel since the attempt.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import timedelta
 from typing import Any
 
 from docloop.backends.replies.base import Replier
-from docloop.backends.sources.discord_http import DiscordHttp
+from docloop.backends.sources.discord_http import DiscordBadBody, DiscordHttp
 from docloop.backends.sources.discord_map import snowflake_from
 from docloop.config import Settings
+from docloop.errors import OutcomeUnknown
 from docloop.models import Reply
 
 SEND_HINT = ("the bot needs the Send Messages and Send Messages in Threads permissions there "
@@ -45,8 +47,12 @@ class DiscordReplier(Replier):
             body["message_reference"] = {"message_id": reply.reply_to,
                                          "channel_id": reply.channel_id,
                                          "fail_if_not_exists": False}
-        message = self.http.post(f"/channels/{reply.channel_id}/messages", body,
-                                 what=f"channel {reply.channel_id}", forbidden_hint=SEND_HINT)
+        try:
+            message = self.http.post(f"/channels/{reply.channel_id}/messages", body,
+                                     what=f"channel {reply.channel_id}",
+                                     forbidden_hint=SEND_HINT)
+        except DiscordBadBody as exc:  # a success whose answer is unreadable: posted or not
+            raise OutcomeUnknown(f"channel {reply.channel_id}: {exc}") from exc
         return str(message["id"])
 
     def find_sent(self, reply: Reply) -> str | None:
