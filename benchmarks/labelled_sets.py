@@ -152,7 +152,7 @@ class SetRun:
         """The set's problems under `quality` and their (cached) embeddings."""
         self.clusters_only(quality)  # ingests once and caches the embeddings
         assert self._conn is not None and self._ingested is not None
-        problems = OfflineAnalyzer(quality).extract(self._ingested.conversations)
+        problems = OfflineAnalyzer(quality).extract(list(self._ingested.conversations))
         return problems, self.embed([p.embedding_text for p in problems])
 
     def embedder(self) -> Embedder:
