@@ -518,6 +518,10 @@ def test_a_section_goes_above_the_definitions_even_when_its_heading_is_gone() ->
     after = apply_patch(fenced, offline_suggestion(insight(heading="Notes"), _chunks(),
                                                    fenced).patch or "")
     assert after.index("[section]: value") < after.index("How do I allow")
+    nested = "# Fields\n\n## Notes\n\n````md\n```\n````\n\n[cf]: api.md\n"
+    after = apply_patch(nested, offline_suggestion(insight(heading="Notes"), _chunks(),
+                                                   nested).patch or "")
+    assert after.index("````\n\n### How do I allow") < after.index("[cf]: api.md")
 
 
 def test_what_users_asked_shows_a_hedge_after_the_problems() -> None:

@@ -49,8 +49,6 @@ PAGE_DEFINITION = re.compile(
     r"^ {0,3}(?:\[(?!\^)[^\[\]\n]+\]:[ \t]*(?:<[^<>\n]*>|[^\s<>]+)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^()\n]*\)))?[ \t]*"
     r"|\*\[[^\[\]\n]+\]:[ \t]+\S.*)$")
-#: a line that opens or closes a fenced code block
-FENCE_LINE = re.compile(r"^ {0,3}(?:```|~~~)")
 BLOCK_ATTRS = re.compile(r"(?:^|[ \t])\{:?[ \t]*#([^\s{}]+)[^{}]*\}[ \t]*$")
 
 
@@ -165,33 +163,37 @@ def section_end(source: str, heading: str | None, mdx: bool = False) -> tuple[in
     except InputError:  # the loader refused it; where its text starts is still known
         body = front_matter_end(lines) or 0
     wanted = " ".join((heading or "").split()).lower()
-    found = headings(parse_sections(lines[body:], body + 1, generator, mdx))
+    sections = parse_sections(lines[body:], body + 1, generator, mdx)
+    found = headings(sections)
+    code = {line.number for section in sections for block in section.blocks
+            for line in block if line.code}
     start = next((h for h in found if wanted and " ".join(h.text.split()).lower() == wanted),
                  None)
     if start is None:
-        return _before_page_definitions(lines, body), 1
+        return _before_page_definitions(lines, body, code), 1
     after = next((h.line - 1 for h in found if h.line > start.line and h.level <= start.level),
                  None)
     if after is None:  # the section runs to the page's end: its definitions are the page's
-        after = _before_page_definitions(lines, start.line)
+        after = _before_page_definitions(lines, start.line, code)
     while after > start.line and not lines[after - 1].strip():
         after -= 1
     return after, start.level
 
 
-def _before_page_definitions(lines: list[str], first: int) -> int:
+def _before_page_definitions(lines: list[str], first: int, code: set[int]) -> int:
     """The end of the page's text before the link reference definitions (`[Models]:
     models.md`) and abbreviations (`*[HTML]: …`) it closes with, which every section of the
     page uses: a section added at the end goes above them, as a writer would put it. The
     page's end when it closes with anything else, or holds nothing but definitions after
-    line `first`."""
+    line `first`. `code`: the 1-based numbers of the lines the parser read as code (a
+    definition-like line in a fence, even an unclosed one, is code)."""
     end = len(lines)
     at = end
-    while at > first and (not lines[at - 1].strip() or PAGE_DEFINITION.match(lines[at - 1])):
+    while at > first and at not in code and (
+            not lines[at - 1].strip() or PAGE_DEFINITION.match(lines[at - 1])):
         at -= 1
     defined = any(PAGE_DEFINITION.match(line) for line in lines[at:end])
-    in_code = sum(1 for line in lines[:at] if FENCE_LINE.match(line)) % 2 == 1
-    return at if defined and at > first and not in_code else end
+    return at if defined and at > first else end
 
 
 def _leaf_blocks(tokens: list[Token]) -> list[tuple[int, str, Token, Token | None]]:
