@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
-from docloop.docs.markdown import section_end
+from docloop.docs.machinery import FENCE
+from docloop.docs.markdown import AUTOREF, section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
@@ -35,14 +36,10 @@ from docloop.text import (
 )
 
 MAX_TERMS = 8
-#: an attribute anchor (`[](){#id}`): site markup with nothing to read
-_ANCHOR_MARK = re.compile(r"\[\]\(\)\{[ \t]*#[^\s{}]+[ \t]*\}")
 #: an HTML line break, read as the space it shows
 _LINE_BREAK = re.compile(r"<br\s*/?>", re.I)
 #: a link (`[text][ref]`, `[text](url)`, `[text][]`; brackets not nested, so linear)
 _LINK = re.compile(r"\[[^\[\]\n]*\](?:\[[^\[\]\n]*\]|\([^()\n]*\))")
-#: a fence line: markup outside it is read, inside it is code
-_FENCE = re.compile(r"^ {0,3}(?:```|~~~)")
 #: an admonition's label as the index writes it (`Api: API Documentation`, `Tip:`)
 _LABEL_LINE = re.compile(r"^[A-Z][\w ]{0,20}:(?: [^:]{1,40})?$")
 #: a plain word counts as the users' term when this many quotes/questions use it
@@ -291,11 +288,15 @@ def _placeholder_like(name: str) -> bool:
 def mentions(page_text: str, term: str) -> bool:
     """Whether a lower-cased page mentions a term: literally, or every part of a
     dotted/called name (`app.on_event` is covered by a page that says `on_event`)."""
-    lower = term.lower()
-    if lower in page_text:
-        return True
-    parts = code_terms(term)
-    return bool(parts) and all(part in page_text for part in parts)
+    return any_mentions([page_text], term)
+
+
+def any_mentions(page_texts: Iterable[str], term: str) -> bool:
+    """Whether any of the lower-cased pages mentions a term (`mentions`), the term's parts
+    split once for all of them."""
+    lower, parts = term.lower(), code_terms(term)
+    return any(lower in text or (bool(parts) and all(part in text for part in parts))
+               for text in page_texts)
 
 
 def _missing_terms(insight: Insight, page_text: str,
@@ -330,15 +331,15 @@ def _readable(text: str) -> str:
 
 
 def _without_markup(lines: list[str]) -> list[str]:
-    """`lines` without anchor marks (a line of nothing else goes) and with `<br>` read as a
-    space, outside fenced code only."""
+    """`lines` without attribute anchors (`AUTOREF`; a line of nothing else goes) and with
+    `<br>` read as a space, outside fenced code only."""
     kept: list[str] = []
     code = False
     for line in lines:
-        if _FENCE.match(line):
+        if FENCE.match(line):
             code = not code
         elif not code:
-            bare = _LINE_BREAK.sub(" ", _ANCHOR_MARK.sub("", line)).rstrip()
+            bare = _LINE_BREAK.sub(" ", AUTOREF.sub("", line)).rstrip()
             if line.strip() and not bare.strip():
                 continue
             line = bare

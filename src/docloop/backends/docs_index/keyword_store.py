@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop import db
+from docloop.backends.analyzers.offline_suggest import any_mentions
 from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.navigation import navigation_rows
 from docloop.backends.docs_index.pointers import LinkTable
-from docloop.backends.docs_index.terms import PageTerms
+from docloop.backends.docs_index.terms import PageTerms, page_texts
 from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
 from docloop.docs.query import fts_query
 from docloop.models import DocChunk, PageHit
-from docloop.text import code_terms
 
 MIGRATIONS = [
     """CREATE TABLE docs_pages (
@@ -101,7 +101,7 @@ class KeywordStore:
         self._links: LinkTable | None = None
         self._hubs: dict[str, float] | None = None
         self._navigation: np.ndarray | None = None
-        self._texts: dict[str, str] | None = None  # mentions: pages' lower-cased texts
+        self._texts: list[str] | None = None  # mentions: the pages' lower-cased texts
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     # -- writing (callers hold the transaction) ----------------------------------
@@ -238,34 +238,18 @@ class KeywordStore:
         return self._navigation
 
     def mentions(self, name: str) -> bool:
-        """Whether any page mentions a code name or error string: literally, or every part
-        of a dotted or called name on one page (`offline_suggest.mentions` over the pages,
-        as the ranking's page terms read a page). The pages' lower-cased texts are read
-        once per process and no page terms are built for it (an insight enriched with its
-        match already made never ranks): 1 ms a name on FastAPI's docs, where a scan in
-        SQL took 10-15."""
-        if self._texts is None:
-            self._texts = self._page_texts()
-        if name.lower() in self._texts[""]:
-            return True
-        parts = code_terms(name)
-        return bool(parts) and any(all(part in text for part in parts)
-                                   for path, text in self._texts.items() if path)
-
-    def _page_texts(self) -> dict[str, str]:
-        """Each page's lower-cased title, headings and text (the page terms' when built),
-        and under "" every page's together, for the literal test."""
-        if self._terms is not None:
-            texts = {path: page.text for path, page in self._terms.pages.items()}
-        else:
-            parts: dict[str, list[str]] = {}
-            for row in self.conn.execute("SELECT path, title, heading_path, text FROM "
-                                         "docs_chunks ORDER BY rowid"):
-                parts.setdefault(row[0], []).append(
-                    " ".join([row[1], *json.loads(row[2]), row[3]]))
-            texts = {path: "\n".join(chunks).lower() for path, chunks in parts.items()}
-        texts[""] = "\n".join(texts.values())
-        return texts
+        """Whether any page mentions a code name or error string (`offline_suggest.mentions`
+        over the pages, as the ranking's page terms read a page). The pages' texts are read
+        once per process, and no page terms are built for it: an insight enriched with its
+        match already made never ranks."""
+        if self._texts is None and self._terms is not None:
+            self._texts = [page.text for page in self._terms.pages.values()]
+        elif self._texts is None:
+            rows = self.conn.execute("SELECT path, title, heading_path, text FROM docs_chunks "
+                                     "ORDER BY rowid")
+            self._texts = list(page_texts((r[0], r[1], json.loads(r[2]), r[3])
+                                          for r in rows).values())
+        return any_mentions(self._texts, name)
 
     def page_terms(self) -> PageTerms:
         """Per-page words and names for re-ranking (built once from the stored chunks)."""

@@ -59,6 +59,16 @@ def path_words(path: str) -> set[str]:
     return atoms(path.rsplit(".", 1)[0])
 
 
+def page_texts(rows: Iterable[tuple[str, str, list[str], str]]) -> dict[str, str]:
+    """Each page's lower-cased title, headings and text, its chunks in order, from (path,
+    title, heading path, text) chunk rows: what a page's names are looked for in (the
+    ranking's page terms, and the docs-wide mention check of a ticket's terms)."""
+    parts: dict[str, list[str]] = {}
+    for path, title, heading_path, text in rows:
+        parts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
+    return {path: "\n".join(chunks).lower() for path, chunks in parts.items()}
+
+
 def query_names(text: str) -> list[str]:
     """The code names and error strings a user wrote, lower-cased, most specific first."""
     found = error_strings(text) + identifiers(text)
@@ -100,19 +110,17 @@ class PageTerms:
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
         """From (path, title, heading path, text) chunk rows, in any order."""
-        texts: dict[str, list[str]] = {}
+        rows = list(rows)
         titles: dict[str, str] = {}
         headings: dict[str, dict[str, None]] = {}
         sections: dict[str, dict[tuple[str, ...], Counter[str]]] = {}
         for path, title, heading_path, text in rows:
-            texts.setdefault(path, []).append(" ".join([title, *heading_path, text]))
             section = sections.setdefault(path, {}).setdefault(tuple(heading_path), Counter())
             section.update(atom_list(" ".join([*heading_path, text])))
             titles.setdefault(path, title)
             headings.setdefault(path, {}).update(dict.fromkeys([title, *heading_path]))
         pages = {}
-        for path, parts in texts.items():
-            joined = "\n".join(parts).lower()
+        for path, joined in page_texts(rows).items():
             counts = Counter(atom_list(joined))
             named = list(headings[path])
             pages[path] = Page(
