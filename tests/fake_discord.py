@@ -71,9 +71,10 @@ class Faults:
 @dataclass(frozen=True)
 class RawBody:
     """A body sent as it is, not JSON-encoded (a malformed one, as Discord's docs publish
-    one example)."""
+    one example, or a proxy's HTML page)."""
 
     data: bytes
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -473,7 +474,7 @@ class FakeDiscord:
         message = self._create(parts[1], body)
         self.posted.append((nonce, message))
         if parts[1] in self.faults.send_unreadable:
-            return 200, RawBody(b"<html><body>502 Bad Gateway</body></html>")
+            return 200, RawBody(b"<html><body>502 Bad Gateway</body></html>", "text/html")
         return 200, dict(message, nonce=nonce) if nonce is not None else message
 
     def _create(self, channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -715,8 +716,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         try:
-            payload = body.data if isinstance(body, RawBody) else json.dumps(body).encode()
-            send_json(self, status, payload, headers)
+            if isinstance(body, RawBody):
+                send_json(self, status, body.data, headers, body.content_type)
+            else:
+                send_json(self, status, json.dumps(body).encode(), headers)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client timed out and went away: nothing to answer
 

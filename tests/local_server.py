@@ -8,10 +8,11 @@ from typing import Self
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, payload: bytes,
-              headers: dict[str, str]) -> None:
-    """Answer with a JSON body of `payload` bytes and the given extra headers."""
+              headers: dict[str, str], content_type: str = "application/json") -> None:
+    """Answer with a body of `payload` bytes (JSON unless `content_type` says otherwise)
+    and the given extra headers."""
     handler.send_response(status)
-    handler.send_header("content-type", "application/json")
+    handler.send_header("content-type", content_type)
     handler.send_header("content-length", str(len(payload)))
     for name, value in headers.items():
         handler.send_header(name, value)
