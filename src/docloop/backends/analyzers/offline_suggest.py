@@ -192,7 +192,7 @@ def _one_users_name(term: str, voices: Sequence[tuple[str, str]],
 
 
 def _authors_naming(term: str, authored: Sequence[tuple[str, str]]) -> int:
-    """How many of the quotes' authors write `term` as a whole name."""
+    """How many of the (author, text) voices write `term` as a whole name."""
     named = re.compile(rf"(?<![\w.@/\\-]){re.escape(term)}(?![\w-])", re.I)
     return len({author for author, text in authored if named.search(text)})
 
