@@ -505,6 +505,18 @@ def test_the_passage_keeps_lists_of_names_code_and_list_links() -> None:
         assert passage == "> " + expected.replace("\n", "\n> ")
 
 
+def test_a_shorter_fence_inside_a_longer_one_is_code_in_the_passage() -> None:
+    """A four-backtick fence that shows a three-backtick one (docs about Markdown) was
+    taken as closed at the inner fence: the code after it was rewritten as prose and the
+    prose after the real end kept as code."""
+    text = "````md\nEnd a block with:\n```\na<br>b\n````\nAfter<br>this."
+    chunk = DocChunk(id="c1", path="a.md", url="u", title="A", heading="Allowed origins",
+                     anchor="allowed-origins", text=text)
+    shown = offline_suggestion(insight(), [chunk], None).text
+    passage = shown.split("Closest existing passage:\n")[1].split("\nProposed change")[0]
+    assert "> a<br>b" in passage and "> After this." in passage
+
+
 def test_a_section_goes_above_the_definitions_even_when_its_heading_is_gone() -> None:
     page = "# Fields\n\nText.\n\n[cf]: api.md\n"
     after = apply_patch(page, offline_suggestion(insight(heading="No such heading"),

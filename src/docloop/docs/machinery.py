@@ -242,11 +242,17 @@ def _one_line(line: str, state: _State, generator: str, mdx: bool) -> tuple[str,
     return (MDX_COMMENT.sub("", line) if mdx else line), None
 
 
-def _close_fence(line: str, state: _State) -> None:
+def closes_fence(line: str, fence: str) -> bool:
+    """Whether `line` closes fenced code opened by `fence` (its backticks or tildes): the
+    same character, at least as many, and nothing after them (CommonMark), so a shorter
+    fence inside a longer one is code, not the end of it."""
     marker = FENCE.match(line)
-    fence = state.fence or ""
-    if marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence) \
-            and not line[marker.end():].strip():
+    return bool(marker and fence and marker.group(1)[0] == fence[0]
+                and len(marker.group(1)) >= len(fence) and not line[marker.end():].strip())
+
+
+def _close_fence(line: str, state: _State) -> None:
+    if closes_fence(line, state.fence or ""):
         state.fence = None
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
-from docloop.docs.machinery import FENCE
+from docloop.docs.machinery import FENCE, closes_fence
 from docloop.docs.markdown import AUTOREF, section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
@@ -334,11 +334,14 @@ def _without_markup(lines: list[str]) -> list[str]:
     """`lines` without attribute anchors (`AUTOREF`; a line of nothing else goes) and with
     `<br>` read as a space, outside fenced code only."""
     kept: list[str] = []
-    code = False
+    fence = ""  # the open fence's marker, "" outside fenced code
     for line in lines:
-        if FENCE.match(line):
-            code = not code
-        elif not code:
+        opening = FENCE.match(line)
+        if fence:
+            fence = "" if closes_fence(line, fence) else fence
+        elif opening:
+            fence = opening.group(1)
+        else:
             bare = _LINE_BREAK.sub(" ", AUTOREF.sub("", line)).rstrip()
             if line.strip() and not bare.strip():
                 continue
