@@ -273,6 +273,16 @@ def test_a_build_hash_and_an_address_pattern_are_no_terms() -> None:
     assert "iPad" in terms and "vite.svg" in terms
 
 
+def test_a_camel_case_name_with_a_short_word_in_it_is_a_name_not_a_hash() -> None:
+    """A real typescript-eslint ticket listed `identifiertokeywordkind` for the
+    `identifierToKeywordKind` three users pasted: its `ToK` read as a hash's mixed case."""
+    line = ("Use 'identifierToKeywordKind(identifier)' instead, or `useInView` and "
+            "`toBeInTheDocument`")
+    terms = user_terms(insight(messages=("1",), quotes=(line,)))
+    assert {"identifierToKeywordKind", "useInView", "toBeInTheDocument"} <= set(terms)
+    assert "identifiertokeywordkind" not in terms
+
+
 def test_what_users_asked_leaves_out_lead_ins_to_a_paste() -> None:
     """Real tickets listed "running main.py will result in:" among what users asked."""
     asked = insight().model_copy(update={"questions": [

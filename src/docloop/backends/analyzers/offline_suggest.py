@@ -96,6 +96,9 @@ _BARE_NAME = re.compile(
     r"(?P<trail>[\"'),;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
+#: three lower-case letters in a row: a name's word (`identifierToKeywordKind`, `useInView`
+#: have a two-letter word between capitals too), which a short hash's mixed case lacks
+_NAME_WORD = re.compile(r"[a-z]{3}")
 #: a dash between clauses, as a heading unit
 _DASHES = frozenset({"—", "–", "-", "--"})
 #: a proposed heading is at most this long (characters users read)
@@ -277,12 +280,13 @@ def _term_like(identifier: str) -> bool:
 
 
 def _placeholder_like(name: str) -> bool:
-    """A build hash read as a camelCase name (`sABYHyHG` of `index-sABYHyHG.js`) or an
-    address written as a pattern (`x.x.x.x`): no page could mention it."""
+    """A build hash read as a camelCase name (`sABYHyHG` of `index-sABYHyHG.js`: mixed case
+    without a word in it) or an address written as a pattern (`x.x.x.x`): no page could
+    mention it."""
     if "." in name and all(len(part) <= 1 for part in name.split(".")):
         return True
     return (name.isalnum() and bool(_HASH_CASE.search(name))
-            and sum(c.isupper() for c in name) >= 3)
+            and sum(c.isupper() for c in name) >= 3 and not _NAME_WORD.search(name))
 
 
 def mentions(page_text: str, term: str) -> bool:
