@@ -556,3 +556,32 @@ def test_what_users_asked_shows_a_hedge_after_the_problems() -> None:
     shown = lines[lines.index(next(line for line in lines if line.startswith("What users")))
                   + 1:][:2]
     assert shown[0].startswith('- "Some chunks') and shown[1].startswith('- "Not 100%')
+
+
+def test_the_error_users_pasted_is_listed_whole_and_its_ordinary_words_are_not() -> None:
+    """A real typescript-eslint ticket asked the writer to mention `definition` and `found`,
+    the ordinary words of the "Definition for rule … was not found" that three users
+    pasted, and another `longer` and `since` of a DeprecationError."""
+    asked = _said_by(
+        ("ann", "1:1  error  Definition for rule '@typescript-eslint/no-foo' was not found"),
+        ("bob", "`eslint` fails with `Definition for rule '@typescript-eslint/bar' was not found`"),
+        ("cat", "> Parsing error: Definition for rule '@typescript-eslint/baz' was not found"),
+        ("dan", "Definition for rule 'x' was not found after the upgrade, the upgrade broke it"),
+    ).model_copy(update={"title": "Definition for rule '…' was not found"})
+    listed = listed_terms(asked, lambda name: True)
+    assert listed[0] == "Definition for rule '…' was not found"
+    assert not {"definition", "found", "rule"} & {t.lower() for t in listed}
+    spoken = _said_by(*[(who, "After the upgrade: `Definition for rule 'x' was not found`")
+                        for who in ("ann", "bob", "cat")])
+    assert "upgrade" in listed_terms(spoken, lambda name: True)  # their own word stays
+
+
+def test_a_cut_title_lists_the_whole_pasted_error() -> None:
+    error = ("DeprecationError: 'originalKeywordKind' has been deprecated since v5.0.0 and can "
+             "no longer be used. Use 'identifierToKeywordKind(identifier)' instead.")
+    asked = _said_by(("ann", error), ("bob", f"With TS 5.2:\n`{error}`"), ("cat", error))
+    cut = asked.model_copy(update={"title": error[:80] + "…"})
+    listed = listed_terms(cut, lambda name: True)
+    assert listed[0] == error and "longer" not in listed and "since" not in listed
+    said = asked.model_copy(update={"title": "How do I upgrade the parser?"})
+    assert error not in listed_terms(said, lambda name: True)  # a title nobody pasted

@@ -234,6 +234,15 @@ def _escape_block_mark(found: re.Match[str]) -> str:
 #: host is not allowed.", "The legacy JS API is deprecated", "Failed to resolve import")
 ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable|not allowed|denied|invalid|"
                          r"deprecat|not found|not defined|refused|warn", re.I)
+#: a pasted line needs this many content words to say what went wrong
+NAMED_WORDS = 4
+
+
+def reports_error(line: str) -> bool:
+    """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
+    return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= NAMED_WORDS
+
+
 #: how a sentence that leads into a paste ends (a full-width colon too: "webpack ：")
 LEAD_IN_MARKS = (":", "：")
 

@@ -13,10 +13,8 @@ import re
 from collections.abc import Sequence
 
 from docloop.models import Problem
-from docloop.text import ERROR_WORDS, code_blocks, content_words, inline_code
+from docloop.text import code_blocks, inline_code, reports_error
 
-#: a pasted line needs this many content words to say what went wrong
-NAMED_WORDS = 4
 #: what a log puts before the message of a pasted line: a commit or build hash, a time, a
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
 LOG_PREFIX = re.compile(
@@ -77,7 +75,7 @@ def pasted_error(texts: Sequence[str]) -> str | None:
         for block in code_blocks(said):
             for line in block.splitlines():
                 line = " ".join(line.split())
-                if _reports_error(line):
+                if reports_error(line):
                     return line
     return None
 
@@ -88,7 +86,7 @@ def _quoted_error(texts: Sequence[str]) -> str | None:
     without the sentence around it, which a title limit would cut."""
     for said in texts:
         for span in inline_code(said):
-            if _reports_error(span):
+            if reports_error(span):
                 return span
     return None
 
@@ -99,13 +97,8 @@ def _error_quote(quotes: Sequence[str]) -> str | None:
     most two lines that report an error, no question, and no one speaking (a program's
     message never says "I", "my" or "we")."""
     return next((" ".join(q.split()) for q in quotes
-                 if len(q.strip().splitlines()) <= 2 and _reports_error(q)
+                 if len(q.strip().splitlines()) <= 2 and reports_error(q)
                  and not q.rstrip().endswith("?") and not SPEAKER.search(q)), None)
-
-
-def _reports_error(line: str) -> bool:
-    """A pasted line that says in words what went wrong (not a bare `Error` or a path)."""
-    return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= NAMED_WORDS
 
 
 def shown(line: str | None) -> str | None:

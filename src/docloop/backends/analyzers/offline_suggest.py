@@ -21,6 +21,7 @@ from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
 from docloop.text import (
+    ERROR_WORDS,
     NOT_TERMS,
     STOPWORDS,
     code_terms,
@@ -32,6 +33,7 @@ from docloop.text import (
     is_aside,
     leads_in,
     name_spellings,
+    reports_error,
     truncate,
 )
 
@@ -44,7 +46,11 @@ _LINK = re.compile(r"\[[^\[\]\n]*\](?:\[[^\[\]\n]*\]|\([^()\n]*\))")
 _LABEL_LINE = re.compile(r"^[A-Z][\w ]{0,20}:(?: [^:]{1,40})?$")
 #: a plain word counts as the users' term when this many quotes/questions use it
 MIN_TERM_TEXTS = 3
+#: ... of which this many outside the errors they pasted (two users' own word)
+MIN_PROSE_TEXTS = 2
 MAX_TERM_LENGTH = 40
+#: a pasted error listed as a term is cut here (a stack of them reads as a log)
+MAX_PASTED_TERM = 200
 #: plain words that only say that something went wrong, never what: no term to list
 SAYS_IT_FAILS = frozenset(
     "error errors fail fails failed failing failure fatal issue issues problem problems bug "
@@ -66,6 +72,13 @@ _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|s
 #: pasted it, it is what users search for
 _ERROR_CLASS = re.compile(r"\w(?:Error|Exception|Warning|Deprecat\w*)$|^E[A-Z]{3,}$"
                           r"|^ERR_[A-Z0-9_]+$")
+#: a line as a program prints a problem, after any quote marks: an exception or warning
+#: class (`DeprecationError: …`), `Error:`, `Parsing error: …`, `FATAL ERROR: …`, a linter's
+#: position and severity (`1:21  error  'x' is not defined`)
+_PRINTED_PROBLEM = re.compile(r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:[\w.]*(?:Error|Exception|Warning)"
+                              r"\b|(?i:(?:parsing |fatal )?error|warn(?:ing)?)\b)")
+#: an inline code span
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
@@ -145,7 +158,9 @@ def listed_terms(insight: Insight,
     message in the match stage too, the verdict's choices moved: FastAPI's `missing`
     2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md, session 11.) With
     `docs_mention` (whether any page of the docs set mentions a name), a name one user
-    wrote that no page mentions is left out too (`_one_users_name`)."""
+    wrote that no page mentions is left out too (`_one_users_name`). A plain word counts
+    only where users wrote it themselves, not inside the error they pasted
+    (`_only_in_errors`)."""
     quotes = [without_placeholders(q.text) for q in insight.quotes]
     said = quotes + _unquoted_questions(insight, quotes)
     authored = [(q.author, text) for q, text in zip(insight.quotes, quotes, strict=True)]
@@ -153,12 +168,72 @@ def listed_terms(insight: Insight,
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     voices = authored + [(f"question {n}", text) for n, text in enumerate(said[len(quotes):])]
+    prose = [set(content_words(_outside_errors(text))) for text in said]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
-                or _one_users_name(term, voices, docs_mention)):
+                or _one_users_name(term, voices, docs_mention)
+                or _only_in_errors(term, prose)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
-    return list(listed.values())
+    pasted = _pasted_title(insight, quotes)
+    return ([pasted] if pasted else []) + [t for t in listed.values() if t != pasted]
+
+
+def _most_of(found: re.Match[str] | None, error: str) -> bool:
+    """Whether the title's shape matched at least half of a pasted error (a short title
+    is not the error it happens to occur in)."""
+    return found is not None and 2 * (found.end() - found.start()) >= len(error)
+
+
+def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
+    """A plain word fewer than MIN_PROSE_TEXTS users write outside the errors they pasted
+    (`prose`: each text's content words, `_outside_errors`). Three users pasting
+    "Definition for rule '…' was not found" made `definition` and `found` the users'
+    terms, and "… has been deprecated since v5.0.0 and can no longer be used" made
+    `longer` one: the pasted error is the term a page should carry (the quotes and the
+    title show it whole), its ordinary words are not."""
+    return bool(_PLAIN_WORD.match(term)) and sum(term in words for words in prose
+                                                  ) < MIN_PROSE_TEXTS
+
+
+def _outside_errors(text: str) -> str:
+    """`text` without its pasted errors (`_pasted_errors`)."""
+    kept = [_CODE_SPAN.sub(lambda span: "" if reports_error(span.group(1)) else span.group(0),
+                           line)
+            for line in text.splitlines() if not _PRINTED_PROBLEM.match(line)]
+    return "\n".join(kept)
+
+
+def _pasted_errors(text: str) -> list[str]:
+    """The errors pasted in `text`: the lines a program printed (`_PRINTED_PROBLEM`) and
+    the inline code spans that report an error (`Definition for rule 'x' was not found`),
+    their spacing collapsed."""
+    found = []
+    for line in text.splitlines():
+        if _PRINTED_PROBLEM.match(line):
+            found.append(" ".join(line.split()))
+        else:
+            found += [" ".join(span.split()) for span in _CODE_SPAN.findall(line)
+                      if reports_error(span)]
+    return found
+
+
+def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
+    """The insight's title when it is an error the `quotes` show pasted (the headline
+    prefers the error two members pasted, its differing parts shown as `…`): the term a
+    page should carry so that users who paste it find the page, listed whole where its
+    ordinary words are not (`_only_in_errors`). Only the quotes, as users wrote them: a
+    question can be docloop's (an error and the question after it, joined by a dash)."""
+    title = insight.title.strip()
+    if not title or not ERROR_WORDS.search(title):
+        return None
+    shape = re.compile(".*?".join(map(re.escape, title.rstrip("…").split("…"))))
+    pasted = (error for text in quotes for error in _pasted_errors(text))
+    found = next((error for error in pasted if _most_of(shape.search(error), error)), None)
+    if found is None:
+        return None
+    cut = title.endswith("…") and "…" not in title[:-1]  # the headline's limit, no variables
+    return truncate(found, MAX_PASTED_TERM) if cut else title
 
 
 def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
