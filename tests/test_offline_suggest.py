@@ -585,3 +585,18 @@ def test_a_cut_title_lists_the_whole_pasted_error() -> None:
     assert listed[0] == error and "longer" not in listed and "since" not in listed
     said = asked.model_copy(update={"title": "How do I upgrade the parser?"})
     assert error not in listed_terms(said, lambda name: True)  # a title nobody pasted
+
+
+def test_an_mdx_page_gets_jsx_comments_its_build_accepts() -> None:
+    """A patch for a typescript-eslint (Docusaurus 3) page added `<!-- -->` notes, which
+    MDX 2 and later reject: applying it broke the docs build."""
+    page = "# Origins\n\n{/* prettier-ignore */}\n\n## Allowed origins\n\nSet them.\n"
+    item = insight(path="guide/cors.mdx")
+    after = apply_patch(page, offline_suggestion(item, _chunks(), page).patch or "")
+    assert "<!--" not in after and "{/* docloop ins_a: 2 users asked this." in after
+    assert "{/* Mention the words users use: " in after
+    older = page.replace("{/* prettier-ignore */}", "<!-- prettier-ignore -->")
+    after = apply_patch(older, offline_suggestion(item, _chunks(), older).patch or "")
+    assert "<!-- docloop ins_a" in after and "{/*" not in after  # the page's own kind
+    plain = apply_patch(page, offline_suggestion(insight(), _chunks(), page).patch or "")
+    assert "<!-- docloop ins_a" in plain  # a Markdown page

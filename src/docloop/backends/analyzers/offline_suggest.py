@@ -572,18 +572,28 @@ def _fit(units: list[HeadingUnit], limit: int) -> tuple[list[HeadingUnit], bool]
     return units, False
 
 
+def _comment(text: str, source: str, mdx: bool) -> str:
+    """A note for the writer that the built page does not show. MDX 2 and later (Docusaurus
+    3) reject `<!-- -->` and take a JSX comment, `{/* */}`; a page that already writes HTML
+    comments and no JSX ones (an older MDX site) keeps its own kind."""
+    if mdx and ("{/*" in source or "<!--" not in source):
+        return "{/* " + text.replace("*/", "* /") + " */}"
+    return "<!-- " + text.replace("--", "") + " -->"
+
+
 def _section_patch(
     path: str, source: str, heading: str | None, insight: Insight, terms: list[str]
 ) -> str | None:
     """Insert a marked section for a writer at the end of the matched section."""
     lines = source.splitlines()
-    at, level = section_end(source, heading, path.endswith(".mdx"))
+    mdx = path.endswith(".mdx")
+    at, level = section_end(source, heading, mdx)
     title = _heading(insight.title)
     block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
-             f"<!-- docloop {insight.id}: {insight.users} users asked this. Answer it here. -->"]
+             _comment(f"docloop {insight.id}: {insight.users} users asked this. Answer it "
+                      "here.", source, mdx)]
     if terms:
-        words = ", ".join(t.replace("--", "") for t in terms)
-        block.append(f"<!-- Mention the words users use: {words} -->")
+        block.append(_comment(f"Mention the words users use: {', '.join(terms)}", source, mdx))
     new_lines = lines[:at] + block + ([""] if at < len(lines) and lines[at].strip() else [])
     after = "\n".join(new_lines + lines[at:]) + "\n"
     patch = make_patch(path, source, after)
