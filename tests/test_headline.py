@@ -391,3 +391,25 @@ def test_a_hedged_question_and_a_word_that_opens_like_a_hedge_are_no_asides() ->
     ]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title == "Not sure why my env variables are undefined in vite.config.js?"
+
+
+def test_a_loggers_fields_and_an_editors_source_are_not_the_title() -> None:
+    """Real titles: "2024-10-25 11:56:21,216 - fastapi - ERROR - Form data requires …"
+    (Python's logging format, fields in either order) and "Parsing error: Cannot read file
+    '…'.eslint" (VS Code's problem list appends the source when copied)."""
+    form = 'Form data requires "python-multipart" to be installed.'
+    members = [
+        problem(1, "Clone and run it, getting error:",
+                f"Clone and run it, getting error:\n```\n2024-10-25 11:56:21,216 - fastapi "
+                f"- ERROR - {form}\n```"),
+        problem(2, "Ran on a clean system.",
+                f"Ran on a clean system.\n```\nfastapi - 2024-02-29 09:48:04,289 - ERROR - "
+                f"{form}\n```"),
+    ]
+    assert headline(members, document_frequencies(members), member_words(members)) == form
+    read = "Parsing error: Cannot read file '{}/tsconfig.json'."
+    members = [problem(n, f"I get `{read.format(path)}eslint` in every file",
+                       f"I get `{read.format(path)}eslint` in every file")
+               for n, path in ((1, "/a"), (2, "/b/c"))]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title.startswith("Parsing error: Cannot read file") and "eslint" not in title

@@ -19,6 +19,18 @@ from docloop.text import code_blocks, inline_code, reports_error
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
 LOG_PREFIX = re.compile(
     r"^(?:(?:(?=[a-f]*\d)[0-9a-f]{7,40}|\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
+#: a logging library's fields before the message: a date and time, a logger's name and a
+#: level, in either order, split by ` - ` or ` | ` (Python's "%(asctime)s - %(name)s -
+#: %(levelname)s - %(message)s", "fastapi - 2024-02-29 09:48:04,289 - ERROR - …"), or a
+#: bracketed clock time ("[2:17:54 PM]  WARN  The CJS build of …" keeps the tool's level)
+LOG_FIELDS = re.compile(
+    r"^(?:(?:[\w.]+ [-|] )?\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?Z?\]?"
+    r"(?: [-|] [\w.]+)*? [-|] (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) [-|] "
+    r"|\[\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?\]\s+)")
+#: what an editor appends when its problem list is copied: the source right after the
+#: message's closing period or quote (`….eslint`), or with the rule or code in brackets
+#: (`eslint(no-undef)`, `ts(2322)`); a file name's `.ts` is no source
+EDITOR_SOURCE = re.compile(r"(?<=\S[.'\"])eslint$|(?<=[.'\")\]\s])\s*(?:eslint|ts)\([\w@/-]+\)$")
 #: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
 #: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
 RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
@@ -102,6 +114,10 @@ def _error_quote(quotes: Sequence[str]) -> str | None:
 
 
 def shown(line: str | None) -> str | None:
-    """A pasted line without what a log puts before its message (a hash, a time, `>`): how
-    a title or a link shows it."""
-    return LOG_PREFIX.sub("", line) if line else None
+    """A pasted line without what a log puts before its message (a hash, a time, `>`, a
+    logger's fields) and what an editor appends to it (`.eslint`, `ts(2322)`): how a title
+    or a link shows it."""
+    if not line:
+        return None
+    message = LOG_FIELDS.sub("", LOG_PREFIX.sub("", line))
+    return EDITOR_SOURCE.sub("", message) or line
