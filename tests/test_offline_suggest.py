@@ -600,3 +600,13 @@ def test_an_mdx_page_gets_jsx_comments_its_build_accepts() -> None:
     assert "<!-- docloop ins_a" in after and "{/*" not in after  # the page's own kind
     plain = apply_patch(page, offline_suggestion(insight(), _chunks(), page).patch or "")
     assert "<!-- docloop ins_a" in plain  # a Markdown page
+
+
+def test_a_success_status_from_an_access_log_is_no_term() -> None:
+    """A real FastAPI ticket asked the writer to mention `200 OK`, from a pasted uvicorn
+    access log line beside the `404 Not Found` that was the problem."""
+    log = ('INFO: 172.29.0.5:45328 - "GET /api/items HTTP/1.1" 200 OK\n'
+           'INFO: 172.29.0.9:45668 - "GET /api/api/items HTTP/1.0" 404 Not Found')
+    listed = listed_terms(_said_by(("ann", log), ("bob", "Behind the proxy I get 404 Not Found")),
+                          lambda name: True)
+    assert "404 Not Found" in listed and "200 OK" not in listed

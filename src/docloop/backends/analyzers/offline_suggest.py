@@ -79,6 +79,8 @@ _PRINTED_PROBLEM = re.compile(r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:[\w.]*(?:Error|Ex
                               r"\b|(?i:(?:parsing |fatal )?error|warn(?:ing)?)\b)")
 #: an inline code span
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+#: a success status a server's access log printed (`200 OK`, `201 Created`): no error
+_SUCCESS_STATUS = re.compile(r"2\d\d\b")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
@@ -160,7 +162,8 @@ def listed_terms(insight: Insight,
     `docs_mention` (whether any page of the docs set mentions a name), a name one user
     wrote that no page mentions is left out too (`_one_users_name`). A plain word counts
     only where users wrote it themselves, not inside the error they pasted
-    (`_only_in_errors`)."""
+    (`_only_in_errors`), and a success status (`200 OK` of a pasted access log) is no
+    error to list."""
     quotes = [without_placeholders(q.text) for q in insight.quotes]
     said = quotes + _unquoted_questions(insight, quotes)
     authored = [(q.author, text) for q, text in zip(insight.quotes, quotes, strict=True)]
@@ -172,7 +175,7 @@ def listed_terms(insight: Insight,
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
                 or _one_users_name(term, voices, docs_mention)
-                or _only_in_errors(term, prose)):
+                or _only_in_errors(term, prose) or _SUCCESS_STATUS.match(term)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
     pasted = _pasted_title(insight, quotes)
