@@ -8,7 +8,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from docloop.markdown_safe import block, inline, link, safe_url
-from docloop.models import DocMatch, Insight, Message, RunReport, Suggestion
+from docloop.models import DocMatch, Insight, Message, Quote, RunReport, Suggestion
 from docloop.report import render_markdown
 from docloop.sanitize import clean_message, clean_text, plausible_time
 from docloop.ticket_text import render_ticket
@@ -133,3 +133,20 @@ def test_ticket_and_source_tables_show_rich_markup_literally(
     render_check([("spec", [ChannelCount(id="1", name="[bold]c[/bold]", kind="text")])], False)
     shown = capsys.readouterr().out
     assert "[red]t[/red]" in shown and "[bold]c[/bold]" in shown
+
+
+def test_a_quote_keeps_the_code_it_pasted_as_a_block_and_its_prose_inert() -> None:
+    """A real FastAPI quote read "```python app.add_middleware( CORSMiddleware,
+    allow_origins=[ …" on one line: the pasted code flattened into the sentence."""
+    said = (f"I enabled CORS {XSS} like below:\n```python\napp.add_middleware(\n"
+            f"    CORSMiddleware, allow_origins=['*'],  # {XSS}\n)\n```\n"
+            "Then `fetch` fails [here](javascript:alert(1)).\n````\n``` nested\n")
+    item = _hostile_insight().model_copy(update={"quotes": [Quote(
+        message_id="m1", author="ann", text=said)]})
+    text = render_ticket(item)
+    html = HTML.render(text)
+    assert "<img" not in html and 'href="javascript' not in html
+    assert "<pre><code class=\"language-python\">app.add_middleware(\n    CORSMiddleware" in html
+    assert "# &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html  # code, as written
+    assert "<code>``` nested\n</code>" in html  # an unclosed block closes with the quote
+    assert html.count("<blockquote>") == 1

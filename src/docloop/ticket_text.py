@@ -15,12 +15,15 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from docloop.backends.trackers.base import EvidenceDelta
+from docloop.docs.machinery import FENCE, closes_fence
 from docloop.markdown_safe import block, code, is_web_url, link, safe_url
 from docloop.markdown_safe import inline as escape
 from docloop.models import NEAREST, Insight, PageHit, Quote, section_label
 from docloop.sanitize import clean_text
 
 _BACKTICKS = re.compile(r"`+")
+#: a code block's language tag as a fence may carry it (`python`, `ts`, `c++`)
+_LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
 
 
 def render_ticket(insight: Insight) -> str:
@@ -110,10 +113,45 @@ def _quotes(quotes: list[Quote], heading: str | None = "**What users said:**") -
     for quote in quotes:
         url = safe_url(quote.url)
         source = f" ([message]({url}))" if url else ""
-        lines.append(f"> {escape(quote.text)}")
+        lines += _quoted(quote.text)
         lines.append(f"> — {escape(quote.author)}{source}")
         lines.append("")
     return lines
+
+
+def _quoted(text: str) -> list[str]:
+    """A quote as blockquote lines: its prose escaped line by line (no markup, link or
+    mention of a user's survives), and the code it pasted in fenced blocks kept as a
+    fenced block, line for line, behind a fence longer than any backtick run inside (code
+    renders no markup). Flattened to one line, a pasted traceback or config read as
+    "```python app.add_middleware( CORSMiddleware, allow_origins=[ …"."""
+    lines: list[str] = []
+    fence: str | None = None  # the user's fence while inside their code block
+    language = ""
+    code_lines: list[str] = []
+    for line in clean_text(text).strip().splitlines():
+        opening = FENCE.match(line)
+        if fence is not None and closes_fence(line, fence):
+            lines += _fenced(code_lines, language)
+            fence, code_lines = None, []
+        elif fence is not None:
+            code_lines.append(line)
+        elif opening:
+            fence = opening.group(1)
+            tag = line[opening.end():].strip()
+            language = tag if _LANGUAGE.fullmatch(tag) else ""
+        else:
+            lines.append(f"> {escape(line)}" if line.strip() else ">")
+    if fence is not None:  # a block the message never closed
+        lines += _fenced(code_lines, language)
+    return lines or [">"]
+
+
+def _fenced(code_lines: list[str], language: str) -> list[str]:
+    """Blockquoted fenced code holding `code_lines` as written."""
+    body = "\n".join(code_lines)
+    fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(body)), default=0))
+    return [f"> {fence}{language}", *(f"> {line}" for line in code_lines), f"> {fence}"]
 
 
 def _suggestion(insight: Insight) -> list[str]:
