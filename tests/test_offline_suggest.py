@@ -610,3 +610,18 @@ def test_a_success_status_from_an_access_log_is_no_term() -> None:
     listed = listed_terms(_said_by(("ann", log), ("bob", "Behind the proxy I get 404 Not Found")),
                           lambda name: True)
     assert "404 Not Found" in listed and "200 OK" not in listed
+
+
+def test_a_page_that_names_the_error_around_its_variables_mentions_it() -> None:
+    """A real typescript-eslint ticket said its page never mentions "Definition for rule
+    '@typescript-eslint/consistent-type-exports' was not found", on a page headed "Rules
+    Not Found (Definition for rule ... was not found)"."""
+    error = "Definition for rule '@typescript-eslint/consistent-type-exports' was not found"
+    asked = _said_by(("ann", f"`{error}`"), ("bob", f"`{error}`")).model_copy(
+        update={"title": error})
+    page = [DocChunk(id="c1", path="a.md", url="u", title="A", heading="Allowed origins",
+                     anchor="allowed-origins",
+                     text="## Rules Not Found (Definition for rule ... was not found)")]
+    assert error not in offline_suggestion(asked, page, None, lambda name: True).text
+    other = [page[0].model_copy(update={"text": "## Rules are defined by plugins"})]
+    assert error in offline_suggestion(asked, other, None, lambda name: True).text

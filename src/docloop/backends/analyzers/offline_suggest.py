@@ -81,6 +81,8 @@ _PRINTED_PROBLEM = re.compile(r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:[\w.]*(?:Error|Ex
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a success status a server's access log printed (`200 OK`, `201 Created`): no error
 _SUCCESS_STATUS = re.compile(r"2\d\d\b")
+#: what two users' copies of one error differ in: quoted names, numbers, a cut (`…`)
+_ERROR_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+(?:\.\d+)*|…")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
@@ -289,10 +291,25 @@ def _forms(term: str) -> list[str]:
 
 
 def _page_mentions(lower_page: str, term: str) -> bool:
-    """Whether a lower-cased page mentions the term, or as a whole name its singular."""
+    """Whether a lower-cased page mentions the term, or as a whole name its singular, or,
+    for a pasted error, its words around what users' copies differ in: a page headed
+    "Definition for rule ... was not found" mentions the "Definition for rule
+    '@typescript-eslint/x' was not found" users pasted."""
     forms = _forms(term)
     return mentions(lower_page, term) or (len(forms) > 1 and re.search(
-        rf"(?<![\w.]){re.escape(forms[1].lower())}(?![\w])", lower_page) is not None)
+        rf"(?<![\w.]){re.escape(forms[1].lower())}(?![\w])", lower_page) is not None) or (
+        _shape_on(lower_page, term))
+
+
+def _shape_on(lower_page: str, error: str) -> bool:
+    """Whether the page holds a pasted error's words with anything short where its quoted
+    names, numbers and `…` are (another user's rule, path or version); an error of fewer
+    than three words besides those is never found this way."""
+    parts = [" ".join(part.split()) for part in _ERROR_VARIABLES.split(error.lower())]
+    fixed = [part for part in parts if part]
+    if " " not in error or len(content_words(" ".join(fixed))) < 3:
+        return False
+    return re.search(r".{0,80}?".join(map(re.escape, fixed)), lower_page) is not None
 
 
 def _own_thing(term: str) -> bool:
