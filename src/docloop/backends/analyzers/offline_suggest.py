@@ -202,25 +202,25 @@ def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
 
 
 def _outside_errors(text: str) -> str:
-    """`text` without its pasted errors (`_pasted_errors`)."""
-    kept = [_CODE_SPAN.sub(lambda span: "" if reports_error(span.group(1)) else span.group(0),
-                           line)
-            for line in text.splitlines() if not _PRINTED_PROBLEM.match(line)]
-    return "\n".join(kept)
+    """`text` without its pasted errors (`_line_errors`)."""
+    return "\n".join(_line_errors(line)[0] for line in text.splitlines())
 
 
 def _pasted_errors(text: str) -> list[str]:
-    """The errors pasted in `text`: the lines a program printed (`_PRINTED_PROBLEM`) and
-    the inline code spans that report an error (`Definition for rule 'x' was not found`),
-    their spacing collapsed."""
-    found = []
-    for line in text.splitlines():
-        if _PRINTED_PROBLEM.match(line):
-            found.append(" ".join(line.split()))
-        else:
-            found += [" ".join(span.split()) for span in _CODE_SPAN.findall(line)
-                      if reports_error(span)]
-    return found
+    """The errors pasted in `text` (`_line_errors`), their spacing collapsed."""
+    return [" ".join(error.split()) for line in text.splitlines()
+            for error in _line_errors(line)[1]]
+
+
+def _line_errors(line: str) -> tuple[str, list[str]]:
+    """A line without the errors pasted in it, and those errors: the whole line when a
+    program printed it (`_PRINTED_PROBLEM`), else its inline code spans that report an
+    error (`Definition for rule 'x' was not found`)."""
+    if _PRINTED_PROBLEM.match(line):
+        return "", [line]
+    errors = [span for span in _CODE_SPAN.findall(line) if reports_error(span)]
+    kept = _CODE_SPAN.sub(lambda span: "" if span.group(1) in errors else span.group(0), line)
+    return kept, errors
 
 
 def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
