@@ -234,6 +234,8 @@ def _escape_block_mark(found: re.Match[str]) -> str:
 #: host is not allowed.", "The legacy JS API is deprecated", "Failed to resolve import")
 ERROR_WORDS = re.compile(r"error|exception|fail|fatal|cannot|unable|not allowed|denied|invalid|"
                          r"deprecat|not found|not defined|refused|warn", re.I)
+#: words by which a person speaks: no program's error message uses them
+SPEAKER = re.compile(r"\b(?:I|I'm|I've|me|my|we|our|us|you|your)\b", re.I)
 #: a pasted line needs this many content words to say what went wrong
 NAMED_WORDS = 4
 

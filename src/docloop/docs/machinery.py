@@ -36,6 +36,7 @@ has such prose).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from docloop.docs.hugo_site import (
@@ -249,6 +250,22 @@ def closes_fence(line: str, fence: str) -> bool:
     marker = FENCE.match(line)
     return bool(marker and fence and marker.group(1)[0] == fence[0]
                 and len(marker.group(1)) >= len(fence) and not line[marker.end():].strip())
+
+
+def fence_places(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each line with its place in the text's fenced code: "fence" (a line that opens or
+    closes a block), "code" (inside one) or "text"."""
+    fence = ""  # the open block's marker, "" outside fenced code
+    for line in lines:
+        if fence:
+            closing = closes_fence(line, fence)
+            fence = "" if closing else fence
+            yield line, "fence" if closing else "code"
+        elif (opening := FENCE.match(line)) is not None:
+            fence = opening.group(1)
+            yield line, "fence"
+        else:
+            yield line, "text"
 
 
 def _close_fence(line: str, state: _State) -> None:

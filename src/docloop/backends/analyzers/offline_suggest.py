@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
-from docloop.docs.machinery import FENCE, closes_fence
+from docloop.docs.machinery import fence_places
 from docloop.docs.markdown import AUTOREF, section_end
 from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
 from docloop.patching import apply_patch, make_patch
@@ -23,6 +23,7 @@ from docloop.redact import without_placeholders
 from docloop.text import (
     ERROR_WORDS,
     NOT_TERMS,
+    SPEAKER,
     STOPWORDS,
     code_terms,
     content_words,
@@ -51,6 +52,10 @@ MIN_PROSE_TEXTS = 2
 MAX_TERM_LENGTH = 40
 #: a pasted error listed as a term is cut here (a stack of them reads as a log)
 MAX_PASTED_TERM = 200
+#: a pasted error's parts around its variables, at most (more is no error's shape)
+MAX_SHAPE_PARTS = 12
+#: what a page may hold where a pasted error has a variable, at most (characters)
+SHAPE_GAP = 80
 #: plain words that only say that something went wrong, never what: no term to list
 SAYS_IT_FAILS = frozenset(
     "error errors fail fails failed failing failure fatal issue issues problem problems bug "
@@ -72,11 +77,14 @@ _OWN_FILE = re.compile(r"\.(?:png|jpe?g|gif|svg|webp|ico|tsx?|jsx?|mjs|cjs|vue|s
 #: pasted it, it is what users search for
 _ERROR_CLASS = re.compile(r"\w(?:Error|Exception|Warning|Deprecat\w*)$|^E[A-Z]{3,}$"
                           r"|^ERR_[A-Z0-9_]+$")
-#: a line as a program prints a problem, after any quote marks: an exception or warning
-#: class (`DeprecationError: …`), `Error:`, `Parsing error: …`, `FATAL ERROR: …`, a linter's
-#: position and severity (`1:21  error  'x' is not defined`)
-_PRINTED_PROBLEM = re.compile(r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:[\w.]*(?:Error|Exception|Warning)"
-                              r"\b|(?i:(?:parsing |fatal )?error|warn(?:ing)?)\b)")
+#: a line as a program prints a problem, after any quote marks and a tool's tag: an
+#: exception or warning class (`DeprecationError: …`, `Uncaught TypeError: …`), `Error:`,
+#: `Parsing error: …`, `FATAL ERROR: …`, `[vite] Internal server error: …`, `✘ [ERROR] …`,
+#: a linter's position and severity (`1:21  error  'x' is not defined`)
+_PRINTED_PROBLEM = re.compile(
+    r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:\[[\w -]{1,20}\]\s*|✘\s*|Uncaught\s+)*"
+    r"(?:[\w.]*(?:Error|Exception|Warning)\b|(?i:(?:parsing |fatal |internal server )?error"
+    r"|warn(?:ing)?)\b|\[(?i:error|warn(?:ing)?|fatal)\])")
 #: an inline code span
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a success status a server's access log printed (`200 OK`, `201 Created`): no error
@@ -112,10 +120,14 @@ _BARE_NAME = re.compile(
     r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./\\][\w@*./:~\\-]*?)"
     r"(?P<trail>[\"'),;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
-_HASH_CASE = re.compile(r"[A-Z][a-z][A-Z]")
-#: three lower-case letters in a row: a name's word (`identifierToKeywordKind`, `useInView`
-#: have a two-letter word between capitals too), which a short hash's mixed case lacks
-_NAME_WORD = re.compile(r"[a-z]{3}")
+_HASH_CASE = re.compile(r"(?=[A-Z][a-z][A-Z])")
+#: four lower-case letters in a row: a name's word (`identifierToKeywordKind` has a
+#: two-letter word between capitals too), which a short hash's mixed case lacks
+_NAME_WORD = re.compile(r"[a-z]{4}")
+#: what a hash has and a name of short words (`useInView`) does not: a digit, or two
+#: capitals in a row after a lower-case letter (`cuzPrR2B`, `xlxBCwMm`, `sABYHyHG`); or
+#: else that lone letter twice (`DkEjHaQz`)
+_HASH_MARK = re.compile(r"\d|[a-z][A-Z]{2}")
 #: a dash between clauses, as a heading unit
 _DASHES = frozenset({"—", "–", "-", "--"})
 #: a proposed heading is at most this long (characters users read)
@@ -184,10 +196,31 @@ def listed_terms(insight: Insight,
     return ([pasted] if pasted else []) + [t for t in listed.values() if t != pasted]
 
 
-def _most_of(found: re.Match[str] | None, error: str) -> bool:
-    """Whether the title's shape matched at least half of a pasted error (a short title
-    is not the error it happens to occur in)."""
-    return found is not None and 2 * (found.end() - found.start()) >= len(error)
+def _parts_in_order(text: str, parts: Sequence[str], gap: int | None = None
+                    ) -> tuple[int, int] | None:
+    """Where `parts` occur in `text` in order (the span from the first's start to the last's
+    end), each at most `gap` characters after the one before (None: any gap), or None.
+    Plain string searches: each start of the first part, then each next part at its first
+    place after the last, which is the earliest any match could put it. A title or an
+    error is a user's text, and as a regex (`a.*?a.*?a…`) it backtracked for minutes on
+    a crafted one."""
+    if not parts or len(parts) > MAX_SHAPE_PARTS:
+        return None
+    start = text.find(parts[0])
+    while start >= 0:
+        end = start + len(parts[0])
+        for part in parts[1:]:
+            limit = None if gap is None else end + gap + len(part)
+            found = text.find(part, end, limit)
+            if found < 0:
+                break
+            end = found + len(part)
+        else:
+            return start, end
+        if gap is None:
+            return None  # a later start only ends later
+        start = text.find(parts[0], start + 1)
+    return None
 
 
 def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
@@ -202,25 +235,42 @@ def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
 
 
 def _outside_errors(text: str) -> str:
-    """`text` without its pasted errors (`_line_errors`)."""
-    return "\n".join(_line_errors(line)[0] for line in text.splitlines())
+    """`text` without its pasted errors (`_split_errors`)."""
+    return _split_errors(text)[0]
 
 
 def _pasted_errors(text: str) -> list[str]:
-    """The errors pasted in `text` (`_line_errors`), their spacing collapsed."""
-    return [" ".join(error.split()) for line in text.splitlines()
-            for error in _line_errors(line)[1]]
+    """The errors pasted in `text` (`_split_errors`), their spacing collapsed."""
+    return [" ".join(error.split()) for error in _split_errors(text)[1]]
 
 
-def _line_errors(line: str) -> tuple[str, list[str]]:
-    """A line without the errors pasted in it, and those errors: the whole line when a
-    program printed it (`_PRINTED_PROBLEM`), else its inline code spans that report an
-    error (`Definition for rule 'x' was not found`)."""
-    if _PRINTED_PROBLEM.match(line):
-        return "", [line]
-    errors = [span for span in _CODE_SPAN.findall(line) if reports_error(span)]
-    kept = _CODE_SPAN.sub(lambda span: "" if span.group(1) in errors else span.group(0), line)
-    return kept, errors
+def _split_errors(text: str) -> tuple[str, list[str]]:
+    """`text` without the errors pasted in it, and those errors: a line of fenced code that
+    reports an error, a line a program printed (`_printed`), and an inline code span that
+    reports an error (`Definition for rule 'x' was not found`)."""
+    kept: list[str] = []
+    errors: list[str] = []
+    for line, place in fence_places(text.splitlines()):
+        if (place == "code" and reports_error(line)) or (place == "text" and _printed(line)):
+            errors.append(line)
+            continue
+        if place == "text":
+            errors += [span for span in _CODE_SPAN.findall(line) if reports_error(span)]
+            line = _CODE_SPAN.sub(_unless_error, line)
+        kept.append(line)
+    return "\n".join(kept), errors
+
+
+def _unless_error(span: re.Match[str]) -> str:
+    """An inline code span as written, or nothing when it reports an error."""
+    return "" if reports_error(span.group(1)) else span.group(0)
+
+
+def _printed(line: str) -> bool:
+    """A line as a program prints a problem (`_PRINTED_PROBLEM`), not a user's sentence
+    that opens with the word ("Error handling with my own handlers: how do I…?")."""
+    return (bool(_PRINTED_PROBLEM.match(line)) and not line.rstrip().endswith("?")
+            and not SPEAKER.search(line))
 
 
 def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
@@ -232,13 +282,15 @@ def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
     title = insight.title.strip()
     if not title or not ERROR_WORDS.search(title):
         return None
-    shape = re.compile(".*?".join(map(re.escape, title.rstrip("…").split("…"))))
-    pasted = (error for text in quotes for error in _pasted_errors(text))
-    found = next((error for error in pasted if _most_of(shape.search(error), error)), None)
-    if found is None:
-        return None
-    cut = title.endswith("…") and "…" not in title[:-1]  # the headline's limit, no variables
-    return truncate(found, MAX_PASTED_TERM) if cut else title
+    parts = [part for part in title.rstrip("…").split("…") if part]
+    cut = title.endswith("…") and len(parts) == 1  # the headline's limit, no variables
+    for error in (error for text in quotes for error in _pasted_errors(text)):
+        span = _parts_in_order(error, parts)
+        # a cut title is the error's start; a whole one is most of it (not a short
+        # title that happens to occur inside a long error)
+        if span is not None and (cut or 2 * (span[1] - span[0]) >= len(error)):
+            return truncate(error, MAX_PASTED_TERM) if cut else title
+    return None
 
 
 def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
@@ -306,10 +358,10 @@ def _shape_on(lower_page: str, error: str) -> bool:
     names, numbers and `…` are (another user's rule, path or version); an error of fewer
     than three words besides those is never found this way."""
     parts = [" ".join(part.split()) for part in _ERROR_VARIABLES.split(error.lower())]
-    fixed = [part for part in parts if part]
+    fixed = [part for part in parts if part.strip()]
     if " " not in error or len(content_words(" ".join(fixed))) < 3:
         return False
-    return re.search(r".{0,80}?".join(map(re.escape, fixed)), lower_page) is not None
+    return _parts_in_order(lower_page, fixed, SHAPE_GAP) is not None
 
 
 def _own_thing(term: str) -> bool:
@@ -381,7 +433,8 @@ def _placeholder_like(name: str) -> bool:
     if "." in name and all(len(part) <= 1 for part in name.split(".")):
         return True
     return (name.isalnum() and bool(_HASH_CASE.search(name))
-            and sum(c.isupper() for c in name) >= 3 and not _NAME_WORD.search(name))
+            and sum(c.isupper() for c in name) >= 3 and not _NAME_WORD.search(name)
+            and (bool(_HASH_MARK.search(name)) or len(_HASH_CASE.findall(name)) >= 2))
 
 
 def mentions(page_text: str, term: str) -> bool:
@@ -433,14 +486,8 @@ def _without_markup(lines: list[str]) -> list[str]:
     """`lines` without attribute anchors (`AUTOREF`; a line of nothing else goes) and with
     `<br>` read as a space, outside fenced code only."""
     kept: list[str] = []
-    fence = ""  # the open fence's marker, "" outside fenced code
-    for line in lines:
-        opening = FENCE.match(line)
-        if fence:
-            fence = "" if closes_fence(line, fence) else fence
-        elif opening:
-            fence = opening.group(1)
-        else:
+    for line, place in fence_places(lines):
+        if place == "text":
             bare = _LINE_BREAK.sub(" ", AUTOREF.sub("", line)).rstrip()
             if line.strip() and not bare.strip():
                 continue
@@ -595,10 +642,18 @@ def _fit(units: list[HeadingUnit], limit: int) -> tuple[list[HeadingUnit], bool]
 def _comment(text: str, source: str, mdx: bool) -> str:
     """A note for the writer that the built page does not show. MDX 2 and later (Docusaurus
     3) reject `<!-- -->` and take a JSX comment, `{/* */}`; a page that already writes HTML
-    comments and no JSX ones (an older MDX site) keeps its own kind."""
-    if mdx and ("{/*" in source or "<!--" not in source):
+    comments and no JSX ones (an older MDX site) keeps its own kind; comments shown in
+    its code examples are not its own."""
+    prose = _outside_fences(source) if mdx else ""
+    if mdx and ("{/*" in prose or "<!--" not in prose):
         return "{/* " + text.replace("*/", "* /") + " */}"
     return "<!-- " + text.replace("--", "") + " -->"
+
+
+def _outside_fences(source: str) -> str:
+    """A page's lines outside fenced code."""
+    return "\n".join(line for line, place in fence_places(source.splitlines())
+                     if place == "text")
 
 
 def _section_patch(
