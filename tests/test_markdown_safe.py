@@ -150,3 +150,16 @@ def test_a_quote_keeps_the_code_it_pasted_as_a_block_and_its_prose_inert() -> No
     assert "# &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html  # code, as written
     assert "<code>``` nested\n</code>" in html  # an unclosed block closes with the quote
     assert html.count("<blockquote>") == 1
+
+
+def test_a_quote_reads_fences_as_discord_renders_them() -> None:
+    """A review found "```npm install --save foo``` fails for me" rendered as an empty code
+    block (the user's words gone), and "```py\\nprint(1)```\\nthen …" turning the prose
+    after it into code."""
+    said = "```npm install --save foo``` fails for me\n```py\nprint(1)```\nthen it breaks"
+    item = _hostile_insight().model_copy(update={"quotes": [Quote(
+        message_id="m1", author="ann", text=said)]})
+    html = HTML.render(render_ticket(item))
+    assert "npm install --save foo" in html and "fails for me" in html
+    assert '<pre><code class="language-py">print(1)\n</code></pre>' in html
+    assert "<p>then it breaks" in html

@@ -124,34 +124,58 @@ def _quoted(text: str) -> list[str]:
     mention of a user's survives), and the code it pasted in fenced blocks kept as a
     fenced block, line for line, behind a fence longer than any backtick run inside (code
     renders no markup). Flattened to one line, a pasted traceback or config read as
-    "```python app.add_middleware( CORSMiddleware, allow_origins=[ …"."""
+    "```python app.add_middleware( CORSMiddleware, allow_origins=[ …". Fences are read as
+    Discord renders them: a block opened and closed on one line is prose with code in
+    it, words after an opening fence are code unless they are a language tag, and a
+    block may close at the end of its last code line."""
     lines: list[str] = []
-    fence: str | None = None  # the user's fence while inside their code block
-    language = ""
-    code_lines: list[str] = []
+    block: _Block | None = None  # the user's code block while inside one
     for line in clean_text(text).strip().splitlines():
+        if block is not None:
+            if block.take(line):
+                lines += block.render()
+                block = None
+            continue
         opening = FENCE.match(line)
-        if fence is not None and closes_fence(line, fence):
-            lines += _fenced(code_lines, language)
-            fence, code_lines = None, []
-        elif fence is not None:
-            code_lines.append(line)
-        elif opening:
-            fence = opening.group(1)
-            tag = line[opening.end():].strip()
-            language = tag if _LANGUAGE.fullmatch(tag) else ""
-        else:
+        rest = line[opening.end():] if opening else ""
+        if opening is None or opening.group(1) in rest:
             lines.append(f"> {escape(line)}" if line.strip() else ">")
-    if fence is not None:  # a block the message never closed
-        lines += _fenced(code_lines, language)
+            continue
+        block = _Block(opening.group(1))
+        if _LANGUAGE.fullmatch(rest.strip()):
+            block.language = rest.strip()
+        elif rest.strip():
+            block.code.append(rest)
+    if block is not None:  # a block the message never closed
+        lines += block.render()
     return lines or [">"]
 
 
-def _fenced(code_lines: list[str], language: str) -> list[str]:
-    """Blockquoted fenced code holding `code_lines` as written."""
-    body = "\n".join(code_lines)
-    fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(body)), default=0))
-    return [f"> {fence}{language}", *(f"> {line}" for line in code_lines), f"> {fence}"]
+class _Block:
+    """A user's fenced code block in a quote, as it is read."""
+
+    def __init__(self, fence: str) -> None:
+        self.fence = fence
+        self.language = ""
+        self.code: list[str] = []
+
+    def take(self, line: str) -> bool:
+        """Read one more line; True when it closes the block (a fence line, or a code line
+        ending with the fence, as Discord closes ```py\nprint(1)```)."""
+        if closes_fence(line, self.fence):
+            return True
+        if line.rstrip().endswith(self.fence):
+            self.code.append(line.rstrip()[: -len(self.fence)])
+            return True
+        self.code.append(line)
+        return False
+
+    def render(self) -> list[str]:
+        """Blockquoted fenced code holding the block's lines as written."""
+        body = "\n".join(self.code)
+        fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(body)), default=0))
+        return [f"> {fence}{self.language}", *(f"> {line}" for line in self.code),
+                f"> {fence}"]
 
 
 def _suggestion(insight: Insight) -> list[str]:
