@@ -581,7 +581,8 @@ def test_a_cut_title_lists_the_whole_pasted_error() -> None:
     error = ("DeprecationError: 'originalKeywordKind' has been deprecated since v5.0.0 and can "
              "no longer be used. Use 'identifierToKeywordKind(identifier)' instead. See "
              "https://typescript-eslint.io/blog for the details of what changed and why.")
-    asked = _said_by(("ann", error), ("bob", f"With TS 5.2:\n`{error}`"), ("cat", error))
+    asked = _said_by(("ann", f"Lint:\n```\nb8d6ae3d 10:38:19 > {error}\n```"),
+                     ("bob", f"With TS 5.2:\n`{error}`"), ("cat", error))
     cut = asked.model_copy(update={"title": error[:80] + "…"})
     listed = listed_terms(cut, lambda name: True)
     assert listed[0].startswith(error[:150]) and listed[0].endswith("…")

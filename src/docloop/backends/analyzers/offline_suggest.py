@@ -286,10 +286,11 @@ def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
     cut = title.endswith("…") and len(parts) == 1  # the headline's limit, no variables
     for error in (error for text in quotes for error in _pasted_errors(text)):
         span = _parts_in_order(error, parts)
-        # a cut title is the error's start; a whole one is most of it (not a short
-        # title that happens to occur inside a long error)
+        # a cut title is the error's start (from where the title starts: no log prefix
+        # the title left out); a whole one is most of it (not a short title that happens
+        # to occur inside a long error)
         if span is not None and (cut or 2 * (span[1] - span[0]) >= len(error)):
-            return truncate(error, MAX_PASTED_TERM) if cut else title
+            return truncate(error[span[0]:], MAX_PASTED_TERM) if cut else title
     return None
 
 
