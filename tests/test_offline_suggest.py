@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from docloop.backends.analyzers.offline_suggest import (
     listed_terms,
-    mentions,
     offline_suggestion,
     user_terms,
 )
 from docloop.models import DocChunk, Insight, Quote
 from docloop.patching import apply_patch
-from docloop.text import error_strings
+from docloop.text import error_strings, mentions
 from tests.helpers import insight
 
 PAGE = """# CORS

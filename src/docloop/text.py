@@ -245,6 +245,32 @@ def reports_error(line: str) -> bool:
     return bool(ERROR_WORDS.search(line)) and len(content_words(line)) >= NAMED_WORDS
 
 
+#: what two users' copies of one error differ in: quoted names, paths, numbers
+PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+def mentions(page_text: str, term: str) -> bool:
+    """Whether a lower-cased page mentions a term: literally, or every part of a
+    dotted/called name (`app.on_event` is covered by a page that says `on_event`)."""
+    return any_mentions([page_text], term)
+
+
+def any_mentions(page_texts: Iterable[str], term: str) -> bool:
+    """Whether any of the lower-cased pages mentions a term (`mentions`), the term's parts
+    split once for all of them: what a ticket's terms, the ranking's names and the
+    verdict's coverage all ask of the docs."""
+    lower, parts = term.lower(), code_terms(term)
+    return any(lower in text or (bool(parts) and all(part in text for part in parts))
+               for text in page_texts)
+
+
+def code_fence(body: str) -> str:
+    """The backtick fence that holds `body` as code: three at least, and longer than any
+    backtick run inside, so nothing in it can end the block."""
+    return "`" * max(3, 1 + max((len(run) for run in _BACKTICK_RUN.findall(body)), default=0))
+
+
 #: how a sentence that leads into a paste ends (a full-width colon too: "webpack ：")
 LEAD_IN_MARKS = (":", "：")
 

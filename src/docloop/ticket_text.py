@@ -20,8 +20,8 @@ from docloop.markdown_safe import block, code, is_web_url, link, safe_url
 from docloop.markdown_safe import inline as escape
 from docloop.models import NEAREST, Insight, PageHit, Quote, section_label
 from docloop.sanitize import clean_text
+from docloop.text import code_fence
 
-_BACKTICKS = re.compile(r"`+")
 #: a code block's language tag as a fence may carry it (`python`, `ts`, `c++`)
 _LANGUAGE = re.compile(r"[\w+#.-]{1,20}")
 
@@ -172,8 +172,7 @@ class _Block:
 
     def render(self) -> list[str]:
         """Blockquoted fenced code holding the block's lines as written."""
-        body = "\n".join(self.code)
-        fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(body)), default=0))
+        fence = code_fence("\n".join(self.code))
         return [f"> {fence}{self.language}", *(f"> {line}" for line in self.code),
                 f"> {fence}"]
 
@@ -185,8 +184,7 @@ def _suggestion(insight: Insight) -> list[str]:
     flag = " (offline fallback)" if suggestion.fallback else ""
     lines = [f"**Suggested change ({suggestion.kind}){flag}:**", "", block(suggestion.text), ""]
     if suggestion.patch:
-        fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(suggestion.patch)),
-                                     default=0))
+        fence = code_fence(suggestion.patch)
         lines += [f"{fence}diff", clean_text(suggestion.patch).rstrip("\n"), fence, ""]
     return lines
 

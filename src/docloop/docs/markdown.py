@@ -28,6 +28,7 @@ from docloop.docs.hugo_site import SHORTCODE_LINE as HUGO_LINE
 from docloop.docs.includes import Include, shown_includes
 from docloop.docs.machinery import is_mdx, prepare
 from docloop.errors import InputError
+from docloop.text import code_fence
 
 #: a heading's inline Markdown is parsed up to this length (the parser is quadratic on
 #: hostile input such as 100,000 `[`; real headings are far shorter)
@@ -298,8 +299,7 @@ def _included(include: Include, text: list[str], index: int, number: int, genera
 def _included_block(text: list[str], number: int) -> list[Line]:
     """What an include line shows, as the fenced code block the site shows, every line
     numbered with the include line (the page's own lines keep their numbers)."""
-    runs = (len(run) for line in text for run in re.findall(r"`+", line))
-    fence = "`" * max(3, 1 + max(runs, default=0))
+    fence = code_fence("\n".join(text))
     body = [Line(number, line.rstrip(), code=True) for line in text]
     return [Line(number, fence, code=True), *body, Line(number, fence, code=True)]
 

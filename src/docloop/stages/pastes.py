@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from docloop.models import Problem
-from docloop.text import SPEAKER, code_blocks, inline_code, reports_error
+from docloop.text import PASTE_VARIABLES, SPEAKER, code_blocks, inline_code, reports_error
 
 #: what a log puts before the message of a pasted line: a commit or build hash, a time, a
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …")
@@ -27,17 +27,15 @@ LOG_FIELDS = re.compile(
     r"^(?:(?:[\w.]+ [-|] )?\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?Z?\]?"
     r"(?: [-|] [\w.]+)*? [-|] (?:DEBUG|INFO|WARNING|ERROR|CRITICAL) [-|] "
     r"|\[\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?\]\s+)")
+#: how far from a line's end an editor's source suffix can start (characters)
+SOURCE_TAIL = 80
 #: what an editor appends when its problem list is copied: the source right after the
 #: message's closing period or quote (`….eslint`), or with the rule or code in brackets
 #: (`eslint(no-undef)`, `ts(2322)`); a file name's `.ts` is no source
-#: how far from a line's end an editor's source suffix can start (characters)
-SOURCE_TAIL = 80
 EDITOR_SOURCE = re.compile(r"(?<=\S[.'\"])eslint$|(?<=[.'\")\]\s])\s*(?:eslint|ts)\([\w@/-]+\)$")
 #: a line that opens with the name of what was raised (`pydantic.errors.PydanticUndefined
 #: Annotation: name 'X' is not defined`, `Error: Invalid glob`)
 RAISED = re.compile(r"^(?:[\w]+\.)*[A-Z]\w+: ")
-#: what differs between two users' copies of one error: quoted names, paths, numbers
-PASTE_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+")
 
 
 def shared_paste(pasted_lines: Sequence[str | None]) -> str | None:

@@ -69,9 +69,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from docloop.backends.analyzers.offline_suggest import mentions, user_terms
+from docloop.backends.analyzers.offline_suggest import user_terms
 from docloop.backends.docs_index.terms import PageTerms, atoms
 from docloop.models import DocChunk, Insight, PageHit
+from docloop.text import mentions
 
 SIZE_YARDSTICK = 4  # chat messages of the insight whose gap is `below_reference` exactly
 #: per embedding model, the run reference below which the docs do not fit the run's

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
@@ -23,9 +23,9 @@ from docloop.redact import without_placeholders
 from docloop.text import (
     ERROR_WORDS,
     NOT_TERMS,
+    PASTE_VARIABLES,
     SPEAKER,
     STOPWORDS,
-    code_terms,
     content_words,
     error_strings,
     escape_inline,
@@ -33,6 +33,7 @@ from docloop.text import (
     identifiers,
     is_aside,
     leads_in,
+    mentions,
     name_spellings,
     reports_error,
     truncate,
@@ -89,8 +90,6 @@ _PRINTED_PROBLEM = re.compile(
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a success status a server's access log printed (`200 OK`, `201 Created`): no error
 _SUCCESS_STATUS = re.compile(r"2\d\d\b")
-#: what two users' copies of one error differ in: quoted names, numbers, a cut (`…`)
-_ERROR_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+(?:\.\d+)*|…")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
@@ -185,14 +184,16 @@ def listed_terms(insight: Insight,
            for name in found.groups() if name}
     listed: dict[str, str] = {}
     voices = authored + [(f"question {n}", text) for n, text in enumerate(said[len(quotes):])]
-    prose = [set(content_words(_outside_errors(text))) for text in said]
+    split = [_split_errors(text) for text in said]  # quotes first, then the questions
+    prose = [set(content_words(kept)) for kept, _ in split]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
                 or _one_users_name(term, voices, docs_mention)
                 or _only_in_errors(term, prose) or _SUCCESS_STATUS.match(term)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
-    pasted = _pasted_title(insight, quotes)
+    pasted = _pasted_title(insight, [error for _, errors in split[:len(quotes)]
+                                     for error in errors])
     return ([pasted] if pasted else []) + [t for t in listed.values() if t != pasted]
 
 
@@ -225,7 +226,7 @@ def _parts_in_order(text: str, parts: Sequence[str], gap: int | None = None
 
 def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
     """A plain word fewer than MIN_PROSE_TEXTS users write outside the errors they pasted
-    (`prose`: each text's content words, `_outside_errors`). Three users pasting
+    (`prose`: each text's content words outside them, `_split_errors`). Three users pasting
     "Definition for rule '…' was not found" made `definition` and `found` the users'
     terms, and "… has been deprecated since v5.0.0 and can no longer be used" made
     `longer` one: the pasted error is the term a page should carry (the quotes and the
@@ -234,36 +235,25 @@ def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
                                                   ) < MIN_PROSE_TEXTS
 
 
-def _outside_errors(text: str) -> str:
-    """`text` without its pasted errors (`_split_errors`)."""
-    return _split_errors(text)[0]
-
-
-def _pasted_errors(text: str) -> list[str]:
-    """The errors pasted in `text` (`_split_errors`), their spacing collapsed."""
-    return [" ".join(error.split()) for error in _split_errors(text)[1]]
-
-
 def _split_errors(text: str) -> tuple[str, list[str]]:
-    """`text` without the errors pasted in it, and those errors: a line of fenced code that
-    reports an error, a line a program printed (`_printed`), and an inline code span that
-    reports an error (`Definition for rule 'x' was not found`)."""
+    """`text` without the errors pasted in it, and those errors, their spacing collapsed: a
+    line of fenced code that reports an error, a line a program printed (`_printed`), and
+    an inline code span that reports an error (`Definition for rule 'x' was not found`)."""
     kept: list[str] = []
     errors: list[str] = []
+
+    def unless_error(span: re.Match[str]) -> str:
+        if reports_error(span.group(1)):
+            errors.append(span.group(1))
+            return ""
+        return span.group(0)
+
     for line, place in fence_places(text.splitlines()):
         if (place == "code" and reports_error(line)) or (place == "text" and _printed(line)):
             errors.append(line)
             continue
-        if place == "text":
-            errors += [span for span in _CODE_SPAN.findall(line) if reports_error(span)]
-            line = _CODE_SPAN.sub(_unless_error, line)
-        kept.append(line)
-    return "\n".join(kept), errors
-
-
-def _unless_error(span: re.Match[str]) -> str:
-    """An inline code span as written, or nothing when it reports an error."""
-    return "" if reports_error(span.group(1)) else span.group(0)
+        kept.append(_CODE_SPAN.sub(unless_error, line) if place == "text" else line)
+    return "\n".join(kept), [" ".join(error.split()) for error in errors]
 
 
 def _printed(line: str) -> bool:
@@ -273,8 +263,8 @@ def _printed(line: str) -> bool:
             and not SPEAKER.search(line))
 
 
-def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
-    """The insight's title when it is an error the `quotes` show pasted (the headline
+def _pasted_title(insight: Insight, pasted: Sequence[str]) -> str | None:
+    """The insight's title when it is an error the quotes show `pasted` (the headline
     prefers the error two members pasted, its differing parts shown as `…`): the term a
     page should carry so that users who paste it find the page, listed whole where its
     ordinary words are not (`_only_in_errors`). Only the quotes, as users wrote them: a
@@ -284,7 +274,7 @@ def _pasted_title(insight: Insight, quotes: Sequence[str]) -> str | None:
         return None
     parts = [part for part in title.rstrip("…").split("…") if part]
     cut = title.endswith("…") and len(parts) == 1  # the headline's limit, no variables
-    for error in (error for text in quotes for error in _pasted_errors(text)):
+    for error in pasted:
         span = _parts_in_order(error, parts)
         # a cut title is the error's start (from where the title starts: no log prefix
         # the title left out); a whole one is most of it (not a short title that happens
@@ -358,8 +348,9 @@ def _shape_on(lower_page: str, error: str) -> bool:
     """Whether the page holds a pasted error's words with anything short where its quoted
     names, numbers and `…` are (another user's rule, path or version); an error of fewer
     than three words besides those is never found this way."""
-    parts = [" ".join(part.split()) for part in _ERROR_VARIABLES.split(error.lower())]
-    fixed = [part for part in parts if part.strip()]
+    parts = (" ".join(part.split()) for cut in error.lower().split("…")
+             for part in PASTE_VARIABLES.split(cut))
+    fixed = [part for part in parts if any(c.isalnum() for c in part)]
     if " " not in error or len(content_words(" ".join(fixed))) < 3:
         return False
     return _parts_in_order(lower_page, fixed, SHAPE_GAP) is not None
@@ -436,20 +427,6 @@ def _placeholder_like(name: str) -> bool:
     return (name.isalnum() and bool(_HASH_CASE.search(name))
             and sum(c.isupper() for c in name) >= 3 and not _NAME_WORD.search(name)
             and (bool(_HASH_MARK.search(name)) or len(_HASH_CASE.findall(name)) >= 2))
-
-
-def mentions(page_text: str, term: str) -> bool:
-    """Whether a lower-cased page mentions a term: literally, or every part of a
-    dotted/called name (`app.on_event` is covered by a page that says `on_event`)."""
-    return any_mentions([page_text], term)
-
-
-def any_mentions(page_texts: Iterable[str], term: str) -> bool:
-    """Whether any of the lower-cased pages mentions a term (`mentions`), the term's parts
-    split once for all of them."""
-    lower, parts = term.lower(), code_terms(term)
-    return any(lower in text or (bool(parts) and all(part in text for part in parts))
-               for text in page_texts)
 
 
 def _missing_terms(insight: Insight, page_text: str,
@@ -640,13 +617,18 @@ def _fit(units: list[HeadingUnit], limit: int) -> tuple[list[HeadingUnit], bool]
     return units, False
 
 
-def _comment(text: str, source: str, mdx: bool) -> str:
-    """A note for the writer that the built page does not show. MDX 2 and later (Docusaurus
-    3) reject `<!-- -->` and take a JSX comment, `{/* */}`; a page that already writes HTML
-    comments and no JSX ones (an older MDX site) keeps its own kind; comments shown in
-    its code examples are not its own."""
+def _jsx_comments(source: str, mdx: bool) -> bool:
+    """Whether a note for the writer, which the built page does not show, is a JSX comment
+    (`{/* */}`) rather than an HTML one: MDX 2 and later (Docusaurus 3) reject `<!-- -->`;
+    an MDX page that already writes HTML comments and no JSX ones (an older MDX site)
+    keeps its own kind; comments shown in its code examples are not its own."""
     prose = _outside_fences(source) if mdx else ""
-    if mdx and ("{/*" in prose or "<!--" not in prose):
+    return mdx and ("{/*" in prose or "<!--" not in prose)
+
+
+def _comment(text: str, jsx: bool) -> str:
+    """`text` as a comment of that kind, unable to end early."""
+    if jsx:
         return "{/* " + text.replace("*/", "* /") + " */}"
     return "<!-- " + text.replace("--", "") + " -->"
 
@@ -663,13 +645,14 @@ def _section_patch(
     """Insert a marked section for a writer at the end of the matched section."""
     lines = source.splitlines()
     mdx = path.endswith(".mdx")
+    jsx = _jsx_comments(source, mdx)
     at, level = section_end(source, heading, mdx)
     title = _heading(insight.title)
     block = ["", f"{'#' * min(level + 1, 6)} {title}", "",
              _comment(f"docloop {insight.id}: {insight.users} users asked this. Answer it "
-                      "here.", source, mdx)]
+                      "here.", jsx)]
     if terms:
-        block.append(_comment(f"Mention the words users use: {', '.join(terms)}", source, mdx))
+        block.append(_comment(f"Mention the words users use: {', '.join(terms)}", jsx))
     new_lines = lines[:at] + block + ([""] if at < len(lines) and lines[at].strip() else [])
     after = "\n".join(new_lines + lines[at:]) + "\n"
     patch = make_patch(path, source, after)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from docloop import db
-from docloop.backends.analyzers.offline_suggest import any_mentions
 from docloop.backends.docs_index.hubs import page_hubness
 from docloop.backends.docs_index.navigation import navigation_rows
 from docloop.backends.docs_index.pointers import LinkTable
@@ -29,6 +28,7 @@ from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
 from docloop.docs.query import fts_query
 from docloop.models import DocChunk, PageHit
+from docloop.text import any_mentions
 
 MIGRATIONS = [
     """CREATE TABLE docs_pages (

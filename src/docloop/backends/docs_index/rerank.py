@@ -88,8 +88,8 @@ from functools import partial
 
 import numpy as np
 
-from docloop.backends.analyzers.offline_suggest import mentions
 from docloop.backends.docs_index.terms import Page, PageTerms, atom_list, query_names
+from docloop.text import mentions
 
 FEATURES = ("fused", "cosine", "names", "words", "headings", "support", "breadth", "topic",
             "hub", "section", "bm25", "title", "defines", "parts", "agree", "link", "bm25f",

@@ -18,8 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from docloop.backends.analyzers.offline_suggest import mentions
-from docloop.text import CODE_NOISE, STOPWORDS, error_strings, identifiers
+from docloop.text import CODE_NOISE, STOPWORDS, error_strings, identifiers, mentions
 
 _ATOM = re.compile(r"[a-z][a-z0-9]+")
 #: a name a code block defines: `def model_validator`, `class RootModel`, `function defineConfig`,
