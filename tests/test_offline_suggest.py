@@ -630,6 +630,29 @@ def test_a_page_that_names_the_error_around_its_variables_mentions_it() -> None:
     assert error in offline_suggestion(asked, other, None, lambda name: True).text
 
 
+def test_a_title_with_quoted_cuts_is_matched_around_them() -> None:
+    """The title users' copies differ in reads `'…'` where the rule names were; a review
+    found the quotes around the cut kept as words (and the text between two cuts read as one
+    quoted string), so the page naming the error around its variables no longer counted."""
+    title = "Definition for rule '…' was not found"
+    said = ("`Definition for rule '@typescript-eslint/a' was not found`",
+            "`Definition for rule '@typescript-eslint/b' was not found`")
+    asked = _said_by(("ann", said[0]), ("bob", said[1])).model_copy(update={"title": title})
+    page = [DocChunk(id="c1", path="a.md", url="u", title="A", heading="Rules", anchor="rules",
+                     text="## Rules Not Found (Definition for rule ... was not found)")]
+    assert listed_terms(asked, lambda name: True) == [title]
+    never = "never mentions: `" + title
+    assert never not in offline_suggestion(asked, page, None, lambda name: True).text
+    elsewhere = [page[0].model_copy(update={"text": "Modules resolve from node_modules"})]
+    assert never in offline_suggestion(asked, elsewhere, None, lambda name: True).text
+    version = "Error: Vite 5.0.1 cannot resolve the entry module"
+    asked = _said_by(("ann", f"`{version}`"), ("bob", "`Error: Vite 5.2.0 cannot resolve the "
+                                                      "entry module`")).model_copy(
+        update={"title": "Error: Vite … cannot resolve the entry module"})
+    page = [page[0].model_copy(update={"text": "Error: Vite 6 cannot resolve the entry module"})]
+    assert "never mentions" not in offline_suggestion(asked, page, None, lambda n: True).text
+
+
 def test_a_crafted_title_or_error_is_matched_by_plain_searches() -> None:
     """A review found the title's `…` read as `.*?` backtracking for minutes on a crafted
     title (`a…a…a…`) and error, and a page checked the same way against a long text."""

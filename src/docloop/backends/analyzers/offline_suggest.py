@@ -23,7 +23,6 @@ from docloop.redact import without_placeholders
 from docloop.text import (
     ERROR_WORDS,
     NOT_TERMS,
-    PASTE_VARIABLES,
     SPEAKER,
     STOPWORDS,
     content_words,
@@ -90,6 +89,10 @@ _PRINTED_PROBLEM = re.compile(
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a success status a server's access log printed (`200 OK`, `201 Created`): no error
 _SUCCESS_STATUS = re.compile(r"2\d\d\b")
+#: what two users' copies of one error differ in: quoted names, dotted numbers (`5.0.1` is
+#: one version), a cut (`…`). Not text.PASTE_VARIABLES: a ticket's title already holds `'…'`
+#: where copies differed, and the quotes around it go with the variable, not the fixed words
+_ERROR_VARIABLES = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`|\d+(?:\.\d+)*|…")
 #: a plain lower-case word, not a name
 _PLAIN_WORD = re.compile(r"[a-z]+$")
 #: a snake_case or camelCase name ending in a plural `s` (`computed_fields`, `BaseModels`)
@@ -348,9 +351,8 @@ def _shape_on(lower_page: str, error: str) -> bool:
     """Whether the page holds a pasted error's words with anything short where its quoted
     names, numbers and `…` are (another user's rule, path or version); an error of fewer
     than three words besides those is never found this way."""
-    parts = (" ".join(part.split()) for cut in error.lower().split("…")
-             for part in PASTE_VARIABLES.split(cut))
-    fixed = [part for part in parts if any(c.isalnum() for c in part)]
+    parts = (" ".join(part.split()) for part in _ERROR_VARIABLES.split(error.lower()))
+    fixed = [part for part in parts if part]
     if " " not in error or len(content_words(" ".join(fixed))) < 3:
         return False
     return _parts_in_order(lower_page, fixed, SHAPE_GAP) is not None
