@@ -14,7 +14,7 @@ from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.evaluation.chat import CHANNELS, write_chat
-from docloop.evaluation.labels import read_labels
+from docloop.evaluation.labels import lone_groups_warning, read_labels
 from docloop.evaluation.runner import scratch_settings
 from docloop.stages.search import read_queries
 from tests.docs_helpers import write_docs
@@ -93,6 +93,11 @@ def test_chat_is_round_robin_top_level_messages_over_six_days(tmp_path: Path) ->
     (json.dumps({"id": "x", "author": "u", "text": "t", "group": "retries",
                  "doc_path": "docs/other.md"}),
      "l.jsonl:2: field 'doc_path' is 'other.md' but line 1"),
+    (json.dumps({"id": "x", "author": "u", "text": "t", "group": "Noise", "doc_path": None}),
+     "l.jsonl:2: field 'group' is 'Noise'; write 'noise'"),
+    (json.dumps({"id": 1.5, "author": "u", "text": "t", "group": "g", "doc_path": None}),
+     "l.jsonl:2: field 'id' must be a non-empty string (or a whole number)"),
+    ("[", "l.jsonl:2: not valid JSON (Expecting value): the file looks like one JSON array"),
 ])
 def test_a_bad_labels_line_is_one_error_naming_line_and_field(tmp_path: Path, line: str,
                                                               expected: str) -> None:
@@ -107,6 +112,67 @@ def test_a_bad_labels_line_is_one_error_naming_line_and_field(tmp_path: Path, li
     assert expected in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "home").exists()  # nothing written, not even the user's home
+
+
+def test_labels_not_in_utf8_name_the_line_and_the_fix(tmp_path: Path) -> None:
+    labels = tmp_path / "l.jsonl"
+    first = json.dumps({"id": "a", "author": "u", "text": "retry?", "group": "retries",
+                        "doc_path": None}) + "\n"
+    labels.write_bytes(first.encode() + first.replace('"a"', '"b"').replace(
+        "retry?", "r\u00e9try?").encode("latin-1"))
+    with pytest.raises(InputError, match=r"l\.jsonl:2: not UTF-8 text \(byte 0xe9\); save"):
+        read_labels(labels)
+    labels.write_bytes(first.encode("utf-16"))
+    with pytest.raises(InputError, match="the file is UTF-16; save it as UTF-8"):
+        read_labels(labels)
+
+
+def test_windows_page_paths_and_lone_groups_are_read_as_meant(tmp_path: Path) -> None:
+    lines = labels_lines()
+    lines[0] = {**lines[0], "doc_path": lines[0]["doc_path"].replace("/", "\\")}
+    lines.append({"id": "solo", "author": "x", "text": "how do I install?", "group": "install",
+                  "doc_path": "docs/guide/install.md"})
+    messages = read_labels(write_labels(tmp_path / "l.jsonl", lines), "docs/")
+    assert {m.page for m in messages if m.group == "retries"} == {"guide/retries.md"}
+    warning = lone_groups_warning(messages)
+    assert warning is not None and warning.startswith("1 of 3 groups have one message")
+    assert "'install'" in warning and lone_groups_warning(messages[:-1]) is None
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "a", "author": "u", "text": "cold \\ud83e in here", "group": '
+                      '"g", "doc_path": null}\n', encoding="utf-8")
+    assert read_labels(broken)[0].text == "cold \ufffd in here"  # as `docloop run` reads it
+
+
+def test_eval_checks_the_docs_folder_before_it_makes_a_kept_home(tmp_path: Path) -> None:
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    write_docs(tmp_path / "docs", DOCS)
+    page = tmp_path / "docs" / "guide" / "auth.md"
+    for docs, said in ((page, "is a file, not a folder"), (tmp_path / "nope", "not found")):
+        result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(docs),
+                                           "--keep-home", str(tmp_path / "kept")])
+        assert result.exit_code == 2 and said in result.output
+        assert not (tmp_path / "kept").exists()
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--keep-home", str(page)])
+    assert result.exit_code == 2 and f"--keep-home {page}: is a file" in result.output
+
+
+def test_an_interrupted_eval_leaves_its_kept_home_empty(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or a crash) mid-run left a database in the kept home, and the corrected
+    command then refused the folder as not empty."""
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        (tmp_path / "kept" / "docloop.db").write_text("half", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("docloop.evaluation.runner.index_docs", interrupted)
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--keep-home", str(tmp_path / "kept")])
+    assert result.exit_code != 0
+    assert list((tmp_path / "kept").iterdir()) == []
 
 
 @pytest.mark.usefixtures("minilm")

@@ -48,9 +48,15 @@ def clean_text(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _SURROGATE.sub("\ufffd", text)
+    text = whole_characters(text)
     text = _ZERO_WIDTH.sub("", _BIDI.sub("", _CONTROLS.sub("", text)))
     return _drop_stray_joiners(text) if _ZWJ in text else text
+
+
+def whole_characters(text: str) -> str:
+    """`text` with each lone surrogate (half of a character, which no file or database can
+    store as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def clean_line(text: str) -> str:

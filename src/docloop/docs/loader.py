@@ -140,8 +140,7 @@ def load_pages(root: Path, base_url: str | None = None, excludes: list[str] | No
     `site_config`: the mkdocs or VitePress config, when it is not beside or above `root` (a
     nested `docs_dir` or `srcDir`, site_root.py); `site_excludes`: globs of files in
     `root` the site does not publish (a Docusaurus docs instance's `exclude`, globs.py)."""
-    if not root.is_dir():
-        raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
+    check_docs_folder(root)
     patterns = list(excludes or []) + (list(DEFAULT_EXCLUDES) if default_excludes else [])
     generator = check_generator(generator) if generator else detect_generator(root)
     reach = Reach(root, repository_root(root))
@@ -212,6 +211,15 @@ class _Skipped:
             log.info("left out %d page(s) in other languages (%s) than the site's default "
                      "one, whose pages are indexed", sum(self.translations.values()),
                      ", ".join(sorted(self.translations)))
+
+
+def check_docs_folder(root: Path) -> None:
+    """An InputError unless `root` is a folder (a page's file given instead says so)."""
+    if root.is_file():
+        raise InputError(f"docs folder {root}: is a file, not a folder (give the folder that "
+                         "holds the .md/.mdx pages)")
+    if not root.is_dir():
+        raise InputError(f"docs folder not found: {root} (give a folder of .md/.mdx files)")
 
 
 def mounted_url(base_url: str | None, mount: str) -> str | None:

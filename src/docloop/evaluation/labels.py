@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from docloop.errors import InputError
+from docloop.sanitize import whole_characters
 
 NOISE = "noise"
 REQUIRED_STRINGS = ("id", "author", "text", "group")
@@ -61,10 +62,7 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     `from_source`: the lines label a source's messages (see the module docstring)."""
     required = SOURCE_REQUIRED if from_source else REQUIRED_STRINGS
     prefixes = prefix_list(doc_prefix)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # drops a BOM
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the labels file {path}: {exc}") from None
+    lines = _lines(path)
     messages: list[LabelledMessage] = []
     seen: dict[str, int] = {}
     pages: dict[str, tuple[str | None, int]] = {}
@@ -88,6 +86,40 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     return messages
 
 
+def lone_groups_warning(messages: Sequence[LabelledMessage]) -> str | None:
+    """A warning naming the groups of one message: recovering a group takes two of its
+    messages in one insight, so these count against `recovered` whatever the loop does."""
+    sizes: dict[str, int] = {}
+    for message in messages:
+        if message.group is not None:
+            sizes[message.group] = sizes.get(message.group, 0) + 1
+    lone = sorted(group for group, size in sizes.items() if size == 1)
+    if not lone:
+        return None
+    shown = ", ".join(repr(group) for group in lone[:5]) + (" …" if len(lone) > 5 else "")
+    return (f"{len(lone)} of {len(sizes)} groups have one message ({shown}): a group is "
+            "recovered when two of its messages share an insight, so these are never "
+            "recovered; label at least two messages of each group")
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines, read as UTF-8 (a BOM dropped); a file in another encoding is an
+    InputError naming the first line that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the labels file {path}: {exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: the file is UTF-16; save it as UTF-8 (one JSON object "
+                         "per line)")
+    try:
+        return data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
+                         "the file as UTF-8") from None
+
+
 def gold_of(messages: list[LabelledMessage]) -> Gold:
     """The labels in the form `metrics` scores against."""
     groups = {m.group: m.page for m in messages if m.group is not None}
@@ -98,7 +130,12 @@ def _parse_line(where: str, line: str) -> dict[str, Any]:
     try:
         item = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        hint = (": the file looks like one JSON array; write one object per line (JSONL)"
+                if line.lstrip().startswith("[") else "")
+        raise InputError(f"{where}: not valid JSON ({exc.msg}){hint}") from None
+    if isinstance(item, list):
+        raise InputError(f"{where}: a JSON array; write one object per line (JSONL), each with "
+                         "id, author, text, group, doc_path")
     if not isinstance(item, dict):
         raise InputError(f"{where}: expected a JSON object with id, author, text, group, "
                          "doc_path")
@@ -132,9 +169,12 @@ def _message(where: str, item: dict[str, Any], prefixes: tuple[str, ...],
         elif not isinstance(value, str):
             raise InputError(f"{where}: field {field!r} must be "
                              + ("a non-empty string" if field in required
-                                else "a string, or left out (the source gives it)"))
+                                else "a string, or left out (the source gives it)")
+                             + (" (or a whole number)" if field in NUMBERED else ""))
         elif field in required and not value.strip():
             raise InputError(f"{where}: field {field!r} must be a non-empty string")
+        item[field] = whole_characters(item[field])  # a broken emoji, as `run` reads it
+    _check_noise_spelling(where, item["group"])
     if "doc_path" not in item:
         raise InputError(f"{where}: field 'doc_path' is missing (a page path, or null when no "
                          "page covers the group)")
@@ -142,9 +182,18 @@ def _message(where: str, item: dict[str, Any], prefixes: tuple[str, ...],
     if page is not None and (not isinstance(page, str) or not page.strip()):
         raise InputError(f"{where}: field 'doc_path' must be a page path or null")
     group = None if item["group"] == NOISE else item["group"]
+    if page is not None:
+        page = page.replace("\\", "/")  # a Windows path: the index's pages use '/'
     written = None if group is None else page
     page = None if written is None else strip_prefix(written, prefixes)
     return LabelledMessage(item["id"], item["author"], item["text"], group, page, written)
+
+
+def _check_noise_spelling(where: str, group: str) -> None:
+    """`Noise` or `noise ` would silently be a problem group of its own and skew every figure."""
+    if group != NOISE and group.strip().lower() == NOISE:
+        raise InputError(f"{where}: field 'group' is {group!r}; write {NOISE!r} (lower case) "
+                         "for a message with no problem, or name the problem group otherwise")
 
 
 def _check_page(where: str, message: LabelledMessage,

@@ -25,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from docloop.config import Settings
+from docloop.docs.loader import check_docs_folder
 from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
-from docloop.evaluation.labels import LabelledMessage, gold_of, read_labels
+from docloop.evaluation.labels import (
+    LabelledMessage,
+    gold_of,
+    lone_groups_warning,
+    read_labels,
+)
 from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
 from docloop.evaluation.pages import page_warning, unindexed_pages, written_pages
 from docloop.evaluation.sources import read_sources, run_sources
@@ -66,14 +72,16 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
     if request.sources:
         parse_since(request.since or "all", datetime.now(UTC))  # a bad --since before any work
     messages = read_labels(request.labels, request.doc_prefix, bool(request.sources))
+    check_docs_folder(request.docs)
     if request.keep_home is not None:
         check_new_home(request.keep_home)
         request.keep_home.mkdir(parents=True, exist_ok=True)
         try:
             return _evaluate_in(scratch_settings(settings, request.keep_home, "local"),
                                 request, messages)
-        except InputError:
-            # the folder was new or empty: leave it so, and the corrected command can reuse it
+        except BaseException:
+            # the folder was new or empty: leave it so (a bad input, a crash, Ctrl-C), and
+            # the corrected command can reuse it; a half-built home is no measurement
             empty_folder(request.keep_home)
             raise
     with tempfile.TemporaryDirectory(prefix="docloop-eval-") as scratch:
@@ -86,6 +94,8 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
               if request.sources else None)
     index_docs(settings, request.docs, [], mounts=request.mounts)
     warnings = label_page_warnings(settings, request, messages)
+    lone = lone_groups_warning(messages)
+    warnings += [lone] if lone else []
     for warning in warnings:
         log.warning("%s", warning)
     if window is not None:
@@ -119,7 +129,10 @@ def label_page_warnings(settings: Settings, request: EvalRequest,
 
 def check_new_home(folder: Path) -> None:
     """`--keep-home` takes a new or empty folder: eval's home is never mixed with another."""
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--keep-home {folder}: is a file, not a folder; eval builds a new "
+                         "home there, so give it a new or empty folder")
+    if folder.exists() and any(folder.iterdir()):
         raise InputError(f"--keep-home {folder}: not an empty folder; eval builds a new home "
                          "there, so give it a new or empty folder")
 
