@@ -64,7 +64,7 @@ NEW_KNOB = "fragment_quantile"
 def objective(metrics: dict[str, Any]) -> float:
     """B-cubed F1 + share of groups recovered − noise leak."""
     recovered = metrics["groups_recovered"] / metrics["groups"] if metrics["groups"] else 0.0
-    return float(metrics["bcubed_f1"] + recovered - metrics["noise_leak"])
+    return float(metrics["bcubed_f1"] + recovered - (metrics["noise_leak"] or 0.0))
 
 
 def candidates(grid: dict[str, tuple[Any, ...]]) -> list[QualitySettings]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,11 @@ from click.testing import CliRunner
 from docloop.backends.sources.base import Batch
 from docloop.backends.sources.dce import ExportSource
 from docloop.cli import main
+from docloop.errors import InputError
 from docloop.evaluation import runner, template
+from docloop.evaluation.labels import Gold, read_labels, template_warning
+from docloop.evaluation.metrics import score_insights
+from docloop.evaluation.render import render_table
 from tests import dce_helpers as dce
 from tests.docs_helpers import write_docs
 from tests.redaction_samples import secret_samples
@@ -128,7 +134,7 @@ def test_a_label_naming_no_message_of_the_export_stops_before_the_run(
                                        "--keep-home", str(kept)])
     assert result.exit_code == 2, result.output
     assert (f"{labels}: 2 of 10 labelled messages are not among the messages docloop reads "
-            "from the sources: 424242, 3000.") in result.output
+            "from the sources: '424242', '3000'. Label each") in result.output
     assert "bots' and system messages are not read" in result.output
     assert indexed == []  # found before the docs were indexed, let alone the loop run
     assert list(kept.iterdir()) == []  # left empty: the corrected command can use it
@@ -281,3 +287,56 @@ def test_the_template_never_replaces_a_file_made_while_the_sources_were_read(
     assert f"{labels}: the file exists and may hold labels" in result.output
     assert labels.read_text(encoding="utf-8") == "my labels so far\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_template_measured_without_its_source_is_named(tmp_path: Path) -> None:
+    """A review forgot --source: the unlabelled template's null group read as a bad field,
+    and the labelled one measured as chat (0/7 against 7/7) without a word."""
+    lines = [{"id": "1", "channel": "help", "author": "u1", "text": "retry?", "group": None,
+              "doc_path": None},
+             {"id": "2", "channel": "help", "author": "u2", "text": "401?", "group": "auth",
+              "doc_path": None}]
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    with pytest.raises(InputError, match=r"labels\.jsonl:1: field 'group' is null: a `docloop "
+                                         r"sources labels` line not labelled yet"):
+        read_labels(labels)
+    assert [m.id for m in read_labels(labels, from_source=True)] == ["2"]
+    warning = template_warning(labels)
+    assert warning is not None and "(channel)" in warning and "add the --source" in warning
+    plain = write_labels(tmp_path / "plain.jsonl", [{k: v for k, v in line.items()
+                                                     if k != "channel"} for line in lines])
+    assert template_warning(plain) is None
+
+
+def test_labels_without_groups_or_with_two_pages_say_what_the_file_holds(
+        tmp_path: Path) -> None:
+    renamed = write_labels(tmp_path / "renamed.jsonl", [
+        {"id": "1", "label": "start", "doc_path": None}])
+    with pytest.raises(InputError, match="no line has a 'group' field"):
+        read_labels(renamed, from_source=True)
+    pages = write_labels(tmp_path / "pages.jsonl", [
+        {"id": "1", "group": "start", "doc_path": None},
+        {"id": "2", "group": "start", "doc_path": "docs/index.md"}])
+    with pytest.raises(InputError, match=r"is 'docs/index\.md' but line 1 gives group 'start' "
+                                         r"the page null;"):
+        read_labels(pages, from_source=True)
+
+
+def test_noise_leak_is_undefined_when_nothing_is_labelled_noise() -> None:
+    gold = Gold(groups={"g": None}, messages={"a": "g", "b": "g"})
+    result = score_insights(gold, [])
+    assert result["noise_leak"] is None
+    shown = io.StringIO()
+    render_table({**result, "search": dict.fromkeys(
+        ("group_hit1", "group_hit3", "message_hit1", "message_hit3"), 0.0)}, file=shown)
+    assert re.search(r"noise leak\s*│?\s*-\s", shown.getvalue())
+
+
+@pytest.mark.usefixtures("minilm")
+def test_labels_of_another_export_say_none_of_their_ids_is_read(tmp_path: Path) -> None:
+    export, lines = community(tmp_path)
+    labels = write_labels(tmp_path / "labels.jsonl",
+                          [{**line, "id": f"9{line['id']}"} for line in lines])
+    result = CliRunner().invoke(main, eval_args(tmp_path, labels, export))
+    assert result.exit_code == 2
+    assert "None of them is: are these labels of another export or channel?" in result.output

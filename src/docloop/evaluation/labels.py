@@ -23,6 +23,8 @@ from docloop.errors import InputError
 from docloop.sanitize import whole_characters
 
 NOISE = "noise"
+#: fields only a `docloop sources labels` template writes (the message's place in the export)
+TEMPLATE_FIELDS = frozenset(("channel", "thread", "reply_to"))
 REQUIRED_STRINGS = ("id", "author", "text", "group")
 #: what a label of a message in a source must give; the rest is read from the source
 SOURCE_REQUIRED = ("id", "group")
@@ -66,13 +68,20 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     messages: list[LabelledMessage] = []
     seen: dict[str, int] = {}
     pages: dict[str, tuple[str | None, int]] = {}
+    grouped = False  # a line with a `group` field
+    read = False  # a line that is not blank
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         item = _parse_line(where, line)
+        read, grouped = True, grouped or "group" in item
         if from_source and item.get("group") in (None, ""):
             continue  # not labelled
+        if not from_source and item.get("group") is None and TEMPLATE_FIELDS & item.keys():
+            raise InputError(f"{where}: field 'group' is null: a `docloop sources labels` "
+                             "line not labelled yet; label it, or give the --source it was "
+                             "written from (unlabelled lines are then skipped)")
         message = _message(where, item, prefixes, required)
         if message.id in seen:
             raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "
@@ -80,10 +89,32 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
         seen[message.id] = number
         _check_page(where, message, pages, number)
         messages.append(message)
+    if read and not grouped:
+        raise InputError(f"{path}: no line has a 'group' field; give each message its "
+                         "problem group (or 'noise')")
     if not any(m.group for m in messages):
         raise InputError(f"{path}: no labelled problem messages (every group is 'noise' or "
-                         "the file is empty); label at least one group")
+                         "null, or the file is empty); label at least one group")
     return messages
+
+
+def template_warning(path: Path) -> str | None:
+    """A warning when labels measured as chat (no --source) are a `sources labels` template:
+    the figures are then of the texts as new top-level messages, not of the export."""
+    for line in _lines(path):
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                return None
+            if not isinstance(item, dict) or not TEMPLATE_FIELDS & item.keys():
+                return None
+            return (f"{path}: the labels carry the export's places of their messages "
+                    f"({', '.join(sorted(TEMPLATE_FIELDS & item.keys()))}), as `docloop "
+                    "sources labels` writes them; without --source eval measures their texts "
+                    "as new top-level chat, not the export with its threads and replies: add "
+                    "the --source the template was written from")
+    return None
 
 
 def lone_groups_warning(messages: Sequence[LabelledMessage]) -> str | None:
@@ -203,6 +234,11 @@ def _check_page(where: str, message: LabelledMessage,
         return
     first = pages.setdefault(message.group, (message.page, number))
     if first[0] != message.page:
-        raise InputError(f"{where}: field 'doc_path' is {message.page!r} but line {first[1]} "
-                         f"gives group {message.group!r} the page {first[0]!r}; one group, "
-                         "one page")
+        raise InputError(f"{where}: field 'doc_path' is {_json(message.page)} but line "
+                         f"{first[1]} gives group {message.group!r} the page {_json(first[0])}; "
+                         "one group, one page")
+
+
+def _json(page: str | None) -> str:
+    """A page as the file writes it: `null` for none."""
+    return "null" if page is None else repr(page)

@@ -76,7 +76,8 @@ def score_insights(gold: Gold, predicted: Sequence[Predicted]) -> dict[str, Any]
         "missing_precision": missing_precision(gold, predicted),
         "bcubed_precision": precision, "bcubed_recall": recall,
         "bcubed_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "noise_leak": sum(1 for m in noise if m in owner) / len(noise) if noise else 0.0,
+        # None when nothing is labelled noise (as `missing_precision` with no `missing`)
+        "noise_leak": sum(1 for m in noise if m in owner) / len(noise) if noise else None,
         "insights": len(predicted), "sharing_a_section": sharing_a_section(predicted),
         "per_group": [_group_row(gold, g, predicted, owner, recovered, right)
                       for g in gold.groups],

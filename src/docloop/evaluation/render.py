@@ -86,7 +86,7 @@ def _summary_rows(result: dict[str, Any], groups: int) -> list[tuple[str, str]]:
         ("B-cubed precision / recall / F1",
          f"{result['bcubed_precision']:.2f} / {result['bcubed_recall']:.2f} / "
          f"{result['bcubed_f1']:.2f}"),
-        ("noise leak", f"{result['noise_leak']:.2f}"),
+        ("noise leak", "-" if result["noise_leak"] is None else f"{result['noise_leak']:.2f}"),
         ("insights", str(result["insights"])),
         ("insights sharing a page section", str(result.get("sharing_a_section", 0))),
         ("search group hit@1 / hit@3", f"{search['group_hit1']:.2f} / {search['group_hit3']:.2f}"),

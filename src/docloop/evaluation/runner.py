@@ -33,6 +33,7 @@ from docloop.evaluation.labels import (
     gold_of,
     lone_groups_warning,
     read_labels,
+    template_warning,
 )
 from docloop.evaluation.metrics import Predicted, hit_rates, predicted, score_insights
 from docloop.evaluation.pages import page_warning, unindexed_pages, written_pages
@@ -94,8 +95,9 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
               if request.sources else None)
     index_docs(settings, request.docs, [], mounts=request.mounts)
     warnings = label_page_warnings(settings, request, messages)
-    lone = lone_groups_warning(messages)
-    warnings += [lone] if lone else []
+    found = [lone_groups_warning(messages),
+             None if request.sources else template_warning(request.labels)]
+    warnings += [warning for warning in found if warning]
     for warning in warnings:
         log.warning("%s", warning)
     if window is not None:

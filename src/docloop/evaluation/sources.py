@@ -84,13 +84,17 @@ def _check_found(labels: Path, messages: Sequence[LabelledMessage],
     unknown = [m.id for m in messages if m.id not in found]
     if not unknown:
         return
-    shown = ", ".join(unknown[:SHOWN_IDS]) + (" …" if len(unknown) > SHOWN_IDS else "")
+    shown = ", ".join(map(repr, unknown[:SHOWN_IDS])) + (" …" if len(unknown) > SHOWN_IDS
+                                                          else "")
     window = f" of the last {since} days" if since and since.lower() != "all" else ""
+    none = (" None of them is: are these labels of another export or channel? (A tool that "
+            "read the ids as numbers may also have rounded them; keep ids as strings.)"
+            if len(unknown) == len(messages) else "")
     raise InputError(
         f"{labels}: {len(unknown)} of {len(messages)} labelled messages are not among the "
-        f"messages docloop reads from the sources{window}: {shown}. Label each message by its "
-        "id in the source (a DiscordChatExporter message's `id`); bots' and system messages "
-        "are not read" + (", and --since leaves older ones out" if window else ""))
+        f"messages docloop reads from the sources{window}: {shown}.{none} Label each message "
+        "by its id in the source (a DiscordChatExporter message's `id`); bots' and system "
+        "messages are not read" + (", and --since leaves older ones out" if window else ""))
 
 
 def _labelled(insight: Insight, ids: dict[str, str]) -> bool:
