@@ -141,6 +141,9 @@ def test_windows_page_paths_and_lone_groups_are_read_as_meant(tmp_path: Path) ->
     broken.write_text('{"id": "a", "author": "u", "text": "cold \\ud83e in here", "group": '
                       '"g", "doc_path": null}\n', encoding="utf-8")
     assert read_labels(broken)[0].text == "cold \ufffd in here"  # as `docloop run` reads it
+    broken.write_text(json.dumps({"id": "a", "author": "u", "text": "one\u2028line", "group": "g",
+                                  "doc_path": None}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert read_labels(broken)[0].text == "one\u2028line"  # U+2028 ends no JSONL line
 
 
 def test_eval_checks_the_docs_folder_before_it_makes_a_kept_home(tmp_path: Path) -> None:

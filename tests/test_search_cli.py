@@ -136,6 +136,13 @@ def test_batch_queries_jsonl(runner: CliRunner, indexed: Path, tmp_path: Path) -
     ('["id", "text"]\n', "q.jsonl:1"),
     ('{"id": null, "text": "ok"}\n', 'q.jsonl:1: "id" must be a string or a number, not null'),
     ('{"id": {"n": 1}, "text": "ok"}\n', 'q.jsonl:1: "id" must be a string or a number'),
+    ('{"id": "a", "text": "ok"}\n{"id": NaN, "text": "ok"}\n', "q.jsonl:2: NaN is not JSON"),
+    ('{"id": 1e400, "text": "ok"}\n', 'q.jsonl:1: "id" inf cannot be written back as JSON'),
+    ('{"id": "a", "text": "ok"}\n{"id": "b\\ud800", "text": "ok"}\n',
+     "q.jsonl:2: \"id\" 'b\\ud800' cannot be written back"),
+    ('[\n{"id": "a", "text": "ok"}\n]\n', "q.jsonl:1: not valid JSON (Expecting value): the "
+                                         "file looks like one JSON array"),
+    ('[{"id": "a", "text": "ok"}]\n', "q.jsonl:1: a JSON array; write one object per line"),
 ])
 def test_malformed_queries_file(runner: CliRunner, indexed: Path, tmp_path: Path,
                                 content: str, where: str) -> None:
@@ -144,6 +151,31 @@ def test_malformed_queries_file(runner: CliRunner, indexed: Path, tmp_path: Path
     result = runner.invoke(main, ["docs", "search", "--queries", str(queries), "--json"])
     assert result.exit_code == 2
     assert where in result.stderr and result.stdout == ""
+
+
+def test_queries_are_lines_ending_in_a_newline_and_blank_texts_get_no_hits(
+        runner: CliRunner, indexed: Path, tmp_path: Path) -> None:
+    """A review found a text holding U+2028 (as `json.dumps(ensure_ascii=False)` writes it)
+    cut in two lines, a lone surrogate crash the batch after half its output, and a blank
+    text answered with confident hits."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": 1, "text": "upload\u2028fails with 413"},
+                                  ensure_ascii=False) + "\r\n"
+                       + '{"id": 2, "text": "token \\ud83e expired"}\n'
+                       + '{"id": 3, "text": "  "}', encoding="utf-8")
+    result = runner.invoke(main, ["docs", "search", "--queries", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == [1, 2, 3]
+    assert lines[0]["results"][0]["path"] == "guide/uploads.md"
+    assert lines[1]["results"][0]["path"] == "guide/auth.md"
+    assert lines[2]["results"] == [] and "have no text (ids 3)" in result.stderr
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"id": 1, "text": "ok"}\n{"id": 2, "text": "caf\xe9"}\n')
+    result = runner.invoke(main, ["docs", "search", "--queries", str(latin), "--json"])
+    assert result.exit_code == 2 and "latin.jsonl:2: not UTF-8 text (byte 0xe9)" in result.stderr
+    blank = runner.invoke(main, ["docs", "search", " ", "--json"])
+    assert blank.exit_code == 2 and "the query is empty" in blank.stderr
 
 
 def test_search_before_indexing(runner: CliRunner) -> None:

@@ -13,13 +13,13 @@ A bad line is an InputError naming the file, the line and the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from docloop.errors import InputError
+from docloop.jsonl import parse_line, read_lines
 from docloop.sanitize import whole_characters
 
 NOISE = "noise"
@@ -64,7 +64,7 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     `from_source`: the lines label a source's messages (see the module docstring)."""
     required = SOURCE_REQUIRED if from_source else REQUIRED_STRINGS
     prefixes = prefix_list(doc_prefix)
-    lines = _lines(path)
+    lines = read_lines(path, "labels file")
     messages: list[LabelledMessage] = []
     seen: dict[str, int] = {}
     pages: dict[str, tuple[str | None, int]] = {}
@@ -100,14 +100,12 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
 
 def template_warning(path: Path) -> str | None:
     """A warning when labels measured as chat (no --source) are a `sources labels` template:
-    the figures are then of the texts as new top-level messages, not of the export."""
-    for line in _lines(path):
+    the figures are then of the texts as new top-level messages, not of the export.
+    Read after `read_labels`, so every line is a valid object."""
+    for number, line in enumerate(read_lines(path, "labels file"), start=1):
         if line.strip():
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                return None
-            if not isinstance(item, dict) or not TEMPLATE_FIELDS & item.keys():
+            item = _parse_line(f"{path}:{number}", line)
+            if not TEMPLATE_FIELDS & item.keys():
                 return None
             return (f"{path}: the labels carry the export's places of their messages "
                     f"({', '.join(sorted(TEMPLATE_FIELDS & item.keys()))}), as `docloop "
@@ -133,24 +131,6 @@ def lone_groups_warning(messages: Sequence[LabelledMessage]) -> str | None:
             "recovered; label at least two messages of each group")
 
 
-def _lines(path: Path) -> list[str]:
-    """The file's lines, read as UTF-8 (a BOM dropped); a file in another encoding is an
-    InputError naming the first line that is not UTF-8."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the labels file {path}: {exc}") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: the file is UTF-16; save it as UTF-8 (one JSON object "
-                         "per line)")
-    try:
-        return data.decode("utf-8-sig").splitlines()
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
-                         "the file as UTF-8") from None
-
-
 def gold_of(messages: list[LabelledMessage]) -> Gold:
     """The labels in the form `metrics` scores against."""
     groups = {m.group: m.page for m in messages if m.group is not None}
@@ -158,15 +138,7 @@ def gold_of(messages: list[LabelledMessage]) -> Gold:
 
 
 def _parse_line(where: str, line: str) -> dict[str, Any]:
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as exc:
-        hint = (": the file looks like one JSON array; write one object per line (JSONL)"
-                if line.lstrip().startswith("[") else "")
-        raise InputError(f"{where}: not valid JSON ({exc.msg}){hint}") from None
-    if isinstance(item, list):
-        raise InputError(f"{where}: a JSON array; write one object per line (JSONL), each with "
-                         "id, author, text, group, doc_path")
+    item = parse_line(where, line)
     if not isinstance(item, dict):
         raise InputError(f"{where}: expected a JSON object with id, author, text, group, "
                          "doc_path")
