@@ -322,6 +322,23 @@ def test_labels_without_groups_or_with_two_pages_say_what_the_file_holds(
         read_labels(pages, from_source=True)
 
 
+def test_a_page_without_a_problem_group_is_a_labelling_slip(tmp_path: Path) -> None:
+    """A review filled in a template's doc_path and forgot the group (the line was skipped
+    without a word), and gave a noise line a page (accepted)."""
+    forgot = write_labels(tmp_path / "forgot.jsonl", [
+        {"id": "1", "group": "start", "doc_path": None},
+        {"id": "2", "group": None, "doc_path": "docs/index.md"}])
+    with pytest.raises(InputError, match=r"forgot\.jsonl:2: field 'doc_path' is set but "
+                                         r"'group' is not"):
+        read_labels(forgot, from_source=True)
+    noisy = write_labels(tmp_path / "noisy.jsonl", [
+        {"id": "1", "group": "start", "doc_path": None},
+        {"id": "2", "group": "noise", "doc_path": "docs/index.md"}])
+    with pytest.raises(InputError, match=r"noisy\.jsonl:2: field 'doc_path' is "
+                                         r"'docs/index\.md' on a 'noise' message"):
+        read_labels(noisy, from_source=True)
+
+
 def test_noise_leak_is_undefined_when_nothing_is_labelled_noise() -> None:
     gold = Gold(groups={"g": None}, messages={"a": "g", "b": "g"})
     result = score_insights(gold, [])

@@ -77,6 +77,10 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
         item = _parse_line(where, line)
         read, grouped = True, grouped or "group" in item
         if from_source and item.get("group") in (None, ""):
+            if item.get("doc_path") not in (None, ""):
+                raise InputError(f"{where}: field 'doc_path' is set but 'group' is not: name "
+                                 "the message's problem group, or clear doc_path to leave "
+                                 "the message unlabelled")
             continue  # not labelled
         if not from_source and item.get("group") is None and TEMPLATE_FIELDS & item.keys():
             raise InputError(f"{where}: field 'group' is null: a `docloop sources labels` "
@@ -185,6 +189,9 @@ def _message(where: str, item: dict[str, Any], prefixes: tuple[str, ...],
     if page is not None and (not isinstance(page, str) or not page.strip()):
         raise InputError(f"{where}: field 'doc_path' must be a page path or null")
     group = None if item["group"] == NOISE else item["group"]
+    if group is None and page is not None:
+        raise InputError(f"{where}: field 'doc_path' is {page!r} on a 'noise' message; noise "
+                         "has no page (null), or name the problem group the page answers")
     if page is not None:
         page = page.replace("\\", "/")  # a Windows path: the index's pages use '/'
     written = None if group is None else page
