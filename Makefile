@@ -53,8 +53,9 @@ chromium:
 	  echo "chromium could not be installed: the browser tests will skip"; \
 	else echo "chromium is missing and this is not root: the browser tests will skip"; fi
 
+# two workers: the suite is CPU-bound and this machine has two cores (a third of the time off)
 test: lint tools chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # AWS: `sam build && sam deploy --guided` from deploy/aws, with aws-sam-cli in its own venv
 # (it pins boto3, click and pydantic versions the project venv must not take).
