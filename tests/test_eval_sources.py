@@ -308,35 +308,26 @@ def test_a_template_measured_without_its_source_is_named(tmp_path: Path) -> None
     assert template_warning(plain) is None
 
 
-def test_labels_without_groups_or_with_two_pages_say_what_the_file_holds(
-        tmp_path: Path) -> None:
-    renamed = write_labels(tmp_path / "renamed.jsonl", [
-        {"id": "1", "label": "start", "doc_path": None}])
-    with pytest.raises(InputError, match="no line has a 'group' field"):
-        read_labels(renamed, from_source=True)
-    pages = write_labels(tmp_path / "pages.jsonl", [
-        {"id": "1", "group": "start", "doc_path": None},
-        {"id": "2", "group": "start", "doc_path": "docs/index.md"}])
-    with pytest.raises(InputError, match=r"is 'docs/index\.md' but line 1 gives group 'start' "
-                                         r"the page null;"):
-        read_labels(pages, from_source=True)
+LABELLED = {"id": "1", "group": "start", "doc_path": None}
 
 
-def test_a_page_without_a_problem_group_is_a_labelling_slip(tmp_path: Path) -> None:
-    """A review filled in a template's doc_path and forgot the group (the line was skipped
-    without a word), and gave a noise line a page (accepted)."""
-    forgot = write_labels(tmp_path / "forgot.jsonl", [
-        {"id": "1", "group": "start", "doc_path": None},
-        {"id": "2", "group": None, "doc_path": "docs/index.md"}])
-    with pytest.raises(InputError, match=r"forgot\.jsonl:2: field 'doc_path' is set but "
-                                         r"'group' is not"):
-        read_labels(forgot, from_source=True)
-    noisy = write_labels(tmp_path / "noisy.jsonl", [
-        {"id": "1", "group": "start", "doc_path": None},
-        {"id": "2", "group": "noise", "doc_path": "docs/index.md"}])
-    with pytest.raises(InputError, match=r"noisy\.jsonl:2: field 'doc_path' is "
-                                         r"'docs/index\.md' on a 'noise' message"):
-        read_labels(noisy, from_source=True)
+@pytest.mark.parametrize(("lines", "said"), [
+    ([{"id": "1", "label": "start", "doc_path": None}], "no line has a 'group' field"),
+    ([LABELLED, {"id": "2", "group": "start", "doc_path": "docs/index.md"}],
+     r"l\.jsonl:2: field 'doc_path' is 'docs/index\.md' but line 1 gives group 'start' the "
+     r"page null;"),
+    # a review filled in a template's doc_path and forgot the group (skipped without a
+    # word), and gave a noise line a page (accepted)
+    ([LABELLED, {"id": "2", "group": None, "doc_path": "docs/index.md"}],
+     r"l\.jsonl:2: field 'doc_path' is set but 'group' is not"),
+    ([LABELLED, {"id": "2", "group": "noise", "doc_path": "docs/index.md"}],
+     r"l\.jsonl:2: field 'doc_path' is 'docs/index\.md' on a 'noise' message"),
+])
+def test_a_labelling_slip_in_a_template_is_named_with_its_line(
+        tmp_path: Path, lines: list[dict[str, Any]], said: str) -> None:
+    labels = write_labels(tmp_path / "l.jsonl", lines)
+    with pytest.raises(InputError, match=said):
+        read_labels(labels, from_source=True)
 
 
 def test_noise_leak_is_undefined_when_nothing_is_labelled_noise() -> None:
