@@ -200,6 +200,22 @@ def test_eval_measures_a_small_community_in_a_scratch_home(tmp_path: Path) -> No
 
 
 @pytest.mark.usefixtures("minilm")
+def test_eval_warns_of_a_template_measured_as_chat_and_of_lone_groups(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    lines = [{**line, "channel": "help"} for line in labels_lines()]
+    lines.append({"id": "solo", "author": "x", "text": "how do I install the sdk?",
+                  "group": "install", "doc_path": "docs/guide/install.md"})
+    labels = write_labels(tmp_path / "labels.jsonl", lines)
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--doc-prefix", "docs/", "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert any(w.startswith("1 of 3 groups have one message ('install')") for w in warnings)
+    assert any("(channel), as `docloop sources labels` writes them" in w for w in warnings)
+    assert len(warnings) == 2 and all(w in result.stderr for w in warnings)
+
+
+@pytest.mark.usefixtures("minilm")
 def test_eval_table_goes_to_stdout(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", DOCS)
     labels = write_labels(tmp_path / "labels.jsonl", labels_lines())

@@ -301,11 +301,11 @@ def test_a_template_measured_without_its_source_is_named(tmp_path: Path) -> None
                                          r"sources labels` line not labelled yet"):
         read_labels(labels)
     assert [m.id for m in read_labels(labels, from_source=True)] == ["2"]
-    warning = template_warning(labels)
+    warning = template_warning(labels, read_labels(labels, from_source=True))
     assert warning is not None and "(channel)" in warning and "add the --source" in warning
     plain = write_labels(tmp_path / "plain.jsonl", [{k: v for k, v in line.items()
                                                      if k != "channel"} for line in lines])
-    assert template_warning(plain) is None
+    assert template_warning(plain, read_labels(plain, from_source=True)) is None
 
 
 LABELLED = {"id": "1", "group": "start", "doc_path": None}

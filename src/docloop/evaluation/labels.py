@@ -14,7 +14,7 @@ A bad line is an InputError naming the file, the line and the field.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ class LabelledMessage:
     page: str | None
     #: `doc_path` as the file wrote it, before a `--doc-prefix` was removed (for warnings)
     written_page: str | None = None
+    #: the export places a `docloop sources labels` template writes (TEMPLATE_FIELDS) the
+    #: line carried, for `template_warning`
+    placed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
             raise InputError(f"{where}: field 'group' is null: a `docloop sources labels` "
                              "line not labelled yet; label it, or give the --source it was "
                              "written from (unlabelled lines are then skipped)")
-        message = _message(where, item, prefixes, required)
+        message = replace(_message(where, item, prefixes, required),
+                          placed=tuple(sorted(TEMPLATE_FIELDS & item.keys())))
         if message.id in seen:
             raise InputError(f"{where}: id {message.id!r} repeats line {seen[message.id]}; "
                              "give every message its own id")
@@ -102,21 +106,16 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     return messages
 
 
-def template_warning(path: Path) -> str | None:
+def template_warning(path: Path, messages: Sequence[LabelledMessage]) -> str | None:
     """A warning when labels measured as chat (no --source) are a `sources labels` template:
-    the figures are then of the texts as new top-level messages, not of the export.
-    Read after `read_labels`, so every line is a valid object."""
-    for number, line in enumerate(read_lines(path, "labels file"), start=1):
-        if line.strip():
-            item = _parse_line(f"{path}:{number}", line)
-            if not TEMPLATE_FIELDS & item.keys():
-                return None
-            return (f"{path}: the labels carry the export's places of their messages "
-                    f"({', '.join(sorted(TEMPLATE_FIELDS & item.keys()))}), as `docloop "
-                    "sources labels` writes them; without --source eval measures their texts "
-                    "as new top-level chat, not the export with its threads and replies: add "
-                    "the --source the template was written from")
-    return None
+    the figures are then of the texts as new top-level messages, not of the export."""
+    placed = sorted({field for message in messages for field in message.placed})
+    if not placed:
+        return None
+    return (f"{path}: the labels carry the export's places of their messages "
+            f"({', '.join(placed)}), as `docloop sources labels` writes them; without "
+            "--source eval measures their texts as new top-level chat, not the export with "
+            "its threads and replies: add the --source the template was written from")
 
 
 def lone_groups_warning(messages: Sequence[LabelledMessage]) -> str | None:

@@ -11,9 +11,8 @@
   a message in no insight is its own cluster. Noise messages are left out, as the seed
   benchmark's metric (benchmarks/metrics.py of 2026-11-25, whose figures issue #12
   opened with) left them out: what noise does is `noise_leak`'s to say. Counting each
-  noise message as a cluster of its own would raise the figure wherever little leaks
-  (Pydantic 0.74 → 0.79, Vite 0.75 → 0.79 on session 25's code), so the stricter
-  reading is kept.
+  noise message as a cluster of its own would raise the figure wherever little leaks,
+  so the stricter reading is kept.
 - Noise leak: the share of noise messages that end up in any insight.
 - Search hit@k: the labelled page among the top k pages of a query.
 - Right page named (not an acceptance figure): recovered, and the labelled page is the

@@ -96,7 +96,7 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
     index_docs(settings, request.docs, [], mounts=request.mounts)
     warnings = label_page_warnings(settings, request, messages)
     found = [lone_groups_warning(messages),
-             None if request.sources else template_warning(request.labels)]
+             None if request.sources else template_warning(request.labels, messages)]
     warnings += [warning for warning in found if warning]
     for warning in warnings:
         log.warning("%s", warning)
