@@ -687,6 +687,18 @@ def test_an_error_pasted_in_a_code_block_or_after_a_tools_tag_is_an_error() -> N
     assert own not in listed_terms(spoken, lambda name: True)
 
 
+def test_a_code_block_ends_where_the_chat_closes_it() -> None:
+    """A review found a block closed at the end of its code line (as Discord renders it) read
+    by the docs' rules, open to the end: the users' next sentence became a pasted error and
+    its words left the term list, while the block's language tag (`py`) was listed."""
+    error = "ValueError: invalid literal for int() with base 10: 'abc'"
+    text = f"```py\n{error}```\nafter that the server keeps failing on startup with my config"
+    asked = _said_by(*[(who, text) for who in ("ann", "bob", "cat")]).model_copy(
+        update={"title": error})
+    listed = listed_terms(asked, lambda name: True)
+    assert listed[0] == error and "startup" in listed and "py" not in listed
+
+
 def test_a_hash_with_a_word_like_run_is_still_a_hash() -> None:
     """A review found `cuzPrR2B` and `xlxBCwMm` (random build hashes) passing as names once
     three lower-case letters made a name."""

@@ -61,7 +61,8 @@ _CODE_FENCE = re.compile(r"```.*?(?:```|$)", re.S)
 #: a one-line fence holding at most this much is inline code (`_inline_fence`)
 INLINE_FENCE_LIMIT = 60
 _HIDDEN = re.compile(r"\x00(\d+)\x00")
-_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+#: an inline code span
+INLINE_CODE = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"https?://\S+")
 #: a sentence ends at `.` `!` `?` and a space, after a run of full-width `。` `！` `？` that
 #: no closing mark follows (no space follows those; `。」` keeps a quotation's end inside
@@ -86,13 +87,13 @@ _WHOLE_IDENTIFIER = re.compile(
 
 def inline_code(text: str) -> list[str]:
     """The insides of the inline code spans of `text`'s prose (fenced blocks left out)."""
-    return [found.group(1).strip() for found in _INLINE_CODE.finditer(strip_code(text))]
+    return [found.group(1).strip() for found in INLINE_CODE.finditer(strip_code(text))]
 
 
 def without_inline_code(text: str) -> str:
     """Text without `inline code` spans (a pasted `"dev": "vite --host"` names things but
     says nothing about them)."""
-    return _INLINE_CODE.sub(" ", text)
+    return INLINE_CODE.sub(" ", text)
 
 
 def _inline_fence(fence: str) -> str | None:
@@ -123,13 +124,26 @@ def strip_code(text: str) -> str:
 def code_blocks(text: str) -> list[str]:
     """The insides of the fenced code blocks of `text` (a fence's language tag dropped):
     where users paste the error that their prose only calls "run error:"."""
-    blocks = []
+    return [part for part, code in chat_parts(text) if code]
+
+
+def chat_parts(text: str) -> list[tuple[str, bool]]:
+    """`text` cut into prose and fenced code as a chat renders it, in order, `(part, code)`:
+    a block runs from three backticks to the next three, wherever they are, or to the end
+    (`_CODE_FENCE`), its first line a language tag when more follow; a one-line fence around
+    a name is inline code, so prose (`_inline_fence`). Not the docs' Markdown reading
+    (docs.machinery), where a fence closes only on a line of its own."""
+    parts: list[tuple[str, bool]] = []
+    start = 0
     for fence in _CODE_FENCE.finditer(text):
         if _inline_fence(fence.group(0)) is not None:
             continue
+        parts.append((text[start:fence.start()], False))
         inside = fence.group(0)[3:].removesuffix("```")
-        blocks.append(inside.split("\n", 1)[1] if "\n" in inside else inside)
-    return blocks
+        parts.append((inside.split("\n", 1)[1] if "\n" in inside else inside, True))
+        start = fence.end()
+    parts.append((text[start:], False))
+    return [(part, code) for part, code in parts if part or code]
 
 
 def sentences(text: str) -> list[str]:
@@ -142,7 +156,7 @@ def sentences(text: str) -> list[str]:
         spans.append(found.group(0))
         return f"\x00{len(spans) - 1}\x00"
 
-    hidden = _INLINE_CODE.sub(hide, strip_code(text).replace("\x00", ""))
+    hidden = INLINE_CODE.sub(hide, strip_code(text).replace("\x00", ""))
     parts = [s.strip() for s in _SENTENCE_END.split(hidden) if s and s.strip()]
     return [_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts]
 
@@ -195,7 +209,7 @@ def identifiers(text: str, whole_names: bool = False) -> list[str]:
     (`whole_names`: a hyphenated file name whole, as users wrote it, not its dotted tail)."""
     pattern = _WHOLE_IDENTIFIER if whole_names else _IDENTIFIER
     found = [m.group(0) for m in pattern.finditer(text)]
-    found += [m.group(1).strip() for m in _INLINE_CODE.finditer(text) if len(m.group(1)) < 60]
+    found += [m.group(1).strip() for m in INLINE_CODE.finditer(text) if len(m.group(1)) < 60]
     return _unique(found)
 
 

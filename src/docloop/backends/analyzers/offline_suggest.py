@@ -22,9 +22,11 @@ from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
 from docloop.text import (
     ERROR_WORDS,
+    INLINE_CODE,
     NOT_TERMS,
     SPEAKER,
     STOPWORDS,
+    chat_parts,
     content_words,
     error_strings,
     escape_inline,
@@ -85,8 +87,6 @@ _PRINTED_PROBLEM = re.compile(
     r"^\s*(?:>\s*)*(?:\d+:\d+\s+)?(?:\[[\w -]{1,20}\]\s*|✘\s*|Uncaught\s+)*"
     r"(?:[\w.]*(?:Error|Exception|Warning)\b|(?i:(?:parsing |fatal |internal server )?error"
     r"|warn(?:ing)?)\b|\[(?i:error|warn(?:ing)?|fatal)\])")
-#: an inline code span
-_CODE_SPAN = re.compile(r"`([^`\n]+)`")
 #: a success status a server's access log printed (`200 OK`, `201 Created`): no error
 _SUCCESS_STATUS = re.compile(r"2\d\d\b")
 #: what two users' copies of one error differ in: quoted names, dotted numbers (`5.0.1` is
@@ -251,11 +251,12 @@ def _split_errors(text: str) -> tuple[str, list[str]]:
             return ""
         return span.group(0)
 
-    for line, place in fence_places(text.splitlines()):
-        if (place == "code" and reports_error(line)) or (place == "text" and _printed(line)):
-            errors.append(line)
-            continue
-        kept.append(_CODE_SPAN.sub(unless_error, line) if place == "text" else line)
+    for part, code in chat_parts(text):
+        for line in part.split("\n"):
+            if (code and reports_error(line)) or (not code and _printed(line)):
+                errors.append(line)
+                continue
+            kept.append(line if code else INLINE_CODE.sub(unless_error, line))
     return "\n".join(kept), [" ".join(error.split()) for error in errors]
 
 
@@ -351,9 +352,11 @@ def _shape_on(lower_page: str, error: str) -> bool:
     """Whether the page holds a pasted error's words with anything short where its quoted
     names, numbers and `…` are (another user's rule, path or version); an error of fewer
     than three words besides those is never found this way."""
+    if " " not in error:
+        return False  # one word: a name, never an error's shape
     parts = (" ".join(part.split()) for part in _ERROR_VARIABLES.split(error.lower()))
     fixed = [part for part in parts if part]
-    if " " not in error or len(content_words(" ".join(fixed))) < 3:
+    if len(content_words(" ".join(fixed))) < 3:
         return False
     return _parts_in_order(lower_page, fixed, SHAPE_GAP) is not None
 
