@@ -207,6 +207,10 @@ def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:
     ("I'm seeing the same problem. Sad that nobody answered yet.", "follow-up"),
     ("Same here :( has anyone found a workaround for this?", "follow-up"),
     ("Looking forward to this getting merged", "follow-up"),
+    ("Any estimate on when this'll ship? Keen to move to the new major.", "follow-up"),
+    ("Are there any workarounds for this?", "follow-up"),
+    ("Hi @maintainer, this PR looks stalled, is anything blocking it besides time?",
+     "follow-up"),
     ("Yes, please support the new major version.", "wish"),
     ("how is it going?", "small-talk"),
 ])
@@ -224,6 +228,28 @@ def test_follow_ups_wishes_and_small_talk_are_noise_even_with_a_question_mark(
     "retry queue fills up until the whole cluster stops answering requests at all",
 ])
 def test_a_follow_up_that_restates_the_problem_is_kept(text: str) -> None:
+    assert analyse_message(text).is_problem
+
+
+def test_cant_wait_is_praise_not_a_question_or_a_problem() -> None:
+    """"Can't wait to …" opens no question ("can" + "'t" met the question opener's word
+    boundary) and reports nothing that fails; "can't connect" still does."""
+    praise = analyse_message("Lovely library, thanks for all the work. Can't wait for v2 😄")
+    assert not praise.question and not praise.is_problem
+    assert analyse_message("I can't connect to the dev server from my phone").is_problem
+    assert analyse_message("Can I set the port from an env variable?").question
+
+
+def test_a_problem_that_asks_for_a_workaround_at_its_end_is_kept() -> None:
+    """Only a message that opens by asking for a workaround says nothing new; one that
+    describes its setup first is a problem asking for one."""
+    text = ("On my laptop I run the app inside a VM. Is it possible to open it from my "
+            "phone? Is there any workaround for this?")
+    assert analyse_message(text).is_problem
+
+
+def test_a_problem_that_names_a_pull_request_is_kept() -> None:
+    text = "This PR sets `rootDir` in the shared config to fix the monorepo parse error"
     assert analyse_message(text).is_problem
 
 

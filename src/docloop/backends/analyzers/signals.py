@@ -18,13 +18,14 @@ from docloop.text import content_words, error_strings, identifiers, sentences, s
 
 _QUESTION_START = re.compile(
     r"^(?:how|why|what|what's|whats|where|when|which|who|is there|are there|is it|"
-    r"can|could|should|shall|does|do|did|would|will|any(?:one|body)?|has anyone|"
+    r"can(?!'t)|could|should|shall|does|do|did|would|will|any(?:one|body)?|has anyone|"
     r"is|are|am i|wondering|idk how|not sure (?:how|why|if|whether))\b",
     re.I,
 )
 _PROBLEM_WORDS = re.compile(
     r"\b(?:error|errors|exception|traceback|fails?|failing|failed|failure|broken|breaks|"
-    r"crash(?:es|ed|ing)?|doesn'?t work|does not work|not working|won'?t|can'?t|cannot|"
+    r"crash(?:es|ed|ing)?|doesn'?t work|does not work|not working|won'?t|"
+    r"(?:can'?t|cannot)(?! wait\b)|"
     r"unable|stuck|issue|problem|bug|keeps|returns? (?:a )?[45]\d\d|timeout|timed out|"
     r"hangs?|undefined|null|empty|missing|wrong|weird|strange|confus\w*|"
     r"no idea|ignored|ignores|isn'?t (?:working|applied|picked up)|never (?:gets?|runs?|fires?)|"
@@ -102,17 +103,23 @@ _NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("laughter", re.compile(r"^\W*(?:lol|lmao|haha\w*|rofl|xd|😂|🤣)+\W*$", re.I)),
 )
 #: follow-ups that point at an existing report or ask about its schedule, not at a problem:
-#: "any progress on this?", "same issue here", "when will v2 support land?", "waiting on this"
+#: "any progress on this?", "same issue here", "when will v2 support land?", "waiting on this",
+#: "any estimate on when this'll release?", "are there any workarounds for this?", or a
+#: pull request's progress ("I see that this PR is not active, were there any obstacles?")
 _FOLLOW_UP = re.compile(
-    r"\b(?:any (?:progress|update|updates|news|eta|idea when)|is there an? (?:eta|update|"
-    r"tracking issue)|tracking issue|(?:meet|facing|face|faced with|have|having|had|got|get|"
+    r"\b(?:any (?:progress|update|updates|news|eta|estimate|idea when)|"
+    r"is there an? (?:eta|update|estimate|tracking issue)|tracking issue|"
+    r"(?:meet|facing|face|faced with|have|having|had|got|get|"
     r"seeing|hit|hitting) (?:the )?same (?:problem|issue|error|question|thing|bug)|"
     r"^\W*same\b|same (?:problem|issue|here|for me|thing)|me too|"
     r"(?:found|have|has|is there) an? (?:fix|workaround|solution) for (?:this|it|that)|"
-    r"when (?:will|would|do you|can we|is|are)\b.{0,60}\b(?:land|lands|release|released|merge|"
+    r"^\W*(?:is|are) there (?:an?|any) (?:fix|fixes|workarounds?|solutions?) for (?:this|it|that)|"
+    r"when (?:will|would|do you|can we|is|are|(?:this|it|that)(?:'ll| will))\b.{0,60}"
+    r"\b(?:land|lands|release|released|merge|"
     r"merged|support|supported|available|ship|shipped|out|ready)|"
     r"(?:get|be|being|been|is) merged|looking forward to|waiting (?:on|for) (?:this|it|that)|"
-    r"closed this issue|(?:wait|waiting) for (?:a|the) (?:stable )?release)\b",
+    r"closed this issue|(?:wait|waiting) for (?:a|the) (?:stable )?release|"
+    r"(?:this|that|the|your) (?:pr|pull request))\b",
     re.I,
 )
 #: wishes for a feature or a port, not a report that something users need fails
