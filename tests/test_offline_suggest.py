@@ -713,3 +713,30 @@ def test_an_html_comment_in_an_mdx_pages_code_example_is_not_the_pages_kind() ->
     after = apply_patch(page, offline_suggestion(insight(path="guide/cors.mdx"), _chunks(),
                                                  page).patch or "")
     assert "{/* docloop ins_a" in after and after.count("<!--") == 1
+
+
+def test_a_word_the_page_says_only_in_a_heading_is_mentioned() -> None:
+    """A FastAPI ticket listed `deprecated` as a term the page never mentions, on the page
+    whose section is headed "Alternative Events (deprecated)": a chunk's text leaves its
+    heading out, and the page was read from the chunks' texts alone."""
+    line = "on_event is deprecated, the startup handler warns: DeprecationWarning"
+    asked = insight(messages=("1", "2", "3"), quotes=(line, line, line))
+    page = [DocChunk(id="c1", path="guide/cors.md", url="u", title="Events",
+                     heading="Alternative Events (deprecated)",
+                     heading_path=["Events", "Alternative Events (deprecated)"],
+                     anchor="allowed-origins", text="Declare a handler for the startup event.")]
+    text = offline_suggestion(asked, page, None).text
+    listed = text.split("never mentions:", 1)[1].split("\n", 1)[0]
+    assert "`deprecated`" not in listed
+    assert "DeprecationWarning" in listed
+
+
+def test_a_page_text_puts_each_section_under_its_heading_once() -> None:
+    from docloop.models import page_text
+
+    first = DocChunk(id="c1", path="a.md", url="u", title="A", heading="Setup",
+                     heading_path=["A", "Setup"], text="part one")
+    second = first.model_copy(update={"id": "c2", "text": "part two"})
+    top = DocChunk(id="c0", path="a.md", url="u", title="A", heading="A", heading_path=["A"],
+                   text="intro")
+    assert page_text([top, first, second]) == "# A\n\nintro\n\n## Setup\n\npart one\n\npart two"

@@ -240,3 +240,18 @@ def test_a_chance_cluster_in_a_small_run_is_not_missing_by_the_floor_either() ->
                            shared=shared)[0] for shared in (None, 0)]
     assert floor[0].verdict == "missing"
     assert floor[1].verdict != "missing" and floor[1].path == "a.md"
+
+
+def test_term_coverage_reads_the_sections_headings() -> None:
+    """A users' term the page names only in a heading ("Alternative Events (deprecated)")
+    is on the page: a chunk's text leaves its heading out."""
+    from docloop.models import DocChunk
+    from docloop.stages.verdict import term_coverage
+    from tests.helpers import insight
+
+    line = "deprecated deprecated deprecated"
+    asked = insight(messages=("1", "2", "3"), quotes=(line, line, line))
+    chunk = DocChunk(id="c1", path="a.md", url="u", title="Events", heading="Events (deprecated)",
+                     heading_path=["Events (deprecated)"], text="Declare a startup handler.")
+    assert term_coverage(asked, [chunk]) > term_coverage(
+        asked, [chunk.model_copy(update={"heading": "Events", "heading_path": ["Events"]})])

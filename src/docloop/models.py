@@ -7,6 +7,7 @@ strings (Discord snowflakes) so they can be linked back to the original chat.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -137,6 +138,20 @@ class DocChunk(BaseModel):
     text: str
     start_line: int = 0
     end_line: int = 0
+
+
+def page_text(chunks: Sequence[DocChunk]) -> str:
+    """A page as its chunks hold it, each section under its heading (`## Alternative Events
+    (deprecated)`): a chunk's text leaves its heading out (the index keeps it apart), and a
+    page that says "deprecated" only in a heading still says it to a reader."""
+    parts: list[str] = []
+    shown: list[str] | None = None
+    for chunk in chunks:
+        if chunk.heading and chunk.heading_path != shown:
+            parts.append(f"{'#' * max(1, min(6, len(chunk.heading_path)))} {chunk.heading}")
+            shown = chunk.heading_path
+        parts.append(chunk.text)
+    return "\n\n".join(parts)
 
 
 class PageHit(BaseModel):

@@ -71,7 +71,7 @@ from dataclasses import dataclass
 
 from docloop.backends.analyzers.offline_suggest import user_terms
 from docloop.backends.docs_index.terms import PageTerms, atoms
-from docloop.models import DocChunk, Insight, PageHit
+from docloop.models import DocChunk, Insight, PageHit, page_text
 from docloop.text import mentions
 
 SIZE_YARDSTICK = 4  # chat messages of the insight whose gap is `below_reference` exactly
@@ -128,7 +128,7 @@ def term_coverage(insight: Insight, chunks: Sequence[DocChunk]) -> float:
     terms = user_terms(insight)[:10]
     if not terms:
         return 1.0
-    page = " ".join(c.text for c in chunks).lower()
+    page = page_text(chunks).lower()
     return sum(1 for t in terms if mentions(page, t)) / len(terms)
 
 

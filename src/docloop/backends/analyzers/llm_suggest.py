@@ -18,7 +18,7 @@ from docloop.backends.analyzers.llm_guard import clean_text, safe_json, stable_s
 from docloop.backends.analyzers.llm_jobs import InvalidOutput
 from docloop.backends.analyzers.llm_schemas import SuggestOut
 from docloop.errors import StageError
-from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
+from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind, page_text
 from docloop.patching import apply_patch, make_patch
 
 NO_PAGE = "(no documentation page covers this problem)"
@@ -39,7 +39,7 @@ class PageContext:
     def build(cls, insight: Insight, chunks: Sequence[DocChunk],
               source: str | None) -> PageContext:
         path = insight.doc.path if insight.doc else None
-        text = source if source is not None else "\n\n".join(c.text for c in chunks)
+        text = source if source is not None else page_text(chunks)
         return cls(path=path, text=text, source=source if path else None)
 
     @property

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, leans_back
 from docloop.docs.machinery import fence_places
 from docloop.docs.markdown import AUTOREF, section_end
-from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind
+from docloop.models import DocChunk, Insight, Suggestion, SuggestionKind, page_text
 from docloop.patching import apply_patch, make_patch
 from docloop.redact import without_placeholders
 from docloop.text import (
@@ -148,8 +148,8 @@ def offline_suggestion(
     verdict = doc.verdict if doc else "missing"
     kinds: dict[str, SuggestionKind] = {"covered": "edit", "partial": "new-section"}
     kind: SuggestionKind = kinds.get(verdict, "new-page")
-    page_text = "\n".join(c.text for c in chunks) if chunks else (source or "")
-    missing_terms = _missing_terms(insight, page_text, docs_mention)
+    text_of_page = page_text(chunks) if chunks else (source or "")
+    missing_terms = _missing_terms(insight, text_of_page, docs_mention)
     passage = _closest_passage(insight, chunks)
     text = _render(insight, kind, missing_terms, passage)
     patch = None
@@ -434,10 +434,10 @@ def _placeholder_like(name: str) -> bool:
             and (bool(_HASH_MARK.search(name)) or len(_HASH_CASE.findall(name)) >= 2))
 
 
-def _missing_terms(insight: Insight, page_text: str,
+def _missing_terms(insight: Insight, text_of_page: str,
                    docs_mention: Callable[[str], bool] | None = None) -> list[str]:
     """The listed terms the page mentions in no form (`_forms`), at most MAX_TERMS."""
-    lower = page_text.lower()
+    lower = text_of_page.lower()
     return [t for t in listed_terms(insight, docs_mention)
             if not _page_mentions(lower, t)][:MAX_TERMS]
 
