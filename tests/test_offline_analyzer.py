@@ -381,3 +381,37 @@ def test_a_replys_own_ping_is_not_a_name_to_strip() -> None:
     assert _unpinged(reply).startswith("@dataclass works")
     pinged = msg("3", "helper", "@Thomas @dataclass works here", mentions=["thomas"])
     assert _unpinged(pinged) == "@dataclass works here"
+
+
+FORM_REPORT = (
+    "```ts\nexport enum Color {\n  Red = 'red',\n  Green = 'green',\n  Blue = 'blue',\n}\n"
+    "console.log(Color.Red, Color.Green, Color.Blue)\n```\n\n"
+    "**What did you expect to happen?**\nNo lint errors, the enum is used.\n\n"
+    "**What actually happened?**\n```\n  2:3  error  'Red' is assigned a value but never "
+    "used  no-unused-vars\n```")
+
+
+def test_an_issue_forms_headings_are_not_the_users_question() -> None:
+    """A report pasted in an issue form's shape: its "**What did you expect to happen?**"
+    is the form's, not the user's, so it neither titles, nor is quoted from a long message,
+    nor leads the problem text (unrelated reports would share it)."""
+    [problem] = OfflineAnalyzer().extract([conv("700", msg("700", "a", FORM_REPORT))])
+    assert len(FORM_REPORT) > 280  # quoted by an excerpt, not whole
+    assert problem.title == "No lint errors, the enum is used."
+    # "**What actually happened?**" leads into the paste: its error line is the quote
+    assert [quote.text for quote in problem.quotes] == [
+        "2:3  error  'Red' is assigned a value but never used  no-unused-vars"]
+    assert "expect to happen" not in problem.text
+
+
+@pytest.mark.parametrize(("line", "heading"), [
+    ("**What did you expect to happen?**", True),
+    ("### Steps to reproduce", True),
+    ("**Error:**", True),
+    ("__Actual behaviour__", True),
+    ("# How do I parse JSON into a list of events?", False),  # a heading that asks
+    ("**Note**: the build fails on Windows", False),
+    ("**it crashes every time**", False),
+])
+def test_form_headings_are_dropped_from_sentences(line: str, heading: bool) -> None:
+    assert (sentences(f"{line}\nThe build fails on CI.") == ["The build fails on CI."]) == heading

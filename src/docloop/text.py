@@ -147,9 +147,10 @@ def chat_parts(text: str) -> list[tuple[str, bool]]:
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences and lines of prose, code fences removed, empty parts dropped; a sentence
-    never ends inside inline code (`Invalid glob: "@dir/*.png". It must start with '/'` is
-    one pasted message, not two halves with a stray backtick each)."""
+    """Sentences and lines of prose, code fences removed, empty parts and an issue form's
+    headings (`form_heading`) dropped; a sentence never ends inside inline code (`Invalid
+    glob: "@dir/*.png". It must start with '/'` is one pasted message, not two halves with
+    a stray backtick each)."""
     spans: list[str] = []
 
     def hide(found: re.Match[str]) -> str:
@@ -158,7 +159,38 @@ def sentences(text: str) -> list[str]:
 
     hidden = INLINE_CODE.sub(hide, strip_code(text).replace("\x00", ""))
     parts = [s.strip() for s in _SENTENCE_END.split(hidden) if s and s.strip()]
-    return [_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts]
+    return [_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts
+            if not form_heading(s)]
+
+
+#: a line that is all heading: `## …`, or wholly bold (`**…**`, `__…__`, a colon after)
+_HEADING_LINE = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*([^*]+)\*\*:?|__([^_]+)__:?)$")
+#: the words of the section headings an issue form or template asks users to fill in
+#: ("**What did you expect to happen?**", "### Steps to reproduce", "**Error:**")
+FORM_HEADING_WORDS = frozenset(
+    "what did do does you we expect expected expecting to happen happened happens actually "
+    "actual instead result results behavior behaviour outcome steps step reproduce "
+    "reproduction repro reproducible describe description the a an of and or bug issue "
+    "problem summary additional context other information info details error errors "
+    "message messages output logs log stack trace traceback environment system version "
+    "versions suggested solution proposed alternative alternatives considered current "
+    "minimal example code sample screenshots screenshot validations relevant affected "
+    "package packages manager used configuration config motivation use case checklist "
+    "link links notes".split())
+
+
+def form_heading(line: str) -> bool:
+    """Whether `line` is the heading of an issue form's section, not something the user
+    said: a heading or wholly bold line in the words such forms use ("**What did you expect
+    to happen?**", "### Actual Behavior"). Users paste reports written in these forms, and
+    read as the user's own question the heading titled and quoted tickets, and became the
+    problem text, of unrelated reports alike. A heading that says more ("# How do I parse
+    JSON into a list?") is the user's."""
+    found = _HEADING_LINE.match(line.strip())
+    if found is None:
+        return False
+    said = re.findall(r"[a-z]+", next(g for g in found.groups() if g is not None).lower())
+    return bool(said) and all(word in FORM_HEADING_WORDS for word in said)
 
 
 def _spelled_words(text: str) -> list[str]:

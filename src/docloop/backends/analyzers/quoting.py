@@ -6,7 +6,8 @@ function for this?"), and its first sentence often only leads into a paste ("I r
 got the error:"); quoted alone, each says nothing. So a long message is quoted by, in
 order: a question that stands on its own and ends with "?"; the error line a lead-in
 introduces (what the users hit, often word for word: `Blocked request. This host
-("xxx.net") is not allowed.`; a lead-in to code or a config is passed over); a sentence
+("xxx.net") is not allowed.`; a lead-in to code or a config is passed over; an issue form's
+"**What actually happened?**" leads in too, while its headings are never quoted); a sentence
 naming the error raised ("This causes TypeError: Object of type UUID is not JSON
 serializable"); another sentence the analyzer read as a question that stands on its own;
 the first sentence that says something and does not open on the one before ("And both
@@ -22,7 +23,14 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from docloop.text import ERROR_WORDS, content_words, error_strings, leads_in, sentences
+from docloop.text import (
+    ERROR_WORDS,
+    content_words,
+    error_strings,
+    form_heading,
+    leads_in,
+    sentences,
+)
 
 #: a quote longer than this is a long message's excerpt, never the message
 QUOTE_LIMIT = 280
@@ -105,7 +113,7 @@ def pasted_error(text: str) -> str | None:
     for index, line in enumerate(lines):
         if paste.fence[index]:
             in_fence = not in_fence
-        elif not in_fence and leads_in(line.rstrip()):
+        elif not in_fence and (leads_in(line.rstrip()) or _heads_outcome(line)):
             found = paste.error_after(index + 1)
             if found is not None:
                 first, last = found
@@ -153,6 +161,21 @@ class _PasteLines:
         following = self.next_said[error + 1]
         names_only = following < end and leads_in(self.lines[error].rstrip())
         return error, following if names_only else error
+
+
+#: an issue form's heading over what happened (not over what the user expected)
+_OUTCOME_WORDS = frozenset({"actual", "actually", "happened", "happens", "error", "errors",
+                            "output", "log", "logs", "trace", "traceback"})
+
+
+def _heads_outcome(line: str) -> bool:
+    """An issue form's heading that introduces what went wrong ("**What actually
+    happened?**", "**Error:**", "### Actual Behavior"): a lead-in to the paste below it.
+    "**What did you expect to happen?**" introduces the user's wish, never the error."""
+    if not form_heading(line):
+        return False
+    said = set(re.findall(r"[a-z]+", line.lower()))
+    return bool(said & _OUTCOME_WORDS) and not any(w.startswith("expect") for w in said)
 
 
 def _next_where(flags: list[bool]) -> list[int]:
