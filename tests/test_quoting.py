@@ -176,3 +176,21 @@ def test_a_hostile_message_of_lead_ins_reads_each_line_a_few_times(
 def test_a_name_fenced_with_spaces_inside_is_still_found() -> None:
     text = "Set the ``` base ``` option, then run `vite build` again."
     assert quoting.verbatim("Set the `base` option, then run `vite build` again.", text) == text
+
+
+def test_a_lead_in_without_a_colon_introduces_its_paste() -> None:
+    """"I have the following error" and "… but the following error occurs." point at the
+    paste below as a colon does; quoted alone, they say nothing."""
+    text = (PADDING + "I have the following error\n```\n  3:7  error  'Size' is defined but "
+            "never used  no-unused-vars\n```")
+    assert pasted_error(text) == "3:7  error  'Size' is defined but never used  no-unused-vars"
+
+
+def test_a_form_heading_over_a_users_line_leads_to_the_paste_under_that_line() -> None:
+    """Under "**What happened?**" the user wrote their own lead-in; the heading does not
+    make that line the error, the paste under it is."""
+    text = (PADDING + "**What happened?**\nI have the following error\n```\n"
+            "  3:7  error  'Size' is defined but never used  no-unused-vars\n```")
+    assert excerpt(text, []) == "3:7  error  'Size' is defined but never used  no-unused-vars"
+    plain = PADDING + "**Error:**\nThe build fails with an error about a missing plugin export"
+    assert pasted_error(plain) is None  # the line under a form heading is the user's

@@ -321,10 +321,18 @@ def code_fence(body: str) -> str:
 LEAD_IN_MARKS = (":", "：")
 
 
+#: how a sentence points at a paste below it without a colon ("I have the following
+#: error", "the output is as follows", "see the log below")
+_POINTS_AHEAD = re.compile(r"\b(?:the following|as follows|below)(?:\s+[\w-]+){0,2}\s*[.…]*$",
+                           re.I)
+
+
 def leads_in(text: str) -> bool:
     """A sentence that only introduces what the user pasted next ("running main.py will
-    result in:", "I recently got the error:"): the paste says what happened."""
-    return text.rstrip().endswith(LEAD_IN_MARKS)
+    result in:", "I recently got the error:", "I have the following error"): the paste
+    says what happened."""
+    stripped = text.rstrip()
+    return stripped.endswith(LEAD_IN_MARKS) or bool(_POINTS_AHEAD.search(stripped))
 
 
 #: a sentence that opens with a hedge ("Not 100% sure, but I think this is a casualty of…",

@@ -114,7 +114,9 @@ def pasted_error(text: str) -> str | None:
         if paste.fence[index]:
             in_fence = not in_fence
         elif not in_fence and (leads_in(line.rstrip()) or _heads_outcome(line)):
-            found = paste.error_after(index + 1)
+            # under a form's heading the user's own line comes first ("I have the
+            # following error"): only a fenced or quoted paste right below is the error
+            found = paste.error_after(index + 1, plain=leads_in(line.rstrip()))
             if found is not None:
                 first, last = found
                 content = _QUOTE_MARK.sub("", lines[first]).lstrip()
@@ -143,9 +145,9 @@ class _PasteLines:
             blank = not lines[i].strip()
             self.quote_end[i] = (self.quote_end[i + 1] if self.quoted[i] or blank else i)
 
-    def error_after(self, after: int) -> tuple[int, int] | None:
+    def error_after(self, after: int, plain: bool = True) -> tuple[int, int] | None:
         """The first and last line of the error in the paste that opens at `after` (a fenced
-        block, `>` lines, or the one plain line right after the lead-in)."""
+        block, `>` lines, or, when `plain`, the one plain line right after the lead-in)."""
         opening = self.next_blankless[after]
         if opening >= len(self.fence):
             return None
@@ -153,8 +155,10 @@ class _PasteLines:
             begin, end = opening + 1, self.next_fence[opening + 1]
         elif self.quoted[opening]:
             begin, end = opening, self.quote_end[opening]
-        else:
+        elif plain:
             begin, end = opening, opening + 1
+        else:
+            return None
         error = self.next_error[begin]
         if error >= end:  # code, a config, a log without an error: the sentence says more
             return None
