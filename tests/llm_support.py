@@ -58,7 +58,7 @@ class FakeFallback(Analyzer):
         return []
 
     def suggest(self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
-                docs_mention: Callable[[str], bool] | None = None) -> SuggestionModel:
+                docs_share: Callable[[str], float] | None = None) -> SuggestionModel:
         self.suggested.append(insight.id)
         return SuggestionModel(kind="new-section", text="offline suggestion")
 

@@ -30,6 +30,9 @@ def test_the_index_knows_the_names_its_pages_use(tmp_path: Path) -> None:
         assert index.mentions("worker.max_retries")  # every part on one page
         assert not index.mentions("QueueWorker.retry_limit")  # its parts on two pages
         assert not index.mentions("RootConfig")
+        assert index.mention_share("max_retries") == 0.5
+        assert index.mention_share("worker") == 1.0  # `QueueWorker` holds it too
+        assert index.mention_share("RootConfig") == 0.0
 
 
 def test_a_page_synced_into_an_open_index_is_read_by_the_next_check(tmp_path: Path) -> None:
@@ -55,5 +58,5 @@ def test_a_plural_name_counts_as_used_when_the_docs_use_its_singular(tmp_path: P
     asked = insight(messages=("1",)).model_copy(update={"quotes": [Quote(
         message_id="1", author="ann", text="Two `QueueWorkers` and `max_retries_values` fail.")]})
     with registry.open_stores(settings) as stores:
-        listed = listed_terms(asked, open_index(settings, stores).mentions)
+        listed = listed_terms(asked, open_index(settings, stores).mention_share)
     assert "QueueWorkers" in listed and "max_retries_values" not in listed

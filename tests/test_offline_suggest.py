@@ -740,3 +740,17 @@ def test_a_page_text_puts_each_section_under_its_heading_once() -> None:
     top = DocChunk(id="c0", path="a.md", url="u", title="A", heading="A", heading_path=["A"],
                    text="intro")
     assert page_text([top, first, second]) == "# A\n\nintro\n\n## Setup\n\npart one\n\npart two"
+
+
+def test_a_new_page_is_not_asked_to_name_the_product() -> None:
+    """A FastAPI `missing` ticket asked the new page to answer users "in their words:
+    `FastAPI`": every page says the product's name, so a term most pages use is left out
+    of a new page's list, while the users' own words stay."""
+    line = "How do I rate-limit a Tidepool endpoint per IP with a token bucket?"
+    asked = insight(verdict="missing", path=None, heading=None, messages=("1", "2", "3"),
+                    quotes=(line, line, line))
+    shares = {"tidepool": 0.9, "endpoint": 0.2}
+    text = offline_suggestion(asked, [], None, lambda name: shares.get(name.lower(), 0.0)).text
+    listed = text.split("in their words:", 1)[1].split("\n", 1)[0]
+    assert "tidepool" not in listed.lower()
+    assert "`token`" in listed and "`endpoint`" in listed

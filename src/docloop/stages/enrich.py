@@ -88,7 +88,7 @@ def enrich_insight(insight: Insight, problems: Sequence[Problem], vectors: np.nd
     if docs is not None and page:
         source = docs.page_source(page)
     insight.suggestion = analyzer.suggest(insight, chunks, source,
-                                          docs.mentions if docs is not None else None)
+                                          docs.mention_share if docs is not None else None)
 
 
 def match_members(insight: Insight, problems: Sequence[Problem], vectors: np.ndarray,

@@ -29,8 +29,8 @@ class Analyzer(ABC):
     @abstractmethod
     def suggest(
         self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
-        docs_mention: Callable[[str], bool] | None = None,
+        docs_share: Callable[[str], float] | None = None,
     ) -> Suggestion:
         """A concrete edit to the matched page (chunks empty when no page covers it);
-        `docs_mention` tells whether any page of the docs set mentions a name (None when
-        no docs are indexed)."""
+        `docs_share` tells the share of the docs set's pages that mention a name or word
+        (0.0: none; None when no docs are indexed)."""

@@ -105,7 +105,7 @@ class LLMAnalyzer(Analyzer):
         return title, summary
 
     def suggest(self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
-                docs_mention: Callable[[str], bool] | None = None) -> Suggestion:
+                docs_share: Callable[[str], float] | None = None) -> Suggestion:
         """A checked, anchored edit; the offline suggestion (flagged) when that fails."""
         page = PageContext.build(insight, chunks, source)
         job = Job("suggest", self.prompts["suggest"], suggest_data(insight, page),
@@ -117,7 +117,7 @@ class LLMAnalyzer(Analyzer):
         self._note("suggestions_fallback", result,
                    f"insight {insight.id} uses the offline suggestion")
         self._record_dropped()
-        offline = self.fallback.suggest(insight, chunks, source, docs_mention)
+        offline = self.fallback.suggest(insight, chunks, source, docs_share)
         return offline.model_copy(update={"fallback": True})
 
     def _extract_job(self, batch: Batch) -> Job[Claims]:

@@ -58,9 +58,9 @@ class OfflineAnalyzer(Analyzer):
 
     def suggest(
         self, insight: Insight, chunks: Sequence[DocChunk], source: str | None,
-        docs_mention: Callable[[str], bool] | None = None,
+        docs_share: Callable[[str], float] | None = None,
     ) -> Suggestion:
-        return offline_suggestion(insight, chunks, source, docs_mention)
+        return offline_suggestion(insight, chunks, source, docs_share)
 
     def _problem(self, conversation: Conversation) -> Problem | None:
         texts = [m for m in conversation.messages if m.has_text]

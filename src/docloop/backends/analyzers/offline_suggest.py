@@ -140,16 +140,18 @@ MIN_CLAUSE = 50
 
 def offline_suggestion(
     insight: Insight, chunks: Sequence[DocChunk], source: str | None,
-    docs_mention: Callable[[str], bool] | None = None,
+    docs_share: Callable[[str], float] | None = None,
 ) -> Suggestion:
     """Build the suggestion for one insight from its evidence and matched page
-    (`docs_mention`: whether any page of the docs set mentions a name, listed_terms)."""
+    (`docs_share`: the share of the docs set's pages that mention a name, listed_terms)."""
     doc = insight.doc
     verdict = doc.verdict if doc else "missing"
     kinds: dict[str, SuggestionKind] = {"covered": "edit", "partial": "new-section"}
     kind: SuggestionKind = kinds.get(verdict, "new-page")
     text_of_page = page_text(chunks) if chunks else (source or "")
-    missing_terms = _missing_terms(insight, text_of_page, docs_mention)
+    missing_terms = _missing_terms(insight, text_of_page, docs_share)
+    if kind == "new-page":
+        missing_terms = _beyond_the_product(missing_terms, docs_share)
     passage = _closest_passage(insight, chunks)
     text = _render(insight, kind, missing_terms, passage)
     patch = None
@@ -169,13 +171,13 @@ def user_terms(insight: Insight) -> list[str]:
 
 
 def listed_terms(insight: Insight,
-                 docs_mention: Callable[[str], bool] | None = None) -> list[str]:
+                 docs_share: Callable[[str], float] | None = None) -> list[str]:
     """`user_terms` as a ticket lists them: a question that repeats a quote is not counted
     again (`_unquoted_questions`), and words that only say that something failed (`error`,
     `failed`) are left out, since the error strings and names say what. (Read once per
     message in the match stage too, the verdict's choices moved: FastAPI's `missing`
     2/2 → 1/2 chosen without the set, benchmarks/RESULTS.md, session 11.) With
-    `docs_mention` (whether any page of the docs set mentions a name), a name one user
+    `docs_share` (the share of the docs set's pages that mention a name), a name one user
     wrote that no page mentions is left out too (`_one_users_name`). A plain word counts
     only where users wrote it themselves, not inside the error they pasted
     (`_only_in_errors`), and a success status (`200 OK` of a pasted access log) is no
@@ -191,7 +193,7 @@ def listed_terms(insight: Insight,
     prose = [set(content_words(kept)) for kept, _ in split]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
-                or _one_users_name(term, voices, docs_mention)
+                or _one_users_name(term, voices, docs_share)
                 or _only_in_errors(term, prose) or _SUCCESS_STATUS.match(term)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
@@ -302,7 +304,7 @@ def _one_users_thing(term: str, authored: Sequence[tuple[str, str]]) -> bool:
 
 
 def _one_users_name(term: str, voices: Sequence[tuple[str, str]],
-                    docs_mention: Callable[[str], bool] | None) -> bool:
+                    docs_share: Callable[[str], float] | None) -> bool:
     """A name of one user's own code or setup that no page of the docs set mentions: their
     model (`RootConfig`, `EventBusConfig` of a pasted error), variable (`param_value`,
     `bar_validator`), component (`PublicPage`), package (`imod_coupler`) or shell prompt's
@@ -313,12 +315,12 @@ def _one_users_name(term: str, voices: Sequence[tuple[str, str]],
     known, so nothing is left out; a plain word (`heap`, `yarn`) is the language's, not a
     name. `voices` are the quotes' (author, text) and each question no quote repeats, as a
     voice of its own (its author is unknown)."""
-    if (docs_mention is None or _PLAIN_WORD.match(term) or any(c.isspace() for c in term)
+    if (docs_share is None or _PLAIN_WORD.match(term) or any(c.isspace() for c in term)
             or _ERROR_CLASS.search(term)):
         return False
     if _authors_naming(term, voices) >= 2:
         return False
-    return not any(docs_mention(form) for form in _forms(term))
+    return not any(docs_share(form) > 0 for form in _forms(term))
 
 
 def _authors_naming(term: str, authored: Sequence[tuple[str, str]]) -> int:
@@ -434,11 +436,26 @@ def _placeholder_like(name: str) -> bool:
             and (bool(_HASH_MARK.search(name)) or len(_HASH_CASE.findall(name)) >= 2))
 
 
+#: a term at least this share of the docs' pages mention is the product's own vocabulary
+PRODUCT_SHARE = 0.5
+
+
+def _beyond_the_product(terms: list[str], docs_share: Callable[[str], float] | None
+                        ) -> list[str]:
+    """`terms` without those most pages of the docs already use (`PRODUCT_SHARE`): a FastAPI
+    ticket asked a new page to answer users "in their words: `FastAPI`", a Vite one listed
+    `vite`. Every page of the product says its name; the users' words that are not the
+    product's are what the new page has to add."""
+    if docs_share is None:
+        return terms
+    return [t for t in terms if docs_share(t) < PRODUCT_SHARE]
+
+
 def _missing_terms(insight: Insight, text_of_page: str,
-                   docs_mention: Callable[[str], bool] | None = None) -> list[str]:
+                   docs_share: Callable[[str], float] | None = None) -> list[str]:
     """The listed terms the page mentions in no form (`_forms`), at most MAX_TERMS."""
     lower = text_of_page.lower()
-    return [t for t in listed_terms(insight, docs_mention)
+    return [t for t in listed_terms(insight, docs_share)
             if not _page_mentions(lower, t)][:MAX_TERMS]
 
 

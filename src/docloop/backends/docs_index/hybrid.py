@@ -161,6 +161,11 @@ class HybridDocsIndex(DocsIndex):
         one user's own names that the docs never use."""
         return self.store.mentions(name)
 
+    def mention_share(self, name: str) -> float:
+        """The share of pages that mention a name or word: a term a new page need not list
+        when most pages already use it (the product's own name)."""
+        return self.store.mention_share(name)
+
     # -- searching -------------------------------------------------------------------
 
     def search(self, query: str, top_k: int = 5) -> list[PageHit]:

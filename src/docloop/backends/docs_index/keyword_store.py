@@ -28,7 +28,7 @@ from docloop.docs.loader import DocPage
 from docloop.docs.markdown import anchors
 from docloop.docs.query import fts_query
 from docloop.models import DocChunk, PageHit
-from docloop.text import any_mentions
+from docloop.text import any_mentions, mention_share
 
 MIGRATIONS = [
     """CREATE TABLE docs_pages (
@@ -242,6 +242,14 @@ class KeywordStore:
         over the pages, as the ranking's page terms read a page). The pages' texts are read
         once per process, and no page terms are built for it: an insight enriched with its
         match already made never ranks."""
+        return any_mentions(self._page_texts(), name)
+
+    def mention_share(self, name: str) -> float:
+        """The share of pages that mention a name or word, as `mentions` reads them."""
+        return mention_share(self._page_texts(), name)
+
+    def _page_texts(self) -> list[str]:
+        """Every page's text, lower-cased, read once per process (`mentions`)."""
         if self._texts is None and self._terms is not None:
             self._texts = [page.text for page in self._terms.pages.values()]
         elif self._texts is None:
@@ -249,7 +257,7 @@ class KeywordStore:
                                      "ORDER BY rowid")
             self._texts = list(page_texts((r[0], r[1], json.loads(r[2]), r[3])
                                           for r in rows).values())
-        return any_mentions(self._texts, name)
+        return self._texts
 
     def page_terms(self) -> PageTerms:
         """Per-page words and names for re-ranking (built once from the stored chunks)."""
