@@ -413,3 +413,14 @@ def test_a_loggers_fields_and_an_editors_source_are_not_the_title() -> None:
                for n, path in ((1, "/a"), (2, "/b/c"))]
     title = headline(members, document_frequencies(members), member_words(members))
     assert title.startswith("Parsing error: Cannot read file") and "eslint" not in title
+
+
+def test_a_linters_line_column_and_severity_leave_a_pasted_line() -> None:
+    """ESLint's report line ("5:3  error  'USER' is defined but never used  no-unused-vars")
+    titled a typescript-eslint ticket with its position and severity first."""
+    from docloop.stages.pastes import shown
+
+    line = "5:3  error  'USER' is defined but never used  no-unused-vars"
+    assert shown(line) == "'USER' is defined but never used  no-unused-vars"
+    assert shown("12:04 warning Unexpected any") == "Unexpected any"
+    assert shown("b8d6ae3d 10:38:19 > Error: boom") == "Error: boom"
