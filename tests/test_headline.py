@@ -424,3 +424,14 @@ def test_a_linters_line_column_and_severity_leave_a_pasted_line() -> None:
     assert shown(line) == "'USER' is defined but never used  no-unused-vars"
     assert shown("12:04 warning Unexpected any") == "Unexpected any"
     assert shown("b8d6ae3d 10:38:19 > Error: boom") == "Error: boom"
+
+
+def test_a_pasted_report_line_titles_an_insight_without_its_position() -> None:
+    """Three typescript-eslint users pasted ESLint's report lines; the title showed
+    "2:3 error 'START' is assigned a value but never used no-unused-vars"."""
+    lines = ["2:3  error  'START' is assigned a value but never used  no-unused-vars",
+             "5:3  error  'USER' is defined but never used  no-unused-vars",
+             "3:7  error  'A' is defined but never used  no-unused-vars"]
+    members = [problem(n, line, line) for n, line in enumerate(lines, start=1)]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert "never used" in title and not title[0].isdigit()

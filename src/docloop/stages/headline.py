@@ -35,6 +35,7 @@ from docloop.text import (
     error_strings,
     is_aside,
     leads_in,
+    reports_error,
     sentences,
     truncate,
     without_inline_code,
@@ -144,6 +145,8 @@ def _candidates(members: Sequence[Problem], errors: Sequence[str | None]) -> lis
     for problem, error in zip(members, errors, strict=True):
         for text in [*_own_lines(problem), *([error] if error else [])]:
             text = " ".join(text.split())
+            if reports_error(text):  # a pasted line, as a title shows it (no log prefix)
+                text = shown(text) or text
             if _says_something(text):
                 found.setdefault(text, None)
     told = [text for text in found if not leads_in(text)]
