@@ -178,6 +178,20 @@ def test_queries_are_lines_ending_in_a_newline_and_blank_texts_get_no_hits(
     assert blank.exit_code == 2 and "the query is empty" in blank.stderr
 
 
+def test_repeated_query_ids_are_answered_and_named(
+        runner: CliRunner, indexed: Path, tmp_path: Path) -> None:
+    """Two lines with one id are both answered (DESIGN: one line per query), and stderr
+    says which id repeats where, since a caller keying results by id would keep one."""
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": 7, "text": "upload fails with 413"}\n'
+                       '{"id": "7", "text": "token expired"}\n'
+                       '{"id": 7, "text": "token expired"}\n', encoding="utf-8")
+    result = runner.invoke(main, ["docs", "search", "--queries", str(queries), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [7, "7", 7]
+    assert "1 ids repeat (7 on lines 1, 3)" in result.stderr
+
+
 def test_search_before_indexing(runner: CliRunner) -> None:
     result = runner.invoke(main, ["docs", "search", "anything"])
     assert result.exit_code == 2 and "index-docs first" in result.stderr

@@ -63,6 +63,7 @@ def read_queries(path: Path) -> list[tuple[QueryId | None, str]]:
     surrogate in a text (half of a broken emoji) reads as U+FFFD, as `docloop run` reads
     an export; an id must come back as given, so one that cannot be written is refused."""
     queries: list[tuple[QueryId | None, str]] = []
+    lines_of: dict[str, list[int]] = {}
     for number, line in enumerate(read_lines(path, "queries file"), start=1):
         if not line.strip():
             continue
@@ -81,7 +82,20 @@ def read_queries(path: Path) -> list[tuple[QueryId | None, str]]:
             raise InputError(f'{where}: "id" {query_id!r} cannot be written back as JSON text; '
                              "give a finite number or a string of whole characters")
         queries.append((query_id, whole_characters(item["text"])))
+        lines_of.setdefault(json.dumps(query_id), []).append(number)
+    _warn_repeated_ids(path, lines_of)
     return queries
+
+
+def _warn_repeated_ids(path: Path, lines_of: dict[str, list[int]]) -> None:
+    """Say which ids repeat: each line is still answered, in file order, but a caller
+    that keys the results by id keeps only one of them."""
+    repeated = {qid: lines for qid, lines in lines_of.items() if len(lines) > 1}
+    if repeated:
+        qid, lines = next(iter(repeated.items()))
+        log.warning("%s: %d ids repeat (%s on lines %s); every line is answered in file "
+                    "order, so key the results by line, or make the ids unique", path,
+                    len(repeated), qid, ", ".join(map(str, lines[:5])))
 
 
 def result_json(result: QueryResult) -> dict[str, object]:
