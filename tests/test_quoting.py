@@ -194,3 +194,15 @@ def test_a_form_heading_over_a_users_line_leads_to_the_paste_under_that_line() -
     assert excerpt(text, []) == "3:7  error  'Size' is defined but never used  no-unused-vars"
     plain = PADDING + "**Error:**\nThe build fails with an error about a missing plugin export"
     assert pasted_error(plain) is None  # the line under a form heading is the user's
+
+
+def test_a_line_pointing_at_this_output_leads_into_the_paste_below_it() -> None:
+    """A real Vite report: "When I run `yarn run dev` I get this output" above the
+    pasted TypeError was quoted, and titled its insight; the error is what users hit. The
+    same words with nothing pasted below lead into nothing."""
+    text = (PADDING + "When I run `yarn run dev` I get this output\n```\nTypeError: Cannot "
+            "read properties of undefined (reading 'VITE_HOST')\n```")
+    assert excerpt(text, []) == ("TypeError: Cannot read properties of undefined "
+                                 "(reading 'VITE_HOST')")
+    told = PADDING + "It is not clear where this error\ncomes from, the build still passes."
+    assert pasted_error(told) is None

@@ -113,9 +113,11 @@ def pasted_error(text: str) -> str | None:
     for index, line in enumerate(lines):
         if paste.fence[index]:
             in_fence = not in_fence
-        elif not in_fence and (leads_in(line.rstrip()) or _heads_outcome(line)):
+        elif not in_fence and (leads_in(line.rstrip()) or _heads_outcome(line)
+                               or _POINTS_AT_PASTE.search(line.rstrip())):
             # under a form's heading the user's own line comes first ("I have the
-            # following error"): only a fenced or quoted paste right below is the error
+            # following error"), and "… I get this output" may end a line with nothing
+            # pasted below: only a fenced or quoted paste right below is the error then
             found = paste.error_after(index + 1, plain=leads_in(line.rstrip()))
             if found is not None:
                 first, last = found
@@ -167,6 +169,11 @@ class _PasteLines:
         return error, following if names_only else error
 
 
+#: a line that ends pointing at what it shows ("When I run `yarn run dev` I get this
+#: output", "… and I get this error"): a lead-in when a paste follows it
+_POINTS_AT_PASTE = re.compile(
+    r"\bth(?:is|ese) (?:errors?|output|warnings?|messages?|logs?|exceptions?|stack ?traces?)"
+    r"\W*$", re.I)
 #: an issue form's heading over what happened (not over what the user expected)
 _OUTCOME_WORDS = frozenset({"actual", "actually", "happened", "happens", "error", "errors",
                             "output", "log", "logs", "trace", "traceback"})
