@@ -415,3 +415,13 @@ def test_an_issue_forms_headings_are_not_the_users_question() -> None:
 ])
 def test_form_headings_are_dropped_from_sentences(line: str, heading: bool) -> None:
     assert (sentences(f"{line}\nThe build fails on CI.") == ["The build fails on CI."]) == heading
+
+
+def test_a_hostile_heading_line_is_read_in_one_pass() -> None:
+    """A `#` line of 200,000 spaces before its last word: the heading pattern once matched
+    lazily before optional closing `#`s and backtracked quadratically (1.3 s at 8,000
+    spaces, minutes here); its closing `#`s are trimmed apart now."""
+    from docloop.text import form_heading
+
+    assert not form_heading("# a" + " " * 200_000 + "b")
+    assert form_heading("### Steps to reproduce ###")

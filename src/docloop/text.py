@@ -163,8 +163,10 @@ def sentences(text: str) -> list[str]:
             if not form_heading(s)]
 
 
-#: a line that is all heading: `## …`, or wholly bold (`**…**`, `__…__`, a colon after)
-_HEADING_LINE = re.compile(r"^(?:#{1,6}\s+(.+?)\s*#*|\*\*([^*]+)\*\*:?|__([^_]+)__:?)$")
+#: a line that is all heading: `## …` (closing `#`s trimmed apart: a lazy match before
+#: them backtracked quadratically on a long line of spaces), or wholly bold (`**…**`,
+#: `__…__`, a colon after)
+_HEADING_LINE = re.compile(r"^(?:#{1,6}\s+(.+)|\*\*([^*]+)\*\*:?|__([^_]+)__:?)$")
 #: the words of the section headings an issue form or template asks users to fill in
 #: ("**What did you expect to happen?**", "### Steps to reproduce", "**Error:**")
 FORM_HEADING_WORDS = frozenset(
@@ -186,11 +188,18 @@ def form_heading(line: str) -> bool:
     read as the user's own question the heading titled and quoted tickets, and became the
     problem text, of unrelated reports alike. A heading that says more ("# How do I parse
     JSON into a list?") is the user's."""
+    return form_heading_words(line) is not None
+
+
+def form_heading_words(line: str) -> set[str] | None:
+    """The words of `line` when it is an issue form's heading (`form_heading`), else None:
+    what a reader of the form asks next is which section it heads."""
     found = _HEADING_LINE.match(line.strip())
     if found is None:
-        return False
-    said = re.findall(r"[a-z]+", next(g for g in found.groups() if g is not None).lower())
-    return bool(said) and all(word in FORM_HEADING_WORDS for word in said)
+        return None
+    heading = next(g for g in found.groups() if g is not None).rstrip().rstrip("#")
+    said = set(re.findall(r"[a-z]+", heading.lower()))
+    return said if said and said <= FORM_HEADING_WORDS else None
 
 
 def _spelled_words(text: str) -> list[str]:

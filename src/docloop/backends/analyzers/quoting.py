@@ -27,7 +27,7 @@ from docloop.text import (
     ERROR_WORDS,
     content_words,
     error_strings,
-    form_heading,
+    form_heading_words,
     leads_in,
     sentences,
 )
@@ -183,10 +183,9 @@ def _heads_outcome(line: str) -> bool:
     """An issue form's heading that introduces what went wrong ("**What actually
     happened?**", "**Error:**", "### Actual Behavior"): a lead-in to the paste below it.
     "**What did you expect to happen?**" introduces the user's wish, never the error."""
-    if not form_heading(line):
-        return False
-    said = set(re.findall(r"[a-z]+", line.lower()))
-    return bool(said & _OUTCOME_WORDS) and not any(w.startswith("expect") for w in said)
+    said = form_heading_words(line)
+    return (said is not None and bool(said & _OUTCOME_WORDS)
+            and not any(w.startswith("expect") for w in said))
 
 
 def _next_where(flags: list[bool]) -> list[int]:
