@@ -44,9 +44,30 @@ def test_a_page_synced_into_an_open_index_is_read_by_the_next_check(tmp_path: Pa
     with registry.open_stores(settings) as stores:
         index = open_index(settings, stores)
         assert not index.mentions("RootConfig")  # the texts are read here, and kept
+        assert index.mention_share("RootConfig") == 0.0  # and the answer too
         write_docs(tmp_path / "docs", {"guide/root.md": "# Root\n\nSubclass `RootConfig`.\n"})
         index.sync(load_pages(tmp_path / "docs"))
         assert index.mentions("RootConfig")
+        assert index.mention_share("RootConfig") == 1 / 3
+
+
+def test_a_new_pages_terms_leave_out_what_most_indexed_pages_say(tmp_path: Path) -> None:
+    """As `docloop run` composes it (enrich passes the index's mention_share): a word every
+    indexed page uses (`worker`, the product's vocabulary here) is not a term a new page
+    is asked to use; the users' own words are."""
+    from docloop.backends.analyzers.offline_suggest import offline_suggestion
+
+    write_docs(tmp_path / "docs", DOCS)
+    settings = Settings(home=tmp_path / "home")
+    index_docs(settings, tmp_path / "docs", [])
+    line = "the worker drops jobs when the broker restarts during a deploy"
+    asked = insight(verdict="missing", path=None, heading=None, messages=("1", "2", "3"),
+                    quotes=(line, line, line))
+    with registry.open_stores(settings) as stores:
+        share = open_index(settings, stores).mention_share
+        text = offline_suggestion(asked, [], None, share).text
+    listed = text.split("in their words:", 1)[1].split("\n", 1)[0]
+    assert "`broker`" in listed and "`worker`" not in listed
 
 
 def test_a_plural_name_counts_as_used_when_the_docs_use_its_singular(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ model, so every decision the offline analyzer makes can be explained.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from http import HTTPStatus
 
@@ -315,20 +315,20 @@ def any_mentions(page_texts: Iterable[str], term: str) -> bool:
     """Whether any of the lower-cased pages mentions a term (`mentions`), the term's parts
     split once for all of them: what a ticket's terms, the ranking's names and the
     verdict's coverage all ask of the docs."""
-    lower, parts = term.lower(), code_terms(term)
-    return any(lower in text or (bool(parts) and all(part in text for part in parts))
-               for text in page_texts)
+    return any(_mentioning(page_texts, term))
 
 
 def mention_share(page_texts: Sequence[str], term: str) -> float:
     """The share of the lower-cased pages that mention a term (`any_mentions`' reading;
     0.0 without pages): a name most pages use is the product's own vocabulary."""
-    if not page_texts:
-        return 0.0
+    return sum(_mentioning(page_texts, term)) / len(page_texts) if page_texts else 0.0
+
+
+def _mentioning(page_texts: Iterable[str], term: str) -> Iterator[bool]:
+    """For each lower-cased page, whether it mentions `term` (its parts split once)."""
     lower, parts = term.lower(), code_terms(term)
-    found = sum(1 for text in page_texts
-                if lower in text or (bool(parts) and all(part in text for part in parts)))
-    return found / len(page_texts)
+    return (lower in text or (bool(parts) and all(part in text for part in parts))
+            for text in page_texts)
 
 
 def code_fence(body: str) -> str:

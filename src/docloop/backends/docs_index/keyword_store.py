@@ -102,6 +102,7 @@ class KeywordStore:
         self._hubs: dict[str, float] | None = None
         self._navigation: np.ndarray | None = None
         self._texts: list[str] | None = None  # mentions: the pages' lower-cased texts
+        self._shares: dict[str, float] = {}  # mention_share's answers for these texts
         db.ensure_schema(conn, "docs_index", MIGRATIONS)
 
     # -- writing (callers hold the transaction) ----------------------------------
@@ -174,6 +175,7 @@ class KeywordStore:
         self._hubs = None
         self._navigation = None
         self._texts = None
+        self._shares = {}
 
     # -- reading -----------------------------------------------------------------
 
@@ -245,8 +247,13 @@ class KeywordStore:
         return any_mentions(self._page_texts(), name)
 
     def mention_share(self, name: str) -> float:
-        """The share of pages that mention a name or word, as `mentions` reads them."""
-        return mention_share(self._page_texts(), name)
+        """The share of pages that mention a name or word, as `mentions` reads them; kept
+        per name until the next sync (a run's tickets ask for the same names again, and
+        each answer reads every page)."""
+        texts = self._page_texts()
+        if name not in self._shares:
+            self._shares[name] = mention_share(texts, name)
+        return self._shares[name]
 
     def _page_texts(self) -> list[str]:
         """Every page's text, lower-cased, read once per process (`mentions`)."""
