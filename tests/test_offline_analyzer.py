@@ -211,6 +211,8 @@ def test_an_answer_that_pings_the_asker_is_kept_as_the_answer() -> None:
     ("Are there any workarounds for this?", "follow-up"),
     ("Hi @maintainer, this PR looks stalled, is anything blocking it besides time?",
      "follow-up"),
+    ("Same issue here. I tracked the commit that introduced the bug: "
+     "https://github.com/acme/widget-config/commit/9fe41c2", "follow-up"),
     ("Yes, please support the new major version.", "wish"),
     ("how is it going?", "small-talk"),
 ])
@@ -224,6 +226,7 @@ def test_follow_ups_wishes_and_small_talk_are_noise_even_with_a_question_mark(
 @pytest.mark.parametrize("text", [
     "same issue: `ImportError: cannot import name 'Settings'` after upgrading",
     "Same here, build_config.output_dir is ignored when I pass --watch",
+    "same here, see https://example.com/issue/4 — widget.render_all() drops every slot",
     "any progress? the worker still crashes with MemoryError on every large upload and the "
     "retry queue fills up until the whole cluster stops answering requests at all",
 ])

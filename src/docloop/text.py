@@ -204,7 +204,7 @@ def form_heading_words(line: str) -> set[str] | None:
 
 def _spelled_words(text: str) -> list[str]:
     """Word tokens as written (identifiers with dots/underscores kept whole, URLs left out)."""
-    return _WORD.findall(_URL.sub(" ", text))
+    return _WORD.findall(without_urls(text))
 
 
 def words(text: str) -> list[str]:
@@ -243,6 +243,12 @@ def error_strings(text: str) -> list[str]:
     """Error names and status lines users paste (`ValidationError`, `422 Unprocessable ...`)."""
     found = [m.group(1).strip() for m in _ERROR_LINE.finditer(text)]
     return _unique(f for f in found if f not in SHOUTED_WORDS)
+
+
+def without_urls(text: str) -> str:
+    """`text` with its links blanked: a link's host and path (`github.com`, a commit hash)
+    are where the user points, not code or words of their own."""
+    return _URL.sub(" ", text)
 
 
 def identifiers(text: str, whole_names: bool = False) -> list[str]:

@@ -14,7 +14,14 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from docloop.quality import SHIPPED, QualitySettings
-from docloop.text import content_words, error_strings, identifiers, sentences, strip_code
+from docloop.text import (
+    content_words,
+    error_strings,
+    identifiers,
+    sentences,
+    strip_code,
+    without_urls,
+)
 
 _QUESTION_START = re.compile(
     r"^(?:how|why|what|what's|whats|where|when|which|who|is there|are there|is it|"
@@ -258,8 +265,11 @@ def _says_nothing_new(text: str, prose: str, signals: MessageSignals, max_words:
     the same issue", "Yes, please support vite 6" carry no problem a page could answer;
     people post them under real reports, and several of them look alike, so they would
     form an insight of their own. A message with an error or code is kept: "same issue:
-    `ImportError: cannot import name X`" describes the problem again.
+    `ImportError: cannot import name X`" describes the problem again; a link is not code
+    ("Same issue here. I tracked the commit that introduced the bug: https://github.com/…"
+    names no problem of its own).
     """
-    if signals.error or "`" in text or identifiers(prose) or len(content_words(prose)) > max_words:
+    if signals.error or "`" in text or identifiers(without_urls(prose)) \
+            or len(content_words(prose)) > max_words:
         return False
     return bool(_FOLLOW_UP.search(prose) or _WISH.search(prose))
