@@ -295,6 +295,10 @@ def test_problem_statements_without_a_question_mark_are_problems(text: str) -> N
     ("Just out of curiosity, the dump helper can skip unset values, what is the reasoning "
      "for not offering the same for empty lists?", "design-question"),
     ("Why did you decide to drop the plugin hooks from the core package?", "design-question"),
+    ("`widget-parser` is deprecated in favour of `@widget/parser`, but `@widget/parser` is "
+     "not on the registry. Can you please publish `@widget/parser`?", "maintainer-request"),
+    ("Could you please bump the parser to 4.x? The 3.x one still crashes on start.",
+     "maintainer-request"),
     ("does anyone else read 'build' as 'bread' before lunch or just me", "social"),
     ("quick poll: semicolons or not? (the formatter decides for me anyway)", "social"),
     ("weekend thread! what are you building that is NOT bundler related?", "social"),

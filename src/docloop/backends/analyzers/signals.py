@@ -101,6 +101,10 @@ _NOISE_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"thinking) (?:for|behind)|"
         r"why (?:was it|did you|did the team) (?:decided?|chose|choose))\b",
         re.I)),
+    # asking the maintainers to publish or release: their work to do, no page to fix
+    ("maintainer-request", re.compile(
+        r"\b(?:(?:can|could|would) (?:you|someone|somebody|anyone)(?: please)?|please) "
+        r"(?:publish|release|cut a (?:new )?release|bump)\b", re.I)),
     ("social", re.compile(
         r"\b(?:(?:friday|weekly|weekend|quick|fun) (?:poll|thread|question)|house rules|"
         r"off[- ]topic|not \w+[- ]related|or (?:is it )?just me\W*$)|"
@@ -241,7 +245,7 @@ def _is_question(sentence: str) -> bool:
 
 #: noise kinds that win over a question mark ("any progress on this?")
 OVERRIDING_NOISE = frozenset({"announcement", "follow-up", "wish", "small-talk",
-                              "design-question", "social"})
+                              "design-question", "maintainer-request", "social"})
 
 
 def _noise_kind(text: str, signals: MessageSignals, min_words: int,
