@@ -235,6 +235,42 @@ def test_a_long_heading_ends_at_a_clause_or_a_word_never_with_an_ellipsis() -> N
     assert len(word) <= 100 and word.startswith("How to avoid circular imports")
 
 
+def test_a_long_heading_cut_at_a_word_ends_before_the_clause_it_cannot_finish() -> None:
+    # real typescript-eslint and Vite headings ended "… that require", "… as per"
+    relative = _proposed_heading(
+        "This is a problem with rules like `@acme/no-floating-promises` that require "
+        "`parserServices` to be generated and the project option to be set")
+    assert relative == "This is a problem with rules like `@acme/no-floating-promises`"
+    dangling = _proposed_heading(
+        "My requests are never proxied from `http://localhost:3000` to "
+        "`http://localhost:8000` as per the example in the server options")
+    assert dangling == ("My requests are never proxied from `http://localhost:3000` to "
+                        "`http://localhost:8000`")
+    # an opener too early to keep half the heading is not where it ends
+    early = _proposed_heading(
+        "When I build, the generated chunk for the admin dashboard grows past the size limit "
+        "every single time")
+    assert early.startswith("When I build, the generated chunk for the admin dashboard grows")
+
+
+def test_a_heading_does_not_open_with_the_greeting_or_the_word_its_message_opened_with(
+        ) -> None:
+    # real typescript-eslint and Vite titles: "Hey, i get this warning …", "So basically, …"
+    assert _proposed_heading("Hey, i get this warning after updating the parser to 4.8") == (
+        "I get this warning after updating the parser to 4.8")
+    assert _proposed_heading("So basically, the warning and the docs disagree on the flag") == (
+        "The warning and the docs disagree on the flag")
+    assert _proposed_heading("And my requests are never proxied to the backend") == (
+        "My requests are never proxied to the backend")
+    assert _proposed_heading("Hi all! `vite build` drops the worker chunk") == (
+        "`vite build` drops the worker chunk")
+    # nothing left to head a section: the title stays as written
+    assert _proposed_heading("Hey, thanks") == "Hey, thanks"
+    # a word that is the subject, not an opener, stays
+    assert _proposed_heading("Also-ran plugins are skipped in SSR builds") == (
+        "Also-ran plugins are skipped in SSR builds")
+
+
 def test_the_new_heading_carries_no_markup_html_or_mention() -> None:
     heading = _proposed_heading("<script>x</script> [a](http://e) **b** @everyone `<b>` ok")
     assert not set("<>[]*@").intersection(heading.replace("`<b>`", ""))

@@ -136,6 +136,21 @@ _DASHES = frozenset({"—", "–", "-", "--"})
 HEADING_LIMIT = 100
 #: a heading cut at a clause keeps at least this much (half of it), else it is cut at a word
 MIN_CLAUSE = 50
+#: words that open a clause: a heading cut by length ends before the last of them rather
+#: than on it ("… rules like `no-floating-promises` that require" ends before "that")
+CLAUSE_OPENERS = frozenset((
+    "that", "which", "who", "whose", "when", "where", "while", "whereas", "because", "since",
+    "as", "so", "if", "unless", "although", "though", "but", "and", "or", "without", "after",
+    "before", "until"))
+#: words a cut heading does not end on beyond STOPWORDS: prepositions that need their object
+_DANGLING = frozenset(("per", "via", "within", "without", "onto", "upon", "across", "toward",
+                       "towards", "inside", "outside", "besides", "despite", "vs"))
+#: what a chat message opens with that a docs heading does not say: a greeting ("Hey,",
+#: "Hi all!") and a word that leans on what came before ("And", "So basically,", "Also")
+_CHAT_OPENING = re.compile(
+    r"^(?:(?:hey|hi|hello|yo)(?: (?:all|everyone|guys|folks|there|team))?\s*[,!.:]*\s+|"
+    r"(?:and|but|also|so|well|ok|okay|basically|actually|anyway|btw|however|plus)\b,?\s+)+",
+    re.I)
 
 
 def offline_suggestion(
@@ -566,7 +581,7 @@ def _heading(title: str) -> str:
     code (`` `Invalid glob: "@dir/*.png"` ``: dropping the marks left `dir/.png`), and a
     long title ends at a clause or a word, never mid-name and never with "…", which a
     docs page would show as it is."""
-    title = _subject(title)
+    title = _without_chat_opening(_subject(title))
     shortened = title.rstrip().endswith("…")  # cut before a word longer than the rest
     units = _heading_units(title.rstrip().removesuffix("…"))
     kept, cut = _fit(units, HEADING_LIMIT)
@@ -576,6 +591,19 @@ def _heading(title: str) -> str:
     text = text.rstrip("?.!:;,-— ")
     asked = not cut and title.rstrip().endswith("?")
     return text + ("?" if asked else "")
+
+
+def _without_chat_opening(title: str) -> str:
+    """The title without the greeting or leaning word its message opened with ("Hey, i get
+    this warning …" heads a section as "I get this warning …"), unless nothing is left."""
+    rest = _CHAT_OPENING.sub("", title, count=1)
+    if len(content_words(rest)) < 2:
+        return title
+    first = rest.split(" ", 1)[0]
+    if first in ("i", "i'm", "i've", "i'd", "i'll") or (
+            rest != title and first.isalpha() and first.islower()):
+        return rest[0].upper() + rest[1:]  # a sentence's start ("And my requests …")
+    return rest
 
 
 def _subject(title: str) -> str:
@@ -629,14 +657,28 @@ def _fit(units: list[HeadingUnit], limit: int) -> tuple[list[HeadingUnit], bool]
         if size > limit:
             if clause_size >= MIN_CLAUSE:
                 return units[:clause], True
-            while i > 1 and units[i - 1][1].lower() in STOPWORDS:
-                i -= 1  # "… refers to each other" cut as "… which": end at a word that says
-            return units[:max(i, 1)], True
+            return units[:_word_cut(units, i)], True
         if shown in _DASHES:
             clause, clause_size = i, before
         elif shown.endswith((",", ";", ":")):
             clause, clause_size = i + 1, size
     return units, False
+
+
+def _word_cut(units: list[HeadingUnit], over: int) -> int:
+    """How many units a heading keeps when the unit at `over` passes the limit and no
+    clause end is late enough: up to the last word that opens a clause, when that keeps
+    MIN_CLAUSE characters, and never ending on a word that needs the rest ("… which",
+    "… as per")."""
+    size, opener = 0, 0
+    for i, (length, shown, spaced) in enumerate(units[:over]):
+        if i and shown.lower() in CLAUSE_OPENERS and size >= MIN_CLAUSE:
+            opener = i
+        size += length + (1 if spaced and i else 0)
+    keep = opener or over
+    while keep > 1 and units[keep - 1][1].lower() in STOPWORDS | _DANGLING:
+        keep -= 1  # "… refers to each other" cut as "… which": end at a word that says
+    return max(keep, 1)
 
 
 def _jsx_comments(source: str, mdx: bool) -> bool:
