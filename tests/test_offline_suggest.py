@@ -208,6 +208,12 @@ def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
                              '"src\\components\\Navbar.tsx". Does the file exist?') == (
         'Failed to resolve import "`@ui/icons`" from "`src\\components\\Navbar.tsx`". Does '
         'the file exist?')
+    # an assignment written without backticks keeps its value: a real FastAPI heading read
+    # `allow_origins=""` for `allow_origins=["*"]`
+    assert _proposed_heading('allow_credentials with allow_origins=["*"] breaks CORS.') == (
+        'allow\\_credentials with `allow_origins=["*"]` breaks CORS')
+    assert _proposed_heading("Field(default=[]) is shared between instances") == (
+        "`Field(default=[])` is shared between instances")
     # a title cut inside its code span keeps the rest as code
     assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
         'Error is `Error: Invalid glob: "@dir/*.png"`')
@@ -246,6 +252,12 @@ def test_a_long_heading_cut_at_a_word_ends_before_the_clause_it_cannot_finish() 
         "`http://localhost:8000` as per the example in the server options")
     assert dangling == ("My requests are never proxied from `http://localhost:3000` to "
                         "`http://localhost:8000`")
+    # a cut right after a slash between two phrasings does not end on the slash
+    slash = _proposed_heading(
+        "CORSMiddleware with credentials and every origin allowed makes the credentialed "
+        "CORS requests fail "
+        "/ behave unexpectedly")
+    assert slash.endswith("CORS requests fail")
     # an opener too early to keep half the heading is not where it ends
     early = _proposed_heading(
         "When I build, the generated chunk for the admin dashboard grows past the size limit "

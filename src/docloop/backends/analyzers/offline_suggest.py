@@ -121,6 +121,10 @@ _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
 _BARE_NAME = re.compile(
     r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./\\][\w@*./:~\\-]*?)"
     r"(?P<trail>[\"'),;:.!?]*)")
+#: a bare assignment or call users wrote without backticks (`allow_origins=["*"]`,
+#: `Field(default=[])`): stripping its marks changes what it says (`allow_origins=""`)
+_BARE_CODE = re.compile(
+    r"(?P<lead>[\"'(]*)(?P<name>[A-Za-z_][\w.]*(?:=|\(|\[)[^\s<>]*?)(?P<trail>[,;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"(?=[A-Z][a-z][A-Z])")
 #: four lower-case letters in a row: a name's word (`identifierToKeywordKind` has a
@@ -588,7 +592,7 @@ def _heading(title: str) -> str:
     cut = cut or shortened
     text = "".join(f"{' ' if spaced and i else ''}{shown}"
                    for i, (_, shown, spaced) in enumerate(kept))
-    text = text.rstrip("?.!:;,-— ")
+    text = text.rstrip("?.!:;,-—/ ")  # "… to fail / behave …" cut after its slash
     asked = not cut and title.rstrip().endswith("?")
     return text + ("?" if asked else "")
 
@@ -635,7 +639,8 @@ def _heading_units(title: str) -> list[HeadingUnit]:
         if token.startswith("`") and len(token) > 2:
             name = " ".join(token.strip("`").removesuffix("…").split())
             units.append((len(name), f"`{name}`", spaced))
-        elif _UNSAFE_IN_HEADING.search(token) and (bare := _BARE_NAME.fullmatch(token)):
+        elif _UNSAFE_IN_HEADING.search(token) and (
+                bare := _BARE_NAME.fullmatch(token) or _BARE_CODE.fullmatch(token)):
             units.append((len(token), f"{bare['lead']}`{bare['name']}`{bare['trail']}", spaced))
         elif word := _UNSAFE_IN_HEADING.sub("", token):
             escape = escape_inline if units else escape_markdown
