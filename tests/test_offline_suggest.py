@@ -283,6 +283,21 @@ def test_a_heading_does_not_open_with_the_greeting_or_the_word_its_message_opene
         "Also-ran plugins are skipped in SSR builds")
 
 
+def test_a_host_users_only_linked_to_is_not_a_term() -> None:
+    """A real Vite ticket listed `mdn.github.io`, the host of the users' deployed sites."""
+    deployed = insight(messages=("1", "2", "3"), quotes=(
+        "404 https://acme.github.io/assets/index.js after deploying to a subfolder",
+        "assets 404 on https://acme.github.io/todo/ with the default base",
+        "the built index.html loads /assets/ from the domain root, not the subfolder"))
+    terms = {t.lower() for t in listed_terms(deployed)}
+    assert "acme.github.io" not in terms
+    assert "index.html" in terms  # a name written outside a link stays
+    written = insight(messages=("1", "2", "3"), quotes=(
+        "acme.github.io serves the app from /todo/ and the assets 404",
+        "assets 404 on https://acme.github.io/todo/", "same 404 on acme.github.io"))
+    assert "acme.github.io" in {t.lower() for t in listed_terms(written)}
+
+
 def test_the_new_heading_carries_no_markup_html_or_mention() -> None:
     heading = _proposed_heading("<script>x</script> [a](http://e) **b** @everyone `<b>` ok")
     assert not set("<>[]*@").intersection(heading.replace("`<b>`", ""))

@@ -38,6 +38,7 @@ from docloop.text import (
     name_spellings,
     reports_error,
     truncate,
+    without_urls,
 )
 
 MAX_TERMS = 8
@@ -212,7 +213,7 @@ def listed_terms(insight: Insight,
     prose = [set(content_words(kept)) for kept, _ in split]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
-                or _one_users_name(term, voices, docs_share)
+                or _only_in_links(term, said) or _one_users_name(term, voices, docs_share)
                 or _only_in_errors(term, prose) or _SUCCESS_STATUS.match(term)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
@@ -246,6 +247,16 @@ def _parts_in_order(text: str, parts: Sequence[str], gap: int | None = None
             return None  # a later start only ends later
         start = text.find(parts[0], start + 1)
     return None
+
+
+def _only_in_links(term: str, texts: Sequence[str]) -> bool:
+    """A term users wrote only inside links: a real Vite ticket listed `mdn.github.io`, the
+    host of the user's deployed site, as a term the page should mention. A term that is a
+    link itself (an API's URL written as code) is judged as one by the other rules."""
+    lower = term.lower()
+    if lower.startswith(("http://", "https://")):
+        return False
+    return not any(lower in without_urls(text).lower() for text in texts)
 
 
 def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
