@@ -207,3 +207,62 @@ def test_a_catch_all_page_needs_more_members_to_win() -> None:
                          hubs=hubs)[0].path == "models.md"
     assert match_insight(an_insight(), CENTROID, index, members,
                          settings=discounted)[0].path == "migration.md"  # no hub scores
+
+
+class HeadedIndex(ScriptedIndex):
+    """A scripted index whose pages have headings of their own."""
+
+    def __init__(self, results: dict[str, list[PageHit]], similarity: dict[str, float],
+                 headings: dict[str, list[str]]) -> None:
+        super().__init__(results, similarity)
+        self.headings = headings
+
+    def page_terms(self) -> PageTerms:
+        return PageTerms.build([(path, path, [heading], self.page_text)
+                                for path in self.similarity
+                                for heading in self.headings.get(path, ["Intro"])])
+
+
+PASTED = ('Parsing error: "parserOptions.project" has been set for the parser. The file '
+          "does not match your project config: {file}. The file must be included in at "
+          "least one of the projects provided.")
+
+
+def test_a_heading_that_quotes_the_members_error_outvotes_a_closer_faq() -> None:
+    """A real typescript-eslint insight: three users pasting the error that a troubleshooting
+    page titles a section with went to a framework FAQ, the troubleshooting page being a
+    catch-all whose votes are discounted."""
+    texts = [PASTED.format(file=f) for f in ("jest.config.js", "vite.config.ts", ".eslintrc.js")]
+    index = HeadedIndex({
+        "combined": [hit("faq.md", 0.9)],
+        texts[0]: [hit("faq.md", 0.9), hit("troubleshooting.md", 0.8)],
+        texts[1]: [hit("faq.md", 0.9), hit("troubleshooting.md", 0.8)],
+        texts[2]: [hit("troubleshooting.md", 0.9), hit("faq.md", 0.8)],
+    }, {"faq.md": 0.6, "troubleshooting.md": 0.6}, {
+        "faq.md": ["I use a framework that requires custom file extensions"],
+        "troubleshooting.md": ['I get errors telling me "The file must be included in at '
+                               'least one of the projects provided"']})
+    members = [(text, CENTROID) for text in texts]
+    hubs = {"troubleshooting.md": 1.0, "faq.md": 0.1}
+    # votes discounted: faq.md 2.375, troubleshooting.md 1.0; each quoted member adds 1
+    quoted = VerdictSettings(group_weight=0.0)
+    assert match_insight(an_insight(), CENTROID, index, members, settings=quoted,
+                         hubs=hubs)[0].path == "troubleshooting.md"
+    off = VerdictSettings(group_weight=0.0, heading_quote=0.0)
+    assert match_insight(an_insight(), CENTROID, index, members, settings=off,
+                         hubs=hubs)[0].path == "faq.md"
+
+
+def test_a_heading_quotes_a_member_only_with_five_of_their_words_in_a_row() -> None:
+    terms = PageTerms.build([
+        ("troubleshooting.md", "Troubleshooting",
+         ['I get errors telling me "The file must be included in at least one of the '
+          'projects provided"'], "text"),
+        ("faq.md", "FAQ", ["Vite CJS Node API deprecated"], "text")])
+    assert terms.quoting_pages("the FILE must be included, in at least one project") == {
+        "troubleshooting.md"}
+    assert terms.quoting_pages("the file must be in at least one project") == set()
+    # four words in a row, and the same words out of order, quote nothing
+    assert terms.quoting_pages("WARN: vite cjs node api is deprecated") == set()
+    assert terms.quoting_pages("deprecated: the node api of vite, cjs build") == set()
+    assert terms.quoting_pages("") == set()

@@ -100,6 +100,8 @@ class VerdictSettings:
     group_weight: float = 0.25  # the re-ranked group query votes as this share of the members
     # (match.fuse_pages; 0: off), chosen LOCO end to end, benchmarks/RESULTS.md
     hub_discount: float = 0.5  # a member's vote for a catch-all page (hubness 1) counts 1 - this
+    heading_quote: float = 1.0  # votes a page gets per member one of its headings quotes
+    # (match.quoted_votes; 0: off)
     group_breadth: float | None = None  # the group query's breadth weight (None: shipped)
     vote_k: float = 1.0  # members vote 1 / (1 + rank) (match.vote_totals); 0: score margins
     fit_floor: float | None = None  # the reference's floor (None: the model's FIT_FLOORS;

@@ -26,6 +26,9 @@ _ATOM = re.compile(r"[a-z][a-z0-9]+")
 _DEFINITION = re.compile(
     r"\b(?:def|class|function|interface|type|const|let|var)\s+([a-z_$][\w$]*)")
 MAX_NAME_LENGTH = 60
+#: a heading quotes a user when it holds this many of their words in a row (`quoting_pages`)
+QUOTE_WORDS = 5
+_QUOTE_TOKEN = re.compile(r"[a-z0-9]+")
 BM25_K1 = 1.2  # term-frequency saturation of the page-level BM25
 BM25_B = 0.75  # how much a long page's matches are discounted for its length
 
@@ -105,6 +108,7 @@ class PageTerms:
     _name_df: dict[str, int] = field(default_factory=dict)
     _mean_length: float | None = None
     _mean_section: float | None = None
+    _heading_runs: dict[tuple[str, ...], set[str]] | None = None
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, list[str], str]]) -> PageTerms:
@@ -225,6 +229,26 @@ class PageTerms:
                          self._mean_section or 1.0)
                    for section in page.sections)
 
+    def quoting_pages(self, text: str) -> set[str]:
+        """The pages with a heading that holds QUOTE_WORDS or more of `text`'s words in a row
+        (any case and punctuation). Maintainers title FAQ and troubleshooting sections with
+        the error users hit ('I get errors telling me "The file must be included in at
+        least one of the projects provided"', "Vite CJS Node API deprecated"), so a
+        heading that quotes the user is where their answer is: of the labelled messages a
+        heading quotes this way, 25 of 26 are labelled with that heading's page (the
+        other, a reply naming two comment directives a rule page is titled by;
+        benchmarks/RESULTS.md, session 28)."""
+        if self._heading_runs is None:
+            self._heading_runs = {}
+            for path, page in self.pages.items():
+                for line in page.heading_text.splitlines():
+                    for run in _runs(_QUOTE_TOKEN.findall(line)):
+                        self._heading_runs.setdefault(run, set()).add(path)
+        found: set[str] = set()
+        for run in _runs(_QUOTE_TOKEN.findall(text.lower())):
+            found |= self._heading_runs.get(run, set())
+        return found
+
     def word_idf(self, word: str) -> float:
         """Inverse page frequency; 0 for words no page uses (they cannot rank pages)."""
         df = self._word_df.get(word, 0)
@@ -239,6 +263,11 @@ class PageTerms:
     def name_idf(self, name: str) -> float:
         df = self.name_df(name)
         return math.log(1 + len(self.pages) / df) if df else 0.0
+
+
+def _runs(words: list[str]) -> Iterable[tuple[str, ...]]:
+    """Every QUOTE_WORDS words in a row of `words`."""
+    return (tuple(words[i:i + QUOTE_WORDS]) for i in range(len(words) - QUOTE_WORDS + 1))
 
 
 def _bm25(tf: Callable[[str], float], length: int, weights: dict[str, float],
