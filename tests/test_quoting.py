@@ -206,3 +206,21 @@ def test_a_line_pointing_at_this_output_leads_into_the_paste_below_it() -> None:
                                  "(reading 'VITE_HOST')")
     told = PADDING + "It is not clear where this error\ncomes from, the build still passes."
     assert pasted_error(told) is None
+
+
+def test_an_alert_marker_or_a_prompt_line_is_not_the_pasted_error() -> None:
+    """Real typescript-eslint tickets quoted `[!WARNING]` (a GitHub alert over the pasted
+    error) and `# NODE_OPTIONS=--trace-deprecation yarn lint` (the command typed at the
+    prompt) as the error their lead-in introduced."""
+    alert = ("After installing the config an unexpected error is displayed.\n\n"
+             "**error message:**\n\n> [!WARNING]\n> Parsing error: DeprecationError: "
+             "`kindOf` has been deprecated since v5.0.0 and can no longer be used.")
+    assert pasted_error(alert) == ("Parsing error: DeprecationError: `kindOf` has been "
+                                   "deprecated since v5.0.0 and can no longer be used.")
+    prompt = ("I got the following warnings when running the linter:\n\n```\n"
+              "# NODE_OPTIONS=--trace-deprecation yarn lint\n(node:236) DeprecationWarning: "
+              "The 'typeParameters' property is deprecated on CallExpression nodes.\n```")
+    assert pasted_error(prompt) == ("(node:236) DeprecationWarning: The 'typeParameters' "
+                                    "property is deprecated on CallExpression nodes.")
+    shell = "I get this error:\n\n```\n$ vite build --failOnWarn\nError: Invalid glob\n```"
+    assert pasted_error(shell) == "Error: Invalid glob"

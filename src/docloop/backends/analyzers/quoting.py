@@ -140,7 +140,7 @@ class _PasteLines:
         count = len(lines)
         self.next_blankless = _next_where([bool(line.strip()) for line in lines])
         self.next_fence = _next_where(self.fence)
-        self.next_error = _next_where([bool(ERROR_WORDS.search(line)) for line in lines])
+        self.next_error = _next_where([_may_report(line) for line in lines])
         self.next_said = _next_where(said)
         self.quote_end = [count] * (count + 1)
         for i in range(count - 1, -1, -1):
@@ -177,6 +177,18 @@ _POINTS_AT_PASTE = re.compile(
 #: an issue form's heading over what happened (not over what the user expected)
 _OUTCOME_WORDS = frozenset({"actual", "actually", "happened", "happens", "error", "errors",
                             "output", "log", "logs", "trace", "traceback"})
+
+
+#: a paste's line that is not the program's report, whatever words it holds: a GitHub
+#: alert's marker (`> [!WARNING]` over the pasted error) or the command the user typed at a
+#: shell prompt (`# NODE_OPTIONS=--trace-deprecation yarn lint`, `$ vite build`)
+_NOT_A_REPORT = re.compile(r"^\s*(?:\[![A-Za-z]+\]\s*$|[$#%>]\s+\S)")
+
+
+def _may_report(line: str) -> bool:
+    """Whether a paste's line may be the error it reports (it says an error word, and is
+    no alert marker or prompt line: `_NOT_A_REPORT`)."""
+    return bool(ERROR_WORDS.search(line)) and not _NOT_A_REPORT.match(_QUOTE_MARK.sub("", line))
 
 
 def _heads_outcome(line: str) -> bool:
