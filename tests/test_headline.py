@@ -424,6 +424,9 @@ def test_a_linters_line_column_and_severity_leave_a_pasted_line() -> None:
     assert shown(line) == "'USER' is defined but never used  no-unused-vars"
     assert shown("12:04 warning Unexpected any") == "Unexpected any"
     assert shown("b8d6ae3d 10:38:19 > Error: boom") == "Error: boom"
+    # Node's process id before a warning (a real typescript-eslint paste)
+    assert shown("(node:236) DeprecationWarning: The 'x' property is deprecated.") == (
+        "DeprecationWarning: The 'x' property is deprecated.")
 
 
 def test_a_pasted_report_line_titles_an_insight_without_its_position() -> None:

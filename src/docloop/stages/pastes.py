@@ -17,9 +17,10 @@ from docloop.text import PASTE_VARIABLES, SPEAKER, code_blocks, inline_code, rep
 
 #: what a log puts before the message of a pasted line: a commit or build hash, a time, a
 #: quote mark ("b8d6ae3d > SyntaxError: …", "10:38:19 [vite] Error when evaluating …"), a
-#: linter's line:column and severity ("5:3  error  'USER' is defined but never used")
+#: linter's line:column and severity ("5:3  error  'USER' is defined but never used"), Node's
+#: process id on a warning ("(node:236) DeprecationWarning: …")
 LOG_PREFIX = re.compile(
-    r"^(?:(?:\d+:\d+\s+(?:error|warning)|(?=[a-f]*\d)[0-9a-f]{7,40}|"
+    r"^(?:(?:\d+:\d+\s+(?:error|warning)|\(node:\d+\)|(?=[a-f]*\d)[0-9a-f]{7,40}|"
     r"\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?|>)\s+)+")
 #: a logging library's fields before the message: a date and time, a logger's name and a
 #: level, in either order, split by ` - ` or ` | ` (Python's "%(asctime)s - %(name)s -
