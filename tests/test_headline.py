@@ -438,3 +438,18 @@ def test_a_pasted_report_line_titles_an_insight_without_its_position() -> None:
     members = [problem(n, line, line) for n, line in enumerate(lines, start=1)]
     title = headline(members, document_frequencies(members), member_words(members))
     assert "never used" in title and not title[0].isdigit()
+
+
+def test_a_title_does_not_open_with_its_messages_greeting() -> None:
+    """Real typescript-eslint titles read "Hey, i get this warning after updated my
+    typescript version …" and "So basically, I wondering now if the warning is incorrect"."""
+    said = "Hey, i get this warning after updating the typescript version to 4.8"
+    members = [problem(1, said, said, in_message=True),
+               problem(2, "the typescript version warning", "the typescript version warning",
+                       in_message=True)]
+    title = headline(members, document_frequencies(members), member_words(members))
+    assert title == "I get this warning after updating the typescript version to 4.8"
+    alone = [problem(1, "So basically, the version warning is wrong",
+                     "So basically, the version warning is wrong", in_message=True)]
+    assert headline(alone, document_frequencies(alone), member_words(alone)) == (
+        "The version warning is wrong")

@@ -245,6 +245,28 @@ def error_strings(text: str) -> list[str]:
     return _unique(f for f in found if f not in SHOUTED_WORDS)
 
 
+#: what a chat message opens with that a title or a docs heading does not say: a greeting
+#: ("Hey,", "Hi all!") and a word that leans on what came before ("And", "So basically,")
+_CHAT_OPENING = re.compile(
+    r"^(?:(?:hey|hi|hello|yo)(?: (?:all|everyone|guys|folks|there|team))?\s*[,!.:]*\s+|"
+    r"(?:and|but|also|so|well|ok|okay|basically|actually|anyway|btw|however|plus)\b,?\s+)+",
+    re.I)
+_FIRST_PERSON = frozenset(("i", "i'm", "i've", "i'd", "i'll"))
+
+
+def without_chat_opening(sentence: str) -> str:
+    """A user's sentence without the greeting or leaning word it opened with ("Hey, i get
+    this warning …" titles a ticket and heads a section as "I get this warning …"), its
+    first word capitalised as a sentence's; as it is when too little would be left."""
+    rest = _CHAT_OPENING.sub("", sentence, count=1)
+    if len(content_words(rest)) < 2:
+        return sentence
+    first = rest.split(" ", 1)[0]
+    if first in _FIRST_PERSON or (rest != sentence and first.isalpha() and first.islower()):
+        return rest[0].upper() + rest[1:]
+    return rest
+
+
 def without_urls(text: str) -> str:
     """`text` with its links blanked: a link's host and path (`github.com`, a commit hash)
     are where the user points, not code or words of their own."""

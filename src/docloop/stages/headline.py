@@ -38,6 +38,7 @@ from docloop.text import (
     reports_error,
     sentences,
     truncate,
+    without_chat_opening,
     without_inline_code,
 )
 
@@ -84,7 +85,7 @@ def headline(members: Sequence[Problem], idf: Mapping[str, float],
         score = _score(candidate, weights)
         if score > best_score:  # ties keep the more representative member's sentence
             best, best_score = candidate, score
-    return truncate(best or _fallback(pool), TITLE_LIMIT)
+    return truncate(without_chat_opening(best or _fallback(pool)), TITLE_LIMIT)
 
 
 def _fallback(members: Sequence[Problem]) -> str:

@@ -38,6 +38,7 @@ from docloop.text import (
     name_spellings,
     reports_error,
     truncate,
+    without_chat_opening,
     without_urls,
 )
 
@@ -150,12 +151,6 @@ CLAUSE_OPENERS = frozenset((
 #: words a cut heading does not end on beyond STOPWORDS: prepositions that need their object
 _DANGLING = frozenset(("per", "via", "within", "without", "onto", "upon", "across", "toward",
                        "towards", "inside", "outside", "besides", "despite", "vs"))
-#: what a chat message opens with that a docs heading does not say: a greeting ("Hey,",
-#: "Hi all!") and a word that leans on what came before ("And", "So basically,", "Also")
-_CHAT_OPENING = re.compile(
-    r"^(?:(?:hey|hi|hello|yo)(?: (?:all|everyone|guys|folks|there|team))?\s*[,!.:]*\s+|"
-    r"(?:and|but|also|so|well|ok|okay|basically|actually|anyway|btw|however|plus)\b,?\s+)+",
-    re.I)
 
 
 def offline_suggestion(
@@ -596,7 +591,7 @@ def _heading(title: str) -> str:
     code (`` `Invalid glob: "@dir/*.png"` ``: dropping the marks left `dir/.png`), and a
     long title ends at a clause or a word, never mid-name and never with "…", which a
     docs page would show as it is."""
-    title = _without_chat_opening(_subject(title))
+    title = without_chat_opening(_subject(title))
     shortened = title.rstrip().endswith("…")  # cut before a word longer than the rest
     units = _heading_units(title.rstrip().removesuffix("…"))
     kept, cut = _fit(units, HEADING_LIMIT)
@@ -606,19 +601,6 @@ def _heading(title: str) -> str:
     text = text.rstrip("?.!:;,-—/ ")  # "… to fail / behave …" cut after its slash
     asked = not cut and title.rstrip().endswith("?")
     return text + ("?" if asked else "")
-
-
-def _without_chat_opening(title: str) -> str:
-    """The title without the greeting or leaning word its message opened with ("Hey, i get
-    this warning …" heads a section as "I get this warning …"), unless nothing is left."""
-    rest = _CHAT_OPENING.sub("", title, count=1)
-    if len(content_words(rest)) < 2:
-        return title
-    first = rest.split(" ", 1)[0]
-    if first in ("i", "i'm", "i've", "i'd", "i'll") or (
-            rest != title and first.isalpha() and first.islower()):
-        return rest[0].upper() + rest[1:]  # a sentence's start ("And my requests …")
-    return rest
 
 
 def _subject(title: str) -> str:
