@@ -62,3 +62,13 @@ def test_vs_is_a_term_members_may_share() -> None:
     problems = [_problem(n, f"vs code hangs {n}") for n in range(3)]
     phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
     assert "vs" in phrases
+
+
+def test_words_that_only_say_it_failed_or_fill_a_sentence_are_no_key_terms() -> None:
+    """Real tickets' key terms read "problem, around, property, config, typescript-eslint",
+    "defined, circular, import, longer, sure" and, alone, "error"."""
+    problems = [_problem(n, f"not sure why, the circular import error is a problem around "
+                            f"model {n} and I see it no longer works") for n in range(3)]
+    phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
+    assert {"circular", "import"} <= set(phrases)
+    assert not {"sure", "error", "problem", "around", "see", "longer"} & set(phrases)

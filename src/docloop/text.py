@@ -31,6 +31,10 @@ CONTENT_WORDS_LONGEST = 2_000
 ABBREVIATIONS = frozenset({"e.g", "i.e", "etc", "vs", "cf", "a.k.a", "n.b"})
 #: words that are never a term a ticket shows: abbreviations and what is left of a contraction
 NOT_TERMS = ABBREVIATIONS | CONTRACTION_PARTS
+#: words that only say that something went wrong: the error strings and names say what
+SAYS_IT_FAILS = frozenset(
+    "error errors fail fails failed failing failure fatal issue issues problem problems bug "
+    "bugs broken wrong crash crashes".split())
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been
     before being below between both but by can can't cannot could couldn't did didn't do does

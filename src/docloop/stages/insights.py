@@ -21,11 +21,23 @@ from docloop.redact import without_placeholders
 from docloop.stages.cluster import Cluster
 from docloop.stages.headline import conversation_name, headline, link_name
 from docloop.stages.significance import significance
-from docloop.text import CONTRACTION_PARTS, NOT_TERMS, TITLE_LIMIT, content_words, truncate
+from docloop.text import (
+    CONTRACTION_PARTS,
+    NOT_TERMS,
+    SAYS_IT_FAILS,
+    TITLE_LIMIT,
+    content_words,
+    truncate,
+)
 
 MAX_QUOTES = 6
-#: `vs` and `cf` are abbreviations, but also names members share (VS Code, Cloudflare)
-NOT_KEY_TERMS = NOT_TERMS - {"vs", "cf"}
+#: words that say nothing of what an insight is about, however many of its members write
+#: them: abbreviations (but `vs` and `cf`, also names members share: VS Code, Cloudflare),
+#: that something failed (`error`, `problem`), and chat's filler (real tickets' key terms
+#: read "problem, around, property, …", "defined, circular, import, longer, sure")
+NOT_KEY_TERMS = (NOT_TERMS - {"vs", "cf"}) | SAYS_IT_FAILS | frozenset(
+    "see seem seems sure around longer expect expected details appear appears exist exists "
+    "anymore".split())
 
 
 def build_insight(

@@ -24,6 +24,7 @@ from docloop.text import (
     ERROR_WORDS,
     INLINE_CODE,
     NOT_TERMS,
+    SAYS_IT_FAILS,
     SPEAKER,
     STOPWORDS,
     chat_parts,
@@ -61,9 +62,6 @@ MAX_SHAPE_PARTS = 12
 #: what a page may hold where a pasted error has a variable, at most (characters)
 SHAPE_GAP = 80
 #: plain words that only say that something went wrong, never what: no term to list
-SAYS_IT_FAILS = frozenset(
-    "error errors fail fails failed failing failure fatal issue issues problem problems bug "
-    "bugs broken wrong crash crashes".split())
 SNIPPET_CHARS = frozenset(" =()[]{},;'\"")
 #: a name the user made in the code they pasted (`class RegisterInfoBody(BaseModel):`, `def
 #: check_user(`) or their own file a traceback points into (`sample_v1.py:10:`): theirs, not
