@@ -214,6 +214,12 @@ def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
         'allow\\_credentials with `allow_origins=["*"]` breaks CORS')
     assert _proposed_heading("Field(default=[]) is shared between instances") == (
         "`Field(default=[])` is shared between instances")
+    # a decorator and an aliased import path keep their "@" (real FastAPI and Vite
+    # headings read `app.on_event("startup")` and "/lib/utils")
+    assert _proposed_heading('@app.on_event("startup") is deprecated in 0.111') == (
+        '`@app.on_event("startup")` is deprecated in 0.111')
+    assert _proposed_heading('Failed to resolve import "@/lib/utils" from the button') == (
+        'Failed to resolve import "`@/lib/utils`" from the button')
     # a title cut inside its code span keeps the rest as code
     assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
         'Error is `Error: Invalid glob: "@dir/*.png"`')

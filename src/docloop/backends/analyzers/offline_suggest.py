@@ -116,15 +116,16 @@ _UNSAFE_IN_HEADING = re.compile(r"[<>\[\]`*#|@!{}\\]")
 #: characters, or a stray backtick
 _HEADING_TOKEN = re.compile(r"`[^`\n]+(?:`|$)|[^\s`]+|`")
 #: a bare path, glob or dotted name users wrote without backticks (`"@dir/*.png"`,
-#: `src/**/*.ts`, `@app.get`, a Windows `src\components\Navbar.tsx`): its marks are the
-#: name, so it becomes code, not stripped
+#: `src/**/*.ts`, `@app.get`, an aliased `@/lib/utils`, a Windows
+#: `src\components\Navbar.tsx`): its marks are the name, so it becomes code, not stripped
 _BARE_NAME = re.compile(
-    r"(?P<lead>[\"'(]*)(?P<name>[\w@*~-]*[\w*][./\\][\w@*./:~\\-]*?)"
+    r"(?P<lead>[\"'(]*)(?P<name>(?:[@~]/)?[\w@*~-]*[\w*][./\\][\w@*./:~\\-]*?)"
     r"(?P<trail>[\"'),;:.!?]*)")
 #: a bare assignment or call users wrote without backticks (`allow_origins=["*"]`,
-#: `Field(default=[])`): stripping its marks changes what it says (`allow_origins=""`)
+#: `Field(default=[])`, a decorator `@app.on_event("startup")`): stripping its marks changes
+#: what it says (`allow_origins=""`)
 _BARE_CODE = re.compile(
-    r"(?P<lead>[\"'(]*)(?P<name>[A-Za-z_][\w.]*(?:=|\(|\[)[^\s<>]*?)(?P<trail>[,;:.!?]*)")
+    r"(?P<lead>[\"'(]*)(?P<name>@?[A-Za-z_][\w.]*(?:=|\(|\[)[^\s<>]*?)(?P<trail>[,;:.!?]*)")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"(?=[A-Z][a-z][A-Z])")
 #: four lower-case letters in a row: a name's word (`identifierToKeywordKind` has a
