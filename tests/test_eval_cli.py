@@ -352,3 +352,22 @@ def test_eval_keeps_its_runs_local_whatever_the_settings_store_in(tmp_path: Path
     assert not scratch.review and not scratch.discord_reply_on_done
     assert scratch.tracker == "none" and scratch.sources == []
     assert (scratch.analyzer, scratch.embedder) == ("offline", "local")  # measured as set
+
+
+def test_eval_reads_the_labels_from_standard_input_as_from_a_file(tmp_path: Path) -> None:
+    """`docloop eval - --docs DIR` measures the labels piped in, and names them `<stdin>` in
+    an error."""
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    args = ["--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/", "--json"]
+    from_file = CliRunner().invoke(main, ["eval", str(labels), *args])
+    piped = CliRunner().invoke(main, ["eval", "-", *args],
+                               input=labels.read_text(encoding="utf-8"))
+    assert piped.exit_code == 0, piped.output
+    measured = json.loads(piped.stdout)
+    assert measured == json.loads(from_file.stdout)
+    assert measured["groups_recovered"] == 2
+    bad = CliRunner().invoke(main, ["eval", "-", *args],
+                             input=labels.read_text(encoding="utf-8") + "{\n")
+    assert bad.exit_code == 2
+    assert "<stdin>:" in bad.output and "not valid JSON" in bad.output

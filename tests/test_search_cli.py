@@ -130,6 +130,18 @@ def test_batch_queries_jsonl(runner: CliRunner, indexed: Path, tmp_path: Path) -
         assert scores == sorted(scores, reverse=True)
 
 
+def test_batch_queries_read_from_standard_input(runner: CliRunner, indexed: Path) -> None:
+    """`--queries -` reads the JSONL lines piped in."""
+    piped = '{"id": "a", "text": "how long is my api token valid"}\n'
+    result = runner.invoke(main, ["docs", "search", "--queries", "-", "--json", "--top", "1"],
+                           input=piped)
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert line["id"] == "a" and line["results"][0]["path"] == "guide/auth.md"
+    bad = runner.invoke(main, ["docs", "search", "--queries", "-"], input='{"id": "a"}\n')
+    assert bad.exit_code == 2 and '<stdin>:1: expected an object with a "text"' in bad.output
+
+
 @pytest.mark.parametrize("content,where", [
     ('{"id": "a", "text": "ok"}\n{"id": "b", "text": \n', "q.jsonl:2"),
     ('{"id": "a"}\n', "q.jsonl:1"),

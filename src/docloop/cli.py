@@ -150,7 +150,7 @@ def docs_group() -> None:
 @docs_group.command("search")
 @click.argument("query", required=False)
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSONL file of {\"id\", \"text\"} lines.")
+              help="JSONL file of {\"id\", \"text\"} lines (- for standard input).")
 @click.option("--top", "top_k", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="JSON (Lines with --queries) on stdout.")
 @index_option
@@ -234,7 +234,8 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: bool,
              keep_home: Path | None, sources: tuple[str, ...], since: str | None,
              mounts: tuple[str, ...]) -> None:
-    """Measure the loop on labelled messages (JSONL), in a scratch home."""
+    """Measure the loop on labelled messages (LABELS: a JSONL file, or - for standard
+    input), in a scratch home."""
     from docloop.docs.loader import parse_mount
     from docloop.evaluation.render import render_table
     from docloop.evaluation.runner import EvalRequest, evaluate_labels

@@ -12,27 +12,37 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
 from docloop.errors import InputError
 
+#: the path that means standard input (`docloop eval - …`, `docloop docs search --queries -`)
+STDIN = Path("-")
+
+
+def named(path: Path) -> str:
+    """How errors name a file users handed over: its path, or `<stdin>`."""
+    return "<stdin>" if path == STDIN else str(path)
+
 
 def read_lines(path: Path, what: str) -> list[str]:
-    """The file's lines, read as UTF-8 (a BOM dropped); `what` names the file in errors."""
+    """The file's lines (standard input's for `-`), read as UTF-8 (a BOM dropped); `what`
+    names the file in errors."""
     try:
-        data = path.read_bytes()
+        data = sys.stdin.buffer.read() if path == STDIN else path.read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read the {what} {path}: {exc}") from None
+        raise InputError(f"cannot read the {what} {named(path)}: {exc}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: the file is UTF-16; save it as UTF-8 (one JSON object "
-                         "per line)")
+        raise InputError(f"{named(path)}: the file is UTF-16; save it as UTF-8 (one JSON "
+                         "object per line)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save "
-                         "the file as UTF-8") from None
+        raise InputError(f"{named(path)}:{line}: not UTF-8 text (byte "
+                         f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from docloop.errors import InputError
-from docloop.jsonl import parse_line, read_lines
+from docloop.jsonl import named, parse_line, read_lines
 from docloop.sanitize import whole_characters
 
 NOISE = "noise"
@@ -76,7 +76,7 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{named(path)}:{number}"
         item = _parse_line(where, line)
         read, grouped = True, grouped or "group" in item
         if from_source and item.get("group") in (None, ""):
@@ -98,10 +98,10 @@ def read_labels(path: Path, doc_prefix: str | Sequence[str] = "",
         _check_page(where, message, pages, number)
         messages.append(message)
     if read and not grouped:
-        raise InputError(f"{path}: no line has a 'group' field; give each message its "
+        raise InputError(f"{named(path)}: no line has a 'group' field; give each message its "
                          "problem group (or 'noise')")
     if not any(m.group for m in messages):
-        raise InputError(f"{path}: no labelled problem messages (every group is 'noise' or "
+        raise InputError(f"{named(path)}: no labelled problem messages (every group is 'noise' or "
                          "null, or the file is empty); label at least one group")
     return messages
 
@@ -112,7 +112,7 @@ def template_warning(path: Path, messages: Sequence[LabelledMessage]) -> str | N
     placed = sorted({field for message in messages for field in message.placed})
     if not placed:
         return None
-    return (f"{path}: the labels carry the export's places of their messages "
+    return (f"{named(path)}: the labels carry the export's places of their messages "
             f"({', '.join(placed)}), as `docloop sources labels` writes them; without "
             "--source eval measures their texts as new top-level chat, not the export with "
             "its threads and replies: add the --source the template was written from")

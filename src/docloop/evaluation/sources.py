@@ -25,6 +25,7 @@ from docloop.config import Settings
 from docloop.errors import InputError
 from docloop.evaluation.labels import LabelledMessage
 from docloop.evaluation.metrics import Predicted, predicted
+from docloop.jsonl import named
 from docloop.models import Insight, Message
 from docloop.pipeline import RunOptions, run_pipeline
 from docloop.registry import open_stores
@@ -91,7 +92,7 @@ def _check_found(labels: Path, messages: Sequence[LabelledMessage],
             "read the ids as numbers may also have rounded them; keep ids as strings.)"
             if len(unknown) == len(messages) else "")
     raise InputError(
-        f"{labels}: {len(unknown)} of {len(messages)} labelled messages are not among the "
+        f"{named(labels)}: {len(unknown)} of {len(messages)} labelled messages are not among the "
         f"messages docloop reads from the sources{window}: {shown}.{none} Label each message "
         "by its id in the source (a DiscordChatExporter message's `id`); bots' and system "
         "messages are not read" + (", and --since leaves older ones out" if window else ""))

@@ -10,7 +10,7 @@ from pathlib import Path
 from docloop import registry
 from docloop.config import Settings
 from docloop.errors import InputError, UserError
-from docloop.jsonl import finite, parse_line, read_lines
+from docloop.jsonl import finite, named, parse_line, read_lines
 from docloop.models import PageHit
 from docloop.sanitize import whole_characters
 from docloop.stages.index_docs import open_index
@@ -67,7 +67,7 @@ def read_queries(path: Path) -> list[tuple[QueryId | None, str]]:
     for number, line in enumerate(read_lines(path, "queries file"), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{named(path)}:{number}"
         item = parse_line(where, line)
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise InputError(f'{where}: expected an object with a "text" string')
