@@ -140,6 +140,10 @@ def test_batch_queries_read_from_standard_input(runner: CliRunner, indexed: Path
     assert line["id"] == "a" and line["results"][0]["path"] == "guide/auth.md"
     bad = runner.invoke(main, ["docs", "search", "--queries", "-"], input='{"id": "a"}\n')
     assert bad.exit_code == 2 and '<stdin>:1: expected an object with a "text"' in bad.output
+    twice = runner.invoke(main, ["docs", "search", "--queries", "-", "--json"],
+                          input=piped + piped)
+    assert twice.exit_code == 0, twice.output
+    assert '<stdin>: 1 ids repeat ("a" on lines 1, 2)' in twice.stderr
 
 
 @pytest.mark.parametrize("content,where", [

@@ -94,7 +94,7 @@ def _warn_repeated_ids(path: Path, lines_of: dict[str, list[int]]) -> None:
     if repeated:
         qid, lines = next(iter(repeated.items()))
         log.warning("%s: %d ids repeat (%s on lines %s); every line is answered in file "
-                    "order, so key the results by line, or make the ids unique", path,
+                    "order, so key the results by line, or make the ids unique", named(path),
                     len(repeated), qid, ", ".join(map(str, lines[:5])))
 
 
