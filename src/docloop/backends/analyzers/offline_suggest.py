@@ -205,9 +205,10 @@ def listed_terms(insight: Insight,
     voices = authored + [(f"question {n}", text) for n, text in enumerate(said[len(quotes):])]
     split = [_split_errors(text) for text in said]  # quotes first, then the questions
     prose = [set(content_words(kept)) for kept, _ in split]
+    unlinked = [without_urls(text).lower() for text in said]
     for term in _terms(said, NOT_TERMS | SAYS_IT_FAILS):
         if (_own_machine(term) or term.lower() in own or _one_users_thing(term, authored)
-                or _only_in_links(term, said) or _one_users_name(term, voices, docs_share)
+                or _only_in_links(term, unlinked) or _one_users_name(term, voices, docs_share)
                 or _only_in_errors(term, prose) or _SUCCESS_STATUS.match(term)):
             continue
         listed.setdefault(term.lower().rstrip("/"), term)
@@ -243,14 +244,15 @@ def _parts_in_order(text: str, parts: Sequence[str], gap: int | None = None
     return None
 
 
-def _only_in_links(term: str, texts: Sequence[str]) -> bool:
-    """A term users wrote only inside links: a real Vite ticket listed `mdn.github.io`, the
-    host of the user's deployed site, as a term the page should mention. A term that is a
-    link itself (an API's URL written as code) is judged as one by the other rules."""
+def _only_in_links(term: str, unlinked: Sequence[str]) -> bool:
+    """A term users wrote only inside links (`unlinked`: their texts lower-cased, links
+    blanked): a real Vite ticket listed `mdn.github.io`, the host of the user's deployed
+    site, as a term the page should mention. A term that is a link itself (an API's URL
+    written as code) is judged as one by the other rules."""
     lower = term.lower()
     if lower.startswith(("http://", "https://")):
         return False
-    return not any(lower in without_urls(text).lower() for text in texts)
+    return not any(lower in text for text in unlinked)
 
 
 def _only_in_errors(term: str, prose: Sequence[set[str]]) -> bool:
