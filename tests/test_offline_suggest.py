@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from docloop.backends.analyzers.offline_suggest import (
     listed_terms,
     offline_suggestion,
@@ -188,41 +190,45 @@ def test_a_composed_title_is_headed_by_its_subject_not_by_the_question_leaning_o
                              ) == "Vite build — how do I inline CSS in library mode for consumers?"
 
 
-def test_the_new_heading_keeps_the_names_users_wrote_as_code() -> None:
+@pytest.mark.parametrize(("title", "heading"), [
     # the marks used to be dropped: `Invalid glob: "dir/.png"`, `model_json_schema does ...`
-    heading = _proposed_heading('Error is `Invalid glob: "@dir/*.png"` in a glob import.')
-    assert heading == 'Error is `Invalid glob: "@dir/*.png"` in a glob import'
-    assert _proposed_heading("Running `.model_json_schema()` skips computed fields.") == (
-        "Running `.model_json_schema()` skips computed fields")
+    pytest.param('Error is `Invalid glob: "@dir/*.png"` in a glob import.',
+                 'Error is `Invalid glob: "@dir/*.png"` in a glob import', id="code span"),
+    pytest.param("Running `.model_json_schema()` skips computed fields.",
+                 "Running `.model_json_schema()` skips computed fields", id="call in a span"),
     # a version inside the heading opens no list: no backslash shown in the page
-    assert _proposed_heading("The legacy JS API will be removed in Dart Sass 2.0.0.") == (
-        "The legacy JS API will be removed in Dart Sass 2.0.0")
+    pytest.param("The legacy JS API will be removed in Dart Sass 2.0.0.",
+                 "The legacy JS API will be removed in Dart Sass 2.0.0", id="version"),
     # a path or glob written without backticks keeps its marks as code (a real Vite title
     # lost them: `Invalid glob: "dir/.png"`); a mention or emphasis is still taken out
-    assert _proposed_heading('Error: Invalid glob: "@dir/*.png" (resolved: "@dir/*.png").') == (
-        'Error: Invalid glob: "`@dir/*.png`" (resolved: "`@dir/*.png`")')
-    assert _proposed_heading("Lint src/**/*.ts with @everyone and **bold** only") == (
-        "Lint `src/**/*.ts` with everyone and bold only")
+    pytest.param('Error: Invalid glob: "@dir/*.png" (resolved: "@dir/*.png").',
+                 'Error: Invalid glob: "`@dir/*.png`" (resolved: "`@dir/*.png`")',
+                 id="bare glob"),
+    pytest.param("Lint src/**/*.ts with @everyone and **bold** only",
+                 "Lint `src/**/*.ts` with everyone and bold only", id="mention and emphasis"),
     # a Windows path kept its words but lost its separators: "srccomponentsNavbar.tsx"
-    assert _proposed_heading('Failed to resolve import "@ui/icons" from '
-                             '"src\\components\\Navbar.tsx". Does the file exist?') == (
-        'Failed to resolve import "`@ui/icons`" from "`src\\components\\Navbar.tsx`". Does '
-        'the file exist?')
+    pytest.param('Failed to resolve import "@ui/icons" from "src\\components\\Navbar.tsx". '
+                 "Does the file exist?",
+                 'Failed to resolve import "`@ui/icons`" from "`src\\components\\Navbar.tsx`". '
+                 "Does the file exist?", id="windows path"),
     # an assignment written without backticks keeps its value: a real FastAPI heading read
     # `allow_origins=""` for `allow_origins=["*"]`
-    assert _proposed_heading('allow_credentials with allow_origins=["*"] breaks CORS.') == (
-        'allow\\_credentials with `allow_origins=["*"]` breaks CORS')
-    assert _proposed_heading("Field(default=[]) is shared between instances") == (
-        "`Field(default=[])` is shared between instances")
+    pytest.param('allow_credentials with allow_origins=["*"] breaks CORS.',
+                 'allow\\_credentials with `allow_origins=["*"]` breaks CORS', id="assignment"),
+    pytest.param("Field(default=[]) is shared between instances",
+                 "`Field(default=[])` is shared between instances", id="call"),
     # a decorator and an aliased import path keep their "@" (real FastAPI and Vite
     # headings read `app.on_event("startup")` and "/lib/utils")
-    assert _proposed_heading('@app.on_event("startup") is deprecated in 0.111') == (
-        '`@app.on_event("startup")` is deprecated in 0.111')
-    assert _proposed_heading('Failed to resolve import "@/lib/utils" from the button') == (
-        'Failed to resolve import "`@/lib/utils`" from the button')
+    pytest.param('@app.on_event("startup") is deprecated in 0.111',
+                 '`@app.on_event("startup")` is deprecated in 0.111', id="decorator"),
+    pytest.param('Failed to resolve import "@/lib/utils" from the button',
+                 'Failed to resolve import "`@/lib/utils`" from the button', id="aliased path"),
     # a title cut inside its code span keeps the rest as code
-    assert _proposed_heading("Error is `Error: Invalid glob: \"@dir/*.png\"…") == (
-        'Error is `Error: Invalid glob: "@dir/*.png"`')
+    pytest.param('Error is `Error: Invalid glob: "@dir/*.png"…',
+                 'Error is `Error: Invalid glob: "@dir/*.png"`', id="span cut"),
+])
+def test_the_new_heading_keeps_the_names_users_wrote_as_code(title: str, heading: str) -> None:
+    assert _proposed_heading(title) == heading
 
 
 def test_a_long_heading_ends_at_a_clause_or_a_word_never_with_an_ellipsis() -> None:
