@@ -234,10 +234,10 @@ class PageTerms:
         (any case and punctuation). Maintainers title FAQ and troubleshooting sections with
         the error users hit ('I get errors telling me "The file must be included in at
         least one of the projects provided"', "Vite CJS Node API deprecated"), so a
-        heading that quotes the user is where their answer is: of the labelled messages a
-        heading quotes this way, 25 of 26 are labelled with that heading's page (the
-        other, a reply naming two comment directives a rule page is titled by;
-        benchmarks/RESULTS.md, session 28)."""
+        heading that quotes the user is where their answer is: of the six labelled sets'
+        messages a heading quotes this way, 14 of 15 are labelled with that heading's page
+        (the other, a reply naming two comment directives a rule page is titled by;
+        benchmarks/heading_quotes.py)."""
         if self._heading_runs is None:
             self._heading_runs = {}
             for path, page in self.pages.items():
