@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from docloop.backends.analyzers.offline_suggest import (
@@ -223,6 +225,15 @@ def test_a_composed_title_is_headed_by_its_subject_not_by_the_question_leaning_o
                  '`@app.on_event("startup")` is deprecated in 0.111', id="decorator"),
     pytest.param('Failed to resolve import "@/lib/utils" from the button',
                  'Failed to resolve import "`@/lib/utils`" from the button', id="aliased path"),
+    # an HTML or JSX tag written without backticks stays a tag: a real typescript-eslint
+    # heading read `script setup lang="ts"/script`
+    pytest.param('In the vue3 file <script setup lang="ts"></script> the rule fails',
+                 'In the vue3 file `<script setup lang="ts"></script>` the rule fails',
+                 id="html tag"),
+    pytest.param("<Suspense> never shows its fallback",
+                 "`<Suspense>` never shows its fallback", id="component tag"),
+    # a comparison is not a tag
+    pytest.param("Build time < 5s when x > 3", "Build time 5s when x 3", id="not a tag"),
     # a title cut inside its code span keeps the rest as code
     pytest.param('Error is `Error: Invalid glob: "@dir/*.png"…',
                  'Error is `Error: Invalid glob: "@dir/*.png"`', id="span cut"),
@@ -312,7 +323,10 @@ def test_a_host_users_only_linked_to_is_not_a_term() -> None:
 
 def test_the_new_heading_carries_no_markup_html_or_mention() -> None:
     heading = _proposed_heading("<script>x</script> [a](http://e) **b** @everyone `<b>` ok")
-    assert not set("<>[]*@").intersection(heading.replace("`<b>`", ""))
+    # a tag is shown as code, which a page renders as text, never as HTML
+    assert heading.startswith("`<script>`x`</script>`")
+    outside_code = re.sub(r"`[^`]*`", "", heading)
+    assert not set("<>[]*@`").intersection(outside_code)
     assert heading.endswith("`<b>` ok")
 
 
@@ -829,3 +843,21 @@ def test_a_new_page_is_not_asked_to_name_the_product() -> None:
     listed = text.split("in their words:", 1)[1].split("\n", 1)[0]
     assert "tidepool" not in listed.lower()
     assert "`token`" in listed and "`endpoint`" in listed
+
+
+def test_a_name_inside_the_listed_error_is_not_listed_again() -> None:
+    """A real Vite ticket asked the page to mention "`Uncaught ReferenceError: __dirname is
+    not defined`, `ReferenceError`, …, `__dirname`": the error, then its own parts."""
+    error = "Uncaught ReferenceError: __dirname is not defined"
+    pasted = insight(messages=("1", "2", "3"), quotes=(
+        f"{error}\nwhen vite.config.js calls path.resolve", f"after the upgrade:\n{error}",
+        f"same here with `type: module`:\n{error}")).model_copy(update={"title": error})
+    pasted = pasted.model_copy(update={"quotes": [
+        q.model_copy(update={"author": f"user{n}"}) for n, q in enumerate(pasted.quotes)]})
+    terms = listed_terms(pasted)
+    assert terms[0] == error
+    lowered = [t.lower() for t in terms[1:]]
+    assert "referenceerror" not in lowered and "__dirname" not in lowered
+    assert "dirname" not in lowered
+    # a name the error does not hold is still listed
+    assert "path.resolve" in lowered or "vite.config.js" in lowered

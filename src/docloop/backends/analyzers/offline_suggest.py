@@ -126,6 +126,11 @@ _BARE_NAME = re.compile(
 #: what it says (`allow_origins=""`)
 _BARE_CODE = re.compile(
     r"(?P<lead>[\"'(]*)(?P<name>@?[A-Za-z_][\w.]*(?:=|\(|\[)[^\s<>]*?)(?P<trail>[,;:.!?]*)")
+#: an HTML or JSX tag, or tags written together (`<script setup lang="ts"></script>`,
+#: `<Suspense>`), that users wrote without backticks: code, whose brackets say what it is
+_BARE_TAGS = re.compile(r"(?:</?[A-Za-z][\w.:-]*(?:\s[^<>`\n]*?)?/?>)+")
+#: an inline code span users wrote
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"(?=[A-Z][a-z][A-Z])")
 #: four lower-case letters in a row: a name's word (`identifierToKeywordKind` has a
@@ -214,7 +219,20 @@ def listed_terms(insight: Insight,
         listed.setdefault(term.lower().rstrip("/"), term)
     pasted = _pasted_title(insight, [error for _, errors in split[:len(quotes)]
                                      for error in errors])
-    return ([pasted] if pasted else []) + [t for t in listed.values() if t != pasted]
+    terms = ([pasted] if pasted else []) + [t for t in listed.values() if t != pasted]
+    return [t for t in terms if not _inside_a_listed_error(t, terms)]
+
+
+def _inside_a_listed_error(term: str, terms: Sequence[str]) -> bool:
+    """A name or word that a listed error message already holds: a real Vite ticket asked
+    the page to mention "`Uncaught ReferenceError: __dirname is not defined`,
+    `ReferenceError`, `__dirname`, `dirname`", the error and then its parts. The error,
+    listed whole, is what a page should carry; its parts said again only push other terms
+    past MAX_TERMS. (An error message is a listed term with a space in it: a name has
+    none.)"""
+    inside = re.compile(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])")
+    return " " not in term and any(
+        " " in other and inside.search(other.lower()) for other in terms if other != term)
 
 
 def _parts_in_order(text: str, parts: Sequence[str], gap: int | None = None
@@ -594,7 +612,7 @@ def _heading(title: str) -> str:
     docs page would show as it is."""
     title = without_chat_opening(_subject(title))
     shortened = title.rstrip().endswith("…")  # cut before a word longer than the rest
-    units = _heading_units(title.rstrip().removesuffix("…"))
+    units = _heading_units(_tags_as_code(title.rstrip().removesuffix("…")))
     kept, cut = _fit(units, HEADING_LIMIT)
     cut = cut or shortened
     text = "".join(f"{' ' if spaced and i else ''}{shown}"
@@ -613,6 +631,17 @@ def _subject(title: str) -> str:
     if dash and opening.strip() and leans_back(question):
         return opening.rstrip()
     return title
+
+
+def _tags_as_code(title: str) -> str:
+    """`title` with the HTML and JSX tags written outside code spans made code spans: the
+    heading's markup filter would take their brackets out, leaving `script setup
+    lang="ts"/script`."""
+    parts, start = [], 0
+    for span in _CODE_SPAN.finditer(title):
+        parts += [_BARE_TAGS.sub(r"`\g<0>`", title[start:span.start()]), span.group(0)]
+        start = span.end()
+    return "".join([*parts, _BARE_TAGS.sub(r"`\g<0>`", title[start:])])
 
 
 #: a heading's unit: (its length as users read it, as written in Markdown, whether a
