@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -371,3 +374,63 @@ def test_eval_reads_the_labels_from_standard_input_as_from_a_file(tmp_path: Path
                              input=labels.read_text(encoding="utf-8") + "{\n")
     assert bad.exit_code == 2
     assert "<stdin>:" in bad.output and "not valid JSON" in bad.output
+
+
+def _kept_and_read(stderr: str) -> tuple[int, int]:
+    """The embeddings an eval with --cache kept and read, from its log lines."""
+    kept = re.search(r"eval cache: (\d+) new embedding\(s\) kept", stderr)
+    read = re.search(r"eval cache: (\d+) embedding\(s\) read", stderr)
+    assert kept is not None, stderr
+    return int(kept.group(1)), int(read.group(1)) if read else 0
+
+
+@pytest.mark.usefixtures("minilm")
+def test_eval_cache_carries_the_embeddings_to_the_next_eval_with_the_same_figures(
+        tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    args = ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
+            "--json"]
+    cache = tmp_path / "cache" / "embeddings.db"
+    plain = CliRunner().invoke(main, args)
+    first = CliRunner().invoke(main, [*args, "--cache", str(cache)])
+    again = CliRunner().invoke(main, [*args, "--cache", str(cache)])
+    assert plain.exit_code == first.exit_code == again.exit_code == 0, again.output
+    assert json.loads(first.stdout) == json.loads(again.stdout) == json.loads(plain.stdout)
+    kept, read = _kept_and_read(first.stderr)
+    assert kept > 0 and read == 0  # a new file: everything computed, then kept
+    assert _kept_and_read(again.stderr) == (0, kept)  # nothing embedded again
+    assert oct(cache.stat().st_mode & 0o777) == "0o600"  # it holds docs and chat text
+
+
+@pytest.mark.parametrize("kind", ["folder", "text", "foreign"])
+def test_eval_refuses_a_cache_it_cannot_use_before_any_work(tmp_path: Path, kind: str) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    cache = tmp_path / "cache.db"
+    if kind == "folder":
+        cache.mkdir()
+    elif kind == "text":
+        cache.write_text("notes, not a database\n" * 200, encoding="utf-8")
+    else:
+        with closing(sqlite3.connect(cache)) as conn:
+            conn.execute("CREATE TABLE orders (id INTEGER)")
+    before = cache.stat().st_mtime_ns
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--cache", str(cache), "--keep-home",
+                                       str(tmp_path / "kept")])
+    assert result.exit_code == 2
+    assert f"--cache {cache}: " in result.output
+    assert cache.stat().st_mtime_ns == before  # left as it was
+    assert not (tmp_path / "kept").exists() or not any((tmp_path / "kept").iterdir())
+
+
+def test_an_eval_that_fails_adds_nothing_to_its_cache(tmp_path: Path) -> None:
+    write_docs(tmp_path / "docs", DOCS)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "a", "author": "u", "group": "g", "doc_path": null}\n',
+                      encoding="utf-8")  # no text: a bad line
+    cache = tmp_path / "cache.db"
+    result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
+                                       "--cache", str(cache)])
+    assert result.exit_code == 2 and not cache.exists()

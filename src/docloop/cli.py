@@ -230,10 +230,13 @@ def run_cmd(sources: tuple[str, ...], since: str | None, min_conversations: int 
 @click.option("--mount", "mounts", multiple=True, metavar="PREFIX=FOLDER",
               help="A further folder of the same docs site, indexed under PREFIX/ "
               "(as index-docs --mount; repeatable).")
+@click.option("--cache", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Reuse the embeddings an earlier eval kept in FILE and keep this one's "
+              "there (a new file, or a docloop database): the docs are not embedded again.")
 @common
 def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: bool,
              keep_home: Path | None, sources: tuple[str, ...], since: str | None,
-             mounts: tuple[str, ...]) -> None:
+             mounts: tuple[str, ...], cache: Path | None) -> None:
     """Measure the loop on labelled messages (LABELS: a JSONL file, or - for standard
     input), in a scratch home."""
     from docloop.docs.loader import parse_mount
@@ -246,7 +249,7 @@ def eval_cmd(labels: Path, docs: Path, doc_prefix: tuple[str, ...], as_json: boo
     settings = _settings(click.get_current_context())
     mounted = tuple(parse_mount(spec) for spec in mounts)
     result = evaluate_labels(settings, EvalRequest(labels, docs, doc_prefix, keep_home,
-                                                   sources, since, mounted))
+                                                   sources, since, mounted, cache))
     if as_json:
         emit_json(result)
     else:

@@ -28,6 +28,7 @@ from docloop.config import Settings
 from docloop.docs.loader import check_docs_folder
 from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
+from docloop.evaluation.embedding_cache import check_cache_file, keep_embeddings, seed_embeddings
 from docloop.evaluation.labels import (
     LabelledMessage,
     gold_of,
@@ -66,6 +67,9 @@ class EvalRequest:
     since: str | None = None  # with sources: days to look back, or 'all' (the default)
     #: further folders of the same site, each indexed under its prefix (index-docs --mount)
     mounts: tuple[tuple[str, Path], ...] = ()
+    #: embeddings carried between evals: read before the run, added to after it
+    #: (evaluation.embedding_cache)
+    cache: Path | None = None
 
 
 def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
@@ -74,6 +78,8 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
         parse_since(request.since or "all", datetime.now(UTC))  # a bad --since before any work
     messages = read_labels(request.labels, request.doc_prefix, bool(request.sources))
     check_docs_folder(request.docs)
+    if request.cache is not None:
+        check_cache_file(request.cache)
     if request.keep_home is not None:
         check_new_home(request.keep_home)
         request.keep_home.mkdir(parents=True, exist_ok=True)
@@ -93,6 +99,8 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
                  messages: list[LabelledMessage]) -> dict[str, Any]:
     window = (read_sources(settings, request.labels, messages, request.sources, request.since)
               if request.sources else None)
+    if request.cache is not None:
+        seed_embeddings(settings.db_path, request.cache)
     index_docs(settings, request.docs, [], mounts=request.mounts)
     warnings = label_page_warnings(settings, request, messages)
     found = [lone_groups_warning(messages),
@@ -113,6 +121,8 @@ def _evaluate_in(settings: Settings, request: EvalRequest,
     result["search"] = search
     result["warnings"] = warnings
     result.update(measured)
+    if request.cache is not None:
+        keep_embeddings(settings.db_path, request.cache)
     return result
 
 

@@ -1,0 +1,82 @@
+"""Embeddings carried from one evaluation to the next (`docloop eval --cache FILE`).
+
+Each eval builds its home from nothing, so it embeds the whole docs set again, which is
+most of an eval's time on a docs set of a hundred pages; a team measuring docloop on its
+community runs eval again after every label fix. A vector depends only on the model and
+the text (`CachedEmbedder` keys it so), so the vectors can be carried over: the eval home's
+cache is filled from FILE before the run, and what the run computed is added to FILE after
+it. The figures cannot change: a vector read back is the vector the model gave.
+
+FILE is a docloop database: a new file, one an earlier `--cache` wrote, or a home's
+`docloop.db`. Eval only reads and adds `embedding_cache` rows there, and adds them only
+after a run that finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from docloop import db
+from docloop.backends.embedders.cache import SQLiteVectorCache
+from docloop.errors import InputError
+
+log = logging.getLogger("docloop.eval")
+
+_COPY = ("INSERT OR IGNORE INTO main.embedding_cache (model, text_sha256, vector) "
+         "SELECT model, text_sha256, vector FROM other.embedding_cache")
+
+
+def check_cache_file(path: Path) -> None:
+    """Refuse, before any work, a `--cache` that eval could not read or add to."""
+    if path.is_dir():
+        raise InputError(f"--cache {path}: is a folder; give a file (a new one, or one an "
+                         "earlier `docloop eval --cache` wrote)")
+    if not path.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as exc:
+        raise InputError(f"--cache {path}: not a docloop database ({exc}); give a new file "
+                         "or one an earlier `docloop eval --cache` wrote") from None
+    if tables and "schema_versions" not in tables:
+        raise InputError(f"--cache {path}: a database of another program (tables "
+                         f"{', '.join(sorted(tables)[:3])}); give a new file or one an earlier "
+                         "`docloop eval --cache` wrote")
+
+
+def seed_embeddings(home_db: Path, cache: Path) -> int:
+    """Fill the eval home's embedding cache from `cache` (when it exists): the rows added."""
+    if not cache.exists():
+        return 0
+    with closing(db.connect(cache)) as conn:
+        SQLiteVectorCache(conn)  # a docloop database that never embedded lacks the table
+    added = _copy(into=home_db, source=cache)
+    log.info("eval cache: %d embedding(s) read from %s", added, cache)
+    return added
+
+
+def keep_embeddings(home_db: Path, cache: Path) -> int:
+    """Add to `cache` the embeddings the eval home holds that it lacks: the rows added."""
+    added = _copy(into=cache, source=home_db)
+    log.info("eval cache: %d new embedding(s) kept in %s", added, cache)
+    return added
+
+
+def _copy(into: Path, source: Path) -> int:
+    """Copy `source`'s embedding rows into `into` (both docloop databases), in one
+    transaction, keeping the rows `into` has; how many were added."""
+    with closing(db.connect(into)) as conn:
+        SQLiteVectorCache(conn)
+        conn.execute("ATTACH DATABASE ? AS other", (str(source),))
+        try:
+            with db.transaction(conn):
+                before = conn.total_changes
+                conn.execute(_COPY)
+                return conn.total_changes - before
+        finally:
+            conn.execute("DETACH DATABASE other")
