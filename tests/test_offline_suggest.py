@@ -232,6 +232,8 @@ def test_a_composed_title_is_headed_by_its_subject_not_by_the_question_leaning_o
                  id="html tag"),
     pytest.param("<Suspense> never shows its fallback",
                  "`<Suspense>` never shows its fallback", id="component tag"),
+    pytest.param("Promise<void> returned where a void return was expected",
+                 "`Promise<void>` returned where a void return was expected", id="generic type"),
     # a comparison is not a tag
     pytest.param("Build time < 5s when x > 3", "Build time 5s when x 3", id="not a tag"),
     # a title cut inside its code span keeps the rest as code

@@ -127,8 +127,9 @@ _BARE_NAME = re.compile(
 _BARE_CODE = re.compile(
     r"(?P<lead>[\"'(]*)(?P<name>@?[A-Za-z_][\w.]*(?:=|\(|\[)[^\s<>]*?)(?P<trail>[,;:.!?]*)")
 #: an HTML or JSX tag, or tags written together (`<script setup lang="ts"></script>`,
-#: `<Suspense>`), that users wrote without backticks: code, whose brackets say what it is
-_BARE_TAGS = re.compile(r"(?:</?[A-Za-z][\w.:-]*(?:\s[^<>`\n]*?)?/?>)+")
+#: `<Suspense>`), or a generic type (`Promise<void>`) that users wrote without backticks:
+#: code, whose brackets say what it is
+_BARE_TAGS = re.compile(r"(?:[\w.$]+(?=<[A-Za-z]))?(?:</?[A-Za-z][\w.:-]*(?:\s[^<>`\n]*?)?/?>)+")
 #: an inline code span users wrote
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
