@@ -419,11 +419,15 @@ def truncate(text: str, limit: int) -> str:
 
 
 def _unique(items: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
+    """`items` in order, each kept once, case aside (the first spelling wins); empty ones
+    dropped. The lower-cased spellings kept are held in a set, not re-lowered per item."""
+    kept: list[str] = []
+    lowered: set[str] = set()
     for item in items:
-        if item and item.lower() not in {k.lower() for k in seen}:
-            seen[item] = None
-    return list(seen)
+        if item and (folded := item.lower()) not in lowered:
+            kept.append(item)
+            lowered.add(folded)
+    return kept
 
 
 #: parts of code that say nothing about the problem (keywords, builtins, `app`)
@@ -437,5 +441,16 @@ _CODE_PART = re.compile(r"[^A-Za-z0-9_]+")
 
 def code_terms(text: str) -> set[str]:
     """Lower-cased parts of the identifiers and inline code in `text`."""
+    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
+        return set(_code_terms.__wrapped__(text))
+    return set(_code_terms(text))
+
+
+@lru_cache(maxsize=CONTENT_WORDS_KEPT)
+def _code_terms(text: str) -> frozenset[str]:
+    """`code_terms`, remembered as `_content_words` is: clustering asks it of each
+    problem's text three times (its lexical row twice, its shared terms once), and the
+    verdict of each term a ticket weighs, once per page."""
     parts = {p.lower() for ident in identifiers(text) for p in _CODE_PART.split(ident)}
-    return {p for p in parts if len(p) >= 3 and p not in CODE_NOISE and not p.isdigit()}
+    return frozenset(p for p in parts if len(p) >= 3 and p not in CODE_NOISE
+                     and not p.isdigit())
