@@ -8,7 +8,7 @@ from docloop.backends.analyzers.offline import OfflineAnalyzer
 from docloop.backends.analyzers.signals import analyse_message
 from docloop.models import Conversation
 from docloop.stages.conversations import build_conversations
-from docloop.text import sentences
+from docloop.text import CONTENT_WORDS_LONGEST, _sentences, sentences
 from tests.helpers import conv, msg
 
 
@@ -432,3 +432,16 @@ def test_a_hostile_heading_line_is_read_in_one_pass() -> None:
 
     assert not form_heading("# a" + " " * 200_000 + "b")
     assert form_heading("### Steps to reproduce ###")
+
+
+def test_remembered_sentences_are_the_computed_ones_and_a_fresh_list_each_time() -> None:
+    """`sentences` is remembered per text (`_sentences`): a text split again gives what
+    splitting it gives, as a list of its own; a long text is split, not kept."""
+    text = "How do I set `a.b`? It fails.\n```\ncode\n```\nSee `x. y` too"
+    first = sentences(text)
+    first.append("changed")
+    assert sentences(text) == list(_sentences.__wrapped__(text)) == first[:-1]
+    long = text + " word" * CONTENT_WORDS_LONGEST
+    hits = _sentences.cache_info().hits
+    assert sentences(long) == sentences(long) == list(_sentences.__wrapped__(long))
+    assert _sentences.cache_info().hits == hits
