@@ -226,8 +226,9 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSig
         "```" in text and bool(_PROBLEM_WORDS.search(text)))
     signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
     prose = strip_code(text)
-    signals.problem_words = bool(_PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose)
-                                 ) and len(content_words(text)) >= 4
+    # the word count first: it is remembered, the two patterns are the costliest here
+    signals.problem_words = len(content_words(text)) >= 4 and bool(
+        _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
     signals.me_too = (bool(_ME_TOO.search(text))
                       and len(content_words(text)) <= quality.follow_up_words)
     signals.noise = _noise_kind(text, signals, quality.min_content_words,
@@ -253,9 +254,10 @@ def _noise_kind(text: str, signals: MessageSignals, min_words: int,
     prose = strip_code(text).strip()
     if _says_nothing_new(text, prose, signals, follow_up_words):
         return "follow-up" if _FOLLOW_UP.search(prose) else "wish"
+    problem_like = signals.question or signals.error
     for name, pattern in _NOISE_RULES:
-        problem_like = signals.question or signals.error
-        if pattern.search(prose) and (name in OVERRIDING_NOISE or not problem_like):
+        # a rule that could not win is not searched (a question is no "thanks")
+        if (name in OVERRIDING_NOISE or not problem_like) and pattern.search(prose):
             return name
     if len(content_words(prose)) < min_words and not (signals.question or signals.error):
         return "too-short"
