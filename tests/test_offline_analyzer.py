@@ -40,6 +40,24 @@ def test_noise_messages_are_dropped(text: str, kind: str) -> None:
     assert signals.noise == kind
 
 
+@pytest.mark.parametrize("text", [
+    "thanks a lot, that fixed it!", "+1", "hey everyone", "lol", "nice", "",
+    "@everyone v2.4 is out with a new dashboard, check it out?",
+    "any progress on this?", "Yes, please support vite 6", "same issue here",
+    "thanks! but the worker still fails with TimeoutError", "how do I set the region?",
+    "the docs are confusing about retries", "I need an option to disable the cache",
+    "ok", "we shipped the fix in 2.1, release notes are up",
+])
+def test_unnamed_noise_changes_nothing_but_the_noise_of_non_problems(text: str) -> None:
+    """`name_noise=False` (the offline analyzer's reading) skips the noise rules only where
+    no rule found a problem: every other signal, and `is_problem`, are as they were."""
+    named, unnamed = analyse_message(text), analyse_message(text, name_noise=False)
+    assert unnamed.is_problem == named.is_problem
+    assert unnamed.noise in (None, named.noise)
+    unnamed.noise = named.noise
+    assert unnamed == named
+
+
 def test_problem_from_conversation_has_verbatim_quotes_and_all_message_ids() -> None:
     conversation = conv(
         "100",

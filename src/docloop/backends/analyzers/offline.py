@@ -67,7 +67,9 @@ class OfflineAnalyzer(Analyzer):
         if not texts:
             return None
         asker = texts[0].author_id
-        analysed = [(m, analyse_message(m.content, self.quality)) for m in texts]
+        # only `is_problem` reads the noise kind: not named for a message with no problem
+        analysed = [(m, analyse_message(m.content, self.quality, name_noise=False))
+                    for m in texts]
         carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem
                     and not is_joke(m.reactions, s)]
         if not carrying:

@@ -210,9 +210,16 @@ def plain_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_STRAIGHT_QUOTES))
 
 
-def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
+def analyse_message(text: str, quality: QualitySettings = SHIPPED,
+                    name_noise: bool = True) -> MessageSignals:
     """Apply every rule to one message's text (read as `plain_text`; the question
-    sentences are kept as written, for quotes that must match the message)."""
+    sentences are kept as written, for quotes that must match the message).
+
+    `name_noise=False` leaves `noise` None when no rule found a problem signal (no
+    question, error, docs complaint or problem words): `is_problem` is False then
+    whatever the noise, and the noise rules are a third of the cost of a message (most
+    chat says no problem), so a caller that asks only `is_problem` skips them.
+    """
     signals = MessageSignals()
     if not text.strip():
         signals.noise = "empty"
@@ -231,9 +238,16 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSig
         _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
     signals.me_too = (bool(_ME_TOO.search(text))
                       and len(content_words(text)) <= quality.follow_up_words)
-    signals.noise = _noise_kind(text, signals, quality.min_content_words,
-                                quality.follow_up_words)
+    if name_noise or _has_problem_signal(signals):
+        signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                    quality.follow_up_words)
     return signals
+
+
+def _has_problem_signal(signals: MessageSignals) -> bool:
+    """Whether any rule took the message as a problem (without one, `is_problem` is False
+    whatever its noise)."""
+    return signals.question or signals.error or signals.docs_complaint or signals.problem_words
 
 
 def _is_question(sentence: str) -> bool:
