@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docloop.backends.analyzers.offline import OfflineAnalyzer
-from docloop.backends.analyzers.signals import analyse_message
+from docloop.backends.analyzers.signals import analyse_message, reply_signals
 from docloop.models import Conversation
 from docloop.stages.conversations import build_conversations
 from docloop.text import CONTENT_WORDS_LONGEST, _sentences, sentences
@@ -56,6 +56,24 @@ def test_unnamed_noise_changes_nothing_but_the_noise_of_non_problems(text: str) 
     assert unnamed.noise in (None, named.noise)
     unnamed.noise = named.noise
     assert unnamed == named
+
+
+@pytest.mark.parametrize("text", [
+    "same here", "+1, me too", "thanks!", "", "how do I set the region?",
+    "I get `ValidationError` too", "same: ImportError: cannot import name X",
+    "@everyone 2.1 is out: fixes the TimeoutError", "TimeoutError after 30s, any progress?",
+    "the docs are confusing, I also get KeyError: 'id' when retrying",
+    "it fails with 422 Unprocessable Entity", "any update? still RuntimeError here",
+])
+def test_a_reply_reads_as_analyse_message_reads_it_where_the_analyzer_looks(text: str) -> None:
+    """`reply_signals` skips the asker-only rules: what the offline analyzer reads of a
+    reply (question, errors, "me too", and whether it names an error as a problem without
+    asking) is `analyse_message`'s."""
+    full, reply = analyse_message(text), reply_signals(text)
+    assert (reply.question_sentences, reply.errors, reply.me_too) == (
+        full.question_sentences, full.errors, full.me_too)
+    assert bool(reply.is_problem and reply.errors and not reply.question) == bool(
+        full.is_problem and full.errors and not full.question)
 
 
 def test_problem_from_conversation_has_verbatim_quotes_and_all_message_ids() -> None:

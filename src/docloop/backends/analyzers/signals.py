@@ -220,10 +220,44 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED,
     whatever the noise, and the noise rules are a third of the cost of a message (most
     chat says no problem), so a caller that asks only `is_problem` skips them.
     """
+    signals, text = _said(text, quality)
+    if signals.noise == "empty":
+        return signals
+    signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
+    prose = strip_code(text)
+    # the word count first: it is remembered, the two patterns are the costliest here
+    signals.problem_words = len(content_words(text)) >= 4 and bool(
+        _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
+    if name_noise or _has_problem_signal(signals):
+        signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                    quality.follow_up_words)
+    return signals
+
+
+def reply_signals(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
+    """What the offline analyzer reads of a reply by someone other than the asker: its
+    question, errors and "me too" as `analyse_message` finds them, and `is_problem` where
+    it names an error without asking (then the noise kind decides it, and is named).
+
+    The docs-complaint and problem-word rules only make the asker's own messages a
+    problem; they are the costliest rules and most messages are replies, so they are not
+    run here (`docs_complaint` and `problem_words` stay False; `is_problem` is
+    `analyse_message`'s wherever errors are named and nothing is asked).
+    """
+    signals, text = _said(text, quality)
+    if signals.errors and not signals.question:
+        signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                    quality.follow_up_words)
+    return signals
+
+
+def _said(text: str, quality: QualitySettings) -> tuple[MessageSignals, str]:
+    """The signals every reader of a message needs (question, errors, error, me-too, or
+    the `empty` noise), and the text as the rules read it (`plain_text`)."""
     signals = MessageSignals()
     if not text.strip():
         signals.noise = "empty"
-        return signals
+        return signals, text
     parts = sentences(text)
     signals.question_sentences = [s for s in parts if _is_question(plain_text(s))]
     signals.question = bool(signals.question_sentences)
@@ -231,17 +265,9 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED,
     text = plain_text(text)
     signals.error = bool(signals.errors) or (
         "```" in text and bool(_PROBLEM_WORDS.search(text)))
-    signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
-    prose = strip_code(text)
-    # the word count first: it is remembered, the two patterns are the costliest here
-    signals.problem_words = len(content_words(text)) >= 4 and bool(
-        _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
     signals.me_too = (bool(_ME_TOO.search(text))
                       and len(content_words(text)) <= quality.follow_up_words)
-    if name_noise or _has_problem_signal(signals):
-        signals.noise = _noise_kind(text, signals, quality.min_content_words,
-                                    quality.follow_up_words)
-    return signals
+    return signals, text
 
 
 def _has_problem_signal(signals: MessageSignals) -> bool:
