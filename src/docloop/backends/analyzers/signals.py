@@ -281,7 +281,9 @@ def _is_question(sentence: str) -> bool:
     stripped = sentence.strip()
     if stripped.endswith("?"):
         return len(content_words(stripped)) >= 1 and len(stripped.split()) >= 3
-    return len(content_words(stripped)) >= 2 and bool(_QUESTION_START.match(stripped))
+    # the anchored opening first: few sentences open like a question, and counting a
+    # sentence's words splits (and remembers) a text met only here
+    return bool(_QUESTION_START.match(stripped)) and len(content_words(stripped)) >= 2
 
 
 #: noise kinds that win over a question mark ("any progress on this?")
