@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from docloop.backends.analyzers.offline import OfflineAnalyzer
-from docloop.backends.analyzers.signals import analyse_message
+from docloop.backends.analyzers.signals import analyse_message, reply_signals
 from docloop.models import Conversation
 from docloop.stages.conversations import build_conversations
-from docloop.text import sentences
+from docloop.text import CONTENT_WORDS_LONGEST, _sentences, sentences
 from tests.helpers import conv, msg
 
 
@@ -38,6 +38,42 @@ def test_noise_messages_are_dropped(text: str, kind: str) -> None:
     signals = analyse_message(text)
     assert not signals.is_problem
     assert signals.noise == kind
+
+
+@pytest.mark.parametrize("text", [
+    "thanks a lot, that fixed it!", "+1", "hey everyone", "lol", "nice", "",
+    "@everyone v2.4 is out with a new dashboard, check it out?",
+    "any progress on this?", "Yes, please support vite 6", "same issue here",
+    "thanks! but the worker still fails with TimeoutError", "how do I set the region?",
+    "the docs are confusing about retries", "I need an option to disable the cache",
+    "ok", "we shipped the fix in 2.1, release notes are up",
+])
+def test_unnamed_noise_changes_nothing_but_the_noise_of_non_problems(text: str) -> None:
+    """`name_noise=False` (the offline analyzer's reading) skips the noise rules only where
+    no rule found a problem: every other signal, and `is_problem`, are as they were."""
+    named, unnamed = analyse_message(text), analyse_message(text, name_noise=False)
+    assert unnamed.is_problem == named.is_problem
+    assert unnamed.noise in (None, named.noise)
+    unnamed.noise = named.noise
+    assert unnamed == named
+
+
+@pytest.mark.parametrize("text", [
+    "same here", "+1, me too", "thanks!", "", "how do I set the region?",
+    "I get `ValidationError` too", "same: ImportError: cannot import name X",
+    "@everyone 2.1 is out: fixes the TimeoutError", "TimeoutError after 30s, any progress?",
+    "the docs are confusing, I also get KeyError: 'id' when retrying",
+    "it fails with 422 Unprocessable Entity", "any update? still RuntimeError here",
+])
+def test_a_reply_reads_as_analyse_message_reads_it_where_the_analyzer_looks(text: str) -> None:
+    """`reply_signals` skips the asker-only rules: what the offline analyzer reads of a
+    reply (question, errors, "me too", and whether it names an error as a problem without
+    asking) is `analyse_message`'s."""
+    full, reply = analyse_message(text), reply_signals(text)
+    assert (reply.question_sentences, reply.errors, reply.me_too) == (
+        full.question_sentences, full.errors, full.me_too)
+    assert bool(reply.is_problem and reply.errors and not reply.question) == bool(
+        full.is_problem and full.errors and not full.question)
 
 
 def test_problem_from_conversation_has_verbatim_quotes_and_all_message_ids() -> None:
@@ -432,3 +468,16 @@ def test_a_hostile_heading_line_is_read_in_one_pass() -> None:
 
     assert not form_heading("# a" + " " * 200_000 + "b")
     assert form_heading("### Steps to reproduce ###")
+
+
+def test_remembered_sentences_are_the_computed_ones_and_a_fresh_list_each_time() -> None:
+    """`sentences` is remembered per text (`_sentences`): a text split again gives what
+    splitting it gives, as a list of its own; a long text is split, not kept."""
+    text = "How do I set `a.b`? It fails.\n```\ncode\n```\nSee `x. y` too"
+    first = sentences(text)
+    first.append("changed")
+    assert sentences(text) == list(_sentences.__wrapped__(text)) == first[:-1]
+    long = text + " word" * CONTENT_WORDS_LONGEST
+    hits = _sentences.cache_info().hits
+    assert sentences(long) == sentences(long) == list(_sentences.__wrapped__(long))
+    assert _sentences.cache_info().hits == hits

@@ -65,3 +65,16 @@ def test_redact_message_cleans_names_as_well_as_content() -> None:
     clean = redact_message(message)
     assert key not in clean.model_dump_json() and "bob@example.com" not in clean.author_name
     assert clean.thread_name == "why [secret] fails" and clean.channel_name == "ring [phone]"
+
+
+def test_remembered_names_are_redacted_as_redact_does() -> None:
+    """Names are redacted through a cache (`scrub._redact_name`): a name met again, secret
+    or ordinary, comes out as `redact` makes it, each time, and an ordinary name too."""
+    names = [text for _, text, _ in SECRETS[::7]] + [text for _, text in ORDINARY[::7]]
+    for _ in range(2):  # the second pass reads the cache
+        for name in names:
+            message = Message(id="1", channel_id="2", author_id="3",
+                              timestamp=datetime.now(UTC), content="hi", author_name=name,
+                              channel_name=name, thread_name=name)
+            clean = redact_message(message)
+            assert clean.author_name == clean.channel_name == clean.thread_name == redact(name)

@@ -11,7 +11,7 @@ import pytest
 from docloop.models import Problem
 from docloop.stages.cluster import DEFAULT_THRESHOLD, cluster_problems
 from docloop.stages.shared_terms import SharedTerms
-from docloop.text import code_terms
+from docloop.text import CONTENT_WORDS_LONGEST, _code_terms, code_terms
 from tests.helpers import BASE
 
 
@@ -24,6 +24,20 @@ def test_code_terms_are_parts_of_identifiers_without_generic_words() -> None:
     terms = code_terms('use `@app.on_event("shutdown")` or lifespan, not `def main()`')
     assert terms == {"on_event", "shutdown"}
     assert code_terms("load the model once at startup please") == set()
+
+
+def test_remembered_code_terms_are_the_computed_ones_and_a_fresh_set_each_time() -> None:
+    """`code_terms` is remembered per text (`_code_terms`): a text asked again gives what
+    computing it gives, as a set of its own (a caller may add to it); a long text is
+    computed, not kept."""
+    text = "`BaseModel.model_validate` fails with `ValidationError` on `user_id`"
+    first = code_terms(text)
+    first.add("changed")
+    assert code_terms(text) == set(_code_terms.__wrapped__(text)) == first - {"changed"}
+    long = text + " x" * CONTENT_WORDS_LONGEST
+    hits = _code_terms.cache_info().hits
+    assert code_terms(long) == code_terms(long) == set(_code_terms.__wrapped__(long))
+    assert _code_terms.cache_info().hits == hits
 
 
 def test_rarity_is_idf_scaled_by_the_largest_possible() -> None:

@@ -25,6 +25,9 @@ CONTRACTION_PARTS = frozenset(
 #: texts whose content words are remembered (`_content_words`): the 10k-message run's
 #: distinct texts fit, and a text is a message's (already in memory) plus its words
 CONTENT_WORDS_KEPT = 32_768
+#: texts whose sentences are remembered (`_sentences`): a block of conversations' worth;
+#: keeping a whole run's (as `_content_words` does) would add megabytes for little
+SENTENCES_KEPT = 1_024
 #: the longest text remembered: most chat messages (Discord allows 4,000), never a page
 CONTENT_WORDS_LONGEST = 2_000
 #: Latin abbreviations the word pattern reads as dotted names (`e.g.` -> `e.g`)
@@ -155,6 +158,16 @@ def sentences(text: str) -> list[str]:
     headings (`form_heading`) dropped; a sentence never ends inside inline code (`Invalid
     glob: "@dir/*.png". It must start with '/'` is one pasted message, not two halves with
     a stray backtick each)."""
+    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
+        return list(_sentences.__wrapped__(text))
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=SENTENCES_KEPT)
+def _sentences(text: str) -> tuple[str, ...]:
+    """`sentences`, remembered for the last few conversations (callers get a copy): the
+    offline analyzer splits a message when it reads its signals and again, right after,
+    for the problem's title and text (3,800 of the 10k run's 18,700 calls)."""
     spans: list[str] = []
 
     def hide(found: re.Match[str]) -> str:
@@ -163,8 +176,8 @@ def sentences(text: str) -> list[str]:
 
     hidden = INLINE_CODE.sub(hide, strip_code(text).replace("\x00", ""))
     parts = [s.strip() for s in _SENTENCE_END.split(hidden) if s and s.strip()]
-    return [_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts
-            if not form_heading(s)]
+    return tuple(_HIDDEN.sub(lambda found: spans[int(found.group(1))], s) for s in parts
+                 if not form_heading(s))
 
 
 #: a line that is all heading: `## …` (closing `#`s trimmed apart: a lazy match before
@@ -419,11 +432,15 @@ def truncate(text: str, limit: int) -> str:
 
 
 def _unique(items: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
+    """`items` in order, each kept once, case aside (the first spelling wins); empty ones
+    dropped. The lower-cased spellings kept are held in a set, not re-lowered per item."""
+    kept: list[str] = []
+    lowered: set[str] = set()
     for item in items:
-        if item and item.lower() not in {k.lower() for k in seen}:
-            seen[item] = None
-    return list(seen)
+        if item and (folded := item.lower()) not in lowered:
+            kept.append(item)
+            lowered.add(folded)
+    return kept
 
 
 #: parts of code that say nothing about the problem (keywords, builtins, `app`)
@@ -437,5 +454,16 @@ _CODE_PART = re.compile(r"[^A-Za-z0-9_]+")
 
 def code_terms(text: str) -> set[str]:
     """Lower-cased parts of the identifiers and inline code in `text`."""
+    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
+        return set(_code_terms.__wrapped__(text))
+    return set(_code_terms(text))
+
+
+@lru_cache(maxsize=CONTENT_WORDS_KEPT)
+def _code_terms(text: str) -> frozenset[str]:
+    """`code_terms`, remembered as `_content_words` is: clustering asks it of each
+    problem's text three times (its lexical row twice, its shared terms once), and the
+    verdict of each term a ticket weighs, once per page."""
     parts = {p.lower() for ident in identifiers(text) for p in _CODE_PART.split(ident)}
-    return {p for p in parts if len(p) >= 3 and p not in CODE_NOISE and not p.isdigit()}
+    return frozenset(p for p in parts if len(p) >= 3 and p not in CODE_NOISE
+                     and not p.isdigit())

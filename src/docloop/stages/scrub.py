@@ -11,6 +11,7 @@ once, in one transaction, before anything reads it.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from docloop.models import Message
 from docloop.redact import redact, rules_fingerprint
@@ -26,13 +27,26 @@ SCRUB_VERSION = "1"
 #: every free-text field of `Message`: what a user typed or named (channels and threads
 #: are named by users too); the rest are ids, times, counts and flags
 REDACTED_FIELDS = ("content", "author_name", "channel_name", "thread_name")
+#: the fields that name someone or somewhere: on the 10k-message benchmark 21,000 of them
+#: hold 1,250 distinct names (a community's few channels and threads, its regulars)
+NAME_FIELDS = frozenset({"author_name", "channel_name", "thread_name"})
+#: how many redacted names are remembered (a few hundred kB at most)
+NAMES_KEPT = 4096
 
 
 def redact_message(message: Message) -> Message:
     """The message with secrets and personal data removed from every text field."""
-    update = {name: redact(value) for name in REDACTED_FIELDS
-              if isinstance(value := getattr(message, name), str)}
+    update = {name: (_redact_name(value) if name in NAME_FIELDS else redact(value))
+              for name in REDACTED_FIELDS if isinstance(value := getattr(message, name), str)}
     return message.model_copy(update=update)
+
+
+@lru_cache(maxsize=NAMES_KEPT)
+def _redact_name(name: str) -> str:
+    """`redact`, remembered: every rule still runs on each distinct name, but a name that
+    recurs on thousands of messages is not redacted again each time (redaction was a
+    third of ingesting, and two thirds of its calls were for names)."""
+    return redact(name)
 
 
 def scrub_message(message: Message) -> Message:

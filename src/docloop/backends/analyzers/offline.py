@@ -18,7 +18,12 @@ from typing import Any
 from docloop.backends.analyzers.base import Analyzer
 from docloop.backends.analyzers.offline_suggest import offline_suggestion
 from docloop.backends.analyzers.quoting import COMPOSED_DASH, excerpt, leans_back
-from docloop.backends.analyzers.signals import MessageSignals, analyse_message, is_joke
+from docloop.backends.analyzers.signals import (
+    MessageSignals,
+    analyse_message,
+    is_joke,
+    reply_signals,
+)
 from docloop.config import Settings
 from docloop.models import Conversation, DocChunk, Insight, Message, Problem, Quote, Suggestion
 from docloop.quality import SHIPPED, QualitySettings
@@ -67,7 +72,7 @@ class OfflineAnalyzer(Analyzer):
         if not texts:
             return None
         asker = texts[0].author_id
-        analysed = [(m, analyse_message(m.content, self.quality)) for m in texts]
+        analysed = [(m, self._signals(m, asker)) for m in texts]
         carrying = [(m, s) for m, s in analysed if m.author_id == asker and s.is_problem
                     and not is_joke(m.reactions, s)]
         if not carrying:
@@ -90,6 +95,14 @@ class OfflineAnalyzer(Analyzer):
             signals=sorted({label for _, s in carrying for label in s.labels()}),
             context=_answer(texts, asker),
         )
+
+    def _signals(self, message: Message, asker: str) -> MessageSignals:
+        """What `_problem` reads of a message: all of the asker's (the noise kind only
+        where a rule found a problem: `is_problem` reads it), a reply's question, errors
+        and "me too" (`reply_signals`: whether its author is affected too)."""
+        if message.author_id == asker:
+            return analyse_message(message.content, self.quality, name_noise=False)
+        return reply_signals(message.content, self.quality)
 
 
 def broadcast_channels(conversations: Sequence[Conversation]) -> set[str]:

@@ -210,13 +210,54 @@ def plain_text(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(_STRAIGHT_QUOTES))
 
 
-def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
+def analyse_message(text: str, quality: QualitySettings = SHIPPED,
+                    name_noise: bool = True) -> MessageSignals:
     """Apply every rule to one message's text (read as `plain_text`; the question
-    sentences are kept as written, for quotes that must match the message)."""
+    sentences are kept as written, for quotes that must match the message).
+
+    `name_noise=False` leaves `noise` None when no rule found a problem signal (no
+    question, error, docs complaint or problem words): `is_problem` is False then
+    whatever the noise, and the noise rules are a third of the cost of a message (most
+    chat says no problem), so a caller that asks only `is_problem` skips them.
+    """
+    signals, text = _said(text, quality)
+    if signals.noise == "empty":
+        return signals
+    signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
+    prose = strip_code(text)
+    # the word count first: it is remembered, the two patterns are the costliest here
+    signals.problem_words = len(content_words(text)) >= 4 and bool(
+        _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
+    if name_noise or _has_problem_signal(signals):
+        signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                    quality.follow_up_words)
+    return signals
+
+
+def reply_signals(text: str, quality: QualitySettings = SHIPPED) -> MessageSignals:
+    """What the offline analyzer reads of a reply by someone other than the asker: its
+    question, errors and "me too" as `analyse_message` finds them, and `is_problem` where
+    it names an error without asking (then the noise kind decides it, and is named).
+
+    The docs-complaint and problem-word rules only make the asker's own messages a
+    problem; they are the costliest rules and most messages are replies, so they are not
+    run here (`docs_complaint` and `problem_words` stay False; `is_problem` is
+    `analyse_message`'s wherever errors are named and nothing is asked).
+    """
+    signals, text = _said(text, quality)
+    if signals.errors and not signals.question:
+        signals.noise = _noise_kind(text, signals, quality.min_content_words,
+                                    quality.follow_up_words)
+    return signals
+
+
+def _said(text: str, quality: QualitySettings) -> tuple[MessageSignals, str]:
+    """The signals every reader of a message needs (question, errors, error, me-too, or
+    the `empty` noise), and the text as the rules read it (`plain_text`)."""
     signals = MessageSignals()
     if not text.strip():
         signals.noise = "empty"
-        return signals
+        return signals, text
     parts = sentences(text)
     signals.question_sentences = [s for s in parts if _is_question(plain_text(s))]
     signals.question = bool(signals.question_sentences)
@@ -224,15 +265,15 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED) -> MessageSig
     text = plain_text(text)
     signals.error = bool(signals.errors) or (
         "```" in text and bool(_PROBLEM_WORDS.search(text)))
-    signals.docs_complaint = bool(_DOCS_COMPLAINT.search(text))
-    prose = strip_code(text)
-    signals.problem_words = bool(_PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose)
-                                 ) and len(content_words(text)) >= 4
     signals.me_too = (bool(_ME_TOO.search(text))
                       and len(content_words(text)) <= quality.follow_up_words)
-    signals.noise = _noise_kind(text, signals, quality.min_content_words,
-                                quality.follow_up_words)
-    return signals
+    return signals, text
+
+
+def _has_problem_signal(signals: MessageSignals) -> bool:
+    """Whether any rule took the message as a problem (without one, `is_problem` is False
+    whatever its noise)."""
+    return signals.question or signals.error or signals.docs_complaint or signals.problem_words
 
 
 def _is_question(sentence: str) -> bool:
@@ -240,7 +281,9 @@ def _is_question(sentence: str) -> bool:
     stripped = sentence.strip()
     if stripped.endswith("?"):
         return len(content_words(stripped)) >= 1 and len(stripped.split()) >= 3
-    return len(content_words(stripped)) >= 2 and bool(_QUESTION_START.match(stripped))
+    # the anchored opening first: few sentences open like a question, and counting a
+    # sentence's words splits (and remembers) a text met only here
+    return bool(_QUESTION_START.match(stripped)) and len(content_words(stripped)) >= 2
 
 
 #: noise kinds that win over a question mark ("any progress on this?")
@@ -253,9 +296,10 @@ def _noise_kind(text: str, signals: MessageSignals, min_words: int,
     prose = strip_code(text).strip()
     if _says_nothing_new(text, prose, signals, follow_up_words):
         return "follow-up" if _FOLLOW_UP.search(prose) else "wish"
+    problem_like = signals.question or signals.error
     for name, pattern in _NOISE_RULES:
-        problem_like = signals.question or signals.error
-        if pattern.search(prose) and (name in OVERRIDING_NOISE or not problem_like):
+        # a rule that could not win is not searched (a question is no "thanks")
+        if (name in OVERRIDING_NOISE or not problem_like) and pattern.search(prose):
             return name
     if len(content_words(prose)) < min_words and not (signals.question or signals.error):
         return "too-short"
