@@ -20,7 +20,7 @@ from contextlib import closing
 from pathlib import Path
 
 from docloop import db
-from docloop.backends.embedders.cache import SQLiteVectorCache
+from docloop.backends.embedders.cache import MIGRATIONS
 from docloop.errors import InputError
 
 log = logging.getLogger("docloop.eval")
@@ -54,7 +54,7 @@ def seed_embeddings(home_db: Path, cache: Path) -> int:
     if not cache.exists():
         return 0
     with closing(db.connect(cache)) as conn:
-        SQLiteVectorCache(conn)  # a docloop database that never embedded lacks the table
+        _ensure_table(conn)  # a docloop database that never embedded lacks it
     added = _copy(into=home_db, source=cache)
     log.info("eval cache: %d embedding(s) read from %s", added, cache)
     return added
@@ -71,7 +71,7 @@ def _copy(into: Path, source: Path) -> int:
     """Copy `source`'s embedding rows into `into` (both docloop databases), in one
     transaction, keeping the rows `into` has; how many were added."""
     with closing(db.connect(into)) as conn:
-        SQLiteVectorCache(conn)
+        _ensure_table(conn)
         conn.execute("ATTACH DATABASE ? AS other", (str(source),))
         try:
             with db.transaction(conn):
@@ -80,3 +80,8 @@ def _copy(into: Path, source: Path) -> int:
                 return conn.total_changes - before
         finally:
             conn.execute("DETACH DATABASE other")
+
+
+def _ensure_table(conn: sqlite3.Connection) -> None:
+    """The `embedding_cache` table, made as the embedding cache's own migrations make it."""
+    db.ensure_schema(conn, "embedding_cache", MIGRATIONS)
