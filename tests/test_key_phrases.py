@@ -8,7 +8,13 @@ import numpy as np
 
 from docloop.models import Problem
 from docloop.stages.cluster import Cluster
-from docloop.stages.insights import build_insight, document_frequencies, key_phrases, member_words
+from docloop.stages.insights import (
+    build_insight,
+    community_words,
+    document_frequencies,
+    key_phrases,
+    member_words,
+)
 
 
 def _problem(n: int, text: str) -> Problem:
@@ -72,3 +78,23 @@ def test_words_that_only_say_it_failed_or_fill_a_sentence_are_no_key_terms() -> 
     phrases = key_phrases(member_words(problems), len(problems), document_frequencies(problems))
     assert {"circular", "import"} <= set(phrases)
     assert not {"sure", "error", "problem", "around", "see", "longer"} & set(phrases)
+
+
+def test_the_communitys_own_word_is_no_key_term_in_a_large_run() -> None:
+    """Real tickets read "key terms: vite" and "key terms: model, pydantic": the product's
+    name is in four of ten of a community's problems and names none of them."""
+    others = ("timeout", "cookies", "upload", "locale", "cache", "proxy", "schema", "retry",
+              "session", "export", "import", "theme", "plugin", "router", "signal", "queue",
+              "mailer", "stream", "socket", "worker", "cursor", "widget", "layout", "tokens",
+              "charts", "search")
+    problems = [_problem(n, f"acme build fails on windows with path error {n}" if n < 6 else
+                         f"acme dashboard {others[n - 6]} question {n}" if n < 14 else
+                         f"{others[n - 14]} {n}") for n in range(40)]
+    common = community_words(problems)
+    assert common == {"acme"}  # 14 of 40 problems; `build`, `windows` only 6
+    members = problems[:6]
+    phrases = key_phrases(member_words(members), len(members), document_frequencies(problems),
+                          common=common)
+    assert "acme" not in phrases and {"build", "windows"} <= set(phrases)
+    # a small run has no common words: any word its few members share could be one
+    assert community_words(problems[:20]) == frozenset()

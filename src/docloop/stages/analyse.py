@@ -28,7 +28,7 @@ from docloop.config import Settings
 from docloop.models import Insight, Problem
 from docloop.quality import SHIPPED, QualitySettings
 from docloop.stages.cluster import Cluster, cluster_problems, running_centroid
-from docloop.stages.insights import build_insight, document_frequencies
+from docloop.stages.insights import build_insight, community_words, document_frequencies
 from docloop.stages.window import (
     BLOCK_CONVERSATIONS,
     MessageWindow,
@@ -116,12 +116,12 @@ def analyse(settings: Settings, stores: Stores, analyzer: Analyzer,
                                 fragment_size=quality.fragment_size)
     log.debug("clustered - %d cluster(s)", len(clusters))
     reference = window.newest
-    idf = document_frequencies(problems)
+    idf, common = document_frequencies(problems), community_words(problems)
     candidates = [c for c in clusters
                   if _may_be_significant(c, problems, settings.min_conversations,
                                          quality.min_users)]
     described = ([build_insight(c, problems, vectors, window.lookup(_evidence_ids(c, problems)),
-                                reference, idf)
+                                reference, idf, common)
                   for c in candidates] if reference is not None else [])
     log.debug("described - %d candidate(s)", len(described))
     insights = sorted((i for i in described
@@ -143,13 +143,13 @@ def fold_insights(analysis: AnalysisResult, targets: Mapping[str, str],
         clusters[keep].members.extend(clusters[absorbed].members)
     changed = set(targets.values())
     kept = [c for c in analysis.clusters if c.id not in targets]
-    idf = document_frequencies(analysis.problems)
+    idf, common = document_frequencies(analysis.problems), community_words(analysis.problems)
     for cluster in kept:
         if cluster.id in changed:
             cluster.centroid = running_centroid(cluster, analysis.vectors)
     rebuilt = {c.id: build_insight(c, analysis.problems, analysis.vectors,
                                    window.lookup(_evidence_ids(c, analysis.problems)),
-                                   window.newest, idf)
+                                   window.newest, idf, common)
                for c in kept if c.id in changed}
     insights = sorted((rebuilt.get(i.id, i) for i in analysis.insights if i.id not in targets),
                       key=lambda i: (-i.score, i.id))
