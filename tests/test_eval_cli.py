@@ -182,6 +182,15 @@ def test_an_interrupted_eval_leaves_its_kept_home_empty(tmp_path: Path,
 
 
 @pytest.mark.usefixtures("minilm")
+def json_eval_args(tmp_path: Path) -> list[str]:
+    """`docloop eval` of the small community (docs and labels written under `tmp_path`),
+    the labels' `docs/` prefix removed, JSON out."""
+    write_docs(tmp_path / "docs", DOCS)
+    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
+    return ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
+            "--json"]
+
+
 def test_eval_measures_a_small_community_in_a_scratch_home(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", DOCS)
     labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
@@ -231,10 +240,7 @@ def test_eval_table_goes_to_stdout(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("minilm")
 def test_eval_can_keep_its_home_with_the_tickets_behind_the_same_figures(
         tmp_path: Path) -> None:
-    write_docs(tmp_path / "docs", DOCS)
-    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
-    args = ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
-            "--json"]
+    args = json_eval_args(tmp_path)
     scratch = CliRunner().invoke(main, args)
     kept = CliRunner().invoke(main, [*args, "--keep-home", str(tmp_path / "kept")])
     assert scratch.exit_code == kept.exit_code == 0, kept.output
@@ -387,10 +393,7 @@ def _kept_and_read(stderr: str) -> tuple[int, int]:
 @pytest.mark.usefixtures("minilm")
 def test_eval_cache_carries_the_embeddings_to_the_next_eval_with_the_same_figures(
         tmp_path: Path) -> None:
-    write_docs(tmp_path / "docs", DOCS)
-    labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
-    args = ["eval", str(labels), "--docs", str(tmp_path / "docs"), "--doc-prefix", "docs/",
-            "--json"]
+    args = json_eval_args(tmp_path)
     cache = tmp_path / "cache" / "embeddings.db"
     plain = CliRunner().invoke(main, args)
     first = CliRunner().invoke(main, [*args, "--cache", str(cache)])
