@@ -437,3 +437,21 @@ def test_an_eval_that_fails_adds_nothing_to_its_cache(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(labels), "--docs", str(tmp_path / "docs"),
                                        "--cache", str(cache)])
     assert result.exit_code == 2 and not cache.exists()
+
+
+def test_a_cache_in_a_folder_named_with_uri_marks_is_read_and_a_home_is_not_written(
+        tmp_path: Path) -> None:
+    """A path is no URI: a `#` or `?` in a folder name (`evals #2`) once cut it short and
+    the cache was refused as unreadable. A home that never embedded has no cache table,
+    and seeding from it leaves it as it was."""
+    from docloop import db
+    from docloop.evaluation.embedding_cache import check_cache_file, seed_embeddings
+
+    cache = tmp_path / "evals #2?" / "cache.db"
+    db.connect(cache).close()  # an empty docloop database, as `--cache` would make
+    check_cache_file(cache)
+    home_db, eval_db = tmp_path / "home" / "docloop.db", tmp_path / "eval" / "docloop.db"
+    db.connect(home_db).close()
+    before = home_db.read_bytes()
+    assert seed_embeddings(eval_db, home_db) == 0
+    assert home_db.read_bytes() == before

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from docloop import db
 from docloop.backends.embedders.cache import MIGRATIONS
-from docloop.errors import InputError
+from docloop.errors import ConfigError, InputError
 
 log = logging.getLogger("docloop.eval")
 
@@ -37,24 +37,16 @@ def check_cache_file(path: Path) -> None:
     if not path.exists():
         return
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            tables = {row[0] for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.Error as exc:
-        raise InputError(f"--cache {path}: not a docloop database ({exc}); give a new file "
-                         "or one an earlier `docloop eval --cache` wrote") from None
-    if tables and "schema_versions" not in tables:
-        raise InputError(f"--cache {path}: a database of another program (tables "
-                         f"{', '.join(sorted(tables)[:3])}); give a new file or one an earlier "
-                         "`docloop eval --cache` wrote")
+        db.open_read_only(path).close()  # the check every docloop database passes
+    except ConfigError as exc:
+        raise InputError(f"--cache {path}: {exc}; for --cache, give a new file or one an "
+                         "earlier `docloop eval --cache` wrote") from None
 
 
 def seed_embeddings(home_db: Path, cache: Path) -> int:
     """Fill the eval home's embedding cache from `cache` (when it exists): the rows added."""
     if not cache.exists():
         return 0
-    with closing(db.connect(cache)) as conn:
-        _ensure_table(conn)  # a docloop database that never embedded lacks it
     added = _copy(into=home_db, source=cache)
     log.info("eval cache: %d embedding(s) read from %s", added, cache)
     return added
@@ -69,11 +61,15 @@ def keep_embeddings(home_db: Path, cache: Path) -> int:
 
 def _copy(into: Path, source: Path) -> int:
     """Copy `source`'s embedding rows into `into` (both docloop databases), in one
-    transaction, keeping the rows `into` has; how many were added."""
+    transaction, keeping the rows `into` has; how many were added (0 when `source` never
+    embedded: a home's database may lack the table, and it is only read)."""
     with closing(db.connect(into)) as conn:
         _ensure_table(conn)
         conn.execute("ATTACH DATABASE ? AS other", (str(source),))
         try:
+            if conn.execute("SELECT 1 FROM other.sqlite_master WHERE type = 'table' "
+                            "AND name = 'embedding_cache'").fetchone() is None:
+                return 0
             with db.transaction(conn):
                 before = conn.total_changes
                 conn.execute(_COPY)
