@@ -58,7 +58,7 @@ def test_members_that_share_no_word_get_no_key_terms_line() -> None:
     vectors = np.eye(2, dtype=np.float32)
     cluster = Cluster(id="ins_1", centroid=vectors.mean(axis=0), members=[0, 1])
     insight = build_insight(cluster, problems, vectors, {}, datetime.now(UTC),
-                            document_frequencies(problems))
+                            document_frequencies(problems), community_words(problems))
     assert "key terms" not in insight.summary
     assert "hit this. Most representative" in insight.summary
 

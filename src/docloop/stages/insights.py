@@ -51,7 +51,7 @@ COMMON_MIN_PROBLEMS = 30
 def build_insight(
     cluster: Cluster, problems: Sequence[Problem], vectors: np.ndarray,
     messages: Mapping[str, Message], reference: datetime, idf: Mapping[str, float],
-    common: frozenset[str] = frozenset(),
+    common: frozenset[str],
 ) -> Insight:
     """Describe one cluster; problems are ordered most representative first (`common`:
     the run's `community_words`, never a key term)."""
@@ -106,7 +106,7 @@ def member_words(problems: Sequence[Problem]) -> Counter[str]:
 def community_words(problems: Sequence[Problem]) -> frozenset[str]:
     """The words more than COMMON_SHARE of a run's problems use, in a run of at least
     COMMON_MIN_PROBLEMS: the community's own vocabulary, which names no one problem.
-    Real tickets read "key terms: vite", "key terms: model, pydantic"."""
+    Real tickets read "key terms: model, pydantic" and "…, page, vite"."""
     if len(problems) < COMMON_MIN_PROBLEMS:
         return frozenset()
     counts = member_words(problems)

@@ -130,8 +130,6 @@ _BARE_CODE = re.compile(
 #: `<Suspense>`), or a generic type (`Promise<void>`) that users wrote without backticks:
 #: code, whose brackets say what it is
 _BARE_TAGS = re.compile(r"(?:[\w.$]+(?=<[A-Za-z]))?(?:</?[A-Za-z][\w.:-]*(?:\s[^<>`\n]*?)?/?>)+")
-#: an inline code span users wrote
-_CODE_SPAN = re.compile(r"`[^`\n]+`")
 #: a lone lower-case letter between capitals (`HyH`): a hash's mixed case, not a name's
 _HASH_CASE = re.compile(r"(?=[A-Z][a-z][A-Z])")
 #: four lower-case letters in a row: a name's word (`identifierToKeywordKind` has a
@@ -639,7 +637,7 @@ def _tags_as_code(title: str) -> str:
     heading's markup filter would take their brackets out, leaving `script setup
     lang="ts"/script`."""
     parts, start = [], 0
-    for span in _CODE_SPAN.finditer(title):
+    for span in INLINE_CODE.finditer(title):
         parts += [_BARE_TAGS.sub(r"`\g<0>`", title[start:span.start()]), span.group(0)]
         start = span.end()
     return "".join([*parts, _BARE_TAGS.sub(r"`\g<0>`", title[start:])])
