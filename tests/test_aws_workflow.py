@@ -33,7 +33,7 @@ from docloop.aws.run_lease import RunLease
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import TransientError
-from tests.aws_bridge import Invocation, bridge_lambda
+from tests.aws_bridge import CONTAINER_THREAD, Invocation, bridge_lambda
 from tests.aws_stack import REGION, Stack, deploy, history, load_definition, run_execution
 from tests.aws_workload import generate
 from tests.fake_linear import API_KEY, TEAM, FakeLinear, input_error
@@ -104,7 +104,6 @@ def _report(stack: Stack, key: str) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.timeout(900)  # two executions of 44 insights each, on a shared 2-core machine
 def _no_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     """From here on, extracting, embedding or clustering a window fails the test."""
     from docloop import steps
@@ -113,6 +112,24 @@ def _no_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the window was analysed again")
 
     monkeypatch.setattr(steps, "analyse", analysed_again)
+
+
+def _clients_made_in_functions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From here on, the service of every boto3 client a bridged function builds. Each costs
+    a service-model load (about 0.3 s): a warm Lambda that builds one per invocation pays
+    that on every task."""
+    import botocore.session
+
+    made: list[str] = []
+    original = botocore.session.Session.create_client
+
+    def counting(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name.startswith(CONTAINER_THREAD):
+            made.append(service_name)
+        return original(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    return made
 
 
 def _failure(events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -128,6 +145,7 @@ def _lease(stack: Stack) -> RunLease:
     return RunLease(AWSClients.from_settings(settings, need_bucket=True))
 
 
+@pytest.mark.timeout(900)  # two executions of 44 insights each, on a shared 2-core machine
 def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
         workflow: tuple[Stack, FakeLinear, list[Invocation], Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +179,9 @@ def test_a_week_runs_as_the_deployed_workflow_and_a_rerun_files_nothing(
     assert _lease(stack).holder() is None  # the report gave the run lease back
 
     _no_analysis(monkeypatch)
+    made = _clients_made_in_functions(monkeypatch)
     second = run_execution(stack, "week-1-again", {"since": "all"})
+    assert made == []  # a warm container reuses every AWS client it built
     assert second["status"] == "SUCCEEDED", second.get("cause")
     again = _report(stack, json.loads(second["output"])["report_key"])
     assert "nothing changed since run week-1" in again["stats"]["analysis_reused"]

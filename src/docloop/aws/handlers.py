@@ -44,7 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 from docloop import registry
 from docloop.aws.artifacts import RunArtifacts, result_name, run_key, task_name
-from docloop.aws.clients import AWSClients
+from docloop.aws.clients import MAX_ATTEMPTS, AWSClients
 from docloop.aws.run_lease import RunLease
 from docloop.aws.secrets import secret_environment
 from docloop.backends.trackers.base import Tracker
@@ -111,6 +111,7 @@ class _Container:
     def __init__(self) -> None:
         self.clients: dict[tuple[str | None, str | None], AWSClients] = {}
         self.trackers: dict[str, Tracker] = {}
+        self.idempotency: dict[str, Any] = {}  # table -> Powertools' persistence layer
 
     def artifacts(self, settings: Settings) -> RunArtifacts:
         where = (settings.dynamodb_table, settings.s3_bucket)
@@ -130,6 +131,22 @@ class _Container:
         if key not in self.trackers:
             self.trackers[key] = checked_tracker(settings)
         return self.trackers[key]
+
+    def idempotency_store(self, table: str) -> Any:
+        """Powertools' DynamoDB persistence layer for `table`, built once per container
+        (Powertools documents it outside the handler). A layer built per invocation made
+        a new boto3 client each time, which loads DynamoDB's service model: about 0.4 s of
+        every warm insight task. (Its client is a plain one: the table resource's own
+        client converts values itself, and would read the layer's typed keys as maps.)"""
+        if table not in self.idempotency:
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+            from botocore.config import Config
+
+            retries = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
+            self.idempotency[table] = DynamoDBPersistenceLayer(
+                table_name=table, key_attr="pk", sort_key_attr="sk",
+                static_pk_value="idempotency#insight", expiry_attr="ttl", boto_config=retries)
+        return self.idempotency[table]
 
 
 _container = _Container()
@@ -278,7 +295,6 @@ def _idempotent(fn: Callable[..., dict[str, Any]], settings: Settings,
     if not table:
         return fn
     from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
         IdempotencyConfig,
         idempotent_function,
     )
@@ -286,9 +302,7 @@ def _idempotent(fn: Callable[..., dict[str, Any]], settings: Settings,
     config = IdempotencyConfig(event_key_jmespath="task_key",
                                expires_after_seconds=IDEMPOTENCY_TTL_S)
     config.register_lambda_context(context)
-    persistence = DynamoDBPersistenceLayer(table_name=table, key_attr="pk", sort_key_attr="sk",
-                                           static_pk_value="idempotency#insight",
-                                           expiry_attr="ttl")
+    persistence = _container.idempotency_store(table)
     wrapped: Callable[..., dict[str, Any]] = idempotent_function(
         data_keyword_argument="item", config=config, persistence_store=persistence)(fn)
     return wrapped
