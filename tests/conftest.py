@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +29,41 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+#: MiniLM vectors already computed in this test process, by (model folder, text)
+_VECTORS: dict[tuple[str, str], object] = {}
+
+
+@pytest.fixture(autouse=True)
+def remembered_minilm_vectors(request: pytest.FixtureRequest,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each text's MiniLM vector is computed once per test process, not once per test.
+
+    Dozens of tests index the bundled example and run the loop on it in a fresh home, so
+    the model embedded the same texts again and again: most of the suite's time. The
+    model is deterministic, so a vector computed before is the vector; everything above
+    the model (the embedding cache, its counts, the registry) runs as in production.
+    A test of the model itself (`@pytest.mark.model_forward`) computes every vector."""
+    if request.node.get_closest_marker("model_forward"):
+        return
+    from docloop.backends.embedders.minilm import MiniLMEmbedder
+
+    forward = MiniLMEmbedder.embed
+
+    def embed(self: MiniLMEmbedder, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        folder = str(self.model_dir)
+        new = [t for t in dict.fromkeys(texts) if (folder, t) not in _VECTORS]
+        if new or not texts:
+            computed = forward(self, new)
+            _VECTORS.update(((folder, t), row) for t, row in zip(new, computed, strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([_VECTORS[(folder, t)] for t in texts])
+
+    monkeypatch.setattr(MiniLMEmbedder, "embed", embed)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ from docloop.errors import ConfigError
 from docloop.registry import build_embedder, sqlite_stores
 from tests.docs_helpers import HashingEmbedder
 
+#: batching, padding and truncation are the model's own: no vector is remembered here
+pytestmark = pytest.mark.model_forward
+
 
 @pytest.mark.model
 def test_reference_similarities_match_sentence_transformers(minilm: MiniLMEmbedder) -> None:
@@ -32,6 +35,8 @@ def test_reference_similarities_match_sentence_transformers(minilm: MiniLMEmbedd
 
 @pytest.mark.model
 def test_batching_and_padding_do_not_change_vectors(minilm: MiniLMEmbedder) -> None:
+    # the model's own forward pass, not conftest's remembered vectors (model_forward)
+    assert MiniLMEmbedder.embed.__module__ == "docloop.backends.embedders.minilm"
     texts = ["short", "a much longer sentence about uploading files to the server " * 3, "mid one"]
     together = minilm.embed(texts)
     alone = np.vstack([minilm.embed([t]) for t in texts])
