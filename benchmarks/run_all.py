@@ -21,8 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ASSEMBLED = HERE / "results" / "ALL.md"
-ORDER = ["search", "pinecone", "rank_calibrate", "verdict_calibrate", "loco_eval", "fold_replay",
-         "answer_ablation", "ping_answers",
+ORDER = ["search", "pinecone", "rank_calibrate", "rank_shapes", "verdict_calibrate",
+         "loco_eval", "fold_replay", "answer_ablation", "ping_answers",
          "navigation_sections", "match_ablation", "heading_quotes",
          "quality", "calibrate", "spread", "separation", "scale", "ingest", "discord", "llm",
          "webhook", "dashboard", "redact", "aws_stores", "file_dynamodb_reads", "config_scan"]
