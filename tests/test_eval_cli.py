@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from docloop import db
 from docloop.cli import main
 from docloop.config import Settings
 from docloop.errors import InputError
@@ -455,3 +457,20 @@ def test_a_cache_in_a_folder_named_with_uri_marks_is_read_and_a_home_is_not_writ
     before = home_db.read_bytes()
     assert seed_embeddings(eval_db, home_db) == 0
     assert home_db.read_bytes() == before
+
+
+@pytest.mark.usefixtures("minilm")
+def test_a_cache_written_by_another_model_of_the_same_name_is_named_in_the_error(
+        tmp_path: Path) -> None:
+    """Vectors of another size under the model's name can only have come from --cache (the
+    eval home starts empty), so the error names FILE, not the scratch home eval deletes."""
+    from docloop.backends.embedders.cache import SQLiteVectorCache
+
+    cache = tmp_path / "cache.db"
+    with closing(db.connect(cache)) as conn:
+        SQLiteVectorCache(conn).store("all-MiniLM-L6-v2",
+                                      {"0" * 64: np.ones(8, dtype=np.float32)})
+    result = CliRunner().invoke(main, [*json_eval_args(tmp_path), "--cache", str(cache)])
+    assert result.exit_code == 2, result.output
+    assert f"--cache {cache}: holds 8-dim vectors for model 'all-MiniLM-L6-v2'" in result.output
+    assert "384-dim" in result.output and "docloop-eval-" not in result.output

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from docloop import db
-from docloop.backends.embedders.cache import MIGRATIONS
+from docloop.backends.embedders.cache import MIGRATIONS, DimensionMismatch
 from docloop.errors import ConfigError, InputError
 
 log = logging.getLogger("docloop.eval")
@@ -41,6 +42,25 @@ def check_cache_file(path: Path) -> None:
     except ConfigError as exc:
         raise InputError(f"--cache {path}: {exc}; for --cache, give a new file or one an "
                          "earlier `docloop eval --cache` wrote") from None
+
+
+@contextmanager
+def cache_named_in_errors(cache: Path | None) -> Iterator[None]:
+    """A vector-size clash during an eval with `--cache` names FILE, not the scratch home.
+
+    The eval home starts empty, so vectors of another size under the model's name can only
+    have come from FILE (written with another model of that name); the embedding cache's
+    own advice (clear them in the scratch home's database) would point at a folder eval
+    deletes."""
+    try:
+        yield
+    except DimensionMismatch as exc:
+        if cache is None:
+            raise
+        raise InputError(f"--cache {cache}: holds {exc.stored}-dim vectors for model "
+                         f"'{exc.model}', which now gives {exc.given}-dim ones (another model "
+                         "under that name wrote them); give this model a --cache file of its "
+                         "own") from None
 
 
 def seed_embeddings(home_db: Path, cache: Path) -> int:

@@ -28,7 +28,12 @@ from docloop.config import Settings
 from docloop.docs.loader import check_docs_folder
 from docloop.errors import InputError
 from docloop.evaluation.chat import write_chat
-from docloop.evaluation.embedding_cache import check_cache_file, keep_embeddings, seed_embeddings
+from docloop.evaluation.embedding_cache import (
+    cache_named_in_errors,
+    check_cache_file,
+    keep_embeddings,
+    seed_embeddings,
+)
 from docloop.evaluation.labels import (
     LabelledMessage,
     gold_of,
@@ -84,14 +89,16 @@ def evaluate_labels(settings: Settings, request: EvalRequest) -> dict[str, Any]:
         check_new_home(request.keep_home)
         request.keep_home.mkdir(parents=True, exist_ok=True)
         try:
-            return _evaluate_in(scratch_settings(settings, request.keep_home, "local"),
-                                request, messages)
+            with cache_named_in_errors(request.cache):
+                return _evaluate_in(scratch_settings(settings, request.keep_home, "local"),
+                                    request, messages)
         except BaseException:
             # the folder was new or empty: leave it so (a bad input, a crash, Ctrl-C), and
             # the corrected command can reuse it; a half-built home is no measurement
             empty_folder(request.keep_home)
             raise
-    with tempfile.TemporaryDirectory(prefix="docloop-eval-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="docloop-eval-") as scratch, \
+            cache_named_in_errors(request.cache):
         return _evaluate_in(scratch_settings(settings, Path(scratch)), request, messages)
 
 

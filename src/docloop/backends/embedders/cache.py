@@ -78,14 +78,23 @@ class CachedEmbedder(Embedder):
             raise self._mismatch(dim)
         self.dim = self.stored_dim = dim
 
-    def _mismatch(self, dim: int) -> ConfigError:
+    def _mismatch(self, dim: int) -> DimensionMismatch:
         where = self.cache.describe()
-        return ConfigError(
+        return DimensionMismatch(
+            self.name, self.stored_dim, dim,
             f"embedding cache in {where} holds {self.stored_dim}-dim vectors for model "
             f"'{self.name}' but it now gives {dim}-dim ones (the model behind that name "
             "changed): give the new model its own embedding_model name, or clear the old "
             f"vectors with sqlite3 {where} \"DELETE FROM embedding_cache WHERE model = "
             f"'{self.name}'\"; then re-run `docloop index-docs PATH`")
+
+
+class DimensionMismatch(ConfigError):
+    """The cache holds vectors of another size for the model's name (the model changed)."""
+
+    def __init__(self, model: str, stored: int, given: int, message: str) -> None:
+        super().__init__(message)
+        self.model, self.stored, self.given = model, stored, given
 
 
 class SQLiteVectorCache:
