@@ -474,3 +474,5 @@ def test_a_cache_written_by_another_model_of_the_same_name_is_named_in_the_error
     assert result.exit_code == 2, result.output
     assert f"--cache {cache}: holds 8-dim vectors for model 'all-MiniLM-L6-v2'" in result.output
     assert "384-dim" in result.output and "docloop-eval-" not in result.output
+    with closing(db.connect(cache)) as conn:  # nothing added to it
+        assert conn.execute("SELECT count(*) FROM embedding_cache").fetchone()[0] == 1
