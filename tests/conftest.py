@@ -44,7 +44,9 @@ def remembered_minilm_vectors(request: pytest.FixtureRequest,
     the model embedded the same texts again and again: most of the suite's time. The
     model is deterministic, so a vector computed before is the vector; everything above
     the model (the embedding cache, its counts, the registry) runs as in production.
-    A test of the model itself (`@pytest.mark.model_forward`) computes every vector."""
+    A test of the model itself, or one whose figures must equal a user's run (a vector's
+    last bits depend on the batch it was computed in, and a remembered one may come from
+    another test's batch), is marked `@pytest.mark.model_forward` and computes every vector."""
     if request.node.get_closest_marker("model_forward"):
         return
     from docloop.backends.embedders.minilm import MiniLMEmbedder

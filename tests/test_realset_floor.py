@@ -18,7 +18,9 @@ from click.testing import CliRunner
 
 from docloop.cli import main
 
-pytestmark = [pytest.mark.model, pytest.mark.usefixtures("minilm")]
+#: model_forward: the vectors a user's eval computes, batch for batch (none remembered from
+#: other tests, whose batches would move their last bits)
+pytestmark = [pytest.mark.model, pytest.mark.model_forward, pytest.mark.usefixtures("minilm")]
 
 #: set -> the figures main gave at 8b3fa83 (counts out of 28 and 26 groups; B-cubed F1 and
 #: search hit@1 rounded down to two places, so the last digits' arithmetic cannot fail it)
