@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from http import HTTPStatus
+from typing import TYPE_CHECKING, TypeVar
 
 #: what is left of a contraction once words are split at the apostrophe (`didn't` ->
 #: `didn`, `t`; `we've` -> `we`, `ve`): the apostrophe forms never come out of `words`, and
@@ -153,14 +154,27 @@ def chat_parts(text: str) -> list[tuple[str, bool]]:
     return [(part, code) for part, code in parts if part or code]
 
 
+if TYPE_CHECKING:
+    from functools import _lru_cache_wrapper
+
+_Kept = TypeVar("_Kept")
+
+
+def _remembered(reader: _lru_cache_wrapper[_Kept], text: str) -> _Kept:
+    """`reader(text)` through its cache, but a text longer than CONTENT_WORDS_LONGEST is
+    read without it: a long text (a pasted log, a docs page) is asked rarely, and keeping
+    it would hold megabytes. Callers copy the (immutable) result they hand out."""
+    if len(text) > CONTENT_WORDS_LONGEST:
+        return reader.__wrapped__(text)
+    return reader(text)
+
+
 def sentences(text: str) -> list[str]:
     """Sentences and lines of prose, code fences removed, empty parts and an issue form's
     headings (`form_heading`) dropped; a sentence never ends inside inline code (`Invalid
     glob: "@dir/*.png". It must start with '/'` is one pasted message, not two halves with
     a stray backtick each)."""
-    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
-        return list(_sentences.__wrapped__(text))
-    return list(_sentences(text))
+    return list(_remembered(_sentences, text))
 
 
 @lru_cache(maxsize=SENTENCES_KEPT)
@@ -242,9 +256,7 @@ def name_spellings(text: str) -> dict[str, str]:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no single letters or pure numbers."""
-    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
-        return list(_content_words.__wrapped__(text))
-    return list(_content_words(text))
+    return list(_remembered(_content_words, text))
 
 
 @lru_cache(maxsize=CONTENT_WORDS_KEPT)
@@ -454,9 +466,7 @@ _CODE_PART = re.compile(r"[^A-Za-z0-9_]+")
 
 def code_terms(text: str) -> set[str]:
     """Lower-cased parts of the identifiers and inline code in `text`."""
-    if len(text) > CONTENT_WORDS_LONGEST:  # a long text is asked rarely: not kept
-        return set(_code_terms.__wrapped__(text))
-    return set(_code_terms(text))
+    return set(_remembered(_code_terms, text))
 
 
 @lru_cache(maxsize=CONTENT_WORDS_KEPT)
