@@ -167,6 +167,12 @@ class MessageSignals:
             return False
         if self.noise and not (self.question or self.error):
             return False
+        return self.says_a_problem
+
+    @property
+    def says_a_problem(self) -> bool:
+        """Whether any rule took the message as a problem (without one, `is_problem` is
+        False whatever its noise)."""
         return self.question or self.error or self.docs_complaint or self.problem_words
 
     def labels(self) -> list[str]:
@@ -228,7 +234,7 @@ def analyse_message(text: str, quality: QualitySettings = SHIPPED,
     # the word count first: it is remembered, the two patterns are the costliest here
     signals.problem_words = len(content_words(text)) >= 4 and bool(
         _PROBLEM_WORDS.search(prose) or _REPORT_WORDS.search(prose))
-    if name_noise or _has_problem_signal(signals):
+    if name_noise or signals.says_a_problem:
         signals.noise = _noise_kind(text, signals, quality.min_content_words,
                                     quality.follow_up_words)
     return signals
@@ -268,12 +274,6 @@ def _said(text: str, quality: QualitySettings) -> tuple[MessageSignals, str]:
     signals.me_too = (bool(_ME_TOO.search(text))
                       and len(content_words(text)) <= quality.follow_up_words)
     return signals, text
-
-
-def _has_problem_signal(signals: MessageSignals) -> bool:
-    """Whether any rule took the message as a problem (without one, `is_problem` is False
-    whatever its noise)."""
-    return signals.question or signals.error or signals.docs_complaint or signals.problem_words
 
 
 def _is_question(sentence: str) -> bool:
