@@ -183,7 +183,6 @@ def test_an_interrupted_eval_leaves_its_kept_home_empty(tmp_path: Path,
     assert list((tmp_path / "kept").iterdir()) == []
 
 
-@pytest.mark.usefixtures("minilm")
 def json_eval_args(tmp_path: Path) -> list[str]:
     """`docloop eval` of the small community (docs and labels written under `tmp_path`),
     the labels' `docs/` prefix removed, JSON out."""
@@ -193,6 +192,7 @@ def json_eval_args(tmp_path: Path) -> list[str]:
             "--json"]
 
 
+@pytest.mark.usefixtures("minilm")
 def test_eval_measures_a_small_community_in_a_scratch_home(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", DOCS)
     labels = write_labels(tmp_path / "labels.jsonl", labels_lines())
@@ -446,7 +446,6 @@ def test_a_cache_in_a_folder_named_with_uri_marks_is_read_and_a_home_is_not_writ
     """A path is no URI: a `#` or `?` in a folder name (`evals #2`) once cut it short and
     the cache was refused as unreadable. A home that never embedded has no cache table,
     and seeding from it leaves it as it was."""
-    from docloop import db
     from docloop.evaluation.embedding_cache import check_cache_file, seed_embeddings
 
     cache = tmp_path / "evals #2?" / "cache.db"
@@ -465,14 +464,16 @@ def test_a_cache_written_by_another_model_of_the_same_name_is_named_in_the_error
     """Vectors of another size under the model's name can only have come from --cache (the
     eval home starts empty), so the error names FILE, not the scratch home eval deletes."""
     from docloop.backends.embedders.cache import SQLiteVectorCache
+    from docloop.backends.embedders.minilm import MiniLMEmbedder
 
+    model = MiniLMEmbedder.name
     cache = tmp_path / "cache.db"
     with closing(db.connect(cache)) as conn:
-        SQLiteVectorCache(conn).store("all-MiniLM-L6-v2",
-                                      {"0" * 64: np.ones(8, dtype=np.float32)})
+        SQLiteVectorCache(conn).store(model, {"0" * 64: np.ones(8, dtype=np.float32)})
     result = CliRunner().invoke(main, [*json_eval_args(tmp_path), "--cache", str(cache)])
     assert result.exit_code == 2, result.output
-    assert f"--cache {cache}: holds 8-dim vectors for model 'all-MiniLM-L6-v2'" in result.output
-    assert "384-dim" in result.output and "docloop-eval-" not in result.output
+    assert f"--cache {cache}: holds 8-dim vectors for model '{model}'" in result.output
+    assert f"{MiniLMEmbedder.dim}-dim" in result.output
+    assert "docloop-eval-" not in result.output
     with closing(db.connect(cache)) as conn:  # nothing added to it
         assert conn.execute("SELECT count(*) FROM embedding_cache").fetchone()[0] == 1
