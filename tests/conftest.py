@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pytest
+
+from docloop.backends.embedders.minilm import MiniLMEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -32,7 +34,9 @@ def shared_dir() -> Path:
 
 
 #: MiniLM vectors already computed in this test process, by (model folder, text)
-_VECTORS: dict[tuple[str, str], object] = {}
+_VECTORS: dict[tuple[str, str], np.ndarray] = {}
+#: the model's own `embed`, nothing remembered (what `model_forward` tests call)
+MODEL_EMBED = MiniLMEmbedder.embed
 
 
 @pytest.fixture(autouse=True)
@@ -41,28 +45,22 @@ def remembered_minilm_vectors(request: pytest.FixtureRequest,
     """Each text's MiniLM vector is computed once per test process, not once per test.
 
     Dozens of tests index the bundled example and run the loop on it in a fresh home, so
-    the model embedded the same texts again and again: most of the suite's time. The
-    model is deterministic, so a vector computed before is the vector; everything above
-    the model (the embedding cache, its counts, the registry) runs as in production.
-    A test of the model itself, or one whose figures must equal a user's run (a vector's
-    last bits depend on the batch it was computed in, and a remembered one may come from
-    another test's batch), is marked `@pytest.mark.model_forward` and computes every vector."""
+    the model embedded the same texts again and again: most of the suite's time. A
+    remembered vector is the one the model gave for that text, to the last bits of the
+    batch it was computed in; everything above the model (the embedding cache, its counts,
+    the registry) runs as in production. A test of the model itself, or one whose figures
+    must equal a user's run (a remembered vector may come from another test's batch), is
+    marked `@pytest.mark.model_forward` and computes every vector."""
     if request.node.get_closest_marker("model_forward"):
         return
-    from docloop.backends.embedders.minilm import MiniLMEmbedder
 
-    forward = MiniLMEmbedder.embed
-
-    def embed(self: MiniLMEmbedder, texts: Sequence[str]) -> Any:
-        import numpy as np
-
+    def embed(self: MiniLMEmbedder, texts: Sequence[str]) -> np.ndarray:
         folder = str(self.model_dir)
         new = [t for t in dict.fromkeys(texts) if (folder, t) not in _VECTORS]
-        if new or not texts:
-            computed = forward(self, new)
-            _VECTORS.update(((folder, t), row) for t, row in zip(new, computed, strict=True))
+        if new:
+            _VECTORS.update(zip([(folder, t) for t in new], MODEL_EMBED(self, new), strict=True))
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return MODEL_EMBED(self, texts)
         return np.vstack([_VECTORS[(folder, t)] for t in texts])
 
     monkeypatch.setattr(MiniLMEmbedder, "embed", embed)
@@ -71,7 +69,6 @@ def remembered_minilm_vectors(request: pytest.FixtureRequest,
 @pytest.fixture(scope="session")
 def minilm():  # type: ignore[no-untyped-def]
     """One MiniLM embedder per test session (the model loads once); skip if not installed."""
-    from docloop.backends.embedders.minilm import MiniLMEmbedder
     from docloop.config import Settings
     from docloop.errors import ConfigError
 
